@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# kafka.sh start|stop <brokers>: a KRaft cluster of 1 or 3 combined broker+controller nodes.
+# Node i listens on 127.0.0.1:(9092+100*(i-1)), its controller on the port above that.
+source "$(dirname "$0")/lib.sh"
+cmd=${1:?start|stop}; brokers=${2:-1}
+case "$brokers" in 1|3) ;; *) fail "kafka" "BROKERS must be 1 or 3, got '$brokers'";; esac
+
+LIBS=$INFRA_DIR/kafka/libs
+CLUSTER_DIR=$INFRA_DIR/kafka/cluster-$brokers
+broker_port()     { echo $((9092 + 100 * ($1 - 1))); }
+controller_port() { echo $((9093 + 100 * ($1 - 1))); }
+bootstrap() { local i out=""; for i in $(seq 1 "$brokers"); do out+="${out:+,}127.0.0.1:$(broker_port "$i")"; done; echo "$out"; }
+
+start() {
+  require_java
+  [ -f "$LIBS/.complete-$KAFKA_VERSION" ] || fail "kafka" "Kafka jars missing: run infra/fetch.sh"
+  local rf=1 isr=1 voters="" i
+  [ "$brokers" = 3 ] && rf=3 isr=2
+  for i in $(seq 1 "$brokers"); do voters+="${voters:+,}$i@127.0.0.1:$(controller_port "$i")"; done
+  mkdir -p "$CLUSTER_DIR"
+  # One cluster id per data set, kept beside the data so a re-format never happens by accident.
+  if [ ! -f "$CLUSTER_DIR/cluster-id" ]; then
+    java -cp "$LIBS/*" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -1 >"$CLUSTER_DIR/cluster-id" \
+      || fail "kafka format" "could not generate a cluster id"
+  fi
+  local cid; cid=$(cat "$CLUSTER_DIR/cluster-id")
+  for i in $(seq 1 "$brokers"); do
+    local name=kafka-$brokers-$i pidf="$RUN_DIR/kafka-$brokers-$i.pid" bport cport data conf
+    bport=$(broker_port "$i"); cport=$(controller_port "$i")
+    data=$CLUSTER_DIR/node-$i/data; conf=$CLUSTER_DIR/node-$i/server.properties
+    if pid_alive "$pidf"; then say "$name already running (pid $(cat "$pidf"))"; continue; fi
+    for p in "$bport" "$cport"; do
+      port_open "$p" && fail "kafka start" "port $p is taken by another process (not started by infra/); stop it or run 'make down' if it is an older solvermesh broker"
+    done
+    mkdir -p "$data"
+    sed -e "s|@NODE_ID@|$i|" -e "s|@BROKER_PORT@|$bport|" -e "s|@CONTROLLER_PORT@|$cport|" \
+        -e "s|@VOTERS@|$voters|" -e "s|@DATA_DIR@|$data|" -e "s|@RF@|$rf|g" -e "s|@MIN_ISR@|$isr|g" \
+        "$ROOT/infra/kafka/server.properties.tmpl" >"$conf"
+    if [ ! -f "$data/meta.properties" ]; then
+      java -cp "$LIBS/*" kafka.tools.StorageTool format -t "$cid" -c "$conf" --ignore-formatted \
+        >"$LOG_DIR/$name-format.log" 2>&1 || fail "kafka format" "StorageTool format failed; see $LOG_DIR/$name-format.log"
+    fi
+    # Same JVM flags as kafka-run-class.sh / kafka-server-start.sh, with a modest heap.
+    setsid nohup java -Xms512m -Xmx512m -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
+      -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent -XX:MaxInlineLevel=15 \
+      -Djava.awt.headless=true \
+      -Dlog4j2.configurationFile="$ROOT/infra/kafka/log4j2.properties" \
+      -Dsolvermesh.kafka.log="$LOG_DIR/$name.log" -Dsolvermesh.infra="$INFRA_DIR" \
+      -cp "$LIBS/*" kafka.Kafka "$conf" >"$LOG_DIR/$name.out" 2>&1 </dev/null &
+    echo $! >"$pidf"
+    say "started $name on 127.0.0.1:$bport (pid $!)"
+  done
+  for i in $(seq 1 "$brokers"); do
+    wait_for "kafka" 90 port_open "$(broker_port "$i")" \
+      || fail "kafka ready" "broker $i did not open port $(broker_port "$i") within 90 s; see $LOG_DIR/kafka-$brokers-$i.log"
+  done
+  node "$ROOT/infra/kafka-ready.mjs" "$(bootstrap)" "$brokers" 90 \
+    || fail "kafka ready" "cluster did not answer describeCluster with $brokers broker(s); see $LOG_DIR/kafka-$brokers-*.log"
+  echo "$brokers" >"$RUN_DIR/brokers"
+  say "Kafka ready at $(bootstrap)"
+}
+
+stop() {
+  local i
+  for i in 3 2 1; do stop_pid "kafka-$brokers-$i"; done
+}
+
+case "$cmd" in
+  start) start;;
+  stop) stop;;
+  bootstrap) bootstrap;;
+  *) fail "kafka" "unknown command $cmd";;
+esac

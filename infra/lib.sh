@@ -1,0 +1,72 @@
+# Shared helpers for the infra scripts. Sourced, never run.
+# Everything we start lives under $INFRA_DIR (default: <repo>/.infra); PIDs in $RUN_DIR.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+INFRA_DIR=${INFRA_DIR:-$ROOT/.infra}
+RUN_DIR=$INFRA_DIR/run
+LOG_DIR=$INFRA_DIR/logs
+mkdir -p "$RUN_DIR" "$LOG_DIR"
+
+KAFKA_VERSION=4.3.1
+APICURIO_VERSION=3.3.3
+REGISTRY_PORT=${REGISTRY_PORT:-8081}
+REGISTRY_MGMT_PORT=${REGISTRY_MGMT_PORT:-8091}
+
+say()  { printf '[infra] %s\n' "$*"; }
+fail() { printf '[infra] FAILED at step "%s": %s\n' "$1" "$2" >&2; exit 1; }
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# A PID file is ours only while that PID still runs a command line that names our infra dir;
+# a recycled PID of some other program must never be signalled.
+pid_alive() {
+  local f=$1 pid
+  [ -f "$f" ] || return 1
+  pid=$(cat "$f")
+  [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] || return 1
+  # Redis rewrites its process title, so its working directory (--dir) is the mark instead.
+  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF "$INFRA_DIR" \
+    || readlink "/proc/$pid/cwd" 2>/dev/null | grep -qF "$INFRA_DIR"
+}
+
+# wait_for <step> <seconds> <command...>: polls the command every 0.5 s.
+wait_for() {
+  local step=$1 secs=$2; shift 2
+  local deadline=$((SECONDS + secs))
+  until "$@"; do
+    [ $SECONDS -lt $deadline ] || return 1
+    sleep 0.5
+  done
+}
+
+# stop_pid <name>: SIGTERM, wait for a clean exit (Kafka flushes and closes its logs), then KILL.
+stop_pid() {
+  local name=$1 f="$RUN_DIR/$1.pid" pid
+  if pid_alive "$f"; then
+    pid=$(cat "$f")
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 120); do [ -d "/proc/$pid" ] || break; sleep 0.5; done
+    if [ -d "/proc/$pid" ]; then say "$name did not stop in 60 s, killing"; kill -KILL "$pid" 2>/dev/null || true; fi
+    say "stopped $name (pid $pid)"
+  fi
+  rm -f "$f"
+}
+
+require_java() {
+  command -v java >/dev/null 2>&1 || fail "java" "java not found on PATH: install a JDK 17+ (apt-get install -y openjdk-17-jre-headless)"
+  local v
+  v=$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1)
+  [ "${v:-0}" -ge 17 ] || fail "java" "Java 17+ needed, found '${v:-unknown}'"
+}
+
+# Apicurio 3.3 is compiled for Java 21 (class file 65). Debian 12's default JDK is 17, so look for
+# a newer one: $REGISTRY_JAVA, then every JDK under /usr/lib/jvm (this machine kind ships Temurin).
+java_major() { "$1" -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1; }
+find_java21() {
+  local c v
+  for c in ${REGISTRY_JAVA:-} "$(command -v java 2>/dev/null)" /usr/lib/jvm/*/bin/java; do
+    [ -n "$c" ] && [ -x "$c" ] || continue
+    v=$(java_major "$c"); [ "${v:-0}" -ge 21 ] && { echo "$c"; return 0; }
+  done
+  return 1
+}
