@@ -2,6 +2,162 @@
 // change the .avsc files and run `npx tsx schemas/codegen.ts`.
 /* eslint-disable */
 
+/** An agent acknowledged a coordination message with a trinary state (seed 002 §1.4, §3.2). */
+export interface AckReceived {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'AckReceived';
+  /** Event envelope; correlation_id = the coordination correlation id. */
+  meta: EventMetadata;
+  /** Id of the mesh message (coordination request) this is about. */
+  message_id: string;
+  /** Agent that acknowledged. */
+  agent_id: string;
+  /** READY (+1), TRANSIT (0) or CONFLICT (-1). */
+  state: TrinaryState;
+  /** When the message actually reached the agent (measures prediction accuracy). */
+  actual_arrival_at: number;
+  /** T the schedule aimed at; null when unknown to the acknowledger. */
+  expected_arrival_at: number | null;
+  /** Time the agent took to process, ms; >= 0. */
+  processing_ms: number;
+  /** Required when state = CONFLICT; null otherwise. */
+  conflict: ConflictDetail | null;
+}
+
+/** Envelope carried by every event: identity, causality and event time. */
+export interface EventMetadata {
+  /** Unique id of this event; idempotent sinks key on it. */
+  event_id: string;
+  /** Id of the conversation this event belongs to (session id, coordination correlation id, ...). */
+  correlation_id: string;
+  /** event_id of the event that caused this one; null for events from outside the system. */
+  causation_id: string | null;
+  /** Event time in microseconds since the Unix epoch, set by the producer of the fact. */
+  occurred_at: number;
+  /** Name of the component that produced the event (service name or CLI). */
+  producer: string;
+  /** Position in a per-key stream when one is needed (for example iteration event order); null otherwise. */
+  sequence: number | null;
+}
+
+/** Trinary outcome of a coordination event (seed 002 §1.4): CONFLICT = -1, TRANSIT = 0, READY = +1 (symbol ordinal - 1 = numeric value). */
+export const TRINARY_STATE_SYMBOLS = ['CONFLICT', 'TRANSIT', 'READY'] as const;
+export type TrinaryState = (typeof TRINARY_STATE_SYMBOLS)[number];
+
+/** What an agent reports when it cannot integrate a message (seed 002 §5.1 ConflictDetail). */
+export interface ConflictDetail {
+  /** Class of the conflict; drives priority and the suggested resolution strategy. */
+  conflict_type: ConflictType;
+  /** Value the agent expected, as text (canonical JSON for structured values); null when not applicable. */
+  expected_value: string | null;
+  /** Value the agent received, as text (canonical JSON for structured values); null when not applicable. */
+  received_value: string | null;
+  /** Hash of the context the agent had loaded when the conflict arose. */
+  context_hash: string;
+  /** CONTEXT_DIVERGENCE only: how many steps the two world models have diverged (priority 3 when > 10, else 2); null otherwise. */
+  divergence_depth: number | null;
+  /** DATA_CONTRADICTION only: how many agents hold the contradicted fact (priority 3 when > 100, else 2); null otherwise. */
+  affects_agent_count: number | null;
+  /** The raw information that could not be integrated, kept for quarantine; opaque bytes, null when nothing needs keeping. */
+  conflicting_data: Buffer | null;
+}
+
+/** Class of a CONFLICT (-1) outcome, seed 002 §5.1. OTHER covers anything an agent cannot classify; it is treated as medium priority. */
+export const CONFLICT_TYPE_SYMBOLS = ['CONTEXT_DIVERGENCE', 'DATA_CONTRADICTION', 'TEMPORAL_PARADOX', 'CAPABILITY_MISMATCH', 'HASH_MISMATCH', 'OTHER'] as const;
+export type ConflictType = (typeof CONFLICT_TYPE_SYMBOLS)[number];
+
+/** An agent changed operational state (offline after 30 s without heartbeat, degraded on impedance spike, ...). */
+export interface AgentStateChanged {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'AgentStateChanged';
+  /** Event envelope. */
+  meta: EventMetadata;
+  /** Agent id; the Kafka key of mesh topics. */
+  agent_id: string;
+  /** Sector of the agent. */
+  sector_id: string;
+  /** Cluster of the agent. */
+  cluster_id: string;
+  /** State before. */
+  previous_state: AgentOperationalState;
+  /** State after. */
+  new_state: AgentOperationalState;
+  /** Why the state changed. */
+  cause: AgentStateCause;
+  /** Event time of the last heartbeat; null when never seen. */
+  last_heartbeat_at: number | null;
+  /** Human-readable detail (e.g. the impedance values); null when none. */
+  detail: string | null;
+}
+
+/** Operational state of an agent in the impedance registry (seed 002 §2.3). */
+export const AGENT_OPERATIONAL_STATE_SYMBOLS = ['ACTIVE', 'DEGRADED', 'OFFLINE', 'QUARANTINED'] as const;
+export type AgentOperationalState = (typeof AGENT_OPERATIONAL_STATE_SYMBOLS)[number];
+
+/** Why an agent changed state (seed 002 §4.2, §6.1, seed 003 heartbeat failure detection). */
+export const AGENT_STATE_CAUSE_SYMBOLS = ['HEARTBEAT_TIMEOUT', 'HEARTBEAT_RESUMED', 'IMPEDANCE_SPIKE', 'HIGH_IMPEDANCE', 'UNSTABLE', 'CONTEXT_CORRUPTION', 'BYZANTINE_BEHAVIOR', 'RECOVERED', 'OPERATOR'] as const;
+export type AgentStateCause = (typeof AGENT_STATE_CAUSE_SYMBOLS)[number];
+
+/** A circuit breaker changed state (seed 002 §6.2: > 5 cluster failures, > 50 sector failures, > 10 sectors tripped opens global; seed 004 half-open probing). */
+export interface CircuitStateChanged {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'CircuitStateChanged';
+  /** Event envelope. */
+  meta: EventMetadata;
+  /** Level of the breaker. */
+  scope: CircuitScope;
+  /** Cluster or sector id; "global" for GLOBAL. */
+  scope_id: string;
+  /** State before. */
+  previous_state: CircuitState;
+  /** State after. */
+  new_state: CircuitState;
+  /** Failures counted in the window when the state changed; >= 0. */
+  failure_count: number;
+  /** Threshold in force; >= 1. */
+  failure_threshold: number;
+  /** Why, as text (e.g. "6 failures > 5 in cluster c-17"). */
+  reason: string;
+  /** OPEN: when a probe is due (30 s, then 60 s); HALF_OPEN: end of monitoring; null for CLOSED. */
+  next_probe_at: number | null;
+}
+
+/** Level a circuit breaker guards (seed 002 §6.2). */
+export const CIRCUIT_SCOPE_SYMBOLS = ['CLUSTER', 'SECTOR', 'GLOBAL'] as const;
+export type CircuitScope = (typeof CIRCUIT_SCOPE_SYMBOLS)[number];
+
+/** Circuit breaker state (seed 002 §6.2, seed 004). */
+export const CIRCUIT_STATE_SYMBOLS = ['CLOSED', 'OPEN', 'HALF_OPEN'] as const;
+export type CircuitState = (typeof CIRCUIT_STATE_SYMBOLS)[number];
+
+/** Impedance summary of one cluster (seed 002 §4.2 ClusterImpedanceSummary). */
+export interface ClusterSummarized {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'ClusterSummarized';
+  /** Event envelope. */
+  meta: EventMetadata;
+  /** Cluster summarised. */
+  cluster_id: string;
+  /** Sector of the cluster. */
+  sector_id: string;
+  /** Agents known in the cluster; >= 0. */
+  agent_count: number;
+  /** Agents ACTIVE; <= agent_count. */
+  active_count: number;
+  /** Agents flagged degraded (impedance > 800); <= agent_count. */
+  degraded_count: number;
+  /** Agents flagged unstable (drift > 0.5); <= agent_count. */
+  unstable_count: number;
+  /** Mean impedance score, 0-1000. */
+  mean_impedance: number;
+  /** 95th percentile impedance score, 0-1000. */
+  p95_impedance: number;
+  /** Agent with the highest impedance; null when the cluster is empty. */
+  slowest_agent_id: string | null;
+  /** Agent with the lowest impedance; null when the cluster is empty. */
+  fastest_agent_id: string | null;
+}
+
 /** A quarantined conflict was escalated: priority >= 3 to the sector coordinator, priority 4 to the orchestrator as well (one event per level, seed 002 §5.1). */
 export interface ConflictEscalated {
   /** Event type discriminator (the Avro record name); not part of the Avro body. */
@@ -25,26 +181,6 @@ export interface ConflictEscalated {
   /** Why it was escalated, as text (e.g. 'TEMPORAL_PARADOX is always critical'). */
   reason: string;
 }
-
-/** Envelope carried by every event: identity, causality and event time. */
-export interface EventMetadata {
-  /** Unique id of this event; idempotent sinks key on it. */
-  event_id: string;
-  /** Id of the conversation this event belongs to (session id, coordination correlation id, ...). */
-  correlation_id: string;
-  /** event_id of the event that caused this one; null for events from outside the system. */
-  causation_id: string | null;
-  /** Event time in microseconds since the Unix epoch, set by the producer of the fact. */
-  occurred_at: number;
-  /** Name of the component that produced the event (service name or CLI). */
-  producer: string;
-  /** Position in a per-key stream when one is needed (for example iteration event order); null otherwise. */
-  sequence: number | null;
-}
-
-/** Class of a CONFLICT (-1) outcome, seed 002 §5.1. OTHER covers anything an agent cannot classify; it is treated as medium priority. */
-export const CONFLICT_TYPE_SYMBOLS = ['CONTEXT_DIVERGENCE', 'DATA_CONTRADICTION', 'TEMPORAL_PARADOX', 'CAPABILITY_MISMATCH', 'HASH_MISMATCH', 'OTHER'] as const;
-export type ConflictType = (typeof CONFLICT_TYPE_SYMBOLS)[number];
 
 /** Who a conflict is escalated to: priority >= 3 goes to the sector coordinator, priority 4 also to the orchestrator (seed 002 §5.1). */
 export const ESCALATION_LEVEL_SYMBOLS = ['SECTOR_COORDINATOR', 'ORCHESTRATOR'] as const;
@@ -70,24 +206,6 @@ export interface ConflictQuarantined {
   suggested_strategy: ResolutionStrategy;
   /** Deadline implied by the priority (occurred_at + 1 h / 10 min / 1 min / 0); null for background priority 0. */
   resolve_by: number | null;
-}
-
-/** What an agent reports when it cannot integrate a message (seed 002 §5.1 ConflictDetail). */
-export interface ConflictDetail {
-  /** Class of the conflict; drives priority and the suggested resolution strategy. */
-  conflict_type: ConflictType;
-  /** Value the agent expected, as text (canonical JSON for structured values); null when not applicable. */
-  expected_value: string | null;
-  /** Value the agent received, as text (canonical JSON for structured values); null when not applicable. */
-  received_value: string | null;
-  /** Hash of the context the agent had loaded when the conflict arose. */
-  context_hash: string;
-  /** CONTEXT_DIVERGENCE only: how many steps the two world models have diverged (priority 3 when > 10, else 2); null otherwise. */
-  divergence_depth: number | null;
-  /** DATA_CONTRADICTION only: how many agents hold the contradicted fact (priority 3 when > 100, else 2); null otherwise. */
-  affects_agent_count: number | null;
-  /** The raw information that could not be integrated, kept for quarantine; opaque bytes, null when nothing needs keeping. */
-  conflicting_data: Buffer | null;
 }
 
 /** A suggested resolution: a method and its ordered human-readable steps (seed 002 §5.1). */
@@ -122,15 +240,971 @@ export interface ConflictReported {
   detail: ConflictDetail;
 }
 
+/** A quarantined conflict was resolved (or declared irreconcilable); the quarantine is released. */
+export interface ConflictResolved {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'ConflictResolved';
+  /** Event envelope; causation_id = the ConflictQuarantined event id. */
+  meta: EventMetadata;
+  /** Id of the resolved conflict. */
+  conflict_id: string;
+  /** Method actually used. */
+  method: ResolutionMethod;
+  /** How it ended. */
+  outcome: ResolutionOutcome;
+  /** Value kept, as text; null when none. */
+  resolved_value: string | null;
+  /** Component or human that resolved it. */
+  resolved_by: string;
+  /** Free text; null when none. */
+  notes: string | null;
+}
+
+/** How a conflict ended. */
+export const RESOLUTION_OUTCOME_SYMBOLS = ['RESOLVED', 'BRANCHED', 'DISCARDED', 'IRRECONCILABLE'] as const;
+export type ResolutionOutcome = (typeof RESOLUTION_OUTCOME_SYMBOLS)[number];
+
+/** Votes on one (session, iteration) reached a decision (seed 000 §3.5): floor(2n/3)+1 agreement, outliers reported. */
+export interface ConsensusReached {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'ConsensusReached';
+  /** Event envelope; correlation_id = session_id. */
+  meta: EventMetadata;
+  /** Solve session id (uuid); the Kafka key of every solver topic, equal to meta.correlation_id. */
+  session_id: string;
+  /** Iteration decided on. */
+  iteration: number;
+  /** Agreed verdict. */
+  outcome: ConsensusOutcome;
+  /** Verifier groups n; >= 1. */
+  participants: number;
+  /** Votes needed: floor(2n/3)+1; 1 <= threshold <= participants. */
+  threshold: number;
+  /** Votes for the outcome; threshold <= agreeing <= participants. */
+  agreeing: number;
+  /** agreeing / participants, in [0, 1]. */
+  agreement_level: number;
+  /** Groups that voted against the outcome (a lying verifier is reported here). */
+  outlier_verifier_ids: Array<string>;
+}
+
+/** What the swarm agreed on. */
+export const CONSENSUS_OUTCOME_SYMBOLS = ['VERIFIED', 'REJECTED'] as const;
+export type ConsensusOutcome = (typeof CONSENSUS_OUTCOME_SYMBOLS)[number];
+
+/** The residual stayed below tolerance for enough consecutive iterations (seed 000 §3.3). */
+export interface ConvergenceReached {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'ConvergenceReached';
+  /** Event envelope; correlation_id = session_id. */
+  meta: EventMetadata;
+  /** Solve session id (uuid); the Kafka key of every solver topic, equal to meta.correlation_id. */
+  session_id: string;
+  /** Last input offset per partition folded in before convergence; replay with the same boundaries reproduces this event bit for bit (DESIGN invariant 3). */
+  applied_through: Array<InputPosition>;
+  /** Iteration at which convergence was declared. */
+  iteration: number;
+  /** Relative residual at that iteration; >= 0. */
+  residual_norm: number;
+  /** Threshold it was compared with; > 0. */
+  tolerance: number;
+  /** Consecutive iterations under tolerance (seed criterion 10). */
+  iterations_below_threshold: number;
+  /** Agreement level of the last consensus in [0, 1]; null without swarm. */
+  swarm_consensus: number | null;
+}
+
+/** A position in an input partition: the last offset folded into a derived event (DESIGN invariant 3). */
+export interface InputPosition {
+  /** Input topic name. */
+  topic: string;
+  /** Partition number; >= 0. */
+  partition: number;
+  /** Offset of the last record folded in (inclusive); >= 0. */
+  offset: number;
+}
+
+/** A coordination message to send so all targets are READY at target_arrival_time (seed 002 §2.4 MeshMessage, §3.2). */
+export interface CoordinationRequested {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'CoordinationRequested';
+  /** Event envelope; correlation_id = the coordination correlation id (Kafka key). */
+  meta: EventMetadata;
+  /** Id of the mesh message (coordination request) this is about. */
+  message_id: string;
+  /** Sender of the message. */
+  source_agent_id: string;
+  /** Targets; non-empty. */
+  target_agent_ids: Array<string>;
+  /** How the message is routed. */
+  routing_strategy: RoutingStrategy;
+  /** When every target should be READY (T). */
+  target_arrival_time: number;
+  /** Drop the message if not delivered within this many ms; >= 1. */
+  ttl_ms: number;
+  /** Responses are gathered until T + window (seed default 500 ms); >= 0. */
+  arrival_window_ms: number;
+  /** Share of READY responses needed for success (seed 0.95), in [0, 1]. */
+  minimum_response_rate: number;
+  /** 0 background ... 3 critical (seed 002 §2.4). */
+  priority: number;
+  /** Estimated processing complexity; processing estimate scales by 1 + 0.5 * weight; >= 0. */
+  payload_weight: number;
+  /** Capabilities a target needs. */
+  requires_capabilities: Array<string>;
+  /** What the message asks. */
+  verb: MeshVerb;
+  /** The content, opaque to the mesh. */
+  payload: Buffer;
+  /** Integrity hash of payload; a mismatch at the agent is a HASH_MISMATCH conflict. */
+  payload_hash: string;
+  /** Outcome the sender expects. */
+  trinary_expectation: TrinaryState;
+}
+
+/** Routing of a mesh message (seed 002 §2.4). */
+export const ROUTING_STRATEGY_SYMBOLS = ['DIRECT', 'BROADCAST', 'SCATTER_GATHER', 'PIPELINE'] as const;
+export type RoutingStrategy = (typeof ROUTING_STRATEGY_SYMBOLS)[number];
+
+/** OODA verb of a mesh message (seed 002 §2.4). */
+export const MESH_VERB_SYMBOLS = ['OBSERVE', 'ORIENT', 'DECIDE', 'ACT', 'RECORD', 'SYNC'] as const;
+export type MeshVerb = (typeof MESH_VERB_SYMBOLS)[number];
+
+/** A verifier asks the solver to correct course (seed 000 §5.4): drift severity < 0.2 adjust step, < 0.5 restart with another preconditioner, else full restart. */
+export interface CorrectionRequested {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'CorrectionRequested';
+  /** Event envelope; correlation_id = session_id. */
+  meta: EventMetadata;
+  /** Solve session id (uuid); the Kafka key of every solver topic, equal to meta.correlation_id. */
+  session_id: string;
+  /** Iteration the verdict refers to. */
+  iteration: number;
+  /** Verifier group that asks. */
+  verifier_id: string;
+  /** What was detected. */
+  trigger: CorrectionTrigger;
+  /** Drift magnitude |ewma - baseline| / baseline, or 0 for other triggers; >= 0. */
+  severity: number;
+  /** Correction to apply. */
+  action: CorrectionAction;
+  /** ADJUST_STEP: multiply the step size by this (seed 0.8), in (0, 1]; null otherwise. */
+  step_factor: number | null;
+  /** RESTART_PRECONDITIONER: preconditioner to restart with (seed ilu); null otherwise. */
+  preconditioner: Preconditioner | null;
+  /** RESTART_METHOD: method to restart with; null otherwise. */
+  method: SolverMethod | null;
+}
+
+/** What the verifier detected (seed 000 §5.4 strategies). */
+export const CORRECTION_TRIGGER_SYMBOLS = ['DRIFT', 'STAGNATION', 'DIVERGENCE', 'CONSENSUS_REJECTED'] as const;
+export type CorrectionTrigger = (typeof CORRECTION_TRIGGER_SYMBOLS)[number];
+
+/** Correction the solver must apply. */
+export const CORRECTION_ACTION_SYMBOLS = ['ADJUST_STEP', 'RESTART_PRECONDITIONER', 'RESTART_METHOD', 'FULL_RESTART'] as const;
+export type CorrectionAction = (typeof CORRECTION_ACTION_SYMBOLS)[number];
+
+/** Preconditioner (seed 000 §2.1 jacobi; §5.4 restarts with ilu). */
+export const PRECONDITIONER_SYMBOLS = ['NONE', 'JACOBI', 'ILU'] as const;
+export type Preconditioner = (typeof PRECONDITIONER_SYMBOLS)[number];
+
+/** Solver method (seed 000 §2.1, DESIGN Solver). HYBRID inspects symmetry and diagonal dominance, picks one of the others and falls back on breakdown. */
+export const SOLVER_METHOD_SYMBOLS = ['JACOBI', 'GAUSS_SEIDEL', 'CG', 'BICGSTAB', 'NEUMANN', 'HYBRID'] as const;
+export type SolverMethod = (typeof SOLVER_METHOD_SYMBOLS)[number];
+
+/** A swarm cost delta on a running session (seed 000 §2.2): changes to b and to entries of A. The session re-converges warm-started from the current x. */
+export interface CostUpdated {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'CostUpdated';
+  /** Event envelope; correlation_id = session_id. */
+  meta: EventMetadata;
+  /** Solve session id (uuid); the Kafka key of every solver topic, equal to meta.correlation_id. */
+  session_id: string;
+  /** Rows of b that change, each in [0, rows); same length as delta_values. An Avro array: deltas are sparse and small. */
+  delta_indices: Array<number>;
+  /** Finite additive change of b at each index in delta_indices. */
+  delta_values: Array<number>;
+  /** Entries of A to replace. */
+  matrix_updates: Array<MatrixEntryUpdate>;
+  /** Swarm node that produced the update. */
+  source_node: string;
+  /** Hops this update travelled through the swarm; >= 0. */
+  propagation_depth: number;
+}
+
+/** One entry of A replaced (seed 000 §2.2 matrix_updates). */
+export interface MatrixEntryUpdate {
+  /** Row of the entry, in [0, rows). */
+  row: number;
+  /** Column of the entry, in [0, cols). */
+  col: number;
+  /** Value the sender believes A holds; a mismatch is a conflict, not a silent overwrite. */
+  old_value: number;
+  /** Finite replacement value. */
+  new_value: number;
+}
+
+/** A sublinear estimate of one component x_i without a full solve (local push or random-walk Neumann sampling). */
+export interface EntryEstimated {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'EntryEstimated';
+  /** Event envelope; correlation_id = session_id. */
+  meta: EventMetadata;
+  /** Solve session id (uuid); the Kafka key of every solver topic, equal to meta.correlation_id. */
+  session_id: string;
+  /** Last input offset per partition folded in before the estimate; replay with the same boundaries reproduces this event bit for bit (DESIGN invariant 3). */
+  applied_through: Array<InputPosition>;
+  /** Component i estimated, in [0, n). */
+  index: number;
+  /** Length of x. */
+  n: number;
+  /** Estimated x_i, finite. */
+  estimate: number;
+  /** Bound on |estimate - x_i| at the stated confidence; >= 0. */
+  error_bound: number;
+  /** Probability the bound holds, in [0, 1] (1 for deterministic push bounds). */
+  confidence: number;
+  /** Estimator used. */
+  method: EstimateMethod;
+  /** Pushes or walk steps spent; >= 0. */
+  work: number;
+}
+
+/** Sublinear estimator. */
+export const ESTIMATE_METHOD_SYMBOLS = ['LOCAL_PUSH', 'RANDOM_WALK_NEUMANN'] as const;
+export type EstimateMethod = (typeof ESTIMATE_METHOD_SYMBOLS)[number];
+
+/** An agent heartbeat (every 5 s, seed 002 §4.1) with its self-measured impedance inputs. */
+export interface HeartbeatReceived {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'HeartbeatReceived';
+  /** Event envelope; occurred_at = when the agent sent the heartbeat. */
+  meta: EventMetadata;
+  /** Agent id; the Kafka key of mesh topics. */
+  agent_id: string;
+  /** Impedance class A-F. */
+  agent_class: AgentClass;
+  /** Sector coordinator the agent belongs to. */
+  sector_id: string;
+  /** Cluster lead the agent belongs to. */
+  cluster_id: string;
+  /** p50 one-way latency the agent measured over its last samples, ms; >= 0. */
+  latency_ms: number;
+  /** p50 processing time over its last samples, ms; >= 0. */
+  processing_ms: number;
+  /** Pending operations in the agent queue; >= 0. */
+  queue_depth: number;
+  /** What the agent can do (capability routing). */
+  capabilities: Array<string>;
+  /** Hash of the context the agent has loaded. */
+  context_hash: string;
+  /** When the mesh received the heartbeat (received_at - occurred_at measures transport latency). */
+  received_at: number;
+}
+
+/** Impedance class of an agent (seed 002 §2.2), A edge ... F human-in-the-loop. */
+export const AGENT_CLASS_SYMBOLS = ['CLASS_A_EDGE', 'CLASS_B_SERVERLESS', 'CLASS_C_PERSISTENT', 'CLASS_D_GPU', 'CLASS_E_LOCAL', 'CLASS_F_HUMAN'] as const;
+export type AgentClass = (typeof AGENT_CLASS_SYMBOLS)[number];
+
+/** Registry entry of one agent after folding a heartbeat/ack (seed 002 §2.3 AgentImpedance); the compacted impedance changelog, keyed by agent_id. */
+export interface ImpedanceUpdated {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'ImpedanceUpdated';
+  /** Event envelope; causation_id = the folded heartbeat or ack. */
+  meta: EventMetadata;
+  /** Agent id; the Kafka key of mesh topics. */
+  agent_id: string;
+  /** Impedance class A-F. */
+  agent_class: AgentClass;
+  /** Sector of the agent. */
+  sector_id: string;
+  /** Cluster of the agent. */
+  cluster_id: string;
+  /** Rolling p50 RTT, ms; >= 0. */
+  current_latency_ms: number;
+  /** Rolling p50 processing time, ms; >= 0. */
+  current_processing_ms: number;
+  /** Pending operations at the last heartbeat; >= 0. */
+  current_queue_depth: number;
+  /** Event time of the last heartbeat. */
+  last_heartbeat_at: number;
+  /** Composite impedance 0-1000 (seed 002 §2.3); > 800 flags a degraded agent. */
+  impedance_score: number;
+  /** Historical success rate in [0, 1]. */
+  reliability_score: number;
+  /** Std-dev of latency relative to its mean; > 0.5 flags an unstable agent; >= 0. */
+  drift_coefficient: number;
+  /** Samples in the rolling window (<= 100). */
+  sample_count: number;
+  /** Current state. */
+  operational_state: AgentOperationalState;
+  /** Hash of the loaded context. */
+  context_hash: string;
+  /** Capabilities of the agent. */
+  capabilities: Array<string>;
+}
+
+/** A batch of iterations ran (emitted every verification_interval iterations or on convergence, seed 000 §2.3). */
+export interface IterationCompleted {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'IterationCompleted';
+  /** Event envelope; correlation_id = session_id, sequence = iteration. */
+  meta: EventMetadata;
+  /** Solve session id (uuid); the Kafka key of every solver topic, equal to meta.correlation_id. */
+  session_id: string;
+  /** Last input offset per partition folded in before these iterations; replay with the same boundaries reproduces this event bit for bit (DESIGN invariant 3). */
+  applied_through: Array<InputPosition>;
+  /** Iteration count after this batch; >= 1. */
+  iteration: number;
+  /** Iterations run since the previous IterationCompleted; >= 1. */
+  iterations_in_batch: number;
+  /** Length of x (cols of A); indices below are < n. */
+  n: number;
+  /** Method actually running (what HYBRID chose). */
+  method: SolverMethod;
+  /** True relative residual ||b - Ax|| / ||b|| recomputed at the end of the batch; >= 0. */
+  residual_norm: number;
+  /** Ratio of successive residual norms over the batch (< 1 converging); >= 0. */
+  convergence_rate: number;
+  /** Indices of the largest |x| changes in this batch, each in [0, n); same length as x_change_values. */
+  x_change_indices: Array<number>;
+  /** New x values at x_change_indices, finite. */
+  x_change_values: Array<number>;
+  /** Mean wall time per iteration in the batch, ms; >= 0. */
+  iteration_time_ms: number;
+  /** Floating point operations in the batch when the kernel counts them. */
+  flops: number | null;
+}
+
+/** One CSR row block of A with the matching slice of b: rows [row_start, row_start + row_count). */
+export interface MatrixChunkAppended {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'MatrixChunkAppended';
+  /** Event envelope; correlation_id = session_id. */
+  meta: EventMetadata;
+  /** Solve session id (uuid); the Kafka key of every solver topic, equal to meta.correlation_id. */
+  session_id: string;
+  /** 0-based index of this chunk; < chunk_count. */
+  chunk_index: number;
+  /** Total chunks of the matrix (same as SessionOpened.chunk_count); >= 1. */
+  chunk_count: number;
+  /** Total rows of A (repeated so the chunk validates on its own); >= 1. */
+  rows: number;
+  /** Total columns of A; every column index is < cols; >= 1. */
+  cols: number;
+  /** First global row of this block; row_start + row_count <= rows. */
+  row_start: number;
+  /** Rows in this block; >= 1. */
+  row_count: number;
+  /** CSR row pointers local to the block: row_count + 1 entries, first 0, non-decreasing, last = number of values. Packed int32 little-endian, length = 4*n bytes. */
+  row_pointers: Buffer;
+  /** CSR column index of each value, global, in [0, cols). Packed int32 little-endian, length = 4*n bytes. */
+  col_indices: Buffer;
+  /** CSR values, finite. Packed float64 little-endian, length = 8*n bytes (packed bytes measured ~8x faster than array<double> at 1e6 values, bench/codec/doubles.bench.ts). */
+  values: Buffer;
+  /** Right-hand side b for the block rows: row_count finite values. Packed float64 little-endian, length = 8*n bytes (packed bytes measured ~8x faster than array<double> at 1e6 values, bench/codec/doubles.bench.ts). */
+  b_values: Buffer;
+}
+
+/** The mesh (or this side of a partition) entered read-only mode: no new coordinations are scheduled. */
+export interface MeshFrozen {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'MeshFrozen';
+  /** Event envelope. */
+  meta: EventMetadata;
+  /** Why. */
+  reason: FreezeReason;
+  /** Coordinator peers reachable when frozen. */
+  reachable_peers: number;
+  /** Known coordinator peers; majority = reachable > total / 2. */
+  total_peers: number;
+  /** Human-readable detail. */
+  detail: string;
+}
+
+/** Why the mesh is read-only (seed 003 partition handling: minority side goes read-only; seed 002 §6.3 EMERGENCY). */
+export const FREEZE_REASON_SYMBOLS = ['PARTITION_MINORITY', 'EMERGENCY_MODE', 'OPERATOR'] as const;
+export type FreezeReason = (typeof FREEZE_REASON_SYMBOLS)[number];
+
+/** Mesh-wide statistics (seed 002 §4.3 GlobalImpedanceStats); drives the operational mode. */
+export interface MeshSummarized {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'MeshSummarized';
+  /** Event envelope. */
+  meta: EventMetadata;
+  /** Known agents; >= 0. */
+  total_agents: number;
+  /** Active agents; <= total_agents. */
+  active_agents: number;
+  /** active_agents / total_agents in [0, 1] (0 for an empty mesh). */
+  active_rate: number;
+  /** Mean of cluster mean impedances, 0-1000. */
+  global_mean_impedance: number;
+  /** 95th percentile of cluster p95 impedances, 0-1000. */
+  global_p95_impedance: number;
+  /** Sectors with active rate > 0.95. */
+  sectors_healthy: number;
+  /** Sectors with active rate <= 0.95. */
+  sectors_degraded: number;
+}
+
+/** The mesh left read-only mode. */
+export interface MeshThawed {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'MeshThawed';
+  /** Event envelope; causation_id = the MeshFrozen event id. */
+  meta: EventMetadata;
+  /** Reason of the freeze being lifted. */
+  reason: FreezeReason;
+  /** When the freeze began. */
+  frozen_at: number;
+  /** Coordinator peers reachable now. */
+  reachable_peers: number;
+  /** Known coordinator peers. */
+  total_peers: number;
+  /** Human-readable detail. */
+  detail: string;
+}
+
+/** The mesh degradation mode changed (seed 002 §6.3). */
+export interface OperationalModeChanged {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'OperationalModeChanged';
+  /** Event envelope. */
+  meta: EventMetadata;
+  /** Mode before. */
+  previous_mode: OperationalMode;
+  /** Mode after. */
+  new_mode: OperationalMode;
+  /** Active agent rate that decided it, in [0, 1]. */
+  active_rate: number;
+  /** Active agents. */
+  active_agents: number;
+  /** Known agents. */
+  total_agents: number;
+  /** Seed description of the mode (e.g. "Minor capacity reduction"). */
+  description: string;
+  /** Restrictions in force in the new mode. */
+  restrictions: Array<string>;
+}
+
+/** Mesh degradation mode from the active agent rate (seed 002 §6.3): >= 0.95 FULL, >= 0.80 DEGRADED_LIGHT, >= 0.60 DEGRADED_MODERATE, >= 0.30 DEGRADED_SEVERE, else EMERGENCY. */
+export const OPERATIONAL_MODE_SYMBOLS = ['FULL', 'DEGRADED_LIGHT', 'DEGRADED_MODERATE', 'DEGRADED_SEVERE', 'EMERGENCY'] as const;
+export type OperationalMode = (typeof OPERATIONAL_MODE_SYMBOLS)[number];
+
+/** Trinary quorum over the acks of one coordination (seed 002 §5.2). */
+export interface QuorumDecided {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'QuorumDecided';
+  /** Event envelope; correlation_id = the coordination correlation id. */
+  meta: EventMetadata;
+  /** Id of the mesh message (coordination request) this is about. */
+  message_id: string;
+  /** Outcome. */
+  decision: QuorumDecision;
+  /** True only for PROCEED. */
+  achieved: boolean;
+  /** Responses counted; = ready_count + transit_count + conflict_count. */
+  total: number;
+  /** READY (+1) responses. */
+  ready_count: number;
+  /** TRANSIT (0) responses. */
+  transit_count: number;
+  /** CONFLICT (-1) responses. */
+  conflict_count: number;
+  /** Threshold used (seed 0.95), in [0, 1]. */
+  required_ready_rate: number;
+  /** Threshold used (seed 0.05), in [0, 1]. */
+  max_conflict_rate: number;
+  /** Threshold used (seed 0.10), in [0, 1]. */
+  max_transit_rate: number;
+  /** PROCEED: ready_rate - 0.5 * conflict_rate; null otherwise. */
+  confidence: number | null;
+  /** Why quorum was not achieved; null for PROCEED. */
+  reason: string | null;
+  /** What to do next; null for PROCEED. */
+  recommendation: string | null;
+}
+
+/** Trinary quorum outcome (seed 002 §5.2). */
+export const QUORUM_DECISION_SYMBOLS = ['PROCEED', 'WAIT', 'RESOLVE_CONFLICTS', 'RETRY'] as const;
+export type QuorumDecision = (typeof QUORUM_DECISION_SYMBOLS)[number];
+
+/** Per-agent send schedule for a coordination request (seed 002 §3.1): send_at = T - (latency/2 + processing estimate + drift buffer), or SKIP. Large target sets are split in chunks. */
+export interface ScheduleComputed {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'ScheduleComputed';
+  /** Event envelope; correlation_id = the coordination correlation id. */
+  meta: EventMetadata;
+  /** Id of the mesh message (coordination request) this is about. */
+  message_id: string;
+  /** T, copied from the request. */
+  target_arrival_time: number;
+  /** 0-based chunk of the schedule; < chunk_count. */
+  chunk_index: number;
+  /** Chunks of the schedule; >= 1. */
+  chunk_count: number;
+  /** One entry per target in this chunk. */
+  entries: Array<ScheduleEntry>;
+}
+
+/** Schedule of one target agent. */
+export interface ScheduleEntry {
+  /** Target agent. */
+  agent_id: string;
+  /** SCHEDULED: send at send_at; SKIP: not sent, see skip_reason. */
+  status: ScheduleStatus;
+  /** Total lead time latency/2 + processing + buffer, ms; >= 0 (the would-need time for SKIP). */
+  lead_time_ms: number;
+  /** SCHEDULED: when to send; null for SKIP. */
+  send_at: number | null;
+  /** SCHEDULED: processing estimate, ms; null for SKIP. */
+  expected_processing_ms: number | null;
+  /** SCHEDULED: confidence of the estimate in [0, 1] (seed 002 §3.1 calculate_confidence); null for SKIP. */
+  confidence: number | null;
+  /** SKIP: why; null for SCHEDULED. */
+  skip_reason: SkipReason | null;
+  /** SKIP with INSUFFICIENT_LEAD_TIME: ms left until T when scheduling (may be negative); null otherwise. */
+  available_ms: number | null;
+}
+
+/** Whether the agent is sent to. */
+export const SCHEDULE_STATUS_SYMBOLS = ['SCHEDULED', 'SKIP'] as const;
+export type ScheduleStatus = (typeof SCHEDULE_STATUS_SYMBOLS)[number];
+
+/** Why an agent is skipped. */
+export const SKIP_REASON_SYMBOLS = ['INSUFFICIENT_LEAD_TIME', 'AGENT_OFFLINE', 'CIRCUIT_OPEN', 'UNKNOWN_AGENT', 'MISSING_CAPABILITY'] as const;
+export type SkipReason = (typeof SKIP_REASON_SYMBOLS)[number];
+
+/** Impedance summary of one sector from its cluster summaries (seed 002 §4.3 SectorImpedanceSummary). */
+export interface SectorSummarized {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'SectorSummarized';
+  /** Event envelope. */
+  meta: EventMetadata;
+  /** Sector summarised. */
+  sector_id: string;
+  /** Clusters in the sector; >= 0. */
+  cluster_count: number;
+  /** Agents over all clusters; >= 0. */
+  total_agents: number;
+  /** Active agents; <= total_agents. */
+  active_agents: number;
+  /** Mean of cluster mean impedances, 0-1000. */
+  mean_impedance: number;
+  /** Cluster with the lowest mean impedance; null without clusters. */
+  healthiest_cluster_id: string | null;
+  /** Cluster with the highest mean impedance; null without clusters. */
+  sickest_cluster_id: string | null;
+}
+
+/** A session ended; its state can be dropped after this event. */
+export interface SessionClosed {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'SessionClosed';
+  /** Event envelope; correlation_id = session_id. */
+  meta: EventMetadata;
+  /** Solve session id (uuid); the Kafka key of every solver topic, equal to meta.correlation_id. */
+  session_id: string;
+  /** Why the session ended. */
+  reason: CloseReason;
+  /** Last iteration run; null when the session never iterated. */
+  final_iteration: number | null;
+  /** Relative residual at the last iteration; null when the session never iterated. */
+  final_residual_norm: number | null;
+  /** Detail for FAILED/EVICTED; null otherwise. */
+  message: string | null;
+}
+
+/** Why a session ended. */
+export const CLOSE_REASON_SYMBOLS = ['CLIENT_CLOSED', 'CONVERGED', 'MAX_ITERATIONS', 'TIMEOUT', 'FAILED', 'EVICTED'] as const;
+export type CloseReason = (typeof CLOSE_REASON_SYMBOLS)[number];
+
+/** A solve session for Ax = b was opened (seed 000 §2.1). The matrix and b follow as chunk_count MatrixChunkAppended events; the session solves once all have arrived. */
+export interface SessionOpened {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'SessionOpened';
+  /** Event envelope; correlation_id = session_id. */
+  meta: EventMetadata;
+  /** Solve session id (uuid); the Kafka key of every solver topic, equal to meta.correlation_id. */
+  session_id: string;
+  /** Number of rows of A (and length of b); >= 1. */
+  rows: number;
+  /** Number of columns of A (and length of x); >= 1. Square systems have rows = cols. */
+  cols: number;
+  /** Number of stored non-zeros of A over all chunks; 0 <= nnz <= rows*cols. */
+  nnz: number;
+  /** Number of MatrixChunkAppended row blocks that make up A and b; >= 1. */
+  chunk_count: number;
+  /** Format the client sent; chunks are always CSR. */
+  source_format: MatrixFormat;
+  /** Requested solver method. */
+  method: SolverMethod;
+  /** Tolerance, iteration cap, preconditioner, verification interval, swarm settings. */
+  options: SolverOptions;
+  /** Subject of the bearer token that opened the session; null for internal sessions. */
+  owner: string | null;
+}
+
+/** Sparse format a client sent at the edge; the gateway normalises every matrix to CSR row blocks. */
+export const MATRIX_FORMAT_SYMBOLS = ['CSR', 'CSC', 'COO'] as const;
+export type MatrixFormat = (typeof MATRIX_FORMAT_SYMBOLS)[number];
+
+/** Options of a solve session (seed 000 §2.1 options). */
+export interface SolverOptions {
+  /** Convergence threshold on the relative residual norm ||b - Ax|| / ||b|| (seed default 1e-8); > 0. */
+  tolerance: number;
+  /** Iteration cap before the session stops with MAX_ITERATIONS; >= 1. */
+  max_iterations: number;
+  /** Preconditioner (CG uses Jacobi preconditioning). */
+  preconditioner: Preconditioner;
+  /** Iterations between IterationCompleted events and verifications (seed 000 §5.5 initial interval, default 100); >= 1. */
+  verification_interval: number;
+  /** Swarm settings. */
+  swarm: SwarmSettings;
+}
+
+/** Swarm options of a solve session (seed 000 §2.1 options.swarm_enabled and flow_nexus). */
+export interface SwarmSettings {
+  /** Whether swarm cost propagation and multi-verifier consensus are on for the session. */
+  enabled: boolean;
+  /** Swarm topology. */
+  topology: SwarmTopology;
+  /** How cost reports from several nodes are combined. */
+  cost_aggregation: CostAggregation;
+  /** How verifiers check solutions. */
+  verification_strategy: VerificationStrategy;
+}
+
+/** Swarm topology (seed 000 §2.1 flow_nexus.swarm_topology). */
+export const SWARM_TOPOLOGY_SYMBOLS = ['MESH', 'HIERARCHICAL', 'RING', 'STAR'] as const;
+export type SwarmTopology = (typeof SWARM_TOPOLOGY_SYMBOLS)[number];
+
+/** How swarm cost reports are combined (seed 000 §2.1 flow_nexus.cost_aggregation). */
+export const COST_AGGREGATION_SYMBOLS = ['WEIGHTED_AVERAGE', 'MEAN', 'MEDIAN'] as const;
+export type CostAggregation = (typeof COST_AGGREGATION_SYMBOLS)[number];
+
+/** How a solution is verified (seed 000 §2.1 flow_nexus.verification_strategy, §5.1). */
+export const VERIFICATION_STRATEGY_SYMBOLS = ['RANDOM_PROBE', 'FULL_RESIDUAL'] as const;
+export type VerificationStrategy = (typeof VERIFICATION_STRATEGY_SYMBOLS)[number];
+
+/** A session request was refused (over limits, inconsistent matrix, ...), so no SessionOpened follows. */
+export interface SessionRejected {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'SessionRejected';
+  /** Event envelope; correlation_id = the requested session id. */
+  meta: EventMetadata;
+  /** Solve session id (uuid); the Kafka key of every solver topic, equal to meta.correlation_id. */
+  session_id: string;
+  /** Class of the rejection. */
+  reason: RejectionReason;
+  /** Human-readable reason naming the offending field and value. */
+  message: string;
+  /** The limit that was exceeded, for TOO_LARGE; null otherwise. */
+  limit: number | null;
+  /** The requested size that exceeded it, for TOO_LARGE; null otherwise. */
+  actual: number | null;
+}
+
+/** Why a session was refused. */
+export const REJECTION_REASON_SYMBOLS = ['TOO_LARGE', 'INVALID_MATRIX', 'DIMENSION_MISMATCH', 'UNSUPPORTED_METHOD', 'DUPLICATE_SESSION', 'RATE_LIMITED'] as const;
+export type RejectionReason = (typeof REJECTION_REASON_SYMBOLS)[number];
+
+/** One chunk of a session snapshot (x at an input position); on partition assignment the solver restores it and replays the tail after applied_through. */
+export interface SessionSnapshotted {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'SessionSnapshotted';
+  /** Event envelope; correlation_id = session_id. */
+  meta: EventMetadata;
+  /** Solve session id (uuid); the Kafka key of every solver topic, equal to meta.correlation_id. */
+  session_id: string;
+  /** Id shared by all chunks of one snapshot. */
+  snapshot_id: string;
+  /** Last input offset per partition folded in before the snapshot; replay with the same boundaries reproduces this event bit for bit (DESIGN invariant 3). */
+  applied_through: Array<InputPosition>;
+  /** Iteration of the snapshotted x. */
+  iteration: number;
+  /** Relative residual of the snapshotted x; >= 0. */
+  residual_norm: number;
+  /** Full length of x. */
+  n: number;
+  /** 0-based chunk index; < chunk_count. */
+  chunk_index: number;
+  /** Chunks of this snapshot; >= 1. */
+  chunk_count: number;
+  /** Index in x of the first value of this chunk. */
+  offset: number;
+  /** x[offset ..] for this chunk, finite. Packed float64 little-endian, length = 8*n bytes (packed bytes measured ~8x faster than array<double> at 1e6 values, bench/codec/doubles.bench.ts). */
+  x_values: Buffer;
+}
+
+/** One chunk of the full solution x, for verifiers: x[offset, offset + length). */
+export interface SolutionPublished {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'SolutionPublished';
+  /** Event envelope; correlation_id = session_id. */
+  meta: EventMetadata;
+  /** Solve session id (uuid); the Kafka key of every solver topic, equal to meta.correlation_id. */
+  session_id: string;
+  /** Iteration the solution belongs to. */
+  iteration: number;
+  /** Full length of x; offset + chunk length <= n. */
+  n: number;
+  /** 0-based chunk index; < chunk_count. */
+  chunk_index: number;
+  /** Chunks of this solution; >= 1. */
+  chunk_count: number;
+  /** Index in x of the first value of this chunk. */
+  offset: number;
+  /** x[offset ..] for this chunk, finite. Packed float64 little-endian, length = 8*n bytes (packed bytes measured ~8x faster than array<double> at 1e6 values, bench/codec/doubles.bench.ts). */
+  values: Buffer;
+}
+
+/** A structural observation about a component (seed 004 StructuralEvent); kind-specific fields are null when they do not apply. */
+export interface StructuralEventObserved {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'StructuralEventObserved';
+  /** Event envelope; occurred_at = timestamp_us of the observation. */
+  meta: EventMetadata;
+  /** Component observed. */
+  component_id: string;
+  /** What was observed. */
+  kind: StructuralEventKind;
+  /** REQUEST_START/END, CALL, CALL_RETURN: request id; null otherwise. */
+  request_id: number | null;
+  /** REQUEST_END, CALL_RETURN: outcome; null otherwise. */
+  success: boolean | null;
+  /** CALL: target; CALL_RETURN: source; null otherwise. */
+  peer_component_id: string | null;
+  /** RESOURCE_SPIKE: resource name; null otherwise. */
+  resource: string | null;
+  /** RESOURCE_SPIKE: value; null otherwise. */
+  value: number | null;
+  /** QUEUE_DEPTH: depth; null otherwise. */
+  queue_depth: number | null;
+  /** CIRCUIT_BREAKER: new state; null otherwise. */
+  circuit_state: CircuitState | null;
+  /** Latency measured with the observation, us; null when none. */
+  latency_us: number | null;
+  /** Error text; null when none. */
+  error: string | null;
+}
+
+/** Kind of structural observation about a component (seed 004 StructuralEventType). */
+export const STRUCTURAL_EVENT_KIND_SYMBOLS = ['REQUEST_START', 'REQUEST_END', 'CALL', 'CALL_RETURN', 'RESOURCE_SPIKE', 'QUEUE_DEPTH', 'CIRCUIT_BREAKER'] as const;
+export type StructuralEventKind = (typeof STRUCTURAL_EVENT_KIND_SYMBOLS)[number];
+
+/** A structural witness (seed 004 StructuralWitness): why the system acted, with the component states and causal chain that led to it. */
+export interface StructuralWitnessRecorded {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'StructuralWitnessRecorded';
+  /** Event envelope. */
+  meta: EventMetadata;
+  /** Id of the witness. */
+  witness_id: string;
+  /** What triggered it. */
+  trigger: WitnessTrigger;
+  /** Trigger as text (e.g. "Cascade detected"). */
+  trigger_text: string;
+  /** States of the components involved. */
+  component_states: Array<ComponentStateSnapshot>;
+  /** Observations that led to the decision, oldest first. */
+  causal_chain: Array<CausalLink>;
+  /** Decision taken (e.g. "Open circuit breakers for 3 components"). */
+  decision: string;
+  /** Action (e.g. "SHED_LOAD"); null when none. */
+  action_taken: string | null;
+  /** PATTERN_DEVIATION: learned pattern; null otherwise. */
+  pattern_name: string | null;
+  /** LATENCY_REGRESSION/PATTERN_DEVIATION: expected latency, us. */
+  expected_latency_us: number | null;
+  /** LATENCY_REGRESSION/PATTERN_DEVIATION: observed latency, us. */
+  observed_latency_us: number | null;
+}
+
+/** What produced a witness (seed 004). */
+export const WITNESS_TRIGGER_SYMBOLS = ['CASCADE', 'LATENCY_REGRESSION', 'PATTERN_DEVIATION'] as const;
+export type WitnessTrigger = (typeof WITNESS_TRIGGER_SYMBOLS)[number];
+
+/** State of one component when the witness was recorded (seed 004 ComponentState). */
+export interface ComponentStateSnapshot {
+  /** Component. */
+  component_id: string;
+  /** p99 latency, us; >= 0. */
+  latency_p99_us: number;
+  /** Error rate in [0, 1]. */
+  error_rate: number;
+  /** Queue depth; >= 0. */
+  queue_depth: number;
+  /** Breaker state. */
+  circuit_state: CircuitState;
+}
+
+/** One observation in a causal chain. */
+export interface CausalLink {
+  /** Component. */
+  component_id: string;
+  /** Observation kind. */
+  kind: StructuralEventKind;
+  /** event_id of the StructuralEventObserved, when known. */
+  event_id: string | null;
+}
+
+/** A verifier checked Ax ~ b on sampled rows with its own copy of A and b (seed 000 §2.4, §5.1-5.3, §5.5). */
+export interface VerificationCompleted {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'VerificationCompleted';
+  /** Event envelope; correlation_id = session_id. */
+  meta: EventMetadata;
+  /** Solve session id (uuid); the Kafka key of every solver topic, equal to meta.correlation_id. */
+  session_id: string;
+  /** Verifier group that ran the probes. */
+  verifier_id: string;
+  /** Id of the probe set. */
+  probe_id: string;
+  /** Iteration of the solution that was checked. */
+  iteration: number;
+  /** Number of rows of A; probe indices are < n. */
+  n: number;
+  /** Rows probed, each in [0, n); same length as residual_components. */
+  probe_indices: Array<number>;
+  /** |(Ax)_i - b_i| per probed row, finite, >= 0. */
+  residual_components: Array<number>;
+  /** Largest residual component; >= 0. */
+  max_error: number;
+  /** Mean residual component; >= 0. */
+  mean_error: number;
+  /** Threshold max_error was compared with; >= 0. */
+  tolerance: number;
+  /** max_error < tolerance. */
+  verified: boolean;
+  /** EWMA drift above the 10% alert threshold (seed 000 §5.3). */
+  drift_detected: boolean;
+  /** |ewma - baseline| / baseline; >= 0. */
+  drift_severity: number;
+  /** Residual variance over the last 50 samples < 1e-12 (seed 000 §5.2). */
+  stagnation_detected: boolean;
+  /** Residual growing over the window. */
+  divergence_detected: boolean;
+  /** Adapted verification interval: interval * multiplier, multiplier in [0.5, 2] (seed 000 §5.5); >= 1. */
+  next_interval: number;
+  /** Wall time of the verification, ms; >= 0. */
+  verification_time_ms: number;
+}
+
+/** Someone asked for a verification of a session now (seed 000 §9.3 POST /verify), besides the scheduled ones. */
+export interface VerificationRequested {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'VerificationRequested';
+  /** Event envelope; correlation_id = session_id. */
+  meta: EventMetadata;
+  /** Solve session id (uuid); the Kafka key of every solver topic, equal to meta.correlation_id. */
+  session_id: string;
+  /** Token subject or component that asked. */
+  requested_by: string;
+  /** Number of random probes (seed default 10); >= 1. */
+  probe_count: number;
+  /** Rows per probe (seed min(100, n)); >= 1. */
+  probe_size: number;
+  /** PRNG seed for choosing probe rows, so the verification replays exactly. */
+  seed: number;
+}
+
+/** A verifier group votes on the solution at an iteration; consensus needs floor(2n/3)+1 agreeing votes (seed 000 §3.5). */
+export interface VerifierVoteCast {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'VerifierVoteCast';
+  /** Event envelope; correlation_id = session_id. */
+  meta: EventMetadata;
+  /** Solve session id (uuid); the Kafka key of every solver topic, equal to meta.correlation_id. */
+  session_id: string;
+  /** Iteration voted on. */
+  iteration: number;
+  /** Voting verifier group. */
+  verifier_id: string;
+  /** Number of verifier groups n expected to vote; >= 1. */
+  group_count: number;
+  /** The group accepts the solution. */
+  verified: boolean;
+  /** Largest probe residual it saw; >= 0. */
+  max_error: number;
+  /** Hash of the x it checked, so votes on different x are not mixed. */
+  solution_hash: string;
+}
+
 export type SolvermeshEvent =
+  | AckReceived
+  | AgentStateChanged
+  | CircuitStateChanged
+  | ClusterSummarized
   | ConflictEscalated
   | ConflictQuarantined
-  | ConflictReported;
+  | ConflictReported
+  | ConflictResolved
+  | ConsensusReached
+  | ConvergenceReached
+  | CoordinationRequested
+  | CorrectionRequested
+  | CostUpdated
+  | EntryEstimated
+  | HeartbeatReceived
+  | ImpedanceUpdated
+  | IterationCompleted
+  | MatrixChunkAppended
+  | MeshFrozen
+  | MeshSummarized
+  | MeshThawed
+  | OperationalModeChanged
+  | QuorumDecided
+  | ScheduleComputed
+  | SectorSummarized
+  | SessionClosed
+  | SessionOpened
+  | SessionRejected
+  | SessionSnapshotted
+  | SolutionPublished
+  | StructuralEventObserved
+  | StructuralWitnessRecorded
+  | VerificationCompleted
+  | VerificationRequested
+  | VerifierVoteCast;
 
 export type EventType = SolvermeshEvent['type'];
 export type EventOf<T extends EventType> = Extract<SolvermeshEvent, { type: T }>;
 export const EVENT_TYPES = [
+  'AckReceived',
+  'AgentStateChanged',
+  'CircuitStateChanged',
+  'ClusterSummarized',
   'ConflictEscalated',
   'ConflictQuarantined',
   'ConflictReported',
+  'ConflictResolved',
+  'ConsensusReached',
+  'ConvergenceReached',
+  'CoordinationRequested',
+  'CorrectionRequested',
+  'CostUpdated',
+  'EntryEstimated',
+  'HeartbeatReceived',
+  'ImpedanceUpdated',
+  'IterationCompleted',
+  'MatrixChunkAppended',
+  'MeshFrozen',
+  'MeshSummarized',
+  'MeshThawed',
+  'OperationalModeChanged',
+  'QuorumDecided',
+  'ScheduleComputed',
+  'SectorSummarized',
+  'SessionClosed',
+  'SessionOpened',
+  'SessionRejected',
+  'SessionSnapshotted',
+  'SolutionPublished',
+  'StructuralEventObserved',
+  'StructuralWitnessRecorded',
+  'VerificationCompleted',
+  'VerificationRequested',
+  'VerifierVoteCast',
 ] as const satisfies readonly EventType[];
