@@ -1,0 +1,19 @@
+// solvermesh: one binary for every service and tool. Each command lives in its own module under
+// commands/ and registers itself on the program.
+import { Command, CommanderError } from 'commander';
+import { registerCommands } from './commands';
+
+const program = new Command()
+  .name('solvermesh')
+  .description('Kafka event-sourced stream processor: streaming solver sessions and an agent mesh')
+  .showHelpAfterError()
+  .exitOverride();
+
+registerCommands(program);
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof CommanderError) process.exit(err.exitCode);
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`solvermesh: ${message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,8 @@
+import type { ServiceDefinition } from '../runtime/service';
+import { conflictProcessor } from './conflict-processor';
+
+// The coordinator's conflict stage (seed 002 §5.1). Quorum, breakers and modes join it later.
+export const coordinatorService: ServiceDefinition = {
+  name: 'coordinator',
+  processor: () => conflictProcessor(),
+};

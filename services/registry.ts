@@ -1,0 +1,7 @@
+// Every runnable service by name, for `solvermesh run <service>`.
+import { coordinatorService } from './coordinator';
+import type { ServiceDefinition } from './runtime/service';
+
+export const SERVICES: Readonly<Record<string, ServiceDefinition>> = {
+  coordinator: coordinatorService,
+};

@@ -1,0 +1,142 @@
+// Avro codec over the schema registry. Subjects follow TopicRecordNameStrategy
+// (`<topic>-<record full name>`), so one topic carries several event types. Schema ids are
+// cached both ways; a writer schema seen for the first time is fetched once and resolved
+// against our reader schema, so records written with an older (compatible) schema decode.
+import { SchemaRegistry, COMPATIBILITY, SchemaType } from '@kafkajs/confluent-schema-registry';
+import type avro from 'avsc';
+import { loadEventSchemas, type EventSchema } from '../../schemas/catalog';
+import { poison, transient, SolvermeshError } from './errors';
+import { frame, unframe } from './wire-format';
+
+/** A decoded event: the record's fields plus `type`, the record name. */
+export interface DecodedEvent {
+  readonly type: string;
+  readonly [field: string]: unknown;
+}
+
+export interface Decoded<E = DecodedEvent> {
+  readonly event: E;
+  readonly schemaId: number;
+}
+
+export const subjectFor = (topic: string, fullName: string) => `${topic}-${fullName}`;
+
+interface ReaderForId {
+  readonly schema: EventSchema;
+  readonly read: (body: Buffer) => unknown;
+}
+
+export class EventCodec {
+  private readonly registry: SchemaRegistry;
+  private readonly schemas: Map<string, EventSchema>;
+  private readonly byFullName = new Map<string, EventSchema>();
+  private readonly idBySubject = new Map<string, Promise<number>>();
+  private readonly readerById = new Map<number, Promise<ReaderForId>>();
+
+  constructor(registryUrl: string, schemas: Map<string, EventSchema> = loadEventSchemas()) {
+    this.registry = new SchemaRegistry({ host: registryUrl, clientId: 'solvermesh', retry: { retries: 2 } });
+    this.schemas = schemas;
+    for (const s of schemas.values()) this.byFullName.set(s.fullName, s);
+  }
+
+  eventSchema(type: string): EventSchema {
+    const s = this.schemas.get(type);
+    if (!s) throw poison('UNKNOWN_EVENT_TYPE', `no schema for event type ${JSON.stringify(type)}`);
+    return s;
+  }
+
+  /** Registers (or finds) the schema of `type` under the topic's subject; cached per subject. */
+  schemaId(topic: string, type: string): Promise<number> {
+    const schema = this.eventSchema(type);
+    const subject = subjectFor(topic, schema.fullName);
+    let id = this.idBySubject.get(subject);
+    if (!id) {
+      id = this.registry
+        .register(
+          { type: SchemaType.AVRO, schema: JSON.stringify(schema.schema) },
+          { subject, compatibility: COMPATIBILITY.BACKWARD_TRANSITIVE },
+        )
+        .then((r) => r.id)
+        .catch((err: unknown) => {
+          this.idBySubject.delete(subject);
+          throw registryError(`register ${subject}`, err);
+        });
+      this.idBySubject.set(subject, id);
+    }
+    return id;
+  }
+
+  async encode(topic: string, event: DecodedEvent): Promise<Buffer> {
+    const schema = this.eventSchema(event.type);
+    const id = await this.schemaId(topic, event.type);
+    return frame(id, encodeBody(schema, event));
+  }
+
+  async decode(value: Buffer | null | undefined): Promise<Decoded> {
+    const { schemaId, body } = unframe(value);
+    const reader = await this.readerFor(schemaId);
+    let record: unknown;
+    try {
+      record = reader.read(body);
+    } catch (err) {
+      throw poison('DECODE_FAILED', `Avro body does not decode with schema id ${schemaId} (${reader.schema.name}): ${(err as Error).message}`, err);
+    }
+    return { event: { ...(record as object), type: reader.schema.name }, schemaId };
+  }
+
+  private readerFor(id: number): Promise<ReaderForId> {
+    let r = this.readerById.get(id);
+    if (!r) {
+      r = this.fetchReader(id);
+      this.readerById.set(id, r);
+      // Only definitive answers stay cached; a registry outage must not poison the id forever.
+      r.catch((err: unknown) => {
+        if (!(err instanceof SolvermeshError) || err.retriable) this.readerById.delete(id);
+      });
+    }
+    return r;
+  }
+
+  private async fetchReader(id: number): Promise<ReaderForId> {
+    let writer: avro.Type;
+    try {
+      writer = (await this.registry.getSchema(id)) as unknown as avro.Type;
+    } catch (err) {
+      if (statusOf(err) === 404) throw poison('UNKNOWN_SCHEMA_ID', `schema id ${id} is not in the registry`, err);
+      throw registryError(`fetch schema id ${id}`, err);
+    }
+    const schema = this.byFullName.get(String(writer.name));
+    if (!schema) throw poison('UNKNOWN_EVENT_TYPE', `schema id ${id} is ${String(writer.name)}, which this build does not know`);
+    const reader = schema.type;
+    let resolver: avro.Resolver;
+    try {
+      resolver = reader.createResolver(writer);
+    } catch (err) {
+      throw poison('DECODE_FAILED', `writer schema id ${id} is not readable as ${schema.fullName}: ${(err as Error).message}`, err);
+    }
+    return { schema, read: (body) => reader.fromBuffer(body, resolver, false) };
+  }
+}
+
+function encodeBody(schema: EventSchema, event: DecodedEvent): Buffer {
+  try {
+    return schema.type.toBuffer(event);
+  } catch (err) {
+    const paths: string[] = [];
+    schema.type.isValid(event, { errorHook: (path) => paths.push(path.join('.')) });
+    throw poison('VALIDATION_FAILED', `${schema.name} does not match its schema at ${paths.join(', ') || '?'}: ${(err as Error).message}`, err);
+  }
+}
+
+function statusOf(err: unknown): number | undefined {
+  const s = (err as { status?: unknown } | null)?.status;
+  return typeof s === 'number' ? s : undefined;
+}
+
+function registryError(what: string, err: unknown): SolvermeshError {
+  const status = statusOf(err);
+  const msg = `schema registry: ${what} failed${status ? ` (HTTP ${status})` : ''}: ${(err as Error)?.message ?? String(err)}`;
+  // 4xx other than 408/429 are answers (incompatible schema, bad request): not worth retrying.
+  if (status && status >= 400 && status < 500 && status !== 408 && status !== 429) return poison('REJECTED', msg, err);
+  return transient('REGISTRY_UNAVAILABLE', msg, err);
+}

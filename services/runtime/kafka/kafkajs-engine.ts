@@ -1,0 +1,203 @@
+// kafkajs engine. kafkajs predates KIP-447, so a transaction cannot carry the consumer group's
+// generation: zombie fencing needs one transactional id per input partition. Each assigned
+// partition gets its own transactional producer, created on first use and closed on revoke.
+import { Kafka, logLevel, Partitioners, type Consumer, type EachBatchPayload, type LogEntry, type Producer as JsProducer, type Transaction } from 'kafkajs';
+import type { Logger } from 'pino';
+import { transient } from '../errors';
+import type {
+  BatchProcessor, ConsumeOptions, EngineEvents, InRecord, KafkaEngine, OutRecord, PartitionBatch,
+  PartitionProgress, Producer, TransactionalConsumer,
+} from './types';
+import { chunk, groupByTopic, tpKey } from './util';
+
+export interface KafkajsEngineOptions {
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+  readonly instanceId: string;
+  readonly logger: Logger;
+}
+
+const PINO_LEVEL: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+  [logLevel.ERROR]: 'error', [logLevel.WARN]: 'warn', [logLevel.INFO]: 'info', [logLevel.DEBUG]: 'debug',
+};
+
+export function createKafkajsEngine(opts: KafkajsEngineOptions): KafkaEngine {
+  const log = opts.logger.child({ component: 'kafkajs' });
+  const kafka = new Kafka({
+    clientId: opts.clientId,
+    brokers: [...opts.brokers],
+    logLevel: logLevel.WARN,
+    logCreator: () => ({ namespace, level, log: entry }: LogEntry) => {
+      const { message, ...rest } = entry;
+      log[PINO_LEVEL[level] ?? 'info']({ namespace, ...rest }, message);
+    },
+    retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 5000 },
+  });
+
+  return {
+    kind: 'kafkajs',
+    transactionalConsumer: (consumeOpts, events) => new KafkajsTransactionalConsumer(kafka, opts, consumeOpts, events ?? {}, log),
+    producer: async () => {
+      const p = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+      await p.connect();
+      return {
+        send: async (records) => {
+          if (records.length > 0) await p.sendBatch({ topicMessages: groupByTopic(records), acks: -1 });
+        },
+        close: () => p.disconnect(),
+      } satisfies Producer;
+    },
+  };
+}
+
+class KafkajsTransactionalConsumer implements TransactionalConsumer {
+  private readonly consumer: Consumer;
+  private readonly producers = new Map<string, Promise<JsProducer>>();
+  private readonly positions = new Map<string, PartitionProgress>();
+  private assigned = new Set<string>();
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly engineOpts: KafkajsEngineOptions,
+    private readonly opts: ConsumeOptions,
+    private readonly events: EngineEvents,
+    private readonly log: Logger,
+  ) {
+    this.consumer = kafka.consumer({
+      groupId: opts.groupId,
+      readUncommitted: false,
+      sessionTimeout: 30_000,
+      rebalanceTimeout: 60_000,
+      heartbeatInterval: 3_000,
+      maxBytesPerPartition: 4 * 1024 * 1024,
+      retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 10_000 },
+    });
+    this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => this.onJoin(e.payload.memberAssignment));
+    this.consumer.on(this.consumer.events.CRASH, (e) => this.events.onError?.(e.payload.error));
+  }
+
+  async start(process: BatchProcessor): Promise<void> {
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: [...this.opts.topics], fromBeginning: this.opts.fromBeginning });
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: (payload) => this.eachBatch(payload, process),
+    });
+  }
+
+  private async eachBatch(payload: EachBatchPayload, process: BatchProcessor): Promise<void> {
+    const { batch, heartbeat, resolveOffset, isRunning, isStale } = payload;
+    const all: InRecord[] = batch.messages.map((m) => ({
+      topic: batch.topic,
+      partition: batch.partition,
+      offset: m.offset,
+      key: m.key,
+      value: m.value,
+      headers: normaliseHeaders(m.headers),
+      timestamp: m.timestamp,
+    }));
+    for (const records of chunk(all, this.opts.maxBatchRecords ?? 500)) {
+      // After a rebalance or stop() the rest of a fetched batch belongs to someone else.
+      if (!isRunning() || isStale()) return;
+      const view: PartitionBatch = { topic: batch.topic, partition: batch.partition, records, highWatermark: batch.highWatermark };
+      const outputs = await process(view, { heartbeat });
+      const last = records[records.length - 1]!.offset;
+      await this.commit(view, outputs, last);
+      resolveOffset(last);
+      this.track(view, last);
+      this.events.onCommitted?.(view, outputs.length);
+      await heartbeat();
+    }
+  }
+
+  private async commit(batch: PartitionBatch, outputs: OutRecord[], lastOffset: string): Promise<void> {
+    const producer = await this.producerFor(batch.topic, batch.partition);
+    let tx: Transaction | undefined;
+    try {
+      tx = await producer.transaction();
+      if (outputs.length > 0) await tx.sendBatch({ topicMessages: groupByTopic(outputs), acks: -1 });
+      await tx.sendOffsets({
+        consumerGroupId: this.opts.groupId,
+        topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(lastOffset) + 1n).toString() }] }],
+      });
+      await tx.commit();
+    } catch (err) {
+      if (tx?.isActive()) await tx.abort().catch((e: unknown) => this.log.warn({ err: e }, 'abort failed'));
+      // The producer may be fenced or in an unknown state: start over with a fresh one.
+      await this.dropProducer(tpKey(batch.topic, batch.partition));
+      throw transient('KAFKA_UNAVAILABLE', `transaction for ${batch.topic}[${batch.partition}] failed: ${(err as Error).message}`, err);
+    }
+  }
+
+  private producerFor(topic: string, partition: number): Promise<JsProducer> {
+    const key = tpKey(topic, partition);
+    let p = this.producers.get(key);
+    if (!p) {
+      const producer = this.kafka.producer({
+        transactionalId: `${this.opts.groupId}.${topic}.${partition}`,
+        idempotent: true,
+        maxInFlightRequests: 1,
+        transactionTimeout: 60_000,
+        createPartitioner: Partitioners.DefaultPartitioner,
+      });
+      p = producer.connect().then(() => producer);
+      p.catch(() => this.producers.delete(key));
+      this.producers.set(key, p);
+    }
+    return p;
+  }
+
+  private async dropProducer(key: string): Promise<void> {
+    const p = this.producers.get(key);
+    this.producers.delete(key);
+    if (p) await p.then((x) => x.disconnect()).catch(() => undefined);
+  }
+
+  private onJoin(assignment: Record<string, number[]>): void {
+    const next = new Set<string>();
+    const list: Array<{ topic: string; partition: number }> = [];
+    for (const [topic, partitions] of Object.entries(assignment)) {
+      for (const partition of partitions) { next.add(tpKey(topic, partition)); list.push({ topic, partition }); }
+    }
+    const revoked = [...this.assigned].filter((k) => !next.has(k));
+    for (const k of revoked) { void this.dropProducer(k); this.positions.delete(k); }
+    this.assigned = next;
+    if (revoked.length) this.events.onRevoked?.(revoked.map(parseTp));
+    this.events.onAssigned?.(list);
+    this.log.info({ group: this.opts.groupId, assigned: list.length, revoked: revoked.length }, 'partitions assigned');
+  }
+
+  private track(batch: PartitionBatch, last: string): void {
+    const position = (BigInt(last) + 1n).toString();
+    const lag = Number(BigInt(batch.highWatermark) - BigInt(position));
+    this.positions.set(tpKey(batch.topic, batch.partition), {
+      topic: batch.topic, partition: batch.partition, position, highWatermark: batch.highWatermark, lag: Math.max(0, lag),
+    });
+  }
+
+  progress(): PartitionProgress[] {
+    return [...this.positions.values()];
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer.stop();
+    await this.consumer.disconnect();
+    await Promise.all([...this.producers.keys()].map((k) => this.dropProducer(k)));
+  }
+}
+
+function normaliseHeaders(h: Record<string, unknown> | undefined): Record<string, string | Buffer> {
+  const out: Record<string, string | Buffer> = {};
+  for (const [k, v] of Object.entries(h ?? {})) {
+    const one = Array.isArray(v) ? v[0] : v;
+    if (Buffer.isBuffer(one) || typeof one === 'string') out[k] = one;
+  }
+  return out;
+}
+
+function parseTp(key: string): { topic: string; partition: number } {
+  const i = key.lastIndexOf('|');
+  return { topic: key.slice(0, i), partition: Number(key.slice(i + 1)) };
+}

@@ -1,0 +1,232 @@
+// node-rdkafka engine. librdkafka implements KIP-447: the transaction carries the consumer
+// group's metadata, so one transactional producer per instance is fenced correctly across
+// rebalances, and a transaction may commit offsets of several partitions at once.
+import type * as Rd from 'node-rdkafka';
+import type { Logger } from 'pino';
+import { transient } from '../errors';
+import type {
+  BatchProcessor, ConsumeOptions, EngineEvents, Headers, InRecord, KafkaEngine, OutRecord, PartitionBatch,
+  PartitionProgress, Producer, TransactionalConsumer,
+} from './types';
+import { tpKey } from './util';
+
+export interface RdkafkaEngineOptions {
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+  readonly instanceId: string;
+  readonly logger: Logger;
+}
+
+type RdModule = typeof Rd;
+let rdModule: RdModule | undefined;
+function rd(): RdModule {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  rdModule ??= require('node-rdkafka') as RdModule;
+  return rdModule;
+}
+
+const cb = <T = void>(fn: (done: (err: unknown, v?: T) => void) => void) =>
+  new Promise<T>((resolve, reject) => fn((err, v) => (err ? reject(err) : resolve(v as T))));
+
+// Java-compatible key hashing: the kafkajs engine and Java clients put a key on the same
+// partition, which co-partitioning by session_id depends on. librdkafka defaults to CRC32.
+const PARTITIONER = 'murmur2_random';
+
+export function createRdkafkaEngine(opts: RdkafkaEngineOptions): KafkaEngine {
+  const log = opts.logger.child({ component: 'rdkafka' });
+  const base = { 'metadata.broker.list': opts.brokers.join(','), 'client.id': opts.clientId };
+  return {
+    kind: 'rdkafka',
+    transactionalConsumer: (consumeOpts, events) => new RdkafkaTransactionalConsumer(base, opts, consumeOpts, events ?? {}, log),
+    producer: async () => {
+      const p = new (rd().Producer)({ ...base, 'enable.idempotence': true, 'linger.ms': 5, dr_cb: true }, { partitioner: PARTITIONER });
+      await cb((done) => p.connect({}, (err) => done(err)));
+      p.setPollInterval(50);
+      const pending = new Map<number, { resolve: () => void; reject: (e: unknown) => void }>();
+      let seq = 0;
+      p.on('delivery-report', (err, report) => {
+        const waiter = pending.get(report.opaque as number);
+        if (!waiter) return;
+        pending.delete(report.opaque as number);
+        if (err) waiter.reject(err); else waiter.resolve();
+      });
+      return {
+        send: async (records) => {
+          const acks = records.map((r) => new Promise<void>((resolve, reject) => {
+            const id = ++seq;
+            pending.set(id, { resolve, reject });
+            produceOne(p, r, id);
+          }));
+          await Promise.all(acks);
+        },
+        close: () => cb((done) => p.flush(10_000, () => p.disconnect((err) => done(err)))).then(() => undefined),
+      } satisfies Producer;
+    },
+  };
+}
+
+function produceOne(p: Rd.Producer, r: OutRecord, opaque?: unknown): void {
+  const headers = r.headers ? Object.entries(r.headers).map(([k, v]) => ({ [k]: v })) : undefined;
+  const key = r.key === null ? null : Buffer.isBuffer(r.key) ? r.key : Buffer.from(r.key);
+  p.produce(r.topic, null, r.value, key, Date.now(), opaque, headers);
+}
+
+class RdkafkaTransactionalConsumer implements TransactionalConsumer {
+  private consumer!: Rd.KafkaConsumer;
+  private producer!: Rd.Producer;
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private readonly positions = new Map<string, PartitionProgress>();
+
+  constructor(
+    private readonly base: Record<string, string>,
+    private readonly engineOpts: RdkafkaEngineOptions,
+    private readonly opts: ConsumeOptions,
+    private readonly events: EngineEvents,
+    private readonly log: Logger,
+  ) {}
+
+  async start(process: BatchProcessor): Promise<void> {
+    const { KafkaConsumer } = rd();
+    this.consumer = new KafkaConsumer({
+      ...this.base,
+      'group.id': this.opts.groupId,
+      'enable.auto.commit': false,
+      'enable.auto.offset.store': false,
+      'isolation.level': 'read_committed',
+      'session.timeout.ms': 30_000,
+      'max.poll.interval.ms': 300_000,
+      rebalance_cb: true,
+    }, { 'auto.offset.reset': this.opts.fromBeginning ? 'earliest' : 'latest' });
+    this.consumer.on('rebalance', (err, assignment) => this.onRebalance(err, assignment));
+    this.consumer.on('event.error', (err) => this.events.onError?.(err));
+    await cb((done) => this.consumer.connect({}, (err) => done(err)));
+    this.consumer.setDefaultConsumeTimeout(100);
+    this.consumer.subscribe([...this.opts.topics]);
+    await this.newProducer();
+    this.running = true;
+    this.loop = this.run(process).catch((err: unknown) => {
+      this.log.error({ err }, 'consume loop failed');
+      this.events.onError?.(err);
+    });
+  }
+
+  private async newProducer(): Promise<void> {
+    this.producer = new (rd().Producer)({
+      ...this.base,
+      'transactional.id': `${this.opts.groupId}.${this.engineOpts.instanceId}`,
+      'enable.idempotence': true,
+      'transaction.timeout.ms': 60_000,
+      'linger.ms': 1,
+    }, { partitioner: PARTITIONER });
+    await cb((done) => this.producer.connect({}, (err) => done(err)));
+    this.producer.setPollInterval(50);
+    await cb((done) => this.producer.initTransactions(30_000, (err) => done(err)));
+  }
+
+  private async run(process: BatchProcessor): Promise<void> {
+    const max = this.opts.maxBatchRecords ?? 500;
+    let backoff = 100;
+    while (this.running) {
+      const messages = await cb<Rd.Message[]>((done) => this.consumer.consume(max, (err, m) => done(err, m)));
+      if (!messages || messages.length === 0) continue;
+      const batches = groupByPartition(messages);
+      try {
+        await this.processAndCommit(batches, process);
+        backoff = 100;
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message }, 'batch failed; rewinding to its first offsets');
+        for (const b of batches) {
+          await cb((done) => this.consumer.seek({ topic: b.topic, partition: b.partition, offset: Number(b.records[0]!.offset) }, 5_000, (e) => done(e))).catch(() => undefined);
+        }
+        this.events.onError?.(err);
+        await new Promise((r) => setTimeout(r, backoff));
+        backoff = Math.min(backoff * 2, 10_000);
+      }
+    }
+  }
+
+  private async processAndCommit(batches: PartitionBatch[], process: BatchProcessor): Promise<void> {
+    const outputs: OutRecord[] = [];
+    for (const b of batches) outputs.push(...(await process(b, { heartbeat: async () => undefined })));
+    try {
+      await cb((done) => this.producer.beginTransaction((err) => done(err)));
+      for (const r of outputs) produceOne(this.producer, r);
+      const offsets = batches.map((b) => ({ topic: b.topic, partition: b.partition, offset: Number(b.records[b.records.length - 1]!.offset) + 1 }));
+      await cb((done) => this.producer.sendOffsetsToTransaction(offsets, this.consumer, 30_000, (err) => done(err)));
+      await cb((done) => this.producer.commitTransaction(30_000, (err) => done(err)));
+    } catch (err) {
+      await cb((done) => this.producer.abortTransaction(10_000, (e) => done(e))).catch(async () => {
+        // An error that cannot be aborted (fenced, fatal) leaves the producer unusable.
+        await cb((done) => this.producer.disconnect((e) => done(e))).catch(() => undefined);
+        await this.newProducer();
+      });
+      throw transient('KAFKA_UNAVAILABLE', `transaction failed: ${(err as Error).message}`, err);
+    }
+    for (const b of batches) {
+      this.track(b);
+      this.events.onCommitted?.(b, 0);
+    }
+  }
+
+  private track(b: PartitionBatch): void {
+    const position = String(Number(b.records[b.records.length - 1]!.offset) + 1);
+    let high = b.highWatermark;
+    try {
+      high = String(this.consumer.getWatermarkOffsets(b.topic, b.partition).highOffset);
+    } catch { /* watermarks not cached yet */ }
+    this.positions.set(tpKey(b.topic, b.partition), {
+      topic: b.topic, partition: b.partition, position, highWatermark: high, lag: Math.max(0, Number(high) - Number(position)),
+    });
+  }
+
+  private onRebalance(err: Rd.LibrdKafkaError, assignment: Rd.Assignment[]): void {
+    const list = assignment.map((a) => ({ topic: a.topic, partition: a.partition }));
+    if (err.code === rd().CODES.ERRORS.ERR__ASSIGN_PARTITIONS) {
+      this.events.onAssigned?.(list);
+      this.log.info({ group: this.opts.groupId, assigned: list.length }, 'partitions assigned');
+    } else {
+      for (const p of list) this.positions.delete(tpKey(p.topic, p.partition));
+      this.events.onRevoked?.(list);
+    }
+  }
+
+  progress(): PartitionProgress[] {
+    return [...this.positions.values()];
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
+    await cb((done) => this.consumer.disconnect((err) => done(err))).catch(() => undefined);
+    await cb((done) => this.producer.disconnect((err) => done(err))).catch(() => undefined);
+  }
+}
+
+function groupByPartition(messages: Rd.Message[]): PartitionBatch[] {
+  const map = new Map<string, { topic: string; partition: number; records: InRecord[] }>();
+  for (const m of messages) {
+    const k = tpKey(m.topic, m.partition);
+    let g = map.get(k);
+    if (!g) { g = { topic: m.topic, partition: m.partition, records: [] }; map.set(k, g); }
+    g.records.push({
+      topic: m.topic,
+      partition: m.partition,
+      offset: String(m.offset),
+      key: m.key === undefined || m.key === null ? null : Buffer.isBuffer(m.key) ? m.key : Buffer.from(String(m.key)),
+      value: m.value ?? null,
+      headers: toHeaders(m.headers),
+      timestamp: String(m.timestamp ?? 0),
+    });
+  }
+  return [...map.values()].map((g) => ({ ...g, highWatermark: String(Number(g.records[g.records.length - 1]!.offset) + 1) }));
+}
+
+function toHeaders(h: Rd.MessageHeader[] | undefined): Headers {
+  const out: Headers = {};
+  for (const entry of h ?? []) {
+    for (const [k, v] of Object.entries(entry)) out[k] = Buffer.isBuffer(v) ? v : String(v);
+  }
+  return out;
+}
+

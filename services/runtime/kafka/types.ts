@@ -1,0 +1,84 @@
+// The client-neutral face of Kafka that services and the runner use. Two engines implement it
+// (kafkajs and node-rdkafka); nothing above this file imports either library.
+
+export type Headers = Record<string, string | Buffer>;
+
+export interface InRecord {
+  readonly topic: string;
+  readonly partition: number;
+  /** Offsets stay strings: they are int64 on the wire. */
+  readonly offset: string;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly headers: Headers;
+  /** Record timestamp, ms since epoch, as a string (int64). */
+  readonly timestamp: string;
+}
+
+export interface OutRecord {
+  readonly topic: string;
+  readonly key: Buffer | string | null;
+  readonly value: Buffer;
+  readonly headers?: Headers;
+}
+
+export interface PartitionBatch {
+  readonly topic: string;
+  readonly partition: number;
+  readonly records: readonly InRecord[];
+  /** Offset after the last record in the partition when the batch was fetched (for lag). */
+  readonly highWatermark: string;
+}
+
+export interface BatchContext {
+  /** Keeps group membership alive during long processing. Cheap to call often. */
+  heartbeat(): Promise<void>;
+}
+
+/** Returns the records to produce for this batch; they commit atomically with its offsets. */
+export type BatchProcessor = (batch: PartitionBatch, ctx: BatchContext) => Promise<OutRecord[]>;
+
+export interface ConsumeOptions {
+  readonly groupId: string;
+  readonly topics: readonly string[];
+  /** Where a group with no committed offset starts. */
+  readonly fromBeginning: boolean;
+  /** Upper bound on records handed to one BatchProcessor call. */
+  readonly maxBatchRecords?: number;
+}
+
+export interface PartitionProgress {
+  readonly topic: string;
+  readonly partition: number;
+  /** Next offset to consume (last processed + 1). */
+  readonly position: string;
+  readonly highWatermark: string;
+  readonly lag: number;
+}
+
+export interface EngineEvents {
+  onAssigned?(partitions: Array<{ topic: string; partition: number }>): void;
+  onRevoked?(partitions: Array<{ topic: string; partition: number }>): void;
+  onCommitted?(batch: PartitionBatch, produced: number): void;
+  onError?(err: unknown): void;
+}
+
+/** Exactly-once consume-transform-produce: outputs and input offsets commit in one transaction. */
+export interface TransactionalConsumer {
+  start(process: BatchProcessor): Promise<void>;
+  /** Lets the in-flight batch finish and commit, then leaves the group and closes. */
+  stop(): Promise<void>;
+  progress(): PartitionProgress[];
+}
+
+export interface Producer {
+  /** Idempotent, acks=all; resolves when every record is acknowledged. */
+  send(records: readonly OutRecord[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface KafkaEngine {
+  readonly kind: 'kafkajs' | 'rdkafka';
+  transactionalConsumer(opts: ConsumeOptions, events?: EngineEvents): TransactionalConsumer;
+  producer(): Promise<Producer>;
+}

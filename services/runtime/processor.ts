@@ -1,0 +1,32 @@
+// What a service plugs into the runner: a pure-ish handler from one decoded event to the
+// events it causes. The runner owns decoding, validation, retries, dead letters, transactions.
+import type { DecodedEvent } from './codec';
+
+export interface RecordContext {
+  /** Logical topic name (without TOPIC_PREFIX). */
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+  /** Broker/producer timestamp of the record, ms since epoch. */
+  readonly timestampMs: number;
+  readonly key: string | null;
+}
+
+export interface Emit {
+  /** Logical topic name. */
+  readonly topic: string;
+  readonly key: string;
+  readonly event: DecodedEvent;
+}
+
+export interface Processor {
+  readonly name: string;
+  /** Logical input topic names. */
+  readonly inputs: readonly string[];
+  /** Event types this processor acts on; other events on its inputs are passed over. */
+  handles(type: string): boolean;
+  /** Throws a poison error for a record that can never succeed, a transient one to retry. */
+  handle(event: DecodedEvent, ctx: RecordContext): readonly Emit[] | Promise<readonly Emit[]>;
+  /** Called when a batch's transaction aborts, so in-memory state can be rebuilt. */
+  onAbort?(): void | Promise<void>;
+}

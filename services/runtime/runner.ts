@@ -1,0 +1,195 @@
+// The processor runner: consume -> decode -> validate -> handle -> encode -> produce + commit
+// (one Kafka transaction per batch). Poison records go to `<topic>.dlq` with the reason and
+// processing goes on; retriable failures are retried with backoff a bounded number of times,
+// then the batch aborts and is consumed again, so nothing is dropped while a dependency is down.
+import type { Logger } from 'pino';
+import type { EventCodec, DecodedEvent } from './codec';
+import { deadLetter } from './dead-letter';
+import { errorCode, errorMessage, isRetriable, poison } from './errors';
+import type { BatchContext, InRecord, KafkaEngine, OutRecord, PartitionBatch, PartitionProgress, TransactionalConsumer } from './kafka/types';
+import type { RuntimeMetrics } from './metrics';
+import type { Emit, Processor, RecordContext } from './processor';
+
+export type EventValidator = (event: DecodedEvent) => string[];
+
+export interface RunnerOptions {
+  readonly processor: Processor;
+  readonly engine: KafkaEngine;
+  readonly codec: EventCodec;
+  readonly metrics: RuntimeMetrics;
+  readonly logger: Logger;
+  readonly groupId: string;
+  readonly topicPrefix: string;
+  readonly maxRetries: number;
+  readonly retryBackoffMs: number;
+  readonly stallTimeoutMs: number;
+  readonly fromBeginning?: boolean;
+  readonly maxBatchRecords?: number;
+  /** Decode-time validation; a non-empty list sends the record to the DLQ with the reasons. */
+  readonly validate?: EventValidator;
+  /** Injected clock (ms) for health timing. */
+  readonly now?: () => number;
+}
+
+export type RunnerState = 'idle' | 'running' | 'stopping' | 'stopped' | 'failed';
+
+export interface RunnerHealth {
+  readonly status: 'ok' | 'unhealthy';
+  readonly state: RunnerState;
+  readonly reason?: string;
+  readonly lastProgressAgoMs: number | null;
+  readonly partitions: PartitionProgress[];
+}
+
+export class ProcessorRunner {
+  private consumer: TransactionalConsumer | undefined;
+  private state: RunnerState = 'idle';
+  private lastProgressAt: number;
+  private failure: string | undefined;
+  private readonly now: () => number;
+  private readonly log: Logger;
+
+  constructor(private readonly opts: RunnerOptions) {
+    this.now = opts.now ?? Date.now;
+    this.lastProgressAt = this.now();
+    this.log = opts.logger.child({ component: 'runner', processor: opts.processor.name });
+  }
+
+  private physical(topic: string): string {
+    return this.opts.topicPrefix + topic;
+  }
+
+  private logical(topic: string): string {
+    const p = this.opts.topicPrefix;
+    return p && topic.startsWith(p) ? topic.slice(p.length) : topic;
+  }
+
+  async start(): Promise<void> {
+    const { processor, engine } = this.opts;
+    this.consumer = engine.transactionalConsumer(
+      {
+        groupId: this.opts.groupId,
+        topics: processor.inputs.map((t) => this.physical(t)),
+        fromBeginning: this.opts.fromBeginning ?? true,
+        maxBatchRecords: this.opts.maxBatchRecords ?? 500,
+      },
+      {
+        onCommitted: (batch, produced) => this.onCommitted(batch, produced),
+        onError: (err) => this.log.error({ err }, 'consumer crashed; the client restarts it'),
+      },
+    );
+    this.state = 'running';
+    await this.consumer.start((batch, ctx) => this.processBatch(batch, ctx));
+    this.log.info({ inputs: processor.inputs, group: this.opts.groupId, engine: engine.kind }, 'runner started');
+  }
+
+  async stop(): Promise<void> {
+    if (!this.consumer || this.state === 'stopped') return;
+    this.state = 'stopping';
+    await this.consumer.stop();
+    this.state = 'stopped';
+    this.log.info('runner stopped: in-flight batch committed, group left');
+  }
+
+  health(): RunnerHealth {
+    const partitions = this.consumer?.progress() ?? [];
+    const ago = this.now() - this.lastProgressAt;
+    const lagging = partitions.some((p) => p.lag > 0);
+    let reason: string | undefined;
+    if (this.state === 'failed') reason = this.failure ?? 'failed';
+    else if (this.state !== 'running') reason = `runner is ${this.state}`;
+    else if (lagging && ago > this.opts.stallTimeoutMs) reason = `no progress for ${ago} ms while lag exists`;
+    return { status: reason ? 'unhealthy' : 'ok', state: this.state, ...(reason ? { reason } : {}), lastProgressAgoMs: ago, partitions };
+  }
+
+  private onCommitted(batch: PartitionBatch, produced: number): void {
+    const { metrics } = this.opts;
+    this.lastProgressAt = this.now();
+    metrics.transactions.inc({ result: 'committed' });
+    metrics.recordsIn.inc({ topic: this.logical(batch.topic) }, batch.records.length);
+    const p = this.consumer?.progress().find((x) => x.topic === batch.topic && x.partition === batch.partition);
+    if (p) metrics.lag.set({ topic: this.logical(batch.topic), partition: String(batch.partition) }, p.lag);
+    void produced;
+  }
+
+  /** Exposed for tests that drive a batch without a broker. */
+  async processBatch(batch: PartitionBatch, ctx: BatchContext): Promise<OutRecord[]> {
+    const { metrics } = this.opts;
+    const endBatch = metrics.batchSeconds.startTimer({ topic: this.logical(batch.topic) });
+    const out: OutRecord[] = [];
+    try {
+      let sinceBeat = Date.now();
+      for (const record of batch.records) {
+        const produced = await this.processRecord(record);
+        out.push(...produced);
+        if (Date.now() - sinceBeat > 1000) { await ctx.heartbeat(); sinceBeat = Date.now(); }
+      }
+    } catch (err) {
+      metrics.transactions.inc({ result: 'aborted' });
+      await this.opts.processor.onAbort?.();
+      throw err;
+    } finally {
+      endBatch();
+    }
+    for (const r of out) metrics.recordsOut.inc({ topic: this.logical(r.topic) });
+    return out;
+  }
+
+  private async processRecord(record: InRecord): Promise<OutRecord[]> {
+    const { processor, metrics } = this.opts;
+    const topic = this.logical(record.topic);
+    const end = metrics.recordSeconds.startTimer({ topic });
+    try {
+      const emits = await this.withRetries(async () => {
+        const { event } = await this.opts.codec.decode(record.value);
+        if (!processor.handles(event.type)) return [];
+        const issues = this.opts.validate?.(event) ?? [];
+        if (issues.length > 0) throw poison('VALIDATION_FAILED', `${event.type} is invalid: ${issues.join('; ')}`);
+        return processor.handle(event, this.context(record, topic));
+      });
+      return await this.encode(emits);
+    } catch (err) {
+      if (isRetriable(err)) throw err;
+      metrics.deadLettered.inc({ topic, error_class: errorCode(err) });
+      this.log.warn({ topic, partition: record.partition, offset: record.offset, code: errorCode(err), err: errorMessage(err) }, 'record dead-lettered');
+      return [deadLetter(record, err, processor.name)];
+    } finally {
+      end();
+    }
+  }
+
+  private context(record: InRecord, topic: string): RecordContext {
+    return {
+      topic,
+      partition: record.partition,
+      offset: record.offset,
+      timestampMs: Number(record.timestamp),
+      key: record.key ? record.key.toString('utf8') : null,
+    };
+  }
+
+  private async encode(emits: readonly Emit[]): Promise<OutRecord[]> {
+    const out: OutRecord[] = [];
+    for (const e of emits) {
+      const topic = this.physical(e.topic);
+      out.push({ topic, key: e.key, value: await this.opts.codec.encode(topic, e.event) });
+    }
+    return out;
+  }
+
+  private async withRetries<T>(fn: () => Promise<T> | T): Promise<T> {
+    let attempt = 0;
+    for (;;) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (!isRetriable(err) || attempt >= this.opts.maxRetries) throw err;
+        attempt += 1;
+        this.opts.metrics.retries.inc({ error_class: errorCode(err) });
+        const delay = this.opts.retryBackoffMs * 2 ** (attempt - 1);
+        this.log.warn({ attempt, delay, code: errorCode(err), err: errorMessage(err) }, 'retriable failure, backing off');
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+}

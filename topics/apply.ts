@@ -1,0 +1,80 @@
+// Creates or updates the declared topics: missing topics are created, partition counts only
+// grow (Kafka cannot shrink them, and shrinking would break key -> partition mapping), and
+// configs are brought in line. Running it twice changes nothing the second time.
+import { Kafka, logLevel, ConfigResourceTypes } from 'kafkajs';
+import type { TopicSpec } from './catalog';
+
+export interface ApplyReport {
+  readonly created: string[];
+  readonly grown: string[];
+  readonly reconfigured: string[];
+  readonly unchanged: string[];
+}
+
+export async function applyTopics(brokers: readonly string[], specs: readonly TopicSpec[], opts: { replicationFactor?: number } = {}): Promise<ApplyReport> {
+  const kafka = new Kafka({ clientId: 'solvermesh-topics', brokers: [...brokers], logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const { brokers: live } = await admin.describeCluster();
+    const rf = opts.replicationFactor ?? Math.min(3, live.length);
+    const existing = new Set(await admin.listTopics());
+    const report: ApplyReport = { created: [], grown: [], reconfigured: [], unchanged: [] };
+
+    const missing = specs.filter((s) => !existing.has(s.name));
+    if (missing.length > 0) {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((s) => ({
+          topic: s.name,
+          numPartitions: s.partitions,
+          replicationFactor: rf,
+          configEntries: Object.entries(s.config).map(([name, value]) => ({ name, value })),
+        })),
+      });
+      report.created.push(...missing.map((s) => s.name));
+    }
+
+    const present = specs.filter((s) => existing.has(s.name));
+    if (present.length === 0) return report;
+    const meta = await admin.fetchTopicMetadata({ topics: present.map((s) => s.name) });
+    const partitionsOf = new Map(meta.topics.map((t) => [t.name, t.partitions.length]));
+    const grow = present.filter((s) => (partitionsOf.get(s.name) ?? 0) < s.partitions);
+    const shrink = present.filter((s) => (partitionsOf.get(s.name) ?? 0) > s.partitions);
+    if (shrink.length > 0) {
+      throw new Error(`cannot shrink partitions of ${shrink.map((s) => `${s.name} (${partitionsOf.get(s.name)} > ${s.partitions})`).join(', ')}; raise the declared count or recreate the topic`);
+    }
+    if (grow.length > 0) {
+      await admin.createPartitions({ topicPartitions: grow.map((s) => ({ topic: s.name, count: s.partitions })) });
+      report.grown.push(...grow.map((s) => s.name));
+    }
+
+    const described = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: present.map((s) => ({ type: ConfigResourceTypes.TOPIC, name: s.name, configNames: Object.keys(s.config) })),
+    });
+    const toAlter: TopicSpec[] = [];
+    for (const s of present) {
+      const res = described.resources.find((r) => r.resourceName === s.name);
+      const actual = new Map((res?.configEntries ?? []).map((e) => [e.configName, e.configValue]));
+      if (Object.entries(s.config).some(([k, v]) => actual.get(k) !== v)) toAlter.push(s);
+    }
+    if (toAlter.length > 0) {
+      // alterConfigs replaces a topic's whole dynamic config: send every declared entry.
+      await admin.alterConfigs({
+        validateOnly: false,
+        resources: toAlter.map((s) => ({
+          type: ConfigResourceTypes.TOPIC,
+          name: s.name,
+          configEntries: Object.entries(s.config).map(([name, value]) => ({ name, value })),
+        })),
+      });
+      report.reconfigured.push(...toAlter.map((s) => s.name));
+    }
+    const touched = new Set([...report.grown, ...report.reconfigured]);
+    report.unchanged.push(...present.filter((s) => !touched.has(s.name)).map((s) => s.name));
+    return report;
+  } finally {
+    await admin.disconnect();
+  }
+}

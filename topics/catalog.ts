@@ -1,0 +1,79 @@
+// Topic declarations as data, read by infra (topics apply), services and tests alike.
+// Solver topics share one partition count: they are co-partitioned by session_id so the
+// instance that owns partition p of solver.sessions also owns p of solver.costs and commands.
+
+export type KeyKind = 'session_id' | 'agent_id' | 'correlation_id' | 'conflict_id' | 'scope';
+
+export interface TopicSpec {
+  readonly name: string;
+  readonly partitions: number;
+  readonly key: KeyKind;
+  readonly doc: string;
+  /** Kafka topic configs (cleanup.policy, retention.ms, ...). */
+  readonly config: Readonly<Record<string, string>>;
+  /** Event types this topic carries (TopicRecordNameStrategy subjects). */
+  readonly events: readonly string[];
+  /** Whether a `<name>.dlq` companion exists. Every input topic has one. */
+  readonly dlq: boolean;
+}
+
+export const SOLVER_PARTITIONS = 6;
+export const MESH_PARTITIONS = 6;
+const DAY = 24 * 3600 * 1000;
+const retain = (days: number) => ({ 'cleanup.policy': 'delete', 'retention.ms': String(days * DAY) });
+const compacted = { 'cleanup.policy': 'compact', 'min.cleanable.dirty.ratio': '0.1', 'segment.ms': String(3600 * 1000) };
+
+const solver = (name: string, doc: string, events: string[], config: Record<string, string> = retain(7)): TopicSpec => ({
+  name, partitions: SOLVER_PARTITIONS, key: 'session_id', doc, config, events, dlq: true,
+});
+const mesh = (name: string, key: KeyKind, doc: string, events: string[], config: Record<string, string> = retain(3)): TopicSpec => ({
+  name, partitions: MESH_PARTITIONS, key, doc, config, events, dlq: true,
+});
+
+export const TOPICS: readonly TopicSpec[] = [
+  solver('solver.sessions', 'Session lifecycle and matrix row blocks.', ['SessionOpened', 'MatrixChunkAppended', 'SessionClosed', 'SessionRejected'], retain(30)),
+  solver('solver.costs', 'Cost deltas on b and matrix entries.', ['CostUpdated'], retain(30)),
+  solver('solver.commands', 'Corrections and verification requests the solver obeys.', ['CorrectionRequested', 'VerificationRequested']),
+  solver('solver.iterations', 'Iteration progress and convergence signals.', ['IterationCompleted', 'ConvergenceReached', 'EntryEstimated']),
+  solver('solver.solutions', 'Full solution vectors, chunked, for verifiers.', ['SolutionPublished'], retain(2)),
+  solver('solver.snapshots', 'Latest snapshot per session (compacted).', ['SessionSnapshotted'], compacted),
+  solver('solver.verifications', 'Verification results, verifier votes and consensus.', ['VerificationCompleted', 'VerifierVoteCast', 'ConsensusReached']),
+  mesh('mesh.heartbeats', 'agent_id', 'Agent heartbeats (seed 002 §2.3).', ['HeartbeatReceived'], retain(1)),
+  mesh('mesh.impedance', 'agent_id', 'Impedance registry changelog (compacted): latest state per agent.', ['ImpedanceUpdated', 'AgentStateChanged'], compacted),
+  mesh('mesh.summaries', 'scope', 'Cluster, sector and mesh-wide summaries.', ['ClusterSummarized', 'SectorSummarized', 'MeshSummarized']),
+  mesh('mesh.coordination', 'correlation_id', 'Coordination requests.', ['CoordinationRequested']),
+  mesh('mesh.schedules', 'correlation_id', 'Per-agent send schedules.', ['ScheduleComputed']),
+  mesh('mesh.acks', 'correlation_id', 'Trinary acknowledgements and quorum decisions.', ['AckReceived', 'QuorumDecided']),
+  mesh('mesh.conflicts', 'conflict_id', 'Conflict log: reports, quarantine, escalation, resolution (seed 002 §5.1).', ['ConflictReported', 'ConflictQuarantined', 'ConflictEscalated', 'ConflictResolved'], retain(30)),
+  mesh('mesh.circuits', 'scope', 'Circuit breaker states and operational modes.', ['CircuitStateChanged', 'OperationalModeChanged', 'MeshFrozen', 'MeshThawed']),
+  mesh('mesh.witnesses', 'scope', 'Structural events and witnesses (seed 004).', ['StructuralEventObserved', 'StructuralWitnessRecorded']),
+];
+
+export const DLQ_SUFFIX = '.dlq';
+export const dlqName = (topic: string) => `${topic}${DLQ_SUFFIX}`;
+
+/** Every topic to create: the declared ones and their dead-letter companions. */
+export function allTopicSpecs(prefix = ''): TopicSpec[] {
+  const out: TopicSpec[] = [];
+  for (const t of TOPICS) {
+    out.push({ ...t, name: prefix + t.name });
+    if (t.dlq) {
+      out.push({
+        name: prefix + dlqName(t.name),
+        partitions: 1,
+        key: t.key,
+        doc: `Dead letters of ${t.name}: raw records that failed, with headers naming the error.`,
+        config: retain(30),
+        events: [],
+        dlq: false,
+      });
+    }
+  }
+  return out;
+}
+
+export function topicSpec(name: string): TopicSpec {
+  const t = TOPICS.find((x) => x.name === name);
+  if (!t) throw new Error(`unknown topic ${name}; known: ${TOPICS.map((x) => x.name).join(', ')}`);
+  return t;
+}
