@@ -139,7 +139,7 @@ class KafkajsTransactionalConsumer implements TransactionalConsumer {
         transactionalId: `${this.opts.groupId}.${topic}.${partition}`,
         idempotent: true,
         maxInFlightRequests: 1,
-        transactionTimeout: 60_000,
+        transactionTimeout: 20_000,
         createPartitioner: Partitioners.DefaultPartitioner,
       });
       p = producer.connect().then(() => producer);

@@ -116,7 +116,7 @@ class RdkafkaTransactionalConsumer implements TransactionalConsumer {
       ...this.base,
       'transactional.id': `${this.opts.groupId}.${this.engineOpts.instanceId}`,
       'enable.idempotence': true,
-      'transaction.timeout.ms': 60_000,
+      'transaction.timeout.ms': 20_000,
       'linger.ms': 1,
     }, { partitioner: PARTITIONER });
     await cb((done) => this.producer.connect({}, (err) => done(err)));

@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import type { ConflictQuarantined } from '../../../schemas/generated/events';
+import { conflictReported } from '../../support/events';
+import { TestKafka, waitFor } from '../../support/kafka';
+import { spawnCli, type Child } from '../../support/process';
+
+const TOTAL = 600;
+
+for (const engine of ['kafkajs', 'rdkafka'] as const) {
+  describe(`exactly-once across SIGTERM and SIGKILL on the ${engine} engine`, function () {
+    this.timeout(240_000);
+    let k: TestKafka;
+    let child: Child | undefined;
+
+    before(async () => { k = await TestKafka.create(`restart-${engine}`); });
+    after(async () => {
+      child?.proc.kill('SIGKILL');
+      await k?.close();
+    });
+
+    const start = () => spawnCli(['run', 'coordinator'], {
+      ...process.env, TOPIC_PREFIX: k.prefix, KAFKA_CLIENT: engine, HTTP_PORT: '0', LOG_LEVEL: 'info',
+      // Stable across restarts, like a pod name: the restarted producer fences the dead one.
+      INSTANCE_ID: `restart-${engine}`,
+    });
+
+    it('produces exactly one quarantine decision per report although the service is stopped twice mid-stream', async () => {
+      // given: the coordinator consuming a steady stream of conflict reports
+      child = start();
+      let sent = 0;
+      const produce = async (upTo: number) => {
+        while (sent < upTo) {
+          const burst = Array.from({ length: Math.min(20, upTo - sent) }, (_, i) => sent + i);
+          await k.sendEvents('mesh.conflicts', burst.map((n) => ({ key: `conflict-${n}`, event: conflictReported(n) as never })));
+          sent += burst.length;
+          await new Promise((r) => setImmediate(r));
+        }
+      };
+      const stream = produce(TOTAL / 3);
+      await waitFor(() => child!.output().includes('runner started'), 30_000, 'the service to start');
+      await stream;
+
+      // when: SIGTERM while records flow; it drains and exits 0
+      const streaming = produce((2 * TOTAL) / 3);
+      child.proc.kill('SIGTERM');
+      const term = await child.exited;
+      assert.equal(term.code, 0, `graceful exit expected, got ${JSON.stringify(term)}\n${child.output().slice(-2000)}`);
+      await streaming;
+
+      // and: restarted, then killed without warning mid-stream
+      child = start();
+      await waitFor(() => child!.output().includes('runner started'), 30_000, 'the service to restart');
+      const rest = produce(TOTAL);
+      await waitFor(() => child!.output().includes('partitions assigned'), 30_000, 'partitions to be assigned');
+      child.proc.kill('SIGKILL');
+      await child.exited;
+      await rest;
+
+      // then: after a final restart every report has exactly one committed quarantine decision
+      child = start();
+      const records = await k.collect('mesh.conflicts', (r) => r.length >= 2 * TOTAL, 120_000);
+      const events = await k.decodeAll(records);
+      const quarantined = events.filter((e) => e.type === 'ConflictQuarantined') as unknown as ConflictQuarantined[];
+      const perConflict = new Map<string, number>();
+      for (const q of quarantined) perConflict.set(q.conflict_id, (perConflict.get(q.conflict_id) ?? 0) + 1);
+      const duplicated = [...perConflict].filter(([, n]) => n > 1);
+      assert.deepEqual(duplicated, [], 'no decision may be produced twice');
+      assert.equal(perConflict.size, TOTAL, 'no report may be lost');
+      assert.equal(events.filter((e) => e.type === 'ConflictReported').length, TOTAL);
+      child.proc.kill('SIGTERM');
+      assert.equal((await child.exited).code, 0);
+    });
+  });
+}

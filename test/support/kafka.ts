@@ -1,0 +1,107 @@
+// Integration-test helpers: unique topics per test, a producer of raw or Avro records, and a
+// collector that reads a topic (read_committed) until a condition holds. No fixed sleeps.
+import { randomBytes } from 'node:crypto';
+import { Kafka, logLevel, Partitioners, type Consumer, type Producer } from 'kafkajs';
+import { allTopicSpecs } from '../../topics/catalog';
+import { applyTopics } from '../../topics/apply';
+import { EventCodec, type DecodedEvent } from '../../services/runtime/codec';
+import type { Headers } from '../../services/runtime/kafka/types';
+import { ensureInfra } from './infra';
+
+export const uniquePrefix = (label: string) => `t-${label}-${Date.now().toString(36)}${randomBytes(3).toString('hex')}.`;
+
+export interface ConsumedRecord {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+  readonly key: string | null;
+  readonly value: Buffer | null;
+  readonly headers: Record<string, string>;
+}
+
+export class TestKafka {
+  readonly kafka: Kafka;
+  readonly codec: EventCodec;
+  private producer: Producer | undefined;
+  private readonly consumers: Consumer[] = [];
+
+  private constructor(readonly brokers: string[], registryUrl: string, readonly prefix: string) {
+    this.kafka = new Kafka({ clientId: 'solvermesh-test', brokers, logLevel: logLevel.NOTHING });
+    this.codec = new EventCodec(registryUrl);
+  }
+
+  /** Creates every declared topic (and its .dlq) under a fresh prefix. */
+  static async create(label: string): Promise<TestKafka> {
+    const env = await ensureInfra();
+    const brokers = env.KAFKA_BROKERS.split(',');
+    const t = new TestKafka(brokers, env.SCHEMA_REGISTRY_URL, uniquePrefix(label));
+    await applyTopics(brokers, allTopicSpecs(t.prefix));
+    return t;
+  }
+
+  topic(name: string): string {
+    return this.prefix + name;
+  }
+
+  private async getProducer(): Promise<Producer> {
+    if (!this.producer) {
+      this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+      await this.producer.connect();
+    }
+    return this.producer;
+  }
+
+  async sendRaw(topic: string, records: Array<{ key: string | null; value: Buffer | null; headers?: Headers }>): Promise<void> {
+    await (await this.getProducer()).send({ topic: this.topic(topic), acks: -1, messages: records });
+  }
+
+  async sendEvents(topic: string, events: Array<{ key: string; event: DecodedEvent }>): Promise<void> {
+    const physical = this.topic(topic);
+    const messages = await Promise.all(events.map(async (e) => ({ key: e.key, value: await this.codec.encode(physical, e.event) })));
+    await (await this.getProducer()).send({ topic: physical, acks: -1, messages });
+  }
+
+  /** Reads `topic` from the beginning (committed records only) until `done` says enough. */
+  async collect(topic: string, done: (records: ConsumedRecord[]) => boolean, timeoutMs = 30_000): Promise<ConsumedRecord[]> {
+    const records: ConsumedRecord[] = [];
+    const consumer = this.kafka.consumer({ groupId: `${this.prefix}collector-${randomBytes(4).toString('hex')}`, readUncommitted: false });
+    this.consumers.push(consumer);
+    await consumer.connect();
+    await consumer.subscribe({ topic: this.topic(topic), fromBeginning: true });
+    let resolveDone!: () => void;
+    const finished = new Promise<void>((r) => (resolveDone = r));
+    await consumer.run({
+      eachMessage: async ({ topic: t, partition, message }) => {
+        const headers: Record<string, string> = {};
+        for (const [k, v] of Object.entries(message.headers ?? {})) headers[k] = String(Array.isArray(v) ? v[0] : v);
+        records.push({ topic: t, partition, offset: message.offset, key: message.key?.toString() ?? null, value: message.value, headers });
+        if (done(records)) resolveDone();
+      },
+    });
+    if (done(records)) resolveDone();
+    const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), timeoutMs));
+    const outcome = await Promise.race([finished.then(() => 'done' as const), timer]);
+    await consumer.disconnect();
+    if (outcome === 'timeout') {
+      throw new Error(`collect(${topic}) timed out after ${timeoutMs} ms with ${records.length} records`);
+    }
+    return records;
+  }
+
+  async decodeAll(records: ConsumedRecord[]): Promise<DecodedEvent[]> {
+    return Promise.all(records.map(async (r) => (await this.codec.decode(r.value)).event));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.consumers.map((c) => c.disconnect().catch(() => undefined)));
+    await this.producer?.disconnect();
+  }
+}
+
+export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
