@@ -1,0 +1,538 @@
+// Session kernel: one instance holds one matrix A (CSR), b, x and the state of the running
+// method, so the host can run bounded slices of iterations (`iterate`) between Kafka polls.
+// Statuses, method and preconditioner codes are mirrored in wasm/src/codes.ts.
+import { reserve, ldf, stf, ldi, sti } from './memory';
+import { spmvDot, residual, residualRows, validate, diagInverse, find } from './csr';
+import { ilu0Factor, iluApply, ssorApply, jacobiApply } from './precond';
+import { pushEstimate, walkEstimate } from './estimate';
+export { estimateBound, estimateWork } from './estimate';
+
+// statuses
+const RUNNING = 0, CONVERGED = 1, BREAKDOWN = 2, STAGNATED = 3, DIVERGED = 4, NOT_APPLICABLE = 5, NOT_STARTED = 6;
+// methods
+const JACOBI = 0, GAUSS_SEIDEL = 1, CG = 2, BICGSTAB = 3, NEUMANN = 4;
+// preconditioners
+const PC_NONE = 0, PC_JACOBI = 1, PC_ILU0 = 2, PC_SSOR = 3;
+
+const DIVERGENCE_FACTOR: f64 = 1e8;
+
+export let n: i32 = 0;
+export let nnz: i32 = 0;
+export let rp: usize = 0;
+export let ci: usize = 0;
+export let va: usize = 0;
+export let b: usize = 0;
+export let x: usize = 0;
+export let dinv: usize = 0;
+export let diagPos: usize = 0;
+let r: usize = 0, p: usize = 0, q: usize = 0, z: usize = 0, s: usize = 0, t: usize = 0;
+let rh: usize = 0, y: usize = 0, w: usize = 0, xb: usize = 0, scratch: usize = 0;
+let lu: usize = 0, udinv: usize = 0;
+let stage: usize = 0, stageCap: usize = 0;
+
+let zeroDiag: i32 = 0;
+let iluDirty = true;
+let method = -1, precond = PC_NONE;
+let omegaSsor: f64 = 1.0;
+let started = false;
+let iters: i32 = 0;
+let bnorm: f64 = 0, res: f64 = 0, initRes: f64 = 0;
+let ckRes: f64 = 0, ckIter: i32 = 0, lastFailedTrue: f64 = 0;
+let rho: f64 = 0, alpha: f64 = 0, omg: f64 = 0, rz: f64 = 0;
+let tt: f64 = 0;
+let bicgRestarts: i32 = 0;
+let gsNextCheck: i32 = 0, gsPrevRes: f64 = 0, gsPrevIter: i32 = 0;
+
+export function init(rows: i32, nonzeros: i32): i32 {
+  if (n != 0 || rows <= 0 || nonzeros < 0) return -2;
+  const vb = (<usize>rows) << 3;
+  rp = reserve(((<usize>rows) + 1) << 2);
+  ci = reserve((<usize>nonzeros) << 2);
+  va = reserve((<usize>nonzeros) << 3);
+  diagPos = reserve((<usize>rows) << 2);
+  b = reserve(vb); x = reserve(vb); dinv = reserve(vb);
+  r = reserve(vb); p = reserve(vb); q = reserve(vb); z = reserve(vb); s = reserve(vb);
+  t = reserve(vb); rh = reserve(vb); y = reserve(vb); w = reserve(vb); xb = reserve(vb);
+  scratch = reserve(16);
+  if (rp == 0 || ci == 0 || va == 0 || diagPos == 0 || b == 0 || x == 0 || dinv == 0 || r == 0 ||
+      p == 0 || q == 0 || z == 0 || s == 0 || t == 0 || rh == 0 || y == 0 || w == 0 || xb == 0 ||
+      scratch == 0) return -1;
+  n = rows; nnz = nonzeros;
+  return 0;
+}
+
+/** A staging area for host ↔ kernel batches (indices, values); grows on demand. */
+export function stagePtr(bytes: usize): usize {
+  if (bytes > stageCap) {
+    const cap = bytes > stageCap * 2 ? bytes : stageCap * 2;
+    const pnew = reserve(cap);
+    if (pnew == 0) return 0;
+    stage = pnew; stageCap = cap;
+  }
+  return stage;
+}
+
+/** Host programming errors (calling a kernel before init) trap through env.abort, which throws. */
+function need(): void { if (n == 0) abort("solver kernel used before init"); }
+
+export function xPtr(): usize { return x; }
+export function badRow(): i32 { return ldi(scratch, 0); }
+
+/** Validates the CSR the host wrote and derives the diagonal. Returns 0 or a negative code. */
+export function prepare(): i32 {
+  need();
+  const code = validate(n, nnz, rp, ci, va, diagPos, scratch);
+  if (code != 0) return code;
+  zeroDiag = diagInverse(n, va, diagPos, dinv);
+  iluDirty = true;
+  invalidate();
+  resetEstimateCache();
+  return 0;
+}
+
+export function zeroDiagonalRows(): i32 { return zeroDiag; }
+
+/** After the host writes b or x directly: the running method restarts (warm) from x. */
+export function invalidate(): void { started = false; resetEstimateCache(); }
+
+// ---------- analysis ----------
+
+let anRho: f64 = 0;
+export function analysisRho(): f64 { return anRho; }
+
+/**
+ * Bit flags: 1 symmetric (|a_ij - a_ji| ≤ symTol·max), 2 positive diagonal, 4 weakly diagonally
+ * dominant (every row |a_ii| ≥ Σ|a_ij|), 8 strictly diagonally dominant. analysisRho() gets
+ * max_i Σ_{j≠i}|a_ij|/|a_ii| (Infinity when a diagonal is zero).
+ */
+export function analyze(symTol: f64): i32 {
+  let sym = true, pos = true;
+  let worst: f64 = 0;
+  for (let i = 0; i < n; i++) {
+    let off: f64 = 0;
+    let d: f64 = 0;
+    const end = ldi(rp, i + 1);
+    for (let k = ldi(rp, i); k < end; k++) {
+      const j = ldi(ci, k);
+      const v = ldf(va, k);
+      if (j == i) { d = v; continue; }
+      off += Math.abs(v);
+      if (sym && j > i) {
+        const m = find(rp, ci, j, i);
+        const u: f64 = m < 0 ? 0 : ldf(va, m);
+        if (Math.abs(v - u) > symTol * Math.max(Math.abs(v), Math.abs(u))) sym = false;
+      } else if (sym && j < i && find(rp, ci, j, i) < 0 && v != 0) sym = false;
+    }
+    if (!(d > 0)) pos = false;
+    const ratio: f64 = d == 0 ? Infinity : off / Math.abs(d);
+    if (ratio > worst) worst = ratio;
+  }
+  anRho = worst;
+  return (sym ? 1 : 0) | (pos ? 2 : 0) | (worst <= 1 ? 4 : 0) | (worst < 1 ? 8 : 0);
+}
+
+// ---------- updates (cost deltas) ----------
+
+/** b[idx[k]] = vals[k]; the host has range-checked idx and finiteness of vals. */
+export function updateB(count: i32, idx: usize, vals: usize): void {
+  for (let k = 0; k < count; k++) stf(b, ldi(idx, k), ldf(vals, k));
+  invalidate();
+}
+
+/**
+ * A[row,col]: old → new, applied only where the current value equals `old` bit for bit.
+ * codes[k]: 0 applied, 1 old-value mismatch (cur[k] gets the current value), 2 not in the
+ * sparsity pattern. Returns how many were applied.
+ */
+export function updateA(count: i32, rows: usize, cols: usize, olds: usize, news: usize, codes: usize, cur: usize): i32 {
+  let applied = 0;
+  for (let k = 0; k < count; k++) {
+    const i = ldi(rows, k);
+    const j = ldi(cols, k);
+    const m = find(rp, ci, i, j);
+    if (m < 0) { sti(codes, k, 2); stf(cur, k, 0); continue; }
+    const v = ldf(va, m);
+    stf(cur, k, v);
+    if (v != ldf(olds, k)) { sti(codes, k, 1); continue; }
+    stf(va, m, ldf(news, k));
+    sti(codes, k, 0);
+    applied++;
+  }
+  if (applied > 0) {
+    zeroDiag = diagInverse(n, va, diagPos, dinv);
+    iluDirty = true;
+    invalidate();
+  }
+  return applied;
+}
+
+export function backupX(): void { memory.copy(xb, x, (<usize>n) << 3); }
+export function restoreX(): void { memory.copy(x, xb, (<usize>n) << 3); invalidate(); }
+
+export function residualRowsAt(count: i32, rows: usize, out: usize): f64 {
+  return residualRows(count, rows, out, rp, ci, va, x, b);
+}
+
+function norm2(v: usize): f64 {
+  let acc: f64 = 0;
+  for (let i = 0; i < n; i++) { const e = ldf(v, i); acc += e * e; }
+  return Math.sqrt(acc);
+}
+
+/** ||b - A x|| / ||b|| (absolute ||b - Ax|| when b = 0), into the scratch vector w. */
+export function trueResidual(): f64 {
+  const rr = Math.sqrt(residual(n, rp, ci, va, x, b, w));
+  const bn = norm2(b);
+  return bn > 0 ? rr / bn : rr;
+}
+
+// ---------- methods ----------
+
+export function iterations(): i32 { return iters; }
+/** The running method's current residual estimate, relative to ||b||. */
+export function residualNorm(): f64 { return bnorm > 0 ? res / bnorm : res; }
+
+function applyPrecond(src: usize, dst: usize): void {
+  if (precond == PC_JACOBI) jacobiApply(n, dinv, src, dst);
+  else if (precond == PC_ILU0) iluApply(n, rp, ci, diagPos, lu, udinv, src, dst);
+  else if (precond == PC_SSOR) ssorApply(n, rp, ci, va, diagPos, dinv, omegaSsor, src, dst);
+  else memory.copy(dst, src, (<usize>n) << 3);
+}
+
+function dot(u: usize, v: usize): f64 {
+  let acc: f64 = 0;
+  for (let i = 0; i < n; i++) acc += ldf(u, i) * ldf(v, i);
+  return acc;
+}
+
+/** (Re)starts Krylov recurrences from r = b - A x, which the caller has just computed. */
+function restartRecurrences(): void {
+  if (method == CG) {
+    applyPrecond(r, z);
+    rz = dot(r, z);
+    memory.copy(p, z, (<usize>n) << 3);
+  } else if (method == BICGSTAB) {
+    memory.copy(rh, r, (<usize>n) << 3);
+    memory.fill(p, 0, (<usize>n) << 3);
+    memory.fill(q, 0, (<usize>n) << 3);
+    rho = 1; alpha = 1; omg = 1;
+  }
+}
+
+/**
+ * Starts `m` with preconditioner `pc` from the current x (a warm start when x holds a previous
+ * solution). Returns NOT_STARTED on success, NOT_APPLICABLE if the method needs a nonzero
+ * diagonal it lacks or ILU(0) meets a zero pivot (badRow() names the row).
+ */
+export function start(m: i32, pc: i32, omega: f64): i32 {
+  need();
+  method = m; precond = pc; omegaSsor = omega;
+  started = false;
+  const needsDiag = m == JACOBI || m == GAUSS_SEIDEL || m == NEUMANN || pc == PC_JACOBI || pc == PC_SSOR;
+  if (needsDiag && zeroDiag > 0) return NOT_APPLICABLE;
+  if (pc == PC_ILU0) {
+    if (lu == 0) {
+      lu = reserve((<usize>nnz) << 3);
+      udinv = reserve((<usize>n) << 3);
+      if (lu == 0 || udinv == 0) { lu = 0; return -1; }
+    }
+    if (iluDirty) {
+      const bad = ilu0Factor(n, rp, ci, va, diagPos, lu, udinv);
+      if (bad >= 0) { sti(scratch, 0, bad); return NOT_APPLICABLE; }
+      iluDirty = false;
+    }
+  }
+  iters = 0;
+  bicgRestarts = 0;
+  bnorm = norm2(b);
+  res = Math.sqrt(residual(n, rp, ci, va, x, b, r));
+  initRes = res; ckRes = res; ckIter = 0; lastFailedTrue = 0;
+  gsNextCheck = 1; gsPrevRes = res; gsPrevIter = 0;
+  restartRecurrences();
+  started = true;
+  return NOT_STARTED;
+}
+
+/** Divergence / stagnation bookkeeping after each iteration; RUNNING if neither applies. */
+function watch(stagWindow: i32): i32 {
+  if (!isFinite(res) || res > DIVERGENCE_FACTOR * (initRes > bnorm ? initRes : bnorm)) return DIVERGED;
+  if (res < 0.99 * ckRes) { ckRes = res; ckIter = iters; }
+  else if (iters - ckIter > stagWindow) return STAGNATED;
+  return RUNNING;
+}
+
+/**
+ * The recurrence says converged: confirm with the true residual. If it is not there yet, resume
+ * from the true residual; if that no longer improves, the tolerance is out of reach.
+ */
+function confirm(tolAbs: f64): i32 {
+  const tr = Math.sqrt(residual(n, rp, ci, va, x, b, w));
+  if (tr <= tolAbs) { res = tr; return CONVERGED; }
+  if (lastFailedTrue > 0 && tr > 0.5 * lastFailedTrue) { res = tr; return STAGNATED; }
+  lastFailedTrue = tr;
+  memory.copy(r, w, (<usize>n) << 3);
+  res = tr;
+  restartRecurrences();
+  return RUNNING;
+}
+
+function stepJacobi(tolAbs: f64): i32 {
+  // One fused pass: residual of the current x, and the next iterate into z.
+  let rr: f64 = 0;
+  let k = ldi(rp, 0);
+  for (let i = 0; i < n; i++) {
+    const end = ldi(rp, i + 1);
+    let acc: f64 = 0;
+    for (; k < end; k++) acc += ldf(va, k) * ldf(x, ldi(ci, k));
+    const ri = ldf(b, i) - acc;
+    rr += ri * ri;
+    stf(z, i, ldf(x, i) + ri * ldf(dinv, i));
+  }
+  res = Math.sqrt(rr);
+  if (res <= tolAbs) return CONVERGED; // exact residual of x itself: keep x
+  if (!isFinite(res)) return DIVERGED;
+  const tmp = x; x = z; z = tmp;
+  iters++;
+  return RUNNING;
+}
+
+function stepGaussSeidel(tolAbs: f64): i32 {
+  for (let i = 0; i < n; i++) {
+    let acc = ldf(b, i);
+    const end = ldi(rp, i + 1);
+    for (let k = ldi(rp, i); k < end; k++) {
+      const j = ldi(ci, k);
+      if (j != i) acc -= ldf(va, k) * ldf(x, j);
+    }
+    stf(x, i, acc * ldf(dinv, i));
+  }
+  iters++;
+  if (iters < gsNextCheck) return RUNNING;
+  // The residual costs a second pass, so it is checked on a schedule predicted from the
+  // observed contraction rate rather than after every sweep.
+  res = Math.sqrt(residual(n, rp, ci, va, x, b, r));
+  if (res <= tolAbs) return CONVERGED;
+  let gap = 1;
+  if (res < gsPrevRes && res > 0) {
+    const rate = Math.pow(res / gsPrevRes, 1.0 / <f64>(iters - gsPrevIter));
+    const remaining = Math.log(tolAbs / res) / Math.log(rate);
+    gap = remaining > 64 ? 64 : (remaining < 1 ? 1 : <i32>remaining);
+  }
+  gsPrevRes = res; gsPrevIter = iters;
+  gsNextCheck = iters + gap;
+  return RUNNING;
+}
+
+function stepNeumann(tolAbs: f64): i32 {
+  // Next series term D⁻¹ r_k, added to x; r_{k+1} = r_k - A D⁻¹ r_k.
+  for (let i = 0; i < n; i++) {
+    const ti = ldf(r, i) * ldf(dinv, i);
+    stf(z, i, ti);
+    stf(x, i, ldf(x, i) + ti);
+  }
+  let rr: f64 = 0;
+  let k = ldi(rp, 0);
+  for (let i = 0; i < n; i++) {
+    const end = ldi(rp, i + 1);
+    let acc: f64 = 0;
+    for (; k < end; k++) acc += ldf(va, k) * ldf(z, ldi(ci, k));
+    const ri = ldf(r, i) - acc;
+    stf(r, i, ri);
+    rr += ri * ri;
+  }
+  iters++;
+  res = Math.sqrt(rr);
+  if (res <= tolAbs) return confirm(tolAbs);
+  return RUNNING;
+}
+
+function stepCg(tolAbs: f64): i32 {
+  const pq = spmvDot(n, rp, ci, va, p, q, p);
+  if (!(pq > 0) || !isFinite(pq)) return BREAKDOWN; // A is not SPD (or p vanished)
+  const a = rz / pq;
+  if (!isFinite(a)) return BREAKDOWN;
+  let rr: f64 = 0, rzn: f64 = 0;
+  if (precond == PC_JACOBI) {
+    for (let i = 0; i < n; i++) {
+      stf(x, i, ldf(x, i) + a * ldf(p, i));
+      const ri = ldf(r, i) - a * ldf(q, i);
+      stf(r, i, ri);
+      rr += ri * ri;
+      rzn += ri * (ri * ldf(dinv, i));
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      stf(x, i, ldf(x, i) + a * ldf(p, i));
+      const ri = ldf(r, i) - a * ldf(q, i);
+      stf(r, i, ri);
+      rr += ri * ri;
+    }
+  }
+  iters++;
+  res = Math.sqrt(rr);
+  if (res <= tolAbs) return confirm(tolAbs);
+  if (precond == PC_JACOBI) {
+    const beta = rzn / rz;
+    if (!(rzn > 0) || !isFinite(beta)) return BREAKDOWN;
+    for (let i = 0; i < n; i++) stf(p, i, ldf(r, i) * ldf(dinv, i) + beta * ldf(p, i));
+  } else {
+    const zz = precond == PC_NONE ? r : z;
+    if (precond != PC_NONE) applyPrecond(r, z);
+    rzn = dot(r, zz);
+    const beta = rzn / rz;
+    if (!(rzn > 0) || !isFinite(beta)) return BREAKDOWN; // preconditioner not SPD
+    for (let i = 0; i < n; i++) stf(p, i, ldf(zz, i) + beta * ldf(p, i));
+  }
+  rz = rzn;
+  return RUNNING;
+}
+
+/** t = A u; returns s·t and leaves t·t in `tt`. */
+function spmvDot2(u: usize, out: usize, sv: usize): f64 {
+  let st: f64 = 0, t2: f64 = 0;
+  let k = ldi(rp, 0);
+  for (let i = 0; i < n; i++) {
+    const end = ldi(rp, i + 1);
+    let acc: f64 = 0;
+    for (; k < end; k++) acc += ldf(va, k) * ldf(u, ldi(ci, k));
+    stf(out, i, acc);
+    st += ldf(sv, i) * acc;
+    t2 += acc * acc;
+  }
+  tt = t2;
+  return st;
+}
+
+function stepBicgstab(tolAbs: f64): i32 {
+  const rhoN = dot(rh, r);
+  if (rhoN == 0 || !isFinite(rhoN)) {
+    // r̂ ⟂ r: restart the shadow space from the current residual, once per breakdown.
+    if (bicgRestarts > 0) return BREAKDOWN;
+    bicgRestarts++;
+    restartRecurrences();
+    return RUNNING;
+  }
+  const beta = (rhoN / rho) * (alpha / omg);
+  if (!isFinite(beta)) return BREAKDOWN;
+  for (let i = 0; i < n; i++) stf(p, i, ldf(r, i) + beta * (ldf(p, i) - omg * ldf(q, i)));
+  const ph = precond == PC_NONE ? p : z;
+  if (precond != PC_NONE) applyPrecond(p, z);
+  const rv = spmvDot(n, rp, ci, va, ph, q, rh);
+  if (rv == 0 || !isFinite(rv)) return BREAKDOWN;
+  alpha = rhoN / rv;
+  let ss: f64 = 0;
+  for (let i = 0; i < n; i++) {
+    const si = ldf(r, i) - alpha * ldf(q, i);
+    stf(s, i, si);
+    ss += si * si;
+  }
+  if (Math.sqrt(ss) <= tolAbs) {
+    for (let i = 0; i < n; i++) stf(x, i, ldf(x, i) + alpha * ldf(ph, i));
+    iters++;
+    res = Math.sqrt(ss);
+    memory.copy(r, s, (<usize>n) << 3);
+    rho = rhoN;
+    return confirm(tolAbs);
+  }
+  const sh = precond == PC_NONE ? s : y;
+  if (precond != PC_NONE) applyPrecond(s, y);
+  const ts = spmvDot2(sh, t, s);
+  if (tt == 0 || !isFinite(tt)) return BREAKDOWN;
+  omg = ts / tt;
+  if (omg == 0 || !isFinite(omg)) return BREAKDOWN;
+  let rr: f64 = 0;
+  for (let i = 0; i < n; i++) {
+    stf(x, i, ldf(x, i) + alpha * ldf(ph, i) + omg * ldf(sh, i));
+    const ri = ldf(s, i) - omg * ldf(t, i);
+    stf(r, i, ri);
+    rr += ri * ri;
+  }
+  rho = rhoN;
+  bicgRestarts = 0;
+  iters++;
+  res = Math.sqrt(rr);
+  if (res <= tolAbs) return confirm(tolAbs);
+  return RUNNING;
+}
+
+/**
+ * Runs up to `maxIters` iterations of the started method. Restarts warm from x first if b, A or
+ * x changed since `start`. Returns a status; RUNNING means the budget ran out.
+ */
+export function iterate(maxIters: i32, tol: f64, stagWindow: i32): i32 {
+  if (method < 0) return NOT_STARTED;
+  if (!started) {
+    const st = start(method, precond, omegaSsor);
+    if (st != NOT_STARTED) return st;
+  }
+  const tolAbs = tol * (bnorm > 0 ? bnorm : 1.0);
+  if (bnorm == 0) { memory.fill(x, 0, (<usize>n) << 3); res = 0; return CONVERGED; }
+  if (iters == 0 && res <= tolAbs) return CONVERGED; // warm start already good enough
+  for (let k = 0; k < maxIters; k++) {
+    let st = RUNNING;
+    if (method == JACOBI) st = stepJacobi(tolAbs);
+    else if (method == GAUSS_SEIDEL) st = stepGaussSeidel(tolAbs);
+    else if (method == CG) st = stepCg(tolAbs);
+    else if (method == BICGSTAB) st = stepBicgstab(tolAbs);
+    else if (method == NEUMANN) st = stepNeumann(tolAbs);
+    else return NOT_APPLICABLE;
+    if (st == RUNNING) st = watch(stagWindow);
+    if (st != RUNNING) return st;
+  }
+  return RUNNING;
+}
+
+// ---------- single-entry estimates ----------
+
+let cacheValid = false;
+let cacheRho: f64 = 0, cacheCmax: f64 = 0;
+function resetEstimateCache(): void { cacheValid = false; }
+
+/** ρ and ||D⁻¹b||∞ are global properties: computed once, then kept until A or b changes. */
+function ensureEstimateCache(): void {
+  if (cacheValid) return;
+  analyze(0);
+  cacheRho = anRho;
+  let m: f64 = 0;
+  for (let i = 0; i < n; i++) { const c = Math.abs(ldf(b, i) * ldf(dinv, i)); if (c > m) m = c; }
+  cacheCmax = m;
+  cacheValid = true;
+}
+
+export function estimatePush(i: i32, eps: f64, maxPushes: i32): f64 {
+  ensureEstimateCache();
+  return pushEstimate(n, rp, ci, va, b, dinv, i, cacheRho, cacheCmax, eps, maxPushes);
+}
+
+export function estimateWalk(i: i32, eps: f64, walks: i32, seed: u32, delta: f64): f64 {
+  ensureEstimateCache();
+  return walkEstimate(n, rp, ci, va, b, dinv, i, cacheRho, cacheCmax, eps, walks, seed, delta);
+}
+
+// ---------- benchmark probes ----------
+
+/** y = A x into the scratch vector w, `reps` times (SpMV timing). */
+export function spmvRepeat(reps: i32): f64 {
+  let acc: f64 = 0;
+  for (let k = 0; k < reps; k++) acc += spmvDot(n, rp, ci, va, x, w, 0);
+  return acc + ldf(w, 0);
+}
+
+/** Streaming read of `bytes` from `ptr` (SIMD sum), the bandwidth floor SpMV is compared with. */
+export function streamRead(ptr: usize, bytes: usize, reps: i32): f64 {
+  let a0 = f64x2.splat(0), a1 = f64x2.splat(0), a2 = f64x2.splat(0), a3 = f64x2.splat(0);
+  const end = ptr + (bytes & ~(<usize>63));
+  for (let k = 0; k < reps; k++) {
+    for (let o = ptr; o < end; o += 64) {
+      a0 = f64x2.add(a0, v128.load(o));
+      a1 = f64x2.add(a1, v128.load(o, 16));
+      a2 = f64x2.add(a2, v128.load(o, 32));
+      a3 = f64x2.add(a3, v128.load(o, 48));
+    }
+  }
+  const v = f64x2.add(f64x2.add(a0, a1), f64x2.add(a2, a3));
+  return f64x2.extract_lane(v, 0) + f64x2.extract_lane(v, 1);
+}
+
+/** Reserves a raw buffer for streamRead. */
+export function scratchBuffer(bytes: usize): usize { return reserve(bytes); }

@@ -1,0 +1,32 @@
+// Bump allocator over linear memory. One WASM instance serves one session, so nothing here is
+// ever freed: dropping the instance returns everything at once (WASM memory cannot shrink).
+
+let top: usize = 0;
+
+/** Reserves `bytes` (16-byte aligned); returns 0 when memory cannot grow that far. */
+export function reserve(bytes: usize): usize {
+  if (top == 0) top = (__heap_base + 15) & ~(<usize>15);
+  const start = top;
+  const end = (start + bytes + 15) & ~(<usize>15);
+  if (end < start) return 0; // address space overflow
+  const have = (<usize>memory.size()) << 16;
+  if (end > have) {
+    const pages = <i32>((end - have + 0xffff) >> 16);
+    if (memory.grow(pages) < 0) return 0;
+  }
+  top = end;
+  return start;
+}
+
+@inline export function ldf(base: usize, i: i32): f64 {
+  return load<f64>(base + ((<usize>i) << 3));
+}
+@inline export function stf(base: usize, i: i32, v: f64): void {
+  store<f64>(base + ((<usize>i) << 3), v);
+}
+@inline export function ldi(base: usize, i: i32): i32 {
+  return load<i32>(base + ((<usize>i) << 2));
+}
+@inline export function sti(base: usize, i: i32, v: i32): void {
+  store<i32>(base + ((<usize>i) << 2), v);
+}

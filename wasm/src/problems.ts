@@ -1,0 +1,108 @@
+// Test and benchmark matrices on an m×m grid (n = m²), 5-point stencils, rows in natural order.
+import type { Csr } from './types';
+
+interface Stencil {
+  centre: number;
+  west: number; east: number; south: number; north: number;
+}
+
+function grid(m: number, at: (ix: number, iy: number) => Stencil, dropBoundary: boolean): Csr {
+  const n = m * m;
+  const rowPtr = new Int32Array(n + 1);
+  const cols: number[] = [];
+  const vals: number[] = [];
+  for (let iy = 0; iy < m; iy++) {
+    for (let ix = 0; ix < m; ix++) {
+      const s = at(ix, iy);
+      const i = iy * m + ix;
+      let centre = s.centre;
+      const nb: Array<[number, number]> = [];
+      if (iy > 0) nb.push([i - m, s.south]);
+      if (ix > 0) nb.push([i - 1, s.west]);
+      if (ix < m - 1) nb.push([i + 1, s.east]);
+      if (iy < m - 1) nb.push([i + m, s.north]);
+      if (dropBoundary) {
+        // Neumann-like boundary: the diagonal only counts neighbours that exist.
+        const missing = (iy === 0 ? s.south : 0) + (ix === 0 ? s.west : 0) + (ix === m - 1 ? s.east : 0) + (iy === m - 1 ? s.north : 0);
+        centre += missing;
+      }
+      for (const [j, v] of nb) if (j < i) { cols.push(j); vals.push(v); }
+      cols.push(i); vals.push(centre);
+      for (const [j, v] of nb) if (j > i) { cols.push(j); vals.push(v); }
+      rowPtr[i + 1] = cols.length;
+    }
+  }
+  return { n, rowPtr, colIdx: Int32Array.from(cols), values: Float64Array.from(vals) };
+}
+
+/** −Δ + σI, Dirichlet boundary: SPD, strictly diagonally dominant for σ > 0. */
+export function poisson2d(m: number, shift = 0.1): Csr {
+  return grid(m, () => ({ centre: 4 + shift, west: -1, east: -1, south: -1, north: -1 }), false);
+}
+
+/** Anisotropic −ε∂xx − ∂yy + σI: SPD, slow for Jacobi-type smoothing across the weak direction. */
+export function anisotropicPoisson2d(m: number, eps = 0.01, shift = 0.1): Csr {
+  return grid(m, () => ({ centre: 2 * eps + 2 + shift, west: -eps, east: -eps, south: -1, north: -1 }), false);
+}
+
+/**
+ * −Δu + c·∂x u + σu with first-order upwinding (c = cell Péclet number in grid units) and a
+ * constant wind: nonsymmetric, M-matrix, diagonally dominant.
+ */
+export function convectionDiffusion2d(m: number, c = 0.5, shift = 0.1): Csr {
+  return grid(m, () => ({ centre: 4 + c + shift, west: -1 - c, east: -1, south: -1, north: -1 }), false);
+}
+
+/** Weakly diagonally dominant: graph Laplacian of the grid (diagonal = off-diagonal row sum) + δ. */
+export function weaklyDominant2d(m: number, delta = 1e-3): Csr {
+  return grid(m, () => ({ centre: 4 + delta, west: -1, east: -1, south: -1, north: -1 }), true);
+}
+
+/** Deterministic pseudo-random numbers (mulberry32), for reproducible fixtures. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1) >>> 0;
+    t = (t ^ (t + (Math.imul(t ^ (t >>> 7), t | 61) >>> 0))) >>> 0;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Random sparse matrix, `perRow` off-diagonals per row with values in [-1, 1], diagonal =
+ * (row sum of |off-diagonals|) × `dominance` (> 1: strictly dominant). Symmetric if asked.
+ */
+export function randomDominant(n: number, perRow: number, dominance: number, seed: number, symmetric = false): Csr {
+  const rnd = seededRandom(seed);
+  const rows: Array<Map<number, number>> = Array.from({ length: n }, () => new Map());
+  for (let i = 0; i < n; i++) {
+    for (let k = 0; k < perRow; k++) {
+      const j = Math.floor(rnd() * n);
+      if (j === i) continue;
+      const v = 2 * rnd() - 1;
+      rows[i]!.set(j, v);
+      if (symmetric) rows[j]!.set(i, v);
+    }
+  }
+  const rowPtr = new Int32Array(n + 1);
+  const cols: number[] = [];
+  const vals: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const row = rows[i]!;
+    let off = 0;
+    for (const v of row.values()) off += Math.abs(v);
+    row.set(i, off * dominance + (off === 0 ? 1 : 0));
+    for (const j of [...row.keys()].sort((p, q) => p - q)) { cols.push(j); vals.push(row.get(j)!); }
+    rowPtr[i + 1] = cols.length;
+  }
+  return { n, rowPtr, colIdx: Int32Array.from(cols), values: Float64Array.from(vals) };
+}
+
+/** A smooth right-hand side with every entry nonzero. */
+export function smoothRhs(n: number): Float64Array {
+  const b = new Float64Array(n);
+  for (let i = 0; i < n; i++) b[i] = 1 + Math.sin(i * 0.37);
+  return b;
+}

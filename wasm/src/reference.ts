@@ -1,0 +1,591 @@
+// Plain TypeScript reference of every kernel in wasm/assembly. Same algorithms, same operation
+// order, so results match the WASM kernel bit for bit; tests hold the kernel to it, and it is the
+// fallback where WASM is unavailable. Written for clarity over speed.
+import type { Kernel } from './kernel';
+import type { Csr } from './types';
+
+const RUNNING = 0, CONVERGED = 1, BREAKDOWN = 2, STAGNATED = 3, DIVERGED = 4, NOT_APPLICABLE = 5, NOT_STARTED = 6;
+const JACOBI = 0, GAUSS_SEIDEL = 1, CG = 2, BICGSTAB = 3, NEUMANN = 4;
+const PC_NONE = 0, PC_JACOBI = 1, PC_ILU0 = 2, PC_SSOR = 3;
+const DIVERGENCE_FACTOR = 1e8;
+
+// noUncheckedIndexedAccess: typed-array reads are in range by construction here.
+type F = Float64Array;
+
+export function spmv(a: Csr, x: F, y: F): void {
+  for (let i = 0; i < a.n; i++) {
+    let s = 0;
+    for (let k = a.rowPtr[i]!; k < a.rowPtr[i + 1]!; k++) s += a.values[k]! * x[a.colIdx[k]!]!;
+    y[i] = s;
+  }
+}
+
+/** r = b - A x, returns ||r||². */
+export function residualInto(a: Csr, x: F, b: F, r: F): number {
+  let rr = 0;
+  for (let i = 0; i < a.n; i++) {
+    let s = 0;
+    for (let k = a.rowPtr[i]!; k < a.rowPtr[i + 1]!; k++) s += a.values[k]! * x[a.colIdx[k]!]!;
+    const ri = b[i]! - s;
+    r[i] = ri;
+    rr += ri * ri;
+  }
+  return rr;
+}
+
+function find(a: Csr, i: number, j: number): number {
+  let lo = a.rowPtr[i]!;
+  let hi = a.rowPtr[i + 1]! - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const c = a.colIdx[mid]!;
+    if (c === j) return mid;
+    if (c < j) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
+}
+
+function norm2(v: F): number {
+  let acc = 0;
+  for (let i = 0; i < v.length; i++) acc += v[i]! * v[i]!;
+  return Math.sqrt(acc);
+}
+
+function dot(u: F, v: F): number {
+  let acc = 0;
+  for (let i = 0; i < u.length; i++) acc += u[i]! * v[i]!;
+  return acc;
+}
+
+/** mulberry32, in the same 32-bit arithmetic as the kernel. */
+function mulberry(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1) >>> 0;
+    t = (t ^ (t + (Math.imul(t ^ (t >>> 7), t | 61) >>> 0))) >>> 0;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export class ReferenceKernel implements Kernel {
+  private readonly a: { n: number; rowPtr: Int32Array; colIdx: Int32Array; values: Float64Array };
+  private readonly diagPos: Int32Array;
+  private b: F; private x: F; private readonly dinv: F;
+  private readonly r: F; private readonly p: F; private readonly q: F; private z: F; private readonly s: F;
+  private readonly t: F; private readonly rh: F; private readonly y: F; private readonly w: F; private readonly xb: F;
+  private lu: F | undefined; private udinv: F | undefined;
+  private bad = 0; private zeroDiag = 0; private iluDirty = true;
+  private method = -1; private precond = PC_NONE; private omega = 1; private started = false;
+  private iters = 0; private bnorm = 0; private res = 0; private initRes = 0;
+  private ckRes = 0; private ckIter = 0; private lastFailedTrue = 0;
+  private rho = 0; private alpha = 0; private omg = 0; private rz = 0; private tt = 0;
+  private bicgRestarts = 0;
+  private gsNextCheck = 0; private gsPrevRes = 0; private gsPrevIter = 0;
+  private cache: { rho: number; cmax: number } | undefined;
+
+  constructor(readonly n: number, nnz: number) {
+    const v = (): F => new Float64Array(n);
+    this.a = { n, rowPtr: new Int32Array(n + 1), colIdx: new Int32Array(nnz), values: new Float64Array(nnz) };
+    this.diagPos = new Int32Array(n);
+    this.b = v(); this.x = v(); this.dinv = v(); this.r = v(); this.p = v(); this.q = v(); this.z = v();
+    this.s = v(); this.t = v(); this.rh = v(); this.y = v(); this.w = v(); this.xb = v();
+  }
+
+  load(csr: Csr): number {
+    const a = this.a;
+    a.rowPtr.set(csr.rowPtr); a.colIdx.set(csr.colIdx); a.values.set(csr.values);
+    const n = this.n, nnz = a.values.length;
+    if (a.rowPtr[0] !== 0 || a.rowPtr[n] !== nnz) { this.bad = 0; return -1; }
+    for (let i = 0; i < n; i++) {
+      const start = a.rowPtr[i]!, end = a.rowPtr[i + 1]!;
+      if (end < start) { this.bad = i; return -1; }
+      let prev = -1, d = -1;
+      for (let k = start; k < end; k++) {
+        const j = a.colIdx[k]!;
+        if (j <= prev || j >= n) { this.bad = i; return -2; }
+        if (!Number.isFinite(a.values[k]!)) { this.bad = i; return -3; }
+        if (j === i) d = k;
+        prev = j;
+      }
+      this.diagPos[i] = d;
+    }
+    this.diagInverse();
+    this.iluDirty = true;
+    this.invalidate();
+    return 0;
+  }
+
+  private diagInverse(): void {
+    let bad = 0;
+    for (let i = 0; i < this.n; i++) {
+      const d = this.diagPos[i]!;
+      const v = d < 0 ? 0 : this.a.values[d]!;
+      if (v === 0) { this.dinv[i] = 0; bad++; } else this.dinv[i] = 1.0 / v;
+    }
+    this.zeroDiag = bad;
+  }
+
+  private invalidate(): void { this.started = false; this.cache = undefined; }
+
+  badRow(): number { return this.bad; }
+  zeroDiagonalRows(): number { return this.zeroDiag; }
+  setB(b: ArrayLike<number>): void { this.b.set(b); this.invalidate(); }
+  setX(x: ArrayLike<number>): void { this.x.set(x); this.invalidate(); }
+  readX(): Float64Array { return this.x.slice(); }
+  readB(): Float64Array { return this.b.slice(); }
+
+  updateB(indices: Int32Array, values: Float64Array): void {
+    for (let k = 0; k < indices.length; k++) this.b[indices[k]!] = values[k]!;
+    this.invalidate();
+  }
+
+  updateA(rows: Int32Array, cols: Int32Array, olds: Float64Array, news: Float64Array): { codes: Int32Array; current: Float64Array } {
+    const codes = new Int32Array(rows.length);
+    const current = new Float64Array(rows.length);
+    let applied = 0;
+    for (let k = 0; k < rows.length; k++) {
+      const m = find(this.a, rows[k]!, cols[k]!);
+      if (m < 0) { codes[k] = 2; continue; }
+      const v = this.a.values[m]!;
+      current[k] = v;
+      if (v !== olds[k]) { codes[k] = 1; continue; }
+      this.a.values[m] = news[k]!;
+      applied++;
+    }
+    if (applied > 0) { this.diagInverse(); this.iluDirty = true; this.invalidate(); }
+    return { codes, current };
+  }
+
+  backupX(): void { this.xb.set(this.x); }
+  restoreX(): void { this.x.set(this.xb); this.invalidate(); }
+
+  residualRows(rows: Int32Array): { residuals: Float64Array; maxAbs: number } {
+    const out = new Float64Array(rows.length);
+    let worst = 0;
+    const a = this.a;
+    for (let q = 0; q < rows.length; q++) {
+      const i = rows[q]!;
+      let s = 0;
+      for (let k = a.rowPtr[i]!; k < a.rowPtr[i + 1]!; k++) s += a.values[k]! * this.x[a.colIdx[k]!]!;
+      const ri = this.b[i]! - s;
+      out[q] = ri;
+      if (Math.abs(ri) > worst) worst = Math.abs(ri);
+    }
+    return { residuals: out, maxAbs: worst };
+  }
+
+  trueResidual(): number {
+    const rr = Math.sqrt(residualInto(this.a, this.x, this.b, this.w));
+    const bn = norm2(this.b);
+    return bn > 0 ? rr / bn : rr;
+  }
+
+  analyze(symTol: number): { flags: number; rho: number } {
+    const a = this.a;
+    let sym = true, pos = true, worst = 0;
+    for (let i = 0; i < this.n; i++) {
+      let off = 0, d = 0;
+      for (let k = a.rowPtr[i]!; k < a.rowPtr[i + 1]!; k++) {
+        const j = a.colIdx[k]!, v = a.values[k]!;
+        if (j === i) { d = v; continue; }
+        off += Math.abs(v);
+        if (sym && j > i) {
+          const m = find(a, j, i);
+          const u = m < 0 ? 0 : a.values[m]!;
+          if (Math.abs(v - u) > symTol * Math.max(Math.abs(v), Math.abs(u))) sym = false;
+        } else if (sym && j < i && find(a, j, i) < 0 && v !== 0) sym = false;
+      }
+      if (!(d > 0)) pos = false;
+      const ratio = d === 0 ? Infinity : off / Math.abs(d);
+      if (ratio > worst) worst = ratio;
+    }
+    return { flags: (sym ? 1 : 0) | (pos ? 2 : 0) | (worst <= 1 ? 4 : 0) | (worst < 1 ? 8 : 0), rho: worst };
+  }
+
+  // ---------- preconditioners ----------
+
+  private ilu0Factor(): number {
+    const a = this.a, n = this.n;
+    const lu = (this.lu ??= new Float64Array(a.values.length));
+    const udinv = (this.udinv ??= new Float64Array(n));
+    lu.set(a.values);
+    for (let i = 0; i < n; i++) {
+      const rowEnd = a.rowPtr[i + 1]!, di = this.diagPos[i]!;
+      if (di < 0) return i;
+      for (let k = a.rowPtr[i]!; k < di; k++) {
+        const j = a.colIdx[k]!;
+        const lik = lu[k]! * udinv[j]!;
+        lu[k] = lik;
+        let p = k + 1, m = this.diagPos[j]! + 1;
+        const mEnd = a.rowPtr[j + 1]!;
+        while (p < rowEnd && m < mEnd) {
+          const cp = a.colIdx[p]!, cm = a.colIdx[m]!;
+          if (cp === cm) { lu[p] = lu[p]! - lik * lu[m]!; p++; m++; }
+          else if (cp < cm) p++;
+          else m++;
+        }
+      }
+      const piv = lu[di]!;
+      if (piv === 0 || !Number.isFinite(piv)) return i;
+      udinv[i] = 1.0 / piv;
+    }
+    return -1;
+  }
+
+  private applyPrecond(src: F, dst: F): void {
+    const a = this.a, n = this.n;
+    if (this.precond === PC_JACOBI) {
+      for (let i = 0; i < n; i++) dst[i] = src[i]! * this.dinv[i]!;
+    } else if (this.precond === PC_ILU0) {
+      const lu = this.lu!, udinv = this.udinv!;
+      for (let i = 0; i < n; i++) {
+        let s = src[i]!;
+        for (let k = a.rowPtr[i]!; k < this.diagPos[i]!; k++) s -= lu[k]! * dst[a.colIdx[k]!]!;
+        dst[i] = s;
+      }
+      for (let i = n - 1; i >= 0; i--) {
+        let s = dst[i]!;
+        for (let k = this.diagPos[i]! + 1; k < a.rowPtr[i + 1]!; k++) s -= lu[k]! * dst[a.colIdx[k]!]!;
+        dst[i] = s * udinv[i]!;
+      }
+    } else if (this.precond === PC_SSOR) {
+      const om = this.omega, scale = om * (2.0 - om);
+      for (let i = 0; i < n; i++) {
+        let s = scale * src[i]!;
+        for (let k = a.rowPtr[i]!; k < this.diagPos[i]!; k++) s -= om * a.values[k]! * dst[a.colIdx[k]!]!;
+        dst[i] = s * this.dinv[i]!;
+      }
+      for (let i = n - 1; i >= 0; i--) {
+        const di = this.diagPos[i]!;
+        let s = a.values[di]! * dst[i]!;
+        for (let k = di + 1; k < a.rowPtr[i + 1]!; k++) s -= om * a.values[k]! * dst[a.colIdx[k]!]!;
+        dst[i] = s * this.dinv[i]!;
+      }
+    } else dst.set(src);
+  }
+
+  // ---------- methods ----------
+
+  iterations(): number { return this.iters; }
+  residualNorm(): number { return this.bnorm > 0 ? this.res / this.bnorm : this.res; }
+
+  private restartRecurrences(): void {
+    if (this.method === CG) {
+      this.applyPrecond(this.r, this.z);
+      this.rz = dot(this.r, this.z);
+      this.p.set(this.z);
+    } else if (this.method === BICGSTAB) {
+      this.rh.set(this.r);
+      this.p.fill(0); this.q.fill(0);
+      this.rho = 1; this.alpha = 1; this.omg = 1;
+    }
+  }
+
+  start(m: number, pc: number, omega: number): number {
+    this.method = m; this.precond = pc; this.omega = omega;
+    this.started = false;
+    const needsDiag = m === JACOBI || m === GAUSS_SEIDEL || m === NEUMANN || pc === PC_JACOBI || pc === PC_SSOR;
+    if (needsDiag && this.zeroDiag > 0) return NOT_APPLICABLE;
+    if (pc === PC_ILU0 && this.iluDirty) {
+      const bad = this.ilu0Factor();
+      if (bad >= 0) { this.bad = bad; return NOT_APPLICABLE; }
+      this.iluDirty = false;
+    }
+    this.iters = 0;
+    this.bicgRestarts = 0;
+    this.bnorm = norm2(this.b);
+    this.res = Math.sqrt(residualInto(this.a, this.x, this.b, this.r));
+    this.initRes = this.res; this.ckRes = this.res; this.ckIter = 0; this.lastFailedTrue = 0;
+    this.gsNextCheck = 1; this.gsPrevRes = this.res; this.gsPrevIter = 0;
+    this.restartRecurrences();
+    this.started = true;
+    return NOT_STARTED;
+  }
+
+  private watch(stagWindow: number): number {
+    const ref = this.initRes > this.bnorm ? this.initRes : this.bnorm;
+    if (!Number.isFinite(this.res) || this.res > DIVERGENCE_FACTOR * ref) return DIVERGED;
+    if (this.res < 0.99 * this.ckRes) { this.ckRes = this.res; this.ckIter = this.iters; }
+    else if (this.iters - this.ckIter > stagWindow) return STAGNATED;
+    return RUNNING;
+  }
+
+  private confirm(tolAbs: number): number {
+    const tr = Math.sqrt(residualInto(this.a, this.x, this.b, this.w));
+    if (tr <= tolAbs) { this.res = tr; return CONVERGED; }
+    if (this.lastFailedTrue > 0 && tr > 0.5 * this.lastFailedTrue) { this.res = tr; return STAGNATED; }
+    this.lastFailedTrue = tr;
+    this.r.set(this.w);
+    this.res = tr;
+    this.restartRecurrences();
+    return RUNNING;
+  }
+
+  private stepJacobi(tolAbs: number): number {
+    const a = this.a;
+    let rr = 0;
+    for (let i = 0; i < this.n; i++) {
+      let acc = 0;
+      for (let k = a.rowPtr[i]!; k < a.rowPtr[i + 1]!; k++) acc += a.values[k]! * this.x[a.colIdx[k]!]!;
+      const ri = this.b[i]! - acc;
+      rr += ri * ri;
+      this.z[i] = this.x[i]! + ri * this.dinv[i]!;
+    }
+    this.res = Math.sqrt(rr);
+    if (this.res <= tolAbs) return CONVERGED;
+    if (!Number.isFinite(this.res)) return DIVERGED;
+    const tmp = this.x; this.x = this.z; this.z = tmp;
+    this.iters++;
+    return RUNNING;
+  }
+
+  private stepGaussSeidel(tolAbs: number): number {
+    const a = this.a, x = this.x;
+    for (let i = 0; i < this.n; i++) {
+      let acc = this.b[i]!;
+      for (let k = a.rowPtr[i]!; k < a.rowPtr[i + 1]!; k++) {
+        const j = a.colIdx[k]!;
+        if (j !== i) acc -= a.values[k]! * x[j]!;
+      }
+      x[i] = acc * this.dinv[i]!;
+    }
+    this.iters++;
+    if (this.iters < this.gsNextCheck) return RUNNING;
+    this.res = Math.sqrt(residualInto(a, x, this.b, this.r));
+    if (this.res <= tolAbs) return CONVERGED;
+    let gap = 1;
+    if (this.res < this.gsPrevRes && this.res > 0) {
+      const rate = Math.pow(this.res / this.gsPrevRes, 1.0 / (this.iters - this.gsPrevIter));
+      const remaining = Math.log(tolAbs / this.res) / Math.log(rate);
+      gap = remaining > 64 ? 64 : remaining < 1 ? 1 : Math.trunc(remaining);
+    }
+    this.gsPrevRes = this.res; this.gsPrevIter = this.iters;
+    this.gsNextCheck = this.iters + gap;
+    return RUNNING;
+  }
+
+  private stepNeumann(tolAbs: number): number {
+    const a = this.a, n = this.n;
+    for (let i = 0; i < n; i++) {
+      const ti = this.r[i]! * this.dinv[i]!;
+      this.z[i] = ti;
+      this.x[i] = this.x[i]! + ti;
+    }
+    let rr = 0;
+    for (let i = 0; i < n; i++) {
+      let acc = 0;
+      for (let k = a.rowPtr[i]!; k < a.rowPtr[i + 1]!; k++) acc += a.values[k]! * this.z[a.colIdx[k]!]!;
+      const ri = this.r[i]! - acc;
+      this.r[i] = ri;
+      rr += ri * ri;
+    }
+    this.iters++;
+    this.res = Math.sqrt(rr);
+    if (this.res <= tolAbs) return this.confirm(tolAbs);
+    return RUNNING;
+  }
+
+  private stepCg(tolAbs: number): number {
+    const n = this.n, { x, r, p, q, dinv } = this;
+    spmv(this.a, p, q);
+    const pq = dot(p, q);
+    if (!(pq > 0) || !Number.isFinite(pq)) return BREAKDOWN;
+    const al = this.rz / pq;
+    if (!Number.isFinite(al)) return BREAKDOWN;
+    let rr = 0, rzn = 0;
+    for (let i = 0; i < n; i++) {
+      x[i] = x[i]! + al * p[i]!;
+      const ri = r[i]! - al * q[i]!;
+      r[i] = ri;
+      rr += ri * ri;
+      if (this.precond === PC_JACOBI) rzn += ri * (ri * dinv[i]!);
+    }
+    this.iters++;
+    this.res = Math.sqrt(rr);
+    if (this.res <= tolAbs) return this.confirm(tolAbs);
+    if (this.precond === PC_JACOBI) {
+      const beta = rzn / this.rz;
+      if (!(rzn > 0) || !Number.isFinite(beta)) return BREAKDOWN;
+      for (let i = 0; i < n; i++) p[i] = r[i]! * dinv[i]! + beta * p[i]!;
+    } else {
+      const zz = this.precond === PC_NONE ? r : this.z;
+      if (this.precond !== PC_NONE) this.applyPrecond(r, this.z);
+      rzn = dot(r, zz);
+      const beta = rzn / this.rz;
+      if (!(rzn > 0) || !Number.isFinite(beta)) return BREAKDOWN;
+      for (let i = 0; i < n; i++) p[i] = zz[i]! + beta * p[i]!;
+    }
+    this.rz = rzn;
+    return RUNNING;
+  }
+
+  private stepBicgstab(tolAbs: number): number {
+    const n = this.n, { x, r, p, q, s, t, rh } = this;
+    const rhoN = dot(rh, r);
+    if (rhoN === 0 || !Number.isFinite(rhoN)) {
+      if (this.bicgRestarts > 0) return BREAKDOWN;
+      this.bicgRestarts++;
+      this.restartRecurrences();
+      return RUNNING;
+    }
+    const beta = (rhoN / this.rho) * (this.alpha / this.omg);
+    if (!Number.isFinite(beta)) return BREAKDOWN;
+    for (let i = 0; i < n; i++) p[i] = r[i]! + beta * (p[i]! - this.omg * q[i]!);
+    const ph = this.precond === PC_NONE ? p : this.z;
+    if (this.precond !== PC_NONE) this.applyPrecond(p, this.z);
+    spmv(this.a, ph, q);
+    const rv = dot(rh, q);
+    if (rv === 0 || !Number.isFinite(rv)) return BREAKDOWN;
+    this.alpha = rhoN / rv;
+    let ss = 0;
+    for (let i = 0; i < n; i++) {
+      const si = r[i]! - this.alpha * q[i]!;
+      s[i] = si;
+      ss += si * si;
+    }
+    if (Math.sqrt(ss) <= tolAbs) {
+      for (let i = 0; i < n; i++) x[i] = x[i]! + this.alpha * ph[i]!;
+      this.iters++;
+      this.res = Math.sqrt(ss);
+      r.set(s);
+      this.rho = rhoN;
+      return this.confirm(tolAbs);
+    }
+    const sh = this.precond === PC_NONE ? s : this.y;
+    if (this.precond !== PC_NONE) this.applyPrecond(s, this.y);
+    spmv(this.a, sh, t);
+    let ts = 0, t2 = 0;
+    for (let i = 0; i < n; i++) { ts += s[i]! * t[i]!; t2 += t[i]! * t[i]!; }
+    this.tt = t2;
+    if (this.tt === 0 || !Number.isFinite(this.tt)) return BREAKDOWN;
+    this.omg = ts / this.tt;
+    if (this.omg === 0 || !Number.isFinite(this.omg)) return BREAKDOWN;
+    let rr = 0;
+    for (let i = 0; i < n; i++) {
+      x[i] = x[i]! + this.alpha * ph[i]! + this.omg * sh[i]!;
+      const ri = s[i]! - this.omg * t[i]!;
+      r[i] = ri;
+      rr += ri * ri;
+    }
+    this.rho = rhoN;
+    this.bicgRestarts = 0;
+    this.iters++;
+    this.res = Math.sqrt(rr);
+    if (this.res <= tolAbs) return this.confirm(tolAbs);
+    return RUNNING;
+  }
+
+  iterate(maxIters: number, tol: number, stagWindow: number): number {
+    if (this.method < 0) return NOT_STARTED;
+    if (!this.started) {
+      const st = this.start(this.method, this.precond, this.omega);
+      if (st !== NOT_STARTED) return st;
+    }
+    const tolAbs = tol * (this.bnorm > 0 ? this.bnorm : 1.0);
+    if (this.bnorm === 0) { this.x.fill(0); this.res = 0; return CONVERGED; }
+    if (this.iters === 0 && this.res <= tolAbs) return CONVERGED;
+    for (let k = 0; k < maxIters; k++) {
+      let st: number;
+      switch (this.method) {
+        case JACOBI: st = this.stepJacobi(tolAbs); break;
+        case GAUSS_SEIDEL: st = this.stepGaussSeidel(tolAbs); break;
+        case CG: st = this.stepCg(tolAbs); break;
+        case BICGSTAB: st = this.stepBicgstab(tolAbs); break;
+        case NEUMANN: st = this.stepNeumann(tolAbs); break;
+        default: return NOT_APPLICABLE;
+      }
+      if (st === RUNNING) st = this.watch(stagWindow);
+      if (st !== RUNNING) return st;
+    }
+    return RUNNING;
+  }
+
+  // ---------- single-entry estimates ----------
+
+  private estimateCache(): { rho: number; cmax: number } {
+    if (this.cache === undefined) {
+      const { rho } = this.analyze(0);
+      let m = 0;
+      for (let i = 0; i < this.n; i++) { const c = Math.abs(this.b[i]! * this.dinv[i]!); if (c > m) m = c; }
+      this.cache = { rho, cmax: m };
+    }
+    return this.cache;
+  }
+
+  estimatePush(i: number, eps: number, maxPushes: number): { value: number; bound: number; work: number } {
+    const { rho, cmax } = this.estimateCache();
+    const a = this.a;
+    const big = rho < 1 ? cmax / (1 - rho) : Infinity;
+    const er = new Map<number, number>();
+    const queue: number[] = [i];
+    const inq = new Set<number>([i]);
+    er.set(i, 1);
+    let head = 0, r1 = 1, est = 0, pushes = 0;
+    while (head < queue.length && r1 * big > eps && pushes < maxPushes) {
+      const j = queue[head++]!;
+      inq.delete(j);
+      const rj = er.get(j) ?? 0;
+      er.set(j, 0);
+      r1 -= Math.abs(rj);
+      const dj = this.dinv[j]!;
+      est += rj * (this.b[j]! * dj);
+      const f = -rj * dj;
+      for (let k = a.rowPtr[j]!; k < a.rowPtr[j + 1]!; k++) {
+        const c = a.colIdx[k]!;
+        if (c === j) continue;
+        const old = er.get(c) ?? 0;
+        const nv = old + f * a.values[k]!;
+        er.set(c, nv);
+        r1 += Math.abs(nv) - Math.abs(old);
+        if (!inq.has(c)) { inq.add(c); queue.push(c); }
+      }
+      pushes++;
+    }
+    let left = 0;
+    for (let h = head; h < queue.length; h++) left += Math.abs(er.get(queue[h]!) ?? 0);
+    return { value: est, bound: left === 0 ? 0 : left * big, work: pushes };
+  }
+
+  estimateWalk(i: number, eps: number, walks: number, seed: number, delta: number): { value: number; bound: number; work: number } {
+    const { rho, cmax } = this.estimateCache();
+    if (!(rho < 1)) return { value: NaN, bound: Infinity, work: 0 };
+    const a = this.a;
+    const big = cmax / (1 - rho);
+    let steps = 0, tail = big * rho;
+    while (tail > 0.5 * eps && steps < 100000) { tail *= rho; steps++; }
+    const next = mulberry(seed);
+    let sum = 0, work = 0;
+    for (let w = 0; w < walks; w++) {
+      let j = i, wt = 1, acc = 0;
+      for (let step = 0; step <= steps; step++) {
+        const dj = this.dinv[j]!;
+        acc += wt * (this.b[j]! * dj);
+        if (step === steps) break;
+        const start = a.rowPtr[j]!, end = a.rowPtr[j + 1]!;
+        let sj = 0;
+        for (let k = start; k < end; k++) if (a.colIdx[k] !== j) sj += Math.abs(a.values[k]! * dj);
+        if (sj === 0) break;
+        const u = next() * sj;
+        let cum = 0, pick = -1, mjk = 0;
+        for (let k = start; k < end; k++) {
+          const c = a.colIdx[k]!;
+          if (c === j) continue;
+          const m = -a.values[k]! * dj;
+          cum += Math.abs(m);
+          pick = c; mjk = m;
+          if (u < cum) break;
+        }
+        wt *= mjk < 0 ? -sj : sj;
+        j = pick;
+        work++;
+      }
+      sum += acc;
+    }
+    return { value: sum / walks, bound: tail + big * Math.sqrt((2 * Math.log(2 / delta)) / walks), work };
+  }
+
+  free(): void { /* garbage collected */ }
+}

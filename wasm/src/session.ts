@@ -1,0 +1,270 @@
+// The typed session API the solver service uses: one matrix, b and x held by a kernel (WASM or
+// the plain reference), iterations run in bounded slices, cost updates applied in place and the
+// method resumed warm from the current x.
+import { BASE_METHODS, CSR_ERRORS, PRECONDITIONERS, STATUS_CODE, UPDATE_OUTCOMES, isMethod, isPreconditioner, methodCode, precondCode, statusOf,
+  type BaseMethod, type Method, type Preconditioner, type Status } from './codes';
+import type { Kernel } from './kernel';
+import { ReferenceKernel } from './reference';
+import type { Analysis, Csr, EntryEstimate, EntryUpdate, EntryUpdateResult, IterateResult } from './types';
+import { WasmKernel } from './wasm-kernel';
+
+export type Backend = 'wasm' | 'reference';
+
+export interface MethodOptions {
+  readonly method: Method;
+  /** Relative tolerance on the true residual ||b - Ax|| / ||b||. */
+  readonly tol: number;
+  /** For cg / bicgstab; hybrid chooses its own. Default jacobi. */
+  readonly precond?: Preconditioner;
+  /** SSOR relaxation factor in (0, 2). Default 1 (symmetric Gauss-Seidel). */
+  readonly omega?: number;
+  /** Iterations without a 1% residual improvement before `stagnated`. Default 1000. */
+  readonly stagnationWindow?: number;
+}
+
+interface Step { readonly method: BaseMethod; readonly precond: Preconditioner }
+
+const FAILED: ReadonlySet<Status> = new Set(['breakdown', 'stagnated', 'diverged', 'not_applicable']);
+
+/** Above this dominance ratio Jacobi-preconditioned CG slows down and ILU(0) pays for itself (bench/solver). */
+const ILU_DOMINANCE_RATIO = 0.9;
+
+export function hybridPlan(an: Analysis): Step[] {
+  const strong: Preconditioner = an.dominanceRatio > ILU_DOMINANCE_RATIO ? 'ilu0' : 'jacobi';
+  const plan: Step[] = [];
+  if (an.symmetric && an.positiveDiagonal) plan.push({ method: 'cg', precond: strong });
+  plan.push({ method: 'bicgstab', precond: strong });
+  if (strong !== 'jacobi') plan.push({ method: 'bicgstab', precond: 'jacobi' });
+  if (an.weaklyDiagonallyDominant) plan.push({ method: 'gauss_seidel', precond: 'none' });
+  plan.push({ method: 'bicgstab', precond: 'none' });
+  return plan;
+}
+
+function checkIndex(i: number, n: number, what: string): void {
+  if (!Number.isInteger(i) || i < 0 || i >= n) throw new Error(`${what} ${i} outside 0..${n - 1}`);
+}
+
+function checkFinite(v: number, what: string): void {
+  if (!Number.isFinite(v)) throw new Error(`${what} is not finite (${v})`);
+}
+
+export class SolverSession {
+  private kernel: Kernel | undefined;
+  private opts: Required<MethodOptions> | undefined;
+  private plan: Step[] = [];
+  private step = 0;
+  private doneBefore = 0;
+  private startResidual = 0;
+  private analysis: Analysis | undefined;
+
+  private constructor(kernel: Kernel, readonly n: number, readonly nnz: number, readonly backend: Backend) {
+    this.kernel = kernel;
+  }
+
+  /** Loads A (canonical CSR: see csrFromCoo) into a fresh kernel. b and x start at zero. */
+  static open(a: Csr, backend: Backend = 'wasm'): SolverSession {
+    const n = a.n;
+    if (!Number.isInteger(n) || n < 1) throw new Error(`matrix must have at least one row (n = ${n})`);
+    if (a.rowPtr.length !== n + 1) throw new Error(`rowPtr has ${a.rowPtr.length} entries, expected n + 1 = ${n + 1}`);
+    if (a.colIdx.length !== a.values.length) throw new Error(`colIdx (${a.colIdx.length}) and values (${a.values.length}) differ in length`);
+    const nnz = a.values.length;
+    const kernel = backend === 'wasm' ? new WasmKernel(n, nnz) : new ReferenceKernel(n, nnz);
+    const code = kernel.load(a);
+    if (code !== 0) {
+      kernel.free();
+      throw new Error(`invalid CSR at row ${kernel.badRow()}: ${CSR_ERRORS[code] ?? `code ${code}`}`);
+    }
+    return new SolverSession(kernel, n, nnz, backend);
+  }
+
+  private get k(): Kernel {
+    if (this.kernel === undefined) throw new Error('solver session already freed');
+    return this.kernel;
+  }
+
+  setB(b: ArrayLike<number>): void {
+    if (b.length !== this.n) throw new Error(`b has ${b.length} entries, matrix has ${this.n} rows`);
+    for (let i = 0; i < b.length; i++) checkFinite(b[i]!, `b[${i}]`);
+    this.k.setB(b);
+    this.restarted();
+  }
+
+  /** Sets the starting guess (the default is the zero vector, or the last solution). */
+  setX(x: ArrayLike<number>): void {
+    if (x.length !== this.n) throw new Error(`x has ${x.length} entries, matrix has ${this.n} rows`);
+    for (let i = 0; i < x.length; i++) checkFinite(x[i]!, `x[${i}]`);
+    this.k.setX(x);
+    this.restarted();
+  }
+
+  /** b[indices[k]] = values[k]; the next iterate() resumes warm from the current x. */
+  updateB(indices: ArrayLike<number>, values: ArrayLike<number>): void {
+    if (indices.length !== values.length) throw new Error(`updateB: ${indices.length} indices but ${values.length} values`);
+    for (let k = 0; k < indices.length; k++) {
+      checkIndex(indices[k]!, this.n, `updateB: index`);
+      checkFinite(values[k]!, `updateB: value for index ${indices[k]}`);
+    }
+    this.k.updateB(Int32Array.from(indices), Float64Array.from(values));
+    this.restarted();
+  }
+
+  /**
+   * Changes existing entries of A. An entry applies only if A still holds `oldValue` exactly;
+   * a mismatch is a conflict reported back, never a silent overwrite. Entries outside the
+   * sparsity pattern are reported too (adding structure needs a new session).
+   */
+  updateA(updates: readonly EntryUpdate[]): EntryUpdateResult[] {
+    const m = updates.length;
+    const rows = new Int32Array(m), cols = new Int32Array(m), olds = new Float64Array(m), news = new Float64Array(m);
+    updates.forEach((u, k) => {
+      checkIndex(u.row, this.n, `updateA[${k}]: row`);
+      checkIndex(u.col, this.n, `updateA[${k}]: column`);
+      checkFinite(u.newValue, `updateA[${k}]: newValue`);
+      rows[k] = u.row; cols[k] = u.col; olds[k] = u.oldValue; news[k] = u.newValue;
+    });
+    const { codes, current } = this.k.updateA(rows, cols, olds, news);
+    const out: EntryUpdateResult[] = [];
+    for (let k = 0; k < m; k++) {
+      const outcome = UPDATE_OUTCOMES[codes[k]!];
+      if (outcome === undefined) throw new Error(`solver kernel returned unknown update outcome ${codes[k]}`);
+      out.push({ outcome, current: current[k]! });
+    }
+    if (out.some((r) => r.outcome === 'applied')) {
+      this.analysis = undefined;
+      this.restarted();
+    }
+    return out;
+  }
+
+  /** Selects the method; iteration starts from the current x. */
+  configure(opts: MethodOptions): void {
+    if (!isMethod(opts.method)) throw new Error(`unknown method '${String(opts.method)}' (one of ${[...BASE_METHODS, 'hybrid'].join(', ')})`);
+    const precond = opts.precond ?? 'jacobi';
+    if (!isPreconditioner(precond)) throw new Error(`unknown preconditioner '${String(precond)}' (one of ${PRECONDITIONERS.join(', ')})`);
+    if (!(opts.tol > 0) || !Number.isFinite(opts.tol)) throw new Error(`tolerance must be a positive number (got ${opts.tol})`);
+    const omega = opts.omega ?? 1;
+    if (!(omega > 0 && omega < 2)) throw new Error(`SSOR omega must lie in (0, 2) (got ${omega})`);
+    const stagnationWindow = opts.stagnationWindow ?? 1000;
+    if (!Number.isInteger(stagnationWindow) || stagnationWindow < 1) throw new Error(`stagnationWindow must be a positive integer (got ${stagnationWindow})`);
+    this.opts = { method: opts.method, tol: opts.tol, precond, omega, stagnationWindow };
+    const stationary = opts.method === 'jacobi' || opts.method === 'gauss_seidel' || opts.method === 'neumann';
+    this.plan = opts.method === 'hybrid' ? hybridPlan(this.analyze()) : [{ method: opts.method, precond: stationary ? 'none' : precond }];
+    this.step = 0;
+    this.doneBefore = 0;
+    this.startStep();
+  }
+
+  /** The method and preconditioner currently running (hybrid may have fallen back). */
+  current(): Step {
+    const s = this.plan[this.step];
+    if (s === undefined) throw new Error('configure() a method first');
+    return s;
+  }
+
+  private startStep(): Status {
+    const o = this.opts!;
+    for (;;) {
+      const s = this.plan[this.step]!;
+      this.k.backupX();
+      const code = this.k.start(methodCode(s.method), precondCode(s.precond), o.omega);
+      if (code === STATUS_CODE.not_started) {
+        this.startResidual = this.k.trueResidual();
+        return 'not_started';
+      }
+      if (this.step + 1 >= this.plan.length) return statusOf(code);
+      this.step++;
+    }
+  }
+
+  /** After b, A or x changed: the kernel restarts the same method warm from x on the next slice. */
+  private restarted(): void {
+    this.doneBefore = 0;
+  }
+
+  /**
+   * Runs at most `maxIters` iterations and reports where they got. `running` means the budget
+   * ran out; call again to continue. Hybrid falls back to its next method on breakdown,
+   * stagnation or divergence, from the better of the x it started with and the current one.
+   */
+  iterate(maxIters: number): IterateResult {
+    const o = this.opts;
+    if (o === undefined) throw new Error('configure() a method before iterate()');
+    if (!Number.isInteger(maxIters) || maxIters < 0) throw new Error(`maxIters must be a non-negative integer (got ${maxIters})`);
+    let budget = maxIters;
+    for (;;) {
+      const before = this.k.iterations();
+      const status = statusOf(this.k.iterate(budget, o.tol, o.stagnationWindow));
+      const done = this.k.iterations();
+      budget -= Math.max(0, done - before);
+      if (o.method === 'hybrid' && FAILED.has(status) && this.step + 1 < this.plan.length) {
+        this.doneBefore += done;
+        const now = this.k.trueResidual();
+        if (!(now <= this.startResidual)) this.k.restoreX();
+        this.step++;
+        const next = this.startStep();
+        if (next !== 'not_started') return this.result(next);
+        if (budget <= 0) return this.result('running');
+        continue;
+      }
+      return this.result(status);
+    }
+  }
+
+  private result(status: Status): IterateResult {
+    return { status, iterations: this.doneBefore + this.k.iterations(), residualNorm: this.k.residualNorm() };
+  }
+
+  /** iterate() until a final status or `maxIters` in total. */
+  solve(maxIters: number): IterateResult {
+    return this.iterate(maxIters);
+  }
+
+  readX(): Float64Array { return this.k.readX(); }
+  readB(): Float64Array { return this.k.readB(); }
+
+  /** ||b - Ax|| / ||b|| recomputed from scratch. */
+  trueResidual(): number { return this.k.trueResidual(); }
+
+  /** b_i - (Ax)_i for the given rows: the verifier's random probes. */
+  residualRows(rows: ArrayLike<number>): { residuals: Float64Array; maxAbs: number } {
+    for (let k = 0; k < rows.length; k++) checkIndex(rows[k]!, this.n, 'residualRows: row');
+    return this.k.residualRows(Int32Array.from(rows));
+  }
+
+  analyze(): Analysis {
+    if (this.analysis === undefined) {
+      const { flags, rho } = this.k.analyze(1e-12);
+      this.analysis = {
+        symmetric: (flags & 1) !== 0,
+        positiveDiagonal: (flags & 2) !== 0,
+        weaklyDiagonallyDominant: (flags & 4) !== 0,
+        strictlyDiagonallyDominant: (flags & 8) !== 0,
+        dominanceRatio: rho,
+      };
+    }
+    return this.analysis;
+  }
+
+  /**
+   * x_i without a full solve. 'push' (default) is deterministic local push; 'walk' is seeded
+   * random-walk Neumann sampling whose bound holds with probability 1 - delta. Both need strict
+   * diagonal dominance for a finite bound.
+   */
+  estimateEntry(i: number, opts: { eps: number; algorithm?: 'push' | 'walk'; maxPushes?: number; walks?: number; seed?: number; delta?: number }): EntryEstimate {
+    checkIndex(i, this.n, 'estimateEntry: row');
+    if (!(opts.eps > 0)) throw new Error(`estimateEntry: eps must be positive (got ${opts.eps})`);
+    if (opts.algorithm === 'walk') {
+      const walks = opts.walks ?? 1000;
+      const delta = opts.delta ?? 1e-3;
+      if (!Number.isInteger(walks) || walks < 1) throw new Error(`estimateEntry: walks must be a positive integer (got ${walks})`);
+      if (!(delta > 0 && delta < 1)) throw new Error(`estimateEntry: delta must lie in (0, 1) (got ${delta})`);
+      return this.k.estimateWalk(i, opts.eps, walks, opts.seed ?? 1, delta);
+    }
+    return this.k.estimatePush(i, opts.eps, opts.maxPushes ?? 1_000_000);
+  }
+
+  free(): void {
+    this.kernel?.free();
+    this.kernel = undefined;
+  }
+}

@@ -1,0 +1,183 @@
+// Kernel backed by one WASM instance (one session per instance: see README in wasm/).
+import { instantiateKernel, type KernelExports, type WasmGlobal } from './loader';
+import type { Kernel } from './kernel';
+import type { Csr } from './types';
+
+/** Linear memory is 32-bit; keep well clear of 4 GiB so the lazily added arrays still fit. */
+const MAX_BYTES = 3.5 * 2 ** 30;
+
+export function kernelBytes(n: number, nnz: number): number {
+  // rowPtr + colIdx + values + diagPos + 15 vectors, plus ILU(0) factors (nnz + n doubles).
+  return (n + 1) * 4 + nnz * 12 + n * 4 + 15 * n * 8 + nnz * 8 + n * 8;
+}
+
+export class WasmKernel implements Kernel {
+  private ex: KernelExports | undefined;
+  private f64 = new Float64Array(0);
+  private i32 = new Int32Array(0);
+
+  constructor(readonly n: number, private readonly nnz: number) {
+    const need = kernelBytes(n, nnz);
+    if (need > MAX_BYTES) {
+      throw new Error(`matrix too large for one WASM instance: n=${n}, nnz=${nnz} needs ${(need / 2 ** 20).toFixed(0)} MiB, limit ${(MAX_BYTES / 2 ** 20).toFixed(0)} MiB`);
+    }
+    const ex = instantiateKernel();
+    const code = ex.init(n, nnz);
+    if (code !== 0) throw new Error(`WASM memory could not grow to hold n=${n}, nnz=${nnz}`);
+    this.ex = ex;
+  }
+
+  private get k(): KernelExports {
+    if (this.ex === undefined) throw new Error('solver session already freed');
+    return this.ex;
+  }
+
+  /** Typed views over linear memory, rebuilt whenever memory has grown (the buffer detaches). */
+  private views(): { f64: Float64Array; i32: Int32Array } {
+    const buf = this.k.memory.buffer;
+    if (this.f64.buffer !== buf) {
+      this.f64 = new Float64Array(buf);
+      this.i32 = new Int32Array(buf);
+    }
+    return { f64: this.f64, i32: this.i32 };
+  }
+
+  private ptr(g: WasmGlobal): number {
+    return g.value as number;
+  }
+
+  private stage(bytes: number): number {
+    const p = this.k.stagePtr(bytes);
+    if (p === 0) throw new Error(`WASM memory could not grow by ${bytes} bytes`);
+    return p;
+  }
+
+  load(csr: Csr): number {
+    const { f64, i32 } = this.views();
+    i32.set(csr.rowPtr, this.ptr(this.k.rp) >> 2);
+    i32.set(csr.colIdx, this.ptr(this.k.ci) >> 2);
+    f64.set(csr.values, this.ptr(this.k.va) >> 3);
+    return this.k.prepare();
+  }
+
+  badRow(): number { return this.k.badRow(); }
+  zeroDiagonalRows(): number { return this.k.zeroDiagonalRows(); }
+
+  setB(b: ArrayLike<number>): void {
+    this.views().f64.set(b, this.ptr(this.k.b) >> 3);
+    this.k.invalidate();
+  }
+
+  setX(x: ArrayLike<number>): void {
+    this.views().f64.set(x, this.k.xPtr() >> 3);
+    this.k.invalidate();
+  }
+
+  readX(): Float64Array {
+    const at = this.k.xPtr() >> 3;
+    return this.views().f64.slice(at, at + this.n);
+  }
+
+  readB(): Float64Array {
+    const at = this.ptr(this.k.b) >> 3;
+    return this.views().f64.slice(at, at + this.n);
+  }
+
+  updateB(indices: Int32Array, values: Float64Array): void {
+    const count = indices.length;
+    const base = this.stage(count * 12 + 8);
+    const valAt = (base + count * 4 + 7) & ~7;
+    const { f64, i32 } = this.views();
+    i32.set(indices, base >> 2);
+    f64.set(values, valAt >> 3);
+    this.k.updateB(count, base, valAt);
+  }
+
+  updateA(rows: Int32Array, cols: Int32Array, olds: Float64Array, news: Float64Array): { codes: Int32Array; current: Float64Array } {
+    const count = rows.length;
+    const ints = count * 4;
+    const base = this.stage(3 * ints + 3 * count * 8 + 16);
+    const colsAt = base + ints;
+    const codesAt = colsAt + ints;
+    const oldsAt = (codesAt + ints + 7) & ~7;
+    const newsAt = oldsAt + count * 8;
+    const curAt = newsAt + count * 8;
+    let { f64, i32 } = this.views();
+    i32.set(rows, base >> 2);
+    i32.set(cols, colsAt >> 2);
+    f64.set(olds, oldsAt >> 3);
+    f64.set(news, newsAt >> 3);
+    this.k.updateA(count, base, colsAt, oldsAt, newsAt, codesAt, curAt);
+    ({ f64, i32 } = this.views());
+    return {
+      codes: i32.slice(codesAt >> 2, (codesAt >> 2) + count),
+      current: f64.slice(curAt >> 3, (curAt >> 3) + count),
+    };
+  }
+
+  start(method: number, precond: number, omega: number): number {
+    const code = this.k.start(method, precond, omega);
+    if (code === -1) throw new Error('WASM memory could not grow to hold the ILU(0) factors');
+    return code;
+  }
+
+  iterate(maxIters: number, tol: number, stagnationWindow: number): number {
+    return this.k.iterate(maxIters, tol, stagnationWindow);
+  }
+
+  iterations(): number { return this.k.iterations(); }
+  residualNorm(): number { return this.k.residualNorm(); }
+  trueResidual(): number { return this.k.trueResidual(); }
+
+  residualRows(rows: Int32Array): { residuals: Float64Array; maxAbs: number } {
+    const count = rows.length;
+    const base = this.stage(count * 12 + 8);
+    const outAt = (base + count * 4 + 7) & ~7;
+    this.views().i32.set(rows, base >> 2);
+    const maxAbs = this.k.residualRowsAt(count, base, outAt);
+    const f64 = this.views().f64;
+    return { residuals: f64.slice(outAt >> 3, (outAt >> 3) + count), maxAbs };
+  }
+
+  analyze(symTol: number): { flags: number; rho: number } {
+    const flags = this.k.analyze(symTol);
+    return { flags, rho: this.k.analysisRho() };
+  }
+
+  estimatePush(i: number, eps: number, maxPushes: number): { value: number; bound: number; work: number } {
+    const value = this.k.estimatePush(i, eps, maxPushes);
+    const work = this.k.estimateWork();
+    if (work < 0) throw new Error('WASM memory could not grow for the push estimate');
+    return { value, bound: this.k.estimateBound(), work };
+  }
+
+  estimateWalk(i: number, eps: number, walks: number, seed: number, delta: number): { value: number; bound: number; work: number } {
+    const value = this.k.estimateWalk(i, eps, walks, seed | 0, delta);
+    return { value, bound: this.k.estimateBound(), work: this.k.estimateWork() };
+  }
+
+  backupX(): void { this.k.backupX(); }
+  restoreX(): void { this.k.restoreX(); }
+
+  /** Benchmark probes: SpMV repeated over x, and a streaming read of `bytes` bytes. */
+  spmvRepeat(reps: number): number { return this.k.spmvRepeat(reps); }
+  streamRead(bytes: number, reps: number): number {
+    const p = this.k.scratchBuffer(bytes);
+    if (p === 0) throw new Error(`WASM memory could not grow by ${bytes} bytes`);
+    this.views().f64.fill(1, p >> 3, (p + bytes) >> 3);
+    return this.k.streamRead(p, bytes, reps);
+  }
+  /** Times only the streaming read (buffer reserved and filled once). */
+  streamReader(bytes: number): (reps: number) => number {
+    const p = this.k.scratchBuffer(bytes);
+    if (p === 0) throw new Error(`WASM memory could not grow by ${bytes} bytes`);
+    this.views().f64.fill(1, p >> 3, (p + bytes) >> 3);
+    return (reps) => this.k.streamRead(p, bytes, reps);
+  }
+
+  free(): void {
+    this.ex = undefined;
+    this.f64 = new Float64Array(0);
+    this.i32 = new Int32Array(0);
+  }
+}
