@@ -3,9 +3,11 @@
 // which bounds ||x||∞ ≤ ||c||∞ / (1 - ρ) =: B and so turns leftover mass into an error bound.
 import { reserve, ldf, stf, ldi, sti } from './memory';
 
-let er: usize = 0, inq: usize = 0, queue: usize = 0, cap: i32 = 0;
+let er: usize = 0, flags: usize = 0, queue: usize = 0, touched: usize = 0, cap: i32 = 0;
 let lastBound: f64 = 0;
 let lastWork: i32 = 0;
+
+const IN_QUEUE: u8 = 1, TOUCHED: u8 = 2;
 
 export function estimateBound(): f64 { return lastBound; }
 export function estimateWork(): i32 { return lastWork; }
@@ -13,35 +15,56 @@ export function estimateWork(): i32 { return lastWork; }
 function ensure(n: i32): bool {
   if (cap >= n) return true;
   er = reserve((<usize>n) << 3);
-  inq = reserve(<usize>n);
+  flags = reserve(<usize>n);
   queue = reserve(((<usize>n) + 1) << 2);
-  if (er == 0 || inq == 0 || queue == 0) return false;
+  touched = reserve((<usize>n) << 2);
+  if (er == 0 || flags == 0 || queue == 0 || touched == 0) return false;
   memory.fill(er, 0, (<usize>n) << 3);
-  memory.fill(inq, 0, <usize>n);
+  memory.fill(flags, 0, <usize>n);
   cap = n;
   return true;
 }
 
+@inline function flag(j: i32): u8 { return load<u8>(flags + <usize>j); }
+@inline function setFlag(j: i32, f: u8): void { store<u8>(flags + <usize>j, f); }
+
 /**
  * Local (backward) push for row i of (I - M)⁻¹: keeps u = p + (I - Mᵀ)⁻¹ r with r = e_i at
  * the start; a push at j moves r_j into the estimate (as r_j c_j) and spreads r_j M_jk over row j
- * of A. Then |x_i - estimate| ≤ ||r||₁ B. Stops when that bound ≤ eps or after maxPushes.
- * Deterministic (FIFO order); touches only rows near i.
+ * of A. Then |x_i - estimate| ≤ ||r||₁ B. Pushes go in phases: only entries above a threshold θ
+ * move, θ shrinking 4× per phase, so small residues are not pushed over and over. Stops when the
+ * bound ≤ eps or after maxPushes. Deterministic (FIFO within a phase); touches only rows near i.
  */
 export function pushEstimate(n: i32, rp: usize, ci: usize, va: usize, b: usize, dinv: usize,
                              i: i32, rhoMax: f64, cmax: f64, eps: f64, maxPushes: i32): f64 {
   if (!ensure(n)) { lastBound = Infinity; lastWork = -1; return NaN; }
   const big: f64 = rhoMax < 1 ? cmax / (1 - rhoMax) : Infinity;
   const ring = n + 1;
-  let head = 0, tail = 0;
-  stf(er, i, 1); store<u8>(inq + <usize>i, 1); sti(queue, tail, i); tail = (tail + 1) % ring;
+  let head = 0, tail = 0, nTouched = 0;
+  stf(er, i, 1); setFlag(i, IN_QUEUE | TOUCHED); sti(queue, tail, i); tail = (tail + 1) % ring;
+  sti(touched, nTouched++, i);
+  let theta: f64 = 0.25;
   let r1: f64 = 1;
   let est: f64 = 0;
   let pushes = 0;
-  while (head != tail && r1 * big > eps && pushes < maxPushes) {
+  while (r1 * big > eps && pushes < maxPushes) {
+    if (head == tail) {
+      // Phase over: lower the threshold and requeue what now exceeds it.
+      theta *= 0.25;
+      if (theta < 1e-300) break;
+      for (let q = 0; q < nTouched; q++) {
+        const c = ldi(touched, q);
+        if (Math.abs(ldf(er, c)) > theta && (flag(c) & IN_QUEUE) == 0) {
+          setFlag(c, flag(c) | IN_QUEUE); sti(queue, tail, c); tail = (tail + 1) % ring;
+        }
+      }
+      if (head == tail) break; // nothing left anywhere: the estimate is exact
+      continue;
+    }
     const j = ldi(queue, head); head = (head + 1) % ring;
-    store<u8>(inq + <usize>j, 0);
+    setFlag(j, flag(j) & ~IN_QUEUE);
     const rj = ldf(er, j);
+    if (Math.abs(rj) <= theta) continue;
     stf(er, j, 0);
     r1 -= Math.abs(rj);
     const dj = ldf(dinv, j);
@@ -55,18 +78,20 @@ export function pushEstimate(n: i32, rp: usize, ci: usize, va: usize, b: usize, 
       const nv = old + f * ldf(va, k);
       stf(er, c, nv);
       r1 += Math.abs(nv) - Math.abs(old);
-      if (load<u8>(inq + <usize>c) == 0) {
-        store<u8>(inq + <usize>c, 1); sti(queue, tail, c); tail = (tail + 1) % ring;
-      }
+      const fl = flag(c);
+      if ((fl & TOUCHED) == 0) { sti(touched, nTouched++, c); }
+      if ((fl & IN_QUEUE) == 0 && Math.abs(nv) > theta) {
+        setFlag(c, fl | IN_QUEUE | TOUCHED); sti(queue, tail, c); tail = (tail + 1) % ring;
+      } else setFlag(c, fl | TOUCHED);
     }
     pushes++;
   }
-  // Exact leftover mass (r1 drifts by rounding), and clean up only what was touched.
+  // Exact leftover mass (r1 drifts by rounding); clean up only what was touched.
   let left: f64 = 0;
-  while (head != tail) {
-    const j = ldi(queue, head); head = (head + 1) % ring;
-    left += Math.abs(ldf(er, j));
-    stf(er, j, 0); store<u8>(inq + <usize>j, 0);
+  for (let q = 0; q < nTouched; q++) {
+    const c = ldi(touched, q);
+    left += Math.abs(ldf(er, c));
+    stf(er, c, 0); setFlag(c, 0);
   }
   lastBound = left == 0 ? 0 : left * big;
   lastWork = pushes;

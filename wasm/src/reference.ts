@@ -517,18 +517,27 @@ export class ReferenceKernel implements Kernel {
 
   estimatePush(i: number, eps: number, maxPushes: number): { value: number; bound: number; work: number } {
     const { rho, cmax } = this.estimateCache();
-    const a = this.a;
+    const a = this.a, n = this.n;
     const big = rho < 1 ? cmax / (1 - rho) : Infinity;
-    const er = new Map<number, number>();
+    const er = new Float64Array(n);
+    const inQueue = new Uint8Array(n), seen = new Uint8Array(n);
     const queue: number[] = [i];
-    const inq = new Set<number>([i]);
-    er.set(i, 1);
-    let head = 0, r1 = 1, est = 0, pushes = 0;
-    while (head < queue.length && r1 * big > eps && pushes < maxPushes) {
+    const touched: number[] = [i];
+    er[i] = 1; inQueue[i] = 1; seen[i] = 1;
+    let head = 0, theta = 0.25, r1 = 1, est = 0, pushes = 0;
+    while (r1 * big > eps && pushes < maxPushes) {
+      if (head === queue.length) {
+        theta *= 0.25;
+        if (theta < 1e-300) break;
+        for (const c of touched) if (Math.abs(er[c]!) > theta && !inQueue[c]) { inQueue[c] = 1; queue.push(c); }
+        if (head === queue.length) break;
+        continue;
+      }
       const j = queue[head++]!;
-      inq.delete(j);
-      const rj = er.get(j) ?? 0;
-      er.set(j, 0);
+      inQueue[j] = 0;
+      const rj = er[j]!;
+      if (Math.abs(rj) <= theta) continue;
+      er[j] = 0;
       r1 -= Math.abs(rj);
       const dj = this.dinv[j]!;
       est += rj * (this.b[j]! * dj);
@@ -536,16 +545,17 @@ export class ReferenceKernel implements Kernel {
       for (let k = a.rowPtr[j]!; k < a.rowPtr[j + 1]!; k++) {
         const c = a.colIdx[k]!;
         if (c === j) continue;
-        const old = er.get(c) ?? 0;
+        const old = er[c]!;
         const nv = old + f * a.values[k]!;
-        er.set(c, nv);
+        er[c] = nv;
         r1 += Math.abs(nv) - Math.abs(old);
-        if (!inq.has(c)) { inq.add(c); queue.push(c); }
+        if (!seen[c]) { seen[c] = 1; touched.push(c); }
+        if (!inQueue[c] && Math.abs(nv) > theta) { inQueue[c] = 1; queue.push(c); }
       }
       pushes++;
     }
     let left = 0;
-    for (let h = head; h < queue.length; h++) left += Math.abs(er.get(queue[h]!) ?? 0);
+    for (const c of touched) left += Math.abs(er[c]!);
     return { value: est, bound: left === 0 ? 0 : left * big, work: pushes };
   }
 

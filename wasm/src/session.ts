@@ -71,8 +71,9 @@ export class SolverSession {
     const kernel = backend === 'wasm' ? new WasmKernel(n, nnz) : new ReferenceKernel(n, nnz);
     const code = kernel.load(a);
     if (code !== 0) {
+      const row = kernel.badRow();
       kernel.free();
-      throw new Error(`invalid CSR at row ${kernel.badRow()}: ${CSR_ERRORS[code] ?? `code ${code}`}`);
+      throw new Error(`invalid CSR at row ${row}: ${CSR_ERRORS[code] ?? `code ${code}`}`);
     }
     return new SolverSession(kernel, n, nnz, backend);
   }
@@ -165,10 +166,12 @@ export class SolverSession {
     const o = this.opts!;
     for (;;) {
       const s = this.plan[this.step]!;
-      this.k.backupX();
+      // Only hybrid falls back, so only hybrid pays for a copy of x and a residual up front.
+      const hybrid = o.method === 'hybrid';
+      if (hybrid) this.k.backupX();
       const code = this.k.start(methodCode(s.method), precondCode(s.precond), o.omega);
       if (code === STATUS_CODE.not_started) {
-        this.startResidual = this.k.trueResidual();
+        if (hybrid) this.startResidual = this.k.trueResidual();
         return 'not_started';
       }
       if (this.step + 1 >= this.plan.length) return statusOf(code);

@@ -1,0 +1,84 @@
+// Cost updates: b entries and A values change in place; the method resumes warm from x.
+import { strict as assert } from 'node:assert';
+import { SolverSession, relativeResidual } from '../../../wasm/index';
+import { poisson2d, convectionDiffusion2d, smoothRhs } from '../../../wasm/src/problems';
+import { bitIdentical } from './helpers';
+
+describe('solver sessions: incremental updates and warm starts', () => {
+  for (const backend of ['wasm', 'reference'] as const) {
+    describe(`on the ${backend} backend`, () => {
+      it('given a converged session, when 1% of b changes, then it re-converges from the warm x in fewer iterations than cold', () => {
+        const a = poisson2d(30);
+        const b = smoothRhs(a.n);
+        const s = SolverSession.open(a, backend);
+        s.setB(b);
+        s.configure({ method: 'cg', tol: 1e-8 });
+        const cold = s.iterate(10_000);
+        assert.equal(cold.status, 'converged');
+        const idx = [3, 100, 250, 401, 777, 899, 5, 640, 512];
+        const vals = idx.map((i) => b[i]! * 1.05);
+        s.updateB(idx, vals);
+        const warm = s.iterate(10_000);
+        assert.equal(warm.status, 'converged');
+        assert.ok(warm.iterations < cold.iterations, `warm ${warm.iterations} vs cold ${cold.iterations}`);
+        idx.forEach((i, k) => { b[i] = vals[k]!; });
+        assert.ok(relativeResidual(a, s.readX(), b) <= 1e-8);
+      });
+
+      it('given an A update with the right old value, when applied, then the solve reflects the new matrix', () => {
+        const a = convectionDiffusion2d(10);
+        const s = SolverSession.open(a, backend);
+        s.setB(smoothRhs(a.n));
+        s.configure({ method: 'bicgstab', precond: 'ilu0', tol: 1e-10 });
+        assert.equal(s.iterate(1000).status, 'converged');
+        const diag0 = a.values[a.rowPtr[0]!]!;
+        const [res] = s.updateA([{ row: 0, col: 0, oldValue: diag0, newValue: diag0 * 2 }]);
+        assert.deepEqual(res, { outcome: 'applied', current: diag0 });
+        assert.equal(s.iterate(1000).status, 'converged');
+        const changed = { ...a, values: a.values.slice() };
+        changed.values[a.rowPtr[0]!] = diag0 * 2;
+        assert.ok(relativeResidual(changed, s.readX(), smoothRhs(a.n)) <= 1e-10);
+      });
+
+      it('given an A update with a stale old value, when applied, then it is reported as a conflict and A is unchanged', () => {
+        const a = poisson2d(6);
+        const s = SolverSession.open(a, backend);
+        const results = s.updateA([
+          { row: 0, col: 1, oldValue: -2, newValue: -3 },
+          { row: 0, col: 20, oldValue: 0, newValue: 1 },
+        ]);
+        assert.deepEqual(results, [
+          { outcome: 'old_value_mismatch', current: -1 },
+          { outcome: 'not_in_pattern', current: 0 },
+        ]);
+      });
+
+      it('given bad update input, when applied, then a clear error names it', () => {
+        const s = SolverSession.open(poisson2d(4), backend);
+        assert.throws(() => s.updateB([16], [1]), /updateB: index 16 outside 0\.\.15/);
+        assert.throws(() => s.updateB([1], [NaN]), /not finite/);
+        assert.throws(() => s.updateA([{ row: -1, col: 0, oldValue: 0, newValue: 1 }]), /row -1 outside/);
+      });
+
+      it('given an iteration budget, when iterate is called in slices, then the slices add up to one uninterrupted solve', () => {
+        const a = poisson2d(20);
+        const b = smoothRhs(a.n);
+        const whole = SolverSession.open(a, backend);
+        whole.setB(b);
+        whole.configure({ method: 'cg', tol: 1e-9 });
+        const all = whole.iterate(10_000);
+        const sliced = SolverSession.open(a, backend);
+        sliced.setB(b);
+        sliced.configure({ method: 'cg', tol: 1e-9 });
+        let r = sliced.iterate(7);
+        while (r.status === 'running') {
+          assert.ok(Number.isFinite(r.residualNorm));
+          r = sliced.iterate(7);
+        }
+        assert.equal(r.status, 'converged');
+        assert.equal(r.iterations, all.iterations);
+        assert.ok(bitIdentical(sliced.readX(), whole.readX()));
+      });
+    });
+  }
+});

@@ -1,0 +1,67 @@
+// Every method converges where theory says it should, to a true residual within tolerance, and
+// the WASM kernel reproduces the plain TypeScript reference bit for bit.
+import { strict as assert } from 'node:assert';
+import { relativeResidual, type BaseMethod, type Preconditioner } from '../../../wasm/index';
+import { anisotropicPoisson2d, convectionDiffusion2d, poisson2d, randomDominant, smoothRhs, weaklyDominant2d } from '../../../wasm/src/problems';
+import type { Csr } from '../../../wasm/src/types';
+import { bitIdentical, solveWith } from './helpers';
+
+const TOL = 1e-8;
+
+interface Case { readonly name: string; readonly a: Csr; readonly symmetric: boolean; readonly strictlyDominant: boolean }
+
+const cases: Case[] = [
+  { name: '2D Poisson (shifted), 24×24', a: poisson2d(24), symmetric: true, strictlyDominant: true },
+  { name: 'anisotropic Poisson, 20×20', a: anisotropicPoisson2d(20), symmetric: true, strictlyDominant: true },
+  { name: '2D convection-diffusion, 24×24', a: convectionDiffusion2d(24), symmetric: false, strictlyDominant: true },
+  { name: 'random diagonally dominant, n=400', a: randomDominant(400, 4, 1.3, 7), symmetric: false, strictlyDominant: true },
+  { name: 'random symmetric diagonally dominant, n=400', a: randomDominant(400, 3, 1.3, 11, true), symmetric: true, strictlyDominant: true },
+  { name: 'weakly diagonally dominant grid, 16×16', a: weaklyDominant2d(16, 1e-3), symmetric: true, strictlyDominant: false },
+];
+
+const runs: Array<{ method: BaseMethod | 'hybrid'; precond: Preconditioner; applies: (c: Case) => boolean }> = [
+  // Stationary methods and the Neumann series converge for strictly diagonally dominant A.
+  { method: 'jacobi', precond: 'none', applies: (c) => c.strictlyDominant },
+  { method: 'gauss_seidel', precond: 'none', applies: (c) => c.strictlyDominant || c.symmetric },
+  { method: 'neumann', precond: 'none', applies: (c) => c.strictlyDominant },
+  // CG needs SPD (symmetric, diagonally dominant, positive diagonal ⇒ SPD).
+  { method: 'cg', precond: 'jacobi', applies: (c) => c.symmetric },
+  { method: 'cg', precond: 'ilu0', applies: (c) => c.symmetric },
+  { method: 'cg', precond: 'ssor', applies: (c) => c.symmetric },
+  { method: 'bicgstab', precond: 'jacobi', applies: () => true },
+  { method: 'bicgstab', precond: 'ilu0', applies: () => true },
+  { method: 'bicgstab', precond: 'none', applies: () => true },
+  { method: 'hybrid', precond: 'jacobi', applies: () => true },
+];
+
+describe('solver kernels: convergence and WASM = reference', () => {
+  for (const c of cases) {
+    describe(`given ${c.name}`, () => {
+      const b = smoothRhs(c.a.n);
+      for (const r of runs) {
+        if (!r.applies(c)) continue;
+        it(`when solved by ${r.method}${r.method === 'cg' || r.method === 'bicgstab' ? `+${r.precond}` : ''}, then it converges, the true residual is ≤ tol, and WASM matches the reference bit for bit`, () => {
+          const opts = { method: r.method, precond: r.precond, tol: TOL, stagnationWindow: 100_000 };
+          const w = solveWith('wasm', c.a, b, opts, 200_000);
+          assert.equal(w.status, 'converged');
+          assert.ok(relativeResidual(c.a, w.x, b) <= TOL, `recomputed residual ${relativeResidual(c.a, w.x, b)}`);
+          assert.ok(w.trueResidual <= TOL);
+          const ref = solveWith('reference', c.a, b, opts, 200_000);
+          assert.equal(ref.status, w.status);
+          assert.equal(ref.iterations, w.iterations);
+          assert.ok(bitIdentical(ref.x, w.x), 'x differs from the reference');
+        });
+      }
+    });
+  }
+
+  describe('given the same inputs twice', () => {
+    it('when solved again in a fresh session, then x is bit-identical', () => {
+      const a = convectionDiffusion2d(20);
+      const b = smoothRhs(a.n);
+      const first = solveWith('wasm', a, b, { method: 'hybrid', tol: TOL });
+      const second = solveWith('wasm', a, b, { method: 'hybrid', tol: TOL });
+      assert.ok(bitIdentical(first.x, second.x));
+    });
+  });
+});
