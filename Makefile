@@ -1,0 +1,44 @@
+# solvermesh: every entry point an operator or CI needs. Targets set up what they need first.
+SHELL := /bin/bash
+BROKERS ?= 1
+MOCHA := npx mocha
+ENV_FILE := .infra/env
+# Programs read KAFKA_BROKERS, SCHEMA_REGISTRY_URL and REDIS_URL; take them from .infra/env
+# unless the caller already set them.
+WITH_ENV := set -a; [ -f $(ENV_FILE) ] && . ./$(ENV_FILE); set +a;
+
+.PHONY: help deps up down clean-data topics schemas test test-unit test-int typecheck demo \
+        bench-codec ci-selftest
+
+help:
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+
+deps: ## install Debian build packages and node modules (npm ci) when missing
+	@bash infra/deps.sh
+
+up: deps ## start Kafka (KRaft; BROKERS=1|3), the schema registry and Redis; writes .infra/env
+	@bash infra/up.sh $(BROKERS)
+
+down: ## stop exactly the processes `make up` started
+	@bash infra/down.sh
+
+clean-data: ## wipe broker and registry data together (servers must be down)
+	@bash infra/clean-data.sh
+
+topics: up ## create/update every declared topic and its .dlq
+	@$(WITH_ENV) bin/solvermesh topics apply
+
+typecheck: deps ## strict TypeScript check of the whole tree
+	@npx tsc -p tsconfig.json --noEmit
+
+test-unit: deps ## pure-core tests only (no servers)
+	@$(MOCHA) --config .mocharc.unit.json
+
+test: deps typecheck up ## every test: unit, integration and e2e against real Kafka, registry and Redis
+	@$(WITH_ENV) $(MOCHA) --config .mocharc.json
+
+demo: topics ## the main job: run a service and push Avro events through it end to end
+	@$(WITH_ENV) npx tsx services/demo/main.ts
+
+bench-codec: deps ## Avro array<double> vs packed little-endian bytes at 1e6 values
+	@npx tsx bench/codec/doubles.bench.ts
