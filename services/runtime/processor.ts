@@ -27,6 +27,16 @@ export interface Processor {
   handles(type: string): boolean;
   /** Throws a poison error for a record that can never succeed, a transient one to retry. */
   handle(event: DecodedEvent, ctx: RecordContext): readonly Emit[] | Promise<readonly Emit[]>;
+  /**
+   * Called once per batch after every record was handled, before the transaction commits:
+   * the place for batched side effects (a Redis pipeline) and the events they yield. A
+   * retriable error is retried like handle(); the batch aborts when retries run out.
+   */
+  flush?(): readonly Emit[] | Promise<readonly Emit[]>;
   /** Called when a batch's transaction aborts, so in-memory state can be rebuilt. */
   onAbort?(): void | Promise<void>;
+  /** Partitions (logical topic names) this instance now owns; restore their state here. */
+  onAssigned?(partitions: ReadonlyArray<{ topic: string; partition: number }>): void | Promise<void>;
+  /** Partitions this instance no longer owns; drop their state. */
+  onRevoked?(partitions: ReadonlyArray<{ topic: string; partition: number }>): void | Promise<void>;
 }

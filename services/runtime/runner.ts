@@ -75,6 +75,8 @@ export class ProcessorRunner {
       },
       {
         onCommitted: (batch, produced) => this.onCommitted(batch, produced),
+        onAssigned: (list) => this.notify('onAssigned', list),
+        onRevoked: (list) => this.notify('onRevoked', list),
         onError: (err) => this.log.error({ err }, 'consumer crashed; the client restarts it'),
       },
     );
@@ -102,6 +104,13 @@ export class ProcessorRunner {
     return { status: reason ? 'unhealthy' : 'ok', state: this.state, ...(reason ? { reason } : {}), lastProgressAgoMs: ago, partitions };
   }
 
+  private notify(hook: 'onAssigned' | 'onRevoked', list: Array<{ topic: string; partition: number }>): void {
+    const fn = this.opts.processor[hook];
+    if (!fn) return;
+    const logical = list.map((p) => ({ topic: this.logical(p.topic), partition: p.partition }));
+    Promise.resolve(fn.call(this.opts.processor, logical)).catch((err: unknown) => this.log.error({ err, hook }, 'partition hook failed'));
+  }
+
   private onCommitted(batch: PartitionBatch, produced: number): void {
     const { metrics } = this.opts;
     this.lastProgressAt = this.now();
@@ -124,6 +133,8 @@ export class ProcessorRunner {
         out.push(...produced);
         if (Date.now() - sinceBeat > 1000) { await ctx.heartbeat(); sinceBeat = Date.now(); }
       }
+      const flush = this.opts.processor.flush;
+      if (flush) out.push(...(await this.encode(await this.withRetries(() => flush.call(this.opts.processor)))));
     } catch (err) {
       metrics.transactions.inc({ result: 'aborted' });
       await this.opts.processor.onAbort?.();
