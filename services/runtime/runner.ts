@@ -46,6 +46,7 @@ export class ProcessorRunner {
   private state: RunnerState = 'idle';
   private lastProgressAt: number;
   private failure: string | undefined;
+  private hooks: Promise<void> = Promise.resolve();
   private readonly now: () => number;
   private readonly log: Logger;
 
@@ -108,7 +109,10 @@ export class ProcessorRunner {
     const fn = this.opts.processor[hook];
     if (!fn) return;
     const logical = list.map((p) => ({ topic: this.logical(p.topic), partition: p.partition }));
-    Promise.resolve(fn.call(this.opts.processor, logical)).catch((err: unknown) => this.log.error({ err, hook }, 'partition hook failed'));
+    // Batches wait for this chain, so no record is handled before its partition's state is back.
+    this.hooks = this.hooks
+      .then(() => fn.call(this.opts.processor, logical))
+      .catch((err: unknown) => this.log.error({ err, hook }, 'partition hook failed'));
   }
 
   private onCommitted(batch: PartitionBatch, produced: number): void {
@@ -126,6 +130,7 @@ export class ProcessorRunner {
     const { metrics } = this.opts;
     const endBatch = metrics.batchSeconds.startTimer({ topic: this.logical(batch.topic) });
     const out: OutRecord[] = [];
+    await this.hooks;
     try {
       let sinceBeat = Date.now();
       for (const record of batch.records) {
