@@ -8,11 +8,14 @@ import { createLogger, type Logger } from './logger';
 import { createMetrics } from './metrics';
 import type { Processor } from './processor';
 import { ProcessorRunner, type EventValidator } from './runner';
+import { schemaValidator } from './validation';
 
 export interface ServiceDefinition {
   readonly name: string;
   readonly processor: (config: RuntimeConfig, logger: Logger) => Processor | Promise<Processor>;
+  /** Defaults to the schema annotations and per-event rules (schemas/validate.ts). */
   readonly validate?: EventValidator;
+  readonly maxBatchRecords?: number;
 }
 
 export interface RunningService {
@@ -37,7 +40,8 @@ export async function startService(def: ServiceDefinition, env: NodeJS.ProcessEn
     maxRetries: config.maxRetries,
     retryBackoffMs: config.retryBackoffMs,
     stallTimeoutMs: config.stallTimeoutMs,
-    ...(def.validate ? { validate: def.validate } : {}),
+    validate: def.validate ?? schemaValidator(),
+    ...(def.maxBatchRecords ? { maxBatchRecords: def.maxBatchRecords } : {}),
   });
   const ops = await startOpsServer({ host: config.httpHost, port: config.httpPort, registry: metrics.registry, health: runner, service: def.name });
   logger.info({ port: ops.port, kafkaClient: config.kafkaClient, brokers: config.kafkaBrokers }, 'ops server listening (/health, /metrics)');
