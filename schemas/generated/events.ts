@@ -542,6 +542,14 @@ export interface ImpedanceUpdated {
   context_hash: string;
   /** Capabilities of the agent. */
   capabilities: Array<string>;
+  /** Rolling window of reported latencies (last <= 12 heartbeats, oldest first), packed float64 little-endian; restores the fold on partition assignment. Empty in events written before it existed. */
+  latency_window: Buffer;
+  /** Rolling window of reported processing times (ms), like latency_window. */
+  processing_window: Buffer;
+  /** Heartbeat success counts over the last hour as int32 little-endian triples (5-minute bucket index since the epoch, received, missed); restores reliability_score. */
+  reliability_buckets: Buffer;
+  /** event_id of the last heartbeat folded in; null when written by an older producer. */
+  last_heartbeat_event_id: string | null;
 }
 
 /** A batch of iterations ran (emitted every verification_interval iterations or on convergence, seed 000 §2.3). */
@@ -646,6 +654,16 @@ export interface MeshSummarized {
   sectors_healthy: number;
   /** Sectors with active rate <= 0.95. */
   sectors_degraded: number;
+  /** Acks in the last hour whose actual arrival was compared with the scheduled arrival; >= 0. */
+  prediction_samples: number;
+  /** Of prediction_samples, acks that arrived within 50 ms of the prediction (seed 002 §11.1 KPI: 90%). */
+  prediction_within_50ms: number;
+  /** prediction_within_50ms / prediction_samples in [0, 1]; null without samples. */
+  prediction_hit_rate: number | null;
+  /** 90th percentile of |actual - predicted arrival| over the last hour, ms (10 ms resolution); null without samples. */
+  prediction_p90_error_ms: number | null;
+  /** CONFLICT (-1) acks in the last hour; >= 0. */
+  conflicts_last_hour: number;
 }
 
 /** The mesh left read-only mode. */
@@ -766,6 +784,8 @@ export interface ScheduleEntry {
   skip_reason: SkipReason | null;
   /** SKIP with INSUFFICIENT_LEAD_TIME: ms left until T when scheduling (may be negative); null otherwise. */
   available_ms: number | null;
+  /** SCHEDULED: send_at floored to its 10 ms send batch (seed 002 §3.2 group_by_time_bucket); null for SKIP. */
+  send_bucket_at: number | null;
 }
 
 /** Whether the agent is sent to. */
