@@ -7,7 +7,7 @@ ENV_FILE := .infra/env
 # unless the caller already set them.
 WITH_ENV := set -a; [ -f $(ENV_FILE) ] && . ./$(ENV_FILE); set +a;
 
-.PHONY: help deps up down clean-data topics schemas test test-unit test-int typecheck demo \
+.PHONY: help deps up down clean-data topics schemas-check test test-unit test-int typecheck demo \
         bench-codec ci-selftest
 
 help:
@@ -34,7 +34,10 @@ typecheck: deps ## strict TypeScript check of the whole tree
 test-unit: deps ## pure-core tests only (no servers)
 	@$(MOCHA) --config .mocharc.unit.json
 
-test: deps typecheck up ## every test: unit, integration and e2e against real Kafka, registry and Redis
+schemas-check: deps ## fail on a schema change that is not FULL_TRANSITIVE compatible with git history
+	@bin/solvermesh schemas check --git
+
+test: deps typecheck schemas-check up ## every test: unit, integration and e2e against real Kafka, registry and Redis
 	@$(WITH_ENV) $(MOCHA) --config .mocharc.json
 
 demo: topics ## the main job: run a service and push Avro events through it end to end

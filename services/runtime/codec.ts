@@ -2,10 +2,11 @@
 // (`<topic>-<record full name>`), so one topic carries several event types. Schema ids are
 // cached both ways; a writer schema seen for the first time is fetched once and resolved
 // against our reader schema, so records written with an older (compatible) schema decode.
-import { SchemaRegistry, COMPATIBILITY, SchemaType } from '@kafkajs/confluent-schema-registry';
+import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type avro from 'avsc';
 import { loadEventSchemas, type EventSchema } from '../../schemas/catalog';
 import { poison, transient, SolvermeshError } from './errors';
+import { registryAdmin, type RegistryAdmin } from './registry-admin';
 import { frame, unframe } from './wire-format';
 
 /** A decoded event: the record's fields plus `type`, the record name. */
@@ -19,6 +20,9 @@ export interface Decoded<E = DecodedEvent> {
   readonly schemaId: number;
 }
 
+/** See services/cli/schemas/check.ts for why FULL and not BACKWARD only. */
+export const COMPATIBILITY_LEVEL = 'FULL_TRANSITIVE';
+
 export const subjectFor = (topic: string, fullName: string) => `${topic}-${fullName}`;
 
 interface ReaderForId {
@@ -28,6 +32,7 @@ interface ReaderForId {
 
 export class EventCodec {
   private readonly registry: SchemaRegistry;
+  private readonly admin: RegistryAdmin;
   private readonly schemas: Map<string, EventSchema>;
   private readonly byFullName = new Map<string, EventSchema>();
   private readonly idBySubject = new Map<string, Promise<number>>();
@@ -35,6 +40,7 @@ export class EventCodec {
 
   constructor(registryUrl: string, schemas: Map<string, EventSchema> = loadEventSchemas()) {
     this.registry = new SchemaRegistry({ host: registryUrl, clientId: 'solvermesh', retry: { retries: 2 } });
+    this.admin = registryAdmin(registryUrl);
     this.schemas = schemas;
     for (const s of schemas.values()) this.byFullName.set(s.fullName, s);
   }
@@ -51,18 +57,23 @@ export class EventCodec {
     const subject = subjectFor(topic, schema.fullName);
     let id = this.idBySubject.get(subject);
     if (!id) {
-      id = this.registry
-        .register(
-          { type: SchemaType.AVRO, schema: JSON.stringify(schema.schema) },
-          { subject, compatibility: COMPATIBILITY.BACKWARD_TRANSITIVE },
-        )
-        .then((r) => r.id)
-        .catch((err: unknown) => {
-          this.idBySubject.delete(subject);
-          throw registryError(`register ${subject}`, err);
-        });
+      id = this.registerOnce(subject, schema).catch((err: unknown) => {
+        this.idBySubject.delete(subject);
+        throw err instanceof SolvermeshError ? err : registryError(`register ${subject}`, err);
+      });
       this.idBySubject.set(subject, id);
     }
+    return id;
+  }
+
+  /**
+   * Registering an identical schema again returns its existing id. A new subject gets the
+   * catalog's level; the level of an existing one (perhaps set by an operator) is left alone.
+   */
+  private async registerOnce(subject: string, schema: EventSchema): Promise<number> {
+    const isNew = (await this.admin.versions(subject)).length === 0;
+    const id = await this.admin.register(subject, schema.schema);
+    if (isNew) await this.admin.setCompatibility(subject, COMPATIBILITY_LEVEL);
     return id;
   }
 

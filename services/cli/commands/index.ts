@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import * as run from './run';
+import * as schemas from './schemas';
 import * as topics from './topics';
 
 // One line per command module; each exports `register(program)`.
-const modules: Array<{ register(program: Command): void }> = [run, topics];
+const modules: Array<{ register(program: Command): void }> = [run, topics, schemas];
 
 export function registerCommands(program: Command): void {
   for (const m of modules) m.register(program);
