@@ -1,0 +1,34 @@
+import assert from 'node:assert/strict';
+import type { AgentClass, HeartbeatReceived } from '../../../schemas/generated/events';
+import { derivedEventId } from '../../../services/runtime/ids';
+
+export const T0 = 1_767_225_600_000_000; // 2026-01-01T00:00:00Z in µs
+export const S = 1_000_000;
+
+export function close(actual: number | null | undefined, expected: number, eps = 1e-9, what = 'value'): void {
+  assert.ok(actual !== null && actual !== undefined && Math.abs(actual - expected) <= eps, `${what}: expected ${expected}, got ${actual}`);
+}
+
+export interface HbOver {
+  agent?: string; at?: number; latency?: number; processing?: number; queue?: number; cls?: AgentClass;
+  cluster?: string; sector?: string; caps?: string[]; id?: string;
+}
+
+export function hb(o: HbOver = {}): HeartbeatReceived {
+  const agent = o.agent ?? 'agent-1';
+  const at = o.at ?? T0;
+  return {
+    type: 'HeartbeatReceived',
+    meta: { event_id: o.id ?? derivedEventId(`hb:${agent}`, String(at)), correlation_id: agent, causation_id: null, occurred_at: at, producer: 'test', sequence: null },
+    agent_id: agent,
+    agent_class: o.cls ?? 'CLASS_B_SERVERLESS',
+    sector_id: o.sector ?? 'S001',
+    cluster_id: o.cluster ?? 'S001-C01',
+    latency_ms: o.latency ?? 100,
+    processing_ms: o.processing ?? 50,
+    queue_depth: o.queue ?? 0,
+    capabilities: o.caps ?? ['api'],
+    context_hash: 'ctx-1',
+    received_at: at + 1000,
+  };
+}
