@@ -1,0 +1,64 @@
+// Reads the compacted mesh.impedance changelog, partitions given, from the beginning to its
+// end (read_committed: what committed transactions wrote), keeping the latest ImpedanceUpdated
+// per agent. node-rdkafka because it can assign partitions without a group and reports the
+// end of a partition; the runtime's engine interface has no plain reader (yet).
+import type * as Rd from 'node-rdkafka';
+import type { ImpedanceUpdated } from '../../schemas/generated/events';
+import type { EventCodec } from '../runtime/codec';
+import { transient } from '../runtime/errors';
+
+type RdModule = typeof Rd;
+let rdModule: RdModule | undefined;
+function rd(): RdModule {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  rdModule ??= require('node-rdkafka') as RdModule;
+  return rdModule;
+}
+
+export interface ChangelogReadOptions {
+  readonly brokers: readonly string[];
+  readonly topic: string;
+  readonly partitions: readonly number[];
+  readonly codec: EventCodec;
+  readonly timeoutMs?: number;
+}
+
+/** Latest ImpedanceUpdated per agent, by partition. */
+export async function readChangelog(opts: ChangelogReadOptions): Promise<Map<number, Map<string, ImpedanceUpdated>>> {
+  const out = new Map<number, Map<string, ImpedanceUpdated>>(opts.partitions.map((p) => [p, new Map()]));
+  if (opts.partitions.length === 0) return out;
+  const { KafkaConsumer } = rd();
+  const consumer = new KafkaConsumer({
+    'metadata.broker.list': opts.brokers.join(','),
+    'group.id': `impedance-restore-${process.pid}-${Date.now()}`,
+    'enable.auto.commit': false,
+    'isolation.level': 'read_committed',
+    'enable.partition.eof': true,
+    'fetch.max.bytes': 52_428_800,
+  }, { 'auto.offset.reset': 'earliest' });
+  const cb = <T = void>(fn: (done: (err: unknown, v?: T) => void) => void) =>
+    new Promise<T>((resolve, reject) => fn((err, v) => (err ? reject(err) : resolve(v as T))));
+  try {
+    await cb((done) => consumer.connect({ timeout: opts.timeoutMs ?? 30_000 }, (err) => done(err)));
+    consumer.assign(opts.partitions.map((partition) => ({ topic: opts.topic, partition, offset: 0 })));
+    const pending = new Set(opts.partitions);
+    consumer.on('partition.eof', (e) => pending.delete(e.partition));
+    const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
+    while (pending.size > 0) {
+      if (Date.now() > deadline) throw new Error(`partitions ${[...pending].join(',')} did not reach their end`);
+      const messages = await cb<Rd.Message[]>((done) => consumer.consume(5000, (err, m) => done(err, m)));
+      for (const m of messages ?? []) {
+        if (!m.value) continue;
+        const { event } = await opts.codec.decode(m.value);
+        if (event.type !== 'ImpedanceUpdated') continue;
+        const e = event as unknown as ImpedanceUpdated;
+        out.get(m.partition)?.set(e.agent_id, e);
+      }
+    }
+    return out;
+  } catch (err) {
+    throw transient('KAFKA_UNAVAILABLE', `restore from ${opts.topic} failed: ${(err as Error).message}`, err);
+  } finally {
+    await cb((done) => consumer.disconnect((e) => done(e))).catch(() => undefined);
+  }
+}

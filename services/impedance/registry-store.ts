@@ -1,0 +1,238 @@
+// The impedance registry in Redis (seed 002 §2.3, §8.1 "sub-10ms reads"): a projection of the
+// fold, never the truth. Layout under a key prefix:
+//   agent:<id>             hash: the AgentImpedance fields + rev (the fold revision)
+//   z:class:<c> z:cluster:<id> z:sector:<id> z:cap:<c>   sorted sets, score = impedance score
+//   summary                hash agent id -> "score|state|last_hb_us|cluster|sector|drift" (one
+//                          HGETALL feeds the 5 s summaries)
+//   built:<partition>      marker: this heartbeat partition's agents are in the registry
+//   acc:<5-min bucket>     prediction-accuracy counters; ackseen:<message id> dedupes acks
+// Writes are one Lua call per batch. Each agent is written only if its revision is not older
+// than the stored one, so a replayed batch rewrites identical values and a stale writer
+// (a zombie owner) cannot roll an agent back.
+import Redis from 'ioredis';
+import type { AgentClass, AgentOperationalState } from '../../schemas/generated/events';
+import { transient } from '../runtime/errors';
+import { ACCURACY_BUCKET_MS, ACCURACY_WINDOW_BUCKETS, histogramQuantileMs, type AckMeasure } from './accuracy';
+import type { AgentState } from './agent-fold';
+import type { ScheduleAgent } from './schedule';
+import type { AgentSnapshot, PredictionAccuracy } from './summaries';
+
+const FIELDS_PER_AGENT = 17;
+
+const APPLY = `
+local p = ARGV[1]
+local built = redis.call('EXISTS', p .. 'built:' .. ARGV[2])
+local applied = 0
+for i = 3, #ARGV, ${FIELDS_PER_AGENT} do
+  local id = ARGV[i]
+  local rev = tonumber(ARGV[i + 1])
+  local key = p .. 'agent:' .. id
+  local old = redis.call('HMGET', key, 'rev', 'class', 'sector', 'cluster', 'caps')
+  if (not old[1]) or tonumber(old[1]) <= rev then
+    if old[1] then
+      redis.call('ZREM', p .. 'z:class:' .. old[2], id)
+      redis.call('ZREM', p .. 'z:sector:' .. old[3], id)
+      redis.call('ZREM', p .. 'z:cluster:' .. old[4], id)
+      for c in string.gmatch(old[5], '[^,]+') do redis.call('ZREM', p .. 'z:cap:' .. c, id) end
+    end
+    local score = ARGV[i + 6]
+    redis.call('HSET', key, 'rev', ARGV[i + 1], 'class', ARGV[i + 2], 'sector', ARGV[i + 3], 'cluster', ARGV[i + 4],
+      'caps', ARGV[i + 5], 'score', score, 'state', ARGV[i + 7], 'last_hb', ARGV[i + 8], 'lat', ARGV[i + 9],
+      'proc', ARGV[i + 10], 'queue', ARGV[i + 11], 'rel', ARGV[i + 12], 'drift', ARGV[i + 13], 'n', ARGV[i + 14],
+      'ctx', ARGV[i + 15])
+    redis.call('ZADD', p .. 'z:class:' .. ARGV[i + 2], score, id)
+    redis.call('ZADD', p .. 'z:sector:' .. ARGV[i + 3], score, id)
+    redis.call('ZADD', p .. 'z:cluster:' .. ARGV[i + 4], score, id)
+    for c in string.gmatch(ARGV[i + 5], '[^,]+') do redis.call('ZADD', p .. 'z:cap:' .. c, score, id) end
+    redis.call('HSET', p .. 'summary', id, ARGV[i + 16])
+    applied = applied + 1
+  end
+end
+return {built, applied}
+`;
+
+// KEYS[1] = ackseen:<message id>, KEYS[2] = acc:<bucket>; ARGV = agent id, within (0/1),
+// histogram bucket or -1, conflict (0/1), ttl seconds.
+const ACK = `
+if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+if tonumber(ARGV[3]) >= 0 then
+  redis.call('HINCRBY', KEYS[2], 'n', 1)
+  redis.call('HINCRBY', KEYS[2], 'ok', ARGV[2])
+  redis.call('HINCRBY', KEYS[2], 'h' .. ARGV[3], 1)
+end
+redis.call('HINCRBY', KEYS[2], 'conflicts', ARGV[4])
+redis.call('EXPIRE', KEYS[2], ARGV[5])
+return 1
+`;
+
+const STATE_CODE: Record<AgentOperationalState, string> = { ACTIVE: 'A', DEGRADED: 'D', OFFLINE: 'O', QUARANTINED: 'Q' };
+const STATE_OF: Record<string, AgentOperationalState> = { A: 'ACTIVE', D: 'DEGRADED', O: 'OFFLINE', Q: 'QUARANTINED' };
+
+export interface RoutedAgent {
+  readonly agentId: string;
+  readonly score: number;
+  readonly agentClass: AgentClass;
+  readonly clusterId: string;
+}
+
+type WithScripts = Redis & {
+  impedanceApply(...args: Array<string | number>): Promise<[number, number]>;
+  impedanceAck(k1: string, k2: string, ...args: Array<string | number>): Promise<number>;
+};
+
+export function connectRedis(url: string): Redis {
+  // Fail fast while Redis is down: the runner retries with backoff and then aborts the batch,
+  // which is consumed again, so nothing waits in an unbounded offline queue.
+  return new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: true, lazyConnect: false, connectTimeout: 2000, commandTimeout: 5000 });
+}
+
+const storeDown = (what: string, err: unknown) => transient('STORE_UNAVAILABLE', `redis: ${what} failed: ${(err as Error)?.message ?? String(err)}`, err);
+
+export class RegistryStore {
+  private readonly r: WithScripts;
+
+  constructor(redis: Redis, readonly prefix: string) {
+    redis.defineCommand('impedanceApply', { numberOfKeys: 0, lua: APPLY });
+    redis.defineCommand('impedanceAck', { numberOfKeys: 2, lua: ACK });
+    this.r = redis as WithScripts;
+  }
+
+  get redis(): Redis { return this.r; }
+
+  private key(k: string): string { return this.prefix + k; }
+
+  /** Writes agents of one heartbeat partition; says whether the partition was built before. */
+  async writeAgents(partition: number, agents: readonly AgentState[]): Promise<{ built: boolean; applied: number }> {
+    const args: Array<string | number> = [this.prefix, partition];
+    for (const a of agents) {
+      args.push(
+        a.agentId, a.revision, a.agentClass, a.sectorId, a.clusterId, a.capabilities.join(','), a.score, STATE_CODE[a.state],
+        a.lastHeartbeatAt, a.latencyMs, a.processingMs, a.queueDepth, a.reliability, a.drift, a.latencies.length, a.contextHash,
+        `${a.score}|${STATE_CODE[a.state]}|${a.lastHeartbeatAt}|${a.clusterId}|${a.sectorId}|${a.drift}`,
+      );
+    }
+    try {
+      const [built, applied] = await this.r.impedanceApply(...args);
+      return { built: built === 1, applied };
+    } catch (err) {
+      throw storeDown('registry write', err);
+    }
+  }
+
+  async markBuilt(partition: number): Promise<void> {
+    try { await this.r.set(this.key(`built:${partition}`), '1'); } catch (err) { throw storeDown('mark built', err); }
+  }
+
+  async isBuilt(partition: number): Promise<boolean> {
+    try { return (await this.r.exists(this.key(`built:${partition}`))) === 1; } catch (err) { throw storeDown('read marker', err); }
+  }
+
+  /** Every agent's compact entry (one HGETALL). */
+  async snapshots(): Promise<AgentSnapshot[]> {
+    let all: Record<string, string>;
+    try { all = await this.r.hgetall(this.key('summary')); } catch (err) { throw storeDown('read summary', err); }
+    const out: AgentSnapshot[] = [];
+    for (const [agentId, v] of Object.entries(all)) {
+      const [score, state, lastHb, clusterId, sectorId, drift] = v.split('|');
+      out.push({
+        agentId, clusterId: clusterId ?? '', sectorId: sectorId ?? '', score: Number(score), state: STATE_OF[state ?? ''] ?? 'OFFLINE',
+        lastHeartbeatAt: Number(lastHb), drift: Number(drift),
+      });
+    }
+    return out;
+  }
+
+  /** Registry entries for scheduling; undefined for unknown agents. */
+  async scheduleAgents(ids: readonly string[]): Promise<Map<string, ScheduleAgent>> {
+    const p = this.r.pipeline();
+    for (const id of ids) p.hmget(this.key(`agent:${id}`), 'class', 'lat', 'proc', 'n', 'queue', 'drift', 'rel', 'last_hb', 'state', 'caps');
+    let res: Array<[Error | null, unknown]> | null;
+    try { res = await p.exec(); } catch (err) { throw storeDown('read agents', err); }
+    const out = new Map<string, ScheduleAgent>();
+    ids.forEach((id, i) => {
+      const [err, v] = res?.[i] ?? [null, null];
+      if (err) throw storeDown('read agent', err);
+      const f = v as Array<string | null>;
+      if (!f || f[0] === null) return;
+      out.set(id, {
+        agentId: id, agentClass: f[0] as AgentClass, latencyMs: Number(f[1]), processingMs: Number(f[2]), sampleCount: Number(f[3]),
+        queueDepth: Number(f[4]), drift: Number(f[5]), reliability: Number(f[6]), lastHeartbeatAt: Number(f[7]),
+        state: STATE_OF[f[8] ?? ''] ?? 'OFFLINE', capabilities: f[9] ? f[9].split(',') : [],
+      });
+    });
+    return out;
+  }
+
+  /** Members of an index: z:class:<c>, z:cluster:<id>, z:sector:<id>, z:cap:<c>. */
+  async members(kind: 'class' | 'cluster' | 'sector' | 'capability', value: string): Promise<string[]> {
+    const k = kind === 'capability' ? 'cap' : kind;
+    try { return await this.r.zrange(this.key(`z:${k}:${value}`), 0, -1); } catch (err) { throw storeDown('read index', err); }
+  }
+
+  /** The `count` lowest-impedance ACTIVE agents with a capability (seed 002 §4.3 find_best_agents_for_capability). */
+  async best(capability: string, count: number, maxImpedance = 500): Promise<RoutedAgent[]> {
+    const out: RoutedAgent[] = [];
+    const page = Math.max(count * 2, 16);
+    for (let offset = 0; out.length < count; offset += page) {
+      const ids = await this.r.zrangebyscore(this.key(`z:cap:${capability}`), '-inf', maxImpedance, 'LIMIT', offset, page);
+      if (ids.length === 0) break;
+      const p = this.r.pipeline();
+      for (const id of ids) p.hmget(this.key(`agent:${id}`), 'state', 'score', 'class', 'cluster');
+      const res = (await p.exec()) ?? [];
+      ids.forEach((id, i) => {
+        const f = res[i]?.[1] as Array<string | null> | undefined;
+        if (out.length < count && f && f[0] === 'A') out.push({ agentId: id, score: Number(f[1]), agentClass: f[2] as AgentClass, clusterId: f[3] ?? '' });
+      });
+      if (ids.length < page) break;
+    }
+    return out;
+  }
+
+  /** Counts one ack once (by message id and agent); returns false for a duplicate. */
+  async recordAck(messageId: string, agentId: string, atMs: number, m: AckMeasure | null, conflict: boolean): Promise<boolean> {
+    const bucket = Math.floor(atMs / ACCURACY_BUCKET_MS);
+    try {
+      const n = await this.r.impedanceAck(this.key(`ackseen:${messageId}`), this.key(`acc:${bucket}`),
+        agentId, m?.within ? 1 : 0, m ? m.bucket : -1, conflict ? 1 : 0, 2 * 3600);
+      return n === 1;
+    } catch (err) {
+      throw storeDown('record ack', err);
+    }
+  }
+
+  /** Accuracy over the hour before `atMs` (12 five-minute buckets). */
+  async accuracy(atMs: number): Promise<PredictionAccuracy> {
+    const last = Math.floor(atMs / ACCURACY_BUCKET_MS);
+    const p = this.r.pipeline();
+    for (let b = last - ACCURACY_WINDOW_BUCKETS + 1; b <= last; b++) p.hgetall(this.key(`acc:${b}`));
+    let res: Array<[Error | null, unknown]> | null;
+    try { res = await p.exec(); } catch (err) { throw storeDown('read accuracy', err); }
+    let samples = 0;
+    let within = 0;
+    let conflicts = 0;
+    const hist = new Map<number, number>();
+    for (const [, v] of res ?? []) {
+      const h = (v ?? {}) as Record<string, string>;
+      samples += Number(h.n ?? 0);
+      within += Number(h.ok ?? 0);
+      conflicts += Number(h.conflicts ?? 0);
+      for (const [k, n] of Object.entries(h)) if (k.startsWith('h')) hist.set(Number(k.slice(1)), (hist.get(Number(k.slice(1))) ?? 0) + Number(n));
+    }
+    return { samples, within50ms: within, p90ErrorMs: histogramQuantileMs(hist, 0.9), conflicts };
+  }
+
+  /** Remembers T of a schedule so acks without expected_arrival_at can be measured. */
+  async rememberSchedule(messageId: string, targetArrivalUs: number): Promise<void> {
+    try { await this.r.set(this.key(`sched:${messageId}`), String(targetArrivalUs), 'EX', 2 * 3600); } catch (err) { throw storeDown('remember schedule', err); }
+  }
+
+  async scheduledArrival(messageId: string): Promise<number | null> {
+    try {
+      const v = await this.r.get(this.key(`sched:${messageId}`));
+      return v === null ? null : Number(v);
+    } catch (err) {
+      throw storeDown('read schedule', err);
+    }
+  }
+}

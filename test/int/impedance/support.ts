@@ -1,0 +1,112 @@
+// Helpers for the impedance integration specs: a private Redis (for FLUSHALL and outages; the
+// shared one is never flushed), a registry dump to compare, the service started in-process,
+// and a wait for the service's group to have committed everything produced.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import Redis from 'ioredis';
+import { impedanceService } from '../../../services/impedance';
+import { startService, type RunningService } from '../../../services/runtime/service';
+import type { TestKafka } from '../../support/kafka';
+import { waitFor } from '../../support/kafka';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+export class PrivateRedis {
+  private proc: ChildProcess | undefined;
+  constructor(readonly port: number) {}
+  get url(): string { return `redis://127.0.0.1:${this.port}`; }
+
+  async start(): Promise<void> {
+    this.proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    const probe = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    probe.on('error', () => undefined);
+    await waitFor(async () => {
+      try { await probe.connect(); return (await probe.ping()) === 'PONG'; } catch { return false; }
+    }, 10_000, `redis-server on ${this.port}`);
+    probe.disconnect();
+  }
+
+  async stop(): Promise<void> {
+    const p = this.proc;
+    if (!p || p.exitCode !== null) return;
+    const exited = new Promise((r) => p.once('exit', r));
+    p.kill('SIGKILL');
+    await exited;
+  }
+}
+
+/** Every key under the prefix with its content, markers and ack counters left out. */
+export async function dumpRegistry(redis: Redis, prefix: string): Promise<Record<string, unknown>> {
+  const keys = (await redis.keys(`${prefix}*`)).filter((k) => !/:(built|acc|ackseen|sched):/.test(k.slice(prefix.length - 1)));
+  keys.sort();
+  const out: Record<string, unknown> = {};
+  for (const k of keys) {
+    const type = await redis.type(k);
+    const name = k.slice(prefix.length);
+    if (type === 'hash') out[name] = await redis.hgetall(k);
+    else if (type === 'zset') out[name] = await redis.zrange(k, 0, -1, 'WITHSCORES');
+    else out[name] = await redis.get(k);
+  }
+  return out;
+}
+
+export async function startImpedance(k: TestKafka, redisUrl: string, extra: NodeJS.ProcessEnv = {}): Promise<RunningService> {
+  return startService(impedanceService, {
+    ...process.env, TOPIC_PREFIX: k.prefix, REDIS_URL: redisUrl, HTTP_PORT: '0', LOG_LEVEL: 'warn', ...extra,
+  });
+}
+
+/** Waits until the impedance group committed every record of `topic`. */
+export async function waitCaughtUp(k: TestKafka, topic: string, timeoutMs = 60_000): Promise<void> {
+  const admin = k.kafka.admin();
+  await admin.connect();
+  try {
+    const physical = k.topic(topic);
+    const ends = await admin.fetchTopicOffsets(physical);
+    await waitFor(async () => {
+      const [committed] = await admin.fetchOffsets({ groupId: `${k.prefix}solvermesh.impedance`, topics: [physical] });
+      return ends.every((e) => {
+        const c = committed?.partitions.find((p) => p.partition === e.partition);
+        return Number(e.high) === Number(e.low) || Number(c?.offset ?? -1) >= Number(e.high);
+      });
+    }, timeoutMs, `the impedance service to commit all of ${topic}`);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Reads `topic` from the beginning, decoding as records arrive, until `done` holds. */
+export async function collectEvents<E>(k: TestKafka, topic: string, done: (events: E[]) => boolean, timeoutMs = 30_000): Promise<E[]> {
+  const events: E[] = [];
+  const consumer = k.kafka.consumer({ groupId: `${k.prefix}events-${Math.random().toString(36).slice(2)}`, readUncommitted: false });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic: k.topic(topic), fromBeginning: true });
+    let finish!: () => void;
+    const finished = new Promise<void>((r) => (finish = r));
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        events.push((await k.codec.decode(message.value)).event as unknown as E);
+        if (done(events)) finish();
+      },
+    });
+    if (done(events)) finish();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((r) => { timer = setTimeout(() => r('timeout'), timeoutMs); });
+    const outcome = await Promise.race([finished.then(() => 'done' as const), timeout]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') throw new Error(`collectEvents(${topic}) timed out after ${timeoutMs} ms with ${events.length} events`);
+    return events;
+  } finally {
+    await consumer.disconnect();
+  }
+}
