@@ -11,6 +11,12 @@ const program = new Command()
 
 registerCommands(program);
 
+// `solvermesh tail ... | head` closes our stdout early: that is the reader saying "enough".
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof CommanderError) process.exit(err.exitCode);
   const message = err instanceof Error ? err.message : String(err);

@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
 import * as run from './run';
 import * as schemas from './schemas';
+import * as tail from './tail';
 import * as topics from './topics';
 
 // One line per command module; each exports `register(program)`.
-const modules: Array<{ register(program: Command): void }> = [run, topics, schemas];
+const modules: Array<{ register(program: Command): void }> = [run, topics, schemas, tail];
 
 export function registerCommands(program: Command): void {
   for (const m of modules) m.register(program);
