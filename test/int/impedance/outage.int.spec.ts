@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import Redis from 'ioredis';
+import type { HeartbeatReceived, ImpedanceUpdated } from '../../../schemas/generated/events';
+import { registryPrefix } from '../../../services/impedance';
+import { foldHeartbeat, type AgentState } from '../../../services/impedance/agent-fold';
+import { RegistryStore } from '../../../services/impedance/registry-store';
+import type { RunningService } from '../../../services/runtime/service';
+import { TestKafka } from '../../support/kafka';
+import { hb, S } from '../../unit/impedance/helpers';
+import { collectEvents, dumpRegistry, freePort, PrivateRedis, startImpedance, waitCaughtUp } from './support';
+
+const AGENTS = 40;
+const OUTAGE_MS = 30_000;
+const T = Math.floor(Date.now() / 5_000_000) * 5_000_000 * 1000;
+
+const round = (r: number): HeartbeatReceived[] => Array.from({ length: AGENTS }, (_, i) => hb({
+  agent: `S001-C0${i % 4}-A${String(i).padStart(2, '0')}`, at: T + r * 5 * S + i * 1000, cluster: `S001-C0${i % 4}`, sector: 'S001',
+  cls: i % 2 ? 'CLASS_A_EDGE' : 'CLASS_B_SERVERLESS', latency: 10 + ((i * 7 + r * 13) % 40), processing: 5 + ((i + r) % 9), queue: r % 3,
+}));
+
+describe('impedance service: Redis down for 30 s while heartbeats flow', function () {
+  this.timeout(150_000);
+  let k: TestKafka;
+  let srv: PrivateRedis;
+  let redis: Redis;
+  let svc: RunningService | undefined;
+
+  before(async () => {
+    k = await TestKafka.create('impedance-outage');
+    srv = new PrivateRedis(await freePort());
+    await srv.start();
+  });
+  after(async () => {
+    await svc?.stop();
+    redis?.disconnect();
+    await srv?.stop();
+    await k?.close();
+  });
+
+  it('pauses without dropping anything; afterwards the registry equals a run without the outage', async () => {
+    // given the service folding a steady stream of heartbeats
+    svc = await startImpedance(k, srv.url, { MAX_RETRIES: '2', RETRY_BACKOFF_MS: '200' });
+    const sent: HeartbeatReceived[] = [];
+    let r = 0;
+    const sendRound = async () => {
+      const beats = round(r++);
+      await k.sendEvents('mesh.heartbeats', beats.map((e) => ({ key: e.agent_id, event: e as never })));
+      sent.push(...beats);
+    };
+    const pace = async (ms: number) => {
+      const end = Date.now() + ms;
+      while (Date.now() < end) { await sendRound(); await new Promise((res) => setTimeout(res, 500)); }
+    };
+    await pace(3_000);
+    await waitCaughtUp(k, 'mesh.heartbeats');
+
+    // when Redis disappears for 30 s (and comes back empty: no persistence) while rounds keep coming
+    await srv.stop();
+    await pace(OUTAGE_MS);
+    await srv.start();
+    await pace(3_000);
+    await waitCaughtUp(k, 'mesh.heartbeats', 120_000);
+
+    // then every agent's registry entry is what a fold of all its heartbeats gives, written by the same store
+    const expected = new Map<string, AgentState>();
+    for (const b of sent) expected.set(b.agent_id, foldHeartbeat(expected.get(b.agent_id), b)!.agent);
+    redis = new Redis(srv.url);
+    const reference = new RegistryStore(redis, 'reference:');
+    await reference.writeAgents(0, [...expected.values()]);
+    assert.deepEqual(await dumpRegistry(redis, registryPrefix(k.prefix)), await dumpRegistry(redis, 'reference:'));
+    // and the changelog ends at every heartbeat folded exactly once
+    const latest = new Map<string, ImpedanceUpdated>();
+    await collectEvents<ImpedanceUpdated>(k, 'mesh.impedance', (es) => {
+      const e = es[es.length - 1];
+      if (e?.type === 'ImpedanceUpdated') latest.set(e.agent_id, e);
+      return latest.size === AGENTS && [...latest.values()].every((u) => u.meta.sequence === r);
+    }, 30_000);
+  });
+});
