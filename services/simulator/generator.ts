@@ -1,0 +1,168 @@
+// The MESH-30K agent population and its heartbeats, pure and seeded (seed 002 §2.1 hierarchy:
+// 30 agents per cluster, 10 clusters per sector; §2.2 class mix and latencies; §3.1 processing
+// base times). The same seed gives the same mesh and the same heartbeats.
+import type { AckReceived, AgentClass, HeartbeatReceived, ScheduleEntry } from '../../schemas/generated/events';
+import { derivedEventId } from '../runtime/ids';
+
+/** mulberry32: a small, fast, seedable PRNG. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Standard normal by Box-Muller. */
+export function gaussian(rand: () => number): number {
+  const u = Math.max(rand(), 1e-12);
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rand());
+}
+
+/** Seed 002 §2.2 count_allocation. */
+export const CLASS_MIX: ReadonlyArray<readonly [AgentClass, number]> = [
+  ['CLASS_A_EDGE', 10_000], ['CLASS_B_SERVERLESS', 8_000], ['CLASS_C_PERSISTENT', 5_000],
+  ['CLASS_D_GPU', 2_000], ['CLASS_E_LOCAL', 3_000], ['CLASS_F_HUMAN', 2_000],
+];
+
+interface ClassProfile { latency: [number, number]; processing: number; jitter: number; caps: string[] }
+
+/** §2.2 typical latency ranges; §3.1 base processing times; §2.2 best_for as capabilities. */
+export const CLASS_PROFILE: Readonly<Record<AgentClass, ClassProfile>> = {
+  CLASS_A_EDGE: { latency: [5, 20], processing: 10, jitter: 0.05, caps: ['routing', 'transform', 'cache'] },
+  CLASS_B_SERVERLESS: { latency: [50, 150], processing: 50, jitter: 0.05, caps: ['api', 'database', 'integration'] },
+  CLASS_C_PERSISTENT: { latency: [100, 300], processing: 200, jitter: 0.04, caps: ['reasoning', 'batch', 'training'] },
+  CLASS_D_GPU: { latency: [200, 500], processing: 100, jitter: 0.04, caps: ['embedding', 'inference', 'vision'] },
+  CLASS_E_LOCAL: { latency: [20, 400], processing: 150, jitter: 0.08, caps: ['sensor', 'local_state', 'physical'] },
+  CLASS_F_HUMAN: { latency: [1000, 10_000], processing: 60_000, jitter: 0.3, caps: ['approval', 'review', 'oversight'] },
+};
+
+export interface AgentProfile {
+  readonly index: number;
+  readonly agentId: string;
+  readonly agentClass: AgentClass;
+  readonly sectorId: string;
+  readonly clusterId: string;
+  readonly latencyMs: number;
+  readonly processingMs: number;
+  readonly capabilities: readonly string[];
+  /** Offset of its heartbeat within each 5 s period, µs. */
+  readonly phaseUs: number;
+}
+
+const pad = (n: number, w: number) => String(n).padStart(w, '0');
+
+/** `agents` agents with the seed's class proportions (exact at 30,000), shuffled over the hierarchy. */
+export function buildMesh(agents: number, seed = 1): AgentProfile[] {
+  const rand = prng(seed);
+  const total = CLASS_MIX.reduce((s, [, n]) => s + n, 0);
+  const classes: AgentClass[] = [];
+  CLASS_MIX.forEach(([cls, n], i) => {
+    const count = i === CLASS_MIX.length - 1 ? agents - classes.length : Math.round((n * agents) / total);
+    for (let j = 0; j < count && classes.length < agents; j++) classes.push(cls);
+  });
+  for (let i = classes.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [classes[i], classes[j]] = [classes[j]!, classes[i]!];
+  }
+  return classes.map((cls, i) => {
+    const p = CLASS_PROFILE[cls];
+    const sector = Math.floor(i / 300);
+    const cluster = Math.floor(i / 30) % 10;
+    return {
+      index: i,
+      agentId: `S${pad(sector, 3)}-C${pad(cluster, 2)}-A${pad(i % 30, 2)}`,
+      agentClass: cls,
+      sectorId: `S${pad(sector, 3)}`,
+      clusterId: `S${pad(sector, 3)}-C${pad(cluster, 2)}`,
+      latencyMs: p.latency[0] + rand() * (p.latency[1] - p.latency[0]),
+      processingMs: p.processing * (0.8 + 0.4 * rand()),
+      capabilities: p.caps.filter(() => rand() < 0.8).concat(p.caps[0]!).filter((c, k, xs) => xs.indexOf(c) === k),
+      phaseUs: Math.floor((i * 5_000_000) / agents),
+    };
+  });
+}
+
+export interface Faults {
+  /** Agent ids answering 5x slower. */
+  readonly slow: ReadonlySet<string>;
+  /** Agent ids that stopped sending heartbeats. */
+  readonly dead: ReadonlySet<string>;
+  /** Agent ids whose latency wanders (high variance). */
+  readonly drifting: ReadonlySet<string>;
+  /** Cluster ids whose agents all stopped. */
+  readonly failingClusters: ReadonlySet<string>;
+}
+
+export const NO_FAULTS: Faults = { slow: new Set(), dead: new Set(), drifting: new Set(), failingClusters: new Set() };
+
+/** Picks fault victims: `slow`, `dead`, `drifting` agents (counts) and failing clusters, seeded. */
+export function pickFaults(mesh: readonly AgentProfile[], o: { slow?: number; dead?: number; drifting?: number; failingClusters?: readonly string[] }, seed = 2): Faults {
+  const rand = prng(seed);
+  const pick = (n: number) => {
+    const out = new Set<string>();
+    while (out.size < Math.min(n, mesh.length)) out.add(mesh[Math.floor(rand() * mesh.length)]!.agentId);
+    return out;
+  };
+  return { slow: pick(o.slow ?? 0), dead: pick(o.dead ?? 0), drifting: pick(o.drifting ?? 0), failingClusters: new Set(o.failingClusters ?? []) };
+}
+
+export interface Sample { readonly latencyMs: number; readonly processingMs: number }
+
+export function sample(a: AgentProfile, rand: () => number, faults: Faults): Sample {
+  const p = CLASS_PROFILE[a.agentClass];
+  const slow = faults.slow.has(a.agentId) ? 5 : 1;
+  const spread = faults.drifting.has(a.agentId) ? 0.8 : p.jitter;
+  return {
+    latencyMs: Math.max(0.1, a.latencyMs * slow * (1 + spread * gaussian(rand))),
+    processingMs: Math.max(0.1, a.processingMs * slow * (1 + p.jitter * gaussian(rand))),
+  };
+}
+
+export const isDown = (a: AgentProfile, f: Faults) => f.dead.has(a.agentId) || f.failingClusters.has(a.clusterId);
+
+/** The heartbeat of agent `a` in period `period` (event time = start + period * 5 s + phase), or null when it is down. */
+export function heartbeat(a: AgentProfile, startUs: number, period: number, rand: () => number, faults: Faults, producer = 'simulator'): HeartbeatReceived | null {
+  if (isDown(a, faults)) return null;
+  const at = startUs + period * 5_000_000 + a.phaseUs;
+  const s = sample(a, rand, faults);
+  return {
+    type: 'HeartbeatReceived',
+    meta: { event_id: derivedEventId(`sim:${a.agentId}`, String(at)), correlation_id: a.agentId, causation_id: null, occurred_at: at, producer, sequence: period },
+    agent_id: a.agentId,
+    agent_class: a.agentClass,
+    sector_id: a.sectorId,
+    cluster_id: a.clusterId,
+    latency_ms: s.latencyMs,
+    processing_ms: s.processingMs,
+    queue_depth: Math.floor(rand() * rand() * 4),
+    capabilities: [...a.capabilities],
+    context_hash: 'ctx-0',
+    received_at: at + Math.round((s.latencyMs / 2) * 1000),
+  };
+}
+
+/** An agent's ack of a SCHEDULED entry: arrives after a one-way latency plus processing; 0.5 % conflicts. */
+export function ack(a: AgentProfile, e: ScheduleEntry, messageId: string, correlationId: string, targetUs: number, rand: () => number, faults: Faults): AckReceived | null {
+  if (e.status !== 'SCHEDULED' || e.send_at === null || isDown(a, faults)) return null;
+  const s = sample(a, rand, faults);
+  const arrival = e.send_at + Math.round((s.latencyMs / 2 + s.processingMs) * 1000);
+  const conflict = rand() < 0.005;
+  return {
+    type: 'AckReceived',
+    meta: { event_id: derivedEventId(`ack:${messageId}`, a.agentId), correlation_id: correlationId, causation_id: null, occurred_at: arrival, producer: 'simulator', sequence: null },
+    message_id: messageId,
+    agent_id: a.agentId,
+    state: conflict ? 'CONFLICT' : 'READY',
+    actual_arrival_at: arrival,
+    expected_arrival_at: targetUs,
+    processing_ms: s.processingMs,
+    conflict: conflict ? {
+      conflict_type: 'DATA_CONTRADICTION', expected_value: 'a', received_value: 'b', context_hash: 'ctx-0',
+      divergence_depth: null, affects_agent_count: null, conflicting_data: null,
+    } : null,
+  };
+}

@@ -1,0 +1,141 @@
+// The simulator's edge: produces the generator's heartbeats to mesh.heartbeats (paced in real
+// time, or as fast as possible for a fixed count) and answers schedules on mesh.schedules with
+// acks on mesh.acks.
+import { randomBytes } from 'node:crypto';
+import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import type { HeartbeatReceived, ScheduleComputed } from '../../schemas/generated/events';
+import { EventCodec } from '../runtime/codec';
+import type { RuntimeConfig } from '../runtime/config';
+import { ack, buildMesh, heartbeat, NO_FAULTS, prng, type AgentProfile, type Faults } from './generator';
+
+export interface SimOptions {
+  readonly config: RuntimeConfig;
+  readonly agents: number;
+  /** Stop after this much wall time (real-time pacing: one heartbeat per agent per 5 s). */
+  readonly durationMs?: number;
+  /** Stop after this many heartbeats, produced as fast as the broker takes them. */
+  readonly count?: number;
+  readonly seed?: number;
+  readonly faults?: Faults;
+  /** Event time of period 0, µs (default: now). */
+  readonly startUs?: number;
+  /** Answer schedules with acks while running. */
+  readonly acks?: boolean;
+  readonly onProgress?: (p: SimProgress) => void;
+  readonly signal?: AbortSignal;
+}
+
+export interface SimProgress {
+  readonly sent: number;
+  readonly acks: number;
+  readonly elapsedMs: number;
+  readonly ratePerS: number;
+}
+
+const PERIOD_US = 5_000_000;
+
+export async function runMeshSim(o: SimOptions): Promise<SimProgress> {
+  const mesh = buildMesh(o.agents, o.seed ?? 1);
+  const byId = new Map(mesh.map((a) => [a.agentId, a]));
+  const faults = o.faults ?? NO_FAULTS;
+  const rand = prng((o.seed ?? 1) + 7);
+  const kafka = new Kafka({ clientId: `${o.config.clientId}-sim`, brokers: o.config.kafkaBrokers, logLevel: logLevel.NOTHING });
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  const codec = new EventCodec(o.config.schemaRegistryUrl);
+  const topic = (t: string) => o.config.topicPrefix + t;
+  const t0 = Date.now();
+  const startUs = o.startUs ?? t0 * 1000;
+  let sent = 0;
+  let acks = 0;
+  const progress = (): SimProgress => {
+    const elapsedMs = Date.now() - t0;
+    return { sent, acks, elapsedMs, ratePerS: elapsedMs > 0 ? (sent * 1000) / elapsedMs : 0 };
+  };
+  const send = async (beats: HeartbeatReceived[]) => {
+    if (beats.length === 0) return;
+    const messages = await Promise.all(beats.map(async (b) => ({ key: b.agent_id, value: await codec.encode(topic('mesh.heartbeats'), b as never) })));
+    await producer.send({ topic: topic('mesh.heartbeats'), acks: -1, messages });
+    sent += beats.length;
+  };
+
+  const stopAcks = o.acks ? await answerSchedules(kafka, codec, o.config.topicPrefix, byId, faults, rand, () => { acks++; }) : undefined;
+  let lastReport = Date.now();
+  const report = () => {
+    if (Date.now() - lastReport >= 1000) { lastReport = Date.now(); o.onProgress?.(progress()); }
+  };
+  try {
+    if (o.count !== undefined) {
+      // As fast as possible: whole periods in agent order, event time as if in real time.
+      const batch: HeartbeatReceived[] = [];
+      for (let i = 0; sent + batch.length < o.count && !o.signal?.aborted; i++) {
+        const a = mesh[i % mesh.length]!;
+        const hb = heartbeat(a, startUs, Math.floor(i / mesh.length), rand, faults);
+        if (hb) batch.push(hb);
+        if (batch.length >= 2000) { await send(batch.splice(0)); report(); }
+        if (i > o.count * 2 + mesh.length) break;
+      }
+      await send(batch);
+    } else {
+      // Real time: every 100 ms, the agents whose heartbeat phase fell in the last 100 ms.
+      const end = t0 + (o.durationMs ?? Infinity);
+      let doneUpTo = 0; // µs since start
+      while (Date.now() < end && !o.signal?.aborted) {
+        const nowUs = (Date.now() - t0) * 1000;
+        const beats: HeartbeatReceived[] = [];
+        for (let at = doneUpTo; at < nowUs; ) {
+          const period = Math.floor(at / PERIOD_US);
+          const within = at - period * PERIOD_US;
+          const until = Math.min(nowUs, (period + 1) * PERIOD_US);
+          for (const a of agentsInPhase(mesh, within, until - period * PERIOD_US)) {
+            const hb = heartbeat(a, startUs, period, rand, faults);
+            if (hb) beats.push(hb);
+          }
+          at = until;
+        }
+        doneUpTo = nowUs;
+        await send(beats);
+        report();
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  } finally {
+    o.onProgress?.(progress());
+    await stopAcks?.();
+    await producer.disconnect();
+  }
+  return progress();
+}
+
+/** Agents with phase in [fromUs, toUs) (phases are sorted by index). */
+function agentsInPhase(mesh: readonly AgentProfile[], fromUs: number, toUs: number): AgentProfile[] {
+  const n = mesh.length;
+  const first = Math.ceil((fromUs * n) / PERIOD_US);
+  const out: AgentProfile[] = [];
+  for (let i = Math.max(0, first - 1); i < n && mesh[i]!.phaseUs < toUs; i++) if (mesh[i]!.phaseUs >= fromUs) out.push(mesh[i]!);
+  return out;
+}
+
+async function answerSchedules(
+  kafka: Kafka, codec: EventCodec, prefix: string, byId: ReadonlyMap<string, AgentProfile>, faults: Faults, rand: () => number, onAck: () => void,
+): Promise<() => Promise<void>> {
+  const consumer = kafka.consumer({ groupId: `${prefix}simulator-acks-${randomBytes(3).toString('hex')}`, readUncommitted: false });
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  await Promise.all([consumer.connect(), producer.connect()]);
+  await consumer.subscribe({ topic: prefix + 'mesh.schedules', fromBeginning: false });
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      const s = (await codec.decode(message.value)).event as unknown as ScheduleComputed;
+      if (s.type !== 'ScheduleComputed') return;
+      const messages = [];
+      for (const e of s.entries) {
+        const a = byId.get(e.agent_id);
+        const x = a && ack(a, e, s.message_id, s.meta.correlation_id, s.target_arrival_time, rand, faults);
+        if (x) messages.push({ key: s.meta.correlation_id, value: await codec.encode(prefix + 'mesh.acks', x as never) });
+      }
+      if (messages.length > 0) await producer.send({ topic: prefix + 'mesh.acks', acks: -1, messages });
+      messages.forEach(() => onAck());
+    },
+  });
+  return async () => { await consumer.disconnect(); await producer.disconnect(); };
+}
