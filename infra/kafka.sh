@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # kafka.sh start|stop <brokers>: a KRaft cluster of 1 or 3 combined broker+controller nodes.
-# Node i listens on 127.0.0.1:(9092+100*(i-1)), its controller on the port above that.
+# Node i listens on 127.0.0.1:(KAFKA_PORT_BASE+100*(i-1)) (base 9092), its controller one above.
 source "$(dirname "$0")/lib.sh"
 cmd=${1:?start|stop}; brokers=${2:-1}
 case "$brokers" in 1|3) ;; *) fail "kafka" "BROKERS must be 1 or 3, got '$brokers'";; esac
 
 LIBS=$INFRA_DIR/kafka/libs
 CLUSTER_DIR=$INFRA_DIR/kafka/cluster-$brokers
-broker_port()     { echo $((9092 + 100 * ($1 - 1))); }
-controller_port() { echo $((9093 + 100 * ($1 - 1))); }
+PORT_BASE=${KAFKA_PORT_BASE:-9092}
+broker_port()     { echo $((PORT_BASE + 100 * ($1 - 1))); }
+controller_port() { echo $((PORT_BASE + 1 + 100 * ($1 - 1))); }
 bootstrap() { local i out=""; for i in $(seq 1 "$brokers"); do out+="${out:+,}127.0.0.1:$(broker_port "$i")"; done; echo "$out"; }
 
 start() {
@@ -61,8 +62,7 @@ start() {
 }
 
 stop() {
-  local i
-  for i in 3 2 1; do stop_pid "kafka-$brokers-$i"; done
+  stop_pids $(for i in $(seq 1 "$brokers"); do echo "kafka-$brokers-$i"; done)
 }
 
 case "$cmd" in

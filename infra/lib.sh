@@ -39,18 +39,28 @@ wait_for() {
   done
 }
 
-# stop_pid <name>: SIGTERM, wait for a clean exit (Kafka flushes and closes its logs), then KILL.
-stop_pid() {
-  local name=$1 f="$RUN_DIR/$1.pid" pid
-  if pid_alive "$f"; then
-    pid=$(cat "$f")
-    kill -TERM "$pid" 2>/dev/null || true
+# stop_pids <name...>: SIGTERM to all at once, then wait for each to exit cleanly (Kafka flushes
+# and closes its logs), KILL after 60 s. All at once matters for a KRaft quorum: stopped one by
+# one, the last controllers lose their majority and cannot finish a controlled shutdown.
+stop_pids() {
+  local name pid
+  local -a names=() pids=()
+  for name in "$@"; do
+    if pid_alive "$RUN_DIR/$name.pid"; then
+      pid=$(cat "$RUN_DIR/$name.pid"); kill -TERM "$pid" 2>/dev/null || true
+      names+=("$name"); pids+=("$pid")
+    fi
+    rm -f "$RUN_DIR/$name.pid"
+  done
+  local i
+  for i in "${!pids[@]}"; do
+    pid=${pids[$i]}
     for _ in $(seq 1 120); do [ -d "/proc/$pid" ] || break; sleep 0.5; done
-    if [ -d "/proc/$pid" ]; then say "$name did not stop in 60 s, killing"; kill -KILL "$pid" 2>/dev/null || true; fi
-    say "stopped $name (pid $pid)"
-  fi
-  rm -f "$f"
+    if [ -d "/proc/$pid" ]; then say "${names[$i]} did not stop in 60 s, killing"; kill -KILL "$pid" 2>/dev/null || true; fi
+    say "stopped ${names[$i]} (pid $pid)"
+  done
 }
+stop_pid() { stop_pids "$1"; }
 
 require_java() {
   command -v java >/dev/null 2>&1 || fail "java" "java not found on PATH: install a JDK 17+ (apt-get install -y openjdk-17-jre-headless)"
