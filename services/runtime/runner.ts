@@ -95,14 +95,7 @@ export class ProcessorRunner {
   }
 
   health(): RunnerHealth {
-    const partitions = this.consumer?.progress() ?? [];
-    const ago = this.now() - this.lastProgressAt;
-    const lagging = partitions.some((p) => p.lag > 0);
-    let reason: string | undefined;
-    if (this.state === 'failed') reason = this.failure ?? 'failed';
-    else if (this.state !== 'running') reason = `runner is ${this.state}`;
-    else if (lagging && ago > this.opts.stallTimeoutMs) reason = `no progress for ${ago} ms while lag exists`;
-    return { status: reason ? 'unhealthy' : 'ok', state: this.state, ...(reason ? { reason } : {}), lastProgressAgoMs: ago, partitions };
+    return assessHealth(this.state, this.consumer?.progress() ?? [], this.now() - this.lastProgressAt, this.opts.stallTimeoutMs, this.failure);
   }
 
   private notify(hook: 'onAssigned' | 'onRevoked', list: Array<{ topic: string; partition: number }>): void {
@@ -208,4 +201,17 @@ export class ProcessorRunner {
       }
     }
   }
+}
+
+/**
+ * A consumer that has lag but has not committed for longer than the stall timeout is wedged
+ * (a stuck handler, a lost session) and must say so, not sit green.
+ */
+export function assessHealth(state: RunnerState, partitions: PartitionProgress[], sinceProgressMs: number, stallTimeoutMs: number, failure?: string): RunnerHealth {
+  const lagging = partitions.some((p) => p.lag > 0);
+  let reason: string | undefined;
+  if (state === 'failed') reason = failure ?? 'failed';
+  else if (state !== 'running') reason = `runner is ${state}`;
+  else if (lagging && sinceProgressMs > stallTimeoutMs) reason = `no progress for ${sinceProgressMs} ms while lag exists`;
+  return { status: reason ? 'unhealthy' : 'ok', state, ...(reason ? { reason } : {}), lastProgressAgoMs: sinceProgressMs, partitions };
 }
