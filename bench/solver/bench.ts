@@ -1,0 +1,229 @@
+// make bench-solver: WASM kernels vs SciPy (cg, bicgstab) and sublinear-time-solver, same run.
+// Every answer is checked here with ||b - Ax|| / ||b|| computed from the bench's own CSR.
+// Usage: tsx bench/solver/bench.ts [--sizes 1e4,1e5,1e6] [--runs 3] [--peer-timeout 60]
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SolverSession, relativeResidual, type Csr, type Method, type Preconditioner } from '../../wasm/index';
+import { WasmKernel } from '../../wasm/src/wasm-kernel';
+import { convectionDiffusion2d, poisson2d, seededRandom, smoothRhs, weaklyDominant2d } from '../../wasm/src/problems';
+
+const TOL = 1e-8;
+const args = new Map<string, string>();
+for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1] ?? '');
+const sizes = (args.get('sizes') ?? '1e4,1e5,1e6').split(',').map(Number);
+const RUNS = Number(args.get('runs') ?? 3);
+const PEER_TIMEOUT_S = Number(args.get('peer-timeout') ?? 60);
+const OUT = join(__dirname, '..', 'out', 'solver');
+const PY = '/usr/bin/python3';
+const PEERS = join(__dirname, 'peers');
+mkdirSync(OUT, { recursive: true });
+
+const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor((s.length - 1) / 2)]!; };
+const fmt = (s: number): string => (s < 1e-3 ? `${(s * 1e6).toFixed(0)} µs` : s < 1 ? `${(s * 1000).toFixed(1)} ms` : `${s.toFixed(2)} s`);
+const log = (line = ''): void => { process.stdout.write(`${line}\n`); };
+
+interface Row { problem: string; n: number; solver: string; seconds: number | null; iterations: number | string; residual: number | null; note: string }
+const rows: Row[] = [];
+
+function dump(a: Csr, b: Float64Array, dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'rowptr.i32'), Buffer.from(a.rowPtr.buffer, a.rowPtr.byteOffset, a.rowPtr.byteLength));
+  writeFileSync(join(dir, 'col.i32'), Buffer.from(a.colIdx.buffer, a.colIdx.byteOffset, a.colIdx.byteLength));
+  writeFileSync(join(dir, 'val.f64'), Buffer.from(a.values.buffer, a.values.byteOffset, a.values.byteLength));
+  writeFileSync(join(dir, 'b.f64'), Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+}
+
+function readX(file: string): Float64Array {
+  const buf = readFileSync(file);
+  return new Float64Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+}
+
+/** Ours: open + load + solve, timed together; run 0 is the first call in this process. */
+function ours(problem: string, a: Csr, b: Float64Array, method: Method, precond: Preconditioner): number | null {
+  const times: number[] = [];
+  let iters = 0, res = NaN, status = '';
+  for (let r = 0; r < RUNS; r++) {
+    const t0 = performance.now();
+    const s = SolverSession.open(a);
+    s.setB(b);
+    s.configure({ method, precond, tol: TOL, stagnationWindow: 5000 });
+    const out = s.iterate(1_000_000);
+    times.push((performance.now() - t0) / 1000);
+    const x = s.readX();
+    s.free();
+    iters = out.iterations; status = out.status;
+    res = relativeResidual(a, x, b);
+  }
+  const ok = status === 'converged' && res <= TOL;
+  const name = `wasm ${method}${method === 'cg' || method === 'bicgstab' ? `+${precond}` : ''}`;
+  rows.push({ problem, n: a.n, solver: name, seconds: ok ? median(times) : null, iterations: iters, residual: res, note: ok ? `first ${fmt(times[0]!)}` : `FAILED: ${status}` });
+  log(`  ${name.padEnd(26)} ${ok ? fmt(median(times)).padStart(10) : 'FAILED'.padStart(10)}  it=${iters}  res=${res.toExponential(2)}  (first call ${fmt(times[0]!)})`);
+  return ok ? median(times) : null;
+}
+
+function scipy(problem: string, a: Csr, b: Float64Array, dir: string, method: 'cg' | 'bicgstab', label = `scipy ${method}`): number | null {
+  const p = spawnSync(PY, [join(PEERS, 'scipy_peer.py'), dir, method, String(TOL), String(RUNS), '100000'], { encoding: 'utf8', timeout: 30 * 60_000 });
+  if (p.status !== 0) {
+    rows.push({ problem, n: a.n, solver: label, seconds: null, iterations: '-', residual: null, note: `FAILED: ${p.stderr.trim().split('\n').pop() ?? ''}` });
+    log(`  ${label.padEnd(26)} FAILED (${p.stderr.trim().split('\n').pop() ?? p.signal})`);
+    return null;
+  }
+  const rep = JSON.parse(p.stdout.trim().split('\n').pop()!) as { times: number[]; iterations: number[] };
+  const res = relativeResidual(a, readX(join(dir, `x.scipy-${method}.f64`)), b);
+  const ok = res <= TOL;
+  const t = median(rep.times);
+  rows.push({ problem, n: a.n, solver: label, seconds: ok ? t : null, iterations: rep.iterations[0] ?? '-', residual: res, note: ok ? '' : `WRONG: residual ${res.toExponential(2)} > tol` });
+  log(`  ${label.padEnd(26)} ${ok ? fmt(t).padStart(10) : 'WRONG'.padStart(10)}  it=${rep.iterations[0]}  res=${res.toExponential(2)}`);
+  return ok ? t : null;
+}
+
+const SUBLINEAR = ['neumann', 'random-walk', 'forward-push', 'backward-push', 'bidirectional'] as const;
+const sublinearDead = new Map<string, string>();
+
+function sublinear(problem: string, a: Csr, b: Float64Array, dir: string): void {
+  for (const m of SUBLINEAR) {
+    const label = `sublinear ${m}`;
+    const key = `${problem}:${m}`;
+    const dead = sublinearDead.get(key);
+    if (dead !== undefined) {
+      rows.push({ problem, n: a.n, solver: label, seconds: null, iterations: '-', residual: null, note: `not run: ${dead}` });
+      log(`  ${label.padEnd(26)} not run (${dead})`);
+      continue;
+    }
+    const p = spawnSync(process.execPath, [join(PEERS, 'sublinear_peer.mjs'), dir, m, String(TOL), '100000', String(PEER_TIMEOUT_S * 1000)],
+      { encoding: 'utf8', timeout: PEER_TIMEOUT_S * 1000 + 5000, cwd: PEERS, maxBuffer: 1 << 26 });
+    let note: string, res: number | null = null, secs: number | null = null, iters: number | string = '-';
+    const last = (p.stdout ?? '').trim().split('\n').filter((l) => l.startsWith('{')).pop() ?? '';
+    if (p.error !== undefined || p.signal !== null) note = `FAILED: no answer within ${PEER_TIMEOUT_S} s`;
+    else if (!last.startsWith('{')) note = `FAILED: exit ${p.status}`;
+    else {
+      const rep = JSON.parse(last) as { seconds: number; iterations?: number; error?: string };
+      if (rep.error !== undefined) note = `FAILED: ${rep.error}`;
+      else {
+        res = relativeResidual(a, readX(join(dir, `x.sublinear-${m}.f64`)), b);
+        iters = rep.iterations ?? '-';
+        if (res <= TOL) { secs = rep.seconds; note = 'single run'; } else note = `WRONG: residual ${res.toExponential(2)}`;
+      }
+    }
+    if (secs === null) sublinearDead.set(key, `failed at n=${a.n}`);
+    rows.push({ problem, n: a.n, solver: label, seconds: secs, iterations: iters, residual: res, note });
+    log(`  ${label.padEnd(26)} ${secs !== null ? fmt(secs).padStart(10) : ''} ${note}${res !== null ? ` res=${res.toExponential(2)}` : ''}`);
+  }
+}
+
+function spmvFloor(a: Csr): void {
+  const k = new WasmKernel(a.n, a.values.length);
+  k.load(a);
+  k.setX(smoothRhs(a.n));
+  // Bytes one CSR SpMV must move: values + column indices + row pointers + x read + y written.
+  const bytes = a.values.length * 12 + (a.n + 1) * 4 + a.n * 16;
+  const reader = k.streamReader(bytes);
+  const reps = Math.max(3, Math.round(2e8 / bytes));
+  k.spmvRepeat(1); reader(1);
+  const sp: number[] = [], st: number[] = [];
+  for (let r = 0; r < 5; r++) {
+    let t0 = performance.now(); k.spmvRepeat(reps); sp.push((performance.now() - t0) / reps / 1000);
+    t0 = performance.now(); reader(reps); st.push((performance.now() - t0) / reps / 1000);
+  }
+  k.free();
+  const s = median(sp), f = median(st);
+  log(`  SpMV ${fmt(s)} vs streaming read of the same ${(bytes / 1e6).toFixed(1)} MB ${fmt(f)} (${(bytes / f / 1e9).toFixed(1)} GB/s): ratio ${(s / f).toFixed(2)}`);
+  rows.push({ problem: 'spmv', n: a.n, solver: 'wasm spmv / stream floor', seconds: s, iterations: '-', residual: null, note: `floor ${fmt(f)}, ratio ${(s / f).toFixed(2)}` });
+}
+
+function ratio(name: string, ourT: number | null, peerT: number | null, target: number): void {
+  if (ourT === null || peerT === null) { log(`  → ${name}: n/a`); return; }
+  const r = peerT / ourT;
+  log(`  → ${name}: ${r.toFixed(2)}× faster (target ≥ ${target}×: ${r >= target ? 'MET' : 'MISSED'})`);
+}
+
+function warmRestart(a: Csr, b: Float64Array): void {
+  const cold: number[] = [], warm: number[] = [];
+  let wi = 0, ci = 0;
+  for (let r = 0; r < RUNS; r++) {
+    const t0 = performance.now();
+    const s = SolverSession.open(a);
+    s.setB(b);
+    s.configure({ method: 'hybrid', tol: TOL });
+    const c = s.iterate(1_000_000);
+    cold.push((performance.now() - t0) / 1000);
+    // A cost update: 0.1% of b, seeded, each entry moved by up to ±1%.
+    const rnd = seededRandom(1000 + r);
+    const count = Math.max(1, Math.round(a.n / 1000));
+    const idx: number[] = [], vals: number[] = [];
+    const bb = b.slice();
+    for (let k = 0; k < count; k++) { const i = Math.floor(rnd() * a.n); idx.push(i); bb[i] = b[i]! * (1 + 0.02 * (rnd() - 0.5)); vals.push(bb[i]!); }
+    const t1 = performance.now();
+    s.updateB(idx, vals);
+    const w = s.iterate(1_000_000);
+    warm.push((performance.now() - t1) / 1000);
+    const res = relativeResidual(a, s.readX(), bb);
+    if (w.status !== 'converged' || res > TOL) log(`  warm re-solve FAILED: ${w.status} res=${res}`);
+    s.free();
+    wi = w.iterations; ci = c.iterations;
+  }
+  const rt = median(warm) / median(cold);
+  log(`  cold ${fmt(median(cold))} (${ci} it), warm after 0.1% b update ${fmt(median(warm))} (${wi} it): ${(rt * 100).toFixed(0)}% of cold (target ≤ 25%: ${rt <= 0.25 ? 'MET' : 'MISSED'})`);
+  rows.push({ problem: 'warm restart', n: a.n, solver: 'wasm hybrid', seconds: median(warm), iterations: wi, residual: null, note: `cold ${fmt(median(cold))}, ratio ${rt.toFixed(2)}` });
+}
+
+function main(): void {
+  log(`solver bench: tol ${TOL} (true relative residual), ${RUNS} runs, medians; node ${process.version}`);
+  log(`scipy: ${execFileSync(PY, ['-c', 'import scipy, numpy; print(scipy.__version__, numpy.__version__)'], { encoding: 'utf8' }).trim()}; sublinear-time-solver ${JSON.parse(readFileSync(join(PEERS, 'node_modules', 'sublinear-time-solver', 'package.json'), 'utf8')).version}`);
+  const problems: Array<{ name: string; make: (m: number) => Csr; spd: boolean }> = [
+    { name: 'poisson2d (shift 0.1)', make: (m) => poisson2d(m, 0.1), spd: true },
+    { name: 'convection-diffusion (Pe 0.5, shift 0.1)', make: (m) => convectionDiffusion2d(m, 0.5, 0.1), spd: false },
+  ];
+  for (const n of sizes) {
+    const m = Math.round(Math.sqrt(n));
+    for (const p of problems) {
+      const a = p.make(m);
+      const b = smoothRhs(a.n);
+      const dir = join(OUT, `${p.spd ? 'poisson' : 'convdiff'}-${a.n}`);
+      dump(a, b, dir);
+      log(`\n== ${p.name}, n=${a.n}, nnz=${a.values.length}`);
+      const methods: Array<[Method, Preconditioner]> = [['jacobi', 'none'], ['gauss_seidel', 'none'], ['neumann', 'none']];
+      if (p.spd) methods.push(['cg', 'jacobi'], ['cg', 'ilu0'], ['cg', 'ssor']);
+      methods.push(['bicgstab', 'jacobi'], ['bicgstab', 'ilu0'], ['hybrid', 'jacobi']);
+      let best: number | null = null;
+      for (const [meth, pc] of methods) {
+        const t = ours(p.name, a, b, meth, pc);
+        if (t !== null && (best === null || t < best)) best = t;
+      }
+      const hybridT = rows[rows.length - 1]!.seconds;
+      const sc = p.spd ? scipy(p.name, a, b, dir, 'cg') : null;
+      const sb = scipy(p.name, a, b, dir, 'bicgstab');
+      const scBest = [sc, sb].filter((x): x is number => x !== null).sort((x, y) => x - y)[0] ?? null;
+      ratio('hybrid vs best SciPy', hybridT, scBest, 1.2);
+      ratio('best WASM method vs best SciPy', best, scBest, 1.2);
+      sublinear(p.name, a, b, dir);
+      if (p.spd) spmvFloor(a);
+    }
+  }
+  const nWeak = Math.max(...sizes);
+  const mw = Math.round(Math.sqrt(nWeak));
+  const a = weaklyDominant2d(mw, 1e-3);
+  const b = smoothRhs(a.n);
+  const dir = join(OUT, `weak-${a.n}`);
+  dump(a, b, dir);
+  log(`\n== weakly diagonally dominant (diag = off-diagonal sum + 1e-3), n=${a.n}`);
+  const tJ = ours('weak', a, b, 'cg', 'jacobi');
+  const tI = ours('weak', a, b, 'cg', 'ilu0');
+  const tS = ours('weak', a, b, 'cg', 'ssor');
+  const tH = ours('weak', a, b, 'hybrid', 'jacobi');
+  const sc = scipy('weak', a, b, dir, 'cg');
+  const sb = scipy('weak', a, b, dir, 'bicgstab');
+  void tJ; void tS;
+  ratio('hybrid vs SciPy cg (unpreconditioned)', tH, sc, 3);
+  ratio('hybrid vs SciPy bicgstab (unpreconditioned)', tH, sb, 3);
+  ratio('cg+ilu0 vs SciPy cg', tI, sc, 3);
+  log(`\n== warm restart after a cost update, poisson2d n=${nWeak}`);
+  const pa = poisson2d(mw, 0.1);
+  warmRestart(pa, smoothRhs(pa.n));
+  writeFileSync(join(OUT, 'results.json'), JSON.stringify(rows, null, 2));
+  log(`\nresults: ${join(OUT, 'results.json')}`);
+}
+
+if (!existsSync(join(PEERS, 'node_modules', 'sublinear-time-solver'))) throw new Error('bench peers missing: run bench/solver/run.sh (make bench-solver)');
+main();
