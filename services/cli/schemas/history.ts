@@ -17,6 +17,11 @@ export function baselineCommit(): string {
 /** event name -> schemas at each commit (oldest first) that touched schemas/ since the baseline. */
 export function schemaHistory(baseline = baselineCommit()): Map<string, Array<{ commit: string; schema: AvroSchema }>> {
   const root = git(['rev-parse', '--show-toplevel'], SCHEMA_DIR).trim();
+  try {
+    git(['cat-file', '-e', `${baseline}^{commit}`], root);
+  } catch {
+    throw new Error(`compatibility baseline ${baseline} is not in this clone's history (shallow clone? fetch with --unshallow), or schemas/compat-baseline is wrong`);
+  }
   const commits = [baseline, ...git(['rev-list', '--reverse', `${baseline}..HEAD`, '--', 'schemas/'], root).split('\n').filter(Boolean)];
   const out = new Map<string, Array<{ commit: string; schema: AvroSchema }>>();
   for (const commit of commits) {
