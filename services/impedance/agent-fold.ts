@@ -56,6 +56,13 @@ function measure(latencies: readonly number[], processings: readonly number[], q
 
 const window = (xs: readonly number[], x: number) => (xs.length >= WINDOW_SIZE ? [...xs.slice(xs.length - WINDOW_SIZE + 1), x] : [...xs, x]);
 
+/** Whether `xs` (sorted) holds the same capabilities as `ys` in any order: the common case is the same list. */
+function sameList(xs: readonly string[], ys: readonly string[]): boolean {
+  if (xs.length !== ys.length) return false;
+  for (let i = 0; i < xs.length; i++) if (xs[i] !== ys[i]) return [...ys].sort().every((y, j) => y === xs[j]);
+  return true;
+}
+
 /** State implied by a score while the agent is heard from (QUARANTINED is sticky). */
 function liveState(prev: AgentOperationalState | undefined, cls: AgentClass, score: number): AgentOperationalState {
   if (prev === 'QUARANTINED') return 'QUARANTINED';
@@ -86,7 +93,7 @@ export function foldHeartbeat(prev: AgentState | undefined, hb: HeartbeatReceive
     agentClass: hb.agent_class,
     sectorId: hb.sector_id,
     clusterId: hb.cluster_id,
-    capabilities: [...hb.capabilities].sort(),
+    capabilities: prev && sameList(prev.capabilities, hb.capabilities) ? prev.capabilities : [...hb.capabilities].sort(),
     contextHash: hb.context_hash,
     latencies,
     processings,

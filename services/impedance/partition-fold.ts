@@ -68,6 +68,7 @@ export class PartitionFold {
   private undoMark: { watermark: number; lastTick: number } | undefined;
 
   get watermarkUs(): number { return this.watermark; }
+  get dirtyCount(): number { return this.dirty.size; }
 
   /** Restores agents from the changelog; the watermark resumes at their latest heartbeat. */
   restore(agents: Iterable<AgentState>): void {

@@ -15,7 +15,7 @@ import type {
 import type { DecodedEvent } from '../runtime/codec';
 import type { Emit, Processor, RecordContext } from '../runtime/processor';
 import { measureArrival } from './accuracy';
-import { fromImpedanceUpdated, toImpedanceUpdated } from './agent-fold';
+import { fromImpedanceUpdated, toImpedanceUpdated, type AgentState } from './agent-fold';
 import { PartitionFold } from './partition-fold';
 import type { RegistryStore } from './registry-store';
 import { computeSchedule, parseTarget } from './schedule';
@@ -29,6 +29,9 @@ export const TOPICS = {
   schedules: 'mesh.schedules',
   acks: 'mesh.acks',
 } as const;
+
+/** Changed agents that start a registry write before the batch ends. */
+const EARLY_WRITE = 1000;
 
 export type RestoreFn = (partitions: readonly number[]) => Promise<Map<number, Map<string, ImpedanceUpdated>>>;
 
@@ -75,8 +78,11 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
   const pending = new Map<number, bigint>();
   /** Partitions and last offsets of the batch being handled. */
   const batch = new Map<number, bigint>();
-  /** Agents taken for writing, kept until the write succeeds (flush may be retried). */
-  const staged = new Map<number, ReturnType<PartitionFold['takeDirty']>>();
+  /**
+   * Registry writes of the batch, started while it is still being handled (every EARLY_WRITE
+   * changed agents) so Redis works while we decode; flush waits for them. Kept until written.
+   */
+  const chunks = new Map<number, Array<{ readonly agents: AgentState[]; write: Promise<{ built: boolean } | Error> }>>();
   let pendingTick: number | undefined;
   /** Outputs of flush steps that succeeded, kept when a later step fails and flush is retried. */
   let flushed: Emit[] = [];
@@ -108,6 +114,7 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
     const fold = foldFor(ctx.partition);
     const before = fold.agents.get(hb.agent_id)?.lastHeartbeatAt;
     const res = fold.apply(hb);
+    if (fold.dirtyCount >= EARLY_WRITE) startWrite(ctx.partition, fold.takeDirty());
     metrics.heartbeats.inc({ result: before !== undefined && hb.meta.occurred_at <= before ? 'duplicate' : 'applied' });
     if (res.tick !== undefined && ctx.partition === summaryPartition) pendingTick = res.tick;
     return res.changed.map((e) => {
@@ -146,12 +153,29 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
     return [];
   }
 
+  function startWrite(p: number, agents: AgentState[]): void {
+    let list = chunks.get(p);
+    if (!list) { list = []; chunks.set(p, list); }
+    list.push({ agents, write: store.writeAgents(p, agents).catch((err: unknown) => err as Error) });
+  }
+
   async function writePartition(p: number): Promise<Emit[]> {
     const fold = foldFor(p);
-    let agents = staged.get(p);
-    if (!agents) { agents = fold.takeDirty(); staged.set(p, agents); }
-    if (agents.length === 0) { staged.delete(p); return []; }
-    const { built } = await store.writeAgents(p, agents);
+    const rest = fold.takeDirty();
+    if (rest.length > 0) startWrite(p, rest);
+    const list = chunks.get(p) ?? [];
+    let built = true;
+    for (const c of list) {
+      let r = await c.write;
+      if (r instanceof Error) {
+        // Redis was down for this chunk: try again (a still-failing write fails the flush, which
+        // the runner retries and finally aborts; the chunk stays until it is written).
+        c.write = store.writeAgents(p, c.agents).catch((err: unknown) => err as Error);
+        r = await c.write;
+        if (r instanceof Error) throw r;
+      }
+      if (!r.built) built = false;
+    }
     if (!built) {
       // Redis lost this partition (flushed, or never built): rewrite every agent we own.
       fold.touchAll();
@@ -160,8 +184,14 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
       await store.markBuilt(p);
       log.info({ partition: p, agents: all.length }, 'registry rebuilt from the fold (restored from the changelog)');
     }
-    staged.delete(p);
-    return agents.map((a) => ({ topic: TOPICS.impedance, key: a.agentId, event: toImpedanceUpdated(a) as unknown as DecodedEvent }));
+    chunks.delete(p);
+    // One changelog entry per agent per batch: its latest state.
+    const latest = new Map<string, AgentState>();
+    for (const c of list) for (const a of c.agents) latest.set(a.agentId, a);
+    return [...latest.keys()].sort().map((id) => {
+      const a = latest.get(id)!;
+      return { topic: TOPICS.impedance, key: a.agentId, event: toImpedanceUpdated(a) as unknown as DecodedEvent };
+    });
   }
 
   async function summaries(tick: number): Promise<Emit[]> {
@@ -208,7 +238,7 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
     onAbort() {
       flushed = [];
       flushedParts.clear();
-      for (const p of batch.keys()) { folds.get(p)?.rollback(); staged.delete(p); }
+      for (const p of batch.keys()) { folds.get(p)?.rollback(); chunks.delete(p); }
       if (batch.has(summaryPartition)) pendingTick = undefined;
       batch.clear();
     },
@@ -241,7 +271,7 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
         if (x.topic !== TOPICS.heartbeats) continue;
         folds.delete(x.partition);
         pending.delete(x.partition);
-        staged.delete(x.partition);
+        chunks.delete(x.partition);
       }
     },
   };

@@ -30,10 +30,13 @@ for i = 3, #ARGV, ${FIELDS_PER_AGENT} do
   local old = redis.call('HMGET', key, 'rev', 'class', 'sector', 'cluster', 'caps')
   if (not old[1]) or tonumber(old[1]) <= rev then
     if old[1] then
-      redis.call('ZREM', p .. 'z:class:' .. old[2], id)
-      redis.call('ZREM', p .. 'z:sector:' .. old[3], id)
-      redis.call('ZREM', p .. 'z:cluster:' .. old[4], id)
-      for c in string.gmatch(old[5], '[^,]+') do redis.call('ZREM', p .. 'z:cap:' .. c, id) end
+      -- Leave an index only when the agent moved out of it (the usual heartbeat moves nothing).
+      if old[2] ~= ARGV[i + 2] then redis.call('ZREM', p .. 'z:class:' .. old[2], id) end
+      if old[3] ~= ARGV[i + 3] then redis.call('ZREM', p .. 'z:sector:' .. old[3], id) end
+      if old[4] ~= ARGV[i + 4] then redis.call('ZREM', p .. 'z:cluster:' .. old[4], id) end
+      if old[5] ~= ARGV[i + 5] then
+        for c in string.gmatch(old[5], '[^,]+') do redis.call('ZREM', p .. 'z:cap:' .. c, id) end
+      end
     end
     local score = ARGV[i + 6]
     redis.call('HSET', key, 'rev', ARGV[i + 1], 'class', ARGV[i + 2], 'sector', ARGV[i + 3], 'cluster', ARGV[i + 4],

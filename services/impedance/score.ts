@@ -133,7 +133,8 @@ export function missedHeartbeats(gapMs: number): number {
 /** Adds one heartbeat (and the misses before it) at `atMs`; drops buckets older than an hour. */
 export function recordHeartbeat(buckets: readonly ReliabilityBucket[], atMs: number, missed: number): ReliabilityBucket[] {
   const index = Math.floor(atMs / RELIABILITY_BUCKET_MS);
-  const out = buckets.filter((b) => b.index > index - RELIABILITY_BUCKETS);
+  const first = buckets[0];
+  const out = first && first.index <= index - RELIABILITY_BUCKETS ? buckets.filter((b) => b.index > index - RELIABILITY_BUCKETS) : [...buckets];
   const last = out[out.length - 1];
   if (last && last.index === index) out[out.length - 1] = { index, received: last.received + 1, missed: last.missed + missed };
   else out.push({ index, received: 1, missed });
