@@ -1,0 +1,149 @@
+// make bench-impedance: sustained heartbeats/s through decode -> fold -> Redis -> changelog
+// (the impedance processor in the real runner, one Kafka transaction per batch) with the
+// kafkajs and node-rdkafka engines, beside the raw consume rate of the same topic with each
+// client. Medians of BENCH_RUNS runs. Each run gets fresh topics (the changelog and registry
+// must start empty) filled with the same BENCH_HEARTBEATS heartbeats of a 30,000-agent mesh.
+//   BENCH_HEARTBEATS (300000)  BENCH_RUNS (3)  BENCH_BATCH (max records per batch, 5000)
+import { randomBytes } from 'node:crypto';
+import Redis from 'ioredis';
+import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import type * as Rd from 'node-rdkafka';
+import { allTopicSpecs } from '../../topics/catalog';
+import { applyTopics } from '../../topics/apply';
+import { createImpedanceProcessor } from '../../services/impedance';
+import { buildMesh, heartbeat, NO_FAULTS, prng } from '../../services/simulator/generator';
+import { EventCodec } from '../../services/runtime/codec';
+import { loadConfig } from '../../services/runtime/config';
+import { createEngine } from '../../services/runtime/engine';
+import { createLogger } from '../../services/runtime/logger';
+import { createMetrics } from '../../services/runtime/metrics';
+import { ProcessorRunner } from '../../services/runtime/runner';
+import { validateEvent } from '../../schemas/validate';
+import type { DecodedEvent } from '../../services/runtime/codec';
+
+const N = Number(process.env.BENCH_HEARTBEATS ?? 300_000);
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const BATCH = Number(process.env.BENCH_BATCH ?? 5000);
+const AGENTS = 30_000;
+const base = loadConfig(process.env);
+const kafka = new Kafka({ clientId: 'bench-impedance', brokers: base.kafkaBrokers, logLevel: logLevel.NOTHING });
+
+async function fill(prefix: string): Promise<void> {
+  await applyTopics(base.kafkaBrokers, allTopicSpecs(prefix).filter((t) => t.name.startsWith(`${prefix}mesh.`)));
+  const codec = new EventCodec(base.schemaRegistryUrl);
+  const topic = `${prefix}mesh.heartbeats`;
+  const mesh = buildMesh(AGENTS, 1);
+  const rand = prng(5);
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  const start = Date.now() * 1000 - 3600 * 1_000_000;
+  let batch: Array<{ key: string; value: Buffer }> = [];
+  for (let i = 0; i < N; i++) {
+    const hb = heartbeat(mesh[i % AGENTS]!, start, Math.floor(i / AGENTS), rand, NO_FAULTS)!;
+    batch.push({ key: hb.agent_id, value: await codec.encode(topic, hb as never) });
+    if (batch.length === 10_000) { await producer.send({ topic, acks: -1, messages: batch }); batch = []; }
+  }
+  if (batch.length) await producer.send({ topic, acks: -1, messages: batch });
+  await producer.disconnect();
+}
+
+async function rawKafkajs(prefix: string): Promise<number> {
+  const consumer = kafka.consumer({ groupId: `${prefix}raw-${randomBytes(3).toString('hex')}`, maxBytesPerPartition: 4 * 1024 * 1024 });
+  await consumer.connect();
+  await consumer.subscribe({ topic: `${prefix}mesh.heartbeats`, fromBeginning: true });
+  let n = 0;
+  let t0 = 0;
+  const done = new Promise<number>((resolve) => {
+    void consumer.run({
+      eachBatch: async ({ batch }) => {
+        if (t0 === 0) t0 = Date.now();
+        n += batch.messages.length;
+        if (n >= N) resolve(Date.now() - t0);
+      },
+    });
+  });
+  const ms = await done;
+  await consumer.disconnect();
+  return (N * 1000) / ms;
+}
+
+async function rawRdkafka(prefix: string): Promise<number> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const rd = require('node-rdkafka') as typeof Rd;
+  const c = new rd.KafkaConsumer({ 'metadata.broker.list': base.kafkaBrokers.join(','), 'group.id': `${prefix}raw-rd-${randomBytes(3).toString('hex')}`, 'enable.auto.commit': false }, { 'auto.offset.reset': 'earliest' });
+  await new Promise<void>((res, rej) => c.connect({}, (e) => (e ? rej(e) : res())));
+  c.subscribe([`${prefix}mesh.heartbeats`]);
+  let n = 0;
+  let t0 = 0;
+  while (n < N) {
+    const m = await new Promise<Rd.Message[]>((res, rej) => c.consume(5000, (e, ms) => (e ? rej(e) : res(ms))));
+    if (m.length && t0 === 0) t0 = Date.now();
+    n += m.length;
+  }
+  const ms = Date.now() - t0;
+  await new Promise<void>((res) => c.disconnect(() => res()));
+  return (N * 1000) / ms;
+}
+
+async function service(prefix: string, engine: 'kafkajs' | 'rdkafka'): Promise<number> {
+  const config = loadConfig({ ...process.env, TOPIC_PREFIX: prefix, KAFKA_CLIENT: engine, LOG_LEVEL: 'warn' });
+  const logger = createLogger('warn', 'bench-impedance');
+  const processor = createImpedanceProcessor(config, logger);
+  const runner = new ProcessorRunner({
+    processor, engine: createEngine(config, logger), codec: new EventCodec(config.schemaRegistryUrl), metrics: createMetrics('bench', false), logger,
+    groupId: `${prefix}solvermesh.impedance`, topicPrefix: prefix, maxRetries: 5, retryBackoffMs: 200, stallTimeoutMs: 60_000,
+    maxBatchRecords: BATCH, validate: (e: DecodedEvent) => validateEvent(e as never).map((i) => `${i.path}: ${i.message}`),
+  });
+  const admin = kafka.admin();
+  await admin.connect();
+  await runner.start();
+  const topic = `${prefix}mesh.heartbeats`;
+  const committed = async () => {
+    const [t] = await admin.fetchOffsets({ groupId: `${prefix}solvermesh.impedance`, topics: [topic] });
+    return (t?.partitions ?? []).reduce((s, p) => s + Math.max(0, Number(p.offset)), 0);
+  };
+  let first = 0;
+  let firstAt = 0;
+  for (;;) {
+    const c = await committed();
+    if (c > 0 && firstAt === 0) { first = c; firstAt = Date.now(); }
+    if (c >= N) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const rate = ((N - first) * 1000) / (Date.now() - firstAt);
+  await runner.stop();
+  await processor.close();
+  await admin.disconnect();
+  // The registry of this run is not needed any more.
+  const redis = new Redis(config.redisUrl);
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}mesh:*`, 'COUNT', 5000);
+    if (keys.length) await redis.unlink(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+  redis.disconnect();
+  return rate;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function main(): Promise<void> {
+  const results: Record<string, number[]> = { 'raw kafkajs': [], 'raw rdkafka': [], 'impedance kafkajs': [], 'impedance rdkafka': [] };
+  for (let r = 0; r < RUNS; r++) {
+    for (const engine of ['kafkajs', 'rdkafka'] as const) {
+      const prefix = `bench-imp-${Date.now().toString(36)}${randomBytes(2).toString('hex')}.`;
+      await fill(prefix);
+      results[`raw ${engine}`]!.push(engine === 'kafkajs' ? await rawKafkajs(prefix) : await rawRdkafka(prefix));
+      results[`impedance ${engine}`]!.push(await service(prefix, engine));
+      process.stderr.write(`run ${r + 1}/${RUNS} ${engine}: raw ${Math.round(results[`raw ${engine}`]!.at(-1)!)}/s, impedance ${Math.round(results[`impedance ${engine}`]!.at(-1)!)}/s\n`);
+    }
+  }
+  process.stdout.write(`heartbeats per run: ${N} (30,000-agent mesh), batch <= ${BATCH} records, runs: ${RUNS}\n`);
+  for (const [name, xs] of Object.entries(results)) {
+    process.stdout.write(`${name.padEnd(20)} median ${Math.round(median(xs)).toLocaleString('en-US').padStart(9)}/s   runs: ${xs.map((x) => Math.round(x)).join(', ')}\n`);
+  }
+  process.exit(0);
+}
+
+void main();
