@@ -8,7 +8,7 @@ ENV_FILE := .infra/env
 WITH_ENV := set -a; [ -f $(ENV_FILE) ] && . ./$(ENV_FILE); set +a;
 
 .PHONY: help deps up down clean-data topics schemas-check test test-unit test-int typecheck demo \
-        bench-codec ci-selftest
+        bench-codec bench-impedance
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -42,6 +42,9 @@ test: deps typecheck schemas-check up ## every test: unit, integration and e2e a
 
 demo: topics ## the main job: run a service and push Avro events through it end to end
 	@$(WITH_ENV) npx tsx services/demo/main.ts
+
+bench-impedance: topics ## impedance heartbeats/s (kafkajs, rdkafka) beside raw consume, medians
+	@$(WITH_ENV) npx tsx bench/impedance/heartbeats.bench.ts
 
 bench-codec: deps ## Avro array<double> vs packed little-endian bytes at 1e6 values
 	@npx tsx bench/codec/doubles.bench.ts

@@ -1,7 +1,9 @@
 // Every runnable service by name, for `solvermesh run <service>`.
 import { coordinatorService } from './coordinator';
+import { impedanceService } from './impedance';
 import type { ServiceDefinition } from './runtime/service';
 
 export const SERVICES: Readonly<Record<string, ServiceDefinition>> = {
   coordinator: coordinatorService,
+  impedance: impedanceService,
 };

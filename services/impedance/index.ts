@@ -3,6 +3,7 @@
 import { EventCodec } from '../runtime/codec';
 import type { RuntimeConfig } from '../runtime/config';
 import type { Logger } from '../runtime/logger';
+import type { ProcessorContext } from '../runtime/processor';
 import type { ServiceDefinition } from '../runtime/service';
 import { readChangelog } from './changelog';
 import { impedanceProcessor, TOPICS, type ImpedanceProcessor } from './processor';
@@ -11,7 +12,7 @@ import { connectRedis, RegistryStore } from './registry-store';
 /** Redis key prefix of the registry: the topic prefix isolates tests and tenants here too. */
 export const registryPrefix = (topicPrefix: string) => `${topicPrefix}mesh:`;
 
-export function createImpedanceProcessor(config: RuntimeConfig, logger: Logger): ImpedanceProcessor & { close(): Promise<void> } {
+export function createImpedanceProcessor(config: RuntimeConfig, logger: Logger, ctx?: ProcessorContext): ImpedanceProcessor & { close(): Promise<void> } {
   const redis = connectRedis(config.redisUrl);
   redis.on('error', (err: Error) => logger.debug({ err: err.message }, 'redis connection error'));
   const store = new RegistryStore(redis, registryPrefix(config.topicPrefix));
@@ -19,6 +20,7 @@ export function createImpedanceProcessor(config: RuntimeConfig, logger: Logger):
   const processor = impedanceProcessor({
     store,
     logger,
+    ...(ctx ? { registry: ctx.registry } : {}),
     restore: (partitions) => readChangelog({ brokers: config.kafkaBrokers, topic: config.topicPrefix + TOPICS.impedance, partitions, codec }),
   });
   return { ...processor, close: async () => { redis.disconnect(); } };
@@ -26,5 +28,6 @@ export function createImpedanceProcessor(config: RuntimeConfig, logger: Logger):
 
 export const impedanceService: ServiceDefinition = {
   name: 'impedance',
-  processor: (config, logger) => createImpedanceProcessor(config, logger),
+  processor: (config, logger, ctx) => createImpedanceProcessor(config, logger, ctx),
+  maxBatchRecords: 5000,
 };

@@ -41,6 +41,8 @@ export interface ImpedanceProcessorDeps {
   readonly logger: Logger;
   /** The heartbeat partition whose watermark drives the 5 s summaries (one emitter per mesh). */
   readonly summaryPartition?: number;
+  /** Where the processor's metrics go; the service passes its own so /metrics shows them. */
+  readonly registry?: Registry;
 }
 
 export interface ImpedanceMetrics {
@@ -51,8 +53,7 @@ export interface ImpedanceMetrics {
   readonly predictions: Counter<'result'>;
 }
 
-export function createImpedanceMetrics(): ImpedanceMetrics {
-  const registry = new Registry();
+export function createImpedanceMetrics(registry: Registry = new Registry()): ImpedanceMetrics {
   const registers = [registry];
   return {
     registry,
@@ -72,7 +73,7 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
   const { store, logger } = deps;
   const log = logger.child({ component: 'impedance' });
   const summaryPartition = deps.summaryPartition ?? 0;
-  const metrics = createImpedanceMetrics();
+  const metrics = createImpedanceMetrics(deps.registry);
   const folds = new Map<number, PartitionFold>();
   /** Last offset of a flushed batch per partition whose commit is not known yet. */
   const pending = new Map<number, bigint>();

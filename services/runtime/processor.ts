@@ -1,5 +1,6 @@
 // What a service plugs into the runner: a pure-ish handler from one decoded event to the
 // events it causes. The runner owns decoding, validation, retries, dead letters, transactions.
+import type { Registry } from 'prom-client';
 import type { DecodedEvent } from './codec';
 
 export interface RecordContext {
@@ -33,10 +34,23 @@ export interface Processor {
    * retriable error is retried like handle(); the batch aborts when retries run out.
    */
   flush?(): readonly Emit[] | Promise<readonly Emit[]>;
-  /** Called when a batch's transaction aborts, so in-memory state can be rebuilt. */
+  /**
+   * Called when a batch does not commit (handling failed, or its transaction did), so in-memory
+   * state folded from it can be taken back; its records will be consumed again.
+   */
   onAbort?(): void | Promise<void>;
+  /** Called after a batch's outputs and offsets committed. `lastOffset` is its last record. */
+  onCommitted?(batch: { topic: string; partition: number; lastOffset: string }): void;
   /** Partitions (logical topic names) this instance now owns; restore their state here. */
   onAssigned?(partitions: ReadonlyArray<{ topic: string; partition: number }>): void | Promise<void>;
   /** Partitions this instance no longer owns; drop their state. */
   onRevoked?(partitions: ReadonlyArray<{ topic: string; partition: number }>): void | Promise<void>;
+  /** Releases the processor's own connections (Redis ...) after the runner stopped. */
+  close?(): Promise<void>;
+}
+
+/** What a service's processor factory gets besides config and logger. */
+export interface ProcessorContext {
+  /** The service's Prometheus registry: register processor metrics here, served on /metrics. */
+  readonly registry: Registry;
 }

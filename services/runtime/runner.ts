@@ -76,6 +76,11 @@ export class ProcessorRunner {
       },
       {
         onCommitted: (batch, produced) => this.onCommitted(batch, produced),
+        onAborted: () => {
+          this.opts.metrics.transactions.inc({ result: 'aborted' });
+          const abort = this.opts.processor.onAbort;
+          if (abort) this.hooks = this.hooks.then(() => abort.call(this.opts.processor)).catch((err: unknown) => this.log.error({ err }, 'onAbort failed'));
+        },
         onAssigned: (list) => this.notify('onAssigned', list),
         onRevoked: (list) => this.notify('onRevoked', list),
         onError: (err) => this.log.error({ err }, 'consumer crashed; the client restarts it'),
@@ -90,6 +95,7 @@ export class ProcessorRunner {
     if (!this.consumer || this.state === 'stopped') return;
     this.state = 'stopping';
     await this.consumer.stop();
+    await this.opts.processor.close?.();
     this.state = 'stopped';
     this.log.info('runner stopped: in-flight batch committed, group left');
   }
@@ -116,6 +122,8 @@ export class ProcessorRunner {
     const p = this.consumer?.progress().find((x) => x.topic === batch.topic && x.partition === batch.partition);
     if (p) metrics.lag.set({ topic: this.logical(batch.topic), partition: String(batch.partition) }, p.lag);
     void produced;
+    const last = batch.records[batch.records.length - 1];
+    if (last) this.opts.processor.onCommitted?.({ topic: this.logical(batch.topic), partition: batch.partition, lastOffset: last.offset });
   }
 
   /** Exposed for tests that drive a batch without a broker. */

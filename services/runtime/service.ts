@@ -6,13 +6,13 @@ import { createEngine } from './engine';
 import { startOpsServer, type OpsServer } from './http';
 import { createLogger, type Logger } from './logger';
 import { createMetrics } from './metrics';
-import type { Processor } from './processor';
+import type { Processor, ProcessorContext } from './processor';
 import { ProcessorRunner, type EventValidator } from './runner';
 import { schemaValidator } from './validation';
 
 export interface ServiceDefinition {
   readonly name: string;
-  readonly processor: (config: RuntimeConfig, logger: Logger) => Processor | Promise<Processor>;
+  readonly processor: (config: RuntimeConfig, logger: Logger, ctx: ProcessorContext) => Processor | Promise<Processor>;
   /** Defaults to the schema annotations and per-event rules (schemas/validate.ts). */
   readonly validate?: EventValidator;
   readonly maxBatchRecords?: number;
@@ -27,8 +27,8 @@ export interface RunningService {
 export async function startService(def: ServiceDefinition, env: NodeJS.ProcessEnv = process.env): Promise<RunningService> {
   const config = loadConfig(env);
   const logger = createLogger(config.logLevel, def.name);
-  const processor = await def.processor(config, logger);
   const metrics = createMetrics(def.name);
+  const processor = await def.processor(config, logger, { registry: metrics.registry });
   const runner = new ProcessorRunner({
     processor,
     engine: createEngine(config, logger),

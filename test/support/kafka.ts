@@ -31,9 +31,9 @@ export class TestKafka {
   }
 
   /** Creates every declared topic (and its .dlq) under a fresh prefix. */
-  static async create(label: string): Promise<TestKafka> {
+  static async create(label: string, opts: { brokers?: string } = {}): Promise<TestKafka> {
     const env = await ensureInfra();
-    const brokers = env.KAFKA_BROKERS.split(',');
+    const brokers = (opts.brokers ?? env.KAFKA_BROKERS).split(',');
     const t = new TestKafka(brokers, env.SCHEMA_REGISTRY_URL, uniquePrefix(label));
     await applyTopics(brokers, allTopicSpecs(t.prefix));
     return t;

@@ -17,6 +17,10 @@ export interface KafkajsEngineOptions {
   readonly logger: Logger;
 }
 
+// An idempotent producer that gives up after N retries invites the caller to re-send, which is
+// how duplicates happen; retry until the transaction timeout aborts it instead.
+const PRODUCER_RETRY = { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 5_000 };
+
 const PINO_LEVEL: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error', [logLevel.WARN]: 'warn', [logLevel.INFO]: 'info', [logLevel.DEBUG]: 'debug',
 };
@@ -38,7 +42,7 @@ export function createKafkajsEngine(opts: KafkajsEngineOptions): KafkaEngine {
     kind: 'kafkajs',
     transactionalConsumer: (consumeOpts, events) => new KafkajsTransactionalConsumer(kafka, opts, consumeOpts, events ?? {}, log),
     producer: async () => {
-      const p = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+      const p = kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry: PRODUCER_RETRY, createPartitioner: Partitioners.DefaultPartitioner });
       await p.connect();
       return {
         send: async (records) => {
@@ -104,7 +108,12 @@ class KafkajsTransactionalConsumer implements TransactionalConsumer {
       const view: PartitionBatch = { topic: batch.topic, partition: batch.partition, records, highWatermark: batch.highWatermark };
       const outputs = await process(view, { heartbeat });
       const last = records[records.length - 1]!.offset;
-      await this.commit(view, outputs, last);
+      try {
+        await this.commit(view, outputs, last);
+      } catch (err) {
+        this.events.onAborted?.([view], err);
+        throw err;
+      }
       resolveOffset(last);
       this.track(view, last);
       this.events.onCommitted?.(view, outputs.length);
@@ -140,6 +149,7 @@ class KafkajsTransactionalConsumer implements TransactionalConsumer {
         idempotent: true,
         maxInFlightRequests: 1,
         transactionTimeout: 20_000,
+        retry: PRODUCER_RETRY,
         createPartitioner: Partitioners.DefaultPartitioner,
       });
       p = producer.connect().then(() => producer);

@@ -161,6 +161,7 @@ class RdkafkaTransactionalConsumer implements TransactionalConsumer {
         await cb((done) => this.producer.disconnect((e) => done(e))).catch(() => undefined);
         await this.newProducer();
       });
+      this.events.onAborted?.(batches, err);
       throw transient('KAFKA_UNAVAILABLE', `transaction failed: ${(err as Error).message}`, err);
     }
     for (const b of batches) {

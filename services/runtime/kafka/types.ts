@@ -60,6 +60,8 @@ export interface EngineEvents {
   onAssigned?(partitions: Array<{ topic: string; partition: number }>): void;
   onRevoked?(partitions: Array<{ topic: string; partition: number }>): void;
   onCommitted?(batch: PartitionBatch, produced: number): void;
+  /** The transaction carrying these batches failed to commit; they will be consumed again. */
+  onAborted?(batches: readonly PartitionBatch[], err: unknown): void;
   onError?(err: unknown): void;
 }
 
