@@ -8,7 +8,7 @@ ENV_FILE := .infra/env
 WITH_ENV := set -a; [ -f $(ENV_FILE) ] && . ./$(ENV_FILE); set +a;
 
 .PHONY: help deps up down clean-data topics schemas-check test test-unit test-int typecheck demo \
-        bench-codec bench-impedance
+        bench-codec bench-impedance wasm bench-solver
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -37,11 +37,17 @@ test-unit: deps ## pure-core tests only (no servers)
 schemas-check: deps ## fail on a schema change that is not FULL_TRANSITIVE compatible with git history
 	@bin/solvermesh schemas check --git
 
-test: deps typecheck schemas-check up ## every test: unit, integration and e2e against real Kafka, registry and Redis
+test: deps typecheck schemas-check wasm up ## every test: unit, integration and e2e against real Kafka, registry and Redis
 	@$(WITH_ENV) $(MOCHA) --config .mocharc.json
 
 demo: topics ## the main job: run a service and push Avro events through it end to end
 	@$(WITH_ENV) npx tsx services/demo/main.ts
+
+wasm: deps ## build the WASM solver kernels (wasm/build/solver.wasm)
+	@bash wasm/build.sh
+
+bench-solver: deps ## WASM solver kernels vs SciPy and sublinear-time-solver, n=1e4..1e6 (installs its peers)
+	@bash bench/solver/run.sh
 
 bench-impedance: topics ## impedance heartbeats/s (kafkajs, rdkafka) beside raw consume, medians
 	@$(WITH_ENV) npx tsx bench/impedance/heartbeats.bench.ts

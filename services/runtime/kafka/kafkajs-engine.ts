@@ -17,9 +17,13 @@ export interface KafkajsEngineOptions {
   readonly logger: Logger;
 }
 
-// An idempotent producer that gives up after N retries invites the caller to re-send, which is
-// how duplicates happen; retry until the transaction timeout aborts it instead.
-const PRODUCER_RETRY = { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 5_000 };
+// Bounded on purpose. kafkajs does not move a transactional producer off a dead broker
+// (tulios/kafkajs#1416): retrying forever stalls the partition, while giving up aborts the
+// transaction, drops the producer and lets a fresh one find the new leaders and coordinator.
+// An aborted transaction leaves nothing behind, so the "limiting retries may invalidate EoS"
+// warning kafkajs prints does not apply to these producers and is filtered out below.
+const PRODUCER_RETRY = { retries: 5, initialRetryTime: 100, maxRetryTime: 3_000 };
+const BENIGN = 'Limiting retries for the idempotent producer may invalidate EoS guarantees';
 
 const PINO_LEVEL: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error', [logLevel.WARN]: 'warn', [logLevel.INFO]: 'info', [logLevel.DEBUG]: 'debug',
@@ -33,6 +37,7 @@ export function createKafkajsEngine(opts: KafkajsEngineOptions): KafkaEngine {
     logLevel: logLevel.WARN,
     logCreator: () => ({ namespace, level, log: entry }: LogEntry) => {
       const { message, ...rest } = entry;
+      if (message === BENIGN) return;
       log[PINO_LEVEL[level] ?? 'info']({ namespace, ...rest }, message);
     },
     retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 5000 },
