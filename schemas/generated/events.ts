@@ -430,6 +430,8 @@ export interface CostUpdated {
   source_node: string;
   /** Hops this update travelled through the swarm; >= 0. */
   propagation_depth: number;
+  /** Closes the coalescing group after this update: the solver applies every update of the group, then re-converges once. Producers of a burst set false on all but the last; the default (true) makes every update its own group. Groups are a pure function of the log (and also close after the solver's coalesce_max updates). */
+  flush: boolean;
 }
 
 /** One entry of A replaced (seed 000 §2.2 matrix_updates). */
@@ -582,6 +584,18 @@ export interface IterationCompleted {
   iteration_time_ms: number;
   /** Floating point operations in the batch when the kernel counts them. */
   flops: number | null;
+}
+
+/** The solver asks itself to keep iterating a session: a bounded slice of work as an input in the log, so long solves run between batches (the consumer keeps heartbeating) and a restart refolds exactly the work that was committed. */
+export interface IterationSliceGranted {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'IterationSliceGranted';
+  /** Event envelope; correlation_id = session_id. */
+  meta: EventMetadata;
+  /** Solve session id (uuid); the Kafka key of every solver topic, equal to meta.correlation_id. */
+  session_id: string;
+  /** Work units granted (one iteration costs nnz + n units); >= 1. */
+  work: number;
 }
 
 /** One CSR row block of A with the matching slice of b: rows [row_start, row_start + row_count). */
@@ -956,6 +970,8 @@ export interface SessionSnapshotted {
   offset: number;
   /** x[offset ..] for this chunk, finite. Packed float64 little-endian, length = 8*n bytes (packed bytes measured ~8x faster than array<double> at 1e6 values, bench/codec/doubles.bench.ts). */
   x_values: Buffer;
+  /** Piece chunk_index of the serialized solver state of the whole input partition (every session: A, b, x, counters, queued inputs) at applied_through; the pieces of one snapshot_id concatenate to it. null in per-session x snapshots. */
+  state: Buffer | null;
 }
 
 /** One chunk of the full solution x, for verifiers: x[offset, offset + length). */
@@ -1170,6 +1186,7 @@ export type SolvermeshEvent =
   | HeartbeatReceived
   | ImpedanceUpdated
   | IterationCompleted
+  | IterationSliceGranted
   | MatrixChunkAppended
   | MeshFrozen
   | MeshSummarized
@@ -1209,6 +1226,7 @@ export const EVENT_TYPES = [
   'HeartbeatReceived',
   'ImpedanceUpdated',
   'IterationCompleted',
+  'IterationSliceGranted',
   'MatrixChunkAppended',
   'MeshFrozen',
   'MeshSummarized',

@@ -1,0 +1,546 @@
+// The solver's pure core: the sessions of one input partition as a fold of their inputs, and
+// the iteration work those inputs pay for. No Kafka, clock or randomness: the WASM kernel is a
+// value, time is the inputs' event time.
+//
+// Determinism (DESIGN invariant 3) rests on three rules:
+//  1. Coalescing groups are a pure function of the log: a group of cost updates closes at a
+//     record with `flush` or at the coalesce_max-th record, never at a fetch boundary.
+//  2. Work is credit-paid: every input grants work units (a fixed amount per record, the amount
+//     written in an IterationSliceGranted), one iteration costs nnz + n. Work runs greedily in
+//     a fixed order (initial solve, then each command / group once the previous solve ended),
+//     so after any set of inputs the progress is min(credits, closed work): independent of how
+//     the inputs were batched or interleaved. A restart that refolds the committed inputs is
+//     therefore exactly where the committed outputs left off.
+//  3. Outputs depend on iteration counts only (IterationCompleted every verification_interval
+//     iterations of a solve and at its end), never on how the work was sliced.
+import type {
+  ConflictReported, ConvergenceReached, CorrectionRequested, CostUpdated, InputPosition, IterationCompleted,
+  IterationSliceGranted, MatrixChunkAppended, Preconditioner as WirePreconditioner, SessionClosed, SessionOpened,
+  SessionRejected, SolutionPublished, SolverMethod, VerificationRequested,
+} from '../../schemas/generated/events';
+import { packFloat64, unpackFloat64, unpackInt32 } from '../../schemas/packed';
+import type { Csr, Method, Preconditioner, Status } from '../../wasm';
+import { SolverSession, type Backend } from '../../wasm';
+import { derivedEventId } from '../runtime/ids';
+
+export const PRODUCER = 'solver';
+
+export interface SolverLimits {
+  readonly maxRows: number;
+  readonly maxNnz: number;
+  /** A cost group closes after this many updates even without `flush`. */
+  readonly coalesceMax: number;
+  /** Work units each input record grants (one iteration costs nnz + n). */
+  readonly recordWork: number;
+  /** Iterations between full SolutionPublished at convergence (and on VerificationRequested). */
+  readonly solutionEvery: number;
+  /** A session without input for this long (event time, µs) is evicted (seed 000 §7.4). */
+  readonly idleTimeoutMicros: number;
+  /** Consecutive checks under tolerance for ConvergenceReached (seed 000 §3.3). */
+  readonly consecutive: number;
+  /** Largest |Δx| components carried by IterationCompleted. */
+  readonly topChanges: number;
+}
+
+export const DEFAULT_SOLVER_LIMITS: SolverLimits = Object.freeze({
+  maxRows: 2_000_000,
+  maxNnz: 20_000_000,
+  coalesceMax: 10_000,
+  recordWork: 10_000_000,
+  solutionEvery: 1000,
+  idleTimeoutMicros: 3600 * 1e6,
+  consecutive: 1,
+  topChanges: 8,
+});
+
+/** Where an input sits in the log, and its envelope facts the fold needs. */
+export interface InputRef {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly eventId: string;
+  /** meta.occurred_at, µs. */
+  readonly occurredAt: number;
+}
+
+export type SolverEvent =
+  | SessionOpened | MatrixChunkAppended | SessionClosed | CostUpdated
+  | CorrectionRequested | VerificationRequested | IterationSliceGranted;
+
+export type Output =
+  | { readonly topic: 'solver.iterations'; readonly event: IterationCompleted | ConvergenceReached }
+  | { readonly topic: 'solver.solutions'; readonly event: SolutionPublished }
+  | { readonly topic: 'solver.sessions'; readonly event: SessionRejected | SessionClosed }
+  | { readonly topic: 'mesh.conflicts'; readonly event: ConflictReported };
+
+/** Why a record can never apply; the processor dead-letters it. */
+export class InputRejected extends Error {}
+
+const METHOD: Record<SolverMethod, Method> = { JACOBI: 'jacobi', GAUSS_SEIDEL: 'gauss_seidel', CG: 'cg', BICGSTAB: 'bicgstab', NEUMANN: 'neumann', HYBRID: 'hybrid' };
+const WIRE_METHOD: Record<string, SolverMethod> = { jacobi: 'JACOBI', gauss_seidel: 'GAUSS_SEIDEL', cg: 'CG', bicgstab: 'BICGSTAB', neumann: 'NEUMANN', hybrid: 'HYBRID' };
+const PRECOND: Record<WirePreconditioner, Preconditioner> = { NONE: 'none', JACOBI: 'jacobi', ILU: 'ilu0' };
+const FINAL: ReadonlySet<Status> = new Set(['converged', 'breakdown', 'stagnated', 'diverged', 'not_applicable']);
+
+export type Positions = Record<string, number>;
+
+export interface CostGroup {
+  readonly updates: CostUpdated[];
+  /** Positions of the last record of the group. */
+  readonly through: Positions;
+  readonly last: InputRef;
+}
+
+export type Job =
+  | { readonly kind: 'group'; readonly group: CostGroup }
+  | { readonly kind: 'command'; readonly command: CorrectionRequested | VerificationRequested; readonly ref: InputRef };
+
+export interface SolveState {
+  /** Iterations of this solve so far. */
+  done: number;
+  sinceEmit: number;
+  lastResidual: number;
+  timeMs: number;
+  readonly causation: string;
+  readonly occurredAt: number;
+}
+
+export interface SessionState {
+  readonly id: string;
+  readonly partition: number;
+  status: 'assembling' | 'active' | 'rejected' | 'closed';
+  opened: SessionOpened;
+  method: Method;
+  precond: Preconditioner;
+  omega: number;
+  chunks: Map<number, MatrixChunkAppended>;
+  csr: Csr | undefined;
+  b: Float64Array | undefined;
+  solver: SolverSession | undefined;
+  /** x at the previous IterationCompleted, for the largest changes. */
+  prevX: Float64Array | undefined;
+  credits: number;
+  /** Cost updates of the open group. */
+  open: CostUpdated[];
+  jobs: Job[];
+  /** The initial solve is owed once the matrix is complete. */
+  initialOwed: boolean;
+  solve: SolveState | undefined;
+  /** Input positions folded into the state the running / last solve started from. */
+  applied: Positions;
+  iteration: number;
+  outSeq: number;
+  belowCount: number;
+  lastPublished: number;
+  lastActivity: number;
+  updatesApplied: number;
+  conflicts: number;
+  lastResidual: number | null;
+}
+
+export interface Clock {
+  /** Wall-clock ms, only for iteration_time_ms (excluded from replay comparisons). */
+  now(): number;
+}
+
+export function emptySession(id: string, partition: number, opened: SessionOpened): SessionState {
+  return {
+    id, partition, status: 'assembling', opened,
+    method: METHOD[opened.method], precond: PRECOND[opened.options.preconditioner], omega: 1,
+    chunks: new Map(), csr: undefined, b: undefined, solver: undefined, prevX: undefined,
+    credits: 0, open: [], jobs: [], initialOwed: false, solve: undefined, applied: {},
+    iteration: 0, outSeq: 0, belowCount: 0, lastPublished: -1, lastActivity: opened.meta.occurred_at,
+    updatesApplied: 0, conflicts: 0, lastResidual: null,
+  };
+}
+
+export const positionsToWire = (p: Positions): InputPosition[] =>
+  Object.keys(p).sort().map((key) => {
+    const at = key.lastIndexOf('/');
+    return { topic: key.slice(0, at), partition: Number(key.slice(at + 1)), offset: p[key]! };
+  });
+
+const posKey = (ref: { topic: string; partition: number }) => `${ref.topic}/${ref.partition}`;
+
+function meta(s: SessionState, discriminator: string, causation: string, occurredAt: number, sequence: number | null) {
+  return {
+    event_id: derivedEventId(s.id, `${s.outSeq++}:${discriminator}`),
+    correlation_id: s.id, causation_id: causation, occurred_at: occurredAt, producer: PRODUCER, sequence,
+  };
+}
+
+/** All sessions of one input partition. */
+export class PartitionCore {
+  readonly sessions = new Map<string, SessionState>();
+  /** Last offset folded per input topic of this partition (the snapshot position). */
+  readonly folded: Positions = {};
+  /** Cost updates for sessions not seen yet (cross-topic order), replayed at open. */
+  readonly orphans = new Map<string, Array<{ event: CostUpdated; ref: InputRef }>>();
+  streamTime = 0;
+
+  constructor(
+    readonly partition: number,
+    readonly limits: SolverLimits = DEFAULT_SOLVER_LIMITS,
+    readonly backend: Backend = 'wasm',
+    private readonly clock: Clock = { now: () => 0 },
+  ) {}
+
+  /** Checks a record before it is folded; throws InputRejected for records that can never apply. */
+  check(event: SolverEvent): void {
+    const s = this.sessions.get(event.session_id);
+    if (event.type === 'MatrixChunkAppended' || event.type === 'CostUpdated') {
+      if (s?.status === 'rejected') throw new InputRejected(`session ${event.session_id} was rejected: its ${event.type} cannot apply`);
+    }
+    if (event.type === 'CostUpdated' && s && s.status !== 'closed') checkCost(event, s);
+  }
+
+  /** Folds one input; returns the outputs it causes directly (rejections, evictions). */
+  fold(event: SolverEvent, ref: InputRef): Output[] {
+    this.folded[ref.topic] = Math.max(this.folded[ref.topic] ?? -1, ref.offset);
+    if (ref.occurredAt > this.streamTime) this.streamTime = ref.occurredAt;
+    const out: Output[] = [];
+    const s = this.sessions.get(event.session_id);
+    if (s) s.lastActivity = Math.max(s.lastActivity, ref.occurredAt);
+    switch (event.type) {
+      case 'SessionOpened': out.push(...this.onOpened(event, ref)); break;
+      case 'MatrixChunkAppended': if (s) out.push(...this.onChunk(s, event, ref)); break;
+      case 'SessionClosed': if (s && s.status !== 'closed') this.release(s, 'closed'); break;
+      case 'CostUpdated':
+        if (!s) this.orphan(event, ref);
+        else this.onCost(s, event, ref);
+        break;
+      case 'CorrectionRequested':
+      case 'VerificationRequested':
+        if (s && s.status !== 'closed' && s.status !== 'rejected') { s.jobs.push({ kind: 'command', command: event, ref }); s.credits += this.limits.recordWork; }
+        break;
+      case 'IterationSliceGranted':
+        if (s && (s.status === 'active' || s.status === 'assembling')) s.credits += event.work;
+        break;
+      default: { const never: never = event; void never; }
+    }
+    out.push(...this.evictIdle(ref));
+    return out;
+  }
+
+  private onOpened(e: SessionOpened, ref: InputRef): Output[] {
+    if (this.sessions.has(e.session_id)) return [];
+    const s = emptySession(e.session_id, this.partition, e);
+    s.applied[posKey(ref)] = ref.offset;
+    this.sessions.set(s.id, s);
+    const over = e.rows > this.limits.maxRows ? { what: 'rows', limit: this.limits.maxRows, actual: e.rows }
+      : e.nnz > this.limits.maxNnz ? { what: 'nnz', limit: this.limits.maxNnz, actual: e.nnz } : undefined;
+    if (over) return this.reject(s, 'TOO_LARGE', `${over.what} ${over.actual} is over the solver limit ${over.limit} (SOLVER_MAX_${over.what.toUpperCase()})`, ref, over.limit, over.actual);
+    if (e.rows !== e.cols) return this.reject(s, 'DIMENSION_MISMATCH', `rows ${e.rows} != cols ${e.cols}: the solver takes square systems`, ref);
+    return [];
+  }
+
+  private reject(s: SessionState, reason: SessionRejected['reason'], message: string, ref: InputRef, limit: number | null = null, actual: number | null = null): Output[] {
+    this.release(s, 'rejected');
+    this.orphans.delete(s.id);
+    return [{ topic: 'solver.sessions', event: { type: 'SessionRejected', meta: meta(s, 'rejected', ref.eventId, ref.occurredAt, null), session_id: s.id, reason, message, limit, actual } }];
+  }
+
+  private onChunk(s: SessionState, e: MatrixChunkAppended, ref: InputRef): Output[] {
+    if (s.status !== 'assembling') return [];
+    s.applied[posKey(ref)] = ref.offset;
+    if (e.rows !== s.opened.rows || e.cols !== s.opened.cols || e.chunk_count !== s.opened.chunk_count) {
+      return this.reject(s, 'DIMENSION_MISMATCH', `chunk ${e.chunk_index} says ${e.rows}x${e.cols} in ${e.chunk_count} chunks, the session ${s.opened.rows}x${s.opened.cols} in ${s.opened.chunk_count}`, ref);
+    }
+    s.chunks.set(e.chunk_index, e);
+    if (s.chunks.size < s.opened.chunk_count) return [];
+    const built = assemble(s.opened, s.chunks);
+    s.chunks = new Map();
+    if (typeof built === 'string') return this.reject(s, 'INVALID_MATRIX', built, ref);
+    try {
+      s.solver = SolverSession.open(built.csr, this.backend);
+    } catch (err) {
+      return this.reject(s, 'INVALID_MATRIX', (err as Error).message, ref);
+    }
+    s.csr = built.csr;
+    s.b = built.b;
+    s.solver.setB(built.b);
+    s.status = 'active';
+    s.initialOwed = true;
+    s.credits += this.limits.recordWork;
+    for (const o of this.orphans.get(s.id) ?? []) {
+      try { checkCost(o.event, s); this.onCost(s, o.event, o.ref); } catch { /* counted by the processor at fold time */ }
+    }
+    this.orphans.delete(s.id);
+    return [];
+  }
+
+  private orphan(e: CostUpdated, ref: InputRef): void {
+    const list = this.orphans.get(e.session_id) ?? [];
+    if (list.length < this.limits.coalesceMax) list.push({ event: e, ref });
+    this.orphans.set(e.session_id, list);
+  }
+
+  private onCost(s: SessionState, e: CostUpdated, ref: InputRef): void {
+    if (s.status !== 'active' && s.status !== 'assembling') return;
+    s.open.push(e);
+    s.credits += this.limits.recordWork;
+    if (e.flush || s.open.length >= this.limits.coalesceMax) {
+      s.jobs.push({ kind: 'group', group: { updates: s.open, through: { [posKey(ref)]: ref.offset }, last: ref } });
+      s.open = [];
+    }
+  }
+
+  private evictIdle(ref: InputRef): Output[] {
+    const out: Output[] = [];
+    for (const s of this.sessions.values()) {
+      if (s.status !== 'active' && s.status !== 'assembling') continue;
+      if (this.streamTime - s.lastActivity <= this.limits.idleTimeoutMicros) continue;
+      out.push({ topic: 'solver.sessions', event: {
+        type: 'SessionClosed', meta: meta(s, 'evicted', ref.eventId, this.streamTime, null), session_id: s.id, reason: 'TIMEOUT',
+        final_iteration: s.iteration > 0 ? s.iteration : null, final_residual_norm: s.lastResidual,
+        message: `no input for ${Math.round((this.streamTime - s.lastActivity) / 1e6)} s of event time (idle timeout ${this.limits.idleTimeoutMicros / 1e6} s)`,
+      } });
+      this.release(s, 'closed');
+    }
+    return out;
+  }
+
+  /** Frees the kernel memory; the session stays as a small tombstone so late inputs are ignored. */
+  release(s: SessionState, status: 'closed' | 'rejected'): void {
+    s.solver?.free();
+    s.solver = undefined; s.csr = undefined; s.b = undefined; s.prevX = undefined;
+    s.chunks = new Map(); s.open = []; s.jobs = []; s.solve = undefined; s.initialOwed = false; s.credits = 0;
+    s.status = status;
+  }
+
+  /** Sessions that owe work they have no credit for (the processor grants them a slice). */
+  starving(): SessionState[] {
+    return [...this.sessions.values()].filter((s) => s.status === 'active' && hasWork(s) && s.credits < iterationCost(s));
+  }
+
+  /** Runs every session's work as far as its credits go. */
+  work(): Output[] {
+    const out: Output[] = [];
+    for (const s of this.sessions.values()) if (s.status === 'active') this.workSession(s, out);
+    return out;
+  }
+
+  private workSession(s: SessionState, out: Output[]): void {
+    const cost = iterationCost(s);
+    for (;;) {
+      if (!s.solve && !this.startNext(s, out)) return;
+      const solve = s.solve!;
+      const allowed = Math.floor(s.credits / cost);
+      if (allowed < 1) return;
+      const k = Math.min(allowed, s.opened.options.verification_interval - solve.sinceEmit, s.opened.options.max_iterations - solve.done);
+      const t0 = this.clock.now();
+      const before = solve.done;
+      const r = s.solver!.iterate(k);
+      solve.timeMs += this.clock.now() - t0;
+      const ran = r.iterations - before;
+      solve.done = r.iterations;
+      solve.sinceEmit += ran;
+      s.iteration += ran;
+      s.credits -= Math.max(ran, 1) * cost;
+      const final = FINAL.has(r.status) || solve.done >= s.opened.options.max_iterations;
+      if (final || solve.sinceEmit >= s.opened.options.verification_interval) this.emitIteration(s, r.status, final, out);
+      if (final) s.solve = undefined;
+    }
+  }
+
+  /** Starts the next owed solve; false when the session is quiescent. */
+  private startNext(s: SessionState, out: Output[]): boolean {
+    const solver = s.solver!;
+    if (s.initialOwed) {
+      s.initialOwed = false;
+      return this.begin(s, s.opened.meta.event_id, s.opened.meta.occurred_at);
+    }
+    const job = s.jobs.shift();
+    if (!job) return false;
+    if (job.kind === 'group') {
+      this.applyGroup(s, job.group, out);
+      return this.begin(s, job.group.last.eventId, job.group.last.occurredAt);
+    }
+    s.applied[posKey(job.ref)] = job.ref.offset;
+    const c = job.command;
+    if (c.type === 'VerificationRequested') {
+      this.publish(s, c.meta.event_id, job.ref.occurredAt, out);
+      return true;
+    }
+    switch (c.action) {
+      case 'ADJUST_STEP': s.omega = Math.min(1.9, Math.max(0.1, s.omega * (c.step_factor ?? 1))); break;
+      case 'RESTART_PRECONDITIONER': if (c.preconditioner) s.precond = PRECOND[c.preconditioner]; break;
+      case 'RESTART_METHOD': if (c.method) s.method = METHOD[c.method]; break;
+      case 'FULL_RESTART': solver.setX(new Float64Array(s.csr!.n)); break;
+    }
+    return this.begin(s, c.meta.event_id, job.ref.occurredAt);
+  }
+
+  private begin(s: SessionState, causation: string, occurredAt: number): boolean {
+    const solver = s.solver!;
+    // Every solve starts the configured method afresh from the current x (hybrid re-picks), so
+    // a restored session continues exactly like the one that was never stopped.
+    solver.configure({ method: s.method, tol: s.opened.options.tolerance, precond: s.precond, omega: s.omega });
+    s.solve = { done: 0, sinceEmit: 0, lastResidual: solver.trueResidual(), timeMs: 0, causation, occurredAt };
+    s.prevX ??= solver.readX();
+    return true;
+  }
+
+  private applyGroup(s: SessionState, g: CostGroup, out: Output[]): void {
+    const solver = s.solver!, b = s.b!, csr = s.csr!;
+    Object.assign(s.applied, g.through);
+    const touched = new Set<number>();
+    for (const u of g.updates) {
+      for (let k = 0; k < u.delta_indices.length; k++) {
+        const i = u.delta_indices[k]!;
+        b[i] = b[i]! + u.delta_values[k]!;
+        touched.add(i);
+      }
+      if (u.matrix_updates.length > 0) {
+        const results = solver.updateA(u.matrix_updates.map((m) => ({ row: m.row, col: m.col, oldValue: m.old_value, newValue: m.new_value })));
+        results.forEach((r, k) => {
+          const m = u.matrix_updates[k]!;
+          if (r.outcome === 'applied') csr.values[entryIndex(csr, m.row, m.col)] = m.new_value;
+          else if (r.outcome === 'old_value_mismatch') out.push(this.conflict(s, u, k, r.current));
+        });
+      }
+      s.updatesApplied++;
+    }
+    if (touched.size > 0) {
+      const idx = Int32Array.from([...touched].sort((p, q) => p - q));
+      solver.updateB(idx, Float64Array.from(idx, (i) => b[i]!));
+    }
+  }
+
+  private conflict(s: SessionState, u: CostUpdated, k: number, current: number): Output {
+    s.conflicts++;
+    const m = u.matrix_updates[k]!;
+    return { topic: 'mesh.conflicts', event: {
+      type: 'ConflictReported', meta: meta(s, `conflict:${u.meta.event_id}:${k}`, u.meta.event_id, u.meta.occurred_at, null),
+      conflict_id: derivedEventId(u.meta.event_id, `matrix:${k}`), agent_id: u.source_node, message_id: u.meta.event_id,
+      sector_id: 'solver', cluster_id: s.id,
+      detail: {
+        conflict_type: 'DATA_CONTRADICTION', expected_value: JSON.stringify({ row: m.row, col: m.col, value: m.old_value }),
+        received_value: JSON.stringify({ row: m.row, col: m.col, value: current }), context_hash: `${s.id}@${s.iteration}`,
+        divergence_depth: null, affects_agent_count: null, conflicting_data: null,
+      },
+    } };
+  }
+
+  private emitIteration(s: SessionState, status: Status, final: boolean, out: Output[]): void {
+    const solve = s.solve!;
+    const solver = s.solver!;
+    if (solve.sinceEmit < 1) return;
+    const residual = solver.trueResidual();
+    const rate = solve.lastResidual > 0 ? Math.pow(residual / solve.lastResidual, 1 / solve.sinceEmit) : 0;
+    const x = solver.readX();
+    const top = largestChanges(s.prevX!, x, this.limits.topChanges);
+    const applied = positionsToWire(s.applied);
+    out.push({ topic: 'solver.iterations', event: {
+      type: 'IterationCompleted', meta: meta(s, `it:${s.iteration}`, solve.causation, solve.occurredAt, s.iteration),
+      session_id: s.id, applied_through: applied, iteration: s.iteration, iterations_in_batch: solve.sinceEmit, n: x.length,
+      method: WIRE_METHOD[solver.current().method]!, residual_norm: residual, convergence_rate: Number.isFinite(rate) ? rate : 0,
+      x_change_indices: top.map((i) => i), x_change_values: top.map((i) => x[i]!),
+      iteration_time_ms: solve.timeMs / solve.sinceEmit, flops: null,
+    } });
+    s.prevX = x;
+    s.lastResidual = residual;
+    solve.lastResidual = residual;
+    solve.sinceEmit = 0;
+    solve.timeMs = 0;
+    const tol = s.opened.options.tolerance;
+    s.belowCount = residual <= tol ? s.belowCount + 1 : 0;
+    if (!final || status !== 'converged') return;
+    if (s.belowCount >= this.limits.consecutive) {
+      out.push({ topic: 'solver.iterations', event: {
+        type: 'ConvergenceReached', meta: meta(s, `conv:${s.iteration}`, solve.causation, solve.occurredAt, s.iteration),
+        session_id: s.id, applied_through: applied, iteration: s.iteration, residual_norm: residual, tolerance: tol,
+        iterations_below_threshold: s.belowCount, swarm_consensus: null,
+      } });
+    }
+    if (s.lastPublished < 0 || s.iteration - s.lastPublished >= this.limits.solutionEvery) this.publish(s, solve.causation, solve.occurredAt, out);
+  }
+
+  private publish(s: SessionState, causation: string, occurredAt: number, out: Output[]): void {
+    const x = s.solver!.readX();
+    const per = 65_536;
+    const count = Math.max(1, Math.ceil(x.length / per));
+    s.lastPublished = s.iteration;
+    for (let c = 0; c < count; c++) {
+      out.push({ topic: 'solver.solutions', event: {
+        type: 'SolutionPublished', meta: meta(s, `sol:${s.iteration}:${c}`, causation, occurredAt, s.iteration), session_id: s.id,
+        iteration: s.iteration, n: x.length, chunk_index: c, chunk_count: count, offset: c * per,
+        values: packFloat64(x.subarray(c * per, Math.min(x.length, (c + 1) * per))),
+      } });
+    }
+  }
+}
+
+export function hasWork(s: SessionState): boolean {
+  return s.initialOwed || s.solve !== undefined || s.jobs.length > 0;
+}
+
+export function iterationCost(s: SessionState): number {
+  return s.csr ? s.csr.values.length + s.csr.n : 1;
+}
+
+function checkCost(e: CostUpdated, s: SessionState): void {
+  const n = s.opened.rows;
+  for (const i of e.delta_indices) if (i < 0 || i >= n) throw new InputRejected(`delta index ${i} is outside the ${n}-row session ${s.id}`);
+  e.matrix_updates.forEach((m, k) => {
+    if (m.row >= n || m.col >= s.opened.cols) throw new InputRejected(`matrix_updates[${k}] (${m.row}, ${m.col}) is outside the ${n}x${s.opened.cols} matrix of session ${s.id}`);
+    if (!Number.isFinite(m.new_value)) throw new InputRejected(`matrix_updates[${k}].new_value is not finite`);
+    if (s.csr && entryIndex(s.csr, m.row, m.col) < 0) throw new InputRejected(`matrix_updates[${k}] (${m.row}, ${m.col}) is not in the sparsity pattern of session ${s.id} (adding structure needs a new session)`);
+  });
+}
+
+export function entryIndex(a: Csr, row: number, col: number): number {
+  let lo = a.rowPtr[row]!, hi = a.rowPtr[row + 1]! - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const c = a.colIdx[mid]!;
+    if (c === col) return mid;
+    if (c < col) lo = mid + 1; else hi = mid - 1;
+  }
+  return -1;
+}
+
+function largestChanges(prev: Float64Array, x: Float64Array, k: number): number[] {
+  const best: number[] = [];
+  const d = (i: number) => Math.abs(x[i]! - prev[i]!);
+  for (let i = 0; i < x.length; i++) {
+    if (best.length === k && d(i) <= d(best[k - 1]!)) continue;
+    let at = best.length < k ? best.length : k - 1;
+    best[at] = i;
+    while (at > 0 && d(best[at]!) > d(best[at - 1]!)) { [best[at], best[at - 1]] = [best[at - 1]!, best[at]!]; at--; }
+  }
+  return best.filter((i) => d(i) > 0);
+}
+
+/** Joins the row blocks into one CSR and b; a string says what is wrong. */
+export function assemble(o: SessionOpened, chunks: Map<number, MatrixChunkAppended>): { csr: Csr; b: Float64Array } | string {
+  const n = o.rows;
+  const rowPtr = new Int32Array(n + 1);
+  const b = new Float64Array(n);
+  let nnz = 0;
+  const blocks = [...chunks.values()].sort((p, q) => p.row_start - q.row_start);
+  let next = 0;
+  for (const c of blocks) {
+    if (c.row_start !== next) return `chunk ${c.chunk_index} starts at row ${c.row_start}, expected ${next}: row blocks must tile 0..${n - 1}`;
+    next = c.row_start + c.row_count;
+    nnz += c.values.length / 8;
+  }
+  if (next !== n) return `row blocks cover rows 0..${next - 1}, the session has ${n}`;
+  if (nnz !== o.nnz) return `chunks carry ${nnz} non-zeros, SessionOpened.nnz says ${o.nnz}`;
+  const colIdx = new Int32Array(nnz);
+  const values = new Float64Array(nnz);
+  let at = 0;
+  for (const c of blocks) {
+    const rp = unpackInt32(c.row_pointers), ci = unpackInt32(c.col_indices), va = unpackFloat64(c.values);
+    for (let r = 0; r < c.row_count; r++) rowPtr[c.row_start + r + 1] = at + rp[r + 1]!;
+    colIdx.set(ci, at);
+    values.set(va, at);
+    b.set(unpackFloat64(c.b_values), c.row_start);
+    at += va.length;
+  }
+  for (let i = 0; i < n; i++) {
+    for (let k = rowPtr[i]! + 1; k < rowPtr[i + 1]!; k++) {
+      if (colIdx[k]! <= colIdx[k - 1]!) return `row ${i}: column indices must be strictly increasing (canonical CSR)`;
+    }
+  }
+  return { csr: { n, rowPtr, colIdx, values }, b };
+}

@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { csrFromCoo, multiply, relativeResidual } from '../../../wasm';
+import { poisson2d, smoothRhs } from '../../../wasm/src/problems';
+import { costStream, costUpdated, openSession } from '../../../services/solver/events';
+import { PartitionCore, DEFAULT_SOLVER_LIMITS } from '../../../services/solver/domain';
+import { serialize, deserialize } from '../../../services/solver/snapshot';
+import { unpackFloat64 } from '../../../schemas/packed';
+import type { IterationCompleted, SolutionPublished } from '../../../schemas/generated/events';
+import { comparable, refOf, run, toLog } from './harness';
+
+const SID = '6f1c1d1e-0000-4000-8000-000000000001';
+const A = poisson2d(20);
+const B = smoothRhs(A.n);
+
+function iterations(outputs: ReturnType<typeof run>['outputs']): IterationCompleted[] {
+  return outputs.filter((o) => o.event.type === 'IterationCompleted').map((o) => o.event as IterationCompleted);
+}
+
+describe('solver domain: sessions as a fold of their inputs', () => {
+  const log = toLog([...openSession(SID, A, B, { verificationInterval: 10 }), ...costStream(SID, A.n, 300, 7)]);
+
+  it('given one log, when it is batched differently and the topics interleave differently, then every output is the same bit for bit', () => {
+    const a = run(log, { batch: 1, sliceWork: 50_000 });
+    const b = run(log, { batch: 97, sliceWork: 3_000_000 });
+    const c = run(log, { batch: 13, sliceWork: 7_777, shuffleTopics: true });
+    assert.ok(iterations(a.outputs).length > 40);
+    assert.deepStrictEqual(comparable(b.outputs), comparable(a.outputs));
+    assert.deepStrictEqual(comparable(c.outputs), comparable(a.outputs));
+  });
+
+  it('given the final state, then x solves the final system (b with every delta) to the tolerance', () => {
+    const { outputs, core } = run(log, { batch: 50, sliceWork: 1_000_000 });
+    const b = Float64Array.from(B);
+    for (const l of log) if (l.event.type === 'CostUpdated') l.event.delta_indices.forEach((i, k) => { b[i] = b[i]! + (l.event as { delta_values: number[] }).delta_values[k]!; });
+    const x = core.sessions.get(SID)!.solver!.readX();
+    assert.ok(relativeResidual(A, x, b) <= 1e-8);
+    const last = iterations(outputs).at(-1)!;
+    assert.ok(last.applied_through.some((p) => p.topic === 'solver.costs' && p.offset === 299));
+    const sol = outputs.filter((o) => o.event.type === 'SolutionPublished').at(-1)!.event as SolutionPublished;
+    assert.ok(sol.iteration <= last.iteration);
+  });
+
+  it('given a snapshot at a quiet point, when it is restored and the tail refolded, then the outputs continue exactly', () => {
+    const head = log.slice(0, 150), tail = log.slice(150);
+    const full = run(log, { batch: 10, sliceWork: 1_000_000 });
+    const first = run(head, { batch: 10, sliceWork: 1_000_000 });
+    const restored = new PartitionCore(0, DEFAULT_SOLVER_LIMITS, 'wasm');
+    deserialize(serialize(first.core), restored);
+    const second = run(tail, { batch: 10, sliceWork: 1_000_000, core: restored });
+    assert.deepStrictEqual(comparable([...first.outputs, ...second.outputs]), comparable(full.outputs));
+  });
+
+  it('given a matrix update with a stale old_value, then it is a DATA_CONTRADICTION conflict and A keeps its value', () => {
+    const events = [...openSession(SID, A, B), costUpdated(SID, 'm1', { matrix: [{ row: 0, col: 1, old_value: 9, new_value: -2 }] }), costUpdated(SID, 'm2', { matrix: [{ row: 0, col: 0, old_value: 4.1, new_value: 5 }] })];
+    const { outputs, core } = run(toLog(events), { batch: 5, sliceWork: 1_000_000 });
+    const conflicts = outputs.filter((o) => o.topic === 'mesh.conflicts');
+    assert.equal(conflicts.length, 1);
+    assert.equal((conflicts[0]!.event as { detail: { conflict_type: string } }).detail.conflict_type, 'DATA_CONTRADICTION');
+    const s = core.sessions.get(SID)!;
+    assert.equal(s.csr!.values[0], 5);
+    assert.equal(s.csr!.values[1], -1);
+    const ax = multiply(s.csr!, s.solver!.readX());
+    assert.equal(ax.length, A.n);
+  });
+
+  it('given an index outside the matrix, then check() rejects the record (it goes to the DLQ) and nothing is folded', () => {
+    const core = new PartitionCore(0, DEFAULT_SOLVER_LIMITS, 'wasm');
+    for (const l of toLog(openSession(SID, A, B))) core.fold(l.event, refOf(l));
+    assert.throws(() => core.check(costUpdated(SID, 'bad', { indices: [A.n], values: [1] })), /outside the 400-row session/);
+    assert.throws(() => core.check(costUpdated(SID, 'bad2', { matrix: [{ row: 0, col: 5, old_value: 0, new_value: 1 }] })), /not in the sparsity pattern/);
+  });
+
+  it('given a session over the row limit, then it is rejected with the limit and its chunks are refused', () => {
+    const core = new PartitionCore(0, { ...DEFAULT_SOLVER_LIMITS, maxRows: 100 }, 'wasm');
+    const [opened, chunk] = toLog(openSession(SID, A, B));
+    const out = core.fold(opened!.event, refOf(opened!));
+    assert.deepStrictEqual((({ type, reason, limit, actual }) => ({ type, reason, limit, actual }))(out[0]!.event as never), { type: 'SessionRejected', reason: 'TOO_LARGE', limit: 100, actual: 400 });
+    assert.throws(() => core.check(chunk!.event), /rejected/);
+  });
+
+  it('given a CorrectionRequested to restart with another method, then the next iterations run it', () => {
+    const events = [...openSession(SID, A, B, { verificationInterval: 5 }), {
+      type: 'CorrectionRequested' as const, meta: { event_id: 'c1', correlation_id: SID, causation_id: null, occurred_at: 1, producer: 'v', sequence: null },
+      session_id: SID, iteration: 1, verifier_id: 'v1', trigger: 'DRIFT' as const, severity: 0.7, action: 'RESTART_METHOD' as const,
+      step_factor: null, preconditioner: null, method: 'JACOBI' as const,
+    }, costUpdated(SID, 'after', { indices: [3], values: [1] })];
+    const its = iterations(run(toLog(events), { batch: 1, sliceWork: 1_000_000 }).outputs);
+    assert.equal(its[0]!.method, 'CG');
+    assert.equal(its.at(-1)!.method, 'JACOBI');
+  });
+
+  it('given an idle session past the timeout in event time, then it is evicted and its memory released', () => {
+    const core = new PartitionCore(0, { ...DEFAULT_SOLVER_LIMITS, idleTimeoutMicros: 1e6 }, 'wasm');
+    const other = '6f1c1d1e-0000-4000-8000-000000000002';
+    const log2 = toLog([...openSession(SID, A, B), ...openSession(other, A, B, { occurredAt: 1_767_225_600_000_000 + 5e6 })]);
+    const outs = log2.flatMap((l) => core.fold(l.event, refOf(l)));
+    assert.ok(outs.map((o) => o.event.type).includes('SessionClosed'));
+    assert.equal(core.sessions.get(SID)!.status, 'closed');
+    assert.equal(core.sessions.get(SID)!.solver, undefined);
+  });
+
+  it('given a solution, then SolutionPublished carries x in packed chunks', () => {
+    const { outputs, core } = run(toLog(openSession(SID, csrFromCoo(3, [0, 1, 2], [0, 1, 2], [2, 4, 8]), [2, 4, 8])), { batch: 3, sliceWork: 100 });
+    const sol = outputs.find((o) => o.event.type === 'SolutionPublished')!.event as SolutionPublished;
+    assert.deepStrictEqual(Array.from(unpackFloat64(sol.values)), [1, 1, 1]);
+    assert.ok(core.sessions.get(SID)!.iteration > 0);
+  });
+});
