@@ -27,7 +27,7 @@ export const CONFIG_DOC: ReadonlyArray<{ env: string; default: string; doc: stri
   { env: 'KAFKA_BROKERS', default: '127.0.0.1:9092', doc: 'Comma-separated bootstrap brokers host:port.' },
   { env: 'SCHEMA_REGISTRY_URL', default: 'http://127.0.0.1:8081/apis/ccompat/v7', doc: 'Confluent-compatible schema registry base URL.' },
   { env: 'REDIS_URL', default: 'redis://127.0.0.1:6379', doc: 'Redis for projections (impedance registry).' },
-  { env: 'KAFKA_CLIENT', default: 'kafkajs', doc: 'Client library behind the engine: kafkajs or rdkafka (node-rdkafka).' },
+  { env: 'KAFKA_CLIENT', default: 'rdkafka', doc: 'Client library behind the engine: rdkafka (node-rdkafka) or kafkajs.' },
   { env: 'CLIENT_ID', default: 'solvermesh', doc: 'Kafka client id prefix.' },
   { env: 'INSTANCE_ID', default: '(random)', doc: 'Stable id of this process; used in transactional ids.' },
   { env: 'LOG_LEVEL', default: 'info', doc: 'pino level: trace, debug, info, warn, error, fatal, silent.' },
@@ -69,7 +69,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig 
     }
     return v.replace(/\/+$/, '');
   };
-  const kafkaClient = str('KAFKA_CLIENT', 'kafkajs');
+  // rdkafka by default: kafkajs can lose acknowledged records when a broker dies
+  // (tulios/kafkajs#1303, reproduced in test/e2e/three-brokers) and predates KIP-447.
+  const kafkaClient = str('KAFKA_CLIENT', 'rdkafka');
   if (kafkaClient !== 'kafkajs' && kafkaClient !== 'rdkafka') {
     problems.push(`KAFKA_CLIENT=${JSON.stringify(kafkaClient)} must be kafkajs or rdkafka`);
   }

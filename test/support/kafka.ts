@@ -6,6 +6,9 @@ import { allTopicSpecs } from '../../topics/catalog';
 import { applyTopics } from '../../topics/apply';
 import { EventCodec, type DecodedEvent } from '../../services/runtime/codec';
 import type { Headers } from '../../services/runtime/kafka/types';
+import pino from 'pino';
+import { createRdkafkaEngine } from '../../services/runtime/kafka/rdkafka-engine';
+import type { Producer as EngineProducer } from '../../services/runtime/kafka/types';
 import { ensureInfra } from './infra';
 
 export const uniquePrefix = (label: string) => `t-${label}-${Date.now().toString(36)}${randomBytes(3).toString('hex')}.`;
@@ -23,18 +26,23 @@ export class TestKafka {
   readonly kafka: Kafka;
   readonly codec: EventCodec;
   private producer: Producer | undefined;
+  private engineProducer: EngineProducer | undefined;
   private readonly consumers: Consumer[] = [];
 
-  private constructor(readonly brokers: string[], registryUrl: string, readonly prefix: string) {
+  private constructor(readonly brokers: string[], registryUrl: string, readonly prefix: string, private readonly producerKind: 'kafkajs' | 'rdkafka' = 'kafkajs') {
     this.kafka = new Kafka({ clientId: 'solvermesh-test', brokers, logLevel: logLevel.NOTHING });
     this.codec = new EventCodec(registryUrl);
   }
 
   /** Creates every declared topic (and its .dlq) under a fresh prefix. */
-  static async create(label: string, opts: { brokers?: string } = {}): Promise<TestKafka> {
+  /**
+   * `producer: 'rdkafka'` sends through the node-rdkafka engine: kafkajs can lose acknowledged
+   * records when a broker dies (tulios/kafkajs#1303), so failure specs must not use it.
+   */
+  static async create(label: string, opts: { brokers?: string; producer?: 'kafkajs' | 'rdkafka' } = {}): Promise<TestKafka> {
     const env = await ensureInfra();
     const brokers = (opts.brokers ?? env.KAFKA_BROKERS).split(',');
-    const t = new TestKafka(brokers, env.SCHEMA_REGISTRY_URL, uniquePrefix(label));
+    const t = new TestKafka(brokers, env.SCHEMA_REGISTRY_URL, uniquePrefix(label), opts.producer);
     await applyTopics(brokers, allTopicSpecs(t.prefix));
     return t;
   }
@@ -52,13 +60,18 @@ export class TestKafka {
   }
 
   async sendRaw(topic: string, records: Array<{ key: string | null; value: Buffer | null; headers?: Headers }>): Promise<void> {
+    if (this.producerKind === 'rdkafka') {
+      this.engineProducer ??= await createRdkafkaEngine({ brokers: this.brokers, clientId: 'solvermesh-test', instanceId: 'test', logger: pino({ level: 'silent' }) }).producer();
+      await this.engineProducer.send(records.map((r) => ({ topic: this.topic(topic), key: r.key, value: r.value ?? Buffer.alloc(0), ...(r.headers ? { headers: r.headers } : {}) })));
+      return;
+    }
     await (await this.getProducer()).send({ topic: this.topic(topic), acks: -1, messages: records });
   }
 
   async sendEvents(topic: string, events: Array<{ key: string; event: DecodedEvent }>): Promise<void> {
     const physical = this.topic(topic);
     const messages = await Promise.all(events.map(async (e) => ({ key: e.key, value: await this.codec.encode(physical, e.event) })));
-    await (await this.getProducer()).send({ topic: physical, acks: -1, messages });
+    await this.sendRaw(topic, messages);
   }
 
   /** Reads `topic` from the beginning (committed records only) until `done` says enough. */
@@ -95,6 +108,7 @@ export class TestKafka {
   async close(): Promise<void> {
     await Promise.all(this.consumers.map((c) => c.disconnect().catch(() => undefined)));
     await this.producer?.disconnect();
+    await this.engineProducer?.close();
   }
 }
 

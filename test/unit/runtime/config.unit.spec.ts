@@ -7,7 +7,7 @@ describe('configuration from the environment', () => {
     assert.deepEqual(c.kafkaBrokers, ['127.0.0.1:9092']);
     assert.equal(c.schemaRegistryUrl, 'http://127.0.0.1:8081/apis/ccompat/v7');
     assert.equal(c.redisUrl, 'redis://127.0.0.1:6379');
-    assert.equal(c.kafkaClient, 'kafkajs');
+    assert.equal(c.kafkaClient, 'rdkafka');
   });
 
   it('reads several brokers and trims a trailing slash from the registry URL', () => {
