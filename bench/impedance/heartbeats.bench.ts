@@ -4,6 +4,10 @@
 // client. Medians of BENCH_RUNS runs. Each run gets fresh topics (the changelog and registry
 // must start empty) filled with the same BENCH_HEARTBEATS heartbeats of a 30,000-agent mesh.
 //   BENCH_HEARTBEATS (300000)  BENCH_RUNS (3)  BENCH_BATCH (max records per batch, 5000)
+// The service's coalescing knobs apply too: IMPEDANCE_REGISTRY_LAG_MS (1000),
+// IMPEDANCE_CHECKPOINT_MS (10000), IMPEDANCE_CAUGHT_UP_MS (5000). The topics are filled before
+// the service starts, so it runs behind (records older than IMPEDANCE_CAUGHT_UP_MS): the
+// catching-up case, where per-agent writes are coalesced over time.
 import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';

@@ -552,6 +552,8 @@ export interface ImpedanceUpdated {
   reliability_buckets: Buffer;
   /** event_id of the last heartbeat folded in; null when written by an older producer. */
   last_heartbeat_event_id: string | null;
+  /** Checkpoint: the last mesh.heartbeats offset (same partition) folded in when this entry was written; every agent changed up to it has an entry at or after it, so a new owner restores these entries and replays the heartbeats after it. Null when written by a producer that wrote an entry per agent per batch (nothing to replay). */
+  applied_through: number | null;
 }
 
 /** A batch of iterations ran (emitted every verification_interval iterations or on convergence, seed 000 §2.3). */

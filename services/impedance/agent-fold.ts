@@ -146,8 +146,11 @@ function packBuckets(buckets: readonly ReliabilityBucket[]): Buffer {
   return packInt32(out);
 }
 
-/** The changelog entry: everything a new owner needs to continue the fold exactly. */
-export function toImpedanceUpdated(a: AgentState): ImpedanceUpdated {
+/**
+ * The changelog entry: everything a new owner needs to continue the fold exactly.
+ * `appliedThrough` is the heartbeat offset of the checkpoint it belongs to (see processor.ts).
+ */
+export function toImpedanceUpdated(a: AgentState, appliedThrough: number | null = null): ImpedanceUpdated {
   return {
     type: 'ImpedanceUpdated',
     meta: meta(derivedEventId(a.lastHeartbeatEventId, `impedance:${a.revision}`), a.agentId, a.lastHeartbeatEventId, a.updatedAt, a.revision),
@@ -170,6 +173,7 @@ export function toImpedanceUpdated(a: AgentState): ImpedanceUpdated {
     processing_window: packFloat64(Float64Array.from(a.processings)),
     reliability_buckets: packBuckets(a.buckets),
     last_heartbeat_event_id: a.lastHeartbeatEventId,
+    applied_through: appliedThrough,
   };
 }
 

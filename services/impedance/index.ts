@@ -5,7 +5,8 @@ import type { RuntimeConfig } from '../runtime/config';
 import type { Logger } from '../runtime/logger';
 import type { ProcessorContext } from '../runtime/processor';
 import type { ServiceDefinition } from '../runtime/service';
-import { readChangelog } from './changelog';
+import { schemaValidator } from '../runtime/validation';
+import { committedOffsets, readChangelog, readHeartbeatTail } from './changelog';
 import { impedanceProcessor, TOPICS, type ImpedanceProcessor } from './processor';
 import { connectRedis, RegistryStore } from './registry-store';
 
@@ -17,13 +18,36 @@ export function createImpedanceProcessor(config: RuntimeConfig, logger: Logger, 
   redis.on('error', (err: Error) => logger.debug({ err: err.message }, 'redis connection error'));
   const store = new RegistryStore(redis, registryPrefix(config.topicPrefix));
   const codec = new EventCodec(config.schemaRegistryUrl);
+  const validate = schemaValidator();
   const processor = impedanceProcessor({
     store,
     logger,
     ...(ctx ? { registry: ctx.registry } : {}),
     restore: (partitions) => readChangelog({ brokers: config.kafkaBrokers, topic: config.topicPrefix + TOPICS.impedance, partitions, codec }),
+    committed: (partitions) => committedOffsets(config.kafkaBrokers, `${config.topicPrefix}solvermesh.impedance`, config.topicPrefix + TOPICS.heartbeats, partitions),
+    ...tuning(process.env),
+    readTail: (partition, from, to) => readHeartbeatTail({ brokers: config.kafkaBrokers, topic: config.topicPrefix + TOPICS.heartbeats, codec, validate }, partition, from, to),
   });
   return { ...processor, close: async () => { redis.disconnect(); } };
+}
+
+/** Coalescing knobs (see processor.ts); unset means the processor's defaults. */
+function tuning(env: NodeJS.ProcessEnv): { registryLagMs?: number; checkpointMs?: number; caughtUpMs?: number } {
+  const num = (name: string) => {
+    const v = env[name];
+    if (v === undefined || v === '') return undefined;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a non-negative number of milliseconds, got ${JSON.stringify(v)}`);
+    return n;
+  };
+  const out: { registryLagMs?: number; checkpointMs?: number; caughtUpMs?: number } = {};
+  const lag = num('IMPEDANCE_REGISTRY_LAG_MS');
+  const cp = num('IMPEDANCE_CHECKPOINT_MS');
+  const caught = num('IMPEDANCE_CAUGHT_UP_MS');
+  if (lag !== undefined) out.registryLagMs = lag;
+  if (cp !== undefined) out.checkpointMs = cp;
+  if (caught !== undefined) out.caughtUpMs = caught;
+  return out;
 }
 
 export const impedanceService: ServiceDefinition = {

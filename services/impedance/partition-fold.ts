@@ -56,19 +56,24 @@ export interface ApplyResult {
   readonly tick?: number;
 }
 
+/** An agent before the batch touched it, and whether it was already waiting to be written. */
+interface Undo { readonly prev: AgentState | undefined; readonly registry: boolean; readonly changelog: boolean }
+
 export class PartitionFold {
   readonly agents = new Map<string, AgentState>();
   private readonly timers = new TimerHeap();
   private watermark = -Infinity;
   private lastTick = -Infinity;
-  /** Agents changed since the last takeDirty (they go to Redis and the changelog). */
-  private readonly dirty = new Set<string>();
+  /** Agents changed since they were last written to Redis, and to the changelog. */
+  private readonly registryDirty = new Set<string>();
+  private readonly changelogDirty = new Set<string>();
   /** State before the current batch, for agents it touched. */
-  private undo = new Map<string, AgentState | undefined>();
+  private undo = new Map<string, Undo>();
   private undoMark: { watermark: number; lastTick: number } | undefined;
 
   get watermarkUs(): number { return this.watermark; }
-  get dirtyCount(): number { return this.dirty.size; }
+  get dirtyCount(): number { return this.registryDirty.size; }
+  get changelogDirtyCount(): number { return this.changelogDirty.size; }
 
   /** Restores agents from the changelog; the watermark resumes at their latest heartbeat. */
   restore(agents: Iterable<AgentState>): void {
@@ -122,25 +127,55 @@ export class PartitionFold {
   }
 
   private put(prev: AgentState | undefined, next: AgentState): void {
-    if (!this.undo.has(next.agentId)) this.undo.set(next.agentId, prev);
+    const id = next.agentId;
+    if (!this.undo.has(id)) this.undo.set(id, { prev, registry: this.registryDirty.has(id), changelog: this.changelogDirty.has(id) });
     this.agents.set(next.agentId, next);
-    this.dirty.add(next.agentId);
+    this.registryDirty.add(next.agentId);
+    this.changelogDirty.add(next.agentId);
   }
 
   private mark(): void {
     this.undoMark ??= { watermark: this.watermark, lastTick: this.lastTick };
   }
 
-  /** Agents changed since the last call, in id order. */
+  /** Agents changed since the last takeDirty, in id order (they go to Redis). */
   takeDirty(): AgentState[] {
-    const ids = [...this.dirty].sort();
-    this.dirty.clear();
-    return ids.map((id) => this.agents.get(id)!);
+    const out = this.dirtyAgentsForRegistry();
+    this.registryWritten();
+    return out;
   }
 
-  /** Marks every agent dirty (the registry must be rewritten, e.g. after Redis was emptied). */
+  /** Agents changed since the last registryWritten(), in id order. */
+  dirtyAgentsForRegistry(): AgentState[] {
+    return this.dirtyAgents(this.registryDirty);
+  }
+
+  registryWritten(): void {
+    this.registryDirty.clear();
+  }
+
+  /** Agents changed since the last checkpointed(), in id order (they go to the changelog). */
+  changelogAgents(): AgentState[] {
+    return this.dirtyAgents(this.changelogDirty);
+  }
+
+  /** Their changelog entries committed: a new owner restores them. */
+  checkpointed(): void {
+    this.changelogDirty.clear();
+  }
+
+  private dirtyAgents(ids: Set<string>): AgentState[] {
+    const out: AgentState[] = [];
+    for (const id of [...ids].sort()) {
+      const a = this.agents.get(id);
+      if (a) out.push(a);
+    }
+    return out;
+  }
+
+  /** Marks every agent dirty for Redis (the registry must be rewritten, e.g. after Redis was emptied). */
   touchAll(): void {
-    for (const id of this.agents.keys()) this.dirty.add(id);
+    for (const id of this.agents.keys()) this.registryDirty.add(id);
   }
 
   /** The batch so far is final: forget how to undo it. */
@@ -151,9 +186,10 @@ export class PartitionFold {
 
   /** Takes back everything since the last commit(). */
   rollback(): void {
-    for (const [id, prev] of this.undo) {
-      if (prev) { this.agents.set(id, prev); this.arm(prev); } else this.agents.delete(id);
-      this.dirty.delete(id);
+    for (const [id, u] of this.undo) {
+      if (u.prev) { this.agents.set(id, u.prev); this.arm(u.prev); } else this.agents.delete(id);
+      if (!u.registry) this.registryDirty.delete(id);
+      if (!u.changelog) this.changelogDirty.delete(id);
     }
     if (this.undoMark) { this.watermark = this.undoMark.watermark; this.lastTick = this.undoMark.lastTick; }
     this.commit();

@@ -1,12 +1,20 @@
-// The impedance processor: mesh.heartbeats folded per partition (registry writes and the
-// changelog once per batch, in flush), mesh.coordination answered with send schedules from the
-// registry, mesh.acks measured against the schedules.
+// The impedance processor: mesh.heartbeats folded per partition, mesh.coordination answered
+// with send schedules from the registry, mesh.acks measured against the schedules.
 //
-// Exactly-once: the changelog commits with the input offsets. Redis cannot join the
-// transaction, so its writes are idempotent (guarded by the agent's fold revision). The fold
-// itself is taken back when a batch does not commit: a flushed batch stays "pending" per
-// partition until the partition's next record shows whether the engine moved past it
-// (committed) or rewound to it (aborted, consumed again).
+// Per-agent work is coalesced over time, not done per batch: at 30,000 agents a batch holds
+// thousands of distinct agents, so writing each changed agent every batch costs as much as the
+// heartbeats themselves.
+// - Redis (a projection, written with revision-guarded, idempotent writes) gets the agents
+//   changed since its last write at most every `registryLagMs` (seed 002: the registry may lag
+//   up to 1 s), and at once when the service is at the end of the log (the batch's last record
+//   is younger than `caughtUpMs`: in a live mesh every partition gets heartbeats all the time).
+// - The changelog gets checkpoints: every `checkpointMs`, or when at the end of the log, one
+//   ImpedanceUpdated per agent changed since the last checkpoint, all carrying
+//   `applied_through` = the batch's last heartbeat offset, in the batch's transaction. A new
+//   owner restores the latest entries and replays the heartbeats after the highest
+//   `applied_through` up to where the group committed (the first record it is given), without
+//   emitting anything: the previous owner committed those outputs already.
+// The fold is taken back when a batch does not commit (onAbort) and made final on onCommitted.
 import { Counter, Histogram, Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import type {
@@ -30,19 +38,32 @@ export const TOPICS = {
   acks: 'mesh.acks',
 } as const;
 
-/** Changed agents that start a registry write before the batch ends. */
-const EARLY_WRITE = 1000;
+/** Agents per registry write (one Lua call): Redis runs a script alone, so keep each short. */
+const WRITE_CHUNK = 2000;
 
 export type RestoreFn = (partitions: readonly number[]) => Promise<Map<number, Map<string, ImpedanceUpdated>>>;
+/** Heartbeats of a mesh.heartbeats partition at offsets [from, to), valid ones only, in order. */
+export type ReadTailFn = (partition: number, from: bigint, to: bigint) => Promise<HeartbeatReceived[]>;
 
 export interface ImpedanceProcessorDeps {
   readonly store: RegistryStore;
   readonly restore: RestoreFn;
+  readonly readTail: ReadTailFn;
+  /** The group's committed heartbeat offsets, so the tail is replayed at assignment (else at the first record). */
+  readonly committed?: (partitions: readonly number[]) => Promise<Map<number, bigint>>;
   readonly logger: Logger;
   /** The heartbeat partition whose watermark drives the 5 s summaries (one emitter per mesh). */
   readonly summaryPartition?: number;
   /** Where the processor's metrics go; the service passes its own so /metrics shows them. */
   readonly registry?: Registry;
+  /** Wall clock (ms) for the write and checkpoint intervals. */
+  readonly now?: () => number;
+  /** Longest time between registry writes while behind (default 1000 ms). */
+  readonly registryLagMs?: number;
+  /** Longest time between changelog checkpoints while behind (default 10,000 ms). */
+  readonly checkpointMs?: number;
+  /** A batch whose last heartbeat was written to Kafka less than this long ago is at the end of the log: write and checkpoint now (default 5000 ms; 0 never). */
+  readonly caughtUpMs?: number;
 }
 
 export interface ImpedanceMetrics {
@@ -69,55 +90,89 @@ export function createImpedanceMetrics(registry: Registry = new Registry()): Imp
 
 export type ImpedanceProcessor = Processor & { readonly metrics: ImpedanceMetrics; folds(): ReadonlyMap<number, PartitionFold> };
 
+/** One owned heartbeat partition. */
+interface Part {
+  readonly fold: PartitionFold;
+  /** Set from assignment until the first record: the first offset not covered by the restored checkpoint. */
+  tailFrom: bigint | undefined;
+  /** Last offset and its Kafka timestamp (ms) in the batch being handled. */
+  lastOffset: bigint;
+  lastTimestampMs: number;
+  lastWrite: number;
+  lastCheckpoint: number;
+  /** The uncommitted batch carries a checkpoint. */
+  checkpointing: boolean;
+}
+
 export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProcessor {
   const { store, logger } = deps;
   const log = logger.child({ component: 'impedance' });
   const summaryPartition = deps.summaryPartition ?? 0;
+  const now = deps.now ?? Date.now;
+  const registryLagMs = deps.registryLagMs ?? 1000;
+  const checkpointMs = deps.checkpointMs ?? 10_000;
+  const caughtUpMs = deps.caughtUpMs ?? 5000;
   const metrics = createImpedanceMetrics(deps.registry);
-  const folds = new Map<number, PartitionFold>();
-  /** Last offset of a flushed batch per partition whose commit is not known yet. */
-  const pending = new Map<number, bigint>();
-  /** Partitions and last offsets of the batch being handled. */
-  const batch = new Map<number, bigint>();
-  /**
-   * Registry writes of the batch, started while it is still being handled (every EARLY_WRITE
-   * changed agents) so Redis works while we decode; flush waits for them. Kept until written.
-   */
-  const chunks = new Map<number, Array<{ readonly agents: AgentState[]; write: Promise<{ built: boolean } | Error> }>>();
+  const parts = new Map<number, Part>();
+  /** Partitions handled since the last flush. */
+  const current = new Set<number>();
+  /** Partitions flushed, whose transaction is not known to have committed yet. */
+  const uncommitted = new Set<number>();
   let pendingTick: number | undefined;
   /** Outputs of flush steps that succeeded, kept when a later step fails and flush is retried. */
   let flushed: Emit[] = [];
   const flushedParts = new Set<number>();
+  let applied = 0;
+  let duplicates = 0;
 
-  const foldFor = (p: number) => {
-    let f = folds.get(p);
-    if (!f) { f = new PartitionFold(); folds.set(p, f); }
-    return f;
+  const newPart = (fold = new PartitionFold(), tailFrom?: bigint): Part => ({
+    fold, tailFrom, lastOffset: -1n, lastTimestampMs: 0, lastWrite: now(), lastCheckpoint: now(), checkpointing: false,
+  });
+  const partFor = (p: number) => {
+    let s = parts.get(p);
+    if (!s) { s = newPart(); parts.set(p, s); }
+    return s;
   };
 
-  function settle(p: number, offset: bigint): void {
-    const last = pending.get(p);
-    if (last === undefined) return;
-    pending.delete(p);
-    const fold = foldFor(p);
-    if (offset > last) fold.commit();
-    else {
-      log.warn({ partition: p, offset: String(offset), pending: String(last) }, 'batch consumed again: taking back its fold');
-      fold.rollback();
-      if (p === summaryPartition) pendingTick = undefined;
+  /** Folds the heartbeats the previous owner committed after its last checkpoint (their outputs are out already). */
+  async function replayTail(p: number, part: Part, upTo: bigint): Promise<void> {
+    const from = part.tailFrom!;
+    if (upTo > from) {
+      const beats = await deps.readTail(p, from, upTo);
+      for (const hb of beats) part.fold.apply(hb);
+      part.fold.commit();
+      log.info({ partition: p, from: String(from), to: String(upTo), heartbeats: beats.length }, 'replayed the heartbeats after the checkpoint');
+    }
+    part.tailFrom = undefined;
+  }
+
+  /** The tail up to the group's committed offset now, so an idle partition's registry is complete too. */
+  async function replayCommittedTail(p: number, part: Part): Promise<void> {
+    if (part.tailFrom === undefined || !deps.committed) return;
+    try {
+      const to = (await deps.committed([p])).get(p) ?? -1n;
+      if (to > part.tailFrom) {
+        await replayTail(p, part, to);
+        part.tailFrom = to; // a zombie's last commit may still land: the first record covers it
+      }
+    } catch (err) {
+      log.warn({ partition: p, err: (err as Error).message }, 'tail replay deferred to the first record');
     }
   }
 
-  function onHeartbeat(hb: HeartbeatReceived, ctx: RecordContext): Emit[] {
+  function onHeartbeat(hb: HeartbeatReceived, ctx: RecordContext): Emit[] | Promise<Emit[]> {
+    const part = partFor(ctx.partition);
     const offset = BigInt(ctx.offset);
-    settle(ctx.partition, offset);
-    batch.set(ctx.partition, offset);
-    const fold = foldFor(ctx.partition);
+    if (part.tailFrom !== undefined) return replayTail(ctx.partition, part, offset).then(() => onHeartbeat(hb, ctx));
+    current.add(ctx.partition);
+    part.lastOffset = offset;
+    part.lastTimestampMs = ctx.timestampMs;
+    const fold = part.fold;
     const before = fold.agents.get(hb.agent_id)?.lastHeartbeatAt;
     const res = fold.apply(hb);
-    if (fold.dirtyCount >= EARLY_WRITE) startWrite(ctx.partition, fold.takeDirty());
-    metrics.heartbeats.inc({ result: before !== undefined && hb.meta.occurred_at <= before ? 'duplicate' : 'applied' });
+    if (before !== undefined && hb.meta.occurred_at <= before) duplicates++; else applied++;
     if (res.tick !== undefined && ctx.partition === summaryPartition) pendingTick = res.tick;
+    if (res.changed.length === 0) return [];
     return res.changed.map((e) => {
       metrics.stateChanges.inc({ to: e.new_state });
       return { topic: TOPICS.impedance, key: e.agent_id, event: e as unknown as DecodedEvent };
@@ -154,45 +209,45 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
     return [];
   }
 
-  function startWrite(p: number, agents: AgentState[]): void {
-    let list = chunks.get(p);
-    if (!list) { list = []; chunks.set(p, list); }
-    list.push({ agents, write: store.writeAgents(p, agents).catch((err: unknown) => err as Error) });
+  /** Writes agents in chunks sent together; says whether the partition's registry was built before. */
+  async function write(p: number, agents: readonly AgentState[]): Promise<boolean> {
+    const writes: Array<Promise<{ built: boolean }>> = [];
+    for (let i = 0; i < agents.length; i += WRITE_CHUNK) writes.push(store.writeAgents(p, agents.slice(i, i + WRITE_CHUNK)));
+    const done = await Promise.allSettled(writes);
+    const failed = done.find((d): d is PromiseRejectedResult => d.status === 'rejected');
+    if (failed) throw failed.reason;
+    return done.every((d) => d.status === 'fulfilled' && d.value.built);
   }
 
-  async function writePartition(p: number): Promise<Emit[]> {
-    const fold = foldFor(p);
-    const rest = fold.takeDirty();
-    if (rest.length > 0) startWrite(p, rest);
-    const list = chunks.get(p) ?? [];
-    let built = true;
-    for (const c of list) {
-      let r = await c.write;
-      if (r instanceof Error) {
-        // Redis was down for this chunk: try again (a still-failing write fails the flush, which
-        // the runner retries and finally aborts; the chunk stays until it is written).
-        c.write = store.writeAgents(p, c.agents).catch((err: unknown) => err as Error);
-        r = await c.write;
-        if (r instanceof Error) throw r;
+  async function flushPartition(p: number): Promise<Emit[]> {
+    const part = partFor(p);
+    const { fold } = part;
+    const t = now();
+    const caughtUp = t - part.lastTimestampMs < caughtUpMs;
+    const checkpoint = caughtUp || t - part.lastCheckpoint >= checkpointMs;
+    if (checkpoint || t - part.lastWrite >= registryLagMs) {
+      // Redis first: a committed checkpoint promises the registry holds at least its state.
+      // A failing write keeps the agents dirty; the runner retries flush, then aborts the batch.
+      if (fold.dirtyCount > 0) {
+        const agents = fold.dirtyAgentsForRegistry();
+        const built = await write(p, agents);
+        fold.registryWritten();
+        if (!built) {
+          // Redis lost this partition (flushed, or never built): rewrite every agent we own.
+          fold.touchAll();
+          const all = fold.dirtyAgentsForRegistry();
+          await write(p, all);
+          await store.markBuilt(p);
+          fold.registryWritten();
+          log.info({ partition: p, agents: all.length }, 'registry rebuilt from the fold');
+        }
       }
-      if (!r.built) built = false;
+      part.lastWrite = t;
     }
-    if (!built) {
-      // Redis lost this partition (flushed, or never built): rewrite every agent we own.
-      fold.touchAll();
-      const all = fold.takeDirty();
-      await store.writeAgents(p, all);
-      await store.markBuilt(p);
-      log.info({ partition: p, agents: all.length }, 'registry rebuilt from the fold (restored from the changelog)');
-    }
-    chunks.delete(p);
-    // One changelog entry per agent per batch: its latest state.
-    const latest = new Map<string, AgentState>();
-    for (const c of list) for (const a of c.agents) latest.set(a.agentId, a);
-    return [...latest.keys()].sort().map((id) => {
-      const a = latest.get(id)!;
-      return { topic: TOPICS.impedance, key: a.agentId, event: toImpedanceUpdated(a) as unknown as DecodedEvent };
-    });
+    if (!checkpoint || fold.changelogDirtyCount === 0) return [];
+    part.checkpointing = true;
+    const through = Number(part.lastOffset);
+    return fold.changelogAgents().map((a) => ({ topic: TOPICS.impedance, key: a.agentId, event: toImpedanceUpdated(a, through) as unknown as DecodedEvent }));
   }
 
   async function summaries(tick: number): Promise<Emit[]> {
@@ -209,7 +264,7 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
     name: 'impedance',
     inputs: [TOPICS.heartbeats, TOPICS.coordination, TOPICS.acks],
     metrics,
-    folds: () => folds,
+    folds: () => new Map([...parts].map(([p, s]) => [p, s.fold])),
     handles: (type) => type === 'HeartbeatReceived' || type === 'CoordinationRequested' || type === 'AckReceived',
     handle(event, ctx) {
       switch (event.type) {
@@ -220,62 +275,104 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
       }
     },
     async flush() {
-      for (const p of [...batch.keys()].sort((a, b) => a - b)) {
+      for (const p of [...current].sort((a, b) => a - b)) {
         if (flushedParts.has(p)) continue;
-        flushed.push(...(await writePartition(p)));
+        flushed.push(...(await flushPartition(p)));
         flushedParts.add(p);
       }
       if (pendingTick !== undefined) {
+        // The summary reads the registry: it must hold the batch first.
         flushed.push(...(await summaries(pendingTick)));
         pendingTick = undefined;
       }
-      for (const [p, last] of batch) pending.set(p, last);
-      batch.clear();
+      if (applied > 0) metrics.heartbeats.inc({ result: 'applied' }, applied);
+      if (duplicates > 0) metrics.heartbeats.inc({ result: 'duplicate' }, duplicates);
+      applied = 0;
+      duplicates = 0;
+      for (const p of current) uncommitted.add(p);
+      current.clear();
       const out = flushed;
       flushed = [];
       flushedParts.clear();
       return out;
     },
+    onCommitted({ topic, partition }) {
+      if (topic !== TOPICS.heartbeats) return;
+      const part = parts.get(partition);
+      uncommitted.delete(partition);
+      if (!part) return;
+      part.fold.commit();
+      if (part.checkpointing) {
+        part.fold.checkpointed();
+        part.checkpointing = false;
+        part.lastCheckpoint = now();
+      }
+    },
     onAbort() {
       flushed = [];
       flushedParts.clear();
-      for (const p of batch.keys()) { folds.get(p)?.rollback(); chunks.delete(p); }
-      if (batch.has(summaryPartition)) pendingTick = undefined;
-      batch.clear();
+      applied = 0;
+      duplicates = 0;
+      for (const p of new Set([...current, ...uncommitted])) {
+        const part = parts.get(p);
+        if (!part) continue;
+        part.fold.rollback();
+        part.checkpointing = false;
+        if (p === summaryPartition) pendingTick = undefined;
+      }
+      current.clear();
+      uncommitted.clear();
     },
     async onAssigned(list) {
-      const parts = list.filter((x) => x.topic === TOPICS.heartbeats).map((x) => x.partition).filter((p) => !folds.has(p));
-      if (parts.length === 0) return;
-      const restored = await restoreWithRetry(deps.restore, parts, log);
-      for (const p of parts) {
+      const ps = list.filter((x) => x.topic === TOPICS.heartbeats).map((x) => x.partition).filter((p) => !parts.has(p));
+      if (ps.length === 0) return;
+      const restored = await restoreWithRetry(deps.restore, ps, log);
+      for (const p of ps) {
+        const entries = [...(restored.get(p)?.values() ?? [])];
         const fold = new PartitionFold();
-        fold.restore([...(restored.get(p)?.values() ?? [])].map(fromImpedanceUpdated));
-        folds.set(p, fold);
-        pending.delete(p);
+        fold.restore(entries.map(fromImpedanceUpdated));
+        const part = newPart(fold, tailStart(entries));
+        parts.set(p, part);
+        await replayCommittedTail(p, part);
         try {
-          if (!(await store.isBuilt(p))) {
-            fold.touchAll();
-            const all = fold.takeDirty();
-            if (all.length > 0) await store.writeAgents(p, all);
+          // Rebuild when Redis lost the partition; else write what the tail replay changed.
+          const rebuild = !(await store.isBuilt(p));
+          if (rebuild) fold.touchAll();
+          const agents = fold.dirtyAgentsForRegistry();
+          if (agents.length > 0) await write(p, agents);
+          fold.registryWritten();
+          if (rebuild) {
             await store.markBuilt(p);
-            log.info({ partition: p, agents: all.length }, 'registry rebuilt from the changelog');
+            log.info({ partition: p, agents: agents.length }, 'registry rebuilt from the changelog');
           }
         } catch (err) {
-          // Redis down: the first flush of the partition finds the marker missing and rebuilds.
+          // Redis down: the first registry write of the partition finds the marker missing and rebuilds.
           log.warn({ partition: p, err: (err as Error).message }, 'registry rebuild deferred');
         }
       }
-      log.info({ partitions: parts, agents: parts.reduce((s, p) => s + (folds.get(p)?.agents.size ?? 0), 0) }, 'impedance state restored');
+      log.info({ partitions: ps, agents: ps.reduce((s, p) => s + (parts.get(p)?.fold.agents.size ?? 0), 0) }, 'impedance state restored');
     },
     onRevoked(list) {
       for (const x of list) {
         if (x.topic !== TOPICS.heartbeats) continue;
-        folds.delete(x.partition);
-        pending.delete(x.partition);
-        chunks.delete(x.partition);
+        parts.delete(x.partition);
+        current.delete(x.partition);
+        uncommitted.delete(x.partition);
       }
     },
   };
+}
+
+/**
+ * Where the heartbeat replay starts: after the highest checkpoint, from the start with no
+ * entries at all (a crash before the first checkpoint), nowhere for entries written by a
+ * producer that wrote every agent every batch (no applied_through).
+ */
+export function tailStart(entries: readonly ImpedanceUpdated[]): bigint | undefined {
+  if (entries.length === 0) return 0n;
+  let through: number | undefined;
+  for (const e of entries) if (e.applied_through != null && (through === undefined || e.applied_through > through)) through = e.applied_through;
+  return through === undefined ? undefined : BigInt(through) + 1n;
 }
 
 async function restoreWithRetry(restore: RestoreFn, parts: readonly number[], log: Logger): Promise<Map<number, Map<string, ImpedanceUpdated>>> {

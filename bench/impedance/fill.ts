@@ -1,0 +1,30 @@
+// Shared by the impedance benches: fresh mesh.* topics under a prefix, filled with `n`
+// heartbeats of a 30,000-agent mesh (the same records for every run).
+import { Kafka, Partitioners } from 'kafkajs';
+import { allTopicSpecs } from '../../topics/catalog';
+import { applyTopics } from '../../topics/apply';
+import { buildMesh, heartbeat, NO_FAULTS, prng } from '../../services/simulator/generator';
+import { EventCodec } from '../../services/runtime/codec';
+
+export const AGENTS = 30_000;
+
+export async function fillHeartbeats(kafka: Kafka, brokers: string[], registryUrl: string, prefix: string, n: number): Promise<void> {
+  await applyTopics(brokers, allTopicSpecs(prefix).filter((t) => t.name.startsWith(`${prefix}mesh.`)));
+  const codec = new EventCodec(registryUrl);
+  const topic = `${prefix}mesh.heartbeats`;
+  const mesh = buildMesh(AGENTS, 1);
+  const rand = prng(5);
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  const start = Date.now() * 1000 - 3600 * 1_000_000;
+  let batch: Array<{ key: string; value: Buffer }> = [];
+  for (let i = 0; i < n; i++) {
+    const hb = heartbeat(mesh[i % AGENTS]!, start, Math.floor(i / AGENTS), rand, NO_FAULTS)!;
+    batch.push({ key: hb.agent_id, value: await codec.encode(topic, hb as never) });
+    if (batch.length === 10_000) { await producer.send({ topic, acks: -1, messages: batch }); batch = []; }
+  }
+  if (batch.length) await producer.send({ topic, acks: -1, messages: batch });
+  await producer.disconnect();
+}
+
+export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;

@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import pino from 'pino';
+import type { HeartbeatReceived, ImpedanceUpdated } from '../../../schemas/generated/events';
+import type { AgentState } from '../../../services/impedance/agent-fold';
+import { impedanceProcessor, tailStart, TOPICS, type ImpedanceProcessor } from '../../../services/impedance/processor';
+import type { RegistryStore } from '../../../services/impedance/registry-store';
+import type { Emit } from '../../../services/runtime/processor';
+import { hb, S, T0 } from './helpers';
+
+const AGENTS = 20;
+const round = (r: number): HeartbeatReceived[] => Array.from({ length: AGENTS }, (_, i) => hb({
+  agent: `a${String(i).padStart(2, '0')}`, at: T0 + r * 5 * S + i * 1000, latency: 10 + ((i * 7 + r * 13) % 40), queue: r % 3,
+}));
+
+/** A registry that keeps the last write per agent (revision-guarded like the Lua script). */
+function fakeStore(): RegistryStore & { agents: Map<string, AgentState>; writes: number } {
+  const agents = new Map<string, AgentState>();
+  const built = new Set<number>();
+  const s = {
+    agents,
+    writes: 0,
+    async writeAgents(p: number, xs: readonly AgentState[]) {
+      s.writes++;
+      for (const a of xs) if ((agents.get(a.agentId)?.revision ?? 0) <= a.revision) agents.set(a.agentId, a);
+      return { built: built.has(p), applied: xs.length };
+    },
+    async markBuilt(p: number) { built.add(p); },
+    async isBuilt(p: number) { return built.has(p); },
+  };
+  return s as unknown as RegistryStore & { agents: Map<string, AgentState>; writes: number };
+}
+
+interface Owner { proc: ImpedanceProcessor; store: ReturnType<typeof fakeStore>; clock: { t: number } }
+
+function owner(log: HeartbeatReceived[], changelog: Emit[], store = fakeStore()): Owner {
+  const clock = { t: 0 };
+  const proc = impedanceProcessor({
+    store, logger: pino({ level: 'silent' }), summaryPartition: 99, now: () => clock.t,
+    registryLagMs: 1000, checkpointMs: 10_000, caughtUpMs: 0,
+    restore: async (ps) => {
+      const latest = new Map<string, ImpedanceUpdated>();
+      for (const e of changelog) if (e.event.type === 'ImpedanceUpdated') latest.set(e.key, e.event as unknown as ImpedanceUpdated);
+      return new Map(ps.map((p) => [p, latest]));
+    },
+    readTail: async (_p, from, to) => log.slice(Number(from), Number(to)),
+  });
+  return { proc, store, clock };
+}
+
+/** Handles records [from, to) of `log` as one batch at time `t`; commits unless told otherwise. */
+async function batch(o: Owner, log: HeartbeatReceived[], from: number, to: number, t: number, changelog: Emit[], commit = true): Promise<Emit[]> {
+  o.clock.t = t;
+  const out: Emit[] = [];
+  for (let i = from; i < to; i++) {
+    out.push(...(await o.proc.handle(log[i] as never, { topic: TOPICS.heartbeats, partition: 0, offset: String(i), timestampMs: 0, key: log[i]!.agent_id })));
+  }
+  out.push(...(await o.proc.flush!()));
+  if (commit) {
+    o.proc.onCommitted!({ topic: TOPICS.heartbeats, partition: 0, lastOffset: String(to - 1) });
+    changelog.push(...out.filter((e) => e.topic === TOPICS.impedance));
+  } else await o.proc.onAbort!();
+  return out;
+}
+
+const updates = (out: Emit[]) => out.filter((e) => e.event.type === 'ImpedanceUpdated').map((e) => e.event as unknown as ImpedanceUpdated);
+
+describe('impedance: coalesced registry writes and changelog checkpoints', () => {
+  it('writes the changelog only at checkpoints, each entry naming the heartbeat offset it covers', async () => {
+    const log = [0, 1, 2, 3].flatMap(round);
+    const changelog: Emit[] = [];
+    const a = owner(log, changelog);
+    await a.proc.onAssigned!([{ topic: TOPICS.heartbeats, partition: 0 }]);
+    assert.equal(updates(await batch(a, log, 0, 20, 0, changelog)).length, 0);
+    assert.equal(a.store.writes, 0, 'no registry write within registryLagMs');
+    await batch(a, log, 20, 40, 1500, changelog);
+    assert.equal(a.store.agents.get('a00')?.revision, 2, 'the registry lags at most registryLagMs');
+    const cp = updates(await batch(a, log, 40, 60, 10_500, changelog));
+    assert.equal(cp.length, AGENTS);
+    assert.ok(cp.every((u) => u.applied_through === 59 && u.meta.sequence === 3));
+    assert.equal(tailStart(cp), 60n);
+  });
+
+  it('a new owner restores the last checkpoint, replays the heartbeats after it, and continues exactly like the old owner', async () => {
+    const log = [0, 1, 2, 3, 4, 5, 6].flatMap(round);
+    const changelog: Emit[] = [];
+    const a = owner(log, changelog);
+    await a.proc.onAssigned!([{ topic: TOPICS.heartbeats, partition: 0 }]);
+    await batch(a, log, 0, 40, 0, changelog);
+    await batch(a, log, 40, 60, 11_000, changelog); // checkpoint through 59
+    await batch(a, log, 60, 100, 12_000, changelog); // committed, not in the changelog
+    // the old owner goes on; a new one (a crash of the old one after offset 99) starts at 100
+    const b = owner(log, [...changelog]);
+    await b.proc.onAssigned!([{ topic: TOPICS.heartbeats, partition: 0 }]);
+    const outA = await batch(a, log, 100, 140, 13_000, []);
+    const outB = await batch(b, log, 100, 140, 13_000, []);
+    assert.deepEqual(b.proc.folds().get(0)!.agents, a.proc.folds().get(0)!.agents);
+    assert.deepEqual(outB.filter((e) => e.event.type === 'AgentStateChanged'), outA.filter((e) => e.event.type === 'AgentStateChanged'));
+    // and its registry got every agent, tail included (the batch was past checkpointMs)
+    for (const [id, st] of a.proc.folds().get(0)!.agents) assert.equal(b.store.agents.get(id)?.revision, st.revision, id);
+  });
+
+  it('a checkpoint whose transaction aborts is written again by the next one', async () => {
+    const log = [0, 1, 2].flatMap(round);
+    const changelog: Emit[] = [];
+    const a = owner(log, changelog);
+    await a.proc.onAssigned!([{ topic: TOPICS.heartbeats, partition: 0 }]);
+    await batch(a, log, 0, 20, 0, changelog);
+    assert.equal(updates(await batch(a, log, 20, 40, 11_000, changelog, false)).length, AGENTS, 'the aborted checkpoint');
+    // consumed again
+    const again = updates(await batch(a, log, 20, 40, 11_500, changelog));
+    assert.equal(again.length, AGENTS);
+    assert.ok(again.every((u) => u.meta.sequence === 2 && u.applied_through === 39));
+    assert.equal(updates(await batch(a, log, 40, 60, 12_000, changelog)).length, 0, 'nothing until the next checkpoint');
+  });
+
+  it('with no changelog at all the tail starts at the beginning; old entries without a checkpoint need none', () => {
+    assert.equal(tailStart([]), 0n);
+    assert.equal(tailStart([{ applied_through: null } as ImpedanceUpdated]), undefined);
+    assert.equal(tailStart([{ applied_through: null }, { applied_through: 7 }, { applied_through: 3 }] as ImpedanceUpdated[]), 8n);
+  });
+});
