@@ -12,7 +12,7 @@ const RUNNING = 0, CONVERGED = 1, BREAKDOWN = 2, STAGNATED = 3, DIVERGED = 4, NO
 // methods
 const JACOBI = 0, GAUSS_SEIDEL = 1, CG = 2, BICGSTAB = 3, NEUMANN = 4;
 // preconditioners
-const PC_NONE = 0, PC_JACOBI = 1, PC_ILU0 = 2, PC_SSOR = 3;
+const PC_NONE = 0, PC_JACOBI = 1, PC_ILU0 = 2, PC_SSOR = 3, PC_MILU0 = 4;
 
 const DIVERGENCE_FACTOR: f64 = 1e8;
 
@@ -28,6 +28,7 @@ export let diagPos: usize = 0;
 let r: usize = 0, p: usize = 0, q: usize = 0, z: usize = 0, s: usize = 0, t: usize = 0;
 let rh: usize = 0, y: usize = 0, w: usize = 0, xb: usize = 0, scratch: usize = 0;
 let lu: usize = 0, udinv: usize = 0;
+let luRelax: f64 = -1;
 let stage: usize = 0, stageCap: usize = 0;
 
 let zeroDiag: i32 = 0;
@@ -102,11 +103,12 @@ export function analysisRho(): f64 { return anRho; }
 
 /**
  * Bit flags: 1 symmetric (|a_ij - a_ji| ≤ symTol·max), 2 positive diagonal, 4 weakly diagonally
- * dominant (every row |a_ii| ≥ Σ|a_ij|), 8 strictly diagonally dominant. analysisRho() gets
+ * dominant (every row |a_ii| ≥ Σ|a_ij|), 8 strictly diagonally dominant, 16 no positive
+ * off-diagonal entry. analysisRho() gets
  * max_i Σ_{j≠i}|a_ij|/|a_ii| (Infinity when a diagonal is zero).
  */
 export function analyze(symTol: f64): i32 {
-  let sym = true, pos = true;
+  let sym = true, pos = true, zmat = true;
   let worst: f64 = 0;
   for (let i = 0; i < n; i++) {
     let off: f64 = 0;
@@ -117,6 +119,7 @@ export function analyze(symTol: f64): i32 {
       const v = ldf(va, k);
       if (j == i) { d = v; continue; }
       off += Math.abs(v);
+      if (v > 0) zmat = false;
       if (sym && j > i) {
         const m = find(rp, ci, j, i);
         const u: f64 = m < 0 ? 0 : ldf(va, m);
@@ -128,7 +131,7 @@ export function analyze(symTol: f64): i32 {
     if (ratio > worst) worst = ratio;
   }
   anRho = worst;
-  return (sym ? 1 : 0) | (pos ? 2 : 0) | (worst <= 1 ? 4 : 0) | (worst < 1 ? 8 : 0);
+  return (sym ? 1 : 0) | (pos ? 2 : 0) | (worst <= 1 ? 4 : 0) | (worst < 1 ? 8 : 0) | (zmat ? 16 : 0);
 }
 
 // ---------- updates (cost deltas) ----------
@@ -194,7 +197,7 @@ export function residualNorm(): f64 { return bnorm > 0 ? res / bnorm : res; }
 
 function applyPrecond(src: usize, dst: usize): void {
   if (precond == PC_JACOBI) jacobiApply(n, dinv, src, dst);
-  else if (precond == PC_ILU0) iluApply(n, rp, ci, diagPos, lu, udinv, src, dst);
+  else if (precond == PC_ILU0 || precond == PC_MILU0) iluApply(n, rp, ci, diagPos, lu, udinv, src, dst);
   else if (precond == PC_SSOR) ssorApply(n, rp, ci, va, diagPos, dinv, omegaSsor, src, dst);
   else memory.copy(dst, src, (<usize>n) << 3);
 }
@@ -230,16 +233,17 @@ export function start(m: i32, pc: i32, omega: f64): i32 {
   started = false;
   const needsDiag = m == JACOBI || m == GAUSS_SEIDEL || m == NEUMANN || pc == PC_JACOBI || pc == PC_SSOR;
   if (needsDiag && zeroDiag > 0) return NOT_APPLICABLE;
-  if (pc == PC_ILU0) {
+  if (pc == PC_ILU0 || pc == PC_MILU0) {
     if (lu == 0) {
       lu = reserve((<usize>nnz) << 3);
       udinv = reserve((<usize>n) << 3);
       if (lu == 0 || udinv == 0) { lu = 0; return -1; }
     }
-    if (iluDirty) {
-      const bad = ilu0Factor(n, rp, ci, va, diagPos, lu, udinv);
-      if (bad >= 0) { sti(scratch, 0, bad); return NOT_APPLICABLE; }
-      iluDirty = false;
+    const relax: f64 = pc == PC_MILU0 ? omega : 0;
+    if (iluDirty || relax != luRelax) {
+      const bad = ilu0Factor(n, rp, ci, va, diagPos, lu, udinv, relax);
+      if (bad >= 0) { sti(scratch, 0, bad); iluDirty = true; return NOT_APPLICABLE; }
+      iluDirty = false; luRelax = relax;
     }
   }
   iters = 0;

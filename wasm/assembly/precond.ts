@@ -4,15 +4,19 @@ import { ldf, stf, ldi } from './memory';
 /**
  * ILU(0): factors A ≈ LU on A's own sparsity pattern (IKJ order). `lu` receives L (unit
  * diagonal, not stored) below and U on/above the diagonal; `udinv` the reciprocal pivots.
- * Returns -1 on success or the row whose pivot vanished.
+ * relax > 0 gives relaxed modified ILU: relax × the fill dropped from row i is subtracted from
+ * its pivot, so LU keeps A's row sums (relax = 1), which takes the smooth near-null modes of
+ * Laplacian-like matrices out of the preconditioned spectrum. Returns -1 on success or the row
+ * whose pivot vanished.
  */
-export function ilu0Factor(n: i32, rp: usize, ci: usize, va: usize, diagPos: usize, lu: usize, udinv: usize): i32 {
+export function ilu0Factor(n: i32, rp: usize, ci: usize, va: usize, diagPos: usize, lu: usize, udinv: usize, relax: f64): i32 {
   const nnz = ldi(rp, n);
   memory.copy(lu, va, (<usize>nnz) << 3);
   for (let i = 0; i < n; i++) {
     const rowEnd = ldi(rp, i + 1);
     const di = ldi(diagPos, i);
     if (di < 0) return i;
+    let drop: f64 = 0;
     for (let k = ldi(rp, i); k < di; k++) {
       const j = ldi(ci, k);
       const lik = ldf(lu, k) * ldf(udinv, j);
@@ -26,9 +30,11 @@ export function ilu0Factor(n: i32, rp: usize, ci: usize, va: usize, diagPos: usi
         const cm = ldi(ci, m);
         if (ca == cm) { stf(lu, a, ldf(lu, a) - lik * ldf(lu, m)); a++; m++; }
         else if (ca < cm) a++;
-        else m++;
+        else { if (relax != 0) drop += lik * ldf(lu, m); m++; }
       }
+      if (relax != 0) for (; m < mEnd; m++) drop += lik * ldf(lu, m);
     }
+    if (relax != 0) stf(lu, di, ldf(lu, di) - relax * drop);
     const piv = ldf(lu, di);
     if (piv == 0 || !isFinite(piv)) return i;
     stf(udinv, i, 1.0 / piv);

@@ -6,7 +6,7 @@ import type { Csr } from './types';
 
 const RUNNING = 0, CONVERGED = 1, BREAKDOWN = 2, STAGNATED = 3, DIVERGED = 4, NOT_APPLICABLE = 5, NOT_STARTED = 6;
 const JACOBI = 0, GAUSS_SEIDEL = 1, CG = 2, BICGSTAB = 3, NEUMANN = 4;
-const PC_NONE = 0, PC_JACOBI = 1, PC_ILU0 = 2, PC_SSOR = 3;
+const PC_NONE = 0, PC_JACOBI = 1, PC_ILU0 = 2, PC_SSOR = 3, PC_MILU0 = 4;
 const DIVERGENCE_FACTOR = 1e8;
 
 // noUncheckedIndexedAccess: typed-array reads are in range by construction here.
@@ -77,7 +77,7 @@ export class ReferenceKernel implements Kernel {
   private readonly r: F; private readonly p: F; private readonly q: F; private z: F; private readonly s: F;
   private readonly t: F; private readonly rh: F; private readonly y: F; private readonly w: F; private readonly xb: F;
   private lu: F | undefined; private udinv: F | undefined;
-  private bad = 0; private zeroDiag = 0; private iluDirty = true;
+  private bad = 0; private zeroDiag = 0; private iluDirty = true; private luRelax = -1;
   private method = -1; private precond = PC_NONE; private omega = 1; private started = false;
   private iters = 0; private bnorm = 0; private res = 0; private initRes = 0;
   private ckRes = 0; private ckIter = 0; private lastFailedTrue = 0;
@@ -185,13 +185,14 @@ export class ReferenceKernel implements Kernel {
 
   analyze(symTol: number): { flags: number; rho: number } {
     const a = this.a;
-    let sym = true, pos = true, worst = 0;
+    let sym = true, pos = true, zmat = true, worst = 0;
     for (let i = 0; i < this.n; i++) {
       let off = 0, d = 0;
       for (let k = a.rowPtr[i]!; k < a.rowPtr[i + 1]!; k++) {
         const j = a.colIdx[k]!, v = a.values[k]!;
         if (j === i) { d = v; continue; }
         off += Math.abs(v);
+        if (v > 0) zmat = false;
         if (sym && j > i) {
           const m = find(a, j, i);
           const u = m < 0 ? 0 : a.values[m]!;
@@ -202,12 +203,12 @@ export class ReferenceKernel implements Kernel {
       const ratio = d === 0 ? Infinity : off / Math.abs(d);
       if (ratio > worst) worst = ratio;
     }
-    return { flags: (sym ? 1 : 0) | (pos ? 2 : 0) | (worst <= 1 ? 4 : 0) | (worst < 1 ? 8 : 0), rho: worst };
+    return { flags: (sym ? 1 : 0) | (pos ? 2 : 0) | (worst <= 1 ? 4 : 0) | (worst < 1 ? 8 : 0) | (zmat ? 16 : 0), rho: worst };
   }
 
   // ---------- preconditioners ----------
 
-  private ilu0Factor(): number {
+  private ilu0Factor(relax: number): number {
     const a = this.a, n = this.n;
     const lu = (this.lu ??= new Float64Array(a.values.length));
     const udinv = (this.udinv ??= new Float64Array(n));
@@ -215,6 +216,7 @@ export class ReferenceKernel implements Kernel {
     for (let i = 0; i < n; i++) {
       const rowEnd = a.rowPtr[i + 1]!, di = this.diagPos[i]!;
       if (di < 0) return i;
+      let drop = 0;
       for (let k = a.rowPtr[i]!; k < di; k++) {
         const j = a.colIdx[k]!;
         const lik = lu[k]! * udinv[j]!;
@@ -225,9 +227,11 @@ export class ReferenceKernel implements Kernel {
           const cp = a.colIdx[p]!, cm = a.colIdx[m]!;
           if (cp === cm) { lu[p] = lu[p]! - lik * lu[m]!; p++; m++; }
           else if (cp < cm) p++;
-          else m++;
+          else { if (relax !== 0) drop += lik * lu[m]!; m++; }
         }
+        if (relax !== 0) for (; m < mEnd; m++) drop += lik * lu[m]!;
       }
+      if (relax !== 0) lu[di] = lu[di]! - relax * drop;
       const piv = lu[di]!;
       if (piv === 0 || !Number.isFinite(piv)) return i;
       udinv[i] = 1.0 / piv;
@@ -239,7 +243,7 @@ export class ReferenceKernel implements Kernel {
     const a = this.a, n = this.n;
     if (this.precond === PC_JACOBI) {
       for (let i = 0; i < n; i++) dst[i] = src[i]! * this.dinv[i]!;
-    } else if (this.precond === PC_ILU0) {
+    } else if (this.precond === PC_ILU0 || this.precond === PC_MILU0) {
       const lu = this.lu!, udinv = this.udinv!;
       for (let i = 0; i < n; i++) {
         let s = src[i]!;
@@ -289,10 +293,11 @@ export class ReferenceKernel implements Kernel {
     this.started = false;
     const needsDiag = m === JACOBI || m === GAUSS_SEIDEL || m === NEUMANN || pc === PC_JACOBI || pc === PC_SSOR;
     if (needsDiag && this.zeroDiag > 0) return NOT_APPLICABLE;
-    if (pc === PC_ILU0 && this.iluDirty) {
-      const bad = this.ilu0Factor();
-      if (bad >= 0) { this.bad = bad; return NOT_APPLICABLE; }
-      this.iluDirty = false;
+    const relax = pc === PC_MILU0 ? omega : 0;
+    if ((pc === PC_ILU0 || pc === PC_MILU0) && (this.iluDirty || relax !== this.luRelax)) {
+      const bad = this.ilu0Factor(relax);
+      if (bad >= 0) { this.bad = bad; this.iluDirty = true; return NOT_APPLICABLE; }
+      this.iluDirty = false; this.luRelax = relax;
     }
     this.iters = 0;
     this.bicgRestarts = 0;

@@ -36,6 +36,8 @@ export interface Analysis {
   readonly strictlyDiagonallyDominant: boolean;
   /** max_i Σ_{j≠i}|a_ij| / |a_ii|: below 1 means strictly diagonally dominant. */
   readonly dominanceRatio: number;
+  /** Every off-diagonal entry ≤ 0 (a Z-matrix): with a positive, dominant diagonal, an M-matrix. */
+  readonly offDiagonalNonPositive?: boolean;
 }
 
 export interface EntryEstimate {
