@@ -8,6 +8,7 @@ import type {
   BatchProcessor, ConsumeOptions, EngineEvents, Headers, InRecord, KafkaEngine, OutRecord, PartitionBatch,
   PartitionProgress, Producer, TransactionalConsumer,
 } from './types';
+import { cb, rd } from './rdkafka-lib';
 import { tpKey } from './util';
 
 export interface RdkafkaEngineOptions {
@@ -16,17 +17,6 @@ export interface RdkafkaEngineOptions {
   readonly instanceId: string;
   readonly logger: Logger;
 }
-
-type RdModule = typeof Rd;
-let rdModule: RdModule | undefined;
-function rd(): RdModule {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  rdModule ??= require('node-rdkafka') as RdModule;
-  return rdModule;
-}
-
-const cb = <T = void>(fn: (done: (err: unknown, v?: T) => void) => void) =>
-  new Promise<T>((resolve, reject) => fn((err, v) => (err ? reject(err) : resolve(v as T))));
 
 // Java-compatible key hashing: the kafkajs engine and Java clients put a key on the same
 // partition, which co-partitioning by session_id depends on. librdkafka defaults to CRC32.

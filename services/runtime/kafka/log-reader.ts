@@ -1,0 +1,85 @@
+// Plain reads of partition ranges, for restoring state (snapshots, changelogs, tails) and for
+// replay: partitions assigned by hand (no group membership, nothing committed, nothing
+// produced), read_committed like the runner, from an offset to an end offset or the partition's
+// end. node-rdkafka, because it assigns without a group and reports the end of a partition.
+import type * as Rd from 'node-rdkafka';
+import type { DecodedEvent, EventCodec } from '../codec';
+import { isRetriable, transient } from '../errors';
+import { cb, rd } from './rdkafka-lib';
+
+export interface LogRange {
+  readonly topic: string;
+  readonly partition: number;
+  readonly from: number;
+  /** Exclusive end; undefined reads to the partition's end as of now. */
+  readonly to?: number;
+}
+
+export interface LogRecord {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly timestampMs: number;
+  readonly key: string | null;
+  readonly value: Buffer | null;
+  /** undefined when the bytes do not decode (the runner dead-lettered them). */
+  readonly event: DecodedEvent | undefined;
+}
+
+export interface ReadLogOptions {
+  readonly timeoutMs?: number;
+  /** false: leave `event` undefined and skip decoding (counting, raw copies). */
+  readonly decode?: boolean;
+  /** Called per record as it arrives, instead of collecting them (large restores). */
+  readonly onRecord?: (r: LogRecord) => void | Promise<void>;
+}
+
+/** Reads every range fully; records in per-partition order, partitions interleaved as fetched. */
+export async function readLog(brokers: readonly string[], codec: EventCodec, ranges: readonly LogRange[], opts: ReadLogOptions = {}): Promise<LogRecord[]> {
+  const todo = ranges.filter((r) => r.to === undefined || r.to > r.from);
+  const out: LogRecord[] = [];
+  if (todo.length === 0) return out;
+  const { KafkaConsumer } = rd();
+  const consumer = new KafkaConsumer({
+    'metadata.broker.list': brokers.join(','),
+    'group.id': `solvermesh-reader-${process.pid}-${Date.now()}`,
+    'enable.auto.commit': false,
+    'isolation.level': 'read_committed',
+    'enable.partition.eof': true,
+    'fetch.max.bytes': 52_428_800,
+  }, { 'auto.offset.reset': 'earliest' });
+  const id = (t: string, p: number) => `${t}/${p}`;
+  try {
+    await cb((done) => consumer.connect({ timeout: opts.timeoutMs ?? 30_000 }, (err) => done(err)));
+    const pending = new Map(todo.map((r) => [id(r.topic, r.partition), r]));
+    consumer.on('partition.eof', (e) => pending.delete(id(e.topic, e.partition)));
+    consumer.assign(todo.map((r) => ({ topic: r.topic, partition: r.partition, offset: r.from })));
+    const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
+    while (pending.size > 0) {
+      if (Date.now() > deadline) throw new Error(`${[...pending.keys()].join(', ')} did not reach their end`);
+      const messages = await cb<Rd.Message[]>((d) => consumer.consume(2000, (err, m) => d(err, m)));
+      for (const m of messages ?? []) {
+        const r = pending.get(id(m.topic, m.partition));
+        if (!r) continue;
+        if (r.to !== undefined && m.offset >= r.to) { pending.delete(id(m.topic, m.partition)); continue; }
+        let event: DecodedEvent | undefined;
+        if (opts.decode !== false) {
+          try { event = (await codec.decode(m.value)).event; } catch (err) { if (isRetriable(err)) throw err; }
+        }
+        const record: LogRecord = {
+          topic: m.topic, partition: m.partition, offset: m.offset, timestampMs: m.timestamp ?? 0,
+          key: m.key ? m.key.toString() : null, value: m.value, event,
+        };
+        if (opts.onRecord) await opts.onRecord(record); else out.push(record);
+        // Offsets of transaction markers are never delivered: the EOF event ends those ranges.
+        if (r.to !== undefined && m.offset >= r.to - 1) pending.delete(id(m.topic, m.partition));
+      }
+    }
+    return out;
+  } catch (err) {
+    if (isRetriable(err)) throw err;
+    throw transient('KAFKA_UNAVAILABLE', `reading ${todo.map((r) => `${r.topic}[${r.partition}]`).join(', ')} failed: ${(err as Error).message}`, err);
+  } finally {
+    await cb((done) => consumer.disconnect((e) => done(e))).catch(() => undefined);
+  }
+}
