@@ -51,17 +51,22 @@ export async function readLog(brokers: readonly string[], codec: EventCodec, ran
   const id = (t: string, p: number) => `${t}/${p}`;
   try {
     await cb((done) => consumer.connect({ timeout: opts.timeoutMs ?? 30_000 }, (err) => done(err)));
-    const pending = new Map(todo.map((r) => [id(r.topic, r.partition), r]));
-    consumer.on('partition.eof', (e) => pending.delete(id(e.topic, e.partition)));
+    const ranges = new Map(todo.map((r) => [id(r.topic, r.partition), r]));
+    const pending = new Set(ranges.keys());
+    // node-rdkafka reports a partition's end before handing over the batch that reached it, so
+    // ends are applied after that batch, never to it.
+    const ended: string[] = [];
+    consumer.on('partition.eof', (e) => ended.push(id(e.topic, e.partition)));
     consumer.assign(todo.map((r) => ({ topic: r.topic, partition: r.partition, offset: r.from })));
     const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
     while (pending.size > 0) {
-      if (Date.now() > deadline) throw new Error(`${[...pending.keys()].join(', ')} did not reach their end`);
+      if (Date.now() > deadline) throw new Error(`${[...pending].join(', ')} did not reach their end`);
       const messages = await cb<Rd.Message[]>((d) => consumer.consume(2000, (err, m) => d(err, m)));
       for (const m of messages ?? []) {
-        const r = pending.get(id(m.topic, m.partition));
-        if (!r) continue;
-        if (r.to !== undefined && m.offset >= r.to) { pending.delete(id(m.topic, m.partition)); continue; }
+        const key = id(m.topic, m.partition);
+        const r = ranges.get(key);
+        if (!r || !pending.has(key)) continue;
+        if (r.to !== undefined && m.offset >= r.to) { pending.delete(key); continue; }
         let event: DecodedEvent | undefined;
         if (opts.decode !== false) {
           try { event = (await codec.decode(m.value)).event; } catch (err) { if (isRetriable(err)) throw err; }
@@ -71,9 +76,10 @@ export async function readLog(brokers: readonly string[], codec: EventCodec, ran
           key: m.key ? m.key.toString() : null, value: m.value, event,
         };
         if (opts.onRecord) await opts.onRecord(record); else out.push(record);
-        // Offsets of transaction markers are never delivered: the EOF event ends those ranges.
-        if (r.to !== undefined && m.offset >= r.to - 1) pending.delete(id(m.topic, m.partition));
+        // Offsets of transaction markers are never delivered: the end event closes those ranges.
+        if (r.to !== undefined && m.offset >= r.to - 1) pending.delete(key);
       }
+      for (const key of ended.splice(0)) pending.delete(key);
     }
     return out;
   } catch (err) {

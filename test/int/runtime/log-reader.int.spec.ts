@@ -1,0 +1,36 @@
+import assert from 'node:assert/strict';
+import { readLog } from '../../../services/runtime/kafka/log-reader';
+import { conflictReported } from '../../support/events';
+import { TestKafka } from '../../support/kafka';
+
+describe('log reader (restores and replay)', function () {
+  this.timeout(60_000);
+  let k: TestKafka;
+  before(async () => {
+    k = await TestKafka.create('reader');
+    // all on one key, so on one partition, in this order
+    await k.sendEvents('mesh.conflicts', [1, 2, 3].map((n) => ({ key: 'one-key', event: conflictReported(n) as never })));
+    await k.sendRaw('mesh.conflicts', [{ key: 'one-key', value: Buffer.from('not avro at all') }]);
+  });
+  after(() => k?.close());
+
+  const partitionOf = async () => (await k.collect('mesh.conflicts', (r) => r.length >= 4))[0]!.partition;
+
+  it('reads a partition to its end, decoding what decodes and keeping the rest raw', async () => {
+    const partition = await partitionOf();
+    const records = await readLog(k.brokers, k.codec, [{ topic: k.topic('mesh.conflicts'), partition, from: 0 }]);
+    assert.deepEqual(records.map((r) => r.offset), [0, 1, 2, 3]);
+    assert.deepEqual(records.map((r) => (r.event as { conflict_id?: string } | undefined)?.conflict_id), ['conflict-1', 'conflict-2', 'conflict-3', undefined]);
+    assert.equal(records[3]!.value?.toString(), 'not avro at all');
+  });
+
+  it('stops at an exclusive end offset and starts at a given one', async () => {
+    const partition = await partitionOf();
+    const records = await readLog(k.brokers, k.codec, [{ topic: k.topic('mesh.conflicts'), partition, from: 1, to: 3 }]);
+    assert.deepEqual(records.map((r) => r.offset), [1, 2]);
+  });
+
+  it('returns nothing for an empty range without touching the broker', async () => {
+    assert.deepEqual(await readLog(k.brokers, k.codec, [{ topic: k.topic('mesh.conflicts'), partition: 0, from: 5, to: 5 }]), []);
+  });
+});
