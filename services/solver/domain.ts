@@ -359,7 +359,7 @@ export class PartitionCore {
     const c = job.command;
     if (c.type === 'VerificationRequested') {
       this.publish(s, c.meta.event_id, job.ref.occurredAt, out);
-      return true;
+      return this.startNext(s, out);
     }
     switch (c.action) {
       case 'ADJUST_STEP': s.omega = Math.min(1.9, Math.max(0.1, s.omega * (c.step_factor ?? 1))); break;

@@ -98,7 +98,7 @@ export function deserialize(buf: Buffer, into: PartitionCore): void {
 export function snapshotEvents(core: PartitionCore, occurredAt: number): SessionSnapshotted[] {
   const blob = serialize(core);
   const count = Math.max(1, Math.ceil(blob.length / PIECE_BYTES));
-  const where = positionsToWire(core.folded);
+  const where = positionsToWire(Object.fromEntries(Object.entries(core.folded).map(([t, o]) => [`${t}/${core.partition}`, o])));
   const id = partitionSessionId(core.partition);
   const snapshotId = derivedEventId(id, `snapshot:${where.map((p) => `${p.topic}/${p.offset}`).join(',')}`);
   const out: SessionSnapshotted[] = [];

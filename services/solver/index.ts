@@ -1,0 +1,67 @@
+// The solver service: event-sourced solve sessions (seed 000 §2-§3, §7.4). Configured by the
+// environment (SOLVER_*), validated at start.
+import { EventCodec } from '../runtime/codec';
+import type { RuntimeConfig } from '../runtime/config';
+import { SolvermeshError } from '../runtime/errors';
+import type { ServiceDefinition } from '../runtime/service';
+import { schemaValidator } from '../runtime/validation';
+import { DEFAULT_SOLVER_LIMITS, type SolverLimits } from './domain';
+import { solverProcessor } from './processor';
+import { restorePartition } from './restore';
+
+export interface SolverTuning {
+  readonly limits: SolverLimits;
+  readonly sliceWork: number;
+  readonly snapshotEvery: number;
+  readonly snapshotMicros: number;
+}
+
+export const SOLVER_ENV: ReadonlyArray<{ env: string; default: number; doc: string }> = [
+  { env: 'SOLVER_MAX_ROWS', default: DEFAULT_SOLVER_LIMITS.maxRows, doc: 'Largest session (rows); bigger ones are rejected TOO_LARGE.' },
+  { env: 'SOLVER_MAX_NNZ', default: DEFAULT_SOLVER_LIMITS.maxNnz, doc: 'Most non-zeros per session.' },
+  { env: 'SOLVER_COALESCE_MAX', default: DEFAULT_SOLVER_LIMITS.coalesceMax, doc: 'A cost group closes after this many updates even without flush.' },
+  { env: 'SOLVER_RECORD_WORK', default: DEFAULT_SOLVER_LIMITS.recordWork, doc: 'Work units a group-closing record grants (one iteration = nnz + n units). Part of the output definition: keep it fixed for a log.' },
+  { env: 'SOLVER_SLICE_WORK', default: 5_000_000, doc: 'Work units per self-granted slice (bounds one batch).' },
+  { env: 'SOLVER_SOLUTION_EVERY', default: DEFAULT_SOLVER_LIMITS.solutionEvery, doc: 'Iterations between SolutionPublished at convergence.' },
+  { env: 'SOLVER_IDLE_TIMEOUT_S', default: DEFAULT_SOLVER_LIMITS.idleTimeoutMicros / 1e6, doc: 'Evict a session after this much event time without input.' },
+  { env: 'SOLVER_SNAPSHOT_EVERY', default: 2000, doc: 'Snapshot a partition after this many records ...' },
+  { env: 'SOLVER_SNAPSHOT_S', default: 30, doc: '... or this much event time (s).' },
+];
+
+export function solverTuning(env: NodeJS.ProcessEnv = process.env): SolverTuning {
+  const problems: string[] = [];
+  const v = (name: string): number => {
+    const spec = SOLVER_ENV.find((s) => s.env === name)!;
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === '') return spec.default;
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n <= 0) { problems.push(`${name}=${JSON.stringify(raw)} must be a positive number (${spec.doc}); e.g. ${spec.default}`); return spec.default; }
+    return n;
+  };
+  const t: SolverTuning = {
+    limits: {
+      ...DEFAULT_SOLVER_LIMITS,
+      maxRows: v('SOLVER_MAX_ROWS'), maxNnz: v('SOLVER_MAX_NNZ'), coalesceMax: v('SOLVER_COALESCE_MAX'), recordWork: v('SOLVER_RECORD_WORK'),
+      solutionEvery: v('SOLVER_SOLUTION_EVERY'), idleTimeoutMicros: v('SOLVER_IDLE_TIMEOUT_S') * 1e6,
+    },
+    sliceWork: v('SOLVER_SLICE_WORK'), snapshotEvery: v('SOLVER_SNAPSHOT_EVERY'), snapshotMicros: v('SOLVER_SNAPSHOT_S') * 1e6,
+  };
+  if (problems.length) throw new SolvermeshError('CONFIG_INVALID', `invalid solver configuration:\n  - ${problems.join('\n  - ')}`);
+  return t;
+}
+
+export const solverGroupId = (config: RuntimeConfig) => `${config.topicPrefix}solvermesh.solver`;
+
+export const solverService: ServiceDefinition = {
+  name: 'solver',
+  maxBatchRecords: 100,
+  processor: (config, logger, ctx) => {
+    const tuning = solverTuning();
+    const codec = new EventCodec(config.schemaRegistryUrl);
+    const validate = schemaValidator();
+    return solverProcessor({
+      logger, registry: ctx.registry, sliceWork: tuning.sliceWork, snapshotEvery: tuning.snapshotEvery, snapshotMicros: tuning.snapshotMicros,
+      restore: (partition) => restorePartition({ brokers: config.kafkaBrokers, codec, topicPrefix: config.topicPrefix, groupId: solverGroupId(config), limits: tuning.limits, validate, clock: { now: () => performance.now() } }, partition),
+    });
+  },
+};

@@ -1,0 +1,176 @@
+// The solver service's processor: per input partition a PartitionCore, restored on assignment
+// (latest partition snapshot + the committed tail), inputs folded and the work they pay for
+// run inside the batch, so outputs commit with the offsets that caused them. A session whose
+// solve needs more than its credits gets an IterationSliceGranted on solver.commands: the next
+// slice is itself an input, batches stay short, and the group keeps heartbeating.
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { IterationSliceGranted } from '../../schemas/generated/events';
+import type { DecodedEvent } from '../runtime/codec';
+import { poison } from '../runtime/errors';
+import { derivedEventId } from '../runtime/ids';
+import type { Logger } from '../runtime/logger';
+import type { Emit, Processor, RecordContext } from '../runtime/processor';
+import { InputRejected, PartitionCore, iterationCost, type Output, type SolverEvent } from './domain';
+import { quiescent, snapshotEvents, snapshotKey } from './snapshot';
+
+export const INPUTS = ['solver.sessions', 'solver.costs', 'solver.commands'] as const;
+export const SNAPSHOTS = 'solver.snapshots';
+const HANDLED = new Set(['SessionOpened', 'MatrixChunkAppended', 'SessionClosed', 'CostUpdated', 'CorrectionRequested', 'VerificationRequested', 'IterationSliceGranted']);
+
+export interface SolverProcessorOptions {
+  /** A fresh (restored) core for a partition: snapshot + committed tail. */
+  readonly restore: (partition: number) => Promise<PartitionCore>;
+  readonly logger: Logger;
+  readonly registry?: Registry;
+  /** Work units per IterationSliceGranted (at least one iteration). */
+  readonly sliceWork: number;
+  /** Snapshot a partition after this many folded records ... */
+  readonly snapshotEvery: number;
+  /** ... or this much event time (µs), at the next point where no solve is half-way. */
+  readonly snapshotMicros: number;
+  /** Wall clock for slice event times only. */
+  readonly now?: () => number;
+}
+
+interface Held {
+  core: PartitionCore;
+  sinceSnapshot: number;
+  snapshotAt: number;
+}
+
+export function solverProcessor(o: SolverProcessorOptions): Processor & { held(): ReadonlyMap<number, PartitionCore> } {
+  const held = new Map<number, Held>();
+  const stale = new Set<number>();
+  const touched = new Set<number>();
+  const sliceOutstanding = new Set<string>();
+  const now = o.now ?? Date.now;
+  let sliceSeq = 0;
+  const m = metrics(o.registry);
+  const log = o.logger.child({ component: 'solver' });
+
+  async function restore(partition: number): Promise<Held> {
+    const t0 = Date.now();
+    const core = await o.restore(partition);
+    for (const s of core.sessions.values()) sliceOutstanding.delete(s.id);
+    const h = { core, sinceSnapshot: 0, snapshotAt: core.streamTime };
+    held.set(partition, h);
+    stale.delete(partition);
+    log.info({ partition, sessions: core.sessions.size, folded: core.folded, ms: Date.now() - t0 }, 'partition restored');
+    return h;
+  }
+
+  async function coreFor(partition: number): Promise<Held> {
+    const h = held.get(partition);
+    if (h && !stale.has(partition)) return h;
+    h?.core.sessions.forEach((s) => s.solver?.free());
+    return restore(partition);
+  }
+
+  const toEmits = (outs: Output[]): Emit[] => outs.map((x) => ({
+    topic: x.topic,
+    key: x.event.type === 'ConflictReported' ? x.event.conflict_id : x.event.session_id,
+    event: x.event as unknown as DecodedEvent,
+  }));
+
+  function count(outs: Output[]): void {
+    for (const x of outs) {
+      if (x.event.type === 'IterationCompleted') m.iterations.inc(x.event.iterations_in_batch);
+      if (x.event.type === 'ConflictReported') m.conflicts.inc();
+    }
+  }
+
+  return {
+    name: 'solver',
+    inputs: INPUTS,
+    handles: (type) => HANDLED.has(type),
+    held: () => new Map([...held].map(([p, h]) => [p, h.core])),
+
+    async handle(event: DecodedEvent, ctx: RecordContext): Promise<Emit[]> {
+      const h = await coreFor(ctx.partition);
+      const e = event as unknown as SolverEvent;
+      try {
+        h.core.check(e);
+      } catch (err) {
+        if (err instanceof InputRejected) throw poison('REJECTED', err.message);
+        throw err;
+      }
+      if (e.type === 'IterationSliceGranted') sliceOutstanding.delete(e.session_id);
+      const before = h.core.sessions.get(e.session_id)?.updatesApplied ?? 0;
+      const outs = h.core.fold(e, { topic: ctx.topic, partition: ctx.partition, offset: Number(ctx.offset), eventId: e.meta.event_id, occurredAt: e.meta.occurred_at });
+      outs.push(...h.core.work());
+      m.updates.inc((h.core.sessions.get(e.session_id)?.updatesApplied ?? 0) - before);
+      h.sinceSnapshot++;
+      touched.add(ctx.partition);
+      count(outs);
+      return toEmits(outs);
+    },
+
+    flush(): Emit[] {
+      const out: Emit[] = [];
+      for (const p of touched) {
+        const h = held.get(p);
+        if (!h) continue;
+        for (const s of h.core.starving()) {
+          if (sliceOutstanding.has(s.id)) continue;
+          sliceOutstanding.add(s.id);
+          const ev: IterationSliceGranted = {
+            type: 'IterationSliceGranted',
+            meta: { event_id: derivedEventId(s.id, `slice:${process.pid}:${now()}:${sliceSeq++}`), correlation_id: s.id, causation_id: null, occurred_at: now() * 1000, producer: 'solver', sequence: null },
+            session_id: s.id, work: Math.max(o.sliceWork, iterationCost(s)),
+          };
+          out.push({ topic: 'solver.commands', key: s.id, event: ev as unknown as DecodedEvent });
+        }
+        const due = h.sinceSnapshot >= o.snapshotEvery || (h.sinceSnapshot > 0 && h.core.streamTime - h.snapshotAt >= o.snapshotMicros);
+        if (due && quiescent(h.core)) {
+          const events = snapshotEvents(h.core, h.core.streamTime);
+          events.forEach((ev, c) => out.push({ topic: SNAPSHOTS, key: snapshotKey(p, c), event: ev as unknown as DecodedEvent }));
+          h.sinceSnapshot = 0;
+          h.snapshotAt = h.core.streamTime;
+          m.snapshots.inc();
+        }
+        let live = 0;
+        for (const s of h.core.sessions.values()) if (s.solver) live++;
+        m.sessions.set({ partition: String(p) }, live);
+      }
+      touched.clear();
+      return out;
+    },
+
+    onAbort(): void {
+      // In-memory state ran ahead of what committed: rebuild from the log before the next record.
+      for (const p of held.keys()) stale.add(p);
+      sliceOutstanding.clear();
+      touched.clear();
+    },
+
+    async onAssigned(list): Promise<void> {
+      const parts = [...new Set(list.map((x) => x.partition))].filter((p) => !held.has(p) || stale.has(p));
+      for (const p of parts) await coreFor(p);
+    },
+
+    onRevoked(list): void {
+      for (const p of new Set(list.map((x) => x.partition))) {
+        const h = held.get(p);
+        h?.core.sessions.forEach((s) => s.solver?.free());
+        held.delete(p);
+        stale.delete(p);
+      }
+    },
+
+    async close(): Promise<void> {
+      for (const h of held.values()) h.core.sessions.forEach((s) => s.solver?.free());
+      held.clear();
+    },
+  };
+}
+
+function metrics(registry?: Registry) {
+  const reg = registry ? [registry] : [];
+  return {
+    updates: new Counter({ name: 'solver_cost_updates_applied_total', help: 'CostUpdated records applied to sessions.', registers: reg }),
+    iterations: new Counter({ name: 'solver_iterations_total', help: 'Solver iterations run.', registers: reg }),
+    conflicts: new Counter({ name: 'solver_conflicts_total', help: 'Matrix updates refused for a stale old_value.', registers: reg }),
+    snapshots: new Counter({ name: 'solver_snapshots_total', help: 'Partition snapshots written.', registers: reg }),
+    sessions: new Gauge({ name: 'solver_sessions_live', help: 'Sessions holding kernel memory, by input partition.', labelNames: ['partition'], registers: reg }),
+  };
+}

@@ -1,0 +1,73 @@
+// Rebuilds one input partition's PartitionCore from the log: the newest complete partition
+// snapshot, then the committed inputs after it, folded and worked like the processor does.
+// Records of the three topics merge by record timestamp (per-topic order kept); the work
+// outputs do not depend on the interleaving (domain.ts), only external commands' position may.
+import type { DecodedEvent, EventCodec } from '../runtime/codec';
+import { DEFAULT_SOLVER_LIMITS, InputRejected, PartitionCore, type Clock, type SolverEvent, type SolverLimits } from './domain';
+import { committedOffsets, readLog, type LogRecord } from './log';
+import { INPUTS, SNAPSHOTS } from './processor';
+import { assembleLatest, deserialize, partitionSessionId } from './snapshot';
+import type { SessionSnapshotted } from '../../schemas/generated/events';
+import { SOLVER_PARTITIONS } from '../../topics/catalog';
+
+export interface RestoreOptions {
+  readonly brokers: readonly string[];
+  readonly codec: EventCodec;
+  readonly topicPrefix: string;
+  readonly groupId: string;
+  readonly limits?: SolverLimits;
+  readonly validate?: (event: DecodedEvent) => readonly string[];
+  readonly clock?: Clock;
+}
+
+export async function latestSnapshot(o: Pick<RestoreOptions, 'brokers' | 'codec' | 'topicPrefix'>, partition: number): Promise<Buffer | undefined> {
+  const recs = await readLog(o.brokers, o.codec, [...Array(SOLVER_PARTITIONS).keys()].map((q) => ({ topic: o.topicPrefix + SNAPSHOTS, partition: q, from: 0 })));
+  const id = partitionSessionId(partition);
+  const pieces = recs.map((r) => r.event).filter((e): e is DecodedEvent => e?.type === 'SessionSnapshotted' && e.session_id === id) as unknown as SessionSnapshotted[];
+  return assembleLatest(pieces);
+}
+
+/** Merges per-topic record lists by timestamp, keeping each topic's own order. */
+export function mergeByTime(lists: LogRecord[][]): LogRecord[] {
+  const at = lists.map(() => 0);
+  const out: LogRecord[] = [];
+  for (;;) {
+    let best = -1;
+    for (let i = 0; i < lists.length; i++) {
+      const r = lists[i]![at[i]!];
+      if (r && (best < 0 || r.timestampMs < lists[best]![at[best]!]!.timestampMs)) best = i;
+    }
+    if (best < 0) return out;
+    out.push(lists[best]![at[best]!++]!);
+  }
+}
+
+/** Folds `records` into `core` the way the processor would (check, fold, work). */
+export function refold(core: PartitionCore, records: LogRecord[], prefix: string, validate?: (e: DecodedEvent) => readonly string[]): void {
+  for (const r of records) {
+    const e = r.event;
+    if (!e || !HANDLED.has(e.type)) continue;
+    if (validate && validate(e).length > 0) continue;
+    const ev = e as unknown as SolverEvent;
+    try { core.check(ev); } catch (err) { if (err instanceof InputRejected) continue; throw err; }
+    core.fold(ev, { topic: r.topic.slice(prefix.length), partition: r.partition, offset: r.offset, eventId: ev.meta.event_id, occurredAt: ev.meta.occurred_at });
+    core.work();
+  }
+}
+
+const HANDLED = new Set(['SessionOpened', 'MatrixChunkAppended', 'SessionClosed', 'CostUpdated', 'CorrectionRequested', 'VerificationRequested', 'IterationSliceGranted']);
+
+export async function restorePartition(o: RestoreOptions, partition: number): Promise<PartitionCore> {
+  const core = new PartitionCore(partition, o.limits ?? DEFAULT_SOLVER_LIMITS, 'wasm', o.clock);
+  const snap = await latestSnapshot(o, partition);
+  if (snap) deserialize(snap, core);
+  const committed = await committedOffsets(o.brokers, o.groupId, INPUTS.map((t) => ({ topic: o.topicPrefix + t, partition })));
+  const lists = await Promise.all(INPUTS.map(async (t) => {
+    const to = committed.get(`${o.topicPrefix + t}/${partition}`) ?? -1;
+    const from = (core.folded[t] ?? -1) + 1;
+    if (to <= from) return [];
+    return readLog(o.brokers, o.codec, [{ topic: o.topicPrefix + t, partition, from, to }]);
+  }));
+  refold(core, mergeByTime(lists), o.topicPrefix, o.validate);
+  return core;
+}
