@@ -18,7 +18,7 @@ describe('solver service: scale-out and failover', function () {
   it('given two instances sharing sessions, when one is killed, then the other continues them all with nothing lost', async () => {
     k = await TestKafka.create('solver-scale');
     const a = poisson2d(30);
-    const ids = Array.from({ length: 6 }, () => randomUUID());
+    const ids: string[] = Array.from({ length: 6 }, () => randomUUID());
     const env = { SOLVER_SNAPSHOT_EVERY: '50' };
     const first = startSolver(k, env), second = startSolver(k, env);
     children.push(first, second);
