@@ -14,7 +14,7 @@ const precond = (args.get('precond') ?? 'jacobi') as Preconditioner;
 const runs = Number(args.get('runs') ?? 3);
 const warm = args.get('warm') === '1';
 const med = (xs: number[]): number => [...xs].sort((p, q) => p - q)[Math.floor((xs.length - 1) / 2)]!;
-const ph: Record<string, number[]> = { open: [], setB: [], configure: [], iterate: [], total: [], warm: [] };
+const ph: Record<string, number[]> = { open: [], setB: [], analyze: [], configure: [], iterate: [], total: [], warm: [] };
 let its = 0, wits = 0, res = 0, wres = 0, status = '', cur = '';
 for (let r = 0; r < runs; r++) {
   let t = performance.now(); const t0 = t;
@@ -22,6 +22,8 @@ for (let r = 0; r < runs; r++) {
   let u = performance.now(); ph.open!.push(u - t); t = u;
   s.setB(b);
   u = performance.now(); ph.setB!.push(u - t); t = u;
+  if (method === 'hybrid') s.analyze();
+  u = performance.now(); ph.analyze!.push(u - t); t = u;
   s.configure({ method, precond, tol: 1e-8, stagnationWindow: 5000 });
   u = performance.now(); ph.configure!.push(u - t); t = u;
   const out = s.iterate(1_000_000);
@@ -43,5 +45,5 @@ for (let r = 0; r < runs; r++) {
   s.free();
 }
 const f = (k: string): string => `${k} ${med(ph[k]!).toFixed(1)}`;
-console.log(`${prob} n=${a.n} ${method}(${cur}) ${status} it=${its} res=${res.toExponential(2)} | ${['open', 'setB', 'configure', 'iterate', 'total'].map(f).join(' ')} ms | per-it ${(med(ph.iterate!) / its).toFixed(2)} ms` +
+console.log(`${prob} n=${a.n} ${method}(${cur}) ${status} it=${its} res=${res.toExponential(2)} | ${['open', 'setB', 'analyze', 'configure', 'iterate', 'total'].map(f).join(' ')} ms | per-it ${(med(ph.iterate!) / its).toFixed(2)} ms` +
   (warm ? ` | warm ${med(ph.warm!).toFixed(1)} ms it=${wits} res=${wres.toExponential(2)} ratio ${(med(ph.warm!) / med(ph.total!) * 100).toFixed(0)}%` : ''));

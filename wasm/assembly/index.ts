@@ -3,7 +3,7 @@
 // Statuses, method and preconditioner codes are mirrored in wasm/src/codes.ts.
 import { reserve, ldf, stf, ldi, sti } from './memory';
 import { spmvDot, residual, residualRows, validate, diagInverse, find } from './csr';
-import { ilu0Factor, iluApply, ssorApply, jacobiApply } from './precond';
+import { ilu0Factor, iluPattern, iluSolve, iluBackward, cgUpdateForward, ssorApply, jacobiApply } from './precond';
 import { pushEstimate, walkEstimate } from './estimate';
 export { estimateBound, estimateWork } from './estimate';
 
@@ -27,7 +27,8 @@ export let dinv: usize = 0;
 export let diagPos: usize = 0;
 let r: usize = 0, p: usize = 0, q: usize = 0, z: usize = 0, s: usize = 0, t: usize = 0;
 let rh: usize = 0, y: usize = 0, w: usize = 0, xb: usize = 0, scratch: usize = 0;
-let lu: usize = 0, udinv: usize = 0;
+let udinv: usize = 0;
+let lp: usize = 0, lc: usize = 0, lv: usize = 0, up: usize = 0, uc: usize = 0, uv: usize = 0;
 let luRelax: f64 = -1;
 let stage: usize = 0, stageCap: usize = 0;
 
@@ -41,6 +42,8 @@ let bnorm: f64 = 0, res: f64 = 0, initRes: f64 = 0;
 let ckRes: f64 = 0, ckIter: i32 = 0, lastFailedTrue: f64 = 0;
 let rho: f64 = 0, alpha: f64 = 0, omg: f64 = 0, rz: f64 = 0;
 let tt: f64 = 0;
+// CG's direction update p = z + βp, deferred into the next SpMV (spmvAfterP).
+let pPending = false, pBeta: f64 = 0;
 let bicgRestarts: i32 = 0;
 let gsNextCheck: i32 = 0, gsPrevRes: f64 = 0, gsPrevIter: i32 = 0;
 
@@ -110,10 +113,20 @@ export function analysisRho(): f64 { return anRho; }
 export function analyze(symTol: f64): i32 {
   let sym = true, pos = true, zmat = true;
   let worst: f64 = 0;
+  // Symmetry by merging, not searching: cur[j] walks row j's lower part as rows i < j reach it
+  // (the scratch vector w holds the cursors). Entries it skips, or never reaches, have no
+  // transposed partner.
+  const cur = w;
+  for (let i = 0; i < n; i++) sti(cur, i, ldi(rp, i));
   for (let i = 0; i < n; i++) {
     let off: f64 = 0;
     let d: f64 = 0;
     const end = ldi(rp, i + 1);
+    if (sym) {
+      const di = ldi(diagPos, i);
+      const lowEnd = di >= 0 ? di : ldi(rp, i + 1);
+      for (let k = ldi(cur, i); k < lowEnd; k++) if (ldi(ci, k) < i && ldf(va, k) != 0) { sym = false; break; }
+    }
     for (let k = ldi(rp, i); k < end; k++) {
       const j = ldi(ci, k);
       const v = ldf(va, k);
@@ -121,10 +134,14 @@ export function analyze(symTol: f64): i32 {
       off += Math.abs(v);
       if (v > 0) zmat = false;
       if (sym && j > i) {
-        const m = find(rp, ci, j, i);
-        const u: f64 = m < 0 ? 0 : ldf(va, m);
+        let m = ldi(cur, j);
+        const mEnd = ldi(rp, j + 1);
+        while (m < mEnd && ldi(ci, m) < i) { if (ldf(va, m) != 0) sym = false; m++; }
+        let u: f64 = 0;
+        if (m < mEnd && ldi(ci, m) == i) { u = ldf(va, m); m++; }
+        sti(cur, j, m);
         if (Math.abs(v - u) > symTol * Math.max(Math.abs(v), Math.abs(u))) sym = false;
-      } else if (sym && j < i && find(rp, ci, j, i) < 0 && v != 0) sym = false;
+      }
     }
     if (!(d > 0)) pos = false;
     const ratio: f64 = d == 0 ? Infinity : off / Math.abs(d);
@@ -197,7 +214,7 @@ export function residualNorm(): f64 { return bnorm > 0 ? res / bnorm : res; }
 
 function applyPrecond(src: usize, dst: usize): void {
   if (precond == PC_JACOBI) jacobiApply(n, dinv, src, dst);
-  else if (precond == PC_ILU0 || precond == PC_MILU0) iluApply(n, rp, ci, diagPos, lu, udinv, src, dst);
+  else if (precond == PC_ILU0 || precond == PC_MILU0) iluSolve(n, lp, lc, lv, up, uc, uv, udinv, src, dst);
   else if (precond == PC_SSOR) ssorApply(n, rp, ci, va, diagPos, dinv, omegaSsor, src, dst);
   else memory.copy(dst, src, (<usize>n) << 3);
 }
@@ -208,11 +225,18 @@ function dot(u: usize, v: usize): f64 {
   return acc;
 }
 
+/** dst = M⁻¹ src; returns src·dst (fused into the backward sweep for ILU). */
+function precondDot(src: usize, dst: usize): f64 {
+  if (precond == PC_ILU0 || precond == PC_MILU0) return iluSolve(n, lp, lc, lv, up, uc, uv, udinv, src, dst);
+  applyPrecond(src, dst);
+  return dot(src, dst);
+}
+
 /** (Re)starts Krylov recurrences from r = b - A x, which the caller has just computed. */
 function restartRecurrences(): void {
+  pPending = false;
   if (method == CG) {
-    applyPrecond(r, z);
-    rz = dot(r, z);
+    rz = precondDot(r, z);
     memory.copy(p, z, (<usize>n) << 3);
   } else if (method == BICGSTAB) {
     memory.copy(rh, r, (<usize>n) << 3);
@@ -234,14 +258,22 @@ export function start(m: i32, pc: i32, omega: f64): i32 {
   const needsDiag = m == JACOBI || m == GAUSS_SEIDEL || m == NEUMANN || pc == PC_JACOBI || pc == PC_SSOR;
   if (needsDiag && zeroDiag > 0) return NOT_APPLICABLE;
   if (pc == PC_ILU0 || pc == PC_MILU0) {
-    if (lu == 0) {
-      lu = reserve((<usize>nnz) << 3);
+    if (udinv == 0) {
+      let nl = 0, nd = 0;
+      for (let i = 0; i < n; i++) { const d = ldi(diagPos, i); if (d >= 0) nd++; }
+      for (let i = 0; i < n; i++) for (let k = ldi(rp, i); k < ldi(rp, i + 1); k++) if (ldi(ci, k) < i) nl++;
+      const nu = nnz - nl - nd;
+      const ints = ((<usize>n) + 1) << 2;
       udinv = reserve((<usize>n) << 3);
-      if (lu == 0 || udinv == 0) { lu = 0; return -1; }
+      lp = reserve(ints); up = reserve(ints);
+      lc = reserve((<usize>nl) << 2); uc = reserve((<usize>nu) << 2);
+      lv = reserve((<usize>nl) << 3); uv = reserve((<usize>nu) << 3);
+      if (udinv == 0 || lp == 0 || up == 0 || lc == 0 || uc == 0 || lv == 0 || uv == 0) { udinv = 0; return -1; }
+      iluPattern(n, rp, ci, diagPos, lp, lc, up, uc);
     }
     const relax: f64 = pc == PC_MILU0 ? omega : 0;
     if (iluDirty || relax != luRelax) {
-      const bad = ilu0Factor(n, rp, ci, va, diagPos, lu, udinv, relax);
+      const bad = ilu0Factor(n, rp, ci, va, diagPos, relax, lp, lc, lv, up, uc, uv, udinv);
       if (bad >= 0) { sti(scratch, 0, bad); iluDirty = true; return NOT_APPLICABLE; }
       iluDirty = false; luRelax = relax;
     }
@@ -350,11 +382,40 @@ function stepNeumann(tolAbs: f64): i32 {
   return RUNNING;
 }
 
+/**
+ * q = A p right after p = z + βp (z = D⁻¹r for Jacobi, r without a preconditioner), each p_j
+ * updated just ahead of the first row that reads it; returns p·q. The arithmetic is that of the
+ * separate update and SpMV, with one pass over p instead of two.
+ */
+function spmvAfterP(beta: f64): f64 {
+  const jac = precond == PC_JACOBI;
+  const src = precond == PC_NONE ? r : z;
+  let h = 0;
+  let dot: f64 = 0;
+  let k = ldi(rp, 0);
+  for (let i = 0; i < n; i++) {
+    const end = ldi(rp, i + 1);
+    let need = i + 1;
+    if (end > k) { const c = ldi(ci, end - 1) + 1; if (c > need) need = c; }
+    for (; h < need; h++) {
+      const zh = jac ? ldf(r, h) * ldf(dinv, h) : ldf(src, h);
+      stf(p, h, zh + beta * ldf(p, h));
+    }
+    let acc: f64 = 0;
+    for (; k < end; k++) acc += ldf(va, k) * ldf(p, ldi(ci, k));
+    stf(q, i, acc);
+    dot += ldf(p, i) * acc;
+  }
+  return dot;
+}
+
 function stepCg(tolAbs: f64): i32 {
-  const pq = spmvDot(n, rp, ci, va, p, q, p);
+  const pq = pPending ? spmvAfterP(pBeta) : spmvDot(n, rp, ci, va, p, q, p);
+  pPending = false;
   if (!(pq > 0) || !isFinite(pq)) return BREAKDOWN; // A is not SPD (or p vanished)
   const a = rz / pq;
   if (!isFinite(a)) return BREAKDOWN;
+  const ilu = precond == PC_ILU0 || precond == PC_MILU0;
   let rr: f64 = 0, rzn: f64 = 0;
   if (precond == PC_JACOBI) {
     for (let i = 0; i < n; i++) {
@@ -364,6 +425,8 @@ function stepCg(tolAbs: f64): i32 {
       rr += ri * ri;
       rzn += ri * (ri * ldf(dinv, i));
     }
+  } else if (ilu) {
+    rr = cgUpdateForward(n, a, x, p, r, q, lp, lc, lv, z);
   } else {
     for (let i = 0; i < n; i++) {
       stf(x, i, ldf(x, i) + a * ldf(p, i));
@@ -375,18 +438,12 @@ function stepCg(tolAbs: f64): i32 {
   iters++;
   res = Math.sqrt(rr);
   if (res <= tolAbs) return confirm(tolAbs);
-  if (precond == PC_JACOBI) {
-    const beta = rzn / rz;
-    if (!(rzn > 0) || !isFinite(beta)) return BREAKDOWN;
-    for (let i = 0; i < n; i++) stf(p, i, ldf(r, i) * ldf(dinv, i) + beta * ldf(p, i));
-  } else {
-    const zz = precond == PC_NONE ? r : z;
-    if (precond != PC_NONE) applyPrecond(r, z);
-    rzn = dot(r, zz);
-    const beta = rzn / rz;
-    if (!(rzn > 0) || !isFinite(beta)) return BREAKDOWN; // preconditioner not SPD
-    for (let i = 0; i < n; i++) stf(p, i, ldf(zz, i) + beta * ldf(p, i));
-  }
+  if (ilu) rzn = iluBackward(n, up, uc, uv, udinv, r, z);
+  else if (precond == PC_NONE) rzn = dot(r, r);
+  else if (precond != PC_JACOBI) rzn = precondDot(r, z);
+  const beta = rzn / rz;
+  if (!(rzn > 0) || !isFinite(beta)) return BREAKDOWN; // preconditioner not SPD
+  pBeta = beta; pPending = true;
   rz = rzn;
   return RUNNING;
 }

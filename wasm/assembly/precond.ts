@@ -1,60 +1,121 @@
 // Preconditioners z = M⁻¹ r. Sparse triangular sweeps run row by row in index order.
-import { ldf, stf, ldi } from './memory';
+import { ldf, stf, ldi, sti } from './memory';
 
 /**
- * ILU(0): factors A ≈ LU on A's own sparsity pattern (IKJ order). `lu` receives L (unit
- * diagonal, not stored) below and U on/above the diagonal; `udinv` the reciprocal pivots.
- * relax > 0 gives relaxed modified ILU: relax × the fill dropped from row i is subtracted from
- * its pivot, so LU keeps A's row sums (relax = 1), which takes the smooth near-null modes of
- * Laplacian-like matrices out of the preconditioned spectrum. Returns -1 on success or the row
- * whose pivot vanished.
+ * The split layout of A's pattern for the ILU(0) factors: L (strict lower) and U (strict upper)
+ * in rows of their own, so each triangular sweep streams only its half. Fixed per pattern.
  */
-export function ilu0Factor(n: i32, rp: usize, ci: usize, va: usize, diagPos: usize, lu: usize, udinv: usize, relax: f64): i32 {
-  const nnz = ldi(rp, n);
-  memory.copy(lu, va, (<usize>nnz) << 3);
+export function iluPattern(n: i32, rp: usize, ci: usize, diagPos: usize, lp: usize, lc: usize, up: usize, uc: usize): void {
+  let nl = 0, nu = 0;
   for (let i = 0; i < n; i++) {
-    const rowEnd = ldi(rp, i + 1);
+    sti(lp, i, nl); sti(up, i, nu);
+    const di = ldi(diagPos, i);
+    const end = ldi(rp, i + 1);
+    for (let k = ldi(rp, i); k < end; k++) {
+      const j = ldi(ci, k);
+      if (j < i) { sti(lc, nl, j); nl++; } else if (k != di) { sti(uc, nu, j); nu++; }
+    }
+  }
+  sti(lp, n, nl); sti(up, n, nu);
+}
+
+/**
+ * ILU(0) on A's own sparsity pattern (IKJ order), into the split layout: L with a unit diagonal
+ * (not stored), U' = D⁻¹U (each row scaled by its reciprocal pivot, kept in udinv), so the
+ * backward sweep ends on a subtraction. relax > 0 gives relaxed modified ILU: relax × the fill
+ * dropped from row i is subtracted from its pivot, so LU keeps A's row sums (relax = 1), which
+ * takes the smooth near-null modes of Laplacian-like matrices out of the preconditioned
+ * spectrum. Returns -1 on success or the row whose pivot is missing, zero or not finite.
+ */
+export function ilu0Factor(n: i32, rp: usize, ci: usize, va: usize, diagPos: usize, relax: f64,
+  lp: usize, lc: usize, lv: usize, up: usize, uc: usize, uv: usize, udinv: usize): i32 {
+  for (let i = 0; i < n; i++) {
     const di = ldi(diagPos, i);
     if (di < 0) return i;
+    const lb = ldi(lp, i), le = ldi(lp, i + 1), ub = ldi(up, i), ue = ldi(up, i + 1);
+    const rs = ldi(rp, i);
+    for (let k = lb; k < le; k++) stf(lv, k, ldf(va, rs + (k - lb)));
+    for (let k = ub; k < ue; k++) stf(uv, k, ldf(va, di + 1 + (k - ub)));
+    let diag = ldf(va, di);
     let drop: f64 = 0;
-    for (let k = ldi(rp, i); k < di; k++) {
-      const j = ldi(ci, k);
-      const lik = ldf(lu, k) * ldf(udinv, j);
-      stf(lu, k, lik);
-      // Row i minus lik × (upper part of row j), restricted to row i's pattern: a sorted merge.
-      let a = k + 1;
-      let m = ldi(diagPos, j) + 1;
-      const mEnd = ldi(rp, j + 1);
-      while (a < rowEnd && m < mEnd) {
-        const ca = ldi(ci, a);
-        const cm = ldi(ci, m);
-        if (ca == cm) { stf(lu, a, ldf(lu, a) - lik * ldf(lu, m)); a++; m++; }
-        else if (ca < cm) a++;
-        else { if (relax != 0) drop += lik * ldf(lu, m); m++; }
+    for (let k = lb; k < le; k++) {
+      const j = ldi(lc, k);
+      const wk = ldf(lv, k);
+      stf(lv, k, wk * ldf(udinv, j));
+      // Row i minus wk × (row j of U'), restricted to row i's pattern: a sorted merge.
+      let a = k + 1, q = ub;
+      const mEnd = ldi(up, j + 1);
+      for (let m = ldi(up, j); m < mEnd; m++) {
+        const c = ldi(uc, m);
+        const t = wk * ldf(uv, m);
+        if (c < i) {
+          while (a < le && ldi(lc, a) < c) a++;
+          if (a < le && ldi(lc, a) == c) { stf(lv, a, ldf(lv, a) - t); a++; } else drop += t;
+        } else if (c == i) {
+          diag -= t;
+        } else {
+          while (q < ue && ldi(uc, q) < c) q++;
+          if (q < ue && ldi(uc, q) == c) { stf(uv, q, ldf(uv, q) - t); q++; } else drop += t;
+        }
       }
-      if (relax != 0) for (; m < mEnd; m++) drop += lik * ldf(lu, m);
     }
-    if (relax != 0) stf(lu, di, ldf(lu, di) - relax * drop);
-    const piv = ldf(lu, di);
-    if (piv == 0 || !isFinite(piv)) return i;
-    stf(udinv, i, 1.0 / piv);
+    if (relax != 0) diag -= relax * drop;
+    if (diag == 0 || !isFinite(diag)) return i;
+    const d = 1.0 / diag;
+    stf(udinv, i, d);
+    for (let k = ub; k < ue; k++) stf(uv, k, ldf(uv, k) * d);
   }
   return -1;
 }
 
-export function iluApply(n: i32, rp: usize, ci: usize, diagPos: usize, lu: usize, udinv: usize, r: usize, z: usize): void {
+/**
+ * z = (LU)⁻¹ r on the split factors; returns r·z, summed from the last row up. Each row's
+ * nearest unknown (the one just computed) is subtracted last, to keep the sweep's serial
+ * dependency chain short.
+ */
+export function iluSolve(n: i32, lp: usize, lc: usize, lv: usize, up: usize, uc: usize, uv: usize, udinv: usize, r: usize, z: usize): f64 {
+  let k = ldi(lp, 0);
   for (let i = 0; i < n; i++) {
+    const end = ldi(lp, i + 1);
     let s = ldf(r, i);
-    const di = ldi(diagPos, i);
-    for (let k = ldi(rp, i); k < di; k++) s -= ldf(lu, k) * ldf(z, ldi(ci, k));
+    for (; k < end; k++) s -= ldf(lv, k) * ldf(z, ldi(lc, k));
     stf(z, i, s);
   }
+  return iluBackward(n, up, uc, uv, udinv, r, z);
+}
+
+/** The backward half of iluSolve: z = U'⁻¹ (D⁻¹ z) in place; returns r·z from the last row up. */
+export function iluBackward(n: i32, up: usize, uc: usize, uv: usize, udinv: usize, r: usize, z: usize): f64 {
+  let dot: f64 = 0;
+  let k = ldi(up, n) - 1;
   for (let i = n - 1; i >= 0; i--) {
-    let s = ldf(z, i);
-    const end = ldi(rp, i + 1);
-    for (let k = ldi(diagPos, i) + 1; k < end; k++) s -= ldf(lu, k) * ldf(z, ldi(ci, k));
-    stf(z, i, s * ldf(udinv, i));
+    const start = ldi(up, i);
+    let s = ldf(udinv, i) * ldf(z, i);
+    for (; k >= start; k--) s -= ldf(uv, k) * ldf(z, ldi(uc, k));
+    stf(z, i, s);
+    dot += ldf(r, i) * s;
   }
+  return dot;
+}
+
+/**
+ * CG's update x += a p, r -= a q (returns ||r||²) fused with the forward ILU sweep z = L⁻¹ r:
+ * one pass instead of two, same arithmetic.
+ */
+export function cgUpdateForward(n: i32, a: f64, x: usize, p: usize, r: usize, q: usize, lp: usize, lc: usize, lv: usize, z: usize): f64 {
+  let rr: f64 = 0;
+  let k = ldi(lp, 0);
+  for (let i = 0; i < n; i++) {
+    stf(x, i, ldf(x, i) + a * ldf(p, i));
+    const ri = ldf(r, i) - a * ldf(q, i);
+    stf(r, i, ri);
+    rr += ri * ri;
+    const end = ldi(lp, i + 1);
+    let s = ri;
+    for (; k < end; k++) s -= ldf(lv, k) * ldf(z, ldi(lc, k));
+    stf(z, i, s);
+  }
+  return rr;
 }
 
 /**

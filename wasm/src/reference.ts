@@ -76,7 +76,8 @@ export class ReferenceKernel implements Kernel {
   private b: F; private x: F; private readonly dinv: F;
   private readonly r: F; private readonly p: F; private readonly q: F; private z: F; private readonly s: F;
   private readonly t: F; private readonly rh: F; private readonly y: F; private readonly w: F; private readonly xb: F;
-  private lu: F | undefined; private udinv: F | undefined;
+  private udinv: F | undefined;
+  private split: { lp: Int32Array; lc: Int32Array; lv: F; up: Int32Array; uc: Int32Array; uv: F } | undefined;
   private bad = 0; private zeroDiag = 0; private iluDirty = true; private luRelax = -1;
   private method = -1; private precond = PC_NONE; private omega = 1; private started = false;
   private iters = 0; private bnorm = 0; private res = 0; private initRes = 0;
@@ -186,18 +187,28 @@ export class ReferenceKernel implements Kernel {
   analyze(symTol: number): { flags: number; rho: number } {
     const a = this.a;
     let sym = true, pos = true, zmat = true, worst = 0;
+    const cur = a.rowPtr.slice(0, this.n);
     for (let i = 0; i < this.n; i++) {
       let off = 0, d = 0;
+      if (sym) {
+        const di = this.diagPos[i]!;
+        const lowEnd = di >= 0 ? di : a.rowPtr[i + 1]!;
+        for (let k = cur[i]!; k < lowEnd; k++) if (a.colIdx[k]! < i && a.values[k] !== 0) { sym = false; break; }
+      }
       for (let k = a.rowPtr[i]!; k < a.rowPtr[i + 1]!; k++) {
         const j = a.colIdx[k]!, v = a.values[k]!;
         if (j === i) { d = v; continue; }
         off += Math.abs(v);
         if (v > 0) zmat = false;
         if (sym && j > i) {
-          const m = find(a, j, i);
-          const u = m < 0 ? 0 : a.values[m]!;
+          let m = cur[j]!;
+          const mEnd = a.rowPtr[j + 1]!;
+          while (m < mEnd && a.colIdx[m]! < i) { if (a.values[m] !== 0) sym = false; m++; }
+          let u = 0;
+          if (m < mEnd && a.colIdx[m] === i) { u = a.values[m]!; m++; }
+          cur[j] = m;
           if (Math.abs(v - u) > symTol * Math.max(Math.abs(v), Math.abs(u))) sym = false;
-        } else if (sym && j < i && find(a, j, i) < 0 && v !== 0) sym = false;
+        }
       }
       if (!(d > 0)) pos = false;
       const ratio = d === 0 ? Infinity : off / Math.abs(d);
@@ -208,35 +219,87 @@ export class ReferenceKernel implements Kernel {
 
   // ---------- preconditioners ----------
 
+  /** L and U rows of their own (the kernel's iluPattern), built once per session. */
+  private iluPattern(): NonNullable<ReferenceKernel['split']> {
+    const a = this.a, n = this.n;
+    const lp = new Int32Array(n + 1), up = new Int32Array(n + 1);
+    const lcs: number[] = [], ucs: number[] = [];
+    for (let i = 0; i < n; i++) {
+      lp[i] = lcs.length; up[i] = ucs.length;
+      for (let k = a.rowPtr[i]!; k < a.rowPtr[i + 1]!; k++) {
+        const j = a.colIdx[k]!;
+        if (j < i) lcs.push(j); else if (k !== this.diagPos[i]) ucs.push(j);
+      }
+    }
+    lp[n] = lcs.length; up[n] = ucs.length;
+    return { lp, lc: Int32Array.from(lcs), lv: new Float64Array(lcs.length), up, uc: Int32Array.from(ucs), uv: new Float64Array(ucs.length) };
+  }
+
+  /** ILU(0) / relaxed MILU(0) into L and U' = D⁻¹U, as the kernel's ilu0Factor. */
   private ilu0Factor(relax: number): number {
     const a = this.a, n = this.n;
-    const lu = (this.lu ??= new Float64Array(a.values.length));
+    const sp = (this.split ??= this.iluPattern());
+    const { lp, lc, lv, up, uc, uv } = sp;
     const udinv = (this.udinv ??= new Float64Array(n));
-    lu.set(a.values);
     for (let i = 0; i < n; i++) {
-      const rowEnd = a.rowPtr[i + 1]!, di = this.diagPos[i]!;
+      const di = this.diagPos[i]!;
       if (di < 0) return i;
+      const lb = lp[i]!, le = lp[i + 1]!, ub = up[i]!, ue = up[i + 1]!, rs = a.rowPtr[i]!;
+      for (let k = lb; k < le; k++) lv[k] = a.values[rs + (k - lb)]!;
+      for (let k = ub; k < ue; k++) uv[k] = a.values[di + 1 + (k - ub)]!;
+      let diag = a.values[di]!;
       let drop = 0;
-      for (let k = a.rowPtr[i]!; k < di; k++) {
-        const j = a.colIdx[k]!;
-        const lik = lu[k]! * udinv[j]!;
-        lu[k] = lik;
-        let p = k + 1, m = this.diagPos[j]! + 1;
-        const mEnd = a.rowPtr[j + 1]!;
-        while (p < rowEnd && m < mEnd) {
-          const cp = a.colIdx[p]!, cm = a.colIdx[m]!;
-          if (cp === cm) { lu[p] = lu[p]! - lik * lu[m]!; p++; m++; }
-          else if (cp < cm) p++;
-          else { if (relax !== 0) drop += lik * lu[m]!; m++; }
+      for (let k = lb; k < le; k++) {
+        const j = lc[k]!;
+        const wk = lv[k]!;
+        lv[k] = wk * udinv[j]!;
+        let p = k + 1, q = ub;
+        for (let m = up[j]!; m < up[j + 1]!; m++) {
+          const c = uc[m]!;
+          const t = wk * uv[m]!;
+          if (c < i) {
+            while (p < le && lc[p]! < c) p++;
+            if (p < le && lc[p] === c) { lv[p] = lv[p]! - t; p++; } else drop += t;
+          } else if (c === i) {
+            diag -= t;
+          } else {
+            while (q < ue && uc[q]! < c) q++;
+            if (q < ue && uc[q] === c) { uv[q] = uv[q]! - t; q++; } else drop += t;
+          }
         }
-        if (relax !== 0) for (; m < mEnd; m++) drop += lik * lu[m]!;
       }
-      if (relax !== 0) lu[di] = lu[di]! - relax * drop;
-      const piv = lu[di]!;
-      if (piv === 0 || !Number.isFinite(piv)) return i;
-      udinv[i] = 1.0 / piv;
+      if (relax !== 0) diag -= relax * drop;
+      if (diag === 0 || !Number.isFinite(diag)) return i;
+      const d = 1.0 / diag;
+      udinv[i] = d;
+      for (let k = ub; k < ue; k++) uv[k] = uv[k]! * d;
     }
     return -1;
+  }
+
+  /** dst = (LU)⁻¹ src; returns src·dst summed from the last row up, as the kernel's iluSolve. */
+  private iluSolve(src: F, dst: F): number {
+    const { lp, lc, lv, up, uc, uv } = this.split!, udinv = this.udinv!;
+    for (let i = 0; i < this.n; i++) {
+      let s = src[i]!;
+      for (let k = lp[i]!; k < lp[i + 1]!; k++) s -= lv[k]! * dst[lc[k]!]!;
+      dst[i] = s;
+    }
+    let dot = 0;
+    for (let i = this.n - 1; i >= 0; i--) {
+      let s = udinv[i]! * dst[i]!;
+      for (let k = up[i + 1]! - 1; k >= up[i]!; k--) s -= uv[k]! * dst[uc[k]!]!;
+      dst[i] = s;
+      dot += src[i]! * s;
+    }
+    return dot;
+  }
+
+  /** dst = M⁻¹ src; returns src·dst. */
+  private precondDot(src: F, dst: F): number {
+    if (this.precond === PC_ILU0 || this.precond === PC_MILU0) return this.iluSolve(src, dst);
+    this.applyPrecond(src, dst);
+    return dot(src, dst);
   }
 
   private applyPrecond(src: F, dst: F): void {
@@ -244,17 +307,7 @@ export class ReferenceKernel implements Kernel {
     if (this.precond === PC_JACOBI) {
       for (let i = 0; i < n; i++) dst[i] = src[i]! * this.dinv[i]!;
     } else if (this.precond === PC_ILU0 || this.precond === PC_MILU0) {
-      const lu = this.lu!, udinv = this.udinv!;
-      for (let i = 0; i < n; i++) {
-        let s = src[i]!;
-        for (let k = a.rowPtr[i]!; k < this.diagPos[i]!; k++) s -= lu[k]! * dst[a.colIdx[k]!]!;
-        dst[i] = s;
-      }
-      for (let i = n - 1; i >= 0; i--) {
-        let s = dst[i]!;
-        for (let k = this.diagPos[i]! + 1; k < a.rowPtr[i + 1]!; k++) s -= lu[k]! * dst[a.colIdx[k]!]!;
-        dst[i] = s * udinv[i]!;
-      }
+      this.iluSolve(src, dst);
     } else if (this.precond === PC_SSOR) {
       const om = this.omega, scale = om * (2.0 - om);
       for (let i = 0; i < n; i++) {
@@ -278,8 +331,7 @@ export class ReferenceKernel implements Kernel {
 
   private restartRecurrences(): void {
     if (this.method === CG) {
-      this.applyPrecond(this.r, this.z);
-      this.rz = dot(this.r, this.z);
+      this.rz = this.precondDot(this.r, this.z);
       this.p.set(this.z);
     } else if (this.method === BICGSTAB) {
       this.rh.set(this.r);
@@ -417,8 +469,7 @@ export class ReferenceKernel implements Kernel {
       for (let i = 0; i < n; i++) p[i] = r[i]! * dinv[i]! + beta * p[i]!;
     } else {
       const zz = this.precond === PC_NONE ? r : this.z;
-      if (this.precond !== PC_NONE) this.applyPrecond(r, this.z);
-      rzn = dot(r, zz);
+      rzn = this.precond === PC_NONE ? dot(r, r) : this.precondDot(r, this.z);
       const beta = rzn / this.rz;
       if (!(rzn > 0) || !Number.isFinite(beta)) return BREAKDOWN;
       for (let i = 0; i < n; i++) p[i] = zz[i]! + beta * p[i]!;

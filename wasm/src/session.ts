@@ -190,7 +190,8 @@ export class SolverSession {
       if (hybrid) this.k.backupX();
       const code = this.k.start(methodCode(s.method), precondCode(s.precond), s.precond === 'milu0' ? o.relax : o.omega);
       if (code === STATUS_CODE.not_started) {
-        if (hybrid) this.startResidual = this.k.trueResidual();
+        // start() has just computed ||b - Ax|| / ||b|| exactly as trueResidual() would.
+        if (hybrid) this.startResidual = this.k.residualNorm();
         return 'not_started';
       }
       if (this.step + 1 >= this.plan.length) return statusOf(code);

@@ -7,8 +7,9 @@ import type { Csr } from './types';
 const MAX_BYTES = 3.5 * 2 ** 30;
 
 export function kernelBytes(n: number, nnz: number): number {
-  // rowPtr + colIdx + values + diagPos + 15 vectors, plus ILU(0) factors (nnz + n doubles).
-  return (n + 1) * 4 + nnz * 12 + n * 4 + 15 * n * 8 + nnz * 8 + n * 8;
+  // rowPtr + colIdx + values + diagPos + 15 vectors, plus ILU(0) factors in split rows (at most
+  // nnz values and column indices, two row-pointer arrays, n reciprocal pivots).
+  return (n + 1) * 4 + nnz * 12 + n * 4 + 15 * n * 8 + nnz * 12 + (n + 1) * 8 + n * 8;
 }
 
 export class WasmKernel implements Kernel {
