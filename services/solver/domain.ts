@@ -284,6 +284,12 @@ export class PartitionCore {
     }
   }
 
+  /** Stream time moved on a record of another session (replay of one session). */
+  observe(ref: InputRef): Output[] {
+    if (ref.occurredAt > this.streamTime) this.streamTime = ref.occurredAt;
+    return this.evictIdle(ref);
+  }
+
   private evictIdle(ref: InputRef): Output[] {
     const out: Output[] = [];
     for (const s of this.sessions.values()) {
