@@ -48,16 +48,20 @@ export async function readLog(brokers: readonly string[], codec: EventCodec, ran
   try {
     await cb((done) => consumer.connect({ timeout: opts.timeoutMs ?? 30_000 }, (err) => done(err)));
     const id = (t: string, p: number) => `${t}/${p}`;
-    const pending = new Map(todo.map((r) => [id(r.topic, r.partition), r]));
-    consumer.on('partition.eof', (e) => pending.delete(id(e.topic, e.partition)));
+    const ranges = new Map(todo.map((r) => [id(r.topic, r.partition), r]));
+    const pending = new Set(ranges.keys());
+    // node-rdkafka can report a partition's end before it hands over the batch that reached
+    // it: ends are applied after each batch is taken.
+    const ended: string[] = [];
+    consumer.on('partition.eof', (e) => ended.push(id(e.topic, e.partition)));
     consumer.assign(todo.map((r) => ({ topic: r.topic, partition: r.partition, offset: r.from })));
     const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
     while (pending.size > 0) {
       if (Date.now() > deadline) throw new Error(`${[...pending.keys()].join(', ')} did not reach their end`);
       const messages = await cb<Rd.Message[]>((d) => consumer.consume(2000, (err, m) => d(err, m)));
       for (const m of messages ?? []) {
-        const r = pending.get(id(m.topic, m.partition));
-        if (!r) continue;
+        const r = ranges.get(id(m.topic, m.partition));
+        if (!r || !pending.has(id(m.topic, m.partition))) continue;
         if (r.to !== undefined && m.offset >= r.to) { pending.delete(id(m.topic, m.partition)); continue; }
         let event: DecodedEvent | undefined;
         if (opts.decode !== false) {
@@ -66,6 +70,7 @@ export async function readLog(brokers: readonly string[], codec: EventCodec, ran
         out.push({ topic: m.topic, partition: m.partition, offset: m.offset, timestampMs: m.timestamp ?? 0, key: m.key ? m.key.toString() : null, value: m.value, event });
         if (r.to !== undefined && m.offset >= r.to - 1) pending.delete(id(m.topic, m.partition));
       }
+      for (const e of ended.splice(0)) pending.delete(e);
     }
     return out;
   } catch (err) {
