@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import * as mesh from './mesh';
+import * as replay from './replay';
 import * as run from './run';
 import * as simulate from './simulate';
 import * as solve from './solve';
@@ -8,7 +9,7 @@ import * as tail from './tail';
 import * as topics from './topics';
 
 // One line per command module; each exports `register(program)`.
-const modules: Array<{ register(program: Command): void }> = [run, topics, schemas, tail, mesh, simulate, solve];
+const modules: Array<{ register(program: Command): void }> = [run, topics, schemas, tail, mesh, simulate, solve, replay];
 
 export function registerCommands(program: Command): void {
   for (const m of modules) m.register(program);
