@@ -1,6 +1,6 @@
 """SciPy peer for bench/solver: loads a CSR system written by bench.ts, runs one solver, writes x.
 
-Usage: scipy_peer.py <dir> <cg|bicgstab|spmv> <tol> <runs> <maxiter>
+Usage: scipy_peer.py <dir> <cg|bicgstab|cg_jacobi|spmv> <tol> <runs> <maxiter>
 Writes <dir>/x.<method>.f64 and prints one JSON line with wall times per run. The bench checks
 the answer itself; nothing SciPy reports about convergence is trusted.
 """
@@ -29,10 +29,14 @@ def main():
                 x = A @ b
             times.append((time.perf_counter() - t) / 10)
             continue
-        fn = sl.cg if method == "cg" else sl.bicgstab
+        fn = sl.bicgstab if method == "bicgstab" else sl.cg
         t = time.perf_counter()
+        extra = {}
+        if method == "cg_jacobi":
+            dinv = 1.0 / A.diagonal()
+            extra["M"] = sl.LinearOperator((n, n), matvec=lambda v: dinv * v)
         # SciPy 1.10: `tol` is relative to ||b|| when atol=0.
-        x, info = fn(A, b, tol=tol, atol=0.0, maxiter=maxiter, callback=cb)
+        x, info = fn(A, b, tol=tol, atol=0.0, maxiter=maxiter, callback=cb, **extra)
         times.append(time.perf_counter() - t)
         iters.append(count[0])
     if method != "spmv":

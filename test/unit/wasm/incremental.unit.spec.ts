@@ -60,25 +60,27 @@ describe('solver sessions: incremental updates and warm starts', () => {
         assert.throws(() => s.updateA([{ row: -1, col: 0, oldValue: 0, newValue: 1 }]), /row -1 outside/);
       });
 
-      it('given an iteration budget, when iterate is called in slices, then the slices add up to one uninterrupted solve', () => {
-        const a = poisson2d(20);
-        const b = smoothRhs(a.n);
-        const whole = SolverSession.open(a, backend);
-        whole.setB(b);
-        whole.configure({ method: 'cg', tol: 1e-9 });
-        const all = whole.iterate(10_000);
-        const sliced = SolverSession.open(a, backend);
-        sliced.setB(b);
-        sliced.configure({ method: 'cg', tol: 1e-9 });
-        let r = sliced.iterate(7);
-        while (r.status === 'running') {
-          assert.ok(Number.isFinite(r.residualNorm));
-          r = sliced.iterate(7);
-        }
-        assert.equal(r.status, 'converged');
-        assert.equal(r.iterations, all.iterations);
-        assert.ok(bitIdentical(sliced.readX(), whole.readX()));
-      });
+      for (const precond of ['jacobi', 'milu0', 'none'] as const) {
+        it(`given an iteration budget, when cg+${precond} is iterated in slices, then the slices add up to one uninterrupted solve`, () => {
+          const a = poisson2d(20);
+          const b = smoothRhs(a.n);
+          const whole = SolverSession.open(a, backend);
+          whole.setB(b);
+          whole.configure({ method: 'cg', precond, tol: 1e-9 });
+          const all = whole.iterate(10_000);
+          const sliced = SolverSession.open(a, backend);
+          sliced.setB(b);
+          sliced.configure({ method: 'cg', precond, tol: 1e-9 });
+          let r = sliced.iterate(3);
+          while (r.status === 'running') {
+            assert.ok(Number.isFinite(r.residualNorm));
+            r = sliced.iterate(3);
+          }
+          assert.equal(r.status, 'converged');
+          assert.equal(r.iterations, all.iterations);
+          assert.ok(bitIdentical(sliced.readX(), whole.readX()));
+        });
+      }
     });
   }
 });
