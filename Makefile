@@ -8,7 +8,7 @@ ENV_FILE := .infra/env
 WITH_ENV := set -a; [ -f $(ENV_FILE) ] && . ./$(ENV_FILE); set +a;
 
 .PHONY: help deps up down clean-data topics schemas-check test test-unit test-int typecheck demo \
-        bench-codec bench-impedance wasm bench-solver
+        bench-codec bench-impedance wasm bench-solver replay
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -42,6 +42,10 @@ test: deps typecheck schemas-check wasm up ## every test: unit, integration and 
 
 demo: topics ## the main job: run a service and push Avro events through it end to end
 	@$(WITH_ENV) npx tsx services/demo/main.ts
+
+replay: deps ## rebuild SESSION=<id> from the log and compare every IterationCompleted bit for bit (FROM=<offset|time>)
+	@[ -n "$(SESSION)" ] || { echo "usage: make replay SESSION=<session id> [FROM=<offset|timestamp>]" >&2; exit 2; }
+	@$(WITH_ENV) bin/solvermesh replay --session $(SESSION) $(if $(FROM),--from $(FROM))
 
 wasm: deps ## build the WASM solver kernels (wasm/build/solver.wasm)
 	@bash wasm/build.sh

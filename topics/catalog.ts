@@ -33,7 +33,7 @@ const mesh = (name: string, key: KeyKind, doc: string, events: string[], config:
 export const TOPICS: readonly TopicSpec[] = [
   solver('solver.sessions', 'Session lifecycle and matrix row blocks.', ['SessionOpened', 'MatrixChunkAppended', 'SessionClosed', 'SessionRejected'], retain(30)),
   solver('solver.costs', 'Cost deltas on b and matrix entries.', ['CostUpdated'], retain(30)),
-  solver('solver.commands', 'Corrections and verification requests the solver obeys.', ['CorrectionRequested', 'VerificationRequested']),
+  solver('solver.commands', 'Corrections, verification requests, and the slices of work the solver grants itself.', ['CorrectionRequested', 'VerificationRequested', 'IterationSliceGranted']),
   solver('solver.iterations', 'Iteration progress and convergence signals.', ['IterationCompleted', 'ConvergenceReached', 'EntryEstimated']),
   solver('solver.solutions', 'Full solution vectors, chunked, for verifiers.', ['SolutionPublished'], retain(2)),
   solver('solver.snapshots', 'Latest snapshot per session (compacted).', ['SessionSnapshotted'], compacted),
