@@ -42,7 +42,7 @@ start() {
         >"$LOG_DIR/$name-format.log" 2>&1 || fail "kafka format" "StorageTool format failed; see $LOG_DIR/$name-format.log"
     fi
     # Same JVM flags as kafka-run-class.sh / kafka-server-start.sh, with a modest heap.
-    setsid nohup java -Xms512m -Xmx512m -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
+    setsid nohup java -Xms1g -Xmx1g -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
       -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent -XX:MaxInlineLevel=15 \
       -Djava.awt.headless=true \
       -Dlog4j2.configurationFile="$ROOT/infra/kafka/log4j2.properties" \

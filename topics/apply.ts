@@ -1,7 +1,7 @@
 // Creates or updates the declared topics: missing topics are created, partition counts only
 // grow (Kafka cannot shrink them, and shrinking would break key -> partition mapping), and
 // configs are brought in line. Running it twice changes nothing the second time.
-import { Kafka, logLevel, ConfigResourceTypes } from 'kafkajs';
+import { Kafka, logLevel, ConfigResourceTypes, type Admin } from 'kafkajs';
 import type { TopicSpec } from './catalog';
 
 export interface ApplyReport {
@@ -24,7 +24,7 @@ export async function applyTopics(brokers: readonly string[], specs: readonly To
     const missing = specs.filter((s) => !existing.has(s.name));
     if (missing.length > 0) {
       await admin.createTopics({
-        waitForLeaders: true,
+        waitForLeaders: false,
         topics: missing.map((s) => ({
           topic: s.name,
           numPartitions: s.partitions,
@@ -33,6 +33,7 @@ export async function applyTopics(brokers: readonly string[], specs: readonly To
         })),
       });
       report.created.push(...missing.map((s) => s.name));
+      await waitForLeaders(admin, missing.map((s) => s.name));
     }
 
     const present = specs.filter((s) => existing.has(s.name));
@@ -77,4 +78,25 @@ export async function applyTopics(brokers: readonly string[], specs: readonly To
   } finally {
     await admin.disconnect();
   }
+}
+
+/**
+ * kafkajs's own wait gives up on UNKNOWN_TOPIC_OR_PARTITION, which a busy controller answers
+ * for a while after creating many topics (or while deleting others); poll until every
+ * partition has a leader instead.
+ */
+async function waitForLeaders(admin: Admin, topics: string[], timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    try {
+      const meta = await admin.fetchTopicMetadata({ topics });
+      if (meta.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
+      last = 'partitions without a leader';
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`topics ${topics.slice(0, 3).join(', ')}${topics.length > 3 ? ', ...' : ''} have no leaders after ${timeoutMs} ms: ${last}`);
 }

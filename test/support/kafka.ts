@@ -105,10 +105,24 @@ export class TestKafka {
     return Promise.all(records.map(async (r) => (await this.codec.decode(r.value)).event));
   }
 
+  /**
+   * Deletes this test's topics too: each spec creates every declared topic under its own
+   * prefix, and thousands of leftover partitions exhausted a 512 MB broker heap in one session.
+   */
   async close(): Promise<void> {
     await Promise.all(this.consumers.map((c) => c.disconnect().catch(() => undefined)));
     await this.producer?.disconnect();
     await this.engineProducer?.close();
+    const admin = this.kafka.admin();
+    try {
+      await admin.connect();
+      const mine = (await admin.listTopics()).filter((t) => t.startsWith(this.prefix));
+      if (mine.length > 0) await admin.deleteTopics({ topics: mine, timeout: 30_000 });
+    } catch {
+      // a broker the spec killed or stopped: leftovers go with the next clean-data
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
   }
 }
 

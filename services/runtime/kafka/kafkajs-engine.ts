@@ -8,6 +8,7 @@ import type {
   BatchProcessor, ConsumeOptions, EngineEvents, InRecord, KafkaEngine, OutRecord, PartitionBatch,
   PartitionProgress, Producer, TransactionalConsumer,
 } from './types';
+import { RangeAssigner } from './range-assigner';
 import { chunk, groupByTopic, tpKey } from './util';
 
 export interface KafkajsEngineOptions {
@@ -80,6 +81,7 @@ class KafkajsTransactionalConsumer implements TransactionalConsumer {
       heartbeatInterval: 3_000,
       maxBytesPerPartition: 4 * 1024 * 1024,
       retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 10_000 },
+      partitionAssigners: [RangeAssigner],
     });
     this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => this.onJoin(e.payload.memberAssignment));
     this.consumer.on(this.consumer.events.CRASH, (e) => this.events.onError?.(e.payload.error));
