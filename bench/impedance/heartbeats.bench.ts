@@ -3,7 +3,7 @@
 // kafkajs and node-rdkafka engines, beside the raw consume rate of the same topic with each
 // client. Medians of BENCH_RUNS runs. Each run gets fresh topics (the changelog and registry
 // must start empty) filled with the same BENCH_HEARTBEATS heartbeats of a 30,000-agent mesh.
-//   BENCH_HEARTBEATS (300000)  BENCH_RUNS (3)  BENCH_BATCH (max records per batch, 5000)
+//   BENCH_HEARTBEATS (300000)  BENCH_RUNS (3)  BENCH_BATCH (max records per batch, the service's: 20000)
 // The service's coalescing knobs apply too: IMPEDANCE_REGISTRY_LAG_MS (1000),
 // IMPEDANCE_CHECKPOINT_MS (10000), IMPEDANCE_CAUGHT_UP_MS (5000). The topics are filled before
 // the service starts, so it runs behind (records older than IMPEDANCE_CAUGHT_UP_MS): the
@@ -14,7 +14,7 @@ import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import type * as Rd from 'node-rdkafka';
 import { allTopicSpecs } from '../../topics/catalog';
 import { applyTopics } from '../../topics/apply';
-import { createImpedanceProcessor } from '../../services/impedance';
+import { createImpedanceProcessor, impedanceService } from '../../services/impedance';
 import { buildMesh, heartbeat, NO_FAULTS, prng } from '../../services/simulator/generator';
 import { EventCodec } from '../../services/runtime/codec';
 import { loadConfig } from '../../services/runtime/config';
@@ -27,7 +27,7 @@ import type { DecodedEvent } from '../../services/runtime/codec';
 
 const N = Number(process.env.BENCH_HEARTBEATS ?? 300_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
-const BATCH = Number(process.env.BENCH_BATCH ?? 5000);
+const BATCH = Number(process.env.BENCH_BATCH ?? impedanceService.maxBatchRecords ?? 5000);
 const AGENTS = 30_000;
 const base = loadConfig(process.env);
 const kafka = new Kafka({ clientId: 'bench-impedance', brokers: base.kafkaBrokers, logLevel: logLevel.NOTHING });
@@ -89,7 +89,16 @@ async function rawRdkafka(prefix: string): Promise<number> {
   return (N * 1000) / ms;
 }
 
-async function service(prefix: string, engine: 'kafkajs' | 'rdkafka'): Promise<number> {
+/** CPU seconds the shared Redis server used so far (INFO cpu). */
+async function redisCpu(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  const v = (k: string) => Number(new RegExp(`${k}:([0-9.]+)`).exec(info)?.[1] ?? 0);
+  return v('used_cpu_user') + v('used_cpu_sys');
+}
+
+interface ServiceRun { readonly rate: number; readonly nodeCpuUs: number; readonly redisCpuUs: number }
+
+async function service(prefix: string, engine: 'kafkajs' | 'rdkafka'): Promise<ServiceRun> {
   const config = loadConfig({ ...process.env, TOPIC_PREFIX: prefix, KAFKA_CLIENT: engine, LOG_LEVEL: 'warn' });
   const logger = createLogger('warn', 'bench-impedance');
   const processor = createImpedanceProcessor(config, logger);
@@ -106,20 +115,27 @@ async function service(prefix: string, engine: 'kafkajs' | 'rdkafka'): Promise<n
     const [t] = await admin.fetchOffsets({ groupId: `${prefix}solvermesh.impedance`, topics: [topic] });
     return (t?.partitions ?? []).reduce((s, p) => s + Math.max(0, Number(p.offset)), 0);
   };
+  const redis = new Redis(config.redisUrl);
   let first = 0;
   let firstAt = 0;
+  let cpu0 = process.cpuUsage();
+  let redis0 = 0;
   for (;;) {
     const c = await committed();
-    if (c > 0 && firstAt === 0) { first = c; firstAt = Date.now(); }
+    if (c > 0 && firstAt === 0) { first = c; firstAt = Date.now(); cpu0 = process.cpuUsage(); redis0 = await redisCpu(redis); }
     if (c >= N) break;
     await new Promise((r) => setTimeout(r, 100));
   }
   const rate = ((N - first) * 1000) / (Date.now() - firstAt);
+  // CPU per heartbeat is steadier than the rate on a shared machine: the rate also pays for
+  // whatever else runs, the CPU time only for this process (and the Redis server).
+  const cpu = process.cpuUsage(cpu0);
+  const nodeCpuUs = (cpu.user + cpu.system) / (N - first);
+  const redisCpuUs = ((await redisCpu(redis)) - redis0) * 1e6 / (N - first);
   await runner.stop();
   await processor.close();
   await admin.disconnect();
   // The registry of this run is not needed any more.
-  const redis = new Redis(config.redisUrl);
   let cursor = '0';
   do {
     const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}mesh:*`, 'COUNT', 5000);
@@ -127,25 +143,32 @@ async function service(prefix: string, engine: 'kafkajs' | 'rdkafka'): Promise<n
     cursor = next;
   } while (cursor !== '0');
   redis.disconnect();
-  return rate;
+  return { rate, nodeCpuUs, redisCpuUs };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {
   const results: Record<string, number[]> = { 'raw kafkajs': [], 'raw rdkafka': [], 'impedance kafkajs': [], 'impedance rdkafka': [] };
+  const cpu: Record<string, { node: number[]; redis: number[] }> = { kafkajs: { node: [], redis: [] }, rdkafka: { node: [], redis: [] } };
   for (let r = 0; r < RUNS; r++) {
     for (const engine of ['kafkajs', 'rdkafka'] as const) {
       const prefix = `bench-imp-${Date.now().toString(36)}${randomBytes(2).toString('hex')}.`;
       await fill(prefix);
       results[`raw ${engine}`]!.push(engine === 'kafkajs' ? await rawKafkajs(prefix) : await rawRdkafka(prefix));
-      results[`impedance ${engine}`]!.push(await service(prefix, engine));
+      const run = await service(prefix, engine);
+      results[`impedance ${engine}`]!.push(run.rate);
+      cpu[engine]!.node.push(run.nodeCpuUs);
+      cpu[engine]!.redis.push(run.redisCpuUs);
       process.stderr.write(`run ${r + 1}/${RUNS} ${engine}: raw ${Math.round(results[`raw ${engine}`]!.at(-1)!)}/s, impedance ${Math.round(results[`impedance ${engine}`]!.at(-1)!)}/s\n`);
     }
   }
   process.stdout.write(`heartbeats per run: ${N} (30,000-agent mesh), batch <= ${BATCH} records, runs: ${RUNS}\n`);
   for (const [name, xs] of Object.entries(results)) {
     process.stdout.write(`${name.padEnd(20)} median ${Math.round(median(xs)).toLocaleString('en-US').padStart(9)}/s   runs: ${xs.map((x) => Math.round(x)).join(', ')}\n`);
+  }
+  for (const [engine, c] of Object.entries(cpu)) {
+    process.stdout.write(`cpu per heartbeat, impedance ${engine}: node ${median(c.node).toFixed(1)} µs (runs ${c.node.map((x) => x.toFixed(1)).join(', ')}), redis-server ${median(c.redis).toFixed(1)} µs (runs ${c.redis.map((x) => x.toFixed(1)).join(', ')})\n`);
   }
   process.exit(0);
 }

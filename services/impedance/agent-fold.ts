@@ -54,7 +54,14 @@ function measure(latencies: readonly number[], processings: readonly number[], q
   return { latencyMs, processingMs, drift, reliability: rel, score: impedanceScore({ latencyMs, processingMs, queueDepth, drift, reliability: rel }) };
 }
 
-const window = (xs: readonly number[], x: number) => (xs.length >= WINDOW_SIZE ? [...xs.slice(xs.length - WINDOW_SIZE + 1), x] : [...xs, x]);
+/** The last WINDOW_SIZE values after appending x (one new array: the previous state stays intact for undo). */
+function window(xs: readonly number[], x: number): number[] {
+  const from = xs.length >= WINDOW_SIZE ? xs.length - WINDOW_SIZE + 1 : 0;
+  const out = new Array<number>(xs.length - from + 1);
+  for (let i = from; i < xs.length; i++) out[i - from] = xs[i]!;
+  out[out.length - 1] = x;
+  return out;
+}
 
 /** Whether `xs` (sorted) holds the same capabilities as `ys` in any order: the common case is the same list. */
 function sameList(xs: readonly string[], ys: readonly string[]): boolean {
@@ -104,7 +111,11 @@ export function foldHeartbeat(prev: AgentState | undefined, hb: HeartbeatReceive
     state,
     revision: (prev?.revision ?? 0) + 1,
     updatedAt: at,
-    ...m,
+    latencyMs: m.latencyMs,
+    processingMs: m.processingMs,
+    drift: m.drift,
+    reliability: m.reliability,
+    score: m.score,
   };
   if (!prev || prev.state === state) return { agent };
   const cause: AgentStateCause = prev.state === 'OFFLINE' ? 'HEARTBEAT_RESUMED'

@@ -88,7 +88,12 @@ export function createImpedanceMetrics(registry: Registry = new Registry()): Imp
   };
 }
 
-export type ImpedanceProcessor = Processor & { readonly metrics: ImpedanceMetrics; folds(): ReadonlyMap<number, PartitionFold> };
+export type ImpedanceProcessor = Processor & {
+  readonly metrics: ImpedanceMetrics;
+  folds(): ReadonlyMap<number, PartitionFold>;
+  /** Waits for registry writes under way (before closing Redis). */
+  drain(): Promise<void>;
+};
 
 /** One owned heartbeat partition. */
 interface Part {
@@ -102,6 +107,10 @@ interface Part {
   lastCheckpoint: number;
   /** The uncommitted batch carries a checkpoint. */
   checkpointing: boolean;
+  /** Registry writes under way (never rejects), agents a failed write left, Redis lost the partition. */
+  inflight: Promise<void>;
+  readonly unwritten: Set<string>;
+  rebuild: boolean;
 }
 
 export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProcessor {
@@ -127,6 +136,7 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
 
   const newPart = (fold = new PartitionFold(), tailFrom?: bigint): Part => ({
     fold, tailFrom, lastOffset: -1n, lastTimestampMs: 0, lastWrite: now(), lastCheckpoint: now(), checkpointing: false,
+    inflight: Promise.resolve(), unwritten: new Set(), rebuild: false,
   });
   const partFor = (p: number) => {
     let s = parts.get(p);
@@ -219,6 +229,46 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
     return done.every((d) => d.status === 'fulfilled' && d.value.built);
   }
 
+  /**
+   * Starts writing the agents changed since the last write (and those a failed write left),
+   * after the partition's earlier writes, without waiting: Redis works while the next batch is
+   * decoded. A failure puts the agents back in `unwritten`; checkpoints wait in settle().
+   */
+  function startWrite(p: number, part: Part): void {
+    const ids = new Set(part.unwritten);
+    for (const a of part.fold.dirtyAgentsForRegistry()) ids.add(a.agentId);
+    part.fold.registryWritten();
+    part.unwritten.clear();
+    if (ids.size === 0) return;
+    const agents = [...ids].sort().map((id) => part.fold.agents.get(id)).filter((a): a is AgentState => a !== undefined);
+    part.inflight = part.inflight.then(() => write(p, agents)).then(
+      (built) => { if (!built) part.rebuild = true; },
+      (err: unknown) => {
+        for (const a of agents) part.unwritten.add(a.agentId);
+        log.debug({ partition: p, agents: agents.length, err: (err as Error).message }, 'registry write failed; kept for the next one');
+      },
+    );
+  }
+
+  /** Waits for the partition's writes; then the registry holds its fold (or this throws). */
+  async function settle(p: number, part: Part): Promise<void> {
+    await part.inflight;
+    const { fold } = part;
+    if (part.unwritten.size > 0) {
+      const agents = [...part.unwritten].sort().map((id) => fold.agents.get(id)).filter((a): a is AgentState => a !== undefined);
+      if (!(await write(p, agents))) part.rebuild = true;
+      part.unwritten.clear();
+    }
+    if (part.rebuild) {
+      // Redis lost this partition (flushed, or never built): rewrite every agent we own.
+      const all = [...fold.agents.values()];
+      await write(p, all);
+      await store.markBuilt(p);
+      part.rebuild = false;
+      log.info({ partition: p, agents: all.length }, 'registry rebuilt from the fold');
+    }
+  }
+
   async function flushPartition(p: number): Promise<Emit[]> {
     const part = partFor(p);
     const { fold } = part;
@@ -226,25 +276,14 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
     const caughtUp = t - part.lastTimestampMs < caughtUpMs;
     const checkpoint = caughtUp || t - part.lastCheckpoint >= checkpointMs;
     if (checkpoint || t - part.lastWrite >= registryLagMs) {
-      // Redis first: a committed checkpoint promises the registry holds at least its state.
-      // A failing write keeps the agents dirty; the runner retries flush, then aborts the batch.
-      if (fold.dirtyCount > 0) {
-        const agents = fold.dirtyAgentsForRegistry();
-        const built = await write(p, agents);
-        fold.registryWritten();
-        if (!built) {
-          // Redis lost this partition (flushed, or never built): rewrite every agent we own.
-          fold.touchAll();
-          const all = fold.dirtyAgentsForRegistry();
-          await write(p, all);
-          await store.markBuilt(p);
-          fold.registryWritten();
-          log.info({ partition: p, agents: all.length }, 'registry rebuilt from the fold');
-        }
-      }
+      startWrite(p, part);
       part.lastWrite = t;
     }
-    if (!checkpoint || fold.changelogDirtyCount === 0) return [];
+    if (!checkpoint) return [];
+    // Redis first: a committed checkpoint promises the registry holds at least its state. A
+    // failing write fails the flush; the runner retries it, then aborts the batch.
+    await settle(p, part);
+    if (fold.changelogDirtyCount === 0) return [];
     part.checkpointing = true;
     const through = Number(part.lastOffset);
     return fold.changelogAgents().map((a) => ({ topic: TOPICS.impedance, key: a.agentId, event: toImpedanceUpdated(a, through) as unknown as DecodedEvent }));
@@ -265,6 +304,7 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
     inputs: [TOPICS.heartbeats, TOPICS.coordination, TOPICS.acks],
     metrics,
     folds: () => new Map([...parts].map(([p, s]) => [p, s.fold])),
+    drain: async () => { await Promise.all([...parts.values()].map((x) => x.inflight)); },
     handles: (type) => type === 'HeartbeatReceived' || type === 'CoordinationRequested' || type === 'AckReceived',
     handle(event, ctx) {
       switch (event.type) {
@@ -281,7 +321,8 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
         flushedParts.add(p);
       }
       if (pendingTick !== undefined) {
-        // The summary reads the registry: it must hold the batch first.
+        // The summary reads the registry: let the writes under way land first.
+        await Promise.all([...parts.values()].map((x) => x.inflight));
         flushed.push(...(await summaries(pendingTick)));
         pendingTick = undefined;
       }

@@ -6,7 +6,9 @@
 //                          HGETALL feeds the 5 s summaries)
 //   built:<partition>      marker: this heartbeat partition's agents are in the registry
 //   acc:<5-min bucket>     prediction-accuracy counters; ackseen:<message id> dedupes acks
-// Writes are one Lua call per batch. Each agent is written only if its revision is not older
+// Writes are Lua calls (one per chunk of agents, the agents as one JSON argument of strings:
+// ioredis handles one argument instead of 17 per agent, and the hash holds the same strings
+// as before). Each agent is written only if its revision is not older
 // than the stored one, so a replayed batch rewrites identical values and a stale writer
 // (a zombie owner) cannot roll an agent back.
 import Redis from 'ioredis';
@@ -17,37 +19,35 @@ import type { AgentState } from './agent-fold';
 import type { ScheduleAgent } from './schedule';
 import type { AgentSnapshot, PredictionAccuracy } from './summaries';
 
-const FIELDS_PER_AGENT = 17;
-
 const APPLY = `
 local p = ARGV[1]
 local built = redis.call('EXISTS', p .. 'built:' .. ARGV[2])
 local applied = 0
-for i = 3, #ARGV, ${FIELDS_PER_AGENT} do
-  local id = ARGV[i]
-  local rev = tonumber(ARGV[i + 1])
+for _, a in ipairs(cjson.decode(ARGV[3])) do
+  local id = a[1]
+  local rev = tonumber(a[2])
   local key = p .. 'agent:' .. id
   local old = redis.call('HMGET', key, 'rev', 'class', 'sector', 'cluster', 'caps')
   if (not old[1]) or tonumber(old[1]) <= rev then
     if old[1] then
       -- Leave an index only when the agent moved out of it (the usual heartbeat moves nothing).
-      if old[2] ~= ARGV[i + 2] then redis.call('ZREM', p .. 'z:class:' .. old[2], id) end
-      if old[3] ~= ARGV[i + 3] then redis.call('ZREM', p .. 'z:sector:' .. old[3], id) end
-      if old[4] ~= ARGV[i + 4] then redis.call('ZREM', p .. 'z:cluster:' .. old[4], id) end
-      if old[5] ~= ARGV[i + 5] then
+      if old[2] ~= a[3] then redis.call('ZREM', p .. 'z:class:' .. old[2], id) end
+      if old[3] ~= a[4] then redis.call('ZREM', p .. 'z:sector:' .. old[3], id) end
+      if old[4] ~= a[5] then redis.call('ZREM', p .. 'z:cluster:' .. old[4], id) end
+      if old[5] ~= a[6] then
         for c in string.gmatch(old[5], '[^,]+') do redis.call('ZREM', p .. 'z:cap:' .. c, id) end
       end
     end
-    local score = ARGV[i + 6]
-    redis.call('HSET', key, 'rev', ARGV[i + 1], 'class', ARGV[i + 2], 'sector', ARGV[i + 3], 'cluster', ARGV[i + 4],
-      'caps', ARGV[i + 5], 'score', score, 'state', ARGV[i + 7], 'last_hb', ARGV[i + 8], 'lat', ARGV[i + 9],
-      'proc', ARGV[i + 10], 'queue', ARGV[i + 11], 'rel', ARGV[i + 12], 'drift', ARGV[i + 13], 'n', ARGV[i + 14],
-      'ctx', ARGV[i + 15])
-    redis.call('ZADD', p .. 'z:class:' .. ARGV[i + 2], score, id)
-    redis.call('ZADD', p .. 'z:sector:' .. ARGV[i + 3], score, id)
-    redis.call('ZADD', p .. 'z:cluster:' .. ARGV[i + 4], score, id)
-    for c in string.gmatch(ARGV[i + 5], '[^,]+') do redis.call('ZADD', p .. 'z:cap:' .. c, score, id) end
-    redis.call('HSET', p .. 'summary', id, ARGV[i + 16])
+    local score = a[7]
+    redis.call('HSET', key, 'rev', a[2], 'class', a[3], 'sector', a[4], 'cluster', a[5],
+      'caps', a[6], 'score', score, 'state', a[8], 'last_hb', a[9], 'lat', a[10],
+      'proc', a[11], 'queue', a[12], 'rel', a[13], 'drift', a[14], 'n', a[15],
+      'ctx', a[16])
+    redis.call('ZADD', p .. 'z:class:' .. a[3], score, id)
+    redis.call('ZADD', p .. 'z:sector:' .. a[4], score, id)
+    redis.call('ZADD', p .. 'z:cluster:' .. a[5], score, id)
+    for c in string.gmatch(a[6], '[^,]+') do redis.call('ZADD', p .. 'z:cap:' .. c, score, id) end
+    redis.call('HSET', p .. 'summary', id, a[17])
     applied = applied + 1
   end
 end
@@ -107,16 +107,17 @@ export class RegistryStore {
 
   /** Writes agents of one heartbeat partition; says whether the partition was built before. */
   async writeAgents(partition: number, agents: readonly AgentState[]): Promise<{ built: boolean; applied: number }> {
-    const args: Array<string | number> = [this.prefix, partition];
+    const rows: string[][] = [];
     for (const a of agents) {
-      args.push(
-        a.agentId, a.revision, a.agentClass, a.sectorId, a.clusterId, a.capabilities.join(','), a.score, STATE_CODE[a.state],
-        a.lastHeartbeatAt, a.latencyMs, a.processingMs, a.queueDepth, a.reliability, a.drift, a.latencies.length, a.contextHash,
-        `${a.score}|${STATE_CODE[a.state]}|${a.lastHeartbeatAt}|${a.clusterId}|${a.sectorId}|${a.drift}`,
-      );
+      const state = STATE_CODE[a.state];
+      rows.push([
+        a.agentId, String(a.revision), a.agentClass, a.sectorId, a.clusterId, a.capabilities.join(','), String(a.score), state,
+        String(a.lastHeartbeatAt), String(a.latencyMs), String(a.processingMs), String(a.queueDepth), String(a.reliability), String(a.drift),
+        String(a.latencies.length), a.contextHash, `${a.score}|${state}|${a.lastHeartbeatAt}|${a.clusterId}|${a.sectorId}|${a.drift}`,
+      ]);
     }
     try {
-      const [built, applied] = await this.r.impedanceApply(...args);
+      const [built, applied] = await this.r.impedanceApply(this.prefix, partition, JSON.stringify(rows));
       return { built: built === 1, applied };
     } catch (err) {
       throw storeDown('registry write', err);

@@ -77,10 +77,19 @@ export function degradedThreshold(cls: AgentClass): number {
 
 /** p50 by nearest rank (the lower middle for an even count); 0 for no samples. */
 export function p50(xs: ArrayLike<number>): number {
-  if (xs.length === 0) return 0;
-  const sorted = Array.from(xs).sort((a, b) => a - b);
-  return sorted[Math.ceil(sorted.length / 2) - 1]!;
+  const n = xs.length;
+  if (n === 0) return 0;
+  // Insertion sort into a reused scratch array: windows are 12 long and this runs per heartbeat.
+  const sorted = n <= scratch.length ? scratch : new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const x = xs[i]!;
+    let j = i - 1;
+    while (j >= 0 && sorted[j]! > x) { sorted[j + 1] = sorted[j]!; j--; }
+    sorted[j + 1] = x;
+  }
+  return sorted[Math.ceil(n / 2) - 1]!;
 }
+const scratch = new Float64Array(64);
 
 /** Population std-dev / mean; 0 with fewer than 2 samples or a zero mean. */
 export function driftCoefficient(xs: ArrayLike<number>): number {

@@ -73,6 +73,7 @@ describe('impedance: coalesced registry writes and changelog checkpoints', () =>
     assert.equal(updates(await batch(a, log, 0, 20, 0, changelog)).length, 0);
     assert.equal(a.store.writes, 0, 'no registry write within registryLagMs');
     await batch(a, log, 20, 40, 1500, changelog);
+    await a.proc.drain();
     assert.equal(a.store.agents.get('a00')?.revision, 2, 'the registry lags at most registryLagMs');
     const cp = updates(await batch(a, log, 40, 60, 10_500, changelog));
     assert.equal(cp.length, AGENTS);
@@ -111,6 +112,26 @@ describe('impedance: coalesced registry writes and changelog checkpoints', () =>
     assert.equal(again.length, AGENTS);
     assert.ok(again.every((u) => u.meta.sequence === 2 && u.applied_through === 39));
     assert.equal(updates(await batch(a, log, 40, 60, 12_000, changelog)).length, 0, 'nothing until the next checkpoint');
+  });
+
+  it('a registry write that fails while behind is written again, and a checkpoint waits until it is', async () => {
+    const log = [0, 1, 2].flatMap(round);
+    const changelog: Emit[] = [];
+    const store = fakeStore();
+    const real = store.writeAgents.bind(store);
+    let down = true;
+    (store as { writeAgents: typeof real }).writeAgents = async (p, xs) => { if (down) throw new Error('redis down'); return real(p, xs); };
+    const a = owner(log, changelog, store);
+    await a.proc.onAssigned!([{ topic: TOPICS.heartbeats, partition: 0 }]);
+    await batch(a, log, 0, 20, 1500, changelog); // the write fails in the background; the batch commits
+    await a.proc.drain();
+    assert.equal(store.agents.size, 0);
+    await assert.rejects(batch(a, log, 20, 40, 11_000, changelog), /redis down/, 'a checkpoint cannot pass a missing write');
+    await a.proc.onAbort!();
+    down = false;
+    const cp = updates(await batch(a, log, 20, 40, 11_500, changelog));
+    assert.equal(cp.length, AGENTS);
+    for (const u of cp) assert.equal(store.agents.get(u.agent_id)?.revision, u.meta.sequence, u.agent_id);
   });
 
   it('with no changelog at all the tail starts at the beginning; old entries without a checkpoint need none', () => {
