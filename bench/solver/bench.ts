@@ -1,6 +1,6 @@
 // make bench-solver: WASM kernels vs SciPy (cg, bicgstab) and sublinear-time-solver, same run.
 // Every answer is checked here with ||b - Ax|| / ||b|| computed from the bench's own CSR.
-// Usage: tsx bench/solver/bench.ts [--sizes 1e4,1e5,1e6] [--runs 3] [--peer-timeout 60]
+// Usage: tsx bench/solver/bench.ts [--sizes 1e4,1e5,1e6] [--runs 3] [--peer-timeout 60] [--only warm|weak]
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.repla
 const sizes = (args.get('sizes') ?? '1e4,1e5,1e6').split(',').map(Number);
 const RUNS = Number(args.get('runs') ?? 3);
 const PEER_TIMEOUT_S = Number(args.get('peer-timeout') ?? 60);
+const ONLY = args.get('only');
 const OUT = join(__dirname, '..', 'out', 'solver');
 const PY = '/usr/bin/python3';
 const PEERS = join(__dirname, 'peers');
@@ -177,7 +178,7 @@ function main(): void {
     { name: 'poisson2d (shift 0.1)', make: (m) => poisson2d(m, 0.1), spd: true },
     { name: 'convection-diffusion (Pe 0.5, shift 0.1)', make: (m) => convectionDiffusion2d(m, 0.5, 0.1), spd: false },
   ];
-  for (const n of sizes) {
+  for (const n of ONLY === undefined ? sizes : []) {
     const m = Math.round(Math.sqrt(n));
     for (const p of problems) {
       const a = p.make(m);
@@ -205,6 +206,17 @@ function main(): void {
   }
   const nWeak = Math.max(...sizes);
   const mw = Math.round(Math.sqrt(nWeak));
+  if (ONLY !== 'warm') weak(mw);
+  if (ONLY !== 'weak') {
+    log(`\n== warm restart after a cost update, poisson2d n=${mw * mw}`);
+    const pa = poisson2d(mw, 0.1);
+    warmRestart(pa, smoothRhs(pa.n));
+  }
+  writeFileSync(join(OUT, 'results.json'), JSON.stringify(rows, null, 2));
+  log(`\nresults: ${join(OUT, 'results.json')}`);
+}
+
+function weak(mw: number): void {
   const a = weaklyDominant2d(mw, 1e-3);
   const b = smoothRhs(a.n);
   const dir = join(OUT, `weak-${a.n}`);
@@ -226,11 +238,6 @@ function main(): void {
   ratio('hybrid vs SciPy bicgstab (unpreconditioned)', tH, sb, 3);
   ratio('cg+milu0 vs SciPy cg', tM, sc, 3);
   ratio('cg+ilu0 vs SciPy cg', tI, sc, 3);
-  log(`\n== warm restart after a cost update, poisson2d n=${nWeak}`);
-  const pa = poisson2d(mw, 0.1);
-  warmRestart(pa, smoothRhs(pa.n));
-  writeFileSync(join(OUT, 'results.json'), JSON.stringify(rows, null, 2));
-  log(`\nresults: ${join(OUT, 'results.json')}`);
 }
 
 if (!existsSync(join(PEERS, 'node_modules', 'sublinear-time-solver'))) throw new Error('bench peers missing: run bench/solver/run.sh (make bench-solver)');

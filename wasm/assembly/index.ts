@@ -43,7 +43,7 @@ let ckRes: f64 = 0, ckIter: i32 = 0, lastFailedTrue: f64 = 0;
 let rho: f64 = 0, alpha: f64 = 0, omg: f64 = 0, rz: f64 = 0;
 let tt: f64 = 0;
 // CG's direction update p = z + βp, deferred into the next SpMV (spmvAfterP).
-let pPending = false, pBeta: f64 = 0;
+let pPending = false, pFresh = false, pBeta: f64 = 0;
 let bicgRestarts: i32 = 0;
 let gsNextCheck: i32 = 0, gsPrevRes: f64 = 0, gsPrevIter: i32 = 0;
 
@@ -97,7 +97,12 @@ export function prepare(): i32 {
 export function zeroDiagonalRows(): i32 { return zeroDiag; }
 
 /** After the host writes b or x directly: the running method restarts (warm) from x. */
-export function invalidate(): void { started = false; resetEstimateCache(); }
+export function invalidate(): void { started = false; wValid = false; resetEstimateCache(); }
+
+// w = b - Ax exactly as `residual` computes it, for the current x and b: left by a confirmed
+// convergence (or trueResidual), kept row by row through updateB, so a warm restart after a
+// cost update starts from it instead of a full SpMV. Anything else that moves x, A or w drops it.
+let wValid = false;
 
 // ---------- analysis ----------
 
@@ -117,6 +122,7 @@ export function analyze(symTol: f64): i32 {
   // (the scratch vector w holds the cursors). Entries it skips, or never reaches, have no
   // transposed partner.
   const cur = w;
+  wValid = false;
   for (let i = 0; i < n; i++) sti(cur, i, ldi(rp, i));
   for (let i = 0; i < n; i++) {
     let off: f64 = 0;
@@ -155,8 +161,18 @@ export function analyze(symTol: f64): i32 {
 
 /** b[idx[k]] = vals[k]; the host has range-checked idx and finiteness of vals. */
 export function updateB(count: i32, idx: usize, vals: usize): void {
-  for (let k = 0; k < count; k++) stf(b, ldi(idx, k), ldf(vals, k));
-  invalidate();
+  for (let k = 0; k < count; k++) {
+    const i = ldi(idx, k);
+    stf(b, i, ldf(vals, k));
+    if (wValid) {
+      let acc: f64 = 0;
+      const end = ldi(rp, i + 1);
+      for (let j = ldi(rp, i); j < end; j++) acc += ldf(va, j) * ldf(x, ldi(ci, j));
+      stf(w, i, ldf(b, i) - acc);
+    }
+  }
+  started = false;
+  resetEstimateCache();
 }
 
 /**
@@ -199,9 +215,17 @@ function norm2(v: usize): f64 {
   return Math.sqrt(acc);
 }
 
+/** dst = src; returns ||src||² summed in index order (as `residual` sums it). */
+function copySquares(src: usize, dst: usize): f64 {
+  let acc: f64 = 0;
+  for (let i = 0; i < n; i++) { const e = ldf(src, i); stf(dst, i, e); acc += e * e; }
+  return acc;
+}
+
 /** ||b - A x|| / ||b|| (absolute ||b - Ax|| when b = 0), into the scratch vector w. */
 export function trueResidual(): f64 {
   const rr = Math.sqrt(residual(n, rp, ci, va, x, b, w));
+  wValid = true;
   const bn = norm2(b);
   return bn > 0 ? rr / bn : rr;
 }
@@ -234,10 +258,10 @@ function precondDot(src: usize, dst: usize): f64 {
 
 /** (Re)starts Krylov recurrences from r = b - A x, which the caller has just computed. */
 function restartRecurrences(): void {
-  pPending = false;
+  pPending = false; pFresh = false;
   if (method == CG) {
     rz = precondDot(r, z);
-    memory.copy(p, z, (<usize>n) << 3);
+    pFresh = true; pPending = true; // p = z, written by the next SpMV as it goes
   } else if (method == BICGSTAB) {
     memory.copy(rh, r, (<usize>n) << 3);
     memory.fill(p, 0, (<usize>n) << 3);
@@ -281,7 +305,7 @@ export function start(m: i32, pc: i32, omega: f64): i32 {
   iters = 0;
   bicgRestarts = 0;
   bnorm = norm2(b);
-  res = Math.sqrt(residual(n, rp, ci, va, x, b, r));
+  res = Math.sqrt(wValid ? copySquares(w, r) : residual(n, rp, ci, va, x, b, r));
   initRes = res; ckRes = res; ckIter = 0; lastFailedTrue = 0;
   gsNextCheck = 1; gsPrevRes = res; gsPrevIter = 0;
   restartRecurrences();
@@ -303,7 +327,7 @@ function watch(stagWindow: i32): i32 {
  */
 function confirm(tolAbs: f64): i32 {
   const tr = Math.sqrt(residual(n, rp, ci, va, x, b, w));
-  if (tr <= tolAbs) { res = tr; return CONVERGED; }
+  if (tr <= tolAbs) { res = tr; wValid = true; return CONVERGED; }
   if (lastFailedTrue > 0 && tr > 0.5 * lastFailedTrue) { res = tr; return STAGNATED; }
   lastFailedTrue = tr;
   memory.copy(r, w, (<usize>n) << 3);
@@ -387,7 +411,7 @@ function stepNeumann(tolAbs: f64): i32 {
  * updated just ahead of the first row that reads it; returns p·q. The arithmetic is that of the
  * separate update and SpMV, with one pass over p instead of two.
  */
-function spmvAfterP(beta: f64): f64 {
+function spmvAfterP(beta: f64, fresh: bool): f64 {
   const jac = precond == PC_JACOBI;
   const src = precond == PC_NONE ? r : z;
   let h = 0;
@@ -399,7 +423,7 @@ function spmvAfterP(beta: f64): f64 {
     if (end > k) { const c = ldi(ci, end - 1) + 1; if (c > need) need = c; }
     for (; h < need; h++) {
       const zh = jac ? ldf(r, h) * ldf(dinv, h) : ldf(src, h);
-      stf(p, h, zh + beta * ldf(p, h));
+      stf(p, h, fresh ? zh : zh + beta * ldf(p, h));
     }
     let acc: f64 = 0;
     for (; k < end; k++) acc += ldf(va, k) * ldf(p, ldi(ci, k));
@@ -410,8 +434,8 @@ function spmvAfterP(beta: f64): f64 {
 }
 
 function stepCg(tolAbs: f64): i32 {
-  const pq = pPending ? spmvAfterP(pBeta) : spmvDot(n, rp, ci, va, p, q, p);
-  pPending = false;
+  const pq = pPending ? spmvAfterP(pBeta, pFresh) : spmvDot(n, rp, ci, va, p, q, p);
+  pPending = false; pFresh = false;
   if (!(pq > 0) || !isFinite(pq)) return BREAKDOWN; // A is not SPD (or p vanished)
   const a = rz / pq;
   if (!isFinite(a)) return BREAKDOWN;
@@ -530,6 +554,7 @@ export function iterate(maxIters: i32, tol: f64, stagWindow: i32): i32 {
   if (bnorm == 0) { memory.fill(x, 0, (<usize>n) << 3); res = 0; return CONVERGED; }
   if (iters == 0 && res <= tolAbs) return CONVERGED; // warm start already good enough
   for (let k = 0; k < maxIters; k++) {
+    wValid = false; // every step moves x (or r, for the stationary methods' own checks)
     let st = RUNNING;
     if (method == JACOBI) st = stepJacobi(tolAbs);
     else if (method == GAUSS_SEIDEL) st = stepGaussSeidel(tolAbs);
@@ -574,6 +599,7 @@ export function estimateWalk(i: i32, eps: f64, walks: i32, seed: u32, delta: f64
 
 /** y = A x into the scratch vector w, `reps` times (SpMV timing). */
 export function spmvRepeat(reps: i32): f64 {
+  wValid = false;
   let acc: f64 = 0;
   for (let k = 0; k < reps; k++) acc += spmvDot(n, rp, ci, va, x, w, 0);
   return acc + ldf(w, 0);
