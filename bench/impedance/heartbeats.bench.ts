@@ -14,7 +14,7 @@ import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import type * as Rd from 'node-rdkafka';
 import { allTopicSpecs } from '../../topics/catalog';
 import { applyTopics } from '../../topics/apply';
-import { createImpedanceProcessor, impedanceService } from '../../services/impedance';
+import * as current from '../../services/impedance';
 import { buildMesh, heartbeat, NO_FAULTS, prng } from '../../services/simulator/generator';
 import { EventCodec } from '../../services/runtime/codec';
 import { loadConfig } from '../../services/runtime/config';
@@ -27,7 +27,9 @@ import type { DecodedEvent } from '../../services/runtime/codec';
 
 const N = Number(process.env.BENCH_HEARTBEATS ?? 300_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
-const BATCH = Number(process.env.BENCH_BATCH ?? impedanceService.maxBatchRecords ?? 5000);
+// BENCH_IMPL: another implementation directory to compare with (its index.ts), e.g. a copy of an older commit.
+const impl: typeof current = process.env.BENCH_IMPL ? require(process.env.BENCH_IMPL) : current;
+const BATCH = Number(process.env.BENCH_BATCH ?? impl.impedanceService.maxBatchRecords ?? 5000);
 const AGENTS = 30_000;
 const base = loadConfig(process.env);
 const kafka = new Kafka({ clientId: 'bench-impedance', brokers: base.kafkaBrokers, logLevel: logLevel.NOTHING });
@@ -101,7 +103,7 @@ interface ServiceRun { readonly rate: number; readonly nodeCpuUs: number; readon
 async function service(prefix: string, engine: 'kafkajs' | 'rdkafka'): Promise<ServiceRun> {
   const config = loadConfig({ ...process.env, TOPIC_PREFIX: prefix, KAFKA_CLIENT: engine, LOG_LEVEL: 'warn' });
   const logger = createLogger('warn', 'bench-impedance');
-  const processor = createImpedanceProcessor(config, logger);
+  const processor = impl.createImpedanceProcessor(config, logger);
   const runner = new ProcessorRunner({
     processor, engine: createEngine(config, logger), codec: new EventCodec(config.schemaRegistryUrl), metrics: createMetrics('bench', false), logger,
     groupId: `${prefix}solvermesh.impedance`, topicPrefix: prefix, maxRetries: 5, retryBackoffMs: 200, stallTimeoutMs: 60_000,

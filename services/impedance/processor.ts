@@ -8,7 +8,8 @@
 //   changed since its last write at most every `registryLagMs` (seed 002: the registry may lag
 //   up to 1 s), and at once when the service is at the end of the log (the batch's last record
 //   is younger than `caughtUpMs`: in a live mesh every partition gets heartbeats all the time).
-// - The changelog gets checkpoints: every `checkpointMs`, or when at the end of the log, one
+// - The changelog gets checkpoints every `checkpointMs` (at the end of the log too: each agent
+//   heartbeats every 5 s, so a 10 s checkpoint carries one entry for two heartbeats), one
 //   ImpedanceUpdated per agent changed since the last checkpoint, all carrying
 //   `applied_through` = the batch's last heartbeat offset, in the batch's transaction. A new
 //   owner restores the latest entries and replays the heartbeats after the highest
@@ -60,9 +61,9 @@ export interface ImpedanceProcessorDeps {
   readonly now?: () => number;
   /** Longest time between registry writes while behind (default 1000 ms). */
   readonly registryLagMs?: number;
-  /** Longest time between changelog checkpoints while behind (default 10,000 ms). */
+  /** Time between changelog checkpoints (default 10,000 ms; 0: every batch). It bounds the heartbeats a new owner replays. */
   readonly checkpointMs?: number;
-  /** A batch whose last heartbeat was written to Kafka less than this long ago is at the end of the log: write and checkpoint now (default 5000 ms; 0 never). */
+  /** A batch whose last heartbeat was written to Kafka less than this long ago is at the end of the log: write Redis now (default 5000 ms; 0 never). */
   readonly caughtUpMs?: number;
 }
 
@@ -274,8 +275,8 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
     const { fold } = part;
     const t = now();
     const caughtUp = t - part.lastTimestampMs < caughtUpMs;
-    const checkpoint = caughtUp || t - part.lastCheckpoint >= checkpointMs;
-    if (checkpoint || t - part.lastWrite >= registryLagMs) {
+    const checkpoint = t - part.lastCheckpoint >= checkpointMs;
+    if (caughtUp || checkpoint || t - part.lastWrite >= registryLagMs) {
       startWrite(p, part);
       part.lastWrite = t;
     }

@@ -8,7 +8,7 @@ import { RegistryStore } from '../../../services/impedance/registry-store';
 import type { RunningService } from '../../../services/runtime/service';
 import { TestKafka, waitFor } from '../../support/kafka';
 import { hb, S } from '../../unit/impedance/helpers';
-import { collectEvents, dumpRegistry, freePort, PrivateRedis, startImpedance, waitCaughtUp } from './support';
+import { collectEvents, dumpRegistry, freePort, PrivateRedis, startImpedance, startImpedanceWith, waitCaughtUp } from './support';
 
 const AGENTS = 40;
 const T = Math.floor(Date.now() / 5_000_000) * 5_000_000 * 1000;
@@ -17,12 +17,6 @@ const round = (r: number): HeartbeatReceived[] => Array.from({ length: AGENTS },
   agent: `S002-C0${i % 4}-A${String(i).padStart(2, '0')}`, at: T + r * 5 * S + i * 1000, cluster: `S002-C0${i % 4}`, sector: 'S002',
   cls: i % 2 ? 'CLASS_A_EDGE' : 'CLASS_C_PERSISTENT', latency: 10 + ((i * 5 + r * 11) % 40), processing: 5 + ((i + r) % 7), queue: r % 2,
 }));
-
-/** Starts the service with coalescing knobs (read from the process environment at start). */
-async function startWith(k: TestKafka, url: string, knobs: Record<string, string>): Promise<RunningService> {
-  Object.assign(process.env, knobs);
-  try { return await startImpedance(k, url); } finally { for (const name of Object.keys(knobs)) delete process.env[name]; }
-}
 
 describe('impedance service: restart behind the last changelog checkpoint', function () {
   this.timeout(150_000);
@@ -58,7 +52,7 @@ describe('impedance service: restart behind the last changelog checkpoint', func
       return dumpRegistry(redis, 'reference:');
     };
     // given an instance that commits heartbeats but never reaches a changelog checkpoint
-    svc = await startWith(k, srv.url, { IMPEDANCE_CHECKPOINT_MS: '3600000', IMPEDANCE_CAUGHT_UP_MS: '0', IMPEDANCE_REGISTRY_LAG_MS: '0' });
+    svc = await startImpedanceWith(k, srv.url, { IMPEDANCE_CHECKPOINT_MS: '3600000', IMPEDANCE_CAUGHT_UP_MS: '0', IMPEDANCE_REGISTRY_LAG_MS: '0' });
     for (const r of [0, 1, 2]) await send(round(r));
     await waitCaughtUp(k, 'mesh.heartbeats');
     const early = await collectEvents<ImpedanceUpdated>(k, 'mesh.impedance', (es) => es.some((e) => e.type === 'ImpedanceUpdated'), 3000).catch(() => []);
@@ -68,7 +62,7 @@ describe('impedance service: restart behind the last changelog checkpoint', func
     await svc.stop();
     svc = undefined;
     await redis.flushall();
-    svc = await startImpedance(k, srv.url);
+    svc = await startImpedanceWith(k, srv.url, { IMPEDANCE_CHECKPOINT_MS: '0' });
 
     // then the registry is rebuilt from the heartbeats committed after the (missing) checkpoint
     const want = await expectedRegistry();

@@ -7,7 +7,7 @@ import { RegistryStore } from '../../../services/impedance/registry-store';
 import type { RunningService } from '../../../services/runtime/service';
 import { TestKafka } from '../../support/kafka';
 import { hb, S } from '../../unit/impedance/helpers';
-import { collectEvents, dumpRegistry, freePort, PrivateRedis, startImpedance, waitCaughtUp } from './support';
+import { collectEvents, dumpRegistry, freePort, PrivateRedis, startImpedanceWith, waitCaughtUp } from './support';
 
 const AGENTS = 40;
 const OUTAGE_MS = 30_000;
@@ -39,7 +39,7 @@ describe('impedance service: Redis down for 30 s while heartbeats flow', functio
 
   it('pauses without dropping anything; afterwards the registry equals a run without the outage', async () => {
     // given the service folding a steady stream of heartbeats
-    svc = await startImpedance(k, srv.url, { MAX_RETRIES: '2', RETRY_BACKOFF_MS: '200' });
+    svc = await startImpedanceWith(k, srv.url, { IMPEDANCE_CHECKPOINT_MS: '0' }, { MAX_RETRIES: '2', RETRY_BACKOFF_MS: '200' });
     const sent: HeartbeatReceived[] = [];
     let r = 0;
     const sendRound = async () => {

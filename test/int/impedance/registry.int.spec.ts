@@ -10,7 +10,7 @@ import { derivedEventId } from '../../../services/runtime/ids';
 import type { RunningService } from '../../../services/runtime/service';
 import { TestKafka, waitFor } from '../../support/kafka';
 import { hb, S } from '../../unit/impedance/helpers';
-import { collectEvents, dumpRegistry, freePort, PrivateRedis, startImpedance, waitCaughtUp } from './support';
+import { collectEvents, dumpRegistry, freePort, PrivateRedis, startImpedance, startImpedanceWith, waitCaughtUp } from './support';
 
 const AGENTS = 60;
 const CLASSES: AgentClass[] = ['CLASS_A_EDGE', 'CLASS_B_SERVERLESS', 'CLASS_C_PERSISTENT'];
@@ -55,8 +55,8 @@ describe('impedance service: heartbeats into the Redis registry and mesh.impedan
   });
 
   it('folds heartbeats into agent hashes, indexes and the compacted changelog; summaries every 5 s', async () => {
-    // given the service and three rounds of heartbeats from 60 agents
-    svc = await startImpedance(k, redisSrv.url);
+    // given the service (a changelog checkpoint every batch) and three rounds of heartbeats from 60 agents
+    svc = await startImpedanceWith(k, redisSrv.url, { IMPEDANCE_CHECKPOINT_MS: '0' });
     await send(k, round(0));
     await waitCaughtUp(k, 'mesh.heartbeats');
     await send(k, [...round(1), ...round(2)]);
