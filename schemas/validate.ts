@@ -66,6 +66,16 @@ export const DEFAULT_LIMITS: ValidationLimits = Object.freeze({
   maxNnz: 200_000_000,
 });
 
+const NUMBER_TYPES = new Set(['double', 'float', 'int', 'long']);
+
+/** Finite and within the inclusive bounds, as number() checks it. */
+function inRange(v: number, range: FieldAnnotations['range']): boolean {
+  if (!Number.isFinite(v)) return false;
+  if (!range) return true;
+  const [min, max] = range;
+  return (min === null || v >= min) && (max === null || v <= max);
+}
+
 /** Collects issues; `add` is what rules call. */
 export interface IssueSink {
   add(code: IssueCode, path: string, message: string): void;
@@ -100,7 +110,12 @@ class Walker {
   record(value: Record<string, unknown>, schema: AvroSchema, path: string): void {
     for (const f of schema.fields as Array<AvroSchema & FieldAnnotations>) {
       const name = String(f.name);
-      this.value(value[name], f.type, path ? `${path}.${name}` : name, f);
+      const v = value[name];
+      // Valid plain leaves, the bulk of every event, skip the walk and the path string: it runs
+      // on every record the runner decodes. Anything else, or anything invalid, takes the walk.
+      if (NUMBER_TYPES.has(f.type as string) ? typeof v === 'number' && inRange(v, f.range)
+        : f.type === 'string' && typeof v === 'string' && v.length <= this.sink.limits.maxStringLength) continue;
+      this.value(v, f.type, path ? `${path}.${name}` : name, f);
     }
   }
 

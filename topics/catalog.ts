@@ -21,7 +21,10 @@ export const SOLVER_PARTITIONS = 6;
 export const MESH_PARTITIONS = 6;
 const DAY = 24 * 3600 * 1000;
 const retain = (days: number) => ({ 'cleanup.policy': 'delete', 'retention.ms': String(days * DAY) });
-const compacted = { 'cleanup.policy': 'compact', 'min.cleanable.dirty.ratio': '0.1', 'segment.ms': String(3600 * 1000) };
+// min.compaction.lag.ms: a restore reads the latest record per key; between checkpoints that
+// can briefly be a newer record of another type (AgentStateChanged after ImpedanceUpdated), so
+// the cleaner must leave recent history alone long enough for the next checkpoint to land.
+const compacted = { 'cleanup.policy': 'compact', 'min.cleanable.dirty.ratio': '0.1', 'segment.ms': String(3600 * 1000), 'min.compaction.lag.ms': String(5 * 60 * 1000) };
 
 const solver = (name: string, doc: string, events: string[], config: Record<string, string> = retain(7)): TopicSpec => ({
   name, partitions: SOLVER_PARTITIONS, key: 'session_id', doc, config, events, dlq: true,
