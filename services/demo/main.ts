@@ -2,6 +2,7 @@
 // prints what comes out; any part that does not see what it expects fails the demo (exit 1).
 import { runMeshDemo } from '../simulator/demo';
 import { runConflictsDemo, say } from './conflicts';
+import { runSolverDemo } from './solver';
 
 const MESH_MS = Number(process.env.DEMO_MESH_MS ?? 30_000);
 
@@ -9,7 +10,10 @@ async function main(): Promise<void> {
   say('=== part 1: conflict intake (coordinator, seed 002 §5.1)');
   await runConflictsDemo();
 
-  say(`=== part 2: a simulated mesh of 30,000 agents into the impedance registry for ${MESH_MS / 1000} s`);
+  say('=== part 2: a streaming solver session (seed 000), re-converging after bursts of cost updates');
+  await runSolverDemo();
+
+  say(`=== part 3: a simulated mesh of 30,000 agents into the impedance registry for ${MESH_MS / 1000} s`);
   const status = await runMeshDemo({ durationMs: MESH_MS, onStatus: (line) => say(`  ${line}`) });
   if (status.active === 0) throw new Error('mesh demo: no active agent reached the registry');
 
