@@ -6,14 +6,8 @@ import type * as Rd from 'node-rdkafka';
 import type { HeartbeatReceived, ImpedanceUpdated } from '../../schemas/generated/events';
 import type { DecodedEvent, EventCodec } from '../runtime/codec';
 import { isRetriable, transient } from '../runtime/errors';
+import { cb, rd } from '../runtime/kafka/rdkafka-lib';
 
-type RdModule = typeof Rd;
-let rdModule: RdModule | undefined;
-function rd(): RdModule {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  rdModule ??= require('node-rdkafka') as RdModule;
-  return rdModule;
-}
 
 export interface ChangelogReadOptions {
   readonly brokers: readonly string[];
@@ -36,8 +30,6 @@ export async function readChangelog(opts: ChangelogReadOptions): Promise<Map<num
     'enable.partition.eof': true,
     'fetch.max.bytes': 52_428_800,
   }, { 'auto.offset.reset': 'earliest' });
-  const cb = <T = void>(fn: (done: (err: unknown, v?: T) => void) => void) =>
-    new Promise<T>((resolve, reject) => fn((err, v) => (err ? reject(err) : resolve(v as T))));
   try {
     await cb((done) => consumer.connect({ timeout: opts.timeoutMs ?? 30_000 }, (err) => done(err)));
     consumer.assign(opts.partitions.map((partition) => ({ topic: opts.topic, partition, offset: 0 })));
@@ -89,8 +81,6 @@ export async function readHeartbeatTail(opts: TailReadOptions, partition: number
     'enable.partition.eof': true,
     'fetch.max.bytes': 52_428_800,
   }, { 'auto.offset.reset': 'earliest' });
-  const cb = <T = void>(fn: (done: (err: unknown, v?: T) => void) => void) =>
-    new Promise<T>((resolve, reject) => fn((err, v) => (err ? reject(err) : resolve(v as T))));
   try {
     await cb((done) => consumer.connect({ timeout: opts.timeoutMs ?? 30_000 }, (err) => done(err)));
     consumer.assign([{ topic: opts.topic, partition, offset: Number(from) }]);
@@ -127,8 +117,6 @@ export async function committedOffsets(brokers: readonly string[], groupId: stri
   const { KafkaConsumer } = rd();
   // Not subscribed: this handle only asks the group coordinator, it never joins the group.
   const consumer = new KafkaConsumer({ 'metadata.broker.list': brokers.join(','), 'group.id': groupId, 'enable.auto.commit': false }, {});
-  const cb = <T = void>(fn: (done: (err: unknown, v?: T) => void) => void) =>
-    new Promise<T>((resolve, reject) => fn((err, v) => (err ? reject(err) : resolve(v as T))));
   try {
     await cb((done) => consumer.connect({ timeout: 30_000 }, (err) => done(err)));
     const tps = await cb<Rd.TopicPartitionOffset[]>((done) => consumer.committed(partitions.map((partition) => ({ topic, partition })), 10_000, (err, v) => done(err, v)));

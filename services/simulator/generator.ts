@@ -2,19 +2,11 @@
 // 30 agents per cluster, 10 clusters per sector; §2.2 class mix and latencies; §3.1 processing
 // base times). The same seed gives the same mesh and the same heartbeats.
 import type { AckReceived, AgentClass, HeartbeatReceived, ScheduleEntry } from '../../schemas/generated/events';
+import { seededRng } from '../../schemas/arbitrary';
 import { derivedEventId } from '../runtime/ids';
 
-/** mulberry32: a small, fast, seedable PRNG. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The catalog's seeded PRNG (mulberry32): same seed, same mesh. */
+export const prng = seededRng;
 
 /** Standard normal by Box-Muller. */
 export function gaussian(rand: () => number): number {

@@ -7,7 +7,7 @@ import type { IterationCompleted } from '../../schemas/generated/events';
 import { SOLVER_PARTITIONS } from '../../topics/catalog';
 import type { EventCodec } from '../runtime/codec';
 import { DEFAULT_SOLVER_LIMITS, InputRejected, PartitionCore, type SolverEvent, type SolverLimits } from './domain';
-import { readLog, type LogRecord } from './log';
+import { readLog, type LogRecord } from '../runtime/kafka/log-reader';
 import { INPUTS } from './processor';
 import { mergeByTime } from './restore';
 

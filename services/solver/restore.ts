@@ -4,7 +4,7 @@
 // outputs do not depend on the interleaving (domain.ts), only external commands' position may.
 import type { DecodedEvent, EventCodec } from '../runtime/codec';
 import { DEFAULT_SOLVER_LIMITS, InputRejected, PartitionCore, type Clock, type SolverEvent, type SolverLimits } from './domain';
-import { committedOffsets, readLog, type LogRecord } from './log';
+import { committedOffsets, readLog, type LogRecord } from '../runtime/kafka/log-reader';
 import { INPUTS, SNAPSHOTS } from './processor';
 import { assembleLatest, deserialize, partitionSessionId } from './snapshot';
 import type { SessionSnapshotted } from '../../schemas/generated/events';

@@ -89,3 +89,35 @@ export async function readLog(brokers: readonly string[], codec: EventCodec, ran
     await cb((done) => consumer.disconnect((e) => done(e))).catch(() => undefined);
   }
 }
+
+/** The group's committed offsets (next offset to consume; -1 where none). */
+export async function committedOffsets(brokers: readonly string[], groupId: string, tps: ReadonlyArray<{ topic: string; partition: number }>): Promise<Map<string, number>> {
+  const { KafkaConsumer } = rd();
+  const consumer = new KafkaConsumer({ 'metadata.broker.list': brokers.join(','), 'group.id': groupId, 'enable.auto.commit': false }, {});
+  try {
+    await cb((done) => consumer.connect({ timeout: 30_000 }, (err) => done(err)));
+    const got = await cb<Rd.TopicPartitionOffset[]>((done) => consumer.committed(tps.map((t) => ({ topic: t.topic, partition: t.partition })), 10_000, (err, v) => done(err, v)));
+    return new Map(got.map((t) => [`${t.topic}/${t.partition}`, Number(t.offset ?? -1)]));
+  } catch (err) {
+    throw transient('KAFKA_UNAVAILABLE', `committed offsets of ${groupId} failed: ${(err as Error).message}`, err);
+  } finally {
+    await cb((done) => consumer.disconnect((e) => done(e))).catch(() => undefined);
+  }
+}
+
+/** Partition count and end offsets of a topic. */
+export async function endOffsets(brokers: readonly string[], topic: string, partitions: number): Promise<number[]> {
+  const { KafkaConsumer } = rd();
+  const consumer = new KafkaConsumer({ 'metadata.broker.list': brokers.join(','), 'group.id': `solver-wm-${process.pid}`, 'isolation.level': 'read_committed' }, {});
+  try {
+    await cb((done) => consumer.connect({ timeout: 30_000 }, (err) => done(err)));
+    const out: number[] = [];
+    for (let p = 0; p < partitions; p++) {
+      const wm = await cb<{ highOffset: number; lowOffset: number }>((done) => consumer.queryWatermarkOffsets(topic, p, 10_000, (err, v) => done(err, v)));
+      out.push(wm.highOffset);
+    }
+    return out;
+  } finally {
+    await cb((done) => consumer.disconnect((e) => done(e))).catch(() => undefined);
+  }
+}

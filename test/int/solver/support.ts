@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import type { DecodedEvent } from '../../../services/runtime/codec';
 import type { TestKafka } from '../../support/kafka';
-import { readLog } from '../../../services/solver/log';
+import { readLog } from '../../../services/runtime/kafka/log-reader';
 import { SOLVER_PARTITIONS } from '../../../topics/catalog';
 import type { CostUpdated, IterationCompleted, MatrixChunkAppended, SessionOpened } from '../../../schemas/generated/events';
 
