@@ -10,12 +10,10 @@
 // catching-up case, where per-agent writes are coalesced over time.
 import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
-import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { Kafka, logLevel } from 'kafkajs';
 import type * as Rd from 'node-rdkafka';
-import { allTopicSpecs } from '../../topics/catalog';
-import { applyTopics } from '../../topics/apply';
 import * as current from '../../services/impedance';
-import { buildMesh, heartbeat, NO_FAULTS, prng } from '../../services/simulator/generator';
+import { fillHeartbeats, median } from './fill';
 import { EventCodec } from '../../services/runtime/codec';
 import { loadConfig } from '../../services/runtime/config';
 import { createEngine } from '../../services/runtime/engine';
@@ -30,28 +28,9 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 // BENCH_IMPL: another implementation directory to compare with (its index.ts), e.g. a copy of an older commit.
 const impl: typeof current = process.env.BENCH_IMPL ? require(process.env.BENCH_IMPL) : current;
 const BATCH = Number(process.env.BENCH_BATCH ?? impl.impedanceService.maxBatchRecords ?? 5000);
-const AGENTS = 30_000;
 const base = loadConfig(process.env);
 const kafka = new Kafka({ clientId: 'bench-impedance', brokers: base.kafkaBrokers, logLevel: logLevel.NOTHING });
 
-async function fill(prefix: string): Promise<void> {
-  await applyTopics(base.kafkaBrokers, allTopicSpecs(prefix).filter((t) => t.name.startsWith(`${prefix}mesh.`)));
-  const codec = new EventCodec(base.schemaRegistryUrl);
-  const topic = `${prefix}mesh.heartbeats`;
-  const mesh = buildMesh(AGENTS, 1);
-  const rand = prng(5);
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
-  await producer.connect();
-  const start = Date.now() * 1000 - 3600 * 1_000_000;
-  let batch: Array<{ key: string; value: Buffer }> = [];
-  for (let i = 0; i < N; i++) {
-    const hb = heartbeat(mesh[i % AGENTS]!, start, Math.floor(i / AGENTS), rand, NO_FAULTS)!;
-    batch.push({ key: hb.agent_id, value: await codec.encode(topic, hb as never) });
-    if (batch.length === 10_000) { await producer.send({ topic, acks: -1, messages: batch }); batch = []; }
-  }
-  if (batch.length) await producer.send({ topic, acks: -1, messages: batch });
-  await producer.disconnect();
-}
 
 async function rawKafkajs(prefix: string): Promise<number> {
   const consumer = kafka.consumer({ groupId: `${prefix}raw-${randomBytes(3).toString('hex')}`, maxBytesPerPartition: 4 * 1024 * 1024 });
@@ -148,7 +127,6 @@ async function service(prefix: string, engine: 'kafkajs' | 'rdkafka'): Promise<S
   return { rate, nodeCpuUs, redisCpuUs };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {
   const results: Record<string, number[]> = { 'raw kafkajs': [], 'raw rdkafka': [], 'impedance kafkajs': [], 'impedance rdkafka': [] };
@@ -156,7 +134,7 @@ async function main(): Promise<void> {
   for (let r = 0; r < RUNS; r++) {
     for (const engine of ['kafkajs', 'rdkafka'] as const) {
       const prefix = `bench-imp-${Date.now().toString(36)}${randomBytes(2).toString('hex')}.`;
-      await fill(prefix);
+      await fillHeartbeats(kafka, base.kafkaBrokers, base.schemaRegistryUrl, prefix, N);
       results[`raw ${engine}`]!.push(engine === 'kafkajs' ? await rawKafkajs(prefix) : await rawRdkafka(prefix));
       const run = await service(prefix, engine);
       results[`impedance ${engine}`]!.push(run.rate);

@@ -1,5 +1,6 @@
 // Test and benchmark matrices on an m×m grid (n = m²), 5-point stencils, rows in natural order.
 import type { Csr } from './types';
+import { mulberry } from './reference';
 
 interface Stencil {
   centre: number;
@@ -58,17 +59,8 @@ export function weaklyDominant2d(m: number, delta = 1e-3): Csr {
   return grid(m, () => ({ centre: 4 + delta, west: -1, east: -1, south: -1, north: -1 }), true);
 }
 
-/** Deterministic pseudo-random numbers (mulberry32), for reproducible fixtures. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1) >>> 0;
-    t = (t ^ (t + (Math.imul(t ^ (t >>> 7), t | 61) >>> 0))) >>> 0;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic pseudo-random numbers for reproducible fixtures: the reference's mulberry32. */
+export const seededRandom = mulberry;
 
 /**
  * Random sparse matrix, `perRow` off-diagonals per row with values in [-1, 1], diagonal =

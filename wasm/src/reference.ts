@@ -59,7 +59,7 @@ function dot(u: F, v: F): number {
 }
 
 /** mulberry32, in the same 32-bit arithmetic as the kernel. */
-function mulberry(seed: number): () => number {
+export function mulberry(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;
