@@ -1,0 +1,219 @@
+// solvermesh session open | watch: open a solve session from Matrix Market files (SessionOpened
+// and its row-block chunks on solver.sessions, as the solver service folds them), and follow
+// one session's iterations live. Ids and results go to stdout, progress to stderr.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { Kafka, logLevel } from 'kafkajs';
+import type { Preconditioner, SolverMethod } from '../../../schemas/generated/events';
+import { METHODS, multiply } from '../../../wasm/index';
+import { SOLVER_PARTITIONS } from '../../../topics/catalog';
+import { EventCodec } from '../../runtime/codec';
+import { loadConfig } from '../../runtime/config';
+import { errorMessage } from '../../runtime/errors';
+import { readLog } from '../../runtime/kafka/log-reader';
+import { openSession } from '../../solver/events';
+import { matrixMarketToCsr, matrixMarketToVector, parseMatrixMarket } from '../../solver/matrix-market';
+import { checkSessionId } from '../cost-input';
+import { EventSender, problemsOf } from '../event-sender';
+import { requireTopics } from '../topic-check';
+import { watchJson, watchStep, type WatchedEvent } from '../session-watch';
+
+const WIRE_METHOD: Record<string, SolverMethod> = {
+  jacobi: 'JACOBI', gauss_seidel: 'GAUSS_SEIDEL', cg: 'CG', bicgstab: 'BICGSTAB', neumann: 'NEUMANN', hybrid: 'HYBRID',
+};
+// The preconditioners a session can ask for on the wire (SolverOptions.preconditioner).
+const WIRE_PRECOND: Record<string, Preconditioner> = { none: 'NONE', jacobi: 'JACOBI', ilu0: 'ILU', ilu: 'ILU' };
+
+interface OpenFlags {
+  matrix: string;
+  rhs?: string;
+  method: string;
+  tol: string;
+  maxIters: string;
+  precond: string;
+  verificationInterval: string;
+  session?: string;
+}
+
+interface WatchFlags {
+  untilConverged?: boolean;
+  timeout?: string;
+  json?: boolean;
+}
+
+const err = (line: string) => process.stderr.write(`${line}\n`);
+
+function readMm(path: string, what: string) {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new Error(`cannot read ${what} '${path}': ${errorMessage(e)}`);
+  }
+  try {
+    return parseMatrixMarket(text);
+  } catch (e) {
+    throw new Error(`${what} '${path}': ${errorMessage(e)}`);
+  }
+}
+
+function positiveInt(raw: string, flag: string): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 2_147_483_647) throw new Error(`${flag} must be a positive integer (got '${raw}')`);
+  return n;
+}
+
+/** Everything checked before anything is sent: a bad flag or file sends nothing. */
+function prepareOpen(flags: OpenFlags) {
+  const method = WIRE_METHOD[flags.method.toLowerCase()];
+  if (!method) throw new Error(`--method must be one of ${METHODS.join(', ')} (got '${flags.method}')`);
+  const precond = WIRE_PRECOND[flags.precond.toLowerCase()];
+  if (!precond) throw new Error(`--precond must be one of none, jacobi, ilu0 (got '${flags.precond}')`);
+  const tol = Number(flags.tol);
+  if (!(tol > 0) || !Number.isFinite(tol)) throw new Error(`--tol must be a positive number (got '${flags.tol}')`);
+  const maxIterations = positiveInt(flags.maxIters, '--max-iters');
+  const verificationInterval = positiveInt(flags.verificationInterval, '--verification-interval');
+  const sessionId = flags.session === undefined ? randomUUID() : checkSessionId(flags.session);
+
+  let a;
+  try {
+    a = matrixMarketToCsr(readMm(flags.matrix, 'matrix'));
+  } catch (e) {
+    throw new Error(e instanceof Error && e.message.startsWith('matrix') ? e.message : `matrix '${flags.matrix}': ${errorMessage(e)}`);
+  }
+  let b: Float64Array;
+  if (flags.rhs !== undefined) {
+    try {
+      b = matrixMarketToVector(readMm(flags.rhs, 'rhs'));
+    } catch (e) {
+      throw new Error(e instanceof Error && e.message.startsWith('rhs') ? e.message : `rhs '${flags.rhs}': ${errorMessage(e)}`);
+    }
+    if (b.length !== a.n) throw new Error(`rhs '${flags.rhs}' has ${b.length} entries but the matrix has ${a.n} rows`);
+  } else {
+    b = multiply(a, new Float64Array(a.n).fill(1));
+  }
+  const events = openSession(sessionId, a, b, {
+    method, tolerance: tol, maxIterations, verificationInterval, occurredAt: Date.now() * 1000, producer: 'cli',
+  });
+  const opened = events[0]!;
+  if (opened.type === 'SessionOpened') opened.options.preconditioner = precond;
+  for (const e of events) {
+    const problems = problemsOf(e);
+    if (problems.length > 0) throw new Error(`the solver would refuse ${e.type}: ${problems.slice(0, 3).join('; ')}`);
+  }
+  return { sessionId, a, events, method, tol, rhs: flags.rhs ?? 'b = A·1 (no --rhs given)' };
+}
+
+async function openCommand(flags: OpenFlags): Promise<void> {
+  const p = prepareOpen(flags);
+  const t0 = performance.now();
+  const sender = await EventSender.connect(loadConfig());
+  try {
+    await sender.send('solver.sessions', p.events);
+  } finally {
+    await sender.close();
+  }
+  err(`session ${p.sessionId}: ${p.a.n} unknowns, ${p.a.values.length} non-zeros in ${p.events.length - 1} chunk(s), ${p.method}, tol ${p.tol}, ${p.rhs}; sent to solver.sessions in ${Math.round(performance.now() - t0)} ms`);
+  process.stdout.write(`${p.sessionId}\n`);
+}
+
+const WATCHED = new Set(['IterationCompleted', 'ConvergenceReached', 'SessionOpened', 'SessionRejected', 'SessionClosed', 'ConflictReported']);
+
+async function watchCommand(id: string, flags: WatchFlags): Promise<void> {
+  const sid = checkSessionId(id, 'the session id');
+  const timeoutMs = flags.timeout === undefined ? undefined : Number(flags.timeout) * 1000;
+  if (timeoutMs !== undefined && !(timeoutMs > 0)) throw new Error(`--timeout must be a positive number of seconds (got '${flags.timeout}')`);
+  const config = loadConfig();
+  const prefix = config.topicPrefix;
+  const codec = new EventCodec(config.schemaRegistryUrl);
+
+  // What the log holds for this session now: whether it exists, and its latest cost update
+  // per partition (--until-converged waits for a convergence that has folded those in).
+  await requireTopics(config.kafkaBrokers, ['solver.sessions', 'solver.costs', 'solver.iterations', 'mesh.conflicts'].map((t) => prefix + t));
+  const costsThrough = new Map<number, number>();
+  let known = false;
+  const parts = [...Array(SOLVER_PARTITIONS).keys()];
+  await readLog(config.kafkaBrokers, codec, [
+    ...parts.map((p) => ({ topic: `${prefix}solver.sessions`, partition: p, from: 0 })),
+    ...parts.map((p) => ({ topic: `${prefix}solver.costs`, partition: p, from: 0 })),
+  ], {
+    decode: false,
+    onRecord: (r) => {
+      if (r.key !== sid) return;
+      if (r.topic.endsWith('solver.sessions')) known = true;
+      else costsThrough.set(r.partition, Math.max(costsThrough.get(r.partition) ?? -1, r.offset));
+    },
+  });
+  if (!known) err(`session ${sid}: nothing in ${prefix}solver.sessions yet; waiting for it`);
+
+  const kafka = new Kafka({ clientId: 'solvermesh-watch', brokers: config.kafkaBrokers, logLevel: logLevel.NOTHING });
+  const consumer = kafka.consumer({ groupId: `solvermesh-watch-${randomBytes(4).toString('hex')}`, readUncommitted: false });
+  let outcome: { code: 0 | 1; message: string } | undefined;
+  let finish!: () => void;
+  const finished = new Promise<void>((r) => (finish = r));
+  const end = (o: { code: 0 | 1; message: string }) => { outcome ??= o; finish(); };
+  let lastLine = '';
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topics: [`${prefix}solver.iterations`, `${prefix}solver.sessions`, `${prefix}mesh.conflicts`], fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachMessage: async ({ topic, partition, message }) => {
+        if (outcome) return;
+        const conflicts = topic.endsWith('mesh.conflicts');
+        // Solver topics are keyed by session id: skip other sessions (and their chunks) undecoded.
+        if (!conflicts && message.key?.toString() !== sid) return;
+        let event: WatchedEvent;
+        try {
+          event = (await codec.decode(message.value)).event as unknown as WatchedEvent;
+        } catch {
+          return; // the service dead-letters undecodable input; the watch only reports the session's events
+        }
+        if (!WATCHED.has(event.type)) return;
+        if (event.type === 'ConflictReported' && event.cluster_id !== sid) return;
+        const step = watchStep(event, { untilConverged: Boolean(flags.untilConverged), costsThrough }, prefix);
+        if (flags.json) process.stdout.write(`${JSON.stringify(watchJson(event, { topic: topic.slice(prefix.length), partition, offset: message.offset }))}\n`);
+        else if (step.line) process.stdout.write(`${step.line}\n`);
+        if (event.type === 'IterationCompleted') lastLine = step.line ?? lastLine;
+        if (step.exit) end(step.exit);
+      },
+    });
+    const timer = timeoutMs === undefined ? undefined : setTimeout(() => end(flags.untilConverged
+      ? { code: 1, message: `session ${sid} did not converge on every update within ${flags.timeout} s${lastLine ? ` (last: ${lastLine})` : ' (no iteration seen)'}` }
+      : { code: 0, message: `watched session ${sid} for ${flags.timeout} s` }), timeoutMs);
+    const stop = () => end({ code: 0, message: 'interrupted' });
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    await finished;
+    if (timer) clearTimeout(timer);
+  } finally {
+    await consumer.disconnect().catch(() => undefined);
+  }
+  if (outcome && outcome.code !== 0) throw new Error(outcome.message);
+  if (outcome) err(outcome.message);
+}
+
+export function register(program: Command): void {
+  const session = program.command('session').description('open a solver session, follow it');
+  session
+    .command('open')
+    .description('open a solve session from Matrix Market files (SessionOpened + row-block chunks on solver.sessions); prints its id')
+    .requiredOption('--matrix <file>', 'A, a square Matrix Market coordinate (or array) file')
+    .option('--rhs <file>', 'b, a Matrix Market n×1 vector (default: b = A·1)')
+    .requiredOption('--method <m>', `one of ${METHODS.join(', ')}`)
+    .option('--tol <t>', 'relative tolerance on ||b - Ax|| / ||b||', '1e-8')
+    .option('--max-iters <k>', 'iteration cap of the session', '10000')
+    .option('--precond <p>', 'for cg/bicgstab: none, jacobi or ilu0', 'jacobi')
+    .option('--verification-interval <k>', 'iterations between IterationCompleted events', '100')
+    .option('--session <id>', 'the session id (a uuid; default: a new random one)')
+    .action(openCommand);
+  session
+    .command('watch')
+    .description("follow a session's iterations live (read_committed, from its first event): one line per IterationCompleted, and its convergence, conflicts, rejection or close")
+    .argument('<id>', 'session id')
+    .option('--until-converged', 'exit 0 at a ConvergenceReached that has folded in every cost update in the log when the watch began; 1 on rejection, close or timeout')
+    .option('--timeout <s>', 'stop after this many seconds (an error with --until-converged)')
+    .option('--json', 'one JSON object per event (NDJSON)')
+    .action(watchCommand);
+}

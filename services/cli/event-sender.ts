@@ -1,0 +1,44 @@
+// Sends solver input events from the CLI: validated like the solver validates them on decode
+// (so a user hears about a bad value now, not from a dead-letter topic later), Avro-encoded
+// through the registry, keyed by session_id, on the engine's idempotent acks=all producer.
+import pino from 'pino';
+import { EventCodec, type DecodedEvent } from '../runtime/codec';
+import type { RuntimeConfig } from '../runtime/config';
+import { createEngine } from '../runtime/engine';
+import type { Producer } from '../runtime/kafka/types';
+import { schemaValidator } from '../runtime/validation';
+
+export interface SolverInput {
+  readonly type: string;
+  readonly session_id: string;
+}
+
+const validate = schemaValidator();
+
+/** The reasons the solver would dead-letter this event for, empty when it is valid. */
+export function problemsOf(event: SolverInput): readonly string[] {
+  return validate(event as unknown as DecodedEvent);
+}
+
+export class EventSender {
+  private constructor(private readonly producer: Producer, private readonly codec: EventCodec, private readonly prefix: string) {}
+
+  static async connect(config: RuntimeConfig): Promise<EventSender> {
+    const producer = await createEngine(config, pino({ level: 'silent' })).producer();
+    return new EventSender(producer, new EventCodec(config.schemaRegistryUrl), config.topicPrefix);
+  }
+
+  /** Resolves once every record is acknowledged; records of one session keep their order. */
+  async send(topic: string, events: readonly SolverInput[]): Promise<void> {
+    if (events.length === 0) return;
+    const physical = this.prefix + topic;
+    const records = await Promise.all(events.map(async (e) => ({
+      topic: physical, key: e.session_id, value: await this.codec.encode(physical, e as unknown as DecodedEvent),
+    })));
+    await this.producer.send(records);
+  }
+
+  close(): Promise<void> {
+    return this.producer.close();
+  }
+}

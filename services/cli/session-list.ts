@@ -1,0 +1,161 @@
+// The sessions in the log and their state, as `solvermesh sessions` shows them: a pure fold over
+// records of solver.sessions, solver.costs, solver.iterations and mesh.conflicts (topic names
+// without the prefix), in any interleaving of topics, each topic in per-partition order.
+import type {
+  ConflictReported, ConvergenceReached, IterationCompleted, SessionClosed, SessionOpened, SessionRejected,
+} from '../../schemas/generated/events';
+import type { DecodedEvent } from '../runtime/codec';
+
+type Listed = SessionOpened | SessionRejected | SessionClosed | IterationCompleted | ConvergenceReached | ConflictReported;
+
+export type SessionStateName = 'opened' | 'converging' | 'converged' | 'closed' | 'rejected' | 'unopened';
+
+export interface SessionSummary {
+  readonly session_id: string;
+  /**
+   * rejected / closed: the solver said so; converged: its latest output is a ConvergenceReached
+   * that folded in every cost update sent; converging: it iterates or has updates still to fold
+   * in; opened: no iteration yet; unopened: cost updates for a session never opened.
+   */
+  readonly state: SessionStateName;
+  readonly reason: string | null;
+  readonly unknowns: number | null;
+  readonly nnz: number | null;
+  /** Requested method (SessionOpened); `running` is what the last iteration ran. */
+  readonly method: string | null;
+  readonly running: string | null;
+  readonly tolerance: number | null;
+  readonly opened_at: string | null;
+  readonly iteration: number | null;
+  readonly residual: number | null;
+  readonly updates_sent: number;
+  /** Cost updates at or before the latest applied_through on solver.costs. */
+  readonly updates_applied: number;
+  readonly conflicts: number;
+}
+
+export interface LogEntry {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly key: string | null;
+  /** Undefined for records that did not decode, and for solver.costs (keys and offsets suffice). */
+  readonly event: DecodedEvent | undefined;
+}
+
+interface Acc {
+  opened?: { rows: number; nnz: number; method: string; tolerance: number; at: number };
+  ended?: { state: 'closed' | 'rejected'; reason: string };
+  last?: { offset: number; iteration: number; residual: number; method: string };
+  convergedAt?: number;
+  costs: Map<number, number[]>;
+  applied: Map<number, number>;
+  conflicts: number;
+}
+
+export interface SessionLog {
+  readonly sessions: Map<string, Acc>;
+}
+
+export const emptySessionLog = (): SessionLog => ({ sessions: new Map() });
+
+function acc(log: SessionLog, id: string): Acc {
+  let a = log.sessions.get(id);
+  if (!a) {
+    a = { costs: new Map(), applied: new Map(), conflicts: 0 };
+    log.sessions.set(id, a);
+  }
+  return a;
+}
+
+type Positions = ReadonlyArray<{ topic: string; partition: number; offset: number }>;
+
+function noteApplied(a: Acc, ps: Positions): void {
+  for (const p of ps) {
+    if (!p.topic.endsWith('solver.costs')) continue;
+    a.applied.set(p.partition, Math.max(a.applied.get(p.partition) ?? -1, p.offset));
+  }
+}
+
+export function foldLogEntry(log: SessionLog, r: LogEntry): void {
+  if (r.topic === 'solver.costs') {
+    if (r.key === null) return;
+    const a = acc(log, r.key);
+    const list = a.costs.get(r.partition) ?? [];
+    list.push(r.offset);
+    a.costs.set(r.partition, list);
+    return;
+  }
+  const e = r.event as unknown as Listed | undefined;
+  if (!e) return;
+  if (e.type === 'ConflictReported') {
+    // The solver reports a stale matrix edit with the session as the cluster (domain.conflict).
+    if (r.topic === 'mesh.conflicts' && e.sector_id === 'solver' && e.cluster_id !== null) acc(log, e.cluster_id).conflicts++;
+    return;
+  }
+  if (typeof e.session_id !== 'string' || !r.topic.startsWith('solver.')) return;
+  const a = acc(log, e.session_id);
+  switch (e.type) {
+    case 'SessionOpened':
+      a.opened = { rows: e.rows, nnz: Number(e.nnz), method: e.method, tolerance: e.options.tolerance, at: Number(e.meta.occurred_at) };
+      break;
+    case 'SessionRejected':
+      a.ended = { state: 'rejected', reason: `${e.reason}: ${e.message}` };
+      break;
+    case 'SessionClosed':
+      if (a.ended?.state !== 'rejected') a.ended = { state: 'closed', reason: `${e.reason}${e.message ? `: ${e.message}` : ''}` };
+      break;
+    case 'IterationCompleted':
+      noteApplied(a, e.applied_through);
+      if (!a.last || r.offset > a.last.offset) a.last = { offset: r.offset, iteration: Number(e.iteration), residual: e.residual_norm, method: e.method };
+      break;
+    case 'ConvergenceReached':
+      noteApplied(a, e.applied_through);
+      a.convergedAt = Math.max(a.convergedAt ?? -1, r.offset);
+      break;
+    default:
+      break;
+  }
+}
+
+export function summarize(log: SessionLog): SessionSummary[] {
+  const out: SessionSummary[] = [];
+  for (const [id, a] of log.sessions) {
+    let sent = 0;
+    let applied = 0;
+    for (const [p, offsets] of a.costs) {
+      sent += offsets.length;
+      const through = a.applied.get(p) ?? -1;
+      for (const o of offsets) if (o <= through) applied++;
+    }
+    const started = a.opened !== undefined || a.last !== undefined;
+    const state: SessionStateName = a.ended ? a.ended.state
+      : !started ? (a.conflicts > 0 || sent > 0 ? 'unopened' : 'opened')
+      : a.convergedAt !== undefined && a.convergedAt > (a.last?.offset ?? -1) && applied === sent ? 'converged'
+      : a.last !== undefined || sent > 0 ? 'converging'
+      : 'opened';
+    out.push({
+      session_id: id, state, reason: a.ended?.reason ?? null,
+      unknowns: a.opened?.rows ?? null, nnz: a.opened?.nnz ?? null, method: a.opened?.method ?? null, running: a.last?.method ?? null,
+      tolerance: a.opened?.tolerance ?? null, opened_at: a.opened ? new Date(a.opened.at / 1000).toISOString() : null,
+      iteration: a.last?.iteration ?? null, residual: a.last?.residual ?? null,
+      updates_sent: sent, updates_applied: applied, conflicts: a.conflicts,
+    });
+  }
+  // Oldest first; sessions never opened last.
+  return out.sort((x, y) => (x.opened_at ?? '~').localeCompare(y.opened_at ?? '~') || x.session_id.localeCompare(y.session_id));
+}
+
+export function sessionTable(rows: readonly SessionSummary[]): string[] {
+  const head = ['SESSION', 'STATE', 'UNKNOWNS', 'NNZ', 'METHOD', 'ITERATION', 'RESIDUAL', 'UPDATES APPLIED/SENT', 'CONFLICTS', 'OPENED'];
+  const body = rows.map((s) => [
+    s.session_id, s.state, s.unknowns ?? '-', s.nnz ?? '-',
+    s.method === null ? (s.running ?? '-') : s.running && s.running !== s.method ? `${s.method}(${s.running})` : s.method,
+    s.iteration ?? '-', s.residual === null ? '-' : s.residual.toExponential(3), `${s.updates_applied}/${s.updates_sent}`, s.conflicts, s.opened_at ?? '-',
+  ].map(String));
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
+  const fmt = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const lines = [fmt(head), ...body.map(fmt)];
+  for (const s of rows) if (s.reason) lines.push(`${s.session_id} ${s.state}: ${s.reason}`);
+  return lines;
+}

@@ -1,0 +1,78 @@
+// What `solvermesh session watch` prints for each event of a session and when it stops. Pure:
+// decoded events in, lines and an exit decision out; the command owns the consumer.
+import type {
+  ConflictReported, ConvergenceReached, InputPosition, IterationCompleted, SessionClosed, SessionOpened, SessionRejected,
+} from '../../schemas/generated/events';
+
+export type WatchedEvent = IterationCompleted | ConvergenceReached | SessionOpened | SessionRejected | SessionClosed | ConflictReported;
+
+export interface WatchOptions {
+  readonly untilConverged: boolean;
+  /**
+   * Last solver.costs offset of this session per partition when the watch began: with
+   * --until-converged only a convergence that has folded these in counts, so a convergence
+   * from before the latest updates does not end the watch.
+   */
+  readonly costsThrough: ReadonlyMap<number, number>;
+}
+
+export interface WatchStep {
+  readonly line?: string;
+  readonly exit?: { readonly code: 0 | 1; readonly message: string };
+}
+
+const stripPrefix = (topic: string, prefix: string) => (topic.startsWith(prefix) ? topic.slice(prefix.length) : topic);
+
+export function positionsText(ps: readonly InputPosition[], prefix = ''): string {
+  return ps.map((p) => `${stripPrefix(p.topic, prefix)}[${p.partition}]@${p.offset}`).join(',') || '-';
+}
+
+/** True when the positions cover every solver.costs offset the watch has to see folded in. */
+export function coversCosts(ps: readonly InputPosition[], need: ReadonlyMap<number, number>, prefix = ''): boolean {
+  for (const [partition, offset] of need) {
+    const at = ps.find((p) => stripPrefix(p.topic, prefix) === 'solver.costs' && p.partition === partition);
+    if (!at || at.offset < offset) return false;
+  }
+  return true;
+}
+
+export function watchStep(e: WatchedEvent, o: WatchOptions, prefix = ''): WatchStep {
+  switch (e.type) {
+    case 'SessionOpened':
+      return { line: `opened ${e.rows}x${e.cols} nnz=${e.nnz} method=${e.method} tol=${e.options.tolerance} max_iterations=${e.options.max_iterations} chunks=${e.chunk_count}` };
+    case 'IterationCompleted':
+      return {
+        line: `iteration ${e.iteration} residual ${e.residual_norm.toExponential(3)} rate ${e.convergence_rate.toFixed(4)} method ${e.method} applied_through ${positionsText(e.applied_through, prefix)}`,
+      };
+    case 'ConvergenceReached': {
+      const line = `converged at iteration ${e.iteration} residual ${e.residual_norm.toExponential(3)} <= tol ${e.tolerance} (${e.iterations_below_threshold} checks below) applied_through ${positionsText(e.applied_through, prefix)}`;
+      if (o.untilConverged && coversCosts(e.applied_through, o.costsThrough, prefix)) return { line, exit: { code: 0, message: `session ${e.session_id} converged at iteration ${e.iteration}` } };
+      return { line };
+    }
+    case 'ConflictReported':
+      return { line: `conflict ${e.detail.conflict_type} from ${e.agent_id}: expected ${e.detail.expected_value ?? '-'}, A holds ${e.detail.received_value ?? '-'} (update not applied)` };
+    case 'SessionRejected':
+      return { line: `rejected ${e.reason}: ${e.message}`, exit: { code: 1, message: `session ${e.session_id} was rejected (${e.reason}): ${e.message}` } };
+    case 'SessionClosed': {
+      const line = `closed ${e.reason}${e.final_iteration !== null ? ` at iteration ${e.final_iteration}` : ''}${e.final_residual_norm !== null ? ` residual ${e.final_residual_norm.toExponential(3)}` : ''}${e.message ? `: ${e.message}` : ''}`;
+      const ok = !o.untilConverged || e.reason === 'CONVERGED';
+      return { line, exit: ok ? { code: 0, message: `session ${e.session_id} closed (${e.reason})` } : { code: 1, message: `session ${e.session_id} closed (${e.reason}) before converging on every update` } };
+    }
+    default: {
+      const never: never = e;
+      return never;
+    }
+  }
+}
+
+/** The JSON line of --json: the event without its envelope, plus where it sits in the log. */
+export function watchJson(e: WatchedEvent, where: { topic: string; partition: number; offset: string }): Record<string, unknown> {
+  const { meta, ...fields } = e as WatchedEvent & { meta: unknown };
+  void meta;
+  const body: Record<string, unknown> = { ...fields };
+  if (e.type === 'ConflictReported') {
+    const d = { ...e.detail, conflicting_data: e.detail.conflicting_data ? e.detail.conflicting_data.length : null };
+    body.detail = d;
+  }
+  return { ...where, ...body };
+}
