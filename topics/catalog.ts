@@ -35,7 +35,9 @@ const mesh = (name: string, key: KeyKind, doc: string, events: string[], config:
 
 export const TOPICS: readonly TopicSpec[] = [
   solver('solver.sessions', 'Session lifecycle and matrix row blocks.', ['SessionOpened', 'MatrixChunkAppended', 'SessionClosed', 'SessionRejected'], retain(30)),
-  solver('solver.costs', 'Cost deltas on b and matrix entries.', ['CostUpdated'], retain(30)),
+  // Commands and closes are copied here by the solver (services/solver/domain.ts `Sequenced`):
+  // their position among the cost updates must be a position in one partition's log.
+  solver('solver.costs', 'Cost deltas on b and matrix entries, and the commands and closes the solver sequenced among them.', ['CostUpdated', 'CorrectionRequested', 'VerificationRequested', 'SessionClosed'], retain(30)),
   solver('solver.commands', 'Corrections, verification requests, and the slices of work the solver grants itself.', ['CorrectionRequested', 'VerificationRequested', 'IterationSliceGranted']),
   solver('solver.iterations', 'Iteration progress and convergence signals.', ['IterationCompleted', 'ConvergenceReached', 'EntryEstimated']),
   solver('solver.solutions', 'Full solution vectors, chunked, for verifiers.', ['SolutionPublished'], retain(2)),
@@ -47,6 +49,10 @@ export const TOPICS: readonly TopicSpec[] = [
   mesh('mesh.coordination', 'correlation_id', 'Coordination requests.', ['CoordinationRequested']),
   mesh('mesh.schedules', 'correlation_id', 'Per-agent send schedules.', ['ScheduleComputed']),
   mesh('mesh.acks', 'correlation_id', 'Trinary acknowledgements and quorum decisions.', ['AckReceived', 'QuorumDecided']),
+  // The repartition of mesh.acks by agent id (the impedance service copies each ack here in the
+  // transaction that consumes it): co-partitioned with mesh.heartbeats (same partition count,
+  // same key), so the instance that folds an agent's heartbeats also folds its acks.
+  mesh('mesh.agent-acks', 'agent_id', 'Acks re-keyed by agent_id, co-partitioned with mesh.heartbeats (reliability, quarantine).', ['AckReceived'], retain(1)),
   mesh('mesh.conflicts', 'conflict_id', 'Conflict log: reports, quarantine, escalation, resolution (seed 002 §5.1).', ['ConflictReported', 'ConflictQuarantined', 'ConflictEscalated', 'ConflictResolved'], retain(30)),
   mesh('mesh.circuits', 'scope', 'Circuit breaker states and operational modes.', ['CircuitStateChanged', 'OperationalModeChanged', 'MeshFrozen', 'MeshThawed']),
   mesh('mesh.witnesses', 'scope', 'Structural events and witnesses (seed 004).', ['StructuralEventObserved', 'StructuralWitnessRecorded']),

@@ -554,6 +554,34 @@ export interface ImpedanceUpdated {
   last_heartbeat_event_id: string | null;
   /** Checkpoint: the last mesh.heartbeats offset (same partition) folded in when this entry was written; every agent changed up to it has an entry at or after it, so a new owner restores these entries and replays the heartbeats after it. Null when written by a producer that wrote an entry per agent per batch (nothing to replay). */
   applied_through: number | null;
+  /** Acks folded into this agent (reliability, quarantine); null when written before acks were folded per agent. */
+  ack_tally: AgentAckTally | null;
+  /** Checkpoint: the mesh.agent-acks offset (same partition) up to which every ack is reflected in the entries at or after it (acks of agents not yet heard from are replayed); null when written before acks were folded per agent. */
+  acks_applied_through: number | null;
+}
+
+/** The agent's acks folded from mesh.agent-acks (seed 002 §1.4 trinary acks, §6.1 quarantine): restores reliability and quarantine on partition assignment. */
+export interface AgentAckTally {
+  /** Ack outcomes over the last hour as int32 little-endian triples (5-minute bucket index since the epoch, on time, late). */
+  buckets: Buffer;
+  /** Acks folded in (each counts once); part of the entry's revision. */
+  count: number;
+  /** CONFLICT acks in a row (a READY ack ends the streak). */
+  conflict_streak: number;
+  /** Event time the last quarantine started; null when never quarantined. */
+  quarantined_at: number | null;
+  /** Event time the last quarantine ends (released when the partition's event time reaches it). */
+  quarantined_until: number | null;
+  /** AgentStateCause of the last quarantine (CONTEXT_CORRUPTION or BYZANTINE_BEHAVIOR). */
+  quarantine_cause: string | null;
+  /** Why, for people. */
+  quarantine_detail: string | null;
+  /** Message ids of the last acks folded in (a re-sent ack counts once). */
+  recent_message_ids: Array<string>;
+  /** mesh.agent-acks offset (same partition) of the last ack folded in; -1 when none. A replayed ack at or below it is skipped. */
+  last_offset: number;
+  /** Event time of the latest ack folded in. */
+  last_ack_at: number | null;
 }
 
 /** A batch of iterations ran (emitted every verification_interval iterations or on convergence, seed 000 §2.3). */

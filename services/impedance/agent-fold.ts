@@ -1,12 +1,21 @@
-// The per-agent fold (seed 002 §2.3, §4.1, §6.1): heartbeats in, registry entries and state
-// changes out. Time is event time only: a heartbeat's occurred_at, and the watermark (the
-// largest occurred_at seen on the partition) that fires the offline timers, so a replay of
-// the same records makes the same decisions at the same instants. No clock, no I/O.
+// The per-agent fold (seed 002 §2.3, §4.1, §6.1): heartbeats and acks in, registry entries and
+// state changes out. Time is event time only: a heartbeat's occurred_at, and the watermark (the
+// largest heartbeat occurred_at seen on the partition) that fires the offline and quarantine
+// release timers, so a replay of the same records makes the same decisions at the same instants.
+// No clock, no I/O.
+//
+// An agent is two folds combined: its heartbeats (mesh.heartbeats, in partition order) and its
+// acks (mesh.agent-acks, the same partition number, in partition order: ack-fold.ts). Neither
+// reads what the other derived; the derived values (reliability, score, operational state) are
+// recomputed from both, and the revision counts heartbeats + acks + offline timeouts. So the
+// result does not depend on how the two streams interleave, which differs between the live run
+// and a new owner replaying both tails after a checkpoint.
 import type {
-  AgentClass, AgentOperationalState, AgentStateCause, AgentStateChanged, HeartbeatReceived, ImpedanceUpdated,
+  AckReceived, AgentClass, AgentOperationalState, AgentStateCause, AgentStateChanged, HeartbeatReceived, ImpedanceUpdated,
 } from '../../schemas/generated/events';
 import { packFloat64, packInt32, unpackFloat64, unpackInt32 } from '../../schemas/packed';
 import { derivedEventId } from '../runtime/ids';
+import { ackCounts, foldAck, fromAvro, NO_ACKS, quarantined, toAvro, type AckTally } from './ack-fold';
 import {
   OFFLINE_AFTER_MS, WINDOW_SIZE, degradedThreshold, driftCoefficient, impedanceScore, missedHeartbeats, p50,
   recordHeartbeat, reliability, type ReliabilityBucket,
@@ -31,10 +40,15 @@ export interface AgentState {
   /** Event time (µs) of the last heartbeat folded in, and its event id. */
   readonly lastHeartbeatAt: number;
   readonly lastHeartbeatEventId: string;
+  /** The offline timer fired and no heartbeat came since (the state may still say QUARANTINED). */
+  readonly offline: boolean;
+  /** Heartbeats folded + offline timeouts: the heartbeat side of the revision. */
+  readonly hRevision: number;
+  readonly acks: AckTally;
   readonly state: AgentOperationalState;
-  /** Bumped on every change: the changelog's meta.sequence and the registry's write guard. */
+  /** hRevision + acks folded: the changelog's meta.sequence and the registry's write guard. */
   readonly revision: number;
-  /** Event time (µs) of the last change: a heartbeat, or the offline timer. */
+  /** Event time (µs) of the last change: a heartbeat, an ack, the offline timer, a release. */
   readonly updatedAt: number;
   // Derived from the above, kept so readers need not recompute.
   readonly latencyMs: number;
@@ -46,11 +60,12 @@ export interface AgentState {
 
 type Measured = Pick<AgentState, 'latencyMs' | 'processingMs' | 'drift' | 'reliability' | 'score'>;
 
-function measure(latencies: readonly number[], processings: readonly number[], queueDepth: number, buckets: readonly ReliabilityBucket[], atUs: number): Measured {
+function measure(latencies: readonly number[], processings: readonly number[], queueDepth: number, buckets: readonly ReliabilityBucket[], acks: AckTally, atUs: number): Measured {
   const latencyMs = p50(latencies);
   const processingMs = p50(processings);
   const drift = driftCoefficient(latencies);
-  const rel = reliability(buckets, Math.floor(atUs / US_PER_MS));
+  const atMs = Math.floor(atUs / US_PER_MS);
+  const rel = reliability(buckets, atMs, acks === NO_ACKS ? undefined : ackCounts(acks, atMs));
   return { latencyMs, processingMs, drift, reliability: rel, score: impedanceScore({ latencyMs, processingMs, queueDepth, drift, reliability: rel }) };
 }
 
@@ -70,11 +85,38 @@ function sameList(xs: readonly string[], ys: readonly string[]): boolean {
   return true;
 }
 
-/** State implied by a score while the agent is heard from (QUARANTINED is sticky). */
-function liveState(prev: AgentOperationalState | undefined, cls: AgentClass, score: number): AgentOperationalState {
-  if (prev === 'QUARANTINED') return 'QUARANTINED';
+/**
+ * The operational state from both folds at watermark `atUs`: held in quarantine (ack-fold.ts),
+ * else offline (the timer fired), else by score.
+ */
+function stateOf(offline: boolean, acks: AckTally, atUs: number, cls: AgentClass, score: number): AgentOperationalState {
+  if (quarantined(acks, atUs)) return 'QUARANTINED';
+  if (offline) return 'OFFLINE';
   return score > degradedThreshold(cls) ? 'DEGRADED' : 'ACTIVE';
 }
+
+/** Event time of the last change, from both folds (the same whatever the interleaving). */
+function lastChangeAt(lastHeartbeatAt: number, offline: boolean, acks: AckTally, atUs: number): number {
+  let t = offline ? lastHeartbeatAt + OFFLINE_AFTER_US : lastHeartbeatAt;
+  if (acks.lastAckAt !== null && acks.lastAckAt > t) t = acks.lastAckAt;
+  const until = acks.quarantinedUntil;
+  if (until !== null && until <= atUs && until > t) t = until;
+  return t;
+}
+
+/** Recomputes the derived fields after the acks or the watermark changed. */
+function rederive(a: AgentState, acks: AckTally, offline: boolean, hRevision: number, atUs: number): AgentState {
+  const m = measure(a.latencies, a.processings, a.queueDepth, a.buckets, acks, a.lastHeartbeatAt);
+  return {
+    ...a, ...m, acks, offline, hRevision, revision: hRevision + acks.count,
+    state: stateOf(offline, acks, atUs, a.agentClass, m.score),
+    updatedAt: lastChangeAt(a.lastHeartbeatAt, offline, acks, atUs),
+  };
+}
+
+const scoreCause = (state: AgentOperationalState, score: number): AgentStateCause =>
+  state === 'ACTIVE' ? 'RECOVERED' : score > 800 ? 'HIGH_IMPEDANCE' : 'IMPEDANCE_SPIKE';
+const scoreDetail = (a: AgentState) => `impedance ${a.score.toFixed(1)} (threshold ${degradedThreshold(a.agentClass).toFixed(1)}), reliability ${a.reliability.toFixed(3)}`;
 
 export interface HeartbeatOutcome {
   readonly agent: AgentState;
@@ -86,15 +128,17 @@ export interface HeartbeatOutcome {
  * Folds one heartbeat. Returns undefined when it is not newer than the last one folded in:
  * a replayed or duplicated heartbeat counts once.
  */
-export function foldHeartbeat(prev: AgentState | undefined, hb: HeartbeatReceived): HeartbeatOutcome | undefined {
+export function foldHeartbeat(prev: AgentState | undefined, hb: HeartbeatReceived, watermarkUs = hb.meta.occurred_at, pendingAcks: AckTally = NO_ACKS): HeartbeatOutcome | undefined {
   const at = hb.meta.occurred_at;
   if (prev && at <= prev.lastHeartbeatAt) return undefined;
   const gapMs = prev ? (at - prev.lastHeartbeatAt) / US_PER_MS : 0;
   const latencies = window(prev?.latencies ?? [], hb.latency_ms);
   const processings = window(prev?.processings ?? [], hb.processing_ms);
   const buckets = recordHeartbeat(prev?.buckets ?? [], Math.floor(at / US_PER_MS), missedHeartbeats(gapMs));
-  const m = measure(latencies, processings, hb.queue_depth, buckets, at);
-  const state = liveState(prev?.state, hb.agent_class, m.score);
+  const acks = prev?.acks ?? pendingAcks;
+  const m = measure(latencies, processings, hb.queue_depth, buckets, acks, at);
+  const state = stateOf(false, acks, Math.max(watermarkUs, at), hb.agent_class, m.score);
+  const hRevision = (prev?.hRevision ?? 0) + 1;
   const agent: AgentState = {
     agentId: hb.agent_id,
     agentClass: hb.agent_class,
@@ -108,9 +152,12 @@ export function foldHeartbeat(prev: AgentState | undefined, hb: HeartbeatReceive
     buckets,
     lastHeartbeatAt: at,
     lastHeartbeatEventId: hb.meta.event_id,
+    offline: false,
+    hRevision,
+    acks,
     state,
-    revision: (prev?.revision ?? 0) + 1,
-    updatedAt: at,
+    revision: hRevision + acks.count,
+    updatedAt: lastChangeAt(at, false, acks, Math.max(watermarkUs, at)),
     latencyMs: m.latencyMs,
     processingMs: m.processingMs,
     drift: m.drift,
@@ -118,24 +165,51 @@ export function foldHeartbeat(prev: AgentState | undefined, hb: HeartbeatReceive
     score: m.score,
   };
   if (!prev || prev.state === state) return { agent };
-  const cause: AgentStateCause = prev.state === 'OFFLINE' ? 'HEARTBEAT_RESUMED'
-    : state === 'ACTIVE' ? 'RECOVERED'
-    : m.score > 800 ? 'HIGH_IMPEDANCE' : 'IMPEDANCE_SPIKE';
-  return { agent, changed: stateChanged(prev, agent, cause, hb.meta.event_id, at, `impedance ${m.score.toFixed(1)} (threshold ${degradedThreshold(hb.agent_class).toFixed(1)})`) };
+  const cause: AgentStateCause = prev.state === 'OFFLINE' ? 'HEARTBEAT_RESUMED' : scoreCause(state, m.score);
+  return { agent, changed: stateChanged(prev, agent, cause, hb.meta.event_id, at, scoreDetail(agent)) };
 }
 
-/** The offline timer: no heartbeat for 30 s of event time. Undefined if it is not due or moot. */
+/**
+ * The offline timer: no heartbeat for 30 s of event time. Undefined if it is not due or moot.
+ * It fires for a quarantined agent too (no state change then), so the heartbeat side of the
+ * agent does not depend on when its acks were folded.
+ */
 export function timeoutAgent(agent: AgentState, watermarkUs: number): HeartbeatOutcome | undefined {
   const due = agent.lastHeartbeatAt + OFFLINE_AFTER_US;
-  if (agent.state === 'OFFLINE' || agent.state === 'QUARANTINED' || watermarkUs < due) return undefined;
-  const next: AgentState = { ...agent, state: 'OFFLINE', revision: agent.revision + 1, updatedAt: due };
+  if (agent.offline || watermarkUs < due) return undefined;
+  const next = rederive(agent, agent.acks, true, agent.hRevision + 1, watermarkUs);
+  if (next.state === agent.state) return { agent: next };
   return { agent: next, changed: stateChanged(agent, next, 'HEARTBEAT_TIMEOUT', agent.lastHeartbeatEventId, due, `no heartbeat for ${OFFLINE_AFTER_MS / 1000} s`) };
+}
+
+/**
+ * Folds one ack (from offset `offset` of the agent's mesh.agent-acks partition) at watermark
+ * `watermarkUs`. Undefined when it was folded before.
+ */
+export function foldAgentAck(agent: AgentState, ack: AckReceived, offset: number, watermarkUs: number): HeartbeatOutcome | undefined {
+  const acks = foldAck(agent.acks, ack, offset);
+  if (!acks) return undefined;
+  const next = rederive(agent, acks, agent.offline, agent.hRevision, watermarkUs);
+  if (next.state === agent.state) return { agent: next };
+  const cause: AgentStateCause = next.state === 'QUARANTINED' ? acks.quarantineCause ?? 'BYZANTINE_BEHAVIOR' : scoreCause(next.state, next.score);
+  const detail = next.state === 'QUARANTINED' ? `${acks.quarantineDetail ?? ''}; held until ${new Date((acks.quarantinedUntil ?? 0) / 1000).toISOString()}` : scoreDetail(next);
+  return { agent: next, changed: stateChanged(agent, next, cause, ack.meta.event_id, ack.meta.occurred_at, detail) };
+}
+
+/** The quarantine release timer: the watermark reached quarantined_until. Undefined if not due or moot. */
+export function releaseAgent(agent: AgentState, watermarkUs: number): HeartbeatOutcome | undefined {
+  const until = agent.acks.quarantinedUntil;
+  if (until === null || watermarkUs < until || agent.state !== 'QUARANTINED') return undefined;
+  const next = rederive(agent, agent.acks, agent.offline, agent.hRevision, watermarkUs);
+  const cause: AgentStateCause = next.state === 'OFFLINE' ? 'HEARTBEAT_TIMEOUT' : 'RECOVERED';
+  return { agent: next, changed: stateChanged(agent, next, cause, agent.lastHeartbeatEventId, until, `quarantine (${agent.acks.quarantineCause ?? 'unknown'}) released after its hold`) };
 }
 
 function stateChanged(prev: AgentState, next: AgentState, cause: AgentStateCause, causationId: string, atUs: number, detail: string): AgentStateChanged {
   return {
     type: 'AgentStateChanged',
-    meta: meta(derivedEventId(causationId, `state:${next.revision}`), next.agentId, causationId, atUs, null),
+    // Releases do not bump the revision: the new state tells the events apart.
+    meta: meta(derivedEventId(causationId, `state:${next.revision}:${next.state}`), next.agentId, causationId, atUs, null),
     agent_id: next.agentId,
     sector_id: next.sectorId,
     cluster_id: next.clusterId,
@@ -161,10 +235,10 @@ function packBuckets(buckets: readonly ReliabilityBucket[]): Buffer {
  * The changelog entry: everything a new owner needs to continue the fold exactly.
  * `appliedThrough` is the heartbeat offset of the checkpoint it belongs to (see processor.ts).
  */
-export function toImpedanceUpdated(a: AgentState, appliedThrough: number | null = null): ImpedanceUpdated {
+export function toImpedanceUpdated(a: AgentState, appliedThrough: number | null = null, acksAppliedThrough: number | null = null): ImpedanceUpdated {
   return {
     type: 'ImpedanceUpdated',
-    meta: meta(derivedEventId(a.lastHeartbeatEventId, `impedance:${a.revision}`), a.agentId, a.lastHeartbeatEventId, a.updatedAt, a.revision),
+    meta: meta(derivedEventId(a.lastHeartbeatEventId, `impedance:${a.revision}:${a.state}`), a.agentId, a.lastHeartbeatEventId, a.updatedAt, a.revision),
     agent_id: a.agentId,
     agent_class: a.agentClass,
     sector_id: a.sectorId,
@@ -185,6 +259,8 @@ export function toImpedanceUpdated(a: AgentState, appliedThrough: number | null 
     reliability_buckets: packBuckets(a.buckets),
     last_heartbeat_event_id: a.lastHeartbeatEventId,
     applied_through: appliedThrough,
+    ack_tally: a.acks === NO_ACKS ? null : toAvro(a.acks),
+    acks_applied_through: acksAppliedThrough,
   };
 }
 
@@ -196,6 +272,8 @@ export function fromImpedanceUpdated(e: ImpedanceUpdated): AgentState {
   const buckets: ReliabilityBucket[] = [];
   for (let i = 0; i + 2 < raw.length; i += 3) buckets.push({ index: raw[i]!, received: raw[i + 1]!, missed: raw[i + 2]! });
   const legacy = lat.length === 0;
+  const acks = fromAvro(e.ack_tally ?? null);
+  const revision = e.meta.sequence ?? 0;
   return {
     agentId: e.agent_id,
     agentClass: e.agent_class,
@@ -209,8 +287,12 @@ export function fromImpedanceUpdated(e: ImpedanceUpdated): AgentState {
     buckets,
     lastHeartbeatAt: e.last_heartbeat_at,
     lastHeartbeatEventId: e.last_heartbeat_event_id ?? e.meta.causation_id ?? e.meta.event_id,
+    // A quarantined agent may also be offline: PartitionFold.restore tells from the watermark.
+    offline: e.operational_state === 'OFFLINE',
+    hRevision: revision - acks.count,
+    acks,
     state: e.operational_state,
-    revision: e.meta.sequence ?? 0,
+    revision,
     updatedAt: e.meta.occurred_at,
     latencyMs: e.current_latency_ms,
     processingMs: e.current_processing_ms,

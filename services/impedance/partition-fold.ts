@@ -1,14 +1,18 @@
-// The fold of one mesh.heartbeats partition: the agents keyed to it, its event-time watermark,
-// the offline timers (a min-heap with lazy deletion) and the 5 s summary ticks. Deterministic:
-// the same records in the same order give the same state changes at the same event times,
-// whatever the batch boundaries. It also keeps an undo log per batch, so a batch whose
-// transaction did not commit can be taken back before its records are consumed again.
-import type { AgentStateChanged, HeartbeatReceived } from '../../schemas/generated/events';
-import { OFFLINE_AFTER_US, foldHeartbeat, timeoutAgent, type AgentState } from './agent-fold';
+// The fold of one mesh.heartbeats partition and the same partition of mesh.agent-acks: the
+// agents keyed to it, its event-time watermark (heartbeats only), the offline and quarantine
+// release timers (a min-heap with lazy deletion) and the 5 s summary ticks. Deterministic: the
+// same records in the same order give the same state changes at the same event times, whatever
+// the batch boundaries, and the same state whatever the interleaving of the two topics
+// (agent-fold.ts). It also keeps an undo log per batch, so a batch whose transaction did not
+// commit can be taken back before its records are consumed again.
+import type { AckReceived, AgentStateChanged, HeartbeatReceived } from '../../schemas/generated/events';
+import { foldAck, NO_ACKS, type AckTally } from './ack-fold';
+import { OFFLINE_AFTER_US, foldAgentAck, foldHeartbeat, releaseAgent, timeoutAgent, type AgentState } from './agent-fold';
 
 export const SUMMARY_EVERY_US = 5_000_000;
 
-interface Timer { readonly at: number; readonly agentId: string }
+/** kind 0: offline after 30 s without heartbeat; 1: quarantine release. */
+interface Timer { readonly at: number; readonly agentId: string; readonly kind: 0 | 1 }
 
 class TimerHeap {
   private readonly xs: Timer[] = [];
@@ -48,7 +52,7 @@ class TimerHeap {
 }
 
 // Ties broken by agent id so timers due at the same instant fire in one order on every replay.
-const less = (a: Timer, b: Timer) => a.at < b.at || (a.at === b.at && a.agentId < b.agentId);
+const less = (a: Timer, b: Timer) => a.at < b.at || (a.at === b.at && (a.agentId < b.agentId || (a.agentId === b.agentId && a.kind < b.kind)));
 
 export interface ApplyResult {
   readonly changed: readonly AgentStateChanged[];
@@ -58,6 +62,9 @@ export interface ApplyResult {
 
 /** An agent before the batch touched it, and whether it was already waiting to be written. */
 interface Undo { readonly prev: AgentState | undefined; readonly registry: boolean; readonly changelog: boolean }
+
+/** Acks of an agent not heard from yet, and the offset of the first (replayed after a hand-over). */
+interface Pending { readonly tally: AckTally; readonly firstOffset: number }
 
 export class PartitionFold {
   readonly agents = new Map<string, AgentState>();
@@ -69,19 +76,43 @@ export class PartitionFold {
   private readonly changelogDirty = new Set<string>();
   /** State before the current batch, for agents it touched. */
   private undo = new Map<string, Undo>();
-  private undoMark: { watermark: number; lastTick: number } | undefined;
+  private pendingUndo = new Map<string, Pending | undefined>();
+  private undoMark: { watermark: number; lastTick: number; ackOffset: number } | undefined;
+  /** Acks of agents without a heartbeat yet: merged into the agent at its first heartbeat. */
+  private readonly pending = new Map<string, Pending>();
+  /** The last mesh.agent-acks offset folded. */
+  private ackOffset = -1;
 
   get watermarkUs(): number { return this.watermark; }
   get dirtyCount(): number { return this.registryDirty.size; }
   get changelogDirtyCount(): number { return this.changelogDirty.size; }
+  get pendingAckAgents(): number { return this.pending.size; }
 
-  /** Restores agents from the changelog; the watermark resumes at their latest heartbeat. */
-  restore(agents: Iterable<AgentState>): void {
-    for (const a of agents) {
+  /**
+   * The mesh.agent-acks offset up to which every ack is in the agents' entries: before the
+   * first ack still held for an agent not heard from (those are not in the changelog).
+   */
+  acksAppliedThrough(): number {
+    let through = this.ackOffset;
+    for (const p of this.pending.values()) if (p.firstOffset - 1 < through) through = p.firstOffset - 1;
+    return through;
+  }
+
+  /**
+   * Restores agents from the changelog; the watermark resumes at their latest heartbeat, and
+   * acks resume after `acksThrough` (the checkpoint's acks_applied_through).
+   */
+  restore(agents: Iterable<AgentState>, acksThrough = -1): void {
+    const list = [...agents];
+    for (const a of list) this.watermark = Math.max(this.watermark, a.lastHeartbeatAt);
+    for (let a of list) {
+      // The entry of a quarantined agent does not say whether its offline timer fired: it had
+      // iff the watermark (the same as when the entry was written) reached it.
+      if (a.state === 'QUARANTINED' && !a.offline && a.lastHeartbeatAt + OFFLINE_AFTER_US <= this.watermark) a = { ...a, offline: true };
       this.agents.set(a.agentId, a);
-      this.watermark = Math.max(this.watermark, a.lastHeartbeatAt);
       this.arm(a);
     }
+    this.ackOffset = Math.max(this.ackOffset, acksThrough);
     if (Number.isFinite(this.watermark)) this.lastTick = Math.floor(this.watermark / SUMMARY_EVERY_US) * SUMMARY_EVERY_US;
   }
 
@@ -100,8 +131,10 @@ export class PartitionFold {
       }
     }
     const prev = this.agents.get(hb.agent_id);
-    const out = foldHeartbeat(prev, hb);
+    const held = prev ? undefined : this.pending.get(hb.agent_id);
+    const out = foldHeartbeat(prev, hb, this.watermark, held?.tally ?? NO_ACKS);
     if (out) {
+      if (held) this.takePending(hb.agent_id);
       this.put(prev, out.agent);
       this.arm(out.agent);
       if (out.changed) changed.push(out.changed);
@@ -109,17 +142,51 @@ export class PartitionFold {
     return tick === undefined ? { changed } : { changed, tick };
   }
 
+  /**
+   * Folds an ack from `offset` of this partition of mesh.agent-acks. Acks do not move the
+   * watermark (heartbeats alone drive the timers), so folding them never fires a timer.
+   */
+  applyAck(ack: AckReceived, offset: number): ApplyResult {
+    this.mark();
+    if (offset > this.ackOffset) this.ackOffset = offset;
+    const prev = this.agents.get(ack.agent_id);
+    if (!prev) {
+      const held = this.pending.get(ack.agent_id);
+      const tally = foldAck(held?.tally ?? NO_ACKS, ack, offset);
+      if (tally) {
+        if (!this.pendingUndo.has(ack.agent_id)) this.pendingUndo.set(ack.agent_id, held);
+        this.pending.set(ack.agent_id, { tally, firstOffset: held?.firstOffset ?? offset });
+      }
+      return { changed: [] };
+    }
+    const out = foldAgentAck(prev, ack, offset, this.watermark);
+    if (!out) return { changed: [] };
+    this.put(prev, out.agent);
+    this.arm(out.agent);
+    return { changed: out.changed ? [out.changed] : [] };
+  }
+
+  private takePending(id: string): void {
+    if (!this.pendingUndo.has(id)) this.pendingUndo.set(id, this.pending.get(id));
+    this.pending.delete(id);
+  }
+
   private arm(a: AgentState): void {
-    if (a.state !== 'OFFLINE' && a.state !== 'QUARANTINED') this.timers.push({ at: a.lastHeartbeatAt + OFFLINE_AFTER_US, agentId: a.agentId });
+    if (!a.offline) this.timers.push({ at: a.lastHeartbeatAt + OFFLINE_AFTER_US, agentId: a.agentId, kind: 0 });
+    const until = a.acks.quarantinedUntil;
+    if (a.state === 'QUARANTINED' && until !== null) this.timers.push({ at: until, agentId: a.agentId, kind: 1 });
   }
 
   private fireTimers(changed: AgentStateChanged[]): void {
     for (let t = this.timers.peek(); t && t.at <= this.watermark; t = this.timers.peek()) {
       this.timers.pop();
       const a = this.agents.get(t.agentId);
-      // Lazy deletion: a later heartbeat moved the deadline, or the agent already timed out.
-      if (!a || a.lastHeartbeatAt + OFFLINE_AFTER_US !== t.at) continue;
-      const out = timeoutAgent(a, this.watermark);
+      // Lazy deletion: a later heartbeat moved the deadline, a later conflict the release, or
+      // the timer already fired.
+      if (!a) continue;
+      if (t.kind === 0 && a.lastHeartbeatAt + OFFLINE_AFTER_US !== t.at) continue;
+      if (t.kind === 1 && a.acks.quarantinedUntil !== t.at) continue;
+      const out = t.kind === 0 ? timeoutAgent(a, this.watermark) : releaseAgent(a, this.watermark);
       if (!out) continue;
       this.put(a, out.agent);
       if (out.changed) changed.push(out.changed);
@@ -135,7 +202,7 @@ export class PartitionFold {
   }
 
   private mark(): void {
-    this.undoMark ??= { watermark: this.watermark, lastTick: this.lastTick };
+    this.undoMark ??= { watermark: this.watermark, lastTick: this.lastTick, ackOffset: this.ackOffset };
   }
 
   /** Agents changed since the last takeDirty, in id order (they go to Redis). */
@@ -181,6 +248,7 @@ export class PartitionFold {
   /** The batch so far is final: forget how to undo it. */
   commit(): void {
     this.undo = new Map();
+    this.pendingUndo = new Map();
     this.undoMark = undefined;
   }
 
@@ -191,7 +259,8 @@ export class PartitionFold {
       if (!u.registry) this.registryDirty.delete(id);
       if (!u.changelog) this.changelogDirty.delete(id);
     }
-    if (this.undoMark) { this.watermark = this.undoMark.watermark; this.lastTick = this.undoMark.lastTick; }
+    for (const [id, p] of this.pendingUndo) if (p) this.pending.set(id, p); else this.pending.delete(id);
+    if (this.undoMark) { this.watermark = this.undoMark.watermark; this.lastTick = this.undoMark.lastTick; this.ackOffset = this.undoMark.ackOffset; }
     this.commit();
   }
 }

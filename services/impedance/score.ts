@@ -6,7 +6,8 @@
 //   P = p50 of the reported processing times in the window (ms) (current_processing_ms)
 //   Q = queue depth at the last heartbeat
 //   D = drift coefficient = population std-dev of the latency window / its mean
-//   R = reliability = heartbeats received / (received + missed) over the last hour
+//   R = reliability = successes / attempts over the last hour: heartbeats received or missed,
+//       and acks on time or late (ack-fold.ts says which acks count and how)
 //
 //   network    = L / 2                  one way, as §3.1 halves current_latency_ms
 //   processing = P * (1 + 0.1 * Q)      §3.1 queue_factor: each queued item adds 10 %
@@ -150,11 +151,14 @@ export function recordHeartbeat(buckets: readonly ReliabilityBucket[], atMs: num
   return out;
 }
 
-/** Success rate over the last hour (the buckets within an hour of `atMs`); 1 without data. */
-export function reliability(buckets: readonly ReliabilityBucket[], atMs: number): number {
+/**
+ * Success rate over the last hour (the buckets within an hour of `atMs`), heartbeats and the
+ * agent's acks together (`acks`: on time and late in the same hour); 1 without data.
+ */
+export function reliability(buckets: readonly ReliabilityBucket[], atMs: number, acks: { onTime: number; late: number } = { onTime: 0, late: 0 }): number {
   const index = Math.floor(atMs / RELIABILITY_BUCKET_MS);
-  let ok = 0;
-  let bad = 0;
+  let ok = acks.onTime;
+  let bad = acks.late;
   for (const b of buckets) {
     if (b.index <= index - RELIABILITY_BUCKETS) continue;
     ok += b.received;

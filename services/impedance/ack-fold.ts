@@ -1,0 +1,165 @@
+// The acks of one agent, folded in the order of its mesh.agent-acks partition (pure).
+//
+// Reliability (seed 002 §2.3 reliability_score "historical success rate", §4.1
+// success_rate_last_hour): an ack is a delivery outcome.
+//   READY arriving by T + 500 ms (§3.2 scatter_gather arrival_window_ms)  -> on time (success)
+//   READY arriving later (§3.2 "stragglers")                              -> late (failure)
+//   READY without a known T                                               -> on time (it got through)
+//   TRANSIT (0: outcome unknown, §1.4) and CONFLICT (-1: "not failure. It's information", §1.4,
+//   §5.1 "Don't count as failure")                                        -> not counted
+//
+// Quarantine (seed 002 §2.3 operational_state 'quarantined'; §6.1 failure classes whose recovery
+// is "Quarantine agent"; §9.2 rogue_agent):
+//   Q1 §6.1 CONTEXT_CORRUPTION ("Hash mismatch on context verification", escalation "Immediate"):
+//      a CONFLICT ack of type HASH_MISMATCH quarantines at once.
+//   Q2 §6.1 BYZANTINE_BEHAVIOR ("Outputs contradict multiple other agents"), with §6.1's
+//      escalation threshold of "3 consecutive failures": 3 CONFLICT acks in a row (READY ends the
+//      streak, TRANSIT leaves it) quarantine.
+//   Release: QUARANTINE_HOLD_MS of event time after the conflict that quarantined (§6.2's
+//      breaker isolation before a probe; "Still failing, extend isolation": a CONFLICT ack
+//      while quarantined, by its own event time, extends the hold from that ack). The fold of
+//      the partition releases the agent when its event-time watermark reaches quarantined_until.
+//
+// Everything here depends only on this agent's acks in partition order, never on how they
+// interleave with heartbeats: the agent fold combines the two (agent-fold.ts), so a new owner
+// replaying both tails in another interleaving reaches the same state.
+import type { AckReceived, AgentAckTally, AgentStateCause } from '../../schemas/generated/events';
+import { packInt32, unpackInt32 } from '../../schemas/packed';
+import { RELIABILITY_BUCKETS, RELIABILITY_BUCKET_MS } from './score';
+
+export const ARRIVAL_WINDOW_MS = 500;
+export const CONFLICT_STREAK_LIMIT = 3;
+export const QUARANTINE_HOLD_MS = 60_000;
+/** Message ids remembered per agent against re-sent acks. */
+export const RECENT_ACKS = 16;
+
+export interface AckBucket {
+  /** floor(event time ms / RELIABILITY_BUCKET_MS). */
+  readonly index: number;
+  readonly onTime: number;
+  readonly late: number;
+}
+
+export type QuarantineCause = Extract<AgentStateCause, 'CONTEXT_CORRUPTION' | 'BYZANTINE_BEHAVIOR'>;
+
+export interface AckTally {
+  readonly buckets: readonly AckBucket[];
+  readonly count: number;
+  readonly conflictStreak: number;
+  readonly quarantinedAt: number | null;
+  readonly quarantinedUntil: number | null;
+  readonly quarantineCause: QuarantineCause | null;
+  readonly quarantineDetail: string | null;
+  readonly recent: readonly string[];
+  readonly lastOffset: number;
+  readonly lastAckAt: number | null;
+}
+
+export const NO_ACKS: AckTally = {
+  buckets: [], count: 0, conflictStreak: 0, quarantinedAt: null, quarantinedUntil: null, quarantineCause: null,
+  quarantineDetail: null, recent: [], lastOffset: -1, lastAckAt: null,
+};
+
+export type AckOutcome = 'on_time' | 'late' | 'uncounted';
+
+export function ackOutcome(ack: AckReceived): AckOutcome {
+  if (ack.state !== 'READY') return 'uncounted';
+  if (ack.expected_arrival_at === null) return 'on_time';
+  return ack.actual_arrival_at <= ack.expected_arrival_at + ARRIVAL_WINDOW_MS * 1000 ? 'on_time' : 'late';
+}
+
+/** Whether the agent is held in quarantine at event time `atUs`. */
+export function quarantined(t: AckTally, atUs: number): boolean {
+  return t.quarantinedUntil !== null && atUs < t.quarantinedUntil;
+}
+
+function addToBucket(buckets: readonly AckBucket[], atMs: number, outcome: AckOutcome): readonly AckBucket[] {
+  if (outcome === 'uncounted') return buckets;
+  const index = Math.floor(atMs / RELIABILITY_BUCKET_MS);
+  const newest = Math.max(index, buckets.reduce((m, b) => Math.max(m, b.index), -Infinity));
+  // An hour behind this agent's newest ack is history: dropped (the same whatever the order).
+  if (index <= newest - RELIABILITY_BUCKETS) return buckets;
+  const out = buckets.filter((b) => b.index > newest - RELIABILITY_BUCKETS && b.index !== index);
+  const old = buckets.find((b) => b.index === index);
+  out.push({ index, onTime: (old?.onTime ?? 0) + (outcome === 'on_time' ? 1 : 0), late: (old?.late ?? 0) + (outcome === 'late' ? 1 : 0) });
+  return out.sort((a, b) => a.index - b.index);
+}
+
+/**
+ * Folds one ack found at `offset` of the agent's mesh.agent-acks partition. Returns undefined
+ * when it was folded before (at or below the last offset: a replayed tail) or re-sent (its
+ * message id and state among the recent ones).
+ */
+export function foldAck(t: AckTally, ack: AckReceived, offset: number): AckTally | undefined {
+  // An agent may say TRANSIT and later READY about one message: both count, a re-send does not.
+  const id = `${ack.message_id}:${ack.state}`;
+  if (offset <= t.lastOffset || t.recent.includes(id)) return undefined;
+  const at = ack.meta.occurred_at;
+  const recent = t.recent.length >= RECENT_ACKS ? [...t.recent.slice(t.recent.length - RECENT_ACKS + 1), id] : [...t.recent, id];
+  let next: AckTally = {
+    ...t,
+    buckets: addToBucket(t.buckets, Math.floor(at / 1000), ackOutcome(ack)),
+    count: t.count + 1,
+    recent,
+    lastOffset: offset,
+    lastAckAt: t.lastAckAt === null ? at : Math.max(t.lastAckAt, at),
+  };
+  if (ack.state === 'READY') return { ...next, conflictStreak: 0 };
+  if (ack.state !== 'CONFLICT') return next;
+  const streak = t.conflictStreak + 1;
+  const type = ack.conflict?.conflict_type ?? 'UNKNOWN';
+  const held = quarantined(t, at);
+  let cause: QuarantineCause | null = null;
+  let detail = '';
+  if (type === 'HASH_MISMATCH') { cause = 'CONTEXT_CORRUPTION'; detail = `HASH_MISMATCH on message ${ack.message_id}`; }
+  else if (streak >= CONFLICT_STREAK_LIMIT) { cause = 'BYZANTINE_BEHAVIOR'; detail = `${streak} CONFLICT acks in a row (last ${type} on message ${ack.message_id})`; }
+  else if (held) { cause = t.quarantineCause; detail = `CONFLICT ${type} while quarantined (message ${ack.message_id})`; }
+  next = { ...next, conflictStreak: streak };
+  if (cause === null) return next;
+  const until = at + QUARANTINE_HOLD_MS * 1000;
+  return {
+    ...next,
+    // A new quarantine restarts the count; one extended keeps its start.
+    conflictStreak: 0,
+    quarantinedAt: held ? t.quarantinedAt : at,
+    quarantinedUntil: Math.max(until, t.quarantinedUntil ?? until),
+    quarantineCause: cause,
+    quarantineDetail: detail,
+  };
+}
+
+/** Acks on time and late within the hour before `atMs` (buckets newer than it count too). */
+export function ackCounts(t: AckTally, atMs: number): { onTime: number; late: number } {
+  const index = Math.floor(atMs / RELIABILITY_BUCKET_MS);
+  let onTime = 0;
+  let late = 0;
+  for (const b of t.buckets) {
+    if (b.index <= index - RELIABILITY_BUCKETS) continue;
+    onTime += b.onTime;
+    late += b.late;
+  }
+  return { onTime, late };
+}
+
+/** The changelog form (ImpedanceUpdated.ack_tally) and back. */
+export function toAvro(t: AckTally): AgentAckTally {
+  const out = new Int32Array(t.buckets.length * 3);
+  t.buckets.forEach((b, i) => { out[3 * i] = b.index; out[3 * i + 1] = b.onTime; out[3 * i + 2] = b.late; });
+  return {
+    buckets: packInt32(out), count: t.count, conflict_streak: t.conflictStreak, quarantined_at: t.quarantinedAt,
+    quarantined_until: t.quarantinedUntil, quarantine_cause: t.quarantineCause, quarantine_detail: t.quarantineDetail,
+    recent_message_ids: [...t.recent], last_offset: t.lastOffset, last_ack_at: t.lastAckAt,
+  };
+}
+
+export function fromAvro(a: AgentAckTally | null): AckTally {
+  if (!a) return NO_ACKS;
+  const raw = unpackInt32(a.buckets ?? Buffer.alloc(0));
+  const buckets: AckBucket[] = [];
+  for (let i = 0; i + 2 < raw.length; i += 3) buckets.push({ index: raw[i]!, onTime: raw[i + 1]!, late: raw[i + 2]! });
+  const cause = a.quarantine_cause === 'CONTEXT_CORRUPTION' || a.quarantine_cause === 'BYZANTINE_BEHAVIOR' ? a.quarantine_cause : null;
+  return {
+    buckets, count: a.count, conflictStreak: a.conflict_streak, quarantinedAt: a.quarantined_at, quarantinedUntil: a.quarantined_until,
+    quarantineCause: cause, quarantineDetail: a.quarantine_detail, recent: [...a.recent_message_ids], lastOffset: a.last_offset, lastAckAt: a.last_ack_at,
+  };
+}
