@@ -1,0 +1,172 @@
+// make bench-solver-service: the solver service (`solvermesh run solver`, one process) against
+// the raw broker, both measured in the same run with the same node-rdkafka clients:
+//   a. cost updates applied per second on a 1e5-unknown session (2D Poisson 316x316): a burst
+//      of BENCH_UPDATES CostUpdated (b deltas, 1 in 100 a diagonal edit), from the first send
+//      to the arrival of the IterationCompleted whose applied_through covers the last; beside
+//      the same records sent to a plain topic and read back (raw produce->consume throughput);
+//   b. latency from sending one cost update (flush: its own group) to the arrival of the first
+//      IterationCompleted covering it, paced at BENCH_RATE/s on a 1e4 session (100x100), p50 and
+//      p99; beside the round trip of the same records through a plain topic.
+// Medians of BENCH_RUNS runs, ratios against the baseline, load average before and after.
+//   BENCH_RUNS (3)  BENCH_UPDATES (200000)  BENCH_FLUSH_EVERY (0: only the last of a burst flushes;
+//   groups then close at the service's SOLVER_COALESCE_MAX)  BENCH_RATE (1000)
+//   BENCH_LATENCY_UPDATES (5000)  BENCH_METHOD (HYBRID)  BENCH_LINGER_MS (burst 5, paced 0)
+// The service's own knobs (SOLVER_*) pass through the environment to it unchanged.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { loadavg } from 'node:os';
+import type { IterationCompleted, SolverMethod } from '../../schemas/generated/events';
+import { EventCodec } from '../../services/runtime/codec';
+import { loadConfig } from '../../services/runtime/config';
+import { costUpdated } from '../../services/solver/events';
+import { SOLVER_PARTITIONS } from '../../topics/catalog';
+import { poisson2d, smoothRhs } from '../../wasm/src/problems';
+import type { Csr } from '../../wasm';
+import { benchConsumer, benchProducer, type BenchConsumer, type BenchProducer } from './clients';
+import { burst, Coverage, median, within, pacedLatency, type LatencyFigures, type Path } from './measure';
+import { counter, deleteTopics, freshTopics, openConverged, PLAIN, startSolverProcess } from './service';
+
+const env = (name: string, def: number) => Number(process.env[name] ?? def);
+const RUNS = env('BENCH_RUNS', 3);
+const UPDATES = env('BENCH_UPDATES', 200_000);
+const FLUSH_EVERY = env('BENCH_FLUSH_EVERY', 0);
+const RATE = env('BENCH_RATE', 1000);
+const LAT_UPDATES = env('BENCH_LATENCY_UPDATES', 5000);
+const METHOD = (process.env.BENCH_METHOD ?? 'HYBRID') as SolverMethod;
+
+const config = loadConfig(process.env);
+const brokers = config.kafkaBrokers;
+const codec = new EventCodec(config.schemaRegistryUrl);
+
+/** A session's cost stream: b deltas, and every 100th record a diagonal edit that knows the current value. */
+class CostSource {
+  private seq = 0;
+  private state = 7;
+  private readonly diag = new Map<number, number>();
+  constructor(private readonly sessionId: string, private readonly a: Csr) {}
+
+  private rnd(): number { this.state = (Math.imul(this.state, 1664525) + 1013904223) >>> 0; return this.state / 4294967296; }
+
+  async encoded(topic: string, count: number, flushEvery: number): Promise<Buffer[]> {
+    const out: Buffer[] = [];
+    for (let k = 0; k < count; k++) {
+      const seq = this.seq++;
+      const i = Math.floor(this.rnd() * this.a.n);
+      const flush = flushEvery > 0 ? (k + 1) % flushEvery === 0 || k === count - 1 : k === count - 1;
+      let e;
+      if (seq % 100 === 99) {
+        const old = this.diag.get(i) ?? this.a.values[diagIndex(this.a, i)]!;
+        const next = Math.round((old + (this.rnd() - 0.5) * 0.02) * 1e6) / 1e6;
+        this.diag.set(i, next);
+        e = costUpdated(this.sessionId, seq, { matrix: [{ row: i, col: i, old_value: old, new_value: next }], flush, source: 'bench' });
+      } else {
+        e = costUpdated(this.sessionId, seq, { indices: [i], values: [Math.round((this.rnd() - 0.5) * 2000) / 10000], flush, source: 'bench' });
+      }
+      out.push(await codec.encode(topic, e as never));
+    }
+    return out;
+  }
+}
+
+function diagIndex(a: Csr, i: number): number {
+  for (let q = a.rowPtr[i]!; q < a.rowPtr[i + 1]!; q++) if (a.colIdx[q] === i) return q;
+  throw new Error(`row ${i} has no diagonal`);
+}
+
+interface Ends { readonly consumers: BenchConsumer[]; readonly service: Map<string, Coverage>; readonly converged: Map<string, Coverage>; readonly plain: (partition: number) => Coverage }
+
+/** Marks from solver.iterations (per session) and from the plain topic. */
+async function readEnds(prefix: string, sessions: string[]): Promise<Ends> {
+  const service = new Map(sessions.map((s) => [s, new Coverage()]));
+  const converged = new Map(sessions.map((s) => [s, new Coverage()]));
+  const plainParts = [...Array(SOLVER_PARTITIONS)].map(() => new Coverage());
+  const plain = (p: number) => plainParts[p]!;
+  // Decoding is async; marks must stay in arrival order, so decode in a chain.
+  let chain = Promise.resolve();
+  const its = await benchConsumer(brokers, `${prefix}solver.iterations`, SOLVER_PARTITIONS, (rec) => {
+    chain = chain.then(async () => {
+      const { event } = await codec.decode(rec.value);
+      const e = event as unknown as IterationCompleted;
+      const through = e.applied_through?.find((p) => p.topic === 'solver.costs')?.offset ?? -1;
+      if (e.type === 'IterationCompleted') service.get(e.session_id)?.mark(rec.at, through);
+      if ((e.type as string) === 'ConvergenceReached') converged.get(e.session_id)?.mark(rec.at, through);
+    });
+  });
+  const raw = await benchConsumer(brokers, `${prefix}${PLAIN}`, SOLVER_PARTITIONS, (rec) => plain(rec.partition).mark(rec.at, rec.offset));
+  return { consumers: [its, raw], service, converged, plain };
+}
+
+const fmt = (x: number, d = 0) => x.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
+
+async function main(): Promise<void> {
+  const prefix = `bench-solver-svc-${Date.now().toString(36)}${randomBytes(2).toString('hex')}.`;
+  const load0 = loadavg();
+  await freshTopics(brokers, prefix);
+  const solver = startSolverProcess(prefix);
+  let ends: Ends | undefined;
+  const producers: BenchProducer[] = [];
+  try {
+    const burstProducer = await benchProducer(brokers, { lingerMs: env('BENCH_LINGER_MS', 5) });
+    const pacedProducer = await benchProducer(brokers, { lingerMs: env('BENCH_LINGER_MS', 0) });
+    producers.push(burstProducer, pacedProducer);
+    const big = { id: randomUUID(), a: poisson2d(316) };
+    const small = { id: randomUUID(), a: poisson2d(100) };
+    ends = await readEnds(prefix, [big.id, small.id]);
+    const t = performance.now();
+    await openConverged(brokers, codec, burstProducer, prefix, big.id, big.a, smoothRhs(big.a.n), { method: METHOD, producer: 'bench' });
+    await openConverged(brokers, codec, pacedProducer, prefix, small.id, small.a, smoothRhs(small.a.n), { method: METHOD, producer: 'bench' });
+    process.stderr.write(`sessions of ${big.a.n} and ${small.a.n} unknowns open and converged in ${fmt(performance.now() - t)} ms (${METHOD})\n`);
+    const costs = `${prefix}solver.costs`;
+    const bigSource = new CostSource(big.id, big.a), smallSource = new CostSource(small.id, small.a);
+    const bigPath: Path = { topic: costs, key: big.id, coverage: () => ends!.service.get(big.id)! };
+    const smallPath: Path = { topic: costs, key: small.id, coverage: () => ends!.service.get(small.id)! };
+    const plainPath = (key: string): Path => ({ topic: `${prefix}${PLAIN}`, key, coverage: ends!.plain });
+
+    // Warm-up: clients connected, the small session's first re-solves, JIT.
+    await pacedLatency(pacedProducer, smallPath, await smallSource.encoded(costs, 300, 1), RATE);
+    await pacedLatency(pacedProducer, plainPath(small.id), await smallSource.encoded(costs, 300, 1), RATE);
+
+    const thr = { raw: [] as number[], service: [] as number[] };
+    const lat = { raw: [] as LatencyFigures[], service: [] as LatencyFigures[] };
+    for (let r = 0; r < RUNS; r++) {
+      const values = await bigSource.encoded(costs, UPDATES, FLUSH_EVERY);
+      thr.raw.push((UPDATES * 1000) / (await burst(burstProducer, plainPath(big.id), values)).ms);
+      const m0 = await solver.metrics();
+      const b = await burst(burstProducer, bigPath, values);
+      thr.service.push((UPDATES * 1000) / b.ms);
+      // The re-solve after the burst finishes before anything else is measured.
+      await within(ends.converged.get(big.id)!.covered(b.lastOffset), 120_000, 'the re-solve after the burst');
+      const m1 = await solver.metrics();
+      const txns = counter(m1, 'solvermesh_transactions_total') - counter(m0, 'solvermesh_transactions_total');
+      process.stderr.write(`run ${r + 1}/${RUNS} a: raw ${fmt(thr.raw.at(-1)!)}/s, service ${fmt(thr.service.at(-1)!)}/s (${fmt(txns)} transactions, ${fmt(UPDATES / Math.max(1, txns))} records each)\n`);
+
+      const paced = await smallSource.encoded(costs, LAT_UPDATES, 1);
+      lat.raw.push(await pacedLatency(pacedProducer, plainPath(small.id), paced, RATE));
+      lat.service.push(await pacedLatency(pacedProducer, smallPath, paced, RATE));
+      const lr = lat.raw.at(-1)!, ls = lat.service.at(-1)!;
+      process.stderr.write(`run ${r + 1}/${RUNS} b: raw p50 ${lr.p50.toFixed(2)} p99 ${lr.p99.toFixed(2)} ms, service p50 ${ls.p50.toFixed(2)} p99 ${ls.p99.toFixed(2)} max ${ls.max.toFixed(1)} ms\n`);
+    }
+    const load1 = loadavg();
+    const out = (s: string) => process.stdout.write(`${s}\n`);
+    const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
+    out(`bench-solver-service: ${RUNS} runs, medians; method ${METHOD}; load average ${load0.map((x) => x.toFixed(2)).join(' ')} before, ${load1.map((x) => x.toFixed(2)).join(' ')} after`);
+    out(`a. ${fmt(UPDATES)} cost updates on a ${fmt(big.a.n)}-unknown session (1 in 100 a matrix edit, ${FLUSH_EVERY ? `flush every ${FLUSH_EVERY}` : 'one burst'})`);
+    out(`   raw produce->consume   ${fmt(median(thr.raw)).padStart(9)}/s   runs ${thr.raw.map((x) => fmt(x)).join(', ')}`);
+    out(`   service applied        ${fmt(median(thr.service)).padStart(9)}/s   runs ${thr.service.map((x) => fmt(x)).join(', ')}   service/raw ${ratio(median(thr.service), median(thr.raw))}   target >= 50,000/s: ${median(thr.service) >= 50_000 ? 'met' : 'MISSED'}`);
+    out(`b. ${fmt(LAT_UPDATES)} updates at ${fmt(RATE)}/s on a ${fmt(small.a.n)}-unknown session, each its own group (flush)`);
+    const p = (xs: LatencyFigures[], k: 'p50' | 'p99' | 'max') => median(xs.map((x) => x[k]));
+    out(`   raw round trip         p50 ${p(lat.raw, 'p50').toFixed(2).padStart(6)} ms   p99 ${p(lat.raw, 'p99').toFixed(2).padStart(6)} ms   runs p50/p99 ${lat.raw.map((x) => `${x.p50.toFixed(2)}/${x.p99.toFixed(2)}`).join(', ')}`);
+    out(`   update->iteration      p50 ${p(lat.service, 'p50').toFixed(2).padStart(6)} ms   p99 ${p(lat.service, 'p99').toFixed(2).padStart(6)} ms   runs p50/p99 ${lat.service.map((x) => `${x.p50.toFixed(2)}/${x.p99.toFixed(2)}`).join(', ')}`);
+    out(`   service/raw            p50 ${ratio(p(lat.service, 'p50'), p(lat.raw, 'p50'))}   p99 ${ratio(p(lat.service, 'p99'), p(lat.raw, 'p99'))}   targets p50 <= 5 ms: ${p(lat.service, 'p50') <= 5 ? 'met' : 'MISSED'}, p99 <= 20 ms: ${p(lat.service, 'p99') <= 20 ? 'met' : 'MISSED'}`);
+  } finally {
+    for (const c of ends?.consumers ?? []) await c.close();
+    for (const pr of producers) await pr.close();
+    await solver.stop();
+    if (process.env.BENCH_KEEP_LOG) process.stderr.write(solver.log());
+    await deleteTopics(brokers, prefix);
+  }
+}
+
+main().then(() => process.exit(0), (err: unknown) => {
+  process.stderr.write(`bench-solver-service: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,108 @@
+// The two measurements, written once for both paths. A path is where records go in (a topic and
+// key) and a Coverage that says, per arrived output, up to which input offset it reflects:
+//   baseline: the plain topic read back, each record covers its own offset;
+//   service:  solver.costs in, solver.iterations read back, an IterationCompleted covers its
+//             applied_through offset of solver.costs.
+import type { BenchProducer, Sent } from './clients';
+
+/** Arrival time of the first output that covered each input offset, in arrival order. */
+export class Coverage {
+  private readonly marks: Array<{ at: number; through: number }> = [];
+  private through = -1;
+  private waiters: Array<{ offset: number; resolve: (at: number) => void }> = [];
+
+  /** An output arrived at `at` reflecting inputs up to offset `through` (inclusive). */
+  mark(at: number, through: number): void {
+    if (through <= this.through) return;
+    this.through = through;
+    this.marks.push({ at, through });
+    this.waiters = this.waiters.filter((w) => (w.offset <= through ? (w.resolve(at), false) : true));
+  }
+
+  /** Resolves with the arrival time of the output that first covers `offset`. */
+  covered(offset: number): Promise<number> {
+    const hit = this.find(offset);
+    if (hit !== undefined) return Promise.resolve(hit);
+    return new Promise((resolve) => this.waiters.push({ offset, resolve }));
+  }
+
+  find(offset: number): number | undefined {
+    let lo = 0, hi = this.marks.length - 1, best: number | undefined;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.marks[mid]!.through >= offset) { best = this.marks[mid]!.at; hi = mid - 1; } else lo = mid + 1;
+    }
+    return best;
+  }
+}
+
+export interface Path {
+  readonly topic: string;
+  readonly key: string;
+  /** The coverage of the partition the key went to. */
+  readonly coverage: (partition: number) => Coverage;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface LatencyFigures {
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
+  readonly count: number;
+}
+
+/**
+ * Sends `values` at `rate` per second (by the clock, so a late tick sends what is due), then
+ * returns per record the time from its produce() call to the arrival of the first output
+ * covering it.
+ */
+export async function pacedLatency(producer: BenchProducer, path: Path, values: readonly Buffer[], rate: number, timeoutMs = 60_000): Promise<LatencyFigures> {
+  const sent: Sent[] = [];
+  const t0 = performance.now();
+  while (sent.length < values.length) {
+    const due = Math.min(values.length, Math.floor(((performance.now() - t0) * rate) / 1000) + 1);
+    while (sent.length < due) sent.push(producer.send(path.topic, path.key, values[sent.length]!));
+    await sleep(1);
+  }
+  await producer.drain();
+  const last = sent.at(-1)!;
+  const coverage = path.coverage(last.partition);
+  await within(coverage.covered(last.offset), timeoutMs, `an output covering offset ${last.offset}`);
+  return figures(sent.map((s) => coverage.find(s.offset)! - s.at));
+}
+
+/** Sends every value as fast as the client takes them; ms from the first send to the arrival covering the last. */
+export async function burst(producer: BenchProducer, path: Path, values: readonly Buffer[], timeoutMs = 300_000): Promise<{ ms: number; lastOffset: number }> {
+  const t0 = performance.now();
+  let last: Sent | undefined;
+  for (let k = 0; k < values.length; k++) {
+    last = producer.send(path.topic, path.key, values[k]!);
+    // Yield now and then so delivery reports and the consumer keep running.
+    if (k % 5000 === 4999) await new Promise((r) => setImmediate(r));
+  }
+  await producer.drain();
+  const at = await within(path.coverage(last!.partition).covered(last!.offset), timeoutMs, `an output covering offset ${last!.offset}`);
+  return { ms: at - t0, lastOffset: last!.offset };
+}
+
+export function figures(ms: number[]): LatencyFigures {
+  const s = [...ms].sort((a, b) => a - b);
+  const q = (p: number) => s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)]!;
+  return { p50: q(0.5), p99: q(0.99), max: s.at(-1)!, count: s.length };
+}
+
+export const median = (xs: readonly number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+export async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, rej) => { timer = setTimeout(() => rej(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms); });
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

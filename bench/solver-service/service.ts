@@ -1,0 +1,102 @@
+// The solver service as an operator runs it (`solvermesh run solver`, its own process, so its
+// CPU is not the bench's), on fresh topics under a prefix, and a converged session in it.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import type { IterationCompleted } from '../../schemas/generated/events';
+import type { EventCodec } from '../../services/runtime/codec';
+import { openSession, type OpenOptions } from '../../services/solver/events';
+import { applyTopics } from '../../topics/apply';
+import { allTopicSpecs, SOLVER_PARTITIONS, type TopicSpec } from '../../topics/catalog';
+import type { Csr } from '../../wasm';
+import { benchConsumer, type BenchProducer } from './clients';
+import { within } from './measure';
+
+const BIN = join(__dirname, '..', '..', 'bin', 'solvermesh');
+/** The baseline's plain topic: no schema, no service, same partition count as solver.costs. */
+export const PLAIN = 'bench.roundtrip';
+
+export async function freshTopics(brokers: string[], prefix: string): Promise<void> {
+  const plain: TopicSpec = { ...allTopicSpecs(prefix).find((t) => t.name === `${prefix}solver.costs`)!, name: `${prefix}${PLAIN}`, dlq: false };
+  await applyTopics(brokers, [...allTopicSpecs(prefix).filter((t) => t.name.startsWith(`${prefix}solver.`) || t.name.startsWith(`${prefix}mesh.conflicts`)), plain]);
+}
+
+export async function deleteTopics(brokers: string[], prefix: string): Promise<void> {
+  const admin = new Kafka({ clientId: 'bench-solver-service', brokers, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    const mine = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
+    if (mine.length) await admin.deleteTopics({ topics: mine, timeout: 30_000 });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export interface SolverProcess {
+  readonly proc: ChildProcess;
+  /** Port of /metrics once the service logged it. */
+  port(): Promise<number>;
+  metrics(): Promise<string>;
+  log(): string;
+  stop(): Promise<void>;
+}
+
+export function startSolverProcess(prefix: string, env: NodeJS.ProcessEnv = {}): SolverProcess {
+  const proc = spawn(process.execPath, [BIN, 'run', 'solver'], {
+    // BENCH_SERVICE_NODE_OPTIONS (e.g. --cpu-prof --cpu-prof-dir=/tmp/prof) profiles the service only.
+    env: { ...process.env, NODE_OPTIONS: process.env.BENCH_SERVICE_NODE_OPTIONS ?? '', TOPIC_PREFIX: prefix, HTTP_PORT: '0', LOG_LEVEL: 'info', INSTANCE_ID: `bench-${process.pid}`, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<void>((r) => proc.on('exit', () => r()));
+  const port = async () => {
+    for (let i = 0; i < 600; i++) {
+      const m = /"port":(\d+)/.exec(out);
+      if (m) return Number(m[1]);
+      if (proc.exitCode !== null) throw new Error(`solver exited: ${out.slice(-2000)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`solver logged no port: ${out.slice(-2000)}`);
+  };
+  return {
+    proc, port, log: () => out,
+    metrics: async () => (await fetch(`http://127.0.0.1:${await port()}/metrics`)).text(),
+    async stop() {
+      if (proc.exitCode === null) proc.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
+      if (proc.exitCode === null) proc.kill('SIGKILL');
+    },
+  };
+}
+
+/** Sum of a Prometheus counter's samples (all label sets). */
+export function counter(text: string, name: string): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith(`${name} `) || line.startsWith(`${name}{`)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
+}
+
+/** Produces a session's SessionOpened + chunks and resolves with its first converged IterationCompleted. */
+export async function openConverged(brokers: string[], codec: EventCodec, producer: BenchProducer, prefix: string, sessionId: string, a: Csr, b: Float64Array, o: OpenOptions, timeoutMs = Number(process.env.BENCH_OPEN_TIMEOUT_MS ?? 120_000)): Promise<IterationCompleted> {
+  let resolve!: (e: IterationCompleted) => void;
+  const converged = new Promise<IterationCompleted>((r) => (resolve = r));
+  const iterations = `${prefix}solver.iterations`;
+  const consumer = await benchConsumer(brokers, iterations, SOLVER_PARTITIONS, (rec) => {
+    void codec.decode(rec.value).then(({ event }) => {
+      if (event.type === 'ConvergenceReached' && (event as unknown as { session_id: string }).session_id === sessionId) resolve(event as unknown as IterationCompleted);
+    });
+  });
+  try {
+    const topic = `${prefix}solver.sessions`;
+    for (const e of openSession(sessionId, a, b, o)) producer.send(topic, sessionId, await codec.encode(topic, e as never));
+    await producer.drain();
+    return await within(converged, timeoutMs, `session ${sessionId} to converge`);
+  } finally {
+    await consumer.close();
+  }
+}
+
