@@ -6,7 +6,7 @@ import type { Logger } from '../runtime/logger';
 import type { ProcessorContext } from '../runtime/processor';
 import type { ServiceDefinition } from '../runtime/service';
 import { schemaValidator } from '../runtime/validation';
-import { committedOffsets, readChangelog, readHeartbeatTail } from './changelog';
+import { committedOffsets, readAckTail, readChangelog, readHeartbeatTail } from './changelog';
 import { impedanceProcessor, TOPICS, type ImpedanceProcessor } from './processor';
 import { connectRedis, RegistryStore } from './registry-store';
 
@@ -27,6 +27,8 @@ export function createImpedanceProcessor(config: RuntimeConfig, logger: Logger, 
     committed: (partitions) => committedOffsets(config.kafkaBrokers, `${config.topicPrefix}solvermesh.impedance`, config.topicPrefix + TOPICS.heartbeats, partitions),
     ...impedanceTuning(process.env),
     readTail: (partition, from, to) => readHeartbeatTail({ brokers: config.kafkaBrokers, topic: config.topicPrefix + TOPICS.heartbeats, codec, validate }, partition, from, to),
+    readAckTail: (partition, from, to) => readAckTail({ brokers: config.kafkaBrokers, topic: config.topicPrefix + TOPICS.agentAcks, codec, validate }, partition, from, to),
+    committedAcks: (partitions) => committedOffsets(config.kafkaBrokers, `${config.topicPrefix}solvermesh.impedance`, config.topicPrefix + TOPICS.agentAcks, partitions),
   });
   return { ...processor, close: async () => { await processor.drain(); redis.disconnect(); } };
 }

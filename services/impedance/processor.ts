@@ -1,6 +1,15 @@
 // The impedance processor: mesh.heartbeats folded per partition, mesh.coordination answered
 // with send schedules from the registry, mesh.acks measured against the schedules.
 //
+// Acks are keyed by correlation id, so an agent's acks land on other partitions than its
+// heartbeats. Each ack on mesh.acks is copied, re-keyed by agent id (and with the predicted
+// arrival filled in from the schedule), to mesh.agent-acks in the transaction that consumes it:
+// the repartition step of a co-partitioned join. mesh.agent-acks has mesh.heartbeats' partition
+// count and key, and the range assignors (kafkajs: runtime/kafka/range-assigner.ts; librdkafka's
+// default "range,roundrobin") give partition p of both to one instance, which folds the agent's
+// acks into its reliability and quarantine (ack-fold.ts). The fold does not depend on how the
+// two topics interleave, so a new owner replays both tails after the checkpoint in any order.
+//
 // Per-agent work is coalesced over time, not done per batch: at 30,000 agents a batch holds
 // thousands of distinct agents, so writing each changed agent every batch costs as much as the
 // heartbeats themselves.
@@ -37,6 +46,7 @@ export const TOPICS = {
   coordination: 'mesh.coordination',
   schedules: 'mesh.schedules',
   acks: 'mesh.acks',
+  agentAcks: 'mesh.agent-acks',
 } as const;
 
 /** Agents per registry write (one Lua call): Redis runs a script alone, so keep each short. */
@@ -45,6 +55,8 @@ const WRITE_CHUNK = 2000;
 export type RestoreFn = (partitions: readonly number[]) => Promise<Map<number, Map<string, ImpedanceUpdated>>>;
 /** Heartbeats of a mesh.heartbeats partition at offsets [from, to), valid ones only, in order. */
 export type ReadTailFn = (partition: number, from: bigint, to: bigint) => Promise<HeartbeatReceived[]>;
+/** Acks of a mesh.agent-acks partition at offsets [from, to), valid ones only, with their offsets. */
+export type ReadAckTailFn = (partition: number, from: bigint, to: bigint) => Promise<Array<{ readonly ack: AckReceived; readonly offset: number }>>;
 
 export interface ImpedanceProcessorDeps {
   readonly store: RegistryStore;
@@ -52,6 +64,9 @@ export interface ImpedanceProcessorDeps {
   readonly readTail: ReadTailFn;
   /** The group's committed heartbeat offsets, so the tail is replayed at assignment (else at the first record). */
   readonly committed?: (partitions: readonly number[]) => Promise<Map<number, bigint>>;
+  /** The same for mesh.agent-acks (the acks after the checkpoint). */
+  readonly readAckTail?: ReadAckTailFn;
+  readonly committedAcks?: (partitions: readonly number[]) => Promise<Map<number, bigint>>;
   readonly logger: Logger;
   /** The heartbeat partition whose watermark drives the 5 s summaries (one emitter per mesh). */
   readonly summaryPartition?: number;
@@ -101,6 +116,8 @@ interface Part {
   readonly fold: PartitionFold;
   /** Set from assignment until the first record: the first offset not covered by the restored checkpoint. */
   tailFrom: bigint | undefined;
+  /** The same for mesh.agent-acks. */
+  ackTailFrom: bigint | undefined;
   /** Last offset and its Kafka timestamp (ms) in the batch being handled. */
   lastOffset: bigint;
   lastTimestampMs: number;
@@ -135,8 +152,8 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
   let applied = 0;
   let duplicates = 0;
 
-  const newPart = (fold = new PartitionFold(), tailFrom?: bigint): Part => ({
-    fold, tailFrom, lastOffset: -1n, lastTimestampMs: 0, lastWrite: now(), lastCheckpoint: now(), checkpointing: false,
+  const newPart = (fold = new PartitionFold(), tailFrom?: bigint, ackTailFrom?: bigint): Part => ({
+    fold, tailFrom, ackTailFrom, lastOffset: tailFrom !== undefined ? tailFrom - 1n : -1n, lastTimestampMs: 0, lastWrite: now(), lastCheckpoint: now(), checkpointing: false,
     inflight: Promise.resolve(), unwritten: new Set(), rebuild: false,
   });
   const partFor = (p: number) => {
@@ -152,19 +169,40 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
       const beats = await deps.readTail(p, from, upTo);
       for (const hb of beats) part.fold.apply(hb);
       part.fold.commit();
+      part.lastOffset = upTo - 1n;
       log.info({ partition: p, from: String(from), to: String(upTo), heartbeats: beats.length }, 'replayed the heartbeats after the checkpoint');
     }
     part.tailFrom = undefined;
   }
 
+  /** The same for the partition's acks (any interleaving with the heartbeats gives the same fold). */
+  async function replayAckTail(p: number, part: Part, upTo: bigint): Promise<void> {
+    const from = part.ackTailFrom!;
+    if (upTo > from && deps.readAckTail) {
+      const acks = await deps.readAckTail(p, from, upTo);
+      for (const a of acks) part.fold.applyAck(a.ack, a.offset);
+      part.fold.commit();
+      log.info({ partition: p, from: String(from), to: String(upTo), acks: acks.length }, 'replayed the acks after the checkpoint');
+    }
+    part.ackTailFrom = undefined;
+  }
+
   /** The tail up to the group's committed offset now, so an idle partition's registry is complete too. */
   async function replayCommittedTail(p: number, part: Part): Promise<void> {
-    if (part.tailFrom === undefined || !deps.committed) return;
     try {
-      const to = (await deps.committed([p])).get(p) ?? -1n;
-      if (to > part.tailFrom) {
-        await replayTail(p, part, to);
-        part.tailFrom = to; // a zombie's last commit may still land: the first record covers it
+      if (part.tailFrom !== undefined && deps.committed) {
+        const to = (await deps.committed([p])).get(p) ?? -1n;
+        if (to > part.tailFrom) {
+          await replayTail(p, part, to);
+          part.tailFrom = to; // a zombie's last commit may still land: the first record covers it
+        }
+      }
+      if (part.ackTailFrom !== undefined && deps.committedAcks) {
+        const to = (await deps.committedAcks([p])).get(p) ?? -1n;
+        if (to > part.ackTailFrom) {
+          await replayAckTail(p, part, to);
+          part.ackTailFrom = to;
+        }
       }
     } catch (err) {
       log.warn({ partition: p, err: (err as Error).message }, 'tail replay deferred to the first record');
@@ -208,16 +246,34 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
     return chunks.map((c) => ({ topic: TOPICS.schedules, key: req.meta.correlation_id, event: c as unknown as DecodedEvent }));
   }
 
+  /** An ack on mesh.acks: prediction accuracy (Redis counters), and its copy keyed by agent. */
   async function onAck(ack: AckReceived): Promise<Emit[]> {
     const arrived = ack.state !== 'TRANSIT';
-    const predicted = arrived ? ack.expected_arrival_at ?? (await store.scheduledArrival(ack.message_id)) : null;
-    const m = predicted === null ? null : measureArrival(ack.actual_arrival_at, predicted);
+    const predicted = ack.expected_arrival_at ?? (await store.scheduledArrival(ack.message_id));
+    const m = predicted === null || !arrived ? null : measureArrival(ack.actual_arrival_at, predicted);
     const counted = await store.recordAck(ack.message_id, ack.agent_id, Math.floor(ack.meta.occurred_at / 1000), m, ack.state === 'CONFLICT');
     if (counted && m) {
       metrics.predictionError.observe(m.errorMs);
       metrics.predictions.inc({ result: m.within ? 'within_50ms' : 'outside' });
     }
-    return [];
+    // Copied whether or not Redis saw it before: that check is outside the transaction, and the
+    // agent's fold drops re-sent acks itself (ack-fold.ts).
+    const keyed: AckReceived = predicted === ack.expected_arrival_at ? ack : { ...ack, expected_arrival_at: predicted };
+    return [{ topic: TOPICS.agentAcks, key: ack.agent_id, event: keyed as unknown as DecodedEvent }];
+  }
+
+  /** An ack on mesh.agent-acks: folded into the agent (reliability, quarantine). */
+  function onAgentAck(ack: AckReceived, ctx: RecordContext): Emit[] | Promise<Emit[]> {
+    const part = partFor(ctx.partition);
+    const offset = BigInt(ctx.offset);
+    if (part.ackTailFrom !== undefined) return replayAckTail(ctx.partition, part, offset).then(() => onAgentAck(ack, ctx));
+    current.add(ctx.partition);
+    if (ctx.timestampMs > part.lastTimestampMs) part.lastTimestampMs = ctx.timestampMs;
+    const res = part.fold.applyAck(ack, Number(offset));
+    return res.changed.map((e) => {
+      metrics.stateChanges.inc({ to: e.new_state });
+      return { topic: TOPICS.impedance, key: e.agent_id, event: e as unknown as DecodedEvent };
+    });
   }
 
   /** Writes agents in chunks sent together; says whether the partition's registry was built before. */
@@ -287,7 +343,8 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
     if (fold.changelogDirtyCount === 0) return [];
     part.checkpointing = true;
     const through = Number(part.lastOffset);
-    return fold.changelogAgents().map((a) => ({ topic: TOPICS.impedance, key: a.agentId, event: toImpedanceUpdated(a, through) as unknown as DecodedEvent }));
+    const acksThrough = fold.acksAppliedThrough();
+    return fold.changelogAgents().map((a) => ({ topic: TOPICS.impedance, key: a.agentId, event: toImpedanceUpdated(a, through, acksThrough) as unknown as DecodedEvent }));
   }
 
   async function summaries(tick: number): Promise<Emit[]> {
@@ -302,7 +359,7 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
 
   return {
     name: 'impedance',
-    inputs: [TOPICS.heartbeats, TOPICS.coordination, TOPICS.acks],
+    inputs: [TOPICS.heartbeats, TOPICS.coordination, TOPICS.acks, TOPICS.agentAcks],
     metrics,
     folds: () => new Map([...parts].map(([p, s]) => [p, s.fold])),
     drain: async () => { await Promise.all([...parts.values()].map((x) => x.inflight)); },
@@ -311,7 +368,7 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
       switch (event.type) {
         case 'HeartbeatReceived': return onHeartbeat(event as unknown as HeartbeatReceived, ctx);
         case 'CoordinationRequested': return onCoordination(event as unknown as CoordinationRequested);
-        case 'AckReceived': return onAck(event as unknown as AckReceived);
+        case 'AckReceived': return ctx.topic === TOPICS.agentAcks ? onAgentAck(event as unknown as AckReceived, ctx) : onAck(event as unknown as AckReceived);
         default: return [];
       }
     },
@@ -339,7 +396,7 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
       return out;
     },
     onCommitted({ topic, partition }) {
-      if (topic !== TOPICS.heartbeats) return;
+      if (topic !== TOPICS.heartbeats && topic !== TOPICS.agentAcks) return;
       const part = parts.get(partition);
       uncommitted.delete(partition);
       if (!part) return;
@@ -366,14 +423,16 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
       uncommitted.clear();
     },
     async onAssigned(list) {
-      const ps = list.filter((x) => x.topic === TOPICS.heartbeats).map((x) => x.partition).filter((p) => !parts.has(p));
+      const folded = list.filter((x) => x.topic === TOPICS.heartbeats || x.topic === TOPICS.agentAcks).map((x) => x.partition);
+      const ps = [...new Set(folded)].sort((a, b) => a - b).filter((p) => !parts.has(p));
       if (ps.length === 0) return;
       const restored = await restoreWithRetry(deps.restore, ps, log);
       for (const p of ps) {
         const entries = [...(restored.get(p)?.values() ?? [])];
         const fold = new PartitionFold();
-        fold.restore(entries.map(fromImpedanceUpdated));
-        const part = newPart(fold, tailStart(entries));
+        const ackTail = ackTailStart(entries);
+        fold.restore(entries.map(fromImpedanceUpdated), ackTail === undefined ? -1 : Number(ackTail) - 1);
+        const part = newPart(fold, tailStart(entries), ackTail);
         parts.set(p, part);
         await replayCommittedTail(p, part);
         try {
@@ -396,7 +455,7 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
     },
     onRevoked(list) {
       for (const x of list) {
-        if (x.topic !== TOPICS.heartbeats) continue;
+        if (x.topic !== TOPICS.heartbeats && x.topic !== TOPICS.agentAcks) continue;
         parts.delete(x.partition);
         current.delete(x.partition);
         uncommitted.delete(x.partition);
@@ -414,6 +473,17 @@ export function tailStart(entries: readonly ImpedanceUpdated[]): bigint | undefi
   if (entries.length === 0) return 0n;
   let through: number | undefined;
   for (const e of entries) if (e.applied_through != null && (through === undefined || e.applied_through > through)) through = e.applied_through;
+  return through === undefined ? undefined : BigInt(through) + 1n;
+}
+
+/**
+ * Where the ack replay starts: after the latest checkpoint's acks_applied_through, from the
+ * start with no entries at all, nowhere for entries written before acks were folded per agent.
+ */
+export function ackTailStart(entries: readonly ImpedanceUpdated[]): bigint | undefined {
+  if (entries.length === 0) return 0n;
+  let through: number | undefined;
+  for (const e of entries) if (e.acks_applied_through != null && (through === undefined || e.acks_applied_through > through)) through = e.acks_applied_through;
   return through === undefined ? undefined : BigInt(through) + 1n;
 }
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { AgentClass, HeartbeatReceived } from '../../../schemas/generated/events';
+import type { AckReceived, AgentClass, HeartbeatReceived } from '../../../schemas/generated/events';
 import { derivedEventId } from '../../../services/runtime/ids';
 
 export const T0 = 1_767_225_600_000_000; // 2026-01-01T00:00:00Z in µs
@@ -30,5 +30,33 @@ export function hb(o: HbOver = {}): HeartbeatReceived {
     capabilities: o.caps ?? ['api'],
     context_hash: 'ctx-1',
     received_at: at + 1000,
+  };
+}
+
+export interface AckOver {
+  agent?: string; at?: number; message?: string; state?: 'READY' | 'TRANSIT' | 'CONFLICT';
+  /** Arrival minus T, ms (default 0: on time). */
+  lateMs?: number; expected?: number | null; conflictType?: 'HASH_MISMATCH' | 'DATA_CONTRADICTION' | 'CONTEXT_DIVERGENCE';
+}
+
+/** An ack of message `message`, arriving at `at` (event time), T = at - lateMs. */
+export function ackOf(o: AckOver = {}): AckReceived {
+  const agent = o.agent ?? 'agent-1';
+  const at = o.at ?? T0;
+  const message = o.message ?? `m-${at}`;
+  const state = o.state ?? 'READY';
+  return {
+    type: 'AckReceived',
+    meta: { event_id: derivedEventId(`ack:${message}`, `${agent}:${state}`), correlation_id: `c-${message}`, causation_id: null, occurred_at: at, producer: 'test', sequence: null },
+    message_id: message,
+    agent_id: agent,
+    state,
+    actual_arrival_at: at,
+    expected_arrival_at: o.expected === undefined ? at - (o.lateMs ?? 0) * 1000 : o.expected,
+    processing_ms: 10,
+    conflict: state === 'CONFLICT' ? {
+      conflict_type: o.conflictType ?? 'DATA_CONTRADICTION', expected_value: 'a', received_value: 'b', context_hash: 'ctx-1',
+      divergence_depth: null, affects_agent_count: null, conflicting_data: null,
+    } : null,
   };
 }
