@@ -76,18 +76,20 @@ function prepareOpen(flags: OpenFlags) {
   const verificationInterval = positiveInt(flags.verificationInterval, '--verification-interval');
   const sessionId = flags.session === undefined ? randomUUID() : checkSessionId(flags.session);
 
+  const mm = readMm(flags.matrix, 'matrix');
   let a;
   try {
-    a = matrixMarketToCsr(readMm(flags.matrix, 'matrix'));
+    a = matrixMarketToCsr(mm);
   } catch (e) {
-    throw new Error(e instanceof Error && e.message.startsWith('matrix') ? e.message : `matrix '${flags.matrix}': ${errorMessage(e)}`);
+    throw new Error(`matrix '${flags.matrix}': ${errorMessage(e)}`);
   }
   let b: Float64Array;
   if (flags.rhs !== undefined) {
+    const rhs = readMm(flags.rhs, 'rhs');
     try {
-      b = matrixMarketToVector(readMm(flags.rhs, 'rhs'));
+      b = matrixMarketToVector(rhs);
     } catch (e) {
-      throw new Error(e instanceof Error && e.message.startsWith('rhs') ? e.message : `rhs '${flags.rhs}': ${errorMessage(e)}`);
+      throw new Error(`rhs '${flags.rhs}': ${errorMessage(e)}`);
     }
     if (b.length !== a.n) throw new Error(`rhs '${flags.rhs}' has ${b.length} entries but the matrix has ${a.n} rows`);
   } else {
