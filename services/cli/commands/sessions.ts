@@ -21,11 +21,14 @@ export function register(program: Command): void {
       const fold = (r: LogRecord) => foldLogEntry(log, { ...r, topic: r.topic.slice(prefix.length) });
       await requireTopics(config.kafkaBrokers, ['solver.costs', 'solver.sessions', 'solver.iterations', 'mesh.conflicts'].map((t) => prefix + t));
       const ranges = (topic: string, partitions: number) => [...Array(partitions).keys()].map((p) => ({ topic: prefix + topic, partition: p, from: 0 }));
-      // Cost updates count by key and offset, so their bodies are not decoded.
-      await readLog(config.kafkaBrokers, codec, ranges('solver.costs', SOLVER_PARTITIONS), { decode: false, onRecord: fold });
-      await readLog(config.kafkaBrokers, codec, [
-        ...ranges('solver.sessions', SOLVER_PARTITIONS), ...ranges('solver.iterations', SOLVER_PARTITIONS), ...ranges('mesh.conflicts', MESH_PARTITIONS),
-      ], { onRecord: fold });
+      // Cost updates count by key and offset, so their bodies are not decoded. The fold takes
+      // the topics in any interleaving, so both reads run at once.
+      await Promise.all([
+        readLog(config.kafkaBrokers, codec, ranges('solver.costs', SOLVER_PARTITIONS), { decode: false, onRecord: fold }),
+        readLog(config.kafkaBrokers, codec, [
+          ...ranges('solver.sessions', SOLVER_PARTITIONS), ...ranges('solver.iterations', SOLVER_PARTITIONS), ...ranges('mesh.conflicts', MESH_PARTITIONS),
+        ], { onRecord: fold }),
+      ]);
       const rows = summarize(log);
       if (opts.json) {
         for (const s of rows) process.stdout.write(`${JSON.stringify(s)}\n`);
