@@ -149,6 +149,6 @@ export function register(program: Command): void {
     .option('--no-flush', 'leave the group open: a later update with flush applies them together')
     .option('--stdin', 'read updates from stdin, one JSON object per line: {"delta_indices":[i...],"delta_values":[v...],"matrix_updates":[{"row","col","old_value","new_value"}],"flush":true}')
     .option('--source <node>', 'source_node of the updates', 'cli')
-    .option('--batch <n>', 'updates per produce request with --stdin', '1000')
+    .option('--batch <n>', 'updates per produce request with --stdin (each acknowledged before the next)', '5000')
     .action(produceCost);
 }
