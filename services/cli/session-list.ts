@@ -29,8 +29,10 @@ export interface SessionSummary {
   readonly iteration: number | null;
   readonly residual: number | null;
   readonly updates_sent: number;
-  /** Cost updates at or before the latest applied_through on solver.costs. */
+  /** Cost updates at or before the latest applied_through on solver.costs (dead letters aside). */
   readonly updates_applied: number;
+  /** Cost updates the solver refused (copied to solver.costs.dlq): never applied. */
+  readonly updates_dead_lettered: number;
   readonly conflicts: number;
 }
 
@@ -41,6 +43,8 @@ export interface LogEntry {
   readonly key: string | null;
   /** Undefined for records that did not decode, and for solver.costs (keys and offsets suffice). */
   readonly event: DecodedEvent | undefined;
+  /** solver.costs: the solver dead-lettered this record. */
+  readonly deadLettered?: boolean;
 }
 
 interface Acc {
@@ -49,6 +53,7 @@ interface Acc {
   last?: { offset: number; iteration: number; residual: number; method: string };
   convergedAt?: number;
   costs: Map<number, number[]>;
+  dead: number;
   applied: Map<number, number>;
   conflicts: number;
 }
@@ -62,7 +67,7 @@ export const emptySessionLog = (): SessionLog => ({ sessions: new Map() });
 function acc(log: SessionLog, id: string): Acc {
   let a = log.sessions.get(id);
   if (!a) {
-    a = { costs: new Map(), applied: new Map(), conflicts: 0 };
+    a = { costs: new Map(), dead: 0, applied: new Map(), conflicts: 0 };
     log.sessions.set(id, a);
   }
   return a;
@@ -81,6 +86,7 @@ export function foldLogEntry(log: SessionLog, r: LogEntry): void {
   if (r.topic === 'solver.costs') {
     if (r.key === null) return;
     const a = acc(log, r.key);
+    if (r.deadLettered) { a.dead++; return; }
     const list = a.costs.get(r.partition) ?? [];
     list.push(r.offset);
     a.costs.set(r.partition, list);
@@ -121,7 +127,7 @@ export function foldLogEntry(log: SessionLog, r: LogEntry): void {
 export function summarize(log: SessionLog): SessionSummary[] {
   const out: SessionSummary[] = [];
   for (const [id, a] of log.sessions) {
-    let sent = 0;
+    let sent = a.dead;
     let applied = 0;
     for (const [p, offsets] of a.costs) {
       sent += offsets.length;
@@ -131,7 +137,7 @@ export function summarize(log: SessionLog): SessionSummary[] {
     const started = a.opened !== undefined || a.last !== undefined;
     const state: SessionStateName = a.ended ? a.ended.state
       : !started ? (a.conflicts > 0 || sent > 0 ? 'unopened' : 'opened')
-      : a.convergedAt !== undefined && a.convergedAt > (a.last?.offset ?? -1) && applied === sent ? 'converged'
+      : a.convergedAt !== undefined && a.convergedAt > (a.last?.offset ?? -1) && applied + a.dead === sent ? 'converged'
       : a.last !== undefined || sent > 0 ? 'converging'
       : 'opened';
     out.push({
@@ -139,7 +145,7 @@ export function summarize(log: SessionLog): SessionSummary[] {
       unknowns: a.opened?.rows ?? null, nnz: a.opened?.nnz ?? null, method: a.opened?.method ?? null, running: a.last?.method ?? null,
       tolerance: a.opened?.tolerance ?? null, opened_at: a.opened ? new Date(a.opened.at / 1000).toISOString() : null,
       iteration: a.last?.iteration ?? null, residual: a.last?.residual ?? null,
-      updates_sent: sent, updates_applied: applied, conflicts: a.conflicts,
+      updates_sent: sent, updates_applied: applied, updates_dead_lettered: a.dead, conflicts: a.conflicts,
     });
   }
   // Oldest first; sessions never opened last.
@@ -151,7 +157,7 @@ export function sessionTable(rows: readonly SessionSummary[]): string[] {
   const body = rows.map((s) => [
     s.session_id, s.state, s.unknowns ?? '-', s.nnz ?? '-',
     s.method === null ? (s.running ?? '-') : s.running && s.running !== s.method ? `${s.method}(${s.running})` : s.method,
-    s.iteration ?? '-', s.residual === null ? '-' : s.residual.toExponential(3), `${s.updates_applied}/${s.updates_sent}`, s.conflicts, s.opened_at ?? '-',
+    s.iteration ?? '-', s.residual === null ? '-' : s.residual.toExponential(3), `${s.updates_applied}/${s.updates_sent}${s.updates_dead_lettered ? ` (${s.updates_dead_lettered} dlq)` : ''}`, s.conflicts, s.opened_at ?? '-',
   ].map(String));
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
   const fmt = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();

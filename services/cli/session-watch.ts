@@ -76,3 +76,37 @@ export function watchJson(e: WatchedEvent, where: { topic: string; partition: nu
   }
   return { ...where, ...body };
 }
+
+/** What the watch shows of a dead-lettered input of the session (the solver refused it). */
+export interface DeadLettered {
+  readonly source: { readonly topic: string; readonly partition: number; readonly offset: number };
+  readonly errorClass: string;
+  readonly errorMessage: string;
+}
+
+export function deadLetterOf(headers: Readonly<Record<string, string>>, prefix = ''): DeadLettered | undefined {
+  const topic = headers['dlq.source.topic'];
+  const partition = Number(headers['dlq.source.partition']);
+  const offset = Number(headers['dlq.source.offset']);
+  if (topic === undefined || !Number.isInteger(partition) || !Number.isInteger(offset)) return undefined;
+  return {
+    source: { topic: stripPrefix(topic, prefix), partition, offset },
+    errorClass: headers['dlq.error.class'] ?? '?', errorMessage: headers['dlq.error.message'] ?? '',
+  };
+}
+
+export const deadLetterLine = (d: DeadLettered) =>
+  `dead-lettered ${d.source.topic}[${d.source.partition}]@${d.source.offset} ${d.errorClass}: ${d.errorMessage}`;
+
+/**
+ * The cost offsets a convergence has to cover: per partition, the session's latest update the
+ * solver did not dead-letter (a refused update is never folded in, so it cannot be waited for).
+ */
+export function costsToCover(offsets: ReadonlyMap<number, readonly number[]>, deadLettered: ReadonlySet<string>): Map<number, number> {
+  const need = new Map<number, number>();
+  for (const [partition, list] of offsets) {
+    const live = list.filter((o) => !deadLettered.has(`${partition}@${o}`));
+    if (live.length > 0) need.set(partition, Math.max(...live));
+  }
+  return need;
+}

@@ -5,7 +5,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { Kafka, logLevel } from 'kafkajs';
-import type { Preconditioner, SolverMethod } from '../../../schemas/generated/events';
+import type { ConvergenceReached, Preconditioner, SolverMethod } from '../../../schemas/generated/events';
 import { METHODS, multiply } from '../../../wasm/index';
 import { SOLVER_PARTITIONS } from '../../../topics/catalog';
 import { EventCodec } from '../../runtime/codec';
@@ -17,7 +17,7 @@ import { matrixMarketToCsr, matrixMarketToVector, parseMatrixMarket } from '../.
 import { checkSessionId } from '../cost-input';
 import { EventSender, problemsOf } from '../event-sender';
 import { requireTopics } from '../topic-check';
-import { watchJson, watchStep, type WatchedEvent } from '../session-watch';
+import { costsToCover, coversCosts, deadLetterLine, deadLetterOf, watchJson, watchStep, type WatchedEvent } from '../session-watch';
 
 const WIRE_METHOD: Record<string, SolverMethod> = {
   jacobi: 'JACOBI', gauss_seidel: 'GAUSS_SEIDEL', cg: 'CG', bicgstab: 'BICGSTAB', neumann: 'NEUMANN', hybrid: 'HYBRID',
@@ -132,8 +132,9 @@ async function watchCommand(id: string, flags: WatchFlags): Promise<void> {
 
   // What the log holds for this session now: whether it exists, and its latest cost update
   // per partition (--until-converged waits for a convergence that has folded those in).
-  await requireTopics(config.kafkaBrokers, ['solver.sessions', 'solver.costs', 'solver.iterations', 'mesh.conflicts'].map((t) => prefix + t));
-  const costsThrough = new Map<number, number>();
+  await requireTopics(config.kafkaBrokers, ['solver.sessions', 'solver.costs', 'solver.iterations', 'mesh.conflicts', 'solver.sessions.dlq', 'solver.costs.dlq'].map((t) => prefix + t));
+  const costOffsets = new Map<number, number[]>();
+  const deadCosts = new Set<string>();
   let known = false;
   const parts = [...Array(SOLVER_PARTITIONS).keys()];
   await readLog(config.kafkaBrokers, codec, [
@@ -144,9 +145,14 @@ async function watchCommand(id: string, flags: WatchFlags): Promise<void> {
     onRecord: (r) => {
       if (r.key !== sid) return;
       if (r.topic.endsWith('solver.sessions')) known = true;
-      else costsThrough.set(r.partition, Math.max(costsThrough.get(r.partition) ?? -1, r.offset));
+      else {
+        const list = costOffsets.get(r.partition) ?? [];
+        list.push(r.offset);
+        costOffsets.set(r.partition, list);
+      }
     },
   });
+  let costsThrough = costsToCover(costOffsets, deadCosts);
   if (!known) err(`session ${sid}: nothing in ${prefix}solver.sessions yet; waiting for it`);
 
   const kafka = new Kafka({ clientId: 'solvermesh-watch', brokers: config.kafkaBrokers, logLevel: logLevel.NOTHING });
@@ -156,13 +162,34 @@ async function watchCommand(id: string, flags: WatchFlags): Promise<void> {
   const finished = new Promise<void>((r) => (finish = r));
   const end = (o: { code: 0 | 1; message: string }) => { outcome ??= o; finish(); };
   let lastLine = '';
+  let converged: ConvergenceReached | undefined;
   await consumer.connect();
   try {
-    await consumer.subscribe({ topics: [`${prefix}solver.iterations`, `${prefix}solver.sessions`, `${prefix}mesh.conflicts`], fromBeginning: true });
+    await consumer.subscribe({
+      topics: [`${prefix}solver.iterations`, `${prefix}solver.sessions`, `${prefix}mesh.conflicts`, `${prefix}solver.sessions.dlq`, `${prefix}solver.costs.dlq`],
+      fromBeginning: true,
+    });
     await consumer.run({
       autoCommit: false,
       eachMessage: async ({ topic, partition, message }) => {
         if (outcome) return;
+        if (topic.endsWith('.dlq')) {
+          // The session's inputs the solver refused: say so, and stop waiting for those updates.
+          if (message.key?.toString() !== sid) return;
+          const dead = deadLetterOf(Object.fromEntries(Object.entries(message.headers ?? {}).map(([h, v]) => [h, String(v)])), prefix);
+          if (!dead) return;
+          if (flags.json) process.stdout.write(`${JSON.stringify({ topic: topic.slice(prefix.length), partition, offset: message.offset, type: 'DeadLetter', source: dead.source, error_class: dead.errorClass, error_message: dead.errorMessage })}\n`);
+          else process.stdout.write(`${deadLetterLine(dead)}\n`);
+          if (dead.source.topic === 'solver.costs') {
+            deadCosts.add(`${dead.source.partition}@${dead.source.offset}`);
+            costsThrough = costsToCover(costOffsets, deadCosts);
+            // The convergence already seen may be the one that covers what is left.
+            if (flags.untilConverged && converged && coversCosts(converged.applied_through, costsThrough, prefix)) {
+              end({ code: 0, message: `session ${sid} converged at iteration ${converged.iteration} (its later updates were dead-lettered)` });
+            }
+          }
+          return;
+        }
         const conflicts = topic.endsWith('mesh.conflicts');
         // Solver topics are keyed by session id: skip other sessions (and their chunks) undecoded.
         if (!conflicts && message.key?.toString() !== sid) return;
@@ -177,7 +204,8 @@ async function watchCommand(id: string, flags: WatchFlags): Promise<void> {
         const step = watchStep(event, { untilConverged: Boolean(flags.untilConverged), costsThrough }, prefix);
         if (flags.json) process.stdout.write(`${JSON.stringify(watchJson(event, { topic: topic.slice(prefix.length), partition, offset: message.offset }))}\n`);
         else if (step.line) process.stdout.write(`${step.line}\n`);
-        if (event.type === 'IterationCompleted') lastLine = step.line ?? lastLine;
+        if (event.type === 'IterationCompleted') { lastLine = step.line ?? lastLine; converged = undefined; }
+        if (event.type === 'ConvergenceReached') converged = event;
         if (step.exit) end(step.exit);
       },
     });

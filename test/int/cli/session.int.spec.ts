@@ -95,7 +95,7 @@ describe('solvermesh session open / watch, produce cost, sessions', function () 
     assert.match(r.stderr, new RegExp(`session ${sid} converged`));
   });
 
-  it('when cost updates come through produce cost (NDJSON on stdin and flags), then it re-converges on all of them and a stale edit is a conflict', async () => {
+  it('when cost updates come through produce cost (NDJSON on stdin and flags), then it re-converges on all of them, a stale edit is a conflict and a bad index a dead letter', async () => {
     const updates = Array.from({ length: 2000 }, (_, i) => JSON.stringify({ delta_indices: [(i * 7) % a.n], delta_values: [0.001 * ((i % 5) - 2)], flush: i % 250 === 249 }));
     const diag = a.values[a.rowPtr[3]! + [...a.colIdx.subarray(a.rowPtr[3]!, a.rowPtr[4]!)].indexOf(3)]!;
     updates.splice(1000, 0, JSON.stringify({ matrix_updates: [{ row: 3, col: 3, old_value: diag, new_value: diag + 0.5 }], flush: true }));
@@ -104,20 +104,30 @@ describe('solvermesh session open / watch, produce cost, sessions', function () 
     assert.deepEqual(JSON.parse(piped.stdout), { session: sid, updates: 2001, lines: 2001, last_flush: true, seconds: JSON.parse(piped.stdout).seconds });
     const stale = await cli(['produce', 'cost', '--session', sid, '--a', `5,5,${diag + 1},9`, '--b', '5=0.25'], env);
     ok(stale, 'produce cost --a (stale)');
-    costsSent = 2002;
+    // An index outside the 144-row session: the solver dead-letters it, so nothing waits for it.
+    const outside = await cli(['produce', 'cost', '--session', sid, '--b', '144=1'], env);
+    ok(outside, 'produce cost --b (outside)');
+    costsSent = 2003;
 
     const costs = (await readAll(k, 'solver.costs')).filter((e) => (e as { session_id?: string }).session_id === sid) as unknown as Array<CostUpdated & { offset: number }>;
     assert.equal(costs.length, costsSent);
     assert.deepEqual(JSON.parse(JSON.stringify(costs[1000]!.matrix_updates)), [{ row: 3, col: 3, old_value: diag, new_value: diag + 0.5 }]);
-    assert.deepEqual(costs.at(-1)!.delta_indices, [5]);
-    const lastOffset = Math.max(...costs.map((c) => c.offset));
+    assert.deepEqual(costs.at(-2)!.delta_indices, [5]);
+    assert.deepEqual(costs.at(-1)!.delta_indices, [144]);
+    const lastApplicable = costs.at(-2)!.offset;
 
     const r = await cli(['session', 'watch', sid, '--until-converged', '--timeout', '40', '--json'], env);
     ok(r, 'session watch after the updates');
-    const events = lines(r.stdout).map((l) => JSON.parse(l) as { type: string; applied_through?: Array<{ topic: string; offset: number }>; residual_norm?: number; detail?: { conflict_type: string } });
-    const last = events.at(-1)!;
-    assert.equal(last.type, 'ConvergenceReached');
-    assert.equal(last.applied_through!.find((p) => p.topic === 'solver.costs')?.offset, lastOffset);
+    const events = lines(r.stdout).map((l) => JSON.parse(l) as {
+      type: string; applied_through?: Array<{ topic: string; offset: number }>; residual_norm?: number; detail?: { conflict_type: string };
+      source?: { topic: string; offset: number }; error_message?: string;
+    });
+    const dead = events.filter((e) => e.type === 'DeadLetter');
+    assert.equal(dead.length, 1, r.stdout);
+    assert.deepEqual([dead[0]!.source!.topic, dead[0]!.source!.offset], ['solver.costs', costs.at(-1)!.offset]);
+    assert.match(dead[0]!.error_message!, /144/);
+    const last = events.filter((e) => e.type === 'ConvergenceReached').at(-1)!;
+    assert.equal(last.applied_through!.find((p) => p.topic === 'solver.costs')?.offset, lastApplicable);
     assert.ok(last.residual_norm! <= TOL);
     const conflicts = events.filter((e) => e.type === 'ConflictReported');
     assert.equal(conflicts.length, 1, 'the stale edit of A[5][5], and only it');
@@ -143,7 +153,7 @@ describe('solvermesh session open / watch, produce cost, sessions', function () 
     const lastIteration = (await readAll(k, 'solver.iterations')).filter((e) => e.type === 'IterationCompleted' && e.session_id === sid).at(-1) as unknown as { iteration: number; residual_norm: number };
     assert.deepEqual({ ...mine, opened_at: undefined }, {
       session_id: sid, state: 'converged', reason: null, unknowns: 144, nnz: a.values.length, method: 'CG', running: 'CG', tolerance: TOL, opened_at: undefined,
-      iteration: lastIteration.iteration, residual: lastIteration.residual_norm, updates_sent: costsSent, updates_applied: costsSent, conflicts: 1,
+      iteration: lastIteration.iteration, residual: lastIteration.residual_norm, updates_sent: costsSent, updates_applied: costsSent - 1, updates_dead_lettered: 1, conflicts: 1,
     });
     const other = rows.find((s) => s.session_id !== sid)!;
     assert.equal(other.state, 'rejected');
@@ -152,7 +162,7 @@ describe('solvermesh session open / watch, produce cost, sessions', function () 
     const table = await cli(['sessions'], env);
     ok(table, 'sessions');
     assert.match(table.stdout, /^SESSION\s+STATE\s+UNKNOWNS/);
-    assert.match(table.stdout, new RegExp(`^${sid}\\s+converged\\s+144\\s+${a.values.length}\\s+CG\\s+${lastIteration.iteration}\\s+\\S+\\s+${costsSent}/${costsSent}\\s+1\\s`, 'm'));
+    assert.match(table.stdout, new RegExp(`^${sid}\\s+converged\\s+144\\s+${a.values.length}\\s+CG\\s+${lastIteration.iteration}\\s+\\S+\\s+${costsSent - 1}/${costsSent} \\(1 dlq\\)\\s+1\\s`, 'm'));
   });
 
   it('given bad input, then each command exits non-zero with a message and sends nothing it did not report', async () => {

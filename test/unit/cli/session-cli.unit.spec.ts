@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import type { ConvergenceReached, IterationCompleted, SessionOpened } from '../../../schemas/generated/events';
 import { checkSessionId, costFromFlags, costFromJson, parseAFlag, parseBFlag } from '../../../services/cli/cost-input';
 import { emptySessionLog, foldLogEntry, summarize, type LogEntry } from '../../../services/cli/session-list';
-import { watchStep } from '../../../services/cli/session-watch';
+import { costsToCover, deadLetterOf, watchStep } from '../../../services/cli/session-watch';
 import type { DecodedEvent } from '../../../services/runtime/codec';
 
 const SID = '0f8fad5b-d9cb-469f-a165-70867728950e';
@@ -78,6 +78,14 @@ describe('cli session watch', () => {
     assert.equal(watchStep(closed, { untilConverged: true, costsThrough: new Map() }).exit?.code, 1);
     assert.equal(watchStep(closed, { untilConverged: false, costsThrough: new Map() }).exit?.code, 0);
   });
+
+  it('reads a dead letter from its headers, and stops waiting for a refused update', () => {
+    const dead = deadLetterOf({ 'dlq.source.topic': 't-x.solver.costs', 'dlq.source.partition': '2', 'dlq.source.offset': '41', 'dlq.error.class': 'INDEX_OUT_OF_RANGE', 'dlq.error.message': 'index 9 outside' }, 't-x.');
+    assert.deepEqual(dead, { source: { topic: 'solver.costs', partition: 2, offset: 41 }, errorClass: 'INDEX_OUT_OF_RANGE', errorMessage: 'index 9 outside' });
+    assert.equal(deadLetterOf({}), undefined);
+    assert.deepEqual(costsToCover(new Map([[2, [3, 40, 41]]]), new Set(['2@41'])), new Map([[2, 40]]));
+    assert.deepEqual(costsToCover(new Map([[2, [41]]]), new Set(['2@41'])), new Map());
+  });
 });
 
 describe('cli sessions', () => {
@@ -103,6 +111,9 @@ describe('cli sessions', () => {
     assert.deepEqual([pending.state, pending.updates_applied, pending.updates_sent], ['converging', 1, 2]);
     const caughtUp = stateAfter([on('solver.sessions', 0, opened), ...costs, on('solver.iterations', 2, iteration(9, 1e-10, 9)), on('solver.iterations', 3, converged(9, 9))])[0]!;
     assert.deepEqual([caughtUp.state, caughtUp.updates_applied, caughtUp.iteration], ['converged', 2, 9]);
+    // A refused update is never applied: it does not hold the session in converging.
+    const refused = stateAfter([on('solver.sessions', 0, opened), ...costs, { ...on('solver.costs', 10, undefined), deadLettered: true }, on('solver.iterations', 2, iteration(9, 1e-10, 9)), on('solver.iterations', 3, converged(9, 9))])[0]!;
+    assert.deepEqual([refused.state, refused.updates_applied, refused.updates_sent, refused.updates_dead_lettered], ['converged', 2, 3, 1]);
   });
 
   it('a rejection or a close wins over everything else, and costs for a session never opened show as unopened', () => {
