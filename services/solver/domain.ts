@@ -36,7 +36,10 @@ export interface SolverLimits {
   readonly solutionEvery: number;
   /** A session without input for this long (event time, µs) is evicted (seed 000 §7.4). */
   readonly idleTimeoutMicros: number;
-  /** Consecutive checks under tolerance for ConvergenceReached (seed 000 §3.3). */
+  /**
+   * Consecutive iterations with the residual under the tolerance before ConvergenceReached
+   * (seed 000 §3.3: 10). A solve that converges runs consecutive - 1 confirming iterations.
+   */
   readonly consecutive: number;
   /** Largest |Δx| components carried by IterationCompleted. */
   readonly topChanges: number;
@@ -49,7 +52,7 @@ export const DEFAULT_SOLVER_LIMITS: SolverLimits = Object.freeze({
   recordWork: 10_000_000,
   solutionEvery: 1000,
   idleTimeoutMicros: 3600 * 1e6,
-  consecutive: 1,
+  consecutive: 10,
   topChanges: 8,
 });
 
@@ -71,7 +74,18 @@ export type Output =
   | { readonly topic: 'solver.iterations'; readonly event: IterationCompleted | ConvergenceReached }
   | { readonly topic: 'solver.solutions'; readonly event: SolutionPublished }
   | { readonly topic: 'solver.sessions'; readonly event: SessionRejected | SessionClosed }
-  | { readonly topic: 'mesh.conflicts'; readonly event: ConflictReported };
+  | { readonly topic: 'mesh.conflicts'; readonly event: ConflictReported }
+  | { readonly topic: 'solver.costs'; readonly event: Sequenced };
+
+/**
+ * Inputs whose effect depends on where they fall among a session's cost updates. Arriving on
+ * solver.commands or solver.sessions they are only copied onto solver.costs (in the same
+ * transaction as their offset); the copy takes effect where it lands. The cost partition's order
+ * thereby fixes their position, so a restore or a replay that merges the three topics in any
+ * other interleaving queues the same jobs in the same order (DESIGN invariant 3).
+ */
+export type Sequenced = CorrectionRequested | VerificationRequested | SessionClosed;
+export const SEQUENCED_ON = 'solver.costs';
 
 /** Why a record can never apply; the processor dead-letters it. */
 export class InputRejected extends Error {}
@@ -102,6 +116,8 @@ export interface SolveState {
   timeMs: number;
   readonly causation: string;
   readonly occurredAt: number;
+  /** Set once the solve converged: iterations in a row under the tolerance, kernel iterations since. */
+  confirm?: { below: number; done: number };
 }
 
 export interface SessionState {
@@ -129,7 +145,6 @@ export interface SessionState {
   applied: Positions;
   iteration: number;
   outSeq: number;
-  belowCount: number;
   lastPublished: number;
   lastActivity: number;
   updatesApplied: number;
@@ -148,7 +163,7 @@ export function emptySession(id: string, partition: number, opened: SessionOpene
     method: METHOD[opened.method], precond: PRECOND[opened.options.preconditioner], omega: 1,
     chunks: new Map(), csr: undefined, b: undefined, solver: undefined, prevX: undefined,
     credits: 0, open: [], jobs: [], initialOwed: false, solve: undefined, applied: {},
-    iteration: 0, outSeq: 0, belowCount: 0, lastPublished: -1, lastActivity: opened.meta.occurred_at,
+    iteration: 0, outSeq: 0, lastPublished: -1, lastActivity: opened.meta.occurred_at,
     updatesApplied: 0, conflicts: 0, lastResidual: null,
   };
 }
@@ -173,8 +188,8 @@ export class PartitionCore {
   readonly sessions = new Map<string, SessionState>();
   /** Last offset folded per input topic of this partition (the snapshot position). */
   readonly folded: Positions = {};
-  /** Cost updates for sessions not seen yet (cross-topic order), replayed at open. */
-  readonly orphans = new Map<string, Array<{ event: CostUpdated; ref: InputRef }>>();
+  /** Cost-partition inputs for sessions not assembled yet (cross-topic order), replayed then. */
+  readonly orphans = new Map<string, Array<{ event: CostUpdated | Sequenced; ref: InputRef }>>();
   streamTime = 0;
 
   constructor(
@@ -203,14 +218,13 @@ export class PartitionCore {
     switch (event.type) {
       case 'SessionOpened': out.push(...this.onOpened(event, ref)); break;
       case 'MatrixChunkAppended': if (s) out.push(...this.onChunk(s, event, ref)); break;
-      case 'SessionClosed': if (s && s.status !== 'closed') this.release(s, 'closed'); break;
       case 'CostUpdated':
-        if (!s) this.orphan(event, ref);
-        else this.onCost(s, event, ref);
-        break;
       case 'CorrectionRequested':
       case 'VerificationRequested':
-        if (s && s.status !== 'closed' && s.status !== 'rejected') { s.jobs.push({ kind: 'command', command: event, ref }); s.credits += this.limits.recordWork; }
+      case 'SessionClosed':
+        if (event.type !== 'CostUpdated' && ref.topic !== SEQUENCED_ON) out.push(...sequence(event));
+        else if (!s) this.orphan(event, ref);
+        else this.onSequenced(s, event, ref);
         break;
       case 'IterationSliceGranted':
         if (s && (s.status === 'active' || s.status === 'assembling')) s.credits += event.work;
@@ -230,6 +244,14 @@ export class PartitionCore {
       : e.nnz > this.limits.maxNnz ? { what: 'nnz', limit: this.limits.maxNnz, actual: e.nnz } : undefined;
     if (over) return this.reject(s, 'TOO_LARGE', `${over.what} ${over.actual} is over the solver limit ${over.limit} (SOLVER_MAX_${over.what.toUpperCase()})`, ref, over.limit, over.actual);
     if (e.rows !== e.cols) return this.reject(s, 'DIMENSION_MISMATCH', `rows ${e.rows} != cols ${e.cols}: the solver takes square systems`, ref);
+    // Records of its cost partition folded before the session: they precede every later one.
+    for (const o of this.orphans.get(s.id) ?? []) {
+      if (o.event.type === 'CostUpdated') {
+        try { checkCost(o.event, s); } catch { continue; /* dead-lettered at its own fold */ }
+      }
+      this.onSequenced(s, o.event, o.ref);
+    }
+    this.orphans.delete(s.id);
     return [];
   }
 
@@ -261,23 +283,22 @@ export class PartitionCore {
     s.status = 'active';
     s.initialOwed = true;
     s.credits += this.limits.recordWork;
-    for (const o of this.orphans.get(s.id) ?? []) {
-      try { checkCost(o.event, s); this.onCost(s, o.event, o.ref); } catch { /* counted by the processor at fold time */ }
-    }
-    this.orphans.delete(s.id);
     return [];
   }
 
-  private orphan(e: CostUpdated, ref: InputRef): void {
+  private orphan(e: CostUpdated | Sequenced, ref: InputRef): void {
     const list = this.orphans.get(e.session_id) ?? [];
     if (list.length < this.limits.coalesceMax) list.push({ event: e, ref });
     this.orphans.set(e.session_id, list);
   }
 
-  private onCost(s: SessionState, e: CostUpdated, ref: InputRef): void {
+  /** A record of the session's cost partition, in that partition's order. */
+  private onSequenced(s: SessionState, e: CostUpdated | Sequenced, ref: InputRef): void {
     if (s.status !== 'active' && s.status !== 'assembling') return;
-    s.open.push(e);
+    if (e.type === 'SessionClosed') { this.release(s, 'closed'); return; }
     s.credits += this.limits.recordWork;
+    if (e.type !== 'CostUpdated') { s.jobs.push({ kind: 'command', command: e, ref }); return; }
+    s.open.push(e);
     if (e.flush || s.open.length >= this.limits.coalesceMax) {
       s.jobs.push({ kind: 'group', group: { updates: s.open, through: { [posKey(ref)]: ref.offset }, last: ref } });
       s.open = [];
@@ -327,12 +348,14 @@ export class PartitionCore {
 
   private workSession(s: SessionState, out: Output[]): void {
     const cost = iterationCost(s);
+    const o = s.opened.options;
     for (;;) {
       if (!s.solve && !this.startNext(s, out)) return;
       const solve = s.solve!;
       const allowed = Math.floor(s.credits / cost);
       if (allowed < 1) return;
-      const k = Math.min(allowed, s.opened.options.verification_interval - solve.sinceEmit, s.opened.options.max_iterations - solve.done);
+      if (solve.confirm) { this.confirmStep(s, solve, allowed, out); continue; }
+      const k = Math.min(allowed, o.verification_interval - solve.sinceEmit, o.max_iterations - solve.done);
       const t0 = this.clock.now();
       const before = solve.done;
       const r = s.solver!.iterate(k);
@@ -342,10 +365,49 @@ export class PartitionCore {
       solve.sinceEmit += ran;
       s.iteration += ran;
       s.credits -= Math.max(ran, 1) * cost;
-      const final = FINAL.has(r.status) || solve.done >= s.opened.options.max_iterations;
-      if (final || solve.sinceEmit >= s.opened.options.verification_interval) this.emitIteration(s, r.status, final, out);
-      if (final) s.solve = undefined;
+      const final = FINAL.has(r.status) || solve.done >= o.max_iterations;
+      if (final || solve.sinceEmit >= o.verification_interval) this.emitIteration(s, out);
+      if (!final) continue;
+      // The kernel's estimate said converged; the true residual must agree.
+      if (r.status !== 'converged' || !(s.lastResidual! <= o.tolerance)) { s.solve = undefined; continue; }
+      if (this.limits.consecutive <= 1) { this.converged(s, 1, out); continue; }
+      // Seed 000 §3.3 signals convergence after the residual stayed under the threshold for
+      // `consecutive` iterations, so a transient dip (BiCGSTAB, stationary methods) is not
+      // announced. The solve goes on with the method that converged and no stopping tolerance.
+      const step = s.solver!.current();
+      s.solver!.configure({ method: step.method, precond: step.precond, omega: s.omega, tol: Number.MIN_VALUE });
+      solve.confirm = { below: 1, done: 0 };
     }
+  }
+
+  /** Confirming iterations, one kernel call each so every iteration's residual is seen. */
+  private confirmStep(s: SessionState, solve: SolveState, allowed: number, out: Output[]): void {
+    const o = s.opened.options;
+    const c = solve.confirm!;
+    const k = Math.min(allowed, o.verification_interval - solve.sinceEmit, this.limits.consecutive - c.below);
+    const t0 = this.clock.now();
+    let ran = 0;
+    let ended = false;
+    while (ran < k) {
+      const r = s.solver!.iterate(1);
+      const step = r.iterations - c.done;
+      c.done = r.iterations;
+      ran += step;
+      if (r.status === 'converged') { c.below = this.limits.consecutive; ended = true; break; } // solved exactly
+      if (step === 0 || FINAL.has(r.status)) { ended = true; break; }
+      c.below = r.residualNorm <= o.tolerance ? c.below + 1 : 0;
+    }
+    solve.timeMs += this.clock.now() - t0;
+    solve.done += ran;
+    solve.sinceEmit += ran;
+    s.iteration += ran;
+    s.credits -= Math.max(ran, 1) * iterationCost(s);
+    const confirmed = c.below >= this.limits.consecutive;
+    const done = ended || confirmed || c.done >= o.max_iterations;
+    if (done || solve.sinceEmit >= o.verification_interval) this.emitIteration(s, out);
+    if (!done) return;
+    if (confirmed && s.lastResidual !== null && s.lastResidual <= o.tolerance) this.converged(s, c.below, out);
+    else s.solve = undefined;
   }
 
   /** Starts the next owed solve; false when the session is quiescent. */
@@ -427,7 +489,7 @@ export class PartitionCore {
     } };
   }
 
-  private emitIteration(s: SessionState, status: Status, final: boolean, out: Output[]): void {
+  private emitIteration(s: SessionState, out: Output[]): void {
     const solve = s.solve!;
     const solver = s.solver!;
     if (solve.sinceEmit < 1) return;
@@ -435,10 +497,9 @@ export class PartitionCore {
     const rate = solve.lastResidual > 0 ? Math.pow(residual / solve.lastResidual, 1 / solve.sinceEmit) : 0;
     const x = solver.readX();
     const top = largestChanges(s.prevX!, x, this.limits.topChanges);
-    const applied = positionsToWire(s.applied);
     out.push({ topic: 'solver.iterations', event: {
       type: 'IterationCompleted', meta: meta(s, `it:${s.iteration}`, solve.causation, solve.occurredAt, s.iteration),
-      session_id: s.id, applied_through: applied, iteration: s.iteration, iterations_in_batch: solve.sinceEmit, n: x.length,
+      session_id: s.id, applied_through: positionsToWire(s.applied), iteration: s.iteration, iterations_in_batch: solve.sinceEmit, n: x.length,
       method: WIRE_METHOD[solver.current().method]!, residual_norm: residual, convergence_rate: Number.isFinite(rate) ? rate : 0,
       x_change_indices: top.map((i) => i), x_change_values: top.map((i) => x[i]!),
       iteration_time_ms: solve.timeMs / solve.sinceEmit, flops: null,
@@ -448,17 +509,18 @@ export class PartitionCore {
     solve.lastResidual = residual;
     solve.sinceEmit = 0;
     solve.timeMs = 0;
-    const tol = s.opened.options.tolerance;
-    s.belowCount = residual <= tol ? s.belowCount + 1 : 0;
-    if (!final || status !== 'converged') return;
-    if (s.belowCount >= this.limits.consecutive) {
-      out.push({ topic: 'solver.iterations', event: {
-        type: 'ConvergenceReached', meta: meta(s, `conv:${s.iteration}`, solve.causation, solve.occurredAt, s.iteration),
-        session_id: s.id, applied_through: applied, iteration: s.iteration, residual_norm: residual, tolerance: tol,
-        iterations_below_threshold: s.belowCount, swarm_consensus: null,
-      } });
-    }
+  }
+
+  /** Ends a solve whose residual stayed under the tolerance `below` iterations in a row. */
+  private converged(s: SessionState, below: number, out: Output[]): void {
+    const solve = s.solve!;
+    out.push({ topic: 'solver.iterations', event: {
+      type: 'ConvergenceReached', meta: meta(s, `conv:${s.iteration}`, solve.causation, solve.occurredAt, s.iteration),
+      session_id: s.id, applied_through: positionsToWire(s.applied), iteration: s.iteration, residual_norm: s.lastResidual!,
+      tolerance: s.opened.options.tolerance, iterations_below_threshold: below, swarm_consensus: null,
+    } });
     if (s.lastPublished < 0 || s.iteration - s.lastPublished >= this.limits.solutionEvery) this.publish(s, solve.causation, solve.occurredAt, out);
+    s.solve = undefined;
   }
 
   private publish(s: SessionState, causation: string, occurredAt: number, out: Output[]): void {
@@ -474,6 +536,14 @@ export class PartitionCore {
       } });
     }
   }
+}
+
+/** The copy of an input that makes its position a position in the cost partition. */
+function sequence(e: Sequenced): Output[] {
+  // Our own eviction notices are already in effect; only external closes are sequenced.
+  if (e.type === 'SessionClosed' && e.meta.producer === PRODUCER) return [];
+  const copy = { ...e, meta: { ...e.meta, event_id: derivedEventId(e.meta.event_id, 'sequenced'), causation_id: e.meta.event_id, producer: PRODUCER } };
+  return [{ topic: SEQUENCED_ON, event: copy }];
 }
 
 export function hasWork(s: SessionState): boolean {

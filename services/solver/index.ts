@@ -24,6 +24,7 @@ export const SOLVER_ENV: ReadonlyArray<{ env: string; default: number; doc: stri
   { env: 'SOLVER_SLICE_WORK', default: 5_000_000, doc: 'Work units per self-granted slice (bounds one batch).' },
   { env: 'SOLVER_SOLUTION_EVERY', default: DEFAULT_SOLVER_LIMITS.solutionEvery, doc: 'Iterations between SolutionPublished at convergence.' },
   { env: 'SOLVER_IDLE_TIMEOUT_S', default: DEFAULT_SOLVER_LIMITS.idleTimeoutMicros / 1e6, doc: 'Evict a session after this much event time without input.' },
+  { env: 'SOLVER_CONVERGENCE_CONSECUTIVE', default: DEFAULT_SOLVER_LIMITS.consecutive, doc: 'Iterations in a row under the tolerance before ConvergenceReached (seed 000 §3.3); a converged solve runs this many minus one confirming iterations.' },
   { env: 'SOLVER_SNAPSHOT_EVERY', default: 2000, doc: 'Snapshot a partition after this many records ...' },
   { env: 'SOLVER_SNAPSHOT_S', default: 30, doc: '... or this much event time (s).' },
 ];
@@ -42,7 +43,7 @@ export function solverTuning(env: NodeJS.ProcessEnv = process.env): SolverTuning
     limits: {
       ...DEFAULT_SOLVER_LIMITS,
       maxRows: v('SOLVER_MAX_ROWS'), maxNnz: v('SOLVER_MAX_NNZ'), coalesceMax: v('SOLVER_COALESCE_MAX'), recordWork: v('SOLVER_RECORD_WORK'),
-      solutionEvery: v('SOLVER_SOLUTION_EVERY'), idleTimeoutMicros: v('SOLVER_IDLE_TIMEOUT_S') * 1e6,
+      solutionEvery: v('SOLVER_SOLUTION_EVERY'), idleTimeoutMicros: v('SOLVER_IDLE_TIMEOUT_S') * 1e6, consecutive: v('SOLVER_CONVERGENCE_CONSECUTIVE'),
     },
     sliceWork: v('SOLVER_SLICE_WORK'), snapshotEvery: v('SOLVER_SNAPSHOT_EVERY'), snapshotMicros: v('SOLVER_SNAPSHOT_S') * 1e6,
   };

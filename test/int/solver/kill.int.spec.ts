@@ -7,7 +7,7 @@ import { poisson2d, seededRandom, smoothRhs } from '../../../wasm/src/problems';
 import { costStream, openSession } from '../../../services/solver/events';
 import type { IterationCompleted } from '../../../schemas/generated/events';
 import { TestKafka } from '../../support/kafka';
-import { costOffset, iterationsUntil, send, startSolver, type SolverChild } from './support';
+import { iterationsUntilConverged, send, startSolver, type SolverChild } from './support';
 
 const KILLS = 10;
 const PER_ROUND = 300;
@@ -28,14 +28,13 @@ describe('solver service: exactly-once and deterministic across kill -9', functi
     const stream = costStream(sid, a.n, PER_ROUND * KILLS, 30);
     const lastOffset = stream.length - 1;
     const env = { SOLVER_SNAPSHOT_EVERY: '200', SOLVER_RECORD_WORK: '300000', SOLVER_SLICE_WORK: '200000' };
-    const finished = (list: IterationCompleted[]) => list.some((e) => costOffset(e) >= lastOffset) && list.at(-1)!.residual_norm <= 1e-8;
 
     const ref = await TestKafka.create('solver-ref');
     kafkas.push(ref);
     children.push(startSolver(ref, env));
     await send(ref, 'solver.sessions', open);
     await send(ref, 'solver.costs', stream, 1000);
-    const expected = await iterationsUntil(ref, sid, finished, 180_000);
+    const expected = await iterationsUntilConverged(ref, sid, lastOffset, 180_000);
 
     const k = await TestKafka.create('solver-kill');
     kafkas.push(k);
@@ -51,7 +50,7 @@ describe('solver service: exactly-once and deterministic across kill -9', functi
       await child.exited;
     }
     children.push(startSolver(k, env));
-    const got = await iterationsUntil(k, sid, finished, 180_000);
+    const got = await iterationsUntilConverged(k, sid, lastOffset, 180_000);
 
     const strip = (list: IterationCompleted[]) => list.map((e) => ({ ...e, iteration_time_ms: 0 }));
     assert.equal(got.length, expected.length, `iteration events: ${got.length} after kills, ${expected.length} uninterrupted`);

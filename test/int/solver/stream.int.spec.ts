@@ -37,7 +37,8 @@ describe('solver service: a session under a stream of cost updates', function ()
     await send(k, 'solver.commands', [{ type: 'VerificationRequested', meta: { ...stream[0]!.meta, event_id: randomUUID() }, session_id: sid, requested_by: 'test', probe_count: 1, probe_size: 1, seed: 1 }]);
 
     const sessions = (await readAll(k, 'solver.sessions')).filter((e) => (e as { session_id?: string }).session_id === sid);
-    const costs = (await readAll(k, 'solver.costs')).filter((e) => (e as { session_id?: string }).session_id === sid) as unknown as Array<CostUpdated & { offset: number }>;
+    // solver.costs also carries the commands the solver sequenced there.
+    const costs = (await readAll(k, 'solver.costs')).filter((e) => e.type === 'CostUpdated' && (e as { session_id?: string }).session_id === sid) as unknown as Array<CostUpdated & { offset: number }>;
     const { csr, b } = systemFromLog(sessions as unknown as Array<SessionOpened | MatrixChunkAppended>, costs);
     let x: Float64Array | undefined;
     for (let tries = 0; !x; tries++) {

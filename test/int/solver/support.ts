@@ -6,7 +6,7 @@ import type { DecodedEvent } from '../../../services/runtime/codec';
 import type { TestKafka } from '../../support/kafka';
 import { readLog } from '../../../services/runtime/kafka/log-reader';
 import { SOLVER_PARTITIONS } from '../../../topics/catalog';
-import type { CostUpdated, IterationCompleted, MatrixChunkAppended, SessionOpened } from '../../../schemas/generated/events';
+import type { ConvergenceReached, CostUpdated, IterationCompleted, MatrixChunkAppended, SessionOpened } from '../../../schemas/generated/events';
 
 const MAIN = join(__dirname, '..', '..', '..', 'services', 'solver', 'main.ts');
 
@@ -51,4 +51,20 @@ export async function iterationsUntil(k: TestKafka, sessionId: string, done: (it
   }
 }
 
-export const costOffset = (e: IterationCompleted) => e.applied_through.find((p) => p.topic === 'solver.costs')?.offset ?? -1;
+/**
+ * The session's IterationCompleted up to its ConvergenceReached that covers cost offset
+ * `through`: a fixed end point, whatever batches the outputs were committed in.
+ */
+export async function iterationsUntilConverged(k: TestKafka, sessionId: string, through: number, timeoutMs = 120_000): Promise<IterationCompleted[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const mine = (await readAll(k, 'solver.iterations')).filter((e) => e.session_id === sessionId);
+    const conv = mine.find((e) => e.type === 'ConvergenceReached' && costOffset(e as unknown as ConvergenceReached) >= through) as unknown as ConvergenceReached | undefined;
+    const its = mine.filter((e) => e.type === 'IterationCompleted') as unknown as IterationCompleted[];
+    if (conv) return its.filter((e) => e.iteration <= conv.iteration);
+    if (Date.now() > deadline) throw new Error(`timed out with ${its.length} IterationCompleted and no ConvergenceReached through cost offset ${through}; last ${JSON.stringify(its.at(-1)?.applied_through)}`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+export const costOffset = (e: IterationCompleted | ConvergenceReached) => e.applied_through.find((p) => p.topic === 'solver.costs')?.offset ?? -1;

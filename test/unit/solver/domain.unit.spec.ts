@@ -89,6 +89,72 @@ describe('solver domain: sessions as a fold of their inputs', () => {
     assert.equal(its.at(-1)!.method, 'JACOBI');
   });
 
+  const correction = (id: string, method: 'JACOBI' | 'GAUSS_SEIDEL') => ({
+    type: 'CorrectionRequested' as const, meta: { event_id: id, correlation_id: SID, causation_id: null, occurred_at: 1, producer: 'v', sequence: null },
+    session_id: SID, iteration: 1, verifier_id: 'v1', trigger: 'DRIFT' as const, severity: 0.7, action: 'RESTART_METHOD' as const,
+    step_factor: null, preconditioner: null, method,
+  });
+
+  it('given a command on solver.commands, then it is only copied onto solver.costs, and it takes effect where the copy lands', () => {
+    const core = new PartitionCore(0, DEFAULT_SOLVER_LIMITS, 'wasm');
+    for (const l of toLog(openSession(SID, A, B))) core.fold(l.event, refOf(l));
+    core.work();
+    const raw = correction('c-seq', 'JACOBI');
+    const outs = core.fold(raw, { topic: 'solver.commands', partition: 0, offset: 0, eventId: 'c-seq', occurredAt: 1 });
+    assert.equal(outs.length, 1);
+    assert.equal(outs[0]!.topic, 'solver.costs');
+    assert.equal(outs[0]!.event.meta.causation_id, 'c-seq');
+    assert.notEqual(outs[0]!.event.meta.event_id, 'c-seq');
+    assert.equal(core.sessions.get(SID)!.jobs.length, 0, 'the raw command queues nothing');
+    core.fold(outs[0]!.event as never, { topic: 'solver.costs', partition: 0, offset: 0, eventId: outs[0]!.event.meta.event_id, occurredAt: 1 });
+    assert.equal(core.sessions.get(SID)!.jobs.length, 1, 'the sequenced copy queues the command');
+  });
+
+  it('given a recorded log where command copies sit among the cost groups, when the topics interleave differently, then the outputs are the same bit for bit', () => {
+    // As a live run leaves it: raw commands on solver.commands, their copies in the cost
+    // partition after cost record 20 and 30. Restore and replay merge the topics in some other
+    // order; the copies' positions decide which group each command follows.
+    const core0 = new PartitionCore(0, DEFAULT_SOLVER_LIMITS, 'wasm');
+    const raws = [correction('c-a', 'JACOBI'), correction('c-b', 'GAUSS_SEIDEL')];
+    const copies = raws.map((r) => core0.fold(r, { topic: 'solver.commands', partition: 0, offset: 0, eventId: r.meta.event_id, occurredAt: 1 })[0]!.event as never);
+    const costs = costStream(SID, A.n, 40, 3);
+    const log = [...toLog([...openSession(SID, A, B, { verificationInterval: 4 }), ...raws]),
+      ...[...costs.slice(0, 20), copies[0]!, ...costs.slice(20, 30), copies[1]!, ...costs.slice(30)].map((event, offset) => ({ topic: 'solver.costs', offset, event }))];
+    const work = (r: ReturnType<typeof run>) => comparable(r.outputs.filter((o) => o.topic !== 'solver.costs'));
+    const a = run(log, { batch: 1, sliceWork: 1_000_000, resequence: false });
+    const b = run(log, { batch: 7, sliceWork: 1_000_000, shuffleTopics: true, resequence: false });
+    const c = run([...log].reverse().sort((p, q) => (p.topic === q.topic ? p.offset - q.offset : 0)), { batch: 40, sliceWork: 300_000, resequence: false });
+    const methods = iterations(a.outputs).map((i) => i.method);
+    const firstJacobi = methods.indexOf('JACOBI'), firstGs = methods.indexOf('GAUSS_SEIDEL');
+    assert.ok(firstJacobi > 0 && firstGs > firstJacobi && methods.at(-1) === 'GAUSS_SEIDEL', 'each correction took effect after its group');
+    assert.ok(methods.slice(firstGs).every((m) => m === 'GAUSS_SEIDEL'));
+    assert.deepStrictEqual(work(b), work(a));
+    assert.deepStrictEqual(work(c), work(a));
+  });
+
+  it('given a solve that converges, then ConvergenceReached follows 10 iterations in a row under the tolerance (seed 000 §3.3)', () => {
+    const { outputs } = run(toLog(openSession(SID, A, B, { verificationInterval: 1000 })), { batch: 10, sliceWork: 1_000_000 });
+    const its = iterations(outputs);
+    const conv = outputs.filter((o) => o.event.type === 'ConvergenceReached').map((o) => o.event as { iteration: number; iterations_below_threshold: number; residual_norm: number; tolerance: number });
+    assert.equal(conv.length, 1);
+    assert.equal(conv[0]!.iterations_below_threshold, 10);
+    // The converged IterationCompleted, then one for the 9 confirming iterations, then the signal.
+    assert.equal(its.length, 2);
+    assert.ok(its[0]!.residual_norm <= conv[0]!.tolerance);
+    assert.equal(its[1]!.iterations_in_batch, 9);
+    assert.equal(conv[0]!.iteration, its[0]!.iteration + 9);
+    assert.equal(conv[0]!.residual_norm, its[1]!.residual_norm);
+    assert.ok(conv[0]!.residual_norm <= its[0]!.residual_norm, 'confirming iterations do not undo convergence');
+  });
+
+  it('given consecutive = 1, then ConvergenceReached comes with the converged iteration and no confirming iterations run', () => {
+    const { outputs } = run(toLog(openSession(SID, A, B, { verificationInterval: 1000 })), { batch: 10, sliceWork: 1_000_000, limits: { consecutive: 1 } });
+    const its = iterations(outputs);
+    const conv = outputs.filter((o) => o.event.type === 'ConvergenceReached').map((o) => o.event as { iteration: number; iterations_below_threshold: number });
+    assert.equal(its.length, 1);
+    assert.deepStrictEqual(conv.map((c) => [c.iteration, c.iterations_below_threshold]), [[its[0]!.iteration, 1]]);
+  });
+
   it('given an idle session past the timeout in event time, then it is evicted and its memory released', () => {
     const core = new PartitionCore(0, { ...DEFAULT_SOLVER_LIMITS, idleTimeoutMicros: 1e6 }, 'wasm');
     const other = '6f1c1d1e-0000-4000-8000-000000000002';

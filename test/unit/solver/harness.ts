@@ -31,10 +31,11 @@ export const slice = (sessionId: string, n: number, work: number): IterationSlic
 });
 
 /**
+ * `resequence: false` when the log already holds the sequenced copies (a recorded log).
  * Feeds `log` in batches of `batch` records (interleaving the topics as `order` says), runs work
  * after each batch and appends a slice for starving sessions until all work is done.
  */
-export function run(log: Logged[], opts: { batch: number; sliceWork: number; limits?: Partial<SolverLimits>; shuffleTopics?: boolean; core?: PartitionCore }): { outputs: Output[]; core: PartitionCore } {
+export function run(log: Logged[], opts: { batch: number; sliceWork: number; limits?: Partial<SolverLimits>; shuffleTopics?: boolean; core?: PartitionCore; resequence?: boolean }): { outputs: Output[]; core: PartitionCore } {
   const core = opts.core ?? new PartitionCore(0, { ...DEFAULT_SOLVER_LIMITS, ...opts.limits }, 'wasm');
   const queue = [...log];
   if (opts.shuffleTopics) {
@@ -44,13 +45,19 @@ export function run(log: Logged[], opts: { batch: number; sliceWork: number; lim
   const outputs: Output[] = [];
   let slices = 0;
   let commandOffset = Math.max(-1, ...log.filter((l) => l.topic === 'solver.commands').map((l) => l.offset)) + 1;
+  let costOffset = Math.max(-1, ...log.filter((l) => l.topic === 'solver.costs').map((l) => l.offset)) + 1;
+  // The copies the core sequences onto solver.costs come back as inputs, as from the broker.
+  const collect = (outs: Output[]) => {
+    outputs.push(...outs);
+    if (opts.resequence !== false) for (const o of outs) if (o.topic === 'solver.costs') queue.push({ topic: 'solver.costs', offset: costOffset++, event: o.event });
+  };
   while (queue.length > 0 || core.starving().length > 0) {
     if (queue.length === 0) for (const s of core.starving()) queue.push({ topic: 'solver.commands', offset: commandOffset++, event: slice(s.id, slices++, opts.sliceWork) });
     for (const l of queue.splice(0, opts.batch)) {
       core.check(l.event);
-      outputs.push(...core.fold(l.event, refOf(l)));
+      collect(core.fold(l.event, refOf(l)));
     }
-    outputs.push(...core.work());
+    collect(core.work());
   }
   return { outputs, core };
 }
