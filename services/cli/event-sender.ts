@@ -5,6 +5,7 @@ import pino from 'pino';
 import { EventCodec, type DecodedEvent } from '../runtime/codec';
 import type { RuntimeConfig } from '../runtime/config';
 import { createEngine } from '../runtime/engine';
+import { errorMessage } from '../runtime/errors';
 import type { Producer } from '../runtime/kafka/types';
 import { schemaValidator } from '../runtime/validation';
 
@@ -24,7 +25,12 @@ export class EventSender {
   private constructor(private readonly producer: Producer, private readonly codec: EventCodec, private readonly prefix: string) {}
 
   static async connect(config: RuntimeConfig): Promise<EventSender> {
-    const producer = await createEngine(config, pino({ level: 'silent' })).producer();
+    let producer: Producer;
+    try {
+      producer = await createEngine(config, pino({ level: 'silent' })).producer();
+    } catch (err) {
+      throw new Error(`cannot connect a producer to Kafka at ${config.kafkaBrokers.join(',')} (KAFKA_BROKERS): ${errorMessage(err)}; nothing was sent`);
+    }
     return new EventSender(producer, new EventCodec(config.schemaRegistryUrl), config.topicPrefix);
   }
 
