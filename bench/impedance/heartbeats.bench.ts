@@ -3,12 +3,14 @@
 // kafkajs and node-rdkafka engines, beside the raw consume rate of the same topic with each
 // client. Medians of BENCH_RUNS runs. Each run gets fresh topics (the changelog and registry
 // must start empty) filled with the same BENCH_HEARTBEATS heartbeats of a 30,000-agent mesh.
-//   BENCH_HEARTBEATS (300000)  BENCH_RUNS (3)  BENCH_BATCH (max records per batch, the service's: 20000)
+//   BENCH_HEARTBEATS (300000)  BENCH_RUNS (3)  BENCH_ENGINES (kafkajs,rdkafka)  BENCH_BATCH (max records per batch, the service's: 20000)
 // The service's coalescing knobs apply too: IMPEDANCE_REGISTRY_LAG_MS (1000),
 // IMPEDANCE_CHECKPOINT_MS (10000), IMPEDANCE_CAUGHT_UP_MS (5000). The topics are filled before
 // the service starts, so it runs behind (records older than IMPEDANCE_CAUGHT_UP_MS): the
 // catching-up case, where per-agent writes are coalesced over time.
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import Redis from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import type * as Rd from 'node-rdkafka';
@@ -25,9 +27,12 @@ import type { DecodedEvent } from '../../services/runtime/codec';
 
 const N = Number(process.env.BENCH_HEARTBEATS ?? 300_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const ENGINES = (process.env.BENCH_ENGINES ?? 'kafkajs,rdkafka').split(',') as Array<'kafkajs' | 'rdkafka'>;
 // BENCH_IMPL: another implementation directory to compare with (its index.ts), e.g. a copy of an older commit.
 const impl: typeof current = process.env.BENCH_IMPL ? require(process.env.BENCH_IMPL) : current;
 const BATCH = Number(process.env.BENCH_BATCH ?? impl.impedanceService.maxBatchRecords ?? 5000);
+// BENCH_PROFILE=dir: a CPU profile of each service run only (not the fill or the raw consume), for chrome://inspect or speedscope.
+const PROFILE = process.env.BENCH_PROFILE;
 const base = loadConfig(process.env);
 const kafka = new Kafka({ clientId: 'bench-impedance', brokers: base.kafkaBrokers, logLevel: logLevel.NOTHING });
 
@@ -132,11 +137,18 @@ async function main(): Promise<void> {
   const results: Record<string, number[]> = { 'raw kafkajs': [], 'raw rdkafka': [], 'impedance kafkajs': [], 'impedance rdkafka': [] };
   const cpu: Record<string, { node: number[]; redis: number[] }> = { kafkajs: { node: [], redis: [] }, rdkafka: { node: [], redis: [] } };
   for (let r = 0; r < RUNS; r++) {
-    for (const engine of ['kafkajs', 'rdkafka'] as const) {
+    for (const engine of ENGINES) {
       const prefix = `bench-imp-${Date.now().toString(36)}${randomBytes(2).toString('hex')}.`;
       await fillHeartbeats(kafka, base.kafkaBrokers, base.schemaRegistryUrl, prefix, N);
       results[`raw ${engine}`]!.push(engine === 'kafkajs' ? await rawKafkajs(prefix) : await rawRdkafka(prefix));
+      const session = PROFILE ? new Session() : undefined;
+      if (session) { session.connect(); await session.post('Profiler.enable'); await session.post('Profiler.start'); }
       const run = await service(prefix, engine);
+      if (session) {
+        const { profile } = await session.post('Profiler.stop');
+        writeFileSync(`${PROFILE}/impedance-${engine}-${r + 1}.cpuprofile`, JSON.stringify(profile));
+        session.disconnect();
+      }
       results[`impedance ${engine}`]!.push(run.rate);
       cpu[engine]!.node.push(run.nodeCpuUs);
       cpu[engine]!.redis.push(run.redisCpuUs);
@@ -145,9 +157,11 @@ async function main(): Promise<void> {
   }
   process.stdout.write(`heartbeats per run: ${N} (30,000-agent mesh), batch <= ${BATCH} records, runs: ${RUNS}\n`);
   for (const [name, xs] of Object.entries(results)) {
+    if (xs.length === 0) continue;
     process.stdout.write(`${name.padEnd(20)} median ${Math.round(median(xs)).toLocaleString('en-US').padStart(9)}/s   runs: ${xs.map((x) => Math.round(x)).join(', ')}\n`);
   }
   for (const [engine, c] of Object.entries(cpu)) {
+    if (c.node.length === 0) continue;
     process.stdout.write(`cpu per heartbeat, impedance ${engine}: node ${median(c.node).toFixed(1)} µs (runs ${c.node.map((x) => x.toFixed(1)).join(', ')}), redis-server ${median(c.redis).toFixed(1)} µs (runs ${c.redis.map((x) => x.toFixed(1)).join(', ')})\n`);
   }
   process.exit(0);
