@@ -41,9 +41,9 @@ export interface LogEntry {
   readonly partition: number;
   readonly offset: number;
   readonly key: string | null;
-  /** Undefined for records that did not decode, and for solver.costs (keys and offsets suffice). */
+  /** Undefined for records that did not decode (the solver dead-letters those). */
   readonly event: DecodedEvent | undefined;
-  /** solver.costs: the solver dead-lettered this record. */
+  /** solver.costs: the solver dead-lettered this CostUpdated. */
   readonly deadLettered?: boolean;
 }
 
@@ -83,7 +83,8 @@ function noteApplied(a: Acc, ps: Positions): void {
 }
 
 export function foldLogEntry(log: SessionLog, r: LogEntry): void {
-  if (r.topic === 'solver.costs') {
+  // solver.costs also carries the commands and closes the solver sequenced among the updates.
+  if (r.topic === 'solver.costs' && r.event?.type === 'CostUpdated') {
     if (r.key === null) return;
     const a = acc(log, r.key);
     if (r.deadLettered) { a.dead++; return; }

@@ -137,21 +137,19 @@ async function watchCommand(id: string, flags: WatchFlags): Promise<void> {
   const deadCosts = new Set<string>();
   let known = false;
   const parts = [...Array(SOLVER_PARTITIONS).keys()];
-  await readLog(config.kafkaBrokers, codec, [
-    ...parts.map((p) => ({ topic: `${prefix}solver.sessions`, partition: p, from: 0 })),
-    ...parts.map((p) => ({ topic: `${prefix}solver.costs`, partition: p, from: 0 })),
-  ], {
-    decode: false,
-    onRecord: (r) => {
-      if (r.key !== sid) return;
-      if (r.topic.endsWith('solver.sessions')) known = true;
-      else {
+  const whole = (topic: string) => parts.map((p) => ({ topic: prefix + topic, partition: p, from: 0 }));
+  await Promise.all([
+    readLog(config.kafkaBrokers, codec, whole('solver.sessions'), { decode: false, onRecord: (r) => { if (r.key === sid) known = true; } }),
+    // Decoded: solver.costs also carries the commands and closes the solver sequenced there.
+    readLog(config.kafkaBrokers, codec, whole('solver.costs'), {
+      onRecord: (r) => {
+        if (r.key !== sid || r.event?.type !== 'CostUpdated') return;
         const list = costOffsets.get(r.partition) ?? [];
         list.push(r.offset);
         costOffsets.set(r.partition, list);
-      }
-    },
-  });
+      },
+    }),
+  ]);
   let costsThrough = costsToCover(costOffsets, deadCosts);
   if (!known) err(`session ${sid}: nothing in ${prefix}solver.sessions yet; waiting for it`);
 

@@ -21,14 +21,13 @@ export function register(program: Command): void {
       const fold = (r: LogRecord & { deadLettered?: boolean }) => foldLogEntry(log, { ...r, topic: r.topic.slice(prefix.length) });
       await requireTopics(config.kafkaBrokers, ['solver.costs', 'solver.costs.dlq', 'solver.sessions', 'solver.iterations', 'mesh.conflicts'].map((t) => prefix + t));
       const ranges = (topic: string, partitions: number) => [...Array(partitions).keys()].map((p) => ({ topic: prefix + topic, partition: p, from: 0 }));
-      // Cost updates count by key and offset, so their bodies are not decoded; one the solver
-      // refused is recognised by its bytes, copied unchanged to solver.costs.dlq. The fold takes
-      // the topics in any interleaving, so the reads run side by side.
+      // A cost update the solver refused is recognised by its bytes, copied unchanged to
+      // solver.costs.dlq. The fold takes the topics in any interleaving, so the reads run side
+      // by side.
       const dead = new Set<string>();
       const costs = readLog(config.kafkaBrokers, codec, [{ topic: `${prefix}solver.costs.dlq`, partition: 0, from: 0 }], {
         decode: false, onRecord: (r) => { if (r.key !== null && r.value) dead.add(`${r.key}/${r.value.toString('base64')}`); },
       }).then(() => readLog(config.kafkaBrokers, codec, ranges('solver.costs', SOLVER_PARTITIONS), {
-        decode: false,
         onRecord: (r) => fold({ ...r, deadLettered: dead.size > 0 && r.value !== null && dead.has(`${r.key}/${r.value.toString('base64')}`) }),
       }));
       await Promise.all([

@@ -106,13 +106,14 @@ describe('cli sessions', () => {
     const done = stateAfter([on('solver.sessions', 0, opened), on('solver.iterations', 0, iteration(5, 1e-10, null)), on('solver.iterations', 1, converged(5, null))])[0]!;
     assert.equal(done.state, 'converged');
     assert.equal(done.running, 'CG');
-    const costs = [on('solver.costs', 3, undefined), on('solver.costs', 9, undefined)];
+    const cost = { type: 'CostUpdated', session_id: SID };
+    const costs = [on('solver.costs', 3, cost), on('solver.costs', 9, cost)];
     const pending = stateAfter([on('solver.sessions', 0, opened), on('solver.iterations', 0, iteration(5, 1e-10, 3)), on('solver.iterations', 1, converged(5, 3)), ...costs])[0]!;
     assert.deepEqual([pending.state, pending.updates_applied, pending.updates_sent], ['converging', 1, 2]);
     const caughtUp = stateAfter([on('solver.sessions', 0, opened), ...costs, on('solver.iterations', 2, iteration(9, 1e-10, 9)), on('solver.iterations', 3, converged(9, 9))])[0]!;
     assert.deepEqual([caughtUp.state, caughtUp.updates_applied, caughtUp.iteration], ['converged', 2, 9]);
     // A refused update is never applied: it does not hold the session in converging.
-    const refused = stateAfter([on('solver.sessions', 0, opened), ...costs, { ...on('solver.costs', 10, undefined), deadLettered: true }, on('solver.iterations', 2, iteration(9, 1e-10, 9)), on('solver.iterations', 3, converged(9, 9))])[0]!;
+    const refused = stateAfter([on('solver.sessions', 0, opened), ...costs, { ...on('solver.costs', 10, cost), deadLettered: true }, on('solver.costs', 11, { type: 'VerificationRequested', session_id: SID }), on('solver.iterations', 2, iteration(9, 1e-10, 9)), on('solver.iterations', 3, converged(9, 9))])[0]!;
     assert.deepEqual([refused.state, refused.updates_applied, refused.updates_sent, refused.updates_dead_lettered], ['converged', 2, 3, 1]);
   });
 
@@ -121,6 +122,6 @@ describe('cli sessions', () => {
     assert.deepEqual([rejected.state, rejected.reason], ['rejected', 'TOO_LARGE: rows']);
     const closed = stateAfter([on('solver.sessions', 0, opened), on('solver.iterations', 0, converged(5, null)), on('solver.sessions', 1, { type: 'SessionClosed', meta, session_id: SID, reason: 'TIMEOUT', final_iteration: 5, final_residual_norm: 1e-9, message: null })])[0]!;
     assert.equal(closed.state, 'closed');
-    assert.equal(stateAfter([on('solver.costs', 0, undefined)])[0]!.state, 'unopened');
+    assert.equal(stateAfter([on('solver.costs', 0, { type: 'CostUpdated', session_id: SID })])[0]!.state, 'unopened');
   });
 });
