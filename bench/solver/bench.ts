@@ -1,6 +1,6 @@
 // make bench-solver: WASM kernels vs SciPy (cg, bicgstab) and sublinear-time-solver, same run.
 // Every answer is checked here with ||b - Ax|| / ||b|| computed from the bench's own CSR.
-// Usage: tsx bench/solver/bench.ts [--sizes 1e4,1e5,1e6] [--runs 3] [--peer-timeout 60] [--only warm|weak]
+// Usage: tsx bench/solver/bench.ts [--sizes 1e4,1e5,1e6] [--runs 3] [--peer-timeout 60] [--only sizes|warm|weak] [--problems poisson,convdiff] [--peers scipy,sublinear]
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,6 +15,9 @@ const sizes = (args.get('sizes') ?? '1e4,1e5,1e6').split(',').map(Number);
 const RUNS = Number(args.get('runs') ?? 3);
 const PEER_TIMEOUT_S = Number(args.get('peer-timeout') ?? 60);
 const ONLY = args.get('only');
+// Filters for quick A/B runs: --problems poisson,convdiff  --peers scipy,sublinear (default all).
+const PROBLEMS = (args.get('problems') ?? 'poisson,convdiff').split(',');
+const PEER_SET = new Set((args.get('peers') ?? 'scipy,sublinear').split(','));
 const OUT = join(__dirname, '..', 'out', 'solver');
 const PY = '/usr/bin/python3';
 const PEERS = join(__dirname, 'peers');
@@ -178,9 +181,9 @@ function main(): void {
     { name: 'poisson2d (shift 0.1)', make: (m) => poisson2d(m, 0.1), spd: true },
     { name: 'convection-diffusion (Pe 0.5, shift 0.1)', make: (m) => convectionDiffusion2d(m, 0.5, 0.1), spd: false },
   ];
-  for (const n of ONLY === undefined ? sizes : []) {
+  for (const n of ONLY === undefined || ONLY === 'sizes' ? sizes : []) {
     const m = Math.round(Math.sqrt(n));
-    for (const p of problems) {
+    for (const p of problems.filter((q) => PROBLEMS.includes(q.spd ? 'poisson' : 'convdiff'))) {
       const a = p.make(m);
       const b = smoothRhs(a.n);
       const dir = join(OUT, `${p.spd ? 'poisson' : 'convdiff'}-${a.n}`);
@@ -200,14 +203,14 @@ function main(): void {
       const scBest = [sc, sb].filter((x): x is number => x !== null).sort((x, y) => x - y)[0] ?? null;
       ratio('hybrid vs best SciPy', hybridT, scBest, 1.2);
       ratio('best WASM method vs best SciPy', best, scBest, 1.2);
-      sublinear(p.name, a, b, dir);
+      if (PEER_SET.has('sublinear')) sublinear(p.name, a, b, dir);
       if (p.spd) spmvFloor(a);
     }
   }
   const nWeak = Math.max(...sizes);
   const mw = Math.round(Math.sqrt(nWeak));
-  if (ONLY !== 'warm') weak(mw);
-  if (ONLY !== 'weak') {
+  if (ONLY === undefined || ONLY === 'weak') weak(mw);
+  if (ONLY === undefined || ONLY === 'warm') {
     log(`\n== warm restart after a cost update, poisson2d n=${mw * mw}`);
     const pa = poisson2d(mw, 0.1);
     warmRestart(pa, smoothRhs(pa.n));

@@ -75,11 +75,20 @@ export function ilu0Factor(n: i32, rp: usize, ci: usize, va: usize, diagPos: usi
  */
 export function iluSolve(n: i32, lp: usize, lc: usize, lv: usize, up: usize, uc: usize, uv: usize, udinv: usize, r: usize, z: usize): f64 {
   let k = ldi(lp, 0);
+  let zPrev: f64 = 0;
   for (let i = 0; i < n; i++) {
     const end = ldi(lp, i + 1);
     let s = ldf(r, i);
-    for (; k < end; k++) s -= ldf(lv, k) * ldf(z, ldi(lc, k));
+    if (end > k && ldi(lc, end - 1) == i - 1) {
+      const last = end - 1;
+      for (; k < last; k++) s -= ldf(lv, k) * ldf(z, ldi(lc, k));
+      s -= ldf(lv, last) * zPrev;
+      k = end;
+    } else {
+      for (; k < end; k++) s -= ldf(lv, k) * ldf(z, ldi(lc, k));
+    }
     stf(z, i, s);
+    zPrev = s;
   }
   return iluBackward(n, up, uc, uv, udinv, r, z);
 }
@@ -88,11 +97,19 @@ export function iluSolve(n: i32, lp: usize, lc: usize, lv: usize, up: usize, uc:
 export function iluBackward(n: i32, up: usize, uc: usize, uv: usize, udinv: usize, r: usize, z: usize): f64 {
   let dot: f64 = 0;
   let k = ldi(up, n) - 1;
+  let zNext: f64 = 0;
   for (let i = n - 1; i >= 0; i--) {
     const start = ldi(up, i);
     let s = ldf(udinv, i) * ldf(z, i);
-    for (; k >= start; k--) s -= ldf(uv, k) * ldf(z, ldi(uc, k));
+    if (k >= start && ldi(uc, start) == i + 1) {
+      for (; k > start; k--) s -= ldf(uv, k) * ldf(z, ldi(uc, k));
+      s -= ldf(uv, start) * zNext;
+      k = start - 1;
+    } else {
+      for (; k >= start; k--) s -= ldf(uv, k) * ldf(z, ldi(uc, k));
+    }
     stf(z, i, s);
+    zNext = s;
     dot += ldf(r, i) * s;
   }
   return dot;
@@ -105,6 +122,7 @@ export function iluBackward(n: i32, up: usize, uc: usize, uv: usize, udinv: usiz
 export function cgUpdateForward(n: i32, a: f64, x: usize, p: usize, r: usize, q: usize, lp: usize, lc: usize, lv: usize, z: usize): f64 {
   let rr: f64 = 0;
   let k = ldi(lp, 0);
+  let zPrev: f64 = 0;
   for (let i = 0; i < n; i++) {
     stf(x, i, ldf(x, i) + a * ldf(p, i));
     const ri = ldf(r, i) - a * ldf(q, i);
@@ -112,8 +130,16 @@ export function cgUpdateForward(n: i32, a: f64, x: usize, p: usize, r: usize, q:
     rr += ri * ri;
     const end = ldi(lp, i + 1);
     let s = ri;
-    for (; k < end; k++) s -= ldf(lv, k) * ldf(z, ldi(lc, k));
+    if (end > k && ldi(lc, end - 1) == i - 1) {
+      const last = end - 1;
+      for (; k < last; k++) s -= ldf(lv, k) * ldf(z, ldi(lc, k));
+      s -= ldf(lv, last) * zPrev;
+      k = end;
+    } else {
+      for (; k < end; k++) s -= ldf(lv, k) * ldf(z, ldi(lc, k));
+    }
     stf(z, i, s);
+    zPrev = s;
   }
   return rr;
 }
