@@ -145,7 +145,7 @@ describe('solvermesh session open / watch, produce cost, sessions', function () 
   });
 
   it('then sessions lists both from the log: converged with every update applied, and rejected', async () => {
-    const r = await cli(['sessions', '--json'], env);
+    const [r, table] = await Promise.all([cli(['sessions', '--json'], env), cli(['sessions'], env)]);
     ok(r, 'sessions --json');
     const rows = lines(r.stdout).map((l) => JSON.parse(l) as Record<string, unknown>);
     assert.equal(rows.length, 2, r.stdout);
@@ -159,45 +159,44 @@ describe('solvermesh session open / watch, produce cost, sessions', function () 
     assert.equal(other.state, 'rejected');
     assert.match(String(other.reason), /^TOO_LARGE: rows 1600/);
 
-    const table = await cli(['sessions'], env);
     ok(table, 'sessions');
     assert.match(table.stdout, /^SESSION\s+STATE\s+UNKNOWNS/);
     assert.match(table.stdout, new RegExp(`^${sid}\\s+converged\\s+144\\s+${a.values.length}\\s+CG\\s+${lastIteration.iteration}\\s+\\S+\\s+${costsSent - 1}/${costsSent} \\(1 dlq\\)\\s+1\\s`, 'm'));
   });
 
   it('given bad input, then each command exits non-zero with a message and sends nothing it did not report', async () => {
-    const missing = await cli(['session', 'open', '--matrix', join(dir, 'nope.mtx'), '--method', 'cg'], env);
-    assert.equal(missing.code, 1);
-    assert.match(missing.stderr, /cannot read matrix '.*nope\.mtx': ENOENT/);
-    assert.equal(missing.stdout, '');
-
     writeFileSync(join(dir, 'bad.mtx'), '%%MatrixMarket matrix coordinate real general\n2 2 2\n1 1 4\n2 2 x\n');
-    const invalid = await cli(['session', 'open', '--matrix', join(dir, 'bad.mtx'), '--method', 'cg'], env);
-    assert.equal(invalid.code, 1);
-    assert.match(invalid.stderr, /matrix '.*bad\.mtx': Matrix Market line 4: value 'x' is not a finite number/);
-
-    const method = await cli(['session', 'open', '--matrix', join(dir, 'A.mtx'), '--method', 'newton'], env);
-    assert.equal(method.code, 1);
-    assert.match(method.stderr, /--method must be one of jacobi, gauss_seidel, cg, bicgstab, neumann, hybrid \(got 'newton'\)/);
-
     // A session nobody opened: its updates only show what produce sent.
     const other = randomUUID();
     const ndjson = ['{"delta_indices":[1],"delta_values":[0.5]}', '', '{"delta_indices":[2],"delta_values":[0.5],"flush":false}', '{"delta_indices":[3],"delta_values":["lots"]}', '{"delta_indices":[4],"delta_values":[0.5]}'].join('\n');
-    const bad = await cli(['produce', 'cost', '--session', other, '--stdin'], env, ndjson);
+    // Independent commands, run side by side.
+    const [missing, invalid, method, bad, unknownKey, flag, never] = await Promise.all([
+      cli(['session', 'open', '--matrix', join(dir, 'nope.mtx'), '--method', 'cg'], env),
+      cli(['session', 'open', '--matrix', join(dir, 'bad.mtx'), '--method', 'cg'], env),
+      cli(['session', 'open', '--matrix', join(dir, 'A.mtx'), '--method', 'newton'], env),
+      cli(['produce', 'cost', '--session', other, '--stdin'], env, ndjson),
+      cli(['produce', 'cost', '--session', other, '--stdin'], env, '{"indices":[1]}\n'),
+      cli(['produce', 'cost', '--session', other, '--a', '1,2,3'], env),
+      cli(['session', 'watch', randomUUID(), '--until-converged', '--timeout', '2'], env),
+    ]);
+
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /cannot read matrix '.*nope\.mtx': ENOENT/);
+    assert.equal(missing.stdout, '');
+    assert.equal(invalid.code, 1);
+    assert.match(invalid.stderr, /matrix '.*bad\.mtx': Matrix Market line 4: value 'x' is not a finite number/);
+    assert.equal(method.code, 1);
+    assert.match(method.stderr, /--method must be one of jacobi, gauss_seidel, cg, bicgstab, neumann, hybrid \(got 'newton'\)/);
+
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /stdin line 4: delta_values\[0\] must be a finite number, got "lots"; sent 2 update\(s\) \(through stdin line 3\), nothing from line 4 on/);
     const sent = (await readAll(k, 'solver.costs')).filter((e) => (e as { session_id?: string }).session_id === other) as unknown as CostUpdated[];
     assert.deepEqual(sent.map((c) => c.delta_indices), [[1], [2]]);
-
-    const unknownKey = await cli(['produce', 'cost', '--session', other, '--stdin'], env, '{"indices":[1]}\n');
     assert.equal(unknownKey.code, 1);
     assert.match(unknownKey.stderr, /stdin line 1: unknown key "indices"; an update has delta_indices, delta_values, matrix_updates, flush; nothing was sent/);
-
-    const flag = await cli(['produce', 'cost', '--session', other, '--a', '1,2,3'], env);
     assert.equal(flag.code, 1);
     assert.match(flag.stderr, /--a "1,2,3": expected row,col,old,new/);
 
-    const never = await cli(['session', 'watch', randomUUID(), '--until-converged', '--timeout', '2'], env);
     assert.equal(never.code, 1);
     assert.match(never.stderr, /nothing in .*solver\.sessions yet/);
     assert.match(never.stderr, /did not converge on every update within 2 s \(no iteration seen\)/);
