@@ -22,12 +22,18 @@ export interface BenchProducer {
 
 export interface ClientSettings {
   readonly lingerMs: number;
+  /** More librdkafka properties (BENCH_RDKAFKA, e.g. socket.nagle.disable=true), for both ends. */
+  readonly extra?: Record<string, string>;
+}
+
+export function extraFromEnv(raw = process.env.BENCH_RDKAFKA ?? ''): Record<string, string> {
+  return Object.fromEntries(raw.split(',').filter(Boolean).map((kv) => kv.split('=') as [string, string]));
 }
 
 export async function benchProducer(brokers: readonly string[], s: ClientSettings): Promise<BenchProducer> {
   const p = new (rd().Producer)({
     'metadata.broker.list': brokers.join(','), 'client.id': 'bench-solver-service', 'enable.idempotence': true,
-    'linger.ms': s.lingerMs, 'queue.buffering.max.messages': 1_000_000, 'queue.buffering.max.kbytes': 1_048_576, dr_cb: true,
+    'linger.ms': s.lingerMs, 'queue.buffering.max.messages': 1_000_000, 'queue.buffering.max.kbytes': 1_048_576, dr_cb: true, ...s.extra,
   }, { partitioner: 'murmur2_random' });
   await cb((done) => p.connect({}, (err) => done(err)));
   // Delivery reports are polled: 1 ms keeps the offsets close behind the sends.
@@ -78,33 +84,43 @@ export interface BenchConsumer {
 
 /**
  * Reads `topic` (every partition, assigned by hand, read_committed) from its current end and
- * calls `onRecord` with the arrival time of each record. A short consume timeout with
- * partition-EOF events returns every fetched record at once, without waiting to fill a batch.
+ * calls `onRecord` with the arrival time of each record. Flowing mode: node-rdkafka's
+ * consume(n) keeps waiting for more records until n arrived or none came for its timeout, which
+ * at 1,000 records/s holds records back for hundreds of ms; the consume loop hands each record
+ * over as it comes.
  */
-export async function benchConsumer(brokers: readonly string[], topic: string, partitions: number, onRecord: (a: Arrival) => void): Promise<BenchConsumer> {
+export async function benchConsumer(brokers: readonly string[], topic: string, partitions: number, onRecord: (a: Arrival) => void, extra: Record<string, string> = extraFromEnv()): Promise<BenchConsumer> {
   const { KafkaConsumer } = rd();
   const c: Rd.KafkaConsumer = new KafkaConsumer({
     'metadata.broker.list': brokers.join(','), 'group.id': `bench-solver-service-${process.pid}`, 'enable.auto.commit': false,
-    'isolation.level': 'read_committed', 'enable.partition.eof': true, 'fetch.wait.max.ms': 100,
+    'isolation.level': 'read_committed', 'fetch.wait.max.ms': 100, ...extra,
   }, {});
   await cb((done) => c.connect({}, (err) => done(err)));
-  const ends = await Promise.all([...Array(partitions).keys()].map((p) =>
-    cb<Rd.WatermarkOffsets>((done) => c.queryWatermarkOffsets(topic, p, 5_000, (err, w) => done(err, w)))));
+  const ends = await Promise.all([...Array(partitions).keys()].map((p) => watermarks(c, topic, p)));
   c.assign(ends.map((w, p) => ({ topic, partition: p, offset: w.highOffset })));
-  c.setDefaultConsumeTimeout(20);
-  let running = true;
-  const loop = (async () => {
-    while (running) {
-      const ms = await cb<Rd.Message[]>((done) => c.consume(10_000, (err, m) => done(err, m)));
-      const at = performance.now();
-      for (const m of ms) if (m.value) onRecord({ at, partition: m.partition, offset: m.offset, value: m.value });
-    }
-  })();
+  c.setDefaultConsumeTimeout(10);
+  c.setDefaultConsumeLoopTimeoutDelay(0);
+  c.on('data', (m) => { if (m.value) onRecord({ at: performance.now(), partition: m.partition, offset: m.offset, value: m.value }); });
+  c.consume();
   return {
     async close() {
-      running = false;
-      await loop;
+      // Disconnecting under a running consume loop crashed node-rdkafka (SIGSEGV): stop it first.
+      c.unassign();
+      c.removeAllListeners('data');
+      await new Promise((r) => setTimeout(r, 50));
       await cb((done) => c.disconnect((err) => done(err))).catch(() => undefined);
     },
   };
+}
+
+/** A topic created a moment ago may not have its leader known yet: ask again for a while. */
+async function watermarks(c: Rd.KafkaConsumer, topic: string, partition: number): Promise<Rd.WatermarkOffsets> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await cb<Rd.WatermarkOffsets>((done) => c.queryWatermarkOffsets(topic, partition, 5_000, (err, w) => done(err, w)));
+    } catch (err) {
+      if (attempt >= 50) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
 }

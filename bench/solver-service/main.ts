@@ -13,6 +13,7 @@
 //   BENCH_LATENCY_UPDATES (5000)  BENCH_METHOD (HYBRID)  BENCH_LINGER_MS (burst 5, paced 0)
 // The service's own knobs (SOLVER_*) pass through the environment to it unchanged.
 import { randomBytes, randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import type { IterationCompleted, SolverMethod } from '../../schemas/generated/events';
 import { EventCodec } from '../../services/runtime/codec';
@@ -31,6 +32,7 @@ const UPDATES = env('BENCH_UPDATES', 200_000);
 const FLUSH_EVERY = env('BENCH_FLUSH_EVERY', 0);
 const RATE = env('BENCH_RATE', 1000);
 const LAT_UPDATES = env('BENCH_LATENCY_UPDATES', 5000);
+const GROUP = env('BENCH_LATENCY_GROUP', 1);
 const METHOD = (process.env.BENCH_METHOD ?? 'HYBRID') as SolverMethod;
 
 const config = loadConfig(process.env);
@@ -57,9 +59,9 @@ class CostSource {
         const old = this.diag.get(i) ?? this.a.values[diagIndex(this.a, i)]!;
         const next = Math.round((old + (this.rnd() - 0.5) * 0.02) * 1e6) / 1e6;
         this.diag.set(i, next);
-        e = costUpdated(this.sessionId, seq, { matrix: [{ row: i, col: i, old_value: old, new_value: next }], flush, source: 'bench' });
+        e = costUpdated(this.sessionId, seq, { matrix: [{ row: i, col: i, old_value: old, new_value: next }], flush, source: 'bench', occurredAt: Date.now() * 1000 });
       } else {
-        e = costUpdated(this.sessionId, seq, { indices: [i], values: [Math.round((this.rnd() - 0.5) * 2000) / 10000], flush, source: 'bench' });
+        e = costUpdated(this.sessionId, seq, { indices: [i], values: [Math.round((this.rnd() - 0.5) * 2000) / 10000], flush, source: 'bench', occurredAt: Date.now() * 1000 });
       }
       out.push(await codec.encode(topic, e as never));
     }
@@ -104,6 +106,7 @@ async function main(): Promise<void> {
   const solver = startSolverProcess(prefix);
   let ends: Ends | undefined;
   const producers: BenchProducer[] = [];
+  let failed = true;
   try {
     const burstProducer = await benchProducer(brokers, { lingerMs: env('BENCH_LINGER_MS', 5) });
     const pacedProducer = await benchProducer(brokers, { lingerMs: env('BENCH_LINGER_MS', 0) });
@@ -112,8 +115,8 @@ async function main(): Promise<void> {
     const small = { id: randomUUID(), a: poisson2d(100) };
     ends = await readEnds(prefix, [big.id, small.id]);
     const t = performance.now();
-    await openConverged(brokers, codec, burstProducer, prefix, big.id, big.a, smoothRhs(big.a.n), { method: METHOD, producer: 'bench' });
-    await openConverged(brokers, codec, pacedProducer, prefix, small.id, small.a, smoothRhs(small.a.n), { method: METHOD, producer: 'bench' });
+    await openConverged(brokers, codec, burstProducer, prefix, big.id, big.a, smoothRhs(big.a.n), { method: METHOD, producer: 'bench', occurredAt: Date.now() * 1000 });
+    await openConverged(brokers, codec, pacedProducer, prefix, small.id, small.a, smoothRhs(small.a.n), { method: METHOD, producer: 'bench', occurredAt: Date.now() * 1000 });
     process.stderr.write(`sessions of ${big.a.n} and ${small.a.n} unknowns open and converged in ${fmt(performance.now() - t)} ms (${METHOD})\n`);
     const costs = `${prefix}solver.costs`;
     const bigSource = new CostSource(big.id, big.a), smallSource = new CostSource(small.id, small.a);
@@ -127,23 +130,29 @@ async function main(): Promise<void> {
 
     const thr = { raw: [] as number[], service: [] as number[] };
     const lat = { raw: [] as LatencyFigures[], service: [] as LatencyFigures[] };
+    // Service CPU per update: steadier than rates on a shared machine, it pays only for this process.
+    const cpu = { thr: [] as number[], lat: [] as number[] };
     for (let r = 0; r < RUNS; r++) {
       const values = await bigSource.encoded(costs, UPDATES, FLUSH_EVERY);
       thr.raw.push((UPDATES * 1000) / (await burst(burstProducer, plainPath(big.id), values)).ms);
       const m0 = await solver.metrics();
+      const c0 = solver.cpuMs();
       const b = await burst(burstProducer, bigPath, values);
+      cpu.thr.push(((solver.cpuMs() - c0) * 1000) / UPDATES);
       thr.service.push((UPDATES * 1000) / b.ms);
       // The re-solve after the burst finishes before anything else is measured.
       await within(ends.converged.get(big.id)!.covered(b.lastOffset), 120_000, 'the re-solve after the burst');
       const m1 = await solver.metrics();
       const txns = counter(m1, 'solvermesh_transactions_total') - counter(m0, 'solvermesh_transactions_total');
-      process.stderr.write(`run ${r + 1}/${RUNS} a: raw ${fmt(thr.raw.at(-1)!)}/s, service ${fmt(thr.service.at(-1)!)}/s (${fmt(txns)} transactions, ${fmt(UPDATES / Math.max(1, txns))} records each)\n`);
+      process.stderr.write(`run ${r + 1}/${RUNS} a: raw ${fmt(thr.raw.at(-1)!)}/s, service ${fmt(thr.service.at(-1)!)}/s (${fmt(txns)} transactions, ${fmt(UPDATES / Math.max(1, txns))} records each), service cpu ${fmt(cpu.thr.at(-1)!, 1)} µs/update\n`);
 
-      const paced = await smallSource.encoded(costs, LAT_UPDATES, 1);
+      const paced = await smallSource.encoded(costs, LAT_UPDATES, GROUP);
       lat.raw.push(await pacedLatency(pacedProducer, plainPath(small.id), paced, RATE));
+      const c1 = solver.cpuMs();
       lat.service.push(await pacedLatency(pacedProducer, smallPath, paced, RATE));
+      cpu.lat.push(((solver.cpuMs() - c1) * 1000) / LAT_UPDATES);
       const lr = lat.raw.at(-1)!, ls = lat.service.at(-1)!;
-      process.stderr.write(`run ${r + 1}/${RUNS} b: raw p50 ${lr.p50.toFixed(2)} p99 ${lr.p99.toFixed(2)} ms, service p50 ${ls.p50.toFixed(2)} p99 ${ls.p99.toFixed(2)} max ${ls.max.toFixed(1)} ms\n`);
+      process.stderr.write(`run ${r + 1}/${RUNS} b: raw p50 ${lr.p50.toFixed(2)} p99 ${lr.p99.toFixed(2)} ms, service p50 ${ls.p50.toFixed(2)} p99 ${ls.p99.toFixed(2)} max ${ls.max.toFixed(1)} ms, service cpu ${fmt(cpu.lat.at(-1)!)} µs/update\n`);
     }
     const load1 = loadavg();
     const out = (s: string) => process.stdout.write(`${s}\n`);
@@ -152,16 +161,21 @@ async function main(): Promise<void> {
     out(`a. ${fmt(UPDATES)} cost updates on a ${fmt(big.a.n)}-unknown session (1 in 100 a matrix edit, ${FLUSH_EVERY ? `flush every ${FLUSH_EVERY}` : 'one burst'})`);
     out(`   raw produce->consume   ${fmt(median(thr.raw)).padStart(9)}/s   runs ${thr.raw.map((x) => fmt(x)).join(', ')}`);
     out(`   service applied        ${fmt(median(thr.service)).padStart(9)}/s   runs ${thr.service.map((x) => fmt(x)).join(', ')}   service/raw ${ratio(median(thr.service), median(thr.raw))}   target >= 50,000/s: ${median(thr.service) >= 50_000 ? 'met' : 'MISSED'}`);
-    out(`b. ${fmt(LAT_UPDATES)} updates at ${fmt(RATE)}/s on a ${fmt(small.a.n)}-unknown session, each its own group (flush)`);
+    out(`   service cpu per update ${fmt(median(cpu.thr), 1).padStart(9)} µs  runs ${cpu.thr.map((x) => fmt(x, 1)).join(', ')}`);
+    out(`b. ${fmt(LAT_UPDATES)} updates at ${fmt(RATE)}/s on a ${fmt(small.a.n)}-unknown session, ${GROUP === 1 ? 'each its own group (flush)' : `a group (flush) every ${GROUP}`}`);
     const p = (xs: LatencyFigures[], k: 'p50' | 'p99' | 'max') => median(xs.map((x) => x[k]));
     out(`   raw round trip         p50 ${p(lat.raw, 'p50').toFixed(2).padStart(6)} ms   p99 ${p(lat.raw, 'p99').toFixed(2).padStart(6)} ms   runs p50/p99 ${lat.raw.map((x) => `${x.p50.toFixed(2)}/${x.p99.toFixed(2)}`).join(', ')}`);
     out(`   update->iteration      p50 ${p(lat.service, 'p50').toFixed(2).padStart(6)} ms   p99 ${p(lat.service, 'p99').toFixed(2).padStart(6)} ms   runs p50/p99 ${lat.service.map((x) => `${x.p50.toFixed(2)}/${x.p99.toFixed(2)}`).join(', ')}`);
+    out(`   service cpu per update ${fmt(median(cpu.lat)).padStart(9)} µs  runs ${cpu.lat.map((x) => fmt(x)).join(', ')}`);
+    failed = false;
     out(`   service/raw            p50 ${ratio(p(lat.service, 'p50'), p(lat.raw, 'p50'))}   p99 ${ratio(p(lat.service, 'p99'), p(lat.raw, 'p99'))}   targets p50 <= 5 ms: ${p(lat.service, 'p50') <= 5 ? 'met' : 'MISSED'}, p99 <= 20 ms: ${p(lat.service, 'p99') <= 20 ? 'met' : 'MISSED'}`);
   } finally {
+    await solver.stop();
+    // BENCH_KEEP_LOG=<file>: the service's whole log; on failure its tail is printed anyway.
+    if (process.env.BENCH_KEEP_LOG) writeFileSync(process.env.BENCH_KEEP_LOG, solver.log());
+    if (failed) process.stderr.write(`--- solver log (tail) ---\n${solver.log().slice(-6000)}\n`);
     for (const c of ends?.consumers ?? []) await c.close();
     for (const pr of producers) await pr.close();
-    await solver.stop();
-    if (process.env.BENCH_KEEP_LOG) process.stderr.write(solver.log());
     await deleteTopics(brokers, prefix);
   }
 }

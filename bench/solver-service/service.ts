@@ -1,6 +1,7 @@
 // The solver service as an operator runs it (`solvermesh run solver`, its own process, so its
 // CPU is not the bench's), on fresh topics under a prefix, and a converged session in it.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import type { IterationCompleted } from '../../schemas/generated/events';
@@ -37,14 +38,17 @@ export interface SolverProcess {
   /** Port of /metrics once the service logged it. */
   port(): Promise<number>;
   metrics(): Promise<string>;
+  /** CPU time (user + system, ms) the service process used so far. */
+  cpuMs(): number;
   log(): string;
   stop(): Promise<void>;
 }
 
 export function startSolverProcess(prefix: string, env: NodeJS.ProcessEnv = {}): SolverProcess {
-  const proc = spawn(process.execPath, [BIN, 'run', 'solver'], {
-    // BENCH_SERVICE_NODE_OPTIONS (e.g. --cpu-prof --cpu-prof-dir=/tmp/prof) profiles the service only.
-    env: { ...process.env, NODE_OPTIONS: process.env.BENCH_SERVICE_NODE_OPTIONS ?? '', TOPIC_PREFIX: prefix, HTTP_PORT: '0', LOG_LEVEL: 'info', INSTANCE_ID: `bench-${process.pid}`, ...env },
+  // BENCH_SERVICE_NODE_ARGS (e.g. --cpu-prof --cpu-prof-dir=/tmp/prof) profiles the service only.
+  const nodeArgs = (process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const proc = spawn(process.execPath, [...nodeArgs, BIN, 'run', 'solver'], {
+    env: { ...process.env, TOPIC_PREFIX: prefix, HTTP_PORT: '0', LOG_LEVEL: 'info', INSTANCE_ID: `bench-${process.pid}`, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -62,6 +66,11 @@ export function startSolverProcess(prefix: string, env: NodeJS.ProcessEnv = {}):
   };
   return {
     proc, port, log: () => out,
+    cpuMs: () => {
+      // /proc/<pid>/stat fields 14 and 15, in clock ticks (100 per second on Linux).
+      const f = readFileSync(`/proc/${proc.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      return (Number(f[11]) + Number(f[12])) * 10;
+    },
     metrics: async () => (await fetch(`http://127.0.0.1:${await port()}/metrics`)).text(),
     async stop() {
       if (proc.exitCode === null) proc.kill('SIGTERM');
