@@ -150,7 +150,8 @@ export function summarize(log: SessionLog): SessionSummary[] {
     });
   }
   // Oldest first; sessions never opened last.
-  return out.sort((x, y) => (x.opened_at ?? '~').localeCompare(y.opened_at ?? '~') || x.session_id.localeCompare(y.session_id));
+  const key = (s: SessionSummary) => `${s.opened_at === null ? 1 : 0}${s.opened_at ?? ''}${s.session_id}`;
+  return out.sort((x, y) => (key(x) < key(y) ? -1 : key(x) > key(y) ? 1 : 0));
 }
 
 export function sessionTable(rows: readonly SessionSummary[]): string[] {

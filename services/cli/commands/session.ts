@@ -16,6 +16,7 @@ import { openSession } from '../../solver/events';
 import { matrixMarketToCsr, matrixMarketToVector, parseMatrixMarket } from '../../solver/matrix-market';
 import { checkSessionId } from '../cost-input';
 import { EventSender, problemsOf } from '../event-sender';
+import { recordTyper } from '../record-type';
 import { requireTopics } from '../topic-check';
 import { costsToCover, coversCosts, deadLetterLine, deadLetterOf, watchJson, watchStep, type WatchedEvent } from '../session-watch';
 
@@ -137,13 +138,15 @@ async function watchCommand(id: string, flags: WatchFlags): Promise<void> {
   const deadCosts = new Set<string>();
   let known = false;
   const parts = [...Array(SOLVER_PARTITIONS).keys()];
+  const typeOf = recordTyper(codec);
   const whole = (topic: string) => parts.map((p) => ({ topic: prefix + topic, partition: p, from: 0 }));
   await Promise.all([
     readLog(config.kafkaBrokers, codec, whole('solver.sessions'), { decode: false, onRecord: (r) => { if (r.key === sid) known = true; } }),
-    // Decoded: solver.costs also carries the commands and closes the solver sequenced there.
+    // solver.costs also carries the commands and closes the solver sequenced there.
     readLog(config.kafkaBrokers, codec, whole('solver.costs'), {
-      onRecord: (r) => {
-        if (r.key !== sid || r.event?.type !== 'CostUpdated') return;
+      decode: false,
+      onRecord: async (r) => {
+        if (r.key !== sid || await typeOf(r.value) !== 'CostUpdated') return;
         const list = costOffsets.get(r.partition) ?? [];
         list.push(r.offset);
         costOffsets.set(r.partition, list);

@@ -5,6 +5,7 @@ import { MESH_PARTITIONS, SOLVER_PARTITIONS } from '../../../topics/catalog';
 import { EventCodec } from '../../runtime/codec';
 import { loadConfig } from '../../runtime/config';
 import { readLog, type LogRecord } from '../../runtime/kafka/log-reader';
+import { recordTyper } from '../record-type';
 import { requireTopics } from '../topic-check';
 import { emptySessionLog, foldLogEntry, sessionTable, summarize } from '../session-list';
 
@@ -25,10 +26,16 @@ export function register(program: Command): void {
       // solver.costs.dlq. The fold takes the topics in any interleaving, so the reads run side
       // by side.
       const dead = new Set<string>();
+      const typeOf = recordTyper(codec);
       const costs = readLog(config.kafkaBrokers, codec, [{ topic: `${prefix}solver.costs.dlq`, partition: 0, from: 0 }], {
         decode: false, onRecord: (r) => { if (r.key !== null && r.value) dead.add(`${r.key}/${r.value.toString('base64')}`); },
       }).then(() => readLog(config.kafkaBrokers, codec, ranges('solver.costs', SOLVER_PARTITIONS), {
-        onRecord: (r) => fold({ ...r, deadLettered: dead.size > 0 && r.value !== null && dead.has(`${r.key}/${r.value.toString('base64')}`) }),
+        // Only the type matters here (commands and closes are sequenced there too), not the body.
+        decode: false,
+        onRecord: async (r) => {
+          if (await typeOf(r.value) !== 'CostUpdated') return;
+          fold({ ...r, event: { type: 'CostUpdated' }, deadLettered: dead.size > 0 && r.value !== null && dead.has(`${r.key}/${r.value.toString('base64')}`) });
+        },
       }));
       await Promise.all([
         costs,

@@ -169,14 +169,12 @@ describe('solvermesh session open / watch, produce cost, sessions', function () 
     // A session nobody opened: its updates only show what produce sent.
     const other = randomUUID();
     const ndjson = ['{"delta_indices":[1],"delta_values":[0.5]}', '', '{"delta_indices":[2],"delta_values":[0.5],"flush":false}', '{"delta_indices":[3],"delta_values":["lots"]}', '{"delta_indices":[4],"delta_values":[0.5]}'].join('\n');
-    // Independent commands, run side by side.
-    const [missing, invalid, method, bad, unknownKey, flag, never] = await Promise.all([
+    // Independent commands, run side by side (flag and line parsing in detail: the unit spec).
+    const [missing, invalid, method, bad, never] = await Promise.all([
       cli(['session', 'open', '--matrix', join(dir, 'nope.mtx'), '--method', 'cg'], env),
       cli(['session', 'open', '--matrix', join(dir, 'bad.mtx'), '--method', 'cg'], env),
       cli(['session', 'open', '--matrix', join(dir, 'A.mtx'), '--method', 'newton'], env),
       cli(['produce', 'cost', '--session', other, '--stdin'], env, ndjson),
-      cli(['produce', 'cost', '--session', other, '--stdin'], env, '{"indices":[1]}\n'),
-      cli(['produce', 'cost', '--session', other, '--a', '1,2,3'], env),
       cli(['session', 'watch', randomUUID(), '--until-converged', '--timeout', '2'], env),
     ]);
 
@@ -192,10 +190,6 @@ describe('solvermesh session open / watch, produce cost, sessions', function () 
     assert.match(bad.stderr, /stdin line 4: delta_values\[0\] must be a finite number, got "lots"; sent 2 update\(s\) \(through stdin line 3\), nothing from line 4 on/);
     const sent = (await readAll(k, 'solver.costs')).filter((e) => (e as { session_id?: string }).session_id === other) as unknown as CostUpdated[];
     assert.deepEqual(sent.map((c) => c.delta_indices), [[1], [2]]);
-    assert.equal(unknownKey.code, 1);
-    assert.match(unknownKey.stderr, /stdin line 1: unknown key "indices"; an update has delta_indices, delta_values, matrix_updates, flush; nothing was sent/);
-    assert.equal(flag.code, 1);
-    assert.match(flag.stderr, /--a "1,2,3": expected row,col,old,new/);
 
     assert.equal(never.code, 1);
     assert.match(never.stderr, /nothing in .*solver\.sessions yet/);
