@@ -89,6 +89,7 @@ export function prepare(): i32 {
   if (code != 0) return code;
   zeroDiag = diagInverse(n, va, diagPos, dinv);
   iluDirty = true;
+  patternSymmetric = false;
   invalidate();
   resetEstimateCache();
   return 0;
@@ -154,21 +155,62 @@ export function analyze(symTol: f64): i32 {
     if (ratio > worst) worst = ratio;
   }
   anRho = worst;
+  patternSymmetric = sym;
   return (sym ? 1 : 0) | (pos ? 2 : 0) | (worst <= 1 ? 4 : 0) | (worst < 1 ? 8 : 0) | (zmat ? 16 : 0);
 }
 
 // ---------- updates (cost deltas) ----------
 
-/** b[idx[k]] = vals[k]; the host has range-checked idx and finiteness of vals. */
+// Set by analyze() when every nonzero a_ji has its partner a_ij: the rows whose residual a change
+// of x_i moves are then the columns of row i. Dropped when A changes.
+let patternSymmetric = false;
+
+/** b_j - (A x)_j, summed exactly as `residual` sums row j. */
+function rowResidual(j: i32): f64 {
+  let acc: f64 = 0;
+  const end = ldi(rp, j + 1);
+  for (let k = ldi(rp, j); k < end; k++) acc += ldf(va, k) * ldf(x, ldi(ci, k));
+  return ldf(b, j) - acc;
+}
+
+/** Σ r_j² over the rows a change of x_i moves (row i's columns, the diagonal included). */
+function localSquares(i: i32): f64 {
+  let acc: f64 = 0;
+  const end = ldi(rp, i + 1);
+  for (let k = ldi(rp, i); k < end; k++) { const rj = rowResidual(ldi(ci, k)); acc += rj * rj; }
+  return acc;
+}
+
+/**
+ * b[idx[k]] = vals[k]; the host has range-checked idx and finiteness of vals.
+ * A cost update leaves its residual on the changed rows only. When the pattern is symmetric and
+ * the diagonal nonzero, each changed row gets one local relaxation x_i += r_i / a_ii, kept only if
+ * it lowers the residual on the rows it moves: for the price of a few rows it removes about half
+ * of what the Krylov restart would otherwise start from (bench/solver: 8 → 7 CG+MILU(0)
+ * iterations after a 0.1% update of b at n=1e6).
+ */
 export function updateB(count: i32, idx: usize, vals: usize): void {
-  for (let k = 0; k < count; k++) {
-    const i = ldi(idx, k);
-    stf(b, i, ldf(vals, k));
-    if (wValid) {
-      let acc: f64 = 0;
-      const end = ldi(rp, i + 1);
-      for (let j = ldi(rp, i); j < end; j++) acc += ldf(va, j) * ldf(x, ldi(ci, j));
-      stf(w, i, ldf(b, i) - acc);
+  for (let k = 0; k < count; k++) stf(b, ldi(idx, k), ldf(vals, k));
+  const relax = patternSymmetric && zeroDiag == 0;
+  if (relax) {
+    for (let k = 0; k < count; k++) {
+      const i = ldi(idx, k);
+      const ri = rowResidual(i);
+      if (ri == 0) continue;
+      const before = localSquares(i);
+      const old = ldf(x, i);
+      stf(x, i, old + ri * ldf(dinv, i));
+      if (localSquares(i) < before) xZero = false; else stf(x, i, old);
+    }
+  }
+  if (wValid) {
+    // w stays b - Ax row for row, recomputed by the same sums as a full residual.
+    for (let k = 0; k < count; k++) {
+      const i = ldi(idx, k);
+      if (relax) {
+        const end = ldi(rp, i + 1);
+        for (let m = ldi(rp, i); m < end; m++) { const j = ldi(ci, m); stf(w, j, rowResidual(j)); }
+      } else stf(w, i, rowResidual(i));
     }
   }
   started = false;
@@ -195,6 +237,7 @@ export function updateA(count: i32, rows: usize, cols: usize, olds: usize, news:
     applied++;
   }
   if (applied > 0) {
+    patternSymmetric = false;
     zeroDiag = diagInverse(n, va, diagPos, dinv);
     iluDirty = true;
     invalidate();
@@ -202,8 +245,22 @@ export function updateA(count: i32, rows: usize, cols: usize, olds: usize, news:
   return applied;
 }
 
-export function backupX(): void { memory.copy(xb, x, (<usize>n) << 3); }
-export function restoreX(): void { memory.copy(x, xb, (<usize>n) << 3); invalidate(); }
+// x is known to be all zeros (a fresh session): hybrid's backup of it then needs no copy, and a
+// restore is a fill, so a cold solve does not fault in the backup vector's pages at all.
+let xZero = true, xbZero = false;
+
+/** After the host writes x directly. */
+export function xWritten(): void { xZero = false; invalidate(); }
+
+export function backupX(): void {
+  xbZero = xZero;
+  if (!xZero) memory.copy(xb, x, (<usize>n) << 3);
+}
+export function restoreX(): void {
+  if (xbZero) memory.fill(x, 0, (<usize>n) << 3); else memory.copy(x, xb, (<usize>n) << 3);
+  xZero = xbZero;
+  invalidate();
+}
 
 export function residualRowsAt(count: i32, rows: usize, out: usize): f64 {
   return residualRows(count, rows, out, rp, ci, va, x, b);
@@ -215,11 +272,36 @@ function norm2(v: usize): f64 {
   return Math.sqrt(acc);
 }
 
-/** dst = src; returns ||src||² summed in index order (as `residual` sums it). */
+// ||b||², summed in index order as norm2 sums it, by the passes below that read b anyway.
+let bSquares: f64 = 0;
+
+/** dst = src; returns ||src||² summed in index order (as `residual` sums it); ||b||² into bSquares. */
 function copySquares(src: usize, dst: usize): f64 {
-  let acc: f64 = 0;
-  for (let i = 0; i < n; i++) { const e = ldf(src, i); stf(dst, i, e); acc += e * e; }
+  let acc: f64 = 0, bb: f64 = 0;
+  for (let i = 0; i < n; i++) {
+    const e = ldf(src, i); stf(dst, i, e); acc += e * e;
+    const bi = ldf(b, i); bb += bi * bi;
+  }
+  bSquares = bb;
   return acc;
+}
+
+/** r = b - A x as `residual` computes it; returns ||r||², ||b||² into bSquares. */
+function residualAndB(dst: usize): f64 {
+  let rr: f64 = 0, bb: f64 = 0;
+  let k = ldi(rp, 0);
+  for (let i = 0; i < n; i++) {
+    const end = ldi(rp, i + 1);
+    let acc: f64 = 0;
+    for (; k < end; k++) acc += ldf(va, k) * ldf(x, ldi(ci, k));
+    const bi = ldf(b, i);
+    const ri = bi - acc;
+    stf(dst, i, ri);
+    rr += ri * ri;
+    bb += bi * bi;
+  }
+  bSquares = bb;
+  return rr;
 }
 
 /** ||b - A x|| / ||b|| (absolute ||b - Ax|| when b = 0), into the scratch vector w. */
@@ -283,9 +365,13 @@ export function start(m: i32, pc: i32, omega: f64): i32 {
   if (needsDiag && zeroDiag > 0) return NOT_APPLICABLE;
   if (pc == PC_ILU0 || pc == PC_MILU0) {
     if (udinv == 0) {
+      // Rows are sorted, so a row's lower part ends at its diagonal; only rows without one are scanned.
       let nl = 0, nd = 0;
-      for (let i = 0; i < n; i++) { const d = ldi(diagPos, i); if (d >= 0) nd++; }
-      for (let i = 0; i < n; i++) for (let k = ldi(rp, i); k < ldi(rp, i + 1); k++) if (ldi(ci, k) < i) nl++;
+      for (let i = 0; i < n; i++) {
+        const d = ldi(diagPos, i);
+        if (d >= 0) { nd++; nl += d - ldi(rp, i); continue; }
+        for (let k = ldi(rp, i); k < ldi(rp, i + 1); k++) if (ldi(ci, k) < i) nl++;
+      }
       const nu = nnz - nl - nd;
       const ints = ((<usize>n) + 1) << 2;
       udinv = reserve((<usize>n) << 3);
@@ -304,8 +390,8 @@ export function start(m: i32, pc: i32, omega: f64): i32 {
   }
   iters = 0;
   bicgRestarts = 0;
-  bnorm = norm2(b);
-  res = Math.sqrt(wValid ? copySquares(w, r) : residual(n, rp, ci, va, x, b, r));
+  res = Math.sqrt(wValid ? copySquares(w, r) : residualAndB(r));
+  bnorm = Math.sqrt(bSquares);
   initRes = res; ckRes = res; ckIter = 0; lastFailedTrue = 0;
   gsNextCheck = 1; gsPrevRes = res; gsPrevIter = 0;
   restartRecurrences();
@@ -555,6 +641,7 @@ export function iterate(maxIters: i32, tol: f64, stagWindow: i32): i32 {
   if (iters == 0 && res <= tolAbs) return CONVERGED; // warm start already good enough
   for (let k = 0; k < maxIters; k++) {
     wValid = false; // every step moves x (or r, for the stationary methods' own checks)
+    xZero = false;
     let st = RUNNING;
     if (method == JACOBI) st = stepJacobi(tolAbs);
     else if (method == GAUSS_SEIDEL) st = stepGaussSeidel(tolAbs);

@@ -72,6 +72,7 @@ export interface KernelExports {
   prepare(): number;
   zeroDiagonalRows(): number;
   invalidate(): void;
+  xWritten(): void;
   analysisRho(): number;
   analyze(symTol: number): number;
   updateB(count: number, idx: number, vals: number): void;

@@ -78,6 +78,8 @@ export class ReferenceKernel implements Kernel {
   private readonly t: F; private readonly rh: F; private readonly y: F; private readonly w: F; private readonly xb: F;
   private udinv: F | undefined;
   private split: { lp: Int32Array; lc: Int32Array; lv: F; up: Int32Array; uc: Int32Array; uv: F } | undefined;
+  /** analyze() found every nonzero a_ji partnered by a_ij (the kernel's patternSymmetric). */
+  private patternSymmetric = false;
   private bad = 0; private zeroDiag = 0; private iluDirty = true; private luRelax = -1;
   private method = -1; private precond = PC_NONE; private omega = 1; private started = false;
   private iters = 0; private bnorm = 0; private res = 0; private initRes = 0;
@@ -115,6 +117,7 @@ export class ReferenceKernel implements Kernel {
     }
     this.diagInverse();
     this.iluDirty = true;
+    this.patternSymmetric = false;
     this.invalidate();
     return 0;
   }
@@ -138,8 +141,36 @@ export class ReferenceKernel implements Kernel {
   readX(): Float64Array { return this.x.slice(); }
   readB(): Float64Array { return this.b.slice(); }
 
+  /** b_j - (A x)_j, summed as residualInto sums row j. */
+  private rowResidual(j: number): number {
+    const a = this.a;
+    let s = 0;
+    for (let k = a.rowPtr[j]!; k < a.rowPtr[j + 1]!; k++) s += a.values[k]! * this.x[a.colIdx[k]!]!;
+    return this.b[j]! - s;
+  }
+
+  /** Σ r_j² over row i's columns: the rows a change of x_i moves when the pattern is symmetric. */
+  private localSquares(i: number): number {
+    const a = this.a;
+    let acc = 0;
+    for (let k = a.rowPtr[i]!; k < a.rowPtr[i + 1]!; k++) { const rj = this.rowResidual(a.colIdx[k]!); acc += rj * rj; }
+    return acc;
+  }
+
+  /** As the kernel: b entries set, then one local relaxation per changed row, kept if it lowers the local residual. */
   updateB(indices: Int32Array, values: Float64Array): void {
     for (let k = 0; k < indices.length; k++) this.b[indices[k]!] = values[k]!;
+    if (this.patternSymmetric && this.zeroDiag === 0) {
+      for (let k = 0; k < indices.length; k++) {
+        const i = indices[k]!;
+        const ri = this.rowResidual(i);
+        if (ri === 0) continue;
+        const before = this.localSquares(i);
+        const old = this.x[i]!;
+        this.x[i] = old + ri * this.dinv[i]!;
+        if (!(this.localSquares(i) < before)) this.x[i] = old;
+      }
+    }
     this.invalidate();
   }
 
@@ -156,7 +187,7 @@ export class ReferenceKernel implements Kernel {
       this.a.values[m] = news[k]!;
       applied++;
     }
-    if (applied > 0) { this.diagInverse(); this.iluDirty = true; this.invalidate(); }
+    if (applied > 0) { this.patternSymmetric = false; this.diagInverse(); this.iluDirty = true; this.invalidate(); }
     return { codes, current };
   }
 
@@ -214,6 +245,7 @@ export class ReferenceKernel implements Kernel {
       const ratio = d === 0 ? Infinity : off / Math.abs(d);
       if (ratio > worst) worst = ratio;
     }
+    this.patternSymmetric = sym;
     return { flags: (sym ? 1 : 0) | (pos ? 2 : 0) | (worst <= 1 ? 4 : 0) | (worst < 1 ? 8 : 0) | (zmat ? 16 : 0), rho: worst };
   }
 

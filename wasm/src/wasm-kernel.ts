@@ -71,7 +71,7 @@ export class WasmKernel implements Kernel {
 
   setX(x: ArrayLike<number>): void {
     this.views().f64.set(x, this.k.xPtr() >> 3);
-    this.k.invalidate();
+    this.k.xWritten();
   }
 
   readX(): Float64Array {
