@@ -568,6 +568,8 @@ export interface AgentAckTally {
   count: number;
   /** CONFLICT acks in a row (a READY ack ends the streak). */
   conflict_streak: number;
+  /** Latest event time among the CONFLICT acks of the streak (they may come out of event-time order); null with no streak. */
+  conflict_streak_at: number | null;
   /** Event time the last quarantine started; null when never quarantined. */
   quarantined_at: number | null;
   /** Event time the last quarantine ends (released when the partition's event time reaches it). */

@@ -13,8 +13,9 @@
 //   Q1 §6.1 CONTEXT_CORRUPTION ("Hash mismatch on context verification", escalation "Immediate"):
 //      a CONFLICT ack of type HASH_MISMATCH quarantines at once.
 //   Q2 §6.1 BYZANTINE_BEHAVIOR ("Outputs contradict multiple other agents"), with §6.1's
-//      escalation threshold of "3 consecutive failures": 3 CONFLICT acks in a row (READY ends the
-//      streak, TRANSIT leaves it) quarantine.
+//      escalation threshold of "3 consecutive failures": 3 CONFLICT acks in a row in the agent's
+//      partition order (READY ends the streak, TRANSIT leaves it) quarantine, from the latest
+//      event time among the three (acks of different messages arrive in any event-time order).
 //   Release: QUARANTINE_HOLD_MS of event time after the conflict that quarantined (§6.2's
 //      breaker isolation before a probe; "Still failing, extend isolation": a CONFLICT ack
 //      while quarantined, by its own event time, extends the hold from that ack). The fold of
@@ -46,6 +47,8 @@ export interface AckTally {
   readonly buckets: readonly AckBucket[];
   readonly count: number;
   readonly conflictStreak: number;
+  /** Latest event time among the streak's conflicts: acks of different messages come in any event-time order. */
+  readonly conflictStreakAt: number | null;
   readonly quarantinedAt: number | null;
   readonly quarantinedUntil: number | null;
   readonly quarantineCause: QuarantineCause | null;
@@ -56,7 +59,7 @@ export interface AckTally {
 }
 
 export const NO_ACKS: AckTally = {
-  buckets: [], count: 0, conflictStreak: 0, quarantinedAt: null, quarantinedUntil: null, quarantineCause: null,
+  buckets: [], count: 0, conflictStreak: 0, conflictStreakAt: null, quarantinedAt: null, quarantinedUntil: null, quarantineCause: null,
   quarantineDetail: null, recent: [], lastOffset: -1, lastAckAt: null,
 };
 
@@ -104,24 +107,28 @@ export function foldAck(t: AckTally, ack: AckReceived, offset: number): AckTally
     lastOffset: offset,
     lastAckAt: t.lastAckAt === null ? at : Math.max(t.lastAckAt, at),
   };
-  if (ack.state === 'READY') return { ...next, conflictStreak: 0 };
+  if (ack.state === 'READY') return { ...next, conflictStreak: 0, conflictStreakAt: null };
   if (ack.state !== 'CONFLICT') return next;
   const streak = t.conflictStreak + 1;
+  const streakAt = Math.max(t.conflictStreakAt ?? at, at);
   const type = ack.conflict?.conflict_type ?? 'UNKNOWN';
   const held = quarantined(t, at);
   let cause: QuarantineCause | null = null;
   let detail = '';
+  // The quarantine starts when its last conflict happened (event time), not when it was folded.
+  let from = at;
   if (type === 'HASH_MISMATCH') { cause = 'CONTEXT_CORRUPTION'; detail = `HASH_MISMATCH on message ${ack.message_id}`; }
-  else if (streak >= CONFLICT_STREAK_LIMIT) { cause = 'BYZANTINE_BEHAVIOR'; detail = `${streak} CONFLICT acks in a row (last ${type} on message ${ack.message_id})`; }
+  else if (streak >= CONFLICT_STREAK_LIMIT) { cause = 'BYZANTINE_BEHAVIOR'; from = streakAt; detail = `${streak} CONFLICT acks in a row (last ${type} on message ${ack.message_id})`; }
   else if (held) { cause = t.quarantineCause; detail = `CONFLICT ${type} while quarantined (message ${ack.message_id})`; }
-  next = { ...next, conflictStreak: streak };
+  next = { ...next, conflictStreak: streak, conflictStreakAt: streakAt };
   if (cause === null) return next;
-  const until = at + QUARANTINE_HOLD_MS * 1000;
+  const until = from + QUARANTINE_HOLD_MS * 1000;
   return {
     ...next,
     // A new quarantine restarts the count; one extended keeps its start.
     conflictStreak: 0,
-    quarantinedAt: held ? t.quarantinedAt : at,
+    conflictStreakAt: null,
+    quarantinedAt: held ? t.quarantinedAt : from,
     quarantinedUntil: Math.max(until, t.quarantinedUntil ?? until),
     quarantineCause: cause,
     quarantineDetail: detail,
@@ -146,7 +153,7 @@ export function toAvro(t: AckTally): AgentAckTally {
   const out = new Int32Array(t.buckets.length * 3);
   t.buckets.forEach((b, i) => { out[3 * i] = b.index; out[3 * i + 1] = b.onTime; out[3 * i + 2] = b.late; });
   return {
-    buckets: packInt32(out), count: t.count, conflict_streak: t.conflictStreak, quarantined_at: t.quarantinedAt,
+    buckets: packInt32(out), count: t.count, conflict_streak: t.conflictStreak, conflict_streak_at: t.conflictStreakAt, quarantined_at: t.quarantinedAt,
     quarantined_until: t.quarantinedUntil, quarantine_cause: t.quarantineCause, quarantine_detail: t.quarantineDetail,
     recent_message_ids: [...t.recent], last_offset: t.lastOffset, last_ack_at: t.lastAckAt,
   };
@@ -159,7 +166,7 @@ export function fromAvro(a: AgentAckTally | null): AckTally {
   for (let i = 0; i + 2 < raw.length; i += 3) buckets.push({ index: raw[i]!, onTime: raw[i + 1]!, late: raw[i + 2]! });
   const cause = a.quarantine_cause === 'CONTEXT_CORRUPTION' || a.quarantine_cause === 'BYZANTINE_BEHAVIOR' ? a.quarantine_cause : null;
   return {
-    buckets, count: a.count, conflictStreak: a.conflict_streak, quarantinedAt: a.quarantined_at, quarantinedUntil: a.quarantined_until,
+    buckets, count: a.count, conflictStreak: a.conflict_streak, conflictStreakAt: a.conflict_streak_at, quarantinedAt: a.quarantined_at, quarantinedUntil: a.quarantined_until,
     quarantineCause: cause, quarantineDetail: a.quarantine_detail, recent: [...a.recent_message_ids], lastOffset: a.last_offset, lastAckAt: a.last_ack_at,
   };
 }

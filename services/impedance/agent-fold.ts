@@ -193,7 +193,8 @@ export function foldAgentAck(agent: AgentState, ack: AckReceived, offset: number
   if (next.state === agent.state) return { agent: next };
   const cause: AgentStateCause = next.state === 'QUARANTINED' ? acks.quarantineCause ?? 'BYZANTINE_BEHAVIOR' : scoreCause(next.state, next.score);
   const detail = next.state === 'QUARANTINED' ? `${acks.quarantineDetail ?? ''}; held until ${new Date((acks.quarantinedUntil ?? 0) / 1000).toISOString()}` : scoreDetail(next);
-  return { agent: next, changed: stateChanged(agent, next, cause, ack.meta.event_id, ack.meta.occurred_at, detail) };
+  const at = next.state === 'QUARANTINED' ? acks.quarantinedAt ?? ack.meta.occurred_at : ack.meta.occurred_at;
+  return { agent: next, changed: stateChanged(agent, next, cause, ack.meta.event_id, at, detail) };
 }
 
 /** The quarantine release timer: the watermark reached quarantined_until. Undefined if not due or moot. */

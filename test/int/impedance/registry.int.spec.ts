@@ -132,6 +132,10 @@ describe('impedance service: heartbeats into the Redis registry and mesh.impedan
     await waitCaughtUp(k, 'mesh.acks');
     const acc = await new RegistryStore(redis, prefix).accuracy(Math.floor(req.target_arrival_time / 1000));
     assert.deepEqual({ samples: acc.samples, within: acc.within50ms }, { samples: 2, within: 1 });
+    // and each ack, re-keyed by agent onto mesh.agent-acks, is folded into its agent once:
+    // 3 heartbeats + 1 ack (the duplicate does not count)
+    await waitCaughtUp(k, 'mesh.agent-acks', 60_000, true);
+    await waitFor(async () => (await redis.hget(`${prefix}agent:${a!.agent_id}`, 'rev')) === '4' && (await redis.hget(`${prefix}agent:${b!.agent_id}`, 'rev')) === '4', 10_000, 'both acked agents at revision 4');
   });
 
   it('FLUSHALL, then a restart: the registry is rebuilt identical from mesh.impedance', async () => {

@@ -117,6 +117,11 @@ describe('impedance: quarantine (seed 002 §6.1 CONTEXT_CORRUPTION, BYZANTINE_BE
     assert.match(changed[0]!.detail ?? '', /3 CONFLICT acks in a row/);
   });
 
+  it('given the three conflicts folded out of event-time order (13, 11, 12 s), then the quarantine starts at the latest, 13 s', () => {
+    const { changed } = run([...hbs(beats(0, 2)), ...acksAt([13, 11, 12].map((t) => ackOf({ at: T0 + t * S, message: `m${t}`, state: 'CONFLICT' })))]);
+    assert.deepEqual(changed.map((c) => [c.new_state, c.meta.occurred_at]), [['QUARANTINED', T0 + 13 * S]]);
+  });
+
   it('given CONFLICT, CONFLICT, READY, CONFLICT, CONFLICT, then no quarantine: READY ends the streak', () => {
     const states = ['CONFLICT', 'CONFLICT', 'READY', 'CONFLICT', 'CONFLICT'] as const;
     const { fold, changed } = run([...hbs(beats(0, 2)), ...acksAt(states.map((state, i) => ackOf({ at: T0 + (11 + i) * S, message: `m${i}`, state })))]);
