@@ -4,13 +4,17 @@
 //      of BENCH_UPDATES CostUpdated (b deltas, 1 in 100 a diagonal edit), from the first send
 //      to the arrival of the IterationCompleted whose applied_through covers the last; beside
 //      the same records sent to a plain topic and read back (raw produce->consume throughput);
-//   b. latency from sending one cost update (flush: its own group) to the arrival of the first
-//      IterationCompleted covering it, paced at BENCH_RATE/s on a 1e4 session (100x100), p50 and
-//      p99; beside the round trip of the same records through a plain topic.
+//   b. latency from sending a cost update to the arrival of the first IterationCompleted
+//      covering it, paced at BENCH_RATE/s on a 1e4 session (100x100), p50 and p99, for each
+//      group size in BENCH_LATENCY_GROUPS (the producer flushes every g-th update; 1 = every
+//      update is its own re-solve); beside the round trip of the same records through a plain
+//      topic. The service's CPU per update says whether it could keep up at all.
 // Medians of BENCH_RUNS runs, ratios against the baseline, load average before and after.
 //   BENCH_RUNS (3)  BENCH_UPDATES (200000)  BENCH_FLUSH_EVERY (0: only the last of a burst flushes;
 //   groups then close at the service's SOLVER_COALESCE_MAX)  BENCH_RATE (1000)
-//   BENCH_LATENCY_UPDATES (5000)  BENCH_METHOD (HYBRID)  BENCH_LINGER_MS (burst 5, paced 0)
+//   BENCH_LATENCY_UPDATES (5000)  BENCH_LATENCY_GROUPS (10,1)  BENCH_METHOD (HYBRID)
+//   BENCH_LINGER_MS (burst 5, paced 0)  BENCH_RDKAFKA (k=v,... more client properties, both ends)
+//   BENCH_KEEP_LOG (file for the service's log)  BENCH_SERVICE_NODE_ARGS (e.g. --cpu-prof)
 // The service's own knobs (SOLVER_*) pass through the environment to it unchanged.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -32,7 +36,7 @@ const UPDATES = env('BENCH_UPDATES', 200_000);
 const FLUSH_EVERY = env('BENCH_FLUSH_EVERY', 0);
 const RATE = env('BENCH_RATE', 1000);
 const LAT_UPDATES = env('BENCH_LATENCY_UPDATES', 5000);
-const GROUP = env('BENCH_LATENCY_GROUP', 1);
+const GROUPS = (process.env.BENCH_LATENCY_GROUPS ?? '10,1').split(',').map(Number);
 const METHOD = (process.env.BENCH_METHOD ?? 'HYBRID') as SolverMethod;
 
 const config = loadConfig(process.env);
@@ -129,9 +133,9 @@ async function main(): Promise<void> {
     await pacedLatency(pacedProducer, plainPath(small.id), await smallSource.encoded(costs, 300, 1), RATE);
 
     const thr = { raw: [] as number[], service: [] as number[] };
-    const lat = { raw: [] as LatencyFigures[], service: [] as LatencyFigures[] };
+    const lat = new Map(GROUPS.map((g) => [g, { raw: [] as LatencyFigures[], service: [] as LatencyFigures[], cpu: [] as number[] }]));
     // Service CPU per update: steadier than rates on a shared machine, it pays only for this process.
-    const cpu = { thr: [] as number[], lat: [] as number[] };
+    const cpu = { thr: [] as number[] };
     for (let r = 0; r < RUNS; r++) {
       const values = await bigSource.encoded(costs, UPDATES, FLUSH_EVERY);
       thr.raw.push((UPDATES * 1000) / (await burst(burstProducer, plainPath(big.id), values)).ms);
@@ -146,13 +150,15 @@ async function main(): Promise<void> {
       const txns = counter(m1, 'solvermesh_transactions_total') - counter(m0, 'solvermesh_transactions_total');
       process.stderr.write(`run ${r + 1}/${RUNS} a: raw ${fmt(thr.raw.at(-1)!)}/s, service ${fmt(thr.service.at(-1)!)}/s (${fmt(txns)} transactions, ${fmt(UPDATES / Math.max(1, txns))} records each), service cpu ${fmt(cpu.thr.at(-1)!, 1)} µs/update\n`);
 
-      const paced = await smallSource.encoded(costs, LAT_UPDATES, GROUP);
-      lat.raw.push(await pacedLatency(pacedProducer, plainPath(small.id), paced, RATE));
-      const c1 = solver.cpuMs();
-      lat.service.push(await pacedLatency(pacedProducer, smallPath, paced, RATE));
-      cpu.lat.push(((solver.cpuMs() - c1) * 1000) / LAT_UPDATES);
-      const lr = lat.raw.at(-1)!, ls = lat.service.at(-1)!;
-      process.stderr.write(`run ${r + 1}/${RUNS} b: raw p50 ${lr.p50.toFixed(2)} p99 ${lr.p99.toFixed(2)} ms, service p50 ${ls.p50.toFixed(2)} p99 ${ls.p99.toFixed(2)} max ${ls.max.toFixed(1)} ms, service cpu ${fmt(cpu.lat.at(-1)!)} µs/update\n`);
+      for (const [group, l] of lat) {
+        const paced = await smallSource.encoded(costs, LAT_UPDATES, group);
+        l.raw.push(await pacedLatency(pacedProducer, plainPath(small.id), paced, RATE));
+        const c1 = solver.cpuMs();
+        l.service.push(await pacedLatency(pacedProducer, smallPath, paced, RATE));
+        l.cpu.push(((solver.cpuMs() - c1) * 1000) / LAT_UPDATES);
+        const lr = l.raw.at(-1)!, ls = l.service.at(-1)!;
+        process.stderr.write(`run ${r + 1}/${RUNS} b (group ${group}): raw p50 ${lr.p50.toFixed(2)} p99 ${lr.p99.toFixed(2)} ms, service p50 ${ls.p50.toFixed(2)} p99 ${ls.p99.toFixed(2)} max ${ls.max.toFixed(1)} ms, service cpu ${fmt(l.cpu.at(-1)!)} µs/update\n`);
+      }
     }
     const load1 = loadavg();
     const out = (s: string) => process.stdout.write(`${s}\n`);
@@ -162,13 +168,16 @@ async function main(): Promise<void> {
     out(`   raw produce->consume   ${fmt(median(thr.raw)).padStart(9)}/s   runs ${thr.raw.map((x) => fmt(x)).join(', ')}`);
     out(`   service applied        ${fmt(median(thr.service)).padStart(9)}/s   runs ${thr.service.map((x) => fmt(x)).join(', ')}   service/raw ${ratio(median(thr.service), median(thr.raw))}   target >= 50,000/s: ${median(thr.service) >= 50_000 ? 'met' : 'MISSED'}`);
     out(`   service cpu per update ${fmt(median(cpu.thr), 1).padStart(9)} µs  runs ${cpu.thr.map((x) => fmt(x, 1)).join(', ')}`);
-    out(`b. ${fmt(LAT_UPDATES)} updates at ${fmt(RATE)}/s on a ${fmt(small.a.n)}-unknown session, ${GROUP === 1 ? 'each its own group (flush)' : `a group (flush) every ${GROUP}`}`);
     const p = (xs: LatencyFigures[], k: 'p50' | 'p99' | 'max') => median(xs.map((x) => x[k]));
-    out(`   raw round trip         p50 ${p(lat.raw, 'p50').toFixed(2).padStart(6)} ms   p99 ${p(lat.raw, 'p99').toFixed(2).padStart(6)} ms   runs p50/p99 ${lat.raw.map((x) => `${x.p50.toFixed(2)}/${x.p99.toFixed(2)}`).join(', ')}`);
-    out(`   update->iteration      p50 ${p(lat.service, 'p50').toFixed(2).padStart(6)} ms   p99 ${p(lat.service, 'p99').toFixed(2).padStart(6)} ms   runs p50/p99 ${lat.service.map((x) => `${x.p50.toFixed(2)}/${x.p99.toFixed(2)}`).join(', ')}`);
-    out(`   service cpu per update ${fmt(median(cpu.lat)).padStart(9)} µs  runs ${cpu.lat.map((x) => fmt(x)).join(', ')}`);
+    for (const [group, l] of lat) {
+      out(`b. ${fmt(LAT_UPDATES)} updates at ${fmt(RATE)}/s on a ${fmt(small.a.n)}-unknown session, ${group === 1 ? 'each its own group (flush on every update)' : `a group (flush) every ${group} updates`}`);
+      out(`   raw round trip         p50 ${p(l.raw, 'p50').toFixed(2).padStart(8)} ms   p99 ${p(l.raw, 'p99').toFixed(2).padStart(8)} ms   runs p50/p99 ${l.raw.map((x) => `${x.p50.toFixed(2)}/${x.p99.toFixed(2)}`).join(', ')}`);
+      out(`   update->iteration      p50 ${p(l.service, 'p50').toFixed(2).padStart(8)} ms   p99 ${p(l.service, 'p99').toFixed(2).padStart(8)} ms   runs p50/p99 ${l.service.map((x) => `${x.p50.toFixed(2)}/${x.p99.toFixed(2)}`).join(', ')}`);
+      out(`   service/raw            p50 ${ratio(p(l.service, 'p50'), p(l.raw, 'p50'))}   p99 ${ratio(p(l.service, 'p99'), p(l.raw, 'p99'))}   targets p50 <= 5 ms: ${p(l.service, 'p50') <= 5 ? 'met' : 'MISSED'}, p99 <= 20 ms: ${p(l.service, 'p99') <= 20 ? 'met' : 'MISSED'}`);
+      // Above 1e6 µs of CPU per second of updates the service cannot keep up and latency is queueing.
+      out(`   service cpu per update ${fmt(median(l.cpu)).padStart(9)} µs  runs ${l.cpu.map((x) => fmt(x)).join(', ')}  (one core sustains ~${fmt(1e6 / median(l.cpu))} updates/s)`);
+    }
     failed = false;
-    out(`   service/raw            p50 ${ratio(p(lat.service, 'p50'), p(lat.raw, 'p50'))}   p99 ${ratio(p(lat.service, 'p99'), p(lat.raw, 'p99'))}   targets p50 <= 5 ms: ${p(lat.service, 'p50') <= 5 ? 'met' : 'MISSED'}, p99 <= 20 ms: ${p(lat.service, 'p99') <= 20 ? 'met' : 'MISSED'}`);
   } finally {
     await solver.stop();
     // BENCH_KEEP_LOG=<file>: the service's whole log; on failure its tail is printed anyway.
