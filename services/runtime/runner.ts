@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { EventCodec, DecodedEvent } from './codec';
 import { deadLetter } from './dead-letter';
 import { errorCode, errorMessage, isRetriable, poison } from './errors';
-import type { BatchContext, InRecord, KafkaEngine, OutRecord, PartitionBatch, PartitionProgress, TransactionalConsumer } from './kafka/types';
+import type { BatchContext, ConsumerTuning, InRecord, KafkaEngine, OutRecord, PartitionBatch, PartitionProgress, TransactionalConsumer } from './kafka/types';
 import type { RuntimeMetrics } from './metrics';
 import type { Emit, Processor, RecordContext } from './processor';
 
@@ -25,6 +25,7 @@ export interface RunnerOptions {
   readonly stallTimeoutMs: number;
   readonly fromBeginning?: boolean;
   readonly maxBatchRecords?: number;
+  readonly consumerTuning?: ConsumerTuning;
   /** Decode-time validation; a non-empty list sends the record to the DLQ with the reasons. */
   readonly validate?: EventValidator;
   /** Injected clock (ms) for health timing. */
@@ -78,6 +79,7 @@ export class ProcessorRunner {
         topics: processor.inputs.map((t) => this.physical(t)),
         fromBeginning: this.opts.fromBeginning ?? true,
         maxBatchRecords: this.opts.maxBatchRecords ?? 500,
+        ...(this.opts.consumerTuning ? { tuning: this.opts.consumerTuning } : {}),
       },
       {
         onCommitted: (batch, produced) => this.onCommitted(batch, produced),

@@ -6,6 +6,7 @@ import { createEngine } from './engine';
 import { startOpsServer, type OpsServer } from './http';
 import { createLogger, type Logger } from './logger';
 import { createMetrics } from './metrics';
+import type { ConsumerTuning } from './kafka/types';
 import type { Processor, ProcessorContext } from './processor';
 import { ProcessorRunner, type EventValidator } from './runner';
 import { schemaValidator } from './validation';
@@ -16,6 +17,7 @@ export interface ServiceDefinition {
   /** Defaults to the schema annotations and per-event rules (schemas/validate.ts). */
   readonly validate?: EventValidator;
   readonly maxBatchRecords?: number;
+  readonly consumerTuning?: ConsumerTuning;
 }
 
 export interface RunningService {
@@ -42,6 +44,7 @@ export async function startService(def: ServiceDefinition, env: NodeJS.ProcessEn
     stallTimeoutMs: config.stallTimeoutMs,
     validate: def.validate ?? schemaValidator(),
     ...(def.maxBatchRecords ? { maxBatchRecords: def.maxBatchRecords } : {}),
+    ...(def.consumerTuning ? { consumerTuning: def.consumerTuning } : {}),
   });
   const ops = await startOpsServer({ host: config.httpHost, port: config.httpPort, registry: metrics.registry, health: runner, service: def.name });
   logger.info({ port: ops.port, kafkaClient: config.kafkaClient, brokers: config.kafkaBrokers }, 'ops server listening (/health, /metrics)');

@@ -87,11 +87,12 @@ class RdkafkaTransactionalConsumer implements TransactionalConsumer {
       'session.timeout.ms': 30_000,
       'max.poll.interval.ms': 300_000,
       rebalance_cb: true,
+      ...(this.opts.tuning?.returnAtEnd ? { 'enable.partition.eof': true } : {}),
     }, { 'auto.offset.reset': this.opts.fromBeginning ? 'earliest' : 'latest' });
     this.consumer.on('rebalance', (err, assignment) => this.onRebalance(err, assignment));
     this.consumer.on('event.error', (err) => this.events.onError?.(err));
     await cb((done) => this.consumer.connect({}, (err) => done(err)));
-    this.consumer.setDefaultConsumeTimeout(100);
+    this.consumer.setDefaultConsumeTimeout(this.opts.tuning?.pollTimeoutMs ?? 100);
     this.consumer.subscribe([...this.opts.topics]);
     await this.newProducer();
     this.running = true;
@@ -108,6 +109,7 @@ class RdkafkaTransactionalConsumer implements TransactionalConsumer {
       'enable.idempotence': true,
       'transaction.timeout.ms': 20_000,
       'linger.ms': 1,
+      ...(this.opts.tuning?.retryBackoffMs !== undefined ? { 'retry.backoff.ms': this.opts.tuning.retryBackoffMs } : {}),
     }, { partitioner: PARTITIONER });
     await cb((done) => this.producer.connect({}, (err) => done(err)));
     this.producer.setPollInterval(50);

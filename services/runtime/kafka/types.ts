@@ -45,6 +45,24 @@ export interface ConsumeOptions {
   readonly fromBeginning: boolean;
   /** Upper bound on records handed to one BatchProcessor call. */
   readonly maxBatchRecords?: number;
+  /** Latency knobs; what is unset keeps the engine's defaults. */
+  readonly tuning?: ConsumerTuning;
+}
+
+/** Settings a latency-sensitive service passes to its engine (node-rdkafka honours them; kafkajs ignores them). */
+export interface ConsumerTuning {
+  /** How long one poll waits for a first record (ms; engine default 100). */
+  readonly pollTimeoutMs?: number;
+  /**
+   * Hand over a batch once the partitions' ends are reached instead of waiting up to the poll
+   * timeout per record to fill maxBatchRecords (default false).
+   */
+  readonly returnAtEnd?: boolean;
+  /**
+   * Transactional producer's retry backoff (ms; librdkafka default 100): the request after a
+   * commit meets CONCURRENT_TRANSACTIONS until the markers are written, and waits this long.
+   */
+  readonly retryBackoffMs?: number;
 }
 
 export interface PartitionProgress {
