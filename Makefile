@@ -8,7 +8,7 @@ ENV_FILE := .infra/env
 WITH_ENV := set -a; [ -f $(ENV_FILE) ] && . ./$(ENV_FILE); set +a;
 
 .PHONY: help deps up down clean-data topics schemas-check test test-unit test-int typecheck demo \
-        bench-codec bench-impedance wasm bench-solver replay
+        bench-codec bench-impedance wasm bench-solver replay bench-solver-service
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -55,6 +55,9 @@ bench-solver: deps ## WASM solver kernels vs SciPy and sublinear-time-solver, n=
 
 bench-impedance: topics ## impedance heartbeats/s (kafkajs, rdkafka) beside raw consume, medians
 	@$(WITH_ENV) npx tsx bench/impedance/heartbeats.bench.ts
+
+bench-solver-service: wasm up ## solver service: cost updates/s on a 1e5 session, update->iteration p50/p99 on a 1e4 session, beside the raw broker
+	@$(WITH_ENV) npx tsx bench/solver-service/main.ts
 
 bench-codec: deps ## Avro array<double> vs packed little-endian bytes at 1e6 values
 	@npx tsx bench/codec/doubles.bench.ts
