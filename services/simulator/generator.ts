@@ -87,19 +87,29 @@ export interface Faults {
   readonly drifting: ReadonlySet<string>;
   /** Cluster ids whose agents all stopped. */
   readonly failingClusters: ReadonlySet<string>;
+  /**
+   * Heartbeat periods (5 s each) the dead agents and failing clusters still send before they
+   * stop: 0 means never heard from; more means they are in the registry first, and go offline
+   * 30 s of event time after their last heartbeat (seed 002 §6.1 AGENT_CRASH).
+   */
+  readonly diesAfterPeriods: number;
 }
 
-export const NO_FAULTS: Faults = { slow: new Set(), dead: new Set(), drifting: new Set(), failingClusters: new Set() };
+export const NO_FAULTS: Faults = { slow: new Set(), dead: new Set(), drifting: new Set(), failingClusters: new Set(), diesAfterPeriods: 0 };
+
+export interface FaultCounts {
+  readonly slow?: number; readonly dead?: number; readonly drifting?: number; readonly failingClusters?: readonly string[]; readonly diesAfterPeriods?: number;
+}
 
 /** Picks fault victims: `slow`, `dead`, `drifting` agents (counts) and failing clusters, seeded. */
-export function pickFaults(mesh: readonly AgentProfile[], o: { slow?: number; dead?: number; drifting?: number; failingClusters?: readonly string[] }, seed = 2): Faults {
+export function pickFaults(mesh: readonly AgentProfile[], o: FaultCounts, seed = 2): Faults {
   const rand = prng(seed);
   const pick = (n: number) => {
     const out = new Set<string>();
     while (out.size < Math.min(n, mesh.length)) out.add(mesh[Math.floor(rand() * mesh.length)]!.agentId);
     return out;
   };
-  return { slow: pick(o.slow ?? 0), dead: pick(o.dead ?? 0), drifting: pick(o.drifting ?? 0), failingClusters: new Set(o.failingClusters ?? []) };
+  return { slow: pick(o.slow ?? 0), dead: pick(o.dead ?? 0), drifting: pick(o.drifting ?? 0), failingClusters: new Set(o.failingClusters ?? []), diesAfterPeriods: o.diesAfterPeriods ?? 0 };
 }
 
 export interface Sample { readonly latencyMs: number; readonly processingMs: number }
@@ -114,11 +124,12 @@ export function sample(a: AgentProfile, rand: () => number, faults: Faults): Sam
   };
 }
 
+/** A dead agent or one of a failing cluster (silent from period `faults.diesAfterPeriods` on). */
 export const isDown = (a: AgentProfile, f: Faults) => f.dead.has(a.agentId) || f.failingClusters.has(a.clusterId);
 
 /** The heartbeat of agent `a` in period `period` (event time = start + period * 5 s + phase), or null when it is down. */
 export function heartbeat(a: AgentProfile, startUs: number, period: number, rand: () => number, faults: Faults, producer = 'simulator'): HeartbeatReceived | null {
-  if (isDown(a, faults)) return null;
+  if (period >= faults.diesAfterPeriods && isDown(a, faults)) return null;
   const at = startUs + period * 5_000_000 + a.phaseUs;
   const s = sample(a, rand, faults);
   return {

@@ -24,8 +24,11 @@ describe('simulator: the MESH-30K population (seed 002 §2.1-2.2)', () => {
     assert.deepEqual(validateEvent(hb), []);
     assert.equal(hb.meta.occurred_at, T0 + 10_000_000 + a.phaseUs);
     assert.equal(heartbeat(a, T0, 2, prng(1), { ...NO_FAULTS, failingClusters: new Set([a.clusterId]) }), null);
-    const f = pickFaults(mesh, { slow: 10, dead: 5 }, 2);
+    const f = pickFaults(mesh, { slow: 10, dead: 5, diesAfterPeriods: 2 }, 2);
     assert.equal(f.slow.size, 10);
     assert.equal(f.dead.size, 5);
+    // a dead agent with diesAfterPeriods 2 sends periods 0 and 1, then nothing
+    const d = mesh.find((x) => f.dead.has(x.agentId))!;
+    assert.deepEqual([0, 1, 2, 3].map((p) => heartbeat(d, T0, p, prng(1), f) !== null), [true, true, false, false]);
   });
 });

@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import Redis from 'ioredis';
+import type { AgentStateChanged } from '../../../schemas/generated/events';
+import { registryPrefix } from '../../../services/impedance';
+import { OFFLINE_AFTER_US } from '../../../services/impedance/agent-fold';
+import type { RunningService } from '../../../services/runtime/service';
+import { TestKafka } from '../../support/kafka';
+import { collectEvents, freePort, PrivateRedis, startImpedance, waitCaughtUp } from '../impedance/support';
+
+const BIN = join(__dirname, '..', '..', '..', 'bin', 'solvermesh');
+
+interface SimReport {
+  agents: number; heartbeats: number;
+  faults: { slow: string[]; dead: string[]; dies_after_periods: number };
+}
+
+function simulate(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [BIN, 'simulate', 'mesh', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    p.on('error', reject);
+    p.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+describe('solvermesh simulate mesh (a child process) against the broker, with the impedance service running', function () {
+  this.timeout(120_000);
+  let k: TestKafka;
+  let redisSrv: PrivateRedis;
+  let redis: Redis;
+  let svc: RunningService | undefined;
+
+  before(async () => {
+    k = await TestKafka.create('simulate');
+    redisSrv = new PrivateRedis(await freePort());
+    await redisSrv.start();
+    redis = new Redis(redisSrv.url);
+  });
+  after(async () => {
+    await svc?.stop();
+    redis?.disconnect();
+    await redisSrv?.stop();
+    await k?.close();
+  });
+
+  it('given 60 agents, 3 dead after 10 s and 3 slow, when 600 heartbeats (~10 periods of event time) are sent, then the dead go OFFLINE 30 s after their last heartbeat and the slow score higher', async () => {
+    svc = await startImpedance(k, redisSrv.url);
+    const env = { ...process.env, TOPIC_PREFIX: k.prefix, LOG_LEVEL: 'warn' };
+    const run = await simulate(['--agents', '60', '--count', '600', '--seed', '4', '--dead', '3', '--dead-after', '10s', '--slow', '3'], env);
+    assert.equal(run.code, 0, run.stderr);
+    const report = JSON.parse(run.stdout.trim().split('\n').pop()!) as SimReport;
+    assert.equal(report.heartbeats, 600);
+    assert.equal(report.faults.dead.length, 3);
+    assert.equal(report.faults.dies_after_periods, 2);
+    await waitCaughtUp(k, 'mesh.heartbeats');
+
+    // then exactly the dead agents went OFFLINE, each at its last heartbeat + 30 s of event time
+    const prefix = registryPrefix(k.prefix);
+    const changes = (await collectEvents<{ type: string }>(k, 'mesh.impedance', (es) => es.filter((e) => e.type === 'AgentStateChanged').length >= 3))
+      .filter((e): e is AgentStateChanged => e.type === 'AgentStateChanged');
+    const offline = changes.filter((c) => c.new_state === 'OFFLINE');
+    assert.deepEqual(offline.map((c) => c.agent_id).sort(), report.faults.dead);
+    for (const c of offline) {
+      assert.equal(c.cause, 'HEARTBEAT_TIMEOUT');
+      assert.equal(c.meta.occurred_at, c.last_heartbeat_at! + OFFLINE_AFTER_US);
+    }
+    // and the registry says so: 60 agents, the dead ones 'O' with the same last heartbeat
+    const ids = await redis.hkeys(`${prefix}summary`);
+    assert.equal(ids.length, 60);
+    for (const id of ids) {
+      const a = await redis.hgetall(`${prefix}agent:${id}`);
+      const dead = report.faults.dead.includes(id);
+      assert.equal(a.state === 'O', dead, `${id}: state ${a.state}`);
+      if (dead) assert.equal(Number(a.last_hb), offline.find((c) => c.agent_id === id)!.last_heartbeat_at);
+    }
+
+    // and every slow agent (5x latency and processing) scores over twice its class's median and
+    // is DEGRADED; humans (class F) are left out: their score is at the 1000 cap either way
+    const agents = await Promise.all(ids.map(async (id) => {
+      const h = await redis.hgetall(`${prefix}agent:${id}`);
+      return { id, class: h.class, score: Number(h.score), state: h.state };
+    }));
+    const slow = agents.filter((a) => report.faults.slow.includes(a.id) && a.class !== 'CLASS_F_HUMAN');
+    assert.ok(slow.length > 0, 'at least one slow agent outside class F');
+    for (const a of slow) {
+      const peers = agents.filter((p) => p.class === a.class && !report.faults.slow.includes(p.id) && !report.faults.dead.includes(p.id)).map((p) => p.score);
+      assert.ok(a.score > 2 * median(peers), `${a.id} (${a.class}) score ${a.score} vs class median ${median(peers)}`);
+      assert.equal(a.state, 'D', `${a.id} degraded`);
+    }
+  });
+
+  it('given bad options, then it exits non-zero naming the option', async () => {
+    const env = { ...process.env, TOPIC_PREFIX: k.prefix, LOG_LEVEL: 'warn' };
+    const run = await simulate(['--agents', '60', '--count', '10', '--failing-cluster', 'S999-C99'], env);
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /--failing-cluster S999-C99: no such cluster/);
+  });
+});
