@@ -377,7 +377,7 @@ export function start(m: i32, pc: i32, omega: f64): i32 {
       udinv = reserve((<usize>n) << 3);
       lp = reserve(ints); up = reserve(ints);
       lc = reserve((<usize>nl) << 2); uc = reserve((<usize>nu) << 2);
-      lv = reserve((<usize>nl) << 3); uv = reserve((<usize>nu) << 3);
+      lv = reserve((<usize>nl) << 2); uv = reserve((<usize>nu) << 2); // f32 values
       if (udinv == 0 || lp == 0 || up == 0 || lc == 0 || uc == 0 || lv == 0 || uv == 0) { udinv = 0; return -1; }
       iluPattern(n, rp, ci, diagPos, lp, lc, up, uc);
     }

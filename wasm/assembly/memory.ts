@@ -30,3 +30,10 @@ export function reserve(bytes: usize): usize {
 @inline export function sti(base: usize, i: i32, v: i32): void {
   store<i32>(base + ((<usize>i) << 2), v);
 }
+/** Single-precision storage read as / written from f64 (the ILU factors' values). */
+@inline export function ldh(base: usize, i: i32): f64 {
+  return <f64>load<f32>(base + ((<usize>i) << 2));
+}
+@inline export function sth(base: usize, i: i32, v: f64): void {
+  store<f32>(base + ((<usize>i) << 2), <f32>v);
+}

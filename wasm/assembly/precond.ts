@@ -1,5 +1,5 @@
 // Preconditioners z = M⁻¹ r. Sparse triangular sweeps run row by row in index order.
-import { ldf, stf, ldi, sti } from './memory';
+import { ldf, stf, ldi, sti, ldh, sth } from './memory';
 
 /**
  * The split layout of A's pattern for the ILU(0) factors: L (strict lower) and U (strict upper)
@@ -22,7 +22,10 @@ export function iluPattern(n: i32, rp: usize, ci: usize, diagPos: usize, lp: usi
 /**
  * ILU(0) on A's own sparsity pattern (IKJ order), into the split layout: L with a unit diagonal
  * (not stored), U' = D⁻¹U (each row scaled by its reciprocal pivot, kept in udinv), so the
- * backward sweep ends on a subtraction. relax > 0 gives relaxed modified ILU: relax × the fill
+ * backward sweep ends on a subtraction. L and U' values are stored in single precision (every
+ * store rounds, here and in the reference): the sweeps stream half the bytes, the pivots stay in
+ * double, and symmetric A still gives a symmetric M (a_ij and a_ji round alike), so CG's
+ * iteration counts are unchanged (bench/solver). relax > 0 gives relaxed modified ILU: relax × the fill
  * dropped from row i is subtracted from its pivot, so LU keeps A's row sums (relax = 1), which
  * takes the smooth near-null modes of Laplacian-like matrices out of the preconditioned
  * spectrum. Returns -1 on success or the row whose pivot is missing, zero or not finite.
@@ -34,28 +37,28 @@ export function ilu0Factor(n: i32, rp: usize, ci: usize, va: usize, diagPos: usi
     if (di < 0) return i;
     const lb = ldi(lp, i), le = ldi(lp, i + 1), ub = ldi(up, i), ue = ldi(up, i + 1);
     const rs = ldi(rp, i);
-    for (let k = lb; k < le; k++) stf(lv, k, ldf(va, rs + (k - lb)));
-    for (let k = ub; k < ue; k++) stf(uv, k, ldf(va, di + 1 + (k - ub)));
+    for (let k = lb; k < le; k++) sth(lv, k, ldf(va, rs + (k - lb)));
+    for (let k = ub; k < ue; k++) sth(uv, k, ldf(va, di + 1 + (k - ub)));
     let diag = ldf(va, di);
     let drop: f64 = 0;
     for (let k = lb; k < le; k++) {
       const j = ldi(lc, k);
-      const wk = ldf(lv, k);
-      stf(lv, k, wk * ldf(udinv, j));
+      const wk = ldh(lv, k);
+      sth(lv, k, wk * ldf(udinv, j));
       // Row i minus wk × (row j of U'), restricted to row i's pattern: a sorted merge.
       let a = k + 1, q = ub;
       const mEnd = ldi(up, j + 1);
       for (let m = ldi(up, j); m < mEnd; m++) {
         const c = ldi(uc, m);
-        const t = wk * ldf(uv, m);
+        const t = wk * ldh(uv, m);
         if (c < i) {
           while (a < le && ldi(lc, a) < c) a++;
-          if (a < le && ldi(lc, a) == c) { stf(lv, a, ldf(lv, a) - t); a++; } else drop += t;
+          if (a < le && ldi(lc, a) == c) { sth(lv, a, ldh(lv, a) - t); a++; } else drop += t;
         } else if (c == i) {
           diag -= t;
         } else {
           while (q < ue && ldi(uc, q) < c) q++;
-          if (q < ue && ldi(uc, q) == c) { stf(uv, q, ldf(uv, q) - t); q++; } else drop += t;
+          if (q < ue && ldi(uc, q) == c) { sth(uv, q, ldh(uv, q) - t); q++; } else drop += t;
         }
       }
     }
@@ -63,7 +66,7 @@ export function ilu0Factor(n: i32, rp: usize, ci: usize, va: usize, diagPos: usi
     if (diag == 0 || !isFinite(diag)) return i;
     const d = 1.0 / diag;
     stf(udinv, i, d);
-    for (let k = ub; k < ue; k++) stf(uv, k, ldf(uv, k) * d);
+    for (let k = ub; k < ue; k++) sth(uv, k, ldh(uv, k) * d);
   }
   return -1;
 }
@@ -81,11 +84,11 @@ export function iluSolve(n: i32, lp: usize, lc: usize, lv: usize, up: usize, uc:
     let s = ldf(r, i);
     if (end > k && ldi(lc, end - 1) == i - 1) {
       const last = end - 1;
-      for (; k < last; k++) s -= ldf(lv, k) * ldf(z, ldi(lc, k));
-      s -= ldf(lv, last) * zPrev;
+      for (; k < last; k++) s -= ldh(lv, k) * ldf(z, ldi(lc, k));
+      s -= ldh(lv, last) * zPrev;
       k = end;
     } else {
-      for (; k < end; k++) s -= ldf(lv, k) * ldf(z, ldi(lc, k));
+      for (; k < end; k++) s -= ldh(lv, k) * ldf(z, ldi(lc, k));
     }
     stf(z, i, s);
     zPrev = s;
@@ -102,11 +105,11 @@ export function iluBackward(n: i32, up: usize, uc: usize, uv: usize, udinv: usiz
     const start = ldi(up, i);
     let s = ldf(udinv, i) * ldf(z, i);
     if (k >= start && ldi(uc, start) == i + 1) {
-      for (; k > start; k--) s -= ldf(uv, k) * ldf(z, ldi(uc, k));
-      s -= ldf(uv, start) * zNext;
+      for (; k > start; k--) s -= ldh(uv, k) * ldf(z, ldi(uc, k));
+      s -= ldh(uv, start) * zNext;
       k = start - 1;
     } else {
-      for (; k >= start; k--) s -= ldf(uv, k) * ldf(z, ldi(uc, k));
+      for (; k >= start; k--) s -= ldh(uv, k) * ldf(z, ldi(uc, k));
     }
     stf(z, i, s);
     zNext = s;
@@ -132,11 +135,11 @@ export function cgUpdateForward(n: i32, a: f64, x: usize, p: usize, r: usize, q:
     let s = ri;
     if (end > k && ldi(lc, end - 1) == i - 1) {
       const last = end - 1;
-      for (; k < last; k++) s -= ldf(lv, k) * ldf(z, ldi(lc, k));
-      s -= ldf(lv, last) * zPrev;
+      for (; k < last; k++) s -= ldh(lv, k) * ldf(z, ldi(lc, k));
+      s -= ldh(lv, last) * zPrev;
       k = end;
     } else {
-      for (; k < end; k++) s -= ldf(lv, k) * ldf(z, ldi(lc, k));
+      for (; k < end; k++) s -= ldh(lv, k) * ldf(z, ldi(lc, k));
     }
     stf(z, i, s);
     zPrev = s;

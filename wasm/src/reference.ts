@@ -77,7 +77,8 @@ export class ReferenceKernel implements Kernel {
   private readonly r: F; private readonly p: F; private readonly q: F; private z: F; private readonly s: F;
   private readonly t: F; private readonly rh: F; private readonly y: F; private readonly w: F; private readonly xb: F;
   private udinv: F | undefined;
-  private split: { lp: Int32Array; lc: Int32Array; lv: F; up: Int32Array; uc: Int32Array; uv: F } | undefined;
+  // L and U' values in single precision, as the kernel stores them: every store rounds alike.
+  private split: { lp: Int32Array; lc: Int32Array; lv: Float32Array; up: Int32Array; uc: Int32Array; uv: Float32Array } | undefined;
   /** analyze() found every nonzero a_ji partnered by a_ij (the kernel's patternSymmetric). */
   private patternSymmetric = false;
   private bad = 0; private zeroDiag = 0; private iluDirty = true; private luRelax = -1;
@@ -264,7 +265,7 @@ export class ReferenceKernel implements Kernel {
       }
     }
     lp[n] = lcs.length; up[n] = ucs.length;
-    return { lp, lc: Int32Array.from(lcs), lv: new Float64Array(lcs.length), up, uc: Int32Array.from(ucs), uv: new Float64Array(ucs.length) };
+    return { lp, lc: Int32Array.from(lcs), lv: new Float32Array(lcs.length), up, uc: Int32Array.from(ucs), uv: new Float32Array(ucs.length) };
   }
 
   /** ILU(0) / relaxed MILU(0) into L and U' = D⁻¹U, as the kernel's ilu0Factor. */
