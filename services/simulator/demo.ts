@@ -1,12 +1,27 @@
 // `make demo`'s mesh half: the impedance service and a simulated mesh in this process, with a
-// status line every 5 s read from the registry.
-import { impedanceService } from '../impedance';
+// status line every 5 s read from the registry, and a final check against what the injected
+// faults must produce.
+//
+// Each run has its own namespace: mesh topics and registry keys under `demo-mesh-<run>.`,
+// deleted at the end. A run once showed 1,997 of 29,940 agents active because the registry
+// (db 0, `mesh:`) held a previous run's agents: the registry skips a write whose revision is
+// older than the stored one (so a zombie owner cannot roll an agent back), and a log started
+// afresh (make clean-data wipes Kafka, not Redis; a longer earlier run left higher revisions)
+// counts revisions from 1 again, so most agents kept their stale last heartbeat. The status
+// was also read at the wall clock, so a service lagging 30 s behind the simulator showed live
+// agents as offline. Now the status is read at the registry's own event time, once the service
+// has caught up with what the simulator sent.
+import { randomBytes } from 'node:crypto';
+import { Kafka, logLevel } from 'kafkajs';
+import { allTopicSpecs } from '../../topics/catalog';
+import { applyTopics } from '../../topics/apply';
+import { impedanceService, registryPrefix } from '../impedance';
+import { OFFLINE_AFTER_US } from '../impedance/agent-fold';
 import { connectRedis, RegistryStore } from '../impedance/registry-store';
-import { registryPrefix } from '../impedance';
 import { meshStatus, statusLine, type MeshStatus } from '../impedance/status';
 import { loadConfig } from '../runtime/config';
 import { startService } from '../runtime/service';
-import { buildMesh, pickFaults } from './generator';
+import { buildMesh, isDown, pickFaults, type AgentProfile, type Faults } from './generator';
 import { runMeshSim } from './sim';
 
 export interface MeshDemoOptions {
@@ -16,33 +31,112 @@ export interface MeshDemoOptions {
   readonly env?: NodeJS.ProcessEnv;
 }
 
-export async function runMeshDemo(o: MeshDemoOptions): Promise<MeshStatus> {
-  const env = { HTTP_PORT: '0', LOG_LEVEL: 'warn', ...(o.env ?? process.env) };
+export interface MeshExpectation {
+  readonly total: number;
+  /** Agents that must be ACTIVE at the end: not down, not slow (class F cannot degrade). */
+  readonly active: number;
+  /** How far the count may stray: drifting agents may cross their class's threshold or not. */
+  readonly tolerance: number;
+  readonly down: number;
+  readonly slowDegraded: number;
+}
+
+/**
+ * What the faults must do to the registry at event time `atUs`: every agent heard from (the
+ * down ones die after their first period), the dead and the failing cluster OFFLINE once 30 s
+ * of event time passed their last heartbeat, the slow ones (5x latency and processing: over the 2x-nominal threshold) DEGRADED
+ * unless human (class F scores sit at the cap). Drifting agents (latency spread 0.8) add about
+ * 0.8 L to the score, which puts some over the threshold: they are the tolerance, plus 0.2 % of
+ * the mesh for healthy agents at the top of their class's latency range whose jitter and
+ * queue cross it now and then. (A 30,000-agent run under load 15 ended at 29,871 active for an
+ * expected 29,882: 60 down, 58 slow and degraded.)
+ */
+export function expectedStatus(mesh: readonly AgentProfile[], f: Faults, startUs: number, atUs: number): MeshExpectation {
+  // A down agent's last heartbeat is that of its last live period; offline 30 s of event time later.
+  const lastUs = (a: AgentProfile) => startUs + (f.diesAfterPeriods - 1) * 5_000_000 + a.phaseUs;
+  const offline = (a: AgentProfile) => isDown(a, f) && lastUs(a) + OFFLINE_AFTER_US <= atUs;
+  const down = mesh.filter(offline).length;
+  const slowDegraded = mesh.filter((a) => !offline(a) && f.slow.has(a.agentId) && a.agentClass !== 'CLASS_F_HUMAN').length;
+  const drifting = mesh.filter((a) => !offline(a) && !f.slow.has(a.agentId) && f.drifting.has(a.agentId)).length;
+  return { total: mesh.length, active: mesh.length - down - slowDegraded, tolerance: drifting + Math.ceil(mesh.length * 0.002), down, slowDegraded };
+}
+
+export interface MeshDemoResult {
+  readonly status: MeshStatus;
+  readonly expected: MeshExpectation;
+}
+
+export async function runMeshDemo(o: MeshDemoOptions): Promise<MeshDemoResult> {
+  const base = { HTTP_PORT: '0', LOG_LEVEL: 'warn', ...(o.env ?? process.env) };
+  const run = randomBytes(4).toString('hex');
+  const prefix = `${loadConfig(base).topicPrefix}demo-mesh-${run}.`;
+  const env = { ...base, TOPIC_PREFIX: prefix };
   const config = loadConfig(env);
+  const specs = allTopicSpecs(prefix).filter((t) => t.name.startsWith(`${prefix}mesh.`));
+  await applyTopics(config.kafkaBrokers, specs);
   const agents = o.agents ?? 30_000;
   const svc = await startService(impedanceService, env);
   const redis = connectRedis(config.redisUrl);
   const store = new RegistryStore(redis, registryPrefix(config.topicPrefix));
   const mesh = buildMesh(agents, 1);
-  // A few faults so the status has something to say: slow agents and a failing cluster.
-  const faults = pickFaults(mesh, { slow: Math.round(agents / 500), dead: Math.round(agents / 1000), drifting: Math.round(agents / 500), failingClusters: [mesh[mesh.length - 1]!.clusterId] }, 3);
+  // Slow, drifting and dead agents and a failing cluster; the dead send one period (5 s) first,
+  // so they are in the registry and go offline 30 s of event time after it.
+  const faults = pickFaults(mesh, {
+    slow: Math.round(agents / 500), dead: Math.round(agents / 1000), drifting: Math.round(agents / 500),
+    failingClusters: [mesh[mesh.length - 1]!.clusterId], diesAfterPeriods: 1,
+  }, 3);
   const report = async () => {
-    const s = await meshStatus(store, Date.now() * 1000);
+    const s = await meshStatus(store);
     o.onStatus?.(statusLine(s), s);
     return s;
   };
   const timer = setInterval(() => { report().catch(() => undefined); }, 5_000);
   try {
-    await runMeshSim({ config, agents, durationMs: o.durationMs, faults, acks: true });
-    return await report();
+    const startUs = Date.now() * 1000;
+    const sim = await runMeshSim({ config, agents, durationMs: o.durationMs, faults, acks: true, startUs });
+    clearInterval(timer);
+    // The last heartbeats sent were due at about startUs + elapsed: wait (up to 60 s) for the
+    // registry's event time to get within a period of them, so a lagging service is not
+    // mistaken for offline agents.
+    const lastSentUs = startUs + sim.elapsedMs * 1000;
+    const deadline = Date.now() + 60_000;
+    let status = await report();
+    while (status.atUs < lastSentUs - 5_000_000 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 1000));
+      status = await meshStatus(store);
+    }
+    o.onStatus?.(statusLine(status), status);
+    return { status, expected: expectedStatus(mesh, faults, startUs, status.atUs) };
   } finally {
     clearInterval(timer);
-    redis.disconnect();
     await svc.stop();
+    await dropNamespace(config.kafkaBrokers, specs.map((t) => t.name), redis, registryPrefix(config.topicPrefix)).catch(() => undefined);
+    redis.disconnect();
   }
 }
 
+/** Deletes the run's topics and registry keys (only those under its own prefix). */
+async function dropNamespace(brokers: readonly string[], topics: string[], redis: ReturnType<typeof connectRedis>, keyPrefix: string): Promise<void> {
+  const admin = new Kafka({ clientId: 'solvermesh-demo', brokers: [...brokers], logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try { await admin.deleteTopics({ topics, timeout: 30_000 }); } finally { await admin.disconnect(); }
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${keyPrefix}*`, 'COUNT', 1000);
+    if (keys.length > 0) await redis.unlink(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+}
+
+/** Throws unless the final status matches what the faults must produce. */
+export function checkMeshDemo({ status, expected }: MeshDemoResult): string {
+  const summary = `${status.active} of ${status.total} active; expected ${expected.active} ± ${expected.tolerance} of ${expected.total} (${expected.down} down, ${expected.slowDegraded} slow degraded)`;
+  if (status.total !== expected.total) throw new Error(`mesh demo: ${status.total} agents in the registry, expected ${expected.total}: ${summary}`);
+  if (Math.abs(status.active - expected.active) > expected.tolerance) throw new Error(`mesh demo: ${summary}`);
+  return summary;
+}
+
 if (require.main === module) {
-  runMeshDemo({ durationMs: Number(process.env.MESH_DEMO_MS ?? 30_000), onStatus: (l) => process.stdout.write(`${l}\n`) })
-    .then(() => process.exit(0), (err: unknown) => { process.stderr.write(`mesh demo: ${(err as Error).message}\n`); process.exit(1); });
+  runMeshDemo({ durationMs: Number(process.env.MESH_DEMO_MS ?? 45_000), onStatus: (l) => process.stdout.write(`${l}\n`) })
+    .then((r) => { process.stdout.write(`${checkMeshDemo(r)}\n`); process.exit(0); }, (err: unknown) => { process.stderr.write(`mesh demo: ${(err as Error).message}\n`); process.exit(1); });
 }
