@@ -140,7 +140,9 @@ async function watchCommand(id: string, flags: WatchFlags): Promise<void> {
   const parts = [...Array(SOLVER_PARTITIONS).keys()];
   const typeOf = recordTyper(codec);
   const whole = (topic: string) => parts.map((p) => ({ topic: prefix + topic, partition: p, from: 0 }));
-  await Promise.all([
+  // Runs while the consumer joins; events wait for it (their exits depend on it).
+  let costsThrough = new Map<number, number>();
+  const scanned = Promise.all([
     readLog(config.kafkaBrokers, codec, whole('solver.sessions'), { decode: false, onRecord: (r) => { if (r.key === sid) known = true; } }),
     // solver.costs also carries the commands and closes the solver sequenced there.
     readLog(config.kafkaBrokers, codec, whole('solver.costs'), {
@@ -152,16 +154,43 @@ async function watchCommand(id: string, flags: WatchFlags): Promise<void> {
         costOffsets.set(r.partition, list);
       },
     }),
-  ]);
-  let costsThrough = costsToCover(costOffsets, deadCosts);
-  if (!known) err(`session ${sid}: nothing in ${prefix}solver.sessions yet; waiting for it`);
+  ]).then(() => {
+    costsThrough = costsToCover(costOffsets, deadCosts);
+    if (!known) err(`session ${sid}: nothing in ${prefix}solver.sessions yet; waiting for it`);
+  });
+  scanned.catch(() => undefined); // awaited below; a failure surfaces there
 
   const kafka = new Kafka({ clientId: 'solvermesh-watch', brokers: config.kafkaBrokers, logLevel: logLevel.NOTHING });
-  const consumer = kafka.consumer({ groupId: `solvermesh-watch-${randomBytes(4).toString('hex')}`, readUncommitted: false });
+  // Short fetch waits: a live follow, and a quick leave at exit.
+  const consumer = kafka.consumer({ groupId: `solvermesh-watch-${randomBytes(4).toString('hex')}`, readUncommitted: false, maxWaitTimeInMs: 250 });
   let outcome: { code: 0 | 1; message: string } | undefined;
   let finish!: () => void;
   const finished = new Promise<void>((r) => (finish = r));
   const end = (o: { code: 0 | 1; message: string }) => { outcome ??= o; finish(); };
+  // Conflicts and dead letters travel on other topics than the iterations: before a decided
+  // exit, the watch reads those topics to their ends as of the decision, so what happened
+  // before the convergence or rejection is printed too.
+  const aux = ['mesh.conflicts', 'solver.sessions.dlq', 'solver.costs.dlq'].map((t) => prefix + t);
+  const consumedNext = new Map<string, number>();
+  let settling = false;
+  const settleThen = async (o: { code: 0 | 1; message: string }) => {
+    if (settling || outcome) return;
+    settling = true;
+    try {
+      const admin = kafka.admin();
+      await admin.connect();
+      const ends = (await Promise.all(aux.map(async (t) => (await admin.fetchTopicOffsets(t)).map((e) => ({ key: `${t}/${e.partition}`, high: Number(e.high), low: Number(e.low) }))))).flat();
+      await admin.disconnect();
+      // A transactional partition ends with a commit marker the consumer never sees: one short is the end.
+      const caughtUp = () => ends.every((e) => e.high <= e.low || (consumedNext.get(e.key) ?? e.low) >= e.high - 1);
+      const deadline = Date.now() + 5000;
+      while (!caughtUp() && Date.now() < deadline && !outcome) await new Promise((r) => setTimeout(r, 50));
+    } catch {
+      // Without the ends the decision stands; only the completeness of the printout suffers.
+    } finally {
+      end(o);
+    }
+  };
   let lastLine = '';
   let converged: ConvergenceReached | undefined;
   await consumer.connect();
@@ -173,7 +202,11 @@ async function watchCommand(id: string, flags: WatchFlags): Promise<void> {
     await consumer.run({
       autoCommit: false,
       eachMessage: async ({ topic, partition, message }) => {
+        await scanned;
         if (outcome) return;
+        consumedNext.set(`${topic}/${partition}`, Number(message.offset) + 1);
+        // Once an exit is decided only the other topics' earlier facts are still printed.
+        if (settling && !aux.includes(topic)) return;
         if (topic.endsWith('.dlq')) {
           // The session's inputs the solver refused: say so, and stop waiting for those updates.
           if (message.key?.toString() !== sid) return;
@@ -186,7 +219,7 @@ async function watchCommand(id: string, flags: WatchFlags): Promise<void> {
             costsThrough = costsToCover(costOffsets, deadCosts);
             // The convergence already seen may be the one that covers what is left.
             if (flags.untilConverged && converged && coversCosts(converged.applied_through, costsThrough, prefix)) {
-              end({ code: 0, message: `session ${sid} converged at iteration ${converged.iteration} (its later updates were dead-lettered)` });
+              void settleThen({ code: 0, message: `session ${sid} converged at iteration ${converged.iteration} (its later updates were dead-lettered)` });
             }
           }
           return;
@@ -207,12 +240,13 @@ async function watchCommand(id: string, flags: WatchFlags): Promise<void> {
         else if (step.line) process.stdout.write(`${step.line}\n`);
         if (event.type === 'IterationCompleted') { lastLine = step.line ?? lastLine; converged = undefined; }
         if (event.type === 'ConvergenceReached') converged = event;
-        if (step.exit) end(step.exit);
+        if (step.exit) void settleThen(step.exit);
       },
     });
     const timer = timeoutMs === undefined ? undefined : setTimeout(() => end(flags.untilConverged
       ? { code: 1, message: `session ${sid} did not converge on every update within ${flags.timeout} s${lastLine ? ` (last: ${lastLine})` : ' (no iteration seen)'}` }
       : { code: 0, message: `watched session ${sid} for ${flags.timeout} s` }), timeoutMs);
+    await scanned;
     const stop = () => end({ code: 0, message: 'interrupted' });
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
