@@ -105,7 +105,8 @@ async function fromStdin(sid: string, run: string, flags: CostFlags, sender: Eve
   flush();
   await sending;
   if (sendError) {
-    throw new Error(`sending ${span(sendError.first, sendError.last)} failed: ${errorMessage(sendError.error)}; ${sentSoFar()}, nothing after it`);
+    // A failed request may still have delivered some of its records; later ones were not sent.
+    throw new Error(`sending stdin ${span(sendError.first, sendError.last)} failed: ${errorMessage(sendError.error)}; acknowledged before: ${sentSoFar()}; ${span(sendError.first, sendError.last)} may be partly delivered, nothing after line ${sendError.last} was sent`);
   }
   if (bad) throw new Error(`stdin line ${bad.line}: ${bad.message}; ${sentSoFar()}, nothing from line ${bad.line} on`);
   if (acked === 0) throw new Error('stdin held no update (one JSON object per line, e.g. {"delta_indices":[3],"delta_values":[0.5]})');
