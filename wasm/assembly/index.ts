@@ -3,7 +3,7 @@
 // Statuses, method and preconditioner codes are mirrored in wasm/src/codes.ts.
 import { reserve, ldf, stf, ldi, sti } from './memory';
 import { spmvDot, residual, residualRows, validate, diagInverse, find } from './csr';
-import { ilu0Factor, iluPattern, iluSolve, iluBackward, cgUpdateForward, ssorApply, jacobiApply } from './precond';
+import { ilu0Factor, iluPattern, iluSolve, iluForward, iluBackward, cgUpdateForward, ssorApply, jacobiApply } from './precond';
 import { pushEstimate, walkEstimate } from './estimate';
 export { estimateBound, estimateWork } from './estimate';
 
@@ -45,6 +45,10 @@ let tt: f64 = 0;
 // CG's direction update p = z + βp, deferred into the next SpMV (spmvAfterP).
 let pPending = false, pFresh = false, pBeta: f64 = 0;
 let bicgRestarts: i32 = 0;
+// CG with ILU: the residual before the last iteration (0 after a (re)start), and whether the
+// forward sweep was left out of the r update because convergence was predicted.
+let prevRes: f64 = 0;
+let lForwardPending = false;
 let gsNextCheck: i32 = 0, gsPrevRes: f64 = 0, gsPrevIter: i32 = 0;
 
 export function init(rows: i32, nonzeros: i32): i32 {
@@ -341,6 +345,7 @@ function precondDot(src: usize, dst: usize): f64 {
 /** (Re)starts Krylov recurrences from r = b - A x, which the caller has just computed. */
 function restartRecurrences(): void {
   pPending = false; pFresh = false;
+  prevRes = 0;
   if (method == CG) {
     rz = precondDot(r, z);
     pFresh = true; pPending = true; // p = z, written by the next SpMV as it goes
@@ -535,19 +540,24 @@ function stepCg(tolAbs: f64): i32 {
       rr += ri * ri;
       rzn += ri * (ri * ldf(dinv, i));
     }
-  } else if (ilu) {
+  } else if (ilu && !(prevRes > 0 && res * (res / prevRes) <= tolAbs)) {
     rr = cgUpdateForward(n, a, x, p, r, q, lp, lc, lv, z);
   } else {
+    // Plain update; with ILU, this iteration is predicted (from the last contraction) to
+    // converge, when the fused forward sweep would be thrown away: it runs after, if needed.
     for (let i = 0; i < n; i++) {
       stf(x, i, ldf(x, i) + a * ldf(p, i));
       const ri = ldf(r, i) - a * ldf(q, i);
       stf(r, i, ri);
       rr += ri * ri;
     }
+    lForwardPending = ilu;
   }
   iters++;
+  prevRes = res;
   res = Math.sqrt(rr);
-  if (res <= tolAbs) return confirm(tolAbs);
+  if (res <= tolAbs) { lForwardPending = false; return confirm(tolAbs); }
+  if (lForwardPending) { iluForward(n, lp, lc, lv, r, z); lForwardPending = false; }
   if (ilu) rzn = iluBackward(n, up, uc, uv, udinv, r, z);
   else if (precond == PC_NONE) rzn = dot(r, r);
   else if (precond != PC_JACOBI) rzn = precondDot(r, z);

@@ -77,6 +77,12 @@ export function ilu0Factor(n: i32, rp: usize, ci: usize, va: usize, diagPos: usi
  * dependency chain short.
  */
 export function iluSolve(n: i32, lp: usize, lc: usize, lv: usize, up: usize, uc: usize, uv: usize, udinv: usize, r: usize, z: usize): f64 {
+  iluForward(n, lp, lc, lv, r, z);
+  return iluBackward(n, up, uc, uv, udinv, r, z);
+}
+
+/** The forward half of iluSolve: z = L⁻¹ r. */
+export function iluForward(n: i32, lp: usize, lc: usize, lv: usize, r: usize, z: usize): void {
   let k = ldi(lp, 0);
   let zPrev: f64 = 0;
   for (let i = 0; i < n; i++) {
@@ -93,7 +99,6 @@ export function iluSolve(n: i32, lp: usize, lc: usize, lv: usize, up: usize, uc:
     stf(z, i, s);
     zPrev = s;
   }
-  return iluBackward(n, up, uc, uv, udinv, r, z);
 }
 
 /** The backward half of iluSolve: z = U'⁻¹ (D⁻¹ z) in place; returns r·z from the last row up. */
