@@ -1,5 +1,8 @@
 // Shared by the impedance benches: fresh mesh.* topics under a prefix, filled with `n`
-// heartbeats of a 30,000-agent mesh (the same records for every run).
+// heartbeats of a 30,000-agent mesh (the same records for every run). Each record's Kafka
+// timestamp is when the mesh received the heartbeat (received_at, an hour ago): the topic holds
+// a backlog, as it would for a service catching up, not records that look just written (which
+// the service treats as the live edge: see IMPEDANCE_CAUGHT_UP_MS). BENCH_LIVE=1 stamps them now.
 import { Kafka, Partitioners } from 'kafkajs';
 import { allTopicSpecs } from '../../topics/catalog';
 import { applyTopics } from '../../topics/apply';
@@ -17,10 +20,12 @@ export async function fillHeartbeats(kafka: Kafka, brokers: string[], registryUr
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   const start = Date.now() * 1000 - 3600 * 1_000_000;
-  let batch: Array<{ key: string; value: Buffer }> = [];
+  const live = process.env.BENCH_LIVE === '1';
+  let batch: Array<{ key: string; value: Buffer; timestamp?: string }> = [];
   for (let i = 0; i < n; i++) {
     const hb = heartbeat(mesh[i % AGENTS]!, start, Math.floor(i / AGENTS), rand, NO_FAULTS)!;
-    batch.push({ key: hb.agent_id, value: await codec.encode(topic, hb as never) });
+    const value = await codec.encode(topic, hb as never);
+    batch.push(live ? { key: hb.agent_id, value } : { key: hb.agent_id, value, timestamp: String(Math.floor(hb.received_at / 1000)) });
     if (batch.length === 10_000) { await producer.send({ topic, acks: -1, messages: batch }); batch = []; }
   }
   if (batch.length) await producer.send({ topic, acks: -1, messages: batch });

@@ -22,8 +22,7 @@ import { createEngine } from '../../services/runtime/engine';
 import { createLogger } from '../../services/runtime/logger';
 import { createMetrics } from '../../services/runtime/metrics';
 import { ProcessorRunner } from '../../services/runtime/runner';
-import { validateEvent } from '../../schemas/validate';
-import type { DecodedEvent } from '../../services/runtime/codec';
+import { schemaValidator } from '../../services/runtime/validation';
 
 const N = Number(process.env.BENCH_HEARTBEATS ?? 300_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -91,7 +90,7 @@ async function service(prefix: string, engine: 'kafkajs' | 'rdkafka'): Promise<S
   const runner = new ProcessorRunner({
     processor, engine: createEngine(config, logger), codec: new EventCodec(config.schemaRegistryUrl), metrics: createMetrics('bench', false), logger,
     groupId: `${prefix}solvermesh.impedance`, topicPrefix: prefix, maxRetries: 5, retryBackoffMs: 200, stallTimeoutMs: 60_000,
-    maxBatchRecords: BATCH, validate: (e: DecodedEvent) => validateEvent(e as never).map((i) => `${i.path}: ${i.message}`),
+    maxBatchRecords: BATCH, validate: schemaValidator(),
   });
   const admin = kafka.admin();
   await admin.connect();

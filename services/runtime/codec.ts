@@ -36,7 +36,11 @@ export class EventCodec {
   private readonly schemas: Map<string, EventSchema>;
   private readonly byFullName = new Map<string, EventSchema>();
   private readonly idBySubject = new Map<string, Promise<number>>();
+  /** Schema ids registered already, by topic and event type: encodeKnown needs no promise for them. */
+  private readonly readyIds = new Map<string, Map<string, number>>();
   private readonly readerById = new Map<number, Promise<ReaderForId>>();
+  /** Readers already resolved: the runner's per-record decode needs no promise for them. */
+  private readonly readyById = new Map<number, ReaderForId>();
 
   constructor(registryUrl: string, schemas: Map<string, EventSchema> = loadEventSchemas()) {
     this.registry = new SchemaRegistry({ host: registryUrl, clientId: 'solvermesh', retry: { retries: 2 } });
@@ -57,7 +61,12 @@ export class EventCodec {
     const subject = subjectFor(topic, schema.fullName);
     let id = this.idBySubject.get(subject);
     if (!id) {
-      id = this.registerOnce(subject, schema).catch((err: unknown) => {
+      id = this.registerOnce(subject, schema).then((n) => {
+        let byType = this.readyIds.get(topic);
+        if (!byType) { byType = new Map(); this.readyIds.set(topic, byType); }
+        byType.set(type, n);
+        return n;
+      }, (err: unknown) => {
         this.idBySubject.delete(subject);
         throw err instanceof SolvermeshError ? err : registryError(`register ${subject}`, err);
       });
@@ -83,16 +92,28 @@ export class EventCodec {
     return frame(id, encodeBody(schema, event));
   }
 
+  /** encode() without a promise once the schema is registered under the topic; else undefined (call encode()). */
+  encodeKnown(topic: string, event: DecodedEvent): Buffer | undefined {
+    const id = this.readyIds.get(topic)?.get(event.type);
+    return id === undefined ? undefined : frame(id, encodeBody(this.eventSchema(event.type), event));
+  }
+
   async decode(value: Buffer | null | undefined): Promise<Decoded> {
     const { schemaId, body } = unframe(value);
-    const reader = await this.readerFor(schemaId);
-    let record: unknown;
-    try {
-      record = reader.read(body);
-    } catch (err) {
-      throw poison('DECODE_FAILED', `Avro body does not decode with schema id ${schemaId} (${reader.schema.name}): ${(err as Error).message}`, err);
-    }
-    return { event: { ...(record as object), type: reader.schema.name }, schemaId };
+    const { event } = read(await this.readerFor(schemaId), schemaId, body);
+    return { event: { ...event }, schemaId };
+  }
+
+  /**
+   * The runner's hot path: decode() without a promise when the writer schema was seen before,
+   * undefined when it must be fetched first (then call decode()); throws what decode() rejects
+   * with. The event is the decoded Avro record itself (an avsc record instance, as its nested
+   * records always were) with `type` set, not a plain copy: the copy cost as much as decoding.
+   */
+  decodeKnown(value: Buffer | null | undefined): Decoded | undefined {
+    const { schemaId, body } = unframe(value);
+    const reader = this.readyById.get(schemaId);
+    return reader ? read(reader, schemaId, body) : undefined;
   }
 
   private readerFor(id: number): Promise<ReaderForId> {
@@ -100,6 +121,7 @@ export class EventCodec {
     if (!r) {
       r = this.fetchReader(id);
       this.readerById.set(id, r);
+      r.then((ready) => this.readyById.set(id, ready), () => undefined);
       // Only definitive answers stay cached; a registry outage must not poison the id forever.
       r.catch((err: unknown) => {
         if (!(err instanceof SolvermeshError) || err.retriable) this.readerById.delete(id);
@@ -125,8 +147,22 @@ export class EventCodec {
     } catch (err) {
       throw poison('DECODE_FAILED', `writer schema id ${id} is not readable as ${schema.fullName}: ${(err as Error).message}`, err);
     }
-    return { schema, read: (body) => reader.fromBuffer(body, resolver, false) };
+    // The writer is usually our own schema: then the resolver is needless work on every record.
+    const same = writer.equals(reader);
+    return { schema, read: same ? (body) => reader.fromBuffer(body) : (body) => reader.fromBuffer(body, resolver, false) };
   }
+}
+
+function read(reader: ReaderForId, schemaId: number, body: Buffer): Decoded {
+  let record: Record<string, unknown>;
+  try {
+    record = reader.read(body) as Record<string, unknown>;
+  } catch (err) {
+    throw poison('DECODE_FAILED', `Avro body does not decode with schema id ${schemaId} (${reader.schema.name}): ${(err as Error).message}`, err);
+  }
+  // No schema has a field named type.
+  record.type = reader.schema.name;
+  return { event: record as unknown as DecodedEvent, schemaId };
 }
 
 function encodeBody(schema: EventSchema, event: DecodedEvent): Buffer {

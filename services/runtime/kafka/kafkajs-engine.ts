@@ -205,9 +205,15 @@ class KafkajsTransactionalConsumer implements TransactionalConsumer {
   }
 }
 
+const NO_HEADERS: Record<string, string | Buffer> = Object.freeze({}) as Record<string, string | Buffer>;
+
 function normaliseHeaders(h: Record<string, unknown> | undefined): Record<string, string | Buffer> {
+  // Most records carry none: no object and no Object.entries per record for them.
+  let any = false;
+  for (const k in h) { if (Object.prototype.hasOwnProperty.call(h, k)) { any = true; break; } }
+  if (!any) return NO_HEADERS;
   const out: Record<string, string | Buffer> = {};
-  for (const [k, v] of Object.entries(h ?? {})) {
+  for (const [k, v] of Object.entries(h!)) {
     const one = Array.isArray(v) ? v[0] : v;
     if (Buffer.isBuffer(one) || typeof one === 'string') out[k] = one;
   }

@@ -215,7 +215,10 @@ function groupByPartition(messages: Rd.Message[]): PartitionBatch[] {
   return [...map.values()].map((g) => ({ ...g, highWatermark: String(Number(g.records[g.records.length - 1]!.offset) + 1) }));
 }
 
+const NO_HEADERS: Headers = Object.freeze({}) as Headers;
+
 function toHeaders(h: Rd.MessageHeader[] | undefined): Headers {
+  if (!h || h.length === 0) return NO_HEADERS;
   const out: Headers = {};
   for (const entry of h ?? []) {
     for (const [k, v] of Object.entries(entry)) out[k] = Buffer.isBuffer(v) ? v : String(v);
