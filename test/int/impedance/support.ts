@@ -85,8 +85,15 @@ export async function waitCaughtUp(k: TestKafka, topic: string, timeoutMs = 60_0
   await admin.connect();
   try {
     const physical = k.topic(topic);
-    const ends = await admin.fetchTopicOffsets(physical);
+    let ends: Awaited<ReturnType<typeof admin.fetchTopicOffsets>> | undefined;
     await waitFor(async () => {
+      try {
+        // Read once; a loaded broker may answer NOT_LEADER for a moment, which is asked again.
+        ends ??= await admin.fetchTopicOffsets(physical);
+      } catch (err) {
+        if ((err as { retriable?: boolean }).retriable) return false;
+        throw err;
+      }
       const [committed] = await admin.fetchOffsets({ groupId: `${k.prefix}solvermesh.impedance`, topics: [physical] });
       return ends.every((e) => {
         const c = committed?.partitions.find((p) => p.partition === e.partition);
