@@ -49,6 +49,59 @@ describe('solver sessions: incremental updates and warm starts', () => {
         assert.ok(relativeResidual(a, s.readX(), b) <= 1e-8);
       });
 
+      it('given a converged hybrid session on a symmetric matrix, when a few b entries change, then x moves only on those rows and the residual it leaves drops', () => {
+        const a = poisson2d(30, 0.1);
+        const b = smoothRhs(a.n);
+        const s = SolverSession.open(a, backend);
+        s.setB(b);
+        s.configure({ method: 'hybrid', tol: 1e-8 });
+        assert.equal(s.iterate(10_000).status, 'converged');
+        const before = s.readX();
+        const idx = [17, 333, 334, 870];
+        const vals = idx.map((i) => b[i]! * 1.01);
+        s.updateB(idx, vals);
+        const after = s.readX();
+        const nb = b.slice();
+        idx.forEach((i, k) => { nb[i] = vals[k]!; });
+        for (let i = 0; i < a.n; i++) if (!idx.includes(i)) assert.equal(after[i], before[i], `x[${i}] moved`);
+        assert.ok(idx.every((i) => after[i] !== before[i]), 'every changed row relaxed');
+        const left = relativeResidual(a, before, nb), relaxed = relativeResidual(a, after, nb);
+        assert.ok(relaxed < 0.75 * left, `residual ${relaxed} after relaxing vs ${left} without`);
+        assert.equal(s.iterate(10_000).status, 'converged');
+        assert.ok(relativeResidual(a, s.readX(), nb) <= 1e-8);
+        s.free();
+      });
+
+      it('given a row whose relaxation would raise the residual around it (diagonal 1, neighbours -0.9), when b changes there, then x is left as it was', () => {
+        // Tridiagonal, symmetric: relaxing row 2 zeroes r_2 but puts 0.9·v on rows 1 and 3 (1.62 v² > v²).
+        const n = 5;
+        const rowPtr = new Int32Array(n + 1), cols: number[] = [], vals: number[] = [];
+        for (let i = 0; i < n; i++) {
+          if (i > 0) { cols.push(i - 1); vals.push(-0.9); }
+          cols.push(i); vals.push(1);
+          if (i < n - 1) { cols.push(i + 1); vals.push(-0.9); }
+          rowPtr[i + 1] = cols.length;
+        }
+        const s = SolverSession.open({ n, rowPtr, colIdx: Int32Array.from(cols), values: Float64Array.from(vals) }, backend);
+        assert.equal(s.analyze().symmetric, true);
+        s.updateB([2], [1]);
+        assert.ok(bitIdentical(s.readX(), new Float64Array(n)));
+        s.free();
+      });
+
+      it('given a session whose matrix was never analysed (a method chosen directly), when b changes, then x is left as it was', () => {
+        const a = poisson2d(12, 0.1);
+        const b = smoothRhs(a.n);
+        const s = SolverSession.open(a, backend);
+        s.setB(b);
+        s.configure({ method: 'cg', precond: 'milu0', tol: 1e-8 });
+        assert.equal(s.iterate(10_000).status, 'converged');
+        const before = s.readX();
+        s.updateB([5, 77], [3, -2]);
+        assert.ok(bitIdentical(s.readX(), before));
+        s.free();
+      });
+
       it('given an A update with the right old value, when applied, then the solve reflects the new matrix', () => {
         const a = convectionDiffusion2d(10);
         const s = SolverSession.open(a, backend);
