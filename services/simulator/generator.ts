@@ -87,6 +87,8 @@ export interface Faults {
   readonly drifting: ReadonlySet<string>;
   /** Cluster ids whose agents all stopped. */
   readonly failingClusters: ReadonlySet<string>;
+  /** Agent ids answering every scheduled message with CONFLICT (seed 002 §6.1 BYZANTINE_BEHAVIOR). */
+  readonly conflicting: ReadonlySet<string>;
   /**
    * Heartbeat periods (5 s each) the dead agents and failing clusters still send before they
    * stop: 0 means never heard from; more means they are in the registry first, and go offline
@@ -95,10 +97,11 @@ export interface Faults {
   readonly diesAfterPeriods: number;
 }
 
-export const NO_FAULTS: Faults = { slow: new Set(), dead: new Set(), drifting: new Set(), failingClusters: new Set(), diesAfterPeriods: 0 };
+export const NO_FAULTS: Faults = { slow: new Set(), dead: new Set(), drifting: new Set(), failingClusters: new Set(), conflicting: new Set(), diesAfterPeriods: 0 };
 
 export interface FaultCounts {
-  readonly slow?: number; readonly dead?: number; readonly drifting?: number; readonly failingClusters?: readonly string[]; readonly diesAfterPeriods?: number;
+  readonly slow?: number; readonly dead?: number; readonly drifting?: number; readonly conflicting?: number;
+  readonly failingClusters?: readonly string[]; readonly diesAfterPeriods?: number;
 }
 
 /** Picks fault victims: `slow`, `dead`, `drifting` agents (counts) and failing clusters, seeded. */
@@ -109,7 +112,11 @@ export function pickFaults(mesh: readonly AgentProfile[], o: FaultCounts, seed =
     while (out.size < Math.min(n, mesh.length)) out.add(mesh[Math.floor(rand() * mesh.length)]!.agentId);
     return out;
   };
-  return { slow: pick(o.slow ?? 0), dead: pick(o.dead ?? 0), drifting: pick(o.drifting ?? 0), failingClusters: new Set(o.failingClusters ?? []), diesAfterPeriods: o.diesAfterPeriods ?? 0 };
+  // Picked in this order so adding conflicting agents leaves the other victims of a seed as they were.
+  const slow = pick(o.slow ?? 0);
+  const dead = pick(o.dead ?? 0);
+  const drifting = pick(o.drifting ?? 0);
+  return { slow, dead, drifting, failingClusters: new Set(o.failingClusters ?? []), conflicting: pick(o.conflicting ?? 0), diesAfterPeriods: o.diesAfterPeriods ?? 0 };
 }
 
 export interface Sample { readonly latencyMs: number; readonly processingMs: number }
@@ -148,12 +155,12 @@ export function heartbeat(a: AgentProfile, startUs: number, period: number, rand
   };
 }
 
-/** An agent's ack of a SCHEDULED entry: arrives after a one-way latency plus processing; 0.5 % conflicts. */
+/** An agent's ack of a SCHEDULED entry: arrives after a one-way latency plus processing; 0.5 % conflicts (all for conflicting agents). */
 export function ack(a: AgentProfile, e: ScheduleEntry, messageId: string, correlationId: string, targetUs: number, rand: () => number, faults: Faults): AckReceived | null {
   if (e.status !== 'SCHEDULED' || e.send_at === null || isDown(a, faults)) return null;
   const s = sample(a, rand, faults);
   const arrival = e.send_at + Math.round((s.latencyMs / 2 + s.processingMs) * 1000);
-  const conflict = rand() < 0.005;
+  const conflict = rand() < 0.005 || faults.conflicting.has(a.agentId);
   return {
     type: 'AckReceived',
     meta: { event_id: derivedEventId(`ack:${messageId}`, a.agentId), correlation_id: correlationId, causation_id: null, occurred_at: arrival, producer: 'simulator', sequence: null },

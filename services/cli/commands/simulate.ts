@@ -25,11 +25,12 @@ export function register(program: Command): void {
     .option('--dead <n>', 'agents that stop sending heartbeats', (v) => Number.parseInt(v, 10), 0)
     .option('--dead-after <d>', 'event time the dead agents and failing clusters still send heartbeats for (e.g. 10s; default 0: never heard from)', duration, 0)
     .option('--drifting <n>', 'agents with wandering latency', (v) => Number.parseInt(v, 10), 0)
+    .option('--conflicting <n>', 'agents answering every scheduled message with CONFLICT (with --acks)', (v) => Number.parseInt(v, 10), 0)
     .option('--failing-cluster <ids>', 'comma-separated cluster ids whose agents all stop (e.g. S003-C07)', list, [])
     .option('--acks', 'answer schedules on mesh.schedules with acks on mesh.acks', false)
-    .action(async (o: { agents: number; duration?: number; count?: number; seed: number; slow: number; dead: number; deadAfter: number; drifting: number; failingCluster: string[]; acks: boolean }) => {
+    .action(async (o: { agents: number; duration?: number; count?: number; seed: number; slow: number; dead: number; deadAfter: number; drifting: number; conflicting: number; failingCluster: string[]; acks: boolean }) => {
       const config = loadConfig(process.env);
-      for (const [name, v] of [['--agents', o.agents], ['--seed', o.seed], ['--slow', o.slow], ['--dead', o.dead], ['--drifting', o.drifting], ...(o.count !== undefined ? [['--count', o.count] as const] : [])] as const) {
+      for (const [name, v] of [['--agents', o.agents], ['--seed', o.seed], ['--slow', o.slow], ['--dead', o.dead], ['--drifting', o.drifting], ['--conflicting', o.conflicting], ...(o.count !== undefined ? [['--count', o.count] as const] : [])] as const) {
         if (!Number.isInteger(v) || v < 0 || (name === '--agents' && v === 0)) throw new Error(`${name} must be a ${name === '--agents' ? 'positive' : 'non-negative'} integer, got ${v}`);
       }
       const mesh = buildMesh(o.agents, o.seed);
@@ -38,7 +39,7 @@ export function register(program: Command): void {
       if (unknown.length > 0) throw new Error(`--failing-cluster ${unknown.join(',')}: no such cluster among ${o.agents} agents (e.g. ${mesh[0]!.clusterId})`);
       // A period is 5 s: an agent dead after 10 s sends its heartbeats of periods 0 and 1.
       const diesAfterPeriods = Math.ceil(o.deadAfter / 5000);
-      const faults = pickFaults(mesh, { slow: o.slow, dead: o.dead, drifting: o.drifting, failingClusters: o.failingCluster, diesAfterPeriods }, o.seed + 1);
+      const faults = pickFaults(mesh, { slow: o.slow, dead: o.dead, drifting: o.drifting, conflicting: o.conflicting, failingClusters: o.failingCluster, diesAfterPeriods }, o.seed + 1);
       const ac = new AbortController();
       process.once('SIGINT', () => ac.abort());
       process.once('SIGTERM', () => ac.abort());
@@ -50,7 +51,7 @@ export function register(program: Command): void {
       const ids = (xs: ReadonlySet<string>) => [...xs].sort();
       process.stdout.write(`${JSON.stringify({
         agents: o.agents, heartbeats: end.sent, acks: end.acks, seconds: end.elapsedMs / 1000, rate_per_s: Math.round(end.ratePerS),
-        faults: { slow: ids(faults.slow), dead: ids(faults.dead), drifting: ids(faults.drifting), failing_clusters: ids(faults.failingClusters), dies_after_periods: diesAfterPeriods },
+        faults: { slow: ids(faults.slow), dead: ids(faults.dead), drifting: ids(faults.drifting), conflicting: ids(faults.conflicting), failing_clusters: ids(faults.failingClusters), dies_after_periods: diesAfterPeriods },
       })}\n`);
     });
 }

@@ -2,18 +2,20 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import Redis from 'ioredis';
-import type { AgentStateChanged } from '../../../schemas/generated/events';
+import type { AgentStateChanged, CoordinationRequested } from '../../../schemas/generated/events';
 import { registryPrefix } from '../../../services/impedance';
 import { OFFLINE_AFTER_US } from '../../../services/impedance/agent-fold';
+import { RegistryStore } from '../../../services/impedance/registry-store';
+import { derivedEventId } from '../../../services/runtime/ids';
 import type { RunningService } from '../../../services/runtime/service';
-import { TestKafka } from '../../support/kafka';
+import { TestKafka, waitFor } from '../../support/kafka';
 import { collectEvents, freePort, PrivateRedis, startImpedance, waitCaughtUp } from '../impedance/support';
 
 const BIN = join(__dirname, '..', '..', '..', 'bin', 'solvermesh');
 
 interface SimReport {
   agents: number; heartbeats: number;
-  faults: { slow: string[]; dead: string[]; dies_after_periods: number };
+  faults: { slow: string[]; dead: string[]; conflicting: string[]; dies_after_periods: number };
 }
 
 function simulate(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -93,6 +95,57 @@ describe('solvermesh simulate mesh (a child process) against the broker, with th
       const peers = agents.filter((p) => p.class === a.class && !report.faults.slow.includes(p.id) && !report.faults.dead.includes(p.id)).map((p) => p.score);
       assert.ok(a.score > 2 * median(peers), `${a.id} (${a.class}) score ${a.score} vs class median ${median(peers)}`);
       assert.equal(a.state, 'D', `${a.id} degraded`);
+    }
+  });
+
+  it('given 2 agents answering every message with CONFLICT, when coordination requests come while it runs, then the simulator acks them and those 2 are QUARANTINED', async () => {
+    // fresh topics and registry keys: the same agent ids as above, another mesh
+    await svc?.stop();
+    svc = undefined;
+    const k2 = await TestKafka.create('simulate-acks');
+    try {
+      const prefix = registryPrefix(k2.prefix);
+      svc = await startImpedance(k2, redisSrv.url);
+      const env = { ...process.env, TOPIC_PREFIX: k2.prefix, LOG_LEVEL: 'warn' };
+      // 30 agents: one cluster, S000-C00
+      const done = simulate(['--agents', '30', '--duration', '25s', '--seed', '7', '--conflicting', '2', '--acks'], env);
+      const quarantined = async () => Object.values(await redis.hgetall(`${prefix}summary`)).filter((v) => v.split('|')[1] === 'Q').length;
+      await waitFor(async () => (await redis.hlen(`${prefix}summary`)) >= 30, 30_000, 'all 30 agents in the registry');
+      // when a request to the whole cluster comes every 2 s (the simulator's ack consumer joins
+      // its group at its own pace: requests before that are not answered), until 2 are quarantined
+      let n = 0;
+      let lastT = 0;
+      await waitFor(async () => {
+        const now = Date.now() * 1000;
+        lastT = now + 180_000_000;
+        const req: CoordinationRequested = {
+          type: 'CoordinationRequested',
+          meta: { event_id: derivedEventId('sim-spec', String(n)), correlation_id: `corr-${n}`, causation_id: null, occurred_at: now, producer: 'test', sequence: null },
+          message_id: `msg-${n}`, source_agent_id: 'orchestrator', target_agent_ids: ['cluster:S000-C00'], routing_strategy: 'SCATTER_GATHER',
+          target_arrival_time: lastT, ttl_ms: 200_000, arrival_window_ms: 500, minimum_response_rate: 0.95, priority: 2, payload_weight: 0,
+          requires_capabilities: [], verb: 'ACT', payload: Buffer.from('go'), payload_hash: 'h', trinary_expectation: 'READY',
+        };
+        n++;
+        await k2.sendEvents('mesh.coordination', [{ key: req.meta.correlation_id, event: req as never }]);
+        await new Promise((r) => setTimeout(r, 2000));
+        return (await quarantined()) >= 2;
+      }, 20_000, 'two agents quarantined');
+      const run = await done;
+      assert.equal(run.code, 0, run.stderr);
+      const report = JSON.parse(run.stdout.trim().split('\n').pop()!) as SimReport;
+      assert.equal(report.faults.conflicting.length, 2);
+      // then exactly the conflicting agents were quarantined, for 3 CONFLICT acks in a row
+      const isQuarantine = (e: { type: string }): e is AgentStateChanged => e.type === 'AgentStateChanged' && (e as AgentStateChanged).new_state === 'QUARANTINED';
+      const changes = (await collectEvents<{ type: string }>(k2, 'mesh.impedance', (es) => es.filter(isQuarantine).length >= 2)).filter(isQuarantine);
+      assert.deepEqual(changes.map((c) => c.agent_id).sort(), report.faults.conflicting);
+      assert.ok(changes.every((c) => c.cause === 'BYZANTINE_BEHAVIOR'));
+      // and the acks were measured against the predictions (seed 002 §11.1)
+      const acc = await new RegistryStore(redis, prefix).accuracy(Math.floor(lastT / 1000) + 60_000);
+      assert.ok(acc.samples >= 28 * 2, `${acc.samples} acks measured`);
+    } finally {
+      await svc?.stop();
+      svc = undefined;
+      await k2.close();
     }
   });
 
