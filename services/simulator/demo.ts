@@ -16,54 +16,21 @@ import { Kafka, logLevel } from 'kafkajs';
 import { allTopicSpecs } from '../../topics/catalog';
 import { applyTopics } from '../../topics/apply';
 import { impedanceService, registryPrefix } from '../impedance';
-import { OFFLINE_AFTER_US } from '../impedance/agent-fold';
 import { connectRedis, RegistryStore } from '../impedance/registry-store';
 import { meshStatus, statusLine, type MeshStatus } from '../impedance/status';
 import { loadConfig } from '../runtime/config';
 import { startService } from '../runtime/service';
-import { buildMesh, isDown, pickFaults, type AgentProfile, type Faults } from './generator';
+import { checkMeshDemo, expectedStatus, type MeshDemoResult } from './expectation';
+import { buildMesh, pickFaults } from './generator';
 import { runMeshSim } from './sim';
+
+export { checkMeshDemo, type MeshDemoResult };
 
 export interface MeshDemoOptions {
   readonly durationMs: number;
   readonly agents?: number;
   readonly onStatus?: (line: string, status: MeshStatus) => void;
   readonly env?: NodeJS.ProcessEnv;
-}
-
-export interface MeshExpectation {
-  readonly total: number;
-  /** Agents that must be ACTIVE at the end: not down, not slow (class F cannot degrade). */
-  readonly active: number;
-  /** How far the count may stray: drifting agents may cross their class's threshold or not. */
-  readonly tolerance: number;
-  readonly down: number;
-  readonly slowDegraded: number;
-}
-
-/**
- * What the faults must do to the registry at event time `atUs`: every agent heard from (the
- * down ones die after their first period), the dead and the failing cluster OFFLINE once 30 s
- * of event time passed their last heartbeat, the slow ones (5x latency and processing: over the 2x-nominal threshold) DEGRADED
- * unless human (class F scores sit at the cap). Drifting agents (latency spread 0.8) add about
- * 0.8 L to the score, which puts some over the threshold: they are the tolerance, plus 0.2 % of
- * the mesh for healthy agents at the top of their class's latency range whose jitter and
- * queue cross it now and then. (A 30,000-agent run under load 15 ended at 29,871 active for an
- * expected 29,882: 60 down, 58 slow and degraded.)
- */
-export function expectedStatus(mesh: readonly AgentProfile[], f: Faults, startUs: number, atUs: number): MeshExpectation {
-  // A down agent's last heartbeat is that of its last live period; offline 30 s of event time later.
-  const lastUs = (a: AgentProfile) => startUs + (f.diesAfterPeriods - 1) * 5_000_000 + a.phaseUs;
-  const offline = (a: AgentProfile) => isDown(a, f) && lastUs(a) + OFFLINE_AFTER_US <= atUs;
-  const down = mesh.filter(offline).length;
-  const slowDegraded = mesh.filter((a) => !offline(a) && f.slow.has(a.agentId) && a.agentClass !== 'CLASS_F_HUMAN').length;
-  const drifting = mesh.filter((a) => !offline(a) && !f.slow.has(a.agentId) && f.drifting.has(a.agentId)).length;
-  return { total: mesh.length, active: mesh.length - down - slowDegraded, tolerance: drifting + Math.ceil(mesh.length * 0.002), down, slowDegraded };
-}
-
-export interface MeshDemoResult {
-  readonly status: MeshStatus;
-  readonly expected: MeshExpectation;
 }
 
 export async function runMeshDemo(o: MeshDemoOptions): Promise<MeshDemoResult> {
@@ -126,14 +93,6 @@ async function dropNamespace(brokers: readonly string[], topics: string[], redis
     if (keys.length > 0) await redis.unlink(...keys);
     cursor = next;
   } while (cursor !== '0');
-}
-
-/** Throws unless the final status matches what the faults must produce. */
-export function checkMeshDemo({ status, expected }: MeshDemoResult): string {
-  const summary = `${status.active} of ${status.total} active; expected ${expected.active} ± ${expected.tolerance} of ${expected.total} (${expected.down} down, ${expected.slowDegraded} slow degraded)`;
-  if (status.total !== expected.total) throw new Error(`mesh demo: ${status.total} agents in the registry, expected ${expected.total}: ${summary}`);
-  if (Math.abs(status.active - expected.active) > expected.tolerance) throw new Error(`mesh demo: ${summary}`);
-  return summary;
 }
 
 if (require.main === module) {

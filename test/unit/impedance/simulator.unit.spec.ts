@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { validateEvent } from '../../../schemas/validate';
+import type { MeshStatus } from '../../../services/impedance/status';
+import { checkMeshDemo, expectedStatus } from '../../../services/simulator/expectation';
 import { buildMesh, heartbeat, NO_FAULTS, pickFaults, prng } from '../../../services/simulator/generator';
 import { T0 } from './helpers';
 
@@ -30,5 +32,31 @@ describe('simulator: the MESH-30K population (seed 002 §2.1-2.2)', () => {
     // a dead agent with diesAfterPeriods 2 sends periods 0 and 1, then nothing
     const d = mesh.find((x) => f.dead.has(x.agentId))!;
     assert.deepEqual([0, 1, 2, 3].map((p) => heartbeat(d, T0, p, prng(1), f) !== null), [true, true, false, false]);
+  });
+});
+
+describe('simulator: what the mesh demo must end with', () => {
+  const mesh = buildMesh(3000, 1);
+  const faults = pickFaults(mesh, { slow: 6, dead: 3, drifting: 6, failingClusters: [mesh[2999]!.clusterId], diesAfterPeriods: 1 }, 3);
+  const down = mesh.filter((a) => faults.dead.has(a.agentId) || faults.failingClusters.has(a.clusterId));
+  const slowOk = mesh.filter((a) => faults.slow.has(a.agentId) && !down.includes(a) && a.agentClass !== 'CLASS_F_HUMAN').length;
+
+  it('given event time 35 s after the start (every down agent past its last heartbeat + 30 s), then all of them count as down', () => {
+    const e = expectedStatus(mesh, faults, T0, T0 + 35_000_000);
+    assert.equal(e.down, down.length);
+    assert.equal(e.active, 3000 - down.length - slowOk);
+    assert.equal(e.tolerance, mesh.filter((a) => faults.drifting.has(a.agentId) && !faults.slow.has(a.agentId) && !down.includes(a)).length + 6);
+  });
+
+  it('given event time 30 s after the start, then only those whose heartbeat phase was 0 are down yet', () => {
+    const e = expectedStatus(mesh, faults, T0, T0 + 30_000_000);
+    assert.equal(e.down, down.filter((a) => a.phaseUs === 0).length);
+  });
+
+  it('given a status off by more than the tolerance, then the check fails naming both counts', () => {
+    const expected = expectedStatus(mesh, faults, T0, T0 + 35_000_000);
+    const status = { total: 3000, active: expected.active - expected.tolerance - 1 } as MeshStatus;
+    assert.throws(() => checkMeshDemo({ status, expected }), new RegExp(`${status.active} of 3000 active; expected ${expected.active} ± ${expected.tolerance}`));
+    assert.match(checkMeshDemo({ status: { ...status, active: expected.active + expected.tolerance }, expected }), /active; expected/);
   });
 });
