@@ -14,14 +14,14 @@ export interface MeshExpectation {
 }
 
 /**
- * What the faults must do to the registry at event time `atUs`: every agent heard from (the
- * down ones die after their first period), the dead and the failing cluster OFFLINE once 30 s
- * of event time passed their last heartbeat, the slow ones (5x latency and processing: over
- * the 2x-nominal threshold) DEGRADED unless human (class F scores sit at the cap). Drifting
- * agents (latency spread 0.8) add about 0.8 L to the score, which puts some over the threshold: they are the tolerance, plus 0.2 % of
- * the mesh for healthy agents at the top of their class's latency range whose jitter and
- * queue cross it now and then. (A 30,000-agent run under load 15 ended at 29,871 active for an
- * expected 29,882: 60 down, 58 slow and degraded.)
+ * What the faults must do to the registry at event time `atUs`: every agent heard from (the down
+ * ones die after their first period), the dead and the failing cluster OFFLINE once 30 s of event
+ * time passed their last heartbeat, the slow ones (5x latency and processing: over the 2x-nominal
+ * threshold) DEGRADED unless human (class F scores sit at the cap). Drifting agents (latency
+ * spread 0.8) add about 0.8 L to the score, which puts some over the threshold: they are the
+ * tolerance, plus 0.2 % of the mesh for healthy agents at the top of their class's latency range
+ * whose jitter and queue cross it now and then. (A 30,000-agent run under load 15 ended at 29,871
+ * active for an expected 29,882: 60 down, 58 slow and degraded.)
  */
 export function expectedStatus(mesh: readonly AgentProfile[], f: Faults, startUs: number, atUs: number): MeshExpectation {
   // A down agent's last heartbeat is that of its last live period; offline 30 s of event time later.
