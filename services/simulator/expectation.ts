@@ -27,10 +27,12 @@ export function expectedStatus(mesh: readonly AgentProfile[], f: Faults, startUs
   // A down agent's last heartbeat is that of its last live period; offline 30 s of event time later.
   const lastUs = (a: AgentProfile) => startUs + (f.diesAfterPeriods - 1) * 5_000_000 + a.phaseUs;
   const offline = (a: AgentProfile) => isDown(a, f) && lastUs(a) + OFFLINE_AFTER_US <= atUs;
-  const down = mesh.filter(offline).length;
-  const slowDegraded = mesh.filter((a) => !offline(a) && f.slow.has(a.agentId) && a.agentClass !== 'CLASS_F_HUMAN').length;
-  const drifting = mesh.filter((a) => !offline(a) && !f.slow.has(a.agentId) && f.drifting.has(a.agentId)).length;
-  return { total: mesh.length, active: mesh.length - down - slowDegraded, tolerance: drifting + Math.ceil(mesh.length * 0.002), down, slowDegraded };
+  // With diesAfterPeriods 0 the down agents are never heard from: not in the registry at all.
+  const heard = f.diesAfterPeriods > 0 ? mesh : mesh.filter((a) => !isDown(a, f));
+  const down = heard.filter(offline).length;
+  const slowDegraded = heard.filter((a) => !offline(a) && f.slow.has(a.agentId) && a.agentClass !== 'CLASS_F_HUMAN').length;
+  const drifting = heard.filter((a) => !offline(a) && !f.slow.has(a.agentId) && f.drifting.has(a.agentId)).length;
+  return { total: heard.length, active: heard.length - down - slowDegraded, tolerance: drifting + Math.ceil(mesh.length * 0.002), down, slowDegraded };
 }
 
 export interface MeshDemoResult {

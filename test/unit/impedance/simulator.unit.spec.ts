@@ -53,6 +53,11 @@ describe('simulator: what the mesh demo must end with', () => {
     assert.equal(e.down, down.filter((a) => a.phaseUs === 0).length);
   });
 
+  it('given down agents never heard from (diesAfterPeriods 0), then they are not in the expected total', () => {
+    const e = expectedStatus(mesh, { ...faults, diesAfterPeriods: 0 }, T0, T0 + 35_000_000);
+    assert.deepEqual([e.total, e.down, e.active], [3000 - down.length, 0, 3000 - down.length - slowOk]);
+  });
+
   it('given a status off by more than the tolerance, then the check fails naming both counts', () => {
     const expected = expectedStatus(mesh, faults, T0, T0 + 35_000_000);
     const status = { total: 3000, active: expected.active - expected.tolerance - 1 } as MeshStatus;
