@@ -87,7 +87,6 @@ class RdkafkaTransactionalConsumer implements TransactionalConsumer {
       'session.timeout.ms': 30_000,
       'max.poll.interval.ms': 300_000,
       rebalance_cb: true,
-      ...(this.opts.tuning?.returnAtEnd ? { 'enable.partition.eof': true } : {}),
     }, { 'auto.offset.reset': this.opts.fromBeginning ? 'earliest' : 'latest' });
     this.consumer.on('rebalance', (err, assignment) => this.onRebalance(err, assignment));
     this.consumer.on('event.error', (err) => this.events.onError?.(err));
@@ -120,7 +119,7 @@ class RdkafkaTransactionalConsumer implements TransactionalConsumer {
     const max = this.opts.maxBatchRecords ?? 500;
     let backoff = 100;
     while (this.running) {
-      const messages = await cb<Rd.Message[]>((done) => this.consumer.consume(max, (err, m) => done(err, m)));
+      const messages = this.opts.tuning?.returnAvailable ? await this.consumeAvailable(max) : await cb<Rd.Message[]>((done) => this.consumer.consume(max, (err, m) => done(err, m)));
       if (!messages || messages.length === 0) continue;
       const batches = groupByPartition(messages);
       try {
@@ -136,6 +135,16 @@ class RdkafkaTransactionalConsumer implements TransactionalConsumer {
         backoff = Math.min(backoff * 2, 10_000);
       }
     }
+  }
+
+  /** Waits (poll timeout) for one record, then takes what is already fetched without waiting. */
+  private async consumeAvailable(max: number): Promise<Rd.Message[]> {
+    this.consumer.setDefaultConsumeTimeout(this.opts.tuning?.pollTimeoutMs ?? 100);
+    const first = await cb<Rd.Message[]>((done) => this.consumer.consume(1, (err, m) => done(err, m)));
+    if (!first || first.length === 0 || max <= 1) return first ?? [];
+    this.consumer.setDefaultConsumeTimeout(0);
+    const rest = await cb<Rd.Message[]>((done) => this.consumer.consume(max - 1, (err, m) => done(err, m)));
+    return rest && rest.length > 0 ? first.concat(rest) : first;
   }
 
   private async processAndCommit(batches: PartitionBatch[], process: BatchProcessor): Promise<void> {
