@@ -32,10 +32,10 @@ export const SOLVER_ENV: ReadonlyArray<{ env: string; default: number; doc: stri
   // records (bench-solver-service: 11,700 -> 21,600 updates/s at 50,000).
   { env: 'SOLVER_SNAPSHOT_EVERY', default: 50_000, doc: 'Snapshot a partition after this many records ...' },
   { env: 'SOLVER_SNAPSHOT_S', default: 30, doc: '... or this much event time (s).' },
-  // A transaction costs ~5-10 ms whatever its size, so bursts need big batches; with
-  // SOLVER_POLL_TIMEOUT_MS a paced stream still gets small ones (what has arrived).
+  // A transaction costs ~5-10 ms whatever its size, so bursts need big batches; a paced stream
+  // still gets small ones: a batch is what has arrived (ConsumerTuning.returnAvailable).
   { env: 'SOLVER_MAX_BATCH_RECORDS', default: 2000, doc: 'Most input records per transaction (a batch is what was fetched, up to this).' },
-  { env: 'SOLVER_POLL_TIMEOUT_MS', default: 10, doc: 'A poll waits this long for a first record, then returns what the partitions hold (engine default 100, per record).' },
+  { env: 'SOLVER_POLL_TIMEOUT_MS', default: 100, doc: 'An idle poll waits this long for a first record; then the batch is what has already arrived.' },
   { env: 'SOLVER_TXN_RETRY_BACKOFF_MS', default: 5, doc: 'Transactional producer retry backoff: the first request after a commit is refused until its markers are written (librdkafka default 100).' },
 ];
 
@@ -57,7 +57,7 @@ export function solverTuning(env: NodeJS.ProcessEnv = process.env): SolverTuning
     },
     sliceWork: v('SOLVER_SLICE_WORK'), snapshotEvery: v('SOLVER_SNAPSHOT_EVERY'), snapshotMicros: v('SOLVER_SNAPSHOT_S') * 1e6,
     maxBatchRecords: v('SOLVER_MAX_BATCH_RECORDS'),
-    consumer: { pollTimeoutMs: v('SOLVER_POLL_TIMEOUT_MS'), returnAtEnd: true, retryBackoffMs: v('SOLVER_TXN_RETRY_BACKOFF_MS') },
+    consumer: { pollTimeoutMs: v('SOLVER_POLL_TIMEOUT_MS'), returnAvailable: true, retryBackoffMs: v('SOLVER_TXN_RETRY_BACKOFF_MS') },
   };
   if (problems.length) throw new SolvermeshError('CONFIG_INVALID', `invalid solver configuration:\n  - ${problems.join('\n  - ')}`);
   return t;
