@@ -56,7 +56,7 @@ bench-solver: deps ## WASM solver kernels vs SciPy and sublinear-time-solver, n=
 bench-impedance: topics ## impedance heartbeats/s (kafkajs, rdkafka) beside raw consume, medians
 	@$(WITH_ENV) npx tsx bench/impedance/heartbeats.bench.ts
 
-bench-solver-service: wasm up ## solver service: cost updates/s on a 1e5 session, update->iteration p50/p99 on a 1e4 session, beside the raw broker
+bench-solver-service: up ## solver service: cost updates/s on a 1e5 session, update->iteration p50/p99 on a 1e4 session, beside the raw broker
 	@$(WITH_ENV) npx tsx bench/solver-service/main.ts
 
 bench-codec: deps ## Avro array<double> vs packed little-endian bytes at 1e6 values
