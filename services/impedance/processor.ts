@@ -423,6 +423,11 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
       uncommitted.clear();
     },
     async onAssigned(list) {
+      const of = (t: string) => list.filter((x) => x.topic === t).map((x) => x.partition).sort((a, b) => a - b).join(',');
+      if (of(TOPICS.heartbeats) !== of(TOPICS.agentAcks)) {
+        // A non-range assignor split them: acks would be folded where their agents are not.
+        log.error({ heartbeats: of(TOPICS.heartbeats), agentAcks: of(TOPICS.agentAcks) }, 'mesh.heartbeats and mesh.agent-acks are not co-assigned; use a range assignor');
+      }
       const folded = list.filter((x) => x.topic === TOPICS.heartbeats || x.topic === TOPICS.agentAcks).map((x) => x.partition);
       const ps = [...new Set(folded)].sort((a, b) => a - b).filter((p) => !parts.has(p));
       if (ps.length === 0) return;
