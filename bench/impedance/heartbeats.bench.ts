@@ -20,6 +20,7 @@ import { EventCodec } from '../../services/runtime/codec';
 import { loadConfig } from '../../services/runtime/config';
 import { createEngine } from '../../services/runtime/engine';
 import { createLogger } from '../../services/runtime/logger';
+import { FETCH_BYTES_PER_PARTITION } from '../../services/runtime/kafka/rdkafka-engine';
 import { createMetrics } from '../../services/runtime/metrics';
 import { ProcessorRunner } from '../../services/runtime/runner';
 import { schemaValidator } from '../../services/runtime/validation';
@@ -59,7 +60,7 @@ async function rawKafkajs(prefix: string): Promise<number> {
 async function rawRdkafka(prefix: string): Promise<number> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const rd = require('node-rdkafka') as typeof Rd;
-  const c = new rd.KafkaConsumer({ 'metadata.broker.list': base.kafkaBrokers.join(','), 'group.id': `${prefix}raw-rd-${randomBytes(3).toString('hex')}`, 'enable.auto.commit': false }, { 'auto.offset.reset': 'earliest' });
+  const c = new rd.KafkaConsumer({ 'metadata.broker.list': base.kafkaBrokers.join(','), 'group.id': `${prefix}raw-rd-${randomBytes(3).toString('hex')}`, 'enable.auto.commit': false, 'max.partition.fetch.bytes': FETCH_BYTES_PER_PARTITION }, { 'auto.offset.reset': 'earliest' });
   await new Promise<void>((res, rej) => c.connect({}, (e) => (e ? rej(e) : res())));
   c.subscribe([`${prefix}mesh.heartbeats`]);
   let n = 0;

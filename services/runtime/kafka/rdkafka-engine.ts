@@ -21,6 +21,7 @@ export interface RdkafkaEngineOptions {
 // Java-compatible key hashing: the kafkajs engine and Java clients put a key on the same
 // partition, which co-partitioning by session_id depends on. librdkafka defaults to CRC32.
 const PARTITIONER = 'murmur2_random';
+export const FETCH_BYTES_PER_PARTITION = 4 * 1024 * 1024;
 
 export function createRdkafkaEngine(opts: RdkafkaEngineOptions): KafkaEngine {
   const log = opts.logger.child({ component: 'rdkafka' });
@@ -85,6 +86,10 @@ class RdkafkaTransactionalConsumer implements TransactionalConsumer {
       'enable.auto.offset.store': false,
       'isolation.level': 'read_committed',
       'session.timeout.ms': 30_000,
+      // Fetch runs of one partition as long as kafkajs's (4 MiB): consume(max) then hands over
+      // long runs of few partitions, not short slices of all, and per-partition work (the
+      // impedance registry writes an agent once per batch) coalesces over more records.
+      'max.partition.fetch.bytes': FETCH_BYTES_PER_PARTITION,
       'max.poll.interval.ms': 300_000,
       rebalance_cb: true,
     }, { 'auto.offset.reset': this.opts.fromBeginning ? 'earliest' : 'latest' });
