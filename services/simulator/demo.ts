@@ -54,8 +54,7 @@ export async function runMeshDemo(o: MeshDemoOptions): Promise<MeshDemoResult> {
   }, 3);
   const report = async () => {
     const s = await meshStatus(store);
-    o.onStatus?.(statusLine(s), s);
-    return s;
+    if (s.total > 0) o.onStatus?.(statusLine(s), s); // nothing to say while the service starts
   };
   const timer = setInterval(() => { report().catch(() => undefined); }, 5_000);
   try {
@@ -67,12 +66,12 @@ export async function runMeshDemo(o: MeshDemoOptions): Promise<MeshDemoResult> {
     // mistaken for offline agents.
     const lastSentUs = startUs + sim.elapsedMs * 1000;
     const deadline = Date.now() + 60_000;
-    let status = await report();
+    let status = await meshStatus(store);
     while (status.atUs < lastSentUs - 5_000_000 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 1000));
       status = await meshStatus(store);
     }
-    o.onStatus?.(statusLine(status), status);
+    o.onStatus?.(`${statusLine(status)} (final, at the registry's event time ${new Date(status.atUs / 1000).toISOString()})`, status);
     return { status, expected: expectedStatus(mesh, faults, startUs, status.atUs) };
   } finally {
     clearInterval(timer);
