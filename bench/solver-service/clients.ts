@@ -2,6 +2,7 @@
 // record was handed to the client and which offset it got, and a read_committed consumer that
 // records when each record arrived. The baseline (a plain topic) and the service path use the
 // very same two, so their figures differ only by what the service adds.
+import { Partitioners } from 'kafkajs';
 import type * as Rd from 'node-rdkafka';
 import { cb, rd } from '../../services/runtime/kafka/rdkafka-lib';
 
@@ -123,4 +124,13 @@ async function watermarks(c: Rd.KafkaConsumer, topic: string, partition: number)
       await new Promise((r) => setTimeout(r, 200));
     }
   }
+}
+
+// kafkajs's default partitioner is murmur2 like the service's clients (co-partitioning rests on it).
+const partitioner = Partitioners.DefaultPartitioner();
+
+/** The partition a key goes to in a topic of `partitions` partitions. */
+export function partitionOf(key: string, partitions: number): number {
+  const partitionMetadata = [...Array(partitions).keys()].map((p) => ({ partitionErrorCode: 0, partitionId: p, leader: 1, replicas: [1], isr: [1] }));
+  return partitioner({ topic: 't', partitionMetadata, message: { key, value: null } });
 }

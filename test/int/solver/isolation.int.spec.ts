@@ -20,12 +20,11 @@
 // iteration (tens of ms even idle) shares the thread. Figures are printed.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { Partitioners } from 'kafkajs';
 import type { IterationCompleted } from '../../../schemas/generated/events';
 import { costUpdated, openSession } from '../../../services/solver/events';
 import { SOLVER_PARTITIONS } from '../../../topics/catalog';
 import { poisson2d, smoothRhs } from '../../../wasm/src/problems';
-import { benchConsumer, benchProducer, type BenchConsumer, type BenchProducer, type Sent } from '../../../bench/solver-service/clients';
+import { benchConsumer, benchProducer, partitionOf as keyPartition, type BenchConsumer, type BenchProducer, type Sent } from '../../../bench/solver-service/clients';
 import { Coverage, figures, within } from '../../../bench/solver-service/measure';
 import { counter, openConverged } from '../../../bench/solver-service/service';
 import { TestKafka } from '../../support/kafka';
@@ -35,10 +34,7 @@ const SLACK_MS = Number(process.env.ISOLATION_SLACK_MS ?? 500);
 /** Updates per second per small session (each flushed: its own re-solve). */
 const RATE = 50;
 
-const partitioner = Partitioners.DefaultPartitioner();
-// kafkajs's default partitioner is murmur2 like the service's clients (co-partitioning rests on it).
-const partitionMetadata = [...Array(SOLVER_PARTITIONS).keys()].map((p) => ({ partitionErrorCode: 0, partitionId: p, leader: 1, replicas: [1], isr: [1] }));
-const partitionOf = (key: string) => partitioner({ topic: 't', partitionMetadata, message: { key, value: null } });
+const partitionOf = (key: string) => keyPartition(key, SOLVER_PARTITIONS);
 
 /** Session ids: one in `partition`, then ones in other, distinct partitions. */
 function smallIds(partition: number, others: number): string[] {
