@@ -229,13 +229,7 @@ export class ProcessorRunner {
   }
 
   private context(record: InRecord, topic: string): RecordContext {
-    return {
-      topic,
-      partition: record.partition,
-      offset: record.offset,
-      timestampMs: Number(record.timestamp),
-      key: record.key ? record.key.toString('utf8') : null,
-    };
+    return new LazyContext(record, topic);
   }
 
   private async encode(emits: readonly Emit[]): Promise<OutRecord[]> {
@@ -268,6 +262,24 @@ export class ProcessorRunner {
       this.log.warn({ attempt, delay, code: errorCode(error), err: errorMessage(error) }, 'retriable failure, backing off');
       await new Promise((r) => setTimeout(r, delay));
     }
+  }
+}
+
+/** The key is decoded only if the handler reads it: most do not, and it was a string per record. */
+class LazyContext implements RecordContext {
+  readonly partition: number;
+  readonly offset: string;
+  readonly timestampMs: number;
+  readonly #record: InRecord;
+  constructor(record: InRecord, readonly topic: string) {
+    this.#record = record;
+    this.partition = record.partition;
+    this.offset = record.offset;
+    this.timestampMs = Number(record.timestamp);
+  }
+  get key(): string | null {
+    const k = this.#record.key;
+    return k ? k.toString('utf8') : null;
   }
 }
 
