@@ -1,11 +1,14 @@
 // The orchestrator's status box (seed 002 §7.1 OrchestratorConsole.status), read from the registry.
 import type { OperationalMode } from '../../schemas/generated/events';
 import type { RegistryStore } from './registry-store';
-import { operationalMode, summarize } from './summaries';
+import { operationalMode, stateAt, summarize } from './summaries';
 
 export interface MeshStatus {
   readonly total: number;
   readonly active: number;
+  /** Held in quarantine (seed 002 §7.2 "3 agents in quarantine"), offline. */
+  readonly quarantined: number;
+  readonly offline: number;
   readonly activeRate: number;
   readonly sectors: number;
   readonly sectorsHealthy: number;
@@ -25,6 +28,8 @@ export async function meshStatus(store: RegistryStore, atUs?: number): Promise<M
   return {
     total: s.mesh.total_agents,
     active: s.mesh.active_agents,
+    quarantined: agents.filter((a) => stateAt(a, at) === 'QUARANTINED').length,
+    offline: agents.filter((a) => stateAt(a, at) === 'OFFLINE').length,
     activeRate: s.mesh.active_rate,
     sectors: s.sectors.length,
     sectorsHealthy: s.mesh.sectors_healthy,
@@ -40,6 +45,7 @@ export function formatStatusBox(s: MeshStatus): string {
   const lines = [
     'MESH-30K STATUS',
     `Agents: ${s.active.toLocaleString('en-US')} / ${s.total.toLocaleString('en-US')} active (${(100 * s.activeRate).toFixed(1)}%)`,
+    `Quarantined: ${s.quarantined}, offline: ${s.offline}`,
     `Sectors: ${s.sectorsHealthy}/${s.sectors} healthy`,
     `Mean Impedance: ${Math.round(s.meanImpedance)}ms`,
     `Conflicts (last hour): ${s.conflictsLastHour}`,
@@ -52,4 +58,4 @@ export function formatStatusBox(s: MeshStatus): string {
 }
 
 export const statusLine = (s: MeshStatus) =>
-  `mesh: ${s.active}/${s.total} active (${(100 * s.activeRate).toFixed(1)}%), sectors ${s.sectorsHealthy}/${s.sectors} healthy, mean impedance ${Math.round(s.meanImpedance)}ms, conflicts ${s.conflictsLastHour}, mode ${s.mode}`;
+  `mesh: ${s.active}/${s.total} active (${(100 * s.activeRate).toFixed(1)}%), ${s.offline} offline, ${s.quarantined} quarantined, sectors ${s.sectorsHealthy}/${s.sectors} healthy, mean impedance ${Math.round(s.meanImpedance)}ms, conflicts ${s.conflictsLastHour}, mode ${s.mode}`;
