@@ -23,7 +23,7 @@ export function register(program: Command): void {
     .option('--seed <n>', 'PRNG seed', (v) => Number.parseInt(v, 10), 1)
     .option('--slow <n>', 'agents answering 5x slower', (v) => Number.parseInt(v, 10), 0)
     .option('--dead <n>', 'agents that stop sending heartbeats', (v) => Number.parseInt(v, 10), 0)
-    .option('--dead-after <d>', 'event time the dead agents and failing clusters still send heartbeats for (e.g. 10s; default 0: never heard from)', duration, 0)
+    .option('--dead-after <d>', 'event time the dead agents and failing clusters still send heartbeats for, e.g. 10s (0: never heard from)', duration, 0)
     .option('--drifting <n>', 'agents with wandering latency', (v) => Number.parseInt(v, 10), 0)
     .option('--conflicting <n>', 'agents answering every scheduled message with CONFLICT (with --acks)', (v) => Number.parseInt(v, 10), 0)
     .option('--failing-cluster <ids>', 'comma-separated cluster ids whose agents all stop (e.g. S003-C07)', list, [])
