@@ -1,7 +1,7 @@
 // Session kernel: one instance holds one matrix A (CSR), b, x and the state of the running
 // method, so the host can run bounded slices of iterations (`iterate`) between Kafka polls.
 // Statuses, method and preconditioner codes are mirrored in wasm/src/codes.ts.
-import { reserve, ldf, stf, ldi, sti } from './memory';
+import { reserve, pregrow, ldf, stf, ldi, sti } from './memory';
 import { spmvDot, residual, residualRows, validate, diagInverse, find } from './csr';
 import { ilu0Factor, iluPattern, iluSolve, iluForward, iluBackward, cgUpdateForward, ssorApply, jacobiApply } from './precond';
 import { pushEstimate, walkEstimate } from './estimate';
@@ -31,6 +31,7 @@ let udinv: usize = 0;
 let lp: usize = 0, lc: usize = 0, lv: usize = 0, up: usize = 0, uc: usize = 0, uv: usize = 0;
 let luRelax: f64 = -1;
 let stage: usize = 0, stageCap: usize = 0;
+const STAGE_INITIAL: usize = 1 << 16;
 
 let zeroDiag: i32 = 0;
 let iluDirty = true;
@@ -54,6 +55,12 @@ let gsNextCheck: i32 = 0, gsPrevRes: f64 = 0, gsPrevIter: i32 = 0;
 export function init(rows: i32, nonzeros: i32): i32 {
   if (n != 0 || rows <= 0 || nonzeros < 0) return -2;
   const vb = (<usize>rows) << 3;
+  // One growth for all of it: what is reserved here, the staging area, and the ILU factors start()
+  // may add (split rows: n+1 pointers twice, at most nnz columns and f32 values, n pivots), with
+  // 16 bytes of alignment per array.
+  const rows1 = (<usize>rows) + 1;
+  pregrow((rows1 << 2) + (<usize>nonzeros) * 12 + ((<usize>rows) << 2) + 13 * vb + STAGE_INITIAL +
+    2 * (rows1 << 2) + (<usize>nonzeros) * 8 + vb + 32 * 16);
   rp = reserve(((<usize>rows) + 1) << 2);
   ci = reserve((<usize>nonzeros) << 2);
   va = reserve((<usize>nonzeros) << 3);
@@ -62,6 +69,8 @@ export function init(rows: i32, nonzeros: i32): i32 {
   r = reserve(vb); p = reserve(vb); q = reserve(vb); z = reserve(vb); s = reserve(vb);
   t = reserve(vb); rh = reserve(vb); y = reserve(vb); w = reserve(vb); xb = reserve(vb);
   scratch = reserve(16);
+  // A staging area that holds a cost update of a few thousand entries without growing memory.
+  stage = reserve(STAGE_INITIAL); stageCap = stage == 0 ? 0 : STAGE_INITIAL;
   if (rp == 0 || ci == 0 || va == 0 || diagPos == 0 || b == 0 || x == 0 || dinv == 0 || r == 0 ||
       p == 0 || q == 0 || z == 0 || s == 0 || t == 0 || rh == 0 || y == 0 || w == 0 || xb == 0 ||
       scratch == 0) return -1;

@@ -18,6 +18,21 @@ export function reserve(bytes: usize): usize {
   return start;
 }
 
+/**
+ * Grows memory once so that `bytes` more can be reserved without growing again. Growing is cheap
+ * per call but V8 reports each growth as external memory, which can set off a GC: a session's
+ * twenty-odd reservations then cost milliseconds. Untouched pages cost nothing. False if memory
+ * cannot grow that far (reserve() then grows as it goes, and fails where it must).
+ */
+export function pregrow(bytes: usize): bool {
+  if (top == 0) top = (__heap_base + 15) & ~(<usize>15);
+  const end = top + bytes;
+  if (end < top) return false;
+  const have = (<usize>memory.size()) << 16;
+  if (end <= have) return true;
+  return memory.grow(<i32>((end - have + 0xffff) >> 16)) >= 0;
+}
+
 @inline export function ldf(base: usize, i: i32): f64 {
   return load<f64>(base + ((<usize>i) << 3));
 }
