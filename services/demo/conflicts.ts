@@ -1,14 +1,13 @@
 // `make demo`, conflicts part: starts the coordinator as its own process, pushes conflict
 // reports (one of each seed 002 §5.1 type) and a garbage record through Kafka, and prints what
 // comes out: quarantine and escalation decisions, and the dead letter.
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import type { ConflictReported, ConflictType } from '../../schemas/generated/events';
 import { EventCodec, type DecodedEvent } from '../runtime/codec';
 import { loadConfig } from '../runtime/config';
 import { DLQ_HEADERS } from '../runtime/dead-letter';
+import { startService } from './service-process';
 
 const TOPIC = 'mesh.conflicts';
 const TYPES: ConflictType[] = ['CONTEXT_DIVERGENCE', 'DATA_CONTRADICTION', 'TEMPORAL_PARADOX', 'CAPABILITY_MISMATCH', 'HASH_MISMATCH'];
@@ -22,12 +21,7 @@ export async function runConflictsDemo(): Promise<void> {
   const kafka = new Kafka({ clientId: 'solvermesh-demo', brokers: config.kafkaBrokers, logLevel: logLevel.NOTHING });
 
   say('== starting the coordinator service (solvermesh run coordinator)');
-  const service = spawn(process.execPath, [join(__dirname, '..', '..', 'bin', 'solvermesh'), 'run', 'coordinator'], {
-    env: { ...process.env, HTTP_PORT: '0', LOG_LEVEL: 'info' }, stdio: ['ignore', 'inherit', 'pipe'],
-  });
-  let serviceLog = '';
-  service.stderr.on('data', (d: Buffer) => (serviceLog += d.toString()));
-  const exited = new Promise<number | null>((r) => service.on('exit', (code) => r(code)));
+  const service = startService('coordinator', { LOG_LEVEL: 'info' });
 
   const run = randomUUID().slice(0, 8);
   const reports: ConflictReported[] = TYPES.map((t, i) => ({
@@ -90,12 +84,11 @@ export async function runConflictsDemo(): Promise<void> {
     say(`  <- dead letter on ${topic}.dlq: ${deadLetter[DLQ_HEADERS.errorClass]}: ${deadLetter[DLQ_HEADERS.errorMessage]} (from partition ${deadLetter[DLQ_HEADERS.sourcePartition]} offset ${deadLetter[DLQ_HEADERS.sourceOffset]})`);
   }
 
-  service.kill('SIGTERM');
-  const code = await exited;
+  const code = await service.stop();
   say(`== coordinator drained and exited with code ${code}`);
   const quarantined = outputs.filter((o) => o.event.type === 'ConflictQuarantined').length;
   if (quarantined !== reports.length || !deadLetter || code !== 0) {
-    process.stderr.write(serviceLog.slice(-4000));
+    process.stderr.write(service.log().slice(-4000));
     throw new Error(`demo incomplete: ${quarantined}/${reports.length} quarantined, dead letter ${deadLetter ? 'seen' : 'missing'}, service exit ${code}`);
   }
 }

@@ -13,6 +13,7 @@ import { loadConfig } from '../runtime/config';
 import { createEngine } from '../runtime/engine';
 import { costStream, openSession } from '../solver/events';
 import { say } from './conflicts';
+import { startService } from './service-process';
 
 const GRID = 316; // 316 x 316 = 99,856 unknowns
 const BURSTS = 5;
@@ -34,12 +35,7 @@ export async function runSolverDemo(): Promise<void> {
   };
 
   say('== starting the solver service (solvermesh run solver)');
-  const service = spawn(process.execPath, [join(__dirname, '..', '..', 'bin', 'solvermesh'), 'run', 'solver'], {
-    env: { ...process.env, HTTP_PORT: '0', LOG_LEVEL: 'warn' }, stdio: ['ignore', 'inherit', 'pipe'],
-  });
-  let serviceLog = '';
-  service.stderr.on('data', (d: Buffer) => (serviceLog += d.toString()));
-  const exited = new Promise<number | null>((r) => service.on('exit', (code) => r(code)));
+  const service = startService('solver', { LOG_LEVEL: 'warn' });
 
   const sid = randomUUID();
   const a = poisson2d(GRID);
@@ -68,7 +64,7 @@ export async function runSolverDemo(): Promise<void> {
   const waitFor = async (what: string, done: () => boolean, timeoutMs = 180_000) => {
     const deadline = Date.now() + timeoutMs;
     while (!done()) {
-      if (Date.now() > deadline) throw new Error(`solver demo: timed out waiting for ${what}\n${serviceLog.slice(-3000)}`);
+      if (Date.now() > deadline) throw new Error(`solver demo: timed out waiting for ${what}\n${service.log().slice(-3000)}`);
       await new Promise((r) => setTimeout(r, 50));
     }
   };
@@ -92,11 +88,10 @@ export async function runSolverDemo(): Promise<void> {
   } finally {
     await consumer.disconnect();
     await producer.close();
-    service.kill('SIGTERM');
   }
-  const code = await exited;
+  const code = await service.stop();
   say(`== solver drained and exited with code ${code}`);
-  if (code !== 0) throw new Error(`solver exited with ${code}\n${serviceLog.slice(-3000)}`);
+  if (code !== 0) throw new Error(`solver exited with ${code}\n${service.log().slice(-3000)}`);
 
   // An engineer debugging this session would replay it: every IterationCompleted recomputed
   // from the log by a reader that commits and produces nothing, compared bit for bit.
