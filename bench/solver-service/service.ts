@@ -55,6 +55,9 @@ export function startSolverProcess(prefix: string, env: NodeJS.ProcessEnv = {}):
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<void>((r) => proc.on('exit', () => r()));
+  // However the bench ends (an error, process.exit), the service does not outlive it.
+  const orphaned = () => { if (proc.exitCode === null) proc.kill('SIGKILL'); };
+  process.once('exit', orphaned);
   const port = async () => {
     for (let i = 0; i < 600; i++) {
       const m = /"port":(\d+)/.exec(out);
