@@ -8,9 +8,12 @@
 //   acc:<5-min bucket>     prediction-accuracy counters; ackseen:<message id> dedupes acks
 // Writes are Lua calls (one per chunk of agents, the agents as one JSON argument of strings:
 // ioredis handles one argument instead of 17 per agent, and the hash holds the same strings
-// as before). Each agent is written only if its revision is not older
-// than the stored one, so a replayed batch rewrites identical values and a stale writer
-// (a zombie owner) cannot roll an agent back.
+// as before). Each agent is written only if (last heartbeat, revision) is not older than the
+// stored one, so a replayed batch rewrites identical values and a stale writer (a zombie owner)
+// cannot roll an agent back. The last heartbeat comes first: within one log both only grow,
+// but a log started afresh (make clean-data wipes Kafka, not Redis) counts revisions from 1
+// again, and a revision-only guard kept the previous log's agents (a mesh demo once showed
+// 1,997 of 29,940 agents active, their last heartbeats stale).
 import Redis from 'ioredis';
 import type { AgentClass, AgentOperationalState } from '../../schemas/generated/events';
 import { transient } from '../runtime/errors';
@@ -27,8 +30,10 @@ for _, a in ipairs(cjson.decode(ARGV[3])) do
   local id = a[1]
   local rev = tonumber(a[2])
   local key = p .. 'agent:' .. id
-  local old = redis.call('HMGET', key, 'rev', 'class', 'sector', 'cluster', 'caps')
-  if (not old[1]) or tonumber(old[1]) <= rev then
+  local old = redis.call('HMGET', key, 'rev', 'class', 'sector', 'cluster', 'caps', 'last_hb')
+  local oldHb = tonumber(old[6] or '0')
+  local hb = tonumber(a[9])
+  if (not old[1]) or oldHb < hb or (oldHb == hb and tonumber(old[1]) <= rev) then
     if old[1] then
       -- Leave an index only when the agent moved out of it (the usual heartbeat moves nothing).
       if old[2] ~= a[3] then redis.call('ZREM', p .. 'z:class:' .. old[2], id) end

@@ -4,13 +4,15 @@
 //
 // Each run has its own namespace: mesh topics and registry keys under `demo-mesh-<run>.`,
 // deleted at the end. A run once showed 1,997 of 29,940 agents active because the registry
-// (db 0, `mesh:`) held a previous run's agents: the registry skips a write whose revision is
+// (db 0, `mesh:`) held a previous run's agents: the registry skipped a write whose revision was
 // older than the stored one (so a zombie owner cannot roll an agent back), and a log started
 // afresh (make clean-data wipes Kafka, not Redis; a longer earlier run left higher revisions)
-// counts revisions from 1 again, so most agents kept their stale last heartbeat. The status
-// was also read at the wall clock, so a service lagging 30 s behind the simulator showed live
-// agents as offline. Now the status is read at the registry's own event time, once the service
-// has caught up with what the simulator sent.
+// counts revisions from 1 again, so most agents kept their stale last heartbeat. (Reproduced:
+// 3,000 agents for 45 s, the topics deleted and created again, Redis kept, then 20 s: 45 of
+// 2,967 active at the end. The registry now orders writes by last heartbeat first:
+// registry-store.ts.) The status was also read at the wall clock, so a service lagging 30 s
+// behind the simulator showed live agents as offline. Now the status is read at the registry's
+// own event time, once the service has caught up with what the simulator sent.
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { allTopicSpecs } from '../../topics/catalog';

@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import Redis from 'ioredis';
+import { foldHeartbeat, timeoutAgent, type AgentState } from '../../../services/impedance/agent-fold';
+import { RegistryStore } from '../../../services/impedance/registry-store';
+import { hb, S, T0 } from '../../unit/impedance/helpers';
+import { freePort, PrivateRedis } from './support';
+
+/** The agent after heartbeats every 5 s from `from` s to `to` s. */
+function agent(from: number, to: number): AgentState {
+  let a: AgentState | undefined;
+  for (let t = from; t <= to; t += 5) a = foldHeartbeat(a, hb({ at: T0 + t * S }))!.agent;
+  return a!;
+}
+
+describe('impedance registry (Redis): which write wins', function () {
+  this.timeout(30_000);
+  let srv: PrivateRedis;
+  let redis: Redis;
+  let store: RegistryStore;
+  const get = () => redis.hmget('g:agent:agent-1', 'rev', 'last_hb', 'state');
+
+  before(async () => {
+    srv = new PrivateRedis(await freePort());
+    await srv.start();
+    redis = new Redis(srv.url);
+    store = new RegistryStore(redis, 'g:');
+  });
+  after(async () => {
+    redis?.disconnect();
+    await srv?.stop();
+  });
+
+  it('given revision 9, when a zombie writes revision 5 of the same log, then the registry keeps 9', async () => {
+    const nine = agent(0, 40);
+    await store.writeAgents(0, [nine]);
+    await store.writeAgents(0, [agent(0, 20)]);
+    assert.deepEqual(await get(), ['9', String(T0 + 40 * S), 'A']);
+  });
+
+  it('given the same heartbeat, when its offline timeout (a revision later) is written, then it wins', async () => {
+    const nine = agent(0, 40);
+    await store.writeAgents(0, [timeoutAgent(nine, T0 + 70 * S)!.agent]);
+    assert.deepEqual(await get(), ['10', String(T0 + 40 * S), 'O']);
+  });
+
+  it('given a previous log left revision 10, when a log started afresh writes revision 2 with newer heartbeats, then the new one wins (the stale-registry regression)', async () => {
+    await store.writeAgents(0, [agent(100, 105)]);
+    assert.deepEqual(await get(), ['2', String(T0 + 105 * S), 'A']);
+  });
+});
