@@ -28,7 +28,7 @@ export interface SolverProcessorOptions {
   readonly snapshotEvery: number;
   /** ... or this much event time (µs), at the next point where no solve is half-way. */
   readonly snapshotMicros: number;
-  /** Wall clock for slice event times only. */
+  /** Wall clock, only for slice event ids (their event time is the partition's). */
   readonly now?: () => number;
 }
 
@@ -119,9 +119,12 @@ export function solverProcessor(o: SolverProcessorOptions): Processor & { held()
         for (const s of h.core.starving()) {
           if (sliceOutstanding.has(s.id)) continue;
           sliceOutstanding.add(s.id);
+          // A slice carries the partition's event time, not the wall clock: a wall-clock slice
+          // moved stream time to now and evicted the partition's other sessions as idle when
+          // their producers' event times were older (SOLVER_IDLE_TIMEOUT_S is event time).
           const ev: IterationSliceGranted = {
             type: 'IterationSliceGranted',
-            meta: { event_id: derivedEventId(s.id, `slice:${process.pid}:${now()}:${sliceSeq++}`), correlation_id: s.id, causation_id: null, occurred_at: now() * 1000, producer: 'solver', sequence: null },
+            meta: { event_id: derivedEventId(s.id, `slice:${process.pid}:${now()}:${sliceSeq++}`), correlation_id: s.id, causation_id: null, occurred_at: h.core.streamTime, producer: 'solver', sequence: null },
             session_id: s.id, work: Math.max(o.sliceWork, iterationCost(s)),
           };
           out.push({ topic: 'solver.commands', key: s.id, event: ev as unknown as DecodedEvent });
