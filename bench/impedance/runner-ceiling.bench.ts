@@ -7,7 +7,6 @@
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import type { HeartbeatReceived } from '../../schemas/generated/events';
-import { validateEvent } from '../../schemas/validate';
 import type { DecodedEvent } from '../../services/runtime/codec';
 import { EventCodec } from '../../services/runtime/codec';
 import { loadConfig } from '../../services/runtime/config';
@@ -16,6 +15,7 @@ import { createLogger } from '../../services/runtime/logger';
 import { createMetrics } from '../../services/runtime/metrics';
 import type { Processor } from '../../services/runtime/processor';
 import { ProcessorRunner } from '../../services/runtime/runner';
+import { schemaValidator } from '../../services/runtime/validation';
 import { fillHeartbeats, median } from './fill';
 
 const N = Number(process.env.BENCH_HEARTBEATS ?? 150_000);
@@ -50,7 +50,7 @@ async function run(prefix: string, engine: 'kafkajs' | 'rdkafka', mode: string):
   const runner = new ProcessorRunner({
     processor: trivial(mode), engine: createEngine(config, logger), codec: new EventCodec(config.schemaRegistryUrl), metrics: createMetrics('bench', false), logger,
     groupId, topicPrefix: prefix, maxRetries: 5, retryBackoffMs: 200, stallTimeoutMs: 60_000, maxBatchRecords: BATCH,
-    ...(mode === 'noval' ? {} : { validate: (e: DecodedEvent) => validateEvent(e as never).map((i) => `${i.path}: ${i.message}`) }),
+    ...(mode === 'noval' ? {} : { validate: schemaValidator() }),
   });
   const admin = kafka.admin();
   await admin.connect();
