@@ -1,15 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import Redis from 'ioredis';
 import type { AgentStateChanged, CoordinationRequested } from '../../../schemas/generated/events';
 import { registryPrefix } from '../../../services/impedance';
 import { OFFLINE_AFTER_US } from '../../../services/impedance/agent-fold';
 import { RegistryStore } from '../../../services/impedance/registry-store';
 import { derivedEventId } from '../../../services/runtime/ids';
-import type { RunningService } from '../../../services/runtime/service';
 import { TestKafka, waitFor } from '../../support/kafka';
-import { collectEvents, freePort, PrivateRedis, startImpedance, waitCaughtUp } from '../impedance/support';
+import { collectEvents, startImpedance, useImpedanceWorld, waitCaughtUp } from '../impedance/support';
 
 const BIN = join(__dirname, '..', '..', '..', 'bin', 'solvermesh');
 
@@ -34,38 +32,21 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 describe('solvermesh simulate mesh (a child process) against the broker, with the impedance service running', function () {
   this.timeout(120_000);
-  let k: TestKafka;
-  let redisSrv: PrivateRedis;
-  let redis: Redis;
-  let svc: RunningService | undefined;
-
-  before(async () => {
-    k = await TestKafka.create('simulate');
-    redisSrv = new PrivateRedis(await freePort());
-    await redisSrv.start();
-    redis = new Redis(redisSrv.url);
-  });
-  after(async () => {
-    await svc?.stop();
-    redis?.disconnect();
-    await redisSrv?.stop();
-    await k?.close();
-  });
+  const w = useImpedanceWorld('simulate');
 
   it('given 60 agents, 3 dead after 10 s and 3 slow, when 600 heartbeats (~10 periods of event time) are sent, then the dead go OFFLINE 30 s after their last heartbeat and the slow score higher', async () => {
-    svc = await startImpedance(k, redisSrv.url);
-    const env = { ...process.env, TOPIC_PREFIX: k.prefix, LOG_LEVEL: 'warn' };
+    w.svc = await startImpedance(w.k, w.redisSrv.url);
+    const env = { ...process.env, TOPIC_PREFIX: w.k.prefix, LOG_LEVEL: 'warn' };
     const run = await simulate(['--agents', '60', '--count', '600', '--seed', '4', '--dead', '3', '--dead-after', '10s', '--slow', '3'], env);
     assert.equal(run.code, 0, run.stderr);
     const report = JSON.parse(run.stdout.trim().split('\n').pop()!) as SimReport;
     assert.equal(report.heartbeats, 600);
     assert.equal(report.faults.dead.length, 3);
     assert.equal(report.faults.dies_after_periods, 2);
-    await waitCaughtUp(k, 'mesh.heartbeats');
+    await waitCaughtUp(w.k, 'mesh.heartbeats');
 
     // then exactly the dead agents went OFFLINE, each at its last heartbeat + 30 s of event time
-    const prefix = registryPrefix(k.prefix);
-    const changes = (await collectEvents<{ type: string }>(k, 'mesh.impedance', (es) => es.filter((e) => e.type === 'AgentStateChanged').length >= 3))
+    const changes = (await collectEvents<{ type: string }>(w.k, 'mesh.impedance', (es) => es.filter((e) => e.type === 'AgentStateChanged').length >= 3))
       .filter((e): e is AgentStateChanged => e.type === 'AgentStateChanged');
     const offline = changes.filter((c) => c.new_state === 'OFFLINE');
     assert.deepEqual(offline.map((c) => c.agent_id).sort(), report.faults.dead);
@@ -74,10 +55,10 @@ describe('solvermesh simulate mesh (a child process) against the broker, with th
       assert.equal(c.meta.occurred_at, c.last_heartbeat_at! + OFFLINE_AFTER_US);
     }
     // and the registry says so: 60 agents, the dead ones 'O' with the same last heartbeat
-    const ids = await redis.hkeys(`${prefix}summary`);
+    const ids = await w.redis.hkeys(`${w.prefix}summary`);
     assert.equal(ids.length, 60);
     for (const id of ids) {
-      const a = await redis.hgetall(`${prefix}agent:${id}`);
+      const a = await w.redis.hgetall(`${w.prefix}agent:${id}`);
       const dead = report.faults.dead.includes(id);
       assert.equal(a.state === 'O', dead, `${id}: state ${a.state}`);
       if (dead) assert.equal(Number(a.last_hb), offline.find((c) => c.agent_id === id)!.last_heartbeat_at);
@@ -86,7 +67,7 @@ describe('solvermesh simulate mesh (a child process) against the broker, with th
     // and every slow agent (5x latency and processing) scores over twice its class's median and
     // is DEGRADED; humans (class F) are left out: their score is at the 1000 cap either way
     const agents = await Promise.all(ids.map(async (id) => {
-      const h = await redis.hgetall(`${prefix}agent:${id}`);
+      const h = await w.redis.hgetall(`${w.prefix}agent:${id}`);
       return { id, class: h.class, score: Number(h.score), state: h.state };
     }));
     const slow = agents.filter((a) => report.faults.slow.includes(a.id) && a.class !== 'CLASS_F_HUMAN');
@@ -100,17 +81,17 @@ describe('solvermesh simulate mesh (a child process) against the broker, with th
 
   it('given 2 agents answering every message with CONFLICT, when coordination requests come while it runs, then the simulator acks them and those 2 are QUARANTINED', async () => {
     // fresh topics and registry keys: the same agent ids as above, another mesh
-    await svc?.stop();
-    svc = undefined;
+    await w.svc?.stop();
+    w.svc = undefined;
     const k2 = await TestKafka.create('simulate-acks');
     try {
       const prefix = registryPrefix(k2.prefix);
-      svc = await startImpedance(k2, redisSrv.url);
+      w.svc = await startImpedance(k2, w.redisSrv.url);
       const env = { ...process.env, TOPIC_PREFIX: k2.prefix, LOG_LEVEL: 'warn' };
       // 30 agents: one cluster, S000-C00
       const done = simulate(['--agents', '30', '--duration', '25s', '--seed', '7', '--conflicting', '2', '--acks'], env);
-      const quarantined = async () => Object.values(await redis.hgetall(`${prefix}summary`)).filter((v) => v.split('|')[1] === 'Q').length;
-      await waitFor(async () => (await redis.hlen(`${prefix}summary`)) >= 30, 30_000, 'all 30 agents in the registry');
+      const quarantined = async () => Object.values(await w.redis.hgetall(`${prefix}summary`)).filter((v) => v.split('|')[1] === 'Q').length;
+      await waitFor(async () => (await w.redis.hlen(`${prefix}summary`)) >= 30, 30_000, 'all 30 agents in the registry');
       // when a request to the whole cluster comes every 2 s (the simulator's ack consumer joins
       // its group at its own pace: requests before that are not answered), until 2 are quarantined
       let n = 0;
@@ -140,17 +121,17 @@ describe('solvermesh simulate mesh (a child process) against the broker, with th
       assert.deepEqual(changes.map((c) => c.agent_id).sort(), report.faults.conflicting);
       assert.ok(changes.every((c) => c.cause === 'BYZANTINE_BEHAVIOR'));
       // and the acks were measured against the predictions (seed 002 §11.1)
-      const acc = await new RegistryStore(redis, prefix).accuracy(Math.floor(lastT / 1000) + 60_000);
+      const acc = await new RegistryStore(w.redis, prefix).accuracy(Math.floor(lastT / 1000) + 60_000);
       assert.ok(acc.samples >= 28 * 2, `${acc.samples} acks measured`);
     } finally {
-      await svc?.stop();
-      svc = undefined;
+      await w.svc?.stop();
+      w.svc = undefined;
       await k2.close();
     }
   });
 
   it('given bad options, then it exits non-zero naming the option', async () => {
-    const env = { ...process.env, TOPIC_PREFIX: k.prefix, LOG_LEVEL: 'warn' };
+    const env = { ...process.env, TOPIC_PREFIX: w.k.prefix, LOG_LEVEL: 'warn' };
     const run = await simulate(['--agents', '60', '--count', '10', '--failing-cluster', 'S999-C99'], env);
     assert.equal(run.code, 1);
     assert.match(run.stderr, /--failing-cluster S999-C99: no such cluster/);

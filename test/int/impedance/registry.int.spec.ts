@@ -1,16 +1,13 @@
 import assert from 'node:assert/strict';
 import { isDeepStrictEqual } from 'node:util';
-import Redis from 'ioredis';
 import type {
   AckReceived, AgentClass, CoordinationRequested, HeartbeatReceived, ImpedanceUpdated, MeshSummarized, ScheduleComputed,
 } from '../../../schemas/generated/events';
-import { registryPrefix } from '../../../services/impedance';
 import { RegistryStore } from '../../../services/impedance/registry-store';
 import { derivedEventId } from '../../../services/runtime/ids';
-import type { RunningService } from '../../../services/runtime/service';
 import { TestKafka, waitFor } from '../../support/kafka';
 import { hb, S } from '../../unit/impedance/helpers';
-import { collectEvents, dumpRegistry, freePort, PrivateRedis, startImpedance, startImpedanceWith, waitCaughtUp } from './support';
+import { collectEvents, dumpRegistry, startImpedance, startImpedanceWith, useImpedanceWorld, waitCaughtUp } from './support';
 
 const AGENTS = 60;
 const CLASSES: AgentClass[] = ['CLASS_A_EDGE', 'CLASS_B_SERVERLESS', 'CLASS_C_PERSISTENT'];
@@ -34,37 +31,19 @@ const send = (k: TestKafka, beats: HeartbeatReceived[]) => k.sendEvents('mesh.he
 
 describe('impedance service: heartbeats into the Redis registry and mesh.impedance', function () {
   this.timeout(120_000);
-  let k: TestKafka;
-  let redisSrv: PrivateRedis;
-  let redis: Redis;
-  let svc: RunningService | undefined;
-  let prefix: string;
-
-  before(async () => {
-    k = await TestKafka.create('impedance');
-    redisSrv = new PrivateRedis(await freePort());
-    await redisSrv.start();
-    redis = new Redis(redisSrv.url);
-    prefix = registryPrefix(k.prefix);
-  });
-  after(async () => {
-    await svc?.stop();
-    redis?.disconnect();
-    await redisSrv?.stop();
-    await k?.close();
-  });
+  const w = useImpedanceWorld('impedance');
 
   it('folds heartbeats into agent hashes, indexes and the compacted changelog; summaries every 5 s', async () => {
     // given the service (a changelog checkpoint every batch) and three rounds of heartbeats from 60 agents
-    svc = await startImpedanceWith(k, redisSrv.url, { IMPEDANCE_CHECKPOINT_MS: '0' });
-    await send(k, round(0));
-    await waitCaughtUp(k, 'mesh.heartbeats');
-    await send(k, [...round(1), ...round(2)]);
-    await waitCaughtUp(k, 'mesh.heartbeats');
+    w.svc = await startImpedanceWith(w.k, w.redisSrv.url, { IMPEDANCE_CHECKPOINT_MS: '0' });
+    await send(w.k, round(0));
+    await waitCaughtUp(w.k, 'mesh.heartbeats');
+    await send(w.k, [...round(1), ...round(2)]);
+    await waitCaughtUp(w.k, 'mesh.heartbeats');
 
     // then the changelog has each agent's third revision (one entry per agent per batch)
     const latest = new Map<string, ImpedanceUpdated>();
-    await collectEvents<ImpedanceUpdated>(k, 'mesh.impedance', (events) => {
+    await collectEvents<ImpedanceUpdated>(w.k, 'mesh.impedance', (events) => {
       const e = events[events.length - 1];
       if (e?.type === 'ImpedanceUpdated') latest.set(e.agent_id, e);
       return latest.size === AGENTS && [...latest.values()].every((u) => u.meta.sequence === 3);
@@ -73,33 +52,33 @@ describe('impedance service: heartbeats into the Redis registry and mesh.impedan
 
     // and Redis holds the same values, indexed by class, cluster, sector and capability
     for (const u of latest.values()) {
-      const h = await redis.hgetall(`${prefix}agent:${u.agent_id}`);
+      const h = await w.redis.hgetall(`${w.prefix}agent:${u.agent_id}`);
       assert.equal(Number(h.score), u.impedance_score);
       assert.equal(Number(h.lat), u.current_latency_ms);
       assert.equal(h.state, u.operational_state[0]);
-      assert.equal(Number(await redis.zscore(`${prefix}z:cluster:${u.cluster_id}`, u.agent_id)), u.impedance_score);
-      assert.equal(Number(await redis.zscore(`${prefix}z:class:${u.agent_class}`, u.agent_id)), u.impedance_score);
+      assert.equal(Number(await w.redis.zscore(`${w.prefix}z:cluster:${u.cluster_id}`, u.agent_id)), u.impedance_score);
+      assert.equal(Number(await w.redis.zscore(`${w.prefix}z:class:${u.agent_class}`, u.agent_id)), u.impedance_score);
     }
-    assert.equal(await redis.zcard(`${prefix}z:cap:routing`), AGENTS / 2);
-    const best = await new RegistryStore(redis, prefix).best('routing', 3, 500);
+    assert.equal(await w.redis.zcard(`${w.prefix}z:cap:routing`), AGENTS / 2);
+    const best = await new RegistryStore(w.redis, w.prefix).best('routing', 3, 500);
     assert.equal(best.length, 3);
     assert.ok(best[0]!.score <= best[1]!.score && best[1]!.score <= best[2]!.score);
 
     // and summaries were published on event-time ticks
-    const sums = await collectEvents<MeshSummarized>(k, 'mesh.summaries', (es) => es.some((e) => e.type === 'MeshSummarized' && e.total_agents === AGENTS));
+    const sums = await collectEvents<MeshSummarized>(w.k, 'mesh.summaries', (es) => es.some((e) => e.type === 'MeshSummarized' && e.total_agents === AGENTS));
     const mesh = sums.filter((e) => e.type === 'MeshSummarized');
     assert.ok(mesh.every((m) => m.active_agents <= m.total_agents && m.meta.occurred_at % 5_000_000 === 0));
   });
 
   it('replaying the same heartbeats changes nothing', async () => {
-    const before = await dumpRegistry(redis, prefix);
-    const changelog = (await k.collect('mesh.impedance', (r) => r.length >= 2 * AGENTS)).length;
+    const before = await dumpRegistry(w.redis, w.prefix);
+    const changelog = (await w.k.collect('mesh.impedance', (r) => r.length >= 2 * AGENTS)).length;
     // when every heartbeat is produced a second time
-    await send(k, [...round(0), ...round(1), ...round(2)]);
-    await waitCaughtUp(k, 'mesh.heartbeats');
+    await send(w.k, [...round(0), ...round(1), ...round(2)]);
+    await waitCaughtUp(w.k, 'mesh.heartbeats');
     // then the registry and the changelog are unchanged
-    assert.deepEqual(await dumpRegistry(redis, prefix), before);
-    const after = await k.collect('mesh.impedance', (r) => r.length >= changelog);
+    assert.deepEqual(await dumpRegistry(w.redis, w.prefix), before);
+    const after = await w.k.collect('mesh.impedance', (r) => r.length >= changelog);
     assert.equal(after.length, changelog);
   });
 
@@ -107,14 +86,14 @@ describe('impedance service: heartbeats into the Redis registry and mesh.impedan
     const now = T + 3 * 5 * S;
     const req: CoordinationRequested = {
       type: 'CoordinationRequested',
-      meta: { event_id: derivedEventId('coord', k.prefix), correlation_id: 'corr-1', causation_id: null, occurred_at: now, producer: 'test', sequence: null },
+      meta: { event_id: derivedEventId('coord', w.k.prefix), correlation_id: 'corr-1', causation_id: null, occurred_at: now, producer: 'test', sequence: null },
       message_id: 'msg-1', source_agent_id: 'orchestrator', target_agent_ids: ['class:CLASS_A_EDGE', 'ghost'], routing_strategy: 'SCATTER_GATHER',
       target_arrival_time: now + 100_000, ttl_ms: 5000, arrival_window_ms: 500, minimum_response_rate: 0.95, priority: 2, payload_weight: 0,
       requires_capabilities: [], verb: 'ACT', payload: Buffer.from('go'), payload_hash: 'h', trinary_expectation: 'READY',
     };
-    await k.sendEvents('mesh.coordination', [{ key: 'corr-1', event: req as never }]);
-    const [rec] = await k.collect('mesh.schedules', (r) => r.length >= 1);
-    const sched = (await k.codec.decode(rec!.value)).event as unknown as ScheduleComputed;
+    await w.k.sendEvents('mesh.coordination', [{ key: 'corr-1', event: req as never }]);
+    const [rec] = await w.k.collect('mesh.schedules', (r) => r.length >= 1);
+    const sched = (await w.k.codec.decode(rec!.value)).event as unknown as ScheduleComputed;
     assert.equal(sched.entries.length, AGENTS / 3 + 1);
     assert.equal(sched.entries.find((e) => e.agent_id === 'ghost')?.skip_reason, 'UNKNOWN_AGENT');
     const scheduled = sched.entries.filter((e) => e.status === 'SCHEDULED');
@@ -128,25 +107,25 @@ describe('impedance service: heartbeats into the Redis registry and mesh.impedan
       message_id: 'msg-1', agent_id: agent, state: 'READY', actual_arrival_at: req.target_arrival_time + lateMs * 1000, expected_arrival_at: null, processing_ms: 5, conflict: null,
     });
     const [a, b] = scheduled;
-    await k.sendEvents('mesh.acks', [ack(a!.agent_id, 20), ack(b!.agent_id, 80), ack(a!.agent_id, 20)].map((e) => ({ key: 'corr-1', event: e as never })));
-    await waitCaughtUp(k, 'mesh.acks');
-    const acc = await new RegistryStore(redis, prefix).accuracy(Math.floor(req.target_arrival_time / 1000));
+    await w.k.sendEvents('mesh.acks', [ack(a!.agent_id, 20), ack(b!.agent_id, 80), ack(a!.agent_id, 20)].map((e) => ({ key: 'corr-1', event: e as never })));
+    await waitCaughtUp(w.k, 'mesh.acks');
+    const acc = await new RegistryStore(w.redis, w.prefix).accuracy(Math.floor(req.target_arrival_time / 1000));
     assert.deepEqual({ samples: acc.samples, within: acc.within50ms }, { samples: 2, within: 1 });
     // and each ack, re-keyed by agent onto mesh.agent-acks, is folded into its agent once:
     // 3 heartbeats + 1 ack (the duplicate does not count)
-    await waitCaughtUp(k, 'mesh.agent-acks', 60_000, true);
-    await waitFor(async () => (await redis.hget(`${prefix}agent:${a!.agent_id}`, 'rev')) === '4' && (await redis.hget(`${prefix}agent:${b!.agent_id}`, 'rev')) === '4', 10_000, 'both acked agents at revision 4');
+    await waitCaughtUp(w.k, 'mesh.agent-acks', 60_000, true);
+    await waitFor(async () => (await w.redis.hget(`${w.prefix}agent:${a!.agent_id}`, 'rev')) === '4' && (await w.redis.hget(`${w.prefix}agent:${b!.agent_id}`, 'rev')) === '4', 10_000, 'both acked agents at revision 4');
   });
 
   it('FLUSHALL, then a restart: the registry is rebuilt identical from mesh.impedance', async () => {
-    const before = await dumpRegistry(redis, prefix);
+    const before = await dumpRegistry(w.redis, w.prefix);
     assert.ok(Object.keys(before).length > AGENTS);
-    await svc!.stop();
-    svc = undefined;
-    await redis.flushall();
-    svc = await startImpedance(k, redisSrv.url);
-    await waitFor(async () => (await redis.exists(`${prefix}built:0`)) === 1, 60_000, 'the registry to be rebuilt');
-    await waitFor(async () => isDeepStrictEqual(await dumpRegistry(redis, prefix), before), 30_000, 'an identical registry');
-    assert.deepEqual(await dumpRegistry(redis, prefix), before);
+    await w.svc!.stop();
+    w.svc = undefined;
+    await w.redis.flushall();
+    w.svc = await startImpedance(w.k, w.redisSrv.url);
+    await waitFor(async () => (await w.redis.exists(`${w.prefix}built:0`)) === 1, 60_000, 'the registry to be rebuilt');
+    await waitFor(async () => isDeepStrictEqual(await dumpRegistry(w.redis, w.prefix), before), 30_000, 'an identical registry');
+    assert.deepEqual(await dumpRegistry(w.redis, w.prefix), before);
   });
 });

@@ -1,13 +1,13 @@
 // Helpers for the impedance integration specs: a private Redis (for FLUSHALL and outages; the
 // shared one is never flushed), a registry dump to compare, the service started in-process,
-// and a wait for the service's group to have committed everything produced.
+// a wait for the service's group to have committed everything produced, and the world most
+// specs share (topics, that Redis, a client, the service they start).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import Redis from 'ioredis';
-import { impedanceService } from '../../../services/impedance';
+import { impedanceService, registryPrefix } from '../../../services/impedance';
 import { startService, type RunningService } from '../../../services/runtime/service';
-import type { TestKafka } from '../../support/kafka';
-import { waitFor } from '../../support/kafka';
+import { TestKafka, waitFor } from '../../support/kafka';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -42,6 +42,44 @@ export class PrivateRedis {
     p.kill('SIGKILL');
     await exited;
   }
+}
+
+/** What an impedance spec runs against. The fields are set by the `before` hook of `useImpedanceWorld`. */
+export class ImpedanceWorld {
+  k!: TestKafka;
+  redisSrv!: PrivateRedis;
+  redis!: Redis;
+  /** The service's registry keys in `redis`. */
+  prefix!: string;
+  /** The service under test: the spec starts it; `after` stops it first. */
+  svc: RunningService | undefined;
+  /** More instances in the same group, stopped after `svc`, in order. */
+  readonly svcs: RunningService[] = [];
+}
+
+/**
+ * Registers the hooks of the current describe: `before` creates topics under `label`, starts a
+ * private Redis and connects a client; `after` stops the services, then the client, Redis and
+ * the topics. `connect: false` leaves `redis` for the spec to connect: the outage spec stops
+ * this Redis before it needs a client.
+ */
+export function useImpedanceWorld(label: string, opts: { connect?: boolean } = {}): ImpedanceWorld {
+  const w = new ImpedanceWorld();
+  before(async () => {
+    w.k = await TestKafka.create(label);
+    w.redisSrv = new PrivateRedis(await freePort());
+    await w.redisSrv.start();
+    if (opts.connect !== false) w.redis = new Redis(w.redisSrv.url);
+    w.prefix = registryPrefix(w.k.prefix);
+  });
+  after(async () => {
+    await w.svc?.stop();
+    for (const s of w.svcs) await s.stop();
+    w.redis?.disconnect();
+    await w.redisSrv?.stop();
+    await w.k?.close();
+  });
+  return w;
 }
 
 /** Every key under the prefix with its content, markers and ack counters left out. */
