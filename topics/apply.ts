@@ -100,3 +100,21 @@ async function waitForLeaders(admin: Admin, topics: string[], timeoutMs = 60_000
   }
   throw new Error(`topics ${topics.slice(0, 3).join(', ')}${topics.length > 3 ? ', ...' : ''} have no leaders after ${timeoutMs} ms: ${last}`);
 }
+
+/**
+ * Deletes every topic whose name starts with `prefix` (a test's, a bench run's or a demo run's
+ * namespace). Each namespace holds every declared topic: leftovers add up to thousands of
+ * partitions and once exhausted the broker's heap.
+ */
+export async function deletePrefixedTopics(brokers: readonly string[], prefix: string): Promise<number> {
+  if (prefix === '') throw new Error('deletePrefixedTopics needs a non-empty prefix');
+  const admin = new Kafka({ clientId: 'solvermesh-topics', brokers: [...brokers], logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    const mine = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
+    if (mine.length > 0) await admin.deleteTopics({ topics: mine, timeout: 30_000 });
+    return mine.length;
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}

@@ -16,6 +16,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import type * as Rd from 'node-rdkafka';
 import * as current from '../../services/impedance';
 import { fillHeartbeats, median } from './fill';
+import { deletePrefixedTopics } from '../../topics/apply';
 import { EventCodec } from '../../services/runtime/codec';
 import { loadConfig } from '../../services/runtime/config';
 import { createEngine } from '../../services/runtime/engine';
@@ -149,6 +150,8 @@ async function main(): Promise<void> {
         writeFileSync(`${PROFILE}/impedance-${engine}-${r + 1}.cpuprofile`, JSON.stringify(profile));
         session.disconnect();
       }
+      // Each run's namespace holds every mesh topic: leftovers pile up partitions on the broker.
+      await deletePrefixedTopics(base.kafkaBrokers, prefix);
       results[`impedance ${engine}`]!.push(run.rate);
       cpu[engine]!.node.push(run.nodeCpuUs);
       cpu[engine]!.redis.push(run.redisCpuUs);

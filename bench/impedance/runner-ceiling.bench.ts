@@ -17,6 +17,7 @@ import type { Processor } from '../../services/runtime/processor';
 import { ProcessorRunner } from '../../services/runtime/runner';
 import { schemaValidator } from '../../services/runtime/validation';
 import { fillHeartbeats, median } from './fill';
+import { deletePrefixedTopics } from '../../topics/apply';
 
 const N = Number(process.env.BENCH_HEARTBEATS ?? 150_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -86,6 +87,7 @@ async function main(): Promise<void> {
         process.stderr.write(`run ${r + 1}/${RUNS} ${engine} ${mode}: ${Math.round(rate)}/s\n`);
       }
     }
+    await deletePrefixedTopics(base.kafkaBrokers, prefix);
   }
   process.stdout.write(`runner ceiling: ${N} heartbeats per run, batch <= ${BATCH}, runs: ${RUNS}\n`);
   for (const [name, xs] of Object.entries(results)) {

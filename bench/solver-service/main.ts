@@ -28,7 +28,8 @@ import { poisson2d, smoothRhs } from '../../wasm/src/problems';
 import type { Csr } from '../../wasm';
 import { benchConsumer, benchProducer, partitionOf, type BenchConsumer, type BenchProducer } from './clients';
 import { burst, Coverage, median, within, pacedLatency, type LatencyFigures, type Path } from './measure';
-import { counter, deleteTopics, freshTopics, openConverged, PLAIN, startSolverProcess } from './service';
+import { counter, freshTopics, openConverged, PLAIN, startSolverProcess } from './service';
+import { deletePrefixedTopics } from '../../topics/apply';
 
 const env = (name: string, def: number) => Number(process.env[name] ?? def);
 const RUNS = env('BENCH_RUNS', 3);
@@ -188,7 +189,7 @@ async function main(): Promise<void> {
     if (failed) process.stderr.write(`--- solver log (tail) ---\n${solver.log().slice(-6000)}\n`);
     for (const c of ends?.consumers ?? []) await c.close();
     for (const pr of producers) await pr.close();
-    await deleteTopics(brokers, prefix);
+    await deletePrefixedTopics(brokers, prefix);
   }
 }
 

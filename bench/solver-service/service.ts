@@ -3,7 +3,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
 import type { IterationCompleted } from '../../schemas/generated/events';
 import type { EventCodec } from '../../services/runtime/codec';
 import { openSession, type OpenOptions } from '../../services/solver/events';
@@ -20,17 +19,6 @@ export const PLAIN = 'bench.roundtrip';
 export async function freshTopics(brokers: string[], prefix: string): Promise<void> {
   const plain: TopicSpec = { ...allTopicSpecs(prefix).find((t) => t.name === `${prefix}solver.costs`)!, name: `${prefix}${PLAIN}`, dlq: false };
   await applyTopics(brokers, [...allTopicSpecs(prefix).filter((t) => t.name.startsWith(`${prefix}solver.`) || t.name.startsWith(`${prefix}mesh.conflicts`)), plain]);
-}
-
-export async function deleteTopics(brokers: string[], prefix: string): Promise<void> {
-  const admin = new Kafka({ clientId: 'bench-solver-service', brokers, logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  try {
-    const mine = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
-    if (mine.length) await admin.deleteTopics({ topics: mine, timeout: 30_000 });
-  } finally {
-    await admin.disconnect();
-  }
 }
 
 export interface SolverProcess {

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel, Partitioners, type Consumer, type Producer } from 'kafkajs';
 import { allTopicSpecs } from '../../topics/catalog';
-import { applyTopics } from '../../topics/apply';
+import { applyTopics, deletePrefixedTopics } from '../../topics/apply';
 import { EventCodec, type DecodedEvent } from '../../services/runtime/codec';
 import type { Headers } from '../../services/runtime/kafka/types';
 import pino from 'pino';
@@ -113,15 +113,10 @@ export class TestKafka {
     await Promise.all(this.consumers.map((c) => c.disconnect().catch(() => undefined)));
     await this.producer?.disconnect();
     await this.engineProducer?.close();
-    const admin = this.kafka.admin();
     try {
-      await admin.connect();
-      const mine = (await admin.listTopics()).filter((t) => t.startsWith(this.prefix));
-      if (mine.length > 0) await admin.deleteTopics({ topics: mine, timeout: 30_000 });
+      await deletePrefixedTopics(this.brokers, this.prefix);
     } catch {
       // a broker the spec killed or stopped: leftovers go with the next clean-data
-    } finally {
-      await admin.disconnect().catch(() => undefined);
     }
   }
 }
