@@ -134,7 +134,7 @@ class KafkajsTransactionalConsumer implements TransactionalConsumer {
     try {
       tx = await producer.transaction();
       if (outputs.length > 0) await tx.sendBatch({ topicMessages: groupByTopic(outputs), acks: -1 });
-      await tx.sendOffsets({
+      await sendOffsetsRetrying(tx, {
         consumerGroupId: this.opts.groupId,
         topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(lastOffset) + 1n).toString() }] }],
       });
@@ -223,4 +223,24 @@ function normaliseHeaders(h: Record<string, unknown> | undefined): Record<string
 function parseTp(key: string): { topic: string; partition: number } {
   const i = key.lastIndexOf('|');
   return { topic: key.slice(0, i), partition: Number(key.slice(i + 1)) };
+}
+
+/**
+ * kafkajs retries AddPartitionsToTxn but not AddOffsetsToTxn (tulios/kafkajs#430, #1068): right
+ * after a commit the coordinator answers CONCURRENT_TRANSACTIONS until the previous
+ * transaction's markers are written. The refused request changed nothing, so it is sent again,
+ * as the Java client does, instead of aborting the batch and re-creating the producer.
+ */
+async function sendOffsetsRetrying(tx: Transaction, offsets: Parameters<Transaction['sendOffsets']>[0], attempts = 20): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await tx.sendOffsets(offsets);
+      return;
+    } catch (err) {
+      const e = err as { type?: string; cause?: { type?: string } };
+      const concurrent = e.type === 'CONCURRENT_TRANSACTIONS' || e.cause?.type === 'CONCURRENT_TRANSACTIONS';
+      if (!concurrent || attempt >= attempts) throw err;
+      await new Promise((r) => setTimeout(r, Math.min(100, 5 * attempt)));
+    }
+  }
 }
