@@ -206,6 +206,11 @@ export class PartitionCore {
       if (s?.status === 'rejected') throw new InputRejected(`session ${event.session_id} was rejected: its ${event.type} cannot apply`);
     }
     if (event.type === 'CostUpdated' && s && s.status !== 'closed') checkCost(event, s);
+    if (event.type === 'CostUpdated' && !s && (this.orphans.get(event.session_id)?.length ?? 0) >= this.limits.coalesceMax) {
+      // Held in memory until the session opens, so bounded; the overflow goes to the DLQ with
+      // the reason rather than being dropped, and can be re-sent once the session is open.
+      throw new InputRejected(`session ${event.session_id} is not open yet and ${this.limits.coalesceMax} of its records already wait for it (SOLVER_COALESCE_MAX)`);
+    }
   }
 
   /** Folds one input; returns the outputs it causes directly (rejections, evictions). */
@@ -288,7 +293,7 @@ export class PartitionCore {
 
   private orphan(e: CostUpdated | Sequenced, ref: InputRef): void {
     const list = this.orphans.get(e.session_id) ?? [];
-    if (list.length < this.limits.coalesceMax) list.push({ event: e, ref });
+    list.push({ event: e, ref }); // check() refuses records past coalesceMax
     this.orphans.set(e.session_id, list);
   }
 

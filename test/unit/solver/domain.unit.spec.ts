@@ -70,6 +70,19 @@ describe('solver domain: sessions as a fold of their inputs', () => {
     assert.throws(() => core.check(costUpdated(SID, 'bad2', { matrix: [{ row: 0, col: 5, old_value: 0, new_value: 1 }] })), /not in the sparsity pattern/);
   });
 
+  it('given cost updates before their session opens, then they wait (up to coalesce_max, the rest to the DLQ) and apply first once it opens', () => {
+    const core = new PartitionCore(0, { ...DEFAULT_SOLVER_LIMITS, coalesceMax: 3 }, 'wasm');
+    const early = [0, 1, 2].map((i) => costUpdated(SID, `early-${i}`, { indices: [i], values: [1], flush: i === 2 }));
+    early.forEach((e, i) => { core.check(e); core.fold(e, { topic: 'solver.costs', partition: 0, offset: i, eventId: e.meta.event_id, occurredAt: e.meta.occurred_at }); });
+    assert.throws(() => core.check(costUpdated(SID, 'early-3', { indices: [3], values: [1] })), /not open yet and 3 of its records already wait/);
+    for (const l of toLog(openSession(SID, A, B))) core.fold(l.event, refOf(l));
+    const s = core.sessions.get(SID)!;
+    assert.equal(s.jobs.length, 1, 'the three waiting updates form one group');
+    core.work();
+    assert.equal(s.updatesApplied, 3);
+    assert.deepStrictEqual([0, 1, 2].map((i) => s.b![i]! - B[i]!), [1, 1, 1]);
+  });
+
   it('given a session over the row limit, then it is rejected with the limit and its chunks are refused', () => {
     const core = new PartitionCore(0, { ...DEFAULT_SOLVER_LIMITS, maxRows: 100 }, 'wasm');
     const [opened, chunk] = toLog(openSession(SID, A, B));
