@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SolverSession, relativeResidual, type Csr, type Method, type Preconditioner } from '../../wasm/index';
 import { WasmKernel } from '../../wasm/src/wasm-kernel';
-import { convectionDiffusion2d, poisson2d, seededRandom, smoothRhs, weaklyDominant2d } from '../../wasm/src/problems';
+import { convectionDiffusion2d, poisson2d, perturbB, smoothRhs, weaklyDominant2d } from '../../wasm/src/problems';
 
 const TOL = 1e-8;
 const args = new Map<string, string>();
@@ -199,11 +199,7 @@ function warmRestart(a: Csr, b: Float64Array): void {
     cold.push((performance.now() - t0) / 1000);
     coldCpu.push(cpu(c0));
     // A cost update: 0.1% of b, seeded, each entry moved by up to ±1%.
-    const rnd = seededRandom(1000 + r);
-    const count = Math.max(1, Math.round(a.n / 1000));
-    const idx: number[] = [], vals: number[] = [];
-    const bb = b.slice();
-    for (let k = 0; k < count; k++) { const i = Math.floor(rnd() * a.n); idx.push(i); bb[i] = b[i]! * (1 + 0.02 * (rnd() - 0.5)); vals.push(bb[i]!); }
+    const { indices: idx, values: vals, b: bb } = perturbB(b, 1e-3, 1000 + r);
     const xCold = s.readX();
     const c1 = process.cpuUsage();
     const t1 = performance.now();

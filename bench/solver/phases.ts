@@ -1,7 +1,7 @@
 // Phase timing for one problem: open / setB / configure / iterate, medians of --runs, plus a warm
 // re-solve after a 0.1% b update. Usage: tsx bench/solver/phases.ts --problem poisson|convdiff|weak --n 1e6 --method hybrid [--precond jacobi]
 import { SolverSession, relativeResidual, type Method, type Preconditioner } from '../../wasm/index';
-import { convectionDiffusion2d, poisson2d, seededRandom, smoothRhs, weaklyDominant2d } from '../../wasm/src/problems';
+import { convectionDiffusion2d, poisson2d, perturbB, smoothRhs, weaklyDominant2d } from '../../wasm/src/problems';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1] ?? '');
@@ -31,11 +31,8 @@ for (let r = 0; r < runs; r++) {
   its = out.iterations; status = out.status; cur = `${s.current().method}+${s.current().precond}`;
   res = relativeResidual(a, s.readX(), b);
   if (warm) {
-    const rnd = seededRandom(1000 + r);
-    const count = Math.max(1, Math.round(a.n / 1000));
-    const idx: number[] = [], vals: number[] = [];
-    const bb = b.slice();
-    for (let k = 0; k < count; k++) { const i = Math.floor(rnd() * a.n); idx.push(i); bb[i] = b[i]! * (1 + 0.02 * (rnd() - 0.5)); vals.push(bb[i]!); }
+    // A cost update: 0.1% of b, seeded, each entry moved by up to ±1%.
+    const { indices: idx, values: vals, b: bb } = perturbB(b, 1e-3, 1000 + r);
     const t1 = performance.now();
     s.updateB(idx, vals);
     const w = s.iterate(1_000_000);

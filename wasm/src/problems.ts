@@ -98,3 +98,21 @@ export function smoothRhs(n: number): Float64Array {
   for (let i = 0; i < n; i++) b[i] = 1 + Math.sin(i * 0.37);
   return b;
 }
+
+/**
+ * The benches' cost update: round(n · fraction) seeded entries of b (at least one), each moved
+ * by up to ±1%. Returns the entries to pass to updateB and the updated b, to check against.
+ */
+export function perturbB(b: Float64Array, fraction: number, seed: number): { indices: number[]; values: number[]; b: Float64Array } {
+  const rnd = seededRandom(seed);
+  const count = Math.max(1, Math.round(b.length * fraction));
+  const indices: number[] = [], values: number[] = [];
+  const out = b.slice();
+  for (let k = 0; k < count; k++) {
+    const i = Math.floor(rnd() * b.length);
+    out[i] = b[i]! * (1 + 0.02 * (rnd() - 0.5));
+    indices.push(i);
+    values.push(out[i]!);
+  }
+  return { indices, values, b: out };
+}
