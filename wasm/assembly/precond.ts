@@ -81,21 +81,30 @@ export function iluSolve(n: i32, lp: usize, lc: usize, lv: usize, up: usize, uc:
   return iluBackward(n, up, uc, uv, udinv, r, z);
 }
 
+/**
+ * One row of the forward ILU sweep: s - Σ_k L[k] z[col k] over the row's entries start..end-1.
+ * The subdiagonal entry (column i-1, last in a sorted row) takes z[i-1] from the caller's
+ * register instead of reloading what was just stored: no store-to-load on the sweep's chain.
+ */
+@inline function forwardRow(s: f64, i: i32, start: i32, end: i32, lc: usize, lv: usize, z: usize, zPrev: f64): f64 {
+  let k = start;
+  if (end > k && ldi(lc, end - 1) == i - 1) {
+    const last = end - 1;
+    for (; k < last; k++) s -= ldh(lv, k) * ldf(z, ldi(lc, k));
+    return s - ldh(lv, last) * zPrev;
+  }
+  for (; k < end; k++) s -= ldh(lv, k) * ldf(z, ldi(lc, k));
+  return s;
+}
+
 /** The forward half of iluSolve: z = L⁻¹ r. */
 export function iluForward(n: i32, lp: usize, lc: usize, lv: usize, r: usize, z: usize): void {
   let k = ldi(lp, 0);
   let zPrev: f64 = 0;
   for (let i = 0; i < n; i++) {
     const end = ldi(lp, i + 1);
-    let s = ldf(r, i);
-    if (end > k && ldi(lc, end - 1) == i - 1) {
-      const last = end - 1;
-      for (; k < last; k++) s -= ldh(lv, k) * ldf(z, ldi(lc, k));
-      s -= ldh(lv, last) * zPrev;
-      k = end;
-    } else {
-      for (; k < end; k++) s -= ldh(lv, k) * ldf(z, ldi(lc, k));
-    }
+    const s = forwardRow(ldf(r, i), i, k, end, lc, lv, z, zPrev);
+    k = end;
     stf(z, i, s);
     zPrev = s;
   }
@@ -137,15 +146,8 @@ export function cgUpdateForward(n: i32, a: f64, x: usize, p: usize, r: usize, q:
     stf(r, i, ri);
     rr += ri * ri;
     const end = ldi(lp, i + 1);
-    let s = ri;
-    if (end > k && ldi(lc, end - 1) == i - 1) {
-      const last = end - 1;
-      for (; k < last; k++) s -= ldh(lv, k) * ldf(z, ldi(lc, k));
-      s -= ldh(lv, last) * zPrev;
-      k = end;
-    } else {
-      for (; k < end; k++) s -= ldh(lv, k) * ldf(z, ldi(lc, k));
-    }
+    const s = forwardRow(ri, i, k, end, lc, lv, z, zPrev);
+    k = end;
     stf(z, i, s);
     zPrev = s;
   }
