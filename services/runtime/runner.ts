@@ -182,7 +182,7 @@ export class ProcessorRunner {
       ).finally(() => end?.());
     }
     end?.();
-    return emits.length === 0 ? NONE : this.encodeRecord(record, topic, emits);
+    return this.encodeRecord(record, topic, emits);
   }
 
   /** Decode, validate, handle: once, synchronously when the schema is known and the handler is. */
@@ -209,16 +209,27 @@ export class ProcessorRunner {
       if (isRetriable(err)) throw err;
       return [this.deadLettered(record, topic, err)];
     }
-    return emits.length === 0 ? NONE : this.encodeRecord(record, topic, emits);
+    return this.encodeRecord(record, topic, emits);
   }
 
-  private async encodeRecord(record: InRecord, topic: string, emits: readonly Emit[]): Promise<readonly OutRecord[]> {
+  /** The record's outputs encoded; without a promise when every schema id is known already. */
+  private encodeRecord(record: InRecord, topic: string, emits: readonly Emit[]): readonly OutRecord[] | Promise<readonly OutRecord[]> {
     if (emits.length === 0) return NONE;
-    try {
-      return await this.encode(emits);
-    } catch (err) {
+    const failed = (err: unknown): readonly OutRecord[] => {
       if (isRetriable(err)) throw err;
       return [this.deadLettered(record, topic, err)];
+    };
+    try {
+      const out: OutRecord[] = [];
+      for (const e of emits) {
+        const physical = this.physical(e.topic);
+        const value = this.opts.codec.encodeKnown(physical, e.event);
+        if (value === undefined) return this.encode(emits).catch(failed);
+        out.push({ topic: physical, key: e.key, value });
+      }
+      return out;
+    } catch (err) {
+      return failed(err);
     }
   }
 
