@@ -8,7 +8,9 @@
 //      covering it, paced at BENCH_RATE/s on a 1e4 session (100x100), p50 and p99, for each
 //      group size in BENCH_LATENCY_GROUPS (the producer flushes every g-th update; 1 = every
 //      update is its own re-solve); beside the round trip of the same records through a plain
-//      topic. The service's CPU per update says whether it could keep up at all.
+//      topic, and through a transactional relay (relay.ts: the solver's runtime and tuning, one
+//      transaction per batch, no solving), the floor under exactly-once output. The service's
+//      CPU per update says whether it could keep up at all.
 // Medians of BENCH_RUNS runs, ratios against the baseline, load average before and after.
 //   BENCH_RUNS (3)  BENCH_UPDATES (200000)  BENCH_FLUSH_EVERY (0: only the last of a burst flushes;
 //   groups then close at the service's SOLVER_COALESCE_MAX)  BENCH_RATE (1000)
@@ -28,7 +30,8 @@ import { poisson2d, smoothRhs } from '../../wasm/src/problems';
 import type { Csr } from '../../wasm';
 import { benchConsumer, benchProducer, partitionOf, type BenchConsumer, type BenchProducer } from './clients';
 import { burst, Coverage, median, within, pacedLatency, type LatencyFigures, type Path } from './measure';
-import { counter, freshTopics, openConverged, PLAIN, startSolverProcess } from './service';
+import { counter, freshTopics, openConverged, PLAIN, startRelayProcess, startSolverProcess } from './service';
+import { RELAYED } from './relay';
 import { deletePrefixedTopics } from '../../topics/apply';
 
 const env = (name: string, def: number) => Number(process.env[name] ?? def);
@@ -79,14 +82,23 @@ function diagIndex(a: Csr, i: number): number {
   throw new Error(`row ${i} has no diagonal`);
 }
 
-interface Ends { readonly consumers: BenchConsumer[]; readonly service: Map<string, Coverage>; readonly converged: Map<string, Coverage>; readonly plain: (partition: number) => Coverage }
+interface Ends {
+  readonly consumers: BenchConsumer[];
+  readonly service: Map<string, Coverage>;
+  readonly converged: Map<string, Coverage>;
+  readonly plain: (partition: number) => Coverage;
+  /** By the plain topic's partition: relayed outputs, keyed `<partition>:<offset>` of their input. */
+  readonly relayed: (partition: number) => Coverage;
+}
 
-/** Marks from solver.iterations (per session) and from the plain topic. */
+/** Marks from solver.iterations (per session), from the plain topic and from the relay's output. */
 async function readEnds(prefix: string, sessions: string[]): Promise<Ends> {
   const service = new Map(sessions.map((s) => [s, new Coverage()]));
   const converged = new Map(sessions.map((s) => [s, new Coverage()]));
   const plainParts = [...Array(SOLVER_PARTITIONS)].map(() => new Coverage());
   const plain = (p: number) => plainParts[p]!;
+  const relayedParts = [...Array(SOLVER_PARTITIONS)].map(() => new Coverage());
+  const relayed = (p: number) => relayedParts[p]!;
   // Decoding is async; marks must stay in arrival order, so decode in a chain.
   let chain = Promise.resolve();
   const its = await benchConsumer(brokers, `${prefix}solver.iterations`, SOLVER_PARTITIONS, (rec) => {
@@ -99,7 +111,11 @@ async function readEnds(prefix: string, sessions: string[]): Promise<Ends> {
     });
   });
   const raw = await benchConsumer(brokers, `${prefix}${PLAIN}`, SOLVER_PARTITIONS, (rec) => plain(rec.partition).mark(rec.at, rec.offset));
-  return { consumers: [its, raw], service, converged, plain };
+  const relay = await benchConsumer(brokers, `${prefix}${RELAYED}`, SOLVER_PARTITIONS, (rec) => {
+    const [p, o] = (rec.key ?? '').split(':').map(Number);
+    relayed(p!).mark(rec.at, o!);
+  });
+  return { consumers: [its, raw, relay], service, converged, plain, relayed };
 }
 
 const fmt = (x: number, d = 0) => x.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
@@ -109,6 +125,7 @@ async function main(): Promise<void> {
   const load0 = loadavg();
   await freshTopics(brokers, prefix);
   const solver = startSolverProcess(prefix);
+  const relay = startRelayProcess(prefix);
   let ends: Ends | undefined;
   const producers: BenchProducer[] = [];
   let failed = true;
@@ -131,13 +148,16 @@ async function main(): Promise<void> {
     const bigPath: Path = { topic: costs, key: big.id, coverage: () => ends!.service.get(big.id)! };
     const smallPath: Path = { topic: costs, key: small.id, coverage: () => ends!.service.get(small.id)! };
     const plainPath = (key: string): Path => ({ topic: `${prefix}${PLAIN}`, key, coverage: ends!.plain });
+    const relayPath = (key: string): Path => ({ topic: `${prefix}${PLAIN}`, key, coverage: ends!.relayed });
 
     // Warm-up: clients connected, the small session's first re-solves, JIT.
     await pacedLatency(pacedProducer, smallPath, await smallSource.encoded(costs, 300, 1), RATE);
     await pacedLatency(pacedProducer, plainPath(small.id), await smallSource.encoded(costs, 300, 1), RATE);
+    await relay.port();
+    await pacedLatency(pacedProducer, relayPath(small.id), await smallSource.encoded(costs, 300, 1), RATE);
 
     const thr = { raw: [] as number[], service: [] as number[] };
-    const lat = new Map(GROUPS.map((g) => [g, { raw: [] as LatencyFigures[], service: [] as LatencyFigures[], cpu: [] as number[] }]));
+    const lat = new Map(GROUPS.map((g) => [g, { raw: [] as LatencyFigures[], relay: [] as LatencyFigures[], service: [] as LatencyFigures[], cpu: [] as number[] }]));
     // Service CPU per update: steadier than rates on a shared machine, it pays only for this process.
     const cpu = { thr: [] as number[] };
     for (let r = 0; r < RUNS; r++) {
@@ -157,11 +177,12 @@ async function main(): Promise<void> {
       for (const [group, l] of lat) {
         const paced = await smallSource.encoded(costs, LAT_UPDATES, group);
         l.raw.push(await pacedLatency(pacedProducer, plainPath(small.id), paced, RATE));
+        l.relay.push(await pacedLatency(pacedProducer, relayPath(small.id), paced, RATE));
         const c1 = solver.cpuMs();
         l.service.push(await pacedLatency(pacedProducer, smallPath, paced, RATE));
         l.cpu.push(((solver.cpuMs() - c1) * 1000) / LAT_UPDATES);
-        const lr = l.raw.at(-1)!, ls = l.service.at(-1)!;
-        process.stderr.write(`run ${r + 1}/${RUNS} b (group ${group}): raw p50 ${lr.p50.toFixed(2)} p99 ${lr.p99.toFixed(2)} ms, service p50 ${ls.p50.toFixed(2)} p99 ${ls.p99.toFixed(2)} max ${ls.max.toFixed(1)} ms, service cpu ${fmt(l.cpu.at(-1)!)} µs/update\n`);
+        const lr = l.raw.at(-1)!, lt = l.relay.at(-1)!, ls = l.service.at(-1)!;
+        process.stderr.write(`run ${r + 1}/${RUNS} b (group ${group}): raw p50 ${lr.p50.toFixed(2)} p99 ${lr.p99.toFixed(2)} ms, relay p50 ${lt.p50.toFixed(2)} p99 ${lt.p99.toFixed(2)} ms, service p50 ${ls.p50.toFixed(2)} p99 ${ls.p99.toFixed(2)} max ${ls.max.toFixed(1)} ms, service cpu ${fmt(l.cpu.at(-1)!)} µs/update\n`);
       }
     }
     const load1 = loadavg();
@@ -176,7 +197,9 @@ async function main(): Promise<void> {
     for (const [group, l] of lat) {
       out(`b. ${fmt(LAT_UPDATES)} updates at ${fmt(RATE)}/s on a ${fmt(small.a.n)}-unknown session, ${group === 1 ? 'each its own group (flush on every update)' : `a group (flush) every ${group} updates`}`);
       out(`   raw round trip         p50 ${p(l.raw, 'p50').toFixed(2).padStart(8)} ms   p99 ${p(l.raw, 'p99').toFixed(2).padStart(8)} ms   runs p50/p99 ${l.raw.map((x) => `${x.p50.toFixed(2)}/${x.p99.toFixed(2)}`).join(', ')}`);
+      out(`   transactional relay    p50 ${p(l.relay, 'p50').toFixed(2).padStart(8)} ms   p99 ${p(l.relay, 'p99').toFixed(2).padStart(8)} ms   runs p50/p99 ${l.relay.map((x) => `${x.p50.toFixed(2)}/${x.p99.toFixed(2)}`).join(', ')}`);
       out(`   update->iteration      p50 ${p(l.service, 'p50').toFixed(2).padStart(8)} ms   p99 ${p(l.service, 'p99').toFixed(2).padStart(8)} ms   runs p50/p99 ${l.service.map((x) => `${x.p50.toFixed(2)}/${x.p99.toFixed(2)}`).join(', ')}`);
+      out(`   service/relay          p50 ${ratio(p(l.service, 'p50'), p(l.relay, 'p50'))}   p99 ${ratio(p(l.service, 'p99'), p(l.relay, 'p99'))}`);
       out(`   service/raw            p50 ${ratio(p(l.service, 'p50'), p(l.raw, 'p50'))}   p99 ${ratio(p(l.service, 'p99'), p(l.raw, 'p99'))}   targets p50 <= 5 ms: ${p(l.service, 'p50') <= 5 ? 'met' : 'MISSED'}, p99 <= 20 ms: ${p(l.service, 'p99') <= 20 ? 'met' : 'MISSED'}`);
       // Above 1e6 µs of CPU per second of updates the service cannot keep up and latency is queueing.
       out(`   service cpu per update ${fmt(median(l.cpu)).padStart(9)} µs  runs ${l.cpu.map((x) => fmt(x)).join(', ')}  (one core sustains ~${fmt(1e6 / median(l.cpu))} updates/s)`);
@@ -184,6 +207,7 @@ async function main(): Promise<void> {
     failed = false;
   } finally {
     await solver.stop();
+    await relay.stop();
     // BENCH_KEEP_LOG=<file>: the service's whole log; on failure its tail is printed anyway.
     if (process.env.BENCH_KEEP_LOG) writeFileSync(process.env.BENCH_KEEP_LOG, solver.log());
     if (failed) process.stderr.write(`--- solver log (tail) ---\n${solver.log().slice(-6000)}\n`);

@@ -11,17 +11,20 @@ import { allTopicSpecs, SOLVER_PARTITIONS, type TopicSpec } from '../../topics/c
 import type { Csr } from '../../wasm';
 import { benchConsumer, type BenchProducer } from './clients';
 import { within } from './measure';
+import { RELAYED } from './relay';
 
 const BIN = join(__dirname, '..', '..', 'bin', 'solvermesh');
 /** The baseline's plain topic: no schema, no service, same partition count as solver.costs. */
 export const PLAIN = 'bench.roundtrip';
 
 export async function freshTopics(brokers: string[], prefix: string): Promise<void> {
-  const plain: TopicSpec = { ...allTopicSpecs(prefix).find((t) => t.name === `${prefix}solver.costs`)!, name: `${prefix}${PLAIN}`, dlq: false };
-  await applyTopics(brokers, [...allTopicSpecs(prefix).filter((t) => t.name.startsWith(`${prefix}solver.`) || t.name.startsWith(`${prefix}mesh.conflicts`)), plain]);
+  const costs = allTopicSpecs(prefix).find((t) => t.name === `${prefix}solver.costs`)!;
+  const plain: TopicSpec = { ...costs, name: `${prefix}${PLAIN}`, dlq: false };
+  const relayed: TopicSpec = { ...costs, name: `${prefix}${RELAYED}`, dlq: false };
+  await applyTopics(brokers, [...allTopicSpecs(prefix).filter((t) => t.name.startsWith(`${prefix}solver.`) || t.name.startsWith(`${prefix}mesh.conflicts`)), plain, relayed]);
 }
 
-export interface SolverProcess {
+export interface ServiceProcess {
   readonly proc: ChildProcess;
   /** Port of /metrics once the service logged it. */
   port(): Promise<number>;
@@ -32,10 +35,19 @@ export interface SolverProcess {
   stop(): Promise<void>;
 }
 
-export function startSolverProcess(prefix: string, env: NodeJS.ProcessEnv = {}): SolverProcess {
+export function startSolverProcess(prefix: string, env: NodeJS.ProcessEnv = {}): ServiceProcess {
   // BENCH_SERVICE_NODE_ARGS (e.g. --cpu-prof --cpu-prof-dir=/tmp/prof) profiles the service only.
   const nodeArgs = (process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const proc = spawn(process.execPath, [...nodeArgs, BIN, 'run', 'solver'], {
+  return startProcess([...nodeArgs, BIN, 'run', 'solver'], prefix, env);
+}
+
+/** The transactional relay (relay.ts) over the plain topic: the exactly-once floor. */
+export function startRelayProcess(prefix: string): ServiceProcess {
+  return startProcess(['--require', 'tsx/cjs', join(__dirname, 'relay.ts'), PLAIN], prefix, {});
+}
+
+function startProcess(args: string[], prefix: string, env: NodeJS.ProcessEnv): ServiceProcess {
+  const proc = spawn(process.execPath, args, {
     env: { ...process.env, TOPIC_PREFIX: prefix, HTTP_PORT: '0', LOG_LEVEL: 'info', INSTANCE_ID: `bench-${process.pid}`, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -50,10 +62,10 @@ export function startSolverProcess(prefix: string, env: NodeJS.ProcessEnv = {}):
     for (let i = 0; i < 600; i++) {
       const m = /"port":(\d+)/.exec(out);
       if (m) return Number(m[1]);
-      if (proc.exitCode !== null) throw new Error(`solver exited: ${out.slice(-2000)}`);
+      if (proc.exitCode !== null) throw new Error(`${args.join(' ')} exited: ${out.slice(-2000)}`);
       await new Promise((r) => setTimeout(r, 50));
     }
-    throw new Error(`solver logged no port: ${out.slice(-2000)}`);
+    throw new Error(`${args.join(' ')} logged no port: ${out.slice(-2000)}`);
   };
   return {
     proc, port, log: () => out,

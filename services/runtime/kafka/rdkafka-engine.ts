@@ -113,7 +113,11 @@ class RdkafkaTransactionalConsumer implements TransactionalConsumer {
       'enable.idempotence': true,
       'transaction.timeout.ms': 20_000,
       'linger.ms': 1,
-      ...(this.opts.tuning?.retryBackoffMs !== undefined ? { 'retry.backoff.ms': this.opts.tuning.retryBackoffMs } : {}),
+      // librdkafka backs retries off exponentially up to retry.backoff.max.ms (1 s); the refusals
+      // after a commit clear within a few ms, so the ceiling stays near the backoff.
+      ...(this.opts.tuning?.retryBackoffMs !== undefined
+        ? { 'retry.backoff.ms': this.opts.tuning.retryBackoffMs, 'retry.backoff.max.ms': Math.max(20, this.opts.tuning.retryBackoffMs) }
+        : {}),
     }, { partitioner: PARTITIONER });
     await cb((done) => this.producer.connect({}, (err) => done(err)));
     this.producer.setPollInterval(50);

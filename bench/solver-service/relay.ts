@@ -1,0 +1,35 @@
+// The exactly-once floor of bench-solver-service's latency: the same runtime as the solver
+// (runner, node-rdkafka engine, the solver's consumer tuning and batch size: one Kafka
+// transaction per batch of what has arrived) with a processor that only relays each record.
+// Started as its own process like the service; what the solver adds on top of this is solving.
+// Each output is keyed `<input partition>:<input offset>`, so the bench can tell which input it covers.
+import type { DecodedEvent } from '../../services/runtime/codec';
+import type { Processor } from '../../services/runtime/processor';
+import { runUntilSignal, type ServiceDefinition } from '../../services/runtime/service';
+import { solverService } from '../../services/solver';
+
+/** Logical output topic of the relay (the bench creates it under its prefix). */
+export const RELAYED = 'bench.relayed';
+
+export function relayService(input: string): ServiceDefinition {
+  return {
+    name: 'relay',
+    maxBatchRecords: solverService.maxBatchRecords,
+    consumerTuning: solverService.consumerTuning,
+    processor: (): Processor => ({
+      name: 'relay',
+      inputs: [input],
+      handles: () => true,
+      handle: (event: DecodedEvent, ctx) => [{ topic: RELAYED, key: `${ctx.partition}:${ctx.offset}`, event }],
+    }),
+  };
+}
+
+if (require.main === module) {
+  const input = process.argv[2];
+  if (!input) {
+    process.stderr.write('usage: relay.ts <logical input topic>\n');
+    process.exit(2);
+  }
+  void runUntilSignal(relayService(input));
+}
