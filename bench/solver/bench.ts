@@ -1,7 +1,8 @@
 // make bench-solver: WASM kernels vs SciPy (cg, bicgstab) and sublinear-time-solver, same run.
 // Every answer is checked here with ||b - Ax|| / ||b|| computed from the bench's own CSR.
 // hybrid and the SciPy peers run interleaved, run by run (SciPy as one long-lived process, as ours is).
-// Usage: tsx bench/solver/bench.ts [--sizes 1e4,1e5,1e6] [--runs 3] [--peer-timeout 60] [--only sizes|warm|weak] [--problems poisson,convdiff] [--peers scipy,sublinear]
+// Usage: tsx bench/solver/bench.ts [--sizes 1e4,1e5,1e6] [--runs 3] [--peer-timeout 60] [--only sizes|spmv|warm|weak] [--problems poisson,convdiff] [--peers scipy,sublinear]
+// --only spmv: just the SpMV-vs-streaming-read line for each size (Poisson), no peers needed.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -221,7 +222,7 @@ function warmRestart(a: Csr, b: Float64Array): void {
 
 async function main(): Promise<void> {
   log(`solver bench: tol ${TOL} (true relative residual), ${RUNS} runs, medians; node ${process.version}`);
-  log(`scipy: ${execFileSync(PY, ['-c', 'import scipy, numpy; print(scipy.__version__, numpy.__version__)'], { encoding: 'utf8' }).trim()}; sublinear-time-solver ${JSON.parse(readFileSync(join(PEERS, 'node_modules', 'sublinear-time-solver', 'package.json'), 'utf8')).version}`);
+  if (ONLY !== 'spmv' && ONLY !== 'warm') log(`scipy: ${execFileSync(PY, ['-c', 'import scipy, numpy; print(scipy.__version__, numpy.__version__)'], { encoding: 'utf8' }).trim()}; sublinear-time-solver ${JSON.parse(readFileSync(join(PEERS, 'node_modules', 'sublinear-time-solver', 'package.json'), 'utf8')).version}`);
   const problems: Array<{ name: string; make: (m: number) => Csr; spd: boolean }> = [
     { name: 'poisson2d (shift 0.1)', make: (m) => poisson2d(m, 0.1), spd: true },
     { name: 'convection-diffusion (Pe 0.5, shift 0.1)', make: (m) => convectionDiffusion2d(m, 0.5, 0.1), spd: false },
@@ -254,6 +255,11 @@ async function main(): Promise<void> {
       if (PEER_SET.has('sublinear')) sublinear(p.name, a, b, dir);
       if (p.spd) spmvFloor(a);
     }
+  }
+  for (const n of ONLY === 'spmv' ? sizes : []) {
+    const a = poisson2d(Math.round(Math.sqrt(n)), 0.1);
+    log(`\n== poisson2d (shift 0.1), n=${a.n}, nnz=${a.values.length}`);
+    spmvFloor(a);
   }
   const nWeak = Math.max(...sizes);
   const mw = Math.round(Math.sqrt(nWeak));
@@ -291,5 +297,5 @@ async function weak(mw: number): Promise<void> {
   ratio('cg+ilu0 vs SciPy cg', tI, sc, 3);
 }
 
-if (!existsSync(join(PEERS, 'node_modules', 'sublinear-time-solver'))) throw new Error('bench peers missing: run bench/solver/run.sh (make bench-solver)');
+if (ONLY !== 'spmv' && ONLY !== 'warm' && !existsSync(join(PEERS, 'node_modules', 'sublinear-time-solver'))) throw new Error('bench peers missing: run bench/solver/run.sh (make bench-solver)');
 main().finally(() => scipyServer?.close()).catch((err: unknown) => { console.error(err); process.exitCode = 1; });

@@ -2,7 +2,7 @@
 // method, so the host can run bounded slices of iterations (`iterate`) between Kafka polls.
 // Statuses, method and preconditioner codes are mirrored in wasm/src/codes.ts.
 import { reserve, pregrow, ldf, stf, ldi, sti } from './memory';
-import { spmvDot, residual, residualRows, validate, diagInverse, find } from './csr';
+import { spmv, spmvDot, rowDot, residual, residualRows, validate, diagInverse, find } from './csr';
 import { ilu0Factor, iluPattern, iluSolve, iluForward, iluBackward, cgUpdateForward, ssorApply, jacobiApply } from './precond';
 import { pushEstimate, walkEstimate } from './estimate';
 export { estimateBound, estimateWork } from './estimate';
@@ -180,10 +180,8 @@ let patternSymmetric = false;
 
 /** b_j - (A x)_j, summed exactly as `residual` sums row j. */
 function rowResidual(j: i32): f64 {
-  let acc: f64 = 0;
-  const end = ldi(rp, j + 1);
-  for (let k = ldi(rp, j); k < end; k++) acc += ldf(va, k) * ldf(x, ldi(ci, k));
-  return ldf(b, j) - acc;
+  const k = ldi(rp, j);
+  return ldf(b, j) - rowDot(va + ((<usize>k) << 3), ci + ((<usize>k) << 2), ci + ((<usize>ldi(rp, j + 1)) << 2), x);
 }
 
 /** Σ r_j² over the rows a change of x_i moves (row i's columns, the diagonal included). */
@@ -302,11 +300,11 @@ function copySquares(src: usize, dst: usize): f64 {
 /** r = b - A x as `residual` computes it; returns ||r||², ||b||² into bSquares. */
 function residualAndB(dst: usize): f64 {
   let rr: f64 = 0, bb: f64 = 0;
-  let k = ldi(rp, 0);
+  let pc = ci, pv = va; // rp[0] = 0 (validated)
   for (let i = 0; i < n; i++) {
-    const end = ldi(rp, i + 1);
-    let acc: f64 = 0;
-    for (; k < end; k++) acc += ldf(va, k) * ldf(x, ldi(ci, k));
+    const pe = ci + ((<usize>ldi(rp, i + 1)) << 2);
+    const acc = rowDot(pv, pc, pe, x);
+    pv += (pe - pc) << 1; pc = pe;
     const bi = ldf(b, i);
     const ri = bi - acc;
     stf(dst, i, ri);
@@ -439,11 +437,11 @@ function confirm(tolAbs: f64): i32 {
 function stepJacobi(tolAbs: f64): i32 {
   // One fused pass: residual of the current x, and the next iterate into z.
   let rr: f64 = 0;
-  let k = ldi(rp, 0);
+  let pc = ci, pv = va;
   for (let i = 0; i < n; i++) {
-    const end = ldi(rp, i + 1);
-    let acc: f64 = 0;
-    for (; k < end; k++) acc += ldf(va, k) * ldf(x, ldi(ci, k));
+    const pe = ci + ((<usize>ldi(rp, i + 1)) << 2);
+    const acc = rowDot(pv, pc, pe, x);
+    pv += (pe - pc) << 1; pc = pe;
     const ri = ldf(b, i) - acc;
     rr += ri * ri;
     stf(z, i, ldf(x, i) + ri * ldf(dinv, i));
@@ -491,11 +489,11 @@ function stepNeumann(tolAbs: f64): i32 {
     stf(x, i, ldf(x, i) + ti);
   }
   let rr: f64 = 0;
-  let k = ldi(rp, 0);
+  let pc = ci, pv = va;
   for (let i = 0; i < n; i++) {
-    const end = ldi(rp, i + 1);
-    let acc: f64 = 0;
-    for (; k < end; k++) acc += ldf(va, k) * ldf(z, ldi(ci, k));
+    const pe = ci + ((<usize>ldi(rp, i + 1)) << 2);
+    const acc = rowDot(pv, pc, pe, z);
+    pv += (pe - pc) << 1; pc = pe;
     const ri = ldf(r, i) - acc;
     stf(r, i, ri);
     rr += ri * ri;
@@ -516,17 +514,17 @@ function spmvAfterP(beta: f64, fresh: bool): f64 {
   const src = precond == PC_NONE ? r : z;
   let h = 0;
   let dot: f64 = 0;
-  let k = ldi(rp, 0);
+  let pc = ci, pv = va;
   for (let i = 0; i < n; i++) {
-    const end = ldi(rp, i + 1);
+    const pe = ci + ((<usize>ldi(rp, i + 1)) << 2);
     let need = i + 1;
-    if (end > k) { const c = ldi(ci, end - 1) + 1; if (c > need) need = c; }
+    if (pe > pc) { const c = load<i32>(pe - 4) + 1; if (c > need) need = c; }
     for (; h < need; h++) {
       const zh = jac ? ldf(r, h) * ldf(dinv, h) : ldf(src, h);
       stf(p, h, fresh ? zh : zh + beta * ldf(p, h));
     }
-    let acc: f64 = 0;
-    for (; k < end; k++) acc += ldf(va, k) * ldf(p, ldi(ci, k));
+    const acc = rowDot(pv, pc, pe, p);
+    pv += (pe - pc) << 1; pc = pe;
     stf(q, i, acc);
     dot += ldf(p, i) * acc;
   }
@@ -580,11 +578,11 @@ function stepCg(tolAbs: f64): i32 {
 /** t = A u; returns s·t and leaves t·t in `tt`. */
 function spmvDot2(u: usize, out: usize, sv: usize): f64 {
   let st: f64 = 0, t2: f64 = 0;
-  let k = ldi(rp, 0);
+  let pc = ci, pv = va;
   for (let i = 0; i < n; i++) {
-    const end = ldi(rp, i + 1);
-    let acc: f64 = 0;
-    for (; k < end; k++) acc += ldf(va, k) * ldf(u, ldi(ci, k));
+    const pe = ci + ((<usize>ldi(rp, i + 1)) << 2);
+    const acc = rowDot(pv, pc, pe, u);
+    pv += (pe - pc) << 1; pc = pe;
     stf(out, i, acc);
     st += ldf(sv, i) * acc;
     t2 += acc * acc;
@@ -706,9 +704,8 @@ export function estimateWalk(i: i32, eps: f64, walks: i32, seed: u32, delta: f64
 /** y = A x into the scratch vector w, `reps` times (SpMV timing). */
 export function spmvRepeat(reps: i32): f64 {
   wValid = false;
-  let acc: f64 = 0;
-  for (let k = 0; k < reps; k++) acc += spmvDot(n, rp, ci, va, x, w, 0);
-  return acc + ldf(w, 0);
+  for (let k = 0; k < reps; k++) spmv(n, rp, ci, va, x, w);
+  return ldf(w, 0);
 }
 
 /** Streaming read of `bytes` from `ptr` (SIMD sum), the bandwidth floor SpMV is compared with. */
