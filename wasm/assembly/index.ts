@@ -300,14 +300,16 @@ function copySquares(src: usize, dst: usize): f64 {
 /** r = b - A x as `residual` computes it; returns ||r||², ||b||² into bSquares. */
 function residualAndB(dst: usize): f64 {
   let rr: f64 = 0, bb: f64 = 0;
-  let pc = ci, pv = va; // rp[0] = 0 (validated)
-  for (let i = 0; i < n; i++) {
-    const pe = ci + ((<usize>ldi(rp, i + 1)) << 2);
+  // rp[0] = 0 (validated); o is the byte offset of row i in the vectors.
+  let pc = ci, pv = va, pr = rp + 4;
+  const end = (<usize>n) << 3;
+  for (let o: usize = 0; o < end; o += 8, pr += 4) {
+    const pe = ci + ((<usize>load<i32>(pr)) << 2);
     const acc = rowDot(pv, pc, pe, x);
     pv += (pe - pc) << 1; pc = pe;
-    const bi = ldf(b, i);
+    const bi = load<f64>(b + o);
     const ri = bi - acc;
-    stf(dst, i, ri);
+    store<f64>(dst + o, ri);
     rr += ri * ri;
     bb += bi * bi;
   }
@@ -437,14 +439,15 @@ function confirm(tolAbs: f64): i32 {
 function stepJacobi(tolAbs: f64): i32 {
   // One fused pass: residual of the current x, and the next iterate into z.
   let rr: f64 = 0;
-  let pc = ci, pv = va;
-  for (let i = 0; i < n; i++) {
-    const pe = ci + ((<usize>ldi(rp, i + 1)) << 2);
+  let pc = ci, pv = va, pr = rp + 4;
+  const end = (<usize>n) << 3;
+  for (let o: usize = 0; o < end; o += 8, pr += 4) {
+    const pe = ci + ((<usize>load<i32>(pr)) << 2);
     const acc = rowDot(pv, pc, pe, x);
     pv += (pe - pc) << 1; pc = pe;
-    const ri = ldf(b, i) - acc;
+    const ri = load<f64>(b + o) - acc;
     rr += ri * ri;
-    stf(z, i, ldf(x, i) + ri * ldf(dinv, i));
+    store<f64>(z + o, load<f64>(x + o) + ri * load<f64>(dinv + o));
   }
   res = Math.sqrt(rr);
   if (res <= tolAbs) return CONVERGED; // exact residual of x itself: keep x
@@ -489,13 +492,14 @@ function stepNeumann(tolAbs: f64): i32 {
     stf(x, i, ldf(x, i) + ti);
   }
   let rr: f64 = 0;
-  let pc = ci, pv = va;
-  for (let i = 0; i < n; i++) {
-    const pe = ci + ((<usize>ldi(rp, i + 1)) << 2);
+  let pc = ci, pv = va, pr = rp + 4;
+  const end = (<usize>n) << 3;
+  for (let o: usize = 0; o < end; o += 8, pr += 4) {
+    const pe = ci + ((<usize>load<i32>(pr)) << 2);
     const acc = rowDot(pv, pc, pe, z);
     pv += (pe - pc) << 1; pc = pe;
-    const ri = ldf(r, i) - acc;
-    stf(r, i, ri);
+    const ri = load<f64>(r + o) - acc;
+    store<f64>(r + o, ri);
     rr += ri * ri;
   }
   iters++;
@@ -575,13 +579,14 @@ function stepCg(tolAbs: f64): i32 {
 /** t = A u; returns s·t and leaves t·t in `tt`. */
 function spmvDot2(u: usize, out: usize, sv: usize): f64 {
   let st: f64 = 0, t2: f64 = 0;
-  let pc = ci, pv = va;
-  for (let i = 0; i < n; i++) {
-    const pe = ci + ((<usize>ldi(rp, i + 1)) << 2);
+  let pc = ci, pv = va, pr = rp + 4;
+  const end = (<usize>n) << 3;
+  for (let o: usize = 0; o < end; o += 8, pr += 4) {
+    const pe = ci + ((<usize>load<i32>(pr)) << 2);
     const acc = rowDot(pv, pc, pe, u);
     pv += (pe - pc) << 1; pc = pe;
-    stf(out, i, acc);
-    st += ldf(sv, i) * acc;
+    store<f64>(out + o, acc);
+    st += load<f64>(sv + o) * acc;
     t2 += acc * acc;
   }
   tt = t2;
