@@ -38,6 +38,7 @@ export const SOLVER_ENV: ReadonlyArray<{ env: string; default: number; doc: stri
   { env: 'SOLVER_POLL_TIMEOUT_MS', default: 100, doc: 'An idle poll waits this long for a first record; then the batch is what has already arrived.' },
   // Back-to-back transactions on the local broker (.probe-style loop: begin, produce, send
   // offsets, commit): p50 7.2 ms at 5 ms, 3.5 ms at 1 ms (ceiling 20 ms).
+  { env: 'SOLVER_OVERLAP_COMMIT', default: 1, doc: '1: consume and process the next batch while the previous batch commits (a failed commit takes both back); 2: one batch at a time.' },
   { env: 'SOLVER_TXN_RETRY_BACKOFF_MS', default: 1, doc: 'Transactional producer retry backoff: the first request after a commit is refused until its markers are written (librdkafka default 100).' },
 ];
 
@@ -59,7 +60,7 @@ export function solverTuning(env: NodeJS.ProcessEnv = process.env): SolverTuning
     },
     sliceWork: v('SOLVER_SLICE_WORK'), snapshotEvery: v('SOLVER_SNAPSHOT_EVERY'), snapshotMicros: v('SOLVER_SNAPSHOT_S') * 1e6,
     maxBatchRecords: v('SOLVER_MAX_BATCH_RECORDS'),
-    consumer: { pollTimeoutMs: v('SOLVER_POLL_TIMEOUT_MS'), returnAvailable: true, retryBackoffMs: v('SOLVER_TXN_RETRY_BACKOFF_MS') },
+    consumer: { pollTimeoutMs: v('SOLVER_POLL_TIMEOUT_MS'), returnAvailable: true, retryBackoffMs: v('SOLVER_TXN_RETRY_BACKOFF_MS'), overlapCommit: v('SOLVER_OVERLAP_COMMIT') === 1 },
   };
   if (problems.length) throw new SolvermeshError('CONFIG_INVALID', `invalid solver configuration:\n  - ${problems.join('\n  - ')}`);
   return t;

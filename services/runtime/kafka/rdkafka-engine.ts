@@ -68,6 +68,10 @@ class RdkafkaTransactionalConsumer implements TransactionalConsumer {
   private running = false;
   private loop: Promise<void> | undefined;
   private readonly positions = new Map<string, PartitionProgress>();
+  /** True while a transaction commits behind the consume loop (overlapCommit). */
+  private committing = false;
+  /** Rebalance hooks held back until that transaction ended: a new owner's restore must see its offsets. */
+  private deferred: Array<() => void> = [];
 
   constructor(
     private readonly base: Record<string, string>,
@@ -126,23 +130,71 @@ class RdkafkaTransactionalConsumer implements TransactionalConsumer {
 
   private async run(process: BatchProcessor): Promise<void> {
     const max = this.opts.maxBatchRecords ?? 500;
+    const overlap = this.opts.tuning?.overlapCommit === true;
     let backoff = 100;
+    // overlapCommit: the batch whose transaction is under way while the next one is consumed and
+    // processed. Its result is an error or undefined, never a rejection.
+    let inflight: { batches: PartitionBatch[]; result: Promise<unknown> } | undefined;
+    const settle = async (): Promise<{ batches: PartitionBatch[]; error: unknown } | undefined> => {
+      if (!inflight) return undefined;
+      const prev = inflight;
+      inflight = undefined;
+      const error = await prev.result;
+      this.committing = false;
+      const hooks = this.deferred;
+      this.deferred = [];
+      for (const fire of hooks) fire();
+      return error === undefined ? undefined : { batches: prev.batches, error };
+    };
     while (this.running) {
-      const messages = this.opts.tuning?.returnAvailable ? await this.consumeAvailable(max) : await cb<Rd.Message[]>((done) => this.consumer.consume(max, (err, m) => done(err, m)));
-      if (!messages || messages.length === 0) continue;
-      const batches = groupByPartition(messages);
+      let batches: PartitionBatch[] = [];
+      let uncommitted: PartitionBatch[] = [];
+      let error: unknown;
       try {
-        await this.processAndCommit(batches, process);
-        backoff = 100;
-      } catch (err) {
-        this.log.warn({ err: (err as Error).message }, 'batch failed; rewinding to its first offsets');
-        for (const b of batches) {
-          await cb((done) => this.consumer.seek({ topic: b.topic, partition: b.partition, offset: Number(b.records[0]!.offset) }, 5_000, (e) => done(e))).catch(() => undefined);
+        const messages = this.opts.tuning?.returnAvailable ? await this.consumeAvailable(max) : await cb<Rd.Message[]>((done) => this.consumer.consume(max, (err, m) => done(err, m)));
+        batches = messages && messages.length > 0 ? groupByPartition(messages) : [];
+        // A rebalance during the commit: its hooks (and the next batch) wait for the commit's end.
+        const early = this.deferred.length > 0 ? await settle() : undefined;
+        const outputs = batches.length > 0 && !early ? await this.process(batches, process) : undefined;
+        // One producer runs one transaction at a time: this batch's begins once the previous ended.
+        const prev = early ?? await settle();
+        if (prev) {
+          // This batch was processed on state that did not commit: it is taken back too.
+          ({ error } = prev);
+          uncommitted = [...prev.batches, ...batches];
+          if (outputs) this.events.onAborted?.(batches, error);
+        } else if (outputs) {
+          const result = this.commit(batches, outputs).then(() => undefined, (err: unknown) => err ?? new Error('transaction failed'));
+          if (overlap) { inflight = { batches, result }; this.committing = true; }
+          else if ((error = await result) !== undefined) uncommitted = batches;
         }
-        this.events.onError?.(err);
-        await new Promise((r) => setTimeout(r, backoff));
-        backoff = Math.min(backoff * 2, 10_000);
+      } catch (err) {
+        // Processing failed (the runner took its state back already); the transaction under way may still commit.
+        error = err;
+        const prev = await settle();
+        uncommitted = prev ? [...prev.batches, ...batches] : batches;
       }
+      if (error === undefined) { backoff = 100; continue; }
+      this.log.warn({ err: (error as Error).message }, 'batch failed; rewinding to its first offsets');
+      await this.rewind(uncommitted);
+      this.events.onError?.(error);
+      await new Promise((r) => setTimeout(r, backoff));
+      backoff = Math.min(backoff * 2, 10_000);
+    }
+    const last = await settle();
+    if (last) this.log.warn({ err: (last.error as Error).message }, 'last transaction failed at shutdown; its records will be consumed again');
+  }
+
+  /** Seeks each partition back to the first offset of its earliest batch that did not commit. */
+  private async rewind(batches: readonly PartitionBatch[]): Promise<void> {
+    const first = new Map<string, { topic: string; partition: number; offset: number }>();
+    for (const b of batches) {
+      const k = tpKey(b.topic, b.partition);
+      const offset = Number(b.records[0]!.offset);
+      if (!first.has(k) || first.get(k)!.offset > offset) first.set(k, { topic: b.topic, partition: b.partition, offset });
+    }
+    for (const tp of first.values()) {
+      await cb((done) => this.consumer.seek(tp, 5_000, (e) => done(e))).catch(() => undefined);
     }
   }
 
@@ -156,9 +208,13 @@ class RdkafkaTransactionalConsumer implements TransactionalConsumer {
     return rest && rest.length > 0 ? first.concat(rest) : first;
   }
 
-  private async processAndCommit(batches: PartitionBatch[], process: BatchProcessor): Promise<void> {
+  private async process(batches: PartitionBatch[], process: BatchProcessor): Promise<OutRecord[]> {
     const outputs: OutRecord[] = [];
-    for (const b of batches) outputs.push(...(await process(b, { heartbeat: async () => undefined })));
+    for (const b of batches) for (const r of await process(b, { heartbeat: async () => undefined })) outputs.push(r);
+    return outputs;
+  }
+
+  private async commit(batches: PartitionBatch[], outputs: OutRecord[]): Promise<void> {
     try {
       await cb((done) => this.producer.beginTransaction((err) => done(err)));
       for (const r of outputs) produceOne(this.producer, r);
@@ -192,6 +248,11 @@ class RdkafkaTransactionalConsumer implements TransactionalConsumer {
   }
 
   private onRebalance(err: Rd.LibrdKafkaError, assignment: Rd.Assignment[]): void {
+    if (this.committing) { this.deferred.push(() => this.rebalanced(err, assignment)); return; }
+    this.rebalanced(err, assignment);
+  }
+
+  private rebalanced(err: Rd.LibrdKafkaError, assignment: Rd.Assignment[]): void {
     const list = assignment.map((a) => ({ topic: a.topic, partition: a.partition }));
     if (err.code === rd().CODES.ERRORS.ERR__ASSIGN_PARTITIONS) {
       this.events.onAssigned?.(list);
