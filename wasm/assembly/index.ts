@@ -286,11 +286,11 @@ function norm2(v: usize): f64 {
 // ||b||², summed in index order as norm2 sums it, by the passes below that read b anyway.
 let bSquares: f64 = 0;
 
-/** dst = src; returns ||src||² summed in index order (as `residual` sums it); ||b||² into bSquares. */
-function copySquares(src: usize, dst: usize): f64 {
+/** ||v||² summed in index order (as `residual` sums it); ||b||² into bSquares. */
+function squaresAndB(v: usize): f64 {
   let acc: f64 = 0, bb: f64 = 0;
   for (let i = 0; i < n; i++) {
-    const e = ldf(src, i); stf(dst, i, e); acc += e * e;
+    const e = ldf(v, i); acc += e * e;
     const bi = ldf(b, i); bb += bi * bi;
   }
   bSquares = bb;
@@ -404,7 +404,13 @@ export function start(m: i32, pc: i32, omega: f64): i32 {
   }
   iters = 0;
   bicgRestarts = 0;
-  res = Math.sqrt(wValid ? copySquares(w, r) : residualAndB(r));
+  if (wValid) {
+    // r = b - Ax is in w already: the buffers trade places instead of a copy (w is then stale;
+    // iterate() copies r back if the warm start is converged as it stands).
+    const tmp = r; r = w; w = tmp;
+    wValid = false;
+    res = Math.sqrt(squaresAndB(r));
+  } else res = Math.sqrt(residualAndB(r));
   bnorm = Math.sqrt(bSquares);
   initRes = res; ckRes = res; ckIter = 0; lastFailedTrue = 0;
   gsNextCheck = 1; gsPrevRes = res; gsPrevIter = 0;
@@ -430,7 +436,7 @@ function confirm(tolAbs: f64): i32 {
   if (tr <= tolAbs) { res = tr; wValid = true; return CONVERGED; }
   if (lastFailedTrue > 0 && tr > 0.5 * lastFailedTrue) { res = tr; return STAGNATED; }
   lastFailedTrue = tr;
-  memory.copy(r, w, (<usize>n) << 3);
+  const tmp = r; r = w; w = tmp; // resume from the true residual; w is not kept (wValid false)
   res = tr;
   restartRecurrences();
   return RUNNING;
@@ -516,6 +522,12 @@ function stepNeumann(tolAbs: f64): i32 {
  * (q = Ap with p·q at n=1e5: 472 µs fused vs 362 µs split, n=1e6: 8.2 vs 7.6 ms).
  */
 function updateP(beta: f64, fresh: bool): void {
+  if (fresh && precond != PC_JACOBI && precond != PC_NONE) {
+    // p = z: the buffers trade places instead of a copy. The step overwrites all of z (the
+    // preconditioner solve) before it reads z again.
+    const tmp = p; p = z; z = tmp;
+    return;
+  }
   const jac = precond == PC_JACOBI;
   const src = precond == PC_NONE ? r : z;
   const bv = f64x2.splat(beta);
@@ -657,7 +669,11 @@ export function iterate(maxIters: i32, tol: f64, stagWindow: i32): i32 {
   }
   const tolAbs = tol * (bnorm > 0 ? bnorm : 1.0);
   if (bnorm == 0) { memory.fill(x, 0, (<usize>n) << 3); res = 0; return CONVERGED; }
-  if (iters == 0 && res <= tolAbs) return CONVERGED; // warm start already good enough
+  if (iters == 0 && res <= tolAbs) {
+    // Warm start already good enough: r still holds b - Ax as start() computed it.
+    if (!wValid) { memory.copy(w, r, (<usize>n) << 3); wValid = true; }
+    return CONVERGED;
+  }
   for (let k = 0; k < maxIters; k++) {
     wValid = false; // every step moves x (or r, for the stationary methods' own checks)
     xZero = false;
