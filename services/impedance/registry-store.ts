@@ -6,9 +6,9 @@
 //                          HGETALL feeds the 5 s summaries)
 //   built:<partition>      marker: this heartbeat partition's agents are in the registry
 //   acc:<5-min bucket>     prediction-accuracy counters; ackseen:<message id> dedupes acks
-// Writes are Lua calls (one per chunk of agents, the agents as one JSON argument of strings:
-// ioredis handles one argument instead of 17 per agent, and the hash holds the same strings
-// as before). Each agent is written only if (last heartbeat, revision) is not older than the
+// Writes are Lua calls (one per chunk of agents, the agents as one JSON array of strings, 16
+// per agent: ioredis handles one argument instead of 16 per agent, and the hash holds the same
+// strings as before). Each agent is written only if (last heartbeat, revision) is not older than the
 // stored one, so a replayed batch rewrites identical values and a stale writer (a zombie owner)
 // cannot roll an agent back. The last heartbeat comes first: within one log both only grow,
 // but a log started afresh (make clean-data wipes Kafka, not Redis) counts revisions from 1
@@ -26,36 +26,73 @@ const APPLY = `
 local p = ARGV[1]
 local built = redis.call('EXISTS', p .. 'built:' .. ARGV[2])
 local applied = 0
-for _, a in ipairs(cjson.decode(ARGV[3])) do
-  local id = a[1]
-  local rev = tonumber(a[2])
+-- Index entries are gathered per sorted set (by the index's value: no key name is built per
+-- agent) and added with one ZADD per set, the summary entries with one HSET: a call per entry
+-- cost Redis more than the entry itself.
+local groups = { ['z:class:'] = {}, ['z:sector:'] = {}, ['z:cluster:'] = {}, ['z:cap:'] = {} }
+local function zadd(kind, value, score, id)
+  local g = groups[kind]
+  local t = g[value]
+  if not t then t = {}; g[value] = t end
+  local n = #t
+  t[n + 1] = score
+  t[n + 2] = id
+  -- unpack() is bounded by Lua's C stack (8000 values).
+  if n + 2 >= 2000 then redis.call('ZADD', p .. kind .. value, unpack(t)); g[value] = {} end
+end
+local capsOf = {}
+local summary = {}
+-- One flat array of strings, 16 per agent: a table per agent cost more to decode than its strings.
+local v = cjson.decode(ARGV[3])
+for i = 0, #v - 1, 16 do
+  local id, rev, class, sector, cluster, caps, score, state, hb, lat, proc, queue, rel, drift, n, ctx =
+    v[i + 1], v[i + 2], v[i + 3], v[i + 4], v[i + 5], v[i + 6], v[i + 7], v[i + 8], v[i + 9], v[i + 10],
+    v[i + 11], v[i + 12], v[i + 13], v[i + 14], v[i + 15], v[i + 16]
   local key = p .. 'agent:' .. id
   local old = redis.call('HMGET', key, 'rev', 'class', 'sector', 'cluster', 'caps', 'last_hb')
   local oldHb = tonumber(old[6] or '0')
-  local hb = tonumber(a[9])
-  if (not old[1]) or oldHb < hb or (oldHb == hb and tonumber(old[1]) <= rev) then
-    if old[1] then
-      -- Leave an index only when the agent moved out of it (the usual heartbeat moves nothing).
-      if old[2] ~= a[3] then redis.call('ZREM', p .. 'z:class:' .. old[2], id) end
-      if old[3] ~= a[4] then redis.call('ZREM', p .. 'z:sector:' .. old[3], id) end
-      if old[4] ~= a[5] then redis.call('ZREM', p .. 'z:cluster:' .. old[4], id) end
-      if old[5] ~= a[6] then
-        for c in string.gmatch(old[5], '[^,]+') do redis.call('ZREM', p .. 'z:cap:' .. c, id) end
+  local newHb = tonumber(hb)
+  if (not old[1]) or oldHb < newHb or (oldHb == newHb and tonumber(old[1]) <= tonumber(rev)) then
+    if old[1] and old[2] == class and old[3] == sector and old[4] == cluster and old[5] == caps then
+      -- The usual heartbeat: class, sector, cluster and capabilities as stored.
+      redis.call('HSET', key, 'rev', rev, 'score', score, 'state', state, 'last_hb', hb, 'lat', lat,
+        'proc', proc, 'queue', queue, 'rel', rel, 'drift', drift, 'n', n, 'ctx', ctx)
+    else
+      if old[1] then
+        -- Leave an index only when the agent moved out of it.
+        if old[2] ~= class then redis.call('ZREM', p .. 'z:class:' .. old[2], id) end
+        if old[3] ~= sector then redis.call('ZREM', p .. 'z:sector:' .. old[3], id) end
+        if old[4] ~= cluster then redis.call('ZREM', p .. 'z:cluster:' .. old[4], id) end
+        if old[5] ~= caps then
+          for c in string.gmatch(old[5], '[^,]+') do redis.call('ZREM', p .. 'z:cap:' .. c, id) end
+        end
       end
+      redis.call('HSET', key, 'rev', rev, 'class', class, 'sector', sector, 'cluster', cluster,
+        'caps', caps, 'score', score, 'state', state, 'last_hb', hb, 'lat', lat,
+        'proc', proc, 'queue', queue, 'rel', rel, 'drift', drift, 'n', n, 'ctx', ctx)
     end
-    local score = a[7]
-    redis.call('HSET', key, 'rev', a[2], 'class', a[3], 'sector', a[4], 'cluster', a[5],
-      'caps', a[6], 'score', score, 'state', a[8], 'last_hb', a[9], 'lat', a[10],
-      'proc', a[11], 'queue', a[12], 'rel', a[13], 'drift', a[14], 'n', a[15],
-      'ctx', a[16])
-    redis.call('ZADD', p .. 'z:class:' .. a[3], score, id)
-    redis.call('ZADD', p .. 'z:sector:' .. a[4], score, id)
-    redis.call('ZADD', p .. 'z:cluster:' .. a[5], score, id)
-    for c in string.gmatch(a[6], '[^,]+') do redis.call('ZADD', p .. 'z:cap:' .. c, score, id) end
-    redis.call('HSET', p .. 'summary', id, a[17])
+    zadd('z:class:', class, score, id)
+    zadd('z:sector:', sector, score, id)
+    zadd('z:cluster:', cluster, score, id)
+    local list = capsOf[caps]
+    if not list then
+      list = {}
+      for c in string.gmatch(caps, '[^,]+') do list[#list + 1] = c end
+      capsOf[caps] = list
+    end
+    for j = 1, #list do zadd('z:cap:', list[j], score, id) end
+    summary[#summary + 1] = id
+    summary[#summary + 1] = score .. '|' .. state .. '|' .. hb .. '|' .. cluster .. '|' .. sector .. '|' .. drift
+    if #summary >= 2000 then redis.call('HSET', p .. 'summary', unpack(summary)); summary = {} end
     applied = applied + 1
   end
 end
+for kind, g in pairs(groups) do
+  for value, t in pairs(g) do
+    if #t > 0 then redis.call('ZADD', p .. kind .. value, unpack(t)) end
+  end
+end
+if #summary > 0 then redis.call('HSET', p .. 'summary', unpack(summary)) end
 return {built, applied}
 `;
 
@@ -112,17 +149,16 @@ export class RegistryStore {
 
   /** Writes agents of one heartbeat partition; says whether the partition was built before. */
   async writeAgents(partition: number, agents: readonly AgentState[]): Promise<{ built: boolean; applied: number }> {
-    const rows: string[][] = [];
+    const flat: string[] = [];
     for (const a of agents) {
-      const state = STATE_CODE[a.state];
-      rows.push([
-        a.agentId, String(a.revision), a.agentClass, a.sectorId, a.clusterId, a.capabilities.join(','), String(a.score), state,
+      flat.push(
+        a.agentId, String(a.revision), a.agentClass, a.sectorId, a.clusterId, a.capabilities.join(','), String(a.score), STATE_CODE[a.state],
         String(a.lastHeartbeatAt), String(a.latencyMs), String(a.processingMs), String(a.queueDepth), String(a.reliability), String(a.drift),
-        String(a.latencies.length), a.contextHash, `${a.score}|${state}|${a.lastHeartbeatAt}|${a.clusterId}|${a.sectorId}|${a.drift}`,
-      ]);
+        String(a.latencies.length), a.contextHash,
+      );
     }
     try {
-      const [built, applied] = await this.r.impedanceApply(this.prefix, partition, JSON.stringify(rows));
+      const [built, applied] = await this.r.impedanceApply(this.prefix, partition, JSON.stringify(flat));
       return { built: built === 1, applied };
     } catch (err) {
       throw storeDown('registry write', err);
