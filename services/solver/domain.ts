@@ -97,8 +97,37 @@ const FINAL: ReadonlySet<Status> = new Set(['converged', 'breakdown', 'stagnated
 
 export type Positions = Record<string, number>;
 
+/**
+ * The updates of a cost group, kept flat as they are folded: a burst of 10,000 decoded events
+ * held until the group closes outlived young-generation GC and cost more than folding them.
+ * Applied in log order, so b gets the same additions in the same order as update by update.
+ */
+export interface PendingUpdates {
+  count: number;
+  /** Every update's b deltas, in log order. */
+  readonly bIndex: number[];
+  readonly bDelta: number[];
+  /** Updates that edit A, in log order. */
+  readonly edits: MatrixEdit[];
+}
+
+export interface MatrixEdit {
+  readonly eventId: string;
+  readonly occurredAt: number;
+  readonly sourceNode: string;
+  readonly updates: CostUpdated['matrix_updates'];
+}
+
+export const noUpdates = (): PendingUpdates => ({ count: 0, bIndex: [], bDelta: [], edits: [] });
+
+export function addUpdate(p: PendingUpdates, u: CostUpdated): void {
+  p.count++;
+  for (let k = 0; k < u.delta_indices.length; k++) { p.bIndex.push(u.delta_indices[k]!); p.bDelta.push(u.delta_values[k]!); }
+  if (u.matrix_updates.length > 0) p.edits.push({ eventId: u.meta.event_id, occurredAt: u.meta.occurred_at, sourceNode: u.source_node, updates: u.matrix_updates });
+}
+
 export interface CostGroup {
-  readonly updates: CostUpdated[];
+  readonly updates: PendingUpdates;
   /** Positions of the last record of the group. */
   readonly through: Positions;
   readonly last: InputRef;
@@ -136,7 +165,7 @@ export interface SessionState {
   prevX: Float64Array | undefined;
   credits: number;
   /** Cost updates of the open group. */
-  open: CostUpdated[];
+  open: PendingUpdates;
   jobs: Job[];
   /** The initial solve is owed once the matrix is complete. */
   initialOwed: boolean;
@@ -162,7 +191,7 @@ export function emptySession(id: string, partition: number, opened: SessionOpene
     id, partition, status: 'assembling', opened,
     method: METHOD[opened.method], precond: PRECOND[opened.options.preconditioner], omega: 1,
     chunks: new Map(), csr: undefined, b: undefined, solver: undefined, prevX: undefined,
-    credits: 0, open: [], jobs: [], initialOwed: false, solve: undefined, applied: {},
+    credits: 0, open: noUpdates(), jobs: [], initialOwed: false, solve: undefined, applied: {},
     iteration: 0, outSeq: 0, lastPublished: -1, lastActivity: opened.meta.occurred_at,
     updatesApplied: 0, conflicts: 0, lastResidual: null,
   };
@@ -303,10 +332,10 @@ export class PartitionCore {
     if (e.type === 'SessionClosed') { this.release(s, 'closed'); return; }
     s.credits += this.limits.recordWork;
     if (e.type !== 'CostUpdated') { s.jobs.push({ kind: 'command', command: e, ref }); return; }
-    s.open.push(e);
-    if (e.flush || s.open.length >= this.limits.coalesceMax) {
+    addUpdate(s.open, e);
+    if (e.flush || s.open.count >= this.limits.coalesceMax) {
       s.jobs.push({ kind: 'group', group: { updates: s.open, through: { [posKey(ref)]: ref.offset }, last: ref } });
-      s.open = [];
+      s.open = noUpdates();
     }
   }
 
@@ -335,7 +364,7 @@ export class PartitionCore {
   release(s: SessionState, status: 'closed' | 'rejected'): void {
     s.solver?.free();
     s.solver = undefined; s.csr = undefined; s.b = undefined; s.prevX = undefined;
-    s.chunks = new Map(); s.open = []; s.jobs = []; s.solve = undefined; s.initialOwed = false; s.credits = 0;
+    s.chunks = new Map(); s.open = noUpdates(); s.jobs = []; s.solve = undefined; s.initialOwed = false; s.credits = 0;
     s.status = status;
   }
 
@@ -457,34 +486,34 @@ export class PartitionCore {
     const solver = s.solver!, b = s.b!, csr = s.csr!;
     Object.assign(s.applied, g.through);
     const touched = new Set<number>();
-    for (const u of g.updates) {
-      for (let k = 0; k < u.delta_indices.length; k++) {
-        const i = u.delta_indices[k]!;
-        b[i] = b[i]! + u.delta_values[k]!;
-        touched.add(i);
-      }
-      if (u.matrix_updates.length > 0) {
-        const results = solver.updateA(u.matrix_updates.map((m) => ({ row: m.row, col: m.col, oldValue: m.old_value, newValue: m.new_value })));
-        results.forEach((r, k) => {
-          const m = u.matrix_updates[k]!;
-          if (r.outcome === 'applied') csr.values[entryIndex(csr, m.row, m.col)] = m.new_value;
-          else if (r.outcome === 'old_value_mismatch') out.push(this.conflict(s, u, k, r.current));
-        });
-      }
-      s.updatesApplied++;
+    const p = g.updates;
+    for (let k = 0; k < p.bIndex.length; k++) {
+      const i = p.bIndex[k]!;
+      b[i] = b[i]! + p.bDelta[k]!;
+      touched.add(i);
     }
+    // b and A are independent, so their edits need no interleaving; conflicts keep log order.
+    for (const u of p.edits) {
+      const results = solver.updateA(u.updates.map((m) => ({ row: m.row, col: m.col, oldValue: m.old_value, newValue: m.new_value })));
+      results.forEach((r, k) => {
+        const m = u.updates[k]!;
+        if (r.outcome === 'applied') csr.values[entryIndex(csr, m.row, m.col)] = m.new_value;
+        else if (r.outcome === 'old_value_mismatch') out.push(this.conflict(s, u, k, r.current));
+      });
+    }
+    s.updatesApplied += p.count;
     if (touched.size > 0) {
       const idx = Int32Array.from([...touched].sort((p, q) => p - q));
       solver.updateB(idx, Float64Array.from(idx, (i) => b[i]!));
     }
   }
 
-  private conflict(s: SessionState, u: CostUpdated, k: number, current: number): Output {
+  private conflict(s: SessionState, u: MatrixEdit, k: number, current: number): Output {
     s.conflicts++;
-    const m = u.matrix_updates[k]!;
+    const m = u.updates[k]!;
     return { topic: 'mesh.conflicts', event: {
-      type: 'ConflictReported', meta: meta(s, `conflict:${u.meta.event_id}:${k}`, u.meta.event_id, u.meta.occurred_at, null),
-      conflict_id: derivedEventId(u.meta.event_id, `matrix:${k}`), agent_id: u.source_node, message_id: u.meta.event_id,
+      type: 'ConflictReported', meta: meta(s, `conflict:${u.eventId}:${k}`, u.eventId, u.occurredAt, null),
+      conflict_id: derivedEventId(u.eventId, `matrix:${k}`), agent_id: u.sourceNode, message_id: u.eventId,
       sector_id: 'solver', cluster_id: s.id,
       detail: {
         conflict_type: 'DATA_CONTRADICTION', expected_value: JSON.stringify({ row: m.row, col: m.col, value: m.old_value }),

@@ -2,10 +2,10 @@
 // serialized at a position where no solve is half-way (kernel recurrences cannot be saved, and
 // every solve restarts fresh from x anyway), split into pieces for the compacted topic.
 // Layout: u32 header length, JSON header (scalars and array descriptors), then the arrays.
-import type { SessionSnapshotted } from '../../schemas/generated/events';
+import type { CostUpdated, SessionSnapshotted } from '../../schemas/generated/events';
 import { SolverSession } from '../../wasm';
 import { derivedEventId } from '../runtime/ids';
-import { PartitionCore, positionsToWire, type Positions, type SessionState } from './domain';
+import { addUpdate, noUpdates, PartitionCore, positionsToWire, type Positions, type SessionState } from './domain';
 
 type Arr = Float64Array | Int32Array;
 interface ArrRef { readonly at: number; readonly len: number; readonly kind: 'f64' | 'i32' }
@@ -86,12 +86,25 @@ export function deserialize(buf: Buffer, into: PartitionCore): void {
       solver.setB(b);
       solver.setX(x);
     }
+    legacyPending(raw);
     const s: SessionState = {
       ...(raw as unknown as SessionState),
       csr, b, prevX: read(body, raw.prevX as ArrRef | null) as Float64Array | undefined, chunks, solver, solve: undefined,
     };
     into.sessions.set(s.id, s);
   }
+}
+
+/** Snapshots written before cost groups were kept flat hold the CostUpdated events themselves. */
+function legacyPending(raw: Record<string, unknown>): void {
+  const flat = (u: unknown) => {
+    if (!Array.isArray(u)) return u;
+    const p = noUpdates();
+    for (const e of u as CostUpdated[]) addUpdate(p, e);
+    return p;
+  };
+  raw.open = flat(raw.open);
+  for (const j of (raw.jobs ?? []) as Array<{ kind: string; group?: { updates: unknown } }>) if (j.group) j.group.updates = flat(j.group.updates);
 }
 
 /** The snapshot as SessionSnapshotted events (pieces of one blob, one snapshot_id). */

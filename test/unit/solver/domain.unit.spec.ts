@@ -50,6 +50,31 @@ describe('solver domain: sessions as a fold of their inputs', () => {
     assert.deepStrictEqual(comparable([...first.outputs, ...second.outputs]), comparable(full.outputs));
   });
 
+  it('given a snapshot written when open groups held their CostUpdated events, when it is restored, then the outputs continue exactly', () => {
+    // Cut where the open group holds updates (costStream's bursts flush every 7th), one a matrix edit.
+    const edit = costUpdated(SID, 'legacy-edit', { matrix: [{ row: 3, col: 3, old_value: 4.1, new_value: 4.2 }, { row: 4, col: 4, old_value: 9, new_value: 1 }], indices: [5], values: [0.25], flush: false });
+    const events = [...openSession(SID, A, B, { verificationInterval: 10 }), ...costStream(SID, A.n, 60, 7).slice(0, 59), edit, ...costStream(SID, A.n, 30, 7, 9, 500)];
+    const legacyLog = toLog(events);
+    const cut = legacyLog.findIndex((l) => l.event === edit) + 1;
+    const full = run(legacyLog, { batch: 10, sliceWork: 1_000_000 });
+    const first = run(legacyLog.slice(0, cut), { batch: 10, sliceWork: 1_000_000 });
+    const open = legacyLog.slice(0, cut).filter((l) => l.event.type === 'CostUpdated').slice(-first.core.sessions.get(SID)!.open.count).map((l) => l.event);
+    assert.ok(open.length >= 2 && open.at(-1) === edit, `the cut leaves an open group ending in the edit (${open.length})`);
+    // The old layout: the same snapshot with the open group as its events.
+    const blob = serialize(first.core);
+    const hlen = blob.readUInt32LE(0);
+    const header = JSON.parse(blob.subarray(4, 4 + hlen).toString());
+    header.sessions[0].open = open;
+    const h = Buffer.from(JSON.stringify(header));
+    const len = Buffer.alloc(4);
+    len.writeUInt32LE(h.length);
+    const restored = new PartitionCore(0, DEFAULT_SOLVER_LIMITS, 'wasm');
+    deserialize(Buffer.concat([len, h, blob.subarray(4 + hlen)]), restored);
+    const second = run(legacyLog.slice(cut), { batch: 10, sliceWork: 1_000_000, core: restored });
+    assert.deepStrictEqual(comparable([...first.outputs, ...second.outputs]), comparable(full.outputs));
+    assert.equal(second.outputs.filter((o) => o.topic === 'mesh.conflicts').length, 1, 'the stale half of the edit is a conflict after the restore');
+  });
+
   it('given a matrix update with a stale old_value, then it is a DATA_CONTRADICTION conflict and A keeps its value', () => {
     const events = [...openSession(SID, A, B), costUpdated(SID, 'm1', { matrix: [{ row: 0, col: 1, old_value: 9, new_value: -2 }] }), costUpdated(SID, 'm2', { matrix: [{ row: 0, col: 0, old_value: 4.1, new_value: 5 }] })];
     const { outputs, core } = run(toLog(events), { batch: 5, sliceWork: 1_000_000 });
