@@ -22,35 +22,70 @@ import { ldf, stf, ldi, sti } from './memory';
   return s;
 }
 
-/** A cursor over A's rows in order: the row's column and value pointers, advanced by `next`. */
 @inline function colStart(rp: usize, ci: usize): usize { return ci + ((<usize>ldi(rp, 0)) << 2); }
 @inline function valStart(rp: usize, va: usize): usize { return va + ((<usize>ldi(rp, 0)) << 3); }
 
-/** y = A x. */
-export function spmv(n: i32, rp: usize, ci: usize, va: usize, x: usize, y: usize): void {
-  let pc = colStart(rp, ci), pv = valStart(rp, va);
-  let pr = rp + 4;
-  const yEnd = y + ((<usize>n) << 3);
-  for (let py = y; py < yEnd; py += 8, pr += 4) {
-    const pe = ci + ((<usize>load<i32>(pr)) << 2);
-    store<f64>(py, rowDot(pv, pc, pe, x));
-    pv += (pe - pc) << 1; pc = pe;
-  }
-}
+// From this many rows on, the SpMVs walk the two halves of A together: two streams each of A's
+// values, columns and y instead of one keep more memory reads in flight (n=1e6: 6.8 -> 5.4 ms per
+// SpMV, on par at n=1e5; at n=1e4, all in cache, the second cursor costs 22 -> 24 µs).
+const SPLIT_ROWS: i32 = 1 << 16;
 
-/** y = A x; returns p·y (the dot CG needs) so the caller saves a pass. */
-export function spmvDot(n: i32, rp: usize, ci: usize, va: usize, x: usize, y: usize, p: usize): f64 {
-  let dot: f64 = 0;
-  let pc = colStart(rp, ci), pv = valStart(rp, va);
-  let pr = rp + 4;
-  const yEnd = y + ((<usize>n) << 3);
-  for (let py = y; py < yEnd; py += 8, pr += 4, p += 8) {
+/** y_i = (A x)_i for rows [i0, i1); returns dot + Σ p_i y_i over them in row order (p = 0: none). */
+@inline function rows(i0: i32, i1: i32, rp: usize, ci: usize, va: usize, x: usize, y: usize, p: usize, dot: f64): f64 {
+  const k = <usize>ldi(rp, i0);
+  let pc = ci + (k << 2), pv = va + (k << 3), pr = rp + ((<usize>i0) << 2) + 4;
+  let pp = p + ((<usize>i0) << 3);
+  const pyEnd = y + ((<usize>i1) << 3);
+  for (let py = y + ((<usize>i0) << 3); py < pyEnd; py += 8, pr += 4) {
     const pe = ci + ((<usize>load<i32>(pr)) << 2);
     const s = rowDot(pv, pc, pe, x);
     pv += (pe - pc) << 1; pc = pe;
     store<f64>(py, s);
-    dot += load<f64>(p) * s;
+    if (p != 0) { dot += load<f64>(pp) * s; pp += 8; }
   }
+  return dot;
+}
+
+/**
+ * rows() over [i0, i0 + count) and, one row of each per step, [j0, j0 + count) (no dot for the
+ * second range): two streams each of A and y in flight instead of one.
+ */
+@inline function rowPairs(i0: i32, j0: i32, count: i32, rp: usize, ci: usize, va: usize, x: usize, y: usize, p: usize, dot: f64): f64 {
+  const ka = <usize>ldi(rp, i0), kb = <usize>ldi(rp, j0);
+  let pca = ci + (ka << 2), pva = va + (ka << 3), pra = rp + ((<usize>i0) << 2) + 4;
+  let pcb = ci + (kb << 2), pvb = va + (kb << 3), prb = rp + ((<usize>j0) << 2) + 4;
+  let pp = p + ((<usize>i0) << 3);
+  const d = (<usize>(j0 - i0)) << 3; // from a row of the first range to its partner's y
+  const pyEnd = y + ((<usize>(i0 + count)) << 3);
+  for (let py = y + ((<usize>i0) << 3); py < pyEnd; py += 8, pra += 4, prb += 4) {
+    const pe = ci + ((<usize>load<i32>(pra)) << 2);
+    const s = rowDot(pva, pca, pe, x);
+    pva += (pe - pca) << 1; pca = pe;
+    store<f64>(py, s);
+    if (p != 0) { dot += load<f64>(pp) * s; pp += 8; }
+    const peb = ci + ((<usize>load<i32>(prb)) << 2);
+    store<f64>(py + d, rowDot(pvb, pcb, peb, x));
+    pvb += (peb - pcb) << 1; pcb = peb;
+  }
+  return dot;
+}
+
+/** y = A x. */
+export function spmv(n: i32, rp: usize, ci: usize, va: usize, x: usize, y: usize): void {
+  if (n < SPLIT_ROWS) { rows(0, n, rp, ci, va, x, y, 0, 0); return; }
+  const c = n >> 1, h = n - c; // halves [0, h) and [h, n); the first may have one row more
+  rowPairs(0, h, c, rp, ci, va, x, y, 0, 0);
+  rows(c, h, rp, ci, va, x, y, 0, 0);
+}
+
+/** y = A x; returns p·y, summed in row order (the dot CG needs) so the caller saves a pass. */
+export function spmvDot(n: i32, rp: usize, ci: usize, va: usize, x: usize, y: usize, p: usize): f64 {
+  if (n < SPLIT_ROWS) return rows(0, n, rp, ci, va, x, y, p, 0);
+  const c = n >> 1, h = n - c;
+  let dot = rowPairs(0, h, c, rp, ci, va, x, y, p, 0);
+  dot = rows(c, h, rp, ci, va, x, y, p, dot);
+  // The second half's terms come after the first half's in the sum: added from y afterwards.
+  for (let i = h; i < n; i++) dot += ldf(p, i) * ldf(y, i);
   return dot;
 }
 
