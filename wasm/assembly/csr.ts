@@ -22,26 +22,34 @@ import { ldf, stf, ldi, sti } from './memory';
   return s;
 }
 
-@inline function colStart(rp: usize, ci: usize): usize { return ci + ((<usize>ldi(rp, 0)) << 2); }
-@inline function valStart(rp: usize, va: usize): usize { return va + ((<usize>ldi(rp, 0)) << 3); }
 
 // From this many rows on, the SpMVs walk the two halves of A together: two streams each of A's
 // values, columns and y instead of one keep more memory reads in flight (n=1e6: 6.8 -> 5.4 ms per
 // SpMV, on par at n=1e5; at n=1e4, all in cache, the second cursor costs 22 -> 24 µs).
 const SPLIT_ROWS: i32 = 1 << 16;
 
-/** y_i = (A x)_i for rows [i0, i1); returns dot + Σ p_i y_i over them in row order (p = 0: none). */
-@inline function rows(i0: i32, i1: i32, rp: usize, ci: usize, va: usize, x: usize, y: usize, p: usize, dot: f64): f64 {
+/**
+ * y_i = (A x)_i for rows [i0, i1); returns dot + Σ p_i y_i over them in row order (p = 0: none).
+ * With b ≠ 0, y_i = b_i - (A x)_i instead and the sum is Σ y_i² (the residual).
+ */
+@inline function rows(i0: i32, i1: i32, rp: usize, ci: usize, va: usize, x: usize, y: usize, p: usize, b: usize, dot: f64): f64 {
   const k = <usize>ldi(rp, i0);
   let pc = ci + (k << 2), pv = va + (k << 3), pr = rp + ((<usize>i0) << 2) + 4;
-  let pp = p + ((<usize>i0) << 3);
+  let pp = p + ((<usize>i0) << 3), pb = b + ((<usize>i0) << 3);
   const pyEnd = y + ((<usize>i1) << 3);
   for (let py = y + ((<usize>i0) << 3); py < pyEnd; py += 8, pr += 4) {
     const pe = ci + ((<usize>load<i32>(pr)) << 2);
     const s = rowDot(pv, pc, pe, x);
     pv += (pe - pc) << 1; pc = pe;
-    store<f64>(py, s);
-    if (p != 0) { dot += load<f64>(pp) * s; pp += 8; }
+    if (b != 0) {
+      const ri = load<f64>(pb) - s;
+      store<f64>(py, ri);
+      dot += ri * ri;
+      pb += 8;
+    } else {
+      store<f64>(py, s);
+      if (p != 0) { dot += load<f64>(pp) * s; pp += 8; }
+    }
   }
   return dot;
 }
@@ -50,59 +58,61 @@ const SPLIT_ROWS: i32 = 1 << 16;
  * rows() over [i0, i0 + count) and, one row of each per step, [j0, j0 + count) (no dot for the
  * second range): two streams each of A and y in flight instead of one.
  */
-@inline function rowPairs(i0: i32, j0: i32, count: i32, rp: usize, ci: usize, va: usize, x: usize, y: usize, p: usize, dot: f64): f64 {
+@inline function rowPairs(i0: i32, j0: i32, count: i32, rp: usize, ci: usize, va: usize, x: usize, y: usize, p: usize, b: usize, dot: f64): f64 {
   const ka = <usize>ldi(rp, i0), kb = <usize>ldi(rp, j0);
   let pca = ci + (ka << 2), pva = va + (ka << 3), pra = rp + ((<usize>i0) << 2) + 4;
   let pcb = ci + (kb << 2), pvb = va + (kb << 3), prb = rp + ((<usize>j0) << 2) + 4;
-  let pp = p + ((<usize>i0) << 3);
+  let pp = p + ((<usize>i0) << 3), pb = b + ((<usize>i0) << 3);
   const d = (<usize>(j0 - i0)) << 3; // from a row of the first range to its partner's y
   const pyEnd = y + ((<usize>(i0 + count)) << 3);
   for (let py = y + ((<usize>i0) << 3); py < pyEnd; py += 8, pra += 4, prb += 4) {
     const pe = ci + ((<usize>load<i32>(pra)) << 2);
     const s = rowDot(pva, pca, pe, x);
     pva += (pe - pca) << 1; pca = pe;
-    store<f64>(py, s);
-    if (p != 0) { dot += load<f64>(pp) * s; pp += 8; }
     const peb = ci + ((<usize>load<i32>(prb)) << 2);
-    store<f64>(py + d, rowDot(pvb, pcb, peb, x));
+    const sb = rowDot(pvb, pcb, peb, x);
     pvb += (peb - pcb) << 1; pcb = peb;
+    if (b != 0) {
+      const ri = load<f64>(pb) - s;
+      store<f64>(py, ri);
+      dot += ri * ri;
+      store<f64>(py + d, load<f64>(pb + d) - sb);
+      pb += 8;
+    } else {
+      store<f64>(py, s);
+      if (p != 0) { dot += load<f64>(pp) * s; pp += 8; }
+      store<f64>(py + d, sb);
+    }
   }
   return dot;
 }
 
 /** y = A x. */
 export function spmv(n: i32, rp: usize, ci: usize, va: usize, x: usize, y: usize): void {
-  if (n < SPLIT_ROWS) { rows(0, n, rp, ci, va, x, y, 0, 0); return; }
+  if (n < SPLIT_ROWS) { rows(0, n, rp, ci, va, x, y, 0, 0, 0); return; }
   const c = n >> 1, h = n - c; // halves [0, h) and [h, n); the first may have one row more
-  rowPairs(0, h, c, rp, ci, va, x, y, 0, 0);
-  rows(c, h, rp, ci, va, x, y, 0, 0);
+  rowPairs(0, h, c, rp, ci, va, x, y, 0, 0, 0);
+  rows(c, h, rp, ci, va, x, y, 0, 0, 0);
 }
 
 /** y = A x; returns p·y, summed in row order (the dot CG needs) so the caller saves a pass. */
 export function spmvDot(n: i32, rp: usize, ci: usize, va: usize, x: usize, y: usize, p: usize): f64 {
-  if (n < SPLIT_ROWS) return rows(0, n, rp, ci, va, x, y, p, 0);
+  if (n < SPLIT_ROWS) return rows(0, n, rp, ci, va, x, y, p, 0, 0);
   const c = n >> 1, h = n - c;
-  let dot = rowPairs(0, h, c, rp, ci, va, x, y, p, 0);
-  dot = rows(c, h, rp, ci, va, x, y, p, dot);
+  let dot = rowPairs(0, h, c, rp, ci, va, x, y, p, 0, 0);
+  dot = rows(c, h, rp, ci, va, x, y, p, 0, dot);
   // The second half's terms come after the first half's in the sum: added from y afterwards.
   for (let i = h; i < n; i++) dot += ldf(p, i) * ldf(y, i);
   return dot;
 }
 
-/** r = b - A x; returns ||r||². */
+/** r = b - A x; returns ||r||², summed in row order. */
 export function residual(n: i32, rp: usize, ci: usize, va: usize, x: usize, b: usize, r: usize): f64 {
-  let rr: f64 = 0;
-  let pc = colStart(rp, ci), pv = valStart(rp, va);
-  let pr = rp + 4;
-  const rEnd = r + ((<usize>n) << 3);
-  for (let pt = r; pt < rEnd; pt += 8, pr += 4, b += 8) {
-    const pe = ci + ((<usize>load<i32>(pr)) << 2);
-    const s = rowDot(pv, pc, pe, x);
-    pv += (pe - pc) << 1; pc = pe;
-    const ri = load<f64>(b) - s;
-    store<f64>(pt, ri);
-    rr += ri * ri;
-  }
+  if (n < SPLIT_ROWS) return rows(0, n, rp, ci, va, x, r, 0, b, 0);
+  const c = n >> 1, h = n - c;
+  let rr = rowPairs(0, h, c, rp, ci, va, x, r, 0, b, 0);
+  rr = rows(c, h, rp, ci, va, x, r, 0, b, rr);
+  for (let i = h; i < n; i++) { const ri = ldf(r, i); rr += ri * ri; }
   return rr;
 }
 

@@ -75,19 +75,19 @@ describe('solver kernels: convergence and WASM = reference', () => {
   });
 
   describe('given more rows than the kernel\'s SpMV walks in one stream (2^16; 257×257 = 66049, odd)', () => {
-    // From 2^16 rows on, spmvDot walks A's two halves together and adds the second half's dot
-    // terms afterwards, in row order: the same sums as the reference's one pass.
+    // From 2^16 rows on, spmvDot and residual walk A's two halves together and add the second
+    // half's terms afterwards, in row order: the same sums as the reference's one pass.
     const a = poisson2d(257);
     const b = smoothRhs(a.n);
     for (const [method, precond] of [['cg', 'milu0'], ['bicgstab', 'jacobi']] as const) {
-      it(`when ${method}+${precond} runs a few iterations, then x, the iteration count and the residual estimate match the reference bit for bit`, () => {
+      it(`when ${method}+${precond} runs a few iterations, then x, the residual estimate and the true residual match the reference bit for bit`, () => {
         const out = (['wasm', 'reference'] as const).map((backend) => {
           const s = SolverSession.open(a, backend);
           try {
             s.setB(b);
             s.configure({ method, precond, tol: 1e-14 });
             const r = s.iterate(4);
-            return { r, x: s.readX() };
+            return { r, x: s.readX(), trueResidual: s.trueResidual() };
           } finally {
             s.free();
           }
@@ -96,6 +96,7 @@ describe('solver kernels: convergence and WASM = reference', () => {
         assert.equal(w.r.status, 'running');
         assert.equal(w.r.iterations, 4);
         assert.equal(w.r.residualNorm, ref.r.residualNorm);
+        assert.equal(w.trueResidual, ref.trueResidual);
         assert.ok(bitIdentical(w.x, ref.x), 'x differs from the reference');
       });
     }
