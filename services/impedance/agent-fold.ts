@@ -18,7 +18,7 @@ import { derivedEventId } from '../runtime/ids';
 import { ackCounts, foldAck, fromAvro, NO_ACKS, quarantined, toAvro, type AckTally } from './ack-fold';
 import {
   OFFLINE_AFTER_MS, WINDOW_SIZE, degradedThreshold, driftCoefficient, impedanceScore, missedHeartbeats, p50,
-  recordHeartbeat, reliability, type ReliabilityBucket,
+  addHeartbeat, recordHeartbeat, reliability, type ReliabilityBucket,
 } from './score';
 
 export const PRODUCER = 'impedance';
@@ -78,6 +78,13 @@ function window(xs: readonly number[], x: number): number[] {
   return out;
 }
 
+/** window() in place. */
+function slide(xs: number[], x: number): number[] {
+  if (xs.length >= WINDOW_SIZE) xs.splice(0, xs.length - WINDOW_SIZE + 1);
+  xs.push(x);
+  return xs;
+}
+
 /** Whether `xs` (sorted) holds the same capabilities as `ys` in any order: the common case is the same list. */
 function sameList(xs: readonly string[], ys: readonly string[]): boolean {
   if (xs.length !== ys.length) return false;
@@ -127,25 +134,45 @@ export interface HeartbeatOutcome {
 /**
  * Folds one heartbeat. Returns undefined when it is not newer than the last one folded in:
  * a replayed or duplicated heartbeat counts once.
+ *
+ * With `reuse` (which must be `prev`), the result is written over `prev`, its windows and
+ * buckets array included, instead of into new ones: PartitionFold passes a state it made in the
+ * batch under way that nothing else keeps (its undo log holds the state before the batch). An
+ * agent heartbeats several times per batch when catching up, and each state kept a few hundred
+ * bytes alive until the next one, long enough to be copied out of the young generation.
  */
-export function foldHeartbeat(prev: AgentState | undefined, hb: HeartbeatReceived, watermarkUs = hb.meta.occurred_at, pendingAcks: AckTally = NO_ACKS): HeartbeatOutcome | undefined {
+export function foldHeartbeat(prev: AgentState | undefined, hb: HeartbeatReceived, watermarkUs = hb.meta.occurred_at, pendingAcks: AckTally = NO_ACKS, reuse?: AgentState): HeartbeatOutcome | undefined {
   const at = hb.meta.occurred_at;
   if (prev && at <= prev.lastHeartbeatAt) return undefined;
   const gapMs = prev ? (at - prev.lastHeartbeatAt) / US_PER_MS : 0;
-  const latencies = window(prev?.latencies ?? [], hb.latency_ms);
-  const processings = window(prev?.processings ?? [], hb.processing_ms);
-  const buckets = recordHeartbeat(prev?.buckets ?? [], Math.floor(at / US_PER_MS), missedHeartbeats(gapMs));
+  const inPlace = reuse !== undefined && reuse === prev;
+  const atMs = Math.floor(at / US_PER_MS);
+  let latencies: number[];
+  let processings: number[];
+  let buckets: ReliabilityBucket[];
+  if (inPlace) {
+    latencies = slide(prev.latencies as number[], hb.latency_ms);
+    processings = slide(prev.processings as number[], hb.processing_ms);
+    buckets = prev.buckets as ReliabilityBucket[];
+    addHeartbeat(buckets, atMs, missedHeartbeats(gapMs));
+  } else {
+    latencies = window(prev?.latencies ?? [], hb.latency_ms);
+    processings = window(prev?.processings ?? [], hb.processing_ms);
+    buckets = recordHeartbeat(prev?.buckets ?? [], atMs, missedHeartbeats(gapMs));
+  }
   const acks = prev?.acks ?? pendingAcks;
   const m = measure(latencies, processings, hb.queue_depth, buckets, acks, at);
   const state = stateOf(false, acks, Math.max(watermarkUs, at), hb.agent_class, m.score);
   const hRevision = (prev?.hRevision ?? 0) + 1;
+  const previous = prev?.state;
+  // Strings equal to the previous state's are kept from it, so the decoded ones die young.
   const agent: AgentState = {
-    agentId: hb.agent_id,
+    agentId: prev && prev.agentId === hb.agent_id ? prev.agentId : hb.agent_id,
     agentClass: hb.agent_class,
-    sectorId: hb.sector_id,
-    clusterId: hb.cluster_id,
+    sectorId: prev && prev.sectorId === hb.sector_id ? prev.sectorId : hb.sector_id,
+    clusterId: prev && prev.clusterId === hb.cluster_id ? prev.clusterId : hb.cluster_id,
     capabilities: prev && sameList(prev.capabilities, hb.capabilities) ? prev.capabilities : [...hb.capabilities].sort(),
-    contextHash: hb.context_hash,
+    contextHash: prev && prev.contextHash === hb.context_hash ? prev.contextHash : hb.context_hash,
     latencies,
     processings,
     queueDepth: hb.queue_depth,
@@ -164,10 +191,13 @@ export function foldHeartbeat(prev: AgentState | undefined, hb: HeartbeatReceive
     reliability: m.reliability,
     score: m.score,
   };
-  if (!prev || prev.state === state) return { agent };
-  const cause: AgentStateCause = prev.state === 'OFFLINE' ? 'HEARTBEAT_RESUMED' : scoreCause(state, m.score);
-  return { agent, changed: stateChanged(prev, agent, cause, hb.meta.event_id, at, scoreDetail(agent)) };
+  const next = inPlace ? Object.assign(prev as Mutable<AgentState>, agent) : agent;
+  if (previous === undefined || previous === state) return { agent: next };
+  const cause: AgentStateCause = previous === 'OFFLINE' ? 'HEARTBEAT_RESUMED' : scoreCause(state, m.score);
+  return { agent: next, changed: stateChanged(previous, next, cause, hb.meta.event_id, at, scoreDetail(next)) };
 }
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /**
  * The offline timer: no heartbeat for 30 s of event time. Undefined if it is not due or moot.
@@ -179,7 +209,7 @@ export function timeoutAgent(agent: AgentState, watermarkUs: number): HeartbeatO
   if (agent.offline || watermarkUs < due) return undefined;
   const next = rederive(agent, agent.acks, true, agent.hRevision + 1, watermarkUs);
   if (next.state === agent.state) return { agent: next };
-  return { agent: next, changed: stateChanged(agent, next, 'HEARTBEAT_TIMEOUT', agent.lastHeartbeatEventId, due, `no heartbeat for ${OFFLINE_AFTER_MS / 1000} s`) };
+  return { agent: next, changed: stateChanged(agent.state, next, 'HEARTBEAT_TIMEOUT', agent.lastHeartbeatEventId, due, `no heartbeat for ${OFFLINE_AFTER_MS / 1000} s`) };
 }
 
 /**
@@ -194,7 +224,7 @@ export function foldAgentAck(agent: AgentState, ack: AckReceived, offset: number
   const cause: AgentStateCause = next.state === 'QUARANTINED' ? acks.quarantineCause ?? 'BYZANTINE_BEHAVIOR' : scoreCause(next.state, next.score);
   const detail = next.state === 'QUARANTINED' ? `${acks.quarantineDetail ?? ''}; held until ${new Date((acks.quarantinedUntil ?? 0) / 1000).toISOString()}` : scoreDetail(next);
   const at = next.state === 'QUARANTINED' ? acks.quarantinedAt ?? ack.meta.occurred_at : ack.meta.occurred_at;
-  return { agent: next, changed: stateChanged(agent, next, cause, ack.meta.event_id, at, detail) };
+  return { agent: next, changed: stateChanged(agent.state, next, cause, ack.meta.event_id, at, detail) };
 }
 
 /** The quarantine release timer: the watermark reached quarantined_until. Undefined if not due or moot. */
@@ -203,10 +233,10 @@ export function releaseAgent(agent: AgentState, watermarkUs: number): HeartbeatO
   if (until === null || watermarkUs < until || agent.state !== 'QUARANTINED') return undefined;
   const next = rederive(agent, agent.acks, agent.offline, agent.hRevision, watermarkUs);
   const cause: AgentStateCause = next.state === 'OFFLINE' ? 'HEARTBEAT_TIMEOUT' : 'RECOVERED';
-  return { agent: next, changed: stateChanged(agent, next, cause, agent.lastHeartbeatEventId, until, `quarantine (${agent.acks.quarantineCause ?? 'unknown'}) released after its hold`) };
+  return { agent: next, changed: stateChanged(agent.state, next, cause, agent.lastHeartbeatEventId, until, `quarantine (${agent.acks.quarantineCause ?? 'unknown'}) released after its hold`) };
 }
 
-function stateChanged(prev: AgentState, next: AgentState, cause: AgentStateCause, causationId: string, atUs: number, detail: string): AgentStateChanged {
+function stateChanged(previous: AgentOperationalState, next: AgentState, cause: AgentStateCause, causationId: string, atUs: number, detail: string): AgentStateChanged {
   return {
     type: 'AgentStateChanged',
     // Releases do not bump the revision: the new state tells the events apart.
@@ -214,7 +244,7 @@ function stateChanged(prev: AgentState, next: AgentState, cause: AgentStateCause
     agent_id: next.agentId,
     sector_id: next.sectorId,
     cluster_id: next.clusterId,
-    previous_state: prev.state,
+    previous_state: previous,
     new_state: next.state,
     cause,
     last_heartbeat_at: next.lastHeartbeatAt,

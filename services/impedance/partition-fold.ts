@@ -1,6 +1,9 @@
 // The fold of one mesh.heartbeats partition and the same partition of mesh.agent-acks: the
 // agents keyed to it, its event-time watermark (heartbeats only), the offline and quarantine
-// release timers (a min-heap with lazy deletion) and the 5 s summary ticks. Deterministic: the
+// release timers (a min-heap with lazy deletion) and the 5 s summary ticks. An agent has one
+// offline timer in the heap, not one per heartbeat: a timer found early (a later heartbeat
+// moved the deadline) is pushed again at the deadline, so timers still fire in (time, agent)
+// order, and the heap holds one entry per agent instead of one per heartbeat of the last 30 s. Deterministic: the
 // same records in the same order give the same state changes at the same event times, whatever
 // the batch boundaries, and the same state whatever the interleaving of the two topics
 // (agent-fold.ts). It also keeps an undo log per batch, so a batch whose transaction did not
@@ -60,8 +63,12 @@ export interface ApplyResult {
   readonly tick?: number;
 }
 
-/** An agent before the batch touched it, and whether it was already waiting to be written. */
-interface Undo { readonly prev: AgentState | undefined; readonly registry: boolean; readonly changelog: boolean }
+/**
+ * An agent before the batch touched it, and whether it was already waiting to be written;
+ * `own`: its current state, when a heartbeat of this batch made it with windows of its own, so
+ * the next heartbeat may write over it (foldHeartbeat's `reuse`).
+ */
+interface Undo { readonly prev: AgentState | undefined; readonly registry: boolean; readonly changelog: boolean; own: AgentState | undefined }
 
 /** Acks of an agent not heard from yet, and the offset of the first (replayed after a hand-over). */
 interface Pending { readonly tally: AckTally; readonly firstOffset: number }
@@ -132,11 +139,14 @@ export class PartitionFold {
     }
     const prev = this.agents.get(hb.agent_id);
     const held = prev ? undefined : this.pending.get(hb.agent_id);
-    const out = foldHeartbeat(prev, hb, this.watermark, held?.tally ?? NO_ACKS);
+    const undo = prev ? this.undo.get(prev.agentId) : undefined;
+    const out = foldHeartbeat(prev, hb, this.watermark, held?.tally ?? NO_ACKS, undo?.own);
     if (out) {
       if (held) this.takePending(hb.agent_id);
-      this.put(prev, out.agent);
-      this.arm(out.agent);
+      this.put(prev, out.agent, true);
+      // Otherwise its timer is in the heap already, due at or before the new deadline.
+      if (!prev || prev.offline) this.armOffline(out.agent);
+      this.armRelease(out.agent);
       if (out.changed) changed.push(out.changed);
     }
     return tick === undefined ? { changed } : { changed, tick };
@@ -162,7 +172,7 @@ export class PartitionFold {
     const out = foldAgentAck(prev, ack, offset, this.watermark);
     if (!out) return { changed: [] };
     this.put(prev, out.agent);
-    this.arm(out.agent);
+    this.armRelease(out.agent);
     return { changed: out.changed ? [out.changed] : [] };
   }
 
@@ -172,7 +182,15 @@ export class PartitionFold {
   }
 
   private arm(a: AgentState): void {
+    this.armOffline(a);
+    this.armRelease(a);
+  }
+
+  private armOffline(a: AgentState): void {
     if (!a.offline) this.timers.push({ at: a.lastHeartbeatAt + OFFLINE_AFTER_US, agentId: a.agentId, kind: 0 });
+  }
+
+  private armRelease(a: AgentState): void {
     const until = a.acks.quarantinedUntil;
     if (a.state === 'QUARANTINED' && until !== null) this.timers.push({ at: until, agentId: a.agentId, kind: 1 });
   }
@@ -184,7 +202,13 @@ export class PartitionFold {
       // Lazy deletion: a later heartbeat moved the deadline, a later conflict the release, or
       // the timer already fired.
       if (!a) continue;
-      if (t.kind === 0 && a.lastHeartbeatAt + OFFLINE_AFTER_US !== t.at) continue;
+      if (t.kind === 0) {
+        if (a.offline) continue;
+        const due = a.lastHeartbeatAt + OFFLINE_AFTER_US;
+        if (due > t.at) { this.timers.push({ at: due, agentId: a.agentId, kind: 0 }); continue; }
+        // An extra timer left by a rolled-back batch: the one at the deadline fires.
+        if (due !== t.at) continue;
+      }
       if (t.kind === 1 && a.acks.quarantinedUntil !== t.at) continue;
       const out = t.kind === 0 ? timeoutAgent(a, this.watermark) : releaseAgent(a, this.watermark);
       if (!out) continue;
@@ -193,12 +217,15 @@ export class PartitionFold {
     }
   }
 
-  private put(prev: AgentState | undefined, next: AgentState): void {
+  /** `own`: `next` was made by a heartbeat, with new windows (see Undo). */
+  private put(prev: AgentState | undefined, next: AgentState, own = false): void {
     const id = next.agentId;
-    if (!this.undo.has(id)) this.undo.set(id, { prev, registry: this.registryDirty.has(id), changelog: this.changelogDirty.has(id) });
-    this.agents.set(next.agentId, next);
-    this.registryDirty.add(next.agentId);
-    this.changelogDirty.add(next.agentId);
+    const u = this.undo.get(id);
+    if (u) u.own = own ? next : undefined;
+    else this.undo.set(id, { prev, registry: this.registryDirty.has(id), changelog: this.changelogDirty.has(id), own: own ? next : undefined });
+    if (next !== prev) this.agents.set(id, next);
+    this.registryDirty.add(id);
+    this.changelogDirty.add(id);
   }
 
   private mark(): void {

@@ -16,7 +16,7 @@
 //
 // Dividing by R is the expected number of attempts when a message gets through with
 // probability R (geometric), floored at 0.1 so one bad hour costs at most 10x.
-import type { AgentClass } from '../../schemas/generated/events';
+import { AGENT_CLASS_SYMBOLS, type AgentClass } from '../../schemas/generated/events';
 
 export const HEARTBEAT_INTERVAL_MS = 5_000;
 export const OFFLINE_AFTER_MS = 30_000;
@@ -72,9 +72,14 @@ export function nominalScore(cls: AgentClass): number {
  * A class whose nominal score is already at the cap (F, humans) never degrades by score.
  */
 export function degradedThreshold(cls: AgentClass): number {
-  const nominal = nominalScore(cls);
-  return nominal >= MAX_SCORE ? Infinity : Math.min(DEGRADED_SCORE, 2 * nominal);
+  return THRESHOLD[cls];
 }
+
+// Per class once: the fold asks on every heartbeat.
+const THRESHOLD = Object.fromEntries(AGENT_CLASS_SYMBOLS.map((cls) => {
+  const nominal = nominalScore(cls);
+  return [cls, nominal >= MAX_SCORE ? Infinity : Math.min(DEGRADED_SCORE, 2 * nominal)];
+})) as Readonly<Record<AgentClass, number>>;
 
 /** p50 by nearest rank (the lower middle for an even count); 0 for no samples. */
 export function p50(xs: ArrayLike<number>): number {
@@ -142,20 +147,29 @@ export function missedHeartbeats(gapMs: number): number {
 
 /** Adds one heartbeat (and the misses before it) at `atMs`; drops buckets older than an hour. */
 export function recordHeartbeat(buckets: readonly ReliabilityBucket[], atMs: number, missed: number): ReliabilityBucket[] {
-  const index = Math.floor(atMs / RELIABILITY_BUCKET_MS);
-  const first = buckets[0];
-  const out = first && first.index <= index - RELIABILITY_BUCKETS ? buckets.filter((b) => b.index > index - RELIABILITY_BUCKETS) : [...buckets];
-  const last = out[out.length - 1];
-  if (last && last.index === index) out[out.length - 1] = { index, received: last.received + 1, missed: last.missed + missed };
-  else out.push({ index, received: 1, missed });
+  const out = [...buckets];
+  addHeartbeat(out, atMs, missed);
   return out;
 }
+
+/** recordHeartbeat in place: `buckets` (in index order) is changed, the bucket objects are not. */
+export function addHeartbeat(buckets: ReliabilityBucket[], atMs: number, missed: number): void {
+  const index = Math.floor(atMs / RELIABILITY_BUCKET_MS);
+  let stale = 0;
+  while (stale < buckets.length && buckets[stale]!.index <= index - RELIABILITY_BUCKETS) stale++;
+  if (stale > 0) buckets.splice(0, stale);
+  const last = buckets[buckets.length - 1];
+  if (last && last.index === index) buckets[buckets.length - 1] = { index, received: last.received + 1, missed: last.missed + missed };
+  else buckets.push({ index, received: 1, missed });
+}
+
+const NO_ACK_COUNTS = { onTime: 0, late: 0 } as const;
 
 /**
  * Success rate over the last hour (the buckets within an hour of `atMs`), heartbeats and the
  * agent's acks together (`acks`: on time and late in the same hour); 1 without data.
  */
-export function reliability(buckets: readonly ReliabilityBucket[], atMs: number, acks: { onTime: number; late: number } = { onTime: 0, late: 0 }): number {
+export function reliability(buckets: readonly ReliabilityBucket[], atMs: number, acks: { readonly onTime: number; readonly late: number } = NO_ACK_COUNTS): number {
   const index = Math.floor(atMs / RELIABILITY_BUCKET_MS);
   let ok = acks.onTime;
   let bad = acks.late;

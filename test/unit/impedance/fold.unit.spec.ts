@@ -130,6 +130,26 @@ describe('impedance: offline after 30 s of event time', () => {
     assert.equal(again[0]!.meta.occurred_at, T0 + 30 * S);
   });
 
+  it('many heartbeats of one agent in a batch: the same agent as folding them one by one, and a rollback restores the state before the batch', () => {
+    // given 200 heartbeats 20 s apart (misses in every gap; windows full after 12; reliability buckets older than an hour dropped), batched 7 at a time
+    const beats = Array.from({ length: 200 }, (_, i) => hb({ agent: 'x', at: T0 + i * 20 * S, latency: 10 + ((i * 7) % 13), processing: 20 + i, queue: i % 3 }));
+    const p = new PartitionFold();
+    const committed: AgentState[] = [];
+    beats.forEach((b, i) => {
+      p.apply(b);
+      if ((i + 1) % 7 === 0) { p.commit(); committed.push(structuredClone(p.agents.get('x')!)); }
+    });
+    assert.deepEqual(p.agents.get('x'), foldAll(...beats));
+    // when a batch of 5 more is folded and rolled back, then the agent is the committed one, windows included
+    const before = structuredClone(p.agents.get('x')!);
+    p.commit();
+    for (let i = 0; i < 5; i++) p.apply(hb({ agent: 'x', at: T0 + (4000 + i * 5) * S, latency: 500, processing: 900 }));
+    assert.equal(p.agents.get('x')!.latencies.at(-1), 500);
+    p.rollback();
+    assert.deepEqual(p.agents.get('x'), before);
+    assert.deepEqual(committed[1], foldAll(...beats.slice(0, 14)));
+  });
+
   it('summary ticks every 5 s of event time', () => {
     const p = new PartitionFold();
     assert.equal(p.apply(hb({ at: T0 + 1 * S })).tick, undefined);
