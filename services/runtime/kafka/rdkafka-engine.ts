@@ -8,6 +8,7 @@ import type {
   BatchProcessor, ConsumeOptions, EngineEvents, Headers, InRecord, KafkaEngine, OutRecord, PartitionBatch,
   PartitionProgress, Producer, TransactionalConsumer,
 } from './types';
+import { CommitPipeline } from './commit-pipeline';
 import { cb, rd } from './rdkafka-lib';
 import { tpKey } from './util';
 
@@ -68,9 +69,8 @@ class RdkafkaTransactionalConsumer implements TransactionalConsumer {
   private running = false;
   private loop: Promise<void> | undefined;
   private readonly positions = new Map<string, PartitionProgress>();
-  /** True while a transaction commits behind the consume loop (overlapCommit). */
-  private committing = false;
-  /** Rebalance hooks held back until that transaction ended: a new owner's restore must see its offsets. */
+  private pipeline: CommitPipeline<PartitionBatch, OutRecord[]> | undefined;
+  /** Rebalance hooks held back while a commit runs behind the loop: a new owner's restore must see its offsets. */
   private deferred: Array<() => void> = [];
 
   constructor(
@@ -130,58 +130,36 @@ class RdkafkaTransactionalConsumer implements TransactionalConsumer {
 
   private async run(process: BatchProcessor): Promise<void> {
     const max = this.opts.maxBatchRecords ?? 500;
-    const overlap = this.opts.tuning?.overlapCommit === true;
+    const pipeline = new CommitPipeline<PartitionBatch, OutRecord[]>({
+      process: (batches) => this.process(batches, process),
+      commit: (batches, outputs) => this.commit(batches, outputs),
+      aborted: (batches, err) => this.events.onAborted?.(batches, err),
+      settled: () => {
+        const hooks = this.deferred;
+        this.deferred = [];
+        for (const fire of hooks) fire();
+      },
+    }, this.opts.tuning?.overlapCommit === true);
+    this.pipeline = pipeline;
     let backoff = 100;
-    // overlapCommit: the batch whose transaction is under way while the next one is consumed and
-    // processed. Its result is an error or undefined, never a rejection.
-    let inflight: { batches: PartitionBatch[]; result: Promise<unknown> } | undefined;
-    const settle = async (): Promise<{ batches: PartitionBatch[]; error: unknown } | undefined> => {
-      if (!inflight) return undefined;
-      const prev = inflight;
-      inflight = undefined;
-      const error = await prev.result;
-      this.committing = false;
-      const hooks = this.deferred;
-      this.deferred = [];
-      for (const fire of hooks) fire();
-      return error === undefined ? undefined : { batches: prev.batches, error };
-    };
     while (this.running) {
-      let batches: PartitionBatch[] = [];
-      let uncommitted: PartitionBatch[] = [];
-      let error: unknown;
+      let rewind;
       try {
         const messages = this.opts.tuning?.returnAvailable ? await this.consumeAvailable(max) : await cb<Rd.Message[]>((done) => this.consumer.consume(max, (err, m) => done(err, m)));
-        batches = messages && messages.length > 0 ? groupByPartition(messages) : [];
-        // A rebalance during the commit: its hooks (and the next batch) wait for the commit's end.
-        const early = this.deferred.length > 0 ? await settle() : undefined;
-        const outputs = batches.length > 0 && !early ? await this.process(batches, process) : undefined;
-        // One producer runs one transaction at a time: this batch's begins once the previous ended.
-        const prev = early ?? await settle();
-        if (prev) {
-          // This batch was processed on state that did not commit: it is taken back too.
-          ({ error } = prev);
-          uncommitted = [...prev.batches, ...batches];
-          if (outputs) this.events.onAborted?.(batches, error);
-        } else if (outputs) {
-          const result = this.commit(batches, outputs).then(() => undefined, (err: unknown) => err ?? new Error('transaction failed'));
-          if (overlap) { inflight = { batches, result }; this.committing = true; }
-          else if ((error = await result) !== undefined) uncommitted = batches;
-        }
+        const batches = messages && messages.length > 0 ? groupByPartition(messages) : [];
+        // A rebalance during the commit: its hooks (and this batch) wait for the commit's end.
+        rewind = await pipeline.step(batches, this.deferred.length > 0);
       } catch (err) {
-        // Processing failed (the runner took its state back already); the transaction under way may still commit.
-        error = err;
-        const prev = await settle();
-        uncommitted = prev ? [...prev.batches, ...batches] : batches;
+        rewind = { batches: [], error: err };
       }
-      if (error === undefined) { backoff = 100; continue; }
-      this.log.warn({ err: (error as Error).message }, 'batch failed; rewinding to its first offsets');
-      await this.rewind(uncommitted);
-      this.events.onError?.(error);
+      if (!rewind) { backoff = 100; continue; }
+      this.log.warn({ err: (rewind.error as Error).message }, 'batch failed; rewinding to its first offsets');
+      await this.rewind(rewind.batches);
+      this.events.onError?.(rewind.error);
       await new Promise((r) => setTimeout(r, backoff));
       backoff = Math.min(backoff * 2, 10_000);
     }
-    const last = await settle();
+    const last = await pipeline.settle();
     if (last) this.log.warn({ err: (last.error as Error).message }, 'last transaction failed at shutdown; its records will be consumed again');
   }
 
@@ -208,13 +186,13 @@ class RdkafkaTransactionalConsumer implements TransactionalConsumer {
     return rest && rest.length > 0 ? first.concat(rest) : first;
   }
 
-  private async process(batches: PartitionBatch[], process: BatchProcessor): Promise<OutRecord[]> {
+  private async process(batches: readonly PartitionBatch[], process: BatchProcessor): Promise<OutRecord[]> {
     const outputs: OutRecord[] = [];
     for (const b of batches) for (const r of await process(b, { heartbeat: async () => undefined })) outputs.push(r);
     return outputs;
   }
 
-  private async commit(batches: PartitionBatch[], outputs: OutRecord[]): Promise<void> {
+  private async commit(batches: readonly PartitionBatch[], outputs: OutRecord[]): Promise<void> {
     try {
       await cb((done) => this.producer.beginTransaction((err) => done(err)));
       for (const r of outputs) produceOne(this.producer, r);
@@ -248,7 +226,7 @@ class RdkafkaTransactionalConsumer implements TransactionalConsumer {
   }
 
   private onRebalance(err: Rd.LibrdKafkaError, assignment: Rd.Assignment[]): void {
-    if (this.committing) { this.deferred.push(() => this.rebalanced(err, assignment)); return; }
+    if (this.pipeline?.committing) { this.deferred.push(() => this.rebalanced(err, assignment)); return; }
     this.rebalanced(err, assignment);
   }
 
