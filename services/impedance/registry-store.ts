@@ -175,15 +175,16 @@ export class RegistryStore {
 
   /** Every agent's compact entry (one HGETALL). */
   async snapshots(): Promise<AgentSnapshot[]> {
-    let all: Record<string, string>;
-    try { all = await this.r.hgetall(this.key('summary')); } catch (err) { throw storeDown('read summary', err); }
-    const out: AgentSnapshot[] = [];
-    for (const [agentId, v] of Object.entries(all)) {
-      const [score, state, lastHb, clusterId, sectorId, drift] = v.split('|');
-      out.push({
-        agentId, clusterId: clusterId ?? '', sectorId: sectorId ?? '', score: Number(score), state: STATE_OF[state ?? ''] ?? 'OFFLINE',
+    // The raw reply (field, value, ...): ioredis's hgetall builds an object of 30,000 keys first.
+    let flat: string[];
+    try { flat = (await this.r.call('HGETALL', this.key('summary'))) as string[]; } catch (err) { throw storeDown('read summary', err); }
+    const out = new Array<AgentSnapshot>(flat.length >> 1);
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const [score, state, lastHb, clusterId, sectorId, drift] = flat[i + 1]!.split('|');
+      out[i >> 1] = {
+        agentId: flat[i]!, clusterId: clusterId ?? '', sectorId: sectorId ?? '', score: Number(score), state: STATE_OF[state ?? ''] ?? 'OFFLINE',
         lastHeartbeatAt: Number(lastHb), drift: Number(drift),
-      });
+      };
     }
     return out;
   }
