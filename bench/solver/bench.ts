@@ -166,16 +166,21 @@ function spmvFloor(a: Csr): void {
   const bytes = a.values.length * 12 + (a.n + 1) * 4 + a.n * 16;
   const reader = k.streamReader(bytes);
   const reps = Math.max(3, Math.round(2e8 / bytes));
-  k.spmvRepeat(1); reader(1);
-  const sp: number[] = [], st: number[] = [];
+  // The floor is the fastest way found to stream the bytes: one sequential stream, or 2-32
+  // parts read side by side (one stream can fall short of the bandwidth: 10 vs 24 GB/s here).
+  const SPLITS = [1, 2, 4, 8, 16, 32];
+  k.spmvRepeat(1); for (const g of SPLITS) reader(1, g);
+  const sp: number[] = [], st = SPLITS.map(() => [] as number[]);
   for (let r = 0; r < 5; r++) {
-    let t0 = performance.now(); k.spmvRepeat(reps); sp.push((performance.now() - t0) / reps / 1000);
-    t0 = performance.now(); reader(reps); st.push((performance.now() - t0) / reps / 1000);
+    const t0 = performance.now(); k.spmvRepeat(reps); sp.push((performance.now() - t0) / reps / 1000);
+    SPLITS.forEach((g, q) => { const t1 = performance.now(); reader(reps, g); st[q]!.push((performance.now() - t1) / reps / 1000); });
   }
   k.free();
-  const s = median(sp), f = median(st);
-  log(`  SpMV ${fmt(s)} vs streaming read of the same ${(bytes / 1e6).toFixed(1)} MB ${fmt(f)} (${(bytes / f / 1e9).toFixed(1)} GB/s): ratio ${(s / f).toFixed(2)}`);
-  rows.push({ problem: 'spmv', n: a.n, solver: 'wasm spmv / stream floor', seconds: s, iterations: '-', residual: null, note: `floor ${fmt(f)}, ratio ${(s / f).toFixed(2)}` });
+  const floors = st.map(median);
+  const best = floors.indexOf(Math.min(...floors));
+  const s = median(sp), f = floors[best]!;
+  log(`  SpMV ${fmt(s)} vs streaming read of the same ${(bytes / 1e6).toFixed(1)} MB ${fmt(f)} (${(bytes / f / 1e9).toFixed(1)} GB/s, ${SPLITS[best]} stream(s); ${SPLITS.map((g, q) => `${g}: ${fmt(floors[q]!)}`).join(', ')}): ratio ${(s / f).toFixed(2)}`);
+  rows.push({ problem: 'spmv', n: a.n, solver: 'wasm spmv / stream floor', seconds: s, iterations: '-', residual: null, note: `floor ${fmt(f)} (${SPLITS[best]} streams), ratio ${(s / f).toFixed(2)}` });
 }
 
 function ratio(name: string, ourT: number | null, peerT: number | null, target: number): void {

@@ -91,6 +91,7 @@ export interface KernelExports {
   estimateWork(): number;
   spmvRepeat(reps: number): number;
   streamRead(ptr: number, bytes: number, reps: number): number;
+  streamReadSplit(ptr: number, bytes: number, reps: number, segments: number): number;
   scratchBuffer(bytes: number): number;
 }
 

@@ -14,6 +14,16 @@ describe('solver WASM wrapper', () => {
     assert.throws(() => SolverSession.open(nan), /non-finite value/);
   });
 
+  it('given the bench\'s bandwidth floor, when the bytes are read in 1 to 32 parts side by side, then every byte is read once per repetition', () => {
+    const k = new WasmKernel(10, 30);
+    // 8 KiB + 200 bytes of 1.0: the splits leave a rest under segments * 64 bytes to read after.
+    const bytes = 8192 + 200;
+    const read = k.streamReader(bytes);
+    const whole = Math.floor(bytes / 64) * 8; // doubles in whole 64-byte blocks
+    for (const segments of [1, 2, 4, 8, 16, 32]) assert.equal(read(3, segments), 3 * whole, `${segments} part(s)`);
+    k.free();
+  });
+
   it('given a matrix beyond 32-bit linear memory, when opened, then it is refused with its size', () => {
     assert.throws(() => new WasmKernel(30_000_000, 150_000_000), /matrix too large for one WASM instance: n=30000000/);
   });
