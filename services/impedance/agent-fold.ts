@@ -86,10 +86,23 @@ function slide(xs: number[], x: number): number[] {
 }
 
 /** Whether `xs` (sorted) holds the same capabilities as `ys` in any order: the common case is the same list. */
-function sameList(xs: readonly string[], ys: readonly string[]): boolean {
-  if (xs.length !== ys.length) return false;
-  for (let i = 0; i < xs.length; i++) if (xs[i] !== ys[i]) return [...ys].sort().every((y, j) => y === xs[j]);
+export function sameList(xs: readonly string[], ys: readonly string[]): boolean {
+  const n = xs.length;
+  if (n !== ys.length) return false;
+  let i = 0;
+  while (i < n && xs[i] === ys[i]) i++;
+  if (i === n) return true;
+  // Agents need not sort their capabilities: a short list is compared as a multiset without
+  // the copy and sort per heartbeat.
+  if (n > 8) return [...ys].sort().every((y, j) => y === xs[j]);
+  for (let j = i; j < n; j++) if (count(xs, ys[j]!) !== count(ys, ys[j]!)) return false;
   return true;
+}
+
+function count(xs: readonly string[], x: string): number {
+  let c = 0;
+  for (let i = 0; i < xs.length; i++) if (xs[i] === x) c++;
+  return c;
 }
 
 /**

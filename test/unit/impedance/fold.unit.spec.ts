@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { loadEventSchemas } from '../../../schemas/catalog';
 import type { ImpedanceUpdated } from '../../../schemas/generated/events';
 import { validateEvent } from '../../../schemas/validate';
-import { foldHeartbeat, fromImpedanceUpdated, toImpedanceUpdated, type AgentState } from '../../../services/impedance/agent-fold';
+import { foldHeartbeat, fromImpedanceUpdated, sameList, toImpedanceUpdated, type AgentState } from '../../../services/impedance/agent-fold';
 import { PartitionFold } from '../../../services/impedance/partition-fold';
 import { close, hb, S, T0 } from './helpers';
 
@@ -148,6 +148,20 @@ describe('impedance: offline after 30 s of event time', () => {
     p.rollback();
     assert.deepEqual(p.agents.get('x'), before);
     assert.deepEqual(committed[1], foldAll(...beats.slice(0, 14)));
+  });
+
+  it('capabilities are the same list in any order, duplicates counted', () => {
+    assert.equal(sameList(['api', 'cache', 'db'], ['api', 'cache', 'db']), true);
+    assert.equal(sameList(['api', 'cache', 'db'], ['db', 'api', 'cache']), true);
+    assert.equal(sameList(['api', 'api', 'db'], ['api', 'db', 'db']), false);
+    assert.equal(sameList(['api', 'cache', 'db'], ['api', 'db', 'db']), false);
+    assert.equal(sameList(['api', 'cache'], ['cache', 'api', 'api']), false);
+    const many = Array.from({ length: 10 }, (_, i) => `c${i}`);
+    assert.equal(sameList(many, [...many].reverse()), true);
+    assert.equal(sameList(many, [...many.slice(1), 'c1']), false);
+    // and the fold keeps the stored (sorted) list when the order alone changed
+    const a = foldAll(hb({ caps: ['db', 'api'] }));
+    assert.equal(foldHeartbeat(a, hb({ at: T0 + 5 * S, caps: ['api', 'db'] }))!.agent.capabilities, a.capabilities);
   });
 
   it('summary ticks every 5 s of event time', () => {
