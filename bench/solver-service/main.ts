@@ -87,7 +87,7 @@ interface Ends {
   readonly service: Map<string, Coverage>;
   readonly converged: Map<string, Coverage>;
   readonly plain: (partition: number) => Coverage;
-  /** By the plain topic's partition: relayed outputs, keyed `<partition>:<offset>` of their input. */
+  /** By partition (the relay keeps its input's key): relayed outputs, meta.sequence = their input's offset. */
   readonly relayed: (partition: number) => Coverage;
 }
 
@@ -112,8 +112,10 @@ async function readEnds(prefix: string, sessions: string[]): Promise<Ends> {
   });
   const raw = await benchConsumer(brokers, `${prefix}${PLAIN}`, SOLVER_PARTITIONS, (rec) => plain(rec.partition).mark(rec.at, rec.offset));
   const relay = await benchConsumer(brokers, `${prefix}${RELAYED}`, SOLVER_PARTITIONS, (rec) => {
-    const [p, o] = (rec.key ?? '').split(':').map(Number);
-    relayed(p!).mark(rec.at, o!);
+    chain = chain.then(async () => {
+      const { event } = await codec.decode(rec.value);
+      relayed(rec.partition).mark(rec.at, Number((event.meta as { sequence: number }).sequence));
+    });
   });
   return { consumers: [its, raw, relay], service, converged, plain, relayed };
 }

@@ -2,7 +2,9 @@
 // (runner, node-rdkafka engine, the solver's consumer tuning and batch size: one Kafka
 // transaction per batch of what has arrived) with a processor that only relays each record.
 // Started as its own process like the service; what the solver adds on top of this is solving.
-// Each output is keyed `<input partition>:<input offset>`, so the bench can tell which input it covers.
+// Each output is its input with meta.sequence set to the input's offset, under the input's key (so
+// on the same partition, as an IterationCompleted lands on its session's): the bench reads which
+// input it covers from it.
 import type { DecodedEvent } from '../../services/runtime/codec';
 import type { Processor } from '../../services/runtime/processor';
 import { runUntilSignal, type ServiceDefinition } from '../../services/runtime/service';
@@ -20,7 +22,10 @@ export function relayService(input: string): ServiceDefinition {
       name: 'relay',
       inputs: [input],
       handles: () => true,
-      handle: (event: DecodedEvent, ctx) => [{ topic: RELAYED, key: `${ctx.partition}:${ctx.offset}`, event }],
+      handle: (event: DecodedEvent, ctx) => {
+        const meta = event.meta as Record<string, unknown>;
+        return [{ topic: RELAYED, key: ctx.key ?? '', event: { ...event, meta: { ...meta, sequence: Number(ctx.offset) } } }];
+      },
     }),
   };
 }

@@ -192,26 +192,37 @@ class RdkafkaTransactionalConsumer implements TransactionalConsumer {
     return outputs;
   }
 
-  private async commit(batches: readonly PartitionBatch[], outputs: OutRecord[]): Promise<void> {
+  /** Begins the transaction and sends the offsets; resolves with the commit under way (see CommitPipeline). */
+  private async commit(batches: readonly PartitionBatch[], outputs: OutRecord[]): Promise<{ readonly committed: Promise<void> }> {
     try {
       await cb((done) => this.producer.beginTransaction((err) => done(err)));
       for (const r of outputs) produceOne(this.producer, r);
       const offsets = batches.map((b) => ({ topic: b.topic, partition: b.partition, offset: Number(b.records[b.records.length - 1]!.offset) + 1 }));
       await cb((done) => this.producer.sendOffsetsToTransaction(offsets, this.consumer, 30_000, (err) => done(err)));
-      await cb((done) => this.producer.commitTransaction(30_000, (err) => done(err)));
     } catch (err) {
-      await cb((done) => this.producer.abortTransaction(10_000, (e) => done(e))).catch(async () => {
-        // An error that cannot be aborted (fenced, fatal) leaves the producer unusable.
-        await cb((done) => this.producer.disconnect((e) => done(e))).catch(() => undefined);
-        await this.newProducer();
-      });
-      this.events.onAborted?.(batches, err);
-      throw transient('KAFKA_UNAVAILABLE', `transaction failed: ${(err as Error).message}`, err);
+      throw await this.aborted(batches, err);
     }
-    for (const b of batches) {
-      this.track(b);
-      this.events.onCommitted?.(b, 0);
-    }
+    const committed = cb((done) => this.producer.commitTransaction(30_000, (err) => done(err))).then(
+      () => {
+        for (const b of batches) {
+          this.track(b);
+          this.events.onCommitted?.(b, 0);
+        }
+      },
+      async (err: unknown) => { throw await this.aborted(batches, err); },
+    );
+    return { committed };
+  }
+
+  /** Aborts the transaction (or replaces a producer that cannot abort); the error to report. */
+  private async aborted(batches: readonly PartitionBatch[], err: unknown): Promise<unknown> {
+    await cb((done) => this.producer.abortTransaction(10_000, (e) => done(e))).catch(async () => {
+      // An error that cannot be aborted (fenced, fatal) leaves the producer unusable.
+      await cb((done) => this.producer.disconnect((e) => done(e))).catch(() => undefined);
+      await this.newProducer();
+    });
+    this.events.onAborted?.(batches, err);
+    return transient('KAFKA_UNAVAILABLE', `transaction failed: ${(err as Error).message}`, err);
   }
 
   private track(b: PartitionBatch): void {

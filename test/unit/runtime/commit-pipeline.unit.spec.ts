@@ -4,7 +4,7 @@ import { CommitPipeline, type PipelinePorts } from '../../../services/runtime/ka
 /** A commit the spec ends by hand, as the broker would. */
 interface Pending { readonly batches: readonly string[]; resolve(): void; reject(err: Error): void }
 
-function world(overlap: boolean, opts: { failProcess?: string } = {}) {
+function world(overlap: boolean, opts: { failProcess?: string; failOffsets?: string } = {}) {
   const log: string[] = [];
   const commits: Pending[] = [];
   const ports: PipelinePorts<string, string> = {
@@ -13,10 +13,14 @@ function world(overlap: boolean, opts: { failProcess?: string } = {}) {
       if (batches.includes(opts.failProcess ?? '')) throw new Error(`handling ${opts.failProcess} failed`);
       return `out(${batches.join(',')})`;
     },
-    commit: (batches, outputs) => new Promise<void>((resolve, reject) => {
+    commit: async (batches, outputs) => {
       log.push(`begin ${outputs}`);
-      commits.push({ batches, resolve: () => { log.push(`committed ${batches.join(',')}`); resolve(); }, reject });
-    }),
+      if (batches.includes(opts.failOffsets ?? '')) throw new Error(`offsets of ${opts.failOffsets} refused`);
+      const committed = new Promise<void>((resolve, reject) => {
+        commits.push({ batches, resolve: () => { log.push(`committed ${batches.join(',')}`); resolve(); }, reject });
+      });
+      return { committed };
+    },
     aborted: (batches) => log.push(`aborted ${batches.join(',')}`),
     settled: () => log.push('settled'),
   };
@@ -92,6 +96,19 @@ describe('commit pipeline: a batch commits while the next is processed (overlapC
     await tick();
     commits[0]!.reject(new Error('timed out'));
     assert.deepEqual((await idle)?.batches, ['b1']);
+  });
+
+  it('given overlap, when sending batch 2\'s offsets fails (before its commit runs behind the loop), then batch 2 alone is rewound at once', async () => {
+    const { pipeline, log, commits } = world(true, { failOffsets: 'b2' });
+    await pipeline.step(['b1']);
+    const second = pipeline.step(['b2']);
+    await tick();
+    commits[0]!.resolve();
+    const rewind = await second;
+    assert.deepEqual(rewind?.batches, ['b2']);
+    assert.match(String(rewind?.error), /offsets of b2 refused/);
+    assert.equal(pipeline.committing, false);
+    assert.deepEqual(log, ['process b1', 'begin out(b1)', 'process b2', 'committed b1', 'settled', 'begin out(b2)']);
   });
 
   it('given no overlap, then each batch commits before step returns, and a failed commit rewinds that batch alone', async () => {
