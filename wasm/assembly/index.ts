@@ -726,29 +726,14 @@ export function spmvRepeat(reps: i32): f64 {
   return ldf(w, 0);
 }
 
-/** Streaming read of `bytes` from `ptr` (SIMD sum), the bandwidth floor SpMV is compared with. */
-export function streamRead(ptr: usize, bytes: usize, reps: i32): f64 {
-  let a0 = f64x2.splat(0), a1 = f64x2.splat(0), a2 = f64x2.splat(0), a3 = f64x2.splat(0);
-  const end = ptr + (bytes & ~(<usize>63));
-  for (let k = 0; k < reps; k++) {
-    for (let o = ptr; o < end; o += 64) {
-      a0 = f64x2.add(a0, v128.load(o));
-      a1 = f64x2.add(a1, v128.load(o, 16));
-      a2 = f64x2.add(a2, v128.load(o, 32));
-      a3 = f64x2.add(a3, v128.load(o, 48));
-    }
-  }
-  const v = f64x2.add(f64x2.add(a0, a1), f64x2.add(a2, a3));
-  return f64x2.extract_lane(v, 0) + f64x2.extract_lane(v, 1);
-}
-
 /**
- * The same read split into `segments` equal parts walked side by side, one 64-byte block of each
- * per step (the rest, under segments * 64 bytes, read after). One stream does not always keep
- * enough reads in flight to reach the memory bandwidth (here 10 GB/s for one, 24 for 32), so
- * the floor is the fastest split.
+ * Streaming read of `bytes` from `ptr` (SIMD sum), the bandwidth floor SpMV is compared with,
+ * split into `segments` equal parts walked side by side, one 64-byte block of each per step (the
+ * rest, under segments * 64 bytes, read after). One stream does not always keep enough reads in
+ * flight to reach the memory bandwidth (here 10 GB/s for one, 24 for 32), so the bench takes the
+ * fastest split.
  */
-export function streamReadSplit(ptr: usize, bytes: usize, reps: i32, segments: i32): f64 {
+export function streamRead(ptr: usize, bytes: usize, reps: i32, segments: i32): f64 {
   let a0 = f64x2.splat(0), a1 = f64x2.splat(0), a2 = f64x2.splat(0), a3 = f64x2.splat(0);
   const seg = (bytes / <usize>segments) & ~(<usize>63);
   const tail = ptr + seg * <usize>segments;

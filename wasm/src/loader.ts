@@ -90,8 +90,7 @@ export interface KernelExports {
   estimateBound(): number;
   estimateWork(): number;
   spmvRepeat(reps: number): number;
-  streamRead(ptr: number, bytes: number, reps: number): number;
-  streamReadSplit(ptr: number, bytes: number, reps: number, segments: number): number;
+  streamRead(ptr: number, bytes: number, reps: number, segments: number): number;
   scratchBuffer(bytes: number): number;
 }
 

@@ -166,14 +166,14 @@ export class WasmKernel implements Kernel {
     const p = this.k.scratchBuffer(bytes);
     if (p === 0) throw new Error(`WASM memory could not grow by ${bytes} bytes`);
     this.views().f64.fill(1, p >> 3, (p + bytes) >> 3);
-    return this.k.streamRead(p, bytes, reps);
+    return this.k.streamRead(p, bytes, reps, 1);
   }
   /** Times only the streaming read (buffer reserved and filled once), optionally in `segments` parts read side by side. */
   streamReader(bytes: number): (reps: number, segments?: number) => number {
     const p = this.k.scratchBuffer(bytes);
     if (p === 0) throw new Error(`WASM memory could not grow by ${bytes} bytes`);
     this.views().f64.fill(1, p >> 3, (p + bytes) >> 3);
-    return (reps, segments = 1) => (segments === 1 ? this.k.streamRead(p, bytes, reps) : this.k.streamReadSplit(p, bytes, reps, segments));
+    return (reps, segments = 1) => this.k.streamRead(p, bytes, reps, segments);
   }
 
   free(): void {
