@@ -43,6 +43,14 @@ export interface SolverLimits {
   readonly consecutive: number;
   /** Largest |Δx| components carried by IterationCompleted. */
   readonly topChanges: number;
+  /**
+   * A flush less than this much event time (µs) after the session's previous group closed does
+   * not close its group at once: the solver sequences a tick (an IterationSliceGranted) onto the
+   * cost partition, and the group closes where the tick lands, with every update that arrived
+   * before it. A producer flushing each update faster than re-solves run then gets one re-solve
+   * per round trip instead of a backlog that only grows; slower flushes close at once. 0: off.
+   */
+  readonly minGroupIntervalMicros: number;
 }
 
 export const DEFAULT_SOLVER_LIMITS: SolverLimits = Object.freeze({
@@ -54,6 +62,7 @@ export const DEFAULT_SOLVER_LIMITS: SolverLimits = Object.freeze({
   idleTimeoutMicros: 3600 * 1e6,
   consecutive: 10,
   topChanges: 8,
+  minGroupIntervalMicros: 5_000,
 });
 
 /** Where an input sits in the log, and its envelope facts the fold needs. */
@@ -75,7 +84,7 @@ export type Output =
   | { readonly topic: 'solver.solutions'; readonly event: SolutionPublished }
   | { readonly topic: 'solver.sessions'; readonly event: SessionRejected | SessionClosed }
   | { readonly topic: 'mesh.conflicts'; readonly event: ConflictReported }
-  | { readonly topic: 'solver.costs'; readonly event: Sequenced };
+  | { readonly topic: 'solver.costs'; readonly event: Sequenced | IterationSliceGranted };
 
 /**
  * Inputs whose effect depends on where they fall among a session's cost updates. Arriving on
@@ -176,6 +185,12 @@ export interface SessionState {
   outSeq: number;
   lastPublished: number;
   lastActivity: number;
+  /** Event time (µs) at which the last cost group closed (0: none yet). */
+  lastClose: number;
+  /** The open group holds a flush that waits for a tick (minGroupIntervalMicros) ... */
+  deferredFlush: boolean;
+  /** ... and that tick is on its way. */
+  tickPending: boolean;
   updatesApplied: number;
   conflicts: number;
   lastResidual: number | null;
@@ -193,7 +208,7 @@ export function emptySession(id: string, partition: number, opened: SessionOpene
     chunks: new Map(), csr: undefined, b: undefined, solver: undefined, prevX: undefined,
     credits: 0, open: noUpdates(), jobs: [], initialOwed: false, solve: undefined, applied: {},
     iteration: 0, outSeq: 0, lastPublished: -1, lastActivity: opened.meta.occurred_at,
-    updatesApplied: 0, conflicts: 0, lastResidual: null,
+    updatesApplied: 0, conflicts: 0, lastResidual: null, lastClose: 0, deferredFlush: false, tickPending: false,
   };
 }
 
@@ -218,7 +233,7 @@ export class PartitionCore {
   /** Last offset folded per input topic of this partition (the snapshot position). */
   readonly folded: Positions = {};
   /** Cost-partition inputs for sessions not assembled yet (cross-topic order), replayed then. */
-  readonly orphans = new Map<string, Array<{ event: CostUpdated | Sequenced; ref: InputRef }>>();
+  readonly orphans = new Map<string, Array<{ event: CostUpdated | Sequenced | IterationSliceGranted; ref: InputRef }>>();
   streamTime = 0;
 
   constructor(
@@ -258,10 +273,13 @@ export class PartitionCore {
       case 'SessionClosed':
         if (event.type !== 'CostUpdated' && ref.topic !== SEQUENCED_ON) out.push(...sequence(event));
         else if (!s) this.orphan(event, ref);
-        else this.onSequenced(s, event, ref);
+        else this.onSequenced(s, event, ref, out);
         break;
       case 'IterationSliceGranted':
-        if (s && (s.status === 'active' || s.status === 'assembling')) s.credits += event.work;
+        if (s && (s.status === 'active' || s.status === 'assembling')) {
+          s.credits += event.work;
+          if (ref.topic === SEQUENCED_ON) this.onTick(s, ref);
+        } else if (!s && ref.topic === SEQUENCED_ON) this.orphan(event, ref);
         break;
       default: { const never: never = event; void never; }
     }
@@ -278,15 +296,18 @@ export class PartitionCore {
       : e.nnz > this.limits.maxNnz ? { what: 'nnz', limit: this.limits.maxNnz, actual: e.nnz } : undefined;
     if (over) return this.reject(s, 'TOO_LARGE', `${over.what} ${over.actual} is over the solver limit ${over.limit} (SOLVER_MAX_${over.what.toUpperCase()})`, ref, over.limit, over.actual);
     if (e.rows !== e.cols) return this.reject(s, 'DIMENSION_MISMATCH', `rows ${e.rows} != cols ${e.cols}: the solver takes square systems`, ref);
-    // Records of its cost partition folded before the session: they precede every later one.
+    // Records of its cost partition folded before the session: they precede every later one, and
+    // defer and tick exactly as if the session had been open (a replay may interleave otherwise).
+    const out: Output[] = [];
     for (const o of this.orphans.get(s.id) ?? []) {
+      if (o.event.type === 'IterationSliceGranted') { s.credits += o.event.work; this.onTick(s, o.ref); continue; }
       if (o.event.type === 'CostUpdated') {
         try { checkCost(o.event, s); } catch { continue; /* dead-lettered at its own fold */ }
       }
-      this.onSequenced(s, o.event, o.ref);
+      this.onSequenced(s, o.event, o.ref, out);
     }
     this.orphans.delete(s.id);
-    return [];
+    return out;
   }
 
   private reject(s: SessionState, reason: SessionRejected['reason'], message: string, ref: InputRef, limit: number | null = null, actual: number | null = null): Output[] {
@@ -320,23 +341,48 @@ export class PartitionCore {
     return [];
   }
 
-  private orphan(e: CostUpdated | Sequenced, ref: InputRef): void {
+  private orphan(e: CostUpdated | Sequenced | IterationSliceGranted, ref: InputRef): void {
     const list = this.orphans.get(e.session_id) ?? [];
     list.push({ event: e, ref }); // check() refuses records past coalesceMax
     this.orphans.set(e.session_id, list);
   }
 
-  /** A record of the session's cost partition, in that partition's order. */
-  private onSequenced(s: SessionState, e: CostUpdated | Sequenced, ref: InputRef): void {
+  /**
+   * A record of the session's cost partition, in that partition's order. `out` takes the tick a
+   * deferred flush asks for.
+   */
+  private onSequenced(s: SessionState, e: CostUpdated | Sequenced, ref: InputRef, out: Output[]): void {
     if (s.status !== 'active' && s.status !== 'assembling') return;
     if (e.type === 'SessionClosed') { this.release(s, 'closed'); return; }
     s.credits += this.limits.recordWork;
     if (e.type !== 'CostUpdated') { s.jobs.push({ kind: 'command', command: e, ref }); return; }
     addUpdate(s.open, e);
-    if (e.flush || s.open.count >= this.limits.coalesceMax) {
-      s.jobs.push({ kind: 'group', group: { updates: s.open, through: { [posKey(ref)]: ref.offset }, last: ref } });
-      s.open = noUpdates();
-    }
+    if (s.open.count >= this.limits.coalesceMax) { this.closeGroup(s, ref); return; }
+    if (!e.flush) return;
+    if (ref.occurredAt - s.lastClose >= this.limits.minGroupIntervalMicros) { this.closeGroup(s, ref); return; }
+    s.deferredFlush = true;
+    if (s.tickPending) return;
+    // The tick's place in the cost partition is where the group closes, on every replay.
+    s.tickPending = true;
+    // Its id derives from the deferring record, not the session's output counter: fold outputs
+    // must not depend on how folds and work interleave (batching).
+    out.push({ topic: SEQUENCED_ON, event: {
+      type: 'IterationSliceGranted', session_id: s.id, work: 1,
+      meta: { event_id: derivedEventId(ref.eventId, 'tick'), correlation_id: s.id, causation_id: ref.eventId, occurred_at: ref.occurredAt, producer: PRODUCER, sequence: null },
+    } });
+  }
+
+  /** The solver's tick landed in the cost partition: a deferred flush closes its group here. */
+  private onTick(s: SessionState, ref: InputRef): void {
+    s.tickPending = false;
+    if (s.deferredFlush) this.closeGroup(s, ref);
+  }
+
+  private closeGroup(s: SessionState, ref: InputRef): void {
+    s.jobs.push({ kind: 'group', group: { updates: s.open, through: { [posKey(ref)]: ref.offset }, last: ref } });
+    s.open = noUpdates();
+    s.lastClose = ref.occurredAt;
+    s.deferredFlush = false;
   }
 
   /** Stream time moved on a record of another session (replay of one session). */
@@ -364,7 +410,7 @@ export class PartitionCore {
   release(s: SessionState, status: 'closed' | 'rejected'): void {
     s.solver?.free();
     s.solver = undefined; s.csr = undefined; s.b = undefined; s.prevX = undefined;
-    s.chunks = new Map(); s.open = noUpdates(); s.jobs = []; s.solve = undefined; s.initialOwed = false; s.credits = 0;
+    s.chunks = new Map(); s.open = noUpdates(); s.jobs = []; s.deferredFlush = false; s.solve = undefined; s.initialOwed = false; s.credits = 0;
     s.status = status;
   }
 

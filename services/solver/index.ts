@@ -27,6 +27,7 @@ export const SOLVER_ENV: ReadonlyArray<{ env: string; default: number; doc: stri
   { env: 'SOLVER_SLICE_WORK', default: 5_000_000, doc: 'Work units per self-granted slice (bounds one batch).' },
   { env: 'SOLVER_SOLUTION_EVERY', default: DEFAULT_SOLVER_LIMITS.solutionEvery, doc: 'Iterations between SolutionPublished at convergence.' },
   { env: 'SOLVER_IDLE_TIMEOUT_S', default: DEFAULT_SOLVER_LIMITS.idleTimeoutMicros / 1e6, doc: 'Evict a session after this much event time without input.' },
+  { env: 'SOLVER_MIN_GROUP_INTERVAL_MS', default: DEFAULT_SOLVER_LIMITS.minGroupIntervalMicros / 1000, doc: 'A flush sooner than this (event time) after the session\'s previous group closed waits for a tick the solver sequences onto solver.costs, collecting the updates before it (0: every flush closes its group). Part of the output definition: keep it fixed for a log.' },
   { env: 'SOLVER_CONVERGENCE_CONSECUTIVE', default: DEFAULT_SOLVER_LIMITS.consecutive, doc: 'Iterations in a row under the tolerance before ConvergenceReached (seed 000 §3.3); a converged solve runs this many minus one confirming iterations.' },
   // A snapshot of a 1e5-unknown partition is ~10 MB: every 2,000 records it cost more than the
   // records (bench-solver-service: 11,700 -> 21,600 updates/s at 50,000).
@@ -57,6 +58,7 @@ export function solverTuning(env: NodeJS.ProcessEnv = process.env): SolverTuning
       ...DEFAULT_SOLVER_LIMITS,
       maxRows: v('SOLVER_MAX_ROWS'), maxNnz: v('SOLVER_MAX_NNZ'), coalesceMax: v('SOLVER_COALESCE_MAX'), recordWork: v('SOLVER_RECORD_WORK'),
       solutionEvery: v('SOLVER_SOLUTION_EVERY'), idleTimeoutMicros: v('SOLVER_IDLE_TIMEOUT_S') * 1e6, consecutive: v('SOLVER_CONVERGENCE_CONSECUTIVE'),
+      minGroupIntervalMicros: (env.SOLVER_MIN_GROUP_INTERVAL_MS?.trim() === '0' ? 0 : v('SOLVER_MIN_GROUP_INTERVAL_MS')) * 1000,
     },
     sliceWork: v('SOLVER_SLICE_WORK'), snapshotEvery: v('SOLVER_SNAPSHOT_EVERY'), snapshotMicros: v('SOLVER_SNAPSHOT_S') * 1e6,
     maxBatchRecords: v('SOLVER_MAX_BATCH_RECORDS'),

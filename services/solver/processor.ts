@@ -87,7 +87,8 @@ export function solverProcessor(o: SolverProcessorOptions): Processor & { held()
       if (err instanceof InputRejected) throw poison('REJECTED', err.message);
       throw err;
     }
-    if (e.type === 'IterationSliceGranted') sliceOutstanding.delete(e.session_id);
+    // The ticks sequenced onto solver.costs for deferred flushes are not the slices granted here.
+    if (e.type === 'IterationSliceGranted' && ctx.topic === 'solver.commands') sliceOutstanding.delete(e.session_id);
     const before = h.core.sessions.get(e.session_id)?.updatesApplied ?? 0;
     const outs = h.core.fold(e, { topic: ctx.topic, partition: ctx.partition, offset: Number(ctx.offset), eventId: e.meta.event_id, occurredAt: e.meta.occurred_at });
     outs.push(...h.core.work());

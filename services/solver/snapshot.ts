@@ -95,8 +95,14 @@ export function deserialize(buf: Buffer, into: PartitionCore): void {
   }
 }
 
-/** Snapshots written before cost groups were kept flat hold the CostUpdated events themselves. */
+/**
+ * Snapshots written before cost groups were kept flat hold the CostUpdated events themselves,
+ * and those written before deferred flushes have no tick state (nothing was deferred then).
+ */
 function legacyPending(raw: Record<string, unknown>): void {
+  raw.lastClose ??= 0;
+  raw.deferredFlush ??= false;
+  raw.tickPending ??= false;
   const flat = (u: unknown) => {
     if (!Array.isArray(u)) return u;
     const p = noUpdates();

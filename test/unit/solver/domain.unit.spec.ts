@@ -56,8 +56,10 @@ describe('solver domain: sessions as a fold of their inputs', () => {
     const events = [...openSession(SID, A, B, { verificationInterval: 10 }), ...costStream(SID, A.n, 60, 7).slice(0, 59), edit, ...costStream(SID, A.n, 30, 7, 9, 500)];
     const legacyLog = toLog(events);
     const cut = legacyLog.findIndex((l) => l.event === edit) + 1;
-    const full = run(legacyLog, { batch: 10, sliceWork: 1_000_000 });
-    const first = run(legacyLog.slice(0, cut), { batch: 10, sliceWork: 1_000_000 });
+    // Every flush closes at once (no ticks): the layout is under test, not where ticks land.
+    const limits = { minGroupIntervalMicros: 0 };
+    const full = run(legacyLog, { batch: 10, sliceWork: 1_000_000, limits });
+    const first = run(legacyLog.slice(0, cut), { batch: 10, sliceWork: 1_000_000, limits });
     const open = legacyLog.slice(0, cut).filter((l) => l.event.type === 'CostUpdated').slice(-first.core.sessions.get(SID)!.open.count).map((l) => l.event);
     assert.ok(open.length >= 2 && open.at(-1) === edit, `the cut leaves an open group ending in the edit (${open.length})`);
     // The old layout: the same snapshot with the open group as its events.
@@ -68,11 +70,32 @@ describe('solver domain: sessions as a fold of their inputs', () => {
     const h = Buffer.from(JSON.stringify(header));
     const len = Buffer.alloc(4);
     len.writeUInt32LE(h.length);
-    const restored = new PartitionCore(0, DEFAULT_SOLVER_LIMITS, 'wasm');
+    const restored = new PartitionCore(0, { ...DEFAULT_SOLVER_LIMITS, ...limits }, 'wasm');
     deserialize(Buffer.concat([len, h, blob.subarray(4 + hlen)]), restored);
     const second = run(legacyLog.slice(cut), { batch: 10, sliceWork: 1_000_000, core: restored });
     assert.deepStrictEqual(comparable([...first.outputs, ...second.outputs]), comparable(full.outputs));
     assert.equal(second.outputs.filter((o) => o.topic === 'mesh.conflicts').length, 1, 'the stale half of the edit is a conflict after the restore');
+  });
+
+  it('given flushes faster than SOLVER_MIN_GROUP_INTERVAL_MS, then groups close where the solver\'s ticks land, every update is applied, and the recorded log refolds the same in any batching', () => {
+    // Each update flushed, 1 ms apart in event time, against a 5 ms minimum between groups.
+    const fast = costStream(SID, A.n, 120, 1);
+    const live = run(toLog([...openSession(SID, A, B, { verificationInterval: 10 }), ...fast]), { batch: 5, sliceWork: 1_000_000 });
+    const ticks = live.consumed.filter((l) => l.topic === 'solver.costs' && l.event.type === 'IterationSliceGranted');
+    const groups = new Set(iterations(live.outputs).map((i) => i.applied_through.find((p) => p.topic === 'solver.costs')?.offset ?? -1));
+    assert.ok(ticks.length > 0, 'deferred flushes asked for ticks');
+    assert.ok(groups.size < fast.length / 3, `${fast.length} flushes coalesced into ${groups.size} groups`);
+    // Every update applied: the final x solves b with every delta.
+    const b = Float64Array.from(B);
+    for (const e of fast) e.delta_indices.forEach((i, k) => { b[i] = b[i]! + e.delta_values[k]!; });
+    assert.ok(relativeResidual(A, live.core.sessions.get(SID)!.solver!.readX(), b) <= 1e-8);
+    assert.equal(live.core.sessions.get(SID)!.updatesApplied, fast.length);
+    // The recorded log (ticks where they landed) refolds to the same outputs, however batched.
+    const recorded = live.consumed;
+    const work = (r: ReturnType<typeof run>) => comparable(r.outputs.filter((o) => o.topic !== 'solver.costs'));
+    for (const batch of [1, 13, 200]) {
+      assert.deepStrictEqual(work(run(recorded, { batch, sliceWork: 1_000_000, resequence: false, shuffleTopics: batch === 13 })), work(live), `batch ${batch}`);
+    }
   });
 
   it('given a matrix update with a stale old_value, then it is a DATA_CONTRADICTION conflict and A keeps its value', () => {
@@ -159,9 +182,11 @@ describe('solver domain: sessions as a fold of their inputs', () => {
     const log = [...toLog([...openSession(SID, A, B, { verificationInterval: 4 }), ...raws]),
       ...[...costs.slice(0, 20), copies[0]!, ...costs.slice(20, 30), copies[1]!, ...costs.slice(30)].map((event, offset) => ({ topic: 'solver.costs', offset, event }))];
     const work = (r: ReturnType<typeof run>) => comparable(r.outputs.filter((o) => o.topic !== 'solver.costs'));
-    const a = run(log, { batch: 1, sliceWork: 1_000_000, resequence: false });
-    const b = run(log, { batch: 7, sliceWork: 1_000_000, shuffleTopics: true, resequence: false });
-    const c = run([...log].reverse().sort((p, q) => (p.topic === q.topic ? p.offset - q.offset : 0)), { batch: 40, sliceWork: 300_000, resequence: false });
+    // A recorded log without ticks: every flush closes its group at once.
+    const limits = { minGroupIntervalMicros: 0 };
+    const a = run(log, { batch: 1, sliceWork: 1_000_000, resequence: false, limits });
+    const b = run(log, { batch: 7, sliceWork: 1_000_000, shuffleTopics: true, resequence: false, limits });
+    const c = run([...log].reverse().sort((p, q) => (p.topic === q.topic ? p.offset - q.offset : 0)), { batch: 40, sliceWork: 300_000, resequence: false, limits });
     const methods = iterations(a.outputs).map((i) => i.method);
     const firstJacobi = methods.indexOf('JACOBI'), firstGs = methods.indexOf('GAUSS_SEIDEL');
     assert.ok(firstJacobi > 0 && firstGs > firstJacobi && methods.at(-1) === 'GAUSS_SEIDEL', 'each correction took effect after its group');

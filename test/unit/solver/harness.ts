@@ -35,7 +35,7 @@ export const slice = (sessionId: string, n: number, work: number): IterationSlic
  * Feeds `log` in batches of `batch` records (interleaving the topics as `order` says), runs work
  * after each batch and appends a slice for starving sessions until all work is done.
  */
-export function run(log: Logged[], opts: { batch: number; sliceWork: number; limits?: Partial<SolverLimits>; shuffleTopics?: boolean; core?: PartitionCore; resequence?: boolean }): { outputs: Output[]; core: PartitionCore } {
+export function run(log: Logged[], opts: { batch: number; sliceWork: number; limits?: Partial<SolverLimits>; shuffleTopics?: boolean; core?: PartitionCore; resequence?: boolean }): { outputs: Output[]; core: PartitionCore; consumed: Logged[] } {
   const core = opts.core ?? new PartitionCore(0, { ...DEFAULT_SOLVER_LIMITS, ...opts.limits }, 'wasm');
   const queue = [...log];
   if (opts.shuffleTopics) {
@@ -43,6 +43,8 @@ export function run(log: Logged[], opts: { batch: number; sliceWork: number; lim
     queue.sort((p, q) => (p.topic === q.topic ? 0 : p.topic === 'solver.costs' ? -1 : q.topic === 'solver.costs' ? 1 : 0));
   }
   const outputs: Output[] = [];
+  /** The log as this run consumed it, the copies and ticks it sequenced included: a recorded log. */
+  const consumed: Logged[] = [];
   let slices = 0;
   let commandOffset = Math.max(-1, ...log.filter((l) => l.topic === 'solver.commands').map((l) => l.offset)) + 1;
   let costOffset = Math.max(-1, ...log.filter((l) => l.topic === 'solver.costs').map((l) => l.offset)) + 1;
@@ -54,12 +56,13 @@ export function run(log: Logged[], opts: { batch: number; sliceWork: number; lim
   while (queue.length > 0 || core.starving().length > 0) {
     if (queue.length === 0) for (const s of core.starving()) queue.push({ topic: 'solver.commands', offset: commandOffset++, event: slice(s.id, slices++, opts.sliceWork) });
     for (const l of queue.splice(0, opts.batch)) {
+      consumed.push(l);
       core.check(l.event);
       collect(core.fold(l.event, refOf(l)));
     }
     collect(core.work());
   }
-  return { outputs, core };
+  return { outputs, core, consumed };
 }
 
 /** Outputs without wall-clock fields, for bitwise comparison. */
