@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { AckReceived, HeartbeatReceived } from '../../../schemas/generated/events';
 import { waitFor } from '../../support/kafka';
 import { ackOf, hb, S } from '../../unit/impedance/helpers';
-import { startImpedance, useImpedanceWorld, waitCaughtUp } from './support';
+import { startImpedance, useImpedanceWorld, waitCaughtUp, waitGroupMembers } from './support';
 
 const AGENTS = 60;
 const T = Math.floor(Date.now() / 5_000_000) * 5_000_000 * 1000;
@@ -16,6 +16,7 @@ describe('impedance service: two instances in one group own co-partitioned heart
     // given two instances of the service in one consumer group (6 partitions per topic)
     w.svcs.push(await startImpedance(w.k, w.redisSrv.url, { INSTANCE_ID: 'copart-a' }));
     w.svcs.push(await startImpedance(w.k, w.redisSrv.url, { INSTANCE_ID: 'copart-b' }));
+    await waitGroupMembers(w.k, 2);
     const beats: HeartbeatReceived[] = [];
     for (let r = 0; r < 3; r++) for (let i = 0; i < AGENTS; i++) beats.push(hb({ agent: id(i), at: T + r * 5 * S + i * 1000, cluster: id(i).slice(0, 8), sector: id(i).slice(0, 4) }));
     await w.k.sendEvents('mesh.heartbeats', beats.map((e) => ({ key: e.agent_id, event: e as never })));

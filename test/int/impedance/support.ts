@@ -114,6 +114,23 @@ export async function startImpedanceWith(k: TestKafka, redisUrl: string, knobs: 
 }
 
 /**
+ * Waits until the impedance group is stable with `members` members: a spec that needs the work
+ * split must not send before the second instance joined (the first alone would take it all).
+ */
+export async function waitGroupMembers(k: TestKafka, members: number, timeoutMs = 60_000): Promise<void> {
+  const admin = k.kafka.admin();
+  await admin.connect();
+  try {
+    await waitFor(async () => {
+      const { groups } = await admin.describeGroups([`${k.prefix}solvermesh.impedance`]);
+      return groups[0]?.state === 'Stable' && groups[0].members.length === members;
+    }, timeoutMs, `the impedance group stable with ${members} members`);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
  * Waits until the impedance group committed every record of `topic`. A topic written in
  * transactions (mesh.agent-acks, by the service itself) ends with a commit marker the consumer
  * never sees as a record: there the group is caught up one offset below the end.
