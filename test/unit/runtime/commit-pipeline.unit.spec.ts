@@ -29,6 +29,14 @@ function world(overlap: boolean, opts: { failProcess?: string; failOffsets?: str
 
 const tick = () => new Promise((r) => setImmediate(r));
 
+/** Batch b1 committing behind the loop and b2 stepped after it: b2's step (wrapped: awaiting it waits for b1's commit). */
+async function b2BehindB1(pipeline: CommitPipeline<string, string>, settleFirst = false) {
+  await pipeline.step(['b1']);
+  const second = pipeline.step(['b2'], settleFirst);
+  await tick();
+  return { second };
+}
+
 describe('commit pipeline: a batch commits while the next is processed (overlapCommit)', () => {
   it('given overlap, when batch 2 arrives during batch 1\'s commit, then 2 is processed at once and its transaction begins only after 1 committed', async () => {
     const { pipeline, log, commits } = world(true);
@@ -47,9 +55,7 @@ describe('commit pipeline: a batch commits while the next is processed (overlapC
 
   it('given overlap, when batch 1\'s commit fails after batch 2 was processed, then 2 is aborted too and both are rewound', async () => {
     const { pipeline, log, commits } = world(true);
-    await pipeline.step(['b1']);
-    const second = pipeline.step(['b2']);
-    await tick();
+    const { second } = await b2BehindB1(pipeline);
     commits[0]!.reject(new Error('fenced'));
     const rewind = await second;
     assert.deepEqual(rewind?.batches, ['b1', 'b2']);
@@ -60,9 +66,7 @@ describe('commit pipeline: a batch commits while the next is processed (overlapC
 
   it('given overlap, when handling batch 2 fails while batch 1 commits, then only 2 is rewound if 1 commits', async () => {
     const { pipeline, commits } = world(true, { failProcess: 'b2' });
-    await pipeline.step(['b1']);
-    const second = pipeline.step(['b2']);
-    await tick();
+    const { second } = await b2BehindB1(pipeline);
     commits[0]!.resolve();
     const rewind = await second;
     assert.deepEqual(rewind?.batches, ['b2']);
@@ -71,18 +75,14 @@ describe('commit pipeline: a batch commits while the next is processed (overlapC
 
   it('given overlap, when handling batch 2 fails and batch 1\'s commit fails too, then both are rewound', async () => {
     const { pipeline, commits } = world(true, { failProcess: 'b2' });
-    await pipeline.step(['b1']);
-    const second = pipeline.step(['b2']);
-    await tick();
+    const { second } = await b2BehindB1(pipeline);
     commits[0]!.reject(new Error('broker gone'));
     assert.deepEqual((await second)?.batches, ['b1', 'b2']);
   });
 
   it('given a rebalance during the commit (settleFirst), then the commit ends before the next batch is processed, and a failed one rewinds the unprocessed batch with it', async () => {
     const { pipeline, log, commits } = world(true);
-    await pipeline.step(['b1']);
-    const second = pipeline.step(['b2'], true);
-    await tick();
+    const { second } = await b2BehindB1(pipeline, true);
     assert.deepEqual(log, ['process b1', 'begin out(b1)'], 'nothing processed before the commit ended');
     commits[0]!.reject(new Error('rebalance in progress'));
     assert.deepEqual((await second)?.batches, ['b1', 'b2']);
@@ -100,9 +100,7 @@ describe('commit pipeline: a batch commits while the next is processed (overlapC
 
   it('given overlap, when sending batch 2\'s offsets fails (before its commit runs behind the loop), then batch 2 alone is rewound at once', async () => {
     const { pipeline, log, commits } = world(true, { failOffsets: 'b2' });
-    await pipeline.step(['b1']);
-    const second = pipeline.step(['b2']);
-    await tick();
+    const { second } = await b2BehindB1(pipeline);
     commits[0]!.resolve();
     const rewind = await second;
     assert.deepEqual(rewind?.batches, ['b2']);
