@@ -1,4 +1,4 @@
-// Sends solver input events from the CLI: validated like the solver validates them on decode
+// Sends events from the CLI (solver input, coordination requests): validated like the solver validates them on decode
 // (so a user hears about a bad value now, not from a dead-letter topic later), Avro-encoded
 // through the registry, keyed by session_id, on the engine's idempotent acks=all producer.
 import pino from 'pino';
@@ -35,12 +35,15 @@ export class EventSender {
   }
 
   /** Resolves once every record is acknowledged; records of one session keep their order. */
-  async send(topic: string, events: readonly SolverInput[]): Promise<void> {
-    if (events.length === 0) return;
+  send(topic: string, events: readonly SolverInput[]): Promise<void> {
+    return this.sendKeyed(topic, events.map((e) => ({ key: e.session_id, event: e as unknown as DecodedEvent })));
+  }
+
+  /** Events under keys of the caller's choosing (the topic's partitioning key, see topics/catalog). */
+  async sendKeyed(topic: string, items: ReadonlyArray<{ readonly key: string; readonly event: DecodedEvent }>): Promise<void> {
+    if (items.length === 0) return;
     const physical = this.prefix + topic;
-    const records = await Promise.all(events.map(async (e) => ({
-      topic: physical, key: e.session_id, value: await this.codec.encode(physical, e as unknown as DecodedEvent),
-    })));
+    const records = await Promise.all(items.map(async (r) => ({ topic: physical, key: r.key, value: await this.codec.encode(physical, r.event) })));
     await this.producer.send(records);
   }
 

@@ -1,9 +1,18 @@
-// `solvermesh mesh best|status`: routing queries and the status box, answered from the registry.
+// `solvermesh mesh best|status`: routing queries and the status box, answered from the registry;
+// `mesh coordinate`: a coordination request onto mesh.coordination, and with --wait the schedule
+// the impedance service computes for it.
 import type { Command } from 'commander';
+import type { ScheduleComputed } from '../../../schemas/generated/events';
+import { topicSpec } from '../../../topics/catalog';
 import { registryPrefix } from '../../impedance';
+import { coordinationRequested, parseArrival, ScheduleGather, scheduleLine, summarizeSchedule } from '../../impedance/coordination';
 import { connectRedis, RegistryStore } from '../../impedance/registry-store';
 import { formatStatusBox, meshStatus } from '../../impedance/status';
+import type { DecodedEvent } from '../../runtime/codec';
+import { EventCodec } from '../../runtime/codec';
 import { loadConfig } from '../../runtime/config';
+import { endOffsets, readLog } from '../../runtime/kafka/log-reader';
+import { EventSender } from '../event-sender';
 
 export async function withStore<T>(env: NodeJS.ProcessEnv, fn: (s: RegistryStore) => Promise<T>): Promise<T> {
   const config = loadConfig(env);
@@ -25,6 +34,66 @@ export async function meshBest(env: NodeJS.ProcessEnv, o: { capability: string; 
   });
 }
 
+interface CoordinateFlags {
+  targets: string;
+  at: string;
+  weight: string;
+  priority: string;
+  verb: string;
+  window: string;
+  capability: string[];
+  wait?: string | boolean;
+  json?: boolean;
+}
+
+const collect = (v: string, all: string[]) => [...all, v];
+
+/**
+ * Sends one request; with --wait, reads mesh.schedules from where it ended before the send until
+ * every chunk of this request's schedule is in. Exit 1 with the reason when it is not in time.
+ */
+export async function meshCoordinate(env: NodeJS.ProcessEnv, o: CoordinateFlags, out: (line: string) => void): Promise<void> {
+  const config = loadConfig(env);
+  const nowUs = Date.now() * 1000;
+  const num = (flag: string, v: string) => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n)) throw new Error(`${flag} ${JSON.stringify(v)} is not a number`);
+    return n;
+  };
+  const req = coordinationRequested({
+    targets: o.targets.split(','), arrivalAtUs: parseArrival(o.at, nowUs), nowUs,
+    weight: num('--weight', o.weight), priority: num('--priority', o.priority), verb: o.verb.toUpperCase(),
+    windowMs: num('--window', o.window), capabilities: o.capability,
+  });
+  const waitS = o.wait === undefined || o.wait === false ? undefined : o.wait === true ? 30 : num('--wait', o.wait);
+  const schedules = config.topicPrefix + 'mesh.schedules';
+  const from = waitS === undefined ? [] : await endOffsets(config.kafkaBrokers, schedules, topicSpec('mesh.schedules').partitions);
+  const sender = await EventSender.connect(config);
+  try {
+    await sender.sendKeyed('mesh.coordination', [{ key: req.meta.correlation_id, event: req as unknown as DecodedEvent }]);
+  } finally {
+    await sender.close();
+  }
+  if (waitS === undefined) { out(o.json ? JSON.stringify({ correlation_id: req.meta.correlation_id, message_id: req.message_id }) : req.meta.correlation_id); return; }
+  const gather = new ScheduleGather(req.meta.correlation_id);
+  const codec = new EventCodec(config.schemaRegistryUrl);
+  const next = [...from];
+  const deadline = Date.now() + waitS * 1000;
+  while (!gather.complete) {
+    if (Date.now() > deadline) throw new Error(`no complete schedule for ${req.meta.correlation_id} on ${schedules} within ${waitS} s (is the impedance service running?); the request was sent`);
+    const records = await readLog(config.kafkaBrokers, codec, next.map((f, p) => ({ topic: schedules, partition: p, from: f })), { timeoutMs: 10_000 });
+    for (const r of records) {
+      next[r.partition] = r.offset + 1;
+      if (r.event?.type === 'ScheduleComputed') gather.add(r.event as unknown as ScheduleComputed);
+    }
+    if (!gather.complete) await new Promise((r) => setTimeout(r, 200));
+  }
+  const entries = gather.entries();
+  const summary = summarizeSchedule(entries, req.target_arrival_time);
+  if (o.json) out(JSON.stringify({ correlation_id: req.meta.correlation_id, message_id: req.message_id, target_arrival_time: req.target_arrival_time, summary, entries }));
+  else out(`schedule ${req.meta.correlation_id} for T = ${new Date(req.target_arrival_time / 1000).toISOString()}: ${scheduleLine(summary)}`);
+}
+
 export function register(program: Command): void {
   const mesh = program.command('mesh').description('query the impedance registry (Redis)');
   mesh
@@ -41,5 +110,20 @@ export function register(program: Command): void {
     .description('the mesh status box: agents active, sectors healthy, mean impedance, conflicts, mode')
     .action(async () => {
       process.stdout.write(`${formatStatusBox(await withStore(process.env, (s) => meshStatus(s)))}\n`);
+    });
+  mesh
+    .command('coordinate')
+    .description('ask for a coordinated arrival (CoordinationRequested, seed 002 §3): prints the correlation id, or with --wait the schedule')
+    .requiredOption('--targets <list>', 'comma-separated agent ids or selectors: class:A, cluster:S000-C00, sector:S003, capability:<c>')
+    .option('--at <t>', 'target arrival time T: +2s, +500ms, an ISO time, or µs since the epoch', '+2s')
+    .option('--weight <w>', 'payload weight (processing estimate scales by 1 + 0.5 w)', '0')
+    .option('--priority <p>', '0 background .. 3 critical', '2')
+    .option('--verb <v>', 'OBSERVE, ORIENT, DECIDE, ACT, RECORD or SYNC', 'ACT')
+    .option('--window <ms>', 'arrival window after T, ms', '500')
+    .option('--capability <c>', 'capability a target needs (repeatable)', collect, [])
+    .option('--wait [s]', 'wait (default 30 s) for the schedule and print its summary')
+    .option('--json', 'print JSON (with --wait: the whole schedule)')
+    .action(async (o: CoordinateFlags) => {
+      await meshCoordinate(process.env, o, (l) => process.stdout.write(`${l}\n`));
     });
 }

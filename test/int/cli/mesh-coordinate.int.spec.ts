@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import type { CoordinationRequested, ScheduleEntry } from '../../../schemas/generated/events';
+import type { ScheduleSummary } from '../../../services/impedance/coordination';
+import { MESH_PARTITIONS } from '../../../topics/catalog';
+import { endOffsets } from '../../../services/runtime/kafka/log-reader';
+import { collectEvents, startImpedance, useImpedanceWorld, waitCaughtUp } from '../impedance/support';
+
+const BIN = join(__dirname, '..', '..', '..', 'bin', 'solvermesh');
+
+function cli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    p.on('error', reject);
+    p.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+interface Waited { correlation_id: string; target_arrival_time: number; summary: ScheduleSummary; entries: ScheduleEntry[] }
+
+describe('solvermesh mesh coordinate (a child process) with the impedance service running', function () {
+  this.timeout(120_000);
+  const w = useImpedanceWorld('coordinate');
+
+  it('given 30 agents of one cluster in the registry, when a request for the cluster at T = now + 3 s is sent with --wait, then it prints the whole schedule: one entry per agent, sends before T, skips with their reason', async () => {
+    w.svc = await startImpedance(w.k, w.redisSrv.url);
+    const env = { ...process.env, TOPIC_PREFIX: w.k.prefix, LOG_LEVEL: 'warn' };
+    const sim = await cli(['simulate', 'mesh', '--agents', '30', '--count', '60', '--seed', '5'], env);
+    assert.equal(sim.code, 0, sim.stderr);
+    await waitCaughtUp(w.k, 'mesh.heartbeats');
+    const members = await w.redis.zrange(`${w.prefix}z:cluster:S000-C00`, 0, -1);
+    assert.equal(members.length, 30);
+
+    const run = await cli(['mesh', 'coordinate', '--targets', 'cluster:S000-C00', '--at', '+3s', '--weight', '1', '--wait', '60', '--json'], env);
+    assert.equal(run.code, 0, run.stderr);
+    const got = JSON.parse(run.stdout.trim()) as Waited;
+    assert.deepEqual(got.entries.map((e) => e.agent_id).sort(), [...members].sort());
+    assert.equal(got.summary.scheduled + Object.values(got.summary.skipped).reduce((a, b) => a + b, 0), 30);
+    for (const e of got.entries) {
+      if (e.status === 'SCHEDULED') {
+        assert.ok(e.send_at! < got.target_arrival_time, `${e.agent_id} sends before T`);
+        assert.equal(e.send_at! - e.send_bucket_at!, e.send_at! % 10_000, '10 ms buckets');
+      } else {
+        // seed 002 §3.1: not enough lead time left (humans take minutes)
+        assert.equal(e.skip_reason, 'INSUFFICIENT_LEAD_TIME');
+        assert.ok(e.available_ms! < e.lead_time_ms, `${e.agent_id}: ${e.available_ms} ms left < ${e.lead_time_ms} ms needed`);
+      }
+    }
+    assert.ok(got.summary.scheduled > 0, 'machine agents are scheduled');
+    // and the request on the log is the one asked for
+    const reqs = await collectEvents<CoordinationRequested>(w.k, 'mesh.coordination', (es) => es.length >= 1);
+    assert.equal(reqs.length, 1);
+    assert.equal(reqs[0]!.meta.correlation_id, got.correlation_id);
+    assert.deepEqual(reqs[0]!.target_agent_ids, ['cluster:S000-C00']);
+    assert.equal(reqs[0]!.payload_weight, 1);
+  });
+
+  it('given bad options, then it exits 1 naming the problem and sends nothing', async () => {
+    const env = { ...process.env, TOPIC_PREFIX: w.k.prefix, LOG_LEVEL: 'warn' };
+    const onLog = async () => (await endOffsets(w.k.brokers, w.k.topic('mesh.coordination'), MESH_PARTITIONS)).reduce((a, b) => a + b, 0);
+    const before = await onLog();
+    const cases: Array<[string[], RegExp]> = [
+      [['--targets', 'class:Z'], /classes are A to F/],
+      [['--targets', 'cluster:S000-C00', '--at', 'tomorrowish'], /--at "tomorrowish"/],
+      [['--targets', 'cluster:S000-C00', '--priority', '9'], /priority must be 0/],
+      [['--targets', 'cluster:S000-C00', '--verb', 'SHOUT'], /verb "SHOUT"/],
+    ];
+    for (const [args, reason] of cases) {
+      const run = await cli(['mesh', 'coordinate', ...args], env);
+      assert.equal(run.code, 1, `${args.join(' ')}: ${run.stdout}`);
+      assert.match(run.stderr, reason);
+    }
+    assert.equal(await onLog(), before, 'nothing sent');
+  });
+});
