@@ -14,7 +14,7 @@ async function main(): Promise<void> {
   say('=== part 2: a streaming solver session (seed 000), re-converging after bursts of cost updates');
   await runSolverDemo();
 
-  say(`=== part 3: a simulated mesh of 30,000 agents into the impedance registry for ${MESH_MS / 1000} s`);
+  say(`=== part 3: a simulated mesh of 30,000 agents into the impedance registry for ${MESH_MS / 1000} s, one cluster asked to arrive together every 5 s`);
   const mesh = await runMeshDemo({ durationMs: MESH_MS, onStatus: (line) => say(`  ${line}`) });
   say(`== mesh OK: ${checkMeshDemo(mesh)}`);
 

@@ -58,4 +58,4 @@ export function formatStatusBox(s: MeshStatus): string {
 }
 
 export const statusLine = (s: MeshStatus) =>
-  `mesh: ${s.active}/${s.total} active (${(100 * s.activeRate).toFixed(1)}%), ${s.offline} offline, ${s.quarantined} quarantined, sectors ${s.sectorsHealthy}/${s.sectors} healthy, mean impedance ${Math.round(s.meanImpedance)}ms, conflicts ${s.conflictsLastHour}, mode ${s.mode}`;
+  `mesh: ${s.active}/${s.total} active (${(100 * s.activeRate).toFixed(1)}%), ${s.offline} offline, ${s.quarantined} quarantined, sectors ${s.sectorsHealthy}/${s.sectors} healthy, mean impedance ${Math.round(s.meanImpedance)}ms, conflicts ${s.conflictsLastHour}, arrivals within 50 ms ${s.predictionHitRate === null ? 'n/a' : `${(100 * s.predictionHitRate).toFixed(1)}%`}, mode ${s.mode}`;

@@ -17,10 +17,13 @@ import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { allTopicSpecs } from '../../topics/catalog';
 import { applyTopics } from '../../topics/apply';
+import { EventSender } from '../cli/event-sender';
 import { impedanceService, registryPrefix } from '../impedance';
+import { coordinationRequested } from '../impedance/coordination';
 import { connectRedis, RegistryStore } from '../impedance/registry-store';
 import { meshStatus, statusLine, type MeshStatus } from '../impedance/status';
-import { loadConfig } from '../runtime/config';
+import type { DecodedEvent } from '../runtime/codec';
+import { loadConfig, type RuntimeConfig } from '../runtime/config';
 import { startService } from '../runtime/service';
 import { checkMeshDemo, expectedStatus, type MeshDemoResult } from './expectation';
 import { buildMesh, pickFaults } from './generator';
@@ -32,6 +35,8 @@ export interface MeshDemoOptions {
   readonly durationMs: number;
   readonly agents?: number;
   readonly onStatus?: (line: string, status: MeshStatus) => void;
+  /** A coordination request to one cluster every this many ms (default 5 s). */
+  readonly coordinateEveryMs?: number;
   readonly env?: NodeJS.ProcessEnv;
 }
 
@@ -59,10 +64,12 @@ export async function runMeshDemo(o: MeshDemoOptions): Promise<MeshDemoResult> {
     if (s.total > 0) o.onStatus?.(statusLine(s), s); // nothing to say while the service starts
   };
   const timer = setInterval(() => { report().catch(() => undefined); }, 5_000);
+  const coordinator = await coordinateEvery(config, [...new Set(mesh.map((a) => a.clusterId))], o.coordinateEveryMs ?? 5_000);
   try {
     const startUs = Date.now() * 1000;
     const sim = await runMeshSim({ config, agents, durationMs: o.durationMs, faults, acks: true, startUs });
     clearInterval(timer);
+    const requests = await coordinator.stop();
     // The last heartbeats sent were due at about startUs + elapsed: wait (up to 60 s) for the
     // registry's event time to get within a period of them, so a lagging service is not
     // mistaken for offline agents.
@@ -80,13 +87,40 @@ export async function runMeshDemo(o: MeshDemoOptions): Promise<MeshDemoResult> {
     }
     status ??= await meshStatus(store);
     o.onStatus?.(`${statusLine(status)} (final, at the registry's event time ${new Date(status.atUs / 1000).toISOString()})`, status);
-    return { status, expected: expectedStatus(mesh, faults, startUs, status.atUs) };
+    const accuracy = await store.accuracy(Math.floor(status.atUs / 1000));
+    return { status, expected: expectedStatus(mesh, faults, startUs, status.atUs), coordination: { requests, accuracy } };
   } finally {
     clearInterval(timer);
+    await coordinator.stop();
     await svc.stop();
     await dropNamespace(config.kafkaBrokers, specs.map((t) => t.name), redis, registryPrefix(config.topicPrefix)).catch(() => undefined);
     redis.disconnect();
   }
+}
+
+/**
+ * An orchestrator: every period, one cluster (in turn) is asked to arrive at T = now + 3 s. The
+ * simulated agents answer the schedules with acks, which the service measures against its
+ * predictions (seed 002 §11.1). stop() resolves to the number of requests sent.
+ */
+async function coordinateEvery(config: RuntimeConfig, clusters: readonly string[], periodMs: number): Promise<{ stop: () => Promise<number> }> {
+  const sender = await EventSender.connect(config);
+  let sent = 0;
+  let sending: Promise<void> = Promise.resolve();
+  const timer = setInterval(() => {
+    const nowUs = Date.now() * 1000;
+    const req = coordinationRequested({ targets: [`cluster:${clusters[sent % clusters.length]!}`], arrivalAtUs: nowUs + 3_000_000, nowUs, source: 'demo-orchestrator' });
+    sent++;
+    sending = sending.then(() => sender.sendKeyed('mesh.coordination', [{ key: req.meta.correlation_id, event: req as unknown as DecodedEvent }]));
+  }, periodMs);
+  let stopped: Promise<number> | undefined;
+  return {
+    stop: () => (stopped ??= (async () => {
+      clearInterval(timer);
+      try { await sending; } finally { await sender.close(); }
+      return sent;
+    })()),
+  };
 }
 
 /** Deletes the run's topics and registry keys (only those under its own prefix). */

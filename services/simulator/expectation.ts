@@ -1,5 +1,7 @@
 // What the mesh demo must end with, from the faults it injected (pure).
 import { OFFLINE_AFTER_US } from '../impedance/agent-fold';
+import { WITHIN_MS } from '../impedance/accuracy';
+import type { PredictionAccuracy } from '../impedance/summaries';
 import type { MeshStatus } from '../impedance/status';
 import { isDown, type AgentProfile, type Faults } from './generator';
 
@@ -38,12 +40,19 @@ export function expectedStatus(mesh: readonly AgentProfile[], f: Faults, startUs
 export interface MeshDemoResult {
   readonly status: MeshStatus;
   readonly expected: MeshExpectation;
+  /** Requests the demo's orchestrator sent, and the acks the service measured. */
+  readonly coordination: { readonly requests: number; readonly accuracy: PredictionAccuracy };
 }
 
 /** Throws unless the final status matches what the faults must produce. */
-export function checkMeshDemo({ status, expected }: MeshDemoResult): string {
-  const summary = `${status.active} of ${status.total} active; expected ${expected.active} ± ${expected.tolerance} of ${expected.total} (${expected.down} down, ${expected.slowDegraded} slow degraded)`;
+export function checkMeshDemo({ status, expected, coordination }: MeshDemoResult): string {
+  const { requests, accuracy: acc } = coordination;
+  const kpi = acc.samples === 0 ? 'no acks measured'
+    : `${acc.samples} acks measured, ${(100 * acc.within50ms / acc.samples).toFixed(1)}% within ${WITHIN_MS} ms of the predicted arrival (seed KPI 90%), p90 error ≤ ${acc.p90ErrorMs} ms, ${acc.conflicts} CONFLICT`;
+  const summary = `${status.active} of ${status.total} active; expected ${expected.active} ± ${expected.tolerance} of ${expected.total} (${expected.down} down, ${expected.slowDegraded} slow degraded); ${requests} coordination requests: ${kpi}`;
   if (status.total !== expected.total) throw new Error(`mesh demo: ${status.total} agents in the registry, expected ${expected.total}: ${summary}`);
   if (Math.abs(status.active - expected.active) > expected.tolerance) throw new Error(`mesh demo: ${summary}`);
+  // The simulator answers every scheduled agent that is up: requests without a single measured ack mean the loop is broken.
+  if (requests >= 2 && acc.samples === 0) throw new Error(`mesh demo: ${summary}`);
   return summary;
 }

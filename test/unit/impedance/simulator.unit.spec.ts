@@ -61,7 +61,17 @@ describe('simulator: what the mesh demo must end with', () => {
   it('given a status off by more than the tolerance, then the check fails naming both counts', () => {
     const expected = expectedStatus(mesh, faults, T0, T0 + 35_000_000);
     const status = { total: 3000, active: expected.active - expected.tolerance - 1 } as MeshStatus;
-    assert.throws(() => checkMeshDemo({ status, expected }), new RegExp(`${status.active} of 3000 active; expected ${expected.active} ± ${expected.tolerance}`));
-    assert.match(checkMeshDemo({ status: { ...status, active: expected.active + expected.tolerance }, expected }), /active; expected/);
+    const coordination = { requests: 8, accuracy: { samples: 400, within50ms: 370, p90ErrorMs: 40, conflicts: 2 } };
+    assert.throws(() => checkMeshDemo({ status, expected, coordination }), new RegExp(`${status.active} of 3000 active; expected ${expected.active} ± ${expected.tolerance}`));
+    assert.match(checkMeshDemo({ status: { ...status, active: expected.active + expected.tolerance }, expected, coordination }),
+      /active; expected .*; 8 coordination requests: 400 acks measured, 92\.5% within 50 ms of the predicted arrival \(seed KPI 90%\), p90 error ≤ 40 ms, 2 CONFLICT/);
+  });
+
+  it('given coordination requests sent but not one ack measured, then the check fails: the request → schedule → ack loop is broken', () => {
+    const expected = expectedStatus(mesh, faults, T0, T0 + 35_000_000);
+    const status = { total: 3000, active: expected.active } as MeshStatus;
+    const none = { samples: 0, within50ms: 0, p90ErrorMs: null, conflicts: 0 };
+    assert.throws(() => checkMeshDemo({ status, expected, coordination: { requests: 8, accuracy: none } }), /8 coordination requests: no acks measured/);
+    assert.match(checkMeshDemo({ status, expected, coordination: { requests: 1, accuracy: none } }), /1 coordination requests: no acks measured/);
   });
 });

@@ -16,6 +16,16 @@ describe('impedance: the status box (seed 002 §7.1, §7.2 "agents in quarantine
     // the quarantined agent stays quarantined though silent; d is offline (40 s without heartbeat)
     assert.deepEqual([s.total, s.active, s.quarantined, s.offline, s.atUs], [4, 1, 1, 1, T0 + 40 * S]);
     assert.match(formatStatusBox(s), /│ Quarantined: 1, offline: 1 +│/);
-    assert.match(statusLine(s), /^mesh: 1\/4 active \(25\.0%\), 1 offline, 1 quarantined,/);
+    assert.match(statusLine(s), /^mesh: 1\/4 active \(25\.0%\), 1 offline, 1 quarantined,.*arrivals within 50 ms n\/a, mode/);
+  });
+
+  it('given 40 measured acks, 38 within 50 ms, then the line and the box show 95.0%', async () => {
+    const store = {
+      snapshots: async () => [snap('a', 'ACTIVE', T0)],
+      accuracy: async () => ({ samples: 40, within50ms: 38, p90ErrorMs: 30, conflicts: 0 }),
+    } as unknown as RegistryStore;
+    const s = await meshStatus(store);
+    assert.match(statusLine(s), /arrivals within 50 ms 95\.0%, mode/);
+    assert.match(formatStatusBox(s), /│ Prediction within 50 ms: 95\.0% +│/);
   });
 });
