@@ -19,3 +19,19 @@ export function spawnCli(args: string[], env: NodeJS.ProcessEnv): Child {
     proc.on('exit', (code, signal) => resolve({ code, signal })));
   return { proc, output: () => out, exited };
 }
+
+export interface CliRun { readonly code: number | null; readonly stdout: string; readonly stderr: string }
+
+/** The CLI as a user runs it, to its end: stdout and stderr apart (ids go to stdout), optional stdin. */
+export function runCli(args: string[], env: NodeJS.ProcessEnv, stdin?: string): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, [BIN, ...args], { env, stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    proc.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    if (stdin !== undefined) proc.stdin!.end(stdin);
+    proc.on('error', reject);
+    proc.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}

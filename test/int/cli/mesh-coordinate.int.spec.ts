@@ -1,25 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import type { CoordinationRequested, ScheduleEntry } from '../../../schemas/generated/events';
 import type { ScheduleSummary } from '../../../services/impedance/coordination';
 import { MESH_PARTITIONS } from '../../../topics/catalog';
 import { endOffsets } from '../../../services/runtime/kafka/log-reader';
+import { runCli as cli } from '../../support/process';
 import { collectEvents, startImpedance, useImpedanceWorld, waitCaughtUp } from '../impedance/support';
-
-const BIN = join(__dirname, '..', '..', '..', 'bin', 'solvermesh');
-
-function cli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    p.on('error', reject);
-    p.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 interface Waited { correlation_id: string; target_arrival_time: number; summary: ScheduleSummary; entries: ScheduleEntry[] }
 

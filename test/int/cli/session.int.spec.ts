@@ -3,7 +3,6 @@
 // Given a 2D Poisson system in Matrix Market files, when a user opens a session, watches it,
 // pushes cost updates from NDJSON and lists the sessions, then each command says what the log says.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,23 +11,10 @@ import type { CostUpdated, SessionOpened } from '../../../schemas/generated/even
 import { writeMatrixMarketCsr, writeMatrixMarketVector } from '../../../services/solver/matrix-market';
 import { poisson2d } from '../../../wasm/src/problems';
 import { TestKafka } from '../../support/kafka';
+import { runCli as cli, type CliRun as Run } from '../../support/process';
 import { readAll, startSolver, type SolverChild } from '../solver/support';
 
-const BIN = join(__dirname, '..', '..', '..', 'bin', 'solvermesh');
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-interface Run { code: number | null; stdout: string; stderr: string }
-
-/** The CLI as a user runs it: stdout and stderr apart (ids go to stdout), optional stdin. */
-function cli(args: string[], env: NodeJS.ProcessEnv, stdin?: string): Promise<Run> {
-  const proc = spawn(process.execPath, [BIN, ...args], { env, stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  proc.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-  proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  if (stdin !== undefined) proc.stdin!.end(stdin);
-  return new Promise((resolve) => proc.on('close', (code) => resolve({ code, stdout, stderr })));
-}
 
 const lines = (s: string) => s.split('\n').filter((l) => l.trim() !== '');
 const ok = (r: Run, what: string) => assert.equal(r.code, 0, `${what} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);

@@ -1,32 +1,19 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import type { AgentStateChanged, CoordinationRequested } from '../../../schemas/generated/events';
 import { registryPrefix } from '../../../services/impedance';
 import { OFFLINE_AFTER_US } from '../../../services/impedance/agent-fold';
 import { RegistryStore } from '../../../services/impedance/registry-store';
 import { derivedEventId } from '../../../services/runtime/ids';
 import { TestKafka, waitFor } from '../../support/kafka';
+import { runCli } from '../../support/process';
 import { collectEvents, startImpedance, useImpedanceWorld, waitCaughtUp } from '../impedance/support';
-
-const BIN = join(__dirname, '..', '..', '..', 'bin', 'solvermesh');
 
 interface SimReport {
   agents: number; heartbeats: number;
   faults: { slow: string[]; dead: string[]; conflicting: string[]; dies_after_periods: number };
 }
 
-function simulate(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [BIN, 'simulate', 'mesh', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    p.on('error', reject);
-    p.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const simulate = (args: string[], env: NodeJS.ProcessEnv) => runCli(['simulate', 'mesh', ...args], env);
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
