@@ -11,6 +11,7 @@ import { formatStatusBox, meshStatus } from '../../impedance/status';
 import type { DecodedEvent } from '../../runtime/codec';
 import { EventCodec } from '../../runtime/codec';
 import { loadConfig } from '../../runtime/config';
+import { errorMessage } from '../../runtime/errors';
 import { endOffsets, readLog } from '../../runtime/kafka/log-reader';
 import { EventSender } from '../event-sender';
 
@@ -66,6 +67,7 @@ export async function meshCoordinate(env: NodeJS.ProcessEnv, o: CoordinateFlags,
     windowMs: num('--window', o.window), capabilities: o.capability,
   });
   const waitS = o.wait === undefined || o.wait === false ? undefined : o.wait === true ? 30 : num('--wait', o.wait);
+  if (waitS !== undefined && !(waitS > 0)) throw new Error(`--wait ${waitS}: give a number of seconds > 0`);
   const schedules = config.topicPrefix + 'mesh.schedules';
   const from = waitS === undefined ? [] : await endOffsets(config.kafkaBrokers, schedules, topicSpec('mesh.schedules').partitions);
   const sender = await EventSender.connect(config);
@@ -77,16 +79,14 @@ export async function meshCoordinate(env: NodeJS.ProcessEnv, o: CoordinateFlags,
   if (waitS === undefined) { out(o.json ? JSON.stringify({ correlation_id: req.meta.correlation_id, message_id: req.message_id }) : req.meta.correlation_id); return; }
   const gather = new ScheduleGather(req.meta.correlation_id);
   const codec = new EventCodec(config.schemaRegistryUrl);
-  const next = [...from];
-  const deadline = Date.now() + waitS * 1000;
-  while (!gather.complete) {
-    if (Date.now() > deadline) throw new Error(`no complete schedule for ${req.meta.correlation_id} on ${schedules} within ${waitS} s (is the impedance service running?); the request was sent`);
-    const records = await readLog(config.kafkaBrokers, codec, next.map((f, p) => ({ topic: schedules, partition: p, from: f })), { timeoutMs: 10_000 });
-    for (const r of records) {
-      next[r.partition] = r.offset + 1;
-      if (r.event?.type === 'ScheduleComputed') gather.add(r.event as unknown as ScheduleComputed);
-    }
-    if (!gather.complete) await new Promise((r) => setTimeout(r, 200));
+  try {
+    await readLog(config.kafkaBrokers, codec, from.map((f, p) => ({ topic: schedules, partition: p, from: f })), {
+      timeoutMs: waitS * 1000,
+      until: () => gather.complete,
+      onRecord: (r) => { if (r.event?.type === 'ScheduleComputed') gather.add(r.event as unknown as ScheduleComputed); },
+    });
+  } catch (err) {
+    throw new Error(`no complete schedule for ${req.meta.correlation_id} on ${schedules} within ${waitS} s (is the impedance service running?); the request was sent. ${errorMessage(err)}`);
   }
   const entries = gather.entries();
   const summary = summarizeSchedule(entries, req.target_arrival_time);

@@ -32,10 +32,16 @@ export interface ReadLogOptions {
   readonly decode?: boolean;
   /** Called per record as it arrives, instead of collecting them (large restores). */
   readonly onRecord?: (r: LogRecord) => void | Promise<void>;
+  /**
+   * Follow: keep reading past the partitions' ends as records arrive, until this holds (checked
+   * after each batch) or the timeout passes (an error). Ranges then have no `to`.
+   */
+  readonly until?: () => boolean;
 }
 
-/** Reads every range fully; records in per-partition order, partitions interleaved as fetched. */
+/** Reads every range fully (or follows them: `until`); records in per-partition order, partitions interleaved as fetched. */
 export async function readLog(brokers: readonly string[], codec: EventCodec, ranges: readonly LogRange[], opts: ReadLogOptions = {}): Promise<LogRecord[]> {
+  if (opts.until && ranges.some((r) => r.to !== undefined)) throw new Error('readLog: a followed range has no end offset');
   const todo = ranges.filter((r) => r.to === undefined || r.to > r.from);
   const out: LogRecord[] = [];
   if (todo.length === 0) return out;
@@ -59,13 +65,14 @@ export async function readLog(brokers: readonly string[], codec: EventCodec, ran
     consumer.on('partition.eof', (e) => ended.push(id(e.topic, e.partition)));
     consumer.assign(todo.map((r) => ({ topic: r.topic, partition: r.partition, offset: r.from })));
     const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
-    while (pending.size > 0) {
-      if (Date.now() > deadline) throw new Error(`${[...pending].join(', ')} did not reach their end`);
+    const more = () => (opts.until ? !opts.until() : pending.size > 0);
+    while (more()) {
+      if (Date.now() > deadline) throw new Error(opts.until ? `${[...ranges.keys()].join(', ')}: what was awaited did not come within ${opts.timeoutMs ?? 120_000} ms` : `${[...pending].join(', ')} did not reach their end`);
       const messages = await cb<Rd.Message[]>((d) => consumer.consume(2000, (err, m) => d(err, m)));
       for (const m of messages ?? []) {
         const key = id(m.topic, m.partition);
         const r = ranges.get(key);
-        if (!r || !pending.has(key)) continue;
+        if (!r || (!pending.has(key) && !opts.until)) continue;
         if (r.to !== undefined && m.offset >= r.to) { pending.delete(key); continue; }
         let event: DecodedEvent | undefined;
         if (opts.decode !== false) {

@@ -54,6 +54,7 @@ describe('solvermesh mesh coordinate (a child process) with the impedance servic
       [['--targets', 'cluster:S000-C00', '--at', 'tomorrowish'], /--at "tomorrowish"/],
       [['--targets', 'cluster:S000-C00', '--priority', '9'], /priority must be 0/],
       [['--targets', 'cluster:S000-C00', '--verb', 'SHOUT'], /verb "SHOUT"/],
+      [['--targets', 'cluster:S000-C00', '--wait', '0'], /--wait 0: give a number of seconds > 0/],
     ];
     for (const [args, reason] of cases) {
       const run = await cli(['mesh', 'coordinate', ...args], env);
@@ -61,5 +62,14 @@ describe('solvermesh mesh coordinate (a child process) with the impedance servic
       assert.match(run.stderr, reason);
     }
     assert.equal(await onLog(), before, 'nothing sent');
+  });
+
+  it('given no impedance service, when --wait 3 passes without a schedule, then it exits 1 saying the request was sent and none came', async () => {
+    await w.svc?.stop();
+    w.svc = undefined;
+    const env = { ...process.env, TOPIC_PREFIX: w.k.prefix, LOG_LEVEL: 'warn' };
+    const run = await cli(['mesh', 'coordinate', '--targets', 'cluster:S000-C00', '--wait', '3'], env);
+    assert.equal(run.code, 1, run.stdout);
+    assert.match(run.stderr, /no complete schedule for [0-9a-f-]{36} on .*mesh\.schedules within 3 s \(is the impedance service running\?\); the request was sent/);
   });
 });
