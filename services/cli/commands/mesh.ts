@@ -13,6 +13,7 @@ import { EventCodec } from '../../runtime/codec';
 import { loadConfig } from '../../runtime/config';
 import { errorMessage } from '../../runtime/errors';
 import { endOffsets, readLog } from '../../runtime/kafka/log-reader';
+import { schemaValidator } from '../../runtime/validation';
 import { EventSender } from '../event-sender';
 
 export async function withStore<T>(env: NodeJS.ProcessEnv, fn: (s: RegistryStore) => Promise<T>): Promise<T> {
@@ -48,6 +49,7 @@ interface CoordinateFlags {
 }
 
 const collect = (v: string, all: string[]) => [...all, v];
+const validate = schemaValidator();
 
 /**
  * Sends one request; with --wait, reads mesh.schedules from where it ended before the send until
@@ -66,6 +68,9 @@ export async function meshCoordinate(env: NodeJS.ProcessEnv, o: CoordinateFlags,
     weight: num('--weight', o.weight), priority: num('--priority', o.priority), verb: o.verb.toUpperCase(),
     windowMs: num('--window', o.window), capabilities: o.capability,
   });
+  // What the service would dead-letter is refused here, before anything is sent.
+  const problems = validate(req as unknown as DecodedEvent);
+  if (problems.length > 0) throw new Error(`the request would be dead-lettered: ${problems.slice(0, 3).join('; ')}; nothing was sent`);
   const waitS = o.wait === undefined || o.wait === false ? undefined : o.wait === true ? 30 : num('--wait', o.wait);
   if (waitS !== undefined && !(waitS > 0)) throw new Error(`--wait ${waitS}: give a number of seconds > 0`);
   const schedules = config.topicPrefix + 'mesh.schedules';
@@ -95,7 +100,7 @@ export async function meshCoordinate(env: NodeJS.ProcessEnv, o: CoordinateFlags,
 }
 
 export function register(program: Command): void {
-  const mesh = program.command('mesh').description('query the impedance registry (Redis)');
+  const mesh = program.command('mesh').description('the agent mesh: registry queries (Redis) and coordination requests');
   mesh
     .command('best')
     .description('the lowest-impedance active agents with a capability (seed 002 §4.3)')
