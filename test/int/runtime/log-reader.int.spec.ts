@@ -33,4 +33,26 @@ describe('log reader (restores and replay)', function () {
   it('returns nothing for an empty range without touching the broker', async () => {
     assert.deepEqual(await readLog(k.brokers, k.codec, [{ topic: k.topic('mesh.conflicts'), partition: 0, from: 5, to: 5 }]), []);
   });
+
+  it('follows a partition past its end: records sent after the read began arrive, and it returns once the awaited one is in', async () => {
+    const partition = await partitionOf();
+    const seen: string[] = [];
+    const follow = readLog(k.brokers, k.codec, [{ topic: k.topic('mesh.conflicts'), partition, from: 4 }], {
+      timeoutMs: 30_000,
+      until: () => seen.includes('conflict-6'),
+      onRecord: (r) => { seen.push((r.event as { conflict_id: string }).conflict_id); },
+    });
+    await new Promise((r) => setTimeout(r, 1500)); // the reader sits at the end
+    await k.sendEvents('mesh.conflicts', [5, 6].map((n) => ({ key: 'one-key', event: conflictReported(n) as never })));
+    await follow;
+    assert.deepEqual(seen, ['conflict-5', 'conflict-6']);
+  });
+
+  it('given nothing comes, then a follow ends with an error at its timeout', async () => {
+    const partition = await partitionOf();
+    await assert.rejects(
+      readLog(k.brokers, k.codec, [{ topic: k.topic('mesh.conflicts'), partition, from: 0 }], { timeoutMs: 2_000, until: () => false }),
+      /what was awaited did not come within 2000 ms/,
+    );
+  });
 });
