@@ -74,31 +74,39 @@ describe('solver kernels: convergence and WASM = reference', () => {
     });
   });
 
-  describe('given more rows than the kernel\'s SpMV walks in one stream (2^16; 257×257 = 66049, odd)', () => {
-    // From 2^16 rows on, spmvDot and residual walk A's two halves together and add the second
-    // half's terms afterwards, in row order: the same sums as the reference's one pass.
-    const a = poisson2d(257);
-    const b = smoothRhs(a.n);
-    for (const [method, precond] of [['cg', 'milu0'], ['bicgstab', 'jacobi']] as const) {
-      it(`when ${method}+${precond} runs a few iterations, then x, the residual estimate and the true residual match the reference bit for bit`, () => {
-        const out = (['wasm', 'reference'] as const).map((backend) => {
-          const s = SolverSession.open(a, backend);
-          try {
-            s.setB(b);
-            s.configure({ method, precond, tol: 1e-14 });
-            const r = s.iterate(4);
-            return { r, x: s.readX(), trueResidual: s.trueResidual() };
-          } finally {
-            s.free();
-          }
+  describe('given more rows than the kernel\'s SpMV walks in one stream (2^16)', () => {
+    // From 2^16 rows on, spmvDot and residual walk A's two halves together, four rows at a time
+    // (one check for four rows of five entries), and add the second half's terms afterwards, in
+    // row order: the same sums as the reference's one pass. The random matrices mix rows of five
+    // with others, so blocks take both the fixed-length path and the general one.
+    const cases = [
+      { name: 'Poisson 257×257 = 66049 rows (odd)', a: poisson2d(257), runs: [['cg', 'milu0'], ['bicgstab', 'jacobi']] as const },
+      { name: 'random, 4 off-diagonals per row, 70001 rows', a: randomDominant(70_001, 4, 1.5, 17), runs: [['bicgstab', 'jacobi']] as const },
+      { name: 'random symmetric, rows of 2 to 14 entries, 70003 rows', a: randomDominant(70_003, 2, 1.5, 18, true), runs: [['cg', 'jacobi']] as const },
+    ];
+    for (const { name, a, runs } of cases) {
+      const b = smoothRhs(a.n);
+      for (const [method, precond] of runs) {
+        it(`${name}: when ${method}+${precond} runs a few iterations, then x, the residual estimate and the true residual match the reference bit for bit`, () => {
+          const out = (['wasm', 'reference'] as const).map((backend) => {
+            const s = SolverSession.open(a, backend);
+            try {
+              s.setB(b);
+              s.configure({ method, precond, tol: 1e-14 });
+              const r = s.iterate(4);
+              return { r, x: s.readX(), trueResidual: s.trueResidual() };
+            } finally {
+              s.free();
+            }
+          });
+          const [w, ref] = out as [typeof out[0], typeof out[0]];
+          assert.equal(w.r.status, 'running');
+          assert.equal(w.r.iterations, 4);
+          assert.equal(w.r.residualNorm, ref.r.residualNorm);
+          assert.equal(w.trueResidual, ref.trueResidual);
+          assert.ok(bitIdentical(w.x, ref.x), 'x differs from the reference');
         });
-        const [w, ref] = out as [typeof out[0], typeof out[0]];
-        assert.equal(w.r.status, 'running');
-        assert.equal(w.r.iterations, 4);
-        assert.equal(w.r.residualNorm, ref.r.residualNorm);
-        assert.equal(w.trueResidual, ref.trueResidual);
-        assert.ok(bitIdentical(w.x, ref.x), 'x differs from the reference');
-      });
+      }
     }
   });
 
