@@ -61,7 +61,15 @@ export interface ApplyResult {
   readonly changed: readonly AgentStateChanged[];
   /** Set when the watermark crossed a summary tick: the latest tick passed (µs). */
   readonly tick?: number;
+  /** The heartbeat was not newer than the agent's last one: folded before (apply only). */
+  readonly duplicate?: boolean;
 }
+
+// Most heartbeats change no state and cross no tick: one shared result for them instead of a
+// result and an array per heartbeat.
+const NO_CHANGES: readonly AgentStateChanged[] = Object.freeze([]) as readonly AgentStateChanged[];
+const UNCHANGED: ApplyResult = Object.freeze({ changed: NO_CHANGES });
+const DUPLICATE: ApplyResult = Object.freeze({ changed: NO_CHANGES, duplicate: true });
 
 /**
  * An agent before the batch touched it, and whether it was already waiting to be written;
@@ -89,6 +97,8 @@ export class PartitionFold {
   private readonly pending = new Map<string, Pending>();
   /** The last mesh.agent-acks offset folded. */
   private ackOffset = -1;
+  /** apply()'s state changes under way (copied out when there are any). */
+  private readonly scratch: AgentStateChanged[] = [];
 
   get watermarkUs(): number { return this.watermark; }
   get dirtyCount(): number { return this.registryDirty.size; }
@@ -125,12 +135,13 @@ export class PartitionFold {
 
   apply(hb: HeartbeatReceived): ApplyResult {
     this.mark();
-    const changed: AgentStateChanged[] = [];
+    const changed = this.scratch;
+    changed.length = 0;
     let tick: number | undefined;
     const at = hb.meta.occurred_at;
     if (at > this.watermark) {
       this.watermark = at;
-      this.fireTimers(changed);
+      if (this.timers.size > 0 && this.timers.peek()!.at <= at) this.fireTimers(changed);
       const t = Math.floor(at / SUMMARY_EVERY_US) * SUMMARY_EVERY_US;
       if (t > this.lastTick) {
         if (Number.isFinite(this.lastTick)) tick = t;
@@ -149,7 +160,11 @@ export class PartitionFold {
       this.armRelease(out.agent);
       if (out.changed) changed.push(out.changed);
     }
-    return tick === undefined ? { changed } : { changed, tick };
+    if (tick === undefined && changed.length === 0) return out ? UNCHANGED : DUPLICATE;
+    const result: { changed: readonly AgentStateChanged[]; tick?: number; duplicate?: boolean } = { changed: changed.slice() };
+    if (tick !== undefined) result.tick = tick;
+    if (!out) result.duplicate = true;
+    return result;
   }
 
   /**
