@@ -80,7 +80,8 @@ function window(xs: readonly number[], x: number): number[] {
 
 /** window() in place. */
 function slide(xs: number[], x: number): number[] {
-  if (xs.length >= WINDOW_SIZE) xs.splice(0, xs.length - WINDOW_SIZE + 1);
+  // shift(), not splice(): splice returns an array of what it removed, one per heartbeat.
+  while (xs.length >= WINDOW_SIZE) xs.shift();
   xs.push(x);
   return xs;
 }
