@@ -17,7 +17,7 @@ import { packFloat64, packInt32, unpackFloat64, unpackInt32 } from '../../schema
 import { derivedEventId } from '../runtime/ids';
 import { ackCounts, foldAck, fromAvro, NO_ACKS, quarantined, toAvro, type AckTally } from './ack-fold';
 import {
-  OFFLINE_AFTER_MS, WINDOW_SIZE, degradedThreshold, driftCoefficient, impedanceScore, missedHeartbeats, p50,
+  OFFLINE_AFTER_MS, WINDOW_SIZE, degradedThreshold, driftCoefficient, impedanceScore, missedHeartbeats, p50, scoreOf,
   addHeartbeat, recordHeartbeat, reliability, type ReliabilityBucket,
 } from './score';
 
@@ -80,7 +80,8 @@ function window(xs: readonly number[], x: number): number[] {
 
 /** window() in place. */
 function slide(xs: number[], x: number): number[] {
-  if (xs.length >= WINDOW_SIZE) xs.splice(0, xs.length - WINDOW_SIZE + 1);
+  // shift(), not splice(): splice returns an array of what it removed, one per heartbeat.
+  while (xs.length >= WINDOW_SIZE) xs.shift();
   xs.push(x);
   return xs;
 }
@@ -174,39 +175,74 @@ export function foldHeartbeat(prev: AgentState | undefined, hb: HeartbeatReceive
     buckets = recordHeartbeat(prev?.buckets ?? [], atMs, missedHeartbeats(gapMs));
   }
   const acks = prev?.acks ?? pendingAcks;
-  const m = measure(latencies, processings, hb.queue_depth, buckets, acks, at);
-  const state = stateOf(false, acks, Math.max(watermarkUs, at), hb.agent_class, m.score);
+  // measure() inline: no object per heartbeat for the measured values and the score inputs.
+  const latencyMs = p50(latencies);
+  const processingMs = p50(processings);
+  const drift = driftCoefficient(latencies);
+  const rel = reliability(buckets, atMs, acks === NO_ACKS ? undefined : ackCounts(acks, atMs));
+  const score = scoreOf(latencyMs, processingMs, hb.queue_depth, drift, rel);
+  const seenAt = Math.max(watermarkUs, at);
+  const state = stateOf(false, acks, seenAt, hb.agent_class, score);
   const hRevision = (prev?.hRevision ?? 0) + 1;
   const previous = prev?.state;
-  // Strings equal to the previous state's are kept from it, so the decoded ones die young.
-  const agent: AgentState = {
-    agentId: prev && prev.agentId === hb.agent_id ? prev.agentId : hb.agent_id,
-    agentClass: hb.agent_class,
-    sectorId: prev && prev.sectorId === hb.sector_id ? prev.sectorId : hb.sector_id,
-    clusterId: prev && prev.clusterId === hb.cluster_id ? prev.clusterId : hb.cluster_id,
-    capabilities: prev && sameList(prev.capabilities, hb.capabilities) ? prev.capabilities : [...hb.capabilities].sort(),
-    contextHash: prev && prev.contextHash === hb.context_hash ? prev.contextHash : hb.context_hash,
-    latencies,
-    processings,
-    queueDepth: hb.queue_depth,
-    buckets,
-    lastHeartbeatAt: at,
-    lastHeartbeatEventId: hb.meta.event_id,
-    offline: false,
-    hRevision,
-    acks,
-    state,
-    revision: hRevision + acks.count,
-    updatedAt: lastChangeAt(at, false, acks, Math.max(watermarkUs, at)),
-    latencyMs: m.latencyMs,
-    processingMs: m.processingMs,
-    drift: m.drift,
-    reliability: m.reliability,
-    score: m.score,
-  };
-  const next = inPlace ? Object.assign(prev as Mutable<AgentState>, agent) : agent;
+  const capabilities = prev && sameList(prev.capabilities, hb.capabilities) ? prev.capabilities : [...hb.capabilities].sort();
+  let next: AgentState;
+  if (inPlace) {
+    // Field by field: a new state object copied over `prev` (Object.assign) cost as much as the fold.
+    const a = prev as Mutable<AgentState>;
+    a.agentClass = hb.agent_class;
+    if (a.sectorId !== hb.sector_id) a.sectorId = hb.sector_id;
+    if (a.clusterId !== hb.cluster_id) a.clusterId = hb.cluster_id;
+    a.capabilities = capabilities;
+    if (a.contextHash !== hb.context_hash) a.contextHash = hb.context_hash;
+    a.latencies = latencies;
+    a.processings = processings;
+    a.queueDepth = hb.queue_depth;
+    a.buckets = buckets;
+    a.lastHeartbeatAt = at;
+    a.lastHeartbeatEventId = hb.meta.event_id;
+    a.offline = false;
+    a.hRevision = hRevision;
+    a.acks = acks;
+    a.state = state;
+    a.revision = hRevision + acks.count;
+    a.updatedAt = lastChangeAt(at, false, acks, seenAt);
+    a.latencyMs = latencyMs;
+    a.processingMs = processingMs;
+    a.drift = drift;
+    a.reliability = rel;
+    a.score = score;
+    next = a;
+  } else {
+    // Strings equal to the previous state's are kept from it, so the decoded ones die young.
+    next = {
+      agentId: prev && prev.agentId === hb.agent_id ? prev.agentId : hb.agent_id,
+      agentClass: hb.agent_class,
+      sectorId: prev && prev.sectorId === hb.sector_id ? prev.sectorId : hb.sector_id,
+      clusterId: prev && prev.clusterId === hb.cluster_id ? prev.clusterId : hb.cluster_id,
+      capabilities,
+      contextHash: prev && prev.contextHash === hb.context_hash ? prev.contextHash : hb.context_hash,
+      latencies,
+      processings,
+      queueDepth: hb.queue_depth,
+      buckets,
+      lastHeartbeatAt: at,
+      lastHeartbeatEventId: hb.meta.event_id,
+      offline: false,
+      hRevision,
+      acks,
+      state,
+      revision: hRevision + acks.count,
+      updatedAt: lastChangeAt(at, false, acks, seenAt),
+      latencyMs,
+      processingMs,
+      drift,
+      reliability: rel,
+      score,
+    };
+  }
   if (previous === undefined || previous === state) return { agent: next };
-  const cause: AgentStateCause = previous === 'OFFLINE' ? 'HEARTBEAT_RESUMED' : scoreCause(state, m.score);
+  const cause: AgentStateCause = previous === 'OFFLINE' ? 'HEARTBEAT_RESUMED' : scoreCause(state, score);
   return { agent: next, changed: stateChanged(previous, next, cause, hb.meta.event_id, at, scoreDetail(next)) };
 }
 

@@ -61,14 +61,26 @@ export interface ApplyResult {
   readonly changed: readonly AgentStateChanged[];
   /** Set when the watermark crossed a summary tick: the latest tick passed (µs). */
   readonly tick?: number;
+  /** The heartbeat was not newer than the agent's last one: folded before (apply only). */
+  readonly duplicate?: boolean;
 }
+
+// Most heartbeats change no state and cross no tick: one shared result for them instead of a
+// result and an array per heartbeat.
+const NO_CHANGES: readonly AgentStateChanged[] = Object.freeze([]) as readonly AgentStateChanged[];
+const UNCHANGED: ApplyResult = Object.freeze({ changed: NO_CHANGES });
+const DUPLICATE: ApplyResult = Object.freeze({ changed: NO_CHANGES, duplicate: true });
 
 /**
  * An agent before the batch touched it, and whether it was already waiting to be written;
  * `own`: its current state, when a heartbeat of this batch made it with windows of its own, so
  * the next heartbeat may write over it (foldHeartbeat's `reuse`).
  */
-interface Undo { readonly prev: AgentState | undefined; readonly registry: boolean; readonly changelog: boolean; own: AgentState | undefined }
+interface Undo {
+  readonly prev: AgentState | undefined; readonly registry: boolean; readonly changelog: boolean; own: AgentState | undefined;
+  /** The dirty sets' generations when the batch last added the agent: it is in them while these hold. */
+  registryGen: number; changelogGen: number;
+}
 
 /** Acks of an agent not heard from yet, and the offset of the first (replayed after a hand-over). */
 interface Pending { readonly tally: AckTally; readonly firstOffset: number }
@@ -81,6 +93,9 @@ export class PartitionFold {
   /** Agents changed since they were last written to Redis, and to the changelog. */
   private readonly registryDirty = new Set<string>();
   private readonly changelogDirty = new Set<string>();
+  /** Bumped when the dirty sets are cleared (see Undo). */
+  private registryGen = 0;
+  private changelogGen = 0;
   /** State before the current batch, for agents it touched. */
   private undo = new Map<string, Undo>();
   private pendingUndo = new Map<string, Pending | undefined>();
@@ -89,6 +104,8 @@ export class PartitionFold {
   private readonly pending = new Map<string, Pending>();
   /** The last mesh.agent-acks offset folded. */
   private ackOffset = -1;
+  /** apply()'s state changes under way (copied out when there are any). */
+  private readonly scratch: AgentStateChanged[] = [];
 
   get watermarkUs(): number { return this.watermark; }
   get dirtyCount(): number { return this.registryDirty.size; }
@@ -125,12 +142,13 @@ export class PartitionFold {
 
   apply(hb: HeartbeatReceived): ApplyResult {
     this.mark();
-    const changed: AgentStateChanged[] = [];
+    const changed = this.scratch;
+    changed.length = 0;
     let tick: number | undefined;
     const at = hb.meta.occurred_at;
     if (at > this.watermark) {
       this.watermark = at;
-      this.fireTimers(changed);
+      if (this.timers.size > 0 && this.timers.peek()!.at <= at) this.fireTimers(changed);
       const t = Math.floor(at / SUMMARY_EVERY_US) * SUMMARY_EVERY_US;
       if (t > this.lastTick) {
         if (Number.isFinite(this.lastTick)) tick = t;
@@ -143,13 +161,17 @@ export class PartitionFold {
     const out = foldHeartbeat(prev, hb, this.watermark, held?.tally ?? NO_ACKS, undo?.own);
     if (out) {
       if (held) this.takePending(hb.agent_id);
-      this.put(prev, out.agent, true);
+      this.put(prev, out.agent, true, undo);
       // Otherwise its timer is in the heap already, due at or before the new deadline.
       if (!prev || prev.offline) this.armOffline(out.agent);
       this.armRelease(out.agent);
       if (out.changed) changed.push(out.changed);
     }
-    return tick === undefined ? { changed } : { changed, tick };
+    if (tick === undefined && changed.length === 0) return out ? UNCHANGED : DUPLICATE;
+    const result: { changed: readonly AgentStateChanged[]; tick?: number; duplicate?: boolean } = { changed: changed.slice() };
+    if (tick !== undefined) result.tick = tick;
+    if (!out) result.duplicate = true;
+    return result;
   }
 
   /**
@@ -218,14 +240,23 @@ export class PartitionFold {
   }
 
   /** `own`: `next` was made by a heartbeat, with new windows (see Undo). */
-  private put(prev: AgentState | undefined, next: AgentState, own = false): void {
+  private put(prev: AgentState | undefined, next: AgentState, own = false, known?: Undo): void {
     const id = next.agentId;
-    const u = this.undo.get(id);
-    if (u) u.own = own ? next : undefined;
-    else this.undo.set(id, { prev, registry: this.registryDirty.has(id), changelog: this.changelogDirty.has(id), own: own ? next : undefined });
+    const u = known ?? this.undo.get(id);
     if (next !== prev) this.agents.set(id, next);
-    this.registryDirty.add(id);
-    this.changelogDirty.add(id);
+    if (!u) {
+      this.undo.set(id, {
+        prev, registry: this.registryDirty.has(id), changelog: this.changelogDirty.has(id), own: own ? next : undefined,
+        registryGen: this.registryGen, changelogGen: this.changelogGen,
+      });
+      this.registryDirty.add(id);
+      this.changelogDirty.add(id);
+      return;
+    }
+    u.own = own ? next : undefined;
+    // An agent's later heartbeats in a batch: it is in both sets already, unless they were cleared since.
+    if (u.registryGen !== this.registryGen) { this.registryDirty.add(id); u.registryGen = this.registryGen; }
+    if (u.changelogGen !== this.changelogGen) { this.changelogDirty.add(id); u.changelogGen = this.changelogGen; }
   }
 
   private mark(): void {
@@ -246,6 +277,7 @@ export class PartitionFold {
 
   registryWritten(): void {
     this.registryDirty.clear();
+    this.registryGen++;
   }
 
   /** Agents changed since the last checkpointed(), in id order (they go to the changelog). */
@@ -256,6 +288,7 @@ export class PartitionFold {
   /** Their changelog entries committed: a new owner restores them. */
   checkpointed(): void {
     this.changelogDirty.clear();
+    this.changelogGen++;
   }
 
   private dirtyAgents(ids: Set<string>): AgentState[] {

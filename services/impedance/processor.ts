@@ -49,6 +49,8 @@ export const TOPICS = {
   agentAcks: 'mesh.agent-acks',
 } as const;
 
+const NO_EMITS: readonly Emit[] = Object.freeze([]);
+
 /** Agents per registry write (one Lua call): Redis runs a script alone, so keep each short. */
 const WRITE_CHUNK = 2000;
 
@@ -119,7 +121,7 @@ interface Part {
   /** The same for mesh.agent-acks. */
   ackTailFrom: bigint | undefined;
   /** Last offset and its Kafka timestamp (ms) in the batch being handled. */
-  lastOffset: bigint;
+  lastOffset: number;
   lastTimestampMs: number;
   lastWrite: number;
   lastCheckpoint: number;
@@ -153,7 +155,7 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
   let duplicates = 0;
 
   const newPart = (fold = new PartitionFold(), tailFrom?: bigint, ackTailFrom?: bigint): Part => ({
-    fold, tailFrom, ackTailFrom, lastOffset: tailFrom !== undefined ? tailFrom - 1n : -1n, lastTimestampMs: 0, lastWrite: now(), lastCheckpoint: now(), checkpointing: false,
+    fold, tailFrom, ackTailFrom, lastOffset: tailFrom !== undefined ? Number(tailFrom) - 1 : -1, lastTimestampMs: 0, lastWrite: now(), lastCheckpoint: now(), checkpointing: false,
     inflight: Promise.resolve(), unwritten: new Set(), rebuild: false,
   });
   const partFor = (p: number) => {
@@ -169,7 +171,7 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
       const beats = await deps.readTail(p, from, upTo);
       for (const hb of beats) part.fold.apply(hb);
       part.fold.commit();
-      part.lastOffset = upTo - 1n;
+      part.lastOffset = Number(upTo) - 1;
       log.info({ partition: p, from: String(from), to: String(upTo), heartbeats: beats.length }, 'replayed the heartbeats after the checkpoint');
     }
     part.tailFrom = undefined;
@@ -209,19 +211,17 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
     }
   }
 
-  function onHeartbeat(hb: HeartbeatReceived, ctx: RecordContext): Emit[] | Promise<Emit[]> {
+  function onHeartbeat(hb: HeartbeatReceived, ctx: RecordContext): readonly Emit[] | Promise<readonly Emit[]> {
     const part = partFor(ctx.partition);
-    const offset = BigInt(ctx.offset);
-    if (part.tailFrom !== undefined) return replayTail(ctx.partition, part, offset).then(() => onHeartbeat(hb, ctx));
+    if (part.tailFrom !== undefined) return replayTail(ctx.partition, part, BigInt(ctx.offset)).then(() => onHeartbeat(hb, ctx));
     current.add(ctx.partition);
-    part.lastOffset = offset;
+    // A number, not a BigInt per record: offsets stay far below 2^53.
+    part.lastOffset = Number(ctx.offset);
     part.lastTimestampMs = ctx.timestampMs;
-    const fold = part.fold;
-    const before = fold.agents.get(hb.agent_id)?.lastHeartbeatAt;
-    const res = fold.apply(hb);
-    if (before !== undefined && hb.meta.occurred_at <= before) duplicates++; else applied++;
+    const res = part.fold.apply(hb);
+    if (res.duplicate) duplicates++; else applied++;
     if (res.tick !== undefined && ctx.partition === summaryPartition) pendingTick = res.tick;
-    if (res.changed.length === 0) return [];
+    if (res.changed.length === 0) return NO_EMITS;
     return res.changed.map((e) => {
       metrics.stateChanges.inc({ to: e.new_state });
       return { topic: TOPICS.impedance, key: e.agent_id, event: e as unknown as DecodedEvent };
@@ -342,7 +342,7 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
     await settle(p, part);
     if (fold.changelogDirtyCount === 0) return [];
     part.checkpointing = true;
-    const through = Number(part.lastOffset);
+    const through = part.lastOffset;
     const acksThrough = fold.acksAppliedThrough();
     return fold.changelogAgents().map((a) => ({ topic: TOPICS.impedance, key: a.agentId, event: toImpedanceUpdated(a, through, acksThrough) as unknown as DecodedEvent }));
   }

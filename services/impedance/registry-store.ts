@@ -132,6 +132,15 @@ export function connectRedis(url: string): Redis {
   return new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: true, lazyConnect: false, connectTimeout: 2000, commandTimeout: 5000 });
 }
 
+/** A summary entry with fewer fields than written (not written by this build): split() as before. */
+function parseSnapshot(agentId: string, v: string): AgentSnapshot {
+  const [score, state, lastHb, clusterId, sectorId, drift] = v.split('|');
+  return {
+    agentId, clusterId: clusterId ?? '', sectorId: sectorId ?? '', score: Number(score), state: STATE_OF[state ?? ''] ?? 'OFFLINE',
+    lastHeartbeatAt: Number(lastHb), drift: Number(drift),
+  };
+}
+
 const storeDown = (what: string, err: unknown) => transient('STORE_UNAVAILABLE', `redis: ${what} failed: ${(err as Error)?.message ?? String(err)}`, err);
 
 export class RegistryStore {
@@ -179,11 +188,27 @@ export class RegistryStore {
     let flat: string[];
     try { flat = (await this.r.call('HGETALL', this.key('summary'))) as string[]; } catch (err) { throw storeDown('read summary', err); }
     const out = new Array<AgentSnapshot>(flat.length >> 1);
+    // Cut at the separators instead of split(): no array per entry, and the few distinct cluster
+    // and sector ids come out as one string each instead of one per agent.
+    const names = new Map<string, string>();
+    const name = (x: string) => {
+      const known = names.get(x);
+      if (known !== undefined) return known;
+      names.set(x, x);
+      return x;
+    };
     for (let i = 0; i + 1 < flat.length; i += 2) {
-      const [score, state, lastHb, clusterId, sectorId, drift] = flat[i + 1]!.split('|');
+      const v = flat[i + 1]!;
+      const a = v.indexOf('|');
+      const b = a < 0 ? -1 : v.indexOf('|', a + 1);
+      const c = b < 0 ? -1 : v.indexOf('|', b + 1);
+      const d = c < 0 ? -1 : v.indexOf('|', c + 1);
+      const e = d < 0 ? -1 : v.indexOf('|', d + 1);
+      if (e < 0) { out[i >> 1] = parseSnapshot(flat[i]!, v); continue; }
+      const f = v.indexOf('|', e + 1);
       out[i >> 1] = {
-        agentId: flat[i]!, clusterId: clusterId ?? '', sectorId: sectorId ?? '', score: Number(score), state: STATE_OF[state ?? ''] ?? 'OFFLINE',
-        lastHeartbeatAt: Number(lastHb), drift: Number(drift),
+        agentId: flat[i]!, clusterId: name(v.slice(c + 1, d)), sectorId: name(v.slice(d + 1, e)), score: Number(v.slice(0, a)),
+        state: STATE_OF[v.slice(a + 1, b)] ?? 'OFFLINE', lastHeartbeatAt: Number(v.slice(b + 1, c)), drift: Number(f < 0 ? v.slice(e + 1) : v.slice(e + 1, f)),
       };
     }
     return out;

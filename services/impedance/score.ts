@@ -57,8 +57,13 @@ export interface ScoreInputs {
 }
 
 export function impedanceScore(x: ScoreInputs): number {
-  const delay = x.latencyMs / 2 + x.processingMs * (1 + 0.1 * x.queueDepth) + x.drift * x.latencyMs;
-  return Math.min(MAX_SCORE, delay / Math.max(x.reliability, MIN_RELIABILITY));
+  return scoreOf(x.latencyMs, x.processingMs, x.queueDepth, x.drift, x.reliability);
+}
+
+/** impedanceScore without an inputs object (the fold's per-heartbeat call). */
+export function scoreOf(latencyMs: number, processingMs: number, queueDepth: number, drift: number, reliability: number): number {
+  const delay = latencyMs / 2 + processingMs * (1 + 0.1 * queueDepth) + drift * latencyMs;
+  return Math.min(MAX_SCORE, delay / Math.max(reliability, MIN_RELIABILITY));
 }
 
 /** Score of a class's typical agent: typical latency, base processing, empty queue, no drift. */

@@ -7,7 +7,7 @@ import type avro from 'avsc';
 import { loadEventSchemas, type EventSchema } from '../../schemas/catalog';
 import { poison, transient, SolvermeshError } from './errors';
 import { registryAdmin, type RegistryAdmin } from './registry-admin';
-import { frame, unframe } from './wire-format';
+import { frame, framedSchemaId, HEADER_SIZE } from './wire-format';
 
 /** A decoded event: the record's fields plus `type`, the record name. */
 export interface DecodedEvent {
@@ -27,7 +27,8 @@ export const subjectFor = (topic: string, fullName: string) => `${topic}-${fullN
 
 interface ReaderForId {
   readonly schema: EventSchema;
-  readonly read: (body: Buffer) => unknown;
+  /** Decodes the Avro body that starts at `pos` and ends with `buf`. */
+  readonly read: (buf: Buffer, pos: number) => unknown;
 }
 
 export class EventCodec {
@@ -99,8 +100,8 @@ export class EventCodec {
   }
 
   async decode(value: Buffer | null | undefined): Promise<Decoded> {
-    const { schemaId, body } = unframe(value);
-    const { event } = read(await this.readerFor(schemaId), schemaId, body);
+    const schemaId = framedSchemaId(value);
+    const { event } = read(await this.readerFor(schemaId), schemaId, value!);
     return { event: { ...event }, schemaId };
   }
 
@@ -111,9 +112,9 @@ export class EventCodec {
    * records always were) with `type` set, not a plain copy: the copy cost as much as decoding.
    */
   decodeKnown(value: Buffer | null | undefined): Decoded | undefined {
-    const { schemaId, body } = unframe(value);
+    const schemaId = framedSchemaId(value);
     const reader = this.readyById.get(schemaId);
-    return reader ? read(reader, schemaId, body) : undefined;
+    return reader ? read(reader, schemaId, value!) : undefined;
   }
 
   private readerFor(id: number): Promise<ReaderForId> {
@@ -149,14 +150,24 @@ export class EventCodec {
     }
     // The writer is usually our own schema: then the resolver is needless work on every record.
     const same = writer.equals(reader);
-    return { schema, read: same ? (body) => reader.fromBuffer(body) : (body) => reader.fromBuffer(body, resolver, false) };
+    // decode() at the body's offset in the framed value, not fromBuffer() of a subarray: a
+    // Buffer view per record cost more than its smaller fields. The checks are fromBuffer's.
+    return {
+      schema,
+      read: (buf, pos) => {
+        const { value, offset } = same ? reader.decode(buf, pos) : reader.decode(buf, pos, resolver);
+        if (offset < 0) throw new Error('truncated buffer');
+        if (offset < buf.length) throw new Error('trailing data');
+        return value;
+      },
+    };
   }
 }
 
-function read(reader: ReaderForId, schemaId: number, body: Buffer): Decoded {
+function read(reader: ReaderForId, schemaId: number, framed: Buffer): Decoded {
   let record: Record<string, unknown>;
   try {
-    record = reader.read(body) as Record<string, unknown>;
+    record = reader.read(framed, HEADER_SIZE) as Record<string, unknown>;
   } catch (err) {
     throw poison('DECODE_FAILED', `Avro body does not decode with schema id ${schemaId} (${reader.schema.name}): ${(err as Error).message}`, err);
   }

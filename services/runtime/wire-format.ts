@@ -22,9 +22,14 @@ export interface Unframed {
 }
 
 export function unframe(buf: Buffer | null | undefined): Unframed {
+  return { schemaId: framedSchemaId(buf), body: (buf as Buffer).subarray(HEADER_SIZE) };
+}
+
+/** The schema id of a framed value (its body starts at HEADER_SIZE); throws what unframe() throws. */
+export function framedSchemaId(buf: Buffer | null | undefined): number {
   if (!buf || buf.length === 0) throw poison('DECODE_FAILED', 'empty record value (tombstone or missing payload)');
   if (buf.length < HEADER_SIZE) throw poison('DECODE_FAILED', `record of ${buf.length} bytes is shorter than the 5-byte Confluent header`);
-  const magic = buf.readUInt8(0);
+  const magic = buf[0]!;
   if (magic !== MAGIC_BYTE) throw poison('DECODE_FAILED', `magic byte is ${magic}, expected 0: not in Confluent wire format`);
-  return { schemaId: buf.readUInt32BE(1), body: buf.subarray(HEADER_SIZE) };
+  return buf.readUInt32BE(1);
 }
