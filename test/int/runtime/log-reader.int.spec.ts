@@ -40,7 +40,7 @@ describe('log reader (restores and replay)', function () {
     const follow = readLog(k.brokers, k.codec, [{ topic: k.topic('mesh.conflicts'), partition, from: 4 }], {
       timeoutMs: 30_000,
       until: () => seen.includes('conflict-6'),
-      onRecord: (r) => { seen.push((r.event as { conflict_id: string }).conflict_id); },
+      onRecord: (r) => { seen.push((r.event as unknown as { conflict_id: string }).conflict_id); },
     });
     await new Promise((r) => setTimeout(r, 1500)); // the reader sits at the end
     await k.sendEvents('mesh.conflicts', [5, 6].map((n) => ({ key: 'one-key', event: conflictReported(n) as never })));
