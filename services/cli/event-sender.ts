@@ -1,6 +1,7 @@
-// Sends events from the CLI (solver input, coordination requests): validated like the solver validates them on decode
-// (so a user hears about a bad value now, not from a dead-letter topic later), Avro-encoded
-// through the registry, keyed by session_id, on the engine's idempotent acks=all producer.
+// Sends events from the CLI and the demo (solver input, coordination requests): Avro-encoded
+// through the registry, on the engine's idempotent acks=all producer. Solver input is keyed by
+// session_id and can be checked first as the solver validates it on decode (problemsOf), so a
+// user hears about a bad value now, not from a dead-letter topic later.
 import pino from 'pino';
 import { EventCodec, type DecodedEvent } from '../runtime/codec';
 import type { RuntimeConfig } from '../runtime/config';

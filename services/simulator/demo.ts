@@ -91,7 +91,7 @@ export async function runMeshDemo(o: MeshDemoOptions): Promise<MeshDemoResult> {
     return { status, expected: expectedStatus(mesh, faults, startUs, status.atUs), coordination: { requests, accuracy } };
   } finally {
     clearInterval(timer);
-    await coordinator.stop();
+    await coordinator.stop().catch(() => undefined); // reported above when the run got that far
     await svc.stop();
     await dropNamespace(config.kafkaBrokers, specs.map((t) => t.name), redis, registryPrefix(config.topicPrefix)).catch(() => undefined);
     redis.disconnect();
@@ -106,18 +106,25 @@ export async function runMeshDemo(o: MeshDemoOptions): Promise<MeshDemoResult> {
 async function coordinateEvery(config: RuntimeConfig, clusters: readonly string[], periodMs: number): Promise<{ stop: () => Promise<number> }> {
   const sender = await EventSender.connect(config);
   let sent = 0;
+  // The first failed send is kept and reported by stop(); a rejection left waiting for the next
+  // tick would end the process as unhandled.
+  let failure: unknown;
   let sending: Promise<void> = Promise.resolve();
   const timer = setInterval(() => {
+    if (failure !== undefined) return;
     const nowUs = Date.now() * 1000;
     const req = coordinationRequested({ targets: [`cluster:${clusters[sent % clusters.length]!}`], arrivalAtUs: nowUs + 3_000_000, nowUs, source: 'demo-orchestrator' });
     sent++;
-    sending = sending.then(() => sender.sendKeyed('mesh.coordination', [{ key: req.meta.correlation_id, event: req as unknown as DecodedEvent }]));
+    sending = sending
+      .then(() => sender.sendKeyed('mesh.coordination', [{ key: req.meta.correlation_id, event: req as unknown as DecodedEvent }]))
+      .catch((err: unknown) => { failure ??= err; });
   }, periodMs);
   let stopped: Promise<number> | undefined;
   return {
     stop: () => (stopped ??= (async () => {
       clearInterval(timer);
       try { await sending; } finally { await sender.close(); }
+      if (failure !== undefined) throw new Error(`coordination request not sent: ${(failure as Error).message}`);
       return sent;
     })()),
   };
