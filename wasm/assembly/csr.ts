@@ -118,36 +118,36 @@ let blockDot: f64 = 0;
   return dot;
 }
 
+/**
+ * rows(0, n) for n ≥ SPLIT_ROWS, the two halves [0, h) and [h, n) walked together (h = n - n/2:
+ * the first may have one row more); the sum covers the first half only, so the callers add the
+ * second half's terms after it, in row order.
+ */
+@inline function halves(n: i32, rp: usize, ci: usize, va: usize, x: usize, y: usize, p: usize, b: usize): f64 {
+  const c = n >> 1, h = n - c, q = (c >> 2) << 2; // q rows of each half go in pairs of blocks
+  const dot = rows(q, h, rp, ci, va, x, y, p, b, blockPairs(0, h, c >> 2, rp, ci, va, x, y, p, b, 0));
+  rows(h + q, n, rp, ci, va, x, y, 0, b, 0);
+  return dot;
+}
+
 /** y = A x. */
 export function spmv(n: i32, rp: usize, ci: usize, va: usize, x: usize, y: usize): void {
-  if (n < SPLIT_ROWS) { rows(0, n, rp, ci, va, x, y, 0, 0, 0); return; }
-  const c = n >> 1, h = n - c; // halves [0, h) and [h, n); the first may have one row more
-  const q = (c >> 2) << 2; // rows of each half walked in pairs of blocks
-  blockPairs(0, h, c >> 2, rp, ci, va, x, y, 0, 0, 0);
-  rows(q, h, rp, ci, va, x, y, 0, 0, 0);
-  rows(h + q, n, rp, ci, va, x, y, 0, 0, 0);
+  if (n < SPLIT_ROWS) rows(0, n, rp, ci, va, x, y, 0, 0, 0); else halves(n, rp, ci, va, x, y, 0, 0);
 }
 
 /** y = A x; returns p·y, summed in row order (the dot CG needs) so the caller saves a pass. */
 export function spmvDot(n: i32, rp: usize, ci: usize, va: usize, x: usize, y: usize, p: usize): f64 {
   if (n < SPLIT_ROWS) return rows(0, n, rp, ci, va, x, y, p, 0, 0);
-  const c = n >> 1, h = n - c, q = (c >> 2) << 2;
-  let dot = blockPairs(0, h, c >> 2, rp, ci, va, x, y, p, 0, 0);
-  dot = rows(q, h, rp, ci, va, x, y, p, 0, dot);
-  rows(h + q, n, rp, ci, va, x, y, 0, 0, 0);
-  // The second half's terms come after the first half's in the sum: added from y afterwards.
-  for (let i = h; i < n; i++) dot += ldf(p, i) * ldf(y, i);
+  let dot = halves(n, rp, ci, va, x, y, p, 0);
+  for (let i = n - (n >> 1); i < n; i++) dot += ldf(p, i) * ldf(y, i);
   return dot;
 }
 
 /** r = b - A x; returns ||r||², summed in row order. */
 export function residual(n: i32, rp: usize, ci: usize, va: usize, x: usize, b: usize, r: usize): f64 {
   if (n < SPLIT_ROWS) return rows(0, n, rp, ci, va, x, r, 0, b, 0);
-  const c = n >> 1, h = n - c, q = (c >> 2) << 2;
-  let rr = blockPairs(0, h, c >> 2, rp, ci, va, x, r, 0, b, 0);
-  rr = rows(q, h, rp, ci, va, x, r, 0, b, rr);
-  rows(h + q, n, rp, ci, va, x, r, 0, b, 0);
-  for (let i = h; i < n; i++) { const ri = ldf(r, i); rr += ri * ri; }
+  let rr = halves(n, rp, ci, va, x, r, 0, b);
+  for (let i = n - (n >> 1); i < n; i++) { const ri = ldf(r, i); rr += ri * ri; }
   return rr;
 }
 
