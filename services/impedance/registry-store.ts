@@ -132,14 +132,11 @@ export function connectRedis(url: string): Redis {
   return new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: true, lazyConnect: false, connectTimeout: 2000, commandTimeout: 5000 });
 }
 
-/** A summary entry with fewer fields than written (not written by this build): split() as before. */
-function parseSnapshot(agentId: string, v: string): AgentSnapshot {
-  const [score, state, lastHb, clusterId, sectorId, drift] = v.split('|');
-  return {
-    agentId, clusterId: clusterId ?? '', sectorId: sectorId ?? '', score: Number(score), state: STATE_OF[state ?? ''] ?? 'OFFLINE',
-    lastHeartbeatAt: Number(lastHb), drift: Number(drift),
-  };
-}
+/** Index of the next '|' in v from `from`, or v.length (a missing field then reads as ''). */
+const sep = (v: string, from: number): number => {
+  const k = from > v.length ? -1 : v.indexOf('|', from);
+  return k < 0 ? v.length : k;
+};
 
 const storeDown = (what: string, err: unknown) => transient('STORE_UNAVAILABLE', `redis: ${what} failed: ${(err as Error)?.message ?? String(err)}`, err);
 
@@ -198,17 +195,12 @@ export class RegistryStore {
       return x;
     };
     for (let i = 0; i + 1 < flat.length; i += 2) {
+      // score|state|last heartbeat|cluster|sector|drift
       const v = flat[i + 1]!;
-      const a = v.indexOf('|');
-      const b = a < 0 ? -1 : v.indexOf('|', a + 1);
-      const c = b < 0 ? -1 : v.indexOf('|', b + 1);
-      const d = c < 0 ? -1 : v.indexOf('|', c + 1);
-      const e = d < 0 ? -1 : v.indexOf('|', d + 1);
-      if (e < 0) { out[i >> 1] = parseSnapshot(flat[i]!, v); continue; }
-      const f = v.indexOf('|', e + 1);
+      const a = sep(v, 0), b = sep(v, a + 1), c = sep(v, b + 1), d = sep(v, c + 1), e = sep(v, d + 1), f = sep(v, e + 1);
       out[i >> 1] = {
         agentId: flat[i]!, clusterId: name(v.slice(c + 1, d)), sectorId: name(v.slice(d + 1, e)), score: Number(v.slice(0, a)),
-        state: STATE_OF[v.slice(a + 1, b)] ?? 'OFFLINE', lastHeartbeatAt: Number(v.slice(b + 1, c)), drift: Number(f < 0 ? v.slice(e + 1) : v.slice(e + 1, f)),
+        state: STATE_OF[v.slice(a + 1, b)] ?? 'OFFLINE', lastHeartbeatAt: Number(v.slice(b + 1, c)), drift: Number(v.slice(e + 1, f)),
       };
     }
     return out;

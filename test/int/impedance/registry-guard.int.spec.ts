@@ -47,4 +47,15 @@ describe('impedance registry (Redis): which write wins', function () {
     await store.writeAgents(0, [agent(100, 105)]);
     assert.deepEqual(await get(), ['2', String(T0 + 105 * S), 'A']);
   });
+
+  it('given an agent written and an entry with fewer fields, when the compact entries are read back, then each field is the written one and missing fields read as empty', async () => {
+    const a = agent(200, 210);
+    await store.writeAgents(0, [a]);
+    await redis.hset('g:summary', 'agent-old', `250|D|${T0}|C9|S9`);
+    const byId = new Map((await store.snapshots()).map((x) => [x.agentId, x]));
+    assert.deepEqual(byId.get('agent-1'), {
+      agentId: 'agent-1', clusterId: a.clusterId, sectorId: a.sectorId, score: a.score, state: a.state, lastHeartbeatAt: a.lastHeartbeatAt, drift: a.drift,
+    });
+    assert.deepEqual(byId.get('agent-old'), { agentId: 'agent-old', clusterId: 'C9', sectorId: 'S9', score: 250, state: 'DEGRADED', lastHeartbeatAt: T0, drift: 0 });
+  });
 });
