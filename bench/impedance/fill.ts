@@ -3,7 +3,9 @@
 // timestamp is when the mesh received the heartbeat (received_at, an hour ago): the topic holds
 // a backlog, as it would for a service catching up, not records that look just written (which
 // the service treats as the live edge: see IMPEDANCE_CAUGHT_UP_MS). BENCH_LIVE=1 stamps them now.
+import type Redis from 'ioredis';
 import { Kafka, Partitioners } from 'kafkajs';
+import type { HeartbeatReceived } from '../../schemas/generated/events';
 import { allTopicSpecs } from '../../topics/catalog';
 import { applyTopics } from '../../topics/apply';
 import { buildMesh, heartbeat, NO_FAULTS, prng } from '../../services/simulator/generator';
@@ -11,19 +13,30 @@ import { EventCodec } from '../../services/runtime/codec';
 
 export const AGENTS = 30_000;
 
+/** The benches' heartbeats: `n` of the 30,000-agent mesh (agent i mod 30,000, period i / 30,000), an hour old, the same every run. */
+export function* meshHeartbeats(n: number): Generator<HeartbeatReceived> {
+  const mesh = buildMesh(AGENTS, 1);
+  const rand = prng(5);
+  const start = Date.now() * 1000 - 3600 * 1_000_000;
+  for (let i = 0; i < n; i++) yield heartbeat(mesh[i % AGENTS]!, start, Math.floor(i / AGENTS), rand, NO_FAULTS)!;
+}
+
+/** CPU seconds the Redis server has used so far (INFO cpu). */
+export async function redisCpu(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  const v = (k: string) => Number(new RegExp(`${k}:([0-9.]+)`).exec(info)?.[1] ?? 0);
+  return v('used_cpu_user') + v('used_cpu_sys');
+}
+
 export async function fillHeartbeats(kafka: Kafka, brokers: string[], registryUrl: string, prefix: string, n: number): Promise<void> {
   await applyTopics(brokers, allTopicSpecs(prefix).filter((t) => t.name.startsWith(`${prefix}mesh.`)));
   const codec = new EventCodec(registryUrl);
   const topic = `${prefix}mesh.heartbeats`;
-  const mesh = buildMesh(AGENTS, 1);
-  const rand = prng(5);
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
-  const start = Date.now() * 1000 - 3600 * 1_000_000;
   const live = process.env.BENCH_LIVE === '1';
   let batch: Array<{ key: string; value: Buffer; timestamp?: string }> = [];
-  for (let i = 0; i < n; i++) {
-    const hb = heartbeat(mesh[i % AGENTS]!, start, Math.floor(i / AGENTS), rand, NO_FAULTS)!;
+  for (const hb of meshHeartbeats(n)) {
     const value = await codec.encode(topic, hb as never);
     batch.push(live ? { key: hb.agent_id, value } : { key: hb.agent_id, value, timestamp: String(Math.floor(hb.received_at / 1000)) });
     if (batch.length === 10_000) { await producer.send({ topic, acks: -1, messages: batch }); batch = []; }

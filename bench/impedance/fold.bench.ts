@@ -6,9 +6,8 @@
 //   BENCH_HEARTBEATS (300000)  BENCH_BATCH (20000)  BENCH_RUNS (7)
 import type { HeartbeatReceived } from '../../schemas/generated/events';
 import { loadEventSchemas } from '../../schemas/catalog';
-import { buildMesh, heartbeat, NO_FAULTS, prng } from '../../services/simulator/generator';
 import * as current from '../../services/impedance/partition-fold';
-import { AGENTS, median } from './fill';
+import { AGENTS, median, meshHeartbeats } from './fill';
 
 const N = Number(process.env.BENCH_HEARTBEATS ?? 300_000);
 const BATCH = Number(process.env.BENCH_BATCH ?? 20_000);
@@ -20,11 +19,8 @@ function main(): void {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   if (process.env.BENCH_IMPL) impls.unshift([process.env.BENCH_IMPL, require(`${process.env.BENCH_IMPL}/partition-fold`) as typeof current]);
   const hbType = loadEventSchemas().get('HeartbeatReceived')!.type;
-  const mesh = buildMesh(AGENTS, 1);
-  const rand = prng(5);
-  const start = Date.now() * 1000 - 3600 * 1_000_000;
   const values: Buffer[] = [];
-  for (let i = 0; i < N; i++) values.push(hbType.toBuffer(heartbeat(mesh[i % AGENTS]!, start, Math.floor(i / AGENTS), rand, NO_FAULTS)));
+  for (const hb of meshHeartbeats(N)) values.push(hbType.toBuffer(hb));
   const cpu: number[][] = impls.map(() => []);
   for (let r = 0; r < RUNS; r++) {
     impls.forEach(([, impl], k) => {

@@ -15,7 +15,8 @@ import Redis from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import type * as Rd from 'node-rdkafka';
 import * as current from '../../services/impedance';
-import { fillHeartbeats, median } from './fill';
+import { fillHeartbeats, median, redisCpu } from './fill';
+import { unlinkPrefixed } from '../../services/impedance/registry-store';
 import { deletePrefixedTopics } from '../../topics/apply';
 import { EventCodec } from '../../services/runtime/codec';
 import { loadConfig } from '../../services/runtime/config';
@@ -76,12 +77,6 @@ async function rawRdkafka(prefix: string): Promise<number> {
   return (N * 1000) / ms;
 }
 
-/** CPU seconds the shared Redis server used so far (INFO cpu). */
-async function redisCpu(redis: Redis): Promise<number> {
-  const info = await redis.info('cpu');
-  const v = (k: string) => Number(new RegExp(`${k}:([0-9.]+)`).exec(info)?.[1] ?? 0);
-  return v('used_cpu_user') + v('used_cpu_sys');
-}
 
 interface ServiceRun { readonly rate: number; readonly nodeCpuUs: number; readonly redisCpuUs: number }
 
@@ -123,12 +118,7 @@ async function service(prefix: string, engine: 'kafkajs' | 'rdkafka'): Promise<S
   await processor.close();
   await admin.disconnect();
   // The registry of this run is not needed any more.
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}mesh:*`, 'COUNT', 5000);
-    if (keys.length) await redis.unlink(...keys);
-    cursor = next;
-  } while (cursor !== '0');
+  await unlinkPrefixed(redis, `${prefix}mesh:`);
   redis.disconnect();
   return { rate, nodeCpuUs, redisCpuUs };
 }

@@ -8,7 +8,6 @@
 import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
 import pino from 'pino';
-import { buildMesh, heartbeat, NO_FAULTS, prng } from '../../services/simulator/generator';
 import { EventCodec } from '../../services/runtime/codec';
 import { loadConfig } from '../../services/runtime/config';
 import type { InRecord, KafkaEngine } from '../../services/runtime/kafka/types';
@@ -17,8 +16,8 @@ import { ProcessorRunner } from '../../services/runtime/runner';
 import { schemaValidator } from '../../services/runtime/validation';
 import { impedanceService, impedanceTuning } from '../../services/impedance';
 import { impedanceProcessor } from '../../services/impedance/processor';
-import { RegistryStore } from '../../services/impedance/registry-store';
-import { AGENTS, median } from './fill';
+import { RegistryStore, unlinkPrefixed } from '../../services/impedance/registry-store';
+import { AGENTS, median, meshHeartbeats, redisCpu } from './fill';
 
 const N = Number(process.env.BENCH_HEARTBEATS ?? 300_000);
 const BATCH = Number(process.env.BENCH_BATCH ?? impedanceService.maxBatchRecords ?? 20_000);
@@ -26,11 +25,6 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const PARTITIONS = 6;
 const config = loadConfig(process.env);
 
-async function redisCpu(redis: Redis): Promise<number> {
-  const info = await redis.info('cpu');
-  const v = (k: string) => Number(new RegExp(`${k}:([0-9.]+)`).exec(info)?.[1] ?? 0);
-  return v('used_cpu_user') + v('used_cpu_sys');
-}
 
 const noEngine = { kind: 'kafkajs', transactionalConsumer: () => { throw new Error('not used'); }, producer: () => { throw new Error('not used'); } } as unknown as KafkaEngine;
 
@@ -66,25 +60,17 @@ async function run(codec: EventCodec, topicPrefix: string, parts: InRecord[][], 
   const wallMs = Date.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   const redisUs = ((await redisCpu(redis)) - redis0) * 1e6;
-  let cursor = '0';
-  do {
-    const [c, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 5000);
-    if (keys.length) await redis.unlink(...keys);
-    cursor = c;
-  } while (cursor !== '0');
+  await unlinkPrefixed(redis, prefix);
   return { node: (cpu.user + cpu.system) / N, redis: redisUs / N, rate: (N * 1000) / wallMs };
 }
 
 async function main(): Promise<void> {
   const codec = new EventCodec(config.schemaRegistryUrl);
   const topicPrefix = 'bench-pipe.';
-  const mesh = buildMesh(AGENTS, 1);
-  const rand = prng(5);
-  const start = Date.now() * 1000 - 3600 * 1_000_000;
   const parts: InRecord[][] = Array.from({ length: PARTITIONS }, () => []);
-  for (let i = 0; i < N; i++) {
-    const hb = heartbeat(mesh[i % AGENTS]!, start, Math.floor(i / AGENTS), rand, NO_FAULTS)!;
-    const p = (i % AGENTS) % PARTITIONS;
+  let i = 0;
+  for (const hb of meshHeartbeats(N)) {
+    const p = (i++ % AGENTS) % PARTITIONS;
     const value = await codec.encode(`${topicPrefix}mesh.heartbeats`, hb as never);
     parts[p]!.push({ topic: `${topicPrefix}mesh.heartbeats`, partition: p, offset: String(parts[p]!.length), key: Buffer.from(hb.agent_id), value, headers: {}, timestamp: String(Math.floor(hb.received_at / 1000)) });
   }

@@ -13,12 +13,12 @@ import pino from 'pino';
 import type { HeartbeatReceived } from '../../schemas/generated/events';
 import { loadEventSchemas } from '../../schemas/catalog';
 import { validateEvent } from '../../schemas/validate';
-import { buildMesh, heartbeat, NO_FAULTS, prng } from '../../services/simulator/generator';
 import { loadConfig } from '../../services/runtime/config';
 import type { DecodedEvent } from '../../services/runtime/codec';
 import type { Emit, Processor } from '../../services/runtime/processor';
 import { impedanceTuning } from '../../services/impedance';
-import { AGENTS } from './fill';
+import { unlinkPrefixed } from '../../services/impedance/registry-store';
+import { AGENTS, meshHeartbeats, redisCpu } from './fill';
 
 const N = Number(process.env.BENCH_HEARTBEATS ?? 300_000);
 const BATCH = Number(process.env.BENCH_BATCH ?? 20_000);
@@ -31,26 +31,16 @@ interface Impl {
   RegistryStore: new (r: Redis, prefix: string) => unknown;
 }
 
-async function redisCpu(redis: Redis): Promise<number> {
-  const info = await redis.info('cpu');
-  const v = (k: string) => Number(new RegExp(`${k}:([0-9.]+)`).exec(info)?.[1] ?? 0);
-  return v('used_cpu_user') + v('used_cpu_sys');
-}
 
 async function main(): Promise<void> {
   const { impedanceProcessor } = (await import(`${IMPL}/processor`)) as Impl;
   const { RegistryStore } = (await import(`${IMPL}/registry-store`)) as Impl;
   const schemas = loadEventSchemas();
   const hbType = schemas.get('HeartbeatReceived')!.type;
-  const mesh = buildMesh(AGENTS, 1);
-  const rand = prng(5);
-  const start = Date.now() * 1000 - 3600 * 1_000_000;
   // Per partition, in offset order (an agent always lands on the same partition).
   const parts: Buffer[][] = Array.from({ length: PARTITIONS }, () => []);
-  for (let i = 0; i < N; i++) {
-    const hb = heartbeat(mesh[i % AGENTS]!, start, Math.floor(i / AGENTS), rand, NO_FAULTS)!;
-    parts[(i % AGENTS) % PARTITIONS]!.push(hbType.toBuffer(hb));
-  }
+  let i = 0;
+  for (const hb of meshHeartbeats(N)) parts[(i++ % AGENTS) % PARTITIONS]!.push(hbType.toBuffer(hb));
   const redis = new Redis(loadConfig(process.env).redisUrl);
   const prefix = `bench-proc-${randomBytes(3).toString('hex')}:`;
   const processor = impedanceProcessor({
@@ -100,12 +90,7 @@ async function main(): Promise<void> {
   const redisUs = ((await redisCpu(redis)) - redis0) * 1e6;
   process.stdout.write(`${IMPL} mode=${MODE} batch=${BATCH} heartbeats=${N}: node ${((cpu.user + cpu.system) / N).toFixed(1)} cpu-µs/hb, redis-server ${(redisUs / N).toFixed(1)} cpu-µs/hb, `
     + `wall ${Math.round((N * 1000) / wallMs).toLocaleString('en-US')}/s, outputs ${outputs} (changelog ${changelog})\n`);
-  let cursor = '0';
-  do {
-    const [c, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 5000);
-    if (keys.length) await redis.unlink(...keys);
-    cursor = c;
-  } while (cursor !== '0');
+  await unlinkPrefixed(redis, prefix);
   redis.disconnect();
   process.exit(0);
 }

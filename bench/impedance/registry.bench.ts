@@ -10,12 +10,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
 import type { HeartbeatReceived } from '../../schemas/generated/events';
 import { loadEventSchemas } from '../../schemas/catalog';
-import { buildMesh, heartbeat, NO_FAULTS, prng } from '../../services/simulator/generator';
 import { loadConfig } from '../../services/runtime/config';
 import type { AgentState } from '../../services/impedance/agent-fold';
 import { PartitionFold } from '../../services/impedance/partition-fold';
 import * as current from '../../services/impedance/registry-store';
-import { AGENTS } from './fill';
+import { unlinkPrefixed } from '../../services/impedance/registry-store';
+import { AGENTS, meshHeartbeats, redisCpu } from './fill';
 
 const N = Number(process.env.BENCH_HEARTBEATS ?? 600_000);
 const EVERY = Number(process.env.BENCH_EVERY ?? 100_000);
@@ -23,11 +23,6 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const PARTITIONS = 6;
 const CHUNK = 2000;
 
-async function redisCpu(redis: Redis): Promise<number> {
-  const info = await redis.info('cpu');
-  const v = (k: string) => Number(new RegExp(`${k}:([0-9.]+)`).exec(info)?.[1] ?? 0);
-  return v('used_cpu_user') + v('used_cpu_sys');
-}
 
 async function run(impl: typeof current, redis: Redis, rounds: AgentState[][][]): Promise<{ node: number; redis: number; digest: string }> {
   const prefix = `bench-reg-${randomBytes(3).toString('hex')}:`;
@@ -47,12 +42,7 @@ async function run(impl: typeof current, redis: Redis, rounds: AgentState[][][])
   const redisUs = ((await redisCpu(redis)) - redis0) * 1e6;
   const first = rounds[0]![0]![0]!;
   const left = [await redis.hlen(`${prefix}summary`), await redis.hgetall(`${prefix}agent:${first.agentId}`), await redis.zrange(`${prefix}z:cluster:${first.clusterId}`, 0, -1, 'WITHSCORES')];
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 5000);
-    if (keys.length) await redis.unlink(...keys);
-    cursor = next;
-  } while (cursor !== '0');
+  await unlinkPrefixed(redis, prefix);
   return { node: (cpu.user + cpu.system) / writes, redis: redisUs / writes, digest: createHash('sha256').update(JSON.stringify(left)).digest('hex').slice(0, 12) };
 }
 
@@ -61,15 +51,13 @@ async function main(): Promise<void> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   if (process.env.BENCH_IMPL) impls.unshift([process.env.BENCH_IMPL, require(`${process.env.BENCH_IMPL}/registry-store`) as typeof current]);
   const hbType = loadEventSchemas().get('HeartbeatReceived')!.type;
-  const mesh = buildMesh(AGENTS, 1);
-  const rand = prng(5);
-  const start = Date.now() * 1000 - 3600 * 1_000_000;
   const folds = Array.from({ length: PARTITIONS }, () => new PartitionFold());
   const rounds: AgentState[][][] = [];
-  for (let i = 0; i < N; i++) {
-    const hb = hbType.fromBuffer(hbType.toBuffer(heartbeat(mesh[i % AGENTS]!, start, Math.floor(i / AGENTS), rand, NO_FAULTS))) as HeartbeatReceived;
+  let i = 0;
+  for (const generated of meshHeartbeats(N)) {
+    const hb = hbType.fromBuffer(hbType.toBuffer(generated)) as HeartbeatReceived;
     folds[(i % AGENTS) % PARTITIONS]!.apply(hb);
-    if ((i + 1) % EVERY === 0) rounds.push(folds.map((f) => { f.commit(); return f.takeDirty(); }));
+    if (++i % EVERY === 0) rounds.push(folds.map((f) => { f.commit(); return f.takeDirty(); }));
   }
   const redis = new Redis(loadConfig(process.env).redisUrl);
   for (let r = 0; r < RUNS; r++) {

@@ -138,6 +138,16 @@ const sep = (v: string, from: number): number => {
   return k < 0 ? v.length : k;
 };
 
+/** Deletes every key starting with `keyPrefix` (a run's namespace), a SCAN page at a time. */
+export async function unlinkPrefixed(redis: Redis, keyPrefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${keyPrefix}*`, 'COUNT', 5000);
+    if (keys.length > 0) await redis.unlink(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+}
+
 const storeDown = (what: string, err: unknown) => transient('STORE_UNAVAILABLE', `redis: ${what} failed: ${(err as Error)?.message ?? String(err)}`, err);
 
 export class RegistryStore {

@@ -20,7 +20,7 @@ import { applyTopics } from '../../topics/apply';
 import { EventSender } from '../cli/event-sender';
 import { impedanceService, registryPrefix } from '../impedance';
 import { coordinationRequested } from '../impedance/coordination';
-import { connectRedis, RegistryStore } from '../impedance/registry-store';
+import { connectRedis, RegistryStore, unlinkPrefixed } from '../impedance/registry-store';
 import { meshStatus, statusLine, type MeshStatus } from '../impedance/status';
 import type { DecodedEvent } from '../runtime/codec';
 import { loadConfig, type RuntimeConfig } from '../runtime/config';
@@ -135,12 +135,7 @@ async function dropNamespace(brokers: readonly string[], topics: string[], redis
   const admin = new Kafka({ clientId: 'solvermesh-demo', brokers: [...brokers], logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   try { await admin.deleteTopics({ topics, timeout: 30_000 }); } finally { await admin.disconnect(); }
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${keyPrefix}*`, 'COUNT', 1000);
-    if (keys.length > 0) await redis.unlink(...keys);
-    cursor = next;
-  } while (cursor !== '0');
+  await unlinkPrefixed(redis, keyPrefix);
 }
 
 if (require.main === module) {
