@@ -3,6 +3,8 @@
 // timestamp is when the mesh received the heartbeat (received_at, an hour ago): the topic holds
 // a backlog, as it would for a service catching up, not records that look just written (which
 // the service treats as the live edge: see IMPEDANCE_CAUGHT_UP_MS). BENCH_LIVE=1 stamps them now.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type Redis from 'ioredis';
 import { Kafka, Partitioners } from 'kafkajs';
 import type { HeartbeatReceived } from '../../schemas/generated/events';
@@ -26,6 +28,26 @@ export async function redisCpu(redis: Redis): Promise<number> {
   const info = await redis.info('cpu');
   const v = (k: string) => Number(new RegExp(`${k}:([0-9.]+)`).exec(info)?.[1] ?? 0);
   return v('used_cpu_user') + v('used_cpu_sys');
+}
+
+/**
+ * CPU seconds the Kafka brokers started by infra/ (their pid files in .infra/run) have used so
+ * far, or undefined when none is found (brokers started some other way).
+ */
+export function brokerCpu(runDir = join(__dirname, '../../.infra/run')): number | undefined {
+  let pids: string[];
+  try { pids = readdirSync(runDir).filter((f) => /^kafka-.*\.pid$/.test(f)).map((f) => readFileSync(join(runDir, f), 'utf8').trim()); } catch { return undefined; }
+  let ticks = 0;
+  let found = false;
+  for (const pid of pids) {
+    let stat: string;
+    try { stat = readFileSync(`/proc/${pid}/stat`, 'utf8'); } catch { continue; }
+    // Fields after the parenthesised name: utime and stime are the 12th and 13th (clock ticks).
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    ticks += Number(f[11]) + Number(f[12]);
+    found = true;
+  }
+  return found ? ticks / 100 : undefined;
 }
 
 export async function fillHeartbeats(kafka: Kafka, brokers: string[], registryUrl: string, prefix: string, n: number): Promise<void> {

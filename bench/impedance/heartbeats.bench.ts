@@ -9,13 +9,14 @@
 // the service starts, so it runs behind (records older than IMPEDANCE_CAUGHT_UP_MS): the
 // catching-up case, where per-agent writes are coalesced over time.
 import { randomBytes } from 'node:crypto';
+import * as os from 'node:os';
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import Redis from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import type * as Rd from 'node-rdkafka';
 import * as current from '../../services/impedance';
-import { fillHeartbeats, median, redisCpu } from './fill';
+import { brokerCpu, fillHeartbeats, median, redisCpu } from './fill';
 import { unlinkPrefixed } from '../../services/impedance/registry-store';
 import { deletePrefixedTopics } from '../../topics/apply';
 import { EventCodec } from '../../services/runtime/codec';
@@ -78,7 +79,7 @@ async function rawRdkafka(prefix: string): Promise<number> {
 }
 
 
-interface ServiceRun { readonly rate: number; readonly nodeCpuUs: number; readonly redisCpuUs: number }
+interface ServiceRun { readonly rate: number; readonly nodeCpuUs: number; readonly redisCpuUs: number; readonly brokerCpuUs: number | undefined }
 
 async function service(prefix: string, engine: 'kafkajs' | 'rdkafka'): Promise<ServiceRun> {
   const config = loadConfig({ ...process.env, TOPIC_PREFIX: prefix, KAFKA_CLIENT: engine, LOG_LEVEL: 'warn' });
@@ -102,11 +103,19 @@ async function service(prefix: string, engine: 'kafkajs' | 'rdkafka'): Promise<S
   let firstAt = 0;
   let cpu0 = process.cpuUsage();
   let redis0 = 0;
+  let broker0: number | undefined;
   for (;;) {
     const c = await committed();
-    if (c > 0 && firstAt === 0) { first = c; firstAt = Date.now(); cpu0 = process.cpuUsage(); redis0 = await redisCpu(redis); }
+    if (c > 0 && firstAt === 0) { first = c; firstAt = Date.now(); cpu0 = process.cpuUsage(); redis0 = await redisCpu(redis); broker0 = brokerCpu(); }
     if (c >= N) break;
     await new Promise((r) => setTimeout(r, 100));
+  }
+  // The run ends when Redis holds the last state too: a service catching up writes the registry
+  // every tenth of its backlog, and the end of the backlog when the partitions go quiet.
+  for (;;) {
+    await processor.drain();
+    if ((processor.registryBacklog?.() ?? 0) === 0) break;
+    await new Promise((r) => setTimeout(r, 10));
   }
   const rate = ((N - first) * 1000) / (Date.now() - firstAt);
   // CPU per heartbeat is steadier than the rate on a shared machine: the rate also pays for
@@ -114,19 +123,21 @@ async function service(prefix: string, engine: 'kafkajs' | 'rdkafka'): Promise<S
   const cpu = process.cpuUsage(cpu0);
   const nodeCpuUs = (cpu.user + cpu.system) / (N - first);
   const redisCpuUs = ((await redisCpu(redis)) - redis0) * 1e6 / (N - first);
+  const broker1 = brokerCpu();
+  const brokerCpuUs = broker0 === undefined || broker1 === undefined ? undefined : (broker1 - broker0) * 1e6 / (N - first);
   await runner.stop();
   await processor.close();
   await admin.disconnect();
   // The registry of this run is not needed any more.
   await unlinkPrefixed(redis, `${prefix}mesh:`);
   redis.disconnect();
-  return { rate, nodeCpuUs, redisCpuUs };
+  return { rate, nodeCpuUs, redisCpuUs, brokerCpuUs };
 }
 
 
 async function main(): Promise<void> {
   const results: Record<string, number[]> = { 'raw kafkajs': [], 'raw rdkafka': [], 'impedance kafkajs': [], 'impedance rdkafka': [] };
-  const cpu: Record<string, { node: number[]; redis: number[] }> = { kafkajs: { node: [], redis: [] }, rdkafka: { node: [], redis: [] } };
+  const cpu: Record<string, { node: number[]; redis: number[]; broker: number[] }> = { kafkajs: { node: [], redis: [], broker: [] }, rdkafka: { node: [], redis: [], broker: [] } };
   for (let r = 0; r < RUNS; r++) {
     for (const engine of ENGINES) {
       const prefix = `bench-imp-${Date.now().toString(36)}${randomBytes(2).toString('hex')}.`;
@@ -145,6 +156,7 @@ async function main(): Promise<void> {
       results[`impedance ${engine}`]!.push(run.rate);
       cpu[engine]!.node.push(run.nodeCpuUs);
       cpu[engine]!.redis.push(run.redisCpuUs);
+      if (run.brokerCpuUs !== undefined) cpu[engine]!.broker.push(run.brokerCpuUs);
       process.stderr.write(`run ${r + 1}/${RUNS} ${engine}: raw ${Math.round(results[`raw ${engine}`]!.at(-1)!)}/s, impedance ${Math.round(results[`impedance ${engine}`]!.at(-1)!)}/s\n`);
     }
   }
@@ -155,7 +167,14 @@ async function main(): Promise<void> {
   }
   for (const [engine, c] of Object.entries(cpu)) {
     if (c.node.length === 0) continue;
-    process.stdout.write(`cpu per heartbeat, impedance ${engine}: node ${median(c.node).toFixed(1)} µs (runs ${c.node.map((x) => x.toFixed(1)).join(', ')}), redis-server ${median(c.redis).toFixed(1)} µs (runs ${c.redis.map((x) => x.toFixed(1)).join(', ')})\n`);
+    const runs = (xs: number[]) => `${median(xs).toFixed(1)} µs (runs ${xs.map((x) => x.toFixed(1)).join(', ')})`;
+    process.stdout.write(`cpu per heartbeat, impedance ${engine}: node ${runs(c.node)}, redis-server ${runs(c.redis)}${c.broker.length ? `, kafka broker ${runs(c.broker)}` : ''}\n`);
+    if (c.broker.length) {
+      // What the three processes need together bounds the rate on this machine's cores,
+      // whatever the overlap: the ceiling the measured CPU cost allows.
+      const total = median(c.node) + median(c.redis) + median(c.broker);
+      process.stdout.write(`  together ${total.toFixed(1)} µs per heartbeat: ${os.cpus().length} cores allow at most ${Math.round(os.cpus().length * 1e6 / total).toLocaleString('en-US')}/s at this cost\n`);
+    }
   }
   process.exit(0);
 }

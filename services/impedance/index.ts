@@ -13,7 +13,7 @@ import { connectRedis, RegistryStore } from './registry-store';
 /** Redis key prefix of the registry: the topic prefix isolates tests and tenants here too. */
 export const registryPrefix = (topicPrefix: string) => `${topicPrefix}mesh:`;
 
-export function createImpedanceProcessor(config: RuntimeConfig, logger: Logger, ctx?: ProcessorContext): ImpedanceProcessor & { close(): Promise<void> } {
+export function createImpedanceProcessor(config: RuntimeConfig, logger: Logger, ctx?: ProcessorContext): ImpedanceProcessor {
   const redis = connectRedis(config.redisUrl);
   redis.on('error', (err: Error) => logger.debug({ err: err.message }, 'redis connection error'));
   const store = new RegistryStore(redis, registryPrefix(config.topicPrefix));
@@ -30,7 +30,7 @@ export function createImpedanceProcessor(config: RuntimeConfig, logger: Logger, 
     readAckTail: (partition, from, to) => readAckTail({ brokers: config.kafkaBrokers, topic: config.topicPrefix + TOPICS.agentAcks, codec, validate }, partition, from, to),
     committedAcks: (partitions) => committedOffsets(config.kafkaBrokers, `${config.topicPrefix}solvermesh.impedance`, config.topicPrefix + TOPICS.agentAcks, partitions),
   });
-  return { ...processor, close: async () => { await processor.drain(); redis.disconnect(); } };
+  return { ...processor, close: async () => { await processor.close(); redis.disconnect(); } };
 }
 
 /** Coalescing knobs (see processor.ts); unset means the processor's defaults. */

@@ -17,6 +17,14 @@
 //   changed since its last write at most every `registryLagMs` (seed 002: the registry may lag
 //   up to 1 s), and at once when the service is at the end of the log (the batch's last record
 //   is younger than `caughtUpMs`: in a live mesh every partition gets heartbeats all the time).
+//   A service catching up on a backlog B behind the live edge serves a registry at least B old
+//   whatever it does, so it writes every B / 10 instead (see registryInterval), up to one write
+//   per checkpoint: the interval adds at most a tenth to the staleness the backlog causes, and
+//   a 30,000-agent mesh replayed at 16x real time is not written 30,000 agents a second (the
+//   sorted-set updates alone cost Redis ~12 µs per agent, a core's worth at 100,000 heartbeats/s).
+//   A timer applies the same interval to partitions that get no batch, and writes every pending
+//   change once the service has had no batch for `idleWriteMs` (the end of a backlog), so the
+//   registry never waits for the next heartbeat.
 // - The changelog gets checkpoints every `checkpointMs` (at the end of the log too: each agent
 //   heartbeats every 5 s, so a 10 s checkpoint carries one entry for two heartbeats), one
 //   ImpedanceUpdated per agent changed since the last checkpoint, all carrying
@@ -76,12 +84,18 @@ export interface ImpedanceProcessorDeps {
   readonly registry?: Registry;
   /** Wall clock (ms) for the write and checkpoint intervals. */
   readonly now?: () => number;
-  /** Longest time between registry writes while behind (default 1000 ms). */
+  /** Longest time between registry writes near the live edge (default 1000 ms); further behind, see registryInterval. */
   readonly registryLagMs?: number;
   /** Time between changelog checkpoints (default 10,000 ms; 0: every batch). It bounds the heartbeats a new owner replays. */
   readonly checkpointMs?: number;
   /** A batch whose last heartbeat was written to Kafka less than this long ago is at the end of the log: write Redis now (default 5000 ms; 0 never). */
   readonly caughtUpMs?: number;
+  /**
+   * With no batch for this long, unwritten changes are written at once (default registryLagMs;
+   * 0: no timer, for tests with a fake clock). Not much shorter: a catching-up service's batches
+   * can be that far apart (a commit, a fetch, a pause), and each early write costs a full one.
+   */
+  readonly idleWriteMs?: number;
 }
 
 export interface ImpedanceMetrics {
@@ -111,6 +125,10 @@ export type ImpedanceProcessor = Processor & {
   folds(): ReadonlyMap<number, PartitionFold>;
   /** Waits for registry writes under way (before closing Redis). */
   drain(): Promise<void>;
+  /** Agents whose latest state is not known to be in Redis yet (changed since the last write, or a failed one). */
+  registryBacklog(): number;
+  /** Stops the idle writes and waits for the writes under way. */
+  close(): Promise<void>;
 };
 
 /** One owned heartbeat partition. */
@@ -141,6 +159,7 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
   const registryLagMs = deps.registryLagMs ?? 1000;
   const checkpointMs = deps.checkpointMs ?? 10_000;
   const caughtUpMs = deps.caughtUpMs ?? 5000;
+  const idleWriteMs = deps.idleWriteMs ?? registryLagMs;
   const metrics = createImpedanceMetrics(deps.registry);
   const parts = new Map<number, Part>();
   /** Partitions handled since the last flush. */
@@ -153,6 +172,8 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
   const flushedParts = new Set<number>();
   let applied = 0;
   let duplicates = 0;
+  /** When the last batch was flushed (any partition). */
+  let lastBatchAt = now();
 
   const newPart = (fold = new PartitionFold(), tailFrom?: bigint, ackTailFrom?: bigint): Part => ({
     fold, tailFrom, ackTailFrom, lastOffset: tailFrom !== undefined ? Number(tailFrom) - 1 : -1, lastTimestampMs: 0, lastWrite: now(), lastCheckpoint: now(), checkpointing: false,
@@ -330,9 +351,10 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
     const part = partFor(p);
     const { fold } = part;
     const t = now();
-    const caughtUp = t - part.lastTimestampMs < caughtUpMs;
+    const behindMs = t - part.lastTimestampMs;
+    const caughtUp = behindMs < caughtUpMs;
     const checkpoint = t - part.lastCheckpoint >= checkpointMs;
-    if (caughtUp || checkpoint || t - part.lastWrite >= registryLagMs) {
+    if (caughtUp || checkpoint || t - part.lastWrite >= registryInterval(behindMs, registryLagMs, checkpointMs)) {
       startWrite(p, part);
       part.lastWrite = t;
     }
@@ -346,6 +368,23 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
     const acksThrough = fold.acksAppliedThrough();
     return fold.changelogAgents().map((a) => ({ topic: TOPICS.impedance, key: a.agentId, event: toImpedanceUpdated(a, through, acksThrough) as unknown as DecodedEvent }));
   }
+
+  /**
+   * Writes the pending changes of partitions neither in a batch nor waiting for one to commit:
+   * all of them once the service is quiet, else those whose write interval passed without a batch.
+   */
+  function writeIdle(): void {
+    const t = now();
+    const quiet = t - lastBatchAt >= idleWriteMs;
+    for (const [p, part] of parts) {
+      if (current.has(p) || uncommitted.has(p) || part.tailFrom !== undefined || part.unwritten.size > 0 || part.fold.dirtyCount === 0) continue;
+      if (!quiet && t - part.lastWrite < registryInterval(t - part.lastTimestampMs, registryLagMs, checkpointMs)) continue;
+      startWrite(p, part);
+      part.lastWrite = t;
+    }
+  }
+  const idleTimer = idleWriteMs > 0 ? setInterval(writeIdle, idleWriteMs) : undefined;
+  idleTimer?.unref();
 
   async function summaries(tick: number): Promise<Emit[]> {
     const [snapshots, accuracy] = await Promise.all([store.snapshots(), store.accuracy(Math.floor(tick / 1000))]);
@@ -363,6 +402,11 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
     metrics,
     folds: () => new Map([...parts].map(([p, s]) => [p, s.fold])),
     drain: async () => { await Promise.all([...parts.values()].map((x) => x.inflight)); },
+    registryBacklog: () => [...parts.values()].reduce((n, x) => n + x.fold.dirtyCount + x.unwritten.size, 0),
+    async close() {
+      if (idleTimer) clearInterval(idleTimer);
+      await Promise.all([...parts.values()].map((x) => x.inflight));
+    },
     handles: (type) => type === 'HeartbeatReceived' || type === 'CoordinationRequested' || type === 'AckReceived',
     handle(event, ctx) {
       switch (event.type) {
@@ -384,6 +428,7 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
         flushed.push(...(await summaries(pendingTick)));
         pendingTick = undefined;
       }
+      lastBatchAt = now();
       if (applied > 0) metrics.heartbeats.inc({ result: 'applied' }, applied);
       if (duplicates > 0) metrics.heartbeats.inc({ result: 'duplicate' }, duplicates);
       applied = 0;
@@ -467,6 +512,18 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
       }
     },
   };
+}
+
+/** A backlog's share of staleness the registry write interval may add while catching up. */
+export const CATCH_UP_WRITE_SHARE = 0.1;
+
+/**
+ * Time between registry writes of a partition whose last record is `behindMs` old: `lagMs` near
+ * the live edge, a tenth of the backlog further behind, never longer than the checkpoint
+ * interval (a checkpoint writes the registry anyway).
+ */
+export function registryInterval(behindMs: number, lagMs: number, checkpointMs: number): number {
+  return Math.min(Math.max(lagMs, behindMs * CATCH_UP_WRITE_SHARE), Math.max(lagMs, checkpointMs));
 }
 
 /**

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import pino from 'pino';
 import type { HeartbeatReceived, ImpedanceUpdated } from '../../../schemas/generated/events';
 import type { AgentState } from '../../../services/impedance/agent-fold';
-import { impedanceProcessor, tailStart, TOPICS, type ImpedanceProcessor } from '../../../services/impedance/processor';
+import { impedanceProcessor, registryInterval, tailStart, TOPICS, type ImpedanceProcessor } from '../../../services/impedance/processor';
 import type { RegistryStore } from '../../../services/impedance/registry-store';
 import type { Emit } from '../../../services/runtime/processor';
 import { hb, S, T0 } from './helpers';
@@ -32,11 +32,11 @@ function fakeStore(): RegistryStore & { agents: Map<string, AgentState>; writes:
 
 interface Owner { proc: ImpedanceProcessor; store: ReturnType<typeof fakeStore>; clock: { t: number } }
 
-function owner(log: HeartbeatReceived[], changelog: Emit[], store = fakeStore()): Owner {
+function owner(log: HeartbeatReceived[], changelog: Emit[], store = fakeStore(), idleWriteMs = 0): Owner {
   const clock = { t: 0 };
   const proc = impedanceProcessor({
     store, logger: pino({ level: 'silent' }), summaryPartition: 99, now: () => clock.t,
-    registryLagMs: 1000, checkpointMs: 10_000, caughtUpMs: 0,
+    registryLagMs: 1000, checkpointMs: 10_000, caughtUpMs: 0, idleWriteMs,
     restore: async (ps) => {
       const latest = new Map<string, ImpedanceUpdated>();
       for (const e of changelog) if (e.event.type === 'ImpedanceUpdated') latest.set(e.key, e.event as unknown as ImpedanceUpdated);
@@ -47,12 +47,12 @@ function owner(log: HeartbeatReceived[], changelog: Emit[], store = fakeStore())
   return { proc, store, clock };
 }
 
-/** Handles records [from, to) of `log` as one batch at time `t`; commits unless told otherwise. */
-async function batch(o: Owner, log: HeartbeatReceived[], from: number, to: number, t: number, changelog: Emit[], commit = true): Promise<Emit[]> {
+/** Handles records [from, to) of `log` (written to Kafka at `writtenMs`) as one batch at time `t`; commits unless told otherwise. */
+async function batch(o: Owner, log: HeartbeatReceived[], from: number, to: number, t: number, changelog: Emit[], commit = true, writtenMs = 0): Promise<Emit[]> {
   o.clock.t = t;
   const out: Emit[] = [];
   for (let i = from; i < to; i++) {
-    out.push(...(await o.proc.handle(log[i] as never, { topic: TOPICS.heartbeats, partition: 0, offset: String(i), timestampMs: 0, key: log[i]!.agent_id })));
+    out.push(...(await o.proc.handle(log[i] as never, { topic: TOPICS.heartbeats, partition: 0, offset: String(i), timestampMs: writtenMs, key: log[i]!.agent_id })));
   }
   out.push(...(await o.proc.flush!()));
   if (commit) {
@@ -79,6 +79,47 @@ describe('impedance: coalesced registry writes and changelog checkpoints', () =>
     assert.equal(cp.length, AGENTS);
     assert.ok(cp.every((u) => u.applied_through === 59 && u.meta.sequence === 3));
     assert.equal(tailStart(cp), 60n);
+  });
+
+  it('far behind the live edge, writes the registry every tenth of the backlog (at most once per checkpoint), not every registryLagMs', async () => {
+    const log = [0, 1, 2].flatMap(round);
+    const a = owner(log, []);
+    await a.proc.onAssigned!([{ topic: TOPICS.heartbeats, partition: 0 }]);
+    const minuteOld = (t: number) => t - 60_000;
+    await batch(a, log, 0, 20, 0, [], true, minuteOld(0));
+    await batch(a, log, 20, 40, 1500, [], true, minuteOld(1500));
+    await a.proc.drain();
+    assert.equal(a.store.writes, 0, 'a minute behind: nothing written 1.5 s after the last write');
+    await batch(a, log, 40, 60, 6500, [], true, minuteOld(6500));
+    await a.proc.drain();
+    assert.equal(a.store.writes, 1);
+    assert.equal(a.store.agents.get('a00')?.revision, 3, 'written 6 s (a tenth of the minute) after the last write, with every heartbeat so far');
+  });
+
+  it('when the service goes quiet with unwritten changes (the end of a backlog), they are written idleWriteMs after its last batch', async () => {
+    const log = round(0);
+    const a = owner(log, [], fakeStore(), 20);
+    await a.proc.onAssigned!([{ topic: TOPICS.heartbeats, partition: 0 }]);
+    await batch(a, log, 0, 20, 1500, [], true, 1500 - 60_000);
+    assert.equal(a.store.writes, 0, 'a minute behind: not written after the batch');
+    a.clock.t = 1510;
+    await new Promise((r) => setTimeout(r, 60));
+    assert.equal(a.store.writes, 0, 'not before idleWriteMs of quiet');
+    a.clock.t = 1530;
+    await new Promise((r) => setTimeout(r, 60));
+    await a.proc.drain();
+    assert.equal(a.store.writes, 1);
+    assert.equal(a.proc.registryBacklog(), 0);
+    assert.equal(a.store.agents.size, AGENTS);
+    await a.proc.close();
+  });
+
+  it('registry write interval: registryLagMs near the live edge, a tenth of the backlog behind it, capped by the checkpoint interval', () => {
+    assert.equal(registryInterval(0, 1000, 10_000), 1000);
+    assert.equal(registryInterval(4000, 1000, 10_000), 1000);
+    assert.equal(registryInterval(60_000, 1000, 10_000), 6000);
+    assert.equal(registryInterval(3_600_000, 1000, 10_000), 10_000);
+    assert.equal(registryInterval(3_600_000, 1000, 0), 1000, 'checkpoints every batch: never below registryLagMs');
   });
 
   it('a new owner restores the last checkpoint, replays the heartbeats after it, and continues exactly like the old owner', async () => {
