@@ -4,11 +4,18 @@
 // client. Medians of BENCH_RUNS runs. Each run gets fresh topics (the changelog and registry
 // must start empty) filled with the same BENCH_HEARTBEATS heartbeats of a 30,000-agent mesh.
 //   BENCH_HEARTBEATS (300000)  BENCH_RUNS (3)  BENCH_ENGINES (kafkajs,rdkafka)  BENCH_BATCH (max records per batch, the service's: 20000)
+//   BENCH_INSTANCES (1): with 2 or more, the service runs as that many `solvermesh run impedance`
+//   processes in one consumer group (scaled out, as a deployment would on more cores), and the
+//   node CPU is theirs together.
 // The service's coalescing knobs apply too: IMPEDANCE_REGISTRY_LAG_MS (1000),
 // IMPEDANCE_CHECKPOINT_MS (10000), IMPEDANCE_CAUGHT_UP_MS (5000). The topics are filled before
 // the service starts, so it runs behind (records older than IMPEDANCE_CAUGHT_UP_MS): the
 // catching-up case, where per-agent writes are coalesced over time.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as os from 'node:os';
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -30,6 +37,7 @@ import { schemaValidator } from '../../services/runtime/validation';
 
 const N = Number(process.env.BENCH_HEARTBEATS ?? 300_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const INSTANCES = Number(process.env.BENCH_INSTANCES ?? 1);
 const ENGINES = (process.env.BENCH_ENGINES ?? 'kafkajs,rdkafka').split(',') as Array<'kafkajs' | 'rdkafka'>;
 // BENCH_IMPL: another implementation directory to compare with (its index.ts), e.g. a copy of an older commit.
 const impl: typeof current = process.env.BENCH_IMPL ? require(process.env.BENCH_IMPL) : current;
@@ -135,6 +143,69 @@ async function service(prefix: string, engine: 'kafkajs' | 'rdkafka'): Promise<S
 }
 
 
+/** CPU seconds a process has used (utime + stime of /proc/<pid>/stat, clock ticks of 10 ms). */
+function processCpu(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+/** The agents not yet written to Redis, summed over the instances' /metrics. */
+async function registryBacklogOf(ports: readonly number[]): Promise<number> {
+  let n = 0;
+  for (const port of ports) {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const m = /^solvermesh_impedance_registry_backlog(?:\{[^}]*\})? (\d+)/m.exec(text);
+    if (!m) throw new Error(`instance on port ${port} reports no solvermesh_impedance_registry_backlog`);
+    n += Number(m[1]);
+  }
+  return n;
+}
+
+/** The service as INSTANCES separate processes of one group. */
+async function serviceProcesses(prefix: string, engine: 'kafkajs' | 'rdkafka'): Promise<ServiceRun> {
+  const ports = Array.from({ length: INSTANCES }, (_, i) => 19_400 + i);
+  const children: ChildProcess[] = ports.map((port) => spawn(process.execPath, [join(__dirname, '../../bin/solvermesh'), 'run', 'impedance'], {
+    env: { ...process.env, TOPIC_PREFIX: prefix, KAFKA_CLIENT: engine, LOG_LEVEL: 'warn', HTTP_PORT: String(port) },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  }));
+  const admin = kafka.admin();
+  await admin.connect();
+  const topic = `${prefix}mesh.heartbeats`;
+  const committed = async () => {
+    const [t] = await admin.fetchOffsets({ groupId: `${prefix}solvermesh.impedance`, topics: [topic] });
+    return (t?.partitions ?? []).reduce((s, p) => s + Math.max(0, Number(p.offset)), 0);
+  };
+  const nodeCpu = () => children.reduce((s, c) => s + processCpu(c.pid!), 0);
+  const redis = new Redis(base.redisUrl);
+  let first = 0;
+  let firstAt = 0;
+  let cpu0 = 0;
+  let redis0 = 0;
+  let broker0: number | undefined;
+  for (;;) {
+    const c = await committed();
+    if (c > 0 && firstAt === 0) { first = c; firstAt = Date.now(); cpu0 = nodeCpu(); redis0 = await redisCpu(redis); broker0 = brokerCpu(); }
+    if (c >= N) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  for (const give = Date.now() + 60_000; (await registryBacklogOf(ports)) > 0;) {
+    if (Date.now() > give) throw new Error('the instances still report unwritten registry changes 60 s after the last commit');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const rate = ((N - first) * 1000) / (Date.now() - firstAt);
+  const nodeCpuUs = (nodeCpu() - cpu0) * 1e6 / (N - first);
+  const redisCpuUs = ((await redisCpu(redis)) - redis0) * 1e6 / (N - first);
+  const broker1 = brokerCpu();
+  const brokerCpuUs = broker0 === undefined || broker1 === undefined ? undefined : (broker1 - broker0) * 1e6 / (N - first);
+  for (const c of children) c.kill('SIGTERM');
+  await Promise.all(children.map((c) => (c.exitCode === null ? once(c, 'exit') : undefined)));
+  await admin.disconnect();
+  await unlinkPrefixed(redis, `${prefix}mesh:`);
+  redis.disconnect();
+  return { rate, nodeCpuUs, redisCpuUs, brokerCpuUs };
+}
+
 async function main(): Promise<void> {
   const results: Record<string, number[]> = { 'raw kafkajs': [], 'raw rdkafka': [], 'impedance kafkajs': [], 'impedance rdkafka': [] };
   const cpu: Record<string, { node: number[]; redis: number[]; broker: number[] }> = { kafkajs: { node: [], redis: [], broker: [] }, rdkafka: { node: [], redis: [], broker: [] } };
@@ -145,7 +216,7 @@ async function main(): Promise<void> {
       results[`raw ${engine}`]!.push(engine === 'kafkajs' ? await rawKafkajs(prefix) : await rawRdkafka(prefix));
       const session = PROFILE ? new Session() : undefined;
       if (session) { session.connect(); await session.post('Profiler.enable'); await session.post('Profiler.start'); }
-      const run = await service(prefix, engine);
+      const run = INSTANCES > 1 ? await serviceProcesses(prefix, engine) : await service(prefix, engine);
       if (session) {
         const { profile } = await session.post('Profiler.stop');
         writeFileSync(`${PROFILE}/impedance-${engine}-${r + 1}.cpuprofile`, JSON.stringify(profile));
@@ -160,7 +231,7 @@ async function main(): Promise<void> {
       process.stderr.write(`run ${r + 1}/${RUNS} ${engine}: raw ${Math.round(results[`raw ${engine}`]!.at(-1)!)}/s, impedance ${Math.round(results[`impedance ${engine}`]!.at(-1)!)}/s\n`);
     }
   }
-  process.stdout.write(`heartbeats per run: ${N} (30,000-agent mesh), batch <= ${BATCH} records, runs: ${RUNS}\n`);
+  process.stdout.write(`heartbeats per run: ${N} (30,000-agent mesh), batch <= ${BATCH} records, runs: ${RUNS}${INSTANCES > 1 ? `, service instances: ${INSTANCES} processes` : ''}\n`);
   for (const [name, xs] of Object.entries(results)) {
     if (xs.length === 0) continue;
     process.stdout.write(`${name.padEnd(20)} median ${Math.round(median(xs)).toLocaleString('en-US').padStart(9)}/s   runs: ${xs.map((x) => Math.round(x)).join(', ')}\n`);

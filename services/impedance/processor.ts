@@ -33,7 +33,7 @@
 //   `applied_through` up to where the group committed (the first record it is given), without
 //   emitting anything: the previous owner committed those outputs already.
 // The fold is taken back when a batch does not commit (onAbort) and made final on onCommitted.
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import type {
   AckReceived, CoordinationRequested, HeartbeatReceived, ImpedanceUpdated,
@@ -142,6 +142,8 @@ interface Part {
   lastOffset: number;
   lastTimestampMs: number;
   lastWrite: number;
+  /** When the partition's last batch was flushed. */
+  lastFlush: number;
   lastCheckpoint: number;
   /** The uncommitted batch carries a checkpoint. */
   checkpointing: boolean;
@@ -161,6 +163,15 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
   const caughtUpMs = deps.caughtUpMs ?? 5000;
   const idleWriteMs = deps.idleWriteMs ?? registryLagMs;
   const metrics = createImpedanceMetrics(deps.registry);
+  const registryBacklog = () => {
+    let n = 0;
+    for (const x of parts.values()) n += x.fold.dirtyCount + x.unwritten.size;
+    return n;
+  };
+  new Gauge({
+    name: 'solvermesh_impedance_registry_backlog', help: 'Agents whose latest state is not yet written to the Redis registry', registers: [metrics.registry],
+    collect() { this.set(registryBacklog()); },
+  });
   const parts = new Map<number, Part>();
   /** Partitions handled since the last flush. */
   const current = new Set<number>();
@@ -176,7 +187,7 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
   let lastBatchAt = now();
 
   const newPart = (fold = new PartitionFold(), tailFrom?: bigint, ackTailFrom?: bigint): Part => ({
-    fold, tailFrom, ackTailFrom, lastOffset: tailFrom !== undefined ? Number(tailFrom) - 1 : -1, lastTimestampMs: 0, lastWrite: now(), lastCheckpoint: now(), checkpointing: false,
+    fold, tailFrom, ackTailFrom, lastOffset: tailFrom !== undefined ? Number(tailFrom) - 1 : -1, lastTimestampMs: 0, lastWrite: now(), lastFlush: now(), lastCheckpoint: now(), checkpointing: false,
     inflight: Promise.resolve(), unwritten: new Set(), rebuild: false,
   });
   const partFor = (p: number) => {
@@ -351,6 +362,7 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
     const part = partFor(p);
     const { fold } = part;
     const t = now();
+    part.lastFlush = t;
     const behindMs = t - part.lastTimestampMs;
     const caughtUp = behindMs < caughtUpMs;
     const checkpoint = t - part.lastCheckpoint >= checkpointMs;
@@ -371,14 +383,17 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
 
   /**
    * Writes the pending changes of partitions neither in a batch nor waiting for one to commit:
-   * all of them once the service is quiet, else those whose write interval passed without a batch.
+   * all of them once the service is quiet, else those that got no batch for a whole write
+   * interval (a partition that gets batches is written by flushPartition, at the latest with its
+   * checkpoint: writing it here too would write each agent twice).
    */
   function writeIdle(): void {
     const t = now();
     const quiet = t - lastBatchAt >= idleWriteMs;
     for (const [p, part] of parts) {
       if (current.has(p) || uncommitted.has(p) || part.tailFrom !== undefined || part.unwritten.size > 0 || part.fold.dirtyCount === 0) continue;
-      if (!quiet && t - part.lastWrite < registryInterval(t - part.lastTimestampMs, registryLagMs, checkpointMs)) continue;
+      const interval = registryInterval(t - part.lastTimestampMs, registryLagMs, checkpointMs);
+      if (!quiet && (t - part.lastWrite < interval || t - part.lastFlush < interval)) continue;
       startWrite(p, part);
       part.lastWrite = t;
     }
@@ -402,7 +417,7 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
     metrics,
     folds: () => new Map([...parts].map(([p, s]) => [p, s.fold])),
     drain: async () => { await Promise.all([...parts.values()].map((x) => x.inflight)); },
-    registryBacklog: () => [...parts.values()].reduce((n, x) => n + x.fold.dirtyCount + x.unwritten.size, 0),
+    registryBacklog,
     async close() {
       if (idleTimer) clearInterval(idleTimer);
       await Promise.all([...parts.values()].map((x) => x.inflight));

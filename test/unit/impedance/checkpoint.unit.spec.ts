@@ -114,6 +114,30 @@ describe('impedance: coalesced registry writes and changelog checkpoints', () =>
     await a.proc.close();
   });
 
+  it('a partition that gets no batch for a whole write interval is written while the others keep the service busy', async () => {
+    const log = round(0);
+    const a = owner(log, [], fakeStore(), 20);
+    await a.proc.onAssigned!([{ topic: TOPICS.heartbeats, partition: 0 }, { topic: TOPICS.heartbeats, partition: 1 }]);
+    const minuteOld = (t: number) => t - 60_000;
+    // partition 0 once, partition 1 (agents of its own) every 10 ms of the clock from then on
+    const handle = async (p: number, from: number, to: number, t: number) => {
+      a.clock.t = t;
+      for (let i = from; i < to; i++) await a.proc.handle(log[i] as never, { topic: TOPICS.heartbeats, partition: p, offset: String(i), timestampMs: minuteOld(t), key: log[i]!.agent_id });
+      await a.proc.flush!();
+      a.proc.onCommitted!({ topic: TOPICS.heartbeats, partition: p, lastOffset: String(to - 1) });
+    };
+    await handle(0, 0, 10, 0);
+    const written = () => [...a.store.agents.keys()].filter((id) => log.findIndex((h) => h.agent_id === id) < 10).length;
+    for (let t = 10; t <= 5000; t += 10) await handle(1, 10 + (t / 10) % 10, 11 + (t / 10) % 10, t);
+    await new Promise((r) => setTimeout(r, 60));
+    assert.equal(written(), 0, 'partition 0 within its interval (a tenth of the minute behind): not written');
+    for (let t = 5010; t <= 7000; t += 10) await handle(1, 10 + (t / 10) % 10, 11 + (t / 10) % 10, t);
+    await new Promise((r) => setTimeout(r, 60));
+    await a.proc.drain();
+    assert.equal(written(), 10, 'partition 0 written without a batch of its own once the interval passed');
+    await a.proc.close();
+  });
+
   it('registry write interval: registryLagMs near the live edge, a tenth of the backlog behind it, capped by the checkpoint interval', () => {
     assert.equal(registryInterval(0, 1000, 10_000), 1000);
     assert.equal(registryInterval(4000, 1000, 10_000), 1000);
