@@ -149,6 +149,8 @@ interface Part {
   checkpointing: boolean;
   /** Registry writes under way (never rejects), agents a failed write left, Redis lost the partition. */
   inflight: Promise<void>;
+  /** Writes started and not yet settled. */
+  writing: number;
   readonly unwritten: Set<string>;
   rebuild: boolean;
 }
@@ -188,7 +190,7 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
 
   const newPart = (fold = new PartitionFold(), tailFrom?: bigint, ackTailFrom?: bigint): Part => ({
     fold, tailFrom, ackTailFrom, lastOffset: tailFrom !== undefined ? Number(tailFrom) - 1 : -1, lastTimestampMs: 0, lastWrite: now(), lastFlush: now(), lastCheckpoint: now(), checkpointing: false,
-    inflight: Promise.resolve(), unwritten: new Set(), rebuild: false,
+    inflight: Promise.resolve(), writing: 0, unwritten: new Set(), rebuild: false,
   });
   const partFor = (p: number) => {
     let s = parts.get(p);
@@ -330,13 +332,14 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
     part.unwritten.clear();
     if (ids.size === 0) return;
     const agents = [...ids].sort().map((id) => part.fold.agents.get(id)).filter((a): a is AgentState => a !== undefined);
+    part.writing++;
     part.inflight = part.inflight.then(() => write(p, agents)).then(
       (built) => { if (!built) part.rebuild = true; },
       (err: unknown) => {
         for (const a of agents) part.unwritten.add(a.agentId);
         log.debug({ partition: p, agents: agents.length, err: (err as Error).message }, 'registry write failed; kept for the next one');
       },
-    );
+    ).finally(() => { part.writing--; });
   }
 
   /** Waits for the partition's writes; then the registry holds its fold (or this throws). */
@@ -385,13 +388,15 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
    * Writes the pending changes of partitions neither in a batch nor waiting for one to commit:
    * all of them once the service is quiet, else those that got no batch for a whole write
    * interval (a partition that gets batches is written by flushPartition, at the latest with its
-   * checkpoint: writing it here too would write each agent twice).
+   * checkpoint: writing it here too would write each agent twice). A quiet service also retries
+   * what a failed write left (Redis was down), one write at a time.
    */
   function writeIdle(): void {
     const t = now();
     const quiet = t - lastBatchAt >= idleWriteMs;
     for (const [p, part] of parts) {
-      if (current.has(p) || uncommitted.has(p) || part.tailFrom !== undefined || part.unwritten.size > 0 || part.fold.dirtyCount === 0) continue;
+      if (current.has(p) || uncommitted.has(p) || part.tailFrom !== undefined || part.writing > 0) continue;
+      if (part.fold.dirtyCount === 0 && !(quiet && part.unwritten.size > 0)) continue;
       const interval = registryInterval(t - part.lastTimestampMs, registryLagMs, checkpointMs);
       if (!quiet && (t - part.lastWrite < interval || t - part.lastFlush < interval)) continue;
       startWrite(p, part);

@@ -199,6 +199,30 @@ describe('impedance: coalesced registry writes and changelog checkpoints', () =>
     for (const u of cp) assert.equal(store.agents.get(u.agent_id)?.revision, u.meta.sequence, u.agent_id);
   });
 
+  it('a quiet service writes again what a failed write left, once Redis is back, without a new batch', async () => {
+    const log = round(0);
+    const store = fakeStore();
+    const real = store.writeAgents.bind(store);
+    let down = true;
+    let attempts = 0;
+    (store as { writeAgents: typeof real }).writeAgents = async (p, xs) => { attempts++; if (down) throw new Error('redis down'); return real(p, xs); };
+    const a = owner(log, [], store, 20);
+    await a.proc.onAssigned!([{ topic: TOPICS.heartbeats, partition: 0 }]);
+    await batch(a, log, 0, 20, 1500, [], true, 1500 - 60_000);
+    a.clock.t = 1600; // quiet from now on
+    await new Promise((r) => setTimeout(r, 70));
+    await a.proc.drain();
+    assert.ok(attempts >= 2, `retried while down (${attempts} attempts)`);
+    assert.equal(store.agents.size, 0);
+    assert.equal(a.proc.registryBacklog(), AGENTS, 'the failed agents are still owed');
+    down = false;
+    await new Promise((r) => setTimeout(r, 70));
+    await a.proc.drain();
+    assert.equal(store.agents.size, AGENTS);
+    assert.equal(a.proc.registryBacklog(), 0);
+    await a.proc.close();
+  });
+
   it('with no changelog at all the tail starts at the beginning; old entries without a checkpoint need none', () => {
     assert.equal(tailStart([]), 0n);
     assert.equal(tailStart([{ applied_through: null } as ImpedanceUpdated]), undefined);
