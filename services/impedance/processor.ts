@@ -22,6 +22,9 @@
 //   per checkpoint: the interval adds at most a tenth to the staleness the backlog causes, and
 //   a 30,000-agent mesh replayed at 16x real time is not written 30,000 agents a second (the
 //   sorted-set updates alone cost Redis ~12 µs per agent, a core's worth at 100,000 heartbeats/s).
+//   In between, the agents' summary entries alone are written every `registryLagMs`: the 5 s
+//   summaries read them, and judge an agent silent for 30 s of event time offline, which a
+//   backlog replayed at 16x would make every agent after 2 s of wall time.
 //   A timer applies the same interval to partitions that get no batch, and writes every pending
 //   change once the service has had no batch for `idleWriteMs` (the end of a backlog), so the
 //   registry never waits for the next heartbeat.
@@ -142,6 +145,8 @@ interface Part {
   lastOffset: number;
   lastTimestampMs: number;
   lastWrite: number;
+  /** When the summary entries alone were last written (or with a full write). */
+  lastSummaryWrite: number;
   /** When the partition's last batch was flushed. */
   lastFlush: number;
   lastCheckpoint: number;
@@ -189,7 +194,7 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
   let lastBatchAt = now();
 
   const newPart = (fold = new PartitionFold(), tailFrom?: bigint, ackTailFrom?: bigint): Part => ({
-    fold, tailFrom, ackTailFrom, lastOffset: tailFrom !== undefined ? Number(tailFrom) - 1 : -1, lastTimestampMs: 0, lastWrite: now(), lastFlush: now(), lastCheckpoint: now(), checkpointing: false,
+    fold, tailFrom, ackTailFrom, lastOffset: tailFrom !== undefined ? Number(tailFrom) - 1 : -1, lastTimestampMs: 0, lastWrite: now(), lastSummaryWrite: now(), lastFlush: now(), lastCheckpoint: now(), checkpointing: false,
     inflight: Promise.resolve(), writing: 0, unwritten: new Set(), rebuild: false,
   });
   const partFor = (p: number) => {
@@ -342,6 +347,25 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
     ).finally(() => { part.writing--; });
   }
 
+  /**
+   * Starts writing the summary entries of the agents the next full write will write (they stay
+   * owed to it). A failure only costs freshness: the full write carries the same entries.
+   */
+  function startSummaryWrite(p: number, part: Part): void {
+    const agents = part.fold.dirtyAgentsForRegistry();
+    for (const id of part.unwritten) { const a = part.fold.agents.get(id); if (a) agents.push(a); }
+    if (agents.length === 0) return;
+    const writes = () => {
+      const all: Array<Promise<number>> = [];
+      for (let i = 0; i < agents.length; i += WRITE_CHUNK) all.push(store.writeSummaries(agents.slice(i, i + WRITE_CHUNK)));
+      return Promise.all(all);
+    };
+    part.inflight = part.inflight.then(writes).then(
+      () => undefined,
+      (err: unknown) => { log.debug({ partition: p, agents: agents.length, err: (err as Error).message }, 'summary entries write failed; the full write carries them'); },
+    );
+  }
+
   /** Waits for the partition's writes; then the registry holds its fold (or this throws). */
   async function settle(p: number, part: Part): Promise<void> {
     await part.inflight;
@@ -372,6 +396,10 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
     if (caughtUp || checkpoint || t - part.lastWrite >= registryInterval(behindMs, registryLagMs, checkpointMs)) {
       startWrite(p, part);
       part.lastWrite = t;
+      part.lastSummaryWrite = t;
+    } else if (t - part.lastSummaryWrite >= registryLagMs) {
+      startSummaryWrite(p, part);
+      part.lastSummaryWrite = t;
     }
     if (!checkpoint) return [];
     // Redis first: a committed checkpoint promises the registry holds at least its state. A

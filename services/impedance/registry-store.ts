@@ -96,6 +96,30 @@ if #summary > 0 then redis.call('HSET', p .. 'summary', unpack(summary)) end
 return {built, applied}
 `;
 
+// The summary entries alone (what the 5 s summaries read), for a service catching up: its full
+// writes are far apart (processor.ts), and summaries judge an agent offline by its last
+// heartbeat. ARGV[2] is a JSON array of (id, last heartbeat, entry) strings; an entry replaces
+// one with an older last heartbeat only, so a stale writer cannot roll an agent back.
+const SUMMARY = `
+local key = ARGV[1] .. 'summary'
+local v = cjson.decode(ARGV[2])
+local n = #v / 3
+local ids = {}
+for i = 1, n do ids[i] = v[3 * i - 2] end
+local old = redis.call('HMGET', key, unpack(ids))
+local set = {}
+for i = 1, n do
+  local o = old[i]
+  local oldHb = o and tonumber(string.match(o, '^[^|]*|[^|]*|([^|]*)'))
+  if (not oldHb) or oldHb <= tonumber(v[3 * i - 1]) then
+    set[#set + 1] = ids[i]
+    set[#set + 1] = v[3 * i]
+  end
+end
+if #set > 0 then redis.call('HSET', key, unpack(set)) end
+return #set / 2
+`;
+
 // KEYS[1] = ackseen:<message id>, KEYS[2] = acc:<bucket>; ARGV = agent id, within (0/1),
 // histogram bucket or -1, conflict (0/1), ttl seconds.
 const ACK = `
@@ -124,6 +148,7 @@ export interface RoutedAgent {
 type WithScripts = Redis & {
   impedanceApply(...args: Array<string | number>): Promise<[number, number]>;
   impedanceAck(k1: string, k2: string, ...args: Array<string | number>): Promise<number>;
+  impedanceSummary(...args: Array<string | number>): Promise<number>;
 };
 
 export function connectRedis(url: string): Redis {
@@ -156,6 +181,7 @@ export class RegistryStore {
   constructor(redis: Redis, readonly prefix: string) {
     redis.defineCommand('impedanceApply', { numberOfKeys: 0, lua: APPLY });
     redis.defineCommand('impedanceAck', { numberOfKeys: 2, lua: ACK });
+    redis.defineCommand('impedanceSummary', { numberOfKeys: 0, lua: SUMMARY });
     this.r = redis as WithScripts;
   }
 
@@ -178,6 +204,20 @@ export class RegistryStore {
       return { built: built === 1, applied };
     } catch (err) {
       throw storeDown('registry write', err);
+    }
+  }
+
+  /** Writes only the agents' summary entries (the full write's, same guard by last heartbeat); says how many were applied. */
+  async writeSummaries(agents: readonly AgentState[]): Promise<number> {
+    const flat: string[] = [];
+    for (const a of agents) {
+      // The entry the full write's script builds from the same strings.
+      flat.push(a.agentId, String(a.lastHeartbeatAt), `${a.score}|${STATE_CODE[a.state]}|${a.lastHeartbeatAt}|${a.clusterId}|${a.sectorId}|${a.drift}`);
+    }
+    try {
+      return await this.r.impedanceSummary(this.prefix, JSON.stringify(flat));
+    } catch (err) {
+      throw storeDown('summary write', err);
     }
   }
 

@@ -58,4 +58,22 @@ describe('impedance registry (Redis): which write wins', function () {
     });
     assert.deepEqual(byId.get('agent-old'), { agentId: 'agent-old', clusterId: 'C9', sectorId: 'S9', score: 250, state: 'DEGRADED', lastHeartbeatAt: T0, drift: 0 });
   });
+
+  it('given a summary entry, when summary-only writes carry an older and then a newer heartbeat, then only the newer replaces it, and it reads back as the full write would have written it', async () => {
+    const full = agent(300, 320);
+    await store.writeAgents(0, [full]);
+    const entry = async () => redis.hget('g:summary', 'agent-1');
+    const written = await entry();
+    assert.equal(await store.writeSummaries([agent(300, 310)]), 0);
+    assert.equal(await entry(), written, 'an older heartbeat does not roll the entry back');
+    const newer = agent(300, 330);
+    assert.equal(await store.writeSummaries([newer]), 1);
+    await store.writeAgents(0, [newer]);
+    const byFull = await entry();
+    await store.writeSummaries([newer]);
+    assert.equal(await entry(), byFull, 'the same string as the full write');
+    const back = (await store.snapshots()).find((x) => x.agentId === 'agent-1');
+    assert.equal(back?.lastHeartbeatAt, newer.lastHeartbeatAt);
+    assert.equal(back?.score, newer.score);
+  });
 });

@@ -13,21 +13,32 @@ const round = (r: number): HeartbeatReceived[] => Array.from({ length: AGENTS },
 }));
 
 /** A registry that keeps the last write per agent (revision-guarded like the Lua script). */
-function fakeStore(): RegistryStore & { agents: Map<string, AgentState>; writes: number } {
+function fakeStore(): RegistryStore & { agents: Map<string, AgentState>; writes: number; summaries: Map<string, number>; summaryWrites: number } {
   const agents = new Map<string, AgentState>();
   const built = new Set<number>();
   const s = {
     agents,
     writes: 0,
+    /** Last heartbeat of each agent's summary entry. */
+    summaries: new Map<string, number>(),
+    summaryWrites: 0,
+    async writeSummaries(xs: readonly AgentState[]) {
+      s.summaryWrites++;
+      for (const a of xs) if ((s.summaries.get(a.agentId) ?? 0) <= a.lastHeartbeatAt) s.summaries.set(a.agentId, a.lastHeartbeatAt);
+      return xs.length;
+    },
     async writeAgents(p: number, xs: readonly AgentState[]) {
       s.writes++;
-      for (const a of xs) if ((agents.get(a.agentId)?.revision ?? 0) <= a.revision) agents.set(a.agentId, a);
+      for (const a of xs) {
+        if ((agents.get(a.agentId)?.revision ?? 0) <= a.revision) agents.set(a.agentId, a);
+        if ((s.summaries.get(a.agentId) ?? 0) <= a.lastHeartbeatAt) s.summaries.set(a.agentId, a.lastHeartbeatAt);
+      }
       return { built: built.has(p), applied: xs.length };
     },
     async markBuilt(p: number) { built.add(p); },
     async isBuilt(p: number) { return built.has(p); },
   };
-  return s as unknown as RegistryStore & { agents: Map<string, AgentState>; writes: number };
+  return s as unknown as RegistryStore & { agents: Map<string, AgentState>; writes: number; summaries: Map<string, number>; summaryWrites: number };
 }
 
 interface Owner { proc: ImpedanceProcessor; store: ReturnType<typeof fakeStore>; clock: { t: number } }
@@ -89,7 +100,9 @@ describe('impedance: coalesced registry writes and changelog checkpoints', () =>
     await batch(a, log, 0, 20, 0, [], true, minuteOld(0));
     await batch(a, log, 20, 40, 1500, [], true, minuteOld(1500));
     await a.proc.drain();
-    assert.equal(a.store.writes, 0, 'a minute behind: nothing written 1.5 s after the last write');
+    assert.equal(a.store.writes, 0, 'a minute behind: no full write 1.5 s after the last one');
+    assert.equal(a.store.summaryWrites, 1, 'but the summary entries, every registryLagMs');
+    assert.equal(a.store.summaries.get('a00'), log[20]!.meta.occurred_at, 'as of the batch');
     await batch(a, log, 40, 60, 6500, [], true, minuteOld(6500));
     await a.proc.drain();
     assert.equal(a.store.writes, 1);
