@@ -88,7 +88,20 @@ async function rawRdkafka(prefix: string): Promise<number> {
 }
 
 
-interface ServiceRun { readonly rate: number; readonly nodeCpuUs: number; readonly redisCpuUs: number; readonly brokerCpuUs: number | undefined }
+interface ServiceRun {
+  readonly rate: number; readonly nodeCpuUs: number; readonly redisCpuUs: number; readonly brokerCpuUs: number | undefined;
+  /** Agents written to Redis per heartbeat over the run, whole and summary entry only: what the Redis CPU pays for, free of other Redis clients' noise. */
+  readonly writes: { readonly full: number; readonly summary: number };
+}
+
+const WRITES_LINE = /^solvermesh_impedance_registry_agent_writes_total\{[^}]*kind="(full|summary)"[^}]*\} (\d+)/gm;
+
+/** Agents written by kind, from /metrics text. */
+function writesIn(text: string): { full: number; summary: number } {
+  const out = { full: 0, summary: 0 };
+  for (const m of text.matchAll(WRITES_LINE)) out[m[1] as 'full' | 'summary'] += Number(m[2]);
+  return out;
+}
 
 async function service(prefix: string, engine: 'kafkajs' | 'rdkafka'): Promise<ServiceRun> {
   const config = loadConfig({ ...process.env, TOPIC_PREFIX: prefix, KAFKA_CLIENT: engine, LOG_LEVEL: 'warn' });
@@ -134,13 +147,14 @@ async function service(prefix: string, engine: 'kafkajs' | 'rdkafka'): Promise<S
   const redisCpuUs = ((await redisCpu(redis)) - redis0) * 1e6 / (N - first);
   const broker1 = brokerCpu();
   const brokerCpuUs = broker0 === undefined || broker1 === undefined ? undefined : (broker1 - broker0) * 1e6 / (N - first);
+  const writes = writesIn(await processor.metrics.registry.metrics());
   await runner.stop();
   await processor.close();
   await admin.disconnect();
   // The registry of this run is not needed any more.
   await unlinkPrefixed(redis, `${prefix}mesh:`);
   redis.disconnect();
-  return { rate, nodeCpuUs, redisCpuUs, brokerCpuUs };
+  return { rate, nodeCpuUs, redisCpuUs, brokerCpuUs, writes: { full: writes.full / N, summary: writes.summary / N } };
 }
 
 
@@ -199,17 +213,25 @@ async function serviceProcesses(prefix: string, engine: 'kafkajs' | 'rdkafka'): 
   const redisCpuUs = ((await redisCpu(redis)) - redis0) * 1e6 / (N - first);
   const broker1 = brokerCpu();
   const brokerCpuUs = broker0 === undefined || broker1 === undefined ? undefined : (broker1 - broker0) * 1e6 / (N - first);
+  const writes = { full: 0, summary: 0 };
+  for (const port of ports) {
+    const w = writesIn(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
+    writes.full += w.full / N;
+    writes.summary += w.summary / N;
+  }
   for (const c of children) c.kill('SIGTERM');
   await Promise.all(children.map((c) => (c.exitCode === null ? once(c, 'exit') : undefined)));
   await admin.disconnect();
   await unlinkPrefixed(redis, `${prefix}mesh:`);
   redis.disconnect();
-  return { rate, nodeCpuUs, redisCpuUs, brokerCpuUs };
+  return { rate, nodeCpuUs, redisCpuUs, brokerCpuUs, writes };
 }
 
 async function main(): Promise<void> {
   const results: Record<string, number[]> = { 'raw kafkajs': [], 'raw rdkafka': [], 'impedance kafkajs': [], 'impedance rdkafka': [] };
-  const cpu: Record<string, { node: number[]; redis: number[]; broker: number[] }> = { kafkajs: { node: [], redis: [], broker: [] }, rdkafka: { node: [], redis: [], broker: [] } };
+  const cpu: Record<string, { node: number[]; redis: number[]; broker: number[]; full: number[]; summary: number[] }> = {
+    kafkajs: { node: [], redis: [], broker: [], full: [], summary: [] }, rdkafka: { node: [], redis: [], broker: [], full: [], summary: [] },
+  };
   for (let r = 0; r < RUNS; r++) {
     for (const engine of ENGINES) {
       const prefix = `bench-imp-${Date.now().toString(36)}${randomBytes(2).toString('hex')}.`;
@@ -229,6 +251,8 @@ async function main(): Promise<void> {
       cpu[engine]!.node.push(run.nodeCpuUs);
       cpu[engine]!.redis.push(run.redisCpuUs);
       if (run.brokerCpuUs !== undefined) cpu[engine]!.broker.push(run.brokerCpuUs);
+      cpu[engine]!.full.push(run.writes.full);
+      cpu[engine]!.summary.push(run.writes.summary);
       process.stderr.write(`run ${r + 1}/${RUNS} ${engine}: raw ${Math.round(results[`raw ${engine}`]!.at(-1)!)}/s, impedance ${Math.round(results[`impedance ${engine}`]!.at(-1)!)}/s\n`);
     }
   }
@@ -241,6 +265,7 @@ async function main(): Promise<void> {
     if (c.node.length === 0) continue;
     const runs = (xs: number[]) => `${median(xs).toFixed(1)} µs (runs ${xs.map((x) => x.toFixed(1)).join(', ')})`;
     process.stdout.write(`cpu per heartbeat, impedance ${engine}: node ${runs(c.node)}, redis-server ${runs(c.redis)}${c.broker.length ? `, kafka broker ${runs(c.broker)}` : ''}\n`);
+    process.stdout.write(`  registry writes per heartbeat: ${median(c.full).toFixed(3)} agents whole, ${median(c.summary).toFixed(3)} summary entries only\n`);
     if (c.broker.length) {
       // What the three processes need together bounds the rate on this machine's cores,
       // whatever the overlap: the ceiling the measured CPU cost allows.

@@ -107,6 +107,7 @@ export interface ImpedanceMetrics {
   readonly stateChanges: Counter<'to'>;
   readonly predictionError: Histogram;
   readonly predictions: Counter<'result'>;
+  readonly registryWrites: Counter<'kind'>;
 }
 
 export function createImpedanceMetrics(registry: Registry = new Registry()): ImpedanceMetrics {
@@ -120,6 +121,7 @@ export function createImpedanceMetrics(registry: Registry = new Registry()): Imp
       buckets: [5, 10, 25, 50, 100, 250, 500, 1000, 5000],
     }),
     predictions: new Counter({ name: 'solvermesh_impedance_predictions_total', help: 'Acks measured: within 50 ms of the prediction or not', labelNames: ['result'], registers }),
+    registryWrites: new Counter({ name: 'solvermesh_impedance_registry_agent_writes_total', help: 'Agents sent to Redis: whole (hash, indexes, summary entry) or their summary entry only', labelNames: ['kind'], registers }),
   };
 }
 
@@ -319,6 +321,7 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
   async function write(p: number, agents: readonly AgentState[]): Promise<boolean> {
     const writes: Array<Promise<{ built: boolean }>> = [];
     for (let i = 0; i < agents.length; i += WRITE_CHUNK) writes.push(store.writeAgents(p, agents.slice(i, i + WRITE_CHUNK)));
+    metrics.registryWrites.inc({ kind: 'full' }, agents.length);
     const done = await Promise.allSettled(writes);
     const failed = done.find((d): d is PromiseRejectedResult => d.status === 'rejected');
     if (failed) throw failed.reason;
@@ -356,6 +359,7 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
     for (const id of part.unwritten) { const a = part.fold.agents.get(id); if (a) agents.push(a); }
     if (agents.length === 0) return;
     const writes = () => {
+      metrics.registryWrites.inc({ kind: 'summary' }, agents.length);
       const all: Array<Promise<number>> = [];
       for (let i = 0; i < agents.length; i += WRITE_CHUNK) all.push(store.writeSummaries(agents.slice(i, i + WRITE_CHUNK)));
       return Promise.all(all);
