@@ -8,7 +8,7 @@ import { deadLetter } from './dead-letter';
 import { errorCode, errorMessage, isRetriable, poison } from './errors';
 import type { BatchContext, ConsumerTuning, InRecord, KafkaEngine, OutRecord, PartitionBatch, PartitionProgress, TransactionalConsumer } from './kafka/types';
 import type { RuntimeMetrics } from './metrics';
-import type { Emit, Processor, RecordContext } from './processor';
+import { decimal, type Emit, type Processor, type RecordContext } from './processor';
 
 export type EventValidator = (event: DecodedEvent) => string[];
 
@@ -286,7 +286,7 @@ class LazyContext implements RecordContext {
     this.#record = record;
     this.partition = record.partition;
     this.offset = record.offset;
-    this.timestampMs = Number(record.timestamp);
+    this.timestampMs = decimal(record.timestamp);
   }
   get key(): string | null {
     const k = this.#record.key;
