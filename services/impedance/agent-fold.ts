@@ -81,8 +81,16 @@ function window(xs: readonly number[], x: number): number[] {
 /** window() in place. */
 function slide(xs: number[], x: number): number[] {
   // shift(), not splice(): splice returns an array of what it removed, one per heartbeat.
-  while (xs.length >= WINDOW_SIZE) xs.shift();
-  xs.push(x);
+  while (xs.length > WINDOW_SIZE) xs.shift();
+  const n = xs.length;
+  if (n < WINDOW_SIZE) {
+    xs.push(x);
+    return xs;
+  }
+  // A full window moves down by hand: shift() trims the array's store at the front, and the
+  // push() after it then grew a new store every few heartbeats.
+  for (let i = 1; i < n; i++) xs[i - 1] = xs[i]!;
+  xs[n - 1] = x;
   return xs;
 }
 
@@ -168,7 +176,9 @@ export function foldHeartbeat(prev: AgentState | undefined, hb: HeartbeatReceive
     latencies = slide(prev.latencies as number[], hb.latency_ms);
     processings = slide(prev.processings as number[], hb.processing_ms);
     buckets = prev.buckets as ReliabilityBucket[];
-    addHeartbeat(buckets, atMs, missedHeartbeats(gapMs));
+    // The last bucket of a state made in the batch is its own: the copy that made the state
+    // (recordHeartbeat) replaced or added it, and only this agent's heartbeats since changed it.
+    addHeartbeat(buckets, atMs, missedHeartbeats(gapMs), true);
   } else {
     latencies = window(prev?.latencies ?? [], hb.latency_ms);
     processings = window(prev?.processings ?? [], hb.processing_ms);

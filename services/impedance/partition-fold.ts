@@ -227,7 +227,8 @@ export class PartitionFold {
       if (t.kind === 0) {
         if (a.offline) continue;
         const due = a.lastHeartbeatAt + OFFLINE_AFTER_US;
-        if (due > t.at) { this.timers.push({ at: due, agentId: a.agentId, kind: 0 }); continue; }
+        // The popped timer goes back in at the deadline: it is in the heap nowhere else.
+        if (due > t.at) { (t as { at: number }).at = due; this.timers.push(t); continue; }
         // An extra timer left by a rolled-back batch: the one at the deadline fires.
         if (due !== t.at) continue;
       }

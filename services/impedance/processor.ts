@@ -42,7 +42,7 @@ import type {
   AckReceived, CoordinationRequested, HeartbeatReceived, ImpedanceUpdated,
 } from '../../schemas/generated/events';
 import type { DecodedEvent } from '../runtime/codec';
-import type { Emit, Processor, RecordContext } from '../runtime/processor';
+import { decimal, type Emit, type Processor, type RecordContext } from '../runtime/processor';
 import { measureArrival } from './accuracy';
 import { fromImpedanceUpdated, toImpedanceUpdated, type AgentState } from './agent-fold';
 import { PartitionFold } from './partition-fold';
@@ -257,7 +257,7 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
     if (part.tailFrom !== undefined) return replayTail(ctx.partition, part, BigInt(ctx.offset)).then(() => onHeartbeat(hb, ctx));
     current.add(ctx.partition);
     // A number, not a BigInt per record: offsets stay far below 2^53.
-    part.lastOffset = Number(ctx.offset);
+    part.lastOffset = decimal(ctx.offset);
     part.lastTimestampMs = ctx.timestampMs;
     const res = part.fold.apply(hb);
     if (res.duplicate) duplicates++; else applied++;

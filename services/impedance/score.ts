@@ -157,15 +157,24 @@ export function recordHeartbeat(buckets: readonly ReliabilityBucket[], atMs: num
   return out;
 }
 
-/** recordHeartbeat in place: `buckets` (in index order) is changed, the bucket objects are not. */
-export function addHeartbeat(buckets: ReliabilityBucket[], atMs: number, missed: number): void {
+/**
+ * recordHeartbeat in place: `buckets` (in index order) is changed, the bucket objects are not,
+ * except the last one when `ownLast` says nothing else holds it (it was made by the caller's
+ * earlier heartbeats): a bucket object per heartbeat outlived the young generation.
+ */
+export function addHeartbeat(buckets: ReliabilityBucket[], atMs: number, missed: number, ownLast = false): void {
   const index = Math.floor(atMs / RELIABILITY_BUCKET_MS);
   let stale = 0;
   while (stale < buckets.length && buckets[stale]!.index <= index - RELIABILITY_BUCKETS) stale++;
   if (stale > 0) buckets.splice(0, stale);
   const last = buckets[buckets.length - 1];
-  if (last && last.index === index) buckets[buckets.length - 1] = { index, received: last.received + 1, missed: last.missed + missed };
-  else buckets.push({ index, received: 1, missed });
+  if (last && last.index === index) {
+    if (ownLast) {
+      const b = last as { received: number; missed: number };
+      b.received += 1;
+      b.missed += missed;
+    } else buckets[buckets.length - 1] = { index, received: last.received + 1, missed: last.missed + missed };
+  } else buckets.push({ index, received: 1, missed });
 }
 
 const NO_ACK_COUNTS = { onTime: 0, late: 0 } as const;

@@ -54,3 +54,20 @@ export interface ProcessorContext {
   /** The service's Prometheus registry: register processor metrics here, served on /metrics. */
   readonly registry: Registry;
 }
+
+/**
+ * Number(s) for the decimal strings Kafka clients give offsets and timestamps as, without the
+ * generic string-to-number conversion, which cost a tenth of a microsecond per record for a
+ * timestamp. Digits only and at most 15 of them (exact in a double); anything else is Number()'s.
+ */
+export function decimal(s: string): number {
+  const n = s.length;
+  if (n === 0 || n > 15) return Number(s);
+  let v = 0;
+  for (let i = 0; i < n; i++) {
+    const d = s.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return Number(s);
+    v = v * 10 + d;
+  }
+  return v;
+}

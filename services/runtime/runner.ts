@@ -8,7 +8,7 @@ import { deadLetter } from './dead-letter';
 import { errorCode, errorMessage, isRetriable, poison } from './errors';
 import type { BatchContext, ConsumerTuning, InRecord, KafkaEngine, OutRecord, PartitionBatch, PartitionProgress, TransactionalConsumer } from './kafka/types';
 import type { RuntimeMetrics } from './metrics';
-import type { Emit, Processor, RecordContext } from './processor';
+import { decimal, type Emit, type Processor, type RecordContext } from './processor';
 
 export type EventValidator = (event: DecodedEvent) => string[];
 
@@ -188,7 +188,7 @@ export class ProcessorRunner {
   /** Decode, validate, handle: once, synchronously when the schema is known and the handler is. */
   private attempt(record: InRecord, topic: string): readonly Emit[] | Promise<readonly Emit[]> {
     const known = this.opts.codec.decodeKnown(record.value);
-    if (known) return this.handleEvent(known.event, record, topic);
+    if (known) return this.handleEvent(known, record, topic);
     return this.opts.codec.decode(record.value).then(({ event }) => this.handleEvent(event, record, topic));
   }
 
@@ -286,7 +286,7 @@ class LazyContext implements RecordContext {
     this.#record = record;
     this.partition = record.partition;
     this.offset = record.offset;
-    this.timestampMs = Number(record.timestamp);
+    this.timestampMs = decimal(record.timestamp);
   }
   get key(): string | null {
     const k = this.#record.key;
