@@ -25,13 +25,6 @@ export const COMPATIBILITY_LEVEL = 'FULL_TRANSITIVE';
 
 export const subjectFor = (topic: string, fullName: string) => `${topic}-${fullName}`;
 
-/** avsc's cursor over a buffer (lib/utils.js; avsc is pinned) and the reading half of a type or resolver. */
-interface AvroTap { buf: Buffer; pos: number }
-interface AvroReader { _read(tap: AvroTap): unknown }
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { Tap } = require('avsc/lib/utils') as { Tap: new (buf: Buffer, pos: number) => AvroTap };
-const EMPTY = Buffer.alloc(0);
-
 interface ReaderForId {
   readonly schema: EventSchema;
   /** Decodes the Avro body that starts at `pos` and ends with `buf`. */
@@ -115,13 +108,13 @@ export class EventCodec {
   /**
    * The runner's hot path: decode() without a promise when the writer schema was seen before,
    * undefined when it must be fetched first (then call decode()); throws what decode() rejects
-   * with; the event alone (a Decoded per record was garbage). The event is the decoded Avro record itself (an avsc record instance, as its nested
+   * with. The event is the decoded Avro record itself (an avsc record instance, as its nested
    * records always were) with `type` set, not a plain copy: the copy cost as much as decoding.
    */
-  decodeKnown(value: Buffer | null | undefined): DecodedEvent | undefined {
+  decodeKnown(value: Buffer | null | undefined): Decoded | undefined {
     const schemaId = framedSchemaId(value);
     const reader = this.readyById.get(schemaId);
-    return reader ? read(reader, schemaId, value!).event : undefined;
+    return reader ? read(reader, schemaId, value!) : undefined;
   }
 
   private readerFor(id: number): Promise<ReaderForId> {
@@ -157,25 +150,14 @@ export class EventCodec {
     }
     // The writer is usually our own schema: then the resolver is needless work on every record.
     const same = writer.equals(reader);
-    // Read at the body's offset in the framed value, not fromBuffer() of a subarray: a Buffer
-    // view per record cost more than its smaller fields. And with one cursor (avsc's Tap) per
-    // reader, not decode(), which makes a Tap and a result object per record. Reading is
-    // synchronous, so records never share the cursor. The checks are fromBuffer's.
-    const tap = new Tap(EMPTY, 0);
-    const readBody = same ? reader as unknown as AvroReader : resolver as unknown as AvroReader;
+    // decode() at the body's offset in the framed value, not fromBuffer() of a subarray: a
+    // Buffer view per record cost more than its smaller fields. The checks are fromBuffer's.
     return {
       schema,
       read: (buf, pos) => {
-        tap.buf = buf;
-        tap.pos = pos;
-        let value: unknown;
-        try {
-          value = readBody._read(tap);
-        } finally {
-          tap.buf = EMPTY; // the cursor must not keep the last record's batch alive
-        }
-        if (tap.pos > buf.length) throw new Error('truncated buffer');
-        if (tap.pos < buf.length) throw new Error('trailing data');
+        const { value, offset } = same ? reader.decode(buf, pos) : reader.decode(buf, pos, resolver);
+        if (offset < 0) throw new Error('truncated buffer');
+        if (offset < buf.length) throw new Error('trailing data');
         return value;
       },
     };

@@ -188,7 +188,7 @@ export class ProcessorRunner {
   /** Decode, validate, handle: once, synchronously when the schema is known and the handler is. */
   private attempt(record: InRecord, topic: string): readonly Emit[] | Promise<readonly Emit[]> {
     const known = this.opts.codec.decodeKnown(record.value);
-    if (known) return this.handleEvent(known, record, topic);
+    if (known) return this.handleEvent(known.event, record, topic);
     return this.opts.codec.decode(record.value).then(({ event }) => this.handleEvent(event, record, topic));
   }
 
