@@ -47,7 +47,9 @@ describe('three-broker cluster (make up BROKERS=3): losing a broker mid-stream',
         process.kill(Number(readFileSync(join(ROOT, '.infra', 'run', 'kafka-3-3.pid'), 'utf8').trim()), 'SIGKILL');
         await send(100, 200);
         // then: every report has exactly one committed quarantine decision
-        const records = await k.collect('mesh.conflicts', (r) => r.length >= 400, 120_000);
+        // 120 s was once not enough in a full make test (rdkafka, no decision at all in 120 s; alone it
+        // recovers in under 50 s; cause not found): the spec is about exactly-once, not recovery time.
+        const records = await k.collect('mesh.conflicts', (r) => r.length >= 400, 240_000);
         const events = await k.decodeAll(records);
         const ids = (events.filter((e) => e.type === 'ConflictQuarantined') as unknown as ConflictQuarantined[]).map((q) => q.conflict_id);
         assert.equal(events.filter((e) => e.type === 'ConflictReported').length, 200);
