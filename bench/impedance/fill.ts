@@ -30,6 +30,14 @@ export async function redisCpu(redis: Redis): Promise<number> {
   return v('used_cpu_user') + v('used_cpu_sys');
 }
 
+/** CPU seconds a process has used (utime + stime of /proc/<pid>/stat, in clock ticks of 10 ms). */
+export function processCpu(pid: number | string): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the parenthesised name: utime and stime are the 12th and 13th.
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
 /**
  * CPU seconds the Kafka brokers started by infra/ (their pid files in .infra/run) have used so
  * far, or undefined when none is found (brokers started some other way).
@@ -37,17 +45,12 @@ export async function redisCpu(redis: Redis): Promise<number> {
 export function brokerCpu(runDir = join(__dirname, '../../.infra/run')): number | undefined {
   let pids: string[];
   try { pids = readdirSync(runDir).filter((f) => /^kafka-.*\.pid$/.test(f)).map((f) => readFileSync(join(runDir, f), 'utf8').trim()); } catch { return undefined; }
-  let ticks = 0;
+  let total = 0;
   let found = false;
   for (const pid of pids) {
-    let stat: string;
-    try { stat = readFileSync(`/proc/${pid}/stat`, 'utf8'); } catch { continue; }
-    // Fields after the parenthesised name: utime and stime are the 12th and 13th (clock ticks).
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    ticks += Number(f[11]) + Number(f[12]);
-    found = true;
+    try { total += processCpu(pid); found = true; } catch { /* a pid file of a broker that is gone */ }
   }
-  return found ? ticks / 100 : undefined;
+  return found ? total : undefined;
 }
 
 export async function fillHeartbeats(kafka: Kafka, brokers: string[], registryUrl: string, prefix: string, n: number): Promise<void> {

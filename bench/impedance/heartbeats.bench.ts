@@ -15,7 +15,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as os from 'node:os';
 import { writeFileSync } from 'node:fs';
@@ -24,7 +23,7 @@ import Redis from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import type * as Rd from 'node-rdkafka';
 import * as current from '../../services/impedance';
-import { brokerCpu, fillHeartbeats, median, redisCpu } from './fill';
+import { brokerCpu, fillHeartbeats, median, processCpu, redisCpu } from './fill';
 import { unlinkPrefixed } from '../../services/impedance/registry-store';
 import { deletePrefixedTopics } from '../../topics/apply';
 import { EventCodec } from '../../services/runtime/codec';
@@ -103,6 +102,61 @@ function writesIn(text: string): { full: number; summary: number } {
   return out;
 }
 
+/** What a run's measurement needs of the service under test, however it runs. */
+interface Measured {
+  /** CPU seconds the service's node process(es) used so far. */
+  nodeCpu(): number;
+  /** Agents not yet written to Redis (after waiting for the writes under way). */
+  registryBacklog(): Promise<number>;
+  /** Agents written so far, by kind (its /metrics). */
+  writes(): Promise<{ full: number; summary: number }>;
+}
+
+/**
+ * Times the service from its first commit until every heartbeat is committed and Redis holds the
+ * last state (a service catching up writes the registry every tenth of its backlog, and the end of
+ * the backlog once quiet), with the CPU each process spent meanwhile.
+ */
+async function measure(prefix: string, svc: Measured): Promise<ServiceRun> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const topic = `${prefix}mesh.heartbeats`;
+  const committed = async () => {
+    const [t] = await admin.fetchOffsets({ groupId: `${prefix}solvermesh.impedance`, topics: [topic] });
+    return (t?.partitions ?? []).reduce((s, p) => s + Math.max(0, Number(p.offset)), 0);
+  };
+  const redis = new Redis(base.redisUrl);
+  let first = 0;
+  let firstAt = 0;
+  let cpu0 = 0;
+  let redis0 = 0;
+  let broker0: number | undefined;
+  for (;;) {
+    const c = await committed();
+    if (c > 0 && firstAt === 0) { first = c; firstAt = Date.now(); cpu0 = svc.nodeCpu(); redis0 = await redisCpu(redis); broker0 = brokerCpu(); }
+    if (c >= N) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  for (const give = Date.now() + 60_000; (await svc.registryBacklog()) > 0;) {
+    if (Date.now() > give) throw new Error('unwritten registry changes remain 60 s after the last commit');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const rate = ((N - first) * 1000) / (Date.now() - firstAt);
+  // CPU per heartbeat is steadier than the rate on a shared machine: the rate also pays for
+  // whatever else runs, the CPU time only for these processes.
+  const nodeCpuUs = (svc.nodeCpu() - cpu0) * 1e6 / (N - first);
+  const redisCpuUs = ((await redisCpu(redis)) - redis0) * 1e6 / (N - first);
+  const broker1 = brokerCpu();
+  const brokerCpuUs = broker0 === undefined || broker1 === undefined ? undefined : (broker1 - broker0) * 1e6 / (N - first);
+  const w = await svc.writes();
+  await admin.disconnect();
+  // The registry of this run is not needed any more.
+  await unlinkPrefixed(redis, `${prefix}mesh:`);
+  redis.disconnect();
+  return { rate, nodeCpuUs, redisCpuUs, brokerCpuUs, writes: { full: w.full / N, summary: w.summary / N } };
+}
+
+/** The service in this process (what BENCH_PROFILE profiles). */
 async function service(prefix: string, engine: 'kafkajs' | 'rdkafka'): Promise<ServiceRun> {
   const config = loadConfig({ ...process.env, TOPIC_PREFIX: prefix, KAFKA_CLIENT: engine, LOG_LEVEL: 'warn' });
   const logger = createLogger('warn', 'bench-impedance');
@@ -112,70 +166,29 @@ async function service(prefix: string, engine: 'kafkajs' | 'rdkafka'): Promise<S
     groupId: `${prefix}solvermesh.impedance`, topicPrefix: prefix, maxRetries: 5, retryBackoffMs: 200, stallTimeoutMs: 60_000,
     maxBatchRecords: BATCH, validate: schemaValidator(),
   });
-  const admin = kafka.admin();
-  await admin.connect();
   await runner.start();
-  const topic = `${prefix}mesh.heartbeats`;
-  const committed = async () => {
-    const [t] = await admin.fetchOffsets({ groupId: `${prefix}solvermesh.impedance`, topics: [topic] });
-    return (t?.partitions ?? []).reduce((s, p) => s + Math.max(0, Number(p.offset)), 0);
-  };
-  const redis = new Redis(config.redisUrl);
-  let first = 0;
-  let firstAt = 0;
-  let cpu0 = process.cpuUsage();
-  let redis0 = 0;
-  let broker0: number | undefined;
-  for (;;) {
-    const c = await committed();
-    if (c > 0 && firstAt === 0) { first = c; firstAt = Date.now(); cpu0 = process.cpuUsage(); redis0 = await redisCpu(redis); broker0 = brokerCpu(); }
-    if (c >= N) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  // The run ends when Redis holds the last state too: a service catching up writes the registry
-  // every tenth of its backlog, and the end of the backlog when the partitions go quiet.
-  for (;;) {
-    await processor.drain();
-    if ((processor.registryBacklog?.() ?? 0) === 0) break;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  const rate = ((N - first) * 1000) / (Date.now() - firstAt);
-  // CPU per heartbeat is steadier than the rate on a shared machine: the rate also pays for
-  // whatever else runs, the CPU time only for this process (and the Redis server).
-  const cpu = process.cpuUsage(cpu0);
-  const nodeCpuUs = (cpu.user + cpu.system) / (N - first);
-  const redisCpuUs = ((await redisCpu(redis)) - redis0) * 1e6 / (N - first);
-  const broker1 = brokerCpu();
-  const brokerCpuUs = broker0 === undefined || broker1 === undefined ? undefined : (broker1 - broker0) * 1e6 / (N - first);
-  const writes = writesIn(await processor.metrics.registry.metrics());
+  const run = await measure(prefix, {
+    nodeCpu: () => { const c = process.cpuUsage(); return (c.user + c.system) / 1e6; },
+    registryBacklog: async () => { await processor.drain(); return processor.registryBacklog?.() ?? 0; },
+    writes: async () => writesIn(await processor.metrics.registry.metrics()),
+  });
   await runner.stop();
   await processor.close();
-  await admin.disconnect();
-  // The registry of this run is not needed any more.
-  await unlinkPrefixed(redis, `${prefix}mesh:`);
-  redis.disconnect();
-  return { rate, nodeCpuUs, redisCpuUs, brokerCpuUs, writes: { full: writes.full / N, summary: writes.summary / N } };
+  return run;
 }
 
-
-/** CPU seconds a process has used (utime + stime of /proc/<pid>/stat, clock ticks of 10 ms). */
-function processCpu(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
+/** Sums a gauge or counter line over the instances' /metrics. */
+async function fromMetrics<T>(ports: readonly number[], read: (text: string, port: number) => T, add: (a: T, b: T) => T, zero: T): Promise<T> {
+  let out = zero;
+  for (const port of ports) out = add(out, read(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text(), port));
+  return out;
 }
 
-/** The agents not yet written to Redis, summed over the instances' /metrics. */
-async function registryBacklogOf(ports: readonly number[]): Promise<number> {
-  let n = 0;
-  for (const port of ports) {
-    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    const m = /^solvermesh_impedance_registry_backlog(?:\{[^}]*\})? (\d+)/m.exec(text);
-    if (!m) throw new Error(`instance on port ${port} reports no solvermesh_impedance_registry_backlog`);
-    n += Number(m[1]);
-  }
-  return n;
-}
+const backlogIn = (text: string, port: number): number => {
+  const m = /^solvermesh_impedance_registry_backlog(?:\{[^}]*\})? (\d+)/m.exec(text);
+  if (!m) throw new Error(`instance on port ${port} reports no solvermesh_impedance_registry_backlog`);
+  return Number(m[1]);
+};
 
 /** The service as INSTANCES separate processes of one group. */
 async function serviceProcesses(prefix: string, engine: 'kafkajs' | 'rdkafka'): Promise<ServiceRun> {
@@ -184,47 +197,16 @@ async function serviceProcesses(prefix: string, engine: 'kafkajs' | 'rdkafka'): 
     env: { ...process.env, TOPIC_PREFIX: prefix, KAFKA_CLIENT: engine, LOG_LEVEL: 'warn', HTTP_PORT: String(port) },
     stdio: ['ignore', 'ignore', 'inherit'],
   }));
-  const admin = kafka.admin();
-  await admin.connect();
-  const topic = `${prefix}mesh.heartbeats`;
-  const committed = async () => {
-    const [t] = await admin.fetchOffsets({ groupId: `${prefix}solvermesh.impedance`, topics: [topic] });
-    return (t?.partitions ?? []).reduce((s, p) => s + Math.max(0, Number(p.offset)), 0);
-  };
-  const nodeCpu = () => children.reduce((s, c) => s + processCpu(c.pid!), 0);
-  const redis = new Redis(base.redisUrl);
-  let first = 0;
-  let firstAt = 0;
-  let cpu0 = 0;
-  let redis0 = 0;
-  let broker0: number | undefined;
-  for (;;) {
-    const c = await committed();
-    if (c > 0 && firstAt === 0) { first = c; firstAt = Date.now(); cpu0 = nodeCpu(); redis0 = await redisCpu(redis); broker0 = brokerCpu(); }
-    if (c >= N) break;
-    await new Promise((r) => setTimeout(r, 100));
+  try {
+    return await measure(prefix, {
+      nodeCpu: () => children.reduce((s, c) => s + processCpu(c.pid!), 0),
+      registryBacklog: () => fromMetrics(ports, backlogIn, (a, b) => a + b, 0),
+      writes: () => fromMetrics(ports, writesIn, (a, b) => ({ full: a.full + b.full, summary: a.summary + b.summary }), { full: 0, summary: 0 }),
+    });
+  } finally {
+    for (const c of children) c.kill('SIGTERM');
+    await Promise.all(children.map((c) => (c.exitCode === null ? once(c, 'exit') : undefined)));
   }
-  for (const give = Date.now() + 60_000; (await registryBacklogOf(ports)) > 0;) {
-    if (Date.now() > give) throw new Error('the instances still report unwritten registry changes 60 s after the last commit');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  const rate = ((N - first) * 1000) / (Date.now() - firstAt);
-  const nodeCpuUs = (nodeCpu() - cpu0) * 1e6 / (N - first);
-  const redisCpuUs = ((await redisCpu(redis)) - redis0) * 1e6 / (N - first);
-  const broker1 = brokerCpu();
-  const brokerCpuUs = broker0 === undefined || broker1 === undefined ? undefined : (broker1 - broker0) * 1e6 / (N - first);
-  const writes = { full: 0, summary: 0 };
-  for (const port of ports) {
-    const w = writesIn(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
-    writes.full += w.full / N;
-    writes.summary += w.summary / N;
-  }
-  for (const c of children) c.kill('SIGTERM');
-  await Promise.all(children.map((c) => (c.exitCode === null ? once(c, 'exit') : undefined)));
-  await admin.disconnect();
-  await unlinkPrefixed(redis, `${prefix}mesh:`);
-  redis.disconnect();
-  return { rate, nodeCpuUs, redisCpuUs, brokerCpuUs, writes };
 }
 
 async function main(): Promise<void> {

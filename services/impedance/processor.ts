@@ -172,6 +172,7 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
   const caughtUpMs = deps.caughtUpMs ?? 5000;
   const idleWriteMs = deps.idleWriteMs ?? registryLagMs;
   const metrics = createImpedanceMetrics(deps.registry);
+  const parts = new Map<number, Part>();
   const registryBacklog = () => {
     let n = 0;
     for (const x of parts.values()) n += x.fold.dirtyCount + x.unwritten.size;
@@ -181,7 +182,6 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
     name: 'solvermesh_impedance_registry_backlog', help: 'Agents whose latest state is not yet written to the Redis registry', registers: [metrics.registry],
     collect() { this.set(registryBacklog()); },
   });
-  const parts = new Map<number, Part>();
   /** Partitions handled since the last flush. */
   const current = new Set<number>();
   /** Partitions flushed, whose transaction is not known to have committed yet. */
