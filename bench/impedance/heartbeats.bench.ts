@@ -5,9 +5,10 @@
 // must start empty) filled with the same BENCH_HEARTBEATS heartbeats of a 30,000-agent mesh.
 //   BENCH_HEARTBEATS (900000: 30 per agent, so most of a run folds full 12-sample windows, as a
 //   running mesh does; at 300,000 no window fills and node CPU per heartbeat read ~20% lower: 14.2 vs 17.2 µs)  BENCH_RUNS (3)  BENCH_ENGINES (kafkajs,rdkafka)  BENCH_BATCH (max records per batch, the service's: 20000)
-//   BENCH_INSTANCES (1): with 2 or more, the service runs as that many `solvermesh run impedance`
-//   processes in one consumer group (scaled out, as a deployment would on more cores), and the
-//   node CPU is theirs together.
+//   BENCH_INSTANCES (1): the service runs as that many `bin/solvermesh run impedance` processes
+//   in one consumer group (as deployed, with the CLI's node flags; 2 or more: scaled out, as a
+//   deployment would on more cores), and the node CPU is theirs together. With BENCH_PROFILE or
+//   BENCH_IMPL it runs inside this process instead (one instance).
 // The service's coalescing knobs apply too: IMPEDANCE_REGISTRY_LAG_MS (1000),
 // IMPEDANCE_CHECKPOINT_MS (10000), IMPEDANCE_CAUGHT_UP_MS (5000). The topics are filled before
 // the service starts, so it runs behind (records older than IMPEDANCE_CAUGHT_UP_MS): the
@@ -44,6 +45,7 @@ const impl: typeof current = process.env.BENCH_IMPL ? require(process.env.BENCH_
 const BATCH = Number(process.env.BENCH_BATCH ?? impl.impedanceService.maxBatchRecords ?? 5000);
 // BENCH_PROFILE=dir: a CPU profile of each service run only (not the fill or the raw consume), for chrome://inspect or speedscope.
 const PROFILE = process.env.BENCH_PROFILE;
+const IN_PROCESS = PROFILE !== undefined || process.env.BENCH_IMPL !== undefined;
 const base = loadConfig(process.env);
 const kafka = new Kafka({ clientId: 'bench-impedance', brokers: base.kafkaBrokers, logLevel: logLevel.NOTHING });
 
@@ -73,11 +75,13 @@ async function rawRdkafka(prefix: string): Promise<number> {
   const rd = require('node-rdkafka') as typeof Rd;
   const c = new rd.KafkaConsumer({ 'metadata.broker.list': base.kafkaBrokers.join(','), 'group.id': `${prefix}raw-rd-${randomBytes(3).toString('hex')}`, 'enable.auto.commit': false, 'max.partition.fetch.bytes': FETCH_BYTES_PER_PARTITION }, { 'auto.offset.reset': 'earliest' });
   await new Promise<void>((res, rej) => c.connect({}, (e) => (e ? rej(e) : res())));
+  c.setDefaultConsumeTimeout(100);
   c.subscribe([`${prefix}mesh.heartbeats`]);
   let n = 0;
   let t0 = 0;
   while (n < N) {
-    const m = await new Promise<Rd.Message[]>((res, rej) => c.consume(5000, (e, ms) => (e ? rej(e) : res(ms))));
+    // consume(n) as the service calls it: node-rdkafka hands over 20,000 at 202k/s, 5,000 at 127k/s.
+    const m = await new Promise<Rd.Message[]>((res, rej) => c.consume(BATCH, (e, ms) => (e ? rej(e) : res(ms))));
     if (m.length && t0 === 0) t0 = Date.now();
     n += m.length;
   }
@@ -190,10 +194,10 @@ const backlogIn = (text: string, port: number): number => {
   return Number(m[1]);
 };
 
-/** The service as INSTANCES separate processes of one group. */
+/** The service as INSTANCES separate processes of one group, started as an operator starts it. */
 async function serviceProcesses(prefix: string, engine: 'kafkajs' | 'rdkafka'): Promise<ServiceRun> {
   const ports = Array.from({ length: INSTANCES }, (_, i) => 19_400 + i);
-  const children: ChildProcess[] = ports.map((port) => spawn(process.execPath, [join(__dirname, '../../bin/solvermesh'), 'run', 'impedance'], {
+  const children: ChildProcess[] = ports.map((port) => spawn(join(__dirname, '../../bin/solvermesh'), ['run', 'impedance'], {
     env: { ...process.env, TOPIC_PREFIX: prefix, KAFKA_CLIENT: engine, LOG_LEVEL: 'warn', HTTP_PORT: String(port) },
     stdio: ['ignore', 'ignore', 'inherit'],
   }));
@@ -221,7 +225,7 @@ async function main(): Promise<void> {
       results[`raw ${engine}`]!.push(engine === 'kafkajs' ? await rawKafkajs(prefix) : await rawRdkafka(prefix));
       const session = PROFILE ? new Session() : undefined;
       if (session) { session.connect(); await session.post('Profiler.enable'); await session.post('Profiler.start'); }
-      const run = INSTANCES > 1 ? await serviceProcesses(prefix, engine) : await service(prefix, engine);
+      const run = IN_PROCESS ? await service(prefix, engine) : await serviceProcesses(prefix, engine);
       if (session) {
         const { profile } = await session.post('Profiler.stop');
         writeFileSync(`${PROFILE}/impedance-${engine}-${r + 1}.cpuprofile`, JSON.stringify(profile));
@@ -238,7 +242,7 @@ async function main(): Promise<void> {
       process.stderr.write(`run ${r + 1}/${RUNS} ${engine}: raw ${Math.round(results[`raw ${engine}`]!.at(-1)!)}/s, impedance ${Math.round(results[`impedance ${engine}`]!.at(-1)!)}/s\n`);
     }
   }
-  process.stdout.write(`heartbeats per run: ${N} (30,000-agent mesh), batch <= ${BATCH} records, runs: ${RUNS}${INSTANCES > 1 ? `, service instances: ${INSTANCES} processes` : ''}\n`);
+  process.stdout.write(`heartbeats per run: ${N} (30,000-agent mesh), batch <= ${BATCH} records, runs: ${RUNS}, service: ${IN_PROCESS ? 'inside the bench process' : `${INSTANCES} bin/solvermesh process${INSTANCES > 1 ? 'es' : ''}`}\n`);
   for (const [name, xs] of Object.entries(results)) {
     if (xs.length === 0) continue;
     process.stdout.write(`${name.padEnd(20)} median ${Math.round(median(xs)).toLocaleString('en-US').padStart(9)}/s   runs: ${xs.map((x) => Math.round(x)).join(', ')}\n`);

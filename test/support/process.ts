@@ -1,4 +1,4 @@
-// Runs `solvermesh` commands as real child processes, as an operator would.
+// Runs `solvermesh` commands as real child processes, as an operator would (the shebang and its node flags included).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 
@@ -11,7 +11,7 @@ export interface Child {
 }
 
 export function spawnCli(args: string[], env: NodeJS.ProcessEnv): Child {
-  const proc = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(BIN, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
@@ -25,7 +25,7 @@ export interface CliRun { readonly code: number | null; readonly stdout: string;
 /** The CLI as a user runs it, to its end: stdout and stderr apart (ids go to stdout), optional stdin. */
 export function runCli(args: string[], env: NodeJS.ProcessEnv, stdin?: string): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [BIN, ...args], { env, stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    const proc = spawn(BIN, args, { env, stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     proc.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
