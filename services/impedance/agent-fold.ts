@@ -94,6 +94,15 @@ function slide(xs: number[], x: number): number[] {
   return xs;
 }
 
+/** `xs` overwritten with the values of `from` (no new array: see foldHeartbeat's `spare`). */
+function copyInto<T>(xs: T[], from: readonly T[]): T[] {
+  const n = from.length;
+  if (xs.length > n) xs.length = n;
+  for (let i = 0; i < xs.length; i++) xs[i] = from[i]!;
+  for (let i = xs.length; i < n; i++) xs.push(from[i]!);
+  return xs;
+}
+
 /** Whether `xs` (sorted) holds the same capabilities as `ys` in any order: the common case is the same list. */
 export function sameList(xs: readonly string[], ys: readonly string[]): boolean {
   const n = xs.length;
@@ -162,12 +171,17 @@ export interface HeartbeatOutcome {
  * batch under way that nothing else keeps (its undo log holds the state before the batch). An
  * agent heartbeats several times per batch when catching up, and each state kept a few hundred
  * bytes alive until the next one, long enough to be copied out of the young generation.
+ * Without `reuse`, `spare` (a state of any agent that nothing holds any more, arrays included)
+ * is written over instead of making a new state: the result is the same values, without the
+ * ~600 bytes per heartbeat that otherwise live until the agent's next heartbeat.
  */
-export function foldHeartbeat(prev: AgentState | undefined, hb: HeartbeatReceived, watermarkUs = hb.meta.occurred_at, pendingAcks: AckTally = NO_ACKS, reuse?: AgentState): HeartbeatOutcome | undefined {
+export function foldHeartbeat(prev: AgentState | undefined, hb: HeartbeatReceived, watermarkUs = hb.meta.occurred_at, pendingAcks: AckTally = NO_ACKS, reuse?: AgentState, spare?: AgentState): HeartbeatOutcome | undefined {
   const at = hb.meta.occurred_at;
   if (prev && at <= prev.lastHeartbeatAt) return undefined;
   const gapMs = prev ? (at - prev.lastHeartbeatAt) / US_PER_MS : 0;
   const inPlace = reuse !== undefined && reuse === prev;
+  // The state written over: prev itself, a spare, or none (a new one).
+  const into = inPlace ? prev : prev && spare ? spare : undefined;
   const atMs = Math.floor(at / US_PER_MS);
   let latencies: number[];
   let processings: number[];
@@ -179,6 +193,12 @@ export function foldHeartbeat(prev: AgentState | undefined, hb: HeartbeatReceive
     // The last bucket of a state made in the batch is its own: the copy that made the state
     // (recordHeartbeat) replaced or added it, and only this agent's heartbeats since changed it.
     addHeartbeat(buckets, atMs, missedHeartbeats(gapMs), true);
+  } else if (into) {
+    latencies = slide(copyInto(into.latencies as number[], prev!.latencies), hb.latency_ms);
+    processings = slide(copyInto(into.processings as number[], prev!.processings), hb.processing_ms);
+    // The bucket objects are prev's: the last one is replaced, not changed (as recordHeartbeat does).
+    buckets = copyInto(into.buckets as ReliabilityBucket[], prev!.buckets);
+    addHeartbeat(buckets, atMs, missedHeartbeats(gapMs));
   } else {
     latencies = window(prev?.latencies ?? [], hb.latency_ms);
     processings = window(prev?.processings ?? [], hb.processing_ms);
@@ -197,14 +217,16 @@ export function foldHeartbeat(prev: AgentState | undefined, hb: HeartbeatReceive
   const previous = prev?.state;
   const capabilities = prev && sameList(prev.capabilities, hb.capabilities) ? prev.capabilities : [...hb.capabilities].sort();
   let next: AgentState;
-  if (inPlace) {
-    // Field by field: a new state object copied over `prev` (Object.assign) cost as much as the fold.
-    const a = prev as Mutable<AgentState>;
+  if (into) {
+    // Field by field: a new state object copied over `into` (Object.assign) cost as much as the
+    // fold. Strings equal to prev's are kept from it, so the decoded ones die young.
+    const a = into as Mutable<AgentState>;
+    a.agentId = prev!.agentId;
     a.agentClass = hb.agent_class;
-    if (a.sectorId !== hb.sector_id) a.sectorId = hb.sector_id;
-    if (a.clusterId !== hb.cluster_id) a.clusterId = hb.cluster_id;
+    a.sectorId = prev!.sectorId === hb.sector_id ? prev!.sectorId : hb.sector_id;
+    a.clusterId = prev!.clusterId === hb.cluster_id ? prev!.clusterId : hb.cluster_id;
     a.capabilities = capabilities;
-    if (a.contextHash !== hb.context_hash) a.contextHash = hb.context_hash;
+    a.contextHash = prev!.contextHash === hb.context_hash ? prev!.contextHash : hb.context_hash;
     a.latencies = latencies;
     a.processings = processings;
     a.queueDepth = hb.queue_depth;

@@ -106,6 +106,13 @@ export class PartitionFold {
   private ackOffset = -1;
   /** apply()'s state changes under way (copied out when there are any). */
   private readonly scratch: AgentStateChanged[] = [];
+  /**
+   * States that committed batches replaced, whose arrays no current state shares: an agent's
+   * first heartbeat of a batch is written over one (foldHeartbeat's `spare`) instead of making
+   * a new state. So a state read from `agents` is only valid until the next commit(): whoever
+   * keeps what it holds past that (a registry write) copies or encodes it first.
+   */
+  private readonly spares: AgentState[] = [];
 
   get watermarkUs(): number { return this.watermark; }
   get dirtyCount(): number { return this.registryDirty.size; }
@@ -158,7 +165,10 @@ export class PartitionFold {
     const prev = this.agents.get(hb.agent_id);
     const held = prev ? undefined : this.pending.get(hb.agent_id);
     const undo = prev ? this.undo.get(prev.agentId) : undefined;
-    const out = foldHeartbeat(prev, hb, this.watermark, held?.tally ?? NO_ACKS, undo?.own);
+    const own = undo?.own;
+    const spare = prev && own !== prev ? this.spares.pop() : undefined;
+    const out = foldHeartbeat(prev, hb, this.watermark, held?.tally ?? NO_ACKS, own, spare);
+    if (spare && out?.agent !== spare) this.spares.push(spare);
     if (out) {
       if (held) this.takePending(hb.agent_id);
       this.put(prev, out.agent, true, undo);
@@ -308,6 +318,12 @@ export class PartitionFold {
 
   /** The batch so far is final: forget how to undo it. */
   commit(): void {
+    for (const [id, u] of this.undo) {
+      const prev = u.prev;
+      const cur = this.agents.get(id);
+      // A state the batch made from prev without a heartbeat (an ack, a timer) shares its arrays.
+      if (prev && cur && cur !== prev && cur.latencies !== prev.latencies && cur.processings !== prev.processings && cur.buckets !== prev.buckets) this.spares.push(prev);
+    }
     this.undo = new Map();
     this.pendingUndo = new Map();
     this.undoMark = undefined;

@@ -317,7 +317,11 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
     });
   }
 
-  /** Writes agents in chunks sent together; says whether the partition's registry was built before. */
+  /**
+   * Writes agents in chunks sent together; says whether the partition's registry was built
+   * before. The agents are read (encoded) before this returns: the fold may reuse their states
+   * once their batch commits (PartitionFold's spares).
+   */
   async function write(p: number, agents: readonly AgentState[]): Promise<boolean> {
     const writes: Array<Promise<{ built: boolean }>> = [];
     for (let i = 0; i < agents.length; i += WRITE_CHUNK) writes.push(store.writeAgents(p, agents.slice(i, i + WRITE_CHUNK)));
@@ -330,24 +334,27 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
 
   /**
    * Starts writing the agents changed since the last write (and those a failed write left),
-   * after the partition's earlier writes, without waiting: Redis works while the next batch is
-   * decoded. A failure puts the agents back in `unwritten`; checkpoints wait in settle().
+   * without waiting: Redis works while the next batch is decoded. The writes of a partition go
+   * out in order on the one connection. A failure puts the agents back in `unwritten`;
+   * checkpoints wait in settle().
    */
   function startWrite(p: number, part: Part): void {
-    const ids = new Set(part.unwritten);
-    for (const a of part.fold.dirtyAgentsForRegistry()) ids.add(a.agentId);
+    const set = new Set(part.unwritten);
+    for (const a of part.fold.dirtyAgentsForRegistry()) set.add(a.agentId);
     part.fold.registryWritten();
     part.unwritten.clear();
-    if (ids.size === 0) return;
-    const agents = [...ids].sort().map((id) => part.fold.agents.get(id)).filter((a): a is AgentState => a !== undefined);
+    if (set.size === 0) return;
+    const ids = [...set].sort();
+    const agents = ids.map((id) => part.fold.agents.get(id)).filter((a): a is AgentState => a !== undefined);
     part.writing++;
-    part.inflight = part.inflight.then(() => write(p, agents)).then(
+    const done = write(p, agents).then(
       (built) => { if (!built) part.rebuild = true; },
       (err: unknown) => {
-        for (const a of agents) part.unwritten.add(a.agentId);
-        log.debug({ partition: p, agents: agents.length, err: (err as Error).message }, 'registry write failed; kept for the next one');
+        for (const id of ids) part.unwritten.add(id);
+        log.debug({ partition: p, agents: ids.length, err: (err as Error).message }, 'registry write failed; kept for the next one');
       },
     ).finally(() => { part.writing--; });
+    part.inflight = Promise.all([part.inflight, done]).then(() => undefined);
   }
 
   /**
@@ -358,16 +365,15 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
     const agents = part.fold.dirtyAgentsForRegistry();
     for (const id of part.unwritten) { const a = part.fold.agents.get(id); if (a) agents.push(a); }
     if (agents.length === 0) return;
-    const writes = () => {
-      metrics.registryWrites.inc({ kind: 'summary' }, agents.length);
-      const all: Array<Promise<number>> = [];
-      for (let i = 0; i < agents.length; i += WRITE_CHUNK) all.push(store.writeSummaries(agents.slice(i, i + WRITE_CHUNK)));
-      return Promise.all(all);
-    };
-    part.inflight = part.inflight.then(writes).then(
+    metrics.registryWrites.inc({ kind: 'summary' }, agents.length);
+    const all: Array<Promise<number>> = [];
+    // Encoded now, as write() does.
+    for (let i = 0; i < agents.length; i += WRITE_CHUNK) all.push(store.writeSummaries(agents.slice(i, i + WRITE_CHUNK)));
+    const done = Promise.all(all).then(
       () => undefined,
       (err: unknown) => { log.debug({ partition: p, agents: agents.length, err: (err as Error).message }, 'summary entries write failed; the full write carries them'); },
     );
+    part.inflight = Promise.all([part.inflight, done]).then(() => undefined);
   }
 
   /** Waits for the partition's writes; then the registry holds its fold (or this throws). */

@@ -189,8 +189,8 @@ export class RegistryStore {
 
   private key(k: string): string { return this.prefix + k; }
 
-  /** Writes agents of one heartbeat partition; says whether the partition was built before. */
-  async writeAgents(partition: number, agents: readonly AgentState[]): Promise<{ built: boolean; applied: number }> {
+  /** The agents as one registry write (see writeAgents). */
+  private encodeAgents(agents: readonly AgentState[]): string {
     const flat: string[] = [];
     for (const a of agents) {
       flat.push(
@@ -199,26 +199,50 @@ export class RegistryStore {
         String(a.latencies.length), a.contextHash,
       );
     }
+    return JSON.stringify(flat);
+  }
+
+  private async sendAgents(partition: number, encoded: string): Promise<{ built: boolean; applied: number }> {
     try {
-      const [built, applied] = await this.r.impedanceApply(this.prefix, partition, JSON.stringify(flat));
+      const [built, applied] = await this.r.impedanceApply(this.prefix, partition, encoded);
       return { built: built === 1, applied };
     } catch (err) {
       throw storeDown('registry write', err);
     }
   }
 
-  /** Writes only the agents' summary entries (the full write's, same guard by last heartbeat); says how many were applied. */
-  async writeSummaries(agents: readonly AgentState[]): Promise<number> {
+  /**
+   * Writes agents of one heartbeat partition; says whether the partition was built before. The
+   * agents are read before this returns, not when the write is sent: the fold reuses the states
+   * of committed batches (partition-fold.ts), and writes run behind it.
+   */
+  writeAgents(partition: number, agents: readonly AgentState[]): Promise<{ built: boolean; applied: number }> {
+    return this.sendAgents(partition, this.encodeAgents(agents));
+  }
+
+  private encodeSummaries(agents: readonly AgentState[]): string {
     const flat: string[] = [];
     for (const a of agents) {
       // The entry the full write's script builds from the same strings.
       flat.push(a.agentId, String(a.lastHeartbeatAt), `${a.score}|${STATE_CODE[a.state]}|${a.lastHeartbeatAt}|${a.clusterId}|${a.sectorId}|${a.drift}`);
     }
+    return JSON.stringify(flat);
+  }
+
+  private async sendSummaries(encoded: string): Promise<number> {
     try {
-      return await this.r.impedanceSummary(this.prefix, JSON.stringify(flat));
+      return await this.r.impedanceSummary(this.prefix, encoded);
     } catch (err) {
       throw storeDown('summary write', err);
     }
+  }
+
+  /**
+   * Writes only the agents' summary entries (the full write's, same guard by last heartbeat);
+   * says how many were applied. The agents are read before this returns, as by writeAgents.
+   */
+  writeSummaries(agents: readonly AgentState[]): Promise<number> {
+    return this.sendSummaries(this.encodeSummaries(agents));
   }
 
   async markBuilt(partition: number): Promise<void> {

@@ -21,7 +21,8 @@ function fakeStore(scheduled: Map<string, number> = new Map()) {
   const s = {
     agents, acks,
     async writeAgents(p: number, xs: readonly AgentState[]) {
-      for (const a of xs) if ((agents.get(a.agentId)?.revision ?? 0) <= a.revision) agents.set(a.agentId, a);
+      // A copy, as Redis holds what was sent: the fold reuses states after their batch commits.
+      for (const a of xs) if ((agents.get(a.agentId)?.revision ?? 0) <= a.revision) agents.set(a.agentId, structuredClone(a));
       return { built: built.has(p), applied: xs.length };
     },
     async markBuilt(p: number) { built.add(p); },

@@ -30,7 +30,8 @@ function fakeStore(): RegistryStore & { agents: Map<string, AgentState>; writes:
     async writeAgents(p: number, xs: readonly AgentState[]) {
       s.writes++;
       for (const a of xs) {
-        if ((agents.get(a.agentId)?.revision ?? 0) <= a.revision) agents.set(a.agentId, a);
+        // A copy, as Redis holds what was sent: the fold reuses states after their batch commits.
+        if ((agents.get(a.agentId)?.revision ?? 0) <= a.revision) agents.set(a.agentId, structuredClone(a));
         if ((s.summaries.get(a.agentId) ?? 0) <= a.lastHeartbeatAt) s.summaries.set(a.agentId, a.lastHeartbeatAt);
       }
       return { built: built.has(p), applied: xs.length };

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { loadEventSchemas } from '../../../schemas/catalog';
-import type { ImpedanceUpdated } from '../../../schemas/generated/events';
+import type { AckReceived, HeartbeatReceived, ImpedanceUpdated } from '../../../schemas/generated/events';
 import { validateEvent } from '../../../schemas/validate';
 import { foldHeartbeat, fromImpedanceUpdated, sameList, toImpedanceUpdated, type AgentState } from '../../../services/impedance/agent-fold';
 import { PartitionFold } from '../../../services/impedance/partition-fold';
-import { close, hb, S, T0 } from './helpers';
+import { ackOf, close, hb, S, T0 } from './helpers';
 
 function foldAll(...beats: ReturnType<typeof hb>[]): AgentState {
   let a: AgentState | undefined;
@@ -148,6 +148,51 @@ describe('impedance: offline after 30 s of event time', () => {
     p.rollback();
     assert.deepEqual(p.agents.get('x'), before);
     assert.deepEqual(committed[1], foldAll(...beats.slice(0, 14)));
+  });
+
+  it('committed batches write over the states they replaced: the same agents as a fold that reuses none, acks, timers and a rollback included', () => {
+    // given 6 agents heartbeating every 5 s for 40 rounds (a2 silent from round 10 to 20: it goes
+    // offline and comes back; a1 quarantined by a HASH_MISMATCH ack and released), acks every third round
+    type In = { hb: HeartbeatReceived } | { ack: AckReceived; offset: number };
+    const inputs: In[] = [];
+    let offset = 0;
+    for (let r = 0; r < 40; r++) {
+      for (let i = 0; i < 6; i++) {
+        if (i === 2 && r >= 10 && r < 20) continue;
+        inputs.push({ hb: hb({ agent: `a${i}`, at: T0 + r * 5 * S + i * 1000, latency: 50 + ((r * 7 + i * 3) % 40), processing: 20 + ((r + i) % 9), queue: r % 4, caps: r % 13 === 0 ? ['db', 'api'] : ['api', 'db'] }) });
+      }
+      if (r % 3 === 0) {
+        inputs.push({ ack: ackOf({ agent: `a${r % 6}`, at: T0 + r * 5 * S + 2 * S, message: `m${r}`, lateMs: r % 2 ? 80 : 0 }), offset: offset++ });
+      }
+      if (r === 25) inputs.push({ ack: ackOf({ agent: 'a1', at: T0 + r * 5 * S + 3 * S, message: 'mq', state: 'CONFLICT', conflictType: 'HASH_MISMATCH' }), offset: offset++ });
+    }
+    const feed = (p: PartitionFold, x: In) => ('hb' in x ? p.apply(x.hb) : p.applyAck(x.ack, x.offset)).changed.map((c) => `${c.agent_id}:${c.new_state}@${c.meta.occurred_at - T0}`);
+    // when one fold never commits (nothing is reused) and another commits every 5 records and rolls every fourth batch back before folding it again
+    const reference = new PartitionFold();
+    const expected = inputs.flatMap((x) => feed(reference, x));
+    const reused = new PartitionFold();
+    const got: string[] = [];
+    const holder = new Map<AgentState, string>();
+    let movedToAnotherAgent = 0;
+    for (let b = 0; b * 5 < inputs.length; b++) {
+      const batch = inputs.slice(b * 5, b * 5 + 5);
+      if (b % 4 === 3) { for (const x of batch) feed(reused, x); reused.rollback(); }
+      for (const x of batch) got.push(...feed(reused, x));
+      reused.commit();
+      for (const [id, a] of reused.agents) {
+        if (holder.has(a) && holder.get(a) !== id) movedToAnotherAgent++;
+        holder.set(a, id);
+      }
+    }
+    // then the same state changes and the same agents, windows and buckets included
+    assert.deepEqual(got, expected);
+    assert.ok(expected.some((c) => c.startsWith('a2:OFFLINE')) && expected.some((c) => c.startsWith('a1:QUARANTINED')) && expected.some((c) => c.startsWith('a1:ACTIVE')), `the inputs exercise timers: ${expected.join(' ')}`);
+    assert.deepEqual([...reused.agents.keys()].sort(), [...reference.agents.keys()].sort());
+    for (const [id, a] of reference.agents) assert.deepEqual(reused.agents.get(id), a, id);
+    // and the states were reused across agents, yet no two agents share an array
+    assert.ok(movedToAnotherAgent > 0, 'no state was reused');
+    const arrays = [...reused.agents.values()].flatMap((a) => [a.latencies, a.processings, a.buckets]);
+    assert.equal(new Set(arrays).size, arrays.length);
   });
 
   it('capabilities are the same list in any order, duplicates counted', () => {
