@@ -237,6 +237,32 @@ describe('impedance: coalesced registry writes and changelog checkpoints', () =>
     await a.proc.close();
   });
 
+  it('given a slow Redis, when later batches commit while writes are pending, then each write carries the agents as they were when it started (the fold reuses committed states)', async () => {
+    const log = [0, 1, 2, 3, 4, 5].flatMap(round);
+    const store = fakeStore();
+    // Redis answers nothing until released; the fake keeps what each call was given (a copy, as Redis would).
+    let release!: () => void;
+    const gate = new Promise<void>((r) => { release = r; });
+    const sent: AgentState[][] = [];
+    const real = store.writeAgents.bind(store);
+    (store as { writeAgents: typeof real }).writeAgents = async (p, xs) => {
+      sent.push(xs.map((a) => structuredClone(a)));
+      await gate;
+      return real(p, xs);
+    };
+    const a = owner(log, [], store);
+    await a.proc.onAssigned!([{ topic: TOPICS.heartbeats, partition: 0 }]);
+    // each batch is one round (every agent heartbeats once), 1.5 s apart at the live edge: a write per batch after the first
+    for (let r = 0; r < 6; r++) await batch(a, log, r * AGENTS, (r + 1) * AGENTS, r * 1500, [], true, r * 1500);
+    release();
+    await a.proc.drain();
+    assert.equal(sent.length, 5);
+    sent.forEach((w, k) => {
+      const r = k + 1;
+      assert.deepEqual(w.map((x) => [x.agentId, x.revision, x.lastHeartbeatAt]), round(r).map((h) => [h.agent_id, r + 1, h.meta.occurred_at]), `write ${k + 1} holds round ${r}`);
+    });
+  });
+
   it('with no changelog at all the tail starts at the beginning; old entries without a checkpoint need none', () => {
     assert.equal(tailStart([]), 0n);
     assert.equal(tailStart([{ applied_through: null } as ImpedanceUpdated]), undefined);
