@@ -6,8 +6,10 @@ ENV_FILE := .infra/env
 # Programs read KAFKA_BROKERS, SCHEMA_REGISTRY_URL and REDIS_URL; take them from .infra/env
 # unless the caller already set them.
 WITH_ENV := set -a; [ -f $(ENV_FILE) ] && . ./$(ENV_FILE); set +a;
+# The project's Node.js LTS (infra/node.sh installs it under .tools/ when the machine's is another line).
+export PATH := $(CURDIR)/.tools/node/bin:$(PATH)
 
-.PHONY: help deps up down clean-data topics schemas-check test test-unit test-int typecheck demo \
+.PHONY: help deps build up down clean-data topics schemas-check test test-unit test-int typecheck demo \
         bench-codec bench-impedance wasm bench-solver replay bench-solver-service
 
 help:
@@ -15,6 +17,9 @@ help:
 
 deps: ## install Debian build packages and node modules (npm ci) when missing
 	@bash infra/deps.sh
+
+build: deps wasm ## compile the TypeScript to dist/ (what bin/solvermesh and the services run)
+	@npx tsc -p tsconfig.build.json
 
 up: deps ## start Kafka (KRaft; BROKERS=1|3), the schema registry and Redis; writes .infra/env
 	@bash infra/up.sh $(BROKERS)
@@ -25,7 +30,7 @@ down: ## stop exactly the processes `make up` started
 clean-data: ## wipe broker and registry data together (servers must be down)
 	@bash infra/clean-data.sh
 
-topics: up ## create/update every declared topic and its .dlq
+topics: up build ## create/update every declared topic and its .dlq
 	@$(WITH_ENV) bin/solvermesh topics apply
 
 typecheck: deps ## strict TypeScript check of the whole tree
@@ -34,16 +39,16 @@ typecheck: deps ## strict TypeScript check of the whole tree
 test-unit: deps ## pure-core tests only (no servers)
 	@$(MOCHA) --config .mocharc.unit.json
 
-schemas-check: deps ## fail on a schema change that is not FULL_TRANSITIVE compatible with git history
+schemas-check: build ## fail on a schema change that is not FULL_TRANSITIVE compatible with git history
 	@bin/solvermesh schemas check --git
 
-test: deps typecheck schemas-check wasm up ## every test: unit, integration and e2e against real Kafka, registry and Redis
+test: deps typecheck build schemas-check up ## every test: unit, integration and e2e against real Kafka, registry and Redis
 	@$(WITH_ENV) $(MOCHA) --config .mocharc.json
 
 demo: topics ## the main job: run a service and push Avro events through it end to end
-	@$(WITH_ENV) npx tsx services/demo/main.ts
+	@$(WITH_ENV) node dist/services/demo/main.js
 
-replay: deps ## rebuild SESSION=<id> from the log and compare every IterationCompleted bit for bit (FROM=<offset|time>)
+replay: build ## rebuild SESSION=<id> from the log and compare every IterationCompleted bit for bit (FROM=<offset|time>)
 	@[ -n "$(SESSION)" ] || { echo "usage: make replay SESSION=<session id> [FROM=<offset|timestamp>]" >&2; exit 2; }
 	@$(WITH_ENV) bin/solvermesh replay --session $(SESSION) $(if $(FROM),--from $(FROM))
 
@@ -56,7 +61,7 @@ bench-solver: deps ## WASM solver kernels vs SciPy and sublinear-time-solver, n=
 bench-impedance: topics ## impedance heartbeats/s (kafkajs, rdkafka) beside raw consume, medians
 	@$(WITH_ENV) npx tsx bench/impedance/heartbeats.bench.ts
 
-bench-solver-service: up ## solver service: cost updates/s on a 1e5 session, update->iteration p50/p99 on a 1e4 session, beside the raw broker
+bench-solver-service: up build ## solver service: cost updates/s on a 1e5 session, update->iteration p50/p99 on a 1e4 session, beside the raw broker
 	@$(WITH_ENV) npx tsx bench/solver-service/main.ts
 
 bench-codec: deps ## Avro array<double> vs packed little-endian bytes at 1e6 values

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # deps.sh: what a fresh machine lacks. Debian packages for node-rdkafka's native build
-# (it compiles librdkafka from source with node-gyp), then `npm ci` when package-lock.json
-# changed since the last install. Quick when nothing is missing.
+# (it compiles librdkafka from source with node-gyp), the project's Node.js LTS (infra/node.sh),
+# then `npm ci` when package-lock.json or the Node release changed since the last install. Quick when nothing is missing.
 source "$(dirname "$0")/lib.sh"
 need=()
 command -v python3 >/dev/null 2>&1 || need+=(python3)
@@ -20,11 +20,17 @@ if [ ${#need[@]} -gt 0 ]; then
   { apt-get install -y -q "${need[@]}" || { apt-get update -q && apt-get install -y -q "${need[@]}"; }; } \
     >"$LOG_DIR/apt.log" 2>&1 || fail "apt" "apt-get install ${need[*]} failed; see $LOG_DIR/apt.log"
 fi
-command -v node >/dev/null 2>&1 || fail "node" "node not found: install Node.js 20.19+"
+node_bin=$("$ROOT/infra/node.sh")
+export PATH=$node_bin:$PATH
+# node-gyp builds native addons (node-rdkafka) against the headers of the Node that runs them.
+export npm_config_nodedir=$(cd "$node_bin/.." && pwd)
+[ -f "$npm_config_nodedir/include/node/node.h" ] || export npm_config_nodedir=/usr
+# Reinstall when the lock file or the Node release changed (a new ABI needs the addon rebuilt).
 stamp=$ROOT/node_modules/.solvermesh-lock
-if [ ! -f "$stamp" ] || ! cmp -s "$ROOT/package-lock.json" "$stamp"; then
-  say "npm ci (node-rdkafka builds librdkafka from source: about 2 minutes on 2 cores)"
-  (cd "$ROOT" && npm_config_nodedir=${npm_config_nodedir:-/usr} npm ci --no-audit --no-fund) >"$LOG_DIR/npm-ci.log" 2>&1 \
+want="$(node --version) $(sha256sum "$ROOT/package-lock.json" | cut -d' ' -f1)"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  say "npm ci on Node $(node --version) (node-rdkafka builds librdkafka from source: about 2 minutes on 2 cores)"
+  (cd "$ROOT" && npm ci --no-audit --no-fund) >"$LOG_DIR/npm-ci.log" 2>&1 \
     || { tail -30 "$LOG_DIR/npm-ci.log" >&2; fail "npm ci" "npm ci failed; see $LOG_DIR/npm-ci.log"; }
-  cp "$ROOT/package-lock.json" "$stamp"
+  echo "$want" >"$stamp"
 fi

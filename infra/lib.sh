@@ -6,7 +6,11 @@ INFRA_DIR=${INFRA_DIR:-$ROOT/.infra}
 RUN_DIR=$INFRA_DIR/run
 LOG_DIR=$INFRA_DIR/logs
 mkdir -p "$RUN_DIR" "$LOG_DIR"
+# The project's Node (infra/node.sh) before the machine's, for every script that runs node or npm.
+[ -d "$ROOT/.tools/node/bin" ] && PATH=$ROOT/.tools/node/bin:$PATH
 
+# The Node.js LTS release everything runs on (infra/node.sh installs it when the machine lacks it).
+NODE_VERSION=24.22.3
 KAFKA_VERSION=4.3.1
 APICURIO_VERSION=3.3.3
 REGISTRY_PORT=${REGISTRY_PORT:-8081}

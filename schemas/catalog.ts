@@ -5,8 +5,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import avro from 'avsc';
+import { projectRoot } from './project-root';
 
-export const SCHEMA_DIR = __dirname;
+export const SCHEMA_DIR = join(projectRoot(), 'schemas');
 const COMMON_DIR = 'common';
 
 export type AvroSchema = Record<string, unknown>;

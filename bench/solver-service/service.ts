@@ -37,17 +37,17 @@ export interface ServiceProcess {
 
 export function startSolverProcess(prefix: string, env: NodeJS.ProcessEnv = {}): ServiceProcess {
   // BENCH_SERVICE_NODE_ARGS (e.g. --cpu-prof --cpu-prof-dir=/tmp/prof) profiles the service only.
-  const nodeArgs = (process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  return startProcess([...nodeArgs, BIN, 'run', 'solver'], prefix, env);
+  const nodeOptions = process.env.BENCH_SERVICE_NODE_ARGS;
+  return startProcess(BIN, ['run', 'solver'], prefix, nodeOptions ? { NODE_OPTIONS: nodeOptions, ...env } : env);
 }
 
 /** The transactional relay (relay.ts) over the plain topic: the exactly-once floor. */
 export function startRelayProcess(prefix: string): ServiceProcess {
-  return startProcess(['--require', 'tsx/cjs', join(__dirname, 'relay.ts'), PLAIN], prefix, {});
+  return startProcess(process.execPath, ['--require', 'tsx/cjs', join(__dirname, 'relay.ts'), PLAIN], prefix, {});
 }
 
-function startProcess(args: string[], prefix: string, env: NodeJS.ProcessEnv): ServiceProcess {
-  const proc = spawn(process.execPath, args, {
+function startProcess(command: string, args: string[], prefix: string, env: NodeJS.ProcessEnv): ServiceProcess {
+  const proc = spawn(command, args, {
     env: { ...process.env, TOPIC_PREFIX: prefix, HTTP_PORT: '0', LOG_LEVEL: 'info', INSTANCE_ID: `bench-${process.pid}`, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

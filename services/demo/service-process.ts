@@ -4,6 +4,7 @@
 // times out and stall the next run's assignment).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { projectRoot } from '../../schemas/project-root';
 
 export interface ServiceProcess {
   readonly proc: ChildProcess;
@@ -14,7 +15,7 @@ export interface ServiceProcess {
 }
 
 export function startService(name: string, env: NodeJS.ProcessEnv = {}): ServiceProcess {
-  const proc = spawn(process.execPath, [join(__dirname, '..', '..', 'bin', 'solvermesh'), 'run', name], {
+  const proc = spawn(join(projectRoot(), 'bin', 'solvermesh'), ['run', name], {
     env: { ...process.env, HTTP_PORT: '0', ...env }, stdio: ['ignore', 'inherit', 'pipe'],
   });
   let log = '';

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import pino from 'pino';
 import type { ConvergenceReached, IterationCompleted } from '../../schemas/generated/events';
+import { projectRoot } from '../../schemas/project-root';
 import { poisson2d, smoothRhs } from '../../wasm/src/problems';
 import { EventCodec, type DecodedEvent } from '../runtime/codec';
 import { loadConfig } from '../runtime/config';
@@ -96,7 +97,7 @@ export async function runSolverDemo(): Promise<void> {
   // An engineer debugging this session would replay it: every IterationCompleted recomputed
   // from the log by a reader that commits and produces nothing, compared bit for bit.
   say(`== solvermesh replay --session ${sid}`);
-  const replay = spawn(process.execPath, [join(__dirname, '..', '..', 'bin', 'solvermesh'), 'replay', '--session', sid], { env: process.env, stdio: ['ignore', 'inherit', 'inherit'] });
+  const replay = spawn(join(projectRoot(), 'bin', 'solvermesh'), ['replay', '--session', sid], { env: process.env, stdio: ['ignore', 'inherit', 'inherit'] });
   const replayCode = await new Promise<number | null>((r) => replay.on('exit', (c) => r(c)));
   if (replayCode !== 0) throw new Error(`replay of the demo session exited with ${replayCode}`);
 }

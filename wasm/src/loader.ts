@@ -4,6 +4,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
+import { projectRoot } from '../../schemas/project-root';
 
 // ES2022 lib + @types/node 20 carry no WebAssembly typings, so the few parts used are typed here.
 export interface WasmMemory { readonly buffer: ArrayBuffer }
@@ -15,7 +16,7 @@ interface WasmApi {
 }
 const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
-const WASM_DIR = join(__dirname, '..');
+const WASM_DIR = join(projectRoot(), 'wasm');
 export const WASM_FILE = join(WASM_DIR, 'build', 'solver.wasm');
 
 let compiled: WasmModule | undefined;

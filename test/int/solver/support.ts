@@ -8,7 +8,7 @@ import { readLog } from '../../../services/runtime/kafka/log-reader';
 import { SOLVER_PARTITIONS } from '../../../topics/catalog';
 import type { ConvergenceReached, CostUpdated, IterationCompleted, MatrixChunkAppended, SessionOpened } from '../../../schemas/generated/events';
 
-const MAIN = join(__dirname, '..', '..', '..', 'services', 'solver', 'main.ts');
+const BIN = join(__dirname, '..', '..', '..', 'bin', 'solvermesh');
 
 export interface SolverChild {
   readonly proc: ChildProcess;
@@ -17,7 +17,7 @@ export interface SolverChild {
 }
 
 export function startSolver(k: TestKafka, env: NodeJS.ProcessEnv = {}): SolverChild {
-  const proc = spawn(process.execPath, ['--require', 'tsx/cjs', MAIN], {
+  const proc = spawn(BIN, ['run', 'solver'], {
     env: { ...process.env, TOPIC_PREFIX: k.prefix, HTTP_PORT: '0', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
