@@ -6,7 +6,7 @@ import { defaultText, readKnobs, type KnobDecls, type KnobValues } from './knobs
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
 export const RUNTIME_KNOBS = {
-  kafkaBrokers: { env: 'KAFKA_BROKERS', kind: 'list', default: ['127.0.0.1:9092'], item: { pattern: /^[^:\s]+:\d{1,5}$/, name: 'host:port' }, doc: 'Comma-separated bootstrap brokers host:port.' },
+  kafkaBrokers: { env: 'KAFKA_BROKERS', kind: 'list', default: ['127.0.0.1:9092'], item: { pattern: /^[^:\s]+:\d{1,5}$/, name: 'host:port' }, doc: 'Bootstrap brokers of the Kafka cluster.' },
   schemaRegistryUrl: { env: 'SCHEMA_REGISTRY_URL', kind: 'url', default: 'http://127.0.0.1:8081/apis/ccompat/v7', protocols: ['http:', 'https:'], doc: 'Confluent-compatible schema registry base URL.' },
   redisUrl: { env: 'REDIS_URL', kind: 'url', default: 'redis://127.0.0.1:6379', protocols: ['redis:', 'rediss:'], doc: 'Redis for projections (impedance registry).' },
   // rdkafka by default: kafkajs can lose acknowledged records when a broker dies

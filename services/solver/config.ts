@@ -18,16 +18,16 @@ export const SOLVER_KNOBS = {
   solverConvergenceConsecutive: { env: 'SOLVER_CONVERGENCE_CONSECUTIVE', kind: 'number', default: D.consecutive, above: 0, doc: 'Iterations in a row under the tolerance before `ConvergenceReached` (seed 000 §3.3); a converged solve runs this many minus one confirming iterations.' },
   // A snapshot of a 1e5-unknown partition is ~10 MB: taken every few thousand records it costs
   // more than the records do.
-  solverSnapshotEvery: { env: 'SOLVER_SNAPSHOT_EVERY', kind: 'number', default: 50_000, above: 0, doc: 'Snapshot a partition after this many records ...' },
-  solverSnapshotS: { env: 'SOLVER_SNAPSHOT_S', kind: 'number', default: 30, above: 0, doc: '... or this much event time (s).' },
+  solverSnapshotEvery: { env: 'SOLVER_SNAPSHOT_EVERY', kind: 'number', default: 50_000, above: 0, doc: 'Snapshot a partition after this many records or `SOLVER_SNAPSHOT_S` of event time, whichever comes first, at a point where no solve is half-way.' },
+  solverSnapshotS: { env: 'SOLVER_SNAPSHOT_S', kind: 'number', default: 30, above: 0, doc: 'Snapshot a partition after this much event time (s) or `SOLVER_SNAPSHOT_EVERY` records.' },
   // A transaction costs ~5-10 ms whatever its size, so bursts need big batches; a paced stream
   // still gets small ones: a batch is what has arrived (ConsumerTuning.returnAvailable).
-  solverMaxBatchRecords: { env: 'SOLVER_MAX_BATCH_RECORDS', kind: 'number', default: 2000, above: 0, doc: 'Most input records per transaction (a batch is what was fetched, up to this).' },
-  solverPollTimeoutMs: { env: 'SOLVER_POLL_TIMEOUT_MS', kind: 'number', default: 100, above: 0, doc: 'An idle poll waits this long for a first record; then the batch is what has already arrived.' },
-  solverOverlapCommit: { env: 'SOLVER_OVERLAP_COMMIT', kind: 'number', default: 1, above: 0, doc: '1: consume and process the next batch while the previous batch commits (a failed commit takes both back); 2: one batch at a time.' },
+  solverMaxBatchRecords: { env: 'SOLVER_MAX_BATCH_RECORDS', kind: 'number', default: 2000, above: 0, doc: 'Most input records per transaction (a transaction costs ~5-10 ms whatever its size); a batch is what was fetched, up to this.' },
+  solverPollTimeoutMs: { env: 'SOLVER_POLL_TIMEOUT_MS', kind: 'number', default: 100, above: 0, doc: 'An idle poll waits this long for a first record; then the batch is what has already arrived (node-rdkafka\'s `consume(n)` otherwise waits up to the timeout per record to fill it).' },
+  solverOverlapCommit: { env: 'SOLVER_OVERLAP_COMMIT', kind: 'number', default: 1, above: 0, doc: '1: the next batch is consumed and processed while the previous one\'s transaction commits (a failed commit takes both back and rewinds); any other value (2): one batch at a time.' },
   // The first request after a commit is refused until its markers are written; librdkafka's
   // 100 ms backoff would idle the partition that long after every commit.
-  solverTxnRetryBackoffMs: { env: 'SOLVER_TXN_RETRY_BACKOFF_MS', kind: 'number', default: 1, above: 0, doc: 'Transactional producer retry backoff (librdkafka default 100).' },
+  solverTxnRetryBackoffMs: { env: 'SOLVER_TXN_RETRY_BACKOFF_MS', kind: 'number', default: 1, above: 0, doc: 'The transactional producer retries the request refused while the previous commit\'s markers are written after this long, backing off to at most 20 ms (librdkafka\'s default is 100).' },
 } as const satisfies KnobDecls;
 
 export type SolverKnobs = KnobValues<typeof SOLVER_KNOBS>;
