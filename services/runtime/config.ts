@@ -31,6 +31,7 @@ export type KafkaClientKind = RuntimeConfig['kafkaClient'];
 export const CONFIG_DOC: ReadonlyArray<{ env: string; default: string; doc: string }> =
   Object.values(RUNTIME_KNOBS).map((k) => ({ env: k.env, default: defaultText(k), doc: k.doc }));
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig {
+/** The runtime's knobs alone (tools that start no service); `env` defaults to the process's. */
+export function loadConfig(env?: NodeJS.ProcessEnv): RuntimeConfig {
   return readKnobs(RUNTIME_KNOBS, env);
 }

@@ -17,7 +17,7 @@ export interface KnobRow {
 }
 
 /** Every knob of `sets` as `env` sets it; the problems are those `readKnobs` would throw. */
-export function knobRows(sets: readonly KnobSet[], env: NodeJS.ProcessEnv): { rows: KnobRow[]; problems: KnobProblem[] } {
+export function knobRows(sets: readonly KnobSet[], env?: NodeJS.ProcessEnv): { rows: KnobRow[]; problems: KnobProblem[] } {
   const rows: KnobRow[] = [];
   const problems: KnobProblem[] = [];
   for (const set of sets) {

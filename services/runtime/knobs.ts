@@ -83,7 +83,10 @@ export interface KnobReading<D extends KnobDecls> {
   readonly problems: readonly KnobProblem[];
 }
 
-/** Reads `decls` from `env`: the typed, frozen values, or one CONFIG_INVALID naming every bad variable. */
+/**
+ * Reads `decls` from `env` (the process's environment unless given): the typed, frozen values, or
+ * one CONFIG_INVALID naming every bad variable. The only place that reads the environment.
+ */
 export function readKnobs<const D extends KnobDecls>(decls: D, env: NodeJS.ProcessEnv = process.env): KnobValues<D> {
   const reading = inspectKnobs(decls, env);
   if (reading.problems.length > 0) throw configInvalid(reading.problems);
@@ -91,7 +94,7 @@ export function readKnobs<const D extends KnobDecls>(decls: D, env: NodeJS.Proce
 }
 
 /** What `readKnobs` reads, where each value came from, and what is wrong; never throws on bad values. */
-export function inspectKnobs<const D extends KnobDecls>(decls: D, env: NodeJS.ProcessEnv): KnobReading<D> {
+export function inspectKnobs<const D extends KnobDecls>(decls: D, env: NodeJS.ProcessEnv = process.env): KnobReading<D> {
   const values: Record<string, unknown> = {};
   const sources: Record<string, KnobSource> = {};
   const problems: KnobProblem[] = [];

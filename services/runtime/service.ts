@@ -35,7 +35,7 @@ interface ServiceParts<K extends KnobDecls> {
 export type ServiceDefinition<K extends KnobDecls = {}> = ServiceParts<K> & ({} extends K ? { readonly knobs?: K } : { readonly knobs: K });
 
 /** Reads everything a service is configured by; throws one CONFIG_INVALID naming every bad variable. */
-export function readServiceConfig<K extends KnobDecls>(def: ServiceDefinition<K>, env: NodeJS.ProcessEnv = process.env): ServiceConfig<K> {
+export function readServiceConfig<K extends KnobDecls>(def: ServiceDefinition<K>, env?: NodeJS.ProcessEnv): ServiceConfig<K> {
   // Absent only when {} extends K: ServiceDefinition requires knobs otherwise.
   return readKnobs(combineKnobs(RUNTIME_KNOBS, (def.knobs ?? {}) as K), env);
 }
@@ -46,7 +46,7 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
-export async function startService<K extends KnobDecls>(def: ServiceDefinition<K>, env: NodeJS.ProcessEnv = process.env): Promise<RunningService> {
+export async function startService<K extends KnobDecls>(def: ServiceDefinition<K>, env?: NodeJS.ProcessEnv): Promise<RunningService> {
   const config = readServiceConfig(def, env);
   const tuning = { maxBatchRecords: def.maxBatchRecords, consumerTuning: def.consumerTuning, ...def.runnerTuning?.(config) };
   const logger = createLogger(config.logLevel, def.name);

@@ -18,7 +18,7 @@ export function register(program: Command): void {
         for (const set of sets) process.stdout.write(`<!-- knobs:${set.name} -->\n${knobMarkdown(set.knobs)}\n<!-- /knobs -->\n\n`);
         return;
       }
-      const { rows, problems } = knobRows(sets, process.env);
+      const { rows, problems } = knobRows(sets);
       process.stdout.write(o.json ? rows.map((r) => `${JSON.stringify(r)}\n`).join('') : formatKnobRows(rows));
       if (problems.length > 0) throw configInvalid(problems);
     });
