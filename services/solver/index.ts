@@ -6,6 +6,7 @@ import type { ConsumerTuning } from '../runtime/kafka/types';
 import { SolvermeshError } from '../runtime/errors';
 import type { ServiceDefinition } from '../runtime/service';
 import { schemaValidator } from '../runtime/validation';
+import { wasmKernel } from '../../wasm';
 import { DEFAULT_SOLVER_LIMITS, type SolverLimits } from './domain';
 import { solverProcessor } from './processor';
 import { restorePartition } from './restore';
@@ -79,9 +80,10 @@ export const solverService: ServiceDefinition = {
     const tuning = solverTuning();
     const codec = new EventCodec(config.schemaRegistryUrl);
     const validate = schemaValidator();
+    const kernel = wasmKernel();
     return solverProcessor({
       logger, registry: ctx.registry, sliceWork: tuning.sliceWork, snapshotEvery: tuning.snapshotEvery, snapshotMicros: tuning.snapshotMicros,
-      restore: (partition) => restorePartition({ brokers: config.kafkaBrokers, codec, topicPrefix: config.topicPrefix, groupId: solverGroupId(config), limits: tuning.limits, validate, clock: { now: () => performance.now() } }, partition),
+      restore: (partition) => restorePartition({ brokers: config.kafkaBrokers, codec, topicPrefix: config.topicPrefix, groupId: solverGroupId(config), limits: tuning.limits, kernel, validate, clock: { now: () => performance.now() } }, partition),
     });
   },
 };
