@@ -52,6 +52,8 @@ interface SessionRecord {
   readonly x: ArrRef | null;
   readonly prevX: ArrRef | null;
   readonly chunks: ReadonlyArray<ChunkRecord>;
+  /** The kernel had analysed A (SolverSession.analyzed); absent before it was recorded. */
+  readonly analyzed?: boolean;
 }
 
 type ChunkRecord = Omit<MatrixChunkAppended, 'row_pointers' | 'col_indices' | 'values' | 'b_values'> & {
@@ -111,6 +113,7 @@ function openRecord(s: Open, w: Writer): SessionRecord {
       ...c, row_pointers: w.put(new Int32Array(c.row_pointers.buffer.slice(c.row_pointers.byteOffset, c.row_pointers.byteOffset + c.row_pointers.byteLength))),
       col_indices: c.col_indices.toString('base64'), values: c.values.toString('base64'), b_values: c.b_values.toString('base64'),
     })) : [],
+    ...(a ? { analyzed: a.kernel.analyzed } : {}),
   };
 }
 
@@ -164,11 +167,14 @@ function restoreSession(r: SessionRecord, body: Buffer, into: PartitionCore): Se
       const kernel = into.kernel(csr);
       kernel.setB(b);
       kernel.setX(x);
+      const method = r.method ?? METHOD[r.opened.method];
+      // Unrecorded: a hybrid session's last solve analysed A after its last edit.
+      if (r.analyzed ?? method === 'hybrid') kernel.analyze();
       const a: Active = {
         ...openFields(r), status: 'active', kernel, csr, b,
         // Written before the first solve began: x has not moved since the kernel opened.
         prevX: r.prevX ? read(body, r.prevX, 'f64') : x,
-        method: r.method ?? METHOD[r.opened.method], precond: r.precond ?? PRECOND[r.opened.options.preconditioner], omega: r.omega ?? 1,
+        method, precond: r.precond ?? PRECOND[r.opened.options.preconditioner], omega: r.omega ?? 1,
         initialOwed: r.initialOwed ?? false, solve: undefined, iteration: r.iteration ?? 0, lastPublished: r.lastPublished ?? -1,
         updatesApplied: r.updatesApplied ?? 0, conflicts: r.conflicts ?? 0, lastResidual: r.lastResidual ?? null,
       };

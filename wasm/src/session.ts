@@ -293,6 +293,15 @@ export class SolverSession {
     return this.k.residualRows(Int32Array.from(rows));
   }
 
+  /**
+   * analyze() ran since A last changed. The kernel then knows whether A's pattern is symmetric,
+   * and updateB relaxes the changed rows of x: a copy of this session must be analysed too to
+   * continue bit for bit.
+   */
+  get analyzed(): boolean {
+    return this.analysis !== undefined;
+  }
+
   analyze(): Analysis {
     if (this.analysis === undefined) {
       const { flags, rho } = this.k.analyze(1e-12);
