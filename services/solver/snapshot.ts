@@ -3,7 +3,7 @@
 // every solve restarts fresh from x anyway), split into pieces for the compacted topic.
 // Layout: u32 header length, JSON header (scalars and array descriptors), then the arrays.
 import type { CostUpdated, MatrixChunkAppended, SessionOpened, SessionSnapshotted } from '../../schemas/generated/events';
-import type { Method, Preconditioner } from '../../wasm';
+import type { KernelFactory, Method, Preconditioner } from '../../wasm';
 import { derivedEventId } from '../runtime/ids';
 import type { PartitionCore } from './domain';
 import { positionsToWire } from './outputs';
@@ -156,32 +156,33 @@ function restoreSession(r: SessionRecord, body: Buffer, into: PartitionCore): Se
         ...c, row_pointers: Buffer.from(read(body, c.row_pointers, 'i32').buffer),
         col_indices: Buffer.from(c.col_indices, 'base64'), values: Buffer.from(c.values, 'base64'), b_values: Buffer.from(c.b_values, 'base64'),
       }]));
-      const a: Assembling = { ...openFields(r), status: 'assembling', chunks };
-      return a;
+      return { ...openFields(r), status: 'assembling', chunks };
     }
-    case 'active': {
-      if (!r.csr || !r.b || !r.x) throw new Error(`snapshot of active session ${r.id} lacks its matrix, b or x`);
-      const csr = { n: r.csr.n, rowPtr: read(body, r.csr.rowPtr, 'i32'), colIdx: read(body, r.csr.colIdx, 'i32'), values: read(body, r.csr.values, 'f64') };
-      const b = read(body, r.b, 'f64');
-      const x = read(body, r.x, 'f64');
-      const kernel = into.kernel(csr);
-      kernel.setB(b);
-      kernel.setX(x);
-      const method = r.method ?? METHOD[r.opened.method];
-      // Unrecorded: a hybrid session's last solve analysed A after its last edit.
-      if (r.analyzed ?? method === 'hybrid') kernel.analyze();
-      const a: Active = {
-        ...openFields(r), status: 'active', kernel, csr, b,
-        // Written before the first solve began: x has not moved since the kernel opened.
-        prevX: r.prevX ? read(body, r.prevX, 'f64') : x,
-        method, precond: r.precond ?? PRECOND[r.opened.options.preconditioner], omega: r.omega ?? 1,
-        initialOwed: r.initialOwed ?? false, solve: undefined, iteration: r.iteration ?? 0, lastPublished: r.lastPublished ?? -1,
-        updatesApplied: r.updatesApplied ?? 0, conflicts: r.conflicts ?? 0, lastResidual: r.lastResidual ?? null,
-      };
-      return a;
-    }
+    case 'active': return restoreActive(r, body, into.kernel);
     default: { const never: never = r.status; throw new Error(`snapshot session with unknown status ${String(never)}`); }
   }
+}
+
+/** A, b and x back into a fresh kernel, in the state the snapshotted one had. */
+function restoreActive(r: SessionRecord, body: Buffer, open: KernelFactory): Active {
+  if (!r.csr || !r.b || !r.x) throw new Error(`snapshot of active session ${r.id} lacks its matrix, b or x`);
+  const csr = { n: r.csr.n, rowPtr: read(body, r.csr.rowPtr, 'i32'), colIdx: read(body, r.csr.colIdx, 'i32'), values: read(body, r.csr.values, 'f64') };
+  const b = read(body, r.b, 'f64');
+  const x = read(body, r.x, 'f64');
+  const kernel = open(csr);
+  kernel.setB(b);
+  kernel.setX(x);
+  const method = r.method ?? METHOD[r.opened.method];
+  // Unrecorded: a hybrid session's last solve analysed A after its last edit.
+  if (r.analyzed ?? method === 'hybrid') kernel.analyze();
+  return {
+    ...openFields(r), status: 'active', kernel, csr, b,
+    // Written before the first solve began: x has not moved since the kernel opened.
+    prevX: r.prevX ? read(body, r.prevX, 'f64') : x,
+    method, precond: r.precond ?? PRECOND[r.opened.options.preconditioner], omega: r.omega ?? 1,
+    initialOwed: r.initialOwed ?? false, solve: undefined, iteration: r.iteration ?? 0, lastPublished: r.lastPublished ?? -1,
+    updatesApplied: r.updatesApplied ?? 0, conflicts: r.conflicts ?? 0, lastResidual: r.lastResidual ?? null,
+  };
 }
 
 /** What assembling and active sessions share, with the layouts of older snapshots brought up to date. */
