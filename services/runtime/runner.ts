@@ -110,7 +110,6 @@ export class ProcessorRunner {
     this.state = 'stopping';
     clearInterval(this.punctuator);
     await this.consumer.stop();
-    await this.hooks;
     await this.opts.processor.close?.();
     this.state = 'stopped';
     this.log.info('runner stopped: in-flight batch committed, group left');
@@ -140,7 +139,11 @@ export class ProcessorRunner {
     if (this.batching) { this.punctuationDue = true; return; }
     this.punctuationQueued = true;
     this.hooks = this.hooks
-      .then(() => { this.punctuationQueued = false; return punctuation.punctuate(this.now()); })
+      .then(() => {
+        this.punctuationQueued = false;
+        // Queued behind a hook while stop() began: the processor may be closing.
+        return this.state === 'running' ? punctuation.punctuate(this.now()) : undefined;
+      })
       .catch((err: unknown) => this.log.error({ err }, 'punctuation failed'));
   }
 
