@@ -156,6 +156,11 @@ describe('impedance: coalesced registry writes and changelog checkpoints', () =>
     await a.proc.close();
   });
 
+  it('given idleWriteMs, its idle writes are the runner\'s punctuation at that cadence (none with 0), not a timer of its own', () => {
+    assert.equal(owner([], [], fakeStore(), 20).proc.punctuation?.everyMs, 20);
+    assert.equal(owner([], []).proc.punctuation, undefined);
+  });
+
   it('registry write interval: registryLagMs near the live edge, a tenth of the backlog behind it, capped by the checkpoint interval', () => {
     assert.equal(registryInterval(0, 1000, 10_000), 1000);
     assert.equal(registryInterval(4000, 1000, 10_000), 1000);
