@@ -10,13 +10,12 @@ import type { TopicName } from '../../topics/catalog';
 import type { DecodedEvent } from '../runtime/codec';
 import { decimal, type Emit, type Processor, type RecordContext } from '../runtime/processor';
 import { ackReactor } from './ack-reactor';
-import type { ApplyResult } from './partition-fold';
-import { PartitionFold } from './partition-fold';
 import { ackTail, createCheckpointer, heartbeatTail, type CommittedFn, type ReadAckTailFn, type ReadTailFn, type RestoreFn } from './checkpointer';
 import { FoldLifecycle, type OwnedPartition } from './fold-lifecycle';
 import { createImpedanceMetrics, registerBacklogGauge, type ImpedanceMetrics } from './metrics';
-import { createRegistryWriter } from './registry-writer';
+import { PartitionFold, type ApplyResult } from './partition-fold';
 import type { RegistryStore } from './registry-store';
+import { createRegistryWriter } from './registry-writer';
 import { scheduleReactor } from './schedule-reactor';
 import { summaryReactor } from './summary-reactor';
 
