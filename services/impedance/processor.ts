@@ -199,11 +199,7 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
       }
     },
     async onAssigned(list) {
-      const of = (t: string) => list.filter((x) => x.topic === t).map((x) => x.partition).sort((a, b) => a - b).join(',');
-      if (of(HEARTBEATS) !== of(AGENT_ACKS)) {
-        // A non-range assignor split them: acks would be folded where their agents are not.
-        log.error({ heartbeats: of(HEARTBEATS), agentAcks: of(AGENT_ACKS) }, 'mesh.heartbeats and mesh.agent-acks are not co-assigned; use a range assignor');
-      }
+      warnUnlessCoAssigned(list, log);
       const owned = list.filter((x) => x.topic === HEARTBEATS || x.topic === AGENT_ACKS).map((x) => x.partition);
       const ps = [...new Set(owned)].sort((a, b) => a - b).filter((p) => !folds.has(p));
       if (ps.length === 0) return;
@@ -226,4 +222,11 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
       },
     } : {}),
   };
+}
+
+/** A non-range assignor splits mesh.heartbeats from mesh.agent-acks: acks would be folded where their agents are not. */
+function warnUnlessCoAssigned(list: ReadonlyArray<{ topic: string; partition: number }>, log: Logger): void {
+  const of = (t: string) => list.filter((x) => x.topic === t).map((x) => x.partition).sort((a, b) => a - b).join(',');
+  if (of(HEARTBEATS) === of(AGENT_ACKS)) return;
+  log.error({ heartbeats: of(HEARTBEATS), agentAcks: of(AGENT_ACKS) }, 'mesh.heartbeats and mesh.agent-acks are not co-assigned; use a range assignor');
 }
