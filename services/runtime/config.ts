@@ -29,7 +29,7 @@ export const CONFIG_DOC: ReadonlyArray<{ env: string; default: string; doc: stri
   { env: 'REDIS_URL', default: 'redis://127.0.0.1:6379', doc: 'Redis for projections (impedance registry).' },
   { env: 'KAFKA_CLIENT', default: 'rdkafka', doc: 'Client library behind the engine: rdkafka (node-rdkafka) or kafkajs.' },
   { env: 'CLIENT_ID', default: 'solvermesh', doc: 'Kafka client id prefix.' },
-  { env: 'INSTANCE_ID', default: '(random)', doc: 'Stable id of this process; used in transactional ids.' },
+  { env: 'INSTANCE_ID', default: '(random)', doc: 'Stable id of this process, unique among the live ones (a pod name): its consumer group.instance.id (static membership: restarted under the same id, it gets its partitions back at once) and, on rdkafka, its transactional id (the restart fences the dead process).' },
   { env: 'LOG_LEVEL', default: 'info', doc: 'pino level: trace, debug, info, warn, error, fatal, silent.' },
   { env: 'HTTP_PORT', default: '9400', doc: 'Port of /health and /metrics (0 = any free port).' },
   { env: 'HTTP_HOST', default: '127.0.0.1', doc: 'Interface for /health and /metrics.' },

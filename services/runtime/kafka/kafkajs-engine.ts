@@ -1,6 +1,9 @@
 // kafkajs engine. kafkajs predates KIP-447, so a transaction cannot carry the consumer group's
 // generation: zombie fencing needs one transactional id per input partition. Each assigned
-// partition gets its own transactional producer, created on first use and closed on revoke.
+// partition gets its own transactional producer, created on first use and closed on revoke;
+// whoever owns the partition next, a restarted process or another instance, fences the
+// previous owner's producer and aborts its open transaction when it first commits there.
+// The consumer is a static group member under INSTANCE_ID (kafkajs-static-membership.ts).
 import { Kafka, logLevel, Partitioners, type Consumer, type EachBatchPayload, type LogEntry, type Producer as JsProducer, type Transaction } from 'kafkajs';
 import type { Logger } from 'pino';
 import { transient } from '../errors';
@@ -8,6 +11,7 @@ import type {
   BatchProcessor, ConsumeOptions, EngineEvents, InRecord, KafkaEngine, OutRecord, PartitionBatch,
   PartitionProgress, Producer, TransactionalConsumer,
 } from './types';
+import { withGroupInstanceId } from './kafkajs-static-membership';
 import { RangeAssigner } from './range-assigner';
 import { chunk, groupByTopic, tpKey } from './util';
 
@@ -90,12 +94,14 @@ class KafkajsTransactionalConsumer implements TransactionalConsumer {
   async start(process: BatchProcessor): Promise<void> {
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: [...this.opts.topics], fromBeginning: this.opts.fromBeginning });
-    await this.consumer.run({
+    const run = withGroupInstanceId(this.engineOpts.instanceId, () => this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: 1,
       eachBatch: (payload) => this.eachBatch(payload, process),
-    });
+    }));
+    if (!run.static) this.log.warn('kafkajs could not be given group.instance.id: this member is dynamic (a restart waits out the session timeout)');
+    await run.result;
   }
 
   private async eachBatch(payload: EachBatchPayload, process: BatchProcessor): Promise<void> {
@@ -183,7 +189,7 @@ class KafkajsTransactionalConsumer implements TransactionalConsumer {
     this.assigned = next;
     if (revoked.length) this.events.onRevoked?.(revoked.map(parseTp));
     this.events.onAssigned?.(list);
-    this.log.info({ group: this.opts.groupId, assigned: list.length, revoked: revoked.length }, 'partitions assigned');
+    this.log.info({ group: this.opts.groupId, instance: this.engineOpts.instanceId, assigned: list.length, revoked: revoked.length }, 'partitions assigned');
   }
 
   private track(batch: PartitionBatch, last: string): void {

@@ -1,6 +1,16 @@
 // node-rdkafka engine. librdkafka implements KIP-447: the transaction carries the consumer
 // group's metadata, so one transactional producer per instance is fenced correctly across
 // rebalances, and a transaction may commit offsets of several partitions at once.
+//
+// Recovery (KIP-345 static membership): the consumer joins as group.instance.id = INSTANCE_ID
+// and its transactional id is `<group>.<INSTANCE_ID>`. A process killed with -9 and started
+// again under the same id takes its member's place and its partitions at once, without a
+// rebalance and without waiting out the dead member's session (30 s); its initTransactions
+// aborts the dead process's open transaction first, so the restore reads past it at once. A
+// static member does not leave the group when it closes (KIP-345), so stop() leaves it
+// explicitly: a process stopped with SIGTERM (scaled down) hands its partitions over at once.
+// A process that dies and does not come back (or comes back under another id) holds its
+// partitions for the session timeout, as a dynamic member would.
 import type * as Rd from 'node-rdkafka';
 import type { Logger } from 'pino';
 import { transient } from '../errors';
@@ -23,6 +33,8 @@ export interface RdkafkaEngineOptions {
 // partition, which co-partitioning by session_id depends on. librdkafka defaults to CRC32.
 const PARTITIONER = 'murmur2_random';
 export const FETCH_BYTES_PER_PARTITION = 4 * 1024 * 1024;
+/** How long stop() serves the revocation that leaving the group starts before it closes anyway. */
+const LEAVE_TIMEOUT_MS = 5_000;
 
 export function createRdkafkaEngine(opts: RdkafkaEngineOptions): KafkaEngine {
   const log = opts.logger.child({ component: 'rdkafka' });
@@ -72,6 +84,8 @@ class RdkafkaTransactionalConsumer implements TransactionalConsumer {
   private pipeline: CommitPipeline<PartitionBatch, OutRecord[]> | undefined;
   /** Rebalance hooks held back while a commit runs behind the loop: a new owner's restore must see its offsets. */
   private deferred: Array<() => void> = [];
+  /** Set by a revocation: stop() waits for the one its unsubscribe starts. */
+  private revoked = false;
 
   constructor(
     private readonly base: Record<string, string>,
@@ -86,6 +100,7 @@ class RdkafkaTransactionalConsumer implements TransactionalConsumer {
     this.consumer = new KafkaConsumer({
       ...this.base,
       'group.id': this.opts.groupId,
+      'group.instance.id': this.engineOpts.instanceId,
       'enable.auto.commit': false,
       'enable.auto.offset.store': false,
       'isolation.level': 'read_committed',
@@ -99,10 +114,12 @@ class RdkafkaTransactionalConsumer implements TransactionalConsumer {
     }, { 'auto.offset.reset': this.opts.fromBeginning ? 'earliest' : 'latest' });
     this.consumer.on('rebalance', (err, assignment) => this.onRebalance(err, assignment));
     this.consumer.on('event.error', (err) => this.events.onError?.(err));
+    // The producer first: its initTransactions fences a dead predecessor under the same id and
+    // aborts its open transaction before the partitions' restore reads up to the stable offset.
+    await this.newProducer();
     await cb((done) => this.consumer.connect({}, (err) => done(err)));
     this.consumer.setDefaultConsumeTimeout(this.opts.tuning?.pollTimeoutMs ?? 100);
     this.consumer.subscribe([...this.opts.topics]);
-    await this.newProducer();
     this.running = true;
     this.loop = this.run(process).catch((err: unknown) => {
       this.log.error({ err }, 'consume loop failed');
@@ -245,11 +262,33 @@ class RdkafkaTransactionalConsumer implements TransactionalConsumer {
     const list = assignment.map((a) => ({ topic: a.topic, partition: a.partition }));
     if (err.code === rd().CODES.ERRORS.ERR__ASSIGN_PARTITIONS) {
       this.events.onAssigned?.(list);
-      this.log.info({ group: this.opts.groupId, assigned: list.length }, 'partitions assigned');
+      this.log.info({ group: this.opts.groupId, instance: this.engineOpts.instanceId, assigned: list.length }, 'partitions assigned');
     } else {
       for (const p of list) this.positions.delete(tpKey(p.topic, p.partition));
+      this.revoked = true;
       this.events.onRevoked?.(list);
     }
+  }
+
+  /**
+   * Leaves the group before closing. librdkafka sends LeaveGroup for a static member only on
+   * unsubscribe (not on close): after the revocation that unsubscribe starts, once the
+   * partitions are unassigned. Records still fetched meanwhile are dropped: nothing of them
+   * was committed, the next owner consumes them.
+   */
+  private async leave(): Promise<void> {
+    this.revoked = false;
+    try {
+      this.consumer.unsubscribe();
+    } catch {
+      return; // not connected: nothing to leave
+    }
+    this.consumer.setDefaultConsumeTimeout(50);
+    const deadline = Date.now() + LEAVE_TIMEOUT_MS;
+    while (!this.revoked && Date.now() < deadline) {
+      await cb<Rd.Message[]>((done) => this.consumer.consume(100, (err, m) => done(err, m))).catch(() => undefined);
+    }
+    if (!this.revoked) this.log.warn({ group: this.opts.groupId }, 'no revocation within the leave timeout; closing (the group waits out the session)');
   }
 
   progress(): PartitionProgress[] {
@@ -259,6 +298,7 @@ class RdkafkaTransactionalConsumer implements TransactionalConsumer {
   async stop(): Promise<void> {
     this.running = false;
     await this.loop;
+    await this.leave();
     await cb((done) => this.consumer.disconnect((err) => done(err))).catch(() => undefined);
     await cb((done) => this.producer.disconnect((err) => done(err))).catch(() => undefined);
   }
