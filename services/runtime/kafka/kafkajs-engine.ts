@@ -3,7 +3,7 @@
 // partition gets its own transactional producer, created on first use and closed on revoke;
 // whoever owns the partition next, a restarted process or another instance, fences the
 // previous owner's producer and aborts its open transaction when it first commits there.
-// The consumer is a static group member under INSTANCE_ID (kafkajs-static-membership.ts).
+// Static membership (membership.ts) through kafkajs-static-membership.ts.
 import { Kafka, logLevel, Partitioners, type Consumer, type EachBatchPayload, type LogEntry, type Producer as JsProducer, type Transaction } from 'kafkajs';
 import type { Logger } from 'pino';
 import { transient } from '../errors';
@@ -12,6 +12,7 @@ import type {
   PartitionProgress, Producer, TransactionalConsumer,
 } from './types';
 import { withGroupInstanceId } from './kafkajs-static-membership';
+import { SESSION_TIMEOUT_MS } from './membership';
 import { RangeAssigner } from './range-assigner';
 import { chunk, groupByTopic, tpKey } from './util';
 
@@ -80,7 +81,7 @@ class KafkajsTransactionalConsumer implements TransactionalConsumer {
     this.consumer = kafka.consumer({
       groupId: opts.groupId,
       readUncommitted: false,
-      sessionTimeout: 30_000,
+      sessionTimeout: SESSION_TIMEOUT_MS,
       rebalanceTimeout: 60_000,
       heartbeatInterval: 3_000,
       maxBytesPerPartition: 4 * 1024 * 1024,

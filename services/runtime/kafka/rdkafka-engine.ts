@@ -2,15 +2,10 @@
 // group's metadata, so one transactional producer per instance is fenced correctly across
 // rebalances, and a transaction may commit offsets of several partitions at once.
 //
-// Recovery (KIP-345 static membership): the consumer joins as group.instance.id = INSTANCE_ID
-// and its transactional id is `<group>.<INSTANCE_ID>`. A process killed with -9 and started
-// again under the same id takes its member's place and its partitions at once, without a
-// rebalance and without waiting out the dead member's session (30 s); its initTransactions
-// aborts the dead process's open transaction first, so the restore reads past it at once. A
-// static member does not leave the group when it closes (KIP-345), so stop() leaves it
-// explicitly: a process stopped with SIGTERM (scaled down) hands its partitions over at once.
-// A process that dies and does not come back (or comes back under another id) holds its
-// partitions for the session timeout, as a dynamic member would.
+// Static membership (membership.ts): group.instance.id = INSTANCE_ID. The producer is
+// initialised before the consumer joins, so a restart aborts the dead process's open transaction
+// before the partitions' restore reads to their stable offsets. librdkafka's static members do
+// not leave the group on close (KIP-345), so stop() leaves it explicitly.
 import type * as Rd from 'node-rdkafka';
 import type { Logger } from 'pino';
 import { transient } from '../errors';
@@ -19,6 +14,7 @@ import type {
   PartitionProgress, Producer, TransactionalConsumer,
 } from './types';
 import { CommitPipeline } from './commit-pipeline';
+import { SESSION_TIMEOUT_MS } from './membership';
 import { cb, rd } from './rdkafka-lib';
 import { tpKey } from './util';
 
@@ -104,7 +100,7 @@ class RdkafkaTransactionalConsumer implements TransactionalConsumer {
       'enable.auto.commit': false,
       'enable.auto.offset.store': false,
       'isolation.level': 'read_committed',
-      'session.timeout.ms': 30_000,
+      'session.timeout.ms': SESSION_TIMEOUT_MS,
       // Fetch runs of one partition as long as kafkajs's (4 MiB): consume(max) then hands over
       // long runs of few partitions, not short slices of all, and per-partition work (the
       // impedance registry writes an agent once per batch) coalesces over more records.
