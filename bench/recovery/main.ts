@@ -28,6 +28,8 @@ const KEEP_LOG = process.env.BENCH_KEEP_LOG;
 const OUTPUT_TIMEOUT_MS = 180_000;
 
 const config = loadConfig(process.env);
+// Each service process started registers an exit hook (startServiceProcess): 2 * RUNS + 1 per service.
+process.setMaxListeners(SERVICES.length * (2 * RUNS + 2) + 10);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Sends the scenario's inputs at its rate, by the clock, and remembers when each was sent. */
