@@ -62,7 +62,8 @@ export async function readLog(brokers: readonly string[], codec: EventCodec, ran
     await connect(consumer, todo[0]!.topic, opts.timeoutMs ?? 30_000);
     // Ends first: a range with nothing in it is not fetched at all, and an open one stops at the
     // end it had when the read began instead of waiting for a poll to come back empty.
-    if (!opts.until) todo = (await Promise.all(todo.map((r) => withEnd(consumer, r)))).filter((r) => r.to! > r.from);
+    const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
+    if (!opts.until) todo = (await Promise.all(todo.map((r) => withEnd(consumer, r, deadline)))).filter((r) => r.to! > r.from);
     if (todo.length === 0) return out;
     const ranges = new Map(todo.map((r) => [id(r.topic, r.partition), r]));
     const pending = new Set(ranges.keys());
@@ -73,7 +74,6 @@ export async function readLog(brokers: readonly string[], codec: EventCodec, ran
     consumer.assign(todo.map((r) => ({ topic: r.topic, partition: r.partition, offset: r.from })));
     // consume(n) returns after n records or once a wait for the next one times out.
     consumer.setDefaultConsumeTimeout(50);
-    const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
     const more = () => (opts.until ? !opts.until() : pending.size > 0);
     while (more()) {
       if (Date.now() > deadline) throw new Error(opts.until ? `${[...ranges.keys()].join(', ')}: what was awaited did not come within ${opts.timeoutMs ?? 120_000} ms` : `${[...pending].join(', ')} did not reach their end`);
@@ -114,11 +114,22 @@ function connect(client: Rd.KafkaConsumer, topic: string, timeoutMs: number): Pr
   return cb((done) => client.connect({ topic, allTopics: false, timeout: timeoutMs }, (err) => done(err)));
 }
 
-/** The range with its end made explicit: an open range ends at the last stable offset (read_committed) now; a start below the log's start moves up to it. */
-async function withEnd(client: Rd.KafkaConsumer, r: LogRange): Promise<LogRange> {
+/**
+ * The range with its end made explicit: an open range ends at the last stable offset
+ * (read_committed) now; a start below the log's start moves up to it. Asked again until
+ * `deadline`: a topic created a moment ago answers "not leader" until its leaders are known.
+ */
+async function withEnd(client: Rd.KafkaConsumer, r: LogRange, deadline: number): Promise<LogRange> {
   if (r.to !== undefined) return r;
-  const wm = await cb<Rd.WatermarkOffsets>((done) => client.queryWatermarkOffsets(r.topic, r.partition, 10_000, (err, v) => done(err, v)));
-  return { ...r, from: Math.max(r.from, wm.lowOffset), to: wm.highOffset };
+  for (let wait = 50; ; wait = Math.min(wait * 2, 1000)) {
+    try {
+      const wm = await cb<Rd.WatermarkOffsets>((done) => client.queryWatermarkOffsets(r.topic, r.partition, 10_000, (err, v) => done(err, v)));
+      return { ...r, from: Math.max(r.from, wm.lowOffset), to: wm.highOffset };
+    } catch (err) {
+      if (Date.now() + wait > deadline) throw err;
+      await new Promise((res) => setTimeout(res, wait));
+    }
+  }
 }
 
 /** The group's committed offsets (next offset to consume; -1 where none). */
