@@ -2,6 +2,7 @@
 // snapshot, then the committed inputs after it, folded and worked like the processor does.
 // Records of the three topics merge by record timestamp (per-topic order kept); the work
 // outputs do not depend on the interleaving (domain.ts), only external commands' position may.
+import type { KernelFactory } from '../../wasm';
 import type { DecodedEvent, EventCodec } from '../runtime/codec';
 import { DEFAULT_SOLVER_LIMITS, InputRejected, PartitionCore, type Clock, type SolverEvent, type SolverLimits } from './domain';
 import { committedOffsets, readLog, type LogRecord } from '../runtime/kafka/log-reader';
@@ -16,6 +17,8 @@ export interface RestoreOptions {
   readonly topicPrefix: string;
   readonly groupId: string;
   readonly limits?: SolverLimits;
+  /** Opens the kernel of each restored or assembled session. */
+  readonly kernel: KernelFactory;
   readonly validate?: (event: DecodedEvent) => readonly string[];
   readonly clock?: Clock;
 }
@@ -65,7 +68,7 @@ export function refold(core: PartitionCore, records: LogRecord[], prefix: string
 const HANDLED = new Set(['SessionOpened', 'MatrixChunkAppended', 'SessionClosed', 'CostUpdated', 'CorrectionRequested', 'VerificationRequested', 'IterationSliceGranted']);
 
 export async function restorePartition(o: RestoreOptions, partition: number): Promise<PartitionCore> {
-  const core = new PartitionCore(partition, o.limits ?? DEFAULT_SOLVER_LIMITS, 'wasm', o.clock);
+  const core = new PartitionCore(partition, o.limits ?? DEFAULT_SOLVER_LIMITS, o.kernel, o.clock);
   const [snap, committed] = await Promise.all([
     latestSnapshot(o, partition),
     committedOffsets(o.brokers, o.groupId, INPUTS.map((t) => ({ topic: o.topicPrefix + t, partition }))),
