@@ -41,7 +41,7 @@ import type { Logger } from 'pino';
 import type {
   AckReceived, CoordinationRequested, HeartbeatReceived, ImpedanceUpdated,
 } from '../../schemas/generated/events';
-import type { DecodedEvent } from '../runtime/codec';
+import { unreachable } from '../runtime/errors';
 import { decimal, type Emit, type Processor, type RecordContext } from '../runtime/processor';
 import { measureArrival } from './accuracy';
 import { fromImpedanceUpdated, toImpedanceUpdated, type AgentState } from './agent-fold';
@@ -125,7 +125,10 @@ export function createImpedanceMetrics(registry: Registry = new Registry()): Imp
   };
 }
 
-export type ImpedanceProcessor = Processor & {
+/** The event types the impedance processor takes (AckReceived on mesh.acks and mesh.agent-acks). */
+export const IMPEDANCE_INPUT_TYPES = ['HeartbeatReceived', 'CoordinationRequested', 'AckReceived'] as const;
+
+export type ImpedanceProcessor = Processor<(typeof IMPEDANCE_INPUT_TYPES)[number]> & {
   readonly metrics: ImpedanceMetrics;
   folds(): ReadonlyMap<number, PartitionFold>;
   /** Waits for registry writes under way (before closing Redis). */
@@ -265,7 +268,7 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
     if (res.changed.length === 0) return NO_EMITS;
     return res.changed.map((e) => {
       metrics.stateChanges.inc({ to: e.new_state });
-      return { topic: TOPICS.impedance, key: e.agent_id, event: e as unknown as DecodedEvent };
+      return { topic: TOPICS.impedance, key: e.agent_id, event: e };
     });
   }
 
@@ -284,7 +287,7 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
     const agents = await store.scheduleAgents([...new Set(targets)]);
     const chunks = computeSchedule(req, targets, (id) => agents.get(id));
     await store.rememberSchedule(req.message_id, req.target_arrival_time);
-    return chunks.map((c) => ({ topic: TOPICS.schedules, key: req.meta.correlation_id, event: c as unknown as DecodedEvent }));
+    return chunks.map((c) => ({ topic: TOPICS.schedules, key: req.meta.correlation_id, event: c }));
   }
 
   /** An ack on mesh.acks: prediction accuracy (Redis counters), and its copy keyed by agent. */
@@ -300,7 +303,7 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
     // Copied whether or not Redis saw it before: that check is outside the transaction, and the
     // agent's fold drops re-sent acks itself (ack-fold.ts).
     const keyed: AckReceived = predicted === ack.expected_arrival_at ? ack : { ...ack, expected_arrival_at: predicted };
-    return [{ topic: TOPICS.agentAcks, key: ack.agent_id, event: keyed as unknown as DecodedEvent }];
+    return [{ topic: TOPICS.agentAcks, key: ack.agent_id, event: keyed }];
   }
 
   /** An ack on mesh.agent-acks: folded into the agent (reliability, quarantine). */
@@ -313,7 +316,7 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
     const res = part.fold.applyAck(ack, Number(offset));
     return res.changed.map((e) => {
       metrics.stateChanges.inc({ to: e.new_state });
-      return { topic: TOPICS.impedance, key: e.agent_id, event: e as unknown as DecodedEvent };
+      return { topic: TOPICS.impedance, key: e.agent_id, event: e };
     });
   }
 
@@ -419,7 +422,7 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
     part.checkpointing = true;
     const through = part.lastOffset;
     const acksThrough = fold.acksAppliedThrough();
-    return fold.changelogAgents().map((a) => ({ topic: TOPICS.impedance, key: a.agentId, event: toImpedanceUpdated(a, through, acksThrough) as unknown as DecodedEvent }));
+    return fold.changelogAgents().map((a) => ({ topic: TOPICS.impedance, key: a.agentId, event: toImpedanceUpdated(a, through, acksThrough) }));
   }
 
   /**
@@ -448,9 +451,9 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
     const [snapshots, accuracy] = await Promise.all([store.snapshots(), store.accuracy(Math.floor(tick / 1000))]);
     const s = summarize(snapshots, tick, accuracy);
     return [
-      ...s.clusters.map((e) => ({ topic: TOPICS.summaries, key: `cluster:${e.cluster_id}`, event: e as unknown as DecodedEvent })),
-      ...s.sectors.map((e) => ({ topic: TOPICS.summaries, key: `sector:${e.sector_id}`, event: e as unknown as DecodedEvent })),
-      { topic: TOPICS.summaries, key: 'mesh', event: s.mesh as unknown as DecodedEvent },
+      ...s.clusters.map((e) => ({ topic: TOPICS.summaries, key: `cluster:${e.cluster_id}`, event: e })),
+      ...s.sectors.map((e) => ({ topic: TOPICS.summaries, key: `sector:${e.sector_id}`, event: e })),
+      { topic: TOPICS.summaries, key: 'mesh', event: s.mesh },
     ];
   }
 
@@ -465,13 +468,13 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
       if (idleTimer) clearInterval(idleTimer);
       await Promise.all([...parts.values()].map((x) => x.inflight));
     },
-    handles: (type) => type === 'HeartbeatReceived' || type === 'CoordinationRequested' || type === 'AckReceived',
+    accepts: IMPEDANCE_INPUT_TYPES,
     handle(event, ctx) {
       switch (event.type) {
-        case 'HeartbeatReceived': return onHeartbeat(event as unknown as HeartbeatReceived, ctx);
-        case 'CoordinationRequested': return onCoordination(event as unknown as CoordinationRequested);
-        case 'AckReceived': return ctx.topic === TOPICS.agentAcks ? onAgentAck(event as unknown as AckReceived, ctx) : onAck(event as unknown as AckReceived);
-        default: return [];
+        case 'HeartbeatReceived': return onHeartbeat(event, ctx);
+        case 'CoordinationRequested': return onCoordination(event);
+        case 'AckReceived': return ctx.topic === TOPICS.agentAcks ? onAgentAck(event, ctx) : onAck(event);
+        default: return unreachable(event);
       }
     },
     async flush() {

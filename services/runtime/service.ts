@@ -7,8 +7,8 @@ import { startOpsServer, type OpsServer } from './http';
 import { createLogger, type Logger } from './logger';
 import { createMetrics } from './metrics';
 import type { ConsumerTuning } from './kafka/types';
-import type { Processor, ProcessorContext } from './processor';
-import { ProcessorRunner, type EventValidator } from './runner';
+import type { EventValidator, Processor, ProcessorContext } from './processor';
+import { ProcessorRunner } from './runner';
 import { schemaValidator } from './validation';
 
 export interface ServiceDefinition {
@@ -30,11 +30,13 @@ export async function startService(def: ServiceDefinition, env: NodeJS.ProcessEn
   const config = loadConfig(env);
   const logger = createLogger(config.logLevel, def.name);
   const metrics = createMetrics(def.name);
-  const processor = await def.processor(config, logger, { registry: metrics.registry });
+  const codec = new EventCodec(config.schemaRegistryUrl);
+  const validate = def.validate ?? schemaValidator();
+  const processor = await def.processor(config, logger, { registry: metrics.registry, codec, validate });
   const runner = new ProcessorRunner({
     processor,
     engine: createEngine(config, logger),
-    codec: new EventCodec(config.schemaRegistryUrl),
+    codec,
     metrics,
     logger,
     groupId: `${config.topicPrefix}solvermesh.${def.name}`,
@@ -42,7 +44,7 @@ export async function startService(def: ServiceDefinition, env: NodeJS.ProcessEn
     maxRetries: config.maxRetries,
     retryBackoffMs: config.retryBackoffMs,
     stallTimeoutMs: config.stallTimeoutMs,
-    validate: def.validate ?? schemaValidator(),
+    validate,
     ...(def.maxBatchRecords ? { maxBatchRecords: def.maxBatchRecords } : {}),
     ...(def.consumerTuning ? { consumerTuning: def.consumerTuning } : {}),
   });

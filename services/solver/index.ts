@@ -1,11 +1,9 @@
 // The solver service: event-sourced solve sessions (seed 000 §2-§3, §7.4). Configured by the
 // environment (SOLVER_*), validated at start.
-import { EventCodec } from '../runtime/codec';
 import type { RuntimeConfig } from '../runtime/config';
 import type { ConsumerTuning } from '../runtime/kafka/types';
 import { SolvermeshError } from '../runtime/errors';
 import type { ServiceDefinition } from '../runtime/service';
-import { schemaValidator } from '../runtime/validation';
 import { DEFAULT_SOLVER_LIMITS, type SolverLimits } from './domain';
 import { solverProcessor } from './processor';
 import { restorePartition } from './restore';
@@ -77,8 +75,7 @@ export const solverService: ServiceDefinition = {
   get consumerTuning() { return solverTuning().consumer; },
   processor: (config, logger, ctx) => {
     const tuning = solverTuning();
-    const codec = new EventCodec(config.schemaRegistryUrl);
-    const validate = schemaValidator();
+    const { codec, validate } = ctx;
     return solverProcessor({
       logger, registry: ctx.registry, sliceWork: tuning.sliceWork, snapshotEvery: tuning.snapshotEvery, snapshotMicros: tuning.snapshotMicros,
       restore: (partition) => restorePartition({ brokers: config.kafkaBrokers, codec, topicPrefix: config.topicPrefix, groupId: solverGroupId(config), limits: tuning.limits, validate, clock: { now: () => performance.now() } }, partition),

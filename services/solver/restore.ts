@@ -2,10 +2,11 @@
 // snapshot, then the committed inputs after it, folded and worked like the processor does.
 // Records of the three topics merge by record timestamp (per-topic order kept); the work
 // outputs do not depend on the interleaving (domain.ts), only external commands' position may.
-import type { DecodedEvent, EventCodec } from '../runtime/codec';
-import { DEFAULT_SOLVER_LIMITS, InputRejected, PartitionCore, type Clock, type SolverEvent, type SolverLimits } from './domain';
+import type { EventCodec } from '../runtime/codec';
+import { DEFAULT_SOLVER_LIMITS, InputRejected, PartitionCore, type Clock, type SolverLimits } from './domain';
 import { committedOffsets, readLog, type LogRecord } from '../runtime/kafka/log-reader';
-import { INPUTS, SNAPSHOTS } from './processor';
+import { isOneOf, type EventValidator } from '../runtime/processor';
+import { INPUTS, SNAPSHOTS, SOLVER_INPUT_TYPES } from './processor';
 import { assembleLatest, deserialize, partitionSessionId } from './snapshot';
 import type { SessionSnapshotted } from '../../schemas/generated/events';
 import { SOLVER_PARTITIONS } from '../../topics/catalog';
@@ -16,14 +17,14 @@ export interface RestoreOptions {
   readonly topicPrefix: string;
   readonly groupId: string;
   readonly limits?: SolverLimits;
-  readonly validate?: (event: DecodedEvent) => readonly string[];
+  readonly validate?: EventValidator;
   readonly clock?: Clock;
 }
 
 export async function latestSnapshot(o: Pick<RestoreOptions, 'brokers' | 'codec' | 'topicPrefix'>, partition: number): Promise<Buffer | undefined> {
   const recs = await readLog(o.brokers, o.codec, [...Array(SOLVER_PARTITIONS).keys()].map((q) => ({ topic: o.topicPrefix + SNAPSHOTS, partition: q, from: 0 })));
   const id = partitionSessionId(partition);
-  const pieces = recs.map((r) => r.event).filter((e): e is DecodedEvent => e?.type === 'SessionSnapshotted' && e.session_id === id) as unknown as SessionSnapshotted[];
+  const pieces = recs.map((r) => r.event).filter((e): e is SessionSnapshotted => e?.type === 'SessionSnapshotted' && e.session_id === id);
   return assembleLatest(pieces);
 }
 
@@ -43,19 +44,18 @@ export function mergeByTime(lists: LogRecord[][]): LogRecord[] {
 }
 
 /** Folds `records` into `core` the way the processor would (check, fold, work). */
-export function refold(core: PartitionCore, records: LogRecord[], prefix: string, validate?: (e: DecodedEvent) => readonly string[]): void {
+export function refold(core: PartitionCore, records: LogRecord[], prefix: string, validate?: EventValidator): void {
   for (const r of records) {
-    const e = r.event;
-    if (!e || !HANDLED.has(e.type)) continue;
-    if (validate && validate(e).length > 0) continue;
-    const ev = e as unknown as SolverEvent;
+    const ev = r.event;
+    if (!isSolverInput(ev)) continue;
+    if (validate && validate(ev).length > 0) continue;
     try { core.check(ev); } catch (err) { if (err instanceof InputRejected) continue; throw err; }
     core.fold(ev, { topic: r.topic.slice(prefix.length), partition: r.partition, offset: r.offset, eventId: ev.meta.event_id, occurredAt: ev.meta.occurred_at });
     core.work();
   }
 }
 
-const HANDLED = new Set(['SessionOpened', 'MatrixChunkAppended', 'SessionClosed', 'CostUpdated', 'CorrectionRequested', 'VerificationRequested', 'IterationSliceGranted']);
+const isSolverInput = isOneOf(SOLVER_INPUT_TYPES);
 
 export async function restorePartition(o: RestoreOptions, partition: number): Promise<PartitionCore> {
   const core = new PartitionCore(partition, o.limits ?? DEFAULT_SOLVER_LIMITS, 'wasm', o.clock);
