@@ -40,7 +40,7 @@ function owner(log: Log, changelog: Emit[], store = fakeStore()): { proc: Impeda
     store, logger: pino({ level: 'silent' }), summaryPartition: 99, now: () => 0, checkpointMs: 0, caughtUpMs: 0,
     restore: async (ps) => {
       const latest = new Map<string, ImpedanceUpdated>();
-      for (const e of changelog) if (e.event.type === 'ImpedanceUpdated') latest.set(e.key, e.event as unknown as ImpedanceUpdated);
+      for (const e of changelog) if (e.event.type === 'ImpedanceUpdated') latest.set(e.key, e.event);
       return new Map(ps.map((p) => [p, latest]));
     },
     readTail: async (_p, from, to) => log.beats.slice(Number(from), Number(to)),
@@ -54,7 +54,7 @@ async function batch(o: { proc: ImpedanceProcessor }, log: Log, topic: 'beats' |
   const records = topic === 'beats' ? log.beats : log.acks;
   const name = topic === 'beats' ? TOPICS.heartbeats : TOPICS.agentAcks;
   const out: Emit[] = [];
-  for (let i = from; i < to; i++) out.push(...(await o.proc.handle(records[i] as never, { topic: name, partition: 0, offset: String(i), timestampMs: 0, key: records[i]!.agent_id })));
+  for (let i = from; i < to; i++) out.push(...(await o.proc.handle(records[i]!, { topic: name, partition: 0, offset: String(i), timestampMs: 0, key: records[i]!.agent_id })));
   out.push(...(await o.proc.flush!()));
   o.proc.onCommitted!({ topic: name, partition: 0, lastOffset: String(to - 1) });
   changelog?.push(...out.filter((e) => e.topic === TOPICS.impedance));
@@ -66,9 +66,11 @@ describe('impedance processor: acks repartitioned by agent and folded (mesh.agen
     const store = fakeStore(new Map([['m1', T0 + 100]]));
     const { proc } = owner({ beats: [], acks: [] }, [], store);
     const ack = ackOf({ agent: 'a7', message: 'm1', expected: null });
-    const out = await proc.handle(ack as never, { topic: TOPICS.acks, partition: 3, offset: '0', timestampMs: 0, key: ack.meta.correlation_id });
+    const out = await proc.handle(ack, { topic: TOPICS.acks, partition: 3, offset: '0', timestampMs: 0, key: ack.meta.correlation_id });
     assert.deepEqual(out.map((e) => [e.topic, e.key]), [[TOPICS.agentAcks, 'a7']]);
-    assert.equal((out[0]!.event as unknown as AckReceived).expected_arrival_at, T0 + 100);
+    const copy = out[0]!.event;
+    assert.ok(copy.type === 'AckReceived');
+    assert.equal(copy.expected_arrival_at, T0 + 100);
     assert.deepEqual(store.acks, ['m1/a7'], 'and measured for prediction accuracy');
   });
 
@@ -80,7 +82,7 @@ describe('impedance processor: acks repartitioned by agent and folded (mesh.agen
     // checkpointed: two rounds of heartbeats and one message's acks
     await batch(a, log, 'beats', 0, 20, changelog);
     await batch(a, log, 'acks', 0, 10, changelog);
-    const cp = changelog.map((e) => e.event as unknown as ImpedanceUpdated).filter((e) => e.type === 'ImpedanceUpdated');
+    const cp = changelog.map((e) => e.event).filter((e) => e.type === 'ImpedanceUpdated');
     assert.equal(ackTailStart(cp), 10n);
     // committed after the last checkpoint the new owner sees: acks of two messages, two rounds
     const seen = [...changelog];

@@ -51,7 +51,7 @@ function owner(log: HeartbeatReceived[], changelog: Emit[], store = fakeStore(),
     registryLagMs: 1000, checkpointMs: 10_000, caughtUpMs: 0, idleWriteMs,
     restore: async (ps) => {
       const latest = new Map<string, ImpedanceUpdated>();
-      for (const e of changelog) if (e.event.type === 'ImpedanceUpdated') latest.set(e.key, e.event as unknown as ImpedanceUpdated);
+      for (const e of changelog) if (e.event.type === 'ImpedanceUpdated') latest.set(e.key, e.event);
       return new Map(ps.map((p) => [p, latest]));
     },
     readTail: async (_p, from, to) => log.slice(Number(from), Number(to)),
@@ -64,7 +64,7 @@ async function batch(o: Owner, log: HeartbeatReceived[], from: number, to: numbe
   o.clock.t = t;
   const out: Emit[] = [];
   for (let i = from; i < to; i++) {
-    out.push(...(await o.proc.handle(log[i] as never, { topic: TOPICS.heartbeats, partition: 0, offset: String(i), timestampMs: writtenMs, key: log[i]!.agent_id })));
+    out.push(...(await o.proc.handle(log[i]!, { topic: TOPICS.heartbeats, partition: 0, offset: String(i), timestampMs: writtenMs, key: log[i]!.agent_id })));
   }
   out.push(...(await o.proc.flush!()));
   if (commit) {
@@ -74,7 +74,7 @@ async function batch(o: Owner, log: HeartbeatReceived[], from: number, to: numbe
   return out;
 }
 
-const updates = (out: Emit[]) => out.filter((e) => e.event.type === 'ImpedanceUpdated').map((e) => e.event as unknown as ImpedanceUpdated);
+const updates = (out: Emit[]) => out.map((e) => e.event).filter((e) => e.type === 'ImpedanceUpdated');
 
 describe('impedance: coalesced registry writes and changelog checkpoints', () => {
   it('writes the changelog only at checkpoints, each entry naming the heartbeat offset it covers', async () => {
@@ -136,7 +136,7 @@ describe('impedance: coalesced registry writes and changelog checkpoints', () =>
     // partition 0 once, partition 1 (agents of its own) every 10 ms of the clock from then on
     const handle = async (p: number, from: number, to: number, t: number) => {
       a.clock.t = t;
-      for (let i = from; i < to; i++) await a.proc.handle(log[i] as never, { topic: TOPICS.heartbeats, partition: p, offset: String(i), timestampMs: minuteOld(t), key: log[i]!.agent_id });
+      for (let i = from; i < to; i++) await a.proc.handle(log[i]!, { topic: TOPICS.heartbeats, partition: p, offset: String(i), timestampMs: minuteOld(t), key: log[i]!.agent_id });
       await a.proc.flush!();
       a.proc.onCommitted!({ topic: TOPICS.heartbeats, partition: p, lastOffset: String(to - 1) });
     };
