@@ -11,10 +11,13 @@ import type { BatchContext, ConsumerTuning, InRecord, KafkaEngine, OutRecord, Pa
 import type { RuntimeMetrics } from './metrics';
 import { decimal, type Emit, type EventValidator, type Processor, type RecordContext } from './processor';
 
+/** What the runner uses of the codec (a test drives it with a stand-in, no registry). */
+export type RunnerCodec = Pick<EventCodec, 'decode' | 'decodeKnown' | 'encode' | 'encodeKnown'>;
+
 export interface RunnerOptions {
   readonly processor: Processor;
   readonly engine: KafkaEngine;
-  readonly codec: EventCodec;
+  readonly codec: RunnerCodec;
   readonly metrics: RuntimeMetrics;
   readonly logger: Logger;
   readonly groupId: string;
