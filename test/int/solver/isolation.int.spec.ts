@@ -113,7 +113,7 @@ describe('solver service: a 1e6-unknown solve beside small sessions', function (
         for (const id of small) {
           const topic = k!.topic('solver.costs');
           const e = costUpdated(id, seq++, { indices: [tick % smallA.n], values: [0.01], flush: true, occurredAt: now(), source: 'isolation' });
-          sent.get(id)!.push({ s: producer!.send(topic, id, await k!.codec.encode(topic, e as never)), partition: partitionOf(id) });
+          sent.get(id)!.push({ s: producer!.send(topic, id, await k!.codec.encode(topic, e)), partition: partitionOf(id) });
         }
         const next = t0 + ((tick + 1) * 1000) / RATE;
         await new Promise((r) => setTimeout(r, Math.max(0, next - performance.now())));
@@ -123,7 +123,7 @@ describe('solver service: a 1e6-unknown solve beside small sessions', function (
     const tOpen = performance.now();
     const sessions = k.topic('solver.sessions');
     for (const e of openSession(big, poisson2d(1000), smoothRhs(1_000_000), { method: 'CG', verificationInterval: 10, occurredAt: now() })) {
-      producer.send(sessions, big, await k.codec.encode(sessions, e as never));
+      producer.send(sessions, big, await k.codec.encode(sessions, e));
     }
     await producer.drain();
     const tSent = performance.now();
