@@ -20,7 +20,7 @@ describe('log reader (restores and replay)', function () {
     const partition = await partitionOf();
     const records = await readLog(k.brokers, k.codec, [{ topic: k.topic('mesh.conflicts'), partition, from: 0 }]);
     assert.deepEqual(records.map((r) => r.offset), [0, 1, 2, 3]);
-    assert.deepEqual(records.map((r) => (r.event as { conflict_id?: string } | undefined)?.conflict_id), ['conflict-1', 'conflict-2', 'conflict-3', undefined]);
+    assert.deepEqual(records.map((r) => (r.event?.type === 'ConflictReported' ? r.event.conflict_id : r.event?.type)), ['conflict-1', 'conflict-2', 'conflict-3', undefined]);
     assert.equal(records[3]!.value?.toString(), 'not avro at all');
   });
 
