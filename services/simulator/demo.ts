@@ -23,6 +23,8 @@ import { coordinationRequested } from '../impedance/coordination';
 import { connectRedis, RegistryStore, unlinkPrefixed } from '../impedance/registry-store';
 import { meshStatus, statusLine, type MeshStatus } from '../impedance/status';
 import { loadConfig, type RuntimeConfig } from '../runtime/config';
+import { readKnobs } from '../runtime/knobs';
+import { DEMO_KNOBS } from '../demo/config';
 import { startService } from '../runtime/service';
 import { checkMeshDemo, expectedStatus, type MeshDemoResult } from './expectation';
 import { buildMesh, pickFaults } from './generator';
@@ -138,6 +140,6 @@ async function dropNamespace(brokers: readonly string[], topics: string[], redis
 }
 
 if (require.main === module) {
-  runMeshDemo({ durationMs: Number(process.env.MESH_DEMO_MS ?? 45_000), onStatus: (l) => process.stdout.write(`${l}\n`) })
+  Promise.resolve().then(() => runMeshDemo({ durationMs: readKnobs(DEMO_KNOBS).demoMeshMs, onStatus: (l) => process.stdout.write(`${l}\n`) }))
     .then((r) => { process.stdout.write(`${checkMeshDemo(r)}\n`); process.exit(0); }, (err: unknown) => { process.stderr.write(`mesh demo: ${(err as Error).message}\n`); process.exit(1); });
 }
