@@ -35,7 +35,7 @@ const mesh = (name: string, key: KeyKind, doc: string, events: string[], config:
 
 export const TOPICS: readonly TopicSpec[] = [
   solver('solver.sessions', 'Session lifecycle and matrix row blocks.', ['SessionOpened', 'MatrixChunkAppended', 'SessionClosed', 'SessionRejected'], retain(30)),
-  // Commands and closes are copied here by the solver (services/solver/domain.ts `Sequenced`):
+  // Commands and closes are copied here by the solver (services/solver/outputs.ts `Sequenced`):
   // their position among the cost updates must be a position in one partition's log. So are its
   // ticks for deferred flushes (IterationSliceGranted): a cost group closes where its tick lands.
   solver('solver.costs', 'Cost deltas on b and matrix entries, and the commands, closes and ticks the solver sequenced among them.', ['CostUpdated', 'CorrectionRequested', 'VerificationRequested', 'SessionClosed', 'IterationSliceGranted'], retain(30)),

@@ -2,6 +2,7 @@
 // environment: the runtime's variables and SOLVER_* (config.ts), read and validated at start.
 import type { RuntimeConfig } from '../runtime/config';
 import type { ServiceDefinition } from '../runtime/service';
+import { wasmKernel } from '../../wasm';
 import { SOLVER_KNOBS, solverRunnerTuning, solverTuning } from './config';
 import { solverProcessor } from './processor';
 import { restorePartition } from './restore';
@@ -15,9 +16,10 @@ export const solverService: ServiceDefinition<typeof SOLVER_KNOBS> = {
   processor: (config, logger, ctx) => {
     const tuning = solverTuning(config);
     const { codec, validate } = ctx;
+    const kernel = wasmKernel();
     return solverProcessor({
       logger, registry: ctx.registry, sliceWork: tuning.sliceWork, snapshotEvery: tuning.snapshotEvery, snapshotMicros: tuning.snapshotMicros,
-      restore: (partition) => restorePartition({ brokers: config.kafkaBrokers, codec, topicPrefix: config.topicPrefix, groupId: solverGroupId(config), limits: tuning.limits, validate, clock: { now: () => performance.now() } }, partition),
+      restore: (partition) => restorePartition({ brokers: config.kafkaBrokers, codec, topicPrefix: config.topicPrefix, groupId: solverGroupId(config), limits: tuning.limits, kernel, validate, clock: { now: () => performance.now() } }, partition),
     });
   },
 };

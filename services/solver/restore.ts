@@ -2,6 +2,7 @@
 // snapshot, then the committed inputs after it, folded and worked like the processor does.
 // Records of the three topics merge by record timestamp (per-topic order kept); the work
 // outputs do not depend on the interleaving (domain.ts), only external commands' position may.
+import type { KernelFactory } from '../../wasm';
 import type { EventCodec } from '../runtime/codec';
 import { DEFAULT_SOLVER_LIMITS, InputRejected, PartitionCore, type Clock, type SolverLimits } from './domain';
 import { committedOffsets, readLog, type LogRecord } from '../runtime/kafka/log-reader';
@@ -17,6 +18,8 @@ export interface RestoreOptions {
   readonly topicPrefix: string;
   readonly groupId: string;
   readonly limits?: SolverLimits;
+  /** Opens the kernel of each restored or assembled session. */
+  readonly kernel: KernelFactory;
   readonly validate?: EventValidator;
   readonly clock?: Clock;
 }
@@ -58,7 +61,7 @@ export function refold(core: PartitionCore, records: LogRecord[], prefix: string
 const isSolverInput = isOneOf(SOLVER_INPUT_TYPES);
 
 export async function restorePartition(o: RestoreOptions, partition: number): Promise<PartitionCore> {
-  const core = new PartitionCore(partition, o.limits ?? DEFAULT_SOLVER_LIMITS, 'wasm', o.clock);
+  const core = new PartitionCore(partition, o.limits ?? DEFAULT_SOLVER_LIMITS, o.kernel, o.clock);
   const snap = await latestSnapshot(o, partition);
   if (snap) deserialize(snap, core);
   const committed = await committedOffsets(o.brokers, o.groupId, INPUTS.map((t) => ({ topic: o.topicPrefix + t, partition })));
