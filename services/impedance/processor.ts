@@ -543,9 +543,12 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
         const fold = new PartitionFold();
         const ackTail = ackTailStart(entries);
         fold.restore(entries.map(fromImpedanceUpdated), ackTail === undefined ? -1 : Number(ackTail) - 1);
-        const part = newPart(fold, tailStart(entries), ackTail);
-        parts.set(p, part);
-        await replayCommittedTail(p, part);
+        parts.set(p, newPart(fold, tailStart(entries), ackTail));
+      }
+      // The partitions' tails side by side: each replay mostly waits on the broker.
+      await Promise.all(ps.map((p) => replayCommittedTail(p, parts.get(p)!)));
+      for (const p of ps) {
+        const fold = parts.get(p)!.fold;
         try {
           // Rebuild when Redis lost the partition; else write what the tail replay changed.
           const rebuild = !(await store.isBuilt(p));

@@ -157,7 +157,8 @@ export function solverProcessor(o: SolverProcessorOptions): Processor<SolverEven
     async onAssigned(list): Promise<void> {
       m.assignments.inc();
       const parts = [...new Set(list.map((x) => x.partition))].filter((p) => !held.has(p) || stale.has(p));
-      for (const p of parts) await coreFor(p);
+      // Side by side: each restore mostly waits on the broker.
+      await Promise.all(parts.map((p) => coreFor(p)));
     },
 
     onRevoked(list): void {

@@ -8,8 +8,8 @@ import { DEFAULT_SOLVER_LIMITS, InputRejected, PartitionCore, type Clock, type S
 import { committedOffsets, readLog, type LogRecord } from '../runtime/kafka/log-reader';
 import { isOneOf, type EventValidator } from '../runtime/processor';
 import { INPUTS, SNAPSHOTS, SOLVER_INPUT_TYPES } from './processor';
-import { assembleLatest, deserialize, partitionSessionId } from './snapshot';
-import type { SessionSnapshotted } from '../../schemas/generated/events';
+import { assembleLatest, deserialize, partitionSessionId, snapshotKey } from './snapshot';
+import type { SessionSnapshotted, SolvermeshEvent } from '../../schemas/generated/events';
 import { SOLVER_PARTITIONS } from '../../topics/catalog';
 
 export interface RestoreOptions {
@@ -25,9 +25,16 @@ export interface RestoreOptions {
 }
 
 export async function latestSnapshot(o: Pick<RestoreOptions, 'brokers' | 'codec' | 'topicPrefix'>, partition: number): Promise<Buffer | undefined> {
-  const recs = await readLog(o.brokers, o.codec, [...Array(SOLVER_PARTITIONS).keys()].map((q) => ({ topic: o.topicPrefix + SNAPSHOTS, partition: q, from: 0 })));
+  // Every snapshot partition is read (a piece's key, not its input partition, places it), but
+  // only this partition's pieces are decoded: the others are other partitions' state.
+  const mine = snapshotKey(partition, 0).split('#')[0] + '#';
+  const events: SolvermeshEvent[] = [];
+  await readLog(o.brokers, o.codec, [...Array(SOLVER_PARTITIONS).keys()].map((q) => ({ topic: o.topicPrefix + SNAPSHOTS, partition: q, from: 0 })), {
+    decode: false,
+    onRecord: async (r) => { if (r.key?.startsWith(mine)) events.push((await o.codec.decode(r.value)).event); },
+  });
   const id = partitionSessionId(partition);
-  const pieces = recs.map((r) => r.event).filter((e): e is SessionSnapshotted => e?.type === 'SessionSnapshotted' && e.session_id === id);
+  const pieces = events.filter((e): e is SessionSnapshotted => e.type === 'SessionSnapshotted' && e.session_id === id);
   return assembleLatest(pieces);
 }
 
@@ -62,9 +69,11 @@ const isSolverInput = isOneOf(SOLVER_INPUT_TYPES);
 
 export async function restorePartition(o: RestoreOptions, partition: number): Promise<PartitionCore> {
   const core = new PartitionCore(partition, o.limits ?? DEFAULT_SOLVER_LIMITS, o.kernel, o.clock);
-  const snap = await latestSnapshot(o, partition);
+  const [snap, committed] = await Promise.all([
+    latestSnapshot(o, partition),
+    committedOffsets(o.brokers, o.groupId, INPUTS.map((t) => ({ topic: o.topicPrefix + t, partition }))),
+  ]);
   if (snap) deserialize(snap, core);
-  const committed = await committedOffsets(o.brokers, o.groupId, INPUTS.map((t) => ({ topic: o.topicPrefix + t, partition })));
   const lists = await Promise.all(INPUTS.map(async (t) => {
     const to = committed.get(`${o.topicPrefix + t}/${partition}`) ?? -1;
     const from = (core.folded[t] ?? -1) + 1;
