@@ -1316,6 +1316,7 @@ export interface EventsByType {
   ConflictQuarantined: ConflictQuarantined;
   ConflictReported: ConflictReported;
   ConflictResolved: ConflictResolved;
+  ConsensusNotReached: ConsensusNotReached;
   ConsensusReached: ConsensusReached;
   ConvergenceReached: ConvergenceReached;
   CoordinationRequested: CoordinationRequested;
@@ -1343,7 +1344,9 @@ export interface EventsByType {
   StructuralWitnessRecorded: StructuralWitnessRecorded;
   VerificationCompleted: VerificationCompleted;
   VerificationRequested: VerificationRequested;
+  VerifierFaultReported: VerifierFaultReported;
   VerifierVoteCast: VerifierVoteCast;
+  VoteDeadlinePassed: VoteDeadlinePassed;
 }
 export type EventOf<T extends EventType> = EventsByType[T];
 export const EVENT_TYPES = [

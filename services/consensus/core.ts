@@ -1,6 +1,7 @@
 // The consensus fold of one votes partition: a Round per (session, iteration), fed the votes and
 // deadline records in the partition's order, its facts turned into events. Pure but for the map.
 import type { ConsensusNotReached, ConsensusReached, VerifierFaultReported, VerifierVoteCast, VoteDeadlinePassed } from '../../schemas/generated/events';
+import { unreachable } from '../runtime/errors';
 import { derivedEventId } from '../runtime/ids';
 import { NO_ROUND, decide, evolve, type Round, type RoundFact, type RoundInput } from './round';
 
@@ -18,8 +19,7 @@ export class ConsensusCore {
   fold(e: ConsensusInput): { out: ConsensusOutput[]; opened: boolean } {
     const key = roundKey(e.session_id, e.iteration);
     const round = this.rounds.get(key) ?? NO_ROUND;
-    const input: RoundInput = e.type === 'VoteDeadlinePassed' ? { kind: 'deadline' }
-      : { kind: 'vote', ballot: { verifierId: e.verifier_id, verified: e.verified, solutionHash: e.solution_hash } };
+    const input = roundInput(e);
     const facts = decide(round, input, this.groups);
     const next = evolve(round, input, this.groups);
     this.rounds.set(key, next);
@@ -32,6 +32,14 @@ export class ConsensusCore {
       const at = k.lastIndexOf('/');
       return { sessionId: k.slice(0, at), iteration: Number(k.slice(at + 1)) };
     });
+  }
+}
+
+function roundInput(e: ConsensusInput): RoundInput {
+  switch (e.type) {
+    case 'VerifierVoteCast': return { kind: 'vote', ballot: { verifierId: e.verifier_id, verified: e.verified, solutionHash: e.solution_hash } };
+    case 'VoteDeadlinePassed': return { kind: 'deadline' };
+    default: return unreachable(e);
   }
 }
 

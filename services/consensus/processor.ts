@@ -3,16 +3,17 @@
 // by a timer here (the wall clock only chooses when to write it; its place in the log decides),
 // and every instance that sees a round open may write one: the first one counts.
 import type { VoteDeadlinePassed } from '../../schemas/generated/events';
-import type { DecodedEvent, EventCodec } from '../runtime/codec';
+import type { EventCodec } from '../runtime/codec';
 import { committedOffsets, readLog } from '../runtime/kafka/log-reader';
 import type { Producer } from '../runtime/kafka/types';
 import type { Logger } from '../runtime/logger';
-import type { Emit, Processor } from '../runtime/processor';
+import { isOneOf, type Emit, type EventValidator, type Processor } from '../runtime/processor';
 import { derivedEventId } from '../runtime/ids';
 import { ConsensusCore, roundKey, type ConsensusInput } from './core';
 
 export const VOTES = 'solver.verifications';
-const HANDLED = new Set(['VerifierVoteCast', 'VoteDeadlinePassed']);
+export const CONSENSUS_INPUT_TYPES = ['VerifierVoteCast', 'VoteDeadlinePassed'] as const satisfies ReadonlyArray<ConsensusInput['type']>;
+const isConsensusInput = isOneOf(CONSENSUS_INPUT_TYPES);
 
 export interface ConsensusProcessorOptions {
   readonly logger: Logger;
@@ -23,10 +24,10 @@ export interface ConsensusProcessorOptions {
   readonly topicPrefix: string;
   readonly groupId: string;
   readonly producer: () => Promise<Producer>;
-  readonly validate?: (event: DecodedEvent) => readonly string[];
+  readonly validate?: EventValidator;
 }
 
-export function consensusProcessor(o: ConsensusProcessorOptions): Processor {
+export function consensusProcessor(o: ConsensusProcessorOptions): Processor<ConsensusInput['type']> {
   const held = new Map<number, ConsensusCore>();
   const stale = new Set<number>();
   const timers = new Map<string, NodeJS.Timeout>();
@@ -46,7 +47,7 @@ export function consensusProcessor(o: ConsensusProcessorOptions): Processor {
       };
       const topic = o.topicPrefix + VOTES;
       (producer ??= o.producer())
-        .then(async (p) => p.send([{ topic, key: sessionId, value: await o.codec.encode(topic, ev as unknown as DecodedEvent) }]))
+        .then(async (p) => p.send([{ topic, key: sessionId, value: await o.codec.encode(topic, ev) }]))
         .catch((err: unknown) => log.error({ err, sessionId, iteration }, 'deadline record not written'));
     }, o.windowMs));
   }
@@ -57,7 +58,7 @@ export function consensusProcessor(o: ConsensusProcessorOptions): Processor {
     const to = (await committedOffsets(o.brokers, o.groupId, [{ topic, partition }])).get(`${topic}/${partition}`) ?? -1;
     if (to > 0) {
       for (const r of await readLog(o.brokers, o.codec, [{ topic, partition, from: 0, to }])) {
-        if (r.event && HANDLED.has(r.event.type) && !(o.validate && o.validate(r.event).length > 0)) core.fold(r.event as unknown as ConsensusInput);
+        if (isConsensusInput(r.event) && !(o.validate && o.validate(r.event).length > 0)) core.fold(r.event);
       }
     }
     for (const r of core.open()) armDeadline(r.sessionId, r.iteration);
@@ -68,17 +69,16 @@ export function consensusProcessor(o: ConsensusProcessorOptions): Processor {
 
   const coreFor = (p: number) => (held.has(p) && !stale.has(p) ? Promise.resolve(held.get(p)!) : restore(p));
 
-  function handleWith(core: ConsensusCore, event: DecodedEvent): Emit[] {
-    const e = event as unknown as ConsensusInput;
+  function handleWith(core: ConsensusCore, e: ConsensusInput): Emit[] {
     const { out, opened } = core.fold(e);
     if (opened) armDeadline(e.session_id, e.iteration);
-    return out.map((x) => ({ topic: VOTES, key: x.session_id, event: x as unknown as DecodedEvent }));
+    return out.map((x) => ({ topic: VOTES, key: x.session_id, event: x }));
   }
 
   return {
     name: 'consensus',
     inputs: [VOTES],
-    handles: (type) => HANDLED.has(type),
+    accepts: CONSENSUS_INPUT_TYPES,
     handle(event, ctx) {
       const h = held.get(ctx.partition);
       if (h && !stale.has(ctx.partition)) return handleWith(h, event);

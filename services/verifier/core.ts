@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { SolutionPublished } from '../../schemas/generated/events';
 import { unpackFloat64 } from '../../schemas/packed';
+import { unreachable } from '../runtime/errors';
 import type { KernelFactory } from '../../wasm';
 import { InputRejected, PartitionCore, type SolverEvent } from '../solver/domain';
 import type { SolverLimits } from '../solver/limits';
@@ -16,6 +17,8 @@ import type { VerifierSettings } from './config';
 import { probeSeed, sampleRows } from './probes';
 
 export const SEQUENCED_ON = 'solver.costs';
+/** What the verifier folds: the solver's inputs (for its copy of A and b) and the solutions. */
+export type VerifierInput = SolverEvent | SolutionPublished;
 
 interface Pending {
   readonly iteration: number;
@@ -53,21 +56,31 @@ export class VerifierCore {
   }
 
   /** Folds an input of this partition; returns what it lets the verifier emit. */
-  fold(event: SolverEvent | SolutionPublished, ref: { topic: string; offset: number }): Emitted[] {
+  fold(event: VerifierInput, ref: { topic: string; offset: number }): Emitted[] {
     this.folded[ref.topic] = Math.max(this.folded[ref.topic] ?? -1, ref.offset);
-    if (event.type === 'SolutionPublished') this.onChunk(event);
-    else {
-      try { this.replica.check(event); } catch (err) {
-        // The solver dead-letters it; its copy must skip it the same way.
-        if (err instanceof InputRejected) return this.drain();
-        throw err;
-      }
-      if (event.type === 'VerificationRequested' && ref.topic === SEQUENCED_ON) {
-        this.requests.set(event.meta.event_id, { probeCount: event.probe_count, probeSize: event.probe_size, seed: event.seed });
-      }
-      // Its outputs (sequenced copies, ticks, rejections) are the solver's to write.
-      this.replica.fold(event, { topic: ref.topic, partition: this.partition, offset: ref.offset, eventId: event.meta.event_id, occurredAt: event.meta.occurred_at });
+    switch (event.type) {
+      case 'SolutionPublished':
+        this.onChunk(event);
+        return this.drain();
+      case 'SessionOpened': case 'MatrixChunkAppended': case 'SessionClosed': case 'CostUpdated':
+      case 'CorrectionRequested': case 'VerificationRequested': case 'IterationSliceGranted':
+        return this.onSolverInput(event, ref);
+      default:
+        return unreachable(event);
     }
+  }
+
+  private onSolverInput(event: SolverEvent, ref: { topic: string; offset: number }): Emitted[] {
+    try { this.replica.check(event); } catch (err) {
+      // The solver dead-letters it; its copy must skip it the same way.
+      if (err instanceof InputRejected) return this.drain();
+      throw err;
+    }
+    if (event.type === 'VerificationRequested' && ref.topic === SEQUENCED_ON) {
+      this.requests.set(event.meta.event_id, { probeCount: event.probe_count, probeSize: event.probe_size, seed: event.seed });
+    }
+    // Its outputs (sequenced copies, ticks, rejections) are the solver's to write.
+    this.replica.fold(event, { topic: ref.topic, partition: this.partition, offset: ref.offset, eventId: event.meta.event_id, occurredAt: event.meta.occurred_at });
     return this.drain();
   }
 

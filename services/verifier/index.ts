@@ -1,10 +1,8 @@
 // The verifier service (seed 000 §5, DESIGN "Verifier, consensus"): one group per process,
 // `solvermesh run verifier --group <g>`, each its own consumer group, copy of A and b, and seed.
 import { wasmKernel } from '../../wasm';
-import { EventCodec } from '../runtime/codec';
 import type { RuntimeConfig } from '../runtime/config';
 import type { ServiceDefinition } from '../runtime/service';
-import { schemaValidator } from '../runtime/validation';
 import { VERIFIER_KNOBS, replicaLimits, verifierSettings, type VerifierKnobs } from './config';
 import { VerifierCore } from './core';
 import { verifierProcessor } from './processor';
@@ -16,9 +14,8 @@ export const verifierService: ServiceDefinition<typeof VERIFIER_KNOBS> = {
   name: 'verifier',
   knobs: VERIFIER_KNOBS,
   groupId: verifierGroupId,
-  processor: (config, logger) => {
-    const codec = new EventCodec(config.schemaRegistryUrl);
-    const validate = schemaValidator();
+  processor: (config, logger, ctx) => {
+    const { codec, validate } = ctx;
     const kernel = wasmKernel();
     const settings = verifierSettings(config);
     const limits = replicaLimits(config);

@@ -1,18 +1,14 @@
 // The verifier service's processor: per input partition a VerifierCore, rebuilt on assignment
 // from the committed inputs (restore.ts); its outputs commit with the offsets that caused them.
-import type { DecodedEvent } from '../runtime/codec';
 import type { Logger } from '../runtime/logger';
 import type { Emit, Processor, RecordContext } from '../runtime/processor';
-import type { SolutionPublished } from '../../schemas/generated/events';
-import type { SolverEvent } from '../solver/domain';
+import { SOLVER_INPUT_TYPES } from '../solver/processor';
 import type { Emitted } from './check';
-import type { VerifierCore } from './core';
+import type { VerifierCore, VerifierInput } from './core';
 
 export const INPUTS = ['solver.sessions', 'solver.costs', 'solver.solutions'] as const;
 /** Every type on the inputs: the core tracks how far each partition was read, whatever the record. */
-export const HANDLED: ReadonlySet<string> = new Set([
-  'SessionOpened', 'MatrixChunkAppended', 'SessionClosed', 'CostUpdated', 'CorrectionRequested', 'VerificationRequested', 'IterationSliceGranted', 'SolutionPublished',
-]);
+export const VERIFIER_INPUT_TYPES = [...SOLVER_INPUT_TYPES, 'SolutionPublished'] as const satisfies ReadonlyArray<VerifierInput['type']>;
 
 export interface VerifierProcessorOptions {
   readonly name: string;
@@ -22,9 +18,9 @@ export interface VerifierProcessorOptions {
 }
 
 export const toEmits = (out: readonly Emitted[]): Emit[] =>
-  out.map((o) => ({ topic: o.topic, key: o.event.session_id, event: o.event as unknown as DecodedEvent }));
+  out.map((o) => ({ topic: o.topic, key: o.event.session_id, event: o.event }));
 
-export function verifierProcessor(o: VerifierProcessorOptions): Processor {
+export function verifierProcessor(o: VerifierProcessorOptions): Processor<VerifierInput['type']> {
   const held = new Map<number, VerifierCore>();
   const stale = new Set<number>();
   const log = o.logger.child({ component: 'verifier' });
@@ -41,13 +37,13 @@ export function verifierProcessor(o: VerifierProcessorOptions): Processor {
     return core;
   }
 
-  const handleWith = (core: VerifierCore, event: DecodedEvent, ctx: RecordContext): Emit[] =>
-    toEmits(core.fold(event as unknown as SolverEvent | SolutionPublished, { topic: ctx.topic, offset: Number(ctx.offset) }));
+  const handleWith = (core: VerifierCore, event: VerifierInput, ctx: RecordContext): Emit[] =>
+    toEmits(core.fold(event, { topic: ctx.topic, offset: Number(ctx.offset) }));
 
   return {
     name: o.name,
     inputs: INPUTS,
-    handles: (type) => HANDLED.has(type),
+    accepts: VERIFIER_INPUT_TYPES,
     handle(event, ctx) {
       const h = held.get(ctx.partition);
       if (h && !stale.has(ctx.partition)) return handleWith(h, event, ctx);

@@ -1,20 +1,21 @@
 // Rebuilds one partition's VerifierCore from the log: every committed input of the group, folded
 // as the processor folded it, its outputs (committed already) dropped. The checks do not depend
 // on how the topics interleave (core.ts), so merging them by timestamp rebuilds the same state.
-import type { DecodedEvent, EventCodec } from '../runtime/codec';
+import type { EventCodec } from '../runtime/codec';
 import { committedOffsets, readLog } from '../runtime/kafka/log-reader';
+import { isOneOf, type EventValidator } from '../runtime/processor';
 import { mergeByTime } from '../solver/restore';
-import type { SolutionPublished } from '../../schemas/generated/events';
-import type { SolverEvent } from '../solver/domain';
 import type { VerifierCore } from './core';
-import { HANDLED, INPUTS } from './processor';
+import { INPUTS, VERIFIER_INPUT_TYPES } from './processor';
+
+const isVerifierInput = isOneOf(VERIFIER_INPUT_TYPES);
 
 export interface VerifierRestoreOptions {
   readonly brokers: readonly string[];
   readonly codec: EventCodec;
   readonly topicPrefix: string;
   readonly groupId: string;
-  readonly validate?: (event: DecodedEvent) => readonly string[];
+  readonly validate?: EventValidator;
 }
 
 export async function restoreVerifier(o: VerifierRestoreOptions, core: VerifierCore): Promise<VerifierCore> {
@@ -26,8 +27,8 @@ export async function restoreVerifier(o: VerifierRestoreOptions, core: VerifierC
   }));
   for (const r of mergeByTime(lists)) {
     const e = r.event;
-    if (!e || !HANDLED.has(e.type) || (o.validate && o.validate(e).length > 0)) continue;
-    core.fold(e as unknown as SolverEvent | SolutionPublished, { topic: r.topic.slice(o.topicPrefix.length), offset: r.offset });
+    if (!isVerifierInput(e) || (o.validate && o.validate(e).length > 0)) continue;
+    core.fold(e, { topic: r.topic.slice(o.topicPrefix.length), offset: r.offset });
   }
   return core;
 }

@@ -57,7 +57,7 @@ describe('consensus of four verifier groups (seed 000 §3.5)', function () {
     assert.deepEqual([none!.participants, none!.threshold], [4, 3]);
     assert.equal(none!.verified_votes + none!.rejected_votes, none!.voter_ids.length);
     assert.ok(none!.verified_votes < 3 && none!.rejected_votes < 3);
-    const all = (await readAll(k, 'solver.verifications')).filter((e) => (e as unknown as { session_id: string }).session_id === sid);
+    const all = (await readAll(k, 'solver.verifications')).filter((e) => 'session_id' in e && e.session_id === sid);
     assert.equal(all.filter((e) => e.type === 'ConsensusReached').length, 0, 'no verdict claimed');
     const deadlines = all.filter((e) => e.type === 'VoteDeadlinePassed');
     assert.ok(deadlines.length >= 1);

@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { unpackFloat64, packFloat64 } from '../../../schemas/packed';
 import type { SolutionPublished } from '../../../schemas/generated/events';
-import type { DecodedEvent } from '../../../services/runtime/codec';
 import { derivedEventId } from '../../../services/runtime/ids';
 import { TestKafka } from '../../support/kafka';
 import { send, startSolver, type SolverChild } from '../solver/support';
@@ -39,7 +38,7 @@ describe('verifier: a corrupted solution is detected and corrected', function ()
       ...real!, iteration: forgedIteration, values: packFloat64(x),
       meta: { ...real!.meta, event_id: randomUUID(), producer: 'forger', sequence: forgedIteration },
     };
-    await send(k, 'solver.solutions', [forged as unknown as DecodedEvent]);
+    await send(k, 'solver.solutions', [forged]);
 
     const checks = await eventsUntil(k, 'solver.verifications', 'VerificationCompleted', sid, (es) => es.some((e) => e.iteration === forgedIteration));
     const caught = checks.find((e) => e.iteration === forgedIteration)!;

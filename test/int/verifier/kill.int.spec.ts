@@ -3,7 +3,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type { VerificationRequested } from '../../../schemas/generated/events';
-import type { DecodedEvent } from '../../../services/runtime/codec';
 import { TestKafka } from '../../support/kafka';
 import { send, startSolver, type SolverChild } from '../solver/support';
 import { eventsUntil, openPoisson, startVerifier } from './support';
@@ -35,7 +34,7 @@ describe('verifier: exactly once across kill -9', function () {
       children.push(v);
       const per = REQUESTS / KILLS;
       for (let i = 0; i < per; i++) {
-        await send(k, 'solver.commands', [request(sid, round * per + i) as unknown as DecodedEvent]);
+        await send(k, 'solver.commands', [request(sid, round * per + i)]);
         await new Promise((r) => setTimeout(r, 150));
       }
       v.proc.kill('SIGKILL');
