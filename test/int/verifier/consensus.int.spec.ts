@@ -21,7 +21,9 @@ describe('consensus of four verifier groups (seed 000 §3.5)', function () {
   this.timeout(300_000);
   const children: SolverChild[] = [];
   const kafkas: TestKafka[] = [];
-  afterEach(async () => {
+  afterEach(async function () {
+    // A failure shows what the services said (they log at warn).
+    if (this.currentTest?.state === 'failed') for (const c of children) process.stderr.write(`--- ${c.proc.spawnargs.slice(2).join(' ')}\n${c.output()}\n`);
     for (const c of children.splice(0)) c.proc.kill('SIGKILL');
     await Promise.all(kafkas.splice(0).map((k) => k.close()));
   });
