@@ -26,6 +26,10 @@ describe('solver service: a session under a stream of cost updates', function ()
     const a = poisson2d(50);
     solver = startSolver(k);
     await send(k, 'solver.sessions', openSession(sid, a, smoothRhs(a.n), { verificationInterval: 25 }));
+    // The session is open before its stream starts: the solver reads solver.sessions and
+    // solver.costs in no fixed order, and an update that arrives first waits for its session
+    // within a budget (SOLVER_COALESCE_MAX) that this stream alone would fill.
+    await iterationsUntil(k, sid, (list) => list.length > 0, 60_000);
     const stream = costStream(sid, a.n, 10_000, 100);
     // Matrix edits on the diagonal: one with the right old value, one stale (a conflict).
     stream[4999] = costUpdated(sid, 'edit-ok', { matrix: [{ row: 7, col: 7, old_value: 4.1, new_value: 4.5 }], flush: true });
