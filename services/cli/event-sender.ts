@@ -7,7 +7,7 @@ import { EventCodec, type DecodedEvent } from '../runtime/codec';
 import type { RuntimeConfig } from '../runtime/config';
 import { createEngine } from '../runtime/engine';
 import { errorMessage } from '../runtime/errors';
-import type { Producer } from '../runtime/kafka/types';
+import type { Producer, RecordPosition } from '../runtime/kafka/types';
 import { schemaValidator } from '../runtime/validation';
 
 export interface SolverInput {
@@ -35,17 +35,17 @@ export class EventSender {
     return new EventSender(producer, new EventCodec(config.schemaRegistryUrl), config.topicPrefix);
   }
 
-  /** Resolves once every record is acknowledged; records of one session keep their order. */
-  send(topic: string, events: readonly SolverInput[]): Promise<void> {
+  /** Resolves once every record is acknowledged, with each one's position; records of one session keep their order. */
+  send(topic: string, events: readonly SolverInput[]): Promise<RecordPosition[]> {
     return this.sendKeyed(topic, events.map((e) => ({ key: e.session_id, event: e as unknown as DecodedEvent })));
   }
 
   /** Events under keys of the caller's choosing (the topic's partitioning key, see topics/catalog). */
-  async sendKeyed(topic: string, items: ReadonlyArray<{ readonly key: string; readonly event: DecodedEvent }>): Promise<void> {
-    if (items.length === 0) return;
+  async sendKeyed(topic: string, items: ReadonlyArray<{ readonly key: string; readonly event: DecodedEvent }>): Promise<RecordPosition[]> {
+    if (items.length === 0) return [];
     const physical = this.prefix + topic;
     const records = await Promise.all(items.map(async (r) => ({ topic: physical, key: r.key, value: await this.codec.encode(physical, r.event) })));
-    await this.producer.send(records);
+    return this.producer.send(records);
   }
 
   close(): Promise<void> {

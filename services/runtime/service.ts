@@ -20,6 +20,12 @@ export interface ServiceDefinition {
   readonly consumerTuning?: ConsumerTuning;
 }
 
+/** A service that is not a consume-transform-produce processor (the gateway): it wires and runs itself until a signal. */
+export interface StandaloneService {
+  readonly name: string;
+  run(): Promise<void>;
+}
+
 export interface RunningService {
   readonly runner: ProcessorRunner;
   readonly ops: OpsServer;

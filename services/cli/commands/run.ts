@@ -10,6 +10,7 @@ export function register(program: Command): void {
     .action(async (name: string) => {
       const def = SERVICES[name];
       if (!def) throw new Error(`unknown service ${JSON.stringify(name)}; known: ${Object.keys(SERVICES).join(', ')}`);
-      await runUntilSignal(def);
+      if ('run' in def) await def.run();
+      else await runUntilSignal(def);
     });
 }
