@@ -1,13 +1,29 @@
-// Every runnable service by name, for `solvermesh run <service>`.
+// Every runnable service by name, for `solvermesh run <service>`, and every set of knobs, for
+// `solvermesh config` and the README's tables.
 import { coordinatorService } from './coordinator';
+import { DEMO_KNOBS } from './demo/config';
+import { GATEWAY_KNOBS } from './gateway/config';
 import { gatewayService } from './gateway';
 import { impedanceService } from './impedance';
-import { solverService } from './solver';
+import { RUNTIME_KNOBS } from './runtime/config';
+import type { KnobSet } from './runtime/knob-table';
 import type { ServiceDefinition, StandaloneService } from './runtime/service';
+import { solverService } from './solver';
 
-export const SERVICES: Readonly<Record<string, ServiceDefinition | StandaloneService>> = {
+export const SERVICES: Readonly<Record<string, ServiceDefinition>> = {
   coordinator: coordinatorService,
-  gateway: gatewayService,
   impedance: impedanceService,
   solver: solverService,
 };
+
+/** Services that are not consume-transform-produce processors: they wire and run themselves. */
+export const STANDALONE: Readonly<Record<string, StandaloneService>> = {
+  gateway: gatewayService,
+};
+
+export const KNOB_SETS: readonly KnobSet[] = [
+  { name: 'runtime', knobs: RUNTIME_KNOBS },
+  ...Object.values(SERVICES).flatMap((s) => (s.knobs ? [{ name: s.name, knobs: s.knobs }] : [])),
+  { name: 'gateway', knobs: GATEWAY_KNOBS },
+  { name: 'demo', knobs: DEMO_KNOBS },
+];

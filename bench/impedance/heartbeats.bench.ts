@@ -34,6 +34,7 @@ import { createLogger } from '../../services/runtime/logger';
 import { FETCH_BYTES_PER_PARTITION } from '../../services/runtime/kafka/rdkafka-engine';
 import { createMetrics } from '../../services/runtime/metrics';
 import { ProcessorRunner } from '../../services/runtime/runner';
+import { readServiceConfig } from '../../services/runtime/service';
 import { schemaValidator } from '../../services/runtime/validation';
 
 const N = Number(process.env.BENCH_HEARTBEATS ?? 900_000);
@@ -162,7 +163,7 @@ async function measure(prefix: string, svc: Measured): Promise<ServiceRun> {
 
 /** The service in this process (what BENCH_PROFILE profiles). */
 async function service(prefix: string, engine: 'kafkajs' | 'rdkafka'): Promise<ServiceRun> {
-  const config = loadConfig({ ...process.env, TOPIC_PREFIX: prefix, KAFKA_CLIENT: engine, LOG_LEVEL: 'warn' });
+  const config = readServiceConfig(impl.impedanceService, { ...process.env, TOPIC_PREFIX: prefix, KAFKA_CLIENT: engine, LOG_LEVEL: 'warn' });
   const logger = createLogger('warn', 'bench-impedance');
   const processor = impl.createImpedanceProcessor(config, logger);
   const runner = new ProcessorRunner({

@@ -10,11 +10,13 @@ import Redis from 'ioredis';
 import pino from 'pino';
 import { EventCodec } from '../../services/runtime/codec';
 import { loadConfig } from '../../services/runtime/config';
+import { readKnobs } from '../../services/runtime/knobs';
 import type { InRecord, KafkaEngine } from '../../services/runtime/kafka/types';
 import { createMetrics } from '../../services/runtime/metrics';
 import { ProcessorRunner } from '../../services/runtime/runner';
 import { schemaValidator } from '../../services/runtime/validation';
-import { impedanceService, impedanceTuning } from '../../services/impedance';
+import { impedanceService } from '../../services/impedance';
+import { IMPEDANCE_KNOBS, impedanceTuning } from '../../services/impedance/config';
 import { impedanceProcessor } from '../../services/impedance/processor';
 import { RegistryStore, unlinkPrefixed } from '../../services/impedance/registry-store';
 import { AGENTS, median, meshHeartbeats, redisCpu } from './fill';
@@ -33,7 +35,7 @@ async function run(codec: EventCodec, topicPrefix: string, parts: InRecord[][], 
   const logger = pino({ level: 'silent' });
   const processor = impedanceProcessor({
     store: new RegistryStore(redis, prefix), logger, summaryPartition: 0,
-    restore: async () => new Map(), readTail: async () => [], ...impedanceTuning(process.env),
+    restore: async () => new Map(), readTail: async () => [], ...impedanceTuning(readKnobs(IMPEDANCE_KNOBS, process.env)),
   });
   const runner = new ProcessorRunner({
     processor, engine: noEngine, codec, metrics: createMetrics('bench', false), logger, groupId: 'bench', topicPrefix,

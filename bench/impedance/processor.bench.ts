@@ -14,9 +14,10 @@ import type { HeartbeatReceived } from '../../schemas/generated/events';
 import { loadEventSchemas } from '../../schemas/catalog';
 import { validateEvent } from '../../schemas/validate';
 import { loadConfig } from '../../services/runtime/config';
+import { readKnobs } from '../../services/runtime/knobs';
 import type { DecodedEvent } from '../../services/runtime/codec';
 import type { Emit, Processor } from '../../services/runtime/processor';
-import { impedanceTuning } from '../../services/impedance';
+import { IMPEDANCE_KNOBS, impedanceTuning } from '../../services/impedance/config';
 import { unlinkPrefixed } from '../../services/impedance/registry-store';
 import { AGENTS, meshHeartbeats, redisCpu } from './fill';
 
@@ -45,7 +46,7 @@ async function main(): Promise<void> {
   const prefix = `bench-proc-${randomBytes(3).toString('hex')}:`;
   const processor = impedanceProcessor({
     store: new RegistryStore(redis, prefix), logger: pino({ level: 'silent' }), summaryPartition: 0,
-    restore: async () => new Map(), readTail: async () => [], ...impedanceTuning(process.env),
+    restore: async () => new Map(), readTail: async () => [], ...impedanceTuning(readKnobs(IMPEDANCE_KNOBS, process.env)),
   });
   await processor.onAssigned?.(Array.from({ length: PARTITIONS }, (_, partition) => ({ topic: 'mesh.heartbeats', partition })));
   const encode = (emits: readonly Emit[]) => {

@@ -8,16 +8,16 @@
 import type { DecodedEvent } from '../../services/runtime/codec';
 import type { Processor } from '../../services/runtime/processor';
 import { runUntilSignal, type ServiceDefinition } from '../../services/runtime/service';
-import { solverService } from '../../services/solver';
+import { SOLVER_KNOBS, solverRunnerTuning } from '../../services/solver/config';
 
 /** Logical output topic of the relay (the bench creates it under its prefix). */
 export const RELAYED = 'bench.relayed';
 
-export function relayService(input: string): ServiceDefinition {
+export function relayService(input: string): ServiceDefinition<typeof SOLVER_KNOBS> {
   return {
     name: 'relay',
-    maxBatchRecords: solverService.maxBatchRecords,
-    consumerTuning: solverService.consumerTuning,
+    knobs: SOLVER_KNOBS,
+    runnerTuning: solverRunnerTuning,
     processor: (): Processor => ({
       name: 'relay',
       inputs: [input],

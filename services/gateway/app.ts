@@ -57,7 +57,7 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
   const app = Fastify({
     // Fastify's logger type is pino's narrowed; the instance is our pino logger.
     loggerInstance: logger as unknown as FastifyBaseLogger,
-    bodyLimit: config.knobs.GATEWAY_BODY_LIMIT_BYTES,
+    bodyLimit: config.knobs.gatewayBodyLimitBytes,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     keepAliveTimeout: 60_000,
@@ -88,11 +88,11 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
   });
   app.addSchema(HEALTH_SCHEMA);
   await app.register(fastifyRateLimit, { global: false, redis: deps.redis, nameSpace: `${deps.redisPrefix}gateway:rate:`, skipOnError: false });
-  await app.register(fastifyWebsocket, { options: { maxPayload: config.knobs.GATEWAY_NDJSON_LINE_LIMIT_BYTES } });
+  await app.register(fastifyWebsocket, { options: { maxPayload: config.knobs.gatewayNdjsonLineLimitBytes } });
 
-  const window = config.knobs.GATEWAY_RATE_WINDOW_MS;
-  const perIp = app.createRateLimit({ max: config.knobs.GATEWAY_RATE_IP_MAX, timeWindow: window, keyGenerator: (req) => `ip:${req.ip}` });
-  const perToken = app.createRateLimit({ max: config.knobs.GATEWAY_RATE_TOKEN_MAX, timeWindow: window, keyGenerator: (req) => `token:${req.principal?.subject ?? '-'}` });
+  const window = config.knobs.gatewayRateWindowMs;
+  const perIp = app.createRateLimit({ max: config.knobs.gatewayRateIpMax, timeWindow: window, keyGenerator: (req) => `ip:${req.ip}` });
+  const perToken = app.createRateLimit({ max: config.knobs.gatewayRateTokenMax, timeWindow: window, keyGenerator: (req) => `token:${req.principal?.subject ?? '-'}` });
   const limit = async (check: typeof perIp, req: FastifyRequest, what: string) => {
     const r = await check(req);
     if (!r.isAllowed && r.isExceeded) {

@@ -1,6 +1,6 @@
 // One client's stream of a session (NDJSON or SSE over an HTTP response). Writes wait for
-// `drain`; what queues while the client does not read is bounded, and a client that stays too
-// slow is closed with the reason as the last line. Idle streams get a keep-alive ping, every
+// `drain`; events wait as references to the hub's shared items, not as copies; a client that
+// stays over the byte limit is closed with the reason and its resume id as the last line. Idle streams get a keep-alive ping, every
 // stream ends after a maximum duration, and the gateway can end them all on shutdown.
 import type { ServerResponse } from 'node:http';
 import { encodeCursor, isAfter, type Cursor } from './cursor';
@@ -10,7 +10,10 @@ import { ndjsonLine, sseFrame, type StreamItem } from './stream-item';
 export type StreamMode = 'ndjson' | 'sse';
 
 export interface StreamLimits {
+  /** Bytes of events queued for the client beyond what the socket took. */
   readonly bufferBytes: number;
+  /** How long a stream may stay over bufferBytes before it is closed as too slow. */
+  readonly slowMs: number;
   readonly pingMs: number;
   readonly maxMs: number;
 }
@@ -23,23 +26,38 @@ export interface StreamHooks {
 
 export const CONTENT_TYPES: Record<StreamMode, string> = { ndjson: 'application/x-ndjson', sse: 'text/event-stream' };
 
+interface Queued {
+  /** A stream item (shared with the hub's history and every other stream) under this stream's id. */
+  readonly item?: StreamItem;
+  readonly id?: string;
+  /** Or a line of the stream's own. */
+  readonly text?: string;
+  readonly size: number;
+}
+
 export class EventStream implements Subscriber {
   private readonly cursor: Cursor;
-  private readonly queue: string[] = [];
+  /** Items wait here as references, turned into text only when the socket takes them. */
+  private readonly queue: Queued[] = [];
   private queuedBytes = 0;
   private waiting = false;
   private ended = false;
   private lastWrite = Date.now();
+  private slowSince: number | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
-  /** Bytes handed to the socket, for the benchmarks' memory per stream. */
+  /** Bytes handed to the socket. */
   written = 0;
 
   constructor(private readonly res: ServerResponse, private readonly mode: StreamMode, start: Cursor, private readonly limits: StreamLimits, private readonly hooks: StreamHooks = {}) {
     this.cursor = new Map(start);
-    const ping = setInterval(() => { if (Date.now() - this.lastWrite >= limits.pingMs) this.ping(); }, Math.max(50, Math.min(limits.pingMs, 5_000)));
+    const every = Math.max(20, Math.min(limits.pingMs, limits.slowMs, 5_000));
+    const tick = setInterval(() => {
+      if (Date.now() - this.lastWrite >= limits.pingMs) this.ping();
+      if (this.slowSince !== undefined && Date.now() - this.slowSince >= limits.slowMs) this.closeSlow();
+    }, every);
     const max = setTimeout(() => this.end(`maximum stream duration ${limits.maxMs} ms reached; resume with Last-Event-ID`), limits.maxMs);
-    ping.unref(); max.unref();
-    this.timers.push(ping, max);
+    tick.unref(); max.unref();
+    this.timers.push(tick, max);
     res.on('close', () => this.finish('client closed'));
   }
 
@@ -49,65 +67,75 @@ export class EventStream implements Subscriber {
   /** A line of its own (the accepted session, a control message), outside the event sequence. */
   control(type: string, body: Record<string, unknown>): void {
     const json = JSON.stringify({ type, ...body });
-    this.enqueue(this.mode === 'sse' ? `event: ${type}\ndata: ${json}\n\n` : `${json}\n`);
+    this.enqueue({ text: this.mode === 'sse' ? `event: ${type}\ndata: ${json}\n\n` : `${json}\n`, size: json.length });
   }
 
   push(item: StreamItem): void {
     if (this.ended || !isAfter(this.cursor, item.tp, item.offset)) return;
     this.cursor.set(item.tp, item.offset);
-    const id = encodeCursor(this.cursor);
-    this.enqueue(this.mode === 'sse' ? sseFrame(id, item.type, item.json) : ndjsonLine(id, item.json));
+    this.enqueue({ item, id: encodeCursor(this.cursor), size: item.json.length });
     if (this.hooks.endsAfter?.(item)) this.end(`${item.type}`);
   }
 
   private ping(): void {
-    this.enqueue(this.mode === 'sse' ? `: ping ${new Date().toISOString()}\n\n` : `${JSON.stringify({ type: 'ping', at: new Date().toISOString() })}\n`);
+    const text = this.mode === 'sse' ? `: ping ${new Date().toISOString()}\n\n` : `${JSON.stringify({ type: 'ping', at: new Date().toISOString() })}\n`;
+    this.enqueue({ text, size: text.length });
   }
 
-  private enqueue(chunk: string): void {
+  private enqueue(q: Queued): void {
     if (this.ended) return;
-    if (this.queuedBytes + this.res.writableLength + chunk.length > this.limits.bufferBytes) {
-      this.closeSlow();
-      return;
-    }
-    this.queue.push(chunk);
-    this.queuedBytes += chunk.length;
+    this.queue.push(q);
+    this.queuedBytes += q.size;
     this.pump();
   }
 
   private pump(): void {
     while (!this.waiting && this.queue.length > 0 && !this.res.destroyed) {
-      const chunk = this.queue.shift()!;
-      this.queuedBytes -= chunk.length;
-      this.written += chunk.length;
+      const q = this.queue.shift()!;
+      this.queuedBytes -= q.size;
+      const text = q.text ?? (this.mode === 'sse' ? sseFrame(q.id!, q.item!.type, q.item!.json) : ndjsonLine(q.id!, q.item!.json));
+      this.written += text.length;
       this.lastWrite = Date.now();
-      if (!this.res.write(chunk)) {
+      if (q.id) this.lastWrittenId = q.id;
+      if (!this.res.write(text)) {
         this.waiting = true;
         this.res.once('drain', () => { this.waiting = false; this.pump(); });
       }
     }
+    // Over the limit is allowed for a moment (a replay of the history to a fast reader); a
+    // client that stays over it for limits.slowMs is closed.
+    if (this.queuedBytes > this.limits.bufferBytes) this.slowSince ??= Date.now();
+    else this.slowSince = undefined;
   }
 
   private closeSlow(): void {
-    const reason = `client too slow: more than ${this.limits.bufferBytes} bytes waiting; reconnect with Last-Event-ID ${this.position}`;
+    if (this.ended) return;
+    const reason = `client too slow: more than ${this.limits.bufferBytes} bytes waiting for over ${this.limits.slowMs} ms; reconnect with Last-Event-ID ${this.delivered}`;
     // The reason goes last, whatever is queued: the client learns why and where to resume.
     this.queue.length = 0;
     this.queuedBytes = 0;
     this.finish(reason);
-    this.res.end(this.closing(reason));
+    this.res.end(this.closing(reason, this.delivered));
     // A client that does not read will not read the reason either: do not hold its socket.
     setTimeout(() => this.res.destroy(), 1_000).unref();
   }
 
-  private closing(reason: string): string {
-    const json = JSON.stringify({ type: 'stream_closed', reason, last_event_id: this.position });
+  /** The id of the last event handed to the socket (what the client can have). */
+  private get delivered(): string {
+    return this.lastWrittenId ?? '0';
+  }
+
+  private lastWrittenId: string | undefined;
+
+  private closing(reason: string, lastId: string): string {
+    const json = JSON.stringify({ type: 'stream_closed', reason, last_event_id: lastId });
     return this.mode === 'sse' ? `event: stream_closed\ndata: ${json}\n\n` : `${json}\n`;
   }
 
   /** Ends the stream after what is queued, the reason as its last line. */
   end(reason: string): void {
     if (this.ended) return;
-    this.enqueue(this.closing(reason));
+    this.enqueue({ text: this.closing(reason, this.position), size: 0 });
     this.finish(reason);
     const close = () => this.res.end();
     if (this.waiting || this.queue.length > 0) {

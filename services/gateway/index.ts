@@ -7,7 +7,6 @@ import type { FastifyInstance } from 'fastify';
 import { topicSpec } from '../../topics/catalog';
 import { EventSender } from '../cli/event-sender';
 import { EventCodec } from '../runtime/codec';
-import { loadConfig } from '../runtime/config';
 import { errorMessage } from '../runtime/errors';
 import { createLogger } from '../runtime/logger';
 import type { StandaloneService } from '../runtime/service';
@@ -31,13 +30,13 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([p, new Promise<never>((_, reject) => { setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms).unref(); })]);
 }
 
-export async function startGateway(env: NodeJS.ProcessEnv = process.env): Promise<RunningGateway> {
-  const runtime = loadConfig(env);
+export async function startGateway(env?: NodeJS.ProcessEnv): Promise<RunningGateway> {
   const config = loadGatewayConfig(env);
+  const runtime = config.runtime;
   const logger = createLogger(runtime.logLevel, 'gateway');
   const metrics = createGatewayMetrics();
   const codec = new EventCodec(runtime.schemaRegistryUrl);
-  const hub = new Hub(config.knobs.GATEWAY_HISTORY_EVENTS);
+  const hub = new Hub(config.knobs.gatewayHistoryEvents);
   const follower = await followLog({
     brokers: runtime.kafkaBrokers, codec, prefix: runtime.topicPrefix, logger,
     topics: FOLDED_TOPICS.map((t) => ({ name: t, partitions: topicSpec(t).partitions })),
@@ -51,7 +50,7 @@ export async function startGateway(env: NodeJS.ProcessEnv = process.env): Promis
   const kafka = new Kafka({ clientId: 'solvermesh-gateway', brokers: runtime.kafkaBrokers, logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   let adminReady: Promise<void> | undefined;
-  const streams = new StreamRegistry(config.knobs.GATEWAY_MAX_STREAMS);
+  const streams = new StreamRegistry(config.knobs.gatewayMaxStreams);
 
   const health = async (): Promise<HealthCheck[]> => {
     const check = async (name: HealthCheck['name'], fn: () => Promise<string>): Promise<HealthCheck> => {
@@ -84,17 +83,17 @@ export async function startGateway(env: NodeJS.ProcessEnv = process.env): Promis
   };
 
   const app = await buildApp({
-    config, hub, sender, redis, redisPrefix: (env.GATEWAY_REDIS_PREFIX ?? '').trim() || runtime.topicPrefix, logger, metrics, registry: metrics.registry, streams, health, verifierRunning,
+    config, hub, sender, redis, redisPrefix: config.redisPrefix, logger, metrics, registry: metrics.registry, streams, health, verifierRunning,
   });
   // Status and lists answer from the whole log: listen once the projection has read it.
   await follower.caughtUp;
-  await app.listen({ port: config.knobs.GATEWAY_PORT, host: config.host });
+  await app.listen({ port: config.knobs.gatewayPort, host: config.knobs.gatewayHost });
   const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : config.knobs.GATEWAY_PORT;
-  logger.info({ port, host: config.host, records: hub.recordsSeen }, `gateway listening on http://${config.host}:${port} (live page /, API /api/v1, OpenAPI /api/v1/openapi.json)`);
+  const port = typeof address === 'object' && address ? address.port : config.knobs.gatewayPort;
+  logger.info({ port, host: config.knobs.gatewayHost, records: hub.recordsSeen }, `gateway listening on http://${config.knobs.gatewayHost}:${port} (live page /, API /api/v1, OpenAPI /api/v1/openapi.json)`);
 
   let stopping: Promise<void> | undefined;
-  const stop = (drainMs = config.knobs.GATEWAY_DRAIN_MS) => (stopping ??= (async () => {
+  const stop = (drainMs = config.knobs.gatewayDrainMs) => (stopping ??= (async () => {
     await streams.drain(drainMs);
     await app.close();
     await follower.close();

@@ -62,7 +62,7 @@ function openStream(deps: GatewayDeps, req: FastifyRequest, reply: FastifyReply,
   reply.raw.flushHeaders();
   let unsubscribe = () => undefined as void;
   let unregister = () => undefined as void;
-  const stream = new EventStream(reply.raw, mode, after ?? new Map(), { bufferBytes: k.GATEWAY_STREAM_BUFFER_BYTES, pingMs: k.GATEWAY_PING_MS, maxMs: k.GATEWAY_MAX_STREAM_MS }, {
+  const stream = new EventStream(reply.raw, mode, after ?? new Map(), { bufferBytes: k.gatewayStreamBufferBytes, slowMs: k.gatewaySlowClientMs, pingMs: k.gatewayPingMs, maxMs: k.gatewayMaxStreamMs }, {
     endsAfter: endsAt(follow),
     onEnd: (reason) => {
       unsubscribe(); unregister();

@@ -90,7 +90,7 @@ async function publishCosts(deps: GatewayDeps, events: ReturnType<typeof costEve
 
 /** NDJSON in, NDJSON acks out: one chunk's lines are checked, sent together, then acked in order. */
 async function streamCosts(deps: GatewayDeps, p: Principal, body: Readable, write: (line: string) => Promise<void>, check: (u: unknown, at: string) => void): Promise<void> {
-  const limit = deps.config.knobs.GATEWAY_NDJSON_LINE_LIMIT_BYTES;
+  const limit = deps.config.knobs.gatewayNdjsonLineLimitBytes;
   let rest = '';
   let index = 0;
   const flushLines = async (lines: string[]) => {

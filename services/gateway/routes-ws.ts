@@ -25,17 +25,23 @@ export function registerWebSocket(app: FastifyInstance, deps: GatewayDeps): void
     preValidation: async () => { deps.streams.admit(); },
   }, (socket: WebSocket, req) => {
     const p = principalOf(req);
-    const limit = deps.config.knobs.GATEWAY_STREAM_BUFFER_BYTES;
+    const limit = deps.config.knobs.gatewayStreamBufferBytes;
     const subs = new Map<string, () => void>();
     let closed = false;
+    // Over the limit for a moment is a replay; over it for GATEWAY_SLOW_CLIENT_MS is a slow client.
+    let slowSince: number | undefined;
+    const slowMs = deps.config.knobs.gatewaySlowClientMs;
     const send = (text: string) => {
       if (closed) return;
-      if (socket.bufferedAmount + text.length > limit) {
-        close(WS_TOO_SLOW, `client too slow: more than ${limit} bytes unsent`);
-        return;
-      }
       socket.send(text);
+      if (socket.bufferedAmount > limit) slowSince ??= Date.now();
+      else slowSince = undefined;
     };
+    const watch = setInterval(() => {
+      if (socket.bufferedAmount <= limit) slowSince = undefined;
+      else if (slowSince !== undefined && Date.now() - slowSince >= slowMs) close(WS_TOO_SLOW, `client too slow: more than ${limit} bytes unsent for ${slowMs} ms`);
+    }, Math.max(20, Math.min(slowMs, 1_000)));
+    watch.unref();
     const close = (code: number, reason: string) => {
       if (closed) return;
       closed = true;
@@ -50,9 +56,9 @@ export function registerWebSocket(app: FastifyInstance, deps: GatewayDeps): void
     const handle = { end: (reason: string) => close(WS_GOING_AWAY, reason), get closed() { return closed; } };
     const unregister = deps.streams.add(handle);
     deps.metrics.streamsOpen.inc({ kind: 'ws' });
-    const ping = setInterval(() => socket.ping(), deps.config.knobs.GATEWAY_PING_MS);
+    const ping = setInterval(() => socket.ping(), deps.config.knobs.gatewayPingMs);
     ping.unref();
-    socket.on('close', () => { clearInterval(ping); if (!closed) close(1000, 'client closed'); });
+    socket.on('close', () => { clearInterval(ping); clearInterval(watch); if (!closed) close(1000, 'client closed'); });
     const fail = (err: unknown, ref?: unknown) => {
       const e = toHttpError(err);
       send(JSON.stringify({ type: 'error', code: e.code, message: e.message, ...(ref === undefined ? {} : { ref }) }));

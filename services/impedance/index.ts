@@ -1,11 +1,11 @@
 // The impedance service (seed 002 §2.3, §3.1-3.2, §4): heartbeats into the Redis registry and
 // the compacted mesh.impedance changelog, 5 s summaries, send schedules, prediction accuracy.
 import { EventCodec } from '../runtime/codec';
-import type { RuntimeConfig } from '../runtime/config';
 import type { Logger } from '../runtime/logger';
 import type { ProcessorContext } from '../runtime/processor';
-import type { ServiceDefinition } from '../runtime/service';
+import type { ServiceConfig, ServiceDefinition } from '../runtime/service';
 import { schemaValidator } from '../runtime/validation';
+import { IMPEDANCE_KNOBS, impedanceTuning } from './config';
 import { committedOffsets, readAckTail, readChangelog, readHeartbeatTail } from './changelog';
 import { impedanceProcessor, TOPICS, type ImpedanceProcessor } from './processor';
 import { connectRedis, RegistryStore } from './registry-store';
@@ -13,7 +13,7 @@ import { connectRedis, RegistryStore } from './registry-store';
 /** Redis key prefix of the registry: the topic prefix isolates tests and tenants here too. */
 export const registryPrefix = (topicPrefix: string) => `${topicPrefix}mesh:`;
 
-export function createImpedanceProcessor(config: RuntimeConfig, logger: Logger, ctx?: ProcessorContext): ImpedanceProcessor {
+export function createImpedanceProcessor(config: ServiceConfig<typeof IMPEDANCE_KNOBS>, logger: Logger, ctx?: ProcessorContext): ImpedanceProcessor {
   const redis = connectRedis(config.redisUrl);
   redis.on('error', (err: Error) => logger.debug({ err: err.message }, 'redis connection error'));
   const store = new RegistryStore(redis, registryPrefix(config.topicPrefix));
@@ -25,7 +25,7 @@ export function createImpedanceProcessor(config: RuntimeConfig, logger: Logger, 
     ...(ctx ? { registry: ctx.registry } : {}),
     restore: (partitions) => readChangelog({ brokers: config.kafkaBrokers, topic: config.topicPrefix + TOPICS.impedance, partitions, codec }),
     committed: (partitions) => committedOffsets(config.kafkaBrokers, `${config.topicPrefix}solvermesh.impedance`, config.topicPrefix + TOPICS.heartbeats, partitions),
-    ...impedanceTuning(process.env),
+    ...impedanceTuning(config),
     readTail: (partition, from, to) => readHeartbeatTail({ brokers: config.kafkaBrokers, topic: config.topicPrefix + TOPICS.heartbeats, codec, validate }, partition, from, to),
     readAckTail: (partition, from, to) => readAckTail({ brokers: config.kafkaBrokers, topic: config.topicPrefix + TOPICS.agentAcks, codec, validate }, partition, from, to),
     committedAcks: (partitions) => committedOffsets(config.kafkaBrokers, `${config.topicPrefix}solvermesh.impedance`, config.topicPrefix + TOPICS.agentAcks, partitions),
@@ -33,27 +33,9 @@ export function createImpedanceProcessor(config: RuntimeConfig, logger: Logger, 
   return { ...processor, close: async () => { await processor.close(); redis.disconnect(); } };
 }
 
-/** Coalescing knobs (see processor.ts); unset means the processor's defaults. */
-export function impedanceTuning(env: NodeJS.ProcessEnv): { registryLagMs?: number; checkpointMs?: number; caughtUpMs?: number } {
-  const num = (name: string) => {
-    const v = env[name];
-    if (v === undefined || v === '') return undefined;
-    const n = Number(v);
-    if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a non-negative number of milliseconds, got ${JSON.stringify(v)}`);
-    return n;
-  };
-  const out: { registryLagMs?: number; checkpointMs?: number; caughtUpMs?: number } = {};
-  const lag = num('IMPEDANCE_REGISTRY_LAG_MS');
-  const cp = num('IMPEDANCE_CHECKPOINT_MS');
-  const caught = num('IMPEDANCE_CAUGHT_UP_MS');
-  if (lag !== undefined) out.registryLagMs = lag;
-  if (cp !== undefined) out.checkpointMs = cp;
-  if (caught !== undefined) out.caughtUpMs = caught;
-  return out;
-}
-
-export const impedanceService: ServiceDefinition = {
+export const impedanceService: ServiceDefinition<typeof IMPEDANCE_KNOBS> = {
   name: 'impedance',
+  knobs: IMPEDANCE_KNOBS,
   processor: (config, logger, ctx) => createImpedanceProcessor(config, logger, ctx),
   // Each batch is a transaction (tens of ms of round trips): at 30,000 agents, 20,000 records
   // per batch halves the per-record commit cost of 5000 (bench/impedance) and is still one

@@ -1,23 +1,43 @@
 // Boots one processor as a service: config, logger, engine, codec, runner, /health and
 // /metrics, and a SIGTERM/SIGINT handler that drains (the in-flight batch commits) and exits.
-import { loadConfig, type RuntimeConfig } from './config';
+import { RUNTIME_KNOBS, type RuntimeConfig } from './config';
 import { EventCodec } from './codec';
 import { createEngine } from './engine';
 import { startOpsServer, type OpsServer } from './http';
 import { createLogger, type Logger } from './logger';
+import { combineKnobs, readKnobs, type KnobDecls, type KnobValues } from './knobs';
 import { createMetrics } from './metrics';
 import type { ConsumerTuning } from './kafka/types';
 import type { Processor, ProcessorContext } from './processor';
 import { ProcessorRunner, type EventValidator } from './runner';
 import { schemaValidator } from './validation';
 
-export interface ServiceDefinition {
+/** The runtime's configuration and the service's own knobs, read in one call. */
+export type ServiceConfig<K extends KnobDecls = {}> = RuntimeConfig & KnobValues<K>;
+
+// processor and runnerTuning are methods so that a service with its own knobs is still a
+// ServiceDefinition of the registry (method parameters are compared bivariantly).
+interface ServiceParts<K extends KnobDecls> {
   readonly name: string;
-  readonly processor: (config: RuntimeConfig, logger: Logger, ctx: ProcessorContext) => Processor | Promise<Processor>;
+  processor(config: ServiceConfig<K>, logger: Logger, ctx: ProcessorContext): Processor | Promise<Processor>;
   /** Defaults to the schema annotations and per-event rules (schemas/validate.ts). */
   readonly validate?: EventValidator;
   readonly maxBatchRecords?: number;
   readonly consumerTuning?: ConsumerTuning;
+  /** Runner settings taken from the service's knobs; they win over the two fixed ones above. */
+  runnerTuning?(config: ServiceConfig<K>): { readonly maxBatchRecords?: number; readonly consumerTuning?: ConsumerTuning };
+}
+
+/**
+ * A service's own knobs are read with the runtime's, so one error names every bad variable of
+ * the process; a definition that types knobs must declare them.
+ */
+export type ServiceDefinition<K extends KnobDecls = {}> = ServiceParts<K> & ({} extends K ? { readonly knobs?: K } : { readonly knobs: K });
+
+/** Reads everything a service is configured by; throws one CONFIG_INVALID naming every bad variable. */
+export function readServiceConfig<K extends KnobDecls>(def: ServiceDefinition<K>, env?: NodeJS.ProcessEnv): ServiceConfig<K> {
+  // Absent only when {} extends K: ServiceDefinition requires knobs otherwise.
+  return readKnobs(combineKnobs(RUNTIME_KNOBS, (def.knobs ?? {}) as K), env);
 }
 
 /** A service that is not a consume-transform-produce processor (the gateway): it wires and runs itself until a signal. */
@@ -32,8 +52,9 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
-export async function startService(def: ServiceDefinition, env: NodeJS.ProcessEnv = process.env): Promise<RunningService> {
-  const config = loadConfig(env);
+export async function startService<K extends KnobDecls>(def: ServiceDefinition<K>, env?: NodeJS.ProcessEnv): Promise<RunningService> {
+  const config = readServiceConfig(def, env);
+  const tuning = { maxBatchRecords: def.maxBatchRecords, consumerTuning: def.consumerTuning, ...def.runnerTuning?.(config) };
   const logger = createLogger(config.logLevel, def.name);
   const metrics = createMetrics(def.name);
   const processor = await def.processor(config, logger, { registry: metrics.registry });
@@ -49,8 +70,8 @@ export async function startService(def: ServiceDefinition, env: NodeJS.ProcessEn
     retryBackoffMs: config.retryBackoffMs,
     stallTimeoutMs: config.stallTimeoutMs,
     validate: def.validate ?? schemaValidator(),
-    ...(def.maxBatchRecords ? { maxBatchRecords: def.maxBatchRecords } : {}),
-    ...(def.consumerTuning ? { consumerTuning: def.consumerTuning } : {}),
+    ...(tuning.maxBatchRecords ? { maxBatchRecords: tuning.maxBatchRecords } : {}),
+    ...(tuning.consumerTuning ? { consumerTuning: tuning.consumerTuning } : {}),
   });
   const ops = await startOpsServer({ host: config.httpHost, port: config.httpPort, registry: metrics.registry, health: runner, service: def.name });
   logger.info({ port: ops.port, kafkaClient: config.kafkaClient, brokers: config.kafkaBrokers }, 'ops server listening (/health, /metrics)');
@@ -65,7 +86,7 @@ export async function startService(def: ServiceDefinition, env: NodeJS.ProcessEn
 }
 
 /** Runs until SIGTERM/SIGINT, then drains and exits 0 (1 if draining fails). */
-export async function runUntilSignal(def: ServiceDefinition): Promise<void> {
+export async function runUntilSignal<K extends KnobDecls>(def: ServiceDefinition<K>): Promise<void> {
   const svc = await startService(def);
   const onSignal = (signal: string) => {
     process.stderr.write(`${def.name}: ${signal} received, draining\n`);

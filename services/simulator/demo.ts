@@ -24,6 +24,8 @@ import { connectRedis, RegistryStore, unlinkPrefixed } from '../impedance/regist
 import { meshStatus, statusLine, type MeshStatus } from '../impedance/status';
 import type { DecodedEvent } from '../runtime/codec';
 import { loadConfig, type RuntimeConfig } from '../runtime/config';
+import { readKnobs } from '../runtime/knobs';
+import { DEMO_KNOBS } from '../demo/config';
 import { startService } from '../runtime/service';
 import { checkMeshDemo, expectedStatus, type MeshDemoResult } from './expectation';
 import { buildMesh, pickFaults } from './generator';
@@ -139,6 +141,6 @@ async function dropNamespace(brokers: readonly string[], topics: string[], redis
 }
 
 if (require.main === module) {
-  runMeshDemo({ durationMs: Number(process.env.MESH_DEMO_MS ?? 45_000), onStatus: (l) => process.stdout.write(`${l}\n`) })
+  Promise.resolve().then(() => runMeshDemo({ durationMs: readKnobs(DEMO_KNOBS).demoMeshMs, onStatus: (l) => process.stdout.write(`${l}\n`) }))
     .then((r) => { process.stdout.write(`${checkMeshDemo(r)}\n`); process.exit(0); }, (err: unknown) => { process.stderr.write(`mesh demo: ${(err as Error).message}\n`); process.exit(1); });
 }

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import * as config from './config';
 import * as mesh from './mesh';
 import * as produce from './produce';
 import * as replay from './replay';
@@ -12,7 +13,7 @@ import * as tail from './tail';
 import * as topics from './topics';
 
 // One line per command module; each exports `register(program)`.
-const modules: Array<{ register(program: Command): void }> = [run, topics, schemas, tail, mesh, simulate, solve, replay, session, sessions, produce];
+const modules: Array<{ register(program: Command): void }> = [run, config, topics, schemas, tail, mesh, simulate, solve, replay, session, sessions, produce];
 
 export function registerCommands(program: Command): void {
   for (const m of modules) m.register(program);

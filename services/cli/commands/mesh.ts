@@ -10,14 +10,13 @@ import { connectRedis, RegistryStore } from '../../impedance/registry-store';
 import { formatStatusBox, meshStatus } from '../../impedance/status';
 import type { DecodedEvent } from '../../runtime/codec';
 import { EventCodec } from '../../runtime/codec';
-import { loadConfig } from '../../runtime/config';
+import { loadConfig, type RuntimeConfig } from '../../runtime/config';
 import { errorMessage } from '../../runtime/errors';
 import { endOffsets, readLog } from '../../runtime/kafka/log-reader';
 import { schemaValidator } from '../../runtime/validation';
 import { EventSender } from '../event-sender';
 
-export async function withStore<T>(env: NodeJS.ProcessEnv, fn: (s: RegistryStore) => Promise<T>): Promise<T> {
-  const config = loadConfig(env);
+export async function withStore<T>(config: RuntimeConfig, fn: (s: RegistryStore) => Promise<T>): Promise<T> {
   const redis = connectRedis(config.redisUrl);
   try {
     return await fn(new RegistryStore(redis, registryPrefix(config.topicPrefix)));
@@ -26,8 +25,8 @@ export async function withStore<T>(env: NodeJS.ProcessEnv, fn: (s: RegistryStore
   }
 }
 
-export async function meshBest(env: NodeJS.ProcessEnv, o: { capability: string; count: number; maxImpedance: number }): Promise<string> {
-  return withStore(env, async (store) => {
+export async function meshBest(config: RuntimeConfig, o: { capability: string; count: number; maxImpedance: number }): Promise<string> {
+  return withStore(config, async (store) => {
     const t0 = process.hrtime.bigint();
     const best = await store.best(o.capability, o.count, o.maxImpedance);
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
@@ -55,8 +54,7 @@ const validate = schemaValidator();
  * Sends one request; with --wait, reads mesh.schedules from where it ended before the send until
  * every chunk of this request's schedule is in. Exit 1 with the reason when it is not in time.
  */
-export async function meshCoordinate(env: NodeJS.ProcessEnv, o: CoordinateFlags, out: (line: string) => void): Promise<void> {
-  const config = loadConfig(env);
+export async function meshCoordinate(config: RuntimeConfig, o: CoordinateFlags, out: (line: string) => void): Promise<void> {
   const nowUs = Date.now() * 1000;
   const num = (flag: string, v: string) => {
     const n = Number(v);
@@ -108,13 +106,13 @@ export function register(program: Command): void {
     .option('--count <n>', 'how many agents', (v) => Number.parseInt(v, 10), 5)
     .option('--max-impedance <z>', 'highest impedance score accepted (0-1000)', (v) => Number(v), 500)
     .action(async (o: { capability: string; count: number; maxImpedance: number }) => {
-      process.stdout.write(`${await meshBest(process.env, o)}\n`);
+      process.stdout.write(`${await meshBest(loadConfig(), o)}\n`);
     });
   mesh
     .command('status')
     .description('the mesh status box: agents active, sectors healthy, mean impedance, conflicts, mode')
     .action(async () => {
-      process.stdout.write(`${formatStatusBox(await withStore(process.env, (s) => meshStatus(s)))}\n`);
+      process.stdout.write(`${formatStatusBox(await withStore(loadConfig(), (s) => meshStatus(s)))}\n`);
     });
   mesh
     .command('coordinate')
@@ -129,6 +127,6 @@ export function register(program: Command): void {
     .option('--wait [s]', 'wait (default 30 s) for the schedule and print its summary')
     .option('--json', 'print JSON (with --wait: the whole schedule)')
     .action(async (o: CoordinateFlags) => {
-      await meshCoordinate(process.env, o, (l) => process.stdout.write(`${l}\n`));
+      await meshCoordinate(loadConfig(), o, (l) => process.stdout.write(`${l}\n`));
     });
 }

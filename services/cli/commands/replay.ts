@@ -3,9 +3,10 @@
 // IterationCompleted with the recorded one bit for bit. Exit 0 OK, 1 on divergence.
 import type { Command } from 'commander';
 import { EventCodec } from '../../runtime/codec';
-import { loadConfig } from '../../runtime/config';
+import { readServiceConfig } from '../../runtime/service';
 import { schemaValidator } from '../../runtime/validation';
-import { solverTuning } from '../../solver';
+import { solverService } from '../../solver';
+import { solverTuning } from '../../solver/config';
 import { replaySession, type ReplayOptions } from '../../solver/replay';
 
 function parseFrom(raw: string | undefined): ReplayOptions['from'] {
@@ -31,10 +32,11 @@ export function register(program: Command): void {
     .requiredOption('--session <id>', 'session id')
     .option('--from <offset|timestamp>', 'compare from the first event whose inputs reach this offset, or from this time (ISO-8601 / epoch ms)')
     .action(async (opts: { session: string; from?: string }) => {
-      const config = loadConfig();
+      // The solver's own knobs too: the replay must fold with the limits the service ran with.
+      const config = readServiceConfig(solverService);
       const result = await replaySession({
         brokers: config.kafkaBrokers, codec: new EventCodec(config.schemaRegistryUrl), topicPrefix: config.topicPrefix,
-        sessionId: opts.session, from: parseFrom(opts.from), limits: solverTuning().limits, validate: schemaValidator(), progress: bar,
+        sessionId: opts.session, from: parseFrom(opts.from), limits: solverTuning(config).limits, validate: schemaValidator(), progress: bar,
       });
       if (result.ok) {
         process.stdout.write(`OK session ${opts.session}: ${result.compared} IterationCompleted identical (${result.recorded} recorded, ${result.recomputed} recomputed) from ${result.inputs} inputs of partition ${result.partition}\n`);

@@ -29,7 +29,7 @@ export function register(program: Command): void {
     .option('--failing-cluster <ids>', 'comma-separated cluster ids whose agents all stop (e.g. S003-C07)', list, [])
     .option('--acks', 'answer schedules on mesh.schedules with acks on mesh.acks', false)
     .action(async (o: { agents: number; duration?: number; count?: number; seed: number; slow: number; dead: number; deadAfter: number; drifting: number; conflicting: number; failingCluster: string[]; acks: boolean }) => {
-      const config = loadConfig(process.env);
+      const config = loadConfig();
       for (const [name, v] of [['--agents', o.agents], ['--seed', o.seed], ['--slow', o.slow], ['--dead', o.dead], ['--drifting', o.drifting], ['--conflicting', o.conflicting], ...(o.count !== undefined ? [['--count', o.count] as const] : [])] as const) {
         if (!Number.isInteger(v) || v < 0 || (name === '--agents' && v === 0)) throw new Error(`${name} must be a ${name === '--agents' ? 'positive' : 'non-negative'} integer, got ${v}`);
       }

@@ -104,13 +104,12 @@ export async function startImpedance(k: TestKafka, redisUrl: string, extra: Node
 }
 
 /**
- * Starts the service with coalescing knobs (IMPEDANCE_*), read from the process environment
- * when the processor is built. Specs that read the changelog right after catching up ask for a
- * checkpoint every batch (IMPEDANCE_CHECKPOINT_MS=0); the default is every 10 s.
+ * Starts the service with coalescing knobs (IMPEDANCE_*) in its environment. Specs that read the
+ * changelog right after catching up ask for a checkpoint every batch (IMPEDANCE_CHECKPOINT_MS=0);
+ * the default is every 10 s.
  */
 export async function startImpedanceWith(k: TestKafka, redisUrl: string, knobs: Record<string, string>, extra: NodeJS.ProcessEnv = {}): Promise<RunningService> {
-  Object.assign(process.env, knobs);
-  try { return await startImpedance(k, redisUrl, extra); } finally { for (const name of Object.keys(knobs)) delete process.env[name]; }
+  return startImpedance(k, redisUrl, { ...knobs, ...extra });
 }
 
 /**

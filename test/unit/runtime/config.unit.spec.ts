@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { loadConfig } from '../../../services/runtime/config';
+import { CONFIG_DOC, loadConfig, RUNTIME_KNOBS } from '../../../services/runtime/config';
 
 describe('configuration from the environment', () => {
   it('gives the documented defaults for an empty environment', () => {
@@ -20,12 +20,22 @@ describe('configuration from the environment', () => {
     assert.throws(
       () => loadConfig({ KAFKA_BROKERS: 'nohost', KAFKA_CLIENT: 'java', HTTP_PORT: '99999', REDIS_URL: 'http://x' }),
       (err: Error) => {
-        assert.match(err.message, /KAFKA_BROKERS entry "nohost" is not host:port/);
-        assert.match(err.message, /KAFKA_CLIENT="java" must be kafkajs or rdkafka/);
-        assert.match(err.message, /HTTP_PORT="99999" is not an integer in \[0, 65535\]/);
-        assert.match(err.message, /REDIS_URL=http:\/\/x must use redis: or rediss:/);
+        assert.match(err.message, /KAFKA_BROKERS="nohost": comma-separated host:port, at least one; e\.g\. KAFKA_BROKERS=127\.0\.0\.1:9092/);
+        assert.match(err.message, /KAFKA_CLIENT="java": one of rdkafka, kafkajs; e\.g\. KAFKA_CLIENT=rdkafka/);
+        assert.match(err.message, /HTTP_PORT="99999": an integer in \[0, 65535\]; e\.g\. HTTP_PORT=9400/);
+        assert.match(err.message, /REDIS_URL="http:\/\/x": a URL with redis: or rediss:/);
         return true;
       },
     );
+  });
+
+  it('gives each process its own instance id unless INSTANCE_ID is set', () => {
+    assert.notEqual(loadConfig({}).instanceId, loadConfig({}).instanceId);
+    assert.equal(loadConfig({ INSTANCE_ID: 'pod-0' }).instanceId, 'pod-0');
+  });
+
+  it('documents exactly the declared variables (CONFIG_DOC is derived, not a second table)', () => {
+    assert.deepEqual(CONFIG_DOC.map((d) => d.env), Object.values(RUNTIME_KNOBS).map((k) => k.env));
+    assert.equal(CONFIG_DOC.find((d) => d.env === 'INSTANCE_ID')?.default, '(random)');
   });
 });
