@@ -4,8 +4,8 @@
 
 export type KeyKind = 'session_id' | 'agent_id' | 'correlation_id' | 'conflict_id' | 'scope';
 
-export interface TopicSpec {
-  readonly name: string;
+export interface TopicSpec<N extends string = string> {
+  readonly name: N;
   readonly partitions: number;
   readonly key: KeyKind;
   readonly doc: string;
@@ -26,16 +26,16 @@ const retain = (days: number) => ({ 'cleanup.policy': 'delete', 'retention.ms': 
 // the cleaner must leave recent history alone long enough for the next checkpoint to land.
 const compacted = { 'cleanup.policy': 'compact', 'min.cleanable.dirty.ratio': '0.1', 'segment.ms': String(3600 * 1000), 'min.compaction.lag.ms': String(5 * 60 * 1000) };
 
-const solver = (name: string, doc: string, events: string[], config: Record<string, string> = retain(7)): TopicSpec => ({
+const solver = <N extends string>(name: N, doc: string, events: string[], config: Record<string, string> = retain(7)): TopicSpec<N> => ({
   name, partitions: SOLVER_PARTITIONS, key: 'session_id', doc, config, events, dlq: true,
 });
-const mesh = (name: string, key: KeyKind, doc: string, events: string[], config: Record<string, string> = retain(3)): TopicSpec => ({
+const mesh = <N extends string>(name: N, key: KeyKind, doc: string, events: string[], config: Record<string, string> = retain(3)): TopicSpec<N> => ({
   name, partitions: MESH_PARTITIONS, key, doc, config, events, dlq: true,
 });
 
-export const TOPICS: readonly TopicSpec[] = [
+export const TOPICS = [
   solver('solver.sessions', 'Session lifecycle and matrix row blocks.', ['SessionOpened', 'MatrixChunkAppended', 'SessionClosed', 'SessionRejected'], retain(30)),
-  // Commands and closes are copied here by the solver (services/solver/domain.ts `Sequenced`):
+  // Commands and closes are copied here by the solver (services/solver/outputs.ts `Sequenced`):
   // their position among the cost updates must be a position in one partition's log. So are its
   // ticks for deferred flushes (IterationSliceGranted): a cost group closes where its tick lands.
   solver('solver.costs', 'Cost deltas on b and matrix entries, and the commands, closes and ticks the solver sequenced among them.', ['CostUpdated', 'CorrectionRequested', 'VerificationRequested', 'SessionClosed', 'IterationSliceGranted'], retain(30)),
@@ -57,7 +57,10 @@ export const TOPICS: readonly TopicSpec[] = [
   mesh('mesh.conflicts', 'conflict_id', 'Conflict log: reports, quarantine, escalation, resolution (seed 002 §5.1).', ['ConflictReported', 'ConflictQuarantined', 'ConflictEscalated', 'ConflictResolved'], retain(30)),
   mesh('mesh.circuits', 'scope', 'Circuit breaker states and operational modes.', ['CircuitStateChanged', 'OperationalModeChanged', 'MeshFrozen', 'MeshThawed']),
   mesh('mesh.witnesses', 'scope', 'Structural events and witnesses (seed 004).', ['StructuralEventObserved', 'StructuralWitnessRecorded']),
-];
+] as const;
+
+/** A declared topic's logical name (without TOPIC_PREFIX): a typo is a type error, not a topic nobody reads. */
+export type TopicName = (typeof TOPICS)[number]['name'];
 
 export const DLQ_SUFFIX = '.dlq';
 export const dlqName = (topic: string) => `${topic}${DLQ_SUFFIX}`;
@@ -83,7 +86,7 @@ export function allTopicSpecs(prefix = ''): TopicSpec[] {
 }
 
 export function topicSpec(name: string): TopicSpec {
-  const t = TOPICS.find((x) => x.name === name);
+  const t: TopicSpec | undefined = TOPICS.find((x) => x.name === name);
   if (!t) throw new Error(`unknown topic ${name}; known: ${TOPICS.map((x) => x.name).join(', ')}`);
   return t;
 }

@@ -47,6 +47,12 @@ async function run(codec: EventCodec, topicPrefix: string, parts: InRecord[][], 
   const redis0 = await redisCpu(redis);
   const t0 = Date.now();
   const next = new Array<number>(PARTITIONS).fill(0);
+  // Between batches, on its cadence, as the runner punctuates.
+  let punctuated = Date.now();
+  const punctuate = async () => {
+    const every = processor.punctuation?.everyMs ?? 0;
+    if (every > 0 && Date.now() - punctuated >= every) { punctuated = Date.now(); await processor.punctuation!.punctuate(punctuated); }
+  };
   for (let done = 0; done < N;) {
     for (let p = 0; p < PARTITIONS; p++) {
       const from = next[p]!;
@@ -54,6 +60,7 @@ async function run(codec: EventCodec, topicPrefix: string, parts: InRecord[][], 
       if (records.length === 0) continue;
       await runner.processBatch({ topic: `${topicPrefix}mesh.heartbeats`, partition: p, records, highWatermark: String(parts[p]!.length) }, ctx);
       processor.onCommitted?.({ topic: 'mesh.heartbeats', partition: p, lastOffset: records[records.length - 1]!.offset });
+      await punctuate();
       next[p] = from + records.length;
       done += records.length;
     }

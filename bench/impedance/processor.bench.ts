@@ -64,6 +64,12 @@ async function main(): Promise<void> {
   const redis0 = await redisCpu(redis);
   const t0 = Date.now();
   const next = new Array<number>(PARTITIONS).fill(0);
+  // Between batches, on its cadence, as the runner punctuates.
+  let punctuated = Date.now();
+  const punctuate = async () => {
+    const every = processor.punctuation?.everyMs ?? 0;
+    if (every > 0 && Date.now() - punctuated >= every) { punctuated = Date.now(); await processor.punctuation!.punctuate(punctuated); }
+  };
   for (let done = 0; done < N;) {
     for (let p = 0; p < PARTITIONS; p++) {
       const from = next[p]!;
@@ -81,6 +87,7 @@ async function main(): Promise<void> {
       outputs += out.length;
       changelog += out.filter((e) => e.event.type === 'ImpedanceUpdated').length;
       processor.onCommitted?.({ topic: 'mesh.heartbeats', partition: p, lastOffset: String(to - 1) });
+      await punctuate();
       next[p] = to;
       done += to - from;
     }

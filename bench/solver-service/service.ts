@@ -38,7 +38,12 @@ export interface ServiceProcess {
 export function startSolverProcess(prefix: string, env: NodeJS.ProcessEnv = {}): ServiceProcess {
   // BENCH_SERVICE_NODE_ARGS (e.g. --cpu-prof --cpu-prof-dir=/tmp/prof) profiles the service only.
   const nodeOptions = process.env.BENCH_SERVICE_NODE_ARGS;
-  return startProcess(BIN, ['run', 'solver'], prefix, nodeOptions ? { NODE_OPTIONS: nodeOptions, ...env } : env);
+  return startServiceProcess('solver', prefix, nodeOptions ? { NODE_OPTIONS: nodeOptions, ...env } : env);
+}
+
+/** `solvermesh run <service>` on the topics under `prefix`; `env` overrides (INSTANCE_ID ...). */
+export function startServiceProcess(service: string, prefix: string, env: NodeJS.ProcessEnv = {}): ServiceProcess {
+  return startProcess(BIN, ['run', service], prefix, env);
 }
 
 /** The transactional relay (relay.ts) over the plain topic: the exactly-once floor. */

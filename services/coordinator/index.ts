@@ -5,4 +5,7 @@ import { conflictProcessor } from './conflict-processor';
 export const coordinatorService: ServiceDefinition = {
   name: 'coordinator',
   processor: () => conflictProcessor(),
+  // A batch is what has arrived: node-rdkafka's consume(n) otherwise keeps waiting for more
+  // while reports trickle in, and holds the decisions (and a restarted coordinator's first ones).
+  consumerTuning: { returnAvailable: true },
 };

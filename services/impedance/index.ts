@@ -1,5 +1,6 @@
 // The impedance service (seed 002 §2.3, §3.1-3.2, §4): heartbeats into the Redis registry and
 // the compacted mesh.impedance changelog, 5 s summaries, send schedules, prediction accuracy.
+import type { TopicName } from '../../topics/catalog';
 import { EventCodec } from '../runtime/codec';
 import type { Logger } from '../runtime/logger';
 import type { ProcessorContext } from '../runtime/processor';
@@ -7,7 +8,7 @@ import type { ServiceConfig, ServiceDefinition } from '../runtime/service';
 import { schemaValidator } from '../runtime/validation';
 import { IMPEDANCE_KNOBS, impedanceTuning } from './config';
 import { committedOffsets, readAckTail, readChangelog, readHeartbeatTail } from './changelog';
-import { impedanceProcessor, TOPICS, type ImpedanceProcessor } from './processor';
+import { impedanceProcessor, type ImpedanceProcessor } from './processor';
 import { connectRedis, RegistryStore } from './registry-store';
 
 /** Redis key prefix of the registry: the topic prefix isolates tests and tenants here too. */
@@ -19,16 +20,18 @@ export function createImpedanceProcessor(config: ServiceConfig<typeof IMPEDANCE_
   const store = new RegistryStore(redis, registryPrefix(config.topicPrefix));
   const codec = new EventCodec(config.schemaRegistryUrl);
   const validate = schemaValidator();
+  const topic = (name: TopicName) => config.topicPrefix + name;
+  const group = `${config.topicPrefix}solvermesh.impedance`;
   const processor = impedanceProcessor({
     store,
     logger,
     ...(ctx ? { registry: ctx.registry } : {}),
-    restore: (partitions) => readChangelog({ brokers: config.kafkaBrokers, topic: config.topicPrefix + TOPICS.impedance, partitions, codec }),
-    committed: (partitions) => committedOffsets(config.kafkaBrokers, `${config.topicPrefix}solvermesh.impedance`, config.topicPrefix + TOPICS.heartbeats, partitions),
+    restore: (partitions) => readChangelog({ brokers: config.kafkaBrokers, topic: topic('mesh.impedance'), partitions, codec }),
+    committed: (partitions) => committedOffsets(config.kafkaBrokers, group, topic('mesh.heartbeats'), partitions),
     ...impedanceTuning(config),
-    readTail: (partition, from, to) => readHeartbeatTail({ brokers: config.kafkaBrokers, topic: config.topicPrefix + TOPICS.heartbeats, codec, validate }, partition, from, to),
-    readAckTail: (partition, from, to) => readAckTail({ brokers: config.kafkaBrokers, topic: config.topicPrefix + TOPICS.agentAcks, codec, validate }, partition, from, to),
-    committedAcks: (partitions) => committedOffsets(config.kafkaBrokers, `${config.topicPrefix}solvermesh.impedance`, config.topicPrefix + TOPICS.agentAcks, partitions),
+    readTail: (partition, from, to) => readHeartbeatTail({ brokers: config.kafkaBrokers, topic: topic('mesh.heartbeats'), codec, validate }, partition, from, to),
+    readAckTail: (partition, from, to) => readAckTail({ brokers: config.kafkaBrokers, topic: topic('mesh.agent-acks'), codec, validate }, partition, from, to),
+    committedAcks: (partitions) => committedOffsets(config.kafkaBrokers, group, topic('mesh.agent-acks'), partitions),
   });
   return { ...processor, close: async () => { await processor.close(); redis.disconnect(); } };
 }

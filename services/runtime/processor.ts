@@ -47,6 +47,22 @@ export interface Processor {
   onRevoked?(partitions: ReadonlyArray<{ topic: string; partition: number }>): void | Promise<void>;
   /** Releases the processor's own connections (Redis ...) after the runner stopped. */
   close?(): Promise<void>;
+  /** Periodic work on the wall clock, called by the runner (see Punctuation). */
+  readonly punctuation?: Punctuation;
+}
+
+/**
+ * Wall-clock punctuation, as Kafka Streams' WALL_CLOCK_TIME punctuators: the runner owns the
+ * timer and calls `punctuate` about every `everyMs`, never while a batch is handled or flushed
+ * (a due call waits for the batch), nor beside onAssigned/onRevoked/onAbort. It may run while a
+ * flushed batch's transaction commits, before its onCommitted: state of a flushed batch is not
+ * committed yet. It returns nothing to produce: outside a batch there is no transaction, and a
+ * decision that changes events belongs in event time (a tick record in the log), so punctuation
+ * is for side effects that replay need not repeat, such as flushing a projection.
+ */
+export interface Punctuation {
+  readonly everyMs: number;
+  punctuate(nowMs: number): void | Promise<void>;
 }
 
 /** What a service's processor factory gets besides config and logger. */

@@ -53,6 +53,11 @@ export class ProcessorRunner {
   private lastProgressAt: number;
   private failure: string | undefined;
   private hooks: Promise<void> = Promise.resolve();
+  private punctuator: NodeJS.Timeout | undefined;
+  /** A batch is being handled or flushed; a punctuation due meanwhile waits for its end. */
+  private batching = false;
+  private punctuationDue = false;
+  private punctuationQueued = false;
   private readonly now: () => number;
   private readonly log: Logger;
 
@@ -94,6 +99,8 @@ export class ProcessorRunner {
       },
     );
     this.state = 'running';
+    const every = processor.punctuation?.everyMs ?? 0;
+    if (every > 0) (this.punctuator = setInterval(() => this.punctuate(), every)).unref();
     await this.consumer.start((batch, ctx) => this.processBatch(batch, ctx));
     this.log.info({ inputs: processor.inputs, group: this.opts.groupId, engine: engine.kind }, 'runner started');
   }
@@ -101,6 +108,7 @@ export class ProcessorRunner {
   async stop(): Promise<void> {
     if (!this.consumer || this.state === 'stopped') return;
     this.state = 'stopping';
+    clearInterval(this.punctuator);
     await this.consumer.stop();
     await this.opts.processor.close?.();
     this.state = 'stopped';
@@ -121,6 +129,32 @@ export class ProcessorRunner {
       .catch((err: unknown) => this.log.error({ err, hook }, 'partition hook failed'));
   }
 
+  /**
+   * Queues the processor's punctuation on the hook chain, which batches wait for; during a batch
+   * it is only marked due and queued when the batch ends (Processor.punctuation says why).
+   */
+  private punctuate(): void {
+    const punctuation = this.opts.processor.punctuation;
+    if (!punctuation || this.punctuationQueued) return;
+    if (this.batching) { this.punctuationDue = true; return; }
+    this.punctuationQueued = true;
+    this.hooks = this.hooks
+      .then(() => {
+        this.punctuationQueued = false;
+        // Queued behind a hook while stop() began: the processor may be closing.
+        return this.state === 'running' ? punctuation.punctuate(this.now()) : undefined;
+      })
+      .catch((err: unknown) => this.log.error({ err }, 'punctuation failed'));
+  }
+
+  /** Until the hook chain is idle: what was queued on it while waiting runs before the batch too. */
+  private async hooksIdle(): Promise<void> {
+    for (let h = this.hooks; ; h = this.hooks) {
+      await h;
+      if (h === this.hooks) return;
+    }
+  }
+
   private onCommitted(batch: PartitionBatch, produced: number): void {
     const { metrics } = this.opts;
     this.lastProgressAt = this.now();
@@ -139,7 +173,8 @@ export class ProcessorRunner {
     const topic = this.logical(batch.topic);
     const endBatch = metrics.batchSeconds.startTimer({ topic });
     const out: OutRecord[] = [];
-    await this.hooks;
+    await this.hooksIdle();
+    this.batching = true;
     try {
       let sinceBeat = Date.now();
       const records = batch.records;
@@ -159,6 +194,8 @@ export class ProcessorRunner {
       throw err;
     } finally {
       endBatch();
+      this.batching = false;
+      if (this.punctuationDue) { this.punctuationDue = false; this.punctuate(); }
     }
     countByTopic(out, (t, n) => metrics.recordsOut.inc({ topic: this.logical(t) }, n));
     return out;

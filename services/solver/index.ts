@@ -4,6 +4,7 @@ import { EventCodec } from '../runtime/codec';
 import type { RuntimeConfig } from '../runtime/config';
 import type { ServiceDefinition } from '../runtime/service';
 import { schemaValidator } from '../runtime/validation';
+import { wasmKernel } from '../../wasm';
 import { SOLVER_KNOBS, solverRunnerTuning, solverTuning } from './config';
 import { solverProcessor } from './processor';
 import { restorePartition } from './restore';
@@ -18,9 +19,10 @@ export const solverService: ServiceDefinition<typeof SOLVER_KNOBS> = {
     const tuning = solverTuning(config);
     const codec = new EventCodec(config.schemaRegistryUrl);
     const validate = schemaValidator();
+    const kernel = wasmKernel();
     return solverProcessor({
       logger, registry: ctx.registry, sliceWork: tuning.sliceWork, snapshotEvery: tuning.snapshotEvery, snapshotMicros: tuning.snapshotMicros,
-      restore: (partition) => restorePartition({ brokers: config.kafkaBrokers, codec, topicPrefix: config.topicPrefix, groupId: solverGroupId(config), limits: tuning.limits, validate, clock: { now: () => performance.now() } }, partition),
+      restore: (partition) => restorePartition({ brokers: config.kafkaBrokers, codec, topicPrefix: config.topicPrefix, groupId: solverGroupId(config), limits: tuning.limits, kernel, validate, clock: { now: () => performance.now() } }, partition),
     });
   },
 };

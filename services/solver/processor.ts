@@ -62,7 +62,7 @@ export function solverProcessor(o: SolverProcessorOptions): Processor & { held()
   async function coreFor(partition: number): Promise<Held> {
     const h = held.get(partition);
     if (h && !stale.has(partition)) return h;
-    h?.core.sessions.forEach((s) => s.solver?.free());
+    h?.core.free();
     return restore(partition);
   }
 
@@ -89,10 +89,10 @@ export function solverProcessor(o: SolverProcessorOptions): Processor & { held()
     }
     // The ticks sequenced onto solver.costs for deferred flushes are not the slices granted here.
     if (e.type === 'IterationSliceGranted' && ctx.topic === 'solver.commands') sliceOutstanding.delete(e.session_id);
-    const before = h.core.sessions.get(e.session_id)?.updatesApplied ?? 0;
+    const before = h.core.updatesApplied(e.session_id);
     const outs = h.core.fold(e, { topic: ctx.topic, partition: ctx.partition, offset: Number(ctx.offset), eventId: e.meta.event_id, occurredAt: e.meta.occurred_at });
     outs.push(...h.core.work());
-    m.updates.inc((h.core.sessions.get(e.session_id)?.updatesApplied ?? 0) - before);
+    m.updates.inc(h.core.updatesApplied(e.session_id) - before);
     h.sinceSnapshot++;
     touched.add(ctx.partition);
     count(outs);
@@ -139,7 +139,7 @@ export function solverProcessor(o: SolverProcessorOptions): Processor & { held()
           m.snapshots.inc();
         }
         let live = 0;
-        for (const s of h.core.sessions.values()) if (s.solver) live++;
+        for (const s of h.core.sessions.values()) if (s.status === 'active') live++;
         m.sessions.set({ partition: String(p) }, live);
       }
       touched.clear();
@@ -156,21 +156,22 @@ export function solverProcessor(o: SolverProcessorOptions): Processor & { held()
     async onAssigned(list): Promise<void> {
       m.assignments.inc();
       const parts = [...new Set(list.map((x) => x.partition))].filter((p) => !held.has(p) || stale.has(p));
-      for (const p of parts) await coreFor(p);
+      // Side by side: each restore mostly waits on the broker.
+      await Promise.all(parts.map((p) => coreFor(p)));
     },
 
     onRevoked(list): void {
       m.revocations.inc();
       for (const p of new Set(list.map((x) => x.partition))) {
         const h = held.get(p);
-        h?.core.sessions.forEach((s) => s.solver?.free());
+        h?.core.free();
         held.delete(p);
         stale.delete(p);
       }
     },
 
     async close(): Promise<void> {
-      for (const h of held.values()) h.core.sessions.forEach((s) => s.solver?.free());
+      for (const h of held.values()) h.core.free();
       held.clear();
     },
   };

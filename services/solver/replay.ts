@@ -5,6 +5,7 @@
 // stream time still advances on the other sessions' records, so idle eviction replays too.
 import type { IterationCompleted } from '../../schemas/generated/events';
 import { SOLVER_PARTITIONS } from '../../topics/catalog';
+import { wasmKernel, type KernelFactory } from '../../wasm';
 import type { EventCodec } from '../runtime/codec';
 import { DEFAULT_SOLVER_LIMITS, InputRejected, PartitionCore, type SolverEvent, type SolverLimits } from './domain';
 import { readLog, type LogRecord } from '../runtime/kafka/log-reader';
@@ -19,6 +20,8 @@ export interface ReplayOptions {
   /** Compare only recorded events whose inputs reach this offset / timestamp (ms). */
   readonly from?: { offset: number } | { timestampMs: number };
   readonly limits?: SolverLimits;
+  /** The kernel the service ran (default the WASM one; the reference computes the same bits). */
+  readonly kernel?: KernelFactory;
   readonly validate?: (e: { type: string }) => readonly string[];
   readonly progress?: (done: number, total: number) => void;
 }
@@ -60,7 +63,7 @@ export async function replaySession(o: ReplayOptions): Promise<ReplayResult> {
   const recordedRecs = await readLog(o.brokers, o.codec, all.map((p) => ({ topic: o.topicPrefix + 'solver.iterations', partition: p, from: 0 })));
   const recorded = recordedRecs.filter((r) => r.event?.type === 'IterationCompleted' && r.event.session_id === o.sessionId);
 
-  const core = new PartitionCore(partition, { ...(o.limits ?? DEFAULT_SOLVER_LIMITS), recordWork: Number.MAX_SAFE_INTEGER / 4 }, 'wasm');
+  const core = new PartitionCore(partition, { ...(o.limits ?? DEFAULT_SOLVER_LIMITS), recordWork: Number.MAX_SAFE_INTEGER / 4 }, o.kernel ?? wasmKernel());
   const merged = mergeByTime(lists);
   const recomputed: IterationCompleted[] = [];
   let done = 0;

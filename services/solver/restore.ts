@@ -2,11 +2,12 @@
 // snapshot, then the committed inputs after it, folded and worked like the processor does.
 // Records of the three topics merge by record timestamp (per-topic order kept); the work
 // outputs do not depend on the interleaving (domain.ts), only external commands' position may.
+import type { KernelFactory } from '../../wasm';
 import type { DecodedEvent, EventCodec } from '../runtime/codec';
 import { DEFAULT_SOLVER_LIMITS, InputRejected, PartitionCore, type Clock, type SolverEvent, type SolverLimits } from './domain';
 import { committedOffsets, readLog, type LogRecord } from '../runtime/kafka/log-reader';
 import { INPUTS, SNAPSHOTS } from './processor';
-import { assembleLatest, deserialize, partitionSessionId } from './snapshot';
+import { assembleLatest, deserialize, partitionSessionId, snapshotKey } from './snapshot';
 import type { SessionSnapshotted } from '../../schemas/generated/events';
 import { SOLVER_PARTITIONS } from '../../topics/catalog';
 
@@ -16,14 +17,23 @@ export interface RestoreOptions {
   readonly topicPrefix: string;
   readonly groupId: string;
   readonly limits?: SolverLimits;
+  /** Opens the kernel of each restored or assembled session. */
+  readonly kernel: KernelFactory;
   readonly validate?: (event: DecodedEvent) => readonly string[];
   readonly clock?: Clock;
 }
 
 export async function latestSnapshot(o: Pick<RestoreOptions, 'brokers' | 'codec' | 'topicPrefix'>, partition: number): Promise<Buffer | undefined> {
-  const recs = await readLog(o.brokers, o.codec, [...Array(SOLVER_PARTITIONS).keys()].map((q) => ({ topic: o.topicPrefix + SNAPSHOTS, partition: q, from: 0 })));
+  // Every snapshot partition is read (a piece's key, not its input partition, places it), but
+  // only this partition's pieces are decoded: the others are other partitions' state.
+  const mine = snapshotKey(partition, 0).split('#')[0] + '#';
+  const events: DecodedEvent[] = [];
+  await readLog(o.brokers, o.codec, [...Array(SOLVER_PARTITIONS).keys()].map((q) => ({ topic: o.topicPrefix + SNAPSHOTS, partition: q, from: 0 })), {
+    decode: false,
+    onRecord: async (r) => { if (r.key?.startsWith(mine)) events.push((await o.codec.decode(r.value)).event); },
+  });
   const id = partitionSessionId(partition);
-  const pieces = recs.map((r) => r.event).filter((e): e is DecodedEvent => e?.type === 'SessionSnapshotted' && e.session_id === id) as unknown as SessionSnapshotted[];
+  const pieces = events.filter((e) => e.type === 'SessionSnapshotted' && e.session_id === id) as unknown as SessionSnapshotted[];
   return assembleLatest(pieces);
 }
 
@@ -58,10 +68,12 @@ export function refold(core: PartitionCore, records: LogRecord[], prefix: string
 const HANDLED = new Set(['SessionOpened', 'MatrixChunkAppended', 'SessionClosed', 'CostUpdated', 'CorrectionRequested', 'VerificationRequested', 'IterationSliceGranted']);
 
 export async function restorePartition(o: RestoreOptions, partition: number): Promise<PartitionCore> {
-  const core = new PartitionCore(partition, o.limits ?? DEFAULT_SOLVER_LIMITS, 'wasm', o.clock);
-  const snap = await latestSnapshot(o, partition);
+  const core = new PartitionCore(partition, o.limits ?? DEFAULT_SOLVER_LIMITS, o.kernel, o.clock);
+  const [snap, committed] = await Promise.all([
+    latestSnapshot(o, partition),
+    committedOffsets(o.brokers, o.groupId, INPUTS.map((t) => ({ topic: o.topicPrefix + t, partition }))),
+  ]);
   if (snap) deserialize(snap, core);
-  const committed = await committedOffsets(o.brokers, o.groupId, INPUTS.map((t) => ({ topic: o.topicPrefix + t, partition })));
   const lists = await Promise.all(INPUTS.map(async (t) => {
     const to = committed.get(`${o.topicPrefix + t}/${partition}`) ?? -1;
     const from = (core.folded[t] ?? -1) + 1;

@@ -2,10 +2,15 @@
 // serialized at a position where no solve is half-way (kernel recurrences cannot be saved, and
 // every solve restarts fresh from x anyway), split into pieces for the compacted topic.
 // Layout: u32 header length, JSON header (scalars and array descriptors), then the arrays.
-import type { CostUpdated, SessionSnapshotted } from '../../schemas/generated/events';
-import { SolverSession } from '../../wasm';
+import type { CostUpdated, MatrixChunkAppended, SessionOpened, SessionSnapshotted } from '../../schemas/generated/events';
+import type { KernelFactory, Method, Preconditioner } from '../../wasm';
 import { derivedEventId } from '../runtime/ids';
-import { addUpdate, noUpdates, PartitionCore, positionsToWire, type Positions, type SessionState } from './domain';
+import type { PartitionCore } from './domain';
+import { positionsToWire } from './outputs';
+import {
+  METHOD, PRECOND, addUpdate, isOpen, noUpdates, type Active, type Assembling, type Ended, type Intake, type Job, type Open, type PendingUpdates,
+  type Positions, type SessionState,
+} from './state';
 
 type Arr = Float64Array | Int32Array;
 interface ArrRef { readonly at: number; readonly len: number; readonly kind: 'f64' | 'i32' }
@@ -13,9 +18,53 @@ interface ArrRef { readonly at: number; readonly len: number; readonly kind: 'f6
 /** Bytes of serialized state per snapshot event (under the 256 KiB bytes limit). */
 export const PIECE_BYTES = 240 * 1024;
 
+/**
+ * One session in the header: the flat layout of every snapshot written so far, whatever the
+ * session's stage (fields a stage lacks hold their initial values; older snapshots may lack the
+ * later fields, and tombstones the active-only ones).
+ */
+interface SessionRecord {
+  readonly id: string;
+  readonly partition: number;
+  readonly status: SessionState['status'];
+  readonly opened: SessionOpened;
+  readonly method?: Method;
+  readonly precond?: Preconditioner;
+  readonly omega?: number;
+  readonly credits?: number;
+  readonly open?: PendingUpdates | CostUpdated[];
+  readonly jobs?: Job[];
+  readonly initialOwed?: boolean;
+  readonly applied?: Positions;
+  readonly iteration?: number;
+  readonly outSeq?: number;
+  readonly lastPublished?: number;
+  readonly lastActivity?: number;
+  readonly updatesApplied?: number;
+  readonly conflicts?: number;
+  readonly lastResidual?: number | null;
+  readonly lastClose?: number;
+  readonly deferredFlush?: boolean;
+  readonly tickPending?: boolean;
+  readonly why?: string;
+  readonly csr: { n: number; rowPtr: ArrRef; colIdx: ArrRef; values: ArrRef } | null;
+  readonly b: ArrRef | null;
+  readonly x: ArrRef | null;
+  readonly prevX: ArrRef | null;
+  readonly chunks: ReadonlyArray<ChunkRecord>;
+  /** The kernel had analysed A (SolverSession.analyzed); absent before it was recorded. */
+  readonly analyzed?: boolean;
+}
+
+type ChunkRecord = Omit<MatrixChunkAppended, 'row_pointers' | 'col_indices' | 'values' | 'b_values'> & {
+  row_pointers: ArrRef; col_indices: string; values: string; b_values: string;
+};
+
 class Writer {
   private readonly parts: Buffer[] = [];
   private size = 0;
+  put(a: Arr): ArrRef;
+  put(a: Arr | undefined): ArrRef | null;
   put(a: Arr | undefined): ArrRef | null {
     if (!a) return null;
     const buf = Buffer.from(a.buffer, a.byteOffset, a.byteLength);
@@ -32,8 +81,10 @@ class Writer {
   }
 }
 
-function read(body: Buffer, ref: ArrRef | null): Arr | undefined {
-  if (!ref) return undefined;
+function read(body: Buffer, ref: ArrRef, kind: 'f64'): Float64Array;
+function read(body: Buffer, ref: ArrRef, kind: 'i32'): Int32Array;
+function read(body: Buffer, ref: ArrRef, kind: ArrRef['kind']): Arr {
+  if (ref.kind !== kind) throw new Error(`snapshot array at ${ref.at} holds ${ref.kind}, expected ${kind}`);
   const bytes = ref.len * (ref.kind === 'f64' ? 8 : 4);
   const copy = new Uint8Array(bytes);
   copy.set(body.subarray(ref.at, ref.at + bytes));
@@ -42,75 +93,115 @@ function read(body: Buffer, ref: ArrRef | null): Arr | undefined {
 
 /** True when the partition can be snapshotted now. */
 export function quiescent(core: PartitionCore): boolean {
-  for (const s of core.sessions.values()) if (s.solve) return false;
+  for (const s of core.sessions.values()) if (s.status === 'active' && s.solve) return false;
   return true;
+}
+
+function openRecord(s: Open, w: Writer): SessionRecord {
+  const a = s.status === 'active' ? s : undefined;
+  const i = s.intake;
+  return {
+    id: s.id, partition: s.partition, status: s.status, opened: s.opened,
+    method: a?.method ?? METHOD[s.opened.method], precond: a?.precond ?? PRECOND[s.opened.options.preconditioner], omega: a?.omega ?? 1,
+    credits: i.credits, open: i.open, jobs: i.jobs, initialOwed: a?.initialOwed ?? false, applied: s.applied,
+    iteration: a?.iteration ?? 0, outSeq: s.outSeq, lastPublished: a?.lastPublished ?? -1, lastActivity: s.lastActivity,
+    updatesApplied: a?.updatesApplied ?? 0, conflicts: a?.conflicts ?? 0, lastResidual: a?.lastResidual ?? null,
+    lastClose: i.lastClose, deferredFlush: i.deferredFlush, tickPending: i.tickPending,
+    csr: a ? { n: a.csr.n, rowPtr: w.put(a.csr.rowPtr), colIdx: w.put(a.csr.colIdx), values: w.put(a.csr.values) } : null,
+    b: w.put(a?.b), x: w.put(a?.kernel.readX()), prevX: w.put(a?.prevX),
+    chunks: s.status === 'assembling' ? [...s.chunks.values()].map((c) => ({
+      ...c, row_pointers: w.put(new Int32Array(c.row_pointers.buffer.slice(c.row_pointers.byteOffset, c.row_pointers.byteOffset + c.row_pointers.byteLength))),
+      col_indices: c.col_indices.toString('base64'), values: c.values.toString('base64'), b_values: c.b_values.toString('base64'),
+    })) : [],
+    ...(a ? { analyzed: a.kernel.analyzed } : {}),
+  };
+}
+
+function endedRecord(s: Ended): SessionRecord {
+  const { status, id, partition, opened, why, iteration, updatesApplied, conflicts, lastResidual } = s;
+  return { id, partition, status, opened, why, iteration, updatesApplied, conflicts, lastResidual, csr: null, b: null, x: null, prevX: null, chunks: [] };
 }
 
 export function serialize(core: PartitionCore): Buffer {
   const w = new Writer();
-  const sessions = [...core.sessions.values()].map((s) => {
-    const { solver, csr, b, prevX, chunks, solve, ...rest } = s;
-    void solve;
-    return {
-      ...rest,
-      csr: csr ? { n: csr.n, rowPtr: w.put(csr.rowPtr), colIdx: w.put(csr.colIdx), values: w.put(csr.values) } : null,
-      b: w.put(b), x: w.put(solver?.readX()), prevX: w.put(prevX),
-      chunks: [...chunks.values()].map((c) => ({
-        ...c, row_pointers: w.put(new Int32Array(c.row_pointers.buffer.slice(c.row_pointers.byteOffset, c.row_pointers.byteOffset + c.row_pointers.byteLength))),
-        col_indices: c.col_indices.toString('base64'), values: c.values.toString('base64'), b_values: c.b_values.toString('base64'),
-      })),
-    };
-  });
+  const sessions = [...core.sessions.values()].map((s) => (isOpen(s) ? openRecord(s, w) : endedRecord(s)));
   return w.finish({ partition: core.partition, folded: core.folded, streamTime: core.streamTime, orphans: [...core.orphans.entries()], sessions });
 }
 
 export function deserialize(buf: Buffer, into: PartitionCore): void {
   const hlen = buf.readUInt32LE(0);
-  const header = JSON.parse(buf.subarray(4, 4 + hlen).toString()) as ReturnType<typeof JSON.parse>;
+  const header = JSON.parse(buf.subarray(4, 4 + hlen).toString()) as {
+    folded: Positions; streamTime: number; orphans: Array<[string, never[]]>; sessions: SessionRecord[];
+  };
   const body = buf.subarray(4 + hlen);
-  Object.assign(into.folded, header.folded as Positions);
-  into.streamTime = header.streamTime as number;
-  for (const [id, list] of header.orphans as Array<[string, never[]]>) into.orphans.set(id, list);
-  for (const raw of header.sessions as Array<Record<string, unknown>>) {
-    const csrRaw = raw.csr as { n: number; rowPtr: ArrRef; colIdx: ArrRef; values: ArrRef } | null;
-    const csr = csrRaw ? { n: csrRaw.n, rowPtr: read(body, csrRaw.rowPtr) as Int32Array, colIdx: read(body, csrRaw.colIdx) as Int32Array, values: read(body, csrRaw.values) as Float64Array } : undefined;
-    const b = read(body, raw.b as ArrRef | null) as Float64Array | undefined;
-    const x = read(body, raw.x as ArrRef | null) as Float64Array | undefined;
-    const chunks = new Map((raw.chunks as Array<Record<string, unknown>>).map((c) => [c.chunk_index as number, {
-      ...c, row_pointers: Buffer.from((read(body, c.row_pointers as ArrRef) as Int32Array).buffer),
-      col_indices: Buffer.from(c.col_indices as string, 'base64'), values: Buffer.from(c.values as string, 'base64'), b_values: Buffer.from(c.b_values as string, 'base64'),
-    }])) as unknown as SessionState['chunks'];
-    let solver: SolverSession | undefined;
-    if (csr && b && x) {
-      solver = SolverSession.open(csr, into.backend);
-      solver.setB(b);
-      solver.setX(x);
-    }
-    legacyPending(raw);
-    const s: SessionState = {
-      ...(raw as unknown as SessionState),
-      csr, b, prevX: read(body, raw.prevX as ArrRef | null) as Float64Array | undefined, chunks, solver, solve: undefined,
-    };
+  Object.assign(into.folded, header.folded);
+  into.streamTime = header.streamTime;
+  for (const [id, list] of header.orphans) into.orphans.set(id, list);
+  for (const r of header.sessions) {
+    const s = restoreSession(r, body, into);
     into.sessions.set(s.id, s);
   }
 }
 
-/**
- * Snapshots written before cost groups were kept flat hold the CostUpdated events themselves,
- * and those written before deferred flushes have no tick state (nothing was deferred then).
- */
-function legacyPending(raw: Record<string, unknown>): void {
-  raw.lastClose ??= 0;
-  raw.deferredFlush ??= false;
-  raw.tickPending ??= false;
-  const flat = (u: unknown) => {
-    if (!Array.isArray(u)) return u;
-    const p = noUpdates();
-    for (const e of u as CostUpdated[]) addUpdate(p, e);
-    return p;
+function restoreSession(r: SessionRecord, body: Buffer, into: PartitionCore): SessionState {
+  switch (r.status) {
+    case 'closed':
+    case 'rejected':
+      return {
+        status: r.status, id: r.id, partition: r.partition, opened: r.opened, why: r.why ?? '',
+        iteration: r.iteration ?? 0, updatesApplied: r.updatesApplied ?? 0, conflicts: r.conflicts ?? 0, lastResidual: r.lastResidual ?? null,
+      };
+    case 'assembling': {
+      const chunks = new Map(r.chunks.map((c): [number, MatrixChunkAppended] => [c.chunk_index, {
+        ...c, row_pointers: Buffer.from(read(body, c.row_pointers, 'i32').buffer),
+        col_indices: Buffer.from(c.col_indices, 'base64'), values: Buffer.from(c.values, 'base64'), b_values: Buffer.from(c.b_values, 'base64'),
+      }]));
+      return { ...openFields(r), status: 'assembling', chunks };
+    }
+    case 'active': return restoreActive(r, body, into.kernel);
+    default: { const never: never = r.status; throw new Error(`snapshot session with unknown status ${String(never)}`); }
+  }
+}
+
+/** A, b and x back into a fresh kernel, in the state the snapshotted one had. */
+function restoreActive(r: SessionRecord, body: Buffer, open: KernelFactory): Active {
+  if (!r.csr || !r.b || !r.x) throw new Error(`snapshot of active session ${r.id} lacks its matrix, b or x`);
+  const csr = { n: r.csr.n, rowPtr: read(body, r.csr.rowPtr, 'i32'), colIdx: read(body, r.csr.colIdx, 'i32'), values: read(body, r.csr.values, 'f64') };
+  const b = read(body, r.b, 'f64');
+  const x = read(body, r.x, 'f64');
+  const kernel = open(csr);
+  kernel.setB(b);
+  kernel.setX(x);
+  const method = r.method ?? METHOD[r.opened.method];
+  // Unrecorded: a hybrid session's last solve analysed A after its last edit.
+  if (r.analyzed ?? method === 'hybrid') kernel.analyze();
+  return {
+    ...openFields(r), status: 'active', kernel, csr, b,
+    // Written before the first solve began: x has not moved since the kernel opened.
+    prevX: r.prevX ? read(body, r.prevX, 'f64') : x,
+    method, precond: r.precond ?? PRECOND[r.opened.options.preconditioner], omega: r.omega ?? 1,
+    initialOwed: r.initialOwed ?? false, solve: undefined, iteration: r.iteration ?? 0, lastPublished: r.lastPublished ?? -1,
+    updatesApplied: r.updatesApplied ?? 0, conflicts: r.conflicts ?? 0, lastResidual: r.lastResidual ?? null,
   };
-  raw.open = flat(raw.open);
-  for (const j of (raw.jobs ?? []) as Array<{ kind: string; group?: { updates: unknown } }>) if (j.group) j.group.updates = flat(j.group.updates);
+}
+
+/** What assembling and active sessions share, with the layouts of older snapshots brought up to date. */
+function openFields(r: SessionRecord): Omit<Assembling, 'status' | 'chunks'> {
+  const intake: Intake = {
+    credits: r.credits ?? 0, open: flat(r.open), jobs: (r.jobs ?? []).map((j) => (j.kind === 'group' ? { ...j, group: { ...j.group, updates: flat(j.group.updates) } } : j)),
+    // Snapshots written before deferred flushes have no tick state (nothing was deferred then).
+    lastClose: r.lastClose ?? 0, deferredFlush: r.deferredFlush ?? false, tickPending: r.tickPending ?? false,
+  };
+  return { id: r.id, partition: r.partition, opened: r.opened, applied: r.applied ?? {}, outSeq: r.outSeq ?? 0, lastActivity: r.lastActivity ?? r.opened.meta.occurred_at, intake };
+}
+
+/** Snapshots written before cost groups were kept flat hold the CostUpdated events themselves. */
+function flat(u: PendingUpdates | CostUpdated[] | undefined): PendingUpdates {
+  if (u === undefined) return noUpdates();
+  if (!Array.isArray(u)) return u;
+  const p = noUpdates();
+  for (const e of u) addUpdate(p, e);
+  return p;
 }
 
 /** The snapshot as SessionSnapshotted events (pieces of one blob, one snapshot_id). */

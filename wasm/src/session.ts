@@ -3,12 +3,21 @@
 // method resumed warm from the current x.
 import { BASE_METHODS, CSR_ERRORS, PRECONDITIONERS, STATUS_CODE, UPDATE_OUTCOMES, isMethod, isPreconditioner, methodCode, precondCode, statusOf,
   type BaseMethod, type Method, type Preconditioner, type Status } from './codes';
+import { KernelError } from './errors';
 import type { Kernel } from './kernel';
 import { ReferenceKernel } from './reference';
 import type { Analysis, Csr, EntryEstimate, EntryUpdate, EntryUpdateResult, IterateResult } from './types';
 import { WasmKernel } from './wasm-kernel';
 
 export type Backend = 'wasm' | 'reference';
+
+/** Makes the low-level kernel for an n-row matrix with nnz entries (KernelError when it cannot). */
+export type KernelBuilder = (n: number, nnz: number) => Kernel;
+
+const BUILDERS: Record<Backend, KernelBuilder> = {
+  wasm: (n, nnz) => new WasmKernel(n, nnz),
+  reference: (n, nnz) => new ReferenceKernel(n, nnz),
+};
 
 export interface MethodOptions {
   readonly method: Method;
@@ -51,17 +60,41 @@ export function hybridPlan(an: Analysis): Step[] {
   return plan;
 }
 
+const badArgument = (detail: string) => new KernelError('BAD_ARGUMENT', detail);
+
 function checkIndex(i: number, n: number, what: string): void {
-  if (!Number.isInteger(i) || i < 0 || i >= n) throw new Error(`${what} ${i} outside 0..${n - 1}`);
+  if (!Number.isInteger(i) || i < 0 || i >= n) throw badArgument(`${what} ${i} outside 0..${n - 1}`);
 }
 
 function checkFinite(v: number, what: string): void {
-  if (!Number.isFinite(v)) throw new Error(`${what} is not finite (${v})`);
+  if (!Number.isFinite(v)) throw badArgument(`${what} is not finite (${v})`);
 }
 
 /** One pass over a whole vector; the message (and its string) is built only on failure. */
 function checkAllFinite(v: ArrayLike<number>, name: string): void {
   for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i])) checkFinite(v[i]!, `${name}[${i}]`);
+}
+
+/** The options with their defaults; KernelError BAD_ARGUMENT names the first one out of range. */
+export function checkMethodOptions(opts: MethodOptions): Required<MethodOptions> {
+  if (!isMethod(opts.method)) throw badArgument(`unknown method '${String(opts.method)}' (one of ${[...BASE_METHODS, 'hybrid'].join(', ')})`);
+  const precond = opts.precond ?? 'jacobi';
+  if (!isPreconditioner(precond)) throw badArgument(`unknown preconditioner '${String(precond)}' (one of ${PRECONDITIONERS.join(', ')})`);
+  if (!(opts.tol > 0) || !Number.isFinite(opts.tol)) throw badArgument(`tolerance must be a positive number (got ${opts.tol})`);
+  const omega = opts.omega ?? 1;
+  if (!(omega > 0 && omega < 2)) throw badArgument(`SSOR omega must lie in (0, 2) (got ${omega})`);
+  const relax = opts.relax ?? MILU_RELAX;
+  if (!(relax >= 0 && relax <= 1)) throw badArgument(`MILU relax must lie in [0, 1] (got ${relax})`);
+  const stagnationWindow = opts.stagnationWindow ?? 1000;
+  if (!Number.isInteger(stagnationWindow) || stagnationWindow < 1) throw badArgument(`stagnationWindow must be a positive integer (got ${stagnationWindow})`);
+  return { method: opts.method, tol: opts.tol, precond, omega, relax, stagnationWindow };
+}
+
+const STATIONARY: ReadonlySet<Method> = new Set(['jacobi', 'gauss_seidel', 'neumann']);
+
+/** The kernel divides by a_ii for these (kernel start(): NOT_APPLICABLE otherwise); hybrid falls back instead. */
+function needsDiagonal(method: Method, precond: Preconditioner): boolean {
+  return STATIONARY.has(method) || (method !== 'hybrid' && (precond === 'jacobi' || precond === 'ssor'));
 }
 
 export class SolverSession {
@@ -73,25 +106,41 @@ export class SolverSession {
   private startResidual = 0;
   private analysis: Analysis | undefined;
 
-  private constructor(kernel: Kernel, readonly n: number, readonly nnz: number, readonly backend: Backend) {
+  private constructor(kernel: Kernel, readonly n: number, readonly nnz: number) {
     this.kernel = kernel;
   }
 
-  /** Loads A (canonical CSR: see csrFromCoo) into a fresh kernel. b and x start at zero. */
-  static open(a: Csr, backend: Backend = 'wasm'): SolverSession {
+  /**
+   * Loads A (canonical CSR: see csrFromCoo) into a fresh kernel. b and x start at zero.
+   * KernelError: MATRIX_INVALID for a malformed A, MATRIX_TOO_LARGE when the kernel cannot hold it.
+   */
+  static open(a: Csr, backend: Backend | KernelBuilder = 'wasm'): SolverSession {
     const n = a.n;
-    if (!Number.isInteger(n) || n < 1) throw new Error(`matrix must have at least one row (n = ${n})`);
-    if (a.rowPtr.length !== n + 1) throw new Error(`rowPtr has ${a.rowPtr.length} entries, expected n + 1 = ${n + 1}`);
-    if (a.colIdx.length !== a.values.length) throw new Error(`colIdx (${a.colIdx.length}) and values (${a.values.length}) differ in length`);
+    const invalid = (detail: string) => new KernelError('MATRIX_INVALID', detail);
+    if (!Number.isInteger(n) || n < 1) throw invalid(`matrix must have at least one row (n = ${n})`);
+    if (a.rowPtr.length !== n + 1) throw invalid(`rowPtr has ${a.rowPtr.length} entries, expected n + 1 = ${n + 1}`);
+    if (a.colIdx.length !== a.values.length) throw invalid(`colIdx (${a.colIdx.length}) and values (${a.values.length}) differ in length`);
     const nnz = a.values.length;
-    const kernel = backend === 'wasm' ? new WasmKernel(n, nnz) : new ReferenceKernel(n, nnz);
+    const kernel = (typeof backend === 'function' ? backend : BUILDERS[backend])(n, nnz);
     const code = kernel.load(a);
     if (code !== 0) {
       const row = kernel.badRow();
       kernel.free();
-      throw new Error(`invalid CSR at row ${row}: ${CSR_ERRORS[code] ?? `code ${code}`}`);
+      throw invalid(`invalid CSR at row ${row}: ${CSR_ERRORS[code] ?? `code ${code}`}`);
     }
-    return new SolverSession(kernel, n, nnz, backend);
+    return new SolverSession(kernel, n, nnz);
+  }
+
+  /**
+   * KernelError MATRIX_INVALID when `method` with `precond` cannot start on this A because rows
+   * lack a nonzero diagonal (iterate() would only report not_applicable).
+   */
+  requireApplicable(method: Method, precond: Preconditioner): void {
+    const rows = this.k.zeroDiagonalRows();
+    if (rows > 0 && needsDiagonal(method, precond)) {
+      const what = STATIONARY.has(method) ? method : `${method} with the ${precond} preconditioner`;
+      throw new KernelError('MATRIX_INVALID', `${rows} row(s) have no nonzero diagonal entry, which ${what} divides by (hybrid falls back to a method that does not)`);
+    }
   }
 
   private get k(): Kernel {
@@ -100,7 +149,7 @@ export class SolverSession {
   }
 
   setB(b: ArrayLike<number>): void {
-    if (b.length !== this.n) throw new Error(`b has ${b.length} entries, matrix has ${this.n} rows`);
+    if (b.length !== this.n) throw badArgument(`b has ${b.length} entries, matrix has ${this.n} rows`);
     checkAllFinite(b, 'b');
     this.k.setB(b);
     this.restarted();
@@ -108,7 +157,7 @@ export class SolverSession {
 
   /** Sets the starting guess (the default is the zero vector, or the last solution). */
   setX(x: ArrayLike<number>): void {
-    if (x.length !== this.n) throw new Error(`x has ${x.length} entries, matrix has ${this.n} rows`);
+    if (x.length !== this.n) throw badArgument(`x has ${x.length} entries, matrix has ${this.n} rows`);
     checkAllFinite(x, 'x');
     this.k.setX(x);
     this.restarted();
@@ -116,7 +165,7 @@ export class SolverSession {
 
   /** b[indices[k]] = values[k]; the next iterate() resumes warm from the current x. */
   updateB(indices: ArrayLike<number>, values: ArrayLike<number>): void {
-    if (indices.length !== values.length) throw new Error(`updateB: ${indices.length} indices but ${values.length} values`);
+    if (indices.length !== values.length) throw badArgument(`updateB: ${indices.length} indices but ${values.length} values`);
     for (let k = 0; k < indices.length; k++) {
       const i = indices[k]!, v = values[k]!;
       if (!(Number.isInteger(i) && i >= 0 && i < this.n)) checkIndex(i, this.n, 'updateB: index');
@@ -156,19 +205,9 @@ export class SolverSession {
 
   /** Selects the method; iteration starts from the current x. */
   configure(opts: MethodOptions): void {
-    if (!isMethod(opts.method)) throw new Error(`unknown method '${String(opts.method)}' (one of ${[...BASE_METHODS, 'hybrid'].join(', ')})`);
-    const precond = opts.precond ?? 'jacobi';
-    if (!isPreconditioner(precond)) throw new Error(`unknown preconditioner '${String(precond)}' (one of ${PRECONDITIONERS.join(', ')})`);
-    if (!(opts.tol > 0) || !Number.isFinite(opts.tol)) throw new Error(`tolerance must be a positive number (got ${opts.tol})`);
-    const omega = opts.omega ?? 1;
-    if (!(omega > 0 && omega < 2)) throw new Error(`SSOR omega must lie in (0, 2) (got ${omega})`);
-    const relax = opts.relax ?? MILU_RELAX;
-    if (!(relax >= 0 && relax <= 1)) throw new Error(`MILU relax must lie in [0, 1] (got ${relax})`);
-    const stagnationWindow = opts.stagnationWindow ?? 1000;
-    if (!Number.isInteger(stagnationWindow) || stagnationWindow < 1) throw new Error(`stagnationWindow must be a positive integer (got ${stagnationWindow})`);
-    this.opts = { method: opts.method, tol: opts.tol, precond, omega, relax, stagnationWindow };
-    const stationary = opts.method === 'jacobi' || opts.method === 'gauss_seidel' || opts.method === 'neumann';
-    this.plan = opts.method === 'hybrid' ? hybridPlan(this.analyze()) : [{ method: opts.method, precond: stationary ? 'none' : precond }];
+    this.opts = checkMethodOptions(opts);
+    const { method, precond } = this.opts;
+    this.plan = method === 'hybrid' ? hybridPlan(this.analyze()) : [{ method, precond: STATIONARY.has(method) ? 'none' : precond }];
     this.step = 0;
     this.doneBefore = 0;
     this.startStep();
@@ -212,7 +251,7 @@ export class SolverSession {
   iterate(maxIters: number): IterateResult {
     const o = this.opts;
     if (o === undefined) throw new Error('configure() a method before iterate()');
-    if (!Number.isInteger(maxIters) || maxIters < 0) throw new Error(`maxIters must be a non-negative integer (got ${maxIters})`);
+    if (!Number.isInteger(maxIters) || maxIters < 0) throw badArgument(`maxIters must be a non-negative integer (got ${maxIters})`);
     let budget = maxIters;
     for (;;) {
       const before = this.k.iterations();
@@ -254,6 +293,15 @@ export class SolverSession {
     return this.k.residualRows(Int32Array.from(rows));
   }
 
+  /**
+   * analyze() ran since A last changed. The kernel then knows whether A's pattern is symmetric,
+   * and updateB relaxes the changed rows of x: a copy of this session must be analysed too to
+   * continue bit for bit.
+   */
+  get analyzed(): boolean {
+    return this.analysis !== undefined;
+  }
+
   analyze(): Analysis {
     if (this.analysis === undefined) {
       const { flags, rho } = this.k.analyze(1e-12);
@@ -276,12 +324,12 @@ export class SolverSession {
    */
   estimateEntry(i: number, opts: { eps: number; algorithm?: 'push' | 'walk'; maxPushes?: number; walks?: number; seed?: number; delta?: number }): EntryEstimate {
     checkIndex(i, this.n, 'estimateEntry: row');
-    if (!(opts.eps > 0)) throw new Error(`estimateEntry: eps must be positive (got ${opts.eps})`);
+    if (!(opts.eps > 0)) throw badArgument(`estimateEntry: eps must be positive (got ${opts.eps})`);
     if (opts.algorithm === 'walk') {
       const walks = opts.walks ?? 1000;
       const delta = opts.delta ?? 1e-3;
-      if (!Number.isInteger(walks) || walks < 1) throw new Error(`estimateEntry: walks must be a positive integer (got ${walks})`);
-      if (!(delta > 0 && delta < 1)) throw new Error(`estimateEntry: delta must lie in (0, 1) (got ${delta})`);
+      if (!Number.isInteger(walks) || walks < 1) throw badArgument(`estimateEntry: walks must be a positive integer (got ${walks})`);
+      if (!(delta > 0 && delta < 1)) throw badArgument(`estimateEntry: delta must lie in (0, 1) (got ${delta})`);
       return this.k.estimateWalk(i, opts.eps, walks, opts.seed ?? 1, delta);
     }
     return this.k.estimatePush(i, opts.eps, opts.maxPushes ?? 1_000_000);

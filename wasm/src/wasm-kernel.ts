@@ -1,4 +1,5 @@
 // Kernel backed by one WASM instance (one session per instance: see README in wasm/).
+import { KernelError } from './errors';
 import { instantiateKernel, type KernelExports, type WasmGlobal } from './loader';
 import type { Kernel } from './kernel';
 import type { Csr } from './types';
@@ -12,19 +13,28 @@ export function kernelBytes(n: number, nnz: number): number {
   return (n + 1) * 4 + nnz * 12 + n * 4 + 15 * n * 8 + nnz * 12 + (n + 1) * 8 + n * 8;
 }
 
+export interface WasmKernelOptions {
+  /** Bytes of linear memory a matrix may take (kernelBytes); default and ceiling 3.5 GiB. */
+  readonly maxBytes?: number;
+}
+
+/** Linear memory ran out: the matrix, its factors or a staged update do not fit beside each other. */
+const memoryFull = (detail: string) => new KernelError('MATRIX_TOO_LARGE', detail);
+
 export class WasmKernel implements Kernel {
   private ex: KernelExports | undefined;
   private f64 = new Float64Array(0);
   private i32 = new Int32Array(0);
 
-  constructor(readonly n: number, private readonly nnz: number) {
+  constructor(readonly n: number, private readonly nnz: number, o: WasmKernelOptions = {}) {
     const need = kernelBytes(n, nnz);
-    if (need > MAX_BYTES) {
-      throw new Error(`matrix too large for one WASM instance: n=${n}, nnz=${nnz} needs ${(need / 2 ** 20).toFixed(0)} MiB, limit ${(MAX_BYTES / 2 ** 20).toFixed(0)} MiB`);
+    const limit = Math.min(o.maxBytes ?? MAX_BYTES, MAX_BYTES);
+    if (need > limit) {
+      throw new KernelError('MATRIX_TOO_LARGE', `matrix too large for one WASM instance: n=${n}, nnz=${nnz} needs ${(need / 2 ** 20).toFixed(0)} MiB, limit ${(limit / 2 ** 20).toFixed(0)} MiB`, { limit, actual: need });
     }
     const ex = instantiateKernel();
     const code = ex.init(n, nnz);
-    if (code !== 0) throw new Error(`WASM memory could not grow to hold n=${n}, nnz=${nnz}`);
+    if (code !== 0) throw memoryFull(`WASM memory could not grow to hold n=${n}, nnz=${nnz}`);
     this.ex = ex;
   }
 
@@ -49,7 +59,7 @@ export class WasmKernel implements Kernel {
 
   private stage(bytes: number): number {
     const p = this.k.stagePtr(bytes);
-    if (p === 0) throw new Error(`WASM memory could not grow by ${bytes} bytes`);
+    if (p === 0) throw memoryFull(`WASM memory could not grow by ${bytes} bytes`);
     return p;
   }
 
@@ -118,7 +128,7 @@ export class WasmKernel implements Kernel {
 
   start(method: number, precond: number, omega: number): number {
     const code = this.k.start(method, precond, omega);
-    if (code === -1) throw new Error('WASM memory could not grow to hold the ILU(0) factors');
+    if (code === -1) throw memoryFull('WASM memory could not grow to hold the ILU(0) factors');
     return code;
   }
 
@@ -148,7 +158,7 @@ export class WasmKernel implements Kernel {
   estimatePush(i: number, eps: number, maxPushes: number): { value: number; bound: number; work: number } {
     const value = this.k.estimatePush(i, eps, maxPushes);
     const work = this.k.estimateWork();
-    if (work < 0) throw new Error('WASM memory could not grow for the push estimate');
+    if (work < 0) throw memoryFull('WASM memory could not grow for the push estimate');
     return { value, bound: this.k.estimateBound(), work };
   }
 

@@ -1,6 +1,10 @@
 // kafkajs engine. kafkajs predates KIP-447, so a transaction cannot carry the consumer group's
 // generation: zombie fencing needs one transactional id per input partition. Each assigned
-// partition gets its own transactional producer, created on first use and closed on revoke.
+// partition gets its own transactional producer, initialised when the partition is assigned
+// (before its state is restored) and closed on revoke: the initialisation fences the previous
+// owner's producer and aborts its open transaction, whose pending offsets would otherwise hold
+// the restore's committed-offset read until the transaction timeout.
+// Static membership (membership.ts) through kafkajs-static-membership.ts.
 import { Kafka, logLevel, Partitioners, type Consumer, type EachBatchPayload, type LogEntry, type Producer as JsProducer, type Transaction } from 'kafkajs';
 import type { Logger } from 'pino';
 import { transient } from '../errors';
@@ -8,6 +12,8 @@ import type {
   BatchProcessor, ConsumeOptions, EngineEvents, InRecord, KafkaEngine, OutRecord, PartitionBatch,
   PartitionProgress, Producer, RecordPosition, TransactionalConsumer,
 } from './types';
+import { withGroupInstanceId } from './kafkajs-static-membership';
+import { SESSION_TIMEOUT_MS } from './membership';
 import { RangeAssigner } from './range-assigner';
 import { chunk, groupByTopic, tpKey } from './util';
 
@@ -98,6 +104,8 @@ class KafkajsTransactionalConsumer implements TransactionalConsumer {
   private readonly producers = new Map<string, Promise<JsProducer>>();
   private readonly positions = new Map<string, PartitionProgress>();
   private assigned = new Set<string>();
+  /** The last assignment's producers initialised and the processor told of it: batches wait for it. */
+  private fenced: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly kafka: Kafka,
@@ -109,7 +117,7 @@ class KafkajsTransactionalConsumer implements TransactionalConsumer {
     this.consumer = kafka.consumer({
       groupId: opts.groupId,
       readUncommitted: false,
-      sessionTimeout: 30_000,
+      sessionTimeout: SESSION_TIMEOUT_MS,
       rebalanceTimeout: 60_000,
       heartbeatInterval: 3_000,
       maxBytesPerPartition: 4 * 1024 * 1024,
@@ -123,16 +131,19 @@ class KafkajsTransactionalConsumer implements TransactionalConsumer {
   async start(process: BatchProcessor): Promise<void> {
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: [...this.opts.topics], fromBeginning: this.opts.fromBeginning });
-    await this.consumer.run({
+    const run = withGroupInstanceId(this.engineOpts.instanceId, () => this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: 1,
       eachBatch: (payload) => this.eachBatch(payload, process),
-    });
+    }));
+    if (!run.static) this.log.warn('kafkajs could not be given group.instance.id: this member is dynamic (a restart waits out the session timeout)');
+    await run.result;
   }
 
   private async eachBatch(payload: EachBatchPayload, process: BatchProcessor): Promise<void> {
     const { batch, heartbeat, resolveOffset, isRunning, isStale } = payload;
+    await this.fenced;
     const all: InRecord[] = batch.messages.map((m) => ({
       topic: batch.topic,
       partition: batch.partition,
@@ -192,7 +203,9 @@ class KafkajsTransactionalConsumer implements TransactionalConsumer {
         retry: PRODUCER_RETRY,
         createPartitioner: Partitioners.DefaultPartitioner,
       });
-      p = producer.connect().then(() => producer);
+      // transaction() initialises the transactional id (kafkajs's connect() does not); the empty
+      // transaction is aborted without a request.
+      p = producer.connect().then(() => producer.transaction()).then((tx) => tx.abort()).then(() => producer);
       p.catch(() => this.producers.delete(key));
       this.producers.set(key, p);
     }
@@ -215,8 +228,10 @@ class KafkajsTransactionalConsumer implements TransactionalConsumer {
     for (const k of revoked) { void this.dropProducer(k); this.positions.delete(k); }
     this.assigned = next;
     if (revoked.length) this.events.onRevoked?.(revoked.map(parseTp));
-    this.events.onAssigned?.(list);
-    this.log.info({ group: this.opts.groupId, assigned: list.length, revoked: revoked.length }, 'partitions assigned');
+    this.fenced = Promise.allSettled(list.map((p) => this.producerFor(p.topic, p.partition))).then(() => {
+      this.events.onAssigned?.(list);
+      this.log.info({ group: this.opts.groupId, instance: this.engineOpts.instanceId, assigned: list.length, revoked: revoked.length }, 'partitions assigned');
+    });
   }
 
   private track(batch: PartitionBatch, last: string): void {

@@ -42,7 +42,7 @@ export interface ReadLogOptions {
 /** Reads every range fully (or follows them: `until`); records in per-partition order, partitions interleaved as fetched. */
 export async function readLog(brokers: readonly string[], codec: EventCodec, ranges: readonly LogRange[], opts: ReadLogOptions = {}): Promise<LogRecord[]> {
   if (opts.until && ranges.some((r) => r.to !== undefined)) throw new Error('readLog: a followed range has no end offset');
-  const todo = ranges.filter((r) => r.to === undefined || r.to > r.from);
+  let todo = ranges.filter((r) => r.to === undefined || r.to > r.from);
   const out: LogRecord[] = [];
   if (todo.length === 0) return out;
   const { KafkaConsumer } = rd();
@@ -53,10 +53,18 @@ export async function readLog(brokers: readonly string[], codec: EventCodec, ran
     'isolation.level': 'read_committed',
     'enable.partition.eof': true,
     'fetch.max.bytes': 52_428_800,
+    // The end of a partition is known only from an empty fetch, which the broker holds for
+    // fetch.wait.max.ms (librdkafka's default 500 ms): each restore paid that per range.
+    'fetch.wait.max.ms': 10,
   }, { 'auto.offset.reset': 'earliest' });
   const id = (t: string, p: number) => `${t}/${p}`;
   try {
-    await cb((done) => consumer.connect({ timeout: opts.timeoutMs ?? 30_000 }, (err) => done(err)));
+    await connect(consumer, todo[0]!.topic, opts.timeoutMs ?? 30_000);
+    // Ends first: a range with nothing in it is not fetched at all, and an open one stops at the
+    // end it had when the read began instead of waiting for a poll to come back empty.
+    const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
+    if (!opts.until) todo = (await Promise.all(todo.map((r) => withEnd(consumer, r, deadline)))).filter((r) => r.to! > r.from);
+    if (todo.length === 0) return out;
     const ranges = new Map(todo.map((r) => [id(r.topic, r.partition), r]));
     const pending = new Set(ranges.keys());
     // node-rdkafka reports a partition's end before handing over the batch that reached it, so
@@ -64,7 +72,8 @@ export async function readLog(brokers: readonly string[], codec: EventCodec, ran
     const ended: string[] = [];
     consumer.on('partition.eof', (e) => ended.push(id(e.topic, e.partition)));
     consumer.assign(todo.map((r) => ({ topic: r.topic, partition: r.partition, offset: r.from })));
-    const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
+    // consume(n) returns after n records or once a wait for the next one times out.
+    consumer.setDefaultConsumeTimeout(50);
     const more = () => (opts.until ? !opts.until() : pending.size > 0);
     while (more()) {
       if (Date.now() > deadline) throw new Error(opts.until ? `${[...ranges.keys()].join(', ')}: what was awaited did not come within ${opts.timeoutMs ?? 120_000} ms` : `${[...pending].join(', ')} did not reach their end`);
@@ -97,12 +106,39 @@ export async function readLog(brokers: readonly string[], codec: EventCodec, ran
   }
 }
 
+/**
+ * Connects with the metadata of one topic: node-rdkafka's default fetches every topic's, which
+ * on a broker with thousands of partitions costs more than a small read.
+ */
+function connect(client: Rd.KafkaConsumer, topic: string, timeoutMs: number): Promise<void> {
+  return cb((done) => client.connect({ topic, allTopics: false, timeout: timeoutMs }, (err) => done(err)));
+}
+
+/**
+ * The range with its end made explicit: an open range ends at the last stable offset
+ * (read_committed) now; a start below the log's start moves up to it. Asked again until
+ * `deadline`: a topic created a moment ago answers "not leader" until its leaders are known.
+ */
+async function withEnd(client: Rd.KafkaConsumer, r: LogRange, deadline: number): Promise<LogRange> {
+  if (r.to !== undefined) return r;
+  for (let wait = 50; ; wait = Math.min(wait * 2, 1000)) {
+    try {
+      const wm = await cb<Rd.WatermarkOffsets>((done) => client.queryWatermarkOffsets(r.topic, r.partition, 10_000, (err, v) => done(err, v)));
+      return { ...r, from: Math.max(r.from, wm.lowOffset), to: wm.highOffset };
+    } catch (err) {
+      if (Date.now() + wait > deadline) throw err;
+      await new Promise((res) => setTimeout(res, wait));
+    }
+  }
+}
+
 /** The group's committed offsets (next offset to consume; -1 where none). */
 export async function committedOffsets(brokers: readonly string[], groupId: string, tps: ReadonlyArray<{ topic: string; partition: number }>): Promise<Map<string, number>> {
+  if (tps.length === 0) return new Map();
   const { KafkaConsumer } = rd();
   const consumer = new KafkaConsumer({ 'metadata.broker.list': brokers.join(','), 'group.id': groupId, 'enable.auto.commit': false }, {});
   try {
-    await cb((done) => consumer.connect({ timeout: 30_000 }, (err) => done(err)));
+    await connect(consumer, tps[0]!.topic, 30_000);
     const got = await cb<Rd.TopicPartitionOffset[]>((done) => consumer.committed(tps.map((t) => ({ topic: t.topic, partition: t.partition })), 10_000, (err, v) => done(err, v)));
     return new Map(got.map((t) => [`${t.topic}/${t.partition}`, Number(t.offset ?? -1)]));
   } catch (err) {
@@ -117,7 +153,7 @@ export async function endOffsets(brokers: readonly string[], topic: string, part
   const { KafkaConsumer } = rd();
   const consumer = new KafkaConsumer({ 'metadata.broker.list': brokers.join(','), 'group.id': `solver-wm-${process.pid}`, 'isolation.level': 'read_committed' }, {});
   try {
-    await cb((done) => consumer.connect({ timeout: 30_000 }, (err) => done(err)));
+    await connect(consumer, topic, 30_000);
     const out: number[] = [];
     for (let p = 0; p < partitions; p++) {
       const wm = await cb<{ highOffset: number; lowOffset: number }>((done) => consumer.queryWatermarkOffsets(topic, p, 10_000, (err, v) => done(err, v)));

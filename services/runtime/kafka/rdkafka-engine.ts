@@ -1,6 +1,11 @@
 // node-rdkafka engine. librdkafka implements KIP-447: the transaction carries the consumer
 // group's metadata, so one transactional producer per instance is fenced correctly across
 // rebalances, and a transaction may commit offsets of several partitions at once.
+//
+// Static membership (membership.ts): group.instance.id = INSTANCE_ID. The producer is
+// initialised before the consumer joins, so a restart aborts the dead process's open transaction
+// before the partitions' restore reads to their stable offsets. librdkafka's static members do
+// not leave the group on close (KIP-345), so stop() leaves it explicitly.
 import type * as Rd from 'node-rdkafka';
 import type { Logger } from 'pino';
 import { transient } from '../errors';
@@ -9,6 +14,7 @@ import type {
   PartitionProgress, Producer, RecordPosition, TransactionalConsumer,
 } from './types';
 import { CommitPipeline } from './commit-pipeline';
+import { SESSION_TIMEOUT_MS } from './membership';
 import { cb, rd } from './rdkafka-lib';
 import { tpKey } from './util';
 
@@ -23,6 +29,8 @@ export interface RdkafkaEngineOptions {
 // partition, which co-partitioning by session_id depends on. librdkafka defaults to CRC32.
 const PARTITIONER = 'murmur2_random';
 export const FETCH_BYTES_PER_PARTITION = 4 * 1024 * 1024;
+/** How long stop() serves the revocation that leaving the group starts before it closes anyway. */
+const LEAVE_TIMEOUT_MS = 5_000;
 
 export function createRdkafkaEngine(opts: RdkafkaEngineOptions): KafkaEngine {
   const log = opts.logger.child({ component: 'rdkafka' });
@@ -72,6 +80,8 @@ class RdkafkaTransactionalConsumer implements TransactionalConsumer {
   private pipeline: CommitPipeline<PartitionBatch, OutRecord[]> | undefined;
   /** Rebalance hooks held back while a commit runs behind the loop: a new owner's restore must see its offsets. */
   private deferred: Array<() => void> = [];
+  /** Set by a revocation: stop() waits for the one its unsubscribe starts. */
+  private revoked = false;
 
   constructor(
     private readonly base: Record<string, string>,
@@ -86,10 +96,11 @@ class RdkafkaTransactionalConsumer implements TransactionalConsumer {
     this.consumer = new KafkaConsumer({
       ...this.base,
       'group.id': this.opts.groupId,
+      'group.instance.id': this.engineOpts.instanceId,
       'enable.auto.commit': false,
       'enable.auto.offset.store': false,
       'isolation.level': 'read_committed',
-      'session.timeout.ms': 30_000,
+      'session.timeout.ms': SESSION_TIMEOUT_MS,
       // Fetch runs of one partition as long as kafkajs's (4 MiB): consume(max) then hands over
       // long runs of few partitions, not short slices of all, and per-partition work (the
       // impedance registry writes an agent once per batch) coalesces over more records.
@@ -99,10 +110,12 @@ class RdkafkaTransactionalConsumer implements TransactionalConsumer {
     }, { 'auto.offset.reset': this.opts.fromBeginning ? 'earliest' : 'latest' });
     this.consumer.on('rebalance', (err, assignment) => this.onRebalance(err, assignment));
     this.consumer.on('event.error', (err) => this.events.onError?.(err));
+    // The producer first: its initTransactions fences a dead predecessor under the same id and
+    // aborts its open transaction before the partitions' restore reads up to the stable offset.
+    await this.newProducer();
     await cb((done) => this.consumer.connect({}, (err) => done(err)));
     this.consumer.setDefaultConsumeTimeout(this.opts.tuning?.pollTimeoutMs ?? 100);
     this.consumer.subscribe([...this.opts.topics]);
-    await this.newProducer();
     this.running = true;
     this.loop = this.run(process).catch((err: unknown) => {
       this.log.error({ err }, 'consume loop failed');
@@ -245,11 +258,33 @@ class RdkafkaTransactionalConsumer implements TransactionalConsumer {
     const list = assignment.map((a) => ({ topic: a.topic, partition: a.partition }));
     if (err.code === rd().CODES.ERRORS.ERR__ASSIGN_PARTITIONS) {
       this.events.onAssigned?.(list);
-      this.log.info({ group: this.opts.groupId, assigned: list.length }, 'partitions assigned');
+      this.log.info({ group: this.opts.groupId, instance: this.engineOpts.instanceId, assigned: list.length }, 'partitions assigned');
     } else {
       for (const p of list) this.positions.delete(tpKey(p.topic, p.partition));
+      this.revoked = true;
       this.events.onRevoked?.(list);
     }
+  }
+
+  /**
+   * Leaves the group before closing. librdkafka sends LeaveGroup for a static member only on
+   * unsubscribe (not on close): after the revocation that unsubscribe starts, once the
+   * partitions are unassigned. Records still fetched meanwhile are dropped: nothing of them
+   * was committed, the next owner consumes them.
+   */
+  private async leave(): Promise<void> {
+    this.revoked = false;
+    try {
+      this.consumer.unsubscribe();
+    } catch {
+      return; // not connected: nothing to leave
+    }
+    this.consumer.setDefaultConsumeTimeout(50);
+    const deadline = Date.now() + LEAVE_TIMEOUT_MS;
+    while (!this.revoked && Date.now() < deadline) {
+      await cb<Rd.Message[]>((done) => this.consumer.consume(100, (err, m) => done(err, m))).catch(() => undefined);
+    }
+    if (!this.revoked) this.log.warn({ group: this.opts.groupId }, 'no revocation within the leave timeout; closing (the group waits out the session)');
   }
 
   progress(): PartitionProgress[] {
@@ -259,6 +294,7 @@ class RdkafkaTransactionalConsumer implements TransactionalConsumer {
   async stop(): Promise<void> {
     this.running = false;
     await this.loop;
+    await this.leave();
     await cb((done) => this.consumer.disconnect((err) => done(err))).catch(() => undefined);
     await cb((done) => this.producer.disconnect((err) => done(err))).catch(() => undefined);
   }

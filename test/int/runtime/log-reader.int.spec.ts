@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readLog } from '../../../services/runtime/kafka/log-reader';
 import { conflictReported } from '../../support/events';
 import { TestKafka } from '../../support/kafka';
+import { SOLVER_PARTITIONS } from '../../../topics/catalog';
 
 describe('log reader (restores and replay)', function () {
   this.timeout(60_000);
@@ -32,6 +33,16 @@ describe('log reader (restores and replay)', function () {
 
   it('returns nothing for an empty range without touching the broker', async () => {
     assert.deepEqual(await readLog(k.brokers, k.codec, [{ topic: k.topic('mesh.conflicts'), partition: 0, from: 5, to: 5 }]), []);
+  });
+
+  it('given topics created a moment before, when one is read to its end at once, then it waits for their leaders instead of failing ("Not leader for partition" from the end-offset query)', async () => {
+    const fresh = await TestKafka.create('reader-fresh');
+    try {
+      const records = await readLog(fresh.brokers, fresh.codec, [...Array(SOLVER_PARTITIONS).keys()].map((p) => ({ topic: fresh.topic('solver.iterations'), partition: p, from: 0 })));
+      assert.deepEqual(records, []);
+    } finally {
+      await fresh.close();
+    }
   });
 
   it('follows a partition past its end: records sent after the read began arrive, and it returns once the awaited one is in', async () => {

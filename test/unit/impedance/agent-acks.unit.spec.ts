@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import pino from 'pino';
 import type { AckReceived, HeartbeatReceived, ImpedanceUpdated } from '../../../schemas/generated/events';
 import type { AgentState } from '../../../services/impedance/agent-fold';
-import { ackTailStart, impedanceProcessor, TOPICS, type ImpedanceProcessor } from '../../../services/impedance/processor';
+import { tailAfter } from '../../../services/impedance/checkpointer';
+import { impedanceProcessor, type ImpedanceProcessor } from '../../../services/impedance/processor';
 import type { RegistryStore } from '../../../services/impedance/registry-store';
 import type { Emit } from '../../../services/runtime/processor';
 import { ackOf, hb, S, T0 } from './helpers';
@@ -52,12 +53,12 @@ function owner(log: Log, changelog: Emit[], store = fakeStore()): { proc: Impeda
 /** One batch of partition 0 of `topic`: records [from, to) of its log, committed. */
 async function batch(o: { proc: ImpedanceProcessor }, log: Log, topic: 'beats' | 'acks', from: number, to: number, changelog?: Emit[]): Promise<Emit[]> {
   const records = topic === 'beats' ? log.beats : log.acks;
-  const name = topic === 'beats' ? TOPICS.heartbeats : TOPICS.agentAcks;
+  const name = topic === 'beats' ? 'mesh.heartbeats' : 'mesh.agent-acks';
   const out: Emit[] = [];
   for (let i = from; i < to; i++) out.push(...(await o.proc.handle(records[i] as never, { topic: name, partition: 0, offset: String(i), timestampMs: 0, key: records[i]!.agent_id })));
   out.push(...(await o.proc.flush!()));
   o.proc.onCommitted!({ topic: name, partition: 0, lastOffset: String(to - 1) });
-  changelog?.push(...out.filter((e) => e.topic === TOPICS.impedance));
+  changelog?.push(...out.filter((e) => e.topic === 'mesh.impedance'));
   return out;
 }
 
@@ -66,8 +67,8 @@ describe('impedance processor: acks repartitioned by agent and folded (mesh.agen
     const store = fakeStore(new Map([['m1', T0 + 100]]));
     const { proc } = owner({ beats: [], acks: [] }, [], store);
     const ack = ackOf({ agent: 'a7', message: 'm1', expected: null });
-    const out = await proc.handle(ack as never, { topic: TOPICS.acks, partition: 3, offset: '0', timestampMs: 0, key: ack.meta.correlation_id });
-    assert.deepEqual(out.map((e) => [e.topic, e.key]), [[TOPICS.agentAcks, 'a7']]);
+    const out = await proc.handle(ack as never, { topic: 'mesh.acks', partition: 3, offset: '0', timestampMs: 0, key: ack.meta.correlation_id });
+    assert.deepEqual(out.map((e) => [e.topic, e.key]), [['mesh.agent-acks', 'a7']]);
     assert.equal((out[0]!.event as unknown as AckReceived).expected_arrival_at, T0 + 100);
     assert.deepEqual(store.acks, ['m1/a7'], 'and measured for prediction accuracy');
   });
@@ -76,19 +77,19 @@ describe('impedance processor: acks repartitioned by agent and folded (mesh.agen
     const log: Log = { beats: [0, 1, 2, 3, 4, 5].flatMap(round), acks: [acksFor(1, 1), acksFor(2, 2), acksFor(3, 3), acksFor(4, 21)].flat() };
     const changelog: Emit[] = [];
     const a = owner(log, changelog);
-    await a.proc.onAssigned!([{ topic: TOPICS.heartbeats, partition: 0 }, { topic: TOPICS.agentAcks, partition: 0 }]);
+    await a.proc.onAssigned!([{ topic: 'mesh.heartbeats', partition: 0 }, { topic: 'mesh.agent-acks', partition: 0 }]);
     // checkpointed: two rounds of heartbeats and one message's acks
     await batch(a, log, 'beats', 0, 20, changelog);
     await batch(a, log, 'acks', 0, 10, changelog);
     const cp = changelog.map((e) => e.event as unknown as ImpedanceUpdated).filter((e) => e.type === 'ImpedanceUpdated');
-    assert.equal(ackTailStart(cp), 10n);
+    assert.equal(tailAfter(cp, 'acks'), 10n);
     // committed after the last checkpoint the new owner sees: acks of two messages, two rounds
     const seen = [...changelog];
     await batch(a, log, 'acks', 10, 30);
     await batch(a, log, 'beats', 20, 40);
     // when b takes over and both go on with the same records
     const b = owner(log, seen);
-    await b.proc.onAssigned!([{ topic: TOPICS.heartbeats, partition: 0 }, { topic: TOPICS.agentAcks, partition: 0 }]);
+    await b.proc.onAssigned!([{ topic: 'mesh.heartbeats', partition: 0 }, { topic: 'mesh.agent-acks', partition: 0 }]);
     for (const o of [a, b]) {
       await batch(o, log, 'beats', 40, 50);
       await batch(o, log, 'acks', 30, 40);

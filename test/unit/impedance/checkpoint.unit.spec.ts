@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import pino from 'pino';
 import type { HeartbeatReceived, ImpedanceUpdated } from '../../../schemas/generated/events';
 import type { AgentState } from '../../../services/impedance/agent-fold';
-import { impedanceProcessor, registryInterval, tailStart, TOPICS, type ImpedanceProcessor } from '../../../services/impedance/processor';
+import { tailAfter } from '../../../services/impedance/checkpointer';
+import { impedanceProcessor, type ImpedanceProcessor } from '../../../services/impedance/processor';
+import { registryInterval } from '../../../services/impedance/registry-writer';
 import type { RegistryStore } from '../../../services/impedance/registry-store';
 import type { Emit } from '../../../services/runtime/processor';
 import { hb, S, T0 } from './helpers';
@@ -59,17 +61,24 @@ function owner(log: HeartbeatReceived[], changelog: Emit[], store = fakeStore(),
   return { proc, store, clock };
 }
 
+/** The runner's punctuation at time `t` of the owner's clock, and the writes it started settled. */
+async function punctuate(o: Owner, t: number): Promise<void> {
+  o.clock.t = t;
+  await o.proc.punctuation!.punctuate(t);
+  await o.proc.drain();
+}
+
 /** Handles records [from, to) of `log` (written to Kafka at `writtenMs`) as one batch at time `t`; commits unless told otherwise. */
 async function batch(o: Owner, log: HeartbeatReceived[], from: number, to: number, t: number, changelog: Emit[], commit = true, writtenMs = 0): Promise<Emit[]> {
   o.clock.t = t;
   const out: Emit[] = [];
   for (let i = from; i < to; i++) {
-    out.push(...(await o.proc.handle(log[i] as never, { topic: TOPICS.heartbeats, partition: 0, offset: String(i), timestampMs: writtenMs, key: log[i]!.agent_id })));
+    out.push(...(await o.proc.handle(log[i] as never, { topic: 'mesh.heartbeats', partition: 0, offset: String(i), timestampMs: writtenMs, key: log[i]!.agent_id })));
   }
   out.push(...(await o.proc.flush!()));
   if (commit) {
-    o.proc.onCommitted!({ topic: TOPICS.heartbeats, partition: 0, lastOffset: String(to - 1) });
-    changelog.push(...out.filter((e) => e.topic === TOPICS.impedance));
+    o.proc.onCommitted!({ topic: 'mesh.heartbeats', partition: 0, lastOffset: String(to - 1) });
+    changelog.push(...out.filter((e) => e.topic === 'mesh.impedance'));
   } else await o.proc.onAbort!();
   return out;
 }
@@ -81,7 +90,7 @@ describe('impedance: coalesced registry writes and changelog checkpoints', () =>
     const log = [0, 1, 2, 3].flatMap(round);
     const changelog: Emit[] = [];
     const a = owner(log, changelog);
-    await a.proc.onAssigned!([{ topic: TOPICS.heartbeats, partition: 0 }]);
+    await a.proc.onAssigned!([{ topic: 'mesh.heartbeats', partition: 0 }]);
     assert.equal(updates(await batch(a, log, 0, 20, 0, changelog)).length, 0);
     assert.equal(a.store.writes, 0, 'no registry write within registryLagMs');
     await batch(a, log, 20, 40, 1500, changelog);
@@ -90,13 +99,13 @@ describe('impedance: coalesced registry writes and changelog checkpoints', () =>
     const cp = updates(await batch(a, log, 40, 60, 10_500, changelog));
     assert.equal(cp.length, AGENTS);
     assert.ok(cp.every((u) => u.applied_through === 59 && u.meta.sequence === 3));
-    assert.equal(tailStart(cp), 60n);
+    assert.equal(tailAfter(cp, 'heartbeats'), 60n);
   });
 
   it('far behind the live edge, writes the registry every tenth of the backlog (at most once per checkpoint), not every registryLagMs', async () => {
     const log = [0, 1, 2].flatMap(round);
     const a = owner(log, []);
-    await a.proc.onAssigned!([{ topic: TOPICS.heartbeats, partition: 0 }]);
+    await a.proc.onAssigned!([{ topic: 'mesh.heartbeats', partition: 0 }]);
     const minuteOld = (t: number) => t - 60_000;
     await batch(a, log, 0, 20, 0, [], true, minuteOld(0));
     await batch(a, log, 20, 40, 1500, [], true, minuteOld(1500));
@@ -113,15 +122,12 @@ describe('impedance: coalesced registry writes and changelog checkpoints', () =>
   it('when the service goes quiet with unwritten changes (the end of a backlog), they are written idleWriteMs after its last batch', async () => {
     const log = round(0);
     const a = owner(log, [], fakeStore(), 20);
-    await a.proc.onAssigned!([{ topic: TOPICS.heartbeats, partition: 0 }]);
+    await a.proc.onAssigned!([{ topic: 'mesh.heartbeats', partition: 0 }]);
     await batch(a, log, 0, 20, 1500, [], true, 1500 - 60_000);
     assert.equal(a.store.writes, 0, 'a minute behind: not written after the batch');
-    a.clock.t = 1510;
-    await new Promise((r) => setTimeout(r, 60));
+    await punctuate(a, 1510);
     assert.equal(a.store.writes, 0, 'not before idleWriteMs of quiet');
-    a.clock.t = 1530;
-    await new Promise((r) => setTimeout(r, 60));
-    await a.proc.drain();
+    await punctuate(a, 1530);
     assert.equal(a.store.writes, 1);
     assert.equal(a.proc.registryBacklog(), 0);
     assert.equal(a.store.agents.size, AGENTS);
@@ -131,25 +137,28 @@ describe('impedance: coalesced registry writes and changelog checkpoints', () =>
   it('a partition that gets no batch for a whole write interval is written while the others keep the service busy', async () => {
     const log = round(0);
     const a = owner(log, [], fakeStore(), 20);
-    await a.proc.onAssigned!([{ topic: TOPICS.heartbeats, partition: 0 }, { topic: TOPICS.heartbeats, partition: 1 }]);
+    await a.proc.onAssigned!([{ topic: 'mesh.heartbeats', partition: 0 }, { topic: 'mesh.heartbeats', partition: 1 }]);
     const minuteOld = (t: number) => t - 60_000;
     // partition 0 once, partition 1 (agents of its own) every 10 ms of the clock from then on
     const handle = async (p: number, from: number, to: number, t: number) => {
       a.clock.t = t;
-      for (let i = from; i < to; i++) await a.proc.handle(log[i] as never, { topic: TOPICS.heartbeats, partition: p, offset: String(i), timestampMs: minuteOld(t), key: log[i]!.agent_id });
+      for (let i = from; i < to; i++) await a.proc.handle(log[i] as never, { topic: 'mesh.heartbeats', partition: p, offset: String(i), timestampMs: minuteOld(t), key: log[i]!.agent_id });
       await a.proc.flush!();
-      a.proc.onCommitted!({ topic: TOPICS.heartbeats, partition: p, lastOffset: String(to - 1) });
+      a.proc.onCommitted!({ topic: 'mesh.heartbeats', partition: p, lastOffset: String(to - 1) });
     };
     await handle(0, 0, 10, 0);
     const written = () => [...a.store.agents.keys()].filter((id) => log.findIndex((h) => h.agent_id === id) < 10).length;
-    for (let t = 10; t <= 5000; t += 10) await handle(1, 10 + (t / 10) % 10, 11 + (t / 10) % 10, t);
-    await new Promise((r) => setTimeout(r, 60));
+    // the runner punctuates between batches
+    for (let t = 10; t <= 5000; t += 10) { await handle(1, 10 + (t / 10) % 10, 11 + (t / 10) % 10, t); await punctuate(a, t); }
     assert.equal(written(), 0, 'partition 0 within its interval (a tenth of the minute behind): not written');
-    for (let t = 5010; t <= 7000; t += 10) await handle(1, 10 + (t / 10) % 10, 11 + (t / 10) % 10, t);
-    await new Promise((r) => setTimeout(r, 60));
-    await a.proc.drain();
+    for (let t = 5010; t <= 7000; t += 10) { await handle(1, 10 + (t / 10) % 10, 11 + (t / 10) % 10, t); await punctuate(a, t); }
     assert.equal(written(), 10, 'partition 0 written without a batch of its own once the interval passed');
     await a.proc.close();
+  });
+
+  it('given idleWriteMs, its idle writes are the runner\'s punctuation at that cadence (none with 0), not a timer of its own', () => {
+    assert.equal(owner([], [], fakeStore(), 20).proc.punctuation?.everyMs, 20);
+    assert.equal(owner([], []).proc.punctuation, undefined);
   });
 
   it('registry write interval: registryLagMs near the live edge, a tenth of the backlog behind it, capped by the checkpoint interval', () => {
@@ -164,13 +173,13 @@ describe('impedance: coalesced registry writes and changelog checkpoints', () =>
     const log = [0, 1, 2, 3, 4, 5, 6].flatMap(round);
     const changelog: Emit[] = [];
     const a = owner(log, changelog);
-    await a.proc.onAssigned!([{ topic: TOPICS.heartbeats, partition: 0 }]);
+    await a.proc.onAssigned!([{ topic: 'mesh.heartbeats', partition: 0 }]);
     await batch(a, log, 0, 40, 0, changelog);
     await batch(a, log, 40, 60, 11_000, changelog); // checkpoint through 59
     await batch(a, log, 60, 100, 12_000, changelog); // committed, not in the changelog
     // the old owner goes on; a new one (a crash of the old one after offset 99) starts at 100
     const b = owner(log, [...changelog]);
-    await b.proc.onAssigned!([{ topic: TOPICS.heartbeats, partition: 0 }]);
+    await b.proc.onAssigned!([{ topic: 'mesh.heartbeats', partition: 0 }]);
     const outA = await batch(a, log, 100, 140, 13_000, []);
     const outB = await batch(b, log, 100, 140, 13_000, []);
     assert.deepEqual(b.proc.folds().get(0)!.agents, a.proc.folds().get(0)!.agents);
@@ -183,7 +192,7 @@ describe('impedance: coalesced registry writes and changelog checkpoints', () =>
     const log = [0, 1, 2].flatMap(round);
     const changelog: Emit[] = [];
     const a = owner(log, changelog);
-    await a.proc.onAssigned!([{ topic: TOPICS.heartbeats, partition: 0 }]);
+    await a.proc.onAssigned!([{ topic: 'mesh.heartbeats', partition: 0 }]);
     await batch(a, log, 0, 20, 0, changelog);
     assert.equal(updates(await batch(a, log, 20, 40, 11_000, changelog, false)).length, AGENTS, 'the aborted checkpoint');
     // consumed again
@@ -201,7 +210,7 @@ describe('impedance: coalesced registry writes and changelog checkpoints', () =>
     let down = true;
     (store as { writeAgents: typeof real }).writeAgents = async (p, xs) => { if (down) throw new Error('redis down'); return real(p, xs); };
     const a = owner(log, changelog, store);
-    await a.proc.onAssigned!([{ topic: TOPICS.heartbeats, partition: 0 }]);
+    await a.proc.onAssigned!([{ topic: 'mesh.heartbeats', partition: 0 }]);
     await batch(a, log, 0, 20, 1500, changelog); // the write fails in the background; the batch commits
     await a.proc.drain();
     assert.equal(store.agents.size, 0);
@@ -221,17 +230,16 @@ describe('impedance: coalesced registry writes and changelog checkpoints', () =>
     let attempts = 0;
     (store as { writeAgents: typeof real }).writeAgents = async (p, xs) => { attempts++; if (down) throw new Error('redis down'); return real(p, xs); };
     const a = owner(log, [], store, 20);
-    await a.proc.onAssigned!([{ topic: TOPICS.heartbeats, partition: 0 }]);
+    await a.proc.onAssigned!([{ topic: 'mesh.heartbeats', partition: 0 }]);
     await batch(a, log, 0, 20, 1500, [], true, 1500 - 60_000);
-    a.clock.t = 1600; // quiet from now on
-    await new Promise((r) => setTimeout(r, 70));
-    await a.proc.drain();
+    // quiet from now on
+    await punctuate(a, 1600);
+    await punctuate(a, 1620);
     assert.ok(attempts >= 2, `retried while down (${attempts} attempts)`);
     assert.equal(store.agents.size, 0);
     assert.equal(a.proc.registryBacklog(), AGENTS, 'the failed agents are still owed');
     down = false;
-    await new Promise((r) => setTimeout(r, 70));
-    await a.proc.drain();
+    await punctuate(a, 1640);
     assert.equal(store.agents.size, AGENTS);
     assert.equal(a.proc.registryBacklog(), 0);
     await a.proc.close();
@@ -251,7 +259,7 @@ describe('impedance: coalesced registry writes and changelog checkpoints', () =>
       return real(p, xs);
     };
     const a = owner(log, [], store);
-    await a.proc.onAssigned!([{ topic: TOPICS.heartbeats, partition: 0 }]);
+    await a.proc.onAssigned!([{ topic: 'mesh.heartbeats', partition: 0 }]);
     // each batch is one round (every agent heartbeats once), 1.5 s apart at the live edge: a write per batch after the first
     for (let r = 0; r < 6; r++) await batch(a, log, r * AGENTS, (r + 1) * AGENTS, r * 1500, [], true, r * 1500);
     release();
@@ -264,8 +272,8 @@ describe('impedance: coalesced registry writes and changelog checkpoints', () =>
   });
 
   it('with no changelog at all the tail starts at the beginning; old entries without a checkpoint need none', () => {
-    assert.equal(tailStart([]), 0n);
-    assert.equal(tailStart([{ applied_through: null } as ImpedanceUpdated]), undefined);
-    assert.equal(tailStart([{ applied_through: null }, { applied_through: 7 }, { applied_through: 3 }] as ImpedanceUpdated[]), 8n);
+    assert.equal(tailAfter([], 'heartbeats'), 0n);
+    assert.equal(tailAfter([{ applied_through: null } as ImpedanceUpdated], 'heartbeats'), undefined);
+    assert.equal(tailAfter([{ applied_through: null }, { applied_through: 7 }, { applied_through: 3 }] as ImpedanceUpdated[], 'heartbeats'), 8n);
   });
 });

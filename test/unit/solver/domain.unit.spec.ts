@@ -6,7 +6,8 @@ import { PartitionCore, DEFAULT_SOLVER_LIMITS } from '../../../services/solver/d
 import { serialize, deserialize } from '../../../services/solver/snapshot';
 import { unpackFloat64 } from '../../../schemas/packed';
 import type { IterationCompleted, SolutionPublished } from '../../../schemas/generated/events';
-import { comparable, refOf, run, toLog } from './harness';
+import { wasmKernel } from '../../../wasm';
+import { active, comparable, kernelOf, refOf, run, toLog } from './harness';
 
 const SID = '6f1c1d1e-0000-4000-8000-000000000001';
 const A = poisson2d(20);
@@ -32,7 +33,7 @@ describe('solver domain: sessions as a fold of their inputs', () => {
     const { outputs, core } = run(log, { batch: 50, sliceWork: 1_000_000 });
     const b = Float64Array.from(B);
     for (const l of log) if (l.event.type === 'CostUpdated') l.event.delta_indices.forEach((i, k) => { b[i] = b[i]! + (l.event as { delta_values: number[] }).delta_values[k]!; });
-    const x = core.sessions.get(SID)!.solver!.readX();
+    const x = active(core, SID).kernel.readX();
     assert.ok(relativeResidual(A, x, b) <= 1e-8);
     const last = iterations(outputs).at(-1)!;
     assert.ok(last.applied_through.some((p) => p.topic === 'solver.costs' && p.offset === 299));
@@ -44,7 +45,7 @@ describe('solver domain: sessions as a fold of their inputs', () => {
     const head = log.slice(0, 150), tail = log.slice(150);
     const full = run(log, { batch: 10, sliceWork: 1_000_000 });
     const first = run(head, { batch: 10, sliceWork: 1_000_000 });
-    const restored = new PartitionCore(0, DEFAULT_SOLVER_LIMITS, 'wasm');
+    const restored = new PartitionCore(0, DEFAULT_SOLVER_LIMITS, wasmKernel());
     deserialize(serialize(first.core), restored);
     const second = run(tail, { batch: 10, sliceWork: 1_000_000, core: restored });
     assert.deepStrictEqual(comparable([...first.outputs, ...second.outputs]), comparable(full.outputs));
@@ -60,7 +61,7 @@ describe('solver domain: sessions as a fold of their inputs', () => {
     const limits = { minGroupIntervalMicros: 0 };
     const full = run(legacyLog, { batch: 10, sliceWork: 1_000_000, limits });
     const first = run(legacyLog.slice(0, cut), { batch: 10, sliceWork: 1_000_000, limits });
-    const open = legacyLog.slice(0, cut).filter((l) => l.event.type === 'CostUpdated').slice(-first.core.sessions.get(SID)!.open.count).map((l) => l.event);
+    const open = legacyLog.slice(0, cut).filter((l) => l.event.type === 'CostUpdated').slice(-active(first.core, SID).intake.open.count).map((l) => l.event);
     assert.ok(open.length >= 2 && open.at(-1) === edit, `the cut leaves an open group ending in the edit (${open.length})`);
     // The old layout: the same snapshot with the open group as its events.
     const blob = serialize(first.core);
@@ -70,7 +71,7 @@ describe('solver domain: sessions as a fold of their inputs', () => {
     const h = Buffer.from(JSON.stringify(header));
     const len = Buffer.alloc(4);
     len.writeUInt32LE(h.length);
-    const restored = new PartitionCore(0, { ...DEFAULT_SOLVER_LIMITS, ...limits }, 'wasm');
+    const restored = new PartitionCore(0, { ...DEFAULT_SOLVER_LIMITS, ...limits }, wasmKernel());
     deserialize(Buffer.concat([len, h, blob.subarray(4 + hlen)]), restored);
     const second = run(legacyLog.slice(cut), { batch: 10, sliceWork: 1_000_000, core: restored });
     assert.deepStrictEqual(comparable([...first.outputs, ...second.outputs]), comparable(full.outputs));
@@ -88,8 +89,8 @@ describe('solver domain: sessions as a fold of their inputs', () => {
     // Every update applied: the final x solves b with every delta.
     const b = Float64Array.from(B);
     for (const e of fast) e.delta_indices.forEach((i, k) => { b[i] = b[i]! + e.delta_values[k]!; });
-    assert.ok(relativeResidual(A, live.core.sessions.get(SID)!.solver!.readX(), b) <= 1e-8);
-    assert.equal(live.core.sessions.get(SID)!.updatesApplied, fast.length);
+    assert.ok(relativeResidual(A, active(live.core, SID).kernel.readX(), b) <= 1e-8);
+    assert.equal(active(live.core, SID).updatesApplied, fast.length);
     // The recorded log (ticks where they landed) refolds to the same outputs, however batched.
     const recorded = live.consumed;
     const work = (r: ReturnType<typeof run>) => comparable(r.outputs.filter((o) => o.topic !== 'solver.costs'));
@@ -104,35 +105,35 @@ describe('solver domain: sessions as a fold of their inputs', () => {
     const conflicts = outputs.filter((o) => o.topic === 'mesh.conflicts');
     assert.equal(conflicts.length, 1);
     assert.equal((conflicts[0]!.event as { detail: { conflict_type: string } }).detail.conflict_type, 'DATA_CONTRADICTION');
-    const s = core.sessions.get(SID)!;
-    assert.equal(s.csr!.values[0], 5);
-    assert.equal(s.csr!.values[1], -1);
-    const ax = multiply(s.csr!, s.solver!.readX());
+    const s = active(core, SID);
+    assert.equal(s.csr.values[0], 5);
+    assert.equal(s.csr.values[1], -1);
+    const ax = multiply(s.csr, s.kernel.readX());
     assert.equal(ax.length, A.n);
   });
 
   it('given an index outside the matrix, then check() rejects the record (it goes to the DLQ) and nothing is folded', () => {
-    const core = new PartitionCore(0, DEFAULT_SOLVER_LIMITS, 'wasm');
+    const core = new PartitionCore(0, DEFAULT_SOLVER_LIMITS, wasmKernel());
     for (const l of toLog(openSession(SID, A, B))) core.fold(l.event, refOf(l));
     assert.throws(() => core.check(costUpdated(SID, 'bad', { indices: [A.n], values: [1] })), /outside the 400-row session/);
     assert.throws(() => core.check(costUpdated(SID, 'bad2', { matrix: [{ row: 0, col: 5, old_value: 0, new_value: 1 }] })), /not in the sparsity pattern/);
   });
 
   it('given cost updates before their session opens, then they wait (up to coalesce_max, the rest to the DLQ) and apply first once it opens', () => {
-    const core = new PartitionCore(0, { ...DEFAULT_SOLVER_LIMITS, coalesceMax: 3 }, 'wasm');
+    const core = new PartitionCore(0, { ...DEFAULT_SOLVER_LIMITS, coalesceMax: 3 }, wasmKernel());
     const early = [0, 1, 2].map((i) => costUpdated(SID, `early-${i}`, { indices: [i], values: [1], flush: i === 2 }));
     early.forEach((e, i) => { core.check(e); core.fold(e, { topic: 'solver.costs', partition: 0, offset: i, eventId: e.meta.event_id, occurredAt: e.meta.occurred_at }); });
     assert.throws(() => core.check(costUpdated(SID, 'early-3', { indices: [3], values: [1] })), /not open yet and 3 of its records already wait/);
     for (const l of toLog(openSession(SID, A, B))) core.fold(l.event, refOf(l));
-    const s = core.sessions.get(SID)!;
-    assert.equal(s.jobs.length, 1, 'the three waiting updates form one group');
+    const s = active(core, SID);
+    assert.equal(s.intake.jobs.length, 1, 'the three waiting updates form one group');
     core.work();
     assert.equal(s.updatesApplied, 3);
-    assert.deepStrictEqual([0, 1, 2].map((i) => s.b![i]! - B[i]!), [1, 1, 1]);
+    assert.deepStrictEqual([0, 1, 2].map((i) => s.b[i]! - B[i]!), [1, 1, 1]);
   });
 
   it('given a session over the row limit, then it is rejected with the limit and its chunks are refused', () => {
-    const core = new PartitionCore(0, { ...DEFAULT_SOLVER_LIMITS, maxRows: 100 }, 'wasm');
+    const core = new PartitionCore(0, { ...DEFAULT_SOLVER_LIMITS, maxRows: 100 }, wasmKernel());
     const [opened, chunk] = toLog(openSession(SID, A, B));
     const out = core.fold(opened!.event, refOf(opened!));
     assert.deepStrictEqual((({ type, reason, limit, actual }) => ({ type, reason, limit, actual }))(out[0]!.event as never), { type: 'SessionRejected', reason: 'TOO_LARGE', limit: 100, actual: 400 });
@@ -157,7 +158,7 @@ describe('solver domain: sessions as a fold of their inputs', () => {
   });
 
   it('given a command on solver.commands, then it is only copied onto solver.costs, and it takes effect where the copy lands', () => {
-    const core = new PartitionCore(0, DEFAULT_SOLVER_LIMITS, 'wasm');
+    const core = new PartitionCore(0, DEFAULT_SOLVER_LIMITS, wasmKernel());
     for (const l of toLog(openSession(SID, A, B))) core.fold(l.event, refOf(l));
     core.work();
     const raw = correction('c-seq', 'JACOBI');
@@ -166,16 +167,16 @@ describe('solver domain: sessions as a fold of their inputs', () => {
     assert.equal(outs[0]!.topic, 'solver.costs');
     assert.equal(outs[0]!.event.meta.causation_id, 'c-seq');
     assert.notEqual(outs[0]!.event.meta.event_id, 'c-seq');
-    assert.equal(core.sessions.get(SID)!.jobs.length, 0, 'the raw command queues nothing');
+    assert.equal(active(core, SID).intake.jobs.length, 0, 'the raw command queues nothing');
     core.fold(outs[0]!.event as never, { topic: 'solver.costs', partition: 0, offset: 0, eventId: outs[0]!.event.meta.event_id, occurredAt: 1 });
-    assert.equal(core.sessions.get(SID)!.jobs.length, 1, 'the sequenced copy queues the command');
+    assert.equal(active(core, SID).intake.jobs.length, 1, 'the sequenced copy queues the command');
   });
 
   it('given a recorded log where command copies sit among the cost groups, when the topics interleave differently, then the outputs are the same bit for bit', () => {
     // As a live run leaves it: raw commands on solver.commands, their copies in the cost
     // partition after cost record 20 and 30. Restore and replay merge the topics in some other
     // order; the copies' positions decide which group each command follows.
-    const core0 = new PartitionCore(0, DEFAULT_SOLVER_LIMITS, 'wasm');
+    const core0 = new PartitionCore(0, DEFAULT_SOLVER_LIMITS, wasmKernel());
     const raws = [correction('c-a', 'JACOBI'), correction('c-b', 'GAUSS_SEIDEL')];
     const copies = raws.map((r) => core0.fold(r, { topic: 'solver.commands', partition: 0, offset: 0, eventId: r.meta.event_id, occurredAt: 1 })[0]!.event as never);
     const costs = costStream(SID, A.n, 40, 3);
@@ -219,19 +220,19 @@ describe('solver domain: sessions as a fold of their inputs', () => {
   });
 
   it('given an idle session past the timeout in event time, then it is evicted and its memory released', () => {
-    const core = new PartitionCore(0, { ...DEFAULT_SOLVER_LIMITS, idleTimeoutMicros: 1e6 }, 'wasm');
+    const core = new PartitionCore(0, { ...DEFAULT_SOLVER_LIMITS, idleTimeoutMicros: 1e6 }, wasmKernel());
     const other = '6f1c1d1e-0000-4000-8000-000000000002';
     const log2 = toLog([...openSession(SID, A, B), ...openSession(other, A, B, { occurredAt: 1_767_225_600_000_000 + 5e6 })]);
     const outs = log2.flatMap((l) => core.fold(l.event, refOf(l)));
     assert.ok(outs.map((o) => o.event.type).includes('SessionClosed'));
     assert.equal(core.sessions.get(SID)!.status, 'closed');
-    assert.equal(core.sessions.get(SID)!.solver, undefined);
+    assert.equal(kernelOf(core.sessions.get(SID)!), undefined);
   });
 
   it('given a solution, then SolutionPublished carries x in packed chunks', () => {
     const { outputs, core } = run(toLog(openSession(SID, csrFromCoo(3, [0, 1, 2], [0, 1, 2], [2, 4, 8]), [2, 4, 8])), { batch: 3, sliceWork: 100 });
     const sol = outputs.find((o) => o.event.type === 'SolutionPublished')!.event as SolutionPublished;
     assert.deepStrictEqual(Array.from(unpackFloat64(sol.values)), [1, 1, 1]);
-    assert.ok(core.sessions.get(SID)!.iteration > 0);
+    assert.ok(active(core, SID).iteration > 0);
   });
 });

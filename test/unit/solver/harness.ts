@@ -1,6 +1,8 @@
 // Drives PartitionCore like the processor does, without a broker: inputs in a given order,
 // work after every "batch", slices granted to starving sessions.
-import { PartitionCore, DEFAULT_SOLVER_LIMITS, type InputRef, type Output, type SolverEvent, type SolverLimits } from '../../../services/solver/domain';
+import assert from 'node:assert/strict';
+import { PartitionCore, DEFAULT_SOLVER_LIMITS, type Active, type InputRef, type Output, type SessionState, type SolverEvent, type SolverLimits } from '../../../services/solver/domain';
+import { wasmKernel, type SolverSession } from '../../../wasm';
 import type { IterationSliceGranted } from '../../../schemas/generated/events';
 import { derivedEventId } from '../../../services/runtime/ids';
 
@@ -36,7 +38,7 @@ export const slice = (sessionId: string, n: number, work: number): IterationSlic
  * after each batch and appends a slice for starving sessions until all work is done.
  */
 export function run(log: Logged[], opts: { batch: number; sliceWork: number; limits?: Partial<SolverLimits>; shuffleTopics?: boolean; core?: PartitionCore; resequence?: boolean }): { outputs: Output[]; core: PartitionCore; consumed: Logged[] } {
-  const core = opts.core ?? new PartitionCore(0, { ...DEFAULT_SOLVER_LIMITS, ...opts.limits }, 'wasm');
+  const core = opts.core ?? new PartitionCore(0, { ...DEFAULT_SOLVER_LIMITS, ...opts.limits }, wasmKernel());
   const queue = [...log];
   if (opts.shuffleTopics) {
     // A different cross-topic interleaving: per-topic order kept, costs pulled ahead.
@@ -64,6 +66,16 @@ export function run(log: Logged[], opts: { batch: number; sliceWork: number; lim
   }
   return { outputs, core, consumed };
 }
+
+/** The session, which must be active (its matrix in the kernel). */
+export function active(core: PartitionCore, id: string): Active {
+  const s = core.sessions.get(id);
+  if (s?.status !== 'active') assert.fail(`session ${id} is ${s?.status ?? 'unknown'}, not active`);
+  return s;
+}
+
+/** The kernel a session holds, if any. */
+export const kernelOf = (s: SessionState): SolverSession | undefined => (s.status === 'active' ? s.kernel : undefined);
 
 /** Outputs without wall-clock fields, for bitwise comparison. */
 export function comparable(outputs: Output[]): unknown[] {

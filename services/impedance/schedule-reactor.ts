@@ -1,0 +1,31 @@
+// Reactor: a coordination request answered with send schedules, from the agents the registry
+// holds now (seed 002 §3.1). The request's T is remembered so acks without one can be measured.
+import type { CoordinationRequested } from '../../schemas/generated/events';
+import type { TopicName } from '../../topics/catalog';
+import type { DecodedEvent } from '../runtime/codec';
+import type { Emit } from '../runtime/processor';
+import type { RegistryStore } from './registry-store';
+import { computeSchedule, parseTarget } from './schedule';
+
+const SCHEDULES: TopicName = 'mesh.schedules';
+
+export function scheduleReactor(store: RegistryStore): (req: CoordinationRequested) => Promise<Emit[]> {
+  /** Agent ids, selectors resolved through the registry's indexes. */
+  async function targetsOf(req: CoordinationRequested): Promise<string[]> {
+    const out: string[] = [];
+    for (const t of req.target_agent_ids) {
+      const sel = parseTarget(t);
+      if (sel.kind === 'agent') out.push(sel.id);
+      else out.push(...(await store.members(sel.kind, sel.value)));
+    }
+    return out;
+  }
+
+  return async (req) => {
+    const targets = await targetsOf(req);
+    const agents = await store.scheduleAgents([...new Set(targets)]);
+    const chunks = computeSchedule(req, targets, (id) => agents.get(id));
+    await store.rememberSchedule(req.message_id, req.target_arrival_time);
+    return chunks.map((c) => ({ topic: SCHEDULES, key: req.meta.correlation_id, event: c as unknown as DecodedEvent }));
+  };
+}
