@@ -138,7 +138,13 @@ export function generateEventTypes(events: ReadonlyMap<string, EventSchema>): st
   const union = `export type SolvermeshEvent =\n${names.map((n) => `  | ${n}`).join('\n')};\n`;
   const tail =
     `export type EventType = SolvermeshEvent['type'];\n` +
-    `export type EventOf<T extends EventType> = Extract<SolvermeshEvent, { type: T }>;\n` +
+    '/**\n' +
+    ' * Each event by its type. EventOf indexes it rather than Extract<SolvermeshEvent, { type: T }>:\n' +
+    ' * an indexed access is covariant in T (a conditional type is invariant), so a Processor<\'A\'>\n' +
+    ' * stands where a Processor<EventType> is expected.\n' +
+    ' */\n' +
+    `export interface EventsByType {\n${names.map((n) => `  ${n}: ${n};`).join('\n')}\n}\n` +
+    `export type EventOf<T extends EventType> = EventsByType[T];\n` +
     `export const EVENT_TYPES = [\n${names.map((n) => `  '${n}',`).join('\n')}\n] as const satisfies readonly EventType[];\n`;
   return [header, ...gen.declarations(), union, tail].join('\n');
 }

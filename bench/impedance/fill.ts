@@ -62,7 +62,7 @@ export async function fillHeartbeats(kafka: Kafka, brokers: string[], registryUr
   const live = process.env.BENCH_LIVE === '1';
   let batch: Array<{ key: string; value: Buffer; timestamp?: string }> = [];
   for (const hb of meshHeartbeats(n)) {
-    const value = await codec.encode(topic, hb as never);
+    const value = await codec.encode(topic, hb);
     batch.push(live ? { key: hb.agent_id, value } : { key: hb.agent_id, value, timestamp: String(Math.floor(hb.received_at / 1000)) });
     if (batch.length === 10_000) { await producer.send({ topic, acks: -1, messages: batch }); batch = []; }
   }

@@ -165,11 +165,14 @@ async function measure(prefix: string, svc: Measured): Promise<ServiceRun> {
 async function service(prefix: string, engine: 'kafkajs' | 'rdkafka'): Promise<ServiceRun> {
   const config = readServiceConfig(impl.impedanceService, { ...process.env, TOPIC_PREFIX: prefix, KAFKA_CLIENT: engine, LOG_LEVEL: 'warn' });
   const logger = createLogger('warn', 'bench-impedance');
-  const processor = impl.createImpedanceProcessor(config, logger);
+  const metrics = createMetrics('bench', false);
+  const codec = new EventCodec(config.schemaRegistryUrl);
+  const validate = schemaValidator();
+  const processor = impl.createImpedanceProcessor(config, logger, { registry: metrics.registry, codec, validate });
   const runner = new ProcessorRunner({
-    processor, engine: createEngine(config, logger), codec: new EventCodec(config.schemaRegistryUrl), metrics: createMetrics('bench', false), logger,
+    processor, engine: createEngine(config, logger), codec, metrics, logger,
     groupId: `${prefix}solvermesh.impedance`, topicPrefix: prefix, maxRetries: 5, retryBackoffMs: 200, stallTimeoutMs: 60_000,
-    maxBatchRecords: BATCH, validate: schemaValidator(),
+    maxBatchRecords: BATCH, validate,
   });
   await runner.start();
   const run = await measure(prefix, {

@@ -80,7 +80,7 @@ async function main(): Promise<void> {
   let i = 0;
   for (const hb of meshHeartbeats(N)) {
     const p = (i++ % AGENTS) % PARTITIONS;
-    const value = await codec.encode(`${topicPrefix}mesh.heartbeats`, hb as never);
+    const value = await codec.encode(`${topicPrefix}mesh.heartbeats`, hb);
     parts[p]!.push({ topic: `${topicPrefix}mesh.heartbeats`, partition: p, offset: String(parts[p]!.length), key: Buffer.from(hb.agent_id), value, headers: {}, timestamp: String(Math.floor(hb.received_at / 1000)) });
   }
   const redis = new Redis(config.redisUrl);

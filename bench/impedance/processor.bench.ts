@@ -15,7 +15,6 @@ import { loadEventSchemas } from '../../schemas/catalog';
 import { validateEvent } from '../../schemas/validate';
 import { loadConfig } from '../../services/runtime/config';
 import { readKnobs } from '../../services/runtime/knobs';
-import type { DecodedEvent } from '../../services/runtime/codec';
 import type { Emit, Processor } from '../../services/runtime/processor';
 import { IMPEDANCE_KNOBS, impedanceTuning } from '../../services/impedance/config';
 import { unlinkPrefixed } from '../../services/impedance/registry-store';
@@ -28,7 +27,7 @@ const PARTITIONS = Number(process.env.BENCH_PARTITIONS ?? 6);
 const IMPL = process.env.BENCH_IMPL ?? '../../services/impedance';
 
 interface Impl {
-  impedanceProcessor(deps: Record<string, unknown>): Processor;
+  impedanceProcessor(deps: Record<string, unknown>): Processor<'HeartbeatReceived'>;
   RegistryStore: new (r: Redis, prefix: string) => unknown;
 }
 
@@ -52,8 +51,8 @@ async function main(): Promise<void> {
   const encode = (emits: readonly Emit[]) => {
     let bytes = 0;
     for (const e of emits) {
-      const ev = e.event as DecodedEvent & { applied_through?: number | null };
-      if (ev.type === 'ImpedanceUpdated' && ev.applied_through === undefined) (ev as { applied_through: null }).applied_through = null;
+      const ev = e.event;
+      if (ev.type === 'ImpedanceUpdated' && ev.applied_through === undefined) ev.applied_through = null;
       bytes += schemas.get(ev.type)!.type.toBuffer(ev).length;
     }
     return bytes;
@@ -78,9 +77,9 @@ async function main(): Promise<void> {
       const ts = MODE === 'live' ? Date.now() : Date.now() - 600_000;
       const out: Emit[] = [];
       for (let o = from; o < to; o++) {
-        const event = { ...(hbType.fromBuffer(parts[p]![o]!) as HeartbeatReceived), type: 'HeartbeatReceived' };
-        if (validateEvent(event as never).length > 0) throw new Error('invalid');
-        out.push(...(await processor.handle(event as unknown as DecodedEvent, { topic: 'mesh.heartbeats', partition: p, offset: String(o), timestampMs: ts, key: event.agent_id })));
+        const event: HeartbeatReceived = { ...hbType.fromBuffer(parts[p]![o]!), type: 'HeartbeatReceived' };
+        if (validateEvent(event).length > 0) throw new Error('invalid');
+        out.push(...(await processor.handle(event, { topic: 'mesh.heartbeats', partition: p, offset: String(o), timestampMs: ts, key: event.agent_id })));
       }
       out.push(...(await processor.flush!()));
       encode(out);

@@ -6,8 +6,6 @@
 // BENCH_HEARTBEATS (150000)  BENCH_RUNS (3)  BENCH_BATCH (5000)  BENCH_ENGINES (kafkajs,rdkafka)  BENCH_MODES (noop,noval,one-out)
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
-import type { HeartbeatReceived } from '../../schemas/generated/events';
-import type { DecodedEvent } from '../../services/runtime/codec';
 import { EventCodec } from '../../services/runtime/codec';
 import { loadConfig } from '../../services/runtime/config';
 import { createEngine } from '../../services/runtime/engine';
@@ -27,19 +25,18 @@ const MODES = (process.env.BENCH_MODES ?? 'noop,noval,one-out').split(',');
 const base = loadConfig(process.env);
 const kafka = new Kafka({ clientId: 'bench-ceiling', brokers: base.kafkaBrokers, logLevel: logLevel.NOTHING });
 
-function trivial(mode: string): Processor {
+function trivial(mode: string): Processor<'HeartbeatReceived'> {
   return {
     name: 'ceiling',
     inputs: ['mesh.heartbeats'],
-    handles: (t) => t === 'HeartbeatReceived',
-    handle(event) {
+    accepts: ['HeartbeatReceived'],
+    handle(hb) {
       if (mode !== 'one-out') return [];
-      const hb = event as unknown as HeartbeatReceived;
       // A small record: the heartbeat's state as an AgentStateChanged (~150 bytes).
       return [{ topic: 'mesh.impedance', key: hb.agent_id, event: {
         type: 'AgentStateChanged', meta: hb.meta, agent_id: hb.agent_id, sector_id: hb.sector_id, cluster_id: hb.cluster_id,
         previous_state: 'ACTIVE', new_state: 'ACTIVE', cause: 'RECOVERED', last_heartbeat_at: hb.meta.occurred_at, detail: '',
-      } as unknown as DecodedEvent }];
+      } }];
     },
   };
 }

@@ -8,7 +8,7 @@
 //   coordinator: conflict reports; the ConflictQuarantined of report seq or a later one.
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
-import type { ConflictQuarantined, IterationCompleted } from '../../schemas/generated/events';
+import type { SolvermeshEvent } from '../../schemas/generated/events';
 import type { EventCodec } from '../../services/runtime/codec';
 import { unlinkPrefixed } from '../../services/impedance/registry-store';
 import { registryPrefix } from '../../services/impedance';
@@ -48,10 +48,10 @@ export interface BenchContext {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Decoding is async and marks must keep arrival order: one chain per reader. */
-function decodingConsumer(ctx: BenchContext, topic: string, partitions: number, onEvent: (at: number, event: Record<string, unknown>) => void): Promise<BenchConsumer> {
+function decodingConsumer(ctx: BenchContext, topic: string, partitions: number, onEvent: (at: number, event: SolvermeshEvent) => void): Promise<BenchConsumer> {
   let chain = Promise.resolve();
   return benchConsumer(ctx.brokers, ctx.prefix + topic, partitions, (rec) => {
-    chain = chain.then(async () => onEvent(rec.at, (await ctx.codec.decode(rec.value)).event as unknown as Record<string, unknown>)).catch(() => undefined);
+    chain = chain.then(async () => onEvent(rec.at, (await ctx.codec.decode(rec.value)).event)).catch(() => undefined);
   });
 }
 
@@ -70,8 +70,7 @@ export function solverScenario(ctx: BenchContext): Scenario {
     async ready() {
       producer = await benchProducer(ctx.brokers, { lingerMs: 0 });
       await openConverged(ctx.brokers, ctx.codec, producer, ctx.prefix, sessionId, a, smoothRhs(a.n), { producer: 'bench', occurredAt: Date.now() * 1000 });
-      iterations = await decodingConsumer(ctx, 'solver.iterations', SOLVER_PARTITIONS, (at, e) => {
-        const it = e as unknown as IterationCompleted;
+      iterations = await decodingConsumer(ctx, 'solver.iterations', SOLVER_PARTITIONS, (at, it) => {
         if (it.type !== 'IterationCompleted' || it.session_id !== sessionId) return;
         coverage.mark(at, it.applied_through.find((p) => p.topic === 'solver.costs')?.offset ?? -1);
       });
@@ -79,7 +78,7 @@ export function solverScenario(ctx: BenchContext): Scenario {
     async send(seq) {
       const i = (seq * 7919) % a.n;
       const e = costUpdated(sessionId, seq, { indices: [i], values: [((seq % 11) - 5) / 1000], flush: true, source: 'bench', occurredAt: Date.now() * 1000 });
-      sent[seq] = producer!.send(costs, sessionId, await ctx.codec.encode(costs, e as never));
+      sent[seq] = producer!.send(costs, sessionId, await ctx.codec.encode(costs, e));
     },
     async reflected(seq) {
       while (!sent[seq] || sent[seq].offset < 0) await sleep(2);
@@ -103,14 +102,13 @@ export function coordinatorScenario(ctx: BenchContext): Scenario {
     prepare: async () => { await applyTopics(ctx.brokers, allTopicSpecs(ctx.prefix).filter((t) => t.name.startsWith(topic))); },
     async ready() {
       producer = await benchProducer(ctx.brokers, { lingerMs: 0 });
-      conflicts = await decodingConsumer(ctx, 'mesh.conflicts', MESH_PARTITIONS, (at, e) => {
-        const q = e as unknown as ConflictQuarantined;
+      conflicts = await decodingConsumer(ctx, 'mesh.conflicts', MESH_PARTITIONS, (at, q) => {
         if (q.type === 'ConflictQuarantined') coverage.mark(at, Number(q.conflict_id.slice('conflict-'.length)));
       });
     },
     async send(seq) {
       const report = conflictReported(seq);
-      producer!.send(topic, report.conflict_id, await ctx.codec.encode(topic, report as never));
+      producer!.send(topic, report.conflict_id, await ctx.codec.encode(topic, report));
     },
     reflected: (seq) => coverage.covered(seq),
     async close() {
@@ -157,7 +155,7 @@ export function impedanceScenario(ctx: BenchContext): Scenario {
     async send(round) {
       for (const agent of mesh) {
         const hb = heartbeat(agent, startUs, round, rand, NO_FAULTS, 'bench')!;
-        producer!.send(topic, hb.agent_id, await ctx.codec.encode(topic, hb as never));
+        producer!.send(topic, hb.agent_id, await ctx.codec.encode(topic, hb));
       }
     },
     reflected: (round) => coverage.covered(round),

@@ -21,7 +21,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import type { IterationCompleted, SolverMethod } from '../../schemas/generated/events';
+import type { SolverMethod } from '../../schemas/generated/events';
 import { EventCodec } from '../../services/runtime/codec';
 import { loadConfig } from '../../services/runtime/config';
 import { costUpdated } from '../../services/solver/events';
@@ -71,7 +71,7 @@ class CostSource {
       } else {
         e = costUpdated(this.sessionId, seq, { indices: [i], values: [Math.round((this.rnd() - 0.5) * 2000) / 10000], flush, source: 'bench', occurredAt: Date.now() * 1000 });
       }
-      out.push(await codec.encode(topic, e as never));
+      out.push(await codec.encode(topic, e));
     }
     return out;
   }
@@ -103,11 +103,11 @@ async function readEnds(prefix: string, sessions: string[]): Promise<Ends> {
   let chain = Promise.resolve();
   const its = await benchConsumer(brokers, `${prefix}solver.iterations`, SOLVER_PARTITIONS, (rec) => {
     chain = chain.then(async () => {
-      const { event } = await codec.decode(rec.value);
-      const e = event as unknown as IterationCompleted;
-      const through = e.applied_through?.find((p) => p.topic === 'solver.costs')?.offset ?? -1;
+      const { event: e } = await codec.decode(rec.value);
+      if (e.type !== 'IterationCompleted' && e.type !== 'ConvergenceReached') return;
+      const through = e.applied_through.find((p) => p.topic === 'solver.costs')?.offset ?? -1;
       if (e.type === 'IterationCompleted') service.get(e.session_id)?.mark(rec.at, through);
-      if ((e.type as string) === 'ConvergenceReached') converged.get(e.session_id)?.mark(rec.at, through);
+      if (e.type === 'ConvergenceReached') converged.get(e.session_id)?.mark(rec.at, through);
     });
   });
   const raw = await benchConsumer(brokers, `${prefix}${PLAIN}`, SOLVER_PARTITIONS, (rec) => plain(rec.partition).mark(rec.at, rec.offset));

@@ -5,7 +5,7 @@
 // Each output is its input with meta.sequence set to the input's offset, under the input's key (so
 // on the same partition, as an IterationCompleted lands on its session's): the bench reads which
 // input it covers from it.
-import type { DecodedEvent } from '../../services/runtime/codec';
+import { EVENT_TYPES } from '../../schemas/generated/events';
 import type { Processor } from '../../services/runtime/processor';
 import { runUntilSignal, type ServiceDefinition } from '../../services/runtime/service';
 import { SOLVER_KNOBS, solverRunnerTuning } from '../../services/solver/config';
@@ -21,11 +21,8 @@ export function relayService(input: string): ServiceDefinition<typeof SOLVER_KNO
     processor: (): Processor => ({
       name: 'relay',
       inputs: [input],
-      handles: () => true,
-      handle: (event: DecodedEvent, ctx) => {
-        const meta = event.meta as Record<string, unknown>;
-        return [{ topic: RELAYED, key: ctx.key ?? '', event: { ...event, meta: { ...meta, sequence: Number(ctx.offset) } } }];
-      },
+      accepts: EVENT_TYPES,
+      handle: (event, ctx) => [{ topic: RELAYED, key: ctx.key ?? '', event: { ...event, meta: { ...event.meta, sequence: Number(ctx.offset) } } }],
     }),
   };
 }

@@ -3,7 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { IterationCompleted } from '../../schemas/generated/events';
+import type { ConvergenceReached } from '../../schemas/generated/events';
 import type { EventCodec } from '../../services/runtime/codec';
 import { openSession, type OpenOptions } from '../../services/solver/events';
 import { applyTopics } from '../../topics/apply';
@@ -97,19 +97,19 @@ export function counter(text: string, name: string): number {
   return sum;
 }
 
-/** Produces a session's SessionOpened + chunks and resolves with its first converged IterationCompleted. */
-export async function openConverged(brokers: string[], codec: EventCodec, producer: BenchProducer, prefix: string, sessionId: string, a: Csr, b: Float64Array, o: OpenOptions, timeoutMs = Number(process.env.BENCH_OPEN_TIMEOUT_MS ?? 120_000)): Promise<IterationCompleted> {
-  let resolve!: (e: IterationCompleted) => void;
-  const converged = new Promise<IterationCompleted>((r) => (resolve = r));
+/** Produces a session's SessionOpened + chunks and resolves with its first ConvergenceReached. */
+export async function openConverged(brokers: string[], codec: EventCodec, producer: BenchProducer, prefix: string, sessionId: string, a: Csr, b: Float64Array, o: OpenOptions, timeoutMs = Number(process.env.BENCH_OPEN_TIMEOUT_MS ?? 120_000)): Promise<ConvergenceReached> {
+  let resolve!: (e: ConvergenceReached) => void;
+  const converged = new Promise<ConvergenceReached>((r) => (resolve = r));
   const iterations = `${prefix}solver.iterations`;
   const consumer = await benchConsumer(brokers, iterations, SOLVER_PARTITIONS, (rec) => {
     void codec.decode(rec.value).then(({ event }) => {
-      if (event.type === 'ConvergenceReached' && (event as unknown as { session_id: string }).session_id === sessionId) resolve(event as unknown as IterationCompleted);
+      if (event.type === 'ConvergenceReached' && event.session_id === sessionId) resolve(event);
     });
   });
   try {
     const topic = `${prefix}solver.sessions`;
-    for (const e of openSession(sessionId, a, b, o)) producer.send(topic, sessionId, await codec.encode(topic, e as never));
+    for (const e of openSession(sessionId, a, b, o)) producer.send(topic, sessionId, await codec.encode(topic, e));
     await producer.drain();
     return await within(converged, timeoutMs, `session ${sessionId} to converge`);
   } finally {

@@ -1239,7 +1239,50 @@ export type SolvermeshEvent =
   | VerifierVoteCast;
 
 export type EventType = SolvermeshEvent['type'];
-export type EventOf<T extends EventType> = Extract<SolvermeshEvent, { type: T }>;
+/**
+ * Each event by its type. EventOf indexes it rather than Extract<SolvermeshEvent, { type: T }>:
+ * an indexed access is covariant in T (a conditional type is invariant), so a Processor<'A'>
+ * stands where a Processor<EventType> is expected.
+ */
+export interface EventsByType {
+  AckReceived: AckReceived;
+  AgentStateChanged: AgentStateChanged;
+  CircuitStateChanged: CircuitStateChanged;
+  ClusterSummarized: ClusterSummarized;
+  ConflictEscalated: ConflictEscalated;
+  ConflictQuarantined: ConflictQuarantined;
+  ConflictReported: ConflictReported;
+  ConflictResolved: ConflictResolved;
+  ConsensusReached: ConsensusReached;
+  ConvergenceReached: ConvergenceReached;
+  CoordinationRequested: CoordinationRequested;
+  CorrectionRequested: CorrectionRequested;
+  CostUpdated: CostUpdated;
+  EntryEstimated: EntryEstimated;
+  HeartbeatReceived: HeartbeatReceived;
+  ImpedanceUpdated: ImpedanceUpdated;
+  IterationCompleted: IterationCompleted;
+  IterationSliceGranted: IterationSliceGranted;
+  MatrixChunkAppended: MatrixChunkAppended;
+  MeshFrozen: MeshFrozen;
+  MeshSummarized: MeshSummarized;
+  MeshThawed: MeshThawed;
+  OperationalModeChanged: OperationalModeChanged;
+  QuorumDecided: QuorumDecided;
+  ScheduleComputed: ScheduleComputed;
+  SectorSummarized: SectorSummarized;
+  SessionClosed: SessionClosed;
+  SessionOpened: SessionOpened;
+  SessionRejected: SessionRejected;
+  SessionSnapshotted: SessionSnapshotted;
+  SolutionPublished: SolutionPublished;
+  StructuralEventObserved: StructuralEventObserved;
+  StructuralWitnessRecorded: StructuralWitnessRecorded;
+  VerificationCompleted: VerificationCompleted;
+  VerificationRequested: VerificationRequested;
+  VerifierVoteCast: VerifierVoteCast;
+}
+export type EventOf<T extends EventType> = EventsByType[T];
 export const EVENT_TYPES = [
   'AckReceived',
   'AgentStateChanged',

@@ -3,23 +3,22 @@
 // session_id and can be checked first as the solver validates it on decode (problemsOf), so a
 // user hears about a bad value now, not from a dead-letter topic later.
 import pino from 'pino';
-import { EventCodec, type DecodedEvent } from '../runtime/codec';
+import type { SolvermeshEvent } from '../../schemas/generated/events';
+import { EventCodec } from '../runtime/codec';
 import type { RuntimeConfig } from '../runtime/config';
 import { createEngine } from '../runtime/engine';
 import { errorMessage } from '../runtime/errors';
 import type { Producer, RecordPosition } from '../runtime/kafka/types';
 import { schemaValidator } from '../runtime/validation';
 
-export interface SolverInput {
-  readonly type: string;
-  readonly session_id: string;
-}
+/** An event keyed by its session. */
+export type SolverInput = Extract<SolvermeshEvent, { readonly session_id: string }>;
 
 const validate = schemaValidator();
 
 /** The reasons the solver would dead-letter this event for, empty when it is valid. */
 export function problemsOf(event: SolverInput): readonly string[] {
-  return validate(event as unknown as DecodedEvent);
+  return validate(event);
 }
 
 export class EventSender {
@@ -37,11 +36,11 @@ export class EventSender {
 
   /** Resolves once every record is acknowledged, with each one's position; records of one session keep their order. */
   send(topic: string, events: readonly SolverInput[]): Promise<RecordPosition[]> {
-    return this.sendKeyed(topic, events.map((e) => ({ key: e.session_id, event: e as unknown as DecodedEvent })));
+    return this.sendKeyed(topic, events.map((e) => ({ key: e.session_id, event: e })));
   }
 
   /** Events under keys of the caller's choosing (the topic's partitioning key, see topics/catalog). */
-  async sendKeyed(topic: string, items: ReadonlyArray<{ readonly key: string; readonly event: DecodedEvent }>): Promise<RecordPosition[]> {
+  async sendKeyed(topic: string, items: ReadonlyArray<{ readonly key: string; readonly event: SolvermeshEvent }>): Promise<RecordPosition[]> {
     if (items.length === 0) return [];
     const physical = this.prefix + topic;
     const records = await Promise.all(items.map(async (r) => ({ topic: physical, key: r.key, value: await this.codec.encode(physical, r.event) })));

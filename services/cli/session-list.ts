@@ -1,12 +1,7 @@
 // The sessions in the log and their state, as `solvermesh sessions` shows them: a pure fold over
 // records of solver.sessions, solver.costs, solver.iterations and mesh.conflicts (topic names
 // without the prefix), in any interleaving of topics, each topic in per-partition order.
-import type {
-  ConflictReported, ConvergenceReached, IterationCompleted, SessionClosed, SessionOpened, SessionRejected, VerificationCompleted,
-} from '../../schemas/generated/events';
-import type { DecodedEvent } from '../runtime/codec';
-
-type Listed = SessionOpened | SessionRejected | SessionClosed | IterationCompleted | ConvergenceReached | ConflictReported | VerificationCompleted;
+import type { SolvermeshEvent } from '../../schemas/generated/events';
 
 export type SessionStateName = 'opened' | 'converging' | 'converged' | 'closed' | 'rejected' | 'unopened';
 
@@ -40,15 +35,19 @@ export interface SessionSummary {
   readonly verification: { readonly iteration: number; readonly verified: boolean; readonly max_error: number; readonly drift_detected: boolean } | null;
 }
 
-export interface LogEntry {
-  readonly topic: string;
+/** A CostUpdated on solver.costs, known by its type alone (its body need not be decoded). */
+export interface CostEntry {
   readonly partition: number;
   readonly offset: number;
   readonly key: string | null;
-  /** Undefined for records that did not decode (the solver dead-letters those). */
-  readonly event: DecodedEvent | undefined;
-  /** solver.costs: the solver dead-lettered this CostUpdated. */
+  /** The solver dead-lettered this CostUpdated. */
   readonly deadLettered?: boolean;
+}
+
+export interface LogEntry extends CostEntry {
+  readonly topic: string;
+  /** Undefined for records that did not decode (the solver dead-letters those). */
+  readonly event: SolvermeshEvent | undefined;
 }
 
 interface Acc {
@@ -87,25 +86,26 @@ function noteApplied(a: Acc, ps: Positions): void {
   }
 }
 
+export function foldCostEntry(log: SessionLog, r: CostEntry): void {
+  if (r.key === null) return;
+  const a = acc(log, r.key);
+  if (r.deadLettered) { a.dead++; return; }
+  const list = a.costs.get(r.partition) ?? [];
+  list.push(r.offset);
+  a.costs.set(r.partition, list);
+}
+
 export function foldLogEntry(log: SessionLog, r: LogEntry): void {
+  const e = r.event;
   // solver.costs also carries the commands and closes the solver sequenced among the updates.
-  if (r.topic === 'solver.costs' && r.event?.type === 'CostUpdated') {
-    if (r.key === null) return;
-    const a = acc(log, r.key);
-    if (r.deadLettered) { a.dead++; return; }
-    const list = a.costs.get(r.partition) ?? [];
-    list.push(r.offset);
-    a.costs.set(r.partition, list);
-    return;
-  }
-  const e = r.event as unknown as Listed | undefined;
+  if (r.topic === 'solver.costs' && e?.type === 'CostUpdated') { foldCostEntry(log, r); return; }
   if (!e) return;
   if (e.type === 'ConflictReported') {
     // The solver reports a stale matrix edit with the session as the cluster (domain.conflict).
     if (r.topic === 'mesh.conflicts' && e.sector_id === 'solver' && e.cluster_id !== null) acc(log, e.cluster_id).conflicts++;
     return;
   }
-  if (typeof e.session_id !== 'string' || !r.topic.startsWith('solver.')) return;
+  if (!('session_id' in e) || !r.topic.startsWith('solver.')) return;
   const a = acc(log, e.session_id);
   switch (e.type) {
     case 'SessionOpened':

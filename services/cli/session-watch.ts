@@ -1,10 +1,12 @@
 // What `solvermesh session watch` prints for each event of a session and when it stops. Pure:
 // decoded events in, lines and an exit decision out; the command owns the consumer.
-import type {
-  ConflictReported, ConvergenceReached, InputPosition, IterationCompleted, SessionClosed, SessionOpened, SessionRejected,
-} from '../../schemas/generated/events';
+import type { EventOf, InputPosition } from '../../schemas/generated/events';
+import { unreachable } from '../runtime/errors';
+import { isOneOf } from '../runtime/processor';
 
-export type WatchedEvent = IterationCompleted | ConvergenceReached | SessionOpened | SessionRejected | SessionClosed | ConflictReported;
+const WATCHED_TYPES = ['IterationCompleted', 'ConvergenceReached', 'SessionOpened', 'SessionRejected', 'SessionClosed', 'ConflictReported'] as const;
+export type WatchedEvent = EventOf<(typeof WATCHED_TYPES)[number]>;
+export const isWatched = isOneOf(WATCHED_TYPES);
 
 export interface WatchOptions {
   readonly untilConverged: boolean;
@@ -58,16 +60,14 @@ export function watchStep(e: WatchedEvent, o: WatchOptions, prefix = ''): WatchS
       const ok = !o.untilConverged || e.reason === 'CONVERGED';
       return { line, exit: ok ? { code: 0, message: `session ${e.session_id} closed (${e.reason})` } : { code: 1, message: `session ${e.session_id} closed (${e.reason}) before converging on every update` } };
     }
-    default: {
-      const never: never = e;
-      return never;
-    }
+    default:
+      return unreachable(e);
   }
 }
 
 /** The JSON line of --json: the event without its envelope, plus where it sits in the log. */
 export function watchJson(e: WatchedEvent, where: { topic: string; partition: number; offset: string }): Record<string, unknown> {
-  const { meta, ...fields } = e as WatchedEvent & { meta: unknown };
+  const { meta, ...fields } = e;
   void meta;
   const body: Record<string, unknown> = { ...fields };
   if (e.type === 'ConflictReported') {

@@ -5,6 +5,7 @@
 import type {
   ConflictDetail, ConflictEscalated, ConflictQuarantined, ConflictReported, EscalationLevel, ResolutionStrategy,
 } from '../../schemas/generated/events';
+import { unreachable } from '../runtime/errors';
 import { derivedEventId } from '../runtime/ids';
 
 export const PRODUCER = 'coordinator';
@@ -18,7 +19,7 @@ export function classifyPriority(d: ConflictDetail): number {
     case 'CAPABILITY_MISMATCH': return 1;
     case 'HASH_MISMATCH': return 4;
     case 'OTHER': return 2;
-    default: return assertNever(d.conflict_type);
+    default: return unreachable(d.conflict_type);
   }
 }
 
@@ -42,7 +43,7 @@ export function suggestResolution(d: ConflictDetail): ResolutionStrategy {
       return { method: 'RELOAD_KNOWN_GOOD', steps: ['Isolate the agent', 'Verify the integrity of its context', 'Reload the last known-good context', 'Audit for tampering'] };
     case 'OTHER':
       return { method: 'MANUAL_REVIEW', steps: ['Review the conflict record', 'Decide a strategy'] };
-    default: return assertNever(d.conflict_type);
+    default: return unreachable(d.conflict_type);
   }
 }
 
@@ -86,8 +87,4 @@ export function decideConflict(report: ConflictReported): ConflictDecision[] {
     });
   }
   return out;
-}
-
-function assertNever(x: never): never {
-  throw new Error(`unhandled conflict type ${String(x)}`);
 }

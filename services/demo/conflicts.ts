@@ -3,8 +3,8 @@
 // comes out: quarantine and escalation decisions, and the dead letter.
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
-import type { ConflictReported, ConflictType } from '../../schemas/generated/events';
-import { EventCodec, type DecodedEvent } from '../runtime/codec';
+import type { ConflictEscalated, ConflictQuarantined, ConflictReported, ConflictType } from '../../schemas/generated/events';
+import { EventCodec } from '../runtime/codec';
 import { loadConfig } from '../runtime/config';
 import { DLQ_HEADERS } from '../runtime/dead-letter';
 import { startService } from './service-process';
@@ -41,14 +41,14 @@ export async function runConflictsDemo(): Promise<void> {
   const producer = kafka.producer({ idempotent: true, createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   say(`== producing ${reports.length} ConflictReported events and one garbage record to ${topic}`);
-  const messages = await Promise.all(reports.map(async (r) => ({ key: r.conflict_id, value: await codec.encode(topic, r as unknown as DecodedEvent) })));
+  const messages = await Promise.all(reports.map(async (r) => ({ key: r.conflict_id, value: await codec.encode(topic, r) })));
   await producer.send({ topic, acks: -1, messages: [...messages, { key: `demo-${run}-garbage`, value: Buffer.from('not an Avro record') }] });
   for (const r of reports) say(`  -> ${r.conflict_id} ${r.detail.conflict_type} from ${r.agent_id}`);
   await producer.disconnect();
 
   const ids = new Set(reports.map((r) => r.meta.event_id));
   const expected = reports.length + 2 + 2 + 1; // one quarantine each; escalations: 1 + 2 + 2 - see decideConflict
-  const outputs: Array<{ event: DecodedEvent; schemaId: number }> = [];
+  const outputs: Array<{ event: ConflictQuarantined | ConflictEscalated; schemaId: number }> = [];
   let deadLetter: Record<string, string> | undefined;
   const consumer = kafka.consumer({ groupId: `solvermesh-demo-${run}`, readUncommitted: false });
   await consumer.connect();
@@ -63,21 +63,21 @@ export async function runConflictsDemo(): Promise<void> {
         return;
       }
       const decoded = await codec.decode(message.value).catch(() => undefined);
-      const cause = (decoded?.event.meta as { causation_id?: string } | undefined)?.causation_id;
-      if (decoded && cause && ids.has(cause)) outputs.push(decoded);
+      const e = decoded?.event;
+      if (decoded && (e?.type === 'ConflictQuarantined' || e?.type === 'ConflictEscalated') && e.meta.causation_id && ids.has(e.meta.causation_id)) {
+        outputs.push({ event: e, schemaId: decoded.schemaId });
+      }
     },
   });
   while ((outputs.length < expected - 1 || !deadLetter) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   await consumer.disconnect();
 
   say(`== ${outputs.length} events came out of the coordinator (Confluent wire format, schema ids from the registry)`);
-  for (const { event, schemaId } of outputs) {
-    const e = event as Record<string, unknown> & { strategy?: unknown };
+  for (const { event: e, schemaId } of outputs) {
     if (e.type === 'ConflictQuarantined') {
-      const s = e.suggested_strategy as { method: string };
-      say(`  <- [schema ${schemaId}] ConflictQuarantined ${String(e.conflict_id)} priority=${String(e.priority)} strategy=${s.method}`);
+      say(`  <- [schema ${schemaId}] ConflictQuarantined ${e.conflict_id} priority=${e.priority} strategy=${e.suggested_strategy.method}`);
     } else {
-      say(`  <- [schema ${schemaId}] ConflictEscalated  ${String(e.conflict_id)} priority=${String(e.priority)} to=${String(e.level)}`);
+      say(`  <- [schema ${schemaId}] ConflictEscalated  ${e.conflict_id} priority=${e.priority} to=${e.level}`);
     }
   }
   if (deadLetter) {

@@ -9,7 +9,8 @@ import pino from 'pino';
 import type { ConvergenceReached, IterationCompleted } from '../../schemas/generated/events';
 import { projectRoot } from '../../schemas/project-root';
 import { poisson2d, smoothRhs } from '../../wasm/src/problems';
-import { EventCodec, type DecodedEvent } from '../runtime/codec';
+import { EventCodec } from '../runtime/codec';
+import type { SolverInput } from '../cli/event-sender';
 import { loadConfig } from '../runtime/config';
 import { createEngine } from '../runtime/engine';
 import { costStream, openSession } from '../solver/events';
@@ -28,10 +29,10 @@ export async function runSolverDemo(): Promise<void> {
   const codec = new EventCodec(config.schemaRegistryUrl);
   const topic = (t: string) => config.topicPrefix + t;
   const producer = await createEngine(config, pino({ level: 'silent' })).producer();
-  const send = async (t: string, events: Array<{ session_id: string }>) => {
+  const send = async (t: string, events: readonly SolverInput[]) => {
     for (let i = 0; i < events.length; i += 500) {
       const slice = events.slice(i, i + 500);
-      await producer.send(await Promise.all(slice.map(async (e) => ({ topic: topic(t), key: e.session_id, value: await codec.encode(topic(t), e as unknown as DecodedEvent) }))));
+      await producer.send(await Promise.all(slice.map(async (e) => ({ topic: topic(t), key: e.session_id, value: await codec.encode(topic(t), e) }))));
     }
   };
 
@@ -51,13 +52,13 @@ export async function runSolverDemo(): Promise<void> {
       if (message.key?.toString() !== sid) return;
       const { event } = await codec.decode(message.value);
       if (event.type === 'ConvergenceReached') {
-        const c = event as unknown as ConvergenceReached;
+        const c = event;
         converged.push(c);
         say(`  converged at ${c.iteration}: residual ${c.residual_norm.toExponential(2)} under ${c.tolerance} for ${c.iterations_below_threshold} iterations in a row`);
         return;
       }
       if (event.type !== 'IterationCompleted') return;
-      const it = event as unknown as IterationCompleted;
+      const it = event;
       seen.push(it);
       say(`  iteration ${String(it.iteration).padStart(5)}  ${it.method.padEnd(9)} residual ${it.residual_norm.toExponential(2)}  costs through offset ${costsThrough(it)}`);
     },

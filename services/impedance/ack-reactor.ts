@@ -6,7 +6,6 @@
 // partition p of both to one instance, which folds the agent's acks (ack-fold.ts).
 import type { AckReceived } from '../../schemas/generated/events';
 import type { TopicName } from '../../topics/catalog';
-import type { DecodedEvent } from '../runtime/codec';
 import type { Emit } from '../runtime/processor';
 import { measureArrival } from './accuracy';
 import type { ImpedanceMetrics } from './metrics';
@@ -27,6 +26,6 @@ export function ackReactor(store: RegistryStore, metrics: ImpedanceMetrics): (ac
     // Copied whether or not Redis saw it before: that check is outside the transaction, and the
     // agent's fold drops re-sent acks itself (ack-fold.ts).
     const keyed: AckReceived = predicted === ack.expected_arrival_at ? ack : { ...ack, expected_arrival_at: predicted };
-    return [{ topic: AGENT_ACKS, key: ack.agent_id, event: keyed as unknown as DecodedEvent }];
+    return [{ topic: AGENT_ACKS, key: ack.agent_id, event: keyed }];
   };
 }

@@ -3,8 +3,9 @@
 // after that checkpoint, and the group's committed offsets. All through the runtime's reader
 // (read_committed, no group membership, nothing committed).
 import type { AckReceived, HeartbeatReceived, ImpedanceUpdated } from '../../schemas/generated/events';
-import type { DecodedEvent, EventCodec } from '../runtime/codec';
+import type { EventCodec } from '../runtime/codec';
 import { committedOffsets as groupOffsets, readLog } from '../runtime/kafka/log-reader';
+import type { EventValidator } from '../runtime/processor';
 
 export interface ChangelogReadOptions {
   readonly brokers: readonly string[];
@@ -21,8 +22,7 @@ export async function readChangelog(opts: ChangelogReadOptions): Promise<Map<num
     ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
     onRecord: (r) => {
       if (r.event?.type !== 'ImpedanceUpdated') return;
-      const e = r.event as unknown as ImpedanceUpdated;
-      out.get(r.partition)?.set(e.agent_id, e);
+      out.get(r.partition)?.set(r.event.agent_id, r.event);
     },
   });
   return out;
@@ -33,7 +33,7 @@ export interface TailReadOptions {
   readonly topic: string;
   readonly codec: EventCodec;
   /** The runner's check: a record it would dead-letter is not folded here either. */
-  readonly validate: (event: DecodedEvent) => readonly string[];
+  readonly validate: EventValidator;
   readonly timeoutMs?: number;
 }
 
@@ -47,7 +47,7 @@ export async function readHeartbeatTail(opts: TailReadOptions, partition: number
   await readLog(opts.brokers, opts.codec, [{ topic: opts.topic, partition, from: Number(from), to: Number(to) }], {
     ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
     onRecord: (r) => {
-      if (r.event?.type === 'HeartbeatReceived' && opts.validate(r.event).length === 0) out.push(r.event as unknown as HeartbeatReceived);
+      if (r.event?.type === 'HeartbeatReceived' && opts.validate(r.event).length === 0) out.push(r.event);
     },
   });
   return out;
@@ -59,7 +59,7 @@ export async function readAckTail(opts: TailReadOptions, partition: number, from
   await readLog(opts.brokers, opts.codec, [{ topic: opts.topic, partition, from: Number(from), to: Number(to) }], {
     ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
     onRecord: (r) => {
-      if (r.event?.type === 'AckReceived' && opts.validate(r.event).length === 0) out.push({ ack: r.event as unknown as AckReceived, offset: Number(r.offset) });
+      if (r.event?.type === 'AckReceived' && opts.validate(r.event).length === 0) out.push({ ack: r.event, offset: Number(r.offset) });
     },
   });
   return out;

@@ -13,7 +13,6 @@
 import type { Logger } from 'pino';
 import type { AckReceived, HeartbeatReceived, ImpedanceUpdated } from '../../schemas/generated/events';
 import type { TopicName } from '../../topics/catalog';
-import type { DecodedEvent } from '../runtime/codec';
 import type { Emit } from '../runtime/processor';
 import { fromImpedanceUpdated, toImpedanceUpdated } from './agent-fold';
 import { PartitionFold } from './partition-fold';
@@ -176,7 +175,7 @@ export function createCheckpointer(o: CheckpointerOptions): Checkpointer {
       c.checkpointing = true;
       const through = c.heartbeatsThrough;
       const acksThrough = fold.acksAppliedThrough();
-      return fold.changelogAgents().map((a) => ({ topic: CHANGELOG, key: a.agentId, event: toImpedanceUpdated(a, through, acksThrough) as unknown as DecodedEvent }));
+      return fold.changelogAgents().map((a) => ({ topic: CHANGELOG, key: a.agentId, event: toImpedanceUpdated(a, through, acksThrough) }));
     },
 
     committed({ fold, changelog: c }, t) {

@@ -1,11 +1,9 @@
 // The impedance service (seed 002 §2.3, §3.1-3.2, §4): heartbeats into the Redis registry and
 // the compacted mesh.impedance changelog, 5 s summaries, send schedules, prediction accuracy.
 import type { TopicName } from '../../topics/catalog';
-import { EventCodec } from '../runtime/codec';
 import type { Logger } from '../runtime/logger';
 import type { ProcessorContext } from '../runtime/processor';
 import type { ServiceConfig, ServiceDefinition } from '../runtime/service';
-import { schemaValidator } from '../runtime/validation';
 import { IMPEDANCE_KNOBS, impedanceTuning } from './config';
 import { committedOffsets, readAckTail, readChangelog, readHeartbeatTail } from './changelog';
 import { impedanceProcessor, type ImpedanceProcessor } from './processor';
@@ -14,18 +12,17 @@ import { connectRedis, RegistryStore } from './registry-store';
 /** Redis key prefix of the registry: the topic prefix isolates tests and tenants here too. */
 export const registryPrefix = (topicPrefix: string) => `${topicPrefix}mesh:`;
 
-export function createImpedanceProcessor(config: ServiceConfig<typeof IMPEDANCE_KNOBS>, logger: Logger, ctx?: ProcessorContext): ImpedanceProcessor {
+export function createImpedanceProcessor(config: ServiceConfig<typeof IMPEDANCE_KNOBS>, logger: Logger, ctx: ProcessorContext): ImpedanceProcessor {
   const redis = connectRedis(config.redisUrl);
   redis.on('error', (err: Error) => logger.debug({ err: err.message }, 'redis connection error'));
   const store = new RegistryStore(redis, registryPrefix(config.topicPrefix));
-  const codec = new EventCodec(config.schemaRegistryUrl);
-  const validate = schemaValidator();
+  const { codec, validate } = ctx;
   const topic = (name: TopicName) => config.topicPrefix + name;
   const group = `${config.topicPrefix}solvermesh.impedance`;
   const processor = impedanceProcessor({
     store,
     logger,
-    ...(ctx ? { registry: ctx.registry } : {}),
+    registry: ctx.registry,
     restore: (partitions) => readChangelog({ brokers: config.kafkaBrokers, topic: topic('mesh.impedance'), partitions, codec }),
     committed: (partitions) => committedOffsets(config.kafkaBrokers, group, topic('mesh.heartbeats'), partitions),
     ...impedanceTuning(config),

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { AckReceived, CoordinationRequested, HeartbeatReceived } from '../../schemas/generated/events';
 import type { TopicName } from '../../topics/catalog';
-import type { DecodedEvent } from '../runtime/codec';
+import { unreachable } from '../runtime/errors';
 import { decimal, type Emit, type Processor, type RecordContext } from '../runtime/processor';
 import { ackReactor } from './ack-reactor';
 import { ackTail, createCheckpointer, heartbeatTail, type CommittedFn, type ReadAckTailFn, type ReadTailFn, type RestoreFn } from './checkpointer';
@@ -58,7 +58,10 @@ export interface ImpedanceProcessorDeps {
   readonly idleWriteMs?: number;
 }
 
-export type ImpedanceProcessor = Processor & {
+/** The event types the impedance processor takes (AckReceived on mesh.acks and mesh.agent-acks). */
+export const IMPEDANCE_INPUT_TYPES = ['HeartbeatReceived', 'CoordinationRequested', 'AckReceived'] as const;
+
+export type ImpedanceProcessor = Processor<(typeof IMPEDANCE_INPUT_TYPES)[number]> & {
   readonly metrics: ImpedanceMetrics;
   folds(): ReadonlyMap<number, PartitionFold>;
   /** Waits for registry writes under way (before closing Redis). */
@@ -102,7 +105,7 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
     if (res.changed.length === 0) return NO_EMITS;
     return res.changed.map((e) => {
       metrics.stateChanges.inc({ to: e.new_state });
-      return { topic: CHANGELOG, key: e.agent_id, event: e as unknown as DecodedEvent };
+      return { topic: CHANGELOG, key: e.agent_id, event: e };
     });
   }
 
@@ -151,13 +154,13 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
     drain,
     registryBacklog: () => writer.backlog(folds.all()),
     close: drain,
-    handles: (type) => type === 'HeartbeatReceived' || type === 'CoordinationRequested' || type === 'AckReceived',
+    accepts: IMPEDANCE_INPUT_TYPES,
     handle(event, ctx) {
       switch (event.type) {
-        case 'HeartbeatReceived': return onHeartbeat(event as unknown as HeartbeatReceived, ctx);
-        case 'CoordinationRequested': return onCoordination(event as unknown as CoordinationRequested);
-        case 'AckReceived': return ctx.topic === AGENT_ACKS ? onAgentAck(event as unknown as AckReceived, ctx) : onAck(event as unknown as AckReceived);
-        default: return [];
+        case 'HeartbeatReceived': return onHeartbeat(event, ctx);
+        case 'CoordinationRequested': return onCoordination(event);
+        case 'AckReceived': return ctx.topic === AGENT_ACKS ? onAgentAck(event, ctx) : onAck(event);
+        default: return unreachable(event);
       }
     },
     async flush() {

@@ -2,7 +2,6 @@
 // holds now (seed 002 §3.1). The request's T is remembered so acks without one can be measured.
 import type { CoordinationRequested } from '../../schemas/generated/events';
 import type { TopicName } from '../../topics/catalog';
-import type { DecodedEvent } from '../runtime/codec';
 import type { Emit } from '../runtime/processor';
 import type { RegistryStore } from './registry-store';
 import { computeSchedule, parseTarget } from './schedule';
@@ -26,6 +25,6 @@ export function scheduleReactor(store: RegistryStore): (req: CoordinationRequest
     const agents = await store.scheduleAgents([...new Set(targets)]);
     const chunks = computeSchedule(req, targets, (id) => agents.get(id));
     await store.rememberSchedule(req.message_id, req.target_arrival_time);
-    return chunks.map((c) => ({ topic: SCHEDULES, key: req.meta.correlation_id, event: c as unknown as DecodedEvent }));
+    return chunks.map((c) => ({ topic: SCHEDULES, key: req.meta.correlation_id, event: c }));
   };
 }

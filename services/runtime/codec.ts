@@ -5,18 +5,14 @@
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type avro from 'avsc';
 import { loadEventSchemas, type EventSchema } from '../../schemas/catalog';
+import type { SolvermeshEvent } from '../../schemas/generated/events';
 import { poison, transient, SolvermeshError } from './errors';
 import { registryAdmin, type RegistryAdmin } from './registry-admin';
 import { frame, framedSchemaId, HEADER_SIZE } from './wire-format';
 
-/** A decoded event: the record's fields plus `type`, the record name. */
-export interface DecodedEvent {
-  readonly type: string;
-  readonly [field: string]: unknown;
-}
-
-export interface Decoded<E = DecodedEvent> {
-  readonly event: E;
+export interface Decoded {
+  /** The record's fields plus `type`, the record name. */
+  readonly event: SolvermeshEvent;
   readonly schemaId: number;
 }
 
@@ -28,7 +24,7 @@ export const subjectFor = (topic: string, fullName: string) => `${topic}-${fullN
 interface ReaderForId {
   readonly schema: EventSchema;
   /** Decodes the Avro body that starts at `pos` and ends with `buf`. */
-  readonly read: (buf: Buffer, pos: number) => unknown;
+  readonly read: (buf: Buffer, pos: number) => Record<string, unknown>;
 }
 
 export class EventCodec {
@@ -87,14 +83,14 @@ export class EventCodec {
     return id;
   }
 
-  async encode(topic: string, event: DecodedEvent): Promise<Buffer> {
+  async encode(topic: string, event: SolvermeshEvent): Promise<Buffer> {
     const schema = this.eventSchema(event.type);
     const id = await this.schemaId(topic, event.type);
     return frame(id, encodeBody(schema, event));
   }
 
   /** encode() without a promise once the schema is registered under the topic; else undefined (call encode()). */
-  encodeKnown(topic: string, event: DecodedEvent): Buffer | undefined {
+  encodeKnown(topic: string, event: SolvermeshEvent): Buffer | undefined {
     const id = this.readyIds.get(topic)?.get(event.type);
     return id === undefined ? undefined : frame(id, encodeBody(this.eventSchema(event.type), event));
   }
@@ -158,7 +154,7 @@ export class EventCodec {
         const { value, offset } = same ? reader.decode(buf, pos) : reader.decode(buf, pos, resolver);
         if (offset < 0) throw new Error('truncated buffer');
         if (offset < buf.length) throw new Error('trailing data');
-        return value;
+        return value as Record<string, unknown>;
       },
     };
   }
@@ -167,16 +163,18 @@ export class EventCodec {
 function read(reader: ReaderForId, schemaId: number, framed: Buffer): Decoded {
   let record: Record<string, unknown>;
   try {
-    record = reader.read(framed, HEADER_SIZE) as Record<string, unknown>;
+    record = reader.read(framed, HEADER_SIZE);
   } catch (err) {
     throw poison('DECODE_FAILED', `Avro body does not decode with schema id ${schemaId} (${reader.schema.name}): ${(err as Error).message}`, err);
   }
   // No schema has a field named type.
   record.type = reader.schema.name;
-  return { event: record as unknown as DecodedEvent, schemaId };
+  // The one place bytes become a typed event: the record was read with the reader schema whose
+  // name is `type`, and the generated union is that schema's TypeScript (schemas/codegen.ts).
+  return { event: record as unknown as SolvermeshEvent, schemaId };
 }
 
-function encodeBody(schema: EventSchema, event: DecodedEvent): Buffer {
+function encodeBody(schema: EventSchema, event: SolvermeshEvent): Buffer {
   try {
     return schema.type.toBuffer(event);
   } catch (err) {

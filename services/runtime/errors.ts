@@ -51,3 +51,14 @@ export function errorCode(err: unknown): string {
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/**
+ * The default of an exhaustive switch: the compiler proves it is never reached. Should a value
+ * outside the union come at run time anyway (a bug), the record goes to the dead-letter topic
+ * naming it, rather than being passed over.
+ */
+export function unreachable(value: never): never {
+  const v = value as unknown;
+  const what = typeof v === 'object' && v !== null && 'type' in v ? `event type ${String(v.type)}` : `value ${String(v)}`;
+  throw poison('HANDLER_FAILED', `unreachable: no case for ${what}`);
+}

@@ -1,7 +1,8 @@
 // What a service plugs into the runner: a pure-ish handler from one decoded event to the
 // events it causes. The runner owns decoding, validation, retries, dead letters, transactions.
 import type { Registry } from 'prom-client';
-import type { DecodedEvent } from './codec';
+import type { EventOf, EventType, SolvermeshEvent } from '../../schemas/generated/events';
+import type { EventCodec } from './codec';
 
 export interface RecordContext {
   /** Logical topic name (without TOPIC_PREFIX). */
@@ -17,17 +18,22 @@ export interface Emit {
   /** Logical topic name. */
   readonly topic: string;
   readonly key: string;
-  readonly event: DecodedEvent;
+  readonly event: SolvermeshEvent;
 }
 
-export interface Processor {
+/**
+ * `T`: the event types the processor takes. A `Processor<'A'>` stands where a `Processor` is
+ * expected (handle is a method, so its parameter is compared both ways); the runner keeps that
+ * sound by handing it only events whose type is in `accepts`.
+ */
+export interface Processor<T extends EventType = EventType> {
   readonly name: string;
   /** Logical input topic names. */
   readonly inputs: readonly string[];
-  /** Event types this processor acts on; other events on its inputs are passed over. */
-  handles(type: string): boolean;
+  /** Event types this processor acts on, as data; other events on its inputs are passed over. */
+  readonly accepts: readonly T[];
   /** Throws a poison error for a record that can never succeed, a transient one to retry. */
-  handle(event: DecodedEvent, ctx: RecordContext): readonly Emit[] | Promise<readonly Emit[]>;
+  handle(event: EventOf<T>, ctx: RecordContext): readonly Emit[] | Promise<readonly Emit[]>;
   /**
    * Called once per batch after every record was handled, before the transaction commits:
    * the place for batched side effects (a Redis pipeline) and the events they yield. A
@@ -65,10 +71,23 @@ export interface Punctuation {
   punctuate(nowMs: number): void | Promise<void>;
 }
 
+/** Decode-time validation: the reasons a record is dead-lettered, empty when it is valid. */
+export type EventValidator = (event: SolvermeshEvent) => string[];
+
 /** What a service's processor factory gets besides config and logger. */
 export interface ProcessorContext {
   /** The service's Prometheus registry: register processor metrics here, served on /metrics. */
   readonly registry: Registry;
+  /** The runner's codec: reads of the service's own log (restore, replay) decode with it. */
+  readonly codec: EventCodec;
+  /** The runner's validation: a record it dead-letters is not folded by a restore either. */
+  readonly validate: EventValidator;
+}
+
+/** A type guard from a list of event types, for reads of the log outside the runner. */
+export function isOneOf<T extends EventType>(types: readonly T[]): (event: SolvermeshEvent | undefined) => event is EventOf<T> {
+  const set = new Set<EventType>(types);
+  return (event): event is EventOf<T> => event !== undefined && set.has(event.type);
 }
 
 /**

@@ -3,19 +3,21 @@
 // processing goes on; retriable failures are retried with backoff a bounded number of times,
 // then the batch aborts and is consumed again, so nothing is dropped while a dependency is down.
 import type { Logger } from 'pino';
-import type { EventCodec, DecodedEvent } from './codec';
+import type { EventType, SolvermeshEvent } from '../../schemas/generated/events';
+import type { EventCodec } from './codec';
 import { deadLetter } from './dead-letter';
 import { errorCode, errorMessage, isRetriable, poison } from './errors';
 import type { BatchContext, ConsumerTuning, InRecord, KafkaEngine, OutRecord, PartitionBatch, PartitionProgress, TransactionalConsumer } from './kafka/types';
 import type { RuntimeMetrics } from './metrics';
-import { decimal, type Emit, type Processor, type RecordContext } from './processor';
+import { decimal, type Emit, type EventValidator, type Processor, type RecordContext } from './processor';
 
-export type EventValidator = (event: DecodedEvent) => string[];
+/** What the runner uses of the codec (a test drives it with a stand-in, no registry). */
+export type RunnerCodec = Pick<EventCodec, 'decode' | 'decodeKnown' | 'encode' | 'encodeKnown'>;
 
 export interface RunnerOptions {
   readonly processor: Processor;
   readonly engine: KafkaEngine;
-  readonly codec: EventCodec;
+  readonly codec: RunnerCodec;
   readonly metrics: RuntimeMetrics;
   readonly logger: Logger;
   readonly groupId: string;
@@ -60,8 +62,11 @@ export class ProcessorRunner {
   private punctuationQueued = false;
   private readonly now: () => number;
   private readonly log: Logger;
+  /** The processor's `accepts`: its handle() is given no other type. */
+  private readonly accepted: ReadonlySet<EventType>;
 
   constructor(private readonly opts: RunnerOptions) {
+    this.accepted = new Set(opts.processor.accepts);
     this.now = opts.now ?? Date.now;
     this.lastProgressAt = this.now();
     this.log = opts.logger.child({ component: 'runner', processor: opts.processor.name });
@@ -229,12 +234,11 @@ export class ProcessorRunner {
     return this.opts.codec.decode(record.value).then(({ event }) => this.handleEvent(event, record, topic));
   }
 
-  private handleEvent(event: DecodedEvent, record: InRecord, topic: string): readonly Emit[] | Promise<readonly Emit[]> {
-    const { processor } = this.opts;
-    if (!processor.handles(event.type)) return NONE;
+  private handleEvent(event: SolvermeshEvent, record: InRecord, topic: string): readonly Emit[] | Promise<readonly Emit[]> {
+    if (!this.accepted.has(event.type)) return NONE;
     const issues = this.opts.validate?.(event) ?? NONE;
     if (issues.length > 0) throw poison('VALIDATION_FAILED', `${event.type} is invalid: ${issues.join('; ')}`);
-    return processor.handle(event, this.context(record, topic));
+    return this.opts.processor.handle(event, this.context(record, topic));
   }
 
   /** Attempts after a retriable failure of the first, with backoff. */

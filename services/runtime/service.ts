@@ -8,8 +8,8 @@ import { createLogger, type Logger } from './logger';
 import { combineKnobs, readKnobs, type KnobDecls, type KnobValues } from './knobs';
 import { createMetrics } from './metrics';
 import type { ConsumerTuning } from './kafka/types';
-import type { Processor, ProcessorContext } from './processor';
-import { ProcessorRunner, type EventValidator } from './runner';
+import type { EventValidator, Processor, ProcessorContext } from './processor';
+import { ProcessorRunner } from './runner';
 import { schemaValidator } from './validation';
 
 /** The runtime's configuration and the service's own knobs, read in one call. */
@@ -57,11 +57,13 @@ export async function startService<K extends KnobDecls>(def: ServiceDefinition<K
   const tuning = { maxBatchRecords: def.maxBatchRecords, consumerTuning: def.consumerTuning, ...def.runnerTuning?.(config) };
   const logger = createLogger(config.logLevel, def.name);
   const metrics = createMetrics(def.name);
-  const processor = await def.processor(config, logger, { registry: metrics.registry });
+  const codec = new EventCodec(config.schemaRegistryUrl);
+  const validate = def.validate ?? schemaValidator();
+  const processor = await def.processor(config, logger, { registry: metrics.registry, codec, validate });
   const runner = new ProcessorRunner({
     processor,
     engine: createEngine(config, logger),
-    codec: new EventCodec(config.schemaRegistryUrl),
+    codec,
     metrics,
     logger,
     groupId: `${config.topicPrefix}solvermesh.${def.name}`,
@@ -69,7 +71,7 @@ export async function startService<K extends KnobDecls>(def: ServiceDefinition<K
     maxRetries: config.maxRetries,
     retryBackoffMs: config.retryBackoffMs,
     stallTimeoutMs: config.stallTimeoutMs,
-    validate: def.validate ?? schemaValidator(),
+    validate,
     ...(tuning.maxBatchRecords ? { maxBatchRecords: tuning.maxBatchRecords } : {}),
     ...(tuning.consumerTuning ? { consumerTuning: tuning.consumerTuning } : {}),
   });

@@ -13,8 +13,7 @@ import { PACKED_ELEMENT_SIZE } from '../../schemas/packed';
 import { EVENT_RULES } from '../../schemas/rules';
 import { DEFAULT_LIMITS, validateEvent, type IssueSink, type ValidationIssue, type ValidationLimits } from '../../schemas/validate';
 import { nullableOf, planFor, resolve, type FieldAnnotations } from '../../schemas/walk';
-import type { DecodedEvent } from './codec';
-import type { EventValidator } from './runner';
+import type { EventValidator } from './processor';
 
 type Check = (v: unknown) => boolean;
 
@@ -28,17 +27,17 @@ export function schemaValidator(limits: ValidationLimits = DEFAULT_LIMITS): Even
   // 1.7% of the solver service's CPU.
   const issues: ValidationIssue[] = [];
   const sink: IssueSink = { limits, add: (code, path, message) => { issues.push({ code, path, message }); } };
-  return (event: DecodedEvent) => {
+  return (event: SolvermeshEvent) => {
     let check = compiled.get(event.type);
     if (check === undefined) {
       check = compileEventCheck(event.type, limits);
       compiled.set(event.type, check);
     }
-    if (check === null || !check(event)) return reasons(validateEvent(event as unknown as SolvermeshEvent, limits));
-    const rule = EVENT_RULES[event.type as SolvermeshEvent['type']] as ((e: SolvermeshEvent, s: IssueSink) => void) | undefined;
+    if (check === null || !check(event)) return reasons(validateEvent(event, limits));
+    const rule = EVENT_RULES[event.type] as ((e: SolvermeshEvent, s: IssueSink) => void) | undefined;
     if (!rule) return NONE as string[];
     issues.length = 0;
-    rule(event as unknown as SolvermeshEvent, sink);
+    rule(event, sink);
     return issues.length === 0 ? (NONE as string[]) : reasons(issues);
   };
 }

@@ -22,7 +22,6 @@ import { impedanceService, registryPrefix } from '../impedance';
 import { coordinationRequested } from '../impedance/coordination';
 import { connectRedis, RegistryStore, unlinkPrefixed } from '../impedance/registry-store';
 import { meshStatus, statusLine, type MeshStatus } from '../impedance/status';
-import type { DecodedEvent } from '../runtime/codec';
 import { loadConfig, type RuntimeConfig } from '../runtime/config';
 import { readKnobs } from '../runtime/knobs';
 import { DEMO_KNOBS } from '../demo/config';
@@ -118,7 +117,7 @@ async function coordinateEvery(config: RuntimeConfig, clusters: readonly string[
     const req = coordinationRequested({ targets: [`cluster:${clusters[sent % clusters.length]!}`], arrivalAtUs: nowUs + 3_000_000, nowUs, source: 'demo-orchestrator' });
     sent++;
     sending = sending
-      .then(async () => { await sender.sendKeyed('mesh.coordination', [{ key: req.meta.correlation_id, event: req as unknown as DecodedEvent }]); })
+      .then(async () => { await sender.sendKeyed('mesh.coordination', [{ key: req.meta.correlation_id, event: req }]); })
       .catch((err: unknown) => { failure ??= err; });
   }, periodMs);
   let stopped: Promise<number> | undefined;

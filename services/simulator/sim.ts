@@ -3,7 +3,7 @@
 // acks on mesh.acks.
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
-import type { HeartbeatReceived, ScheduleComputed } from '../../schemas/generated/events';
+import type { HeartbeatReceived } from '../../schemas/generated/events';
 import { EventCodec } from '../runtime/codec';
 import type { RuntimeConfig } from '../runtime/config';
 import { ack, buildMesh, heartbeat, NO_FAULTS, prng, type AgentProfile, type Faults } from './generator';
@@ -54,7 +54,7 @@ export async function runMeshSim(o: SimOptions): Promise<SimProgress> {
   };
   const send = async (beats: HeartbeatReceived[]) => {
     if (beats.length === 0) return;
-    const messages = await Promise.all(beats.map(async (b) => ({ key: b.agent_id, value: await codec.encode(topic('mesh.heartbeats'), b as never) })));
+    const messages = await Promise.all(beats.map(async (b) => ({ key: b.agent_id, value: await codec.encode(topic('mesh.heartbeats'), b) })));
     await producer.send({ topic: topic('mesh.heartbeats'), acks: -1, messages });
     sent += beats.length;
   };
@@ -125,13 +125,13 @@ async function answerSchedules(
   await consumer.subscribe({ topic: prefix + 'mesh.schedules', fromBeginning: false });
   await consumer.run({
     eachMessage: async ({ message }) => {
-      const s = (await codec.decode(message.value)).event as unknown as ScheduleComputed;
+      const s = (await codec.decode(message.value)).event;
       if (s.type !== 'ScheduleComputed') return;
       const messages = [];
       for (const e of s.entries) {
         const a = byId.get(e.agent_id);
         const x = a && ack(a, e, s.message_id, s.meta.correlation_id, s.target_arrival_time, rand, faults);
-        if (x) messages.push({ key: s.meta.correlation_id, value: await codec.encode(prefix + 'mesh.acks', x as never) });
+        if (x) messages.push({ key: s.meta.correlation_id, value: await codec.encode(prefix + 'mesh.acks', x) });
       }
       if (messages.length > 0) await producer.send({ topic: prefix + 'mesh.acks', acks: -1, messages });
       messages.forEach(() => onAck());

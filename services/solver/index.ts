@@ -1,9 +1,7 @@
 // The solver service: event-sourced solve sessions (seed 000 §2-§3, §7.4). Configured by the
 // environment: the runtime's variables and SOLVER_* (config.ts), read and validated at start.
-import { EventCodec } from '../runtime/codec';
 import type { RuntimeConfig } from '../runtime/config';
 import type { ServiceDefinition } from '../runtime/service';
-import { schemaValidator } from '../runtime/validation';
 import { wasmKernel } from '../../wasm';
 import { SOLVER_KNOBS, solverRunnerTuning, solverTuning } from './config';
 import { solverProcessor } from './processor';
@@ -17,8 +15,7 @@ export const solverService: ServiceDefinition<typeof SOLVER_KNOBS> = {
   runnerTuning: solverRunnerTuning,
   processor: (config, logger, ctx) => {
     const tuning = solverTuning(config);
-    const codec = new EventCodec(config.schemaRegistryUrl);
-    const validate = schemaValidator();
+    const { codec, validate } = ctx;
     const kernel = wasmKernel();
     return solverProcessor({
       logger, registry: ctx.registry, sliceWork: tuning.sliceWork, snapshotEvery: tuning.snapshotEvery, snapshotMicros: tuning.snapshotMicros,

@@ -5,7 +5,6 @@
 // slice is itself an input, batches stay short, and the group keeps heartbeating.
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { IterationSliceGranted } from '../../schemas/generated/events';
-import type { DecodedEvent } from '../runtime/codec';
 import { poison } from '../runtime/errors';
 import { derivedEventId } from '../runtime/ids';
 import type { Logger } from '../runtime/logger';
@@ -15,7 +14,10 @@ import { quiescent, snapshotEvents, snapshotKey } from './snapshot';
 
 export const INPUTS = ['solver.sessions', 'solver.costs', 'solver.commands'] as const;
 export const SNAPSHOTS = 'solver.snapshots';
-const HANDLED = new Set(['SessionOpened', 'MatrixChunkAppended', 'SessionClosed', 'CostUpdated', 'CorrectionRequested', 'VerificationRequested', 'IterationSliceGranted']);
+/** The event types the solver takes: SolverEvent's, as data. */
+export const SOLVER_INPUT_TYPES = [
+  'SessionOpened', 'MatrixChunkAppended', 'SessionClosed', 'CostUpdated', 'CorrectionRequested', 'VerificationRequested', 'IterationSliceGranted',
+] as const satisfies ReadonlyArray<SolverEvent['type']>;
 
 export interface SolverProcessorOptions {
   /** A fresh (restored) core for a partition: snapshot + committed tail. */
@@ -38,7 +40,7 @@ interface Held {
   snapshotAt: number;
 }
 
-export function solverProcessor(o: SolverProcessorOptions): Processor & { held(): ReadonlyMap<number, PartitionCore> } {
+export function solverProcessor(o: SolverProcessorOptions): Processor<SolverEvent['type']> & { held(): ReadonlyMap<number, PartitionCore> } {
   const held = new Map<number, Held>();
   const stale = new Set<number>();
   const touched = new Set<number>();
@@ -69,7 +71,7 @@ export function solverProcessor(o: SolverProcessorOptions): Processor & { held()
   const toEmits = (outs: Output[]): Emit[] => outs.map((x) => ({
     topic: x.topic,
     key: x.event.type === 'ConflictReported' ? x.event.conflict_id : x.event.session_id,
-    event: x.event as unknown as DecodedEvent,
+    event: x.event,
   }));
 
   function count(outs: Output[]): void {
@@ -79,8 +81,7 @@ export function solverProcessor(o: SolverProcessorOptions): Processor & { held()
     }
   }
 
-  function handleWith(h: Held, event: DecodedEvent, ctx: RecordContext): Emit[] {
-    const e = event as unknown as SolverEvent;
+  function handleWith(h: Held, e: SolverEvent, ctx: RecordContext): Emit[] {
     try {
       h.core.check(e);
     } catch (err) {
@@ -102,10 +103,10 @@ export function solverProcessor(o: SolverProcessorOptions): Processor & { held()
   return {
     name: 'solver',
     inputs: INPUTS,
-    handles: (type) => HANDLED.has(type),
+    accepts: SOLVER_INPUT_TYPES,
     held: () => new Map([...held].map(([p, h]) => [p, h.core])),
 
-    handle(event: DecodedEvent, ctx: RecordContext): Emit[] | Promise<Emit[]> {
+    handle(event: SolverEvent, ctx: RecordContext): Emit[] | Promise<Emit[]> {
       // No promise per record when the partition's core is at hand (bursts of 50,000/s).
       const h = held.get(ctx.partition);
       if (h && !stale.has(ctx.partition)) return handleWith(h, event, ctx);
@@ -128,12 +129,12 @@ export function solverProcessor(o: SolverProcessorOptions): Processor & { held()
             meta: { event_id: derivedEventId(s.id, `slice:${process.pid}:${now()}:${sliceSeq++}`), correlation_id: s.id, causation_id: null, occurred_at: h.core.streamTime, producer: 'solver', sequence: null },
             session_id: s.id, work: Math.max(o.sliceWork, iterationCost(s)),
           };
-          out.push({ topic: 'solver.commands', key: s.id, event: ev as unknown as DecodedEvent });
+          out.push({ topic: 'solver.commands', key: s.id, event: ev });
         }
         const due = h.sinceSnapshot >= o.snapshotEvery || (h.sinceSnapshot > 0 && h.core.streamTime - h.snapshotAt >= o.snapshotMicros);
         if (due && quiescent(h.core)) {
           const events = snapshotEvents(h.core, h.core.streamTime);
-          events.forEach((ev, c) => out.push({ topic: SNAPSHOTS, key: snapshotKey(p, c), event: ev as unknown as DecodedEvent }));
+          events.forEach((ev, c) => out.push({ topic: SNAPSHOTS, key: snapshotKey(p, c), event: ev }));
           h.sinceSnapshot = 0;
           h.snapshotAt = h.core.streamTime;
           m.snapshots.inc();

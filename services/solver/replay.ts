@@ -7,9 +7,10 @@ import type { IterationCompleted } from '../../schemas/generated/events';
 import { SOLVER_PARTITIONS } from '../../topics/catalog';
 import { wasmKernel, type KernelFactory } from '../../wasm';
 import type { EventCodec } from '../runtime/codec';
-import { DEFAULT_SOLVER_LIMITS, InputRejected, PartitionCore, type SolverEvent, type SolverLimits } from './domain';
+import { DEFAULT_SOLVER_LIMITS, InputRejected, PartitionCore, type SolverLimits } from './domain';
 import { readLog, type LogRecord } from '../runtime/kafka/log-reader';
-import { INPUTS } from './processor';
+import { isOneOf, type EventValidator } from '../runtime/processor';
+import { INPUTS, SOLVER_INPUT_TYPES } from './processor';
 import { mergeByTime } from './restore';
 
 export interface ReplayOptions {
@@ -22,7 +23,7 @@ export interface ReplayOptions {
   readonly limits?: SolverLimits;
   /** The kernel the service ran (default the WASM one; the reference computes the same bits). */
   readonly kernel?: KernelFactory;
-  readonly validate?: (e: { type: string }) => readonly string[];
+  readonly validate?: EventValidator;
   readonly progress?: (done: number, total: number) => void;
 }
 
@@ -56,12 +57,15 @@ export async function replaySession(o: ReplayOptions): Promise<ReplayResult> {
     // Every partition is read: producers with other partitioners may have placed the session's
     // records elsewhere; stream time comes from the partition that holds them.
     const recs = t === 'solver.sessions' ? sessions : await readLog(o.brokers, o.codec, all.map((p) => ({ topic: o.topicPrefix + t, partition: p, from: 0 })));
-    const mine = recs.find((r) => r.event && r.event.session_id === o.sessionId)?.partition ?? partition;
+    const mine = recs.find((r) => r.event && 'session_id' in r.event && r.event.session_id === o.sessionId)?.partition ?? partition;
     lists.push(recs.filter((r) => r.partition === mine));
   }
   // Read every partition: the producer's partitioner (not ours) placed the outputs.
   const recordedRecs = await readLog(o.brokers, o.codec, all.map((p) => ({ topic: o.topicPrefix + 'solver.iterations', partition: p, from: 0 })));
-  const recorded = recordedRecs.filter((r) => r.event?.type === 'IterationCompleted' && r.event.session_id === o.sessionId);
+  const recorded: Recorded[] = [];
+  for (const r of recordedRecs) {
+    if (r.event?.type === 'IterationCompleted' && r.event.session_id === o.sessionId) recorded.push({ offset: r.offset, timestampMs: r.timestampMs, event: r.event });
+  }
 
   const core = new PartitionCore(partition, { ...(o.limits ?? DEFAULT_SOLVER_LIMITS), recordWork: Number.MAX_SAFE_INTEGER / 4 }, o.kernel ?? wasmKernel());
   const merged = mergeByTime(lists);
@@ -70,8 +74,9 @@ export async function replaySession(o: ReplayOptions): Promise<ReplayResult> {
   for (const r of merged) {
     done++;
     if (done % 500 === 0) o.progress?.(done, merged.length);
-    const e = r.event as unknown as SolverEvent | undefined;
-    if (!e || !('session_id' in e)) continue;
+    const e = r.event;
+    // What the live processor takes (the runner passes the rest over), so stream time moves alike.
+    if (!isSolverInput(e)) continue;
     const ref = { topic: r.topic.slice(o.topicPrefix.length), partition, offset: r.offset, eventId: e.meta.event_id, occurredAt: e.meta.occurred_at };
     if (e.session_id !== o.sessionId) { core.observe(ref); continue; }
     if (o.validate && o.validate(e).length > 0) continue;
@@ -81,10 +86,10 @@ export async function replaySession(o: ReplayOptions): Promise<ReplayResult> {
   }
   o.progress?.(merged.length, merged.length);
 
-  const start = startIndex(recorded.map((r) => r.event as unknown as IterationCompleted), recorded, o.from);
+  const start = startIndex(recorded, o.from);
   const base = { partition, inputs: merged.length, recorded: recorded.length, recomputed: recomputed.length };
   for (let i = start; i < Math.max(recorded.length, recomputed.length); i++) {
-    const rec = recorded[i]?.event as unknown as IterationCompleted | undefined;
+    const rec = recorded[i]?.event;
     const got = recomputed[i];
     const offset = recorded[i]?.offset ?? null;
     if (!rec || !got) return { ...base, ok: false, compared: i - start, divergence: { index: i, offset, field: rec ? '(missing recomputed event)' : '(extra recomputed event)', recorded: rec ? summary(rec) : null, recomputed: got ? summary(got) : null } };
@@ -94,12 +99,20 @@ export async function replaySession(o: ReplayOptions): Promise<ReplayResult> {
   return { ...base, ok: true, compared: Math.max(0, recorded.length - start) };
 }
 
-function startIndex(events: IterationCompleted[], recs: LogRecord[], from: ReplayOptions['from']): number {
+const isSolverInput = isOneOf(SOLVER_INPUT_TYPES);
+
+interface Recorded {
+  readonly offset: number;
+  readonly timestampMs: number;
+  readonly event: IterationCompleted;
+}
+
+function startIndex(recorded: readonly Recorded[], from: ReplayOptions['from']): number {
   if (!from) return 0;
-  const i = events.findIndex((e, k) => ('offset' in from
-    ? Math.max(...e.applied_through.map((p) => p.offset)) >= from.offset
-    : recs[k]!.timestampMs >= from.timestampMs));
-  return i < 0 ? events.length : i;
+  const i = recorded.findIndex((r) => ('offset' in from
+    ? Math.max(...r.event.applied_through.map((p) => p.offset)) >= from.offset
+    : r.timestampMs >= from.timestampMs));
+  return i < 0 ? recorded.length : i;
 }
 
 const summary = (e: IterationCompleted) => ({ iteration: e.iteration, residual_norm: e.residual_norm });

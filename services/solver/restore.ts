@@ -3,12 +3,13 @@
 // Records of the three topics merge by record timestamp (per-topic order kept); the work
 // outputs do not depend on the interleaving (domain.ts), only external commands' position may.
 import type { KernelFactory } from '../../wasm';
-import type { DecodedEvent, EventCodec } from '../runtime/codec';
-import { DEFAULT_SOLVER_LIMITS, InputRejected, PartitionCore, type Clock, type SolverEvent, type SolverLimits } from './domain';
+import type { EventCodec } from '../runtime/codec';
+import { DEFAULT_SOLVER_LIMITS, InputRejected, PartitionCore, type Clock, type SolverLimits } from './domain';
 import { committedOffsets, readLog, type LogRecord } from '../runtime/kafka/log-reader';
-import { INPUTS, SNAPSHOTS } from './processor';
+import { isOneOf, type EventValidator } from '../runtime/processor';
+import { INPUTS, SNAPSHOTS, SOLVER_INPUT_TYPES } from './processor';
 import { assembleLatest, deserialize, partitionSessionId, snapshotKey } from './snapshot';
-import type { SessionSnapshotted } from '../../schemas/generated/events';
+import type { SessionSnapshotted, SolvermeshEvent } from '../../schemas/generated/events';
 import { SOLVER_PARTITIONS } from '../../topics/catalog';
 
 export interface RestoreOptions {
@@ -19,7 +20,7 @@ export interface RestoreOptions {
   readonly limits?: SolverLimits;
   /** Opens the kernel of each restored or assembled session. */
   readonly kernel: KernelFactory;
-  readonly validate?: (event: DecodedEvent) => readonly string[];
+  readonly validate?: EventValidator;
   readonly clock?: Clock;
 }
 
@@ -27,13 +28,13 @@ export async function latestSnapshot(o: Pick<RestoreOptions, 'brokers' | 'codec'
   // Every snapshot partition is read (a piece's key, not its input partition, places it), but
   // only this partition's pieces are decoded: the others are other partitions' state.
   const mine = snapshotKey(partition, 0).split('#')[0] + '#';
-  const events: DecodedEvent[] = [];
+  const events: SolvermeshEvent[] = [];
   await readLog(o.brokers, o.codec, [...Array(SOLVER_PARTITIONS).keys()].map((q) => ({ topic: o.topicPrefix + SNAPSHOTS, partition: q, from: 0 })), {
     decode: false,
     onRecord: async (r) => { if (r.key?.startsWith(mine)) events.push((await o.codec.decode(r.value)).event); },
   });
   const id = partitionSessionId(partition);
-  const pieces = events.filter((e) => e.type === 'SessionSnapshotted' && e.session_id === id) as unknown as SessionSnapshotted[];
+  const pieces = events.filter((e): e is SessionSnapshotted => e.type === 'SessionSnapshotted' && e.session_id === id);
   return assembleLatest(pieces);
 }
 
@@ -53,19 +54,18 @@ export function mergeByTime(lists: LogRecord[][]): LogRecord[] {
 }
 
 /** Folds `records` into `core` the way the processor would (check, fold, work). */
-export function refold(core: PartitionCore, records: LogRecord[], prefix: string, validate?: (e: DecodedEvent) => readonly string[]): void {
+export function refold(core: PartitionCore, records: LogRecord[], prefix: string, validate?: EventValidator): void {
   for (const r of records) {
-    const e = r.event;
-    if (!e || !HANDLED.has(e.type)) continue;
-    if (validate && validate(e).length > 0) continue;
-    const ev = e as unknown as SolverEvent;
+    const ev = r.event;
+    if (!isSolverInput(ev)) continue;
+    if (validate && validate(ev).length > 0) continue;
     try { core.check(ev); } catch (err) { if (err instanceof InputRejected) continue; throw err; }
     core.fold(ev, { topic: r.topic.slice(prefix.length), partition: r.partition, offset: r.offset, eventId: ev.meta.event_id, occurredAt: ev.meta.occurred_at });
     core.work();
   }
 }
 
-const HANDLED = new Set(['SessionOpened', 'MatrixChunkAppended', 'SessionClosed', 'CostUpdated', 'CorrectionRequested', 'VerificationRequested', 'IterationSliceGranted']);
+const isSolverInput = isOneOf(SOLVER_INPUT_TYPES);
 
 export async function restorePartition(o: RestoreOptions, partition: number): Promise<PartitionCore> {
   const core = new PartitionCore(partition, o.limits ?? DEFAULT_SOLVER_LIMITS, o.kernel, o.clock);

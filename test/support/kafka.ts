@@ -4,7 +4,8 @@ import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel, Partitioners, type Consumer, type Producer } from 'kafkajs';
 import { allTopicSpecs } from '../../topics/catalog';
 import { applyTopics, deletePrefixedTopics } from '../../topics/apply';
-import { EventCodec, type DecodedEvent } from '../../services/runtime/codec';
+import type { SolvermeshEvent } from '../../schemas/generated/events';
+import { EventCodec } from '../../services/runtime/codec';
 import type { Headers } from '../../services/runtime/kafka/types';
 import pino from 'pino';
 import { createRdkafkaEngine } from '../../services/runtime/kafka/rdkafka-engine';
@@ -68,7 +69,7 @@ export class TestKafka {
     await (await this.getProducer()).send({ topic: this.topic(topic), acks: -1, messages: records });
   }
 
-  async sendEvents(topic: string, events: Array<{ key: string; event: DecodedEvent }>): Promise<void> {
+  async sendEvents(topic: string, events: ReadonlyArray<{ key: string; event: SolvermeshEvent }>): Promise<void> {
     const physical = this.topic(topic);
     const messages = await Promise.all(events.map(async (e) => ({ key: e.key, value: await this.codec.encode(physical, e.event) })));
     await this.sendRaw(topic, messages);
@@ -101,7 +102,7 @@ export class TestKafka {
     return records;
   }
 
-  async decodeAll(records: ConsumedRecord[]): Promise<DecodedEvent[]> {
+  async decodeAll(records: ConsumedRecord[]): Promise<SolvermeshEvent[]> {
     return Promise.all(records.map(async (r) => (await this.codec.decode(r.value)).event));
   }
 

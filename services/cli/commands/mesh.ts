@@ -2,13 +2,11 @@
 // `mesh coordinate`: a coordination request onto mesh.coordination, and with --wait the schedule
 // the impedance service computes for it.
 import type { Command } from 'commander';
-import type { ScheduleComputed } from '../../../schemas/generated/events';
 import { topicSpec } from '../../../topics/catalog';
 import { registryPrefix } from '../../impedance';
 import { coordinationRequested, parseArrival, ScheduleGather, scheduleLine, summarizeSchedule } from '../../impedance/coordination';
 import { connectRedis, RegistryStore } from '../../impedance/registry-store';
 import { formatStatusBox, meshStatus } from '../../impedance/status';
-import type { DecodedEvent } from '../../runtime/codec';
 import { EventCodec } from '../../runtime/codec';
 import { loadConfig, type RuntimeConfig } from '../../runtime/config';
 import { errorMessage } from '../../runtime/errors';
@@ -67,7 +65,7 @@ export async function meshCoordinate(config: RuntimeConfig, o: CoordinateFlags, 
     windowMs: num('--window', o.window), capabilities: o.capability,
   });
   // What the service would dead-letter is refused here, before anything is sent.
-  const problems = validate(req as unknown as DecodedEvent);
+  const problems = validate(req);
   if (problems.length > 0) throw new Error(`the request would be dead-lettered: ${problems.slice(0, 3).join('; ')}; nothing was sent`);
   const waitS = o.wait === undefined || o.wait === false ? undefined : o.wait === true ? 30 : num('--wait', o.wait);
   if (waitS !== undefined && !(waitS > 0)) throw new Error(`--wait ${waitS}: give a number of seconds > 0`);
@@ -75,7 +73,7 @@ export async function meshCoordinate(config: RuntimeConfig, o: CoordinateFlags, 
   const from = waitS === undefined ? [] : await endOffsets(config.kafkaBrokers, schedules, topicSpec('mesh.schedules').partitions);
   const sender = await EventSender.connect(config);
   try {
-    await sender.sendKeyed('mesh.coordination', [{ key: req.meta.correlation_id, event: req as unknown as DecodedEvent }]);
+    await sender.sendKeyed('mesh.coordination', [{ key: req.meta.correlation_id, event: req }]);
   } finally {
     await sender.close();
   }
@@ -86,7 +84,7 @@ export async function meshCoordinate(config: RuntimeConfig, o: CoordinateFlags, 
     await readLog(config.kafkaBrokers, codec, from.map((f, p) => ({ topic: schedules, partition: p, from: f })), {
       timeoutMs: waitS * 1000,
       until: () => gather.complete,
-      onRecord: (r) => { if (r.event?.type === 'ScheduleComputed') gather.add(r.event as unknown as ScheduleComputed); },
+      onRecord: (r) => { if (r.event?.type === 'ScheduleComputed') gather.add(r.event); },
     });
   } catch (err) {
     throw new Error(`no complete schedule for ${req.meta.correlation_id} on ${schedules} within ${waitS} s (is the impedance service running?); the request was sent. ${errorMessage(err)}`);

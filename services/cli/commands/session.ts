@@ -5,7 +5,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { Kafka, logLevel } from 'kafkajs';
-import type { ConvergenceReached, Preconditioner, SolverMethod } from '../../../schemas/generated/events';
+import type { ConvergenceReached, Preconditioner, SolverMethod, SolvermeshEvent } from '../../../schemas/generated/events';
 import { METHODS, multiply } from '../../../wasm/index';
 import { SOLVER_PARTITIONS } from '../../../topics/catalog';
 import { EventCodec } from '../../runtime/codec';
@@ -18,7 +18,7 @@ import { checkSessionId } from '../cost-input';
 import { EventSender, problemsOf } from '../event-sender';
 import { recordTyper } from '../record-type';
 import { requireTopics } from '../topic-check';
-import { costsToCover, coversCosts, deadLetterLine, deadLetterOf, watchJson, watchStep, type WatchedEvent } from '../session-watch';
+import { costsToCover, coversCosts, deadLetterLine, deadLetterOf, isWatched, watchJson, watchStep } from '../session-watch';
 
 const WIRE_METHOD: Record<string, SolverMethod> = {
   jacobi: 'JACOBI', gauss_seidel: 'GAUSS_SEIDEL', cg: 'CG', bicgstab: 'BICGSTAB', neumann: 'NEUMANN', hybrid: 'HYBRID',
@@ -120,8 +120,6 @@ async function openCommand(flags: OpenFlags): Promise<void> {
   err(`session ${p.sessionId}: ${p.a.n} unknowns, ${p.a.values.length} non-zeros in ${p.events.length - 1} chunk(s), ${p.method}, tol ${p.tol}, ${p.rhs}; sent to solver.sessions in ${Math.round(performance.now() - t0)} ms`);
   process.stdout.write(`${p.sessionId}\n`);
 }
-
-const WATCHED = new Set(['IterationCompleted', 'ConvergenceReached', 'SessionOpened', 'SessionRejected', 'SessionClosed', 'ConflictReported']);
 
 async function watchCommand(id: string, flags: WatchFlags): Promise<void> {
   const sid = checkSessionId(id, 'the session id');
@@ -227,13 +225,13 @@ async function watchCommand(id: string, flags: WatchFlags): Promise<void> {
         const conflicts = topic.endsWith('mesh.conflicts');
         // Solver topics are keyed by session id: skip other sessions (and their chunks) undecoded.
         if (!conflicts && message.key?.toString() !== sid) return;
-        let event: WatchedEvent;
+        let event: SolvermeshEvent;
         try {
-          event = (await codec.decode(message.value)).event as unknown as WatchedEvent;
+          event = (await codec.decode(message.value)).event;
         } catch {
           return; // the service dead-letters undecodable input; the watch only reports the session's events
         }
-        if (!WATCHED.has(event.type)) return;
+        if (!isWatched(event)) return;
         if (event.type === 'ConflictReported' && event.cluster_id !== sid) return;
         const step = watchStep(event, { untilConverged: Boolean(flags.untilConverged), costsThrough }, prefix);
         if (flags.json) process.stdout.write(`${JSON.stringify(watchJson(event, { topic: topic.slice(prefix.length), partition, offset: message.offset }))}\n`);

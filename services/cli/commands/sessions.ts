@@ -7,7 +7,7 @@ import { loadConfig } from '../../runtime/config';
 import { readLog, type LogRecord } from '../../runtime/kafka/log-reader';
 import { recordTyper } from '../record-type';
 import { requireTopics } from '../topic-check';
-import { emptySessionLog, foldLogEntry, sessionTable, summarize } from '../session-list';
+import { emptySessionLog, foldCostEntry, foldLogEntry, sessionTable, summarize } from '../session-list';
 
 export function register(program: Command): void {
   program
@@ -19,7 +19,7 @@ export function register(program: Command): void {
       const prefix = config.topicPrefix;
       const codec = new EventCodec(config.schemaRegistryUrl);
       const log = emptySessionLog();
-      const fold = (r: LogRecord & { deadLettered?: boolean }) => foldLogEntry(log, { ...r, topic: r.topic.slice(prefix.length) });
+      const fold = (r: LogRecord) => foldLogEntry(log, { ...r, topic: r.topic.slice(prefix.length) });
       await requireTopics(config.kafkaBrokers, ['solver.costs', 'solver.costs.dlq', 'solver.sessions', 'solver.iterations', 'mesh.conflicts'].map((t) => prefix + t));
       const ranges = (topic: string, partitions: number) => [...Array(partitions).keys()].map((p) => ({ topic: prefix + topic, partition: p, from: 0 }));
       // A cost update the solver refused is recognised by its bytes, copied unchanged to
@@ -34,7 +34,7 @@ export function register(program: Command): void {
         decode: false,
         onRecord: async (r) => {
           if (await typeOf(r.value) !== 'CostUpdated') return;
-          fold({ ...r, event: { type: 'CostUpdated' }, deadLettered: dead.size > 0 && r.value !== null && dead.has(`${r.key}/${r.value.toString('base64')}`) });
+          foldCostEntry(log, { ...r, deadLettered: dead.size > 0 && r.value !== null && dead.has(`${r.key}/${r.value.toString('base64')}`) });
         },
       }));
       await Promise.all([

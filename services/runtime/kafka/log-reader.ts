@@ -3,7 +3,8 @@
 // produced), read_committed like the runner, from an offset to an end offset or the partition's
 // end. node-rdkafka, because it assigns without a group and reports the end of a partition.
 import type * as Rd from 'node-rdkafka';
-import type { DecodedEvent, EventCodec } from '../codec';
+import type { SolvermeshEvent } from '../../../schemas/generated/events';
+import type { EventCodec } from '../codec';
 import { isRetriable, transient } from '../errors';
 import { cb, rd } from './rdkafka-lib';
 
@@ -23,7 +24,7 @@ export interface LogRecord {
   readonly key: string | null;
   readonly value: Buffer | null;
   /** undefined when the bytes do not decode (the runner dead-lettered them). */
-  readonly event: DecodedEvent | undefined;
+  readonly event: SolvermeshEvent | undefined;
 }
 
 export interface ReadLogOptions {
@@ -83,7 +84,7 @@ export async function readLog(brokers: readonly string[], codec: EventCodec, ran
         const r = ranges.get(key);
         if (!r || (!pending.has(key) && !opts.until)) continue;
         if (r.to !== undefined && m.offset >= r.to) { pending.delete(key); continue; }
-        let event: DecodedEvent | undefined;
+        let event: SolvermeshEvent | undefined;
         if (opts.decode !== false) {
           try { event = (await codec.decode(m.value)).event; } catch (err) { if (isRetriable(err)) throw err; }
         }

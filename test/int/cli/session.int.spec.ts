@@ -7,12 +7,11 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CostUpdated, SessionOpened } from '../../../schemas/generated/events';
 import { writeMatrixMarketCsr, writeMatrixMarketVector } from '../../../services/solver/matrix-market';
 import { poisson2d } from '../../../wasm/src/problems';
 import { TestKafka } from '../../support/kafka';
 import { runCli as cli, type CliRun as Run } from '../../support/process';
-import { readAll, startSolver, type SolverChild } from '../solver/support';
+import { readAll, readOf, sessionOf, startSolver, type SolverChild } from '../solver/support';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -56,9 +55,10 @@ describe('solvermesh session open / watch, produce cost, sessions', function () 
     sid = r.stdout.trim();
     assert.match(sid, UUID);
     assert.match(r.stderr, new RegExp(`144 unknowns, ${a.values.length} non-zeros in 1 chunk`));
-    const mine = (await readAll(k, 'solver.sessions')).filter((e) => (e as { session_id?: string }).session_id === sid);
+    const mine = (await readAll(k, 'solver.sessions')).filter((e) => sessionOf(e) === sid);
     assert.deepEqual(mine.map((e) => e.type), ['SessionOpened', 'MatrixChunkAppended']);
-    const opened = mine[0] as unknown as SessionOpened;
+    const opened = mine[0];
+    assert.ok(opened?.type === 'SessionOpened');
     assert.equal(opened.method, 'CG');
     assert.equal(opened.rows, 144);
     assert.equal(opened.options.tolerance, TOL);
@@ -96,7 +96,7 @@ describe('solvermesh session open / watch, produce cost, sessions', function () 
     costsSent = 2003;
 
     // solver.costs also carries the solver's command copies and ticks.
-    const costs = (await readAll(k, 'solver.costs')).filter((e) => e.type === 'CostUpdated' && (e as { session_id?: string }).session_id === sid) as unknown as Array<CostUpdated & { offset: number }>;
+    const costs = await readOf(k, 'solver.costs', 'CostUpdated', sid);
     assert.equal(costs.length, costsSent);
     assert.deepEqual(JSON.parse(JSON.stringify(costs[1000]!.matrix_updates)), [{ row: 3, col: 3, old_value: diag, new_value: diag + 0.5 }]);
     assert.deepEqual(costs.at(-2)!.delta_indices, [5]);
@@ -137,7 +137,7 @@ describe('solvermesh session open / watch, produce cost, sessions', function () 
     const rows = lines(r.stdout).map((l) => JSON.parse(l) as Record<string, unknown>);
     assert.equal(rows.length, 2, r.stdout);
     const mine = rows.find((s) => s.session_id === sid)!;
-    const lastIteration = (await readAll(k, 'solver.iterations')).filter((e) => e.type === 'IterationCompleted' && e.session_id === sid).at(-1) as unknown as { iteration: number; residual_norm: number };
+    const lastIteration = (await readOf(k, 'solver.iterations', 'IterationCompleted', sid)).at(-1)!;
     assert.deepEqual({ ...mine, opened_at: undefined }, {
       session_id: sid, state: 'converged', reason: null, unknowns: 144, nnz: a.values.length, method: 'CG', running: 'CG', tolerance: TOL, opened_at: undefined,
       iteration: lastIteration.iteration, residual: lastIteration.residual_norm, updates_sent: costsSent, updates_applied: costsSent - 1, updates_dead_lettered: 1, conflicts: 1,
@@ -175,8 +175,8 @@ describe('solvermesh session open / watch, produce cost, sessions', function () 
 
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /stdin line 4: delta_values\[0\] must be a finite number, got "lots"; sent 2 update\(s\) \(through stdin line 3\), nothing from line 4 on/);
-    const sent = (await readAll(k, 'solver.costs')).filter((e) => (e as { session_id?: string }).session_id === other) as unknown as CostUpdated[];
-    assert.deepEqual(sent.map((c) => c.delta_indices), [[1], [2]]);
+    const sent = (await readAll(k, 'solver.costs')).filter((e) => sessionOf(e) === other);
+    assert.deepEqual(sent.map((c) => (c.type === 'CostUpdated' ? c.delta_indices : c.type)), [[1], [2]]);
 
     assert.equal(never.code, 1);
     assert.match(never.stderr, /nothing in .*solver\.sessions yet/);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { AgentStateChanged, CoordinationRequested } from '../../../schemas/generated/events';
+import type { AgentStateChanged, CoordinationRequested, SolvermeshEvent } from '../../../schemas/generated/events';
 import { registryPrefix } from '../../../services/impedance';
 import { OFFLINE_AFTER_US } from '../../../services/impedance/agent-fold';
 import { RegistryStore } from '../../../services/impedance/registry-store';
@@ -33,7 +33,7 @@ describe('solvermesh simulate mesh (a child process) against the broker, with th
     await waitCaughtUp(w.k, 'mesh.heartbeats');
 
     // then exactly the dead agents went OFFLINE, each at its last heartbeat + 30 s of event time
-    const changes = (await collectEvents<{ type: string }>(w.k, 'mesh.impedance', (es) => es.filter((e) => e.type === 'AgentStateChanged').length >= 3))
+    const changes = (await collectEvents(w.k, 'mesh.impedance', (es) => es.filter((e) => e.type === 'AgentStateChanged').length >= 3))
       .filter((e): e is AgentStateChanged => e.type === 'AgentStateChanged');
     const offline = changes.filter((c) => c.new_state === 'OFFLINE');
     assert.deepEqual(offline.map((c) => c.agent_id).sort(), report.faults.dead);
@@ -94,7 +94,7 @@ describe('solvermesh simulate mesh (a child process) against the broker, with th
           requires_capabilities: [], verb: 'ACT', payload: Buffer.from('go'), payload_hash: 'h', trinary_expectation: 'READY',
         };
         n++;
-        await k2.sendEvents('mesh.coordination', [{ key: req.meta.correlation_id, event: req as never }]);
+        await k2.sendEvents('mesh.coordination', [{ key: req.meta.correlation_id, event: req }]);
         await new Promise((r) => setTimeout(r, 2000));
         return (await quarantined()) >= 2;
       }, 20_000, 'two agents quarantined');
@@ -103,8 +103,8 @@ describe('solvermesh simulate mesh (a child process) against the broker, with th
       const report = JSON.parse(run.stdout.trim().split('\n').pop()!) as SimReport;
       assert.equal(report.faults.conflicting.length, 2);
       // then exactly the conflicting agents were quarantined, for 3 CONFLICT acks in a row
-      const isQuarantine = (e: { type: string }): e is AgentStateChanged => e.type === 'AgentStateChanged' && (e as AgentStateChanged).new_state === 'QUARANTINED';
-      const changes = (await collectEvents<{ type: string }>(k2, 'mesh.impedance', (es) => es.filter(isQuarantine).length >= 2)).filter(isQuarantine);
+      const isQuarantine = (e: SolvermeshEvent): e is AgentStateChanged => e.type === 'AgentStateChanged' && e.new_state === 'QUARANTINED';
+      const changes = (await collectEvents(k2, 'mesh.impedance', (es) => es.filter(isQuarantine).length >= 2)).filter(isQuarantine);
       assert.deepEqual(changes.map((c) => c.agent_id).sort(), report.faults.conflicting);
       assert.ok(changes.every((c) => c.cause === 'BYZANTINE_BEHAVIOR'));
       // and the acks were measured against the predictions (seed 002 §11.1)

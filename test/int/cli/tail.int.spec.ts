@@ -11,8 +11,8 @@ describe('solvermesh tail', function () {
     k = await TestKafka.create('tail');
     // one partition's worth of records, in order: two reports and one undecodable record
     await k.sendEvents('mesh.conflicts', [
-      { key: 'same-key', event: conflictReported(1) as never },
-      { key: 'same-key', event: conflictReported(2) as never },
+      { key: 'same-key', event: conflictReported(1) },
+      { key: 'same-key', event: conflictReported(2) },
     ]);
     await k.sendRaw('mesh.conflicts', [{ key: 'same-key', value: Buffer.from('junk, not Avro') }]);
   });

@@ -20,10 +20,10 @@ describe('impedance service: acks re-keyed by agent fold into reliability and qu
   this.timeout(120_000);
   const w = useImpedanceWorld('impedance-acks');
 
-  const sendBeats = (beats: HeartbeatReceived[]) => w.k.sendEvents('mesh.heartbeats', beats.map((e) => ({ key: e.agent_id, event: e as never })));
+  const sendBeats = (beats: HeartbeatReceived[]) => w.k.sendEvents('mesh.heartbeats', beats.map((e) => ({ key: e.agent_id, event: e })));
   // Keyed by correlation id like every ack on mesh.acks: they land on other partitions than the agents' heartbeats.
-  const sendAcks = (acks: AckReceived[]) => w.k.sendEvents('mesh.acks', acks.map((e) => ({ key: e.meta.correlation_id, event: e as never })));
-  const changes = (n: number) => collectEvents<AgentStateChanged | { type: string }>(w.k, 'mesh.impedance', (es) => es.filter((e) => e.type === 'AgentStateChanged').length >= n)
+  const sendAcks = (acks: AckReceived[]) => w.k.sendEvents('mesh.acks', acks.map((e) => ({ key: e.meta.correlation_id, event: e })));
+  const changes = (n: number) => collectEvents(w.k, 'mesh.impedance', (es) => es.filter((e) => e.type === 'AgentStateChanged').length >= n)
     .then((es) => es.filter((e): e is AgentStateChanged => e.type === 'AgentStateChanged'));
 
   it('given 3 CONFLICT acks in a row from one agent and late acks from another, then the first is QUARANTINED and the second less reliable', async () => {

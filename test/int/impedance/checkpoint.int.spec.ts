@@ -22,7 +22,7 @@ describe('impedance service: restart behind the last changelog checkpoint', func
   it('replays the committed heartbeats after the checkpoint: registry and changelog as if nothing happened', async () => {
     const sent: HeartbeatReceived[] = [];
     const send = async (beats: HeartbeatReceived[]) => {
-      await w.k.sendEvents('mesh.heartbeats', beats.map((e) => ({ key: e.agent_id, event: e as never })));
+      await w.k.sendEvents('mesh.heartbeats', beats.map((e) => ({ key: e.agent_id, event: e })));
       sent.push(...beats);
     };
     const expectedRegistry = async () => {
@@ -36,7 +36,7 @@ describe('impedance service: restart behind the last changelog checkpoint', func
     w.svc = await startImpedanceWith(w.k, w.redisSrv.url, { IMPEDANCE_CHECKPOINT_MS: '3600000', IMPEDANCE_CAUGHT_UP_MS: '0', IMPEDANCE_REGISTRY_LAG_MS: '0' });
     for (const r of [0, 1, 2]) await send(round(r));
     await waitCaughtUp(w.k, 'mesh.heartbeats');
-    const early = await collectEvents<ImpedanceUpdated>(w.k, 'mesh.impedance', (es) => es.some((e) => e.type === 'ImpedanceUpdated'), 3000).catch(() => []);
+    const early = await collectEvents(w.k, 'mesh.impedance', (es) => es.some((e) => e.type === 'ImpedanceUpdated'), 3000).catch(() => []);
     assert.equal(early.filter((e) => e.type === 'ImpedanceUpdated').length, 0, 'no checkpoint yet');
 
     // when it is gone, Redis is emptied and a new instance starts
@@ -53,7 +53,7 @@ describe('impedance service: restart behind the last changelog checkpoint', func
     await send(round(3));
     await waitCaughtUp(w.k, 'mesh.heartbeats');
     const latest = new Map<string, ImpedanceUpdated>();
-    await collectEvents<ImpedanceUpdated>(w.k, 'mesh.impedance', (es) => {
+    await collectEvents(w.k, 'mesh.impedance', (es) => {
       const e = es[es.length - 1];
       if (e?.type === 'ImpedanceUpdated') latest.set(e.agent_id, e);
       return latest.size === AGENTS && [...latest.values()].every((u) => u.meta.sequence === 4);

@@ -19,12 +19,12 @@ describe('impedance service: two instances in one group own co-partitioned heart
     await waitGroupMembers(w.k, 2);
     const beats: HeartbeatReceived[] = [];
     for (let r = 0; r < 3; r++) for (let i = 0; i < AGENTS; i++) beats.push(hb({ agent: id(i), at: T + r * 5 * S + i * 1000, cluster: id(i).slice(0, 8), sector: id(i).slice(0, 4) }));
-    await w.k.sendEvents('mesh.heartbeats', beats.map((e) => ({ key: e.agent_id, event: e as never })));
+    await w.k.sendEvents('mesh.heartbeats', beats.map((e) => ({ key: e.agent_id, event: e })));
     await waitCaughtUp(w.k, 'mesh.heartbeats');
     // when every agent acks two messages, keyed by correlation id (other partitions than its heartbeats)
     const acks: AckReceived[] = [];
     for (const m of [1, 2]) for (let i = 0; i < AGENTS; i++) acks.push(ackOf({ agent: id(i), at: T + 11 * S + m * S, message: `m${m}`, lateMs: i % 3 === 0 ? 900 : 0 }));
-    await w.k.sendEvents('mesh.acks', acks.map((e) => ({ key: e.meta.correlation_id, event: e as never })));
+    await w.k.sendEvents('mesh.acks', acks.map((e) => ({ key: e.meta.correlation_id, event: e })));
     await waitCaughtUp(w.k, 'mesh.acks');
     await waitCaughtUp(w.k, 'mesh.agent-acks', 60_000, true);
     // then each agent's registry entry is at revision 5, its reliability counting the acks

@@ -26,7 +26,7 @@ describe('impedance service: Redis down for 30 s while heartbeats flow', functio
     let r = 0;
     const sendRound = async () => {
       const beats = round(r++);
-      await w.k.sendEvents('mesh.heartbeats', beats.map((e) => ({ key: e.agent_id, event: e as never })));
+      await w.k.sendEvents('mesh.heartbeats', beats.map((e) => ({ key: e.agent_id, event: e })));
       sent.push(...beats);
     };
     const pace = async (ms: number) => {
@@ -52,7 +52,7 @@ describe('impedance service: Redis down for 30 s while heartbeats flow', functio
     assert.deepEqual(await dumpRegistry(w.redis, w.prefix), await dumpRegistry(w.redis, 'reference:'));
     // and the changelog ends at every heartbeat folded exactly once
     const latest = new Map<string, ImpedanceUpdated>();
-    await collectEvents<ImpedanceUpdated>(w.k, 'mesh.impedance', (es) => {
+    await collectEvents(w.k, 'mesh.impedance', (es) => {
       const e = es[es.length - 1];
       if (e?.type === 'ImpedanceUpdated') latest.set(e.agent_id, e);
       return latest.size === AGENTS && [...latest.values()].every((u) => u.meta.sequence === r);

@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import Redis from 'ioredis';
+import type { SolvermeshEvent } from '../../../schemas/generated/events';
 import { impedanceService, registryPrefix } from '../../../services/impedance';
 import { startService, type RunningService } from '../../../services/runtime/service';
 import { TestKafka, waitFor } from '../../support/kafka';
@@ -160,8 +161,8 @@ export async function waitCaughtUp(k: TestKafka, topic: string, timeoutMs = 60_0
 }
 
 /** Reads `topic` from the beginning, decoding as records arrive, until `done` holds. */
-export async function collectEvents<E>(k: TestKafka, topic: string, done: (events: E[]) => boolean, timeoutMs = 30_000): Promise<E[]> {
-  const events: E[] = [];
+export async function collectEvents(k: TestKafka, topic: string, done: (events: SolvermeshEvent[]) => boolean, timeoutMs = 30_000): Promise<SolvermeshEvent[]> {
+  const events: SolvermeshEvent[] = [];
   const consumer = k.kafka.consumer({ groupId: `${k.prefix}events-${Math.random().toString(36).slice(2)}`, readUncommitted: false });
   await consumer.connect();
   try {
@@ -170,7 +171,7 @@ export async function collectEvents<E>(k: TestKafka, topic: string, done: (event
     const finished = new Promise<void>((r) => (finish = r));
     await consumer.run({
       eachMessage: async ({ message }) => {
-        events.push((await k.codec.decode(message.value)).event as unknown as E);
+        events.push((await k.codec.decode(message.value)).event);
         if (done(events)) finish();
       },
     });

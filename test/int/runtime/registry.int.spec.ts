@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import avro from 'avsc';
 import { loadEventSchemas, type AvroSchema, type EventSchema } from '../../../schemas/catalog';
-import { EventCodec, type DecodedEvent } from '../../../services/runtime/codec';
+import { EventCodec } from '../../../services/runtime/codec';
 import { registryAdmin } from '../../../services/runtime/registry-admin';
 import { frame } from '../../../services/runtime/wire-format';
 import { checkAgainstRegistry } from '../../../services/cli/schemas/check';
@@ -31,7 +31,7 @@ describe('schema registry: Confluent wire format, evolution and the compatibilit
   it('writes records that a Confluent-compatible client decodes, under a TopicRecordNameStrategy subject', async () => {
     const topic = `${uniquePrefix('wire')}mesh.conflicts`;
     const event = conflictReported(5);
-    const bytes = await new EventCodec(url).encode(topic, event as unknown as DecodedEvent);
+    const bytes = await new EventCodec(url).encode(topic, event);
 
     const subject = `${topic}-solvermesh.mesh.ConflictReported`;
     const [registered] = await registryAdmin(url).versions(subject);
@@ -47,7 +47,7 @@ describe('schema registry: Confluent wire format, evolution and the compatibilit
   it('reads a record written by a newer producer that added an optional field', async () => {
     const topic = `${uniquePrefix('evolve')}mesh.conflicts`;
     const codec = new EventCodec(url);
-    await codec.encode(topic, conflictReported(1) as unknown as DecodedEvent);
+    await codec.encode(topic, conflictReported(1));
     // given: a newer writer schema with one more optional field, registered as version 2
     const v2 = catalogWith((f) => [...f, { name: 'note', type: ['null', 'string'], default: null }]).get('ConflictReported')!;
     const id = await registryAdmin(url).register(`${topic}-solvermesh.mesh.ConflictReported`, v2.schema);

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import type { ConflictQuarantined } from '../../../schemas/generated/events';
 import { conflictReported } from '../../support/events';
 import { TestKafka, waitFor } from '../../support/kafka';
 import { spawnCli, type Child } from '../../support/process';
@@ -31,7 +30,7 @@ for (const engine of ['kafkajs', 'rdkafka'] as const) {
       const produce = async (upTo: number) => {
         while (sent < upTo) {
           const burst = Array.from({ length: Math.min(20, upTo - sent) }, (_, i) => sent + i);
-          await k.sendEvents('mesh.conflicts', burst.map((n) => ({ key: `conflict-${n}`, event: conflictReported(n) as never })));
+          await k.sendEvents('mesh.conflicts', burst.map((n) => ({ key: `conflict-${n}`, event: conflictReported(n) })));
           sent += burst.length;
           await new Promise((r) => setImmediate(r));
         }
@@ -60,7 +59,7 @@ for (const engine of ['kafkajs', 'rdkafka'] as const) {
       child = start();
       const records = await k.collect('mesh.conflicts', (r) => r.length >= 2 * TOTAL, 120_000);
       const events = await k.decodeAll(records);
-      const quarantined = events.filter((e) => e.type === 'ConflictQuarantined') as unknown as ConflictQuarantined[];
+      const quarantined = events.filter((e) => e.type === 'ConflictQuarantined');
       const perConflict = new Map<string, number>();
       for (const q of quarantined) perConflict.set(q.conflict_id, (perConflict.get(q.conflict_id) ?? 0) + 1);
       const duplicated = [...perConflict].filter(([, n]) => n > 1);

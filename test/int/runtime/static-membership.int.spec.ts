@@ -5,7 +5,6 @@
 // would hold them for the session timeout).
 import assert from 'node:assert/strict';
 import { Partitioners } from 'kafkajs';
-import type { ConflictQuarantined } from '../../../schemas/generated/events';
 import { readLog } from '../../../services/runtime/kafka/log-reader';
 import { SESSION_TIMEOUT_MS } from '../../../services/runtime/kafka/membership';
 import { MESH_PARTITIONS } from '../../../topics/catalog';
@@ -43,11 +42,11 @@ for (const engine of ['rdkafka', 'kafkajs'] as const) {
       children.push(child);
       return child;
     };
-    const report = (ns: number[]) => k.sendEvents('mesh.conflicts', ns.map((n) => ({ key: `conflict-${n}`, event: conflictReported(n) as never })));
+    const report = (ns: number[]) => k.sendEvents('mesh.conflicts', ns.map((n) => ({ key: `conflict-${n}`, event: conflictReported(n) })));
     /** Resolves once every report in `ns` has its quarantine decision committed. */
     const decided = (ns: number[]) => waitFor(async () => {
       const records = await readLog(k.brokers, k.codec, [...Array(MESH_PARTITIONS).keys()].map((p) => ({ topic: k.topic('mesh.conflicts'), partition: p, from: 0 })));
-      const ids = new Set(records.filter((r) => r.event?.type === 'ConflictQuarantined').map((r) => (r.event as unknown as ConflictQuarantined).conflict_id));
+      const ids = new Set(records.map((r) => r.event).filter((e) => e?.type === 'ConflictQuarantined').map((e) => e.conflict_id));
       return ns.every((n) => ids.has(`conflict-${n}`));
     }, 120_000, `decisions on reports ${ns.join(', ')}`);
 

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { arbitraryEvent, seededRng } from '../../../schemas/arbitrary';
-import type { CostUpdated, MatrixChunkAppended } from '../../../schemas/generated/events';
+import type { CostUpdated, MatrixChunkAppended, SolvermeshEvent } from '../../../schemas/generated/events';
 import { packFloat64, packInt32 } from '../../../schemas/packed';
-import type { DecodedEvent } from '../../../services/runtime/codec';
 import { DLQ_HEADERS } from '../../../services/runtime/dead-letter';
 import { startService, type RunningService, type ServiceDefinition } from '../../../services/runtime/service';
 import { TestKafka } from '../../support/kafka';
@@ -14,8 +13,8 @@ const echo: ServiceDefinition = {
   processor: () => ({
     name: 'validation-echo',
     inputs: ['solver.sessions', 'solver.costs'],
-    handles: (t) => t === 'CostUpdated' || t === 'MatrixChunkAppended',
-    handle: (event: DecodedEvent, ctx) => [{ topic: 'solver.iterations.dlq', key: `passed:${ctx.key}`, event }],
+    accepts: ['CostUpdated', 'MatrixChunkAppended'],
+    handle: (event, ctx) => [{ topic: 'solver.iterations.dlq', key: `passed:${ctx.key}`, event }],
   }),
 };
 
@@ -47,19 +46,19 @@ describe('decode-time validation sends bad records to the DLQ with a reason', fu
     await k?.close();
   });
 
-  const bad: Array<[string, string, DecodedEvent, RegExp]> = [
-    ['a NaN cost delta', 'solver.costs', cost({ delta_values: [0.5, Number.NaN] }) as never, /NON_FINITE at delta_values\[1\]/],
-    ['an Infinity inside packed matrix values', 'solver.sessions', chunk({ values: packFloat64([4, Infinity, 4]) }) as never, /NON_FINITE at values\[1\]/],
-    ['a column index past the dimension', 'solver.sessions', chunk({ col_indices: packInt32([0, 9, 1]) }) as never, /INDEX_OUT_OF_RANGE at col_indices\[1\]/],
-    ['mismatched indices and values', 'solver.costs', cost({ delta_indices: [1, 2, 3] }) as never, /LENGTH_MISMATCH/],
-    ['an oversized chunk', 'solver.sessions', chunk({ row_count: 70_000, rows: 100_000, row_pointers: packInt32(new Array(70_001).fill(0)), b_values: packFloat64(new Array(70_000).fill(0)) }) as never, /TOO_LARGE/],
+  const bad: Array<[string, string, SolvermeshEvent, RegExp]> = [
+    ['a NaN cost delta', 'solver.costs', cost({ delta_values: [0.5, Number.NaN] }), /NON_FINITE at delta_values\[1\]/],
+    ['an Infinity inside packed matrix values', 'solver.sessions', chunk({ values: packFloat64([4, Infinity, 4]) }), /NON_FINITE at values\[1\]/],
+    ['a column index past the dimension', 'solver.sessions', chunk({ col_indices: packInt32([0, 9, 1]) }), /INDEX_OUT_OF_RANGE at col_indices\[1\]/],
+    ['mismatched indices and values', 'solver.costs', cost({ delta_indices: [1, 2, 3] }), /LENGTH_MISMATCH/],
+    ['an oversized chunk', 'solver.sessions', chunk({ row_count: 70_000, rows: 100_000, row_pointers: packInt32(new Array(70_001).fill(0)), b_values: packFloat64(new Array(70_000).fill(0)) }), /TOO_LARGE/],
   ];
 
   it('dead-letters NaN, Infinity, an index past the dimension, mismatched lengths and an oversized chunk, each with a reason naming the problem, and passes the valid records', async () => {
     // given: each bad record, keyed by its case, then one valid record per topic
     for (const [what, topic, event] of bad) await k.sendEvents(topic, [{ key: what, event }]);
-    await k.sendEvents('solver.costs', [{ key: 'good-cost', event: cost({}) as never }]);
-    await k.sendEvents('solver.sessions', [{ key: 'good-chunk', event: chunk({}) as never }]);
+    await k.sendEvents('solver.costs', [{ key: 'good-cost', event: cost({}) }]);
+    await k.sendEvents('solver.sessions', [{ key: 'good-chunk', event: chunk({}) }]);
 
     // then: every bad record is on its topic's DLQ with VALIDATION_FAILED and a precise reason
     for (const topic of ['solver.costs', 'solver.sessions']) {

@@ -20,7 +20,6 @@
 // iteration (tens of ms even idle) shares the thread. Figures are printed.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import type { IterationCompleted } from '../../../schemas/generated/events';
 import { costUpdated, openSession } from '../../../services/solver/events';
 import { SOLVER_PARTITIONS } from '../../../topics/catalog';
 import { poisson2d, smoothRhs } from '../../../wasm/src/problems';
@@ -28,7 +27,7 @@ import { benchConsumer, benchProducer, partitionOf as keyPartition, type BenchCo
 import { Coverage, figures, within } from '../../../bench/solver-service/measure';
 import { counter, openConverged } from '../../../bench/solver-service/service';
 import { TestKafka } from '../../support/kafka';
-import { startSolver, type SolverChild } from './support';
+import { sessionOf, startSolver, type SolverChild } from './support';
 
 const SLACK_MS = Number(process.env.ISOLATION_SLACK_MS ?? 500);
 /** Updates per second per small session (each flushed: its own re-solve). */
@@ -86,10 +85,10 @@ describe('solver service: a 1e6-unknown solve beside small sessions', function (
     let chain = Promise.resolve();
     consumers.push(await benchConsumer(k.brokers, k.topic('solver.iterations'), SOLVER_PARTITIONS, (rec) => {
       chain = chain.then(async () => {
-        const e = (await k!.codec.decode(rec.value)).event as unknown as IterationCompleted;
-        if (e.session_id === big) {
+        const e = (await k!.codec.decode(rec.value)).event;
+        if (sessionOf(e) === big) {
           if (e.type === 'IterationCompleted') { bigIterationMs.push(e.iteration_time_ms); bigIterations = e.iteration; }
-          if ((e.type as string) === 'ConvergenceReached') converged();
+          if (e.type === 'ConvergenceReached') converged();
           return;
         }
         if (e.type === 'IterationCompleted') coverage.get(e.session_id)?.mark(rec.at, e.applied_through.find((p) => p.topic === 'solver.costs')?.offset ?? -1);
@@ -97,7 +96,7 @@ describe('solver service: a 1e6-unknown solve beside small sessions', function (
     }));
     consumers.push(await benchConsumer(k.brokers, k.topic('solver.commands'), SOLVER_PARTITIONS, (rec) => {
       void k!.codec.decode(rec.value).then(({ event }) => {
-        if (event.type !== 'IterationSliceGranted' || (event as unknown as { session_id: string }).session_id !== big) return;
+        if (event.type !== 'IterationSliceGranted' || event.session_id !== big) return;
         // The window opens at the third slice: the assembly of the matrix and the garbage it
         // leaves (~150 MB) are the session's opening, measured apart below, not the solve.
         if (++slices === 3) solvingAt = rec.at;
@@ -114,7 +113,7 @@ describe('solver service: a 1e6-unknown solve beside small sessions', function (
         for (const id of small) {
           const topic = k!.topic('solver.costs');
           const e = costUpdated(id, seq++, { indices: [tick % smallA.n], values: [0.01], flush: true, occurredAt: now(), source: 'isolation' });
-          sent.get(id)!.push({ s: producer!.send(topic, id, await k!.codec.encode(topic, e as never)), partition: partitionOf(id) });
+          sent.get(id)!.push({ s: producer!.send(topic, id, await k!.codec.encode(topic, e)), partition: partitionOf(id) });
         }
         const next = t0 + ((tick + 1) * 1000) / RATE;
         await new Promise((r) => setTimeout(r, Math.max(0, next - performance.now())));
@@ -124,7 +123,7 @@ describe('solver service: a 1e6-unknown solve beside small sessions', function (
     const tOpen = performance.now();
     const sessions = k.topic('solver.sessions');
     for (const e of openSession(big, poisson2d(1000), smoothRhs(1_000_000), { method: 'CG', verificationInterval: 10, occurredAt: now() })) {
-      producer.send(sessions, big, await k.codec.encode(sessions, e as never));
+      producer.send(sessions, big, await k.codec.encode(sessions, e));
     }
     await producer.drain();
     const tSent = performance.now();

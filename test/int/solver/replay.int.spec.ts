@@ -6,7 +6,6 @@ import { poisson2d, smoothRhs } from '../../../wasm/src/problems';
 import { costStream, openSession } from '../../../services/solver/events';
 import { replaySession } from '../../../services/solver/replay';
 import type { IterationCompleted } from '../../../schemas/generated/events';
-import type { DecodedEvent } from '../../../services/runtime/codec';
 import { TestKafka } from '../../support/kafka';
 import { costOffset, iterationsUntil, send, startSolver, type SolverChild } from './support';
 
@@ -33,7 +32,7 @@ describe('solvermesh replay: a session rebuilt from the log', function () {
     assert.equal(ok.compared, its.length);
 
     const forged: IterationCompleted = { ...its[its.length - 1]!, residual_norm: its[its.length - 1]!.residual_norm * (1 + 2 ** -40) };
-    await k.sendEvents('solver.iterations', [{ key: sid, event: forged as unknown as DecodedEvent }]);
+    await k.sendEvents('solver.iterations', [{ key: sid, event: forged }]);
     const bad = await replaySession(opts);
     assert.equal(bad.ok, false);
     assert.equal(bad.divergence!.index, its.length);

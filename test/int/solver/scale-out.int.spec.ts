@@ -7,7 +7,7 @@ import { poisson2d, smoothRhs } from '../../../wasm/src/problems';
 import { costStream, openSession } from '../../../services/solver/events';
 import type { IterationCompleted } from '../../../schemas/generated/events';
 import { TestKafka } from '../../support/kafka';
-import { costOffset, readAll, send, startSolver, type SolverChild } from './support';
+import { costOffset, readAll, readOf, send, sessionOf, startSolver, type SolverChild } from './support';
 
 describe('solver service: scale-out and failover', function () {
   this.timeout(300_000);
@@ -40,10 +40,10 @@ describe('solver service: scale-out and failover', function () {
     const last = (id: string) => streams[ids.indexOf(id)]!.length - 1;
     // Offsets per session in the costs partition are not 0..399 (sessions share partitions); the
     // last update of each session is the one to wait for.
-    const costsLog = (await readAll(k, 'solver.costs')) as unknown as Array<{ session_id: string; offset: number; meta: { event_id: string } }>;
-    const lastOffsets = new Map(ids.map((id) => [id, Math.max(...costsLog.filter((c) => c.session_id === id && c.meta.event_id === streams[ids.indexOf(id)]![last(id)]!.meta.event_id).map((c) => c.offset))]));
+    const costsLog = await readAll(k, 'solver.costs');
+    const lastOffsets = new Map(ids.map((id) => [id, Math.max(...costsLog.filter((c) => sessionOf(c) === id && c.meta.event_id === streams[ids.indexOf(id)]![last(id)]!.meta.event_id).map((c) => c.offset))]));
     for (;;) {
-      its = (await readAll(k, 'solver.iterations')).filter((e) => e.type === 'IterationCompleted') as unknown as IterationCompleted[];
+      its = await readOf(k, 'solver.iterations', 'IterationCompleted');
       if (perSession().every((list, i) => list.some((e) => costOffset(e) >= lastOffsets.get(ids[i]!)!) && list.at(-1)!.residual_norm <= 1e-8)) break;
       if (Date.now() > deadline) assert.fail(`sessions unfinished: ${perSession().map((l) => l.length).join(',')}\n${second.output().slice(-3000)}`);
       await new Promise((r) => setTimeout(r, 500));

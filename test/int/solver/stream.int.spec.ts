@@ -6,9 +6,9 @@ import { relativeResidual, type Csr } from '../../../wasm';
 import { poisson2d, smoothRhs } from '../../../wasm/src/problems';
 import { costStream, costUpdated, openSession } from '../../../services/solver/events';
 import { unpackFloat64, unpackInt32 } from '../../../schemas/packed';
-import type { CostUpdated, MatrixChunkAppended, SessionOpened, SolutionPublished } from '../../../schemas/generated/events';
+import type { CostUpdated, SolvermeshEvent } from '../../../schemas/generated/events';
 import { TestKafka } from '../../support/kafka';
-import { costOffset, iterationsUntil, readAll, send, startSolver, type SolverChild } from './support';
+import { costOffset, iterationsUntil, readAll, readOf, send, sessionOf, startSolver, type SolverChild } from './support';
 
 describe('solver service: a session under a stream of cost updates', function () {
   this.timeout(240_000);
@@ -36,13 +36,13 @@ describe('solver service: a session under a stream of cost updates', function ()
     const its = await iterationsUntil(k, sid, (list) => list.some((e) => costOffset(e) >= 9_999) && list.at(-1)!.residual_norm <= 1e-8, 60_000);
     await send(k, 'solver.commands', [{ type: 'VerificationRequested', meta: { ...stream[0]!.meta, event_id: randomUUID() }, session_id: sid, requested_by: 'test', probe_count: 1, probe_size: 1, seed: 1 }]);
 
-    const sessions = (await readAll(k, 'solver.sessions')).filter((e) => (e as { session_id?: string }).session_id === sid);
+    const sessions = (await readAll(k, 'solver.sessions')).filter((e) => sessionOf(e) === sid);
     // solver.costs also carries the commands the solver sequenced there.
-    const costs = (await readAll(k, 'solver.costs')).filter((e) => e.type === 'CostUpdated' && (e as { session_id?: string }).session_id === sid) as unknown as Array<CostUpdated & { offset: number }>;
-    const { csr, b } = systemFromLog(sessions as unknown as Array<SessionOpened | MatrixChunkAppended>, costs);
+    const costs = await readOf(k, 'solver.costs', 'CostUpdated', sid);
+    const { csr, b } = systemFromLog(sessions, costs);
     let x: Float64Array | undefined;
     for (let tries = 0; !x; tries++) {
-      const sol = (await readAll(k, 'solver.solutions')).filter((e) => (e as { session_id?: string }).session_id === sid) as unknown as SolutionPublished[];
+      const sol = await readOf(k, 'solver.solutions', 'SolutionPublished', sid);
       const last = sol.at(-1);
       if (last && last.iteration === its.at(-1)!.iteration) x = unpackFloat64(last.values);
       else if (tries > 100) assert.fail('no SolutionPublished for the final iteration');
@@ -50,7 +50,7 @@ describe('solver service: a session under a stream of cost updates', function ()
     }
     const residual = relativeResidual(csr, x, b);
     assert.ok(residual <= 1e-8, `independent residual ${residual}`);
-    const conflicts = (await readAll(k, 'mesh.conflicts')).filter((e) => (e as { detail?: { context_hash?: string } }).detail?.context_hash?.startsWith(sid));
+    const conflicts = (await readAll(k, 'mesh.conflicts')).filter((e) => e.type === 'ConflictReported' && e.detail.context_hash.startsWith(sid));
     assert.equal(conflicts.length, 1, JSON.stringify((await readAll(k, 'mesh.conflicts')).map((e) => e.type)));
     const dlq = await k.collect('solver.costs.dlq', (r) => r.length >= 1);
     assert.match(dlq[0]!.headers['error.message'] ?? JSON.stringify(dlq[0]!.headers), /outside the 2500-row session/);
@@ -60,11 +60,12 @@ describe('solver service: a session under a stream of cost updates', function ()
 });
 
 /** A and b as the log defines them: chunks, then each update in costs order (stale edits refused). */
-function systemFromLog(sessions: Array<SessionOpened | MatrixChunkAppended>, costs: CostUpdated[]): { csr: Csr; b: Float64Array } {
-  const opened = sessions.find((e) => e.type === 'SessionOpened') as SessionOpened;
+function systemFromLog(sessions: readonly SolvermeshEvent[], costs: readonly CostUpdated[]): { csr: Csr; b: Float64Array } {
+  const opened = sessions.find((e) => e.type === 'SessionOpened');
+  assert.ok(opened, 'the session has a SessionOpened');
   const n = opened.rows;
   const rowPtr = new Int32Array(n + 1); const cols: number[] = []; const vals: number[] = []; const b = new Float64Array(n);
-  for (const c of (sessions.filter((e) => e.type === 'MatrixChunkAppended') as MatrixChunkAppended[]).sort((p, q) => p.row_start - q.row_start)) {
+  for (const c of sessions.filter((e) => e.type === 'MatrixChunkAppended').sort((p, q) => p.row_start - q.row_start)) {
     const rp = unpackInt32(c.row_pointers), ci = unpackInt32(c.col_indices), va = unpackFloat64(c.values), bv = unpackFloat64(c.b_values);
     const base = cols.length;
     for (let r = 0; r < c.row_count; r++) { rowPtr[c.row_start + r + 1] = base + rp[r + 1]!; b[c.row_start + r] = bv[r]!; }

@@ -2,11 +2,12 @@
 // operator runs it), a session's events on the log, reading its outputs back.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import type { DecodedEvent } from '../../../services/runtime/codec';
+import type { SolverInput } from '../../../services/cli/event-sender';
 import type { TestKafka } from '../../support/kafka';
 import { readLog } from '../../../services/runtime/kafka/log-reader';
+import { isOneOf } from '../../../services/runtime/processor';
 import { SOLVER_PARTITIONS } from '../../../topics/catalog';
-import type { ConvergenceReached, CostUpdated, IterationCompleted, MatrixChunkAppended, SessionOpened } from '../../../schemas/generated/events';
+import type { ConvergenceReached, EventOf, EventType, IterationCompleted, SolvermeshEvent } from '../../../schemas/generated/events';
 
 const BIN = join(__dirname, '..', '..', '..', 'bin', 'solvermesh');
 
@@ -28,23 +29,38 @@ export function startSolver(k: TestKafka, env: NodeJS.ProcessEnv = {}): SolverCh
   return { proc, output: () => out, exited };
 }
 
-export async function send(k: TestKafka, topic: string, events: Array<SessionOpened | MatrixChunkAppended | CostUpdated | DecodedEvent>, per = 500): Promise<void> {
+export async function send(k: TestKafka, topic: string, events: readonly SolverInput[], per = 500): Promise<void> {
   for (let i = 0; i < events.length; i += per) {
-    await k.sendEvents(topic, events.slice(i, i + per).map((e) => ({ key: (e as { session_id: string }).session_id, event: e as unknown as DecodedEvent })));
+    await k.sendEvents(topic, events.slice(i, i + per).map((e) => ({ key: e.session_id, event: e })));
   }
 }
 
+/** A decoded event and where it sits in its topic. */
+export type Logged<E extends SolvermeshEvent = SolvermeshEvent> = E & { readonly offset: number; readonly partition: number };
+
+export const sessionOf = (e: SolvermeshEvent): string | undefined => ('session_id' in e ? e.session_id : undefined);
+
 /** Every decoded event of a topic (all partitions, committed only), read to its current end. */
-export async function readAll(k: TestKafka, topic: string): Promise<Array<DecodedEvent & { offset: number; partition: number }>> {
+export async function readAll(k: TestKafka, topic: string): Promise<Logged[]> {
   const recs = await readLog(k.brokers, k.codec, [...Array(SOLVER_PARTITIONS).keys()].map((p) => ({ topic: k.topic(topic), partition: p, from: 0 })));
-  return recs.filter((r) => r.event).map((r) => ({ ...r.event!, offset: r.offset, partition: r.partition }));
+  const out: Logged[] = [];
+  for (const r of recs) if (r.event) out.push({ ...r.event, offset: r.offset, partition: r.partition });
+  return out;
+}
+
+/** readAll's events of one type, of one session when `sessionId` is given. */
+export async function readOf<T extends EventType>(k: TestKafka, topic: string, type: T, sessionId?: string): Promise<Array<Logged<EventOf<T>>>> {
+  const of = isOneOf([type]);
+  const out: Array<Logged<EventOf<T>>> = [];
+  for (const e of await readAll(k, topic)) if (of(e) && (sessionId === undefined || sessionOf(e) === sessionId)) out.push(e);
+  return out;
 }
 
 /** Decoded IterationCompleted of a session, polled until `done`. */
 export async function iterationsUntil(k: TestKafka, sessionId: string, done: (its: IterationCompleted[]) => boolean, timeoutMs = 120_000): Promise<IterationCompleted[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const its = (await readAll(k, 'solver.iterations')).filter((e) => e.type === 'IterationCompleted' && e.session_id === sessionId) as unknown as IterationCompleted[];
+    const its = await readOf(k, 'solver.iterations', 'IterationCompleted', sessionId);
     if (done(its)) return its;
     if (Date.now() > deadline) throw new Error(`timed out with ${its.length} IterationCompleted; last ${JSON.stringify(its.at(-1)?.applied_through)}`);
     await new Promise((r) => setTimeout(r, 300));
@@ -58,9 +74,9 @@ export async function iterationsUntil(k: TestKafka, sessionId: string, done: (it
 export async function iterationsUntilConverged(k: TestKafka, sessionId: string, through: number, timeoutMs = 120_000): Promise<IterationCompleted[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const mine = (await readAll(k, 'solver.iterations')).filter((e) => e.session_id === sessionId);
-    const conv = mine.find((e) => e.type === 'ConvergenceReached' && costOffset(e as unknown as ConvergenceReached) >= through) as unknown as ConvergenceReached | undefined;
-    const its = mine.filter((e) => e.type === 'IterationCompleted') as unknown as IterationCompleted[];
+    const mine = (await readAll(k, 'solver.iterations')).filter((e) => sessionOf(e) === sessionId);
+    const conv = mine.filter((e) => e.type === 'ConvergenceReached').find((e) => costOffset(e) >= through);
+    const its = mine.filter((e) => e.type === 'IterationCompleted');
     if (conv) return its.filter((e) => e.iteration <= conv.iteration);
     if (Date.now() > deadline) throw new Error(`timed out with ${its.length} IterationCompleted and no ConvergenceReached through cost offset ${through}; last ${JSON.stringify(its.at(-1)?.applied_through)}`);
     await new Promise((r) => setTimeout(r, 300));

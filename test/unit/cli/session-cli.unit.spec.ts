@@ -1,11 +1,11 @@
 // The pure parts of the session commands: cost updates as users write them, what `session watch`
 // prints and when it stops, and the state `sessions` derives from the log.
 import assert from 'node:assert/strict';
-import type { ConvergenceReached, IterationCompleted, SessionOpened } from '../../../schemas/generated/events';
+import type { ConvergenceReached, IterationCompleted, SessionOpened, SolvermeshEvent } from '../../../schemas/generated/events';
 import { checkSessionId, costFromFlags, costFromJson, parseAFlag, parseBFlag } from '../../../services/cli/cost-input';
 import { emptySessionLog, foldLogEntry, summarize, type LogEntry } from '../../../services/cli/session-list';
 import { costsToCover, deadLetterOf, watchStep } from '../../../services/cli/session-watch';
-import type { DecodedEvent } from '../../../services/runtime/codec';
+import { costUpdated } from '../../../services/solver/events';
 
 const SID = '0f8fad5b-d9cb-469f-a165-70867728950e';
 const meta = { event_id: SID, correlation_id: SID, causation_id: null, occurred_at: 1_767_225_600_000_000, producer: 'test', sequence: null };
@@ -93,7 +93,7 @@ describe('cli sessions', () => {
     type: 'SessionOpened', meta, session_id: SID, rows: 4, cols: 4, nnz: 10, chunk_count: 1, source_format: 'CSR', method: 'HYBRID', owner: null,
     options: { tolerance: 1e-8, max_iterations: 100, preconditioner: 'JACOBI', verification_interval: 5, swarm: { enabled: false, topology: 'MESH', cost_aggregation: 'WEIGHTED_AVERAGE', verification_strategy: 'RANDOM_PROBE' } },
   };
-  const on = (topic: string, offset: number, event?: unknown, key: string | null = SID): LogEntry => ({ topic, partition: 2, offset, key, event: event as DecodedEvent | undefined });
+  const on = (topic: string, offset: number, event?: SolvermeshEvent, key: string | null = SID): LogEntry => ({ topic, partition: 2, offset, key, event });
   const stateAfter = (entries: LogEntry[]) => {
     const log = emptySessionLog();
     for (const e of entries) foldLogEntry(log, e);
@@ -106,14 +106,14 @@ describe('cli sessions', () => {
     const done = stateAfter([on('solver.sessions', 0, opened), on('solver.iterations', 0, iteration(5, 1e-10, null)), on('solver.iterations', 1, converged(5, null))])[0]!;
     assert.equal(done.state, 'converged');
     assert.equal(done.running, 'CG');
-    const cost = { type: 'CostUpdated', session_id: SID };
+    const cost = costUpdated(SID, 0, {});
     const costs = [on('solver.costs', 3, cost), on('solver.costs', 9, cost)];
     const pending = stateAfter([on('solver.sessions', 0, opened), on('solver.iterations', 0, iteration(5, 1e-10, 3)), on('solver.iterations', 1, converged(5, 3)), ...costs])[0]!;
     assert.deepEqual([pending.state, pending.updates_applied, pending.updates_sent], ['converging', 1, 2]);
     const caughtUp = stateAfter([on('solver.sessions', 0, opened), ...costs, on('solver.iterations', 2, iteration(9, 1e-10, 9)), on('solver.iterations', 3, converged(9, 9))])[0]!;
     assert.deepEqual([caughtUp.state, caughtUp.updates_applied, caughtUp.iteration], ['converged', 2, 9]);
     // A refused update is never applied: it does not hold the session in converging.
-    const refused = stateAfter([on('solver.sessions', 0, opened), ...costs, { ...on('solver.costs', 10, cost), deadLettered: true }, on('solver.costs', 11, { type: 'VerificationRequested', session_id: SID }), on('solver.iterations', 2, iteration(9, 1e-10, 9)), on('solver.iterations', 3, converged(9, 9))])[0]!;
+    const refused = stateAfter([on('solver.sessions', 0, opened), ...costs, { ...on('solver.costs', 10, cost), deadLettered: true }, on('solver.costs', 11, { type: 'VerificationRequested', meta, session_id: SID, requested_by: 'test', probe_count: 1, probe_size: 1, seed: 1 }), on('solver.iterations', 2, iteration(9, 1e-10, 9)), on('solver.iterations', 3, converged(9, 9))])[0]!;
     assert.deepEqual([refused.state, refused.updates_applied, refused.updates_sent, refused.updates_dead_lettered], ['converged', 2, 3, 1]);
   });
 
@@ -122,6 +122,6 @@ describe('cli sessions', () => {
     assert.deepEqual([rejected.state, rejected.reason], ['rejected', 'TOO_LARGE: rows']);
     const closed = stateAfter([on('solver.sessions', 0, opened), on('solver.iterations', 0, converged(5, null)), on('solver.sessions', 1, { type: 'SessionClosed', meta, session_id: SID, reason: 'TIMEOUT', final_iteration: 5, final_residual_norm: 1e-9, message: null })])[0]!;
     assert.equal(closed.state, 'closed');
-    assert.equal(stateAfter([on('solver.costs', 0, { type: 'CostUpdated', session_id: SID })])[0]!.state, 'unopened');
+    assert.equal(stateAfter([on('solver.costs', 0, costUpdated(SID, 0, {}))])[0]!.state, 'unopened');
   });
 });

@@ -18,7 +18,7 @@ const skipped = (id: string): ScheduleEntry => ({
 describe('coordination requests and schedule summaries (pure)', () => {
   it('given targets and T, when the request is built, then it passes the decode-time validation and keeps what was asked', () => {
     const r = coordinationRequested({ targets: ['cluster:S000-C00', ' agent-7 '], arrivalAtUs: T, nowUs: NOW, weight: 1.5, capabilities: ['nlp'] });
-    assert.deepEqual(schemaValidator()(r as never), []);
+    assert.deepEqual(schemaValidator()(r), []);
     assert.deepEqual(r.target_agent_ids, ['cluster:S000-C00', 'agent-7']);
     assert.equal(r.target_arrival_time, T);
     assert.equal(r.payload_weight, 1.5);

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { mock } from 'node:test';
 import pino from 'pino';
-import type { DecodedEvent, EventCodec } from '../../../services/runtime/codec';
+import type { SolvermeshEvent } from '../../../schemas/generated/events';
+import type { EventCodec } from '../../../services/runtime/codec';
 import type { InRecord, KafkaEngine, TransactionalConsumer } from '../../../services/runtime/kafka/types';
 import { createMetrics } from '../../../services/runtime/metrics';
 import type { Processor } from '../../../services/runtime/processor';
@@ -10,8 +11,8 @@ import { ProcessorRunner } from '../../../services/runtime/runner';
 /** A consumer that never fetches: the spec hands the runner its batches itself. */
 const idleConsumer: TransactionalConsumer = { start: async () => undefined, stop: async () => undefined, progress: () => [] };
 const engine = { kind: 'kafkajs', transactionalConsumer: () => idleConsumer, producer: () => { throw new Error('not used'); } } as unknown as KafkaEngine;
-const codec = { decodeKnown: (v: Buffer) => ({ event: JSON.parse(v.toString()) as DecodedEvent }) } as unknown as EventCodec;
-const record = (offset: number): InRecord => ({ topic: 't', partition: 0, offset: String(offset), key: null, value: Buffer.from('{"type":"Ticked"}'), headers: {}, timestamp: '0' });
+const codec = { decodeKnown: (v: Buffer) => ({ event: JSON.parse(v.toString()) as SolvermeshEvent }) } as unknown as EventCodec;
+const record = (offset: number): InRecord => ({ topic: 't', partition: 0, offset: String(offset), key: null, value: Buffer.from('{"type":"ConflictReported"}'), headers: {}, timestamp: '0' });
 /** Lets queued promise callbacks run (setImmediate is not faked). */
 const settle = () => new Promise((r) => setImmediate(r));
 
@@ -21,7 +22,7 @@ describe('runner punctuation', () => {
   let gate: Promise<void> = Promise.resolve();
   const processor: Processor = {
     name: 'punctuated', inputs: ['t'],
-    handles: () => true,
+    accepts: ['ConflictReported'],
     async handle() { log.push('handle'); await gate; log.push('handled'); return []; },
     flush() { log.push('flush'); return []; },
     punctuation: { everyMs: 1000, punctuate(t) { log.push(`punctuate@${t}`); } },

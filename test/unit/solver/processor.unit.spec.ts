@@ -2,10 +2,8 @@
 // time, so a long solve never makes the partition's other sessions look idle.
 import assert from 'node:assert/strict';
 import pino from 'pino';
-import type { IterationSliceGranted } from '../../../schemas/generated/events';
-import type { DecodedEvent } from '../../../services/runtime/codec';
 import type { RecordContext } from '../../../services/runtime/processor';
-import { DEFAULT_SOLVER_LIMITS, PartitionCore } from '../../../services/solver/domain';
+import { DEFAULT_SOLVER_LIMITS, PartitionCore, type SolverEvent } from '../../../services/solver/domain';
 import { openSession } from '../../../services/solver/events';
 import { solverProcessor } from '../../../services/solver/processor';
 import { wasmKernel } from '../../../wasm';
@@ -22,9 +20,9 @@ describe('solver processor: self-granted slices', () => {
       sliceWork: 1, snapshotEvery: 1e9, snapshotMicros: 1e18, now: () => Date.parse('2026-11-23T06:00:00Z'),
     });
     const offsets: Record<string, number> = {};
-    const handle = async (topic: string, event: unknown) => {
+    const handle = async (topic: string, event: SolverEvent) => {
       const ctx: RecordContext = { topic, partition: 0, offset: String((offsets[topic] = (offsets[topic] ?? -1) + 1)), timestampMs: 0, key: null };
-      return processor.handle(event as DecodedEvent, ctx);
+      return processor.handle(event, ctx);
     };
     const a = poisson2d(10);
     for (const id of ['idle', 'busy']) {
@@ -33,11 +31,11 @@ describe('solver processor: self-granted slices', () => {
 
     const outputs = [];
     for (let round = 0; round < 500; round++) {
-      const slices = (await processor.flush!()).filter((x) => x.event.type === 'IterationSliceGranted');
+      const slices = (await processor.flush!()).map((x) => x.event).filter((e) => e.type === 'IterationSliceGranted');
       if (slices.length === 0) break;
       for (const s of slices) {
-        assert.equal((s.event as unknown as IterationSliceGranted).meta.occurred_at, eventTime, 'a slice carries the event time');
-        outputs.push(...(await handle('solver.commands', s.event)));
+        assert.equal(s.meta.occurred_at, eventTime, 'a slice carries the event time');
+        outputs.push(...(await handle('solver.commands', s)));
       }
     }
 
