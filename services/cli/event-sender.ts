@@ -16,8 +16,8 @@ export type SolverInput = Extract<SolvermeshEvent, { readonly session_id: string
 
 const validate = schemaValidator();
 
-/** The reasons the solver would dead-letter this event for, empty when it is valid. */
-export function problemsOf(event: SolverInput): readonly string[] {
+/** The reasons the consuming service would dead-letter this event for, empty when it is valid. */
+export function problemsOf(event: SolvermeshEvent): readonly string[] {
   return validate(event);
 }
 

@@ -13,6 +13,7 @@ export const STREAM_TOPICS = {
   'mesh.conflicts': 'c',
 } as const;
 export type StreamTopic = keyof typeof STREAM_TOPICS;
+export const isStreamTopic = (topic: string): topic is StreamTopic => Object.hasOwn(STREAM_TOPICS, topic);
 const BY_CODE = new Map<string, string>(Object.entries(STREAM_TOPICS).map(([t, c]) => [c, t]));
 
 /** `<code><partition>` of a topic-partition. */

@@ -2,9 +2,11 @@
 // `sessions` fold, services/cli/session-list.ts), keeps each session's recent stream items for
 // resume and late subscribers, and hands new items to the streams subscribed to their session.
 // Subscribing and replaying the history happen in one tick, so no record falls between them.
-import type { ConflictReported } from '../../schemas/generated/events';
+import type { EventOf } from '../../schemas/generated/events';
 import { emptySessionLog, foldLogEntry, summaryOf, summarize, type SessionSummary } from '../cli/session-list';
-import { isAfter, STREAM_TOPICS, type Cursor, type StreamTopic } from './cursor';
+import { unreachable } from '../runtime/errors';
+import { isOneOf } from '../runtime/processor';
+import { isAfter, isStreamTopic, type Cursor, type StreamTopic } from './cursor';
 import { GatewayError } from './errors';
 import type { FollowedRecord } from './log-follower';
 import { MeshView } from './mesh-view';
@@ -13,7 +15,30 @@ import { streamItem, type StreamItem } from './stream-item';
 /** Topics the projection folds besides the streamed ones. */
 export const FOLDED_TOPICS = ['solver.sessions', 'solver.costs', 'solver.iterations', 'solver.verifications', 'mesh.conflicts', 'mesh.summaries', 'mesh.circuits'] as const;
 
-const STREAMED = new Set(['SessionOpened', 'SessionRejected', 'SessionClosed', 'IterationCompleted', 'ConvergenceReached', 'VerificationCompleted', 'VerifierVoteCast', 'ConsensusReached', 'ConflictReported']);
+const STREAMED = ['SessionOpened', 'SessionRejected', 'SessionClosed', 'IterationCompleted', 'ConvergenceReached', 'VerificationCompleted', 'VerifierVoteCast', 'ConsensusReached', 'ConflictReported'] as const;
+const isStreamed = isOneOf(STREAMED);
+type Streamed = EventOf<(typeof STREAMED)[number]>;
+
+/** The session a streamed event belongs to, null when none. */
+function sessionOf(topic: StreamTopic, e: Streamed): string | null {
+  switch (e.type) {
+    case 'ConflictReported':
+      // The solver reports a stale matrix edit with the session as the cluster (solver domain.conflict).
+      return topic === 'mesh.conflicts' && e.sector_id === 'solver' ? e.cluster_id : null;
+    case 'SessionOpened':
+    case 'SessionRejected':
+    case 'SessionClosed':
+    case 'IterationCompleted':
+    case 'ConvergenceReached':
+    case 'VerificationCompleted':
+    case 'VerifierVoteCast':
+    case 'ConsensusReached':
+      // A session's events are read from solver topics, keyed by it; the same types elsewhere are not its.
+      return topic === 'mesh.conflicts' ? null : e.session_id;
+    default:
+      return unreachable(e);
+  }
+}
 
 export interface Subscriber {
   push(item: StreamItem): void;
@@ -49,15 +74,10 @@ export class Hub {
     const e = r.event;
     if (!e) return;
     this.mesh.onEvent(r.topic, e);
-    if (!(r.topic in STREAM_TOPICS) || !STREAMED.has(e.type)) return;
-    let sessionId: string | null;
-    if (r.topic === 'mesh.conflicts') {
-      const c = e as unknown as ConflictReported;
-      // The solver reports a stale matrix edit with the session as the cluster (solver domain.conflict).
-      sessionId = c.type === 'ConflictReported' && c.sector_id === 'solver' ? c.cluster_id : null;
-    } else sessionId = r.key;
+    if (!isStreamTopic(r.topic) || !isStreamed(e)) return;
+    const sessionId = sessionOf(r.topic, e);
     if (!sessionId) return;
-    const item = streamItem(r.topic as StreamTopic, r.partition, r.offset, r.timestampMs, sessionId, e);
+    const item = streamItem(r.topic, r.partition, r.offset, r.timestampMs, sessionId, e);
     const h = this.history(sessionId);
     h.items.push(item);
     if (h.items.length > this.historyCap) {

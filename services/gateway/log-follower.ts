@@ -5,7 +5,8 @@
 // per-partition order, decoded.
 import type * as Rd from 'node-rdkafka';
 import type { Logger } from 'pino';
-import type { DecodedEvent, EventCodec } from '../runtime/codec';
+import type { SolvermeshEvent } from '../../schemas/generated/events';
+import type { EventCodec } from '../runtime/codec';
 import { isRetriable } from '../runtime/errors';
 import { cb, rd } from '../runtime/kafka/rdkafka-lib';
 
@@ -17,7 +18,7 @@ export interface FollowedRecord {
   readonly timestampMs: number;
   readonly key: string | null;
   /** undefined when the bytes do not decode (what the services dead-letter). */
-  readonly event: DecodedEvent | undefined;
+  readonly event: SolvermeshEvent | undefined;
 }
 
 export interface LogFollower {
@@ -63,7 +64,7 @@ export async function followLog(o: FollowOptions): Promise<LogFollower> {
   });
   let chain: Promise<void> = Promise.resolve();
   const strip = (t: string) => (t.startsWith(o.prefix) ? t.slice(o.prefix.length) : t);
-  const deliver = (m: Rd.Message, event: DecodedEvent | undefined) => o.onRecord({
+  const deliver = (m: Rd.Message, event: SolvermeshEvent | undefined) => o.onRecord({
     topic: strip(m.topic), partition: m.partition, offset: m.offset, timestampMs: m.timestamp ?? 0,
     key: m.key === undefined || m.key === null ? null : m.key.toString(), event,
   });
@@ -78,7 +79,7 @@ export async function followLog(o: FollowOptions): Promise<LogFollower> {
     }
     idle = false;
     chain = chain.then(async () => {
-      let event: DecodedEvent | undefined;
+      let event: SolvermeshEvent | undefined;
       try { event = (await o.codec.decode(m.value)).event; } catch (err) {
         if (isRetriable(err)) o.logger.warn({ err, topic: m.topic, offset: m.offset }, 'registry unreachable: record shown undecoded');
       }

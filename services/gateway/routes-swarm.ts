@@ -7,7 +7,6 @@ import type { FastifyInstance } from 'fastify';
 import type { AgentClass, HeartbeatReceived, VerificationRequested } from '../../schemas/generated/events';
 import { AGENT_CLASS_SYMBOLS } from '../../schemas/generated/events';
 import { problemsOf } from '../cli/event-sender';
-import type { DecodedEvent } from '../runtime/codec';
 import { derivedEventId } from '../runtime/ids';
 import { costUpdated } from '../solver/events';
 import type { Principal } from './auth';
@@ -199,9 +198,9 @@ export function registerSwarmRoutes(app: FastifyInstance, deps: GatewayDeps): vo
       latency_ms: b.latency_ms ?? 0, processing_ms: b.processing_ms ?? 0, queue_depth: b.queue_depth ?? 0, capabilities: b.capabilities ?? [],
       context_hash: b.context_hash ?? '', received_at: now,
     };
-    const problems = problemsOf(hb as unknown as { type: string; session_id: string });
+    const problems = problemsOf(hb);
     if (problems.length > 0) throw new GatewayError('BAD_REQUEST', `the mesh would refuse this heartbeat: ${problems.slice(0, 3).join('; ')}`);
-    const [at] = await deps.sender.sendKeyed('mesh.heartbeats', [{ key: agentId, event: hb as unknown as DecodedEvent }]);
+    const [at] = await deps.sender.sendKeyed('mesh.heartbeats', [{ key: agentId, event: hb }]);
     deps.metrics.published.inc({ topic: 'mesh.heartbeats' });
     return reply.code(201).send({ agent_id: agentId, agent_class: hb.agent_class, sector_id: hb.sector_id, cluster_id: hb.cluster_id, capabilities: hb.capabilities, joined_by: principalOf(req).subject, heartbeat: { topic: 'mesh.heartbeats', partition: at!.partition, offset: at!.offset } });
   });

@@ -1,7 +1,7 @@
 // What a stream shows of an event: the record's fields without the envelope (its event id
 // kept), where it sits in the log, and the record time. Serialised once, shared by every stream
 // that sends it. Pure.
-import type { DecodedEvent } from '../runtime/codec';
+import type { SolvermeshEvent } from '../../schemas/generated/events';
 import { tpCode, type StreamTopic } from './cursor';
 
 export interface StreamItem {
@@ -26,10 +26,10 @@ function plain(v: unknown): unknown {
   return v;
 }
 
-export function streamItem(topic: StreamTopic, partition: number, offset: number, timestampMs: number, sessionId: string, e: DecodedEvent): StreamItem {
-  const { meta, ...fields } = e as DecodedEvent & { meta?: { event_id?: string; occurred_at?: number } };
+export function streamItem(topic: StreamTopic, partition: number, offset: number, timestampMs: number, sessionId: string, e: SolvermeshEvent): StreamItem {
+  const { meta, ...fields } = e;
   const body = {
-    type: e.type, topic, partition, offset, timestamp: new Date(timestampMs).toISOString(), event_id: meta?.event_id ?? null,
+    type: e.type, topic, partition, offset, timestamp: new Date(timestampMs).toISOString(), event_id: meta.event_id,
     ...(plain(fields) as Record<string, unknown>),
   };
   return { sessionId, tp: tpCode(topic, partition), offset, timestampMs, type: e.type, json: JSON.stringify(body) };

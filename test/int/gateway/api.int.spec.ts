@@ -204,8 +204,9 @@ describe('gateway API (seed 000 §1, §2, §6, §9)', function () {
     const jb = await j.json() as { agent_id: string; agent_class: string; heartbeat: { offset: number } };
     assert.equal(j.status, 201, JSON.stringify(jb));
     assert.equal(jb.agent_class, 'CLASS_C_PERSISTENT');
-    const hb = await k.decodeAll(await k.collect('mesh.heartbeats', (rs) => rs.length >= 1));
-    assert.equal(hb[0]!.agent_id, jb.agent_id);
+    const [hb] = await k.decodeAll(await k.collect('mesh.heartbeats', (rs) => rs.length >= 1));
+    assert.equal(hb?.type, 'HeartbeatReceived');
+    assert.equal(hb.agent_id, jb.agent_id);
     assert.equal((await post('/api/v1/swarm/join', { agent_class: 'Z', sector_id: 's', cluster_id: 'c' }, bearer('alice'))).status, 400);
     const v = await post('/api/v1/verify', { session_id: sessionId, probe_count: 20 }, bearer('alice'));
     const vb = await v.json() as { verifier: { running: boolean; message: string }; probe_count: number };
