@@ -61,6 +61,9 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     keepAliveTimeout: 60_000,
+    // stop() closes the app after the streams' drain: the connections left then are closed, not
+    // waited on for up to keepAliveTimeout.
+    forceCloseConnections: true,
     // Streams end on their own terms (convergence, max duration), not on a socket timeout.
     requestTimeout: 0,
   });

@@ -22,6 +22,8 @@ export interface StreamHooks {
   /** Whether the stream ends after this item (convergence, rejection, close). */
   readonly endsAfter?: (item: StreamItem) => boolean;
   readonly onEnd?: (reason: string) => void;
+  /** The stream went over its byte limit (true) or back under it, or ended while over it (false). */
+  readonly onLagging?: (lagging: boolean) => void;
 }
 
 export const CONTENT_TYPES: Record<StreamMode, string> = { ndjson: 'application/x-ndjson', sse: 'text/event-stream' };
@@ -104,8 +106,13 @@ export class EventStream implements Subscriber {
     }
     // Over the limit is allowed for a moment (a replay of the history to a fast reader); a
     // client that stays over it for limits.slowMs is closed.
-    if (this.queuedBytes > this.limits.bufferBytes) this.slowSince ??= Date.now();
-    else this.slowSince = undefined;
+    this.lagging(this.queuedBytes > this.limits.bufferBytes);
+  }
+
+  private lagging(over: boolean): void {
+    if (over === (this.slowSince !== undefined)) return;
+    this.slowSince = over ? Date.now() : undefined;
+    this.hooks.onLagging?.(over);
   }
 
   private closeSlow(): void {
@@ -147,6 +154,7 @@ export class EventStream implements Subscriber {
   private finish(reason: string): void {
     if (this.ended) return;
     this.ended = true;
+    this.lagging(false);
     for (const t of this.timers) clearTimeout(t);
     this.hooks.onEnd?.(reason);
   }

@@ -5,6 +5,7 @@ export interface GatewayMetrics {
   readonly registry: Registry;
   readonly streamsOpen: Gauge<'kind'>;
   readonly streamsClosed: Counter<'reason'>;
+  readonly streamsLagging: Gauge<'kind'>;
   readonly errors: Counter<'code'>;
   readonly rateLimited: Counter<'by'>;
   readonly published: Counter<'topic'>;
@@ -19,6 +20,7 @@ export function createGatewayMetrics(): GatewayMetrics {
   return {
     registry,
     streamsOpen: new Gauge({ name: 'solvermesh_gateway_streams_open', help: 'Streams held open', labelNames: ['kind'], registers }),
+    streamsLagging: new Gauge({ name: 'solvermesh_gateway_streams_lagging', help: 'Streams with more than GATEWAY_STREAM_BUFFER_BYTES waiting for their client now', labelNames: ['kind'], registers }),
     streamsClosed: new Counter({ name: 'solvermesh_gateway_streams_closed_total', help: 'Streams ended, by why', labelNames: ['reason'], registers }),
     errors: new Counter({ name: 'solvermesh_gateway_errors_total', help: 'Error responses by code', labelNames: ['code'], registers }),
     rateLimited: new Counter({ name: 'solvermesh_gateway_rate_limited_total', help: 'Requests refused 429, by limit', labelNames: ['by'], registers }),

@@ -70,6 +70,7 @@ function openStream(deps: GatewayDeps, req: FastifyRequest, reply: FastifyReply,
       deps.metrics.streamsClosed.inc({ reason: closeReason(reason) });
       req.log.info({ session: sessionId, reason }, 'stream ended');
     },
+    onLagging: (over) => { if (over) deps.metrics.streamsLagging.inc({ kind: mode }); else deps.metrics.streamsLagging.dec({ kind: mode }); },
   });
   deps.metrics.streamsOpen.inc({ kind: mode });
   unregister = deps.streams.add(stream);

@@ -31,20 +31,25 @@ export function registerWebSocket(app: FastifyInstance, deps: GatewayDeps): void
     // Over the limit for a moment is a replay; over it for GATEWAY_SLOW_CLIENT_MS is a slow client.
     let slowSince: number | undefined;
     const slowMs = deps.config.knobs.gatewaySlowClientMs;
+    const lagging = (over: boolean) => {
+      if (over === (slowSince !== undefined)) return;
+      slowSince = over ? Date.now() : undefined;
+      if (over) deps.metrics.streamsLagging.inc({ kind: 'ws' }); else deps.metrics.streamsLagging.dec({ kind: 'ws' });
+    };
     const send = (text: string) => {
       if (closed) return;
       socket.send(text);
-      if (socket.bufferedAmount > limit) slowSince ??= Date.now();
-      else slowSince = undefined;
+      lagging(socket.bufferedAmount > limit);
     };
     const watch = setInterval(() => {
-      if (socket.bufferedAmount <= limit) slowSince = undefined;
+      if (socket.bufferedAmount <= limit) lagging(false);
       else if (slowSince !== undefined && Date.now() - slowSince >= slowMs) close(WS_TOO_SLOW, `client too slow: more than ${limit} bytes unsent for ${slowMs} ms`);
     }, Math.max(20, Math.min(slowMs, 1_000)));
     watch.unref();
     const close = (code: number, reason: string) => {
       if (closed) return;
       closed = true;
+      lagging(false);
       for (const u of subs.values()) u();
       subs.clear();
       unregister();
