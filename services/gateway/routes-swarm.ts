@@ -3,7 +3,7 @@
 // mesh (its first heartbeat), and verification requests.
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AgentClass, HeartbeatReceived, VerificationRequested } from '../../schemas/generated/events';
 import { AGENT_CLASS_SYMBOLS } from '../../schemas/generated/events';
 import { problemsOf } from '../cli/event-sender';
@@ -55,6 +55,18 @@ const ACK_SCHEMA = {
   },
 } as const;
 
+/** The body schema's check for cost updates that are not a route's body (NDJSON lines, WebSocket messages); errors name the field. */
+export function costBodyCheck(req: FastifyRequest): (u: unknown, at: string) => CostUpdateBody {
+  const check = req.compileValidationSchema(COST_SCHEMA);
+  return (u, at) => {
+    if (!check(u)) {
+      const e = check.errors?.[0];
+      throw new GatewayError('BAD_REQUEST', `${at}${(e?.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.') || 'the update'} ${e?.message ?? 'is invalid'}`);
+    }
+    return u as CostUpdateBody;
+  };
+}
+
 /** A checked CostUpdated for one body; errors name the field (`at` prefixes it for NDJSON lines). */
 export function costEvent(deps: GatewayDeps, p: Principal, u: CostUpdateBody, at = '') {
   if (typeof u !== 'object' || u === null || Array.isArray(u)) throw new GatewayError('BAD_REQUEST', `${at}a cost update must be a JSON object`);
@@ -88,7 +100,7 @@ async function publishCosts(deps: GatewayDeps, events: ReturnType<typeof costEve
 }
 
 /** NDJSON in, NDJSON acks out: one chunk's lines are checked, sent together, then acked in order. */
-async function streamCosts(deps: GatewayDeps, p: Principal, body: Readable, write: (line: string) => Promise<void>, check: (u: unknown, at: string) => void): Promise<void> {
+async function streamCosts(deps: GatewayDeps, p: Principal, body: Readable, write: (line: string) => Promise<void>, check: (u: unknown, at: string) => CostUpdateBody): Promise<void> {
   const limit = deps.config.knobs.gatewayNdjsonLineLimitBytes;
   let rest = '';
   let index = 0;
@@ -100,8 +112,7 @@ async function streamCosts(deps: GatewayDeps, p: Principal, body: Readable, writ
       try {
         let parsed: unknown;
         try { parsed = JSON.parse(line); } catch (err) { throw new GatewayError('BAD_REQUEST', `line ${k + 1}: not JSON: ${(err as Error).message}`); }
-        check(parsed, `line ${k + 1}: `);
-        out.push({ k, event: costEvent(deps, p, parsed as CostUpdateBody, `line ${k + 1}: `) });
+        out.push({ k, event: costEvent(deps, p, check(parsed, `line ${k + 1}: `), `line ${k + 1}: `) });
       } catch (err) {
         out.push({ k, error: toHttpError(err) });
       }
@@ -147,13 +158,7 @@ export function registerSwarmRoutes(app: FastifyInstance, deps: GatewayDeps): vo
   }, async (req, reply) => {
     const p = principalOf(req);
     if (req.headers['content-type']?.startsWith('application/x-ndjson')) {
-      const check = req.compileValidationSchema(COST_SCHEMA);
-      const lineCheck = (u: unknown, at: string) => {
-        if (!check(u)) {
-          const e = check.errors?.[0];
-          throw new GatewayError('BAD_REQUEST', `${at}${(e?.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.') || 'the update'} ${e?.message ?? 'is invalid'}`);
-        }
-      };
+      const lineCheck = costBodyCheck(req);
       void reply.hijack();
       const res = reply.raw;
       res.writeHead(200, { 'content-type': 'application/x-ndjson; charset=utf-8', 'x-request-id': req.id });

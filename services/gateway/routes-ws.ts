@@ -9,7 +9,7 @@ import { encodeCursor, isAfter, parseCursor, type Cursor } from './cursor';
 import { GatewayError, toHttpError } from './errors';
 import type { Subscriber } from './hub';
 import { closeReason } from './metrics';
-import { costEvent, type CostUpdateBody } from './routes-swarm';
+import { costBodyCheck, costEvent } from './routes-swarm';
 import { visibleSession } from './routes-sessions';
 import { ndjsonLine } from './stream-item';
 
@@ -25,6 +25,7 @@ export function registerWebSocket(app: FastifyInstance, deps: GatewayDeps): void
     preValidation: async () => { deps.streams.admit(); },
   }, (socket: WebSocket, req) => {
     const p = principalOf(req);
+    const checkCost = costBodyCheck(req);
     const limit = deps.config.knobs.gatewayStreamBufferBytes;
     const subs = new Map<string, () => void>();
     let closed = false;
@@ -96,7 +97,7 @@ export function registerWebSocket(app: FastifyInstance, deps: GatewayDeps): void
             return;
           case 'cost_update': {
             requireScope(p, 'costs');
-            const e = costEvent(deps, p, msg as unknown as CostUpdateBody);
+            const e = costEvent(deps, p, checkCost(msg, ''));
             deps.sender.send('solver.costs', [e]).then(([at]) => {
               deps.metrics.published.inc({ topic: 'solver.costs' });
               send(JSON.stringify({ type: 'ack', ref: msg.update_id ?? null, session_id: e.session_id, event_id: e.meta.event_id, topic: 'solver.costs', partition: at!.partition, offset: at!.offset }));
