@@ -1,5 +1,6 @@
 // Every runnable service by name, for `solvermesh run <service>`, and every set of knobs, for
 // `solvermesh config` and the README's tables.
+import { consensusService } from './consensus';
 import { coordinatorService } from './coordinator';
 import { DEMO_KNOBS } from './demo/config';
 import { GATEWAY_KNOBS } from './gateway/config';
@@ -9,11 +10,14 @@ import { RUNTIME_KNOBS } from './runtime/config';
 import type { KnobSet } from './runtime/knob-table';
 import type { ServiceDefinition, StandaloneService } from './runtime/service';
 import { solverService } from './solver';
+import { verifierService } from './verifier';
 
 export const SERVICES: Readonly<Record<string, ServiceDefinition>> = {
+  consensus: consensusService,
   coordinator: coordinatorService,
   impedance: impedanceService,
   solver: solverService,
+  verifier: verifierService,
 };
 
 /** Services that are not consume-transform-produce processors: they wire and run themselves. */

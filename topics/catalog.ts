@@ -43,7 +43,9 @@ export const TOPICS = [
   solver('solver.iterations', 'Iteration progress and convergence signals.', ['IterationCompleted', 'ConvergenceReached', 'EntryEstimated']),
   solver('solver.solutions', 'Full solution vectors, chunked, for verifiers.', ['SolutionPublished'], retain(2)),
   solver('solver.snapshots', 'Latest snapshot per session (compacted).', ['SessionSnapshotted'], compacted),
-  solver('solver.verifications', 'Verification results, verifier votes and consensus.', ['VerificationCompleted', 'VerifierVoteCast', 'ConsensusReached']),
+  // Votes and their deadlines share a partition (keyed by session_id): where a deadline lands
+  // among a round's votes decides the round (services/consensus/round.ts).
+  solver('solver.verifications', 'Verification results, verifier votes, vote deadlines and consensus.', ['VerificationCompleted', 'VerifierVoteCast', 'VoteDeadlinePassed', 'ConsensusReached', 'ConsensusNotReached', 'VerifierFaultReported']),
   mesh('mesh.heartbeats', 'agent_id', 'Agent heartbeats (seed 002 §2.3).', ['HeartbeatReceived'], retain(1)),
   mesh('mesh.impedance', 'agent_id', 'Impedance registry changelog (compacted): latest state per agent.', ['ImpedanceUpdated', 'AgentStateChanged'], compacted),
   mesh('mesh.summaries', 'scope', 'Cluster, sector and mesh-wide summaries.', ['ClusterSummarized', 'SectorSummarized', 'MeshSummarized']),

@@ -264,6 +264,28 @@ export interface ConflictResolved {
 export const RESOLUTION_OUTCOME_SYMBOLS = ['RESOLVED', 'BRANCHED', 'DISCARDED', 'IRRECONCILABLE'] as const;
 export type ResolutionOutcome = (typeof RESOLUTION_OUTCOME_SYMBOLS)[number];
 
+/** A round closed at its deadline without floor(2n/3)+1 agreeing votes (seed 000 §3.5): no verdict is claimed for this (session, iteration). */
+export interface ConsensusNotReached {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'ConsensusNotReached';
+  /** Event envelope; correlation_id = session_id. */
+  meta: EventMetadata;
+  /** Solve session id (uuid); the Kafka key of every solver topic, equal to meta.correlation_id. */
+  session_id: string;
+  /** Iteration of the round. */
+  iteration: number;
+  /** Verifier groups n; >= 1. */
+  participants: number;
+  /** Votes that were needed: floor(2n/3)+1. */
+  threshold: number;
+  /** Votes that accepted x. */
+  verified_votes: number;
+  /** Votes that rejected x. */
+  rejected_votes: number;
+  /** Groups whose vote arrived before the deadline. */
+  voter_ids: Array<string>;
+}
+
 /** Votes on one (session, iteration) reached a decision (seed 000 §3.5): floor(2n/3)+1 agreement, outliers reported. */
 export interface ConsensusReached {
   /** Event type discriminator (the Avro record name); not part of the Avro body. */
@@ -1026,6 +1048,8 @@ export interface SolutionPublished {
   offset: number;
   /** x[offset ..] for this chunk, finite. Packed float64 little-endian, length = 8*n bytes (packed bytes measured ~8x faster than array<double> at 1e6 values, bench/codec/doubles.bench.ts). */
   values: Buffer;
+  /** Last input offset per partition folded into the A and b this x solves, as in IterationCompleted: a verifier checks x against its copy of A and b as of these positions. Null from producers before it existed: the verifier then checks against every cost group it has folded. */
+  applied_through: Array<InputPosition> | null;
 }
 
 /** A structural observation about a component (seed 004 StructuralEvent); kind-specific fields are null when they do not apply. */
@@ -1178,6 +1202,28 @@ export interface VerificationRequested {
   seed: number;
 }
 
+/** A verifier group misbehaved in a round (seed 000 §3.5): it voted twice differently (equivocation), or against a verdict already reached (outvoted after the quorum). */
+export interface VerifierFaultReported {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'VerifierFaultReported';
+  /** Event envelope; correlation_id = session_id. */
+  meta: EventMetadata;
+  /** Solve session id (uuid); the Kafka key of every solver topic, equal to meta.correlation_id. */
+  session_id: string;
+  /** Iteration of the round. */
+  iteration: number;
+  /** The group at fault. */
+  verifier_id: string;
+  /** What the group did. */
+  fault: VerifierFault;
+  /** Its votes, for the record. */
+  detail: string;
+}
+
+/** What the group did. */
+export const VERIFIER_FAULT_SYMBOLS = ['EQUIVOCATED', 'OUTVOTED'] as const;
+export type VerifierFault = (typeof VERIFIER_FAULT_SYMBOLS)[number];
+
 /** A verifier group votes on the solution at an iteration; consensus needs floor(2n/3)+1 agreeing votes (seed 000 §3.5). */
 export interface VerifierVoteCast {
   /** Event type discriminator (the Avro record name); not part of the Avro body. */
@@ -1200,6 +1246,20 @@ export interface VerifierVoteCast {
   solution_hash: string;
 }
 
+/** The voting window of one (session, iteration) round is over (DESIGN invariant 8): sequenced into the votes' partition, the first one closes a round that has no quorum yet; later ones are ignored. Its place in the log, not a clock, decides. */
+export interface VoteDeadlinePassed {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'VoteDeadlinePassed';
+  /** Event envelope; correlation_id = session_id. */
+  meta: EventMetadata;
+  /** Solve session id (uuid); the Kafka key of every solver topic, equal to meta.correlation_id. */
+  session_id: string;
+  /** Iteration of the round whose window passed. */
+  iteration: number;
+  /** Voting window the writer waited, ms since it saw the round's first vote; >= 0. */
+  window_ms: number;
+}
+
 export type SolvermeshEvent =
   | AckReceived
   | AgentStateChanged
@@ -1209,6 +1269,7 @@ export type SolvermeshEvent =
   | ConflictQuarantined
   | ConflictReported
   | ConflictResolved
+  | ConsensusNotReached
   | ConsensusReached
   | ConvergenceReached
   | CoordinationRequested
@@ -1236,7 +1297,9 @@ export type SolvermeshEvent =
   | StructuralWitnessRecorded
   | VerificationCompleted
   | VerificationRequested
-  | VerifierVoteCast;
+  | VerifierFaultReported
+  | VerifierVoteCast
+  | VoteDeadlinePassed;
 
 export type EventType = SolvermeshEvent['type'];
 /**
@@ -1253,6 +1316,7 @@ export interface EventsByType {
   ConflictQuarantined: ConflictQuarantined;
   ConflictReported: ConflictReported;
   ConflictResolved: ConflictResolved;
+  ConsensusNotReached: ConsensusNotReached;
   ConsensusReached: ConsensusReached;
   ConvergenceReached: ConvergenceReached;
   CoordinationRequested: CoordinationRequested;
@@ -1280,7 +1344,9 @@ export interface EventsByType {
   StructuralWitnessRecorded: StructuralWitnessRecorded;
   VerificationCompleted: VerificationCompleted;
   VerificationRequested: VerificationRequested;
+  VerifierFaultReported: VerifierFaultReported;
   VerifierVoteCast: VerifierVoteCast;
+  VoteDeadlinePassed: VoteDeadlinePassed;
 }
 export type EventOf<T extends EventType> = EventsByType[T];
 export const EVENT_TYPES = [
@@ -1292,6 +1358,7 @@ export const EVENT_TYPES = [
   'ConflictQuarantined',
   'ConflictReported',
   'ConflictResolved',
+  'ConsensusNotReached',
   'ConsensusReached',
   'ConvergenceReached',
   'CoordinationRequested',
@@ -1319,5 +1386,7 @@ export const EVENT_TYPES = [
   'StructuralWitnessRecorded',
   'VerificationCompleted',
   'VerificationRequested',
+  'VerifierFaultReported',
   'VerifierVoteCast',
+  'VoteDeadlinePassed',
 ] as const satisfies readonly EventType[];

@@ -53,7 +53,16 @@ export function registryAdmin(baseUrl: string): RegistryAdmin {
       }));
     },
     register: async (subject, schema) => (await call<{ id: number }>('POST', `/subjects/${enc(subject)}/versions`, { schema: JSON.stringify(schema) })).id,
-    setCompatibility: async (subject, level) => { await call('PUT', `/config/${enc(subject)}`, { compatibility: level }); },
+    setCompatibility: async (subject, level) => {
+      try {
+        await call('PUT', `/config/${enc(subject)}`, { compatibility: level });
+      } catch (err) {
+        // Writers of a new subject race to create its rule (four verifier groups' first votes):
+        // Apicurio answers the losers 409 "already exists". The rule exists now; a PUT updates it.
+        if ((err as { status?: number }).status !== 409) throw err;
+        await call('PUT', `/config/${enc(subject)}`, { compatibility: level });
+      }
+    },
     compatibility: async (subject) => {
       try {
         return (await call<{ compatibilityLevel?: string }>('GET', `/config/${enc(subject)}`)).compatibilityLevel ?? null;

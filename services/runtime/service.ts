@@ -24,6 +24,8 @@ interface ServiceParts<K extends KnobDecls> {
   readonly validate?: EventValidator;
   readonly maxBatchRecords?: number;
   readonly consumerTuning?: ConsumerTuning;
+  /** The consumer group, when it is not `solvermesh.<name>` (one group per verifier group). */
+  groupId?(config: ServiceConfig<K>): string;
   /** Runner settings taken from the service's knobs; they win over the two fixed ones above. */
   runnerTuning?(config: ServiceConfig<K>): { readonly maxBatchRecords?: number; readonly consumerTuning?: ConsumerTuning };
 }
@@ -66,7 +68,7 @@ export async function startService<K extends KnobDecls>(def: ServiceDefinition<K
     codec,
     metrics,
     logger,
-    groupId: `${config.topicPrefix}solvermesh.${def.name}`,
+    groupId: def.groupId?.(config) ?? `${config.topicPrefix}solvermesh.${def.name}`,
     topicPrefix: config.topicPrefix,
     maxRetries: config.maxRetries,
     retryBackoffMs: config.retryBackoffMs,

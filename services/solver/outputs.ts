@@ -82,6 +82,7 @@ export function solutionPublished(s: Active, x: Float64Array, causation: string,
       type: 'SolutionPublished', meta: meta(s, `sol:${s.iteration}:${c}`, causation, occurredAt, s.iteration), session_id: s.id,
       iteration: s.iteration, n: x.length, chunk_index: c, chunk_count: count, offset: c * SOLUTION_CHUNK,
       values: packFloat64(x.subarray(c * SOLUTION_CHUNK, Math.min(x.length, (c + 1) * SOLUTION_CHUNK))),
+      applied_through: positionsToWire(s.applied),
     } });
   }
   return out;

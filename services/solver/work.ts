@@ -121,7 +121,8 @@ function begin(s: Active, causation: string, occurredAt: number): SolveState {
   return s.solve;
 }
 
-function applyGroup(s: Active, g: CostGroup, out: Output[]): void {
+/** Applies a closed cost group to b and A (the verifiers apply it to their copies too). */
+export function applyGroup(s: Active, g: CostGroup, out: Output[]): void {
   const { kernel, b, csr } = s;
   Object.assign(s.applied, g.through);
   const touched = new Set<number>();

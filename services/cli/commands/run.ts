@@ -8,7 +8,9 @@ export function register(program: Command): void {
     .command('run')
     .description(`run a service until SIGTERM (services: ${names.join(', ')}); configured by the environment`)
     .argument('<service>', 'service name')
-    .action(async (name: string) => {
+    .option('--group <g>', 'verifier: the verifier group to run (sets VERIFIER_GROUP)')
+    .action(async (name: string, opts: { group?: string }) => {
+      if (opts.group !== undefined) process.env.VERIFIER_GROUP = opts.group;
       if (Object.hasOwn(STANDALONE, name)) return STANDALONE[name]!.run();
       const def = SERVICES[name];
       if (!def) throw new Error(`unknown service ${JSON.stringify(name)}; known: ${names.join(', ')}`);

@@ -44,6 +44,16 @@ describe('schema registry: Confluent wire format, evolution and the compatibilit
     assert.equal(await registryAdmin(url).compatibility(subject), 'FULL_TRANSITIVE');
   });
 
+  // Regression: four verifier groups' first votes registered the same new subject side by side;
+  // the registry answered all but one `PUT /config` with 409 and those votes were dead-lettered.
+  it('given several writers of a new subject at once, when each encodes its first record, then every one succeeds', async () => {
+    const topic = `${uniquePrefix('race')}mesh.conflicts`;
+    const writers = Array.from({ length: 6 }, () => new EventCodec(url));
+    const framed = await Promise.all(writers.map((c, i) => c.encode(topic, conflictReported(i))));
+    assert.equal(new Set(framed.map((b) => b.readUInt32BE(1))).size, 1, 'one schema id for all');
+    assert.equal(await registryAdmin(url).compatibility(`${topic}-solvermesh.mesh.ConflictReported`), 'FULL_TRANSITIVE');
+  });
+
   it('reads a record written by a newer producer that added an optional field', async () => {
     const topic = `${uniquePrefix('evolve')}mesh.conflicts`;
     const codec = new EventCodec(url);

@@ -18,7 +18,12 @@ export interface SolverChild {
 }
 
 export function startSolver(k: TestKafka, env: NodeJS.ProcessEnv = {}): SolverChild {
-  const proc = spawn(BIN, ['run', 'solver'], {
+  return startRun(k, ['solver'], env);
+}
+
+/** `solvermesh run <args>` on the spec's topics. */
+export function startRun(k: TestKafka, args: string[], env: NodeJS.ProcessEnv = {}): SolverChild {
+  const proc = spawn(BIN, ['run', ...args], {
     env: { ...process.env, TOPIC_PREFIX: k.prefix, HTTP_PORT: '0', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
