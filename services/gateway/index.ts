@@ -74,7 +74,12 @@ export async function startGateway(env?: NodeJS.ProcessEnv): Promise<RunningGate
     try {
       adminReady ??= admin.connect();
       await adminReady;
-      const { groups } = await withTimeout(admin.describeGroups([`${runtime.topicPrefix}solvermesh.verifier`]), 3_000, 'describe verifier group');
+      // One consumer group per verifier group (services/verifier: <prefix>solvermesh.verifier.<group>).
+      const mine = `${runtime.topicPrefix}solvermesh.verifier.`;
+      const listed = await withTimeout(admin.listGroups(), 3_000, 'list consumer groups');
+      const ids = listed.groups.map((g) => g.groupId).filter((id) => id.startsWith(mine));
+      if (ids.length === 0) return false;
+      const { groups } = await withTimeout(admin.describeGroups(ids), 3_000, 'describe verifier groups');
       return groups.some((g) => g.members.length > 0);
     } catch {
       adminReady = undefined;

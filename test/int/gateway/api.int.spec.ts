@@ -5,6 +5,7 @@ import { poisson2d } from '../../../wasm/src/problems';
 import type { RunningGateway } from '../../../services/gateway';
 import { TestKafka } from '../../support/kafka';
 import { startSolver, type SolverChild } from '../solver/support';
+import { startVerifier } from '../verifier/support';
 import WebSocket from 'ws';
 import { bearer, json, solveBody, startTestGateway, StreamReader, TOKENS } from './support';
 
@@ -199,7 +200,7 @@ describe('gateway API (seed 000 §1, §2, §6, §9)', function () {
     assert.match((await errorOf(malformed)).message, /delta_costs\/values\/0 must be number/);
   });
 
-  it('when an agent joins and a verification is asked for, then 201 with its identity and heartbeat position, and 202 saying honestly that no verifier runs', async () => {
+  it('when an agent joins and a verification is asked for, then 201 with its identity and heartbeat position, and 202 saying honestly that no verifier runs, and once one runs, where its results arrive', async () => {
     const j = await post('/api/v1/swarm/join', { agent_class: 'C', sector_id: 'sector-1', cluster_id: 'cluster-1', capabilities: ['solve'] }, bearer('alice'));
     const jb = await j.json() as { agent_id: string; agent_class: string; heartbeat: { offset: number } };
     assert.equal(j.status, 201, JSON.stringify(jb));
@@ -216,6 +217,19 @@ describe('gateway API (seed 000 §1, §2, §6, §9)', function () {
     assert.equal(vb.probe_count, 20);
     assert.equal((await post('/api/v1/verify', { session_id: sessionId, probe_count: 500 }, bearer('alice'))).status, 400);
     assert.equal((await post('/api/v1/verify', { session_id: sessionId }, bearer('bob'))).status, 404);
+    // Once a verifier group runs, the answer says where its results arrive.
+    const verifier = startVerifier(k, 'g1');
+    try {
+      let said: { verifier: { running: boolean; message: string } } | undefined;
+      for (const deadline = Date.now() + 60_000; !said?.verifier.running && Date.now() < deadline; await new Promise((r) => setTimeout(r, 500))) {
+        said = await (await post('/api/v1/verify', { session_id: sessionId, probe_count: 5 }, bearer('alice'))).json() as typeof said;
+      }
+      assert.equal(said?.verifier.running, true, JSON.stringify(said));
+      assert.match(said.verifier.message, /VerificationCompleted/);
+    } finally {
+      verifier.proc.kill('SIGKILL');
+      await verifier.exited;
+    }
   });
 
   it('when a WebSocket subscribes and pushes a cost update, then it gets the session events and an ack with the position', async () => {
