@@ -15,7 +15,7 @@ import { streamItem, type StreamItem } from './stream-item';
 /** Topics the projection folds besides the streamed ones. */
 export const FOLDED_TOPICS = ['solver.sessions', 'solver.costs', 'solver.iterations', 'solver.verifications', 'mesh.conflicts', 'mesh.summaries', 'mesh.circuits'] as const;
 
-const STREAMED = ['SessionOpened', 'SessionRejected', 'SessionClosed', 'IterationCompleted', 'ConvergenceReached', 'VerificationCompleted', 'VerifierVoteCast', 'ConsensusReached', 'ConflictReported'] as const;
+const STREAMED = ['SessionOpened', 'SessionRejected', 'SessionClosed', 'IterationCompleted', 'ConvergenceReached', 'VerificationCompleted', 'VerifierVoteCast', 'ConsensusReached', 'ConsensusNotReached', 'ConflictReported'] as const;
 const isStreamed = isOneOf(STREAMED);
 type Streamed = EventOf<(typeof STREAMED)[number]>;
 
@@ -33,6 +33,7 @@ function sessionOf(topic: StreamTopic, e: Streamed): string | null {
     case 'VerificationCompleted':
     case 'VerifierVoteCast':
     case 'ConsensusReached':
+    case 'ConsensusNotReached':
       // A session's events are read from solver topics, keyed by it; the same types elsewhere are not its.
       return topic === 'mesh.conflicts' ? null : e.session_id;
     default:
