@@ -10,7 +10,8 @@ command -v g++ >/dev/null 2>&1 || need+=(g++)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v mvn >/dev/null 2>&1 || need+=(maven)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
-for pkg in libssl-dev zlib1g-dev libzstd-dev; do
+# chromium: the gateway's live-page browser spec drives Debian's Chromium with playwright-core.
+for pkg in libssl-dev zlib1g-dev libzstd-dev chromium chromium-driver; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -3,10 +3,12 @@
 import { consensusService } from './consensus';
 import { coordinatorService } from './coordinator';
 import { DEMO_KNOBS } from './demo/config';
+import { GATEWAY_KNOBS } from './gateway/config';
+import { gatewayService } from './gateway';
 import { impedanceService } from './impedance';
 import { RUNTIME_KNOBS } from './runtime/config';
 import type { KnobSet } from './runtime/knob-table';
-import type { ServiceDefinition } from './runtime/service';
+import type { ServiceDefinition, StandaloneService } from './runtime/service';
 import { solverService } from './solver';
 import { verifierService } from './verifier';
 
@@ -18,8 +20,14 @@ export const SERVICES: Readonly<Record<string, ServiceDefinition>> = {
   verifier: verifierService,
 };
 
+/** Services that are not consume-transform-produce processors: they wire and run themselves. */
+export const STANDALONE: Readonly<Record<string, StandaloneService>> = {
+  gateway: gatewayService,
+};
+
 export const KNOB_SETS: readonly KnobSet[] = [
   { name: 'runtime', knobs: RUNTIME_KNOBS },
   ...Object.values(SERVICES).flatMap((s) => (s.knobs ? [{ name: s.name, knobs: s.knobs }] : [])),
+  { name: 'gateway', knobs: GATEWAY_KNOBS },
   { name: 'demo', knobs: DEMO_KNOBS },
 ];

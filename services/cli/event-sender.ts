@@ -8,7 +8,7 @@ import { EventCodec } from '../runtime/codec';
 import type { RuntimeConfig } from '../runtime/config';
 import { createEngine } from '../runtime/engine';
 import { errorMessage } from '../runtime/errors';
-import type { Producer } from '../runtime/kafka/types';
+import type { Producer, RecordPosition } from '../runtime/kafka/types';
 import { schemaValidator } from '../runtime/validation';
 
 /** An event keyed by its session. */
@@ -16,8 +16,8 @@ export type SolverInput = Extract<SolvermeshEvent, { readonly session_id: string
 
 const validate = schemaValidator();
 
-/** The reasons the solver would dead-letter this event for, empty when it is valid. */
-export function problemsOf(event: SolverInput): readonly string[] {
+/** The reasons the consuming service would dead-letter this event for, empty when it is valid. */
+export function problemsOf(event: SolvermeshEvent): readonly string[] {
   return validate(event);
 }
 
@@ -34,17 +34,17 @@ export class EventSender {
     return new EventSender(producer, new EventCodec(config.schemaRegistryUrl), config.topicPrefix);
   }
 
-  /** Resolves once every record is acknowledged; records of one session keep their order. */
-  send(topic: string, events: readonly SolverInput[]): Promise<void> {
+  /** Resolves once every record is acknowledged, with each one's position; records of one session keep their order. */
+  send(topic: string, events: readonly SolverInput[]): Promise<RecordPosition[]> {
     return this.sendKeyed(topic, events.map((e) => ({ key: e.session_id, event: e })));
   }
 
   /** Events under keys of the caller's choosing (the topic's partitioning key, see topics/catalog). */
-  async sendKeyed(topic: string, items: ReadonlyArray<{ readonly key: string; readonly event: SolvermeshEvent }>): Promise<void> {
-    if (items.length === 0) return;
+  async sendKeyed(topic: string, items: ReadonlyArray<{ readonly key: string; readonly event: SolvermeshEvent }>): Promise<RecordPosition[]> {
+    if (items.length === 0) return [];
     const physical = this.prefix + topic;
     const records = await Promise.all(items.map(async (r) => ({ topic: physical, key: r.key, value: await this.codec.encode(physical, r.event) })));
-    await this.producer.send(records);
+    return this.producer.send(records);
   }
 
   close(): Promise<void> {

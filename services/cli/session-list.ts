@@ -29,6 +29,10 @@ export interface SessionSummary {
   /** Cost updates the solver refused (copied to solver.costs.dlq): never applied. */
   readonly updates_dead_lettered: number;
   readonly conflicts: number;
+  /** Token subject that opened the session (SessionOpened.owner); null for internal sessions. */
+  readonly owner: string | null;
+  /** The latest VerificationCompleted, null while no verifier has checked the session. */
+  readonly verification: { readonly iteration: number; readonly verified: boolean; readonly max_error: number; readonly drift_detected: boolean } | null;
 }
 
 /** A CostUpdated on solver.costs, known by its type alone (its body need not be decoded). */
@@ -47,7 +51,8 @@ export interface LogEntry extends CostEntry {
 }
 
 interface Acc {
-  opened?: { rows: number; nnz: number; method: string; tolerance: number; at: number };
+  opened?: { rows: number; nnz: number; method: string; tolerance: number; at: number; owner: string | null };
+  verification?: SessionSummary['verification'];
   ended?: { state: 'closed' | 'rejected'; reason: string };
   last?: { offset: number; iteration: number; residual: number; method: string };
   convergedAt?: number;
@@ -104,7 +109,7 @@ export function foldLogEntry(log: SessionLog, r: LogEntry): void {
   const a = acc(log, e.session_id);
   switch (e.type) {
     case 'SessionOpened':
-      a.opened = { rows: e.rows, nnz: Number(e.nnz), method: e.method, tolerance: e.options.tolerance, at: Number(e.meta.occurred_at) };
+      a.opened = { rows: e.rows, nnz: Number(e.nnz), method: e.method, tolerance: e.options.tolerance, at: Number(e.meta.occurred_at), owner: e.owner };
       break;
     case 'SessionRejected':
       a.ended = { state: 'rejected', reason: `${e.reason}: ${e.message}` };
@@ -120,35 +125,47 @@ export function foldLogEntry(log: SessionLog, r: LogEntry): void {
       noteApplied(a, e.applied_through);
       a.convergedAt = Math.max(a.convergedAt ?? -1, r.offset);
       break;
+    case 'VerificationCompleted':
+      a.verification = { iteration: Number(e.iteration), verified: e.verified, max_error: e.max_error, drift_detected: e.drift_detected };
+      break;
     default:
       break;
   }
 }
 
+/** One session's summary; undefined when the log has nothing of it. */
+export function summaryOf(log: SessionLog, id: string): SessionSummary | undefined {
+  const a = log.sessions.get(id);
+  return a && summaryOfAcc(id, a);
+}
+
+function summaryOfAcc(id: string, a: Acc): SessionSummary {
+  let sent = a.dead;
+  let applied = 0;
+  for (const [p, offsets] of a.costs) {
+    sent += offsets.length;
+    const through = a.applied.get(p) ?? -1;
+    for (const o of offsets) if (o <= through) applied++;
+  }
+  const started = a.opened !== undefined || a.last !== undefined;
+  const state: SessionStateName = a.ended ? a.ended.state
+    : !started ? (a.conflicts > 0 || sent > 0 ? 'unopened' : 'opened')
+    : a.convergedAt !== undefined && a.convergedAt > (a.last?.offset ?? -1) && applied + a.dead === sent ? 'converged'
+    : a.last !== undefined || sent > 0 ? 'converging'
+    : 'opened';
+  return {
+    session_id: id, state, reason: a.ended?.reason ?? null,
+    unknowns: a.opened?.rows ?? null, nnz: a.opened?.nnz ?? null, method: a.opened?.method ?? null, running: a.last?.method ?? null,
+    tolerance: a.opened?.tolerance ?? null, opened_at: a.opened ? new Date(a.opened.at / 1000).toISOString() : null,
+    iteration: a.last?.iteration ?? null, residual: a.last?.residual ?? null,
+    updates_sent: sent, updates_applied: applied, updates_dead_lettered: a.dead, conflicts: a.conflicts,
+    owner: a.opened?.owner ?? null, verification: a.verification ?? null,
+  };
+}
+
 export function summarize(log: SessionLog): SessionSummary[] {
   const out: SessionSummary[] = [];
-  for (const [id, a] of log.sessions) {
-    let sent = a.dead;
-    let applied = 0;
-    for (const [p, offsets] of a.costs) {
-      sent += offsets.length;
-      const through = a.applied.get(p) ?? -1;
-      for (const o of offsets) if (o <= through) applied++;
-    }
-    const started = a.opened !== undefined || a.last !== undefined;
-    const state: SessionStateName = a.ended ? a.ended.state
-      : !started ? (a.conflicts > 0 || sent > 0 ? 'unopened' : 'opened')
-      : a.convergedAt !== undefined && a.convergedAt > (a.last?.offset ?? -1) && applied + a.dead === sent ? 'converged'
-      : a.last !== undefined || sent > 0 ? 'converging'
-      : 'opened';
-    out.push({
-      session_id: id, state, reason: a.ended?.reason ?? null,
-      unknowns: a.opened?.rows ?? null, nnz: a.opened?.nnz ?? null, method: a.opened?.method ?? null, running: a.last?.method ?? null,
-      tolerance: a.opened?.tolerance ?? null, opened_at: a.opened ? new Date(a.opened.at / 1000).toISOString() : null,
-      iteration: a.last?.iteration ?? null, residual: a.last?.residual ?? null,
-      updates_sent: sent, updates_applied: applied, updates_dead_lettered: a.dead, conflicts: a.conflicts,
-    });
-  }
+  for (const [id, a] of log.sessions) out.push(summaryOfAcc(id, a));
   // Oldest first; sessions never opened last.
   const key = (s: SessionSummary) => `${s.opened_at === null ? 1 : 0}${s.opened_at ?? ''}${s.session_id}`;
   return out.sort((x, y) => (key(x) < key(y) ? -1 : key(x) > key(y) ? 1 : 0));

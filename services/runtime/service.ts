@@ -42,6 +42,12 @@ export function readServiceConfig<K extends KnobDecls>(def: ServiceDefinition<K>
   return readKnobs(combineKnobs(RUNTIME_KNOBS, (def.knobs ?? {}) as K), env);
 }
 
+/** A service that is not a consume-transform-produce processor (the gateway): it wires and runs itself until a signal. */
+export interface StandaloneService {
+  readonly name: string;
+  run(): Promise<void>;
+}
+
 export interface RunningService {
   readonly runner: ProcessorRunner;
   readonly ops: OpsServer;

@@ -117,7 +117,7 @@ async function coordinateEvery(config: RuntimeConfig, clusters: readonly string[
     const req = coordinationRequested({ targets: [`cluster:${clusters[sent % clusters.length]!}`], arrivalAtUs: nowUs + 3_000_000, nowUs, source: 'demo-orchestrator' });
     sent++;
     sending = sending
-      .then(() => sender.sendKeyed('mesh.coordination', [{ key: req.meta.correlation_id, event: req }]))
+      .then(async () => { await sender.sendKeyed('mesh.coordination', [{ key: req.meta.correlation_id, event: req }]); })
       .catch((err: unknown) => { failure ??= err; });
   }, periodMs);
   let stopped: Promise<number> | undefined;

@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { transient } from '../errors';
 import type {
   BatchProcessor, ConsumeOptions, EngineEvents, InRecord, KafkaEngine, OutRecord, PartitionBatch,
-  PartitionProgress, Producer, TransactionalConsumer,
+  PartitionProgress, Producer, RecordPosition, TransactionalConsumer,
 } from './types';
 import { withGroupInstanceId } from './kafkajs-static-membership';
 import { SESSION_TIMEOUT_MS } from './membership';
@@ -56,9 +56,42 @@ export function createKafkajsEngine(opts: KafkajsEngineOptions): KafkaEngine {
     producer: async () => {
       const p = kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry: PRODUCER_RETRY, createPartitioner: Partitioners.DefaultPartitioner });
       await p.connect();
+      // kafkajs reports one base offset per partition, not where each record went: the records
+      // are placed here with its own partitioner, so each one's offset is its base plus its rank.
+      const place = Partitioners.DefaultPartitioner();
+      const partitionCounts = new Map<string, Promise<number>>();
+      const countOf = (topic: string) => {
+        let c = partitionCounts.get(topic);
+        if (!c) {
+          c = (async () => {
+            const admin = kafka.admin();
+            await admin.connect();
+            try { return (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]!.partitions.length; } finally { await admin.disconnect(); }
+          })();
+          c.catch(() => partitionCounts.delete(topic));
+          partitionCounts.set(topic, c);
+        }
+        return c;
+      };
       return {
         send: async (records) => {
-          if (records.length > 0) await p.sendBatch({ topicMessages: groupByTopic(records), acks: -1 });
+          if (records.length === 0) return [];
+          const partitions = await Promise.all(records.map(async (r) => {
+            const n = await countOf(r.topic);
+            const partitionMetadata = Array.from({ length: n }, (_, id) => ({ partitionId: id, leader: 0, partitionErrorCode: 0, replicas: [], isr: [] }));
+            return place({ topic: r.topic, partitionMetadata, message: { key: r.key, value: r.value } });
+          }));
+          const rank = new Map<string, number>();
+          const ranks = records.map((r, i) => {
+            const k = tpKey(r.topic, partitions[i]!);
+            const n = rank.get(k) ?? 0;
+            rank.set(k, n + 1);
+            return n;
+          });
+          const placed = records.map((r, i) => ({ ...r, partition: partitions[i]! }));
+          const meta = await p.sendBatch({ topicMessages: groupByTopic(placed), acks: -1 });
+          const base = new Map(meta.map((m) => [tpKey(m.topicName, m.partition), Number(m.baseOffset)]));
+          return records.map((r, i): RecordPosition => ({ partition: partitions[i]!, offset: base.get(tpKey(r.topic, partitions[i]!))! + ranks[i]! }));
         },
         close: () => p.disconnect(),
       } satisfies Producer;

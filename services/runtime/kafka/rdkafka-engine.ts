@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { transient } from '../errors';
 import type {
   BatchProcessor, ConsumeOptions, EngineEvents, Headers, InRecord, KafkaEngine, OutRecord, PartitionBatch,
-  PartitionProgress, Producer, TransactionalConsumer,
+  PartitionProgress, Producer, RecordPosition, TransactionalConsumer,
 } from './types';
 import { CommitPipeline } from './commit-pipeline';
 import { SESSION_TIMEOUT_MS } from './membership';
@@ -42,22 +42,22 @@ export function createRdkafkaEngine(opts: RdkafkaEngineOptions): KafkaEngine {
       const p = new (rd().Producer)({ ...base, 'enable.idempotence': true, 'linger.ms': 5, dr_cb: true }, { partitioner: PARTITIONER });
       await cb((done) => p.connect({}, (err) => done(err)));
       p.setPollInterval(50);
-      const pending = new Map<number, { resolve: () => void; reject: (e: unknown) => void }>();
+      const pending = new Map<number, { resolve: (at: RecordPosition) => void; reject: (e: unknown) => void }>();
       let seq = 0;
       p.on('delivery-report', (err, report) => {
         const waiter = pending.get(report.opaque as number);
         if (!waiter) return;
         pending.delete(report.opaque as number);
-        if (err) waiter.reject(err); else waiter.resolve();
+        if (err) waiter.reject(err); else waiter.resolve({ partition: report.partition, offset: Number(report.offset) });
       });
       return {
         send: async (records) => {
-          const acks = records.map((r) => new Promise<void>((resolve, reject) => {
+          const acks = records.map((r) => new Promise<RecordPosition>((resolve, reject) => {
             const id = ++seq;
             pending.set(id, { resolve, reject });
             produceOne(p, r, id);
           }));
-          await Promise.all(acks);
+          return Promise.all(acks);
         },
         close: () => cb((done) => p.flush(10_000, () => p.disconnect((err) => done(err)))).then(() => undefined),
       } satisfies Producer;

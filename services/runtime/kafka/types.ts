@@ -99,9 +99,15 @@ export interface TransactionalConsumer {
   progress(): PartitionProgress[];
 }
 
+/** Where an acknowledged record landed. */
+export interface RecordPosition {
+  readonly partition: number;
+  readonly offset: number;
+}
+
 export interface Producer {
-  /** Idempotent, acks=all; resolves when every record is acknowledged. */
-  send(records: readonly OutRecord[]): Promise<void>;
+  /** Idempotent, acks=all; resolves when every record is acknowledged, with each one's position, in order. */
+  send(records: readonly OutRecord[]): Promise<RecordPosition[]>;
   close(): Promise<void>;
 }
 

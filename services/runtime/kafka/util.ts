@@ -8,12 +8,15 @@ export function chunk<T>(xs: readonly T[], size: number): T[][] {
   return out;
 }
 
-export function groupByTopic(records: readonly OutRecord[]) {
-  const byTopic = new Map<string, Array<{ key: Buffer | string | null; value: Buffer; headers?: Record<string, string | Buffer> }>>();
+export function groupByTopic(records: ReadonlyArray<OutRecord & { readonly partition?: number }>) {
+  const byTopic = new Map<string, Array<{ key: Buffer | string | null; value: Buffer; headers?: Record<string, string | Buffer>; partition?: number }>>();
   for (const r of records) {
     let list = byTopic.get(r.topic);
     if (!list) { list = []; byTopic.set(r.topic, list); }
-    list.push(r.headers ? { key: r.key, value: r.value, headers: r.headers } : { key: r.key, value: r.value });
+    const m: { key: Buffer | string | null; value: Buffer; headers?: Record<string, string | Buffer>; partition?: number } = { key: r.key, value: r.value };
+    if (r.headers) m.headers = r.headers;
+    if (r.partition !== undefined) m.partition = r.partition;
+    list.push(m);
   }
   return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
 }

@@ -141,6 +141,8 @@ describe('solvermesh session open / watch, produce cost, sessions', function () 
     assert.deepEqual({ ...mine, opened_at: undefined }, {
       session_id: sid, state: 'converged', reason: null, unknowns: 144, nnz: a.values.length, method: 'CG', running: 'CG', tolerance: TOL, opened_at: undefined,
       iteration: lastIteration.iteration, residual: lastIteration.residual_norm, updates_sent: costsSent, updates_applied: costsSent - 1, updates_dead_lettered: 1, conflicts: 1,
+      // Opened by the CLI, not through the gateway's tokens; no verifier ran.
+      owner: null, verification: null,
     });
     const other = rows.find((s) => s.session_id !== sid)!;
     assert.equal(other.state, 'rejected');

@@ -1,0 +1,123 @@
+// The live page: sessions with a convergence plot each (fed by the SSE API), the mesh heat map,
+// the conflict feed and the mode. The token comes from the URL fragment (#token=...), which is
+// never sent to the server. window.__gateway exposes what the page shows, for the browser spec.
+'use strict';
+(function () {
+  const token = new URLSearchParams(location.hash.slice(1)).get('token') || localStorage.getItem('solvermesh-token') || '';
+  if (token) localStorage.setItem('solvermesh-token', token);
+  const auth = { Authorization: 'Bearer ' + token };
+  const state = { sessions: {}, mesh: null, errors: [] };
+  window.__gateway = state;
+  const status = (msg) => { document.getElementById('status').textContent = msg; };
+
+  function card(s) {
+    const el = document.createElement('div');
+    el.className = 'session';
+    el.id = 'session-' + s.session_id;
+    const head = document.createElement('div');
+    head.className = 'head';
+    el.appendChild(head);
+    document.getElementById('sessions').appendChild(el);
+    const data = [[], []];
+    const plot = new uPlot({
+      width: 420, height: 220, title: s.session_id.slice(0, 8) + ' ' + (s.method || ''),
+      scales: { x: { time: false }, y: { distr: 3 } },
+      series: [{ label: 'iteration' }, { label: 'residual', stroke: '#1f77b4', width: 2 }],
+      axes: [{}, { values: (u, vals) => vals.map((v) => v.toExponential(0)) }],
+    }, data, el);
+    return { el, head, plot, data };
+  }
+
+  function follow(id) {
+    const s = state.sessions[id];
+    const headers = Object.assign({ Accept: 'text/event-stream' }, auth);
+    if (s.lastEventId) headers['Last-Event-ID'] = s.lastEventId;
+    fetch('/api/v1/sessions/' + id + '/events', { headers }).then(async (res) => {
+      if (!res.ok) throw new Error('events ' + res.status);
+      const reader = res.body.getReader();
+      const dec = new TextDecoder();
+      let buf = '';
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buf += dec.decode(value, { stream: true });
+        let cut;
+        while ((cut = buf.indexOf('\n\n')) >= 0) {
+          const frame = buf.slice(0, cut);
+          buf = buf.slice(cut + 2);
+          const data = frame.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
+          if (data) onEvent(id, JSON.parse(data));
+        }
+      }
+      if (!s.ended) setTimeout(() => follow(id), 1000);
+    }).catch((err) => { state.errors.push(String(err)); if (!s.ended) setTimeout(() => follow(id), 2000); });
+  }
+
+  function onEvent(id, e) {
+    const s = state.sessions[id];
+    if (e.id) s.lastEventId = e.id;
+    if (e.type === 'IterationCompleted') {
+      s.iterations.push(e.iteration);
+      s.residuals.push(Math.max(e.residual_norm, 1e-300));
+      s.view.data[0].push(e.iteration);
+      s.view.data[1].push(Math.max(e.residual_norm, 1e-300));
+      s.view.plot.setData(s.view.data);
+    } else if (e.type === 'ConvergenceReached') {
+      s.converged = { iteration: e.iteration, residual: e.residual_norm };
+    } else if (e.type === 'SessionClosed' || e.type === 'SessionRejected') {
+      s.ended = e.type;
+    } else if (e.type === 'ConflictReported') {
+      s.conflicts = (s.conflicts || 0) + 1;
+    }
+    s.view.head.textContent = id + ' · iteration ' + (s.iterations.at(-1) ?? '-') + ' · residual ' +
+      (s.residuals.length ? s.residuals.at(-1).toExponential(3) : '-') + (s.converged ? ' · converged' : '') + (s.ended ? ' · ' + s.ended : '');
+  }
+
+  async function refreshSessions() {
+    const res = await fetch('/api/v1/sessions', { headers: auth });
+    if (!res.ok) { status('sessions: HTTP ' + res.status + (res.status === 401 ? ' (open the page as /#token=<your token>)' : '')); return; }
+    status('');
+    for (const s of (await res.json()).sessions) {
+      if (state.sessions[s.session_id]) continue;
+      state.sessions[s.session_id] = { iterations: [], residuals: [], converged: null, ended: null, view: card(s) };
+      follow(s.session_id);
+    }
+  }
+
+  function heat(mesh) {
+    const c = document.getElementById('heat');
+    const g = c.getContext('2d');
+    g.clearRect(0, 0, c.width, c.height);
+    const sectors = [...new Set(mesh.clusters.map((x) => x.sector_id))].sort();
+    const clusters = [...new Set(mesh.clusters.map((x) => x.cluster_id))].sort();
+    if (!sectors.length) { g.fillText('no impedance summaries yet', 10, 20); return; }
+    const w = (c.width - 80) / clusters.length, h = (c.height - 20) / sectors.length;
+    for (const x of mesh.clusters) {
+      const i = sectors.indexOf(x.sector_id), j = clusters.indexOf(x.cluster_id);
+      const t = Math.min(1, x.mean_impedance / 1000);
+      g.fillStyle = 'rgb(' + Math.round(255 * t) + ',' + Math.round(200 * (1 - t)) + ',60)';
+      g.fillRect(80 + j * w, i * h, w - 1, h - 1);
+    }
+    g.fillStyle = '#222';
+    sectors.forEach((s, i) => g.fillText(s, 2, i * h + h / 2));
+  }
+
+  async function refreshMesh() {
+    const res = await fetch('/api/v1/mesh', { headers: auth });
+    if (!res.ok) return;
+    const mesh = await res.json();
+    state.mesh = mesh;
+    heat(mesh);
+    document.getElementById('mode').textContent = mesh.mode ? '· mode ' + mesh.mode.mode : '';
+    document.getElementById('conflicts').innerHTML = '';
+    for (const c of mesh.conflicts) {
+      const li = document.createElement('li');
+      li.textContent = c.at + ' ' + c.conflict_type + ' from ' + c.agent_id + (c.cluster_id ? ' in ' + c.cluster_id : '');
+      document.getElementById('conflicts').appendChild(li);
+    }
+  }
+
+  const tick = () => Promise.all([refreshSessions(), refreshMesh()]).catch((err) => status(String(err)));
+  tick();
+  setInterval(tick, 2000);
+})();
