@@ -1,13 +1,8 @@
 // solvermesh: one binary for every service and tool. Each command lives in its own module under
 // commands/ and registers itself on the program.
+import './node-version';
 import { Command, CommanderError } from 'commander';
 import { registerCommands } from './commands';
-
-const NODE_MAJOR = 24;
-if (Number(process.versions.node.split('.')[0]) < NODE_MAJOR) {
-  process.stderr.write(`solvermesh: Node.js ${NODE_MAJOR} LTS or newer is needed, this is ${process.version}; run make deps (it installs Node ${NODE_MAJOR} under .tools/)\n`);
-  process.exit(1);
-}
 
 const program = new Command()
   .name('solvermesh')
