@@ -105,7 +105,7 @@ export class PartitionCore {
     this.put(s);
     // Records of its cost partition folded before the session: they precede every later one, and
     // defer and tick exactly as if the session had been open (a replay may interleave otherwise).
-    for (const o of isOpen(s) ? this.orphans.get(s.id) ?? [] : []) {
+    for (const o of this.orphans.get(s.id) ?? []) {
       if (!isOpen(s)) break;
       if (o.event.type === 'IterationSliceGranted') { onSlice(s, o.event, o.ref, true); continue; }
       if (o.event.type === 'CostUpdated') {

@@ -60,7 +60,7 @@ export function iterationCompleted(s: Active, solve: SolveState, f: IterationFac
     type: 'IterationCompleted', meta: meta(s, `it:${s.iteration}`, solve.causation, solve.occurredAt, s.iteration),
     session_id: s.id, applied_through: positionsToWire(s.applied), iteration: s.iteration, iterations_in_batch: solve.sinceEmit, n: f.x.length,
     method: WIRE_METHOD[f.method], residual_norm: f.residual, convergence_rate: Number.isFinite(f.rate) ? f.rate : 0,
-    x_change_indices: f.top.map((i) => i), x_change_values: f.top.map((i) => f.x[i]!),
+    x_change_indices: [...f.top], x_change_values: f.top.map((i) => f.x[i]!),
     iteration_time_ms: solve.timeMs / solve.sinceEmit, flops: null,
   } };
 }

@@ -8,7 +8,7 @@ import type { IterationSliceGranted } from '../../schemas/generated/events';
 import { poison } from '../runtime/errors';
 import { derivedEventId } from '../runtime/ids';
 import type { Logger } from '../runtime/logger';
-import type { Emit, Processor, RecordContext } from '../runtime/processor';
+import { isOneOf, type Emit, type Processor, type RecordContext } from '../runtime/processor';
 import { InputRejected, PartitionCore, iterationCost, type Output, type SolverEvent } from './domain';
 import { quiescent, snapshotEvents, snapshotKey } from './snapshot';
 
@@ -18,6 +18,8 @@ export const SNAPSHOTS = 'solver.snapshots';
 export const SOLVER_INPUT_TYPES = [
   'SessionOpened', 'MatrixChunkAppended', 'SessionClosed', 'CostUpdated', 'CorrectionRequested', 'VerificationRequested', 'IterationSliceGranted',
 ] as const satisfies ReadonlyArray<SolverEvent['type']>;
+/** An event of one of SOLVER_INPUT_TYPES (what restore and replay fold, like the runner hands the processor). */
+export const isSolverInput = isOneOf(SOLVER_INPUT_TYPES);
 
 export interface SolverProcessorOptions {
   /** A fresh (restored) core for a partition: snapshot + committed tail. */

@@ -9,8 +9,8 @@ import { wasmKernel, type KernelFactory } from '../../wasm';
 import type { EventCodec } from '../runtime/codec';
 import { DEFAULT_SOLVER_LIMITS, InputRejected, PartitionCore, type SolverLimits } from './domain';
 import { readLog, type LogRecord } from '../runtime/kafka/log-reader';
-import { isOneOf, type EventValidator } from '../runtime/processor';
-import { INPUTS, SOLVER_INPUT_TYPES } from './processor';
+import type { EventValidator } from '../runtime/processor';
+import { INPUTS, isSolverInput } from './processor';
 import { mergeByTime } from './restore';
 
 export interface ReplayOptions {
@@ -98,8 +98,6 @@ export async function replaySession(o: ReplayOptions): Promise<ReplayResult> {
   }
   return { ...base, ok: true, compared: Math.max(0, recorded.length - start) };
 }
-
-const isSolverInput = isOneOf(SOLVER_INPUT_TYPES);
 
 interface Recorded {
   readonly offset: number;

@@ -6,8 +6,8 @@ import type { KernelFactory } from '../../wasm';
 import type { EventCodec } from '../runtime/codec';
 import { DEFAULT_SOLVER_LIMITS, InputRejected, PartitionCore, type Clock, type SolverLimits } from './domain';
 import { committedOffsets, readLog, type LogRecord } from '../runtime/kafka/log-reader';
-import { isOneOf, type EventValidator } from '../runtime/processor';
-import { INPUTS, SNAPSHOTS, SOLVER_INPUT_TYPES } from './processor';
+import type { EventValidator } from '../runtime/processor';
+import { INPUTS, SNAPSHOTS, isSolverInput } from './processor';
 import { assembleLatest, deserialize, partitionSessionId, snapshotKey } from './snapshot';
 import type { SessionSnapshotted, SolvermeshEvent } from '../../schemas/generated/events';
 import { SOLVER_PARTITIONS } from '../../topics/catalog';
@@ -64,8 +64,6 @@ export function refold(core: PartitionCore, records: LogRecord[], prefix: string
     core.work();
   }
 }
-
-const isSolverInput = isOneOf(SOLVER_INPUT_TYPES);
 
 export async function restorePartition(o: RestoreOptions, partition: number): Promise<PartitionCore> {
   const core = new PartitionCore(partition, o.limits ?? DEFAULT_SOLVER_LIMITS, o.kernel, o.clock);

@@ -1,6 +1,5 @@
 // The kernel as a value: whoever wires a service (or a spec) picks the backend once and hands
 // the factory down, so the code that opens sessions never names one.
-import { ReferenceKernel } from './reference';
 import { SolverSession } from './session';
 import type { Csr } from './types';
 import { WasmKernel, type WasmKernelOptions } from './wasm-kernel';
@@ -13,4 +12,4 @@ export const wasmKernel = (o: WasmKernelOptions = {}): KernelFactory =>
 
 /** The plain TypeScript kernels: bit for bit the WASM results, slower. */
 export const referenceKernel = (): KernelFactory =>
-  (a) => SolverSession.open(a, (n, nnz) => new ReferenceKernel(n, nnz));
+  (a) => SolverSession.open(a, 'reference');
