@@ -6,7 +6,7 @@ import { PartitionCore, DEFAULT_SOLVER_LIMITS } from '../../../services/solver/d
 import { serialize, deserialize } from '../../../services/solver/snapshot';
 import { unpackFloat64 } from '../../../schemas/packed';
 import type { IterationCompleted, SolutionPublished } from '../../../schemas/generated/events';
-import { wasmKernel } from '../../../wasm';
+import { wasmKernel, type KernelFactory } from '../../../wasm';
 import { active, comparable, kernelOf, refOf, run, toLog } from './harness';
 
 const SID = '6f1c1d1e-0000-4000-8000-000000000001';
@@ -220,13 +220,22 @@ describe('solver domain: sessions as a fold of their inputs', () => {
   });
 
   it('given an idle session past the timeout in event time, then it is evicted and its memory released', () => {
-    const core = new PartitionCore(0, { ...DEFAULT_SOLVER_LIMITS, idleTimeoutMicros: 1e6 }, wasmKernel());
+    // A factory whose kernels count their free(): eviction must release the evicted one's memory.
+    let freed = 0;
+    const counting: KernelFactory = (a) => {
+      const k = wasmKernel()(a);
+      const free = k.free.bind(k);
+      k.free = () => { freed += 1; free(); };
+      return k;
+    };
+    const core = new PartitionCore(0, { ...DEFAULT_SOLVER_LIMITS, idleTimeoutMicros: 1e6 }, counting);
     const other = '6f1c1d1e-0000-4000-8000-000000000002';
     const log2 = toLog([...openSession(SID, A, B), ...openSession(other, A, B, { occurredAt: 1_767_225_600_000_000 + 5e6 })]);
     const outs = log2.flatMap((l) => core.fold(l.event, refOf(l)));
     assert.ok(outs.map((o) => o.event.type).includes('SessionClosed'));
     assert.equal(core.sessions.get(SID)!.status, 'closed');
     assert.equal(kernelOf(core.sessions.get(SID)!), undefined);
+    assert.equal(freed, 1, 'the evicted session\'s kernel is freed, the other one\'s is not');
   });
 
   it('given a solution, then SolutionPublished carries x in packed chunks', () => {
