@@ -125,11 +125,11 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
   /** An ack on mesh.agent-acks: folded into the agent (reliability, quarantine). */
   function onAgentAck(ack: AckReceived, ctx: RecordContext): readonly Emit[] | Promise<readonly Emit[]> {
     const x = folds.get(ctx.partition);
-    const offset = BigInt(ctx.offset);
-    if (x.changelog.tails.acks !== undefined) return checkpointer.replayBefore(x, 'acks', offset).then(() => onAgentAck(ack, ctx));
+    if (x.changelog.tails.acks !== undefined) return checkpointer.replayBefore(x, 'acks', BigInt(ctx.offset)).then(() => onAgentAck(ack, ctx));
     folds.handled(ctx.partition);
     if (ctx.timestampMs > x.registry.lastRecordMs) x.registry.lastRecordMs = ctx.timestampMs;
-    return stateChanges(x.fold.applyAck(ack, Number(offset)));
+    // A number, not a BigInt per record, as onHeartbeat.
+    return stateChanges(x.fold.applyAck(ack, decimal(ctx.offset)));
   }
 
   /** A partition's batch is done: the registry by its cadence, and a checkpoint when one is due. */
