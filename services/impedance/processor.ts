@@ -5,7 +5,7 @@
 // answered with summaries. Periodic registry work runs in the runner's punctuation.
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { AckReceived, CoordinationRequested, HeartbeatReceived } from '../../schemas/generated/events';
+import type { AckReceived, HeartbeatReceived } from '../../schemas/generated/events';
 import type { TopicName } from '../../topics/catalog';
 import { unreachable } from '../runtime/errors';
 import { decimal, type Emit, type Processor, type RecordContext } from '../runtime/processor';
