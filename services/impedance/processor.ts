@@ -5,7 +5,7 @@
 // answered with summaries. Periodic registry work runs in the runner's punctuation.
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { AckReceived, CoordinationRequested, HeartbeatReceived } from '../../schemas/generated/events';
+import type { AckReceived, HeartbeatReceived } from '../../schemas/generated/events';
 import type { TopicName } from '../../topics/catalog';
 import { unreachable } from '../runtime/errors';
 import { decimal, type Emit, type Processor, type RecordContext } from '../runtime/processor';
@@ -125,11 +125,11 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
   /** An ack on mesh.agent-acks: folded into the agent (reliability, quarantine). */
   function onAgentAck(ack: AckReceived, ctx: RecordContext): readonly Emit[] | Promise<readonly Emit[]> {
     const x = folds.get(ctx.partition);
-    const offset = BigInt(ctx.offset);
-    if (x.changelog.tails.acks !== undefined) return checkpointer.replayBefore(x, 'acks', offset).then(() => onAgentAck(ack, ctx));
+    if (x.changelog.tails.acks !== undefined) return checkpointer.replayBefore(x, 'acks', BigInt(ctx.offset)).then(() => onAgentAck(ack, ctx));
     folds.handled(ctx.partition);
     if (ctx.timestampMs > x.registry.lastRecordMs) x.registry.lastRecordMs = ctx.timestampMs;
-    return stateChanges(x.fold.applyAck(ack, Number(offset)));
+    // A number, not a BigInt per record, as onHeartbeat.
+    return stateChanges(x.fold.applyAck(ack, decimal(ctx.offset)));
   }
 
   /** A partition's batch is done: the registry by its cadence, and a checkpoint when one is due. */

@@ -28,7 +28,7 @@ import type { RegistryStore } from './registry-store';
 const WRITE_CHUNK = 2000;
 
 /** A backlog's share of staleness the registry write interval may add while catching up. */
-export const CATCH_UP_WRITE_SHARE = 0.1;
+const CATCH_UP_WRITE_SHARE = 0.1;
 
 /**
  * Time between registry writes of a partition whose last record is `behindMs` old: `lagMs` near
