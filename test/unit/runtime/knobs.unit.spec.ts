@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { SolvermeshError } from '../../../services/runtime/errors';
 import { combineKnobs, inspectKnobs, readKnobs, type KnobDecls } from '../../../services/runtime/knobs';
+import { knobRows } from '../../../services/runtime/knob-table';
+import { RUNTIME_KNOBS } from '../../../services/runtime/config';
 
 const DECLS = {
   port: { env: 'T_PORT', kind: 'int', default: 80, min: 1, max: 65535, doc: 'a port' },
@@ -76,5 +78,16 @@ describe('knobs: configuration declared as data and read by one function', () =>
   it('given two sets that share a property or a variable, when combined or read, then it is a programming error', () => {
     assert.throws(() => combineKnobs(DECLS, { port: DECLS.name }), /knob property port is declared twice/);
     assert.throws(() => readKnobs({ a: DECLS.port, b: DECLS.port }, {}), /knob T_PORT is declared twice/);
+  });
+});
+
+describe('solvermesh config listing (knobRows)', () => {
+  it('given a Redis URL with a password, when the knobs are listed, then the password is masked and the user and host are kept', () => {
+    const { rows, problems } = knobRows([{ name: 'runtime', knobs: RUNTIME_KNOBS }], { REDIS_URL: 'redis://app:s3cret@cache.internal:6380' });
+    assert.deepEqual(problems, []);
+    const redis = rows.find((r) => r.env === 'REDIS_URL')!;
+    assert.equal(redis.source, 'env');
+    assert.equal(redis.value, 'redis://app:***@cache.internal:6380');
+    assert.ok(!rows.some((r) => r.value.includes('s3cret')), 'the secret appears in no row');
   });
 });
