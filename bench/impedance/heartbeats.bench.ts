@@ -168,10 +168,11 @@ async function service(prefix: string, engine: 'kafkajs' | 'rdkafka'): Promise<S
   const metrics = createMetrics('bench', false);
   const codec = new EventCodec(config.schemaRegistryUrl);
   const validate = schemaValidator();
-  const processor = impl.createImpedanceProcessor(config, logger, { registry: metrics.registry, codec, validate });
+  const groupId = `${prefix}solvermesh.impedance`;
+  const processor = impl.createImpedanceProcessor(config, logger, { registry: metrics.registry, codec, validate, groupId });
   const runner = new ProcessorRunner({
     processor, engine: createEngine(config, logger), codec, metrics, logger,
-    groupId: `${prefix}solvermesh.impedance`, topicPrefix: prefix, maxRetries: 5, retryBackoffMs: 200, stallTimeoutMs: 60_000,
+    groupId, topicPrefix: prefix, maxRetries: 5, retryBackoffMs: 200, stallTimeoutMs: 60_000,
     maxBatchRecords: BATCH, validate,
   });
   await runner.start();

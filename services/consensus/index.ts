@@ -10,7 +10,7 @@ export const consensusService: ServiceDefinition<typeof CONSENSUS_KNOBS> = {
   knobs: CONSENSUS_KNOBS,
   processor: (config, logger, ctx) => consensusProcessor({
     logger, groups: config.verifierGroups, windowMs: config.consensusWindowMs, brokers: config.kafkaBrokers,
-    codec: ctx.codec, topicPrefix: config.topicPrefix, groupId: `${config.topicPrefix}solvermesh.consensus`,
+    codec: ctx.codec, topicPrefix: config.topicPrefix, groupId: ctx.groupId,
     producer: () => createEngine(config, logger).producer(), validate: ctx.validate,
   }),
 };

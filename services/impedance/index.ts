@@ -18,17 +18,16 @@ export function createImpedanceProcessor(config: ServiceConfig<typeof IMPEDANCE_
   const store = new RegistryStore(redis, registryPrefix(config.topicPrefix));
   const { codec, validate } = ctx;
   const topic = (name: TopicName) => config.topicPrefix + name;
-  const group = `${config.topicPrefix}solvermesh.impedance`;
   const processor = impedanceProcessor({
     store,
     logger,
     registry: ctx.registry,
     restore: (partitions) => readChangelog({ brokers: config.kafkaBrokers, topic: topic('mesh.impedance'), partitions, codec }),
-    committed: (partitions) => committedOffsets(config.kafkaBrokers, group, topic('mesh.heartbeats'), partitions),
+    committed: (partitions) => committedOffsets(config.kafkaBrokers, ctx.groupId, topic('mesh.heartbeats'), partitions),
     ...impedanceTuning(config),
     readTail: (partition, from, to) => readHeartbeatTail({ brokers: config.kafkaBrokers, topic: topic('mesh.heartbeats'), codec, validate }, partition, from, to),
     readAckTail: (partition, from, to) => readAckTail({ brokers: config.kafkaBrokers, topic: topic('mesh.agent-acks'), codec, validate }, partition, from, to),
-    committedAcks: (partitions) => committedOffsets(config.kafkaBrokers, group, topic('mesh.agent-acks'), partitions),
+    committedAcks: (partitions) => committedOffsets(config.kafkaBrokers, ctx.groupId, topic('mesh.agent-acks'), partitions),
   });
   return { ...processor, close: async () => { await processor.close(); redis.disconnect(); } };
 }

@@ -82,6 +82,8 @@ export interface ProcessorContext {
   readonly codec: EventCodec;
   /** The runner's validation: a record it dead-letters is not folded by a restore either. */
   readonly validate: EventValidator;
+  /** The runner's consumer group: a restore reads the offsets it committed. */
+  readonly groupId: string;
 }
 
 /** A type guard from a list of event types, for reads of the log outside the runner. */

@@ -61,14 +61,15 @@ export async function startService<K extends KnobDecls>(def: ServiceDefinition<K
   const metrics = createMetrics(def.name);
   const codec = new EventCodec(config.schemaRegistryUrl);
   const validate = def.validate ?? schemaValidator();
-  const processor = await def.processor(config, logger, { registry: metrics.registry, codec, validate });
+  const groupId = def.groupId?.(config) ?? `${config.topicPrefix}solvermesh.${def.name}`;
+  const processor = await def.processor(config, logger, { registry: metrics.registry, codec, validate, groupId });
   const runner = new ProcessorRunner({
     processor,
     engine: createEngine(config, logger),
     codec,
     metrics,
     logger,
-    groupId: def.groupId?.(config) ?? `${config.topicPrefix}solvermesh.${def.name}`,
+    groupId,
     topicPrefix: config.topicPrefix,
     maxRetries: config.maxRetries,
     retryBackoffMs: config.retryBackoffMs,

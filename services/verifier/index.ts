@@ -22,7 +22,7 @@ export const verifierService: ServiceDefinition<typeof VERIFIER_KNOBS> = {
     return verifierProcessor({
       name: `verifier.${settings.group}`, logger,
       restore: (partition) => restoreVerifier(
-        { brokers: config.kafkaBrokers, codec, topicPrefix: config.topicPrefix, groupId: verifierGroupId(config), validate },
+        { brokers: config.kafkaBrokers, codec, topicPrefix: config.topicPrefix, groupId: ctx.groupId, validate },
         new VerifierCore(partition, limits, kernel, settings, () => performance.now()),
       ),
     });
