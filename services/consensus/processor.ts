@@ -11,8 +11,8 @@ import { isOneOf, type Emit, type EventValidator, type Processor } from '../runt
 import { derivedEventId } from '../runtime/ids';
 import { ConsensusCore, roundKey, type ConsensusInput } from './core';
 
-export const VOTES = 'solver.verifications';
-export const CONSENSUS_INPUT_TYPES = ['VerifierVoteCast', 'VoteDeadlinePassed'] as const satisfies ReadonlyArray<ConsensusInput['type']>;
+const VOTES = 'solver.verifications';
+const CONSENSUS_INPUT_TYPES = ['VerifierVoteCast', 'VoteDeadlinePassed'] as const satisfies ReadonlyArray<ConsensusInput['type']>;
 const isConsensusInput = isOneOf(CONSENSUS_INPUT_TYPES);
 
 export interface ConsensusProcessorOptions {

@@ -14,8 +14,8 @@ import { visibleSession } from './routes-sessions';
 import { ndjsonLine } from './stream-item';
 
 /** Close code for "too slow" and "shutting down" (4000-4999: application codes). */
-export const WS_TOO_SLOW = 4008;
-export const WS_GOING_AWAY = 1001;
+const WS_TOO_SLOW = 4008;
+const WS_GOING_AWAY = 1001;
 
 export function registerWebSocket(app: FastifyInstance, deps: GatewayDeps): void {
   app.get('/ws/solver', {
