@@ -9,10 +9,10 @@ import type { Producer } from '../runtime/kafka/types';
 import type { Logger } from '../runtime/logger';
 import { isOneOf, type Emit, type EventValidator, type Processor } from '../runtime/processor';
 import { derivedEventId } from '../runtime/ids';
-import { ConsensusCore, roundKey, type ConsensusInput } from './core';
+import { ConsensusCore, PRODUCER, roundKey, type ConsensusInput } from './core';
 
-export const VOTES = 'solver.verifications';
-export const CONSENSUS_INPUT_TYPES = ['VerifierVoteCast', 'VoteDeadlinePassed'] as const satisfies ReadonlyArray<ConsensusInput['type']>;
+const VOTES = 'solver.verifications';
+const CONSENSUS_INPUT_TYPES = ['VerifierVoteCast', 'VoteDeadlinePassed'] as const satisfies ReadonlyArray<ConsensusInput['type']>;
 const isConsensusInput = isOneOf(CONSENSUS_INPUT_TYPES);
 
 export interface ConsensusProcessorOptions {
@@ -42,7 +42,7 @@ export function consensusProcessor(o: ConsensusProcessorOptions): Processor<Cons
       timers.delete(key);
       const ev: VoteDeadlinePassed = {
         type: 'VoteDeadlinePassed',
-        meta: { event_id: derivedEventId(key, `deadline:${process.pid}:${Date.now()}:${seq++}`), correlation_id: sessionId, causation_id: null, occurred_at: Date.now() * 1000, producer: 'consensus', sequence: iteration },
+        meta: { event_id: derivedEventId(key, `deadline:${process.pid}:${Date.now()}:${seq++}`), correlation_id: sessionId, causation_id: null, occurred_at: Date.now() * 1000, producer: PRODUCER, sequence: iteration },
         session_id: sessionId, iteration, window_ms: o.windowMs,
       };
       const topic = o.topicPrefix + VOTES;

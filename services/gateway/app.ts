@@ -8,7 +8,6 @@ import fastifySwagger from '@fastify/swagger';
 import fastifyWebsocket from '@fastify/websocket';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
 import type { EventSender } from '../cli/event-sender';
 import { authenticate, requireScope, type Principal, type Scope } from './auth';
 import type { GatewayConfig } from './config';
@@ -32,10 +31,8 @@ export interface GatewayDeps {
   readonly hub: Hub;
   readonly sender: Pick<EventSender, 'send' | 'sendKeyed'>;
   readonly redis: Redis;
-  readonly redisPrefix: string;
   readonly logger: Logger;
   readonly metrics: GatewayMetrics;
-  readonly registry: Registry;
   readonly streams: StreamRegistry;
   readonly health: () => Promise<HealthCheck[]>;
   /** Whether a verifier service is consuming verification requests now. */
@@ -90,7 +87,7 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
     },
   });
   app.addSchema(HEALTH_SCHEMA);
-  await app.register(fastifyRateLimit, { global: false, redis: deps.redis, nameSpace: `${deps.redisPrefix}gateway:rate:`, skipOnError: false });
+  await app.register(fastifyRateLimit, { global: false, redis: deps.redis, nameSpace: `${deps.config.redisPrefix}gateway:rate:`, skipOnError: false });
   await app.register(fastifyWebsocket, { options: { maxPayload: config.knobs.gatewayNdjsonLineLimitBytes } });
 
   const window = config.knobs.gatewayRateWindowMs;
@@ -132,7 +129,7 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
     return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : deps.streams.draining ? 'draining' : 'unavailable', checks });
   });
   app.get('/metrics', { schema: { summary: 'Prometheus metrics', hide: true } }, async (_req, reply) =>
-    reply.type(deps.registry.contentType).send(await deps.registry.metrics()));
+    reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()));
 
   registerSessionRoutes(app, deps);
   registerSwarmRoutes(app, deps);

@@ -68,8 +68,14 @@ export class EventStream implements Subscriber {
 
   /** A line of its own (the accepted session, a control message), outside the event sequence. */
   control(type: string, body: Record<string, unknown>): void {
+    const { text, json } = this.frame(type, body);
+    this.enqueue({ text, size: json.length });
+  }
+
+  /** A line of the stream's own: an SSE event of its type, or an NDJSON object. */
+  private frame(type: string, body: Record<string, unknown>): { text: string; json: string } {
     const json = JSON.stringify({ type, ...body });
-    this.enqueue({ text: this.mode === 'sse' ? `event: ${type}\ndata: ${json}\n\n` : `${json}\n`, size: json.length });
+    return { json, text: this.mode === 'sse' ? `event: ${type}\ndata: ${json}\n\n` : `${json}\n` };
   }
 
   push(item: StreamItem): void {
@@ -135,8 +141,7 @@ export class EventStream implements Subscriber {
   private lastWrittenId: string | undefined;
 
   private closing(reason: string, lastId: string): string {
-    const json = JSON.stringify({ type: 'stream_closed', reason, last_event_id: lastId });
-    return this.mode === 'sse' ? `event: stream_closed\ndata: ${json}\n\n` : `${json}\n`;
+    return this.frame('stream_closed', { reason, last_event_id: lastId }).text;
   }
 
   /** Ends the stream after what is queued, the reason as its last line. */

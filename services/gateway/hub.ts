@@ -41,6 +41,9 @@ function sessionOf(topic: StreamTopic, e: Streamed): string | null {
   }
 }
 
+/** Cost updates or conflicts alone do not make a session: it was opened, or rejected. */
+const isSession = (s: SessionSummary): boolean => s.opened_at !== null || s.state === 'rejected';
+
 export interface Subscriber {
   push(item: StreamItem): void;
 }
@@ -122,12 +125,11 @@ export class Hub {
 
   summary(id: string): SessionSummary | undefined {
     const s = summaryOf(this.log, id);
-    // Cost updates or conflicts alone do not make a session.
-    return s && s.opened_at !== null ? s : s?.state === 'rejected' ? s : undefined;
+    return s && isSession(s) ? s : undefined;
   }
 
   summaries(): SessionSummary[] {
-    return summarize(this.log).filter((s) => s.opened_at !== null || s.state === 'rejected');
+    return summarize(this.log).filter(isSession);
   }
 
   /** The owner a session was opened with, null for internal ones, undefined while unknown. */

@@ -88,7 +88,7 @@ export async function startGateway(env?: NodeJS.ProcessEnv): Promise<RunningGate
   };
 
   const app = await buildApp({
-    config, hub, sender, redis, redisPrefix: config.redisPrefix, logger, metrics, registry: metrics.registry, streams, health, verifierRunning,
+    config, hub, sender, redis, logger, metrics, streams, health, verifierRunning,
   });
   // Status and lists answer from the whole log: listen once the projection has read it.
   await follower.caughtUp;

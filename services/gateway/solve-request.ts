@@ -53,9 +53,6 @@ const TOPOLOGY: Record<string, SwarmSettings['topology']> = { mesh: 'MESH', hier
 const AGGREGATION: Record<string, SwarmSettings['cost_aggregation']> = { weighted_average: 'WEIGHTED_AVERAGE', mean: 'MEAN', median: 'MEDIAN' };
 const STRATEGY: Record<string, SwarmSettings['verification_strategy']> = { random_probe: 'RANDOM_PROBE', full_residual: 'FULL_RESIDUAL' };
 
-export const SOLVE_METHODS = Object.keys(METHODS);
-export const SOLVE_PRECONDITIONERS = Object.keys(PRECONDS);
-
 const bad = (msg: string): never => { throw new GatewayError('BAD_REQUEST', msg); };
 
 function numbers(data: Record<string, unknown>, name: string, format: string, opts: { integer?: boolean } = {}): number[] {
@@ -201,13 +198,13 @@ export const SOLVE_BODY_SCHEMA = {
       },
     },
     vector: { type: 'array', items: { type: 'number' } },
-    method: { type: 'string', enum: SOLVE_METHODS },
+    method: { type: 'string', enum: Object.keys(METHODS) },
     options: {
       type: 'object',
       properties: {
         tolerance: { type: 'number', exclusiveMinimum: 0 },
         max_iterations: { type: 'integer', minimum: 1 },
-        preconditioner: { type: 'string', enum: SOLVE_PRECONDITIONERS },
+        preconditioner: { type: 'string', enum: Object.keys(PRECONDS) },
         swarm_enabled: { type: 'boolean' },
         verification_interval: { type: 'integer', minimum: 1 },
       },

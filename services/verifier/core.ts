@@ -85,7 +85,7 @@ export class VerifierCore {
   }
 
   private onChunk(e: SolutionPublished): void {
-    const key = `${e.session_id}`;
+    const key = e.session_id;
     let p = this.assembling.get(key);
     if (!p || p.iteration !== e.iteration || p.n !== e.n) p = { iteration: e.iteration, n: e.n, chunks: [], count: e.chunk_count };
     if (!p.chunks.some((c) => c.chunk_index === e.chunk_index)) p.chunks.push(e);

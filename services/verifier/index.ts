@@ -8,7 +8,7 @@ import { VerifierCore } from './core';
 import { verifierProcessor } from './processor';
 import { restoreVerifier } from './restore';
 
-export const verifierGroupId = (config: RuntimeConfig & VerifierKnobs) => `${config.topicPrefix}solvermesh.verifier.${config.verifierGroup}`;
+const verifierGroupId = (config: RuntimeConfig & VerifierKnobs) => `${config.topicPrefix}solvermesh.verifier.${config.verifierGroup}`;
 
 export const verifierService: ServiceDefinition<typeof VERIFIER_KNOBS> = {
   name: 'verifier',
