@@ -149,18 +149,19 @@ export async function committedOffsets(brokers: readonly string[], groupId: stri
   }
 }
 
-/** Partition count and end offsets of a topic. */
+/** End offsets of a topic's partitions, asked again like withEnd while a new topic's leaders settle. */
 export async function endOffsets(brokers: readonly string[], topic: string, partitions: number): Promise<number[]> {
   const { KafkaConsumer } = rd();
   const consumer = new KafkaConsumer({ 'metadata.broker.list': brokers.join(','), 'group.id': `solver-wm-${process.pid}`, 'isolation.level': 'read_committed' }, {});
   try {
+    const deadline = Date.now() + 30_000;
     await connect(consumer, topic, 30_000);
     const out: number[] = [];
-    for (let p = 0; p < partitions; p++) {
-      const wm = await cb<{ highOffset: number; lowOffset: number }>((done) => consumer.queryWatermarkOffsets(topic, p, 10_000, (err, v) => done(err, v)));
-      out.push(wm.highOffset);
-    }
+    for (let p = 0; p < partitions; p++) out.push((await withEnd(consumer, { topic, partition: p, from: 0 }, deadline)).to!);
     return out;
+  } catch (err) {
+    if (isRetriable(err)) throw err;
+    throw transient('KAFKA_UNAVAILABLE', `end offsets of ${topic} failed: ${(err as Error).message}`, err);
   } finally {
     await cb((done) => consumer.disconnect((e) => done(e))).catch(() => undefined);
   }
