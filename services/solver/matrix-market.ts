@@ -16,10 +16,33 @@ function fail(line: number, msg: string): never {
   throw new Error(`Matrix Market line ${line}: ${msg}`);
 }
 
+/** Indices are Int32 on the kernels' side. */
+const MAX_DIMENSION = 2 ** 31 - 1;
+
 function count(tok: string | undefined, line: number, what: string): number {
   const v = Number(tok);
   if (tok === undefined || !Number.isInteger(v) || v < 0) fail(line, `${what} must be a non-negative integer (got '${tok ?? ''}')`);
+  if (v > MAX_DIMENSION) fail(line, `${what} ${tok} is above the largest supported ${MAX_DIMENSION}`);
   return v;
+}
+
+/** Lines from `at` on that hold data (not blank, not a comment). */
+function dataLinesFrom(lines: readonly string[], at: number): number {
+  let n = 0;
+  for (let k = at; k < lines.length; k++) {
+    const t = lines[k]!.trim();
+    if (t !== '' && !t.startsWith('%')) n++;
+  }
+  return n;
+}
+
+/** The first data line from `at` on, 1-based, or 0 when there is none: entries beyond the declared count. */
+function firstDataLine(lines: readonly string[], at: number): number {
+  for (let k = at; k < lines.length; k++) {
+    const t = lines[k]!.trim();
+    if (t !== '' && !t.startsWith('%')) return k + 1;
+  }
+  return 0;
 }
 
 export function parseMatrixMarket(text: string): MatrixMarket {
@@ -43,7 +66,11 @@ export function parseMatrixMarket(text: string): MatrixMarket {
   at++;
 
   if (format === 'array') {
-    const total = symmetry === 'general' ? rows * cols : (rows * (rows + 1)) / 2;
+    if (symmetry !== 'general') fail(1, 'symmetric array storage is not supported; use coordinate');
+    const total = rows * cols;
+    // Checked before allocating: a header may claim far more than the file holds.
+    const present = dataLinesFrom(lines, at);
+    if (present < total) fail(at, `size line declares ${rows}×${cols} = ${total} values, the file holds ${present}`);
     const vals: number[] = [];
     for (; at < lines.length && vals.length < total; at++) {
       const t = lines[at]!.trim();
@@ -52,12 +79,14 @@ export function parseMatrixMarket(text: string): MatrixMarket {
       if (!Number.isFinite(v)) fail(at + 1, `value '${t}' is not a finite number`);
       vals.push(v);
     }
-    if (vals.length < total) fail(at, `expected ${total} values, found ${vals.length}`);
-    if (symmetry !== 'general') fail(2, 'symmetric array storage is not supported; use coordinate');
+    const extra = firstDataLine(lines, at);
+    if (extra !== 0) fail(extra, `more values than the ${total} the size line declares`);
     return { format, rows, cols, symmetry, values: Float64Array.from(vals) };
   }
 
   const nnz = count(size[2], at, 'nnz');
+  const present = dataLinesFrom(lines, at);
+  if (present < nnz) fail(at, `size line declares ${nnz} entries, the file holds ${present}`);
   const I = new Int32Array(nnz), J = new Int32Array(nnz), V = new Float64Array(nnz);
   let k = 0;
   for (; at < lines.length && k < nnz; at++) {
@@ -69,10 +98,14 @@ export function parseMatrixMarket(text: string): MatrixMarket {
     if (!Number.isInteger(j) || j < 1 || j > cols) fail(at + 1, `column ${p[1] ?? ''} outside 1..${cols}`);
     const v = field === 'pattern' ? 1 : Number(p[2]);
     if (!Number.isFinite(v)) fail(at + 1, `value '${p[2] ?? ''}' is not a finite number`);
+    // Symmetric storage holds the lower triangle; an upper entry would be mirrored onto a second copy.
+    if (symmetry === 'symmetric' && j > i) fail(at + 1, `entry (${i}, ${j}) is above the diagonal; symmetric storage holds the lower triangle only`);
+    if (symmetry === 'skew-symmetric' && j >= i) fail(at + 1, `entry (${i}, ${j}) is on or above the diagonal; skew-symmetric storage holds the strict lower triangle only`);
     I[k] = i - 1; J[k] = j - 1; V[k] = v;
     k++;
   }
-  if (k < nnz) fail(at, `expected ${nnz} entries, found ${k}`);
+  const extra = firstDataLine(lines, at);
+  if (extra !== 0) fail(extra, `more entries than the ${nnz} the size line declares`);
   return { format, rows, cols, symmetry, i: I, j: J, v: V };
 }
 

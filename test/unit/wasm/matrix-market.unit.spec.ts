@@ -27,8 +27,38 @@ describe('Matrix Market', () => {
   it('given malformed files, when read, then the error names the line and the problem', () => {
     assert.throws(() => parseMatrixMarket('%%MatrixMarket matrix hb real general\n'), /line 1: unsupported format 'hb'/);
     assert.throws(() => parseMatrixMarket('%%MatrixMarket matrix coordinate real general\n2 2 1\n3 1 1\n'), /line 3: row 3 outside 1\.\.2/);
-    assert.throws(() => parseMatrixMarket('%%MatrixMarket matrix coordinate real general\n2 2 2\n1 1 1\n'), /expected 2 entries, found 1/);
+    assert.throws(() => parseMatrixMarket('%%MatrixMarket matrix coordinate real general\n2 2 2\n1 1 1\n'), /line 2: size line declares 2 entries, the file holds 1/);
     assert.throws(() => parseMatrixMarket('%%MatrixMarket matrix coordinate real general\n2 2 1\n1 1 x\n'), /value 'x' is not a finite number/);
+  });
+});
+
+describe('Matrix Market edge cases (hostile files)', () => {
+  const coo = (sym: string, size: string, ...entries: string[]) => `%%MatrixMarket matrix coordinate real ${sym}\n% made by hand\n${size}\n${entries.join('\n')}\n`;
+
+  it('given more entries than the size line declares, when read, then the error names the first extra line', () => {
+    assert.throws(() => parseMatrixMarket(coo('general', '2 2 1', '1 1 1', '2 2 1')), /line 5: more entries than the 1 the size line declares/);
+  });
+
+  it('given an upper-triangle entry in symmetric storage, when read, then the error names its line instead of mirroring it twice', () => {
+    assert.throws(() => parseMatrixMarket(coo('symmetric', '2 2 2', '1 1 4', '1 2 -1')), /line 5: entry \(1, 2\) is above the diagonal/);
+    assert.throws(() => parseMatrixMarket(coo('skew-symmetric', '2 2 1', '1 1 4')), /line 4: entry \(1, 1\) is on or above the diagonal/);
+  });
+
+  it('given a header that claims a billion entries or a 1e12-row matrix, when read, then it fails on the size line without allocating the claim', () => {
+    const before = process.memoryUsage().arrayBuffers;
+    assert.throws(() => parseMatrixMarket(coo('general', '1000000 1000000 1000000000', '1 1 1')), /line 3: size line declares 1000000000 entries, the file holds 1/);
+    assert.throws(() => parseMatrixMarket(coo('general', '1000000000000 1 1', '1 1 1')), /line 3: rows 1000000000000 is above the largest supported/);
+    assert.throws(() => parseMatrixMarket('%%MatrixMarket matrix array real general\n100000 100000\n1\n'), /line 2: size line declares 100000×100000 = 10000000000 values, the file holds 1/);
+    assert.ok(process.memoryUsage().arrayBuffers - before < 64 * 1024 * 1024, 'no buffer the size of the claim');
+  });
+
+  it('given extra values in array storage, when read, then the error names the first extra line', () => {
+    assert.throws(() => parseMatrixMarket('%%MatrixMarket matrix array real general\n2 1\n1\n2\n3\n'), /line 5: more values than the 2 the size line declares/);
+  });
+
+  it('given trailing comments and blank lines after the data, when read, then they are not taken for extra entries', () => {
+    const m = parseMatrixMarket(coo('general', '1 1 1', '1 1 5', '% end', ''));
+    assert.equal(m.format === 'coordinate' ? m.v[0] : NaN, 5);
   });
 });
 
