@@ -8,6 +8,7 @@ import { loadEventSchemas, type EventSchema } from '../../schemas/catalog';
 import type { SolvermeshEvent } from '../../schemas/generated/events';
 import { poison, transient, SolvermeshError } from './errors';
 import { registryAdmin, type RegistryAdmin } from './registry-admin';
+import { DEFAULT_UNKNOWN_ID_POLICY, UnknownSchemaIds, type UnknownIdPolicy } from './unknown-schema-ids';
 import { frame, framedSchemaId, HEADER_SIZE } from './wire-format';
 
 export interface Decoded {
@@ -27,6 +28,12 @@ interface ReaderForId {
   readonly read: (buf: Buffer, pos: number) => Record<string, unknown>;
 }
 
+export interface CodecOptions {
+  readonly unknownIds?: UnknownIdPolicy;
+  /** Wall clock for the unknown-id policy (infrastructure timing, not event time). */
+  readonly clock?: () => number;
+}
+
 export class EventCodec {
   private readonly registry: SchemaRegistry;
   private readonly admin: RegistryAdmin;
@@ -39,9 +46,14 @@ export class EventCodec {
   /** Readers already resolved: the runner's per-record decode needs no promise for them. */
   private readonly readyById = new Map<number, ReaderForId>();
 
-  constructor(registryUrl: string, schemas: Map<string, EventSchema> = loadEventSchemas()) {
+  private readonly unknownIds: UnknownSchemaIds;
+  private readonly clock: () => number;
+
+  constructor(registryUrl: string, schemas: Map<string, EventSchema> = loadEventSchemas(), opts: CodecOptions = {}) {
     this.registry = new SchemaRegistry({ host: registryUrl, clientId: 'solvermesh', retry: { retries: 2 } });
     this.admin = registryAdmin(registryUrl);
+    this.clock = opts.clock ?? Date.now;
+    this.unknownIds = new UnknownSchemaIds(opts.unknownIds ?? DEFAULT_UNKNOWN_ID_POLICY, this.clock());
     this.schemas = schemas;
     for (const s of schemas.values()) this.byFullName.set(s.fullName, s);
   }
@@ -119,22 +131,28 @@ export class EventCodec {
       r = this.fetchReader(id);
       this.readerById.set(id, r);
       r.then((ready) => this.readyById.set(id, ready), () => undefined);
-      // Only definitive answers stay cached; a registry outage must not poison the id forever.
+      // Only definitive answers about ids the registry has stay cached: a registry outage must not
+      // poison an id forever, and unknown ids live in the bounded table instead.
       r.catch((err: unknown) => {
-        if (!(err instanceof SolvermeshError) || err.retriable) this.readerById.delete(id);
+        if (!(err instanceof SolvermeshError) || err.retriable || err.code === 'UNKNOWN_SCHEMA_ID') this.readerById.delete(id);
       });
     }
     return r;
   }
 
   private async fetchReader(id: number): Promise<ReaderForId> {
+    const refused = this.unknownIds.beforeLookup(id, this.clock());
+    if (refused) throw refused;
     let writer: avro.Type;
     try {
       writer = (await this.registry.getSchema(id)) as unknown as avro.Type;
     } catch (err) {
-      if (statusOf(err) === 404) throw poison('UNKNOWN_SCHEMA_ID', `schema id ${id} is not in the registry`, err);
-      throw registryError(`fetch schema id ${id}`, err);
+      // The client reports a refused connection as status 400 and a wrong URL's 404 like a
+      // missing id: only the registry's own "not found", confirmed, is about the record.
+      if (statusOf(err) === 404 && !(await this.admin.schemaExists(id))) throw this.unknownIds.onNotFound(id, this.clock(), err);
+      throw transient('REGISTRY_UNAVAILABLE', `schema registry: fetch schema id ${id} failed${statusOf(err) ? ` (HTTP ${statusOf(err)})` : ''}: ${(err as Error)?.message ?? String(err)}`, err);
     }
+    this.unknownIds.onFound(id);
     const schema = this.byFullName.get(String(writer.name));
     if (!schema) throw poison('UNKNOWN_EVENT_TYPE', `schema id ${id} is ${String(writer.name)}, which this build does not know`);
     const reader = schema.type;
@@ -192,7 +210,7 @@ function statusOf(err: unknown): number | undefined {
 function registryError(what: string, err: unknown): SolvermeshError {
   const status = statusOf(err);
   const msg = `schema registry: ${what} failed${status ? ` (HTTP ${status})` : ''}: ${(err as Error)?.message ?? String(err)}`;
-  // 4xx other than 408/429 are answers (incompatible schema, bad request): not worth retrying.
-  if (status && status >= 400 && status < 500 && status !== 408 && status !== 429) return poison('REJECTED', msg, err);
+  // 4xx other than credentials and throttling are answers (incompatible schema, bad request): not worth retrying.
+  if (status && status >= 400 && status < 500 && ![401, 403, 408, 429].includes(status)) return poison('REJECTED', msg, err);
   return transient('REGISTRY_UNAVAILABLE', msg, err);
 }

@@ -1,9 +1,12 @@
-// The schema registry's subject API (Confluent-compatible), for registering the catalog and
-// checking changes against every registered version (BACKWARD_TRANSITIVE).
+// The schema registry's subject API (Confluent-compatible), for registering the catalog,
+// checking changes against every registered version, and telling an unknown id from a
+// registry that cannot answer.
 import { transient, poison } from './errors';
 
 export interface RegistryAdmin {
   subjects(): Promise<string[]>;
+  /** false only on the registry's own "schema not found" answer; other failures throw. */
+  schemaExists(id: number): Promise<boolean>;
   versions(subject: string): Promise<Array<{ version: number; id: number; schema: Record<string, unknown> }>>;
   register(subject: string, schema: Record<string, unknown>): Promise<number>;
   setCompatibility(subject: string, level: string): Promise<void>;
@@ -14,6 +17,34 @@ export interface RegistryAdmin {
 }
 
 const CONTENT = 'application/vnd.schemaregistry.v1+json';
+/** The Confluent API's error_code for "schema id not found". */
+const SCHEMA_NOT_FOUND = 40403;
+
+/** The `error_code` of a Confluent-style error body; undefined when the body is not one. */
+function errorCodeOf(text: string): number | undefined {
+  try {
+    const code = (JSON.parse(text) as { error_code?: unknown } | null)?.error_code;
+    return typeof code === 'number' ? code : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The registry's own 404 (unknown subject or version), not a wrong URL's. */
+function registryNotFound(err: unknown): boolean {
+  const e = err as { status?: number; registryCode?: number };
+  return e.status === 404 && e.registryCode !== undefined;
+}
+
+/**
+ * Whether an error status is the registry's verdict on what was asked (an incompatible schema,
+ * an unknown subject): retrying cannot change it. Credentials, throttling and a 404 from
+ * something that is not a registry at all are the registry's state, and pass.
+ */
+function answersAboutTheRequest(status: number, registryCode: number | undefined): boolean {
+  if (status >= 500 || status === 401 || status === 403 || status === 408 || status === 429) return false;
+  return status !== 404 || registryCode !== undefined;
+}
 
 export function registryAdmin(baseUrl: string): RegistryAdmin {
   const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
@@ -29,9 +60,13 @@ export function registryAdmin(baseUrl: string): RegistryAdmin {
     }
     const text = await res.text();
     if (!res.ok) {
-      const err = (res.status >= 500 ? transient : poison)(
-        res.status >= 500 ? 'REGISTRY_UNAVAILABLE' : 'REJECTED', `${method} ${path}: HTTP ${res.status}: ${text.slice(0, 500)}`);
-      (err as { status?: number }).status = res.status;
+      const registryCode = errorCodeOf(text);
+      const what = `${method} ${baseUrl}${path}: HTTP ${res.status}: ${text.slice(0, 500)}`;
+      const err = answersAboutTheRequest(res.status, registryCode)
+        ? poison('REJECTED', what)
+        : transient('REGISTRY_UNAVAILABLE', registryCode === undefined && res.status === 404
+          ? `${what} (not a schema registry's answer: is SCHEMA_REGISTRY_URL right?)` : what);
+      Object.assign(err, { status: res.status, registryCode });
       throw err;
     }
     return (text ? JSON.parse(text) : undefined) as T;
@@ -39,12 +74,21 @@ export function registryAdmin(baseUrl: string): RegistryAdmin {
   const enc = encodeURIComponent;
   return {
     subjects: () => call<string[]>('GET', '/subjects'),
+    schemaExists: async (id) => {
+      try {
+        await call('GET', `/schemas/ids/${id}`);
+        return true;
+      } catch (err) {
+        if ((err as { registryCode?: number }).registryCode === SCHEMA_NOT_FOUND) return false;
+        throw err;
+      }
+    },
     versions: async (subject) => {
       let list: number[];
       try {
         list = await call<number[]>('GET', `/subjects/${enc(subject)}/versions`);
       } catch (err) {
-        if ((err as { status?: number }).status === 404) return [];
+        if (registryNotFound(err)) return [];
         throw err;
       }
       return Promise.all(list.map(async (v) => {
@@ -67,7 +111,7 @@ export function registryAdmin(baseUrl: string): RegistryAdmin {
       try {
         return (await call<{ compatibilityLevel?: string }>('GET', `/config/${enc(subject)}`)).compatibilityLevel ?? null;
       } catch (err) {
-        if ((err as { status?: number }).status === 404) return null;
+        if (registryNotFound(err)) return null;
         throw err;
       }
     },
@@ -76,7 +120,7 @@ export function registryAdmin(baseUrl: string): RegistryAdmin {
         const r = await call<{ is_compatible: boolean; messages?: string[] }>('POST', `/compatibility/subjects/${enc(subject)}/versions/latest?verbose=true`, { schema: JSON.stringify(schema) });
         return { ok: r.is_compatible, messages: r.messages ?? [] };
       } catch (err) {
-        if ((err as { status?: number }).status === 404) return { ok: true, messages: [] };
+        if (registryNotFound(err)) return { ok: true, messages: [] };
         throw err;
       }
     },

@@ -11,6 +11,7 @@ import type { ConsumerTuning } from './kafka/types';
 import type { EventValidator, Processor, ProcessorContext } from './processor';
 import { ProcessorRunner } from './runner';
 import { schemaValidator } from './validation';
+import { DEFAULT_UNKNOWN_ID_POLICY } from './unknown-schema-ids';
 
 /** The runtime's configuration and the service's own knobs, read in one call. */
 export type ServiceConfig<K extends KnobDecls = {}> = RuntimeConfig & KnobValues<K>;
@@ -59,7 +60,7 @@ export async function startService<K extends KnobDecls>(def: ServiceDefinition<K
   const tuning = { maxBatchRecords: def.maxBatchRecords, consumerTuning: def.consumerTuning, ...def.runnerTuning?.(config) };
   const logger = createLogger(config.logLevel, def.name);
   const metrics = createMetrics(def.name);
-  const codec = new EventCodec(config.schemaRegistryUrl);
+  const codec = new EventCodec(config.schemaRegistryUrl, undefined, { unknownIds: { ...DEFAULT_UNKNOWN_ID_POLICY, graceMs: config.schemaIdGraceMs } });
   const validate = def.validate ?? schemaValidator();
   const groupId = def.groupId?.(config) ?? `${config.topicPrefix}solvermesh.${def.name}`;
   const processor = await def.processor(config, logger, { registry: metrics.registry, codec, validate, groupId });

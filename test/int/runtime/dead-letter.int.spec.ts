@@ -15,7 +15,7 @@ for (const engine of ['kafkajs', 'rdkafka'] as const) {
     before(async () => {
       k = await TestKafka.create(`dlq-${engine}`);
       svc = await startService(coordinatorService, {
-        ...process.env, TOPIC_PREFIX: k.prefix, KAFKA_CLIENT: engine, HTTP_PORT: '0', LOG_LEVEL: 'silent', INSTANCE_ID: `dlq-${engine}`,
+        ...process.env, TOPIC_PREFIX: k.prefix, KAFKA_CLIENT: engine, HTTP_PORT: '0', LOG_LEVEL: 'silent', INSTANCE_ID: `dlq-${engine}`, SCHEMA_ID_GRACE_MS: '1000',
       });
     });
     after(async () => {

@@ -1,0 +1,99 @@
+// What the codec does with a schema id the registry does not know. Two hostile cases pull in
+// opposite directions:
+//  - a registry that lags (a replica catching up, a schema registered a moment after the record
+//    was produced) answers 404 for an id that appears later: dead-lettering then would lose valid
+//    input to the registry's state, so a 404 is retried for a grace period first;
+//  - a producer that writes made-up ids by the hundred thousand: asking the registry about each
+//    one is a request storm, remembering each one is unbounded memory, and a grace period per id
+//    would stall the partition for ever.
+// So: answers are remembered in a bounded table for a while; once one id has outlived its grace
+// the registry is known to be current, and for a cooldown further unknown ids get one lookup and
+// no grace; lookups that find nothing spend a budget that refills slowly, and once it is spent new
+// ids go to the dead-letter topic unasked, saying so (ids that exist never spend it, so normal
+// traffic never meets the limit). Pure: the clock is passed in.
+import { poison, transient, type SolvermeshError } from './errors';
+
+export interface UnknownIdPolicy {
+  /** How long a 404 is retried before the record is dead-lettered. */
+  readonly graceMs: number;
+  /** After a grace ran out, how long new unknown ids go without one. */
+  readonly cooldownMs: number;
+  /** How long a dead-lettered id is answered from memory before the registry is asked again. */
+  readonly rememberMs: number;
+  /** Ids remembered at most (oldest forgotten first). */
+  readonly capacity: number;
+  /** Lookups that may find nothing at once, and per second after that. */
+  readonly missBurst: number;
+  readonly missesPerSecond: number;
+}
+
+export const DEFAULT_UNKNOWN_ID_POLICY: UnknownIdPolicy = {
+  graceMs: 10_000, cooldownMs: 60_000, rememberMs: 60_000, capacity: 10_000, missBurst: 20, missesPerSecond: 2,
+};
+
+type Entry =
+  | { readonly kind: 'waiting'; readonly since: number }
+  | { readonly kind: 'unknown'; readonly until: number };
+
+export class UnknownSchemaIds {
+  private readonly entries = new Map<number, Entry>();
+  private graceSpentAt = -Infinity;
+  private tokens: number;
+  private refilledAt: number;
+
+  constructor(private readonly policy: UnknownIdPolicy = DEFAULT_UNKNOWN_ID_POLICY, now = 0) {
+    this.tokens = policy.missBurst;
+    this.refilledAt = now;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** Before asking the registry: the error to throw instead, or undefined to ask. */
+  beforeLookup(id: number, now: number): SolvermeshError | undefined {
+    const e = this.entries.get(id);
+    if (e?.kind === 'unknown') {
+      if (now < e.until) return poison('UNKNOWN_SCHEMA_ID', `schema id ${id} is not in the registry (asked ${Math.round((now - e.until + this.policy.rememberMs) / 1000)} s ago)`);
+      this.entries.delete(id);
+    }
+    if (e?.kind === 'waiting') return undefined;
+    this.refill(now);
+    if (this.tokens < 1) {
+      return poison('UNKNOWN_SCHEMA_ID', `schema id ${id} was not looked up: more than ${this.policy.missesPerSecond} unknown schema ids a second (a flood of made-up ids?)`);
+    }
+    return undefined;
+  }
+
+  /** The registry answered 404: retry (transient) while the id's grace lasts, then dead-letter. */
+  onNotFound(id: number, now: number, cause?: unknown): SolvermeshError {
+    const e = this.entries.get(id);
+    if (e?.kind !== 'waiting') this.tokens -= 1;
+    const since = e?.kind === 'waiting' ? e.since : now;
+    const graceOpen = now - this.graceSpentAt >= this.policy.cooldownMs;
+    if (graceOpen && now - since < this.policy.graceMs) {
+      if (!e) this.remember(id, { kind: 'waiting', since });
+      return transient('UNKNOWN_SCHEMA_ID', `schema id ${id} is not in the registry yet; asking again for up to ${this.policy.graceMs} ms`, cause);
+    }
+    if (e?.kind === 'waiting') this.graceSpentAt = now;
+    this.entries.delete(id);
+    this.remember(id, { kind: 'unknown', until: now + this.policy.rememberMs });
+    return poison('UNKNOWN_SCHEMA_ID', `schema id ${id} is not in the registry${e?.kind === 'waiting' ? ` after ${now - since} ms of asking` : ''}`, cause);
+  }
+
+  /** The registry knows the id now. */
+  onFound(id: number): void {
+    this.entries.delete(id);
+  }
+
+  private remember(id: number, entry: Entry): void {
+    this.entries.set(id, entry);
+    if (this.entries.size > this.policy.capacity) this.entries.delete(this.entries.keys().next().value!);
+  }
+
+  private refill(now: number): void {
+    const elapsed = Math.max(0, now - this.refilledAt);
+    this.tokens = Math.min(this.policy.missBurst, this.tokens + (elapsed * this.policy.missesPerSecond) / 1000);
+    this.refilledAt = now;
+  }
+}

@@ -1,0 +1,84 @@
+// Registry faults against the real registry: valid input is never dead-lettered because of the
+// registry's state (lagging, wrong URL, unreachable), and a flood of made-up ids is refused
+// without a request per id.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { loadEventSchemas } from '../../../schemas/catalog';
+import { EventCodec } from '../../../services/runtime/codec';
+import { SolvermeshError } from '../../../services/runtime/errors';
+import { registryAdmin } from '../../../services/runtime/registry-admin';
+import { frame, HEADER_SIZE } from '../../../services/runtime/wire-format';
+import { conflictReported } from '../../support/events';
+import { ensureInfra } from '../../support/infra';
+import { uniquePrefix } from '../../support/kafka';
+
+async function failureOf(p: Promise<unknown>): Promise<SolvermeshError> {
+  try {
+    await p;
+  } catch (err) {
+    assert.ok(err instanceof SolvermeshError, `a coded error, got ${String(err)}`);
+    return err;
+  }
+  assert.fail('expected the decode to fail');
+}
+
+describe('schema registry faults', function () {
+  this.timeout(60_000);
+  let url: string;
+  let body: Buffer;
+  const conflictSchema = loadEventSchemas().get('ConflictReported')!;
+  /** Registers ConflictReported with a new doc: same record, new content, so a new id. */
+  const registerVariant = async () =>
+    registryAdmin(url).register(`${uniquePrefix('variant')}mesh.conflicts-${conflictSchema.fullName}`, { ...conflictSchema.schema, doc: `variant ${randomUUID()}` });
+
+  before(async () => {
+    url = (await ensureInfra()).SCHEMA_REGISTRY_URL;
+    body = (await new EventCodec(url).encode(`${uniquePrefix('faults')}mesh.conflicts`, conflictReported(3))).subarray(HEADER_SIZE);
+  });
+
+  it('given a record whose schema id the registry issues only later, when decoded before, then the failure is retriable, and once the id exists it decodes', async () => {
+    // Ids are issued in sequence; another writer may take the next one first, so try a few times.
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const codec = new EventCodec(url);
+      const next = (await registerVariant()) + 1;
+      const early = await failureOf(codec.decode(frame(next, body)));
+      assert.equal(early.code, 'UNKNOWN_SCHEMA_ID');
+      assert.equal(early.retriable, true, 'inside the grace: retried, not dead-lettered');
+      const issued = await registerVariant();
+      if (issued !== next) continue;
+      const { event } = await codec.decode(frame(next, body));
+      assert.equal(event.type, 'ConflictReported');
+      return;
+    }
+    assert.fail('could not observe the registry issuing a predicted id in 5 tries');
+  });
+
+  it('given a URL that is not a schema registry, when a valid record is decoded, then the failure is retriable and says to check SCHEMA_REGISTRY_URL', async () => {
+    const id = await registerVariant();
+    const wrongPath = await failureOf(new EventCodec(url.replace(/\/apis\/ccompat\/v7$/, '/apis/nothing-here')).decode(frame(id, body)));
+    assert.equal(wrongPath.retriable, true);
+    assert.equal(wrongPath.code, 'REGISTRY_UNAVAILABLE');
+    assert.match(wrongPath.message, /is SCHEMA_REGISTRY_URL right\?/);
+  });
+
+  it('given nothing listening at the registry URL, when a valid record is decoded, then the failure is retriable (the client reports it as HTTP 400, which is no verdict on the record)', async () => {
+    const refused = await failureOf(new EventCodec('http://127.0.0.1:1').decode(frame(1, body)));
+    assert.equal(refused.retriable, true);
+    assert.equal(refused.code, 'REGISTRY_UNAVAILABLE');
+  });
+
+  it('given 20,000 made-up schema ids, when decoded, then each is refused as UNKNOWN_SCHEMA_ID and almost none reached the registry', async () => {
+    const codec = new EventCodec(url, undefined, { unknownIds: { graceMs: 0, cooldownMs: 60_000, rememberMs: 60_000, capacity: 1_000, missBurst: 20, missesPerSecond: 2 } });
+    const started = Date.now();
+    let unasked = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const err = await failureOf(codec.decode(frame(2_000_000_000 - i, body)));
+      assert.equal(err.code, 'UNKNOWN_SCHEMA_ID');
+      assert.equal(err.retriable, false);
+      if (/was not looked up/.test(err.message)) unasked++;
+    }
+    const seconds = (Date.now() - started) / 1000;
+    const asked = 20_000 - unasked;
+    assert.ok(asked <= 20 + 2 * (seconds + 1), `${asked} lookups in ${seconds.toFixed(1)} s`);
+  });
+});

@@ -1,0 +1,81 @@
+// The codec's answer to schema ids the registry does not know: a lagging registry gets a grace
+// period, a flood of made-up ids gets neither a request storm, unbounded memory nor a stall.
+import assert from 'node:assert/strict';
+import { UnknownSchemaIds, type UnknownIdPolicy } from '../../../services/runtime/unknown-schema-ids';
+
+const policy: UnknownIdPolicy = { graceMs: 10_000, cooldownMs: 60_000, rememberMs: 60_000, capacity: 100, missBurst: 20, missesPerSecond: 2 };
+
+describe('unknown schema ids', () => {
+  it('given a 404 for a new id, when it is answered within the grace, then the failure is retriable and the id is asked again', () => {
+    const ids = new UnknownSchemaIds(policy, 0);
+    assert.equal(ids.beforeLookup(7, 0), undefined);
+    const first = ids.onNotFound(7, 0);
+    assert.equal(first.retriable, true);
+    assert.equal(first.code, 'UNKNOWN_SCHEMA_ID');
+    assert.equal(ids.beforeLookup(7, 4_000), undefined, 'asked again, not answered from memory');
+    assert.equal(ids.onNotFound(7, 9_999).retriable, true);
+  });
+
+  it('given an id that appears within its grace, when found, then it is forgotten as unknown', () => {
+    const ids = new UnknownSchemaIds(policy, 0);
+    ids.beforeLookup(7, 0);
+    ids.onNotFound(7, 0);
+    ids.onFound(7);
+    assert.equal(ids.size, 0);
+  });
+
+  it('given an id still missing when its grace ends, then its record is dead-lettered and the id is answered from memory for rememberMs, then asked again', () => {
+    const ids = new UnknownSchemaIds(policy, 0);
+    ids.beforeLookup(7, 0);
+    ids.onNotFound(7, 0);
+    const last = ids.onNotFound(7, 10_000);
+    assert.equal(last.retriable, false);
+    assert.match(last.message, /schema id 7 is not in the registry after 10000 ms of asking/);
+    const remembered = ids.beforeLookup(7, 30_000);
+    assert.equal(remembered?.retriable, false);
+    assert.equal(ids.beforeLookup(7, 70_000), undefined, 'asked again after rememberMs');
+  });
+
+  it('given one grace ran out, when other unknown ids come within the cooldown, then they are dead-lettered at their first 404, and get a grace again after it', () => {
+    const ids = new UnknownSchemaIds(policy, 0);
+    ids.beforeLookup(1, 0);
+    ids.onNotFound(1, 0);
+    ids.onNotFound(1, 10_000);
+    ids.beforeLookup(2, 20_000);
+    assert.equal(ids.onNotFound(2, 20_000).retriable, false);
+    ids.beforeLookup(3, 70_000);
+    assert.equal(ids.onNotFound(3, 70_000).retriable, true);
+  });
+
+  it('given 100,000 made-up ids over 1,000 seconds, then the burst and then missesPerSecond reach the registry, and the table stays within its capacity', () => {
+    const ids = new UnknownSchemaIds({ ...policy, graceMs: 0 }, 0);
+    let asked = 0;
+    for (let id = 1; id <= 100_000; id++) {
+      const now = id * 10;
+      const refused = ids.beforeLookup(id, now);
+      if (refused) {
+        assert.equal(refused.retriable, false);
+        continue;
+      }
+      asked++;
+      assert.equal(ids.onNotFound(id, now).retriable, false);
+    }
+    assert.ok(asked <= 20 + 2 * 1_000, `asked ${asked}`);
+    assert.ok(asked >= 2 * 1_000 - 1, `asked ${asked}: the budget refills`);
+    assert.ok(ids.size <= 100, `remembered ${ids.size}`);
+  });
+
+  it('given the miss budget spent, when time passes, then it refills at missesPerSecond; ids that exist never spend it', () => {
+    const ids = new UnknownSchemaIds({ ...policy, graceMs: 0, missBurst: 2 }, 0);
+    for (let id = 100; id < 150; id++) {
+      assert.equal(ids.beforeLookup(id, 0), undefined);
+      ids.onFound(id);
+    }
+    for (const id of [1, 2]) {
+      assert.equal(ids.beforeLookup(id, 0), undefined);
+      ids.onNotFound(id, 0);
+    }
+    assert.match(ids.beforeLookup(3, 0)!.message, /not looked up: more than 2 unknown schema ids a second/);
+    assert.equal(ids.beforeLookup(3, 500), undefined);
+  });
+});
