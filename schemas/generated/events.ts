@@ -308,6 +308,10 @@ export interface ConsensusReached {
   agreement_level: number;
   /** Groups that voted against the outcome (a lying verifier is reported here). */
   outlier_verifier_ids: Array<string>;
+  /** Votes that accepted x when the round decided (verification_score = verified_votes / participants); null from older consensus services. */
+  verified_votes: number | null;
+  /** Verification interval the solver follows from here (seed 000 §5.5): the median of the agreeing votes' next_interval, so a minority of faulty groups cannot move it outside the honest ones' range; null when their votes carry none. */
+  next_interval: number | null;
 }
 
 /** What the swarm agreed on. */
@@ -334,6 +338,14 @@ export interface ConvergenceReached {
   iterations_below_threshold: number;
   /** Agreement level of the last consensus in [0, 1]; null without swarm. */
   swarm_consensus: number | null;
+  /** Verdict of the last consensus the solver folded before this event (seed 000 §2.3): true VERIFIED, false REJECTED or no consensus; null before any. */
+  verified: boolean | null;
+  /** Share of the configured verifier groups that accepted x in that round, in [0, 1]; null before any consensus. */
+  verification_score: number | null;
+  /** Verifier groups n of the last consensus; null before any. */
+  swarm_participants: number | null;
+  /** Iteration of the solution the last consensus judged; null before any. */
+  verified_iteration: number | null;
 }
 
 /** A position in an input partition: the last offset folded into a derived event (DESIGN invariant 3). */
@@ -638,6 +650,18 @@ export interface IterationCompleted {
   iteration_time_ms: number;
   /** Floating point operations in the batch when the kernel counts them. */
   flops: number | null;
+  /** Verdict of the last consensus the solver folded before this event (seed 000 §2.3): true VERIFIED, false REJECTED or no consensus; null before any. */
+  verified: boolean | null;
+  /** Share of the configured verifier groups that accepted x in that round, in [0, 1]; null before any consensus. */
+  verification_score: number | null;
+  /** Agreement level of that consensus in [0, 1] (seed 000 §2.3 swarm_consensus.agreement_level); null before any, or when the round closed without agreement. */
+  swarm_consensus: number | null;
+  /** Verifier groups n of that round (seed 000 §2.3 swarm_consensus.participating_nodes); null before any consensus. */
+  swarm_participants: number | null;
+  /** Iteration of the solution that round judged; null before any consensus. */
+  verified_iteration: number | null;
+  /** Interval (iterations between these events) in force when this batch ran: the session's verification_interval, adapted by the consensus results the solver followed (seed 000 §5.5). */
+  verification_interval: number | null;
 }
 
 /** The solver asks itself to keep iterating a session: a bounded slice of work as an input in the log, so long solves run between batches (the consumer keeps heartbeating) and a restart refolds exactly the work that was committed. */
@@ -1244,6 +1268,8 @@ export interface VerifierVoteCast {
   max_error: number;
   /** Hash of the x it checked, so votes on different x are not mixed. */
   solution_hash: string;
+  /** The verification interval this group asks for next (its VerificationCompleted.next_interval, seed 000 §5.5); consensus agrees on the median of the agreeing votes' values. null from verifiers older than the adaptive schedule. */
+  next_interval: number | null;
 }
 
 /** The voting window of one (session, iteration) round is over (DESIGN invariant 8): sequenced into the votes' partition, the first one closes a round that has no quorum yet; later ones are ignored. Its place in the log, not a clock, decides. */

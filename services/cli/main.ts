@@ -3,6 +3,7 @@
 import './node-version';
 import { Command, CommanderError } from 'commander';
 import { registerCommands } from './commands';
+import { CliExit } from './exit';
 
 const program = new Command()
   .name('solvermesh')
@@ -22,5 +23,5 @@ program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof CommanderError) process.exit(err.exitCode);
   const message = err instanceof Error ? err.message : String(err);
   process.stderr.write(`solvermesh: ${message}\n`);
-  process.exit(1);
+  process.exit(err instanceof CliExit ? err.code : 1);
 });

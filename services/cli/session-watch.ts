@@ -1,10 +1,13 @@
 // What `solvermesh session watch` prints for each event of a session and when it stops. Pure:
 // decoded events in, lines and an exit decision out; the command owns the consumer.
-import type { EventOf, InputPosition } from '../../schemas/generated/events';
+import type { ConsensusNotReached, ConsensusReached, EventOf, InputPosition, IterationCompleted, VerificationCompleted } from '../../schemas/generated/events';
 import { unreachable } from '../runtime/errors';
 import { isOneOf } from '../runtime/processor';
 
-const WATCHED_TYPES = ['IterationCompleted', 'ConvergenceReached', 'SessionOpened', 'SessionRejected', 'SessionClosed', 'ConflictReported'] as const;
+const WATCHED_TYPES = [
+  'IterationCompleted', 'ConvergenceReached', 'SessionOpened', 'SessionRejected', 'SessionClosed', 'ConflictReported',
+  'VerificationCompleted', 'ConsensusReached', 'ConsensusNotReached', 'VerifierFaultReported',
+] as const;
 export type WatchedEvent = EventOf<(typeof WATCHED_TYPES)[number]>;
 export const isWatched = isOneOf(WATCHED_TYPES);
 
@@ -38,19 +41,52 @@ export function coversCosts(ps: readonly InputPosition[], need: ReadonlyMap<numb
   return true;
 }
 
+const exp = (v: number) => v.toExponential(3);
+
+/** One group's check of one solution (seed 000 §5.1-5.3, §5.5). */
+export function verificationLine(e: VerificationCompleted): string {
+  const flags = [e.drift_detected && `drift (severity ${e.drift_severity.toFixed(3)})`, e.stagnation_detected && 'stagnation', e.divergence_detected && 'divergence'].filter(Boolean);
+  return `verification ${e.verifier_id} at iteration ${e.iteration}: ${e.verified ? 'verified' : 'FAILED'} max_error ${exp(e.max_error)} (tol ${exp(e.tolerance)}) on ${e.probe_indices.length} rows${flags.length ? `, ${flags.join(', ')}` : ''}, next interval ${e.next_interval}`;
+}
+
+/** A round's result (seed 000 §3.5). */
+export function consensusLine(e: ConsensusReached | ConsensusNotReached): string {
+  if (e.type === 'ConsensusNotReached') {
+    return `no consensus at iteration ${e.iteration}: ${e.verified_votes} verified, ${e.rejected_votes} rejected of ${e.participants} groups (${e.threshold} needed)`;
+  }
+  const outliers = e.outlier_verifier_ids.length ? `, outliers ${e.outlier_verifier_ids.join(',')}` : '';
+  const next = e.next_interval !== null ? `, next interval ${e.next_interval}` : '';
+  return `consensus at iteration ${e.iteration}: ${e.outcome} by ${e.agreeing} of ${e.participants} groups (${e.threshold} needed, agreement ${e.agreement_level.toFixed(2)})${outliers}${next}`;
+}
+
+/** What an iteration says of verification: the interval in force and the last verdict the solver followed. */
+function verifiedText(e: Pick<IterationCompleted, 'verification_interval' | 'verified' | 'verified_iteration' | 'swarm_consensus'>): string {
+  const interval = e.verification_interval !== null ? ` interval ${e.verification_interval}` : '';
+  if (e.verified === null) return interval;
+  const agreement = e.swarm_consensus !== null ? ` agreement ${e.swarm_consensus.toFixed(2)}` : '';
+  return `${interval} verified ${e.verified ? 'yes' : 'no'}@${e.verified_iteration ?? '?'}${agreement}`;
+}
+
 export function watchStep(e: WatchedEvent, o: WatchOptions, prefix = ''): WatchStep {
   switch (e.type) {
     case 'SessionOpened':
       return { line: `opened ${e.rows}x${e.cols} nnz=${e.nnz} method=${e.method} tol=${e.options.tolerance} max_iterations=${e.options.max_iterations} chunks=${e.chunk_count}` };
     case 'IterationCompleted':
       return {
-        line: `iteration ${e.iteration} residual ${e.residual_norm.toExponential(3)} rate ${e.convergence_rate.toFixed(4)} method ${e.method} applied_through ${positionsText(e.applied_through, prefix)}`,
+        line: `iteration ${e.iteration} residual ${e.residual_norm.toExponential(3)} rate ${e.convergence_rate.toFixed(4)} method ${e.method}${verifiedText(e)} applied_through ${positionsText(e.applied_through, prefix)}`,
       };
     case 'ConvergenceReached': {
-      const line = `converged at iteration ${e.iteration} residual ${e.residual_norm.toExponential(3)} <= tol ${e.tolerance} (${e.iterations_below_threshold} checks below) applied_through ${positionsText(e.applied_through, prefix)}`;
+      const line = `converged at iteration ${e.iteration} residual ${e.residual_norm.toExponential(3)} <= tol ${e.tolerance} (${e.iterations_below_threshold} checks below)${verifiedText({ ...e, verification_interval: null })} applied_through ${positionsText(e.applied_through, prefix)}`;
       if (o.untilConverged && coversCosts(e.applied_through, o.costsThrough, prefix)) return { line, exit: { code: 0, message: `session ${e.session_id} converged at iteration ${e.iteration}` } };
       return { line };
     }
+    case 'VerificationCompleted':
+      return { line: verificationLine(e) };
+    case 'ConsensusReached':
+    case 'ConsensusNotReached':
+      return { line: consensusLine(e) };
+    case 'VerifierFaultReported':
+      return { line: `verifier ${e.verifier_id} ${e.fault} at iteration ${e.iteration}: ${e.detail}` };
     case 'ConflictReported':
       return { line: `conflict ${e.detail.conflict_type} from ${e.agent_id}: expected ${e.detail.expected_value ?? '-'}, A holds ${e.detail.received_value ?? '-'} (update not applied)` };
     case 'SessionRejected':

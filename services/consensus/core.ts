@@ -37,7 +37,7 @@ export class ConsensusCore {
 
 function roundInput(e: ConsensusInput): RoundInput {
   switch (e.type) {
-    case 'VerifierVoteCast': return { kind: 'vote', ballot: { verifierId: e.verifier_id, verified: e.verified, solutionHash: e.solution_hash } };
+    case 'VerifierVoteCast': return { kind: 'vote', ballot: { verifierId: e.verifier_id, verified: e.verified, solutionHash: e.solution_hash, nextInterval: e.next_interval ?? null } };
     case 'VoteDeadlinePassed': return { kind: 'deadline' };
     default: return unreachable(e);
   }
@@ -51,7 +51,7 @@ function toEvent(cause: ConsensusInput, f: RoundFact, k: number): ConsensusOutpu
   const base = { meta, session_id: cause.session_id, iteration: cause.iteration };
   switch (f.kind) {
     case 'decided':
-      return { type: 'ConsensusReached', ...base, outcome: f.outcome, participants: f.participants, threshold: f.threshold, agreeing: f.agreeing, agreement_level: f.agreeing / f.participants, outlier_verifier_ids: [...f.outliers] };
+      return { type: 'ConsensusReached', ...base, outcome: f.outcome, participants: f.participants, threshold: f.threshold, agreeing: f.agreeing, agreement_level: f.agreeing / f.participants, outlier_verifier_ids: [...f.outliers], verified_votes: f.verifiedVotes, next_interval: f.nextInterval };
     case 'expired':
       return { type: 'ConsensusNotReached', ...base, participants: f.participants, threshold: f.threshold, verified_votes: f.verifiedVotes, rejected_votes: f.rejectedVotes, voter_ids: [...f.voters] };
     case 'equivocated':

@@ -11,6 +11,8 @@ export interface Ballot {
   readonly verified: boolean;
   /** Votes on different x are never counted together. */
   readonly solutionHash: string;
+  /** The verification interval the group asks for next (seed 000 §5.5); null from older verifiers. */
+  readonly nextInterval: number | null;
 }
 
 export type RoundInput =
@@ -32,7 +34,10 @@ export const NO_ROUND: Round = { status: 'none' };
 
 /** What a round's input makes known. */
 export type RoundFact =
-  | { readonly kind: 'decided'; readonly outcome: 'VERIFIED' | 'REJECTED'; readonly participants: number; readonly threshold: number; readonly agreeing: number; readonly outliers: readonly string[] }
+  | {
+    readonly kind: 'decided'; readonly outcome: 'VERIFIED' | 'REJECTED'; readonly participants: number; readonly threshold: number;
+    readonly agreeing: number; readonly verifiedVotes: number; readonly outliers: readonly string[]; readonly nextInterval: number | null;
+  }
   | { readonly kind: 'expired'; readonly participants: number; readonly threshold: number; readonly verifiedVotes: number; readonly rejectedVotes: number; readonly voters: readonly string[] }
   | { readonly kind: 'equivocated'; readonly verifierId: string; readonly first: Ballot; readonly second: Ballot }
   | { readonly kind: 'outvoted'; readonly verifierId: string; readonly ballot: Ballot };
@@ -69,10 +74,23 @@ export function decide(given: Round, input: RoundInput, n: number): RoundFact[] 
 function decision(ballots: ReadonlyMap<string, Ballot>, winner: Ballot, n: number): RoundFact {
   const agree = (x: Ballot) => choice(x) === choice(winner);
   const all = [...ballots.values()];
+  const agreeing = all.filter(agree);
   return {
     kind: 'decided', outcome: winner.verified ? 'VERIFIED' : 'REJECTED', participants: n, threshold: quorum(n),
-    agreeing: all.filter(agree).length, outliers: sorted(all.filter((x) => !agree(x)).map((x) => x.verifierId)),
+    agreeing: agreeing.length, verifiedVotes: all.filter((x) => x.verified).length, outliers: sorted(all.filter((x) => !agree(x)).map((x) => x.verifierId)),
+    nextInterval: lowerMedian(agreeing.flatMap((x) => (x.nextInterval === null ? [] : [x.nextInterval]))),
   };
+}
+
+/**
+ * The agreed interval: the lower median of the agreeing votes' requests. With fewer than a
+ * third of the groups faulty, a quorum holds a majority of honest votes, so the median lies
+ * within the honest requests whatever the faulty ones ask.
+ */
+export function lowerMedian(xs: readonly number[]): number | null {
+  if (xs.length === 0) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[(s.length - 1) >> 1]!;
 }
 
 /** The round after an input. Total: any input in any state yields a state. */

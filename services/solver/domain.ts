@@ -13,8 +13,9 @@
 //     so after any set of inputs the progress is min(credits, closed work): independent of how
 //     the inputs were batched or interleaved. A restart that refolds the committed inputs is
 //     therefore exactly where the committed outputs left off.
-//  3. Outputs depend on iteration counts only (IterationCompleted every verification_interval
-//     iterations of a solve and at its end), never on how the work was sliced.
+//  3. Outputs depend on iteration counts only (IterationCompleted every `interval` iterations of
+//     a solve and at its end), never on how the work was sliced. The interval changes only at a
+//     consensus result's turn in the job queue, so at the same iteration on every replay.
 //
 // Intake (intake.ts) takes the inputs, work (work.ts) runs the solves, outputs.ts builds the
 // events; the session state is a union by stage (state.ts).
@@ -81,6 +82,8 @@ export class PartitionCore {
       case 'CostUpdated':
       case 'CorrectionRequested':
       case 'VerificationRequested':
+      case 'ConsensusReached':
+      case 'ConsensusNotReached':
       case 'SessionClosed':
         if (event.type !== 'CostUpdated' && ref.topic !== SEQUENCED_ON) out.push(...sequenced(event));
         else if (!s) this.orphan(event, ref);

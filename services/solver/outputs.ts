@@ -1,24 +1,25 @@
 // The events the solver emits, built from session state. Event ids count a session's outputs
 // (outSeq), so the same inputs give the same ids on every replay.
 import type {
-  ConflictReported, ConvergenceReached, CorrectionRequested, InputPosition, IterationCompleted, IterationSliceGranted, RejectionReason,
-  SessionClosed, SessionRejected, SolutionPublished, SolverMethod, VerificationRequested,
+  ConflictReported, ConsensusNotReached, ConsensusReached, ConvergenceReached, CorrectionRequested, InputPosition, IterationCompleted,
+  IterationSliceGranted, RejectionReason, SessionClosed, SessionRejected, SolutionPublished, SolverMethod, VerificationRequested,
 } from '../../schemas/generated/events';
 import { packFloat64 } from '../../schemas/packed';
 import type { BaseMethod } from '../../wasm';
 import { derivedEventId } from '../runtime/ids';
-import type { Active, InputRef, MatrixEdit, Open, Positions, SolveState } from './state';
+import type { Active, InputRef, MatrixEdit, Open, Positions, SolveState, Verdict } from './state';
 
 export const PRODUCER = 'solver';
 
 /**
  * Inputs whose effect depends on where they fall among a session's cost updates. Arriving on
- * solver.commands or solver.sessions they are only copied onto solver.costs (in the same
- * transaction as their offset); the copy takes effect where it lands. The cost partition's order
- * thereby fixes their position, so a restore or a replay that merges the three topics in any
- * other interleaving queues the same jobs in the same order (DESIGN invariant 3).
+ * solver.commands, solver.sessions or solver.verifications they are only copied onto
+ * solver.costs (in the same transaction as their offset); the copy takes effect where it lands.
+ * The cost partition's order thereby fixes their position, so a restore or a replay that merges
+ * the input topics in any other interleaving queues the same jobs in the same order (DESIGN
+ * invariant 3): a consensus result changes the interval from the same iteration on every replay.
  */
-export type Sequenced = CorrectionRequested | VerificationRequested | SessionClosed;
+export type Sequenced = CorrectionRequested | VerificationRequested | SessionClosed | ConsensusReached | ConsensusNotReached;
 export const SEQUENCED_ON = 'solver.costs';
 
 export type Output =
@@ -62,14 +63,21 @@ export function iterationCompleted(s: Active, solve: SolveState, f: IterationFac
     method: WIRE_METHOD[f.method], residual_norm: f.residual, convergence_rate: Number.isFinite(f.rate) ? f.rate : 0,
     x_change_indices: [...f.top], x_change_values: f.top.map((i) => f.x[i]!),
     iteration_time_ms: solve.timeMs / solve.sinceEmit, flops: null,
+    ...verdictFields(s.verdict), swarm_consensus: s.verdict?.agreement ?? null, verification_interval: s.interval,
   } };
 }
+
+/** Seed 000 §2.3's verification fields, from the last consensus the session followed. */
+const verdictFields = (v: Verdict | null) => ({
+  verified: v?.verified ?? null, verification_score: v?.score ?? null, swarm_participants: v?.participants ?? null, verified_iteration: v?.iteration ?? null,
+});
 
 export function convergenceReached(s: Active, solve: SolveState, below: number, residual: number): Output {
   return { topic: 'solver.iterations', event: {
     type: 'ConvergenceReached', meta: meta(s, `conv:${s.iteration}`, solve.causation, solve.occurredAt, s.iteration),
     session_id: s.id, applied_through: positionsToWire(s.applied), iteration: s.iteration, residual_norm: residual,
-    tolerance: s.opened.options.tolerance, iterations_below_threshold: below, swarm_consensus: null,
+    tolerance: s.opened.options.tolerance, iterations_below_threshold: below, swarm_consensus: s.verdict?.agreement ?? null,
+    ...verdictFields(s.verdict),
   } };
 }
 

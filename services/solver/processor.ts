@@ -12,11 +12,13 @@ import { isOneOf, type Emit, type Processor, type RecordContext } from '../runti
 import { InputRejected, PartitionCore, iterationCost, type Output, type SolverEvent } from './domain';
 import { quiescent, snapshotEvents, snapshotKey } from './snapshot';
 
-export const INPUTS = ['solver.sessions', 'solver.costs', 'solver.commands'] as const;
+/** solver.verifications for the consensus results the session follows (the runner passes the rest over). */
+export const INPUTS = ['solver.sessions', 'solver.costs', 'solver.commands', 'solver.verifications'] as const;
 export const SNAPSHOTS = 'solver.snapshots';
 /** The event types the solver takes: SolverEvent's, as data. */
 export const SOLVER_INPUT_TYPES = [
-  'SessionOpened', 'MatrixChunkAppended', 'SessionClosed', 'CostUpdated', 'CorrectionRequested', 'VerificationRequested', 'IterationSliceGranted',
+  'SessionOpened', 'MatrixChunkAppended', 'SessionClosed', 'CostUpdated', 'CorrectionRequested', 'VerificationRequested', 'ConsensusReached',
+  'ConsensusNotReached', 'IterationSliceGranted',
 ] as const satisfies ReadonlyArray<SolverEvent['type']>;
 /** An event of one of SOLVER_INPUT_TYPES (what restore and replay fold, like the runner hands the processor). */
 export const isSolverInput = isOneOf(SOLVER_INPUT_TYPES);

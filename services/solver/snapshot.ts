@@ -9,7 +9,7 @@ import type { PartitionCore } from './domain';
 import { positionsToWire } from './outputs';
 import {
   METHOD, PRECOND, addUpdate, isOpen, noUpdates, type Active, type Assembling, type Ended, type Intake, type Job, type Open, type PendingUpdates,
-  type Positions, type SessionState,
+  type Positions, type SessionState, type Verdict,
 } from './state';
 
 type Arr = Float64Array | Int32Array;
@@ -43,6 +43,8 @@ interface SessionRecord {
   readonly updatesApplied?: number;
   readonly conflicts?: number;
   readonly lastResidual?: number | null;
+  readonly interval?: number;
+  readonly verdict?: Verdict | null;
   readonly lastClose?: number;
   readonly deferredFlush?: boolean;
   readonly tickPending?: boolean;
@@ -106,6 +108,7 @@ function openRecord(s: Open, w: Writer): SessionRecord {
     credits: i.credits, open: i.open, jobs: i.jobs, initialOwed: a?.initialOwed ?? false, applied: s.applied,
     iteration: a?.iteration ?? 0, outSeq: s.outSeq, lastPublished: a?.lastPublished ?? -1, lastActivity: s.lastActivity,
     updatesApplied: a?.updatesApplied ?? 0, conflicts: a?.conflicts ?? 0, lastResidual: a?.lastResidual ?? null,
+    interval: a?.interval ?? s.opened.options.verification_interval, verdict: a?.verdict ?? null,
     lastClose: i.lastClose, deferredFlush: i.deferredFlush, tickPending: i.tickPending,
     csr: a ? { n: a.csr.n, rowPtr: w.put(a.csr.rowPtr), colIdx: w.put(a.csr.colIdx), values: w.put(a.csr.values) } : null,
     b: w.put(a?.b), x: w.put(a?.kernel.readX()), prevX: w.put(a?.prevX),
@@ -182,6 +185,8 @@ function restoreActive(r: SessionRecord, body: Buffer, open: KernelFactory): Act
     method, precond: r.precond ?? PRECOND[r.opened.options.preconditioner], omega: r.omega ?? 1,
     initialOwed: r.initialOwed ?? false, solve: undefined, iteration: r.iteration ?? 0, lastPublished: r.lastPublished ?? -1,
     updatesApplied: r.updatesApplied ?? 0, conflicts: r.conflicts ?? 0, lastResidual: r.lastResidual ?? null,
+    // Snapshots from before the adaptive schedule: the session had followed no consensus.
+    interval: r.interval ?? r.opened.options.verification_interval, verdict: r.verdict ?? null,
   };
 }
 

@@ -3,8 +3,8 @@
 //   active      A, b and x in a kernel, the solve under way or owed, counters
 //   closed / rejected  a tombstone, so late inputs are ignored (or refused) and the end reported
 import type {
-  CorrectionRequested, CostUpdated, MatrixChunkAppended, Preconditioner as WirePreconditioner, SessionOpened, SolverMethod,
-  VerificationRequested,
+  ConsensusNotReached, ConsensusReached, CorrectionRequested, CostUpdated, MatrixChunkAppended, Preconditioner as WirePreconditioner, SessionOpened,
+  SolverMethod, VerificationRequested,
 } from '../../schemas/generated/events';
 import type { Csr, Method, Preconditioner, SolverSession } from '../../wasm';
 
@@ -64,7 +64,22 @@ export interface CostGroup {
 
 export type Job =
   | { readonly kind: 'group'; readonly group: CostGroup }
-  | { readonly kind: 'command'; readonly command: CorrectionRequested | VerificationRequested; readonly ref: InputRef };
+  | { readonly kind: 'command'; readonly command: Command; readonly ref: InputRef };
+
+/** What a session queues behind its cost groups: commands, verification requests, consensus results. */
+export type Command = CorrectionRequested | VerificationRequested | ConsensusReached | ConsensusNotReached;
+
+/** The last consensus the session followed: what its outputs say of verification (seed 000 §2.3). */
+export interface Verdict {
+  /** Iteration of the solution the round judged. */
+  readonly iteration: number;
+  readonly verified: boolean;
+  /** Share of the n groups that accepted x; null when the round did not count them. */
+  readonly score: number | null;
+  /** Agreement level; null when the round closed without agreement. */
+  readonly agreement: number | null;
+  readonly participants: number;
+}
 
 /** What a session has taken in and not yet worked off; the same before and after its matrix is complete. */
 export interface Intake {
@@ -131,6 +146,9 @@ export interface Active extends Opened {
   conflicts: number;
   /** Residual of the last IterationCompleted; null before the first. */
   lastResidual: number | null;
+  /** Iterations between IterationCompleted: the session's verification_interval as the consensus adapted it (seed 000 §5.5). */
+  interval: number;
+  verdict: Verdict | null;
 }
 
 export interface Ended {
@@ -168,6 +186,7 @@ export function activate(s: Assembling, kernel: SolverSession, csr: Csr, b: Floa
     lastActivity: s.lastActivity, intake: s.intake, kernel, csr, b, prevX: kernel.readX(),
     method: METHOD[s.opened.method], precond: PRECOND[s.opened.options.preconditioner], omega: 1,
     initialOwed: true, solve: undefined, iteration: 0, lastPublished: -1, updatesApplied: 0, conflicts: 0, lastResidual: null,
+    interval: s.opened.options.verification_interval, verdict: null,
   };
 }
 

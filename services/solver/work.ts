@@ -1,10 +1,12 @@
 // The iteration work of an active session, paid by its credits: solves started in a fixed order
 // (the initial one, then each queued group or command), run in slices, confirmed, and their
 // IterationCompleted / ConvergenceReached / SolutionPublished.
+import type { ConsensusNotReached, ConsensusReached } from '../../schemas/generated/events';
 import type { Status } from '../../wasm';
 import type { Clock, SolverLimits } from './limits';
 import { entryIndex } from './matrix';
 import { conflictReported, convergenceReached, iterationCompleted, solutionPublished, type Output } from './outputs';
+import { followInterval } from './schedule';
 import { PRECOND, METHOD, posKey, type Active, type CostGroup, type SolveState } from './state';
 
 export interface WorkEnv {
@@ -29,7 +31,7 @@ export function workSession(s: Active, env: WorkEnv, out: Output[]): void {
     const allowed = Math.floor(s.intake.credits / cost);
     if (allowed < 1) return;
     if (solve.confirm) { confirmStep(s, solve, solve.confirm, allowed, env, out); continue; }
-    const k = Math.min(allowed, o.verification_interval - solve.sinceEmit, o.max_iterations - solve.done);
+    const k = Math.min(allowed, s.interval - solve.sinceEmit, o.max_iterations - solve.done);
     const t0 = env.clock.now();
     const before = solve.done;
     const r = s.kernel.iterate(k);
@@ -40,7 +42,7 @@ export function workSession(s: Active, env: WorkEnv, out: Output[]): void {
     s.iteration += ran;
     s.intake.credits -= Math.max(ran, 1) * cost;
     const final = FINAL.has(r.status) || solve.done >= o.max_iterations;
-    if (final || solve.sinceEmit >= o.verification_interval) emitIteration(s, solve, env.limits, out);
+    if (final || solve.sinceEmit >= s.interval) emitIteration(s, solve, env.limits, out);
     if (!final) continue;
     // The kernel's estimate said converged; the last reported true residual must agree (none
     // reported yet: the kernel's word stands).
@@ -59,7 +61,7 @@ export function workSession(s: Active, env: WorkEnv, out: Output[]): void {
 function confirmStep(s: Active, solve: SolveState, c: { below: number; done: number }, allowed: number, env: WorkEnv, out: Output[]): void {
   const o = s.opened.options;
   const { consecutive } = env.limits;
-  const k = Math.min(allowed, o.verification_interval - solve.sinceEmit, consecutive - c.below);
+  const k = Math.min(allowed, s.interval - solve.sinceEmit, consecutive - c.below);
   const t0 = env.clock.now();
   let ran = 0;
   let ended = false;
@@ -79,7 +81,7 @@ function confirmStep(s: Active, solve: SolveState, c: { below: number; done: num
   s.intake.credits -= Math.max(ran, 1) * iterationCost(s);
   const confirmed = c.below >= consecutive;
   const done = ended || confirmed || c.done >= o.max_iterations;
-  if (done || solve.sinceEmit >= o.verification_interval) emitIteration(s, solve, env.limits, out);
+  if (done || solve.sinceEmit >= s.interval) emitIteration(s, solve, env.limits, out);
   if (!done) return;
   if (confirmed && s.lastResidual !== null && s.lastResidual <= o.tolerance) converged(s, solve, c.below, env.limits, out);
   else s.solve = undefined;
@@ -103,6 +105,10 @@ function startNext(s: Active, out: Output[]): SolveState | undefined {
     publish(s, c.meta.event_id, job.ref.occurredAt, out);
     return startNext(s, out);
   }
+  if (c.type === 'ConsensusReached' || c.type === 'ConsensusNotReached') {
+    follow(s, c);
+    return startNext(s, out);
+  }
   switch (c.action) {
     case 'ADJUST_STEP': s.omega = Math.min(1.9, Math.max(0.1, s.omega * (c.step_factor ?? 1))); break;
     case 'RESTART_PRECONDITIONER': if (c.preconditioner) s.precond = PRECOND[c.preconditioner]; break;
@@ -112,6 +118,27 @@ function startNext(s: Active, out: Output[]): SolveState | undefined {
   }
   return begin(s, c.meta.event_id, job.ref.occurredAt);
 }
+
+/**
+ * A consensus result, at its turn after the solves before it: the verdict the outputs report
+ * from here, and the agreed interval (seed 000 §5.5) the next solves emit at. A round that
+ * closed without agreement leaves the interval alone (no value was agreed) and reports x not
+ * verified. A result on an older solution than the one already judged changes nothing.
+ */
+function follow(s: Active, c: ConsensusReached | ConsensusNotReached): void {
+  if (s.verdict && c.iteration < s.verdict.iteration) return;
+  if (c.type === 'ConsensusNotReached') {
+    s.verdict = { iteration: c.iteration, verified: false, score: share(c.verified_votes, c.participants), agreement: null, participants: c.participants };
+    return;
+  }
+  s.verdict = {
+    iteration: c.iteration, verified: c.outcome === 'VERIFIED', score: c.verified_votes === null ? null : share(c.verified_votes, c.participants),
+    agreement: c.agreement_level, participants: c.participants,
+  };
+  if (c.next_interval !== null) s.interval = followInterval(s.opened.options.verification_interval, c.next_interval);
+}
+
+const share = (votes: number, n: number) => Math.min(1, votes / n);
 
 function begin(s: Active, causation: string, occurredAt: number): SolveState {
   // Every solve starts the configured method afresh from the current x (hybrid re-picks), so

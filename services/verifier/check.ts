@@ -6,7 +6,7 @@ import { derivedEventId } from '../runtime/ids';
 import { correctionFor } from './correction';
 import { EMPTY_HISTORY, track, type History } from './history';
 import { componentTolerance, summarize } from './probes';
-import { adapt, nextInterval } from './schedule';
+import { adapt, nextInterval } from '../solver/schedule';
 import type { VerifierSettings } from './config';
 
 export const PRODUCER = 'verifier';
@@ -48,6 +48,7 @@ export function judge(w: Watch, p: Probe, cfg: VerifierSettings): { watch: Watch
   const { history, assessment: a } = track(w.history, sum.relativeResidual, p.tolerance);
   const correction = correctionFor(a, verified);
   const multiplier = adapt(w.multiplier, verified);
+  const next = nextInterval(p.interval, multiplier);
   const meta = (what: string) => ({
     event_id: derivedEventId(p.causationId, `${what}:${cfg.group}`), correlation_id: p.sessionId, causation_id: p.causationId,
     occurred_at: p.occurredAt, producer: PRODUCER, sequence: p.iteration,
@@ -60,10 +61,11 @@ export function judge(w: Watch, p: Probe, cfg: VerifierSettings): { watch: Watch
     probe_indices: Array.from(p.rows), residual_components: Array.from(sum.components, finite),
     max_error: finite(sum.maxError), mean_error: finite(sum.meanError), tolerance: tol, verified,
     drift_detected: a.drift, drift_severity: a.severity, stagnation_detected: a.stagnation, divergence_detected: a.divergence,
-    next_interval: nextInterval(p.interval, multiplier), verification_time_ms: p.elapsedMs,
+    next_interval: next, verification_time_ms: p.elapsedMs,
   } }, { topic: 'solver.verifications', event: {
     type: 'VerifierVoteCast', meta: meta('vote'), session_id: p.sessionId, iteration: p.iteration, verifier_id: cfg.group,
     group_count: cfg.groups, verified: cfg.fault === 'lie' ? !verified : verified, max_error: finite(sum.maxError), solution_hash: p.solutionHash,
+    next_interval: next,
   } }];
   if (correction) {
     out.push({ topic: 'solver.commands', event: {

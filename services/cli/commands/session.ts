@@ -19,6 +19,7 @@ import { EventSender, problemsOf } from '../event-sender';
 import { recordTyper } from '../record-type';
 import { requireTopics } from '../topic-check';
 import { costsToCover, coversCosts, deadLetterLine, deadLetterOf, isWatched, watchJson, watchStep } from '../session-watch';
+import { verifyCommand } from './session-verify';
 
 const WIRE_METHOD: Record<string, SolverMethod> = {
   jacobi: 'JACOBI', gauss_seidel: 'GAUSS_SEIDEL', cg: 'CG', bicgstab: 'BICGSTAB', neumann: 'NEUMANN', hybrid: 'HYBRID',
@@ -131,7 +132,7 @@ async function watchCommand(id: string, flags: WatchFlags): Promise<void> {
 
   // What the log holds for this session now: whether it exists, and its latest cost update
   // per partition (--until-converged waits for a convergence that has folded those in).
-  await requireTopics(config.kafkaBrokers, ['solver.sessions', 'solver.costs', 'solver.iterations', 'mesh.conflicts', 'solver.sessions.dlq', 'solver.costs.dlq'].map((t) => prefix + t));
+  await requireTopics(config.kafkaBrokers, ['solver.sessions', 'solver.costs', 'solver.iterations', 'solver.verifications', 'mesh.conflicts', 'solver.sessions.dlq', 'solver.costs.dlq'].map((t) => prefix + t));
   const costOffsets = new Map<number, number[]>();
   const deadCosts = new Set<string>();
   let known = false;
@@ -194,7 +195,7 @@ async function watchCommand(id: string, flags: WatchFlags): Promise<void> {
   await consumer.connect();
   try {
     await consumer.subscribe({
-      topics: [`${prefix}solver.iterations`, `${prefix}solver.sessions`, `${prefix}mesh.conflicts`, `${prefix}solver.sessions.dlq`, `${prefix}solver.costs.dlq`],
+      topics: [`${prefix}solver.iterations`, `${prefix}solver.sessions`, `${prefix}solver.verifications`, `${prefix}mesh.conflicts`, `${prefix}solver.sessions.dlq`, `${prefix}solver.costs.dlq`],
       fromBeginning: true,
     });
     await consumer.run({
@@ -258,7 +259,7 @@ async function watchCommand(id: string, flags: WatchFlags): Promise<void> {
 }
 
 export function register(program: Command): void {
-  const session = program.command('session').description('open a solver session, follow it');
+  const session = program.command('session').description('open a solver session, follow it, verify it');
   session
     .command('open')
     .description('open a solve session from Matrix Market files (SessionOpened + row-block chunks on solver.sessions); prints its id')
@@ -273,10 +274,18 @@ export function register(program: Command): void {
     .action(openCommand);
   session
     .command('watch')
-    .description("follow a session's iterations live (read_committed, from its first event): one line per IterationCompleted, and its convergence, conflicts, rejection or close")
+    .description("follow a session's iterations live (read_committed, from its first event): one line per IterationCompleted, each verifier group's check and the consensus, and its convergence, conflicts, rejection or close")
     .argument('<id>', 'session id')
     .option('--until-converged', 'exit 0 at a ConvergenceReached that has folded in every cost update in the log when the watch began; 1 on rejection, close or timeout')
     .option('--timeout <s>', 'stop after this many seconds (an error with --until-converged)')
     .option('--json', 'one JSON object per event (NDJSON)')
     .action(watchCommand);
+  session
+    .command('verify')
+    .description('ask the verifier groups to check the session now (VerificationRequested) and print each group\'s result and the consensus; exit 0 verified, 1 rejected, 2 no consensus, 3 no answer in time')
+    .argument('<id>', 'session id')
+    .option('--probes <k>', 'random probes of min(100, n) rows each (seed 000 §5.1)', '10')
+    .option('--timeout <s>', 'how long to wait for the verdict', '60')
+    .option('--json', 'the verdict as one JSON object on stdout')
+    .action(verifyCommand);
 }

@@ -72,8 +72,8 @@ describe('solvermesh session open / watch, produce cost, sessions', function () 
     const out = lines(r.stdout);
     const its = out.filter((l) => l.startsWith('iteration '));
     assert.ok(its.length >= 2, r.stdout);
-    // iteration N residual R rate Q method M applied_through <positions>
-    const parsed = its.map((l) => /^iteration (\d+) residual (\S+) rate (\S+) method CG applied_through (\S+)$/.exec(l));
+    // iteration N residual R rate Q method M interval I applied_through <positions> (no verifier runs: no verdict)
+    const parsed = its.map((l) => /^iteration (\d+) residual (\S+) rate (\S+) method CG interval 5 applied_through (\S+)$/.exec(l));
     assert.ok(parsed.every(Boolean), r.stdout);
     assert.ok(Number(parsed.at(-1)![2]) <= TOL);
     assert.match(parsed[0]![4]!, /^solver\.sessions\[\d\]@1$/);

@@ -131,6 +131,7 @@ describe('gateway: a slow reader does not delay a fast one', function () {
           residual_norm: 1 / it, convergence_rate: 0.9,
           x_change_indices: Array.from({ length: 8 }, (_, j) => (it + j * 7) % a.n), x_change_values: Array.from({ length: 8 }, (_, j) => Math.sin(it + j)),
           iteration_time_ms: 0.5, flops: null,
+          verified: null, verification_score: null, swarm_consensus: null, swarm_participants: null, verified_iteration: null, verification_interval: null,
         };
       });
       await k.sendEvents('solver.iterations', events.map((event) => ({ key: sessionId, event })));

@@ -50,9 +50,11 @@ const iteration = (it: number, residual: number, costs: number | null): Iteratio
   type: 'IterationCompleted', meta, session_id: SID, iteration: it, iterations_in_batch: 5, n: 4, method: 'CG', residual_norm: residual, convergence_rate: 0.5,
   applied_through: [{ topic: 'solver.sessions', partition: 2, offset: 1 }, ...(costs === null ? [] : [{ topic: 'solver.costs', partition: 2, offset: costs }])],
   x_change_indices: [], x_change_values: [], iteration_time_ms: 0.1, flops: null,
+  verified: null, verification_score: null, swarm_consensus: null, swarm_participants: null, verified_iteration: null, verification_interval: null,
 });
 const converged = (it: number, costs: number | null): ConvergenceReached => ({
   type: 'ConvergenceReached', meta, session_id: SID, iteration: it, residual_norm: 1e-10, tolerance: 1e-8, iterations_below_threshold: 3, swarm_consensus: null,
+  verified: null, verification_score: null, swarm_participants: null, verified_iteration: null,
   applied_through: costs === null ? [] : [{ topic: 'solver.costs', partition: 2, offset: costs }],
 });
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { correctionFor, forDrift } from '../../../services/verifier/correction';
 import { EMPTY_HISTORY, track, variance, type Assessment, type History } from '../../../services/verifier/history';
 import { componentTolerance, fnv1a, probeSeed, sampleRows, summarize } from '../../../services/verifier/probes';
-import { adapt, nextInterval } from '../../../services/verifier/schedule';
+import { adapt, nextInterval } from '../../../services/solver/schedule';
 
 const TOL = 1e-8;
 const feed = (samples: number[], tol = TOL): { history: History; last: Assessment } => {
