@@ -3,7 +3,7 @@
 //   active      A, b and x in a kernel, the solve under way or owed, counters
 //   closed / rejected  a tombstone, so late inputs are ignored (or refused) and the end reported
 import type {
-  CorrectionRequested, CostUpdated, MatrixChunkAppended, Preconditioner as WirePreconditioner, SessionOpened, SolverMethod,
+  CorrectionRequested, CostUpdated, EntryEstimateRequested, MatrixChunkAppended, Preconditioner as WirePreconditioner, SessionOpened, SolverMethod,
   VerificationRequested,
 } from '../../schemas/generated/events';
 import type { Csr, Method, Preconditioner, SolverSession } from '../../wasm';
@@ -64,7 +64,7 @@ export interface CostGroup {
 
 export type Job =
   | { readonly kind: 'group'; readonly group: CostGroup }
-  | { readonly kind: 'command'; readonly command: CorrectionRequested | VerificationRequested; readonly ref: InputRef };
+  | { readonly kind: 'command'; readonly command: CorrectionRequested | VerificationRequested | EntryEstimateRequested; readonly ref: InputRef };
 
 /** What a session has taken in and not yet worked off; the same before and after its matrix is complete. */
 export interface Intake {

@@ -63,7 +63,7 @@ export class VerifierCore {
         this.onChunk(event);
         return this.drain();
       case 'SessionOpened': case 'MatrixChunkAppended': case 'SessionClosed': case 'CostUpdated':
-      case 'CorrectionRequested': case 'VerificationRequested': case 'IterationSliceGranted':
+      case 'CorrectionRequested': case 'VerificationRequested': case 'EntryEstimateRequested': case 'IterationSliceGranted':
         return this.onSolverInput(event, ref);
       default:
         return unreachable(event);
