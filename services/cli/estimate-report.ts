@@ -30,7 +30,8 @@ export function referenceValue(i: number, solutions: readonly SolutionPublished[
   return best;
 }
 
-const num = (v: number) => (Number.isInteger(v) ? String(v) : v.toPrecision(12));
+/** Shortest text that reads back as the same double. */
+const num = (v: number) => String(v);
 
 export interface EstimateReport {
   readonly lines: string[];
