@@ -48,9 +48,9 @@ test: deps typecheck build schemas-check up ## every test: unit, integration and
 demo: topics ## the main job: run a service and push Avro events through it end to end
 	@$(WITH_ENV) node dist/services/demo/main.js
 
-replay: build ## rebuild SESSION=<id> from the log and compare every IterationCompleted bit for bit (FROM=<offset|time>)
-	@[ -n "$(SESSION)" ] || { echo "usage: make replay SESSION=<session id> [FROM=<offset|timestamp>]" >&2; exit 2; }
-	@$(WITH_ENV) bin/solvermesh replay --session $(SESSION) $(if $(FROM),--from $(FROM))
+replay: build ## rebuild SESSION=<id> from the log and compare every IterationCompleted bit for bit (FROM=<offset|time>; VERIFICATION=1: verifier and consensus outputs too)
+	@[ -n "$(SESSION)" ] || { echo "usage: make replay SESSION=<session id> [FROM=<offset|timestamp>] [VERIFICATION=1]" >&2; exit 2; }
+	@$(WITH_ENV) bin/solvermesh replay --session $(SESSION) $(if $(FROM),--from $(FROM)) $(if $(VERIFICATION),--verification)
 
 wasm: deps ## build the WASM solver kernels (wasm/build/solver.wasm)
 	@bash wasm/build.sh
