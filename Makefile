@@ -10,7 +10,7 @@ WITH_ENV := set -a; [ -f $(ENV_FILE) ] && . ./$(ENV_FILE); set +a;
 export PATH := $(CURDIR)/.tools/node/bin:$(PATH)
 
 .PHONY: help deps build up down clean-data topics schemas-check test test-unit test-int typecheck demo \
-        bench-codec bench-impedance wasm bench-solver replay bench-solver-service bench-recovery
+        bench-codec bench-impedance wasm bench-solver replay bench-solver-service bench-recovery bench-verifier
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -48,9 +48,9 @@ test: deps typecheck build schemas-check up ## every test: unit, integration and
 demo: topics ## the main job: run a service and push Avro events through it end to end
 	@$(WITH_ENV) node dist/services/demo/main.js
 
-replay: build ## rebuild SESSION=<id> from the log and compare every IterationCompleted bit for bit (FROM=<offset|time>)
-	@[ -n "$(SESSION)" ] || { echo "usage: make replay SESSION=<session id> [FROM=<offset|timestamp>]" >&2; exit 2; }
-	@$(WITH_ENV) bin/solvermesh replay --session $(SESSION) $(if $(FROM),--from $(FROM))
+replay: build ## rebuild SESSION=<id> from the log and compare every IterationCompleted bit for bit (FROM=<offset|time>; VERIFICATION=1: verifier and consensus outputs too)
+	@[ -n "$(SESSION)" ] || { echo "usage: make replay SESSION=<session id> [FROM=<offset|timestamp>] [VERIFICATION=1]" >&2; exit 2; }
+	@$(WITH_ENV) bin/solvermesh replay --session $(SESSION) $(if $(FROM),--from $(FROM)) $(if $(VERIFICATION),--verification)
 
 wasm: deps ## build the WASM solver kernels (wasm/build/solver.wasm)
 	@bash wasm/build.sh
@@ -63,6 +63,9 @@ bench-impedance: topics ## impedance heartbeats/s (kafkajs, rdkafka) beside raw 
 
 bench-solver-service: up build ## solver service: cost updates/s on a 1e5 session, update->iteration p50/p99 on a 1e4 session, beside the raw broker
 	@$(WITH_ENV) npx tsx bench/solver-service/main.ts
+
+bench-verifier: up build ## verifier: 100 probes on a 1e6 session vs 5 ms beside plain JS, probes/s per verifier, solver updates/s without and with three verifier groups
+	@$(WITH_ENV) npx tsx bench/verifier/main.ts
 
 bench-recovery: up build ## kill -9 of solver, impedance, coordinator while input flows: kill -> next output, restart with the same vs a random INSTANCE_ID, medians of 5
 	@$(WITH_ENV) npx tsx bench/recovery/main.ts

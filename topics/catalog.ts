@@ -38,8 +38,8 @@ export const TOPICS = [
   // Commands, closes and consensus results are copied here by the solver (services/solver/outputs.ts `Sequenced`):
   // their position among the cost updates must be a position in one partition's log. So are its
   // ticks for deferred flushes (IterationSliceGranted): a cost group closes where its tick lands.
-  solver('solver.costs', 'Cost deltas on b and matrix entries, and the commands, closes, consensus results and ticks the solver sequenced among them.', ['CostUpdated', 'CorrectionRequested', 'VerificationRequested', 'SessionClosed', 'ConsensusReached', 'ConsensusNotReached', 'IterationSliceGranted'], retain(30)),
-  solver('solver.commands', 'Corrections, verification requests, and the slices of work the solver grants itself.', ['CorrectionRequested', 'VerificationRequested', 'IterationSliceGranted']),
+  solver('solver.costs', 'Cost deltas on b and matrix entries, and the commands, closes, consensus results and ticks the solver sequenced among them.', ['CostUpdated', 'CorrectionRequested', 'VerificationRequested', 'EntryEstimateRequested', 'SessionClosed', 'ConsensusReached', 'ConsensusNotReached', 'IterationSliceGranted'], retain(30)),
+  solver('solver.commands', 'Corrections, verification and entry-estimate requests, and the slices of work the solver grants itself.', ['CorrectionRequested', 'VerificationRequested', 'EntryEstimateRequested', 'IterationSliceGranted']),
   solver('solver.iterations', 'Iteration progress and convergence signals.', ['IterationCompleted', 'ConvergenceReached', 'EntryEstimated']),
   solver('solver.solutions', 'Full solution vectors, chunked, for verifiers.', ['SolutionPublished'], retain(2)),
   solver('solver.snapshots', 'Latest snapshot per session (compacted).', ['SessionSnapshotted'], compacted),

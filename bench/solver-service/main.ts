@@ -24,11 +24,10 @@ import { loadavg } from 'node:os';
 import type { SolverMethod } from '../../schemas/generated/events';
 import { EventCodec } from '../../services/runtime/codec';
 import { loadConfig } from '../../services/runtime/config';
-import { costUpdated } from '../../services/solver/events';
 import { SOLVER_PARTITIONS } from '../../topics/catalog';
 import { poisson2d, smoothRhs } from '../../wasm/src/problems';
-import type { Csr } from '../../wasm';
 import { benchConsumer, benchProducer, partitionOf, type BenchConsumer, type BenchProducer } from './clients';
+import { CostSource } from './costs';
 import { burst, Coverage, median, within, pacedLatency, type LatencyFigures, type Path } from './measure';
 import { counter, freshTopics, openConverged, PLAIN, startRelayProcess, startSolverProcess } from './service';
 import { RELAYED } from './relay';
@@ -46,41 +45,6 @@ const METHOD = (process.env.BENCH_METHOD ?? 'HYBRID') as SolverMethod;
 const config = loadConfig(process.env);
 const brokers = config.kafkaBrokers;
 const codec = new EventCodec(config.schemaRegistryUrl);
-
-/** A session's cost stream: b deltas, and every 100th record a diagonal edit that knows the current value. */
-class CostSource {
-  private seq = 0;
-  private state = 7;
-  private readonly diag = new Map<number, number>();
-  constructor(private readonly sessionId: string, private readonly a: Csr) {}
-
-  private rnd(): number { this.state = (Math.imul(this.state, 1664525) + 1013904223) >>> 0; return this.state / 4294967296; }
-
-  async encoded(topic: string, count: number, flushEvery: number): Promise<Buffer[]> {
-    const out: Buffer[] = [];
-    for (let k = 0; k < count; k++) {
-      const seq = this.seq++;
-      const i = Math.floor(this.rnd() * this.a.n);
-      const flush = flushEvery > 0 ? (k + 1) % flushEvery === 0 || k === count - 1 : k === count - 1;
-      let e;
-      if (seq % 100 === 99) {
-        const old = this.diag.get(i) ?? this.a.values[diagIndex(this.a, i)]!;
-        const next = Math.round((old + (this.rnd() - 0.5) * 0.02) * 1e6) / 1e6;
-        this.diag.set(i, next);
-        e = costUpdated(this.sessionId, seq, { matrix: [{ row: i, col: i, old_value: old, new_value: next }], flush, source: 'bench', occurredAt: Date.now() * 1000 });
-      } else {
-        e = costUpdated(this.sessionId, seq, { indices: [i], values: [Math.round((this.rnd() - 0.5) * 2000) / 10000], flush, source: 'bench', occurredAt: Date.now() * 1000 });
-      }
-      out.push(await codec.encode(topic, e));
-    }
-    return out;
-  }
-}
-
-function diagIndex(a: Csr, i: number): number {
-  for (let q = a.rowPtr[i]!; q < a.rowPtr[i + 1]!; q++) if (a.colIdx[q] === i) return q;
-  throw new Error(`row ${i} has no diagonal`);
-}
 
 interface Ends {
   readonly consumers: BenchConsumer[];
@@ -146,7 +110,7 @@ async function main(): Promise<void> {
     await openConverged(brokers, codec, pacedProducer, prefix, small.id, small.a, smoothRhs(small.a.n), { method: METHOD, producer: 'bench', occurredAt: Date.now() * 1000 });
     process.stderr.write(`sessions of ${big.a.n} and ${small.a.n} unknowns open and converged in ${fmt(performance.now() - t)} ms (${METHOD})\n`);
     const costs = `${prefix}solver.costs`;
-    const bigSource = new CostSource(big.id, big.a), smallSource = new CostSource(small.id, small.a);
+    const bigSource = new CostSource(codec, big.id, big.a), smallSource = new CostSource(codec, small.id, small.a);
     const bigPath: Path = { topic: costs, key: big.id, coverage: () => ends!.service.get(big.id)! };
     const smallPath: Path = { topic: costs, key: small.id, coverage: () => ends!.service.get(small.id)! };
     const plainPath = (key: string): Path => ({ topic: `${prefix}${PLAIN}`, key, coverage: ends!.plain });

@@ -480,6 +480,34 @@ export interface MatrixEntryUpdate {
   new_value: number;
 }
 
+/** Someone asked for one component x_i of a session without a full solve (`solvermesh estimate`). Sequenced onto the session's cost partition like the other commands; the solver answers EntryEstimated on solver.iterations, caused by this event, for A and b as of its position. */
+export interface EntryEstimateRequested {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'EntryEstimateRequested';
+  /** Event envelope; correlation_id = session_id. The answer's causation_id is this event_id. */
+  meta: EventMetadata;
+  /** Solve session id (uuid); the Kafka key of every solver topic, equal to meta.correlation_id. */
+  session_id: string;
+  /** Token subject or component that asked. */
+  requested_by: string;
+  /** Component i to estimate; the solver refuses (dead-letters) an i outside [0, n) of the session. */
+  index: number;
+  /** Target bound on |estimate - x_i|; > 0. */
+  eps: number;
+  /** LOCAL_PUSH (deterministic) or RANDOM_WALK_NEUMANN (seeded sampling, bound with probability 1 - delta). */
+  method: EstimateMethod;
+  /** RANDOM_WALK_NEUMANN: number of walks, in [1, 1e6]. */
+  walks: number;
+  /** RANDOM_WALK_NEUMANN: the bound fails with probability at most delta, in [1e-12, 0.5]. */
+  delta: number;
+  /** RANDOM_WALK_NEUMANN: PRNG seed of the walks, so the estimate replays exactly (the kernel uses its low 32 bits). */
+  seed: number;
+}
+
+/** Sublinear estimator. */
+export const ESTIMATE_METHOD_SYMBOLS = ['LOCAL_PUSH', 'RANDOM_WALK_NEUMANN'] as const;
+export type EstimateMethod = (typeof ESTIMATE_METHOD_SYMBOLS)[number];
+
 /** A sublinear estimate of one component x_i without a full solve (local push or random-walk Neumann sampling). */
 export interface EntryEstimated {
   /** Event type discriminator (the Avro record name); not part of the Avro body. */
@@ -504,11 +532,9 @@ export interface EntryEstimated {
   method: EstimateMethod;
   /** Pushes or walk steps spent; >= 0. */
   work: number;
+  /** Why no estimate was made when the request's turn came (A not strictly diagonally dominant, so no finite bound exists); estimate, error_bound, confidence and work are then 0 and claim nothing. Null for an estimate. */
+  refusal: string | null;
 }
-
-/** Sublinear estimator. */
-export const ESTIMATE_METHOD_SYMBOLS = ['LOCAL_PUSH', 'RANDOM_WALK_NEUMANN'] as const;
-export type EstimateMethod = (typeof ESTIMATE_METHOD_SYMBOLS)[number];
 
 /** An agent heartbeat (every 5 s, seed 002 §4.1) with its self-measured impedance inputs. */
 export interface HeartbeatReceived {
@@ -1301,6 +1327,7 @@ export type SolvermeshEvent =
   | CoordinationRequested
   | CorrectionRequested
   | CostUpdated
+  | EntryEstimateRequested
   | EntryEstimated
   | HeartbeatReceived
   | ImpedanceUpdated
@@ -1348,6 +1375,7 @@ export interface EventsByType {
   CoordinationRequested: CoordinationRequested;
   CorrectionRequested: CorrectionRequested;
   CostUpdated: CostUpdated;
+  EntryEstimateRequested: EntryEstimateRequested;
   EntryEstimated: EntryEstimated;
   HeartbeatReceived: HeartbeatReceived;
   ImpedanceUpdated: ImpedanceUpdated;
@@ -1390,6 +1418,7 @@ export const EVENT_TYPES = [
   'CoordinationRequested',
   'CorrectionRequested',
   'CostUpdated',
+  'EntryEstimateRequested',
   'EntryEstimated',
   'HeartbeatReceived',
   'ImpedanceUpdated',

@@ -21,6 +21,7 @@
 // events; the session state is a union by stage (state.ts).
 import type { CostUpdated, IterationSliceGranted, SessionOpened } from '../../schemas/generated/events';
 import type { KernelFactory } from '../../wasm';
+import { checkEstimate } from './estimate';
 import { checkCost, InputRejected, onChunk, onSequenced, onSlice, opened, type SolverEvent } from './intake';
 import type { Clock, SolverLimits } from './limits';
 import { SEQUENCED_ON, sequenced, sessionEvicted, type Output, type Sequenced } from './outputs';
@@ -59,6 +60,7 @@ export class PartitionCore {
       if (s?.status === 'rejected') throw new InputRejected(`session ${event.session_id} was rejected: its ${event.type} cannot apply`);
     }
     if (event.type === 'CostUpdated' && s && isOpen(s)) checkCost(event, s);
+    if (event.type === 'EntryEstimateRequested') checkEstimate(event, s);
     if (event.type === 'CostUpdated' && !s && (this.orphans.get(event.session_id)?.length ?? 0) >= this.limits.coalesceMax) {
       // Held in memory until the session opens, so bounded; the overflow goes to the DLQ with
       // the reason rather than being dropped, and can be re-sent once the session is open.
@@ -84,6 +86,7 @@ export class PartitionCore {
       case 'VerificationRequested':
       case 'ConsensusReached':
       case 'ConsensusNotReached':
+      case 'EntryEstimateRequested':
       case 'SessionClosed':
         if (event.type !== 'CostUpdated' && ref.topic !== SEQUENCED_ON) out.push(...sequenced(event));
         else if (!s) this.orphan(event, ref);

@@ -2,7 +2,7 @@
 // assembled from chunks and handed to the kernel, cost updates coalesced into groups, commands
 // queued, closes applied, all in the order of the session's cost partition.
 import type {
-  ConsensusNotReached, ConsensusReached, CorrectionRequested, CostUpdated, IterationSliceGranted, MatrixChunkAppended, RejectionReason,
+  ConsensusNotReached, ConsensusReached, CorrectionRequested, CostUpdated, EntryEstimateRequested, IterationSliceGranted, MatrixChunkAppended, RejectionReason,
   SessionClosed, SessionOpened, VerificationRequested,
 } from '../../schemas/generated/events';
 import { KernelError, checkMethodOptions, type KernelErrorCode, type KernelFactory, type SolverSession } from '../../wasm';
@@ -16,7 +16,7 @@ import {
 
 export type SolverEvent =
   | SessionOpened | MatrixChunkAppended | SessionClosed | CostUpdated
-  | CorrectionRequested | VerificationRequested | ConsensusReached | ConsensusNotReached | IterationSliceGranted;
+  | CorrectionRequested | VerificationRequested | EntryEstimateRequested | ConsensusReached | ConsensusNotReached | IterationSliceGranted;
 
 /** Why a record can never apply; the processor dead-letters it. */
 export class InputRejected extends Error {}

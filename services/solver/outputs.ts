@@ -1,12 +1,13 @@
 // The events the solver emits, built from session state. Event ids count a session's outputs
 // (outSeq), so the same inputs give the same ids on every replay.
 import type {
-  ConflictReported, ConsensusNotReached, ConsensusReached, ConvergenceReached, CorrectionRequested, InputPosition, IterationCompleted,
+  ConflictReported, ConsensusNotReached, ConsensusReached, ConvergenceReached, CorrectionRequested, EntryEstimated, EntryEstimateRequested, InputPosition, IterationCompleted,
   IterationSliceGranted, RejectionReason, SessionClosed, SessionRejected, SolutionPublished, SolverMethod, VerificationRequested,
 } from '../../schemas/generated/events';
 import { packFloat64 } from '../../schemas/packed';
 import type { BaseMethod } from '../../wasm';
 import { derivedEventId } from '../runtime/ids';
+import type { EstimateFacts } from './estimate';
 import type { Active, InputRef, MatrixEdit, Open, Positions, SolveState, Verdict } from './state';
 
 export const PRODUCER = 'solver';
@@ -19,11 +20,11 @@ export const PRODUCER = 'solver';
  * the input topics in any other interleaving queues the same jobs in the same order (DESIGN
  * invariant 3): a consensus result changes the interval from the same iteration on every replay.
  */
-export type Sequenced = CorrectionRequested | VerificationRequested | SessionClosed | ConsensusReached | ConsensusNotReached;
+export type Sequenced = CorrectionRequested | VerificationRequested | EntryEstimateRequested | SessionClosed | ConsensusReached | ConsensusNotReached;
 export const SEQUENCED_ON = 'solver.costs';
 
 export type Output =
-  | { readonly topic: 'solver.iterations'; readonly event: IterationCompleted | ConvergenceReached }
+  | { readonly topic: 'solver.iterations'; readonly event: IterationCompleted | ConvergenceReached | EntryEstimated }
   | { readonly topic: 'solver.solutions'; readonly event: SolutionPublished }
   | { readonly topic: 'solver.sessions'; readonly event: SessionRejected | SessionClosed }
   | { readonly topic: 'mesh.conflicts'; readonly event: ConflictReported }
@@ -78,6 +79,15 @@ export function convergenceReached(s: Active, solve: SolveState, below: number, 
     session_id: s.id, applied_through: positionsToWire(s.applied), iteration: s.iteration, residual_norm: residual,
     tolerance: s.opened.options.tolerance, iterations_below_threshold: below, swarm_consensus: s.verdict?.agreement ?? null,
     ...verdictFields(s.verdict),
+  } };
+}
+
+/** The answer to an EntryEstimateRequested (its copy on the cost partition causes it), for A and b as of `s.applied`. */
+export function entryEstimated(s: Active, req: EntryEstimateRequested, occurredAt: number, f: EstimateFacts): Output {
+  return { topic: 'solver.iterations', event: {
+    type: 'EntryEstimated', meta: meta(s, `estimate:${req.meta.event_id}`, req.meta.event_id, occurredAt, s.iteration),
+    session_id: s.id, applied_through: positionsToWire(s.applied), index: req.index, n: s.csr.n,
+    estimate: f.estimate, error_bound: f.bound, confidence: f.confidence, method: f.method, work: f.work, refusal: f.refusal,
   } };
 }
 
@@ -146,10 +156,13 @@ export function tick(s: Open, ref: InputRef): Output {
   } };
 }
 
+/** The event id of the copy `sequenced` makes of the input with event id `eventId`. */
+export const sequencedId = (eventId: string): string => derivedEventId(eventId, 'sequenced');
+
 /** The copy of an input that makes its position a position in the cost partition. */
 export function sequenced(e: Sequenced): Output[] {
   // Our own eviction notices are already in effect; only external closes are sequenced.
   if (e.type === 'SessionClosed' && e.meta.producer === PRODUCER) return [];
-  const copy = { ...e, meta: { ...e.meta, event_id: derivedEventId(e.meta.event_id, 'sequenced'), causation_id: e.meta.event_id, producer: PRODUCER } };
+  const copy = { ...e, meta: { ...e.meta, event_id: sequencedId(e.meta.event_id), causation_id: e.meta.event_id, producer: PRODUCER } };
   return [{ topic: SEQUENCED_ON, event: copy }];
 }

@@ -17,8 +17,8 @@ export const INPUTS = ['solver.sessions', 'solver.costs', 'solver.commands', 'so
 export const SNAPSHOTS = 'solver.snapshots';
 /** The event types the solver takes: SolverEvent's, as data. */
 export const SOLVER_INPUT_TYPES = [
-  'SessionOpened', 'MatrixChunkAppended', 'SessionClosed', 'CostUpdated', 'CorrectionRequested', 'VerificationRequested', 'ConsensusReached',
-  'ConsensusNotReached', 'IterationSliceGranted',
+  'SessionOpened', 'MatrixChunkAppended', 'SessionClosed', 'CostUpdated', 'CorrectionRequested', 'VerificationRequested', 'EntryEstimateRequested',
+  'ConsensusReached', 'ConsensusNotReached', 'IterationSliceGranted',
 ] as const satisfies ReadonlyArray<SolverEvent['type']>;
 /** An event of one of SOLVER_INPUT_TYPES (what restore and replay fold, like the runner hands the processor). */
 export const isSolverInput = isOneOf(SOLVER_INPUT_TYPES);

@@ -3,8 +3,8 @@
 //   active      A, b and x in a kernel, the solve under way or owed, counters
 //   closed / rejected  a tombstone, so late inputs are ignored (or refused) and the end reported
 import type {
-  ConsensusNotReached, ConsensusReached, CorrectionRequested, CostUpdated, MatrixChunkAppended, Preconditioner as WirePreconditioner, SessionOpened,
-  SolverMethod, VerificationRequested,
+  ConsensusNotReached, ConsensusReached, CorrectionRequested, CostUpdated, EntryEstimateRequested, MatrixChunkAppended, Preconditioner as WirePreconditioner,
+  SessionOpened, SolverMethod, VerificationRequested,
 } from '../../schemas/generated/events';
 import type { Csr, Method, Preconditioner, SolverSession } from '../../wasm';
 
@@ -66,8 +66,8 @@ export type Job =
   | { readonly kind: 'group'; readonly group: CostGroup }
   | { readonly kind: 'command'; readonly command: Command; readonly ref: InputRef };
 
-/** What a session queues behind its cost groups: commands, verification requests, consensus results. */
-export type Command = CorrectionRequested | VerificationRequested | ConsensusReached | ConsensusNotReached;
+/** What a session queues behind its cost groups: commands, verification and estimate requests, consensus results. */
+export type Command = CorrectionRequested | VerificationRequested | EntryEstimateRequested | ConsensusReached | ConsensusNotReached;
 
 /** The last consensus the session followed: what its outputs say of verification (seed 000 §2.3). */
 export interface Verdict {

@@ -2,16 +2,19 @@
 // (the initial one, then each queued group or command), run in slices, confirmed, and their
 // IterationCompleted / ConvergenceReached / SolutionPublished.
 import type { ConsensusNotReached, ConsensusReached } from '../../schemas/generated/events';
-import type { Status } from '../../wasm';
+import type { KernelFactory, Status } from '../../wasm';
+import { estimateFor } from './estimate';
 import type { Clock, SolverLimits } from './limits';
 import { entryIndex } from './matrix';
-import { conflictReported, convergenceReached, iterationCompleted, solutionPublished, type Output } from './outputs';
+import { conflictReported, convergenceReached, entryEstimated, iterationCompleted, solutionPublished, type Output } from './outputs';
 import { followInterval } from './schedule';
 import { PRECOND, METHOD, posKey, type Active, type CostGroup, type SolveState } from './state';
 
 export interface WorkEnv {
   readonly limits: SolverLimits;
   readonly clock: Clock;
+  /** Opens the scratch kernels of entry estimates. */
+  readonly kernel: KernelFactory;
 }
 
 const FINAL: ReadonlySet<Status> = new Set(['converged', 'breakdown', 'stagnated', 'diverged', 'not_applicable']);
@@ -26,7 +29,7 @@ export function workSession(s: Active, env: WorkEnv, out: Output[]): void {
   const cost = iterationCost(s);
   const o = s.opened.options;
   for (;;) {
-    const solve = s.solve ?? startNext(s, out);
+    const solve = s.solve ?? startNext(s, env, out);
     if (!solve) return;
     const allowed = Math.floor(s.intake.credits / cost);
     if (allowed < 1) return;
@@ -88,7 +91,7 @@ function confirmStep(s: Active, solve: SolveState, c: { below: number; done: num
 }
 
 /** Starts the next owed solve; undefined when the session is quiescent. */
-function startNext(s: Active, out: Output[]): SolveState | undefined {
+function startNext(s: Active, env: WorkEnv, out: Output[]): SolveState | undefined {
   if (s.initialOwed) {
     s.initialOwed = false;
     return begin(s, s.opened.meta.event_id, s.opened.meta.occurred_at);
@@ -103,11 +106,15 @@ function startNext(s: Active, out: Output[]): SolveState | undefined {
   const c = job.command;
   if (c.type === 'VerificationRequested') {
     publish(s, c.meta.event_id, job.ref.occurredAt, out);
-    return startNext(s, out);
+    return startNext(s, env, out);
+  }
+  if (c.type === 'EntryEstimateRequested') {
+    out.push(entryEstimated(s, c, job.ref.occurredAt, estimateFor(s, c, env.kernel)));
+    return startNext(s, env, out);
   }
   if (c.type === 'ConsensusReached' || c.type === 'ConsensusNotReached') {
     follow(s, c);
-    return startNext(s, out);
+    return startNext(s, env, out);
   }
   switch (c.action) {
     case 'ADJUST_STEP': s.omega = Math.min(1.9, Math.max(0.1, s.omega * (c.step_factor ?? 1))); break;

@@ -63,7 +63,8 @@ export class VerifierCore {
         this.onChunk(event);
         return this.drain();
       case 'SessionOpened': case 'MatrixChunkAppended': case 'SessionClosed': case 'CostUpdated':
-      case 'CorrectionRequested': case 'VerificationRequested': case 'ConsensusReached': case 'ConsensusNotReached': case 'IterationSliceGranted':
+      case 'CorrectionRequested': case 'VerificationRequested': case 'EntryEstimateRequested': case 'ConsensusReached': case 'ConsensusNotReached':
+      case 'IterationSliceGranted':
         return this.onSolverInput(event, ref);
       default:
         return unreachable(event);

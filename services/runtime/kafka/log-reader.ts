@@ -25,6 +25,8 @@ export interface LogRecord {
   readonly value: Buffer | null;
   /** undefined when the bytes do not decode (the runner dead-lettered them). */
   readonly event: SolvermeshEvent | undefined;
+  /** Record headers as strings (a dead letter's reason and source travel there). */
+  readonly headers: Readonly<Record<string, string>>;
 }
 
 export interface ReadLogOptions {
@@ -90,7 +92,7 @@ export async function readLog(brokers: readonly string[], codec: EventCodec, ran
         }
         const record: LogRecord = {
           topic: m.topic, partition: m.partition, offset: m.offset, timestampMs: m.timestamp ?? 0,
-          key: m.key ? m.key.toString() : null, value: m.value, event,
+          key: m.key ? m.key.toString() : null, value: m.value, event, headers: headersOf(m.headers),
         };
         if (opts.onRecord) await opts.onRecord(record); else out.push(record);
         // Offsets of transaction markers are never delivered: the end event closes those ranges.
@@ -105,6 +107,12 @@ export async function readLog(brokers: readonly string[], codec: EventCodec, ran
   } finally {
     await cb((done) => consumer.disconnect((e) => done(e))).catch(() => undefined);
   }
+}
+
+function headersOf(list: Rd.MessageHeader[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const h of list ?? []) for (const [k, v] of Object.entries(h)) out[k] = Buffer.isBuffer(v) ? v.toString() : String(v);
+  return out;
 }
 
 /**

@@ -10,7 +10,7 @@ export interface Logged { readonly topic: string; readonly offset: number; reado
 
 export function topicOf(e: SolverEvent): string {
   if (e.type === 'CostUpdated') return 'solver.costs';
-  if (e.type === 'CorrectionRequested' || e.type === 'VerificationRequested' || e.type === 'IterationSliceGranted') return 'solver.commands';
+  if (e.type === 'CorrectionRequested' || e.type === 'VerificationRequested' || e.type === 'EntryEstimateRequested' || e.type === 'IterationSliceGranted') return 'solver.commands';
   if (e.type === 'ConsensusReached' || e.type === 'ConsensusNotReached') return 'solver.verifications';
   return 'solver.sessions';
 }
