@@ -351,10 +351,13 @@ function countByTopic(records: readonly OutRecord[], add: (topic: string, n: num
  * (a stuck handler, a lost session) and must say so, not sit green.
  */
 export function assessHealth(state: RunnerState, partitions: PartitionProgress[], sinceProgressMs: number, stallTimeoutMs: number, failure?: string): RunnerHealth {
-  const lagging = partitions.some((p) => p.lag > 0);
+  const lagging = partitions.filter((p) => p.lag > 0);
   let reason: string | undefined;
   if (state === 'failed') reason = failure ?? 'failed';
   else if (state !== 'running') reason = `runner is ${state}`;
-  else if (lagging && sinceProgressMs > stallTimeoutMs) reason = `no progress for ${sinceProgressMs} ms while lag exists`;
+  else if (lagging.length > 0 && sinceProgressMs > stallTimeoutMs) {
+    const named = lagging.slice(0, 5).map((p) => `${p.topic}[${p.partition}] at offset ${p.position}, lag ${p.lag}`).join('; ');
+    reason = `no progress for ${sinceProgressMs} ms while lag exists: ${named}${lagging.length > 5 ? `; and ${lagging.length - 5} more` : ''}`;
+  }
   return { status: reason ? 'unhealthy' : 'ok', state, ...(reason ? { reason } : {}), lastProgressAgoMs: sinceProgressMs, partitions };
 }

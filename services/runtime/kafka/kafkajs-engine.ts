@@ -15,7 +15,7 @@ import type {
 import { withGroupInstanceId } from './kafkajs-static-membership';
 import { SESSION_TIMEOUT_MS } from './membership';
 import { RangeAssigner } from './range-assigner';
-import { chunk, groupByTopic, tpKey } from './util';
+import { chunk, fetchedProgress, groupByTopic, tpKey } from './util';
 
 export interface KafkajsEngineOptions {
   readonly brokers: readonly string[];
@@ -157,6 +157,7 @@ class KafkajsTransactionalConsumer implements TransactionalConsumer {
       // After a rebalance or stop() the rest of a fetched batch belongs to someone else.
       if (!isRunning() || isStale()) return;
       const view: PartitionBatch = { topic: batch.topic, partition: batch.partition, records, highWatermark: batch.highWatermark };
+      if (!this.positions.has(tpKey(view.topic, view.partition))) this.positions.set(tpKey(view.topic, view.partition), fetchedProgress(view, view.highWatermark));
       const outputs = await process(view, { heartbeat });
       const last = records[records.length - 1]!.offset;
       try {

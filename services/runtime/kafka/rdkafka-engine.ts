@@ -16,7 +16,7 @@ import type {
 import { CommitPipeline } from './commit-pipeline';
 import { SESSION_TIMEOUT_MS } from './membership';
 import { cb, rd } from './rdkafka-lib';
-import { tpKey } from './util';
+import { fetchedProgress, tpKey } from './util';
 
 export interface RdkafkaEngineOptions {
   readonly brokers: readonly string[];
@@ -160,6 +160,7 @@ class RdkafkaTransactionalConsumer implements TransactionalConsumer {
       try {
         const messages = this.opts.tuning?.returnAvailable ? await this.consumeAvailable(max) : await cb<Rd.Message[]>((done) => this.consumer.consume(max, (err, m) => done(err, m)));
         const batches = messages && messages.length > 0 ? groupByPartition(messages) : [];
+        for (const b of batches) this.fetched(b);
         // A rebalance during the commit: its hooks (and this batch) wait for the commit's end.
         rewind = await pipeline.step(batches, this.deferred.length > 0);
       } catch (err) {
@@ -238,12 +239,22 @@ class RdkafkaTransactionalConsumer implements TransactionalConsumer {
     return transient('KAFKA_UNAVAILABLE', `transaction failed: ${(err as Error).message}`, err);
   }
 
+  private fetched(b: PartitionBatch): void {
+    const k = tpKey(b.topic, b.partition);
+    if (!this.positions.has(k)) this.positions.set(k, fetchedProgress(b, this.highWatermark(b)));
+  }
+
+  private highWatermark(b: PartitionBatch): string {
+    try {
+      return String(this.consumer.getWatermarkOffsets(b.topic, b.partition).highOffset);
+    } catch {
+      return b.highWatermark; // watermarks not cached yet
+    }
+  }
+
   private track(b: PartitionBatch): void {
     const position = String(Number(b.records[b.records.length - 1]!.offset) + 1);
-    let high = b.highWatermark;
-    try {
-      high = String(this.consumer.getWatermarkOffsets(b.topic, b.partition).highOffset);
-    } catch { /* watermarks not cached yet */ }
+    const high = this.highWatermark(b);
     this.positions.set(tpKey(b.topic, b.partition), {
       topic: b.topic, partition: b.partition, position, highWatermark: high, lag: Math.max(0, Number(high) - Number(position)),
     });

@@ -1,4 +1,4 @@
-import type { OutRecord } from './types';
+import type { OutRecord, PartitionBatch, PartitionProgress } from './types';
 
 export const tpKey = (topic: string, partition: number) => `${topic}|${partition}`;
 
@@ -19,4 +19,14 @@ export function groupByTopic(records: ReadonlyArray<OutRecord & { readonly parti
     list.push(m);
   }
   return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+}
+
+/**
+ * A partition's progress as first fetched, before anything of it committed: without it a
+ * service stuck on its very first record would report no lag, and so no stall.
+ */
+export function fetchedProgress(b: PartitionBatch, highWatermark: string): PartitionProgress {
+  const position = b.records[0]!.offset;
+  const high = Math.max(Number(highWatermark), Number(b.records[b.records.length - 1]!.offset) + 1);
+  return { topic: b.topic, partition: b.partition, position, highWatermark: String(high), lag: Math.max(0, high - Number(position)) };
 }
