@@ -7,6 +7,7 @@ import type { EventType, SolvermeshEvent } from '../../schemas/generated/events'
 import type { EventCodec } from './codec';
 import { deadLetter } from './dead-letter';
 import { errorCode, errorMessage, isRetriable, poison } from './errors';
+import { keyOfTopic, misKeyed, type KeyOf } from './record-key';
 import type { BatchContext, ConsumerTuning, InRecord, KafkaEngine, OutRecord, PartitionBatch, PartitionProgress, TransactionalConsumer } from './kafka/types';
 import type { RuntimeMetrics } from './metrics';
 import { decimal, type Emit, type EventValidator, type Processor, type RecordContext } from './processor';
@@ -64,9 +65,12 @@ export class ProcessorRunner {
   private readonly log: Logger;
   /** The processor's `accepts`: its handle() is given no other type. */
   private readonly accepted: ReadonlySet<EventType>;
+  /** Per logical input topic, the key its records must carry (record-key.ts). */
+  private readonly keyChecks: ReadonlyMap<string, KeyOf | undefined>;
 
   constructor(private readonly opts: RunnerOptions) {
     this.accepted = new Set(opts.processor.accepts);
+    this.keyChecks = new Map(opts.processor.inputs.map((t) => [t, keyOfTopic(t)]));
     this.now = opts.now ?? Date.now;
     this.lastProgressAt = this.now();
     this.log = opts.logger.child({ component: 'runner', processor: opts.processor.name });
@@ -238,6 +242,8 @@ export class ProcessorRunner {
     if (!this.accepted.has(event.type)) return NONE;
     const issues = this.opts.validate?.(event) ?? NONE;
     if (issues.length > 0) throw poison('VALIDATION_FAILED', `${event.type} is invalid: ${issues.join('; ')}`);
+    const misKey = misKeyed(this.keyChecks.get(topic), record.key, event);
+    if (misKey !== undefined) throw poison('MIS_KEYED', misKey);
     return this.opts.processor.handle(event, this.context(record, topic));
   }
 

@@ -1,6 +1,8 @@
 // The runner's dispatch on event type, without a broker or a registry: a processor is handed only
 // the types it declares in `accepts`; records of other types on its inputs are passed over (no
 // output, no dead letter), as before types were declared as data.
+import { DLQ_HEADERS } from '../../../services/runtime/dead-letter';
+import { keyOfTopic, misKeyed } from '../../../services/runtime/record-key';
 import assert from 'node:assert/strict';
 import pino from 'pino';
 import type { SolvermeshEvent } from '../../../schemas/generated/events';
@@ -35,10 +37,11 @@ function runner(processor: Processor, log: readonly SolvermeshEvent[]): Processo
 
 const batchOf = (topic: string, log: readonly SolvermeshEvent[]) => ({
   topic, partition: 0, highWatermark: String(log.length),
-  records: log.map((_, i): InRecord => {
+  records: log.map((event, i): InRecord => {
     const value = Buffer.alloc(4);
     value.writeUInt32BE(i);
-    return { topic, partition: 0, offset: String(i), key: null, value, headers: {}, timestamp: '0' };
+    const key = keyOfTopic(topic)?.(event);
+    return { topic, partition: 0, offset: String(i), key: key === undefined ? null : Buffer.from(key), value, headers: {}, timestamp: '0' };
   }),
 });
 const heartbeat = { heartbeat: async () => undefined };
@@ -91,5 +94,38 @@ describe('runtime: unreachable and isOneOf', () => {
     assert.equal(isReport(report), true);
     assert.equal(isReport(decideConflict(report)[0]), false);
     assert.equal(isReport(undefined), false);
+  });
+});
+
+describe('runtime/runner: records keyed by their entity', () => {
+  const report = conflictReported(1);
+  const keyed = (key: string | null) => ({
+    topic: 'mesh.conflicts', partition: 0, highWatermark: '1',
+    records: [{ topic: 'mesh.conflicts', partition: 0, offset: '0', key: key === null ? null : Buffer.from(key), value: Buffer.alloc(4), headers: {}, timestamp: '0' }],
+  });
+  const handled: string[] = [];
+  const processor: Processor<'ConflictReported'> = {
+    name: 'keys', inputs: ['mesh.conflicts'], accepts: ['ConflictReported'],
+    handle: (e) => { handled.push(e.conflict_id); return []; },
+  };
+
+  it('given a report keyed by another conflict id, or not keyed, when handled, then it is dead-lettered as MIS_KEYED and never reaches the processor', async () => {
+    for (const key of ['someone-else', null]) {
+      const out = await runner(processor as unknown as Processor, [report]).processBatch(keyed(key), heartbeat);
+      assert.equal(out.length, 1);
+      assert.match(out[0]!.topic, /mesh\.conflicts\.dlq$/);
+      assert.equal(String(out[0]!.headers?.[DLQ_HEADERS.errorClass]), 'MIS_KEYED');
+    }
+    assert.deepEqual(handled, []);
+  });
+
+  it('given the report keyed by its own conflict id, when handled, then the processor gets it', async () => {
+    await runner(processor as unknown as Processor, [report]).processBatch(keyed(report.conflict_id), heartbeat);
+    assert.deepEqual(handled, [report.conflict_id]);
+  });
+
+  it('given a topic keyed by scope, then no key is demanded; given one keyed by correlation id, then meta.correlation_id is', () => {
+    assert.equal(keyOfTopic('mesh.summaries'), undefined);
+    assert.match(misKeyed(keyOfTopic('mesh.coordination'), Buffer.from('x'), { ...report, meta: { ...report.meta, correlation_id: 'c-1' } })!, /for "c-1" is keyed "x"/);
   });
 });
