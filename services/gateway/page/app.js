@@ -23,7 +23,8 @@
       width: 420, height: 220, title: s.session_id.slice(0, 8) + ' ' + (s.method || ''),
       scales: { x: { time: false }, y: { distr: 3 } },
       series: [{ label: 'iteration' }, { label: 'residual', stroke: '#1f77b4', width: 2 }],
-      axes: [{}, { values: (u, vals) => vals.map((v) => v.toExponential(0)) }],
+      // uPlot passes null for the ticks it leaves unlabelled on a log scale (and before any data).
+      axes: [{}, { values: (u, vals) => vals.map((v) => (v == null ? '' : v.toExponential(0))) }],
     }, data, el);
     return { el, head, plot, data };
   }
