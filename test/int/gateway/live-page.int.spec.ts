@@ -30,11 +30,12 @@ interface PageGlobals {
   __gateway?: {
     sessions: Record<string, { view: { el: Element; plot: UPlot; head: { textContent: string | null } }; converged: PageSession['converged'] }>;
     mesh: PageMesh | null;
+    heat: Array<{ sector_id: string; cluster_id: string; x: number; y: number; w: number; h: number }>;
     errors: string[];
   };
   document: { getElementById(id: string): Canvas };
 }
-interface Canvas { width: number; height: number; getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> } } }
+interface Canvas { width: number; height: number; getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } }
 interface Element { querySelector(selector: string): Canvas | null }
 /** The parts of a uPlot instance the spec reads: the series as plotted, and where a value is drawn (canvas pixels). */
 interface UPlot { data: number[][]; valToPos(value: number, scale: string, canvasPixels: boolean): number }
@@ -188,23 +189,24 @@ describe('gateway live page in Chromium (playwright-core)', function () {
     assert.deepEqual(clusters.map((c) => c.agent_count), [4, 4, 4, 4]);
     assert.ok(new Set(clusters.map((c) => c.mean_impedance)).size > 1, `all clusters alike: ${JSON.stringify(clusters)}`);
 
-    // and the heat map's cell of each cluster is painted in the colour of its mean impedance
+    // and the heat map has a cell per cluster (rows sectors, columns each sector's clusters),
+    // painted in the colour of the cluster's mean impedance
     const cells = await page.evaluate(() => {
       const w0 = globalThis as unknown as PageGlobals;
-      const c = w0.document.getElementById('heat');
-      const m = w0.__gateway!.mesh!;
-      const sectors = [...new Set(m.clusters.map((x) => x.sector_id))].sort();
-      const ids = [...new Set(m.clusters.map((x) => x.cluster_id))].sort();
-      const w = (c.width - 80) / ids.length, h = (c.height - 20) / sectors.length;
-      const g = c.getContext('2d')!;
-      return m.clusters.map((x) => {
-        const px = g.getImageData(Math.floor(80 + ids.indexOf(x.cluster_id) * w + w / 2), Math.floor(sectors.indexOf(x.sector_id) * h + h / 2), 1, 1).data;
-        return { cluster: x.cluster_id, mean: x.mean_impedance, rgb: [px[0]!, px[1]!, px[2]!] };
-      });
+      const g = w0.document.getElementById('heat').getContext('2d');
+      return w0.__gateway!.heat.map((c) => ({ ...c, rgb: [...g.getImageData(Math.floor(c.x + c.w / 2), Math.floor(c.y + c.h / 2), 1, 1).data].slice(0, 3) }));
     });
-    for (const cell of cells.filter((c) => c.cluster.startsWith('page-S'))) {
-      const t = Math.min(1, cell.mean / 1000);
-      assert.deepEqual(cell.rgb, [Math.round(255 * t), Math.round(200 * (1 - t)), 60], `cell of ${cell.cluster} (mean impedance ${cell.mean})`);
+    const mine = cells.filter((c) => c.sector_id.startsWith('page-S'));
+    assert.deepEqual(mine.map((c) => c.cluster_id).sort(), clusters.map((c) => c.cluster_id).sort());
+    const row = (sector: string) => mine.filter((c) => c.sector_id === sector);
+    for (const sector of ['page-S0', 'page-S1']) {
+      const [c0, c1] = row(sector);
+      assert.ok(c0 && c1 && c0.y === c1.y && c0.x !== c1.x, `${sector}: its two clusters side by side in one row: ${JSON.stringify(row(sector))}`);
+    }
+    assert.notEqual(row('page-S0')[0]!.y, row('page-S1')[0]!.y);
+    for (const cell of mine) {
+      const t = Math.min(1, clusters.find((c) => c.cluster_id === cell.cluster_id)!.mean_impedance / 1000);
+      assert.deepEqual(cell.rgb, [Math.round(255 * t), Math.round(200 * (1 - t)), 60], `cell of ${cell.cluster_id}`);
     }
 
     // and the conflict feed lists the solver's report of the stale old_value, the title the mode
