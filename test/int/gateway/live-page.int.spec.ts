@@ -39,6 +39,7 @@ interface Canvas { width: number; height: number; getContext(kind: '2d'): { getI
 interface Element { querySelector(selector: string): Canvas | null }
 /** The parts of a uPlot instance the spec reads: the series as plotted, and where a value is drawn (canvas pixels). */
 interface UPlot { data: number[][]; valToPos(value: number, scale: string, canvasPixels: boolean): number }
+
 const pageSession = (page: Page, id: string) => page.evaluate((sid) => {
   const s = (globalThis as unknown as PageGlobals).__gateway!.sessions[sid];
   return s ? { x: [...s.view.plot.data[0]!], y: [...s.view.plot.data[1]!], converged: s.converged, head: s.view.head.textContent ?? '' } : null;
