@@ -9,7 +9,7 @@ WITH_ENV := set -a; [ -f $(ENV_FILE) ] && . ./$(ENV_FILE); set +a;
 # The project's Node.js LTS (infra/node.sh installs it under .tools/ when the machine's is another line).
 export PATH := $(CURDIR)/.tools/node/bin:$(PATH)
 
-.PHONY: help deps build up down clean-data topics schemas-check test test-unit test-int typecheck demo \
+.PHONY: help deps build up down clean-data topics schemas-check test test-unit test-int typecheck demo seed-curls \
         bench-codec bench-impedance wasm bench-solver replay bench-solver-service bench-recovery bench-verifier
 
 help:
@@ -47,6 +47,9 @@ test: deps typecheck build schemas-check up ## every test: unit, integration and
 
 demo: topics ## the main job: run a service and push Avro events through it end to end
 	@$(WITH_ENV) node dist/services/demo/main.js
+
+seed-curls: deps ## seed 000 §9.1-9.4 curl commands (corrected) against a running gateway: GATEWAY_URL=http://127.0.0.1:3000 TOKEN=<token>
+	@bash test/seed/seed-curls.sh "$(GATEWAY_URL)" "$(TOKEN)"
 
 replay: build ## rebuild SESSION=<id> from the log and compare every IterationCompleted bit for bit (FROM=<offset|time>; VERIFICATION=1: verifier and consensus outputs too)
 	@[ -n "$(SESSION)" ] || { echo "usage: make replay SESSION=<session id> [FROM=<offset|timestamp>] [VERIFICATION=1]" >&2; exit 2; }

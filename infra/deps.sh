@@ -8,6 +8,8 @@ command -v python3 >/dev/null 2>&1 || need+=(python3)
 command -v make >/dev/null 2>&1 || need+=(make)
 command -v g++ >/dev/null 2>&1 || need+=(g++)
 command -v curl >/dev/null 2>&1 || need+=(curl)
+# jq: the seed's curl commands (test/seed/seed-curls.sh) read the gateway's answers with it.
+command -v jq >/dev/null 2>&1 || need+=(jq)
 command -v mvn >/dev/null 2>&1 || need+=(maven)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 # chromium: the gateway's live-page browser spec drives Debian's Chromium with playwright-core.

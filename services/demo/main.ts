@@ -4,6 +4,7 @@ import { readKnobs } from '../runtime/knobs';
 import { checkMeshDemo, runMeshDemo } from '../simulator/demo';
 import { DEMO_KNOBS } from './config';
 import { runConflictsDemo, say } from './conflicts';
+import { runGatewayDemo } from './gateway';
 import { runSolverDemo } from './solver';
 
 async function main(): Promise<void> {
@@ -14,7 +15,10 @@ async function main(): Promise<void> {
   say('=== part 2: a streaming solver session (seed 000), re-converging after bursts of cost updates');
   await runSolverDemo();
 
-  say(`=== part 3: a simulated mesh of 30,000 agents into the impedance registry for ${demoMeshMs / 1000} s, one cluster asked to arrive together every 5 s`);
+  say('=== part 3: the HTTP gateway (seed 000 §1, §9): a session opened and streamed as NDJSON with curl');
+  await runGatewayDemo();
+
+  say(`=== part 4: a simulated mesh of 30,000 agents into the impedance registry for ${demoMeshMs / 1000} s, one cluster asked to arrive together every 5 s`);
   const mesh = await runMeshDemo({ durationMs: demoMeshMs, onStatus: (line) => say(`  ${line}`) });
   say(`== mesh OK: ${checkMeshDemo(mesh)}`);
 

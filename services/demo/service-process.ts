@@ -10,6 +10,8 @@ export interface ServiceProcess {
   readonly proc: ChildProcess;
   /** stderr so far (the service's structured log). */
   log(): string;
+  /** The first match of `re` in the log; rejects when the service exits first or after `timeoutMs`. */
+  waitForLog(re: RegExp, timeoutMs: number): Promise<RegExpExecArray>;
   /** SIGTERM (drain and commit), then the exit code. */
   stop(): Promise<number | null>;
 }
@@ -23,9 +25,28 @@ export function startService(name: string, env: NodeJS.ProcessEnv = {}): Service
   const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)));
   const orphanGuard = () => { if (proc.exitCode === null) proc.kill('SIGTERM'); };
   process.on('exit', orphanGuard);
+  const waitForLog = (re: RegExp, timeoutMs: number) => new Promise<RegExpExecArray>((resolve, reject) => {
+    const check = () => {
+      const m = re.exec(log);
+      if (m) done(() => resolve(m));
+    };
+    const gone = (code: number | null) => done(() => reject(new Error(`${name} exited with ${code} before its log said ${re}\n${log.slice(-3000)}`)));
+    const timer = setTimeout(() => done(() => reject(new Error(`${name}: its log did not say ${re} within ${timeoutMs} ms\n${log.slice(-3000)}`))), timeoutMs);
+    const done = (settle: () => void) => {
+      clearTimeout(timer);
+      proc.stderr!.off('data', check);
+      proc.off('exit', gone);
+      settle();
+    };
+    proc.stderr!.on('data', check);
+    proc.on('exit', gone);
+    check();
+    if (proc.exitCode !== null || proc.signalCode !== null) gone(proc.exitCode);
+  });
   return {
     proc,
     log: () => log,
+    waitForLog,
     stop: async () => {
       if (proc.exitCode === null) proc.kill('SIGTERM');
       const code = await exited;

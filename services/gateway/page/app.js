@@ -6,7 +6,7 @@
   const token = new URLSearchParams(location.hash.slice(1)).get('token') || localStorage.getItem('solvermesh-token') || '';
   if (token) localStorage.setItem('solvermesh-token', token);
   const auth = { Authorization: 'Bearer ' + token };
-  const state = { sessions: {}, mesh: null, errors: [] };
+  const state = { sessions: {}, mesh: null, heat: [], errors: [] };
   window.__gateway = state;
   const status = (msg) => { document.getElementById('status').textContent = msg; };
 
@@ -23,7 +23,8 @@
       width: 420, height: 220, title: s.session_id.slice(0, 8) + ' ' + (s.method || ''),
       scales: { x: { time: false }, y: { distr: 3 } },
       series: [{ label: 'iteration' }, { label: 'residual', stroke: '#1f77b4', width: 2 }],
-      axes: [{}, { values: (u, vals) => vals.map((v) => v.toExponential(0)) }],
+      // uPlot passes null for the ticks it leaves unlabelled on a log scale (and before any data).
+      axes: [{}, { values: (u, vals) => vals.map((v) => (v == null ? '' : v.toExponential(0))) }],
     }, data, el);
     return { el, head, plot, data };
   }
@@ -84,22 +85,34 @@
     }
   }
 
+  // Rows are sectors, columns a sector's clusters in id order: cluster ids are per sector (seed
+  // 002: S001-C01), so a column per cluster id would leave all but one cell of each column empty.
+  // Rows keep a readable height however many sectors there are (the canvas grows).
   function heat(mesh) {
     const c = document.getElementById('heat');
-    const g = c.getContext('2d');
-    g.clearRect(0, 0, c.width, c.height);
-    const sectors = [...new Set(mesh.clusters.map((x) => x.sector_id))].sort();
-    const clusters = [...new Set(mesh.clusters.map((x) => x.cluster_id))].sort();
-    if (!sectors.length) { g.fillText('no impedance summaries yet', 10, 20); return; }
-    const w = (c.width - 80) / clusters.length, h = (c.height - 20) / sectors.length;
+    const bySector = new Map();
     for (const x of mesh.clusters) {
-      const i = sectors.indexOf(x.sector_id), j = clusters.indexOf(x.cluster_id);
-      const t = Math.min(1, x.mean_impedance / 1000);
-      g.fillStyle = 'rgb(' + Math.round(255 * t) + ',' + Math.round(200 * (1 - t)) + ',60)';
-      g.fillRect(80 + j * w, i * h, w - 1, h - 1);
+      if (!bySector.has(x.sector_id)) bySector.set(x.sector_id, []);
+      bySector.get(x.sector_id).push(x);
     }
+    const sectors = [...bySector.keys()].sort();
+    const h = Math.max(12, 220 / Math.max(1, sectors.length));
+    c.height = Math.max(240, Math.ceil(h * sectors.length + 20));
+    const g = c.getContext('2d');
+    state.heat = [];
+    if (!sectors.length) { g.fillText('no impedance summaries yet', 10, 20); return; }
+    const w = (c.width - 80) / Math.max(...sectors.map((s) => bySector.get(s).length));
+    sectors.forEach((sector, i) => {
+      bySector.get(sector).sort((a, b) => (a.cluster_id < b.cluster_id ? -1 : 1)).forEach((x, j) => {
+        const t = Math.min(1, x.mean_impedance / 1000);
+        const cell = { sector_id: sector, cluster_id: x.cluster_id, x: 80 + j * w, y: i * h, w: w - 1, h: h - 1 };
+        g.fillStyle = 'rgb(' + Math.round(255 * t) + ',' + Math.round(200 * (1 - t)) + ',60)';
+        g.fillRect(cell.x, cell.y, cell.w, cell.h);
+        state.heat.push(cell);
+      });
+    });
     g.fillStyle = '#222';
-    sectors.forEach((s, i) => g.fillText(s, 2, i * h + h / 2));
+    sectors.forEach((s, i) => g.fillText(s, 2, i * h + h / 2 + 4));
   }
 
   async function refreshMesh() {
