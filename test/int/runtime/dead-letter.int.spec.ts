@@ -23,16 +23,18 @@ for (const engine of ['kafkajs', 'rdkafka'] as const) {
       await k?.close();
     });
 
-    it('sends garbage bytes and unknown schema ids to mesh.conflicts.dlq with the reason, and goes on with the next good record', async () => {
-      // given: garbage, a frame naming a schema id the registry never issued, then a valid report
+    it('sends garbage bytes, unknown schema ids and mis-keyed records to mesh.conflicts.dlq with the reason, and goes on with the next good record', async () => {
+      // given: garbage, a frame naming a schema id the registry never issued, a report keyed by
+      // another conflict's id (it would land on a partition that does not own it), then a valid report
       await k.sendRaw('mesh.conflicts', [
         { key: 'bad-1', value: Buffer.from('definitely not avro') },
         { key: 'bad-2', value: frame(987_654, Buffer.from([1, 2, 3])) },
       ]);
+      await k.sendEvents('mesh.conflicts', [{ key: 'not-its-id', event: conflictReported(9) }]);
       await k.sendEvents('mesh.conflicts', [{ key: 'conflict-1', event: conflictReported(1) }]);
 
       // then: both bad records are dead-lettered, raw, with headers naming error and source
-      const dead = await k.collect('mesh.conflicts.dlq', (r) => r.length >= 2);
+      const dead = await k.collect('mesh.conflicts.dlq', (r) => r.length >= 3);
       const byKey = new Map(dead.map((d) => [d.key, d]));
       const garbage = byKey.get('bad-1')!;
       assert.equal(garbage.value?.toString(), 'definitely not avro');
@@ -44,10 +46,13 @@ for (const engine of ['kafkajs', 'rdkafka'] as const) {
       const unknownId = byKey.get('bad-2')!;
       assert.equal(unknownId.headers[DLQ_HEADERS.errorClass], 'UNKNOWN_SCHEMA_ID');
       assert.match(unknownId.headers[DLQ_HEADERS.errorMessage]!, /987654/);
+      const misKeyed = byKey.get('not-its-id')!;
+      assert.equal(misKeyed.headers[DLQ_HEADERS.errorClass], 'MIS_KEYED');
+      assert.match(misKeyed.headers[DLQ_HEADERS.errorMessage]!, /ConflictReported for "conflict-9" is keyed "not-its-id"/);
 
       // and: the good record after them is still processed
-      // (3 inputs, then 1 output: a priority-2 conflict is quarantined, not escalated)
-      const out = await k.collect('mesh.conflicts', (r) => r.length >= 4);
+      // (4 inputs, then 1 output: a priority-2 conflict is quarantined, not escalated)
+      const out = await k.collect('mesh.conflicts', (r) => r.length >= 5);
       const events = await k.decodeAll(out.filter((r) => r.key === 'conflict-1'));
       const quarantined = events.filter((e) => e.type === 'ConflictQuarantined');
       assert.equal(quarantined.length, 1);

@@ -55,10 +55,11 @@ describe('decode-time validation sends bad records to the DLQ with a reason', fu
   ];
 
   it('dead-letters NaN, Infinity, an index past the dimension, mismatched lengths and an oversized chunk, each with a reason naming the problem, and passes the valid records', async () => {
-    // given: each bad record, keyed by its case, then one valid record per topic
+    // given: each bad record, keyed by its case, then one valid record per topic, keyed by its session
     for (const [what, topic, event] of bad) await k.sendEvents(topic, [{ key: what, event }]);
-    await k.sendEvents('solver.costs', [{ key: 'good-cost', event: cost({}) }]);
-    await k.sendEvents('solver.sessions', [{ key: 'good-chunk', event: chunk({}) }]);
+    const [goodCost, goodChunk] = [cost({}), chunk({})];
+    await k.sendEvents('solver.costs', [{ key: goodCost.session_id, event: goodCost }]);
+    await k.sendEvents('solver.sessions', [{ key: goodChunk.session_id, event: goodChunk }]);
 
     // then: every bad record is on its topic's DLQ with VALIDATION_FAILED and a precise reason
     for (const topic of ['solver.costs', 'solver.sessions']) {
@@ -74,6 +75,6 @@ describe('decode-time validation sends bad records to the DLQ with a reason', fu
     }
     // and: the valid records reached the processor, the invalid ones never did
     const passed = await k.collect('solver.iterations.dlq', (r) => r.length >= 2);
-    assert.deepEqual(passed.map((r) => r.key).sort(), ['passed:good-chunk', 'passed:good-cost']);
+    assert.deepEqual(passed.map((r) => r.key).sort(), [`passed:${goodChunk.session_id}`, `passed:${goodCost.session_id}`].sort());
   });
 });
