@@ -113,6 +113,7 @@ async function streamCosts(deps: GatewayDeps, p: Principal, body: Readable, writ
   let rest = '';
   let index = 0;
   let acked: Promise<void> = Promise.resolve();
+  let failed = false;
   const inFlight: Array<Promise<void>> = [];
   const sendLines = (lines: string[]): Promise<void> => {
     const out: Array<{ k: number; event?: ReturnType<typeof costEvent>; error?: GatewayError }> = [];
@@ -129,8 +130,9 @@ async function streamCosts(deps: GatewayDeps, p: Principal, body: Readable, writ
     }
     const good = out.filter((o) => o.event);
     const sent = good.length ? publishCosts(deps, good.map((o) => o.event!), 0) : Promise.resolve([]);
-    // Its acks are written after every earlier chunk's; a failure surfaces there, in order.
-    sent.catch(() => undefined);
+    // Its acks are written after every earlier chunk's; a failure surfaces there, in order, and
+    // no later chunk is sent once it is known.
+    sent.catch(() => { failed = true; });
     const first = out[0]?.k ?? index;
     acked = acked.then(async () => {
       let acks;
@@ -148,6 +150,7 @@ async function streamCosts(deps: GatewayDeps, p: Principal, body: Readable, writ
     return acked;
   };
   const send = async (lines: string[]) => {
+    if (failed) await acked;
     const done = sendLines(lines);
     // Awaited here or through `acked`, never left unhandled.
     done.catch(() => undefined);
