@@ -10,7 +10,7 @@ WITH_ENV := set -a; [ -f $(ENV_FILE) ] && . ./$(ENV_FILE); set +a;
 export PATH := $(CURDIR)/.tools/node/bin:$(PATH)
 
 .PHONY: help deps build up down clean-data topics schemas-check test test-unit test-int typecheck demo seed-curls \
-        bench-codec bench-impedance wasm bench-solver replay bench-solver-service bench-recovery bench-verifier
+        bench-codec bench-impedance wasm bench-solver replay bench-solver-service bench-recovery bench-verifier bench-gateway
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -72,6 +72,9 @@ bench-verifier: up build ## verifier: 100 probes on a 1e6 session vs 5 ms beside
 
 bench-recovery: up build ## kill -9 of solver, impedance, coordinator while input flows: kill -> next output, restart with the same vs a random INSTANCE_ID, medians of 5
 	@$(WITH_ENV) npx tsx bench/recovery/main.ts
+
+bench-gateway: up build ## gateway: 1,000 SSE streams on one instance (memory per stream), POST /swarm/costs -> SSE event p50/p99 beside the transactional relay and raw broker, NDJSON ingest vs the CLI producer
+	@$(WITH_ENV) npx tsx bench/gateway/main.ts
 
 bench-codec: deps ## Avro array<double> vs packed little-endian bytes at 1e6 values
 	@npx tsx bench/codec/doubles.bench.ts

@@ -29,8 +29,7 @@ import { poisson2d, smoothRhs } from '../../wasm/src/problems';
 import { benchConsumer, benchProducer, partitionOf, type BenchConsumer, type BenchProducer } from './clients';
 import { CostSource } from './costs';
 import { burst, Coverage, median, within, pacedLatency, type LatencyFigures, type Path } from './measure';
-import { counter, freshTopics, openConverged, PLAIN, startRelayProcess, startSolverProcess } from './service';
-import { RELAYED } from './relay';
+import { counter, freshTopics, openConverged, PLAIN, readBaselines, startRelayProcess, startSolverProcess } from './service';
 import { deletePrefixedTopics } from '../../topics/apply';
 
 const env = (name: string, def: number) => Number(process.env[name] ?? def);
@@ -47,22 +46,17 @@ const brokers = config.kafkaBrokers;
 const codec = new EventCodec(config.schemaRegistryUrl);
 
 interface Ends {
-  readonly consumers: BenchConsumer[];
+  readonly consumers: readonly BenchConsumer[];
   readonly service: Map<string, Coverage>;
   readonly converged: Map<string, Coverage>;
   readonly plain: (partition: number) => Coverage;
-  /** By partition (the relay keeps its input's key): relayed outputs, meta.sequence = their input's offset. */
   readonly relayed: (partition: number) => Coverage;
 }
 
-/** Marks from solver.iterations (per session), from the plain topic and from the relay's output. */
+/** Marks from solver.iterations (per session), and from the two baselines. */
 async function readEnds(prefix: string, sessions: string[]): Promise<Ends> {
   const service = new Map(sessions.map((s) => [s, new Coverage()]));
   const converged = new Map(sessions.map((s) => [s, new Coverage()]));
-  const plainParts = [...Array(SOLVER_PARTITIONS)].map(() => new Coverage());
-  const plain = (p: number) => plainParts[p]!;
-  const relayedParts = [...Array(SOLVER_PARTITIONS)].map(() => new Coverage());
-  const relayed = (p: number) => relayedParts[p]!;
   // Decoding is async; marks must stay in arrival order, so decode in a chain.
   let chain = Promise.resolve();
   const its = await benchConsumer(brokers, `${prefix}solver.iterations`, SOLVER_PARTITIONS, (rec) => {
@@ -74,14 +68,8 @@ async function readEnds(prefix: string, sessions: string[]): Promise<Ends> {
       if (e.type === 'ConvergenceReached') converged.get(e.session_id)?.mark(rec.at, through);
     });
   });
-  const raw = await benchConsumer(brokers, `${prefix}${PLAIN}`, SOLVER_PARTITIONS, (rec) => plain(rec.partition).mark(rec.at, rec.offset));
-  const relay = await benchConsumer(brokers, `${prefix}${RELAYED}`, SOLVER_PARTITIONS, (rec) => {
-    chain = chain.then(async () => {
-      const { event } = await codec.decode(rec.value);
-      relayed(rec.partition).mark(rec.at, Number((event.meta as { sequence: number }).sequence));
-    });
-  });
-  return { consumers: [its, raw, relay], service, converged, plain, relayed };
+  const baselines = await readBaselines(brokers, codec, prefix);
+  return { consumers: [its, ...baselines.consumers], service, converged, plain: baselines.plain, relayed: baselines.relayed };
 }
 
 const fmt = (x: number, d = 0) => x.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });

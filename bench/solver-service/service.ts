@@ -9,19 +9,45 @@ import { openSession, type OpenOptions } from '../../services/solver/events';
 import { applyTopics } from '../../topics/apply';
 import { allTopicSpecs, SOLVER_PARTITIONS, type TopicSpec } from '../../topics/catalog';
 import type { Csr } from '../../wasm';
-import { benchConsumer, type BenchProducer } from './clients';
-import { within } from './measure';
+import { benchConsumer, type BenchConsumer, type BenchProducer } from './clients';
+import { Coverage, within } from './measure';
 import { RELAYED } from './relay';
 
 const BIN = join(__dirname, '..', '..', 'bin', 'solvermesh');
 /** The baseline's plain topic: no schema, no service, same partition count as solver.costs. */
 export const PLAIN = 'bench.roundtrip';
 
-export async function freshTopics(brokers: string[], prefix: string): Promise<void> {
+/** The solver's topics, mesh.conflicts, the baseline's two, and `also` (logical names, with their DLQs). */
+export async function freshTopics(brokers: string[], prefix: string, also: readonly string[] = []): Promise<void> {
   const costs = allTopicSpecs(prefix).find((t) => t.name === `${prefix}solver.costs`)!;
   const plain: TopicSpec = { ...costs, name: `${prefix}${PLAIN}`, dlq: false };
   const relayed: TopicSpec = { ...costs, name: `${prefix}${RELAYED}`, dlq: false };
-  await applyTopics(brokers, [...allTopicSpecs(prefix).filter((t) => t.name.startsWith(`${prefix}solver.`) || t.name.startsWith(`${prefix}mesh.conflicts`)), plain, relayed]);
+  const wanted = ['solver.', 'mesh.conflicts', ...also].map((t) => prefix + t);
+  await applyTopics(brokers, [...allTopicSpecs(prefix).filter((t) => wanted.some((w) => t.name.startsWith(w))), plain, relayed]);
+}
+
+export interface BaselineEnds {
+  /** By partition: the plain topic read back, each record covering its own offset. */
+  readonly plain: (partition: number) => Coverage;
+  /** By partition (the relay keeps its input's key): relayed outputs, meta.sequence = their input's offset. */
+  readonly relayed: (partition: number) => Coverage;
+  readonly consumers: readonly BenchConsumer[];
+}
+
+/** Readers of the two baselines: the plain topic (raw round trip) and the relay's output (exactly-once floor). */
+export async function readBaselines(brokers: string[], codec: EventCodec, prefix: string): Promise<BaselineEnds> {
+  const plainParts = [...Array(SOLVER_PARTITIONS)].map(() => new Coverage());
+  const relayedParts = [...Array(SOLVER_PARTITIONS)].map(() => new Coverage());
+  const raw = await benchConsumer(brokers, `${prefix}${PLAIN}`, SOLVER_PARTITIONS, (rec) => plainParts[rec.partition]!.mark(rec.at, rec.offset));
+  // Decoding is async; marks must stay in arrival order, so decode in a chain.
+  let chain = Promise.resolve();
+  const relay = await benchConsumer(brokers, `${prefix}${RELAYED}`, SOLVER_PARTITIONS, (rec) => {
+    chain = chain.then(async () => {
+      const { event } = await codec.decode(rec.value);
+      relayedParts[rec.partition]!.mark(rec.at, Number((event.meta as { sequence: number }).sequence));
+    });
+  });
+  return { plain: (p) => plainParts[p]!, relayed: (p) => relayedParts[p]!, consumers: [raw, relay] };
 }
 
 export interface ServiceProcess {

@@ -8,7 +8,7 @@ import { EventCodec } from '../runtime/codec';
 import type { RuntimeConfig } from '../runtime/config';
 import { createEngine } from '../runtime/engine';
 import { errorMessage } from '../runtime/errors';
-import type { Producer, RecordPosition } from '../runtime/kafka/types';
+import type { Producer, ProducerOptions, RecordPosition } from '../runtime/kafka/types';
 import { schemaValidator } from '../runtime/validation';
 
 /** An event keyed by its session. */
@@ -22,12 +22,15 @@ export function problemsOf(event: SolvermeshEvent): readonly string[] {
 }
 
 export class EventSender {
+  /** The previous call's records handed to the producer (or failed to encode). */
+  private handedOver: Promise<unknown> = Promise.resolve();
+
   private constructor(private readonly producer: Producer, private readonly codec: EventCodec, private readonly prefix: string) {}
 
-  static async connect(config: RuntimeConfig): Promise<EventSender> {
+  static async connect(config: RuntimeConfig, options?: ProducerOptions): Promise<EventSender> {
     let producer: Producer;
     try {
-      producer = await createEngine(config, pino({ level: 'silent' })).producer();
+      producer = await createEngine(config, pino({ level: 'silent' })).producer(options);
     } catch (err) {
       throw new Error(`cannot connect a producer to Kafka at ${config.kafkaBrokers.join(',')} (KAFKA_BROKERS): ${errorMessage(err)}; nothing was sent`);
     }
@@ -39,12 +42,28 @@ export class EventSender {
     return this.sendKeyed(topic, events.map((e) => ({ key: e.session_id, event: e })));
   }
 
-  /** Events under keys of the caller's choosing (the topic's partitioning key, see topics/catalog). */
+  /**
+   * Events under keys of the caller's choosing (the topic's partitioning key, see topics/catalog).
+   * Calls reach the producer in the order they were made, whatever their encoding takes, so a
+   * caller that sends again before the previous acks keeps its records in order.
+   */
   async sendKeyed(topic: string, items: ReadonlyArray<{ readonly key: string; readonly event: SolvermeshEvent }>): Promise<RecordPosition[]> {
     if (items.length === 0) return [];
     const physical = this.prefix + topic;
-    const records = await Promise.all(items.map(async (r) => ({ topic: physical, key: r.key, value: await this.codec.encode(physical, r.event) })));
-    return this.producer.send(records);
+    const encoded = Promise.all(items.map(async (r) => ({ topic: physical, key: r.key, value: await this.codec.encode(physical, r.event) })));
+    encoded.catch(() => undefined);
+    const turn = this.handedOver.then(() => encoded);
+    let handed!: () => void;
+    this.handedOver = new Promise<void>((r) => (handed = r));
+    try {
+      const records = await turn;
+      const acks = this.producer.send(records);
+      handed();
+      return await acks;
+    } catch (err) {
+      handed();
+      throw err;
+    }
   }
 
   close(): Promise<void> {

@@ -133,6 +133,30 @@ export function foldLogEntry(log: SessionLog, r: LogEntry): void {
   }
 }
 
+/** What a session was opened with: enough to check an input for it, in constant time. */
+export interface SessionOpening {
+  readonly session_id: string;
+  readonly unknowns: number | null;
+  readonly owner: string | null;
+}
+
+/** The session's opening, undefined unless it was opened or rejected (cost updates alone make no session). */
+export function openingOf(log: SessionLog, id: string): SessionOpening | undefined {
+  const a = log.sessions.get(id);
+  if (!a || (a.opened === undefined && a.ended?.state !== 'rejected')) return undefined;
+  return { session_id: id, unknowns: a.opened?.rows ?? null, owner: a.opened?.owner ?? null };
+}
+
+/** How many of the ascending offsets are at or before `through`. */
+function countThrough(offsets: readonly number[], through: number): number {
+  let lo = 0, hi = offsets.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (offsets[mid]! <= through) lo = mid + 1; else hi = mid;
+  }
+  return lo;
+}
+
 /** One session's summary; undefined when the log has nothing of it. */
 export function summaryOf(log: SessionLog, id: string): SessionSummary | undefined {
   const a = log.sessions.get(id);
@@ -142,10 +166,10 @@ export function summaryOf(log: SessionLog, id: string): SessionSummary | undefin
 function summaryOfAcc(id: string, a: Acc): SessionSummary {
   let sent = a.dead;
   let applied = 0;
+  // Each partition's offsets are folded in log order: ascending.
   for (const [p, offsets] of a.costs) {
     sent += offsets.length;
-    const through = a.applied.get(p) ?? -1;
-    for (const o of offsets) if (o <= through) applied++;
+    applied += countThrough(offsets, a.applied.get(p) ?? -1);
   }
   const started = a.opened !== undefined || a.last !== undefined;
   const state: SessionStateName = a.ended ? a.ended.state

@@ -3,7 +3,7 @@
 // resume and late subscribers, and hands new items to the streams subscribed to their session.
 // Subscribing and replaying the history happen in one tick, so no record falls between them.
 import type { EventOf } from '../../schemas/generated/events';
-import { emptySessionLog, foldLogEntry, summaryOf, summarize, type SessionSummary } from '../cli/session-list';
+import { emptySessionLog, foldLogEntry, openingOf, summaryOf, summarize, type SessionOpening, type SessionSummary } from '../cli/session-list';
 import { unreachable } from '../runtime/errors';
 import { isOneOf } from '../runtime/processor';
 import { isAfter, isStreamTopic, type Cursor, type StreamTopic } from './cursor';
@@ -132,8 +132,13 @@ export class Hub {
     return summarize(this.log).filter(isSession);
   }
 
+  /** What a session was opened with, without its summary (inputs are checked against it one by one). */
+  opening(id: string): SessionOpening | undefined {
+    return openingOf(this.log, id);
+  }
+
   /** The owner a session was opened with, null for internal ones, undefined while unknown. */
   ownerOf(id: string): string | null | undefined {
-    return this.summary(id)?.owner;
+    return this.opening(id)?.owner;
   }
 }

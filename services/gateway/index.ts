@@ -44,7 +44,9 @@ export async function startGateway(env?: NodeJS.ProcessEnv): Promise<RunningGate
   });
   let caughtUp = false;
   void follower.caughtUp.then(() => { caughtUp = true; });
-  const sender = await EventSender.connect(runtime);
+  // HTTP callers wait on each record's ack, and a stream's latency starts at the send: no linger,
+  // and delivery reports read every 2 ms (the engine's default 50 ms is for throughput).
+  const sender = await EventSender.connect(runtime, { lingerMs: 0, deliveryPollMs: 2 });
   const redis = new Redis(runtime.redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 5_000 });
   redis.on('error', (err) => logger.warn({ err: errorMessage(err) }, 'redis'));
   const kafka = new Kafka({ clientId: 'solvermesh-gateway', brokers: runtime.kafkaBrokers, logLevel: logLevel.NOTHING });

@@ -96,6 +96,11 @@ export async function followLog(o: FollowOptions): Promise<LogFollower> {
     o.logger.warn({ err }, 'gateway consumer error');
   });
   consumer.assign(assignment);
+  // node-rdkafka's consume loop sleeps 500 ms (its default delay) after each wait that found no
+  // record, so a record arriving after a quiet second waited up to that long before any stream
+  // saw it. Wait for records in short polls instead, with no sleep between them.
+  consumer.setDefaultConsumeTimeout(100);
+  consumer.setDefaultConsumeLoopTimeoutDelay(0);
   consumer.consume();
   if (pending.size === 0) caught();
   return {

@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { problemsOf } from '../cli/event-sender';
+import type { SessionOpening, SessionSummary } from '../cli/session-list';
 import { openSession } from '../solver/events';
 import { mayRead, type Principal } from './auth';
 import { parseCursor, type Cursor } from './cursor';
@@ -35,11 +36,16 @@ const SUMMARY_SCHEMA = {
   },
 } as const;
 
-/** The session, when this token may see it; 404 alike for unknown and foreign ones (existence is not disclosed). */
-export function visibleSession(deps: GatewayDeps, p: Principal, id: string) {
-  const s = deps.hub.summary(id.toLowerCase());
+/** The session's opening, when this token may see it; 404 alike for unknown and foreign ones (existence is not disclosed). */
+export function visibleOpening(deps: GatewayDeps, p: Principal, id: string): SessionOpening {
+  const s = deps.hub.opening(id.toLowerCase());
   if (!s || !mayRead(p, s.owner)) throw new GatewayError('NOT_FOUND', `no session ${id} visible to the token of ${p.subject}`);
   return s;
+}
+
+/** The session's summary, when this token may see it (404 as visibleOpening). */
+export function visibleSession(deps: GatewayDeps, p: Principal, id: string): SessionSummary {
+  return deps.hub.summary(visibleOpening(deps, p, id).session_id)!;
 }
 
 function parseFrom(raw: string | undefined): number | undefined {
@@ -133,7 +139,7 @@ export function registerSessionRoutes(app: FastifyInstance, deps: GatewayDeps): 
       response: { 410: ERROR_SCHEMA, ...errorResponses },
     },
   }, async (req, reply) => {
-    const s = visibleSession(deps, principalOf(req), req.params.id);
+    const s = visibleOpening(deps, principalOf(req), req.params.id);
     const rawAfter = (req.headers['last-event-id'] as string | undefined) ?? req.query.after;
     const after = rawAfter === undefined ? undefined : parseCursor(rawAfter, req.headers['last-event-id'] !== undefined ? 'Last-Event-ID' : 'after');
     openStream(deps, req, reply, s.session_id, req.query.follow ?? true, after, parseFrom(req.query.from));

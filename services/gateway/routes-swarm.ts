@@ -12,7 +12,7 @@ import { costUpdated } from '../solver/events';
 import type { Principal } from './auth';
 import { errorResponses, principalOf, type GatewayDeps } from './app';
 import { ERROR_SCHEMA, GatewayError, toHttpError } from './errors';
-import { visibleSession } from './routes-sessions';
+import { visibleOpening } from './routes-sessions';
 
 export interface CostUpdateBody {
   readonly session_id: string;
@@ -71,7 +71,7 @@ export function costBodyCheck(req: FastifyRequest): (u: unknown, at: string) => 
 export function costEvent(deps: GatewayDeps, p: Principal, u: CostUpdateBody, at = '') {
   if (typeof u !== 'object' || u === null || Array.isArray(u)) throw new GatewayError('BAD_REQUEST', `${at}a cost update must be a JSON object`);
   if (typeof u.session_id !== 'string') throw new GatewayError('BAD_REQUEST', `${at}session_id is required`);
-  const s = visibleSession(deps, p, u.session_id);
+  const s = visibleOpening(deps, p, u.session_id);
   const idx = u.delta_costs?.indices ?? [];
   const vals = u.delta_costs?.values ?? [];
   if (idx.length !== vals.length) throw new GatewayError('BAD_REQUEST', `${at}delta_costs.indices has ${idx.length} entries but delta_costs.values has ${vals.length}`);
@@ -99,12 +99,23 @@ async function publishCosts(deps: GatewayDeps, events: ReturnType<typeof costEve
   return events.map((e, k) => ({ index: firstIndex + k, session_id: e.session_id, event_id: e.meta.event_id, topic: 'solver.costs', partition: at[k]!.partition, offset: at[k]!.offset }));
 }
 
-/** NDJSON in, NDJSON acks out: one chunk's lines are checked, sent together, then acked in order. */
+/** Chunks of an NDJSON body whose records are sent but not yet acknowledged, at most. */
+const NDJSON_CHUNKS_IN_FLIGHT = 8;
+
+/**
+ * NDJSON in, NDJSON acks out: each chunk's lines are checked and sent together, and acked in
+ * order. The next chunks are read and sent while earlier ones wait for their acks (up to
+ * NDJSON_CHUNKS_IN_FLIGHT), so the body never waits a broker round trip per chunk; one producer
+ * sends them in order, so the log keeps the body's order.
+ */
 async function streamCosts(deps: GatewayDeps, p: Principal, body: Readable, write: (line: string) => Promise<void>, check: (u: unknown, at: string) => CostUpdateBody): Promise<void> {
   const limit = deps.config.knobs.gatewayNdjsonLineLimitBytes;
   let rest = '';
   let index = 0;
-  const flushLines = async (lines: string[]) => {
+  let acked: Promise<void> = Promise.resolve();
+  let failed = false;
+  const inFlight: Array<Promise<void>> = [];
+  const sendLines = (lines: string[]): Promise<void> => {
     const out: Array<{ k: number; event?: ReturnType<typeof costEvent>; error?: GatewayError }> = [];
     for (const line of lines) {
       if (line.trim() === '') continue;
@@ -118,28 +129,54 @@ async function streamCosts(deps: GatewayDeps, p: Principal, body: Readable, writ
       }
     }
     const good = out.filter((o) => o.event);
-    const acks = good.length ? await publishCosts(deps, good.map((o) => o.event!), 0) : [];
-    let a = 0;
-    let text = '';
-    for (const o of out) {
-      text += o.event ? `${JSON.stringify({ ...acks[a++]!, index: o.k })}\n` : `${JSON.stringify({ index: o.k, error: { code: o.error!.code, message: o.error!.message } })}\n`;
-    }
-    if (text) await write(text);
+    const sent = good.length ? publishCosts(deps, good.map((o) => o.event!), 0) : Promise.resolve([]);
+    // Its acks are written after every earlier chunk's; a failure surfaces there, in order, and
+    // no later chunk is sent once it is known.
+    sent.catch(() => { failed = true; });
+    const first = out[0]?.k ?? index;
+    acked = acked.then(async () => {
+      let acks;
+      try { acks = await sent; } catch (err) {
+        const e = toHttpError(err);
+        throw new GatewayError(e.code, `${e.message}; lines from ${first + 1} on are not acknowledged: they may be partly delivered`, e.headers);
+      }
+      let a = 0;
+      let text = '';
+      for (const o of out) {
+        text += o.event ? `${JSON.stringify({ ...acks[a++]!, index: o.k })}\n` : `${JSON.stringify({ index: o.k, error: { code: o.error!.code, message: o.error!.message } })}\n`;
+      }
+      if (text) await write(text);
+    });
+    return acked;
   };
-  body.setEncoding('utf8');
-  for await (const chunk of body as AsyncIterable<string>) {
-    rest += chunk;
-    const cut = rest.lastIndexOf('\n');
-    if (cut < 0) {
-      if (rest.length > limit) throw new GatewayError('PAYLOAD_TOO_LARGE', `line ${index + 1} is longer than ${limit} bytes (GATEWAY_NDJSON_LINE_LIMIT_BYTES)`);
-      continue;
+  const send = async (lines: string[]) => {
+    if (failed) await acked;
+    const done = sendLines(lines);
+    // Awaited here or through `acked`, never left unhandled.
+    done.catch(() => undefined);
+    inFlight.push(done);
+    if (inFlight.length >= NDJSON_CHUNKS_IN_FLIGHT) await inFlight.shift();
+  };
+  try {
+    body.setEncoding('utf8');
+    for await (const chunk of body as AsyncIterable<string>) {
+      rest += chunk;
+      const cut = rest.lastIndexOf('\n');
+      if (cut < 0) {
+        if (rest.length > limit) throw new GatewayError('PAYLOAD_TOO_LARGE', `line ${index + 1} is longer than ${limit} bytes (GATEWAY_NDJSON_LINE_LIMIT_BYTES)`);
+        continue;
+      }
+      const lines = rest.slice(0, cut).split('\n');
+      rest = rest.slice(cut + 1);
+      if (lines.some((l) => l.length > limit)) throw new GatewayError('PAYLOAD_TOO_LARGE', `a line is longer than ${limit} bytes (GATEWAY_NDJSON_LINE_LIMIT_BYTES)`);
+      await send(lines);
     }
-    const lines = rest.slice(0, cut).split('\n');
-    rest = rest.slice(cut + 1);
-    if (lines.some((l) => l.length > limit)) throw new GatewayError('PAYLOAD_TOO_LARGE', `a line is longer than ${limit} bytes (GATEWAY_NDJSON_LINE_LIMIT_BYTES)`);
-    await flushLines(lines);
+    await send([rest]);
+  } finally {
+    // Whatever was sent is acknowledged (or its failure reported) before the caller's last line.
+    await acked.catch(() => undefined);
   }
-  await flushLines([rest]);
+  await acked;
 }
 
 const CLASS_BY_LETTER = new Map(AGENT_CLASS_SYMBOLS.map((c) => [c.split('_')[1]!, c]));
@@ -162,7 +199,8 @@ export function registerSwarmRoutes(app: FastifyInstance, deps: GatewayDeps): vo
       void reply.hijack();
       const res = reply.raw;
       res.writeHead(200, { 'content-type': 'application/x-ndjson; charset=utf-8', 'x-request-id': req.id });
-      const write = (text: string) => new Promise<void>((resolve) => { if (res.write(text)) resolve(); else res.once('drain', resolve); });
+      // A client gone away drains nothing: its close ends the wait too.
+      const write = (text: string) => new Promise<void>((resolve) => { if (res.write(text)) resolve(); else { res.once('drain', resolve); res.once('close', resolve); } });
       try {
         await streamCosts(deps, p, req.body as Readable, write, lineCheck);
       } catch (err) {
@@ -222,7 +260,7 @@ export function registerSwarmRoutes(app: FastifyInstance, deps: GatewayDeps): vo
     },
   }, async (req, reply) => {
     const p = principalOf(req);
-    const s = visibleSession(deps, p, req.body.session_id);
+    const s = visibleOpening(deps, p, req.body.session_id);
     const n = s.unknowns ?? 1;
     const now = Date.now() * 1000;
     const requestId = randomUUID();

@@ -10,7 +10,7 @@ import { GatewayError, toHttpError } from './errors';
 import type { Subscriber } from './hub';
 import { closeReason } from './metrics';
 import { costBodyCheck, costEvent } from './routes-swarm';
-import { visibleSession } from './routes-sessions';
+import { visibleOpening } from './routes-sessions';
 import { ndjsonLine } from './stream-item';
 
 /** Close code for "too slow" and "shutting down" (4000-4999: application codes). */
@@ -75,7 +75,7 @@ export function registerWebSocket(app: FastifyInstance, deps: GatewayDeps): void
       try {
         switch (msg.type) {
           case 'subscribe': {
-            const s = visibleSession(deps, p, String(msg.session_id ?? ''));
+            const s = visibleOpening(deps, p, String(msg.session_id ?? ''));
             subs.get(s.session_id)?.();
             const cursor: Cursor = msg.after ? parseCursor(msg.after, 'after') : new Map();
             const sub: Subscriber = {

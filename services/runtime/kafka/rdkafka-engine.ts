@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { transient } from '../errors';
 import type {
   BatchProcessor, ConsumeOptions, EngineEvents, Headers, InRecord, KafkaEngine, OutRecord, PartitionBatch,
-  PartitionProgress, Producer, RecordPosition, TransactionalConsumer,
+  PartitionProgress, Producer, ProducerOptions, RecordPosition, TransactionalConsumer,
 } from './types';
 import { CommitPipeline } from './commit-pipeline';
 import { SESSION_TIMEOUT_MS } from './membership';
@@ -38,10 +38,10 @@ export function createRdkafkaEngine(opts: RdkafkaEngineOptions): KafkaEngine {
   return {
     kind: 'rdkafka',
     transactionalConsumer: (consumeOpts, events) => new RdkafkaTransactionalConsumer(base, opts, consumeOpts, events ?? {}, log),
-    producer: async () => {
-      const p = new (rd().Producer)({ ...base, 'enable.idempotence': true, 'linger.ms': 5, dr_cb: true }, { partitioner: PARTITIONER });
+    producer: async (popts: ProducerOptions = {}) => {
+      const p = new (rd().Producer)({ ...base, 'enable.idempotence': true, 'linger.ms': popts.lingerMs ?? 5, dr_cb: true }, { partitioner: PARTITIONER });
       await cb((done) => p.connect({}, (err) => done(err)));
-      p.setPollInterval(50);
+      p.setPollInterval(popts.deliveryPollMs ?? 50);
       const pending = new Map<number, { resolve: (at: RecordPosition) => void; reject: (e: unknown) => void }>();
       let seq = 0;
       p.on('delivery-report', (err, report) => {

@@ -111,8 +111,16 @@ export interface Producer {
   close(): Promise<void>;
 }
 
+/** How soon a producer sends and reports: throughput (the defaults) or the latency of a caller waiting on each ack. */
+export interface ProducerOptions {
+  /** librdkafka linger.ms (default 5); kafkajs sends at once. */
+  readonly lingerMs?: number;
+  /** How often delivery reports are polled, ms (default 50); kafkajs resolves on the broker's answer. */
+  readonly deliveryPollMs?: number;
+}
+
 export interface KafkaEngine {
   readonly kind: 'kafkajs' | 'rdkafka';
   transactionalConsumer(opts: ConsumeOptions, events?: EngineEvents): TransactionalConsumer;
-  producer(): Promise<Producer>;
+  producer(opts?: ProducerOptions): Promise<Producer>;
 }
