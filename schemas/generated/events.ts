@@ -468,6 +468,52 @@ export interface MatrixEntryUpdate {
   new_value: number;
 }
 
+/** Every SCHEDULED message of a coordination was sent or dropped (seed 002 §3.2 end of phase 4): sequenced among the acks of its correlation id, it opens the gather with the agents that were sent the message. */
+export interface DispatchCompleted {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'DispatchCompleted';
+  /** Event envelope; correlation_id = the coordination correlation id (Kafka key). */
+  meta: EventMetadata;
+  /** Id of the mesh message (coordination request) this is about. */
+  message_id: string;
+  /** T. */
+  target_arrival_time: number;
+  /** Acks arriving after T + window are stragglers; >= 0. */
+  arrival_window_ms: number;
+  /** READY share of the sent messages needed for SUCCESS, in [0, 1]. */
+  minimum_response_rate: number;
+  /** Agents sent the message, in send order. */
+  dispatched_agent_ids: Array<string>;
+  /** Messages not delivered: the ttl had run out at their tick. */
+  expired: Array<DispatchExpiry>;
+  /** Schedule entries that were SKIP (never to be sent). */
+  skipped_count: number;
+}
+
+/** A message dropped because its ttl ran out before it could be sent. */
+export interface DispatchExpiry {
+  /** Agent not sent the message. */
+  agent_id: string;
+  /** When the schedule said to send. */
+  send_at: number;
+  /** created_at + ttl_ms. */
+  expires_at: number;
+  /** Event time of the tick that found it expired. */
+  due_at: number;
+}
+
+/** A send batch of one coordination is due (seed 002 §3.2 phase 4, DESIGN invariant 8): the coordinator sequences it into the schedule's partition; the messages whose 10 ms send bucket is at or before its event time are sent where it lands, so a replay sends the same. */
+export interface DispatchDue {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'DispatchDue';
+  /** Event envelope; correlation_id = the coordination correlation id (Kafka key); occurred_at = when the tick was written, the send time of what it releases. */
+  meta: EventMetadata;
+  /** Id of the mesh message (coordination request) this is about. */
+  message_id: string;
+  /** The send bucket the writer waited for. */
+  due_at: number;
+}
+
 /** A sublinear estimate of one component x_i without a full solve (local push or random-walk Neumann sampling). */
 export interface EntryEstimated {
   /** Event type discriminator (the Avro record name); not part of the Avro body. */
@@ -752,6 +798,42 @@ export interface MeshThawed {
   detail: string;
 }
 
+/** A coordination message sent to one agent at its scheduled send time (seed 002 §2.4 MeshMessage, §3.2 phase 4), on the agent-facing topic keyed by agent_id. */
+export interface MessageDispatched {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'MessageDispatched';
+  /** Event envelope; correlation_id = the coordination correlation id; occurred_at = dispatched_at. */
+  meta: EventMetadata;
+  /** Id of the mesh message (coordination request) this is about. */
+  message_id: string;
+  /** Target agent (Kafka key). */
+  agent_id: string;
+  /** When the request was made. */
+  created_at: number;
+  /** When the schedule said to send (T - lead time). */
+  send_at: number;
+  /** Event time of the tick that sent it: the start of its 10 ms send bucket or later. */
+  dispatched_at: number;
+  /** T: when the agent should be READY. */
+  target_arrival_time: number;
+  /** Time to live, ms from created_at; the agent drops a message that reaches it later; >= 1. */
+  ttl_ms: number;
+  /** created_at + ttl_ms. */
+  expires_at: number;
+  /** 0 background ... 3 critical. */
+  priority: number;
+  /** Integrity hash of the payload; a mismatch at the agent is a HASH_MISMATCH conflict. */
+  payload_hash: string;
+  /** Outcome the sender expects. */
+  trinary_expectation: TrinaryState;
+  /** How early it was sent for this agent (compensation_applied.lead_time_ms). */
+  lead_time_ms: number;
+  /** Processing the schedule expects of the agent, ms. */
+  expected_processing_ms: number;
+  /** Confidence of the timing estimate, in [0, 1]. */
+  confidence: number;
+}
+
 /** The mesh degradation mode changed (seed 002 §6.3). */
 export interface OperationalModeChanged {
   /** Event type discriminator (the Avro record name); not part of the Avro body. */
@@ -832,6 +914,8 @@ export interface ScheduleComputed {
   chunk_count: number;
   /** One entry per target in this chunk. */
   entries: Array<ScheduleEntry>;
+  /** The request's dispatch terms; null in schedules written before they were carried. */
+  terms: DispatchTerms | null;
 }
 
 /** Schedule of one target agent. */
@@ -863,6 +947,24 @@ export type ScheduleStatus = (typeof SCHEDULE_STATUS_SYMBOLS)[number];
 /** Why an agent is skipped. */
 export const SKIP_REASON_SYMBOLS = ['INSUFFICIENT_LEAD_TIME', 'AGENT_OFFLINE', 'CIRCUIT_OPEN', 'UNKNOWN_AGENT', 'MISSING_CAPABILITY'] as const;
 export type SkipReason = (typeof SKIP_REASON_SYMBOLS)[number];
+
+/** What the coordinator needs of the request to dispatch and gather it (seed 002 §2.4, §3.2), copied so the schedule alone drives dispatch. */
+export interface DispatchTerms {
+  /** When the request was made (its event time); the ttl counts from here. */
+  created_at: number;
+  /** Time to live, ms: a message not sent by created_at + ttl_ms is dropped; >= 1. */
+  ttl_ms: number;
+  /** Acks are gathered until T + window, ms; >= 0. */
+  arrival_window_ms: number;
+  /** Share of READY acks among the messages sent needed for SUCCESS, in [0, 1]. */
+  minimum_response_rate: number;
+  /** 0 background ... 3 critical. */
+  priority: number;
+  /** Integrity hash of the payload. */
+  payload_hash: string;
+  /** Outcome the sender expects. */
+  trinary_expectation: TrinaryState;
+}
 
 /** Impedance summary of one sector from its cluster summaries (seed 002 §4.3 SectorImpedanceSummary). */
 export interface SectorSummarized {
@@ -1275,6 +1377,8 @@ export type SolvermeshEvent =
   | CoordinationRequested
   | CorrectionRequested
   | CostUpdated
+  | DispatchCompleted
+  | DispatchDue
   | EntryEstimated
   | HeartbeatReceived
   | ImpedanceUpdated
@@ -1284,6 +1388,7 @@ export type SolvermeshEvent =
   | MeshFrozen
   | MeshSummarized
   | MeshThawed
+  | MessageDispatched
   | OperationalModeChanged
   | QuorumDecided
   | ScheduleComputed
@@ -1322,6 +1427,8 @@ export interface EventsByType {
   CoordinationRequested: CoordinationRequested;
   CorrectionRequested: CorrectionRequested;
   CostUpdated: CostUpdated;
+  DispatchCompleted: DispatchCompleted;
+  DispatchDue: DispatchDue;
   EntryEstimated: EntryEstimated;
   HeartbeatReceived: HeartbeatReceived;
   ImpedanceUpdated: ImpedanceUpdated;
@@ -1331,6 +1438,7 @@ export interface EventsByType {
   MeshFrozen: MeshFrozen;
   MeshSummarized: MeshSummarized;
   MeshThawed: MeshThawed;
+  MessageDispatched: MessageDispatched;
   OperationalModeChanged: OperationalModeChanged;
   QuorumDecided: QuorumDecided;
   ScheduleComputed: ScheduleComputed;
@@ -1364,6 +1472,8 @@ export const EVENT_TYPES = [
   'CoordinationRequested',
   'CorrectionRequested',
   'CostUpdated',
+  'DispatchCompleted',
+  'DispatchDue',
   'EntryEstimated',
   'HeartbeatReceived',
   'ImpedanceUpdated',
@@ -1373,6 +1483,7 @@ export const EVENT_TYPES = [
   'MeshFrozen',
   'MeshSummarized',
   'MeshThawed',
+  'MessageDispatched',
   'OperationalModeChanged',
   'QuorumDecided',
   'ScheduleComputed',
