@@ -544,6 +544,20 @@ export interface EntryEstimated {
 export const ESTIMATE_METHOD_SYMBOLS = ['LOCAL_PUSH', 'RANDOM_WALK_NEUMANN'] as const;
 export type EstimateMethod = (typeof ESTIMATE_METHOD_SYMBOLS)[number];
 
+/** The arrival window of one coordination is over (seed 002 §3.2 phase 5, DESIGN invariant 8): sequenced among its acks, the first one decides a gather still open; later ones are ignored. */
+export interface GatherWindowClosed {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'GatherWindowClosed';
+  /** Event envelope; correlation_id = the coordination correlation id (Kafka key); occurred_at = when it was written. */
+  meta: EventMetadata;
+  /** Id of the mesh message (coordination request) this is about. */
+  message_id: string;
+  /** T + arrival window: acks arriving later are stragglers. */
+  window_end_at: number;
+  /** How long after window_end_at the writer waited, for acks in flight; >= 0. */
+  grace_ms: number;
+}
+
 /** An agent heartbeat (every 5 s, seed 002 §4.1) with its self-measured impedance inputs. */
 export interface HeartbeatReceived {
   /** Event type discriminator (the Avro record name); not part of the Avro body. */
@@ -872,7 +886,7 @@ export interface QuorumDecided {
   decision: QuorumDecision;
   /** True only for PROCEED. */
   achieved: boolean;
-  /** Responses counted; = ready_count + transit_count + conflict_count. */
+  /** Agents counted; = ready_count + transit_count + conflict_count. The coordinator counts every agent sent the message, a silent one as TRANSIT, so total = sent_count. */
   total: number;
   /** READY (+1) responses. */
   ready_count: number;
@@ -892,11 +906,47 @@ export interface QuorumDecided {
   reason: string | null;
   /** What to do next; null for PROCEED. */
   recommendation: string | null;
+  /** T of the coordination; null in decisions written before it was carried. */
+  target_arrival_time: number | null;
+  /** T + arrival window: acks arriving later were not counted. */
+  window_end_at: number | null;
+  /** ALL_ANSWERED: every agent sent the message answered inside the window, so nothing could change the outcome any more; WINDOW_CLOSED: the window's deadline record; NOTHING_SENT: no message was dispatched. */
+  closed_by: GatherClosure | null;
+  /** Messages dispatched (the seed's sent_count); the rates are shares of it, so total = sent_count. */
+  sent_count: number;
+  /** Of transit_count, agents sent the message without an ack arriving inside the window (still in transit as far as the gather knows). */
+  silent_count: number;
+  /** Of silent_count, agents whose ack arrived after the window's end. */
+  late_count: number;
+  /** SUCCESS when response_rate >= minimum_response_rate, else PARTIAL. */
+  gather_status: GatherStatus | null;
+  /** ready_count / sent_count (0 when nothing was sent). */
+  response_rate: number | null;
+  /** The request's minimum_response_rate the gather was judged against. */
+  minimum_response_rate: number | null;
+  /** sent_count - ready_count - conflict_count (seed 002 §3.2): agents without a READY or CONFLICT answer in the window. */
+  straggler_count: number;
+  /** The first stragglers by agent id, at most 100; straggler_count has them all. */
+  straggler_ids: Array<string>;
+  /** null when the coordination needs no retry (PROCEED and SUCCESS). */
+  retry_advice: RetryAdvice | null;
 }
 
 /** Trinary quorum outcome (seed 002 §5.2). */
 export const QUORUM_DECISION_SYMBOLS = ['PROCEED', 'WAIT', 'RESOLVE_CONFLICTS', 'RETRY'] as const;
 export type QuorumDecision = (typeof QUORUM_DECISION_SYMBOLS)[number];
+
+/** What ended a gather. */
+export const GATHER_CLOSURE_SYMBOLS = ['ALL_ANSWERED', 'WINDOW_CLOSED', 'NOTHING_SENT'] as const;
+export type GatherClosure = (typeof GATHER_CLOSURE_SYMBOLS)[number];
+
+/** Scatter-gather result (seed 002 §3.2 phase 6). */
+export const GATHER_STATUS_SYMBOLS = ['SUCCESS', 'PARTIAL'] as const;
+export type GatherStatus = (typeof GATHER_STATUS_SYMBOLS)[number];
+
+/** What a retry of the coordination should change. */
+export const RETRY_ADVICE_SYMBOLS = ['EXTEND_WINDOW', 'RETRY_WITH_LARGER_WINDOW', 'ADJUST_COMPENSATION', 'RESOLVE_CONFLICTS_FIRST'] as const;
+export type RetryAdvice = (typeof RETRY_ADVICE_SYMBOLS)[number];
 
 /** Per-agent send schedule for a coordination request (seed 002 §3.1): send_at = T - (latency/2 + processing estimate + drift buffer), or SKIP. Large target sets are split in chunks. */
 export interface ScheduleComputed {
@@ -1380,6 +1430,7 @@ export type SolvermeshEvent =
   | DispatchCompleted
   | DispatchDue
   | EntryEstimated
+  | GatherWindowClosed
   | HeartbeatReceived
   | ImpedanceUpdated
   | IterationCompleted
@@ -1430,6 +1481,7 @@ export interface EventsByType {
   DispatchCompleted: DispatchCompleted;
   DispatchDue: DispatchDue;
   EntryEstimated: EntryEstimated;
+  GatherWindowClosed: GatherWindowClosed;
   HeartbeatReceived: HeartbeatReceived;
   ImpedanceUpdated: ImpedanceUpdated;
   IterationCompleted: IterationCompleted;
@@ -1475,6 +1527,7 @@ export const EVENT_TYPES = [
   'DispatchCompleted',
   'DispatchDue',
   'EntryEstimated',
+  'GatherWindowClosed',
   'HeartbeatReceived',
   'ImpedanceUpdated',
   'IterationCompleted',
