@@ -34,11 +34,33 @@ export interface DispatchProcessorOptions {
 export function dispatchProcessor(o: DispatchProcessorOptions): Processor<DispatchInput['type']> {
   const timerId = (partition: number, correlation: string) => `dispatch/${partition}/${correlation}`;
 
+  /** Per timer id, the last send bucket a tick was armed for: ticks run ahead of their consumption. */
+  const armed = new Map<string, number>();
+
+  /**
+   * Arms the tick of the next send bucket after those armed already. Each tick, when written,
+   * arms the bucket after it at once: waiting until the tick was consumed (a transaction later)
+   * would send every bucket after the first late.
+   */
   function arm(partition: number, correlation: string, d: Dispatch): void {
-    const due = nextDueAt(d);
-    if (due === null || d.status !== 'sending') return;
-    const messageId = d.plan.messageId;
-    o.ticks.arm(timerId(partition, correlation), Math.ceil(due / 1000), (writtenAtMs) => {
+    if (d.status !== 'sending') return;
+    const id = timerId(partition, correlation);
+    const { plan } = d;
+    const after = armed.get(id) ?? -Infinity;
+    let due = nextDueAt(d)!;
+    if (due <= after) {
+      const next = plan.sends.find((s, i) => i >= d.next && s.bucketAt > after);
+      if (!next) return;
+      due = next.bucketAt;
+    }
+    armBucket(id, correlation, plan.messageId, due, (b) => plan.sends.find((s) => s.bucketAt > b)?.bucketAt);
+  }
+
+  function armBucket(id: string, correlation: string, messageId: string, due: number, following: (bucket: number) => number | undefined): void {
+    armed.set(id, due);
+    o.ticks.arm(id, Math.ceil(due / 1000), (writtenAtMs) => {
+      const next = following(due);
+      if (next !== undefined && armed.get(id) === due) armBucket(id, correlation, messageId, next, following);
       const tick: DispatchDue = {
         type: 'DispatchDue',
         meta: { event_id: randomUUID(), correlation_id: correlation, causation_id: null, occurred_at: writtenAtMs * 1000, producer: PRODUCER, sequence: null },
@@ -54,7 +76,10 @@ export function dispatchProcessor(o: DispatchProcessorOptions): Processor<Dispat
     ...(o.validate ? { validate: o.validate } : {}),
     create: () => new Map(),
     fold: (m, e) => { m.set(e.meta.correlation_id, evolve(m.get(e.meta.correlation_id) ?? NO_DISPATCH, e)); },
-    restored: (partition, m) => { for (const [c, d] of m) arm(partition, c, d); },
+    restored: (partition, m) => {
+      for (const id of armed.keys()) if (id.startsWith(`dispatch/${partition}/`)) armed.delete(id);
+      for (const [c, d] of m) arm(partition, c, d);
+    },
   });
 
   function handleWith(m: Dispatches, e: DispatchInput, partition: number): Emit[] {
@@ -63,7 +88,8 @@ export function dispatchProcessor(o: DispatchProcessorOptions): Processor<Dispat
     const facts = decide(before, e);
     const after = evolve(before, e);
     m.set(c, after);
-    arm(partition, c, after);
+    if (after.status === 'sending') arm(partition, c, after);
+    else armed.delete(timerId(partition, c));
     const out: Emit[] = [];
     for (const f of facts) {
       const ev = dispatchEvent(e, f);
@@ -85,10 +111,12 @@ export function dispatchProcessor(o: DispatchProcessorOptions): Processor<Dispat
       return m instanceof Promise ? m.then((x) => handleWith(x, event, ctx.partition)) : handleWith(m, event, ctx.partition);
     },
     onAbort() { states.invalidate(); },
-    async onAssigned(list) { for (const p of new Set(list.map((x) => x.partition))) await states.get(p); },
+    async onAssigned(list) { if (list.length > 0) await states.restore(...list.map((x) => x.partition)); },
     onRevoked(list) {
       const gone = new Set(list.map((x) => x.partition));
-      o.ticks.cancel((id) => gone.has(Number(id.split('/')[1])) && id.startsWith('dispatch/'));
+      const mine = (id: string) => id.startsWith('dispatch/') && gone.has(Number(id.split('/')[1]));
+      o.ticks.cancel(mine);
+      for (const id of armed.keys()) if (mine(id)) armed.delete(id);
       states.drop(gone);
     },
   };

@@ -76,7 +76,7 @@ export function gatherProcessor(o: GatherProcessorOptions): Processor<GatherInpu
       return m instanceof Promise ? m.then((x) => handleWith(x, event, ctx.partition)) : handleWith(m, event, ctx.partition);
     },
     onAbort() { states.invalidate(); },
-    async onAssigned(list) { for (const p of new Set(list.map((x) => x.partition))) await states.get(p); },
+    async onAssigned(list) { if (list.length > 0) await states.restore(...list.map((x) => x.partition)); },
     onRevoked(list) {
       const gone = new Set(list.map((x) => x.partition));
       o.ticks.cancel((id) => id.startsWith('gather/') && gone.has(Number(id.split('/')[1])));

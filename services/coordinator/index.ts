@@ -13,8 +13,9 @@ import { gatherProcessor } from './gather-processor';
 export const coordinatorService: ServiceDefinition<typeof COORDINATOR_KNOBS> = {
   name: 'coordinator',
   knobs: COORDINATOR_KNOBS,
-  processor: (config, logger, ctx) => {
+  processor: async (config, logger, ctx) => {
     const ticks = new TickWriter({ producer: () => createEngine(config, logger).producer(), codec: ctx.codec, topicPrefix: config.topicPrefix, logger: logger.child({ component: 'ticks' }) });
+    await ticks.connect();
     const log = { brokers: config.kafkaBrokers, codec: ctx.codec, topicPrefix: config.topicPrefix, groupId: ctx.groupId, validate: ctx.validate, ticks };
     const combined = combineProcessors('coordinator', [
       conflictProcessor(),

@@ -46,20 +46,23 @@ export class PartitionStates<S, T extends EventType> {
 
   entries(): IterableIterator<[number, S]> { return this.held.entries(); }
 
-  private async restore(partition: number): Promise<S> {
+  /** Restores the partitions (those held and current are kept) with one offsets query and one read. */
+  async restore(...partitions: number[]): Promise<S> {
     const o = this.o;
-    const state = o.create(partition);
+    const todo = [...new Set(partitions)].filter((p) => !(this.held.has(p) && !this.stale.has(p)));
     const topic = o.topicPrefix + o.topic;
-    const to = (await committedOffsets(o.brokers, o.groupId, [{ topic, partition }])).get(`${topic}/${partition}`) ?? -1;
-    if (to > 0) {
-      for (const r of await readLog(o.brokers, o.codec, [{ topic, partition, from: 0, to }])) {
-        const e = r.event;
-        if (this.accepts(e) && !(o.validate && o.validate(e).length > 0)) o.fold(state, e);
-      }
+    const committed = await committedOffsets(o.brokers, o.groupId, todo.map((partition) => ({ topic, partition })));
+    const states = new Map(todo.map((p) => [p, o.create(p)]));
+    const ranges = todo.map((partition) => ({ topic, partition, from: 0, to: Math.max(0, committed.get(`${topic}/${partition}`) ?? 0) }));
+    for (const r of await readLog(o.brokers, o.codec, ranges)) {
+      const e = r.event;
+      if (this.accepts(e) && !(o.validate && o.validate(e).length > 0)) o.fold(states.get(r.partition)!, e);
     }
-    this.held.set(partition, state);
-    this.stale.delete(partition);
-    o.restored?.(partition, state);
-    return state;
+    for (const [p, state] of states) {
+      this.held.set(p, state);
+      this.stale.delete(p);
+      o.restored?.(p, state);
+    }
+    return this.held.get(partitions[0]!)!;
   }
 }

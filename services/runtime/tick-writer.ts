@@ -47,6 +47,11 @@ export class TickWriter {
     this.timers.set(id, { atMs, timer });
   }
 
+  /** The producer, connected once; call it at start so the first tick does not wait for it. */
+  connect(): Promise<Producer> {
+    return (this.producer ??= this.o.producer());
+  }
+
   /** Drops pending timers whose id matches (partitions revoked). */
   cancel(match: (id: string) => boolean): void {
     for (const [id, t] of this.timers) if (match(id)) { clearTimeout(t.timer); this.timers.delete(id); }
@@ -56,10 +61,12 @@ export class TickWriter {
 
   private async write(id: string, atMs: number, build: (writtenAtMs: number) => TickRecord): Promise<void> {
     try {
+      const p = await this.connect();
+      // The record's event time is when it is written, not when it was due: a tick that claimed
+      // its due time while waiting for a connection would release sends that are already late.
       // setTimeout may fire a millisecond early by the clock it is compared with.
       const r = build(Math.max(atMs, this.now()));
       const topic = this.o.topicPrefix + r.topic;
-      const p = await (this.producer ??= this.o.producer());
       await p.send([{ topic, key: r.key, value: await this.o.codec.encode(topic, r.event) }]);
     } catch (err) {
       if (this.closed) return;

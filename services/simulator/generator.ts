@@ -157,14 +157,15 @@ export function heartbeat(a: AgentProfile, startUs: number, period: number, rand
 
 /**
  * An agent's answer to a message dispatched to it: the message reaches it a one-way latency after
- * it was sent and is acknowledged after processing (the ack's arrival is when it is READY); one
+ * it was sent (or when it was received, if later) and is acknowledged after processing (the ack's arrival is when it is READY); one
  * that reaches it past its ttl is dropped unanswered (seed 002 §2.4). 0.5 % conflicts (all of
  * them for conflicting agents); down agents do not answer.
  */
-export function ack(a: AgentProfile, m: MessageDispatched, rand: () => number, faults: Faults): AckReceived | null {
+export function ack(a: AgentProfile, m: MessageDispatched, rand: () => number, faults: Faults, receivedAtUs = 0): AckReceived | null {
   if (isDown(a, faults)) return null;
   const s = sample(a, rand, faults);
-  const reached = m.dispatched_at + Math.round((s.latencyMs / 2) * 1000);
+  // Not before the agent had it: a message the mesh delivered late reached it late.
+  const reached = Math.max(m.dispatched_at + Math.round((s.latencyMs / 2) * 1000), receivedAtUs);
   if (reached > m.expires_at) return null;
   const arrival = reached + Math.round(s.processingMs * 1000);
   const conflict = rand() < 0.005 || faults.conflicting.has(a.agentId);

@@ -142,6 +142,8 @@ async function answerDispatches(
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
   await Promise.all([consumer.connect(), producer.connect()]);
   await consumer.subscribe({ topic: prefix + 'mesh.dispatch', fromBeginning: false });
+  // A consumer that has not joined yet would start after messages sent meanwhile (latest offsets).
+  const joined = new Promise<void>((resolve) => { consumer.on(consumer.events.GROUP_JOIN, () => resolve()); });
   const due: AckReceived[] = [];
   let sending: Promise<void> = Promise.resolve();
   let failure: unknown;
@@ -162,10 +164,16 @@ async function answerDispatches(
       const m = (await codec.decode(message.value)).event;
       if (m.type !== 'MessageDispatched') return;
       const a = byId.get(m.agent_id);
-      const x = a && ack(a, m, rand, faults);
+      const x = a && ack(a, m, rand, faults, Date.now() * 1000);
       if (x) due.push(x);
     },
   });
+  const outcome = await Promise.race([joined.then(() => 'joined' as const), new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 30_000).unref())]);
+  if (outcome === 'timeout') {
+    clearInterval(timer);
+    await Promise.all([consumer.disconnect(), producer.disconnect()]);
+    throw new Error(`the agents' consumer of ${prefix}mesh.dispatch did not join its group within 30 s`);
+  }
   return async () => {
     clearInterval(timer);
     await consumer.disconnect();

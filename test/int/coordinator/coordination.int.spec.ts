@@ -1,0 +1,140 @@
+// Given a 30,000-agent mesh in the impedance registry (the simulator's heartbeats folded by the
+// impedance service, its Redis private to the spec) and the simulator's agents answering what is
+// dispatched to them, when 3,000 of them are asked to be READY at T: the coordinator (a child
+// process, as an operator runs it) dispatches each message at its send time and decides PROCEED
+// within the window; and killed with SIGKILL in the middle of a second gather, it still makes
+// exactly one decision, the one the gather makes from the same log without interruption.
+import assert from 'node:assert/strict';
+import type { AckReceived, CoordinationRequested } from '../../../schemas/generated/events';
+import { coordinationRequested } from '../../../services/impedance/coordination';
+import { loadConfig } from '../../../services/runtime/config';
+import { buildMesh, NO_FAULTS, type AgentProfile } from '../../../services/simulator/generator';
+import { runMeshSim, startMeshAgents } from '../../../services/simulator/sim';
+import { waitFor } from '../../support/kafka';
+import type { SolverChild } from '../solver/support';
+import { startImpedance, useImpedanceWorld, waitCaughtUp } from '../impedance/support';
+import { foldDecision, percentile, readMesh, startCoordinator, until, waitGroupStable } from './support';
+
+const MESH = Number(process.env.COORDINATION_SPEC_AGENTS ?? 30_000);
+const SECTORS_PER_RUN = Math.max(1, Math.round(MESH / 3000)); // 300 agents per sector (seed 002 §2.1)
+const LEAD_MS = 5000;
+const WINDOW_MS = 500;
+
+const sectors = (first: number) => Array.from({ length: SECTORS_PER_RUN }, (_, i) => `sector:S${String(first + i).padStart(3, '0')}`);
+
+describe(`coordinator: dispatch at send times and trinary quorum, ${MESH / 10} agents of a ${MESH}-agent mesh`, function () {
+  this.timeout(600_000);
+  const w = useImpedanceWorld('coordination');
+  let coordinator: SolverChild | undefined;
+  let stopAgents: (() => Promise<void>) | undefined;
+  let mesh: AgentProfile[];
+  /** Class C agents of the second run's sectors made 5x slower: their acks arrive after the window, so that gather waits for its deadline. */
+  let slow: Set<string>;
+
+  after(async () => {
+    coordinator?.proc.kill('SIGKILL');
+    await stopAgents?.().catch(() => undefined);
+  });
+
+  const request = (targets: string[]): CoordinationRequested => {
+    const nowUs = Date.now() * 1000;
+    return coordinationRequested({ targets, arrivalAtUs: nowUs + LEAD_MS * 1000, nowUs, windowMs: WINDOW_MS, source: 'spec-orchestrator' });
+  };
+
+  before(async () => {
+    w.svc = await startImpedance(w.k, w.redisSrv.url);
+    const config = loadConfig({ ...process.env, TOPIC_PREFIX: w.k.prefix });
+    mesh = buildMesh(MESH, 1);
+    const second = new Set(sectors(SECTORS_PER_RUN).map((s) => s.slice('sector:'.length)));
+    slow = new Set(mesh.filter((a) => second.has(a.sectorId) && a.agentClass === 'CLASS_C_PERSISTENT' && a.index % 10 === 0).map((a) => a.agentId));
+    // two periods of heartbeats as fast as the broker takes them, their event time just past
+    await runMeshSim({ config, agents: MESH, count: 2 * MESH, seed: 1, startUs: (Date.now() - 12_000) * 1000 });
+    await waitCaughtUp(w.k, 'mesh.heartbeats', 180_000);
+    const lastSector = `S${String(2 * SECTORS_PER_RUN - 1).padStart(3, '0')}`;
+    await waitFor(async () => (await w.redis.zcard(`${w.prefix}z:sector:${lastSector}`)) === 300, 60_000, `sector ${lastSector} in the registry`);
+    stopAgents = await startMeshAgents({ config, mesh, seed: 1, faults: { ...NO_FAULTS, slow } });
+    coordinator = startCoordinator(w.k);
+    await waitGroupStable(w.k, 'coordinator');
+  });
+
+  it(`given ${SECTORS_PER_RUN} sectors asked to be READY at T = now + ${LEAD_MS / 1000} s, then each SCHEDULED agent is sent the message once at its send time, and the coordinator decides PROCEED inside the window`, async () => {
+    const req = request(sectors(0));
+    const corr = req.meta.correlation_id;
+    const T = req.target_arrival_time;
+    await w.k.sendEvents('mesh.coordination', [{ key: corr, event: req }]);
+
+    const [decided] = await until(w.k, 'mesh.acks', 'QuorumDecided', corr, (rs) => rs.length > 0, 60_000);
+    const d = decided!.event;
+    const schedule = (await until(w.k, 'mesh.schedules', 'ScheduleComputed', corr, (rs) => rs.length > 0)).flatMap((r) => r.event.entries);
+    const scheduled = schedule.filter((e) => e.status === 'SCHEDULED');
+    const dispatched = (await readMesh(w.k, 'mesh.dispatch')).filter((r) => r.event.type === 'MessageDispatched' && r.event.meta.correlation_id === corr);
+    const acks = await readMesh(w.k, 'mesh.acks');
+    if (process.env.DEBUG_SPEC) {
+      const mine = acks.filter((r) => r.event.meta.correlation_id === corr);
+      console.log(mine.map((r) => `${r.event.type} ev ${((r.event.type === 'AckReceived' ? r.event.actual_arrival_at : r.event.meta.occurred_at) - T) / 1000} app ${r.timestampMs - T / 1000}`).join('\n'));
+      const disp = (await readMesh(w.k, 'mesh.dispatch')).filter((r) => r.event.meta.correlation_id === corr);
+      console.log(disp.map((r) => `disp ev ${(r.event.meta.occurred_at - T) / 1000} app ${r.timestampMs - T / 1000}`).join('\n'));
+    }
+
+    // then every SCHEDULED agent got the message exactly once, none before its 10 ms send bucket, all before T
+    assert.equal(schedule.length, 10 * 30 * SECTORS_PER_RUN);
+    const byAgent = new Map(scheduled.map((e) => [e.agent_id, e]));
+    assert.deepEqual(dispatched.map((r) => (r.event.type === 'MessageDispatched' ? r.event.agent_id : '')).sort(), [...byAgent.keys()].sort());
+    const lateMs: number[] = [];
+    const appendMs: number[] = [];
+    for (const r of dispatched) {
+      if (r.event.type !== 'MessageDispatched') continue;
+      const e = byAgent.get(r.event.agent_id)!;
+      assert.ok(r.event.dispatched_at >= e.send_bucket_at!, `${e.agent_id} sent before its bucket`);
+      assert.equal(r.event.target_arrival_time, T);
+      lateMs.push((r.event.dispatched_at - e.send_at!) / 1000);
+      appendMs.push(r.timestampMs - e.send_at! / 1000);
+    }
+    // and the gather: every agent sent the message counted, the decision PROCEED before T + window
+    assert.deepEqual([d.decision, d.achieved, d.gather_status, d.sent_count, d.total], ['PROCEED', true, 'SUCCESS', scheduled.length, scheduled.length]);
+    assert.ok(d.meta.occurred_at <= d.window_end_at!, `decided at T + ${(d.meta.occurred_at - T) / 1000} ms, after the ${WINDOW_MS} ms window (${d.closed_by})`);
+    assert.equal(d.closed_by, 'ALL_ANSWERED');
+    assert.ok(d.confidence! >= 0.95 - 0.025, `confidence ${d.confidence}`);
+    // and it is the decision the gather makes from this log
+    assert.deepEqual(d, foldDecision(acks, corr));
+    const ackArrivals = acks.flatMap((r) => (r.event.type === 'AckReceived' && r.event.meta.correlation_id === corr ? [((r.event as AckReceived).actual_arrival_at - T) / 1000] : []));
+    process.stdout.write(`      ${scheduled.length} sent of ${schedule.length} (${schedule.length - scheduled.length} SKIP); dispatched_at - send_at p50 ${percentile(lateMs, 50).toFixed(1)} p99 ${percentile(lateMs, 99).toFixed(1)} ms; `
+      + `appended - send_at p50 ${percentile(appendMs, 50).toFixed(1)} p99 ${percentile(appendMs, 99).toFixed(1)} ms; ack arrival - T p50 ${percentile(ackArrivals, 50).toFixed(1)} p99 ${percentile(ackArrivals, 99).toFixed(1)} ms; `
+      + `decided at T + ${((d.meta.occurred_at - T) / 1000).toFixed(1)} ms (event time), appended at T + ${(decided!.timestampMs - T / 1000).toFixed(0)} ms; ready ${d.ready_count} conflict ${d.conflict_count} confidence ${d.confidence!.toFixed(4)}\n`);
+  });
+
+  it(`given a second gather of ${SECTORS_PER_RUN} sectors whose slow agents answer after the window, when the coordinator is killed with SIGKILL after the dispatch and restarted, then exactly one decision, identical to an uninterrupted run over the same log`, async () => {
+    const req = request(sectors(SECTORS_PER_RUN));
+    const corr = req.meta.correlation_id;
+    const T = req.target_arrival_time;
+    await w.k.sendEvents('mesh.coordination', [{ key: corr, event: req }]);
+    // when the dispatch is over and acks are coming in
+    const [completed] = await until(w.k, 'mesh.acks', 'DispatchCompleted', corr, (rs) => rs.length > 0, 60_000);
+    const sent = completed!.event.dispatched_agent_ids.length;
+    await until(w.k, 'mesh.acks', 'AckReceived', corr, (rs) => rs.length >= sent / 2, 30_000);
+    const before = (await readMesh(w.k, 'mesh.acks')).filter((r) => r.event.meta.correlation_id === corr);
+    assert.equal(before.filter((r) => r.event.type === 'QuorumDecided').length, 0, 'killed before the decision');
+    coordinator!.proc.kill('SIGKILL');
+    await coordinator!.exited;
+    const killedAt = Date.now();
+    coordinator = startCoordinator(w.k);
+
+    // then one decision, after the window, with the slow agents as late stragglers
+    const [decided] = await until(w.k, 'mesh.acks', 'QuorumDecided', corr, (rs) => rs.length > 0, 60_000);
+    const d = decided!.event;
+    // and nothing more once the restarted coordinator has read every deadline written for this gather
+    await waitCaughtUp(w.k, 'mesh.acks', 60_000, true, 'coordinator');
+    const acks = await readMesh(w.k, 'mesh.acks');
+    assert.equal(acks.filter((r) => r.event.type === 'QuorumDecided' && r.event.meta.correlation_id === corr).length, 1, 'exactly one decision');
+    assert.deepEqual(d, foldDecision(acks, corr), 'the decision of an uninterrupted fold of the same log');
+    assert.deepEqual([d.decision, d.gather_status, d.closed_by, d.sent_count], ['PROCEED', 'SUCCESS', 'WINDOW_CLOSED', sent]);
+    const slowSent = completed!.event.dispatched_agent_ids.filter((a) => slow.has(a));
+    assert.ok(slowSent.length > 0, 'slow agents were sent the message');
+    assert.ok(d.silent_count >= slowSent.length && d.late_count > 0, `${slowSent.length} slow agents: silent ${d.silent_count}, late ${d.late_count}`);
+    if (d.straggler_count <= 100) for (const a of slowSent) assert.ok(d.straggler_ids.includes(a), `${a} named a straggler`);
+    // and each message went out once: the kill came after the dispatch
+    const dispatched = (await readMesh(w.k, 'mesh.dispatch')).filter((r) => r.event.meta.correlation_id === corr);
+    assert.equal(dispatched.length, sent);
+    process.stdout.write(`      killed at T + ${killedAt - T / 1000} ms; ${d.decision} ${d.gather_status} by ${d.closed_by}: ready ${d.ready_count}, conflict ${d.conflict_count}, transit ${d.transit_count} (silent ${d.silent_count}, late ${d.late_count}) of ${d.sent_count}; decision appended at T + ${(decided!.timestampMs - T / 1000).toFixed(0)} ms\n`);
+  });
+});
