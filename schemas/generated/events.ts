@@ -502,7 +502,7 @@ export interface DispatchExpiry {
   due_at: number;
 }
 
-/** A send batch of one coordination is due (seed 002 §3.2 phase 4, DESIGN invariant 8): the coordinator sequences it into the schedule's partition; the messages whose 10 ms send bucket is at or before its event time are sent where it lands, so a replay sends the same. */
+/** A send batch of one coordination is due (seed 002 §3.2 phase 4, DESIGN invariant 8): the coordinator sequences it into the schedule's partition; the messages whose 10 ms send bucket is at or before its due_at or its event time (whichever is later) are sent where it lands, so a replay sends the same. */
 export interface DispatchDue {
   /** Event type discriminator (the Avro record name); not part of the Avro body. */
   readonly type: 'DispatchDue';
@@ -510,7 +510,7 @@ export interface DispatchDue {
   meta: EventMetadata;
   /** Id of the mesh message (coordination request) this is about. */
   message_id: string;
-  /** The send bucket the writer waited for. */
+  /** The send bucket it sends; the writer may write it up to its transport allowance before that (COORDINATOR_DISPATCH_AHEAD_MS). */
   due_at: number;
 }
 

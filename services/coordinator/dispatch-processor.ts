@@ -29,46 +29,45 @@ export interface DispatchProcessorOptions {
   readonly groupId: string;
   readonly validate?: EventValidator;
   readonly ticks: TickWriter;
+  /** How long before its bucket a tick is written (COORDINATOR_DISPATCH_AHEAD_MS). */
+  readonly aheadMs: number;
 }
 
 export function dispatchProcessor(o: DispatchProcessorOptions): Processor<DispatchInput['type']> {
   const timerId = (partition: number, correlation: string) => `dispatch/${partition}/${correlation}`;
 
-  /** Per timer id, the last send bucket a tick was armed for: ticks run ahead of their consumption. */
-  const armed = new Map<string, number>();
+  /** Timer ids whose chain of ticks runs: one per coordination still sending. */
+  const chained = new Set<string>();
 
   /**
-   * Arms the tick of the next send bucket after those armed already. Each tick, when written,
-   * arms the bucket after it at once: waiting until the tick was consumed (a transaction later)
-   * would send every bucket after the first late.
+   * Starts the chain of ticks of a coordination still sending, at its next send bucket. Each tick,
+   * when written, arms the next bucket of the plan at once: arming it only once the tick was
+   * consumed (a transaction later) would send every bucket after the first late. Ticks that land
+   * late release every bucket due by then; a tick with nothing left to send changes nothing.
    */
   function arm(partition: number, correlation: string, d: Dispatch): void {
-    if (d.status !== 'sending') return;
     const id = timerId(partition, correlation);
-    const { plan } = d;
-    const after = armed.get(id) ?? -Infinity;
-    let due = nextDueAt(d)!;
-    if (due <= after) {
-      const next = plan.sends.find((s, i) => i >= d.next && s.bucketAt > after);
-      if (!next) return;
-      due = next.bucketAt;
+    if (d.status !== 'sending') {
+      if (chained.delete(id)) o.ticks.cancel((x) => x === id);
+      return;
     }
-    armBucket(id, correlation, plan.messageId, due, (b) => plan.sends.find((s) => s.bucketAt > b)?.bucketAt);
-  }
-
-  function armBucket(id: string, correlation: string, messageId: string, due: number, following: (bucket: number) => number | undefined): void {
-    armed.set(id, due);
-    o.ticks.arm(id, Math.ceil(due / 1000), (writtenAtMs) => {
-      const next = following(due);
-      if (next !== undefined && armed.get(id) === due) armBucket(id, correlation, messageId, next, following);
-      const tick: DispatchDue = {
-        type: 'DispatchDue',
-        meta: { event_id: randomUUID(), correlation_id: correlation, causation_id: null, occurred_at: writtenAtMs * 1000, producer: PRODUCER, sequence: null },
-        message_id: messageId,
-        due_at: due,
-      };
-      return { topic: SCHEDULES, key: correlation, event: tick };
-    });
+    if (chained.has(id)) return;
+    chained.add(id);
+    const { plan } = d;
+    const tickAt = (due: number): void => {
+      o.ticks.arm(id, Math.ceil(due / 1000) - o.aheadMs, (writtenAtMs) => {
+        const next = plan.sends.find((s) => s.bucketAt > due);
+        if (next && chained.has(id)) tickAt(next.bucketAt);
+        const tick: DispatchDue = {
+          type: 'DispatchDue',
+          meta: { event_id: randomUUID(), correlation_id: correlation, causation_id: null, occurred_at: writtenAtMs * 1000, producer: PRODUCER, sequence: null },
+          message_id: plan.messageId,
+          due_at: due,
+        };
+        return { topic: SCHEDULES, key: correlation, event: tick };
+      });
+    };
+    tickAt(nextDueAt(d)!);
   }
 
   const states = new PartitionStates<Dispatches, DispatchInput['type']>({
@@ -77,7 +76,8 @@ export function dispatchProcessor(o: DispatchProcessorOptions): Processor<Dispat
     create: () => new Map(),
     fold: (m, e) => { m.set(e.meta.correlation_id, evolve(m.get(e.meta.correlation_id) ?? NO_DISPATCH, e)); },
     restored: (partition, m) => {
-      for (const id of armed.keys()) if (id.startsWith(`dispatch/${partition}/`)) armed.delete(id);
+      for (const id of chained) if (id.startsWith(`dispatch/${partition}/`)) chained.delete(id);
+      o.ticks.cancel((id) => id.startsWith(`dispatch/${partition}/`));
       for (const [c, d] of m) arm(partition, c, d);
     },
   });
@@ -88,8 +88,7 @@ export function dispatchProcessor(o: DispatchProcessorOptions): Processor<Dispat
     const facts = decide(before, e);
     const after = evolve(before, e);
     m.set(c, after);
-    if (after.status === 'sending') arm(partition, c, after);
-    else armed.delete(timerId(partition, c));
+    arm(partition, c, after);
     const out: Emit[] = [];
     for (const f of facts) {
       const ev = dispatchEvent(e, f);
@@ -116,7 +115,7 @@ export function dispatchProcessor(o: DispatchProcessorOptions): Processor<Dispat
       const gone = new Set(list.map((x) => x.partition));
       const mine = (id: string) => id.startsWith('dispatch/') && gone.has(Number(id.split('/')[1]));
       o.ticks.cancel(mine);
-      for (const id of armed.keys()) if (mine(id)) armed.delete(id);
+      for (const id of chained) if (mine(id)) chained.delete(id);
       states.drop(gone);
     },
   };

@@ -1,6 +1,6 @@
 // Dispatch of one coordination (seed 002 §3.2 phase 4): once its schedule is complete, each
-// SCHEDULED entry is sent when a DispatchDue tick at or after its 10 ms send bucket lands in the
-// schedule's partition; a message whose ttl ran out by then is dropped and recorded. When every
+// SCHEDULED entry is sent when a DispatchDue tick due at or after its 10 ms send bucket (or
+// written after it) lands in the schedule's partition; a message whose ttl ran out by then is dropped and recorded. When every
 // entry is sent or dropped, a DispatchCompleted opens the gather. Pure: time is the tick's event
 // time, ids derive from the inputs, so a replay of the partition sends the same messages.
 import type {
@@ -97,12 +97,14 @@ export function decide(d: Dispatch, input: DispatchInput): DispatchFact[] {
   }
   if (d.status !== 'sending') return [];
   const at = input.meta.occurred_at;
+  // A tick written ahead of its bucket (the coordinator's transport allowance) sends that bucket.
+  const through = Math.max(at, input.due_at);
   const { plan } = d;
   const expiry = expiresAt(plan.terms);
   const out: DispatchFact[] = [];
   const expired = [...d.expired];
   let i = d.next;
-  for (; i < plan.sends.length && plan.sends[i]!.bucketAt <= at; i++) {
+  for (; i < plan.sends.length && plan.sends[i]!.bucketAt <= through; i++) {
     const send = plan.sends[i]!;
     if (at > expiry) {
       const x: DispatchExpiry = { agent_id: send.agentId, send_at: send.sendAt, expires_at: expiry, due_at: at };

@@ -140,7 +140,8 @@ async function answerDispatches(
 ): Promise<() => Promise<void>> {
   const consumer = kafka.consumer({ groupId: `${prefix}simulator-agents-${randomBytes(3).toString('hex')}`, readUncommitted: false, maxWaitTimeInMs: 50 });
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
-  await Promise.all([consumer.connect(), producer.connect()]);
+  // An agent answers at its arrival: the ack's schema id is found now, not then.
+  await Promise.all([consumer.connect(), producer.connect(), codec.schemaId(prefix + 'mesh.acks', 'AckReceived')]);
   await consumer.subscribe({ topic: prefix + 'mesh.dispatch', fromBeginning: false });
   // A consumer that has not joined yet would start after messages sent meanwhile (latest offsets).
   const joined = new Promise<void>((resolve) => { consumer.on(consumer.events.GROUP_JOIN, () => resolve()); });

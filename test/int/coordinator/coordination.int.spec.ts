@@ -6,6 +6,7 @@
 // exactly one decision, the one the gather makes from the same log without interruption.
 import assert from 'node:assert/strict';
 import type { AckReceived, CoordinationRequested } from '../../../schemas/generated/events';
+import { COORDINATOR_KNOBS } from '../../../services/coordinator/config';
 import { coordinationRequested } from '../../../services/impedance/coordination';
 import { loadConfig } from '../../../services/runtime/config';
 import { buildMesh, NO_FAULTS, type AgentProfile } from '../../../services/simulator/generator';
@@ -13,12 +14,14 @@ import { runMeshSim, startMeshAgents } from '../../../services/simulator/sim';
 import { waitFor } from '../../support/kafka';
 import type { SolverChild } from '../solver/support';
 import { startImpedance, useImpedanceWorld, waitCaughtUp } from '../impedance/support';
-import { foldDecision, percentile, readMesh, startCoordinator, until, waitGroupStable } from './support';
+import { foldDecision, percentile, plain, readMesh, startCoordinator, until, waitGroupStable } from './support';
 
 const MESH = Number(process.env.COORDINATION_SPEC_AGENTS ?? 30_000);
 const SECTORS_PER_RUN = Math.max(1, Math.round(MESH / 3000)); // 300 agents per sector (seed 002 §2.1)
 const LEAD_MS = 5000;
 const WINDOW_MS = 500;
+const INSTANCE = 'coordinator-0';
+const AHEAD_MS = COORDINATOR_KNOBS.coordinatorDispatchAheadMs.default;
 
 const sectors = (first: number) => Array.from({ length: SECTORS_PER_RUN }, (_, i) => `sector:S${String(first + i).padStart(3, '0')}`);
 
@@ -30,6 +33,16 @@ describe(`coordinator: dispatch at send times and trinary quorum, ${MESH / 10} a
   let mesh: AgentProfile[];
   /** Class C agents of the second run's sectors made 5x slower: their acks arrive after the window, so that gather waits for its deadline. */
   let slow: Set<string>;
+
+  afterEach(async function () {
+    if (this.currentTest?.state !== 'failed') return;
+    if (coordinator) process.stdout.write(`coordinator output:\n${coordinator.output().slice(-6000)}\n`);
+    for (const t of ['mesh.coordination', 'mesh.schedules', 'mesh.dispatch', 'mesh.acks']) {
+      const counts = new Map<string, number>();
+      for (const r of await readMesh(w.k, t)) counts.set(`${r.event.type}@${r.partition}`, (counts.get(`${r.event.type}@${r.partition}`) ?? 0) + 1);
+      process.stdout.write(`${t}: ${JSON.stringify(Object.fromEntries(counts))}\n`);
+    }
+  });
 
   after(async () => {
     coordinator?.proc.kill('SIGKILL');
@@ -53,11 +66,11 @@ describe(`coordinator: dispatch at send times and trinary quorum, ${MESH / 10} a
     const lastSector = `S${String(2 * SECTORS_PER_RUN - 1).padStart(3, '0')}`;
     await waitFor(async () => (await w.redis.zcard(`${w.prefix}z:sector:${lastSector}`)) === 300, 60_000, `sector ${lastSector} in the registry`);
     stopAgents = await startMeshAgents({ config, mesh, seed: 1, faults: { ...NO_FAULTS, slow } });
-    coordinator = startCoordinator(w.k);
+    coordinator = startCoordinator(w.k, { INSTANCE_ID: INSTANCE, LOG_LEVEL: process.env.SPEC_LOG_LEVEL ?? 'warn' });
     await waitGroupStable(w.k, 'coordinator');
   });
 
-  it(`given ${SECTORS_PER_RUN} sectors asked to be READY at T = now + ${LEAD_MS / 1000} s, then each SCHEDULED agent is sent the message once at its send time, and the coordinator decides PROCEED inside the window`, async () => {
+  it(`given ${SECTORS_PER_RUN} sectors asked to be READY at T = now + ${LEAD_MS / 1000} s, then each SCHEDULED agent is sent the message once at its send time (less the transport allowance), and the coordinator decides PROCEED inside the window`, async () => {
     const req = request(sectors(0));
     const corr = req.meta.correlation_id;
     const T = req.target_arrival_time;
@@ -85,7 +98,7 @@ describe(`coordinator: dispatch at send times and trinary quorum, ${MESH / 10} a
     for (const r of dispatched) {
       if (r.event.type !== 'MessageDispatched') continue;
       const e = byAgent.get(r.event.agent_id)!;
-      assert.ok(r.event.dispatched_at >= e.send_bucket_at!, `${e.agent_id} sent before its bucket`);
+      assert.ok(r.event.dispatched_at >= e.send_bucket_at! - AHEAD_MS * 1000, `${e.agent_id} sent before its bucket less the transport allowance`);
       assert.equal(r.event.target_arrival_time, T);
       lateMs.push((r.event.dispatched_at - e.send_at!) / 1000);
       appendMs.push(r.timestampMs - e.send_at! / 1000);
@@ -96,7 +109,7 @@ describe(`coordinator: dispatch at send times and trinary quorum, ${MESH / 10} a
     assert.equal(d.closed_by, 'ALL_ANSWERED');
     assert.ok(d.confidence! >= 0.95 - 0.025, `confidence ${d.confidence}`);
     // and it is the decision the gather makes from this log
-    assert.deepEqual(d, foldDecision(acks, corr));
+    assert.deepEqual(plain(d), plain(foldDecision(acks, corr)));
     const ackArrivals = acks.flatMap((r) => (r.event.type === 'AckReceived' && r.event.meta.correlation_id === corr ? [((r.event as AckReceived).actual_arrival_at - T) / 1000] : []));
     process.stdout.write(`      ${scheduled.length} sent of ${schedule.length} (${schedule.length - scheduled.length} SKIP); dispatched_at - send_at p50 ${percentile(lateMs, 50).toFixed(1)} p99 ${percentile(lateMs, 99).toFixed(1)} ms; `
       + `appended - send_at p50 ${percentile(appendMs, 50).toFixed(1)} p99 ${percentile(appendMs, 99).toFixed(1)} ms; ack arrival - T p50 ${percentile(ackArrivals, 50).toFixed(1)} p99 ${percentile(ackArrivals, 99).toFixed(1)} ms; `
@@ -117,7 +130,8 @@ describe(`coordinator: dispatch at send times and trinary quorum, ${MESH / 10} a
     coordinator!.proc.kill('SIGKILL');
     await coordinator!.exited;
     const killedAt = Date.now();
-    coordinator = startCoordinator(w.k);
+    // restarted under the same instance id, as a pod is: it takes the dead one's partitions at once
+    coordinator = startCoordinator(w.k, { INSTANCE_ID: INSTANCE });
 
     // then one decision, after the window, with the slow agents as late stragglers
     const [decided] = await until(w.k, 'mesh.acks', 'QuorumDecided', corr, (rs) => rs.length > 0, 60_000);
@@ -126,7 +140,7 @@ describe(`coordinator: dispatch at send times and trinary quorum, ${MESH / 10} a
     await waitCaughtUp(w.k, 'mesh.acks', 60_000, true, 'coordinator');
     const acks = await readMesh(w.k, 'mesh.acks');
     assert.equal(acks.filter((r) => r.event.type === 'QuorumDecided' && r.event.meta.correlation_id === corr).length, 1, 'exactly one decision');
-    assert.deepEqual(d, foldDecision(acks, corr), 'the decision of an uninterrupted fold of the same log');
+    assert.deepEqual(plain(d), plain(foldDecision(acks, corr)), 'the decision of an uninterrupted fold of the same log');
     assert.deepEqual([d.decision, d.gather_status, d.closed_by, d.sent_count], ['PROCEED', 'SUCCESS', 'WINDOW_CLOSED', sent]);
     const slowSent = completed!.event.dispatched_agent_ids.filter((a) => slow.has(a));
     assert.ok(slowSent.length > 0, 'slow agents were sent the message');

@@ -66,6 +66,9 @@ export function foldDecision(acks: readonly Logged[], correlationId: string): Qu
   return undefined;
 }
 
+/** A decoded event as plain data (decoded records are avsc record instances). */
+export const plain = <T>(x: T): T => JSON.parse(JSON.stringify(x)) as T;
+
 export function percentile(xs: readonly number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;

@@ -56,6 +56,12 @@ describe('dispatch (seed 002 §3.2 phase 4)', () => {
     );
   });
 
+  it('given a tick written ahead of its bucket (transport allowance), then it sends that bucket and no later one', () => {
+    const early: DispatchDue = { ...tick(bucketAC - 100 * MS), due_at: bucketAC };
+    const { events } = given(chunk(0, 1, [a, b, c]), early);
+    assert.deepEqual(events[1]!.map((e) => (e.type === 'MessageDispatched' ? [e.agent_id, e.dispatched_at] : e.type)), [['A', bucketAC - 100 * MS], ['C', bucketAC - 100 * MS]]);
+  });
+
   it('given a tick that lands after the ttl ran out (created + 2 s), then the due messages are not sent and the summary says why', () => {
     const late = NOW + 2001 * MS;
     const { events } = given(chunk(0, 1, [a, b]), tick(late));
