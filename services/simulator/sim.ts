@@ -146,18 +146,21 @@ async function answerDispatches(
   // A consumer that has not joined yet would start after messages sent meanwhile (latest offsets).
   const joined = new Promise<void>((resolve) => { consumer.on(consumer.events.GROUP_JOIN, () => resolve()); });
   const due: AckReceived[] = [];
-  let sending: Promise<void> = Promise.resolve();
+  // One send at a time, each taking every ack due by then: under load a send per tick would
+  // queue behind the previous ones and the acks would leave ever later.
+  let inFlight: Promise<void> | undefined;
   let failure: unknown;
   const flush = () => {
+    if (inFlight) return;
     const nowUs = Date.now() * 1000;
     const ready = due.filter((x) => x.actual_arrival_at <= nowUs);
     if (ready.length === 0) return;
     due.splice(0, due.length, ...due.filter((x) => x.actual_arrival_at > nowUs));
-    sending = sending.then(async () => {
+    inFlight = (async () => {
       const messages = await Promise.all(ready.map(async (x) => ({ key: x.meta.correlation_id, value: await codec.encode(prefix + 'mesh.acks', x) })));
       await producer.send({ topic: prefix + 'mesh.acks', acks: -1, messages });
       ready.forEach(() => onAck());
-    }).catch((err: unknown) => { failure ??= err; });
+    })().catch((err: unknown) => { failure ??= err; }).finally(() => { inFlight = undefined; flush(); });
   };
   const timer = setInterval(flush, ACK_TICK_MS);
   await consumer.run({
@@ -178,7 +181,7 @@ async function answerDispatches(
   return async () => {
     clearInterval(timer);
     await consumer.disconnect();
-    await sending;
+    await inFlight;
     await producer.disconnect();
     if (failure !== undefined) throw new Error(`acks not sent: ${(failure as Error).message}`);
   };

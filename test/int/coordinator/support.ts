@@ -1,6 +1,8 @@
 // Shared pieces of the coordinator specs: a registry of a simulated mesh, the coordinator as a
 // child process, its outputs for one correlation id read back, and the gather folded over the
 // log by the pure decider (what an uninterrupted run decides from the same inputs).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
 import type { EventOf, EventType, QuorumDecided, SolvermeshEvent } from '../../../schemas/generated/events';
 import { decide, evolve, NO_GATHER, quorumEvent, type GatherInput } from '../../../services/coordinator/gather';
 import { SEED_THRESHOLDS } from '../../../services/coordinator/quorum';
@@ -9,6 +11,21 @@ import { isOneOf } from '../../../services/runtime/processor';
 import { MESH_PARTITIONS } from '../../../topics/catalog';
 import { waitFor, type TestKafka } from '../../support/kafka';
 import { startRun, type SolverChild } from '../solver/support';
+
+/** The simulator's agents as a child process (agents-process.ts); resolves once they listen. */
+export async function startAgents(k: TestKafka, agents: number, slow: Iterable<string>): Promise<ChildProcess> {
+  const proc = spawn(process.execPath, ['--require', 'tsx/cjs', join(__dirname, 'agents-process.ts')], {
+    env: { ...process.env, TOPIC_PREFIX: k.prefix, LOG_LEVEL: 'warn', MESH_AGENTS: String(agents), MESH_SEED: '1', SLOW_AGENTS: [...slow].join(',') },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  await new Promise<void>((resolve, reject) => {
+    proc.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('ready')) resolve(); });
+    proc.on('exit', (code) => reject(new Error(`agents exited with ${code}: ${out}`)));
+  });
+  return proc;
+}
 
 export const startCoordinator = (k: TestKafka, env: NodeJS.ProcessEnv = {}): SolverChild => startRun(k, ['coordinator'], env);
 
@@ -46,7 +63,7 @@ export async function until<T extends EventType>(k: TestKafka, topic: string, ty
     const rs = ofType(await readMesh(k, topic), type, correlationId);
     if (done(rs)) return rs;
     if (Date.now() > deadline) throw new Error(`timed out waiting on ${type} of ${correlationId} in ${topic}: ${rs.length} seen`);
-    await new Promise((r) => setTimeout(r, 250));
+    await new Promise((r) => setTimeout(r, 500));
   }
 }
 
