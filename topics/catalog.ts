@@ -50,8 +50,13 @@ export const TOPICS = [
   mesh('mesh.impedance', 'agent_id', 'Impedance registry changelog (compacted): latest state per agent.', ['ImpedanceUpdated', 'AgentStateChanged'], compacted),
   mesh('mesh.summaries', 'scope', 'Cluster, sector and mesh-wide summaries.', ['ClusterSummarized', 'SectorSummarized', 'MeshSummarized']),
   mesh('mesh.coordination', 'correlation_id', 'Coordination requests.', ['CoordinationRequested']),
-  mesh('mesh.schedules', 'correlation_id', 'Per-agent send schedules.', ['ScheduleComputed']),
-  mesh('mesh.acks', 'correlation_id', 'Trinary acknowledgements and quorum decisions.', ['AckReceived', 'QuorumDecided']),
+  // The coordinator's send ticks share the schedule's partition: which entries a tick sends is
+  // decided by where it lands after the schedule (services/coordinator/dispatch.ts).
+  mesh('mesh.schedules', 'correlation_id', 'Per-agent send schedules and the coordinator\'s send ticks.', ['ScheduleComputed', 'DispatchDue']),
+  // What a gather counts is one partition's order: the dispatch summary opens it, acks fill it,
+  // the first window deadline (or the last ack) closes it (services/coordinator/gather.ts).
+  mesh('mesh.acks', 'correlation_id', 'Trinary acknowledgements, dispatch summaries, window deadlines and quorum decisions.', ['AckReceived', 'DispatchCompleted', 'GatherWindowClosed', 'QuorumDecided']),
+  mesh('mesh.dispatch', 'agent_id', 'Coordination messages sent to agents at their send time (seed 002 §2.4, §3.2 phase 4): the agent-facing topic.', ['MessageDispatched']),
   // The repartition of mesh.acks by agent id (the impedance service copies each ack here in the
   // transaction that consumes it): co-partitioned with mesh.heartbeats (same partition count,
   // same key), so the instance that folds an agent's heartbeats also folds its acks.

@@ -86,6 +86,11 @@ export function computeSchedule(req: CoordinationRequested, targets: readonly st
     return x.agent_id < y.agent_id ? -1 : x.agent_id > y.agent_id ? 1 : 0;
   });
   const count = Math.max(1, Math.ceil(entries.length / chunkSize));
+  // What the coordinator needs of the request to dispatch and gather, so the schedule alone drives it.
+  const terms = {
+    created_at: req.meta.occurred_at, ttl_ms: req.ttl_ms, arrival_window_ms: req.arrival_window_ms, minimum_response_rate: req.minimum_response_rate,
+    priority: req.priority, payload_hash: req.payload_hash, trinary_expectation: req.trinary_expectation,
+  };
   const out: ScheduleComputed[] = [];
   for (let i = 0; i < count; i++) {
     out.push({
@@ -103,6 +108,7 @@ export function computeSchedule(req: CoordinationRequested, targets: readonly st
       chunk_index: i,
       chunk_count: count,
       entries: entries.slice(i * chunkSize, (i + 1) * chunkSize),
+      terms,
     });
   }
   return out;
