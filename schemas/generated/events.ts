@@ -498,6 +498,16 @@ export interface EntryEstimated {
 export const ESTIMATE_METHOD_SYMBOLS = ['LOCAL_PUSH', 'RANDOM_WALK_NEUMANN'] as const;
 export type EstimateMethod = (typeof ESTIMATE_METHOD_SYMBOLS)[number];
 
+/** Event time advanced for the guardian (DESIGN invariant 8): sequenced into the guardian's own input partition, it fires the breaker probes and evaluations due by tick_at. Its place in the log, not a clock, decides. */
+export interface GuardianClockTicked {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'GuardianClockTicked';
+  /** Event envelope; occurred_at = tick_at. */
+  meta: EventMetadata;
+  /** Event time the guardian's clock advances to (it never goes back). */
+  tick_at: number;
+}
+
 /** An agent heartbeat (every 5 s, seed 002 §4.1) with its self-measured impedance inputs. */
 export interface HeartbeatReceived {
   /** Event type discriminator (the Avro record name); not part of the Avro body. */
@@ -1276,6 +1286,7 @@ export type SolvermeshEvent =
   | CorrectionRequested
   | CostUpdated
   | EntryEstimated
+  | GuardianClockTicked
   | HeartbeatReceived
   | ImpedanceUpdated
   | IterationCompleted
@@ -1323,6 +1334,7 @@ export interface EventsByType {
   CorrectionRequested: CorrectionRequested;
   CostUpdated: CostUpdated;
   EntryEstimated: EntryEstimated;
+  GuardianClockTicked: GuardianClockTicked;
   HeartbeatReceived: HeartbeatReceived;
   ImpedanceUpdated: ImpedanceUpdated;
   IterationCompleted: IterationCompleted;
@@ -1365,6 +1377,7 @@ export const EVENT_TYPES = [
   'CorrectionRequested',
   'CostUpdated',
   'EntryEstimated',
+  'GuardianClockTicked',
   'HeartbeatReceived',
   'ImpedanceUpdated',
   'IterationCompleted',
