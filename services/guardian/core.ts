@@ -192,7 +192,8 @@ export class GuardianCore {
     }
     if (e.kind === 'QUEUE_DEPTH' && e.queue_depth !== null) this.queueDepths.set(id, e.queue_depth);
     if (e.kind === 'CALL' && e.peer_component_id !== null && e.request_id !== null) {
-      this.learn({ kind: 'call', requestId: e.request_id, call: { at, from: id, to: e.peer_component_id } }, at, out);
+      // A trace's latency is its own calls' times, whatever else moved the clock meanwhile.
+      this.learn({ kind: 'call', requestId: e.request_id, call: { at: e.meta.occurred_at, from: id, to: e.peer_component_id } }, at, out);
     }
     if (e.kind === 'REQUEST_END' && e.success === true && e.request_id !== null) {
       this.learn({ kind: 'completed', requestId: e.request_id, at }, at, out);

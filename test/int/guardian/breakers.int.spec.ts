@@ -5,32 +5,14 @@
 // writer fires a probe that is due by the wall clock; and a restarted guardian rebuilds its fold
 // from the log and goes on where the first left off.
 import assert from 'node:assert/strict';
-import type { CircuitStateChanged, SolvermeshEvent, StructuralWitnessRecorded } from '../../../schemas/generated/events';
+import type { CircuitStateChanged } from '../../../schemas/generated/events';
 import { TestKafka } from '../../support/kafka';
-import { readLog } from '../../../services/runtime/kafka/log-reader';
-import { MESH_PARTITIONS } from '../../../topics/catalog';
 import { startRun, type SolverChild } from '../solver/support';
 import { agent, tick } from '../../unit/guardian/events';
+import { circuits, readTopic, until, witnesses } from './support';
 
 const S = 1_000_000;
 
-async function readTopic(k: TestKafka, topic: string, partitions: number): Promise<SolvermeshEvent[]> {
-  const recs = await readLog(k.brokers, k.codec, [...Array(partitions).keys()].map((p) => ({ topic: k.topic(topic), partition: p, from: 0 })));
-  return recs.flatMap((r) => (r.event ? [r.event] : [])).sort((a, b) => a.meta.occurred_at - b.meta.occurred_at);
-}
-
-async function until<T>(what: string, get: () => Promise<T>, done: (x: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const x = await get();
-    if (done(x)) return x;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(x).slice(0, 600)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-const circuits = async (k: TestKafka) => (await readTopic(k, 'mesh.circuits', MESH_PARTITIONS)).filter((e): e is CircuitStateChanged => e.type === 'CircuitStateChanged');
-const witnesses = async (k: TestKafka) => (await readTopic(k, 'mesh.witnesses', MESH_PARTITIONS)).filter((e): e is StructuralWitnessRecorded => e.type === 'StructuralWitnessRecorded');
 const life = (cs: CircuitStateChanged[], id: string) => cs.filter((c) => c.scope_id === id).map((c) => `${c.previous_state}->${c.new_state}`);
 
 describe('guardian service: breakers and the cascade reflex against the broker', function () {
