@@ -842,6 +842,8 @@ export interface ScheduleComputed {
   chunk_count: number;
   /** One entry per target in this chunk. */
   entries: Array<ScheduleEntry>;
+  /** Set when the mesh's operational mode refuses the whole request (seed 002 §6.3, e.g. a scatter over 1000 agents in DEGRADED_MODERATE); entries are then empty and nothing is sent. Null for a schedule. */
+  refused_reason: string | null;
 }
 
 /** Schedule of one target agent. */

@@ -91,6 +91,7 @@ export async function meshCoordinate(config: RuntimeConfig, o: CoordinateFlags, 
   } catch (err) {
     throw new Error(`no complete schedule for ${req.meta.correlation_id} on ${schedules} within ${waitS} s (is the impedance service running?); the request was sent. ${errorMessage(err)}`);
   }
+  if (gather.refusedReason !== null) throw new Error(`${req.meta.correlation_id} refused by the mesh: ${gather.refusedReason}`);
   const entries = gather.entries();
   const summary = summarizeSchedule(entries, req.target_arrival_time);
   if (o.json) out(JSON.stringify({ correlation_id: req.meta.correlation_id, message_id: req.message_id, target_arrival_time: req.target_arrival_time, summary, entries }));
