@@ -66,6 +66,40 @@ export interface ConflictDetail {
 export const CONFLICT_TYPE_SYMBOLS = ['CONTEXT_DIVERGENCE', 'DATA_CONTRADICTION', 'TEMPORAL_PARADOX', 'CAPABILITY_MISMATCH', 'HASH_MISMATCH', 'OTHER'] as const;
 export type ConflictType = (typeof CONFLICT_TYPE_SYMBOLS)[number];
 
+/** A suspected agent is declared crashed because a second signal confirmed the first (seed 003 failure detection with confirmation): missed heartbeats and a failed delivery, or the same failure seen by two observers. */
+export interface AgentCrashConfirmed {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'AgentCrashConfirmed';
+  /** Event envelope; causation_id = the confirming observation. */
+  meta: EventMetadata;
+  /** Agent declared crashed. */
+  agent_id: string;
+  /** Cluster of the agent when a signal named it; null otherwise. */
+  cluster_id: string | null;
+  /** Sector of the agent when a signal named it; null otherwise. */
+  sector_id: string | null;
+  /** Event time of the first signal. */
+  suspected_at: number;
+  /** The signals that led to the declaration, oldest first. */
+  signals: Array<FailureSignal>;
+}
+
+/** One observation that the agent failed. */
+export interface FailureSignal {
+  /** What was observed. */
+  kind: FailureSignalKind;
+  /** Who observed it (the producer of the observation). */
+  observer: string;
+  /** event_id of the observation. */
+  event_id: string;
+  /** Event time of the observation. */
+  at: number;
+}
+
+/** What was observed. */
+export const FAILURE_SIGNAL_KIND_SYMBOLS = ['MISSED_HEARTBEATS', 'FAILED_DELIVERY'] as const;
+export type FailureSignalKind = (typeof FAILURE_SIGNAL_KIND_SYMBOLS)[number];
+
 /** An agent changed operational state (offline after 30 s without heartbeat, degraded on impedance spike, ...). */
 export interface AgentStateChanged {
   /** Event type discriminator (the Avro record name); not part of the Avro body. */
@@ -1274,6 +1308,7 @@ export interface VoteDeadlinePassed {
 
 export type SolvermeshEvent =
   | AckReceived
+  | AgentCrashConfirmed
   | AgentStateChanged
   | CircuitStateChanged
   | ClusterSummarized
@@ -1322,6 +1357,7 @@ export type EventType = SolvermeshEvent['type'];
  */
 export interface EventsByType {
   AckReceived: AckReceived;
+  AgentCrashConfirmed: AgentCrashConfirmed;
   AgentStateChanged: AgentStateChanged;
   CircuitStateChanged: CircuitStateChanged;
   ClusterSummarized: ClusterSummarized;
@@ -1365,6 +1401,7 @@ export interface EventsByType {
 export type EventOf<T extends EventType> = EventsByType[T];
 export const EVENT_TYPES = [
   'AckReceived',
+  'AgentCrashConfirmed',
   'AgentStateChanged',
   'CircuitStateChanged',
   'ClusterSummarized',

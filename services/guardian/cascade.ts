@@ -16,7 +16,7 @@ export interface Failure {
   readonly componentId: string;
   /** The observation that reported it, for the witness's causal chain. */
   readonly eventId: string;
-  readonly what: 'REQUEST_END' | 'CALL_RETURN' | 'AGENT_DOWN';
+  readonly what: 'REQUEST_END' | 'AGENT_DOWN';
 }
 
 export type Reflex =

@@ -1,7 +1,8 @@
 // The guardian's fold of its sequenced log (mesh.guardian, one partition): each input advances
 // the event-time clock (never back), then feeds the deciders it concerns in a fixed order —
-// mesh breakers, cascade reflex, component breakers, latency, patterns, modes, partition — and
-// their facts become events (outputs.ts). Pure but for the fields it keeps: no clock, no I/O.
+// mesh breakers, cascade reflex, component breakers, failure detection, latency, patterns,
+// modes, partition — and their facts become events (outputs.ts). Pure but for the fields it
+// keeps: no clock, no I/O.
 import type {
   AgentStateChanged, GuardianClockTicked, MeshSummarized, OperationalMode, StructuralEventObserved,
 } from '../../schemas/generated/events';
@@ -9,6 +10,7 @@ import { unreachable } from '../runtime/errors';
 import * as breakers from './breakers';
 import * as cascade from './cascade';
 import { check, forceOpen, recordFailure, recordSuccess, componentBreaker, type ComponentBreaker } from './component-breaker';
+import * as detection from './detection';
 import * as latency from './latency';
 import * as modes from './modes';
 import * as partition from './partition';
@@ -27,7 +29,8 @@ export type GuardianFact =
   | latency.Regression
   | (Extract<patterns.LearnerFact, { kind: 'deviated' }> & { readonly at: number })
   | modes.ModeChanged
-  | partition.PartitionFact;
+  | partition.PartitionFact
+  | detection.CrashConfirmed;
 
 export interface ComponentSnapshot {
   readonly latencyP99Us: number;
@@ -50,6 +53,8 @@ export class GuardianCore {
   learner: patterns.Learner = patterns.NO_PATTERNS;
   mode: modes.ModeState = modes.INITIAL_MODE;
   split: partition.PartitionState = partition.WHOLE;
+  /** Components suspected or declared crashed (detection.ts); absent = healthy. */
+  readonly suspects = new Map<string, detection.Suspicion>();
   /** Agents down now (OFFLINE or QUARANTINED) and where they were counted. */
   readonly down = new Map<string, breakers.Placement>();
   readonly offline = new Set<string>();
@@ -73,6 +78,9 @@ export class GuardianCore {
           this.failure({ at, componentId: clusterComponent(e.cluster_id), eventId: e.meta.event_id, what: 'AGENT_DOWN' }, out);
         } else this.reflexTime(at);
         if (e.new_state === 'OFFLINE') this.offline.add(e.agent_id); else this.offline.delete(e.agent_id);
+        if (e.new_state === 'OFFLINE' && e.cause === 'HEARTBEAT_TIMEOUT') {
+          this.detect({ kind: 'signal', agentId: e.agent_id, placement: { clusterId: e.cluster_id, sectorId: e.sector_id }, signal: { kind: 'MISSED_HEARTBEATS', observer: e.meta.producer, eventId: e.meta.event_id, at } }, out);
+        } else if (e.new_state === 'ACTIVE' || e.new_state === 'DEGRADED') this.detect({ kind: 'alive', agentId: e.agent_id, at }, out);
         this.componentTimers(at, out);
         this.reach(at, e.meta.event_id, out);
         break;
@@ -178,11 +186,13 @@ export class GuardianCore {
 
   private structural(e: StructuralEventObserved, at: number, out: GuardianFact[]): void {
     const id = e.component_id;
-    const ended = e.kind === 'REQUEST_END' || e.kind === 'CALL_RETURN';
+    // Seed 004 counts a failed request end as its component's failure; a failed call return
+    // names the callee to failure detection instead (below).
+    const ended = e.kind === 'REQUEST_END';
     if (ended && e.success === false) {
       const before = this.componentBreaker(id);
       this.setComponent(id, before, recordFailure(before, at), at, out);
-      this.failure({ at, componentId: id, eventId: e.meta.event_id, what: e.kind as 'REQUEST_END' | 'CALL_RETURN' }, out);
+      this.failure({ at, componentId: id, eventId: e.meta.event_id, what: 'REQUEST_END' }, out);
     } else {
       this.reflexTime(at);
       if (ended && e.success === true) {
@@ -190,6 +200,13 @@ export class GuardianCore {
         if (this.components.has(id)) this.setComponent(id, before, recordSuccess(check(before, at).breaker), at, out);
       }
     }
+    // A failed call names its callee as failing to the caller; a success from a component is a sign of life.
+    if (e.kind === 'CALL_RETURN' && e.peer_component_id !== null) {
+      const peer = e.peer_component_id;
+      if (e.success === false) this.detect({ kind: 'signal', agentId: peer, placement: null, signal: { kind: 'FAILED_DELIVERY', observer: id, eventId: e.meta.event_id, at } }, out);
+      else if (e.success === true) this.detect({ kind: 'alive', agentId: peer, at }, out);
+    }
+    if (e.kind === 'REQUEST_END' && e.success === true) this.detect({ kind: 'alive', agentId: id, at }, out);
     if (e.kind === 'QUEUE_DEPTH' && e.queue_depth !== null) this.queueDepths.set(id, e.queue_depth);
     if (e.kind === 'CALL' && e.peer_component_id !== null && e.request_id !== null) {
       // A trace's latency is its own calls' times, whatever else moved the clock meanwhile.
@@ -212,6 +229,15 @@ export class GuardianCore {
     this.learner = facts.reduce((l, f) => patterns.evolve(l, f, p), this.learner);
     this.learner = patterns.evolve(this.learner, input, p);
     for (const f of facts) if (f.kind === 'deviated') out.push({ ...f, at });
+  }
+
+  private detect(input: detection.DetectionInput, out: GuardianFact[]): void {
+    const current = this.suspects.get(input.agentId);
+    if (current === undefined && input.kind === 'alive') return;
+    const facts = detection.decide(current, input);
+    const next = [input, ...facts].reduce<detection.Suspicion | undefined>(detection.evolve, current);
+    if (next === undefined) this.suspects.delete(input.agentId); else this.suspects.set(input.agentId, next);
+    out.push(...facts);
   }
 
   private modeOf(c: modes.MeshCount, out: GuardianFact[]): void {

@@ -9,6 +9,8 @@ export interface GuardianHealth {
   readonly mode: string;
   readonly frozenSince: number | null;
   readonly componentsMonitored: number;
+  readonly suspected: readonly string[];
+  readonly crashed: readonly string[];
   readonly patterns: ReadonlyArray<{ readonly name: string; readonly sequence: string; readonly occurrences: number; readonly expectedLatencyUs: number; readonly learned: boolean }>;
   readonly openBreakers: ReadonlyArray<{ readonly breaker: string; readonly state: string; readonly nextAt: number | null }>;
   readonly recentWitnesses: ReadonlyArray<{ readonly at: number; readonly trigger: string; readonly text: string; readonly decision: string }>;
@@ -25,6 +27,8 @@ export function healthOf(core: GuardianCore, witnesses: readonly StructuralWitne
     mode: core.currentMode,
     frozenSince: core.split.status === 'frozen' ? core.split.since : null,
     componentsMonitored: core.latencies.size,
+    suspected: [...core.suspects].filter(([, x]) => x.status === 'suspected').map(([id]) => id).sort(),
+    crashed: [...core.suspects].filter(([, x]) => x.status === 'crashed').map(([id]) => id).sort(),
     patterns: [...core.learner.patterns.values()].map((p) => ({
       name: p.name, sequence: p.sequence.map(([a, b]) => `${a}->${b}`).join(' '), occurrences: p.occurrences,
       expectedLatencyUs: p.expectedLatencyUs, learned: p.occurrences >= learnedAt,
@@ -41,6 +45,7 @@ export function formatHealth(h: GuardianHealth): string {
     `guardian at ${iso(h.clock)} (event time)`,
     `  mode ${h.mode}${h.frozenSince !== null ? `, FROZEN (read-only) since ${iso(h.frozenSince)}` : ''}`,
     `  components monitored: ${h.componentsMonitored}`,
+    `  suspected: ${h.suspected.length}, crashed (confirmed): ${h.crashed.length}${h.crashed.length > 0 ? ` (${h.crashed.slice(0, 10).join(', ')}${h.crashed.length > 10 ? ', ...' : ''})` : ''}`,
     `  patterns: ${h.patterns.length} (${h.patterns.filter((p) => p.learned).length} learned)`,
     ...h.patterns.map((p) => `    ${p.name.padEnd(12)} ${String(p.occurrences).padStart(6)}x  ~${p.expectedLatencyUs} us${p.learned ? '  learned' : ''}  ${p.sequence}`),
     `  breakers not closed: ${h.openBreakers.length}`,

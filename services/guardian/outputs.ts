@@ -2,7 +2,7 @@
 // among that input's facts, and every field from the fact, so folding the same log again gives
 // the same bytes (DESIGN invariant 3).
 import type {
-  CausalLink, CircuitStateChanged, ComponentStateSnapshot, MeshFrozen, MeshThawed, OperationalModeChanged,
+  AgentCrashConfirmed, CausalLink, CircuitStateChanged, ComponentStateSnapshot, MeshFrozen, MeshThawed, OperationalModeChanged,
   StructuralEventObserved, StructuralWitnessRecorded,
 } from '../../schemas/generated/events';
 import { derivedEventId } from '../runtime/ids';
@@ -26,7 +26,7 @@ const states = (m: ReadonlyMap<string, ComponentSnapshot>): ComponentStateSnapsh
 }));
 
 // Seed 004 records every failure of a chain as a failed request end; an agent going down is its cluster's.
-const link = (f: Failure): CausalLink => ({ component_id: f.componentId, kind: f.what === 'AGENT_DOWN' ? 'REQUEST_END' : f.what, event_id: f.eventId });
+const link = (f: Failure): CausalLink => ({ component_id: f.componentId, kind: 'REQUEST_END', event_id: f.eventId });
 
 function witness(causeId: string, k: number, key: string, at: number, w: Omit<StructuralWitnessRecorded, 'type' | 'meta' | 'witness_id'>): StructuralWitnessRecorded {
   return { type: 'StructuralWitnessRecorded', meta: meta(causeId, k, key, at), witness_id: derivedEventId(causeId, `witness:${k}`), ...w };
@@ -111,6 +111,14 @@ function toEmit(causeId: string, k: number, f: GuardianFact): Emit {
         detail: `${f.reachable} of ${f.total} agents reachable again after ${((f.at - f.frozenAt) / 1e6).toFixed(1)} s read-only`,
       };
       return { topic: CIRCUITS, key: 'partition', event };
+    }
+    case 'crashConfirmed': {
+      const event: AgentCrashConfirmed = {
+        type: 'AgentCrashConfirmed', meta: meta(causeId, k, f.agentId, f.at), agent_id: f.agentId,
+        cluster_id: f.placement?.clusterId ?? null, sector_id: f.placement?.sectorId ?? null, suspected_at: f.suspectedAt,
+        signals: f.signals.map((x) => ({ kind: x.kind, observer: x.observer, event_id: x.eventId, at: x.at })),
+      };
+      return { topic: WITNESSES, key: f.agentId, event };
     }
     default: { const never: never = f; return never; }
   }

@@ -1,5 +1,5 @@
 // Given a guardian that ran over a failing cluster, a shrinking mesh, learned and deviating
-// traces and a latency regression (its own ticks among the inputs), when `solvermesh mesh replay`
+// traces, a latency regression and a confirmed crash (its own ticks among the inputs), when `solvermesh mesh replay`
 // refolds mesh.guardian, then every breaker, mode, partition and witness event comes out byte for
 // byte as recorded; `mesh health` summarises the same fold; and an event the guardian never
 // decided, slipped onto mesh.circuits, is named as a divergence (exit 1).
@@ -48,10 +48,13 @@ describe('guardian replay and health (solvermesh mesh replay | health)', functio
     await k.sendEvents('mesh.witnesses', traces.map((event) => ({ key: 'api', event })));
     const slow = [...Array(10).fill(100), ...Array(10).fill(500)].map((l, i) => structural('db', 'REQUEST_START', t0 + 5 * S + i, { request_id: 1000 + i, latency_us: l }));
     await k.sendEvents('mesh.witnesses', slow.map((event) => ({ key: 'db', event })));
+    // A failed delivery to an agent that also missed its heartbeats: a confirmed crash.
+    const failedCall = structural('dispatcher', 'CALL_RETURN', t0 + 6 * S, { request_id: 500, success: false, peer_component_id: 'c1-a0' });
+    await k.sendEvents('mesh.witnesses', [{ key: 'dispatcher', event: failedCall }]);
 
     const types = (es: SolvermeshEvent[]) => new Set<string>(es.filter((e) => e.meta.producer === 'guardian').map((e) => (e.type === 'StructuralWitnessRecorded' ? e.trigger : e.type)));
     await until('every kind of decision', async () => [...types(await readTopic(k, 'mesh.circuits')), ...types(await readTopic(k, 'mesh.witnesses'))],
-      (ts) => ['CircuitStateChanged', 'OperationalModeChanged', 'MeshFrozen', 'PATTERN_DEVIATION', 'LATENCY_REGRESSION'].every((t) => ts.includes(t)));
+      (ts) => ['CircuitStateChanged', 'OperationalModeChanged', 'MeshFrozen', 'PATTERN_DEVIATION', 'LATENCY_REGRESSION', 'AgentCrashConfirmed'].every((t) => ts.includes(t)));
     await until('the failed probe', async () => (await readTopic(k, 'mesh.circuits')).filter((e): e is CircuitStateChanged => e.type === 'CircuitStateChanged'),
       (cs) => cs.some((c) => c.previous_state === 'OPEN' && c.new_state === 'OPEN'));
 
@@ -72,6 +75,8 @@ describe('guardian replay and health (solvermesh mesh replay | health)', functio
     assert.deepEqual(h.patterns.map((p) => [p.sequence, p.occurrences, p.learned]), [['api->auth auth->db', 13, true]]);
     assert.deepEqual(h.recentWitnesses.map((w) => w.trigger).sort(), ['LATENCY_REGRESSION', 'PATTERN_DEVIATION']);
     assert.equal(h.componentsMonitored, 1);
+    assert.deepEqual(h.crashed, ['c1-a0']);
+    assert.deepEqual(h.suspected, ['c1-a1', 'c1-a2', 'c1-a3', 'c1-a4', 'c1-a5']);
     const text = await runCli(['mesh', 'health'], env);
     assert.match(text.stdout, /breakers not closed: 1\n\s+CLUSTER:c1\s+OPEN/);
 
