@@ -120,10 +120,10 @@ export function decide(board: BreakerBoard, input: BreakerInput, p: BreakerPolic
   over('GLOBAL', GLOBAL_ID);
 
   // Timers due by this input's event time, in key order so a replay fires them alike.
-  for (const key of [...s.breakers.keys()].sort()) {
+  const due: string[] = [];
+  for (const [key, b] of s.breakers) { const t = nextProbeAt(b); if (t !== null && t <= input.at) due.push(key); }
+  for (const key of due.sort()) {
     const b = s.breakers.get(key)!;
-    const at = nextProbeAt(b);
-    if (at === null || at > input.at) continue;
     const [scope, id] = splitKey(key);
     const n = failuresOf(s, scope, id);
     const t = thresholdOf(scope, p);
