@@ -5,6 +5,7 @@ import { coordinatorService } from './coordinator';
 import { DEMO_KNOBS } from './demo/config';
 import { GATEWAY_KNOBS } from './gateway/config';
 import { gatewayService } from './gateway';
+import { guardianService } from './guardian';
 import { impedanceService } from './impedance';
 import { RUNTIME_KNOBS } from './runtime/config';
 import type { KnobSet } from './runtime/knob-table';
@@ -15,6 +16,7 @@ import { verifierService } from './verifier';
 export const SERVICES: Readonly<Record<string, ServiceDefinition>> = {
   consensus: consensusService,
   coordinator: coordinatorService,
+  guardian: guardianService,
   impedance: impedanceService,
   solver: solverService,
   verifier: verifierService,

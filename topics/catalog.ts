@@ -63,7 +63,11 @@ export const TOPICS = [
   mesh('mesh.agent-acks', 'agent_id', 'Acks re-keyed by agent_id, co-partitioned with mesh.heartbeats (reliability, quarantine).', ['AckReceived'], retain(1)),
   mesh('mesh.conflicts', 'conflict_id', 'Conflict log: reports, quarantine, escalation, resolution (seed 002 §5.1).', ['ConflictReported', 'ConflictQuarantined', 'ConflictEscalated', 'ConflictResolved'], retain(30)),
   mesh('mesh.circuits', 'scope', 'Circuit breaker states and operational modes.', ['CircuitStateChanged', 'OperationalModeChanged', 'MeshFrozen', 'MeshThawed']),
-  mesh('mesh.witnesses', 'scope', 'Structural events and witnesses (seed 004).', ['StructuralEventObserved', 'StructuralWitnessRecorded']),
+  mesh('mesh.witnesses', 'scope', 'Structural events and witnesses (seed 004), and confirmed agent crashes (seed 003).', ['StructuralEventObserved', 'StructuralWitnessRecorded', 'AgentCrashConfirmed']),
+  // One partition: breakers of clusters, sectors and the mesh are one fold, so the guardian copies
+  // its inputs here (in the transaction that consumes them) and sequences its ticks among them;
+  // this log's order alone decides every breaker, mode and witness (services/guardian).
+  { name: 'mesh.guardian', partitions: 1, key: 'scope', doc: 'The guardian\'s inputs in one order: agent state changes, mesh summaries and structural events it copied, and its clock ticks.', config: retain(3), events: ['AgentStateChanged', 'MeshSummarized', 'StructuralEventObserved', 'GuardianClockTicked'], dlq: true },
 ] as const;
 
 /** A declared topic's logical name (without TOPIC_PREFIX): a typo is a type error, not a topic nobody reads. */

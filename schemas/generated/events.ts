@@ -66,6 +66,40 @@ export interface ConflictDetail {
 export const CONFLICT_TYPE_SYMBOLS = ['CONTEXT_DIVERGENCE', 'DATA_CONTRADICTION', 'TEMPORAL_PARADOX', 'CAPABILITY_MISMATCH', 'HASH_MISMATCH', 'OTHER'] as const;
 export type ConflictType = (typeof CONFLICT_TYPE_SYMBOLS)[number];
 
+/** A suspected agent is declared crashed because a second signal confirmed the first (seed 003 failure detection with confirmation): missed heartbeats and a failed delivery, or the same failure seen by two observers. */
+export interface AgentCrashConfirmed {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'AgentCrashConfirmed';
+  /** Event envelope; causation_id = the confirming observation. */
+  meta: EventMetadata;
+  /** Agent declared crashed. */
+  agent_id: string;
+  /** Cluster of the agent when a signal named it; null otherwise. */
+  cluster_id: string | null;
+  /** Sector of the agent when a signal named it; null otherwise. */
+  sector_id: string | null;
+  /** Event time of the first signal. */
+  suspected_at: number;
+  /** The signals that led to the declaration, oldest first. */
+  signals: Array<FailureSignal>;
+}
+
+/** One observation that the agent failed. */
+export interface FailureSignal {
+  /** What was observed. */
+  kind: FailureSignalKind;
+  /** Who observed it (the producer of the observation). */
+  observer: string;
+  /** event_id of the observation. */
+  event_id: string;
+  /** Event time of the observation. */
+  at: number;
+}
+
+/** What was observed. */
+export const FAILURE_SIGNAL_KIND_SYMBOLS = ['MISSED_HEARTBEATS', 'FAILED_DELIVERY'] as const;
+export type FailureSignalKind = (typeof FAILURE_SIGNAL_KIND_SYMBOLS)[number];
+
 /** An agent changed operational state (offline after 30 s without heartbeat, degraded on impedance spike, ...). */
 export interface AgentStateChanged {
   /** Event type discriminator (the Avro record name); not part of the Avro body. */
@@ -596,6 +630,16 @@ export interface GatherWindowClosed {
   grace_ms: number;
 }
 
+/** Event time advanced for the guardian (DESIGN invariant 8): sequenced into the guardian's own input partition, it fires the breaker probes and evaluations due by tick_at. Its place in the log, not a clock, decides. */
+export interface GuardianClockTicked {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'GuardianClockTicked';
+  /** Event envelope; occurred_at = tick_at. */
+  meta: EventMetadata;
+  /** Event time the guardian's clock advances to (it never goes back). */
+  tick_at: number;
+}
+
 /** An agent heartbeat (every 5 s, seed 002 §4.1) with its self-measured impedance inputs. */
 export interface HeartbeatReceived {
   /** Event type discriminator (the Avro record name); not part of the Avro body. */
@@ -1016,6 +1060,8 @@ export interface ScheduleComputed {
   entries: Array<ScheduleEntry>;
   /** The request's dispatch terms; null in schedules written before they were carried. */
   terms: DispatchTerms | null;
+  /** Set when the mesh's operational mode refuses the whole request (seed 002 §6.3, e.g. a scatter over 1000 agents in DEGRADED_MODERATE); entries are then empty and nothing is sent. Null for a schedule. */
+  refused_reason: string | null;
 }
 
 /** Schedule of one target agent. */
@@ -1466,6 +1512,7 @@ export interface VoteDeadlinePassed {
 
 export type SolvermeshEvent =
   | AckReceived
+  | AgentCrashConfirmed
   | AgentStateChanged
   | CircuitStateChanged
   | ClusterSummarized
@@ -1484,6 +1531,7 @@ export type SolvermeshEvent =
   | EntryEstimateRequested
   | EntryEstimated
   | GatherWindowClosed
+  | GuardianClockTicked
   | HeartbeatReceived
   | ImpedanceUpdated
   | IterationCompleted
@@ -1518,6 +1566,7 @@ export type EventType = SolvermeshEvent['type'];
  */
 export interface EventsByType {
   AckReceived: AckReceived;
+  AgentCrashConfirmed: AgentCrashConfirmed;
   AgentStateChanged: AgentStateChanged;
   CircuitStateChanged: CircuitStateChanged;
   ClusterSummarized: ClusterSummarized;
@@ -1536,6 +1585,7 @@ export interface EventsByType {
   EntryEstimateRequested: EntryEstimateRequested;
   EntryEstimated: EntryEstimated;
   GatherWindowClosed: GatherWindowClosed;
+  GuardianClockTicked: GuardianClockTicked;
   HeartbeatReceived: HeartbeatReceived;
   ImpedanceUpdated: ImpedanceUpdated;
   IterationCompleted: IterationCompleted;
@@ -1565,6 +1615,7 @@ export interface EventsByType {
 export type EventOf<T extends EventType> = EventsByType[T];
 export const EVENT_TYPES = [
   'AckReceived',
+  'AgentCrashConfirmed',
   'AgentStateChanged',
   'CircuitStateChanged',
   'ClusterSummarized',
@@ -1583,6 +1634,7 @@ export const EVENT_TYPES = [
   'EntryEstimateRequested',
   'EntryEstimated',
   'GatherWindowClosed',
+  'GuardianClockTicked',
   'HeartbeatReceived',
   'ImpedanceUpdated',
   'IterationCompleted',

@@ -2,7 +2,8 @@
 // (fold-lifecycle.ts), the folds projected into the Redis registry (registry-writer.ts) and
 // checkpointed to the mesh.impedance changelog (checkpointer.ts), and the reactors: coordination
 // requests answered with send schedules, acks measured and repartitioned by agent, 5 s ticks
-// answered with summaries. Periodic registry work runs in the runner's punctuation.
+// answered with summaries, the guardian's decisions kept for the schedules (restrictions.ts).
+// Periodic registry work runs in the runner's punctuation.
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { AckReceived, HeartbeatReceived } from '../../schemas/generated/events';
@@ -16,6 +17,7 @@ import { createImpedanceMetrics, registerBacklogGauge, type ImpedanceMetrics } f
 import { PartitionFold, type ApplyResult } from './partition-fold';
 import type { RegistryStore } from './registry-store';
 import { createRegistryWriter } from './registry-writer';
+import { recordDecision, RESTRICTION_INPUT_TYPES } from './restrictions';
 import { scheduleReactor } from './schedule-reactor';
 import { summaryReactor } from './summary-reactor';
 
@@ -24,6 +26,7 @@ const COORDINATION: TopicName = 'mesh.coordination';
 const ACKS: TopicName = 'mesh.acks';
 const AGENT_ACKS: TopicName = 'mesh.agent-acks';
 const CHANGELOG: TopicName = 'mesh.impedance';
+const CIRCUITS: TopicName = 'mesh.circuits';
 
 const NO_EMITS: readonly Emit[] = Object.freeze([]);
 
@@ -59,7 +62,7 @@ export interface ImpedanceProcessorDeps {
 }
 
 /** The event types the impedance processor takes (AckReceived on mesh.acks and mesh.agent-acks). */
-export const IMPEDANCE_INPUT_TYPES = ['HeartbeatReceived', 'CoordinationRequested', 'AckReceived'] as const;
+export const IMPEDANCE_INPUT_TYPES = ['HeartbeatReceived', 'CoordinationRequested', 'AckReceived', ...RESTRICTION_INPUT_TYPES] as const;
 
 export type ImpedanceProcessor = Processor<(typeof IMPEDANCE_INPUT_TYPES)[number]> & {
   readonly metrics: ImpedanceMetrics;
@@ -148,7 +151,7 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
 
   return {
     name: 'impedance',
-    inputs: [HEARTBEATS, COORDINATION, ACKS, AGENT_ACKS],
+    inputs: [HEARTBEATS, COORDINATION, ACKS, AGENT_ACKS, CIRCUITS],
     metrics,
     folds: () => new Map([...folds.all()].map((x) => [x.partition, x.fold])),
     drain,
@@ -160,6 +163,10 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
         case 'HeartbeatReceived': return onHeartbeat(event, ctx);
         case 'CoordinationRequested': return onCoordination(event);
         case 'AckReceived': return ctx.topic === AGENT_ACKS ? onAgentAck(event, ctx) : onAck(event);
+        case 'CircuitStateChanged':
+        case 'OperationalModeChanged':
+        case 'MeshFrozen':
+        case 'MeshThawed': return recordDecision(store, event).then(() => NO_EMITS);
         default: return unreachable(event);
       }
     },

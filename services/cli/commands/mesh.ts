@@ -1,4 +1,5 @@
 // `solvermesh mesh best|status`: routing queries and the status box, answered from the registry;
+// `mesh health|replay`: the guardian's fold of mesh.guardian, summarised or checked bit for bit;
 // `mesh coordinate`: a coordination request onto mesh.coordination, and with --wait the schedule
 // the impedance service computes for it.
 import type { Command } from 'commander';
@@ -13,6 +14,7 @@ import { errorMessage } from '../../runtime/errors';
 import { endOffsets, readLog } from '../../runtime/kafka/log-reader';
 import { schemaValidator } from '../../runtime/validation';
 import { EventSender } from '../event-sender';
+import { meshHealth, meshReplay } from './mesh-guardian';
 
 export async function withStore<T>(config: RuntimeConfig, fn: (s: RegistryStore) => Promise<T>): Promise<T> {
   const redis = connectRedis(config.redisUrl);
@@ -89,6 +91,7 @@ export async function meshCoordinate(config: RuntimeConfig, o: CoordinateFlags, 
   } catch (err) {
     throw new Error(`no complete schedule for ${req.meta.correlation_id} on ${schedules} within ${waitS} s (is the impedance service running?); the request was sent. ${errorMessage(err)}`);
   }
+  if (gather.refusedReason !== null) throw new Error(`${req.meta.correlation_id} refused by the mesh: ${gather.refusedReason}`);
   const entries = gather.entries();
   const summary = summarizeSchedule(entries, req.target_arrival_time);
   if (o.json) out(JSON.stringify({ correlation_id: req.meta.correlation_id, message_id: req.message_id, target_arrival_time: req.target_arrival_time, summary, entries }));
@@ -111,6 +114,21 @@ export function register(program: Command): void {
     .description('the mesh status box: agents active, sectors healthy, mean impedance, conflicts, mode')
     .action(async () => {
       process.stdout.write(`${formatStatusBox(await withStore(loadConfig(), (s) => meshStatus(s)))}\n`);
+    });
+  mesh
+    .command('health')
+    .description('the guardian\'s health summary (seed 004): components monitored, learned patterns, breakers not closed, recent witnesses, mode')
+    .option('--json', 'print JSON')
+    .action(async (o: { json?: boolean }) => {
+      process.stdout.write(`${await meshHealth(loadConfig(), o)}\n`);
+    });
+  mesh
+    .command('replay')
+    .description('refold the guardian\'s recorded inputs (mesh.guardian) and compare every breaker, mode and witness event bit for bit; exit 1 on divergence')
+    .action(async () => {
+      const r = await meshReplay(loadConfig());
+      process.stdout.write(`${r.line}\n`);
+      if (!r.ok) process.exitCode = 1;
     });
   mesh
     .command('coordinate')

@@ -17,7 +17,7 @@ const scheduled = (agent: string, leadMs: number): ScheduleEntry => {
 };
 const skipped = (agent: string): ScheduleEntry => ({ agent_id: agent, status: 'SKIP', lead_time_ms: 61_000, send_at: null, expected_processing_ms: null, confidence: null, skip_reason: 'INSUFFICIENT_LEAD_TIME', available_ms: 3000, send_bucket_at: null });
 const chunk = (index: number, count: number, entries: ScheduleEntry[], t: DispatchTerms | null = terms): ScheduleComputed => ({
-  type: 'ScheduleComputed', meta: meta(`sched-${index}`, NOW), message_id: 'msg-1', target_arrival_time: T, chunk_index: index, chunk_count: count, entries, terms: t,
+  type: 'ScheduleComputed', meta: meta(`sched-${index}`, NOW), message_id: 'msg-1', target_arrival_time: T, chunk_index: index, chunk_count: count, entries, terms: t, refused_reason: null,
 });
 const tick = (atUs: number): DispatchDue => ({ type: 'DispatchDue', meta: meta(`tick-${atUs}`, atUs), message_id: 'msg-1', due_at: atUs });
 
