@@ -65,6 +65,7 @@ export class Hub {
   private readonly log = emptySessionLog();
   private readonly histories = new Map<string, History>();
   private readonly allSubs = new Set<Subscriber>();
+  private readonly watchers = new Set<(r: FollowedRecord) => void>();
   readonly mesh = new MeshView();
   private records = 0;
 
@@ -78,6 +79,7 @@ export class Hub {
     const e = r.event;
     if (!e) return;
     this.mesh.onEvent(r.topic, e);
+    for (const w of this.watchers) w(r);
     if (!isStreamTopic(r.topic) || !isStreamed(e)) return;
     const sessionId = sessionOf(r.topic, e);
     if (!sessionId) return;
@@ -121,6 +123,12 @@ export class Hub {
   subscribeAll(sub: Subscriber): () => void {
     this.allSubs.add(sub);
     return () => { this.allSubs.delete(sub); };
+  }
+
+  /** Every decoded record from now on, after the projection folded it (answers to requests: EntryEstimated). */
+  watch(fn: (r: FollowedRecord) => void): () => void {
+    this.watchers.add(fn);
+    return () => { this.watchers.delete(fn); };
   }
 
   summary(id: string): SessionSummary | undefined {
