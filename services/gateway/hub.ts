@@ -68,6 +68,8 @@ export class Hub {
   private readonly watchers = new Set<(r: FollowedRecord) => void>();
   readonly mesh = new MeshView();
   private records = 0;
+  /** Highest offset folded per `topic/partition`. */
+  private readonly folded = new Map<string, number>();
 
   constructor(private readonly historyCap: number) {}
 
@@ -75,6 +77,7 @@ export class Hub {
 
   onRecord(r: FollowedRecord): void {
     this.records++;
+    this.folded.set(`${r.topic}/${r.partition}`, r.offset);
     foldLogEntry(this.log, r);
     const e = r.event;
     if (!e) return;
@@ -123,6 +126,11 @@ export class Hub {
   subscribeAll(sub: Subscriber): () => void {
     this.allSubs.add(sub);
     return () => { this.allSubs.delete(sub); };
+  }
+
+  /** Whether the record at this position (or a later one of its partition) was folded. */
+  hasFolded(topic: string, partition: number, offset: number): boolean {
+    return (this.folded.get(`${topic}/${partition}`) ?? -1) >= offset;
   }
 
   /** Every decoded record from now on, after the projection folded it (answers to requests: EntryEstimated). */
