@@ -10,7 +10,7 @@ import { GATEWAY_KNOBS } from '../gateway/config';
 
 export const MCP_KNOBS = {
   mcpToken: { env: 'MCP_TOKEN', kind: 'string', default: '', doc: 'A gateway bearer token (`--token`): looked up in `GATEWAY_TOKENS` / `GATEWAY_TOKENS_FILE`, its subject owns the sessions the stdio server opens and its scopes choose the tools. Overrides `MCP_SCOPES`.' },
-  mcpScopes: { env: 'MCP_SCOPES', kind: 'list', default: ['read'], item: { pattern: /^(read|costs|open|admin)$/, name: 'scope (read, costs, open, admin)' }, doc: 'Without a token (`--scopes`): the scopes of the stdio caller; read lists status and mesh tools, costs adds pushing costs and coordination, open adds opening, verifying and estimating, admin all (and every session).' },
+  mcpScopes: { env: 'MCP_SCOPES', kind: 'list', default: ['read'], item: { pattern: /^(read|costs|open|admin)$/, name: 'scope (read, costs, open, admin)' }, doc: 'Without a token (`--scopes`): the scopes of the stdio caller, as a gateway token has them: read (status, waits, mesh and conflict queries), costs (pushing costs, coordinating), open (opening, verifying, estimating), admin (every tool and every session).' },
   mcpSubject: { env: 'MCP_SUBJECT', kind: 'string', default: 'mcp', doc: 'Without a token (`--subject`): the owner recorded on sessions the stdio server opens; it sees only its own sessions unless admin.' },
   mcpGatewayUrl: { env: 'MCP_GATEWAY_URL', kind: 'url', default: 'http://127.0.0.1:3000', protocols: ['http:', 'https:'], doc: 'The gateway the stdio server links session streams to (`--gateway-url`).' },
 } as const satisfies KnobDecls;
