@@ -21,10 +21,12 @@ import { meshStatus } from '../impedance/status';
 import { derivedEventId } from '../runtime/ids';
 import { matrixMarketToCsr, parseMatrixMarket } from '../solver/matrix-market';
 import { streamUrl, type ToolContext } from './deps';
-import { waitConverged, waitEstimate, waitVerdict } from './waits';
+import { waitConverged, waitEstimate, waitVerdict, whenFolded } from './waits';
 
 /** Longest any tool waits: MCP clients commonly give up on a call after 60 s. */
 export const MAX_WAIT_MS = 55_000;
+/** How long a call waits for the projection to read back what it just wrote. */
+const FOLD_WAIT_MS = 10_000;
 
 interface ToolSpec<I extends z.ZodObject, O extends z.ZodObject> {
   readonly name: string;
@@ -143,10 +145,15 @@ const openSessionTool = tool({
   }),
   run: async (a, ctx) => {
     const opened = await publishSession(ctx.deps, ctx.principal, solveRequestOf(a));
+    // The next call (status, wait, costs) reads the projection: it must hold this session first.
+    const at = opened.opened_at;
+    if (!(await whenFolded(ctx.deps.hub, at.topic, at.partition, at.offset, FOLD_WAIT_MS))) {
+      throw new GatewayError('UNAVAILABLE', `session ${opened.session_id} was sent (solver.sessions partition ${at.partition} offset ${at.offset}) but this server's projection has not read it back within ${FOLD_WAIT_MS} ms; it will appear in solver_status once it has`);
+    }
     const url = streamUrl(ctx.gatewayUrl, opened.session_id);
     return {
       out: { ...opened, stream_url: url },
-      links: [{ type: 'resource_link', uri: url, name: `session ${opened.session_id} events`, mimeType: 'application/x-ndjson', description: 'The session\'s iterations, convergence, verifications and conflicts as NDJSON (or SSE with Accept: text/event-stream); send the same bearer token.' }],
+      links: [{ type: 'resource_link', uri: url, name: `session ${opened.session_id} events`, mimeType: 'application/x-ndjson', description: 'The session\'s iterations, convergence, verifications and conflicts as NDJSON (or SSE with Accept: text/event-stream), served by the gateway once it has read the session from the log; send the same bearer token.' }],
     };
   },
 });

@@ -143,3 +143,13 @@ export function waitEstimate(hub: Hub, causes: readonly string[], ms: number, si
     signal?.addEventListener('abort', abort, { once: true });
   });
 }
+
+/** Resolves true once the hub has folded the record at this position (a call's own write), false after `ms`. */
+export function whenFolded(hub: Hub, topic: string, partition: number, offset: number, ms: number): Promise<boolean> {
+  if (hub.hasFolded(topic, partition, offset)) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const finish = (v: boolean) => { clearTimeout(timer); stop(); resolve(v); };
+    const stop = hub.watch(() => { if (hub.hasFolded(topic, partition, offset)) finish(true); });
+    const timer = setTimeout(() => finish(hub.hasFolded(topic, partition, offset)), ms);
+  });
+}
