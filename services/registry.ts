@@ -7,6 +7,7 @@ import { GATEWAY_KNOBS } from './gateway/config';
 import { gatewayService } from './gateway';
 import { guardianService } from './guardian';
 import { impedanceService } from './impedance';
+import { MCP_KNOBS } from './mcp/config';
 import { RUNTIME_KNOBS } from './runtime/config';
 import type { KnobSet } from './runtime/knob-table';
 import type { ServiceDefinition, StandaloneService } from './runtime/service';
@@ -31,5 +32,6 @@ export const KNOB_SETS: readonly KnobSet[] = [
   { name: 'runtime', knobs: RUNTIME_KNOBS },
   ...Object.values(SERVICES).flatMap((s) => (s.knobs ? [{ name: s.name, knobs: s.knobs }] : [])),
   { name: 'gateway', knobs: GATEWAY_KNOBS },
+  { name: 'mcp', knobs: MCP_KNOBS },
   { name: 'demo', knobs: DEMO_KNOBS },
 ];

@@ -3,16 +3,12 @@
 // `mesh coordinate`: a coordination request onto mesh.coordination, and with --wait the schedule
 // the impedance service computes for it.
 import type { Command } from 'commander';
-import { topicSpec } from '../../../topics/catalog';
 import { registryPrefix } from '../../impedance';
-import { coordinationRequested, parseArrival, ScheduleGather, scheduleLine, summarizeSchedule } from '../../impedance/coordination';
+import { coordinationRequested, parseArrival, scheduleLine } from '../../impedance/coordination';
 import { connectRedis, RegistryStore } from '../../impedance/registry-store';
 import { formatStatusBox, meshStatus } from '../../impedance/status';
-import { EventCodec } from '../../runtime/codec';
 import { loadConfig, type RuntimeConfig } from '../../runtime/config';
-import { errorMessage } from '../../runtime/errors';
-import { endOffsets, readLog } from '../../runtime/kafka/log-reader';
-import { schemaValidator } from '../../runtime/validation';
+import { requestCoordination } from '../coordination-request';
 import { EventSender } from '../event-sender';
 import { meshHealth, meshReplay } from './mesh-guardian';
 
@@ -48,11 +44,10 @@ interface CoordinateFlags {
 }
 
 const collect = (v: string, all: string[]) => [...all, v];
-const validate = schemaValidator();
 
 /**
- * Sends one request; with --wait, reads mesh.schedules from where it ended before the send until
- * every chunk of this request's schedule is in. Exit 1 with the reason when it is not in time.
+ * Sends one request; with --wait, waits for every chunk of its schedule (coordination-request.ts).
+ * Exit 1 with the reason when it is not in time.
  */
 export async function meshCoordinate(config: RuntimeConfig, o: CoordinateFlags, out: (line: string) => void): Promise<void> {
   const nowUs = Date.now() * 1000;
@@ -66,36 +61,20 @@ export async function meshCoordinate(config: RuntimeConfig, o: CoordinateFlags, 
     weight: num('--weight', o.weight), priority: num('--priority', o.priority), verb: o.verb.toUpperCase(),
     windowMs: num('--window', o.window), capabilities: o.capability,
   });
-  // What the service would dead-letter is refused here, before anything is sent.
-  const problems = validate(req);
-  if (problems.length > 0) throw new Error(`the request would be dead-lettered: ${problems.slice(0, 3).join('; ')}; nothing was sent`);
   const waitS = o.wait === undefined || o.wait === false ? undefined : o.wait === true ? 30 : num('--wait', o.wait);
   if (waitS !== undefined && !(waitS > 0)) throw new Error(`--wait ${waitS}: give a number of seconds > 0`);
-  const schedules = config.topicPrefix + 'mesh.schedules';
-  const from = waitS === undefined ? [] : await endOffsets(config.kafkaBrokers, schedules, topicSpec('mesh.schedules').partitions);
   const sender = await EventSender.connect(config);
+  let r;
   try {
-    await sender.sendKeyed('mesh.coordination', [{ key: req.meta.correlation_id, event: req }]);
+    r = await requestCoordination(config, sender, req, waitS === undefined ? {} : { scheduleMs: waitS * 1000 });
   } finally {
     await sender.close();
   }
-  if (waitS === undefined) { out(o.json ? JSON.stringify({ correlation_id: req.meta.correlation_id, message_id: req.message_id }) : req.meta.correlation_id); return; }
-  const gather = new ScheduleGather(req.meta.correlation_id);
-  const codec = new EventCodec(config.schemaRegistryUrl);
-  try {
-    await readLog(config.kafkaBrokers, codec, from.map((f, p) => ({ topic: schedules, partition: p, from: f })), {
-      timeoutMs: waitS * 1000,
-      until: () => gather.complete,
-      onRecord: (r) => { if (r.event?.type === 'ScheduleComputed') gather.add(r.event); },
-    });
-  } catch (err) {
-    throw new Error(`no complete schedule for ${req.meta.correlation_id} on ${schedules} within ${waitS} s (is the impedance service running?); the request was sent. ${errorMessage(err)}`);
-  }
-  if (gather.refusedReason !== null) throw new Error(`${req.meta.correlation_id} refused by the mesh: ${gather.refusedReason}`);
-  const entries = gather.entries();
-  const summary = summarizeSchedule(entries, req.target_arrival_time);
-  if (o.json) out(JSON.stringify({ correlation_id: req.meta.correlation_id, message_id: req.message_id, target_arrival_time: req.target_arrival_time, summary, entries }));
-  else out(`schedule ${req.meta.correlation_id} for T = ${new Date(req.target_arrival_time / 1000).toISOString()}: ${scheduleLine(summary)}`);
+  if (waitS === undefined) { out(o.json ? JSON.stringify({ correlation_id: r.correlation_id, message_id: r.message_id }) : r.correlation_id); return; }
+  if (r.refused !== null) throw new Error(`${r.correlation_id} refused by the mesh: ${r.refused}`);
+  if (!r.schedule) throw new Error(r.scheduleMissing ?? `no schedule for ${r.correlation_id}`);
+  if (o.json) out(JSON.stringify({ correlation_id: r.correlation_id, message_id: r.message_id, target_arrival_time: r.target_arrival_time, summary: r.schedule.summary, entries: r.schedule.entries }));
+  else out(`schedule ${r.correlation_id} for T = ${new Date(r.target_arrival_time / 1000).toISOString()}: ${scheduleLine(r.schedule.summary)}`);
 }
 
 export function register(program: Command): void {
