@@ -59,7 +59,7 @@ export function refold(core: PartitionCore, records: LogRecord[], prefix: string
     const ev = r.event;
     if (!isSolverInput(ev)) continue;
     if (validate && validate(ev).length > 0) continue;
-    try { core.check(ev); } catch (err) { if (err instanceof InputRejected) continue; throw err; }
+    try { core.check(ev, r.topic.slice(prefix.length)); } catch (err) { if (err instanceof InputRejected) continue; throw err; }
     core.fold(ev, { topic: r.topic.slice(prefix.length), partition: r.partition, offset: r.offset, eventId: ev.meta.event_id, occurredAt: ev.meta.occurred_at });
     core.work();
   }

@@ -72,7 +72,7 @@ export class VerifierCore {
   }
 
   private onSolverInput(event: SolverEvent, ref: { topic: string; offset: number }): Emitted[] {
-    try { this.replica.check(event); } catch (err) {
+    try { this.replica.check(event, ref.topic); } catch (err) {
       // The solver dead-letters it; its copy must skip it the same way.
       if (err instanceof InputRejected) return this.drain();
       throw err;
