@@ -48,6 +48,8 @@ export class PartitionCore {
   readonly folded: Positions = {};
   /** Cost-partition inputs for sessions not assembled yet (cross-topic order), replayed then. */
   readonly orphans = new Map<string, Orphan[]>();
+  /** Inputs whose copy on the cost partition a previous run already wrote (restore.ts markSequenced); not copied again. */
+  private readonly copied = new Set<string>();
   /** Records held in `orphans`, against limits.maxOrphans. */
   private orphanCount = 0;
   streamTime = 0;
@@ -120,7 +122,7 @@ export class PartitionCore {
       case 'ConsensusNotReached':
       case 'EntryEstimateRequested':
       case 'SessionClosed':
-        if (event.type !== 'CostUpdated' && ref.topic !== SEQUENCED_ON) out.push(...sequenced(event));
+        if (event.type !== 'CostUpdated' && ref.topic !== SEQUENCED_ON) { if (!this.copied.delete(event.meta.event_id)) out.push(...sequenced(event)); }
         else if (!s) this.orphan(event, ref);
         else if (live) this.put(onSequenced(live, event, ref, this.limits, out));
         break;
@@ -166,6 +168,11 @@ export class PartitionCore {
     held.push(...list);
     this.orphans.set(sessionId, held);
     this.orphanCount += list.length;
+  }
+
+  /** The input with this event id has its copy on the cost partition already. */
+  markSequenced(eventId: string): void {
+    this.copied.add(eventId);
   }
 
   /** Stream time moved on a record of another session (replay of one session). */

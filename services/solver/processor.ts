@@ -86,6 +86,12 @@ export function solverProcessor(o: SolverProcessorOptions): Processor<SolverEven
   }
 
   function handleWith(h: Held, e: SolverEvent, ctx: RecordContext): Emit[] {
+    // The restored state already holds it: the group's offsets were lost (deleted, expired) and
+    // the consumer began again below the snapshot's position.
+    if (Number(ctx.offset) <= (h.core.folded[ctx.topic] ?? -1)) {
+      m.refolded.inc();
+      return [];
+    }
     try {
       h.core.check(e, ctx.topic);
     } catch (err) {
@@ -190,6 +196,7 @@ function metrics(registry?: Registry) {
     updates: new Counter({ name: 'solver_cost_updates_applied_total', help: 'CostUpdated records applied to sessions.', registers: reg }),
     iterations: new Counter({ name: 'solver_iterations_total', help: 'Solver iterations run.', registers: reg }),
     conflicts: new Counter({ name: 'solver_conflicts_total', help: 'Matrix updates refused for a stale old_value.', registers: reg }),
+    refolded: new Counter({ name: 'solver_inputs_already_folded_total', help: 'Input records skipped because the restored state had folded them (consumer offsets behind the snapshot).', registers: reg }),
     snapshots: new Counter({ name: 'solver_snapshots_total', help: 'Partition snapshots written.', registers: reg }),
     // A long solve must not cost the group its members (issue 5): every rebalance shows here.
     assignments: new Counter({ name: 'solver_partition_assignments_total', help: 'Group rebalances that assigned partitions to this instance.', registers: reg }),

@@ -2,7 +2,7 @@
 // serialized at a position where no solve is half-way (kernel recurrences cannot be saved, and
 // every solve restarts fresh from x anyway), split into pieces for the compacted topic.
 // Layout: u32 header length, JSON header (scalars and array descriptors), then the arrays.
-import type { CostUpdated, MatrixChunkAppended, SessionOpened, SessionSnapshotted } from '../../schemas/generated/events';
+import type { CostUpdated, InputPosition, MatrixChunkAppended, SessionOpened, SessionSnapshotted } from '../../schemas/generated/events';
 import type { KernelFactory, Method, Preconditioner } from '../../wasm';
 import { derivedEventId } from '../runtime/ids';
 import type { Orphan, PartitionCore } from './domain';
@@ -318,18 +318,67 @@ export function partitionSessionId(partition: number): string {
 /** Compaction keeps the latest piece per slot: `p<partition>#<piece>`. */
 export const snapshotKey = (partition: number, piece: number) => `p${partition}#${piece}`;
 
-/** Picks the newest complete snapshot among pieces read back from the topic. */
-export function assembleLatest(pieces: SessionSnapshotted[]): Buffer | undefined {
+/** A complete snapshot read back from the topic, not yet trusted beyond its envelope. */
+export interface SnapshotCandidate {
+  readonly snapshotId: string;
+  /** The input positions it says it folded (logical topic names, this partition). */
+  readonly where: readonly InputPosition[];
+  readonly blob: Buffer;
+}
+
+/**
+ * The complete snapshots of `partition` among pieces read back from the topic, newest first,
+ * and why others were left out. A piece the solver cannot have written (another producer, an
+ * id that does not derive from its positions, positions on other topics or partitions) never
+ * makes a candidate: anyone who can produce to solver.snapshots could otherwise pick the state
+ * a restart begins from. Incomplete snapshots (compaction racing a write) are passed over quietly.
+ */
+export function snapshotCandidates(pieces: readonly SessionSnapshotted[], partition: number, inputs: readonly string[]): { candidates: SnapshotCandidate[]; refused: string[] } {
+  const id = partitionSessionId(partition);
+  const refused: string[] = [];
   const byId = new Map<string, SessionSnapshotted[]>();
-  for (const p of pieces) byId.set(p.snapshot_id, [...(byId.get(p.snapshot_id) ?? []), p]);
-  let best: { at: number; buf: Buffer } | undefined;
-  for (const list of byId.values()) {
-    const count = list[0]!.chunk_count;
-    const parts = new Map(list.map((p) => [p.chunk_index, p]));
-    if (parts.size !== count) continue;
-    const at = list[0]!.applied_through.reduce((acc, p) => acc + p.offset, 0);
-    if (best && best.at >= at) continue;
-    best = { at, buf: Buffer.concat([...Array(count).keys()].map((i) => parts.get(i)!.state ?? Buffer.alloc(0))) };
+  for (const p of pieces) {
+    const where = p.applied_through.map((q) => `${q.topic}/${q.offset}`).join(',');
+    const why = p.meta.producer !== 'solver' ? `producer ${p.meta.producer}`
+      : p.session_id !== id ? `session id ${p.session_id}`
+        : p.snapshot_id !== derivedEventId(id, `snapshot:${where}`) ? `snapshot id ${p.snapshot_id} does not derive from its positions`
+          : p.meta.event_id !== derivedEventId(p.snapshot_id, String(p.chunk_index)) ? `piece id ${p.meta.event_id}`
+            : p.applied_through.some((q) => q.partition !== partition || !inputs.includes(q.topic) || !Number.isSafeInteger(q.offset) || q.offset < 0) ? 'positions outside the partition\'s inputs'
+              : !(p.chunk_count >= 1 && p.chunk_index >= 0 && p.chunk_index < p.chunk_count) ? `piece ${p.chunk_index} of ${p.chunk_count}`
+                : undefined;
+    if (why) { refused.push(`snapshot ${p.snapshot_id} piece ${p.chunk_index}: ${why}`); continue; }
+    byId.set(p.snapshot_id, [...(byId.get(p.snapshot_id) ?? []), p]);
   }
-  return best?.buf;
+  const candidates: Array<SnapshotCandidate & { at: number }> = [];
+  for (const [snapshotId, list] of byId) {
+    const count = list[0]!.chunk_count;
+    const parts = new Map(list.filter((p) => p.chunk_count === count).map((p) => [p.chunk_index, p]));
+    if (parts.size !== count) continue;
+    const where = list[0]!.applied_through;
+    const blob = Buffer.concat([...Array(count).keys()].map((i) => parts.get(i)!.state ?? Buffer.alloc(0)));
+    candidates.push({ snapshotId, where, blob, at: where.reduce((acc, p) => acc + p.offset, 0) });
+  }
+  candidates.sort((p, q) => q.at - p.at);
+  return { candidates: candidates.map(({ at: _at, ...c }) => c), refused };
+}
+
+/**
+ * Why a candidate's blob does not match its envelope or the log: positions other than those it
+ * was filed under, or at or past `limits` (per logical topic: the group's committed offset, else
+ * the partition's end; a snapshot commits with the inputs it folded, so it cannot be ahead).
+ */
+export function positionsRefusal(c: SnapshotCandidate, limits: Readonly<Record<string, number>>): string | undefined {
+  const folded = snapshotPositions(c.blob);
+  const filed = Object.fromEntries(c.where.map((p) => [p.topic, p.offset]));
+  const topics = new Set([...Object.keys(folded), ...Object.keys(filed)]);
+  for (const t of topics) {
+    if (folded[t] !== filed[t]) return `its state folded ${t} through ${folded[t]}, its envelope says ${filed[t]}`;
+    if (!(folded[t]! < (limits[t] ?? 0))) return `it claims ${t} through offset ${folded[t]}, but the log holds (or the group committed) only offsets below ${limits[t] ?? 0}`;
+  }
+  return undefined;
+}
+
+/** The ids of the sessions a snapshot holds (restore checks them against the SessionOpened in the log). */
+export function snapshotSessionIds(buf: Buffer): string[] {
+  return parseHeader(buf).header.sessions.map((r) => r?.id);
 }

@@ -16,7 +16,7 @@ import { sequencedId } from '../../solver/outputs';
 import { checkSessionId } from '../cost-input';
 import { estimateReport, referenceValue } from '../estimate-report';
 import { EventSender, problemsOf } from '../event-sender';
-import { recordTyper } from '../record-type';
+import { recordTyper } from '../../runtime/record-type';
 import { requireTopics } from '../topic-check';
 
 interface EstimateFlags {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import type { SessionClosed, SessionRejected } from '../../../schemas/generated/events';
 import { DEFAULT_SOLVER_LIMITS, PartitionCore, type Output, type SolverEvent } from '../../../services/solver/domain';
 import { costStream, costUpdated, openSession } from '../../../services/solver/events';
-import { deserialize, serialize, SnapshotRefused } from '../../../services/solver/snapshot';
+import { deserialize, positionsRefusal, serialize, snapshotCandidates, snapshotEvents, SnapshotRefused } from '../../../services/solver/snapshot';
 import { csrFromCoo, wasmKernel } from '../../../wasm';
 import { poisson2d, smoothRhs } from '../../../wasm/src/problems';
 import { active, refOf, run, slice, toLog, type Logged } from './harness';
@@ -71,6 +71,39 @@ describe('solver under hostile input', () => {
       const into = new PartitionCore(0, DEFAULT_SOLVER_LIMITS, wasmKernel());
       assert.throws(() => deserialize(poisoned, into), (err: unknown) => err instanceof SnapshotRefused && /b\[0\] is not finite/.test(err.message));
       assert.equal(into.sessions.size, 0);
+    });
+  });
+
+  describe('forged snapshots', () => {
+    const INPUTS = ['solver.sessions', 'solver.costs', 'solver.commands', 'solver.verifications'];
+    const filed = (folded: Record<string, number>) => {
+      const core = new PartitionCore(2, DEFAULT_SOLVER_LIMITS, wasmKernel());
+      Object.assign(core.folded, folded);
+      return snapshotEvents(core, 0);
+    };
+
+    it('given pieces the solver cannot have written (another producer, ids not derived from their positions, positions off the partition\'s inputs), then none makes a candidate, and the real ones come newest first', () => {
+      const older = filed({ 'solver.sessions': 3, 'solver.costs': 10 });
+      const newer = filed({ 'solver.sessions': 3, 'solver.costs': 20 });
+      const [base] = filed({ 'solver.sessions': 3, 'solver.costs': 30 });
+      const forged = [
+        { ...base!, meta: { ...base!.meta, producer: 'mallory' } },
+        { ...base!, applied_through: base!.applied_through.map((q) => ({ ...q, offset: q.offset + 1 })) },
+        { ...base!, meta: { ...base!.meta, event_id: ID('f00') } },
+        ...filed({ 'solver.sessions': 3, 'mesh.heartbeats': 99 }),
+      ];
+      const { candidates, refused } = snapshotCandidates([...older, ...forged, ...newer], 2, INPUTS);
+      assert.deepEqual(candidates.map((c) => c.snapshotId), [newer[0]!.snapshot_id, older[0]!.snapshot_id]);
+      assert.equal(refused.length, 4);
+      assert.match(refused.join('\n'), /producer mallory[\s\S]*does not derive from its positions[\s\S]*piece id[\s\S]*outside the partition's inputs/);
+    });
+
+    it('given a candidate claiming offsets the group never committed, or filed under positions its state does not hold, then it is refused', () => {
+      const [c] = snapshotCandidates(filed({ 'solver.sessions': 3, 'solver.costs': 20 }), 2, INPUTS).candidates;
+      assert.equal(positionsRefusal(c!, { 'solver.sessions': 4, 'solver.costs': 21 }), undefined);
+      assert.match(positionsRefusal(c!, { 'solver.sessions': 4, 'solver.costs': 20 }) ?? '', /claims solver.costs through offset 20, but the log holds \(or the group committed\) only offsets below 20/);
+      const other = filed({ 'solver.sessions': 3, 'solver.costs': 5 })[0]!.state!;
+      assert.match(positionsRefusal({ ...c!, blob: other }, { 'solver.sessions': 4, 'solver.costs': 21 }) ?? '', /folded solver.costs through 5, its envelope says 20/);
     });
   });
 
