@@ -36,8 +36,11 @@ export { hasWork, iterationCost } from './work';
 
 export type Orphan = { event: CostUpdated | Sequenced | IterationSliceGranted; ref: InputRef };
 
-/** Inputs refused once their session ended (consensus results and slices still racing it are not the client's). */
-const REFUSED_WHEN_ENDED: ReadonlySet<SolverEvent['type']> = new Set(['MatrixChunkAppended', 'CostUpdated', 'CorrectionRequested', 'VerificationRequested', 'EntryEstimateRequested']);
+/**
+ * A client's inputs, refused once their session ended. The verifiers' corrections and consensus
+ * results and the solver's slices race a close as a matter of course: passed over, not dead letters.
+ */
+const REFUSED_WHEN_ENDED: ReadonlySet<SolverEvent['type']> = new Set(['MatrixChunkAppended', 'CostUpdated', 'VerificationRequested', 'EntryEstimateRequested']);
 /** Cost-partition records held for a session not open yet. */
 const ORPHANED: ReadonlySet<SolverEvent['type']> = new Set(['CostUpdated', 'CorrectionRequested', 'VerificationRequested', 'EntryEstimateRequested', 'ConsensusReached', 'ConsensusNotReached', 'SessionClosed', 'IterationSliceGranted']);
 

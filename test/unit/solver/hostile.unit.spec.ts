@@ -122,7 +122,7 @@ describe('solver under hostile input', () => {
       assert.equal(active(core, X).csr.n, A.n);
     });
 
-    it('given costs and client commands for a closed session, then each is refused naming the close, never folded', () => {
+    it('given costs and client requests for a closed session, then each is refused naming the close, never folded; a verifier\'s correction racing the close is not', () => {
       const closeEv: SessionClosed = { type: 'SessionClosed', meta: { ...openSession(X, A, [])[0]!.meta, event_id: ID('close'), producer: 'client' }, session_id: X, reason: 'CLIENT_CLOSED', final_iteration: null, final_residual_norm: null, message: 'bye' };
       const log = toLog([...openSession(X, A, smoothRhs(A.n)), closeEv]).map((l) => (l.event.type === 'SessionClosed' ? { ...l, topic: 'solver.costs' } : l));
       const { core } = run(log, { batch: 5, sliceWork: 1_000_000 });
@@ -130,6 +130,9 @@ describe('solver under hostile input', () => {
       assert.throws(() => core.check(costUpdated(X, 'after', { indices: [0], values: [1] })), /session .* is closed \(bye\): its CostUpdated is not applied/);
       const verify = { type: 'VerificationRequested', meta: { ...closeEv.meta, event_id: ID('v') }, session_id: X, probe_count: 1, probe_size: 1, seed: 1 } as SolverEvent;
       assert.throws(() => core.check(verify), /is closed/);
+      // A verifier's correction racing the close is no client's mistake: passed over, not dead-lettered.
+      const correction = { type: 'CorrectionRequested', meta: { ...closeEv.meta, event_id: ID('c') }, session_id: X, iteration: 3, verifier_id: 'g1', trigger: 'DRIFT', severity: 0.1, action: 'ADJUST_STEP', step_factor: 0.8, preconditioner: null, method: null } as SolverEvent;
+      core.check(correction, 'solver.commands');
     });
   });
 
