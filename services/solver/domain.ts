@@ -76,6 +76,10 @@ export class PartitionCore {
       const state = s.status === 'rejected' ? 'was rejected' : 'is closed';
       throw new InputRejected(`session ${event.session_id} ${state} (${s.why}): its ${event.type} is not applied`);
     }
+    if (event.type === 'MatrixChunkAppended' && s?.status !== 'assembling') {
+      // Chunks follow their SessionOpened on the same partition of solver.sessions.
+      throw new InputRejected(s ? `session ${event.session_id} already has its matrix: chunk ${event.chunk_index} is not applied` : `session ${event.session_id} was never opened: its chunk ${event.chunk_index} is not applied`);
+    }
     if (event.type === 'CostUpdated' && s && isOpen(s)) checkCost(event, s);
     if (event.type === 'EntryEstimateRequested') checkEstimate(event, s);
     if (event.type === 'IterationSliceGranted') this.checkSlice(event, s);

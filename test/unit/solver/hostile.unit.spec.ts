@@ -159,6 +159,9 @@ describe('solver under hostile input', () => {
       });
       assert.equal(refused, 2500);
       assert.equal([...core.orphans.values()].reduce((n, l) => n + l.length, 0), 500);
+      // Chunks come after their SessionOpened on one partition: one for a session never opened is refused, not held.
+      const chunk = openSession(ID('8888'), A, smoothRhs(A.n))[1]!;
+      assert.throws(() => core.check(chunk, 'solver.sessions'), /was never opened: its chunk 0 is not applied/);
       // A session that opens takes its orphans back: the budget frees up.
       const opened = toLog(openSession(ID('100'), A, smoothRhs(A.n)));
       for (const l of opened) core.fold(l.event, refOf(l));
