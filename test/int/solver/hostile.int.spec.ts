@@ -130,6 +130,8 @@ describe('solver service under hostile records', function () {
     children.push(child);
     const costs = costStream(sid, A.n, 100, 10);
     await send(k, 'solver.sessions', openSession(sid, A, smoothRhs(A.n), { verificationInterval: 20 }));
+    // Open before its costs, so the snapshots after them hold the session (not its costs as orphans).
+    await convergedThrough(k, sid, -1);
     await send(k, 'solver.costs', costs);
     await convergedThrough(k, sid, await lastCostOffset(k, sid));
     const real = async () => snapshotCandidates(await snapshotPieces(readerOf(k), p), p, INPUTS).candidates;
@@ -184,6 +186,8 @@ describe('solver service under hostile records', function () {
     children.push(child);
     const costs = costStream(sid, A.n, 100, 10);
     await send(k, 'solver.sessions', openSession(sid, A, smoothRhs(A.n), { verificationInterval: 20 }));
+    // Open before its costs, so the snapshots after them hold the session (not its costs as orphans).
+    await convergedThrough(k, sid, -1);
     await send(k, 'solver.costs', costs);
     await convergedThrough(k, sid, await lastCostOffset(k, sid));
     await waitFor(async () => snapshotCandidates(await snapshotPieces(readerOf(k), p), p, INPUTS).candidates.some((c) => c.where.some((q) => q.topic === 'solver.costs' && q.offset >= 50)), 60_000, 'a snapshot past cost offset 50');
@@ -215,7 +219,9 @@ function poisonSnapshot(blob: Buffer, folded: Record<string, number>, partition:
   const len = Buffer.alloc(4);
   len.writeUInt32LE(h.length);
   const body = Buffer.from(blob.subarray(4 + hlen));
-  body.writeDoubleLE(Infinity, header.sessions.find((s) => s.b)!.b!.at);
+  const active = header.sessions.find((s) => s.b);
+  assert.ok(active, `a snapshot with an active session: ${JSON.stringify(header.sessions.map((s) => [(s as { status?: string }).status, (s as { id?: string }).id]))} at ${JSON.stringify(header.folded)}`);
+  body.writeDoubleLE(Infinity, active.b!.at);
   const state = Buffer.concat([len, h, body]);
   // The envelope the solver would give these positions (snapshotEvents' ids), over the edited state.
   const core = new PartitionCore(partition, DEFAULT_SOLVER_LIMITS, wasmKernel());
