@@ -109,30 +109,33 @@ export async function restorePartition(o: RestoreOptions, partition: number): Pr
       const through = snapshotPositions(c.blob)['solver.sessions'] ?? -1;
       const inLog = new Set(opened.filter(([at]) => at <= through).map(([, id]) => id));
       const held = snapshotSessionIds(c.blob);
+      const heldSet = new Set(held);
       const forged = held.find((id) => !inLog.has(id));
-      const missing = [...inLog].find((id) => !held.includes(id));
+      const missing = [...inLog].find((id) => !heldSet.has(id));
       if (forged !== undefined || missing !== undefined || held.length !== inLog.size) {
         throw new SnapshotRefused(`its sessions are not those solver.sessions opened through offset ${through}: ${forged !== undefined ? `${forged} never opened there` : `${missing ?? 'one'} is missing`}`);
       }
-      const into = fresh();
-      deserialize(c.blob, into);
-      core = into;
+      const restored = fresh();
+      deserialize(c.blob, restored);
+      core = restored;
       break;
     } catch (err) {
       if (!(err instanceof SnapshotRefused)) throw err;
       o.logger?.warn({ partition, snapshot: c.snapshotId, why: err.message }, 'snapshot refused: trying an older one, else refolding the log');
     }
   }
-  core ??= fresh();
-  if (INPUTS.some((t) => committed[t] === undefined)) await markSequenced(o, core, partition, ends.get(key(SEQUENCED_ON)) ?? 0);
+  const into = core ?? fresh();
+  // Originals are met again only on a topic without a committed offset that holds records past the restored position.
+  const reread = INPUTS.some((t) => t !== SEQUENCED_ON && committed[t] === undefined && (ends.get(key(t)) ?? 0) > (into.folded[t] ?? -1) + 1);
+  if (reread) await markSequenced(o, into, partition, ends.get(key(SEQUENCED_ON)) ?? 0);
   const lists = await Promise.all(INPUTS.map(async (t) => {
     const to = committed[t] ?? -1;
-    const from = (core.folded[t] ?? -1) + 1;
+    const from = (into.folded[t] ?? -1) + 1;
     if (to <= from) return [];
     return readLog(o.brokers, o.codec, [{ topic: o.topicPrefix + t, partition, from, to }]);
   }));
-  refold(core, mergeByTime(lists), o.topicPrefix, o.validate);
-  return core;
+  refold(into, mergeByTime(lists), o.topicPrefix, o.validate);
+  return into;
 }
 
 /** [offset, session id] of every SessionOpened the solver folds on this partition of solver.sessions below `to`. */
