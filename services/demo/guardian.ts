@@ -79,7 +79,8 @@ export async function runGuardianDemo(baseEnv: NodeJS.ProcessEnv = process.env):
         const name = `${e.scope} ${e.scope_id}`;
         lives.set(name, [...(lives.get(name) ?? []), `${e.previous_state}->${e.new_state}`]);
         const next = e.next_probe_at === null ? '' : `; next at ${rel(e.next_probe_at)}`;
-        say(`  ${at}  ${name.padEnd(17)} ${e.previous_state} -> ${e.new_state}  (${e.reason}${next})`);
+        const recovered = e.recovery_time_us === null ? '' : `; incident restored ${(e.recovery_time_us / 1e6).toFixed(1)} s after detection`;
+        say(`  ${at}  ${name.padEnd(17)} ${e.previous_state} -> ${e.new_state}  (${e.reason}${next}${recovered})`);
       } else if (e.type === 'OperationalModeChanged') say(`  ${at}  mode ${e.previous_mode} -> ${e.new_mode} (${e.active_agents}/${e.total_agents} agents active)`);
       else if (e.type === 'MeshFrozen' || e.type === 'MeshThawed') say(`  ${at}  ${e.type}: ${e.detail}`);
     }
