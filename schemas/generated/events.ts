@@ -154,6 +154,10 @@ export interface CircuitStateChanged {
   reason: string;
   /** OPEN: when a probe is due (30 s, then 60 s); HALF_OPEN: end of monitoring; null for CLOSED. */
   next_probe_at: number | null;
+  /** When the incident this change belongs to was detected: the event time of the breaker's CLOSED -> OPEN that began it (failed probes in between belong to the same incident). Null in events recorded before incidents were. */
+  incident_detected_at: number | null;
+  /** HALF_OPEN -> CLOSED: the incident's recovery time, from detection to restored, in µs of event time (seed 002 §11.1 recovery_time: <= 5 min for a cluster, <= 15 min for a sector); null for every other change. */
+  recovery_time_us: number | null;
 }
 
 /** Level a circuit breaker guards (seed 002 §6.2). */

@@ -5,6 +5,7 @@ import { checkMeshDemo, runMeshDemo } from '../simulator/demo';
 import { DEMO_KNOBS } from './config';
 import { runConflictsDemo, say } from './conflicts';
 import { runGatewayDemo } from './gateway';
+import { checkGuardianDemo, runGuardianDemo } from './guardian';
 import { runSolverDemo } from './solver';
 
 async function main(): Promise<void> {
@@ -21,6 +22,9 @@ async function main(): Promise<void> {
   say(`=== part 4: a simulated mesh of 30,000 agents into the impedance registry for ${demoMeshMs / 1000} s, one cluster asked to arrive together every 5 s`);
   const mesh = await runMeshDemo({ durationMs: demoMeshMs, onStatus: (line) => say(`  ${line}`) });
   say(`== mesh OK: ${checkMeshDemo(mesh)}`);
+
+  say('=== part 5: a failing cluster and its neighbours in a simulated mesh: the guardian\'s breakers and cascade witness (seed 002 §6, seed 004)');
+  say(`== guardian OK: ${checkGuardianDemo(await runGuardianDemo())}`);
 
   say('== demo OK');
 }

@@ -3,7 +3,9 @@
 // is probed 30 s later: a scope back within its threshold goes HALF_OPEN and is evaluated 60 s
 // later, a failing one stays OPEN and waits 60 s for the next probe. Failures are the agents of
 // the scope that are down now (OFFLINE or QUARANTINED), so recovery is the same fact read the
-// other way. Pure: time arrives in the inputs.
+// other way. An incident runs from the CLOSED -> OPEN that detects it to the HALF_OPEN -> CLOSED
+// that restores it, through any failed probes between; the closing change carries its recovery
+// time (seed 002 §11.1 recovery_time). Pure: time arrives in the inputs.
 import type { CircuitScope, CircuitState } from '../../schemas/generated/events';
 
 export interface BreakerPolicy {
@@ -24,10 +26,16 @@ export const SEED_BREAKER_POLICY: BreakerPolicy = {
 
 export const GLOBAL_ID = 'global';
 
-export type Breaker =
+/** A breaker's phase; an OPEN or HALF_OPEN one also remembers when its incident was detected. */
+type Phase =
   | { readonly status: 'CLOSED' }
   | { readonly status: 'OPEN'; readonly openedAt: number; readonly probeAt: number }
   | { readonly status: 'HALF_OPEN'; readonly since: number; readonly evaluateAt: number };
+
+export type Breaker =
+  | { readonly status: 'CLOSED' }
+  | { readonly status: 'OPEN'; readonly openedAt: number; readonly probeAt: number; readonly detectedAt: number }
+  | { readonly status: 'HALF_OPEN'; readonly since: number; readonly evaluateAt: number; readonly detectedAt: number };
 
 const CLOSED: Breaker = { status: 'CLOSED' };
 
@@ -62,7 +70,12 @@ export interface BreakerChanged {
   readonly failures: number;
   readonly threshold: number;
   readonly reason: string;
+  /** When the incident this change belongs to was detected (this change's time for CLOSED -> OPEN). */
+  readonly detectedAt: number;
 }
+
+/** Detection to restored, µs, when the change closes the breaker; null otherwise. */
+export const recoveryTimeUs = (c: BreakerChanged): number | null => (c.to.status === 'CLOSED' ? c.at - c.detectedAt : null);
 
 export type BreakerEvent = BreakerInput | BreakerChanged;
 
@@ -92,10 +105,13 @@ const unit = (scope: CircuitScope) => (scope === 'GLOBAL' ? 'open sectors' : 'fa
 export function decide(board: BreakerBoard, input: BreakerInput, p: BreakerPolicy): BreakerChanged[] {
   let s = evolve(board, input);
   const out: BreakerChanged[] = [];
-  const change = (scope: CircuitScope, id: string, to: Breaker, reason: string) => {
+  const change = (scope: CircuitScope, id: string, phase: Phase, reason: string) => {
+    const before = breakerOf(s, scope, id);
+    const detectedAt = before.status === 'CLOSED' ? input.at : before.detectedAt;
+    const to: Breaker = phase.status === 'CLOSED' ? CLOSED : { ...phase, detectedAt };
     const c: BreakerChanged = {
-      kind: 'changed', at: input.at, scope, id, from: breakerOf(s, scope, id).status, to,
-      failures: failuresOf(s, scope, id), threshold: thresholdOf(scope, p), reason,
+      kind: 'changed', at: input.at, scope, id, from: before.status, to,
+      failures: failuresOf(s, scope, id), threshold: thresholdOf(scope, p), reason, detectedAt,
     };
     out.push(c);
     s = evolve(s, c);

@@ -1,8 +1,10 @@
 // The seed 004 health summary of the guardian's fold: components monitored, learned patterns,
-// open breakers, recent witnesses, plus the mesh's mode and partition state.
-import type { StructuralWitnessRecorded } from '../../schemas/generated/events';
+// open breakers, recent witnesses, plus the mesh's mode and partition state and the recovery time
+// per incident (seed 002 §11.1).
+import type { CircuitStateChanged, StructuralWitnessRecorded } from '../../schemas/generated/events';
 import { nextProbeAt } from './breakers';
 import type { GuardianCore } from './core';
+import { formatRecovery, recoveryKpis, type RecoveryKpi } from './recovery';
 
 export interface GuardianHealth {
   readonly clock: number;
@@ -14,9 +16,10 @@ export interface GuardianHealth {
   readonly patterns: ReadonlyArray<{ readonly name: string; readonly sequence: string; readonly occurrences: number; readonly expectedLatencyUs: number; readonly learned: boolean }>;
   readonly openBreakers: ReadonlyArray<{ readonly breaker: string; readonly state: string; readonly nextAt: number | null }>;
   readonly recentWitnesses: ReadonlyArray<{ readonly at: number; readonly trigger: string; readonly text: string; readonly decision: string }>;
+  readonly recovery: readonly RecoveryKpi[];
 }
 
-export function healthOf(core: GuardianCore, witnesses: readonly StructuralWitnessRecorded[]): GuardianHealth {
+export function healthOf(core: GuardianCore, witnesses: readonly StructuralWitnessRecorded[], changes: readonly CircuitStateChanged[]): GuardianHealth {
   const learnedAt = core.policy.patterns.learnedAt;
   const openBreakers = [
     ...[...core.board.breakers].map(([k, b]) => ({ breaker: k, state: b.status, nextAt: nextProbeAt(b) })),
@@ -35,6 +38,7 @@ export function healthOf(core: GuardianCore, witnesses: readonly StructuralWitne
     })),
     openBreakers,
     recentWitnesses: witnesses.slice(-core.policy.recentWitnesses).map((w) => ({ at: w.meta.occurred_at, trigger: w.trigger, text: w.trigger_text, decision: w.decision })),
+    recovery: recoveryKpis(changes, core.board, core.clock),
   };
 }
 
@@ -52,6 +56,8 @@ export function formatHealth(h: GuardianHealth): string {
     ...h.openBreakers.map((b) => `    ${b.breaker.padEnd(28)} ${b.state.padEnd(9)} next ${iso(b.nextAt)}`),
     `  recent witnesses: ${h.recentWitnesses.length}`,
     ...h.recentWitnesses.map((w) => `    ${iso(w.at)} ${w.trigger.padEnd(17)} ${w.text}: ${w.decision}`),
+    `  recovery time per incident (detection to restored; seed 002 §11.1): ${h.recovery.length === 0 ? 'no incidents' : ''}`.trimEnd(),
+    ...h.recovery.map((k) => `    ${formatRecovery(k)}`),
   ];
   return lines.join('\n');
 }

@@ -7,7 +7,7 @@ import type {
 } from '../../schemas/generated/events';
 import { derivedEventId } from '../runtime/ids';
 import type { Emit } from '../runtime/processor';
-import { breakerKey, nextProbeAt } from './breakers';
+import { breakerKey, nextProbeAt, recoveryTimeUs } from './breakers';
 import type { Failure } from './cascade';
 import type { ComponentSnapshot, GuardianFact } from './core';
 
@@ -44,7 +44,7 @@ function toEmit(causeId: string, k: number, f: GuardianFact): Emit {
       const event: CircuitStateChanged = {
         type: 'CircuitStateChanged', meta: meta(causeId, k, key, f.at), scope: f.scope, scope_id: f.id,
         previous_state: f.from, new_state: f.to.status, failure_count: f.failures, failure_threshold: f.threshold,
-        reason: f.reason, next_probe_at: nextProbeAt(f.to),
+        reason: f.reason, next_probe_at: nextProbeAt(f.to), incident_detected_at: f.detectedAt, recovery_time_us: recoveryTimeUs(f),
       };
       return { topic: CIRCUITS, key, event };
     }

@@ -43,13 +43,8 @@ export interface MeshDemoOptions {
 }
 
 export async function runMeshDemo(o: MeshDemoOptions): Promise<MeshDemoResult> {
-  const base = { HTTP_PORT: '0', LOG_LEVEL: 'warn', ...(o.env ?? process.env) };
-  const run = randomBytes(4).toString('hex');
-  const prefix = `${loadConfig(base).topicPrefix}demo-mesh-${run}.`;
-  const env = { ...base, TOPIC_PREFIX: prefix };
-  const config = loadConfig(env);
-  const specs = allTopicSpecs(prefix).filter((t) => t.name.startsWith(`${prefix}mesh.`));
-  await applyTopics(config.kafkaBrokers, specs);
+  const ns = await openMeshNamespace('demo-mesh', o.env);
+  const { env, config } = ns;
   const agents = o.agents ?? 30_000;
   const svc = await startService(impedanceService, env);
   // The coordinator dispatches the schedules the simulated agents answer.
@@ -98,7 +93,7 @@ export async function runMeshDemo(o: MeshDemoOptions): Promise<MeshDemoResult> {
     await coordinator.stop().catch(() => undefined); // reported above when the run got that far
     await dispatcher.stop();
     await svc.stop();
-    await dropNamespace(config.kafkaBrokers, specs.map((t) => t.name), redis, registryPrefix(config.topicPrefix)).catch(() => undefined);
+    await ns.drop().catch(() => undefined);
     redis.disconnect();
   }
 }
@@ -135,12 +130,30 @@ async function coordinateEvery(config: RuntimeConfig, clusters: readonly string[
   };
 }
 
-/** Deletes the run's topics and registry keys (only those under its own prefix). */
-async function dropNamespace(brokers: readonly string[], topics: string[], redis: ReturnType<typeof connectRedis>, keyPrefix: string): Promise<void> {
-  const admin = new Kafka({ clientId: 'solvermesh-demo', brokers: [...brokers], logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  try { await admin.deleteTopics({ topics, timeout: 30_000 }); } finally { await admin.disconnect(); }
-  await unlinkPrefixed(redis, keyPrefix);
+/** A demo run's own mesh topics and registry keys, under `<TOPIC_PREFIX><label>-<run>.`. */
+export interface MeshNamespace {
+  /** The environment of the run's services and clients (HTTP_PORT 0, LOG_LEVEL warn unless set). */
+  readonly env: NodeJS.ProcessEnv;
+  readonly config: RuntimeConfig;
+  /** Deletes the run's topics and registry keys (only those under its own prefix). */
+  drop(): Promise<void>;
+}
+
+export async function openMeshNamespace(label: string, baseEnv: NodeJS.ProcessEnv = process.env): Promise<MeshNamespace> {
+  const base = { HTTP_PORT: '0', LOG_LEVEL: 'warn', ...baseEnv };
+  const prefix = `${loadConfig(base).topicPrefix}${label}-${randomBytes(4).toString('hex')}.`;
+  const env = { ...base, TOPIC_PREFIX: prefix };
+  const config = loadConfig(env);
+  const specs = allTopicSpecs(prefix).filter((t) => t.name.startsWith(`${prefix}mesh.`));
+  await applyTopics(config.kafkaBrokers, specs);
+  const drop = async () => {
+    const admin = new Kafka({ clientId: 'solvermesh-demo', brokers: [...config.kafkaBrokers], logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    try { await admin.deleteTopics({ topics: specs.map((t) => t.name), timeout: 30_000 }); } finally { await admin.disconnect(); }
+    const redis = connectRedis(config.redisUrl);
+    try { await unlinkPrefixed(redis, registryPrefix(prefix)); } finally { redis.disconnect(); }
+  };
+  return { env, config, drop };
 }
 
 if (require.main === module) {

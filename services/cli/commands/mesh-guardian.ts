@@ -1,6 +1,5 @@
 // `solvermesh mesh health` and `mesh replay`: the guardian's sequenced log refolded here, by the
 // same core and policy the service runs, with a reader that commits and produces nothing.
-import type { StructuralWitnessRecorded } from '../../../schemas/generated/events';
 import { formatHealth, healthOf } from '../../guardian/health';
 import { SEED_POLICY } from '../../guardian/policy';
 import { refold, replayGuardian } from '../../guardian/replay';
@@ -16,7 +15,8 @@ const logOptions = (config: RuntimeConfig) => ({
 export async function meshHealth(config: RuntimeConfig, o: { json?: boolean }): Promise<string> {
   const { core, events } = await refold(logOptions(config));
   const witnesses = events.flatMap((x) => (x.event.type === 'StructuralWitnessRecorded' ? [x.event] : []));
-  const h = healthOf(core, witnesses);
+  const changes = events.flatMap((x) => (x.event.type === 'CircuitStateChanged' ? [x.event] : []));
+  const h = healthOf(core, witnesses, changes);
   return o.json ? JSON.stringify(h) : formatHealth(h);
 }
 

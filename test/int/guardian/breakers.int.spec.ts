@@ -52,6 +52,8 @@ describe('guardian service: breakers and the cascade reflex against the broker',
     const closed = await until('closed', () => circuits(k), (cs) => cs.length >= 3);
     assert.deepEqual(life(closed, 'c1'), ['CLOSED->OPEN', 'OPEN->HALF_OPEN', 'HALF_OPEN->CLOSED']);
     assert.equal(closed.length, 3, 'no change twice (the restart neither lost nor repeated one)');
+    // One incident, detected by the 6th agent down, restored at the close (seed 002 §11.1).
+    assert.deepEqual(closed.map((c) => [c.incident_detected_at, c.recovery_time_us]), [[t0 + 5000, null], [t0 + 5000, null], [t0 + 5000, t0 + 92 * S - (t0 + 5000)]]);
   });
 
   it('given agents of three clusters going down within 1 s, one cascade witness and the three breakers open; a probe due by the wall clock is fired by the guardian\'s own tick', async () => {

@@ -84,7 +84,7 @@ describe('guardian replay and health (solvermesh mesh replay | health)', functio
     const forged: CircuitStateChanged = {
       type: 'CircuitStateChanged',
       meta: { event_id: derivedEventId('forged', '1'), correlation_id: 'CLUSTER:c9', causation_id: null, occurred_at: t0, producer: 'guardian', sequence: null },
-      scope: 'CLUSTER', scope_id: 'c9', previous_state: 'CLOSED', new_state: 'OPEN', failure_count: 6, failure_threshold: 5, reason: 'forged', next_probe_at: null,
+      scope: 'CLUSTER', scope_id: 'c9', previous_state: 'CLOSED', new_state: 'OPEN', failure_count: 6, failure_threshold: 5, reason: 'forged', next_probe_at: null, incident_detected_at: t0, recovery_time_us: null,
     };
     await k.sendEvents('mesh.circuits', [{ key: 'CLUSTER:c9', event: forged }]);
     const bad = await runCli(['mesh', 'replay'], env);

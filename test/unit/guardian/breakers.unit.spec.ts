@@ -27,7 +27,7 @@ describe('mesh circuit breakers (seed 002 §6.2)', () => {
     const { changes, board } = run(agents(6, 'c1', 's1', 10 * S));
     assert.deepEqual(changes.slice(0, 5), [[], [], [], [], []]);
     assert.deepEqual(changes[5]!.map(brief), ['CLUSTER:c1 CLOSED->OPEN 6/5']);
-    assert.deepEqual(breakerOf(board, 'CLUSTER', 'c1'), { status: 'OPEN', openedAt: 10 * S, probeAt: 40 * S });
+    assert.deepEqual(breakerOf(board, 'CLUSTER', 'c1'), { status: 'OPEN', openedAt: 10 * S, probeAt: 40 * S, detectedAt: 10 * S });
     assert.equal(changes[5]![0]!.reason, '6 failed agents > 5 in cluster c1');
     assert.equal(isRoutable(board, { clusterId: 'c1', sectorId: 's1' }), false);
     assert.equal(isRoutable(board, { clusterId: 'c2', sectorId: 's1' }), true);
@@ -48,7 +48,7 @@ describe('mesh circuit breakers (seed 002 §6.2)', () => {
     assert.equal(changes[6]![0]!.reason, 'probe failed: 6 failed agents > 5; next probe in 60 s');
     assert.deepEqual(changes[7], []);
     assert.deepEqual(changes[8]!.map(brief), ['CLUSTER:c1 OPEN->OPEN 6/5']);
-    assert.deepEqual(breakerOf(board, 'CLUSTER', 'c1'), { status: 'OPEN', openedAt: 0, probeAt: 150 * S });
+    assert.deepEqual(breakerOf(board, 'CLUSTER', 'c1'), { status: 'OPEN', openedAt: 0, probeAt: 150 * S, detectedAt: 0 });
   });
 
   it('given a half-open cluster, failures above the threshold reopen it at once', () => {
@@ -56,7 +56,7 @@ describe('mesh circuit breakers (seed 002 §6.2)', () => {
     assert.equal(breakerOf(half, 'CLUSTER', 'c1').status, 'HALF_OPEN');
     const { changes, board } = run(agents(6, 'c1', 's1', 40 * S), half);
     assert.deepEqual(changes[5]!.map(brief), ['CLUSTER:c1 HALF_OPEN->OPEN 6/5']);
-    assert.deepEqual(breakerOf(board, 'CLUSTER', 'c1'), { status: 'OPEN', openedAt: 40 * S, probeAt: 100 * S });
+    assert.deepEqual(breakerOf(board, 'CLUSTER', 'c1'), { status: 'OPEN', openedAt: 40 * S, probeAt: 100 * S, detectedAt: 0 });
   });
 
   it('given 50 failed agents in a sector it stays closed; the 51st (> 50) opens it', () => {
