@@ -17,6 +17,7 @@
 //   BENCH_AGENTS (30000)  BENCH_RUNS (3)  BENCH_GATHERS (20)  BENCH_STAGGER_MS (300)
 //   BENCH_LEAD_MS (5000)  BENCH_BROADCAST_LEAD_MS (8000)  BENCH_WINDOW_MS (500)
 //   BENCH_RATE (100)  BENCH_BASELINE_RECORDS (500)  BENCH_GRACE_MS (5000: COORDINATOR_GATHER_GRACE_MS)
+// The coordinator's other knobs (COORDINATOR_DISPATCH_AHEAD_MS ...) pass through the environment to it.
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
@@ -24,6 +25,7 @@ import Redis from 'ioredis';
 import type { QuorumDecided } from '../../schemas/generated/events';
 import { COORDINATOR_KNOBS } from '../../services/coordinator/config';
 import { registryPrefix } from '../../services/impedance';
+import { readKnobs } from '../../services/runtime/knobs';
 import { costUpdated } from '../../services/solver/events';
 import { MESH_PARTITIONS } from '../../topics/catalog';
 import { AGENTS_PER_SECTOR, fillRegistry, percentile, readMesh, sectorIds, sectorRequest, startAgents, startCoordinator, until, waitGroupStable, type Logged } from '../../test/support/coordination';
@@ -98,6 +100,7 @@ interface Run {
   ackToDecision: number[];
   gathers: string[];
   dispatchErr: number[];
+  pastTtl: number;
   ackArrival: number[];
   broadcast: QuorumDecided;
   broadcastAckToDecision: number | undefined;
@@ -171,23 +174,33 @@ async function main(): Promise<void> {
 
       // c. the broadcast
       const b = await broadcast();
-      const schedule = (await until(k, 'mesh.schedules', 'ScheduleComputed', b.corr, (rs) => rs.length > 0)).flatMap((x) => x.event.entries);
+      const chunks = await until(k, 'mesh.schedules', 'ScheduleComputed', b.corr, (rs) => rs.length > 0);
+      const schedule = chunks.flatMap((x) => x.event.entries);
+      // When the impedance service had written the whole schedule, and the earliest send time in it (ms before T)
+      const scheduledBeforeT = b.T / 1000 - Math.max(...chunks.map((x) => x.timestampMs));
+      const firstSendBeforeT = (b.T - Math.min(...schedule.flatMap((e) => (e.send_at === null ? [] : [e.send_at])))) / 1000;
       const sendAt = new Map(schedule.filter((e) => e.status === 'SCHEDULED').map((e) => [e.agent_id, e.send_at!]));
       const dispatchErr: number[] = [];
+      // Messages whose record was written after their ttl ran out: no agent can answer them (the dispatch was late, not the agents).
+      let pastTtl = 0;
       for (const x of await readMesh(k, 'mesh.dispatch')) {
         if (x.event.type !== 'MessageDispatched' || x.event.meta.correlation_id !== b.corr) continue;
         dispatchErr.push(x.timestampMs - sendAt.get(x.event.agent_id)! / 1000);
+        if (x.timestampMs * 1000 > x.event.expires_at) pastTtl++;
       }
+      // The ticks that released the sends: how late each was written (record time - its bucket), and how long after it its messages were
+      const ticks = await until(k, 'mesh.schedules', 'DispatchDue', b.corr, (rs) => rs.length > 0);
+      const tickLate = ticks.map((x) => x.timestampMs - x.event.due_at / 1000);
       acks = await readMesh(k, 'mesh.acks');
       const ackArrival = acks.flatMap((x) => (x.event.type === 'AckReceived' && x.event.meta.correlation_id === b.corr ? [(x.event.actual_arrival_at - b.T) / 1000] : []));
       const bLast = b.d.closed_by === 'ALL_ANSWERED' ? lastCountedAckMs(acks, b.d) : undefined;
-      const run: Run = { raw, relay: relayed, ackToDecision, gathers, dispatchErr, ackArrival, broadcast: b.d, broadcastAckToDecision: bLast === undefined ? undefined : b.at - bLast };
+      const run: Run = { raw, relay: relayed, ackToDecision, gathers, dispatchErr, pastTtl, ackArrival, broadcast: b.d, broadcastAckToDecision: bLast === undefined ? undefined : b.at - bLast };
       runs.push(run);
       const counts = new Map<string, number>();
       for (const g of gathers) counts.set(g, (counts.get(g) ?? 0) + 1);
       say(`run ${r + 1}/${RUNS}: raw p50 ${fmt(raw.p50)} p99 ${fmt(raw.p99)} ms; relay p50 ${fmt(relayed.p50)} p99 ${fmt(relayed.p99)} ms; `
         + `${GATHERS} gathers (${[...counts].map(([g, n]) => `${n} ${g}`).join(', ')}): last ack -> decision p50 ${fmt(percentile(ackToDecision, 50))} p99 ${fmt(percentile(ackToDecision, 99))} ms of ${ackToDecision.length}; `
-        + `broadcast ${dispatchErr.length} sent of ${schedule.length}: dispatch error p50 ${fmt(percentile(dispatchErr, 50))} p99 ${fmt(percentile(dispatchErr, 99))} ms, ack arrival - T p50 ${fmt(percentile(ackArrival, 50))} p99 ${fmt(percentile(ackArrival, 99))} ms (${ackArrival.length} acks), `
+        + `broadcast ${dispatchErr.length} sent of ${schedule.length} (schedule written by T - ${fmt(scheduledBeforeT, 0)} ms, first send_at T - ${fmt(firstSendBeforeT, 0)} ms): dispatch error p50 ${fmt(percentile(dispatchErr, 50))} p99 ${fmt(percentile(dispatchErr, 99))} ms (${pastTtl} written after their ttl; ${ticks.length} ticks written at bucket ${fmt(percentile(tickLate, 50), 0)} / ${fmt(percentile(tickLate, 99), 0)} ms p50/p99), ack arrival - T p50 ${fmt(percentile(ackArrival, 50))} p99 ${fmt(percentile(ackArrival, 99))} ms (${ackArrival.length} acks), `
         + `${b.d.decision} ${b.d.gather_status} by ${b.d.closed_by} ready ${b.d.ready_count}/${b.d.sent_count}, decision read at T + ${fmt(b.at - b.T / 1000, 0)} ms${run.broadcastAckToDecision === undefined ? '' : `, last ack -> decision ${fmt(run.broadcastAckToDecision, 0)} ms`}; load ${loadavg()[0]!.toFixed(1)}`);
     }
     await producer.close();
@@ -197,7 +210,7 @@ async function main(): Promise<void> {
     const rel50 = med((r) => r.relay.p50), rel99 = med((r) => r.relay.p99);
     const a50 = med((r) => percentile(r.ackToDecision, 50)), a99 = med((r) => percentile(r.ackToDecision, 99));
     const d50 = med((r) => percentile(r.dispatchErr, 50)), d99 = med((r) => percentile(r.dispatchErr, 99));
-    const ahead = COORDINATOR_KNOBS.coordinatorDispatchAheadMs.default;
+    const ahead = readKnobs(COORDINATOR_KNOBS, process.env).coordinatorDispatchAheadMs;
     process.stdout.write([
       `bench-coordination: ${AGENTS}-agent mesh, medians of ${RUNS} runs (load ${loadavg().map((x) => x.toFixed(1)).join(' ')})`,
       `  baseline raw broker round trip        p50 ${fmt(raw50)}  p99 ${fmt(raw99)} ms`,
@@ -205,7 +218,7 @@ async function main(): Promise<void> {
       `  last ack -> QuorumDecided (the ALL_ANSWERED ones of ${GATHERS} sector gathers/run)  p50 ${fmt(a50)} (${ratio(a50, rel50)} relay, ${ratio(a50, raw50)} raw)  p99 ${fmt(a99)} (${ratio(a99, rel99)} relay, ${ratio(a99, raw99)} raw) ms`,
       `  broadcast dispatch error (record time - send_at; ticks written ${ahead} ms ahead)  p50 ${fmt(d50)}  p99 ${fmt(d99)} ms (p99 spread above p50 ${fmt(d99 - d50)} ms = ${ratio(d99 - d50, raw99 - raw50)} the raw round trip's, ${ratio(d99 - d50, rel99 - rel50)} the relay's)`,
       `  broadcast ack arrival - T  p50 ${fmt(med((r) => percentile(r.ackArrival, 50)))}  p99 ${fmt(med((r) => percentile(r.ackArrival, 99)))} ms (window ${WINDOW_MS} ms)`,
-      `  broadcast decisions: ${runs.map((r) => `${r.broadcast.decision}/${r.broadcast.closed_by} ${r.broadcast.ready_count}/${r.broadcast.sent_count}`).join(', ')}`,
+      `  broadcast decisions: ${runs.map((r) => `${r.broadcast.decision}/${r.broadcast.closed_by} ready ${r.broadcast.ready_count}/${r.broadcast.sent_count} (${r.pastTtl} written after their ttl)`).join(', ')}`,
       '',
     ].join('\n'));
   } finally {
