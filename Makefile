@@ -10,7 +10,7 @@ WITH_ENV := set -a; [ -f $(ENV_FILE) ] && . ./$(ENV_FILE); set +a;
 export PATH := $(CURDIR)/.tools/node/bin:$(PATH)
 
 .PHONY: help deps build up down clean-data topics schemas-check test test-unit test-int typecheck demo seed-curls \
-        bench-codec bench-impedance wasm bench-solver replay bench-solver-service bench-recovery bench-verifier bench-gateway
+        bench-codec bench-impedance wasm bench-solver replay bench-solver-service bench-recovery bench-verifier bench-gateway bench-coordination
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -75,6 +75,9 @@ bench-recovery: up build ## kill -9 of solver, impedance, coordinator while inpu
 
 bench-gateway: up build ## gateway: 1,000 SSE streams on one instance (memory per stream), POST /swarm/costs -> SSE event p50/p99 beside the transactional relay and raw broker, NDJSON ingest vs the CLI producer
 	@$(WITH_ENV) npx tsx bench/gateway/main.ts
+
+bench-coordination: up build ## coordinator on a 30,000-agent mesh: last ack -> QuorumDecided p50/p99, a 30,000-agent broadcast's dispatch error (record time - send_at) p50/p99, beside the raw broker and the transactional relay, medians of 3
+	@$(WITH_ENV) npx tsx bench/coordination/main.ts
 
 bench-codec: deps ## Avro array<double> vs packed little-endian bytes at 1e6 values
 	@npx tsx bench/codec/doubles.bench.ts

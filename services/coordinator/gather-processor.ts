@@ -1,7 +1,8 @@
 // Wires the gather decider to mesh.acks: dispatch summaries, acks, the coordinator's own window
 // deadlines and its decisions read back, one partition per correlation id; QuorumDecided out on
 // the same partition. A deadline is armed for every open gather at T + window + grace: the grace
-// lets acks that arrived inside the window but are still in flight land before it.
+// lets acks that arrived inside the window but are still in flight land before it. Each
+// partition's gathers are a GatherBook: decided ids are dropped `retentionMs` of event time later.
 import { randomUUID } from 'node:crypto';
 import type { GatherWindowClosed } from '../../schemas/generated/events';
 import type { TopicName } from '../../topics/catalog';
@@ -11,13 +12,12 @@ import { PartitionStates } from '../runtime/partition-states';
 import type { Emit, EventValidator, Processor } from '../runtime/processor';
 import type { TickWriter } from '../runtime/tick-writer';
 import { PRODUCER } from './conflicts';
-import { decide, evolve, NO_GATHER, quorumEvent, type Gather, type GatherInput } from './gather';
+import { decide, quorumEvent, type Gather, type GatherInput } from './gather';
+import { foldGatherBook, gatherOf, newGatherBook, type GatherBook } from './gather-book';
 import { SEED_THRESHOLDS, type QuorumThresholds } from './quorum';
 
 const ACKS: TopicName = 'mesh.acks';
 export const GATHER_INPUT_TYPES = ['DispatchCompleted', 'AckReceived', 'GatherWindowClosed', 'QuorumDecided'] as const satisfies ReadonlyArray<GatherInput['type']>;
-
-type Gathers = Map<string, Gather>;
 
 export interface GatherProcessorOptions {
   readonly logger: Logger;
@@ -28,6 +28,8 @@ export interface GatherProcessorOptions {
   readonly validate?: EventValidator;
   readonly ticks: TickWriter;
   readonly graceMs: number;
+  /** Event time a decided id (or acks without a dispatch summary) is kept before being dropped from memory. */
+  readonly retentionMs: number;
   readonly thresholds?: QuorumThresholds;
 }
 
@@ -48,22 +50,23 @@ export function gatherProcessor(o: GatherProcessorOptions): Processor<GatherInpu
     });
   }
 
-  const states = new PartitionStates<Gathers, GatherInput['type']>({
+  const retentionUs = o.retentionMs * 1000;
+  const states = new PartitionStates<GatherBook, GatherInput['type']>({
     topic: ACKS, types: GATHER_INPUT_TYPES, brokers: o.brokers, codec: o.codec, topicPrefix: o.topicPrefix, groupId: o.groupId,
     ...(o.validate ? { validate: o.validate } : {}),
-    create: () => new Map(),
-    fold: (m, e) => { m.set(e.meta.correlation_id, evolve(m.get(e.meta.correlation_id) ?? NO_GATHER, e, t)); },
-    restored: (partition, m) => { for (const [c, g] of m) arm(partition, c, g); },
+    create: newGatherBook,
+    fold: (b, e) => foldGatherBook(b, e, t, retentionUs),
+    restored: (partition, b) => { for (const [c, g] of b.gathers) arm(partition, c, g); },
   });
 
-  function handleWith(m: Gathers, e: GatherInput, partition: number): Emit[] {
+  function handleWith(b: GatherBook, e: GatherInput, partition: number): Emit[] {
     const c = e.meta.correlation_id;
-    const before = m.get(c) ?? NO_GATHER;
+    const before = gatherOf(b, c);
     const decided = decide(before, e, t);
-    const after = evolve(before, e, t);
-    m.set(c, after);
+    foldGatherBook(b, e, t, retentionUs);
+    const after = gatherOf(b, c);
     if (before.status !== 'open') arm(partition, c, after);
-    if (after.status === 'decided' && before.status !== 'decided') o.ticks.cancel((id) => id === timerId(partition, c));
+    else if (after.status !== 'open') o.ticks.cancel((id) => id === timerId(partition, c));
     return decided.map((d) => ({ topic: ACKS, key: c, event: quorumEvent(e, d, t) }));
   }
 

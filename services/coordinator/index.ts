@@ -31,7 +31,7 @@ export const coordinatorService: ServiceDefinition<typeof COORDINATOR_KNOBS> = {
     const combined = combineProcessors('coordinator', [
       conflictProcessor(),
       dispatchProcessor({ ...log, logger: logger.child({ component: 'dispatch' }), aheadMs: config.coordinatorDispatchAheadMs }),
-      gatherProcessor({ ...log, logger: logger.child({ component: 'gather' }), graceMs: config.coordinatorGatherGraceMs }),
+      gatherProcessor({ ...log, logger: logger.child({ component: 'gather' }), graceMs: config.coordinatorGatherGraceMs, retentionMs: config.coordinatorGatherRetentionMs }),
     ]);
     return { ...combined, async close() { await ticks.close(); await combined.close?.(); } };
   },

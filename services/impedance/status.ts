@@ -52,9 +52,14 @@ export function formatStatusBox(s: MeshStatus): string {
     `Prediction within 50 ms: ${s.predictionHitRate === null ? 'n/a' : `${(100 * s.predictionHitRate).toFixed(1)}%`}`,
     `Mode: ${s.mode}`,
   ];
-  const w = Math.max(...lines.map((l) => l.length)) + 2;
+  return formatBox(lines[0]!, lines.slice(1));
+}
+
+/** A console box: the title, a rule, the lines. */
+export function formatBox(title: string, lines: readonly string[]): string {
+  const w = Math.max(title.length, ...lines.map((l) => l.length)) + 2;
   const row = (l: string) => `│ ${l.padEnd(w - 1)}│`;
-  return [`┌${'─'.repeat(w)}┐`, row(lines[0]!), `├${'─'.repeat(w)}┤`, ...lines.slice(1).map(row), `└${'─'.repeat(w)}┘`].join('\n');
+  return [`┌${'─'.repeat(w)}┐`, row(title), `├${'─'.repeat(w)}┤`, ...lines.map(row), `└${'─'.repeat(w)}┘`].join('\n');
 }
 
 export const statusLine = (s: MeshStatus) =>

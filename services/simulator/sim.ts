@@ -4,7 +4,7 @@
 // arrival.
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
-import type { AckReceived, HeartbeatReceived } from '../../schemas/generated/events';
+import type { AckReceived, HeartbeatReceived, SolvermeshEvent } from '../../schemas/generated/events';
 import { EventCodec } from '../runtime/codec';
 import type { RuntimeConfig } from '../runtime/config';
 import { ack, buildMesh, heartbeat, NO_FAULTS, prng, type AgentProfile, type Faults } from './generator';
@@ -145,31 +145,47 @@ async function answerDispatches(
   await consumer.subscribe({ topic: prefix + 'mesh.dispatch', fromBeginning: false });
   // A consumer that has not joined yet would start after messages sent meanwhile (latest offsets).
   const joined = new Promise<void>((resolve) => { consumer.on(consumer.events.GROUP_JOIN, () => resolve()); });
-  const due: AckReceived[] = [];
+  // Acks by the ms they are due: each tick takes the buckets that are due instead of scanning
+  // every ack waiting (a 30,000-agent broadcast keeps ~30,000 waiting for T).
+  const due = new Map<number, AckReceived[]>();
   // One send at a time, each taking every ack due by then: under load a send per tick would
   // queue behind the previous ones and the acks would leave ever later.
   let inFlight: Promise<void> | undefined;
   let failure: unknown;
   const flush = () => {
     if (inFlight) return;
-    const nowUs = Date.now() * 1000;
-    const ready = due.filter((x) => x.actual_arrival_at <= nowUs);
+    const nowMs = Date.now();
+    const ready: AckReceived[] = [];
+    for (const [ms, xs] of due) {
+      if (ms > nowMs) continue;
+      ready.push(...xs);
+      due.delete(ms);
+    }
     if (ready.length === 0) return;
-    due.splice(0, due.length, ...due.filter((x) => x.actual_arrival_at > nowUs));
     inFlight = (async () => {
-      const messages = await Promise.all(ready.map(async (x) => ({ key: x.meta.correlation_id, value: await codec.encode(prefix + 'mesh.acks', x) })));
+      const messages = await Promise.all(ready.map(async (x) => ({ key: x.meta.correlation_id, value: codec.encodeKnown(prefix + 'mesh.acks', x) ?? await codec.encode(prefix + 'mesh.acks', x) })));
       await producer.send({ topic: prefix + 'mesh.acks', acks: -1, messages });
       ready.forEach(() => onAck());
     })().catch((err: unknown) => { failure ??= err; }).finally(() => { inFlight = undefined; flush(); });
   };
   const timer = setInterval(flush, ACK_TICK_MS);
+  const take = (m: SolvermeshEvent) => {
+    if (m.type !== 'MessageDispatched') return;
+    const a = byId.get(m.agent_id);
+    const x = a && ack(a, m, rand, faults, Date.now() * 1000);
+    if (!x) return;
+    const ms = Math.floor(x.actual_arrival_at / 1000);
+    const bucket = due.get(ms);
+    if (bucket) bucket.push(x);
+    else due.set(ms, [x]);
+  };
+  // A batch at a time, decoded without a promise once the schema is known: a broadcast's
+  // messages come in a burst just before T, and one await per message left most of them to
+  // reach their agents after their ttl.
   await consumer.run({
-    eachMessage: async ({ message }) => {
-      const m = (await codec.decode(message.value)).event;
-      if (m.type !== 'MessageDispatched') return;
-      const a = byId.get(m.agent_id);
-      const x = a && ack(a, m, rand, faults, Date.now() * 1000);
-      if (x) due.push(x);
+    eachBatch: async ({ batch, heartbeat }) => {
+      for (const message of batch.messages) take((codec.decodeKnown(message.value) ?? await codec.decode(message.value)).event);
+      await heartbeat();
     },
   });
   const outcome = await Promise.race([joined.then(() => 'joined' as const), new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 30_000).unref())]);

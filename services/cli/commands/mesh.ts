@@ -8,9 +8,11 @@ import { coordinationRequested, parseArrival, scheduleLine } from '../../impedan
 import { connectRedis, RegistryStore } from '../../impedance/registry-store';
 import { formatStatusBox, meshStatus } from '../../impedance/status';
 import { loadConfig, type RuntimeConfig } from '../../runtime/config';
+import { errorMessage } from '../../runtime/errors';
 import { requestCoordination } from '../coordination-request';
 import { EventSender } from '../event-sender';
 import { meshHealth, meshReplay } from './mesh-guardian';
+import { formatKpiBox, meshKpis } from './mesh-kpis';
 
 export async function withStore<T>(config: RuntimeConfig, fn: (s: RegistryStore) => Promise<T>): Promise<T> {
   const redis = connectRedis(config.redisUrl);
@@ -44,6 +46,11 @@ interface CoordinateFlags {
 }
 
 const collect = (v: string, all: string[]) => [...all, v];
+const positiveInt = (flag: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} ${JSON.stringify(v)}: give a whole number >= 1`);
+  return n;
+};
 
 /**
  * Sends one request; with --wait, waits for every chunk of its schedule (coordination-request.ts).
@@ -90,9 +97,17 @@ export function register(program: Command): void {
     });
   mesh
     .command('status')
-    .description('the mesh status box: agents active, sectors healthy, mean impedance, conflicts, mode')
-    .action(async () => {
-      process.stdout.write(`${formatStatusBox(await withStore(loadConfig(), (s) => meshStatus(s)))}\n`);
+    .description('the mesh status box: agents active, sectors healthy, mean impedance, conflicts, mode; and the coordination KPIs of the newest decisions (seed 002 §11.1)')
+    .option('--decisions <n>', 'how many of the newest QuorumDecided the KPIs cover', positiveInt('--decisions'), 100)
+    .option('--max-records <n>', 'most records read back from the end of each mesh.acks partition to find them', positiveInt('--max-records'), 1_000_000)
+    .action(async (o: { decisions: number; maxRecords: number }) => {
+      const config = loadConfig();
+      process.stdout.write(`${formatStatusBox(await withStore(config, (s) => meshStatus(s)))}\n`);
+      try {
+        process.stdout.write(`${formatKpiBox(await meshKpis(config, { decisions: o.decisions, maxRecords: o.maxRecords }))}\n`);
+      } catch (err) {
+        throw new Error(`coordination KPIs: cannot read ${config.topicPrefix}mesh.acks: ${errorMessage(err)}`);
+      }
     });
   mesh
     .command('health')

@@ -6,19 +6,16 @@
 // exactly one decision, the one the gather makes from the same log without interruption.
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import type { AckReceived, CoordinationRequested } from '../../../schemas/generated/events';
+import type { AckReceived } from '../../../schemas/generated/events';
 import { COORDINATOR_KNOBS } from '../../../services/coordinator/config';
-import { coordinationRequested } from '../../../services/impedance/coordination';
-import { loadConfig } from '../../../services/runtime/config';
 import { buildMesh, type AgentProfile } from '../../../services/simulator/generator';
-import { runMeshSim } from '../../../services/simulator/sim';
 import { waitFor } from '../../support/kafka';
 import { startRun, type SolverChild } from '../solver/support';
 import { useImpedanceWorld, waitCaughtUp } from '../impedance/support';
-import { foldDecision, percentile, plain, readMesh, startAgents, startCoordinator, until, waitGroupStable } from './support';
+import { AGENTS_PER_SECTOR, fillRegistry, foldDecision, percentile, plain, readMesh, sectorIds, sectorRequest, startAgents, startCoordinator, until, waitGroupStable } from '../../support/coordination';
 
 const MESH = Number(process.env.COORDINATION_SPEC_AGENTS ?? 30_000);
-const SECTORS_PER_RUN = Math.max(1, Math.round(MESH / 3000)); // 300 agents per sector (seed 002 §2.1)
+const SECTORS_PER_RUN = Math.max(1, Math.round(MESH / (10 * AGENTS_PER_SECTOR)));
 const LEAD_MS = 5000;
 const WINDOW_MS = 500;
 // Acks in flight when the window ends land before its deadline: on the 2-core machine shared
@@ -28,7 +25,7 @@ const GRACE_MS = Number(process.env.COORDINATION_SPEC_GRACE_MS ?? 5000);
 const COORDINATOR_ENV = { INSTANCE_ID: 'coordinator-0', COORDINATOR_GATHER_GRACE_MS: String(GRACE_MS) };
 const AHEAD_MS = COORDINATOR_KNOBS.coordinatorDispatchAheadMs.default;
 
-const sectors = (first: number) => Array.from({ length: SECTORS_PER_RUN }, (_, i) => `sector:S${String(first + i).padStart(3, '0')}`);
+const sectors = (first: number) => sectorIds(first, SECTORS_PER_RUN);
 
 describe(`coordinator: dispatch at send times and trinary quorum, ${MESH / 10} agents of a ${MESH}-agent mesh`, function () {
   this.timeout(600_000);
@@ -56,30 +53,22 @@ describe(`coordinator: dispatch at send times and trinary quorum, ${MESH / 10} a
     agents?.kill('SIGTERM');
   });
 
-  const request = (targets: string[]): CoordinationRequested => {
-    const nowUs = Date.now() * 1000;
-    return coordinationRequested({ targets, arrivalAtUs: nowUs + LEAD_MS * 1000, nowUs, windowMs: WINDOW_MS, source: 'spec-orchestrator' });
-  };
+  const request = (targets: string[]) => sectorRequest(targets, LEAD_MS, WINDOW_MS);
 
   before(async () => {
     // the services as child processes: this process is the simulator's 30,000 agents
     impedance = startRun(w.k, ['impedance'], { REDIS_URL: w.redisSrv.url, INSTANCE_ID: 'impedance-0' });
-    const config = loadConfig({ ...process.env, TOPIC_PREFIX: w.k.prefix });
     mesh = buildMesh(MESH, 1);
     const second = new Set(sectors(SECTORS_PER_RUN).map((s) => s.slice('sector:'.length)));
     slow = new Set(mesh.filter((a) => second.has(a.sectorId) && a.agentClass === 'CLASS_C_PERSISTENT' && a.index % 10 === 0).map((a) => a.agentId));
-    // two periods of heartbeats as fast as the broker takes them, their event time just past
-    await runMeshSim({ config, agents: MESH, count: 2 * MESH, seed: 1, startUs: (Date.now() - 12_000) * 1000 });
-    await waitCaughtUp(w.k, 'mesh.heartbeats', 180_000);
-    const lastSector = `S${String(2 * SECTORS_PER_RUN - 1).padStart(3, '0')}`;
-    await waitFor(async () => (await w.redis.zcard(`${w.prefix}z:sector:${lastSector}`)) === 300, 60_000, `sector ${lastSector} in the registry`);
+    await fillRegistry(w.k, w.redis, w.prefix, MESH);
     agents = await startAgents(w.k, MESH, slow);
     coordinator = startCoordinator(w.k, { ...COORDINATOR_ENV, LOG_LEVEL: process.env.SPEC_LOG_LEVEL ?? 'warn' });
     await waitGroupStable(w.k, 'coordinator');
     // a first coordination of as many agents (the mesh's last sectors), as a running mesh has had:
     // the processes' first messages (connections, schema lookups, code not yet optimised; the
     // agents' first 2,800 messages reached them after their ttl) are not the ones measured
-    const warm = request(sectors(MESH / 300 - SECTORS_PER_RUN));
+    const warm = request(sectors(MESH / AGENTS_PER_SECTOR - SECTORS_PER_RUN));
     await w.k.sendEvents('mesh.coordination', [{ key: warm.meta.correlation_id, event: warm }]);
     await until(w.k, 'mesh.acks', 'QuorumDecided', warm.meta.correlation_id, (rs) => rs.length > 0, 60_000);
   });

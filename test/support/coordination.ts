@@ -1,20 +1,51 @@
-// Shared pieces of the coordinator specs: a registry of a simulated mesh, the coordinator as a
-// child process, its outputs for one correlation id read back, and the gather folded over the
+// Shared pieces of the coordinator specs and of bench-coordination: a simulated mesh in the
+// impedance registry, its agents and the coordinator as child processes, coordination requests
+// of whole sectors, the outputs for one correlation id read back, and the gather folded over the
 // log by the pure decider (what an uninterrupted run decides from the same inputs).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import type { EventOf, EventType, QuorumDecided, SolvermeshEvent } from '../../../schemas/generated/events';
-import { decide, evolve, NO_GATHER, quorumEvent, type GatherInput } from '../../../services/coordinator/gather';
-import { SEED_THRESHOLDS } from '../../../services/coordinator/quorum';
-import { readLog, type LogRecord } from '../../../services/runtime/kafka/log-reader';
-import { isOneOf } from '../../../services/runtime/processor';
-import { MESH_PARTITIONS } from '../../../topics/catalog';
-import { waitFor, type TestKafka } from '../../support/kafka';
-import { startRun, type SolverChild } from '../solver/support';
+import type Redis from 'ioredis';
+import type { CoordinationRequested, EventOf, EventType, QuorumDecided, SolvermeshEvent } from '../../schemas/generated/events';
+import { coordinationRequested } from '../../services/impedance/coordination';
+import { loadConfig } from '../../services/runtime/config';
+import { runMeshSim } from '../../services/simulator/sim';
+import { decide, evolve, NO_GATHER, quorumEvent, type GatherInput } from '../../services/coordinator/gather';
+import { SEED_THRESHOLDS } from '../../services/coordinator/quorum';
+import { readLog, type LogRecord } from '../../services/runtime/kafka/log-reader';
+import { isOneOf } from '../../services/runtime/processor';
+import { MESH_PARTITIONS } from '../../topics/catalog';
+import { waitFor, type TestKafka } from './kafka';
+import { startRun, type SolverChild } from '../int/solver/support';
+import { waitCaughtUp } from '../int/impedance/support';
 
-/** The simulator's agents as a child process (agents-process.ts); resolves once they listen. */
+/** The simulator's sectors hold 300 agents each (seed 002 §2.1). */
+export const AGENTS_PER_SECTOR = 300;
+
+/** `count` sector ids of the simulated mesh from the `first`. */
+export const sectorIds = (first: number, count: number): string[] => Array.from({ length: count }, (_, i) => `sector:S${String(first + i).padStart(3, '0')}`);
+
+/** An orchestrator's request that `targets` (agents, clusters or sectors) arrive at now + leadMs. */
+export function sectorRequest(targets: string[], leadMs: number, windowMs: number, source = 'spec-orchestrator'): CoordinationRequested {
+  const nowUs = Date.now() * 1000;
+  return coordinationRequested({ targets, arrivalAtUs: nowUs + leadMs * 1000, nowUs, windowMs, source });
+}
+
+/**
+ * Two heartbeat periods of an `agents`-agent mesh (seed 1), as fast as the broker takes them,
+ * their event time just past, folded by the running impedance service into the registry at
+ * `registryKeys` of `redis`; resolves once its last sector is complete there.
+ */
+export async function fillRegistry(k: TestKafka, redis: Redis, registryKeys: string, agents: number): Promise<void> {
+  const config = loadConfig({ ...process.env, TOPIC_PREFIX: k.prefix });
+  await runMeshSim({ config, agents, count: 2 * agents, seed: 1, startUs: (Date.now() - 12_000) * 1000 });
+  await waitCaughtUp(k, 'mesh.heartbeats', 180_000);
+  const last = `S${String(agents / AGENTS_PER_SECTOR - 1).padStart(3, '0')}`;
+  await waitFor(async () => (await redis.zcard(`${registryKeys}z:sector:${last}`)) === AGENTS_PER_SECTOR, 60_000, `sector ${last} in the registry`);
+}
+
+/** The simulator's agents as a child process (mesh-agents-process.ts); resolves once they listen. */
 export async function startAgents(k: TestKafka, agents: number, slow: Iterable<string>): Promise<ChildProcess> {
-  const proc = spawn(process.execPath, ['--require', 'tsx/cjs', join(__dirname, 'agents-process.ts')], {
+  const proc = spawn(process.execPath, ['--require', 'tsx/cjs', join(__dirname, 'mesh-agents-process.ts')], {
     env: { ...process.env, TOPIC_PREFIX: k.prefix, LOG_LEVEL: 'warn', MESH_AGENTS: String(agents), MESH_SEED: '1', SLOW_AGENTS: [...slow].join(',') },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

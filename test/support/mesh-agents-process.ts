@@ -2,9 +2,9 @@
 // the coordinator dispatches (services/simulator/sim.ts startMeshAgents) until SIGTERM. Prints
 // `ready` once their consumer has joined. Env: the runtime's, MESH_AGENTS, MESH_SEED, SLOW_AGENTS
 // (comma-separated ids answering 5x slower).
-import { loadConfig } from '../../../services/runtime/config';
-import { buildMesh, NO_FAULTS } from '../../../services/simulator/generator';
-import { startMeshAgents } from '../../../services/simulator/sim';
+import { loadConfig } from '../../services/runtime/config';
+import { buildMesh, NO_FAULTS } from '../../services/simulator/generator';
+import { startMeshAgents } from '../../services/simulator/sim';
 
 async function main(): Promise<void> {
   const agents = Number(process.env.MESH_AGENTS ?? 30_000);

@@ -1,0 +1,236 @@
+// make bench-coordination: the coordination loop of issue 18 on a BENCH_AGENTS-agent mesh (the
+// simulator's heartbeats folded by the impedance service into a private Redis, the simulator's
+// agents answering what is dispatched to them, the coordinator and the impedance service as their
+// own processes, as an operator runs them), in one run, BENCH_RUNS times:
+//   a. baselines: BENCH_BASELINE_RECORDS records paced at BENCH_RATE/s through the raw broker
+//      (produce -> read back) and through the transactional relay of bench-solver-service (the
+//      runtime, one transaction per batch, no work: the exactly-once floor of one hop), p50/p99;
+//   b. BENCH_GATHERS one-sector coordinations (300 agents each), their T BENCH_STAGGER_MS apart:
+//      for each decided ALL_ANSWERED, the time from its last counted ack (the ack record's
+//      timestamp, taken when the agent produced it) to the QuorumDecided arriving at a
+//      read_committed reader, the same path as the baselines' (one consume-transform-produce hop);
+//   c. a broadcast to every sector (BENCH_AGENTS agents, humans SKIP) at T = now +
+//      BENCH_BROADCAST_LEAD_MS: dispatch error (the MessageDispatched record's timestamp - its
+//      send_at; the record is written `COORDINATOR_DISPATCH_AHEAD_MS` early by design), ack
+//      arrival - T, and its decision.
+// Medians over the runs of each run's p50 and p99, with ratios to the baselines.
+//   BENCH_AGENTS (30000)  BENCH_RUNS (3)  BENCH_GATHERS (20)  BENCH_STAGGER_MS (300)
+//   BENCH_LEAD_MS (5000)  BENCH_BROADCAST_LEAD_MS (8000)  BENCH_WINDOW_MS (500)
+//   BENCH_RATE (100)  BENCH_BASELINE_RECORDS (500)  BENCH_GRACE_MS (5000: COORDINATOR_GATHER_GRACE_MS)
+// The coordinator's other knobs (COORDINATOR_DISPATCH_AHEAD_MS ...) pass through the environment to it.
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { loadavg } from 'node:os';
+import Redis from 'ioredis';
+import type { QuorumDecided } from '../../schemas/generated/events';
+import { COORDINATOR_KNOBS } from '../../services/coordinator/config';
+import { registryPrefix } from '../../services/impedance';
+import { readKnobs } from '../../services/runtime/knobs';
+import { costUpdated } from '../../services/solver/events';
+import { MESH_PARTITIONS } from '../../topics/catalog';
+import { AGENTS_PER_SECTOR, fillRegistry, percentile, readMesh, sectorIds, sectorRequest, startAgents, startCoordinator, until, waitGroupStable, type Logged } from '../../test/support/coordination';
+import { TestKafka } from '../../test/support/kafka';
+import { freePort, PrivateRedis } from '../../test/int/impedance/support';
+import { startRun, type SolverChild } from '../../test/int/solver/support';
+import { benchConsumer, benchProducer, type BenchConsumer } from '../solver-service/clients';
+import { median, pacedLatency, within, type LatencyFigures } from '../solver-service/measure';
+import { freshTopics, PLAIN, readBaselines, startRelayProcess, type ServiceProcess } from '../solver-service/service';
+
+const env = (name: string, def: number) => Number(process.env[name] ?? def);
+const AGENTS = env('BENCH_AGENTS', 30_000);
+const RUNS = env('BENCH_RUNS', 3);
+const GATHERS = env('BENCH_GATHERS', 20);
+const STAGGER_MS = env('BENCH_STAGGER_MS', 300);
+const LEAD_MS = env('BENCH_LEAD_MS', 5000);
+const BROADCAST_LEAD_MS = env('BENCH_BROADCAST_LEAD_MS', 8000);
+const WINDOW_MS = env('BENCH_WINDOW_MS', 500);
+const RATE = env('BENCH_RATE', 100);
+const BASELINE_RECORDS = env('BENCH_BASELINE_RECORDS', 500);
+const GRACE_MS = env('BENCH_GRACE_MS', 5000);
+const SECTORS = AGENTS / AGENTS_PER_SECTOR;
+
+const say = (s: string) => process.stderr.write(`${s}\n`);
+const fmt = (x: number, d = 1) => x.toFixed(d);
+const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(2)}x` : 'n/a');
+
+/** Decisions as a read_committed reader receives them: arrival in epoch ms per correlation id. */
+class Decisions {
+  private readonly arrived = new Map<string, { at: number; event: QuorumDecided }>();
+  private chain = Promise.resolve();
+  constructor(private readonly k: TestKafka) {}
+
+  async watch(): Promise<BenchConsumer> {
+    return benchConsumer(this.k.brokers, this.k.topic('mesh.acks'), MESH_PARTITIONS, (rec) => {
+      const at = performance.timeOrigin + rec.at;
+      // Decoding is async; keep the arrival time taken on receipt.
+      this.chain = this.chain.then(async () => {
+        const { event } = await this.k.codec.decode(rec.value);
+        if (event.type === 'QuorumDecided') this.arrived.set(event.meta.correlation_id, { at, event });
+      });
+    });
+  }
+
+  async of(correlationId: string, timeoutMs = 120_000): Promise<{ at: number; event: QuorumDecided }> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      await this.chain;
+      const d = this.arrived.get(correlationId);
+      if (d) return d;
+      if (Date.now() > deadline) throw new Error(`no QuorumDecided of ${correlationId} within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+/** The last ack the gather counted: the latest-produced AckReceived of the correlation that arrived by the window's end. */
+function lastCountedAckMs(acks: readonly Logged[], d: QuorumDecided): number | undefined {
+  let last: number | undefined;
+  for (const r of acks) {
+    const e = r.event;
+    if (e.type !== 'AckReceived' || e.meta.correlation_id !== d.meta.correlation_id) continue;
+    if (d.window_end_at !== null && e.actual_arrival_at > d.window_end_at) continue;
+    if (last === undefined || r.timestampMs > last) last = r.timestampMs;
+  }
+  return last;
+}
+
+interface Run {
+  raw: LatencyFigures;
+  relay: LatencyFigures;
+  ackToDecision: number[];
+  gathers: string[];
+  dispatchErr: number[];
+  pastTtl: number;
+  ackArrival: number[];
+  broadcast: QuorumDecided;
+  broadcastAckToDecision: number | undefined;
+}
+
+async function main(): Promise<void> {
+  if (!Number.isInteger(SECTORS) || SECTORS < 1) throw new Error(`BENCH_AGENTS must be a multiple of ${AGENTS_PER_SECTOR}, got ${AGENTS}`);
+  const k = await TestKafka.create('bench-coord');
+  const children: SolverChild[] = [];
+  let agents: ChildProcess | undefined;
+  let relay: ServiceProcess | undefined;
+  const consumers: BenchConsumer[] = [];
+  const redisSrv = new PrivateRedis(await freePort());
+  let redis: Redis | undefined;
+  try {
+    await freshTopics(k.brokers, k.prefix);
+    await redisSrv.start();
+    redis = new Redis(redisSrv.url);
+    say(`bench-coordination: ${AGENTS} agents, ${RUNS} runs, load ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+    const impedance = startRun(k, ['impedance'], { REDIS_URL: redisSrv.url, INSTANCE_ID: 'impedance-0' });
+    children.push(impedance);
+    const t0 = Date.now();
+    await fillRegistry(k, redis, registryPrefix(k.prefix), AGENTS);
+    say(`registry of ${AGENTS} agents filled in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+    agents = await startAgents(k, AGENTS, []);
+    const coordinator = startCoordinator(k, { INSTANCE_ID: 'coordinator-0', COORDINATOR_GATHER_GRACE_MS: String(GRACE_MS) });
+    children.push(coordinator);
+    await waitGroupStable(k, 'coordinator');
+    relay = startRelayProcess(k.prefix);
+    await relay.port();
+    const ends = await readBaselines(k.brokers, k.codec, k.prefix);
+    consumers.push(...ends.consumers);
+    const decisions = new Decisions(k);
+    consumers.push(await decisions.watch());
+    const producer = await benchProducer(k.brokers, { lingerMs: 0 });
+
+    const costs = `${k.prefix}solver.costs`;
+    const baselineValues = async (n: number) => Promise.all(Array.from({ length: n }, async (_, i) => k.codec.encode(costs, costUpdated('bench-coordination', `b-${randomBytes(6).toString('hex')}`, { indices: [i % 100], values: [0.001], flush: true, source: 'bench', occurredAt: Date.now() * 1000 }))));
+    const rawPath = { topic: `${k.prefix}${PLAIN}`, key: 'bench-coordination', coverage: ends.plain };
+    const relayPath = { topic: `${k.prefix}${PLAIN}`, key: 'bench-coordination', coverage: ends.relayed };
+
+    const broadcast = async (): Promise<{ d: QuorumDecided; at: number; corr: string; T: number }> => {
+      const req = sectorRequest(sectorIds(0, SECTORS), BROADCAST_LEAD_MS, WINDOW_MS, 'bench-orchestrator');
+      await k.sendEvents('mesh.coordination', [{ key: req.meta.correlation_id, event: req }]);
+      const { at, event } = await decisions.of(req.meta.correlation_id, BROADCAST_LEAD_MS + 120_000);
+      return { d: event, at, corr: req.meta.correlation_id, T: req.target_arrival_time };
+    };
+
+    // Warm-up, not measured: the processes' first messages (connections, schema lookups, code not yet optimised).
+    await pacedLatency(producer, rawPath, await baselineValues(100), RATE);
+    await pacedLatency(producer, relayPath, await baselineValues(100), RATE);
+    const warm = await broadcast();
+    say(`warm-up broadcast: ${warm.d.decision} by ${warm.d.closed_by}, ${warm.d.ready_count}/${warm.d.sent_count} ready`);
+
+    const runs: Run[] = [];
+    for (let r = 0; r < RUNS; r++) {
+      const raw = await pacedLatency(producer, rawPath, await baselineValues(BASELINE_RECORDS), RATE);
+      const relayed = await pacedLatency(producer, relayPath, await baselineValues(BASELINE_RECORDS), RATE);
+
+      // b. staggered one-sector gathers
+      const reqs = Array.from({ length: GATHERS }, (_, i) => sectorRequest(sectorIds(i % SECTORS, 1), LEAD_MS + i * STAGGER_MS, WINDOW_MS, 'bench-orchestrator'));
+      await k.sendEvents('mesh.coordination', reqs.map((q) => ({ key: q.meta.correlation_id, event: q })));
+      const decided = await Promise.all(reqs.map(async (q) => decisions.of(q.meta.correlation_id, LEAD_MS + GATHERS * STAGGER_MS + 120_000)));
+      let acks = await readMesh(k, 'mesh.acks');
+      const ackToDecision: number[] = [];
+      for (const { at, event } of decided) {
+        const last = event.closed_by === 'ALL_ANSWERED' ? lastCountedAckMs(acks, event) : undefined;
+        if (last !== undefined) ackToDecision.push(at - last);
+      }
+      const gathers = decided.map(({ event }) => `${event.decision}/${event.closed_by}`);
+
+      // c. the broadcast
+      const b = await broadcast();
+      const chunks = await until(k, 'mesh.schedules', 'ScheduleComputed', b.corr, (rs) => rs.length > 0);
+      const schedule = chunks.flatMap((x) => x.event.entries);
+      // When the impedance service had written the whole schedule, and the earliest send time in it (ms before T)
+      const scheduledBeforeT = b.T / 1000 - Math.max(...chunks.map((x) => x.timestampMs));
+      const firstSendBeforeT = (b.T - Math.min(...schedule.flatMap((e) => (e.send_at === null ? [] : [e.send_at])))) / 1000;
+      const sendAt = new Map(schedule.filter((e) => e.status === 'SCHEDULED').map((e) => [e.agent_id, e.send_at!]));
+      const dispatchErr: number[] = [];
+      // Messages whose record was written after their ttl ran out: no agent can answer them (the dispatch was late, not the agents).
+      let pastTtl = 0;
+      for (const x of await readMesh(k, 'mesh.dispatch')) {
+        if (x.event.type !== 'MessageDispatched' || x.event.meta.correlation_id !== b.corr) continue;
+        dispatchErr.push(x.timestampMs - sendAt.get(x.event.agent_id)! / 1000);
+        if (x.timestampMs * 1000 > x.event.expires_at) pastTtl++;
+      }
+      // The ticks that released the sends: how late each was written (record time - its bucket), and how long after it its messages were
+      const ticks = await until(k, 'mesh.schedules', 'DispatchDue', b.corr, (rs) => rs.length > 0);
+      const tickLate = ticks.map((x) => x.timestampMs - x.event.due_at / 1000);
+      acks = await readMesh(k, 'mesh.acks');
+      const ackArrival = acks.flatMap((x) => (x.event.type === 'AckReceived' && x.event.meta.correlation_id === b.corr ? [(x.event.actual_arrival_at - b.T) / 1000] : []));
+      const bLast = b.d.closed_by === 'ALL_ANSWERED' ? lastCountedAckMs(acks, b.d) : undefined;
+      const run: Run = { raw, relay: relayed, ackToDecision, gathers, dispatchErr, pastTtl, ackArrival, broadcast: b.d, broadcastAckToDecision: bLast === undefined ? undefined : b.at - bLast };
+      runs.push(run);
+      const counts = new Map<string, number>();
+      for (const g of gathers) counts.set(g, (counts.get(g) ?? 0) + 1);
+      say(`run ${r + 1}/${RUNS}: raw p50 ${fmt(raw.p50)} p99 ${fmt(raw.p99)} ms; relay p50 ${fmt(relayed.p50)} p99 ${fmt(relayed.p99)} ms; `
+        + `${GATHERS} gathers (${[...counts].map(([g, n]) => `${n} ${g}`).join(', ')}): last ack -> decision p50 ${fmt(percentile(ackToDecision, 50))} p99 ${fmt(percentile(ackToDecision, 99))} ms of ${ackToDecision.length}; `
+        + `broadcast ${dispatchErr.length} sent of ${schedule.length} (schedule written by T - ${fmt(scheduledBeforeT, 0)} ms, first send_at T - ${fmt(firstSendBeforeT, 0)} ms): dispatch error p50 ${fmt(percentile(dispatchErr, 50))} p99 ${fmt(percentile(dispatchErr, 99))} ms (${pastTtl} written after their ttl; ${ticks.length} ticks written at bucket ${fmt(percentile(tickLate, 50), 0)} / ${fmt(percentile(tickLate, 99), 0)} ms p50/p99), ack arrival - T p50 ${fmt(percentile(ackArrival, 50))} p99 ${fmt(percentile(ackArrival, 99))} ms (${ackArrival.length} acks), `
+        + `${b.d.decision} ${b.d.gather_status} by ${b.d.closed_by} ready ${b.d.ready_count}/${b.d.sent_count}, decision read at T + ${fmt(b.at - b.T / 1000, 0)} ms${run.broadcastAckToDecision === undefined ? '' : `, last ack -> decision ${fmt(run.broadcastAckToDecision, 0)} ms`}; load ${loadavg()[0]!.toFixed(1)}`);
+    }
+    await producer.close();
+
+    const med = (f: (r: Run) => number) => median(runs.map(f));
+    const raw50 = med((r) => r.raw.p50), raw99 = med((r) => r.raw.p99);
+    const rel50 = med((r) => r.relay.p50), rel99 = med((r) => r.relay.p99);
+    const a50 = med((r) => percentile(r.ackToDecision, 50)), a99 = med((r) => percentile(r.ackToDecision, 99));
+    const d50 = med((r) => percentile(r.dispatchErr, 50)), d99 = med((r) => percentile(r.dispatchErr, 99));
+    const ahead = readKnobs(COORDINATOR_KNOBS, process.env).coordinatorDispatchAheadMs;
+    process.stdout.write([
+      `bench-coordination: ${AGENTS}-agent mesh, medians of ${RUNS} runs (load ${loadavg().map((x) => x.toFixed(1)).join(' ')})`,
+      `  baseline raw broker round trip        p50 ${fmt(raw50)}  p99 ${fmt(raw99)} ms`,
+      `  baseline transactional relay (1 hop)   p50 ${fmt(rel50)}  p99 ${fmt(rel99)} ms`,
+      `  last ack -> QuorumDecided (the ALL_ANSWERED ones of ${GATHERS} sector gathers/run)  p50 ${fmt(a50)} (${ratio(a50, rel50)} relay, ${ratio(a50, raw50)} raw)  p99 ${fmt(a99)} (${ratio(a99, rel99)} relay, ${ratio(a99, raw99)} raw) ms`,
+      `  broadcast dispatch error (record time - send_at; ticks written ${ahead} ms ahead)  p50 ${fmt(d50)}  p99 ${fmt(d99)} ms (p99 spread above p50 ${fmt(d99 - d50)} ms = ${ratio(d99 - d50, raw99 - raw50)} the raw round trip's, ${ratio(d99 - d50, rel99 - rel50)} the relay's)`,
+      `  broadcast ack arrival - T  p50 ${fmt(med((r) => percentile(r.ackArrival, 50)))}  p99 ${fmt(med((r) => percentile(r.ackArrival, 99)))} ms (window ${WINDOW_MS} ms)`,
+      `  broadcast decisions: ${runs.map((r) => `${r.broadcast.decision}/${r.broadcast.closed_by} ready ${r.broadcast.ready_count}/${r.broadcast.sent_count} (${r.pastTtl} written after their ttl)`).join(', ')}`,
+      '',
+    ].join('\n'));
+  } finally {
+    for (const c of consumers) await c.close().catch(() => undefined);
+    await relay?.stop();
+    agents?.kill('SIGTERM');
+    for (const c of children) c.proc.kill('SIGTERM');
+    await within(Promise.all(children.map((c) => c.exited)), 15_000, 'the services to stop').catch(() => children.forEach((c) => c.proc.kill('SIGKILL')));
+    redis?.disconnect();
+    await redisSrv.stop();
+    await k.close();
+  }
+}
+
+main().then(() => process.exit(0), (err: unknown) => { say(`bench-coordination failed: ${(err as Error).stack ?? String(err)}`); process.exit(1); });
