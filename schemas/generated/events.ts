@@ -158,7 +158,19 @@ export interface ClusterSummarized {
   fastest_agent_id: string | null;
 }
 
-/** A quarantined conflict was escalated: priority >= 3 to the sector coordinator, priority 4 to the orchestrator as well (one event per level, seed 002 §5.1). */
+/** A quarantined conflict's resolve_by has passed (DESIGN invariant 8): sequenced into the conflict's partition of mesh.conflicts. If the conflict is still unresolved at this record's place in the log and occurred_at >= resolve_by, it escalates as overdue; once per conflict, later ones are ignored. Its place in the log, not a clock, decides. */
+export interface ConflictDeadlinePassed {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'ConflictDeadlinePassed';
+  /** Event envelope; occurred_at is the event time the deadline is checked at (>= resolve_by to count). */
+  meta: EventMetadata;
+  /** Id of the conflict whose deadline passed; the Kafka key. */
+  conflict_id: string;
+  /** The deadline the writer waited for, copied from ConflictQuarantined. */
+  resolve_by: number;
+}
+
+/** A quarantined conflict was escalated: at intake priority >= 3 to the sector coordinator, priority 4 to the orchestrator as well (one event per level, seed 002 §5.1); once more, one level up, when it is still unresolved at its resolve_by (reason starts with 'overdue:'). */
 export interface ConflictEscalated {
   /** Event type discriminator (the Avro record name); not part of the Avro body. */
   readonly type: 'ConflictEscalated';
@@ -172,7 +184,7 @@ export interface ConflictEscalated {
   message_id: string;
   /** Class of the conflict, repeated so escalation consumers need no lookup. */
   conflict_type: ConflictType;
-  /** Priority 0..4 that triggered the escalation (3 or 4 under the seed's rule). */
+  /** Priority 0..4 of the conflict (3 or 4 for an intake escalation; any for an overdue one). */
   priority: number;
   /** Who the conflict is escalated to. */
   level: EscalationLevel;
@@ -240,11 +252,29 @@ export interface ConflictReported {
   detail: ConflictDetail;
 }
 
+/** An operator's command to resolve a quarantined conflict (seed 002 §7.1 console, `solvermesh conflicts resolve`). The coordinator answers with ConflictResolved when the conflict is open at this record's place in the log; otherwise it has no effect. */
+export interface ConflictResolutionRequested {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'ConflictResolutionRequested';
+  /** Event envelope; producer is the CLI. */
+  meta: EventMetadata;
+  /** Id of the conflict to resolve; the Kafka key. */
+  conflict_id: string;
+  /** Who resolves it (becomes ConflictResolved.resolved_by). */
+  operator: string;
+  /** Method the operator used; null: the suggested strategy. */
+  method: ResolutionMethod | null;
+  /** Value kept, as text; null when none. */
+  resolved_value: string | null;
+  /** Free text from the operator; null when none. */
+  notes: string | null;
+}
+
 /** A quarantined conflict was resolved (or declared irreconcilable); the quarantine is released. */
 export interface ConflictResolved {
   /** Event type discriminator (the Avro record name); not part of the Avro body. */
   readonly type: 'ConflictResolved';
-  /** Event envelope; causation_id = the ConflictQuarantined event id. */
+  /** Event envelope; causation_id = what resolved it: the ConflictReported (a strategy the coordinator applies alone) or the ConflictResolutionRequested (an operator). */
   meta: EventMetadata;
   /** Id of the resolved conflict. */
   conflict_id: string;
@@ -356,6 +386,22 @@ export interface InputPosition {
   partition: number;
   /** Offset of the last record folded in (inclusive); >= 0. */
   offset: number;
+}
+
+/** A coordination request was not scheduled, with the reason (seed 002 §7.1 freeze: while the mesh is frozen no new coordinations are scheduled). Sent on mesh.schedules in place of the ScheduleComputed chunks. */
+export interface CoordinationRefused {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'CoordinationRefused';
+  /** Event envelope; correlation_id = the coordination correlation id, causation_id = the CoordinationRequested event id. */
+  meta: EventMetadata;
+  /** Id of the refused mesh message (coordination request). */
+  message_id: string;
+  /** Machine-readable reason: MESH_FROZEN. */
+  reason: string;
+  /** Human-readable detail (the freeze's reason and detail). */
+  detail: string;
+  /** MESH_FROZEN: when the freeze in force began; null otherwise. */
+  frozen_at: number | null;
 }
 
 /** A coordination message to send so all targets are READY at target_arrival_time (seed 002 §2.4 MeshMessage, §3.2). */
@@ -1317,13 +1363,16 @@ export type SolvermeshEvent =
   | AgentStateChanged
   | CircuitStateChanged
   | ClusterSummarized
+  | ConflictDeadlinePassed
   | ConflictEscalated
   | ConflictQuarantined
   | ConflictReported
+  | ConflictResolutionRequested
   | ConflictResolved
   | ConsensusNotReached
   | ConsensusReached
   | ConvergenceReached
+  | CoordinationRefused
   | CoordinationRequested
   | CorrectionRequested
   | CostUpdated
@@ -1365,13 +1414,16 @@ export interface EventsByType {
   AgentStateChanged: AgentStateChanged;
   CircuitStateChanged: CircuitStateChanged;
   ClusterSummarized: ClusterSummarized;
+  ConflictDeadlinePassed: ConflictDeadlinePassed;
   ConflictEscalated: ConflictEscalated;
   ConflictQuarantined: ConflictQuarantined;
   ConflictReported: ConflictReported;
+  ConflictResolutionRequested: ConflictResolutionRequested;
   ConflictResolved: ConflictResolved;
   ConsensusNotReached: ConsensusNotReached;
   ConsensusReached: ConsensusReached;
   ConvergenceReached: ConvergenceReached;
+  CoordinationRefused: CoordinationRefused;
   CoordinationRequested: CoordinationRequested;
   CorrectionRequested: CorrectionRequested;
   CostUpdated: CostUpdated;
@@ -1408,13 +1460,16 @@ export const EVENT_TYPES = [
   'AgentStateChanged',
   'CircuitStateChanged',
   'ClusterSummarized',
+  'ConflictDeadlinePassed',
   'ConflictEscalated',
   'ConflictQuarantined',
   'ConflictReported',
+  'ConflictResolutionRequested',
   'ConflictResolved',
   'ConsensusNotReached',
   'ConsensusReached',
   'ConvergenceReached',
+  'CoordinationRefused',
   'CoordinationRequested',
   'CorrectionRequested',
   'CostUpdated',
