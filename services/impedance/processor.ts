@@ -5,13 +5,15 @@
 // answered with summaries. Periodic registry work runs in the runner's punctuation.
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { AckReceived, HeartbeatReceived } from '../../schemas/generated/events';
-import type { TopicName } from '../../topics/catalog';
+import type { AckReceived, CoordinationRequested, HeartbeatReceived } from '../../schemas/generated/events';
+import { topicSpec, type TopicName } from '../../topics/catalog';
 import { unreachable } from '../runtime/errors';
 import { decimal, type Emit, type Processor, type RecordContext } from '../runtime/processor';
 import { ackReactor } from './ack-reactor';
 import { ackTail, createCheckpointer, heartbeatTail, type CommittedFn, type ReadAckTailFn, type ReadTailFn, type RestoreFn } from './checkpointer';
 import { FoldLifecycle, type OwnedPartition } from './fold-lifecycle';
+import { refusal, sequencedCopies, type FreezeEvent } from './freeze';
+import { FreezeGate, type RestoreFreezeFn } from './freeze-gate';
 import { createImpedanceMetrics, registerBacklogGauge, type ImpedanceMetrics } from './metrics';
 import { PartitionFold, type ApplyResult } from './partition-fold';
 import type { RegistryStore } from './registry-store';
@@ -24,6 +26,7 @@ const COORDINATION: TopicName = 'mesh.coordination';
 const ACKS: TopicName = 'mesh.acks';
 const AGENT_ACKS: TopicName = 'mesh.agent-acks';
 const CHANGELOG: TopicName = 'mesh.impedance';
+const CIRCUITS: TopicName = 'mesh.circuits';
 
 const NO_EMITS: readonly Emit[] = Object.freeze([]);
 
@@ -56,10 +59,12 @@ export interface ImpedanceProcessorDeps {
    * costs a full one.
    */
   readonly idleWriteMs?: number;
+  /** A mesh.coordination partition's freeze state at the group's committed offset; without it a partition starts thawed. */
+  readonly restoreFreeze?: RestoreFreezeFn;
 }
 
 /** The event types the impedance processor takes (AckReceived on mesh.acks and mesh.agent-acks). */
-export const IMPEDANCE_INPUT_TYPES = ['HeartbeatReceived', 'CoordinationRequested', 'AckReceived'] as const;
+export const IMPEDANCE_INPUT_TYPES = ['HeartbeatReceived', 'CoordinationRequested', 'AckReceived', 'MeshFrozen', 'MeshThawed'] as const;
 
 export type ImpedanceProcessor = Processor<(typeof IMPEDANCE_INPUT_TYPES)[number]> & {
   readonly metrics: ImpedanceMetrics;
@@ -90,7 +95,9 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
   });
   const folds = new FoldLifecycle((partition) => ({ partition, fold: new PartitionFold(), registry: writer.cursor(now()), changelog: checkpointer.cursor(now()) }));
   registerBacklogGauge(metrics, () => writer.backlog(folds.all()));
-  const onCoordination = scheduleReactor(store);
+  const schedule = scheduleReactor(store);
+  const gate = new FreezeGate(deps.restoreFreeze);
+  const coordinationPartitions = topicSpec(COORDINATION).partitions;
   const onAck = ackReactor(store, metrics);
   const summaries = summaryReactor(store);
   /** The summary partition's latest event-time tick in the batch, answered at flush. */
@@ -146,9 +153,24 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
 
   const drain = () => writer.drain(folds.all());
 
+  /** A request is scheduled unless its partition's log froze the mesh before it (freeze.ts). */
+  function onCoordination(req: CoordinationRequested, partition: number): readonly Emit[] | Promise<readonly Emit[]> {
+    const decide = (s: Awaited<ReturnType<typeof gate.state>>) => (s.status === 'frozen' ? [refusal(req, s)] : schedule(req));
+    const s = gate.state(partition);
+    return s instanceof Promise ? s.then(decide) : decide(s);
+  }
+
+  /** On mesh.circuits: copied into every coordination partition; a copy there: folded by that partition's gate. */
+  function onFreeze(e: FreezeEvent, ctx: RecordContext): readonly Emit[] | Promise<readonly Emit[]> {
+    if (ctx.topic === CIRCUITS) return sequencedCopies(e, coordinationPartitions);
+    if (ctx.topic !== COORDINATION) return NO_EMITS;
+    const folded = gate.fold(ctx.partition, e);
+    return folded instanceof Promise ? folded.then(() => NO_EMITS) : NO_EMITS;
+  }
+
   return {
     name: 'impedance',
-    inputs: [HEARTBEATS, COORDINATION, ACKS, AGENT_ACKS],
+    inputs: [HEARTBEATS, COORDINATION, ACKS, AGENT_ACKS, CIRCUITS],
     metrics,
     folds: () => new Map([...folds.all()].map((x) => [x.partition, x.fold])),
     drain,
@@ -158,7 +180,9 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
     handle(event, ctx) {
       switch (event.type) {
         case 'HeartbeatReceived': return onHeartbeat(event, ctx);
-        case 'CoordinationRequested': return onCoordination(event);
+        case 'CoordinationRequested': return onCoordination(event, ctx.partition);
+        case 'MeshFrozen':
+        case 'MeshThawed': return onFreeze(event, ctx);
         case 'AckReceived': return ctx.topic === AGENT_ACKS ? onAgentAck(event, ctx) : onAck(event);
         default: return unreachable(event);
       }
@@ -192,6 +216,7 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
       if (x) checkpointer.committed(x, now());
     },
     onAbort() {
+      gate.aborted();
       flushed = [];
       flushedParts.clear();
       applied = 0;
@@ -203,6 +228,7 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
     },
     async onAssigned(list) {
       warnUnlessCoAssigned(list, log);
+      await gate.assigned(list.filter((x) => x.topic === COORDINATION).map((x) => x.partition));
       const owned = list.filter((x) => x.topic === HEARTBEATS || x.topic === AGENT_ACKS).map((x) => x.partition);
       const ps = [...new Set(owned)].sort((a, b) => a - b).filter((p) => !folds.has(p));
       if (ps.length === 0) return;
@@ -215,6 +241,7 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
       log.info({ partitions: ps, agents: ps.reduce((s, p) => s + (folds.lookup(p)?.fold.agents.size ?? 0), 0) }, 'impedance state restored');
     },
     onRevoked(list) {
+      gate.revoked(list.filter((x) => x.topic === COORDINATION).map((x) => x.partition));
       for (const x of list) if (x.topic === HEARTBEATS || x.topic === AGENT_ACKS) folds.revoked(x.partition);
     },
     ...(idleWriteMs > 0 ? {

@@ -12,7 +12,13 @@ import { loadConfig, type RuntimeConfig } from '../../runtime/config';
 import { errorMessage } from '../../runtime/errors';
 import { endOffsets, readLog } from '../../runtime/kafka/log-reader';
 import { schemaValidator } from '../../runtime/validation';
+import type { CoordinationRefused } from '../../../schemas/generated/events';
 import { EventSender } from '../event-sender';
+import { CliExit } from '../exit';
+import { registerConsole } from './mesh-console';
+
+/** `mesh coordinate --wait`: the impedance service refused the request (a frozen mesh). */
+export const EXIT_REFUSED = 4;
 
 export async function withStore<T>(config: RuntimeConfig, fn: (s: RegistryStore) => Promise<T>): Promise<T> {
   const redis = connectRedis(config.redisUrl);
@@ -79,15 +85,23 @@ export async function meshCoordinate(config: RuntimeConfig, o: CoordinateFlags, 
   }
   if (waitS === undefined) { out(o.json ? JSON.stringify({ correlation_id: req.meta.correlation_id, message_id: req.message_id }) : req.meta.correlation_id); return; }
   const gather = new ScheduleGather(req.meta.correlation_id);
+  let refused: CoordinationRefused | undefined;
   const codec = new EventCodec(config.schemaRegistryUrl);
   try {
     await readLog(config.kafkaBrokers, codec, from.map((f, p) => ({ topic: schedules, partition: p, from: f })), {
       timeoutMs: waitS * 1000,
-      until: () => gather.complete,
-      onRecord: (r) => { if (r.event?.type === 'ScheduleComputed') gather.add(r.event); },
+      until: () => gather.complete || refused !== undefined,
+      onRecord: (r) => {
+        if (r.event?.type === 'ScheduleComputed') gather.add(r.event);
+        else if (r.event?.type === 'CoordinationRefused' && r.event.meta.correlation_id === req.meta.correlation_id) refused = r.event;
+      },
     });
   } catch (err) {
     throw new Error(`no complete schedule for ${req.meta.correlation_id} on ${schedules} within ${waitS} s (is the impedance service running?); the request was sent. ${errorMessage(err)}`);
+  }
+  if (refused) {
+    if (o.json) out(JSON.stringify({ correlation_id: req.meta.correlation_id, message_id: req.message_id, refused: { reason: refused.reason, detail: refused.detail, frozen_at: refused.frozen_at } }));
+    throw new CliExit(EXIT_REFUSED, `coordination ${req.meta.correlation_id} refused: ${refused.reason}: ${refused.detail}`);
   }
   const entries = gather.entries();
   const summary = summarizeSchedule(entries, req.target_arrival_time);
@@ -114,7 +128,7 @@ export function register(program: Command): void {
     });
   mesh
     .command('coordinate')
-    .description('ask for a coordinated arrival (CoordinationRequested, seed 002 §3): prints the correlation id, or with --wait the schedule')
+    .description('ask for a coordinated arrival (CoordinationRequested, seed 002 §3): prints the correlation id, or with --wait the schedule (exit 4 when refused, e.g. MESH_FROZEN)')
     .requiredOption('--targets <list>', 'comma-separated agent ids or selectors: class:A, cluster:S000-C00, sector:S003, capability:<c>')
     .option('--at <t>', 'target arrival time T: +2s, +500ms, an ISO time, or µs since the epoch', '+2s')
     .option('--weight <w>', 'payload weight (processing estimate scales by 1 + 0.5 w)', '0')
@@ -127,4 +141,5 @@ export function register(program: Command): void {
     .action(async (o: CoordinateFlags) => {
       await meshCoordinate(loadConfig(), o, (l) => process.stdout.write(`${l}\n`));
     });
+  registerConsole(mesh);
 }

@@ -1,0 +1,64 @@
+// Freeze and thaw (seed 002 §7.1 console; seed 003 minority side read-only): while the mesh is
+// frozen, a coordination request is answered with CoordinationRefused (MESH_FROZEN) instead of a
+// schedule.
+//
+// Sequencing: a MeshFrozen/MeshThawed on mesh.circuits has no order against requests on the six
+// mesh.coordination partitions. So the impedance service copies it, in the transaction that
+// consumes it, into every mesh.coordination partition (keyed by a correlation id chosen to land
+// there, partition-key.ts), and each partition's gate folds the copies in its own log order:
+// whether a request is refused is decided by where it stands among the copies in its partition,
+// which a replay of that partition sees the same. Pure.
+import type { CoordinationRefused, CoordinationRequested, MeshFrozen, MeshThawed } from '../../schemas/generated/events';
+import type { TopicName } from '../../topics/catalog';
+import { derivedEventId } from '../runtime/ids';
+import { keyForPartition } from '../runtime/kafka/partition-key';
+import type { Emit } from '../runtime/processor';
+
+export type FreezeEvent = MeshFrozen | MeshThawed;
+
+export type FreezeState =
+  | { readonly status: 'thawed' }
+  | { readonly status: 'frozen'; readonly since: number; readonly reason: MeshFrozen['reason']; readonly detail: string; readonly freezeId: string };
+
+export const THAWED: FreezeState = { status: 'thawed' };
+
+const COORDINATION: TopicName = 'mesh.coordination';
+const SCHEDULES: TopicName = 'mesh.schedules';
+export const COPY_PREFIX = 'mesh-freeze:';
+
+/** The id of the command a copy was made from (copies carry it as causation). */
+export const originOf = (e: FreezeEvent) => (e.meta.correlation_id.startsWith(COPY_PREFIX) ? e.meta.causation_id : e.meta.event_id);
+
+export function evolveFreeze(s: FreezeState, e: FreezeEvent): FreezeState {
+  switch (e.type) {
+    // A second freeze while frozen keeps the first one's start: the mesh has been read-only since then.
+    case 'MeshFrozen': return s.status === 'frozen' ? s : { status: 'frozen', since: e.meta.occurred_at, reason: e.reason, detail: e.detail, freezeId: originOf(e) ?? e.meta.event_id };
+    case 'MeshThawed': return THAWED;
+  }
+}
+
+/** One copy per mesh.coordination partition, each keyed (and correlated) to land on its own. */
+export function sequencedCopies(e: FreezeEvent, partitions: number): Emit[] {
+  const out: Emit[] = [];
+  for (let p = 0; p < partitions; p++) {
+    const key = keyForPartition(`${COPY_PREFIX}${e.meta.event_id}`, p, partitions);
+    const meta = { ...e.meta, event_id: derivedEventId(e.meta.event_id, `copy:${p}`), correlation_id: key, causation_id: e.meta.event_id };
+    out.push({ topic: COORDINATION, key, event: { ...e, meta } });
+  }
+  return out;
+}
+
+export function refusal(req: CoordinationRequested, s: Extract<FreezeState, { status: 'frozen' }>): Emit {
+  const event: CoordinationRefused = {
+    type: 'CoordinationRefused',
+    meta: {
+      event_id: derivedEventId(req.meta.event_id, 'refused'), correlation_id: req.meta.correlation_id, causation_id: req.meta.event_id,
+      occurred_at: req.meta.occurred_at, producer: 'impedance', sequence: null,
+    },
+    message_id: req.message_id,
+    reason: 'MESH_FROZEN',
+    detail: `the mesh is frozen since ${new Date(Math.floor(s.since / 1000)).toISOString()} (${s.reason}: ${s.detail}); no new coordinations until it is thawed`,
+    frozen_at: s.since,
+  };
+  return { topic: SCHEDULES, key: req.meta.correlation_id, event };
+}
