@@ -57,12 +57,14 @@ export const TOPICS = [
   // The repartition of mesh.acks by agent id (the impedance service copies each ack here in the
   // transaction that consumes it): co-partitioned with mesh.heartbeats (same partition count,
   // same key), so the instance that folds an agent's heartbeats also folds its acks.
-  mesh('mesh.agent-acks', 'agent_id', 'Acks re-keyed by agent_id, co-partitioned with mesh.heartbeats (reliability, quarantine).', ['AckReceived'], retain(1)),
+  // Heals are copied into every partition here too (services/impedance/freeze.ts): an agent's fold
+  // obeys one where it stands among the agent's acks.
+  mesh('mesh.agent-acks', 'agent_id', 'Acks re-keyed by agent_id, co-partitioned with mesh.heartbeats (reliability, quarantine), and the heals sequenced among them.', ['AckReceived', 'MeshHealRequested'], retain(1)),
   // The conflict log is immutable and kept (seed 002 §5.1 AppendOnlyLog): no time-based deletion.
   // Deadline records and operator commands share each conflict's partition: where they land among
   // its facts decides (services/coordinator/conflict-lifecycle.ts).
   mesh('mesh.conflicts', 'conflict_id', 'Conflict log: reports, quarantine, escalation, deadlines, operator commands, resolution (seed 002 §5.1).', ['ConflictReported', 'ConflictQuarantined', 'ConflictEscalated', 'ConflictDeadlinePassed', 'ConflictResolutionRequested', 'ConflictResolved'], { 'cleanup.policy': 'delete', 'retention.ms': '-1' }),
-  mesh('mesh.circuits', 'scope', 'Circuit breaker states and operational modes.', ['CircuitStateChanged', 'OperationalModeChanged', 'MeshFrozen', 'MeshThawed']),
+  mesh('mesh.circuits', 'scope', 'Circuit breaker states, operational modes, freezes, thaws and heals.', ['CircuitStateChanged', 'OperationalModeChanged', 'MeshFrozen', 'MeshThawed', 'MeshHealRequested']),
   mesh('mesh.witnesses', 'scope', 'Structural events and witnesses (seed 004).', ['StructuralEventObserved', 'StructuralWitnessRecorded']),
 ] as const;
 

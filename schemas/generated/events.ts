@@ -798,6 +798,20 @@ export interface MeshFrozen {
 export const FREEZE_REASON_SYMBOLS = ['PARTITION_MINORITY', 'EMERGENCY_MODE', 'OPERATOR'] as const;
 export type FreezeReason = (typeof FREEZE_REASON_SYMBOLS)[number];
 
+/** An operator's heal (seed 002 §7.1 console, `solvermesh mesh heal`): agent quarantines are released and conflict streaks reset. Sent on mesh.circuits; the impedance service copies it into every mesh.agent-acks partition, where each agent's ack fold obeys it at its place among the agent's acks. */
+export interface MeshHealRequested {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'MeshHealRequested';
+  /** Event envelope; producer is the CLI. On a copy, causation_id is the original's event id. */
+  meta: EventMetadata;
+  /** Who asked for the heal. */
+  operator: string;
+  /** Agents to heal; empty: every agent of the mesh. */
+  agent_ids: Array<string>;
+  /** Why, as text; null when not given. */
+  detail: string | null;
+}
+
 /** Mesh-wide statistics (seed 002 §4.3 GlobalImpedanceStats); drives the operational mode. */
 export interface MeshSummarized {
   /** Event type discriminator (the Avro record name); not part of the Avro body. */
@@ -1384,6 +1398,7 @@ export type SolvermeshEvent =
   | IterationSliceGranted
   | MatrixChunkAppended
   | MeshFrozen
+  | MeshHealRequested
   | MeshSummarized
   | MeshThawed
   | OperationalModeChanged
@@ -1435,6 +1450,7 @@ export interface EventsByType {
   IterationSliceGranted: IterationSliceGranted;
   MatrixChunkAppended: MatrixChunkAppended;
   MeshFrozen: MeshFrozen;
+  MeshHealRequested: MeshHealRequested;
   MeshSummarized: MeshSummarized;
   MeshThawed: MeshThawed;
   OperationalModeChanged: OperationalModeChanged;
@@ -1481,6 +1497,7 @@ export const EVENT_TYPES = [
   'IterationSliceGranted',
   'MatrixChunkAppended',
   'MeshFrozen',
+  'MeshHealRequested',
   'MeshSummarized',
   'MeshThawed',
   'OperationalModeChanged',

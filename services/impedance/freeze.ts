@@ -4,15 +4,15 @@
 //
 // Sequencing: a MeshFrozen/MeshThawed on mesh.circuits has no order against requests on the six
 // mesh.coordination partitions. So the impedance service copies it, in the transaction that
-// consumes it, into every mesh.coordination partition (keyed by a correlation id chosen to land
-// there, partition-key.ts), and each partition's gate folds the copies in its own log order:
+// consumes it, into every mesh.coordination partition (sequenced-copies.ts), and each
+// partition's gate folds the copies in its own log order:
 // whether a request is refused is decided by where it stands among the copies in its partition,
 // which a replay of that partition sees the same. Pure.
 import type { CoordinationRefused, CoordinationRequested, MeshFrozen, MeshThawed } from '../../schemas/generated/events';
 import type { TopicName } from '../../topics/catalog';
 import { derivedEventId } from '../runtime/ids';
-import { keyForPartition } from '../runtime/kafka/partition-key';
 import type { Emit } from '../runtime/processor';
+import { copiesInto } from './sequenced-copies';
 
 export type FreezeEvent = MeshFrozen | MeshThawed;
 
@@ -38,15 +38,7 @@ export function evolveFreeze(s: FreezeState, e: FreezeEvent): FreezeState {
 }
 
 /** One copy per mesh.coordination partition, each keyed (and correlated) to land on its own. */
-export function sequencedCopies(e: FreezeEvent, partitions: number): Emit[] {
-  const out: Emit[] = [];
-  for (let p = 0; p < partitions; p++) {
-    const key = keyForPartition(`${COPY_PREFIX}${e.meta.event_id}`, p, partitions);
-    const meta = { ...e.meta, event_id: derivedEventId(e.meta.event_id, `copy:${p}`), correlation_id: key, causation_id: e.meta.event_id };
-    out.push({ topic: COORDINATION, key, event: { ...e, meta } });
-  }
-  return out;
-}
+export const sequencedCopies = (e: FreezeEvent, partitions: number): Emit[] => copiesInto(COORDINATION, e, partitions, COPY_PREFIX);
 
 export function refusal(req: CoordinationRequested, s: Extract<FreezeState, { status: 'frozen' }>): Emit {
   const event: CoordinationRefused = {

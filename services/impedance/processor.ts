@@ -5,7 +5,7 @@
 // answered with summaries. Periodic registry work runs in the runner's punctuation.
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { AckReceived, CoordinationRequested, HeartbeatReceived } from '../../schemas/generated/events';
+import type { AckReceived, CoordinationRequested, HeartbeatReceived, MeshHealRequested } from '../../schemas/generated/events';
 import { topicSpec, type TopicName } from '../../topics/catalog';
 import { unreachable } from '../runtime/errors';
 import { decimal, type Emit, type Processor, type RecordContext } from '../runtime/processor';
@@ -14,6 +14,7 @@ import { ackTail, createCheckpointer, heartbeatTail, type CommittedFn, type Read
 import { FoldLifecycle, type OwnedPartition } from './fold-lifecycle';
 import { refusal, sequencedCopies, type FreezeEvent } from './freeze';
 import { FreezeGate, type RestoreFreezeFn } from './freeze-gate';
+import { copiesInto } from './sequenced-copies';
 import { createImpedanceMetrics, registerBacklogGauge, type ImpedanceMetrics } from './metrics';
 import { PartitionFold, type ApplyResult } from './partition-fold';
 import type { RegistryStore } from './registry-store';
@@ -64,7 +65,8 @@ export interface ImpedanceProcessorDeps {
 }
 
 /** The event types the impedance processor takes (AckReceived on mesh.acks and mesh.agent-acks). */
-export const IMPEDANCE_INPUT_TYPES = ['HeartbeatReceived', 'CoordinationRequested', 'AckReceived', 'MeshFrozen', 'MeshThawed'] as const;
+export const IMPEDANCE_INPUT_TYPES = ['HeartbeatReceived', 'CoordinationRequested', 'AckReceived', 'MeshFrozen', 'MeshThawed', 'MeshHealRequested'] as const;
+export const HEAL_COPY_PREFIX = 'mesh-heal:';
 
 export type ImpedanceProcessor = Processor<(typeof IMPEDANCE_INPUT_TYPES)[number]> & {
   readonly metrics: ImpedanceMetrics;
@@ -98,6 +100,7 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
   const schedule = scheduleReactor(store);
   const gate = new FreezeGate(deps.restoreFreeze);
   const coordinationPartitions = topicSpec(COORDINATION).partitions;
+  const agentAckPartitions = topicSpec(AGENT_ACKS).partitions;
   const onAck = ackReactor(store, metrics);
   const summaries = summaryReactor(store);
   /** The summary partition's latest event-time tick in the batch, answered at flush. */
@@ -137,6 +140,17 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
     if (ctx.timestampMs > x.registry.lastRecordMs) x.registry.lastRecordMs = ctx.timestampMs;
     // A number, not a BigInt per record, as onHeartbeat.
     return stateChanges(x.fold.applyAck(ack, decimal(ctx.offset)));
+  }
+
+  /** A heal on mesh.circuits: copied into every mesh.agent-acks partition; a copy there: folded into the partition's agents. */
+  function onHeal(heal: MeshHealRequested, ctx: RecordContext): readonly Emit[] | Promise<readonly Emit[]> {
+    if (ctx.topic === CIRCUITS) return copiesInto(AGENT_ACKS, heal, agentAckPartitions, HEAL_COPY_PREFIX);
+    if (ctx.topic !== AGENT_ACKS) return NO_EMITS;
+    const x = folds.get(ctx.partition);
+    if (x.changelog.tails.acks !== undefined) return checkpointer.replayBefore(x, 'acks', BigInt(ctx.offset)).then(() => onHeal(heal, ctx));
+    folds.handled(ctx.partition);
+    if (ctx.timestampMs > x.registry.lastRecordMs) x.registry.lastRecordMs = ctx.timestampMs;
+    return stateChanges(x.fold.applyHeal(heal, decimal(ctx.offset)));
   }
 
   /** A partition's batch is done: the registry by its cadence, and a checkpoint when one is due. */
@@ -183,6 +197,7 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
         case 'CoordinationRequested': return onCoordination(event, ctx.partition);
         case 'MeshFrozen':
         case 'MeshThawed': return onFreeze(event, ctx);
+        case 'MeshHealRequested': return onHeal(event, ctx);
         case 'AckReceived': return ctx.topic === AGENT_ACKS ? onAgentAck(event, ctx) : onAck(event);
         default: return unreachable(event);
       }
