@@ -1,12 +1,14 @@
 // The conflicts of one mesh.conflicts partition and their resolution queue: the lifecycle
 // decider (conflict-lifecycle.ts) applied per conflict id. Pure.
 import type { ConflictFact, ConflictInput, ConflictState } from './conflict-lifecycle';
-import { step, UNKNOWN } from './conflict-lifecycle';
+import { isOverdue, step, UNKNOWN } from './conflict-lifecycle';
 
 export interface QueuedConflict {
   readonly conflictId: string;
   readonly priority: number;
   readonly resolveBy: number | null;
+  /** Escalated as overdue already: its deadline has done its work. */
+  readonly overdue: boolean;
 }
 
 export class ConflictBook {
@@ -25,7 +27,7 @@ export class ConflictBook {
   /** Open conflicts, most urgent first: priority high to low, then the earliest resolve_by (none last). */
   queue(): QueuedConflict[] {
     const out: QueuedConflict[] = [];
-    for (const [conflictId, s] of this.states) if (s.status === 'open') out.push({ conflictId, priority: s.priority, resolveBy: s.resolveBy });
+    for (const [conflictId, s] of this.states) if (s.status === 'open') out.push({ conflictId, priority: s.priority, resolveBy: s.resolveBy, overdue: isOverdue(s) });
     return out.sort((a, b) => b.priority - a.priority || (a.resolveBy ?? Infinity) - (b.resolveBy ?? Infinity) || (a.conflictId < b.conflictId ? -1 : 1));
   }
 }

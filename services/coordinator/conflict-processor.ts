@@ -14,7 +14,7 @@ import { derivedEventId } from '../runtime/ids';
 import { isOneOf, type Emit, type EventValidator, type Processor } from '../runtime/processor';
 import { unreachable } from '../runtime/errors';
 import { ConflictBook } from './conflict-book';
-import { reportOfAck, type ConflictInput } from './conflict-lifecycle';
+import { isOverdue, reportOfAck, type ConflictInput } from './conflict-lifecycle';
 import { PRODUCER } from './conflicts';
 
 export const CONFLICTS_TOPIC: TopicName = 'mesh.conflicts';
@@ -39,6 +39,7 @@ export interface ConflictProcessorOptions {
 
 /** setTimeout's longest delay; a later deadline re-arms when it fires. */
 const MAX_DELAY_MS = 2 ** 31 - 1;
+const RETRY_MS = 1000;
 
 export function conflictProcessor(o: ConflictProcessorOptions = {}): Processor<(typeof CONFLICT_PROCESSOR_TYPES)[number]> {
   const log = (o.logger ?? pino({ level: 'silent' })).child({ component: 'conflicts' });
@@ -48,6 +49,7 @@ export function conflictProcessor(o: ConflictProcessorOptions = {}): Processor<(
   const stale = new Set<number>();
   const timers = new Map<string, NodeJS.Timeout>();
   let producer: Promise<Producer> | undefined;
+  let closed = false;
 
   function writeDeadline(conflictId: string, resolveBy: number): void {
     const ev: ConflictDeadlinePassed = {
@@ -56,9 +58,14 @@ export function conflictProcessor(o: ConflictProcessorOptions = {}): Processor<(
       conflict_id: conflictId, resolve_by: resolveBy,
     };
     const topic = prefix + CONFLICTS_TOPIC;
-    (producer ??= o.producer!())
+    // A producer that failed to connect is not kept: the retry connects again.
+    (producer ??= o.producer!().catch((err: unknown) => { producer = undefined; throw err; }))
       .then(async (p) => p.send([{ topic, key: conflictId, value: await o.codec!.encode(topic, ev) }]))
-      .catch((err: unknown) => log.error({ err, conflictId }, 'deadline record not written'));
+      .catch((err: unknown) => {
+        // Not written, not decided: try again (a duplicate is harmless, the first one counts).
+        log.warn({ err, conflictId }, 'deadline record not written; retrying in 1 s');
+        if (!closed && !timers.has(conflictId)) timers.set(conflictId, setTimeout(() => { timers.delete(conflictId); writeDeadline(conflictId, resolveBy); }, RETRY_MS));
+      });
   }
 
   function arm(conflictId: string, resolveBy: number): void {
@@ -76,9 +83,10 @@ export function conflictProcessor(o: ConflictProcessorOptions = {}): Processor<(
     timers.delete(conflictId);
   }
 
+  /** A deadline is awaited while the conflict is open and not yet escalated as overdue. */
   function armFor(book: ConflictBook, conflictId: string): void {
     const s = book.state(conflictId);
-    if (s.status === 'open' && s.resolveBy !== null) arm(conflictId, s.resolveBy);
+    if (s.status === 'open' && s.resolveBy !== null && !isOverdue(s)) arm(conflictId, s.resolveBy);
     else disarm(conflictId);
   }
 
@@ -93,7 +101,7 @@ export function conflictProcessor(o: ConflictProcessorOptions = {}): Processor<(
         });
       }
     }
-    for (const q of book.queue()) if (q.resolveBy !== null) arm(q.conflictId, q.resolveBy);
+    for (const q of book.queue()) if (q.resolveBy !== null && !q.overdue) arm(q.conflictId, q.resolveBy);
     books.set(partition, book);
     stale.delete(partition);
     return book;
@@ -141,6 +149,7 @@ export function conflictProcessor(o: ConflictProcessorOptions = {}): Processor<(
       }
     },
     async close() {
+      closed = true;
       for (const t of timers.values()) clearTimeout(t);
       timers.clear();
       if (producer) await (await producer).close();

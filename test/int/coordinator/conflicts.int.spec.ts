@@ -152,5 +152,7 @@ describe('conflict lifecycle against the real broker: CONFLICT acks logged, quar
     assert.match(run.stdout, new RegExp(`conflict ${cid} RESOLVED by ops \\(MANUAL_REVIEW\\)`));
     const es = await collectEvents(k, 'mesh.conflicts', (xs) => of(xs, 'ConflictResolved', cid).length >= 1);
     assert.equal(of(es, 'ConflictEscalated', cid).length, 2, 'no escalation repeated after the restart');
+    // Written once by the first coordinator; an overdue conflict awaits no further deadline.
+    assert.equal(of(es, 'ConflictDeadlinePassed', cid).length, 1);
   });
 });
