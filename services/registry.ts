@@ -5,7 +5,9 @@ import { coordinatorService } from './coordinator';
 import { DEMO_KNOBS } from './demo/config';
 import { GATEWAY_KNOBS } from './gateway/config';
 import { gatewayService } from './gateway';
+import { guardianService } from './guardian';
 import { impedanceService } from './impedance';
+import { MCP_KNOBS } from './mcp/config';
 import { RUNTIME_KNOBS } from './runtime/config';
 import type { KnobSet } from './runtime/knob-table';
 import type { ServiceDefinition, StandaloneService } from './runtime/service';
@@ -15,6 +17,7 @@ import { verifierService } from './verifier';
 export const SERVICES: Readonly<Record<string, ServiceDefinition>> = {
   consensus: consensusService,
   coordinator: coordinatorService,
+  guardian: guardianService,
   impedance: impedanceService,
   solver: solverService,
   verifier: verifierService,
@@ -29,5 +32,6 @@ export const KNOB_SETS: readonly KnobSet[] = [
   { name: 'runtime', knobs: RUNTIME_KNOBS },
   ...Object.values(SERVICES).flatMap((s) => (s.knobs ? [{ name: s.name, knobs: s.knobs }] : [])),
   { name: 'gateway', knobs: GATEWAY_KNOBS },
+  { name: 'mcp', knobs: MCP_KNOBS },
   { name: 'demo', knobs: DEMO_KNOBS },
 ];

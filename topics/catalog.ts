@@ -52,20 +52,29 @@ export const TOPICS = [
   // Freezes and thaws are copied into every partition here by the impedance service
   // (services/impedance/freeze.ts): whether a request is refused is a fact of its partition's log.
   mesh('mesh.coordination', 'correlation_id', 'Coordination requests, and the freezes and thaws sequenced among them.', ['CoordinationRequested', 'MeshFrozen', 'MeshThawed']),
-  mesh('mesh.schedules', 'correlation_id', 'Per-agent send schedules, or the refusal of a request.', ['ScheduleComputed', 'CoordinationRefused']),
-  mesh('mesh.acks', 'correlation_id', 'Trinary acknowledgements and quorum decisions.', ['AckReceived', 'QuorumDecided']),
+  // The coordinator's send ticks share the schedule's partition: which entries a tick sends is
+  // decided by where it lands after the schedule (services/coordinator/dispatch.ts).
+  mesh('mesh.schedules', 'correlation_id', 'Per-agent send schedules and the coordinator\'s send ticks.', ['ScheduleComputed', 'DispatchDue']),
+  // What a gather counts is one partition's order: the dispatch summary opens it, acks fill it,
+  // the first window deadline (or the last ack) closes it (services/coordinator/gather.ts).
+  mesh('mesh.acks', 'correlation_id', 'Trinary acknowledgements, dispatch summaries, window deadlines and quorum decisions.', ['AckReceived', 'DispatchCompleted', 'GatherWindowClosed', 'QuorumDecided']),
+  mesh('mesh.dispatch', 'agent_id', 'Coordination messages sent to agents at their send time (seed 002 §2.4, §3.2 phase 4): the agent-facing topic.', ['MessageDispatched']),
   // The repartition of mesh.acks by agent id (the impedance service copies each ack here in the
   // transaction that consumes it): co-partitioned with mesh.heartbeats (same partition count,
   // same key), so the instance that folds an agent's heartbeats also folds its acks.
-  // Heals are copied into every partition here too (services/impedance/freeze.ts): an agent's fold
-  // obeys one where it stands among the agent's acks.
+  // Heals are copied into every partition here too (services/impedance/sequenced-copies.ts): an
+  // agent's fold obeys one where it stands among the agent's acks.
   mesh('mesh.agent-acks', 'agent_id', 'Acks re-keyed by agent_id, co-partitioned with mesh.heartbeats (reliability, quarantine), and the heals sequenced among them.', ['AckReceived', 'MeshHealRequested'], retain(1)),
   // The conflict log is immutable and kept (seed 002 §5.1 AppendOnlyLog): no time-based deletion.
   // Deadline records and operator commands share each conflict's partition: where they land among
   // its facts decides (services/coordinator/conflict-lifecycle.ts).
   mesh('mesh.conflicts', 'conflict_id', 'Conflict log: reports, quarantine, escalation, deadlines, operator commands, resolution (seed 002 §5.1).', ['ConflictReported', 'ConflictQuarantined', 'ConflictEscalated', 'ConflictDeadlinePassed', 'ConflictResolutionRequested', 'ConflictResolved'], { 'cleanup.policy': 'delete', 'retention.ms': '-1' }),
   mesh('mesh.circuits', 'scope', 'Circuit breaker states, operational modes, freezes, thaws and heals.', ['CircuitStateChanged', 'OperationalModeChanged', 'MeshFrozen', 'MeshThawed', 'MeshHealRequested']),
-  mesh('mesh.witnesses', 'scope', 'Structural events and witnesses (seed 004).', ['StructuralEventObserved', 'StructuralWitnessRecorded']),
+  mesh('mesh.witnesses', 'scope', 'Structural events and witnesses (seed 004), and confirmed agent crashes (seed 003).', ['StructuralEventObserved', 'StructuralWitnessRecorded', 'AgentCrashConfirmed']),
+  // One partition: breakers of clusters, sectors and the mesh are one fold, so the guardian copies
+  // its inputs here (in the transaction that consumes them) and sequences its ticks among them;
+  // this log's order alone decides every breaker, mode and witness (services/guardian).
+  { name: 'mesh.guardian', partitions: 1, key: 'scope', doc: 'The guardian\'s inputs in one order: agent state changes, mesh summaries and structural events it copied, and its clock ticks.', config: retain(3), events: ['AgentStateChanged', 'MeshSummarized', 'StructuralEventObserved', 'GuardianClockTicked'], dlq: true },
 ] as const;
 
 /** A declared topic's logical name (without TOPIC_PREFIX): a typo is a type error, not a topic nobody reads. */

@@ -99,7 +99,11 @@ export function coordinatorScenario(ctx: BenchContext): Scenario {
   return {
     service: 'coordinator',
     rate: 50,
-    prepare: async () => { await applyTopics(ctx.brokers, allTopicSpecs(ctx.prefix).filter((t) => t.name.startsWith(topic))); },
+    // every topic the coordinator reads or writes, not only the conflicts this scenario feeds
+    prepare: async () => {
+      const its = ['mesh.conflicts', 'mesh.schedules', 'mesh.acks', 'mesh.dispatch'].map((t) => ctx.prefix + t);
+      await applyTopics(ctx.brokers, allTopicSpecs(ctx.prefix).filter((t) => its.some((x) => t.name.startsWith(x))));
+    },
     async ready() {
       producer = await benchProducer(ctx.brokers, { lingerMs: 0 });
       conflicts = await decodingConsumer(ctx, 'mesh.conflicts', MESH_PARTITIONS, (at, q) => {

@@ -66,6 +66,40 @@ export interface ConflictDetail {
 export const CONFLICT_TYPE_SYMBOLS = ['CONTEXT_DIVERGENCE', 'DATA_CONTRADICTION', 'TEMPORAL_PARADOX', 'CAPABILITY_MISMATCH', 'HASH_MISMATCH', 'OTHER'] as const;
 export type ConflictType = (typeof CONFLICT_TYPE_SYMBOLS)[number];
 
+/** A suspected agent is declared crashed because a second signal confirmed the first (seed 003 failure detection with confirmation): missed heartbeats and a failed delivery, or the same failure seen by two observers. */
+export interface AgentCrashConfirmed {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'AgentCrashConfirmed';
+  /** Event envelope; causation_id = the confirming observation. */
+  meta: EventMetadata;
+  /** Agent declared crashed. */
+  agent_id: string;
+  /** Cluster of the agent when a signal named it; null otherwise. */
+  cluster_id: string | null;
+  /** Sector of the agent when a signal named it; null otherwise. */
+  sector_id: string | null;
+  /** Event time of the first signal. */
+  suspected_at: number;
+  /** The signals that led to the declaration, oldest first. */
+  signals: Array<FailureSignal>;
+}
+
+/** One observation that the agent failed. */
+export interface FailureSignal {
+  /** What was observed. */
+  kind: FailureSignalKind;
+  /** Who observed it (the producer of the observation). */
+  observer: string;
+  /** event_id of the observation. */
+  event_id: string;
+  /** Event time of the observation. */
+  at: number;
+}
+
+/** What was observed. */
+export const FAILURE_SIGNAL_KIND_SYMBOLS = ['MISSED_HEARTBEATS', 'FAILED_DELIVERY'] as const;
+export type FailureSignalKind = (typeof FAILURE_SIGNAL_KIND_SYMBOLS)[number];
+
 /** An agent changed operational state (offline after 30 s without heartbeat, degraded on impedance spike, ...). */
 export interface AgentStateChanged {
   /** Event type discriminator (the Avro record name); not part of the Avro body. */
@@ -388,22 +422,6 @@ export interface InputPosition {
   offset: number;
 }
 
-/** A coordination request was not scheduled, with the reason (seed 002 §7.1 freeze: while the mesh is frozen no new coordinations are scheduled). Sent on mesh.schedules in place of the ScheduleComputed chunks. */
-export interface CoordinationRefused {
-  /** Event type discriminator (the Avro record name); not part of the Avro body. */
-  readonly type: 'CoordinationRefused';
-  /** Event envelope; correlation_id = the coordination correlation id, causation_id = the CoordinationRequested event id. */
-  meta: EventMetadata;
-  /** Id of the refused mesh message (coordination request). */
-  message_id: string;
-  /** Machine-readable reason: MESH_FROZEN. */
-  reason: string;
-  /** Human-readable detail (the freeze's reason and detail). */
-  detail: string;
-  /** MESH_FROZEN: when the freeze in force began; null otherwise. */
-  frozen_at: number | null;
-}
-
 /** A coordination message to send so all targets are READY at target_arrival_time (seed 002 §2.4 MeshMessage, §3.2). */
 export interface CoordinationRequested {
   /** Event type discriminator (the Avro record name); not part of the Avro body. */
@@ -526,6 +544,52 @@ export interface MatrixEntryUpdate {
   new_value: number;
 }
 
+/** Every SCHEDULED message of a coordination was sent or dropped (seed 002 §3.2 end of phase 4): sequenced among the acks of its correlation id, it opens the gather with the agents that were sent the message. */
+export interface DispatchCompleted {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'DispatchCompleted';
+  /** Event envelope; correlation_id = the coordination correlation id (Kafka key). */
+  meta: EventMetadata;
+  /** Id of the mesh message (coordination request) this is about. */
+  message_id: string;
+  /** T. */
+  target_arrival_time: number;
+  /** Acks arriving after T + window are stragglers; >= 0. */
+  arrival_window_ms: number;
+  /** READY share of the sent messages needed for SUCCESS, in [0, 1]. */
+  minimum_response_rate: number;
+  /** Agents sent the message, in send order. */
+  dispatched_agent_ids: Array<string>;
+  /** Messages not delivered: the ttl had run out at their tick. */
+  expired: Array<DispatchExpiry>;
+  /** Schedule entries that were SKIP (never to be sent). */
+  skipped_count: number;
+}
+
+/** A message dropped because its ttl ran out before it could be sent. */
+export interface DispatchExpiry {
+  /** Agent not sent the message. */
+  agent_id: string;
+  /** When the schedule said to send. */
+  send_at: number;
+  /** created_at + ttl_ms. */
+  expires_at: number;
+  /** Event time of the tick that found it expired. */
+  due_at: number;
+}
+
+/** A send batch of one coordination is due (seed 002 §3.2 phase 4, DESIGN invariant 8): the coordinator sequences it into the schedule's partition; the messages whose 10 ms send bucket is at or before its due_at or its event time (whichever is later) are sent where it lands, so a replay sends the same. */
+export interface DispatchDue {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'DispatchDue';
+  /** Event envelope; correlation_id = the coordination correlation id (Kafka key); occurred_at = when the tick was written, the send time of what it releases. */
+  meta: EventMetadata;
+  /** Id of the mesh message (coordination request) this is about. */
+  message_id: string;
+  /** The send bucket it sends; the writer may write it up to its transport allowance before that (COORDINATOR_DISPATCH_AHEAD_MS). */
+  due_at: number;
+}
+
 /** Someone asked for one component x_i of a session without a full solve (`solvermesh estimate`). Sequenced onto the session's cost partition like the other commands; the solver answers EntryEstimated on solver.iterations, caused by this event, for A and b as of its position. */
 export interface EntryEstimateRequested {
   /** Event type discriminator (the Avro record name); not part of the Avro body. */
@@ -580,6 +644,30 @@ export interface EntryEstimated {
   work: number;
   /** Why no estimate was made when the request's turn came (A not strictly diagonally dominant, so no finite bound exists); estimate, error_bound, confidence and work are then 0 and claim nothing. Null for an estimate. */
   refusal: string | null;
+}
+
+/** The arrival window of one coordination is over (seed 002 §3.2 phase 5, DESIGN invariant 8): sequenced among its acks, the first one decides a gather still open; later ones are ignored. */
+export interface GatherWindowClosed {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'GatherWindowClosed';
+  /** Event envelope; correlation_id = the coordination correlation id (Kafka key); occurred_at = when it was written. */
+  meta: EventMetadata;
+  /** Id of the mesh message (coordination request) this is about. */
+  message_id: string;
+  /** T + arrival window: acks arriving later are stragglers. */
+  window_end_at: number;
+  /** How long after window_end_at the writer waited, for acks in flight; >= 0. */
+  grace_ms: number;
+}
+
+/** Event time advanced for the guardian (DESIGN invariant 8): sequenced into the guardian's own input partition, it fires the breaker probes and evaluations due by tick_at. Its place in the log, not a clock, decides. */
+export interface GuardianClockTicked {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'GuardianClockTicked';
+  /** Event envelope; occurred_at = tick_at. */
+  meta: EventMetadata;
+  /** Event time the guardian's clock advances to (it never goes back). */
+  tick_at: number;
 }
 
 /** An agent heartbeat (every 5 s, seed 002 §4.1) with its self-measured impedance inputs. */
@@ -862,6 +950,42 @@ export interface MeshThawed {
   detail: string;
 }
 
+/** A coordination message sent to one agent at its scheduled send time (seed 002 §2.4 MeshMessage, §3.2 phase 4), on the agent-facing topic keyed by agent_id. */
+export interface MessageDispatched {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'MessageDispatched';
+  /** Event envelope; correlation_id = the coordination correlation id; occurred_at = dispatched_at. */
+  meta: EventMetadata;
+  /** Id of the mesh message (coordination request) this is about. */
+  message_id: string;
+  /** Target agent (Kafka key). */
+  agent_id: string;
+  /** When the request was made. */
+  created_at: number;
+  /** When the schedule said to send (T - lead time). */
+  send_at: number;
+  /** Event time of the tick that sent it: the start of its 10 ms send bucket or later. */
+  dispatched_at: number;
+  /** T: when the agent should be READY. */
+  target_arrival_time: number;
+  /** Time to live, ms from created_at; the agent drops a message that reaches it later; >= 1. */
+  ttl_ms: number;
+  /** created_at + ttl_ms. */
+  expires_at: number;
+  /** 0 background ... 3 critical. */
+  priority: number;
+  /** Integrity hash of the payload; a mismatch at the agent is a HASH_MISMATCH conflict. */
+  payload_hash: string;
+  /** Outcome the sender expects. */
+  trinary_expectation: TrinaryState;
+  /** How early it was sent for this agent (compensation_applied.lead_time_ms). */
+  lead_time_ms: number;
+  /** Processing the schedule expects of the agent, ms. */
+  expected_processing_ms: number;
+  /** Confidence of the timing estimate, in [0, 1]. */
+  confidence: number;
+}
+
 /** The mesh degradation mode changed (seed 002 §6.3). */
 export interface OperationalModeChanged {
   /** Event type discriminator (the Avro record name); not part of the Avro body. */
@@ -900,7 +1024,7 @@ export interface QuorumDecided {
   decision: QuorumDecision;
   /** True only for PROCEED. */
   achieved: boolean;
-  /** Responses counted; = ready_count + transit_count + conflict_count. */
+  /** Agents counted; = ready_count + transit_count + conflict_count. The coordinator counts every agent sent the message, a silent one as TRANSIT, so total = sent_count. */
   total: number;
   /** READY (+1) responses. */
   ready_count: number;
@@ -920,11 +1044,47 @@ export interface QuorumDecided {
   reason: string | null;
   /** What to do next; null for PROCEED. */
   recommendation: string | null;
+  /** T of the coordination; null in decisions written before it was carried. */
+  target_arrival_time: number | null;
+  /** T + arrival window: acks arriving later were not counted. */
+  window_end_at: number | null;
+  /** ALL_ANSWERED: every agent sent the message answered inside the window, so nothing could change the outcome any more; WINDOW_CLOSED: the window's deadline record; NOTHING_SENT: no message was dispatched. */
+  closed_by: GatherClosure | null;
+  /** Messages dispatched (the seed's sent_count); the rates are shares of it, so total = sent_count. */
+  sent_count: number;
+  /** Of transit_count, agents sent the message without an ack arriving inside the window (still in transit as far as the gather knows). */
+  silent_count: number;
+  /** Of silent_count, agents whose ack arrived after the window's end. */
+  late_count: number;
+  /** SUCCESS when response_rate >= minimum_response_rate, else PARTIAL. */
+  gather_status: GatherStatus | null;
+  /** ready_count / sent_count (0 when nothing was sent). */
+  response_rate: number | null;
+  /** The request's minimum_response_rate the gather was judged against. */
+  minimum_response_rate: number | null;
+  /** sent_count - ready_count - conflict_count (seed 002 §3.2): agents without a READY or CONFLICT answer in the window. */
+  straggler_count: number;
+  /** The first stragglers by agent id, at most 100; straggler_count has them all. */
+  straggler_ids: Array<string>;
+  /** null when the coordination needs no retry (PROCEED and SUCCESS). */
+  retry_advice: RetryAdvice | null;
 }
 
 /** Trinary quorum outcome (seed 002 §5.2). */
 export const QUORUM_DECISION_SYMBOLS = ['PROCEED', 'WAIT', 'RESOLVE_CONFLICTS', 'RETRY'] as const;
 export type QuorumDecision = (typeof QUORUM_DECISION_SYMBOLS)[number];
+
+/** What ended a gather. */
+export const GATHER_CLOSURE_SYMBOLS = ['ALL_ANSWERED', 'WINDOW_CLOSED', 'NOTHING_SENT'] as const;
+export type GatherClosure = (typeof GATHER_CLOSURE_SYMBOLS)[number];
+
+/** Scatter-gather result (seed 002 §3.2 phase 6). */
+export const GATHER_STATUS_SYMBOLS = ['SUCCESS', 'PARTIAL'] as const;
+export type GatherStatus = (typeof GATHER_STATUS_SYMBOLS)[number];
+
+/** What a retry of the coordination should change. */
+export const RETRY_ADVICE_SYMBOLS = ['EXTEND_WINDOW', 'RETRY_WITH_LARGER_WINDOW', 'ADJUST_COMPENSATION', 'RESOLVE_CONFLICTS_FIRST'] as const;
+export type RetryAdvice = (typeof RETRY_ADVICE_SYMBOLS)[number];
 
 /** Per-agent send schedule for a coordination request (seed 002 §3.1): send_at = T - (latency/2 + processing estimate + drift buffer), or SKIP. Large target sets are split in chunks. */
 export interface ScheduleComputed {
@@ -942,6 +1102,10 @@ export interface ScheduleComputed {
   chunk_count: number;
   /** One entry per target in this chunk. */
   entries: Array<ScheduleEntry>;
+  /** The request's dispatch terms; null in schedules written before they were carried. */
+  terms: DispatchTerms | null;
+  /** Set when the mesh's operational mode refuses the whole request (seed 002 §6.3, e.g. a scatter over 1000 agents in DEGRADED_MODERATE); entries are then empty and nothing is sent. Null for a schedule. */
+  refused_reason: string | null;
 }
 
 /** Schedule of one target agent. */
@@ -973,6 +1137,24 @@ export type ScheduleStatus = (typeof SCHEDULE_STATUS_SYMBOLS)[number];
 /** Why an agent is skipped. */
 export const SKIP_REASON_SYMBOLS = ['INSUFFICIENT_LEAD_TIME', 'AGENT_OFFLINE', 'CIRCUIT_OPEN', 'UNKNOWN_AGENT', 'MISSING_CAPABILITY'] as const;
 export type SkipReason = (typeof SKIP_REASON_SYMBOLS)[number];
+
+/** What the coordinator needs of the request to dispatch and gather it (seed 002 §2.4, §3.2), copied so the schedule alone drives dispatch. */
+export interface DispatchTerms {
+  /** When the request was made (its event time); the ttl counts from here. */
+  created_at: number;
+  /** Time to live, ms: a message not sent by created_at + ttl_ms is dropped; >= 1. */
+  ttl_ms: number;
+  /** Acks are gathered until T + window, ms; >= 0. */
+  arrival_window_ms: number;
+  /** Share of READY acks among the messages sent needed for SUCCESS, in [0, 1]. */
+  minimum_response_rate: number;
+  /** 0 background ... 3 critical. */
+  priority: number;
+  /** Integrity hash of the payload. */
+  payload_hash: string;
+  /** Outcome the sender expects. */
+  trinary_expectation: TrinaryState;
+}
 
 /** Impedance summary of one sector from its cluster summaries (seed 002 §4.3 SectorImpedanceSummary). */
 export interface SectorSummarized {
@@ -1374,6 +1556,7 @@ export interface VoteDeadlinePassed {
 
 export type SolvermeshEvent =
   | AckReceived
+  | AgentCrashConfirmed
   | AgentStateChanged
   | CircuitStateChanged
   | ClusterSummarized
@@ -1386,12 +1569,15 @@ export type SolvermeshEvent =
   | ConsensusNotReached
   | ConsensusReached
   | ConvergenceReached
-  | CoordinationRefused
   | CoordinationRequested
   | CorrectionRequested
   | CostUpdated
+  | DispatchCompleted
+  | DispatchDue
   | EntryEstimateRequested
   | EntryEstimated
+  | GatherWindowClosed
+  | GuardianClockTicked
   | HeartbeatReceived
   | ImpedanceUpdated
   | IterationCompleted
@@ -1401,6 +1587,7 @@ export type SolvermeshEvent =
   | MeshHealRequested
   | MeshSummarized
   | MeshThawed
+  | MessageDispatched
   | OperationalModeChanged
   | QuorumDecided
   | ScheduleComputed
@@ -1426,6 +1613,7 @@ export type EventType = SolvermeshEvent['type'];
  */
 export interface EventsByType {
   AckReceived: AckReceived;
+  AgentCrashConfirmed: AgentCrashConfirmed;
   AgentStateChanged: AgentStateChanged;
   CircuitStateChanged: CircuitStateChanged;
   ClusterSummarized: ClusterSummarized;
@@ -1438,12 +1626,15 @@ export interface EventsByType {
   ConsensusNotReached: ConsensusNotReached;
   ConsensusReached: ConsensusReached;
   ConvergenceReached: ConvergenceReached;
-  CoordinationRefused: CoordinationRefused;
   CoordinationRequested: CoordinationRequested;
   CorrectionRequested: CorrectionRequested;
   CostUpdated: CostUpdated;
+  DispatchCompleted: DispatchCompleted;
+  DispatchDue: DispatchDue;
   EntryEstimateRequested: EntryEstimateRequested;
   EntryEstimated: EntryEstimated;
+  GatherWindowClosed: GatherWindowClosed;
+  GuardianClockTicked: GuardianClockTicked;
   HeartbeatReceived: HeartbeatReceived;
   ImpedanceUpdated: ImpedanceUpdated;
   IterationCompleted: IterationCompleted;
@@ -1453,6 +1644,7 @@ export interface EventsByType {
   MeshHealRequested: MeshHealRequested;
   MeshSummarized: MeshSummarized;
   MeshThawed: MeshThawed;
+  MessageDispatched: MessageDispatched;
   OperationalModeChanged: OperationalModeChanged;
   QuorumDecided: QuorumDecided;
   ScheduleComputed: ScheduleComputed;
@@ -1473,6 +1665,7 @@ export interface EventsByType {
 export type EventOf<T extends EventType> = EventsByType[T];
 export const EVENT_TYPES = [
   'AckReceived',
+  'AgentCrashConfirmed',
   'AgentStateChanged',
   'CircuitStateChanged',
   'ClusterSummarized',
@@ -1485,12 +1678,15 @@ export const EVENT_TYPES = [
   'ConsensusNotReached',
   'ConsensusReached',
   'ConvergenceReached',
-  'CoordinationRefused',
   'CoordinationRequested',
   'CorrectionRequested',
   'CostUpdated',
+  'DispatchCompleted',
+  'DispatchDue',
   'EntryEstimateRequested',
   'EntryEstimated',
+  'GatherWindowClosed',
+  'GuardianClockTicked',
   'HeartbeatReceived',
   'ImpedanceUpdated',
   'IterationCompleted',
@@ -1500,6 +1696,7 @@ export const EVENT_TYPES = [
   'MeshHealRequested',
   'MeshSummarized',
   'MeshThawed',
+  'MessageDispatched',
   'OperationalModeChanged',
   'QuorumDecided',
   'ScheduleComputed',

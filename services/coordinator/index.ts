@@ -1,15 +1,41 @@
+// The coordinator (seed 002 §3.2, §5): conflict intake, dispatch at send time, gather and
+// trinary quorum, one processor per concern in one consumer group and one transaction per batch.
+// The conflict lifecycle (conflict-lifecycle.ts) shares the tick writer for its deadlines.
+import type { EventType } from '../../schemas/generated/events';
+import type { TopicName } from '../../topics/catalog';
 import { createEngine } from '../runtime/engine';
+import { combineProcessors } from '../runtime/combine';
 import type { ServiceDefinition } from '../runtime/service';
+import { TickWriter } from '../runtime/tick-writer';
 import { conflictProcessor } from './conflict-processor';
+import { COORDINATOR_KNOBS } from './config';
+import { dispatchProcessor } from './dispatch-processor';
+import { gatherProcessor } from './gather-processor';
 
-// The coordinator's conflict stage (seed 002 §5.1). Quorum, breakers and modes join it later.
-export const coordinatorService: ServiceDefinition = {
+const OUTPUTS: ReadonlyArray<readonly [TopicName, EventType]> = [
+  ['mesh.dispatch', 'MessageDispatched'], ['mesh.schedules', 'DispatchDue'], ['mesh.acks', 'DispatchCompleted'],
+  ['mesh.acks', 'GatherWindowClosed'], ['mesh.acks', 'QuorumDecided'],
+];
+
+export const coordinatorService: ServiceDefinition<typeof COORDINATOR_KNOBS> = {
   name: 'coordinator',
-  processor: (config, logger, ctx) => conflictProcessor({
-    logger, brokers: config.kafkaBrokers, codec: ctx.codec, topicPrefix: config.topicPrefix, groupId: ctx.groupId, validate: ctx.validate,
-    producer: () => createEngine(config, logger).producer(),
-  }),
+  knobs: COORDINATOR_KNOBS,
+  processor: async (config, logger, ctx) => {
+    const ticks = new TickWriter({ producer: () => createEngine(config, logger).producer(), codec: ctx.codec, topicPrefix: config.topicPrefix, logger: logger.child({ component: 'ticks' }) });
+    await ticks.connect();
+    // Sends are due at their send time: the schema ids of what the coordinator writes are found
+    // at start, not at the first send (a registry round trip each).
+    await Promise.all(OUTPUTS.map(([topic, type]) => ctx.codec.schemaId(config.topicPrefix + topic, type)))
+      .catch((err: unknown) => logger.warn({ err }, 'schema ids not found at start; the first sends look them up'));
+    const log = { brokers: config.kafkaBrokers, codec: ctx.codec, topicPrefix: config.topicPrefix, groupId: ctx.groupId, validate: ctx.validate, ticks };
+    const combined = combineProcessors('coordinator', [
+      conflictProcessor(log),
+      dispatchProcessor({ ...log, logger: logger.child({ component: 'dispatch' }), aheadMs: config.coordinatorDispatchAheadMs }),
+      gatherProcessor({ ...log, logger: logger.child({ component: 'gather' }), graceMs: config.coordinatorGatherGraceMs }),
+    ]);
+    return { ...combined, async close() { await ticks.close(); await combined.close?.(); } };
+  },
   // A batch is what has arrived: node-rdkafka's consume(n) otherwise keeps waiting for more
-  // while reports trickle in, and holds the decisions (and a restarted coordinator's first ones).
+  // while records trickle in, and holds the decisions (and a restarted coordinator's first ones).
   consumerTuning: { returnAvailable: true },
 };

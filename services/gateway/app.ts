@@ -14,6 +14,7 @@ import type { GatewayConfig } from './config';
 import { ERROR_SCHEMA, GatewayError, toHttpError } from './errors';
 import type { Hub } from './hub';
 import type { GatewayMetrics } from './metrics';
+import { registerMcpRoute } from '../mcp/http';
 import { registerPage } from './page';
 import type { StreamRegistry } from './streams';
 import { registerSessionRoutes } from './routes-sessions';
@@ -41,7 +42,8 @@ export interface GatewayDeps {
 
 declare module 'fastify' {
   interface FastifyRequest { principal?: Principal }
-  interface FastifyContextConfig { scope?: Scope }
+  /** The scope a route needs; 'authenticated': any valid token (/mcp filters by scope itself). */
+  interface FastifyContextConfig { scope?: Scope | 'authenticated' }
 }
 
 export const principalOf = (req: FastifyRequest): Principal => {
@@ -110,7 +112,7 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
     // RFC 6750 §2.3: a browser's EventSource and WebSocket cannot set headers; GETs may carry the token in the query.
     const queryToken = req.method === 'GET' ? (req.query as { access_token?: string } | undefined)?.access_token : undefined;
     req.principal = authenticate(config.tokens, req.headers.authorization ?? (queryToken ? `Bearer ${queryToken}` : undefined));
-    requireScope(req.principal, scope);
+    if (scope !== 'authenticated') requireScope(req.principal, scope);
     await limit(perToken, req, 'token');
   });
 
@@ -134,6 +136,7 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
   registerSessionRoutes(app, deps);
   registerSwarmRoutes(app, deps);
   registerWebSocket(app, deps);
+  registerMcpRoute(app, deps);
   registerPage(app);
   return app;
 }

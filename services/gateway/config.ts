@@ -26,6 +26,8 @@ export const GATEWAY_KNOBS = {
   gatewayRateTokenMax: int('GATEWAY_RATE_TOKEN_MAX', 1000, 1, 'Requests per token per window (seed 000 §6.3 user.requests).'),
   gatewayRateIpMax: int('GATEWAY_RATE_IP_MAX', 300, 1, 'Requests per client IP per window (seed 000 §6.3 ip.requests, scaled to the window).'),
   gatewayRateWindowMs: int('GATEWAY_RATE_WINDOW_MS', 60_000, 1, 'Rate limit window; the counters live in Redis, shared by every instance.'),
+  gatewayMcpAllowedHosts: { env: 'GATEWAY_MCP_ALLOWED_HOSTS', kind: 'list', default: ['localhost', '127.0.0.1', '[::1]'], item: { pattern: /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)$/, name: 'host name' }, doc: 'Host names /mcp answers on: a request whose Host (or Origin) names another is refused 403, against DNS rebinding. Add the names clients use when the gateway listens beyond localhost.' },
+  gatewayMcpAllowedOrigins: { env: 'GATEWAY_MCP_ALLOWED_ORIGINS', kind: 'list', default: [], item: { pattern: /^https?:\/\/[^\s/]+$/, name: 'origin (scheme://host[:port])' }, doc: 'Browser origins allowed to call /mcp besides those on a `GATEWAY_MCP_ALLOWED_HOSTS` name; requests without an Origin (non-browser clients) are not affected.' },
 } as const satisfies KnobDecls;
 
 export type GatewayKnobs = KnobValues<typeof GATEWAY_KNOBS>;

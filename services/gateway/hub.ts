@@ -65,8 +65,11 @@ export class Hub {
   private readonly log = emptySessionLog();
   private readonly histories = new Map<string, History>();
   private readonly allSubs = new Set<Subscriber>();
+  private readonly watchers = new Set<(r: FollowedRecord) => void>();
   readonly mesh = new MeshView();
   private records = 0;
+  /** Highest offset folded per `topic/partition`. */
+  private readonly folded = new Map<string, number>();
 
   constructor(private readonly historyCap: number) {}
 
@@ -74,10 +77,12 @@ export class Hub {
 
   onRecord(r: FollowedRecord): void {
     this.records++;
+    this.folded.set(`${r.topic}/${r.partition}`, r.offset);
     foldLogEntry(this.log, r);
     const e = r.event;
     if (!e) return;
     this.mesh.onEvent(r.topic, e);
+    for (const w of this.watchers) w(r);
     if (!isStreamTopic(r.topic) || !isStreamed(e)) return;
     const sessionId = sessionOf(r.topic, e);
     if (!sessionId) return;
@@ -121,6 +126,17 @@ export class Hub {
   subscribeAll(sub: Subscriber): () => void {
     this.allSubs.add(sub);
     return () => { this.allSubs.delete(sub); };
+  }
+
+  /** Whether the record at this position (or a later one of its partition) was folded. */
+  hasFolded(topic: string, partition: number, offset: number): boolean {
+    return (this.folded.get(`${topic}/${partition}`) ?? -1) >= offset;
+  }
+
+  /** Every decoded record from now on, after the projection folded it (answers to requests: EntryEstimated). */
+  watch(fn: (r: FollowedRecord) => void): () => void {
+    this.watchers.add(fn);
+    return () => { this.watchers.delete(fn); };
   }
 
   summary(id: string): SessionSummary | undefined {

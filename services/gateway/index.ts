@@ -1,19 +1,13 @@
-// The gateway service: one consumer folding the log into the projection and the stream hub, a
-// producer through the runtime's engine and codec (EventSender), Redis for the shared rate-limit
-// counters, the Fastify app, and on SIGTERM a bounded drain of the open streams.
-import { Kafka, logLevel } from 'kafkajs';
-import { Redis } from 'ioredis';
+// The gateway service: its core (core.ts: the log folded into the projection and stream hub, a
+// producer, Redis), the Fastify app, and on SIGTERM a bounded drain of the open streams.
 import type { FastifyInstance } from 'fastify';
-import { topicSpec } from '../../topics/catalog';
-import { EventSender } from '../cli/event-sender';
-import { EventCodec } from '../runtime/codec';
 import { errorMessage } from '../runtime/errors';
 import { createLogger } from '../runtime/logger';
 import type { StandaloneService } from '../runtime/service';
 import { buildApp, type HealthCheck } from './app';
 import { loadGatewayConfig } from './config';
-import { FOLDED_TOPICS, Hub } from './hub';
-import { followLog } from './log-follower';
+import { startCore, withTimeout } from './core';
+import type { Hub } from './hub';
 import { createGatewayMetrics } from './metrics';
 import { StreamRegistry } from './streams';
 
@@ -26,32 +20,15 @@ export interface RunningGateway {
   stop(drainMs?: number): Promise<void>;
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  return Promise.race([p, new Promise<never>((_, reject) => { setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms).unref(); })]);
-}
-
 export async function startGateway(env?: NodeJS.ProcessEnv): Promise<RunningGateway> {
   const config = loadGatewayConfig(env);
   const runtime = config.runtime;
   const logger = createLogger(runtime.logLevel, 'gateway');
   const metrics = createGatewayMetrics();
-  const codec = new EventCodec(runtime.schemaRegistryUrl);
-  const hub = new Hub(config.knobs.gatewayHistoryEvents);
-  const follower = await followLog({
-    brokers: runtime.kafkaBrokers, codec, prefix: runtime.topicPrefix, logger,
-    topics: FOLDED_TOPICS.map((t) => ({ name: t, partitions: topicSpec(t).partitions })),
-    onRecord: (r) => { metrics.recordsFollowed.inc(); hub.onRecord(r); },
-  });
+  const core = await startCore(runtime, logger, metrics, config.knobs.gatewayHistoryEvents);
+  const { hub, follower, sender, redis, verifierRunning } = core;
   let caughtUp = false;
   void follower.caughtUp.then(() => { caughtUp = true; });
-  // HTTP callers wait on each record's ack, and a stream's latency starts at the send: no linger,
-  // and delivery reports read every 2 ms (the engine's default 50 ms is for throughput).
-  const sender = await EventSender.connect(runtime, { lingerMs: 0, deliveryPollMs: 2 });
-  const redis = new Redis(runtime.redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 5_000 });
-  redis.on('error', (err) => logger.warn({ err: errorMessage(err) }, 'redis'));
-  const kafka = new Kafka({ clientId: 'solvermesh-gateway', brokers: runtime.kafkaBrokers, logLevel: logLevel.NOTHING });
-  const admin = kafka.admin();
-  let adminReady: Promise<void> | undefined;
   const streams = new StreamRegistry(config.knobs.gatewayMaxStreams);
 
   const health = async (): Promise<HealthCheck[]> => {
@@ -72,23 +49,6 @@ export async function startGateway(env?: NodeJS.ProcessEnv): Promise<RunningGate
       check('redis', async () => `PING ${await redis.ping()}`),
     ]);
   };
-  const verifierRunning = async () => {
-    try {
-      adminReady ??= admin.connect();
-      await adminReady;
-      // One consumer group per verifier group (services/verifier: <prefix>solvermesh.verifier.<group>).
-      const mine = `${runtime.topicPrefix}solvermesh.verifier.`;
-      const listed = await withTimeout(admin.listGroups(), 3_000, 'list consumer groups');
-      const ids = listed.groups.map((g) => g.groupId).filter((id) => id.startsWith(mine));
-      if (ids.length === 0) return false;
-      const { groups } = await withTimeout(admin.describeGroups(ids), 3_000, 'describe verifier groups');
-      return groups.some((g) => g.members.length > 0);
-    } catch {
-      adminReady = undefined;
-      return false;
-    }
-  };
-
   const app = await buildApp({
     config, hub, sender, redis, logger, metrics, streams, health, verifierRunning,
   });
@@ -103,10 +63,7 @@ export async function startGateway(env?: NodeJS.ProcessEnv): Promise<RunningGate
   const stop = (drainMs = config.knobs.gatewayDrainMs) => (stopping ??= (async () => {
     await streams.drain(drainMs);
     await app.close();
-    await follower.close();
-    await sender.close().catch(() => undefined);
-    if (adminReady) await admin.disconnect().catch(() => undefined);
-    redis.disconnect();
+    await core.close();
     logger.flush();
   })());
   return { app, port, hub, streams, stop };

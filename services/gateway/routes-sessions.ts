@@ -37,14 +37,14 @@ const SUMMARY_SCHEMA = {
 } as const;
 
 /** The session's opening, when this token may see it; 404 alike for unknown and foreign ones (existence is not disclosed). */
-export function visibleOpening(deps: GatewayDeps, p: Principal, id: string): SessionOpening {
+export function visibleOpening(deps: Pick<GatewayDeps, 'hub'>, p: Principal, id: string): SessionOpening {
   const s = deps.hub.opening(id.toLowerCase());
   if (!s || !mayRead(p, s.owner)) throw new GatewayError('NOT_FOUND', `no session ${id} visible to the token of ${p.subject}`);
   return s;
 }
 
 /** The session's summary, when this token may see it (404 as visibleOpening). */
-export function visibleSession(deps: GatewayDeps, p: Principal, id: string): SessionSummary {
+export function visibleSession(deps: Pick<GatewayDeps, 'hub'>, p: Principal, id: string): SessionSummary {
   return deps.hub.summary(visibleOpening(deps, p, id).session_id)!;
 }
 
@@ -56,7 +56,7 @@ function parseFrom(raw: string | undefined): number | undefined {
 }
 
 /** Hands the response to an EventStream subscribed to the session, from `after`/`fromMs`. */
-function openStream(deps: GatewayDeps, req: FastifyRequest, reply: FastifyReply, sessionId: string, follow: boolean, after: Cursor | undefined, fromMs: number | undefined, first?: Record<string, unknown>): void {
+function openStream(deps: GatewayDeps, req: FastifyRequest, reply: FastifyReply, sessionId: string, follow: boolean, after: Cursor | undefined, fromMs: number | undefined, first?: OpenedSession): void {
   deps.streams.admit();
   const mode = modeOf(req);
   const k = deps.config.knobs;
@@ -80,13 +80,60 @@ function openStream(deps: GatewayDeps, req: FastifyRequest, reply: FastifyReply,
   });
   deps.metrics.streamsOpen.inc({ kind: mode });
   unregister = deps.streams.add(stream);
-  if (first) stream.control('session_accepted', first);
+  if (first) stream.control('session_accepted', { ...first });
   try {
     unsubscribe = deps.hub.subscribe(sessionId, stream, { ...(after ? { after } : {}), ...(fromMs !== undefined ? { fromMs } : {}) });
   } catch (err) {
     stream.end((err as Error).message);
   }
   if (stream.closed) unsubscribe();
+}
+
+export interface OpenedSession {
+  readonly session_id: string;
+  readonly owner: string;
+  readonly unknowns: number;
+  readonly nnz: number;
+  readonly chunks: number;
+  readonly source_format: string;
+  readonly method: string;
+  readonly tolerance: number;
+  readonly opened_at: { readonly topic: 'solver.sessions'; readonly partition: number; readonly offset: number };
+}
+
+/**
+ * Normalises a solve request and publishes SessionOpened and its chunks, owned by `p`. `admit`
+ * runs once everything is checked and before anything is sent (the stream route's capacity check).
+ */
+export async function publishSession(deps: Pick<GatewayDeps, 'hub' | 'sender' | 'metrics'>, p: Principal, body: SolveRequest, admit: () => void = () => undefined): Promise<OpenedSession> {
+  const n = normaliseSolve(body);
+  const sessionId = (body.session_id ?? randomUUID()).toLowerCase();
+  if (deps.hub.summary(sessionId)) throw new GatewayError('CONFLICT', `session_id ${sessionId} exists already`);
+  const events = openSession(sessionId, n.a, n.b, {
+    method: n.method, tolerance: n.tolerance, maxIterations: n.maxIterations, verificationInterval: n.verificationInterval,
+    occurredAt: Date.now() * 1000, producer: 'gateway',
+  });
+  const opened = events[0]!;
+  if (opened.type === 'SessionOpened') {
+    opened.source_format = n.sourceFormat;
+    opened.options.preconditioner = n.preconditioner;
+    opened.options.swarm = n.swarm;
+    opened.owner = p.subject;
+  }
+  for (const e of events) {
+    const problems = problemsOf(e);
+    if (problems.length > 0) throw new GatewayError('BAD_REQUEST', `the solver would refuse ${e.type}: ${problems.slice(0, 3).join('; ')}`);
+  }
+  admit();
+  // Published before any stream opens: a broker that refuses gets a 503, not a broken stream.
+  // The session is new, so the hub's history holds all of it when a stream subscribes.
+  const at = await deps.sender.send('solver.sessions', events);
+  deps.metrics.published.inc({ topic: 'solver.sessions' }, events.length);
+  return {
+    session_id: sessionId, owner: p.subject, unknowns: n.a.n, nnz: n.a.values.length, chunks: events.length - 1,
+    source_format: n.sourceFormat, method: n.method, tolerance: n.tolerance,
+    opened_at: { topic: 'solver.sessions', partition: at[0]!.partition, offset: at[0]!.offset },
+  };
 }
 
 export function registerSessionRoutes(app: FastifyInstance, deps: GatewayDeps): void {
@@ -100,33 +147,8 @@ export function registerSessionRoutes(app: FastifyInstance, deps: GatewayDeps): 
     },
   }, async (req, reply) => {
     const p = principalOf(req);
-    const n = normaliseSolve(req.body);
-    const sessionId = (req.body.session_id ?? randomUUID()).toLowerCase();
-    if (deps.hub.summary(sessionId)) throw new GatewayError('CONFLICT', `session_id ${sessionId} exists already`);
-    deps.streams.admit();
-    const events = openSession(sessionId, n.a, n.b, {
-      method: n.method, tolerance: n.tolerance, maxIterations: n.maxIterations, verificationInterval: n.verificationInterval,
-      occurredAt: Date.now() * 1000, producer: 'gateway',
-    });
-    const opened = events[0]!;
-    if (opened.type === 'SessionOpened') {
-      opened.source_format = n.sourceFormat;
-      opened.options.preconditioner = n.preconditioner;
-      opened.options.swarm = n.swarm;
-      opened.owner = p.subject;
-    }
-    for (const e of events) {
-      const problems = problemsOf(e);
-      if (problems.length > 0) throw new GatewayError('BAD_REQUEST', `the solver would refuse ${e.type}: ${problems.slice(0, 3).join('; ')}`);
-    }
-    // Published before the stream opens: a broker that refuses gets a 503, not a broken stream.
-    // The session is new, so the hub's history holds all of it when the stream subscribes.
-    const at = await deps.sender.send('solver.sessions', events);
-    deps.metrics.published.inc({ topic: 'solver.sessions' }, events.length);
-    openStream(deps, req, reply, sessionId, req.query.follow ?? false, undefined, undefined, {
-      session_id: sessionId, owner: p.subject, unknowns: n.a.n, nnz: n.a.values.length, chunks: events.length - 1,
-      source_format: n.sourceFormat, opened_at: { topic: 'solver.sessions', partition: at[0]!.partition, offset: at[0]!.offset },
-    });
+    const opened = await publishSession(deps, p, req.body, () => deps.streams.admit());
+    openStream(deps, req, reply, opened.session_id, req.query.follow ?? false, undefined, undefined, opened);
   });
 
   app.get<{ Params: { id: string }; Querystring: { after?: string; from?: string; follow?: boolean } }>('/api/v1/sessions/:id/events', {

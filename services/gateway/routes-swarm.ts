@@ -68,7 +68,7 @@ export function costBodyCheck(req: FastifyRequest): (u: unknown, at: string) => 
 }
 
 /** A checked CostUpdated for one body; errors name the field (`at` prefixes it for NDJSON lines). */
-export function costEvent(deps: GatewayDeps, p: Principal, u: CostUpdateBody, at = '') {
+export function costEvent(deps: Pick<GatewayDeps, 'hub'>, p: Principal, u: CostUpdateBody, at = '') {
   if (typeof u !== 'object' || u === null || Array.isArray(u)) throw new GatewayError('BAD_REQUEST', `${at}a cost update must be a JSON object`);
   if (typeof u.session_id !== 'string') throw new GatewayError('BAD_REQUEST', `${at}session_id is required`);
   const s = visibleOpening(deps, p, u.session_id);
@@ -93,7 +93,8 @@ export function costEvent(deps: GatewayDeps, p: Principal, u: CostUpdateBody, at
   return e;
 }
 
-async function publishCosts(deps: GatewayDeps, events: ReturnType<typeof costEvent>[], firstIndex: number) {
+/** Sends checked cost updates; each acknowledged with its log position, in order. */
+export async function publishCosts(deps: Pick<GatewayDeps, 'sender' | 'metrics'>, events: ReturnType<typeof costEvent>[], firstIndex: number) {
   const at = await deps.sender.send('solver.costs', events);
   deps.metrics.published.inc({ topic: 'solver.costs' }, events.length);
   return events.map((e, k) => ({ index: firstIndex + k, session_id: e.session_id, event_id: e.meta.event_id, topic: 'solver.costs', partition: at[k]!.partition, offset: at[k]!.offset }));
@@ -179,6 +180,34 @@ async function streamCosts(deps: GatewayDeps, p: Principal, body: Readable, writ
   await acked;
 }
 
+export interface VerifyBody { readonly session_id: string; readonly probe_count?: number; readonly probe_size?: number; readonly seed?: number }
+
+/** Publishes a VerificationRequested for a session this token may see, and says whether a verifier will answer it. */
+export async function requestVerification(deps: Pick<GatewayDeps, 'hub' | 'sender' | 'metrics' | 'verifierRunning'>, p: Principal, body: VerifyBody) {
+  const s = visibleOpening(deps, p, body.session_id);
+  const n = s.unknowns ?? 1;
+  const now = Date.now() * 1000;
+  const requestId = randomUUID();
+  const e: VerificationRequested = {
+    type: 'VerificationRequested',
+    meta: { event_id: derivedEventId(s.session_id, `verify:${requestId}`), correlation_id: s.session_id, causation_id: null, occurred_at: now, producer: 'gateway', sequence: null },
+    session_id: s.session_id, requested_by: p.subject, probe_count: body.probe_count ?? 10,
+    probe_size: Math.min(body.probe_size ?? Math.min(100, n), n), seed: body.seed ?? (now % 2_147_483_647),
+  };
+  const problems = problemsOf(e);
+  if (problems.length > 0) throw new GatewayError('BAD_REQUEST', `the solver would refuse this request: ${problems.slice(0, 3).join('; ')}`);
+  const [at] = await deps.sender.send('solver.commands', [e]);
+  deps.metrics.published.inc({ topic: 'solver.commands' });
+  const running = await deps.verifierRunning();
+  return {
+    session_id: s.session_id, event_id: e.meta.event_id, request: { topic: 'solver.commands' as const, partition: at!.partition, offset: at!.offset },
+    probe_count: e.probe_count, probe_size: e.probe_size,
+    verifier: running
+      ? { running: true, message: `results arrive as VerificationCompleted on GET /api/v1/sessions/${s.session_id}/events` }
+      : { running: false, message: 'no verifier service is running: the solver publishes the solution for this request (SolutionPublished on solver.solutions), but nothing will check it and no VerificationCompleted will follow until a verifier runs' },
+  };
+}
+
 const CLASS_BY_LETTER = new Map(AGENT_CLASS_SYMBOLS.map((c) => [c.split('_')[1]!, c]));
 
 export function registerSwarmRoutes(app: FastifyInstance, deps: GatewayDeps): void {
@@ -248,7 +277,7 @@ export function registerSwarmRoutes(app: FastifyInstance, deps: GatewayDeps): vo
     return reply.code(201).send({ agent_id: agentId, agent_class: hb.agent_class, sector_id: hb.sector_id, cluster_id: hb.cluster_id, capabilities: hb.capabilities, joined_by: principalOf(req).subject, heartbeat: { topic: 'mesh.heartbeats', partition: at!.partition, offset: at!.offset } });
   });
 
-  app.post<{ Body: { session_id: string; probe_count?: number; probe_size?: number; seed?: number } }>('/api/v1/verify', {
+  app.post<{ Body: VerifyBody }>('/api/v1/verify', {
     config: { scope: 'open' },
     schema: {
       summary: 'Ask for a verification of a session (VerificationRequested); the results arrive on the session stream once a verifier runs',
@@ -259,28 +288,6 @@ export function registerSwarmRoutes(app: FastifyInstance, deps: GatewayDeps): vo
       response: { 202: { type: 'object', additionalProperties: true }, ...errorResponses },
     },
   }, async (req, reply) => {
-    const p = principalOf(req);
-    const s = visibleOpening(deps, p, req.body.session_id);
-    const n = s.unknowns ?? 1;
-    const now = Date.now() * 1000;
-    const requestId = randomUUID();
-    const e: VerificationRequested = {
-      type: 'VerificationRequested',
-      meta: { event_id: derivedEventId(s.session_id, `verify:${requestId}`), correlation_id: s.session_id, causation_id: null, occurred_at: now, producer: 'gateway', sequence: null },
-      session_id: s.session_id, requested_by: p.subject, probe_count: req.body.probe_count ?? 10,
-      probe_size: Math.min(req.body.probe_size ?? Math.min(100, n), n), seed: req.body.seed ?? (now % 2_147_483_647),
-    };
-    const problems = problemsOf(e);
-    if (problems.length > 0) throw new GatewayError('BAD_REQUEST', `the solver would refuse this request: ${problems.slice(0, 3).join('; ')}`);
-    const [at] = await deps.sender.send('solver.commands', [e]);
-    deps.metrics.published.inc({ topic: 'solver.commands' });
-    const running = await deps.verifierRunning();
-    return reply.code(202).send({
-      session_id: s.session_id, event_id: e.meta.event_id, request: { topic: 'solver.commands', partition: at!.partition, offset: at!.offset },
-      probe_count: e.probe_count, probe_size: e.probe_size,
-      verifier: running
-        ? { running: true, message: `results arrive as VerificationCompleted on GET /api/v1/sessions/${s.session_id}/events` }
-        : { running: false, message: 'no verifier service is running: the solver publishes the solution for this request (SolutionPublished on solver.solutions), but nothing will check it and no VerificationCompleted will follow until a verifier runs' },
-    });
+    return reply.code(202).send(await requestVerification(deps, principalOf(req), req.body));
   });
 }

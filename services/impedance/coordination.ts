@@ -93,6 +93,9 @@ export class ScheduleGather {
   }
 
   get targetArrivalUs(): number | undefined { return this.chunks.values().next().value?.target_arrival_time; }
+
+  /** Why the mesh refused the whole request (restrictions.ts); null for a schedule. */
+  get refusedReason(): string | null { return this.chunks.get(0)?.refused_reason ?? null; }
 }
 
 export interface ScheduleSummary {

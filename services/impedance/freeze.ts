@@ -1,17 +1,17 @@
-// Freeze and thaw (seed 002 §7.1 console; seed 003 minority side read-only): while the mesh is
-// frozen, a coordination request is answered with CoordinationRefused (MESH_FROZEN) instead of a
-// schedule.
+// Freeze and thaw (seed 002 §7.1 console; seed 003 minority side read-only, the guardian's
+// PARTITION_MINORITY): while the mesh is frozen, a coordination request is refused: its answer
+// is a ScheduleComputed of no entries whose refused_reason starts with MESH_FROZEN.
 //
 // Sequencing: a MeshFrozen/MeshThawed on mesh.circuits has no order against requests on the six
 // mesh.coordination partitions. So the impedance service copies it, in the transaction that
 // consumes it, into every mesh.coordination partition (sequenced-copies.ts), and each
-// partition's gate folds the copies in its own log order:
-// whether a request is refused is decided by where it stands among the copies in its partition,
-// which a replay of that partition sees the same. Pure.
-import type { CoordinationRefused, CoordinationRequested, MeshFrozen, MeshThawed } from '../../schemas/generated/events';
+// partition's gate folds the copies in its own log order: whether a request is refused is
+// decided by where it stands among the copies in its partition, which a replay of that
+// partition sees the same. Pure.
+import type { CoordinationRequested, MeshFrozen, MeshThawed } from '../../schemas/generated/events';
 import type { TopicName } from '../../topics/catalog';
-import { derivedEventId } from '../runtime/ids';
 import type { Emit } from '../runtime/processor';
+import { refusedSchedule } from './restrictions';
 import { copiesInto } from './sequenced-copies';
 
 export type FreezeEvent = MeshFrozen | MeshThawed;
@@ -40,17 +40,11 @@ export function evolveFreeze(s: FreezeState, e: FreezeEvent): FreezeState {
 /** One copy per mesh.coordination partition, each keyed (and correlated) to land on its own. */
 export const sequencedCopies = (e: FreezeEvent, partitions: number): Emit[] => copiesInto(COORDINATION, e, partitions, COPY_PREFIX);
 
+/** Why a frozen partition refuses a request; `MESH_FROZEN` first, for scripts. */
+export const frozenReason = (s: Extract<FreezeState, { status: 'frozen' }>) =>
+  `MESH_FROZEN: the mesh is frozen since ${new Date(Math.floor(s.since / 1000)).toISOString()} (${s.reason}: ${s.detail}); no new coordinations until it is thawed`;
+
+/** The refused schedule (restrictions.ts refusedSchedule: one chunk, no entries, the reason). */
 export function refusal(req: CoordinationRequested, s: Extract<FreezeState, { status: 'frozen' }>): Emit {
-  const event: CoordinationRefused = {
-    type: 'CoordinationRefused',
-    meta: {
-      event_id: derivedEventId(req.meta.event_id, 'refused'), correlation_id: req.meta.correlation_id, causation_id: req.meta.event_id,
-      occurred_at: req.meta.occurred_at, producer: 'impedance', sequence: null,
-    },
-    message_id: req.message_id,
-    reason: 'MESH_FROZEN',
-    detail: `the mesh is frozen since ${new Date(Math.floor(s.since / 1000)).toISOString()} (${s.reason}: ${s.detail}); no new coordinations until it is thawed`,
-    frozen_at: s.since,
-  };
-  return { topic: SCHEDULES, key: req.meta.correlation_id, event };
+  return { topic: SCHEDULES, key: req.meta.correlation_id, event: refusedSchedule(req, frozenReason(s)) };
 }

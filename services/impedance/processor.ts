@@ -2,7 +2,8 @@
 // (fold-lifecycle.ts), the folds projected into the Redis registry (registry-writer.ts) and
 // checkpointed to the mesh.impedance changelog (checkpointer.ts), and the reactors: coordination
 // requests answered with send schedules, acks measured and repartitioned by agent, 5 s ticks
-// answered with summaries. Periodic registry work runs in the runner's punctuation.
+// answered with summaries, the guardian's decisions kept for the schedules (restrictions.ts).
+// Periodic registry work runs in the runner's punctuation.
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { AckReceived, CoordinationRequested, HeartbeatReceived, MeshHealRequested } from '../../schemas/generated/events';
@@ -19,6 +20,7 @@ import { createImpedanceMetrics, registerBacklogGauge, type ImpedanceMetrics } f
 import { PartitionFold, type ApplyResult } from './partition-fold';
 import type { RegistryStore } from './registry-store';
 import { createRegistryWriter } from './registry-writer';
+import { recordDecision, RESTRICTION_INPUT_TYPES } from './restrictions';
 import { scheduleReactor } from './schedule-reactor';
 import { summaryReactor } from './summary-reactor';
 
@@ -65,7 +67,7 @@ export interface ImpedanceProcessorDeps {
 }
 
 /** The event types the impedance processor takes (AckReceived on mesh.acks and mesh.agent-acks). */
-export const IMPEDANCE_INPUT_TYPES = ['HeartbeatReceived', 'CoordinationRequested', 'AckReceived', 'MeshFrozen', 'MeshThawed', 'MeshHealRequested'] as const;
+export const IMPEDANCE_INPUT_TYPES = ['HeartbeatReceived', 'CoordinationRequested', 'AckReceived', ...RESTRICTION_INPUT_TYPES, 'MeshHealRequested'] as const;
 export const HEAL_COPY_PREFIX = 'mesh-heal:';
 
 export type ImpedanceProcessor = Processor<(typeof IMPEDANCE_INPUT_TYPES)[number]> & {
@@ -174,9 +176,12 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
     return s instanceof Promise ? s.then(decide) : decide(s);
   }
 
-  /** On mesh.circuits: copied into every coordination partition; a copy there: folded by that partition's gate. */
+  /**
+   * On mesh.circuits: kept in the restrictions hash (what the status shows) and copied into every
+   * coordination partition; a copy there: folded by that partition's gate, which alone refuses.
+   */
   function onFreeze(e: FreezeEvent, ctx: RecordContext): readonly Emit[] | Promise<readonly Emit[]> {
-    if (ctx.topic === CIRCUITS) return sequencedCopies(e, coordinationPartitions);
+    if (ctx.topic === CIRCUITS) return recordDecision(store, e).then(() => sequencedCopies(e, coordinationPartitions));
     if (ctx.topic !== COORDINATION) return NO_EMITS;
     const folded = gate.fold(ctx.partition, e);
     return folded instanceof Promise ? folded.then(() => NO_EMITS) : NO_EMITS;
@@ -199,6 +204,8 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
         case 'MeshThawed': return onFreeze(event, ctx);
         case 'MeshHealRequested': return onHeal(event, ctx);
         case 'AckReceived': return ctx.topic === AGENT_ACKS ? onAgentAck(event, ctx) : onAck(event);
+        case 'CircuitStateChanged':
+        case 'OperationalModeChanged': return recordDecision(store, event).then(() => NO_EMITS);
         default: return unreachable(event);
       }
     },

@@ -283,7 +283,7 @@ export class RegistryStore {
   /** Registry entries for scheduling; undefined for unknown agents. */
   async scheduleAgents(ids: readonly string[]): Promise<Map<string, ScheduleAgent>> {
     const p = this.r.pipeline();
-    for (const id of ids) p.hmget(this.key(`agent:${id}`), 'class', 'lat', 'proc', 'n', 'queue', 'drift', 'rel', 'last_hb', 'state', 'caps');
+    for (const id of ids) p.hmget(this.key(`agent:${id}`), 'class', 'lat', 'proc', 'n', 'queue', 'drift', 'rel', 'last_hb', 'state', 'caps', 'cluster', 'sector');
     let res: Array<[Error | null, unknown]> | null;
     try { res = await p.exec(); } catch (err) { throw storeDown('read agents', err); }
     const out = new Map<string, ScheduleAgent>();
@@ -295,7 +295,7 @@ export class RegistryStore {
       out.set(id, {
         agentId: id, agentClass: f[0] as AgentClass, latencyMs: Number(f[1]), processingMs: Number(f[2]), sampleCount: Number(f[3]),
         queueDepth: Number(f[4]), drift: Number(f[5]), reliability: Number(f[6]), lastHeartbeatAt: Number(f[7]),
-        state: STATE_OF[f[8] ?? ''] ?? 'OFFLINE', capabilities: f[9] ? f[9].split(',') : [],
+        state: STATE_OF[f[8] ?? ''] ?? 'OFFLINE', capabilities: f[9] ? f[9].split(',') : [], clusterId: f[10] ?? '', sectorId: f[11] ?? '',
       });
     });
     return out;

@@ -18,6 +18,7 @@ import { CLASS_BASE_PROCESSING_MS } from './score';
 export const BUCKET_US = 10_000;
 export const RECENT_HEARTBEAT_US = 10_000_000;
 export const SCHEDULE_CHUNK = 5_000;
+const NEVER = () => false;
 
 /** What scheduling needs of one registry entry. */
 export interface ScheduleAgent {
@@ -32,6 +33,8 @@ export interface ScheduleAgent {
   readonly lastHeartbeatAt: number;
   readonly state: AgentOperationalState;
   readonly capabilities: readonly string[];
+  readonly clusterId: string;
+  readonly sectorId: string;
 }
 
 export function estimateProcessingMs(a: Pick<ScheduleAgent, 'agentClass' | 'processingMs' | 'sampleCount' | 'queueDepth'>, payloadWeight: number): number {
@@ -51,9 +54,11 @@ const skip = (agentId: string, reason: ScheduleEntry['skip_reason'], leadMs = 0,
   skip_reason: reason, available_ms: availableMs, send_bucket_at: null,
 });
 
-export function scheduleEntry(agentId: string, a: ScheduleAgent | undefined, req: CoordinationRequested): ScheduleEntry {
+/** `blocked`: the agent sits behind an OPEN circuit breaker (restrictions.ts). */
+export function scheduleEntry(agentId: string, a: ScheduleAgent | undefined, req: CoordinationRequested, blocked: (a: ScheduleAgent) => boolean = NEVER): ScheduleEntry {
   if (!a) return skip(agentId, 'UNKNOWN_AGENT');
   if (a.state === 'OFFLINE' || a.state === 'QUARANTINED') return skip(agentId, 'AGENT_OFFLINE');
+  if (blocked(a)) return skip(agentId, 'CIRCUIT_OPEN');
   const caps = new Set(a.capabilities);
   if (!req.requires_capabilities.every((c) => caps.has(c))) return skip(agentId, 'MISSING_CAPABILITY');
   const now = req.meta.occurred_at;
@@ -76,9 +81,9 @@ export function scheduleEntry(agentId: string, a: ScheduleAgent | undefined, req
 }
 
 /** Entries in send order (10 ms bucket, then agent id), SKIPs last; split into chunks. */
-export function computeSchedule(req: CoordinationRequested, targets: readonly string[], lookup: (id: string) => ScheduleAgent | undefined, chunkSize = SCHEDULE_CHUNK): ScheduleComputed[] {
+export function computeSchedule(req: CoordinationRequested, targets: readonly string[], lookup: (id: string) => ScheduleAgent | undefined, chunkSize = SCHEDULE_CHUNK, blocked: (a: ScheduleAgent) => boolean = NEVER): ScheduleComputed[] {
   const unique = [...new Set(targets)];
-  const entries = unique.map((id) => scheduleEntry(id, lookup(id), req));
+  const entries = unique.map((id) => scheduleEntry(id, lookup(id), req, blocked));
   entries.sort((x, y) => {
     const bx = x.send_bucket_at ?? Infinity;
     const by = y.send_bucket_at ?? Infinity;
@@ -86,6 +91,11 @@ export function computeSchedule(req: CoordinationRequested, targets: readonly st
     return x.agent_id < y.agent_id ? -1 : x.agent_id > y.agent_id ? 1 : 0;
   });
   const count = Math.max(1, Math.ceil(entries.length / chunkSize));
+  // What the coordinator needs of the request to dispatch and gather, so the schedule alone drives it.
+  const terms = {
+    created_at: req.meta.occurred_at, ttl_ms: req.ttl_ms, arrival_window_ms: req.arrival_window_ms, minimum_response_rate: req.minimum_response_rate,
+    priority: req.priority, payload_hash: req.payload_hash, trinary_expectation: req.trinary_expectation,
+  };
   const out: ScheduleComputed[] = [];
   for (let i = 0; i < count; i++) {
     out.push({
@@ -103,6 +113,8 @@ export function computeSchedule(req: CoordinationRequested, targets: readonly st
       chunk_index: i,
       chunk_count: count,
       entries: entries.slice(i * chunkSize, (i + 1) * chunkSize),
+      terms,
+      refused_reason: null,
     });
   }
   return out;

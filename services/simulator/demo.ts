@@ -18,6 +18,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { allTopicSpecs } from '../../topics/catalog';
 import { applyTopics } from '../../topics/apply';
 import { EventSender } from '../cli/event-sender';
+import { coordinatorService } from '../coordinator';
 import { impedanceService, registryPrefix } from '../impedance';
 import { coordinationRequested } from '../impedance/coordination';
 import { connectRedis, RegistryStore, unlinkPrefixed } from '../impedance/registry-store';
@@ -51,6 +52,8 @@ export async function runMeshDemo(o: MeshDemoOptions): Promise<MeshDemoResult> {
   await applyTopics(config.kafkaBrokers, specs);
   const agents = o.agents ?? 30_000;
   const svc = await startService(impedanceService, env);
+  // The coordinator dispatches the schedules the simulated agents answer.
+  const dispatcher = await startService(coordinatorService, env);
   const redis = connectRedis(config.redisUrl);
   const store = new RegistryStore(redis, registryPrefix(config.topicPrefix));
   const mesh = buildMesh(agents, 1);
@@ -93,6 +96,7 @@ export async function runMeshDemo(o: MeshDemoOptions): Promise<MeshDemoResult> {
   } finally {
     clearInterval(timer);
     await coordinator.stop().catch(() => undefined); // reported above when the run got that far
+    await dispatcher.stop();
     await svc.stop();
     await dropNamespace(config.kafkaBrokers, specs.map((t) => t.name), redis, registryPrefix(config.topicPrefix)).catch(() => undefined);
     redis.disconnect();
@@ -101,8 +105,8 @@ export async function runMeshDemo(o: MeshDemoOptions): Promise<MeshDemoResult> {
 
 /**
  * An orchestrator: every period, one cluster (in turn) is asked to arrive at T = now + 3 s. The
- * simulated agents answer the schedules with acks, which the service measures against its
- * predictions (seed 002 §11.1). stop() resolves to the number of requests sent.
+ * coordinator service dispatches the schedules and the simulated agents answer with acks, which
+ * the impedance service measures against its predictions (seed 002 §11.1). stop() resolves to the number of requests sent.
  */
 async function coordinateEvery(config: RuntimeConfig, clusters: readonly string[], periodMs: number): Promise<{ stop: () => Promise<number> }> {
   const sender = await EventSender.connect(config);

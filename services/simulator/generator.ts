@@ -1,7 +1,7 @@
 // The MESH-30K agent population and its heartbeats, pure and seeded (seed 002 §2.1 hierarchy:
 // 30 agents per cluster, 10 clusters per sector; §2.2 class mix and latencies; §3.1 processing
 // base times). The same seed gives the same mesh and the same heartbeats.
-import type { AckReceived, AgentClass, HeartbeatReceived, ScheduleEntry } from '../../schemas/generated/events';
+import type { AckReceived, AgentClass, HeartbeatReceived, MessageDispatched } from '../../schemas/generated/events';
 import { seededRng } from '../../schemas/arbitrary';
 import { derivedEventId } from '../runtime/ids';
 
@@ -155,20 +155,28 @@ export function heartbeat(a: AgentProfile, startUs: number, period: number, rand
   };
 }
 
-/** An agent's ack of a SCHEDULED entry: arrives after a one-way latency plus processing; 0.5 % conflicts (all for conflicting agents). */
-export function ack(a: AgentProfile, e: ScheduleEntry, messageId: string, correlationId: string, targetUs: number, rand: () => number, faults: Faults): AckReceived | null {
-  if (e.status !== 'SCHEDULED' || e.send_at === null || isDown(a, faults)) return null;
+/**
+ * An agent's answer to a message dispatched to it: the message reaches it a one-way latency after
+ * it was sent (or when it was received, if later) and is acknowledged after processing (the ack's arrival is when it is READY); one
+ * that reaches it past its ttl is dropped unanswered (seed 002 §2.4). 0.5 % conflicts (all of
+ * them for conflicting agents); down agents do not answer.
+ */
+export function ack(a: AgentProfile, m: MessageDispatched, rand: () => number, faults: Faults, receivedAtUs = 0): AckReceived | null {
+  if (isDown(a, faults)) return null;
   const s = sample(a, rand, faults);
-  const arrival = e.send_at + Math.round((s.latencyMs / 2 + s.processingMs) * 1000);
+  // Not before the agent had it: a message the mesh delivered late reached it late.
+  const reached = Math.max(m.dispatched_at + Math.round((s.latencyMs / 2) * 1000), receivedAtUs);
+  if (reached > m.expires_at) return null;
+  const arrival = reached + Math.round(s.processingMs * 1000);
   const conflict = rand() < 0.005 || faults.conflicting.has(a.agentId);
   return {
     type: 'AckReceived',
-    meta: { event_id: derivedEventId(`ack:${messageId}`, a.agentId), correlation_id: correlationId, causation_id: null, occurred_at: arrival, producer: 'simulator', sequence: null },
-    message_id: messageId,
+    meta: { event_id: derivedEventId(`ack:${m.message_id}`, a.agentId), correlation_id: m.meta.correlation_id, causation_id: m.meta.event_id, occurred_at: arrival, producer: 'simulator', sequence: null },
+    message_id: m.message_id,
     agent_id: a.agentId,
     state: conflict ? 'CONFLICT' : 'READY',
     actual_arrival_at: arrival,
-    expected_arrival_at: targetUs,
+    expected_arrival_at: m.target_arrival_time,
     processing_ms: s.processingMs,
     conflict: conflict ? {
       conflict_type: 'DATA_CONTRADICTION', expected_value: 'a', received_value: 'b', context_hash: 'ctx-0',

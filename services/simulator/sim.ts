@@ -1,9 +1,10 @@
 // The simulator's edge: produces the generator's heartbeats to mesh.heartbeats (paced in real
-// time, or as fast as possible for a fixed count) and answers schedules on mesh.schedules with
-// acks on mesh.acks.
+// time, or as fast as possible for a fixed count), and its agents answer the messages the
+// coordinator dispatches to them on mesh.dispatch with acks on mesh.acks, each at its simulated
+// arrival.
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
-import type { HeartbeatReceived } from '../../schemas/generated/events';
+import type { AckReceived, HeartbeatReceived } from '../../schemas/generated/events';
 import { EventCodec } from '../runtime/codec';
 import type { RuntimeConfig } from '../runtime/config';
 import { ack, buildMesh, heartbeat, NO_FAULTS, prng, type AgentProfile, type Faults } from './generator';
@@ -19,7 +20,7 @@ export interface SimOptions {
   readonly faults?: Faults;
   /** Event time of period 0, µs (default: now). */
   readonly startUs?: number;
-  /** Answer schedules with acks while running. */
+  /** Answer dispatched messages with acks while running. */
   readonly acks?: boolean;
   readonly onProgress?: (p: SimProgress) => void;
   readonly signal?: AbortSignal;
@@ -59,7 +60,7 @@ export async function runMeshSim(o: SimOptions): Promise<SimProgress> {
     sent += beats.length;
   };
 
-  const stopAcks = o.acks ? await answerSchedules(kafka, codec, o.config.topicPrefix, byId, faults, rand, () => { acks++; }) : undefined;
+  const stopAcks = o.acks ? await answerDispatches(kafka, codec, o.config.topicPrefix, byId, faults, rand, () => { acks++; }) : undefined;
   let lastReport = Date.now();
   const report = () => {
     if (Date.now() - lastReport >= 1000) { lastReport = Date.now(); o.onProgress?.(progress()); }
@@ -116,26 +117,72 @@ function agentsInPhase(mesh: readonly AgentProfile[], fromUs: number, toUs: numb
   return out;
 }
 
-async function answerSchedules(
+export interface MeshAgentsOptions {
+  readonly config: RuntimeConfig;
+  readonly mesh: readonly AgentProfile[];
+  readonly faults?: Faults;
+  readonly seed?: number;
+  readonly onAck?: () => void;
+}
+
+/** The mesh's agents answering what is dispatched to them, without heartbeats; the result stops them. */
+export async function startMeshAgents(o: MeshAgentsOptions): Promise<() => Promise<void>> {
+  const kafka = new Kafka({ clientId: `${o.config.clientId}-agents`, brokers: o.config.kafkaBrokers, logLevel: logLevel.NOTHING });
+  const codec = new EventCodec(o.config.schemaRegistryUrl);
+  return answerDispatches(kafka, codec, o.config.topicPrefix, new Map(o.mesh.map((a) => [a.agentId, a])), o.faults ?? NO_FAULTS, prng((o.seed ?? 1) + 7), o.onAck ?? (() => undefined));
+}
+
+/** Acks due at a wall time, produced when it comes: an agent answers when it is READY. */
+const ACK_TICK_MS = 5;
+
+async function answerDispatches(
   kafka: Kafka, codec: EventCodec, prefix: string, byId: ReadonlyMap<string, AgentProfile>, faults: Faults, rand: () => number, onAck: () => void,
 ): Promise<() => Promise<void>> {
-  const consumer = kafka.consumer({ groupId: `${prefix}simulator-acks-${randomBytes(3).toString('hex')}`, readUncommitted: false });
+  const consumer = kafka.consumer({ groupId: `${prefix}simulator-agents-${randomBytes(3).toString('hex')}`, readUncommitted: false, maxWaitTimeInMs: 50 });
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
-  await Promise.all([consumer.connect(), producer.connect()]);
-  await consumer.subscribe({ topic: prefix + 'mesh.schedules', fromBeginning: false });
+  // An agent answers at its arrival: the ack's schema id is found now, not then.
+  await Promise.all([consumer.connect(), producer.connect(), codec.schemaId(prefix + 'mesh.acks', 'AckReceived')]);
+  await consumer.subscribe({ topic: prefix + 'mesh.dispatch', fromBeginning: false });
+  // A consumer that has not joined yet would start after messages sent meanwhile (latest offsets).
+  const joined = new Promise<void>((resolve) => { consumer.on(consumer.events.GROUP_JOIN, () => resolve()); });
+  const due: AckReceived[] = [];
+  // One send at a time, each taking every ack due by then: under load a send per tick would
+  // queue behind the previous ones and the acks would leave ever later.
+  let inFlight: Promise<void> | undefined;
+  let failure: unknown;
+  const flush = () => {
+    if (inFlight) return;
+    const nowUs = Date.now() * 1000;
+    const ready = due.filter((x) => x.actual_arrival_at <= nowUs);
+    if (ready.length === 0) return;
+    due.splice(0, due.length, ...due.filter((x) => x.actual_arrival_at > nowUs));
+    inFlight = (async () => {
+      const messages = await Promise.all(ready.map(async (x) => ({ key: x.meta.correlation_id, value: await codec.encode(prefix + 'mesh.acks', x) })));
+      await producer.send({ topic: prefix + 'mesh.acks', acks: -1, messages });
+      ready.forEach(() => onAck());
+    })().catch((err: unknown) => { failure ??= err; }).finally(() => { inFlight = undefined; flush(); });
+  };
+  const timer = setInterval(flush, ACK_TICK_MS);
   await consumer.run({
     eachMessage: async ({ message }) => {
-      const s = (await codec.decode(message.value)).event;
-      if (s.type !== 'ScheduleComputed') return;
-      const messages = [];
-      for (const e of s.entries) {
-        const a = byId.get(e.agent_id);
-        const x = a && ack(a, e, s.message_id, s.meta.correlation_id, s.target_arrival_time, rand, faults);
-        if (x) messages.push({ key: s.meta.correlation_id, value: await codec.encode(prefix + 'mesh.acks', x) });
-      }
-      if (messages.length > 0) await producer.send({ topic: prefix + 'mesh.acks', acks: -1, messages });
-      messages.forEach(() => onAck());
+      const m = (await codec.decode(message.value)).event;
+      if (m.type !== 'MessageDispatched') return;
+      const a = byId.get(m.agent_id);
+      const x = a && ack(a, m, rand, faults, Date.now() * 1000);
+      if (x) due.push(x);
     },
   });
-  return async () => { await consumer.disconnect(); await producer.disconnect(); };
+  const outcome = await Promise.race([joined.then(() => 'joined' as const), new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 30_000).unref())]);
+  if (outcome === 'timeout') {
+    clearInterval(timer);
+    await Promise.all([consumer.disconnect(), producer.disconnect()]);
+    throw new Error(`the agents' consumer of ${prefix}mesh.dispatch did not join its group within 30 s`);
+  }
+  return async () => {
+    clearInterval(timer);
+    await consumer.disconnect();
+    await inFlight;
+    await producer.disconnect();
+    if (failure !== undefined) throw new Error(`acks not sent: ${(failure as Error).message}`);
+  };
 }

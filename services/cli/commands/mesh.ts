@@ -1,23 +1,20 @@
 // `solvermesh mesh best|status`: routing queries and the status box, answered from the registry;
+// `mesh health|replay`: the guardian's fold of mesh.guardian, summarised or checked bit for bit;
 // `mesh coordinate`: a coordination request onto mesh.coordination, and with --wait the schedule
 // the impedance service computes for it.
 import type { Command } from 'commander';
-import { topicSpec } from '../../../topics/catalog';
 import { registryPrefix } from '../../impedance';
-import { coordinationRequested, parseArrival, ScheduleGather, scheduleLine, summarizeSchedule } from '../../impedance/coordination';
+import { coordinationRequested, parseArrival, scheduleLine } from '../../impedance/coordination';
 import { connectRedis, RegistryStore } from '../../impedance/registry-store';
 import { formatStatusBox, meshStatus } from '../../impedance/status';
-import { EventCodec } from '../../runtime/codec';
 import { loadConfig, type RuntimeConfig } from '../../runtime/config';
-import { errorMessage } from '../../runtime/errors';
-import { endOffsets, readLog } from '../../runtime/kafka/log-reader';
-import { schemaValidator } from '../../runtime/validation';
-import type { CoordinationRefused } from '../../../schemas/generated/events';
+import { requestCoordination } from '../coordination-request';
 import { EventSender } from '../event-sender';
 import { CliExit } from '../exit';
 import { registerConsole } from './mesh-console';
+import { meshHealth, meshReplay } from './mesh-guardian';
 
-/** `mesh coordinate --wait`: the impedance service refused the request (a frozen mesh). */
+/** `mesh coordinate --wait`: the mesh refused the request (frozen, or its operational mode). */
 export const EXIT_REFUSED = 4;
 
 export async function withStore<T>(config: RuntimeConfig, fn: (s: RegistryStore) => Promise<T>): Promise<T> {
@@ -52,11 +49,10 @@ interface CoordinateFlags {
 }
 
 const collect = (v: string, all: string[]) => [...all, v];
-const validate = schemaValidator();
 
 /**
- * Sends one request; with --wait, reads mesh.schedules from where it ended before the send until
- * every chunk of this request's schedule is in. Exit 1 with the reason when it is not in time.
+ * Sends one request; with --wait, waits for every chunk of its schedule (coordination-request.ts).
+ * Exit 1 with the reason when it is not in time.
  */
 export async function meshCoordinate(config: RuntimeConfig, o: CoordinateFlags, out: (line: string) => void): Promise<void> {
   const nowUs = Date.now() * 1000;
@@ -70,43 +66,20 @@ export async function meshCoordinate(config: RuntimeConfig, o: CoordinateFlags, 
     weight: num('--weight', o.weight), priority: num('--priority', o.priority), verb: o.verb.toUpperCase(),
     windowMs: num('--window', o.window), capabilities: o.capability,
   });
-  // What the service would dead-letter is refused here, before anything is sent.
-  const problems = validate(req);
-  if (problems.length > 0) throw new Error(`the request would be dead-lettered: ${problems.slice(0, 3).join('; ')}; nothing was sent`);
   const waitS = o.wait === undefined || o.wait === false ? undefined : o.wait === true ? 30 : num('--wait', o.wait);
   if (waitS !== undefined && !(waitS > 0)) throw new Error(`--wait ${waitS}: give a number of seconds > 0`);
-  const schedules = config.topicPrefix + 'mesh.schedules';
-  const from = waitS === undefined ? [] : await endOffsets(config.kafkaBrokers, schedules, topicSpec('mesh.schedules').partitions);
   const sender = await EventSender.connect(config);
+  let r;
   try {
-    await sender.sendKeyed('mesh.coordination', [{ key: req.meta.correlation_id, event: req }]);
+    r = await requestCoordination(config, sender, req, waitS === undefined ? {} : { scheduleMs: waitS * 1000 });
   } finally {
     await sender.close();
   }
-  if (waitS === undefined) { out(o.json ? JSON.stringify({ correlation_id: req.meta.correlation_id, message_id: req.message_id }) : req.meta.correlation_id); return; }
-  const gather = new ScheduleGather(req.meta.correlation_id);
-  let refused: CoordinationRefused | undefined;
-  const codec = new EventCodec(config.schemaRegistryUrl);
-  try {
-    await readLog(config.kafkaBrokers, codec, from.map((f, p) => ({ topic: schedules, partition: p, from: f })), {
-      timeoutMs: waitS * 1000,
-      until: () => gather.complete || refused !== undefined,
-      onRecord: (r) => {
-        if (r.event?.type === 'ScheduleComputed') gather.add(r.event);
-        else if (r.event?.type === 'CoordinationRefused' && r.event.meta.correlation_id === req.meta.correlation_id) refused = r.event;
-      },
-    });
-  } catch (err) {
-    throw new Error(`no complete schedule for ${req.meta.correlation_id} on ${schedules} within ${waitS} s (is the impedance service running?); the request was sent. ${errorMessage(err)}`);
-  }
-  if (refused) {
-    if (o.json) out(JSON.stringify({ correlation_id: req.meta.correlation_id, message_id: req.message_id, refused: { reason: refused.reason, detail: refused.detail, frozen_at: refused.frozen_at } }));
-    throw new CliExit(EXIT_REFUSED, `coordination ${req.meta.correlation_id} refused: ${refused.reason}: ${refused.detail}`);
-  }
-  const entries = gather.entries();
-  const summary = summarizeSchedule(entries, req.target_arrival_time);
-  if (o.json) out(JSON.stringify({ correlation_id: req.meta.correlation_id, message_id: req.message_id, target_arrival_time: req.target_arrival_time, summary, entries }));
-  else out(`schedule ${req.meta.correlation_id} for T = ${new Date(req.target_arrival_time / 1000).toISOString()}: ${scheduleLine(summary)}`);
+  if (waitS === undefined) { out(o.json ? JSON.stringify({ correlation_id: r.correlation_id, message_id: r.message_id }) : r.correlation_id); return; }
+  if (r.refused !== null) throw new CliExit(EXIT_REFUSED, `${r.correlation_id} refused by the mesh: ${r.refused}`);
+  if (!r.schedule) throw new Error(r.scheduleMissing ?? `no schedule for ${r.correlation_id}`);
+  if (o.json) out(JSON.stringify({ correlation_id: r.correlation_id, message_id: r.message_id, target_arrival_time: r.target_arrival_time, summary: r.schedule.summary, entries: r.schedule.entries }));
+  else out(`schedule ${r.correlation_id} for T = ${new Date(r.target_arrival_time / 1000).toISOString()}: ${scheduleLine(r.schedule.summary)}`);
 }
 
 export function register(program: Command): void {
@@ -127,8 +100,23 @@ export function register(program: Command): void {
       process.stdout.write(`${formatStatusBox(await withStore(loadConfig(), (s) => meshStatus(s)))}\n`);
     });
   mesh
+    .command('health')
+    .description('the guardian\'s health summary (seed 004): components monitored, learned patterns, breakers not closed, recent witnesses, mode')
+    .option('--json', 'print JSON')
+    .action(async (o: { json?: boolean }) => {
+      process.stdout.write(`${await meshHealth(loadConfig(), o)}\n`);
+    });
+  mesh
+    .command('replay')
+    .description('refold the guardian\'s recorded inputs (mesh.guardian) and compare every breaker, mode and witness event bit for bit; exit 1 on divergence')
+    .action(async () => {
+      const r = await meshReplay(loadConfig());
+      process.stdout.write(`${r.line}\n`);
+      if (!r.ok) process.exitCode = 1;
+    });
+  mesh
     .command('coordinate')
-    .description('ask for a coordinated arrival (CoordinationRequested, seed 002 §3): prints the correlation id, or with --wait the schedule (exit 4 when refused, e.g. MESH_FROZEN)')
+    .description('ask for a coordinated arrival (CoordinationRequested, seed 002 §3): prints the correlation id, or with --wait the schedule (exit 4 when the mesh refuses it, e.g. MESH_FROZEN)')
     .requiredOption('--targets <list>', 'comma-separated agent ids or selectors: class:A, cluster:S000-C00, sector:S003, capability:<c>')
     .option('--at <t>', 'target arrival time T: +2s, +500ms, an ISO time, or µs since the epoch', '+2s')
     .option('--weight <w>', 'payload weight (processing estimate scales by 1 + 0.5 w)', '0')

@@ -25,9 +25,9 @@ export function register(program: Command): void {
     .option('--dead <n>', 'agents that stop sending heartbeats', (v) => Number.parseInt(v, 10), 0)
     .option('--dead-after <d>', 'event time the dead agents and failing clusters still send heartbeats for, e.g. 10s (0: never heard from)', duration, 0)
     .option('--drifting <n>', 'agents with wandering latency', (v) => Number.parseInt(v, 10), 0)
-    .option('--conflicting <n>', 'agents answering every scheduled message with CONFLICT (with --acks)', (v) => Number.parseInt(v, 10), 0)
+    .option('--conflicting <n>', 'agents answering every dispatched message with CONFLICT (with --acks)', (v) => Number.parseInt(v, 10), 0)
     .option('--failing-cluster <ids>', 'comma-separated cluster ids whose agents all stop (e.g. S003-C07)', list, [])
-    .option('--acks', 'answer schedules on mesh.schedules with acks on mesh.acks', false)
+    .option('--acks', 'agents answer the messages the coordinator dispatches on mesh.dispatch with acks on mesh.acks, at their simulated arrival', false)
     .action(async (o: { agents: number; duration?: number; count?: number; seed: number; slow: number; dead: number; deadAfter: number; drifting: number; conflicting: number; failingCluster: string[]; acks: boolean }) => {
       const config = loadConfig();
       for (const [name, v] of [['--agents', o.agents], ['--seed', o.seed], ['--slow', o.slow], ['--dead', o.dead], ['--drifting', o.drifting], ['--conflicting', o.conflicting], ...(o.count !== undefined ? [['--count', o.count] as const] : [])] as const) {

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import type { AgentStateChanged, CoordinationRequested, SolvermeshEvent } from '../../../schemas/generated/events';
+import { coordinatorService } from '../../../services/coordinator';
 import { registryPrefix } from '../../../services/impedance';
 import { OFFLINE_AFTER_US } from '../../../services/impedance/agent-fold';
 import { RegistryStore } from '../../../services/impedance/registry-store';
 import { derivedEventId } from '../../../services/runtime/ids';
+import { startService, type RunningService } from '../../../services/runtime/service';
 import { TestKafka, waitFor } from '../../support/kafka';
 import { runCli } from '../../support/process';
 import { collectEvents, startImpedance, useImpedanceWorld, waitCaughtUp } from '../impedance/support';
@@ -66,38 +68,42 @@ describe('solvermesh simulate mesh (a child process) against the broker, with th
     }
   });
 
-  it('given 2 agents answering every message with CONFLICT, when coordination requests come while it runs, then the simulator acks them and those 2 are QUARANTINED', async () => {
+  it('given 2 agents answering every message with CONFLICT, when coordination requests come while it runs, then the coordinator dispatches them, the simulator acks them and those 2 are QUARANTINED', async () => {
     // fresh topics and registry keys: the same agent ids as above, another mesh
     await w.svc?.stop();
     w.svc = undefined;
     const k2 = await TestKafka.create('simulate-acks');
+    let coordinator: RunningService | undefined;
     try {
       const prefix = registryPrefix(k2.prefix);
       w.svc = await startImpedance(k2, w.redisSrv.url);
       const env = { ...process.env, TOPIC_PREFIX: k2.prefix, LOG_LEVEL: 'warn' };
+      // the coordinator dispatches the schedules the simulated agents answer
+      coordinator = await startService(coordinatorService, { ...env, HTTP_PORT: '0' });
       // 30 agents: one cluster, S000-C00
-      const done = simulate(['--agents', '30', '--duration', '25s', '--seed', '7', '--conflicting', '2', '--acks'], env);
+      const done = simulate(['--agents', '30', '--duration', '40s', '--seed', '7', '--conflicting', '2', '--acks'], env);
       const quarantined = async () => Object.values(await w.redis.hgetall(`${prefix}summary`)).filter((v) => v.split('|')[1] === 'Q').length;
       await waitFor(async () => (await w.redis.hlen(`${prefix}summary`)) >= 30, 30_000, 'all 30 agents in the registry');
-      // when a request to the whole cluster comes every 2 s (the simulator's ack consumer joins
-      // its group at its own pace: requests before that are not answered), until 2 are quarantined
+      // when a request to the whole cluster, T = now + 3 s (the humans are skipped), comes every 2 s
+      // (the simulator's agents join their group at their own pace: messages dispatched before
+      // that are not answered), until 2 are quarantined
       let n = 0;
       let lastT = 0;
       await waitFor(async () => {
         const now = Date.now() * 1000;
-        lastT = now + 180_000_000;
+        lastT = now + 3_000_000;
         const req: CoordinationRequested = {
           type: 'CoordinationRequested',
           meta: { event_id: derivedEventId('sim-spec', String(n)), correlation_id: `corr-${n}`, causation_id: null, occurred_at: now, producer: 'test', sequence: null },
           message_id: `msg-${n}`, source_agent_id: 'orchestrator', target_agent_ids: ['cluster:S000-C00'], routing_strategy: 'SCATTER_GATHER',
-          target_arrival_time: lastT, ttl_ms: 200_000, arrival_window_ms: 500, minimum_response_rate: 0.95, priority: 2, payload_weight: 0,
+          target_arrival_time: lastT, ttl_ms: 10_000, arrival_window_ms: 500, minimum_response_rate: 0.95, priority: 2, payload_weight: 0,
           requires_capabilities: [], verb: 'ACT', payload: Buffer.from('go'), payload_hash: 'h', trinary_expectation: 'READY',
         };
         n++;
         await k2.sendEvents('mesh.coordination', [{ key: req.meta.correlation_id, event: req }]);
         await new Promise((r) => setTimeout(r, 2000));
         return (await quarantined()) >= 2;
-      }, 20_000, 'two agents quarantined');
+      }, 35_000, 'two agents quarantined');
       const run = await done;
       assert.equal(run.code, 0, run.stderr);
       const report = JSON.parse(run.stdout.trim().split('\n').pop()!) as SimReport;
@@ -111,6 +117,7 @@ describe('solvermesh simulate mesh (a child process) against the broker, with th
       const acc = await new RegistryStore(w.redis, prefix).accuracy(Math.floor(lastT / 1000) + 60_000);
       assert.ok(acc.samples >= 28 * 2, `${acc.samples} acks measured`);
     } finally {
+      await coordinator?.stop();
       await w.svc?.stop();
       w.svc = undefined;
       await k2.close();

@@ -131,11 +131,11 @@ export async function waitGroupMembers(k: TestKafka, members: number, timeoutMs 
 }
 
 /**
- * Waits until the impedance group committed every record of `topic`. A topic written in
+ * Waits until the impedance group (or another service's) committed every record of `topic`. A topic written in
  * transactions (mesh.agent-acks, by the service itself) ends with a commit marker the consumer
  * never sees as a record: there the group is caught up one offset below the end.
  */
-export async function waitCaughtUp(k: TestKafka, topic: string, timeoutMs = 60_000, transactional = false): Promise<void> {
+export async function waitCaughtUp(k: TestKafka, topic: string, timeoutMs = 60_000, transactional = false, service = 'impedance'): Promise<void> {
   const admin = k.kafka.admin();
   await admin.connect();
   try {
@@ -149,12 +149,12 @@ export async function waitCaughtUp(k: TestKafka, topic: string, timeoutMs = 60_0
         if ((err as { retriable?: boolean }).retriable) return false;
         throw err;
       }
-      const [committed] = await admin.fetchOffsets({ groupId: `${k.prefix}solvermesh.impedance`, topics: [physical] });
+      const [committed] = await admin.fetchOffsets({ groupId: `${k.prefix}solvermesh.${service}`, topics: [physical] });
       return ends.every((e) => {
         const c = committed?.partitions.find((p) => p.partition === e.partition);
         return Number(e.high) === Number(e.low) || Number(c?.offset ?? -1) >= Number(e.high) - (transactional ? 1 : 0);
       });
-    }, timeoutMs, `the impedance service to commit all of ${topic}`);
+    }, timeoutMs, `the ${service} service to commit all of ${topic}`);
   } finally {
     await admin.disconnect();
   }

@@ -49,7 +49,7 @@ describe('coordination requests and schedule summaries (pure)', () => {
   it('given the chunks of a schedule out of order and another request\'s chunk, then the gather completes with only its own entries, in chunk order', () => {
     const chunk = (corr: string, index: number, count: number, entries: ScheduleEntry[]): ScheduleComputed => ({
       type: 'ScheduleComputed', meta: { event_id: `${corr}-${index}`, correlation_id: corr, causation_id: null, occurred_at: NOW, producer: 't', sequence: null },
-      message_id: `msg-${corr}`, target_arrival_time: T, chunk_index: index, chunk_count: count, entries,
+      message_id: `msg-${corr}`, target_arrival_time: T, chunk_index: index, chunk_count: count, entries, terms: null, refused_reason: null,
     });
     const g = new ScheduleGather('c1');
     assert.equal(g.add(chunk('c1', 1, 2, [skipped('b')])), true);

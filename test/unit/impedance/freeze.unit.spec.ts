@@ -36,15 +36,15 @@ describe('impedance freeze (seed 002 §7.1): MESH_FROZEN refusals sequenced in e
     assert.deepEqual(evolveFreeze(s, thawed), THAWED);
   });
 
-  it('given a frozen partition, then a request is answered with CoordinationRefused MESH_FROZEN on mesh.schedules, keyed and caused by the request', () => {
+  it('given a frozen partition, then a request is answered with a refused schedule on mesh.schedules: no entries, MESH_FROZEN first in its reason, keyed and caused by the request', () => {
     const req = request(1);
     const s = evolveFreeze(THAWED, frozen) as Extract<FreezeState, { status: 'frozen' }>;
     const r = refusal(req, s);
     assert.equal(r.topic, 'mesh.schedules');
     assert.equal(r.key, req.meta.correlation_id);
-    assert.ok(r.event.type === 'CoordinationRefused');
-    assert.deepEqual([r.event.reason, r.event.frozen_at, r.event.meta.causation_id, r.event.message_id], ['MESH_FROZEN', T, req.meta.event_id, req.message_id]);
-    assert.match(r.event.detail, /frozen since 2026-01-01T00:00:00.000Z \(OPERATOR: maintenance\)/);
+    assert.ok(r.event.type === 'ScheduleComputed');
+    assert.deepEqual([r.event.entries, r.event.chunk_count, r.event.meta.causation_id, r.event.message_id], [[], 1, req.meta.event_id, req.message_id]);
+    assert.match(r.event.refused_reason ?? '', /^MESH_FROZEN: the mesh is frozen since 2026-01-01T00:00:00.000Z \(OPERATOR: maintenance\); no new coordinations until it is thawed$/);
   });
 
   it('given one partition\'s log (request, freeze copy, request, thaw copy, request), then the gate lets the first and last through and stops the middle one; a restore gives back the state it restored', async () => {

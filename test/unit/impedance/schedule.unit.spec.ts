@@ -21,7 +21,7 @@ function request(targetInMs: number, over: Partial<CoordinationRequested> = {}):
 // class C, L 200, P 200 measured, Q 1, drift 0.1, R 0.9, heard from 2 s ago
 const c1: ScheduleAgent = {
   agentId: 'c1', agentClass: 'CLASS_C_PERSISTENT', latencyMs: 200, processingMs: 200, sampleCount: 12, queueDepth: 1, drift: 0.1,
-  reliability: 0.9, lastHeartbeatAt: NOW - 2 * S, state: 'ACTIVE', capabilities: ['batch', 'reasoning'],
+  reliability: 0.9, lastHeartbeatAt: NOW - 2 * S, state: 'ACTIVE', capabilities: ['batch', 'reasoning'], clusterId: 'S000-C00', sectorId: 'S000',
 };
 
 describe('impedance: send schedules (seed 002 §3.1-3.2)', () => {

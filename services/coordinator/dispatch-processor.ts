@@ -1,0 +1,122 @@
+// Wires the dispatch decider to mesh.schedules: schedules and the coordinator's own DispatchDue
+// ticks in (one partition per correlation id), messages out on the agent-facing mesh.dispatch
+// (keyed by agent) and the dispatch summary on mesh.acks (keyed by correlation id, where the
+// gather reads it). The tick writer arms the next send bucket of every coordination still sending.
+import { randomUUID } from 'node:crypto';
+import type { DispatchDue } from '../../schemas/generated/events';
+import type { TopicName } from '../../topics/catalog';
+import type { EventCodec } from '../runtime/codec';
+import type { Logger } from '../runtime/logger';
+import { PartitionStates } from '../runtime/partition-states';
+import type { Emit, EventValidator, Processor } from '../runtime/processor';
+import type { TickWriter } from '../runtime/tick-writer';
+import { PRODUCER } from './conflicts';
+import { decide, dispatchEvent, evolve, nextDueAt, NO_DISPATCH, type Dispatch, type DispatchInput } from './dispatch';
+
+const SCHEDULES: TopicName = 'mesh.schedules';
+const DISPATCH: TopicName = 'mesh.dispatch';
+const ACKS: TopicName = 'mesh.acks';
+const TYPES = ['ScheduleComputed', 'DispatchDue'] as const satisfies ReadonlyArray<DispatchInput['type']>;
+
+/** Coordinations of one schedules partition by correlation id. */
+type Dispatches = Map<string, Dispatch>;
+
+export interface DispatchProcessorOptions {
+  readonly logger: Logger;
+  readonly brokers: readonly string[];
+  readonly codec: EventCodec;
+  readonly topicPrefix: string;
+  readonly groupId: string;
+  readonly validate?: EventValidator;
+  readonly ticks: TickWriter;
+  /** How long before its bucket a tick is written (COORDINATOR_DISPATCH_AHEAD_MS). */
+  readonly aheadMs: number;
+}
+
+export function dispatchProcessor(o: DispatchProcessorOptions): Processor<DispatchInput['type']> {
+  const timerId = (partition: number, correlation: string) => `dispatch/${partition}/${correlation}`;
+
+  /** Timer ids whose chain of ticks runs: one per coordination still sending. */
+  const chained = new Set<string>();
+
+  /**
+   * Starts the chain of ticks of a coordination still sending, at its next send bucket. Each tick,
+   * when written, arms the next bucket of the plan at once: arming it only once the tick was
+   * consumed (a transaction later) would send every bucket after the first late. Ticks that land
+   * late release every bucket due by then; a tick with nothing left to send changes nothing.
+   */
+  function arm(partition: number, correlation: string, d: Dispatch): void {
+    const id = timerId(partition, correlation);
+    if (d.status !== 'sending') {
+      if (chained.delete(id)) o.ticks.cancel((x) => x === id);
+      return;
+    }
+    if (chained.has(id)) return;
+    chained.add(id);
+    const { plan } = d;
+    const tickAt = (due: number): void => {
+      o.ticks.arm(id, Math.ceil(due / 1000) - o.aheadMs, (writtenAtMs) => {
+        const next = plan.sends.find((s) => s.bucketAt > due);
+        if (next && chained.has(id)) tickAt(next.bucketAt);
+        const tick: DispatchDue = {
+          type: 'DispatchDue',
+          meta: { event_id: randomUUID(), correlation_id: correlation, causation_id: null, occurred_at: writtenAtMs * 1000, producer: PRODUCER, sequence: null },
+          message_id: plan.messageId,
+          due_at: due,
+        };
+        return { topic: SCHEDULES, key: correlation, event: tick };
+      });
+    };
+    tickAt(nextDueAt(d)!);
+  }
+
+  const states = new PartitionStates<Dispatches, DispatchInput['type']>({
+    topic: SCHEDULES, types: TYPES, brokers: o.brokers, codec: o.codec, topicPrefix: o.topicPrefix, groupId: o.groupId,
+    ...(o.validate ? { validate: o.validate } : {}),
+    create: () => new Map(),
+    fold: (m, e) => { m.set(e.meta.correlation_id, evolve(m.get(e.meta.correlation_id) ?? NO_DISPATCH, e)); },
+    restored: (partition, m) => {
+      for (const id of chained) if (id.startsWith(`dispatch/${partition}/`)) chained.delete(id);
+      o.ticks.cancel((id) => id.startsWith(`dispatch/${partition}/`));
+      for (const [c, d] of m) arm(partition, c, d);
+    },
+  });
+
+  function handleWith(m: Dispatches, e: DispatchInput, partition: number): Emit[] {
+    const c = e.meta.correlation_id;
+    const before = m.get(c) ?? NO_DISPATCH;
+    const facts = decide(before, e);
+    const after = evolve(before, e);
+    m.set(c, after);
+    arm(partition, c, after);
+    const out: Emit[] = [];
+    for (const f of facts) {
+      const ev = dispatchEvent(e, f);
+      if (ev?.type === 'MessageDispatched') out.push({ topic: DISPATCH, key: ev.agent_id, event: ev });
+      else if (ev?.type === 'DispatchCompleted') {
+        out.push({ topic: ACKS, key: c, event: ev });
+        if (ev.expired.length > 0) o.logger.warn({ correlation: c, expired: ev.expired.length }, 'messages dropped: ttl ran out before their send time');
+      }
+    }
+    return out;
+  }
+
+  return {
+    name: 'coordinator.dispatch',
+    inputs: [SCHEDULES],
+    accepts: TYPES,
+    handle(event, ctx) {
+      const m = states.get(ctx.partition);
+      return m instanceof Promise ? m.then((x) => handleWith(x, event, ctx.partition)) : handleWith(m, event, ctx.partition);
+    },
+    onAbort() { states.invalidate(); },
+    async onAssigned(list) { if (list.length > 0) await states.restore(...list.map((x) => x.partition)); },
+    onRevoked(list) {
+      const gone = new Set(list.map((x) => x.partition));
+      const mine = (id: string) => id.startsWith('dispatch/') && gone.has(Number(id.split('/')[1]));
+      o.ticks.cancel(mine);
+      for (const id of chained) if (mine(id)) chained.delete(id);
+      states.drop(gone);
+    },
+  };
+}

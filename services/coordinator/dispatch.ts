@@ -1,0 +1,161 @@
+// Dispatch of one coordination (seed 002 §3.2 phase 4): once its schedule is complete, each
+// SCHEDULED entry is sent when a DispatchDue tick due at or after its 10 ms send bucket (or
+// written after it) lands in the schedule's partition; a message whose ttl ran out by then is dropped and recorded. When every
+// entry is sent or dropped, a DispatchCompleted opens the gather. Pure: time is the tick's event
+// time, ids derive from the inputs, so a replay of the partition sends the same messages.
+import type {
+  DispatchCompleted, DispatchDue, DispatchExpiry, DispatchTerms, MessageDispatched, ScheduleComputed, ScheduleEntry,
+} from '../../schemas/generated/events';
+import { derivedEventId } from '../runtime/ids';
+import { PRODUCER } from './conflicts';
+
+export type DispatchInput = ScheduleComputed | DispatchDue;
+
+/** A SCHEDULED entry with the fields that are set for SCHEDULED. */
+export interface Send {
+  readonly agentId: string;
+  readonly sendAt: number;
+  readonly bucketAt: number;
+  readonly leadMs: number;
+  readonly processingMs: number;
+  readonly confidence: number;
+}
+
+export interface Plan {
+  readonly correlationId: string;
+  readonly messageId: string;
+  readonly targetUs: number;
+  readonly terms: DispatchTerms;
+  /** In send order: bucket, then agent id. */
+  readonly sends: readonly Send[];
+  readonly skipped: number;
+}
+
+export type Dispatch =
+  | { readonly status: 'none' }
+  | { readonly status: 'collecting'; readonly chunks: ReadonlyMap<number, ScheduleComputed> }
+  /** sends[0, next) are handled; `expired` are those of them dropped. */
+  | { readonly status: 'sending'; readonly plan: Plan; readonly next: number; readonly expired: readonly DispatchExpiry[] }
+  | { readonly status: 'done' };
+
+export const NO_DISPATCH: Dispatch = { status: 'none' };
+
+export type DispatchFact =
+  | { readonly kind: 'sent'; readonly plan: Plan; readonly send: Send; readonly at: number }
+  | { readonly kind: 'expired'; readonly plan: Plan; readonly expiry: DispatchExpiry }
+  | { readonly kind: 'completed'; readonly plan: Plan; readonly dispatched: readonly string[]; readonly expired: readonly DispatchExpiry[] };
+
+const DEFAULT_WINDOW_MS = 500;
+
+/** The schedule's terms; a schedule from before they were carried gets the request defaults (services/impedance/coordination.ts). */
+export function termsOf(chunk: ScheduleComputed): DispatchTerms {
+  if (chunk.terms) return chunk.terms;
+  const created = chunk.meta.occurred_at;
+  return {
+    created_at: created, ttl_ms: Math.max(1000, Math.ceil((chunk.target_arrival_time - created) / 1000) + DEFAULT_WINDOW_MS),
+    arrival_window_ms: DEFAULT_WINDOW_MS, minimum_response_rate: 0.95, priority: 2, payload_hash: '', trinary_expectation: 'READY',
+  };
+}
+
+export const expiresAt = (t: DispatchTerms) => t.created_at + t.ttl_ms * 1000;
+
+function planOf(chunks: ReadonlyMap<number, ScheduleComputed>): Plan {
+  const first = chunks.get(0)!;
+  const entries: ScheduleEntry[] = [...chunks.keys()].sort((a, b) => a - b).flatMap((k) => chunks.get(k)!.entries);
+  const sends: Send[] = [];
+  let skipped = 0;
+  for (const e of entries) {
+    if (e.status !== 'SCHEDULED' || e.send_at === null) { skipped++; continue; }
+    sends.push({ agentId: e.agent_id, sendAt: e.send_at, bucketAt: e.send_bucket_at ?? e.send_at, leadMs: e.lead_time_ms, processingMs: e.expected_processing_ms ?? 0, confidence: e.confidence ?? 0 });
+  }
+  sends.sort((x, y) => x.bucketAt - y.bucketAt || (x.agentId < y.agentId ? -1 : x.agentId > y.agentId ? 1 : 0));
+  return { correlationId: first.meta.correlation_id, messageId: first.message_id, targetUs: first.target_arrival_time, terms: termsOf(first), sends, skipped };
+}
+
+/** When the next send is due (µs), for the tick writer; null when nothing waits. */
+export function nextDueAt(d: Dispatch): number | null {
+  return d.status === 'sending' ? d.plan.sends[d.next]!.bucketAt : null;
+}
+
+/** The schedule chunks so far plus this one, and the plan when that makes them complete. */
+function collect(d: Dispatch, chunk: ScheduleComputed): { chunks: Map<number, ScheduleComputed>; plan: Plan | null } {
+  const chunks = new Map(d.status === 'collecting' ? d.chunks : []).set(chunk.chunk_index, chunk);
+  return { chunks, plan: chunks.size >= chunk.chunk_count && chunks.has(0) ? planOf(chunks) : null };
+}
+
+function completion(plan: Plan, expired: readonly DispatchExpiry[]): DispatchFact {
+  const dropped = new Set(expired.map((x) => x.agent_id));
+  return { kind: 'completed', plan, dispatched: plan.sends.filter((s) => !dropped.has(s.agentId)).map((s) => s.agentId), expired };
+}
+
+/** The facts an input makes known. A tick before the plan is complete, or after it is done, sends nothing. */
+export function decide(d: Dispatch, input: DispatchInput): DispatchFact[] {
+  if (input.type === 'ScheduleComputed') {
+    if (d.status !== 'none' && d.status !== 'collecting') return [];
+    const { plan } = collect(d, input);
+    return plan && plan.sends.length === 0 ? [completion(plan, [])] : [];
+  }
+  if (d.status !== 'sending') return [];
+  const at = input.meta.occurred_at;
+  // A tick written ahead of its bucket (the coordinator's transport allowance) sends that bucket.
+  const through = Math.max(at, input.due_at);
+  const { plan } = d;
+  const expiry = expiresAt(plan.terms);
+  const out: DispatchFact[] = [];
+  const expired = [...d.expired];
+  let i = d.next;
+  for (; i < plan.sends.length && plan.sends[i]!.bucketAt <= through; i++) {
+    const send = plan.sends[i]!;
+    if (at > expiry) {
+      const x: DispatchExpiry = { agent_id: send.agentId, send_at: send.sendAt, expires_at: expiry, due_at: at };
+      expired.push(x);
+      out.push({ kind: 'expired', plan, expiry: x });
+    } else {
+      out.push({ kind: 'sent', plan, send, at });
+    }
+  }
+  if (i === plan.sends.length && i > d.next) out.push(completion(plan, expired));
+  return out;
+}
+
+/** The dispatch after an input. Total: any input in any state yields a state. */
+export function evolve(d: Dispatch, input: DispatchInput): Dispatch {
+  if (input.type === 'ScheduleComputed') {
+    if (d.status !== 'none' && d.status !== 'collecting') return d;
+    const { chunks, plan } = collect(d, input);
+    if (!plan) return { status: 'collecting', chunks };
+    return plan.sends.length === 0 ? { status: 'done' } : { status: 'sending', plan, next: 0, expired: [] };
+  }
+  if (d.status !== 'sending') return d;
+  const facts = decide(d, input);
+  if (facts.some((f) => f.kind === 'completed')) return { status: 'done' };
+  const handled = facts.length;
+  if (handled === 0) return d;
+  return { ...d, next: d.next + handled, expired: [...d.expired, ...facts.flatMap((f) => (f.kind === 'expired' ? [f.expiry] : []))] };
+}
+
+/** The events of a fact: the message to the agent, or the summary that opens the gather (expiries are reported in it). */
+export function dispatchEvent(cause: DispatchInput, f: DispatchFact): MessageDispatched | DispatchCompleted | null {
+  const meta = (discriminator: string, at: number) => ({
+    event_id: derivedEventId(cause.meta.event_id, discriminator), correlation_id: f.plan.correlationId, causation_id: cause.meta.event_id,
+    occurred_at: at, producer: PRODUCER, sequence: null,
+  });
+  const { plan } = f;
+  switch (f.kind) {
+    case 'sent':
+      return {
+        type: 'MessageDispatched', meta: meta(`dispatch:${f.send.agentId}`, f.at), message_id: plan.messageId, agent_id: f.send.agentId,
+        created_at: plan.terms.created_at, send_at: f.send.sendAt, dispatched_at: f.at, target_arrival_time: plan.targetUs,
+        ttl_ms: plan.terms.ttl_ms, expires_at: expiresAt(plan.terms), priority: plan.terms.priority, payload_hash: plan.terms.payload_hash,
+        trinary_expectation: plan.terms.trinary_expectation, lead_time_ms: f.send.leadMs, expected_processing_ms: f.send.processingMs, confidence: f.send.confidence,
+      };
+    case 'expired': return null;
+    case 'completed':
+      return {
+        type: 'DispatchCompleted', meta: meta('dispatch-completed', cause.meta.occurred_at), message_id: plan.messageId, target_arrival_time: plan.targetUs,
+        arrival_window_ms: plan.terms.arrival_window_ms, minimum_response_rate: plan.terms.minimum_response_rate,
+        dispatched_agent_ids: [...f.dispatched], expired: [...f.expired], skipped_count: plan.skipped,
+      };
+    default: { const never: never = f; return never; }
+  }
+}

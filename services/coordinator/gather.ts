@@ -1,0 +1,186 @@
+// The gather of one coordination (seed 002 §3.2 phases 5-6, §5.2), in the order of its acks'
+// partition: DispatchCompleted names the agents sent the message; the first ack per agent that
+// arrived by T + window counts; the gather decides once every agent sent the message has answered
+// inside the window (nothing can change the outcome then) or at the first GatherWindowClosed,
+// whichever comes first in the log. It decides once: later acks and deadlines change nothing, and
+// a QuorumDecided read back from the log closes it too. Pure but for the acks map, which the fold
+// extends in place (a gather of 30,000 agents would copy it per ack otherwise): evolve owns the
+// state it is given.
+import type {
+  AckReceived, DispatchCompleted, GatherClosure, GatherWindowClosed, QuorumDecided, TrinaryState,
+} from '../../schemas/generated/events';
+import { derivedEventId } from '../runtime/ids';
+import { PRODUCER } from './conflicts';
+import { gatherVerdict, retryAdvice, trinaryQuorum, type GatherVerdict, type QuorumResult, type QuorumThresholds, type TrinaryCounts } from './quorum';
+
+export type GatherInput = DispatchCompleted | AckReceived | GatherWindowClosed | QuorumDecided;
+
+export const STRAGGLERS_NAMED = 100;
+
+export interface AckSeen { readonly state: TrinaryState; readonly arrivalUs: number }
+
+export interface GatherPlan {
+  readonly messageId: string;
+  readonly targetUs: number;
+  readonly windowEndUs: number;
+  readonly minimumResponseRate: number;
+  readonly dispatched: readonly string[];
+  readonly sent: ReadonlySet<string>;
+}
+
+export type Gather =
+  | { readonly status: 'none' }
+  /** Acks that came before the dispatch summary (the first sends are answered before the last go out). */
+  | { readonly status: 'early'; readonly acks: Map<string, AckSeen> }
+  /** `answered`: agents sent the message with an ack inside the window. */
+  | { readonly status: 'open'; readonly plan: GatherPlan; readonly acks: Map<string, AckSeen>; readonly answered: number }
+  | { readonly status: 'decided' };
+
+export const NO_GATHER: Gather = { status: 'none' };
+
+export interface Tally extends TrinaryCounts {
+  readonly sent: number;
+  readonly silent: number;
+  readonly late: number;
+  readonly stragglerIds: readonly string[];
+}
+
+export interface Decided {
+  readonly kind: 'decided';
+  readonly plan: GatherPlan;
+  readonly closedBy: GatherClosure;
+  readonly tally: Tally;
+  readonly quorum: QuorumResult;
+  readonly verdict: GatherVerdict;
+}
+
+const inWindow = (plan: GatherPlan, a: AckSeen | undefined) => a !== undefined && a.arrivalUs <= plan.windowEndUs;
+
+function planOf(e: DispatchCompleted): GatherPlan {
+  return {
+    messageId: e.message_id, targetUs: e.target_arrival_time, windowEndUs: e.target_arrival_time + e.arrival_window_ms * 1000,
+    minimumResponseRate: e.minimum_response_rate, dispatched: e.dispatched_agent_ids, sent: new Set(e.dispatched_agent_ids),
+  };
+}
+
+/** Every agent sent the message counted: READY/CONFLICT/TRANSIT by its ack in the window, TRANSIT when silent. */
+export function tally(plan: GatherPlan, acks: ReadonlyMap<string, AckSeen>): Tally {
+  let ready = 0, conflict = 0, transit = 0, silent = 0, late = 0;
+  const stragglers: string[] = [];
+  for (const id of plan.dispatched) {
+    const a = acks.get(id);
+    if (!inWindow(plan, a)) {
+      silent++;
+      transit++;
+      if (a) late++;
+      stragglers.push(id);
+      continue;
+    }
+    if (a!.state === 'READY') ready++;
+    else if (a!.state === 'CONFLICT') conflict++;
+    else { transit++; stragglers.push(id); }
+  }
+  stragglers.sort();
+  return { sent: plan.dispatched.length, ready, conflict, transit, silent, late, stragglerIds: stragglers.slice(0, STRAGGLERS_NAMED) };
+}
+
+function decided(plan: GatherPlan, acks: ReadonlyMap<string, AckSeen>, closedBy: GatherClosure, t: QuorumThresholds): Decided {
+  const counts = tally(plan, acks);
+  return { kind: 'decided', plan, closedBy, tally: counts, quorum: trinaryQuorum(counts, t), verdict: gatherVerdict(counts.sent, counts, plan.minimumResponseRate) };
+}
+
+function answeredIn(plan: GatherPlan, acks: ReadonlyMap<string, AckSeen>): number {
+  let n = 0;
+  for (const id of plan.dispatched) if (inWindow(plan, acks.get(id))) n++;
+  return n;
+}
+
+const seen = (e: AckReceived): AckSeen => ({ state: e.state, arrivalUs: e.actual_arrival_at });
+
+/** The decision an input brings about, if any. */
+export function decide(g: Gather, input: GatherInput, t: QuorumThresholds): Decided[] {
+  switch (input.type) {
+    case 'DispatchCompleted': {
+      if (g.status !== 'none' && g.status !== 'early') return [];
+      const plan = planOf(input);
+      const acks = g.status === 'early' ? g.acks : new Map<string, AckSeen>();
+      if (plan.dispatched.length === 0) return [decided(plan, acks, 'NOTHING_SENT', t)];
+      return answeredIn(plan, acks) === plan.dispatched.length ? [decided(plan, acks, 'ALL_ANSWERED', t)] : [];
+    }
+    case 'AckReceived': {
+      if (g.status !== 'open' || g.acks.has(input.agent_id) || !g.plan.sent.has(input.agent_id)) return [];
+      const a = seen(input);
+      if (!inWindow(g.plan, a) || g.answered + 1 < g.plan.dispatched.length) return [];
+      return [decided(g.plan, new Map(g.acks).set(input.agent_id, a), 'ALL_ANSWERED', t)];
+    }
+    case 'GatherWindowClosed':
+      return g.status === 'open' ? [decided(g.plan, g.acks, 'WINDOW_CLOSED', t)] : [];
+    case 'QuorumDecided':
+      return [];
+    default: { const never: never = input; return never; }
+  }
+}
+
+/** The gather after an input. Total; it may extend the given state's acks map in place. */
+export function evolve(g: Gather, input: GatherInput, t: QuorumThresholds): Gather {
+  switch (input.type) {
+    case 'DispatchCompleted': {
+      if (g.status !== 'none' && g.status !== 'early') return g;
+      if (decide(g, input, t).length > 0) return { status: 'decided' };
+      const plan = planOf(input);
+      const acks = g.status === 'early' ? g.acks : new Map<string, AckSeen>();
+      return { status: 'open', plan, acks, answered: answeredIn(plan, acks) };
+    }
+    case 'AckReceived': {
+      if (g.status === 'decided') return g;
+      if (g.status === 'none') return { status: 'early', acks: new Map([[input.agent_id, seen(input)]]) };
+      if (g.acks.has(input.agent_id)) return g;
+      if (g.status === 'early') { g.acks.set(input.agent_id, seen(input)); return g; }
+      if (decide(g, input, t).length > 0) return { status: 'decided' };
+      const a = seen(input);
+      g.acks.set(input.agent_id, a);
+      return g.plan.sent.has(input.agent_id) && inWindow(g.plan, a) ? { ...g, answered: g.answered + 1 } : g;
+    }
+    case 'GatherWindowClosed':
+      return g.status === 'open' ? { status: 'decided' } : g;
+    case 'QuorumDecided':
+      return { status: 'decided' };
+    default: { const never: never = input; return never; }
+  }
+}
+
+export function quorumEvent(cause: GatherInput, d: Decided, t: QuorumThresholds): QuorumDecided {
+  const { tally: c, quorum: q, verdict: v, plan } = d;
+  return {
+    type: 'QuorumDecided',
+    meta: {
+      event_id: derivedEventId(cause.meta.correlation_id, 'quorum-decided'), correlation_id: cause.meta.correlation_id, causation_id: cause.meta.event_id,
+      occurred_at: cause.meta.occurred_at, producer: PRODUCER, sequence: null,
+    },
+    message_id: plan.messageId,
+    decision: q.decision,
+    achieved: q.achieved,
+    total: c.ready + c.transit + c.conflict,
+    ready_count: c.ready,
+    transit_count: c.transit,
+    conflict_count: c.conflict,
+    required_ready_rate: t.requiredReadyRate,
+    max_conflict_rate: t.maxConflictRate,
+    max_transit_rate: t.maxTransitRate,
+    confidence: q.confidence,
+    reason: q.reason,
+    recommendation: q.recommendation ?? (v.status === 'PARTIAL' ? 'retry_with_larger_window' : null),
+    target_arrival_time: plan.targetUs,
+    window_end_at: plan.windowEndUs,
+    closed_by: d.closedBy,
+    sent_count: c.sent,
+    silent_count: c.silent,
+    late_count: c.late,
+    gather_status: v.status,
+    response_rate: v.responseRate,
+    minimum_response_rate: plan.minimumResponseRate,
+    straggler_count: v.stragglers,
+    straggler_ids: [...c.stragglerIds],
+    retry_advice: retryAdvice(q, v),
+  };
+}

@@ -1,0 +1,120 @@
+// What the guardian's decisions forbid the schedules (seed 002 §6.2 is_routable, §6.3 modes,
+// seed 003 read-only minority): agents behind an OPEN cluster, sector or mesh breaker are SKIPped
+// with CIRCUIT_OPEN; in DEGRADED_MODERATE a scatter over 1000 agents is refused; in
+// DEGRADED_SEVERE and EMERGENCY only critical requests pass. A frozen mesh schedules nothing, but
+// that is decided where the freeze stands in the request's own partition (freeze.ts), not here:
+// the hash's `frozen` is for the status only.
+//
+// The guardian's events on mesh.circuits are keyed by scope, so the impedance instance that owns
+// a request's partition need not own the partition of the breaker that concerns it: whoever
+// consumes a decision writes it into one Redis hash, newer event time winning, and every instance
+// reads the hash when it schedules. Like the registry, a projection rebuilt from the log.
+import type {
+  CircuitStateChanged, CoordinationRequested, MeshFrozen, MeshThawed, OperationalMode, OperationalModeChanged, ScheduleComputed,
+} from '../../schemas/generated/events';
+import { derivedEventId } from '../runtime/ids';
+import { transient } from '../runtime/errors';
+import { PRODUCER } from './agent-fold';
+import type { RegistryStore } from './registry-store';
+import type { ScheduleAgent } from './schedule';
+
+export type GuardianDecision = CircuitStateChanged | OperationalModeChanged | MeshFrozen | MeshThawed;
+export const RESTRICTION_INPUT_TYPES = ['CircuitStateChanged', 'OperationalModeChanged', 'MeshFrozen', 'MeshThawed'] as const satisfies ReadonlyArray<GuardianDecision['type']>;
+
+/** Seed 002 §6.3 DEGRADED_MODERATE: "Disable scatter operations over 1000 agents". */
+export const MODERATE_SCATTER_LIMIT = 1000;
+/** CoordinationRequested.priority of critical traffic. */
+export const CRITICAL_PRIORITY = 3;
+
+export interface Restrictions {
+  /** Breakers OPEN now, as `CLUSTER:<id>`, `SECTOR:<id>`, `GLOBAL:global`. */
+  readonly open: ReadonlySet<string>;
+  readonly mode: OperationalMode;
+  readonly frozen: boolean;
+}
+
+export const NO_RESTRICTIONS: Restrictions = { open: new Set(), mode: 'FULL', frozen: false };
+
+/** The hash field and value a decision sets. */
+export function restrictionEntry(e: GuardianDecision): { readonly field: string; readonly value: string } {
+  switch (e.type) {
+    case 'CircuitStateChanged': return { field: `${e.scope}:${e.scope_id}`, value: e.new_state };
+    case 'OperationalModeChanged': return { field: 'mode', value: e.new_mode };
+    case 'MeshFrozen': return { field: 'frozen', value: '1' };
+    case 'MeshThawed': return { field: 'frozen', value: '0' };
+    default: { const never: never = e; return never; }
+  }
+}
+
+/** The restrictions a hash of `field -> value|event time` holds. */
+export function restrictionsOf(hash: Readonly<Record<string, string>>): Restrictions {
+  const open = new Set<string>();
+  let mode: OperationalMode = 'FULL';
+  let frozen = false;
+  for (const [field, raw] of Object.entries(hash)) {
+    const value = raw.slice(0, raw.indexOf('|'));
+    if (field === 'mode') mode = value as OperationalMode;
+    else if (field === 'frozen') frozen = value === '1';
+    else if (value === 'OPEN') open.add(field);
+  }
+  return { open, mode, frozen };
+}
+
+/** Whether an agent sits behind an OPEN breaker. */
+export function circuitOpen(r: Restrictions, a: Pick<ScheduleAgent, 'clusterId' | 'sectorId'>): boolean {
+  return r.open.has('GLOBAL:global') || r.open.has(`SECTOR:${a.sectorId}`) || r.open.has(`CLUSTER:${a.clusterId}`);
+}
+
+/** Why the whole request is refused, or null when it may be scheduled. */
+export function refusal(r: Restrictions, req: CoordinationRequested, targets: number): string | null {
+  if ((r.mode === 'DEGRADED_SEVERE' || r.mode === 'EMERGENCY') && req.priority < CRITICAL_PRIORITY) {
+    return `${r.mode}: critical operations only (priority ${req.priority} < ${CRITICAL_PRIORITY})`;
+  }
+  if (r.mode === 'DEGRADED_MODERATE' && targets > MODERATE_SCATTER_LIMIT) {
+    return `DEGRADED_MODERATE: scatter operations over ${MODERATE_SCATTER_LIMIT} agents are disabled (${targets} targets)`;
+  }
+  return null;
+}
+
+/** The one-chunk answer to a refused request: no entries, the reason. */
+export function refusedSchedule(req: CoordinationRequested, reason: string): ScheduleComputed {
+  return {
+    type: 'ScheduleComputed',
+    meta: {
+      event_id: derivedEventId(req.meta.event_id, 'schedule:0'), correlation_id: req.meta.correlation_id, causation_id: req.meta.event_id,
+      occurred_at: req.meta.occurred_at, producer: PRODUCER, sequence: 0,
+    },
+    message_id: req.message_id, target_arrival_time: req.target_arrival_time, chunk_index: 0, chunk_count: 1, entries: [], terms: null, refused_reason: reason,
+  };
+}
+
+// field -> "value|event time": a decision older than the one stored (an old owner's batch
+// landing after the new owner's) changes nothing.
+const WRITE_NEWER = `
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if cur then
+  local at = tonumber(string.match(cur, '|(%d+)$'))
+  if at and at > tonumber(ARGV[3]) then return 0 end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. '|' .. ARGV[3])
+return 1`;
+
+const hashKey = (store: RegistryStore) => `${store.prefix}restrictions`;
+
+/** Writes a decision into the shared hash. */
+export async function recordDecision(store: RegistryStore, e: GuardianDecision): Promise<void> {
+  const { field, value } = restrictionEntry(e);
+  try {
+    await store.redis.eval(WRITE_NEWER, 1, hashKey(store), field, value, String(e.meta.occurred_at));
+  } catch (err) {
+    throw transient('STORE_UNAVAILABLE', `redis: write restriction ${field} failed: ${(err as Error).message}`, err);
+  }
+}
+
+export async function readRestrictions(store: RegistryStore): Promise<Restrictions> {
+  try {
+    return restrictionsOf(await store.redis.hgetall(hashKey(store)));
+  } catch (err) {
+    throw transient('STORE_UNAVAILABLE', `redis: read restrictions failed: ${(err as Error).message}`, err);
+  }
+}

@@ -1,0 +1,20 @@
+// The simulator's agents in a process of their own, as a mesh's agents are: they answer what
+// the coordinator dispatches (services/simulator/sim.ts startMeshAgents) until SIGTERM. Prints
+// `ready` once their consumer has joined. Env: the runtime's, MESH_AGENTS, MESH_SEED, SLOW_AGENTS
+// (comma-separated ids answering 5x slower).
+import { loadConfig } from '../../../services/runtime/config';
+import { buildMesh, NO_FAULTS } from '../../../services/simulator/generator';
+import { startMeshAgents } from '../../../services/simulator/sim';
+
+async function main(): Promise<void> {
+  const agents = Number(process.env.MESH_AGENTS ?? 30_000);
+  const seed = Number(process.env.MESH_SEED ?? 1);
+  const slow = new Set((process.env.SLOW_AGENTS ?? '').split(',').filter(Boolean));
+  const stop = await startMeshAgents({ config: loadConfig(), mesh: buildMesh(agents, seed), seed, faults: { ...NO_FAULTS, slow } });
+  process.stdout.write('ready\n');
+  const end = () => { stop().then(() => process.exit(0), (err: unknown) => { process.stderr.write(`agents: ${(err as Error).message}\n`); process.exit(1); }); };
+  process.once('SIGTERM', end);
+  process.once('SIGINT', end);
+}
+
+main().catch((err: unknown) => { process.stderr.write(`agents: ${(err as Error).message}\n`); process.exit(1); });

@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import type { DispatchDue, DispatchTerms, ScheduleComputed, ScheduleEntry } from '../../../schemas/generated/events';
+import { decide, dispatchEvent, evolve, nextDueAt, NO_DISPATCH, type DispatchInput } from '../../../services/coordinator/dispatch';
+
+// Given/when/then over the dispatch decider: schedule chunks and ticks in partition order, the
+// messages and summaries they bring.
+const MS = 1000;
+const NOW = 1_767_225_600_000_000; // µs, the request's event time
+const T = NOW + 3000 * MS;
+const CORR = 'corr-d';
+const meta = (id: string, at: number) => ({ event_id: id, correlation_id: CORR, causation_id: null, occurred_at: at, producer: 'spec', sequence: null });
+const terms: DispatchTerms = { created_at: NOW, ttl_ms: 2000, arrival_window_ms: 500, minimum_response_rate: 0.95, priority: 3, payload_hash: 'h-123', trinary_expectation: 'READY' };
+
+const scheduled = (agent: string, leadMs: number): ScheduleEntry => {
+  const sendAt = T - leadMs * MS;
+  return { agent_id: agent, status: 'SCHEDULED', lead_time_ms: leadMs, send_at: sendAt, expected_processing_ms: leadMs / 2, confidence: 0.7, skip_reason: null, available_ms: null, send_bucket_at: Math.floor(sendAt / 10_000) * 10_000 };
+};
+const skipped = (agent: string): ScheduleEntry => ({ agent_id: agent, status: 'SKIP', lead_time_ms: 61_000, send_at: null, expected_processing_ms: null, confidence: null, skip_reason: 'INSUFFICIENT_LEAD_TIME', available_ms: 3000, send_bucket_at: null });
+const chunk = (index: number, count: number, entries: ScheduleEntry[], t: DispatchTerms | null = terms): ScheduleComputed => ({
+  type: 'ScheduleComputed', meta: meta(`sched-${index}`, NOW), message_id: 'msg-1', target_arrival_time: T, chunk_index: index, chunk_count: count, entries, terms: t, refused_reason: null,
+});
+const tick = (atUs: number): DispatchDue => ({ type: 'DispatchDue', meta: meta(`tick-${atUs}`, atUs), message_id: 'msg-1', due_at: atUs });
+
+function given(...inputs: DispatchInput[]) {
+  let d = NO_DISPATCH;
+  const events = inputs.map((e) => {
+    const out = decide(d, e).map((f) => dispatchEvent(e, f)).filter((x) => x !== null);
+    d = evolve(d, e);
+    return out;
+  });
+  return { events, state: d };
+}
+
+describe('dispatch (seed 002 §3.2 phase 4)', () => {
+  // B sends 1,200 ms before T, A and C 1,204 / 1,205 ms before (one 10 ms bucket), D is skipped.
+  const a = scheduled('A', 1204), b = scheduled('B', 1200), c = scheduled('C', 1205);
+  const bucketAC = a.send_bucket_at!;
+
+  it('given a schedule in two chunks that arrive out of order, when ticks land at the send buckets, then each SCHEDULED agent is sent the message once, in bucket then agent order, and the summary follows the last', () => {
+    assert.equal(a.send_bucket_at, c.send_bucket_at);
+    const { events, state } = given(chunk(1, 2, [b, skipped('D')]), chunk(0, 2, [c, a]), tick(bucketAC - 1), tick(bucketAC + 3 * MS), tick(b.send_bucket_at! + 1 * MS), tick(T));
+    assert.deepEqual(events.map((es) => es.map((e) => (e.type === 'MessageDispatched' ? e.agent_id : e.type))), [[], [], [], ['A', 'C'], ['B', 'DispatchCompleted'], []]);
+    const done = events[4]![1]!;
+    assert.ok(done.type === 'DispatchCompleted');
+    assert.deepEqual([done.dispatched_agent_ids, done.expired, done.skipped_count, done.arrival_window_ms, done.target_arrival_time], [['A', 'C', 'B'], [], 1, 500, T]);
+    assert.equal(state.status, 'done');
+  });
+
+  it('then the message carries the seed\'s fields: correlation id, ttl and expiry, payload hash, expected answer, send time, target arrival, compensation', () => {
+    const { events } = given(chunk(0, 1, [a]), tick(bucketAC + 2 * MS));
+    const m = events[1]![0]!;
+    assert.ok(m.type === 'MessageDispatched');
+    assert.deepEqual(
+      [m.meta.correlation_id, m.agent_id, m.ttl_ms, m.expires_at, m.payload_hash, m.trinary_expectation, m.send_at, m.dispatched_at, m.target_arrival_time, m.priority, m.lead_time_ms, m.expected_processing_ms, m.confidence],
+      [CORR, 'A', 2000, NOW + 2000 * MS, 'h-123', 'READY', a.send_at, bucketAC + 2 * MS, T, 3, 1204, 602, 0.7],
+    );
+  });
+
+  it('given a tick written ahead of its bucket (transport allowance), then it sends that bucket and no later one', () => {
+    const early: DispatchDue = { ...tick(bucketAC - 100 * MS), due_at: bucketAC };
+    const { events } = given(chunk(0, 1, [a, b, c]), early);
+    assert.deepEqual(events[1]!.map((e) => (e.type === 'MessageDispatched' ? [e.agent_id, e.dispatched_at] : e.type)), [['A', bucketAC - 100 * MS], ['C', bucketAC - 100 * MS]]);
+  });
+
+  it('given a tick that lands after the ttl ran out (created + 2 s), then the due messages are not sent and the summary says why', () => {
+    const late = NOW + 2001 * MS;
+    const { events } = given(chunk(0, 1, [a, b]), tick(late));
+    assert.deepEqual(events[1]!.map((e) => e.type), ['DispatchCompleted']);
+    const done = events[1]![0]!;
+    assert.ok(done.type === 'DispatchCompleted');
+    assert.deepEqual(done.dispatched_agent_ids, []);
+    assert.deepEqual(done.expired, [
+      { agent_id: 'A', send_at: a.send_at, expires_at: NOW + 2000 * MS, due_at: late },
+      { agent_id: 'B', send_at: b.send_at, expires_at: NOW + 2000 * MS, due_at: late },
+    ]);
+  });
+
+  it('given a schedule with nothing to send, then the summary comes with its last chunk and no tick is awaited', () => {
+    const { events, state } = given(chunk(0, 1, [skipped('D')]));
+    assert.deepEqual(events[0]!.map((e) => e.type), ['DispatchCompleted']);
+    assert.equal(nextDueAt(state), null);
+  });
+
+  it('waits for the next bucket: nextDueAt is the earliest unsent bucket, null once done', () => {
+    let d = evolve(NO_DISPATCH, chunk(0, 1, [a, b]));
+    assert.equal(nextDueAt(d), bucketAC);
+    d = evolve(d, tick(bucketAC));
+    assert.equal(nextDueAt(d), b.send_bucket_at);
+    d = evolve(d, tick(b.send_bucket_at!));
+    assert.equal(nextDueAt(d), null);
+  });
+
+  it('given the same inputs twice (a replay), then the same events with the same ids', () => {
+    const inputs = [chunk(0, 1, [a, b, c]), tick(bucketAC), tick(T)];
+    assert.deepEqual(given(...inputs).events, given(...inputs).events);
+  });
+
+  it('given a schedule written before it carried terms, then ttl until T + 500 ms (at least 1 s), window 500 ms, READY expected', () => {
+    const { events } = given(chunk(0, 1, [a], null), tick(T + 499 * MS), chunk(0, 1, [a], null));
+    const done = events[1]!.find((e) => e.type === 'DispatchCompleted');
+    assert.ok(done?.type === 'DispatchCompleted');
+    assert.deepEqual([done.dispatched_agent_ids, done.arrival_window_ms, done.minimum_response_rate], [['A'], 500, 0.95]);
+    assert.deepEqual(events[2], [], 'a chunk seen again after the dispatch is done sends nothing');
+  });
+});
