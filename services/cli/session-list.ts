@@ -2,6 +2,7 @@
 // records of solver.sessions, solver.costs, solver.iterations and mesh.conflicts (topic names
 // without the prefix), in any interleaving of topics, each topic in per-partition order.
 import type { SolvermeshEvent } from '../../schemas/generated/events';
+import { endsSession } from '../solver/events';
 
 export type SessionStateName = 'opened' | 'converging' | 'converged' | 'closed' | 'rejected' | 'unopened';
 
@@ -112,6 +113,7 @@ export function foldLogEntry(log: SessionLog, r: LogEntry): void {
       a.opened = { rows: e.rows, nnz: Number(e.nnz), method: e.method, tolerance: e.options.tolerance, at: Number(e.meta.occurred_at), owner: e.owner };
       break;
     case 'SessionRejected':
+      if (!endsSession(e)) break;
       a.ended = { state: 'rejected', reason: `${e.reason}: ${e.message}` };
       break;
     case 'SessionClosed':

@@ -90,6 +90,8 @@ export function watchStep(e: WatchedEvent, o: WatchOptions, prefix = ''): WatchS
     case 'ConflictReported':
       return { line: `conflict ${e.detail.conflict_type} from ${e.agent_id}: expected ${e.detail.expected_value ?? '-'}, A holds ${e.detail.received_value ?? '-'} (update not applied)` };
     case 'SessionRejected':
+      // A second SessionOpened of the id was refused: the watched session goes on.
+      if (e.reason === 'DUPLICATE_SESSION') return { line: `refused a second open of this id: ${e.message}` };
       return { line: `rejected ${e.reason}: ${e.message}`, exit: { code: 1, message: `session ${e.session_id} was rejected (${e.reason}): ${e.message}` } };
     case 'SessionClosed': {
       const line = `closed ${e.reason}${e.final_iteration !== null ? ` at iteration ${e.final_iteration}` : ''}${e.final_residual_norm !== null ? ` residual ${e.final_residual_norm.toExponential(3)}` : ''}${e.message ? `: ${e.message}` : ''}`;

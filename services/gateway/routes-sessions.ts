@@ -16,8 +16,7 @@ import { closeReason } from './metrics';
 import { normaliseSolve, SOLVE_BODY_SCHEMA, type SolveRequest } from './solve-request';
 import type { StreamItem } from './stream-item';
 
-const ENDINGS = new Set(['SessionRejected', 'SessionClosed']);
-const endsAt = (follow: boolean) => (item: StreamItem) => ENDINGS.has(item.type) || (!follow && item.type === 'ConvergenceReached');
+const endsAt = (follow: boolean) => (item: StreamItem) => item.final || (!follow && item.type === 'ConvergenceReached');
 
 const modeOf = (req: FastifyRequest): StreamMode => (/text\/event-stream/.test(req.headers.accept ?? '') ? 'sse' : 'ndjson');
 

@@ -2,6 +2,7 @@
 // kept), where it sits in the log, and the record time. Serialised once, shared by every stream
 // that sends it. Pure.
 import type { SolvermeshEvent } from '../../schemas/generated/events';
+import { endsSession } from '../solver/events';
 import { tpCode, type StreamTopic } from './cursor';
 
 export interface StreamItem {
@@ -10,6 +11,8 @@ export interface StreamItem {
   readonly offset: number;
   readonly timestampMs: number;
   readonly type: string;
+  /** The session's last event: its close or its rejection (not the refusal of a second open of its id). */
+  readonly final: boolean;
   /** The JSON object without its id, beginning with `{`. */
   readonly json: string;
 }
@@ -32,7 +35,7 @@ export function streamItem(topic: StreamTopic, partition: number, offset: number
     type: e.type, topic, partition, offset, timestamp: new Date(timestampMs).toISOString(), event_id: meta.event_id,
     ...(plain(fields) as Record<string, unknown>),
   };
-  return { sessionId, tp: tpCode(topic, partition), offset, timestampMs, type: e.type, json: JSON.stringify(body) };
+  return { sessionId, tp: tpCode(topic, partition), offset, timestampMs, type: e.type, final: endsSession(e), json: JSON.stringify(body) };
 }
 
 /** The NDJSON line and SSE frame of an item under a stream's id. */

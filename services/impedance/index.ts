@@ -5,7 +5,8 @@ import type { Logger } from '../runtime/logger';
 import type { ProcessorContext } from '../runtime/processor';
 import type { ServiceConfig, ServiceDefinition } from '../runtime/service';
 import { IMPEDANCE_KNOBS, impedanceTuning } from './config';
-import { committedOffsets, readAckTail, readChangelog, readHeartbeatTail } from './changelog';
+import { changelogBounds, committedOffsets, readAckTail, readChangelog, readHeartbeatTail } from './changelog';
+import { entryRefusal } from './changelog-trust';
 import { readFreezeState } from './freeze-restore';
 import { impedanceProcessor, type ImpedanceProcessor } from './processor';
 import { connectRedis, RegistryStore } from './registry-store';
@@ -23,7 +24,14 @@ export function createImpedanceProcessor(config: ServiceConfig<typeof IMPEDANCE_
     store,
     logger,
     registry: ctx.registry,
-    restore: (partitions) => readChangelog({ brokers: config.kafkaBrokers, topic: topic('mesh.impedance'), partitions, codec }),
+    restore: async (partitions) => {
+      const bounds = await changelogBounds({ brokers: config.kafkaBrokers, groupId: ctx.groupId, heartbeats: topic('mesh.heartbeats'), acks: topic('mesh.agent-acks') }, partitions);
+      return readChangelog({
+        brokers: config.kafkaBrokers, topic: topic('mesh.impedance'), partitions, codec,
+        refusal: (e, key, p) => entryRefusal(e, key, bounds.get(p)!, validate),
+        onRefused: (partition, agent, why) => logger.warn({ partition, agent, why }, 'changelog entry refused: the agent restores from an older entry or its heartbeats'),
+      });
+    },
     committed: (partitions) => committedOffsets(config.kafkaBrokers, ctx.groupId, topic('mesh.heartbeats'), partitions),
     ...impedanceTuning(config),
     readTail: (partition, from, to) => readHeartbeatTail({ brokers: config.kafkaBrokers, topic: topic('mesh.heartbeats'), codec, validate }, partition, from, to),

@@ -24,7 +24,7 @@ import type { KernelFactory } from '../../wasm';
 import { checkEstimate } from './estimate';
 import { checkCost, InputRejected, onChunk, onSequenced, onSlice, opened, type SolverEvent } from './intake';
 import type { Clock, SolverLimits } from './limits';
-import { SEQUENCED_ON, sequenced, sessionEvicted, type Output, type Sequenced } from './outputs';
+import { SEQUENCED_ON, duplicateRejected, sequenced, sessionEvicted, sessionFailed, type Output, type Sequenced } from './outputs';
 import { end, isOpen, type Active, type InputRef, type Positions, type SessionState } from './state';
 import { hasWork, iterationCost, workSession } from './work';
 
@@ -34,7 +34,15 @@ export { PRODUCER, SEQUENCED_ON, positionsToWire, type Output, type Sequenced } 
 export type { Active, Assembling, Ended, InputRef, Positions, SessionState } from './state';
 export { hasWork, iterationCost } from './work';
 
-type Orphan = { event: CostUpdated | Sequenced | IterationSliceGranted; ref: InputRef };
+export type Orphan = { event: CostUpdated | Sequenced | IterationSliceGranted; ref: InputRef };
+
+/**
+ * A client's inputs, refused once their session ended. The verifiers' corrections and consensus
+ * results and the solver's slices race a close as a matter of course: passed over, not dead letters.
+ */
+const REFUSED_WHEN_ENDED: ReadonlySet<SolverEvent['type']> = new Set(['MatrixChunkAppended', 'CostUpdated', 'VerificationRequested', 'EntryEstimateRequested']);
+/** Cost-partition records held for a session not open yet. */
+const ORPHANED: ReadonlySet<SolverEvent['type']> = new Set(['CostUpdated', 'CorrectionRequested', 'VerificationRequested', 'EntryEstimateRequested', 'ConsensusReached', 'ConsensusNotReached', 'SessionClosed', 'IterationSliceGranted']);
 
 /** All sessions of one input partition. */
 export class PartitionCore {
@@ -43,6 +51,10 @@ export class PartitionCore {
   readonly folded: Positions = {};
   /** Cost-partition inputs for sessions not assembled yet (cross-topic order), replayed then. */
   readonly orphans = new Map<string, Orphan[]>();
+  /** Inputs whose copy on the cost partition a previous run already wrote (restore.ts markSequenced); not copied again. */
+  private readonly copied = new Set<string>();
+  /** Records held in `orphans`, against limits.maxOrphans. */
+  private orphanCount = 0;
   streamTime = 0;
 
   constructor(
@@ -53,18 +65,43 @@ export class PartitionCore {
     readonly clock: Clock = { now: () => 0 },
   ) {}
 
-  /** Checks a record before it is folded; throws InputRejected for records that can never apply. */
-  check(event: SolverEvent): void {
+  /**
+   * Checks a record of `topic` before it is folded; throws InputRejected for records that can
+   * never apply. Without a topic, a CostUpdated is taken to be on the cost partition.
+   */
+  check(event: SolverEvent, topic?: string): void {
     const s = this.sessions.get(event.session_id);
-    if (event.type === 'MatrixChunkAppended' || event.type === 'CostUpdated') {
-      if (s?.status === 'rejected') throw new InputRejected(`session ${event.session_id} was rejected: its ${event.type} cannot apply`);
+    if (s && !isOpen(s) && REFUSED_WHEN_ENDED.has(event.type)) {
+      // A session's inputs after its end would otherwise be passed over without a trace.
+      const state = s.status === 'rejected' ? 'was rejected' : 'is closed';
+      throw new InputRejected(`session ${event.session_id} ${state} (${s.why}): its ${event.type} is not applied`);
+    }
+    if (event.type === 'MatrixChunkAppended' && s?.status !== 'assembling') {
+      // Chunks follow their SessionOpened on the same partition of solver.sessions.
+      throw new InputRejected(s ? `session ${event.session_id} already has its matrix: chunk ${event.chunk_index} is not applied` : `session ${event.session_id} was never opened: its chunk ${event.chunk_index} is not applied`);
     }
     if (event.type === 'CostUpdated' && s && isOpen(s)) checkCost(event, s);
     if (event.type === 'EntryEstimateRequested') checkEstimate(event, s);
-    if (event.type === 'CostUpdated' && !s && (this.orphans.get(event.session_id)?.length ?? 0) >= this.limits.coalesceMax) {
-      // Held in memory until the session opens, so bounded; the overflow goes to the DLQ with
-      // the reason rather than being dropped, and can be re-sent once the session is open.
-      throw new InputRejected(`session ${event.session_id} is not open yet and ${this.limits.coalesceMax} of its records already wait for it (SOLVER_COALESCE_MAX)`);
+    if (event.type === 'IterationSliceGranted') this.checkSlice(event, s);
+    if (!s && ORPHANED.has(event.type) && (topic ?? (event.type === 'CostUpdated' ? SEQUENCED_ON : undefined)) === SEQUENCED_ON) {
+      // Held in memory until the session opens, so bounded per session and per partition; the
+      // overflow goes to the DLQ with the reason rather than being dropped, and can be re-sent
+      // once the session is open.
+      if ((this.orphans.get(event.session_id)?.length ?? 0) >= this.limits.coalesceMax) {
+        throw new InputRejected(`session ${event.session_id} is not open yet and ${this.limits.coalesceMax} of its records already wait for it (SOLVER_COALESCE_MAX)`);
+      }
+      if (this.orphanCount >= this.limits.maxOrphans) {
+        throw new InputRejected(`session ${event.session_id} is not open, and ${this.orphanCount} records of sessions not open yet already wait on partition ${this.partition} (SOLVER_MAX_ORPHANS)`);
+      }
+    }
+  }
+
+  private checkSlice(e: IterationSliceGranted, s: SessionState | undefined): void {
+    // One iteration of the session is always grantable, or a large session could never run.
+    const iteration = s ? s.opened.nnz + s.opened.rows : 0;
+    const max = Math.max(this.limits.maxSliceWork, iteration);
+    if (!Number.isSafeInteger(e.work) || e.work < 0 || e.work > max) {
+      throw new InputRejected(`IterationSliceGranted work ${e.work} is over the slice limit ${max} (SOLVER_MAX_SLICE_WORK, or one iteration of the session) or not a count of work units`);
     }
   }
 
@@ -77,7 +114,11 @@ export class PartitionCore {
     const live = s && isOpen(s) ? s : undefined;
     if (live) live.lastActivity = Math.max(live.lastActivity, ref.occurredAt);
     switch (event.type) {
-      case 'SessionOpened': if (!s) this.onOpened(event, ref, out); break;
+      case 'SessionOpened':
+        if (!s) this.onOpened(event, ref, out);
+        // The same record again (a producer's retry) is no new fact; another open of the id is refused.
+        else if (s.opened.meta.event_id !== event.meta.event_id) out.push(duplicateRejected(event, s, ref));
+        break;
       case 'MatrixChunkAppended':
         if (live?.status === 'assembling') this.put(onChunk(live, event, ref, this, out));
         break;
@@ -88,7 +129,7 @@ export class PartitionCore {
       case 'ConsensusNotReached':
       case 'EntryEstimateRequested':
       case 'SessionClosed':
-        if (event.type !== 'CostUpdated' && ref.topic !== SEQUENCED_ON) out.push(...sequenced(event));
+        if (event.type !== 'CostUpdated' && ref.topic !== SEQUENCED_ON) { if (!this.copied.delete(event.meta.event_id)) out.push(...sequenced(event)); }
         else if (!s) this.orphan(event, ref);
         else if (live) this.put(onSequenced(live, event, ref, this.limits, out));
         break;
@@ -120,13 +161,25 @@ export class PartitionCore {
       s = onSequenced(s, o.event, o.ref, this.limits, out);
       this.put(s);
     }
+    this.orphanCount -= this.orphans.get(e.session_id)?.length ?? 0;
     this.orphans.delete(e.session_id);
   }
 
   private orphan(e: Orphan['event'], ref: InputRef): void {
-    const list = this.orphans.get(e.session_id) ?? [];
-    list.push({ event: e, ref }); // check() refuses records past coalesceMax
-    this.orphans.set(e.session_id, list);
+    this.holdOrphans(e.session_id, [{ event: e, ref }]); // check() refuses records past the budgets
+  }
+
+  /** Holds records for a session not open yet (also a restored snapshot's). */
+  holdOrphans(sessionId: string, list: readonly Orphan[]): void {
+    const held = this.orphans.get(sessionId) ?? [];
+    held.push(...list);
+    this.orphans.set(sessionId, held);
+    this.orphanCount += list.length;
+  }
+
+  /** The input with this event id has its copy on the cost partition already. */
+  markSequenced(eventId: string): void {
+    this.copied.add(eventId);
   }
 
   /** Stream time moved on a record of another session (replay of one session). */
@@ -153,11 +206,21 @@ export class PartitionCore {
     return out;
   }
 
-  /** Runs every session's work as far as its credits go. */
+  /** Runs every session's work as far as its credits go; a session whose values turned non-finite ends FAILED. */
   work(): Output[] {
     const out: Output[] = [];
-    for (const s of this.sessions.values()) if (s.status === 'active') workSession(s, this, out);
+    for (const s of this.sessions.values()) {
+      if (s.status !== 'active') continue;
+      const failed = workSession(s, this, out);
+      if (failed) this.fail(s, failed, out);
+    }
     return out;
+  }
+
+  /** Ends an active session whose state can no longer be trusted (SessionClosed FAILED). */
+  fail(s: Active, f: { message: string; causation: string; occurredAt: number }, out: Output[]): void {
+    out.push(sessionFailed(s, f));
+    this.put(end(s, 'closed', f.message));
   }
 
   /** Cost updates applied to the session so far (0 while assembling). */

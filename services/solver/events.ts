@@ -1,12 +1,19 @@
 // Builders of solver input events (CLI, demo, bench and specs share them): a CSR matrix as
 // SessionOpened + row-block chunks, cost updates, slices.
-import type { CostUpdated, MatrixChunkAppended, SessionOpened, SolverMethod } from '../../schemas/generated/events';
+import type { CostUpdated, MatrixChunkAppended, SessionOpened, SolverMethod, SolvermeshEvent } from '../../schemas/generated/events';
 import { packFloat64, packInt32 } from '../../schemas/packed';
 import type { Csr } from '../../wasm';
 import { derivedEventId } from '../runtime/ids';
 
 /** Values per chunk: under the 65,536 decode-time limit. */
 export const CHUNK_VALUES = 60_000;
+
+/**
+ * The event ends its session: a close, or a rejection of the session itself. A DUPLICATE_SESSION
+ * rejection refuses a second SessionOpened of an id in use and leaves that session running.
+ */
+export const endsSession = (e: SolvermeshEvent): boolean =>
+  e.type === 'SessionClosed' || (e.type === 'SessionRejected' && e.reason !== 'DUPLICATE_SESSION');
 
 export interface OpenOptions {
   readonly method?: SolverMethod;

@@ -26,6 +26,18 @@ export interface SolverLimits {
    * per round trip instead of a backlog that only grows; slower flushes close at once. 0: off.
    */
   readonly minGroupIntervalMicros: number;
+  /**
+   * Most work units one IterationSliceGranted may carry (a grant of one iteration of a larger
+   * session is always allowed): any producer can write a grant, and one asking for 2^63 units
+   * would run every owed solve of the session inside one batch.
+   */
+  readonly maxSliceWork: number;
+  /**
+   * Most records a partition holds for sessions not open yet (cost-partition records that came
+   * before their SessionOpened); beyond it they are refused, so costs for made-up session ids
+   * cannot grow memory without bound.
+   */
+  readonly maxOrphans: number;
 }
 
 export const DEFAULT_SOLVER_LIMITS: SolverLimits = Object.freeze({
@@ -38,6 +50,8 @@ export const DEFAULT_SOLVER_LIMITS: SolverLimits = Object.freeze({
   consecutive: 10,
   topChanges: 8,
   minGroupIntervalMicros: 5_000,
+  maxSliceWork: 100_000_000,
+  maxOrphans: 50_000,
 });
 
 export interface Clock {

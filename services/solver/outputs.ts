@@ -2,13 +2,13 @@
 // (outSeq), so the same inputs give the same ids on every replay.
 import type {
   ConflictReported, ConsensusNotReached, ConsensusReached, ConvergenceReached, CorrectionRequested, EntryEstimated, EntryEstimateRequested, InputPosition, IterationCompleted,
-  IterationSliceGranted, RejectionReason, SessionClosed, SessionRejected, SolutionPublished, SolverMethod, VerificationRequested,
+  IterationSliceGranted, RejectionReason, SessionClosed, SessionOpened, SessionRejected, SolutionPublished, SolverMethod, VerificationRequested,
 } from '../../schemas/generated/events';
 import { packFloat64 } from '../../schemas/packed';
 import type { BaseMethod } from '../../wasm';
 import { derivedEventId } from '../runtime/ids';
 import type { EstimateFacts } from './estimate';
-import type { Active, InputRef, MatrixEdit, Open, Positions, SolveState, Verdict } from './state';
+import type { Active, InputRef, MatrixEdit, Open, Positions, SessionState, SolveState, Verdict } from './state';
 
 export const PRODUCER = 'solver';
 
@@ -133,6 +133,27 @@ export function sessionRejected(s: Open, r: Rejection, ref: InputRef): Output {
   return { topic: 'solver.sessions', event: {
     type: 'SessionRejected', meta: meta(s, 'rejected', ref.eventId, ref.occurredAt, null), session_id: s.id,
     reason: r.reason, message: r.message, limit: r.limit ?? null, actual: r.actual ?? null,
+  } };
+}
+
+/** The session ended because its values turned non-finite (work.ts NonFinite). */
+export function sessionFailed(s: Active, f: { message: string; causation: string; occurredAt: number }): Output {
+  return { topic: 'solver.sessions', event: {
+    type: 'SessionClosed', meta: meta(s, 'failed', f.causation, f.occurredAt, null), session_id: s.id, reason: 'FAILED',
+    final_iteration: s.iteration > 0 ? s.iteration : null, final_residual_norm: Number.isFinite(s.lastResidual) ? s.lastResidual : null, message: f.message,
+  } };
+}
+
+/**
+ * The refusal of a SessionOpened whose id is in use. Its id derives from the refused record, not
+ * from the open session's output counter, which it leaves alone: the open session's outputs are
+ * the same with or without the duplicate.
+ */
+export function duplicateRejected(e: SessionOpened, held: SessionState, ref: InputRef): Output {
+  return { topic: 'solver.sessions', event: {
+    type: 'SessionRejected', session_id: e.session_id, reason: 'DUPLICATE_SESSION', limit: null, actual: null,
+    meta: { event_id: derivedEventId(ref.eventId, 'duplicate'), correlation_id: e.session_id, causation_id: ref.eventId, occurred_at: ref.occurredAt, producer: PRODUCER, sequence: null },
+    message: `session ${e.session_id} is already ${held.status === 'assembling' || held.status === 'active' ? 'open' : held.status} (opened by event ${held.opened.meta.event_id}); this SessionOpened (event ${ref.eventId}) is refused and changes nothing`,
   } };
 }
 

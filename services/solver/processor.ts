@@ -10,7 +10,7 @@ import { derivedEventId } from '../runtime/ids';
 import type { Logger } from '../runtime/logger';
 import { isOneOf, type Emit, type Processor, type RecordContext } from '../runtime/processor';
 import { InputRejected, PartitionCore, iterationCost, type Output, type SolverEvent } from './domain';
-import { quiescent, snapshotEvents, snapshotKey } from './snapshot';
+import { nonFiniteState, quiescent, snapshotEvents, snapshotKey } from './snapshot';
 
 /** solver.verifications for the consensus results the session follows (the runner passes the rest over). */
 export const INPUTS = ['solver.sessions', 'solver.costs', 'solver.commands', 'solver.verifications'] as const;
@@ -86,8 +86,14 @@ export function solverProcessor(o: SolverProcessorOptions): Processor<SolverEven
   }
 
   function handleWith(h: Held, e: SolverEvent, ctx: RecordContext): Emit[] {
+    // The restored state already holds it: the group's offsets were lost (deleted, expired) and
+    // the consumer began again below the snapshot's position.
+    if (Number(ctx.offset) <= (h.core.folded[ctx.topic] ?? -1)) {
+      m.refolded.inc();
+      return [];
+    }
     try {
-      h.core.check(e);
+      h.core.check(e, ctx.topic);
     } catch (err) {
       if (err instanceof InputRejected) throw poison('REJECTED', err.message);
       throw err;
@@ -131,12 +137,14 @@ export function solverProcessor(o: SolverProcessorOptions): Processor<SolverEven
           const ev: IterationSliceGranted = {
             type: 'IterationSliceGranted',
             meta: { event_id: derivedEventId(s.id, `slice:${process.pid}:${now()}:${sliceSeq++}`), correlation_id: s.id, causation_id: null, occurred_at: h.core.streamTime, producer: 'solver', sequence: null },
-            session_id: s.id, work: Math.max(o.sliceWork, iterationCost(s)),
+            session_id: s.id, work: Math.max(Math.min(o.sliceWork, h.core.limits.maxSliceWork), iterationCost(s)),
           };
           out.push({ topic: 'solver.commands', key: s.id, event: ev });
         }
         const due = h.sinceSnapshot >= o.snapshotEvery || (h.sinceSnapshot > 0 && h.core.streamTime - h.snapshotAt >= o.snapshotMicros);
-        if (due && quiescent(h.core)) {
+        const poisoned = due && quiescent(h.core) ? nonFiniteState(h.core) : undefined;
+        if (poisoned) log.error({ partition: p, reason: poisoned }, 'partition not snapshotted: its state holds a non-finite value');
+        else if (due && quiescent(h.core)) {
           const events = snapshotEvents(h.core, h.core.streamTime);
           events.forEach((ev, c) => out.push({ topic: SNAPSHOTS, key: snapshotKey(p, c), event: ev }));
           h.sinceSnapshot = 0;
@@ -188,6 +196,7 @@ function metrics(registry?: Registry) {
     updates: new Counter({ name: 'solver_cost_updates_applied_total', help: 'CostUpdated records applied to sessions.', registers: reg }),
     iterations: new Counter({ name: 'solver_iterations_total', help: 'Solver iterations run.', registers: reg }),
     conflicts: new Counter({ name: 'solver_conflicts_total', help: 'Matrix updates refused for a stale old_value.', registers: reg }),
+    refolded: new Counter({ name: 'solver_inputs_already_folded_total', help: 'Input records skipped because the restored state had folded them (consumer offsets behind the snapshot).', registers: reg }),
     snapshots: new Counter({ name: 'solver_snapshots_total', help: 'Partition snapshots written.', registers: reg }),
     // A long solve must not cost the group its members (issue 5): every rebalance shows here.
     assignments: new Counter({ name: 'solver_partition_assignments_total', help: 'Group rebalances that assigned partitions to this instance.', registers: reg }),

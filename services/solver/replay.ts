@@ -80,7 +80,7 @@ export async function replaySession(o: ReplayOptions): Promise<ReplayResult> {
     const ref = { topic: r.topic.slice(o.topicPrefix.length), partition, offset: r.offset, eventId: e.meta.event_id, occurredAt: e.meta.occurred_at };
     if (e.session_id !== o.sessionId) { core.observe(ref); continue; }
     if (o.validate && o.validate(e).length > 0) continue;
-    try { core.check(e); } catch (err) { if (err instanceof InputRejected) continue; throw err; }
+    try { core.check(e, ref.topic); } catch (err) { if (err instanceof InputRejected) continue; throw err; }
     const outs = [...core.fold(e, ref), ...core.work()];
     for (const x of outs) {
       if (x.event.type === 'IterationCompleted') recomputed.push(x.event);

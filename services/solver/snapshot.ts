@@ -2,10 +2,10 @@
 // serialized at a position where no solve is half-way (kernel recurrences cannot be saved, and
 // every solve restarts fresh from x anyway), split into pieces for the compacted topic.
 // Layout: u32 header length, JSON header (scalars and array descriptors), then the arrays.
-import type { CostUpdated, MatrixChunkAppended, SessionOpened, SessionSnapshotted } from '../../schemas/generated/events';
+import type { CostUpdated, InputPosition, MatrixChunkAppended, SessionOpened, SessionSnapshotted } from '../../schemas/generated/events';
 import type { KernelFactory, Method, Preconditioner } from '../../wasm';
 import { derivedEventId } from '../runtime/ids';
-import type { PartitionCore } from './domain';
+import type { Orphan, PartitionCore } from './domain';
 import { positionsToWire } from './outputs';
 import {
   METHOD, PRECOND, addUpdate, isOpen, noUpdates, type Active, type Assembling, type Ended, type Intake, type Job, type Open, type PendingUpdates,
@@ -83,14 +83,49 @@ class Writer {
   }
 }
 
-function read(body: Buffer, ref: ArrRef, kind: 'f64'): Float64Array;
+/**
+ * A snapshot that cannot be trusted: unreadable, inconsistent, non-finite, or not the service's
+ * own. Restore passes over it to an older one or refolds the log from the start.
+ */
+export class SnapshotRefused extends Error {
+  override readonly name = 'SnapshotRefused';
+}
+
+function read(body: Buffer, ref: ArrRef, kind: 'f64', what?: string): Float64Array;
 function read(body: Buffer, ref: ArrRef, kind: 'i32'): Int32Array;
-function read(body: Buffer, ref: ArrRef, kind: ArrRef['kind']): Arr {
-  if (ref.kind !== kind) throw new Error(`snapshot array at ${ref.at} holds ${ref.kind}, expected ${kind}`);
+function read(body: Buffer, ref: ArrRef, kind: ArrRef['kind'], what?: string): Arr {
+  if (ref?.kind !== kind) throw new SnapshotRefused(`snapshot array at ${ref?.at} holds ${ref?.kind}, expected ${kind}`);
   const bytes = ref.len * (ref.kind === 'f64' ? 8 : 4);
+  if (!Number.isSafeInteger(ref.at) || !Number.isSafeInteger(ref.len) || ref.at < 0 || ref.len < 0 || ref.at + bytes > body.length) {
+    throw new SnapshotRefused(`snapshot array at ${ref.at} of ${ref.len} ${kind} lies outside the ${body.length}-byte body`);
+  }
   const copy = new Uint8Array(bytes);
   copy.set(body.subarray(ref.at, ref.at + bytes));
-  return ref.kind === 'f64' ? new Float64Array(copy.buffer) : new Int32Array(copy.buffer);
+  if (ref.kind === 'i32') return new Int32Array(copy.buffer);
+  const a = new Float64Array(copy.buffer);
+  const bad = firstNonFinite(a);
+  if (bad >= 0) throw new SnapshotRefused(`snapshot ${what ?? 'array'}[${bad}] is not finite (${a[bad]})`);
+  return a;
+}
+
+const firstNonFinite = (a: Float64Array): number => {
+  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i]!)) return i;
+  return -1;
+};
+
+/**
+ * Why the partition's state must not be snapshotted: an active session holding a non-finite
+ * value (the work ends such sessions, so this guards the writer, not a known path).
+ */
+export function nonFiniteState(core: PartitionCore): string | undefined {
+  for (const s of core.sessions.values()) {
+    if (s.status !== 'active') continue;
+    for (const [what, a] of [['b', s.b], ['x', s.kernel.readX()], ['A', s.csr.values]] as const) {
+      const i = firstNonFinite(a);
+      if (i >= 0) return `session ${s.id}: ${what}[${i}] is not finite (${a[i]})`;
+    }
+  }
+  return undefined;
 }
 
 /** True when the partition can be snapshotted now. */
@@ -131,19 +166,59 @@ export function serialize(core: PartitionCore): Buffer {
   return w.finish({ partition: core.partition, folded: core.folded, streamTime: core.streamTime, orphans: [...core.orphans.entries()], sessions });
 }
 
-export function deserialize(buf: Buffer, into: PartitionCore): void {
+interface Header {
+  readonly partition?: number;
+  readonly folded: Positions;
+  readonly streamTime: number;
+  readonly orphans: Array<[string, Orphan[]]>;
+  readonly sessions: SessionRecord[];
+}
+
+function parseHeader(buf: Buffer): { header: Header; body: Buffer } {
+  if (buf.length < 4) throw new SnapshotRefused(`snapshot of ${buf.length} bytes has no header`);
   const hlen = buf.readUInt32LE(0);
-  const header = JSON.parse(buf.subarray(4, 4 + hlen).toString()) as {
-    folded: Positions; streamTime: number; orphans: Array<[string, never[]]>; sessions: SessionRecord[];
-  };
-  const body = buf.subarray(4 + hlen);
+  if (4 + hlen > buf.length) throw new SnapshotRefused(`snapshot header of ${hlen} bytes is longer than the ${buf.length}-byte snapshot`);
+  let header: Header;
+  try {
+    header = JSON.parse(buf.subarray(4, 4 + hlen).toString()) as Header;
+  } catch (err) {
+    throw new SnapshotRefused(`snapshot header is not JSON: ${(err as Error).message}`);
+  }
+  const positions = header && typeof header.folded === 'object' && header.folded !== null
+    && Object.values(header.folded).every((o) => Number.isSafeInteger(o) && o >= -1);
+  if (!positions || !Number.isFinite(header.streamTime) || !Array.isArray(header.orphans) || !Array.isArray(header.sessions)) {
+    throw new SnapshotRefused('snapshot header lacks its positions, stream time, orphans or sessions');
+  }
+  return { header, body: buf.subarray(4 + hlen) };
+}
+
+/** The input positions a snapshot says it folded (what restore checks against the log). */
+export function snapshotPositions(buf: Buffer): Positions {
+  return parseHeader(buf).header.folded;
+}
+
+/**
+ * Restores a snapshot into an empty core: all of it or, throwing SnapshotRefused, none of it
+ * (kernels opened for it freed), so a refused snapshot leaves nothing behind.
+ */
+export function deserialize(buf: Buffer, into: PartitionCore): void {
+  const { header, body } = parseHeader(buf);
+  if (header.partition !== undefined && header.partition !== into.partition) throw new SnapshotRefused(`snapshot of partition ${header.partition} offered to partition ${into.partition}`);
+  const sessions: SessionState[] = [];
+  try {
+    for (const r of header.sessions) {
+      if (typeof r?.id !== 'string' || r.opened?.session_id !== r.id) throw new SnapshotRefused(`snapshot session ${r?.id} does not match the SessionOpened it holds`);
+      sessions.push(restoreSession(r, body, into));
+    }
+  } catch (err) {
+    for (const s of sessions) if (s.status === 'active') s.kernel.free();
+    if (err instanceof SnapshotRefused) throw err;
+    throw new SnapshotRefused(`snapshot does not restore: ${(err as Error).message}`);
+  }
   Object.assign(into.folded, header.folded);
   into.streamTime = header.streamTime;
-  for (const [id, list] of header.orphans) into.orphans.set(id, list);
-  for (const r of header.sessions) {
-    const s = restoreSession(r, body, into);
-    into.sessions.set(s.id, s);
-  }
+  for (const [id, list] of header.orphans) into.holdOrphans(id, list);
+  for (const s of sessions) into.sessions.set(s.id, s);
 }
 
 function restoreSession(r: SessionRecord, body: Buffer, into: PartitionCore): SessionState {
@@ -169,19 +244,25 @@ function restoreSession(r: SessionRecord, body: Buffer, into: PartitionCore): Se
 /** A, b and x back into a fresh kernel, in the state the snapshotted one had. */
 function restoreActive(r: SessionRecord, body: Buffer, open: KernelFactory): Active {
   if (!r.csr || !r.b || !r.x) throw new Error(`snapshot of active session ${r.id} lacks its matrix, b or x`);
-  const csr = { n: r.csr.n, rowPtr: read(body, r.csr.rowPtr, 'i32'), colIdx: read(body, r.csr.colIdx, 'i32'), values: read(body, r.csr.values, 'f64') };
-  const b = read(body, r.b, 'f64');
-  const x = read(body, r.x, 'f64');
+  const csr = { n: r.csr.n, rowPtr: read(body, r.csr.rowPtr, 'i32'), colIdx: read(body, r.csr.colIdx, 'i32'), values: read(body, r.csr.values, 'f64', 'A') };
+  const b = read(body, r.b, 'f64', 'b');
+  const x = read(body, r.x, 'f64', 'x');
+  if (b.length !== csr.n || x.length !== csr.n || csr.n !== r.opened.rows) throw new SnapshotRefused(`snapshot of session ${r.id}: A has ${csr.n} rows, b ${b.length}, x ${x.length}, the session ${r.opened.rows}`);
   const kernel = open(csr);
-  kernel.setB(b);
-  kernel.setX(x);
+  try {
+    kernel.setB(b);
+    kernel.setX(x);
+  } catch (err) {
+    kernel.free();
+    throw err;
+  }
   const method = r.method ?? METHOD[r.opened.method];
   // Unrecorded: a hybrid session's last solve analysed A after its last edit.
   if (r.analyzed ?? method === 'hybrid') kernel.analyze();
   return {
     ...openFields(r), status: 'active', kernel, csr, b,
     // Written before the first solve began: x has not moved since the kernel opened.
-    prevX: r.prevX ? read(body, r.prevX, 'f64') : x,
+    prevX: r.prevX ? read(body, r.prevX, 'f64', 'prevX') : x,
     method, precond: r.precond ?? PRECOND[r.opened.options.preconditioner], omega: r.omega ?? 1,
     initialOwed: r.initialOwed ?? false, solve: undefined, iteration: r.iteration ?? 0, lastPublished: r.lastPublished ?? -1,
     updatesApplied: r.updatesApplied ?? 0, conflicts: r.conflicts ?? 0, lastResidual: r.lastResidual ?? null,
@@ -237,18 +318,67 @@ export function partitionSessionId(partition: number): string {
 /** Compaction keeps the latest piece per slot: `p<partition>#<piece>`. */
 export const snapshotKey = (partition: number, piece: number) => `p${partition}#${piece}`;
 
-/** Picks the newest complete snapshot among pieces read back from the topic. */
-export function assembleLatest(pieces: SessionSnapshotted[]): Buffer | undefined {
+/** A complete snapshot read back from the topic, not yet trusted beyond its envelope. */
+export interface SnapshotCandidate {
+  readonly snapshotId: string;
+  /** The input positions it says it folded (logical topic names, this partition). */
+  readonly where: readonly InputPosition[];
+  readonly blob: Buffer;
+}
+
+/**
+ * The complete snapshots of `partition` among pieces read back from the topic, newest first,
+ * and why others were left out. A piece the solver cannot have written (another producer, an
+ * id that does not derive from its positions, positions on other topics or partitions) never
+ * makes a candidate: anyone who can produce to solver.snapshots could otherwise pick the state
+ * a restart begins from. Incomplete snapshots (compaction racing a write) are passed over quietly.
+ */
+export function snapshotCandidates(pieces: readonly SessionSnapshotted[], partition: number, inputs: readonly string[]): { candidates: SnapshotCandidate[]; refused: string[] } {
+  const id = partitionSessionId(partition);
+  const refused: string[] = [];
   const byId = new Map<string, SessionSnapshotted[]>();
-  for (const p of pieces) byId.set(p.snapshot_id, [...(byId.get(p.snapshot_id) ?? []), p]);
-  let best: { at: number; buf: Buffer } | undefined;
-  for (const list of byId.values()) {
-    const count = list[0]!.chunk_count;
-    const parts = new Map(list.map((p) => [p.chunk_index, p]));
-    if (parts.size !== count) continue;
-    const at = list[0]!.applied_through.reduce((acc, p) => acc + p.offset, 0);
-    if (best && best.at >= at) continue;
-    best = { at, buf: Buffer.concat([...Array(count).keys()].map((i) => parts.get(i)!.state ?? Buffer.alloc(0))) };
+  for (const p of pieces) {
+    const where = p.applied_through.map((q) => `${q.topic}/${q.offset}`).join(',');
+    const why = p.meta.producer !== 'solver' ? `producer ${p.meta.producer}`
+      : p.session_id !== id ? `session id ${p.session_id}`
+        : p.snapshot_id !== derivedEventId(id, `snapshot:${where}`) ? `snapshot id ${p.snapshot_id} does not derive from its positions`
+          : p.meta.event_id !== derivedEventId(p.snapshot_id, String(p.chunk_index)) ? `piece id ${p.meta.event_id}`
+            : p.applied_through.some((q) => q.partition !== partition || !inputs.includes(q.topic) || !Number.isSafeInteger(q.offset) || q.offset < 0) ? 'positions outside the partition\'s inputs'
+              : !(p.chunk_count >= 1 && p.chunk_index >= 0 && p.chunk_index < p.chunk_count) ? `piece ${p.chunk_index} of ${p.chunk_count}`
+                : undefined;
+    if (why) { refused.push(`snapshot ${p.snapshot_id} piece ${p.chunk_index}: ${why}`); continue; }
+    byId.set(p.snapshot_id, [...(byId.get(p.snapshot_id) ?? []), p]);
   }
-  return best?.buf;
+  const candidates: Array<SnapshotCandidate & { at: number }> = [];
+  for (const [snapshotId, list] of byId) {
+    const count = list[0]!.chunk_count;
+    const parts = new Map(list.filter((p) => p.chunk_count === count).map((p) => [p.chunk_index, p]));
+    if (parts.size !== count) continue;
+    const where = list[0]!.applied_through;
+    const blob = Buffer.concat([...Array(count).keys()].map((i) => parts.get(i)!.state ?? Buffer.alloc(0)));
+    candidates.push({ snapshotId, where, blob, at: where.reduce((acc, p) => acc + p.offset, 0) });
+  }
+  candidates.sort((p, q) => q.at - p.at);
+  return { candidates: candidates.map(({ at: _at, ...c }) => c), refused };
+}
+
+/**
+ * Why a candidate's blob does not match its envelope or the log: positions other than those it
+ * was filed under, or at or past `limits` (per logical topic: the group's committed offset, else
+ * the partition's end; a snapshot commits with the inputs it folded, so it cannot be ahead).
+ */
+export function positionsRefusal(c: SnapshotCandidate, limits: Readonly<Record<string, number>>): string | undefined {
+  const folded = snapshotPositions(c.blob);
+  const filed = Object.fromEntries(c.where.map((p) => [p.topic, p.offset]));
+  const topics = new Set([...Object.keys(folded), ...Object.keys(filed)]);
+  for (const t of topics) {
+    if (folded[t] !== filed[t]) return `its state folded ${t} through ${folded[t]}, its envelope says ${filed[t]}`;
+    if (!(folded[t]! < (limits[t] ?? 0))) return `it claims ${t} through offset ${folded[t]}, but the log holds (or the group committed) only offsets below ${limits[t] ?? 0}`;
+  }
+  return undefined;
+}
+
+/** The ids of the sessions a snapshot holds (restore checks them against the SessionOpened in the log). */
+export function snapshotSessionIds(buf: Buffer): string[] {
+  return parseHeader(buf).header.sessions.map((r) => r?.id);
 }

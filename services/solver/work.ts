@@ -17,6 +17,21 @@ export interface WorkEnv {
   readonly kernel: KernelFactory;
 }
 
+/**
+ * The session's arithmetic left the range of a double through valid inputs (b deltas that add
+ * up past 1.8e308, products A·x that overflow, a norm of b that does). Its system has no
+ * meaningful solution any more, and a warm start from a non-finite x never recovers, so the
+ * session ends (SessionClosed FAILED) instead of failing every batch or publishing NaN. Found at
+ * the group's turn in the work, after its inputs committed: refusing the group then would drop
+ * committed inputs silently.
+ */
+class NonFinite extends Error {
+  constructor(message: string, readonly causation: string, readonly occurredAt: number) { super(message); }
+}
+
+/** Why a session's work ended it, and the input that did. */
+export interface Failure { readonly message: string; readonly causation: string; readonly occurredAt: number }
+
 const FINAL: ReadonlySet<Status> = new Set(['converged', 'breakdown', 'stagnated', 'diverged', 'not_applicable']);
 
 /** One iteration costs a pass over A and x. */
@@ -24,8 +39,23 @@ export const iterationCost = (s: Active): number => s.csr.values.length + s.csr.
 
 export const hasWork = (s: Active): boolean => s.initialOwed || s.solve !== undefined || s.intake.jobs.length > 0;
 
-/** Runs the session's work as far as its credits go. */
-export function workSession(s: Active, env: WorkEnv, out: Output[]): void {
+/** Runs the session's work as far as its credits go; a Failure when its values turned non-finite. */
+export function workSession(s: Active, env: WorkEnv, out: Output[]): Failure | undefined {
+  try {
+    runWork(s, env, out);
+    return undefined;
+  } catch (err) {
+    if (!(err instanceof NonFinite)) throw err;
+    s.solve = undefined;
+    return { message: err.message, causation: err.causation, occurredAt: err.occurredAt };
+  }
+}
+
+function finiteResidual(s: Active, solve: SolveState, r: number): void {
+  if (!Number.isFinite(r)) throw new NonFinite(`the residual of session ${s.id} is not finite (${r}) after iteration ${s.iteration}: A·x or the norm of b overflowed a double`, solve.causation, solve.occurredAt);
+}
+
+function runWork(s: Active, env: WorkEnv, out: Output[]): void {
   const cost = iterationCost(s);
   const o = s.opened.options;
   for (;;) {
@@ -44,6 +74,7 @@ export function workSession(s: Active, env: WorkEnv, out: Output[]): void {
     solve.sinceEmit += ran;
     s.iteration += ran;
     s.intake.credits -= Math.max(ran, 1) * cost;
+    finiteResidual(s, solve, r.residualNorm);
     const final = FINAL.has(r.status) || solve.done >= o.max_iterations;
     if (final || solve.sinceEmit >= s.interval) emitIteration(s, solve, env.limits, out);
     if (!final) continue;
@@ -70,6 +101,7 @@ function confirmStep(s: Active, solve: SolveState, c: { below: number; done: num
   let ended = false;
   while (ran < k) {
     const r = s.kernel.iterate(1);
+    finiteResidual(s, solve, r.residualNorm);
     const step = r.iterations - c.done;
     c.done = r.iterations;
     ran += step;
@@ -99,7 +131,8 @@ function startNext(s: Active, env: WorkEnv, out: Output[]): SolveState | undefin
   const job = s.intake.jobs.shift();
   if (!job) return undefined;
   if (job.kind === 'group') {
-    applyGroup(s, job.group, out);
+    const bad = applyGroup(s, job.group, out);
+    if (bad) throw new NonFinite(bad, job.group.last.eventId, job.group.last.occurredAt);
     return begin(s, job.group.last.eventId, job.group.last.occurredAt);
   }
   s.applied[posKey(job.ref)] = job.ref.offset;
@@ -151,12 +184,18 @@ function begin(s: Active, causation: string, occurredAt: number): SolveState {
   // Every solve starts the configured method afresh from the current x (hybrid re-picks), so
   // a restored session continues exactly like the one that was never stopped.
   s.kernel.configure({ method: s.method, tol: s.opened.options.tolerance, precond: s.precond, omega: s.omega });
-  s.solve = { done: 0, sinceEmit: 0, lastResidual: s.kernel.trueResidual(), timeMs: 0, causation, occurredAt };
-  return s.solve;
+  const solve: SolveState = { done: 0, sinceEmit: 0, lastResidual: s.kernel.trueResidual(), timeMs: 0, causation, occurredAt };
+  finiteResidual(s, solve, solve.lastResidual);
+  s.solve = solve;
+  return solve;
 }
 
-/** Applies a closed cost group to b and A (the verifiers apply it to their copies too). */
-export function applyGroup(s: Active, g: CostGroup, out: Output[]): void {
+/**
+ * Applies a closed cost group to b and A (the verifiers apply it to their copies too). Returns
+ * why it cannot when its b deltas take an entry of b past the range of a double; the session
+ * must then end (b is left partly updated).
+ */
+export function applyGroup(s: Active, g: CostGroup, out: Output[]): string | undefined {
   const { kernel, b, csr } = s;
   Object.assign(s.applied, g.through);
   const touched = new Set<number>();
@@ -164,6 +203,7 @@ export function applyGroup(s: Active, g: CostGroup, out: Output[]): void {
   for (let k = 0; k < p.bIndex.length; k++) {
     const i = p.bIndex[k]!;
     b[i] = b[i]! + p.bDelta[k]!;
+    if (!Number.isFinite(b[i])) return `b[${i}] of session ${s.id} is not finite (${b[i]}) after the cost group through ${g.last.topic}/${g.last.partition}@${g.last.offset}: its deltas overflowed a double`;
     touched.add(i);
   }
   // b and A are independent, so their edits need no interleaving. All of the group's A edits go
@@ -186,11 +226,13 @@ export function applyGroup(s: Active, g: CostGroup, out: Output[]): void {
     const idx = Int32Array.from([...touched].sort((p, q) => p - q));
     kernel.updateB(idx, Float64Array.from(idx, (i) => b[i]!));
   }
+  return undefined;
 }
 
 function emitIteration(s: Active, solve: SolveState, limits: SolverLimits, out: Output[]): void {
   if (solve.sinceEmit < 1) return;
   const residual = s.kernel.trueResidual();
+  finiteResidual(s, solve, residual);
   const rate = solve.lastResidual > 0 ? Math.pow(residual / solve.lastResidual, 1 / solve.sinceEmit) : 0;
   const x = s.kernel.readX();
   const top = largestChanges(s.prevX, x, limits.topChanges);

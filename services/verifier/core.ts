@@ -72,7 +72,7 @@ export class VerifierCore {
   }
 
   private onSolverInput(event: SolverEvent, ref: { topic: string; offset: number }): Emitted[] {
-    try { this.replica.check(event); } catch (err) {
+    try { this.replica.check(event, ref.topic); } catch (err) {
       // The solver dead-letters it; its copy must skip it the same way.
       if (err instanceof InputRejected) return this.drain();
       throw err;
@@ -131,8 +131,15 @@ export class VerifierCore {
       const at = j.kind === 'group' ? j.group.last.offset : j.ref.offset;
       if (e.applied_through && (through === undefined || at > through)) break;
       jobs.shift();
-      if (j.kind === 'group') applyGroup(s, j.group, []);
-      else s.applied[posKey(j.ref)] = j.ref.offset;
+      if (j.kind === 'group') {
+        const bad = applyGroup(s, j.group, []);
+        if (bad) {
+          // The solver ended the session at this group (SessionClosed FAILED); its copy ends too,
+          // so nothing is judged against a b that left the range of a double.
+          this.replica.fail(s, { message: bad, causation: j.group.last.eventId, occurredAt: j.group.last.occurredAt }, []);
+          return [];
+        }
+      } else s.applied[posKey(j.ref)] = j.ref.offset;
     }
     if (sol.x.length !== s.csr.n) return [];
     const t0 = this.clock();

@@ -11,11 +11,12 @@ import { EventCodec } from '../../runtime/codec';
 import { loadConfig } from '../../runtime/config';
 import { errorMessage } from '../../runtime/errors';
 import { endOffsets, readLog, type LogRange } from '../../runtime/kafka/log-reader';
+import { endsSession } from '../../solver/events';
 import { sequencedId } from '../../solver/outputs';
 import { checkSessionId } from '../cost-input';
 import { estimateReport, referenceValue } from '../estimate-report';
 import { EventSender, problemsOf } from '../event-sender';
-import { recordTyper } from '../record-type';
+import { recordTyper } from '../../runtime/record-type';
 import { requireTopics } from '../topic-check';
 
 interface EstimateFlags {
@@ -75,7 +76,7 @@ async function sessionFacts(brokers: readonly string[], codec: EventCodec, prefi
       const { event } = await codec.decode(r.value);
       if (event.type === 'SessionOpened') facts.opened ??= event;
       if (event.type === 'SessionClosed') facts.ended = `closed (${event.message ?? event.reason})`;
-      if (event.type === 'SessionRejected') facts.ended = `rejected (${event.message})`;
+      if (event.type === 'SessionRejected' && endsSession(event)) facts.ended = `rejected (${event.message})`;
     },
   });
   return facts;

@@ -9,6 +9,7 @@ import { EventCodec } from '../../runtime/codec';
 import { loadConfig } from '../../runtime/config';
 import { derivedEventId } from '../../runtime/ids';
 import { endOffsets, readLog } from '../../runtime/kafka/log-reader';
+import { endsSession } from '../../solver/events';
 import { DEFAULT_PROBES } from '../../verifier/probes';
 import { checkSessionId } from '../cost-input';
 import { EventSender, problemsOf } from '../event-sender';
@@ -50,7 +51,7 @@ export async function verifyCommand(id: string, flags: VerifyFlags): Promise<voi
       if (r.key !== sid) return;
       const e = (await codec.decode(r.value).catch(() => undefined))?.event;
       if (e?.type === 'SessionOpened') opened ??= e;
-      if (e?.type === 'SessionRejected' || e?.type === 'SessionClosed') ended = `${e.type === 'SessionRejected' ? 'rejected' : 'closed'} (${e.reason})`;
+      if (e && endsSession(e) && (e.type === 'SessionRejected' || e.type === 'SessionClosed')) ended = `${e.type === 'SessionRejected' ? 'rejected' : 'closed'} (${e.reason})`;
     },
   });
   if (!opened) throw new Error(`session ${sid} is not in ${prefix}solver.sessions`);

@@ -16,7 +16,7 @@ import { openSession } from '../../solver/events';
 import { matrixMarketToCsr, matrixMarketToVector, parseMatrixMarket } from '../../solver/matrix-market';
 import { checkSessionId } from '../cost-input';
 import { EventSender, problemsOf } from '../event-sender';
-import { recordTyper } from '../record-type';
+import { recordTyper } from '../../runtime/record-type';
 import { requireTopics } from '../topic-check';
 import { costsToCover, coversCosts, deadLetterLine, deadLetterOf, isWatched, watchJson, watchStep } from '../session-watch';
 import { verifyCommand } from './session-verify';

@@ -5,7 +5,7 @@ import { MESH_PARTITIONS, SOLVER_PARTITIONS } from '../../../topics/catalog';
 import { EventCodec } from '../../runtime/codec';
 import { loadConfig } from '../../runtime/config';
 import { readLog, type LogRecord } from '../../runtime/kafka/log-reader';
-import { recordTyper } from '../record-type';
+import { recordTyper } from '../../runtime/record-type';
 import { requireTopics } from '../topic-check';
 import { emptySessionLog, foldCostEntry, foldLogEntry, sessionTable, summarize } from '../session-list';
 

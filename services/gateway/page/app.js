@@ -65,7 +65,7 @@
       s.view.plot.setData(s.view.data);
     } else if (e.type === 'ConvergenceReached') {
       s.converged = { iteration: e.iteration, residual: e.residual_norm };
-    } else if (e.type === 'SessionClosed' || e.type === 'SessionRejected') {
+    } else if (e.type === 'SessionClosed' || (e.type === 'SessionRejected' && e.reason !== 'DUPLICATE_SESSION')) {
       s.ended = e.type;
     } else if (e.type === 'ConflictReported') {
       s.conflicts = (s.conflicts || 0) + 1;

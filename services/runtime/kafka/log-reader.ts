@@ -174,3 +174,22 @@ export async function endOffsets(brokers: readonly string[], topic: string, part
     await cb((done) => consumer.disconnect((e) => done(e))).catch(() => undefined);
   }
 }
+
+/** High watermarks of the given partitions, by `topic/partition`. */
+export async function partitionEnds(brokers: readonly string[], tps: ReadonlyArray<{ topic: string; partition: number }>): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  if (tps.length === 0) return out;
+  const { KafkaConsumer } = rd();
+  const consumer = new KafkaConsumer({ 'metadata.broker.list': brokers.join(','), 'group.id': `solvermesh-wm-${process.pid}`, 'isolation.level': 'read_committed' }, {});
+  try {
+    const deadline = Date.now() + 30_000;
+    await connect(consumer, tps[0]!.topic, 30_000);
+    for (const t of tps) out.set(`${t.topic}/${t.partition}`, (await withEnd(consumer, { ...t, from: 0 }, deadline)).to!);
+    return out;
+  } catch (err) {
+    if (isRetriable(err)) throw err;
+    throw transient('KAFKA_UNAVAILABLE', `end offsets of ${tps.map((t) => `${t.topic}[${t.partition}]`).join(', ')} failed: ${(err as Error).message}`, err);
+  } finally {
+    await cb((done) => consumer.disconnect((e) => done(e))).catch(() => undefined);
+  }
+}

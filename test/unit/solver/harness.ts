@@ -60,7 +60,7 @@ export function run(log: Logged[], opts: { batch: number; sliceWork: number; lim
     if (queue.length === 0) for (const s of core.starving()) queue.push({ topic: 'solver.commands', offset: commandOffset++, event: slice(s.id, slices++, opts.sliceWork) });
     for (const l of queue.splice(0, opts.batch)) {
       consumed.push(l);
-      core.check(l.event);
+      core.check(l.event, l.topic);
       collect(core.fold(l.event, refOf(l)));
     }
     collect(core.work());

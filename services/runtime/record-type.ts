@@ -1,9 +1,9 @@
 // The event type of a record from its schema id alone: the first record of each id is decoded,
 // later ones are not. Reading a long solver.costs to count updates then costs a header read
 // per record instead of an Avro decode.
-import type { EventCodec } from '../runtime/codec';
-import { isRetriable } from '../runtime/errors';
-import { unframe } from '../runtime/wire-format';
+import type { EventCodec } from './codec';
+import { isRetriable } from './errors';
+import { unframe } from './wire-format';
 
 export type RecordTyper = (value: Buffer | null) => Promise<string | undefined>;
 
