@@ -110,7 +110,10 @@ describe('conflict lifecycle against the real broker: CONFLICT acks logged, quar
     assert.deepEqual((await rows('--open')).map((r) => r.conflict_id).sort(), [acks.stale, acks.operator, acks.deep].map(id).sort());
     assert.deepEqual((await rows('--type', 'capability_mismatch')).map((r) => r.conflict_id), [id(acks.reroute)]);
     assert.deepEqual((await rows('--agent', 'S000-C00-A03')).map((r) => r.conflict_id), [id(acks.deep)]);
-    assert.deepEqual((await rows('--since', '1m')).map((r) => r.conflict_id).sort(), [acks.operator, acks.reroute].map(id).sort());
+    // Between the stale reports (2 min before the spec's start) and the fresh ones (at it); relative
+    // forms are the unit spec's (the spec's start may be minutes ago in a full run).
+    const since = new Date((nowUs - 60 * S) / 1000).toISOString();
+    assert.deepEqual((await rows('--since', since)).map((r) => r.conflict_id).sort(), [acks.operator, acks.reroute].map(id).sort());
     const table = await runCli(['conflicts', '--open'], env());
     assert.equal(table.code, 0, table.stderr);
     assert.match(table.stdout, /^CONFLICT\s+REPORTED\s+AGENT\s+TYPE/);
