@@ -17,7 +17,8 @@ describe('conflict lifecycle against the real broker: CONFLICT acks logged, quar
   this.timeout(180_000);
   let k: TestKafka;
   let svc: RunningService | undefined;
-  const nowUs = Date.now() * 1000;
+  // Set when the spec starts, not when mocha loads the file (a full run loads every file first).
+  let nowUs = 0;
   const corr = randomUUID();
   const detail = (t: ConflictDetail['conflict_type'], extra: Partial<ConflictDetail> = {}): ConflictDetail => ({
     conflict_type: t, expected_value: '42', received_value: '43', context_hash: 'ctx-1', divergence_depth: null, affects_agent_count: null, conflicting_data: Buffer.from('q'), ...extra,
@@ -28,19 +29,22 @@ describe('conflict lifecycle against the real broker: CONFLICT acks logged, quar
     message_id: `msg-${corr}`, agent_id: agent, state: conflict === null ? 'READY' : 'CONFLICT', actual_arrival_at: at, expected_arrival_at: null, processing_ms: 4, conflict,
   });
   // One cluster answers one message: four CONFLICTs and one READY.
-  const acks = {
+  const makeAcks = () => ({
     stale: ack('S000-C00-A00', nowUs - 120 * S, detail('DATA_CONTRADICTION', { affects_agent_count: 40 })), // p2, due in 8 min
     operator: ack('S000-C00-A01', nowUs, detail('DATA_CONTRADICTION', { affects_agent_count: 12 })), // p2
     reroute: ack('S000-C00-A02', nowUs, detail('CAPABILITY_MISMATCH')), // p1, REROUTE applies by itself
     deep: ack('S000-C00-A03', nowUs - 120 * S, detail('CONTEXT_DIVERGENCE', { divergence_depth: 12 })), // p3, resolve_by 1 min ago
     ready: ack('S000-C00-A04', nowUs, null),
-  };
+  });
+  let acks!: ReturnType<typeof makeAcks>;
   const id = (a: AckReceived) => derivedEventId(a.meta.event_id, 'conflict');
   const env = () => ({ ...process.env, TOPIC_PREFIX: k.prefix, LOG_LEVEL: 'warn' });
   const of = <T extends SolvermeshEvent['type']>(es: SolvermeshEvent[], type: T, conflictId: string) =>
     es.filter((e): e is Extract<SolvermeshEvent, { type: T }> => e.type === type && (e as { conflict_id?: string }).conflict_id === conflictId);
 
   before(async () => {
+    nowUs = Date.now() * 1000;
+    acks = makeAcks();
     k = await TestKafka.create('conflicts');
     svc = await startService(coordinatorService, { ...process.env, TOPIC_PREFIX: k.prefix, HTTP_PORT: '0', LOG_LEVEL: 'warn', INSTANCE_ID: 'conflicts-int' });
   });
