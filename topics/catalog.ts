@@ -49,7 +49,9 @@ export const TOPICS = [
   mesh('mesh.heartbeats', 'agent_id', 'Agent heartbeats (seed 002 §2.3).', ['HeartbeatReceived'], retain(1)),
   mesh('mesh.impedance', 'agent_id', 'Impedance registry changelog (compacted): latest state per agent.', ['ImpedanceUpdated', 'AgentStateChanged'], compacted),
   mesh('mesh.summaries', 'scope', 'Cluster, sector and mesh-wide summaries.', ['ClusterSummarized', 'SectorSummarized', 'MeshSummarized']),
-  mesh('mesh.coordination', 'correlation_id', 'Coordination requests.', ['CoordinationRequested']),
+  // Freezes and thaws are copied into every partition here by the impedance service
+  // (services/impedance/freeze.ts): whether a request is refused is a fact of its partition's log.
+  mesh('mesh.coordination', 'correlation_id', 'Coordination requests, and the freezes and thaws sequenced among them.', ['CoordinationRequested', 'MeshFrozen', 'MeshThawed']),
   // The coordinator's send ticks share the schedule's partition: which entries a tick sends is
   // decided by where it lands after the schedule (services/coordinator/dispatch.ts).
   mesh('mesh.schedules', 'correlation_id', 'Per-agent send schedules and the coordinator\'s send ticks.', ['ScheduleComputed', 'DispatchDue']),
@@ -60,9 +62,14 @@ export const TOPICS = [
   // The repartition of mesh.acks by agent id (the impedance service copies each ack here in the
   // transaction that consumes it): co-partitioned with mesh.heartbeats (same partition count,
   // same key), so the instance that folds an agent's heartbeats also folds its acks.
-  mesh('mesh.agent-acks', 'agent_id', 'Acks re-keyed by agent_id, co-partitioned with mesh.heartbeats (reliability, quarantine).', ['AckReceived'], retain(1)),
-  mesh('mesh.conflicts', 'conflict_id', 'Conflict log: reports, quarantine, escalation, resolution (seed 002 §5.1).', ['ConflictReported', 'ConflictQuarantined', 'ConflictEscalated', 'ConflictResolved'], retain(30)),
-  mesh('mesh.circuits', 'scope', 'Circuit breaker states and operational modes.', ['CircuitStateChanged', 'OperationalModeChanged', 'MeshFrozen', 'MeshThawed']),
+  // Heals are copied into every partition here too (services/impedance/sequenced-copies.ts): an
+  // agent's fold obeys one where it stands among the agent's acks.
+  mesh('mesh.agent-acks', 'agent_id', 'Acks re-keyed by agent_id, co-partitioned with mesh.heartbeats (reliability, quarantine), and the heals sequenced among them.', ['AckReceived', 'MeshHealRequested'], retain(1)),
+  // The conflict log is immutable and kept (seed 002 §5.1 AppendOnlyLog): no time-based deletion.
+  // Deadline records and operator commands share each conflict's partition: where they land among
+  // its facts decides (services/coordinator/conflict-lifecycle.ts).
+  mesh('mesh.conflicts', 'conflict_id', 'Conflict log: reports, quarantine, escalation, deadlines, operator commands, resolution (seed 002 §5.1).', ['ConflictReported', 'ConflictQuarantined', 'ConflictEscalated', 'ConflictDeadlinePassed', 'ConflictResolutionRequested', 'ConflictResolved'], { 'cleanup.policy': 'delete', 'retention.ms': '-1' }),
+  mesh('mesh.circuits', 'scope', 'Circuit breaker states, operational modes, freezes, thaws and heals.', ['CircuitStateChanged', 'OperationalModeChanged', 'MeshFrozen', 'MeshThawed', 'MeshHealRequested']),
   mesh('mesh.witnesses', 'scope', 'Structural events and witnesses (seed 004), and confirmed agent crashes (seed 003).', ['StructuralEventObserved', 'StructuralWitnessRecorded', 'AgentCrashConfirmed']),
   // One partition: breakers of clusters, sectors and the mesh are one fold, so the guardian copies
   // its inputs here (in the transaction that consumes them) and sequences its ticks among them;

@@ -196,7 +196,19 @@ export interface ClusterSummarized {
   fastest_agent_id: string | null;
 }
 
-/** A quarantined conflict was escalated: priority >= 3 to the sector coordinator, priority 4 to the orchestrator as well (one event per level, seed 002 §5.1). */
+/** A quarantined conflict's resolve_by has passed (DESIGN invariant 8): sequenced into the conflict's partition of mesh.conflicts. If the conflict is still unresolved at this record's place in the log and occurred_at >= resolve_by, it escalates as overdue; once per conflict, later ones are ignored. Its place in the log, not a clock, decides. */
+export interface ConflictDeadlinePassed {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'ConflictDeadlinePassed';
+  /** Event envelope; occurred_at is the event time the deadline is checked at (>= resolve_by to count). */
+  meta: EventMetadata;
+  /** Id of the conflict whose deadline passed; the Kafka key. */
+  conflict_id: string;
+  /** The deadline the writer waited for, copied from ConflictQuarantined. */
+  resolve_by: number;
+}
+
+/** A quarantined conflict was escalated: at intake priority >= 3 to the sector coordinator, priority 4 to the orchestrator as well (one event per level, seed 002 §5.1); once more, one level up, when it is still unresolved at its resolve_by (reason starts with 'overdue:'). */
 export interface ConflictEscalated {
   /** Event type discriminator (the Avro record name); not part of the Avro body. */
   readonly type: 'ConflictEscalated';
@@ -210,7 +222,7 @@ export interface ConflictEscalated {
   message_id: string;
   /** Class of the conflict, repeated so escalation consumers need no lookup. */
   conflict_type: ConflictType;
-  /** Priority 0..4 that triggered the escalation (3 or 4 under the seed's rule). */
+  /** Priority 0..4 of the conflict (3 or 4 for an intake escalation; any for an overdue one). */
   priority: number;
   /** Who the conflict is escalated to. */
   level: EscalationLevel;
@@ -278,11 +290,29 @@ export interface ConflictReported {
   detail: ConflictDetail;
 }
 
+/** An operator's command to resolve a quarantined conflict (seed 002 §7.1 console, `solvermesh conflicts resolve`). The coordinator answers with ConflictResolved when the conflict is open at this record's place in the log; otherwise it has no effect. */
+export interface ConflictResolutionRequested {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'ConflictResolutionRequested';
+  /** Event envelope; producer is the CLI. */
+  meta: EventMetadata;
+  /** Id of the conflict to resolve; the Kafka key. */
+  conflict_id: string;
+  /** Who resolves it (becomes ConflictResolved.resolved_by). */
+  operator: string;
+  /** Method the operator used; null: the suggested strategy. */
+  method: ResolutionMethod | null;
+  /** Value kept, as text; null when none. */
+  resolved_value: string | null;
+  /** Free text from the operator; null when none. */
+  notes: string | null;
+}
+
 /** A quarantined conflict was resolved (or declared irreconcilable); the quarantine is released. */
 export interface ConflictResolved {
   /** Event type discriminator (the Avro record name); not part of the Avro body. */
   readonly type: 'ConflictResolved';
-  /** Event envelope; causation_id = the ConflictQuarantined event id. */
+  /** Event envelope; causation_id = what resolved it: the ConflictReported (a strategy the coordinator applies alone) or the ConflictResolutionRequested (an operator). */
   meta: EventMetadata;
   /** Id of the resolved conflict. */
   conflict_id: string;
@@ -859,6 +889,20 @@ export interface MeshFrozen {
 /** Why the mesh is read-only (seed 003 partition handling: minority side goes read-only; seed 002 §6.3 EMERGENCY). */
 export const FREEZE_REASON_SYMBOLS = ['PARTITION_MINORITY', 'EMERGENCY_MODE', 'OPERATOR'] as const;
 export type FreezeReason = (typeof FREEZE_REASON_SYMBOLS)[number];
+
+/** An operator's heal (seed 002 §7.1 console, `solvermesh mesh heal`): agent quarantines are released and conflict streaks reset. Sent on mesh.circuits; the impedance service copies it into every mesh.agent-acks partition, where each agent's ack fold obeys it at its place among the agent's acks. */
+export interface MeshHealRequested {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'MeshHealRequested';
+  /** Event envelope; producer is the CLI. On a copy, causation_id is the original's event id. */
+  meta: EventMetadata;
+  /** Who asked for the heal. */
+  operator: string;
+  /** Agents to heal; empty: every agent of the mesh. */
+  agent_ids: Array<string>;
+  /** Why, as text; null when not given. */
+  detail: string | null;
+}
 
 /** Mesh-wide statistics (seed 002 §4.3 GlobalImpedanceStats); drives the operational mode. */
 export interface MeshSummarized {
@@ -1520,9 +1564,11 @@ export type SolvermeshEvent =
   | AgentStateChanged
   | CircuitStateChanged
   | ClusterSummarized
+  | ConflictDeadlinePassed
   | ConflictEscalated
   | ConflictQuarantined
   | ConflictReported
+  | ConflictResolutionRequested
   | ConflictResolved
   | ConsensusNotReached
   | ConsensusReached
@@ -1542,6 +1588,7 @@ export type SolvermeshEvent =
   | IterationSliceGranted
   | MatrixChunkAppended
   | MeshFrozen
+  | MeshHealRequested
   | MeshSummarized
   | MeshThawed
   | MessageDispatched
@@ -1574,9 +1621,11 @@ export interface EventsByType {
   AgentStateChanged: AgentStateChanged;
   CircuitStateChanged: CircuitStateChanged;
   ClusterSummarized: ClusterSummarized;
+  ConflictDeadlinePassed: ConflictDeadlinePassed;
   ConflictEscalated: ConflictEscalated;
   ConflictQuarantined: ConflictQuarantined;
   ConflictReported: ConflictReported;
+  ConflictResolutionRequested: ConflictResolutionRequested;
   ConflictResolved: ConflictResolved;
   ConsensusNotReached: ConsensusNotReached;
   ConsensusReached: ConsensusReached;
@@ -1596,6 +1645,7 @@ export interface EventsByType {
   IterationSliceGranted: IterationSliceGranted;
   MatrixChunkAppended: MatrixChunkAppended;
   MeshFrozen: MeshFrozen;
+  MeshHealRequested: MeshHealRequested;
   MeshSummarized: MeshSummarized;
   MeshThawed: MeshThawed;
   MessageDispatched: MessageDispatched;
@@ -1623,9 +1673,11 @@ export const EVENT_TYPES = [
   'AgentStateChanged',
   'CircuitStateChanged',
   'ClusterSummarized',
+  'ConflictDeadlinePassed',
   'ConflictEscalated',
   'ConflictQuarantined',
   'ConflictReported',
+  'ConflictResolutionRequested',
   'ConflictResolved',
   'ConsensusNotReached',
   'ConsensusReached',
@@ -1645,6 +1697,7 @@ export const EVENT_TYPES = [
   'IterationSliceGranted',
   'MatrixChunkAppended',
   'MeshFrozen',
+  'MeshHealRequested',
   'MeshSummarized',
   'MeshThawed',
   'MessageDispatched',

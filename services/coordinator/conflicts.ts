@@ -49,6 +49,11 @@ export function suggestResolution(d: ConflictDetail): ResolutionStrategy {
 
 export type ConflictDecision = ConflictQuarantined | ConflictEscalated;
 
+/** Who a conflict of this priority is escalated to when it is reported. */
+export function escalationLevels(priority: number): EscalationLevel[] {
+  return priority >= 4 ? ['SECTOR_COORDINATOR', 'ORCHESTRATOR'] : priority >= 3 ? ['SECTOR_COORDINATOR'] : [];
+}
+
 export function decideConflict(report: ConflictReported): ConflictDecision[] {
   const priority = classifyPriority(report.detail);
   const within = RESOLVE_WITHIN_US[priority];
@@ -71,8 +76,7 @@ export function decideConflict(report: ConflictReported): ConflictDecision[] {
     suggested_strategy: suggestResolution(report.detail),
     resolve_by: within === null || within === undefined ? null : report.meta.occurred_at + within,
   }];
-  const levels: EscalationLevel[] = priority >= 4 ? ['SECTOR_COORDINATOR', 'ORCHESTRATOR'] : priority >= 3 ? ['SECTOR_COORDINATOR'] : [];
-  for (const level of levels) {
+  for (const level of escalationLevels(priority)) {
     out.push({
       type: 'ConflictEscalated',
       meta: meta(`escalated:${level}`),

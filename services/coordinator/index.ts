@@ -1,6 +1,6 @@
 // The coordinator (seed 002 §3.2, §5): conflict intake, dispatch at send time, gather and
 // trinary quorum, one processor per concern in one consumer group and one transaction per batch.
-// Breakers, modes, cascades and the conflict lifecycle join it later.
+// The conflict lifecycle (conflict-lifecycle.ts) shares the tick writer for its deadlines.
 import type { EventType } from '../../schemas/generated/events';
 import type { TopicName } from '../../topics/catalog';
 import { createEngine } from '../runtime/engine';
@@ -29,7 +29,7 @@ export const coordinatorService: ServiceDefinition<typeof COORDINATOR_KNOBS> = {
       .catch((err: unknown) => logger.warn({ err }, 'schema ids not found at start; the first sends look them up'));
     const log = { brokers: config.kafkaBrokers, codec: ctx.codec, topicPrefix: config.topicPrefix, groupId: ctx.groupId, validate: ctx.validate, ticks };
     const combined = combineProcessors('coordinator', [
-      conflictProcessor(),
+      conflictProcessor(log),
       dispatchProcessor({ ...log, logger: logger.child({ component: 'dispatch' }), aheadMs: config.coordinatorDispatchAheadMs }),
       gatherProcessor({ ...log, logger: logger.child({ component: 'gather' }), graceMs: config.coordinatorGatherGraceMs, retentionMs: config.coordinatorGatherRetentionMs }),
     ]);

@@ -135,6 +135,20 @@ export function foldAck(t: AckTally, ack: AckReceived, offset: number): AckTally
   };
 }
 
+/**
+ * An operator's heal (MeshHealRequested, seed 002 §7.1 `heal`), at its place among the agent's
+ * acks: the quarantine is released and the conflict streak starts again; what the acks measured
+ * (reliability buckets, the recent ids against re-sends) is history and stays. Undefined when
+ * there is nothing to reset, or the heal (at `offset` of the agent's partition) was folded before.
+ */
+export function healTally(t: AckTally, offset: number): AckTally | undefined {
+  // An ack after the heal's offset was folded: so was the heal (a replayed tail).
+  if (offset <= t.lastOffset || (t.quarantinedUntil === null && t.conflictStreak === 0)) return undefined;
+  return {
+    ...t, conflictStreak: 0, conflictStreakAt: null, quarantinedAt: null, quarantinedUntil: null, quarantineCause: null, quarantineDetail: null, lastOffset: offset,
+  };
+}
+
 /** Acks on time and late within the hour before `atMs` (buckets newer than it count too). */
 export function ackCounts(t: AckTally, atMs: number): { onTime: number; late: number } {
   const index = Math.floor(atMs / RELIABILITY_BUCKET_MS);

@@ -11,11 +11,11 @@
 // result does not depend on how the two streams interleave, which differs between the live run
 // and a new owner replaying both tails after a checkpoint.
 import type {
-  AckReceived, AgentClass, AgentOperationalState, AgentStateCause, AgentStateChanged, HeartbeatReceived, ImpedanceUpdated,
+  AckReceived, AgentClass, AgentOperationalState, AgentStateCause, AgentStateChanged, HeartbeatReceived, ImpedanceUpdated, MeshHealRequested,
 } from '../../schemas/generated/events';
 import { packFloat64, packInt32, unpackFloat64, unpackInt32 } from '../../schemas/packed';
 import { derivedEventId } from '../runtime/ids';
-import { ackCounts, foldAck, fromAvro, NO_ACKS, quarantined, toAvro, type AckTally } from './ack-fold';
+import { ackCounts, foldAck, fromAvro, healTally, NO_ACKS, quarantined, toAvro, type AckTally } from './ack-fold';
 import {
   OFFLINE_AFTER_MS, WINDOW_SIZE, degradedThreshold, driftCoefficient, impedanceScore, missedHeartbeats, p50, scoreOf,
   addHeartbeat, recordHeartbeat, reliability, type ReliabilityBucket,
@@ -306,6 +306,21 @@ export function foldAgentAck(agent: AgentState, ack: AckReceived, offset: number
   const detail = next.state === 'QUARANTINED' ? `${acks.quarantineDetail ?? ''}; held until ${new Date((acks.quarantinedUntil ?? 0) / 1000).toISOString()}` : scoreDetail(next);
   const at = next.state === 'QUARANTINED' ? acks.quarantinedAt ?? ack.meta.occurred_at : ack.meta.occurred_at;
   return { agent: next, changed: stateChanged(agent.state, next, cause, ack.meta.event_id, at, detail) };
+}
+
+/**
+ * An operator's heal: the agent's quarantine released and its conflict streak reset now (the
+ * heal's event time `atUs`), whatever the hold left. Undefined when there is nothing to reset.
+ */
+export function healAgent(agent: AgentState, heal: MeshHealRequested, offset: number, watermarkUs: number): HeartbeatOutcome | undefined {
+  const acks = healTally(agent.acks, offset);
+  if (!acks) return undefined;
+  const next = rederive(agent, acks, agent.offline, agent.hRevision, watermarkUs);
+  if (next.state === agent.state) return { agent: next };
+  const changed = stateChanged(agent.state, next, 'OPERATOR', heal.meta.event_id, heal.meta.occurred_at,
+    `quarantine (${agent.acks.quarantineCause ?? 'unknown'}) released by ${heal.operator}'s heal${heal.detail ? `: ${heal.detail}` : ''}`);
+  // One heal changes many agents: each change needs an id of its own.
+  return { agent: next, changed: { ...changed, meta: { ...changed.meta, event_id: derivedEventId(heal.meta.event_id, `heal:${agent.agentId}`) } } };
 }
 
 /** The quarantine release timer: the watermark reached quarantined_until. Undefined if not due or moot. */

@@ -8,9 +8,9 @@
 // the batch boundaries, and the same state whatever the interleaving of the two topics
 // (agent-fold.ts). It also keeps an undo log per batch, so a batch whose transaction did not
 // commit can be taken back before its records are consumed again.
-import type { AckReceived, AgentStateChanged, HeartbeatReceived } from '../../schemas/generated/events';
-import { foldAck, NO_ACKS, type AckTally } from './ack-fold';
-import { OFFLINE_AFTER_US, foldAgentAck, foldHeartbeat, releaseAgent, timeoutAgent, type AgentState } from './agent-fold';
+import type { AckReceived, AgentStateChanged, HeartbeatReceived, MeshHealRequested } from '../../schemas/generated/events';
+import { foldAck, healTally, NO_ACKS, type AckTally } from './ack-fold';
+import { OFFLINE_AFTER_US, foldAgentAck, foldHeartbeat, healAgent, releaseAgent, timeoutAgent, type AgentState } from './agent-fold';
 
 export const SUMMARY_EVERY_US = 5_000_000;
 
@@ -206,6 +206,35 @@ export class PartitionFold {
     this.put(prev, out.agent);
     this.armRelease(out.agent);
     return { changed: out.changed ? [out.changed] : [] };
+  }
+
+  /**
+   * Folds a heal found at `offset` of this partition of mesh.agent-acks into every agent it names
+   * (all when it names none), in agent id order; agents not heard from yet have their held acks
+   * healed, so the result does not depend on how heartbeats interleaved. Each agent's tally knows
+   * whether it folded the heal before (a replayed tail, ack-fold.ts healTally).
+   */
+  applyHeal(heal: MeshHealRequested, offset: number): ApplyResult {
+    this.mark();
+    if (offset > this.ackOffset) this.ackOffset = offset;
+    const named = heal.agent_ids.length === 0 ? undefined : new Set(heal.agent_ids);
+    const changed: AgentStateChanged[] = [];
+    for (const id of [...this.agents.keys()].sort()) {
+      if (named && !named.has(id)) continue;
+      const prev = this.agents.get(id)!;
+      const out = healAgent(prev, heal, offset, this.watermark);
+      if (!out) continue;
+      this.put(prev, out.agent);
+      if (out.changed) changed.push(out.changed);
+    }
+    for (const [id, held] of [...this.pending].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      if (named && !named.has(id)) continue;
+      const tally = healTally(held.tally, offset);
+      if (!tally) continue;
+      if (!this.pendingUndo.has(id)) this.pendingUndo.set(id, held);
+      this.pending.set(id, { tally, firstOffset: held.firstOffset });
+    }
+    return { changed };
   }
 
   private takePending(id: string): void {

@@ -6,13 +6,16 @@
 // Periodic registry work runs in the runner's punctuation.
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { AckReceived, HeartbeatReceived } from '../../schemas/generated/events';
-import type { TopicName } from '../../topics/catalog';
+import type { AckReceived, CoordinationRequested, HeartbeatReceived, MeshHealRequested } from '../../schemas/generated/events';
+import { topicSpec, type TopicName } from '../../topics/catalog';
 import { unreachable } from '../runtime/errors';
 import { decimal, type Emit, type Processor, type RecordContext } from '../runtime/processor';
 import { ackReactor } from './ack-reactor';
 import { ackTail, createCheckpointer, heartbeatTail, type CommittedFn, type ReadAckTailFn, type ReadTailFn, type RestoreFn } from './checkpointer';
 import { FoldLifecycle, type OwnedPartition } from './fold-lifecycle';
+import { refusal, sequencedCopies, type FreezeEvent } from './freeze';
+import { FreezeGate, type RestoreFreezeFn } from './freeze-gate';
+import { copiesInto } from './sequenced-copies';
 import { createImpedanceMetrics, registerBacklogGauge, type ImpedanceMetrics } from './metrics';
 import { PartitionFold, type ApplyResult } from './partition-fold';
 import type { RegistryStore } from './registry-store';
@@ -59,10 +62,13 @@ export interface ImpedanceProcessorDeps {
    * costs a full one.
    */
   readonly idleWriteMs?: number;
+  /** A mesh.coordination partition's freeze state at the group's committed offset; without it a partition starts thawed. */
+  readonly restoreFreeze?: RestoreFreezeFn;
 }
 
 /** The event types the impedance processor takes (AckReceived on mesh.acks and mesh.agent-acks). */
-export const IMPEDANCE_INPUT_TYPES = ['HeartbeatReceived', 'CoordinationRequested', 'AckReceived', ...RESTRICTION_INPUT_TYPES] as const;
+export const IMPEDANCE_INPUT_TYPES = ['HeartbeatReceived', 'CoordinationRequested', 'AckReceived', ...RESTRICTION_INPUT_TYPES, 'MeshHealRequested'] as const;
+export const HEAL_COPY_PREFIX = 'mesh-heal:';
 
 export type ImpedanceProcessor = Processor<(typeof IMPEDANCE_INPUT_TYPES)[number]> & {
   readonly metrics: ImpedanceMetrics;
@@ -93,7 +99,10 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
   });
   const folds = new FoldLifecycle((partition) => ({ partition, fold: new PartitionFold(), registry: writer.cursor(now()), changelog: checkpointer.cursor(now()) }));
   registerBacklogGauge(metrics, () => writer.backlog(folds.all()));
-  const onCoordination = scheduleReactor(store);
+  const schedule = scheduleReactor(store);
+  const gate = new FreezeGate(deps.restoreFreeze);
+  const coordinationPartitions = topicSpec(COORDINATION).partitions;
+  const agentAckPartitions = topicSpec(AGENT_ACKS).partitions;
   const onAck = ackReactor(store, metrics);
   const summaries = summaryReactor(store);
   /** The summary partition's latest event-time tick in the batch, answered at flush. */
@@ -135,6 +144,17 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
     return stateChanges(x.fold.applyAck(ack, decimal(ctx.offset)));
   }
 
+  /** A heal on mesh.circuits: copied into every mesh.agent-acks partition; a copy there: folded into the partition's agents. */
+  function onHeal(heal: MeshHealRequested, ctx: RecordContext): readonly Emit[] | Promise<readonly Emit[]> {
+    if (ctx.topic === CIRCUITS) return copiesInto(AGENT_ACKS, heal, agentAckPartitions, HEAL_COPY_PREFIX);
+    if (ctx.topic !== AGENT_ACKS) return NO_EMITS;
+    const x = folds.get(ctx.partition);
+    if (x.changelog.tails.acks !== undefined) return checkpointer.replayBefore(x, 'acks', BigInt(ctx.offset)).then(() => onHeal(heal, ctx));
+    folds.handled(ctx.partition);
+    if (ctx.timestampMs > x.registry.lastRecordMs) x.registry.lastRecordMs = ctx.timestampMs;
+    return stateChanges(x.fold.applyHeal(heal, decimal(ctx.offset)));
+  }
+
   /** A partition's batch is done: the registry by its cadence, and a checkpoint when one is due. */
   async function flushPartition(x: OwnedPartition): Promise<Emit[]> {
     const t = now();
@@ -149,6 +169,24 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
 
   const drain = () => writer.drain(folds.all());
 
+  /** A request is scheduled unless its partition's log froze the mesh before it (freeze.ts). */
+  function onCoordination(req: CoordinationRequested, partition: number): readonly Emit[] | Promise<readonly Emit[]> {
+    const decide = (s: Awaited<ReturnType<typeof gate.state>>) => (s.status === 'frozen' ? [refusal(req, s)] : schedule(req));
+    const s = gate.state(partition);
+    return s instanceof Promise ? s.then(decide) : decide(s);
+  }
+
+  /**
+   * On mesh.circuits: kept in the restrictions hash (what the status shows) and copied into every
+   * coordination partition; a copy there: folded by that partition's gate, which alone refuses.
+   */
+  function onFreeze(e: FreezeEvent, ctx: RecordContext): readonly Emit[] | Promise<readonly Emit[]> {
+    if (ctx.topic === CIRCUITS) return recordDecision(store, e).then(() => sequencedCopies(e, coordinationPartitions));
+    if (ctx.topic !== COORDINATION) return NO_EMITS;
+    const folded = gate.fold(ctx.partition, e);
+    return folded instanceof Promise ? folded.then(() => NO_EMITS) : NO_EMITS;
+  }
+
   return {
     name: 'impedance',
     inputs: [HEARTBEATS, COORDINATION, ACKS, AGENT_ACKS, CIRCUITS],
@@ -161,12 +199,13 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
     handle(event, ctx) {
       switch (event.type) {
         case 'HeartbeatReceived': return onHeartbeat(event, ctx);
-        case 'CoordinationRequested': return onCoordination(event);
+        case 'CoordinationRequested': return onCoordination(event, ctx.partition);
+        case 'MeshFrozen':
+        case 'MeshThawed': return onFreeze(event, ctx);
+        case 'MeshHealRequested': return onHeal(event, ctx);
         case 'AckReceived': return ctx.topic === AGENT_ACKS ? onAgentAck(event, ctx) : onAck(event);
         case 'CircuitStateChanged':
-        case 'OperationalModeChanged':
-        case 'MeshFrozen':
-        case 'MeshThawed': return recordDecision(store, event).then(() => NO_EMITS);
+        case 'OperationalModeChanged': return recordDecision(store, event).then(() => NO_EMITS);
         default: return unreachable(event);
       }
     },
@@ -199,6 +238,7 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
       if (x) checkpointer.committed(x, now());
     },
     onAbort() {
+      gate.aborted();
       flushed = [];
       flushedParts.clear();
       applied = 0;
@@ -210,6 +250,7 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
     },
     async onAssigned(list) {
       warnUnlessCoAssigned(list, log);
+      await gate.assigned(list.filter((x) => x.topic === COORDINATION).map((x) => x.partition));
       const owned = list.filter((x) => x.topic === HEARTBEATS || x.topic === AGENT_ACKS).map((x) => x.partition);
       const ps = [...new Set(owned)].sort((a, b) => a - b).filter((p) => !folds.has(p));
       if (ps.length === 0) return;
@@ -222,6 +263,7 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
       log.info({ partitions: ps, agents: ps.reduce((s, p) => s + (folds.lookup(p)?.fold.agents.size ?? 0), 0) }, 'impedance state restored');
     },
     onRevoked(list) {
+      gate.revoked(list.filter((x) => x.topic === COORDINATION).map((x) => x.partition));
       for (const x of list) if (x.topic === HEARTBEATS || x.topic === AGENT_ACKS) folds.revoked(x.partition);
     },
     ...(idleWriteMs > 0 ? {

@@ -1,7 +1,9 @@
 // What the guardian's decisions forbid the schedules (seed 002 §6.2 is_routable, §6.3 modes,
 // seed 003 read-only minority): agents behind an OPEN cluster, sector or mesh breaker are SKIPped
 // with CIRCUIT_OPEN; in DEGRADED_MODERATE a scatter over 1000 agents is refused; in
-// DEGRADED_SEVERE and EMERGENCY only critical requests pass; a frozen mesh schedules nothing.
+// DEGRADED_SEVERE and EMERGENCY only critical requests pass. A frozen mesh schedules nothing, but
+// that is decided where the freeze stands in the request's own partition (freeze.ts), not here:
+// the hash's `frozen` is for the status only.
 //
 // The guardian's events on mesh.circuits are keyed by scope, so the impedance instance that owns
 // a request's partition need not own the partition of the breaker that concerns it: whoever
@@ -65,7 +67,6 @@ export function circuitOpen(r: Restrictions, a: Pick<ScheduleAgent, 'clusterId' 
 
 /** Why the whole request is refused, or null when it may be scheduled. */
 export function refusal(r: Restrictions, req: CoordinationRequested, targets: number): string | null {
-  if (r.frozen) return 'mesh frozen (read-only: this side of a partition is the minority); no new coordinations are scheduled';
   if ((r.mode === 'DEGRADED_SEVERE' || r.mode === 'EMERGENCY') && req.priority < CRITICAL_PRIORITY) {
     return `${r.mode}: critical operations only (priority ${req.priority} < ${CRITICAL_PRIORITY})`;
   }

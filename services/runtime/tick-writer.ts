@@ -24,6 +24,9 @@ export interface TickWriterOptions {
   readonly now?: () => number;
 }
 
+/** setTimeout's longest delay: a longer one fires at once. */
+const MAX_DELAY_MS = 2 ** 31 - 1;
+
 export class TickWriter {
   private readonly timers = new Map<string, { atMs: number; timer: NodeJS.Timeout }>();
   private producer: Promise<Producer> | undefined;
@@ -40,10 +43,12 @@ export class TickWriter {
     const pending = this.timers.get(id);
     if (pending && pending.atMs <= atMs) return;
     if (pending) clearTimeout(pending.timer);
+    const wait = atMs - this.now();
     const timer = setTimeout(() => {
       this.timers.delete(id);
-      void this.write(id, atMs, build);
-    }, Math.max(0, atMs - this.now()));
+      // Past setTimeout's longest delay (a conflict's deadline can be far ahead): wait again.
+      if (wait > MAX_DELAY_MS) this.arm(id, atMs, build); else void this.write(id, atMs, build);
+    }, Math.min(Math.max(0, wait), MAX_DELAY_MS));
     this.timers.set(id, { atMs, timer });
   }
 

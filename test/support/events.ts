@@ -9,7 +9,9 @@ export function conflictReported(n: number, over: { conflict_type?: ConflictType
       event_id: derivedEventId('test-conflict', String(n)),
       correlation_id: `corr-${n}`,
       causation_id: null,
-      occurred_at: 1_767_225_600_000_000 + n * 1000,
+      // 2100-01-01: far ahead of the wall clock, so no resolve_by comes due (and no deadline record
+      // is written) while a spec runs; the lifecycle specs drive deadlines with times of their own.
+      occurred_at: 4_102_444_800_000_000 + n * 1000,
       producer: 'test',
       sequence: null,
     },

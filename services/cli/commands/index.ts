@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import * as config from './config';
+import * as conflicts from './conflicts';
 import * as estimate from './estimate';
 import * as mcp from './mcp';
 import * as mesh from './mesh';
@@ -15,7 +16,7 @@ import * as tail from './tail';
 import * as topics from './topics';
 
 // One line per command module; each exports `register(program)`.
-const modules: Array<{ register(program: Command): void }> = [run, config, topics, schemas, tail, mesh, mcp, simulate, solve, replay, session, sessions, produce, estimate];
+const modules: Array<{ register(program: Command): void }> = [run, config, topics, schemas, tail, mesh, conflicts, mcp, simulate, solve, replay, session, sessions, produce, estimate];
 
 export function registerCommands(program: Command): void {
   for (const m of modules) m.register(program);

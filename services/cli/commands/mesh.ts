@@ -11,8 +11,13 @@ import { loadConfig, type RuntimeConfig } from '../../runtime/config';
 import { errorMessage } from '../../runtime/errors';
 import { requestCoordination } from '../coordination-request';
 import { EventSender } from '../event-sender';
+import { CliExit } from '../exit';
+import { registerConsole } from './mesh-console';
 import { meshHealth, meshReplay } from './mesh-guardian';
 import { formatKpiBox, meshKpis } from './mesh-kpis';
+
+/** `mesh coordinate --wait`: the mesh refused the request (frozen, or its operational mode). */
+export const EXIT_REFUSED = 4;
 
 export async function withStore<T>(config: RuntimeConfig, fn: (s: RegistryStore) => Promise<T>): Promise<T> {
   const redis = connectRedis(config.redisUrl);
@@ -78,7 +83,7 @@ export async function meshCoordinate(config: RuntimeConfig, o: CoordinateFlags, 
     await sender.close();
   }
   if (waitS === undefined) { out(o.json ? JSON.stringify({ correlation_id: r.correlation_id, message_id: r.message_id }) : r.correlation_id); return; }
-  if (r.refused !== null) throw new Error(`${r.correlation_id} refused by the mesh: ${r.refused}`);
+  if (r.refused !== null) throw new CliExit(EXIT_REFUSED, `${r.correlation_id} refused by the mesh: ${r.refused}`);
   if (!r.schedule) throw new Error(r.scheduleMissing ?? `no schedule for ${r.correlation_id}`);
   if (o.json) out(JSON.stringify({ correlation_id: r.correlation_id, message_id: r.message_id, target_arrival_time: r.target_arrival_time, summary: r.schedule.summary, entries: r.schedule.entries }));
   else out(`schedule ${r.correlation_id} for T = ${new Date(r.target_arrival_time / 1000).toISOString()}: ${scheduleLine(r.schedule.summary)}`);
@@ -126,7 +131,7 @@ export function register(program: Command): void {
     });
   mesh
     .command('coordinate')
-    .description('ask for a coordinated arrival (CoordinationRequested, seed 002 §3): prints the correlation id, or with --wait the schedule')
+    .description('ask for a coordinated arrival (CoordinationRequested, seed 002 §3): prints the correlation id, or with --wait the schedule (exit 4 when the mesh refuses it, e.g. MESH_FROZEN)')
     .requiredOption('--targets <list>', 'comma-separated agent ids or selectors: class:A, cluster:S000-C00, sector:S003, capability:<c>')
     .option('--at <t>', 'target arrival time T: +2s, +500ms, an ISO time, or µs since the epoch', '+2s')
     .option('--weight <w>', 'payload weight (processing estimate scales by 1 + 0.5 w)', '0')
@@ -139,4 +144,5 @@ export function register(program: Command): void {
     .action(async (o: CoordinateFlags) => {
       await meshCoordinate(loadConfig(), o, (l) => process.stdout.write(`${l}\n`));
     });
+  registerConsole(mesh);
 }

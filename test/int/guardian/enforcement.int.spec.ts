@@ -53,7 +53,7 @@ describe('guardian decisions enforced in the impedance schedules (seed 002 §6.2
     await until('the impedance service to hold it', () => w.redis.hget(`${w.prefix}restrictions`, 'mode'), (v) => v?.startsWith('DEGRADED_MODERATE|') === true);
     const many = Array.from({ length: 1001 }, (_, i) => `X${i}`).join(',');
     const refused = await cli(['mesh', 'coordinate', '--targets', many, '--at', '+3s', '--wait', '60'], env);
-    assert.equal(refused.code, 1, refused.stdout);
+    assert.equal(refused.code, 4, refused.stdout);
     assert.match(refused.stderr, /refused by the mesh: DEGRADED_MODERATE: scatter operations over 1000 agents are disabled \(1001 targets\)/);
     const small = await cli(['mesh', 'coordinate', '--targets', 'cluster:S000-C01', '--at', '+3s', '--wait', '60', '--json'], env);
     assert.equal(small.code, 0, small.stderr);

@@ -48,6 +48,16 @@ describe('TickWriter: tick records written at a wall time', () => {
     await w.close();
   });
 
+  it('given a time further ahead than setTimeout can wait (a deadline in 2100), then it is not written at once but stays pending', async () => {
+    const p = fakeProducer();
+    const w = new TickWriter({ producer: async () => p, codec, topicPrefix: '', logger: pino({ level: 'silent' }) });
+    w.arm('far', Date.UTC(2100, 0, 1), (at) => tick('far', at));
+    w.arm('near', Date.now() + 5, (at) => tick('near', at));
+    await waitFor(() => p.sent.length >= 1 && w.pending === 1, 2000, 'the near tick');
+    assert.deepEqual(p.sent.map((r) => String(r.value)), ['mesh.schedules:near'], 'an overflowing delay would have fired first');
+    await w.close();
+  });
+
   it('given a failing producer, when the write fails, then it is tried again until it goes', async () => {
     const p = fakeProducer(2);
     const w = new TickWriter({ producer: async () => p, codec, topicPrefix: '', logger: pino({ level: 'silent' }), retryMs: 5 });
