@@ -82,7 +82,7 @@ describe('guardian with the simulator, impedance and Redis: the mode as agents d
 
     await until('the impedance service to hold the mode', () => w.redis.hget(`${w.prefix}restrictions`, 'mode'), (v) => v?.startsWith('DEGRADED_MODERATE|') === true);
     const all = await cli(['mesh', 'coordinate', '--targets', 'sector:S000,sector:S001,sector:S002,sector:S003', '--at', '+3s', '--wait', '60'], env);
-    assert.equal(all.code, 1, all.stdout);
+    assert.equal(all.code, 4, all.stdout);
     assert.match(all.stderr, /refused by the mesh: DEGRADED_MODERATE: scatter operations over 1000 agents are disabled \(1200 targets\)/);
     const one = await cli(['mesh', 'coordinate', '--targets', 'sector:S002', '--at', '+3s', '--wait', '60', '--json'], env);
     assert.equal(one.code, 0, one.stderr);
@@ -129,8 +129,8 @@ describe('guardian with the simulator, impedance and Redis: a minority partition
     await until('the impedance service to hold the freeze', () => w.redis.hget(`${w.prefix}restrictions`, 'frozen'), (v) => v?.startsWith('1|') === true);
     // Critical (priority 3), so the degraded mode alone would let it pass.
     const refused = await cli(['mesh', 'coordinate', '--targets', 'cluster:S000-C03', '--at', '+3s', '--priority', '3', '--wait', '60'], env);
-    assert.equal(refused.code, 1, refused.stdout);
-    assert.match(refused.stderr, /refused by the mesh: mesh frozen \(read-only: this side of a partition is the minority\)/);
+    assert.equal(refused.code, 4, refused.stdout);
+    assert.match(refused.stderr, /refused by the mesh: MESH_FROZEN: the mesh is frozen since \S+ \(PARTITION_MINORITY: /);
 
     // The 90 beat again: the mesh thaws once half are reachable, and coordinates again.
     await beat(9, 12);

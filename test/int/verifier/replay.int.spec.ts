@@ -17,6 +17,9 @@ import { eventsUntil, openPoisson, startConsensus, startVerifier } from './suppo
 
 const GROUPS = ['g1', 'g2', 'g3'];
 
+/** Event time of the sessions openPoisson opens (the solver's default for test events). */
+const OPENED_AT_US = 1_767_225_600_000_000;
+
 describe('solvermesh replay --verification: verifier groups and consensus re-run over the recorded inputs', function () {
   this.timeout(300_000);
   const children: SolverChild[] = [];
@@ -45,11 +48,14 @@ describe('solvermesh replay --verification: verifier groups and consensus re-run
     const forgedAt = (await readOf(k, 'solver.verifications', 'VerificationCompleted', tampered)).find((v) => v.meta.event_id === forged.meta.event_id)!.offset;
 
     // More solutions: a cost update re-solves each session, and a VerificationRequested after it publishes the new x.
+    // Event time a second after the sessions opened: an input dated now would be a jump of months,
+    // and the solver's idle eviction would close every other session on its partition.
+    const later = OPENED_AT_US + 1_000_000;
     for (const sid of [clean, tampered]) {
-      await send(k, 'solver.costs', [costUpdated(sid, 'replay-spec', { indices: [3], values: [0.5], flush: true, occurredAt: Date.now() * 1000 })]);
+      await send(k, 'solver.costs', [costUpdated(sid, 'replay-spec', { indices: [3], values: [0.5], flush: true, occurredAt: later })]);
       await send(k, 'solver.commands', [{
         type: 'VerificationRequested', session_id: sid, requested_by: 'spec', probe_count: 3, probe_size: 40, seed: 9,
-        meta: { event_id: randomUUID(), correlation_id: sid, causation_id: null, occurred_at: Date.now() * 1000, producer: 'spec', sequence: null },
+        meta: { event_id: randomUUID(), correlation_id: sid, causation_id: null, occurred_at: later, producer: 'spec', sequence: null },
       }]);
     }
     // Every group has checked every solution of both sessions, and consensus decided on it.
