@@ -4,7 +4,7 @@
 import { BASE_METHODS, CSR_ERRORS, PRECONDITIONERS, STATUS_CODE, UPDATE_OUTCOMES, isMethod, isPreconditioner, methodCode, precondCode, statusOf,
   type BaseMethod, type Method, type Preconditioner, type Status } from './codes';
 import { KernelError } from './errors';
-import type { Kernel } from './kernel';
+import type { AmgLevelInfo, Kernel } from './kernel';
 import { ReferenceKernel } from './reference';
 import type { Analysis, Csr, EntryEstimate, EntryUpdate, EntryUpdateResult, IterateResult } from './types';
 import { WasmKernel } from './wasm-kernel';
@@ -334,6 +334,22 @@ export class SolverSession {
     }
     return this.k.estimatePush(i, opts.eps, opts.maxPushes ?? 1_000_000);
   }
+
+  /**
+   * M⁻¹ v with the preconditioner the running step prepared (its symmetry is what CG relies on;
+   * the unit specs check it). Needs configure() first.
+   */
+  applyPreconditioner(v: ArrayLike<number>): Float64Array {
+    if (this.opts === undefined) throw new Error('configure() a method before applyPreconditioner()');
+    if (v.length !== this.n) throw badArgument(`v has ${v.length} entries, matrix has ${this.n} rows`);
+    return this.k.applyPreconditioner(Float64Array.from(v));
+  }
+
+  /** The AMG hierarchy (finest level first; empty until an AMG step has started). */
+  amgHierarchy(): AmgLevelInfo[] { return this.k.amgHierarchy(); }
+
+  /** Full AMG setups and value-only rebuilds run so far. */
+  amgSetups(): { full: number; rebuild: number } { return this.k.amgSetups(); }
 
   free(): void {
     this.kernel?.free();
