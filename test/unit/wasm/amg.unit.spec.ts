@@ -3,6 +3,7 @@
 // and the value-only rebuild on a kept structure.
 import { strict as assert } from 'node:assert';
 import { SolverSession, relativeResidual, type Backend } from '../../../wasm/index';
+import { AMG_MIN_ROWS } from '../../../wasm/src/session';
 import type { AmgLevelInfo, SparseRows } from '../../../wasm/src/kernel';
 import { anisotropicPoisson2d, poisson2d, randomDominant, seededRandom, smoothRhs } from '../../../wasm/src/problems';
 import type { Csr } from '../../../wasm/src/types';
@@ -165,5 +166,62 @@ describe('AMG preconditioner (smoothed aggregation)', () => {
         s.free();
       });
     }
+  });
+});
+
+describe('hybrid and AMG', () => {
+  it('given a symmetric M-matrix of at least AMG_MIN_ROWS rows (unshifted Poisson), when hybrid configures, then it plans CG with AMG and converges with it', () => {
+    const a = poisson2d(Math.ceil(Math.sqrt(AMG_MIN_ROWS)), 0);
+    const s = SolverSession.open(a);
+    s.setB(smoothRhs(a.n));
+    s.configure({ method: 'hybrid', tol: TOL });
+    assert.deepEqual(s.current(), { method: 'cg', precond: 'amg' });
+    assert.equal(s.iterate(1000).status, 'converged');
+    assert.equal(s.amgSetups().full, 1);
+    s.free();
+  });
+
+  it('given a strongly diagonally dominant random matrix (dominance ratio above the ILU threshold in its worst row), when hybrid solves it, then its Jacobi probe keeps it off ILU(0)', () => {
+    const a = randomDominant(5000, 5, 1.05, 21);
+    const s = SolverSession.open(a);
+    s.setB(smoothRhs(a.n));
+    s.configure({ method: 'hybrid', tol: TOL });
+    assert.ok(s.analyze().dominanceRatio > 0.9);
+    assert.deepEqual(s.current(), { method: 'bicgstab', precond: 'jacobi', probe: true });
+    const r = s.iterate(1000);
+    assert.equal(r.status, 'converged');
+    assert.deepEqual(s.current(), { method: 'bicgstab', precond: 'jacobi', probe: true });
+    s.free();
+  });
+
+  it('given a kept AMG structure, when a solve needs over 1.5× the iterations of the first one on it, then the next AMG start sets up from scratch', () => {
+    const a = poisson2d(60, 0);
+    const s = opened(a);
+    const first = s.iterate(1000);
+    assert.equal(first.status, 'converged');
+    // Make the x-couplings weak (anisotropy the kept aggregates, built for isotropic coupling, do
+    // not follow), keeping the diagonal at the row sum of what stays, and solve for a new b.
+    const updates: Array<{ row: number; col: number; oldValue: number; newValue: number }> = [];
+    for (let i = 0; i < a.n; i++) {
+      let xNeighbours = 0;
+      for (let k = a.rowPtr[i]!; k < a.rowPtr[i + 1]!; k++) {
+        const j = a.colIdx[k]!;
+        if (j === i - 1 || j === i + 1) { updates.push({ row: i, col: j, oldValue: a.values[k]!, newValue: -0.001 }); xNeighbours++; }
+      }
+      const d = a.rowPtr[i]! + Array.from(a.colIdx.subarray(a.rowPtr[i]!, a.rowPtr[i + 1]!)).indexOf(i);
+      updates.push({ row: i, col: i, oldValue: a.values[d]!, newValue: a.values[d]! - 0.999 * xNeighbours });
+    }
+    assert.ok(s.updateA(updates).every((u) => u.outcome === 'applied'));
+    s.setB(randomVector(a.n, 3));
+    const drifted = s.iterate(1000);
+    assert.equal(drifted.status, 'converged');
+    assert.deepEqual(s.amgSetups(), { full: 1, rebuild: 1 });
+    assert.ok(drifted.iterations > 1.5 * first.iterations, `${drifted.iterations} vs first ${first.iterations}: the update did not make the kept structure drift`);
+    s.setB(randomVector(a.n, 4));
+    const fresh = s.iterate(1000);
+    assert.equal(fresh.status, 'converged');
+    assert.deepEqual(s.amgSetups(), { full: 2, rebuild: 1 });
+    assert.ok(fresh.iterations < drifted.iterations, `after the full setup ${fresh.iterations} vs ${drifted.iterations}`);
+    s.free();
   });
 });
