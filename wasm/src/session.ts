@@ -65,6 +65,11 @@ export const MILU_RELAX = 1;
  * back (bench/solver, unshifted Poisson).
  */
 export const AMG_MIN_ROWS = 50_000;
+/**
+ * AMG only for rows of at most this many entries (meshes, stencils): a hub of a power-law graph
+ * makes its aggregates' Galerkin rows nearly dense (bench/solver: setup of seconds at n=1e5).
+ */
+export const AMG_MAX_ROW = 32;
 /** Jacobi-preconditioned iterations a probe runs before it predicts the rest. */
 export const PROBE_ITERATIONS = 8;
 /**
@@ -82,14 +87,14 @@ export const PAYBACK_ITERATIONS = 40;
  * other matrices plain ILU(0) or Jacobi. A strictly dominant A first probes with Jacobi whether
  * the stronger preconditioner's setup would pay for itself.
  */
-export function hybridPlan(an: Analysis, n = 0): Step[] {
+export function hybridPlan(an: Analysis, n = 0, maxRowNnz = Infinity): Step[] {
   const mMatrix = an.offDiagonalNonPositive === true && an.positiveDiagonal && an.weaklyDiagonallyDominant;
   const spd = an.symmetric && an.positiveDiagonal;
   const strong: Preconditioner = mMatrix ? 'milu0' : an.dominanceRatio > ILU_DOMINANCE_RATIO ? 'ilu0' : 'jacobi';
   const probe = strong !== 'jacobi' && an.dominanceRatio < 1;
   const plan: Step[] = [];
   if (probe) plan.push({ method: spd ? 'cg' : 'bicgstab', precond: 'jacobi', probe: true });
-  if (spd && mMatrix && n >= AMG_MIN_ROWS) plan.push({ method: 'cg', precond: 'amg' });
+  if (spd && mMatrix && n >= AMG_MIN_ROWS && maxRowNnz <= AMG_MAX_ROW) plan.push({ method: 'cg', precond: 'amg' });
   if (spd) plan.push({ method: 'cg', precond: strong });
   plan.push({ method: 'bicgstab', precond: strong });
   if (strong === 'milu0') plan.push({ method: 'bicgstab', precond: 'ilu0' });
@@ -150,7 +155,7 @@ export class SolverSession {
   private amgFirst: number | undefined;
   private amgFullSeen = 0;
 
-  private constructor(kernel: Kernel, readonly n: number, readonly nnz: number) {
+  private constructor(kernel: Kernel, readonly n: number, readonly nnz: number, private readonly maxRowNnz: number) {
     this.kernel = kernel;
   }
 
@@ -172,7 +177,9 @@ export class SolverSession {
       kernel.free();
       throw invalid(`invalid CSR at row ${row}: ${CSR_ERRORS[code] ?? `code ${code}`}`);
     }
-    return new SolverSession(kernel, n, nnz);
+    let maxRow = 0;
+    for (let i = 0; i < n; i++) maxRow = Math.max(maxRow, a.rowPtr[i + 1]! - a.rowPtr[i]!);
+    return new SolverSession(kernel, n, nnz, maxRow);
   }
 
   /**
@@ -252,7 +259,7 @@ export class SolverSession {
   configure(opts: MethodOptions): void {
     this.opts = checkMethodOptions(opts);
     const { method, precond } = this.opts;
-    this.plan = method === 'hybrid' ? hybridPlan(this.analyze(), this.n) : [{ method, precond: STATIONARY.has(method) ? 'none' : precond }];
+    this.plan = method === 'hybrid' ? hybridPlan(this.analyze(), this.n, this.maxRowNnz) : [{ method, precond: STATIONARY.has(method) ? 'none' : precond }];
     this.step = 0;
     this.doneBefore = 0;
     this.startStep();
