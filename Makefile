@@ -21,11 +21,11 @@ deps: ## install Debian build packages and node modules (npm ci) when missing
 build: deps wasm ## compile the TypeScript to dist/ (what bin/solvermesh and the services run)
 	@npx tsc -p tsconfig.build.json
 
-up: deps ## start Kafka (KRaft; BROKERS=1|3), the schema registry and Redis; writes .infra/env
-	@bash infra/up.sh $(BROKERS)
+up: deps ## start Kafka (KRaft; BROKERS=1|3), the schema registry and Redis; writes .infra/env (SECURE=1: the secured stack beside it, .infra/secure/env)
+	@$(if $(filter 1,$(SECURE)),bash infra/secure.sh start $(BROKERS),bash infra/up.sh $(BROKERS))
 
-down: ## stop exactly the processes `make up` started
-	@bash infra/down.sh
+down: ## stop exactly the processes `make up` started (SECURE=1: the secured stack's)
+	@$(if $(filter 1,$(SECURE)),bash infra/secure.sh stop,bash infra/down.sh)
 
 clean-data: ## wipe broker and registry data together (servers must be down)
 	@bash infra/clean-data.sh

@@ -6,6 +6,7 @@ import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type avro from 'avsc';
 import { loadEventSchemas, type EventSchema } from '../../schemas/catalog';
 import type { SolvermeshEvent } from '../../schemas/generated/events';
+import { registryAuth } from './credentials';
 import { poison, transient, SolvermeshError } from './errors';
 import { registryAdmin, type RegistryAdmin } from './registry-admin';
 import { DEFAULT_UNKNOWN_ID_POLICY, UnknownSchemaIds, type UnknownIdPolicy } from './unknown-schema-ids';
@@ -50,7 +51,8 @@ export class EventCodec {
   private readonly clock: () => number;
 
   constructor(registryUrl: string, schemas: Map<string, EventSchema> = loadEventSchemas(), opts: CodecOptions = {}) {
-    this.registry = new SchemaRegistry({ host: registryUrl, clientId: 'solvermesh', retry: { retries: 2 } });
+    const auth = registryAuth();
+    this.registry = new SchemaRegistry({ host: registryUrl, clientId: 'solvermesh', retry: { retries: 2 }, ...(auth ? { auth } : {}) });
     this.admin = registryAdmin(registryUrl);
     this.clock = opts.clock ?? Date.now;
     this.unknownIds = new UnknownSchemaIds(opts.unknownIds ?? DEFAULT_UNKNOWN_ID_POLICY, this.clock());

@@ -1,6 +1,7 @@
 // The runtime's own configuration, declared as knobs (knobs.ts) and read only from the
 // environment, validated once at start.
 import { randomUUID } from 'node:crypto';
+import { CREDENTIAL_KNOBS } from './credentials';
 import { defaultText, readKnobs, type KnobDecls, type KnobValues } from './knobs';
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -22,6 +23,7 @@ export const RUNTIME_KNOBS = {
   retryBackoffMs: { env: 'RETRY_BACKOFF_MS', kind: 'int', default: 200, min: 1, max: 60_000, doc: 'Initial retry backoff, doubled per attempt.' },
   schemaIdGraceMs: { env: 'SCHEMA_ID_GRACE_MS', kind: 'int', default: 10_000, min: 0, max: 600_000, doc: 'How long a schema id the registry answers 404 for is asked again before its record is dead-lettered (a registry that lags). Once one id outlives it, unknown ids get no grace for a minute, so a flood of made-up ids cannot stall a partition.' },
   stallTimeoutMs: { env: 'STALL_TIMEOUT_MS', kind: 'int', default: 60_000, min: 1_000, max: 3_600_000, doc: '/health turns 503 when lag exists and no offset advanced for this long.' },
+  ...CREDENTIAL_KNOBS,
   topicPrefix: { env: 'TOPIC_PREFIX', kind: 'string', default: '', doc: 'Prefix for every topic name (tests and tenants are isolated by it).' },
 } as const satisfies KnobDecls;
 

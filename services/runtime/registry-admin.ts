@@ -1,6 +1,7 @@
 // The schema registry's subject API (Confluent-compatible), for registering the catalog,
 // checking changes against every registered version, and telling an unknown id from a
 // registry that cannot answer.
+import { basicAuthHeader, registryAuth } from './credentials';
 import { transient, poison } from './errors';
 
 export interface RegistryAdmin {
@@ -47,12 +48,14 @@ function answersAboutTheRequest(status: number, registryCode: number | undefined
 }
 
 export function registryAdmin(baseUrl: string): RegistryAdmin {
+  const auth = registryAuth();
+  const authorization: Record<string, string> = auth ? { authorization: basicAuthHeader(auth) } : {};
   const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
     let res: Response;
     try {
       res = await fetch(`${baseUrl}${path}`, {
         method,
-        headers: { accept: CONTENT, ...(body ? { 'content-type': CONTENT } : {}) },
+        headers: { accept: CONTENT, ...authorization, ...(body ? { 'content-type': CONTENT } : {}) },
         ...(body ? { body: JSON.stringify(body) } : {}),
       });
     } catch (err) {
