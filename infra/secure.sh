@@ -64,17 +64,39 @@ apply_acls() {
   say "ACLs applied (topics/access.ts)"
 }
 
+redis_ping() { REDISCLI_AUTH=$(secret redis-operator) redis-cli -p "$SECURE_REDIS_PORT" --user operator ping 2>/dev/null | grep -q PONG; }
+
+start_redis() {
+  local pidf=$RUN_DIR/redis-secure.pid
+  command -v redis-server >/dev/null 2>&1 || fail "redis" "redis-server not found: run make up (it installs it) or apt-get install -y redis-server"
+  (umask 077; mkdir -p "$SECURE_DIR/redis"; secure_redis_acl >"$SECURE_DIR/redis.acl")
+  if pid_alive "$pidf"; then
+    # A running server takes a changed ACL file on ACL LOAD.
+    REDISCLI_AUTH=$(secret redis-operator) redis-cli -p "$SECURE_REDIS_PORT" --user operator acl load >/dev/null
+    say "secured Redis already running (pid $(cat "$pidf")), ACLs reloaded"; return
+  fi
+  port_open "$SECURE_REDIS_PORT" && fail "redis start" "port $SECURE_REDIS_PORT is taken by another process"
+  # No persistence, as the default stack's: Redis is a projection rebuilt from the log.
+  setsid nohup redis-server --bind 127.0.0.1 --port "$SECURE_REDIS_PORT" --save "" --appendonly no \
+    --aclfile "$SECURE_DIR/redis.acl" --dir "$SECURE_DIR/redis" --logfile "$LOG_DIR/redis-secure.log" </dev/null >/dev/null 2>&1 &
+  echo $! >"$pidf"
+  wait_for "redis" 20 redis_ping || fail "redis ready" "no PONG from the operator on port $SECURE_REDIS_PORT within 20 s; see $LOG_DIR/redis-secure.log"
+  say "started secured Redis on 127.0.0.1:$SECURE_REDIS_PORT (pid $(cat "$pidf")), default user off"
+}
+
 start() {
   "$ROOT/infra/fetch.sh"
   write_env
   start_kafka
   apply_acls
+  start_redis
   say "secured stack up; operator environment in $SECURE_DIR/env, each service's in $SECURE_DIR/<service>.env"
 }
 
 stop() {
   local b=$brokers
   [ -f "$RUN_DIR/secure-brokers" ] && b=$(cat "$RUN_DIR/secure-brokers")
+  stop_pid redis-secure
   SECURE=1 "$ROOT/infra/kafka.sh" stop "$b"
   rm -f "$RUN_DIR/secure-brokers"
 }
