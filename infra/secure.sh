@@ -84,18 +84,63 @@ start_redis() {
   say "started secured Redis on 127.0.0.1:$SECURE_REDIS_PORT (pid $(cat "$pidf")), default user off"
 }
 
+apicurio_ready() { curl -fsS "http://127.0.0.1:$SECURE_APICURIO_MGMT_PORT/health/ready" >/dev/null 2>&1; }
+apicurio_ready_or_dead() { apicurio_ready || [ ! -d "/proc/$1" ]; }
+proxy_ready() { curl -fsS -u "operator:$(secret registry-operator)" "http://127.0.0.1:$SECURE_REGISTRY_PORT/apis/ccompat/v7/subjects" >/dev/null 2>&1; }
+
+# Apicurio with kafkasql storage on the secured cluster as its own principal (registry), on
+# ports nobody else is told about; the clients' address is the proxy's.
+start_registry() {
+  local pidf=$RUN_DIR/registry-secure.pid java21 conf=$SECURE_DIR/registry.properties kafka
+  java21=$(find_java21) || fail "registry java" "Apicurio $APICURIO_VERSION needs Java 21+; set REGISTRY_JAVA=/path/to/bin/java"
+  if pid_alive "$pidf"; then say "secured registry already running (pid $(cat "$pidf"))"; else
+    for p in "$SECURE_APICURIO_PORT" "$SECURE_APICURIO_MGMT_PORT"; do
+      port_open "$p" && fail "registry start" "port $p is taken by another process"
+    done
+    kafka="org.apache.kafka.common.security.scram.ScramLoginModule required username=\"registry\" password=\"$(secret kafka-registry)\";"
+    (umask 077; for c in producer consumer admin; do
+      printf 'apicurio.kafkasql.%s.security.protocol=SASL_PLAINTEXT\napicurio.kafkasql.%s.sasl.mechanism=SCRAM-SHA-512\napicurio.kafkasql.%s.sasl.jaas.config=%s\n' "$c" "$c" "$c" "$kafka"
+    done >"$conf")
+    setsid nohup "$java21" -Xms128m -Xmx384m -XX:+UseG1GC -Djava.awt.headless=true \
+      -Dsolvermesh.infra="$INFRA_DIR" -Dquarkus.config.locations="file:$conf" \
+      -Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$SECURE_APICURIO_PORT" \
+      -Dquarkus.management.host=127.0.0.1 -Dquarkus.management.port="$SECURE_APICURIO_MGMT_PORT" \
+      -Dapicurio.storage.kind=kafkasql -Dapicurio.kafkasql.bootstrap.servers="$(SECURE=1 "$ROOT/infra/kafka.sh" bootstrap "$brokers")" \
+      -Dapicurio.rest.deletion.artifact.enabled=true -Dapicurio.rest.deletion.artifact-version.enabled=true \
+      -jar "$INFRA_DIR/apicurio/$APICURIO_VERSION/quarkus-run.jar" >"$LOG_DIR/registry-secure.log" 2>&1 </dev/null &
+    echo $! >"$pidf"
+    local pid=$!
+    wait_for "registry" 180 apicurio_ready_or_dead "$pid" \
+      || fail "registry ready" "no answer on http://127.0.0.1:$SECURE_APICURIO_MGMT_PORT/health/ready within 180 s; see $LOG_DIR/registry-secure.log"
+    [ -d "/proc/$pid" ] || fail "registry start" "registry exited during startup; see $LOG_DIR/registry-secure.log"
+    say "started secured registry (Apicurio, 127.0.0.1:$SECURE_APICURIO_PORT, pid $pid)"
+  fi
+  pidf=$RUN_DIR/registry-proxy.pid
+  if pid_alive "$pidf"; then say "registry proxy already running (pid $(cat "$pidf"))"; return; fi
+  port_open "$SECURE_REGISTRY_PORT" && fail "registry proxy" "port $SECURE_REGISTRY_PORT is taken by another process"
+  local id
+  for id in $REGISTRY_IDENTITIES; do secret "registry-$id" >/dev/null; done
+  setsid nohup node "$ROOT/infra/registry-proxy.mjs" "$SECURE_REGISTRY_PORT" "$SECURE_APICURIO_PORT" "$SECRETS" \
+    "$(echo $REGISTRY_IDENTITIES | tr ' ' ,)" operator >"$LOG_DIR/registry-proxy.log" 2>&1 </dev/null &
+  echo $! >"$pidf"
+  wait_for "registry proxy" 30 proxy_ready || fail "registry proxy" "the proxy did not answer the operator within 30 s; see $LOG_DIR/registry-proxy.log"
+  say "registry proxy at http://127.0.0.1:$SECURE_REGISTRY_PORT/apis/ccompat/v7 (reads: every service; writes: operator)"
+}
+
 start() {
   "$ROOT/infra/fetch.sh"
   write_env
   start_kafka
   apply_acls
   start_redis
+  start_registry
   say "secured stack up; operator environment in $SECURE_DIR/env, each service's in $SECURE_DIR/<service>.env"
 }
 
 stop() {
   local b=$brokers
   [ -f "$RUN_DIR/secure-brokers" ] && b=$(cat "$RUN_DIR/secure-brokers")
+  stop_pids registry-proxy registry-secure
   stop_pid redis-secure
   SECURE=1 "$ROOT/infra/kafka.sh" stop "$b"
   rm -f "$RUN_DIR/secure-brokers"

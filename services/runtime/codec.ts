@@ -87,10 +87,14 @@ export class EventCodec {
   }
 
   /**
-   * Registering an identical schema again returns its existing id. A new subject gets the
+   * A schema registered already is looked up, which changes nothing: where only the operator
+   * may register (the secured stack's registry proxy), a service finds the ids the operator's
+   * `solvermesh schemas register` created. Otherwise it is registered: a new subject gets the
    * catalog's level; the level of an existing one (perhaps set by an operator) is left alone.
    */
   private async registerOnce(subject: string, schema: EventSchema): Promise<number> {
+    const known = await this.admin.lookup(subject, schema.schema);
+    if (known !== undefined) return known;
     const isNew = (await this.admin.versions(subject)).length === 0;
     const id = await this.admin.register(subject, schema.schema);
     if (isNew) await this.admin.setCompatibility(subject, COMPATIBILITY_LEVEL);

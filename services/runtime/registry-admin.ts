@@ -10,6 +10,8 @@ export interface RegistryAdmin {
   schemaExists(id: number): Promise<boolean>;
   versions(subject: string): Promise<Array<{ version: number; id: number; schema: Record<string, unknown> }>>;
   register(subject: string, schema: Record<string, unknown>): Promise<number>;
+  /** The id of `schema` under `subject` when it is registered there, else undefined (changes nothing). */
+  lookup(subject: string, schema: Record<string, unknown>): Promise<number | undefined>;
   setCompatibility(subject: string, level: string): Promise<void>;
   /** The subject's compatibility level (Apicurio answers the global default when none is set). */
   compatibility(subject: string): Promise<string | null>;
@@ -98,6 +100,14 @@ export function registryAdmin(baseUrl: string): RegistryAdmin {
         const r = await call<{ version: number; id: number; schema: string }>('GET', `/subjects/${enc(subject)}/versions/${v}`);
         return { version: r.version, id: r.id, schema: JSON.parse(r.schema) as Record<string, unknown> };
       }));
+    },
+    lookup: async (subject, schema) => {
+      try {
+        return (await call<{ id: number }>('POST', `/subjects/${enc(subject)}`, { schema: JSON.stringify(schema) })).id;
+      } catch (err) {
+        if (registryNotFound(err)) return undefined;
+        throw err;
+      }
     },
     register: async (subject, schema) => (await call<{ id: number }>('POST', `/subjects/${enc(subject)}/versions`, { schema: JSON.stringify(schema) })).id,
     setCompatibility: async (subject, level) => {
