@@ -33,6 +33,8 @@ export interface CodecOptions {
   readonly unknownIds?: UnknownIdPolicy;
   /** Wall clock for the unknown-id policy (infrastructure timing, not event time). */
   readonly clock?: () => number;
+  /** Where the registry credentials are read (credentials.ts); the process's environment by default. */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 export class EventCodec {
@@ -51,9 +53,9 @@ export class EventCodec {
   private readonly clock: () => number;
 
   constructor(registryUrl: string, schemas: Map<string, EventSchema> = loadEventSchemas(), opts: CodecOptions = {}) {
-    const auth = registryAuth();
+    const auth = registryAuth(opts.env);
     this.registry = new SchemaRegistry({ host: registryUrl, clientId: 'solvermesh', retry: { retries: 2 }, ...(auth ? { auth } : {}) });
-    this.admin = registryAdmin(registryUrl);
+    this.admin = registryAdmin(registryUrl, opts.env);
     this.clock = opts.clock ?? Date.now;
     this.unknownIds = new UnknownSchemaIds(opts.unknownIds ?? DEFAULT_UNKNOWN_ID_POLICY, this.clock());
     this.schemas = schemas;

@@ -49,8 +49,8 @@ function answersAboutTheRequest(status: number, registryCode: number | undefined
   return status !== 404 || registryCode !== undefined;
 }
 
-export function registryAdmin(baseUrl: string): RegistryAdmin {
-  const auth = registryAuth();
+export function registryAdmin(baseUrl: string, env?: NodeJS.ProcessEnv): RegistryAdmin {
+  const auth = registryAuth(env);
   const authorization: Record<string, string> = auth ? { authorization: basicAuthHeader(auth) } : {};
   const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
     let res: Response;
