@@ -59,13 +59,14 @@ PROPS
 # the commands and key patterns it needs. Keys are <TOPIC_PREFIX>mesh:* (the impedance registry,
 # services/impedance) and <prefix>gateway:rate:* (the gateway's rate limits). %R~ is read-only.
 secure_redis_acl() {
-  local common='resetchannels -@all +ping +info +hello +client|setname +select'
+  # After the categories: -@dangerous takes INFO, which ioredis's ready check sends.
+  local common='+ping +info +hello +client|setname +select'
   cat <<ACL
 user default off nopass -@all
 user operator on #$(printf %s "$(secret redis-operator)" | sha256sum | cut -d' ' -f1) ~* &* +@all
-user impedance on #$(printf %s "$(secret redis-impedance)" | sha256sum | cut -d' ' -f1) ~*mesh:* $common +@read +@write +@scripting -@dangerous +scan +unlink
-user gateway on #$(printf %s "$(secret redis-gateway)" | sha256sum | cut -d' ' -f1) %R~*mesh:* ~*gateway:rate:* $common +@read +@write +@scripting -@dangerous
-user cli on #$(printf %s "$(secret redis-cli)" | sha256sum | cut -d' ' -f1) %R~*mesh:* $common +@read +@scripting -@dangerous
+user impedance on #$(printf %s "$(secret redis-impedance)" | sha256sum | cut -d' ' -f1) ~*mesh:* resetchannels -@all +@read +@write +@scripting -@dangerous +scan +unlink $common
+user gateway on #$(printf %s "$(secret redis-gateway)" | sha256sum | cut -d' ' -f1) %R~*mesh:* ~*gateway:rate:* resetchannels -@all +@read +@write +@scripting -@dangerous $common
+user cli on #$(printf %s "$(secret redis-cli)" | sha256sum | cut -d' ' -f1) %R~*mesh:* resetchannels -@all +@read +@scripting -@dangerous $common
 ACL
 }
 
