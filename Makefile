@@ -2,7 +2,8 @@
 SHELL := /bin/bash
 BROKERS ?= 1
 MOCHA := npx mocha
-ENV_FILE := .infra/env
+# SECURE=1: the secured stack's operator identity (infra/secure.sh writes it) instead.
+ENV_FILE := $(if $(filter 1,$(SECURE)),.infra/secure/env,.infra/env)
 # Programs read KAFKA_BROKERS, SCHEMA_REGISTRY_URL and REDIS_URL; take them from .infra/env
 # unless the caller already set them.
 WITH_ENV := set -a; [ -f $(ENV_FILE) ] && . ./$(ENV_FILE); set +a;
