@@ -42,7 +42,8 @@ async function until<T>(what: string, f: () => Promise<T | undefined>, timeoutMs
 }
 
 describe('security: Kafka ACLs on the secured cluster', function () {
-  this.timeout(240_000);
+  // A cold secured stack (two Kafka-backed JVMs) took 4 min to start on the loaded 2-core box.
+  this.timeout(600_000);
   const prefix = `t-sec-${Date.now().toString(36)}${randomBytes(3).toString('hex')}.`;
   let operator: Identity;
   let solver: Child | undefined;

@@ -19,7 +19,8 @@ async function refusal(p: Promise<unknown>): Promise<string> {
 }
 
 describe('security: Redis ACL users and the registry proxy', function () {
-  this.timeout(240_000);
+  // A cold secured stack (two Kafka-backed JVMs) took 4 min to start on the loaded 2-core box.
+  this.timeout(600_000);
   const ns = `t-sec-${Date.now().toString(36)}${randomBytes(3).toString('hex')}.`;
   const clients: Redis[] = [];
   const connect = (url: string, opts: { username?: string; password?: string; enableReadyCheck?: boolean } = {}) => {
