@@ -144,3 +144,39 @@ export function registryAcls(): AclEntry[] {
 export function aclBindings(prefix: string): AclEntry[] {
   return SERVICE_ACCESS.flatMap((a) => serviceAcls(a, prefix));
 }
+
+/** An ACL as one comparable string (kafkajs returns describeAcls' entries in this shape too). */
+export const aclKey = (a: AclEntry) => [a.principal, a.host, a.permissionType, a.resourceType, a.resourceName, a.resourcePatternType, a.operation].join('|');
+
+/**
+ * Stems of the resources a namespace owns: its topics' families (`solver.`, `mesh.`), its
+ * groups, and the unprefixed reader groups. A resource of `prefix` is the prefix followed by one
+ * of them; `t-x.mesh.acks` under the empty prefix is another namespace's, never ours to prune.
+ */
+function namespaceStems(): string[] {
+  const stems = new Set<string>();
+  for (const a of SERVICE_ACCESS) {
+    for (const t of [...a.reads, ...a.writes, ...a.dlqOfInputs]) stems.add(`${t.slice(0, t.indexOf('.') + 1)}`);
+    for (const g of [...a.groups, ...(a.plainGroups ?? []), ...(a.describesGroups ?? [])]) stems.add(g);
+  }
+  return [...stems];
+}
+
+/**
+ * The ACLs of the managed principals (the services'; the registry's with `registry`) on the
+ * brokers for `prefix`'s resources that `wanted` no longer holds: what a change of
+ * topics/access.ts left behind. Other namespaces' ACLs and other principals' are not touched.
+ */
+export function staleAcls(existing: readonly AclEntry[], wanted: readonly AclEntry[], prefix: string, registry = false): AclEntry[] {
+  const keep = new Set(wanted.map(aclKey));
+  const managed = new Set([...SERVICE_ACCESS.map((a) => `User:${a.principal}`), ...(registry ? [`User:${REGISTRY_ACCESS.principal}`] : [])]);
+  const stems = namespaceStems();
+  const ours = (a: AclEntry) => {
+    if (a.principal === `User:${REGISTRY_ACCESS.principal}` || a.resourceType === Res.CLUSTER) return true;
+    // The unprefixed reader groups (`solvermesh-reader-` ...) are written by every namespace's
+    // apply; only the unprefixed namespace prunes them (a TOPIC_PREFIX ends in '.').
+    if (a.resourceType === Res.GROUP && !a.resourceName.includes('.')) return prefix === '';
+    return a.resourceName.startsWith(prefix) && stems.some((s) => a.resourceName.slice(prefix.length).startsWith(s));
+  };
+  return existing.filter((a) => managed.has(a.principal) && ours(a) && !keep.has(aclKey(a)));
+}

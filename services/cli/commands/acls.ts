@@ -17,9 +17,13 @@ export function register(program: Command): void {
     .command('apply')
     .description('create every service principal\'s ACLs for TOPIC_PREFIX (as a principal allowed to alter ACLs: the operator)')
     .option('--registry', 'also the schema registry\'s own ACLs (its kafkasql topics and groups)')
-    .action(async (o: { registry?: boolean }) => {
-      const n = await applyAcls(loadConfig().kafkaBrokers, chosen(o));
-      process.stdout.write(`acls: ${n} applied\n`);
+    .option('--prune', 'delete the managed principals\' ACLs of this namespace that topics/access.ts no longer derives (without it they are only printed)')
+    .action(async (o: { registry?: boolean; prune?: boolean }) => {
+      const config = loadConfig();
+      const r = await applyAcls(config.kafkaBrokers, chosen(o), { prefix: config.topicPrefix, ...o });
+      process.stdout.write(`acls: ${r.applied} applied\n`);
+      for (const a of r.stale) process.stdout.write(`${r.pruned ? 'pruned' : 'stale '} ${line(a)}`);
+      if (r.stale.length > 0 && !r.pruned) process.stdout.write(`acls: ${r.stale.length} stale (not derived from topics/access.ts any more); --prune deletes them\n`);
     });
   acls
     .command('list')

@@ -6,7 +6,8 @@ import { SOURCES } from '../../../services/guardian/processor';
 import { SEQUENCED as SEQUENCED_INPUT } from '../../../services/guardian/ticks';
 import { INPUTS as SOLVER_INPUTS } from '../../../services/solver/processor';
 import { INPUTS as VERIFIER_INPUTS } from '../../../services/verifier/processor';
-import { accessOf, SERVICE_ACCESS, serviceAcls } from '../../../topics/access';
+import { AclPermissionTypes, ResourcePatternTypes } from 'kafkajs';
+import { accessOf, aclBindings, aclKey, registryAcls, SERVICE_ACCESS, serviceAcls, staleAcls } from '../../../topics/access';
 import { TOPICS } from '../../../topics/catalog';
 
 const written = (principal: string, prefix = '') =>
@@ -48,5 +49,21 @@ describe('service access (topics/access.ts)', () => {
   it('given every declared access, when its topics are looked up, then each is a declared topic', () => {
     const names = new Set<string>(TOPICS.map((t) => t.name));
     for (const a of SERVICE_ACCESS) for (const t of [...a.reads, ...a.writes, ...a.dlqOfInputs]) assert.ok(names.has(t), `${a.principal}: ${t}`);
+  });
+
+  it('given the brokers hold a namespace\'s derived ACLs plus one access.ts dropped, another namespace\'s and a foreign principal\'s, when the stale ones of the namespace are asked, then only the dropped one is', () => {
+    const acl = (principal: string, resourceName: string, operation = Op.WRITE) => ({
+      principal: `User:${principal}`, host: '*', permissionType: AclPermissionTypes.ALLOW, resourceType: Res.TOPIC, resourceName, resourcePatternType: ResourcePatternTypes.LITERAL, operation,
+    });
+    const ns = 't-x.';
+    const wanted = aclBindings(ns);
+    const dropped = acl('simulator', `${ns}solver.costs`);
+    const existing = [...wanted, ...aclBindings('t-y.'), ...aclBindings(''), ...registryAcls(), dropped, acl('alice', `${ns}solver.costs`)];
+    assert.deepEqual(staleAcls(existing, wanted, ns).map(aclKey), [aclKey(dropped)]);
+    // Under the unprefixed namespace the other namespaces' ACLs are not its own either.
+    assert.deepEqual(staleAcls(existing, aclBindings(''), '').map(aclKey), []);
+    // The registry's are managed only when asked for.
+    const oldRegistry = { ...registryAcls()[0]!, resourceName: 'old-journal-' };
+    assert.deepEqual(staleAcls([...existing, oldRegistry], [...wanted, ...registryAcls()], ns, true).map(aclKey).filter((k) => k.startsWith('User:registry')), [aclKey(oldRegistry)]);
   });
 });
