@@ -22,7 +22,7 @@ import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import Redis from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
-import { kafkajsConfig } from '../../services/runtime/credentials';
+import { kafkajsConfig, rdkafkaAuth, redisAuth } from '../../services/runtime/credentials';
 import type * as Rd from 'node-rdkafka';
 import * as current from '../../services/impedance';
 import { brokerCpu, fillHeartbeats, median, processCpu, redisCpu } from './fill';
@@ -75,7 +75,7 @@ async function rawKafkajs(prefix: string): Promise<number> {
 async function rawRdkafka(prefix: string): Promise<number> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const rd = require('node-rdkafka') as typeof Rd;
-  const c = new rd.KafkaConsumer({ 'metadata.broker.list': base.kafkaBrokers.join(','), 'group.id': `${prefix}raw-rd-${randomBytes(3).toString('hex')}`, 'enable.auto.commit': false, 'max.partition.fetch.bytes': FETCH_BYTES_PER_PARTITION }, { 'auto.offset.reset': 'earliest' });
+  const c = new rd.KafkaConsumer({ 'metadata.broker.list': base.kafkaBrokers.join(','), ...rdkafkaAuth(), 'group.id': `${prefix}raw-rd-${randomBytes(3).toString('hex')}`, 'enable.auto.commit': false, 'max.partition.fetch.bytes': FETCH_BYTES_PER_PARTITION }, { 'auto.offset.reset': 'earliest' });
   await new Promise<void>((res, rej) => c.connect({}, (e) => (e ? rej(e) : res())));
   c.setDefaultConsumeTimeout(100);
   c.subscribe([`${prefix}mesh.heartbeats`]);
@@ -131,7 +131,7 @@ async function measure(prefix: string, svc: Measured): Promise<ServiceRun> {
     const [t] = await admin.fetchOffsets({ groupId: `${prefix}solvermesh.impedance`, topics: [topic] });
     return (t?.partitions ?? []).reduce((s, p) => s + Math.max(0, Number(p.offset)), 0);
   };
-  const redis = new Redis(base.redisUrl);
+  const redis = new Redis(base.redisUrl, redisAuth());
   let first = 0;
   let firstAt = 0;
   let cpu0 = 0;

@@ -7,6 +7,7 @@
 //   BENCH_HEARTBEATS (300000)  BENCH_BATCH (20000, the service's)  BENCH_RUNS (5)  IMPEDANCE_* knobs as in the service.
 import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
+import { redisAuth } from '../../services/runtime/credentials';
 import pino from 'pino';
 import { EventCodec } from '../../services/runtime/codec';
 import { loadConfig } from '../../services/runtime/config';
@@ -83,7 +84,7 @@ async function main(): Promise<void> {
     const value = await codec.encode(`${topicPrefix}mesh.heartbeats`, hb);
     parts[p]!.push({ topic: `${topicPrefix}mesh.heartbeats`, partition: p, offset: String(parts[p]!.length), key: Buffer.from(hb.agent_id), value, headers: {}, timestamp: String(Math.floor(hb.received_at / 1000)) });
   }
-  const redis = new Redis(config.redisUrl);
+  const redis = new Redis(config.redisUrl, redisAuth());
   const runs: Array<{ node: number; redis: number; rate: number }> = [];
   for (let r = 0; r < RUNS; r++) {
     runs.push(await run(codec, topicPrefix, parts, redis));

@@ -9,6 +9,7 @@
 //   BENCH_PARTITIONS (6)  IMPEDANCE_* knobs as in the service.
 import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
+import { redisAuth } from '../../services/runtime/credentials';
 import pino from 'pino';
 import type { HeartbeatReceived } from '../../schemas/generated/events';
 import { loadEventSchemas } from '../../schemas/catalog';
@@ -41,7 +42,7 @@ async function main(): Promise<void> {
   const parts: Buffer[][] = Array.from({ length: PARTITIONS }, () => []);
   let i = 0;
   for (const hb of meshHeartbeats(N)) parts[(i++ % AGENTS) % PARTITIONS]!.push(hbType.toBuffer(hb));
-  const redis = new Redis(loadConfig(process.env).redisUrl);
+  const redis = new Redis(loadConfig(process.env).redisUrl, redisAuth());
   const prefix = `bench-proc-${randomBytes(3).toString('hex')}:`;
   const processor = impedanceProcessor({
     store: new RegistryStore(redis, prefix), logger: pino({ level: 'silent' }), summaryPartition: 0,

@@ -8,6 +8,7 @@
 //   bench-impedance at ~70,000/s with IMPEDANCE_REGISTRY_LAG_MS=1000)  BENCH_RUNS (3)
 import { createHash, randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
+import { redisAuth } from '../../services/runtime/credentials';
 import type { HeartbeatReceived } from '../../schemas/generated/events';
 import { loadEventSchemas } from '../../schemas/catalog';
 import { loadConfig } from '../../services/runtime/config';
@@ -59,7 +60,7 @@ async function main(): Promise<void> {
     folds[(i % AGENTS) % PARTITIONS]!.apply(hb);
     if (++i % EVERY === 0) rounds.push(folds.map((f) => { f.commit(); return f.takeDirty(); }));
   }
-  const redis = new Redis(loadConfig(process.env).redisUrl);
+  const redis = new Redis(loadConfig(process.env).redisUrl, redisAuth());
   for (let r = 0; r < RUNS; r++) {
     for (const [name, impl] of impls) {
       const x = await run(impl, redis, rounds);

@@ -4,6 +4,7 @@
 //   BENCH_RUNS (20)
 import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
+import { redisAuth } from '../../services/runtime/credentials';
 import { loadConfig } from '../../services/runtime/config';
 import * as store from '../../services/impedance/registry-store';
 import * as summaries from '../../services/impedance/summaries';
@@ -19,7 +20,7 @@ async function main(): Promise<void> {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     impls.unshift([process.env.BENCH_IMPL, { ...require(`${process.env.BENCH_IMPL}/registry-store`), ...require(`${process.env.BENCH_IMPL}/summaries`) } as Impl]);
   }
-  const redis = new Redis(loadConfig(process.env).redisUrl);
+  const redis = new Redis(loadConfig(process.env).redisUrl, redisAuth());
   const prefix = `bench-summ-${randomBytes(3).toString('hex')}:`;
   const rand = prng(3);
   const t0 = Date.now() * 1000;

@@ -8,6 +8,7 @@
 //   coordinator: conflict reports; the ConflictQuarantined of report seq or a later one.
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
+import { redisAuth } from '../../services/runtime/credentials';
 import type { SolvermeshEvent } from '../../schemas/generated/events';
 import type { EventCodec } from '../../services/runtime/codec';
 import { unlinkPrefixed } from '../../services/impedance/registry-store';
@@ -143,7 +144,7 @@ export function impedanceScenario(ctx: BenchContext): Scenario {
     prepare: async () => { await applyTopics(ctx.brokers, allTopicSpecs(ctx.prefix).filter((t) => t.name.startsWith(`${ctx.prefix}mesh.`))); },
     async ready() {
       producer = await benchProducer(ctx.brokers, { lingerMs: 0 });
-      redis = new Redis(ctx.redisUrl);
+      redis = new Redis(ctx.redisUrl, redisAuth());
       const r = redis;
       // The registry's summary entries: "score|state|last heartbeat (µs)|...", one per agent.
       poller = (async () => {
