@@ -46,8 +46,8 @@ schemas-check: build ## fail on a schema change that is not FULL_TRANSITIVE comp
 test: deps typecheck build schemas-check up ## every test: unit, integration and e2e against real Kafka, registry and Redis
 	@$(WITH_ENV) $(MOCHA) --config .mocharc.json
 
-demo: topics ## the main job: run a service and push Avro events through it end to end
-	@$(WITH_ENV) node dist/services/demo/main.js
+demo: topics ## the main job: run a service and push Avro events through it end to end (SECURE=1: each service process under its own identity)
+	@$(WITH_ENV) $(if $(filter 1,$(SECURE)),DEMO_IDENTITIES=$(CURDIR)/.infra/secure) node dist/services/demo/main.js
 
 seed-curls: deps ## seed 000 §9.1-9.4 curl commands (corrected) against a running gateway: GATEWAY_URL=http://127.0.0.1:3000 TOKEN=<token>
 	@bash test/seed/seed-curls.sh "$(GATEWAY_URL)" "$(TOKEN)"

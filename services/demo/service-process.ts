@@ -5,6 +5,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { projectRoot } from '../../schemas/project-root';
+import { readEnvFile } from '../runtime/credentials';
+import { readKnobs } from '../runtime/knobs';
+import { DEMO_KNOBS } from './config';
 
 export interface ServiceProcess {
   readonly proc: ChildProcess;
@@ -17,8 +20,11 @@ export interface ServiceProcess {
 }
 
 export function startService(name: string, env: NodeJS.ProcessEnv = {}): ServiceProcess {
+  // On the secured stack each service is itself, not the operator the demo runs as.
+  const { demoIdentities } = readKnobs(DEMO_KNOBS);
+  const identity = demoIdentities === '' ? {} : readEnvFile(join(demoIdentities, `${name}.env`));
   const proc = spawn(join(projectRoot(), 'bin', 'solvermesh'), ['run', name], {
-    env: { ...process.env, HTTP_PORT: '0', ...env }, stdio: ['ignore', 'inherit', 'pipe'],
+    env: { ...process.env, HTTP_PORT: '0', ...identity, ...env }, stdio: ['ignore', 'inherit', 'pipe'],
   });
   let log = '';
   proc.stderr!.on('data', (d: Buffer) => (log += d.toString()));

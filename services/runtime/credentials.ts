@@ -78,3 +78,17 @@ export function registryAuth(env?: NodeJS.ProcessEnv): { username: string; passw
 }
 
 export const basicAuthHeader = (c: { username: string; password: string }) => `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`;
+
+/**
+ * An identity's environment file (`KEY=value` lines, as infra/secure.sh writes
+ * `.infra/secure/<service>.env`): names and secret-file paths, never secrets themselves.
+ */
+export function readEnvFile(path: string): Record<string, string> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new SolvermeshError('CONFIG_INVALID', `${path}: cannot read the identity's environment (${(err as Error).message})`);
+  }
+  return Object.fromEntries(text.split('\n').filter((l) => /^[A-Z_][A-Z0-9_]*=/.test(l)).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+}

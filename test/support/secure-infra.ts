@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
+import { readEnvFile } from '../../services/runtime/credentials';
 
 const ROOT = join(__dirname, '..', '..');
 const SECURE_DIR = join(ROOT, '.infra', 'secure');
@@ -43,8 +44,7 @@ export function ensureSecureInfra(): Promise<void> {
 
 /** `operator` (the stack's env) or a principal's environment: brokers, URLs and credential files. */
 export function identity(name: string): Identity {
-  const file = join(SECURE_DIR, name === 'operator' ? 'env' : `${name}.env`);
-  return Object.fromEntries(readFileSync(file, 'utf8').split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  return readEnvFile(join(SECURE_DIR, name === 'operator' ? 'env' : `${name}.env`));
 }
 
 /** A password of the stack, for the specs that speak a protocol by hand (Redis, HTTP). */
