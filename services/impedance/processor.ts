@@ -22,6 +22,7 @@ import type { RegistryStore } from './registry-store';
 import { createRegistryWriter } from './registry-writer';
 import { recordDecision, RESTRICTION_INPUT_TYPES } from './restrictions';
 import { scheduleReactor } from './schedule-reactor';
+import { mergeMarks, summaryTickOf, type PartitionMark } from './summary-clock';
 import { summaryReactor } from './summary-reactor';
 
 const HEARTBEATS: TopicName = 'mesh.heartbeats';
@@ -43,7 +44,7 @@ export interface ImpedanceProcessorDeps {
   readonly readAckTail?: ReadAckTailFn;
   readonly committedAcks?: CommittedFn;
   readonly logger: Logger;
-  /** The heartbeat partition whose watermark drives the 5 s summaries (one emitter per mesh). */
+  /** The heartbeat partition whose owner emits the 5 s summaries (one emitter per mesh). */
   readonly summaryPartition?: number;
   /** Where the processor's metrics go; the service passes its own so /metrics shows them. */
   readonly registry?: Registry;
@@ -105,8 +106,13 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
   const agentAckPartitions = topicSpec(AGENT_ACKS).partitions;
   const onAck = ackReactor(store, metrics);
   const summaries = summaryReactor(store);
-  /** The summary partition's latest event-time tick in the batch, answered at flush. */
-  let pendingTick: number | undefined;
+  /** An owned partition's watermark crossed a 5 s tick in the batch: summaries are looked at in flush. */
+  let crossed = false;
+  /** The tick of the last summaries emitted, and before the batch (restored when it aborts). */
+  let summarizedTick = -Infinity;
+  let summarizedBefore = -Infinity;
+  /** Records behind each owned heartbeat partition's high watermark at its last commit. */
+  const heartbeatLag = new Map<number, number>();
   /** Outputs of flush steps that succeeded, kept when a later step fails and flush is retried. */
   let flushed: Emit[] = [];
   const flushedParts = new Set<number>();
@@ -130,7 +136,7 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
     x.registry.lastRecordMs = ctx.timestampMs;
     const res = x.fold.apply(hb);
     if (res.duplicate) duplicates++; else applied++;
-    if (res.tick !== undefined && ctx.partition === summaryPartition) pendingTick = res.tick;
+    if (res.tick !== undefined) crossed = true;
     return stateChanges(res);
   }
 
@@ -168,6 +174,32 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
   }
 
   const drain = () => writer.drain(folds.all());
+
+  /** How far each owned partition's summary entries are in Redis, and when it last got a batch. */
+  const marks = (): PartitionMark[] => [...folds.all()].map((x) => ({
+    partition: x.partition, watermarkUs: x.registry.entriesThroughUs, seenMs: x.registry.lastFlush, behind: (heartbeatLag.get(x.partition) ?? 0) > 0,
+  }));
+
+  /**
+   * A partition crossed a 5 s tick. Its owner publishes how far its summary entries are written
+   * (without waiting for the writes); the summary partition's owner writes its own first, then
+   * summarises at the tick every partition reached (summary-clock.ts), once per tick.
+   */
+  async function summarize(): Promise<Emit[]> {
+    if (!folds.has(summaryPartition)) {
+      void drain().then(() => store.writeWatermarks(marks())).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'watermarks not published'));
+      return [];
+    }
+    writer.writeSummaryEntries(folds.all());
+    await drain();
+    const mine = marks();
+    await store.writeWatermarks(mine);
+    const tick = summaryTickOf(mergeMarks(await store.watermarks(), mine), now());
+    if (tick === null || tick <= summarizedTick) return [];
+    const out = await summaries(tick);
+    summarizedTick = tick;
+    return out;
+  }
 
   /** A request is scheduled unless its partition's log froze the mesh before it (freeze.ts). */
   function onCoordination(req: CoordinationRequested, partition: number): readonly Emit[] | Promise<readonly Emit[]> {
@@ -215,11 +247,9 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
         flushed.push(...(await flushPartition(folds.get(p))));
         flushedParts.add(p);
       }
-      if (pendingTick !== undefined) {
-        // The summary reads the registry: let the writes under way land first.
-        await drain();
-        flushed.push(...(await summaries(pendingTick)));
-        pendingTick = undefined;
+      if (crossed) {
+        flushed.push(...(await summarize()));
+        crossed = false;
       }
       writer.flushEnded(now());
       if (applied > 0) metrics.heartbeats.inc({ result: 'applied' }, applied);
@@ -227,26 +257,27 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
       applied = 0;
       duplicates = 0;
       folds.batchFlushed();
+      summarizedBefore = summarizedTick;
       const out = flushed;
       flushed = [];
       flushedParts.clear();
       return out;
     },
-    onCommitted({ topic, partition }) {
+    onCommitted({ topic, partition, lag }) {
+      if (topic === HEARTBEATS && lag !== undefined) heartbeatLag.set(partition, lag);
       if (topic !== HEARTBEATS && topic !== AGENT_ACKS) return;
       const x = folds.committed(partition);
       if (x) checkpointer.committed(x, now());
     },
     onAbort() {
       gate.aborted();
+      crossed = false;
+      summarizedTick = summarizedBefore;
       flushed = [];
       flushedParts.clear();
       applied = 0;
       duplicates = 0;
-      for (const x of folds.aborted()) {
-        checkpointer.aborted(x);
-        if (x.partition === summaryPartition) pendingTick = undefined;
-      }
+      for (const x of folds.aborted()) checkpointer.aborted(x);
     },
     async onAssigned(list) {
       warnUnlessCoAssigned(list, log);
@@ -264,7 +295,7 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
     },
     onRevoked(list) {
       gate.revoked(list.filter((x) => x.topic === COORDINATION).map((x) => x.partition));
-      for (const x of list) if (x.topic === HEARTBEATS || x.topic === AGENT_ACKS) folds.revoked(x.partition);
+      for (const x of list) if (x.topic === HEARTBEATS || x.topic === AGENT_ACKS) { folds.revoked(x.partition); heartbeatLag.delete(x.partition); }
     },
     ...(idleWriteMs > 0 ? {
       punctuation: {

@@ -4,6 +4,8 @@
 //   z:class:<c> z:cluster:<id> z:sector:<id> z:cap:<c>   sorted sets, score = impedance score
 //   summary                hash agent id -> "score|state|last_hb_us|cluster|sector|drift" (one
 //                          HGETALL feeds the 5 s summaries)
+//   watermarks             hash heartbeat partition -> "watermark_us|seen_ms|behind": how far its owner's
+//                          summary entries are written (summary-clock.ts)
 //   built:<partition>      marker: this heartbeat partition's agents are in the registry
 //   acc:<5-min bucket>     prediction-accuracy counters; ackseen:<message id> dedupes acks
 // Writes are Lua calls (one per chunk of agents, the agents as one JSON array of strings, 16
@@ -20,6 +22,7 @@ import { transient } from '../runtime/errors';
 import { ACCURACY_BUCKET_MS, ACCURACY_WINDOW_BUCKETS, histogramQuantileMs, type AckMeasure } from './accuracy';
 import type { AgentState } from './agent-fold';
 import type { ScheduleAgent } from './schedule';
+import type { PartitionMark } from './summary-clock';
 import type { AgentSnapshot, PredictionAccuracy } from './summaries';
 
 const APPLY = `
@@ -251,6 +254,23 @@ export class RegistryStore {
 
   async isBuilt(partition: number): Promise<boolean> {
     try { return (await this.r.exists(this.key(`built:${partition}`))) === 1; } catch (err) { throw storeDown('read marker', err); }
+  }
+
+  /** Publishes how far the owned partitions' summary entries are written (after they are). */
+  async writeWatermarks(marks: readonly PartitionMark[]): Promise<void> {
+    const flat = marks.filter((m) => Number.isFinite(m.watermarkUs)).flatMap((m) => [String(m.partition), `${m.watermarkUs}|${m.seenMs}|${m.behind ? 1 : 0}`]);
+    if (flat.length === 0) return;
+    try { await this.r.hset(this.key('watermarks'), ...flat); } catch (err) { throw storeDown('write watermarks', err); }
+  }
+
+  /** Every partition's published watermark. */
+  async watermarks(): Promise<PartitionMark[]> {
+    let h: Record<string, string>;
+    try { h = await this.r.hgetall(this.key('watermarks')); } catch (err) { throw storeDown('read watermarks', err); }
+    return Object.entries(h).map(([p, v]) => {
+      const [wm, seen, behind] = v.split('|');
+      return { partition: Number(p), watermarkUs: Number(wm), seenMs: Number(seen), behind: behind === '1' };
+    });
   }
 
   /** Every agent's compact entry (one HGETALL). */
