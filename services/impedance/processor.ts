@@ -13,8 +13,9 @@ import { decimal, type Emit, type Processor, type RecordContext } from '../runti
 import { ackReactor } from './ack-reactor';
 import { ackTail, createCheckpointer, heartbeatTail, type CommittedFn, type ReadAckTailFn, type ReadTailFn, type RestoreFn } from './checkpointer';
 import { FoldLifecycle, type OwnedPartition } from './fold-lifecycle';
+import { evolveGate, OPEN_GATE, type GateEvent, type GateState } from './coordination-gate';
 import { refusal, sequencedCopies, type FreezeEvent } from './freeze';
-import { FreezeGate, type RestoreFreezeFn } from './freeze-gate';
+import { SequencedGate, type RestoreGateFn } from './freeze-gate';
 import { copiesInto } from './sequenced-copies';
 import { createImpedanceMetrics, registerBacklogGauge, type ImpedanceMetrics } from './metrics';
 import { PartitionFold, type ApplyResult } from './partition-fold';
@@ -22,7 +23,7 @@ import type { RegistryStore } from './registry-store';
 import { createRegistryWriter } from './registry-writer';
 import { recordDecision, RESTRICTION_INPUT_TYPES } from './restrictions';
 import { scheduleReactor } from './schedule-reactor';
-import { mergeMarks, summaryTickOf, type PartitionMark } from './summary-clock';
+import { mergeMarks, QUIET_PARTITION_MS, summaryTickOf, type PartitionMark } from './summary-clock';
 import { summaryReactor } from './summary-reactor';
 
 const HEARTBEATS: TopicName = 'mesh.heartbeats';
@@ -63,12 +64,12 @@ export interface ImpedanceProcessorDeps {
    * costs a full one.
    */
   readonly idleWriteMs?: number;
-  /** A mesh.coordination partition's freeze state at the group's committed offset; without it a partition starts thawed. */
-  readonly restoreFreeze?: RestoreFreezeFn;
+  /** A mesh.coordination partition's gate (freeze, approvals) at the group's committed offset; without it a partition starts open. */
+  readonly restoreGate?: RestoreGateFn<GateState>;
 }
 
 /** The event types the impedance processor takes (AckReceived on mesh.acks and mesh.agent-acks). */
-export const IMPEDANCE_INPUT_TYPES = ['HeartbeatReceived', 'CoordinationRequested', 'AckReceived', ...RESTRICTION_INPUT_TYPES, 'MeshHealRequested'] as const;
+export const IMPEDANCE_INPUT_TYPES = ['HeartbeatReceived', 'CoordinationRequested', 'CoordinationApproved', 'AckReceived', ...RESTRICTION_INPUT_TYPES, 'MeshHealRequested'] as const;
 export const HEAL_COPY_PREFIX = 'mesh-heal:';
 
 export type ImpedanceProcessor = Processor<(typeof IMPEDANCE_INPUT_TYPES)[number]> & {
@@ -101,7 +102,7 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
   const folds = new FoldLifecycle((partition) => ({ partition, fold: new PartitionFold(), registry: writer.cursor(now()), changelog: checkpointer.cursor(now()) }));
   registerBacklogGauge(metrics, () => writer.backlog(folds.all()));
   const schedule = scheduleReactor(store);
-  const gate = new FreezeGate(deps.restoreFreeze);
+  const gate = new SequencedGate<GateState, GateEvent>(OPEN_GATE, evolveGate, deps.restoreGate);
   const coordinationPartitions = topicSpec(COORDINATION).partitions;
   const agentAckPartitions = topicSpec(AGENT_ACKS).partitions;
   const onAck = ackReactor(store, metrics);
@@ -113,6 +114,14 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
   let summarizedBefore = -Infinity;
   /** Records behind each owned heartbeat partition's high watermark at its last commit. */
   const heartbeatLag = new Map<number, number>();
+  /**
+   * Wall ms of the last batch with heartbeats, and of the first after a quiet spell (or ever): a
+   * partition is not quiet before it had QUIET_PARTITION_MS to show records since heartbeats
+   * resumed (the others' records of a burst may be read first).
+   */
+  let lastBeatsMs = -Infinity;
+  let resumedMs = -Infinity;
+  let beats = false;
   /** Outputs of flush steps that succeeded, kept when a later step fails and flush is retried. */
   let flushed: Emit[] = [];
   const flushedParts = new Set<number>();
@@ -137,6 +146,7 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
     const res = x.fold.apply(hb);
     if (res.duplicate) duplicates++; else applied++;
     if (res.tick !== undefined) crossed = true;
+    beats = true;
     return stateChanges(res);
   }
 
@@ -177,7 +187,7 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
 
   /** How far each owned partition's summary entries are in Redis, and when it last got a batch. */
   const marks = (): PartitionMark[] => [...folds.all()].map((x) => ({
-    partition: x.partition, watermarkUs: x.registry.entriesThroughUs, seenMs: x.registry.lastFlush, behind: (heartbeatLag.get(x.partition) ?? 0) > 0,
+    partition: x.partition, watermarkUs: x.registry.entriesThroughUs, seenMs: Math.max(x.registry.lastFlush, resumedMs), behind: (heartbeatLag.get(x.partition) ?? 0) > 0,
   }));
 
   /**
@@ -201,9 +211,9 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
     return out;
   }
 
-  /** A request is scheduled unless its partition's log froze the mesh before it (freeze.ts). */
+  /** A request is scheduled unless its partition's log froze the mesh before it (freeze.ts), with the approvals before it. */
   function onCoordination(req: CoordinationRequested, partition: number): readonly Emit[] | Promise<readonly Emit[]> {
-    const decide = (s: Awaited<ReturnType<typeof gate.state>>) => (s.status === 'frozen' ? [refusal(req, s)] : schedule(req));
+    const decide = (s: GateState) => (s.freeze.status === 'frozen' ? [refusal(req, s.freeze)] : schedule(req, s.approved.has(req.meta.correlation_id)));
     const s = gate.state(partition);
     return s instanceof Promise ? s.then(decide) : decide(s);
   }
@@ -214,6 +224,11 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
    */
   function onFreeze(e: FreezeEvent, ctx: RecordContext): readonly Emit[] | Promise<readonly Emit[]> {
     if (ctx.topic === CIRCUITS) return recordDecision(store, e).then(() => sequencedCopies(e, coordinationPartitions));
+    return onGate(e, ctx);
+  }
+
+  /** A freeze copy or an approval in a coordination partition: folded by its gate. */
+  function onGate(e: GateEvent, ctx: RecordContext): readonly Emit[] | Promise<readonly Emit[]> {
     if (ctx.topic !== COORDINATION) return NO_EMITS;
     const folded = gate.fold(ctx.partition, e);
     return folded instanceof Promise ? folded.then(() => NO_EMITS) : NO_EMITS;
@@ -232,6 +247,7 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
       switch (event.type) {
         case 'HeartbeatReceived': return onHeartbeat(event, ctx);
         case 'CoordinationRequested': return onCoordination(event, ctx.partition);
+        case 'CoordinationApproved': return onGate(event, ctx);
         case 'MeshFrozen':
         case 'MeshThawed': return onFreeze(event, ctx);
         case 'MeshHealRequested': return onHeal(event, ctx);
@@ -246,6 +262,12 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
         if (flushedParts.has(p)) continue;
         flushed.push(...(await flushPartition(folds.get(p))));
         flushedParts.add(p);
+      }
+      if (beats) {
+        const t = now();
+        if (t - lastBeatsMs >= QUIET_PARTITION_MS) resumedMs = t;
+        lastBeatsMs = t;
+        beats = false;
       }
       if (crossed) {
         flushed.push(...(await summarize()));
@@ -272,6 +294,7 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
     onAbort() {
       gate.aborted();
       crossed = false;
+      beats = false;
       summarizedTick = summarizedBefore;
       flushed = [];
       flushedParts.clear();

@@ -10,7 +10,8 @@ import { computeSchedule, parseTarget, SCHEDULE_CHUNK } from './schedule';
 
 const SCHEDULES: TopicName = 'mesh.schedules';
 
-export function scheduleReactor(store: RegistryStore): (req: CoordinationRequested) => Promise<Emit[]> {
+/** `approved`: an operator approved the request's correlation id ahead of it (coordination-gate.ts). */
+export function scheduleReactor(store: RegistryStore): (req: CoordinationRequested, approved: boolean) => Promise<Emit[]> {
   /** Agent ids, selectors resolved through the registry's indexes. */
   async function targetsOf(req: CoordinationRequested): Promise<string[]> {
     const out: string[] = [];
@@ -22,10 +23,10 @@ export function scheduleReactor(store: RegistryStore): (req: CoordinationRequest
     return out;
   }
 
-  return async (req) => {
+  return async (req, approved) => {
     const targets = await targetsOf(req);
     const r = await readRestrictions(store);
-    const refused = refusal(r, req, new Set(targets).size);
+    const refused = refusal(r, req, new Set(targets).size, approved);
     if (refused !== null) return [{ topic: SCHEDULES, key: req.meta.correlation_id, event: refusedSchedule(req, refused) }];
     const agents = await store.scheduleAgents([...new Set(targets)]);
     const chunks = computeSchedule(req, targets, (id) => agents.get(id), SCHEDULE_CHUNK, (a) => circuitOpen(r, a));

@@ -6,7 +6,9 @@
 // at the end of its log when its last batch committed and got no batch for `quietMs` of wall time
 // since is not waited for (as Kafka Streams' max.task.idle.ms): its agents are silent, not
 // unread, and would otherwise hold every summary back forever. One known to have records unread
-// is always waited for. Pure.
+// is always waited for, and none is quiet before QUIET_PARTITION_MS after heartbeats resumed
+// (the service's first batch, or the first after a quiet spell: the processor passes seenMs no
+// older than that), since a burst after a pause reaches the partitions one after another. Pure.
 import { SUMMARY_EVERY_US } from './partition-fold';
 
 /** One heartbeat partition's event-time watermark and when (wall ms) it last got a batch. */

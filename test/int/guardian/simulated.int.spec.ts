@@ -142,8 +142,10 @@ describe('guardian with the simulator, impedance and Redis: a minority partition
     assert.ok(t.reachable_peers >= 60, `${t.reachable_peers} of 120 reachable`);
     await until('the impedance service to lift it', () => w.redis.hget(`${w.prefix}restrictions`, 'frozen'), (v) => v?.startsWith('0|') === true);
     // The recovered agents score DEGRADED for a while (their missed heartbeats), so the mode is
-    // still degraded: the same critical request now passes.
-    const ok = await cli(['mesh', 'coordinate', '--targets', 'cluster:S000-C00', '--at', '+3s', '--priority', '3', '--wait', '60', '--json'], env);
+    // still degraded (SEVERE: an operator approves it): the same critical request now passes.
+    const approved = await cli(['mesh', 'approve', '--by', 'cecilia'], env);
+    assert.equal(approved.code, 0, approved.stderr);
+    const ok = await cli(['mesh', 'coordinate', '--targets', 'cluster:S000-C00', '--at', '+3s', '--priority', '3', '--wait', '60', '--json', '--correlation-id', approved.stdout.trim()], env);
     assert.equal(ok.code, 0, ok.stderr);
     assert.equal((JSON.parse(ok.stdout.trim()) as { entries: unknown[] }).entries.length, 30);
   });
