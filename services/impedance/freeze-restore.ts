@@ -24,7 +24,7 @@ export async function readGateState(d: FreezeRestoreDeps, partition: number): Pr
   await readLog(d.brokers, d.codec, [{ topic: d.topic, partition, from: 0, to }], {
     onRecord: (r) => {
       const e = r.event;
-      if (e && isGateEvent(e) && d.validate(e).length === 0) s = evolveGate(s, e);
+      if (e && isGateEvent(e) && d.validate(e, r.timestampMs).length === 0) s = evolveGate(s, e);
     },
   });
   return s;
