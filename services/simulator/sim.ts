@@ -70,12 +70,14 @@ export async function runMeshSim(o: SimOptions): Promise<SimProgress> {
     if (o.count !== undefined) {
       // As fast as possible: whole periods in agent order, event time as if in real time.
       const batch: HeartbeatReceived[] = [];
+      // A whole period without a heartbeat (every agent dead) ends it: none would come later.
+      let inPeriod = 0;
       for (let i = 0; sent + batch.length < o.count && !o.signal?.aborted; i++) {
+        if (i % mesh.length === 0 && i > 0) { if (inPeriod === 0) break; inPeriod = 0; }
         const a = mesh[i % mesh.length]!;
         const hb = heartbeat(a, startUs, Math.floor(i / mesh.length), rand, faults);
-        if (hb) batch.push(hb);
+        if (hb) { batch.push(hb); inPeriod++; }
         if (batch.length >= 2000) { await send(batch.splice(0)); report(); }
-        if (i > o.count * 2 + mesh.length) break;
       }
       await send(batch);
     } else {
