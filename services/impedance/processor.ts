@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { AckReceived, CoordinationRequested, HeartbeatReceived, MeshHealRequested } from '../../schemas/generated/events';
 import { topicSpec, type TopicName } from '../../topics/catalog';
-import { unreachable } from '../runtime/errors';
+import { poison, unreachable } from '../runtime/errors';
 import { decimal, type Emit, type Processor, type RecordContext } from '../runtime/processor';
 import { ackReactor } from './ack-reactor';
 import { ackTail, createCheckpointer, heartbeatTail, type CommittedFn, type ReadAckTailFn, type ReadTailFn, type RestoreFn } from './checkpointer';
@@ -62,6 +62,8 @@ export interface ImpedanceProcessorDeps {
    * costs a full one.
    */
   readonly idleWriteMs?: number;
+  /** Agents not heard from whose acks a partition holds (default MAX_PENDING_ACK_AGENTS); acks of more are dead-lettered. */
+  readonly maxPendingAckAgents?: number;
   /** A mesh.coordination partition's freeze state at the group's committed offset; without it a partition starts thawed. */
   readonly restoreFreeze?: RestoreFreezeFn;
 }
@@ -94,10 +96,10 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
     store, metrics, log, registryLagMs, checkpointMs, caughtUpMs: deps.caughtUpMs ?? 5000, idleWriteMs, startMs: now(),
   });
   const checkpointer = createCheckpointer({
-    restore: deps.restore, checkpointMs, log,
+    restore: deps.restore, checkpointMs, log, maxPendingAckAgents: deps.maxPendingAckAgents,
     tails: { heartbeats: heartbeatTail(deps.readTail, deps.committed), ...(deps.readAckTail ? { acks: ackTail(deps.readAckTail, deps.committedAcks) } : {}) },
   });
-  const folds = new FoldLifecycle((partition) => ({ partition, fold: new PartitionFold(), registry: writer.cursor(now()), changelog: checkpointer.cursor(now()) }));
+  const folds = new FoldLifecycle((partition) => ({ partition, fold: new PartitionFold(deps.maxPendingAckAgents), registry: writer.cursor(now()), changelog: checkpointer.cursor(now()) }));
   registerBacklogGauge(metrics, () => writer.backlog(folds.all()));
   const schedule = scheduleReactor(store);
   const gate = new FreezeGate(deps.restoreFreeze);
@@ -141,7 +143,12 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
     folds.handled(ctx.partition);
     if (ctx.timestampMs > x.registry.lastRecordMs) x.registry.lastRecordMs = ctx.timestampMs;
     // A number, not a BigInt per record, as onHeartbeat.
-    return stateChanges(x.fold.applyAck(ack, decimal(ctx.offset)));
+    const res = x.fold.applyAck(ack, decimal(ctx.offset));
+    if (res.refused !== undefined) {
+      metrics.acksRefused.inc();
+      throw poison('REJECTED', `${res.refused}: partition ${ctx.partition}`);
+    }
+    return stateChanges(res);
   }
 
   /** A heal on mesh.circuits: copied into every mesh.agent-acks partition; a copy there: folded into the partition's agents. */
