@@ -7,6 +7,8 @@ import type { ServiceConfig, ServiceDefinition } from '../runtime/service';
 import { IMPEDANCE_KNOBS, impedanceTuning } from './config';
 import { changelogBounds, committedOffsets, readAckTail, readChangelog, readHeartbeatTail } from './changelog';
 import { entryRefusal } from './changelog-trust';
+import { readCopiedBefore } from './copied-before';
+import { topicSpec } from '../../topics/catalog';
 import { readFreezeState } from './freeze-restore';
 import { impedanceProcessor, type ImpedanceProcessor } from './processor';
 import { connectRedis, RegistryStore } from './registry-store';
@@ -37,6 +39,7 @@ export function createImpedanceProcessor(config: ServiceConfig<typeof IMPEDANCE_
     readTail: (partition, from, to) => readHeartbeatTail({ brokers: config.kafkaBrokers, topic: topic('mesh.heartbeats'), codec, validate }, partition, from, to),
     readAckTail: (partition, from, to) => readAckTail({ brokers: config.kafkaBrokers, topic: topic('mesh.agent-acks'), codec, validate }, partition, from, to),
     committedAcks: (partitions) => committedOffsets(config.kafkaBrokers, ctx.groupId, topic('mesh.agent-acks'), partitions),
+    copiedBefore: readCopiedBefore({ brokers: config.kafkaBrokers, codec, groupId: ctx.groupId, topicPrefix: config.topicPrefix, agentAckPartitions: topicSpec('mesh.agent-acks').partitions }),
     restoreFreeze: (partition) => readFreezeState({ brokers: config.kafkaBrokers, topic: topic('mesh.coordination'), codec, validate, groupId: ctx.groupId }, partition),
   });
   return { ...processor, close: async () => { await processor.close(); redis.disconnect(); } };
