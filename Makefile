@@ -9,7 +9,7 @@ WITH_ENV := set -a; [ -f $(ENV_FILE) ] && . ./$(ENV_FILE); set +a;
 # The project's Node.js LTS (infra/node.sh installs it under .tools/ when the machine's is another line).
 export PATH := $(CURDIR)/.tools/node/bin:$(PATH)
 
-.PHONY: help deps build up down clean-data topics schemas-check test test-unit test-int typecheck demo seed-curls \
+.PHONY: help deps build up down clean-data topics schemas-check test test-unit test-int typecheck demo seed-curls soak \
         bench-codec bench-impedance wasm bench-solver replay bench-solver-service bench-recovery bench-verifier bench-gateway bench-coordination
 
 help:
