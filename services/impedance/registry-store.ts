@@ -16,6 +16,7 @@
 // 1,997 of 29,940 agents active, their last heartbeats stale).
 import Redis from 'ioredis';
 import type { AgentClass, AgentOperationalState } from '../../schemas/generated/events';
+import { redisAuth } from '../runtime/credentials';
 import { transient } from '../runtime/errors';
 import { ACCURACY_BUCKET_MS, ACCURACY_WINDOW_BUCKETS, histogramQuantileMs, type AckMeasure } from './accuracy';
 import type { AgentState } from './agent-fold';
@@ -154,7 +155,7 @@ type WithScripts = Redis & {
 export function connectRedis(url: string): Redis {
   // Fail fast while Redis is down: the runner retries with backoff and then aborts the batch,
   // which is consumed again, so nothing waits in an unbounded offline queue.
-  return new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: true, lazyConnect: false, connectTimeout: 2000, commandTimeout: 5000 });
+  return new Redis(url, { ...redisAuth(), maxRetriesPerRequest: 1, enableOfflineQueue: true, lazyConnect: false, connectTimeout: 2000, commandTimeout: 5000 });
 }
 
 /** Index of the next '|' in v from `from`, or v.length (a missing field then reads as ''). */
