@@ -23,7 +23,7 @@ async function main(): Promise<void> {
     '',
     `Crashes: ${r.crashed.length === 0 ? '0' : r.crashed.join(', ')}. Mishandled records: ${r.failures.length}.`,
     '',
-    '| service | peak RSS idle (MiB) | peak RSS after the flood (MiB) | ratio |',
+    '| service | peak RSS after start (MiB) | peak RSS after the flood (MiB) | ratio |',
     '|---|---:|---:|---:|',
     ...Object.entries(r.rss).map(([s, m]) => `| ${s} | ${(m.idleKb / 1024).toFixed(0)} | ${(m.peakKb / 1024).toFixed(0)} | ${(m.peakKb / m.idleKb).toFixed(2)} |`),
     '',

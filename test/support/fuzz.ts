@@ -25,7 +25,9 @@ import { IMPEDANCE_INPUT_TYPES } from '../../services/impedance/processor';
 import { SERVICES } from '../../services/registry';
 import { SOLVER_INPUT_TYPES } from '../../services/solver/processor';
 import { VERIFIER_INPUT_TYPES } from '../../services/verifier/processor';
+import { EventCodec } from '../../services/runtime/codec';
 import { DLQ_HEADERS } from '../../services/runtime/dead-letter';
+import { DEFAULT_UNKNOWN_ID_POLICY } from '../../services/runtime/unknown-schema-ids';
 import { committedOffsets, readLog } from '../../services/runtime/kafka/log-reader';
 import { keyOfTopic, misKeyed } from '../../services/runtime/record-key';
 import { readServiceConfig } from '../../services/runtime/service';
@@ -97,10 +99,19 @@ function setPath(o: Record<string, unknown>, path: readonly string[], v: unknown
   x[path.at(-1)!] = v;
 }
 
+// The test's own decoder asks the registry about every id: the service's miss budget
+// (unknown-schema-ids.ts) would otherwise make it call valid records undecodable after a few made-up ids.
+const judges = new WeakMap<TestKafka, EventCodec>();
+const judge = (k: TestKafka): EventCodec => {
+  let c = judges.get(k);
+  if (!c) { c = new EventCodec(process.env.SCHEMA_REGISTRY_URL!, undefined, { unknownIds: { ...DEFAULT_UNKNOWN_ID_POLICY, graceMs: 0, missBurst: 1e9, missesPerSecond: 1e9 } }); judges.set(k, c); }
+  return c;
+};
+
 /** Why the runner refuses `value` on `topic` (decode, validation, key, event time), or undefined; and how many of the topic's services do. */
 async function refusal(k: TestKafka, topic: string, key: string | null, value: Buffer, nowUs: number): Promise<{ invalid: string | undefined; refusers: number }> {
   let event: SolvermeshEvent;
-  try { event = (await k.codec.decode(value)).event; } catch (err) { return { invalid: `undecodable: ${(err as Error).message}`, refusers: readers(topic).length }; }
+  try { event = (await judge(k).decode(value)).event; } catch (err) { return { invalid: `undecodable: ${(err as Error).message}`, refusers: readers(topic).length }; }
   const refusers = takers(topic, event.type).length;
   const why = (): string | undefined => {
     const issues = validateEvent(event);
