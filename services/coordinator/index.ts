@@ -32,7 +32,7 @@ export const coordinatorService: ServiceDefinition<typeof COORDINATOR_KNOBS> = {
     const log = { brokers: config.kafkaBrokers, codec: ctx.codec, topicPrefix: config.topicPrefix, groupId: ctx.groupId, validate: ctx.validate, ticks };
     const combined = combineProcessors('coordinator', [
       conflictProcessor(log),
-      dispatchProcessor({ ...log, logger: logger.child({ component: 'dispatch' }), aheadMs: config.coordinatorDispatchAheadMs }),
+      dispatchProcessor({ ...log, logger: logger.child({ component: 'dispatch' }), aheadMs: config.coordinatorDispatchAheadMs, perMessageUs: config.coordinatorDispatchUsPerMessage }),
       gatherProcessor({ ...log, logger: logger.child({ component: 'gather' }), graceMs: config.coordinatorGatherGraceMs, retentionMs: config.coordinatorGatherRetentionMs }),
       cascadeProcessor({ ...log, logger: logger.child({ component: 'cascades' }) }),
     ]);
