@@ -15,10 +15,10 @@ import { runMeshSim } from '../../../services/simulator/sim';
 import { runCli } from '../../support/process';
 import { type SolverChild } from '../solver/support';
 import { startRun } from '../solver/support';
-import { useImpedanceWorld } from '../impedance/support';
+import { useImpedanceWorld, waitCaughtUp } from '../impedance/support';
 import { fillRegistry, plain, readMesh, sectorIds, sectorRequest, startAgents, startCoordinator, until, waitGroupStable, type Logged } from '../../support/coordination';
 
-const MESH = Number(process.env.CASCADE_SPEC_AGENTS ?? 3000);
+const MESH = Number(process.env.CASCADE_SPEC_AGENTS ?? 1500);
 const isCascadeInput = isOneOf(['CascadeRequested', 'CascadeStageDecided', 'CascadeStageTimedOut'] as const);
 
 /** The CascadeCompleted the pure decider makes from the cascade's records in log order. */
@@ -44,8 +44,10 @@ describe(`mesh console and cascades (seed 002 §3.3, §7.1) on a ${MESH}-agent m
   /** Heartbeats in real time while the spec runs: without them the registry's agents go OFFLINE 30 s of event time after the last. */
   const beating = new AbortController();
   let heartbeats: Promise<unknown> | undefined;
+  /** Each step starts once the impedance service has folded the heartbeats so far: a lagging service schedules late. */
+  const refresh = () => waitCaughtUp(w.k, 'mesh.heartbeats', 120_000);
   // Each stage's T is its start + LEAD_MS: the path request -> schedule -> dispatch takes over a second on the loaded 2-core machine.
-  const LEAD = ['--lead', process.env.CASCADE_SPEC_LEAD_MS ?? '3000'];
+  const LEAD = ['--lead', process.env.CASCADE_SPEC_LEAD_MS ?? '3000', '--timeout', '10000'];
   const env = () => ({ ...process.env, TOPIC_PREFIX: w.k.prefix, REDIS_URL: w.redisSrv.url, LOG_LEVEL: 'warn' });
 
   before(async () => {
@@ -84,6 +86,7 @@ describe(`mesh console and cascades (seed 002 §3.3, §7.1) on a ${MESH}-agent m
   });
 
   it('given two sectors, when `mesh cascade --strategy wave` runs, then sector coordinators, cluster leads and agents are asked one after another, each at its predecessor\'s decision, and it prints SUCCESS with its latency (exit 0)', async () => {
+    await refresh();
     const r = await runCli(['mesh', 'cascade', '--strategy', 'wave', '--sector', 'S000', '--sector', 'S001', ...LEAD, '--json'], env());
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
     const printed = JSON.parse(r.stdout) as CascadeCompleted;
@@ -110,11 +113,13 @@ describe(`mesh console and cascades (seed 002 §3.3, §7.1) on a ${MESH}-agent m
   });
 
   it('given the same mesh, when `mesh cascade --strategy parallel` and `--strategy priority_first` run, then PARALLEL asks every agent at once (SUCCESS or PARTIAL) and PRIORITY_FIRST runs GPU, persistent, serverless, edge and local in that order to COMPLETE', async () => {
+    await refresh();
     const par = await runCli(['mesh', 'cascade', '--strategy', 'parallel', '--sector', 'S002', ...LEAD, '--json'], env());
     const p = JSON.parse(par.stdout) as CascadeCompleted;
     assert.equal(par.code, p.status === 'SUCCESS' ? 0 : 5, par.stderr);
     assert.deepEqual([p.strategy, p.stages.length, p.stages[0]!.outcome === 'TIMED_OUT'], ['PARALLEL', 1, false]);
 
+    await refresh();
     const pri = await runCli(['mesh', 'cascade', '--strategy', 'priority_first', ...LEAD, '--json'], env());
     assert.equal(pri.code, 0, pri.stderr);
     const c = JSON.parse(pri.stdout) as CascadeCompleted;
@@ -126,6 +131,7 @@ describe(`mesh console and cascades (seed 002 §3.3, §7.1) on a ${MESH}-agent m
   });
 
   it('given the mesh, when the operator broadcasts, asks a sample and delegates, then the acks are counted, the answers grouped, and the delegate\'s result awaited (exit 0; 5 when no agent fits)', async () => {
+    await refresh();
     const b = await runCli(['mesh', 'broadcast', 'Context update: market closed early', '--targets', 'sector:S003', '--require-ack', '--at', '+3s'], env());
     assert.equal(b.code, 0, `${b.stdout}\n${b.stderr}`);
     const m = /Broadcast complete: (\d+) sent, (\d+) received in the window, (\d+) acknowledged READY/.exec(b.stdout);
@@ -138,6 +144,7 @@ describe(`mesh console and cascades (seed 002 §3.3, §7.1) on a ${MESH}-agent m
     const grouped = [...a.stdout.matchAll(/^- (\d+) agents?: (.+)$/gm)];
     assert.equal(grouped.reduce((n, g) => n + Number(g[1]), 0), 10, a.stdout);
 
+    await refresh();
     const d = await runCli(['mesh', 'delegate', 'Analyze Q3 financial data', '--to', 'CLASS_D_GPU', '--at', '+3s'], env());
     assert.equal(d.code, 0, `${d.stdout}\n${d.stderr}`);
     assert.match(d.stdout, /^Delegated to agent S\d{3}-C\d{2}-A\d{2}/);
