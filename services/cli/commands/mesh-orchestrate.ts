@@ -162,7 +162,7 @@ async function follow<T>(config: RuntimeConfig, logical: TopicName): Promise<(ma
   };
 }
 
-interface CascadeFlags { strategy: string; sector: string[]; lead: string; timeout: string; wait: string; json?: boolean }
+interface CascadeFlags { strategy: string; sector: string[]; lead: string; timeout: string; window?: string; wait: string; json?: boolean }
 
 export async function meshCascade(config: RuntimeConfig, o: CascadeFlags, out: Out): Promise<void> {
   const strategy = o.strategy.toUpperCase() as CascadeStrategy;
@@ -171,6 +171,10 @@ export async function meshCascade(config: RuntimeConfig, o: CascadeFlags, out: O
   const agents = await withStore(config, activeAgents);
   const sectors = new Set(o.sector);
   const stages = seedStages(strategy, sectors.size === 0 ? agents : agents.filter((a) => sectors.has(a.sectorId)), { leadMs: num('--lead', o.lead, 1), timeoutMs: num('--timeout', o.timeout) });
+  if (o.window !== undefined) {
+    const windowMs = num('--window', o.window);
+    for (const [i, s] of stages.entries()) stages[i] = { ...s, arrival_window_ms: windowMs };
+  }
   if (stages.some((s) => s.targets.length === 0)) throw new Error('no active agents in the registry (for those sectors) to cascade to');
   const id = randomUUID();
   const req: CascadeRequested = {
@@ -222,6 +226,7 @@ export function registerOrchestration(mesh: Command): void {
     .option('--sector <id>', 'only this sector (repeatable); default every sector', (v: string, all: string[]) => [...all, v], [])
     .option('--lead <ms>', 'each stage\'s T = its start + lead', '1000')
     .option('--timeout <ms>', 'how long after T + window a stage\'s decision is awaited', '5000')
+    .option('--window <ms>', 'every stage\'s arrival window (default the seed\'s: 200 ms for sector coordinators, 500 ms, 1000 ms for parallel)')
     .option('--wait <s>', 'seconds to wait for the cascade to complete', '120')
     .option('--json', 'print the CascadeCompleted as JSON')
     .action(async (o: CascadeFlags) => meshCascade(loadConfig(), o, print));
