@@ -60,7 +60,8 @@ const CASCADE_LEAD_MS = env('BENCH_CASCADE_LEAD_MS', 2000);
 const SECTORS = AGENTS / AGENTS_PER_SECTOR;
 
 const say = (s: string) => process.stderr.write(`${s}\n`);
-const fmt = (x: number, d = 1) => x.toFixed(d);
+/** n/a for a figure with nothing measured (a percentile of no samples: every gather closed by its deadline). */
+const fmt = (x: number | undefined, d = 1) => (x === undefined || Number.isNaN(x) ? 'n/a' : x.toFixed(d));
 const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(2)}x` : 'n/a');
 
 const cascadeP95 = (cs: readonly CascadeCompleted[]) => nearestRank(cs.map((c) => c.latency_us / 1000), 95) ?? Number.NaN;
@@ -252,6 +253,10 @@ async function main(): Promise<void> {
       `  wave cascade latency (${CASCADE_SECTORS} sectors, stage lead ${CASCADE_LEAD_MS} ms) p95 ${fmt(med((r) => cascadeP95(r.cascades)), 0)} ms (seed target <= 1000 ms; ${ratio(med((r) => cascadeP95(r.cascades)), 3 * CASCADE_LEAD_MS)} the three stages' leads): ${runs.map((r) => r.cascades.map((c) => c.status).join('/')).join(', ')}`,
       '',
     ].join('\n'));
+  } catch (err) {
+    // what the services said, for a run that did not get its decisions
+    for (const c of children) say(`--- ${c.proc.spawnargs.slice(-1).join(' ')} output (last 4000 chars):\n${c.output().slice(-4000)}`);
+    throw err;
   } finally {
     for (const c of consumers) await c.close().catch(() => undefined);
     await relay?.stop();
