@@ -58,6 +58,10 @@ export const TOPICS = [
   // What a gather counts is one partition's order: the dispatch summary opens it, acks fill it,
   // the first window deadline (or the last ack) closes it (services/coordinator/gather.ts).
   mesh('mesh.acks', 'correlation_id', 'Trinary acknowledgements, dispatch summaries, window deadlines and quorum decisions.', ['AckReceived', 'DispatchCompleted', 'GatherWindowClosed', 'QuorumDecided']),
+  // A cascade's request, its stages' decisions (copied from mesh.acks by the coordinator), its
+  // stage deadlines and its end share the cascade's partition: where a decision lands against a
+  // deadline decides the next stage (services/coordinator/cascade.ts).
+  mesh('mesh.cascades', 'correlation_id', 'Cascades (seed 002 §3.3): requests, their stages\' decisions and deadlines, and their ends with the cascade latency.', ['CascadeRequested', 'CascadeStageDecided', 'CascadeStageTimedOut', 'CascadeCompleted']),
   mesh('mesh.dispatch', 'agent_id', 'Coordination messages sent to agents at their send time (seed 002 §2.4, §3.2 phase 4): the agent-facing topic.', ['MessageDispatched']),
   // The repartition of mesh.acks by agent id (the impedance service copies each ack here in the
   // transaction that consumes it): co-partitioned with mesh.heartbeats (same partition count,

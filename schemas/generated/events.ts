@@ -132,6 +132,134 @@ export type AgentOperationalState = (typeof AGENT_OPERATIONAL_STATE_SYMBOLS)[num
 export const AGENT_STATE_CAUSE_SYMBOLS = ['HEARTBEAT_TIMEOUT', 'HEARTBEAT_RESUMED', 'IMPEDANCE_SPIKE', 'HIGH_IMPEDANCE', 'UNSTABLE', 'CONTEXT_CORRUPTION', 'BYZANTINE_BEHAVIOR', 'RECOVERED', 'OPERATOR'] as const;
 export type AgentStateCause = (typeof AGENT_STATE_CAUSE_SYMBOLS)[number];
 
+/** A cascade ended (seed 002 §3.3 CascadeResult): its status, each stage's outcome, and its latency (the §11.1 KPI cascade_latency_p95 is a percentile of these). */
+export interface CascadeCompleted {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'CascadeCompleted';
+  /** Event envelope; correlation_id = the cascade id (Kafka key); occurred_at = the event time of the fact that ended it. */
+  meta: EventMetadata;
+  /** How the stages were chained. */
+  strategy: CascadeStrategy;
+  /** Outcome. */
+  status: CascadeStatus;
+  /** WAVE with status FAILED: the stage it stopped at; null otherwise. */
+  failed_stage: number | null;
+  /** The request's event time. */
+  started_at: number;
+  /** occurred_at - started_at: from the request to the last stage's decision (or deadline), µs of event time. */
+  latency_us: number;
+  /** Every stage in the request's order. */
+  stages: Array<CascadeStageResult>;
+  /** READY answers over the stages (seed: agents_reached). */
+  agents_reached: number;
+}
+
+/** How a cascade's stages are chained (seed 002 §3.3 cascade_strategy). */
+export const CASCADE_STRATEGY_SYMBOLS = ['WAVE', 'PARALLEL', 'PRIORITY_FIRST'] as const;
+export type CascadeStrategy = (typeof CASCADE_STRATEGY_SYMBOLS)[number];
+
+/** Seed 002 §3.3: SUCCESS (every stage SUCCESS), FAILED (a wave stopped at a stage short of SUCCESS: FAILED_AT_SECTOR for the first), PARTIAL (a parallel cascade with a stage short of SUCCESS), COMPLETE (priority_first ran every stage, degraded or not). */
+export const CASCADE_STATUS_SYMBOLS = ['SUCCESS', 'FAILED', 'PARTIAL', 'COMPLETE'] as const;
+export type CascadeStatus = (typeof CASCADE_STATUS_SYMBOLS)[number];
+
+/** How one stage ended. */
+export interface CascadeStageResult {
+  /** Index in the request's stages. */
+  stage_index: number;
+  /** The stage's label. */
+  label: string;
+  /** The stage's coordination; null when it was never started. */
+  correlation_id: string | null;
+  /** SUCCESS; DEGRADED: decided short of SUCCESS; TIMED_OUT: no decision by its deadline; NOT_STARTED: a wave stopped before it. */
+  outcome: CascadeStageOutcome;
+  /** The stage's QuorumDecision (PROCEED, WAIT, RESOLVE_CONFLICTS, RETRY); null when not decided. */
+  decision: string | null;
+  /** READY answers inside the stage's window. */
+  ready_count: number;
+  /** Messages the stage dispatched. */
+  sent_count: number;
+  /** Event time the stage's coordination was requested. */
+  started_at: number | null;
+  /** Event time of its decision or deadline. */
+  ended_at: number | null;
+}
+
+/** How a cascade stage ended. */
+export const CASCADE_STAGE_OUTCOME_SYMBOLS = ['SUCCESS', 'DEGRADED', 'TIMED_OUT', 'NOT_STARTED'] as const;
+export type CascadeStageOutcome = (typeof CASCADE_STAGE_OUTCOME_SYMBOLS)[number];
+
+/** An operation to cascade through the mesh as chained coordinations (seed 002 §3.3): the coordinator requests each stage's coordination when the strategy says (WAVE: after the previous stage's decision, stopping at the first stage short of SUCCESS; PARALLEL: all at once; PRIORITY_FIRST: by priority, one after another, going on past a degraded stage). */
+export interface CascadeRequested {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'CascadeRequested';
+  /** Event envelope; correlation_id = the cascade id (Kafka key); occurred_at = the cascade's start, from which its latency is measured. */
+  meta: EventMetadata;
+  /** How the stages are chained. */
+  strategy: CascadeStrategy;
+  /** The stages in the order given; non-empty. */
+  stages: Array<CascadeStage>;
+  /** Payload weight of every stage's message; >= 0. */
+  payload_weight: number;
+  /** Message priority of every stage, 0 background ... 3 critical. */
+  priority: number;
+  /** Who asked. */
+  source_agent_id: string;
+}
+
+/** One scatter-gather of a cascade. */
+export interface CascadeStage {
+  /** What the stage reaches (sector coordinators, cluster leads, CLASS_D_GPU ...). */
+  label: string;
+  /** Agent ids or selectors (class:D, cluster:S000-C00, sector:S003, capability:c); non-empty. */
+  targets: Array<string>;
+  /** PRIORITY_FIRST runs stages by descending priority (ties in the given order); >= 0. */
+  priority: number;
+  /** The stage's T is its start + lead_ms (seed: now + arrival window); >= 1. */
+  lead_ms: number;
+  /** The stage's arrival window after T; >= 0. */
+  arrival_window_ms: number;
+  /** READY share needed for the stage's SUCCESS (seed: 0.98 for sector coordinators, 0.99 .. 0.85 by class for priority_first). */
+  minimum_response_rate: number;
+  /** How long after T + window the stage's decision is awaited before the stage counts as TIMED_OUT; >= 0. */
+  timeout_ms: number;
+}
+
+/** A cascade stage's QuorumDecided, copied by the coordinator from mesh.acks into the cascade's partition of mesh.cascades in the transaction that consumed it: where it lands among the cascade's facts decides what comes next. */
+export interface CascadeStageDecided {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'CascadeStageDecided';
+  /** Event envelope; correlation_id = the cascade id (Kafka key); causation_id = the QuorumDecided's event id; occurred_at = the decision's event time. */
+  meta: EventMetadata;
+  /** Index of the stage in the request's stages. */
+  stage_index: number;
+  /** Correlation id of the stage's coordination. */
+  stage_correlation_id: string;
+  /** The stage's quorum decision. */
+  decision: QuorumDecision;
+  /** The stage's gather was SUCCESS (READY share >= its minimum_response_rate). */
+  success: boolean;
+  /** READY answers inside the window. */
+  ready_count: number;
+  /** Messages dispatched. */
+  sent_count: number;
+}
+
+/** Trinary quorum outcome (seed 002 §5.2). */
+export const QUORUM_DECISION_SYMBOLS = ['PROCEED', 'WAIT', 'RESOLVE_CONFLICTS', 'RETRY'] as const;
+export type QuorumDecision = (typeof QUORUM_DECISION_SYMBOLS)[number];
+
+/** A cascade stage's deadline (T + window + its timeout) was reached (DESIGN invariant 8): the coordinator writes it into the cascade's partition; landing before the stage's decision, it ends the stage as TIMED_OUT. */
+export interface CascadeStageTimedOut {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'CascadeStageTimedOut';
+  /** Event envelope; correlation_id = the cascade id (Kafka key); occurred_at = when it was written. */
+  meta: EventMetadata;
+  /** Index of the stage in the request's stages. */
+  stage_index: number;
+  /** The stage's deadline. */
+  deadline_at: number;
+}
+
 /** A circuit breaker changed state (seed 002 §6.2: > 5 cluster failures, > 50 sector failures, > 10 sectors tripped opens global; seed 004 half-open probing). */
 export interface CircuitStateChanged {
   /** Event type discriminator (the Avro record name); not part of the Avro body. */
@@ -1086,10 +1214,6 @@ export interface QuorumDecided {
   retry_advice: RetryAdvice | null;
 }
 
-/** Trinary quorum outcome (seed 002 §5.2). */
-export const QUORUM_DECISION_SYMBOLS = ['PROCEED', 'WAIT', 'RESOLVE_CONFLICTS', 'RETRY'] as const;
-export type QuorumDecision = (typeof QUORUM_DECISION_SYMBOLS)[number];
-
 /** What ended a gather. */
 export const GATHER_CLOSURE_SYMBOLS = ['ALL_ANSWERED', 'WINDOW_CLOSED', 'NOTHING_SENT'] as const;
 export type GatherClosure = (typeof GATHER_CLOSURE_SYMBOLS)[number];
@@ -1574,6 +1698,10 @@ export type SolvermeshEvent =
   | AckReceived
   | AgentCrashConfirmed
   | AgentStateChanged
+  | CascadeCompleted
+  | CascadeRequested
+  | CascadeStageDecided
+  | CascadeStageTimedOut
   | CircuitStateChanged
   | ClusterSummarized
   | ConflictDeadlinePassed
@@ -1632,6 +1760,10 @@ export interface EventsByType {
   AckReceived: AckReceived;
   AgentCrashConfirmed: AgentCrashConfirmed;
   AgentStateChanged: AgentStateChanged;
+  CascadeCompleted: CascadeCompleted;
+  CascadeRequested: CascadeRequested;
+  CascadeStageDecided: CascadeStageDecided;
+  CascadeStageTimedOut: CascadeStageTimedOut;
   CircuitStateChanged: CircuitStateChanged;
   ClusterSummarized: ClusterSummarized;
   ConflictDeadlinePassed: ConflictDeadlinePassed;
@@ -1685,6 +1817,10 @@ export const EVENT_TYPES = [
   'AckReceived',
   'AgentCrashConfirmed',
   'AgentStateChanged',
+  'CascadeCompleted',
+  'CascadeRequested',
+  'CascadeStageDecided',
+  'CascadeStageTimedOut',
   'CircuitStateChanged',
   'ClusterSummarized',
   'ConflictDeadlinePassed',
