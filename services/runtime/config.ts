@@ -22,6 +22,8 @@ export const RUNTIME_KNOBS = {
   retryBackoffMs: { env: 'RETRY_BACKOFF_MS', kind: 'int', default: 200, min: 1, max: 60_000, doc: 'Initial retry backoff, doubled per attempt.' },
   schemaIdGraceMs: { env: 'SCHEMA_ID_GRACE_MS', kind: 'int', default: 10_000, min: 0, max: 600_000, doc: 'How long a schema id the registry answers 404 for is asked again before its record is dead-lettered (a registry that lags). Once one id outlives it, unknown ids get no grace for a minute, so a flood of made-up ids cannot stall a partition.' },
   stallTimeoutMs: { env: 'STALL_TIMEOUT_MS', kind: 'int', default: 60_000, min: 1_000, max: 3_600_000, doc: '/health turns 503 when lag exists and no offset advanced for this long.' },
+  meshSigning: { env: 'MESH_SIGNING', kind: 'enum', values: ['required', 'off'], default: 'required', doc: 'Signed agent messages (seed 002 §9.1): `required` verifies every heartbeat, ack and verifier vote against the sender\'s keys on mesh.agent-keys and its sequence, and refuses unsigned ones (dead letter + HASH_MISMATCH conflict); senders sign. `off` (load tests only): nobody signs or verifies; heartbeat rate limiting still runs.' },
+  keysPollMs: { env: 'KEYS_POLL_MS', kind: 'int', default: 2000, min: 0, max: 600_000, doc: 'How often a verifying service reads mesh.agent-keys for rotations and revocations, ms (0: only when a message names a key it does not know).' },
   topicPrefix: { env: 'TOPIC_PREFIX', kind: 'string', default: '', doc: 'Prefix for every topic name (tests and tenants are isolated by it).' },
 } as const satisfies KnobDecls;
 

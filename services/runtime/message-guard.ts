@@ -10,10 +10,13 @@ import type { EventType } from '../../schemas/generated/events';
 import { stepAbuse, RATE_WINDOW_US, type SenderRate } from '../identity/abuse';
 import { canonicalBody, canonicalOfFramed, senderOf, type SignedEvent } from '../identity/canonical';
 import { verifyBytes } from '../identity/ed25519';
-import type { KeyBookReader } from '../identity/key-source';
+import { KeySource, type KeyBookReader } from '../identity/key-source';
 import { refusalReport, throttleWitness, timingWitness, type Refused } from '../identity/reports';
 import { judge, type Verdict } from '../identity/verdict';
+import type { EventCodec } from './codec';
+import type { RuntimeConfig } from './config';
 import { RecordRefused, type ErrorCode } from './errors';
+import type { Logger } from './logger';
 import type { Emit, Processor, RecordContext } from './processor';
 
 export interface GuardOptions {
@@ -119,5 +122,42 @@ export function guarded<T extends EventType>(p: Processor<T>, o: GuardOptions): 
       for (const x of list) { const k = partOf(x.topic, x.partition); seqs.delete(k); rates.delete(k); undo.delete(k); }
       await p.onRevoked?.(list);
     },
+  };
+}
+
+export interface ServiceGuardOptions {
+  readonly config: Pick<RuntimeConfig, 'meshSigning' | 'keysPollMs' | 'kafkaBrokers' | 'topicPrefix'>;
+  readonly codec: EventCodec;
+  readonly logger: Logger;
+  readonly verify: GuardOptions['verify'];
+  readonly producer: string;
+  readonly ownKeyCopies?: string;
+  readonly abuse?: boolean;
+}
+
+/** A service's processor behind the guard, with its key book read first (MESH_SIGNING=required). */
+export async function withMessageGuard<T extends EventType>(p: Processor<T>, o: ServiceGuardOptions): Promise<Processor<T>> {
+  const keys = o.config.meshSigning === 'required'
+    ? new KeySource({ brokers: o.config.kafkaBrokers, codec: o.codec, topicPrefix: o.config.topicPrefix, logger: o.logger.child({ component: 'keys' }), pollMs: o.config.keysPollMs })
+    : null;
+  await keys?.start();
+  const g = guarded(p, {
+    keys, verify: o.verify, typeOf: (type) => o.codec.eventSchema(type).type, producer: o.producer,
+    ...(o.ownKeyCopies ? { ownKeyCopies: o.ownKeyCopies } : {}), ...(o.abuse ? { abuse: true } : {}),
+  });
+  return { ...g, async close() { keys?.stop(); await p.close?.(); } };
+}
+
+/** The processor's outputs with `sign` applied (a verifier group signs its votes as they leave). */
+export function signedOutputs<T extends EventType>(p: Processor<T>, sign: (e: Emit['event']) => Emit['event']): Processor<T> {
+  const all = (xs: readonly Emit[]): Emit[] => xs.map((x) => ({ ...x, event: sign(x.event) }));
+  const flush = p.flush;
+  return {
+    ...p,
+    handle(event, ctx) {
+      const out = p.handle(event, ctx);
+      return out instanceof Promise ? out.then(all) : all(out);
+    },
+    ...(flush ? { flush: async () => all(await flush.call(p)) } : {}),
   };
 }
