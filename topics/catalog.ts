@@ -67,7 +67,7 @@ export const TOPICS = [
   // same key), so the instance that folds an agent's heartbeats also folds its acks.
   // Heals are copied into every partition here too (services/impedance/sequenced-copies.ts): an
   // agent's fold obeys one where it stands among the agent's acks.
-  mesh('mesh.agent-acks', 'agent_id', 'Acks re-keyed by agent_id, co-partitioned with mesh.heartbeats (reliability, quarantine), and the heals sequenced among them.', ['AckReceived', 'MeshHealRequested'], retain(1)),
+  mesh('mesh.agent-acks', 'agent_id', 'Acks re-keyed by agent_id, co-partitioned with mesh.heartbeats (reliability, quarantine), the heals sequenced among them, and the refusals of messages signed with the agent\'s own key.', ['AckReceived', 'MeshHealRequested', 'ConflictReported'], retain(1)),
   // The conflict log is immutable and kept (seed 002 §5.1 AppendOnlyLog): no time-based deletion.
   // Deadline records and operator commands share each conflict's partition: where they land among
   // its facts decides (services/coordinator/conflict-lifecycle.ts).

@@ -10,7 +10,7 @@ export type { Logger };
  */
 const SECRET_KEYS = [
   'password', 'passwd', 'secret', 'token', 'tokens', 'apiKey', 'api_key', 'authorization', 'privateKey', 'private_key', 'private_key_seed',
-  'seed', 'sig', 'signature', 'saslPassword', 'sasl_password', 'sasl', 'gatewayTokens', 'redisPassword', 'credentials',
+  'seed', 'sig', 'signature', 'saslPassword', 'sasl_password', 'sasl', 'gatewayTokens', 'redisPassword', 'redisUrl', 'credentials',
 ];
 export const REDACT_PATHS: readonly string[] = [
   ...SECRET_KEYS, ...SECRET_KEYS.map((k) => `*.${k}`),
