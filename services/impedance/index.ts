@@ -47,7 +47,8 @@ export const impedanceService: ServiceDefinition<typeof IMPEDANCE_KNOBS> = {
   name: 'impedance',
   knobs: IMPEDANCE_KNOBS,
   // Heartbeats and acks are signed by their agents (services/runtime/message-guard.ts); an agent's
-  // heartbeats beyond 10x its baseline rate are throttled, its own-key forgeries quarantine it.
+  // heartbeats beyond 10x its baseline rate are throttled. Refusals under the agent's own key id
+  // are copied to mesh.agent-acks for its fold (the fold does not count them yet).
   processor: async (config, logger, ctx) => {
     const p = createImpedanceProcessor(config, logger, ctx);
     const g = await withMessageGuard(p, {
