@@ -2,7 +2,8 @@
 SHELL := /bin/bash
 BROKERS ?= 1
 MOCHA := npx mocha
-ENV_FILE := .infra/env
+# SECURE=1: the secured stack's operator identity (infra/secure.sh writes it) instead.
+ENV_FILE := $(if $(filter 1,$(SECURE)),.infra/secure/env,.infra/env)
 # Programs read KAFKA_BROKERS, SCHEMA_REGISTRY_URL and REDIS_URL; take them from .infra/env
 # unless the caller already set them.
 WITH_ENV := set -a; [ -f $(ENV_FILE) ] && . ./$(ENV_FILE); set +a;
@@ -21,11 +22,11 @@ deps: ## install Debian build packages and node modules (npm ci) when missing
 build: deps wasm ## compile the TypeScript to dist/ (what bin/solvermesh and the services run)
 	@npx tsc -p tsconfig.build.json
 
-up: deps ## start Kafka (KRaft; BROKERS=1|3), the schema registry and Redis; writes .infra/env
-	@bash infra/up.sh $(BROKERS)
+up: deps ## start Kafka (KRaft; BROKERS=1|3), the schema registry and Redis; writes .infra/env (SECURE=1: the secured stack beside it, .infra/secure/env)
+	@$(if $(filter 1,$(SECURE)),bash infra/secure.sh start $(BROKERS),bash infra/up.sh $(BROKERS))
 
-down: ## stop exactly the processes `make up` started
-	@bash infra/down.sh
+down: ## stop exactly the processes `make up` started (SECURE=1: the secured stack's)
+	@$(if $(filter 1,$(SECURE)),bash infra/secure.sh stop,bash infra/down.sh)
 
 clean-data: ## wipe broker and registry data together (servers must be down)
 	@bash infra/clean-data.sh

@@ -8,7 +8,7 @@ import type { ServiceConfig, ServiceDefinition } from '../runtime/service';
 import { IMPEDANCE_KNOBS, impedanceTuning } from './config';
 import { changelogBounds, committedOffsets, readAckTail, readChangelog, readHeartbeatTail } from './changelog';
 import { entryRefusal } from './changelog-trust';
-import { readFreezeState } from './freeze-restore';
+import { readGateState } from './freeze-restore';
 import { impedanceProcessor, type ImpedanceProcessor } from './processor';
 import { connectRedis, RegistryStore } from './registry-store';
 
@@ -38,7 +38,7 @@ export function createImpedanceProcessor(config: ServiceConfig<typeof IMPEDANCE_
     readTail: (partition, from, to) => readHeartbeatTail({ brokers: config.kafkaBrokers, topic: topic('mesh.heartbeats'), codec, validate }, partition, from, to),
     readAckTail: (partition, from, to) => readAckTail({ brokers: config.kafkaBrokers, topic: topic('mesh.agent-acks'), codec, validate }, partition, from, to),
     committedAcks: (partitions) => committedOffsets(config.kafkaBrokers, ctx.groupId, topic('mesh.agent-acks'), partitions),
-    restoreFreeze: (partition) => readFreezeState({ brokers: config.kafkaBrokers, topic: topic('mesh.coordination'), codec, validate, groupId: ctx.groupId }, partition),
+    restoreGate: (partition) => readGateState({ brokers: config.kafkaBrokers, topic: topic('mesh.coordination'), codec, validate, groupId: ctx.groupId }, partition),
   });
   return { ...processor, close: async () => { await processor.close(); redis.disconnect(); } };
 }

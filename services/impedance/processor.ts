@@ -13,8 +13,9 @@ import { decimal, type Emit, type Processor, type RecordContext } from '../runti
 import { ackReactor } from './ack-reactor';
 import { ackTail, createCheckpointer, heartbeatTail, type CommittedFn, type ReadAckTailFn, type ReadTailFn, type RestoreFn } from './checkpointer';
 import { FoldLifecycle, type OwnedPartition } from './fold-lifecycle';
+import { evolveGate, OPEN_GATE, type GateEvent, type GateState } from './coordination-gate';
 import { refusal, sequencedCopies, type FreezeEvent } from './freeze';
-import { FreezeGate, type RestoreFreezeFn } from './freeze-gate';
+import { SequencedGate, type RestoreGateFn } from './freeze-gate';
 import { copiesInto } from './sequenced-copies';
 import { createImpedanceMetrics, registerBacklogGauge, type ImpedanceMetrics } from './metrics';
 import { PartitionFold, type ApplyResult } from './partition-fold';
@@ -22,6 +23,7 @@ import type { RegistryStore } from './registry-store';
 import { createRegistryWriter } from './registry-writer';
 import { recordDecision, RESTRICTION_INPUT_TYPES } from './restrictions';
 import { scheduleReactor } from './schedule-reactor';
+import { mergeMarks, QUIET_PARTITION_MS, summaryTickOf, type PartitionMark } from './summary-clock';
 import { summaryReactor } from './summary-reactor';
 
 const HEARTBEATS: TopicName = 'mesh.heartbeats';
@@ -43,7 +45,7 @@ export interface ImpedanceProcessorDeps {
   readonly readAckTail?: ReadAckTailFn;
   readonly committedAcks?: CommittedFn;
   readonly logger: Logger;
-  /** The heartbeat partition whose watermark drives the 5 s summaries (one emitter per mesh). */
+  /** The heartbeat partition whose owner emits the 5 s summaries (one emitter per mesh). */
   readonly summaryPartition?: number;
   /** Where the processor's metrics go; the service passes its own so /metrics shows them. */
   readonly registry?: Registry;
@@ -62,12 +64,12 @@ export interface ImpedanceProcessorDeps {
    * costs a full one.
    */
   readonly idleWriteMs?: number;
-  /** A mesh.coordination partition's freeze state at the group's committed offset; without it a partition starts thawed. */
-  readonly restoreFreeze?: RestoreFreezeFn;
+  /** A mesh.coordination partition's gate (freeze, approvals) at the group's committed offset; without it a partition starts open. */
+  readonly restoreGate?: RestoreGateFn<GateState>;
 }
 
 /** The event types the impedance processor takes (AckReceived on mesh.acks and mesh.agent-acks). */
-export const IMPEDANCE_INPUT_TYPES = ['HeartbeatReceived', 'CoordinationRequested', 'AckReceived', ...RESTRICTION_INPUT_TYPES, 'MeshHealRequested'] as const;
+export const IMPEDANCE_INPUT_TYPES = ['HeartbeatReceived', 'CoordinationRequested', 'CoordinationApproved', 'AckReceived', ...RESTRICTION_INPUT_TYPES, 'MeshHealRequested'] as const;
 export const HEAL_COPY_PREFIX = 'mesh-heal:';
 
 export type ImpedanceProcessor = Processor<(typeof IMPEDANCE_INPUT_TYPES)[number]> & {
@@ -100,13 +102,26 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
   const folds = new FoldLifecycle((partition) => ({ partition, fold: new PartitionFold(), registry: writer.cursor(now()), changelog: checkpointer.cursor(now()) }));
   registerBacklogGauge(metrics, () => writer.backlog(folds.all()));
   const schedule = scheduleReactor(store);
-  const gate = new FreezeGate(deps.restoreFreeze);
+  const gate = new SequencedGate<GateState, GateEvent>(OPEN_GATE, evolveGate, deps.restoreGate);
   const coordinationPartitions = topicSpec(COORDINATION).partitions;
   const agentAckPartitions = topicSpec(AGENT_ACKS).partitions;
   const onAck = ackReactor(store, metrics);
   const summaries = summaryReactor(store);
-  /** The summary partition's latest event-time tick in the batch, answered at flush. */
-  let pendingTick: number | undefined;
+  /** An owned partition's watermark crossed a 5 s tick in the batch: summaries are looked at in flush. */
+  let crossed = false;
+  /** The tick of the last summaries emitted, and before the batch (restored when it aborts). */
+  let summarizedTick = -Infinity;
+  let summarizedBefore = -Infinity;
+  /** Records behind each owned heartbeat partition's high watermark at its last commit. */
+  const heartbeatLag = new Map<number, number>();
+  /**
+   * Wall ms of the last batch with heartbeats, and of the first after a quiet spell (or ever): a
+   * partition is not quiet before it had QUIET_PARTITION_MS to show records since heartbeats
+   * resumed (the others' records of a burst may be read first).
+   */
+  let lastBeatsMs = -Infinity;
+  let resumedMs = -Infinity;
+  let beats = false;
   /** Outputs of flush steps that succeeded, kept when a later step fails and flush is retried. */
   let flushed: Emit[] = [];
   const flushedParts = new Set<number>();
@@ -130,7 +145,8 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
     x.registry.lastRecordMs = ctx.timestampMs;
     const res = x.fold.apply(hb);
     if (res.duplicate) duplicates++; else applied++;
-    if (res.tick !== undefined && ctx.partition === summaryPartition) pendingTick = res.tick;
+    if (res.tick !== undefined) crossed = true;
+    beats = true;
     return stateChanges(res);
   }
 
@@ -169,9 +185,35 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
 
   const drain = () => writer.drain(folds.all());
 
-  /** A request is scheduled unless its partition's log froze the mesh before it (freeze.ts). */
+  /** How far each owned partition's summary entries are in Redis, and when it last got a batch. */
+  const marks = (): PartitionMark[] => [...folds.all()].map((x) => ({
+    partition: x.partition, watermarkUs: x.registry.entriesThroughUs, seenMs: Math.max(x.registry.lastFlush, resumedMs), behind: (heartbeatLag.get(x.partition) ?? 0) > 0,
+  }));
+
+  /**
+   * A partition crossed a 5 s tick. Its owner publishes how far its summary entries are written
+   * (without waiting for the writes); the summary partition's owner writes its own first, then
+   * summarises at the tick every partition reached (summary-clock.ts), once per tick.
+   */
+  async function summarize(): Promise<Emit[]> {
+    if (!folds.has(summaryPartition)) {
+      void drain().then(() => store.writeWatermarks(marks())).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'watermarks not published'));
+      return [];
+    }
+    writer.writeSummaryEntries(folds.all());
+    await drain();
+    const mine = marks();
+    await store.writeWatermarks(mine);
+    const tick = summaryTickOf(mergeMarks(await store.watermarks(), mine), now());
+    if (tick === null || tick <= summarizedTick) return [];
+    const out = await summaries(tick);
+    summarizedTick = tick;
+    return out;
+  }
+
+  /** A request is scheduled unless its partition's log froze the mesh before it (freeze.ts), with the approvals before it. */
   function onCoordination(req: CoordinationRequested, partition: number): readonly Emit[] | Promise<readonly Emit[]> {
-    const decide = (s: Awaited<ReturnType<typeof gate.state>>) => (s.status === 'frozen' ? [refusal(req, s)] : schedule(req));
+    const decide = (s: GateState) => (s.freeze.status === 'frozen' ? [refusal(req, s.freeze)] : schedule(req, s.approved.has(req.meta.correlation_id)));
     const s = gate.state(partition);
     return s instanceof Promise ? s.then(decide) : decide(s);
   }
@@ -182,6 +224,11 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
    */
   function onFreeze(e: FreezeEvent, ctx: RecordContext): readonly Emit[] | Promise<readonly Emit[]> {
     if (ctx.topic === CIRCUITS) return recordDecision(store, e).then(() => sequencedCopies(e, coordinationPartitions));
+    return onGate(e, ctx);
+  }
+
+  /** A freeze copy or an approval in a coordination partition: folded by its gate. */
+  function onGate(e: GateEvent, ctx: RecordContext): readonly Emit[] | Promise<readonly Emit[]> {
     if (ctx.topic !== COORDINATION) return NO_EMITS;
     const folded = gate.fold(ctx.partition, e);
     return folded instanceof Promise ? folded.then(() => NO_EMITS) : NO_EMITS;
@@ -200,6 +247,7 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
       switch (event.type) {
         case 'HeartbeatReceived': return onHeartbeat(event, ctx);
         case 'CoordinationRequested': return onCoordination(event, ctx.partition);
+        case 'CoordinationApproved': return onGate(event, ctx);
         case 'MeshFrozen':
         case 'MeshThawed': return onFreeze(event, ctx);
         case 'MeshHealRequested': return onHeal(event, ctx);
@@ -215,11 +263,15 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
         flushed.push(...(await flushPartition(folds.get(p))));
         flushedParts.add(p);
       }
-      if (pendingTick !== undefined) {
-        // The summary reads the registry: let the writes under way land first.
-        await drain();
-        flushed.push(...(await summaries(pendingTick)));
-        pendingTick = undefined;
+      if (beats) {
+        const t = now();
+        if (t - lastBeatsMs >= QUIET_PARTITION_MS) resumedMs = t;
+        lastBeatsMs = t;
+        beats = false;
+      }
+      if (crossed) {
+        flushed.push(...(await summarize()));
+        crossed = false;
       }
       writer.flushEnded(now());
       if (applied > 0) metrics.heartbeats.inc({ result: 'applied' }, applied);
@@ -227,26 +279,28 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
       applied = 0;
       duplicates = 0;
       folds.batchFlushed();
+      summarizedBefore = summarizedTick;
       const out = flushed;
       flushed = [];
       flushedParts.clear();
       return out;
     },
-    onCommitted({ topic, partition }) {
+    onCommitted({ topic, partition, lag }) {
+      if (topic === HEARTBEATS && lag !== undefined) heartbeatLag.set(partition, lag);
       if (topic !== HEARTBEATS && topic !== AGENT_ACKS) return;
       const x = folds.committed(partition);
       if (x) checkpointer.committed(x, now());
     },
     onAbort() {
       gate.aborted();
+      crossed = false;
+      beats = false;
+      summarizedTick = summarizedBefore;
       flushed = [];
       flushedParts.clear();
       applied = 0;
       duplicates = 0;
-      for (const x of folds.aborted()) {
-        checkpointer.aborted(x);
-        if (x.partition === summaryPartition) pendingTick = undefined;
-      }
+      for (const x of folds.aborted()) checkpointer.aborted(x);
     },
     async onAssigned(list) {
       warnUnlessCoAssigned(list, log);
@@ -264,7 +318,7 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
     },
     onRevoked(list) {
       gate.revoked(list.filter((x) => x.topic === COORDINATION).map((x) => x.partition));
-      for (const x of list) if (x.topic === HEARTBEATS || x.topic === AGENT_ACKS) folds.revoked(x.partition);
+      for (const x of list) if (x.topic === HEARTBEATS || x.topic === AGENT_ACKS) { folds.revoked(x.partition); heartbeatLag.delete(x.partition); }
     },
     ...(idleWriteMs > 0 ? {
       punctuation: {
