@@ -5,6 +5,7 @@
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import type { SolvermeshEvent } from '../../schemas/generated/events';
 import type { EventCodec } from '../runtime/codec';
+import { kafkajsConfig } from '../runtime/credentials';
 import type { Logger } from '../runtime/logger';
 import type { SigningKey } from './ed25519';
 import { keyRegistered } from './key-events';
@@ -20,7 +21,7 @@ export interface KeyPublisherOptions {
 
 export async function publishKeyEvents(o: KeyPublisherOptions, events: readonly KeyEvent[]): Promise<void> {
   if (events.length === 0) return;
-  const kafka = new Kafka({ clientId: o.clientId ?? 'solvermesh-keys', brokers: [...o.brokers], logLevel: logLevel.NOTHING });
+  const kafka = new Kafka(kafkajsConfig({ clientId: o.clientId ?? 'solvermesh-keys', brokers: [...o.brokers], logLevel: logLevel.NOTHING }));
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   try {
