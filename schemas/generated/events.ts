@@ -22,6 +22,12 @@ export interface AckReceived {
   processing_ms: number;
   /** Required when state = CONFLICT; null otherwise. */
   conflict: ConflictDetail | null;
+  /** payload_hash of the MessageDispatched the agent acknowledges (what it received); checked against the dispatched message. Null from agents older than the check. */
+  payload_hash: string | null;
+  /** Per-sender sequence number, strictly increasing in each partition the sender writes (a replay carries one already seen); part of the signed body. Null from unsigned senders. */
+  sender_seq: number | null;
+  /** Ed25519 signature of the sender over this record's Avro body encoded with this field null (the canonical body). Stays the last field: new fields go before it. Null when unsigned. */
+  signature: MessageSignature | null;
 }
 
 /** Envelope carried by every event: identity, causality and event time. */
@@ -66,6 +72,14 @@ export interface ConflictDetail {
 export const CONFLICT_TYPE_SYMBOLS = ['CONTEXT_DIVERGENCE', 'DATA_CONTRADICTION', 'TEMPORAL_PARADOX', 'CAPABILITY_MISMATCH', 'HASH_MISMATCH', 'OTHER'] as const;
 export type ConflictType = (typeof CONFLICT_TYPE_SYMBOLS)[number];
 
+/** A sender's signature over a message's canonical Avro body (seed 002 §9.1 message_integrity: Ed25519). */
+export interface MessageSignature {
+  /** Id of the signing key among the sender's registered keys (mesh.agent-keys): hex of the first 8 bytes of SHA-256 of the raw public key. */
+  key_id: string;
+  /** Ed25519 signature (64 bytes). */
+  sig: Buffer;
+}
+
 /** A suspected agent is declared crashed because a second signal confirmed the first (seed 003 failure detection with confirmation): missed heartbeats and a failed delivery, or the same failure seen by two observers. */
 export interface AgentCrashConfirmed {
   /** Event type discriminator (the Avro record name); not part of the Avro body. */
@@ -99,6 +113,70 @@ export interface FailureSignal {
 /** What was observed. */
 export const FAILURE_SIGNAL_KIND_SYMBOLS = ['MISSED_HEARTBEATS', 'FAILED_DELIVERY'] as const;
 export type FailureSignalKind = (typeof FAILURE_SIGNAL_KIND_SYMBOLS)[number];
+
+/** An agent's public key registered when it joined (seed 002 §9.1, §10 'generate agent identities'). On the compacted mesh.agent-keys, keyed by agent_id: `keys` is the agent's whole key set after the event, so the latest record per agent is enough to restore it. */
+export interface AgentKeyRegistered {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'AgentKeyRegistered';
+  /** Event envelope; correlation_id = agent_id. */
+  meta: EventMetadata;
+  /** Agent (Kafka key). */
+  agent_id: string;
+  /** The key registered. */
+  key_id: string;
+  /** Every key of the agent after the event, kept ones included (a replay verifies old messages with them). */
+  keys: Array<AgentKey>;
+}
+
+/** One public key of an agent and the event-time span it signs for (seed 002 §9.1 agent_identity). */
+export interface AgentKey {
+  /** Hex of the first 8 bytes of SHA-256 of public_key. */
+  key_id: string;
+  /** Raw Ed25519 public key (32 bytes). */
+  public_key: Buffer;
+  /** Messages with an event time at or after this are accepted under the key. */
+  valid_from: number;
+  /** Messages with an event time at or after this are refused (the end of a rotation's overlap, or a revocation); null while the key is current. */
+  valid_until: number | null;
+  /** valid_until was set by a revocation, not by a rotation. */
+  revoked: boolean;
+}
+
+/** An agent's key revoked (seed 002 §9.1 'on compromise'): refused for messages with an event time at or after effective_at. `keys` is the whole key set after the event. */
+export interface AgentKeyRevoked {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'AgentKeyRevoked';
+  /** Event envelope; correlation_id = agent_id. */
+  meta: EventMetadata;
+  /** Agent (Kafka key). */
+  agent_id: string;
+  /** The key revoked. */
+  key_id: string;
+  /** Event time from which the key is refused. */
+  effective_at: number;
+  /** Why, for people. */
+  reason: string;
+  /** Every key of the agent after the event. */
+  keys: Array<AgentKey>;
+}
+
+/** An agent's key replaced by a new one (seed 002 §9.1 rotation): the new key signs from occurred_at; the old one is accepted until occurred_at + overlap_ms of event time. `keys` is the whole key set after the event. */
+export interface AgentKeyRotated {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'AgentKeyRotated';
+  /** Event envelope; correlation_id = agent_id. */
+  meta: EventMetadata;
+  /** Agent (Kafka key). */
+  agent_id: string;
+  /** The new key. */
+  key_id: string;
+  /** The key being replaced. */
+  previous_key_id: string;
+  /** How long (event time) the previous key is still accepted; >= 0. */
+  overlap_ms: number;
+  /** Every key of the agent after the event. */
+  keys: Array<AgentKey>;
+}
 
 /** An agent changed operational state (offline after 30 s without heartbeat, degraded on impedance spike, ...). */
 export interface AgentStateChanged {
@@ -416,6 +494,26 @@ export interface ConflictReported {
   cluster_id: string | null;
   /** Conflict type, expected/received values, context hash and type-specific details. */
   detail: ConflictDetail;
+  /** Set when the conflict is a message refused before it was applied (forged, unsigned, replayed or throttled) that claimed to come from agent_id: evidence about the message, not about the agent, which is not quarantined for it. Null for conflicts an agent reported. */
+  forgery: ForgeryEvidence | null;
+}
+
+/** Why a message that claimed a sender was refused before it was applied, and where it is. */
+export interface ForgeryEvidence {
+  /** UNSIGNED, FORGED, UNKNOWN_KEY, KEY_EXPIRED, REPLAYED, PAYLOAD_HASH_MISMATCH or THROTTLED (the dead letter's dlq.error.class). */
+  reason: string;
+  /** Key id the message named; null when unsigned. */
+  claimed_key_id: string | null;
+  /** The key id is a valid key of the claimed sender at the message's event time and the signature is still wrong. */
+  own_key: boolean;
+  /** Type of the refused message. */
+  event_type: string;
+  /** Topic of the refused record (logical name). */
+  source_topic: string;
+  /** Its partition. */
+  source_partition: number;
+  /** Its offset; the raw record is in <topic>.dlq. */
+  source_offset: number;
 }
 
 /** An operator's command to resolve a quarantined conflict (seed 002 §7.1 console, `solvermesh conflicts resolve`). The coordinator answers with ConflictResolved when the conflict is open at this record's place in the log; otherwise it has no effect. */
@@ -840,6 +938,10 @@ export interface HeartbeatReceived {
   context_hash: string;
   /** When the mesh received the heartbeat (received_at - occurred_at measures transport latency). */
   received_at: number;
+  /** Per-sender sequence number, strictly increasing in each partition the sender writes (a replay carries one already seen); part of the signed body. Null from unsigned senders. */
+  sender_seq: number | null;
+  /** Ed25519 signature of the sender over this record's Avro body encoded with this field null (the canonical body). Stays the last field: new fields go before it. Null when unsigned. */
+  signature: MessageSignature | null;
 }
 
 /** Impedance class of an agent (seed 002 §2.2), A edge ... F human-in-the-loop. */
@@ -1678,6 +1780,10 @@ export interface VerifierVoteCast {
   solution_hash: string;
   /** The verification interval this group asks for next (its VerificationCompleted.next_interval, seed 000 §5.5); consensus agrees on the median of the agreeing votes' values. null from verifiers older than the adaptive schedule. */
   next_interval: number | null;
+  /** Per-sender sequence number, strictly increasing in each partition the sender writes (a replay carries one already seen); part of the signed body. Null from unsigned senders. */
+  sender_seq: number | null;
+  /** Ed25519 signature of the sender over this record's Avro body encoded with this field null (the canonical body). Stays the last field: new fields go before it. Null when unsigned. */
+  signature: MessageSignature | null;
 }
 
 /** The voting window of one (session, iteration) round is over (DESIGN invariant 8): sequenced into the votes' partition, the first one closes a round that has no quorum yet; later ones are ignored. Its place in the log, not a clock, decides. */
@@ -1697,6 +1803,9 @@ export interface VoteDeadlinePassed {
 export type SolvermeshEvent =
   | AckReceived
   | AgentCrashConfirmed
+  | AgentKeyRegistered
+  | AgentKeyRevoked
+  | AgentKeyRotated
   | AgentStateChanged
   | CascadeCompleted
   | CascadeRequested
@@ -1759,6 +1868,9 @@ export type EventType = SolvermeshEvent['type'];
 export interface EventsByType {
   AckReceived: AckReceived;
   AgentCrashConfirmed: AgentCrashConfirmed;
+  AgentKeyRegistered: AgentKeyRegistered;
+  AgentKeyRevoked: AgentKeyRevoked;
+  AgentKeyRotated: AgentKeyRotated;
   AgentStateChanged: AgentStateChanged;
   CascadeCompleted: CascadeCompleted;
   CascadeRequested: CascadeRequested;
@@ -1816,6 +1928,9 @@ export type EventOf<T extends EventType> = EventsByType[T];
 export const EVENT_TYPES = [
   'AckReceived',
   'AgentCrashConfirmed',
+  'AgentKeyRegistered',
+  'AgentKeyRevoked',
+  'AgentKeyRotated',
   'AgentStateChanged',
   'CascadeCompleted',
   'CascadeRequested',

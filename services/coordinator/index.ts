@@ -6,6 +6,7 @@ import type { TopicName } from '../../topics/catalog';
 import { createEngine } from '../runtime/engine';
 import { combineProcessors } from '../runtime/combine';
 import type { ServiceDefinition } from '../runtime/service';
+import { withMessageGuard } from '../runtime/message-guard';
 import { TickWriter } from '../runtime/tick-writer';
 import { cascadeProcessor } from './cascade-processor';
 import { conflictProcessor } from './conflict-processor';
@@ -36,7 +37,9 @@ export const coordinatorService: ServiceDefinition<typeof COORDINATOR_KNOBS> = {
       gatherProcessor({ ...log, logger: logger.child({ component: 'gather' }), graceMs: config.coordinatorGatherGraceMs, retentionMs: config.coordinatorGatherRetentionMs }),
       cascadeProcessor({ ...log, logger: logger.child({ component: 'cascades' }) }),
     ]);
-    return { ...combined, async close() { await ticks.close(); await combined.close?.(); } };
+    // Acks are signed by their agents: a forged or replayed one is neither gathered nor reported as the agent's conflict.
+    const guardedCombined = await withMessageGuard(combined, { config, codec: ctx.codec, logger, producer: 'coordinator', verify: { 'mesh.acks': 'AckReceived' } });
+    return { ...guardedCombined, async close() { await ticks.close(); await guardedCombined.close?.(); } };
   },
   // A batch is what has arrived: node-rdkafka's consume(n) otherwise keeps waiting for more
   // while records trickle in, and holds the decisions (and a restarted coordinator's first ones).
