@@ -28,10 +28,25 @@ export interface ServiceAccess {
   readonly describesGroups?: readonly string[];
   /** Private, unprefixed group-id prefixes of one-off readers (log readers, followers, agents). */
   readonly readerGroups: readonly string[];
+  /** Verifies signed agent messages (services/runtime/message-guard.ts): `SIGNING.verifier`'s access. */
+  readonly verifiesSignatures?: boolean;
+  /** Registers agent keys (services/identity/key-publisher.ts): `SIGNING.registrar`'s access. */
+  readonly registersKeys?: boolean;
 }
 
 /** Group-id prefixes of the runtime's log readers (services/runtime/kafka/log-reader.ts). */
 const LOG_READERS = ['solvermesh-reader-', 'solver-wm-', 'solvermesh-wm-'];
+
+/**
+ * What signing takes (issue 20): a verifier reads the keys topic and reports refusals as
+ * conflicts and abuse as witnesses; a registrar reads the key book, then appends to it. Both read
+ * through the runtime's log reader. A unit spec ties the names to the guard's and the key source's.
+ */
+export const SIGNING = {
+  keys: 'mesh.agent-keys',
+  verifier: { reads: ['mesh.agent-keys'], writes: ['mesh.conflicts', 'mesh.witnesses'], readerGroups: LOG_READERS },
+  registrar: { reads: ['mesh.agent-keys'], writes: ['mesh.agent-keys'], readerGroups: LOG_READERS },
+} as const satisfies { keys: TopicName; verifier: object; registrar: object };
 
 export const SERVICE_ACCESS: readonly ServiceAccess[] = [
   {
@@ -46,19 +61,19 @@ export const SERVICE_ACCESS: readonly ServiceAccess[] = [
     reads: ['solver.sessions', 'solver.costs', 'solver.solutions', 'solver.verifications', 'solver.commands'],
     writes: ['solver.verifications', 'solver.commands'],
     dlqOfInputs: ['solver.sessions', 'solver.costs', 'solver.solutions'],
-    groups: ['solvermesh.verifier.'], readerGroups: LOG_READERS,
+    groups: ['solvermesh.verifier.'], readerGroups: LOG_READERS, registersKeys: true,
   },
   {
     principal: 'consensus', doc: 'Reads votes; writes deadlines and consensus results on the same topic.',
     reads: ['solver.verifications'], writes: ['solver.verifications'], dlqOfInputs: ['solver.verifications'],
-    groups: ['solvermesh.consensus'], readerGroups: LOG_READERS,
+    groups: ['solvermesh.consensus'], readerGroups: LOG_READERS, verifiesSignatures: true,
   },
   {
     principal: 'coordinator', doc: 'Reads schedules, acks, conflicts and cascades; writes dispatches, ticks, gathers, conflict facts, cascade facts and the stages\' coordination requests.',
     reads: ['mesh.schedules', 'mesh.acks', 'mesh.conflicts', 'mesh.cascades'],
     writes: ['mesh.dispatch', 'mesh.schedules', 'mesh.acks', 'mesh.conflicts', 'mesh.cascades', 'mesh.coordination'],
     dlqOfInputs: ['mesh.schedules', 'mesh.acks', 'mesh.conflicts', 'mesh.cascades'],
-    groups: ['solvermesh.coordinator'], readerGroups: LOG_READERS,
+    groups: ['solvermesh.coordinator'], readerGroups: LOG_READERS, verifiesSignatures: true,
   },
   {
     principal: 'guardian', doc: 'Reads agent states, summaries and witnesses; writes breakers, modes and witnesses.',
@@ -72,19 +87,19 @@ export const SERVICE_ACCESS: readonly ServiceAccess[] = [
     reads: ['mesh.heartbeats', 'mesh.coordination', 'mesh.acks', 'mesh.agent-acks', 'mesh.circuits', 'mesh.impedance'],
     writes: ['mesh.impedance', 'mesh.summaries', 'mesh.schedules', 'mesh.agent-acks', 'mesh.coordination'],
     dlqOfInputs: ['mesh.heartbeats', 'mesh.coordination', 'mesh.acks', 'mesh.agent-acks', 'mesh.circuits'],
-    groups: ['solvermesh.impedance'], readerGroups: LOG_READERS,
+    groups: ['solvermesh.impedance'], readerGroups: LOG_READERS, verifiesSignatures: true,
   },
   {
     principal: 'gateway', doc: 'Follows what it streams; writes sessions, costs, commands and joins (heartbeats). The MCP server runs as it.',
     reads: ['solver.sessions', 'solver.costs', 'solver.iterations', 'solver.verifications', 'mesh.conflicts', 'mesh.summaries', 'mesh.circuits'],
     writes: ['solver.sessions', 'solver.costs', 'solver.commands', 'mesh.heartbeats'],
-    dlqOfInputs: [], groups: [], describesGroups: ['solvermesh.verifier.'], readerGroups: ['solvermesh-gateway-'],
+    dlqOfInputs: [], groups: [], describesGroups: ['solvermesh.verifier.'], readerGroups: ['solvermesh-gateway-'], registersKeys: true,
   },
   {
     principal: 'simulator', doc: 'Agents: reads what is dispatched to them; writes only heartbeats and acks.',
     reads: ['mesh.dispatch'], writes: ['mesh.heartbeats', 'mesh.acks'], dlqOfInputs: [],
     // Its agents' groups are `<prefix>simulator-agents-<random>` (services/simulator/sim.ts).
-    groups: [], plainGroups: ['simulator-agents-'], readerGroups: [],
+    groups: [], plainGroups: ['simulator-agents-'], readerGroups: [], registersKeys: true,
   },
 ];
 
@@ -110,8 +125,9 @@ const groupPattern = (name: string) => (/[.-]$/.test(name) ? Pattern.PREFIXED : 
 /** Every ACL of one service for the topics and groups under `prefix`. */
 export function serviceAcls(a: ServiceAccess, prefix: string): AclEntry[] {
   const out: AclEntry[] = [];
-  for (const t of new Set(a.reads)) out.push(allow(a.principal, Res.TOPIC, prefix + t, Pattern.LITERAL, Op.READ));
-  const written = new Set<string>([...a.writes, ...a.dlqOfInputs.map(dlqName)]);
+  const roles = [...(a.verifiesSignatures ? [SIGNING.verifier] : []), ...(a.registersKeys ? [SIGNING.registrar] : [])];
+  for (const t of new Set([...a.reads, ...roles.flatMap((r) => r.reads)])) out.push(allow(a.principal, Res.TOPIC, prefix + t, Pattern.LITERAL, Op.READ));
+  const written = new Set<string>([...a.writes, ...roles.flatMap((r) => r.writes), ...a.dlqOfInputs.map(dlqName)]);
   for (const t of written) out.push(allow(a.principal, Res.TOPIC, prefix + t, Pattern.LITERAL, Op.WRITE));
   for (const g of a.groups) {
     const name = prefix + g;
@@ -122,7 +138,7 @@ export function serviceAcls(a: ServiceAccess, prefix: string): AclEntry[] {
     out.push(allow(a.principal, Res.TRANSACTIONAL_ID, txn, Pattern.PREFIXED, Op.DESCRIBE));
   }
   for (const g of a.describesGroups ?? []) out.push(allow(a.principal, Res.GROUP, prefix + g, groupPattern(g), Op.DESCRIBE));
-  for (const g of a.readerGroups) out.push(allow(a.principal, Res.GROUP, g, Pattern.PREFIXED, Op.READ));
+  for (const g of new Set([...a.readerGroups, ...roles.flatMap((r) => r.readerGroups)])) out.push(allow(a.principal, Res.GROUP, g, Pattern.PREFIXED, Op.READ));
   for (const g of a.plainGroups ?? []) out.push(allow(a.principal, Res.GROUP, prefix + g, groupPattern(g), Op.READ));
   // Idempotent producers (every producer here is one) need it on the cluster.
   out.push(allow(a.principal, Res.CLUSTER, 'kafka-cluster', Pattern.LITERAL, Op.IDEMPOTENT_WRITE));

@@ -7,7 +7,9 @@ import { SEQUENCED as SEQUENCED_INPUT } from '../../../services/guardian/ticks';
 import { INPUTS as SOLVER_INPUTS } from '../../../services/solver/processor';
 import { INPUTS as VERIFIER_INPUTS } from '../../../services/verifier/processor';
 import { AclPermissionTypes, ResourcePatternTypes } from 'kafkajs';
-import { accessOf, aclBindings, aclKey, registryAcls, SERVICE_ACCESS, serviceAcls, staleAcls } from '../../../topics/access';
+import { CONFLICTS, WITNESSES } from '../../../services/runtime/message-guard';
+import { KEYS_TOPIC } from '../../../services/identity/key-source';
+import { accessOf, aclBindings, aclKey, registryAcls, SERVICE_ACCESS, serviceAcls, SIGNING, staleAcls } from '../../../topics/access';
 import { TOPICS } from '../../../topics/catalog';
 
 const written = (principal: string, prefix = '') =>
@@ -30,12 +32,12 @@ describe('service access (topics/access.ts)', () => {
     }
   });
 
-  it('given the simulator, when its ACLs are made under a prefix, then it writes heartbeats and acks only, never costs', () => {
-    assert.deepEqual(written('simulator', 'p.'), ['p.mesh.acks', 'p.mesh.heartbeats']);
+  it('given the simulator, when its ACLs are made under a prefix, then it writes heartbeats, acks and its agents\' keys only, never costs', () => {
+    assert.deepEqual(written('simulator', 'p.'), ['p.mesh.acks', 'p.mesh.agent-keys', 'p.mesh.heartbeats']);
   });
 
-  it('given the gateway, when its ACLs are made, then it writes sessions and costs (and commands, joins) and nothing the services own', () => {
-    assert.deepEqual(written('gateway'), ['mesh.heartbeats', 'solver.commands', 'solver.costs', 'solver.sessions']);
+  it('given the gateway, when its ACLs are made, then it writes sessions and costs (and commands, joins with their keys) and nothing the services own', () => {
+    assert.deepEqual(written('gateway'), ['mesh.agent-keys', 'mesh.heartbeats', 'solver.commands', 'solver.costs', 'solver.sessions']);
     assert.ok(!written('gateway').includes('solver.iterations'));
   });
 
@@ -65,5 +67,16 @@ describe('service access (topics/access.ts)', () => {
     // The registry's are managed only when asked for.
     const oldRegistry = { ...registryAcls()[0]!, resourceName: 'old-journal-' };
     assert.deepEqual(staleAcls([...existing, oldRegistry], [...wanted, ...registryAcls()], ns, true).map(aclKey).filter((k) => k.startsWith('User:registry')), [aclKey(oldRegistry)]);
+  });
+
+  it('given signing (message guard, key publisher), when the verifying and registering principals\' ACLs are derived, then they read the guard\'s keys topic and write its conflicts and witnesses, and registrars append keys', () => {
+    assert.equal(SIGNING.keys, KEYS_TOPIC);
+    assert.deepEqual([...SIGNING.verifier.writes].sort(), [CONFLICTS, WITNESSES].sort());
+    for (const p of ['impedance', 'coordinator', 'consensus']) {
+      assert.ok(written(p).includes(CONFLICTS) && written(p).includes(WITNESSES), p);
+      assert.ok(serviceAcls(accessOf(p), '').some((a) => a.resourceName === KEYS_TOPIC && a.operation === Op.READ), p);
+    }
+    for (const p of ['simulator', 'gateway', 'verifier']) assert.ok(written(p).includes(KEYS_TOPIC), p);
+    assert.ok(!written('solver').includes(KEYS_TOPIC));
   });
 });
