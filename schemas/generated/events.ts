@@ -712,6 +712,8 @@ export interface HeartbeatReceived {
   context_hash: string;
   /** When the mesh received the heartbeat (received_at - occurred_at measures transport latency). */
   received_at: number;
+  /** Share of its capacity the agent reports in use, 0..1 (seed 003 load balancing: above 0.8 it is routed to less, below 0.3 more); null from agents that do not report it. */
+  utilisation: number | null;
 }
 
 /** Impedance class of an agent (seed 002 §2.2), A edge ... F human-in-the-loop. */
@@ -768,6 +770,8 @@ export interface ImpedanceUpdated {
   ack_tally: AgentAckTally | null;
   /** Checkpoint: the mesh.agent-acks offset (same partition) up to which every ack is reflected in the entries at or after it (acks of agents not yet heard from are replayed); null when written before acks were folded per agent. */
   acks_applied_through: number | null;
+  /** Utilisation of the agent's last heartbeat (0..1), which orders capability routing; null when it reported none or the entry predates it. */
+  utilisation: number | null;
 }
 
 /** The agent's acks folded from mesh.agent-acks (seed 002 §1.4 trinary acks, §6.1 quarantine): restores reliability and quarantine on partition assignment. */
