@@ -54,10 +54,10 @@ export const SERVICE_ACCESS: readonly ServiceAccess[] = [
     groups: ['solvermesh.consensus'], readerGroups: LOG_READERS,
   },
   {
-    principal: 'coordinator', doc: 'Reads schedules, acks and conflicts; writes dispatches, ticks, gathers and conflict facts.',
-    reads: ['mesh.schedules', 'mesh.acks', 'mesh.conflicts'],
-    writes: ['mesh.dispatch', 'mesh.schedules', 'mesh.acks', 'mesh.conflicts'],
-    dlqOfInputs: ['mesh.schedules', 'mesh.acks', 'mesh.conflicts'],
+    principal: 'coordinator', doc: 'Reads schedules, acks, conflicts and cascades; writes dispatches, ticks, gathers, conflict facts, cascade facts and the stages\' coordination requests.',
+    reads: ['mesh.schedules', 'mesh.acks', 'mesh.conflicts', 'mesh.cascades'],
+    writes: ['mesh.dispatch', 'mesh.schedules', 'mesh.acks', 'mesh.conflicts', 'mesh.cascades', 'mesh.coordination'],
+    dlqOfInputs: ['mesh.schedules', 'mesh.acks', 'mesh.conflicts', 'mesh.cascades'],
     groups: ['solvermesh.coordinator'], readerGroups: LOG_READERS,
   },
   {

@@ -37,6 +37,7 @@ export async function runConflictsDemo(): Promise<void> {
       conflict_type: t, expected_value: 'v1', received_value: 'v2', context_hash: 'c0ffee',
       divergence_depth: t === 'CONTEXT_DIVERGENCE' ? 12 : null, affects_agent_count: t === 'DATA_CONTRADICTION' ? 40 : null, conflicting_data: null,
     },
+    forgery: null,
   }));
 
   const producer = kafka.producer({ idempotent: true, createPartitioner: Partitioners.DefaultPartitioner });

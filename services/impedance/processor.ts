@@ -9,9 +9,10 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { AckReceived, CoordinationRequested, HeartbeatReceived, MeshHealRequested } from '../../schemas/generated/events';
 import { topicSpec, type TopicName } from '../../topics/catalog';
-import { unreachable } from '../runtime/errors';
+import { poison, unreachable } from '../runtime/errors';
 import { decimal, type Emit, type Processor, type RecordContext } from '../runtime/processor';
 import { ackReactor } from './ack-reactor';
+import { COPIED_SOURCES, type CopiedBeforeFn } from './copied-before';
 import { ackTail, createCheckpointer, heartbeatTail, type CommittedFn, type ReadAckTailFn, type ReadTailFn, type RestoreFn } from './checkpointer';
 import { FoldLifecycle, type OwnedPartition } from './fold-lifecycle';
 import { evolveGate, OPEN_GATE, type GateEvent, type GateState } from './coordination-gate';
@@ -69,6 +70,10 @@ export interface ImpedanceProcessorDeps {
   readonly structural?: StructuralEmitter;
   /** A mesh.coordination partition's gate (freeze, approvals) at the group's committed offset; without it a partition starts open. */
   readonly restoreGate?: RestoreGateFn<GateState>;
+  /** Agents not heard from whose acks a partition holds (default MAX_PENDING_ACK_AGENTS); acks of more are dead-lettered. */
+  readonly maxPendingAckAgents?: number;
+  /** The inputs already copied onto mesh.agent-acks, when the group lost its offsets of their topics (copied-before.ts). */
+  readonly copiedBefore?: CopiedBeforeFn;
 }
 
 /** The event types the impedance processor takes (AckReceived on mesh.acks and mesh.agent-acks). */
@@ -100,10 +105,10 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
     ...(deps.structural ? { structural: deps.structural } : {}),
   });
   const checkpointer = createCheckpointer({
-    restore: deps.restore, checkpointMs, log,
+    restore: deps.restore, checkpointMs, log, maxPendingAckAgents: deps.maxPendingAckAgents,
     tails: { heartbeats: heartbeatTail(deps.readTail, deps.committed), ...(deps.readAckTail ? { acks: ackTail(deps.readAckTail, deps.committedAcks) } : {}) },
   });
-  const folds = new FoldLifecycle((partition) => ({ partition, fold: new PartitionFold(), registry: writer.cursor(now()), changelog: checkpointer.cursor(now()) }));
+  const folds = new FoldLifecycle((partition) => ({ partition, fold: new PartitionFold(deps.maxPendingAckAgents), registry: writer.cursor(now()), changelog: checkpointer.cursor(now()) }));
   registerBacklogGauge(metrics, () => writer.backlog(folds.all()));
   const schedule = scheduleReactor(store);
   const gate = new SequencedGate<GateState, GateEvent>(OPEN_GATE, evolveGate, deps.restoreGate);
@@ -131,6 +136,8 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
   const flushedParts = new Set<number>();
   let applied = 0;
   let duplicates = 0;
+  /** Inputs whose copies a run before lost offsets wrote: not copied again. */
+  const copied = new Set<string>();
 
   function stateChanges(res: ApplyResult): readonly Emit[] {
     if (res.changed.length === 0) return NO_EMITS;
@@ -161,11 +168,17 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
     folds.handled(ctx.partition);
     if (ctx.timestampMs > x.registry.lastRecordMs) x.registry.lastRecordMs = ctx.timestampMs;
     // A number, not a BigInt per record, as onHeartbeat.
-    return stateChanges(x.fold.applyAck(ack, decimal(ctx.offset)));
+    const res = x.fold.applyAck(ack, decimal(ctx.offset));
+    if (res.refused !== undefined) {
+      metrics.acksRefused.inc();
+      throw poison('REJECTED', `${res.refused}: partition ${ctx.partition}`);
+    }
+    return stateChanges(res);
   }
 
   /** A heal on mesh.circuits: copied into every mesh.agent-acks partition; a copy there: folded into the partition's agents. */
   function onHeal(heal: MeshHealRequested, ctx: RecordContext): readonly Emit[] | Promise<readonly Emit[]> {
+    if (ctx.topic === CIRCUITS && copied.has(heal.meta.event_id)) return NO_EMITS;
     if (ctx.topic === CIRCUITS) return copiesInto(AGENT_ACKS, heal, agentAckPartitions, HEAL_COPY_PREFIX);
     if (ctx.topic !== AGENT_ACKS) return NO_EMITS;
     const x = folds.get(ctx.partition);
@@ -255,7 +268,7 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
         case 'MeshFrozen':
         case 'MeshThawed': return onFreeze(event, ctx);
         case 'MeshHealRequested': return onHeal(event, ctx);
-        case 'AckReceived': return ctx.topic === AGENT_ACKS ? onAgentAck(event, ctx) : onAck(event);
+        case 'AckReceived': return ctx.topic === AGENT_ACKS ? onAgentAck(event, ctx) : copied.has(event.meta.event_id) ? NO_EMITS : onAck(event);
         case 'CircuitStateChanged':
         case 'OperationalModeChanged': return recordDecision(store, event).then(() => NO_EMITS);
         default: return unreachable(event);
@@ -309,6 +322,12 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
     async onAssigned(list) {
       warnUnlessCoAssigned(list, log);
       await gate.assigned(list.filter((x) => x.topic === COORDINATION).map((x) => x.partition));
+      const sources = list.filter((x) => COPIED_SOURCES.includes(x.topic as TopicName));
+      const before = sources.length > 0 ? await deps.copiedBefore?.(sources) : undefined;
+      if (before) {
+        for (const id of before) copied.add(id);
+        log.warn({ sources, copies: before.size }, 'no committed offset for a copied input: the copies already on mesh.agent-acks are not written again');
+      }
       const owned = list.filter((x) => x.topic === HEARTBEATS || x.topic === AGENT_ACKS).map((x) => x.partition);
       const ps = [...new Set(owned)].sort((a, b) => a - b).filter((p) => !folds.has(p));
       if (ps.length === 0) return;

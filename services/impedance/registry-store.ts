@@ -17,7 +17,7 @@
 // again, and a revision-only guard kept the previous log's agents (a mesh demo once showed
 // 1,997 of 29,940 agents active, their last heartbeats stale).
 import Redis from 'ioredis';
-import type { AgentClass, AgentOperationalState } from '../../schemas/generated/events';
+import { AGENT_CLASS_SYMBOLS, type AgentClass, type AgentOperationalState } from '../../schemas/generated/events';
 import { redisAuth } from '../runtime/credentials';
 import { transient } from '../runtime/errors';
 import { ACCURACY_BUCKET_MS, ACCURACY_WINDOW_BUCKETS, histogramQuantileMs, type AckMeasure } from './accuracy';
@@ -327,6 +327,8 @@ export class RegistryStore {
   /** Members of an index: z:class:<c>, z:cluster:<id>, z:sector:<id>, z:cap:<c>. */
   async members(kind: 'class' | 'cluster' | 'sector' | 'capability', value: string): Promise<string[]> {
     const k = kind === 'capability' ? 'cap' : kind;
+    // `class:D` (the selectors' letter) names the index of CLASS_D_GPU.
+    if (kind === 'class' && /^[A-F]$/.test(value)) value = AGENT_CLASS_SYMBOLS.find((c) => c.startsWith(`CLASS_${value}_`)) ?? value;
     try { return await this.r.zrange(this.key(`z:${k}:${value}`), 0, -1); } catch (err) { throw storeDown('read index', err); }
   }
 

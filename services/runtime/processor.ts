@@ -12,6 +12,8 @@ export interface RecordContext {
   /** Broker/producer timestamp of the record, ms since epoch. */
   readonly timestampMs: number;
   readonly key: string | null;
+  /** The record's bytes as written (a signature is checked against them); absent in hand-made contexts. */
+  readonly value?: Buffer | null;
 }
 
 export interface Emit {

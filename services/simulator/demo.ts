@@ -41,6 +41,8 @@ export interface MeshDemoOptions {
   /** A coordination request to one cluster every this many ms (default 5 s). */
   readonly coordinateEveryMs?: number;
   readonly env?: NodeJS.ProcessEnv;
+  /** Run `startMsBeforeEnd` before the simulation ends, while the agents still answer; its result comes back as `finale`. */
+  readonly finale?: { readonly startMsBeforeEnd: number; readonly run: (config: RuntimeConfig) => Promise<string[]> };
 }
 
 export async function runMeshDemo(o: MeshDemoOptions): Promise<MeshDemoResult> {
@@ -67,8 +69,16 @@ export async function runMeshDemo(o: MeshDemoOptions): Promise<MeshDemoResult> {
   const coordinator = await coordinateEvery(config, [...new Set(mesh.map((a) => a.clusterId))], o.coordinateEveryMs ?? 5_000);
   try {
     const startUs = Date.now() * 1000;
-    const sim = await runMeshSim({ config, agents, durationMs: o.durationMs, faults, acks: true, startUs });
+    const simulating = runMeshSim({ config, agents, durationMs: o.durationMs, faults, acks: true, startUs });
+    const finale = o.finale && (async () => {
+      await new Promise((r) => setTimeout(r, Math.max(0, o.durationMs - o.finale!.startMsBeforeEnd)));
+      return o.finale!.run(config);
+    })();
+    // A finale that fails before the simulation ends is awaited below, not left unhandled.
+    finale?.catch(() => undefined);
+    const sim = await simulating;
     clearInterval(timer);
+    const finaleLines = finale ? await finale : undefined;
     const requests = await coordinator.stop();
     // The last heartbeats sent were due at about startUs + elapsed: wait (up to 60 s) for the
     // registry's event time to get within a period of them, so a lagging service is not
@@ -88,7 +98,7 @@ export async function runMeshDemo(o: MeshDemoOptions): Promise<MeshDemoResult> {
     status ??= await meshStatus(store);
     o.onStatus?.(`${statusLine(status)} (final, at the registry's event time ${new Date(status.atUs / 1000).toISOString()})`, status);
     const accuracy = await store.accuracy(Math.floor(status.atUs / 1000));
-    return { status, expected: expectedStatus(mesh, faults, startUs, status.atUs), coordination: { requests, accuracy } };
+    return { status, expected: expectedStatus(mesh, faults, startUs, status.atUs), coordination: { requests, accuracy }, ...(finaleLines ? { finale: finaleLines } : {}) };
   } finally {
     clearInterval(timer);
     await coordinator.stop().catch(() => undefined); // reported above when the run got that far

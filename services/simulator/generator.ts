@@ -156,6 +156,8 @@ export function heartbeat(a: AgentProfile, startUs: number, period: number, rand
     // From the queue rather than another draw, so the random stream (and every spec built on
     // it) stays as it was: 0 -> 0.1, 1 -> 0.4, 2 -> 0.7, 3 -> 1.0.
     utilisation: Math.min(1, 0.1 + 0.3 * queue),
+    sender_seq: null,
+    signature: null,
   };
 }
 
@@ -186,5 +188,8 @@ export function ack(a: AgentProfile, m: MessageDispatched, rand: () => number, f
       conflict_type: 'DATA_CONTRADICTION', expected_value: 'a', received_value: 'b', context_hash: 'ctx-0',
       divergence_depth: null, affects_agent_count: null, conflicting_data: null,
     } : null,
+    payload_hash: m.payload_hash,
+    sender_seq: null,
+    signature: null,
   };
 }

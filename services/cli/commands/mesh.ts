@@ -16,6 +16,7 @@ import { registerApprove } from './mesh-approve';
 import { registerConsole } from './mesh-console';
 import { meshHealth, meshReplay } from './mesh-guardian';
 import { formatKpiBox, meshKpis } from './mesh-kpis';
+import { registerOrchestration } from './mesh-orchestrate';
 
 /** `mesh coordinate --wait`: the mesh refused the request (frozen, or its operational mode). */
 export const EXIT_REFUSED = 4;
@@ -153,5 +154,6 @@ export function register(program: Command): void {
       await meshCoordinate(loadConfig(), o, (l) => process.stdout.write(`${l}\n`));
     });
   registerConsole(mesh);
+  registerOrchestration(mesh);
   registerApprove(mesh);
 }

@@ -31,6 +31,8 @@ export function hb(o: HbOver = {}): HeartbeatReceived {
     context_hash: 'ctx-1',
     received_at: at + 1000,
     utilisation: o.util ?? null,
+    sender_seq: null,
+    signature: null,
   };
 }
 
@@ -59,5 +61,8 @@ export function ackOf(o: AckOver = {}): AckReceived {
       conflict_type: o.conflictType ?? 'DATA_CONTRADICTION', expected_value: 'a', received_value: 'b', context_hash: 'ctx-1',
       divergence_depth: null, affects_agent_count: null, conflicting_data: null,
     } : null,
+    payload_hash: null,
+    sender_seq: null,
+    signature: null,
   };
 }
