@@ -17,6 +17,7 @@
 //   BENCH_LATENCY_UPDATES (5000)  BENCH_LATENCY_GROUPS (10,1)  BENCH_METHOD (HYBRID)
 //   BENCH_LINGER_MS (burst 5, paced 0)  BENCH_RDKAFKA (k=v,... more client properties, both ends)
 //   BENCH_KEEP_LOG (file for the service's log)  BENCH_SERVICE_NODE_ARGS (e.g. --cpu-prof)
+//   BENCH_PARTS (a,b: which parts run)
 // The service's own knobs (SOLVER_*) pass through the environment to it unchanged.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -40,6 +41,8 @@ const RATE = env('BENCH_RATE', 1000);
 const LAT_UPDATES = env('BENCH_LATENCY_UPDATES', 5000);
 const GROUPS = (process.env.BENCH_LATENCY_GROUPS ?? '10,1').split(',').map(Number);
 const METHOD = (process.env.BENCH_METHOD ?? 'HYBRID') as SolverMethod;
+/** Which parts run (a: throughput, b: latency); one alone for a quick look. */
+const PARTS = new Set((process.env.BENCH_PARTS ?? 'a,b').split(','));
 
 const config = loadConfig(process.env);
 const brokers = config.kafkaBrokers;
@@ -105,16 +108,17 @@ async function main(): Promise<void> {
     const relayPath = (key: string): Path => ({ topic: `${prefix}${PLAIN}`, key, coverage: ends!.relayed });
 
     // Warm-up: clients connected, the small session's first re-solves, JIT.
-    await pacedLatency(pacedProducer, smallPath, await smallSource.encoded(costs, 300, 1), RATE);
-    await pacedLatency(pacedProducer, plainPath(small.id), await smallSource.encoded(costs, 300, 1), RATE);
+    await pacedLatency(pacedProducer, smallPath, await smallSource.stamped(costs, 300, 1), RATE);
+    await pacedLatency(pacedProducer, plainPath(small.id), await smallSource.stamped(costs, 300, 1), RATE);
     await relay.port();
-    await pacedLatency(pacedProducer, relayPath(small.id), await smallSource.encoded(costs, 300, 1), RATE);
+    await pacedLatency(pacedProducer, relayPath(small.id), await smallSource.stamped(costs, 300, 1), RATE);
 
     const thr = { raw: [] as number[], service: [] as number[] };
     const lat = new Map(GROUPS.map((g) => [g, { raw: [] as LatencyFigures[], relay: [] as LatencyFigures[], service: [] as LatencyFigures[], cpu: [] as number[] }]));
     // Service CPU per update: steadier than rates on a shared machine, it pays only for this process.
     const cpu = { thr: [] as number[] };
     for (let r = 0; r < RUNS; r++) {
+      if (PARTS.has('a')) {
       const values = await bigSource.encoded(costs, UPDATES, FLUSH_EVERY);
       thr.raw.push((UPDATES * 1000) / (await burst(burstProducer, plainPath(big.id), values)).ms);
       const m0 = await solver.metrics();
@@ -127,28 +131,38 @@ async function main(): Promise<void> {
       const m1 = await solver.metrics();
       const txns = counter(m1, 'solvermesh_transactions_total') - counter(m0, 'solvermesh_transactions_total');
       process.stderr.write(`run ${r + 1}/${RUNS} a: raw ${fmt(thr.raw.at(-1)!)}/s, service ${fmt(thr.service.at(-1)!)}/s (${fmt(txns)} transactions, ${fmt(UPDATES / Math.max(1, txns))} records each), service cpu ${fmt(cpu.thr.at(-1)!, 1)} µs/update\n`);
+      }
 
-      for (const [group, l] of lat) {
-        const paced = await smallSource.encoded(costs, LAT_UPDATES, group);
+      for (const [group, l] of PARTS.has('b') ? lat : []) {
+        // The same updates down each path, each dated when it is sent.
+        const paced = await smallSource.stamped(costs, LAT_UPDATES, group);
         l.raw.push(await pacedLatency(pacedProducer, plainPath(small.id), paced, RATE));
         l.relay.push(await pacedLatency(pacedProducer, relayPath(small.id), paced, RATE));
         const c1 = solver.cpuMs();
+        const m2 = await solver.metrics();
         l.service.push(await pacedLatency(pacedProducer, smallPath, paced, RATE));
         l.cpu.push(((solver.cpuMs() - c1) * 1000) / LAT_UPDATES);
+        // Where an update's time can go besides solving: transactions, and records the solver
+        // read on solver.costs beyond the updates (its own ticks and command copies).
+        const m3 = await solver.metrics();
+        const delta = (name: string, label?: string) => counter(m3, name, label) - counter(m2, name, label);
+        const txns = delta('solvermesh_transactions_total'), costsIn = delta('solvermesh_records_in_total', 'topic="solver.costs"');
         const lr = l.raw.at(-1)!, lt = l.relay.at(-1)!, ls = l.service.at(-1)!;
-        process.stderr.write(`run ${r + 1}/${RUNS} b (group ${group}): raw p50 ${lr.p50.toFixed(2)} p99 ${lr.p99.toFixed(2)} ms, relay p50 ${lt.p50.toFixed(2)} p99 ${lt.p99.toFixed(2)} ms, service p50 ${ls.p50.toFixed(2)} p99 ${ls.p99.toFixed(2)} max ${ls.max.toFixed(1)} ms, service cpu ${fmt(l.cpu.at(-1)!)} µs/update\n`);
+        process.stderr.write(`run ${r + 1}/${RUNS} b (group ${group}): raw p50 ${lr.p50.toFixed(2)} p99 ${lr.p99.toFixed(2)} ms, relay p50 ${lt.p50.toFixed(2)} p99 ${lt.p99.toFixed(2)} ms, service p50 ${ls.p50.toFixed(2)} p99 ${ls.p99.toFixed(2)} max ${ls.max.toFixed(1)} ms, service cpu ${fmt(l.cpu.at(-1)!)} µs/update, ${fmt(txns)} transactions, ${fmt(costsIn - LAT_UPDATES)} solver.costs records besides the updates\n`);
       }
     }
     const load1 = loadavg();
     const out = (s: string) => process.stdout.write(`${s}\n`);
     const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
     out(`bench-solver-service: ${RUNS} runs, medians; method ${METHOD}; load average ${load0.map((x) => x.toFixed(2)).join(' ')} before, ${load1.map((x) => x.toFixed(2)).join(' ')} after`);
+    if (PARTS.has('a')) {
     out(`a. ${fmt(UPDATES)} cost updates on a ${fmt(big.a.n)}-unknown session (1 in 100 a matrix edit, ${FLUSH_EVERY ? `flush every ${FLUSH_EVERY}` : 'one burst'})`);
     out(`   raw produce->consume   ${fmt(median(thr.raw)).padStart(9)}/s   runs ${thr.raw.map((x) => fmt(x)).join(', ')}`);
     out(`   service applied        ${fmt(median(thr.service)).padStart(9)}/s   runs ${thr.service.map((x) => fmt(x)).join(', ')}   service/raw ${ratio(median(thr.service), median(thr.raw))}   target >= 50,000/s: ${median(thr.service) >= 50_000 ? 'met' : 'MISSED'}`);
     out(`   service cpu per update ${fmt(median(cpu.thr), 1).padStart(9)} µs  runs ${cpu.thr.map((x) => fmt(x, 1)).join(', ')}`);
+    }
     const p = (xs: LatencyFigures[], k: 'p50' | 'p99' | 'max') => median(xs.map((x) => x[k]));
-    for (const [group, l] of lat) {
+    for (const [group, l] of PARTS.has('b') ? lat : []) {
       out(`b. ${fmt(LAT_UPDATES)} updates at ${fmt(RATE)}/s on a ${fmt(small.a.n)}-unknown session, ${group === 1 ? 'each its own group (flush on every update)' : `a group (flush) every ${group} updates`}`);
       out(`   raw round trip         p50 ${p(l.raw, 'p50').toFixed(2).padStart(8)} ms   p99 ${p(l.raw, 'p99').toFixed(2).padStart(8)} ms   runs p50/p99 ${l.raw.map((x) => `${x.p50.toFixed(2)}/${x.p99.toFixed(2)}`).join(', ')}`);
       out(`   transactional relay    p50 ${p(l.relay, 'p50').toFixed(2).padStart(8)} ms   p99 ${p(l.relay, 'p99').toFixed(2).padStart(8)} ms   runs p50/p99 ${l.relay.map((x) => `${x.p50.toFixed(2)}/${x.p99.toFixed(2)}`).join(', ')}`);
