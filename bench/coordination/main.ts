@@ -35,6 +35,7 @@ import { startRun, type SolverChild } from '../../test/int/solver/support';
 import { benchConsumer, benchProducer, type BenchConsumer } from '../solver-service/clients';
 import { median, pacedLatency, within, type LatencyFigures } from '../solver-service/measure';
 import { freshTopics, PLAIN, readBaselines, startRelayProcess, type ServiceProcess } from '../solver-service/service';
+import { benchRecord, type Figure } from '../report/figures';
 
 const env = (name: string, def: number) => Number(process.env[name] ?? def);
 const AGENTS = env('BENCH_AGENTS', 30_000);
@@ -107,6 +108,7 @@ interface Run {
 }
 
 async function main(): Promise<void> {
+  const record = benchRecord('coordination', RUNS);
   if (!Number.isInteger(SECTORS) || SECTORS < 1) throw new Error(`BENCH_AGENTS must be a multiple of ${AGENTS_PER_SECTOR}, got ${AGENTS}`);
   const k = await TestKafka.create('bench-coord');
   const children: SolverChild[] = [];
@@ -221,6 +223,13 @@ async function main(): Promise<void> {
       `  broadcast decisions: ${runs.map((r) => `${r.broadcast.decision}/${r.broadcast.closed_by} ready ${r.broadcast.ready_count}/${r.broadcast.sent_count} (${r.pastTtl} written after their ttl)`).join(', ')}`,
       '',
     ].join('\n'));
+    const section = `${AGENTS}-agent mesh`;
+    const figures: Figure[] = [
+      { section, name: 'last ack -> QuorumDecided p50', value: a50, unit: 'ms', better: 'lower', baseline: { name: 'transactional relay p50', value: rel50 } },
+      { section, name: 'last ack -> QuorumDecided p99', value: a99, unit: 'ms', better: 'lower', baseline: { name: 'transactional relay p99', value: rel99 } },
+      { section, name: 'broadcast dispatch error p99 - p50', value: d99 - d50, unit: 'ms', better: 'lower', baseline: { name: 'raw round trip p99 - p50', value: raw99 - raw50 } },
+    ];
+    record.done(figures);
   } finally {
     for (const c of consumers) await c.close().catch(() => undefined);
     await relay?.stop();

@@ -36,6 +36,7 @@ import { createMetrics } from '../../services/runtime/metrics';
 import { ProcessorRunner } from '../../services/runtime/runner';
 import { readServiceConfig } from '../../services/runtime/service';
 import { schemaValidator } from '../../services/runtime/validation';
+import { benchRecord, type Figure } from '../report/figures';
 
 const N = Number(process.env.BENCH_HEARTBEATS ?? 900_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -223,6 +224,7 @@ async function main(): Promise<void> {
   const cpu: Record<string, { node: number[]; redis: number[]; broker: number[]; full: number[]; summary: number[] }> = {
     kafkajs: { node: [], redis: [], broker: [], full: [], summary: [] }, rdkafka: { node: [], redis: [], broker: [], full: [], summary: [] },
   };
+  const record = benchRecord('impedance', RUNS);
   for (let r = 0; r < RUNS; r++) {
     for (const engine of ENGINES) {
       const prefix = `bench-imp-${Date.now().toString(36)}${randomBytes(2).toString('hex')}.`;
@@ -264,6 +266,17 @@ async function main(): Promise<void> {
       process.stdout.write(`  together ${total.toFixed(1)} µs per heartbeat: ${os.cpus().length} cores allow at most ${Math.round(os.cpus().length * 1e6 / total).toLocaleString('en-US')}/s at this cost\n`);
     }
   }
+  const figures: Figure[] = [];
+  const engines: Record<string, { raw: number; impedance: number }> = {};
+  for (const engine of ENGINES) {
+    const raw = results[`raw ${engine}`] ?? [], imp = results[`impedance ${engine}`] ?? [];
+    if (imp.length === 0) continue;
+    engines[engine] = { raw: median(raw), impedance: median(imp) };
+    figures.push({ section: `heartbeats, ${N.toLocaleString('en-US')} per run`, name: `impedance ${engine} heartbeats/s`, value: median(imp), unit: '/s', better: 'higher', runs: imp, baseline: { name: `raw consume ${engine}`, value: median(raw) } });
+    const c = cpu[engine];
+    if (c && c.node.length > 0) figures.push({ section: `heartbeats, ${N.toLocaleString('en-US')} per run`, name: `impedance ${engine} node cpu per heartbeat`, value: median(c.node), unit: 'µs', better: 'lower', runs: c.node });
+  }
+  record.done(figures, { engines });
   process.exit(0);
 }
 
