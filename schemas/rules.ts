@@ -5,6 +5,27 @@ import type { EventOf, EventType } from './generated/events';
 import { unpackInt32 } from './packed';
 import type { IssueSink } from './validate';
 
+/**
+ * What the impedance registry splits on (services/impedance/registry-store.ts): ',' joins an
+ * agent's capabilities, '|' a summary's fields, ':' a Redis key's parts; '*', '?', '[' and ']'
+ * are SCAN patterns. An id holding one would split into other entries or match other keys.
+ */
+const REGISTRY_SEPARATORS = /[,|:*?[\]\s\u0000-\u001f]/;
+
+function registryId(v: string, path: string, s: IssueSink): void {
+  if (v.length === 0 || v.length > 256) s.add('OUT_OF_RANGE', path, `${path} has ${v.length} characters; the registry takes 1 to 256`);
+  const m = REGISTRY_SEPARATORS.exec(v);
+  if (m) s.add('INCONSISTENT', path, `${path} ${JSON.stringify(v.length > 80 ? `${v.slice(0, 80)}…` : v)} holds ${JSON.stringify(m[0])}, a separator of the registry's keys and summaries`);
+}
+
+function capabilities(list: readonly string[], path: string, s: IssueSink): void {
+  if (list.length > s.limits.maxCapabilities) {
+    s.add('TOO_LARGE', path, `${path} has ${list.length} entries, over maxCapabilities ${s.limits.maxCapabilities} (each is an index entry of the registry)`);
+    return;
+  }
+  list.forEach((c, i) => registryId(c, `${path}[${i}]`, s));
+}
+
 type Rule<T extends EventType> = (e: EventOf<T>, s: IssueSink) => void;
 export type EventRules = { readonly [T in EventType]?: Rule<T> };
 
@@ -142,6 +163,13 @@ export const EVENT_RULES: EventRules = {
   OperationalModeChanged: (e, s) => notAbove(e.active_agents, e.total_agents, 'active_agents', 'total_agents', s),
   CoordinationRequested: (e, s) => {
     if (e.target_agent_ids.length === 0) s.add('INCONSISTENT', 'target_agent_ids', 'target_agent_ids is empty; a coordination needs at least one target');
+    capabilities(e.requires_capabilities, 'requires_capabilities', s);
+  },
+  HeartbeatReceived: (e, s) => {
+    registryId(e.agent_id, 'agent_id', s);
+    registryId(e.cluster_id, 'cluster_id', s);
+    registryId(e.sector_id, 'sector_id', s);
+    capabilities(e.capabilities, 'capabilities', s);
   },
   ScheduleComputed: (e, s) => {
     chunk(e, s);

@@ -49,6 +49,8 @@ export interface ValidationLimits {
   readonly maxDimension: number;
   /** Non-zeros of a whole matrix. */
   readonly maxNnz: number;
+  /** Capabilities of one heartbeat or coordination request: each is a registry index entry. */
+  readonly maxCapabilities: number;
 }
 
 // Chunk limits keep a chunk under ~1 MiB (64 Ki float64 values + int32 indices = 768 KiB), the
@@ -64,6 +66,7 @@ export const DEFAULT_LIMITS: ValidationLimits = Object.freeze({
   maxTargets: 30_000,
   maxDimension: 10_000_000,
   maxNnz: 200_000_000,
+  maxCapabilities: 64,
 });
 
 const NUMBER_TYPES = new Set(['double', 'float', 'int', 'long']);

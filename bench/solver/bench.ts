@@ -1,7 +1,8 @@
 // make bench-solver: WASM kernels vs SciPy (cg, bicgstab) and sublinear-time-solver, same run.
 // Every answer is checked here with ||b - Ax|| / ||b|| computed from the bench's own CSR.
 // hybrid and the SciPy peers run interleaved, run by run (SciPy as one long-lived process, as ours is).
-// Usage: tsx bench/solver/bench.ts [--sizes 1e4,1e5,1e6] [--runs 3] [--peer-timeout 60] [--only sizes|spmv|warm|weak] [--problems poisson,convdiff] [--peers scipy,sublinear]
+// Usage: tsx bench/solver/bench.ts [--sizes 1e4,1e5,1e6] [--runs 3] [--peer-timeout 60] [--only sizes|spmv|warm|weak|amg|unstructured] [--problems poisson,convdiff] [--peers scipy,sublinear]
+// --only amg: unshifted and anisotropic Poisson, AMG-PCG vs CG+MILU(0) vs SciPy CG; --only unstructured: the generated family, hybrid vs SciPy.
 // --only spmv: just the SpMV-vs-streaming-read line for each size (Poisson), no peers needed.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -9,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SolverSession, relativeResidual, type Csr, type Method, type Preconditioner } from '../../wasm/index';
 import { WasmKernel } from '../../wasm/src/wasm-kernel';
-import { convectionDiffusion2d, poisson2d, perturbB, smoothRhs, weaklyDominant2d } from '../../wasm/src/problems';
+import { anisotropicPoisson2d, convectionDiffusion2d, networkFlow, poisson2d, perturbB, powerLawLaplacian, randomDominant, smoothRhs, weaklyDominant2d } from '../../wasm/src/problems';
 
 const TOL = 1e-8;
 const args = new Map<string, string>();
@@ -22,7 +23,8 @@ const ONLY = args.get('only');
 const PROBLEMS = (args.get('problems') ?? 'poisson,convdiff').split(',');
 const PEER_SET = new Set((args.get('peers') ?? 'scipy,sublinear').split(','));
 const OUT = join(__dirname, '..', 'out', 'solver');
-const PY = '/usr/bin/python3';
+// SOLVER_BENCH_PYTHON: another interpreter with SciPy (Debian's python3-scipy is the default).
+const PY = process.env.SOLVER_BENCH_PYTHON ?? '/usr/bin/python3';
 const PEERS = join(__dirname, 'peers');
 mkdirSync(OUT, { recursive: true });
 
@@ -57,10 +59,12 @@ function oursOnce(a: Csr, b: Float64Array, method: Method, precond: Precondition
   const out = s.iterate(1_000_000);
   const seconds = (performance.now() - t0) / 1000;
   const x = s.readX();
+  const used = s.current();
   s.free();
   const residual = relativeResidual(a, x, b);
   const ok = out.status === 'converged' && residual <= TOL;
-  return { seconds, iterations: out.iterations, residual, failure: ok ? null : `FAILED: ${out.status}` };
+  const ran = method === 'hybrid' ? ` (${used.method}+${used.precond})` : '';
+  return { seconds, iterations: `${out.iterations}${ran}`, residual, failure: ok ? null : `FAILED: ${out.status}` };
 }
 
 /**
@@ -243,7 +247,7 @@ function warmRestart(a: Csr, b: Float64Array): void {
 
 async function main(): Promise<void> {
   log(`solver bench: tol ${TOL} (true relative residual), ${RUNS} runs, medians; node ${process.version}`);
-  if (ONLY !== 'spmv' && ONLY !== 'warm') log(`scipy: ${execFileSync(PY, ['-c', 'import scipy, numpy; print(scipy.__version__, numpy.__version__)'], { encoding: 'utf8' }).trim()}; sublinear-time-solver ${JSON.parse(readFileSync(join(PEERS, 'node_modules', 'sublinear-time-solver', 'package.json'), 'utf8')).version}`);
+  if (ONLY !== 'spmv' && ONLY !== 'warm' && ONLY !== 'amg' && ONLY !== 'unstructured') log(`scipy: ${execFileSync(PY, ['-c', 'import scipy, numpy; print(scipy.__version__, numpy.__version__)'], { encoding: 'utf8' }).trim()}; sublinear-time-solver ${JSON.parse(readFileSync(join(PEERS, 'node_modules', 'sublinear-time-solver', 'package.json'), 'utf8')).version}`);
   const problems: Array<{ name: string; make: (m: number) => Csr; spd: boolean }> = [
     { name: 'poisson2d (shift 0.1)', make: (m) => poisson2d(m, 0.1), spd: true },
     { name: 'convection-diffusion (Pe 0.5, shift 0.1)', make: (m) => convectionDiffusion2d(m, 0.5, 0.1), spd: false },
@@ -282,6 +286,8 @@ async function main(): Promise<void> {
     log(`\n== poisson2d (shift 0.1), n=${a.n}, nnz=${a.values.length}`);
     spmvFloor(a);
   }
+  if (ONLY === 'amg' || ONLY === undefined) await amgFamily();
+  if (ONLY === 'unstructured' || ONLY === undefined) await unstructured();
   const nWeak = Math.max(...sizes);
   const mw = Math.round(Math.sqrt(nWeak));
   if (ONLY === undefined || ONLY === 'weak') await weak(mw);
@@ -292,6 +298,65 @@ async function main(): Promise<void> {
   }
   writeFileSync(join(OUT, 'results.json'), JSON.stringify(rows, null, 2));
   log(`\nresults: ${join(OUT, 'results.json')}`);
+}
+
+/**
+ * Unshifted and anisotropic Poisson across sizes: AMG-PCG (setup included) vs CG+MILU(0), the
+ * best method before AMG, and SciPy's CG, interleaved run by run. The iteration counts across
+ * sizes are AMG's scalability claim.
+ */
+async function amgFamily(): Promise<void> {
+  const its: Record<string, number[]> = {};
+  for (const [name, make] of [['poisson2d (unshifted)', (m: number) => poisson2d(m, 0)], ['anisotropic poisson2d (ε = 0.01, unshifted)', (m: number) => anisotropicPoisson2d(m, 0.01, 0)]] as const) {
+    for (const n of sizes) {
+      const a = make(Math.round(Math.sqrt(n)));
+      const b = smoothRhs(a.n);
+      const dir = join(OUT, `${name.startsWith('aniso') ? 'aniso' : 'poisson0'}-${a.n}`);
+      dump(a, b, dir);
+      log(`\n== ${name}, n=${a.n}, nnz=${a.values.length}`);
+      const [tA, tM, tS] = await interleaved(name, a.n, [
+        { label: 'wasm cg+amg', once: () => oursOnce(a, b, 'cg', 'amg'), ours: true },
+        { label: 'wasm cg+milu0', once: () => oursOnce(a, b, 'cg', 'milu0'), ours: true },
+        scipyContender(a, b, dir, 'cg'),
+      ]) as [number | null, number | null, number | null];
+      const last = rows.filter((r) => r.problem === name && r.n === a.n);
+      (its[`${name} amg`] ??= []).push(Number(last.find((r) => r.solver === 'wasm cg+amg')?.iterations));
+      (its[`${name} milu0`] ??= []).push(Number(last.find((r) => r.solver === 'wasm cg+milu0')?.iterations));
+      ratio('cg+amg vs cg+milu0', tA, tM, 1.5);
+      ratio('cg+amg vs SciPy cg', tA, tS, 10);
+    }
+  }
+  for (const [k, v] of Object.entries(its)) {
+    const spread = Math.max(...v) / Math.min(...v);
+    log(`  iterations ${k} at n=${sizes.join(', ')}: ${v.join(', ')} (max/min ${spread.toFixed(2)}${k.endsWith('amg') ? `, target ≤ 1.5: ${spread <= 1.5 ? 'MET' : 'MISSED'}` : ''})`);
+  }
+}
+
+/**
+ * The unstructured family from wasm/src/problems: random diagonally dominant (nonsymmetric,
+ * worst-row dominance ratio 0.95), a power-law graph Laplacian plus a shift, and a nonsymmetric
+ * network-flow M-matrix; hybrid vs the faster of SciPy's CG (symmetric members) and BiCGSTAB.
+ */
+async function unstructured(): Promise<void> {
+  for (const n of sizes) {
+    const family: Array<[string, Csr, boolean]> = [
+      ['random diagonally dominant (5/row, ratio 0.95)', randomDominant(n, 5, 1.05, 31), false],
+      ['power-law graph Laplacian + 0.1 (BA, m=3)', powerLawLaplacian(n, 3, 0.1, 32), true],
+      ['network flow (ring + 3 random links, leak 0.05)', networkFlow(n, 3, 0.05, 33), false],
+    ];
+    for (const [name, a, spd] of family) {
+      const b = smoothRhs(a.n);
+      const dir = join(OUT, `unstructured-${name.split(' ')[0]}-${a.n}`);
+      dump(a, b, dir);
+      log(`\n== ${name}, n=${a.n}, nnz=${a.values.length}`);
+      const [tH, ...peers] = await interleaved(name, a.n, [
+        { label: 'wasm hybrid', once: () => oursOnce(a, b, 'hybrid', 'jacobi'), ours: true },
+        ...(spd ? [scipyContender(a, b, dir, 'cg')] : []), scipyContender(a, b, dir, 'bicgstab'),
+      ]);
+      const best = peers.filter((x): x is number => x !== null).sort((x, y) => x - y)[0] ?? null;
+      ratio('hybrid vs the faster SciPy', tH ?? null, best, 1.2);
+    }
+  }
 }
 
 async function weak(mw: number): Promise<void> {
@@ -318,5 +383,5 @@ async function weak(mw: number): Promise<void> {
   ratio('cg+ilu0 vs SciPy cg', tI, sc, 3);
 }
 
-if (ONLY !== 'spmv' && ONLY !== 'warm' && !existsSync(join(PEERS, 'node_modules', 'sublinear-time-solver'))) throw new Error('bench peers missing: run bench/solver/run.sh (make bench-solver)');
+if (ONLY !== 'spmv' && ONLY !== 'warm' && ONLY !== 'amg' && ONLY !== 'unstructured' && !existsSync(join(PEERS, 'node_modules', 'sublinear-time-solver'))) throw new Error('bench peers missing: run bench/solver/run.sh (make bench-solver)');
 main().finally(() => scipyServer?.close()).catch((err: unknown) => { console.error(err); process.exitCode = 1; });

@@ -7,7 +7,7 @@ import type { SolvermeshEvent } from '../../schemas/generated/events';
 import { EventCodec } from '../runtime/codec';
 import type { RuntimeConfig } from '../runtime/config';
 import { createEngine } from '../runtime/engine';
-import { errorMessage } from '../runtime/errors';
+import { errorMessage, poison } from '../runtime/errors';
 import type { Producer, ProducerOptions, RecordPosition } from '../runtime/kafka/types';
 import { schemaValidator } from '../runtime/validation';
 
@@ -25,7 +25,7 @@ export class EventSender {
   /** The previous call's records handed to the producer (or failed to encode). */
   private handedOver: Promise<unknown> = Promise.resolve();
 
-  private constructor(private readonly producer: Producer, private readonly codec: EventCodec, private readonly prefix: string) {}
+  private constructor(private readonly producer: Producer, private readonly codec: EventCodec, private readonly prefix: string, private readonly maxRecordBytes: number) {}
 
   static async connect(config: RuntimeConfig, options?: ProducerOptions): Promise<EventSender> {
     let producer: Producer;
@@ -34,7 +34,7 @@ export class EventSender {
     } catch (err) {
       throw new Error(`cannot connect a producer to Kafka at ${config.kafkaBrokers.join(',')} (KAFKA_BROKERS): ${errorMessage(err)}; nothing was sent`);
     }
-    return new EventSender(producer, new EventCodec(config.schemaRegistryUrl), config.topicPrefix);
+    return new EventSender(producer, new EventCodec(config.schemaRegistryUrl), config.topicPrefix, config.maxRecordBytes);
   }
 
   /** Resolves once every record is acknowledged, with each one's position; records of one session keep their order. */
@@ -50,7 +50,7 @@ export class EventSender {
   async sendKeyed(topic: string, items: ReadonlyArray<{ readonly key: string; readonly event: SolvermeshEvent }>): Promise<RecordPosition[]> {
     if (items.length === 0) return [];
     const physical = this.prefix + topic;
-    const encoded = Promise.all(items.map(async (r) => ({ topic: physical, key: r.key, value: await this.codec.encode(physical, r.event) })));
+    const encoded = Promise.all(items.map(async (r) => ({ topic: physical, key: r.key, value: this.fits(r.event, await this.codec.encode(physical, r.event)) })));
     encoded.catch(() => undefined);
     const turn = this.handedOver.then(() => encoded);
     let handed!: () => void;
@@ -64,6 +64,12 @@ export class EventSender {
       handed();
       throw err;
     }
+  }
+
+  /** Refuses a record the consuming service would dead-letter as OVERSIZED, before anything is sent. */
+  private fits(event: SolvermeshEvent, value: Buffer): Buffer {
+    if (value.length <= this.maxRecordBytes) return value;
+    throw poison('OVERSIZED', `${event.type} encodes to ${value.length} bytes, over the ${this.maxRecordBytes}-byte record limit (MAX_RECORD_BYTES): split it into smaller pieces (matrix chunks, cost batches); nothing was sent`);
   }
 
   close(): Promise<void> {

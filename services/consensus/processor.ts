@@ -58,7 +58,7 @@ export function consensusProcessor(o: ConsensusProcessorOptions): Processor<Cons
     const to = (await committedOffsets(o.brokers, o.groupId, [{ topic, partition }])).get(`${topic}/${partition}`) ?? -1;
     if (to > 0) {
       for (const r of await readLog(o.brokers, o.codec, [{ topic, partition, from: 0, to }])) {
-        if (isConsensusInput(r.event) && !(o.validate && o.validate(r.event).length > 0)) core.fold(r.event);
+        if (isConsensusInput(r.event) && !(o.validate && o.validate(r.event, r.timestampMs).length > 0)) core.fold(r.event);
       }
     }
     for (const r of core.open()) armDeadline(r.sessionId, r.iteration);

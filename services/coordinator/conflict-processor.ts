@@ -69,7 +69,7 @@ export function conflictProcessor(o: ConflictProcessorOptions = {}): Processor<(
       const to = (await committedOffsets(o.brokers, o.groupId, [{ topic, partition }])).get(`${topic}/${partition}`) ?? -1;
       if (to > 0) {
         await readLog(o.brokers, o.codec, [{ topic, partition, from: 0, to }], {
-          onRecord: (r) => { if (isConflictInput(r.event) && !(o.validate && o.validate(r.event).length > 0)) book.apply(r.event); },
+          onRecord: (r) => { if (isConflictInput(r.event) && !(o.validate && o.validate(r.event, r.timestampMs).length > 0)) book.apply(r.event); },
         });
       }
     }

@@ -33,6 +33,7 @@ export function toHttpError(err: unknown): GatewayError {
   if (err instanceof SolvermeshError) {
     if (err.retriable) return new GatewayError('UNAVAILABLE', err.message, { 'retry-after': '1' });
     if (err.code === 'VALIDATION_FAILED') return new GatewayError('BAD_REQUEST', err.message);
+    if (err.code === 'OVERSIZED') return new GatewayError('PAYLOAD_TOO_LARGE', err.message);
     return new GatewayError('INTERNAL', `${err.code}: ${err.message}`);
   }
   const f = err as { statusCode?: number; code?: string; validation?: unknown; validationContext?: string; message?: string };

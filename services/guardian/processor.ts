@@ -36,7 +36,7 @@ export async function foldSequenced(o: Pick<GuardianProcessorOptions, 'brokers' 
   if (to !== undefined && to <= 0) return core;
   await readLog(o.brokers, o.codec, [{ topic: o.topicPrefix + SEQUENCED, partition: 0, from: 0, ...(to === undefined ? {} : { to }) }], {
     onRecord: (r) => {
-      if (!isGuardianInput(r.event) || (o.validate && o.validate(r.event).length > 0)) return;
+      if (!isGuardianInput(r.event) || (o.validate && o.validate(r.event, r.timestampMs).length > 0)) return;
       if (each) each(r.event, core); else core.fold(r.event);
     },
   });

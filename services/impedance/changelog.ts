@@ -53,7 +53,7 @@ export async function readHeartbeatTail(opts: TailReadOptions, partition: number
   await readLog(opts.brokers, opts.codec, [{ topic: opts.topic, partition, from: Number(from), to: Number(to) }], {
     ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
     onRecord: (r) => {
-      if (r.event?.type === 'HeartbeatReceived' && opts.validate(r.event).length === 0) out.push(r.event);
+      if (r.event?.type === 'HeartbeatReceived' && opts.validate(r.event, r.timestampMs).length === 0) out.push(r.event);
     },
   });
   return out;
@@ -65,7 +65,7 @@ export async function readAckTail(opts: TailReadOptions, partition: number, from
   await readLog(opts.brokers, opts.codec, [{ topic: opts.topic, partition, from: Number(from), to: Number(to) }], {
     ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
     onRecord: (r) => {
-      if ((r.event?.type === 'AckReceived' || r.event?.type === 'MeshHealRequested') && opts.validate(r.event).length === 0) out.push({ ack: r.event, offset: Number(r.offset) });
+      if ((r.event?.type === 'AckReceived' || r.event?.type === 'MeshHealRequested') && opts.validate(r.event, r.timestampMs).length === 0) out.push({ ack: r.event, offset: Number(r.offset) });
     },
   });
   return out;

@@ -22,7 +22,7 @@ export async function readFreezeState(d: FreezeRestoreDeps, partition: number): 
   await readLog(d.brokers, d.codec, [{ topic: d.topic, partition, from: 0, to }], {
     onRecord: (r) => {
       const e = r.event;
-      if ((e?.type === 'MeshFrozen' || e?.type === 'MeshThawed') && d.validate(e).length === 0) s = evolveFreeze(s, e);
+      if ((e?.type === 'MeshFrozen' || e?.type === 'MeshThawed') && d.validate(e, r.timestampMs).length === 0) s = evolveFreeze(s, e);
     },
   });
   return s;

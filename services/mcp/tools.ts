@@ -242,10 +242,7 @@ const verifyTool = tool({
       return { out: { ...r, verifications: [], consensus: null, verdict: 'no_verifier' as const, message: r.verifier.message } };
     }
     const waited = await waitVerdict(ctx.deps.hub, r.session_id, fromMs, a.wait_ms, ctx.signal);
-    const { consensus } = waited;
-    // With a verdict, the checks it judged: a check of an older solution (before a cost update)
-    // can land after the request too, and says nothing about this verdict.
-    const verifications = consensus === null ? waited.verifications : waited.verifications.filter((v) => v.iteration === consensus.iteration);
+    const { consensus, verifications } = waited;
     const verdict = consensus === null ? 'pending' as const : !consensus.reached ? 'no_consensus' as const : consensus.outcome === 'VERIFIED' ? 'verified' as const : 'rejected' as const;
     const message = consensus !== null
       ? `consensus ${consensus.reached ? `reached: ${consensus.outcome}` : 'not reached'} among ${consensus.participants} verifier group(s) at iteration ${consensus.iteration}`

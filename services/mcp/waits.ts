@@ -114,21 +114,30 @@ export interface ConsensusSeen {
   readonly threshold: number;
 }
 
-/** Verifications and the consensus recorded on the session's stream from `fromMs` on, until a consensus, `ms`, or abort. */
+/**
+ * The first consensus recorded on the session's stream from `fromMs` on (until it, `ms`, or abort),
+ * with the verifications of the iteration it judged, kept ones included: a round's checks can land
+ * just before the request that asked for its verdict. Without a consensus, the verifications
+ * recorded from `fromMs` on.
+ */
 export async function waitVerdict(hub: Hub, sessionId: string, fromMs: number, ms: number, signal?: AbortSignal): Promise<{ verifications: VerificationSeen[]; consensus: ConsensusSeen | null }> {
-  const verifications: VerificationSeen[] = [];
+  const seen: Array<{ atMs: number; v: VerificationSeen }> = [];
   let consensus: ConsensusSeen | null = null;
   const onItem = (item: StreamItem) => {
     if (item.type === 'VerificationCompleted') {
       const f = fieldsOf(item);
-      verifications.push({ verifier_id: String(f.verifier_id), iteration: Number(f.iteration), verified: f.verified === true, max_error: Number(f.max_error), drift_detected: f.drift_detected === true });
-    } else if ((item.type === 'ConsensusReached' || item.type === 'ConsensusNotReached') && consensus === null) {
+      seen.push({ atMs: item.timestampMs, v: { verifier_id: String(f.verifier_id), iteration: Number(f.iteration), verified: f.verified === true, max_error: Number(f.max_error), drift_detected: f.drift_detected === true } });
+    } else if ((item.type === 'ConsensusReached' || item.type === 'ConsensusNotReached') && consensus === null && item.timestampMs >= fromMs) {
       const f = fieldsOf(item);
       consensus = { reached: item.type === 'ConsensusReached', iteration: Number(f.iteration), outcome: typeof f.outcome === 'string' ? f.outcome : null, participants: Number(f.participants), threshold: Number(f.threshold) };
     }
   };
-  await waitOn(hub, sessionId, fromMs, ms, signal, onItem, () => (consensus !== null ? true : undefined));
-  return { verifications, consensus };
+  await waitOn(hub, sessionId, 0, ms, signal, onItem, () => (consensus !== null ? true : undefined));
+  const judged = consensus as ConsensusSeen | null;
+  const verifications = judged === null
+    ? seen.filter((s) => s.atMs >= fromMs).map((s) => s.v)
+    : seen.filter((s) => s.v.iteration === judged.iteration).map((s) => s.v);
+  return { verifications, consensus: judged };
 }
 
 /** The EntryEstimated that answers request `eventId` (caused by it, or by the solver's sequenced copy of it). */

@@ -56,7 +56,7 @@ export class PartitionStates<S, T extends EventType> {
     const ranges = todo.map((partition) => ({ topic, partition, from: 0, to: Math.max(0, committed.get(`${topic}/${partition}`) ?? 0) }));
     for (const r of await readLog(o.brokers, o.codec, ranges)) {
       const e = r.event;
-      if (this.accepts(e) && !(o.validate && o.validate(e).length > 0)) o.fold(states.get(r.partition)!, e);
+      if (this.accepts(e) && !(o.validate && o.validate(e, r.timestampMs).length > 0)) o.fold(states.get(r.partition)!, e);
     }
     for (const [p, state] of states) {
       this.held.set(p, state);

@@ -71,8 +71,11 @@ export interface Punctuation {
   punctuate(nowMs: number): void | Promise<void>;
 }
 
-/** Decode-time validation: the reasons a record is dead-lettered, empty when it is valid. */
-export type EventValidator = (event: SolvermeshEvent) => string[];
+/**
+ * Decode-time validation: the reasons a record is dead-lettered, empty when it is valid. Given
+ * the record's timestamp, the service's validator also bounds the event time (event-time.ts).
+ */
+export type EventValidator = (event: SolvermeshEvent, timestampMs?: number) => string[];
 
 /** What a service's processor factory gets besides config and logger. */
 export interface ProcessorContext {

@@ -7,6 +7,7 @@ import type { EventType, SolvermeshEvent } from '../../schemas/generated/events'
 import type { EventCodec } from './codec';
 import { deadLetter } from './dead-letter';
 import { errorCode, errorMessage, isRetriable, poison } from './errors';
+import { eventTimeSkew, type EventTimeBound } from './event-time';
 import { keyOfTopic, misKeyed, type KeyOf } from './record-key';
 import type { BatchContext, ConsumerTuning, InRecord, KafkaEngine, OutRecord, PartitionBatch, PartitionProgress, TransactionalConsumer } from './kafka/types';
 import type { RuntimeMetrics } from './metrics';
@@ -31,6 +32,10 @@ export interface RunnerOptions {
   readonly consumerTuning?: ConsumerTuning;
   /** Decode-time validation; a non-empty list sends the record to the DLQ with the reasons. */
   readonly validate?: EventValidator;
+  /** Records whose event time is further from their timestamp go to the DLQ (event-time.ts). */
+  readonly eventTime?: EventTimeBound;
+  /** A record whose value is larger is dead-lettered (OVERSIZED) without being decoded. */
+  readonly maxRecordBytes?: number;
   /** Injected clock (ms) for health timing. */
   readonly now?: () => number;
 }
@@ -216,6 +221,8 @@ export class ProcessorRunner {
     const end = this.sampled === 0 ? this.opts.metrics.recordSeconds.startTimer({ topic }) : undefined;
     let emits: readonly Emit[] | Promise<readonly Emit[]>;
     try {
+      const max = this.opts.maxRecordBytes;
+      if (max !== undefined && record.value !== null && record.value.length > max) throw poison('OVERSIZED', `record of ${record.value.length} bytes is over the ${max}-byte limit (MAX_RECORD_BYTES): not decoded`);
       emits = this.attempt(record, topic);
     } catch (err) {
       end?.();
@@ -244,6 +251,8 @@ export class ProcessorRunner {
     if (issues.length > 0) throw poison('VALIDATION_FAILED', `${event.type} is invalid: ${issues.join('; ')}`);
     const misKey = misKeyed(this.keyChecks.get(topic), record.key, event);
     if (misKey !== undefined) throw poison('MIS_KEYED', misKey);
+    const skew = this.opts.eventTime && eventTimeSkew(event, decimal(record.timestamp), this.opts.eventTime);
+    if (skew) throw poison('EVENT_TIME_SKEW', skew);
     return this.opts.processor.handle(event, this.context(record, topic));
   }
 

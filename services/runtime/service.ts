@@ -12,6 +12,7 @@ import type { EventValidator, Processor, ProcessorContext } from './processor';
 import { ProcessorRunner } from './runner';
 import { schemaValidator } from './validation';
 import { DEFAULT_UNKNOWN_ID_POLICY } from './unknown-schema-ids';
+import { withEventTimeBound, type EventTimeBound } from './event-time';
 
 /** The runtime's configuration and the service's own knobs, read in one call. */
 export type ServiceConfig<K extends KnobDecls = {}> = RuntimeConfig & KnobValues<K>;
@@ -62,8 +63,10 @@ export async function startService<K extends KnobDecls>(def: ServiceDefinition<K
   const metrics = createMetrics(def.name);
   const codec = new EventCodec(config.schemaRegistryUrl, undefined, { unknownIds: { ...DEFAULT_UNKNOWN_ID_POLICY, graceMs: config.schemaIdGraceMs } });
   const validate = def.validate ?? schemaValidator();
+  const eventTime = eventTimeBound(config);
   const groupId = def.groupId?.(config) ?? `${config.topicPrefix}solvermesh.${def.name}`;
-  const processor = await def.processor(config, logger, { registry: metrics.registry, codec, validate, groupId });
+  // A restore folds what the runner folded: the same validation and event-time bound.
+  const processor = await def.processor(config, logger, { registry: metrics.registry, codec, validate: withEventTimeBound(validate, eventTime), groupId });
   const runner = new ProcessorRunner({
     processor,
     engine: createEngine(config, logger),
@@ -76,6 +79,8 @@ export async function startService<K extends KnobDecls>(def: ServiceDefinition<K
     retryBackoffMs: config.retryBackoffMs,
     stallTimeoutMs: config.stallTimeoutMs,
     validate,
+    eventTime,
+    maxRecordBytes: config.maxRecordBytes,
     ...(tuning.maxBatchRecords ? { maxBatchRecords: tuning.maxBatchRecords } : {}),
     ...(tuning.consumerTuning ? { consumerTuning: tuning.consumerTuning } : {}),
   });
@@ -89,6 +94,11 @@ export async function startService<K extends KnobDecls>(def: ServiceDefinition<K
     logger.flush();
   })());
   return { runner, ops, stop };
+}
+
+/** The runtime's event-time bound (MAX_EVENT_TIME_SKEW_MS ahead, MAX_EVENT_TIME_AGE_MS behind). */
+export function eventTimeBound(config: RuntimeConfig): EventTimeBound {
+  return { aheadMs: config.maxEventTimeSkewMs, behindMs: config.maxEventTimeAgeMs };
 }
 
 /** Runs until SIGTERM/SIGINT, then drains and exits 0 (1 if draining fails). */

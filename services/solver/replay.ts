@@ -78,8 +78,9 @@ export async function replaySession(o: ReplayOptions): Promise<ReplayResult> {
     // What the live processor takes (the runner passes the rest over), so stream time moves alike.
     if (!isSolverInput(e)) continue;
     const ref = { topic: r.topic.slice(o.topicPrefix.length), partition, offset: r.offset, eventId: e.meta.event_id, occurredAt: e.meta.occurred_at };
+    // A record the runner dead-lettered moved no stream time either.
+    if (o.validate && o.validate(e, r.timestampMs).length > 0) continue;
     if (e.session_id !== o.sessionId) { core.observe(ref); continue; }
-    if (o.validate && o.validate(e).length > 0) continue;
     try { core.check(e, ref.topic); } catch (err) { if (err instanceof InputRejected) continue; throw err; }
     const outs = [...core.fold(e, ref), ...core.work()];
     for (const x of outs) {

@@ -73,7 +73,7 @@ export function refold(core: PartitionCore, records: LogRecord[], prefix: string
   for (const r of records) {
     const ev = r.event;
     if (!isSolverInput(ev)) continue;
-    if (validate && validate(ev).length > 0) continue;
+    if (validate && validate(ev, r.timestampMs).length > 0) continue;
     try { core.check(ev, r.topic.slice(prefix.length)); } catch (err) { if (err instanceof InputRejected) continue; throw err; }
     core.fold(ev, { topic: r.topic.slice(prefix.length), partition: r.partition, offset: r.offset, eventId: ev.meta.event_id, occurredAt: ev.meta.occurred_at });
     core.work();
@@ -149,7 +149,7 @@ async function sessionsOpened(o: RestoreOptions, partition: number, to: number):
       if (!r.value || (await typeOf(r.value)) !== 'SessionOpened') return;
       const e = (await o.codec.decode(r.value)).event;
       // What the runner dead-letters never reached the fold.
-      if (e.type !== 'SessionOpened' || r.key !== e.session_id || (o.validate && o.validate(e).length > 0)) return;
+      if (e.type !== 'SessionOpened' || r.key !== e.session_id || (o.validate && o.validate(e, r.timestampMs).length > 0)) return;
       out.push([r.offset, e.session_id]);
     },
   });

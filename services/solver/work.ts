@@ -86,7 +86,7 @@ function runWork(s: Active, env: WorkEnv, out: Output[]): void {
     // `consecutive` iterations, so a transient dip (BiCGSTAB, stationary methods) is not
     // announced. The solve goes on with the method that converged and no stopping tolerance.
     const step = s.kernel.current();
-    s.kernel.configure({ method: step.method, precond: step.precond, omega: s.omega, tol: Number.MIN_VALUE });
+    s.kernel.configure({ method: step.method, precond: step.precond, omega: s.omega, tol: Number.MIN_VALUE, amgReuse: false });
     solve.confirm = { below: 1, done: 0 };
   }
 }
@@ -183,7 +183,8 @@ const share = (votes: number, n: number) => Math.min(1, votes / n);
 function begin(s: Active, causation: string, occurredAt: number): SolveState {
   // Every solve starts the configured method afresh from the current x (hybrid re-picks), so
   // a restored session continues exactly like the one that was never stopped.
-  s.kernel.configure({ method: s.method, tol: s.opened.options.tolerance, precond: s.precond, omega: s.omega });
+  // amgReuse false: an AMG hierarchy is a function of the current A alone, as after a restore.
+  s.kernel.configure({ method: s.method, tol: s.opened.options.tolerance, precond: s.precond, omega: s.omega, amgReuse: false });
   const solve: SolveState = { done: 0, sinceEmit: 0, lastResidual: s.kernel.trueResidual(), timeMs: 0, causation, occurredAt };
   finiteResidual(s, solve, solve.lastResidual);
   s.solve = solve;

@@ -122,7 +122,7 @@ export async function replayVerification(o: VerificationReplayOptions): Promise<
     try {
       for (const r of inputs) {
         const e = r.event;
-        if (!isVerifierInput(e) || (o.validate && o.validate(e).length > 0)) continue;
+        if (!isVerifierInput(e) || (o.validate && o.validate(e, r.timestampMs).length > 0)) continue;
         for (const x of core.fold(e, { topic: r.topic.slice(o.topicPrefix.length), offset: r.offset })) {
           if (x.event.session_id !== sid) continue;
           if (x.event.type === 'CorrectionRequested') gotCorrections.push(x.event);
@@ -140,7 +140,7 @@ export async function replayVerification(o: VerificationReplayOptions): Promise<
   const gotVerdicts: Verdict[] = [];
   for (const r of votePartition) {
     const e = r.event;
-    if (!isConsensusInput(e) || (o.validate && o.validate(e).length > 0)) continue;
+    if (!isConsensusInput(e) || (o.validate && o.validate(e, r.timestampMs).length > 0)) continue;
     gotVerdicts.push(...consensus.fold(e).out);
   }
   streams.push(compare('consensus', verdicts, gotVerdicts, (e) => ({ type: e.type, iteration: e.iteration })));

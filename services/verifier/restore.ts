@@ -27,7 +27,7 @@ export async function restoreVerifier(o: VerifierRestoreOptions, core: VerifierC
   }));
   for (const r of mergeByTime(lists)) {
     const e = r.event;
-    if (!isVerifierInput(e) || (o.validate && o.validate(e).length > 0)) continue;
+    if (!isVerifierInput(e) || (o.validate && o.validate(e, r.timestampMs).length > 0)) continue;
     core.fold(e, { topic: r.topic.slice(o.topicPrefix.length), offset: r.offset });
   }
   return core;

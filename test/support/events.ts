@@ -2,6 +2,8 @@
 import { derivedEventId } from '../../services/runtime/ids';
 import type { ConflictReported, ConflictType } from '../../schemas/generated/events';
 
+const AHEAD_US = (Math.floor(Date.now() / 1000) + 240) * 1_000_000;
+
 export function conflictReported(n: number, over: { conflict_type?: ConflictType; divergence_depth?: number | null; affects_agent_count?: number | null } = {}): ConflictReported {
   return {
     type: 'ConflictReported',
@@ -9,9 +11,11 @@ export function conflictReported(n: number, over: { conflict_type?: ConflictType
       event_id: derivedEventId('test-conflict', String(n)),
       correlation_id: `corr-${n}`,
       causation_id: null,
-      // 2100-01-01: far ahead of the wall clock, so no resolve_by comes due (and no deadline record
-      // is written) while a spec runs; the lifecycle specs drive deadlines with times of their own.
-      occurred_at: 4_102_444_800_000_000 + n * 1000,
+      // Four minutes ahead of the wall clock when the specs load (within the default
+      // MAX_EVENT_TIME_SKEW_MS of 5 min): no resolve_by (1 to 60 min after the report for
+      // priorities 3 to 1) comes due while a spec runs soon after; the lifecycle specs drive
+      // deadlines with times of their own.
+      occurred_at: AHEAD_US + n * 1000,
       producer: 'test',
       sequence: null,
     },

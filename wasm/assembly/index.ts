@@ -5,6 +5,8 @@ import { reserve, pregrow, ldf, stf, ldi, sti } from './memory';
 import { spmv, spmvDot, rowDot, residual, residualRows, validate, diagInverse, find } from './csr';
 import { ilu0Factor, iluPattern, iluSolve, iluForward, iluBackward, cgUpdateForward, ssorApply, jacobiApply } from './precond';
 import { pushEstimate, walkEstimate } from './estimate';
+import { amgSetup, amgRebuild, amgApply } from './amg';
+export { amgLevels, amgField, amgBytes } from './amg';
 export { estimateBound, estimateWork } from './estimate';
 
 // statuses
@@ -12,7 +14,7 @@ const RUNNING = 0, CONVERGED = 1, BREAKDOWN = 2, STAGNATED = 3, DIVERGED = 4, NO
 // methods
 const JACOBI = 0, GAUSS_SEIDEL = 1, CG = 2, BICGSTAB = 3, NEUMANN = 4;
 // preconditioners
-const PC_NONE = 0, PC_JACOBI = 1, PC_ILU0 = 2, PC_SSOR = 3, PC_MILU0 = 4;
+const PC_NONE = 0, PC_JACOBI = 1, PC_ILU0 = 2, PC_SSOR = 3, PC_MILU0 = 4, PC_AMG = 5;
 
 const DIVERGENCE_FACTOR: f64 = 1e8;
 
@@ -35,6 +37,12 @@ const STAGE_INITIAL: usize = 1 << 16;
 
 let zeroDiag: i32 = 0;
 let iluDirty = true;
+// AMG: built by start(); its values follow A (amgRebuild) until amgReset() or a new A.
+let amgBuilt = false, amgValuesDirty = false;
+let amgFull: i32 = 0, amgRebuilds: i32 = 0;
+export function amgReset(): void { amgBuilt = false; }
+export function amgFullSetups(): i32 { return amgFull; }
+export function amgValueRebuilds(): i32 { return amgRebuilds; }
 let method = -1, precond = PC_NONE;
 let omegaSsor: f64 = 1.0;
 let started = false;
@@ -102,6 +110,7 @@ export function prepare(): i32 {
   if (code != 0) return code;
   zeroDiag = diagInverse(n, va, diagPos, dinv);
   iluDirty = true;
+  amgBuilt = false;
   patternSymmetric = false;
   invalidate();
   resetEstimateCache();
@@ -251,6 +260,7 @@ export function updateA(count: i32, rows: usize, cols: usize, olds: usize, news:
     patternSymmetric = false;
     zeroDiag = diagInverse(n, va, diagPos, dinv);
     iluDirty = true;
+    amgValuesDirty = true;
     invalidate();
   }
   return applied;
@@ -335,6 +345,7 @@ function applyPrecond(src: usize, dst: usize): void {
   if (precond == PC_JACOBI) jacobiApply(n, dinv, src, dst);
   else if (precond == PC_ILU0 || precond == PC_MILU0) iluSolve(n, lp, lc, lv, up, uc, uv, udinv, src, dst);
   else if (precond == PC_SSOR) ssorApply(n, rp, ci, va, diagPos, dinv, omegaSsor, src, dst);
+  else if (precond == PC_AMG) amgApply(src, dst);
   else memory.copy(dst, src, (<usize>n) << 3);
 }
 
@@ -377,6 +388,14 @@ export function start(m: i32, pc: i32, omega: f64): i32 {
   started = false;
   const needsDiag = m == JACOBI || m == GAUSS_SEIDEL || m == NEUMANN || pc == PC_JACOBI || pc == PC_SSOR;
   if (needsDiag && zeroDiag > 0) return NOT_APPLICABLE;
+  if (pc == PC_AMG) {
+    if (zeroDiag > 0) return NOT_APPLICABLE;
+    let code = 0;
+    if (!amgBuilt) { code = amgSetup(n, nnz, rp, ci, va); amgFull++; amgValuesDirty = false; }
+    else if (amgValuesDirty) { code = amgRebuild(); amgRebuilds++; amgValuesDirty = false; }
+    if (code != 0) { amgBuilt = false; return code < 0 ? -1 : NOT_APPLICABLE; }
+    amgBuilt = true;
+  }
   if (pc == PC_ILU0 || pc == PC_MILU0) {
     if (udinv == 0) {
       // Rows are sorted, so a row's lower part ends at its diagonal; only rows without one are scanned.
@@ -689,6 +708,9 @@ export function iterate(maxIters: i32, tol: f64, stagWindow: i32): i32 {
   }
   return RUNNING;
 }
+
+/** dst = M⁻¹ src with the preconditioner start() prepared (the host's view of it). */
+export function precondApply(src: usize, dst: usize): void { applyPrecond(src, dst); }
 
 // ---------- single-entry estimates ----------
 

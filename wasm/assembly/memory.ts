@@ -52,3 +52,12 @@ export function pregrow(bytes: usize): bool {
 @inline export function sth(base: usize, i: i32, v: f64): void {
   store<f32>(base + ((<usize>i) << 2), <f32>v);
 }
+
+/** The allocator's current end: what `release` can return to, if nothing was reserved after. */
+export function heapTop(): usize {
+  if (top == 0) top = (__heap_base + 15) & ~(<usize>15);
+  return top;
+}
+
+/** Gives back everything reserved from `to` on (the caller owns all of it). */
+export function release(to: usize): void { top = to; }

@@ -8,7 +8,7 @@ export type BaseMethod = (typeof BASE_METHODS)[number];
 export const METHODS = [...BASE_METHODS, 'hybrid'] as const;
 export type Method = (typeof METHODS)[number];
 
-export const PRECONDITIONERS = ['none', 'jacobi', 'ilu0', 'ssor', 'milu0'] as const;
+export const PRECONDITIONERS = ['none', 'jacobi', 'ilu0', 'ssor', 'milu0', 'amg'] as const;
 export type Preconditioner = (typeof PRECONDITIONERS)[number];
 
 export const STATUS_CODE = { running: 0, converged: 1, breakdown: 2, stagnated: 3, diverged: 4, not_applicable: 5, not_started: 6 } as const;

@@ -25,6 +25,25 @@ export interface Kernel {
   estimatePush(i: number, eps: number, maxPushes: number): { value: number; bound: number; work: number };
   estimateWalk(i: number, eps: number, walks: number, seed: number, delta: number): { value: number; bound: number; work: number };
   backupX(): void;
+  /** M⁻¹ src with the preconditioner the last start() prepared. */
+  applyPreconditioner(src: Float64Array): Float64Array;
+  /** AMG: the next start() with amg builds the hierarchy from scratch instead of recomputing its values. */
+  amgReset(): void;
+  /** How many full AMG setups and value-only rebuilds start() has run. */
+  amgSetups(): { full: number; rebuild: number };
+  /** The AMG hierarchy, finest level first (empty before the first AMG start). */
+  amgHierarchy(): AmgLevelInfo[];
   restoreX(): void;
   free(): void;
 }
+
+/** One AMG level: its matrix (coarse rows in the setup's discovery order, not sorted) and, below the coarsest, aggregates and P. */
+export interface AmgLevelInfo {
+  readonly n: number;
+  readonly a: SparseRows;
+  readonly agg?: Int32Array;
+  readonly nc?: number;
+  readonly p?: SparseRows;
+}
+
+export interface SparseRows { readonly rowPtr: Int32Array; readonly colIdx: Int32Array; readonly values: Float64Array }

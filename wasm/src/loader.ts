@@ -93,6 +93,12 @@ export interface KernelExports {
   spmvRepeat(reps: number): number;
   streamRead(ptr: number, bytes: number, reps: number, segments: number): number;
   scratchBuffer(bytes: number): number;
+  precondApply(src: number, dst: number): void;
+  amgReset(): void;
+  amgFullSetups(): number;
+  amgValueRebuilds(): number;
+  amgLevels(): number;
+  amgField(level: number, field: number): number;
 }
 
 /** AssemblyScript strings: UTF-16LE, byte length in the 4 bytes before the pointer. */

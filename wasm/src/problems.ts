@@ -116,3 +116,55 @@ export function perturbB(b: Float64Array, fraction: number, seed: number): { ind
   }
   return { indices, values, b: out };
 }
+
+/** CSR from per-row maps (sorted columns). */
+function fromRows(rows: Array<Map<number, number>>): Csr {
+  const n = rows.length;
+  const rowPtr = new Int32Array(n + 1);
+  const cols: number[] = [], vals: number[] = [];
+  for (let i = 0; i < n; i++) {
+    for (const j of [...rows[i]!.keys()].sort((p, q) => p - q)) { cols.push(j); vals.push(rows[i]!.get(j)!); }
+    rowPtr[i + 1] = cols.length;
+  }
+  return { n, rowPtr, colIdx: Int32Array.from(cols), values: Float64Array.from(vals) };
+}
+
+/**
+ * Graph Laplacian of a preferential-attachment (Barabási-Albert) network with `m` links per new
+ * node, plus `shift` on the diagonal: symmetric M-matrix, degrees power-law distributed (hubs).
+ */
+export function powerLawLaplacian(n: number, m: number, shift: number, seed: number): Csr {
+  const rnd = seededRandom(seed);
+  const rows: Array<Map<number, number>> = Array.from({ length: n }, () => new Map());
+  const ends: number[] = []; // every edge's two ends: picking from it is picking by degree
+  const link = (i: number, j: number): void => {
+    if (i === j || rows[i]!.has(j)) return;
+    rows[i]!.set(j, -1); rows[j]!.set(i, -1); ends.push(i, j);
+  };
+  for (let i = 1; i <= m && i < n; i++) link(i, i - 1);
+  for (let i = m + 1; i < n; i++) for (let k = 0; k < m; k++) link(i, ends[Math.floor(rnd() * ends.length)]!);
+  for (let i = 0; i < n; i++) rows[i]!.set(i, rows[i]!.size + shift);
+  return fromRows(rows);
+}
+
+/**
+ * A nonsymmetric network-flow matrix: nodes on a ring with `perRow` random directed links each,
+ * flows leaving a node on its diagonal (plus a leak `leak`), arriving flows negative: an
+ * M-matrix, column-dominant rather than row-dominant, random sparsity.
+ */
+export function networkFlow(n: number, perRow: number, leak: number, seed: number): Csr {
+  const rnd = seededRandom(seed);
+  const rows: Array<Map<number, number>> = Array.from({ length: n }, () => new Map());
+  const out = new Float64Array(n);
+  const add = (from: number, to: number, w: number): void => {
+    // flow from → to with conductance w: row `to` gains -w at column `from`, `from` loses w.
+    rows[to]!.set(from, (rows[to]!.get(from) ?? 0) - w);
+    out[from] = out[from]! + w;
+  };
+  for (let i = 0; i < n; i++) {
+    add(i, (i + 1) % n, 0.5 + rnd());
+    for (let k = 0; k < perRow; k++) { const j = Math.floor(rnd() * n); if (j !== i) add(i, j, rnd()); }
+  }
+  for (let i = 0; i < n; i++) rows[i]!.set(i, out[i]! + leak);
+  return fromRows(rows);
+}

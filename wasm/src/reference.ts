@@ -1,12 +1,13 @@
 // Plain TypeScript reference of every kernel in wasm/assembly. Same algorithms, same operation
 // order, so results match the WASM kernel bit for bit; tests hold the kernel to it, and it is the
 // fallback where WASM is unavailable. Written for clarity over speed.
-import type { Kernel } from './kernel';
+import type { AmgLevelInfo, Kernel } from './kernel';
+import { AmgHierarchy } from './reference-amg';
 import type { Csr } from './types';
 
 const RUNNING = 0, CONVERGED = 1, BREAKDOWN = 2, STAGNATED = 3, DIVERGED = 4, NOT_APPLICABLE = 5, NOT_STARTED = 6;
 const JACOBI = 0, GAUSS_SEIDEL = 1, CG = 2, BICGSTAB = 3, NEUMANN = 4;
-const PC_NONE = 0, PC_JACOBI = 1, PC_ILU0 = 2, PC_SSOR = 3, PC_MILU0 = 4;
+const PC_NONE = 0, PC_JACOBI = 1, PC_ILU0 = 2, PC_SSOR = 3, PC_MILU0 = 4, PC_AMG = 5;
 const DIVERGENCE_FACTOR = 1e8;
 
 // noUncheckedIndexedAccess: typed-array reads are in range by construction here.
@@ -89,6 +90,10 @@ export class ReferenceKernel implements Kernel {
   private bicgRestarts = 0;
   private gsNextCheck = 0; private gsPrevRes = 0; private gsPrevIter = 0;
   private cache: { rho: number; cmax: number } | undefined;
+  // AMG: the hierarchy start() built; its values follow A (rebuild) until amgReset() or a new A.
+  private amg: AmgHierarchy | undefined;
+  private amgValuesDirty = false;
+  private amgFull = 0; private amgRebuilds = 0;
 
   constructor(readonly n: number, nnz: number) {
     const v = (): F => new Float64Array(n);
@@ -118,6 +123,7 @@ export class ReferenceKernel implements Kernel {
     }
     this.diagInverse();
     this.iluDirty = true;
+    this.amg = undefined;
     this.patternSymmetric = false;
     this.invalidate();
     return 0;
@@ -188,7 +194,7 @@ export class ReferenceKernel implements Kernel {
       this.a.values[m] = news[k]!;
       applied++;
     }
-    if (applied > 0) { this.patternSymmetric = false; this.diagInverse(); this.iluDirty = true; this.invalidate(); }
+    if (applied > 0) { this.patternSymmetric = false; this.diagInverse(); this.iluDirty = true; this.amgValuesDirty = true; this.invalidate(); }
     return { codes, current };
   }
 
@@ -341,6 +347,8 @@ export class ReferenceKernel implements Kernel {
       for (let i = 0; i < n; i++) dst[i] = src[i]! * this.dinv[i]!;
     } else if (this.precond === PC_ILU0 || this.precond === PC_MILU0) {
       this.iluSolve(src, dst);
+    } else if (this.precond === PC_AMG) {
+      this.amg!.apply(src, dst);
     } else if (this.precond === PC_SSOR) {
       const om = this.omega, scale = om * (2.0 - om);
       for (let i = 0; i < n; i++) {
@@ -378,6 +386,19 @@ export class ReferenceKernel implements Kernel {
     this.started = false;
     const needsDiag = m === JACOBI || m === GAUSS_SEIDEL || m === NEUMANN || pc === PC_JACOBI || pc === PC_SSOR;
     if (needsDiag && this.zeroDiag > 0) return NOT_APPLICABLE;
+    if (pc === PC_AMG) {
+      if (this.zeroDiag > 0) return NOT_APPLICABLE;
+      if (this.amg === undefined) {
+        this.amg = new AmgHierarchy(this.n, this.a.rowPtr, this.a.colIdx, this.a.values);
+        this.amgFull++;
+        this.amgValuesDirty = false;
+      } else if (this.amgValuesDirty) {
+        this.amg.ok = this.amg.numeric();
+        this.amgRebuilds++;
+        this.amgValuesDirty = false;
+      }
+      if (!this.amg.ok) { this.amg = undefined; return NOT_APPLICABLE; }
+    }
     const relax = pc === PC_MILU0 ? omega : 0;
     if ((pc === PC_ILU0 || pc === PC_MILU0) && (this.iluDirty || relax !== this.luRelax)) {
       const bad = this.ilu0Factor(relax);
@@ -684,6 +705,27 @@ export class ReferenceKernel implements Kernel {
       sum += acc;
     }
     return { value: sum / walks, bound: tail + big * Math.sqrt((2 * Math.log(2 / delta)) / walks), work };
+  }
+
+  // ---------- AMG access ----------
+
+  applyPreconditioner(src: Float64Array): Float64Array {
+    const out = new Float64Array(this.n);
+    this.applyPrecond(src, out);
+    return out;
+  }
+
+  amgReset(): void { this.amg = undefined; }
+
+  amgSetups(): { full: number; rebuild: number } { return { full: this.amgFull, rebuild: this.amgRebuilds }; }
+
+  amgHierarchy(): AmgLevelInfo[] {
+    if (this.amg === undefined) return [];
+    return this.amg.levels.map((L) => ({
+      n: L.n,
+      a: { rowPtr: L.rp.slice(), colIdx: L.ci.slice(), values: L.va.slice() },
+      ...(L.agg !== undefined ? { agg: L.agg.slice(), nc: L.nc!, p: { rowPtr: L.pp!.slice(), colIdx: L.pc!.slice(), values: L.pv!.slice() } } : {}),
+    }));
   }
 
   free(): void { /* garbage collected */ }

@@ -4,7 +4,7 @@
 import { BASE_METHODS, CSR_ERRORS, PRECONDITIONERS, STATUS_CODE, UPDATE_OUTCOMES, isMethod, isPreconditioner, methodCode, precondCode, statusOf,
   type BaseMethod, type Method, type Preconditioner, type Status } from './codes';
 import { KernelError } from './errors';
-import type { Kernel } from './kernel';
+import type { AmgLevelInfo, Kernel } from './kernel';
 import { ReferenceKernel } from './reference';
 import type { Analysis, Csr, EntryEstimate, EntryUpdate, EntryUpdateResult, IterateResult } from './types';
 import { WasmKernel } from './wasm-kernel';
@@ -31,9 +31,26 @@ export interface MethodOptions {
   readonly relax?: number;
   /** Iterations without a 1% residual improvement before `stagnated`. Default 1000. */
   readonly stagnationWindow?: number;
+  /**
+   * amg: keep the hierarchy's structure when updateA changes A's values (only the values are
+   * recomputed, as AMGCL's rebuild; a full setup when a solve needs over 1.5× the iterations of
+   * the first one on it). false: a full setup after every change of A, so the hierarchy is a
+   * function of the current A alone (the solver service: a restored snapshot, which holds no
+   * hierarchy, must continue bit for bit). Default true.
+   */
+  readonly amgReuse?: boolean;
 }
 
-interface Step { readonly method: BaseMethod; readonly precond: Preconditioner }
+interface Step {
+  readonly method: BaseMethod;
+  readonly precond: Preconditioner;
+  /**
+   * Probe: after PROBE_ITERATIONS, the observed contraction predicts the iterations still
+   * needed; if a preconditioner's setup cannot pay for itself in that many, the step goes on,
+   * else hybrid moves (warm, from the improved x) to the next step.
+   */
+  readonly probe?: boolean;
+}
 
 const FAILED: ReadonlySet<Status> = new Set(['breakdown', 'stagnated', 'diverged', 'not_applicable']);
 
@@ -43,15 +60,42 @@ const ILU_DOMINANCE_RATIO = 0.9;
 export const MILU_RELAX = 1;
 
 /**
+ * From this many rows on, symmetric M-matrices get AMG instead of MILU(0): its iterations stay
+ * flat while MILU(0)'s grow with the grid, and its setup (several SpMVs' worth) is then paid
+ * back (bench/solver, unshifted Poisson).
+ */
+export const AMG_MIN_ROWS = 50_000;
+/**
+ * AMG only for rows of at most this many entries (meshes, stencils): a hub of a power-law graph
+ * makes its aggregates' Galerkin rows nearly dense (bench/solver: setup of seconds at n=1e5).
+ */
+export const AMG_MAX_ROW = 32;
+/** Jacobi-preconditioned iterations a probe runs before it predicts the rest. */
+export const PROBE_ITERATIONS = 8;
+/**
+ * A probe stays with Jacobi when it predicts at most this many further iterations: an ILU(0)
+ * setup costs about as much as a few Jacobi-preconditioned iterations, each ILU-preconditioned
+ * iteration about twice one of them, and on a system this well conditioned ILU(0) cannot cut the
+ * count enough to win that back (bench/solver, the unstructured family).
+ */
+export const PAYBACK_ITERATIONS = 40;
+
+/**
  * Diagonally dominant M-matrices (Laplacian-like: the bench's grids, graph Laplacians) get
  * modified ILU(0), which keeps the row sums and cuts CG's iterations on weakly dominant systems
- * several-fold (bench/solver: 219 → 39 at n=1e6); other matrices plain ILU(0) or Jacobi.
+ * several-fold (bench/solver: 219 → 39 at n=1e6), or from AMG_MIN_ROWS on, when symmetric, AMG;
+ * other matrices plain ILU(0) or Jacobi. A strictly dominant A first probes with Jacobi whether
+ * the stronger preconditioner's setup would pay for itself.
  */
-export function hybridPlan(an: Analysis): Step[] {
+export function hybridPlan(an: Analysis, n = 0, maxRowNnz = Infinity): Step[] {
   const mMatrix = an.offDiagonalNonPositive === true && an.positiveDiagonal && an.weaklyDiagonallyDominant;
+  const spd = an.symmetric && an.positiveDiagonal;
   const strong: Preconditioner = mMatrix ? 'milu0' : an.dominanceRatio > ILU_DOMINANCE_RATIO ? 'ilu0' : 'jacobi';
+  const probe = strong !== 'jacobi' && an.dominanceRatio < 1;
   const plan: Step[] = [];
-  if (an.symmetric && an.positiveDiagonal) plan.push({ method: 'cg', precond: strong });
+  if (probe) plan.push({ method: spd ? 'cg' : 'bicgstab', precond: 'jacobi', probe: true });
+  if (spd && mMatrix && n >= AMG_MIN_ROWS && maxRowNnz <= AMG_MAX_ROW) plan.push({ method: 'cg', precond: 'amg' });
+  if (spd) plan.push({ method: 'cg', precond: strong });
   plan.push({ method: 'bicgstab', precond: strong });
   if (strong === 'milu0') plan.push({ method: 'bicgstab', precond: 'ilu0' });
   if (strong !== 'jacobi') plan.push({ method: 'bicgstab', precond: 'jacobi' });
@@ -87,7 +131,7 @@ export function checkMethodOptions(opts: MethodOptions): Required<MethodOptions>
   if (!(relax >= 0 && relax <= 1)) throw badArgument(`MILU relax must lie in [0, 1] (got ${relax})`);
   const stagnationWindow = opts.stagnationWindow ?? 1000;
   if (!Number.isInteger(stagnationWindow) || stagnationWindow < 1) throw badArgument(`stagnationWindow must be a positive integer (got ${stagnationWindow})`);
-  return { method: opts.method, tol: opts.tol, precond, omega, relax, stagnationWindow };
+  return { method: opts.method, tol: opts.tol, precond, omega, relax, stagnationWindow, amgReuse: opts.amgReuse ?? true };
 }
 
 const STATIONARY: ReadonlySet<Method> = new Set(['jacobi', 'gauss_seidel', 'neumann']);
@@ -105,8 +149,13 @@ export class SolverSession {
   private doneBefore = 0;
   private startResidual = 0;
   private analysis: Analysis | undefined;
+  /** The running probe step has made its decision (stay, or it moved on). */
+  private probed = false;
+  /** Iterations of the first converged AMG solve on the current hierarchy (drift detection). */
+  private amgFirst: number | undefined;
+  private amgFullSeen = 0;
 
-  private constructor(kernel: Kernel, readonly n: number, readonly nnz: number) {
+  private constructor(kernel: Kernel, readonly n: number, readonly nnz: number, private readonly maxRowNnz: number) {
     this.kernel = kernel;
   }
 
@@ -128,7 +177,9 @@ export class SolverSession {
       kernel.free();
       throw invalid(`invalid CSR at row ${row}: ${CSR_ERRORS[code] ?? `code ${code}`}`);
     }
-    return new SolverSession(kernel, n, nnz);
+    let maxRow = 0;
+    for (let i = 0; i < n; i++) maxRow = Math.max(maxRow, a.rowPtr[i + 1]! - a.rowPtr[i]!);
+    return new SolverSession(kernel, n, nnz, maxRow);
   }
 
   /**
@@ -198,6 +249,7 @@ export class SolverSession {
     }
     if (out.some((r) => r.outcome === 'applied')) {
       this.analysis = undefined;
+      if (this.opts?.amgReuse === false) this.k.amgReset();
       this.restarted();
     }
     return out;
@@ -207,7 +259,7 @@ export class SolverSession {
   configure(opts: MethodOptions): void {
     this.opts = checkMethodOptions(opts);
     const { method, precond } = this.opts;
-    this.plan = method === 'hybrid' ? hybridPlan(this.analyze()) : [{ method, precond: STATIONARY.has(method) ? 'none' : precond }];
+    this.plan = method === 'hybrid' ? hybridPlan(this.analyze(), this.n, this.maxRowNnz) : [{ method, precond: STATIONARY.has(method) ? 'none' : precond }];
     this.step = 0;
     this.doneBefore = 0;
     this.startStep();
@@ -222,6 +274,7 @@ export class SolverSession {
 
   private startStep(): Status {
     const o = this.opts!;
+    this.probed = false;
     for (;;) {
       const s = this.plan[this.step]!;
       // Only hybrid falls back, so only hybrid pays for a copy of x and a residual up front.
@@ -254,10 +307,25 @@ export class SolverSession {
     if (!Number.isInteger(maxIters) || maxIters < 0) throw badArgument(`maxIters must be a non-negative integer (got ${maxIters})`);
     let budget = maxIters;
     for (;;) {
+      const step = this.plan[this.step]!;
+      const probing = o.method === 'hybrid' && step.probe === true && !this.probed;
       const before = this.k.iterations();
-      const status = statusOf(this.k.iterate(budget, o.tol, o.stagnationWindow));
+      const slice = probing ? Math.min(budget, Math.max(0, PROBE_ITERATIONS - before)) : budget;
+      const status = statusOf(this.k.iterate(slice, o.tol, o.stagnationWindow));
       const done = this.k.iterations();
       budget -= Math.max(0, done - before);
+      if (probing && status === 'running' && done >= PROBE_ITERATIONS) {
+        this.probed = true;
+        if (!this.probeStays(o.tol) && this.step + 1 < this.plan.length) {
+          // Move on warm: the probe's x is better than the one it started from.
+          this.doneBefore += done;
+          this.step++;
+          const next = this.startStep();
+          if (next !== 'not_started') return this.result(next);
+        }
+        if (budget <= 0) return this.result('running');
+        continue;
+      }
       if (o.method === 'hybrid' && FAILED.has(status) && this.step + 1 < this.plan.length) {
         this.doneBefore += done;
         const now = this.k.trueResidual();
@@ -268,8 +336,29 @@ export class SolverSession {
         if (budget <= 0) return this.result('running');
         continue;
       }
+      if (status === 'converged' && step.precond === 'amg') this.amgDrift(done);
       return this.result(status);
     }
+  }
+
+  /**
+   * The probe's contraction per iteration so far predicts how many more it needs to reach tol;
+   * few enough, and no preconditioner setup pays for itself.
+   */
+  private probeStays(tol: number): boolean {
+    const its = this.k.iterations(), now = this.k.residualNorm();
+    if (!(now > 0) || !(this.startResidual > 0)) return true;
+    const rate = Math.pow(now / this.startResidual, 1 / its);
+    if (!(rate < 1)) return false;
+    return Math.log(tol / now) / Math.log(rate) <= PAYBACK_ITERATIONS;
+  }
+
+  /** A kept AMG structure that needs over 1.5× the iterations of its first solve is set up afresh next time. */
+  private amgDrift(iterations: number): void {
+    const full = this.k.amgSetups().full;
+    if (full !== this.amgFullSeen) { this.amgFullSeen = full; this.amgFirst = iterations; return; }
+    if (this.amgFirst === undefined) { this.amgFirst = iterations; return; }
+    if (iterations > 1.5 * this.amgFirst) { this.k.amgReset(); this.amgFirst = undefined; }
   }
 
   private result(status: Status): IterateResult {
@@ -334,6 +423,22 @@ export class SolverSession {
     }
     return this.k.estimatePush(i, opts.eps, opts.maxPushes ?? 1_000_000);
   }
+
+  /**
+   * M⁻¹ v with the preconditioner the running step prepared (its symmetry is what CG relies on;
+   * the unit specs check it). Needs configure() first.
+   */
+  applyPreconditioner(v: ArrayLike<number>): Float64Array {
+    if (this.opts === undefined) throw new Error('configure() a method before applyPreconditioner()');
+    if (v.length !== this.n) throw badArgument(`v has ${v.length} entries, matrix has ${this.n} rows`);
+    return this.k.applyPreconditioner(Float64Array.from(v));
+  }
+
+  /** The AMG hierarchy (finest level first; empty until an AMG step has started). */
+  amgHierarchy(): AmgLevelInfo[] { return this.k.amgHierarchy(); }
+
+  /** Full AMG setups and value-only rebuilds run so far. */
+  amgSetups(): { full: number; rebuild: number } { return this.k.amgSetups(); }
 
   free(): void {
     this.kernel?.free();

@@ -1,7 +1,10 @@
 // Kernel backed by one WASM instance (one session per instance: see README in wasm/).
 import { KernelError } from './errors';
 import { instantiateKernel, type KernelExports, type WasmGlobal } from './loader';
-import type { Kernel } from './kernel';
+import type { AmgLevelInfo, Kernel } from './kernel';
+
+// Slots of a level in the kernel's AMG table (wasm/assembly/amg.ts).
+const AMG = { N: 0, NNZ: 1, RP: 2, CI: 3, VA: 4, NC: 12, AGG: 11, PP: 13, PC: 14, PV: 15 } as const;
 import type { Csr } from './types';
 
 /** Linear memory is 32-bit; keep well clear of 4 GiB so the lazily added arrays still fit. */
@@ -128,7 +131,7 @@ export class WasmKernel implements Kernel {
 
   start(method: number, precond: number, omega: number): number {
     const code = this.k.start(method, precond, omega);
-    if (code === -1) throw memoryFull('WASM memory could not grow to hold the ILU(0) factors');
+    if (code === -1) throw memoryFull('WASM memory could not grow to hold the preconditioner (ILU(0) factors or AMG hierarchy)');
     return code;
   }
 
@@ -168,6 +171,35 @@ export class WasmKernel implements Kernel {
   }
 
   backupX(): void { this.k.backupX(); }
+
+  applyPreconditioner(src: Float64Array): Float64Array {
+    const base = this.stage(this.n * 16 + 16);
+    const srcAt = (base + 7) & ~7, dstAt = srcAt + this.n * 8;
+    this.views().f64.set(src, srcAt >> 3);
+    this.k.precondApply(srcAt, dstAt);
+    return this.views().f64.slice(dstAt >> 3, (dstAt >> 3) + this.n);
+  }
+
+  amgReset(): void { this.k.amgReset(); }
+  amgSetups(): { full: number; rebuild: number } { return { full: this.k.amgFullSetups(), rebuild: this.k.amgValueRebuilds() }; }
+
+  amgHierarchy(): AmgLevelInfo[] {
+    const k = this.k;
+    const { f64, i32 } = this.views();
+    const ints = (at: number, len: number) => i32.slice(at >> 2, (at >> 2) + len);
+    const out: AmgLevelInfo[] = [];
+    for (let l = 0; l < k.amgLevels(); l++) {
+      const n = k.amgField(l, AMG.N), nnz = k.amgField(l, AMG.NNZ);
+      const a = { rowPtr: ints(k.amgField(l, AMG.RP), n + 1), colIdx: ints(k.amgField(l, AMG.CI), nnz), values: f64.slice(k.amgField(l, AMG.VA) >> 3, (k.amgField(l, AMG.VA) >> 3) + nnz) };
+      const aggAt = k.amgField(l, AMG.AGG) >>> 0;
+      if (aggAt === 0) { out.push({ n, a }); continue; }
+      const pRow = ints(k.amgField(l, AMG.PP), n + 1);
+      const pn = pRow[n]!;
+      const pv = k.amgField(l, AMG.PV) >> 3;
+      out.push({ n, a, agg: ints(aggAt, n), nc: k.amgField(l, AMG.NC), p: { rowPtr: pRow, colIdx: ints(k.amgField(l, AMG.PC), pn), values: f64.slice(pv, pv + pn) } });
+    }
+    return out;
+  }
   restoreX(): void { this.k.restoreX(); }
 
   /** Benchmark probes: SpMV repeated over x, and a streaming read of `bytes` bytes. */

@@ -12,6 +12,10 @@ import numpy as np
 import scipy
 import scipy.sparse as sp
 import scipy.sparse.linalg as sl
+import inspect
+
+# SciPy 1.12 renamed cg/bicgstab's `tol` to `rtol` (and 1.14 removed `tol`).
+_TOL = "rtol" if "rtol" in inspect.signature(sl.cg).parameters else "tol"
 
 _loaded = {}
 
@@ -44,7 +48,7 @@ def run_once(d, method, tol, maxiter):
         dinv = 1.0 / A.diagonal()
         extra["M"] = sl.LinearOperator((n, n), matvec=lambda v: dinv * v)
     # SciPy 1.10: `tol` is relative to ||b|| when atol=0.
-    x, info = fn(A, b, tol=tol, atol=0.0, maxiter=maxiter, callback=cb, **extra)
+    x, info = fn(A, b, atol=0.0, maxiter=maxiter, callback=cb, **{_TOL: tol}, **extra)
     elapsed = time.perf_counter() - t
     x.astype(np.float64).tofile(f"{d}/x.scipy-{method}.f64")
     return elapsed, count[0], int(info)

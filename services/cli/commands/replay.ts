@@ -6,7 +6,8 @@
 import type { Command } from 'commander';
 import { EventCodec } from '../../runtime/codec';
 import type { Divergence } from '../../runtime/divergence';
-import { readServiceConfig } from '../../runtime/service';
+import { withEventTimeBound } from '../../runtime/event-time';
+import { eventTimeBound, readServiceConfig } from '../../runtime/service';
 import { schemaValidator } from '../../runtime/validation';
 import { solverService } from '../../solver';
 import { solverTuning } from '../../solver/config';
@@ -58,7 +59,7 @@ export function register(program: Command): void {
       // The services' own knobs too: the replay must fold with the limits they ran with.
       const config = readServiceConfig(solverService);
       const codec = new EventCodec(config.schemaRegistryUrl);
-      const validate = schemaValidator();
+      const validate = withEventTimeBound(schemaValidator(), eventTimeBound(config));
       const faults = parseFaults(opts.faults);
       const groups = opts.groups === undefined ? undefined : Number(opts.groups);
       if (groups !== undefined && !(Number.isInteger(groups) && groups >= 1)) throw new Error(`--groups must be a positive integer (got '${opts.groups}')`);

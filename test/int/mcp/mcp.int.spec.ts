@@ -162,8 +162,8 @@ describe('MCP tools over stdio and Streamable HTTP (issue 22, seed 000 §6.1)', 
         assert.equal(v.verdict, 'verified', JSON.stringify(v));
         assert.equal(v.consensus!.reached, true);
         assert.equal(v.consensus!.participants, 2);
-        // The checks listed are those of the judged iteration recorded after the request; when the
-        // round's checks landed just before it (a solution published before the request), none are.
+        // The checks listed are those of the judged iteration, also when they landed just before the request.
+        assert.ok(v.verifications.length >= 1, JSON.stringify(v));
         assert.ok(v.verifications.every((x) => x.verified && x.iteration === v.consensus!.iteration), JSON.stringify(v.verifications));
       });
 

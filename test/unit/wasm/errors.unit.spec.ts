@@ -78,7 +78,7 @@ describe('solver kernel errors: codes', () => {
 
   it('given options alone, when checked without a session, then the same BAD_ARGUMENT, and the defaults otherwise', () => {
     throwsCode(() => checkMethodOptions({ method: 'cg', tol: Number.NaN }), 'BAD_ARGUMENT', /tolerance must be a positive number/);
-    assert.deepEqual(checkMethodOptions({ method: 'cg', tol: 1e-8 }), { method: 'cg', tol: 1e-8, precond: 'jacobi', omega: 1, relax: 1, stagnationWindow: 1000 });
+    assert.deepEqual(checkMethodOptions({ method: 'cg', tol: 1e-8 }), { method: 'cg', tol: 1e-8, precond: 'jacobi', omega: 1, relax: 1, stagnationWindow: 1000, amgReuse: true });
   });
 
   it('given a session used out of order or after free, then a plain Error (a caller bug, not a bad input)', () => {
