@@ -16,6 +16,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import * as os from 'node:os';
 import { writeFileSync } from 'node:fs';
@@ -200,9 +201,21 @@ const backlogIn = (text: string, port: number): number => {
   return Number(m[1]);
 };
 
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
 /** The service as INSTANCES separate processes of one group, started as an operator starts it. */
 async function serviceProcesses(prefix: string, engine: 'kafkajs' | 'rdkafka'): Promise<ServiceRun> {
-  const ports = Array.from({ length: INSTANCES }, (_, i) => 19_400 + i);
+  // Ports the system hands out now: fixed ones (19400...) met another bench's service on a shared machine.
+  const ports = await Promise.all(Array.from({ length: INSTANCES }, () => freePort()));
   const children: ChildProcess[] = ports.map((port) => spawn(join(__dirname, '../../bin/solvermesh'), ['run', 'impedance'], {
     env: { ...process.env, TOPIC_PREFIX: prefix, KAFKA_CLIENT: engine, LOG_LEVEL: 'warn', HTTP_PORT: String(port) },
     stdio: ['ignore', 'ignore', 'inherit'],
