@@ -87,7 +87,8 @@ function main(): void {
   const figuresOf = (name: string) => benches.find((b) => b.name === name)?.figures;
   const plots = [timeToTolerancePlot(rows), spmvPlot(rows), latencyPlot(figuresOf('solver-service')), heartbeatsPlot(figuresOf('impedance'))].filter((p): p is Plot => p !== undefined);
   const plotNote = draw(plots);
-  const md = renderReport({ generatedAt: new Date().toISOString(), machine: machine(), benches, plots: plotNote && plots.length > 0 ? [] : plots, ...(plotNote ? { plotNote } : {}) });
+  const notes = readText(join(OUT, 'notes.md'));
+  const md = renderReport({ generatedAt: new Date().toISOString(), machine: machine(), benches, plots: plotNote && plots.length > 0 ? [] : plots, ...(plotNote ? { plotNote } : {}), ...(notes ? { notes } : {}) });
   writeFileSync(REPORT, md);
   process.stdout.write(`${REPORT}: ${benches.filter((b) => b.figures).length} of ${benches.length} benches, ${plotNote ?? `${plots.length} plots in ${PLOTS}`}\n`);
 }

@@ -4,6 +4,7 @@ Reads a JSON list of plots on stdin, writes <dir>/<plot.file> for each: python3 
 """
 import json
 import sys
+import textwrap
 
 import matplotlib
 
@@ -44,12 +45,12 @@ def draw(p, out_dir):
             ax.set_xscale("log")
         if p.get("logy"):
             ax.set_yscale("log")
-        ax.set_title(panel["title"], fontsize=9)
+        ax.set_title(textwrap.fill(panel["title"], 55), fontsize=8)
         ax.set_xlabel(p["xlabel"])
         ax.set_ylabel(p["ylabel"])
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=6)
-    fig.suptitle(p["title"], fontsize=10)
+    fig.suptitle(textwrap.fill(p["title"], 110), fontsize=10)
     fig.tight_layout()
     fig.savefig(f"{out_dir}/{p['file']}", format="svg", metadata={"Date": None})
     plt.close(fig)

@@ -194,6 +194,8 @@ export interface ReportInput {
   readonly plots: readonly Plot[];
   /** Why plots are missing, when they are. */
   readonly plotNote?: string;
+  /** How this run differed from a plain `make bench` (bench/out/notes.md), verbatim. */
+  readonly notes?: string;
 }
 
 export function renderReport(r: ReportInput): string {
@@ -204,6 +206,7 @@ export function renderReport(r: ReportInput): string {
   L.push(`- machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB.toFixed(1)} GiB memory, ${m.os}`);
   L.push(`- load average when the report was generated: ${loadText(m.loadAverage)} (1/5/15 min); each bench's own, before and after, is in the table below`);
   L.push(`- Node.js ${m.node}, Kafka ${m.kafka}`, '');
+  if (r.notes?.trim()) L.push('**Notes on this run** (bench/out/notes.md):', '', r.notes.trim(), '');
   L.push('| bench | status | runs | load before | load after | time |', '|---|---|---|---|---|---|');
   for (const b of r.benches) {
     const f = b.figures;
