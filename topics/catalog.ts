@@ -51,7 +51,7 @@ export const TOPICS = [
   mesh('mesh.summaries', 'scope', 'Cluster, sector and mesh-wide summaries.', ['ClusterSummarized', 'SectorSummarized', 'MeshSummarized']),
   // Freezes and thaws are copied into every partition here by the impedance service
   // (services/impedance/freeze.ts): whether a request is refused is a fact of its partition's log.
-  mesh('mesh.coordination', 'correlation_id', 'Coordination requests, and the freezes and thaws sequenced among them.', ['CoordinationRequested', 'MeshFrozen', 'MeshThawed']),
+  mesh('mesh.coordination', 'correlation_id', 'Coordination requests, operators\' approvals, and the freezes and thaws sequenced among them.', ['CoordinationRequested', 'CoordinationApproved', 'MeshFrozen', 'MeshThawed']),
   // The coordinator's send ticks share the schedule's partition: which entries a tick sends is
   // decided by where it lands after the schedule (services/coordinator/dispatch.ts).
   mesh('mesh.schedules', 'correlation_id', 'Per-agent send schedules and the coordinator\'s send ticks.', ['ScheduleComputed', 'DispatchDue']),

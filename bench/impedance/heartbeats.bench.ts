@@ -23,6 +23,7 @@ import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import Redis from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
+import { kafkajsConfig } from '../../services/runtime/credentials';
 import type * as Rd from 'node-rdkafka';
 import * as current from '../../services/impedance';
 import { brokerCpu, fillHeartbeats, median, processCpu, redisCpu } from './fill';
@@ -50,7 +51,7 @@ const BATCH = Number(process.env.BENCH_BATCH ?? impl.impedanceService.maxBatchRe
 const PROFILE = process.env.BENCH_PROFILE;
 const IN_PROCESS = PROFILE !== undefined || process.env.BENCH_IMPL !== undefined;
 const base = loadConfig(process.env);
-const kafka = new Kafka({ clientId: 'bench-impedance', brokers: base.kafkaBrokers, logLevel: logLevel.NOTHING });
+const kafka = new Kafka(kafkajsConfig({ clientId: 'bench-impedance', brokers: base.kafkaBrokers, logLevel: logLevel.NOTHING }));
 
 
 async function rawKafkajs(prefix: string): Promise<number> {

@@ -426,6 +426,18 @@ export interface InputPosition {
   offset: number;
 }
 
+/** An operator's approval of one coordination (seed 002 §6.3 DEGRADED_SEVERE: human approval for mesh operations), on mesh.coordination keyed by the coordination's correlation id, so it precedes the request in the request's own partition. */
+export interface CoordinationApproved {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'CoordinationApproved';
+  /** Event envelope; correlation_id = the coordination approved (Kafka key). */
+  meta: EventMetadata;
+  /** The operator who approved. */
+  approved_by: string;
+  /** Why it was approved; may be empty. */
+  reason: string;
+}
+
 /** A coordination message to send so all targets are READY at target_arrival_time (seed 002 §2.4 MeshMessage, §3.2). */
 export interface CoordinationRequested {
   /** Event type discriminator (the Avro record name); not part of the Avro body. */
@@ -1573,6 +1585,7 @@ export type SolvermeshEvent =
   | ConsensusNotReached
   | ConsensusReached
   | ConvergenceReached
+  | CoordinationApproved
   | CoordinationRequested
   | CorrectionRequested
   | CostUpdated
@@ -1630,6 +1643,7 @@ export interface EventsByType {
   ConsensusNotReached: ConsensusNotReached;
   ConsensusReached: ConsensusReached;
   ConvergenceReached: ConvergenceReached;
+  CoordinationApproved: CoordinationApproved;
   CoordinationRequested: CoordinationRequested;
   CorrectionRequested: CorrectionRequested;
   CostUpdated: CostUpdated;
@@ -1682,6 +1696,7 @@ export const EVENT_TYPES = [
   'ConsensusNotReached',
   'ConsensusReached',
   'ConvergenceReached',
+  'CoordinationApproved',
   'CoordinationRequested',
   'CorrectionRequested',
   'CostUpdated',

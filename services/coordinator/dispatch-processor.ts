@@ -16,7 +16,7 @@ import { decide, dispatchEvent, evolve, nextDueAt, NO_DISPATCH, type Dispatch, t
 const SCHEDULES: TopicName = 'mesh.schedules';
 const DISPATCH: TopicName = 'mesh.dispatch';
 const ACKS: TopicName = 'mesh.acks';
-const TYPES = ['ScheduleComputed', 'DispatchDue'] as const satisfies ReadonlyArray<DispatchInput['type']>;
+export const DISPATCH_INPUT_TYPES = ['ScheduleComputed', 'DispatchDue'] as const satisfies ReadonlyArray<DispatchInput['type']>;
 
 /** Coordinations of one schedules partition by correlation id. */
 type Dispatches = Map<string, Dispatch>;
@@ -71,7 +71,7 @@ export function dispatchProcessor(o: DispatchProcessorOptions): Processor<Dispat
   }
 
   const states = new PartitionStates<Dispatches, DispatchInput['type']>({
-    topic: SCHEDULES, types: TYPES, brokers: o.brokers, codec: o.codec, topicPrefix: o.topicPrefix, groupId: o.groupId,
+    topic: SCHEDULES, types: DISPATCH_INPUT_TYPES, brokers: o.brokers, codec: o.codec, topicPrefix: o.topicPrefix, groupId: o.groupId,
     ...(o.validate ? { validate: o.validate } : {}),
     create: () => new Map(),
     fold: (m, e) => { m.set(e.meta.correlation_id, evolve(m.get(e.meta.correlation_id) ?? NO_DISPATCH, e)); },
@@ -104,7 +104,7 @@ export function dispatchProcessor(o: DispatchProcessorOptions): Processor<Dispat
   return {
     name: 'coordinator.dispatch',
     inputs: [SCHEDULES],
-    accepts: TYPES,
+    accepts: DISPATCH_INPUT_TYPES,
     handle(event, ctx) {
       const m = states.get(ctx.partition);
       return m instanceof Promise ? m.then((x) => handleWith(x, event, ctx.partition)) : handleWith(m, event, ctx.partition);

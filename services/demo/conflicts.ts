@@ -3,6 +3,7 @@
 // comes out: quarantine and escalation decisions, and the dead letter.
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { kafkajsConfig } from '../runtime/credentials';
 import type { ConflictEscalated, ConflictQuarantined, ConflictReported, ConflictType } from '../../schemas/generated/events';
 import { EventCodec } from '../runtime/codec';
 import { loadConfig } from '../runtime/config';
@@ -18,7 +19,7 @@ export async function runConflictsDemo(): Promise<void> {
   const config = loadConfig();
   const topic = config.topicPrefix + TOPIC;
   const codec = new EventCodec(config.schemaRegistryUrl);
-  const kafka = new Kafka({ clientId: 'solvermesh-demo', brokers: config.kafkaBrokers, logLevel: logLevel.NOTHING });
+  const kafka = new Kafka(kafkajsConfig({ clientId: 'solvermesh-demo', brokers: config.kafkaBrokers, logLevel: logLevel.NOTHING }));
 
   say('== starting the coordinator service (solvermesh run coordinator)');
   const service = startService('coordinator', { LOG_LEVEL: 'info' });

@@ -7,7 +7,9 @@ import type { ServiceConfig, ServiceDefinition } from '../runtime/service';
 import { IMPEDANCE_KNOBS, impedanceTuning } from './config';
 import { changelogBounds, committedOffsets, readAckTail, readChangelog, readHeartbeatTail } from './changelog';
 import { entryRefusal } from './changelog-trust';
-import { readFreezeState } from './freeze-restore';
+import { readGateState } from './freeze-restore';
+import { readCopiedBefore } from './copied-before';
+import { topicSpec } from '../../topics/catalog';
 import { impedanceProcessor, type ImpedanceProcessor } from './processor';
 import { connectRedis, RegistryStore } from './registry-store';
 
@@ -37,7 +39,8 @@ export function createImpedanceProcessor(config: ServiceConfig<typeof IMPEDANCE_
     readTail: (partition, from, to) => readHeartbeatTail({ brokers: config.kafkaBrokers, topic: topic('mesh.heartbeats'), codec, validate }, partition, from, to),
     readAckTail: (partition, from, to) => readAckTail({ brokers: config.kafkaBrokers, topic: topic('mesh.agent-acks'), codec, validate }, partition, from, to),
     committedAcks: (partitions) => committedOffsets(config.kafkaBrokers, ctx.groupId, topic('mesh.agent-acks'), partitions),
-    restoreFreeze: (partition) => readFreezeState({ brokers: config.kafkaBrokers, topic: topic('mesh.coordination'), codec, validate, groupId: ctx.groupId }, partition),
+    restoreGate: (partition) => readGateState({ brokers: config.kafkaBrokers, topic: topic('mesh.coordination'), codec, validate, groupId: ctx.groupId }, partition),
+    copiedBefore: readCopiedBefore({ brokers: config.kafkaBrokers, codec, groupId: ctx.groupId, topicPrefix: config.topicPrefix, agentAckPartitions: topicSpec('mesh.agent-acks').partitions }),
   });
   return { ...processor, close: async () => { await processor.close(); redis.disconnect(); } };
 }

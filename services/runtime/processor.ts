@@ -45,8 +45,11 @@ export interface Processor<T extends EventType = EventType> {
    * state folded from it can be taken back; its records will be consumed again.
    */
   onAbort?(): void | Promise<void>;
-  /** Called after a batch's outputs and offsets committed. `lastOffset` is its last record. */
-  onCommitted?(batch: { topic: string; partition: number; lastOffset: string }): void;
+  /**
+   * Called after a batch's outputs and offsets committed. `lastOffset` is its last record; `lag`,
+   * the records behind the partition's high watermark the consumer knew then (absent: unknown).
+   */
+  onCommitted?(batch: { topic: string; partition: number; lastOffset: string; lag?: number }): void;
   /** Partitions (logical topic names) this instance now owns; restore their state here. */
   onAssigned?(partitions: ReadonlyArray<{ topic: string; partition: number }>): void | Promise<void>;
   /** Partitions this instance no longer owns; drop their state. */

@@ -178,7 +178,7 @@ export class ProcessorRunner {
     if (p) metrics.lag.set({ topic: this.logical(batch.topic), partition: String(batch.partition) }, p.lag);
     void produced;
     const last = batch.records[batch.records.length - 1];
-    if (last) this.opts.processor.onCommitted?.({ topic: this.logical(batch.topic), partition: batch.partition, lastOffset: last.offset });
+    if (last) this.opts.processor.onCommitted?.({ topic: this.logical(batch.topic), partition: batch.partition, lastOffset: last.offset, ...(p ? { lag: p.lag } : {}) });
   }
 
   /** Exposed for tests that drive a batch without a broker. */

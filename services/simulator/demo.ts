@@ -15,6 +15,7 @@
 // own event time, once the service has caught up with what the simulator sent.
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
+import { kafkajsConfig } from '../runtime/credentials';
 import { allTopicSpecs } from '../../topics/catalog';
 import { applyTopics } from '../../topics/apply';
 import { EventSender } from '../cli/event-sender';
@@ -147,7 +148,7 @@ export async function openMeshNamespace(label: string, baseEnv: NodeJS.ProcessEn
   const specs = allTopicSpecs(prefix).filter((t) => t.name.startsWith(`${prefix}mesh.`));
   await applyTopics(config.kafkaBrokers, specs);
   const drop = async () => {
-    const admin = new Kafka({ clientId: 'solvermesh-demo', brokers: [...config.kafkaBrokers], logLevel: logLevel.NOTHING }).admin();
+    const admin = new Kafka(kafkajsConfig({ clientId: 'solvermesh-demo', brokers: [...config.kafkaBrokers], logLevel: logLevel.NOTHING })).admin();
     await admin.connect();
     try { await admin.deleteTopics({ topics: specs.map((t) => t.name), timeout: 30_000 }); } finally { await admin.disconnect(); }
     const redis = connectRedis(config.redisUrl);

@@ -4,6 +4,7 @@
 // arrival.
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { kafkajsConfig } from '../runtime/credentials';
 import type { AckReceived, HeartbeatReceived, SolvermeshEvent } from '../../schemas/generated/events';
 import { EventCodec } from '../runtime/codec';
 import type { RuntimeConfig } from '../runtime/config';
@@ -40,7 +41,7 @@ export async function runMeshSim(o: SimOptions): Promise<SimProgress> {
   const byId = new Map(mesh.map((a) => [a.agentId, a]));
   const faults = o.faults ?? NO_FAULTS;
   const rand = prng((o.seed ?? 1) + 7);
-  const kafka = new Kafka({ clientId: `${o.config.clientId}-sim`, brokers: o.config.kafkaBrokers, logLevel: logLevel.NOTHING });
+  const kafka = new Kafka(kafkajsConfig({ clientId: `${o.config.clientId}-sim`, brokers: o.config.kafkaBrokers, logLevel: logLevel.NOTHING }));
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   const codec = new EventCodec(o.config.schemaRegistryUrl);
@@ -69,12 +70,14 @@ export async function runMeshSim(o: SimOptions): Promise<SimProgress> {
     if (o.count !== undefined) {
       // As fast as possible: whole periods in agent order, event time as if in real time.
       const batch: HeartbeatReceived[] = [];
+      // A whole period without a heartbeat (every agent dead) ends it: none would come later.
+      let inPeriod = 0;
       for (let i = 0; sent + batch.length < o.count && !o.signal?.aborted; i++) {
+        if (i % mesh.length === 0 && i > 0) { if (inPeriod === 0) break; inPeriod = 0; }
         const a = mesh[i % mesh.length]!;
         const hb = heartbeat(a, startUs, Math.floor(i / mesh.length), rand, faults);
-        if (hb) batch.push(hb);
+        if (hb) { batch.push(hb); inPeriod++; }
         if (batch.length >= 2000) { await send(batch.splice(0)); report(); }
-        if (i > o.count * 2 + mesh.length) break;
       }
       await send(batch);
     } else {
@@ -127,7 +130,7 @@ export interface MeshAgentsOptions {
 
 /** The mesh's agents answering what is dispatched to them, without heartbeats; the result stops them. */
 export async function startMeshAgents(o: MeshAgentsOptions): Promise<() => Promise<void>> {
-  const kafka = new Kafka({ clientId: `${o.config.clientId}-agents`, brokers: o.config.kafkaBrokers, logLevel: logLevel.NOTHING });
+  const kafka = new Kafka(kafkajsConfig({ clientId: `${o.config.clientId}-agents`, brokers: o.config.kafkaBrokers, logLevel: logLevel.NOTHING }));
   const codec = new EventCodec(o.config.schemaRegistryUrl);
   return answerDispatches(kafka, codec, o.config.topicPrefix, new Map(o.mesh.map((a) => [a.agentId, a])), o.faults ?? NO_FAULTS, prng((o.seed ?? 1) + 7), o.onAck ?? (() => undefined));
 }

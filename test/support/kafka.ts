@@ -2,6 +2,7 @@
 // collector that reads a topic (read_committed) until a condition holds. No fixed sleeps.
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel, Partitioners, type Consumer, type Producer } from 'kafkajs';
+import { kafkajsConfig } from '../../services/runtime/credentials';
 import { allTopicSpecs } from '../../topics/catalog';
 import { applyTopics, deletePrefixedTopics } from '../../topics/apply';
 import type { SolvermeshEvent } from '../../schemas/generated/events';
@@ -31,7 +32,7 @@ export class TestKafka {
   private readonly consumers: Consumer[] = [];
 
   private constructor(readonly brokers: string[], registryUrl: string, readonly prefix: string, private readonly producerKind: 'kafkajs' | 'rdkafka' = 'kafkajs') {
-    this.kafka = new Kafka({ clientId: 'solvermesh-test', brokers, logLevel: logLevel.NOTHING });
+    this.kafka = new Kafka(kafkajsConfig({ clientId: 'solvermesh-test', brokers, logLevel: logLevel.NOTHING }));
     this.codec = new EventCodec(registryUrl);
   }
 
