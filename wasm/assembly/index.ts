@@ -6,7 +6,7 @@ import { spmv, spmvDot, rowDot, residual, residualRows, validate, diagInverse, f
 import { ilu0Factor, iluPattern, iluSolve, iluForward, iluBackward, cgUpdateForward, ssorApply, jacobiApply } from './precond';
 import { pushEstimate, walkEstimate } from './estimate';
 import { amgSetup, amgRebuild, amgApply } from './amg';
-export { amgLevels, amgField, amgBytes } from './amg';
+export { amgLevels, amgField, amgBytes, amgCycleFrom } from './amg';
 export { estimateBound, estimateWork } from './estimate';
 
 // statuses
@@ -391,7 +391,8 @@ export function start(m: i32, pc: i32, omega: f64): i32 {
   if (pc == PC_AMG) {
     if (zeroDiag > 0) return NOT_APPLICABLE;
     let code = 0;
-    if (!amgBuilt) { code = amgSetup(n, nnz, rp, ci, va); amgFull++; amgValuesDirty = false; }
+    // q is dead until the recurrences restart below: the setup's scratch.
+    if (!amgBuilt) { code = amgSetup(n, nnz, rp, ci, va, q); amgFull++; amgValuesDirty = false; }
     else if (amgValuesDirty) { code = amgRebuild(); amgRebuilds++; amgValuesDirty = false; }
     if (code != 0) { amgBuilt = false; return code < 0 ? -1 : NOT_APPLICABLE; }
     amgBuilt = true;

@@ -195,8 +195,10 @@ export class WasmKernel implements Kernel {
       if (aggAt === 0) { out.push({ n, a }); continue; }
       const pRow = ints(k.amgField(l, AMG.PP), n + 1);
       const pn = pRow[n]!;
-      const pv = k.amgField(l, AMG.PV) >> 3;
-      out.push({ n, a, agg: ints(aggAt, n), nc: k.amgField(l, AMG.NC), p: { rowPtr: pRow, colIdx: ints(k.amgField(l, AMG.PC), pn), values: f64.slice(pv, pv + pn) } });
+      // P's values are single precision in the kernel (amg.ts).
+      const pv = k.amgField(l, AMG.PV) >> 2;
+      const f32 = new Float32Array(f64.buffer);
+      out.push({ n, a, agg: ints(aggAt, n), nc: k.amgField(l, AMG.NC), p: { rowPtr: pRow, colIdx: ints(k.amgField(l, AMG.PC), pn), values: Float64Array.from(f32.subarray(pv, pv + pn)) } });
     }
     return out;
   }
