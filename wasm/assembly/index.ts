@@ -1,7 +1,7 @@
 // Session kernel: one instance holds one matrix A (CSR), b, x and the state of the running
 // method, so the host can run bounded slices of iterations (`iterate`) between Kafka polls.
 // Statuses, method and preconditioner codes are mirrored in wasm/src/codes.ts.
-import { reserve, pregrow, ldf, stf, ldi, sti } from './memory';
+import { reserve, pregrow, ldf, stf, ldi, sti, heapTop } from './memory';
 import { spmv, spmvDot, rowDot, residual, residualRows, validate, diagInverse, find } from './csr';
 import { ilu0Factor, iluPattern, iluSolve, iluForward, iluBackward, cgUpdateForward, ssorApply, jacobiApply } from './precond';
 import { pushEstimate, walkEstimate } from './estimate';
@@ -87,6 +87,9 @@ export function init(rows: i32, nonzeros: i32): i32 {
 }
 
 /** A staging area for host ↔ kernel batches (indices, values); grows on demand. */
+/** The end of what this instance reserved: a pooled memory is zeroed up to here before reuse. */
+export function heapEnd(): usize { return heapTop(); }
+
 export function stagePtr(bytes: usize): usize {
   if (bytes > stageCap) {
     const cap = bytes > stageCap * 2 ? bytes : stageCap * 2;
