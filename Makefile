@@ -2,14 +2,15 @@
 SHELL := /bin/bash
 BROKERS ?= 1
 MOCHA := npx mocha
-ENV_FILE := .infra/env
+# SECURE=1: the secured stack's operator identity (infra/secure.sh writes it) instead.
+ENV_FILE := $(if $(filter 1,$(SECURE)),.infra/secure/env,.infra/env)
 # Programs read KAFKA_BROKERS, SCHEMA_REGISTRY_URL and REDIS_URL; take them from .infra/env
 # unless the caller already set them.
 WITH_ENV := set -a; [ -f $(ENV_FILE) ] && . ./$(ENV_FILE); set +a;
 # The project's Node.js LTS (infra/node.sh installs it under .tools/ when the machine's is another line).
 export PATH := $(CURDIR)/.tools/node/bin:$(PATH)
 
-.PHONY: help deps build up down clean-data topics schemas-check test test-unit test-int typecheck demo seed-curls \
+.PHONY: help deps build up down clean-data topics schemas-check test test-unit test-int typecheck demo seed-curls soak \
         bench-codec bench-impedance wasm bench-solver replay bench-solver-service bench-recovery bench-verifier bench-gateway bench-coordination
 
 help:
@@ -21,11 +22,11 @@ deps: ## install Debian build packages and node modules (npm ci) when missing
 build: deps wasm ## compile the TypeScript to dist/ (what bin/solvermesh and the services run)
 	@npx tsc -p tsconfig.build.json
 
-up: deps ## start Kafka (KRaft; BROKERS=1|3), the schema registry and Redis; writes .infra/env
-	@bash infra/up.sh $(BROKERS)
+up: deps ## start Kafka (KRaft; BROKERS=1|3), the schema registry and Redis; writes .infra/env (SECURE=1: the secured stack beside it, .infra/secure/env)
+	@$(if $(filter 1,$(SECURE)),bash infra/secure.sh start $(BROKERS),bash infra/up.sh $(BROKERS))
 
-down: ## stop exactly the processes `make up` started
-	@bash infra/down.sh
+down: ## stop exactly the processes `make up` started (SECURE=1: the secured stack's)
+	@$(if $(filter 1,$(SECURE)),bash infra/secure.sh stop,bash infra/down.sh)
 
 clean-data: ## wipe broker and registry data together (servers must be down)
 	@bash infra/clean-data.sh
@@ -72,6 +73,9 @@ bench-verifier: up build ## verifier: 100 probes on a 1e6 session vs 5 ms beside
 
 bench-recovery: up build ## kill -9 of solver, impedance, coordinator while input flows: kill -> next output, restart with the same vs a random INSTANCE_ID, medians of 5
 	@$(WITH_ENV) npx tsx bench/recovery/main.ts
+
+soak: up build ## fuzz every input topic of every service at SOAK_RECORDS per topic (default 500; SOAK_SEED replays): DLQ share with reason, valid lost, crashes, peak RSS per service; table in bench/out/soak/
+	@$(WITH_ENV) npx tsx bench/soak/main.ts
 
 bench-gateway: up build ## gateway: 1,000 SSE streams on one instance (memory per stream), POST /swarm/costs -> SSE event p50/p99 beside the transactional relay and raw broker, NDJSON ingest vs the CLI producer
 	@$(WITH_ENV) npx tsx bench/gateway/main.ts

@@ -1,11 +1,18 @@
 // Readiness probe used by infra/kafka.sh: succeeds once describeCluster answers with the
 // expected number of brokers. Usage: node kafka-ready.mjs <bootstrap> <brokers> <timeoutSec>
+import { readFileSync } from 'node:fs';
 import kafkajs from 'kafkajs';
 
 const [bootstrap, expected, timeoutSec] = process.argv.slice(2);
 const deadline = Date.now() + Number(timeoutSec) * 1000;
+// The secured cluster (infra/secure.sh) is probed as its operator, named like services name theirs.
+const mechanism = process.env.KAFKA_SASL_MECHANISM ?? 'none';
+const sasl = mechanism === 'none' ? undefined : {
+  mechanism, username: process.env.KAFKA_SASL_USERNAME, password: readFileSync(process.env.KAFKA_SASL_PASSWORD_FILE, 'utf8').trim(),
+};
 const kafka = new kafkajs.Kafka({
   clientId: 'solvermesh-infra-ready',
+  ...(sasl ? { sasl } : {}),
   brokers: bootstrap.split(','),
   logLevel: kafkajs.logLevel.NOTHING,
   retry: { retries: 0 },

@@ -28,9 +28,10 @@ pid_alive() {
   [ -f "$f" ] || return 1
   pid=$(cat "$f")
   [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] || return 1
-  # Redis rewrites its process title, so its working directory (--dir) is the mark instead.
+  # Redis rewrites its process title, so its working directory (--dir) is the mark instead
+  # (resolved: /proc shows it without the symbolic links INFRA_DIR may go through).
   tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF "$INFRA_DIR" \
-    || readlink "/proc/$pid/cwd" 2>/dev/null | grep -qF "$INFRA_DIR"
+    || readlink "/proc/$pid/cwd" 2>/dev/null | grep -qF "$(cd "$INFRA_DIR" && pwd -P)"
 }
 
 # wait_for <step> <seconds> <command...>: polls the command every 0.5 s.

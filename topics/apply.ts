@@ -2,6 +2,7 @@
 // grow (Kafka cannot shrink them, and shrinking would break key -> partition mapping), and
 // configs are brought in line. Running it twice changes nothing the second time.
 import { Kafka, logLevel, ConfigResourceTypes, type Admin } from 'kafkajs';
+import { kafkajsConfig } from '../services/runtime/credentials';
 import type { TopicSpec } from './catalog';
 
 export interface ApplyReport {
@@ -12,7 +13,7 @@ export interface ApplyReport {
 }
 
 export async function applyTopics(brokers: readonly string[], specs: readonly TopicSpec[], opts: { replicationFactor?: number } = {}): Promise<ApplyReport> {
-  const kafka = new Kafka({ clientId: 'solvermesh-topics', brokers: [...brokers], logLevel: logLevel.NOTHING });
+  const kafka = new Kafka(kafkajsConfig({ clientId: 'solvermesh-topics', brokers: [...brokers], logLevel: logLevel.NOTHING }));
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -108,7 +109,7 @@ async function waitForLeaders(admin: Admin, topics: string[], timeoutMs = 60_000
  */
 export async function deletePrefixedTopics(brokers: readonly string[], prefix: string): Promise<number> {
   if (prefix === '') throw new Error('deletePrefixedTopics needs a non-empty prefix');
-  const admin = new Kafka({ clientId: 'solvermesh-topics', brokers: [...brokers], logLevel: logLevel.NOTHING }).admin();
+  const admin = new Kafka(kafkajsConfig({ clientId: 'solvermesh-topics', brokers: [...brokers], logLevel: logLevel.NOTHING })).admin();
   await admin.connect();
   try {
     const mine = (await admin.listTopics()).filter((t) => t.startsWith(prefix));

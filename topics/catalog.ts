@@ -47,24 +47,31 @@ export const TOPICS = [
   // among a round's votes decides the round (services/consensus/round.ts).
   solver('solver.verifications', 'Verification results, verifier votes, vote deadlines and consensus.', ['VerificationCompleted', 'VerifierVoteCast', 'VoteDeadlinePassed', 'ConsensusReached', 'ConsensusNotReached', 'VerifierFaultReported']),
   mesh('mesh.heartbeats', 'agent_id', 'Agent heartbeats (seed 002 §2.3).', ['HeartbeatReceived'], retain(1)),
+  // Compacted: each record carries the agent's whole key set, so compaction keeps all a service
+  // needs. Read from the beginning by every service that verifies signatures (services/identity).
+  mesh('mesh.agent-keys', 'agent_id', 'Agents\' Ed25519 public keys (compacted): registrations, rotations with their overlap, revocations (seed 002 §9.1).', ['AgentKeyRegistered', 'AgentKeyRotated', 'AgentKeyRevoked'], compacted),
   mesh('mesh.impedance', 'agent_id', 'Impedance registry changelog (compacted): latest state per agent.', ['ImpedanceUpdated', 'AgentStateChanged'], compacted),
   mesh('mesh.summaries', 'scope', 'Cluster, sector and mesh-wide summaries.', ['ClusterSummarized', 'SectorSummarized', 'MeshSummarized']),
   // Freezes and thaws are copied into every partition here by the impedance service
   // (services/impedance/freeze.ts): whether a request is refused is a fact of its partition's log.
-  mesh('mesh.coordination', 'correlation_id', 'Coordination requests, and the freezes and thaws sequenced among them.', ['CoordinationRequested', 'MeshFrozen', 'MeshThawed']),
+  mesh('mesh.coordination', 'correlation_id', 'Coordination requests, operators\' approvals, and the freezes and thaws sequenced among them.', ['CoordinationRequested', 'CoordinationApproved', 'MeshFrozen', 'MeshThawed']),
   // The coordinator's send ticks share the schedule's partition: which entries a tick sends is
   // decided by where it lands after the schedule (services/coordinator/dispatch.ts).
   mesh('mesh.schedules', 'correlation_id', 'Per-agent send schedules and the coordinator\'s send ticks.', ['ScheduleComputed', 'DispatchDue']),
   // What a gather counts is one partition's order: the dispatch summary opens it, acks fill it,
   // the first window deadline (or the last ack) closes it (services/coordinator/gather.ts).
   mesh('mesh.acks', 'correlation_id', 'Trinary acknowledgements, dispatch summaries, window deadlines and quorum decisions.', ['AckReceived', 'DispatchCompleted', 'GatherWindowClosed', 'QuorumDecided']),
+  // A cascade's request, its stages' decisions (copied from mesh.acks by the coordinator), its
+  // stage deadlines and its end share the cascade's partition: where a decision lands against a
+  // deadline decides the next stage (services/coordinator/cascade.ts).
+  mesh('mesh.cascades', 'correlation_id', 'Cascades (seed 002 §3.3): requests, their stages\' decisions and deadlines, and their ends with the cascade latency.', ['CascadeRequested', 'CascadeStageDecided', 'CascadeStageTimedOut', 'CascadeCompleted']),
   mesh('mesh.dispatch', 'agent_id', 'Coordination messages sent to agents at their send time (seed 002 §2.4, §3.2 phase 4): the agent-facing topic.', ['MessageDispatched']),
   // The repartition of mesh.acks by agent id (the impedance service copies each ack here in the
   // transaction that consumes it): co-partitioned with mesh.heartbeats (same partition count,
   // same key), so the instance that folds an agent's heartbeats also folds its acks.
   // Heals are copied into every partition here too (services/impedance/sequenced-copies.ts): an
   // agent's fold obeys one where it stands among the agent's acks.
-  mesh('mesh.agent-acks', 'agent_id', 'Acks re-keyed by agent_id, co-partitioned with mesh.heartbeats (reliability, quarantine), and the heals sequenced among them.', ['AckReceived', 'MeshHealRequested'], retain(1)),
+  mesh('mesh.agent-acks', 'agent_id', 'Acks re-keyed by agent_id, co-partitioned with mesh.heartbeats (reliability, quarantine), the heals sequenced among them, and the refusals of messages signed with the agent\'s own key.', ['AckReceived', 'MeshHealRequested', 'ConflictReported'], retain(1)),
   // The conflict log is immutable and kept (seed 002 §5.1 AppendOnlyLog): no time-based deletion.
   // Deadline records and operator commands share each conflict's partition: where they land among
   // its facts decides (services/coordinator/conflict-lifecycle.ts).

@@ -13,16 +13,23 @@
 //      BENCH_BROADCAST_LEAD_MS: dispatch error (the MessageDispatched record's timestamp - its
 //      send_at; the record is written `COORDINATOR_DISPATCH_AHEAD_MS` early by design), ack
 //      arrival - T, and its decision.
+//   d. BENCH_CASCADES wave cascades (seed 002 §3.3) over BENCH_CASCADE_SECTORS sectors (their
+//      sector coordinators, cluster leads, then agents, each stage's T its start + BENCH_CASCADE_LEAD_MS),
+//      one after another: each CascadeCompleted's latency (event time), p95 against the seed's 1000 ms.
 // Medians over the runs of each run's p50 and p99, with ratios to the baselines.
 //   BENCH_AGENTS (30000)  BENCH_RUNS (3)  BENCH_GATHERS (20)  BENCH_STAGGER_MS (300)
 //   BENCH_LEAD_MS (5000)  BENCH_BROADCAST_LEAD_MS (8000)  BENCH_WINDOW_MS (500)
 //   BENCH_RATE (100)  BENCH_BASELINE_RECORDS (500)  BENCH_GRACE_MS (5000: COORDINATOR_GATHER_GRACE_MS)
+//   BENCH_CASCADES (5)  BENCH_CASCADE_SECTORS (10)  BENCH_CASCADE_LEAD_MS (2000)
 // The coordinator's other knobs (COORDINATOR_DISPATCH_AHEAD_MS ...) pass through the environment to it.
 import type { ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
 import Redis from 'ioredis';
-import type { QuorumDecided } from '../../schemas/generated/events';
+import type { CascadeCompleted, CascadeRequested, QuorumDecided } from '../../schemas/generated/events';
+import { seedStages } from '../../services/coordinator/cascade-stages';
+import { nearestRank } from '../../services/coordinator/kpis';
+import { RegistryStore } from '../../services/impedance/registry-store';
 import { COORDINATOR_KNOBS } from '../../services/coordinator/config';
 import { registryPrefix } from '../../services/impedance';
 import { readKnobs } from '../../services/runtime/knobs';
@@ -47,11 +54,17 @@ const WINDOW_MS = env('BENCH_WINDOW_MS', 500);
 const RATE = env('BENCH_RATE', 100);
 const BASELINE_RECORDS = env('BENCH_BASELINE_RECORDS', 500);
 const GRACE_MS = env('BENCH_GRACE_MS', 5000);
+const CASCADES = env('BENCH_CASCADES', 5);
+const CASCADE_SECTORS = env('BENCH_CASCADE_SECTORS', 10);
+const CASCADE_LEAD_MS = env('BENCH_CASCADE_LEAD_MS', 2000);
 const SECTORS = AGENTS / AGENTS_PER_SECTOR;
 
 const say = (s: string) => process.stderr.write(`${s}\n`);
-const fmt = (x: number, d = 1) => x.toFixed(d);
+/** n/a for a figure with nothing measured (a percentile of no samples: every gather closed by its deadline). */
+const fmt = (x: number | undefined, d = 1) => (x === undefined || Number.isNaN(x) ? 'n/a' : x.toFixed(d));
 const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(2)}x` : 'n/a');
+
+const cascadeP95 = (cs: readonly CascadeCompleted[]) => nearestRank(cs.map((c) => c.latency_us / 1000), 95) ?? Number.NaN;
 
 /** Decisions as a read_committed reader receives them: arrival in epoch ms per correlation id. */
 class Decisions {
@@ -104,6 +117,7 @@ interface Run {
   ackArrival: number[];
   broadcast: QuorumDecided;
   broadcastAckToDecision: number | undefined;
+  cascades: CascadeCompleted[];
 }
 
 async function main(): Promise<void> {
@@ -147,6 +161,19 @@ async function main(): Promise<void> {
       await k.sendEvents('mesh.coordination', [{ key: req.meta.correlation_id, event: req }]);
       const { at, event } = await decisions.of(req.meta.correlation_id, BROADCAST_LEAD_MS + 120_000);
       return { d: event, at, corr: req.meta.correlation_id, T: req.target_arrival_time };
+    };
+
+    const store = new RegistryStore(redis, registryPrefix(k.prefix));
+    const cascadeSectors = new Set(sectorIds(0, Math.min(CASCADE_SECTORS, SECTORS)).map((x) => x.slice('sector:'.length)));
+    const cascade = async (): Promise<CascadeCompleted> => {
+      const agents = (await store.snapshots()).filter((a) => a.state === 'ACTIVE' && cascadeSectors.has(a.sectorId));
+      const id = `bench-cascade-${randomBytes(6).toString('hex')}`;
+      const req: CascadeRequested = {
+        type: 'CascadeRequested', meta: { event_id: randomUUID(), correlation_id: id, causation_id: null, occurred_at: Date.now() * 1000, producer: 'bench', sequence: null },
+        strategy: 'WAVE', stages: seedStages('WAVE', agents, { leadMs: CASCADE_LEAD_MS, timeoutMs: 5000 }), payload_weight: 0, priority: 2, source_agent_id: 'bench-orchestrator',
+      };
+      await k.sendEvents('mesh.cascades', [{ key: id, event: req }]);
+      return (await until(k, 'mesh.cascades', 'CascadeCompleted', id, (rs) => rs.length > 0, 120_000))[0]!.event;
     };
 
     // Warm-up, not measured: the processes' first messages (connections, schema lookups, code not yet optimised).
@@ -194,14 +221,18 @@ async function main(): Promise<void> {
       acks = await readMesh(k, 'mesh.acks');
       const ackArrival = acks.flatMap((x) => (x.event.type === 'AckReceived' && x.event.meta.correlation_id === b.corr ? [(x.event.actual_arrival_at - b.T) / 1000] : []));
       const bLast = b.d.closed_by === 'ALL_ANSWERED' ? lastCountedAckMs(acks, b.d) : undefined;
-      const run: Run = { raw, relay: relayed, ackToDecision, gathers, dispatchErr, pastTtl, ackArrival, broadcast: b.d, broadcastAckToDecision: bLast === undefined ? undefined : b.at - bLast };
+      // d. wave cascades, one after another
+      const cascades: CascadeCompleted[] = [];
+      for (let i = 0; i < CASCADES; i++) cascades.push(await cascade());
+      const run: Run = { raw, relay: relayed, ackToDecision, gathers, dispatchErr, pastTtl, ackArrival, broadcast: b.d, broadcastAckToDecision: bLast === undefined ? undefined : b.at - bLast, cascades };
       runs.push(run);
       const counts = new Map<string, number>();
       for (const g of gathers) counts.set(g, (counts.get(g) ?? 0) + 1);
       say(`run ${r + 1}/${RUNS}: raw p50 ${fmt(raw.p50)} p99 ${fmt(raw.p99)} ms; relay p50 ${fmt(relayed.p50)} p99 ${fmt(relayed.p99)} ms; `
         + `${GATHERS} gathers (${[...counts].map(([g, n]) => `${n} ${g}`).join(', ')}): last ack -> decision p50 ${fmt(percentile(ackToDecision, 50))} p99 ${fmt(percentile(ackToDecision, 99))} ms of ${ackToDecision.length}; `
         + `broadcast ${dispatchErr.length} sent of ${schedule.length} (schedule written by T - ${fmt(scheduledBeforeT, 0)} ms, first send_at T - ${fmt(firstSendBeforeT, 0)} ms): dispatch error p50 ${fmt(percentile(dispatchErr, 50))} p99 ${fmt(percentile(dispatchErr, 99))} ms (${pastTtl} written after their ttl; ${ticks.length} ticks written at bucket ${fmt(percentile(tickLate, 50), 0)} / ${fmt(percentile(tickLate, 99), 0)} ms p50/p99), ack arrival - T p50 ${fmt(percentile(ackArrival, 50))} p99 ${fmt(percentile(ackArrival, 99))} ms (${ackArrival.length} acks), `
-        + `${b.d.decision} ${b.d.gather_status} by ${b.d.closed_by} ready ${b.d.ready_count}/${b.d.sent_count}, decision read at T + ${fmt(b.at - b.T / 1000, 0)} ms${run.broadcastAckToDecision === undefined ? '' : `, last ack -> decision ${fmt(run.broadcastAckToDecision, 0)} ms`}; load ${loadavg()[0]!.toFixed(1)}`);
+        + `${b.d.decision} ${b.d.gather_status} by ${b.d.closed_by} ready ${b.d.ready_count}/${b.d.sent_count}, decision read at T + ${fmt(b.at - b.T / 1000, 0)} ms${run.broadcastAckToDecision === undefined ? '' : `, last ack -> decision ${fmt(run.broadcastAckToDecision, 0)} ms`}; `
+        + `${CASCADES} wave cascades (${cascades.map((c) => `${c.status} ${fmt(c.latency_us / 1000, 0)}`).join(', ')} ms): p95 ${fmt(cascadeP95(cascades), 0)} ms; load ${loadavg()[0]!.toFixed(1)}`);
     }
     await producer.close();
 
@@ -219,8 +250,13 @@ async function main(): Promise<void> {
       `  broadcast dispatch error (record time - send_at; ticks written ${ahead} ms ahead)  p50 ${fmt(d50)}  p99 ${fmt(d99)} ms (p99 spread above p50 ${fmt(d99 - d50)} ms = ${ratio(d99 - d50, raw99 - raw50)} the raw round trip's, ${ratio(d99 - d50, rel99 - rel50)} the relay's)`,
       `  broadcast ack arrival - T  p50 ${fmt(med((r) => percentile(r.ackArrival, 50)))}  p99 ${fmt(med((r) => percentile(r.ackArrival, 99)))} ms (window ${WINDOW_MS} ms)`,
       `  broadcast decisions: ${runs.map((r) => `${r.broadcast.decision}/${r.broadcast.closed_by} ready ${r.broadcast.ready_count}/${r.broadcast.sent_count} (${r.pastTtl} written after their ttl)`).join(', ')}`,
+      `  wave cascade latency (${CASCADE_SECTORS} sectors, stage lead ${CASCADE_LEAD_MS} ms) p95 ${fmt(med((r) => cascadeP95(r.cascades)), 0)} ms (seed target <= 1000 ms; ${ratio(med((r) => cascadeP95(r.cascades)), 3 * CASCADE_LEAD_MS)} the three stages' leads): ${runs.map((r) => r.cascades.map((c) => c.status).join('/')).join(', ')}`,
       '',
     ].join('\n'));
+  } catch (err) {
+    // what the services said, for a run that did not get its decisions
+    for (const c of children) say(`--- ${c.proc.spawnargs.slice(-1).join(' ')} output (last 4000 chars):\n${c.output().slice(-4000)}`);
+    throw err;
   } finally {
     for (const c of consumers) await c.close().catch(() => undefined);
     await relay?.stop();

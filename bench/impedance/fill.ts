@@ -12,6 +12,7 @@ import { allTopicSpecs } from '../../topics/catalog';
 import { applyTopics } from '../../topics/apply';
 import { buildMesh, heartbeat, NO_FAULTS, prng } from '../../services/simulator/generator';
 import { EventCodec } from '../../services/runtime/codec';
+import { meshIdentity } from '../../services/simulator/identity';
 
 export const AGENTS = 30_000;
 
@@ -53,16 +54,18 @@ export function brokerCpu(runDir = join(__dirname, '../../.infra/run')): number 
   return found ? total : undefined;
 }
 
-export async function fillHeartbeats(kafka: Kafka, brokers: string[], registryUrl: string, prefix: string, n: number): Promise<void> {
+/** `signed`: the agents' keys registered first and every heartbeat signed, as the simulator does. */
+export async function fillHeartbeats(kafka: Kafka, brokers: string[], registryUrl: string, prefix: string, n: number, signed = false): Promise<void> {
   await applyTopics(brokers, allTopicSpecs(prefix).filter((t) => t.name.startsWith(`${prefix}mesh.`)));
   const codec = new EventCodec(registryUrl);
   const topic = `${prefix}mesh.heartbeats`;
+  const signer = signed ? await meshIdentity({ meshSigning: 'required', kafkaBrokers: brokers, topicPrefix: prefix, clientId: 'bench' }, codec, buildMesh(30_000, 1).map((a) => a.agentId)) : undefined;
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   const live = process.env.BENCH_LIVE === '1';
   let batch: Array<{ key: string; value: Buffer; timestamp?: string }> = [];
   for (const hb of meshHeartbeats(n)) {
-    const value = await codec.encode(topic, hb);
+    const value = await codec.encode(topic, signer ? signer.sign(hb) : hb);
     batch.push(live ? { key: hb.agent_id, value } : { key: hb.agent_id, value, timestamp: String(Math.floor(hb.received_at / 1000)) });
     if (batch.length === 10_000) { await producer.send({ topic, acks: -1, messages: batch }); batch = []; }
   }

@@ -9,6 +9,10 @@
 //   in one consumer group (as deployed, with the CLI's node flags; 2 or more: scaled out, as a
 //   deployment would on more cores), and the node CPU is theirs together. With BENCH_PROFILE or
 //   BENCH_IMPL it runs inside this process instead (one instance).
+// BENCH_SIGNING (off,required): every engine runs twice in the same run, unsigned (MESH_SIGNING=off,
+// an unsigned fill) and signed (the fill signed as the simulator signs, the service verifying);
+// the ratio is printed, with the µs to encode, sign and verify one heartbeat in this process
+// (BENCH_SIGN_MICRO heartbeats, 20000).
 // The service's coalescing knobs apply too: IMPEDANCE_REGISTRY_LAG_MS (1000),
 // IMPEDANCE_CHECKPOINT_MS (10000), IMPEDANCE_CAUGHT_UP_MS (5000). The topics are filled before
 // the service starts, so it runs behind (records older than IMPEDANCE_CAUGHT_UP_MS): the
@@ -22,9 +26,17 @@ import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import Redis from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
+import { kafkajsConfig } from '../../services/runtime/credentials';
 import type * as Rd from 'node-rdkafka';
 import * as current from '../../services/impedance';
-import { brokerCpu, fillHeartbeats, median, processCpu, redisCpu } from './fill';
+import { brokerCpu, fillHeartbeats, median, meshHeartbeats, processCpu, redisCpu } from './fill';
+import { loadEventSchemas } from '../../schemas/catalog';
+import type { HeartbeatReceived } from '../../schemas/generated/events';
+import { canonicalOfFramed } from '../../services/identity/canonical';
+import { verifyBytes } from '../../services/identity/ed25519';
+import { MessageSigner } from '../../services/identity/signer';
+import { frame } from '../../services/runtime/wire-format';
+import { simulatedKey } from '../../services/simulator/identity';
 import { unlinkPrefixed } from '../../services/impedance/registry-store';
 import { deletePrefixedTopics } from '../../topics/apply';
 import { EventCodec } from '../../services/runtime/codec';
@@ -41,6 +53,10 @@ const N = Number(process.env.BENCH_HEARTBEATS ?? 900_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const INSTANCES = Number(process.env.BENCH_INSTANCES ?? 1);
 const ENGINES = (process.env.BENCH_ENGINES ?? 'kafkajs,rdkafka').split(',') as Array<'kafkajs' | 'rdkafka'>;
+type Signing = 'off' | 'required';
+// BENCH_SIGNING (off,required): each engine runs unsigned (MESH_SIGNING=off, the fill unsigned) and signed, in the same run.
+const SIGNING = (process.env.BENCH_SIGNING ?? 'off,required').split(',') as Signing[];
+const MICRO = Number(process.env.BENCH_SIGN_MICRO ?? 20_000);
 // BENCH_IMPL: another implementation directory to compare with (its index.ts), e.g. a copy of an older commit.
 const impl: typeof current = process.env.BENCH_IMPL ? require(process.env.BENCH_IMPL) : current;
 const BATCH = Number(process.env.BENCH_BATCH ?? impl.impedanceService.maxBatchRecords ?? 5000);
@@ -48,7 +64,7 @@ const BATCH = Number(process.env.BENCH_BATCH ?? impl.impedanceService.maxBatchRe
 const PROFILE = process.env.BENCH_PROFILE;
 const IN_PROCESS = PROFILE !== undefined || process.env.BENCH_IMPL !== undefined;
 const base = loadConfig(process.env);
-const kafka = new Kafka({ clientId: 'bench-impedance', brokers: base.kafkaBrokers, logLevel: logLevel.NOTHING });
+const kafka = new Kafka(kafkajsConfig({ clientId: 'bench-impedance', brokers: base.kafkaBrokers, logLevel: logLevel.NOTHING }));
 
 
 async function rawKafkajs(prefix: string): Promise<number> {
@@ -162,14 +178,15 @@ async function measure(prefix: string, svc: Measured): Promise<ServiceRun> {
 }
 
 /** The service in this process (what BENCH_PROFILE profiles). */
-async function service(prefix: string, engine: 'kafkajs' | 'rdkafka'): Promise<ServiceRun> {
-  const config = readServiceConfig(impl.impedanceService, { ...process.env, TOPIC_PREFIX: prefix, KAFKA_CLIENT: engine, LOG_LEVEL: 'warn' });
+async function service(prefix: string, engine: 'kafkajs' | 'rdkafka', signing: Signing): Promise<ServiceRun> {
+  const config = readServiceConfig(impl.impedanceService, { ...process.env, TOPIC_PREFIX: prefix, KAFKA_CLIENT: engine, LOG_LEVEL: 'warn', MESH_SIGNING: signing });
   const logger = createLogger('warn', 'bench-impedance');
   const metrics = createMetrics('bench', false);
   const codec = new EventCodec(config.schemaRegistryUrl);
   const validate = schemaValidator();
   const groupId = `${prefix}solvermesh.impedance`;
-  const processor = impl.createImpedanceProcessor(config, logger, { registry: metrics.registry, codec, validate, groupId });
+  // The service's processor, guard included (signatures when MESH_SIGNING=required, rate limits).
+  const processor = await impl.impedanceService.processor(config, logger, { registry: metrics.registry, codec, validate, groupId }) as ReturnType<typeof impl.createImpedanceProcessor>;
   const runner = new ProcessorRunner({
     processor, engine: createEngine(config, logger), codec, metrics, logger,
     groupId, topicPrefix: prefix, maxRetries: 5, retryBackoffMs: 200, stallTimeoutMs: 60_000,
@@ -200,10 +217,10 @@ const backlogIn = (text: string, port: number): number => {
 };
 
 /** The service as INSTANCES separate processes of one group, started as an operator starts it. */
-async function serviceProcesses(prefix: string, engine: 'kafkajs' | 'rdkafka'): Promise<ServiceRun> {
+async function serviceProcesses(prefix: string, engine: 'kafkajs' | 'rdkafka', signing: Signing): Promise<ServiceRun> {
   const ports = Array.from({ length: INSTANCES }, (_, i) => 19_400 + i);
   const children: ChildProcess[] = ports.map((port) => spawn(join(__dirname, '../../bin/solvermesh'), ['run', 'impedance'], {
-    env: { ...process.env, TOPIC_PREFIX: prefix, KAFKA_CLIENT: engine, LOG_LEVEL: 'warn', HTTP_PORT: String(port) },
+    env: { ...process.env, TOPIC_PREFIX: prefix, KAFKA_CLIENT: engine, LOG_LEVEL: 'warn', HTTP_PORT: String(port), MESH_SIGNING: signing },
     stdio: ['ignore', 'ignore', 'inherit'],
   }));
   try {
@@ -219,34 +236,45 @@ async function serviceProcesses(prefix: string, engine: 'kafkajs' | 'rdkafka'): 
 }
 
 async function main(): Promise<void> {
-  const results: Record<string, number[]> = { 'raw kafkajs': [], 'raw rdkafka': [], 'impedance kafkajs': [], 'impedance rdkafka': [] };
-  const cpu: Record<string, { node: number[]; redis: number[]; broker: number[]; full: number[]; summary: number[] }> = {
-    kafkajs: { node: [], redis: [], broker: [], full: [], summary: [] }, rdkafka: { node: [], redis: [], broker: [], full: [], summary: [] },
-  };
+  const results: Record<string, number[]> = {};
+  const cpu: Record<string, { node: number[]; redis: number[]; broker: number[]; full: number[]; summary: number[] }> = {};
+  const micro = signingMicroBench();
   for (let r = 0; r < RUNS; r++) {
     for (const engine of ENGINES) {
-      const prefix = `bench-imp-${Date.now().toString(36)}${randomBytes(2).toString('hex')}.`;
-      await fillHeartbeats(kafka, base.kafkaBrokers, base.schemaRegistryUrl, prefix, N);
-      results[`raw ${engine}`]!.push(engine === 'kafkajs' ? await rawKafkajs(prefix) : await rawRdkafka(prefix));
-      const session = PROFILE ? new Session() : undefined;
-      if (session) { session.connect(); await session.post('Profiler.enable'); await session.post('Profiler.start'); }
-      const run = IN_PROCESS ? await service(prefix, engine) : await serviceProcesses(prefix, engine);
-      if (session) {
-        const { profile } = await session.post('Profiler.stop');
-        writeFileSync(`${PROFILE}/impedance-${engine}-${r + 1}.cpuprofile`, JSON.stringify(profile));
-        session.disconnect();
+      for (const signing of SIGNING) {
+        const prefix = `bench-imp-${Date.now().toString(36)}${randomBytes(2).toString('hex')}.`;
+        const name = `${engine} ${signing === 'off' ? 'unsigned' : 'signed'}`;
+        await fillHeartbeats(kafka, base.kafkaBrokers, base.schemaRegistryUrl, prefix, N, signing === 'required');
+        (results[`raw ${name}`] ??= []).push(engine === 'kafkajs' ? await rawKafkajs(prefix) : await rawRdkafka(prefix));
+        const session = PROFILE ? new Session() : undefined;
+        if (session) { session.connect(); await session.post('Profiler.enable'); await session.post('Profiler.start'); }
+        const run = IN_PROCESS ? await service(prefix, engine, signing) : await serviceProcesses(prefix, engine, signing);
+        if (session) {
+          const { profile } = await session.post('Profiler.stop');
+          writeFileSync(`${PROFILE}/impedance-${engine}-${signing}-${r + 1}.cpuprofile`, JSON.stringify(profile));
+          session.disconnect();
+        }
+        // Each run's namespace holds every mesh topic: leftovers pile up partitions on the broker.
+        await deletePrefixedTopics(base.kafkaBrokers, prefix);
+        (results[`impedance ${name}`] ??= []).push(run.rate);
+        const c = (cpu[name] ??= { node: [], redis: [], broker: [], full: [], summary: [] });
+        c.node.push(run.nodeCpuUs);
+        c.redis.push(run.redisCpuUs);
+        if (run.brokerCpuUs !== undefined) c.broker.push(run.brokerCpuUs);
+        c.full.push(run.writes.full);
+        c.summary.push(run.writes.summary);
+        process.stderr.write(`run ${r + 1}/${RUNS} ${name}: raw ${Math.round(results[`raw ${name}`]!.at(-1)!)}/s, impedance ${Math.round(results[`impedance ${name}`]!.at(-1)!)}/s\n`);
       }
-      // Each run's namespace holds every mesh topic: leftovers pile up partitions on the broker.
-      await deletePrefixedTopics(base.kafkaBrokers, prefix);
-      results[`impedance ${engine}`]!.push(run.rate);
-      cpu[engine]!.node.push(run.nodeCpuUs);
-      cpu[engine]!.redis.push(run.redisCpuUs);
-      if (run.brokerCpuUs !== undefined) cpu[engine]!.broker.push(run.brokerCpuUs);
-      cpu[engine]!.full.push(run.writes.full);
-      cpu[engine]!.summary.push(run.writes.summary);
-      process.stderr.write(`run ${r + 1}/${RUNS} ${engine}: raw ${Math.round(results[`raw ${engine}`]!.at(-1)!)}/s, impedance ${Math.round(results[`impedance ${engine}`]!.at(-1)!)}/s\n`);
     }
   }
+  for (const engine of ENGINES) {
+    const signed = results[`impedance ${engine} signed`];
+    const unsigned = results[`impedance ${engine} unsigned`];
+    if (signed?.length && unsigned?.length) {
+      process.stdout.write(`signing (MESH_SIGNING=required vs off), impedance ${engine}: signed/unsigned heartbeats/s = ${(median(signed) / median(unsigned)).toFixed(3)}; node CPU per heartbeat ${median(cpu[`${engine} signed`]!.node).toFixed(1)} vs ${median(cpu[`${engine} unsigned`]!.node).toFixed(1)} µs\n`);
+    }
+  }
+  process.stdout.write(`per heartbeat, this process: encode ${micro.encodeUs.toFixed(2)} µs, sign (canonical body + Ed25519) ${micro.signUs.toFixed(2)} µs, verify (canonical body from the bytes + Ed25519) ${micro.verifyUs.toFixed(2)} µs; verify / encode = ${(micro.verifyUs / micro.encodeUs).toFixed(1)}\n`);
   process.stdout.write(`heartbeats per run: ${N} (30,000-agent mesh), batch <= ${BATCH} records, runs: ${RUNS}, service: ${IN_PROCESS ? 'inside the bench process' : `${INSTANCES} bin/solvermesh process${INSTANCES > 1 ? 'es' : ''}`}\n`);
   for (const [name, xs] of Object.entries(results)) {
     if (xs.length === 0) continue;
@@ -265,6 +293,30 @@ async function main(): Promise<void> {
     }
   }
   process.exit(0);
+}
+
+/** µs per heartbeat to encode, sign and verify in this process: the 30,000-agent mesh's first MICRO heartbeats. */
+function signingMicroBench(): { encodeUs: number; signUs: number; verifyUs: number } {
+  const schemas = loadEventSchemas();
+  const type = schemas.get('HeartbeatReceived')!.type;
+  const beats = [...meshHeartbeats(MICRO)];
+  const keys = new Map(beats.map((b) => [b.agent_id, simulatedKey(b.agent_id)]));
+  const signer = new MessageSigner(() => type);
+  const time = (f: () => void) => { const t = process.hrtime.bigint(); f(); return Number(process.hrtime.bigint() - t) / 1e3 / beats.length; };
+  time(() => { for (const b of beats.slice(0, 2000)) signer.sign(b, keys.get(b.agent_id)!); });
+  const encodeUs = time(() => { for (const b of beats) type.toBuffer(b); });
+  const signed: HeartbeatReceived[] = [];
+  const signUs = time(() => { for (const b of beats) signed.push(signer.sign(b, keys.get(b.agent_id)!)); });
+  const framed = signed.map((b) => frame(1, type.toBuffer(b)));
+  let ok = 0;
+  const verifyUs = time(() => {
+    for (let i = 0; i < signed.length; i++) {
+      const s = signed[i]!;
+      if (verifyBytes(keys.get(s.agent_id)!.publicKey, canonicalOfFramed(framed[i]!, s.signature!)!, s.signature!.sig)) ok++;
+    }
+  });
+  if (ok !== signed.length) throw new Error(`only ${ok} of ${signed.length} signatures verified`);
+  return { encodeUs, signUs, verifyUs };
 }
 
 void main();

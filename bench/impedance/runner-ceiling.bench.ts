@@ -6,6 +6,7 @@
 // BENCH_HEARTBEATS (150000)  BENCH_RUNS (3)  BENCH_BATCH (5000)  BENCH_ENGINES (kafkajs,rdkafka)  BENCH_MODES (noop,noval,one-out)
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
+import { kafkajsConfig } from '../../services/runtime/credentials';
 import { EventCodec } from '../../services/runtime/codec';
 import { loadConfig } from '../../services/runtime/config';
 import { createEngine } from '../../services/runtime/engine';
@@ -23,7 +24,7 @@ const BATCH = Number(process.env.BENCH_BATCH ?? 5000);
 const ENGINES = (process.env.BENCH_ENGINES ?? 'kafkajs,rdkafka').split(',') as Array<'kafkajs' | 'rdkafka'>;
 const MODES = (process.env.BENCH_MODES ?? 'noop,noval,one-out').split(',');
 const base = loadConfig(process.env);
-const kafka = new Kafka({ clientId: 'bench-ceiling', brokers: base.kafkaBrokers, logLevel: logLevel.NOTHING });
+const kafka = new Kafka(kafkajsConfig({ clientId: 'bench-ceiling', brokers: base.kafkaBrokers, logLevel: logLevel.NOTHING }));
 
 function trivial(mode: string): Processor<'HeartbeatReceived'> {
   return {

@@ -4,6 +4,7 @@
 // very same two, so their figures differ only by what the service adds.
 import { Partitioners } from 'kafkajs';
 import type * as Rd from 'node-rdkafka';
+import { rdkafkaAuth } from '../../services/runtime/credentials';
 import { cb, rd } from '../../services/runtime/kafka/rdkafka-lib';
 
 export interface Sent {
@@ -33,7 +34,7 @@ export function extraFromEnv(raw = process.env.BENCH_RDKAFKA ?? ''): Record<stri
 
 export async function benchProducer(brokers: readonly string[], s: ClientSettings): Promise<BenchProducer> {
   const p = new (rd().Producer)({
-    'metadata.broker.list': brokers.join(','), 'client.id': 'bench-solver-service', 'enable.idempotence': true,
+    'metadata.broker.list': brokers.join(','), ...rdkafkaAuth(), 'client.id': 'bench-solver-service', 'enable.idempotence': true,
     'linger.ms': s.lingerMs, 'queue.buffering.max.messages': 1_000_000, 'queue.buffering.max.kbytes': 1_048_576, dr_cb: true, ...s.extra,
   }, { partitioner: 'murmur2_random' });
   await cb((done) => p.connect({}, (err) => done(err)));
@@ -93,7 +94,7 @@ export interface BenchConsumer {
 export async function benchConsumer(brokers: readonly string[], topic: string, partitions: number, onRecord: (a: Arrival) => void, extra: Record<string, string> = extraFromEnv()): Promise<BenchConsumer> {
   const { KafkaConsumer } = rd();
   const c: Rd.KafkaConsumer = new KafkaConsumer({
-    'metadata.broker.list': brokers.join(','), 'group.id': `bench-solver-service-${process.pid}`, 'enable.auto.commit': false,
+    'metadata.broker.list': brokers.join(','), ...rdkafkaAuth(), 'group.id': `bench-solver-service-${process.pid}`, 'enable.auto.commit': false,
     'isolation.level': 'read_committed', 'fetch.wait.max.ms': 100, ...extra,
   }, {});
   await cb((done) => c.connect({}, (err) => done(err)));

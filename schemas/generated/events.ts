@@ -22,6 +22,12 @@ export interface AckReceived {
   processing_ms: number;
   /** Required when state = CONFLICT; null otherwise. */
   conflict: ConflictDetail | null;
+  /** payload_hash of the MessageDispatched the agent acknowledges (what it received); checked against the dispatched message. Null from agents older than the check. */
+  payload_hash: string | null;
+  /** Per-sender sequence number, strictly increasing in each partition the sender writes (a replay carries one already seen); part of the signed body. Null from unsigned senders. */
+  sender_seq: number | null;
+  /** Ed25519 signature of the sender over this record's Avro body encoded with this field null (the canonical body). Stays the last field: new fields go before it. Null when unsigned. */
+  signature: MessageSignature | null;
 }
 
 /** Envelope carried by every event: identity, causality and event time. */
@@ -66,6 +72,14 @@ export interface ConflictDetail {
 export const CONFLICT_TYPE_SYMBOLS = ['CONTEXT_DIVERGENCE', 'DATA_CONTRADICTION', 'TEMPORAL_PARADOX', 'CAPABILITY_MISMATCH', 'HASH_MISMATCH', 'OTHER'] as const;
 export type ConflictType = (typeof CONFLICT_TYPE_SYMBOLS)[number];
 
+/** A sender's signature over a message's canonical Avro body (seed 002 §9.1 message_integrity: Ed25519). */
+export interface MessageSignature {
+  /** Id of the signing key among the sender's registered keys (mesh.agent-keys): hex of the first 8 bytes of SHA-256 of the raw public key. */
+  key_id: string;
+  /** Ed25519 signature (64 bytes). */
+  sig: Buffer;
+}
+
 /** A suspected agent is declared crashed because a second signal confirmed the first (seed 003 failure detection with confirmation): missed heartbeats and a failed delivery, or the same failure seen by two observers. */
 export interface AgentCrashConfirmed {
   /** Event type discriminator (the Avro record name); not part of the Avro body. */
@@ -100,6 +114,70 @@ export interface FailureSignal {
 export const FAILURE_SIGNAL_KIND_SYMBOLS = ['MISSED_HEARTBEATS', 'FAILED_DELIVERY'] as const;
 export type FailureSignalKind = (typeof FAILURE_SIGNAL_KIND_SYMBOLS)[number];
 
+/** An agent's public key registered when it joined (seed 002 §9.1, §10 'generate agent identities'). On the compacted mesh.agent-keys, keyed by agent_id: `keys` is the agent's whole key set after the event, so the latest record per agent is enough to restore it. */
+export interface AgentKeyRegistered {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'AgentKeyRegistered';
+  /** Event envelope; correlation_id = agent_id. */
+  meta: EventMetadata;
+  /** Agent (Kafka key). */
+  agent_id: string;
+  /** The key registered. */
+  key_id: string;
+  /** Every key of the agent after the event, kept ones included (a replay verifies old messages with them). */
+  keys: Array<AgentKey>;
+}
+
+/** One public key of an agent and the event-time span it signs for (seed 002 §9.1 agent_identity). */
+export interface AgentKey {
+  /** Hex of the first 8 bytes of SHA-256 of public_key. */
+  key_id: string;
+  /** Raw Ed25519 public key (32 bytes). */
+  public_key: Buffer;
+  /** Messages with an event time at or after this are accepted under the key. */
+  valid_from: number;
+  /** Messages with an event time at or after this are refused (the end of a rotation's overlap, or a revocation); null while the key is current. */
+  valid_until: number | null;
+  /** valid_until was set by a revocation, not by a rotation. */
+  revoked: boolean;
+}
+
+/** An agent's key revoked (seed 002 §9.1 'on compromise'): refused for messages with an event time at or after effective_at. `keys` is the whole key set after the event. */
+export interface AgentKeyRevoked {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'AgentKeyRevoked';
+  /** Event envelope; correlation_id = agent_id. */
+  meta: EventMetadata;
+  /** Agent (Kafka key). */
+  agent_id: string;
+  /** The key revoked. */
+  key_id: string;
+  /** Event time from which the key is refused. */
+  effective_at: number;
+  /** Why, for people. */
+  reason: string;
+  /** Every key of the agent after the event. */
+  keys: Array<AgentKey>;
+}
+
+/** An agent's key replaced by a new one (seed 002 §9.1 rotation): the new key signs from occurred_at; the old one is accepted until occurred_at + overlap_ms of event time. `keys` is the whole key set after the event. */
+export interface AgentKeyRotated {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'AgentKeyRotated';
+  /** Event envelope; correlation_id = agent_id. */
+  meta: EventMetadata;
+  /** Agent (Kafka key). */
+  agent_id: string;
+  /** The new key. */
+  key_id: string;
+  /** The key being replaced. */
+  previous_key_id: string;
+  /** How long (event time) the previous key is still accepted; >= 0. */
+  overlap_ms: number;
+  /** Every key of the agent after the event. */
+  keys: Array<AgentKey>;
+}
+
 /** An agent changed operational state (offline after 30 s without heartbeat, degraded on impedance spike, ...). */
 export interface AgentStateChanged {
   /** Event type discriminator (the Avro record name); not part of the Avro body. */
@@ -131,6 +209,134 @@ export type AgentOperationalState = (typeof AGENT_OPERATIONAL_STATE_SYMBOLS)[num
 /** Why an agent changed state (seed 002 §4.2, §6.1, seed 003 heartbeat failure detection). */
 export const AGENT_STATE_CAUSE_SYMBOLS = ['HEARTBEAT_TIMEOUT', 'HEARTBEAT_RESUMED', 'IMPEDANCE_SPIKE', 'HIGH_IMPEDANCE', 'UNSTABLE', 'CONTEXT_CORRUPTION', 'BYZANTINE_BEHAVIOR', 'RECOVERED', 'OPERATOR'] as const;
 export type AgentStateCause = (typeof AGENT_STATE_CAUSE_SYMBOLS)[number];
+
+/** A cascade ended (seed 002 §3.3 CascadeResult): its status, each stage's outcome, and its latency (the §11.1 KPI cascade_latency_p95 is a percentile of these). */
+export interface CascadeCompleted {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'CascadeCompleted';
+  /** Event envelope; correlation_id = the cascade id (Kafka key); occurred_at = the event time of the fact that ended it. */
+  meta: EventMetadata;
+  /** How the stages were chained. */
+  strategy: CascadeStrategy;
+  /** Outcome. */
+  status: CascadeStatus;
+  /** WAVE with status FAILED: the stage it stopped at; null otherwise. */
+  failed_stage: number | null;
+  /** The request's event time. */
+  started_at: number;
+  /** occurred_at - started_at: from the request to the last stage's decision (or deadline), µs of event time. */
+  latency_us: number;
+  /** Every stage in the request's order. */
+  stages: Array<CascadeStageResult>;
+  /** READY answers over the stages (seed: agents_reached). */
+  agents_reached: number;
+}
+
+/** How a cascade's stages are chained (seed 002 §3.3 cascade_strategy). */
+export const CASCADE_STRATEGY_SYMBOLS = ['WAVE', 'PARALLEL', 'PRIORITY_FIRST'] as const;
+export type CascadeStrategy = (typeof CASCADE_STRATEGY_SYMBOLS)[number];
+
+/** Seed 002 §3.3: SUCCESS (every stage SUCCESS), FAILED (a wave stopped at a stage short of SUCCESS: FAILED_AT_SECTOR for the first), PARTIAL (a parallel cascade with a stage short of SUCCESS), COMPLETE (priority_first ran every stage, degraded or not). */
+export const CASCADE_STATUS_SYMBOLS = ['SUCCESS', 'FAILED', 'PARTIAL', 'COMPLETE'] as const;
+export type CascadeStatus = (typeof CASCADE_STATUS_SYMBOLS)[number];
+
+/** How one stage ended. */
+export interface CascadeStageResult {
+  /** Index in the request's stages. */
+  stage_index: number;
+  /** The stage's label. */
+  label: string;
+  /** The stage's coordination; null when it was never started. */
+  correlation_id: string | null;
+  /** SUCCESS; DEGRADED: decided short of SUCCESS; TIMED_OUT: no decision by its deadline; NOT_STARTED: a wave stopped before it. */
+  outcome: CascadeStageOutcome;
+  /** The stage's QuorumDecision (PROCEED, WAIT, RESOLVE_CONFLICTS, RETRY); null when not decided. */
+  decision: string | null;
+  /** READY answers inside the stage's window. */
+  ready_count: number;
+  /** Messages the stage dispatched. */
+  sent_count: number;
+  /** Event time the stage's coordination was requested. */
+  started_at: number | null;
+  /** Event time of its decision or deadline. */
+  ended_at: number | null;
+}
+
+/** How a cascade stage ended. */
+export const CASCADE_STAGE_OUTCOME_SYMBOLS = ['SUCCESS', 'DEGRADED', 'TIMED_OUT', 'NOT_STARTED'] as const;
+export type CascadeStageOutcome = (typeof CASCADE_STAGE_OUTCOME_SYMBOLS)[number];
+
+/** An operation to cascade through the mesh as chained coordinations (seed 002 §3.3): the coordinator requests each stage's coordination when the strategy says (WAVE: after the previous stage's decision, stopping at the first stage short of SUCCESS; PARALLEL: all at once; PRIORITY_FIRST: by priority, one after another, going on past a degraded stage). */
+export interface CascadeRequested {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'CascadeRequested';
+  /** Event envelope; correlation_id = the cascade id (Kafka key); occurred_at = the cascade's start, from which its latency is measured. */
+  meta: EventMetadata;
+  /** How the stages are chained. */
+  strategy: CascadeStrategy;
+  /** The stages in the order given; non-empty. */
+  stages: Array<CascadeStage>;
+  /** Payload weight of every stage's message; >= 0. */
+  payload_weight: number;
+  /** Message priority of every stage, 0 background ... 3 critical. */
+  priority: number;
+  /** Who asked. */
+  source_agent_id: string;
+}
+
+/** One scatter-gather of a cascade. */
+export interface CascadeStage {
+  /** What the stage reaches (sector coordinators, cluster leads, CLASS_D_GPU ...). */
+  label: string;
+  /** Agent ids or selectors (class:D, cluster:S000-C00, sector:S003, capability:c); non-empty. */
+  targets: Array<string>;
+  /** PRIORITY_FIRST runs stages by descending priority (ties in the given order); >= 0. */
+  priority: number;
+  /** The stage's T is its start + lead_ms (seed: now + arrival window); >= 1. */
+  lead_ms: number;
+  /** The stage's arrival window after T; >= 0. */
+  arrival_window_ms: number;
+  /** READY share needed for the stage's SUCCESS (seed: 0.98 for sector coordinators, 0.99 .. 0.85 by class for priority_first). */
+  minimum_response_rate: number;
+  /** How long after T + window the stage's decision is awaited before the stage counts as TIMED_OUT; >= 0. */
+  timeout_ms: number;
+}
+
+/** A cascade stage's QuorumDecided, copied by the coordinator from mesh.acks into the cascade's partition of mesh.cascades in the transaction that consumed it: where it lands among the cascade's facts decides what comes next. */
+export interface CascadeStageDecided {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'CascadeStageDecided';
+  /** Event envelope; correlation_id = the cascade id (Kafka key); causation_id = the QuorumDecided's event id; occurred_at = the decision's event time. */
+  meta: EventMetadata;
+  /** Index of the stage in the request's stages. */
+  stage_index: number;
+  /** Correlation id of the stage's coordination. */
+  stage_correlation_id: string;
+  /** The stage's quorum decision. */
+  decision: QuorumDecision;
+  /** The stage's gather was SUCCESS (READY share >= its minimum_response_rate). */
+  success: boolean;
+  /** READY answers inside the window. */
+  ready_count: number;
+  /** Messages dispatched. */
+  sent_count: number;
+}
+
+/** Trinary quorum outcome (seed 002 §5.2). */
+export const QUORUM_DECISION_SYMBOLS = ['PROCEED', 'WAIT', 'RESOLVE_CONFLICTS', 'RETRY'] as const;
+export type QuorumDecision = (typeof QUORUM_DECISION_SYMBOLS)[number];
+
+/** A cascade stage's deadline (T + window + its timeout) was reached (DESIGN invariant 8): the coordinator writes it into the cascade's partition; landing before the stage's decision, it ends the stage as TIMED_OUT. */
+export interface CascadeStageTimedOut {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'CascadeStageTimedOut';
+  /** Event envelope; correlation_id = the cascade id (Kafka key); occurred_at = when it was written. */
+  meta: EventMetadata;
+  /** Index of the stage in the request's stages. */
+  stage_index: number;
+  /** The stage's deadline. */
+  deadline_at: number;
+}
 
 /** A circuit breaker changed state (seed 002 §6.2: > 5 cluster failures, > 50 sector failures, > 10 sectors tripped opens global; seed 004 half-open probing). */
 export interface CircuitStateChanged {
@@ -288,6 +494,26 @@ export interface ConflictReported {
   cluster_id: string | null;
   /** Conflict type, expected/received values, context hash and type-specific details. */
   detail: ConflictDetail;
+  /** Set when the conflict is a message refused before it was applied (forged, unsigned, replayed or throttled) that claimed to come from agent_id: evidence about the message, not about the agent, which is not quarantined for it. Null for conflicts an agent reported. */
+  forgery: ForgeryEvidence | null;
+}
+
+/** Why a message that claimed a sender was refused before it was applied, and where it is. */
+export interface ForgeryEvidence {
+  /** UNSIGNED, FORGED, UNKNOWN_KEY, KEY_EXPIRED, REPLAYED, PAYLOAD_HASH_MISMATCH or THROTTLED (the dead letter's dlq.error.class). */
+  reason: string;
+  /** Key id the message named; null when unsigned. */
+  claimed_key_id: string | null;
+  /** The key id is a valid key of the claimed sender at the message's event time and the signature is still wrong. */
+  own_key: boolean;
+  /** Type of the refused message. */
+  event_type: string;
+  /** Topic of the refused record (logical name). */
+  source_topic: string;
+  /** Its partition. */
+  source_partition: number;
+  /** Its offset; the raw record is in <topic>.dlq. */
+  source_offset: number;
 }
 
 /** An operator's command to resolve a quarantined conflict (seed 002 §7.1 console, `solvermesh conflicts resolve`). The coordinator answers with ConflictResolved when the conflict is open at this record's place in the log; otherwise it has no effect. */
@@ -424,6 +650,18 @@ export interface InputPosition {
   partition: number;
   /** Offset of the last record folded in (inclusive); >= 0. */
   offset: number;
+}
+
+/** An operator's approval of one coordination (seed 002 §6.3 DEGRADED_SEVERE: human approval for mesh operations), on mesh.coordination keyed by the coordination's correlation id, so it precedes the request in the request's own partition. */
+export interface CoordinationApproved {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'CoordinationApproved';
+  /** Event envelope; correlation_id = the coordination approved (Kafka key). */
+  meta: EventMetadata;
+  /** The operator who approved. */
+  approved_by: string;
+  /** Why it was approved; may be empty. */
+  reason: string;
 }
 
 /** A coordination message to send so all targets are READY at target_arrival_time (seed 002 §2.4 MeshMessage, §3.2). */
@@ -700,6 +938,10 @@ export interface HeartbeatReceived {
   context_hash: string;
   /** When the mesh received the heartbeat (received_at - occurred_at measures transport latency). */
   received_at: number;
+  /** Per-sender sequence number, strictly increasing in each partition the sender writes (a replay carries one already seen); part of the signed body. Null from unsigned senders. */
+  sender_seq: number | null;
+  /** Ed25519 signature of the sender over this record's Avro body encoded with this field null (the canonical body). Stays the last field: new fields go before it. Null when unsigned. */
+  signature: MessageSignature | null;
 }
 
 /** Impedance class of an agent (seed 002 §2.2), A edge ... F human-in-the-loop. */
@@ -1073,10 +1315,6 @@ export interface QuorumDecided {
   /** null when the coordination needs no retry (PROCEED and SUCCESS). */
   retry_advice: RetryAdvice | null;
 }
-
-/** Trinary quorum outcome (seed 002 §5.2). */
-export const QUORUM_DECISION_SYMBOLS = ['PROCEED', 'WAIT', 'RESOLVE_CONFLICTS', 'RETRY'] as const;
-export type QuorumDecision = (typeof QUORUM_DECISION_SYMBOLS)[number];
 
 /** What ended a gather. */
 export const GATHER_CLOSURE_SYMBOLS = ['ALL_ANSWERED', 'WINDOW_CLOSED', 'NOTHING_SENT'] as const;
@@ -1542,6 +1780,10 @@ export interface VerifierVoteCast {
   solution_hash: string;
   /** The verification interval this group asks for next (its VerificationCompleted.next_interval, seed 000 §5.5); consensus agrees on the median of the agreeing votes' values. null from verifiers older than the adaptive schedule. */
   next_interval: number | null;
+  /** Per-sender sequence number, strictly increasing in each partition the sender writes (a replay carries one already seen); part of the signed body. Null from unsigned senders. */
+  sender_seq: number | null;
+  /** Ed25519 signature of the sender over this record's Avro body encoded with this field null (the canonical body). Stays the last field: new fields go before it. Null when unsigned. */
+  signature: MessageSignature | null;
 }
 
 /** The voting window of one (session, iteration) round is over (DESIGN invariant 8): sequenced into the votes' partition, the first one closes a round that has no quorum yet; later ones are ignored. Its place in the log, not a clock, decides. */
@@ -1561,7 +1803,14 @@ export interface VoteDeadlinePassed {
 export type SolvermeshEvent =
   | AckReceived
   | AgentCrashConfirmed
+  | AgentKeyRegistered
+  | AgentKeyRevoked
+  | AgentKeyRotated
   | AgentStateChanged
+  | CascadeCompleted
+  | CascadeRequested
+  | CascadeStageDecided
+  | CascadeStageTimedOut
   | CircuitStateChanged
   | ClusterSummarized
   | ConflictDeadlinePassed
@@ -1573,6 +1822,7 @@ export type SolvermeshEvent =
   | ConsensusNotReached
   | ConsensusReached
   | ConvergenceReached
+  | CoordinationApproved
   | CoordinationRequested
   | CorrectionRequested
   | CostUpdated
@@ -1618,7 +1868,14 @@ export type EventType = SolvermeshEvent['type'];
 export interface EventsByType {
   AckReceived: AckReceived;
   AgentCrashConfirmed: AgentCrashConfirmed;
+  AgentKeyRegistered: AgentKeyRegistered;
+  AgentKeyRevoked: AgentKeyRevoked;
+  AgentKeyRotated: AgentKeyRotated;
   AgentStateChanged: AgentStateChanged;
+  CascadeCompleted: CascadeCompleted;
+  CascadeRequested: CascadeRequested;
+  CascadeStageDecided: CascadeStageDecided;
+  CascadeStageTimedOut: CascadeStageTimedOut;
   CircuitStateChanged: CircuitStateChanged;
   ClusterSummarized: ClusterSummarized;
   ConflictDeadlinePassed: ConflictDeadlinePassed;
@@ -1630,6 +1887,7 @@ export interface EventsByType {
   ConsensusNotReached: ConsensusNotReached;
   ConsensusReached: ConsensusReached;
   ConvergenceReached: ConvergenceReached;
+  CoordinationApproved: CoordinationApproved;
   CoordinationRequested: CoordinationRequested;
   CorrectionRequested: CorrectionRequested;
   CostUpdated: CostUpdated;
@@ -1670,7 +1928,14 @@ export type EventOf<T extends EventType> = EventsByType[T];
 export const EVENT_TYPES = [
   'AckReceived',
   'AgentCrashConfirmed',
+  'AgentKeyRegistered',
+  'AgentKeyRevoked',
+  'AgentKeyRotated',
   'AgentStateChanged',
+  'CascadeCompleted',
+  'CascadeRequested',
+  'CascadeStageDecided',
+  'CascadeStageTimedOut',
   'CircuitStateChanged',
   'ClusterSummarized',
   'ConflictDeadlinePassed',
@@ -1682,6 +1947,7 @@ export const EVENT_TYPES = [
   'ConsensusNotReached',
   'ConsensusReached',
   'ConvergenceReached',
+  'CoordinationApproved',
   'CoordinationRequested',
   'CorrectionRequested',
   'CostUpdated',

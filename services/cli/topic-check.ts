@@ -1,9 +1,10 @@
 // A missing topic would leave a log reader waiting for partition ends that never come: say
 // which topic is missing and how to create it, at once.
 import { Kafka, logLevel } from 'kafkajs';
+import { kafkajsConfig } from '../runtime/credentials';
 
 export async function requireTopics(brokers: readonly string[], topics: readonly string[]): Promise<void> {
-  const admin = new Kafka({ clientId: 'solvermesh-cli', brokers: [...brokers], logLevel: logLevel.NOTHING }).admin();
+  const admin = new Kafka(kafkajsConfig({ clientId: 'solvermesh-cli', brokers: [...brokers], logLevel: logLevel.NOTHING })).admin();
   await admin.connect();
   try {
     const known = new Set(await admin.listTopics());

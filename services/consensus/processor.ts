@@ -12,7 +12,7 @@ import { derivedEventId } from '../runtime/ids';
 import { ConsensusCore, PRODUCER, roundKey, type ConsensusInput } from './core';
 
 const VOTES = 'solver.verifications';
-const CONSENSUS_INPUT_TYPES = ['VerifierVoteCast', 'VoteDeadlinePassed'] as const satisfies ReadonlyArray<ConsensusInput['type']>;
+export const CONSENSUS_INPUT_TYPES = ['VerifierVoteCast', 'VoteDeadlinePassed'] as const satisfies ReadonlyArray<ConsensusInput['type']>;
 const isConsensusInput = isOneOf(CONSENSUS_INPUT_TYPES);
 
 export interface ConsensusProcessorOptions {

@@ -154,5 +154,6 @@ export function reportOfAck(ack: AckReceived): ConflictReported | undefined {
     sector_id: null,
     cluster_id: null,
     detail: ack.conflict,
+    forgery: null,
   };
 }

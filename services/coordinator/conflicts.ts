@@ -3,7 +3,7 @@
 // the sector coordinator, priority 4 also to the orchestrator. Pure: time and ids come from the
 // input event.
 import type {
-  ConflictDetail, ConflictEscalated, ConflictQuarantined, ConflictReported, EscalationLevel, ResolutionStrategy,
+  ConflictDetail, ConflictEscalated, ForgeryEvidence, ConflictQuarantined, ConflictReported, EscalationLevel, ResolutionStrategy,
 } from '../../schemas/generated/events';
 import { unreachable } from '../runtime/errors';
 import { derivedEventId } from '../runtime/ids';
@@ -47,6 +47,23 @@ export function suggestResolution(d: ConflictDetail): ResolutionStrategy {
   }
 }
 
+/**
+ * A message refused before it was applied (forged, unsigned, replayed, throttled: services/identity)
+ * is evidence about the message, not about the agent it names: anyone can claim a sender. So its
+ * strategy investigates and never isolates the claimed sender (RELOAD_KNOWN_GOOD's first step);
+ * what quarantines an agent for forgeries is its own key misused (the impedance fold counts those).
+ */
+export function forgeryStrategy(f: ForgeryEvidence): ResolutionStrategy {
+  return {
+    method: 'MANUAL_REVIEW',
+    steps: [
+      `The ${f.event_type} was refused (${f.reason}) before it was applied: nothing of it reached the mesh's state`,
+      `Find who wrote ${f.source_topic}[${f.source_partition}] at offset ${f.source_offset} (its dead letter keeps the bytes)`,
+      f.own_key ? 'The claimed sender\'s own key id was used: rotate or revoke the key if it leaked' : 'The claimed sender is not isolated: the message may be anyone\'s',
+    ],
+  };
+}
+
 export type ConflictDecision = ConflictQuarantined | ConflictEscalated;
 
 /** Who a conflict of this priority is escalated to when it is reported. */
@@ -73,7 +90,7 @@ export function decideConflict(report: ConflictReported): ConflictDecision[] {
     message_id: report.message_id,
     detail: report.detail,
     priority,
-    suggested_strategy: suggestResolution(report.detail),
+    suggested_strategy: report.forgery ? forgeryStrategy(report.forgery) : suggestResolution(report.detail),
     resolve_by: within === null || within === undefined ? null : report.meta.occurred_at + within,
   }];
   for (const level of escalationLevels(priority)) {

@@ -11,12 +11,12 @@ import { PartitionStates } from '../runtime/partition-states';
 import type { Emit, EventValidator, Processor } from '../runtime/processor';
 import type { TickWriter } from '../runtime/tick-writer';
 import { PRODUCER } from './conflicts';
-import { decide, dispatchEvent, evolve, nextDueAt, NO_DISPATCH, type Dispatch, type DispatchInput } from './dispatch';
+import { decide, dispatchEvent, evolve, NO_DISPATCH, releasePoint, type Dispatch, type DispatchInput } from './dispatch';
 
 const SCHEDULES: TopicName = 'mesh.schedules';
 const DISPATCH: TopicName = 'mesh.dispatch';
 const ACKS: TopicName = 'mesh.acks';
-const TYPES = ['ScheduleComputed', 'DispatchDue'] as const satisfies ReadonlyArray<DispatchInput['type']>;
+export const DISPATCH_INPUT_TYPES = ['ScheduleComputed', 'DispatchDue'] as const satisfies ReadonlyArray<DispatchInput['type']>;
 
 /** Coordinations of one schedules partition by correlation id. */
 type Dispatches = Map<string, Dispatch>;
@@ -31,6 +31,8 @@ export interface DispatchProcessorOptions {
   readonly ticks: TickWriter;
   /** How long before its bucket a tick is written (COORDINATOR_DISPATCH_AHEAD_MS). */
   readonly aheadMs: number;
+  /** Production time allowed per message released by one tick (COORDINATOR_DISPATCH_US_PER_MESSAGE). */
+  readonly perMessageUs: number;
 }
 
 export function dispatchProcessor(o: DispatchProcessorOptions): Processor<DispatchInput['type']> {
@@ -40,7 +42,7 @@ export function dispatchProcessor(o: DispatchProcessorOptions): Processor<Dispat
   const chained = new Set<string>();
 
   /**
-   * Starts the chain of ticks of a coordination still sending, at its next send bucket. Each tick,
+   * Starts the chain of ticks of a coordination still sending, at its next release point. Each tick,
    * when written, arms the next bucket of the plan at once: arming it only once the tick was
    * consumed (a transaction later) would send every bucket after the first late. Ticks that land
    * late release every bucket due by then; a tick with nothing left to send changes nothing.
@@ -54,24 +56,25 @@ export function dispatchProcessor(o: DispatchProcessorOptions): Processor<Dispat
     if (chained.has(id)) return;
     chained.add(id);
     const { plan } = d;
-    const tickAt = (due: number): void => {
-      o.ticks.arm(id, Math.ceil(due / 1000) - o.aheadMs, (writtenAtMs) => {
-        const next = plan.sends.find((s) => s.bucketAt > due);
-        if (next && chained.has(id)) tickAt(next.bucketAt);
+    const tickAt = (from: number): void => {
+      const { writeAtMs, throughUs } = releasePoint(plan.sends, from, o.aheadMs, o.perMessageUs);
+      o.ticks.arm(id, writeAtMs, (writtenAtMs) => {
+        const next = plan.sends.findIndex((s) => s.bucketAt > throughUs);
+        if (next >= 0 && chained.has(id)) tickAt(next);
         const tick: DispatchDue = {
           type: 'DispatchDue',
           meta: { event_id: randomUUID(), correlation_id: correlation, causation_id: null, occurred_at: writtenAtMs * 1000, producer: PRODUCER, sequence: null },
           message_id: plan.messageId,
-          due_at: due,
+          due_at: throughUs,
         };
         return { topic: SCHEDULES, key: correlation, event: tick };
       });
     };
-    tickAt(nextDueAt(d)!);
+    tickAt(d.next);
   }
 
   const states = new PartitionStates<Dispatches, DispatchInput['type']>({
-    topic: SCHEDULES, types: TYPES, brokers: o.brokers, codec: o.codec, topicPrefix: o.topicPrefix, groupId: o.groupId,
+    topic: SCHEDULES, types: DISPATCH_INPUT_TYPES, brokers: o.brokers, codec: o.codec, topicPrefix: o.topicPrefix, groupId: o.groupId,
     ...(o.validate ? { validate: o.validate } : {}),
     create: () => new Map(),
     fold: (m, e) => { m.set(e.meta.correlation_id, evolve(m.get(e.meta.correlation_id) ?? NO_DISPATCH, e)); },
@@ -104,7 +107,7 @@ export function dispatchProcessor(o: DispatchProcessorOptions): Processor<Dispat
   return {
     name: 'coordinator.dispatch',
     inputs: [SCHEDULES],
-    accepts: TYPES,
+    accepts: DISPATCH_INPUT_TYPES,
     handle(event, ctx) {
       const m = states.get(ctx.partition);
       return m instanceof Promise ? m.then((x) => handleWith(x, event, ctx.partition)) : handleWith(m, event, ctx.partition);

@@ -159,3 +159,24 @@ export function dispatchEvent(cause: DispatchInput, f: DispatchFact): MessageDis
     default: { const never: never = f; return never; }
   }
 }
+
+/**
+ * When to write the next tick and which bucket it sends through, for sends[from..]: each bucket
+ * b must be written by b - ahead, and everything due by b takes `perMessageUs` each to produce
+ * after the tick lands, so bucket b needs the tick by b - ahead - (sends from `from` to b) *
+ * perMessageUs. The tick goes at the earliest of those needs and sends through the bucket that
+ * needs it: a burst of sends just before T (a broadcast's fast agents) is produced ahead of its
+ * buckets instead of after them. With perMessageUs 0 it is the next bucket, `ahead` early.
+ */
+export function releasePoint(sends: readonly Send[], from: number, aheadMs: number, perMessageUs: number): { writeAtMs: number; throughUs: number } {
+  let best = { writeAtMs: Infinity, throughUs: sends[from]!.bucketAt };
+  for (let i = from; i < sends.length; i++) {
+    const b = sends[i]!.bucketAt;
+    if (i + 1 < sends.length && sends[i + 1]!.bucketAt === b) continue;
+    const need = Math.ceil(b / 1000) - aheadMs - Math.ceil(((i - from + 1) * perMessageUs) / 1000);
+    if (need < best.writeAtMs) best = { writeAtMs: need, throughUs: b };
+    // Later buckets cannot need it earlier than the production of every remaining send allows.
+    if (perMessageUs === 0 || Math.ceil(b / 1000) - aheadMs - Math.ceil(((sends.length - from) * perMessageUs) / 1000) >= best.writeAtMs) break;
+  }
+  return best;
+}

@@ -5,7 +5,8 @@
 //   conflict rate              = CONFLICT answers / answers inside the window ("agent responses that are -1")
 // Rates over agents are pooled over the gathers (a 30,000-agent broadcast weighs more than a
 // 300-agent sector). A rate with nothing to divide is null, never 0 or 1.
-import type { QuorumDecided } from '../../schemas/generated/events';
+// Below: cascade latency p95 from CascadeCompleted, mesh availability from MeshSummarized.
+import type { CascadeCompleted, MeshSummarized, QuorumDecided } from '../../schemas/generated/events';
 
 export interface KpiTotals {
   readonly decisions: number;
@@ -69,3 +70,56 @@ export const foldKpis = (ds: Iterable<QuorumDecided>): Kpis => {
   for (const d of ds) k = evolveKpis(k, d);
   return kpisOf(k);
 };
+
+/** Nearest rank: the smallest value with at least p% of the values at or below it. */
+export function nearestRank(xs: readonly number[], p: number): number | null {
+  if (xs.length === 0) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length, Math.max(1, Math.ceil((p / 100) * s.length))) - 1]!;
+}
+
+/** §11.1 cascade_latency_p95: "95th percentile time for mesh-wide cascade", target <= 1000 ms, per cascade operation. */
+export const CASCADE_LATENCY_TARGET_MS = 1000;
+
+export interface CascadeKpis {
+  readonly cascades: number;
+  readonly latencyP95Ms: number | null;
+  /** Cascades that ended within the target. */
+  readonly withinTarget: number;
+  /** The newest by event time. */
+  readonly last: CascadeCompleted | null;
+}
+
+export function cascadeKpis(cs: readonly CascadeCompleted[]): CascadeKpis {
+  const ms = cs.map((c) => c.latency_us / 1000);
+  const last = cs.reduce<CascadeCompleted | null>((a, c) => (a === null || c.meta.occurred_at >= a.meta.occurred_at ? c : a), null);
+  return { cascades: cs.length, latencyP95Ms: nearestRank(ms, 95), withinTarget: ms.filter((x) => x <= CASCADE_LATENCY_TARGET_MS).length, last };
+}
+
+/** §11.1 mesh_availability: "percentage of time >= 95% of agents are active", target >= 99.9%. */
+export const AVAILABILITY = { activeRate: 0.95, target: 0.999 } as const;
+
+export interface Availability {
+  /** Share of the span covered by summaries at which the active rate was >= 95%; null under two summaries. */
+  readonly rate: number | null;
+  readonly fromUs: number | null;
+  readonly toUs: number | null;
+  readonly summaries: number;
+}
+
+/**
+ * Time-weighted over the mesh's summaries in event time: the active rate a summary reports holds
+ * until the next one, so each interval between consecutive summaries counts as available when its
+ * first summary said >= 95% active.
+ */
+export function meshAvailability(ss: readonly MeshSummarized[]): Availability {
+  const s = [...ss].sort((a, b) => a.meta.occurred_at - b.meta.occurred_at);
+  let up = 0;
+  for (let i = 0; i + 1 < s.length; i++) {
+    if (s[i]!.active_rate >= AVAILABILITY.activeRate) up += s[i + 1]!.meta.occurred_at - s[i]!.meta.occurred_at;
+  }
+  const fromUs = s[0]?.meta.occurred_at ?? null;
+  const toUs = s.at(-1)?.meta.occurred_at ?? null;
+  const span = fromUs === null || toUs === null ? 0 : toUs - fromUs;
+  return { rate: span > 0 ? up / span : null, fromUs, toUs, summaries: s.length };
+}

@@ -3,6 +3,7 @@
 // comes out: quarantine and escalation decisions, and the dead letter.
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { kafkajsConfig } from '../runtime/credentials';
 import type { ConflictEscalated, ConflictQuarantined, ConflictReported, ConflictType } from '../../schemas/generated/events';
 import { EventCodec } from '../runtime/codec';
 import { loadConfig } from '../runtime/config';
@@ -18,7 +19,7 @@ export async function runConflictsDemo(): Promise<void> {
   const config = loadConfig();
   const topic = config.topicPrefix + TOPIC;
   const codec = new EventCodec(config.schemaRegistryUrl);
-  const kafka = new Kafka({ clientId: 'solvermesh-demo', brokers: config.kafkaBrokers, logLevel: logLevel.NOTHING });
+  const kafka = new Kafka(kafkajsConfig({ clientId: 'solvermesh-demo', brokers: config.kafkaBrokers, logLevel: logLevel.NOTHING }));
 
   say('== starting the coordinator service (solvermesh run coordinator)');
   const service = startService('coordinator', { LOG_LEVEL: 'info' });
@@ -36,6 +37,7 @@ export async function runConflictsDemo(): Promise<void> {
       conflict_type: t, expected_value: 'v1', received_value: 'v2', context_hash: 'c0ffee',
       divergence_depth: t === 'CONTEXT_DIVERGENCE' ? 12 : null, affects_agent_count: t === 'DATA_CONTRADICTION' ? 40 : null, conflicting_data: null,
     },
+    forgery: null,
   }));
 
   const producer = kafka.producer({ idempotent: true, createPartitioner: Partitioners.DefaultPartitioner });

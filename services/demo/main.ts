@@ -5,6 +5,7 @@ import { checkMeshDemo, runMeshDemo } from '../simulator/demo';
 import { DEMO_KNOBS } from './config';
 import { runConflictsDemo, say } from './conflicts';
 import { runGatewayDemo } from './gateway';
+import { FINALE_LEAD_MS, scatterGatherFinale } from './mesh-finale';
 import { checkGuardianDemo, runGuardianDemo } from './guardian';
 import { runSolverDemo } from './solver';
 
@@ -19,8 +20,13 @@ async function main(): Promise<void> {
   say('=== part 3: the HTTP gateway (seed 000 §1, §9): a session opened and streamed as NDJSON with curl');
   await runGatewayDemo();
 
-  say(`=== part 4: a simulated mesh of 30,000 agents into the impedance registry for ${demoMeshMs / 1000} s, one cluster asked to arrive together every 5 s`);
-  const mesh = await runMeshDemo({ durationMs: demoMeshMs, onStatus: (line) => say(`  ${line}`) });
+  say(`=== part 4: a simulated mesh of 30,000 agents into the impedance registry for ${demoMeshMs / 1000} s, one cluster asked to arrive together every 5 s, ending with a scatter-gather of a sector and the KPIs`);
+  const mesh = await runMeshDemo({
+    durationMs: demoMeshMs, onStatus: (line) => say(`  ${line}`),
+    // ends with a scatter-gather of one sector decided while the agents answer, and the KPIs
+    finale: { startMsBeforeEnd: Math.min(FINALE_LEAD_MS, demoMeshMs), run: async (config) => (await scatterGatherFinale(config, 'S000')).lines },
+  });
+  for (const line of mesh.finale ?? []) say(`  ${line}`);
   say(`== mesh OK: ${checkMeshDemo(mesh)}`);
 
   say('=== part 5: a failing cluster and its neighbours in a simulated mesh: the guardian\'s breakers and cascade witness (seed 002 §6, seed 004)');

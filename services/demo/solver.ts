@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
+import { kafkajsConfig } from '../runtime/credentials';
 import pino from 'pino';
 import type { ConvergenceReached, IterationCompleted } from '../../schemas/generated/events';
 import { projectRoot } from '../../schemas/project-root';
@@ -43,7 +44,7 @@ export async function runSolverDemo(): Promise<void> {
   const a = poisson2d(GRID);
   const seen: IterationCompleted[] = [];
   const converged: ConvergenceReached[] = [];
-  const kafka = new Kafka({ clientId: 'solvermesh-demo', brokers: config.kafkaBrokers, logLevel: logLevel.NOTHING });
+  const kafka = new Kafka(kafkajsConfig({ clientId: 'solvermesh-demo', brokers: config.kafkaBrokers, logLevel: logLevel.NOTHING }));
   const consumer = kafka.consumer({ groupId: `solvermesh-demo-solver-${sid}`, readUncommitted: false });
   await consumer.connect();
   await consumer.subscribe({ topic: topic('solver.iterations'), fromBeginning: true });

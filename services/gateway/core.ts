@@ -2,6 +2,7 @@
 // session projection and stream hub, a producer (EventSender), Redis (rate-limit counters, the
 // impedance registry), and whether a verifier group is consuming now.
 import { Kafka, logLevel } from 'kafkajs';
+import { kafkajsConfig, redisAuth } from '../runtime/credentials';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { topicSpec } from '../../topics/catalog';
@@ -38,9 +39,9 @@ export async function startCore(runtime: RuntimeConfig, logger: Logger, metrics:
   // HTTP and MCP callers wait on each record's ack, and a stream's latency starts at the send: no
   // linger, and delivery reports read every 2 ms (the engine's default 50 ms is for throughput).
   const sender = await EventSender.connect(runtime, { lingerMs: 0, deliveryPollMs: 2 });
-  const redis = new Redis(runtime.redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 5_000 });
+  const redis = new Redis(runtime.redisUrl, { ...redisAuth(), maxRetriesPerRequest: 1, connectTimeout: 5_000 });
   redis.on('error', (err) => logger.warn({ err: errorMessage(err) }, 'redis'));
-  const kafka = new Kafka({ clientId: 'solvermesh-gateway', brokers: runtime.kafkaBrokers, logLevel: logLevel.NOTHING });
+  const kafka = new Kafka(kafkajsConfig({ clientId: 'solvermesh-gateway', brokers: runtime.kafkaBrokers, logLevel: logLevel.NOTHING }));
   const admin = kafka.admin();
   let adminReady: Promise<void> | undefined;
 

@@ -7,6 +7,7 @@ import type * as Rd from 'node-rdkafka';
 import type { Logger } from 'pino';
 import type { SolvermeshEvent } from '../../schemas/generated/events';
 import type { EventCodec } from '../runtime/codec';
+import { rdkafkaAuth } from '../runtime/credentials';
 import { isRetriable } from '../runtime/errors';
 import { cb, rd } from '../runtime/kafka/rdkafka-lib';
 
@@ -40,7 +41,7 @@ export interface FollowOptions {
 export async function followLog(o: FollowOptions): Promise<LogFollower> {
   const { KafkaConsumer } = rd();
   const consumer = new KafkaConsumer({
-    'metadata.broker.list': o.brokers.join(','),
+    'metadata.broker.list': o.brokers.join(','), ...rdkafkaAuth(),
     'group.id': `solvermesh-gateway-${process.pid}-${Date.now()}`,
     'enable.auto.commit': false,
     'isolation.level': 'read_committed',

@@ -1,12 +1,16 @@
 // Swarm input: cost updates (seed 000 §2.2; one JSON body, or NDJSON streamed in and
 // acknowledged line by line with each update's log position, in order), an agent joining the
 // mesh (its first heartbeat), and verification requests.
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AgentClass, HeartbeatReceived, VerificationRequested } from '../../schemas/generated/events';
 import { AGENT_CLASS_SYMBOLS } from '../../schemas/generated/events';
 import { problemsOf } from '../cli/event-sender';
+import { signingKeyFromSeed } from '../identity/ed25519';
+import { registerKeys } from '../identity/key-publisher';
+import { MessageSigner } from '../identity/signer';
+import { EventCodec } from '../runtime/codec';
 import { derivedEventId } from '../runtime/ids';
 import { costUpdated } from '../solver/events';
 import type { Principal } from './auth';
@@ -268,13 +272,18 @@ export function registerSwarmRoutes(app: FastifyInstance, deps: GatewayDeps): vo
       meta: { event_id: derivedEventId(agentId, `join:${now}`), correlation_id: agentId, causation_id: null, occurred_at: now, producer: 'gateway', sequence: null },
       agent_id: agentId, agent_class: (CLASS_BY_LETTER.get(b.agent_class) ?? b.agent_class) as AgentClass, sector_id: b.sector_id, cluster_id: b.cluster_id,
       latency_ms: b.latency_ms ?? 0, processing_ms: b.processing_ms ?? 0, queue_depth: b.queue_depth ?? 0, capabilities: b.capabilities ?? [],
-      context_hash: b.context_hash ?? '', received_at: now,
+      context_hash: b.context_hash ?? '', received_at: now, sender_seq: null, signature: null,
     };
     const problems = problemsOf(hb);
     if (problems.length > 0) throw new GatewayError('BAD_REQUEST', `the mesh would refuse this heartbeat: ${problems.slice(0, 3).join('; ')}`);
-    const [at] = await deps.sender.sendKeyed('mesh.heartbeats', [{ key: agentId, event: hb }]);
+    // The agent's identity (seed 002 §9.1): a new key registered on mesh.agent-keys, the join
+    // heartbeat signed with it, and its seed handed to the agent once, here; the mesh keeps only
+    // the public key.
+    const identity = deps.config.runtime.meshSigning === 'required' ? await joinIdentity(deps, agentId, now) : undefined;
+    const [at] = await deps.sender.sendKeyed('mesh.heartbeats', [{ key: agentId, event: identity ? identity.signer.sign(hb, identity.key) : hb }]);
     deps.metrics.published.inc({ topic: 'mesh.heartbeats' });
-    return reply.code(201).send({ agent_id: agentId, agent_class: hb.agent_class, sector_id: hb.sector_id, cluster_id: hb.cluster_id, capabilities: hb.capabilities, joined_by: principalOf(req).subject, heartbeat: { topic: 'mesh.heartbeats', partition: at!.partition, offset: at!.offset } });
+    return reply.code(201).send({ agent_id: agentId, agent_class: hb.agent_class, sector_id: hb.sector_id, cluster_id: hb.cluster_id, capabilities: hb.capabilities, joined_by: principalOf(req).subject, heartbeat: { topic: 'mesh.heartbeats', partition: at!.partition, offset: at!.offset },
+      ...(identity ? { signing: { key_id: identity.key.keyId, public_key: identity.key.publicKey.toString('base64'), private_key_seed: identity.seed.toString('base64') } } : {}) });
   });
 
   app.post<{ Body: VerifyBody }>('/api/v1/verify', {
@@ -290,4 +299,17 @@ export function registerSwarmRoutes(app: FastifyInstance, deps: GatewayDeps): vo
   }, async (req, reply) => {
     return reply.code(202).send(await requestVerification(deps, principalOf(req), req.body));
   });
+}
+
+let keyCodec: EventCodec | undefined;
+
+/** A fresh key for a joining agent, registered before its first heartbeat is sent. */
+async function joinIdentity(deps: GatewayDeps, agentId: string, atUs: number) {
+  const rt = deps.config.runtime;
+  keyCodec ??= new EventCodec(rt.schemaRegistryUrl);
+  const codec = keyCodec;
+  const seed = randomBytes(32);
+  const key = signingKeyFromSeed(seed);
+  await registerKeys({ brokers: rt.kafkaBrokers, codec, topicPrefix: rt.topicPrefix, logger: deps.logger, producer: 'gateway' }, [{ agentId, key }], atUs);
+  return { key, seed, signer: new MessageSigner((type) => codec.eventSchema(type).type) };
 }

@@ -103,6 +103,8 @@ export interface CheckpointerOptions {
   /** Time between checkpoints (0: every batch). It bounds the records a new owner replays. */
   readonly checkpointMs: number;
   readonly log: Logger;
+  /** The restored folds' budget of agents with held acks (PartitionFold's default without it). */
+  readonly maxPendingAckAgents?: number | undefined;
 }
 
 export interface Checkpointer {
@@ -145,7 +147,7 @@ export function createCheckpointer(o: CheckpointerOptions): Checkpointer {
       return partitions.map((p) => {
         const entries = [...(restored.get(p)?.values() ?? [])];
         const tails = { heartbeats: tailAfter(entries, 'heartbeats'), acks: tailAfter(entries, 'acks') };
-        const fold = new PartitionFold();
+        const fold = new PartitionFold(o.maxPendingAckAgents);
         fold.restore(entries.map(fromImpedanceUpdated), tails.acks === undefined ? -1 : Number(tails.acks) - 1);
         const heartbeatsThrough = tails.heartbeats === undefined ? -1 : Number(tails.heartbeats) - 1;
         return { fold, changelog: { heartbeatsThrough, lastCheckpoint: nowMs, checkpointing: false, tails } };

@@ -23,6 +23,11 @@ export interface CoordinationSpec {
   readonly payload?: Buffer;
   readonly source?: string;
   readonly correlationId?: string;
+  /** Event id and cause, for a request a decider derives (a cascade's stage); default a new id, no cause. */
+  readonly eventId?: string;
+  readonly causationId?: string;
+  /** READY share needed for SUCCESS (seed default 0.95). */
+  readonly minimumResponseRate?: number;
 }
 
 function oneOf<T extends string>(what: string, v: string, all: readonly T[]): T {
@@ -48,11 +53,13 @@ export function coordinationRequested(s: CoordinationSpec): CoordinationRequeste
   // Default time to live: until T plus the window, at least a second.
   const ttlMs = s.ttlMs ?? Math.max(1000, Math.ceil((s.arrivalAtUs - s.nowUs) / 1000) + windowMs);
   if (!Number.isInteger(ttlMs) || ttlMs < 1) throw new Error(`ttl must be a whole number of ms >= 1, got ${ttlMs}`);
+  const minimumResponseRate = s.minimumResponseRate ?? 0.95;
+  if (!(minimumResponseRate >= 0 && minimumResponseRate <= 1)) throw new Error(`minimum response rate must be in [0, 1], got ${minimumResponseRate}`);
   const correlation = s.correlationId ?? randomUUID();
   const payload = s.payload ?? Buffer.alloc(0);
   return {
     type: 'CoordinationRequested',
-    meta: { event_id: randomUUID(), correlation_id: correlation, causation_id: null, occurred_at: s.nowUs, producer: s.source ?? 'solvermesh-cli', sequence: null },
+    meta: { event_id: s.eventId ?? randomUUID(), correlation_id: correlation, causation_id: s.causationId ?? null, occurred_at: s.nowUs, producer: s.source ?? 'solvermesh-cli', sequence: null },
     message_id: `msg-${correlation}`,
     source_agent_id: s.source ?? 'orchestrator',
     target_agent_ids: targets,
@@ -60,7 +67,7 @@ export function coordinationRequested(s: CoordinationSpec): CoordinationRequeste
     target_arrival_time: s.arrivalAtUs,
     ttl_ms: ttlMs,
     arrival_window_ms: windowMs,
-    minimum_response_rate: 0.95,
+    minimum_response_rate: minimumResponseRate,
     priority,
     payload_weight: weight,
     requires_capabilities: [...(s.capabilities ?? [])],

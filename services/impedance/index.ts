@@ -3,11 +3,14 @@
 import type { TopicName } from '../../topics/catalog';
 import type { Logger } from '../runtime/logger';
 import type { ProcessorContext } from '../runtime/processor';
+import { withMessageGuard } from '../runtime/message-guard';
 import type { ServiceConfig, ServiceDefinition } from '../runtime/service';
 import { IMPEDANCE_KNOBS, impedanceTuning } from './config';
 import { changelogBounds, committedOffsets, readAckTail, readChangelog, readHeartbeatTail } from './changelog';
 import { entryRefusal } from './changelog-trust';
-import { readFreezeState } from './freeze-restore';
+import { readGateState } from './freeze-restore';
+import { readCopiedBefore } from './copied-before';
+import { topicSpec } from '../../topics/catalog';
 import { impedanceProcessor, type ImpedanceProcessor } from './processor';
 import { connectRedis, RegistryStore } from './registry-store';
 
@@ -37,7 +40,8 @@ export function createImpedanceProcessor(config: ServiceConfig<typeof IMPEDANCE_
     readTail: (partition, from, to) => readHeartbeatTail({ brokers: config.kafkaBrokers, topic: topic('mesh.heartbeats'), codec, validate }, partition, from, to),
     readAckTail: (partition, from, to) => readAckTail({ brokers: config.kafkaBrokers, topic: topic('mesh.agent-acks'), codec, validate }, partition, from, to),
     committedAcks: (partitions) => committedOffsets(config.kafkaBrokers, ctx.groupId, topic('mesh.agent-acks'), partitions),
-    restoreFreeze: (partition) => readFreezeState({ brokers: config.kafkaBrokers, topic: topic('mesh.coordination'), codec, validate, groupId: ctx.groupId }, partition),
+    restoreGate: (partition) => readGateState({ brokers: config.kafkaBrokers, topic: topic('mesh.coordination'), codec, validate, groupId: ctx.groupId }, partition),
+    copiedBefore: readCopiedBefore({ brokers: config.kafkaBrokers, codec, groupId: ctx.groupId, topicPrefix: config.topicPrefix, agentAckPartitions: topicSpec('mesh.agent-acks').partitions }),
   });
   return { ...processor, close: async () => { await processor.close(); redis.disconnect(); } };
 }
@@ -45,7 +49,17 @@ export function createImpedanceProcessor(config: ServiceConfig<typeof IMPEDANCE_
 export const impedanceService: ServiceDefinition<typeof IMPEDANCE_KNOBS> = {
   name: 'impedance',
   knobs: IMPEDANCE_KNOBS,
-  processor: (config, logger, ctx) => createImpedanceProcessor(config, logger, ctx),
+  // Heartbeats and acks are signed by their agents (services/runtime/message-guard.ts); an agent's
+  // heartbeats beyond 10x its baseline rate are throttled. Refusals under the agent's own key id
+  // are copied to mesh.agent-acks for its fold (the fold does not count them yet).
+  processor: async (config, logger, ctx) => {
+    const p = createImpedanceProcessor(config, logger, ctx);
+    const g = await withMessageGuard(p, {
+      config, codec: ctx.codec, logger, producer: 'impedance', abuse: true, ownKeyCopies: 'mesh.agent-acks',
+      verify: { 'mesh.heartbeats': 'HeartbeatReceived', 'mesh.acks': 'AckReceived' },
+    });
+    return { ...p, ...g };
+  },
   // Each batch is a transaction (tens of ms of round trips): at 30,000 agents, 20,000 records
   // per batch halves the per-record commit cost of 5000 (bench/impedance) and is still one
   // kafkajs fetch (4 MiB per partition) and far inside the transaction timeout.

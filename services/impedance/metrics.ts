@@ -8,6 +8,7 @@ export interface ImpedanceMetrics {
   readonly predictionError: Histogram;
   readonly predictions: Counter<'result'>;
   readonly registryWrites: Counter<'kind'>;
+  readonly acksRefused: Counter;
 }
 
 export function createImpedanceMetrics(registry: Registry = new Registry()): ImpedanceMetrics {
@@ -22,6 +23,7 @@ export function createImpedanceMetrics(registry: Registry = new Registry()): Imp
     }),
     predictions: new Counter({ name: 'solvermesh_impedance_predictions_total', help: 'Acks measured: within 50 ms of the prediction or not', labelNames: ['result'], registers }),
     registryWrites: new Counter({ name: 'solvermesh_impedance_registry_agent_writes_total', help: 'Agents sent to Redis: whole (hash, indexes, summary entry) or their summary entry only', labelNames: ['kind'], registers }),
+    acksRefused: new Counter({ name: 'solvermesh_impedance_acks_refused_total', help: 'Acks of agents never heard from, dead-lettered past IMPEDANCE_MAX_PENDING_ACK_AGENTS', registers }),
   };
 }
 

@@ -13,6 +13,8 @@ import { foldAck, healTally, NO_ACKS, type AckTally } from './ack-fold';
 import { OFFLINE_AFTER_US, foldAgentAck, foldHeartbeat, healAgent, releaseAgent, timeoutAgent, type AgentState } from './agent-fold';
 
 export const SUMMARY_EVERY_US = 5_000_000;
+/** Agents not heard from whose acks a partition holds at most (IMPEDANCE_MAX_PENDING_ACK_AGENTS). */
+export const MAX_PENDING_ACK_AGENTS = 50_000;
 
 /** kind 0: offline after 30 s without heartbeat; 1: quarantine release. */
 interface Timer { readonly at: number; readonly agentId: string; readonly kind: 0 | 1 }
@@ -63,6 +65,8 @@ export interface ApplyResult {
   readonly tick?: number;
   /** The heartbeat was not newer than the agent's last one: folded before (apply only). */
   readonly duplicate?: boolean;
+  /** Why the ack was not folded (applyAck only): the processor dead-letters it. */
+  readonly refused?: string;
 }
 
 // Most heartbeats change no state and cross no tick: one shared result for them instead of a
@@ -113,6 +117,9 @@ export class PartitionFold {
    * keeps what it holds past that (a registry write) copies or encodes it first.
    */
   private readonly spares: AgentState[] = [];
+
+  /** `maxPendingAckAgents`: agents not heard from yet whose acks are held; the acks of one more are refused. */
+  constructor(readonly maxPendingAckAgents = MAX_PENDING_ACK_AGENTS) {}
 
   get watermarkUs(): number { return this.watermark; }
   get dirtyCount(): number { return this.registryDirty.size; }
@@ -194,6 +201,11 @@ export class PartitionFold {
     const prev = this.agents.get(ack.agent_id);
     if (!prev) {
       const held = this.pending.get(ack.agent_id);
+      // Checked here, not before the fold, so a new owner replaying the ack tail refuses the same
+      // acks: anyone can ack for made-up agents, and each would be held until its first heartbeat.
+      if (!held && this.pending.size >= this.maxPendingAckAgents) {
+        return { changed: NO_CHANGES, refused: `agent ${ack.agent_id} was never heard from, and the acks of ${this.pending.size} such agents already wait on this partition (IMPEDANCE_MAX_PENDING_ACK_AGENTS)` };
+      }
       const tally = foldAck(held?.tally ?? NO_ACKS, ack, offset);
       if (tally) {
         if (!this.pendingUndo.has(ack.agent_id)) this.pendingUndo.set(ack.agent_id, held);

@@ -8,13 +8,15 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { AckReceived, CoordinationRequested, HeartbeatReceived, MeshHealRequested } from '../../schemas/generated/events';
 import { topicSpec, type TopicName } from '../../topics/catalog';
-import { unreachable } from '../runtime/errors';
+import { poison, unreachable } from '../runtime/errors';
 import { decimal, type Emit, type Processor, type RecordContext } from '../runtime/processor';
 import { ackReactor } from './ack-reactor';
+import { COPIED_SOURCES, type CopiedBeforeFn } from './copied-before';
 import { ackTail, createCheckpointer, heartbeatTail, type CommittedFn, type ReadAckTailFn, type ReadTailFn, type RestoreFn } from './checkpointer';
 import { FoldLifecycle, type OwnedPartition } from './fold-lifecycle';
+import { evolveGate, OPEN_GATE, type GateEvent, type GateState } from './coordination-gate';
 import { refusal, sequencedCopies, type FreezeEvent } from './freeze';
-import { FreezeGate, type RestoreFreezeFn } from './freeze-gate';
+import { SequencedGate, type RestoreGateFn } from './freeze-gate';
 import { copiesInto } from './sequenced-copies';
 import { createImpedanceMetrics, registerBacklogGauge, type ImpedanceMetrics } from './metrics';
 import { PartitionFold, type ApplyResult } from './partition-fold';
@@ -22,6 +24,7 @@ import type { RegistryStore } from './registry-store';
 import { createRegistryWriter } from './registry-writer';
 import { recordDecision, RESTRICTION_INPUT_TYPES } from './restrictions';
 import { scheduleReactor } from './schedule-reactor';
+import { mergeMarks, QUIET_PARTITION_MS, summaryTickOf, type PartitionMark } from './summary-clock';
 import { summaryReactor } from './summary-reactor';
 
 const HEARTBEATS: TopicName = 'mesh.heartbeats';
@@ -43,7 +46,7 @@ export interface ImpedanceProcessorDeps {
   readonly readAckTail?: ReadAckTailFn;
   readonly committedAcks?: CommittedFn;
   readonly logger: Logger;
-  /** The heartbeat partition whose watermark drives the 5 s summaries (one emitter per mesh). */
+  /** The heartbeat partition whose owner emits the 5 s summaries (one emitter per mesh). */
   readonly summaryPartition?: number;
   /** Where the processor's metrics go; the service passes its own so /metrics shows them. */
   readonly registry?: Registry;
@@ -62,12 +65,16 @@ export interface ImpedanceProcessorDeps {
    * costs a full one.
    */
   readonly idleWriteMs?: number;
-  /** A mesh.coordination partition's freeze state at the group's committed offset; without it a partition starts thawed. */
-  readonly restoreFreeze?: RestoreFreezeFn;
+  /** A mesh.coordination partition's gate (freeze, approvals) at the group's committed offset; without it a partition starts open. */
+  readonly restoreGate?: RestoreGateFn<GateState>;
+  /** Agents not heard from whose acks a partition holds (default MAX_PENDING_ACK_AGENTS); acks of more are dead-lettered. */
+  readonly maxPendingAckAgents?: number;
+  /** The inputs already copied onto mesh.agent-acks, when the group lost its offsets of their topics (copied-before.ts). */
+  readonly copiedBefore?: CopiedBeforeFn;
 }
 
 /** The event types the impedance processor takes (AckReceived on mesh.acks and mesh.agent-acks). */
-export const IMPEDANCE_INPUT_TYPES = ['HeartbeatReceived', 'CoordinationRequested', 'AckReceived', ...RESTRICTION_INPUT_TYPES, 'MeshHealRequested'] as const;
+export const IMPEDANCE_INPUT_TYPES = ['HeartbeatReceived', 'CoordinationRequested', 'CoordinationApproved', 'AckReceived', ...RESTRICTION_INPUT_TYPES, 'MeshHealRequested'] as const;
 export const HEAL_COPY_PREFIX = 'mesh-heal:';
 
 export type ImpedanceProcessor = Processor<(typeof IMPEDANCE_INPUT_TYPES)[number]> & {
@@ -94,24 +101,39 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
     store, metrics, log, registryLagMs, checkpointMs, caughtUpMs: deps.caughtUpMs ?? 5000, idleWriteMs, startMs: now(),
   });
   const checkpointer = createCheckpointer({
-    restore: deps.restore, checkpointMs, log,
+    restore: deps.restore, checkpointMs, log, maxPendingAckAgents: deps.maxPendingAckAgents,
     tails: { heartbeats: heartbeatTail(deps.readTail, deps.committed), ...(deps.readAckTail ? { acks: ackTail(deps.readAckTail, deps.committedAcks) } : {}) },
   });
-  const folds = new FoldLifecycle((partition) => ({ partition, fold: new PartitionFold(), registry: writer.cursor(now()), changelog: checkpointer.cursor(now()) }));
+  const folds = new FoldLifecycle((partition) => ({ partition, fold: new PartitionFold(deps.maxPendingAckAgents), registry: writer.cursor(now()), changelog: checkpointer.cursor(now()) }));
   registerBacklogGauge(metrics, () => writer.backlog(folds.all()));
   const schedule = scheduleReactor(store);
-  const gate = new FreezeGate(deps.restoreFreeze);
+  const gate = new SequencedGate<GateState, GateEvent>(OPEN_GATE, evolveGate, deps.restoreGate);
   const coordinationPartitions = topicSpec(COORDINATION).partitions;
   const agentAckPartitions = topicSpec(AGENT_ACKS).partitions;
   const onAck = ackReactor(store, metrics);
   const summaries = summaryReactor(store);
-  /** The summary partition's latest event-time tick in the batch, answered at flush. */
-  let pendingTick: number | undefined;
+  /** An owned partition's watermark crossed a 5 s tick in the batch: summaries are looked at in flush. */
+  let crossed = false;
+  /** The tick of the last summaries emitted, and before the batch (restored when it aborts). */
+  let summarizedTick = -Infinity;
+  let summarizedBefore = -Infinity;
+  /** Records behind each owned heartbeat partition's high watermark at its last commit. */
+  const heartbeatLag = new Map<number, number>();
+  /**
+   * Wall ms of the last batch with heartbeats, and of the first after a quiet spell (or ever): a
+   * partition is not quiet before it had QUIET_PARTITION_MS to show records since heartbeats
+   * resumed (the others' records of a burst may be read first).
+   */
+  let lastBeatsMs = -Infinity;
+  let resumedMs = -Infinity;
+  let beats = false;
   /** Outputs of flush steps that succeeded, kept when a later step fails and flush is retried. */
   let flushed: Emit[] = [];
   const flushedParts = new Set<number>();
   let applied = 0;
   let duplicates = 0;
+  /** Inputs whose copies a run before lost offsets wrote: not copied again. */
+  const copied = new Set<string>();
 
   function stateChanges(res: ApplyResult): readonly Emit[] {
     if (res.changed.length === 0) return NO_EMITS;
@@ -130,7 +152,8 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
     x.registry.lastRecordMs = ctx.timestampMs;
     const res = x.fold.apply(hb);
     if (res.duplicate) duplicates++; else applied++;
-    if (res.tick !== undefined && ctx.partition === summaryPartition) pendingTick = res.tick;
+    if (res.tick !== undefined) crossed = true;
+    beats = true;
     return stateChanges(res);
   }
 
@@ -141,11 +164,17 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
     folds.handled(ctx.partition);
     if (ctx.timestampMs > x.registry.lastRecordMs) x.registry.lastRecordMs = ctx.timestampMs;
     // A number, not a BigInt per record, as onHeartbeat.
-    return stateChanges(x.fold.applyAck(ack, decimal(ctx.offset)));
+    const res = x.fold.applyAck(ack, decimal(ctx.offset));
+    if (res.refused !== undefined) {
+      metrics.acksRefused.inc();
+      throw poison('REJECTED', `${res.refused}: partition ${ctx.partition}`);
+    }
+    return stateChanges(res);
   }
 
   /** A heal on mesh.circuits: copied into every mesh.agent-acks partition; a copy there: folded into the partition's agents. */
   function onHeal(heal: MeshHealRequested, ctx: RecordContext): readonly Emit[] | Promise<readonly Emit[]> {
+    if (ctx.topic === CIRCUITS && copied.has(heal.meta.event_id)) return NO_EMITS;
     if (ctx.topic === CIRCUITS) return copiesInto(AGENT_ACKS, heal, agentAckPartitions, HEAL_COPY_PREFIX);
     if (ctx.topic !== AGENT_ACKS) return NO_EMITS;
     const x = folds.get(ctx.partition);
@@ -169,9 +198,35 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
 
   const drain = () => writer.drain(folds.all());
 
-  /** A request is scheduled unless its partition's log froze the mesh before it (freeze.ts). */
+  /** How far each owned partition's summary entries are in Redis, and when it last got a batch. */
+  const marks = (): PartitionMark[] => [...folds.all()].map((x) => ({
+    partition: x.partition, watermarkUs: x.registry.entriesThroughUs, seenMs: Math.max(x.registry.lastFlush, resumedMs), behind: (heartbeatLag.get(x.partition) ?? 0) > 0,
+  }));
+
+  /**
+   * A partition crossed a 5 s tick. Its owner publishes how far its summary entries are written
+   * (without waiting for the writes); the summary partition's owner writes its own first, then
+   * summarises at the tick every partition reached (summary-clock.ts), once per tick.
+   */
+  async function summarize(): Promise<Emit[]> {
+    if (!folds.has(summaryPartition)) {
+      void drain().then(() => store.writeWatermarks(marks())).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'watermarks not published'));
+      return [];
+    }
+    writer.writeSummaryEntries(folds.all());
+    await drain();
+    const mine = marks();
+    await store.writeWatermarks(mine);
+    const tick = summaryTickOf(mergeMarks(await store.watermarks(), mine), now());
+    if (tick === null || tick <= summarizedTick) return [];
+    const out = await summaries(tick);
+    summarizedTick = tick;
+    return out;
+  }
+
+  /** A request is scheduled unless its partition's log froze the mesh before it (freeze.ts), with the approvals before it. */
   function onCoordination(req: CoordinationRequested, partition: number): readonly Emit[] | Promise<readonly Emit[]> {
-    const decide = (s: Awaited<ReturnType<typeof gate.state>>) => (s.status === 'frozen' ? [refusal(req, s)] : schedule(req));
+    const decide = (s: GateState) => (s.freeze.status === 'frozen' ? [refusal(req, s.freeze)] : schedule(req, s.approved.has(req.meta.correlation_id)));
     const s = gate.state(partition);
     return s instanceof Promise ? s.then(decide) : decide(s);
   }
@@ -182,6 +237,11 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
    */
   function onFreeze(e: FreezeEvent, ctx: RecordContext): readonly Emit[] | Promise<readonly Emit[]> {
     if (ctx.topic === CIRCUITS) return recordDecision(store, e).then(() => sequencedCopies(e, coordinationPartitions));
+    return onGate(e, ctx);
+  }
+
+  /** A freeze copy or an approval in a coordination partition: folded by its gate. */
+  function onGate(e: GateEvent, ctx: RecordContext): readonly Emit[] | Promise<readonly Emit[]> {
     if (ctx.topic !== COORDINATION) return NO_EMITS;
     const folded = gate.fold(ctx.partition, e);
     return folded instanceof Promise ? folded.then(() => NO_EMITS) : NO_EMITS;
@@ -200,10 +260,11 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
       switch (event.type) {
         case 'HeartbeatReceived': return onHeartbeat(event, ctx);
         case 'CoordinationRequested': return onCoordination(event, ctx.partition);
+        case 'CoordinationApproved': return onGate(event, ctx);
         case 'MeshFrozen':
         case 'MeshThawed': return onFreeze(event, ctx);
         case 'MeshHealRequested': return onHeal(event, ctx);
-        case 'AckReceived': return ctx.topic === AGENT_ACKS ? onAgentAck(event, ctx) : onAck(event);
+        case 'AckReceived': return ctx.topic === AGENT_ACKS ? onAgentAck(event, ctx) : copied.has(event.meta.event_id) ? NO_EMITS : onAck(event);
         case 'CircuitStateChanged':
         case 'OperationalModeChanged': return recordDecision(store, event).then(() => NO_EMITS);
         default: return unreachable(event);
@@ -215,11 +276,15 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
         flushed.push(...(await flushPartition(folds.get(p))));
         flushedParts.add(p);
       }
-      if (pendingTick !== undefined) {
-        // The summary reads the registry: let the writes under way land first.
-        await drain();
-        flushed.push(...(await summaries(pendingTick)));
-        pendingTick = undefined;
+      if (beats) {
+        const t = now();
+        if (t - lastBeatsMs >= QUIET_PARTITION_MS) resumedMs = t;
+        lastBeatsMs = t;
+        beats = false;
+      }
+      if (crossed) {
+        flushed.push(...(await summarize()));
+        crossed = false;
       }
       writer.flushEnded(now());
       if (applied > 0) metrics.heartbeats.inc({ result: 'applied' }, applied);
@@ -227,30 +292,38 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
       applied = 0;
       duplicates = 0;
       folds.batchFlushed();
+      summarizedBefore = summarizedTick;
       const out = flushed;
       flushed = [];
       flushedParts.clear();
       return out;
     },
-    onCommitted({ topic, partition }) {
+    onCommitted({ topic, partition, lag }) {
+      if (topic === HEARTBEATS && lag !== undefined) heartbeatLag.set(partition, lag);
       if (topic !== HEARTBEATS && topic !== AGENT_ACKS) return;
       const x = folds.committed(partition);
       if (x) checkpointer.committed(x, now());
     },
     onAbort() {
       gate.aborted();
+      crossed = false;
+      beats = false;
+      summarizedTick = summarizedBefore;
       flushed = [];
       flushedParts.clear();
       applied = 0;
       duplicates = 0;
-      for (const x of folds.aborted()) {
-        checkpointer.aborted(x);
-        if (x.partition === summaryPartition) pendingTick = undefined;
-      }
+      for (const x of folds.aborted()) checkpointer.aborted(x);
     },
     async onAssigned(list) {
       warnUnlessCoAssigned(list, log);
       await gate.assigned(list.filter((x) => x.topic === COORDINATION).map((x) => x.partition));
+      const sources = list.filter((x) => COPIED_SOURCES.includes(x.topic as TopicName));
+      const before = sources.length > 0 ? await deps.copiedBefore?.(sources) : undefined;
+      if (before) {
+        for (const id of before) copied.add(id);
+        log.warn({ sources, copies: before.size }, 'no committed offset for a copied input: the copies already on mesh.agent-acks are not written again');
+      }
       const owned = list.filter((x) => x.topic === HEARTBEATS || x.topic === AGENT_ACKS).map((x) => x.partition);
       const ps = [...new Set(owned)].sort((a, b) => a - b).filter((p) => !folds.has(p));
       if (ps.length === 0) return;
@@ -264,7 +337,7 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
     },
     onRevoked(list) {
       gate.revoked(list.filter((x) => x.topic === COORDINATION).map((x) => x.partition));
-      for (const x of list) if (x.topic === HEARTBEATS || x.topic === AGENT_ACKS) folds.revoked(x.partition);
+      for (const x of list) if (x.topic === HEARTBEATS || x.topic === AGENT_ACKS) { folds.revoked(x.partition); heartbeatLag.delete(x.partition); }
     },
     ...(idleWriteMs > 0 ? {
       punctuation: {

@@ -4,6 +4,8 @@
 //   z:class:<c> z:cluster:<id> z:sector:<id> z:cap:<c>   sorted sets, score = impedance score
 //   summary                hash agent id -> "score|state|last_hb_us|cluster|sector|drift" (one
 //                          HGETALL feeds the 5 s summaries)
+//   watermarks             hash heartbeat partition -> "watermark_us|seen_ms|behind": how far its owner's
+//                          summary entries are written (summary-clock.ts)
 //   built:<partition>      marker: this heartbeat partition's agents are in the registry
 //   acc:<5-min bucket>     prediction-accuracy counters; ackseen:<message id> dedupes acks
 // Writes are Lua calls (one per chunk of agents, the agents as one JSON array of strings, 16
@@ -15,11 +17,14 @@
 // again, and a revision-only guard kept the previous log's agents (a mesh demo once showed
 // 1,997 of 29,940 agents active, their last heartbeats stale).
 import Redis from 'ioredis';
-import type { AgentClass, AgentOperationalState } from '../../schemas/generated/events';
+import { AGENT_CLASS_SYMBOLS, type AgentClass, type AgentOperationalState } from '../../schemas/generated/events';
+import { redisAuth } from '../runtime/credentials';
 import { transient } from '../runtime/errors';
 import { ACCURACY_BUCKET_MS, ACCURACY_WINDOW_BUCKETS, histogramQuantileMs, type AckMeasure } from './accuracy';
 import type { AgentState } from './agent-fold';
+import { circuitOpen as circuitOpen_, readRestrictions } from './restrictions';
 import type { ScheduleAgent } from './schedule';
+import type { PartitionMark } from './summary-clock';
 import type { AgentSnapshot, PredictionAccuracy } from './summaries';
 
 const APPLY = `
@@ -154,7 +159,7 @@ type WithScripts = Redis & {
 export function connectRedis(url: string): Redis {
   // Fail fast while Redis is down: the runner retries with backoff and then aborts the batch,
   // which is consumed again, so nothing waits in an unbounded offline queue.
-  return new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: true, lazyConnect: false, connectTimeout: 2000, commandTimeout: 5000 });
+  return new Redis(url, { ...redisAuth(), maxRetriesPerRequest: 1, enableOfflineQueue: true, lazyConnect: false, connectTimeout: 2000, commandTimeout: 5000 });
 }
 
 /** Index of the next '|' in v from `from`, or v.length (a missing field then reads as ''). */
@@ -253,6 +258,23 @@ export class RegistryStore {
     try { return (await this.r.exists(this.key(`built:${partition}`))) === 1; } catch (err) { throw storeDown('read marker', err); }
   }
 
+  /** Publishes how far the owned partitions' summary entries are written (after they are). */
+  async writeWatermarks(marks: readonly PartitionMark[]): Promise<void> {
+    const flat = marks.filter((m) => Number.isFinite(m.watermarkUs)).flatMap((m) => [String(m.partition), `${m.watermarkUs}|${m.seenMs}|${m.behind ? 1 : 0}`]);
+    if (flat.length === 0) return;
+    try { await this.r.hset(this.key('watermarks'), ...flat); } catch (err) { throw storeDown('write watermarks', err); }
+  }
+
+  /** Every partition's published watermark. */
+  async watermarks(): Promise<PartitionMark[]> {
+    let h: Record<string, string>;
+    try { h = await this.r.hgetall(this.key('watermarks')); } catch (err) { throw storeDown('read watermarks', err); }
+    return Object.entries(h).map(([p, v]) => {
+      const [wm, seen, behind] = v.split('|');
+      return { partition: Number(p), watermarkUs: Number(wm), seenMs: Number(seen), behind: behind === '1' };
+    });
+  }
+
   /** Every agent's compact entry (one HGETALL). */
   async snapshots(): Promise<AgentSnapshot[]> {
     // The raw reply (field, value, ...): ioredis's hgetall builds an object of 30,000 keys first.
@@ -304,26 +326,41 @@ export class RegistryStore {
   /** Members of an index: z:class:<c>, z:cluster:<id>, z:sector:<id>, z:cap:<c>. */
   async members(kind: 'class' | 'cluster' | 'sector' | 'capability', value: string): Promise<string[]> {
     const k = kind === 'capability' ? 'cap' : kind;
+    // `class:D` (the selectors' letter) names the index of CLASS_D_GPU.
+    if (kind === 'class' && /^[A-F]$/.test(value)) value = AGENT_CLASS_SYMBOLS.find((c) => c.startsWith(`CLASS_${value}_`)) ?? value;
     try { return await this.r.zrange(this.key(`z:${k}:${value}`), 0, -1); } catch (err) { throw storeDown('read index', err); }
   }
 
-  /** The `count` lowest-impedance ACTIVE agents with a capability (seed 002 §4.3 find_best_agents_for_capability). */
+  /**
+   * The `count` lowest-impedance ACTIVE agents with a capability (seed 002 §4.3
+   * find_best_agents_for_capability), leaving out those behind an OPEN breaker (§6.2 is_routable).
+   */
   async best(capability: string, count: number, maxImpedance = 500): Promise<RoutedAgent[]> {
+    return (await this.route(capability, count, maxImpedance)).agents;
+  }
+
+  /** best(), and the agents it left out because their cluster, sector or the mesh has an OPEN breaker. */
+  async route(capability: string, count: number, maxImpedance = 500): Promise<{ agents: RoutedAgent[]; circuitOpen: RoutedAgent[] }> {
+    const r = await readRestrictions(this);
     const out: RoutedAgent[] = [];
+    const circuitOpen: RoutedAgent[] = [];
     const page = Math.max(count * 2, 16);
     for (let offset = 0; out.length < count; offset += page) {
-      const ids = await this.r.zrangebyscore(this.key(`z:cap:${capability}`), '-inf', maxImpedance, 'LIMIT', offset, page);
+      let ids: string[];
+      try { ids = await this.r.zrangebyscore(this.key(`z:cap:${capability}`), '-inf', maxImpedance, 'LIMIT', offset, page); } catch (err) { throw storeDown('read index', err); }
       if (ids.length === 0) break;
       const p = this.r.pipeline();
-      for (const id of ids) p.hmget(this.key(`agent:${id}`), 'state', 'score', 'class', 'cluster');
+      for (const id of ids) p.hmget(this.key(`agent:${id}`), 'state', 'score', 'class', 'cluster', 'sector');
       const res = (await p.exec()) ?? [];
       ids.forEach((id, i) => {
         const f = res[i]?.[1] as Array<string | null> | undefined;
-        if (out.length < count && f && f[0] === 'A') out.push({ agentId: id, score: Number(f[1]), agentClass: f[2] as AgentClass, clusterId: f[3] ?? '' });
+        if (out.length >= count || !f || f[0] !== 'A') return;
+        const a = { agentId: id, score: Number(f[1]), agentClass: f[2] as AgentClass, clusterId: f[3] ?? '' };
+        if (circuitOpen_(r, { clusterId: a.clusterId, sectorId: f[4] ?? '' })) circuitOpen.push(a); else out.push(a);
       });
       if (ids.length < page) break;
     }
-    return out;
+    return { agents: out, circuitOpen };
   }
 
   /** Counts one ack once (by message id and agent); returns false for a duplicate. */

@@ -56,6 +56,8 @@ export interface RegistryCursor {
   readonly unwritten: Set<string>;
   /** Redis lost the partition: every agent is written again. */
   rebuild: boolean;
+  /** The fold's watermark (µs) when the last write that succeeded started: Redis's summary entries are at least that far. */
+  entriesThroughUs: number;
 }
 
 /** What the writer needs of an owned partition. */
@@ -95,6 +97,8 @@ export interface RegistryWriter {
    * failed write left (Redis was down), one write at a time.
    */
   writeIdle<X extends Projected>(owned: Iterable<X>, nowMs: number, busy: (x: X) => boolean): void;
+  /** Starts writing the summary entries of every owned partition's unwritten agents (before a summary). */
+  writeSummaryEntries(owned: Iterable<Projected>): void;
   /** Agents whose latest state is not known to be in Redis yet. */
   backlog(owned: Iterable<Projected>): number;
   drain(owned: Iterable<Projected>): Promise<void>;
@@ -129,7 +133,8 @@ export function createRegistryWriter(o: RegistryWriterOptions): RegistryWriter {
     for (const a of fold.dirtyAgentsForRegistry()) set.add(a.agentId);
     fold.registryWritten();
     c.unwritten.clear();
-    if (set.size === 0) return;
+    const wm = fold.watermarkUs;
+    if (set.size === 0) { reached(c, wm, Promise.resolve()); return; }
     const ids = [...set].sort();
     const agents = ids.map((id) => fold.agents.get(id)).filter((a): a is AgentState => a !== undefined);
     c.writing++;
@@ -141,6 +146,20 @@ export function createRegistryWriter(o: RegistryWriterOptions): RegistryWriter {
       },
     ).finally(() => { c.writing--; });
     c.inflight = Promise.all([c.inflight, done]).then(() => undefined);
+    reached(c, wm, succeeded(done, ids, c));
+  }
+
+  /** The write's outcome: resolves when its agents were written (none put back in `unwritten`). */
+  function succeeded(done: Promise<void>, ids: readonly string[], c: RegistryCursor): Promise<void> {
+    return done.then(() => { if (ids.some((id) => c.unwritten.has(id))) throw new Error('write failed'); });
+  }
+
+  /** Once the writes under way and `ok` succeed, Redis holds the partition's entries as of `wm`. */
+  function reached(c: RegistryCursor, wm: number, ok: Promise<void>): void {
+    // In the inflight chain, so whoever waits for the writes (drain) sees it.
+    c.inflight = Promise.all([c.inflight, ok.then(() => true, () => false)]).then(([, good]) => {
+      if (good && wm > c.entriesThroughUs) c.entriesThroughUs = wm;
+    });
   }
 
   /**
@@ -150,22 +169,22 @@ export function createRegistryWriter(o: RegistryWriterOptions): RegistryWriter {
   function startSummaryWrite({ partition: p, fold, registry: c }: Projected): void {
     const agents = fold.dirtyAgentsForRegistry();
     for (const id of c.unwritten) { const a = fold.agents.get(id); if (a) agents.push(a); }
-    if (agents.length === 0) return;
+    const wm = fold.watermarkUs;
+    if (agents.length === 0) { reached(c, wm, Promise.resolve()); return; }
     metrics.registryWrites.inc({ kind: 'summary' }, agents.length);
     const all: Array<Promise<number>> = [];
     // Encoded now, as write() does.
     for (let i = 0; i < agents.length; i += WRITE_CHUNK) all.push(store.writeSummaries(agents.slice(i, i + WRITE_CHUNK)));
-    const done = Promise.all(all).then(
-      () => undefined,
-      (err: unknown) => { log.debug({ partition: p, agents: agents.length, err: (err as Error).message }, 'summary entries write failed; the full write carries them'); },
-    );
+    const sent = Promise.all(all).then(() => undefined);
+    const done = sent.catch((err: unknown) => { log.debug({ partition: p, agents: agents.length, err: (err as Error).message }, 'summary entries write failed; the full write carries them'); });
     c.inflight = Promise.all([c.inflight, done]).then(() => undefined);
+    reached(c, wm, sent);
   }
 
   return {
     cursor: (nowMs) => ({
       lastRecordMs: 0, lastWrite: nowMs, lastSummaryWrite: nowMs, lastFlush: nowMs,
-      inflight: Promise.resolve(), writing: 0, unwritten: new Set(), rebuild: false,
+      inflight: Promise.resolve(), writing: 0, unwritten: new Set(), rebuild: false, entriesThroughUs: -Infinity,
     }),
 
     batchFlushed(x, t, checkpointDue) {
@@ -200,13 +219,14 @@ export function createRegistryWriter(o: RegistryWriterOptions): RegistryWriter {
       }
     },
 
-    async restored({ partition: p, fold }) {
+    async restored({ partition: p, fold, registry: c }) {
       try {
         const rebuild = !(await store.isBuilt(p));
         if (rebuild) fold.touchAll();
         const agents = fold.dirtyAgentsForRegistry();
         if (agents.length > 0) await write(p, agents);
         fold.registryWritten();
+        c.entriesThroughUs = fold.watermarkUs;
         if (rebuild) {
           await store.markBuilt(p);
           log.info({ partition: p, agents: agents.length }, 'registry rebuilt from the changelog');
@@ -228,6 +248,10 @@ export function createRegistryWriter(o: RegistryWriterOptions): RegistryWriter {
         startWrite(x);
         c.lastWrite = t;
       }
+    },
+
+    writeSummaryEntries(owned) {
+      for (const x of owned) startSummaryWrite(x);
     },
 
     backlog(owned) {

@@ -1,7 +1,8 @@
 // What the guardian's decisions forbid the schedules (seed 002 §6.2 is_routable, §6.3 modes,
 // seed 003 read-only minority): agents behind an OPEN cluster, sector or mesh breaker are SKIPped
 // with CIRCUIT_OPEN; in DEGRADED_MODERATE a scatter over 1000 agents is refused; in
-// DEGRADED_SEVERE and EMERGENCY only critical requests pass. A frozen mesh schedules nothing, but
+// DEGRADED_SEVERE only critical requests an operator approved pass (coordination-gate.ts), in
+// EMERGENCY only critical requests. A frozen mesh schedules nothing, but
 // that is decided where the freeze stands in the request's own partition (freeze.ts), not here:
 // the hash's `frozen` is for the status only.
 //
@@ -65,10 +66,16 @@ export function circuitOpen(r: Restrictions, a: Pick<ScheduleAgent, 'clusterId' 
   return r.open.has('GLOBAL:global') || r.open.has(`SECTOR:${a.sectorId}`) || r.open.has(`CLUSTER:${a.clusterId}`);
 }
 
-/** Why the whole request is refused, or null when it may be scheduled. */
-export function refusal(r: Restrictions, req: CoordinationRequested, targets: number): string | null {
+/**
+ * Why the whole request is refused, or null when it may be scheduled. `approved`: an operator's
+ * CoordinationApproved for its correlation id came before it in its partition.
+ */
+export function refusal(r: Restrictions, req: CoordinationRequested, targets: number, approved = false): string | null {
   if ((r.mode === 'DEGRADED_SEVERE' || r.mode === 'EMERGENCY') && req.priority < CRITICAL_PRIORITY) {
     return `${r.mode}: critical operations only (priority ${req.priority} < ${CRITICAL_PRIORITY})`;
+  }
+  if (r.mode === 'DEGRADED_SEVERE' && !approved) {
+    return `DEGRADED_SEVERE: operator approval required: approve a new correlation id (solvermesh mesh approve <id>) and send the request under it (--correlation-id <id>)`;
   }
   if (r.mode === 'DEGRADED_MODERATE' && targets > MODERATE_SCATTER_LIMIT) {
     return `DEGRADED_MODERATE: scatter operations over ${MODERATE_SCATTER_LIMIT} agents are disabled (${targets} targets)`;

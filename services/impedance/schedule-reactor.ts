@@ -14,7 +14,8 @@ const SCHEDULES: TopicName = 'mesh.schedules';
 /** Distinct selectors one request may name (each is a read of a registry index). */
 export const MAX_SELECTORS = 1024;
 
-export function scheduleReactor(store: RegistryStore): (req: CoordinationRequested) => Promise<Emit[]> {
+/** `approved`: an operator approved the request's correlation id ahead of it (coordination-gate.ts). */
+export function scheduleReactor(store: RegistryStore): (req: CoordinationRequested, approved: boolean) => Promise<Emit[]> {
   /**
    * Agent ids, selectors resolved through the registry's indexes: each selector once, each agent
    * once, in first-seen order. Selectors that expand past maxTargets agents, or more than
@@ -35,10 +36,10 @@ export function scheduleReactor(store: RegistryStore): (req: CoordinationRequest
     return [...out];
   }
 
-  return async (req) => {
+  return async (req, approved) => {
     const targets = await targetsOf(req);
     const r = await readRestrictions(store);
-    const refused = refusal(r, req, targets.length);
+    const refused = refusal(r, req, targets.length, approved);
     if (refused !== null) return [{ topic: SCHEDULES, key: req.meta.correlation_id, event: refusedSchedule(req, refused) }];
     const agents = await store.scheduleAgents(targets);
     const chunks = computeSchedule(req, targets, (id) => agents.get(id), SCHEDULE_CHUNK, (a) => circuitOpen(r, a));

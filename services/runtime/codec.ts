@@ -6,6 +6,7 @@ import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type avro from 'avsc';
 import { loadEventSchemas, type EventSchema } from '../../schemas/catalog';
 import type { SolvermeshEvent } from '../../schemas/generated/events';
+import { registryAuth } from './credentials';
 import { poison, transient, SolvermeshError } from './errors';
 import { registryAdmin, type RegistryAdmin } from './registry-admin';
 import { DEFAULT_UNKNOWN_ID_POLICY, UnknownSchemaIds, type UnknownIdPolicy } from './unknown-schema-ids';
@@ -32,6 +33,8 @@ export interface CodecOptions {
   readonly unknownIds?: UnknownIdPolicy;
   /** Wall clock for the unknown-id policy (infrastructure timing, not event time). */
   readonly clock?: () => number;
+  /** Where the registry credentials are read (credentials.ts); the process's environment by default. */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 export class EventCodec {
@@ -50,8 +53,9 @@ export class EventCodec {
   private readonly clock: () => number;
 
   constructor(registryUrl: string, schemas: Map<string, EventSchema> = loadEventSchemas(), opts: CodecOptions = {}) {
-    this.registry = new SchemaRegistry({ host: registryUrl, clientId: 'solvermesh', retry: { retries: 2 } });
-    this.admin = registryAdmin(registryUrl);
+    const auth = registryAuth(opts.env);
+    this.registry = new SchemaRegistry({ host: registryUrl, clientId: 'solvermesh', retry: { retries: 2 }, ...(auth ? { auth } : {}) });
+    this.admin = registryAdmin(registryUrl, opts.env);
     this.clock = opts.clock ?? Date.now;
     this.unknownIds = new UnknownSchemaIds(opts.unknownIds ?? DEFAULT_UNKNOWN_ID_POLICY, this.clock());
     this.schemas = schemas;
@@ -85,10 +89,14 @@ export class EventCodec {
   }
 
   /**
-   * Registering an identical schema again returns its existing id. A new subject gets the
+   * A schema registered already is looked up, which changes nothing: where only the operator
+   * may register (the secured stack's registry proxy), a service finds the ids the operator's
+   * `solvermesh schemas register` created. Otherwise it is registered: a new subject gets the
    * catalog's level; the level of an existing one (perhaps set by an operator) is left alone.
    */
   private async registerOnce(subject: string, schema: EventSchema): Promise<number> {
+    const known = await this.admin.lookup(subject, schema.schema);
+    if (known !== undefined) return known;
     const isNew = (await this.admin.versions(subject)).length === 0;
     const id = await this.admin.register(subject, schema.schema);
     if (isNew) await this.admin.setCompatibility(subject, COMPATIBILITY_LEVEL);

@@ -1,6 +1,7 @@
 // The runtime's own configuration, declared as knobs (knobs.ts) and read only from the
 // environment, validated once at start.
 import { randomUUID } from 'node:crypto';
+import { CREDENTIAL_KNOBS } from './credentials';
 import { defaultText, readKnobs, type KnobDecls, type KnobValues } from './knobs';
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -25,6 +26,9 @@ export const RUNTIME_KNOBS = {
   maxEventTimeSkewMs: { env: 'MAX_EVENT_TIME_SKEW_MS', kind: 'int', default: 300_000, min: 0, max: 31_536_000_000, doc: 'How far a record\'s event time (`meta.occurred_at`) may be ahead of its Kafka timestamp; a record further ahead goes to the DLQ (EVENT_TIME_SKEW) instead of moving its partition\'s watermark (every session evicted, every agent offline). Keep it under the impedance offline timeout (30 s) where producers\' clocks are synchronised.' },
   maxEventTimeAgeMs: { env: 'MAX_EVENT_TIME_AGE_MS', kind: 'int', default: 157_680_000_000, min: 0, max: 3_153_600_000_000, doc: 'How far a record\'s event time may be behind its Kafka timestamp (default 5 years): catches zero, negative and milliseconds-for-microseconds times, while copies and ticks a service writes as it catches up keep their older event time.' },
   maxRecordBytes: { env: 'MAX_RECORD_BYTES', kind: 'int', default: 1_000_000, min: 1024, max: 100_000_000, doc: 'Largest record value a service decodes and the CLI and gateway produce (librdkafka\'s message.max.bytes, which the services\' producers keep); a larger input goes to the DLQ (OVERSIZED), its copy cut to fit with the original size in a header.' },
+  meshSigning: { env: 'MESH_SIGNING', kind: 'enum', values: ['required', 'off'], default: 'required', doc: 'Signed agent messages (seed 002 §9.1): `required` verifies every heartbeat, ack and verifier vote against the sender\'s keys on mesh.agent-keys and its sequence, and refuses unsigned ones (dead letter + HASH_MISMATCH conflict); senders sign. `off` (load tests only): nobody signs or verifies; heartbeat rate limiting still runs.' },
+  keysPollMs: { env: 'KEYS_POLL_MS', kind: 'int', default: 2000, min: 0, max: 600_000, doc: 'How often a verifying service reads mesh.agent-keys for rotations and revocations, ms (0: only when a message names a key it does not know).' },
+  ...CREDENTIAL_KNOBS,
   topicPrefix: { env: 'TOPIC_PREFIX', kind: 'string', default: '', doc: 'Prefix for every topic name (tests and tenants are isolated by it).' },
 } as const satisfies KnobDecls;
 

@@ -2,8 +2,11 @@
 // bit for bit, bytes byte for byte; fields that hold wall-clock durations are skipped (they are
 // measurements of the run, not facts derived from the inputs).
 
-/** Fields of derived events that time the work on the wall clock. */
-export const WALL_CLOCK_FIELDS: ReadonlySet<string> = new Set(['iteration_time_ms', 'verification_time_ms']);
+/**
+ * Fields of derived events that time the work on the wall clock, and the sender's signature and
+ * sequence a signed vote gets at the edge (services/identity): the pure core recomputes neither.
+ */
+export const WALL_CLOCK_FIELDS: ReadonlySet<string> = new Set(['iteration_time_ms', 'verification_time_ms', 'sender_seq', 'signature']);
 
 export interface Difference {
   readonly path: string;

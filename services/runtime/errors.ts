@@ -1,5 +1,6 @@
 // One error hierarchy for the whole system. Every error carries a stable code and says whether
 // retrying can help; the runner retries only retriable errors and dead-letters the rest.
+import type { Emit } from './processor';
 
 export const ERROR_CODES = [
   'CONFIG_INVALID',
@@ -12,6 +13,13 @@ export const ERROR_CODES = [
   'OVERSIZED',
   'AMPLIFICATION',
   'REJECTED',
+  'UNSIGNED',
+  'UNKNOWN_KEY',
+  'KEY_EXPIRED',
+  'FORGED',
+  'REPLAYED',
+  'THROTTLED',
+  'PAYLOAD_HASH_MISMATCH',
   'REGISTRY_UNAVAILABLE',
   'KAFKA_UNAVAILABLE',
   'STORE_UNAVAILABLE',
@@ -35,6 +43,17 @@ export class SolvermeshError extends Error {
 /** The record itself is bad: retrying cannot help, it goes to the dead-letter topic. */
 export const poison = (code: ErrorCode, message: string, cause?: unknown) =>
   new SolvermeshError(code, message, { retriable: false, cause });
+
+/**
+ * A record refused on purpose (a forged or replayed message): dead-lettered like poison, and
+ * `emits` (the report of it) are produced in the same transaction.
+ */
+export class RecordRefused extends SolvermeshError {
+  constructor(code: ErrorCode, message: string, readonly emits: readonly Emit[]) {
+    super(code, message, { retriable: false });
+    this.name = 'RecordRefused';
+  }
+}
 
 /** A dependency is down or slow: retry (bounded), never dead-letter. */
 export const transient = (code: ErrorCode, message: string, cause?: unknown) =>

@@ -61,6 +61,7 @@ export function knobMarkdown(decls: KnobDecls): string {
 }
 
 function shown(knob: Knob, value: unknown): string {
+  if (knob.kind === 'string' && knob.secret && value !== '') return '***';
   if (knob.kind === 'list' && Array.isArray(value)) return value.join(',');
   if (knob.kind === 'url' && typeof value === 'string') return withoutPassword(value);
   return String(value);

@@ -31,6 +31,8 @@ export interface StringKnob extends KnobBase {
   /** A function gives a value per process (a random instance id); `defaultDoc` says what it is. */
   readonly default: string | (() => string);
   readonly defaultDoc?: string;
+  /** A password or token: listings show `***` for a value set. */
+  readonly secret?: boolean;
 }
 
 export interface EnumKnob extends KnobBase {

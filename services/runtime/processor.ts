@@ -12,6 +12,8 @@ export interface RecordContext {
   /** Broker/producer timestamp of the record, ms since epoch. */
   readonly timestampMs: number;
   readonly key: string | null;
+  /** The record's bytes as written (a signature is checked against them); absent in hand-made contexts. */
+  readonly value?: Buffer | null;
 }
 
 export interface Emit {
@@ -45,8 +47,11 @@ export interface Processor<T extends EventType = EventType> {
    * state folded from it can be taken back; its records will be consumed again.
    */
   onAbort?(): void | Promise<void>;
-  /** Called after a batch's outputs and offsets committed. `lastOffset` is its last record. */
-  onCommitted?(batch: { topic: string; partition: number; lastOffset: string }): void;
+  /**
+   * Called after a batch's outputs and offsets committed. `lastOffset` is its last record; `lag`,
+   * the records behind the partition's high watermark the consumer knew then (absent: unknown).
+   */
+  onCommitted?(batch: { topic: string; partition: number; lastOffset: string; lag?: number }): void;
   /** Partitions (logical topic names) this instance now owns; restore their state here. */
   onAssigned?(partitions: ReadonlyArray<{ topic: string; partition: number }>): void | Promise<void>;
   /** Partitions this instance no longer owns; drop their state. */

@@ -1,6 +1,7 @@
 // The schema registry's subject API (Confluent-compatible), for registering the catalog,
 // checking changes against every registered version, and telling an unknown id from a
 // registry that cannot answer.
+import { basicAuthHeader, registryAuth } from './credentials';
 import { transient, poison } from './errors';
 
 export interface RegistryAdmin {
@@ -9,6 +10,8 @@ export interface RegistryAdmin {
   schemaExists(id: number): Promise<boolean>;
   versions(subject: string): Promise<Array<{ version: number; id: number; schema: Record<string, unknown> }>>;
   register(subject: string, schema: Record<string, unknown>): Promise<number>;
+  /** The id of `schema` under `subject` when it is registered there, else undefined (changes nothing). */
+  lookup(subject: string, schema: Record<string, unknown>): Promise<number | undefined>;
   setCompatibility(subject: string, level: string): Promise<void>;
   /** The subject's compatibility level (Apicurio answers the global default when none is set). */
   compatibility(subject: string): Promise<string | null>;
@@ -46,13 +49,15 @@ function answersAboutTheRequest(status: number, registryCode: number | undefined
   return status !== 404 || registryCode !== undefined;
 }
 
-export function registryAdmin(baseUrl: string): RegistryAdmin {
+export function registryAdmin(baseUrl: string, env?: NodeJS.ProcessEnv): RegistryAdmin {
+  const auth = registryAuth(env);
+  const authorization: Record<string, string> = auth ? { authorization: basicAuthHeader(auth) } : {};
   const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
     let res: Response;
     try {
       res = await fetch(`${baseUrl}${path}`, {
         method,
-        headers: { accept: CONTENT, ...(body ? { 'content-type': CONTENT } : {}) },
+        headers: { accept: CONTENT, ...authorization, ...(body ? { 'content-type': CONTENT } : {}) },
         ...(body ? { body: JSON.stringify(body) } : {}),
       });
     } catch (err) {
@@ -95,6 +100,14 @@ export function registryAdmin(baseUrl: string): RegistryAdmin {
         const r = await call<{ version: number; id: number; schema: string }>('GET', `/subjects/${enc(subject)}/versions/${v}`);
         return { version: r.version, id: r.id, schema: JSON.parse(r.schema) as Record<string, unknown> };
       }));
+    },
+    lookup: async (subject, schema) => {
+      try {
+        return (await call<{ id: number }>('POST', `/subjects/${enc(subject)}`, { schema: JSON.stringify(schema) })).id;
+      } catch (err) {
+        if (registryNotFound(err)) return undefined;
+        throw err;
+      }
     },
     register: async (subject, schema) => (await call<{ id: number }>('POST', `/subjects/${enc(subject)}/versions`, { schema: JSON.stringify(schema) })).id,
     setCompatibility: async (subject, level) => {

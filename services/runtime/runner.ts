@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { EventType, SolvermeshEvent } from '../../schemas/generated/events';
 import type { EventCodec } from './codec';
 import { deadLetter } from './dead-letter';
-import { errorCode, errorMessage, isRetriable, poison } from './errors';
+import { errorCode, errorMessage, isRetriable, poison, RecordRefused } from './errors';
 import { eventTimeSkew, type EventTimeBound } from './event-time';
 import { keyOfTopic, misKeyed, type KeyOf } from './record-key';
 import type { BatchContext, ConsumerTuning, InRecord, KafkaEngine, OutRecord, PartitionBatch, PartitionProgress, TransactionalConsumer } from './kafka/types';
@@ -178,7 +178,7 @@ export class ProcessorRunner {
     if (p) metrics.lag.set({ topic: this.logical(batch.topic), partition: String(batch.partition) }, p.lag);
     void produced;
     const last = batch.records[batch.records.length - 1];
-    if (last) this.opts.processor.onCommitted?.({ topic: this.logical(batch.topic), partition: batch.partition, lastOffset: last.offset });
+    if (last) this.opts.processor.onCommitted?.({ topic: this.logical(batch.topic), partition: batch.partition, lastOffset: last.offset, ...(p ? { lag: p.lag } : {}) });
   }
 
   /** Exposed for tests that drive a batch without a broker. */
@@ -226,12 +226,12 @@ export class ProcessorRunner {
       emits = this.attempt(record, topic);
     } catch (err) {
       end?.();
-      return isRetriable(err) ? this.retryRecord(record, topic, err) : [this.deadLettered(record, topic, err)];
+      return isRetriable(err) ? this.retryRecord(record, topic, err) : this.deadLetters(record, topic, err);
     }
     if (isPromise(emits)) {
       return emits.then(
         (e) => this.encodeRecord(record, topic, e),
-        (err: unknown) => (isRetriable(err) ? this.retryRecord(record, topic, err) : [this.deadLettered(record, topic, err)]),
+        (err: unknown) => (isRetriable(err) ? this.retryRecord(record, topic, err) : this.deadLetters(record, topic, err)),
       ).finally(() => end?.());
     }
     end?.();
@@ -263,7 +263,7 @@ export class ProcessorRunner {
       emits = await this.withRetries(() => this.attempt(record, topic), first);
     } catch (err) {
       if (isRetriable(err)) throw err;
-      return [this.deadLettered(record, topic, err)];
+      return this.deadLetters(record, topic, err);
     }
     return this.encodeRecord(record, topic, emits);
   }
@@ -287,6 +287,20 @@ export class ProcessorRunner {
     } catch (err) {
       return failed(err);
     }
+  }
+
+  /** The dead letter, and the report of a record refused on purpose (RecordRefused) beside it. */
+  private deadLetters(record: InRecord, topic: string, err: unknown): readonly OutRecord[] | Promise<readonly OutRecord[]> {
+    const dlq = this.deadLettered(record, topic, err);
+    if (!(err instanceof RecordRefused) || err.emits.length === 0) return [dlq];
+    const out: OutRecord[] = [dlq];
+    for (const e of err.emits) {
+      const physical = this.physical(e.topic);
+      const value = this.opts.codec.encodeKnown(physical, e.event);
+      if (value === undefined) return this.encode(err.emits).then((rest) => [dlq, ...rest]);
+      out.push({ topic: physical, key: e.key, value });
+    }
+    return out;
   }
 
   private deadLettered(record: InRecord, topic: string, err: unknown): OutRecord {
@@ -347,6 +361,9 @@ class LazyContext implements RecordContext {
   get key(): string | null {
     const k = this.#record.key;
     return k ? k.toString('utf8') : null;
+  }
+  get value(): Buffer | null {
+    return this.#record.value ?? null;
   }
 }
 

@@ -15,6 +15,7 @@
 // own event time, once the service has caught up with what the simulator sent.
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
+import { kafkajsConfig } from '../runtime/credentials';
 import { allTopicSpecs } from '../../topics/catalog';
 import { applyTopics } from '../../topics/apply';
 import { EventSender } from '../cli/event-sender';
@@ -40,6 +41,8 @@ export interface MeshDemoOptions {
   /** A coordination request to one cluster every this many ms (default 5 s). */
   readonly coordinateEveryMs?: number;
   readonly env?: NodeJS.ProcessEnv;
+  /** Run `startMsBeforeEnd` before the simulation ends, while the agents still answer; its result comes back as `finale`. */
+  readonly finale?: { readonly startMsBeforeEnd: number; readonly run: (config: RuntimeConfig) => Promise<string[]> };
 }
 
 export async function runMeshDemo(o: MeshDemoOptions): Promise<MeshDemoResult> {
@@ -66,8 +69,16 @@ export async function runMeshDemo(o: MeshDemoOptions): Promise<MeshDemoResult> {
   const coordinator = await coordinateEvery(config, [...new Set(mesh.map((a) => a.clusterId))], o.coordinateEveryMs ?? 5_000);
   try {
     const startUs = Date.now() * 1000;
-    const sim = await runMeshSim({ config, agents, durationMs: o.durationMs, faults, acks: true, startUs });
+    const simulating = runMeshSim({ config, agents, durationMs: o.durationMs, faults, acks: true, startUs });
+    const finale = o.finale && (async () => {
+      await new Promise((r) => setTimeout(r, Math.max(0, o.durationMs - o.finale!.startMsBeforeEnd)));
+      return o.finale!.run(config);
+    })();
+    // A finale that fails before the simulation ends is awaited below, not left unhandled.
+    finale?.catch(() => undefined);
+    const sim = await simulating;
     clearInterval(timer);
+    const finaleLines = finale ? await finale : undefined;
     const requests = await coordinator.stop();
     // The last heartbeats sent were due at about startUs + elapsed: wait (up to 60 s) for the
     // registry's event time to get within a period of them, so a lagging service is not
@@ -87,7 +98,7 @@ export async function runMeshDemo(o: MeshDemoOptions): Promise<MeshDemoResult> {
     status ??= await meshStatus(store);
     o.onStatus?.(`${statusLine(status)} (final, at the registry's event time ${new Date(status.atUs / 1000).toISOString()})`, status);
     const accuracy = await store.accuracy(Math.floor(status.atUs / 1000));
-    return { status, expected: expectedStatus(mesh, faults, startUs, status.atUs), coordination: { requests, accuracy } };
+    return { status, expected: expectedStatus(mesh, faults, startUs, status.atUs), coordination: { requests, accuracy }, ...(finaleLines ? { finale: finaleLines } : {}) };
   } finally {
     clearInterval(timer);
     await coordinator.stop().catch(() => undefined); // reported above when the run got that far
@@ -147,7 +158,7 @@ export async function openMeshNamespace(label: string, baseEnv: NodeJS.ProcessEn
   const specs = allTopicSpecs(prefix).filter((t) => t.name.startsWith(`${prefix}mesh.`));
   await applyTopics(config.kafkaBrokers, specs);
   const drop = async () => {
-    const admin = new Kafka({ clientId: 'solvermesh-demo', brokers: [...config.kafkaBrokers], logLevel: logLevel.NOTHING }).admin();
+    const admin = new Kafka(kafkajsConfig({ clientId: 'solvermesh-demo', brokers: [...config.kafkaBrokers], logLevel: logLevel.NOTHING })).admin();
     await admin.connect();
     try { await admin.deleteTopics({ topics: specs.map((t) => t.name), timeout: 30_000 }); } finally { await admin.disconnect(); }
     const redis = connectRedis(config.redisUrl);

@@ -42,6 +42,8 @@ export interface MeshDemoResult {
   readonly expected: MeshExpectation;
   /** Requests the demo's orchestrator sent, and the acks the service measured. */
   readonly coordination: { readonly requests: number; readonly accuracy: PredictionAccuracy };
+  /** What the run's finale printed (make demo: a scatter-gather decision and the KPIs). */
+  readonly finale?: readonly string[];
 }
 
 /** Throws unless the final status matches what the faults must produce. */

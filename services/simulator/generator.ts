@@ -152,6 +152,8 @@ export function heartbeat(a: AgentProfile, startUs: number, period: number, rand
     capabilities: [...a.capabilities],
     context_hash: 'ctx-0',
     received_at: at + Math.round((s.latencyMs / 2) * 1000),
+    sender_seq: null,
+    signature: null,
   };
 }
 
@@ -182,5 +184,8 @@ export function ack(a: AgentProfile, m: MessageDispatched, rand: () => number, f
       conflict_type: 'DATA_CONTRADICTION', expected_value: 'a', received_value: 'b', context_hash: 'ctx-0',
       divergence_depth: null, affects_agent_count: null, conflicting_data: null,
     } : null,
+    payload_hash: m.payload_hash,
+    sender_seq: null,
+    signature: null,
   };
 }

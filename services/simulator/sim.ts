@@ -4,9 +4,11 @@
 // arrival.
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { kafkajsConfig } from '../runtime/credentials';
 import type { AckReceived, HeartbeatReceived, SolvermeshEvent } from '../../schemas/generated/events';
 import { EventCodec } from '../runtime/codec';
 import type { RuntimeConfig } from '../runtime/config';
+import { meshIdentity, type AgentSigner } from './identity';
 import { ack, buildMesh, heartbeat, NO_FAULTS, prng, type AgentProfile, type Faults } from './generator';
 
 export interface SimOptions {
@@ -40,10 +42,11 @@ export async function runMeshSim(o: SimOptions): Promise<SimProgress> {
   const byId = new Map(mesh.map((a) => [a.agentId, a]));
   const faults = o.faults ?? NO_FAULTS;
   const rand = prng((o.seed ?? 1) + 7);
-  const kafka = new Kafka({ clientId: `${o.config.clientId}-sim`, brokers: o.config.kafkaBrokers, logLevel: logLevel.NOTHING });
+  const kafka = new Kafka(kafkajsConfig({ clientId: `${o.config.clientId}-sim`, brokers: o.config.kafkaBrokers, logLevel: logLevel.NOTHING }));
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   const codec = new EventCodec(o.config.schemaRegistryUrl);
+  const signer = await meshIdentity(o.config, codec, mesh.map((a) => a.agentId));
   const topic = (t: string) => o.config.topicPrefix + t;
   const t0 = Date.now();
   const startUs = o.startUs ?? t0 * 1000;
@@ -55,12 +58,12 @@ export async function runMeshSim(o: SimOptions): Promise<SimProgress> {
   };
   const send = async (beats: HeartbeatReceived[]) => {
     if (beats.length === 0) return;
-    const messages = await Promise.all(beats.map(async (b) => ({ key: b.agent_id, value: await codec.encode(topic('mesh.heartbeats'), b) })));
+    const messages = await Promise.all(beats.map(async (b) => ({ key: b.agent_id, value: await codec.encode(topic('mesh.heartbeats'), signer.sign(b)) })));
     await producer.send({ topic: topic('mesh.heartbeats'), acks: -1, messages });
     sent += beats.length;
   };
 
-  const stopAcks = o.acks ? await answerDispatches(kafka, codec, o.config.topicPrefix, byId, faults, rand, () => { acks++; }) : undefined;
+  const stopAcks = o.acks ? await answerDispatches(kafka, codec, signer, o.config.topicPrefix, byId, faults, rand, () => { acks++; }) : undefined;
   let lastReport = Date.now();
   const report = () => {
     if (Date.now() - lastReport >= 1000) { lastReport = Date.now(); o.onProgress?.(progress()); }
@@ -69,12 +72,14 @@ export async function runMeshSim(o: SimOptions): Promise<SimProgress> {
     if (o.count !== undefined) {
       // As fast as possible: whole periods in agent order, event time as if in real time.
       const batch: HeartbeatReceived[] = [];
+      // A whole period without a heartbeat (every agent dead) ends it: none would come later.
+      let inPeriod = 0;
       for (let i = 0; sent + batch.length < o.count && !o.signal?.aborted; i++) {
+        if (i % mesh.length === 0 && i > 0) { if (inPeriod === 0) break; inPeriod = 0; }
         const a = mesh[i % mesh.length]!;
         const hb = heartbeat(a, startUs, Math.floor(i / mesh.length), rand, faults);
-        if (hb) batch.push(hb);
+        if (hb) { batch.push(hb); inPeriod++; }
         if (batch.length >= 2000) { await send(batch.splice(0)); report(); }
-        if (i > o.count * 2 + mesh.length) break;
       }
       await send(batch);
     } else {
@@ -127,16 +132,17 @@ export interface MeshAgentsOptions {
 
 /** The mesh's agents answering what is dispatched to them, without heartbeats; the result stops them. */
 export async function startMeshAgents(o: MeshAgentsOptions): Promise<() => Promise<void>> {
-  const kafka = new Kafka({ clientId: `${o.config.clientId}-agents`, brokers: o.config.kafkaBrokers, logLevel: logLevel.NOTHING });
+  const kafka = new Kafka(kafkajsConfig({ clientId: `${o.config.clientId}-agents`, brokers: o.config.kafkaBrokers, logLevel: logLevel.NOTHING }));
   const codec = new EventCodec(o.config.schemaRegistryUrl);
-  return answerDispatches(kafka, codec, o.config.topicPrefix, new Map(o.mesh.map((a) => [a.agentId, a])), o.faults ?? NO_FAULTS, prng((o.seed ?? 1) + 7), o.onAck ?? (() => undefined));
+  const signer = await meshIdentity(o.config, codec, o.mesh.map((a) => a.agentId));
+  return answerDispatches(kafka, codec, signer, o.config.topicPrefix, new Map(o.mesh.map((a) => [a.agentId, a])), o.faults ?? NO_FAULTS, prng((o.seed ?? 1) + 7), o.onAck ?? (() => undefined));
 }
 
 /** Acks due at a wall time, produced when it comes: an agent answers when it is READY. */
 const ACK_TICK_MS = 5;
 
 async function answerDispatches(
-  kafka: Kafka, codec: EventCodec, prefix: string, byId: ReadonlyMap<string, AgentProfile>, faults: Faults, rand: () => number, onAck: () => void,
+  kafka: Kafka, codec: EventCodec, signer: AgentSigner, prefix: string, byId: ReadonlyMap<string, AgentProfile>, faults: Faults, rand: () => number, onAck: () => void,
 ): Promise<() => Promise<void>> {
   const consumer = kafka.consumer({ groupId: `${prefix}simulator-agents-${randomBytes(3).toString('hex')}`, readUncommitted: false, maxWaitTimeInMs: 50 });
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
@@ -163,7 +169,11 @@ async function answerDispatches(
     }
     if (ready.length === 0) return;
     inFlight = (async () => {
-      const messages = await Promise.all(ready.map(async (x) => ({ key: x.meta.correlation_id, value: codec.encodeKnown(prefix + 'mesh.acks', x) ?? await codec.encode(prefix + 'mesh.acks', x) })));
+      // Signed as they leave, in send order: the sequence rises in each partition's order.
+      const messages = await Promise.all(ready.map(async (unsigned) => {
+        const x = signer.sign(unsigned);
+        return { key: x.meta.correlation_id, value: codec.encodeKnown(prefix + 'mesh.acks', x) ?? await codec.encode(prefix + 'mesh.acks', x) };
+      }));
       await producer.send({ topic: prefix + 'mesh.acks', acks: -1, messages });
       ready.forEach(() => onAck());
     })().catch((err: unknown) => { failure ??= err; }).finally(() => { inFlight = undefined; flush(); });

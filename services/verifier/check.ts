@@ -65,7 +65,7 @@ export function judge(w: Watch, p: Probe, cfg: VerifierSettings): { watch: Watch
   } }, { topic: 'solver.verifications', event: {
     type: 'VerifierVoteCast', meta: meta('vote'), session_id: p.sessionId, iteration: p.iteration, verifier_id: cfg.group,
     group_count: cfg.groups, verified: cfg.fault === 'lie' ? !verified : verified, max_error: finite(sum.maxError), solution_hash: p.solutionHash,
-    next_interval: next,
+    next_interval: next, sender_seq: null, signature: null,
   } }];
   if (correction) {
     out.push({ topic: 'solver.commands', event: {

@@ -33,5 +33,6 @@ export function conflictReported(n: number, over: { conflict_type?: ConflictType
       affects_agent_count: over.affects_agent_count ?? null,
       conflicting_data: null,
     },
+    forgery: null,
   };
 }

@@ -2,6 +2,7 @@
 // collector that reads a topic (read_committed) until a condition holds. No fixed sleeps.
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel, Partitioners, type Consumer, type Producer } from 'kafkajs';
+import { kafkajsConfig } from '../../services/runtime/credentials';
 import { allTopicSpecs } from '../../topics/catalog';
 import { applyTopics, deletePrefixedTopics } from '../../topics/apply';
 import type { SolvermeshEvent } from '../../schemas/generated/events';
@@ -11,6 +12,10 @@ import pino from 'pino';
 import { createRdkafkaEngine } from '../../services/runtime/kafka/rdkafka-engine';
 import type { Producer as EngineProducer } from '../../services/runtime/kafka/types';
 import { ensureInfra } from './infra';
+import { isSigned, senderOf } from '../../services/identity/canonical';
+import { registerKeys } from '../../services/identity/key-publisher';
+import { MessageSigner } from '../../services/identity/signer';
+import { simulatedKey } from '../../services/simulator/identity';
 
 export const uniquePrefix = (label: string) => `t-${label}-${Date.now().toString(36)}${randomBytes(3).toString('hex')}.`;
 
@@ -31,7 +36,7 @@ export class TestKafka {
   private readonly consumers: Consumer[] = [];
 
   private constructor(readonly brokers: string[], registryUrl: string, readonly prefix: string, private readonly producerKind: 'kafkajs' | 'rdkafka' = 'kafkajs') {
-    this.kafka = new Kafka({ clientId: 'solvermesh-test', brokers, logLevel: logLevel.NOTHING });
+    this.kafka = new Kafka(kafkajsConfig({ clientId: 'solvermesh-test', brokers, logLevel: logLevel.NOTHING }));
     this.codec = new EventCodec(registryUrl);
   }
 
@@ -69,10 +74,32 @@ export class TestKafka {
     await (await this.getProducer()).send({ topic: this.topic(topic), acks: -1, messages: records });
   }
 
-  async sendEvents(topic: string, events: ReadonlyArray<{ key: string; event: SolvermeshEvent }>): Promise<void> {
+  /**
+   * Heartbeats, acks and votes are signed as their senders would (the simulator's keys,
+   * registered on mesh.agent-keys first), unless signing is off or `unsigned` says to send them
+   * as given (an attack spec's forgeries).
+   */
+  async sendEvents(topic: string, events: ReadonlyArray<{ key: string; event: SolvermeshEvent }>, opts: { unsigned?: boolean } = {}): Promise<void> {
     const physical = this.topic(topic);
-    const messages = await Promise.all(events.map(async (e) => ({ key: e.key, value: await this.codec.encode(physical, e.event) })));
+    const signing = !opts.unsigned && process.env.MESH_SIGNING !== 'off';
+    if (signing) await this.registerSenders(events.map((e) => e.event));
+    const messages = await Promise.all(events.map(async (e) => {
+      const event = signing && isSigned(e.event) ? this.signer.sign(e.event, simulatedKey(senderOf(e.event))) : e.event;
+      return { key: e.key, value: await this.codec.encode(physical, event) };
+    }));
     await this.sendRaw(topic, messages);
+  }
+
+  /** One signer per spec, so each sender's sequence keeps rising across sends. */
+  readonly signer = new MessageSigner((type) => this.codec.eventSchema(type).type);
+  private readonly registered = new Set<string>();
+
+  /** Registers the simulator's key of every sender of `events` not registered yet by this spec. */
+  async registerSenders(events: readonly SolvermeshEvent[]): Promise<void> {
+    const todo = [...new Set(events.filter(isSigned).map(senderOf))].filter((s) => !this.registered.has(s));
+    if (todo.length === 0) return;
+    await registerKeys({ brokers: this.brokers, codec: this.codec, topicPrefix: this.prefix, logger: pino({ level: 'silent' }), producer: 'spec' }, todo.map((agentId) => ({ agentId, key: simulatedKey(agentId) })), Date.now() * 1000);
+    for (const s of todo) this.registered.add(s);
   }
 
   /** Reads `topic` from the beginning (committed records only) until `done` says enough. */

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import * as acls from './acls';
 import * as config from './config';
 import * as conflicts from './conflicts';
 import * as estimate from './estimate';
@@ -16,7 +17,7 @@ import * as tail from './tail';
 import * as topics from './topics';
 
 // One line per command module; each exports `register(program)`.
-const modules: Array<{ register(program: Command): void }> = [run, config, topics, schemas, tail, mesh, conflicts, mcp, simulate, solve, replay, session, sessions, produce, estimate];
+const modules: Array<{ register(program: Command): void }> = [run, config, topics, acls, schemas, tail, mesh, conflicts, mcp, simulate, solve, replay, session, sessions, produce, estimate];
 
 export function registerCommands(program: Command): void {
   for (const m of modules) m.register(program);

@@ -12,9 +12,11 @@ import { errorMessage } from '../../runtime/errors';
 import { requestCoordination } from '../coordination-request';
 import { EventSender } from '../event-sender';
 import { CliExit } from '../exit';
+import { registerApprove } from './mesh-approve';
 import { registerConsole } from './mesh-console';
 import { meshHealth, meshReplay } from './mesh-guardian';
 import { formatKpiBox, meshKpis } from './mesh-kpis';
+import { registerOrchestration } from './mesh-orchestrate';
 
 /** `mesh coordinate --wait`: the mesh refused the request (frozen, or its operational mode). */
 export const EXIT_REFUSED = 4;
@@ -31,10 +33,15 @@ export async function withStore<T>(config: RuntimeConfig, fn: (s: RegistryStore)
 export async function meshBest(config: RuntimeConfig, o: { capability: string; count: number; maxImpedance: number }): Promise<string> {
   return withStore(config, async (store) => {
     const t0 = process.hrtime.bigint();
-    const best = await store.best(o.capability, o.count, o.maxImpedance);
+    const { agents: best, circuitOpen } = await store.route(o.capability, o.count, o.maxImpedance);
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
     const rows = best.map((b, i) => `${String(i + 1).padStart(3)}  ${b.agentId.padEnd(16)} ${b.score.toFixed(1).padStart(7)}  ${b.agentClass.padEnd(19)} ${b.clusterId}`);
-    return [`${best.length} active agents with ${o.capability} under impedance ${o.maxImpedance} (${ms.toFixed(2)} ms)`, ...rows].join('\n');
+    const out = [`${best.length} active agents with ${o.capability} under impedance ${o.maxImpedance} (${ms.toFixed(2)} ms)`, ...rows];
+    if (circuitOpen.length > 0) {
+      const clusters = [...new Set(circuitOpen.map((a) => a.clusterId))].sort();
+      out.push(`left out (CIRCUIT_OPEN): ${circuitOpen.length} agents of ${clusters.join(', ')}, behind an open breaker`);
+    }
+    return out.join('\n');
   });
 }
 
@@ -46,6 +53,7 @@ interface CoordinateFlags {
   verb: string;
   window: string;
   capability: string[];
+  correlationId?: string;
   wait?: string | boolean;
   json?: boolean;
 }
@@ -71,7 +79,7 @@ export async function meshCoordinate(config: RuntimeConfig, o: CoordinateFlags, 
   const req = coordinationRequested({
     targets: o.targets.split(','), arrivalAtUs: parseArrival(o.at, nowUs), nowUs,
     weight: num('--weight', o.weight), priority: num('--priority', o.priority), verb: o.verb.toUpperCase(),
-    windowMs: num('--window', o.window), capabilities: o.capability,
+    windowMs: num('--window', o.window), capabilities: o.capability, ...(o.correlationId ? { correlationId: o.correlationId } : {}),
   });
   const waitS = o.wait === undefined || o.wait === false ? undefined : o.wait === true ? 30 : num('--wait', o.wait);
   if (waitS !== undefined && !(waitS > 0)) throw new Error(`--wait ${waitS}: give a number of seconds > 0`);
@@ -139,10 +147,13 @@ export function register(program: Command): void {
     .option('--verb <v>', 'OBSERVE, ORIENT, DECIDE, ACT, RECORD or SYNC', 'ACT')
     .option('--window <ms>', 'arrival window after T, ms', '500')
     .option('--capability <c>', 'capability a target needs (repeatable)', collect, [])
+    .option('--correlation-id <id>', 'send it under this correlation id (one an operator approved: mesh approve)')
     .option('--wait [s]', 'wait (default 30 s) for the schedule and print its summary')
     .option('--json', 'print JSON (with --wait: the whole schedule)')
     .action(async (o: CoordinateFlags) => {
       await meshCoordinate(loadConfig(), o, (l) => process.stdout.write(`${l}\n`));
     });
   registerConsole(mesh);
+  registerOrchestration(mesh);
+  registerApprove(mesh);
 }

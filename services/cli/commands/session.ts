@@ -5,6 +5,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { Kafka, logLevel } from 'kafkajs';
+import { kafkajsConfig } from '../../runtime/credentials';
 import type { ConvergenceReached, Preconditioner, SolverMethod, SolvermeshEvent } from '../../../schemas/generated/events';
 import { METHODS, multiply } from '../../../wasm/index';
 import { SOLVER_PARTITIONS } from '../../../topics/catalog';
@@ -159,7 +160,7 @@ async function watchCommand(id: string, flags: WatchFlags): Promise<void> {
   });
   scanned.catch(() => undefined); // awaited below; a failure surfaces there
 
-  const kafka = new Kafka({ clientId: 'solvermesh-watch', brokers: config.kafkaBrokers, logLevel: logLevel.NOTHING });
+  const kafka = new Kafka(kafkajsConfig({ clientId: 'solvermesh-watch', brokers: config.kafkaBrokers, logLevel: logLevel.NOTHING }));
   // Short fetch waits: a live follow, and a quick leave at exit.
   const consumer = kafka.consumer({ groupId: `solvermesh-watch-${randomBytes(4).toString('hex')}`, readUncommitted: false, maxWaitTimeInMs: 250 });
   let outcome: { code: 0 | 1; message: string } | undefined;

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
 import { Kafka, logLevel } from 'kafkajs';
+import { kafkajsConfig } from '../../runtime/credentials';
 import { DLQ_SUFFIX } from '../../../topics/catalog';
 import { EventCodec } from '../../runtime/codec';
 import { loadConfig } from '../../runtime/config';
@@ -44,7 +45,7 @@ export function register(program: Command): void {
       const config = loadConfig();
       const topic = config.topicPrefix + name;
       const codec = new EventCodec(config.schemaRegistryUrl);
-      const kafka = new Kafka({ clientId: 'solvermesh-tail', brokers: config.kafkaBrokers, logLevel: logLevel.NOTHING });
+      const kafka = new Kafka(kafkajsConfig({ clientId: 'solvermesh-tail', brokers: config.kafkaBrokers, logLevel: logLevel.NOTHING }));
       const max = opts.max === undefined ? Infinity : Number(opts.max);
       if (!(max > 0)) throw new Error(`--max must be a positive number, got ${opts.max}`);
       const onlyPartition = opts.partition === undefined ? undefined : Number(opts.partition);

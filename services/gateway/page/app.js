@@ -90,6 +90,7 @@
   // Rows keep a readable height however many sectors there are (the canvas grows).
   function heat(mesh) {
     const c = document.getElementById('heat');
+    const open = new Set((mesh.open_circuits || []).map((o) => o.scope + ':' + o.scope_id));
     const bySector = new Map();
     for (const x of mesh.clusters) {
       if (!bySector.has(x.sector_id)) bySector.set(x.sector_id, []);
@@ -108,6 +109,11 @@
         const cell = { sector_id: sector, cluster_id: x.cluster_id, x: 80 + j * w, y: i * h, w: w - 1, h: h - 1 };
         g.fillStyle = 'rgb(' + Math.round(255 * t) + ',' + Math.round(200 * (1 - t)) + ',60)';
         g.fillRect(cell.x, cell.y, cell.w, cell.h);
+        // An open breaker's agents are not routable: the cell is crossed out.
+        if (open.has('GLOBAL:global') || open.has('SECTOR:' + sector) || open.has('CLUSTER:' + x.cluster_id)) {
+          g.strokeStyle = '#000';
+          g.beginPath(); g.moveTo(cell.x, cell.y); g.lineTo(cell.x + cell.w, cell.y + cell.h); g.moveTo(cell.x + cell.w, cell.y); g.lineTo(cell.x, cell.y + cell.h); g.stroke();
+        }
         state.heat.push(cell);
       });
     });
@@ -121,7 +127,8 @@
     const mesh = await res.json();
     state.mesh = mesh;
     heat(mesh);
-    document.getElementById('mode').textContent = mesh.mode ? '· mode ' + mesh.mode.mode : '';
+    const breakers = (mesh.open_circuits || []).length;
+    document.getElementById('mode').textContent = (mesh.mode ? '· mode ' + mesh.mode.mode : '') + (breakers > 0 ? ' · ' + breakers + ' breakers open (not routable)' : '');
     document.getElementById('conflicts').innerHTML = '';
     for (const c of mesh.conflicts) {
       const li = document.createElement('li');

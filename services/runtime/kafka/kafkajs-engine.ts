@@ -7,6 +7,7 @@
 // Static membership (membership.ts) through kafkajs-static-membership.ts.
 import { Kafka, logLevel, Partitioners, type Consumer, type EachBatchPayload, type LogEntry, type Producer as JsProducer, type Transaction } from 'kafkajs';
 import type { Logger } from 'pino';
+import { kafkajsConfig } from '../credentials';
 import { transient } from '../errors';
 import type {
   BatchProcessor, ConsumeOptions, EngineEvents, InRecord, KafkaEngine, OutRecord, PartitionBatch,
@@ -38,7 +39,7 @@ const PINO_LEVEL: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
 
 export function createKafkajsEngine(opts: KafkajsEngineOptions): KafkaEngine {
   const log = opts.logger.child({ component: 'kafkajs' });
-  const kafka = new Kafka({
+  const kafka = new Kafka(kafkajsConfig({
     clientId: opts.clientId,
     brokers: [...opts.brokers],
     logLevel: logLevel.WARN,
@@ -48,7 +49,7 @@ export function createKafkajsEngine(opts: KafkajsEngineOptions): KafkaEngine {
       log[PINO_LEVEL[level] ?? 'info']({ namespace, ...rest }, message);
     },
     retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 5000 },
-  });
+  }));
 
   return {
     kind: 'kafkajs',

@@ -5,6 +5,7 @@
 import type * as Rd from 'node-rdkafka';
 import type { SolvermeshEvent } from '../../../schemas/generated/events';
 import type { EventCodec } from '../codec';
+import { rdkafkaAuth } from '../credentials';
 import { isRetriable, transient } from '../errors';
 import { cb, rd } from './rdkafka-lib';
 
@@ -50,7 +51,7 @@ export async function readLog(brokers: readonly string[], codec: EventCodec, ran
   if (todo.length === 0) return out;
   const { KafkaConsumer } = rd();
   const consumer = new KafkaConsumer({
-    'metadata.broker.list': brokers.join(','),
+    'metadata.broker.list': brokers.join(','), ...rdkafkaAuth(),
     'group.id': `solvermesh-reader-${process.pid}-${Date.now()}`,
     'enable.auto.commit': false,
     'isolation.level': 'read_committed',
@@ -145,7 +146,7 @@ async function withEnd(client: Rd.KafkaConsumer, r: LogRange, deadline: number):
 export async function committedOffsets(brokers: readonly string[], groupId: string, tps: ReadonlyArray<{ topic: string; partition: number }>): Promise<Map<string, number>> {
   if (tps.length === 0) return new Map();
   const { KafkaConsumer } = rd();
-  const consumer = new KafkaConsumer({ 'metadata.broker.list': brokers.join(','), 'group.id': groupId, 'enable.auto.commit': false }, {});
+  const consumer = new KafkaConsumer({ 'metadata.broker.list': brokers.join(','), ...rdkafkaAuth(), 'group.id': groupId, 'enable.auto.commit': false }, {});
   try {
     await connect(consumer, tps[0]!.topic, 30_000);
     const got = await cb<Rd.TopicPartitionOffset[]>((done) => consumer.committed(tps.map((t) => ({ topic: t.topic, partition: t.partition })), 10_000, (err, v) => done(err, v)));
@@ -160,7 +161,7 @@ export async function committedOffsets(brokers: readonly string[], groupId: stri
 /** End offsets of a topic's partitions, asked again like withEnd while a new topic's leaders settle. */
 export async function endOffsets(brokers: readonly string[], topic: string, partitions: number): Promise<number[]> {
   const { KafkaConsumer } = rd();
-  const consumer = new KafkaConsumer({ 'metadata.broker.list': brokers.join(','), 'group.id': `solver-wm-${process.pid}`, 'isolation.level': 'read_committed' }, {});
+  const consumer = new KafkaConsumer({ 'metadata.broker.list': brokers.join(','), ...rdkafkaAuth(), 'group.id': `solver-wm-${process.pid}`, 'isolation.level': 'read_committed' }, {});
   try {
     const deadline = Date.now() + 30_000;
     await connect(consumer, topic, 30_000);
@@ -180,7 +181,7 @@ export async function partitionEnds(brokers: readonly string[], tps: ReadonlyArr
   const out = new Map<string, number>();
   if (tps.length === 0) return out;
   const { KafkaConsumer } = rd();
-  const consumer = new KafkaConsumer({ 'metadata.broker.list': brokers.join(','), 'group.id': `solvermesh-wm-${process.pid}`, 'isolation.level': 'read_committed' }, {});
+  const consumer = new KafkaConsumer({ 'metadata.broker.list': brokers.join(','), ...rdkafkaAuth(), 'group.id': `solvermesh-wm-${process.pid}`, 'isolation.level': 'read_committed' }, {});
   try {
     const deadline = Date.now() + 30_000;
     await connect(consumer, tps[0]!.topic, 30_000);

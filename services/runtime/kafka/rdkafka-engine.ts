@@ -8,6 +8,7 @@
 // not leave the group on close (KIP-345), so stop() leaves it explicitly.
 import type * as Rd from 'node-rdkafka';
 import type { Logger } from 'pino';
+import { rdkafkaAuth } from '../credentials';
 import { transient } from '../errors';
 import type {
   BatchProcessor, ConsumeOptions, EngineEvents, Headers, InRecord, KafkaEngine, OutRecord, PartitionBatch,
@@ -34,7 +35,7 @@ const LEAVE_TIMEOUT_MS = 5_000;
 
 export function createRdkafkaEngine(opts: RdkafkaEngineOptions): KafkaEngine {
   const log = opts.logger.child({ component: 'rdkafka' });
-  const base = { 'metadata.broker.list': opts.brokers.join(','), 'client.id': opts.clientId };
+  const base = { 'metadata.broker.list': opts.brokers.join(','), 'client.id': opts.clientId, ...rdkafkaAuth() };
   return {
     kind: 'rdkafka',
     transactionalConsumer: (consumeOpts, events) => new RdkafkaTransactionalConsumer(base, opts, consumeOpts, events ?? {}, log),

@@ -26,7 +26,7 @@ describe('conflict lifecycle against the real broker: CONFLICT acks logged, quar
   const ack = (agent: string, at: number, conflict: ConflictDetail | null): AckReceived => ({
     type: 'AckReceived',
     meta: { event_id: randomUUID(), correlation_id: corr, causation_id: null, occurred_at: at, producer: 'sim', sequence: null },
-    message_id: `msg-${corr}`, agent_id: agent, state: conflict === null ? 'READY' : 'CONFLICT', actual_arrival_at: at, expected_arrival_at: null, processing_ms: 4, conflict,
+    message_id: `msg-${corr}`, agent_id: agent, state: conflict === null ? 'READY' : 'CONFLICT', actual_arrival_at: at, expected_arrival_at: null, processing_ms: 4, conflict, payload_hash: null, sender_seq: null, signature: null,
   });
   // One cluster answers one message: four CONFLICTs and one READY.
   const makeAcks = () => ({

@@ -47,6 +47,15 @@ describe('guardian decisions enforced in the impedance schedules (seed 002 §6.2
     assert.ok(of(c01).every((e) => e.skip_reason !== 'CIRCUIT_OPEN'));
     assert.ok(of(c01).some((e) => e.status === 'SCHEDULED'), 'the healthy cluster is scheduled');
 
+    // Routing queries leave them out too, and say why.
+    const cap = (await w.redis.hget(`${w.prefix}agent:${c00[0]}`, 'caps'))!.split(',')[0]!;
+    const best = await cli(['mesh', 'best', '--capability', cap, '--count', '60', '--max-impedance', '1000'], { ...env, REDIS_URL: w.redisSrv.url });
+    assert.equal(best.code, 0, best.stderr);
+    const listed = best.stdout.split('\n').filter((l) => /^\s+\d+\s/.test(l)).map((l) => l.trim().split(/\s+/)[1]!);
+    assert.ok(listed.length > 0, best.stdout);
+    assert.ok(listed.every((id) => !c00.includes(id)), best.stdout);
+    assert.match(best.stdout, /left out \(CIRCUIT_OPEN\): \d+ agents of S000-C00, behind an open breaker/);
+
     // 42 of 60 active (0.7): DEGRADED_MODERATE.
     await w.k.sendEvents('mesh.summaries', [{ key: 'mesh', event: summary(42, 60, now + 10_000_000) }]);
     await until('the mode', () => readTopic(w.k, 'mesh.circuits'), (es) => es.some((e) => e.type === 'OperationalModeChanged' && e.new_mode === 'DEGRADED_MODERATE'));
@@ -58,5 +67,48 @@ describe('guardian decisions enforced in the impedance schedules (seed 002 §6.2
     const small = await cli(['mesh', 'coordinate', '--targets', 'cluster:S000-C01', '--at', '+3s', '--wait', '60', '--json'], env);
     assert.equal(small.code, 0, small.stderr);
     assert.equal((JSON.parse(small.stdout.trim()) as Waited).entries.length, 30);
+  });
+
+  it('given DEGRADED_SEVERE, a critical coordination is refused until an operator approves its correlation id, a non-critical one is refused even approved; in EMERGENCY only critical traffic passes', async () => {
+    w.svc ??= await startImpedance(w.k, w.redisSrv.url);
+    if (children.length === 0) children.push(startRun(w.k, ['guardian'], { GUARDIAN_TICK_MS: '0' }));
+    const env = { ...process.env, TOPIC_PREFIX: w.k.prefix, LOG_LEVEL: 'warn' };
+    const at = Date.now() * 1000 + 20_000_000;
+    // 24 of 60 active (0.4): DEGRADED_SEVERE.
+    await w.k.sendEvents('mesh.summaries', [{ key: 'mesh', event: summary(24, 60, at) }]);
+    await until('the impedance service to hold SEVERE', () => w.redis.hget(`${w.prefix}restrictions`, 'mode'), (v) => v?.startsWith('DEGRADED_SEVERE|') === true);
+    const coordinate = (...extra: string[]) => cli(['mesh', 'coordinate', '--targets', 'cluster:S000-C01', '--at', '+3s', '--wait', '60', '--json', ...extra], env);
+
+    const unapproved = await coordinate('--priority', '3');
+    assert.equal(unapproved.code, 4, unapproved.stdout);
+    assert.match(unapproved.stderr, /refused by the mesh: DEGRADED_SEVERE: operator approval required: approve a new correlation id \(solvermesh mesh approve <id>\)/);
+
+    const approve = await cli(['mesh', 'approve', '--by', 'cecilia', '--reason', 'resync after the outage'], env);
+    assert.equal(approve.code, 0, approve.stderr);
+    const id = approve.stdout.trim();
+    assert.match(id, /^[0-9a-f-]{36}$/);
+    const approved = await coordinate('--priority', '3', '--correlation-id', id);
+    assert.equal(approved.code, 0, approved.stderr);
+    const waited = JSON.parse(approved.stdout.trim()) as Waited & { correlation_id: string };
+    assert.equal(waited.correlation_id, id);
+    assert.equal(waited.entries.length, 30);
+    assert.ok(waited.entries.some((e) => e.status === 'SCHEDULED'));
+    const record = (await readTopic(w.k, 'mesh.coordination')).find((e) => e.type === 'CoordinationApproved' && e.meta.correlation_id === id);
+    assert.ok(record?.type === 'CoordinationApproved' && record.approved_by === 'cecilia');
+
+    const approved2 = (await cli(['mesh', 'approve', '--by', 'cecilia'], env)).stdout.trim();
+    const background = await coordinate('--priority', '1', '--correlation-id', approved2);
+    assert.equal(background.code, 4, background.stdout);
+    assert.match(background.stderr, /refused by the mesh: DEGRADED_SEVERE: critical operations only \(priority 1 < 3\)/);
+
+    // 12 of 60 (0.2): EMERGENCY. Critical traffic passes without an approval, the rest is refused.
+    await w.k.sendEvents('mesh.summaries', [{ key: 'mesh', event: summary(12, 60, at + 5_000_000) }]);
+    await until('the impedance service to hold EMERGENCY', () => w.redis.hget(`${w.prefix}restrictions`, 'mode'), (v) => v?.startsWith('EMERGENCY|') === true);
+    const normal = await coordinate('--priority', '2');
+    assert.equal(normal.code, 4, normal.stdout);
+    assert.match(normal.stderr, /refused by the mesh: EMERGENCY: critical operations only \(priority 2 < 3\)/);
+    const critical = await coordinate('--priority', '3');
+    assert.equal(critical.code, 0, critical.stderr);
+    assert.equal((JSON.parse(critical.stdout.trim()) as Waited).entries.length, 30);
   });
 });

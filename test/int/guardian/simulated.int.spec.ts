@@ -13,6 +13,8 @@ import { derivedEventId } from '../../../services/runtime/ids';
 import { runCli as cli } from '../../support/process';
 import { useImpedanceWorld, startImpedance, waitCaughtUp } from '../impedance/support';
 import { startRun, type SolverChild } from '../solver/support';
+import { partitionOf } from '../../../services/runtime/kafka/partition-key';
+import { MESH_PARTITIONS } from '../../../topics/catalog';
 import { readTopic, until } from './support';
 
 const PERIOD_US = 5_000_000;
@@ -58,10 +60,8 @@ describe('guardian with the simulator, impedance and Redis: the mode as agents d
     const silent = (period: number) => pickFaults(mesh, { failingClusters: [...(period >= 2 ? early : []), ...(period >= 3 ? late : [])] }, 12);
     const startUs = halfPastTick();
     const config = loadConfig(env);
-    // Period by period, each once the impedance service has caught up with the last: it
-    // summarises at the latest 5 s tick a batch of partition 0 passed, reading the registry as the
-    // other partitions left it, so a burst of many periods would skip ticks and find the agents of
-    // partitions not read that far yet silent.
+    // Period by period, each once the impedance service has caught up with the last, so every
+    // 5 s tick is summarised (a burst may skip ticks: the spec below).
     for (let period = 0; period < 12; period++) {
       const faults = silent(period);
       const beating = agents - 30 * faults.failingClusters.size;
@@ -142,9 +142,57 @@ describe('guardian with the simulator, impedance and Redis: a minority partition
     assert.ok(t.reachable_peers >= 60, `${t.reachable_peers} of 120 reachable`);
     await until('the impedance service to lift it', () => w.redis.hget(`${w.prefix}restrictions`, 'frozen'), (v) => v?.startsWith('0|') === true);
     // The recovered agents score DEGRADED for a while (their missed heartbeats), so the mode is
-    // still degraded: the same critical request now passes.
-    const ok = await cli(['mesh', 'coordinate', '--targets', 'cluster:S000-C00', '--at', '+3s', '--priority', '3', '--wait', '60', '--json'], env);
+    // still degraded (SEVERE: an operator approves it): the same critical request now passes.
+    const approved = await cli(['mesh', 'approve', '--by', 'cecilia'], env);
+    assert.equal(approved.code, 0, approved.stderr);
+    const ok = await cli(['mesh', 'coordinate', '--targets', 'cluster:S000-C00', '--at', '+3s', '--priority', '3', '--wait', '60', '--json', '--correlation-id', approved.stdout.trim()], env);
     assert.equal(ok.code, 0, ok.stderr);
     assert.equal((JSON.parse(ok.stdout.trim()) as { entries: unknown[] }).entries.length, 30);
+  });
+});
+
+describe('guardian with the simulator, impedance and Redis: a burst of periods', function () {
+  this.timeout(300_000);
+  const { w, children } = useWorld('guardian-sim-burst');
+
+  it('given the 1,200-agent mesh whose 12 clusters fall silent, when 8 periods are sent at once, then the summaries wait for every heartbeat partition and the mode ends DEGRADED_MODERATE (840/1200), never worse', async () => {
+    w.svc = await startImpedance(w.k, w.redisSrv.url);
+    children.push(startRun(w.k, ['guardian'], { GUARDIAN_TICK_MS: '0' }));
+    const env = { ...process.env, TOPIC_PREFIX: w.k.prefix, LOG_LEVEL: 'warn' };
+    const agents = 1200;
+    const mesh = buildMesh(agents, 11);
+    const six = ['C00', 'C01', 'C02', 'C03', 'C04', 'C05'];
+    const silent = (period: number) => pickFaults(mesh, { failingClusters: [...(period >= 2 ? six.map((c) => `S000-${c}`) : []), ...(period >= 3 ? six.map((c) => `S001-${c}`) : [])] }, 12);
+    const startUs = halfPastTick();
+    const config = loadConfig(env);
+    for (let period = 0; period < 3; period++) {
+      const faults = silent(period);
+      const beating = agents - 30 * faults.failingClusters.size;
+      assert.equal((await runMeshSim({ config, agents, seed: 11, faults, startUs: startUs + period * PERIOD_US, count: beating })).sent, beating);
+      await waitCaughtUp(w.k, 'mesh.heartbeats');
+    }
+    // Periods 3-10 in one burst (840 agents beating), partition 0's heartbeats produced first:
+    // the service reads 40 s of partition 0's event time before the others' records exist, where a
+    // summary at partition 0's tick found the other partitions' live agents silent.
+    const faults = silent(3);
+    const inP0 = (id: string) => partitionOf(id, MESH_PARTITIONS) === 0;
+    const live = mesh.filter((a) => !faults.failingClusters.has(a.clusterId));
+    const part = async (dead: Set<string>, beating: number) => {
+      const sent = await runMeshSim({ config, agents, seed: 11, faults: { ...faults, dead }, startUs: startUs + 3 * PERIOD_US, count: 8 * beating });
+      assert.equal(sent.sent, 8 * beating);
+    };
+    const first = live.filter((a) => inP0(a.agentId)).length;
+    assert.ok(first > 0 && first < live.length);
+    await part(new Set(mesh.filter((a) => !inP0(a.agentId)).map((a) => a.agentId)), first);
+    await part(new Set(mesh.filter((a) => inP0(a.agentId)).map((a) => a.agentId)), live.length - first);
+    await waitCaughtUp(w.k, 'mesh.heartbeats');
+    const changes = await until('DEGRADED_MODERATE', async () => modes(await readTopic(w.k, 'mesh.circuits')), (ms) => ms.at(-1)?.new_mode === 'DEGRADED_MODERATE');
+    assert.deepEqual(changes.at(-1)!.active_agents, 840);
+    assert.equal(changes.at(-1)!.total_agents, 1200);
+    for (const m of changes) assert.ok(['DEGRADED_LIGHT', 'DEGRADED_MODERATE'].includes(m.new_mode), `${m.previous_mode} -> ${m.new_mode} (${m.active_agents}/${m.total_agents})`);
+    // Every summary the burst made counts the 840 live agents active (none of a lagging partition silent).
+    const summaries = (await readTopic(w.k, 'mesh.summaries')).filter((e) => e.type === 'MeshSummarized');
+    assert.ok(summaries.length >= 3, `${summaries.length} mesh summaries`);
+    for (const s of summaries) assert.ok(s.type === 'MeshSummarized' && s.active_agents >= 840, `${s.type === 'MeshSummarized' ? s.active_agents : ''} active at ${s.meta.occurred_at}`);
   });
 });

@@ -105,7 +105,7 @@ describe('impedance service: heartbeats into the Redis registry and mesh.impedan
     const ack = (agent: string, lateMs: number): AckReceived => ({
       type: 'AckReceived',
       meta: { event_id: derivedEventId('ack', agent), correlation_id: 'corr-1', causation_id: null, occurred_at: req.target_arrival_time + lateMs * 1000, producer: 'test', sequence: null },
-      message_id: 'msg-1', agent_id: agent, state: 'READY', actual_arrival_at: req.target_arrival_time + lateMs * 1000, expected_arrival_at: null, processing_ms: 5, conflict: null,
+      message_id: 'msg-1', agent_id: agent, state: 'READY', actual_arrival_at: req.target_arrival_time + lateMs * 1000, expected_arrival_at: null, processing_ms: 5, conflict: null, payload_hash: null, sender_seq: null, signature: null,
     });
     const [a, b] = scheduled;
     await w.k.sendEvents('mesh.acks', [ack(a!.agent_id, 20), ack(b!.agent_id, 80), ack(a!.agent_id, 20)].map((e) => ({ key: 'corr-1', event: e })));

@@ -85,7 +85,8 @@ export function useImpedanceWorld(label: string, opts: { connect?: boolean } = {
 
 /** Every key under the prefix with its content, markers and ack counters left out. */
 export async function dumpRegistry(redis: Redis, prefix: string): Promise<Record<string, unknown>> {
-  const keys = (await redis.keys(`${prefix}*`)).filter((k) => !/:(built|acc|ackseen|sched):/.test(k.slice(prefix.length - 1)));
+  // Progress markers and counters, not the registry: `watermarks` is how far the summaries' entries were written, by wall time too.
+  const keys = (await redis.keys(`${prefix}*`)).filter((k) => !/:(built|acc|ackseen|sched):/.test(k.slice(prefix.length - 1)) && k !== `${prefix}watermarks`);
   keys.sort();
   const out: Record<string, unknown> = {};
   for (const k of keys) {

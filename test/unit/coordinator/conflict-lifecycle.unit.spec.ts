@@ -46,7 +46,7 @@ describe('conflict lifecycle (seed 002 §5.1): reported, quarantined, overdue, r
       type: 'AckReceived',
       meta: { event_id: id, correlation_id: 'corr-9', causation_id: null, occurred_at: T0, producer: 'agent', sequence: null },
       message_id: 'msg-9', agent_id: 'agent-9', state, actual_arrival_at: T0, expected_arrival_at: null, processing_ms: 3,
-      conflict: state === 'CONFLICT' ? report('DATA_CONTRADICTION').detail : null,
+      conflict: state === 'CONFLICT' ? report('DATA_CONTRADICTION').detail : null, payload_hash: null, sender_seq: null, signature: null,
     });
 
     it('given a CONFLICT ack, then it is logged as ConflictReported with a conflict id derived from the ack, its detail and event time', () => {

@@ -26,7 +26,7 @@ function run(book: GatherBook, inputs: readonly GatherInput[], retentionUs = RET
 const coordination = (i: number) => gatherInputs(`g${i}`, agentIds(3), agentIds(3).map((a): Answer => [a, 'READY', 10]), T0 + i * S);
 const lateAck = (corr: string, atUs: number): AckReceived => ({
   type: 'AckReceived', meta: { event_id: `${corr}-late-${atUs}`, correlation_id: corr, causation_id: null, occurred_at: atUs, producer: 'spec', sequence: null },
-  message_id: corr, agent_id: 'A000', state: 'CONFLICT', actual_arrival_at: atUs, expected_arrival_at: atUs, processing_ms: 1, conflict: null,
+  message_id: corr, agent_id: 'A000', state: 'CONFLICT', actual_arrival_at: atUs, expected_arrival_at: atUs, processing_ms: 1, conflict: null, payload_hash: null, sender_seq: null, signature: null,
 });
 const deadline = (corr: string, atUs: number): GatherWindowClosed => ({
   type: 'GatherWindowClosed', meta: { event_id: `${corr}-dl-${atUs}`, correlation_id: corr, causation_id: null, occurred_at: atUs, producer: 'spec', sequence: null },

@@ -16,7 +16,7 @@ const completed = (ids: string[], windowMs = 500, min = 0.95): DispatchCompleted
 });
 const ack = (agent: string, state: TrinaryState = 'READY', afterTms = 0): AckReceived => ({
   type: 'AckReceived', meta: meta(`ack-${agent}-${state}-${afterTms}`, T + afterTms * MS), message_id: 'm1', agent_id: agent, state,
-  actual_arrival_at: T + afterTms * MS, expected_arrival_at: T, processing_ms: 10, conflict: null,
+  actual_arrival_at: T + afterTms * MS, expected_arrival_at: T, processing_ms: 10, conflict: null, payload_hash: null, sender_seq: null, signature: null,
 });
 const closed = (n = 1): GatherWindowClosed => ({ type: 'GatherWindowClosed', meta: meta(`closed-${n}`, T + 1500 * MS), message_id: 'm1', window_end_at: T + 500 * MS, grace_ms: 1000 });
 

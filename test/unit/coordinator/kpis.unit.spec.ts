@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { foldKpis } from '../../../services/coordinator/kpis';
+import type { CascadeCompleted, MeshSummarized } from '../../../schemas/generated/events';
+import { cascadeKpis, foldKpis, meshAvailability, nearestRank } from '../../../services/coordinator/kpis';
 import { decidedGather, GATHER_T as T, KPI_GATHERS } from '../../support/gathers';
 
 // Given decisions the gather decider makes (so their counts are the real ones), when the KPIs
@@ -37,5 +38,26 @@ describe('coordination KPIs (seed 002 §11.1)', () => {
     const k = foldKpis([allReady(), none]);
     assert.equal(k.decisions, 2);
     assert.deepEqual([k.arrivalWindowHitRate, k.conflictRate], [1, 0]);
+  });
+});
+
+describe('cascade latency p95 and mesh availability (seed 002 §11.1)', () => {
+  const US = 1000;
+  const cascade = (latencyMs: number, atMs: number) => ({ type: 'CascadeCompleted', meta: { occurred_at: atMs * US }, latency_us: latencyMs * US }) as unknown as CascadeCompleted;
+  const summary = (atS: number, activeRate: number) => ({ type: 'MeshSummarized', meta: { occurred_at: atS * 1_000_000 }, active_rate: activeRate }) as unknown as MeshSummarized;
+
+  it('given 20 cascades of 100, 200 .. 2000 ms, then p95 by nearest rank is the 19th (ceil(0.95 * 20)): 1900 ms, 10 within the 1000 ms target, the last by event time', () => {
+    const cs = Array.from({ length: 20 }, (_, i) => cascade((i + 1) * 100, 20 - i));
+    const k = cascadeKpis(cs);
+    assert.deepEqual([k.cascades, k.latencyP95Ms, k.withinTarget, k.last!.latency_us], [20, 1900, 10, 100 * US]);
+    assert.equal(nearestRank([850], 95), 850);
+    assert.deepEqual(cascadeKpis([]), { cascades: 0, latencyP95Ms: null, withinTarget: 0, last: null });
+  });
+
+  it('given summaries at 0 s (99% active), 10 s (90%), 15 s (97%) and 40 s (96%), then available 10 + 25 of 40 s = 87.5%', () => {
+    const a = meshAvailability([summary(15, 0.97), summary(0, 0.99), summary(40, 0.96), summary(10, 0.90)]);
+    assert.deepEqual([a.rate, a.fromUs, a.toUs, a.summaries], [35 / 40, 0, 40_000_000, 4]);
+    assert.equal(meshAvailability([summary(3, 1)]).rate, null, 'one summary spans no time');
+    assert.equal(meshAvailability([summary(0, 0.95), summary(5, 0.2)]).rate, 1, '95% counts as available');
   });
 });

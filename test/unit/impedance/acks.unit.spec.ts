@@ -194,6 +194,43 @@ describe('impedance: ack checkpoints and hand-over', () => {
     assert.equal(owner.agents.get('agent-2')!.acks.count, 1);
   });
 
+  it('given a budget of 2 agents with held acks, when acks of a third agent never heard from come, then they are refused with the reason, and its heartbeat frees a slot', () => {
+    const fold = new PartitionFold(2);
+    const refusals = (acks: readonly AckReceived[], first: number) => acks.map((a, i) => fold.applyAck(a, first + i).refused);
+    // given acks held for ghost-1 and ghost-2 (another of ghost-1's is still folded)
+    assert.deepEqual(refusals([ackOf({ agent: 'ghost-1', message: 'a' }), ackOf({ agent: 'ghost-2', message: 'b' }), ackOf({ agent: 'ghost-1', message: 'c' })], 0), [undefined, undefined, undefined]);
+    // when ghost-3 acks, then it is refused, naming the knob, and nothing of it is held
+    const [why] = refusals([ackOf({ agent: 'ghost-3', message: 'd' })], 3);
+    assert.match(why ?? '', /agent ghost-3 was never heard from, and the acks of 2 such agents already wait on this partition \(IMPEDANCE_MAX_PENDING_ACK_AGENTS\)/);
+    assert.equal(fold.pendingAckAgents, 2);
+    // when ghost-1 heartbeats, then its acks join it and ghost-3's next ack is held
+    fold.apply(hb({ agent: 'ghost-1', at: T0, latency: 100, processing: 50 }));
+    assert.equal(fold.agents.get('ghost-1')!.acks.count, 2);
+    assert.deepEqual(refusals([ackOf({ agent: 'ghost-3', message: 'e' })], 4), [undefined]);
+    assert.equal(fold.pendingAckAgents, 2);
+  });
+
+  it('given acks refused past the budget, when a new owner restores the checkpoint and replays the ack tail, then it refuses the same acks and holds the same ones', () => {
+    const acks = Array.from({ length: 40 }, (_, i) => ackOf({ agent: `ghost-${i % 8}`, message: `m${i}`, at: T0 + i * S }));
+    const live = new PartitionFold(5);
+    live.apply(hb({ agent: 'agent-1', at: T0, latency: 100, processing: 50 }));
+    const refused = acks.map((a, i) => live.applyAck(a, i).refused !== undefined);
+    live.commit();
+    // then ghosts 5..7 are refused every time, ghosts 0..4 held
+    assert.deepEqual(refused.map((r, i) => (r ? i % 8 : -1)).filter((g) => g >= 0).sort(), Array.from({ length: 15 }, (_, i) => 5 + Math.floor(i / 5)));
+    const entries = [...live.agents.values()].map((a) => roundTrip(toImpedanceUpdated(a, 0, live.acksAppliedThrough())));
+    assert.equal(live.acksAppliedThrough(), -1);
+    const owner = new PartitionFold(5);
+    owner.restore(entries.map(fromImpedanceUpdated), live.acksAppliedThrough());
+    const replayed = acks.map((a, i) => owner.applyAck(a, i).refused !== undefined);
+    assert.deepEqual(replayed, refused);
+    assert.equal(owner.pendingAckAgents, 5);
+    // and each held ghost, met by its first heartbeat, has the same tally in both
+    for (const f of [live, owner]) f.apply(hb({ agent: 'ghost-0', at: T0 + 60 * S, latency: 100, processing: 50 }));
+    assert.deepEqual(owner.agents.get('ghost-0')!.acks, live.agents.get('ghost-0')!.acks);
+    assert.equal(owner.agents.get('ghost-0')!.acks.count, 5);
+  });
+
   it('given a batch of acks that did not commit, when rolled back, then agents, held acks and the ack checkpoint are as before', () => {
     const { fold } = run(hbs(beats(0, 1)));
     const before = new Map(fold.agents);

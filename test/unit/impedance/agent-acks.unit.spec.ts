@@ -28,6 +28,9 @@ function fakeStore(scheduled: Map<string, number> = new Map()) {
     },
     async markBuilt(p: number) { built.add(p); },
     async isBuilt(p: number) { return built.has(p); },
+    async writeSummaries(xs: readonly AgentState[]) { return xs.length; },
+    async writeWatermarks() {},
+    async watermarks() { return []; },
     async scheduledArrival(m: string) { return scheduled.get(m) ?? null; },
     async recordAck(m: string, agent: string) { acks.push(`${m}/${agent}`); return true; },
   };

@@ -39,6 +39,8 @@ function fakeStore(): RegistryStore & { agents: Map<string, AgentState>; writes:
       return { built: built.has(p), applied: xs.length };
     },
     async markBuilt(p: number) { built.add(p); },
+    async writeWatermarks() {},
+    async watermarks() { return []; },
     async isBuilt(p: number) { return built.has(p); },
   };
   return s as unknown as RegistryStore & { agents: Map<string, AgentState>; writes: number; summaries: Map<string, number>; summaryWrites: number };

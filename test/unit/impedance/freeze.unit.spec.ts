@@ -3,6 +3,8 @@ import type { MeshFrozen, MeshThawed } from '../../../schemas/generated/events';
 import { coordinationRequested } from '../../../services/impedance/coordination';
 import { evolveFreeze, refusal, sequencedCopies, THAWED, type FreezeState } from '../../../services/impedance/freeze';
 import { FreezeGate } from '../../../services/impedance/freeze-gate';
+import { evolveGate, OPEN_GATE } from '../../../services/impedance/coordination-gate';
+import { coordinationApproved } from '../../../services/cli/commands/mesh-approve';
 import { partitionOf } from '../../../services/runtime/kafka/partition-key';
 import { keyOfTopic, misKeyed } from '../../../services/runtime/record-key';
 
@@ -65,5 +67,17 @@ describe('impedance freeze (seed 002 §7.1): MESH_FROZEN refusals sequenced in e
     await restored.fold(4, thawed);
     restored.aborted();
     assert.equal((await restored.state(4)).status, 'frozen', 'the thaw of an aborted batch is taken back');
+  });
+
+  it('given one partition\'s log (approval of c1, freeze copy, thaw copy), then the gate holds c1 approved through the freeze and thaw, and no other id', () => {
+    const approval = coordinationApproved('c1', 'cecilia', 'resync after the outage', T);
+    let s = evolveGate(OPEN_GATE, approval);
+    s = evolveGate(s, sequencedCopies(frozen, 6)[1]!.event as MeshFrozen);
+    assert.equal(s.freeze.status, 'frozen');
+    s = evolveGate(s, sequencedCopies(thawed, 6)[1]!.event as MeshThawed);
+    assert.deepEqual([s.freeze, [...s.approved]], [THAWED, ['c1']]);
+    assert.equal(evolveGate(s, approval), s, 'approved twice: unchanged');
+    assert.deepEqual([...OPEN_GATE.approved], [], 'the initial state is not changed');
+    assert.throws(() => coordinationApproved('c1', ' ', '', T), /--by: name the operator/);
   });
 });

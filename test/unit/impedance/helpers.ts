@@ -30,6 +30,8 @@ export function hb(o: HbOver = {}): HeartbeatReceived {
     capabilities: o.caps ?? ['api'],
     context_hash: 'ctx-1',
     received_at: at + 1000,
+    sender_seq: null,
+    signature: null,
   };
 }
 
@@ -58,5 +60,8 @@ export function ackOf(o: AckOver = {}): AckReceived {
       conflict_type: o.conflictType ?? 'DATA_CONTRADICTION', expected_value: 'a', received_value: 'b', context_hash: 'ctx-1',
       divergence_depth: null, affects_agent_count: null, conflicting_data: null,
     } : null,
+    payload_hash: null,
+    sender_seq: null,
+    signature: null,
   };
 }

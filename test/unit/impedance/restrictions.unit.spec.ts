@@ -35,11 +35,18 @@ describe('impedance: the guardian\'s restrictions on schedules (seed 002 §6.2-6
     assert.equal(refusal(NO_RESTRICTIONS, req(2, ids(5000)), 5000), null);
   });
 
-  it('in DEGRADED_SEVERE and EMERGENCY lets only critical requests (priority 3) pass; a freeze is not the hash\'s to refuse (freeze.ts sequences it)', () => {
+  it('in DEGRADED_SEVERE and EMERGENCY refuses requests below critical (priority 3), approved or not; a freeze is not the hash\'s to refuse (freeze.ts sequences it)', () => {
     for (const mode of ['DEGRADED_SEVERE', 'EMERGENCY'] as const) {
-      assert.match(refusal({ ...NO_RESTRICTIONS, mode }, req(2, ['a']), 1)!, new RegExp(`^${mode}: critical operations only`));
-      assert.equal(refusal({ ...NO_RESTRICTIONS, mode }, req(3, ['a']), 1), null);
+      for (const approved of [false, true]) assert.match(refusal({ ...NO_RESTRICTIONS, mode }, req(2, ['a']), 1, approved)!, new RegExp(`^${mode}: critical operations only \\(priority 2 < 3\\)$`));
     }
+    assert.equal(refusal({ ...NO_RESTRICTIONS, mode: 'EMERGENCY' }, req(3, ['a']), 1), null, 'EMERGENCY: critical traffic passes');
     assert.equal(refusal({ ...NO_RESTRICTIONS, frozen: true }, req(3, ['a']), 1), null);
+  });
+
+  it('in DEGRADED_SEVERE a critical request needs an operator\'s approval: refused without one, scheduled with one; no other mode asks for it', () => {
+    const severe: Restrictions = { ...NO_RESTRICTIONS, mode: 'DEGRADED_SEVERE' };
+    assert.match(refusal(severe, req(3, ['a']), 1, false)!, /^DEGRADED_SEVERE: operator approval required: approve a new correlation id \(solvermesh mesh approve <id>\)/);
+    assert.equal(refusal(severe, req(3, ['a']), 1, true), null);
+    for (const mode of ['FULL', 'DEGRADED_LIGHT', 'DEGRADED_MODERATE', 'EMERGENCY'] as const) assert.equal(refusal({ ...NO_RESTRICTIONS, mode }, req(3, ['a']), 1, false), null, mode);
   });
 });

@@ -1,0 +1,105 @@
+// Wires the cascade decider (cascade.ts) to Kafka. A stage's QuorumDecided on mesh.acks is
+// copied into its cascade's partition of mesh.cascades (in the transaction that consumes it, as
+// CONFLICT acks become conflict reports); that partition's requests, copies and stage deadlines
+// are folded per cascade; stage requests go out on mesh.coordination (keyed by the stage's
+// correlation id, for the impedance service to schedule), the cascade's end on mesh.cascades.
+// A deadline is armed for every stage still awaited at T + window + its timeout.
+import { randomUUID } from 'node:crypto';
+import type { CascadeStageTimedOut } from '../../schemas/generated/events';
+import type { TopicName } from '../../topics/catalog';
+import type { EventCodec } from '../runtime/codec';
+import type { Logger } from '../runtime/logger';
+import { PartitionStates } from '../runtime/partition-states';
+import type { Emit, EventValidator, Processor } from '../runtime/processor';
+import type { TickWriter } from '../runtime/tick-writer';
+import { awaited, NO_CASCADE, stageDecidedOf, step, type Cascade, type CascadeInput } from './cascade';
+import { PRODUCER } from './conflicts';
+
+const CASCADES: TopicName = 'mesh.cascades';
+const ACKS: TopicName = 'mesh.acks';
+const COORDINATION: TopicName = 'mesh.coordination';
+const INPUTS = ['CascadeRequested', 'CascadeStageDecided', 'CascadeStageTimedOut'] as const satisfies ReadonlyArray<CascadeInput['type']>;
+export const CASCADE_PROCESSOR_TYPES = [...INPUTS, 'QuorumDecided'] as const;
+
+export interface CascadeProcessorOptions {
+  readonly logger: Logger;
+  readonly brokers: readonly string[];
+  readonly codec: EventCodec;
+  readonly topicPrefix: string;
+  readonly groupId: string;
+  readonly validate?: EventValidator;
+  readonly ticks: TickWriter;
+}
+
+/** Cascades of one mesh.cascades partition by cascade id. */
+type Cascades = Map<string, Cascade>;
+
+export function cascadeProcessor(o: CascadeProcessorOptions): Processor<(typeof CASCADE_PROCESSOR_TYPES)[number]> {
+  const prefixOf = (partition: number, cascadeId: string) => `cascade/${partition}/${cascadeId}/`;
+
+  /** Arms the deadline of every stage awaited, drops those of stages no longer awaited. */
+  function arm(partition: number, cascadeId: string, c: Cascade): void {
+    const prefix = prefixOf(partition, cascadeId);
+    const wanted = new Map(awaited(c).map((s) => [`${prefix}${s.index}`, s]));
+    o.ticks.cancel((id) => id.startsWith(prefix) && !wanted.has(id));
+    for (const [id, s] of wanted) {
+      o.ticks.arm(id, Math.ceil(s.deadlineUs / 1000), (writtenAtMs) => {
+        const tick: CascadeStageTimedOut = {
+          type: 'CascadeStageTimedOut',
+          meta: { event_id: randomUUID(), correlation_id: cascadeId, causation_id: null, occurred_at: Math.max(writtenAtMs * 1000, s.deadlineUs), producer: PRODUCER, sequence: null },
+          stage_index: s.index, deadline_at: s.deadlineUs,
+        };
+        return { topic: CASCADES, key: cascadeId, event: tick };
+      });
+    }
+  }
+
+  const states = new PartitionStates<Cascades, CascadeInput['type']>({
+    topic: CASCADES, types: INPUTS, brokers: o.brokers, codec: o.codec, topicPrefix: o.topicPrefix, groupId: o.groupId,
+    ...(o.validate ? { validate: o.validate } : {}),
+    create: () => new Map(),
+    fold: (m, e) => { m.set(e.meta.correlation_id, step(m.get(e.meta.correlation_id) ?? NO_CASCADE, e).next); },
+    restored: (partition, m) => {
+      o.ticks.cancel((id) => id.startsWith(`cascade/${partition}/`));
+      for (const [c, x] of m) arm(partition, c, x);
+    },
+  });
+
+  function handleWith(m: Cascades, e: CascadeInput, partition: number): Emit[] {
+    const id = e.meta.correlation_id;
+    const { next, out } = step(m.get(id) ?? NO_CASCADE, e);
+    m.set(id, next);
+    arm(partition, id, next);
+    return out.map((x) => {
+      if (x.type === 'CascadeCompleted') {
+        o.logger.info({ cascade: id, status: x.status, latencyMs: x.latency_us / 1000 }, 'cascade completed');
+        return { topic: CASCADES, key: id, event: x };
+      }
+      return { topic: COORDINATION, key: x.meta.correlation_id, event: x };
+    });
+  }
+
+  return {
+    name: 'coordinator.cascades',
+    inputs: [ACKS, CASCADES],
+    accepts: CASCADE_PROCESSOR_TYPES,
+    handle(event, ctx) {
+      if (event.type === 'QuorumDecided') {
+        const copy = ctx.topic.endsWith(ACKS) ? stageDecidedOf(event) : null;
+        return copy ? [{ topic: CASCADES, key: copy.meta.correlation_id, event: copy }] : [];
+      }
+      const m = states.get(ctx.partition);
+      return m instanceof Promise ? m.then((x) => handleWith(x, event, ctx.partition)) : handleWith(m, event, ctx.partition);
+    },
+    onAbort() { states.invalidate(); },
+    async onAssigned(list) {
+      const mine = list.filter((x) => x.topic.endsWith(CASCADES));
+      if (mine.length > 0) await states.restore(...mine.map((x) => x.partition));
+    },
+    onRevoked(list) {
+      const gone = new Set(list.filter((x) => x.topic.endsWith(CASCADES)).map((x) => x.partition));
+      o.ticks.cancel((id) => id.startsWith('cascade/') && gone.has(Number(id.split('/')[1])));
+      states.drop(gone);
+    },
+  };
+}

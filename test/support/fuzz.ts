@@ -1,0 +1,312 @@
+// Schema-aware and raw-byte fuzzing of every input topic of every processor service (issue 15),
+// shared by the int spec (CI size) and `make soak` (bench/soak). Every service runs once as a
+// child process (`solvermesh run`, as the solver's specs start it) on the run's own topics; each
+// input topic gets a seeded mix of records:
+//   valid     arbitrary events of the topic's types (schemas/arbitrary.ts), keyed as the topic says
+//   hostile   the same with one value pushed to or past the schema's limits (schemas/validate.ts
+//             DEFAULT_LIMITS, ranges, non-finite numbers, separators), re-keyed, or dated years ahead
+//   raw       random bytes, a valid record cut short or with flipped bytes, an unknown schema id
+// A record is invalid when the runner's own checks refuse it (decode, validateEvent, key, event-time
+// bound); the test decides that with the same functions. Then: every invalid record has a dead
+// letter with a reason from each service that reads its topic; no valid record has one for a decode
+// or validation reason; every service's group commits past every record; every service is alive.
+import { readFileSync } from 'node:fs';
+import { Partitioners } from 'kafkajs';
+import { partitionOf } from '../../bench/solver-service/clients';
+import { arbitraryEvent, seededRng, type Rng } from '../../schemas/arbitrary';
+import type { EventType, SolvermeshEvent } from '../../schemas/generated/events';
+import { DEFAULT_LIMITS, validateEvent } from '../../schemas/validate';
+import { CONSENSUS_INPUT_TYPES } from '../../services/consensus/processor';
+import { CONFLICT_PROCESSOR_TYPES } from '../../services/coordinator/conflict-processor';
+import { DISPATCH_INPUT_TYPES } from '../../services/coordinator/dispatch-processor';
+import { GATHER_INPUT_TYPES } from '../../services/coordinator/gather-processor';
+import { GUARDIAN_INPUT_TYPES } from '../../services/guardian/core';
+import { IMPEDANCE_INPUT_TYPES } from '../../services/impedance/processor';
+import { SERVICES } from '../../services/registry';
+import { SOLVER_INPUT_TYPES } from '../../services/solver/processor';
+import { VERIFIER_INPUT_TYPES } from '../../services/verifier/processor';
+import { EventCodec } from '../../services/runtime/codec';
+import { DLQ_HEADERS } from '../../services/runtime/dead-letter';
+import { DEFAULT_UNKNOWN_ID_POLICY } from '../../services/runtime/unknown-schema-ids';
+import { committedOffsets, readLog } from '../../services/runtime/kafka/log-reader';
+import { keyOfTopic, misKeyed } from '../../services/runtime/record-key';
+import { readServiceConfig } from '../../services/runtime/service';
+import { dlqName, TOPICS } from '../../topics/catalog';
+import { startRun, type SolverChild } from '../int/solver/support';
+import { TestKafka, waitFor } from './kafka';
+
+/** The event types each service takes (its processor's `accepts`): others on its topics it passes over. */
+const ACCEPTS: Readonly<Record<string, readonly string[]>> = {
+  solver: SOLVER_INPUT_TYPES,
+  verifier: VERIFIER_INPUT_TYPES,
+  consensus: CONSENSUS_INPUT_TYPES,
+  impedance: IMPEDANCE_INPUT_TYPES,
+  coordinator: [...CONFLICT_PROCESSOR_TYPES, ...DISPATCH_INPUT_TYPES, ...GATHER_INPUT_TYPES],
+  guardian: GUARDIAN_INPUT_TYPES,
+};
+
+/** The input topics of each processor service (their processors' `inputs`). */
+export const SERVICE_INPUTS: Readonly<Record<string, readonly string[]>> = {
+  solver: ['solver.sessions', 'solver.costs', 'solver.commands', 'solver.verifications'],
+  verifier: ['solver.sessions', 'solver.costs', 'solver.solutions'],
+  consensus: ['solver.verifications'],
+  impedance: ['mesh.heartbeats', 'mesh.coordination', 'mesh.acks', 'mesh.agent-acks', 'mesh.circuits'],
+  coordinator: ['mesh.acks', 'mesh.conflicts', 'mesh.schedules'],
+  guardian: ['mesh.impedance', 'mesh.summaries', 'mesh.witnesses', 'mesh.guardian'],
+};
+
+/** Dead-letter classes that say the record itself was malformed: never for a valid one. */
+const MALFORMED = new Set(['DECODE_FAILED', 'UNKNOWN_SCHEMA_ID', 'UNKNOWN_EVENT_TYPE', 'VALIDATION_FAILED', 'OVERSIZED', 'MIS_KEYED', 'EVENT_TIME_SKEW']);
+const SKEW_AHEAD_US = 5 * 60_000_000;
+
+type Kind = 'valid' | 'hostile' | 'raw';
+interface Fuzzed {
+  readonly topic: string; readonly kind: Kind; readonly key: string | null; readonly value: Buffer;
+  /** Why the runner refuses it, and how many services reading the topic will (those taking its type; all when it does not decode). */
+  readonly invalid: string | undefined; readonly refusers: number;
+  partition?: number; offset?: number;
+}
+const SKEW_BEHIND_US = 157_680_000_000 * 1000;
+const readers = (topic: string) => Object.keys(SERVICE_INPUTS).filter((s) => SERVICE_INPUTS[s]!.includes(topic));
+const takers = (topic: string, type: string) => readers(topic).filter((s) => ACCEPTS[s]!.includes(type));
+
+const int = (rng: Rng, lo: number, hi: number) => lo + Math.floor(rng() * (hi - lo + 1));
+const pick = <T>(rng: Rng, xs: readonly T[]): T => xs[Math.floor(rng() * xs.length)]!;
+
+/** Values at and past the limits the schemas declare, by the JS type of the value they replace. */
+function hostileValue(rng: Rng, v: unknown): unknown {
+  const L = DEFAULT_LIMITS;
+  if (typeof v === 'number') return pick(rng, [NaN, Infinity, -Infinity, 1e308, -1e308, -1, 0, -0, Number.MIN_VALUE, 2 ** 31 - 1, -(2 ** 31), 2 ** 53 - 1, L.maxDimension + 1, L.maxCapabilities + 1]);
+  if (typeof v === 'string') return pick(rng, ['', 'x'.repeat(L.maxStringLength), 'x'.repeat(L.maxStringLength + 1), 'a|b', 'a,b', 'a:b', 'a*?', ' ', '\u0000', 'é\u{1F600}']);
+  if (Buffer.isBuffer(v)) return pick(rng, [Buffer.alloc(0), Buffer.alloc(7, 0xff), Buffer.from(new Float64Array([NaN, Infinity]).buffer), Buffer.alloc(L.maxBytesLength + 8)]);
+  if (Array.isArray(v)) {
+    const item = v[0] ?? 0;
+    return pick(rng, [[], Array.from({ length: L.maxCapabilities + 1 }, () => item), Array.from({ length: L.maxArrayItems + 1 }, () => item)]);
+  }
+  return v;
+}
+
+/** Leaves of an event (path to a value that is not a plain object), meta.event_id left alone. */
+function leaves(o: unknown, path: string[] = [], out: string[][] = []): string[][] {
+  if (o === null || typeof o !== 'object' || Buffer.isBuffer(o) || Array.isArray(o)) { if (path.length > 0) out.push(path); return out; }
+  for (const [k, v] of Object.entries(o)) if (k !== 'type' && !(path[0] === 'meta' && k === 'event_id')) leaves(v, [...path, k], out);
+  return out;
+}
+
+function setPath(o: Record<string, unknown>, path: readonly string[], v: unknown): void {
+  let x = o;
+  for (const k of path.slice(0, -1)) x = x[k] as Record<string, unknown>;
+  x[path.at(-1)!] = v;
+}
+
+// The test's own decoder asks the registry about every id: the service's miss budget
+// (unknown-schema-ids.ts) would otherwise make it call valid records undecodable after a few made-up ids.
+const judges = new WeakMap<TestKafka, EventCodec>();
+const judge = (k: TestKafka): EventCodec => {
+  let c = judges.get(k);
+  if (!c) { c = new EventCodec(process.env.SCHEMA_REGISTRY_URL!, undefined, { unknownIds: { ...DEFAULT_UNKNOWN_ID_POLICY, graceMs: 0, missBurst: 1e9, missesPerSecond: 1e9 } }); judges.set(k, c); }
+  return c;
+};
+
+/** Why the runner refuses `value` on `topic` (decode, validation, key, event time), or undefined; and how many of the topic's services do. */
+async function refusal(k: TestKafka, topic: string, key: string | null, value: Buffer, nowUs: number): Promise<{ invalid: string | undefined; refusers: number }> {
+  let event: SolvermeshEvent;
+  try { event = (await judge(k).decode(value)).event; } catch (err) { return { invalid: `undecodable: ${(err as Error).message}`, refusers: readers(topic).length }; }
+  const refusers = takers(topic, event.type).length;
+  const why = (): string | undefined => {
+    const issues = validateEvent(event);
+    if (issues.length > 0) return `invalid: ${issues[0]!.message}`;
+    const mis = misKeyed(keyOfTopic(topic), key === null ? null : Buffer.from(key), event);
+    if (mis) return mis;
+    // The record's timestamp is a moment after nowUs: the bounds are minutes and years wide.
+    if (event.meta.occurred_at > nowUs + SKEW_AHEAD_US) return 'event time ahead';
+    if (event.meta.occurred_at < nowUs - SKEW_BEHIND_US + 600_000_000) return 'event time too old';
+    return undefined;
+  };
+  return { invalid: refusers === 0 ? undefined : why(), refusers };
+}
+
+async function fuzzTopic(k: TestKafka, topic: string, n: number, rng: Rng): Promise<Fuzzed[]> {
+  const spec = TOPICS.find((t) => t.name === topic)!;
+  // Types some reader of the topic takes: the others are passed over unread.
+  const types = (spec.events as readonly EventType[]).filter((t) => takers(topic, t).length > 0);
+  const keyOf = keyOfTopic(topic);
+  const out: Fuzzed[] = [];
+  const physical = k.topic(topic);
+  const nowUs = Date.now() * 1000;
+  const validOne = (): { event: SolvermeshEvent; key: string } => {
+    const event = arbitraryEvent(pick(rng, types), rng) as SolvermeshEvent;
+    // Near the run's own time: the skew bound is part of what is fuzzed, not an accident of the generator.
+    event.meta.occurred_at = nowUs - int(rng, 0, 60_000_000);
+    return { event, key: keyOf?.(event) ?? `k${int(rng, 0, 99)}` };
+  };
+  while (out.length < n) {
+    const roll = rng();
+    const { event, key } = validOne();
+    if (roll < 0.4) {
+      out.push({ topic, kind: 'valid', key, value: await k.codec.encode(physical, event), invalid: undefined, refusers: 0 });
+      continue;
+    }
+    if (roll < 0.75) {
+      let rekey = key;
+      const how = rng();
+      if (how < 0.1) rekey = `${key}-other`;
+      else if (how < 0.2) event.meta.occurred_at = nowUs + 3 * 365 * 86_400_000_000;
+      else {
+        const path = pick(rng, leaves(event));
+        let v: unknown = event as unknown;
+        for (const p of path) v = (v as Record<string, unknown>)[p];
+        setPath(event as unknown as Record<string, unknown>, path, hostileValue(rng, v));
+      }
+      let value: Buffer;
+      try { value = await k.codec.encode(physical, event); } catch { continue; } // Avro itself cannot carry it (an int of 2^53)
+      out.push({ topic, kind: 'hostile', key: rekey, value, ...(await refusal(k, topic, rekey, value, nowUs)) });
+      continue;
+    }
+    const good = await k.codec.encode(physical, event);
+    const how = rng();
+    let value: Buffer;
+    if (how < 0.3) value = Buffer.from(Array.from({ length: int(rng, 0, 64) }, () => int(rng, 0, 255)));
+    else if (how < 0.55) value = good.subarray(0, int(rng, 0, good.length - 1));
+    else if (how < 0.8) { value = Buffer.from(good); for (let i = 0; i < 3; i++) { const at = int(rng, 5, value.length - 1); value[at] = int(rng, 0, 255); } }
+    else { value = Buffer.from(good); value.writeUInt32BE(int(rng, 1_000_000, 2_000_000_000), 1); }
+    out.push({ topic, kind: 'raw', key, value, ...(await refusal(k, topic, key, value, nowUs)) });
+  }
+  return out;
+}
+
+export interface TopicResult {
+  readonly topic: string;
+  readonly services: readonly string[];
+  readonly records: number;
+  readonly valid: number;
+  readonly invalid: number;
+  /** Invalid records with a dead letter with a reason, from every service that reads the topic. */
+  readonly invalidDeadLettered: number;
+  /** Valid records dead-lettered as malformed (must be 0). */
+  readonly validLost: number;
+  /** Valid records a service refused for a domain reason (REJECTED, AMPLIFICATION...): counted, not lost. */
+  readonly validRefused: number;
+  /** Dead letters without a reason header (must be 0). */
+  readonly withoutReason: number;
+}
+
+export interface FuzzResult {
+  readonly seed: number;
+  readonly topics: readonly TopicResult[];
+  /** Services that exited during the run (must be none). */
+  readonly crashed: readonly string[];
+  /** Peak RSS (VmHWM, kB) per service: idle (before the flood) and at the end. */
+  readonly rss: Readonly<Record<string, { idleKb: number; peakKb: number }>>;
+  readonly failures: readonly string[];
+}
+
+/** VmHWM (peak resident set) of a process, kB; the CLI wrapper execs node, so the child's pid is node's. */
+export function peakRssKb(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : NaN;
+}
+
+export interface FuzzOptions { readonly perTopic: number; readonly seed: number; readonly label?: string; readonly timeoutMs?: number; readonly log?: (msg: string) => void }
+
+/** Starts the six services on fresh topics, floods every input topic, checks every record. */
+export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
+  const log = o.log ?? (() => undefined);
+  const k = await TestKafka.create(o.label ?? 'fuzz');
+  const children = new Map<string, SolverChild>();
+  const env = { SCHEMA_ID_GRACE_MS: '1000', LOG_LEVEL: 'error' };
+  try {
+    for (const name of Object.keys(SERVICE_INPUTS)) children.set(name, startRun(k, [name], env));
+    const groups = Object.fromEntries(Object.keys(SERVICE_INPUTS).map((name) => {
+      const def = SERVICES[name]!;
+      const config = readServiceConfig(def, { ...process.env, TOPIC_PREFIX: k.prefix, ...env });
+      return [name, def.groupId?.(config) ?? `${k.prefix}solvermesh.${name}`];
+    }));
+    // Idle first: each service has joined its group and restored (its group committed nothing yet, so wait for its /proc entry and a moment of its own).
+    await waitFor(async () => [...children.values()].every((c) => c.proc.pid !== undefined && peakRssKb(c.proc.pid) > 0), 10_000, 'the services started');
+    const rng = seededRng(o.seed);
+    const topics = [...new Set(Object.values(SERVICE_INPUTS).flat())].sort();
+    const all: Fuzzed[] = [];
+    for (const t of topics) all.push(...(await fuzzTopic(k, t, o.perTopic, rng)));
+    const idle = Object.fromEntries([...children].map(([n, c]) => [n, peakRssKb(c.proc.pid!)]));
+    log(`fuzz: ${all.length} records on ${topics.length} topics (seed ${o.seed}); services idle at ${JSON.stringify(idle)} kB`);
+    for (const t of topics) {
+      const mine = all.filter((f) => f.topic === t);
+      for (let i = 0; i < mine.length; i += 500) {
+        const part = mine.slice(i, i + 500);
+        const meta = await sendWithOffsets(k, t, part);
+        part.forEach((f, j) => { f.partition = meta[j]!.partition; f.offset = meta[j]!.offset; });
+      }
+    }
+    // Every service's group past every record of its topics.
+    const need = new Map<string, number>();
+    for (const f of all) { const id = `${k.topic(f.topic)}/${f.partition}`; need.set(id, Math.max(need.get(id) ?? -1, f.offset!)); }
+    await waitFor(async () => {
+      for (const [name, inputs] of Object.entries(SERVICE_INPUTS)) {
+        const tps = [...need.keys()].filter((id) => inputs.some((t) => id.startsWith(`${k.topic(t)}/`))).map((id) => { const i = id.lastIndexOf('/'); return { topic: id.slice(0, i), partition: Number(id.slice(i + 1)) }; });
+        const got = await committedOffsets(k.brokers, groups[name]!, tps);
+        if (!tps.every((tp) => (got.get(`${tp.topic}/${tp.partition}`) ?? -1) > need.get(`${tp.topic}/${tp.partition}`)!)) return false;
+      }
+      return true;
+    }, o.timeoutMs ?? 120_000, 'every service to commit past every fuzzed record');
+    const crashed = [...children].filter(([, c]) => c.proc.exitCode !== null || c.proc.signalCode !== null).map(([n]) => n);
+    const rss = Object.fromEntries([...children].map(([n, c]) => [n, { idleKb: idle[n]!, peakKb: c.proc.exitCode === null ? peakRssKb(c.proc.pid!) : NaN }]));
+    const failures: string[] = [];
+    const results: TopicResult[] = [];
+    for (const t of topics) {
+      const services = Object.keys(SERVICE_INPUTS).filter((s) => SERVICE_INPUTS[s]!.includes(t));
+      const dead = await readLog(k.brokers, k.codec, [{ topic: k.topic(dlqName(t)), partition: 0, from: 0 }], { decode: false });
+      const byRecord = new Map<string, Array<Readonly<Record<string, string>>>>();
+      for (const d of dead) {
+        const id = `${d.headers[DLQ_HEADERS.sourcePartition]}/${d.headers[DLQ_HEADERS.sourceOffset]}`;
+        byRecord.set(id, [...(byRecord.get(id) ?? []), d.headers]);
+      }
+      const mine = all.filter((f) => f.topic === t);
+      let invalidDeadLettered = 0;
+      let validLost = 0;
+      let validRefused = 0;
+      const withoutReason = dead.filter((d) => !d.headers[DLQ_HEADERS.errorClass] || !d.headers[DLQ_HEADERS.errorMessage]).length;
+      for (const f of mine) {
+        const letters = byRecord.get(`${f.partition}/${f.offset}`) ?? [];
+        if (f.invalid !== undefined) {
+          if (letters.length >= f.refusers && letters.every((h) => h[DLQ_HEADERS.errorMessage])) invalidDeadLettered++;
+          else failures.push(`${t} ${f.partition}/${f.offset} (${f.kind}: ${f.invalid.slice(0, 120)}): ${letters.length} dead letters, expected one from each of ${f.refusers} services taking it`);
+        } else if (letters.some((h) => MALFORMED.has(h[DLQ_HEADERS.errorClass] ?? ''))) {
+          validLost++;
+          failures.push(`${t} ${f.partition}/${f.offset} valid but dead-lettered: ${letters.map((h) => `${h[DLQ_HEADERS.errorClass]} ${h[DLQ_HEADERS.errorMessage]?.slice(0, 160)}`).join(' | ')}`);
+        } else if (letters.length > 0) validRefused++;
+      }
+      if (withoutReason > 0) failures.push(`${t}: ${withoutReason} dead letters without a reason`);
+      const invalid = mine.filter((f) => f.invalid !== undefined).length;
+      results.push({ topic: t, services, records: mine.length, valid: mine.length - invalid, invalid, invalidDeadLettered, validLost, validRefused, withoutReason });
+    }
+    for (const n of crashed) failures.push(`${n} exited: ${children.get(n)!.output().slice(-2000)}`);
+    return { seed: o.seed, topics: results, crashed, rss, failures };
+  } finally {
+    for (const c of children.values()) if (c.proc.exitCode === null) { c.proc.kill('SIGTERM'); await Promise.race([c.exited, new Promise((r) => setTimeout(r, 10_000))]); if (c.proc.exitCode === null) c.proc.kill('SIGKILL'); }
+    await k.close();
+  }
+}
+
+/** Sends `records` to `topic` and returns where each landed. */
+async function sendWithOffsets(k: TestKafka, topic: string, records: readonly Fuzzed[]): Promise<Array<{ partition: number; offset: number }>> {
+  const producer = k.kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  try {
+    const out: Array<{ partition: number; offset: number }> = [];
+    // One send: each partition's base offset, its records after it in order (the default partitioner, as partitionOf).
+    const meta = await producer.send({ topic: k.topic(topic), acks: -1, messages: records.map((r) => ({ key: r.key, value: r.value })) });
+    const next = new Map(meta.map((m) => [m.partition, Number(m.baseOffset)]));
+    for (const r of records) {
+      const p = partitionOf(r.key!, partitionsOf(topic));
+      const o = next.get(p)!;
+      next.set(p, o + 1);
+      out.push({ partition: p, offset: o });
+    }
+    return out;
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+const partitionsOf = (topic: string) => TOPICS.find((t) => t.name === topic)!.partitions;
