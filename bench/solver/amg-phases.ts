@@ -31,7 +31,7 @@ for (let r = 0; r < reps; r++) {
 const h = k.amgHierarchy();
 console.log(`n=${a.n} levels ${h.map((L) => L.n).join('→')} | setup first ${first.toFixed(1)} ms, again ${med(again).toFixed(1)} ms | cycle ${med(cyc).toFixed(2)} ms (incl. copy in/out) | spmv ${med(spmv).toFixed(2)} ms | cycle/spmv ${(med(cyc) / med(spmv)).toFixed(1)}`);
 k.free();
-// PROFILE (temporary): cycle cost from each level down.
+// Cycle cost from each level down: a level's own cost is its figure minus its visits' to the next.
 {
   const k2 = new WasmKernel(a.n, a.values.length);
   k2.load(a); k2.setB(smoothRhs(a.n)); k2.start(2, 5, 1);

@@ -487,7 +487,7 @@ export function amgApply(src: usize, dst: usize): void {
   cycle(0, dst);
 }
 
-/** PROFILE (temporary): reps cycles from level l (level 0 on src into dst). */
+/** Profiling (bench/solver/amg-phases.ts): `reps` cycles from level l down (level 0 on src into dst, deeper levels on their last f). */
 export function amgCycleFrom(l: i32, reps: i32, src: usize, dst: usize): void {
   if (l == 0) put(0, F, src);
   for (let r = 0; r < reps; r++) cycle(l, l == 0 ? dst : g(l, X));
