@@ -11,7 +11,7 @@ WITH_ENV := set -a; [ -f $(ENV_FILE) ] && . ./$(ENV_FILE); set +a;
 export PATH := $(CURDIR)/.tools/node/bin:$(PATH)
 
 .PHONY: help deps build up down clean-data topics schemas-check test test-unit test-int typecheck demo seed-curls soak \
-        bench-codec bench-impedance wasm bench-solver replay bench-solver-service bench-recovery bench-verifier bench-gateway bench-coordination
+        bench-codec bench-impedance wasm bench-solver replay bench-solver-service bench-recovery bench-verifier bench-gateway bench-coordination bench bench-report
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -82,6 +82,12 @@ bench-gateway: up build ## gateway: 1,000 SSE streams on one instance (memory pe
 
 bench-coordination: up build ## coordinator on a 30,000-agent mesh: last ack -> QuorumDecided p50/p99, a 30,000-agent broadcast's dispatch error (record time - send_at) p50/p99, beside the raw broker and the transactional relay, medians of 3
 	@$(WITH_ENV) npx tsx bench/coordination/main.ts
+
+bench: up build ## every bench-* in turn (a failing one does not stop the rest; BENCHES="a b" for some), then bench/REPORT.md with plots (installs python3-matplotlib)
+	@$(WITH_ENV) bash bench/report/run-all.sh
+
+bench-report: deps ## bench/REPORT.md and bench/plots/ from what the benches last wrote into bench/out/
+	@npx tsx bench/report/generate.ts
 
 bench-codec: deps ## Avro array<double> vs packed little-endian bytes at 1e6 values
 	@npx tsx bench/codec/doubles.bench.ts

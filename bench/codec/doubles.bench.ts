@@ -4,6 +4,7 @@
 import avro from 'avsc';
 import { performance } from 'node:perf_hooks';
 import { packFloat64, unpackFloat64 } from '../../schemas/packed';
+import { benchRecord, type Figure } from '../report/figures';
 
 const N = Number(process.argv[2] ?? 1_000_000);
 const RUNS = Math.max(5, Number(process.argv[3] ?? 9));
@@ -65,6 +66,7 @@ function measure(encode: () => Buffer, decode: (b: Buffer) => Float64Array | num
 }
 
 function main(): void {
+  const record = benchRecord('codec', RUNS);
   const values = data(N);
   const asArray = Array.from(values);
   const check = (d: Float64Array | number[]): void => {
@@ -92,6 +94,10 @@ function main(): void {
   process.stdout.write(
     `ratio array/packed: encode ${(arr.encode / packed.encode).toFixed(1)}x  decode ${(arr.decode / packed.decode).toFixed(1)}x  total ${(arr.total / packed.total).toFixed(1)}x\n`,
   );
+  const section = `${N.toLocaleString('en-US')} doubles`;
+  const vs = (name: string, k: 'encode' | 'decode' | 'total'): Figure => ({ section, name: `packed float64le bytes ${name}`, value: packed[k], unit: 'ms', better: 'lower', baseline: { name: `avro array<double> ${name}`, value: arr[k] } });
+  record.done([vs('encode', 'encode'), vs('decode', 'decode'), vs('encode + decode', 'total'),
+    { section, name: 'packed size', value: packed.bytes, unit: 'B', better: 'lower', baseline: { name: 'avro array<double> size', value: arr.bytes } }]);
 }
 
 main();

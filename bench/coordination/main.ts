@@ -42,6 +42,7 @@ import { startRun, type SolverChild } from '../../test/int/solver/support';
 import { benchConsumer, benchProducer, type BenchConsumer } from '../solver-service/clients';
 import { median, pacedLatency, within, type LatencyFigures } from '../solver-service/measure';
 import { freshTopics, PLAIN, readBaselines, startRelayProcess, type ServiceProcess } from '../solver-service/service';
+import { benchRecord, type Figure } from '../report/figures';
 
 const env = (name: string, def: number) => Number(process.env[name] ?? def);
 const AGENTS = env('BENCH_AGENTS', 30_000);
@@ -121,6 +122,7 @@ interface Run {
 }
 
 async function main(): Promise<void> {
+  const record = benchRecord('coordination', RUNS);
   if (!Number.isInteger(SECTORS) || SECTORS < 1) throw new Error(`BENCH_AGENTS must be a multiple of ${AGENTS_PER_SECTOR}, got ${AGENTS}`);
   const k = await TestKafka.create('bench-coord');
   const children: SolverChild[] = [];
@@ -253,6 +255,14 @@ async function main(): Promise<void> {
       `  wave cascade latency (${CASCADE_SECTORS} sectors, stage lead ${CASCADE_LEAD_MS} ms) p95 ${fmt(med((r) => cascadeP95(r.cascades)), 0)} ms (seed target <= 1000 ms; ${ratio(med((r) => cascadeP95(r.cascades)), 3 * CASCADE_LEAD_MS)} the three stages' leads): ${runs.map((r) => r.cascades.map((c) => c.status).join('/')).join(', ')}`,
       '',
     ].join('\n'));
+    const section = `${AGENTS}-agent mesh`;
+    const figures: Figure[] = [
+      { section, name: 'last ack -> QuorumDecided p50', value: a50, unit: 'ms', better: 'lower', baseline: { name: 'transactional relay p50', value: rel50 } },
+      { section, name: 'last ack -> QuorumDecided p99', value: a99, unit: 'ms', better: 'lower', baseline: { name: 'transactional relay p99', value: rel99 } },
+      { section, name: 'broadcast dispatch error p99 - p50', value: d99 - d50, unit: 'ms', better: 'lower', baseline: { name: 'raw round trip p99 - p50', value: raw99 - raw50 } },
+      { section, name: 'wave cascade latency p95', value: med((r) => cascadeP95(r.cascades)), unit: 'ms', better: 'lower', baseline: { name: "three stages' leads", value: 3 * CASCADE_LEAD_MS }, target: '<= 1000 ms (seed 002 §11)' },
+    ];
+    record.done(figures);
   } catch (err) {
     // what the services said, for a run that did not get its decisions
     for (const c of children) say(`--- ${c.proc.spawnargs.slice(-1).join(' ')} output (last 4000 chars):\n${c.output().slice(-4000)}`);

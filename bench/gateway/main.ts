@@ -33,6 +33,7 @@ import { Coverage, figures, median, pacedLatency, within, type LatencyFigures, t
 import { counter, freshTopics, PLAIN, readBaselines, startRelayProcess, startServiceProcess, startSolverProcess, type BaselineEnds } from '../solver-service/service';
 import { costsThrough, GatewayClient, type Ack, type SseStream } from './http';
 import { memoryAfterGc } from './inspector';
+import { benchRecord, type Figure } from '../report/figures';
 
 const env = (name: string, def: number) => Number(process.env[name] ?? def);
 const STREAMS = env('BENCH_STREAMS', 1000);
@@ -259,6 +260,7 @@ async function ingest(api: GatewayClient, prefix: string, sessionId: string, n: 
 
 async function main(): Promise<void> {
   const prefix = `bench-gateway-${Date.now().toString(36)}${randomBytes(2).toString('hex')}.`;
+  const record = benchRecord('gateway', RUNS);
   const load0 = loadavg();
   await freshTopics(brokers, prefix, FOLDED_TOPICS);
   const token = randomBytes(16).toString('hex');
@@ -324,6 +326,13 @@ async function main(): Promise<void> {
     out(`   CLI produce cost --stdin         ${fmt(median(c.cli)).padStart(9)}/s   runs ${c.cli.map((x) => fmt(x)).join(', ')}   (spawn to exit: ${fmt(median(c.cliWall))}/s)`);
     out(`   HTTP NDJSON body                 ${fmt(median(c.http)).padStart(9)}/s   runs ${c.http.map((x) => fmt(x)).join(', ')}   HTTP/CLI ${ratio(median(c.http), median(c.cli))}   target >= 0.50x: ${verdict(median(c.http) >= 0.5 * median(c.cli))}`);
     out(`   gateway cpu per NDJSON update    ${fmt(median(c.cpu), 1)} µs   runs ${c.cpu.map((x) => fmt(x, 1)).join(', ')}   (one core sustains ~${fmt(1e6 / median(c.cpu))} updates/s)`);
+    const figures: Figure[] = [
+      { section: `a. ${fmt(STREAMS)} SSE streams`, name: 'rss per stream', value: a.rssPerStream / 1024, unit: 'KiB', better: 'lower', target: '< 100 KiB', met: a.rssPerStream < 100 * 1024 },
+      { section: `a. ${fmt(STREAMS)} SSE streams`, name: 'POST -> event on every stream p50', value: fr('p50'), unit: 'ms', better: 'lower' },
+      ...(['p50', 'p99'] as const).map((k): Figure => ({ section: `b. ${fmt(LAT_UPDATES)} cost updates at ${fmt(RATE)}/s`, name: `POST /swarm/costs -> SSE event ${k}`, value: p(b.stream, k), unit: 'ms', better: 'lower', runs: b.stream.map((x) => x[k]), baseline: { name: `transactional relay ${k}`, value: p(b.relay, k) }, ...(k === 'p50' ? { target: '<= relay + 5 ms', met: sp50 <= rp50 + 5 } : {}) })),
+      { section: `c. ${fmt(INGEST_UPDATES)} cost updates ingested`, name: 'HTTP NDJSON body updates/s', value: median(c.http), unit: '/s', better: 'higher', runs: c.http, baseline: { name: 'CLI produce cost --stdin', value: median(c.cli) }, target: '>= 0.50x', met: median(c.http) >= 0.5 * median(c.cli) },
+    ];
+    record.done(figures);
     failed = false;
   } finally {
     api?.close();

@@ -20,6 +20,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import * as os from 'node:os';
 import { writeFileSync } from 'node:fs';
@@ -48,6 +49,7 @@ import { createMetrics } from '../../services/runtime/metrics';
 import { ProcessorRunner } from '../../services/runtime/runner';
 import { readServiceConfig } from '../../services/runtime/service';
 import { schemaValidator } from '../../services/runtime/validation';
+import { benchRecord, type Figure } from '../report/figures';
 
 const N = Number(process.env.BENCH_HEARTBEATS ?? 900_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -216,9 +218,21 @@ const backlogIn = (text: string, port: number): number => {
   return Number(m[1]);
 };
 
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
 /** The service as INSTANCES separate processes of one group, started as an operator starts it. */
 async function serviceProcesses(prefix: string, engine: 'kafkajs' | 'rdkafka', signing: Signing): Promise<ServiceRun> {
-  const ports = Array.from({ length: INSTANCES }, (_, i) => 19_400 + i);
+  // Ports the system hands out now: fixed ones (19400...) met another bench's service on a shared machine.
+  const ports = await Promise.all(Array.from({ length: INSTANCES }, () => freePort()));
   const children: ChildProcess[] = ports.map((port) => spawn(join(__dirname, '../../bin/solvermesh'), ['run', 'impedance'], {
     env: { ...process.env, TOPIC_PREFIX: prefix, KAFKA_CLIENT: engine, LOG_LEVEL: 'warn', HTTP_PORT: String(port), MESH_SIGNING: signing },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -239,6 +253,7 @@ async function main(): Promise<void> {
   const results: Record<string, number[]> = {};
   const cpu: Record<string, { node: number[]; redis: number[]; broker: number[]; full: number[]; summary: number[] }> = {};
   const micro = signingMicroBench();
+  const record = benchRecord('impedance', RUNS);
   for (let r = 0; r < RUNS; r++) {
     for (const engine of ENGINES) {
       for (const signing of SIGNING) {
@@ -292,6 +307,26 @@ async function main(): Promise<void> {
       process.stdout.write(`  together ${total.toFixed(1)} µs per heartbeat: ${os.cpus().length} cores allow at most ${Math.round(os.cpus().length * 1e6 / total).toLocaleString('en-US')}/s at this cost\n`);
     }
   }
+  const figures: Figure[] = [];
+  const engines: Record<string, { raw: number; impedance: number }> = {};
+  const section = `heartbeats, ${N.toLocaleString('en-US')} per run`;
+  for (const engine of ENGINES) {
+    for (const signing of SIGNING) {
+      const name = `${engine} ${signing === 'off' ? 'unsigned' : 'signed'}`;
+      const raw = results[`raw ${name}`] ?? [], imp = results[`impedance ${name}`] ?? [];
+      if (imp.length === 0) continue;
+      engines[name] = { raw: median(raw), impedance: median(imp) };
+      figures.push({ section, name: `impedance ${name} heartbeats/s`, value: median(imp), unit: '/s', better: 'higher', runs: imp, baseline: { name: `raw consume ${engine}`, value: median(raw) } });
+      const c = cpu[name];
+      if (c && c.node.length > 0) figures.push({ section, name: `impedance ${name} node cpu per heartbeat`, value: median(c.node), unit: 'µs', better: 'lower', runs: c.node });
+    }
+    const signed = results[`impedance ${engine} signed`], unsigned = results[`impedance ${engine} unsigned`];
+    if (signed?.length && unsigned?.length) {
+      figures.push({ section, name: `impedance ${engine} signed heartbeats/s (vs unsigned)`, value: median(signed), unit: '/s', better: 'higher', runs: signed, baseline: { name: `impedance ${engine} unsigned`, value: median(unsigned) } });
+    }
+  }
+  figures.push({ section: 'signing, per heartbeat in the bench process', name: 'sign + verify', value: micro.signUs + micro.verifyUs, unit: 'µs', better: 'lower', baseline: { name: 'Avro encode', value: micro.encodeUs } });
+  record.done(figures, { engines });
   process.exit(0);
 }
 

@@ -50,19 +50,26 @@ export interface LatencyFigures {
   readonly p99: number;
   readonly max: number;
   readonly count: number;
+  /** The distribution: quantile q/100 for q = 0..100 (ms), for the report's CDF. */
+  readonly quantiles: number[];
 }
+
+/** Records to send: encoded already, or encoded (and dated) when record k is sent. */
+export type Values = readonly Buffer[] | { readonly count: number; at(k: number): Buffer };
 
 /**
  * Sends `values` at `rate` per second (by the clock, so a late tick sends what is due), then
  * returns per record the time from its produce() call to the arrival of the first output
  * covering it.
  */
-export async function pacedLatency(producer: BenchProducer, path: Path, values: readonly Buffer[], rate: number, timeoutMs = 60_000): Promise<LatencyFigures> {
+export async function pacedLatency(producer: BenchProducer, path: Path, values: Values, rate: number, timeoutMs = 60_000): Promise<LatencyFigures> {
   const sent: Sent[] = [];
+  const count = isStamped(values) ? values.count : values.length;
+  const at = isStamped(values) ? (k: number) => values.at(k) : (k: number) => values[k]!;
   const t0 = performance.now();
-  while (sent.length < values.length) {
-    const due = Math.min(values.length, Math.floor(((performance.now() - t0) * rate) / 1000) + 1);
-    while (sent.length < due) sent.push(producer.send(path.topic, path.key, values[sent.length]!));
+  while (sent.length < count) {
+    const due = Math.min(count, Math.floor(((performance.now() - t0) * rate) / 1000) + 1);
+    while (sent.length < due) sent.push(producer.send(path.topic, path.key, at(sent.length)));
     await sleep(1);
   }
   await producer.drain();
@@ -89,7 +96,7 @@ export async function burst(producer: BenchProducer, path: Path, values: readonl
 export function figures(ms: number[]): LatencyFigures {
   const s = [...ms].sort((a, b) => a - b);
   const q = (p: number) => s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)]!;
-  return { p50: q(0.5), p99: q(0.99), max: s.at(-1)!, count: s.length };
+  return { p50: q(0.5), p99: q(0.99), max: s.at(-1)!, count: s.length, quantiles: [...Array(101).keys()].map((k) => (k === 0 ? s[0]! : q(k / 100))) };
 }
 
 export const median = (xs: readonly number[]) => {
@@ -105,4 +112,8 @@ export async function within<T>(p: Promise<T>, ms: number, what: string): Promis
   } finally {
     clearTimeout(timer);
   }
+}
+
+function isStamped(v: Values): v is { readonly count: number; at(k: number): Buffer } {
+  return !Array.isArray(v);
 }

@@ -114,11 +114,13 @@ function startProcess(command: string, args: string[], prefix: string, env: Node
   };
 }
 
-/** Sum of a Prometheus counter's samples (all label sets). */
-export function counter(text: string, name: string): number {
+/** Sum of a Prometheus counter's samples (all label sets, or those whose labels contain `label`, e.g. topic="solver.costs"). */
+export function counter(text: string, name: string, label?: string): number {
   let sum = 0;
   for (const line of text.split('\n')) {
-    if (line.startsWith(`${name} `) || line.startsWith(`${name}{`)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (!(line.startsWith(`${name} `) || line.startsWith(`${name}{`))) continue;
+    if (label !== undefined && !line.slice(0, line.lastIndexOf(' ')).includes(label)) continue;
+    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return sum;
 }

@@ -26,6 +26,7 @@ import { CostSource } from '../solver-service/costs';
 import { burst, Coverage, median, within, type Path } from '../solver-service/measure';
 import { freshTopics, openConverged, startServiceProcess, startSolverProcess, type ServiceProcess } from '../solver-service/service';
 import { timeChecks, timeProbes } from './probes';
+import { benchRecord, type Figure } from '../report/figures';
 
 const env = (name: string, def: number) => Number(process.env[name] ?? def);
 const RUNS = env('BENCH_RUNS', 3);
@@ -42,6 +43,8 @@ const out = (s: string) => process.stdout.write(`${s}\n`);
 const note = (s: string) => process.stderr.write(`${s}\n`);
 const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
 const runs = (xs: number[], d = 0) => xs.map((x) => fmt(x, d)).join(', ');
+/** What the report reads (bench/out/verifier/figures.json). */
+const figures: Figure[] = [];
 
 function inProcess(): { lines: string[] } {
   const a = poisson2d(SIDE);
@@ -63,12 +66,15 @@ function inProcess(): { lines: string[] } {
     lines.push(`   of which row sampling     ${s.toFixed(4).padStart(9)} ms`);
     lines.push(`   kernel residuals          ${k.toFixed(4).padStart(9)} ms   (p90 ${quantile(t.kernelMs, 0.9).toFixed(4)} ms)`);
     lines.push(`   plain-JS dot products     ${j.toFixed(4).padStart(9)} ms   (p90 ${quantile(t.jsMs, 0.9).toFixed(4)} ms)   kernel/JS ${ratio(k, j)}   max relative disagreement ${t.agreement.toExponential(1)}`);
+    figures.push({ section: `a. ${PROBES} probes, ${fmt(a.n)} unknowns`, name: 'kernel residuals', value: k, unit: 'ms', better: 'lower', baseline: { name: 'plain-JS dot products', value: j } });
+    figures.push({ section: `a. ${PROBES} probes, ${fmt(a.n)} unknowns`, name: 'sample + kernel residuals', value: p, unit: 'ms', better: 'lower', target: `< ${TARGET_MS} ms`, met: p < TARGET_MS });
     const c = timeChecks(kernel, randomUUID(), a, b, x, CHECKS);
     const check = median(c.checkMs);
     lines.push(`b. one verifier (one group's core, one thread) on the same session`);
     lines.push(`   whole check of a published solution (${fmt(c.rows)} rows: seed 10 x 100)  ${check.toFixed(2)} ms median of ${CHECKS}   runs ${runs(c.checkMs, 1)}`);
     lines.push(`   probes per second, whole checks  ${fmt((c.rows * 1000) / check).padStart(12)}/s   (${fmt(1000 / check, 1)} checks/s; the O(n) parts dominate: assembling and hashing x, loading it, ||b||)`);
     lines.push(`   probes per second, kernel alone  ${fmt((PROBES * 1000) / k).padStart(12)}/s   plain JS ${fmt((PROBES * 1000) / j)}/s`);
+    figures.push({ section: 'b. one verifier', name: 'whole check of a published solution', value: check, unit: 'ms', better: 'lower', runs: c.checkMs });
   } finally {
     session.free();
   }
@@ -152,6 +158,8 @@ async function withService(lines: string[]): Promise<void> {
     lines.push(`   without verifiers            ${fmt(median(without)).padStart(9)}/s   runs ${runs(without)}`);
     lines.push(`   with three verifier groups   ${fmt(median(withV)).padStart(9)}/s   runs ${runs(withV)}   with/without ${ratio(median(withV), median(without))}`);
     lines.push(`   verifiers done after solver  ${fmt(median(lag)).padStart(9)} ms  runs ${runs(lag)}   (all processes share this machine's cores; load average ${load.map((x) => x.toFixed(2)).join(' ')})`);
+    figures.push({ section: `c. ${fmt(UPDATES)} cost updates, ${fmt(big.a.n)} unknowns`, name: 'solver updates/s with three verifier groups', value: median(withV), unit: '/s', better: 'higher', runs: withV, baseline: { name: 'solver updates/s without verifiers', value: median(without) } });
+    figures.push({ section: `c. ${fmt(UPDATES)} cost updates, ${fmt(big.a.n)} unknowns`, name: 'verifiers done after the solver', value: median(lag), unit: 'ms', better: 'lower', runs: lag });
     failed = false;
   } finally {
     for (const v of verifiers) await v.stop();
@@ -167,6 +175,7 @@ async function withService(lines: string[]): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  const record = benchRecord('verifier', RUNS);
   const load0 = loadavg();
   const { lines } = inProcess();
   for (const l of lines) note(l);
@@ -174,6 +183,7 @@ async function main(): Promise<void> {
   const load1 = loadavg();
   out(`bench-verifier: medians; load average ${load0.map((x) => x.toFixed(2)).join(' ')} before, ${load1.map((x) => x.toFixed(2)).join(' ')} after`);
   for (const l of lines) out(l);
+  record.done(figures);
 }
 
 main().then(() => process.exit(0), (err: unknown) => {

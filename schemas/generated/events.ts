@@ -938,6 +938,8 @@ export interface HeartbeatReceived {
   context_hash: string;
   /** When the mesh received the heartbeat (received_at - occurred_at measures transport latency). */
   received_at: number;
+  /** Share of its capacity the agent reports in use, 0..1 (seed 003 load balancing: above 0.8 it is routed to less, below 0.3 more); null from agents that do not report it. */
+  utilisation: number | null;
   /** Per-sender sequence number, strictly increasing in each partition the sender writes (a replay carries one already seen); part of the signed body. Null from unsigned senders. */
   sender_seq: number | null;
   /** Ed25519 signature of the sender over this record's Avro body encoded with this field null (the canonical body). Stays the last field: new fields go before it. Null when unsigned. */
@@ -998,6 +1000,8 @@ export interface ImpedanceUpdated {
   ack_tally: AgentAckTally | null;
   /** Checkpoint: the mesh.agent-acks offset (same partition) up to which every ack is reflected in the entries at or after it (acks of agents not yet heard from are replayed); null when written before acks were folded per agent. */
   acks_applied_through: number | null;
+  /** Utilisation of the agent's last heartbeat (0..1), which orders capability routing; null when it reported none or the entry predates it. */
+  utilisation: number | null;
 }
 
 /** The agent's acks folded from mesh.agent-acks (seed 002 §1.4 trinary acks, §6.1 quarantine): restores reliability and quarantine on partition assignment. */

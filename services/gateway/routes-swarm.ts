@@ -271,7 +271,7 @@ export function registerSwarmRoutes(app: FastifyInstance, deps: GatewayDeps): vo
       type: 'HeartbeatReceived',
       meta: { event_id: derivedEventId(agentId, `join:${now}`), correlation_id: agentId, causation_id: null, occurred_at: now, producer: 'gateway', sequence: null },
       agent_id: agentId, agent_class: (CLASS_BY_LETTER.get(b.agent_class) ?? b.agent_class) as AgentClass, sector_id: b.sector_id, cluster_id: b.cluster_id,
-      latency_ms: b.latency_ms ?? 0, processing_ms: b.processing_ms ?? 0, queue_depth: b.queue_depth ?? 0, capabilities: b.capabilities ?? [],
+      latency_ms: b.latency_ms ?? 0, processing_ms: b.processing_ms ?? 0, queue_depth: b.queue_depth ?? 0, capabilities: b.capabilities ?? [], utilisation: null,
       context_hash: b.context_hash ?? '', received_at: now, sender_seq: null, signature: null,
     };
     const problems = problemsOf(hb);

@@ -36,6 +36,8 @@ export interface AgentState {
   readonly latencies: readonly number[];
   readonly processings: readonly number[];
   readonly queueDepth: number;
+  /** Utilisation of the last heartbeat (0..1), null when it reported none: orders routing (load.ts). */
+  readonly utilisation: number | null;
   readonly buckets: readonly ReliabilityBucket[];
   /** Event time (µs) of the last heartbeat folded in, and its event id. */
   readonly lastHeartbeatAt: number;
@@ -230,6 +232,7 @@ export function foldHeartbeat(prev: AgentState | undefined, hb: HeartbeatReceive
     a.latencies = latencies;
     a.processings = processings;
     a.queueDepth = hb.queue_depth;
+    a.utilisation = hb.utilisation ?? null;
     a.buckets = buckets;
     a.lastHeartbeatAt = at;
     a.lastHeartbeatEventId = hb.meta.event_id;
@@ -257,6 +260,7 @@ export function foldHeartbeat(prev: AgentState | undefined, hb: HeartbeatReceive
       latencies,
       processings,
       queueDepth: hb.queue_depth,
+      utilisation: hb.utilisation ?? null,
       buckets,
       lastHeartbeatAt: at,
       lastHeartbeatEventId: hb.meta.event_id,
@@ -373,6 +377,7 @@ export function toImpedanceUpdated(a: AgentState, appliedThrough: number | null 
     current_latency_ms: a.latencyMs,
     current_processing_ms: a.processingMs,
     current_queue_depth: a.queueDepth,
+    utilisation: a.utilisation,
     last_heartbeat_at: a.lastHeartbeatAt,
     impedance_score: a.score,
     reliability_score: a.reliability,
@@ -411,6 +416,7 @@ export function fromImpedanceUpdated(e: ImpedanceUpdated): AgentState {
     latencies: legacy ? [e.current_latency_ms] : lat,
     processings: legacy ? [e.current_processing_ms] : proc,
     queueDepth: e.current_queue_depth,
+    utilisation: e.utilisation ?? null,
     buckets,
     lastHeartbeatAt: e.last_heartbeat_at,
     lastHeartbeatEventId: e.last_heartbeat_event_id ?? e.meta.causation_id ?? e.meta.event_id,

@@ -13,6 +13,7 @@ import { readCopiedBefore } from './copied-before';
 import { topicSpec } from '../../topics/catalog';
 import { impedanceProcessor, type ImpedanceProcessor } from './processor';
 import { connectRedis, RegistryStore } from './registry-store';
+import { serviceStructuralEmitter } from '../runtime/structural';
 
 /** Redis key prefix of the registry: the topic prefix isolates tests and tenants here too. */
 export const registryPrefix = (topicPrefix: string) => `${topicPrefix}mesh:`;
@@ -23,6 +24,7 @@ export function createImpedanceProcessor(config: ServiceConfig<typeof IMPEDANCE_
   const store = new RegistryStore(redis, registryPrefix(config.topicPrefix));
   const { codec, validate } = ctx;
   const topic = (name: TopicName) => config.topicPrefix + name;
+  const structural = serviceStructuralEmitter(config, logger, codec, 'impedance');
   const processor = impedanceProcessor({
     store,
     logger,
@@ -40,10 +42,11 @@ export function createImpedanceProcessor(config: ServiceConfig<typeof IMPEDANCE_
     readTail: (partition, from, to) => readHeartbeatTail({ brokers: config.kafkaBrokers, topic: topic('mesh.heartbeats'), codec, validate }, partition, from, to),
     readAckTail: (partition, from, to) => readAckTail({ brokers: config.kafkaBrokers, topic: topic('mesh.agent-acks'), codec, validate }, partition, from, to),
     committedAcks: (partitions) => committedOffsets(config.kafkaBrokers, ctx.groupId, topic('mesh.agent-acks'), partitions),
+    structural,
     restoreGate: (partition) => readGateState({ brokers: config.kafkaBrokers, topic: topic('mesh.coordination'), codec, validate, groupId: ctx.groupId }, partition),
     copiedBefore: readCopiedBefore({ brokers: config.kafkaBrokers, codec, groupId: ctx.groupId, topicPrefix: config.topicPrefix, agentAckPartitions: topicSpec('mesh.agent-acks').partitions }),
   });
-  return { ...processor, close: async () => { await processor.close(); redis.disconnect(); } };
+  return { ...processor, close: async () => { await processor.close(); await structural.close(); redis.disconnect(); } };
 }
 
 export const impedanceService: ServiceDefinition<typeof IMPEDANCE_KNOBS> = {

@@ -4,6 +4,7 @@
 // requests answered with send schedules, acks measured and repartitioned by agent, 5 s ticks
 // answered with summaries, the guardian's decisions kept for the schedules (restrictions.ts).
 // Periodic registry work runs in the runner's punctuation.
+import type { StructuralEmitter } from '../runtime/structural';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { AckReceived, CoordinationRequested, HeartbeatReceived, MeshHealRequested } from '../../schemas/generated/events';
@@ -65,6 +66,8 @@ export interface ImpedanceProcessorDeps {
    * costs a full one.
    */
   readonly idleWriteMs?: number;
+  /** Structural events (slow Redis writes) onto mesh.witnesses, outside the transactions (runtime/structural.ts). */
+  readonly structural?: StructuralEmitter;
   /** A mesh.coordination partition's gate (freeze, approvals) at the group's committed offset; without it a partition starts open. */
   readonly restoreGate?: RestoreGateFn<GateState>;
   /** Agents not heard from whose acks a partition holds (default MAX_PENDING_ACK_AGENTS); acks of more are dead-lettered. */
@@ -99,6 +102,7 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
   const metrics = createImpedanceMetrics(deps.registry);
   const writer = createRegistryWriter({
     store, metrics, log, registryLagMs, checkpointMs, caughtUpMs: deps.caughtUpMs ?? 5000, idleWriteMs, startMs: now(),
+    ...(deps.structural ? { structural: deps.structural } : {}),
   });
   const checkpointer = createCheckpointer({
     restore: deps.restore, checkpointMs, log, maxPendingAckAgents: deps.maxPendingAckAgents,

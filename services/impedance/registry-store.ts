@@ -8,8 +8,8 @@
 //                          summary entries are written (summary-clock.ts)
 //   built:<partition>      marker: this heartbeat partition's agents are in the registry
 //   acc:<5-min bucket>     prediction-accuracy counters; ackseen:<message id> dedupes acks
-// Writes are Lua calls (one per chunk of agents, the agents as one JSON array of strings, 16
-// per agent: ioredis handles one argument instead of 16 per agent, and the hash holds the same
+// Writes are Lua calls (one per chunk of agents, the agents as one JSON array of strings, 17
+// per agent: ioredis handles one argument instead of 17 per agent, and the hash holds the same
 // strings as before). Each agent is written only if (last heartbeat, revision) is not older than the
 // stored one, so a replayed batch rewrites identical values and a stale writer (a zombie owner)
 // cannot roll an agent back. The last heartbeat comes first: within one log both only grow,
@@ -22,6 +22,7 @@ import { redisAuth } from '../runtime/credentials';
 import { transient } from '../runtime/errors';
 import { ACCURACY_BUCKET_MS, ACCURACY_WINDOW_BUCKETS, histogramQuantileMs, type AckMeasure } from './accuracy';
 import type { AgentState } from './agent-fold';
+import { rankByLoad } from './load';
 import { circuitOpen as circuitOpen_, readRestrictions } from './restrictions';
 import type { ScheduleAgent } from './schedule';
 import type { PartitionMark } from './summary-clock';
@@ -47,12 +48,12 @@ local function zadd(kind, value, score, id)
 end
 local capsOf = {}
 local summary = {}
--- One flat array of strings, 16 per agent: a table per agent cost more to decode than its strings.
+-- One flat array of strings, 17 per agent: a table per agent cost more to decode than its strings.
 local v = cjson.decode(ARGV[3])
-for i = 0, #v - 1, 16 do
-  local id, rev, class, sector, cluster, caps, score, state, hb, lat, proc, queue, rel, drift, n, ctx =
+for i = 0, #v - 1, 17 do
+  local id, rev, class, sector, cluster, caps, score, state, hb, lat, proc, queue, rel, drift, n, ctx, util =
     v[i + 1], v[i + 2], v[i + 3], v[i + 4], v[i + 5], v[i + 6], v[i + 7], v[i + 8], v[i + 9], v[i + 10],
-    v[i + 11], v[i + 12], v[i + 13], v[i + 14], v[i + 15], v[i + 16]
+    v[i + 11], v[i + 12], v[i + 13], v[i + 14], v[i + 15], v[i + 16], v[i + 17]
   local key = p .. 'agent:' .. id
   local old = redis.call('HMGET', key, 'rev', 'class', 'sector', 'cluster', 'caps', 'last_hb')
   local oldHb = tonumber(old[6] or '0')
@@ -61,7 +62,7 @@ for i = 0, #v - 1, 16 do
     if old[1] and old[2] == class and old[3] == sector and old[4] == cluster and old[5] == caps then
       -- The usual heartbeat: class, sector, cluster and capabilities as stored.
       redis.call('HSET', key, 'rev', rev, 'score', score, 'state', state, 'last_hb', hb, 'lat', lat,
-        'proc', proc, 'queue', queue, 'rel', rel, 'drift', drift, 'n', n, 'ctx', ctx)
+        'proc', proc, 'queue', queue, 'rel', rel, 'drift', drift, 'n', n, 'ctx', ctx, 'util', util)
     else
       if old[1] then
         -- Leave an index only when the agent moved out of it.
@@ -74,7 +75,7 @@ for i = 0, #v - 1, 16 do
       end
       redis.call('HSET', key, 'rev', rev, 'class', class, 'sector', sector, 'cluster', cluster,
         'caps', caps, 'score', score, 'state', state, 'last_hb', hb, 'lat', lat,
-        'proc', proc, 'queue', queue, 'rel', rel, 'drift', drift, 'n', n, 'ctx', ctx)
+        'proc', proc, 'queue', queue, 'rel', rel, 'drift', drift, 'n', n, 'ctx', ctx, 'util', util)
     end
     zadd('z:class:', class, score, id)
     zadd('z:sector:', sector, score, id)
@@ -201,7 +202,7 @@ export class RegistryStore {
       flat.push(
         a.agentId, String(a.revision), a.agentClass, a.sectorId, a.clusterId, a.capabilities.join(','), String(a.score), STATE_CODE[a.state],
         String(a.lastHeartbeatAt), String(a.latencyMs), String(a.processingMs), String(a.queueDepth), String(a.reliability), String(a.drift),
-        String(a.latencies.length), a.contextHash,
+        String(a.latencies.length), a.contextHash, a.utilisation === null ? '' : String(a.utilisation),
       );
     }
     return JSON.stringify(flat);
@@ -333,7 +334,9 @@ export class RegistryStore {
 
   /**
    * The `count` lowest-impedance ACTIVE agents with a capability (seed 002 §4.3
-   * find_best_agents_for_capability), leaving out those behind an OPEN breaker (§6.2 is_routable).
+   * find_best_agents_for_capability), leaving out those behind an OPEN breaker (§6.2 is_routable),
+   * weighted by load (seed 003): of the 2 x count lowest by impedance, the count lowest by
+   * impedance x loadWeight(utilisation) (load.ts).
    */
   async best(capability: string, count: number, maxImpedance = 500): Promise<RoutedAgent[]> {
     return (await this.route(capability, count, maxImpedance)).agents;
@@ -344,23 +347,30 @@ export class RegistryStore {
     const r = await readRestrictions(this);
     const out: RoutedAgent[] = [];
     const circuitOpen: RoutedAgent[] = [];
+    const util = new Map<string, number | null>();
     const page = Math.max(count * 2, 16);
-    for (let offset = 0; out.length < count; offset += page) {
+    // The pool: the 2 x count lowest-impedance routable agents, so load can reorder past the first count.
+    const pool = 2 * count;
+    for (let offset = 0; out.length < pool; offset += page) {
       let ids: string[];
       try { ids = await this.r.zrangebyscore(this.key(`z:cap:${capability}`), '-inf', maxImpedance, 'LIMIT', offset, page); } catch (err) { throw storeDown('read index', err); }
       if (ids.length === 0) break;
       const p = this.r.pipeline();
-      for (const id of ids) p.hmget(this.key(`agent:${id}`), 'state', 'score', 'class', 'cluster', 'sector');
+      for (const id of ids) p.hmget(this.key(`agent:${id}`), 'state', 'score', 'class', 'cluster', 'sector', 'util');
       const res = (await p.exec()) ?? [];
       ids.forEach((id, i) => {
         const f = res[i]?.[1] as Array<string | null> | undefined;
-        if (out.length >= count || !f || f[0] !== 'A') return;
+        if (out.length >= pool || !f || f[0] !== 'A') return;
         const a = { agentId: id, score: Number(f[1]), agentClass: f[2] as AgentClass, clusterId: f[3] ?? '' };
-        if (circuitOpen_(r, { clusterId: a.clusterId, sectorId: f[4] ?? '' })) circuitOpen.push(a); else out.push(a);
+        if (circuitOpen_(r, { clusterId: a.clusterId, sectorId: f[4] ?? '' })) circuitOpen.push(a);
+        else { out.push(a); util.set(id, f[5] ? Number(f[5]) : null); }
       });
       if (ids.length < page) break;
     }
-    return { agents: out, circuitOpen };
+    // The candidates come in impedance order; among them load decides (load.ts).
+    const ranked = rankByLoad(out.map((a) => ({ ...a, utilisation: util.get(a.agentId) ?? null })), count)
+      .map(({ utilisation: _u, ...a }) => a);
+    return { agents: ranked, circuitOpen };
   }
 
   /** Counts one ack once (by message id and agent); returns false for a duplicate. */

@@ -23,6 +23,7 @@ import type { AgentState } from './agent-fold';
 import type { ImpedanceMetrics } from './metrics';
 import type { PartitionFold } from './partition-fold';
 import type { RegistryStore } from './registry-store';
+import type { StructuralEmitter } from '../runtime/structural';
 
 /** Agents per registry write (one Lua call): Redis runs a script alone, so keep each short. */
 const WRITE_CHUNK = 2000;
@@ -77,7 +78,12 @@ export interface RegistryWriterOptions {
   readonly idleWriteMs: number;
   /** When the service started: it is not quiet before it had the chance of a batch. */
   readonly startMs: number;
+  /** Reports a registry write that took longer than SLOW_REDIS_WRITE_MS (runtime/structural.ts). */
+  readonly structural?: StructuralEmitter;
 }
+
+/** A write of one chunk (up to 2000 agents, one Lua call) slower than this is a structural event: Redis runs scripts alone, so others waited as long. */
+export const SLOW_REDIS_WRITE_MS = 500;
 
 export interface RegistryWriter {
   cursor(nowMs: number): RegistryCursor;
@@ -115,7 +121,10 @@ export function createRegistryWriter(o: RegistryWriterOptions): RegistryWriter {
    */
   async function write(p: number, agents: readonly AgentState[]): Promise<boolean> {
     const writes: Array<Promise<{ built: boolean }>> = [];
-    for (let i = 0; i < agents.length; i += WRITE_CHUNK) writes.push(store.writeAgents(p, agents.slice(i, i + WRITE_CHUNK)));
+    for (let i = 0; i < agents.length; i += WRITE_CHUNK) {
+      const chunk = agents.slice(i, i + WRITE_CHUNK);
+      writes.push(o.structural ? o.structural.timed('redis_write_ms', SLOW_REDIS_WRITE_MS, () => store.writeAgents(p, chunk), `registry write of ${chunk.length} agents (partition ${p})`) : store.writeAgents(p, chunk));
+    }
     metrics.registryWrites.inc({ kind: 'full' }, agents.length);
     const done = await Promise.allSettled(writes);
     const failed = done.find((d): d is PromiseRejectedResult => d.status === 'rejected');

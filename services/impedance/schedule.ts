@@ -13,6 +13,7 @@ import type {
 } from '../../schemas/generated/events';
 import { derivedEventId } from '../runtime/ids';
 import { PRODUCER } from './agent-fold';
+import { capabilityQualifies } from './load';
 import { CLASS_BASE_PROCESSING_MS } from './score';
 
 export const BUCKET_US = 10_000;
@@ -59,8 +60,8 @@ export function scheduleEntry(agentId: string, a: ScheduleAgent | undefined, req
   if (!a) return skip(agentId, 'UNKNOWN_AGENT');
   if (a.state === 'OFFLINE' || a.state === 'QUARANTINED') return skip(agentId, 'AGENT_OFFLINE');
   if (blocked(a)) return skip(agentId, 'CIRCUIT_OPEN');
-  const caps = new Set(a.capabilities);
-  if (!req.requires_capabilities.every((c) => caps.has(c))) return skip(agentId, 'MISSING_CAPABILITY');
+  // Partial matches above 70% pass (seed 003 capability routing, load.ts).
+  if (!capabilityQualifies(req.requires_capabilities, a.capabilities)) return skip(agentId, 'MISSING_CAPABILITY');
   const now = req.meta.occurred_at;
   const T = req.target_arrival_time;
   const processing = estimateProcessingMs(a, req.payload_weight);

@@ -139,6 +139,7 @@ export function heartbeat(a: AgentProfile, startUs: number, period: number, rand
   if (period >= faults.diesAfterPeriods && isDown(a, faults)) return null;
   const at = startUs + period * 5_000_000 + a.phaseUs;
   const s = sample(a, rand, faults);
+  const queue = Math.floor(rand() * rand() * 4);
   return {
     type: 'HeartbeatReceived',
     meta: { event_id: derivedEventId(`sim:${a.agentId}`, String(at)), correlation_id: a.agentId, causation_id: null, occurred_at: at, producer, sequence: period },
@@ -148,10 +149,13 @@ export function heartbeat(a: AgentProfile, startUs: number, period: number, rand
     cluster_id: a.clusterId,
     latency_ms: s.latencyMs,
     processing_ms: s.processingMs,
-    queue_depth: Math.floor(rand() * rand() * 4),
+    queue_depth: queue,
     capabilities: [...a.capabilities],
     context_hash: 'ctx-0',
     received_at: at + Math.round((s.latencyMs / 2) * 1000),
+    // From the queue rather than another draw, so the random stream (and every spec built on
+    // it) stays as it was: 0 -> 0.1, 1 -> 0.4, 2 -> 0.7, 3 -> 1.0.
+    utilisation: Math.min(1, 0.1 + 0.3 * queue),
     sender_seq: null,
     signature: null,
   };

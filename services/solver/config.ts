@@ -27,6 +27,7 @@ export const SOLVER_KNOBS = {
   solverMaxBatchRecords: { env: 'SOLVER_MAX_BATCH_RECORDS', kind: 'number', default: 2000, above: 0, doc: 'Most input records per transaction (a transaction costs ~5-10 ms whatever its size); a batch is what was fetched, up to this.' },
   solverPollTimeoutMs: { env: 'SOLVER_POLL_TIMEOUT_MS', kind: 'number', default: 100, above: 0, doc: 'An idle poll waits this long for a first record; then the batch is what has already arrived (node-rdkafka\'s `consume(n)` otherwise waits up to the timeout per record to fill it).' },
   solverOverlapCommit: { env: 'SOLVER_OVERLAP_COMMIT', kind: 'number', default: 1, above: 0, doc: '1: the next batch is consumed and processed while the previous one\'s transaction commits (a failed commit takes both back and rewinds); any other value (2): one batch at a time.' },
+  solverCarryEmpty: { env: 'SOLVER_CARRY_EMPTY', kind: 'number', default: 1, above: 0, doc: '1: a batch that produced nothing (updates of a group still open, the solver\'s own ticks) begins no transaction; its offsets go with the next batch that has outputs, or alone at the next idle poll or after `SOLVER_POLL_TIMEOUT_MS`; any other value (2): a transaction per batch.' },
   // The first request after a commit is refused until its markers are written; librdkafka's
   // 100 ms backoff would idle the partition that long after every commit.
   solverTxnRetryBackoffMs: { env: 'SOLVER_TXN_RETRY_BACKOFF_MS', kind: 'number', default: 1, above: 0, doc: 'The transactional producer retries the request refused while the previous commit\'s markers are written after this long, backing off to at most 20 ms (librdkafka\'s default is 100).' },
@@ -53,7 +54,7 @@ export function solverTuning(k: SolverKnobs): SolverTuning {
     },
     sliceWork: k.solverSliceWork, snapshotEvery: k.solverSnapshotEvery, snapshotMicros: k.solverSnapshotS * 1e6,
     maxBatchRecords: k.solverMaxBatchRecords,
-    consumer: { pollTimeoutMs: k.solverPollTimeoutMs, returnAvailable: true, retryBackoffMs: k.solverTxnRetryBackoffMs, overlapCommit: k.solverOverlapCommit === 1 },
+    consumer: { pollTimeoutMs: k.solverPollTimeoutMs, returnAvailable: true, retryBackoffMs: k.solverTxnRetryBackoffMs, overlapCommit: k.solverOverlapCommit === 1, carryEmpty: k.solverCarryEmpty === 1 },
   };
 }
 

@@ -6,6 +6,7 @@ import { wasmKernel } from '../../wasm';
 import { SOLVER_KNOBS, solverRunnerTuning, solverTuning } from './config';
 import { solverProcessor } from './processor';
 import { restorePartition } from './restore';
+import { serviceStructuralEmitter } from '../runtime/structural';
 
 export const solverGroupId = (config: RuntimeConfig) => `${config.topicPrefix}solvermesh.solver`;
 
@@ -18,7 +19,7 @@ export const solverService: ServiceDefinition<typeof SOLVER_KNOBS> = {
     const { codec, validate } = ctx;
     const kernel = wasmKernel();
     return solverProcessor({
-      logger, registry: ctx.registry, sliceWork: tuning.sliceWork, snapshotEvery: tuning.snapshotEvery, snapshotMicros: tuning.snapshotMicros,
+      logger, registry: ctx.registry, structural: serviceStructuralEmitter(config, logger, codec, 'solver'), sliceWork: tuning.sliceWork, snapshotEvery: tuning.snapshotEvery, snapshotMicros: tuning.snapshotMicros,
       restore: (partition) => restorePartition({ brokers: config.kafkaBrokers, codec, topicPrefix: config.topicPrefix, groupId: solverGroupId(config), limits: tuning.limits, kernel, validate, clock: { now: () => performance.now() }, logger }, partition),
     });
   },

@@ -9,6 +9,7 @@ import { poison } from '../runtime/errors';
 import { derivedEventId } from '../runtime/ids';
 import type { Logger } from '../runtime/logger';
 import { isOneOf, type Emit, type Processor, type RecordContext } from '../runtime/processor';
+import type { StructuralEmitter } from '../runtime/structural';
 import { InputRejected, PartitionCore, iterationCost, type Output, type SolverEvent } from './domain';
 import { nonFiniteState, quiescent, snapshotEvents, snapshotKey } from './snapshot';
 
@@ -36,6 +37,8 @@ export interface SolverProcessorOptions {
   readonly snapshotMicros: number;
   /** Wall clock, only for slice event ids (their event time is the partition's). */
   readonly now?: () => number;
+  /** Reports a slice far slower per work unit than the running median (runtime/structural.ts); outside the fold. */
+  readonly structural?: StructuralEmitter;
 }
 
 interface Held {
@@ -102,7 +105,14 @@ export function solverProcessor(o: SolverProcessorOptions): Processor<SolverEven
     if (e.type === 'IterationSliceGranted' && ctx.topic === 'solver.commands') sliceOutstanding.delete(e.session_id);
     const before = h.core.updatesApplied(e.session_id);
     const outs = h.core.fold(e, { topic: ctx.topic, partition: ctx.partition, offset: Number(ctx.offset), eventId: e.meta.event_id, occurredAt: e.meta.occurred_at });
+    const t0 = o.structural && e.type === 'IterationSliceGranted' ? performance.now() : 0;
     outs.push(...h.core.work());
+    if (t0 > 0 && e.type === 'IterationSliceGranted') {
+      // Per million work units, so slices of different sizes compare; the wall time only
+      // decides whether an observation is written, never what the fold does.
+      const ms = performance.now() - t0;
+      o.structural!.sample('solve_slice_ms_per_mwork', (ms * 1e6) / Math.max(1, e.work), ms, `slice of session ${e.session_id} (${e.work} work units)`);
+    }
     m.updates.inc(h.core.updatesApplied(e.session_id) - before);
     h.sinceSnapshot++;
     touched.add(ctx.partition);
@@ -186,6 +196,7 @@ export function solverProcessor(o: SolverProcessorOptions): Processor<SolverEven
     async close(): Promise<void> {
       for (const h of held.values()) h.core.free();
       held.clear();
+      await o.structural?.close();
     },
   };
 }

@@ -1,7 +1,7 @@
 // Smoothed-aggregation AMG: setup, value-only rebuild and the V-cycle. The algorithm and its
 // operation order are those of wasm/src/reference-amg.ts (read that file for the method); every
 // sum runs in the same order, so the hierarchy and M⁻¹r equal the reference's bit for bit.
-import { reserve, pregrow, heapTop, release, ldf, stf, ldi, sti } from './memory';
+import { reserve, pregrow, heapTop, release, ldf, stf, ldi, sti, ldh, sth } from './memory';
 import { rowDot } from './csr';
 
 const THETA0: f64 = 0.08;
@@ -12,13 +12,19 @@ const COARSE_SWEEPS: i32 = 4;
 
 // Level table: FIELDS u32 slots per level (pointers into linear memory, counts).
 const N = 0, NNZ = 1, RP = 2, CI = 3, VA = 4, SD = 5, F = 6, U = 7, T = 8, X = 9, STRONG = 10, AGG = 11, NC = 12,
-  PP = 13, PC = 14, PV = 15, RRP = 16, RC = 17, RV = 18, LU = 19, PIV = 20, Y = 21, G = 22;
+  PP = 13, PC = 14, PV = 15, RRP = 16, RC = 17, LU = 19, PIV = 20, Y = 21, G = 22;
 const FIELDS = 24;
 
 let tab: usize = 0;
 let nLevels: i32 = 0;
-// Scratch sized for the finest level, shared by every level's setup.
-let wDiag: usize = 0, wState: usize = 0, wMark: usize = 0, wPos: usize = 0;
+// Scratch for the setup and rebuild, laid over memory that is dead then and touched by the solve
+// anyway (a fresh page costs a fault on first touch: with 2 cores shared, n=2.5e5, the first
+// setup took 3× the CPU time of a second one on the same pages). wAcc (8 n0, a session vector
+// the caller lends, dead during start()): a diagonal, dF, the Galerkin product's fine
+// accumulator; the finest level's cycle vector u (8 n0, dead outside a cycle) as wLo (first half):
+// aggregation states, the fine marker, wHi (second half): coarse markers, positions, transpose
+// cursors, or whole as wRow: P's row accumulator by aggregate (nc ≤ n0 doubles).
+let wAcc: usize = 0, wLo: usize = 0, wHi: usize = 0, wRow: usize = 0;
 // The allocator's range this hierarchy took, given back by a full re-setup when nothing was
 // reserved after it (the bump allocator frees nothing else).
 let base: usize = 0, end: usize = 0;
@@ -65,7 +71,7 @@ function scaledDiag(n: i32, rp: usize, ci: usize, va: usize, sd: usize): bool {
 }
 
 function strength(n: i32, rp: usize, ci: usize, va: usize, theta: f64, strong: usize): void {
-  const diag = wDiag;
+  const diag = wAcc;
   for (let i = 0; i < n; i++) {
     stf(diag, i, 0);
     const e = ldi(rp, i + 1);
@@ -82,12 +88,12 @@ function strength(n: i32, rp: usize, ci: usize, va: usize, theta: f64, strong: u
   }
 }
 
-@inline function st(i: i32): u8 { return load<u8>(wState + <usize>i); }
-@inline function setSt(i: i32, v: u8): void { store<u8>(wState + <usize>i, v); }
+@inline function st(i: i32): u8 { return load<u8>(wLo + <usize>i); }
+@inline function setSt(i: i32, v: u8): void { store<u8>(wLo + <usize>i, v); }
 @inline function isStrong(strong: usize, k: i32): bool { return load<u8>(strong + <usize>k) != 0; }
 
 function aggregate(n: i32, rp: usize, ci: usize, strong: usize, agg: usize): i32 {
-  memory.fill(wState, 0, <usize>n);
+  memory.fill(wLo, 0, <usize>n);
   for (let i = 0; i < n; i++) sti(agg, i, -1);
   let nc = 0;
   for (let i = 0; i < n; i++) {
@@ -127,43 +133,44 @@ function aggregate(n: i32, rp: usize, ci: usize, strong: usize, agg: usize): i32
   return nc;
 }
 
-/** P's pattern (count, then fill): row i holds the aggregates of i and its strong neighbours. */
+/**
+ * P's pattern in one pass: row i holds the aggregates of i and its strong neighbours. The columns
+ * are written at the allocator's top (P has at most one entry per entry of A), then taken.
+ */
 function pSymbolic(l: i32): void {
-  const n = gi(l, N), rp = g(l, RP), ci = g(l, CI), strong = g(l, STRONG), agg = g(l, AGG), nc = gi(l, NC);
-  const mark = wMark;
+  const n = gi(l, N), nnz = gi(l, NNZ), rp = g(l, RP), ci = g(l, CI), strong = g(l, STRONG), agg = g(l, AGG), nc = gi(l, NC);
+  const mark = wHi;
   const pp = take(((<usize>n) + 1) << 2);
   if (oom) return;
-  for (let pass = 0; pass < 2; pass++) {
-    const pc: usize = pass == 0 ? 0 : g(l, PC);
-    for (let c = 0; c < nc; c++) sti(mark, c, -1);
-    let cnt = 0;
-    sti(pp, 0, 0);
-    for (let i = 0; i < n; i++) {
-      const e = ldi(rp, i + 1);
-      for (let k = ldi(rp, i); k < e; k++) {
-        const j = ldi(ci, k);
-        if (j != i && !isStrong(strong, k)) continue;
-        const c = ldi(agg, j);
-        if (c < 0 || ldi(mark, c) == i) continue;
-        sti(mark, c, i);
-        if (pass == 1) sti(pc, cnt, c);
-        cnt++;
-      }
-      sti(pp, i + 1, cnt);
+  const pc = heapTop();
+  if (!pregrow((<usize>nnz) << 2)) { oom = true; return; }
+  for (let c = 0; c < nc; c++) sti(mark, c, -1);
+  let cnt = 0;
+  sti(pp, 0, 0);
+  for (let i = 0; i < n; i++) {
+    const e = ldi(rp, i + 1);
+    for (let k = ldi(rp, i); k < e; k++) {
+      const j = ldi(ci, k);
+      if (j != i && !isStrong(strong, k)) continue;
+      const c = ldi(agg, j);
+      if (c < 0 || ldi(mark, c) == i) continue;
+      sti(mark, c, i);
+      sti(pc, cnt, c);
+      cnt++;
     }
-    if (pass == 0) {
-      put(l, PC, take((<usize>cnt) << 2)); put(l, PV, take((<usize>cnt) << 3));
-      put(l, RRP, take(((<usize>nc) + 1) << 2)); put(l, RC, take((<usize>cnt) << 2)); put(l, RV, take((<usize>cnt) << 3));
-      if (oom) return;
-    }
+    sti(pp, i + 1, cnt);
   }
+  put(l, PC, take((<usize>cnt) << 2)); // = pc: nothing was reserved since
+  put(l, PV, take((<usize>cnt) << 2)); // f32
+  put(l, RRP, take(((<usize>nc) + 1) << 2)); put(l, RC, take((<usize>cnt) << 2));
+  if (oom) return;
   put(l, PP, pp);
 }
 
 function pNumeric(l: i32): void {
   const n = gi(l, N), rp = g(l, RP), ci = g(l, CI), va = g(l, VA), strong = g(l, STRONG), agg = g(l, AGG);
   const pp = g(l, PP), pc = g(l, PC), pv = g(l, PV);
-  const dF = wDiag, pos = wPos;
+  const dF = wAcc, acc = wRow;
   let rho: f64 = 0;
   for (let i = 0; i < n; i++) {
     let d: f64 = 0, off: f64 = 0;
@@ -177,8 +184,8 @@ function pNumeric(l: i32): void {
   const omega: f64 = rho > 0 ? 4.0 / (3.0 * rho) : 0;
   const diagCoef = 1 - omega;
   for (let i = 0; i < n; i++) {
-    const b1 = ldi(pp, i + 1);
-    for (let m = ldi(pp, i); m < b1; m++) { sti(pos, ldi(pc, m), m); stf(pv, m, 0); }
+    const b0 = ldi(pp, i), b1 = ldi(pp, i + 1);
+    for (let m = b0; m < b1; m++) stf(acc, ldi(pc, m), 0);
     const di = ldf(dF, i);
     const s: f64 = di != 0 ? omega / di : 0;
     const e = ldi(rp, i + 1);
@@ -186,97 +193,118 @@ function pNumeric(l: i32): void {
       const j = ldi(ci, k);
       if (j == i) {
         const c = ldi(agg, i);
-        if (c >= 0) { const at = ldi(pos, c); stf(pv, at, ldf(pv, at) + diagCoef); }
+        if (c >= 0) stf(acc, c, ldf(acc, c) + diagCoef);
         continue;
       }
       if (!isStrong(strong, k)) continue;
       const c = ldi(agg, j);
       if (c < 0) continue;
-      const at = ldi(pos, c);
-      stf(pv, at, ldf(pv, at) + -s * ldf(va, k));
+      stf(acc, c, ldf(acc, c) + -s * ldf(va, k));
     }
+    for (let m = b0; m < b1; m++) sth(pv, m, ldf(acc, ldi(pc, m)));
   }
 }
 
+/** R's pattern (Pᵀ: rows by aggregate, fine rows ascending); its values are P's, read through P's rows. */
 function transpose(l: i32): void {
-  const n = gi(l, N), nc = gi(l, NC), pp = g(l, PP), pc = g(l, PC), pv = g(l, PV), rrp = g(l, RRP), rc = g(l, RC), rv = g(l, RV);
+  const n = gi(l, N), nc = gi(l, NC), pp = g(l, PP), pc = g(l, PC), rrp = g(l, RRP), rc = g(l, RC);
   for (let c = 0; c <= nc; c++) sti(rrp, c, 0);
   const total = ldi(pp, n);
   for (let m = 0; m < total; m++) { const c = ldi(pc, m) + 1; sti(rrp, c, ldi(rrp, c) + 1); }
   for (let c = 0; c < nc; c++) sti(rrp, c + 1, ldi(rrp, c + 1) + ldi(rrp, c));
-  const fill = wMark;
+  const fill = wHi;
   for (let c = 0; c < nc; c++) sti(fill, c, ldi(rrp, c));
   for (let i = 0; i < n; i++) {
     const e = ldi(pp, i + 1);
     for (let m = ldi(pp, i); m < e; m++) {
       const c = ldi(pc, m);
       const at = ldi(fill, c);
-      sti(rc, at, i); stf(rv, at, ldf(pv, m));
+      sti(rc, at, i);
       sti(fill, c, at + 1);
     }
   }
 }
 
-/** Level l+1's pattern (count, then fill) and its vectors. */
+/**
+ * Level l+1's pattern in one pass (reference-amg.ts galerkinSymbolic) and its vectors. The
+ * columns are written at the allocator's top, growing memory before each row by what one row
+ * can add (nc), then taken.
+ */
 function galerkinSymbolic(l: i32): void {
-  const rp = g(l, RP), ci = g(l, CI), rrp = g(l, RRP), rc = g(l, RC), pp = g(l, PP), pc = g(l, PC), nc = gi(l, NC);
-  const mark = wMark;
+  const n = gi(l, N), rp = g(l, RP), ci = g(l, CI), rrp = g(l, RRP), rc = g(l, RC), pp = g(l, PP), pc = g(l, PC), nc = gi(l, NC);
+  const fmark = wLo, mark = wHi;
   const crp = take(((<usize>nc) + 1) << 2);
   if (oom) return;
-  let cci: usize = 0;
-  for (let pass = 0; pass < 2; pass++) {
-    for (let c = 0; c < nc; c++) sti(mark, c, -1);
-    let cnt = 0;
-    sti(crp, 0, 0);
-    for (let I = 0; I < nc; I++) {
-      const qe = ldi(rrp, I + 1);
-      for (let q = ldi(rrp, I); q < qe; q++) {
-        const i = ldi(rc, q);
-        const e = ldi(rp, i + 1);
-        for (let k = ldi(rp, i); k < e; k++) {
-          const kk = ldi(ci, k);
-          const me = ldi(pp, kk + 1);
-          for (let m = ldi(pp, kk); m < me; m++) {
-            const J = ldi(pc, m);
-            if (ldi(mark, J) == I) continue;
-            sti(mark, J, I);
-            if (pass == 1) sti(cci, cnt, J);
-            cnt++;
-          }
+  const cci = heapTop();
+  memory.fill(fmark, 0xff, (<usize>n) << 2);
+  memory.fill(mark, 0xff, (<usize>nc) << 2);
+  let cnt = 0;
+  sti(crp, 0, 0);
+  for (let I = 0; I < nc; I++) {
+    if (!pregrow((<usize>(cnt + nc)) << 2)) { oom = true; return; }
+    const qe = ldi(rrp, I + 1);
+    for (let q = ldi(rrp, I); q < qe; q++) {
+      const i = ldi(rc, q);
+      const e = ldi(rp, i + 1);
+      for (let k = ldi(rp, i); k < e; k++) {
+        const kk = ldi(ci, k);
+        if (ldi(fmark, kk) == I) continue;
+        sti(fmark, kk, I);
+        const me = ldi(pp, kk + 1);
+        for (let m = ldi(pp, kk); m < me; m++) {
+          const J = ldi(pc, m);
+          if (ldi(mark, J) == I) continue;
+          sti(mark, J, I);
+          sti(cci, cnt, J);
+          cnt++;
         }
       }
-      sti(crp, I + 1, cnt);
     }
-    if (pass == 0) { cci = take((<usize>cnt) << 2); if (oom) return; }
+    sti(crp, I + 1, cnt);
   }
+  take((<usize>cnt) << 2); // = cci
   const c = l + 1;
-  const nnzc = ldi(crp, nc);
   const vb = (<usize>nc) << 3;
-  put(c, N, nc); put(c, NNZ, nnzc); put(c, RP, crp); put(c, CI, cci); put(c, VA, take((<usize>nnzc) << 3));
+  put(c, N, nc); put(c, NNZ, cnt); put(c, RP, crp); put(c, CI, cci); put(c, VA, take((<usize>cnt) << 3));
   put(c, SD, take(vb)); put(c, F, take(vb)); put(c, U, take(vb)); put(c, T, take(vb)); put(c, X, take(vb));
   put(c, Y, take(vb)); put(c, G, take(vb));
 }
 
+/** A_{l+1} = R A_l P in two steps per coarse row (reference-amg.ts galerkinNumeric). */
 function galerkinNumeric(l: i32): void {
-  const rp = g(l, RP), ci = g(l, CI), va = g(l, VA), rrp = g(l, RRP), rc = g(l, RC), rv = g(l, RV), pp = g(l, PP), pc = g(l, PC), pv = g(l, PV);
+  const n = gi(l, N), rp = g(l, RP), ci = g(l, CI), va = g(l, VA), rrp = g(l, RRP), rc = g(l, RC), pp = g(l, PP), pc = g(l, PC), pv = g(l, PV);
   const c = l + 1;
   const nc = gi(c, N), crp = g(c, RP), cci = g(c, CI), cva = g(c, VA);
-  const pos = wPos;
+  const acc = wAcc, fmark = wLo, pos = wHi;
+  memory.fill(fmark, 0xff, (<usize>n) << 2);
   for (let I = 0; I < nc; I++) {
     const ce = ldi(crp, I + 1);
     for (let m = ldi(crp, I); m < ce; m++) { sti(pos, ldi(cci, m), m); stf(cva, m, 0); }
-    const qe = ldi(rrp, I + 1);
-    for (let q = ldi(rrp, I); q < qe; q++) {
+    const q0 = ldi(rrp, I), q1 = ldi(rrp, I + 1);
+    for (let q = q0; q < q1; q++) {
       const i = ldi(rc, q);
-      const r = ldf(rv, q);
+      let r: f64 = 0; // r_Ii = p_iI, from row i of P
+      const pe = ldi(pp, i + 1);
+      for (let m = ldi(pp, i); m < pe; m++) if (ldi(pc, m) == I) { r = ldh(pv, m); break; }
       const e = ldi(rp, i + 1);
       for (let k = ldi(rp, i); k < e; k++) {
-        const ra = r * ldf(va, k);
         const kk = ldi(ci, k);
+        const ra = r * ldf(va, k);
+        if (ldi(fmark, kk) == I) stf(acc, kk, ldf(acc, kk) + ra); else { sti(fmark, kk, I); stf(acc, kk, ra); }
+      }
+    }
+    for (let q = q0; q < q1; q++) {
+      const i = ldi(rc, q);
+      const e = ldi(rp, i + 1);
+      for (let k = ldi(rp, i); k < e; k++) {
+        const kk = ldi(ci, k);
+        if (ldi(fmark, kk) != I) continue;
+        sti(fmark, kk, -2);
+        const v = ldf(acc, kk);
         const me = ldi(pp, kk + 1);
         for (let m = ldi(pp, kk); m < me; m++) {
           const at = ldi(pos, ldi(pc, m));
-          stf(cva, at, ldf(cva, at) + ra * ldf(pv, m));
+          stf(cva, at, ldf(cva, at) + v * ldh(pv, m));
         }
       }
     }
@@ -324,10 +352,11 @@ function denseSolve(l: i32, f: usize, x: usize): void {
 }
 
 /**
- * Full setup on A (level 0 borrows A's arrays). 0 ready, 1 not applicable (a zero diagonal, a
+ * Full setup on A (level 0 borrows A's arrays; `lent`: 8 n bytes of scratch, also for every
+ * rebuild, dead during setup and rebuild). 0 ready, 1 not applicable (a zero diagonal, a
  * zero coarse pivot), -1 out of memory.
  */
-export function amgSetup(n: i32, nnz: i32, rp: usize, ci: usize, va: usize): i32 {
+export function amgSetup(n: i32, nnz: i32, rp: usize, ci: usize, va: usize, lent: usize): i32 {
   if (base != 0 && end == heapTop()) release(base);
   base = heapTop();
   oom = false;
@@ -337,11 +366,10 @@ export function amgSetup(n: i32, nnz: i32, rp: usize, ci: usize, va: usize): i32
   nLevels = 0;
   tab = take(<usize>(MAX_LEVELS * FIELDS) << 2);
   const vb = (<usize>n) << 3;
-  wDiag = take(vb); wState = take(<usize>n); wMark = take((<usize>n) << 2); wPos = take((<usize>n) << 2);
-  if (oom) return -1;
   put(0, N, n); put(0, NNZ, nnz); put(0, RP, rp); put(0, CI, ci); put(0, VA, va);
-  put(0, SD, take(vb)); put(0, U, take(vb)); put(0, T, take(vb));
+  put(0, SD, take(vb)); put(0, U, take(vb));
   if (oom) return -1;
+  wAcc = lent; wRow = g(0, U); wLo = wRow; wHi = wRow + ((<usize>n) << 2);
   let theta = THETA0;
   let code = 0;
   for (let l = 0; ; l++) {
@@ -368,6 +396,8 @@ export function amgSetup(n: i32, nnz: i32, rp: usize, ci: usize, va: usize): i32
   if (code == 0) {
     const last = nLevels - 1;
     const m = gi(last, N);
+    // The finest level's t serves only its Jacobi sweeps as the coarsest (coarsening stalled).
+    if (g(last, T) == 0) { put(last, T, take((<usize>m) << 3)); if (oom) return -1; }
     if (m <= DENSE_MAX) {
       put(last, LU, take((<usize>m * <usize>m) << 3)); put(last, PIV, take((<usize>m) << 2));
       if (oom) return -1;
@@ -384,7 +414,6 @@ export function amgRebuild(): i32 {
     if (!scaledDiag(gi(l, N), g(l, RP), g(l, CI), g(l, VA), g(l, SD))) return 1;
     if (g(l, AGG) == 0) break;
     pNumeric(l);
-    transpose(l);
     galerkinNumeric(l);
   }
   const last = nLevels - 1;
@@ -397,12 +426,15 @@ export function amgRebuild(): i32 {
   return rowDot(va + ((<usize>k) << 3), ci + ((<usize>k) << 2), ci + ((<usize>ldi(rp, i + 1)) << 2), u);
 }
 
-/** u = sd ⊙ f, two lanes at a time (each lane is the scalar product). */
-function prescale(n: i32, sd: usize, f: usize, u: usize): void {
-  const e = (<usize>n) << 3;
-  let o: usize = 0;
-  for (; o + 16 <= e; o += 16) v128.store(u + o, f64x2.mul(v128.load(sd + o), v128.load(f + o)));
-  if (o < e) store<f64>(u + o, load<f64>(sd + o) * load<f64>(f + o));
+/** Σ_j a_ij (sd_j f_j) over row i in column order: arow over u = sd ⊙ f without storing u. */
+@inline function scaledRow(rp: usize, ci: usize, va: usize, i: i32, sd: usize, f: usize): f64 {
+  let s: f64 = 0;
+  const e = ldi(rp, i + 1);
+  for (let k = ldi(rp, i); k < e; k++) {
+    const o = (<usize>ldi(ci, k)) << 3;
+    s += ldf(va, k) * (load<f64>(sd + o) * load<f64>(f + o));
+  }
+  return s;
 }
 
 function cycle(l: i32, out: usize): void {
@@ -417,7 +449,8 @@ function cycle(l: i32, out: usize): void {
     memory.copy(out, COARSE_SWEEPS % 2 == 1 ? u : t, (<usize>n) << 3);
     return;
   }
-  prescale(n, sd, f, u);
+  // Pre-smoothing from zero, u = ω D⁻¹ f, is not stored: the residual takes u_j = sd_j f_j as it
+  // reads it (the same product), and the prolongation writes u_i = sd_i f_i + (P x_c)_i.
   // Residual t = f - A u and restriction f_c = R t in one pass: t_i is scattered through row i of
   // P (R = Pᵀ), so f_c[c] sums its terms in ascending fine row, as R's row c does, from 0.
   const c = l + 1;
@@ -425,9 +458,9 @@ function cycle(l: i32, out: usize): void {
   const pp = g(l, PP), pc = g(l, PC), pv = g(l, PV);
   memory.fill(fc, 0, (<usize>nc) << 3);
   for (let i = 0; i < n; i++) {
-    const ti = ldf(f, i) - arow(rp, ci, va, i, u);
+    const ti = ldf(f, i) - scaledRow(rp, ci, va, i, sd, f);
     const me = ldi(pp, i + 1);
-    for (let m = ldi(pp, i); m < me; m++) { const at = ldi(pc, m); stf(fc, at, ldf(fc, at) + ldf(pv, m) * ti); }
+    for (let m = ldi(pp, i); m < me; m++) { const at = ldi(pc, m); stf(fc, at, ldf(fc, at) + ldh(pv, m) * ti); }
   }
   cycle(c, xc);
   if (nc * 5 <= n * 2 && c < nLevels - 1) {
@@ -442,8 +475,8 @@ function cycle(l: i32, out: usize): void {
   for (let i = 0; i < n; i++) {
     let s: f64 = 0;
     const me = ldi(pp, i + 1);
-    for (let m = ldi(pp, i); m < me; m++) s += ldf(pv, m) * ldf(xc, ldi(pc, m));
-    stf(u, i, ldf(u, i) + s);
+    for (let m = ldi(pp, i); m < me; m++) s += ldh(pv, m) * ldf(xc, ldi(pc, m));
+    stf(u, i, ldf(sd, i) * ldf(f, i) + s);
   }
   for (let i = 0; i < n; i++) stf(out, i, ldf(u, i) + ldf(sd, i) * (ldf(f, i) - arow(rp, ci, va, i, u)));
 }
@@ -452,4 +485,10 @@ function cycle(l: i32, out: usize): void {
 export function amgApply(src: usize, dst: usize): void {
   put(0, F, src);
   cycle(0, dst);
+}
+
+/** Profiling (bench/solver/amg-phases.ts): `reps` cycles from level l down (level 0 on src into dst, deeper levels on their last f). */
+export function amgCycleFrom(l: i32, reps: i32, src: usize, dst: usize): void {
+  if (l == 0) put(0, F, src);
+  for (let r = 0; r < reps; r++) cycle(l, l == 0 ? dst : g(l, X));
 }

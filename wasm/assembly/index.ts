@@ -1,12 +1,12 @@
 // Session kernel: one instance holds one matrix A (CSR), b, x and the state of the running
 // method, so the host can run bounded slices of iterations (`iterate`) between Kafka polls.
 // Statuses, method and preconditioner codes are mirrored in wasm/src/codes.ts.
-import { reserve, pregrow, ldf, stf, ldi, sti } from './memory';
+import { reserve, pregrow, ldf, stf, ldi, sti, heapTop } from './memory';
 import { spmv, spmvDot, rowDot, residual, residualRows, validate, diagInverse, find } from './csr';
 import { ilu0Factor, iluPattern, iluSolve, iluForward, iluBackward, cgUpdateForward, ssorApply, jacobiApply } from './precond';
 import { pushEstimate, walkEstimate } from './estimate';
 import { amgSetup, amgRebuild, amgApply } from './amg';
-export { amgLevels, amgField, amgBytes } from './amg';
+export { amgLevels, amgField, amgBytes, amgCycleFrom } from './amg';
 export { estimateBound, estimateWork } from './estimate';
 
 // statuses
@@ -87,6 +87,9 @@ export function init(rows: i32, nonzeros: i32): i32 {
 }
 
 /** A staging area for host ↔ kernel batches (indices, values); grows on demand. */
+/** The end of what this instance reserved: a pooled memory is zeroed up to here before reuse. */
+export function heapEnd(): usize { return heapTop(); }
+
 export function stagePtr(bytes: usize): usize {
   if (bytes > stageCap) {
     const cap = bytes > stageCap * 2 ? bytes : stageCap * 2;
@@ -391,7 +394,8 @@ export function start(m: i32, pc: i32, omega: f64): i32 {
   if (pc == PC_AMG) {
     if (zeroDiag > 0) return NOT_APPLICABLE;
     let code = 0;
-    if (!amgBuilt) { code = amgSetup(n, nnz, rp, ci, va); amgFull++; amgValuesDirty = false; }
+    // q is dead until the recurrences restart below: the setup's scratch.
+    if (!amgBuilt) { code = amgSetup(n, nnz, rp, ci, va, q); amgFull++; amgValuesDirty = false; }
     else if (amgValuesDirty) { code = amgRebuild(); amgRebuilds++; amgValuesDirty = false; }
     if (code != 0) { amgBuilt = false; return code < 0 ? -1 : NOT_APPLICABLE; }
     amgBuilt = true;

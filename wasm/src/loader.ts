@@ -12,6 +12,7 @@ export interface WasmGlobal { readonly value: unknown }
 type WasmModule = object;
 interface WasmApi {
   Module: new (bytes: Uint8Array) => WasmModule;
+  Memory: new (d: { initial: number; maximum: number }) => WasmMemory;
   Instance: new (module: WasmModule, imports: object) => { readonly exports: object };
 }
 const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
@@ -99,6 +100,7 @@ export interface KernelExports {
   amgValueRebuilds(): number;
   amgLevels(): number;
   amgField(level: number, field: number): number;
+  heapEnd(): number;
 }
 
 /** AssemblyScript strings: UTF-16LE, byte length in the 4 bytes before the pointer. */
@@ -108,18 +110,19 @@ function readAsString(memory: WasmMemory, ptr: number): string {
   return Buffer.from(memory.buffer, ptr, bytes).toString('utf16le');
 }
 
-export function instantiateKernel(): KernelExports {
-  let memory: WasmMemory | undefined;
+/** The kernel's linear memory (imported: asconfig importMemory); the module declares at most 65536 pages. */
+export const newKernelMemory = (): WasmMemory => new WA.Memory({ initial: 1, maximum: 65536 });
+
+/** An instance on `memory` (zeroed: the kernel relies on fresh memory reading as zeros). */
+export function instantiateKernel(memory: WasmMemory = newKernelMemory()): KernelExports {
   const imports = {
     env: {
+      memory,
       abort(msg: number, file: number, line: number, col: number): never {
-        const text = memory ? `${readAsString(memory, msg)} (${readAsString(memory, file)}:${line}:${col})` : 'abort';
-        throw new Error(`solver kernel aborted: ${text}`);
+        throw new Error(`solver kernel aborted: ${readAsString(memory, msg)} (${readAsString(memory, file)}:${line}:${col})`);
       },
     },
   };
-  const instance = new WA.Instance(kernelModule(), imports);
-  const ex = instance.exports as unknown as KernelExports;
-  memory = ex.memory;
-  return ex;
+  // The module exports the memory it imports, so exports.memory is `memory`.
+  return new WA.Instance(kernelModule(), imports).exports as unknown as KernelExports;
 }

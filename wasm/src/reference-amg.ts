@@ -11,7 +11,12 @@
 // - tentative prolongator: P_t[i, agg(i)] = 1 (the constant near-null space);
 // - smoothed prolongator P = (I - ω_P D_F⁻¹ A_F) P_t on the filtered matrix A_F (strong entries
 //   and a diagonal that absorbs the weak ones), ω_P = 4/3 / ρ, ρ the Gershgorin bound of D_F⁻¹A_F;
-// - R = Pᵀ, A_{l+1} = R A_l P (one fused triple product per coarse row);
+//   P's values are stored in single precision (computed in double, rounded once): the cycle streams
+//   P twice per level, and the Galerkin product uses the same rounded values, so A_{l+1} is still
+//   exactly Rᵀ-symmetric and M⁻¹ symmetric;
+// - R = Pᵀ, A_{l+1} = R A_l P row by row in two steps per coarse row I: v = Σ_i r_Ii A_i (a fine
+//   row, accumulated in a dense array with a marker, fine columns in order of first appearance),
+//   then row I = Σ_k v_k P_k; the pattern comes from a symbolic pass of the same walk;
 // - damped Jacobi smoother ω_l = 4/3 / ρ(D⁻¹A_l) (Gershgorin), one sweep before and one after;
 // - W-cycle where the next level is small enough (`twice`), else V-cycle;
 // - coarsest level (≤ COARSE_ROWS rows, or coarsening stalls): dense LU with partial pivoting, or
@@ -37,8 +42,9 @@ export interface AmgLevel {
   strong?: Uint8Array;
   agg?: Int32Array;
   nc?: number;
-  pp?: Int32Array; pc?: Int32Array; pv?: Float64Array;
-  rp_?: Int32Array; rc?: Int32Array; rv?: Float64Array;
+  pp?: Int32Array; pc?: Int32Array; pv?: Float32Array;
+  /** R = Pᵀ's pattern; its values are P's, read through P's rows. */
+  rp_?: Int32Array; rc?: Int32Array;
   // coarsest
   lu?: Float64Array; piv?: Int32Array;
 }
@@ -137,8 +143,8 @@ function pSymbolic(n: number, rp: Int32Array, ci: Int32Array, strong: Uint8Array
   return { pp, pc: Int32Array.from(cols) };
 }
 
-/** P's values on its pattern: row i of (I - ω_P D_F⁻¹ A_F) P_t. */
-function pNumeric(L: AmgLevel, pos: Int32Array): void {
+/** P's values on its pattern: row i of (I - ω_P D_F⁻¹ A_F) P_t, summed in double by aggregate, stored rounded. */
+function pNumeric(L: AmgLevel, acc: Float64Array): void {
   const { n, rp, ci, va } = L;
   const strong = L.strong!, agg = L.agg!, pp = L.pp!, pc = L.pc!, pv = L.pv!;
   // Filtered diagonal (a_ii plus the weak entries, in column order) and ρ(D_F⁻¹A_F) by Gershgorin.
@@ -156,21 +162,22 @@ function pNumeric(L: AmgLevel, pos: Int32Array): void {
   const diagCoef = 1 - omega;
   for (let i = 0; i < n; i++) {
     const b0 = pp[i]!, b1 = pp[i + 1]!;
-    for (let m = b0; m < b1; m++) { pos[pc[m]!] = m; pv[m] = 0; }
+    for (let m = b0; m < b1; m++) acc[pc[m]!] = 0;
     const s = dF[i] !== 0 ? omega / dF[i]! : 0;
     for (let k = rp[i]!; k < rp[i + 1]!; k++) {
       const j = ci[k]!;
-      if (j === i) { const c = agg[i]!; if (c >= 0) pv[pos[c]!] = pv[pos[c]!]! + diagCoef; continue; }
+      if (j === i) { const c = agg[i]!; if (c >= 0) acc[c] = acc[c]! + diagCoef; continue; }
       if (strong[k] === 0) continue;
       const c = agg[j]!;
       if (c < 0) continue;
-      pv[pos[c]!] = pv[pos[c]!]! + -s * va[k]!;
+      acc[c] = acc[c]! + -s * va[k]!;
     }
+    for (let m = b0; m < b1; m++) pv[m] = acc[pc[m]!]!; // Float32Array: rounded once
   }
 }
 
-/** R = Pᵀ: rows by aggregate, fine rows ascending within each. */
-function transpose(n: number, nc: number, pp: Int32Array, pc: Int32Array, pv: F, rrp: Int32Array, rc: Int32Array, rv: F): void {
+/** R = Pᵀ's pattern: rows by aggregate, fine rows ascending within each. */
+function transpose(n: number, nc: number, pp: Int32Array, pc: Int32Array, rrp: Int32Array, rc: Int32Array): void {
   rrp.fill(0);
   for (let m = 0; m < pp[n]!; m++) { const c = pc[m]! + 1; rrp[c] = rrp[c]! + 1; }
   for (let c = 0; c < nc; c++) rrp[c + 1] = rrp[c + 1]! + rrp[c]!;
@@ -178,17 +185,20 @@ function transpose(n: number, nc: number, pp: Int32Array, pc: Int32Array, pv: F,
   for (let i = 0; i < n; i++) {
     for (let m = pp[i]!; m < pp[i + 1]!; m++) {
       const c = pc[m]!;
-      const at = fill[c]!;
-      rc[at] = i; rv[at] = pv[m]!;
-      fill[c] = at + 1;
+      rc[fill[c]!] = i;
+      fill[c] = fill[c]! + 1;
     }
   }
 }
 
-/** A_{l+1}'s pattern: row I = the columns of P reached from R row I through A, in order of discovery. */
+/**
+ * A_{l+1}'s pattern: row I = the columns of P reached through A from R's row I, in order of
+ * discovery (fine columns deduplicated by a marker: each P row is walked once per coarse row).
+ */
 function galerkinSymbolic(L: AmgLevel, nc: number): { rp: Int32Array; ci: Int32Array } {
-  const { rp, ci } = L;
+  const { n, rp, ci } = L;
   const rrp = L.rp_!, rc = L.rc!, pp = L.pp!, pc = L.pc!;
+  const fmark = new Int32Array(n).fill(-1);
   const mark = new Int32Array(nc).fill(-1);
   const crp = new Int32Array(nc + 1);
   const cols: number[] = [];
@@ -197,6 +207,8 @@ function galerkinSymbolic(L: AmgLevel, nc: number): { rp: Int32Array; ci: Int32A
       const i = rc[q]!;
       for (let k = rp[i]!; k < rp[i + 1]!; k++) {
         const kk = ci[k]!;
+        if (fmark[kk] === I) continue;
+        fmark[kk] = I;
         for (let m = pp[kk]!; m < pp[kk + 1]!; m++) {
           const J = pc[m]!;
           if (mark[J] === I) continue;
@@ -210,22 +222,39 @@ function galerkinSymbolic(L: AmgLevel, nc: number): { rp: Int32Array; ci: Int32A
   return { rp: crp, ci: Int32Array.from(cols) };
 }
 
-/** A_{l+1} = R A_l P on its pattern: Σ_i Σ_k (r_Ii a_ik) p_kJ, in the order of the symbolic pass. */
-function galerkinNumeric(L: AmgLevel, C: AmgLevel, pos: Int32Array): void {
+/**
+ * A_{l+1} = R A_l P on its pattern, row I in two steps: v_k = Σ_i r_Ii a_ik over R's row I and
+ * A's rows (each v_k from its first product, in walk order), then a_IJ = Σ_k v_k p_kJ with the
+ * fine columns k in order of first appearance (a second walk takes each once: marker -2).
+ */
+function galerkinNumeric(L: AmgLevel, C: AmgLevel, acc: F, fmark: Int32Array, pos: Int32Array): void {
   const { rp, ci, va } = L;
-  const rrp = L.rp_!, rc = L.rc!, rv = L.rv!, pp = L.pp!, pc = L.pc!, pv = L.pv!;
+  const rrp = L.rp_!, rc = L.rc!, pp = L.pp!, pc = L.pc!, pv = L.pv!;
   const crp = C.rp, cci = C.ci, cva = C.va;
+  fmark.fill(-1, 0, L.n);
   for (let I = 0; I < C.n; I++) {
     for (let m = crp[I]!; m < crp[I + 1]!; m++) { pos[cci[m]!] = m; cva[m] = 0; }
-    for (let q = rrp[I]!; q < rrp[I + 1]!; q++) {
+    const q0 = rrp[I]!, q1 = rrp[I + 1]!;
+    for (let q = q0; q < q1; q++) {
       const i = rc[q]!;
-      const r = rv[q]!;
+      let r = 0; // r_Ii = p_iI, from row i of P
+      for (let m = pp[i]!; m < pp[i + 1]!; m++) if (pc[m] === I) { r = pv[m]!; break; }
       for (let k = rp[i]!; k < rp[i + 1]!; k++) {
-        const ra = r * va[k]!;
         const kk = ci[k]!;
+        const ra = r * va[k]!;
+        if (fmark[kk] === I) acc[kk] = acc[kk]! + ra; else { fmark[kk] = I; acc[kk] = ra; }
+      }
+    }
+    for (let q = q0; q < q1; q++) {
+      const i = rc[q]!;
+      for (let k = rp[i]!; k < rp[i + 1]!; k++) {
+        const kk = ci[k]!;
+        if (fmark[kk] !== I) continue;
+        fmark[kk] = -2;
+        const v = acc[kk]!;
         for (let m = pp[kk]!; m < pp[kk + 1]!; m++) {
           const at = pos[pc[m]!]!;
-          cva[at] = cva[at]! + ra * pv[m]!;
+          cva[at] = cva[at]! + v * pv[m]!;
         }
       }
     }
@@ -287,7 +316,10 @@ export const twice = (n: number, nc: number): boolean => nc * 5 <= n * 2;
 
 export class AmgHierarchy {
   readonly levels: AmgLevel[] = [];
+  // Scratch for the setup and rebuild, sized for the finest level.
   private pos: Int32Array;
+  private fmark: Int32Array;
+  private acc: F;
 
   /**
    * Full setup on A (canonical CSR), level by level: a level's values are needed for the next
@@ -295,6 +327,8 @@ export class AmgHierarchy {
    */
   constructor(n: number, rp: Int32Array, ci: Int32Array, va: F) {
     this.pos = new Int32Array(n);
+    this.fmark = new Int32Array(n);
+    this.acc = new Float64Array(n);
     let L = newLevel(n, rp, ci, va);
     let theta = THETA0;
     this.ok = true;
@@ -309,13 +343,13 @@ export class AmgHierarchy {
       if (nc === 0 || nc * 5 > L.n * 4) break; // coarsening stalls: this level is the coarsest
       L.strong = strong; L.agg = agg; L.nc = nc;
       const { pp, pc } = pSymbolic(L.n, L.rp, L.ci, strong, agg, nc);
-      L.pp = pp; L.pc = pc; L.pv = new Float64Array(pc.length);
-      L.rp_ = new Int32Array(nc + 1); L.rc = new Int32Array(pc.length); L.rv = new Float64Array(pc.length);
-      pNumeric(L, this.pos);
-      transpose(L.n, nc, pp, pc, L.pv, L.rp_, L.rc, L.rv);
+      L.pp = pp; L.pc = pc; L.pv = new Float32Array(pc.length);
+      L.rp_ = new Int32Array(nc + 1); L.rc = new Int32Array(pc.length);
+      pNumeric(L, this.acc);
+      transpose(L.n, nc, pp, pc, L.rp_, L.rc);
       const g = galerkinSymbolic(L, nc);
       const C = newLevel(nc, g.rp, g.ci, new Float64Array(g.ci.length));
-      galerkinNumeric(L, C, this.pos);
+      galerkinNumeric(L, C, this.acc, this.fmark, this.pos);
       L = C;
       theta *= 0.5;
     }
@@ -335,9 +369,8 @@ export class AmgHierarchy {
       const L = ls[l]!;
       if (!scaledDiag(L.n, L.rp, L.ci, L.va, L.sd)) return false;
       if (L.agg === undefined) break;
-      pNumeric(L, this.pos);
-      transpose(L.n, L.nc!, L.pp!, L.pc!, L.pv!, L.rp_!, L.rc!, L.rv!);
-      galerkinNumeric(L, ls[l + 1]!, this.pos);
+      pNumeric(L, this.acc);
+      galerkinNumeric(L, ls[l + 1]!, this.acc, this.fmark, this.pos);
     }
     const last = ls[ls.length - 1]!;
     return last.lu === undefined || denseFactor(last);
@@ -367,12 +400,11 @@ export class AmgHierarchy {
     for (let i = 0; i < n; i++) u[i] = sd[i]! * f[i]!;
     for (let i = 0; i < n; i++) t[i] = f[i]! - rowDot(rp, ci, va, i, u);
     const C = this.levels[l + 1]!;
-    const rrp = L.rp_!, rc = L.rc!, rv = L.rv!;
-    for (let c = 0; c < C.n; c++) {
-      let s = 0;
-      for (let q = rrp[c]!; q < rrp[c + 1]!; q++) s += rv[q]! * t[rc[q]!]!;
-      C.f[c] = s;
-    }
+    // f_c = R t: each f_c[c] sums its terms in ascending fine row from 0 (R's row order), here
+    // scattered through P's rows as the kernel does.
+    const pp = L.pp!, pc = L.pc!, pv = L.pv!;
+    C.f.fill(0);
+    for (let i = 0; i < n; i++) for (let m = pp[i]!; m < pp[i + 1]!; m++) C.f[pc[m]!] = C.f[pc[m]!]! + pv[m]! * t[i]!;
     this.cycle(l + 1, C.x);
     if (twice(L.n, C.n) && l + 1 < this.levels.length - 1) {
       // W-cycle: a second coarse iteration x_c += V(f_c - A_c x_c).
@@ -382,7 +414,7 @@ export class AmgHierarchy {
       for (let c = 0; c < C.n; c++) C.x[c] = C.y[c]! + C.x[c]!;
     }
     // Prolongation u += P x_c, then post-smoothing into out.
-    const pp = L.pp!, pc = L.pc!, pv = L.pv!, xc = C.x;
+    const xc = C.x;
     for (let i = 0; i < n; i++) {
       let s = 0;
       for (let m = pp[i]!; m < pp[i + 1]!; m++) s += pv[m]! * xc[pc[m]!]!;

@@ -724,7 +724,7 @@ export class ReferenceKernel implements Kernel {
     return this.amg.levels.map((L) => ({
       n: L.n,
       a: { rowPtr: L.rp.slice(), colIdx: L.ci.slice(), values: L.va.slice() },
-      ...(L.agg !== undefined ? { agg: L.agg.slice(), nc: L.nc!, p: { rowPtr: L.pp!.slice(), colIdx: L.pc!.slice(), values: L.pv!.slice() } } : {}),
+      ...(L.agg !== undefined ? { agg: L.agg.slice(), nc: L.nc!, p: { rowPtr: L.pp!.slice(), colIdx: L.pc!.slice(), values: Float64Array.from(L.pv!) } } : {}),
     }));
   }
 

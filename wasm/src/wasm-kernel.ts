@@ -1,6 +1,6 @@
 // Kernel backed by one WASM instance (one session per instance: see README in wasm/).
 import { KernelError } from './errors';
-import { instantiateKernel, type KernelExports, type WasmGlobal } from './loader';
+import { instantiateKernel, newKernelMemory, type KernelExports, type WasmGlobal, type WasmMemory } from './loader';
 import type { AmgLevelInfo, Kernel } from './kernel';
 
 // Slots of a level in the kernel's AMG table (wasm/assembly/amg.ts).
@@ -21,6 +21,27 @@ export interface WasmKernelOptions {
   readonly maxBytes?: number;
 }
 
+/**
+ * One idle linear memory, kept by free() for the next session: a fresh page costs a fault on first
+ * touch, and on this 2-core shared machine a session's first touches were most of a small solve
+ * (n=1e4: 437 faults, open 3.7 ms CPU) and 3× the compute of an AMG setup. The next session zeroes
+ * what the last one used (its heap end; cheap on touched pages) and instantiates on it. Only one,
+ * and none over POOL_MAX_BYTES: idle memory is held until the next session or releaseIdleMemory().
+ */
+const POOL_MAX_BYTES = 512 * 2 ** 20;
+let idle: { memory: WasmMemory; used: number } | undefined;
+
+function pooledMemory(): WasmMemory {
+  const m = idle;
+  if (m === undefined) return newKernelMemory();
+  idle = undefined;
+  new Uint8Array(m.memory.buffer, 0, m.used).fill(0);
+  return m.memory;
+}
+
+/** Drops the idle memory kept for the next session (a service going quiet). */
+export function releaseIdleMemory(): void { idle = undefined; }
+
 /** Linear memory ran out: the matrix, its factors or a staged update do not fit beside each other. */
 const memoryFull = (detail: string) => new KernelError('MATRIX_TOO_LARGE', detail);
 
@@ -35,7 +56,7 @@ export class WasmKernel implements Kernel {
     if (need > limit) {
       throw new KernelError('MATRIX_TOO_LARGE', `matrix too large for one WASM instance: n=${n}, nnz=${nnz} needs ${(need / 2 ** 20).toFixed(0)} MiB, limit ${(limit / 2 ** 20).toFixed(0)} MiB`, { limit, actual: need });
     }
-    const ex = instantiateKernel();
+    const ex = instantiateKernel(pooledMemory());
     const code = ex.init(n, nnz);
     if (code !== 0) throw memoryFull(`WASM memory could not grow to hold n=${n}, nnz=${nnz}`);
     this.ex = ex;
@@ -195,8 +216,10 @@ export class WasmKernel implements Kernel {
       if (aggAt === 0) { out.push({ n, a }); continue; }
       const pRow = ints(k.amgField(l, AMG.PP), n + 1);
       const pn = pRow[n]!;
-      const pv = k.amgField(l, AMG.PV) >> 3;
-      out.push({ n, a, agg: ints(aggAt, n), nc: k.amgField(l, AMG.NC), p: { rowPtr: pRow, colIdx: ints(k.amgField(l, AMG.PC), pn), values: f64.slice(pv, pv + pn) } });
+      // P's values are single precision in the kernel (amg.ts).
+      const pv = k.amgField(l, AMG.PV) >> 2;
+      const f32 = new Float32Array(f64.buffer);
+      out.push({ n, a, agg: ints(aggAt, n), nc: k.amgField(l, AMG.NC), p: { rowPtr: pRow, colIdx: ints(k.amgField(l, AMG.PC), pn), values: Float64Array.from(f32.subarray(pv, pv + pn)) } });
     }
     return out;
   }
@@ -219,6 +242,10 @@ export class WasmKernel implements Kernel {
   }
 
   free(): void {
+    const ex = this.ex;
+    if (ex !== undefined && ex.memory.buffer.byteLength <= POOL_MAX_BYTES && (idle === undefined || idle.memory.buffer.byteLength < ex.memory.buffer.byteLength)) {
+      idle = { memory: ex.memory, used: ex.heapEnd() };
+    }
     this.ex = undefined;
     this.f64 = new Float64Array(0);
     this.i32 = new Int32Array(0);

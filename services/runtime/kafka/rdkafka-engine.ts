@@ -153,7 +153,8 @@ class RdkafkaTransactionalConsumer implements TransactionalConsumer {
         this.deferred = [];
         for (const fire of hooks) fire();
       },
-    }, this.opts.tuning?.overlapCommit === true);
+      empty: (outputs) => outputs.length === 0,
+    }, this.opts.tuning?.overlapCommit === true, this.opts.tuning?.carryEmpty === true ? { maxAgeMs: this.opts.tuning.pollTimeoutMs ?? 100, now: Date.now } : undefined);
     this.pipeline = pipeline;
     let backoff = 100;
     while (this.running) {
@@ -173,6 +174,11 @@ class RdkafkaTransactionalConsumer implements TransactionalConsumer {
       this.events.onError?.(rewind.error);
       await new Promise((r) => setTimeout(r, backoff));
       backoff = Math.min(backoff * 2, 10_000);
+    }
+    // Offsets of batches without outputs still waiting for a transaction go in one now.
+    if (pipeline.waiting.length > 0) {
+      const failed = await pipeline.step([]);
+      if (failed) this.log.warn({ err: (failed.error as Error).message }, 'offsets of the last batches without outputs did not commit at shutdown; their records will be consumed again');
     }
     const last = await pipeline.settle();
     if (last) this.log.warn({ err: (last.error as Error).message }, 'last transaction failed at shutdown; its records will be consumed again');
@@ -212,7 +218,7 @@ class RdkafkaTransactionalConsumer implements TransactionalConsumer {
     try {
       await cb((done) => this.producer.beginTransaction((err) => done(err)));
       for (const r of outputs) produceOne(this.producer, r);
-      const offsets = batches.map((b) => ({ topic: b.topic, partition: b.partition, offset: Number(b.records[b.records.length - 1]!.offset) + 1 }));
+      const offsets = nextOffsets(batches);
       await cb((done) => this.producer.sendOffsetsToTransaction(offsets, this.consumer, 30_000, (err) => done(err)));
     } catch (err) {
       throw await this.aborted(batches, err);
@@ -267,6 +273,9 @@ class RdkafkaTransactionalConsumer implements TransactionalConsumer {
   }
 
   private rebalanced(err: Rd.LibrdKafkaError, assignment: Rd.Assignment[]): void {
+    // Batches without outputs waiting for a transaction may be of partitions this rebalance moves
+    // (a commit of their offsets would be fenced): their records are consumed again instead.
+    this.pipeline?.dropCarried();
     const list = assignment.map((a) => ({ topic: a.topic, partition: a.partition }));
     if (err.code === rd().CODES.ERRORS.ERR__ASSIGN_PARTITIONS) {
       this.events.onAssigned?.(list);
@@ -310,6 +319,17 @@ class RdkafkaTransactionalConsumer implements TransactionalConsumer {
     await cb((done) => this.consumer.disconnect((err) => done(err))).catch(() => undefined);
     await cb((done) => this.producer.disconnect((err) => done(err))).catch(() => undefined);
   }
+}
+
+/** Per partition, the offset after its last record in `batches` (carried batches repeat partitions). */
+function nextOffsets(batches: readonly PartitionBatch[]): Array<{ topic: string; partition: number; offset: number }> {
+  const next = new Map<string, { topic: string; partition: number; offset: number }>();
+  for (const b of batches) {
+    const offset = Number(b.records[b.records.length - 1]!.offset) + 1;
+    const k = tpKey(b.topic, b.partition);
+    if ((next.get(k)?.offset ?? -1) < offset) next.set(k, { topic: b.topic, partition: b.partition, offset });
+  }
+  return [...next.values()];
 }
 
 function groupByPartition(messages: Rd.Message[]): PartitionBatch[] {

@@ -71,6 +71,13 @@ export interface ConsumerTuning {
    * drops all uncommitted state and that use no onCommitted bookkeeping of their own (default false).
    */
   readonly overlapCommit?: boolean;
+  /**
+   * A batch that produced nothing begins no transaction: its offsets are committed with the next
+   * batch that has outputs, or on their own at the next idle poll or after the poll timeout
+   * (CommitPipeline's carry). Only for processors that rebuild a partition's state from the log
+   * when it is assigned (its uncommitted records are then consumed and folded again) (default false).
+   */
+  readonly carryEmpty?: boolean;
 }
 
 export interface PartitionProgress {

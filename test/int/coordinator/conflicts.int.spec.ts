@@ -30,7 +30,8 @@ describe('conflict lifecycle against the real broker: CONFLICT acks logged, quar
   });
   // One cluster answers one message: four CONFLICTs and one READY.
   const makeAcks = () => ({
-    stale: ack('S000-C00-A00', nowUs - 120 * S, detail('DATA_CONTRADICTION', { affects_agent_count: 40 })), // p2, due in 8 min
+    // p2, due in 4 min: its deadline records, up to 30 s past that, stay inside the 5 min event-time skew bound
+    stale: ack('S000-C00-A00', nowUs - 360 * S, detail('DATA_CONTRADICTION', { affects_agent_count: 40 })),
     operator: ack('S000-C00-A01', nowUs, detail('DATA_CONTRADICTION', { affects_agent_count: 12 })), // p2
     reroute: ack('S000-C00-A02', nowUs, detail('CAPABILITY_MISMATCH')), // p1, REROUTE applies by itself
     deep: ack('S000-C00-A03', nowUs - 120 * S, detail('CONTEXT_DIVERGENCE', { divergence_depth: 12 })), // p3, resolve_by 1 min ago
@@ -78,7 +79,7 @@ describe('conflict lifecycle against the real broker: CONFLICT acks logged, quar
     assert.equal(of(es, 'ConflictEscalated', id(acks.stale)).length, 0, 'the priority 2 conflict is not due yet');
   });
 
-  it('given the priority 2 conflict due in 8 min, when event time is driven past resolve_by with deadline records, then it escalates once, at the record that reached resolve_by', async () => {
+  it('given the priority 2 conflict due in 4 min, when event time is driven past resolve_by with deadline records, then it escalates once, at the record that reached resolve_by', async () => {
     const cid = id(acks.stale);
     const due = acks.stale.meta.occurred_at + 600 * S;
     const tick = (atUs: number): ConflictDeadlinePassed => ({

@@ -11,7 +11,7 @@ export function close(actual: number | null | undefined, expected: number, eps =
 
 export interface HbOver {
   agent?: string; at?: number; latency?: number; processing?: number; queue?: number; cls?: AgentClass;
-  cluster?: string; sector?: string; caps?: string[]; id?: string;
+  cluster?: string; sector?: string; caps?: string[]; id?: string; util?: number | null;
 }
 
 export function hb(o: HbOver = {}): HeartbeatReceived {
@@ -30,6 +30,7 @@ export function hb(o: HbOver = {}): HeartbeatReceived {
     capabilities: o.caps ?? ['api'],
     context_hash: 'ctx-1',
     received_at: at + 1000,
+    utilisation: o.util ?? null,
     sender_seq: null,
     signature: null,
   };

@@ -50,6 +50,14 @@ describe('impedance: send schedules (seed 002 §3.1-3.2)', () => {
     assert.deepEqual(validateEvent(chunk!), []);
   });
 
+  it('capabilities match partially above 70% (seed 003): 3 of 4 scheduled, 2 of 3 SKIP MISSING_CAPABILITY', () => {
+    const four = { ...c1, agentId: 'four', capabilities: ['a', 'b', 'c'] };
+    const three = { ...c1, agentId: 'three', capabilities: ['a', 'b', 'x'] };
+    const at = (caps: string[], a: ScheduleAgent) => computeSchedule(request(5000, { target_agent_ids: [a.agentId], requires_capabilities: caps }), [a.agentId], () => a)[0]!.entries[0]!;
+    assert.equal(at(['a', 'b', 'c', 'd'], four).status, 'SCHEDULED'); // 3/4 = 0.75
+    assert.equal(at(['a', 'b', 'c'], three).skip_reason, 'MISSING_CAPABILITY'); // 2/3 = 0.667
+  });
+
   it('SKIP insufficient_lead_time with the would-need and available times', () => {
     const e = computeSchedule(request(400), ['c1'], () => c1)[0]!.entries[0]!;
     assert.equal(e.status, 'SKIP');

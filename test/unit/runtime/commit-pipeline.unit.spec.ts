@@ -4,14 +4,15 @@ import { CommitPipeline, type PipelinePorts } from '../../../services/runtime/ka
 /** A commit the spec ends by hand, as the broker would. */
 interface Pending { readonly batches: readonly string[]; resolve(): void; reject(err: Error): void }
 
-function world(overlap: boolean, opts: { failProcess?: string; failOffsets?: string } = {}) {
+function world(overlap: boolean, opts: { failProcess?: string; failOffsets?: string; carry?: { maxAgeMs: number; now: () => number } } = {}) {
   const log: string[] = [];
   const commits: Pending[] = [];
   const ports: PipelinePorts<string, string> = {
     process: async (batches) => {
       log.push(`process ${batches.join(',')}`);
       if (batches.includes(opts.failProcess ?? '')) throw new Error(`handling ${opts.failProcess} failed`);
-      return `out(${batches.join(',')})`;
+      // Batches named e... produce nothing.
+      return batches.every((b) => b.startsWith('e')) ? '' : `out(${batches.join(',')})`;
     },
     commit: async (batches, outputs) => {
       log.push(`begin ${outputs}`);
@@ -23,8 +24,9 @@ function world(overlap: boolean, opts: { failProcess?: string; failOffsets?: str
     },
     aborted: (batches) => log.push(`aborted ${batches.join(',')}`),
     settled: () => log.push('settled'),
+    empty: (outputs) => outputs === '',
   };
-  return { pipeline: new CommitPipeline(ports, overlap), log, commits };
+  return { pipeline: new CommitPipeline(ports, overlap, opts.carry), log, commits };
 }
 
 const tick = () => new Promise((r) => setImmediate(r));
@@ -121,5 +123,82 @@ describe('commit pipeline: a batch commits while the next is processed (overlapC
     commits[1]!.reject(new Error('fenced'));
     assert.deepEqual((await second)?.batches, ['b2']);
     assert.deepEqual(log, ['process b1', 'begin out(b1)', 'committed b1', 'process b2', 'begin out(b2)']);
+  });
+});
+
+describe('commit pipeline: batches without outputs wait for the next transaction (carryEmpty)', () => {
+  const clock = () => { let t = 0; return { now: () => t, advance: (ms: number) => { t += ms; } }; };
+
+  it('given carry, when batches without outputs come before one with outputs, then they begin no transaction and their offsets commit with it', async () => {
+    const c = clock();
+    const { pipeline, log, commits } = world(true, { carry: { maxAgeMs: 100, now: c.now } });
+    assert.equal(await pipeline.step(['e1']), undefined);
+    assert.equal(await pipeline.step(['e2']), undefined);
+    assert.deepEqual(pipeline.waiting, ['e1', 'e2']);
+    assert.equal(commits.length, 0, 'no transaction for batches that produced nothing');
+    await pipeline.step(['b3']);
+    assert.deepEqual(commits.map((x) => x.batches), [['e1', 'e2', 'b3']]);
+    assert.deepEqual(log, ['process e1', 'process e2', 'process b3', 'begin out(b3)']);
+    assert.deepEqual(pipeline.waiting, []);
+  });
+
+  it('given carry, when the loop idles with batches waiting, then they commit in a transaction of their own', async () => {
+    const c = clock();
+    const { pipeline, log, commits } = world(false, { carry: { maxAgeMs: 100, now: c.now } });
+    await pipeline.step(['e1']);
+    const idle = pipeline.step([]);
+    await tick();
+    assert.deepEqual(commits.map((x) => x.batches), [['e1']]);
+    commits[0]!.resolve();
+    assert.equal(await idle, undefined);
+    assert.deepEqual(log, ['process e1', 'begin ', 'committed e1']);
+  });
+
+  it('given carry, when batches without outputs keep coming for longer than maxAgeMs, then they commit without waiting for outputs', async () => {
+    const c = clock();
+    const { pipeline, commits } = world(true, { carry: { maxAgeMs: 100, now: c.now } });
+    await pipeline.step(['e1']);
+    c.advance(60);
+    await pipeline.step(['e2']);
+    assert.equal(commits.length, 0);
+    c.advance(60);
+    await pipeline.step(['e3']);
+    assert.deepEqual(commits.map((x) => x.batches), [['e1', 'e2', 'e3']]);
+  });
+
+  it('given carry, when the commit under way fails, then the batches waiting behind it are aborted and rewound with it', async () => {
+    const c = clock();
+    const { pipeline, log, commits } = world(true, { carry: { maxAgeMs: 100, now: c.now } });
+    await pipeline.step(['b1']);
+    await pipeline.step(['e2']);
+    const third = pipeline.step(['b3']);
+    await tick();
+    commits[0]!.reject(new Error('fenced'));
+    const rewind = await third;
+    assert.deepEqual(rewind?.batches, ['b1', 'e2', 'b3']);
+    assert.deepEqual(log, ['process b1', 'begin out(b1)', 'process e2', 'process b3', 'settled', 'aborted e2,b3']);
+    assert.deepEqual(pipeline.waiting, []);
+  });
+
+  it('given carry, when handling a batch fails with batches waiting, then they are rewound with it', async () => {
+    const c = clock();
+    const { pipeline } = world(true, { failProcess: 'b2', carry: { maxAgeMs: 100, now: c.now } });
+    await pipeline.step(['e1']);
+    assert.deepEqual((await pipeline.step(['b2']))?.batches, ['e1', 'b2']);
+  });
+
+  it('given carry, when a rebalance drops the waiting batches, then the next transaction commits only its own batch', async () => {
+    const c = clock();
+    const { pipeline, commits } = world(true, { carry: { maxAgeMs: 100, now: c.now } });
+    await pipeline.step(['e1']);
+    pipeline.dropCarried();
+    await pipeline.step(['b2']);
+    assert.deepEqual(commits.map((x) => x.batches), [['b2']]);
+  });
+
+  it('given no carry, then a batch without outputs commits in a transaction of its own', async () => {
+    const { pipeline, commits } = world(true);
+    await pipeline.step(['e1']);
+    assert.deepEqual(commits.map((x) => x.batches), [['e1']]);
   });
 });

@@ -11,18 +11,18 @@ describe('solver knobs (SOLVER_*)', () => {
     assert.deepEqual(t.limits, DEFAULT_SOLVER_LIMITS);
     assert.deepEqual({ ...t, limits: undefined }, {
       limits: undefined, sliceWork: 5_000_000, snapshotEvery: 50_000, snapshotMicros: 30e6, maxBatchRecords: 2000,
-      consumer: { pollTimeoutMs: 100, returnAvailable: true, retryBackoffMs: 1, overlapCommit: true },
+      consumer: { pollTimeoutMs: 100, returnAvailable: true, retryBackoffMs: 1, overlapCommit: true, carryEmpty: true },
     });
   });
 
   it('given variables, when read, then they reach the limits and the runner in their units', () => {
-    const k = readKnobs(SOLVER_KNOBS, { SOLVER_MAX_ROWS: '100', SOLVER_IDLE_TIMEOUT_S: '2', SOLVER_MIN_GROUP_INTERVAL_MS: '0', SOLVER_SNAPSHOT_S: '1.5', SOLVER_OVERLAP_COMMIT: '2', SOLVER_MAX_BATCH_RECORDS: '50' });
+    const k = readKnobs(SOLVER_KNOBS, { SOLVER_MAX_ROWS: '100', SOLVER_IDLE_TIMEOUT_S: '2', SOLVER_MIN_GROUP_INTERVAL_MS: '0', SOLVER_SNAPSHOT_S: '1.5', SOLVER_OVERLAP_COMMIT: '2', SOLVER_CARRY_EMPTY: '2', SOLVER_MAX_BATCH_RECORDS: '50' });
     const t = solverTuning(k);
     assert.equal(t.limits.maxRows, 100);
     assert.equal(t.limits.idleTimeoutMicros, 2e6);
     assert.equal(t.limits.minGroupIntervalMicros, 0, '0 turns the tick wait off');
     assert.equal(t.snapshotMicros, 1.5e6);
-    assert.deepEqual(solverRunnerTuning(k), { maxBatchRecords: 50, consumerTuning: { pollTimeoutMs: 100, returnAvailable: true, retryBackoffMs: 1, overlapCommit: false } });
+    assert.deepEqual(solverRunnerTuning(k), { maxBatchRecords: 50, consumerTuning: { pollTimeoutMs: 100, returnAvailable: true, retryBackoffMs: 1, overlapCommit: false, carryEmpty: false } });
   });
 
   it('given zero or a negative where a positive number is needed, when read, then each is named with an example', () => {
@@ -49,6 +49,6 @@ describe('solver knobs (SOLVER_*)', () => {
     assert.equal(c.topicPrefix, 't.');
     assert.equal(c.solverCoalesceMax, 7);
     // The defaults as the runner receives them (solverService.runnerTuning is solverRunnerTuning).
-    assert.deepEqual(solverService.runnerTuning?.(c), { maxBatchRecords: 2000, consumerTuning: { pollTimeoutMs: 100, returnAvailable: true, retryBackoffMs: 1, overlapCommit: true } });
+    assert.deepEqual(solverService.runnerTuning?.(c), { maxBatchRecords: 2000, consumerTuning: { pollTimeoutMs: 100, returnAvailable: true, retryBackoffMs: 1, overlapCommit: true, carryEmpty: true } });
   });
 });

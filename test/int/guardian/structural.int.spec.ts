@@ -1,0 +1,65 @@
+// Given the guardian against the real broker, registry and Redis, when a service's emitter
+// (services/runtime/structural.ts) reports registry writes to the real Redis that took longer
+// than their limit, then the observations land on mesh.witnesses outside any transaction, the
+// guardian copies them onto mesh.guardian and folds them: `mesh health` monitors the component.
+import assert from 'node:assert/strict';
+import pino from 'pino';
+import type { StructuralEventObserved } from '../../../schemas/generated/events';
+import type { GuardianHealth } from '../../../services/guardian/health';
+import { foldHeartbeat } from '../../../services/impedance/agent-fold';
+import { connectRedis, RegistryStore, unlinkPrefixed } from '../../../services/impedance/registry-store';
+import { createRdkafkaEngine } from '../../../services/runtime/kafka/rdkafka-engine';
+import { StructuralEmitter } from '../../../services/runtime/structural';
+import { ensureInfra } from '../../support/infra';
+import { TestKafka } from '../../support/kafka';
+import { runCli } from '../../support/process';
+import { hb } from '../../unit/impedance/helpers';
+import { startRun, type SolverChild } from '../solver/support';
+import { readTopic, until } from './support';
+
+describe('structural events from the services into the guardian', function () {
+  this.timeout(180_000);
+  const children: SolverChild[] = [];
+  let k: TestKafka;
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed') for (const c of children) process.stderr.write(`--- ${c.proc.spawnargs.slice(2).join(' ')}\n${c.output()}\n`);
+    for (const c of children.splice(0)) c.proc.kill('SIGKILL');
+    await k?.close();
+  });
+
+  it('given registry writes slower than their limit, then StructuralEventObserved RESOURCE_SPIKEs on mesh.witnesses that the guardian folds (mesh health: 1 component monitored)', async () => {
+    const infra = await ensureInfra();
+    k = await TestKafka.create('guardian-structural');
+    children.push(startRun(k, ['guardian'], { GUARDIAN_TICK_MS: '0' }));
+    const redis = connectRedis(infra.REDIS_URL);
+    const store = new RegistryStore(redis, `${k.prefix}mesh:`);
+    const logger = pino({ level: 'silent' });
+    const engine = createRdkafkaEngine({ brokers: k.brokers, clientId: 'structural-spec', instanceId: 'spec', logger });
+    const emitter = new StructuralEmitter({ component: 'impedance', producer: () => engine.producer(), codec: k.codec, topicPrefix: k.prefix, logger });
+    try {
+      // Real writes of one agent each; a limit of 0 ms makes every one of them slow.
+      const t0 = Date.now() * 1000;
+      for (let i = 0; i < 3; i++) {
+        const agent = foldHeartbeat(undefined, hb({ agent: `a${i}`, at: t0 + i * 1000, util: 0.5 }))!.agent;
+        await emitter.timed('redis_write_ms', 0, () => store.writeAgents(0, [agent]), 'registry write');
+      }
+      await emitter.flush();
+      const observed = await until('the observations on mesh.witnesses', () => readTopic(k, 'mesh.witnesses'), (es) => es.filter((e) => e.type === 'StructuralEventObserved').length >= 3);
+      const spikes = observed.filter((e): e is StructuralEventObserved => e.type === 'StructuralEventObserved');
+      assert.deepEqual(spikes.map((e) => [e.component_id, e.kind, e.resource]), Array(3).fill(['impedance', 'RESOURCE_SPIKE', 'redis_write_ms']));
+      // value is the measured ms, latency_us the same rounded to a microsecond.
+      for (const e of spikes) assert.ok(e.latency_us !== null && Math.abs(e.value! * 1000 - e.latency_us) <= 0.5, JSON.stringify(e));
+      // The guardian sequences them onto mesh.guardian and folds them.
+      await until('the copies on mesh.guardian', () => readTopic(k, 'mesh.guardian', 1), (es) => es.filter((e) => e.type === 'StructuralEventObserved').length >= 3);
+      const env = { ...process.env, TOPIC_PREFIX: k.prefix, LOG_LEVEL: 'warn' };
+      const health = await runCli(['mesh', 'health', '--json'], env);
+      assert.equal(health.code, 0, health.stderr);
+      const h = JSON.parse(health.stdout) as GuardianHealth;
+      assert.equal(h.componentsMonitored, 1, health.stdout);
+    } finally {
+      await emitter.close();
+      await unlinkPrefixed(redis, `${k.prefix}mesh:`);
+      redis.disconnect();
+    }
+  });
+});
