@@ -46,6 +46,14 @@ describe(`coordinator: dispatch at send times and trinary quorum, ${MESH / 10} a
       for (const r of await readMesh(w.k, t)) counts.set(`${r.event.type}@${r.partition}`, (counts.get(`${r.event.type}@${r.partition}`) ?? 0) + 1);
       process.stdout.write(`${t}: ${JSON.stringify(Object.fromEntries(counts))}\n`);
     }
+    // the acks refused (signature, sequence, rate): their reasons
+    const reasons = new Map<string, number>();
+    await w.k.collect('mesh.acks.dlq', (rs) => {
+      reasons.clear();
+      for (const r of rs) { const m = `${r.headers['dlq.error.class']}: ${(r.headers['dlq.error.message'] ?? '').replace(/S\d+-C\d+-A\d+|\d{6,}/g, '#')}`; reasons.set(m, (reasons.get(m) ?? 0) + 1); }
+      return false;
+    }, 5000).catch(() => undefined);
+    process.stdout.write(`mesh.acks.dlq: ${JSON.stringify(Object.fromEntries(reasons))}\n`);
   });
 
   after(async () => {
@@ -55,6 +63,13 @@ describe(`coordinator: dispatch at send times and trinary quorum, ${MESH / 10} a
   });
 
   const request = (targets: string[]) => sectorRequest(targets, LEAD_MS, WINDOW_MS);
+
+  // A load spec, run unsigned (MESH_SIGNING=off, the documented switch for load tests): with
+  // signing on, on the shared 2-core machine, 19-91 % of the first gather's acks missed its
+  // window. Signing and its refusals are the security specs' subject (test/int/security).
+  const signingBefore = process.env.MESH_SIGNING;
+  before(() => { process.env.MESH_SIGNING = 'off'; });
+  after(() => { if (signingBefore === undefined) delete process.env.MESH_SIGNING; else process.env.MESH_SIGNING = signingBefore; });
 
   before(async () => {
     // the services as child processes: this process is the simulator's 30,000 agents
