@@ -62,7 +62,8 @@ export async function startGateway(env?: NodeJS.ProcessEnv): Promise<RunningGate
   let stopping: Promise<void> | undefined;
   const stop = (drainMs = config.knobs.gatewayDrainMs) => (stopping ??= (async () => {
     await streams.drain(drainMs);
-    await app.close();
+    // Streams are drained: a server close that still waits (a kept-alive socket) must not hold the exit.
+    await withTimeout(app.close(), 5_000, 'HTTP server close').catch((err: unknown) => logger.warn({ err: errorMessage(err) }, 'shutdown: going on without it'));
     await core.close();
     logger.flush();
   })());
