@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   // Unsigned (MESH_SIGNING=off, the switch for load runs): here the 30,000 agents, the impedance
   // service and the coordinator share one process, and verifying 30,000 signatures per period
   // in it made the dispatches miss their ttl. Part 5's mesh runs signed.
-  say('  (this part runs with MESH_SIGNING=off: a load run in one process; part 5's mesh signs its heartbeats and the impedance service verifies them)');
+  say('  (this part runs with MESH_SIGNING=off: a load run in one process; the mesh of part 5 signs its heartbeats and the impedance service verifies them)');
   const mesh = await runMeshDemo({
     env: { ...process.env, MESH_SIGNING: 'off' },
     durationMs: demoMeshMs, onStatus: (line) => say(`  ${line}`),
