@@ -4,6 +4,7 @@
 // and every instance that sees a round open may write one: the first one counts.
 import type { VoteDeadlinePassed } from '../../schemas/generated/events';
 import type { EventCodec } from '../runtime/codec';
+import type { LogRestoreDeps } from '../runtime/partition-states';
 import { committedOffsets, readLog } from '../runtime/kafka/log-reader';
 import type { Producer } from '../runtime/kafka/types';
 import type { Logger } from '../runtime/logger';
@@ -15,16 +16,11 @@ const VOTES = 'solver.verifications';
 export const CONSENSUS_INPUT_TYPES = ['VerifierVoteCast', 'VoteDeadlinePassed'] as const satisfies ReadonlyArray<ConsensusInput['type']>;
 const isConsensusInput = isOneOf(CONSENSUS_INPUT_TYPES);
 
-export interface ConsensusProcessorOptions {
+export interface ConsensusProcessorOptions extends LogRestoreDeps {
   readonly logger: Logger;
   readonly groups: number;
   readonly windowMs: number;
-  readonly brokers: readonly string[];
-  readonly codec: EventCodec;
-  readonly topicPrefix: string;
-  readonly groupId: string;
   readonly producer: () => Promise<Producer>;
-  readonly validate?: EventValidator;
 }
 
 export function consensusProcessor(o: ConsensusProcessorOptions): Processor<ConsensusInput['type']> {

@@ -9,7 +9,7 @@ import type { CascadeStageTimedOut } from '../../schemas/generated/events';
 import type { TopicName } from '../../topics/catalog';
 import type { EventCodec } from '../runtime/codec';
 import type { Logger } from '../runtime/logger';
-import { PartitionStates } from '../runtime/partition-states';
+import { PartitionStates, type LogRestoreDeps } from '../runtime/partition-states';
 import type { Emit, EventValidator, Processor } from '../runtime/processor';
 import type { TickWriter } from '../runtime/tick-writer';
 import { awaited, NO_CASCADE, stageDecidedOf, step, type Cascade, type CascadeInput } from './cascade';
@@ -21,13 +21,8 @@ const COORDINATION: TopicName = 'mesh.coordination';
 const INPUTS = ['CascadeRequested', 'CascadeStageDecided', 'CascadeStageTimedOut'] as const satisfies ReadonlyArray<CascadeInput['type']>;
 export const CASCADE_PROCESSOR_TYPES = [...INPUTS, 'QuorumDecided'] as const;
 
-export interface CascadeProcessorOptions {
+export interface CascadeProcessorOptions extends LogRestoreDeps {
   readonly logger: Logger;
-  readonly brokers: readonly string[];
-  readonly codec: EventCodec;
-  readonly topicPrefix: string;
-  readonly groupId: string;
-  readonly validate?: EventValidator;
   readonly ticks: TickWriter;
 }
 

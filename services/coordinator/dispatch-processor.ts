@@ -7,7 +7,7 @@ import type { DispatchDue } from '../../schemas/generated/events';
 import type { TopicName } from '../../topics/catalog';
 import type { EventCodec } from '../runtime/codec';
 import type { Logger } from '../runtime/logger';
-import { PartitionStates } from '../runtime/partition-states';
+import { PartitionStates, type LogRestoreDeps } from '../runtime/partition-states';
 import type { Emit, EventValidator, Processor } from '../runtime/processor';
 import type { TickWriter } from '../runtime/tick-writer';
 import { PRODUCER } from './conflicts';
@@ -21,13 +21,8 @@ export const DISPATCH_INPUT_TYPES = ['ScheduleComputed', 'DispatchDue'] as const
 /** Coordinations of one schedules partition by correlation id. */
 type Dispatches = Map<string, Dispatch>;
 
-export interface DispatchProcessorOptions {
+export interface DispatchProcessorOptions extends LogRestoreDeps {
   readonly logger: Logger;
-  readonly brokers: readonly string[];
-  readonly codec: EventCodec;
-  readonly topicPrefix: string;
-  readonly groupId: string;
-  readonly validate?: EventValidator;
   readonly ticks: TickWriter;
   /** How long before its bucket a tick is written (COORDINATOR_DISPATCH_AHEAD_MS). */
   readonly aheadMs: number;

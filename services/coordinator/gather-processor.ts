@@ -8,7 +8,7 @@ import type { GatherWindowClosed } from '../../schemas/generated/events';
 import type { TopicName } from '../../topics/catalog';
 import type { EventCodec } from '../runtime/codec';
 import type { Logger } from '../runtime/logger';
-import { PartitionStates } from '../runtime/partition-states';
+import { PartitionStates, type LogRestoreDeps } from '../runtime/partition-states';
 import type { Emit, EventValidator, Processor } from '../runtime/processor';
 import type { TickWriter } from '../runtime/tick-writer';
 import { PRODUCER } from './conflicts';
@@ -19,13 +19,8 @@ import { SEED_THRESHOLDS, type QuorumThresholds } from './quorum';
 const ACKS: TopicName = 'mesh.acks';
 export const GATHER_INPUT_TYPES = ['DispatchCompleted', 'AckReceived', 'GatherWindowClosed', 'QuorumDecided'] as const satisfies ReadonlyArray<GatherInput['type']>;
 
-export interface GatherProcessorOptions {
+export interface GatherProcessorOptions extends LogRestoreDeps {
   readonly logger: Logger;
-  readonly brokers: readonly string[];
-  readonly codec: EventCodec;
-  readonly topicPrefix: string;
-  readonly groupId: string;
-  readonly validate?: EventValidator;
   readonly ticks: TickWriter;
   readonly graceMs: number;
   /** Event time a decided id (or acks without a dispatch summary) is kept before being dropped from memory. */

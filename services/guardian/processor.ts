@@ -5,6 +5,7 @@
 // mesh.guardian therefore decides the same. On assignment the fold is rebuilt from
 // mesh.guardian up to the group's committed offset, its outputs (committed already) dropped.
 import type { EventCodec } from '../runtime/codec';
+import type { LogRestoreDeps } from '../runtime/partition-states';
 import { committedOffsets, readLog } from '../runtime/kafka/log-reader';
 import type { Producer } from '../runtime/kafka/types';
 import type { Logger } from '../runtime/logger';
@@ -18,16 +19,11 @@ import { SEQUENCE_KEY, SEQUENCED, tickWriter } from './ticks';
 export const SOURCES = ['mesh.impedance', 'mesh.summaries', 'mesh.witnesses'] as const;
 export const isGuardianInput = isOneOf(GUARDIAN_INPUT_TYPES);
 
-export interface GuardianProcessorOptions {
+export interface GuardianProcessorOptions extends LogRestoreDeps {
   readonly logger: Logger;
   readonly policy: GuardianPolicy;
   readonly tickMs: number;
-  readonly brokers: readonly string[];
-  readonly codec: EventCodec;
-  readonly topicPrefix: string;
-  readonly groupId: string;
   readonly producer: () => Promise<Producer>;
-  readonly validate?: EventValidator;
 }
 
 /** Folds the sequenced log's records up to `to` (exclusive) into a new core. */

@@ -7,7 +7,16 @@ import type { EventCodec } from './codec';
 import { committedOffsets, readLog } from './kafka/log-reader';
 import { isOneOf, type EventValidator } from './processor';
 
-export interface PartitionStatesOptions<S, T extends EventType> {
+/** Where a processor's partition states are restored from: the log, as its consumer group committed it. */
+export interface LogRestoreDeps {
+  readonly brokers: readonly string[];
+  readonly codec: EventCodec;
+  readonly topicPrefix: string;
+  readonly groupId: string;
+  readonly validate?: EventValidator;
+}
+
+export interface PartitionStatesOptions<S, T extends EventType> extends LogRestoreDeps {
   /** Logical topic name. */
   readonly topic: string;
   readonly types: readonly T[];
@@ -15,11 +24,6 @@ export interface PartitionStatesOptions<S, T extends EventType> {
   readonly fold: (state: S, event: EventOf<T>) => void;
   /** Called with a state just restored (arm its timers). */
   readonly restored?: (partition: number, state: S) => void;
-  readonly brokers: readonly string[];
-  readonly codec: EventCodec;
-  readonly topicPrefix: string;
-  readonly groupId: string;
-  readonly validate?: EventValidator;
 }
 
 export class PartitionStates<S, T extends EventType> {
