@@ -3,6 +3,7 @@
 // while it watches, and what it plots and draws is compared with what the API streamed. The page
 // exposes its state as window.__gateway. A screenshot is kept under test-artifacts/.
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -182,8 +183,21 @@ describe('gateway live page in Chromium (playwright-core)', function () {
     };
     await k.sendEvents('mesh.circuits', [{ key: 'global', event: mode }]);
 
-    // then the page's mesh state holds the four clusters, the solver's conflict and the mode
-    const meshOf = () => page.evaluate(() => (globalThis as unknown as PageGlobals).__gateway!.mesh);
+    // then the page's mesh state holds the four clusters, the solver's conflict and the mode.
+    // The agents go on beating every 3 s, a period (5 s of event time) a beat, as a live mesh
+    // does: the impedance service summarises a tick once every heartbeat partition reached it or
+    // has been quiet for 10 s, and it looks again at the next batch that crosses a tick (a mesh
+    // that falls silent altogether has its last tick summarised at its next heartbeat).
+    let round = 3;
+    let beatAt = Date.now();
+    const meshOf = async () => {
+      if (Date.now() - beatAt >= 3_000) {
+        beatAt = Date.now();
+        await send(beats.slice(0, 16).map((b) => ({ ...b, meta: { ...b.meta, event_id: randomUUID(), occurred_at: b.meta.occurred_at + round * 5 * S }, received_at: b.received_at + round * 5 * S })));
+        round++;
+      }
+      return page.evaluate(() => (globalThis as unknown as PageGlobals).__gateway!.mesh);
+    };
     const mesh = await until('the page showing the summaries, the conflict and the mode', meshOf,
       (m) => m?.clusters.filter((c) => c.sector_id.startsWith('page-S') && c.agent_count === 4).length === 4 && (m?.conflicts.length ?? 0) > 0 && m?.mode?.mode === 'DEGRADED_LIGHT', 90_000);
     const clusters = mesh!.clusters.filter((c) => c.sector_id.startsWith('page-S'));
