@@ -80,7 +80,7 @@ export function costUpdated(sessionId: string, seq: number | string, c: CostSpec
 }
 
 /** A deterministic stream of b deltas: `count` updates, groups of `burst` (last one flushes). */
-export function costStream(sessionId: string, n: number, count: number, burst: number, seed = 1, startSeq = 0): CostUpdated[] {
+export function costStream(sessionId: string, n: number, count: number, burst: number, seed = 1, startSeq = 0, atUs = 1_767_225_600_000_000): CostUpdated[] {
   let state = seed >>> 0;
   const rnd = () => { state = (Math.imul(state, 1664525) + 1013904223) >>> 0; return state / 4294967296; };
   const out: CostUpdated[] = [];
@@ -88,7 +88,7 @@ export function costStream(sessionId: string, n: number, count: number, burst: n
     const i = Math.floor(rnd() * n);
     out.push(costUpdated(sessionId, startSeq + k, {
       indices: [i], values: [Math.round((rnd() - 0.5) * 2000) / 10000], flush: (k + 1) % burst === 0 || k === count - 1,
-      occurredAt: 1_767_225_600_000_000 + (startSeq + k) * 1000,
+      occurredAt: atUs + (startSeq + k) * 1000,
     }));
   }
   return out;
