@@ -49,3 +49,14 @@ export function identity(name: string): Identity {
 
 /** A password of the stack, for the specs that speak a protocol by hand (Redis, HTTP). */
 export const secretOf = (name: string) => readFileSync(join(SECURE_DIR, 'secrets', `${name}.password`), 'utf8').trim();
+
+/** Polls `f` until it gives a value (every 250 ms), or fails naming `what` after `timeoutMs`. */
+export async function until<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await f();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}

@@ -13,7 +13,7 @@ import { cb, rd } from '../../../services/runtime/kafka/rdkafka-lib';
 import { openSession } from '../../../services/solver/events';
 import { poisson2d, smoothRhs } from '../../../wasm/src/problems';
 import { runCli, spawnCli, type Child } from '../../support/process';
-import { ensureSecureInfra, identity, type Identity } from '../../support/secure-infra';
+import { ensureSecureInfra, identity, until, type Identity } from '../../support/secure-infra';
 
 const client = (who: Identity, clientId: string): Kafka =>
   new Kafka(kafkajsConfig({ clientId, brokers: who.KAFKA_BROKERS!.split(','), logLevel: logLevel.NOTHING, retry: { retries: 1 } } satisfies KafkaConfig, who));
@@ -29,16 +29,6 @@ async function failure(p: Promise<unknown>): Promise<{ type?: string; message: s
     return err as { type?: string; message: string };
   }
   assert.fail('expected a refusal, got success');
-}
-
-async function until<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 describe('security: Kafka ACLs on the secured cluster', function () {

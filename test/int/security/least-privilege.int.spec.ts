@@ -13,7 +13,7 @@ import { SERVICE_ACCESS } from '../../../topics/access';
 import { poisson2d } from '../../../wasm/src/problems';
 import { bearer, json, solveBody, StreamReader, tokenLines } from '../gateway/support';
 import { runCli, spawnCli, type Child } from '../../support/process';
-import { ensureSecureInfra, identity, type Identity } from '../../support/secure-infra';
+import { ensureSecureInfra, identity, until, type Identity } from '../../support/secure-infra';
 
 const LOGS = join(__dirname, '..', '..', '..', '.infra', 'logs');
 const AUTHORIZER_LOG = /^kafka-secure-.*-authorizer\.log$/;
@@ -36,16 +36,6 @@ function authorizerSince(marks: Map<string, number>): string[] {
     lines.push(...buf.toString('utf8').split('\n'));
   }
   return lines;
-}
-
-async function until<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
 }
 
 describe('security: every service under its own principal on the secured stack', function () {
