@@ -38,6 +38,9 @@ export interface FollowOptions {
   readonly logger: Logger;
 }
 
+const POLL_WAIT_MS = 100;
+const MAX_AVAILABLE = 1_000;
+
 export async function followLog(o: FollowOptions): Promise<LogFollower> {
   const { KafkaConsumer } = rd();
   const consumer = new KafkaConsumer({
@@ -97,18 +100,39 @@ export async function followLog(o: FollowOptions): Promise<LogFollower> {
     o.logger.warn({ err }, 'gateway consumer error');
   });
   consumer.assign(assignment);
-  // node-rdkafka's consume loop sleeps 500 ms (its default delay) after each wait that found no
-  // record, so a record arriving after a quiet second waited up to that long before any stream
-  // saw it. Wait for records in short polls instead, with no sleep between them.
-  consumer.setDefaultConsumeTimeout(100);
-  consumer.setDefaultConsumeLoopTimeoutDelay(0);
-  consumer.consume();
+  // Our own poll loop, not node-rdkafka's flowing consume(): its loop thread can call back into
+  // a consumer that disconnect() is closing ("pure virtual method called", the process aborts:
+  // seen when a gateway closed in the test suite), and its 500 ms sleep after an empty wait
+  // delayed streams. Each turn waits up to 100 ms for one record, then takes what is already
+  // fetched without waiting; close() stops the loop and disconnects only once its last call
+  // returned. Records and partition ends reach the listeners above, in order.
+  let running = true;
+  const take = (n: number, timeoutMs: number) => {
+    consumer.setDefaultConsumeTimeout(timeoutMs);
+    return cb<Rd.Message[]>((done) => consumer.consume(n, (err, m) => done(err, m)));
+  };
+  const loop = (async () => {
+    while (running) {
+      try {
+        const first = await take(1, POLL_WAIT_MS);
+        if (running && first.length > 0) await take(MAX_AVAILABLE, 0);
+      } catch (err) {
+        if (!running) break;
+        if (!said.has((err as Error).message)) {
+          said.add((err as Error).message);
+          o.logger.warn({ err }, 'gateway consume failed; polling again');
+        }
+        await new Promise((r) => setTimeout(r, POLL_WAIT_MS));
+      }
+    }
+  })();
   if (pending.size === 0) caught();
   return {
     caughtUp,
     connected: () => consumer.isConnected(),
     close: async () => {
-      consumer.unsubscribe();
+      running = false;
+      await loop;
       await cb((done) => consumer.disconnect((e) => done(e))).catch(() => undefined);
     },
   };
