@@ -105,6 +105,19 @@ export class TestKafka {
   /** Reads `topic` from the beginning (committed records only) until `done` says enough. */
   async collect(topic: string, done: (records: ConsumedRecord[]) => boolean, timeoutMs = 30_000): Promise<ConsumedRecord[]> {
     const records: ConsumedRecord[] = [];
+    await this.readUntil(topic, async (r) => { records.push(r); return done(records); }, () => done(records), timeoutMs, () => `${records.length} records`);
+    return records;
+  }
+
+  /** collect() judged on the decoded events (a count of one event type, say), which it returns. */
+  async collectEvents(topic: string, done: (events: readonly SolvermeshEvent[]) => boolean, timeoutMs = 30_000): Promise<SolvermeshEvent[]> {
+    const events: SolvermeshEvent[] = [];
+    await this.readUntil(topic, async (r) => { events.push((await this.codec.decode(r.value)).event); return done(events); }, () => done(events), timeoutMs, () => `${events.length} events`);
+    return events;
+  }
+
+  /** Reads `topic` from the beginning (read_committed) until `onRecord` says done, or throws at the timeout. */
+  private async readUntil(topic: string, onRecord: (r: ConsumedRecord) => Promise<boolean>, doneAlready: () => boolean, timeoutMs: number, got: () => string): Promise<void> {
     const consumer = this.kafka.consumer({ groupId: `${this.prefix}collector-${randomBytes(4).toString('hex')}`, readUncommitted: false });
     this.consumers.push(consumer);
     await consumer.connect();
@@ -115,18 +128,16 @@ export class TestKafka {
       eachMessage: async ({ topic: t, partition, message }) => {
         const headers: Record<string, string> = {};
         for (const [k, v] of Object.entries(message.headers ?? {})) headers[k] = String(Array.isArray(v) ? v[0] : v);
-        records.push({ topic: t, partition, offset: message.offset, key: message.key?.toString() ?? null, value: message.value, headers });
-        if (done(records)) resolveDone();
+        if (await onRecord({ topic: t, partition, offset: message.offset, key: message.key?.toString() ?? null, value: message.value, headers })) resolveDone();
       },
     });
-    if (done(records)) resolveDone();
+    if (doneAlready()) resolveDone();
     const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), timeoutMs));
     const outcome = await Promise.race([finished.then(() => 'done' as const), timer]);
     await consumer.disconnect();
     if (outcome === 'timeout') {
-      throw new Error(`collect(${topic}) timed out after ${timeoutMs} ms with ${records.length} records`);
+      throw new Error(`collect(${topic}) timed out after ${timeoutMs} ms with ${got()}`);
     }
-    return records;
   }
 
   async decodeAll(records: ConsumedRecord[]): Promise<SolvermeshEvent[]> {

@@ -57,8 +57,14 @@ for (const engine of ['kafkajs', 'rdkafka'] as const) {
 
       // then: after a final restart every report has exactly one committed quarantine decision
       child = start();
-      const records = await k.collect('mesh.conflicts', (r) => r.length >= 2 * TOTAL, 120_000);
-      const events = await k.decodeAll(records);
+      // Until every report has a quarantine: a count of records was also met by escalations, so
+      // on a loaded machine the spec judged before the restarted service had caught up.
+      const quarantinedIds = new Set<string>();
+      const events = await k.collectEvents('mesh.conflicts', (e) => {
+        const last = e.at(-1);
+        if (last?.type === 'ConflictQuarantined') quarantinedIds.add(last.conflict_id);
+        return quarantinedIds.size >= TOTAL;
+      }, 120_000);
       const quarantined = events.filter((e) => e.type === 'ConflictQuarantined');
       const perConflict = new Map<string, number>();
       for (const q of quarantined) perConflict.set(q.conflict_id, (perConflict.get(q.conflict_id) ?? 0) + 1);
