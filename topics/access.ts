@@ -69,9 +69,9 @@ export const SERVICE_ACCESS: readonly ServiceAccess[] = [
     groups: ['solvermesh.consensus'], readerGroups: LOG_READERS, verifiesSignatures: true,
   },
   {
-    principal: 'coordinator', doc: 'Reads schedules, acks, conflicts and cascades; writes dispatches, ticks, gathers, conflict facts, cascade facts and the stages\' coordination requests.',
+    principal: 'coordinator', doc: 'Reads schedules, acks, conflicts and cascades; writes dispatches, ticks, gathers, conflict facts, cascade facts, the stages\' coordination requests, and reports of acks only their agent could have signed (onto mesh.agent-acks).',
     reads: ['mesh.schedules', 'mesh.acks', 'mesh.conflicts', 'mesh.cascades'],
-    writes: ['mesh.dispatch', 'mesh.schedules', 'mesh.acks', 'mesh.conflicts', 'mesh.cascades', 'mesh.coordination'],
+    writes: ['mesh.dispatch', 'mesh.schedules', 'mesh.acks', 'mesh.conflicts', 'mesh.cascades', 'mesh.coordination', 'mesh.agent-acks'],
     dlqOfInputs: ['mesh.schedules', 'mesh.acks', 'mesh.conflicts', 'mesh.cascades'],
     groups: ['solvermesh.coordinator'], readerGroups: LOG_READERS, verifiesSignatures: true,
   },

@@ -806,6 +806,8 @@ export interface DispatchCompleted {
   expired: Array<DispatchExpiry>;
   /** Schedule entries that were SKIP (never to be sent). */
   skipped_count: number;
+  /** payload_hash of the message sent (every MessageDispatched of the coordination carries it): an ack naming another hash is not counted. Null from dispatchers older than the check, or when the request had none. */
+  payload_hash: string | null;
 }
 
 /** A message dropped because its ttl ran out before it could be sent. */

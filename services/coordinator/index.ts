@@ -34,7 +34,11 @@ export const coordinatorService: ServiceDefinition<typeof COORDINATOR_KNOBS> = {
     const combined = combineProcessors('coordinator', [
       conflictProcessor(log),
       dispatchProcessor({ ...log, logger: logger.child({ component: 'dispatch' }), aheadMs: config.coordinatorDispatchAheadMs, perMessageUs: config.coordinatorDispatchUsPerMessage }),
-      gatherProcessor({ ...log, logger: logger.child({ component: 'gather' }), graceMs: config.coordinatorGatherGraceMs, retentionMs: config.coordinatorGatherRetentionMs }),
+      gatherProcessor({
+        ...log, logger: logger.child({ component: 'gather' }), graceMs: config.coordinatorGatherGraceMs, retentionMs: config.coordinatorGatherRetentionMs,
+        // An ack with the wrong payload_hash under its agent's verified signature counts against the agent (impedance's fold of mesh.agent-acks).
+        signaturesVerified: config.meshSigning === 'required', ownKeyCopies: 'mesh.agent-acks',
+      }),
       cascadeProcessor({ ...log, logger: logger.child({ component: 'cascades' }) }),
     ]);
     // Acks are signed by their agents: a forged or replayed one is neither gathered nor reported as the agent's conflict.
