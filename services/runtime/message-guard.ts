@@ -12,7 +12,7 @@ import { canonicalBody, canonicalOfFramed, senderOf, type SignedEvent } from '..
 import { verifyBytes } from '../identity/ed25519';
 import { KeySource, type KeyBookReader } from '../identity/key-source';
 import { refusalReport, throttleWitness, timingWitness, type Refused } from '../identity/reports';
-import { judge, type Verdict } from '../identity/verdict';
+import { judge, type LastSeen, type Verdict } from '../identity/verdict';
 import type { EventCodec } from './codec';
 import type { RuntimeConfig } from './config';
 import { RecordRefused, type ErrorCode } from './errors';
@@ -38,7 +38,7 @@ export const WITNESSES = 'mesh.witnesses';
 type Undo = () => void;
 
 export function guarded<T extends EventType>(p: Processor<T>, o: GuardOptions): Processor<T> {
-  const seqs = new Map<string, Map<string, number>>();
+  const seqs = new Map<string, Map<string, LastSeen>>();
   const rates = new Map<string, Map<string, SenderRate>>();
   const undo = new Map<string, Undo[]>();
   const partOf = (topic: string, partition: number) => `${topic}/${partition}`;
@@ -82,7 +82,10 @@ export function guarded<T extends EventType>(p: Processor<T>, o: GuardOptions): 
   function accepted(e: SignedEvent, ctx: RecordContext, part: string, v: Verdict) {
     if (!v.ok) return refuse(e, ctx, v);
     const sender = senderOf(e);
-    if (v.seq !== null) put(seqs, part, sender, v.seq);
+    if (v.seq !== null) {
+      const last = seqs.get(part)?.get(sender);
+      put(seqs, part, sender, { seq: v.seq, atUs: Math.max(last?.atUs ?? -Infinity, e.meta.occurred_at) });
+    }
     const extra: Emit[] = [];
     if (o.abuse && e.type === 'HeartbeatReceived') {
       const step = stepAbuse(rates.get(part)?.get(sender), e.meta.occurred_at, e.received_at);
