@@ -42,7 +42,7 @@ export const coordinatorService: ServiceDefinition<typeof COORDINATOR_KNOBS> = {
       cascadeProcessor({ ...log, logger: logger.child({ component: 'cascades' }) }),
     ]);
     // Acks are signed by their agents: a forged or replayed one is neither gathered nor reported as the agent's conflict.
-    const guardedCombined = await withMessageGuard(combined, { config, codec: ctx.codec, logger, producer: 'coordinator', verify: { 'mesh.acks': 'AckReceived' } });
+    const guardedCombined = await withMessageGuard(combined, { config, codec: ctx.codec, logger, producer: 'coordinator', groupId: ctx.groupId, verify: { 'mesh.acks': 'AckReceived' } });
     return { ...guardedCombined, async close() { await ticks.close(); await guardedCombined.close?.(); } };
   },
   // A batch is what has arrived: node-rdkafka's consume(n) otherwise keeps waiting for more

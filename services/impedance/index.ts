@@ -58,7 +58,7 @@ export const impedanceService: ServiceDefinition<typeof IMPEDANCE_KNOBS> = {
   processor: async (config, logger, ctx) => {
     const p = createImpedanceProcessor(config, logger, ctx);
     const g = await withMessageGuard(p, {
-      config, codec: ctx.codec, logger, producer: 'impedance', abuse: true, ownKeyCopies: 'mesh.agent-acks',
+      config, codec: ctx.codec, logger, producer: 'impedance', abuse: true, ownKeyCopies: 'mesh.agent-acks', groupId: ctx.groupId,
       verify: { 'mesh.heartbeats': 'HeartbeatReceived', 'mesh.acks': 'AckReceived' },
     });
     return { ...p, ...g };
