@@ -162,7 +162,7 @@ describe('attacks on signed agent messages (seed 002 §9): forged, replayed, flo
     assert.equal(q?.type === 'AgentStateChanged' && q.cause, 'BYZANTINE_BEHAVIOR');
   });
 
-  it('given the impedance service restarted, when a heartbeat it applied before the restart is sent again byte for byte, then it is still refused as REPLAYED (the last sequences are read back from the log)', async () => {
+  it('given the impedance service restarted, when a heartbeat it applied before the restart is sent again byte for byte, then it is still refused as REPLAYED (the last sequences are read back from the log), and a forgery it refused does not raise the bar for the agent', async () => {
     const agent = 'S006-C00-A00';
     const key = simulatedKey(agent);
     const old = w.k.signer.sign(hb({ agent, at: nowUs + 40 * S }), key);
@@ -171,11 +171,17 @@ describe('attacks on signed agent messages (seed 002 §9): forged, replayed, flo
     await w.k.sendRaw('mesh.heartbeats', [{ key: agent, value }]);
     await w.k.sendEvents('mesh.heartbeats', [{ key: agent, event: w.k.signer.sign(hb({ agent, at: nowUs + 45 * S }), key) }], { unsigned: true });
     await waitFor(async () => (await agentHash(agent)).last_hb === String(nowUs + 45 * S), 60_000, 'both heartbeats applied');
+    // Mallory names the agent's key id with a sequence far above its own: refused FORGED, so not a sequence to read back.
+    const forged = w.k.signer.sign(hb({ agent, at: nowUs + 46 * S }), mallory, 2 ** 52);
+    await w.k.sendEvents('mesh.heartbeats', [{ key: agent, event: { ...forged, signature: { key_id: key.keyId, sig: forged.signature!.sig } } }], { unsigned: true });
+    await dlq('mesh.heartbeats', (rs) => rs.some((r) => r.key === agent));
     await waitCaughtUp(w.k, 'mesh.heartbeats');
     await w.svc!.stop();
     w.svc = await startImpedanceWith(w.k, w.redisSrv.url, { IMPEDANCE_CHECKPOINT_MS: '0', KEYS_POLL_MS: '500' }, { INSTANCE_ID: 'security-impedance' });
     await w.k.sendRaw('mesh.heartbeats', [{ key: agent, value }]);
-    const dead = await dlq('mesh.heartbeats', (rs) => rs.some((r) => r.key === agent));
-    assert.deepEqual(reasons(dead.filter((r) => r.key === agent)), ['REPLAYED']);
+    await w.k.sendEvents('mesh.heartbeats', [{ key: agent, event: w.k.signer.sign(hb({ agent, at: nowUs + 50 * S }), key) }], { unsigned: true });
+    const dead = await dlq('mesh.heartbeats', (rs) => rs.filter((r) => r.key === agent).length >= 2);
+    assert.deepEqual(reasons(dead.filter((r) => r.key === agent)), ['FORGED', 'REPLAYED']);
+    await waitFor(async () => (await agentHash(agent)).last_hb === String(nowUs + 50 * S), 60_000, 'the agent\'s next heartbeat applied after the restart');
   });
 });
