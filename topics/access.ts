@@ -48,6 +48,13 @@ export const SIGNING = {
   registrar: { reads: ['mesh.agent-keys'], writes: ['mesh.agent-keys'], readerGroups: LOG_READERS },
 } as const satisfies { keys: TopicName; verifier: object; registrar: object };
 
+/**
+ * The topics that carry signed messages. A verifier reads back the dead letters it wrote for
+ * them: on assignment the message guard starts from the last sequences it took, which are the
+ * signed records below its committed offset less those it dead-lettered (runtime/last-seen-restore.ts).
+ */
+export const SIGNED_TOPICS: readonly TopicName[] = ['mesh.heartbeats', 'mesh.acks', 'solver.verifications'];
+
 export const SERVICE_ACCESS: readonly ServiceAccess[] = [
   {
     principal: 'solver', doc: 'Reads its inputs and its snapshots; writes only its outputs and the sequenced copies.',
@@ -69,9 +76,9 @@ export const SERVICE_ACCESS: readonly ServiceAccess[] = [
     groups: ['solvermesh.consensus'], readerGroups: LOG_READERS, verifiesSignatures: true,
   },
   {
-    principal: 'coordinator', doc: 'Reads schedules, acks, conflicts and cascades; writes dispatches, ticks, gathers, conflict facts, cascade facts and the stages\' coordination requests.',
+    principal: 'coordinator', doc: 'Reads schedules, acks, conflicts and cascades; writes dispatches, ticks, gathers, conflict facts, cascade facts, the stages\' coordination requests, and reports of acks only their agent could have signed (onto mesh.agent-acks).',
     reads: ['mesh.schedules', 'mesh.acks', 'mesh.conflicts', 'mesh.cascades'],
-    writes: ['mesh.dispatch', 'mesh.schedules', 'mesh.acks', 'mesh.conflicts', 'mesh.cascades', 'mesh.coordination'],
+    writes: ['mesh.dispatch', 'mesh.schedules', 'mesh.acks', 'mesh.conflicts', 'mesh.cascades', 'mesh.coordination', 'mesh.agent-acks'],
     dlqOfInputs: ['mesh.schedules', 'mesh.acks', 'mesh.conflicts', 'mesh.cascades'],
     groups: ['solvermesh.coordinator'], readerGroups: LOG_READERS, verifiesSignatures: true,
   },
@@ -126,7 +133,8 @@ const groupPattern = (name: string) => (/[.-]$/.test(name) ? Pattern.PREFIXED : 
 export function serviceAcls(a: ServiceAccess, prefix: string): AclEntry[] {
   const out: AclEntry[] = [];
   const roles = [...(a.verifiesSignatures ? [SIGNING.verifier] : []), ...(a.registersKeys ? [SIGNING.registrar] : [])];
-  for (const t of new Set([...a.reads, ...roles.flatMap((r) => r.reads)])) out.push(allow(a.principal, Res.TOPIC, prefix + t, Pattern.LITERAL, Op.READ));
+  const ownSignedDeadLetters = a.verifiesSignatures ? a.dlqOfInputs.filter((t) => SIGNED_TOPICS.includes(t)).map(dlqName) : [];
+  for (const t of new Set([...a.reads, ...roles.flatMap((r) => r.reads), ...ownSignedDeadLetters])) out.push(allow(a.principal, Res.TOPIC, prefix + t, Pattern.LITERAL, Op.READ));
   const written = new Set<string>([...a.writes, ...roles.flatMap((r) => r.writes), ...a.dlqOfInputs.map(dlqName)]);
   for (const t of written) out.push(allow(a.principal, Res.TOPIC, prefix + t, Pattern.LITERAL, Op.WRITE));
   for (const g of a.groups) {

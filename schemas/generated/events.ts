@@ -504,7 +504,7 @@ export interface ForgeryEvidence {
   reason: string;
   /** Key id the message named; null when unsigned. */
   claimed_key_id: string | null;
-  /** The key id is a valid key of the claimed sender at the message's event time and the signature is still wrong. */
+  /** Only the claimed sender could have written it: its signature verifies under a key the sender held at the message's event time, and the message is still wrong (a payload_hash other than the one dispatched, a sequence number reused for a newer message). Counted against the sender (quarantine); a bad signature never is. */
   own_key: boolean;
   /** Type of the refused message. */
   event_type: string;
@@ -806,6 +806,8 @@ export interface DispatchCompleted {
   expired: Array<DispatchExpiry>;
   /** Schedule entries that were SKIP (never to be sent). */
   skipped_count: number;
+  /** payload_hash of the message sent (every MessageDispatched of the coordination carries it): an ack naming another hash is not counted. Null from dispatchers older than the check, or when the request had none. */
+  payload_hash: string | null;
 }
 
 /** A message dropped because its ttl ran out before it could be sent. */
@@ -1028,6 +1030,8 @@ export interface AgentAckTally {
   last_offset: number;
   /** Event time of the latest ack folded in. */
   last_ack_at: number | null;
+  /** Event times of the latest messages refused that only the agent could have signed (ForgeryEvidence.own_key), within the offence window; null when none or written before they were counted. */
+  own_key_offences: Array<number> | null;
 }
 
 /** A batch of iterations ran (emitted every verification_interval iterations or on convergence, seed 000 §2.3). */

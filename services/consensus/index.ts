@@ -14,5 +14,5 @@ export const consensusService: ServiceDefinition<typeof CONSENSUS_KNOBS> = {
     logger, groups: config.verifierGroups, windowMs: config.consensusWindowMs, brokers: config.kafkaBrokers,
     codec: ctx.codec, topicPrefix: config.topicPrefix, groupId: ctx.groupId,
     producer: () => createEngine(config, logger).producer(), validate: ctx.validate,
-  }), { config, codec: ctx.codec, logger, producer: 'consensus', verify: { 'solver.verifications': 'VerifierVoteCast' } }),
+  }), { config, codec: ctx.codec, logger, producer: 'consensus', groupId: ctx.groupId, verify: { 'solver.verifications': 'VerifierVoteCast' } }),
 };

@@ -59,7 +59,7 @@ export function forgeryStrategy(f: ForgeryEvidence): ResolutionStrategy {
     steps: [
       `The ${f.event_type} was refused (${f.reason}) before it was applied: nothing of it reached the mesh's state`,
       `Find who wrote ${f.source_topic}[${f.source_partition}] at offset ${f.source_offset} (its dead letter keeps the bytes)`,
-      f.own_key ? 'The claimed sender\'s own key id was used: rotate or revoke the key if it leaked' : 'The claimed sender is not isolated: the message may be anyone\'s',
+      f.own_key ? 'Its signature verifies under the sender\'s own key: only the sender (or whoever holds its key) wrote it; it counts toward the agent\'s quarantine. Rotate or revoke the key if it leaked' : 'The claimed sender is not isolated: the message may be anyone\'s',
     ],
   };
 }

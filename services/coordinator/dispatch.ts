@@ -155,6 +155,7 @@ export function dispatchEvent(cause: DispatchInput, f: DispatchFact): MessageDis
         type: 'DispatchCompleted', meta: meta('dispatch-completed', cause.meta.occurred_at), message_id: plan.messageId, target_arrival_time: plan.targetUs,
         arrival_window_ms: plan.terms.arrival_window_ms, minimum_response_rate: plan.terms.minimum_response_rate,
         dispatched_agent_ids: [...f.dispatched], expired: [...f.expired], skipped_count: plan.skipped,
+        payload_hash: plan.terms.payload_hash || null,
       };
     default: { const never: never = f; return never; }
   }

@@ -12,7 +12,9 @@ import { PartitionStates, type LogRestoreDeps } from '../runtime/partition-state
 import type { Emit, EventValidator, Processor } from '../runtime/processor';
 import type { TickWriter } from '../runtime/tick-writer';
 import { PRODUCER } from './conflicts';
-import { decide, quorumEvent, type Gather, type GatherInput } from './gather';
+import { payloadMismatchReport } from '../identity/reports';
+import { CONFLICTS } from '../runtime/message-guard';
+import { decide, quorumEvent, refusedAcks, type Gather, type GatherInput } from './gather';
 import { foldGatherBook, gatherOf, newGatherBook, type GatherBook } from './gather-book';
 import { SEED_THRESHOLDS, type QuorumThresholds } from './quorum';
 
@@ -26,6 +28,10 @@ export interface GatherProcessorOptions extends LogRestoreDeps {
   /** Event time a decided id (or acks without a dispatch summary) is kept before being dropped from memory. */
   readonly retentionMs: number;
   readonly thresholds?: QuorumThresholds;
+  /** Acks' signatures were verified before they got here (MESH_SIGNING=required): a signed ack with the wrong payload is its agent's own. */
+  readonly signaturesVerified?: boolean;
+  /** Where a report that only the agent could have signed is also copied, keyed by the agent (mesh.agent-acks: its fold counts it). */
+  readonly ownKeyCopies?: TopicName;
 }
 
 export function gatherProcessor(o: GatherProcessorOptions): Processor<GatherInput['type']> {
@@ -54,15 +60,30 @@ export function gatherProcessor(o: GatherProcessorOptions): Processor<GatherInpu
     restored: (partition, b) => { for (const [c, g] of b.gathers) arm(partition, c, g); },
   });
 
-  function handleWith(b: GatherBook, e: GatherInput, partition: number): Emit[] {
+  /** Reports of the acks naming another payload than the one sent: they are not counted. */
+  function refusals(g: Gather, e: GatherInput, partition: number, offset: string): Emit[] {
+    const out: Emit[] = [];
+    for (const ack of refusedAcks(g, e)) {
+      const expected = g.status === 'open' ? g.plan.payloadHash : e.type === 'DispatchCompleted' ? e.payload_hash : null;
+      const ownKey = o.signaturesVerified === true && ack.signature !== null;
+      const report = payloadMismatchReport(ack, expected ?? '', ownKey, { topic: ACKS, partition, offset: ack === e ? offset : null }, PRODUCER);
+      o.logger.warn({ agent: ack.agent_id, correlation: ack.meta.correlation_id, ack: ack.meta.event_id }, 'ack names another payload_hash than the message sent: not counted');
+      out.push({ topic: CONFLICTS, key: report.conflict_id, event: report });
+      if (ownKey && o.ownKeyCopies) out.push({ topic: o.ownKeyCopies, key: ack.agent_id, event: report });
+    }
+    return out;
+  }
+
+  function handleWith(b: GatherBook, e: GatherInput, partition: number, offset: string): Emit[] {
     const c = e.meta.correlation_id;
     const before = gatherOf(b, c);
+    const refused = refusals(before, e, partition, offset);
     const decided = decide(before, e, t);
     foldGatherBook(b, e, t, retentionUs);
     const after = gatherOf(b, c);
     if (before.status !== 'open') arm(partition, c, after);
     else if (after.status !== 'open') o.ticks.cancel((id) => id === timerId(partition, c));
-    return decided.map((d) => ({ topic: ACKS, key: c, event: quorumEvent(e, d, t) }));
+    return [...refused, ...decided.map((d): Emit => ({ topic: ACKS, key: c, event: quorumEvent(e, d, t) }))];
   }
 
   return {
@@ -71,7 +92,7 @@ export function gatherProcessor(o: GatherProcessorOptions): Processor<GatherInpu
     accepts: GATHER_INPUT_TYPES,
     handle(event, ctx) {
       const m = states.get(ctx.partition);
-      return m instanceof Promise ? m.then((x) => handleWith(x, event, ctx.partition)) : handleWith(m, event, ctx.partition);
+      return m instanceof Promise ? m.then((x) => handleWith(x, event, ctx.partition, ctx.offset)) : handleWith(m, event, ctx.partition, ctx.offset);
     },
     onAbort() { states.invalidate(); },
     async onAssigned(list) { if (list.length > 0) await states.restore(...list.map((x) => x.partition)); },

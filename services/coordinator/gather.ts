@@ -6,6 +6,12 @@
 // a QuorumDecided read back from the log closes it too. Pure but for the acks map, which the fold
 // extends in place (a gather of 30,000 agents would copy it per ack otherwise): evolve owns the
 // state it is given.
+//
+// payload_hash (seed 002 §2.1 "integrity check"): an ack names the hash of the message it
+// acknowledges; one naming another hash than the dispatched message's acknowledges something the
+// mesh never sent, so it is not counted (the agent's slot stays open for a true ack) and
+// `refusedAcks` names it for a report. A null hash on either side (older agents or dispatchers)
+// is not checked.
 import type {
   AckReceived, DispatchCompleted, GatherClosure, GatherWindowClosed, QuorumDecided, TrinaryState,
 } from '../../schemas/generated/events';
@@ -17,7 +23,13 @@ export type GatherInput = DispatchCompleted | AckReceived | GatherWindowClosed |
 
 export const STRAGGLERS_NAMED = 100;
 
-export interface AckSeen { readonly state: TrinaryState; readonly arrivalUs: number }
+export interface AckSeen {
+  readonly state: TrinaryState;
+  readonly arrivalUs: number;
+  readonly hash: string | null;
+  /** An ack that came before the dispatch summary, kept until the summary says whether its hash is the one sent. */
+  readonly early?: AckReceived;
+}
 
 export interface GatherPlan {
   readonly messageId: string;
@@ -26,6 +38,8 @@ export interface GatherPlan {
   readonly minimumResponseRate: number;
   readonly dispatched: readonly string[];
   readonly sent: ReadonlySet<string>;
+  /** payload_hash of the message sent; null: not checked. */
+  readonly payloadHash: string | null;
 }
 
 export type Gather =
@@ -60,7 +74,35 @@ function planOf(e: DispatchCompleted): GatherPlan {
   return {
     messageId: e.message_id, targetUs: e.target_arrival_time, windowEndUs: e.target_arrival_time + e.arrival_window_ms * 1000,
     minimumResponseRate: e.minimum_response_rate, dispatched: e.dispatched_agent_ids, sent: new Set(e.dispatched_agent_ids),
+    payloadHash: e.payload_hash || null,
   };
+}
+
+/** Whether an ack naming `hash` acknowledges another message than the one sent. */
+export function hashMismatch(plan: Pick<GatherPlan, 'payloadHash'>, hash: string | null): boolean {
+  return plan.payloadHash !== null && hash !== null && hash !== plan.payloadHash;
+}
+
+/** The early acks that count under `plan` (the others named another payload). */
+function countedEarly(plan: GatherPlan, early: Map<string, AckSeen>): Map<string, AckSeen> {
+  const out = new Map<string, AckSeen>();
+  for (const [id, a] of early) if (!hashMismatch(plan, a.hash)) out.set(id, { state: a.state, arrivalUs: a.arrivalUs, hash: a.hash });
+  return out;
+}
+
+/**
+ * The acks `input` shows to name another payload than the one sent to their agent: the ack
+ * itself for an open gather, the early acks when the dispatch summary opens it. Pure.
+ */
+export function refusedAcks(g: Gather, input: GatherInput): AckReceived[] {
+  if (input.type === 'AckReceived') {
+    return g.status === 'open' && g.plan.sent.has(input.agent_id) && hashMismatch(g.plan, input.payload_hash) ? [input] : [];
+  }
+  if (input.type !== 'DispatchCompleted' || g.status !== 'early') return [];
+  const plan = planOf(input);
+  const out: AckReceived[] = [];
+  for (const a of g.acks.values()) if (a.early && plan.sent.has(a.early.agent_id) && hashMismatch(plan, a.hash)) out.push(a.early);
+  return out;
 }
 
 /** Every agent sent the message counted: READY/CONFLICT/TRANSIT by its ack in the window, TRANSIT when silent. */
@@ -95,7 +137,9 @@ function answeredIn(plan: GatherPlan, acks: ReadonlyMap<string, AckSeen>): numbe
   return n;
 }
 
-const seen = (e: AckReceived): AckSeen => ({ state: e.state, arrivalUs: e.actual_arrival_at });
+const seen = (e: AckReceived): AckSeen => ({ state: e.state, arrivalUs: e.actual_arrival_at, hash: e.payload_hash });
+// Only an early ack with a hash can turn out to be refused: only it keeps the event for the report.
+const seenEarly = (e: AckReceived): AckSeen => (e.payload_hash === null ? seen(e) : { ...seen(e), early: e });
 
 /** The decision an input brings about, if any. */
 export function decide(g: Gather, input: GatherInput, t: QuorumThresholds): Decided[] {
@@ -103,12 +147,12 @@ export function decide(g: Gather, input: GatherInput, t: QuorumThresholds): Deci
     case 'DispatchCompleted': {
       if (g.status !== 'none' && g.status !== 'early') return [];
       const plan = planOf(input);
-      const acks = g.status === 'early' ? g.acks : new Map<string, AckSeen>();
+      const acks = g.status === 'early' ? countedEarly(plan, g.acks) : new Map<string, AckSeen>();
       if (plan.dispatched.length === 0) return [decided(plan, acks, 'NOTHING_SENT', t)];
       return answeredIn(plan, acks) === plan.dispatched.length ? [decided(plan, acks, 'ALL_ANSWERED', t)] : [];
     }
     case 'AckReceived': {
-      if (g.status !== 'open' || g.acks.has(input.agent_id) || !g.plan.sent.has(input.agent_id)) return [];
+      if (g.status !== 'open' || g.acks.has(input.agent_id) || !g.plan.sent.has(input.agent_id) || hashMismatch(g.plan, input.payload_hash)) return [];
       const a = seen(input);
       if (!inWindow(g.plan, a) || g.answered + 1 < g.plan.dispatched.length) return [];
       return [decided(g.plan, new Map(g.acks).set(input.agent_id, a), 'ALL_ANSWERED', t)];
@@ -128,14 +172,16 @@ export function evolve(g: Gather, input: GatherInput, t: QuorumThresholds): Gath
       if (g.status !== 'none' && g.status !== 'early') return g;
       if (decide(g, input, t).length > 0) return { status: 'decided' };
       const plan = planOf(input);
-      const acks = g.status === 'early' ? g.acks : new Map<string, AckSeen>();
+      const acks = g.status === 'early' ? countedEarly(plan, g.acks) : new Map<string, AckSeen>();
       return { status: 'open', plan, acks, answered: answeredIn(plan, acks) };
     }
     case 'AckReceived': {
       if (g.status === 'decided') return g;
-      if (g.status === 'none') return { status: 'early', acks: new Map([[input.agent_id, seen(input)]]) };
-      if (g.acks.has(input.agent_id)) return g;
-      if (g.status === 'early') { g.acks.set(input.agent_id, seen(input)); return g; }
+      if (g.status === 'none') return { status: 'early', acks: new Map([[input.agent_id, seenEarly(input)]]) };
+      // The first early ack of an agent holds its place; refused at the summary, it frees the place for acks after it.
+      const held = g.acks.get(input.agent_id);
+      if (g.status === 'early') { if (held === undefined) g.acks.set(input.agent_id, seenEarly(input)); return g; }
+      if (held !== undefined || hashMismatch(g.plan, input.payload_hash)) return g;
       if (decide(g, input, t).length > 0) return { status: 'decided' };
       const a = seen(input);
       g.acks.set(input.agent_id, a);

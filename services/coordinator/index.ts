@@ -34,11 +34,15 @@ export const coordinatorService: ServiceDefinition<typeof COORDINATOR_KNOBS> = {
     const combined = combineProcessors('coordinator', [
       conflictProcessor(log),
       dispatchProcessor({ ...log, logger: logger.child({ component: 'dispatch' }), aheadMs: config.coordinatorDispatchAheadMs, perMessageUs: config.coordinatorDispatchUsPerMessage }),
-      gatherProcessor({ ...log, logger: logger.child({ component: 'gather' }), graceMs: config.coordinatorGatherGraceMs, retentionMs: config.coordinatorGatherRetentionMs }),
+      gatherProcessor({
+        ...log, logger: logger.child({ component: 'gather' }), graceMs: config.coordinatorGatherGraceMs, retentionMs: config.coordinatorGatherRetentionMs,
+        // An ack with the wrong payload_hash under its agent's verified signature counts against the agent (impedance's fold of mesh.agent-acks).
+        signaturesVerified: config.meshSigning === 'required', ownKeyCopies: 'mesh.agent-acks',
+      }),
       cascadeProcessor({ ...log, logger: logger.child({ component: 'cascades' }) }),
     ]);
     // Acks are signed by their agents: a forged or replayed one is neither gathered nor reported as the agent's conflict.
-    const guardedCombined = await withMessageGuard(combined, { config, codec: ctx.codec, logger, producer: 'coordinator', verify: { 'mesh.acks': 'AckReceived' } });
+    const guardedCombined = await withMessageGuard(combined, { config, codec: ctx.codec, logger, producer: 'coordinator', groupId: ctx.groupId, verify: { 'mesh.acks': 'AckReceived' } });
     return { ...guardedCombined, async close() { await ticks.close(); await guardedCombined.close?.(); } };
   },
   // A batch is what has arrived: node-rdkafka's consume(n) otherwise keeps waiting for more

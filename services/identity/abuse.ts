@@ -82,5 +82,5 @@ function closedBaseline(s: SenderRate): number {
   return Math.max(SEED_RATE_PER_S, (1 - BASELINE_ALPHA) * s.baseline + BASELINE_ALPHA * observed);
 }
 
-/** Own-key forgeries (a valid key id of the sender, a bad signature) that quarantine it (seed 002 §6.1's 3 consecutive failures). */
+/** Messages refused that only the sender's own key could have signed (ForgeryEvidence.own_key) that quarantine it within impedance's offence window (seed 002 §6.1's 3 consecutive failures). */
 export const OWN_KEY_FORGERY_LIMIT = 3;

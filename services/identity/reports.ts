@@ -1,7 +1,7 @@
 // What the mesh writes about a refused or abusive message (seed 002 §5.1, §9.2). Ids derive from
 // the refused record's position, so every service that refuses the same record (impedance and the
 // coordinator both read mesh.acks) names the same conflict, and the conflict log keeps one. Pure.
-import type { ConflictReported, StructuralWitnessRecorded } from '../../schemas/generated/events';
+import type { AckReceived, ConflictReported, StructuralWitnessRecorded } from '../../schemas/generated/events';
 import { derivedEventId } from '../runtime/ids';
 import type { TimingAnomaly } from './abuse';
 import { senderOf, type SignedEvent } from './canonical';
@@ -23,9 +23,9 @@ const positionId = (p: RecordPosition) => `${p.topic}/${p.partition}/${p.offset}
  * not quarantine the sender for it (services/coordinator/conflicts.ts), as the message may be
  * anyone's forgery.
  */
-export function refusalReport(e: SignedEvent, r: Refused, at: RecordPosition, producer: string): ConflictReported {
+export function refusalReport(e: SignedEvent, r: Refused, at: RecordPosition, producer: string, idBase: string = positionId(at)): ConflictReported {
   const sender = senderOf(e);
-  const id = positionId(at);
+  const id = idBase;
   return {
     type: 'ConflictReported',
     meta: { event_id: derivedEventId(id, 'refused:report'), correlation_id: e.meta.correlation_id, causation_id: e.meta.event_id, occurred_at: e.meta.occurred_at, producer, sequence: null },
@@ -36,7 +36,9 @@ export function refusalReport(e: SignedEvent, r: Refused, at: RecordPosition, pr
     cluster_id: e.type === 'HeartbeatReceived' ? e.cluster_id : null,
     detail: {
       conflict_type: 'HASH_MISMATCH',
-      expected_value: r.reason === 'THROTTLED' ? `at most the agent's heartbeat limit` : `a ${e.type} signed by a key ${sender} holds at its event time, with a new sender sequence`,
+      expected_value: r.reason === 'THROTTLED' ? `at most the agent's heartbeat limit`
+        : r.reason === PAYLOAD_HASH_MISMATCH ? `an ack naming the payload_hash of the message dispatched to ${sender}`
+          : `a ${e.type} signed by a key ${sender} holds at its event time, with a new sender sequence`,
       received_value: `${r.reason}: ${r.detail}`,
       context_hash: e.type === 'HeartbeatReceived' ? e.context_hash : '',
       divergence_depth: null, affects_agent_count: null, conflicting_data: null,
@@ -46,6 +48,23 @@ export function refusalReport(e: SignedEvent, r: Refused, at: RecordPosition, pr
       source_topic: at.topic, source_partition: at.partition, source_offset: Number(at.offset),
     },
   };
+}
+
+export const PAYLOAD_HASH_MISMATCH = 'PAYLOAD_HASH_MISMATCH';
+
+/**
+ * An ack naming another payload_hash than the message dispatched to its agent (seed 002 §2.1
+ * integrity check). `ownKey`: its signature was verified, so only the agent could have written it.
+ * `offset` null: the ack came before the dispatch summary and its offset is not kept; the ids
+ * then derive from the ack's event id (the report's message_id names it).
+ */
+export function payloadMismatchReport(ack: AckReceived, expected: string, ownKey: boolean, at: { topic: string; partition: number; offset: string | null }, producer: string): ConflictReported {
+  const r: Refused = {
+    reason: PAYLOAD_HASH_MISMATCH, detail: `ack ${ack.meta.event_id} of ${ack.agent_id} names payload_hash ${ack.payload_hash ?? 'null'}, the message dispatched had ${expected}`,
+    keyId: ack.signature?.key_id ?? null, ownKey,
+  };
+  const pos: RecordPosition = { topic: at.topic, partition: at.partition, offset: at.offset ?? '-1' };
+  return refusalReport(ack, r, pos, producer, at.offset === null ? `ack:${ack.meta.event_id}` : positionId(pos));
 }
 
 function witness(agentId: string, atUs: number, causation: string, kind: string, text: string, decision: string, action: string | null, pattern: string): StructuralWitnessRecorded {

@@ -16,6 +16,12 @@
 //      escalation threshold of "3 consecutive failures": 3 CONFLICT acks in a row in the agent's
 //      partition order (READY ends the streak, TRANSIT leaves it) quarantine, from the latest
 //      event time among the three (acks of different messages arrive in any event-time order).
+//   Q3 §9.2 rogue_agent ("behavior anomaly" -> "Quarantine"): messages refused that only the
+//      agent could have signed (ForgeryEvidence.own_key: a payload_hash other than the one sent
+//      under its verified signature, a sequence reused for a newer message), copied onto
+//      mesh.agent-acks as ConflictReported: OWN_KEY_OFFENCE_LIMIT (3, §6.1's "3 consecutive
+//      failures") of them within OWN_KEY_OFFENCE_WINDOW_MS of event time quarantine, from the
+//      latest. Forgeries by others (bad signature, unknown key, unsigned) are never copied here.
 //   Release: QUARANTINE_HOLD_MS of event time after the conflict that quarantined (§6.2's
 //      breaker isolation before a probe; "Still failing, extend isolation": a CONFLICT ack
 //      while quarantined, by its own event time, extends the hold from that ack). The fold of
@@ -24,7 +30,8 @@
 // Everything here depends only on this agent's acks in partition order, never on how they
 // interleave with heartbeats: the agent fold combines the two (agent-fold.ts), so a new owner
 // replaying both tails in another interleaving reaches the same state.
-import type { AckReceived, AgentAckTally, AgentStateCause } from '../../schemas/generated/events';
+import type { AckReceived, AgentAckTally, AgentStateCause, ConflictReported } from '../../schemas/generated/events';
+import { OWN_KEY_FORGERY_LIMIT } from '../identity/abuse';
 import { packInt32, unpackInt32 } from '../../schemas/packed';
 import { RELIABILITY_BUCKETS, RELIABILITY_BUCKET_MS } from './score';
 
@@ -33,6 +40,10 @@ export const CONFLICT_STREAK_LIMIT = 3;
 export const QUARANTINE_HOLD_MS = 60_000;
 /** Message ids remembered per agent against re-sent acks. */
 export const RECENT_ACKS = 16;
+/** Own-key offences that quarantine the agent when they fall within OWN_KEY_OFFENCE_WINDOW_MS of event time. */
+export const OWN_KEY_OFFENCE_LIMIT = OWN_KEY_FORGERY_LIMIT;
+/** One hour: the seed's reliability horizon (§4.1 success_rate_last_hour). */
+export const OWN_KEY_OFFENCE_WINDOW_MS = 3_600_000;
 
 export interface AckBucket {
   /** floor(event time ms / RELIABILITY_BUCKET_MS). */
@@ -56,11 +67,13 @@ export interface AckTally {
   readonly recent: readonly string[];
   readonly lastOffset: number;
   readonly lastAckAt: number | null;
+  /** Event times of the own-key offences inside the window (ascending, fewer than the limit). */
+  readonly offences: readonly number[];
 }
 
 export const NO_ACKS: AckTally = {
   buckets: [], count: 0, conflictStreak: 0, conflictStreakAt: null, quarantinedAt: null, quarantinedUntil: null, quarantineCause: null,
-  quarantineDetail: null, recent: [], lastOffset: -1, lastAckAt: null,
+  quarantineDetail: null, recent: [], lastOffset: -1, lastAckAt: null, offences: [],
 };
 
 export type AckOutcome = 'on_time' | 'late' | 'uncounted';
@@ -136,6 +149,34 @@ export function foldAck(t: AckTally, ack: AckReceived, offset: number): AckTally
 }
 
 /**
+ * Folds a report found at `offset` of the agent's mesh.agent-acks partition: counted when it is an
+ * own-key offence (ForgeryEvidence.own_key). Undefined when folded before (by offset, or its
+ * conflict id among the recent ones: the coordinator and impedance may both copy one refusal) or
+ * not an own-key offence.
+ */
+export function foldOffence(t: AckTally, report: ConflictReported, offset: number): AckTally | undefined {
+  const id = `own-key:${report.conflict_id}`;
+  if (report.forgery?.own_key !== true || offset <= t.lastOffset || t.recent.includes(id)) return undefined;
+  const at = report.meta.occurred_at;
+  const recent = t.recent.length >= RECENT_ACKS ? [...t.recent.slice(t.recent.length - RECENT_ACKS + 1), id] : [...t.recent, id];
+  const all = [...t.offences, at].sort((a, b) => a - b);
+  const newest = all[all.length - 1]!;
+  const within = all.filter((x) => x > newest - OWN_KEY_OFFENCE_WINDOW_MS * 1000);
+  const next: AckTally = { ...t, count: t.count + 1, recent, lastOffset: offset, offences: within.slice(-(OWN_KEY_OFFENCE_LIMIT - 1)) };
+  if (within.length < OWN_KEY_OFFENCE_LIMIT) return next;
+  const held = quarantined(t, newest);
+  const until = newest + QUARANTINE_HOLD_MS * 1000;
+  return {
+    ...next,
+    offences: [],
+    quarantinedAt: held ? t.quarantinedAt : newest,
+    quarantinedUntil: Math.max(until, t.quarantinedUntil ?? until),
+    quarantineCause: 'BYZANTINE_BEHAVIOR',
+    quarantineDetail: `${within.length} messages refused within ${OWN_KEY_OFFENCE_WINDOW_MS / 60_000} min that only its own key could have signed (last ${report.forgery.reason} on ${report.forgery.event_type} ${report.message_id})`,
+  };
+}
+
+/**
  * An operator's heal (MeshHealRequested, seed 002 §7.1 `heal`), at its place among the agent's
  * acks: the quarantine is released and the conflict streak starts again; what the acks measured
  * (reliability buckets, the recent ids against re-sends) is history and stays. Undefined when
@@ -143,9 +184,9 @@ export function foldAck(t: AckTally, ack: AckReceived, offset: number): AckTally
  */
 export function healTally(t: AckTally, offset: number): AckTally | undefined {
   // An ack after the heal's offset was folded: so was the heal (a replayed tail).
-  if (offset <= t.lastOffset || (t.quarantinedUntil === null && t.conflictStreak === 0)) return undefined;
+  if (offset <= t.lastOffset || (t.quarantinedUntil === null && t.conflictStreak === 0 && t.offences.length === 0)) return undefined;
   return {
-    ...t, conflictStreak: 0, conflictStreakAt: null, quarantinedAt: null, quarantinedUntil: null, quarantineCause: null, quarantineDetail: null, lastOffset: offset,
+    ...t, conflictStreak: 0, conflictStreakAt: null, quarantinedAt: null, quarantinedUntil: null, quarantineCause: null, quarantineDetail: null, lastOffset: offset, offences: [],
   };
 }
 
@@ -169,7 +210,7 @@ export function toAvro(t: AckTally): AgentAckTally {
   return {
     buckets: packInt32(out), count: t.count, conflict_streak: t.conflictStreak, conflict_streak_at: t.conflictStreakAt, quarantined_at: t.quarantinedAt,
     quarantined_until: t.quarantinedUntil, quarantine_cause: t.quarantineCause, quarantine_detail: t.quarantineDetail,
-    recent_message_ids: [...t.recent], last_offset: t.lastOffset, last_ack_at: t.lastAckAt,
+    recent_message_ids: [...t.recent], last_offset: t.lastOffset, last_ack_at: t.lastAckAt, own_key_offences: t.offences.length === 0 ? null : [...t.offences],
   };
 }
 
@@ -182,5 +223,6 @@ export function fromAvro(a: AgentAckTally | null): AckTally {
   return {
     buckets, count: a.count, conflictStreak: a.conflict_streak, conflictStreakAt: a.conflict_streak_at, quarantinedAt: a.quarantined_at, quarantinedUntil: a.quarantined_until,
     quarantineCause: cause, quarantineDetail: a.quarantine_detail, recent: [...a.recent_message_ids], lastOffset: a.last_offset, lastAckAt: a.last_ack_at,
+    offences: [...(a.own_key_offences ?? [])],
   };
 }

@@ -11,11 +11,11 @@
 // result does not depend on how the two streams interleave, which differs between the live run
 // and a new owner replaying both tails after a checkpoint.
 import type {
-  AckReceived, AgentClass, AgentOperationalState, AgentStateCause, AgentStateChanged, HeartbeatReceived, ImpedanceUpdated, MeshHealRequested,
+  AckReceived, AgentClass, ConflictReported, AgentOperationalState, AgentStateCause, AgentStateChanged, HeartbeatReceived, ImpedanceUpdated, MeshHealRequested,
 } from '../../schemas/generated/events';
 import { packFloat64, packInt32, unpackFloat64, unpackInt32 } from '../../schemas/packed';
 import { derivedEventId } from '../runtime/ids';
-import { ackCounts, foldAck, fromAvro, healTally, NO_ACKS, quarantined, toAvro, type AckTally } from './ack-fold';
+import { ackCounts, foldAck, foldOffence, fromAvro, healTally, NO_ACKS, quarantined, toAvro, type AckTally } from './ack-fold';
 import {
   OFFLINE_AFTER_MS, WINDOW_SIZE, degradedThreshold, driftCoefficient, impedanceScore, missedHeartbeats, p50, scoreOf,
   addHeartbeat, recordHeartbeat, reliability, type ReliabilityBucket,
@@ -303,7 +303,16 @@ export function timeoutAgent(agent: AgentState, watermarkUs: number): HeartbeatO
  */
 export function foldAgentAck(agent: AgentState, ack: AckReceived, offset: number, watermarkUs: number): HeartbeatOutcome | undefined {
   const acks = foldAck(agent.acks, ack, offset);
-  if (!acks) return undefined;
+  return acks ? withTally(agent, acks, ack, watermarkUs) : undefined;
+}
+
+/** Folds a report copied onto the agent's mesh.agent-acks partition: an own-key offence counts (ack-fold.ts Q3). */
+export function foldAgentOffence(agent: AgentState, report: ConflictReported, offset: number, watermarkUs: number): HeartbeatOutcome | undefined {
+  const acks = foldOffence(agent.acks, report, offset);
+  return acks ? withTally(agent, acks, report, watermarkUs) : undefined;
+}
+
+function withTally(agent: AgentState, acks: AckTally, ack: AckReceived | ConflictReported, watermarkUs: number): HeartbeatOutcome {
   const next = rederive(agent, acks, agent.offline, agent.hRevision, watermarkUs);
   if (next.state === agent.state) return { agent: next };
   const cause: AgentStateCause = next.state === 'QUARANTINED' ? acks.quarantineCause ?? 'BYZANTINE_BEHAVIOR' : scoreCause(next.state, next.score);

@@ -2,7 +2,7 @@
 // latest ImpedanceUpdated per agent on the compacted mesh.impedance, the heartbeats committed
 // after that checkpoint, and the group's committed offsets. All through the runtime's reader
 // (read_committed, no group membership, nothing committed).
-import type { AckReceived, HeartbeatReceived, ImpedanceUpdated, MeshHealRequested } from '../../schemas/generated/events';
+import type { AckReceived, ConflictReported, HeartbeatReceived, ImpedanceUpdated, MeshHealRequested } from '../../schemas/generated/events';
 import type { EventCodec } from '../runtime/codec';
 import { committedOffsets as groupOffsets, partitionEnds, readLog } from '../runtime/kafka/log-reader';
 import type { ChangelogBounds } from './changelog-trust';
@@ -60,12 +60,14 @@ export async function readHeartbeatTail(opts: TailReadOptions, partition: number
 }
 
 /** The acks of one mesh.agent-acks partition at offsets [from, to), with their offsets, read like the heartbeats. */
-export async function readAckTail(opts: TailReadOptions, partition: number, from: bigint, to: bigint): Promise<Array<{ ack: AckReceived | MeshHealRequested; offset: number }>> {
-  const out: Array<{ ack: AckReceived | MeshHealRequested; offset: number }> = [];
+export async function readAckTail(opts: TailReadOptions, partition: number, from: bigint, to: bigint): Promise<Array<{ ack: AckReceived | MeshHealRequested | ConflictReported; offset: number }>> {
+  const out: Array<{ ack: AckReceived | MeshHealRequested | ConflictReported; offset: number }> = [];
   await readLog(opts.brokers, opts.codec, [{ topic: opts.topic, partition, from: Number(from), to: Number(to) }], {
     ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
     onRecord: (r) => {
-      if ((r.event?.type === 'AckReceived' || r.event?.type === 'MeshHealRequested') && opts.validate(r.event, r.timestampMs).length === 0) out.push({ ack: r.event, offset: Number(r.offset) });
+      const e = r.event;
+      const counted = e?.type === 'AckReceived' || e?.type === 'MeshHealRequested' || (e?.type === 'ConflictReported' && e.forgery?.own_key === true);
+      if (counted && opts.validate(e, r.timestampMs).length === 0) out.push({ ack: e, offset: Number(r.offset) });
     },
   });
   return out;

@@ -11,7 +11,7 @@
 //   group's offsets, else before the partition's first record. The fold does not depend on how
 //   the two inputs interleave, so the tails are replayed one after the other.
 import type { Logger } from 'pino';
-import type { AckReceived, HeartbeatReceived, ImpedanceUpdated, MeshHealRequested } from '../../schemas/generated/events';
+import type { AckReceived, ConflictReported, HeartbeatReceived, ImpedanceUpdated, MeshHealRequested } from '../../schemas/generated/events';
 import type { TopicName } from '../../topics/catalog';
 import type { Emit } from '../runtime/processor';
 import { fromImpedanceUpdated, toImpedanceUpdated } from './agent-fold';
@@ -23,7 +23,7 @@ export type RestoreFn = (partitions: readonly number[]) => Promise<Map<number, M
 /** Heartbeats of a mesh.heartbeats partition at offsets [from, to), valid ones only, in order. */
 export type ReadTailFn = (partition: number, from: bigint, to: bigint) => Promise<HeartbeatReceived[]>;
 /** Acks of a mesh.agent-acks partition at offsets [from, to), valid ones only, with their offsets. */
-export type ReadAckTailFn = (partition: number, from: bigint, to: bigint) => Promise<Array<{ readonly ack: AckReceived | MeshHealRequested; readonly offset: number }>>;
+export type ReadAckTailFn = (partition: number, from: bigint, to: bigint) => Promise<Array<{ readonly ack: AckReceived | MeshHealRequested | ConflictReported; readonly offset: number }>>;
 /** The group's committed offsets of an input's partitions. */
 export type CommittedFn = (partitions: readonly number[]) => Promise<Map<number, bigint>>;
 
@@ -89,7 +89,9 @@ export function ackTail(read: ReadAckTailFn, committed?: CommittedFn): TailSourc
     async fold(fold, p, from, to) {
       const acks = await read(p, from, to);
       for (const a of acks) {
-        if (a.ack.type === 'AckReceived') fold.applyAck(a.ack, a.offset); else fold.applyHeal(a.ack, a.offset);
+        if (a.ack.type === 'AckReceived') fold.applyAck(a.ack, a.offset);
+        else if (a.ack.type === 'ConflictReported') fold.applyOffence(a.ack, a.offset);
+        else fold.applyHeal(a.ack, a.offset);
       }
       return acks.length;
     },

@@ -53,12 +53,12 @@ export const impedanceService: ServiceDefinition<typeof IMPEDANCE_KNOBS> = {
   name: 'impedance',
   knobs: IMPEDANCE_KNOBS,
   // Heartbeats and acks are signed by their agents (services/runtime/message-guard.ts); an agent's
-  // heartbeats beyond 10x its baseline rate are throttled. Refusals under the agent's own key id
-  // are copied to mesh.agent-acks for its fold (the fold does not count them yet).
+  // heartbeats beyond 10x its baseline rate are throttled. Refusals that only the agent's own key
+  // could have signed are copied to mesh.agent-acks, where its fold counts them (ack-fold.ts Q3).
   processor: async (config, logger, ctx) => {
     const p = createImpedanceProcessor(config, logger, ctx);
     const g = await withMessageGuard(p, {
-      config, codec: ctx.codec, logger, producer: 'impedance', abuse: true, ownKeyCopies: 'mesh.agent-acks',
+      config, codec: ctx.codec, logger, producer: 'impedance', abuse: true, ownKeyCopies: 'mesh.agent-acks', groupId: ctx.groupId,
       verify: { 'mesh.heartbeats': 'HeartbeatReceived', 'mesh.acks': 'AckReceived' },
     });
     return { ...p, ...g };

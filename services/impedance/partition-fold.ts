@@ -8,9 +8,9 @@
 // the batch boundaries, and the same state whatever the interleaving of the two topics
 // (agent-fold.ts). It also keeps an undo log per batch, so a batch whose transaction did not
 // commit can be taken back before its records are consumed again.
-import type { AckReceived, AgentStateChanged, HeartbeatReceived, MeshHealRequested } from '../../schemas/generated/events';
-import { foldAck, healTally, NO_ACKS, type AckTally } from './ack-fold';
-import { OFFLINE_AFTER_US, foldAgentAck, foldHeartbeat, healAgent, releaseAgent, timeoutAgent, type AgentState } from './agent-fold';
+import type { AckReceived, AgentStateChanged, ConflictReported, HeartbeatReceived, MeshHealRequested } from '../../schemas/generated/events';
+import { foldAck, foldOffence, healTally, NO_ACKS, type AckTally } from './ack-fold';
+import { OFFLINE_AFTER_US, foldAgentAck, foldAgentOffence, foldHeartbeat, healAgent, releaseAgent, timeoutAgent, type AgentState } from './agent-fold';
 
 export const SUMMARY_EVERY_US = 5_000_000;
 /** Agents not heard from whose acks a partition holds at most (IMPEDANCE_MAX_PENDING_ACK_AGENTS). */
@@ -196,6 +196,19 @@ export class PartitionFold {
    * watermark (heartbeats alone drive the timers), so folding them never fires a timer.
    */
   applyAck(ack: AckReceived, offset: number): ApplyResult {
+    return this.applyToTally(ack.agent_id, offset, (t) => foldAck(t, ack, offset), (a) => foldAgentAck(a, ack, offset, this.watermark));
+  }
+
+  /**
+   * Folds a report copied to this partition of mesh.agent-acks (a message refused that only the
+   * agent could have signed) into the agent's tally, as an ack is: past the limit it quarantines.
+   */
+  applyOffence(report: ConflictReported, offset: number): ApplyResult {
+    return this.applyToTally(report.agent_id, offset, (t) => foldOffence(t, report, offset), (a) => foldAgentOffence(a, report, offset, this.watermark));
+  }
+
+  private applyToTally(agentId: string, offset: number, tallyStep: (t: AckTally) => AckTally | undefined, agentStep: (a: AgentState) => ReturnType<typeof foldAgentAck>): ApplyResult {
+    const ack = { agent_id: agentId };
     this.mark();
     if (offset > this.ackOffset) this.ackOffset = offset;
     const prev = this.agents.get(ack.agent_id);
@@ -206,14 +219,14 @@ export class PartitionFold {
       if (!held && this.pending.size >= this.maxPendingAckAgents) {
         return { changed: NO_CHANGES, refused: `agent ${ack.agent_id} was never heard from, and the acks of ${this.pending.size} such agents already wait on this partition (IMPEDANCE_MAX_PENDING_ACK_AGENTS)` };
       }
-      const tally = foldAck(held?.tally ?? NO_ACKS, ack, offset);
+      const tally = tallyStep(held?.tally ?? NO_ACKS);
       if (tally) {
         if (!this.pendingUndo.has(ack.agent_id)) this.pendingUndo.set(ack.agent_id, held);
         this.pending.set(ack.agent_id, { tally, firstOffset: held?.firstOffset ?? offset });
       }
       return { changed: [] };
     }
-    const out = foldAgentAck(prev, ack, offset, this.watermark);
+    const out = agentStep(prev);
     if (!out) return { changed: [] };
     this.put(prev, out.agent);
     this.armRelease(out.agent);

@@ -7,7 +7,7 @@
 import type { StructuralEmitter } from '../runtime/structural';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { AckReceived, CoordinationRequested, HeartbeatReceived, MeshHealRequested } from '../../schemas/generated/events';
+import type { AckReceived, ConflictReported, CoordinationRequested, HeartbeatReceived, MeshHealRequested } from '../../schemas/generated/events';
 import { topicSpec, type TopicName } from '../../topics/catalog';
 import { poison, unreachable } from '../runtime/errors';
 import { decimal, type Emit, type Processor, type RecordContext } from '../runtime/processor';
@@ -76,8 +76,8 @@ export interface ImpedanceProcessorDeps {
   readonly copiedBefore?: CopiedBeforeFn;
 }
 
-/** The event types the impedance processor takes (AckReceived on mesh.acks and mesh.agent-acks). */
-export const IMPEDANCE_INPUT_TYPES = ['HeartbeatReceived', 'CoordinationRequested', 'CoordinationApproved', 'AckReceived', ...RESTRICTION_INPUT_TYPES, 'MeshHealRequested'] as const;
+/** The event types the impedance processor takes (AckReceived on mesh.acks and mesh.agent-acks; ConflictReported copies of own-key offences on mesh.agent-acks). */
+export const IMPEDANCE_INPUT_TYPES = ['HeartbeatReceived', 'CoordinationRequested', 'CoordinationApproved', 'AckReceived', ...RESTRICTION_INPUT_TYPES, 'MeshHealRequested', 'ConflictReported'] as const;
 export const HEAL_COPY_PREFIX = 'mesh-heal:';
 
 export type ImpedanceProcessor = Processor<(typeof IMPEDANCE_INPUT_TYPES)[number]> & {
@@ -169,6 +169,21 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
     if (ctx.timestampMs > x.registry.lastRecordMs) x.registry.lastRecordMs = ctx.timestampMs;
     // A number, not a BigInt per record, as onHeartbeat.
     const res = x.fold.applyAck(ack, decimal(ctx.offset));
+    if (res.refused !== undefined) {
+      metrics.acksRefused.inc();
+      throw poison('REJECTED', `${res.refused}: partition ${ctx.partition}`);
+    }
+    return stateChanges(res);
+  }
+
+  /** A message refused that only its agent could have signed, copied onto mesh.agent-acks: counted against the agent. */
+  function onOffence(report: ConflictReported, ctx: RecordContext): readonly Emit[] | Promise<readonly Emit[]> {
+    if (ctx.topic !== AGENT_ACKS || report.forgery?.own_key !== true) return NO_EMITS;
+    const x = folds.get(ctx.partition);
+    if (x.changelog.tails.acks !== undefined) return checkpointer.replayBefore(x, 'acks', BigInt(ctx.offset)).then(() => onOffence(report, ctx));
+    folds.handled(ctx.partition);
+    if (ctx.timestampMs > x.registry.lastRecordMs) x.registry.lastRecordMs = ctx.timestampMs;
+    const res = x.fold.applyOffence(report, decimal(ctx.offset));
     if (res.refused !== undefined) {
       metrics.acksRefused.inc();
       throw poison('REJECTED', `${res.refused}: partition ${ctx.partition}`);
@@ -268,6 +283,7 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
         case 'MeshFrozen':
         case 'MeshThawed': return onFreeze(event, ctx);
         case 'MeshHealRequested': return onHeal(event, ctx);
+        case 'ConflictReported': return onOffence(event, ctx);
         case 'AckReceived': return ctx.topic === AGENT_ACKS ? onAgentAck(event, ctx) : copied.has(event.meta.event_id) ? NO_EMITS : onAck(event);
         case 'CircuitStateChanged':
         case 'OperationalModeChanged': return recordDecision(store, event).then(() => NO_EMITS);

@@ -4,7 +4,9 @@
 // handed on: it is dead-lettered with the reason, and a HASH_MISMATCH ConflictReported naming the
 // claimed sender (with the evidence) goes out in the same transaction. The last sequence per
 // sender and the rate windows are per input partition, in its order, taken back when a batch
-// aborts; they start empty on assignment (the processors' own folds still drop re-sent records).
+// aborts. On assignment the last sequences are read back from the partition's log (what this
+// processor accepted below its committed offset: runtime/last-seen-restore.ts), so a replay of a
+// message sent before a restart or a rebalance is still refused; the rate windows start empty.
 import type avro from 'avsc';
 import type { EventType } from '../../schemas/generated/events';
 import { stepAbuse, RATE_WINDOW_US, type SenderRate } from '../identity/abuse';
@@ -12,12 +14,13 @@ import { canonicalBody, canonicalOfFramed, senderOf, type SignedEvent } from '..
 import { verifyBytes } from '../identity/ed25519';
 import { KeySource, type KeyBookReader } from '../identity/key-source';
 import { refusalReport, throttleWitness, timingWitness, type Refused } from '../identity/reports';
-import { judge, type Verdict } from '../identity/verdict';
+import { judge, type LastSeen, type Verdict } from '../identity/verdict';
 import type { EventCodec } from './codec';
 import type { RuntimeConfig } from './config';
 import { RecordRefused, type ErrorCode } from './errors';
 import type { Logger } from './logger';
 import type { Emit, Processor, RecordContext } from './processor';
+import { readLastSeen, type LastSeenRestoreFn } from './last-seen-restore';
 
 export interface GuardOptions {
   /** null: signatures are not checked (MESH_SIGNING=off); abuse detection still runs. */
@@ -30,6 +33,8 @@ export interface GuardOptions {
   readonly ownKeyCopies?: string;
   /** Heartbeat rate limiting and timing witnesses (identity/abuse.ts). */
   readonly abuse?: boolean;
+  /** Reads back the last sequences of assigned partitions; without it they start empty. */
+  readonly restoreLastSeen?: LastSeenRestoreFn;
 }
 
 export const CONFLICTS = 'mesh.conflicts';
@@ -38,7 +43,7 @@ export const WITNESSES = 'mesh.witnesses';
 type Undo = () => void;
 
 export function guarded<T extends EventType>(p: Processor<T>, o: GuardOptions): Processor<T> {
-  const seqs = new Map<string, Map<string, number>>();
+  const seqs = new Map<string, Map<string, LastSeen>>();
   const rates = new Map<string, Map<string, SenderRate>>();
   const undo = new Map<string, Undo[]>();
   const partOf = (topic: string, partition: number) => `${topic}/${partition}`;
@@ -82,7 +87,10 @@ export function guarded<T extends EventType>(p: Processor<T>, o: GuardOptions): 
   function accepted(e: SignedEvent, ctx: RecordContext, part: string, v: Verdict) {
     if (!v.ok) return refuse(e, ctx, v);
     const sender = senderOf(e);
-    if (v.seq !== null) put(seqs, part, sender, v.seq);
+    if (v.seq !== null) {
+      const last = seqs.get(part)?.get(sender);
+      put(seqs, part, sender, { seq: v.seq, atUs: Math.max(last?.atUs ?? -Infinity, e.meta.occurred_at) });
+    }
     const extra: Emit[] = [];
     if (o.abuse && e.type === 'HeartbeatReceived') {
       const step = stepAbuse(rates.get(part)?.get(sender), e.meta.occurred_at, e.received_at);
@@ -118,6 +126,13 @@ export function guarded<T extends EventType>(p: Processor<T>, o: GuardOptions): 
       undo.delete(partOf(batch.topic, batch.partition));
       p.onCommitted?.(batch);
     },
+    async onAssigned(list) {
+      const parts = list.flatMap((x) => (o.verify[x.topic] !== undefined ? [{ ...x, type: o.verify[x.topic]! }] : []));
+      if (o.keys && o.restoreLastSeen && parts.length > 0) {
+        for (const [k, book] of await o.restoreLastSeen(parts)) { seqs.set(k, book); undo.delete(k); }
+      }
+      await p.onAssigned?.(list);
+    },
     async onRevoked(list) {
       for (const x of list) { const k = partOf(x.topic, x.partition); seqs.delete(k); rates.delete(k); undo.delete(k); }
       await p.onRevoked?.(list);
@@ -133,6 +148,8 @@ export interface ServiceGuardOptions {
   readonly producer: string;
   readonly ownKeyCopies?: string;
   readonly abuse?: boolean;
+  /** The processor's consumer group: its committed offsets bound what is read back on assignment. */
+  readonly groupId?: string;
 }
 
 /** A service's processor behind the guard, with its key book read first (MESH_SIGNING=required). */
@@ -144,6 +161,7 @@ export async function withMessageGuard<T extends EventType>(p: Processor<T>, o: 
   const g = guarded(p, {
     keys, verify: o.verify, typeOf: (type) => o.codec.eventSchema(type).type, producer: o.producer,
     ...(o.ownKeyCopies ? { ownKeyCopies: o.ownKeyCopies } : {}), ...(o.abuse ? { abuse: true } : {}),
+    ...(o.groupId ? { restoreLastSeen: readLastSeen({ brokers: o.config.kafkaBrokers, codec: o.codec, topicPrefix: o.config.topicPrefix, groupId: o.groupId }, p.name) } : {}),
   });
   return { ...g, async close() { keys?.stop(); await p.close?.(); } };
 }

@@ -43,6 +43,7 @@ describe('dispatch (seed 002 §3.2 phase 4)', () => {
     const done = events[4]![1]!;
     assert.ok(done.type === 'DispatchCompleted');
     assert.deepEqual([done.dispatched_agent_ids, done.expired, done.skipped_count, done.arrival_window_ms, done.target_arrival_time], [['A', 'C', 'B'], [], 1, 500, T]);
+    assert.equal(done.payload_hash, 'h-123', 'the hash of the message sent: the gather checks acks against it');
     assert.equal(state.status, 'done');
   });
 

@@ -41,15 +41,21 @@ describe('signed messages (seed 002 §9.1): canonical body, verdict', () => {
 
   it('given a valid signature and a new sequence, then it is accepted; the same again (a replay) is REPLAYED', () => {
     assert.deepEqual(judge(claim(signed), book, undefined, true, sigOf(signed)), { ok: true, seq: signed.sender_seq });
-    const again = judge(claim(signed), book, signed.sender_seq!, true, sigOf(signed));
-    assert.equal(again.ok, false);
-    assert.equal(!again.ok && again.reason, 'REPLAYED');
+    const again = judge(claim(signed), book, { seq: signed.sender_seq!, atUs: signed.meta.occurred_at }, true, sigOf(signed));
+    assert.deepEqual(again.ok ? undefined : [again.reason, again.ownKey], ['REPLAYED', false], 'anyone can resend a message: not counted against the sender');
   });
 
-  it('given a changed field after signing, then FORGED under the agent\'s own key (own_key: the key id is valid, the signature is not)', () => {
+  it('given a newer message signed by the agent under a sequence already used, then REPLAYED under its own key (only the key holder could sign it)', () => {
+    // The agent's last message accepted: `signed`. Its key then signs a message dated 5 s later under that same sequence.
+    const reused = signer.sign(hb({ agent: 'agent-1', at: beat.meta.occurred_at + 5_000_000 }), key, signed.sender_seq!);
+    const v = judge(claim(reused), book, { seq: signed.sender_seq!, atUs: signed.meta.occurred_at }, true, sigOf(reused));
+    assert.deepEqual(v.ok ? undefined : [v.reason, v.ownKey], ['REPLAYED', true]);
+  });
+
+  it('given a changed field after signing, then FORGED, not counted against the agent (anyone can name its key id; the signature is not its)', () => {
     const tampered = { ...signed, latency_ms: signed.latency_ms + 1 };
     const v = judge(claim(tampered), book, undefined, true, sigOf(tampered));
-    assert.deepEqual(v.ok ? undefined : [v.reason, v.ownKey], ['FORGED', true]);
+    assert.deepEqual(v.ok ? undefined : [v.reason, v.ownKey], ['FORGED', false]);
   });
 
   it('given a message signed by a key the sender does not have, then UNKNOWN_KEY, not own key', () => {
