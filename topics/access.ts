@@ -48,6 +48,13 @@ export const SIGNING = {
   registrar: { reads: ['mesh.agent-keys'], writes: ['mesh.agent-keys'], readerGroups: LOG_READERS },
 } as const satisfies { keys: TopicName; verifier: object; registrar: object };
 
+/**
+ * Where every service the runtime runs (one with a consumer group) writes its structural
+ * observations: its consumer's lag spikes, and the solver's slow slices (services/runtime/structural.ts
+ * STRUCTURAL_TOPIC; a unit spec ties the two).
+ */
+export const OBSERVATIONS: TopicName = 'mesh.witnesses';
+
 export const SERVICE_ACCESS: readonly ServiceAccess[] = [
   {
     principal: 'solver', doc: 'Reads its inputs and its snapshots; writes only its outputs and the sequenced copies.',
@@ -127,7 +134,8 @@ export function serviceAcls(a: ServiceAccess, prefix: string): AclEntry[] {
   const out: AclEntry[] = [];
   const roles = [...(a.verifiesSignatures ? [SIGNING.verifier] : []), ...(a.registersKeys ? [SIGNING.registrar] : [])];
   for (const t of new Set([...a.reads, ...roles.flatMap((r) => r.reads)])) out.push(allow(a.principal, Res.TOPIC, prefix + t, Pattern.LITERAL, Op.READ));
-  const written = new Set<string>([...a.writes, ...roles.flatMap((r) => r.writes), ...a.dlqOfInputs.map(dlqName)]);
+  const observes = a.groups.length > 0 ? [OBSERVATIONS] : [];
+  const written = new Set<string>([...a.writes, ...roles.flatMap((r) => r.writes), ...a.dlqOfInputs.map(dlqName), ...observes]);
   for (const t of written) out.push(allow(a.principal, Res.TOPIC, prefix + t, Pattern.LITERAL, Op.WRITE));
   for (const g of a.groups) {
     const name = prefix + g;
