@@ -92,7 +92,8 @@ export const SERVICE_ACCESS: readonly ServiceAccess[] = [
   {
     principal: 'impedance', doc: 'Reads heartbeats, coordination, acks and circuits; writes the registry changelog, summaries, schedules and re-keyed acks.',
     reads: ['mesh.heartbeats', 'mesh.coordination', 'mesh.acks', 'mesh.agent-acks', 'mesh.circuits', 'mesh.impedance'],
-    writes: ['mesh.impedance', 'mesh.summaries', 'mesh.schedules', 'mesh.agent-acks', 'mesh.coordination'],
+    // mesh.heartbeats: its summary-due ticks (services/impedance/summary-due.ts).
+    writes: ['mesh.impedance', 'mesh.summaries', 'mesh.schedules', 'mesh.agent-acks', 'mesh.coordination', 'mesh.heartbeats'],
     dlqOfInputs: ['mesh.heartbeats', 'mesh.coordination', 'mesh.acks', 'mesh.agent-acks', 'mesh.circuits'],
     groups: ['solvermesh.impedance'], readerGroups: LOG_READERS, verifiesSignatures: true,
   },
