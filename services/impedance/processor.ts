@@ -12,6 +12,7 @@ import { topicSpec, type TopicName } from '../../topics/catalog';
 import { poison, unreachable } from '../runtime/errors';
 import { decimal, type Emit, type Processor, type RecordContext } from '../runtime/processor';
 import { ackReactor } from './ack-reactor';
+import { queueCrossing } from './agent-structural';
 import { COPIED_SOURCES, type CopiedBeforeFn } from './copied-before';
 import { ackTail, createCheckpointer, heartbeatTail, type CommittedFn, type ReadAckTailFn, type ReadTailFn, type RestoreFn } from './checkpointer';
 import { FoldLifecycle, type OwnedPartition } from './fold-lifecycle';
@@ -35,6 +36,7 @@ const ACKS: TopicName = 'mesh.acks';
 const AGENT_ACKS: TopicName = 'mesh.agent-acks';
 const CHANGELOG: TopicName = 'mesh.impedance';
 const CIRCUITS: TopicName = 'mesh.circuits';
+const WITNESSES: TopicName = 'mesh.witnesses';
 
 const NO_EMITS: readonly Emit[] = Object.freeze([]);
 
@@ -75,6 +77,8 @@ export interface ImpedanceProcessorDeps {
   readonly maxPendingAckAgents?: number;
   /** The inputs already copied onto mesh.agent-acks, when the group lost its offsets of their topics (copied-before.ts). */
   readonly copiedBefore?: CopiedBeforeFn;
+  /** An agent's queue depth crossing this is a QUEUE_DEPTH structural event (agent-structural.ts); 0 or absent: none. */
+  readonly agentQueueLimit?: number;
   /** Writes a SummaryDue onto the summary partition when a tick reached stays unsummarised (summary-due.ts); without it, the next crossing looks again. */
   readonly summaryDue?: SummaryDueTimer;
 }
@@ -102,6 +106,7 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
   const registryLagMs = deps.registryLagMs ?? 1000;
   const checkpointMs = deps.checkpointMs ?? 10_000;
   const idleWriteMs = deps.idleWriteMs ?? registryLagMs;
+  const queueLimit = deps.agentQueueLimit ?? 0;
   const metrics = createImpedanceMetrics(deps.registry);
   const writer = createRegistryWriter({
     store, metrics, log, registryLagMs, checkpointMs, caughtUpMs: deps.caughtUpMs ?? 5000, idleWriteMs, startMs: now(),
@@ -159,11 +164,15 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
     // A number, not a BigInt per record: offsets stay far below 2^53.
     x.changelog.heartbeatsThrough = decimal(ctx.offset);
     x.registry.lastRecordMs = ctx.timestampMs;
+    // Read before the fold, which may reuse the agent's state object.
+    const depthBefore = queueLimit > 0 ? x.fold.agents.get(hb.agent_id)?.queueDepth : undefined;
     const res = x.fold.apply(hb);
     if (res.duplicate) duplicates++; else applied++;
     if (res.tick !== undefined) crossed = true;
     beats = true;
-    return stateChanges(res);
+    const crossing = queueLimit > 0 && !res.duplicate ? queueCrossing(depthBefore, hb, queueLimit) : null;
+    if (crossing === null) return stateChanges(res);
+    return [...stateChanges(res), { topic: WITNESSES, key: hb.agent_id, event: crossing }];
   }
 
   /** An ack on mesh.agent-acks: folded into the agent (reliability, quarantine). */
