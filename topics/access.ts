@@ -55,6 +55,13 @@ export const SIGNING = {
  */
 export const SIGNED_TOPICS: readonly TopicName[] = ['mesh.heartbeats', 'mesh.acks', 'solver.verifications'];
 
+/**
+ * Where every service the runtime runs (one with a consumer group) writes its structural
+ * observations: its consumer's lag spikes, and the solver's slow slices (services/runtime/structural.ts
+ * STRUCTURAL_TOPIC; a unit spec ties the two).
+ */
+export const OBSERVATIONS: TopicName = 'mesh.witnesses';
+
 export const SERVICE_ACCESS: readonly ServiceAccess[] = [
   {
     principal: 'solver', doc: 'Reads its inputs and its snapshots; writes only its outputs and the sequenced copies.',
@@ -92,7 +99,8 @@ export const SERVICE_ACCESS: readonly ServiceAccess[] = [
   {
     principal: 'impedance', doc: 'Reads heartbeats, coordination, acks and circuits; writes the registry changelog, summaries, schedules and re-keyed acks.',
     reads: ['mesh.heartbeats', 'mesh.coordination', 'mesh.acks', 'mesh.agent-acks', 'mesh.circuits', 'mesh.impedance'],
-    writes: ['mesh.impedance', 'mesh.summaries', 'mesh.schedules', 'mesh.agent-acks', 'mesh.coordination'],
+    // mesh.heartbeats: its summary-due ticks (services/impedance/summary-due.ts).
+    writes: ['mesh.impedance', 'mesh.summaries', 'mesh.schedules', 'mesh.agent-acks', 'mesh.coordination', 'mesh.heartbeats'],
     dlqOfInputs: ['mesh.heartbeats', 'mesh.coordination', 'mesh.acks', 'mesh.agent-acks', 'mesh.circuits'],
     groups: ['solvermesh.impedance'], readerGroups: LOG_READERS, verifiesSignatures: true,
   },
@@ -135,7 +143,8 @@ export function serviceAcls(a: ServiceAccess, prefix: string): AclEntry[] {
   const roles = [...(a.verifiesSignatures ? [SIGNING.verifier] : []), ...(a.registersKeys ? [SIGNING.registrar] : [])];
   const ownSignedDeadLetters = a.verifiesSignatures ? a.dlqOfInputs.filter((t) => SIGNED_TOPICS.includes(t)).map(dlqName) : [];
   for (const t of new Set([...a.reads, ...roles.flatMap((r) => r.reads), ...ownSignedDeadLetters])) out.push(allow(a.principal, Res.TOPIC, prefix + t, Pattern.LITERAL, Op.READ));
-  const written = new Set<string>([...a.writes, ...roles.flatMap((r) => r.writes), ...a.dlqOfInputs.map(dlqName)]);
+  const observes = a.groups.length > 0 ? [OBSERVATIONS] : [];
+  const written = new Set<string>([...a.writes, ...roles.flatMap((r) => r.writes), ...a.dlqOfInputs.map(dlqName), ...observes]);
   for (const t of written) out.push(allow(a.principal, Res.TOPIC, prefix + t, Pattern.LITERAL, Op.WRITE));
   for (const g of a.groups) {
     const name = prefix + g;

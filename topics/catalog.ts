@@ -46,7 +46,8 @@ export const TOPICS = [
   // Votes and their deadlines share a partition (keyed by session_id): where a deadline lands
   // among a round's votes decides the round (services/consensus/round.ts).
   solver('solver.verifications', 'Verification results, verifier votes, vote deadlines and consensus.', ['VerificationCompleted', 'VerifierVoteCast', 'VoteDeadlinePassed', 'ConsensusReached', 'ConsensusNotReached', 'VerifierFaultReported']),
-  mesh('mesh.heartbeats', 'agent_id', 'Agent heartbeats (seed 002 §2.3).', ['HeartbeatReceived'], retain(1)),
+  // The impedance service sequences its summary-due ticks into the summary partition (services/impedance/summary-clock.ts).
+  mesh('mesh.heartbeats', 'agent_id', 'Agent heartbeats (seed 002 §2.3), and the summary-due ticks the impedance service sequences among them.', ['HeartbeatReceived', 'SummaryDue'], retain(1)),
   // Compacted: each record carries the agent's whole key set, so compaction keeps all a service
   // needs. Read from the beginning by every service that verifies signatures (services/identity).
   mesh('mesh.agent-keys', 'agent_id', 'Agents\' Ed25519 public keys (compacted): registrations, rotations with their overlap, revocations (seed 002 §9.1).', ['AgentKeyRegistered', 'AgentKeyRotated', 'AgentKeyRevoked'], compacted),

@@ -1684,6 +1684,18 @@ export interface CausalLink {
   event_id: string | null;
 }
 
+/** A summary tick reached but not summarised (DESIGN invariant 8): the impedance service that owns the summary partition writes it onto that mesh.heartbeats partition when the heartbeat partitions it waited for stayed quiet; where it lands among the heartbeats, not a clock, decides that the summaries look again. Not a heartbeat: the fold ignores it. */
+export interface SummaryDue {
+  /** Event type discriminator (the Avro record name); not part of the Avro body. */
+  readonly type: 'SummaryDue';
+  /** Event envelope; occurred_at = when it was written (wall clock). */
+  meta: EventMetadata;
+  /** The mesh.heartbeats partition it is written to (the summary partition). */
+  partition: number;
+  /** The summary tick (a multiple of 5 s of event time) the summary partition's owner had reached and not summarised. */
+  tick_at: number;
+}
+
 /** A verifier checked Ax ~ b on sampled rows with its own copy of A and b (seed 000 §2.4, §5.1-5.3, §5.5). */
 export interface VerificationCompleted {
   /** Event type discriminator (the Avro record name); not part of the Avro body. */
@@ -1861,6 +1873,7 @@ export type SolvermeshEvent =
   | SolutionPublished
   | StructuralEventObserved
   | StructuralWitnessRecorded
+  | SummaryDue
   | VerificationCompleted
   | VerificationRequested
   | VerifierFaultReported
@@ -1926,6 +1939,7 @@ export interface EventsByType {
   SolutionPublished: SolutionPublished;
   StructuralEventObserved: StructuralEventObserved;
   StructuralWitnessRecorded: StructuralWitnessRecorded;
+  SummaryDue: SummaryDue;
   VerificationCompleted: VerificationCompleted;
   VerificationRequested: VerificationRequested;
   VerifierFaultReported: VerifierFaultReported;
@@ -1986,6 +2000,7 @@ export const EVENT_TYPES = [
   'SolutionPublished',
   'StructuralEventObserved',
   'StructuralWitnessRecorded',
+  'SummaryDue',
   'VerificationCompleted',
   'VerificationRequested',
   'VerifierFaultReported',

@@ -8,11 +8,12 @@ export const IMPEDANCE_KNOBS = {
   impedanceCheckpointMs: { env: 'IMPEDANCE_CHECKPOINT_MS', kind: 'number', default: 10_000, min: 0, doc: 'Changelog checkpoint period (0: every batch); it bounds the heartbeats a new owner replays.' },
   impedanceCaughtUpMs: { env: 'IMPEDANCE_CAUGHT_UP_MS', kind: 'number', default: 5000, min: 0, doc: 'A batch whose last record is younger than this counts as the end of the log (0: never).' },
   impedanceMaxPendingAckAgents: { env: 'IMPEDANCE_MAX_PENDING_ACK_AGENTS', kind: 'number', default: MAX_PENDING_ACK_AGENTS, above: 0, doc: 'Most agents not heard from yet whose acks a partition holds (until their first heartbeat); the acks of one more go to the DLQ (REJECTED), also when a new owner replays them.' },
+  impedanceAgentQueueLimit: { env: 'IMPEDANCE_AGENT_QUEUE_LIMIT', kind: 'number', default: 100, min: 0, doc: 'An agent whose heartbeat\'s queue depth goes above this, or back to it or below, is reported as a `StructuralEventObserved` QUEUE_DEPTH on `mesh.witnesses` (the crossings only, in the heartbeat\'s transaction); the guardian folds it. 0: never.' },
 } as const satisfies KnobDecls;
 
 export type ImpedanceKnobs = KnobValues<typeof IMPEDANCE_KNOBS>;
 
 /** The processor's coalescing options from the knobs. */
-export function impedanceTuning(k: ImpedanceKnobs): { registryLagMs: number; checkpointMs: number; caughtUpMs: number; maxPendingAckAgents: number } {
-  return { registryLagMs: k.impedanceRegistryLagMs, checkpointMs: k.impedanceCheckpointMs, caughtUpMs: k.impedanceCaughtUpMs, maxPendingAckAgents: k.impedanceMaxPendingAckAgents };
+export function impedanceTuning(k: ImpedanceKnobs): { registryLagMs: number; checkpointMs: number; caughtUpMs: number; maxPendingAckAgents: number; agentQueueLimit: number } {
+  return { registryLagMs: k.impedanceRegistryLagMs, checkpointMs: k.impedanceCheckpointMs, caughtUpMs: k.impedanceCaughtUpMs, maxPendingAckAgents: k.impedanceMaxPendingAckAgents, agentQueueLimit: k.impedanceAgentQueueLimit };
 }

@@ -14,6 +14,9 @@ import { topicSpec } from '../../topics/catalog';
 import { impedanceProcessor, type ImpedanceProcessor } from './processor';
 import { connectRedis, RegistryStore } from './registry-store';
 import { serviceStructuralEmitter } from '../runtime/structural';
+import { createEngine } from '../runtime/engine';
+import { TickWriter } from '../runtime/tick-writer';
+import { summaryDueTimer } from './summary-due';
 
 /** Redis key prefix of the registry: the topic prefix isolates tests and tenants here too. */
 export const registryPrefix = (topicPrefix: string) => `${topicPrefix}mesh:`;
@@ -25,6 +28,7 @@ export function createImpedanceProcessor(config: ServiceConfig<typeof IMPEDANCE_
   const { codec, validate } = ctx;
   const topic = (name: TopicName) => config.topicPrefix + name;
   const structural = serviceStructuralEmitter(config, logger, codec, 'impedance');
+  const summaryDue = summaryDueTimer(new TickWriter({ producer: () => createEngine(config, logger).producer(), codec, topicPrefix: config.topicPrefix, logger }), 0);
   const processor = impedanceProcessor({
     store,
     logger,
@@ -43,10 +47,11 @@ export function createImpedanceProcessor(config: ServiceConfig<typeof IMPEDANCE_
     readAckTail: (partition, from, to) => readAckTail({ brokers: config.kafkaBrokers, topic: topic('mesh.agent-acks'), codec, validate }, partition, from, to),
     committedAcks: (partitions) => committedOffsets(config.kafkaBrokers, ctx.groupId, topic('mesh.agent-acks'), partitions),
     structural,
+    summaryDue,
     restoreGate: (partition) => readGateState({ brokers: config.kafkaBrokers, topic: topic('mesh.coordination'), codec, validate, groupId: ctx.groupId }, partition),
     copiedBefore: readCopiedBefore({ brokers: config.kafkaBrokers, codec, groupId: ctx.groupId, topicPrefix: config.topicPrefix, agentAckPartitions: topicSpec('mesh.agent-acks').partitions }),
   });
-  return { ...processor, close: async () => { await processor.close(); await structural.close(); redis.disconnect(); } };
+  return { ...processor, close: async () => { await processor.close(); await summaryDue.close(); await structural.close(); redis.disconnect(); } };
 }
 
 export const impedanceService: ServiceDefinition<typeof IMPEDANCE_KNOBS> = {

@@ -7,11 +7,12 @@
 import type { StructuralEmitter } from '../runtime/structural';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { AckReceived, ConflictReported, CoordinationRequested, HeartbeatReceived, MeshHealRequested } from '../../schemas/generated/events';
+import type { AckReceived, ConflictReported, CoordinationRequested, HeartbeatReceived, MeshHealRequested, SummaryDue } from '../../schemas/generated/events';
 import { topicSpec, type TopicName } from '../../topics/catalog';
 import { poison, unreachable } from '../runtime/errors';
 import { decimal, type Emit, type Processor, type RecordContext } from '../runtime/processor';
 import { ackReactor } from './ack-reactor';
+import { queueCrossing } from './agent-structural';
 import { COPIED_SOURCES, type CopiedBeforeFn } from './copied-before';
 import { ackTail, createCheckpointer, heartbeatTail, type CommittedFn, type ReadAckTailFn, type ReadTailFn, type RestoreFn } from './checkpointer';
 import { FoldLifecycle, type OwnedPartition } from './fold-lifecycle';
@@ -25,7 +26,8 @@ import type { RegistryStore } from './registry-store';
 import { createRegistryWriter } from './registry-writer';
 import { recordDecision, RESTRICTION_INPUT_TYPES } from './restrictions';
 import { scheduleReactor } from './schedule-reactor';
-import { mergeMarks, QUIET_PARTITION_MS, summaryTickOf, type PartitionMark } from './summary-clock';
+import { dueTickOf, mergeMarks, QUIET_PARTITION_MS, reachedTickOf, summaryTickOf, type PartitionMark } from './summary-clock';
+import type { SummaryDueTimer } from './summary-due';
 import { summaryReactor } from './summary-reactor';
 
 const HEARTBEATS: TopicName = 'mesh.heartbeats';
@@ -34,6 +36,7 @@ const ACKS: TopicName = 'mesh.acks';
 const AGENT_ACKS: TopicName = 'mesh.agent-acks';
 const CHANGELOG: TopicName = 'mesh.impedance';
 const CIRCUITS: TopicName = 'mesh.circuits';
+const WITNESSES: TopicName = 'mesh.witnesses';
 
 const NO_EMITS: readonly Emit[] = Object.freeze([]);
 
@@ -74,10 +77,14 @@ export interface ImpedanceProcessorDeps {
   readonly maxPendingAckAgents?: number;
   /** The inputs already copied onto mesh.agent-acks, when the group lost its offsets of their topics (copied-before.ts). */
   readonly copiedBefore?: CopiedBeforeFn;
+  /** An agent's queue depth crossing this is a QUEUE_DEPTH structural event (agent-structural.ts); 0 or absent: none. */
+  readonly agentQueueLimit?: number;
+  /** Writes a SummaryDue onto the summary partition when a tick reached stays unsummarised (summary-due.ts); without it, the next crossing looks again. */
+  readonly summaryDue?: SummaryDueTimer;
 }
 
-/** The event types the impedance processor takes (AckReceived on mesh.acks and mesh.agent-acks; ConflictReported copies of own-key offences on mesh.agent-acks). */
-export const IMPEDANCE_INPUT_TYPES = ['HeartbeatReceived', 'CoordinationRequested', 'CoordinationApproved', 'AckReceived', ...RESTRICTION_INPUT_TYPES, 'MeshHealRequested', 'ConflictReported'] as const;
+/** The event types the impedance processor takes (AckReceived on mesh.acks and mesh.agent-acks; ConflictReported copies of own-key offences on mesh.agent-acks; SummaryDue on mesh.heartbeats). */
+export const IMPEDANCE_INPUT_TYPES = ['HeartbeatReceived', 'SummaryDue', 'CoordinationRequested', 'CoordinationApproved', 'AckReceived', ...RESTRICTION_INPUT_TYPES, 'MeshHealRequested', 'ConflictReported'] as const;
 export const HEAL_COPY_PREFIX = 'mesh-heal:';
 
 export type ImpedanceProcessor = Processor<(typeof IMPEDANCE_INPUT_TYPES)[number]> & {
@@ -99,6 +106,7 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
   const registryLagMs = deps.registryLagMs ?? 1000;
   const checkpointMs = deps.checkpointMs ?? 10_000;
   const idleWriteMs = deps.idleWriteMs ?? registryLagMs;
+  const queueLimit = deps.agentQueueLimit ?? 0;
   const metrics = createImpedanceMetrics(deps.registry);
   const writer = createRegistryWriter({
     store, metrics, log, registryLagMs, checkpointMs, caughtUpMs: deps.caughtUpMs ?? 5000, idleWriteMs, startMs: now(),
@@ -121,6 +129,8 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
   /** The tick of the last summaries emitted, and before the batch (restored when it aborts). */
   let summarizedTick = -Infinity;
   let summarizedBefore = -Infinity;
+  /** The tick of a SummaryDue read in the batch (summary-due.ts). */
+  let dueTick = -Infinity;
   /** Records behind each owned heartbeat partition's high watermark at its last commit. */
   const heartbeatLag = new Map<number, number>();
   /**
@@ -154,11 +164,15 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
     // A number, not a BigInt per record: offsets stay far below 2^53.
     x.changelog.heartbeatsThrough = decimal(ctx.offset);
     x.registry.lastRecordMs = ctx.timestampMs;
+    // Read before the fold, which may reuse the agent's state object.
+    const depthBefore = queueLimit > 0 ? x.fold.agents.get(hb.agent_id)?.queueDepth : undefined;
     const res = x.fold.apply(hb);
     if (res.duplicate) duplicates++; else applied++;
     if (res.tick !== undefined) crossed = true;
     beats = true;
-    return stateChanges(res);
+    const crossing = queueLimit > 0 && !res.duplicate ? queueCrossing(depthBefore, hb, queueLimit) : null;
+    if (crossing === null) return stateChanges(res);
+    return [...stateChanges(res), { topic: WITNESSES, key: hb.agent_id, event: crossing }];
   }
 
   /** An ack on mesh.agent-acks: folded into the agent (reliability, quarantine). */
@@ -236,11 +250,29 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
     await drain();
     const mine = marks();
     await store.writeWatermarks(mine);
-    const tick = summaryTickOf(mergeMarks(await store.watermarks(), mine), now());
-    if (tick === null || tick <= summarizedTick) return [];
-    const out = await summaries(tick);
-    summarizedTick = tick;
+    const merged = mergeMarks(await store.watermarks(), mine);
+    let tick = summaryTickOf(merged, now());
+    // A SummaryDue in the batch: the tick it names, once nothing below it is unread.
+    const due = dueTickOf(merged, dueTick);
+    dueTick = -Infinity;
+    if (due !== null && (tick === null || due > tick)) tick = due;
+    let out: Emit[] = [];
+    if (tick !== null && tick > summarizedTick) {
+      out = await summaries(tick);
+      summarizedTick = tick;
+    }
+    // A tick reached and not summarised waits for a crossing that a silent mesh never brings.
+    const reached = reachedTickOf(merged);
+    if (reached !== null && reached > summarizedTick) deps.summaryDue?.arm(reached); else deps.summaryDue?.cancel();
     return out;
+  }
+
+  /** A SummaryDue on the summary partition: the summaries look again in this batch's flush. */
+  function onSummaryDue(e: SummaryDue, ctx: RecordContext): readonly Emit[] {
+    if (ctx.topic !== HEARTBEATS || ctx.partition !== summaryPartition || !folds.has(summaryPartition)) return NO_EMITS;
+    dueTick = Math.max(dueTick, e.tick_at);
+    crossed = true;
+    return NO_EMITS;
   }
 
   /** A request is scheduled unless its partition's log froze the mesh before it (freeze.ts), with the approvals before it. */
@@ -278,6 +310,7 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
     handle(event, ctx) {
       switch (event.type) {
         case 'HeartbeatReceived': return onHeartbeat(event, ctx);
+        case 'SummaryDue': return onSummaryDue(event, ctx);
         case 'CoordinationRequested': return onCoordination(event, ctx.partition);
         case 'CoordinationApproved': return onGate(event, ctx);
         case 'MeshFrozen':
@@ -328,6 +361,7 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
       gate.aborted();
       crossed = false;
       beats = false;
+      dueTick = -Infinity;
       summarizedTick = summarizedBefore;
       flushed = [];
       flushedParts.clear();

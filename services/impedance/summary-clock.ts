@@ -44,3 +44,23 @@ export function mergeMarks(published: readonly PartitionMark[], mine: readonly P
   for (const m of mine) by.set(m.partition, m);
   return [...by.values()].sort((a, b) => a.partition - b.partition);
 }
+
+/**
+ * The tick a SummaryDue record asks for, or null: `dueUs` once every partition below it is at the
+ * end of its log (lag 0 at its last commit). The record is written only after QUIET_PARTITION_MS
+ * of wall time in which the summaries did not reach the tick (the processor arms it), so a
+ * partition that has not reached it by then, with nothing unread, is silent: without the record
+ * the tick would wait for the next heartbeat that crosses one (a mesh gone silent, none comes).
+ * Decided where the record lands, with what the log had delivered by then. Pure.
+ */
+export function dueTickOf(marks: readonly PartitionMark[], dueUs: number): number | null {
+  if (!Number.isFinite(dueUs) || marks.length === 0) return null;
+  return marks.every((m) => m.watermarkUs >= dueUs || !m.behind) ? dueUs : null;
+}
+
+/** The tick a fold's own partitions reached: the latest summary tick of the furthest one (null before any watermark). */
+export function reachedTickOf(marks: readonly PartitionMark[]): number | null {
+  const known = marks.filter((m) => Number.isFinite(m.watermarkUs));
+  if (known.length === 0) return null;
+  return Math.floor(Math.max(...known.map((m) => m.watermarkUs)) / SUMMARY_EVERY_US) * SUMMARY_EVERY_US;
+}

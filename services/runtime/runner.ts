@@ -11,6 +11,7 @@ import { eventTimeSkew, type EventTimeBound } from './event-time';
 import { keyOfTopic, misKeyed, type KeyOf } from './record-key';
 import type { BatchContext, ConsumerTuning, InRecord, KafkaEngine, OutRecord, PartitionBatch, PartitionProgress, TransactionalConsumer } from './kafka/types';
 import type { RuntimeMetrics } from './metrics';
+import type { LagReporter } from './structural';
 import { decimal, type Emit, type EventValidator, type Processor, type RecordContext } from './processor';
 
 /** What the runner uses of the codec (a test drives it with a stand-in, no registry). */
@@ -38,6 +39,8 @@ export interface RunnerOptions {
   readonly maxRecordBytes?: number;
   /** Injected clock (ms) for health timing. */
   readonly now?: () => number;
+  /** Told each committed partition's lag (a structural event when it is far behind: structural.ts). */
+  readonly lag?: LagReporter;
 }
 
 export type RunnerState = 'idle' | 'running' | 'stopping' | 'stopped' | 'failed';
@@ -108,7 +111,10 @@ export class ProcessorRunner {
           if (abort) this.hooks = this.hooks.then(() => abort.call(this.opts.processor)).catch((err: unknown) => this.log.error({ err }, 'onAbort failed'));
         },
         onAssigned: (list) => this.notify('onAssigned', list),
-        onRevoked: (list) => this.notify('onRevoked', list),
+        onRevoked: (list) => {
+          this.opts.lag?.revoked(list.map((p) => ({ topic: this.logical(p.topic), partition: p.partition })));
+          this.notify('onRevoked', list);
+        },
         onError: (err) => this.log.error({ err }, 'consumer crashed; the client restarts it'),
       },
     );
@@ -175,7 +181,10 @@ export class ProcessorRunner {
     metrics.transactions.inc({ result: 'committed' });
     metrics.recordsIn.inc({ topic: this.logical(batch.topic) }, batch.records.length);
     const p = this.consumer?.progress().find((x) => x.topic === batch.topic && x.partition === batch.partition);
-    if (p) metrics.lag.set({ topic: this.logical(batch.topic), partition: String(batch.partition) }, p.lag);
+    if (p) {
+      metrics.lag.set({ topic: this.logical(batch.topic), partition: String(batch.partition) }, p.lag);
+      this.opts.lag?.committed({ ...p, topic: this.logical(p.topic) });
+    }
     void produced;
     const last = batch.records[batch.records.length - 1];
     if (last) this.opts.processor.onCommitted?.({ topic: this.logical(batch.topic), partition: batch.partition, lastOffset: last.offset, ...(p ? { lag: p.lag } : {}) });

@@ -13,6 +13,7 @@ import { ProcessorRunner } from './runner';
 import { schemaValidator } from './validation';
 import { DEFAULT_UNKNOWN_ID_POLICY } from './unknown-schema-ids';
 import { withEventTimeBound, type EventTimeBound } from './event-time';
+import { consumerLagReporter, serviceStructuralEmitter } from './structural';
 
 /** The runtime's configuration and the service's own knobs, read in one call. */
 export type ServiceConfig<K extends KnobDecls = {}> = RuntimeConfig & KnobValues<K>;
@@ -67,6 +68,8 @@ export async function startService<K extends KnobDecls>(def: ServiceDefinition<K
   const groupId = def.groupId?.(config) ?? `${config.topicPrefix}solvermesh.${def.name}`;
   // A restore folds what the runner folded: the same validation and event-time bound.
   const processor = await def.processor(config, logger, { registry: metrics.registry, codec, validate: withEventTimeBound(validate, eventTime), groupId });
+  // Its producer connects at the first observation only.
+  const structural = config.structuralLagRecords > 0 ? serviceStructuralEmitter(config, logger, codec, def.name) : undefined;
   const runner = new ProcessorRunner({
     processor,
     engine: createEngine(config, logger),
@@ -81,6 +84,7 @@ export async function startService<K extends KnobDecls>(def: ServiceDefinition<K
     validate,
     eventTime,
     maxRecordBytes: config.maxRecordBytes,
+    ...(structural ? { lag: consumerLagReporter(structural, config.structuralLagRecords) } : {}),
     ...(tuning.maxBatchRecords ? { maxBatchRecords: tuning.maxBatchRecords } : {}),
     ...(tuning.consumerTuning ? { consumerTuning: tuning.consumerTuning } : {}),
   });
@@ -90,6 +94,7 @@ export async function startService<K extends KnobDecls>(def: ServiceDefinition<K
   let stopping: Promise<void> | undefined;
   const stop = () => (stopping ??= (async () => {
     await runner.stop();
+    await structural?.close();
     await ops.close();
     logger.flush();
   })());

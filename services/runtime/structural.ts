@@ -1,5 +1,6 @@
 // Structural events from the services themselves (seed 004 StructuralEvent; issue 19): a solver
-// slice far slower than its running median, a Redis write that took long, a consumer lag spike.
+// slice far slower than its running median or a fixed limit, a Redis write that took long, a
+// consumer falling far behind its partitions' end (the runner's lag, runner.ts).
 //
 // These are observations of wall-clock facts, not decisions: they are written with a plain
 // (non-transactional) producer onto mesh.witnesses, the topic the guardian consumes structural
@@ -13,11 +14,18 @@ import type { EventCodec } from './codec';
 import type { RuntimeConfig } from './config';
 import { createEngine } from './engine';
 import { derivedEventId } from './ids';
-import type { Producer } from './kafka/types';
+import type { PartitionProgress, Producer } from './kafka/types';
 import type { Logger } from './logger';
 
 /** The topic the guardian reads structural events from (services/guardian/processor.ts SOURCES). */
 export const STRUCTURAL_TOPIC = 'mesh.witnesses';
+
+/**
+ * The producer named in an observation: not the service's own name, which marks its decided
+ * outputs (the guardian skips its own and its replay compares them), while the guardian's lag is
+ * an observation like any other service's.
+ */
+export const observerOf = (component: string) => `${component}/observed`;
 
 /**
  * A value far above its running median: the median of the last `window` values (before this
@@ -41,6 +49,33 @@ function medianOf(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/**
+ * A consumer partition far behind its end: reported when its lag goes above `threshold` records,
+ * and again only once it came back to half of that, so a partition that stays behind for minutes
+ * is one observation, not one per batch. Pure: the caller measures.
+ */
+export class LagWatch {
+  private readonly behind = new Set<string>();
+
+  constructor(readonly threshold: number) {}
+
+  /** Records `lag` of the partition `key`; says whether it just went over the threshold. */
+  observe(key: string, lag: number): boolean {
+    if (this.behind.has(key)) {
+      if (lag <= this.threshold / 2) this.behind.delete(key);
+      return false;
+    }
+    if (!(lag > this.threshold)) return false;
+    this.behind.add(key);
+    return true;
+  }
+
+  /** The partition is no longer this consumer's (revoked): its next owner judges it afresh. */
+  forget(key: string): void {
+    this.behind.delete(key);
+  }
 }
 
 export interface StructuralEmitterOptions {
@@ -88,6 +123,11 @@ export class StructuralEmitter {
     try { return await fn(); } finally { this.slow(resource, performance.now() - t0, limitMs, detail); }
   }
 
+  /** A consumer partition `lag` records behind its high watermark, over `limit`; emits RESOURCE_SPIKE `consumer_lag`. */
+  lagged(p: PartitionProgress, limit: number): void {
+    this.spike('consumer_lag', p.lag, null, `${p.topic}[${p.partition}] ${p.lag} records behind its end (position ${p.position}, high watermark ${p.highWatermark}): over the ${limit}-record limit`);
+  }
+
   /** Writes one RESOURCE_SPIKE, fire and forget (see the header). */
   spike(resource: string, value: number, latencyMs: number | null, error: string): void {
     if (this.closed) return;
@@ -96,7 +136,7 @@ export class StructuralEmitter {
       type: 'StructuralEventObserved',
       meta: {
         event_id: derivedEventId(`structural:${this.o.component}:${process.pid}`, `${resource}:${atUs}:${this.seq++}`),
-        correlation_id: this.o.component, causation_id: null, occurred_at: atUs, producer: this.o.component, sequence: null,
+        correlation_id: this.o.component, causation_id: null, occurred_at: atUs, producer: observerOf(this.o.component), sequence: null,
       },
       component_id: this.o.component, kind: 'RESOURCE_SPIKE', request_id: null, success: null, peer_component_id: null,
       resource, value, queue_depth: null, circuit_state: null,
@@ -132,4 +172,21 @@ export class StructuralEmitter {
 /** A service's emitter on its own producer (the service's engine, not its transactional one). */
 export function serviceStructuralEmitter(config: RuntimeConfig, logger: Logger, codec: Pick<EventCodec, 'encode'>, component: string): StructuralEmitter {
   return new StructuralEmitter({ component, producer: () => createEngine(config, logger).producer(), codec, topicPrefix: config.topicPrefix, logger });
+}
+
+/** What the runner tells about its partitions' lag (runner.ts); topics are logical names. */
+export interface LagReporter {
+  /** A batch of the partition committed; `p` is its progress then. */
+  committed(p: PartitionProgress): void;
+  revoked(list: ReadonlyArray<{ topic: string; partition: number }>): void;
+}
+
+/** Reports a partition whose lag at a commit went over `limit` records (LagWatch) through `emitter`. */
+export function consumerLagReporter(emitter: StructuralEmitter, limit: number): LagReporter {
+  const watch = new LagWatch(limit);
+  const key = (topic: string, partition: number) => `${topic}/${partition}`;
+  return {
+    committed(p) { if (watch.observe(key(p.topic, p.partition), p.lag)) emitter.lagged(p, limit); },
+    revoked(list) { for (const p of list) watch.forget(key(p.topic, p.partition)); },
+  };
 }

@@ -14,6 +14,7 @@ export const SOLVER_KNOBS = {
   solverMaxSliceWork: { env: 'SOLVER_MAX_SLICE_WORK', kind: 'number', default: D.maxSliceWork, above: 0, doc: 'Most work units one `IterationSliceGranted` may carry (one iteration of a larger session is always allowed); larger or negative grants go to the DLQ. The solver\'s own slices are capped to it.' },
   solverMaxOrphans: { env: 'SOLVER_MAX_ORPHANS', kind: 'number', default: D.maxOrphans, above: 0, doc: 'Most records a partition holds for sessions not open yet (costs that arrived before their `SessionOpened`); beyond it they go to the DLQ (REJECTED).' },
   solverSliceWork: { env: 'SOLVER_SLICE_WORK', kind: 'number', default: 5_000_000, above: 0, doc: 'Work units per self-granted slice (bounds one batch).' },
+  solverSlowSliceMs: { env: 'SOLVER_SLOW_SLICE_MS', kind: 'number', default: 1000, min: 0, doc: 'An iteration slice that took longer than this (wall ms) is reported as a `StructuralEventObserved` RESOURCE_SPIKE `solve_slice_ms` on `mesh.witnesses`, besides slices over 5x the running median time per work unit (0: every slice). An observation only: the solve is the same.' },
   solverSolutionEvery: { env: 'SOLVER_SOLUTION_EVERY', kind: 'number', default: D.solutionEvery, above: 0, doc: 'Iterations between full `SolutionPublished` at convergence.' },
   solverIdleTimeoutS: { env: 'SOLVER_IDLE_TIMEOUT_S', kind: 'number', default: D.idleTimeoutMicros / 1e6, above: 0, doc: 'Event time without input before a session is evicted (`SessionClosed` TIMEOUT).' },
   solverMinGroupIntervalMs: { env: 'SOLVER_MIN_GROUP_INTERVAL_MS', kind: 'number', default: D.minGroupIntervalMicros / 1000, min: 0, doc: 'A flush sooner than this (event time) after the session\'s previous group closed waits for a tick the solver sequences onto `solver.costs`, collecting the updates before it (0: every flush closes its group). Part of the output definition: keep it fixed for a log.' },
@@ -38,6 +39,7 @@ export type SolverKnobs = KnobValues<typeof SOLVER_KNOBS>;
 export interface SolverTuning {
   readonly limits: SolverLimits;
   readonly sliceWork: number;
+  readonly slowSliceMs: number;
   readonly snapshotEvery: number;
   readonly snapshotMicros: number;
   readonly maxBatchRecords: number;
@@ -52,7 +54,7 @@ export function solverTuning(k: SolverKnobs): SolverTuning {
       solutionEvery: k.solverSolutionEvery, idleTimeoutMicros: k.solverIdleTimeoutS * 1e6, consecutive: k.solverConvergenceConsecutive,
       minGroupIntervalMicros: k.solverMinGroupIntervalMs * 1000, maxSliceWork: k.solverMaxSliceWork, maxOrphans: k.solverMaxOrphans,
     },
-    sliceWork: k.solverSliceWork, snapshotEvery: k.solverSnapshotEvery, snapshotMicros: k.solverSnapshotS * 1e6,
+    sliceWork: k.solverSliceWork, slowSliceMs: k.solverSlowSliceMs, snapshotEvery: k.solverSnapshotEvery, snapshotMicros: k.solverSnapshotS * 1e6,
     maxBatchRecords: k.solverMaxBatchRecords,
     consumer: { pollTimeoutMs: k.solverPollTimeoutMs, returnAvailable: true, retryBackoffMs: k.solverTxnRetryBackoffMs, overlapCommit: k.solverOverlapCommit === 1, carryEmpty: k.solverCarryEmpty === 1 },
   };

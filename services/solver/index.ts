@@ -19,7 +19,7 @@ export const solverService: ServiceDefinition<typeof SOLVER_KNOBS> = {
     const { codec, validate } = ctx;
     const kernel = wasmKernel();
     return solverProcessor({
-      logger, registry: ctx.registry, structural: serviceStructuralEmitter(config, logger, codec, 'solver'), sliceWork: tuning.sliceWork, snapshotEvery: tuning.snapshotEvery, snapshotMicros: tuning.snapshotMicros,
+      logger, registry: ctx.registry, structural: serviceStructuralEmitter(config, logger, codec, 'solver'), sliceWork: tuning.sliceWork, slowSliceMs: tuning.slowSliceMs, snapshotEvery: tuning.snapshotEvery, snapshotMicros: tuning.snapshotMicros,
       restore: (partition) => restorePartition({ brokers: config.kafkaBrokers, codec, topicPrefix: config.topicPrefix, groupId: solverGroupId(config), limits: tuning.limits, kernel, validate, clock: { now: () => performance.now() }, logger }, partition),
     });
   },

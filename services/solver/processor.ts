@@ -37,8 +37,10 @@ export interface SolverProcessorOptions {
   readonly snapshotMicros: number;
   /** Wall clock, only for slice event ids (their event time is the partition's). */
   readonly now?: () => number;
-  /** Reports a slice far slower per work unit than the running median (runtime/structural.ts); outside the fold. */
+  /** Reports a slice far slower per work unit than the running median, or over slowSliceMs (runtime/structural.ts); outside the fold. */
   readonly structural?: StructuralEmitter;
+  /** A slice that took longer than this (wall ms) is a structural event whatever the median says. */
+  readonly slowSliceMs?: number;
 }
 
 interface Held {
@@ -111,7 +113,10 @@ export function solverProcessor(o: SolverProcessorOptions): Processor<SolverEven
       // Per million work units, so slices of different sizes compare; the wall time only
       // decides whether an observation is written, never what the fold does.
       const ms = performance.now() - t0;
-      o.structural!.sample('solve_slice_ms_per_mwork', (ms * 1e6) / Math.max(1, e.work), ms, `slice of session ${e.session_id} (${e.work} work units)`);
+      const what = `slice of session ${e.session_id} (${e.work} work units)`;
+      // One observation per slice: over the fixed limit, it is not also compared with the median.
+      const slow = o.slowSliceMs !== undefined && o.structural!.slow('solve_slice_ms', ms, o.slowSliceMs, what);
+      if (!slow) o.structural!.sample('solve_slice_ms_per_mwork', (ms * 1e6) / Math.max(1, e.work), ms, what);
     }
     m.updates.inc(h.core.updatesApplied(e.session_id) - before);
     h.sinceSnapshot++;

@@ -13,8 +13,11 @@ import { StructuralEmitter } from '../../../services/runtime/structural';
 import { ensureInfra } from '../../support/infra';
 import { TestKafka } from '../../support/kafka';
 import { runCli } from '../../support/process';
-import { hb } from '../../unit/impedance/helpers';
+import { hb, S } from '../../unit/impedance/helpers';
 import { startRun, type SolverChild } from '../solver/support';
+import { startImpedance } from '../impedance/support';
+import { registryPrefix } from '../../../services/impedance';
+import type { RunningService } from '../../../services/runtime/service';
 import { readTopic, until } from './support';
 
 describe('structural events from the services into the guardian', function () {
@@ -59,6 +62,28 @@ describe('structural events from the services into the guardian', function () {
     } finally {
       await emitter.close();
       await unlinkPrefixed(redis, `${k.prefix}mesh:`);
+      redis.disconnect();
+    }
+  });
+
+  it('given the impedance service and an agent whose heartbeats report queue depths 0, 150, 160 and 20, then two QUEUE_DEPTH of the agent (up over 100 and back) on mesh.witnesses, which the guardian copies onto mesh.guardian', async () => {
+    const infra = await ensureInfra();
+    k = await TestKafka.create('guardian-agent-queue');
+    children.push(startRun(k, ['guardian'], { GUARDIAN_TICK_MS: '0' }));
+    let impedance: RunningService | undefined;
+    const redis = connectRedis(infra.REDIS_URL);
+    try {
+      impedance = await startImpedance(k, infra.REDIS_URL);
+      const t0 = Date.now() * 1000 - 60 * S;
+      const beats = [0, 150, 160, 20].map((queue, i) => hb({ agent: 'q-agent', at: t0 + i * S, queue }));
+      await k.sendEvents('mesh.heartbeats', beats.map((event) => ({ key: event.agent_id, event })));
+      const isQueue = (e: { type: string }): e is StructuralEventObserved => e.type === 'StructuralEventObserved' && (e as StructuralEventObserved).kind === 'QUEUE_DEPTH';
+      const witnessed = await until('the crossings on mesh.witnesses', async () => (await readTopic(k, 'mesh.witnesses')).filter(isQueue), (es) => es.length >= 2);
+      assert.deepEqual(witnessed.map((e) => [e.component_id, e.queue_depth, e.meta.producer, e.meta.occurred_at]), [['q-agent', 150, 'impedance', t0 + S], ['q-agent', 20, 'impedance', t0 + 3 * S]]);
+      await until('the copies on mesh.guardian', async () => (await readTopic(k, 'mesh.guardian', 1)).filter(isQueue), (es) => es.length === 2);
+    } finally {
+      await impedance?.stop();
+      await unlinkPrefixed(redis, registryPrefix(k.prefix));
       redis.disconnect();
     }
   });

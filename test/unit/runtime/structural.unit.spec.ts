@@ -2,8 +2,11 @@ import assert from 'node:assert/strict';
 import pino from 'pino';
 import type { StructuralEventObserved } from '../../../schemas/generated/events';
 import { validateEvent } from '../../../schemas/validate';
+import { SEED_POLICY } from '../../../services/guardian/policy';
+import { guardianProcessor } from '../../../services/guardian/processor';
+import type { EventCodec } from '../../../services/runtime/codec';
 import type { OutRecord, Producer } from '../../../services/runtime/kafka/types';
-import { SpikeDetector, StructuralEmitter } from '../../../services/runtime/structural';
+import { consumerLagReporter, LagWatch, SpikeDetector, StructuralEmitter } from '../../../services/runtime/structural';
 
 // A producer that keeps what it is asked to send; the codec keeps the event itself.
 function capture(): { producer: Producer; sent: OutRecord[]; events: StructuralEventObserved[] } {
@@ -69,6 +72,52 @@ describe('runtime: structural events from the services (seed 004)', () => {
       const e = new StructuralEmitter({ component: 'x', producer: async () => { throw new Error('broker away'); }, codec: { encode: async () => Buffer.from('x') }, topicPrefix: '', logger: pino({ level: 'silent' }) });
       assert.doesNotThrow(() => e.spike('r', 1, null, 'why'));
       await assert.doesNotReject(e.flush());
+    });
+  });
+
+  describe('consumer lag', () => {
+    it('given a 1000-record limit, then 1000 is not over it, 1001 is, once; it is reported again only after coming back to 500', () => {
+      const w = new LagWatch(1000);
+      assert.deepEqual([1000, 1001, 5000, 501, 2000].map((lag) => w.observe('t/0', lag)), [false, true, false, false, false]);
+      assert.deepEqual([500, 1001].map((lag) => w.observe('t/0', lag)), [false, true]);
+    });
+
+    it('given two partitions, then each is judged on its own; a revoked one is judged afresh', () => {
+      const w = new LagWatch(10);
+      assert.deepEqual([w.observe('t/0', 11), w.observe('t/1', 11), w.observe('t/0', 11)], [true, true, false]);
+      w.forget('t/0');
+      assert.equal(w.observe('t/0', 11), true);
+    });
+
+    it('given a partition 250,000 records behind its end at a commit with a 100,000 limit, then one RESOURCE_SPIKE consumer_lag naming it, valid', async () => {
+      const c = capture();
+      const e = emitter(c);
+      const r = consumerLagReporter(e, 100_000);
+      const p = { topic: 'mesh.heartbeats', partition: 3, position: '750000', highWatermark: '1000000', lag: 250_000 };
+      r.committed({ ...p, lag: 90_000 });
+      r.committed(p);
+      r.committed({ ...p, lag: 260_000 });
+      await e.flush();
+      assert.deepEqual(c.events.map((x) => [x.kind, x.component_id, x.resource, x.value, x.latency_us]), [['RESOURCE_SPIKE', 'solver', 'consumer_lag', 250_000, null]]);
+      assert.match(c.events[0]!.error!, /mesh\.heartbeats\[3\] 250000 records behind its end \(position 750000, high watermark 1000000\): over the 100000-record limit/);
+      assert.deepEqual(validateEvent(c.events[0]!), []);
+      r.revoked([{ topic: 'mesh.heartbeats', partition: 3 }]);
+      r.committed(p);
+      await e.flush();
+      assert.equal(c.events.length, 2);
+    });
+
+    it('given the guardian\'s own consumer lagging, then its observation names producer guardian/observed and the guardian copies it onto mesh.guardian (it is not one of its decisions, which it skips and its replay compares)', async () => {
+      const c = capture();
+      const codec = { encode: async (_t: string, e: unknown) => { c.events.push(e as StructuralEventObserved); return Buffer.from('x'); } };
+      const e = new StructuralEmitter({ component: 'guardian', producer: async () => c.producer, codec, topicPrefix: '', logger: pino({ level: 'silent' }) });
+      consumerLagReporter(e, 10).committed({ topic: 'mesh.summaries', partition: 0, position: '1', highWatermark: '100', lag: 99 });
+      await e.flush();
+      const observed = c.events[0]!;
+      assert.equal(observed.meta.producer, 'guardian/observed');
+      const g = guardianProcessor({ logger: pino({ level: 'silent' }), policy: SEED_POLICY, tickMs: 0, brokers: [], codec: {} as EventCodec, topicPrefix: '', groupId: 'g', producer: async () => c.producer });
+      const out = await g.handle(observed, { topic: 'mesh.witnesses', partition: 0, offset: '0', timestampMs: 0, key: 'guardian' });
+      assert.deepEqual(out.map((x) => [x.topic, x.event.type]), [['mesh.guardian', 'StructuralEventObserved']]);
     });
   });
 });

@@ -9,7 +9,8 @@ import { INPUTS as VERIFIER_INPUTS } from '../../../services/verifier/processor'
 import { AclPermissionTypes, ResourcePatternTypes } from 'kafkajs';
 import { CONFLICTS, WITNESSES } from '../../../services/runtime/message-guard';
 import { KEYS_TOPIC } from '../../../services/identity/key-source';
-import { accessOf, aclBindings, aclKey, registryAcls, SERVICE_ACCESS, serviceAcls, SIGNING, staleAcls } from '../../../topics/access';
+import { accessOf, aclBindings, aclKey, OBSERVATIONS, registryAcls, SERVICE_ACCESS, serviceAcls, SIGNING, staleAcls } from '../../../topics/access';
+import { STRUCTURAL_TOPIC } from '../../../services/runtime/structural';
 import { TOPICS } from '../../../topics/catalog';
 
 const written = (principal: string, prefix = '') =>
@@ -78,5 +79,11 @@ describe('service access (topics/access.ts)', () => {
     }
     for (const p of ['simulator', 'gateway', 'verifier']) assert.ok(written(p).includes(KEYS_TOPIC), p);
     assert.ok(!written('solver').includes(KEYS_TOPIC));
+  });
+
+  it('given the services the runtime runs (a consumer group each), when their ACLs are derived, then each writes its structural observations (lag spikes, slow slices) onto mesh.witnesses; the gateway and simulator do not', () => {
+    assert.equal(OBSERVATIONS, STRUCTURAL_TOPIC);
+    for (const p of ['solver', 'verifier', 'consensus', 'coordinator', 'guardian', 'impedance']) assert.ok(written(p).includes(STRUCTURAL_TOPIC), p);
+    for (const p of ['gateway', 'simulator']) assert.ok(!written(p).includes(STRUCTURAL_TOPIC), p);
   });
 });

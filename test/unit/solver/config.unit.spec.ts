@@ -10,7 +10,7 @@ describe('solver knobs (SOLVER_*)', () => {
     const t = solverTuning(readKnobs(SOLVER_KNOBS, {}));
     assert.deepEqual(t.limits, DEFAULT_SOLVER_LIMITS);
     assert.deepEqual({ ...t, limits: undefined }, {
-      limits: undefined, sliceWork: 5_000_000, snapshotEvery: 50_000, snapshotMicros: 30e6, maxBatchRecords: 2000,
+      limits: undefined, sliceWork: 5_000_000, slowSliceMs: 1000, snapshotEvery: 50_000, snapshotMicros: 30e6, maxBatchRecords: 2000,
       consumer: { pollTimeoutMs: 100, returnAvailable: true, retryBackoffMs: 1, overlapCommit: true, carryEmpty: true },
     });
   });
