@@ -42,7 +42,14 @@ describe('a frozen mesh refuses coordination until thawed (solvermesh mesh freez
     assert.match(refused.stderr, /[0-9a-f-]{36} refused by the mesh: MESH_FROZEN: the mesh is frozen since \S+ \(OPERATOR: maintenance window\); no new coordinations until it is thawed/);
 
     // Requests on every partition meet the freeze in their own partition's log.
-    const reqs = [...Array(24).keys()].map(() => coordinationRequested({ targets: ['agent-1'], arrivalAtUs: Date.now() * 1000 + 5e6, nowUs: Date.now() * 1000, correlationId: randomUUID() }));
+    // Four ids per partition, drawn until each has them (24 random ids missed one partition in ~8% of runs).
+    const perPartition = new Map<number, string[]>();
+    while ([...perPartition.values()].filter((l) => l.length >= 4).length < MESH_PARTITIONS) {
+      const id = randomUUID();
+      const list = perPartition.get(partitionOf(id, MESH_PARTITIONS)) ?? [];
+      if (list.length < 4) perPartition.set(partitionOf(id, MESH_PARTITIONS), [...list, id]);
+    }
+    const reqs = [...perPartition.values()].flat().map((correlationId) => coordinationRequested({ targets: ['agent-1'], arrivalAtUs: Date.now() * 1000 + 5e6, nowUs: Date.now() * 1000, correlationId }));
     await w.k.sendEvents('mesh.coordination', reqs.map((r) => ({ key: r.meta.correlation_id, event: r })));
     const ids = new Set(reqs.map((r) => r.meta.correlation_id));
     const answers = await collectEvents(w.k, 'mesh.schedules', (es) => es.filter((e) => ids.has(e.meta.correlation_id)).length >= reqs.length);
