@@ -30,6 +30,7 @@ import type { CascadeCompleted, CascadeRequested, QuorumDecided } from '../../sc
 import { seedStages } from '../../services/coordinator/cascade-stages';
 import { nearestRank } from '../../services/coordinator/kpis';
 import { RegistryStore } from '../../services/impedance/registry-store';
+import type { ReceiptFigures } from '../../services/simulator/receipt-stats';
 import { COORDINATOR_KNOBS } from '../../services/coordinator/config';
 import { registryPrefix } from '../../services/impedance';
 import { readKnobs } from '../../services/runtime/knobs';
@@ -130,6 +131,9 @@ async function main(): Promise<void> {
   let relay: ServiceProcess | undefined;
   const consumers: BenchConsumer[] = [];
   const redisSrv = new PrivateRedis(await freePort());
+  // The agents' own receipt figures, a line a second (test/support/mesh-agents-process.ts).
+  const receipts: Array<{ at: number; f: ReceiptFigures }> = [];
+  const receiptsSince = (ms: number) => receipts.filter((r) => r.at >= ms).map(({ f }) => `${f.received} in lag p50 ${fmt(f.lagP50 ?? undefined, 0)} p99 ${fmt(f.lagP99 ?? undefined, 0)} max ${fmt(f.lagMax ?? undefined, 0)} ms, ${f.pastTtl} past ttl, ${f.acksSent} acks out (broker took them arrival + ${fmt(f.ackSendP50 ?? undefined, 0)}/${fmt(f.ackSendP99 ?? undefined, 0)} ms)`).join('; ');
   let redis: Redis | undefined;
   try {
     await freshTopics(k.brokers, k.prefix);
@@ -142,6 +146,9 @@ async function main(): Promise<void> {
     await fillRegistry(k, redis, registryPrefix(k.prefix), AGENTS);
     say(`registry of ${AGENTS} agents filled in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
     agents = await startAgents(k, AGENTS, []);
+    agents.stdout!.on('data', (d: Buffer) => {
+      for (const line of d.toString().split('\n')) if (line.startsWith('receipt ')) receipts.push({ at: Date.now(), f: JSON.parse(line.slice(8)) as ReceiptFigures });
+    });
     const coordinator = startCoordinator(k, { INSTANCE_ID: 'coordinator-0', COORDINATOR_GATHER_GRACE_MS: String(GRACE_MS) });
     children.push(coordinator);
     await waitGroupStable(k, 'coordinator');
@@ -178,10 +185,43 @@ async function main(): Promise<void> {
       return (await until(k, 'mesh.cascades', 'CascadeCompleted', id, (rs) => rs.length > 0, 120_000))[0]!.event;
     };
 
+    /** Where a cascade's stages spent their time: each hop's record time (wall) from the stage's start (event time), ms. */
+    const by = (rs: Logged[]) => {
+      const m = new Map<string, Logged[]>();
+      for (const r of rs) { const c = r.event.meta.correlation_id; const xs = m.get(c); if (xs) xs.push(r); else m.set(c, [r]); }
+      return m;
+    };
+    const cascadeHops = async (cs: readonly CascadeCompleted[]) => {
+      const read = async (t: string) => by(await readMesh(k, t));
+      const [bc, bs, bd, ba, bk] = await Promise.all([read('mesh.coordination'), read('mesh.schedules'), read('mesh.dispatch'), read('mesh.acks'), read('mesh.cascades')]);
+      for (const c of cs) {
+        const parts = c.stages.filter((x) => x.correlation_id !== null).map((st) => {
+          const id = st.correlation_id!;
+          const t0 = st.started_at! / 1000;
+          const rel = (ms: number | undefined) => (ms === undefined ? '-' : (ms - t0).toFixed(0));
+          const of = (m: Map<string, Logged[]>, key: string, type: string) => (m.get(key) ?? []).filter((r) => r.event.type === type);
+          const req = of(bc, id, 'CoordinationRequested')[0];
+          const T = req?.event.type === 'CoordinationRequested' ? req.event.target_arrival_time / 1000 : undefined;
+          const sc = of(bs, id, 'ScheduleComputed').map((r) => r.timestampMs);
+          const ds = of(bd, id, 'MessageDispatched').map((r) => r.timestampMs);
+          const ak = of(ba, id, 'AckReceived').map((r) => r.timestampMs);
+          const qd = of(ba, id, 'QuorumDecided')[0];
+          const copied = (bk.get(c.meta.correlation_id) ?? []).find((r) => r.event.type === 'CascadeStageDecided' && r.event.stage_correlation_id === id);
+          const max = (xs: number[]) => (xs.length > 0 ? Math.max(...xs) : undefined);
+          const min = (xs: number[]) => (xs.length > 0 ? Math.min(...xs) : undefined);
+          return `s${st.stage_index} ${st.outcome} [request ${rel(req?.timestampMs)}, schedule ${rel(max(sc))}, dispatch ${rel(min(ds))}..${rel(max(ds))}, T ${rel(T)}, acks ..${rel(max(ak))} (${ak.length}), decided ${rel(qd?.timestampMs)}${qd?.event.type === 'QuorumDecided' ? ` ${qd.event.closed_by}` : ''}, copied ${rel(copied?.timestampMs)}, ended ${rel(st.ended_at! / 1000)}]`;
+        });
+        say(`  cascade ${c.status} ${fmt(c.latency_us / 1000, 0)} ms, ms from each stage's start: ${parts.join(' ')}`);
+      }
+    };
+
     // Warm-up, not measured: the processes' first messages (connections, schema lookups, code not yet optimised).
     await pacedLatency(producer, rawPath, await baselineValues(100), RATE);
     await pacedLatency(producer, relayPath, await baselineValues(100), RATE);
+    const warmFrom = Date.now();
     const warm = await broadcast();
+    await new Promise((r) => setTimeout(r, 1100));
+    say(`  warm-up: the agents' receipt per second: ${receiptsSince(warmFrom)}`);
     say(`warm-up broadcast: ${warm.d.decision} by ${warm.d.closed_by}, ${warm.d.ready_count}/${warm.d.sent_count} ready`);
 
     const runs: Run[] = [];
@@ -202,7 +242,10 @@ async function main(): Promise<void> {
       const gathers = decided.map(({ event }) => `${event.decision}/${event.closed_by}`);
 
       // c. the broadcast
+      const broadcastFrom = Date.now();
       const b = await broadcast();
+      await new Promise((r) => setTimeout(r, 1100));
+      say(`  broadcast: the agents' receipt per second: ${receiptsSince(broadcastFrom)}`);
       const chunks = await until(k, 'mesh.schedules', 'ScheduleComputed', b.corr, (rs) => rs.length > 0);
       const schedule = chunks.flatMap((x) => x.event.entries);
       // When the impedance service had written the whole schedule, and the earliest send time in it (ms before T)
@@ -226,6 +269,7 @@ async function main(): Promise<void> {
       // d. wave cascades, one after another
       const cascades: CascadeCompleted[] = [];
       for (let i = 0; i < CASCADES; i++) cascades.push(await cascade());
+      await cascadeHops(cascades);
       const run: Run = { raw, relay: relayed, ackToDecision, gathers, dispatchErr, pastTtl, ackArrival, broadcast: b.d, broadcastAckToDecision: bLast === undefined ? undefined : b.at - bLast, cascades };
       runs.push(run);
       const counts = new Map<string, number>();

@@ -10,6 +10,7 @@ import { EventCodec } from '../runtime/codec';
 import type { RuntimeConfig } from '../runtime/config';
 import { meshIdentity, type AgentSigner } from './identity';
 import { ack, buildMesh, heartbeat, NO_FAULTS, prng, type AgentProfile, type Faults } from './generator';
+import type { ReceiptStats } from './receipt-stats';
 
 export interface SimOptions {
   readonly config: RuntimeConfig;
@@ -128,6 +129,8 @@ export interface MeshAgentsOptions {
   readonly faults?: Faults;
   readonly seed?: number;
   readonly onAck?: () => void;
+  /** Measures their receipt (lag behind the dispatch records, messages past their ttl, ack sends). */
+  readonly stats?: ReceiptStats;
 }
 
 /** The mesh's agents answering what is dispatched to them, without heartbeats; the result stops them. */
@@ -135,14 +138,14 @@ export async function startMeshAgents(o: MeshAgentsOptions): Promise<() => Promi
   const kafka = new Kafka(kafkajsConfig({ clientId: `${o.config.clientId}-agents`, brokers: o.config.kafkaBrokers, logLevel: logLevel.NOTHING }));
   const codec = new EventCodec(o.config.schemaRegistryUrl);
   const signer = await meshIdentity(o.config, codec, o.mesh.map((a) => a.agentId));
-  return answerDispatches(kafka, codec, signer, o.config.topicPrefix, new Map(o.mesh.map((a) => [a.agentId, a])), o.faults ?? NO_FAULTS, prng((o.seed ?? 1) + 7), o.onAck ?? (() => undefined));
+  return answerDispatches(kafka, codec, signer, o.config.topicPrefix, new Map(o.mesh.map((a) => [a.agentId, a])), o.faults ?? NO_FAULTS, prng((o.seed ?? 1) + 7), o.onAck ?? (() => undefined), o.stats);
 }
 
 /** Acks due at a wall time, produced when it comes: an agent answers when it is READY. */
 const ACK_TICK_MS = 5;
 
 async function answerDispatches(
-  kafka: Kafka, codec: EventCodec, signer: AgentSigner, prefix: string, byId: ReadonlyMap<string, AgentProfile>, faults: Faults, rand: () => number, onAck: () => void,
+  kafka: Kafka, codec: EventCodec, signer: AgentSigner, prefix: string, byId: ReadonlyMap<string, AgentProfile>, faults: Faults, rand: () => number, onAck: () => void, stats?: ReceiptStats,
 ): Promise<() => Promise<void>> {
   const consumer = kafka.consumer({ groupId: `${prefix}simulator-agents-${randomBytes(3).toString('hex')}`, readUncommitted: false, maxWaitTimeInMs: 50 });
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
@@ -175,14 +178,17 @@ async function answerDispatches(
         return { key: x.meta.correlation_id, value: codec.encodeKnown(prefix + 'mesh.acks', x) ?? await codec.encode(prefix + 'mesh.acks', x) };
       }));
       await producer.send({ topic: prefix + 'mesh.acks', acks: -1, messages });
-      ready.forEach(() => onAck());
+      const sentMs = Date.now();
+      for (const x of ready) { onAck(); stats?.acked(sentMs - x.actual_arrival_at / 1000); }
     })().catch((err: unknown) => { failure ??= err; }).finally(() => { inFlight = undefined; flush(); });
   };
   const timer = setInterval(flush, ACK_TICK_MS);
-  const take = (m: SolvermeshEvent) => {
+  const take = (m: SolvermeshEvent, recordMs: number) => {
     if (m.type !== 'MessageDispatched') return;
     const a = byId.get(m.agent_id);
-    const x = a && ack(a, m, rand, faults, Date.now() * 1000);
+    const nowMs = Date.now();
+    if (a && stats) { stats.received(nowMs - recordMs); if (nowMs * 1000 > m.expires_at) stats.expired(); }
+    const x = a && ack(a, m, rand, faults, nowMs * 1000);
     if (!x) return;
     const ms = Math.floor(x.actual_arrival_at / 1000);
     const bucket = due.get(ms);
@@ -194,7 +200,7 @@ async function answerDispatches(
   // reach their agents after their ttl.
   await consumer.run({
     eachBatch: async ({ batch, heartbeat }) => {
-      for (const message of batch.messages) take((codec.decodeKnown(message.value) ?? await codec.decode(message.value)).event);
+      for (const message of batch.messages) take((codec.decodeKnown(message.value) ?? await codec.decode(message.value)).event, Number(message.timestamp));
       await heartbeat();
     },
   });
