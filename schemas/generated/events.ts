@@ -802,10 +802,12 @@ export interface DispatchCompleted {
   minimum_response_rate: number;
   /** Agents sent the message, in send order. */
   dispatched_agent_ids: Array<string>;
-  /** Messages not delivered: the ttl had run out at their tick. */
+  /** Messages not delivered: the ttl had run out at their tick. The first 100 in send order (expired_count has them all): a broadcast's 28,000 expiries made one record over the broker's 1 MB limit. */
   expired: Array<DispatchExpiry>;
   /** Schedule entries that were SKIP (never to be sent). */
   skipped_count: number;
+  /** Messages not delivered because their ttl had run out; null in summaries written before the list was capped (the list has them all). */
+  expired_count: number | null;
 }
 
 /** A message dropped because its ttl ran out before it could be sent. */

@@ -93,7 +93,7 @@ export function dispatchProcessor(o: DispatchProcessorOptions): Processor<Dispat
       if (ev?.type === 'MessageDispatched') out.push({ topic: DISPATCH, key: ev.agent_id, event: ev });
       else if (ev?.type === 'DispatchCompleted') {
         out.push({ topic: ACKS, key: c, event: ev });
-        if (ev.expired.length > 0) o.logger.warn({ correlation: c, expired: ev.expired.length }, 'messages dropped: ttl ran out before their send time');
+        if ((ev.expired_count ?? ev.expired.length) > 0) o.logger.warn({ correlation: c, expired: ev.expired_count ?? ev.expired.length }, 'messages dropped: ttl ran out before their send time');
       }
     }
     return out;

@@ -12,7 +12,7 @@ const agents = (n: number) => Array.from({ length: n }, (_, i) => `A${String(i).
 
 const completed = (ids: string[], windowMs = 500, min = 0.95): DispatchCompleted => ({
   type: 'DispatchCompleted', meta: meta('done', T - 10 * MS), message_id: 'm1', target_arrival_time: T, arrival_window_ms: windowMs,
-  minimum_response_rate: min, dispatched_agent_ids: ids, expired: [], skipped_count: 0,
+  minimum_response_rate: min, dispatched_agent_ids: ids, expired: [], skipped_count: 0, expired_count: 0,
 });
 const ack = (agent: string, state: TrinaryState = 'READY', afterTms = 0): AckReceived => ({
   type: 'AckReceived', meta: meta(`ack-${agent}-${state}-${afterTms}`, T + afterTms * MS), message_id: 'm1', agent_id: agent, state,
