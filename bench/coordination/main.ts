@@ -15,19 +15,21 @@
 //      arrival - T, and its decision.
 //   d. BENCH_CASCADES wave cascades (seed 002 §3.3) over BENCH_CASCADE_SECTORS sectors (their
 //      sector coordinators, cluster leads, then agents, each stage's T its start + BENCH_CASCADE_LEAD_MS),
-//      one after another: each CascadeCompleted's latency (event time), p95 against the seed's 1000 ms.
+//      one after another: each CascadeCompleted's latency (event time), p95 against the seed's 1000 ms;
+//      as many again, taking turns with them, with each stage's lead sized to its targets
+//      (BENCH_CASCADE_PATH_MS + their largest lead time, cascade-stages.ts), and each stage's hops.
 // Medians over the runs of each run's p50 and p99, with ratios to the baselines.
 //   BENCH_AGENTS (30000)  BENCH_RUNS (3)  BENCH_GATHERS (20)  BENCH_STAGGER_MS (300)
 //   BENCH_LEAD_MS (5000)  BENCH_BROADCAST_LEAD_MS (8000)  BENCH_WINDOW_MS (500)
 //   BENCH_RATE (100)  BENCH_BASELINE_RECORDS (500)  BENCH_GRACE_MS (5000: COORDINATOR_GATHER_GRACE_MS)
-//   BENCH_CASCADES (5)  BENCH_CASCADE_SECTORS (10)  BENCH_CASCADE_LEAD_MS (2000)
+//   BENCH_CASCADES (5)  BENCH_CASCADE_SECTORS (10)  BENCH_CASCADE_LEAD_MS (2000)  BENCH_CASCADE_PATH_MS (700)
 // The coordinator's other knobs (COORDINATOR_DISPATCH_AHEAD_MS ...) pass through the environment to it.
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
 import Redis from 'ioredis';
 import type { CascadeCompleted, CascadeRequested, QuorumDecided } from '../../schemas/generated/events';
-import { seedStages } from '../../services/coordinator/cascade-stages';
+import { agentLeadMs, seedStages } from '../../services/coordinator/cascade-stages';
 import { nearestRank } from '../../services/coordinator/kpis';
 import { RegistryStore } from '../../services/impedance/registry-store';
 import type { ReceiptFigures } from '../../services/simulator/receipt-stats';
@@ -59,6 +61,7 @@ const GRACE_MS = env('BENCH_GRACE_MS', 5000);
 const CASCADES = env('BENCH_CASCADES', 5);
 const CASCADE_SECTORS = env('BENCH_CASCADE_SECTORS', 10);
 const CASCADE_LEAD_MS = env('BENCH_CASCADE_LEAD_MS', 2000);
+const CASCADE_PATH_MS = env('BENCH_CASCADE_PATH_MS', 700);
 const SECTORS = AGENTS / AGENTS_PER_SECTOR;
 
 const say = (s: string) => process.stderr.write(`${s}\n`);
@@ -120,6 +123,7 @@ interface Run {
   broadcast: QuorumDecided;
   broadcastAckToDecision: number | undefined;
   cascades: CascadeCompleted[];
+  sizedCascades: CascadeCompleted[];
 }
 
 async function main(): Promise<void> {
@@ -174,12 +178,15 @@ async function main(): Promise<void> {
 
     const store = new RegistryStore(redis, registryPrefix(k.prefix));
     const cascadeSectors = new Set(sectorIds(0, Math.min(CASCADE_SECTORS, SECTORS)).map((x) => x.slice('sector:'.length)));
-    const cascade = async (): Promise<CascadeCompleted> => {
+    /** A wave cascade with every stage's lead CASCADE_LEAD_MS, or sized to its targets (path CASCADE_PATH_MS + their largest lead). */
+    const cascade = async (sized: boolean): Promise<CascadeCompleted> => {
       const agents = (await store.snapshots()).filter((a) => a.state === 'ACTIVE' && cascadeSectors.has(a.sectorId));
+      const leadOf = new Map([...(await store.scheduleAgents(agents.map((a) => a.agentId))).values()].map((a) => [a.agentId, agentLeadMs(a)]));
+      const timing = { leadMs: CASCADE_LEAD_MS, timeoutMs: 5000, ...(sized ? { sized: { pathMs: CASCADE_PATH_MS, leadOf } } : {}) };
       const id = `bench-cascade-${randomBytes(6).toString('hex')}`;
       const req: CascadeRequested = {
         type: 'CascadeRequested', meta: { event_id: randomUUID(), correlation_id: id, causation_id: null, occurred_at: Date.now() * 1000, producer: 'bench', sequence: null },
-        strategy: 'WAVE', stages: seedStages('WAVE', agents, { leadMs: CASCADE_LEAD_MS, timeoutMs: 5000 }), payload_weight: 0, priority: 2, source_agent_id: 'bench-orchestrator',
+        strategy: 'WAVE', stages: seedStages('WAVE', agents, timing), payload_weight: 0, priority: 2, source_agent_id: 'bench-orchestrator',
       };
       await k.sendEvents('mesh.cascades', [{ key: id, event: req }]);
       return (await until(k, 'mesh.cascades', 'CascadeCompleted', id, (rs) => rs.length > 0, 120_000))[0]!.event;
@@ -267,10 +274,17 @@ async function main(): Promise<void> {
       const ackArrival = acks.flatMap((x) => (x.event.type === 'AckReceived' && x.event.meta.correlation_id === b.corr ? [(x.event.actual_arrival_at - b.T) / 1000] : []));
       const bLast = b.d.closed_by === 'ALL_ANSWERED' ? lastCountedAckMs(acks, b.d) : undefined;
       // d. wave cascades, one after another
+      // the agents' backlog of the broadcast's acks gone first
+      await new Promise((r) => setTimeout(r, 3000));
       const cascades: CascadeCompleted[] = [];
-      for (let i = 0; i < CASCADES; i++) cascades.push(await cascade());
+      const sizedCascades: CascadeCompleted[] = [];
+      // fixed and sized leads taking turns, so both meet the same load
+      for (let i = 0; i < CASCADES; i++) { cascades.push(await cascade(false)); sizedCascades.push(await cascade(true)); }
+      say('  wave cascades, fixed leads:');
       await cascadeHops(cascades);
-      const run: Run = { raw, relay: relayed, ackToDecision, gathers, dispatchErr, pastTtl, ackArrival, broadcast: b.d, broadcastAckToDecision: bLast === undefined ? undefined : b.at - bLast, cascades };
+      say('  wave cascades, leads sized to their targets:');
+      await cascadeHops(sizedCascades);
+      const run: Run = { raw, relay: relayed, ackToDecision, gathers, dispatchErr, pastTtl, ackArrival, broadcast: b.d, broadcastAckToDecision: bLast === undefined ? undefined : b.at - bLast, cascades, sizedCascades };
       runs.push(run);
       const counts = new Map<string, number>();
       for (const g of gathers) counts.set(g, (counts.get(g) ?? 0) + 1);
@@ -278,7 +292,8 @@ async function main(): Promise<void> {
         + `${GATHERS} gathers (${[...counts].map(([g, n]) => `${n} ${g}`).join(', ')}): last ack -> decision p50 ${fmt(percentile(ackToDecision, 50))} p99 ${fmt(percentile(ackToDecision, 99))} ms of ${ackToDecision.length}; `
         + `broadcast ${dispatchErr.length} sent of ${schedule.length} (schedule written by T - ${fmt(scheduledBeforeT, 0)} ms, first send_at T - ${fmt(firstSendBeforeT, 0)} ms): dispatch error p50 ${fmt(percentile(dispatchErr, 50))} p99 ${fmt(percentile(dispatchErr, 99))} ms (${pastTtl} written after their ttl; ${ticks.length} ticks written at bucket ${fmt(percentile(tickLate, 50), 0)} / ${fmt(percentile(tickLate, 99), 0)} ms p50/p99), ack arrival - T p50 ${fmt(percentile(ackArrival, 50))} p99 ${fmt(percentile(ackArrival, 99))} ms (${ackArrival.length} acks), `
         + `${b.d.decision} ${b.d.gather_status} by ${b.d.closed_by} ready ${b.d.ready_count}/${b.d.sent_count}, decision read at T + ${fmt(b.at - b.T / 1000, 0)} ms${run.broadcastAckToDecision === undefined ? '' : `, last ack -> decision ${fmt(run.broadcastAckToDecision, 0)} ms`}; `
-        + `${CASCADES} wave cascades (${cascades.map((c) => `${c.status} ${fmt(c.latency_us / 1000, 0)}`).join(', ')} ms): p95 ${fmt(cascadeP95(cascades), 0)} ms; load ${loadavg()[0]!.toFixed(1)}`);
+        + `${CASCADES} wave cascades with ${CASCADE_LEAD_MS} ms leads (${cascades.map((c) => `${c.status} ${fmt(c.latency_us / 1000, 0)}`).join(', ')} ms): p95 ${fmt(cascadeP95(cascades), 0)} ms; `
+        + `${CASCADES} with sized leads (${sizedCascades.map((c) => `${c.status} ${fmt(c.latency_us / 1000, 0)}`).join(', ')} ms): p95 ${fmt(cascadeP95(sizedCascades), 0)} ms (${ratio(cascadeP95(sizedCascades), cascadeP95(cascades))}); load ${loadavg()[0]!.toFixed(1)}`);
     }
     await producer.close();
 
@@ -297,6 +312,7 @@ async function main(): Promise<void> {
       `  broadcast ack arrival - T  p50 ${fmt(med((r) => percentile(r.ackArrival, 50)))}  p99 ${fmt(med((r) => percentile(r.ackArrival, 99)))} ms (window ${WINDOW_MS} ms)`,
       `  broadcast decisions: ${runs.map((r) => `${r.broadcast.decision}/${r.broadcast.closed_by} ready ${r.broadcast.ready_count}/${r.broadcast.sent_count} (${r.pastTtl} written after their ttl)`).join(', ')}`,
       `  wave cascade latency (${CASCADE_SECTORS} sectors, stage lead ${CASCADE_LEAD_MS} ms) p95 ${fmt(med((r) => cascadeP95(r.cascades)), 0)} ms (seed target <= 1000 ms; ${ratio(med((r) => cascadeP95(r.cascades)), 3 * CASCADE_LEAD_MS)} the three stages' leads): ${runs.map((r) => r.cascades.map((c) => c.status).join('/')).join(', ')}`,
+      `  wave cascade latency, leads sized to each stage's targets (path ${CASCADE_PATH_MS} ms + their largest lead) p95 ${fmt(med((r) => cascadeP95(r.sizedCascades)), 0)} ms (${ratio(med((r) => cascadeP95(r.sizedCascades)), med((r) => cascadeP95(r.cascades)))} the fixed leads' in the same runs): ${runs.map((r) => r.sizedCascades.map((c) => c.status).join('/')).join(', ')}`,
       '',
     ].join('\n'));
     const section = `${AGENTS}-agent mesh`;
@@ -305,6 +321,7 @@ async function main(): Promise<void> {
       { section, name: 'last ack -> QuorumDecided p99', value: a99, unit: 'ms', better: 'lower', baseline: { name: 'transactional relay p99', value: rel99 } },
       { section, name: 'broadcast dispatch error p99 - p50', value: d99 - d50, unit: 'ms', better: 'lower', baseline: { name: 'raw round trip p99 - p50', value: raw99 - raw50 } },
       { section, name: 'wave cascade latency p95', value: med((r) => cascadeP95(r.cascades)), unit: 'ms', better: 'lower', baseline: { name: "three stages' leads", value: 3 * CASCADE_LEAD_MS }, target: '<= 1000 ms (seed 002 §11)' },
+      { section, name: 'wave cascade latency p95, sized leads', value: med((r) => cascadeP95(r.sizedCascades)), unit: 'ms', better: 'lower', baseline: { name: `fixed ${CASCADE_LEAD_MS} ms leads`, value: med((r) => cascadeP95(r.cascades)) }, target: '<= 1000 ms (seed 002 §11)' },
     ];
     record.done(figures);
   } catch (err) {
