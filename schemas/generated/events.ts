@@ -1300,7 +1300,7 @@ export interface QuorumDecided {
   target_arrival_time: number | null;
   /** T + arrival window: acks arriving later were not counted. */
   window_end_at: number | null;
-  /** ALL_ANSWERED: every agent sent the message answered inside the window, so nothing could change the outcome any more; WINDOW_CLOSED: the window's deadline record; NOTHING_SENT: no message was dispatched. */
+  /** ALL_ANSWERED: every agent sent the message was settled by its first ack (inside the window, or late: a straggler), so nothing could change the outcome any more; WINDOW_CLOSED: the window's deadline record; NOTHING_SENT: no message was dispatched. */
   closed_by: GatherClosure | null;
   /** Messages dispatched (the seed's sent_count); the rates are shares of it, so total = sent_count. */
   sent_count: number;
