@@ -118,6 +118,7 @@ interface Run {
   ackToDecision: number[];
   gathers: string[];
   dispatchErr: number[];
+  readableErr: number[];
   pastTtl: number;
   ackArrival: number[];
   broadcast: QuorumDecided;
@@ -162,6 +163,9 @@ async function main(): Promise<void> {
     consumers.push(...ends.consumers);
     const decisions = new Decisions(k);
     consumers.push(await decisions.watch());
+    // When each dispatched message became readable (read_committed: at its transaction's commit), as an agent can first see it.
+    const readable: Array<{ at: number; value: Buffer }> = [];
+    consumers.push(await benchConsumer(k.brokers, k.topic('mesh.dispatch'), MESH_PARTITIONS, (rec) => { readable.push({ at: performance.timeOrigin + rec.at, value: rec.value }); }));
     const producer = await benchProducer(k.brokers, { lingerMs: 0 });
 
     const costs = `${k.prefix}solver.costs`;
@@ -250,6 +254,7 @@ async function main(): Promise<void> {
 
       // c. the broadcast
       const broadcastFrom = Date.now();
+      readable.length = 0;
       const b = await broadcast();
       await new Promise((r) => setTimeout(r, 1100));
       say(`  broadcast: the agents' receipt per second: ${receiptsSince(broadcastFrom)}`);
@@ -260,6 +265,11 @@ async function main(): Promise<void> {
       const firstSendBeforeT = (b.T - Math.min(...schedule.flatMap((e) => (e.send_at === null ? [] : [e.send_at])))) / 1000;
       const sendAt = new Map(schedule.filter((e) => e.status === 'SCHEDULED').map((e) => [e.agent_id, e.send_at!]));
       const dispatchErr: number[] = [];
+      const readableErr: number[] = [];
+      for (const r of readable.splice(0)) {
+        const { event } = await k.codec.decode(r.value);
+        if (event.type === 'MessageDispatched' && event.meta.correlation_id === b.corr) readableErr.push(r.at - event.send_at / 1000);
+      }
       // Messages whose record was written after their ttl ran out: no agent can answer them (the dispatch was late, not the agents).
       let pastTtl = 0;
       for (const x of await readMesh(k, 'mesh.dispatch')) {
@@ -284,13 +294,13 @@ async function main(): Promise<void> {
       await cascadeHops(cascades);
       say('  wave cascades, leads sized to their targets:');
       await cascadeHops(sizedCascades);
-      const run: Run = { raw, relay: relayed, ackToDecision, gathers, dispatchErr, pastTtl, ackArrival, broadcast: b.d, broadcastAckToDecision: bLast === undefined ? undefined : b.at - bLast, cascades, sizedCascades };
+      const run: Run = { raw, relay: relayed, ackToDecision, gathers, dispatchErr, readableErr, pastTtl, ackArrival, broadcast: b.d, broadcastAckToDecision: bLast === undefined ? undefined : b.at - bLast, cascades, sizedCascades };
       runs.push(run);
       const counts = new Map<string, number>();
       for (const g of gathers) counts.set(g, (counts.get(g) ?? 0) + 1);
       say(`run ${r + 1}/${RUNS}: raw p50 ${fmt(raw.p50)} p99 ${fmt(raw.p99)} ms; relay p50 ${fmt(relayed.p50)} p99 ${fmt(relayed.p99)} ms; `
         + `${GATHERS} gathers (${[...counts].map(([g, n]) => `${n} ${g}`).join(', ')}): last ack -> decision p50 ${fmt(percentile(ackToDecision, 50))} p99 ${fmt(percentile(ackToDecision, 99))} ms of ${ackToDecision.length}; `
-        + `broadcast ${dispatchErr.length} sent of ${schedule.length} (schedule written by T - ${fmt(scheduledBeforeT, 0)} ms, first send_at T - ${fmt(firstSendBeforeT, 0)} ms): dispatch error p50 ${fmt(percentile(dispatchErr, 50))} p99 ${fmt(percentile(dispatchErr, 99))} ms (${pastTtl} written after their ttl; ${ticks.length} ticks written at bucket ${fmt(percentile(tickLate, 50), 0)} / ${fmt(percentile(tickLate, 99), 0)} ms p50/p99), ack arrival - T p50 ${fmt(percentile(ackArrival, 50))} p99 ${fmt(percentile(ackArrival, 99))} ms (${ackArrival.length} acks), `
+        + `broadcast ${dispatchErr.length} sent of ${schedule.length} (schedule written by T - ${fmt(scheduledBeforeT, 0)} ms, first send_at T - ${fmt(firstSendBeforeT, 0)} ms): dispatch error p50 ${fmt(percentile(dispatchErr, 50))} p99 ${fmt(percentile(dispatchErr, 99))} ms, readable - send_at p50 ${fmt(percentile(readableErr, 50))} p99 ${fmt(percentile(readableErr, 99))} ms of ${readableErr.length} (${pastTtl} written after their ttl; ${ticks.length} ticks written at bucket ${fmt(percentile(tickLate, 50), 0)} / ${fmt(percentile(tickLate, 99), 0)} ms p50/p99), ack arrival - T p50 ${fmt(percentile(ackArrival, 50))} p99 ${fmt(percentile(ackArrival, 99))} ms (${ackArrival.length} acks), `
         + `${b.d.decision} ${b.d.gather_status} by ${b.d.closed_by} ready ${b.d.ready_count}/${b.d.sent_count}, decision read at T + ${fmt(b.at - b.T / 1000, 0)} ms${run.broadcastAckToDecision === undefined ? '' : `, last ack -> decision ${fmt(run.broadcastAckToDecision, 0)} ms`}; `
         + `${CASCADES} wave cascades with ${CASCADE_LEAD_MS} ms leads (${cascades.map((c) => `${c.status} ${fmt(c.latency_us / 1000, 0)}`).join(', ')} ms): p95 ${fmt(cascadeP95(cascades), 0)} ms; `
         + `${CASCADES} with sized leads (${sizedCascades.map((c) => `${c.status} ${fmt(c.latency_us / 1000, 0)}`).join(', ')} ms): p95 ${fmt(cascadeP95(sizedCascades), 0)} ms (${ratio(cascadeP95(sizedCascades), cascadeP95(cascades))}); load ${loadavg()[0]!.toFixed(1)}`);
@@ -309,6 +319,7 @@ async function main(): Promise<void> {
       `  baseline transactional relay (1 hop)   p50 ${fmt(rel50)}  p99 ${fmt(rel99)} ms`,
       `  last ack -> QuorumDecided (the ALL_ANSWERED ones of ${GATHERS} sector gathers/run)  p50 ${fmt(a50)} (${ratio(a50, rel50)} relay, ${ratio(a50, raw50)} raw)  p99 ${fmt(a99)} (${ratio(a99, rel99)} relay, ${ratio(a99, raw99)} raw) ms`,
       `  broadcast dispatch error (record time - send_at; ticks written ${ahead} ms ahead)  p50 ${fmt(d50)}  p99 ${fmt(d99)} ms (p99 spread above p50 ${fmt(d99 - d50)} ms = ${ratio(d99 - d50, raw99 - raw50)} the raw round trip's, ${ratio(d99 - d50, rel99 - rel50)} the relay's)`,
+      `  broadcast dispatch readable (read_committed reader) - send_at  p50 ${fmt(med((r) => percentile(r.readableErr, 50)))}  p99 ${fmt(med((r) => percentile(r.readableErr, 99)))} ms`,
       `  broadcast ack arrival - T  p50 ${fmt(med((r) => percentile(r.ackArrival, 50)))}  p99 ${fmt(med((r) => percentile(r.ackArrival, 99)))} ms (window ${WINDOW_MS} ms)`,
       `  broadcast decisions: ${runs.map((r) => `${r.broadcast.decision}/${r.broadcast.closed_by} ready ${r.broadcast.ready_count}/${r.broadcast.sent_count} (${r.pastTtl} written after their ttl)`).join(', ')}`,
       `  wave cascade latency (${CASCADE_SECTORS} sectors, stage lead ${CASCADE_LEAD_MS} ms) p95 ${fmt(med((r) => cascadeP95(r.cascades)), 0)} ms (seed target <= 1000 ms; ${ratio(med((r) => cascadeP95(r.cascades)), 3 * CASCADE_LEAD_MS)} the three stages' leads): ${runs.map((r) => r.cascades.map((c) => c.status).join('/')).join(', ')}`,
@@ -319,6 +330,7 @@ async function main(): Promise<void> {
     const figures: Figure[] = [
       { section, name: 'last ack -> QuorumDecided p50', value: a50, unit: 'ms', better: 'lower', baseline: { name: 'transactional relay p50', value: rel50 } },
       { section, name: 'last ack -> QuorumDecided p99', value: a99, unit: 'ms', better: 'lower', baseline: { name: 'transactional relay p99', value: rel99 } },
+      { section, name: 'broadcast dispatch readable - send_at p99', value: med((r) => percentile(r.readableErr, 99)), unit: 'ms', better: 'lower' },
       { section, name: 'broadcast dispatch error p99 - p50', value: d99 - d50, unit: 'ms', better: 'lower', baseline: { name: 'raw round trip p99 - p50', value: raw99 - raw50 } },
       { section, name: 'wave cascade latency p95', value: med((r) => cascadeP95(r.cascades)), unit: 'ms', better: 'lower', baseline: { name: "three stages' leads", value: 3 * CASCADE_LEAD_MS }, target: '<= 1000 ms (seed 002 §11)' },
       { section, name: 'wave cascade latency p95, sized leads', value: med((r) => cascadeP95(r.sizedCascades)), unit: 'ms', better: 'lower', baseline: { name: `fixed ${CASCADE_LEAD_MS} ms leads`, value: med((r) => cascadeP95(r.cascades)) }, target: '<= 1000 ms (seed 002 §11)' },
