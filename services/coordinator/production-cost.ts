@@ -24,8 +24,9 @@ export class ProductionCost {
     this.ewmaUs = this.ewmaUs === null ? us : ALPHA * us + (1 - ALPHA) * this.ewmaUs;
   }
 
-  /** µs per message the release rule allows: the measured cost, never below the knob. */
+  /** µs per message the release rule allows: the measured cost, never below the knob; 0 when the knob is 0 (one tick per bucket). */
   perMessageUs(): number {
+    if (this.floorUs === 0) return 0;
     return Math.max(this.floorUs, Math.ceil(this.ewmaUs ?? 0));
   }
 }

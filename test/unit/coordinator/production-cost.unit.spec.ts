@@ -21,6 +21,12 @@ describe('dispatch production cost per message (the release rule\'s allowance, m
     assert.equal(c.perMessageUs(), 50);
   });
 
+  it('given the knob at 0 (one tick per bucket), then 0 whatever was measured', () => {
+    const c = new ProductionCost(0, 100);
+    c.observe(23_000, 10_000, 11_940);
+    assert.equal(c.perMessageUs(), 0);
+  });
+
   it(`given releases below ${MIN_SAMPLE_MESSAGES} messages (the fixed part of the path dominates), then they are not samples`, () => {
     const c = new ProductionCost(50, 100);
     c.observe(MIN_SAMPLE_MESSAGES - 1, 0, 5000);
