@@ -7,8 +7,14 @@
 // measurement moves the release points only (when ticks are written), never what a tick sends once
 // in the log, so replay decides the same.
 
-/** Releases below this many messages say little about the per-message cost (the fixed part dominates). */
-export const MIN_SAMPLE_MESSAGES = 500;
+/**
+ * Releases below this many messages say little about the per-message cost: the fixed part of the
+ * path (polls, the commit: 100-300 ms under load) dominates, and a 2,800-message coordination read
+ * as ~100 µs a message would be released hundreds of ms early for nothing.
+ */
+export const MIN_SAMPLE_MESSAGES = 5000;
+/** Most µs a message the measurement may allow (a stalled broker must not release a broadcast many seconds early): 30,000 x 200 µs = 6 s. */
+export const MAX_MEASURED_US = 200;
 /** Weight of the newest sample (EWMA). */
 const ALPHA = 0.5;
 
@@ -27,6 +33,6 @@ export class ProductionCost {
   /** µs per message the release rule allows: the measured cost, never below the knob; 0 when the knob is 0 (one tick per bucket). */
   perMessageUs(): number {
     if (this.floorUs === 0) return 0;
-    return Math.max(this.floorUs, Math.ceil(this.ewmaUs ?? 0));
+    return Math.max(this.floorUs, Math.min(MAX_MEASURED_US, Math.ceil(this.ewmaUs ?? 0)));
   }
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { MIN_SAMPLE_MESSAGES, ProductionCost } from '../../../services/coordinator/production-cost';
+import { MAX_MEASURED_US, MIN_SAMPLE_MESSAGES, ProductionCost } from '../../../services/coordinator/production-cost';
 
 describe('dispatch production cost per message (the release rule\'s allowance, measured)', () => {
   it('given nothing measured, then the knob\'s 50 µs', () => {
@@ -19,6 +19,12 @@ describe('dispatch production cost per message (the release rule\'s allowance, m
     assert.equal(c.perMessageUs(), 60);
     for (let i = 0; i < 10; i++) c.observe(10_000, 0, 100);
     assert.equal(c.perMessageUs(), 50);
+  });
+
+  it(`given a release that took 10 s (a stalled broker), then at most ${MAX_MEASURED_US} µs a message`, () => {
+    const c = new ProductionCost(50, 100);
+    c.observe(10_000, 0, 10_000);
+    assert.equal(c.perMessageUs(), MAX_MEASURED_US);
   });
 
   it('given the knob at 0 (one tick per bucket), then 0 whatever was measured', () => {
