@@ -23,6 +23,7 @@
 //   BENCH_LEAD_MS (5000)  BENCH_BROADCAST_LEAD_MS (8000)  BENCH_WINDOW_MS (500)
 //   BENCH_RATE (100)  BENCH_BASELINE_RECORDS (500)  BENCH_GRACE_MS (5000: COORDINATOR_GATHER_GRACE_MS)
 //   BENCH_CASCADES (5)  BENCH_CASCADE_SECTORS (10)  BENCH_CASCADE_LEAD_MS (2000)  BENCH_CASCADE_PATH_MS (700)
+//   BENCH_AGENT_PROCESSES (2: the simulator's agents split over processes by mesh.dispatch partition)
 // The coordinator's other knobs (COORDINATOR_DISPATCH_AHEAD_MS ...) pass through the environment to it.
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -62,6 +63,7 @@ const CASCADES = env('BENCH_CASCADES', 5);
 const CASCADE_SECTORS = env('BENCH_CASCADE_SECTORS', 10);
 const CASCADE_LEAD_MS = env('BENCH_CASCADE_LEAD_MS', 2000);
 const CASCADE_PATH_MS = env('BENCH_CASCADE_PATH_MS', 700);
+const AGENT_PROCESSES = env('BENCH_AGENT_PROCESSES', 2);
 const SECTORS = AGENTS / AGENTS_PER_SECTOR;
 
 const say = (s: string) => process.stderr.write(`${s}\n`);
@@ -132,13 +134,13 @@ async function main(): Promise<void> {
   if (!Number.isInteger(SECTORS) || SECTORS < 1) throw new Error(`BENCH_AGENTS must be a multiple of ${AGENTS_PER_SECTOR}, got ${AGENTS}`);
   const k = await TestKafka.create('bench-coord');
   const children: SolverChild[] = [];
-  let agents: ChildProcess | undefined;
+  const agents: ChildProcess[] = [];
   let relay: ServiceProcess | undefined;
   const consumers: BenchConsumer[] = [];
   const redisSrv = new PrivateRedis(await freePort());
   // The agents' own receipt figures, a line a second (test/support/mesh-agents-process.ts).
-  const receipts: Array<{ at: number; f: ReceiptFigures }> = [];
-  const receiptsSince = (ms: number) => receipts.filter((r) => r.at >= ms).map(({ f }) => `${f.received} in lag p50 ${fmt(f.lagP50 ?? undefined, 0)} p99 ${fmt(f.lagP99 ?? undefined, 0)} max ${fmt(f.lagMax ?? undefined, 0)} ms, ${f.pastTtl} past ttl, ${f.acksSent} acks out (broker took them arrival + ${fmt(f.ackSendP50 ?? undefined, 0)}/${fmt(f.ackSendP99 ?? undefined, 0)} ms)`).join('; ');
+  const receipts: Array<{ at: number; f: ReceiptFigures & { process: number } }> = [];
+  const receiptsSince = (ms: number) => receipts.filter((r) => r.at >= ms).map(({ f }) => `[${f.process}] ${f.received} in lag p50 ${fmt(f.lagP50 ?? undefined, 0)} p99 ${fmt(f.lagP99 ?? undefined, 0)} max ${fmt(f.lagMax ?? undefined, 0)} ms, ${f.pastTtl} past ttl, ${f.acksSent} acks out (broker took them arrival + ${fmt(f.ackSendP50 ?? undefined, 0)}/${fmt(f.ackSendP99 ?? undefined, 0)} ms)`).join('; ');
   let redis: Redis | undefined;
   try {
     await freshTopics(k.brokers, k.prefix);
@@ -150,10 +152,16 @@ async function main(): Promise<void> {
     const t0 = Date.now();
     await fillRegistry(k, redis, registryPrefix(k.prefix), AGENTS);
     say(`registry of ${AGENTS} agents filled in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
-    agents = await startAgents(k, AGENTS, []);
-    agents.stdout!.on('data', (d: Buffer) => {
-      for (const line of d.toString().split('\n')) if (line.startsWith('receipt ')) receipts.push({ at: Date.now(), f: JSON.parse(line.slice(8)) as ReceiptFigures });
-    });
+    // The agents over AGENT_PROCESSES processes, each a share of mesh.dispatch's partitions: one
+    // process decoding and answering 28,000 messages in the burst before T fell seconds behind on
+    // the shared cores while a read_committed reader had them all before their send time.
+    for (let i = 0; i < AGENT_PROCESSES; i++) {
+      const proc = await startAgents(k, AGENTS, [], [...Array(MESH_PARTITIONS).keys()].filter((p) => p % AGENT_PROCESSES === i));
+      agents.push(proc);
+      proc.stdout!.on('data', (d: Buffer) => {
+        for (const line of d.toString().split('\n')) if (line.startsWith('receipt ')) receipts.push({ at: Date.now(), f: { ...(JSON.parse(line.slice(8)) as ReceiptFigures), process: i } });
+      });
+    }
     const coordinator = startCoordinator(k, { INSTANCE_ID: 'coordinator-0', COORDINATOR_GATHER_GRACE_MS: String(GRACE_MS) });
     children.push(coordinator);
     await waitGroupStable(k, 'coordinator');
@@ -343,7 +351,7 @@ async function main(): Promise<void> {
   } finally {
     for (const c of consumers) await c.close().catch(() => undefined);
     await relay?.stop();
-    agents?.kill('SIGTERM');
+    for (const a of agents) a.kill('SIGTERM');
     for (const c of children) c.proc.kill('SIGTERM');
     await within(Promise.all(children.map((c) => c.exited)), 15_000, 'the services to stop').catch(() => children.forEach((c) => c.proc.kill('SIGKILL')));
     redis?.disconnect();

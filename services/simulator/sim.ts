@@ -136,13 +136,15 @@ export interface MeshAgentsOptions {
   readonly onAck?: () => void;
   /** Measures their receipt (lag behind the dispatch records, messages past their ttl, ack sends). */
   readonly stats?: ReceiptStats;
+  /** The mesh.dispatch partitions these agents read (default all): a mesh's agents split over processes, each its share. */
+  readonly partitions?: readonly number[];
 }
 
 /** The mesh's agents answering what is dispatched to them, without heartbeats; the result stops them. */
 export async function startMeshAgents(o: MeshAgentsOptions): Promise<() => Promise<void>> {
   const codec = new EventCodec(o.config.schemaRegistryUrl);
   const signer = await meshIdentity(o.config, codec, o.mesh.map((a) => a.agentId));
-  return answerDispatches(o.config, codec, signer, new Map(o.mesh.map((a) => [a.agentId, a])), o.faults ?? NO_FAULTS, prng((o.seed ?? 1) + 7), o.onAck ?? (() => undefined), o.stats);
+  return answerDispatches(o.config, codec, signer, new Map(o.mesh.map((a) => [a.agentId, a])), o.faults ?? NO_FAULTS, prng((o.seed ?? 1) + 7), o.onAck ?? (() => undefined), o.stats, o.partitions);
 }
 
 /** Acks due at a wall time, produced when it comes: an agent answers when it is READY. */
@@ -159,7 +161,7 @@ const RECEIVE_BATCH = 5000;
  * in-process fetch parsing, at ~14,000 records/s on the shared 2 cores, left 12,265 of 28,004
  * messages to reach their agents 2.3 s late, after their ttl.
  */
-async function dispatchReceiver(config: RuntimeConfig, onBatch: (batch: readonly Rd.Message[], receivedMs: number) => void): Promise<() => Promise<void>> {
+async function dispatchReceiver(config: RuntimeConfig, onBatch: (batch: readonly Rd.Message[], receivedMs: number) => void, only?: readonly number[]): Promise<() => Promise<void>> {
   const topic = config.topicPrefix + 'mesh.dispatch';
   const c: Rd.KafkaConsumer = new (rd().KafkaConsumer)({
     'metadata.broker.list': config.kafkaBrokers.join(','), ...rdkafkaAuth(), 'client.id': `${config.clientId}-agents`,
@@ -167,8 +169,8 @@ async function dispatchReceiver(config: RuntimeConfig, onBatch: (batch: readonly
     'isolation.level': 'read_committed', 'fetch.wait.max.ms': 10, 'max.partition.fetch.bytes': FETCH_BYTES_PER_PARTITION,
   }, {});
   await cb((done) => c.connect({}, (err) => done(err)));
-  const partitions = topicSpec('mesh.dispatch').partitions;
-  const ends = await Promise.all([...Array(partitions).keys()].map(async (p) => {
+  const partitions = only ?? [...Array(topicSpec('mesh.dispatch').partitions).keys()];
+  const ends = await Promise.all(partitions.map(async (p) => {
     for (let attempt = 0; ; attempt++) {
       try {
         return await cb<Rd.WatermarkOffsets>((done) => c.queryWatermarkOffsets(topic, p, 5000, (err, w) => done(err, w)));
@@ -178,7 +180,7 @@ async function dispatchReceiver(config: RuntimeConfig, onBatch: (batch: readonly
       }
     }
   }));
-  c.assign(ends.map((w, p) => ({ topic, partition: p, offset: w.highOffset })));
+  c.assign(ends.map((w, i) => ({ topic, partition: partitions[i]!, offset: w.highOffset })));
   let running = true;
   const loop = (async () => {
     while (running) {
@@ -199,7 +201,7 @@ async function dispatchReceiver(config: RuntimeConfig, onBatch: (batch: readonly
 }
 
 async function answerDispatches(
-  config: RuntimeConfig, codec: EventCodec, signer: AgentSigner, byId: ReadonlyMap<string, AgentProfile>, faults: Faults, rand: () => number, onAck: () => void, stats?: ReceiptStats,
+  config: RuntimeConfig, codec: EventCodec, signer: AgentSigner, byId: ReadonlyMap<string, AgentProfile>, faults: Faults, rand: () => number, onAck: () => void, stats?: ReceiptStats, partitions?: readonly number[],
 ): Promise<() => Promise<void>> {
   const prefix = config.topicPrefix;
   const producer = await createRdkafkaEngine({ brokers: config.kafkaBrokers, clientId: `${config.clientId}-agents`, instanceId: config.instanceId, logger: createLogger('warn', 'simulator') })
@@ -255,7 +257,7 @@ async function answerDispatches(
       if (known) take(known.event, m.timestamp ?? receivedMs, receivedMs);
       else void codec.decode(m.value).then((d) => take(d.event, m.timestamp ?? receivedMs, Date.now()), (err: unknown) => { failure ??= err; });
     }
-  }).catch(async (err: unknown) => {
+  }, partitions).catch(async (err: unknown) => {
     clearInterval(timer);
     await producer.close();
     throw new Error(`the agents' consumer of ${prefix}mesh.dispatch did not start: ${(err as Error).message}`);
