@@ -802,12 +802,14 @@ export interface DispatchCompleted {
   minimum_response_rate: number;
   /** Agents sent the message, in send order. */
   dispatched_agent_ids: Array<string>;
-  /** Messages not delivered: the ttl had run out at their tick. */
+  /** Messages not delivered: the ttl had run out at their tick. The first 100 in send order (expired_count has them all): a broadcast's 28,000 expiries made one record over the broker's 1 MB limit. */
   expired: Array<DispatchExpiry>;
   /** Schedule entries that were SKIP (never to be sent). */
   skipped_count: number;
   /** payload_hash of the message sent (every MessageDispatched of the coordination carries it): an ack naming another hash is not counted. Null from dispatchers older than the check, or when the request had none. */
   payload_hash: string | null;
+  /** Messages not delivered because their ttl had run out; null in summaries written before the list was capped (the list has them all). */
+  expired_count: number | null;
 }
 
 /** A message dropped because its ttl ran out before it could be sent. */
@@ -1302,7 +1304,7 @@ export interface QuorumDecided {
   target_arrival_time: number | null;
   /** T + arrival window: acks arriving later were not counted. */
   window_end_at: number | null;
-  /** ALL_ANSWERED: every agent sent the message answered inside the window, so nothing could change the outcome any more; WINDOW_CLOSED: the window's deadline record; NOTHING_SENT: no message was dispatched. */
+  /** ALL_ANSWERED: every agent sent the message was settled by its first ack (inside the window, or late: a straggler), so nothing could change the outcome any more; WINDOW_CLOSED: the window's deadline record; NOTHING_SENT: no message was dispatched. */
   closed_by: GatherClosure | null;
   /** Messages dispatched (the seed's sent_count); the rates are shares of it, so total = sent_count. */
   sent_count: number;

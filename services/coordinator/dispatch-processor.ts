@@ -12,6 +12,7 @@ import type { Emit, EventValidator, Processor } from '../runtime/processor';
 import type { TickWriter } from '../runtime/tick-writer';
 import { PRODUCER } from './conflicts';
 import { decide, dispatchEvent, evolve, NO_DISPATCH, releasePoint, type Dispatch, type DispatchInput } from './dispatch';
+import { ProductionCost } from './production-cost';
 
 const SCHEDULES: TopicName = 'mesh.schedules';
 const DISPATCH: TopicName = 'mesh.dispatch';
@@ -26,8 +27,10 @@ export interface DispatchProcessorOptions extends LogRestoreDeps {
   readonly ticks: TickWriter;
   /** How long before its bucket a tick is written (COORDINATOR_DISPATCH_AHEAD_MS). */
   readonly aheadMs: number;
-  /** Production time allowed per message released by one tick (COORDINATOR_DISPATCH_US_PER_MESSAGE). */
+  /** Production time allowed per message released by one tick (COORDINATOR_DISPATCH_US_PER_MESSAGE): the floor of the measured cost. */
   readonly perMessageUs: number;
+  /** The wall clock, ms (tests). */
+  readonly nowMs?: () => number;
 }
 
 export function dispatchProcessor(o: DispatchProcessorOptions): Processor<DispatchInput['type']> {
@@ -35,6 +38,10 @@ export function dispatchProcessor(o: DispatchProcessorOptions): Processor<Dispat
 
   /** Timer ids whose chain of ticks runs: one per coordination still sending. */
   const chained = new Set<string>();
+  const cost = new ProductionCost(o.perMessageUs, o.aheadMs);
+  const now = o.nowMs ?? Date.now;
+  /** Messages a partition's uncommitted batch released, and the earliest write time of the ticks that released them. */
+  const releasing = new Map<number, { messages: number; tickMs: number }>();
 
   /**
    * Starts the chain of ticks of a coordination still sending, at its next release point. Each tick,
@@ -52,7 +59,7 @@ export function dispatchProcessor(o: DispatchProcessorOptions): Processor<Dispat
     chained.add(id);
     const { plan } = d;
     const tickAt = (from: number): void => {
-      const { writeAtMs, throughUs } = releasePoint(plan.sends, from, o.aheadMs, o.perMessageUs);
+      const { writeAtMs, throughUs } = releasePoint(plan.sends, from, o.aheadMs, cost.perMessageUs());
       o.ticks.arm(id, writeAtMs, (writtenAtMs) => {
         const next = plan.sends.findIndex((s) => s.bucketAt > throughUs);
         if (next >= 0 && chained.has(id)) tickAt(next);
@@ -88,12 +95,18 @@ export function dispatchProcessor(o: DispatchProcessorOptions): Processor<Dispat
     m.set(c, after);
     arm(partition, c, after);
     const out: Emit[] = [];
+    const sent = facts.filter((f) => f.kind === 'sent').length;
+    if (e.type === 'DispatchDue' && sent > 0) {
+      const r = releasing.get(partition);
+      const tickMs = e.meta.occurred_at / 1000;
+      releasing.set(partition, { messages: (r?.messages ?? 0) + sent, tickMs: Math.min(r?.tickMs ?? tickMs, tickMs) });
+    }
     for (const f of facts) {
       const ev = dispatchEvent(e, f);
       if (ev?.type === 'MessageDispatched') out.push({ topic: DISPATCH, key: ev.agent_id, event: ev });
       else if (ev?.type === 'DispatchCompleted') {
         out.push({ topic: ACKS, key: c, event: ev });
-        if (ev.expired.length > 0) o.logger.warn({ correlation: c, expired: ev.expired.length }, 'messages dropped: ttl ran out before their send time');
+        if ((ev.expired_count ?? ev.expired.length) > 0) o.logger.warn({ correlation: c, expired: ev.expired_count ?? ev.expired.length }, 'messages dropped: ttl ran out before their send time');
       }
     }
     return out;
@@ -107,7 +120,13 @@ export function dispatchProcessor(o: DispatchProcessorOptions): Processor<Dispat
       const m = states.get(ctx.partition);
       return m instanceof Promise ? m.then((x) => handleWith(x, event, ctx.partition)) : handleWith(m, event, ctx.partition);
     },
-    onAbort() { states.invalidate(); },
+    onAbort() { states.invalidate(); releasing.clear(); },
+    onCommitted(batch) {
+      const r = releasing.get(batch.partition);
+      if (batch.topic !== SCHEDULES || !r) return;
+      releasing.delete(batch.partition);
+      cost.observe(r.messages, r.tickMs, now());
+    },
     async onAssigned(list) { if (list.length > 0) await states.restore(...list.map((x) => x.partition)); },
     onRevoked(list) {
       const gone = new Set(list.map((x) => x.partition));

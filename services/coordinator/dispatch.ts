@@ -46,6 +46,8 @@ export type DispatchFact =
   | { readonly kind: 'completed'; readonly plan: Plan; readonly dispatched: readonly string[]; readonly expired: readonly DispatchExpiry[] };
 
 const DEFAULT_WINDOW_MS = 500;
+/** Expiries a DispatchCompleted lists (it counts them all): one record holds a 30,000-agent broadcast's summary. */
+export const LISTED_EXPIRIES = 100;
 
 /** The schedule's terms; a schedule from before they were carried gets the request defaults (services/impedance/coordination.ts). */
 export function termsOf(chunk: ScheduleComputed): DispatchTerms {
@@ -154,8 +156,8 @@ export function dispatchEvent(cause: DispatchInput, f: DispatchFact): MessageDis
       return {
         type: 'DispatchCompleted', meta: meta('dispatch-completed', cause.meta.occurred_at), message_id: plan.messageId, target_arrival_time: plan.targetUs,
         arrival_window_ms: plan.terms.arrival_window_ms, minimum_response_rate: plan.terms.minimum_response_rate,
-        dispatched_agent_ids: [...f.dispatched], expired: [...f.expired], skipped_count: plan.skipped,
-        payload_hash: plan.terms.payload_hash || null,
+        dispatched_agent_ids: [...f.dispatched], expired: f.expired.slice(0, LISTED_EXPIRIES), skipped_count: plan.skipped,
+        payload_hash: plan.terms.payload_hash || null, expired_count: f.expired.length,
       };
     default: { const never: never = f; return never; }
   }

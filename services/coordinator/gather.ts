@@ -1,7 +1,8 @@
 // The gather of one coordination (seed 002 §3.2 phases 5-6, §5.2), in the order of its acks'
-// partition: DispatchCompleted names the agents sent the message; the first ack per agent that
-// arrived by T + window counts; the gather decides once every agent sent the message has answered
-// inside the window (nothing can change the outcome then) or at the first GatherWindowClosed,
+// partition: DispatchCompleted names the agents sent the message; an agent's first ack settles it:
+// it counts when it arrived by T + window, and makes the agent a late straggler otherwise (a later
+// ack changes nothing). The gather decides once every agent sent the message is settled, inside
+// the window or late (nothing can change the outcome then), or at the first GatherWindowClosed,
 // whichever comes first in the log. It decides once: later acks and deadlines change nothing, and
 // a QuorumDecided read back from the log closes it too. Pure but for the acks map, which the fold
 // extends in place (a gather of 30,000 agents would copy it per ack otherwise): evolve owns the
@@ -46,7 +47,7 @@ export type Gather =
   | { readonly status: 'none' }
   /** Acks that came before the dispatch summary (the first sends are answered before the last go out). */
   | { readonly status: 'early'; readonly acks: Map<string, AckSeen> }
-  /** `answered`: agents sent the message with an ack inside the window. */
+  /** `answered`: agents sent the message settled by their first ack, inside the window or late. */
   | { readonly status: 'open'; readonly plan: GatherPlan; readonly acks: Map<string, AckSeen>; readonly answered: number }
   | { readonly status: 'decided' };
 
@@ -133,7 +134,7 @@ function decided(plan: GatherPlan, acks: ReadonlyMap<string, AckSeen>, closedBy:
 
 function answeredIn(plan: GatherPlan, acks: ReadonlyMap<string, AckSeen>): number {
   let n = 0;
-  for (const id of plan.dispatched) if (inWindow(plan, acks.get(id))) n++;
+  for (const id of plan.dispatched) if (acks.has(id)) n++;
   return n;
 }
 
@@ -153,9 +154,8 @@ export function decide(g: Gather, input: GatherInput, t: QuorumThresholds): Deci
     }
     case 'AckReceived': {
       if (g.status !== 'open' || g.acks.has(input.agent_id) || !g.plan.sent.has(input.agent_id) || hashMismatch(g.plan, input.payload_hash)) return [];
-      const a = seen(input);
-      if (!inWindow(g.plan, a) || g.answered + 1 < g.plan.dispatched.length) return [];
-      return [decided(g.plan, new Map(g.acks).set(input.agent_id, a), 'ALL_ANSWERED', t)];
+      if (g.answered + 1 < g.plan.dispatched.length) return [];
+      return [decided(g.plan, new Map(g.acks).set(input.agent_id, seen(input)), 'ALL_ANSWERED', t)];
     }
     case 'GatherWindowClosed':
       return g.status === 'open' ? [decided(g.plan, g.acks, 'WINDOW_CLOSED', t)] : [];
@@ -185,7 +185,7 @@ export function evolve(g: Gather, input: GatherInput, t: QuorumThresholds): Gath
       if (decide(g, input, t).length > 0) return { status: 'decided' };
       const a = seen(input);
       g.acks.set(input.agent_id, a);
-      return g.plan.sent.has(input.agent_id) && inWindow(g.plan, a) ? { ...g, answered: g.answered + 1 } : g;
+      return g.plan.sent.has(input.agent_id) ? { ...g, answered: g.answered + 1 } : g;
     }
     case 'GatherWindowClosed':
       return g.status === 'open' ? { status: 'decided' } : g;

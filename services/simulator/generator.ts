@@ -1,7 +1,7 @@
 // The MESH-30K agent population and its heartbeats, pure and seeded (seed 002 §2.1 hierarchy:
 // 30 agents per cluster, 10 clusters per sector; §2.2 class mix and latencies; §3.1 processing
 // base times). The same seed gives the same mesh and the same heartbeats.
-import type { AckReceived, AgentClass, HeartbeatReceived, MessageDispatched } from '../../schemas/generated/events';
+import type { AckReceived, AgentClass, ConflictDetail, HeartbeatReceived, MessageDispatched } from '../../schemas/generated/events';
 import { seededRng } from '../../schemas/arbitrary';
 import { derivedEventId } from '../runtime/ids';
 
@@ -89,6 +89,8 @@ export interface Faults {
   readonly failingClusters: ReadonlySet<string>;
   /** Agent ids answering every scheduled message with CONFLICT (seed 002 §6.1 BYZANTINE_BEHAVIOR). */
   readonly conflicting: ReadonlySet<string>;
+  /** What the conflicting agents report (default: the random conflicts' DATA_CONTRADICTION, priority 2). */
+  readonly conflictDetail?: ConflictDetail;
   /**
    * Heartbeat periods (5 s each) the dead agents and failing clusters still send before they
    * stop: 0 means never heard from; more means they are in the registry first, and go offline
@@ -174,7 +176,8 @@ export function ack(a: AgentProfile, m: MessageDispatched, rand: () => number, f
   const reached = Math.max(m.dispatched_at + Math.round((s.latencyMs / 2) * 1000), receivedAtUs);
   if (reached > m.expires_at) return null;
   const arrival = reached + Math.round(s.processingMs * 1000);
-  const conflict = rand() < 0.005 || faults.conflicting.has(a.agentId);
+  const faulty = faults.conflicting.has(a.agentId);
+  const conflict = rand() < 0.005 || faulty;
   return {
     type: 'AckReceived',
     meta: { event_id: derivedEventId(`ack:${m.message_id}`, a.agentId), correlation_id: m.meta.correlation_id, causation_id: m.meta.event_id, occurred_at: arrival, producer: 'simulator', sequence: null },
@@ -184,10 +187,10 @@ export function ack(a: AgentProfile, m: MessageDispatched, rand: () => number, f
     actual_arrival_at: arrival,
     expected_arrival_at: m.target_arrival_time,
     processing_ms: s.processingMs,
-    conflict: conflict ? {
+    conflict: !conflict ? null : faulty && faults.conflictDetail ? faults.conflictDetail : {
       conflict_type: 'DATA_CONTRADICTION', expected_value: 'a', received_value: 'b', context_hash: 'ctx-0',
       divergence_depth: null, affects_agent_count: null, conflicting_data: null,
-    } : null,
+    },
     payload_hash: m.payload_hash,
     sender_seq: null,
     signature: null,

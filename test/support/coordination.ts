@@ -43,10 +43,13 @@ export async function fillRegistry(k: TestKafka, redis: Redis, registryKeys: str
   await waitFor(async () => (await redis.zcard(`${registryKeys}z:sector:${last}`)) === AGENTS_PER_SECTOR, 60_000, `sector ${last} in the registry`);
 }
 
-/** The simulator's agents as a child process (mesh-agents-process.ts); resolves once they listen. */
-export async function startAgents(k: TestKafka, agents: number, slow: Iterable<string>): Promise<ChildProcess> {
+/** The simulator's agents as a child process (mesh-agents-process.ts), those of `partitions` of mesh.dispatch (default all); resolves once they listen. */
+export async function startAgents(k: TestKafka, agents: number, slow: Iterable<string>, partitions?: readonly number[]): Promise<ChildProcess> {
   const proc = spawn(process.execPath, ['--require', 'tsx/cjs', join(__dirname, 'mesh-agents-process.ts')], {
-    env: { ...process.env, TOPIC_PREFIX: k.prefix, LOG_LEVEL: 'warn', MESH_AGENTS: String(agents), MESH_SEED: '1', SLOW_AGENTS: [...slow].join(',') },
+    env: {
+      ...process.env, TOPIC_PREFIX: k.prefix, LOG_LEVEL: 'warn', MESH_AGENTS: String(agents), MESH_SEED: '1', SLOW_AGENTS: [...slow].join(','),
+      ...(partitions ? { MESH_AGENTS_PARTITIONS: partitions.join(',') } : {}),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

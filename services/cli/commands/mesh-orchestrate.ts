@@ -10,7 +10,7 @@ import {
   CASCADE_STRATEGY_SYMBOLS, type AckReceived, type CascadeCompleted, type CascadeRequested, type CascadeStrategy, type CoordinationRequested, type QuorumDecided,
 } from '../../../schemas/generated/events';
 import { topicSpec, type TopicName } from '../../../topics/catalog';
-import { seedStages } from '../../coordinator/cascade-stages';
+import { agentLeadMs, seedStages } from '../../coordinator/cascade-stages';
 import { CASCADE_LATENCY_TARGET_MS } from '../../coordinator/kpis';
 import { coordinationRequested, parseArrival } from '../../impedance/coordination';
 import type { RegistryStore } from '../../impedance/registry-store';
@@ -162,15 +162,24 @@ async function follow<T>(config: RuntimeConfig, logical: TopicName): Promise<(ma
   };
 }
 
-interface CascadeFlags { strategy: string; sector: string[]; lead: string; timeout: string; window?: string; wait: string; json?: boolean }
+interface CascadeFlags { strategy: string; sector: string[]; lead: string; path?: string; timeout: string; window?: string; wait: string; json?: boolean }
 
 export async function meshCascade(config: RuntimeConfig, o: CascadeFlags, out: Out): Promise<void> {
   const strategy = o.strategy.toUpperCase() as CascadeStrategy;
   if (!CASCADE_STRATEGY_SYMBOLS.includes(strategy)) throw new Error(`--strategy ${o.strategy}: use wave, parallel or priority_first`);
   const waitS = num('--wait', o.wait, 1);
-  const agents = await withStore(config, activeAgents);
   const sectors = new Set(o.sector);
-  const stages = seedStages(strategy, sectors.size === 0 ? agents : agents.filter((a) => sectors.has(a.sectorId)), { leadMs: num('--lead', o.lead, 1), timeoutMs: num('--timeout', o.timeout) });
+  const pathMs = o.path === undefined ? undefined : num('--path', o.path);
+  const { agents, leadOf } = await withStore(config, async (store) => {
+    const all = await activeAgents(store);
+    const mine = sectors.size === 0 ? all : all.filter((a) => sectors.has(a.sectorId));
+    // --path: each stage's lead sized to its targets from their registry entries
+    const leads = pathMs === undefined ? undefined : new Map([...(await store.scheduleAgents(mine.map((a) => a.agentId))).values()].map((a) => [a.agentId, agentLeadMs(a)]));
+    return { agents: mine, leadOf: leads };
+  });
+  const stages = seedStages(strategy, agents, {
+    leadMs: num('--lead', o.lead, 1), timeoutMs: num('--timeout', o.timeout), ...(pathMs !== undefined && leadOf ? { sized: { pathMs, leadOf } } : {}),
+  });
   if (o.window !== undefined) {
     const windowMs = num('--window', o.window);
     for (const [i, s] of stages.entries()) stages[i] = { ...s, arrival_window_ms: windowMs };
@@ -225,6 +234,7 @@ export function registerOrchestration(mesh: Command): void {
     .option('--strategy <s>', 'wave, parallel or priority_first', 'wave')
     .option('--sector <id>', 'only this sector (repeatable); default every sector', (v: string, all: string[]) => [...all, v], [])
     .option('--lead <ms>', 'each stage\'s T = its start + lead', '1000')
+    .option('--path <ms>', 'size each stage\'s lead to its targets instead: T = its start + this path allowance + the largest lead time among them (latency / 2 + processing + drift buffer, within the seed\'s 1000 ms compensation range)')
     .option('--timeout <ms>', 'how long after T + window a stage\'s decision is awaited', '5000')
     .option('--window <ms>', 'every stage\'s arrival window (default the seed\'s: 200 ms for sector coordinators, 500 ms, 1000 ms for parallel)')
     .option('--wait <s>', 'seconds to wait for the cascade to complete', '120')

@@ -7,8 +7,9 @@
 // the cascade decider folded over the cascade's partition ends it the same way.
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import type { CascadeCompleted, CoordinationRequested } from '../../../schemas/generated/events';
+import type { CascadeCompleted, CascadeRequested, CoordinationRequested } from '../../../schemas/generated/events';
 import { NO_CASCADE, step, type CascadeInput } from '../../../services/coordinator/cascade';
+import { MAX_COMPENSATION_MS } from '../../../services/coordinator/cascade-stages';
 import { isOneOf } from '../../../services/runtime/processor';
 import { loadConfig } from '../../../services/runtime/config';
 import { runMeshSim } from '../../../services/simulator/sim';
@@ -52,6 +53,8 @@ describe(`mesh console and cascades (seed 002 §3.3, §7.1) on a ${MESH}-agent m
   const WINDOW = process.env.CASCADE_SPEC_WINDOW_MS ?? '2000';
   const LEAD = ['--lead', process.env.CASCADE_SPEC_LEAD_MS ?? '3000', '--timeout', '10000', '--window', WINDOW];
   const SCATTER = ['--at', '+3s', '--window', WINDOW];
+  // --path: the same allowance for request -> schedule -> dispatch -> agent as half the fixed lead
+  const PATH_MS = process.env.CASCADE_SPEC_PATH_MS ?? '1500';
   const env = () => ({ ...process.env, TOPIC_PREFIX: w.k.prefix, REDIS_URL: w.redisSrv.url, LOG_LEVEL: 'warn' });
 
   before(async () => {
@@ -116,6 +119,22 @@ describe(`mesh console and cascades (seed 002 §3.3, §7.1) on a ${MESH}-agent m
     process.stdout.write(`      wave: ${printed.latency_us / 1000} ms (stages ${printed.stages.map((s) => ((s.ended_at! - s.started_at!) / 1000).toFixed(0)).join(' + ')} ms)\n`);
   });
 
+  it('given the same two sectors, when `mesh cascade --strategy wave --path` runs, then each stage\'s lead is the path + the largest lead time among its targets (the coordinators\' and leads\' stages shorter than the agents\'), and the wave ends SUCCESS sooner than three fixed leads allow', async () => {
+    await refresh();
+    const fixedMs = Number(LEAD[1]);
+    const r = await runCli(['mesh', 'cascade', '--strategy', 'wave', '--sector', 'S000', '--sector', 'S001', '--path', PATH_MS, '--timeout', '10000', '--window', WINDOW, '--json'], env());
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    const printed = JSON.parse(r.stdout) as CascadeCompleted;
+    const req = (await readMesh(w.k, 'mesh.cascades')).map((x) => x.event).find((e): e is CascadeRequested => e.type === 'CascadeRequested' && e.meta.correlation_id === printed.meta.correlation_id)!;
+    const leads = req.stages.map((s) => s.lead_ms);
+    const path = Number(PATH_MS);
+    assert.ok(leads.every((l) => l >= path && l <= path + MAX_COMPENSATION_MS), `leads ${leads.join(', ')}`);
+    assert.ok(leads[0]! < leads[2]! && leads[1]! < leads[2]!, `leads ${leads.join(', ')}: the lowest-impedance agents need less than the sectors' slowest`);
+    assert.equal(printed.status, 'SUCCESS');
+    assert.ok(printed.latency_us < 3 * fixedMs * 1000, `${printed.latency_us / 1000} ms`);
+    process.stdout.write(`      wave, sized leads ${leads.join(' / ')} ms: ${printed.latency_us / 1000} ms (stages ${printed.stages.map((s) => ((s.ended_at! - s.started_at!) / 1000).toFixed(0)).join(' + ')} ms)\n`);
+  });
+
   it('given the same mesh, when `mesh cascade --strategy parallel` and `--strategy priority_first` run, then PARALLEL asks every agent at once (SUCCESS or PARTIAL) and PRIORITY_FIRST runs GPU, persistent, serverless, edge and local in that order to COMPLETE', async () => {
     await refresh();
     const par = await runCli(['mesh', 'cascade', '--strategy', 'parallel', '--sector', 'S002', ...LEAD, '--json'], env());
@@ -159,10 +178,10 @@ describe(`mesh console and cascades (seed 002 §3.3, §7.1) on a ${MESH}-agent m
     assert.match(none.stderr, /no active agent matches --to capability:teleportation; nothing was sent/);
   });
 
-  it('given the cascades above, when `mesh status` runs, then its box gains the cascade latency p95, the last cascade, mesh availability and recovery', async () => {
+  it('given the four cascades above, when `mesh status` runs, then its box gains the cascade latency p95, the last cascade, mesh availability and recovery', async () => {
     const s = await runCli(['mesh', 'status'], env());
     assert.equal(s.code, 0, s.stderr);
-    assert.match(s.stdout, /Cascade latency p95: \d+ ms of 3 \(target <= 1000 ms, \d within\)/);
+    assert.match(s.stdout, /Cascade latency p95: \d+ ms of 4 \(target <= 1000 ms, \d within\)/);
     assert.match(s.stdout, /Last cascade: PRIORITY_FIRST COMPLETE in \d+ ms, \d+s ago/);
     assert.match(s.stdout, /Mesh availability: (\d+\.\d%|n\/a) of /);
     assert.match(s.stdout, /Recovery: no incident restored/);

@@ -108,7 +108,8 @@ describe(`coordinator: dispatch at send times and trinary quorum, ${MESH / 10} a
     assert.deepEqual(dispatched.map((r) => (r.event.type === 'MessageDispatched' ? r.event.agent_id : '')).sort(), [...byAgent.keys()].sort());
     const lateMs: number[] = [];
     const appendMs: number[] = [];
-    // a tick may release a bucket early by the production allowance of the sends due with it (dispatch.ts releasePoint)
+    // a tick may release a bucket early by the production allowance of the sends due with it (dispatch.ts releasePoint);
+    // releases of fewer than 5,000 messages are not measured (production-cost.ts), so it is the knob's
     const earliestUs = (AHEAD_MS * 1000) + scheduled.length * US_PER_MESSAGE;
     for (const r of dispatched) {
       if (r.event.type !== 'MessageDispatched') continue;
@@ -150,7 +151,8 @@ describe(`coordinator: dispatch at send times and trinary quorum, ${MESH / 10} a
     // restarted under the same instance id, as a pod is: it takes the dead one's partitions at once
     coordinator = startCoordinator(w.k, COORDINATOR_ENV);
 
-    // then one decision, at the window's deadline, with the slow agents as stragglers
+    // then one decision, once every agent is settled (the slow ones by their late acks) or at the
+    // window's deadline, whichever comes first in the log, with the slow agents as stragglers
     const [decided] = await until(w.k, 'mesh.acks', 'QuorumDecided', corr, (rs) => rs.length > 0, 60_000);
     const d = decided!.event;
     // and nothing more once the restarted coordinator has read every deadline written for this gather
@@ -161,7 +163,8 @@ describe(`coordinator: dispatch at send times and trinary quorum, ${MESH / 10} a
     assert.deepEqual(plain(d), plain(foldDecision(acks, corr)), 'the decision of an uninterrupted fold of the same log');
     // (PROCEED when the agents keep up: on this shared machine a load spike has left enough acks
     // after their window for WAIT, which the fold above decides alike)
-    assert.deepEqual([d.closed_by, d.sent_count], ['WINDOW_CLOSED', sent]);
+    assert.equal(d.sent_count, sent);
+    assert.ok(d.closed_by === 'WINDOW_CLOSED' || (d.closed_by === 'ALL_ANSWERED' && d.late_count > 0), `closed by ${d.closed_by} with ${d.late_count} late`);
     const slowSent = completed!.event.dispatched_agent_ids.filter((a) => slow.has(a));
     assert.ok(slowSent.length > 0, 'slow agents were sent the message');
     assert.ok(d.silent_count >= slowSent.length, `${slowSent.length} slow agents: silent ${d.silent_count}`);

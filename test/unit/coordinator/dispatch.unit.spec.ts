@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { DispatchDue, DispatchTerms, ScheduleComputed, ScheduleEntry } from '../../../schemas/generated/events';
-import { decide, dispatchEvent, evolve, nextDueAt, NO_DISPATCH, type DispatchInput } from '../../../services/coordinator/dispatch';
+import { decide, dispatchEvent, evolve, LISTED_EXPIRIES, nextDueAt, NO_DISPATCH, type DispatchInput } from '../../../services/coordinator/dispatch';
 
 // Given/when/then over the dispatch decider: schedule chunks and ticks in partition order, the
 // messages and summaries they bring.
@@ -74,6 +74,15 @@ describe('dispatch (seed 002 §3.2 phase 4)', () => {
       { agent_id: 'A', send_at: a.send_at, expires_at: NOW + 2000 * MS, due_at: late },
       { agent_id: 'B', send_at: b.send_at, expires_at: NOW + 2000 * MS, due_at: late },
     ]);
+  });
+
+  it('given a 30,000-agent broadcast whose tick lands after its ttl, then the summary counts all 30,000 expiries and lists the first 100 (the full list was one record over the broker\'s 1 MB limit, and the coordinator retried its transaction forever)', () => {
+    const many = Array.from({ length: 30_000 }, (_, i) => scheduled(`S${String(Math.floor(i / 300)).padStart(3, '0')}-C00-A${String(i % 300).padStart(3, '0')}`, 1200 + (i % 7)));
+    const { events } = given(chunk(0, 1, many), tick(NOW + 2001 * MS));
+    const done = events[1]![0]!;
+    assert.ok(done.type === 'DispatchCompleted');
+    assert.deepEqual([done.expired_count, done.expired.length, done.dispatched_agent_ids.length], [30_000, 100, 0]);
+    assert.equal(LISTED_EXPIRIES, 100);
   });
 
   it('given a schedule with nothing to send, then the summary comes with its last chunk and no tick is awaited', () => {

@@ -14,7 +14,7 @@ const sig: MessageSignature = { key_id: 'k1', sig: Buffer.alloc(64) };
 
 const completed = (ids: string[], hash: string | null = SENT): DispatchCompleted => ({
   type: 'DispatchCompleted', meta: meta('done', T - 10 * MS), message_id: 'm1', target_arrival_time: T, arrival_window_ms: 500,
-  minimum_response_rate: 0.95, dispatched_agent_ids: ids, expired: [], skipped_count: 0, payload_hash: hash,
+  minimum_response_rate: 0.95, dispatched_agent_ids: ids, expired: [], skipped_count: 0, payload_hash: hash, expired_count: 0,
 });
 const ack = (agent: string, hash: string | null, n = 0, state: TrinaryState = 'READY'): AckReceived => ({
   type: 'AckReceived', meta: meta(`ack-${agent}-${n}`, T + n * MS), message_id: 'm1', agent_id: agent, state,

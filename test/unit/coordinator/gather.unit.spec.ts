@@ -12,7 +12,7 @@ const agents = (n: number) => Array.from({ length: n }, (_, i) => `A${String(i).
 
 const completed = (ids: string[], windowMs = 500, min = 0.95): DispatchCompleted => ({
   type: 'DispatchCompleted', meta: meta('done', T - 10 * MS), message_id: 'm1', target_arrival_time: T, arrival_window_ms: windowMs,
-  minimum_response_rate: min, dispatched_agent_ids: ids, expired: [], skipped_count: 0, payload_hash: null,
+  minimum_response_rate: min, dispatched_agent_ids: ids, expired: [], skipped_count: 0, payload_hash: null, expired_count: 0,
 });
 const ack = (agent: string, state: TrinaryState = 'READY', afterTms = 0): AckReceived => ({
   type: 'AckReceived', meta: meta(`ack-${agent}-${state}-${afterTms}`, T + afterTms * MS), message_id: 'm1', agent_id: agent, state,
@@ -44,19 +44,30 @@ describe('gather (seed 002 §3.2 phases 5-6, §5.2)', () => {
     assert.equal(d!.meta.occurred_at, T + 30 * MS, 'event time of the deciding ack');
   });
 
-  it('given 20 sent, when 18 READY and 1 CONFLICT arrive in the window and 1 ack 100 ms after it, then at the deadline: RETRY, PARTIAL 0.90, the late agent named', () => {
-    // ready 18/20 = 0.90 < 0.95; transit (the silent one) 1/20 = 0.05 <= 0.10; conflict 1/20 = 0.05 <= 0.05: RETRY.
+  it('given 20 sent, when 18 READY and 1 CONFLICT arrive in the window and 1 ack 100 ms after it, then at that late ack (every agent settled: nothing can change the outcome): RETRY, PARTIAL 0.90, the late agent named', () => {
+    // ready 18/20 = 0.90 < 0.95; transit (the late one) 1/20 = 0.05 <= 0.10; conflict 1/20 = 0.05 <= 0.05: RETRY.
     // response rate 18/20 = 0.90 < 0.95: PARTIAL; stragglers 20 - 18 - 1 = 1.
     const ids = agents(20);
     const out = given(completed(ids), ...ids.slice(0, 18).map((a) => ack(a)), ack(ids[18]!, 'CONFLICT', 200), ack(ids[19]!, 'READY', 600), closed());
     assert.equal(out.length, 1);
     const d = out[0]!;
-    assert.equal(d.at, 21, 'decided by the deadline');
-    assert.deepEqual([d.decision, d.closed_by, d.achieved, d.confidence], ['RETRY', 'WINDOW_CLOSED', false, null]);
+    assert.equal(d.at, 20, 'decided by the late ack, not the deadline 5 s of grace later');
+    assert.deepEqual([d.decision, d.closed_by, d.achieved, d.confidence], ['RETRY', 'ALL_ANSWERED', false, null]);
     assert.deepEqual([d.ready_count, d.conflict_count, d.transit_count, d.silent_count, d.late_count], [18, 1, 1, 1, 1]);
     assert.deepEqual([d.gather_status, d.response_rate, d.straggler_count, d.straggler_ids], ['PARTIAL', 0.9, 1, [ids[19]]]);
     assert.equal(d.retry_advice, 'ADJUST_COMPENSATION');
     assert.equal(d.recommendation, 'Retry with adjusted impedance compensation');
+  });
+
+  it('given 20 sent, 18 READY, 1 late, 1 silent, then the deadline decides (the silent one could still answer in the window): the same RETRY, a second ack of the late agent inside the window changes nothing', () => {
+    const ids = agents(20);
+    const late = ack(ids[19]!, 'READY', 600);
+    const again: AckReceived = { ...ack(ids[19]!, 'READY', 100), meta: meta('again', T + 100 * MS) };
+    const out = given(completed(ids), ...ids.slice(0, 18).map((a) => ack(a)), late, again, closed());
+    assert.equal(out.length, 1);
+    const d = out[0]!;
+    assert.equal(d.at, 21, 'decided by the deadline');
+    assert.deepEqual([d.decision, d.closed_by, d.ready_count, d.silent_count, d.late_count, d.straggler_ids], ['RETRY', 'WINDOW_CLOSED', 18, 2, 1, [ids[18], ids[19]]]);
   });
 
   it('given 100 sent and 80 READY, 5 CONFLICT, 15 silent at the deadline, then WAIT (15 % in transit), advice EXTEND_WINDOW, the first 15 stragglers named', () => {
