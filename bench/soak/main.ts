@@ -25,6 +25,12 @@ const control = process.env.SOAK_CONTROL !== '0';
 const log = (m: string) => console.log(m);
 const mib = (kb: number) => (Number.isFinite(kb) ? (kb / 1024).toFixed(0) : '?');
 const secs = (ms: number | undefined) => (ms === undefined ? '-' : (ms / 1000).toFixed(1));
+/** Count of ids per topic (an id starts with its topic), most first. */
+const byTopic = (ids: readonly string[]) => {
+  const n = new Map<string, number>();
+  for (const id of ids) n.set(id.split(' ')[0]!, (n.get(id.split(' ')[0]!) ?? 0) + 1);
+  return [...n].sort((a, b) => b[1] - a[1]).map(([t, k]) => `${t} ${k}`).join(', ') || 'none';
+};
 const crashes = (r: FuzzResult | undefined) => (!r ? '-' : r.crashed.length === 0 ? '0' : r.crashed.join(', '));
 const pct = (a: number, b: number) => (b === 0 ? '-' : `${((100 * a) / b).toFixed(1)}%`);
 
@@ -79,6 +85,7 @@ async function main(): Promise<void> {
       `${name}: ${c.compared} effects of the flood in the reference (events caused by a fuzzed record, transitively, and dead letters); ${c.identical} identical; ` +
         `${c.budgetLeftOut} dead letters and records refused by the unknown-id miss budget in either run left out; ` +
         `${sameEffects(c) ? 'no difference' : `${n} differ${against ? ` (${alsoCtl} of them differ between the two uninterrupted runs too)` : ''}: ${c.differentContent.length} with other content, ${c.onlyInReference.length} missing, ${c.onlyInOther.length} extra, ${c.duplicated.length} duplicated (${c.duplicatedInReference.length} in the reference)`}. ` +
+        `By topic: ${byTopic([...differingIds(c)])}. ` +
         `Clock-driven records (not compared): ${[...c.notRooted].map(([t, [x, y]]) => `${t} ${x}/${y}`).join(', ') || 'none'}.`,
       // The kills' own differences first (those the control run does not share), then a few of the rest.
       ...[
