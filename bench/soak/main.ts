@@ -1,41 +1,118 @@
-// make soak: the fuzz suite (test/support/fuzz.ts) at a larger size. SOAK_RECORDS records per
-// input topic (default 500), SOAK_SEED (default: the clock). Writes the table to
-// bench/out/soak/soak-<seed>.md and prints it; exits 1 when a record was mishandled or a service
-// crashed. Peak RSS is each service's VmHWM: idle (started, before the flood) and after it.
+// make soak: the fuzz suite (test/support/fuzz.ts) at a larger size, with faults. Four runs:
+//   no flood      the six services on empty topics for SOAK_IDLE_MS: the peak-RSS baseline
+//   reference     the flood (SOAK_RECORDS per input topic, from SOAK_SEED), uninterrupted
+//   control       the same records, uninterrupted again (SOAK_CONTROL=0 skips it): what differs
+//                 between two runs without any fault (fuzz-outputs.ts says what is compared)
+//   kills         the same records, the SOAK_KILL services killed -9 mid-flood SOAK_KILLS times each
+//                 and restarted at once: recovery times, and every effect compared with the reference
+// Prints the README's tables (and writes them to bench/out/soak/soak-<seed>.md); exits 1 when a
+// record was mishandled, a service crashed, or the kill run's effects differ from the reference.
+//   SOAK_RECORDS (200)  SOAK_SEED (the clock)  SOAK_KILL (solver,impedance,coordinator; '' for none)
+//   SOAK_KILLS (1)  SOAK_IDLE_MS (20000)  SOAK_CONTROL (1)
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { runFuzz } from '../../test/support/fuzz';
+import { idleRss, runFuzz, type FuzzResult } from '../../test/support/fuzz';
+import { compareOutputs, differingIds, sameEffects, type OutputComparison } from '../../test/support/fuzz-outputs';
+
+const perTopic = Number(process.env.SOAK_RECORDS ?? 200);
+const seed = Number(process.env.SOAK_SEED ?? Date.now() % 1_000_000);
+const victims = (process.env.SOAK_KILL ?? 'solver,impedance,coordinator').split(',').filter(Boolean);
+const killsPerService = Number(process.env.SOAK_KILLS ?? 1);
+const idleMs = Number(process.env.SOAK_IDLE_MS ?? 20_000);
+const control = process.env.SOAK_CONTROL !== '0';
+
+const log = (m: string) => console.log(m);
+const mib = (kb: number) => (Number.isFinite(kb) ? (kb / 1024).toFixed(0) : '?');
+const secs = (ms: number | undefined) => (ms === undefined ? '-' : (ms / 1000).toFixed(1));
+/** Count of ids per topic (an id starts with its topic), most first. */
+const byTopic = (ids: readonly string[]) => {
+  const n = new Map<string, number>();
+  for (const id of ids) n.set(id.split(' ')[0]!, (n.get(id.split(' ')[0]!) ?? 0) + 1);
+  return [...n].sort((a, b) => b[1] - a[1]).map(([t, k]) => `${t} ${k}`).join(', ') || 'none';
+};
+const crashes = (r: FuzzResult | undefined) => (!r ? '-' : r.crashed.length === 0 ? '0' : r.crashed.join(', '));
+const pct = (a: number, b: number) => (b === 0 ? '-' : `${((100 * a) / b).toFixed(1)}%`);
 
 async function main(): Promise<void> {
-  const perTopic = Number(process.env.SOAK_RECORDS ?? 500);
-  const seed = Number(process.env.SOAK_SEED ?? Date.now() % 1_000_000);
-  console.log(`soak: ${perTopic} records per input topic, seed ${seed} (SOAK_SEED=${seed} replays it)`);
   const t0 = Date.now();
-  const r = await runFuzz({ perTopic, seed, label: 'soak', timeoutMs: Math.max(120_000, perTopic * 600), log: (m) => console.log(m) });
-  const secs = ((Date.now() - t0) / 1000).toFixed(0);
-  const pct = (a: number, b: number) => (b === 0 ? '-' : `${((100 * a) / b).toFixed(1)}%`);
+  const load0 = loadavg();
+  log(`soak: ${perTopic} records per input topic, seed ${seed} (SOAK_SEED=${seed} replays it); kills: ${victims.join(', ') || 'none'} x${killsPerService}`);
+  const idle = await idleRss('soak-idle', idleMs);
+  log(`no-flood run: peak RSS ${JSON.stringify(idle)} kB after ${idleMs / 1000} s`);
+  const timeoutMs = Math.max(180_000, perTopic * 1200);
+  const ref = await runFuzz({ perTopic, seed, label: 'soak-ref', timeoutMs, outputs: true, log });
+  log(`reference run: drained in ${secs(ref.drainMs)} s; ${ref.failures.length} mishandled records`);
+  const ctl: FuzzResult | undefined = !control ? undefined
+    : await runFuzz({ perTopic, seed, label: 'soak-ctl', timeoutMs, outputs: true, log, records: ref.records });
+  const killed: FuzzResult | undefined = victims.length === 0 ? undefined
+    : await runFuzz({ perTopic, seed, label: 'soak-kill', timeoutMs, outputs: true, log, records: ref.records, kill: victims, killsPerService, killWithin: ref.serviceDrainMs });
+  const ctlCmp = ctl ? compareOutputs(ref.outputs!, ctl.outputs!) : undefined;
+  const killCmp = killed ? compareOutputs(ref.outputs!, killed.outputs!) : undefined;
+  const elapsed = ((Date.now() - t0) / 1000).toFixed(0);
+  const load1 = loadavg();
+  const records = ref.topics.reduce((n, t) => n + t.records, 0);
+
   const lines = [
-    `# soak: ${perTopic} records per input topic, seed ${seed}, ${secs} s`,
+    `# soak: ${perTopic} records per input topic (${records}), seed ${seed}, ${elapsed} s; load average ${load0[0]!.toFixed(1)} before, ${load1[0]!.toFixed(1)} after`,
     '',
     '| topic | services | records | invalid | invalid to DLQ with reason | valid lost | valid refused by a domain rule |',
     '|---|---|---:|---:|---:|---:|---:|',
-    ...r.topics.map((t) => `| ${t.topic} | ${t.services.join(', ')} | ${t.records} | ${t.invalid} | ${t.invalidDeadLettered} (${pct(t.invalidDeadLettered, t.invalid)}) | ${t.validLost} | ${t.validRefused} |`),
+    ...ref.topics.map((t) => `| ${t.topic} | ${t.services.join(', ')} | ${t.records} | ${t.invalid} | ${t.invalidDeadLettered} (${pct(t.invalidDeadLettered, t.invalid)}) | ${t.validLost} | ${t.validRefused} |`),
     '',
-    `Crashes: ${r.crashed.length === 0 ? '0' : r.crashed.join(', ')}. Mishandled records: ${r.failures.length}.`,
+    `Crashes: ${crashes(ref)} (reference run), ${crashes(ctl)} (control run), ${crashes(killed)} (kill run, planned kills aside). ` +
+      `Mishandled records: ${ref.failures.length} (reference run), ${ctl ? ctl.failures.length : '-'} (control run), ${killed ? killed.failures.length : '-'} (kill run).`,
     '',
-    '| service | peak RSS after start (MiB) | peak RSS after the flood (MiB) | ratio |',
-    '|---|---:|---:|---:|',
-    ...Object.entries(r.rss).map(([s, m]) => `| ${s} | ${(m.idleKb / 1024).toFixed(0)} | ${(m.peakKb / 1024).toFixed(0)} | ${(m.peakKb / m.idleKb).toFixed(2)} |`),
+    `| service | peak RSS, no flood (MiB) | peak RSS under the flood, uninterrupted (MiB) | ratio | peak RSS of the restarted process, kill run (MiB) |`,
+    '|---|---:|---:|---:|---:|',
+    ...Object.keys(idle).map((s) => `| ${s} | ${mib(idle[s]!)} | ${mib(ref.rss[s]!.peakKb)} | ${(ref.rss[s]!.peakKb / idle[s]!).toFixed(2)} | ${killed && victims.includes(s) ? mib(killed.rss[s]!.peakKb) : '-'} |`),
     '',
-    ...r.failures.slice(0, 20).map((f) => `- ${f}`),
   ];
+  if (killed) {
+    lines.push(
+      `| kill -9 | killed after its start (s) | flood records of its inputs committed at the kill | restart -> first commit past the kill point (s) | restart -> caught up (s) | start -> caught up, reference run (s) |`,
+      '|---|---:|---:|---:|---:|---:|',
+      ...killed.kills.map((x) => `| ${x.service} #${x.round} | ${secs(x.killedAfterMs)} | ${x.committedAtKill} of ${x.records} | ${secs(x.firstProgressMs)} | ${secs(x.caughtUpMs)} | ${secs(ref.serviceDrainMs[x.service])} |`),
+      '',
+    );
+  }
+  const expected = ctlCmp ? differingIds(ctlCmp) : new Set<string>();
+  const report = (name: string, c: OutputComparison, against?: Set<string>) => {
+    const tag = (id: string) => (against && against.has(id) ? ' (differs in the control run too)' : '');
+    const n = differingIds(c).size;
+    const alsoCtl = against ? [...differingIds(c)].filter((id) => against.has(id)).length : 0;
+    lines.push(
+      `${name}: ${c.compared} effects of the flood in the reference (events caused by a fuzzed record, transitively, and dead letters); ${c.identical} identical; ` +
+        `${c.budgetLeftOut} dead letters and records refused by the unknown-id miss budget in either run left out; ` +
+        `${sameEffects(c) ? 'no difference' : `${n} differ${against ? ` (${alsoCtl} of them differ between the two uninterrupted runs too)` : ''}: ${c.differentContent.length} with other content, ${c.onlyInReference.length} missing, ${c.onlyInOther.length} extra, ${c.duplicated.length} duplicated (${c.duplicatedInReference.length} in the reference)`}. ` +
+        `By topic: ${byTopic([...differingIds(c)])}. ` +
+        `Clock-driven records (not compared): ${[...c.notRooted].map(([t, [x, y]]) => `${t} ${x}/${y}`).join(', ') || 'none'}.`,
+      // The kills' own differences first (those the control run does not share), then a few of the rest.
+      ...[
+        ...c.differentContent.map((d) => ({ id: d.id, text: `other content${tag(d.id)}: ${d.id}\n    - reference: ${d.reference.slice(0, 300)}\n    - this run:  ${d.other.slice(0, 300)}` })),
+        ...c.onlyInReference.map((o) => ({ id: o.id, text: `missing${tag(o.id)}: ${o.id}: ${o.body.slice(0, 300)}` })),
+        ...c.onlyInOther.map((o) => ({ id: o.id, text: `extra${tag(o.id)}: ${o.id}: ${o.body.slice(0, 300)}` })),
+      ].sort((x, y) => Number(against?.has(x.id) ?? false) - Number(against?.has(y.id) ?? false)).slice(0, 12).map((d) => `  - ${d.text}`),
+      ...c.duplicated.slice(0, 8).map((d) => `  - duplicated: ${d.id} x${d.times}`),
+      '',
+    );
+  };
+  if (ctlCmp) report('Control (a second uninterrupted run) against the reference', ctlCmp);
+  if (killCmp) report(`After the kills against the reference`, killCmp, expected);
+  lines.push(...[...ref.failures, ...(ctl?.failures ?? []), ...(killed?.failures ?? [])].slice(0, 20).map((f) => `- ${f}`));
   const dir = join(__dirname, '..', 'out', 'soak');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `soak-${seed}.md`);
   writeFileSync(file, lines.join('\n') + '\n');
   console.log(lines.join('\n'));
   console.log(`written to ${file}`);
-  process.exit(r.failures.length === 0 && r.crashed.length === 0 ? 0 : 1);
+  const clean = (r: FuzzResult | undefined) => !r || (r.failures.length === 0 && r.crashed.length === 0);
+  // Kill-run differences that the control run shows as well are not the kills' doing; nor is an
+  // effect written twice in the reference too.
+  const twiceInRef = new Set(killCmp?.duplicatedInReference.map((d) => d.id));
+  const killOnly = killCmp ? [...differingIds(killCmp)].filter((id) => !expected.has(id) && !twiceInRef.has(id)) : [];
+  const ok = clean(ref) && clean(ctl) && clean(killed) && killOnly.length === 0;
+  process.exit(ok ? 0 : 1);
 }
 
 main().catch((err) => { console.error(err); process.exit(2); });

@@ -10,7 +10,7 @@
 import type { TopicName } from '../../topics/catalog';
 import type { EventCodec } from '../runtime/codec';
 import { committedOffsets, partitionEnds, readLog } from '../runtime/kafka/log-reader';
-import { recordTyper } from '../runtime/record-type';
+import { decodedOrUndefined, recordTyper } from '../runtime/record-type';
 
 const AGENT_ACKS: TopicName = 'mesh.agent-acks';
 /** The inputs copied onto mesh.agent-acks. */
@@ -36,10 +36,10 @@ export function readCopiedBefore(o: { brokers: readonly string[]; codec: EventCo
       onRecord: async (r) => {
         const type = r.value ? await typeOf(r.value) : undefined;
         if (type !== 'AckReceived' && type !== 'MeshHealRequested') return;
-        const e = (await o.codec.decode(r.value!)).event;
+        const e = await decodedOrUndefined(o.codec, r.value!);
         // An ack's copy keeps its event id; a heal's copy names the heal as its cause.
-        if (e.type === 'AckReceived') ids.add(e.meta.event_id);
-        else if (e.type === 'MeshHealRequested' && e.meta.causation_id) ids.add(e.meta.causation_id);
+        if (e?.type === 'AckReceived') ids.add(e.meta.event_id);
+        else if (e?.type === 'MeshHealRequested' && e.meta.causation_id) ids.add(e.meta.causation_id);
       },
     });
     return ids;

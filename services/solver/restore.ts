@@ -9,7 +9,7 @@ import { isRetriable } from '../runtime/errors';
 import { committedOffsets, partitionEnds, readLog, type LogRecord } from '../runtime/kafka/log-reader';
 import type { Logger } from '../runtime/logger';
 import type { EventValidator } from '../runtime/processor';
-import { recordTyper } from '../runtime/record-type';
+import { decodedOrUndefined, recordTyper } from '../runtime/record-type';
 import { sequencedId } from './outputs';
 import { INPUTS, SNAPSHOTS, isSolverInput } from './processor';
 import {
@@ -147,9 +147,9 @@ async function sessionsOpened(o: RestoreOptions, partition: number, to: number):
     onRecord: async (r) => {
       // Chunks are most of the topic's bytes: only the opens are decoded.
       if (!r.value || (await typeOf(r.value)) !== 'SessionOpened') return;
-      const e = (await o.codec.decode(r.value)).event;
+      const e = await decodedOrUndefined(o.codec, r.value);
       // What the runner dead-letters never reached the fold.
-      if (e.type !== 'SessionOpened' || r.key !== e.session_id || (o.validate && o.validate(e, r.timestampMs).length > 0)) return;
+      if (e?.type !== 'SessionOpened' || r.key !== e.session_id || (o.validate && o.validate(e, r.timestampMs).length > 0)) return;
       out.push([r.offset, e.session_id]);
     },
   });
@@ -171,8 +171,8 @@ async function markSequenced(o: RestoreOptions, core: PartitionCore, partition: 
     onRecord: async (r) => {
       const type = r.value ? await typeOf(r.value) : undefined;
       if (!type || type === 'CostUpdated' || type === 'IterationSliceGranted') return;
-      const e = (await o.codec.decode(r.value!)).event;
-      if (isSolverInput(e) && e.meta.producer === PRODUCER && e.meta.causation_id && e.meta.event_id === sequencedId(e.meta.causation_id)) core.markSequenced(e.meta.causation_id);
+      const e = await decodedOrUndefined(o.codec, r.value!);
+      if (e && isSolverInput(e) && e.meta.producer === PRODUCER && e.meta.causation_id && e.meta.event_id === sequencedId(e.meta.causation_id)) core.markSequenced(e.meta.causation_id);
     },
   });
 }

@@ -33,6 +33,8 @@ import { keyOfTopic, misKeyed } from '../../services/runtime/record-key';
 import { readServiceConfig } from '../../services/runtime/service';
 import { dlqName, TOPICS } from '../../topics/catalog';
 import { startRun, type SolverChild } from '../int/solver/support';
+import { killDuringLoad, type KillResult } from './fuzz-kills';
+import { readOutputs, type ServiceOutputs } from './fuzz-outputs';
 import { TestKafka, waitFor } from './kafka';
 
 /** The event types each service takes (its processor's `accepts`): others on its topics it passes over. */
@@ -60,10 +62,12 @@ const MALFORMED = new Set(['DECODE_FAILED', 'UNKNOWN_SCHEMA_ID', 'UNKNOWN_EVENT_
 const SKEW_AHEAD_US = 5 * 60_000_000;
 
 type Kind = 'valid' | 'hostile' | 'raw';
-interface Fuzzed {
+export interface Fuzzed {
   readonly topic: string; readonly kind: Kind; readonly key: string | null; readonly value: Buffer;
   /** Why the runner refuses it, and how many services reading the topic will (those taking its type; all when it does not decode). */
   readonly invalid: string | undefined; readonly refusers: number;
+  /** The event id it was made with (valid and hostile records): what the services' outputs name as their cause. */
+  readonly eventId?: string;
   partition?: number; offset?: number;
 }
 const SKEW_BEHIND_US = 157_680_000_000 * 1000;
@@ -144,7 +148,7 @@ async function fuzzTopic(k: TestKafka, topic: string, n: number, rng: Rng): Prom
     const roll = rng();
     const { event, key } = validOne();
     if (roll < 0.4) {
-      out.push({ topic, kind: 'valid', key, value: await k.codec.encode(physical, event), invalid: undefined, refusers: 0 });
+      out.push({ topic, kind: 'valid', key, value: await k.codec.encode(physical, event), invalid: undefined, refusers: 0, eventId: event.meta.event_id });
       continue;
     }
     if (roll < 0.75) {
@@ -160,7 +164,7 @@ async function fuzzTopic(k: TestKafka, topic: string, n: number, rng: Rng): Prom
       }
       let value: Buffer;
       try { value = await k.codec.encode(physical, event); } catch { continue; } // Avro itself cannot carry it (an int of 2^53)
-      out.push({ topic, kind: 'hostile', key: rekey, value, ...(await refusal(k, topic, rekey, value, nowUs)) });
+      out.push({ topic, kind: 'hostile', key: rekey, value, eventId: event.meta.event_id, ...(await refusal(k, topic, rekey, value, nowUs)) });
       continue;
     }
     const good = await k.codec.encode(physical, event);
@@ -194,11 +198,21 @@ export interface TopicResult {
 export interface FuzzResult {
   readonly seed: number;
   readonly topics: readonly TopicResult[];
-  /** Services that exited during the run (must be none). */
+  /** Services that exited during the run, other than by a planned kill (must be none). */
   readonly crashed: readonly string[];
-  /** Peak RSS (VmHWM, kB) per service: idle (before the flood) and at the end. */
-  readonly rss: Readonly<Record<string, { idleKb: number; peakKb: number }>>;
+  /** Peak RSS (VmHWM, kB) per service process at the end (of the restarted process after a kill). */
+  readonly rss: Readonly<Record<string, { peakKb: number }>>;
   readonly failures: readonly string[];
+  /** The records fuzzed, in the order sent: another run given them gets the same bytes. */
+  readonly records: readonly Fuzzed[];
+  /** Each planned kill -9, and how the service came back. */
+  readonly kills: readonly KillResult[];
+  /** What the services wrote (when asked), canonical per topic partition: see fuzz-outputs.ts. */
+  readonly outputs: ServiceOutputs | undefined;
+  /** Ms from the services' start to every group past every fuzzed record. */
+  readonly drainMs: number;
+  /** Ms from the services' start to each one's group past every fuzzed record of its inputs (polled every 20 ms). */
+  readonly serviceDrainMs: Readonly<Record<string, number>>;
 }
 
 /** VmHWM (peak resident set) of a process, kB; the CLI wrapper execs node, so the child's pid is node's. */
@@ -207,30 +221,54 @@ export function peakRssKb(pid: number): number {
   return m ? Number(m[1]) : NaN;
 }
 
-export interface FuzzOptions { readonly perTopic: number; readonly seed: number; readonly label?: string; readonly timeoutMs?: number; readonly log?: (msg: string) => void }
+export interface FuzzOptions {
+  readonly perTopic: number; readonly seed: number; readonly label?: string; readonly timeoutMs?: number; readonly log?: (msg: string) => void;
+  /** Records of an earlier run (its `records`): the same bytes, so the two runs' outputs compare. */
+  readonly records?: readonly Fuzzed[];
+  /** Services to kill -9 while they work through the flood (each restarted at once under its INSTANCE_ID). */
+  readonly kill?: readonly string[];
+  /** Kills per service (default 1). */
+  readonly killsPerService?: number;
+  /** Each service's time to drain the same flood in an uninterrupted run (its `serviceDrainMs`): kills fall inside it. */
+  readonly killWithin?: Readonly<Record<string, number>>;
+  /** Read back what the services wrote. */
+  readonly outputs?: boolean;
+}
 
-/** Starts the six services on fresh topics, floods every input topic, checks every record. */
+/** Every input topic's seeded records, encoded with `k`'s codec (schema ids are global: another run's topics decode them). */
+export async function generateFuzz(k: TestKafka, perTopic: number, seed: number): Promise<Fuzzed[]> {
+  const rng = seededRng(seed);
+  const all: Fuzzed[] = [];
+  for (const t of FUZZED_TOPICS) all.push(...(await fuzzTopic(k, t, perTopic, rng)));
+  return all;
+}
+
+const FUZZED_TOPICS = [...new Set(Object.values(SERVICE_INPUTS).flat())].sort();
+
+/** The service group's consumer group id on `k`'s topics. */
+function groupOf(k: TestKafka, name: string, env: NodeJS.ProcessEnv): string {
+  const def = SERVICES[name]!;
+  const config = readServiceConfig(def, { ...process.env, TOPIC_PREFIX: k.prefix, ...env });
+  return def.groupId?.(config) ?? `${k.prefix}solvermesh.${name}`;
+}
+
+/**
+ * Puts the flood on the log, starts the six services on it, optionally kills some mid-flood,
+ * waits for every group past every record, and checks every record. The whole flood is sent
+ * before any service starts, so on every partition the services' own records come after it:
+ * two runs given the same records hold them at the same offsets, and their outputs compare.
+ */
 export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
   const log = o.log ?? (() => undefined);
   const k = await TestKafka.create(o.label ?? 'fuzz');
   const children = new Map<string, SolverChild>();
-  const env = { SCHEMA_ID_GRACE_MS: '1000', LOG_LEVEL: 'error' };
+  let progress: GroupProgress | undefined;
+  const envOf = (name: string) => ({ SCHEMA_ID_GRACE_MS: '1000', LOG_LEVEL: 'error', INSTANCE_ID: `${o.label ?? 'fuzz'}-${name}` });
   try {
-    for (const name of Object.keys(SERVICE_INPUTS)) children.set(name, startRun(k, [name], env));
-    const groups = Object.fromEntries(Object.keys(SERVICE_INPUTS).map((name) => {
-      const def = SERVICES[name]!;
-      const config = readServiceConfig(def, { ...process.env, TOPIC_PREFIX: k.prefix, ...env });
-      return [name, def.groupId?.(config) ?? `${k.prefix}solvermesh.${name}`];
-    }));
-    // Idle first: each service has joined its group and restored (its group committed nothing yet, so wait for its /proc entry and a moment of its own).
-    await waitFor(async () => [...children.values()].every((c) => c.proc.pid !== undefined && peakRssKb(c.proc.pid) > 0), 10_000, 'the services started');
-    const rng = seededRng(o.seed);
-    const topics = [...new Set(Object.values(SERVICE_INPUTS).flat())].sort();
-    const all: Fuzzed[] = [];
-    for (const t of topics) all.push(...(await fuzzTopic(k, t, o.perTopic, rng)));
-    const idle = Object.fromEntries([...children].map(([n, c]) => [n, peakRssKb(c.proc.pid!)]));
-    log(`fuzz: ${all.length} records on ${topics.length} topics (seed ${o.seed}); services idle at ${JSON.stringify(idle)} kB`);
-    for (const t of topics) {
+    log(`fuzz: topics under ${k.prefix}`);
+    const all: Fuzzed[] = o.records ? o.records.map((f) => ({ ...f })) : await generateFuzz(k, o.perTopic, o.seed);
+    log(`fuzz: ${all.length} records ready; sending`);
+    for (const t of FUZZED_TOPICS) {
       const mine = all.filter((f) => f.topic === t);
       for (let i = 0; i < mine.length; i += 500) {
         const part = mine.slice(i, i + 500);
@@ -238,22 +276,40 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
         part.forEach((f, j) => { f.partition = meta[j]!.partition; f.offset = meta[j]!.offset; });
       }
     }
-    // Every service's group past every record of its topics.
+    log(`fuzz: ${all.length} records on ${FUZZED_TOPICS.length} topics (seed ${o.seed}) on the log; starting the services`);
+    const start = (name: string) => children.set(name, startRun(k, [name], envOf(name)));
+    const t0 = Date.now();
+    for (const name of Object.keys(SERVICE_INPUTS)) start(name);
+    const groups = Object.fromEntries(Object.keys(SERVICE_INPUTS).map((name) => [name, groupOf(k, name, envOf(name))]));
+    // Where each service must commit past: the last fuzzed offset of each partition of its inputs.
     const need = new Map<string, number>();
     for (const f of all) { const id = `${k.topic(f.topic)}/${f.partition}`; need.set(id, Math.max(need.get(id) ?? -1, f.offset!)); }
-    await waitFor(async () => {
-      for (const [name, inputs] of Object.entries(SERVICE_INPUTS)) {
-        const tps = [...need.keys()].filter((id) => inputs.some((t) => id.startsWith(`${k.topic(t)}/`))).map((id) => { const i = id.lastIndexOf('/'); return { topic: id.slice(0, i), partition: Number(id.slice(i + 1)) }; });
-        const got = await committedOffsets(k.brokers, groups[name]!, tps);
-        if (!tps.every((tp) => (got.get(`${tp.topic}/${tp.partition}`) ?? -1) > need.get(`${tp.topic}/${tp.partition}`)!)) return false;
-      }
-      return true;
-    }, o.timeoutMs ?? 120_000, 'every service to commit past every fuzzed record');
+    const p = groupProgress(k, groups, need);
+    progress = p;
+    const kills = o.kill && o.kill.length > 0
+      ? killDuringLoad({ services: o.kill, times: o.killsPerService ?? 1, seed: o.seed, progress: p, log, startedAt: t0, ...(o.killWithin ? { within: o.killWithin } : {}),
+        child: (n) => children.get(n)!,
+        kill: async (n) => { const c = children.get(n)!; c.proc.kill('SIGKILL'); await c.exited; },
+        restart: (n) => { start(n); } })
+      : Promise.resolve([] as KillResult[]);
+    // Awaited after the drain; until then a failure must not go unhandled.
+    kills.catch(() => undefined);
+    const serviceDrainMs: Record<string, number> = {};
+    const allCaughtUp = async () => (await Promise.all(Object.keys(SERVICE_INPUTS).map(async (n) => {
+      const up = await p.caughtUp(n);
+      if (up) serviceDrainMs[n] ??= Date.now() - t0;
+      return up;
+    }))).every(Boolean);
+    await waitFor(allCaughtUp, o.timeoutMs ?? 120_000, 'every service to commit past every fuzzed record').catch(async (err: Error) => { throw new Error(`${err.message}\n${await behind(p, children)}`); });
+    const killResults = await kills;
+    // The kills may have restarted a service after the others drained: all caught up again.
+    await waitFor(allCaughtUp, o.timeoutMs ?? 120_000, 'every service to commit past every fuzzed record after the kills').catch(async (err: Error) => { throw new Error(`${err.message}\n${await behind(p, children)}`); });
+    const drainMs = Date.now() - t0;
     const crashed = [...children].filter(([, c]) => c.proc.exitCode !== null || c.proc.signalCode !== null).map(([n]) => n);
-    const rss = Object.fromEntries([...children].map(([n, c]) => [n, { idleKb: idle[n]!, peakKb: c.proc.exitCode === null ? peakRssKb(c.proc.pid!) : NaN }]));
+    const rss = Object.fromEntries([...children].map(([n, c]) => [n, { peakKb: c.proc.exitCode === null ? peakRssKb(c.proc.pid!) : NaN }]));
     const failures: string[] = [];
     const results: TopicResult[] = [];
-    for (const t of topics) {
+    for (const t of FUZZED_TOPICS) {
       const services = Object.keys(SERVICE_INPUTS).filter((s) => SERVICE_INPUTS[s]!.includes(t));
       const dead = await readLog(k.brokers, k.codec, [{ topic: k.topic(dlqName(t)), partition: 0, from: 0 }], { decode: false });
       const byRecord = new Map<string, Array<Readonly<Record<string, string>>>>();
@@ -281,11 +337,76 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
       results.push({ topic: t, services, records: mine.length, valid: mine.length - invalid, invalid, invalidDeadLettered, validLost, validRefused, withoutReason });
     }
     for (const n of crashed) failures.push(`${n} exited: ${children.get(n)!.output().slice(-2000)}`);
-    return { seed: o.seed, topics: results, crashed, rss, failures };
+    for (const f of failures.slice(0, 5)) log(`mishandled: ${f}`);
+    const outputs = o.outputs ? await readOutputs(k, all) : undefined;
+    return { seed: o.seed, topics: results, crashed, rss, failures, records: all, kills: killResults, outputs, drainMs, serviceDrainMs };
   } finally {
     for (const c of children.values()) if (c.proc.exitCode === null) { c.proc.kill('SIGTERM'); await Promise.race([c.exited, new Promise((r) => setTimeout(r, 10_000))]); if (c.proc.exitCode === null) c.proc.kill('SIGKILL'); }
     await k.close();
   }
+}
+
+/** Which services are behind, on which partitions (committed / last fuzzed offset), and the end of their output. */
+async function behind(progress: GroupProgress, children: ReadonlyMap<string, SolverChild>): Promise<string> {
+  const out: string[] = [];
+  for (const name of Object.keys(SERVICE_INPUTS)) {
+    const got = await progress.committed(name);
+    const late = [...progress.needOf(name)].filter(([id, last]) => (got.get(id) ?? -1) <= last).map(([id, last]) => `${id} at ${got.get(id) ?? -1} of ${last + 1}`);
+    if (late.length > 0) out.push(`${name} behind on ${late.join(', ')}; its output ends:\n${children.get(name)?.output().slice(-3000) ?? ''}`);
+  }
+  return out.join('\n');
+}
+
+/** Peak RSS (VmHWM, kB) of each service started on empty topics and left `forMs` without input: the no-flood baseline. */
+export async function idleRss(label: string, forMs: number): Promise<Record<string, number>> {
+  const k = await TestKafka.create(label);
+  const children = new Map(Object.keys(SERVICE_INPUTS).map((n) => [n, startRun(k, [n], { LOG_LEVEL: 'error', INSTANCE_ID: `${label}-${n}` })]));
+  try {
+    // Joined and restored: each group has a committed-offset answer and the process has run its start-up.
+    await new Promise((r) => setTimeout(r, forMs));
+    return Object.fromEntries([...children].map(([n, c]) => [n, c.proc.exitCode === null ? peakRssKb(c.proc.pid!) : NaN]));
+  } finally {
+    for (const c of children.values()) if (c.proc.exitCode === null) { c.proc.kill('SIGTERM'); await Promise.race([c.exited, new Promise((r) => setTimeout(r, 10_000))]); if (c.proc.exitCode === null) c.proc.kill('SIGKILL'); }
+    await k.close();
+  }
+}
+
+/** Whether a service's group is past every fuzzed record of its inputs, and its committed positions. */
+export interface GroupProgress {
+  readonly committed: (service: string) => Promise<Map<string, number>>;
+  readonly caughtUp: (service: string) => Promise<boolean>;
+  /** The partitions of the service's inputs that hold fuzzed records, and the last fuzzed offset of each. */
+  readonly needOf: (service: string) => ReadonlyMap<string, number>;
+  readonly close: () => Promise<void>;
+}
+
+/**
+ * Committed offsets through one admin connection: a poll takes milliseconds, so a kill can land
+ * inside a flood that a fast service works through in a second. A failed poll (a broker timeout
+ * on the loaded machine) is asked again.
+ */
+function groupProgress(k: TestKafka, groups: Readonly<Record<string, string>>, need: ReadonlyMap<string, number>): GroupProgress {
+  const needOf = (name: string) => new Map([...need].filter(([id]) => SERVICE_INPUTS[name]!.some((t) => id.startsWith(`${k.topic(t)}/`))));
+  const admin = k.kafka.admin();
+  const connected = admin.connect();
+  const committed = async (name: string) => {
+    await connected;
+    const topics = [...new Set([...needOf(name).keys()].map((id) => id.slice(0, id.lastIndexOf('/'))))];
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const got = await admin.fetchOffsets({ groupId: groups[name]!, topics });
+        return new Map(got.flatMap((t) => t.partitions.map((p) => [`${t.topic}/${p.partition}`, Number(p.offset)] as [string, number])));
+      } catch (err) {
+        if (attempt >= 10) throw err;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  };
+  const caughtUp = async (name: string) => {
+    const got = await committed(name);
+    return [...needOf(name)].every(([id, last]) => (got.get(id) ?? -1) > last);
+  };
+  return { committed, caughtUp, needOf, close: async () => { await connected.catch(() => undefined); await admin.disconnect(); } };
 }
 
 /** Sends `records` to `topic` and returns where each landed. */

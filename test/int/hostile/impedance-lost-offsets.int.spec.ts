@@ -20,7 +20,7 @@ describe('lost consumer-group offsets on the impedance service (issue 15)', func
   this.timeout(180_000);
   const w = useImpedanceWorld('impedance-lost-offsets');
 
-  it('given acks and a heal copied and checkpointed, when the group\'s offsets are deleted and the service restarts, then nothing is copied or folded again', async () => {
+  it('given acks and a heal copied and checkpointed (and an ack cut short after them), when the group\'s offsets are deleted and the service restarts, then nothing is copied or folded again', async () => {
     const T = Date.now() * 1000;
     const group = `${w.k.prefix}solvermesh.impedance`;
     const copies = async () => {
@@ -53,6 +53,11 @@ describe('lost consumer-group offsets on the impedance service (issue 15)', func
     await waitFor(async () => (await copies()).heals === partitions, 30_000, 'the heal copied into every partition');
     assert.deepEqual(await copies(), { acks: ACKS, heals: partitions });
     await waitFor(async () => (await counted(T)) === ACKS, 30_000, `a checkpoint of the agent with its ${ACKS} acks`);
+    // and, after the copies, an ack cut short on mesh.agent-acks (its schema id known, its body not):
+    // dead-lettered, and passed over by the restart's scan of the copies (which stopped on it, found by make soak)
+    const whole = await w.k.codec.encode(w.k.topic('mesh.agent-acks'), acks[0]!);
+    await w.k.sendRaw('mesh.agent-acks', [{ key: AGENT, value: whole.subarray(0, whole.length - 3) }]);
+    await waitCaughtUp(w.k, 'mesh.agent-acks', 60_000, true);
     await w.svc.stop();
     w.svc = undefined;
 

@@ -1,8 +1,10 @@
 // Registry faults against the real registry: valid input is never dead-lettered because of the
-// registry's state (lagging, wrong URL, unreachable), and a flood of made-up ids is refused
-// without a request per id.
+// registry's state (lagging, wrong URL, unreachable, throttling or refusing credentials in front
+// of it), and a flood of made-up ids is refused without a request per id.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { loadEventSchemas } from '../../../schemas/catalog';
 import { EventCodec } from '../../../services/runtime/codec';
 import { SolvermeshError } from '../../../services/runtime/errors';
@@ -66,6 +68,35 @@ describe('schema registry faults', function () {
     assert.equal(refused.retriable, true);
     assert.equal(refused.code, 'REGISTRY_UNAVAILABLE');
   });
+
+  for (const status of [429, 401]) {
+    it(`given a registry that answers ${status} (${status === 429 ? 'throttled' : 'credentials refused'}) for a while, when a valid record is decoded, then the failure is retriable and names the status, and once the registry answers the record decodes`, async () => {
+      const id = await registerVariant();
+      // The real registry behind a proxy that answers `status` until told to pass requests on.
+      let refusing = true;
+      const proxy: Server = createServer((req, res) => {
+        if (refusing) {
+          res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ error_code: status * 100 + 1, message: status === 429 ? 'Too Many Requests' : 'Unauthorized' }));
+          return;
+        }
+        void fetch(`${url}${req.url!.replace(/^\/registry/, '')}`, { method: req.method, headers: { accept: req.headers.accept ?? '*/*' } })
+          .then(async (r) => res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'application/json' }).end(Buffer.from(await r.arrayBuffer())));
+      });
+      await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+      try {
+        const codec = new EventCodec(`http://127.0.0.1:${(proxy.address() as AddressInfo).port}/registry`);
+        const refused = await failureOf(codec.decode(frame(id, body)));
+        assert.equal(refused.code, 'REGISTRY_UNAVAILABLE', `not a verdict on the record: ${refused.message}`);
+        assert.equal(refused.retriable, true);
+        assert.match(refused.message, new RegExp(`HTTP ${status}`));
+        refusing = false;
+        const { event } = await codec.decode(frame(id, body));
+        assert.equal(event.type, 'ConflictReported');
+      } finally {
+        await new Promise((r) => proxy.close(r));
+      }
+    });
+  }
 
   it('given 20,000 made-up schema ids, when decoded, then each is refused as UNKNOWN_SCHEMA_ID and almost none reached the registry', async () => {
     const codec = new EventCodec(url, undefined, { unknownIds: { graceMs: 0, cooldownMs: 60_000, rememberMs: 60_000, capacity: 1_000, missBurst: 20, missesPerSecond: 2 } });

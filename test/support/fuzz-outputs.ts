@@ -1,0 +1,137 @@
+// What the services wrote during a fuzz run, in a form two runs of the same records compare in
+// (issue 15: kills survived "with outputs identical to an uninterrupted run").
+//
+// Two runs of the same flood do not write the same logs byte for byte, kills or not: a topic fed
+// from several input partitions or topics interleaves them as the consumers happen to fetch, and
+// the records a service sequences by the clock (window deadlines, ticks, its key registration)
+// have random ids and wall-clock times. What must match is each effect of the flood: every event
+// whose causation chain reaches a fuzzed record (event ids derive from their cause, so the same
+// cause gives the same id) once, with the same content, and every dead letter of a fuzzed record
+// (keyed by its source position and processor) with the same reason. Left out of the content:
+// offsets, record timestamps, the wall-clock timings events carry (iteration_time_ms,
+// verification_time_ms), the times in a dead letter's reason, and the run's topic prefix.
+// Events not rooted in the flood (clock-driven) are counted per topic, not compared. Nor is what a
+// run refused by the codec's miss budget for unknown schema ids ("was not looked up"): which
+// records meet the spent budget depends on the clock (see the README on that loss of valid
+// records); such records, their dead letters and what they would have caused are left out of
+// both runs and counted.
+import { readLog } from '../../services/runtime/kafka/log-reader';
+import { DLQ_HEADERS } from '../../services/runtime/dead-letter';
+import { allTopicSpecs } from '../../topics/catalog';
+import type { Fuzzed } from './fuzz';
+import type { TestKafka } from './kafka';
+
+/** One record a service wrote: `id` names the effect (topic + event id, or dead letter's source + processor). */
+export interface Output { readonly topic: string; readonly id: string; readonly causation: string | null; readonly eventId: string | null; readonly body: string }
+
+export interface ServiceOutputs {
+  readonly records: readonly Output[];
+  /** Event ids of the fuzzed records: the roots. */
+  readonly roots: ReadonlySet<string>;
+  /** Dead letters (ids) that the miss budget refused unasked, and the event ids of their records when known. */
+  readonly budgetRefused: ReadonlySet<string>;
+}
+
+const BUDGET = /was not looked up: more than/;
+
+const WALL_CLOCK = new Set(['iteration_time_ms', 'verification_time_ms']);
+
+export async function readOutputs(k: TestKafka, fuzzed: readonly Fuzzed[]): Promise<ServiceOutputs> {
+  const skip = new Set(fuzzed.map((f) => `${f.topic}/${f.partition}/${f.offset}`));
+  const specs = allTopicSpecs(k.prefix);
+  const ranges = specs.flatMap((s) => Array.from({ length: s.partitions }, (_, p) => ({ topic: s.name, partition: p, from: 0 })));
+  const logged = await readLog(k.brokers, k.codec, ranges, { decode: false });
+  const unprefix = (s: string) => s.split(k.prefix).join('');
+  const records: Output[] = [];
+  const budgetRefused = new Set<string>();
+  const fuzzedAt = new Map(fuzzed.map((f) => [`${f.topic}/${f.partition}/${f.offset}`, f]));
+  for (const r of logged) {
+    const topic = unprefix(r.topic);
+    if (skip.has(`${topic}/${r.partition}/${r.offset}`)) continue;
+    if (topic.endsWith('.dlq')) {
+      const h = r.headers;
+      const source = `${topic} ${h[DLQ_HEADERS.sourcePartition]}/${h[DLQ_HEADERS.sourceOffset]} ${h[DLQ_HEADERS.processor]}`;
+      // The reason without what the clock said: the source's record timestamp (an event-time skew),
+      // how long an unknown schema id was asked for (its grace, or none once the miss budget is spent).
+      const reason = `${h[DLQ_HEADERS.errorClass]}: ${(h[DLQ_HEADERS.errorMessage] ?? '').replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, '<time>').replace(/ after \d+ ms of asking/, '')}`;
+      records.push({ topic, id: source, causation: null, eventId: null, body: unprefix(`${r.key ?? ''} ${reason}`) });
+      if (BUDGET.test(reason)) {
+        budgetRefused.add(source);
+        const f = fuzzedAt.get(`${topic.slice(0, -'.dlq'.length)}/${h[DLQ_HEADERS.sourcePartition]}/${h[DLQ_HEADERS.sourceOffset]}`);
+        if (f?.eventId) budgetRefused.add(f.eventId);
+      }
+      continue;
+    }
+    let event;
+    try { event = (await k.codec.decode(r.value)).event; } catch { continue; } // the services write only what decodes
+    const body = JSON.stringify(event, (key, v: unknown) => (WALL_CLOCK.has(key) ? undefined : typeof v === 'bigint' ? String(v) : v));
+    records.push({ topic, id: `${topic} ${event.meta.event_id}`, causation: event.meta.causation_id ?? null, eventId: event.meta.event_id, body: unprefix(`${r.key ?? ''} ${body}`) });
+  }
+  return { records, roots: new Set(fuzzed.flatMap((f) => (f.eventId ? [f.eventId] : []))), budgetRefused };
+}
+
+/** The outputs whose causation chain reaches a fuzzed record (or that carry a fuzzed record's own id, as copies do); dead letters of fuzzed records. */
+function rooted(o: ServiceOutputs, leftOut: ReadonlySet<string>): { rooted: Output[]; others: Output[] } {
+  const reached = new Set([...o.roots].filter((id) => !leftOut.has(id)));
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const r of o.records) {
+      if (r.eventId === null || reached.has(r.eventId)) continue;
+      if (r.causation !== null && reached.has(r.causation)) { reached.add(r.eventId); grew = true; }
+    }
+  }
+  const isRooted = (r: Output) => (r.eventId === null ? !leftOut.has(r.id) : reached.has(r.eventId));
+  return { rooted: o.records.filter(isRooted), others: o.records.filter((r) => !isRooted(r) && !(r.eventId === null && leftOut.has(r.id))) };
+}
+
+export interface OutputComparison {
+  /** Effects of the flood in the reference run. */
+  readonly compared: number;
+  readonly identical: number;
+  readonly differentContent: ReadonlyArray<{ id: string; reference: string; other: string }>;
+  readonly onlyInReference: readonly Output[];
+  readonly onlyInOther: readonly Output[];
+  /** Effects written more than once in the other run (a duplicated effect). */
+  readonly duplicated: ReadonlyArray<{ id: string; times: number }>;
+  /** The same in the reference run. */
+  readonly duplicatedInReference: ReadonlyArray<{ id: string; times: number }>;
+  /** Records refused by the miss budget in either run (dead letters, and fuzzed records with an event id): left out. */
+  readonly budgetLeftOut: number;
+  /** Clock-driven records per topic: [reference, other]. */
+  readonly notRooted: ReadonlyMap<string, readonly [number, number]>;
+}
+
+export function compareOutputs(reference: ServiceOutputs, other: ServiceOutputs): OutputComparison {
+  const leftOut = new Set([...reference.budgetRefused, ...other.budgetRefused]);
+  const a = rooted(reference, leftOut);
+  const b = rooted(other, leftOut);
+  const byId = (xs: readonly Output[]) => { const m = new Map<string, Output[]>(); for (const x of xs) m.set(x.id, [...(m.get(x.id) ?? []), x]); return m; };
+  const ma = byId(a.rooted);
+  const mb = byId(b.rooted);
+  const differentContent: Array<{ id: string; reference: string; other: string }> = [];
+  const onlyInReference: Output[] = [];
+  let identical = 0;
+  for (const [id, [x]] of ma) {
+    const y = mb.get(id)?.[0];
+    if (!y) onlyInReference.push(x!);
+    else if (y.body === x!.body) identical++;
+    else differentContent.push({ id, reference: x!.body, other: y.body });
+  }
+  const onlyInOther = [...mb].filter(([id]) => !ma.has(id)).map(([, [y]]) => y!);
+  const dupes = (m: Map<string, Output[]>) => [...m].filter(([, ys]) => ys.length > 1).map(([id, ys]) => ({ id, times: ys.length }));
+  const duplicated = dupes(mb);
+  const duplicatedInReference = dupes(ma);
+  const notRooted = new Map<string, [number, number]>();
+  for (const r of a.others) notRooted.set(r.topic, [(notRooted.get(r.topic)?.[0] ?? 0) + 1, notRooted.get(r.topic)?.[1] ?? 0]);
+  for (const r of b.others) notRooted.set(r.topic, [notRooted.get(r.topic)?.[0] ?? 0, (notRooted.get(r.topic)?.[1] ?? 0) + 1]);
+  return { compared: ma.size, identical, differentContent, onlyInReference, onlyInOther, duplicated, duplicatedInReference, budgetLeftOut: leftOut.size, notRooted };
+}
+
+/** Whether the other run holds exactly the reference's effects of the flood. */
+export const sameEffects = (c: OutputComparison): boolean =>
+  c.differentContent.length === 0 && c.onlyInReference.length === 0 && c.onlyInOther.length === 0 && c.duplicated.length === 0 && c.duplicatedInReference.length === 0;
+
+/** The ids of every difference a comparison found. */
+export const differingIds = (c: OutputComparison): Set<string> =>
+  new Set([...c.differentContent.map((d) => d.id), ...c.onlyInReference.map((o) => o.id), ...c.onlyInOther.map((o) => o.id), ...c.duplicated.map((d) => d.id)]);
