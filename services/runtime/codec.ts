@@ -75,6 +75,7 @@ export class EventCodec {
     let id = this.idBySubject.get(subject);
     if (!id) {
       id = this.registerOnce(subject, schema).then((n) => {
+        this.unknownIds.onFound(n);
         let byType = this.readyIds.get(topic);
         if (!byType) { byType = new Map(); this.readyIds.set(topic, byType); }
         byType.set(type, n);

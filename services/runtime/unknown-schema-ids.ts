@@ -9,8 +9,12 @@
 // So: answers are remembered in a bounded table for a while; once one id has outlived its grace
 // the registry is known to be current, and for a cooldown further unknown ids get one lookup and
 // no grace; lookups that find nothing spend a budget that refills slowly, and once it is spent new
-// ids go to the dead-letter topic unasked, saying so (ids that exist never spend it, so normal
-// traffic never meets the limit). Pure: the clock is passed in.
+// ids far above the highest id the registry has confirmed go to the dead-letter topic unasked,
+// saying so. Registries hand out ids in order, so a valid record's id is at most a little above
+// that highest one; ids near it are still asked however many misses came before (a service that
+// started on a backlog of made-up ids refused the real ids behind them: valid records lost), and
+// asking about those costs at most `plausibleAbove` lookups per `rememberMs`. Pure: the clock is
+// passed in.
 import { poison, transient, type SolvermeshError } from './errors';
 
 export interface UnknownIdPolicy {
@@ -25,10 +29,12 @@ export interface UnknownIdPolicy {
   /** Lookups that may find nothing at once, and per second after that. */
   readonly missBurst: number;
   readonly missesPerSecond: number;
+  /** With the budget spent, ids up to this far above the highest confirmed one are still asked. */
+  readonly plausibleAbove: number;
 }
 
 export const DEFAULT_UNKNOWN_ID_POLICY: UnknownIdPolicy = {
-  graceMs: 10_000, cooldownMs: 60_000, rememberMs: 60_000, capacity: 10_000, missBurst: 20, missesPerSecond: 2,
+  graceMs: 10_000, cooldownMs: 60_000, rememberMs: 60_000, capacity: 10_000, missBurst: 20, missesPerSecond: 2, plausibleAbove: 1_000,
 };
 
 type Entry =
@@ -40,6 +46,7 @@ export class UnknownSchemaIds {
   private graceSpentAt = -Infinity;
   private tokens: number;
   private refilledAt: number;
+  private highestFound = 0;
 
   constructor(private readonly policy: UnknownIdPolicy = DEFAULT_UNKNOWN_ID_POLICY, now = 0) {
     this.tokens = policy.missBurst;
@@ -59,8 +66,8 @@ export class UnknownSchemaIds {
     }
     if (e?.kind === 'waiting') return undefined;
     this.refill(now);
-    if (this.tokens < 1) {
-      return poison('UNKNOWN_SCHEMA_ID', `schema id ${id} was not looked up: more than ${this.policy.missesPerSecond} unknown schema ids a second (a flood of made-up ids?)`);
+    if (this.tokens < 1 && id > this.highestFound + this.policy.plausibleAbove) {
+      return poison('UNKNOWN_SCHEMA_ID', `schema id ${id} was not looked up: more than ${this.policy.missesPerSecond} unknown schema ids a second (a flood of made-up ids?), and it is over ${this.policy.plausibleAbove} above ${this.highestFound}, the highest id the registry has confirmed`);
     }
     return undefined;
   }
@@ -68,7 +75,7 @@ export class UnknownSchemaIds {
   /** The registry answered 404: retry (transient) while the id's grace lasts, then dead-letter. */
   onNotFound(id: number, now: number, cause?: unknown): SolvermeshError {
     const e = this.entries.get(id);
-    if (e?.kind !== 'waiting') this.tokens -= 1;
+    if (e?.kind !== 'waiting') this.tokens = Math.max(0, this.tokens - 1);
     const since = e?.kind === 'waiting' ? e.since : now;
     const graceOpen = now - this.graceSpentAt >= this.policy.cooldownMs;
     if (graceOpen && now - since < this.policy.graceMs) {
@@ -81,9 +88,10 @@ export class UnknownSchemaIds {
     return poison('UNKNOWN_SCHEMA_ID', `schema id ${id} is not in the registry${e?.kind === 'waiting' ? ` after ${now - since} ms of asking` : ''}`, cause);
   }
 
-  /** The registry knows the id now. */
+  /** The registry knows the id now (a lookup found it, or it registered or found one of ours). */
   onFound(id: number): void {
     this.entries.delete(id);
+    if (id > this.highestFound) this.highestFound = id;
   }
 
   private remember(id: number, entry: Entry): void {

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { UnknownSchemaIds, type UnknownIdPolicy } from '../../../services/runtime/unknown-schema-ids';
 
-const policy: UnknownIdPolicy = { graceMs: 10_000, cooldownMs: 60_000, rememberMs: 60_000, capacity: 100, missBurst: 20, missesPerSecond: 2 };
+const policy: UnknownIdPolicy = { graceMs: 10_000, cooldownMs: 60_000, rememberMs: 60_000, capacity: 100, missBurst: 20, missesPerSecond: 2, plausibleAbove: 0 };
 
 describe('unknown schema ids', () => {
   it('given a 404 for a new id, when it is answered within the grace, then the failure is retriable and the id is asked again', () => {
@@ -71,11 +71,28 @@ describe('unknown schema ids', () => {
       assert.equal(ids.beforeLookup(id, 0), undefined);
       ids.onFound(id);
     }
-    for (const id of [1, 2]) {
+    for (const id of [1_000_001, 1_000_002]) {
       assert.equal(ids.beforeLookup(id, 0), undefined);
       ids.onNotFound(id, 0);
     }
-    assert.match(ids.beforeLookup(3, 0)!.message, /not looked up: more than 2 unknown schema ids a second/);
-    assert.equal(ids.beforeLookup(3, 500), undefined);
+    assert.match(ids.beforeLookup(1_000_003, 0)!.message, /not looked up: more than 2 unknown schema ids a second/);
+    assert.equal(ids.beforeLookup(1_000_003, 500), undefined);
+  });
+
+  it('given the budget spent by made-up ids on a backlog, when ids up to plausibleAbove over the highest confirmed come, then they are still asked, and ids beyond are not', () => {
+    const ids = new UnknownSchemaIds({ ...policy, graceMs: 0, missBurst: 2, plausibleAbove: 50 }, 0);
+    ids.onFound(300); // one of the service's own schemas, registered at start
+    for (const made of [7_777_777, 8_888_888]) {
+      assert.equal(ids.beforeLookup(made, 0), undefined);
+      ids.onNotFound(made, 0);
+    }
+    assert.match(ids.beforeLookup(9_999_999, 0)!.message, /over 50 above 300, the highest id the registry has confirmed/);
+    // A producer's schema registered before the service started, and one registered just after.
+    assert.equal(ids.beforeLookup(120, 0), undefined);
+    ids.onFound(120);
+    assert.equal(ids.beforeLookup(350, 0), undefined);
+    ids.onFound(350);
+    assert.equal(ids.beforeLookup(400, 0), undefined, 'the highest confirmed moved to 350');
+    assert.notEqual(ids.beforeLookup(401, 0), undefined);
   });
 });
