@@ -1,6 +1,7 @@
 // solvermesh: one binary for every service and tool. Each command lives in its own module under
 // commands/ and registers itself on the program.
 import './node-version';
+import '../runtime/quiet-warnings';
 import { Command, CommanderError } from 'commander';
 import { registerCommands } from './commands';
 import { CliExit } from './exit';

@@ -1,5 +1,6 @@
 // `make demo`: the main job. Each part starts its service, pushes events through Kafka and
 // prints what comes out; any part that does not see what it expects fails the demo (exit 1).
+import '../runtime/quiet-warnings';
 import { readKnobs } from '../runtime/knobs';
 import { checkMeshDemo, runMeshDemo } from '../simulator/demo';
 import { DEMO_KNOBS } from './config';
