@@ -10,9 +10,12 @@ const mechanism = process.env.KAFKA_SASL_MECHANISM ?? 'none';
 const sasl = mechanism === 'none' ? undefined : {
   mechanism, username: process.env.KAFKA_SASL_USERNAME, password: readFileSync(process.env.KAFKA_SASL_PASSWORD_FILE, 'utf8').trim(),
 };
+// Over TLS when the cluster's CA is named (the secured stack's listeners are SASL_SSL).
+const caFile = process.env.KAFKA_SSL_CA_FILE ?? '';
 const kafka = new kafkajs.Kafka({
   clientId: 'solvermesh-infra-ready',
   ...(sasl ? { sasl } : {}),
+  ...(caFile !== '' ? { ssl: { ca: [readFileSync(caFile, 'utf8')] } } : {}),
   brokers: bootstrap.split(','),
   logLevel: kafkajs.logLevel.NOTHING,
   retry: { retries: 0 },

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # secure.sh start|stop [brokers]: the secured stack (issue 20), beside the default one and
-# sharing nothing with it but the downloads: Kafka with SASL/SCRAM and ACLs (ports 19092..,
-# infra/kafka.sh SECURE=1), Redis with an ACL user per service (6380), and Apicurio behind an
+# sharing nothing with it but the downloads: Kafka with SASL/SCRAM over TLS and ACLs (ports
+# 19092.., infra/kafka.sh SECURE=1; a throwaway CA in $SECURE_DIR/tls), Redis with an ACL user per service (6380), and Apicurio behind an
 # authenticating proxy (18081) that lets only the operator register schemas. Writes
 # $SECURE_DIR/env (the operator's identity) and $SECURE_DIR/<service>.env (each service's).
 source "$(dirname "$0")/lib.sh"
@@ -12,6 +12,7 @@ operator_env() {
   cat <<ENV
 KAFKA_BROKERS=$(SECURE=1 "$ROOT/infra/kafka.sh" bootstrap "$brokers")
 KAFKA_SASL_MECHANISM=scram-sha-512
+KAFKA_SSL_CA_FILE=$TLS_CA
 SCHEMA_REGISTRY_URL=http://127.0.0.1:$SECURE_REGISTRY_PORT/apis/ccompat/v7
 REDIS_URL=redis://127.0.0.1:$SECURE_REDIS_PORT
 ENV
@@ -50,7 +51,7 @@ write_env() {
 }
 
 start_kafka() {
-  SECURE=1 KAFKA_HEAP=${KAFKA_SECURE_HEAP:-512m} KAFKA_SASL_MECHANISM=scram-sha-512 KAFKA_SASL_USERNAME=operator \
+  SECURE=1 KAFKA_HEAP=${KAFKA_SECURE_HEAP:-512m} KAFKA_SASL_MECHANISM=scram-sha-512 KAFKA_SASL_USERNAME=operator KAFKA_SSL_CA_FILE="$TLS_CA" \
     KAFKA_SASL_PASSWORD_FILE="$SECRETS/kafka-operator.password" "$ROOT/infra/kafka.sh" start "$brokers"
 }
 
@@ -99,7 +100,8 @@ start_registry() {
     done
     kafka="org.apache.kafka.common.security.scram.ScramLoginModule required username=\"registry\" password=\"$(secret kafka-registry)\";"
     (umask 077; for c in producer consumer admin; do
-      printf 'apicurio.kafkasql.%s.security.protocol=SASL_PLAINTEXT\napicurio.kafkasql.%s.sasl.mechanism=SCRAM-SHA-512\napicurio.kafkasql.%s.sasl.jaas.config=%s\n' "$c" "$c" "$c" "$kafka"
+      printf 'apicurio.kafkasql.%s.security.protocol=SASL_SSL\napicurio.kafkasql.%s.sasl.mechanism=SCRAM-SHA-512\napicurio.kafkasql.%s.sasl.jaas.config=%s\n' "$c" "$c" "$c" "$kafka"
+      printf 'apicurio.kafkasql.%s.ssl.truststore.type=PEM\napicurio.kafkasql.%s.ssl.truststore.location=%s\n' "$c" "$c" "$TLS_CA"
     done >"$conf")
     setsid nohup "$java21" -Xms128m -Xmx384m -XX:+UseG1GC -Djava.awt.headless=true \
       -Dsolvermesh.infra="$INFRA_DIR" -Dquarkus.config.locations="file:$conf" \
@@ -129,6 +131,7 @@ start_registry() {
 
 start() {
   "$ROOT/infra/fetch.sh"
+  secure_tls
   write_env
   start_kafka
   apply_acls

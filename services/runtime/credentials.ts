@@ -13,6 +13,7 @@ export const CREDENTIAL_KNOBS = {
   kafkaSaslUsername: { env: 'KAFKA_SASL_USERNAME', kind: 'string', default: '', doc: 'Kafka principal of this process (one per service: its ACLs are what it may read and write).' },
   kafkaSaslPasswordFile: { env: 'KAFKA_SASL_PASSWORD_FILE', kind: 'string', default: '', doc: 'File holding the Kafka principal\'s password (preferred over KAFKA_SASL_PASSWORD).' },
   kafkaSaslPassword: { env: 'KAFKA_SASL_PASSWORD', kind: 'string', default: '', secret: true, doc: 'The Kafka principal\'s password itself, when no file is given; never shown by `solvermesh config`.' },
+  kafkaSslCaFile: { env: 'KAFKA_SSL_CA_FILE', kind: 'string', default: '', doc: 'PEM file of the CA the brokers\' certificates are checked against; set, every Kafka client speaks TLS (SASL_SSL with a SASL mechanism). `make up SECURE=1` writes `.infra/secure/tls/ca.crt`.' },
   redisUsername: { env: 'REDIS_USERNAME', kind: 'string', default: '', doc: 'Redis ACL user (else the one in REDIS_URL, else default).' },
   redisPasswordFile: { env: 'REDIS_PASSWORD_FILE', kind: 'string', default: '', doc: 'File holding the Redis user\'s password (else the one in REDIS_URL).' },
   schemaRegistryUsername: { env: 'SCHEMA_REGISTRY_USERNAME', kind: 'string', default: '', doc: 'Identity towards the schema registry (HTTP basic auth; the secured stack\'s proxy lets only the operator register).' },
@@ -30,7 +31,7 @@ function secretFile(env: string, path: string): string {
     // One trailing newline is how editors and `echo` leave a file; the secret is the line.
     return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
   } catch (err) {
-    throw new SolvermeshError('CONFIG_INVALID', `${env}=${JSON.stringify(path)}: cannot read the secret file (${(err as Error).message})`);
+    throw new SolvermeshError('CONFIG_INVALID', `${env}=${JSON.stringify(path)}: cannot read the file (${(err as Error).message})`);
   }
 }
 
@@ -44,20 +45,37 @@ export function kafkaSasl(env: NodeJS.ProcessEnv = process.env): SaslCredentials
   return { mechanism: k.kafkaSaslMechanism, username: k.kafkaSaslUsername, password };
 }
 
+/**
+ * The CA file the environment names for TLS towards Kafka, or undefined for plaintext. Only this
+ * CA is trusted (not the system's): the secured stack's brokers present a certificate it signed.
+ */
+export function kafkaSslCaFile(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const k = readKnobs(CREDENTIAL_KNOBS, env);
+  return k.kafkaSslCaFile === '' ? undefined : k.kafkaSslCaFile;
+}
+
 /** kafkajs client settings: `new Kafka(kafkajsConfig({...}))` everywhere a kafkajs client is made. */
 export function kafkajsConfig(config: KafkaConfig, env?: NodeJS.ProcessEnv): KafkaConfig {
   const sasl = kafkaSasl(env);
-  if (!sasl) return config;
-  // SASL over plaintext: the secured local stack listens on loopback only (README "Security").
+  const caFile = kafkaSslCaFile(env);
+  // Node's TLS checks the chain against `ca` alone and the host name (127.0.0.1) against the SAN.
+  const ssl = caFile === undefined ? {} : { ssl: { ca: [secretFile('KAFKA_SSL_CA_FILE', caFile)], rejectUnauthorized: true } };
+  if (!sasl) return { ...config, ...ssl };
   const options: SASLOptions = { mechanism: sasl.mechanism, username: sasl.username, password: sasl.password };
-  return { ...config, sasl: options, ssl: false };
+  return { ...config, ssl: false, ...ssl, sasl: options };
 }
 
 /** librdkafka properties to spread into every node-rdkafka client's global config. */
 export function rdkafkaAuth(env?: NodeJS.ProcessEnv): Record<string, string> {
   const sasl = kafkaSasl(env);
-  if (!sasl) return {};
-  return { 'security.protocol': 'sasl_plaintext', 'sasl.mechanisms': sasl.mechanism.toUpperCase(), 'sasl.username': sasl.username, 'sasl.password': sasl.password };
+  const caFile = kafkaSslCaFile(env);
+  // librdkafka reads the CA file itself; `https` makes it check the broker's name too (its default
+  // since 2.0, said here so a different build cannot silently skip it).
+  const tls: Record<string, string> = caFile === undefined ? {} : { 'ssl.ca.location': caFile, 'ssl.endpoint.identification.algorithm': 'https' };
+  if (!sasl && caFile === undefined) return {};
+  const protocol = sasl ? (caFile !== undefined ? 'sasl_ssl' : 'sasl_plaintext') : 'ssl';
+  const auth: Record<string, string> = sasl ? { 'sasl.mechanisms': sasl.mechanism.toUpperCase(), 'sasl.username': sasl.username, 'sasl.password': sasl.password } : {};
+  return { 'security.protocol': protocol, ...tls, ...auth };
 }
 
 /** ioredis options naming the ACL user, when the environment gives one apart from REDIS_URL. */

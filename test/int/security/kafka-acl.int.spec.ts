@@ -1,10 +1,13 @@
-// Attack suite, Kafka (issue 20): the secured cluster (make up SECURE=1) refuses a principal
-// without ACLs and a service principal writing a topic it does not own, while a service running
-// under its own principal goes on answering. The operator sets the spec's namespace up as an
+// Attack suite, Kafka (issue 20): the secured cluster (make up SECURE=1) speaks only TLS, with a
+// certificate its throwaway CA signed, and refuses a client that does not check it against that CA
+// or speaks plaintext; it refuses a principal without ACLs and a service principal writing a topic
+// it does not own, while a service running under its own principal goes on answering. The operator sets the spec's namespace up as an
 // operator would (topics, ACLs, schemas through the CLI); every other client names its identity
 // explicitly, so the default stack of the other specs is left alone.
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { connect as tlsConnect, type PeerCertificate } from 'node:tls';
 import { Kafka, logLevel, Partitioners, type Consumer, type KafkaConfig } from 'kafkajs';
 import type * as Rd from 'node-rdkafka';
 import { EventCodec } from '../../../services/runtime/codec';
@@ -68,6 +71,74 @@ describe('security: Kafka ACLs on the secured cluster', function () {
   });
 
   const health = async () => (await fetch(`http://127.0.0.1:${solverPort}/health`)).status;
+
+  /** The identity as it would be without the stack's CA: SASL in plaintext. */
+  const withoutCa = (who: Identity): Identity => Object.fromEntries(Object.entries(who).filter(([k]) => k !== 'KAFKA_SSL_CA_FILE'));
+  const quick = { connectionTimeout: 5_000, authenticationTimeout: 5_000, requestTimeout: 5_000, retry: { retries: 0 } } as const;
+
+  /** What the broker's port answers a TLS handshake with, trusting `ca` (undefined: the system's CAs). */
+  const handshake = (ca: string | undefined) => new Promise<{ cert: PeerCertificate; protocol: string | null }>((resolve, reject) => {
+    const [host, port] = operator.KAFKA_BROKERS!.split(',')[0]!.split(':') as [string, string];
+    const s = tlsConnect({ host, port: Number(port), ...(ca !== undefined ? { ca } : {}) }, () => {
+      const r = { cert: s.getPeerCertificate(), protocol: s.getProtocol() };
+      s.destroy();
+      resolve(r);
+    });
+    s.on('error', reject);
+  });
+
+  /** node-rdkafka's metadata request with these properties: the brokers it saw, or the error. */
+  const rdMetadata = (props: Record<string, string>) => new Promise<{ brokers?: unknown[]; error?: string }>((resolve) => {
+    const p: Rd.Producer = new (rd().Producer)({ 'metadata.broker.list': operator.KAFKA_BROKERS!, ...props }, {});
+    p.connect({ timeout: 8_000 }, (err, meta) => {
+      // A client whose connect failed is not connected: nothing to disconnect.
+      if (err) resolve({ error: err.message });
+      else p.disconnect(() => resolve({ brokers: meta.brokers }));
+    });
+  });
+
+  it('given the secured listener, when a client with valid SASL credentials connects in plaintext or without the stack\'s CA, with either engine, then it is refused, and with the CA both engines are served over TLS by the certificate the CA signed', async () => {
+    const solver = identity('solver');
+    const caFile = solver.KAFKA_SSL_CA_FILE!;
+    assert.ok(caFile, 'the secured stack names its CA in each identity (KAFKA_SSL_CA_FILE)');
+    const ca = readFileSync(caFile, 'utf8');
+
+    // The port speaks TLS, with a certificate for 127.0.0.1 issued by the stack's CA, and nothing
+    // else vouches for it: a client trusting only the system's CAs rejects it.
+    const served = await handshake(ca);
+    assert.match(served.protocol ?? '', /^TLSv1\.[23]$/);
+    assert.match(String(served.cert.issuer.CN), /^solvermesh secured stack CA/);
+    assert.match(served.cert.subjectaltname ?? '', /IP Address:127\.0\.0\.1/);
+    const untrusted = await failure(handshake(undefined));
+    assert.match(`${(untrusted as { code?: string }).code} ${untrusted.message}`, /SELF_SIGNED_CERT_IN_CHAIN|self.signed certificate/i);
+
+    // kafkajs: in plaintext (SASL_PLAINTEXT against SASL_SSL), and over TLS trusting the system's
+    // CAs instead of the stack's, the same valid principal never gets an answer.
+    const base = { clientId: 'sec-tls', brokers: solver.KAFKA_BROKERS!.split(','), logLevel: logLevel.NOTHING, ...quick } satisfies KafkaConfig;
+    for (const config of [kafkajsConfig(base, withoutCa(solver)), { ...kafkajsConfig(base, withoutCa(solver)), ssl: true }]) {
+      const admin = new Kafka(config).admin();
+      const refused = await failure(admin.connect().then(() => admin.describeCluster()));
+      await admin.disconnect().catch(() => undefined);
+      assert.ok(refused.message.length > 0);
+      assert.doesNotMatch(refused.message, AUTH_REFUSED, 'refused by the transport, before any ACL');
+    }
+    // node-rdkafka likewise: sasl_plaintext, and sasl_ssl with the system's CA bundle.
+    const plain = rdkafkaAuth(withoutCa(solver));
+    assert.equal(plain['security.protocol'], 'sasl_plaintext');
+    assert.ok((await rdMetadata(plain)).error, 'plaintext metadata refused');
+    const systemCas = { ...rdkafkaAuth(solver), 'ssl.ca.location': 'probe' };
+    assert.ok((await rdMetadata(systemCas)).error, 'metadata over TLS with the system\'s CAs refused');
+
+    // With the CA, as every service configures its clients (credentials.ts), both engines are served.
+    const tls = rdkafkaAuth(solver);
+    assert.equal(tls['security.protocol'], 'sasl_ssl');
+    assert.equal(tls['ssl.ca.location'], caFile);
+    assert.deepEqual((await rdMetadata(tls)).error, undefined);
+    const admin = client(solver, 'sec-tls-ok').admin();
+    await admin.connect();
+    closers.push(() => admin.disconnect());
+    assert.ok((await admin.describeCluster()).brokers.length >= 1);
+  });
 
   it('given a principal without ACLs, when it produces and consumes, then both are refused as unauthorised and the running solver stays healthy and keeps answering sessions', async () => {
     const nobody = identity('nobody');
