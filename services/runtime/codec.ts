@@ -9,7 +9,8 @@ import type { SolvermeshEvent } from '../../schemas/generated/events';
 import { registryAuth } from './credentials';
 import { poison, transient, SolvermeshError } from './errors';
 import { registryAdmin, type RegistryAdmin } from './registry-admin';
-import { DEFAULT_UNKNOWN_ID_POLICY, UnknownSchemaIds, type UnknownIdPolicy } from './unknown-schema-ids';
+import { highestSchemaId } from './schema-id-ceiling';
+import { DEFAULT_UNKNOWN_ID_POLICY, PROBE_CEILING, UnknownSchemaIds, type UnknownIdPolicy } from './unknown-schema-ids';
 import { frame, framedSchemaId, HEADER_SIZE } from './wire-format';
 
 export interface Decoded {
@@ -150,8 +151,18 @@ export class EventCodec {
   }
 
   private async fetchReader(id: number): Promise<ReaderForId> {
-    const refused = this.unknownIds.beforeLookup(id, this.clock());
-    if (refused) throw refused;
+    let refused = this.unknownIds.beforeLookup(id, this.clock());
+    if (refused === PROBE_CEILING) {
+      let ceiling;
+      try {
+        ceiling = await highestSchemaId(this.admin, this.unknownIds.highest);
+      } catch (err) {
+        throw transient('REGISTRY_UNAVAILABLE', `schema registry: probing its highest schema id failed: ${(err as Error)?.message ?? String(err)}`, err);
+      }
+      this.unknownIds.onCeiling(ceiling, this.clock());
+      refused = this.unknownIds.beforeLookup(id, this.clock());
+    }
+    if (refused) throw refused as SolvermeshError;
     let writer: avro.Type;
     try {
       writer = (await this.registry.getSchema(id)) as unknown as avro.Type;

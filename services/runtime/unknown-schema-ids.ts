@@ -9,12 +9,14 @@
 // So: answers are remembered in a bounded table for a while; once one id has outlived its grace
 // the registry is known to be current, and for a cooldown further unknown ids get one lookup and
 // no grace; lookups that find nothing spend a budget that refills slowly, and once it is spent new
-// ids far above the highest id the registry has confirmed go to the dead-letter topic unasked,
-// saying so. Registries hand out ids in order, so a valid record's id is at most a little above
-// that highest one; ids near it are still asked however many misses came before (a service that
-// started on a backlog of made-up ids refused the real ids behind them: valid records lost), and
-// asking about those costs at most `plausibleAbove` lookups per `rememberMs`. Pure: the clock is
-// passed in.
+// ids far above the registry's highest id go to the dead-letter topic unasked, saying so.
+// Registries hand out ids in order, so a valid record's id is at most a little above the highest
+// one when it was produced; ids near it are still asked however many misses came before (a
+// service that started on a backlog of made-up ids refused the real ids behind them: valid
+// records lost), which costs at most `plausibleAbove` lookups per `rememberMs`. The highest id
+// is what lookups found, raised by a probe of the registry (a few dozen requests: see the codec)
+// at most once per `ceilingRefreshMs`, since other clients register schemas all the time. Pure:
+// the clock is passed in.
 import { poison, transient, type SolvermeshError } from './errors';
 
 export interface UnknownIdPolicy {
@@ -29,12 +31,17 @@ export interface UnknownIdPolicy {
   /** Lookups that may find nothing at once, and per second after that. */
   readonly missBurst: number;
   readonly missesPerSecond: number;
-  /** With the budget spent, ids up to this far above the highest confirmed one are still asked. */
+  /** With the budget spent, ids up to this far above the registry's highest id are still asked. */
   readonly plausibleAbove: number;
+  /** How often at most the registry's highest id is probed for an id above it. */
+  readonly ceilingRefreshMs: number;
 }
 
+/** beforeLookup's answer when the registry's highest id should be probed before judging the id. */
+export const PROBE_CEILING = 'probe-ceiling';
+
 export const DEFAULT_UNKNOWN_ID_POLICY: UnknownIdPolicy = {
-  graceMs: 10_000, cooldownMs: 60_000, rememberMs: 60_000, capacity: 10_000, missBurst: 20, missesPerSecond: 2, plausibleAbove: 1_000,
+  graceMs: 10_000, cooldownMs: 60_000, rememberMs: 60_000, capacity: 10_000, missBurst: 20, missesPerSecond: 2, plausibleAbove: 1_000, ceilingRefreshMs: 5_000,
 };
 
 type Entry =
@@ -47,18 +54,27 @@ export class UnknownSchemaIds {
   private tokens: number;
   private refilledAt: number;
   private highestFound = 0;
+  private probedAt = -Infinity;
 
   constructor(private readonly policy: UnknownIdPolicy = DEFAULT_UNKNOWN_ID_POLICY, now = 0) {
     this.tokens = policy.missBurst;
     this.refilledAt = now;
   }
 
+  /** The highest id known to exist (found, registered, or probed). */
+  get highest(): number {
+    return this.highestFound;
+  }
+
   get size(): number {
     return this.entries.size;
   }
 
-  /** Before asking the registry: the error to throw instead, or undefined to ask. */
-  beforeLookup(id: number, now: number): SolvermeshError | undefined {
+  /**
+   * Before asking the registry: the error to throw instead, undefined to ask, or PROBE_CEILING:
+   * find the registry's highest id (then onCeiling) and ask again.
+   */
+  beforeLookup(id: number, now: number): SolvermeshError | undefined | typeof PROBE_CEILING {
     const e = this.entries.get(id);
     if (e?.kind === 'unknown') {
       if (now < e.until) return poison('UNKNOWN_SCHEMA_ID', `schema id ${id} is not in the registry (asked ${Math.round((now - e.until + this.policy.rememberMs) / 1000)} s ago)`);
@@ -67,7 +83,8 @@ export class UnknownSchemaIds {
     if (e?.kind === 'waiting') return undefined;
     this.refill(now);
     if (this.tokens < 1 && id > this.highestFound + this.policy.plausibleAbove) {
-      return poison('UNKNOWN_SCHEMA_ID', `schema id ${id} was not looked up: more than ${this.policy.missesPerSecond} unknown schema ids a second (a flood of made-up ids?), and it is over ${this.policy.plausibleAbove} above ${this.highestFound}, the highest id the registry has confirmed`);
+      if (now - this.probedAt >= this.policy.ceilingRefreshMs) return PROBE_CEILING;
+      return poison('UNKNOWN_SCHEMA_ID', `schema id ${id} was not looked up: more than ${this.policy.missesPerSecond} unknown schema ids a second (a flood of made-up ids?), and it is over ${this.policy.plausibleAbove} above ${this.highestFound}, the registry's highest id`);
     }
     return undefined;
   }
@@ -86,6 +103,12 @@ export class UnknownSchemaIds {
     this.entries.delete(id);
     this.remember(id, { kind: 'unknown', until: now + this.policy.rememberMs });
     return poison('UNKNOWN_SCHEMA_ID', `schema id ${id} is not in the registry${e?.kind === 'waiting' ? ` after ${now - since} ms of asking` : ''}`, cause);
+  }
+
+  /** The registry's highest id, as a probe found it. */
+  onCeiling(id: number, now: number): void {
+    this.probedAt = now;
+    if (id > this.highestFound) this.highestFound = id;
   }
 
   /** The registry knows the id now (a lookup found it, or it registered or found one of ours). */
