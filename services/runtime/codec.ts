@@ -9,8 +9,7 @@ import type { SolvermeshEvent } from '../../schemas/generated/events';
 import { registryAuth } from './credentials';
 import { poison, transient, SolvermeshError } from './errors';
 import { registryAdmin, type RegistryAdmin } from './registry-admin';
-import { highestSchemaId } from './schema-id-ceiling';
-import { DEFAULT_UNKNOWN_ID_POLICY, PROBE_CEILING, UnknownSchemaIds, type UnknownIdPolicy } from './unknown-schema-ids';
+import { DEFAULT_UNKNOWN_ID_POLICY, LIST_SUBJECTS, UnknownSchemaIds, type UnknownIdPolicy } from './unknown-schema-ids';
 import { frame, framedSchemaId, HEADER_SIZE } from './wire-format';
 
 export interface Decoded {
@@ -76,7 +75,6 @@ export class EventCodec {
     let id = this.idBySubject.get(subject);
     if (!id) {
       id = this.registerOnce(subject, schema).then((n) => {
-        this.unknownIds.onFound(n);
         let byType = this.readyIds.get(topic);
         if (!byType) { byType = new Map(); this.readyIds.set(topic, byType); }
         byType.set(type, n);
@@ -117,9 +115,10 @@ export class EventCodec {
     return id === undefined ? undefined : frame(id, encodeBody(this.eventSchema(event.type), event));
   }
 
-  async decode(value: Buffer | null | undefined): Promise<Decoded> {
+  /** `topic`: where the record was read (lets an id be checked against its subjects when lookups are rationed). */
+  async decode(value: Buffer | null | undefined, topic?: string): Promise<Decoded> {
     const schemaId = framedSchemaId(value);
-    const { event } = read(await this.readerFor(schemaId), schemaId, value!);
+    const { event } = read(await this.readerFor(schemaId, topic), schemaId, value!);
     return { event: { ...event }, schemaId };
   }
 
@@ -135,10 +134,20 @@ export class EventCodec {
     return reader ? read(reader, schemaId, value!) : undefined;
   }
 
-  private readerFor(id: number): Promise<ReaderForId> {
+  /** The ids of every version of every subject of `topic` (a registry outage is transient). */
+  private async subjectIds(topic: string): Promise<number[]> {
+    try {
+      const mine = (await this.admin.subjects()).filter((s) => s.startsWith(`${topic}-`));
+      return (await Promise.all(mine.map((s) => this.admin.versions(s)))).flat().map((v) => v.id);
+    } catch (err) {
+      throw err instanceof SolvermeshError ? err : transient('REGISTRY_UNAVAILABLE', `schema registry: listing the subjects of ${topic} failed: ${(err as Error)?.message ?? String(err)}`, err);
+    }
+  }
+
+  private readerFor(id: number, topic?: string): Promise<ReaderForId> {
     let r = this.readerById.get(id);
     if (!r) {
-      r = this.fetchReader(id);
+      r = this.fetchReader(id, topic);
       this.readerById.set(id, r);
       r.then((ready) => this.readyById.set(id, ready), () => undefined);
       // Only definitive answers about ids the registry has stay cached: a registry outage must not
@@ -150,17 +159,11 @@ export class EventCodec {
     return r;
   }
 
-  private async fetchReader(id: number): Promise<ReaderForId> {
-    let refused = this.unknownIds.beforeLookup(id, this.clock());
-    if (refused === PROBE_CEILING) {
-      let ceiling;
-      try {
-        ceiling = await highestSchemaId(this.admin, this.unknownIds.highest);
-      } catch (err) {
-        throw transient('REGISTRY_UNAVAILABLE', `schema registry: probing its highest schema id failed: ${(err as Error)?.message ?? String(err)}`, err);
-      }
-      this.unknownIds.onCeiling(ceiling, this.clock());
-      refused = this.unknownIds.beforeLookup(id, this.clock());
+  private async fetchReader(id: number, topic?: string): Promise<ReaderForId> {
+    let refused = this.unknownIds.beforeLookup(id, this.clock(), topic);
+    if (refused === LIST_SUBJECTS) {
+      this.unknownIds.onListed(topic!, await this.subjectIds(topic!), this.clock());
+      refused = this.unknownIds.beforeLookup(id, this.clock(), topic);
     }
     if (refused) throw refused as SolvermeshError;
     let writer: avro.Type;

@@ -8,15 +8,12 @@
 //    would stall the partition for ever.
 // So: answers are remembered in a bounded table for a while; once one id has outlived its grace
 // the registry is known to be current, and for a cooldown further unknown ids get one lookup and
-// no grace; lookups that find nothing spend a budget that refills slowly, and once it is spent new
-// ids far above the registry's highest id go to the dead-letter topic unasked, saying so.
-// Registries hand out ids in order, so a valid record's id is at most a little above the highest
-// one when it was produced; ids near it are still asked however many misses came before (a
-// service that started on a backlog of made-up ids refused the real ids behind them: valid
-// records lost), which costs at most `plausibleAbove` lookups per `rememberMs`. The highest id
-// is what lookups found, raised by a probe of the registry (a few dozen requests: see the codec)
-// at most once per `ceilingRefreshMs`, since other clients register schemas all the time. Pure:
-// the clock is passed in.
+// no grace; lookups that find nothing spend a budget that refills slowly. Once it is spent, a new
+// id is still asked if the registry lists it under one of the record's topic's subjects (every
+// writer registers its schema under its topic's subject before producing): the codec lists
+// them, at most once per `listRefreshMs` per topic. Other ids go to the dead-letter topic unasked,
+// saying so. A service that started on a backlog of made-up ids used to refuse the real ids
+// behind them unasked: valid records lost. Pure: the clock is passed in.
 import { poison, transient, type SolvermeshError } from './errors';
 
 export interface UnknownIdPolicy {
@@ -31,17 +28,15 @@ export interface UnknownIdPolicy {
   /** Lookups that may find nothing at once, and per second after that. */
   readonly missBurst: number;
   readonly missesPerSecond: number;
-  /** With the budget spent, ids up to this far above the registry's highest id are still asked. */
-  readonly plausibleAbove: number;
-  /** How often at most the registry's highest id is probed for an id above it. */
-  readonly ceilingRefreshMs: number;
+  /** How often at most a topic's subjects are listed, with the budget spent. */
+  readonly listRefreshMs: number;
 }
 
-/** beforeLookup's answer when the registry's highest id should be probed before judging the id. */
-export const PROBE_CEILING = 'probe-ceiling';
+/** beforeLookup's answer when the topic's subjects should be listed (then onListed) before judging the id. */
+export const LIST_SUBJECTS = 'list-subjects';
 
 export const DEFAULT_UNKNOWN_ID_POLICY: UnknownIdPolicy = {
-  graceMs: 10_000, cooldownMs: 60_000, rememberMs: 60_000, capacity: 10_000, missBurst: 20, missesPerSecond: 2, plausibleAbove: 1_000, ceilingRefreshMs: 5_000,
+  graceMs: 10_000, cooldownMs: 60_000, rememberMs: 60_000, capacity: 10_000, missBurst: 20, missesPerSecond: 2, listRefreshMs: 5_000,
 };
 
 type Entry =
@@ -53,17 +48,13 @@ export class UnknownSchemaIds {
   private graceSpentAt = -Infinity;
   private tokens: number;
   private refilledAt: number;
-  private highestFound = 0;
-  private probedAt = -Infinity;
+  /** Ids the registry lists under the subjects of the topics asked about. */
+  private readonly listed = new Set<number>();
+  private readonly listedAt = new Map<string, number>();
 
   constructor(private readonly policy: UnknownIdPolicy = DEFAULT_UNKNOWN_ID_POLICY, now = 0) {
     this.tokens = policy.missBurst;
     this.refilledAt = now;
-  }
-
-  /** The highest id known to exist (found, registered, or probed). */
-  get highest(): number {
-    return this.highestFound;
   }
 
   get size(): number {
@@ -71,10 +62,11 @@ export class UnknownSchemaIds {
   }
 
   /**
-   * Before asking the registry: the error to throw instead, undefined to ask, or PROBE_CEILING:
-   * find the registry's highest id (then onCeiling) and ask again.
+   * Before asking the registry about an id on `topic` (undefined: not known): the error to throw
+   * instead, undefined to ask, or LIST_SUBJECTS: list the topic's subjects' ids (then onListed)
+   * and ask again.
    */
-  beforeLookup(id: number, now: number): SolvermeshError | undefined | typeof PROBE_CEILING {
+  beforeLookup(id: number, now: number, topic?: string): SolvermeshError | undefined | typeof LIST_SUBJECTS {
     const e = this.entries.get(id);
     if (e?.kind === 'unknown') {
       if (now < e.until) return poison('UNKNOWN_SCHEMA_ID', `schema id ${id} is not in the registry (asked ${Math.round((now - e.until + this.policy.rememberMs) / 1000)} s ago)`);
@@ -82,9 +74,9 @@ export class UnknownSchemaIds {
     }
     if (e?.kind === 'waiting') return undefined;
     this.refill(now);
-    if (this.tokens < 1 && id > this.highestFound + this.policy.plausibleAbove) {
-      if (now - this.probedAt >= this.policy.ceilingRefreshMs) return PROBE_CEILING;
-      return poison('UNKNOWN_SCHEMA_ID', `schema id ${id} was not looked up: more than ${this.policy.missesPerSecond} unknown schema ids a second (a flood of made-up ids?), and it is over ${this.policy.plausibleAbove} above ${this.highestFound}, the registry's highest id`);
+    if (this.tokens < 1 && !this.listed.has(id)) {
+      if (topic !== undefined && now - (this.listedAt.get(topic) ?? -Infinity) >= this.policy.listRefreshMs) return LIST_SUBJECTS;
+      return poison('UNKNOWN_SCHEMA_ID', `schema id ${id} was not looked up: more than ${this.policy.missesPerSecond} unknown schema ids a second (a flood of made-up ids?), and the registry does not list it under ${topic === undefined ? 'the record\'s topic' : topic}`);
     }
     return undefined;
   }
@@ -105,16 +97,15 @@ export class UnknownSchemaIds {
     return poison('UNKNOWN_SCHEMA_ID', `schema id ${id} is not in the registry${e?.kind === 'waiting' ? ` after ${now - since} ms of asking` : ''}`, cause);
   }
 
-  /** The registry's highest id, as a probe found it. */
-  onCeiling(id: number, now: number): void {
-    this.probedAt = now;
-    if (id > this.highestFound) this.highestFound = id;
+  /** The ids the registry lists under `topic`'s subjects, now. */
+  onListed(topic: string, ids: Iterable<number>, now: number): void {
+    this.listedAt.set(topic, now);
+    for (const id of ids) this.listed.add(id);
   }
 
-  /** The registry knows the id now (a lookup found it, or it registered or found one of ours). */
+  /** The registry knows the id now. */
   onFound(id: number): void {
     this.entries.delete(id);
-    if (id > this.highestFound) this.highestFound = id;
   }
 
   private remember(id: number, entry: Entry): void {

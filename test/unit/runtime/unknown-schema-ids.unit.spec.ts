@@ -1,9 +1,9 @@
 // The codec's answer to schema ids the registry does not know: a lagging registry gets a grace
 // period, a flood of made-up ids gets neither a request storm, unbounded memory nor a stall.
 import assert from 'node:assert/strict';
-import { PROBE_CEILING, UnknownSchemaIds, type UnknownIdPolicy } from '../../../services/runtime/unknown-schema-ids';
+import { LIST_SUBJECTS, UnknownSchemaIds, type UnknownIdPolicy } from '../../../services/runtime/unknown-schema-ids';
 
-const policy: UnknownIdPolicy = { graceMs: 10_000, cooldownMs: 60_000, rememberMs: 60_000, capacity: 100, missBurst: 20, missesPerSecond: 2, plausibleAbove: 0, ceilingRefreshMs: 5_000 };
+const policy: UnknownIdPolicy = { graceMs: 10_000, cooldownMs: 60_000, rememberMs: 60_000, capacity: 100, missBurst: 20, missesPerSecond: 2, listRefreshMs: 5_000 };
 
 describe('unknown schema ids', () => {
   it('given a 404 for a new id, when it is answered within the grace, then the failure is retriable and the id is asked again', () => {
@@ -53,14 +53,14 @@ describe('unknown schema ids', () => {
     let probes = 0;
     for (let id = 1; id <= 100_000; id++) {
       const now = id * 10;
-      let refused = ids.beforeLookup(id, now);
-      if (refused === PROBE_CEILING) {
+      let refused = ids.beforeLookup(id, now, 'mesh.acks');
+      if (refused === LIST_SUBJECTS) {
         probes++;
-        ids.onCeiling(0, now); // an empty registry: every id is made up
-        refused = ids.beforeLookup(id, now);
+        ids.onListed('mesh.acks', [2_000_000], now); // the topic's one real id: every id here is made up
+        refused = ids.beforeLookup(id, now, 'mesh.acks');
       }
-      assert.notEqual(refused, PROBE_CEILING);
-      if (refused && refused !== PROBE_CEILING) {
+      assert.notEqual(refused, LIST_SUBJECTS);
+      if (refused && refused !== LIST_SUBJECTS) {
         assert.equal(refused.retriable, false);
         continue;
       }
@@ -70,7 +70,7 @@ describe('unknown schema ids', () => {
     assert.ok(asked <= 20 + 2 * 1_000, `asked ${asked}`);
     assert.ok(asked >= 2 * 1_000 - 1, `asked ${asked}: the budget refills`);
     assert.ok(ids.size <= 100, `remembered ${ids.size}`);
-    assert.ok(probes <= 1_000_000 / 5_000 + 1, `${probes} probes of the registry's highest id`);
+    assert.ok(probes <= 1_000_000 / 5_000 + 1, `${probes} listings of the topic's subjects`);
   });
 
   it('given the miss budget spent, when time passes, then it refills at missesPerSecond; ids that exist never spend it', () => {
@@ -83,33 +83,24 @@ describe('unknown schema ids', () => {
       assert.equal(ids.beforeLookup(id, 0), undefined);
       ids.onNotFound(id, 0);
     }
-    assert.equal(ids.beforeLookup(1_000_003, 0), PROBE_CEILING);
-    ids.onCeiling(149, 0);
     assert.match((ids.beforeLookup(1_000_003, 0) as Error).message, /not looked up: more than 2 unknown schema ids a second/);
     assert.equal(ids.beforeLookup(1_000_003, 500), undefined);
   });
 
-  it('given the budget spent by made-up ids on a backlog, when ids up to plausibleAbove over the highest confirmed come, then they are still asked, and ids beyond are not', () => {
-    const ids = new UnknownSchemaIds({ ...policy, graceMs: 0, missBurst: 2, missesPerSecond: 0.001, plausibleAbove: 50 }, 0);
-    ids.onFound(300); // one of the service's own schemas, registered at start
+  it('given the budget spent by made-up ids on a backlog, when an id the registry lists under the record\'s topic comes, then it is still asked; an unlisted one is not, and the topic is listed again only after listRefreshMs', () => {
+    const ids = new UnknownSchemaIds({ ...policy, graceMs: 0, missBurst: 2, missesPerSecond: 0.001 }, 0);
     for (const made of [7_777_777, 8_888_888]) {
-      assert.equal(ids.beforeLookup(made, 0), undefined);
+      assert.equal(ids.beforeLookup(made, 0, 'p.mesh.acks'), undefined);
       ids.onNotFound(made, 0);
     }
-    assert.equal(ids.beforeLookup(9_999_999, 0), PROBE_CEILING);
-    ids.onCeiling(300, 0); // the probe finds nothing above our own
-    assert.match((ids.beforeLookup(9_999_999, 0) as Error).message, /over 50 above 300, the registry's highest id/);
-    // A producer's schema registered before the service started, and one registered just after.
-    assert.equal(ids.beforeLookup(120, 0), undefined);
-    ids.onFound(120);
-    assert.equal(ids.beforeLookup(350, 0), undefined);
-    ids.onFound(350);
-    assert.equal(ids.beforeLookup(400, 0), undefined, 'the highest confirmed moved to 350');
-    assert.notEqual(ids.beforeLookup(401, 0), undefined);
-    // Schemas registered since by other clients: once the refresh interval passed, a probe finds them.
-    assert.equal(ids.beforeLookup(2_000, 5_000), PROBE_CEILING);
-    ids.onCeiling(1_990, 5_000);
-    assert.equal(ids.beforeLookup(2_000, 5_000), undefined);
-    assert.equal(ids.highest, 1_990);
+    assert.equal(ids.beforeLookup(3567, 0, 'p.mesh.acks'), LIST_SUBJECTS);
+    ids.onListed('p.mesh.acks', [978, 3567], 0); // a producer registered 3567 under p.mesh.acks-...AckReceived
+    assert.equal(ids.beforeLookup(3567, 0, 'p.mesh.acks'), undefined);
+    ids.onFound(3567);
+    assert.match((ids.beforeLookup(9_999_999, 0, 'p.mesh.acks') as Error).message, /the registry does not list it under p\.mesh\.acks/);
+    assert.match((ids.beforeLookup(4000, 0) as Error).message, /not looked up/, 'no topic: nothing to list');
+    assert.equal(ids.beforeLookup(4000, 4_999, 'p.mesh.acks') === LIST_SUBJECTS, false);
+    assert.equal(ids.beforeLookup(4000, 5_000, 'p.mesh.acks'), LIST_SUBJECTS, 'schemas registered since are seen after the refresh interval');
+    assert.equal(ids.beforeLookup(4000, 0, 'p.mesh.heartbeats'), LIST_SUBJECTS, 'each topic has its own listing');
   });
 });
