@@ -115,10 +115,13 @@ export class EventCodec {
     return id === undefined ? undefined : frame(id, encodeBody(this.eventSchema(event.type), event));
   }
 
-  /** `topic`: where the record was read (lets an id be checked against its subjects when lookups are rationed). */
-  async decode(value: Buffer | null | undefined, topic?: string): Promise<Decoded> {
+  /**
+   * `from`: where the record was read and when it was produced (lets an unknown id be checked
+   * against the topic's subjects when lookups are rationed: unknown-schema-ids.ts).
+   */
+  async decode(value: Buffer | null | undefined, from?: { readonly topic: string; readonly producedAtMs: number }): Promise<Decoded> {
     const schemaId = framedSchemaId(value);
-    const { event } = read(await this.readerFor(schemaId, topic), schemaId, value!);
+    const { event } = read(await this.readerFor(schemaId, from), schemaId, value!);
     return { event: { ...event }, schemaId };
   }
 
@@ -144,10 +147,10 @@ export class EventCodec {
     }
   }
 
-  private readerFor(id: number, topic?: string): Promise<ReaderForId> {
+  private readerFor(id: number, from?: { readonly topic: string; readonly producedAtMs: number }): Promise<ReaderForId> {
     let r = this.readerById.get(id);
     if (!r) {
-      r = this.fetchReader(id, topic);
+      r = this.fetchReader(id, from);
       this.readerById.set(id, r);
       r.then((ready) => this.readyById.set(id, ready), () => undefined);
       // Only definitive answers about ids the registry has stay cached: a registry outage must not
@@ -159,11 +162,12 @@ export class EventCodec {
     return r;
   }
 
-  private async fetchReader(id: number, topic?: string): Promise<ReaderForId> {
-    let refused = this.unknownIds.beforeLookup(id, this.clock(), topic);
+  private async fetchReader(id: number, from?: { readonly topic: string; readonly producedAtMs: number }): Promise<ReaderForId> {
+    let refused = this.unknownIds.beforeLookup(id, this.clock(), from?.topic, from?.producedAtMs);
     if (refused === LIST_SUBJECTS) {
-      this.unknownIds.onListed(topic!, await this.subjectIds(topic!), this.clock());
-      refused = this.unknownIds.beforeLookup(id, this.clock(), topic);
+      const now = this.clock();
+      this.unknownIds.onListed(from!.topic, await this.subjectIds(from!.topic), now);
+      refused = this.unknownIds.beforeLookup(id, this.clock(), from?.topic, from?.producedAtMs);
     }
     if (refused) throw refused as SolvermeshError;
     let writer: avro.Type;

@@ -78,7 +78,9 @@ export function registryAdmin(baseUrl: string, env?: NodeJS.ProcessEnv): Registr
   };
   const enc = encodeURIComponent;
   return {
-    subjects: () => call<string[]>('GET', '/subjects'),
+    // Apicurio answers the first 1,000 subjects unless given a limit; Confluent answers them all
+    // and ignores it. (A registry shared by many deployments holds thousands.)
+    subjects: () => call<string[]>('GET', '/subjects?limit=1000000'),
     schemaExists: async (id) => {
       try {
         await call('GET', `/schemas/ids/${id}`);

@@ -251,7 +251,7 @@ export class ProcessorRunner {
   private attempt(record: InRecord, topic: string): readonly Emit[] | Promise<readonly Emit[]> {
     const known = this.opts.codec.decodeKnown(record.value);
     if (known) return this.handleEvent(known.event, record, topic);
-    return this.opts.codec.decode(record.value, this.physical(topic)).then(({ event }) => this.handleEvent(event, record, topic));
+    return this.opts.codec.decode(record.value, { topic: this.physical(topic), producedAtMs: Number(record.timestamp) }).then(({ event }) => this.handleEvent(event, record, topic));
   }
 
   private handleEvent(event: SolvermeshEvent, record: InRecord, topic: string): readonly Emit[] | Promise<readonly Emit[]> {

@@ -10,10 +10,12 @@
 // the registry is known to be current, and for a cooldown further unknown ids get one lookup and
 // no grace; lookups that find nothing spend a budget that refills slowly. Once it is spent, a new
 // id is still asked if the registry lists it under one of the record's topic's subjects (every
-// writer registers its schema under its topic's subject before producing): the codec lists
-// them, at most once per `listRefreshMs` per topic. Other ids go to the dead-letter topic unasked,
-// saying so. A service that started on a backlog of made-up ids used to refuse the real ids
-// behind them unasked: valid records lost. Pure: the clock is passed in.
+// writer registers its schema under its topic's subject before producing), as listed after the
+// record was produced: an older listing is renewed, at most once per `listRefreshMs` per topic,
+// and a record produced since the last one waits for the next (a retriable failure). Other ids
+// go to the dead-letter topic unasked, saying so. A service that started on a backlog of made-up
+// ids used to refuse the real ids behind them unasked: valid records lost. A record dated in the
+// future counts as produced now, so it waits one interval at most. Pure: the clock is passed in.
 import { poison, transient, type SolvermeshError } from './errors';
 
 export interface UnknownIdPolicy {
@@ -28,7 +30,7 @@ export interface UnknownIdPolicy {
   /** Lookups that may find nothing at once, and per second after that. */
   readonly missBurst: number;
   readonly missesPerSecond: number;
-  /** How often at most a topic's subjects are listed, with the budget spent. */
+  /** How often at most a topic's subjects are listed, with the budget spent (a record produced since waits that long at most). */
   readonly listRefreshMs: number;
 }
 
@@ -36,7 +38,7 @@ export interface UnknownIdPolicy {
 export const LIST_SUBJECTS = 'list-subjects';
 
 export const DEFAULT_UNKNOWN_ID_POLICY: UnknownIdPolicy = {
-  graceMs: 10_000, cooldownMs: 60_000, rememberMs: 60_000, capacity: 10_000, missBurst: 20, missesPerSecond: 2, listRefreshMs: 5_000,
+  graceMs: 10_000, cooldownMs: 60_000, rememberMs: 60_000, capacity: 10_000, missBurst: 20, missesPerSecond: 2, listRefreshMs: 1_000,
 };
 
 type Entry =
@@ -66,7 +68,7 @@ export class UnknownSchemaIds {
    * instead, undefined to ask, or LIST_SUBJECTS: list the topic's subjects' ids (then onListed)
    * and ask again.
    */
-  beforeLookup(id: number, now: number, topic?: string): SolvermeshError | undefined | typeof LIST_SUBJECTS {
+  beforeLookup(id: number, now: number, topic?: string, producedAt?: number): SolvermeshError | undefined | typeof LIST_SUBJECTS {
     const e = this.entries.get(id);
     if (e?.kind === 'unknown') {
       if (now < e.until) return poison('UNKNOWN_SCHEMA_ID', `schema id ${id} is not in the registry (asked ${Math.round((now - e.until + this.policy.rememberMs) / 1000)} s ago)`);
@@ -75,7 +77,11 @@ export class UnknownSchemaIds {
     if (e?.kind === 'waiting') return undefined;
     this.refill(now);
     if (this.tokens < 1 && !this.listed.has(id)) {
-      if (topic !== undefined && now - (this.listedAt.get(topic) ?? -Infinity) >= this.policy.listRefreshMs) return LIST_SUBJECTS;
+      const listedAt = topic === undefined ? undefined : this.listedAt.get(topic) ?? -Infinity;
+      if (listedAt !== undefined && producedAt !== undefined && listedAt < Math.min(producedAt, now)) {
+        if (now - listedAt >= this.policy.listRefreshMs) return LIST_SUBJECTS;
+        return transient('UNKNOWN_SCHEMA_ID', `schema id ${id} was not listed under ${topic} before the record was produced; listing again within ${this.policy.listRefreshMs} ms`);
+      }
       return poison('UNKNOWN_SCHEMA_ID', `schema id ${id} was not looked up: more than ${this.policy.missesPerSecond} unknown schema ids a second (a flood of made-up ids?), and the registry does not list it under ${topic === undefined ? 'the record\'s topic' : topic}`);
     }
     return undefined;
