@@ -8,7 +8,8 @@
 //    would stall the partition for ever.
 // So: answers are remembered in a bounded table for a while; once one id has outlived its grace
 // the registry is known to be current, and for a cooldown further unknown ids get one lookup and
-// no grace; lookups that find nothing spend a budget that refills slowly. Once it is spent, a new
+// no grace; lookups that find nothing spend a budget (by default 1,000 at once and 50 a second,
+// each two registry requests: a registry's load, not a storm). Once it is spent, a new
 // id is still asked if the registry lists it under one of the record's topic's subjects (every
 // writer registers its schema under its topic's subject before producing), as listed after the
 // record was produced: an older listing is renewed, at most once per `listRefreshMs` per topic,
@@ -38,7 +39,7 @@ export interface UnknownIdPolicy {
 export const LIST_SUBJECTS = 'list-subjects';
 
 export const DEFAULT_UNKNOWN_ID_POLICY: UnknownIdPolicy = {
-  graceMs: 10_000, cooldownMs: 60_000, rememberMs: 60_000, capacity: 10_000, missBurst: 20, missesPerSecond: 2, listRefreshMs: 1_000,
+  graceMs: 10_000, cooldownMs: 60_000, rememberMs: 60_000, capacity: 10_000, missBurst: 1_000, missesPerSecond: 50, listRefreshMs: 1_000,
 };
 
 type Entry =
