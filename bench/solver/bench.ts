@@ -1,7 +1,7 @@
 // make bench-solver: WASM kernels vs SciPy (cg, bicgstab) and sublinear-time-solver, same run.
 // Every answer is checked here with ||b - Ax|| / ||b|| computed from the bench's own CSR.
 // hybrid and the SciPy peers run interleaved, run by run (SciPy as one long-lived process, as ours is).
-// Usage: tsx bench/solver/bench.ts [--sizes 1e4,1e5,1e6] [--runs 3] [--peer-timeout 60] [--only sizes,spmv,warm,weak,amg,unstructured (any of them)] [--problems poisson,convdiff] [--peers scipy,sublinear]
+// Usage: tsx bench/solver/bench.ts [--sizes 1e4,1e5,1e6] [--runs 3] [--warm-runs 3] [--peer-timeout 60] [--only sizes,spmv,warm,weak,amg,unstructured (any of them)] [--problems poisson,convdiff] [--peers scipy,sublinear]
 // --only amg: unshifted and anisotropic Poisson, AMG-PCG vs CG+MILU(0) vs SciPy CG; --only unstructured: the generated family, hybrid vs SciPy.
 // --only spmv: just the SpMV-vs-streaming-read line for each size (Poisson), no peers needed.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -19,6 +19,9 @@ const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1] ?? '');
 const sizes = (args.get('sizes') ?? '1e4,1e5,1e6').split(',').map(Number);
 const RUNS = Number(args.get('runs') ?? 3);
+// The warm re-solve's runs (default --runs): each is short, so on a loaded machine one preempted
+// run moves a median of 3; more runs cost little.
+const WARM_RUNS = Number(args.get('warm-runs') ?? RUNS);
 const PEER_TIMEOUT_S = Number(args.get('peer-timeout') ?? 60);
 // --only a,b: several parts in one run, so one figures.json holds them all (default: every part).
 const ONLY = args.has('only') ? new Set(args.get('only')!.split(',')) : undefined;
@@ -38,8 +41,9 @@ const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - 
 const fmt = (s: number): string => (s < 1e-3 ? `${(s * 1e6).toFixed(0)} µs` : s < 1 ? `${(s * 1000).toFixed(1)} ms` : `${s.toFixed(2)} s`);
 const log = (line = ''): void => { process.stdout.write(`${line}\n`); };
 
-// A row of results.json; `cold`: a warm re-solve's cold solve of the same runs (its baseline).
-interface Row { problem: string; n: number; solver: string; seconds: number | null; iterations: number | string; residual: number | null; note: string; cold?: number }
+// A row of results.json; `cold`: a warm re-solve's cold solve of the same runs (its baseline);
+// cpu/coldCpu: the same two as this process's CPU time (what preemption on a shared machine does not inflate).
+interface Row { problem: string; n: number; solver: string; seconds: number | null; iterations: number | string; residual: number | null; note: string; cold?: number; cpu?: number; coldCpu?: number }
 const rows: Row[] = [];
 
 function dump(a: Csr, b: Float64Array, dir: string): void {
@@ -215,7 +219,7 @@ function warmRestart(problem: string, a: Csr, b: Float64Array, method: Method, p
   let startRes = 0;
   const cpu = (since: NodeJS.CpuUsage): number => { const u = process.cpuUsage(since); return (u.user + u.system) / 1e6; };
   let wi = 0, ci = 0, used = '';
-  for (let r = 0; r < RUNS; r++) {
+  for (let r = 0; r < WARM_RUNS; r++) {
     const c0 = process.cpuUsage();
     const t0 = performance.now();
     const s = SolverSession.open(a);
@@ -260,7 +264,7 @@ function warmRestart(problem: string, a: Csr, b: Float64Array, method: Method, p
   const bound = (share * ci * perIteration) / median(cold);
   log(`  bound: the warm residual needs ${(100 * share).toFixed(0)}% of the cold iterations (log(${startRes.toExponential(2)}/${TOL}) / log(1/${TOL})); at the warm solve's ${fmt(perIteration)} per iteration, ${(share * ci).toFixed(1)} of the cold ${ci} iterations take ≥ ${(100 * bound).toFixed(0)}% of cold (cold outside iterate(): ${fmt(median(cold) - median(coldIterate))}); measured warm/cold iterations ${wi}/${ci} = ${(100 * wi / ci).toFixed(0)}%`);
   const label = method === 'hybrid' ? `wasm hybrid (ran ${used})` : oursLabel(method, precond);
-  rows.push({ problem: `warm restart: ${problem}`, n: a.n, solver: label, seconds: median(warm), iterations: wi, residual: null, cold: median(cold),
+  rows.push({ problem: `warm restart: ${problem}`, n: a.n, solver: label, seconds: median(warm), iterations: wi, residual: null, cold: median(cold), cpu: median(warmCpu), coldCpu: median(coldCpu),
     note: `cold ${fmt(median(cold))} (${ci} it), ratio ${rt.toFixed(2)}, bound at the cold contraction rate ${bound.toFixed(2)}` });
 }
 
