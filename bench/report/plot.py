@@ -28,6 +28,9 @@ def draw_hbars(p, out_dir):
     for i, y in zip(pos, ys):
         ax.annotate(f" {y:.2f}x", (y, i), ha="left", va="center", fontsize=7)
     ax.axvline(1.0, color="grey", linestyle="--", linewidth=0.8)
+    if p.get("targetLine") is not None:
+        ax.axvline(p["targetLine"], color="#c44e52", linestyle=":", linewidth=1.2, label=f"target {p['targetLine']:.2f}")
+        ax.legend(fontsize=7)
     if max(ys) / max(min(ys), 1e-12) > 50:
         ax.set_xscale("log")
     ax.set_xlabel(p["xlabel"])

@@ -64,6 +64,8 @@ export interface Plot {
   readonly panels: ReadonlyArray<{ readonly title: string; readonly series: ReadonlyArray<{ readonly label: string; readonly points: ReadonlyArray<readonly [number | string, number]> }> }>;
   /** Draw y = 1 (the baseline). */
   readonly baselineLine?: boolean;
+  /** A target's ratio, drawn as a second line (e.g. 0.35: warm re-solve at most 35% of cold). */
+  readonly targetLine?: number;
 }
 
 /** value / baseline, or null when either is missing or the baseline is 0. */
@@ -202,16 +204,17 @@ export function heartbeatsPlot(f: BenchFigures | undefined): Plot | undefined {
  * Any bench's figures that have a same-run baseline, as one bar each (value / baseline): the plot
  * of a bench without one of its own. `only` picks some of its figures (e.g. one section).
  */
-export function ratiosPlot(f: BenchFigures | undefined, only: (x: Figure) => boolean = () => true, file = `${f?.bench}-ratios.svg`, title = `${f?.bench}: each figure over its baseline of the same run`): Plot | undefined {
+export function ratiosPlot(f: BenchFigures | undefined, only: (x: Figure) => boolean = () => true, file = `${f?.bench}-ratios.svg`, title = `${f?.bench}: each figure over its baseline of the same run`, targetLine?: number): Plot | undefined {
   if (!f) return undefined;
   const figs = f.figures.filter(only).map((x) => [x, ratioOf(x)] as const).filter((p): p is readonly [Figure, number] => p[1] !== null && Number.isFinite(p[1]));
   if (figs.length === 0) return undefined;
-  const label = (x: Figure) => `${x.section}: ${x.name} (${x.better})`;
+  const oneSection = new Set(figs.map(([x]) => x.section)).size === 1;
+  const label = (x: Figure) => `${oneSection ? '' : `${x.section}: `}${x.name} (${x.better})`;
   return {
     file, bench: f.bench, title, kind: 'hbars',
-    xlabel: 'median / baseline median (same run)', ylabel: '', baselineLine: true,
+    xlabel: 'median / baseline median (same run)', ylabel: '', baselineLine: true, ...(targetLine === undefined ? {} : { targetLine }),
     panels: [{ title: `${f.bench}, ${f.runs} run(s)`, series: [{ label: 'value / baseline', points: figs.map(([x, r]) => [label(x), r] as const) }] }],
-    caption: 'One bar per figure of the table below that has a baseline: its median over the baseline\'s median in the same run (the line is 1, the baseline; whether above 1 is better says the figure\'s "higher"/"lower").',
+    caption: 'One bar per figure of the table above that has a baseline: its median over the baseline\'s median in the same run (the line is 1, the baseline; whether above 1 is better says the figure\'s "higher"/"lower").',
   };
 }
 
