@@ -29,6 +29,8 @@ export interface Scenario {
   readonly service: ServiceName;
   /** Inputs per second while the bench runs. */
   readonly rate: number;
+  /** The service process's environment beyond the bench's (knobs the scenario needs). */
+  readonly env?: NodeJS.ProcessEnv;
   /** Topics, before the service starts. */
   prepare(): Promise<void>;
   /** Once the service runs: what the inputs need (an open session) and the output readers. */
@@ -141,6 +143,10 @@ export function impedanceScenario(ctx: BenchContext): Scenario {
     service: 'impedance',
     // Rounds per second; each is one heartbeat per agent (300 heartbeats/s).
     rate: 10,
+    // Each round is a 5 s heartbeat period sent 100 ms apart: event time runs 50x ahead of the
+    // records' timestamps, past the runtime's 5 min skew bound after 6 s of wall time, and every
+    // heartbeat after that was dead-lettered (EVENT_TIME_SKEW) so no output ever reflected one.
+    env: { MAX_EVENT_TIME_SKEW_MS: String(31_536_000_000) },
     prepare: async () => { await applyTopics(ctx.brokers, allTopicSpecs(ctx.prefix).filter((t) => t.name.startsWith(`${ctx.prefix}mesh.`))); },
     async ready() {
       producer = await benchProducer(ctx.brokers, { lingerMs: 0 });
