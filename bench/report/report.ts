@@ -209,7 +209,7 @@ export function ratiosPlot(f: BenchFigures | undefined, only: (x: Figure) => boo
   const figs = f.figures.filter(only).map((x) => [x, ratioOf(x)] as const).filter((p): p is readonly [Figure, number] => p[1] !== null && Number.isFinite(p[1]));
   if (figs.length === 0) return undefined;
   const oneSection = new Set(figs.map(([x]) => x.section)).size === 1;
-  const label = (x: Figure) => `${oneSection ? '' : `${x.section}: `}${x.name} (${x.better})`;
+  const label = (x: Figure) => `${oneSection ? '' : `${x.section}: `}${x.name} (${x.better} is better) / ${x.baseline!.name}`;
   return {
     file, bench: f.bench, title, kind: 'hbars',
     xlabel: 'median / baseline median (same run)', ylabel: '', baselineLine: true, ...(targetLine === undefined ? {} : { targetLine }),
