@@ -106,7 +106,8 @@ async function withService(lines: string[]): Promise<void> {
   const brokers = config.kafkaBrokers;
   const codec = new EventCodec(config.schemaRegistryUrl);
   const prefix = `bench-verifier-${Date.now().toString(36)}${randomBytes(2).toString('hex')}.`;
-  await freshTopics(brokers, prefix);
+  // The verifier reads the agents' keys (signed reports) and writes witnesses: its topics too.
+  await freshTopics(brokers, prefix, ['mesh.agent-keys', 'mesh.witnesses']);
   const solver = startSolverProcess(prefix);
   const verifiers: ServiceProcess[] = [];
   let consumer: BenchConsumer | undefined;
