@@ -6,7 +6,7 @@
 // machine has it, and the report says so when it has not.
 //   tsx bench/report/generate.ts [--out bench/out] [--report bench/REPORT.md]
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import { join } from 'node:path';
 import type { BenchFigures } from './figures';
@@ -87,6 +87,9 @@ function machine(): Machine {
 function draw(plots: readonly Plot[]): string | undefined {
   if (plots.length === 0) return 'no bench wrote what the plots show';
   mkdirSync(PLOTS, { recursive: true });
+  // A plot of an earlier report whose bench has none this time would sit there unreferenced.
+  const keep = new Set(plots.map((p) => p.file));
+  for (const f of readdirSync(PLOTS)) if (f.endsWith('.svg') && !keep.has(f)) rmSync(join(PLOTS, f));
   const r = spawnSync(PYTHON, [join(__dirname, 'plot.py'), PLOTS], { input: JSON.stringify(plots), encoding: 'utf8' });
   if (r.error) return `plots not drawn: ${PYTHON} did not run (${r.error.message})`;
   if (r.status !== 0) return `plots not drawn: plot.py failed (${(r.stderr || r.stdout).trim().split('\n').slice(-1)[0]}); make bench installs python3-matplotlib`;
