@@ -146,7 +146,9 @@ export function impedanceScenario(ctx: BenchContext): Scenario {
     // Each round is a 5 s heartbeat period sent 100 ms apart: event time runs 50x ahead of the
     // records' timestamps, past the runtime's 5 min skew bound after 6 s of wall time, and every
     // heartbeat after that was dead-lettered (EVENT_TIME_SKEW) so no output ever reflected one.
-    env: { MAX_EVENT_TIME_SKEW_MS: String(31_536_000_000) },
+    // The heartbeats are unsigned (no agent keys registered): signing off, as the impedance bench's
+    // unsigned runs, or the service dead-letters them all (UNSIGNED).
+    env: { MAX_EVENT_TIME_SKEW_MS: String(31_536_000_000), MESH_SIGNING: 'off' },
     prepare: async () => { await applyTopics(ctx.brokers, allTopicSpecs(ctx.prefix).filter((t) => t.name.startsWith(`${ctx.prefix}mesh.`))); },
     async ready() {
       producer = await benchProducer(ctx.brokers, { lingerMs: 0 });
