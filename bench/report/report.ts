@@ -276,7 +276,7 @@ export function renderReport(r: ReportInput): string {
       const ratio = ratioOf(x);
       const target = x.target ? `${x.target}: ${x.met === undefined ? '?' : x.met ? 'met' : 'MISSED'}` : '';
       const unit = x.unit === '/s' ? '/s' : ` ${x.unit}`;
-      L.push(`| ${cell(x.section)} | ${cell(x.name)} (${x.better} is better) | ${fmtNum(x.value)}${unit} | ${cell(x.baseline?.name ?? '–')} | ${x.baseline ? `${fmtNum(x.baseline.value)}${unit}` : '–'} | ${ratio === null ? '–' : `${ratio.toFixed(2)}x`} | ${cell(target)} |`);
+      L.push(`| ${cell(x.section)} | ${cell(x.name)} (${x.better} is better) | ${fmtNum(x.value)}${unit} | ${cell(x.baseline?.name ?? '–')} | ${x.baseline ? `${fmtNum(x.baseline.value)}${unit}` : '–'} | ${ratio === null ? '–' : `${ratio !== 0 && Math.abs(ratio) < 0.1 ? ratio.toPrecision(2) : ratio.toFixed(2)}x`} | ${cell(target)} |`);
     }
     L.push('');
     r.plots.filter((p) => p.bench === b.name).forEach(plot);
