@@ -102,11 +102,11 @@ export function coordinatorScenario(ctx: BenchContext): Scenario {
   return {
     service: 'coordinator',
     rate: 50,
-    // every topic the coordinator reads or writes, not only the conflicts this scenario feeds
-    prepare: async () => {
-      const its = ['mesh.conflicts', 'mesh.schedules', 'mesh.acks', 'mesh.dispatch'].map((t) => ctx.prefix + t);
-      await applyTopics(ctx.brokers, allTopicSpecs(ctx.prefix).filter((t) => its.some((x) => t.name.startsWith(x))));
-    },
+    // Its reports are unsigned, as the impedance scenario's heartbeats.
+    env: { MESH_SIGNING: 'off' },
+    // Every mesh topic, not only those this scenario feeds: the coordinator also reads cascades and
+    // agent keys and writes coordination and agent-acks, and it never logged its port without them.
+    prepare: async () => { await applyTopics(ctx.brokers, allTopicSpecs(ctx.prefix).filter((t) => t.name.startsWith(`${ctx.prefix}mesh.`))); },
     async ready() {
       producer = await benchProducer(ctx.brokers, { lingerMs: 0 });
       conflicts = await decodingConsumer(ctx, 'mesh.conflicts', MESH_PARTITIONS, (at, q) => {
