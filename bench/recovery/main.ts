@@ -92,7 +92,7 @@ async function benchService(name: ServiceName, rnd: () => number): Promise<Recor
   const prefix = `bench-recovery-${name}-${Date.now().toString(36)}${randomBytes(2).toString('hex')}.`;
   const scenario = SCENARIOS[name]({ brokers: config.kafkaBrokers, codec: new EventCodec(config.schemaRegistryUrl), redisUrl: config.redisUrl, prefix });
   const newId = () => `recovery-${name}-${randomBytes(3).toString('hex')}`;
-  const start = (id: string) => startServiceProcess(name, prefix, { KAFKA_CLIENT: ENGINE, INSTANCE_ID: id });
+  const start = (id: string) => startServiceProcess(name, prefix, { ...scenario.env, KAFKA_CLIENT: ENGINE, INSTANCE_ID: id });
   const results: Record<Mode, Run[]> = { stable: [], random: [] };
   const logs: string[] = [];
   await scenario.prepare();

@@ -29,6 +29,8 @@ export interface Scenario {
   readonly service: ServiceName;
   /** Inputs per second while the bench runs. */
   readonly rate: number;
+  /** The service process's environment beyond the bench's (knobs the scenario needs). */
+  readonly env?: NodeJS.ProcessEnv;
   /** Topics, before the service starts. */
   prepare(): Promise<void>;
   /** Once the service runs: what the inputs need (an open session) and the output readers. */
@@ -100,11 +102,11 @@ export function coordinatorScenario(ctx: BenchContext): Scenario {
   return {
     service: 'coordinator',
     rate: 50,
-    // every topic the coordinator reads or writes, not only the conflicts this scenario feeds
-    prepare: async () => {
-      const its = ['mesh.conflicts', 'mesh.schedules', 'mesh.acks', 'mesh.dispatch'].map((t) => ctx.prefix + t);
-      await applyTopics(ctx.brokers, allTopicSpecs(ctx.prefix).filter((t) => its.some((x) => t.name.startsWith(x))));
-    },
+    // Its reports are unsigned, as the impedance scenario's heartbeats.
+    env: { MESH_SIGNING: 'off' },
+    // Every mesh topic, not only those this scenario feeds: the coordinator also reads cascades and
+    // agent keys and writes coordination and agent-acks, and it never logged its port without them.
+    prepare: async () => { await applyTopics(ctx.brokers, allTopicSpecs(ctx.prefix).filter((t) => t.name.startsWith(`${ctx.prefix}mesh.`))); },
     async ready() {
       producer = await benchProducer(ctx.brokers, { lingerMs: 0 });
       conflicts = await decodingConsumer(ctx, 'mesh.conflicts', MESH_PARTITIONS, (at, q) => {
@@ -141,6 +143,12 @@ export function impedanceScenario(ctx: BenchContext): Scenario {
     service: 'impedance',
     // Rounds per second; each is one heartbeat per agent (300 heartbeats/s).
     rate: 10,
+    // Each round is a 5 s heartbeat period sent 100 ms apart: event time runs 50x ahead of the
+    // records' timestamps, past the runtime's 5 min skew bound after 6 s of wall time, and every
+    // heartbeat after that was dead-lettered (EVENT_TIME_SKEW) so no output ever reflected one.
+    // The heartbeats are unsigned (no agent keys registered): signing off, as the impedance bench's
+    // unsigned runs, or the service dead-letters them all (UNSIGNED).
+    env: { MAX_EVENT_TIME_SKEW_MS: String(31_536_000_000), MESH_SIGNING: 'off' },
     prepare: async () => { await applyTopics(ctx.brokers, allTopicSpecs(ctx.prefix).filter((t) => t.name.startsWith(`${ctx.prefix}mesh.`))); },
     async ready() {
       producer = await benchProducer(ctx.brokers, { lingerMs: 0 });

@@ -1,15 +1,17 @@
 // make bench's last step: bench/REPORT.md and bench/plots/*.svg from what the benches wrote into
-// bench/out/<name>/ (figures.json; bench-solver's results.json; status.json from run-all.sh).
-// A bench without output is listed as not run; plots are drawn by matplotlib (plot.py) when the
+// bench/out/<name>/ (figures.json, written by every bench through figures.ts; status.json from
+// run-all.sh; note.md, how a run differed from the default, e.g. reduced sizes). A bench without
+// output is listed as not run; each section gets its plots: the bench's own where report.ts has
+// one, else its figures over their baselines. Plots are drawn by matplotlib (plot.py) when the
 // machine has it, and the report says so when it has not.
 //   tsx bench/report/generate.ts [--out bench/out] [--report bench/REPORT.md]
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import { join } from 'node:path';
 import type { BenchFigures } from './figures';
 import {
-  heartbeatsPlot, latencyPlot, renderReport, solverFigures, spmvPlot, timeToTolerancePlot,
+  heartbeatsPlot, latencyPlot, ratiosPlot, renderReport, solverFigures, spmvPlot, timeToTolerancePlot, WARM_SECTION,
   type BenchInput, type BenchStatus, type Machine, type Plot, type SolverRow,
 } from './report';
 
@@ -39,15 +41,28 @@ function benchInput(name: string, target: string): BenchInput & { rows?: SolverR
   const dir = join(OUT, name);
   const status = readJson<BenchStatus>(join(dir, 'status.json'));
   let figures = readJson<BenchFigures>(join(dir, 'figures.json'));
-  const rows = name === 'solver' ? readJson<SolverRow[]>(join(dir, 'results.json')) : undefined;
+  const note = readText(join(dir, 'note.md'));
+  // bench-solver's rows ride in its figures (series.rows); results.json alone is an older run's.
+  const rows = name === 'solver' ? ((figures?.series?.rows as SolverRow[] | undefined) ?? readJson<SolverRow[]>(join(dir, 'results.json'))) : undefined;
   if (rows && !figures) {
-    // bench-solver writes its rows; the figures are the rows beside SciPy of the same run.
     figures = {
       bench: name, startedAt: '', finishedAt: '', load: { before: status?.loadBefore ?? [], after: status?.loadAfter ?? [] }, runs: Number(/(\d+) runs/.exec(readText(join(dir, 'report.txt')))?.[1] ?? 3),
       node: process.version, figures: solverFigures(rows),
     };
   }
-  return { name, target, ...(status ? { status } : {}), ...(figures ? { figures } : {}), ...(rows ? { rows } : {}) };
+  return { name, target, ...(status ? { status } : {}), ...(figures ? { figures } : {}), ...(rows ? { rows } : {}), ...(note.trim() ? { note } : {}) };
+}
+
+/** Each bench's plots: its own kind where one exists, else (or beside it) its figures over their baselines. */
+export function plotsOf(benches: ReadonlyArray<BenchInput & { rows?: SolverRow[] }>): Plot[] {
+  const figuresOf = (name: string) => benches.find((b) => b.name === name)?.figures;
+  const rows = benches.find((b) => b.name === 'solver')?.rows ?? [];
+  const own: Record<string, () => Array<Plot | undefined>> = {
+    solver: () => [timeToTolerancePlot(rows), spmvPlot(rows), ratiosPlot(figuresOf('solver'), (x) => x.section === WARM_SECTION, 'solver-warm-resolve.svg', 'Warm re-solve after a 0.1% update of b, over the cold solve of the same runs (target <= 0.35)', 0.35)],
+    'solver-service': () => [latencyPlot(figuresOf('solver-service'))],
+    impedance: () => [heartbeatsPlot(figuresOf('impedance'))],
+  };
+  return benches.flatMap((b) => (own[b.name]?.() ?? [ratiosPlot(b.figures)])).filter((p): p is Plot => p !== undefined);
 }
 
 function readText(file: string): string {
@@ -72,6 +87,9 @@ function machine(): Machine {
 function draw(plots: readonly Plot[]): string | undefined {
   if (plots.length === 0) return 'no bench wrote what the plots show';
   mkdirSync(PLOTS, { recursive: true });
+  // A plot of an earlier report whose bench has none this time would sit there unreferenced.
+  const keep = new Set(plots.map((p) => p.file));
+  for (const f of readdirSync(PLOTS)) if (f.endsWith('.svg') && !keep.has(f)) rmSync(join(PLOTS, f));
   const r = spawnSync(PYTHON, [join(__dirname, 'plot.py'), PLOTS], { input: JSON.stringify(plots), encoding: 'utf8' });
   if (r.error) return `plots not drawn: ${PYTHON} did not run (${r.error.message})`;
   if (r.status !== 0) return `plots not drawn: plot.py failed (${(r.stderr || r.stdout).trim().split('\n').slice(-1)[0]}); make bench installs python3-matplotlib`;
@@ -83,9 +101,7 @@ function main(): void {
   // Benches other issues added write bench/out/<name>/figures.json too: listed after the known ones.
   const extra = existsSync(OUT) ? readdirSync(OUT).filter((d) => !known.has(d) && existsSync(join(OUT, d, 'figures.json'))).sort() : [];
   const benches = [...BENCHES, ...extra.map((d) => [d, `make bench-${d}`] as const)].map(([n, t]) => benchInput(n, t));
-  const rows = benches.find((b) => b.name === 'solver')?.rows ?? [];
-  const figuresOf = (name: string) => benches.find((b) => b.name === name)?.figures;
-  const plots = [timeToTolerancePlot(rows), spmvPlot(rows), latencyPlot(figuresOf('solver-service')), heartbeatsPlot(figuresOf('impedance'))].filter((p): p is Plot => p !== undefined);
+  const plots = plotsOf(benches);
   const plotNote = draw(plots);
   const notes = readText(join(OUT, 'notes.md'));
   const md = renderReport({ generatedAt: new Date().toISOString(), machine: machine(), benches, plots: plotNote && plots.length > 0 ? [] : plots, ...(plotNote ? { plotNote } : {}), ...(notes ? { notes } : {}) });

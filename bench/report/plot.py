@@ -15,7 +15,35 @@ plt.rcParams["svg.hashsalt"] = "solvermesh"  # stable ids: a regenerated plot di
 plt.rcParams["font.size"] = 9
 
 
+def draw_hbars(p, out_dir):
+    # One bar per figure, labelled on the y axis: long labels (a bench's figure names) fit there.
+    points = p["panels"][0]["series"][0]["points"]
+    labels = [textwrap.fill(str(x), 70) for x, _ in points]
+    ys = [y for _, y in points]
+    fig, ax = plt.subplots(figsize=(9.5, 0.9 + 0.42 * len(points) + 0.12 * sum(l.count("\n") for l in labels)))
+    pos = list(range(len(points)))[::-1]
+    ax.barh(pos, ys, color="#4c72b0")
+    ax.set_yticks(pos)
+    ax.set_yticklabels(labels, fontsize=6.5)
+    for i, y in zip(pos, ys):
+        ax.annotate(f" {y:.2f}x", (y, i), ha="left", va="center", fontsize=7)
+    ax.axvline(1.0, color="grey", linestyle="--", linewidth=0.8)
+    if p.get("targetLine") is not None:
+        ax.axvline(p["targetLine"], color="#c44e52", linestyle=":", linewidth=1.2, label=f"target {p['targetLine']:.2f}")
+        ax.legend(fontsize=7)
+    if max(ys) / max(min(ys), 1e-12) > 50:
+        ax.set_xscale("log")
+    ax.set_xlabel(p["xlabel"])
+    ax.set_title(textwrap.fill(p["title"], 100), fontsize=9)
+    ax.grid(True, axis="x", which="both", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(f"{out_dir}/{p['file']}", format="svg", metadata={"Date": None})
+    plt.close(fig)
+
+
 def draw(p, out_dir):
+    if p["kind"] == "hbars":
+        return draw_hbars(p, out_dir)
     panels = p["panels"]
     cols = min(len(panels), 3)
     rows = (len(panels) + cols - 1) // cols

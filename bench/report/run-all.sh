@@ -19,7 +19,8 @@ load() { cut -d' ' -f1-3 /proc/loadavg | sed 's/ /, /g'; }
 for name in ${BENCHES:-$all}; do
   dir="bench/out/$name"
   mkdir -p "$dir"
-  rm -f "$dir/status.json" "$dir/figures.json"
+  # note.md says how a hand-run differed from the defaults: stale once make bench runs it plainly.
+  rm -f "$dir/status.json" "$dir/figures.json" "$dir/note.md"
   [ "$name" = solver ] && rm -f "$dir/results.json"
   before="$(load)"
   start=$(date +%s)

@@ -87,10 +87,13 @@ function quantile(xs: number[], q: number): number {
 }
 
 /** Resolves when every verifier group has committed solver.costs up to `end` on `partition`. */
-async function verifiersCaughtUp(brokers: string[], prefix: string, partition: number, end: number, timeoutMs = 300_000): Promise<number> {
+async function verifiersCaughtUp(brokers: string[], prefix: string, partition: number, end: number, verifiers: readonly ServiceProcess[], timeoutMs = 300_000): Promise<number> {
   const t0 = performance.now();
   const topic = `${prefix}solver.costs`;
   for (;;) {
+    // A verifier that exited will never commit: say why at once rather than after the timeout.
+    const dead = verifiers.find((v) => v.proc.exitCode !== null || v.proc.signalCode !== null);
+    if (dead) throw new Error(`a verifier exited (${dead.proc.exitCode ?? dead.proc.signalCode}) before folding ${topic}[${partition}] up to ${end}: ${dead.log().slice(-3000)}`);
     const done = await Promise.all(GROUPS.map(async (g) => ((await committedOffsets(brokers, `${prefix}solvermesh.verifier.${g}`, [{ topic, partition }])).get(`${topic}/${partition}`) ?? -1) > end));
     if (done.every(Boolean)) return performance.now();
     if (performance.now() - t0 > timeoutMs) throw new Error(`verifiers did not fold ${topic}[${partition}] up to ${end} within ${timeoutMs} ms`);
@@ -103,7 +106,8 @@ async function withService(lines: string[]): Promise<void> {
   const brokers = config.kafkaBrokers;
   const codec = new EventCodec(config.schemaRegistryUrl);
   const prefix = `bench-verifier-${Date.now().toString(36)}${randomBytes(2).toString('hex')}.`;
-  await freshTopics(brokers, prefix);
+  // The verifier reads the agents' keys (signed reports) and writes witnesses: its topics too.
+  await freshTopics(brokers, prefix, ['mesh.agent-keys', 'mesh.witnesses']);
   const solver = startSolverProcess(prefix);
   const verifiers: ServiceProcess[] = [];
   let consumer: BenchConsumer | undefined;
@@ -144,13 +148,13 @@ async function withService(lines: string[]): Promise<void> {
     const marker = await burst(producer, path, await source.encoded(costs, 1, 0));
     // The groups have folded the whole log so far (the session and every burst) before a run.
     const t = performance.now();
-    await verifiersCaughtUp(brokers, prefix, partition, marker.lastOffset);
+    await verifiersCaughtUp(brokers, prefix, partition, marker.lastOffset, verifiers);
     note(`three verifier groups started and caught up with the log in ${fmt(performance.now() - t)} ms`);
     const withV: number[] = [];
     const lag: number[] = [];
     for (let r = 0; r < RUNS; r++) {
       withV.push(await measure(`run ${r + 1}/${RUNS} with three verifier groups`, async (b) => {
-        lag.push((await verifiersCaughtUp(brokers, prefix, partition, b.lastOffset)) - b.at);
+        lag.push((await verifiersCaughtUp(brokers, prefix, partition, b.lastOffset, verifiers)) - b.at);
       }));
     }
     const load = loadavg();

@@ -5,8 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BenchFigures } from '../../../bench/report/figures';
 import {
-  heartbeatsPlot, latencyPlot, ratioOf, renderReport, solverFigures, spmvPlot, statusOf, timeToTolerancePlot, type Machine, type SolverRow,
+  heartbeatsPlot, latencyPlot, ratioOf, ratiosPlot, renderReport, solverFigures, spmvPlot, statusOf, timeToTolerancePlot, WARM_SECTION, type Machine, type SolverRow,
 } from '../../../bench/report/report';
+import { commandLine } from '../../../bench/report/figures';
+import { plotsOf } from '../../../bench/report/generate';
 
 const rows: SolverRow[] = [
   { problem: 'poisson2d (shift 0.1)', n: 10000, solver: 'wasm hybrid', seconds: 0.002, iterations: 20, residual: 1e-9, note: '' },
@@ -17,6 +19,8 @@ const rows: SolverRow[] = [
   { problem: 'poisson2d (shift 0.1)', n: 1000000, solver: 'wasm cg+jacobi', seconds: null, iterations: '-', residual: null, note: 'FAILED' },
   { problem: 'spmv', n: 1000000, solver: 'wasm spmv / stream floor', seconds: 0.0035, iterations: '-', residual: null, note: 'floor 2.0 ms (8 streams), ratio 1.75' },
   { problem: 'warm restart', n: 1000000, solver: 'wasm hybrid', seconds: 0.2, iterations: 7, residual: null, note: 'cold 0.9 s, ratio 0.22' },
+  { problem: 'warm restart: poisson2d (unshifted)', n: 1000000, solver: 'wasm cg+amg', seconds: 0.4, iterations: 6, residual: null, note: '', cold: 1, cpu: 0.25, coldCpu: 0.8 },
+  { problem: 'warm restart: poisson2d (unshifted)', n: 1000000, solver: 'wasm cg+milu0', seconds: 0.3, iterations: 40, residual: null, note: '', cold: 1.2 },
 ];
 
 const latency: BenchFigures = {
@@ -48,7 +52,33 @@ describe('bench report', () => {
     const spmv = f.find((x) => x.section.startsWith('SpMV'))!;
     assert.ok(Math.abs(ratioOf(spmv)! - 1.75) < 1e-12);
     assert.ok(!f.some((x) => x.name.startsWith('scipy')), 'SciPy is the baseline, not a figure');
-    assert.ok(!f.some((x) => x.section.startsWith('warm')), 'rows without SciPy beside them are not ratios to it');
+    assert.ok(!f.some((x) => x.name.startsWith('wasm hybrid, ')), 'a warm row without its cold solve is no ratio');
+  });
+
+  it('given warm re-solve rows with their cold solve, when turned into figures, then each is beside its own cold solve with the 35% target', () => {
+    const warm = solverFigures(rows).filter((x) => x.section === WARM_SECTION);
+    assert.deepEqual(warm.map((x) => [x.name.split(',')[0], ratioOf(x), x.met]), [['wasm cg+amg', 0.4, false], ['wasm cg+amg', 0.3125, undefined], ['wasm cg+milu0', 0.25, true]]);
+    assert.match(warm[1]!.name, /CPU time$/, 'CPU time beside wall time where the bench measured it, without the target (wall time is what the issue bounds)');
+  });
+
+  it('given any bench\'s figures, when its ratios plot is built, then it has one bar per figure with a baseline, value / baseline', () => {
+    const p = ratiosPlot(latency)!;
+    assert.equal(p.bench, 'solver-service');
+    assert.deepEqual(p.panels[0]!.series[0]!.points.map(([, y]) => y), [1.2], 'the figure without a baseline has no bar');
+    assert.equal(ratiosPlot({ ...latency, figures: [latency.figures[1]!] }), undefined);
+  });
+
+  it('given benches with and without plots of their own, when the plots are chosen, then each that wrote figures has at least one, in its section', () => {
+    const codec: BenchFigures = { ...latency, bench: 'codec', series: {} };
+    const plots = plotsOf([{ name: 'solver', target: 'make bench-solver', rows }, { name: 'solver-service', target: 'x', figures: latency }, { name: 'codec', target: 'y', figures: codec }, { name: 'gateway', target: 'z' }]);
+    assert.deepEqual(plots.map((p) => [p.bench, p.file]), [
+      ['solver', 'solver-time-to-tolerance.svg'], ['solver', 'spmv-vs-bandwidth-floor.svg'], ['solver-service', 'latency-cdf.svg'], ['codec', 'codec-ratios.svg'],
+    ]);
+  });
+
+  it('given a bench\'s knobs in the environment, when its command is recorded, then they precede the script and its arguments', () => {
+    const cmd = commandLine(['node', join(__dirname, '..', '..', '..', 'bench', 'solver', 'bench.ts'), '--only', 'warm'], { BENCH_RUNS: '2', HOME: '/root' });
+    assert.equal(cmd, 'BENCH_RUNS=2 npx tsx bench/solver/bench.ts --only warm');
   });
 
   it('given rows, when the time-to-tolerance plot is built, then its points are ratios to the fastest SciPy at each n', () => {
@@ -78,7 +108,7 @@ describe('bench report', () => {
     const md = renderReport({
       generatedAt: 'now', machine, plots: [], plotNote: 'plots not drawn: test',
       benches: [
-        { name: 'solver-service', target: 'make bench-solver-service', figures: latency },
+        { name: 'solver-service', target: 'make bench-solver-service', figures: { ...latency, command: 'BENCH_RUNS=3 npx tsx bench/solver-service/main.ts' }, note: 'reduced: 500 updates' },
         { name: 'gateway', target: 'make bench-gateway', status: { bench: 'gateway', target: 'make bench-gateway', exit: 2, seconds: 10, loadBefore: [1, 1, 1], loadAfter: [1, 1, 1] } },
         { name: 'codec', target: 'make bench-codec' },
       ],
@@ -89,6 +119,8 @@ describe('bench report', () => {
     assert.match(md, /\| `make bench-codec` \| not run \|/);
     assert.match(md, /update->IterationCompleted p50 \(lower is better\) \| 12 ms \| relay p50 \| 10 ms \| 1\.20x \| <= relay \+ 3 ms: met \|/);
     assert.match(md, /plots not drawn: test/);
+    assert.match(md, /Command: `BENCH_RUNS=3 npx tsx bench\/solver-service\/main\.ts`; 3 run\(s\), medians; load average at start 1\.00 2\.00 3\.00/);
+    assert.match(md, /\*\*This run:\*\* reduced: 500 updates/);
     assert.equal(statusOf({ name: 'x', target: 'y' }), 'not run');
   });
 
