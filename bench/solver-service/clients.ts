@@ -5,7 +5,7 @@
 import { Partitioners } from 'kafkajs';
 import type * as Rd from 'node-rdkafka';
 import { rdkafkaAuth } from '../../services/runtime/credentials';
-import { cb, rd } from '../../services/runtime/kafka/rdkafka-lib';
+import { cb, rd, watermarksOf } from '../../services/runtime/kafka/rdkafka-lib';
 
 export interface Sent {
   /** performance.now() when produce() was called. */
@@ -98,7 +98,7 @@ export async function benchConsumer(brokers: readonly string[], topic: string, p
     'isolation.level': 'read_committed', 'fetch.wait.max.ms': 100, ...extra,
   }, {});
   await cb((done) => c.connect({}, (err) => done(err)));
-  const ends = await Promise.all([...Array(partitions).keys()].map((p) => watermarks(c, topic, p)));
+  const ends = await Promise.all([...Array(partitions).keys()].map((p) => watermarksOf(c, topic, p, { attempts: 50, delayMs: 200 })));
   c.assign(ends.map((w, p) => ({ topic, partition: p, offset: w.highOffset })));
   c.setDefaultConsumeTimeout(10);
   c.setDefaultConsumeLoopTimeoutDelay(0);
@@ -115,17 +115,6 @@ export async function benchConsumer(brokers: readonly string[], topic: string, p
   };
 }
 
-/** A topic created a moment ago may not have its leader known yet: ask again for a while. */
-async function watermarks(c: Rd.KafkaConsumer, topic: string, partition: number): Promise<Rd.WatermarkOffsets> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await cb<Rd.WatermarkOffsets>((done) => c.queryWatermarkOffsets(topic, partition, 5_000, (err, w) => done(err, w)));
-    } catch (err) {
-      if (attempt >= 50) throw err;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-}
 
 // kafkajs's default partitioner is murmur2 like the service's clients (co-partitioning rests on it).
 const partitioner = Partitioners.DefaultPartitioner();

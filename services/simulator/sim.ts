@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import type * as Rd from 'node-rdkafka';
 import { kafkajsConfig, rdkafkaAuth } from '../runtime/credentials';
-import { cb, rd } from '../runtime/kafka/rdkafka-lib';
+import { cb, rd, watermarksOf } from '../runtime/kafka/rdkafka-lib';
 import { createRdkafkaEngine, FETCH_BYTES_PER_PARTITION } from '../runtime/kafka/rdkafka-engine';
 import { createLogger } from '../runtime/logger';
 import { topicSpec } from '../../topics/catalog';
@@ -170,16 +170,7 @@ async function dispatchReceiver(config: RuntimeConfig, onBatch: (batch: readonly
   }, {});
   await cb((done) => c.connect({}, (err) => done(err)));
   const partitions = only ?? [...Array(topicSpec('mesh.dispatch').partitions).keys()];
-  const ends = await Promise.all(partitions.map(async (p) => {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await cb<Rd.WatermarkOffsets>((done) => c.queryWatermarkOffsets(topic, p, 5000, (err, w) => done(err, w)));
-      } catch (err) {
-        if (attempt >= 20) throw err;
-        await new Promise((r) => setTimeout(r, 250));
-      }
-    }
-  }));
+  const ends = await Promise.all(partitions.map((p) => watermarksOf(c, topic, p)));
   c.assign(ends.map((w, i) => ({ topic, partition: partitions[i]!, offset: w.highOffset })));
   let running = true;
   const loop = (async () => {
