@@ -14,7 +14,7 @@ describe('refusal reports at the string limits', () => {
   it('given an ack whose agent id and payload hash are at the limit, when its payload hash mismatches, then the report validates', () => {
     const report = payloadMismatchReport(ack(), long, true, { topic: 'mesh.acks', partition: 1, offset: '5' }, 'coordinator');
     assert.deepEqual(validateEvent(report), []);
-    assert.ok(report.detail.received_value.startsWith('PAYLOAD_HASH_MISMATCH: ack '));
+    assert.ok(report.detail.received_value?.startsWith('PAYLOAD_HASH_MISMATCH: ack '));
   });
 
   it('given a forged ack from a sender at the limit, when refused with a long detail, then the report validates', () => {
