@@ -88,7 +88,7 @@ async function main(): Promise<void> {
   const CLASS_NAME: Record<EffectClass, string> = {
     data: 'data-determined (solver, verifier, consensus, impedance fold, conflicts, dead letters): equal to the reference',
     guardian: 'guardian (breakers, modes, witnesses at its own ticks): compared with the reference for the record only',
-    clocked: 'clocked (send schedules from the live registry, dispatch and gather ticks, and what they cause): compared with the reference for the record only',
+    clocked: 'clocked (send schedules from the live registry, impedance summaries, dispatch and gather ticks, and what they cause): compared with the reference for the record only',
   };
   const shared = (c: OutputComparison | undefined) => (!c ? '-' : [...c.sharedByReaders].map(([k, n]) => `${n} ${k}`).join(', ') || 'none');
   const classRows = (run: string, c: OutputComparison, r: FuzzResult) => [

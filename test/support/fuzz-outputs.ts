@@ -28,7 +28,11 @@ import type { TestKafka } from './kafka';
  * and the coordinator both read mesh.acks) writes the same event id once, by design, and the
  * conflict book folds one conflict. The same event id twice from one producer is a duplicated effect.
  */
-export interface Output { readonly topic: string; readonly id: string; readonly causation: string | null; readonly eventId: string | null; readonly producer: string | null; readonly type: string | null; readonly body: string }
+export interface Output {
+  readonly topic: string; readonly id: string; readonly causation: string | null; readonly eventId: string | null; readonly producer: string | null; readonly type: string | null; readonly body: string;
+  /** A dead letter of a record the services wrote: that record's event id (the dead letter takes its class). */
+  readonly sourceEventId?: string;
+}
 
 /**
  * Which test an effect's equality takes (issue 15, "outputs identical to an uninterrupted run"):
@@ -39,11 +43,12 @@ export interface Output { readonly topic: string; readonly id: string; readonly 
  *             (services/guardian/replay.ts, run on each run), not to another run
  *   clocked   decided at a wall-clock moment or from live state read then, with no replay tool yet:
  *             send schedules (the registry and breakers as they are when the request is read),
- *             dispatch and gather (DispatchDue / GatherWindowClosed ticks); counted, not proven
+ *             the impedance's summaries (its SummaryDue ticks), dispatch and gather (DispatchDue /
+ *             GatherWindowClosed ticks); counted, not proven
  * An effect caused by a guardian or clocked one (or carrying its event id, as copies do) is clocked.
  */
 export type EffectClass = 'data' | 'guardian' | 'clocked';
-const CLOCKED_TYPES = new Set(['ScheduleComputed', 'DispatchDue', 'MessageDispatched', 'DispatchCompleted', 'GatherWindowClosed', 'QuorumDecided']);
+const CLOCKED_TYPES = new Set(['MeshSummarized', 'ScheduleComputed', 'DispatchDue', 'MessageDispatched', 'DispatchCompleted', 'GatherWindowClosed', 'QuorumDecided']);
 
 /** Each event id's class (dead letters are data). */
 export function classesOf(records: readonly Output[]): Map<string, EffectClass> {
@@ -95,9 +100,10 @@ export async function readOutputs(k: TestKafka, fuzzed: readonly Fuzzed[]): Prom
       // one of a record the services wrote themselves by that record's event id and producer: where
       // it sits depends on how the services' writes interleaved.
       let source = `${topic} ${h[DLQ_HEADERS.sourcePartition]}/${h[DLQ_HEADERS.sourceOffset]} ${h[DLQ_HEADERS.processor]}`;
+      let sourceEventId: string | undefined;
       if (!fuzzedAt.has(at) && r.value) {
         const own = await k.codec.decode(r.value).then((d) => d.event, () => undefined);
-        if (own) source = `${topic} own ${own.meta.event_id} by ${own.meta.producer} ${h[DLQ_HEADERS.processor]}`;
+        if (own) { source = `${topic} own ${own.meta.event_id} by ${own.meta.producer} ${h[DLQ_HEADERS.processor]}`; sourceEventId = own.meta.event_id; }
       }
       // The reason without what the clock said: the source's record timestamp (an event-time skew),
       // how long an unknown schema id was asked for (its grace, or none once the miss budget is spent).
@@ -105,7 +111,7 @@ export async function readOutputs(k: TestKafka, fuzzed: readonly Fuzzed[]): Prom
         // How long ago the id was first asked for, and how far an event time is from its record's
         // timestamp (the time the run sent the fuzzed record, minutes after it was generated).
         .replace(/ \(asked \d+ s ago\)/, '').replace(/ is [\d.]+ (ms|s|min|h|days?|years?) (ahead of|behind) /, ' is <skew> $2 ')}`;
-      records.push({ topic, id: source, causation: null, eventId: null, producer: null, type: null, body: unprefix(`${r.key ?? ''} ${reason}`) });
+      records.push({ topic, id: source, causation: null, eventId: null, producer: null, type: null, body: unprefix(`${r.key ?? ''} ${reason}`), ...(sourceEventId ? { sourceEventId } : {}) });
       if (BUDGET.test(reason)) {
         budgetRefused.add(source);
         const f = fuzzedAt.get(at);
@@ -165,7 +171,10 @@ export function compareOutputs(reference: ServiceOutputs, other: ServiceOutputs)
   const ca = classesOf(reference.records);
   const cb = classesOf(other.records);
   // A class in either run: an effect decided at a tick in one run is one in the other.
-  const clsOf = (o: Output): EffectClass => (o.eventId === null ? 'data' : ca.get(o.eventId) ?? cb.get(o.eventId) ?? 'data');
+  const clsOf = (o: Output): EffectClass => {
+    const id = o.eventId ?? o.sourceEventId;
+    return id === undefined ? 'data' : ca.get(id) ?? cb.get(id) ?? 'data';
+  };
   const byId = (xs: readonly Output[]) => { const m = new Map<string, Output[]>(); for (const x of xs) m.set(x.id, [...(m.get(x.id) ?? []), x]); return m; };
   const ma = byId(a.rooted);
   const mb = byId(b.rooted);
