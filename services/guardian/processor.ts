@@ -10,7 +10,6 @@ import { committedOffsets, readLog } from '../runtime/kafka/log-reader';
 import type { Producer } from '../runtime/kafka/types';
 import type { Logger } from '../runtime/logger';
 import { isOneOf, type Emit, type EventValidator, type Processor } from '../runtime/processor';
-import { keyOfTopic, misKeyed } from '../runtime/record-key';
 import { GUARDIAN_INPUT_TYPES, GuardianCore, type GuardianInput } from './core';
 import { PRODUCER, toEmits } from './outputs';
 import type { GuardianPolicy } from './policy';
@@ -28,17 +27,14 @@ export interface GuardianProcessorOptions extends LogRestoreDeps {
 }
 
 /** Folds the sequenced log's records up to `to` (exclusive) into a new core. */
-const SEQUENCED_KEY = keyOfTopic(SEQUENCED);
-
 export async function foldSequenced(o: Pick<GuardianProcessorOptions, 'brokers' | 'codec' | 'topicPrefix' | 'policy' | 'validate'>, to: number | undefined, each?: (e: GuardianInput, core: GuardianCore) => void): Promise<GuardianCore> {
   const core = new GuardianCore(o.policy);
   if (to !== undefined && to <= 0) return core;
   await readLog(o.brokers, o.codec, [{ topic: o.topicPrefix + SEQUENCED, partition: 0, from: 0, ...(to === undefined ? {} : { to }) }], {
     onRecord: (r) => {
-      // What the runner refused (and dead-lettered) was never folded: a record whose key does
-      // not match its event, or that fails validation (its event-time bound included, when `validate` has it).
+      // What the runner refused (and dead-lettered) was never folded: a record that fails
+      // validation, its event-time bound included when `validate` has it.
       if (!isGuardianInput(r.event) || (o.validate && o.validate(r.event, r.timestampMs).length > 0)) return;
-      if (misKeyed(SEQUENCED_KEY, r.key === null ? null : Buffer.from(r.key), r.event)) return;
       if (each) each(r.event, core); else core.fold(r.event);
     },
   });
