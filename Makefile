@@ -74,7 +74,7 @@ bench-verifier: up build ## verifier: 100 probes on a 1e6 session vs 5 ms beside
 bench-recovery: up build ## kill -9 of solver, impedance, coordinator while input flows: kill -> next output, restart with the same vs a random INSTANCE_ID, medians of 5
 	@$(WITH_ENV) npx tsx bench/recovery/main.ts
 
-soak: up build ## fuzz every input topic of every service at SOAK_RECORDS per topic (default 200; SOAK_SEED replays): DLQ share with reason, valid lost, crashes, peak RSS against a no-flood run, kill -9 of SOAK_KILL mid-flood (recovery times, effects compared with an uninterrupted run); tables in bench/out/soak/
+soak: up build ## fuzz every input topic of every service at SOAK_RECORDS per topic (default 600; SOAK_SEED replays): DLQ share with reason, valid lost, crashes, peak RSS against a no-flood run, kill -9 of SOAK_KILL between two of its commits (recovery times; data-determined effects compared with an uninterrupted run, the guardian's with a replay of the run's own log); tables in bench/out/soak/
 	@$(WITH_ENV) npx tsx bench/soak/main.ts
 
 bench-gateway: up build ## gateway: 1,000 SSE streams on one instance (memory per stream), POST /swarm/costs -> SSE event p50/p99 beside the transactional relay and raw broker, NDJSON ingest vs the CLI producer

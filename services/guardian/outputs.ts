@@ -5,6 +5,7 @@ import type {
   AgentCrashConfirmed, CausalLink, CircuitStateChanged, ComponentStateSnapshot, MeshFrozen, MeshThawed, OperationalModeChanged,
   StructuralEventObserved, StructuralWitnessRecorded,
 } from '../../schemas/generated/events';
+import { DEFAULT_LIMITS } from '../../schemas/validate';
 import { derivedEventId } from '../runtime/ids';
 import type { Emit } from '../runtime/processor';
 import { breakerKey, nextProbeAt, recoveryTimeUs } from './breakers';
@@ -17,8 +18,19 @@ export const WITNESSES = 'mesh.witnesses';
 
 export const outputEventId = (causeId: string, k: number) => derivedEventId(causeId, `guardian:${k}`);
 
+/**
+ * The scope key names the correlation, unless it is longer than a string may be: a cluster id at
+ * the schemas' limit makes `CLUSTER:<id>` 8 characters too long, and the breaker change would be
+ * refused (VALIDATION_FAILED) by every reader of mesh.circuits. Such a key is named by an id
+ * derived from it (the record's key stays the scope key).
+ */
+export const correlationOf = (key: string): string => (key.length <= DEFAULT_LIMITS.maxStringLength ? key : derivedEventId(key, 'guardian:correlation'));
+
+/** Texts that quote a component or cluster id (each up to the limit) cut to the limit, for the same reason. */
+const bounded = (text: string): string => (text.length <= DEFAULT_LIMITS.maxStringLength ? text : `${text.slice(0, DEFAULT_LIMITS.maxStringLength - 1)}…`);
+
 const meta = (causeId: string, k: number, key: string, at: number) => ({
-  event_id: outputEventId(causeId, k), correlation_id: key, causation_id: causeId, occurred_at: at, producer: PRODUCER, sequence: null,
+  event_id: outputEventId(causeId, k), correlation_id: correlationOf(key), causation_id: causeId, occurred_at: at, producer: PRODUCER, sequence: null,
 });
 
 const states = (m: ReadonlyMap<string, ComponentSnapshot>): ComponentStateSnapshot[] => [...m].map(([id, s]) => ({
@@ -44,7 +56,7 @@ function toEmit(causeId: string, k: number, f: GuardianFact): Emit {
       const event: CircuitStateChanged = {
         type: 'CircuitStateChanged', meta: meta(causeId, k, key, f.at), scope: f.scope, scope_id: f.id,
         previous_state: f.from, new_state: f.to.status, failure_count: f.failures, failure_threshold: f.threshold,
-        reason: f.reason, next_probe_at: nextProbeAt(f.to), incident_detected_at: f.detectedAt, recovery_time_us: recoveryTimeUs(f),
+        reason: bounded(f.reason), next_probe_at: nextProbeAt(f.to), incident_detected_at: f.detectedAt, recovery_time_us: recoveryTimeUs(f),
       };
       return { topic: CIRCUITS, key, event };
     }
@@ -59,8 +71,8 @@ function toEmit(causeId: string, k: number, f: GuardianFact): Emit {
     case 'joined':
       return {
         topic: WITNESSES, key: 'cascade', event: witness(causeId, k, 'cascade', f.at, {
-          trigger: 'CASCADE', trigger_text: `Cascade spread to ${f.componentId}`, component_states: states(f.states), causal_chain: [],
-          decision: `Open the circuit breaker of ${f.componentId}`, action_taken: 'SHED_LOAD',
+          trigger: 'CASCADE', trigger_text: bounded(`Cascade spread to ${f.componentId}`), component_states: states(f.states), causal_chain: [],
+          decision: bounded(`Open the circuit breaker of ${f.componentId}`), action_taken: 'SHED_LOAD',
           pattern_name: null, expected_latency_us: null, observed_latency_us: null,
         }),
       };
@@ -75,7 +87,7 @@ function toEmit(causeId: string, k: number, f: GuardianFact): Emit {
     case 'regressed':
       return {
         topic: WITNESSES, key: f.componentId, event: witness(causeId, k, f.componentId, f.at, {
-          trigger: 'LATENCY_REGRESSION', trigger_text: `Latency regression: ${f.componentId}`, component_states: [], causal_chain: [],
+          trigger: 'LATENCY_REGRESSION', trigger_text: bounded(`Latency regression: ${f.componentId}`), component_states: [], causal_chain: [],
           decision: 'Investigate latency spike', action_taken: null, pattern_name: null,
           expected_latency_us: f.baselineUs, observed_latency_us: f.recentUs,
         }),
@@ -84,7 +96,7 @@ function toEmit(causeId: string, k: number, f: GuardianFact): Emit {
       return {
         topic: WITNESSES, key: f.name, event: witness(causeId, k, f.name, f.at, {
           trigger: 'PATTERN_DEVIATION',
-          trigger_text: `${f.name} latency deviation: expected ${f.expectedUs}us, got ${f.observedUs}us (${(f.deviation * 100).toFixed(0)}%)`,
+          trigger_text: bounded(`${f.name} latency deviation: expected ${f.expectedUs}us, got ${f.observedUs}us (${(f.deviation * 100).toFixed(0)}%)`),
           component_states: [], causal_chain: f.trace.map((c) => ({ component_id: c.from, kind: 'CALL' as const, event_id: null })),
           decision: 'Investigate coordination deviation', action_taken: null, pattern_name: f.name,
           expected_latency_us: f.expectedUs, observed_latency_us: f.observedUs,

@@ -32,6 +32,8 @@ export async function foldSequenced(o: Pick<GuardianProcessorOptions, 'brokers' 
   if (to !== undefined && to <= 0) return core;
   await readLog(o.brokers, o.codec, [{ topic: o.topicPrefix + SEQUENCED, partition: 0, from: 0, ...(to === undefined ? {} : { to }) }], {
     onRecord: (r) => {
+      // What the runner refused (and dead-lettered) was never folded: a record that fails
+      // validation, its event-time bound included when `validate` has it.
       if (!isGuardianInput(r.event) || (o.validate && o.validate(r.event, r.timestampMs).length > 0)) return;
       if (each) each(r.event, core); else core.fold(r.event);
     },

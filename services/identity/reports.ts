@@ -2,6 +2,7 @@
 // the refused record's position, so every service that refuses the same record (impedance and the
 // coordinator both read mesh.acks) names the same conflict, and the conflict log keeps one. Pure.
 import type { AckReceived, ConflictReported, StructuralWitnessRecorded } from '../../schemas/generated/events';
+import { DEFAULT_LIMITS } from '../../schemas/validate';
 import { derivedEventId } from '../runtime/ids';
 import type { TimingAnomaly } from './abuse';
 import { senderOf, type SignedEvent } from './canonical';
@@ -15,6 +16,8 @@ export interface Refused {
   readonly keyId: string | null;
   readonly ownKey: boolean;
 }
+
+const atMost = (s: string, n: number) => (s.length <= n ? s : `${s.slice(0, n - 1)}…`);
 
 const positionId = (p: RecordPosition) => `${p.topic}/${p.partition}/${p.offset}`;
 
@@ -36,10 +39,12 @@ export function refusalReport(e: SignedEvent, r: Refused, at: RecordPosition, pr
     cluster_id: e.type === 'HeartbeatReceived' ? e.cluster_id : null,
     detail: {
       conflict_type: 'HASH_MISMATCH',
-      expected_value: r.reason === 'THROTTLED' ? `at most the agent's heartbeat limit`
+      expected_value: atMost(r.reason === 'THROTTLED' ? `at most the agent's heartbeat limit`
         : r.reason === PAYLOAD_HASH_MISMATCH ? `an ack naming the payload_hash of the message dispatched to ${sender}`
-          : `a ${e.type} signed by a key ${sender} holds at its event time, with a new sender sequence`,
-      received_value: `${r.reason}: ${r.detail}`,
+          : `a ${e.type} signed by a key ${sender} holds at its event time, with a new sender sequence`, DEFAULT_LIMITS.maxStringLength),
+      // The detail quotes the refused message, which may itself be at the schemas' limit: cut to it,
+      // or the report would be refused (VALIDATION_FAILED) by the conflict intake and no conflict opened.
+      received_value: atMost(`${r.reason}: ${r.detail}`, DEFAULT_LIMITS.maxStringLength),
       context_hash: e.type === 'HeartbeatReceived' ? e.context_hash : '',
       divergence_depth: null, affects_agent_count: null, conflicting_data: null,
     },

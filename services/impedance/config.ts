@@ -9,6 +9,7 @@ export const IMPEDANCE_KNOBS = {
   impedanceCaughtUpMs: { env: 'IMPEDANCE_CAUGHT_UP_MS', kind: 'number', default: 5000, min: 0, doc: 'A batch whose last record is younger than this counts as the end of the log (0: never).' },
   impedanceMaxPendingAckAgents: { env: 'IMPEDANCE_MAX_PENDING_ACK_AGENTS', kind: 'number', default: MAX_PENDING_ACK_AGENTS, above: 0, doc: 'Most agents not heard from yet whose acks a partition holds (until their first heartbeat); the acks of one more go to the DLQ (REJECTED), also when a new owner replays them.' },
   impedanceAgentQueueLimit: { env: 'IMPEDANCE_AGENT_QUEUE_LIMIT', kind: 'number', default: 100, min: 0, doc: 'An agent whose heartbeat\'s queue depth goes above this, or back to it or below, is reported as a `StructuralEventObserved` QUEUE_DEPTH on `mesh.witnesses` (the crossings only, in the heartbeat\'s transaction); the guardian folds it. 0: never.' },
+  impedanceMaxBatchRecords: { env: 'IMPEDANCE_MAX_BATCH_RECORDS', kind: 'number', default: 20_000, above: 0, doc: 'Most records one batch (one transaction) takes. Each transaction costs tens of ms of round trips: at 30,000 agents 20,000 halves the per-record commit cost of 5000 (bench/impedance) and is still one fetch. Smaller: more, shorter transactions (`make soak` uses 500 so a kill falls between two commits).' },
 } as const satisfies KnobDecls;
 
 export type ImpedanceKnobs = KnobValues<typeof IMPEDANCE_KNOBS>;

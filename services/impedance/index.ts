@@ -68,8 +68,6 @@ export const impedanceService: ServiceDefinition<typeof IMPEDANCE_KNOBS> = {
     });
     return { ...p, ...g };
   },
-  // Each batch is a transaction (tens of ms of round trips): at 30,000 agents, 20,000 records
-  // per batch halves the per-record commit cost of 5000 (bench/impedance) and is still one
-  // kafkajs fetch (4 MiB per partition) and far inside the transaction timeout.
-  maxBatchRecords: 20_000,
+  // Each batch is a transaction (tens of ms of round trips): IMPEDANCE_MAX_BATCH_RECORDS (config.ts).
+  runnerTuning: (config) => ({ maxBatchRecords: config.impedanceMaxBatchRecords }),
 };

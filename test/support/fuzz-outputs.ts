@@ -21,8 +21,53 @@ import { allTopicSpecs } from '../../topics/catalog';
 import type { Fuzzed } from './fuzz';
 import type { TestKafka } from './kafka';
 
-/** One record a service wrote: `id` names the effect (topic + event id, or dead letter's source + processor). */
-export interface Output { readonly topic: string; readonly id: string; readonly causation: string | null; readonly eventId: string | null; readonly body: string }
+/**
+ * One record a service wrote: `id` names the effect (topic + event id + producer, or dead letter's
+ * source + processor). The producer is part of the name: a refused record's report derives its id
+ * from the record's position (identity/reports.ts), so each service reading the topic (impedance
+ * and the coordinator both read mesh.acks) writes the same event id once, by design, and the
+ * conflict book folds one conflict. The same event id twice from one producer is a duplicated effect.
+ */
+export interface Output {
+  readonly topic: string; readonly id: string; readonly causation: string | null; readonly eventId: string | null; readonly producer: string | null; readonly type: string | null; readonly body: string;
+  /** A dead letter of a record the services wrote: that record's event id (the dead letter takes its class). */
+  readonly sourceEventId?: string;
+}
+
+/**
+ * Which test an effect's equality takes (issue 15, "outputs identical to an uninterrupted run"):
+ *   data      decided by the flood's records alone (solver, verifier, consensus, the impedance fold,
+ *             conflict quarantine, dead letters): equal to the reference run's
+ *   guardian  the guardian's breakers, modes and witnesses: decided at ticks it writes onto its own
+ *             input (mesh.guardian) at wall-clock moments, so equal to a replay of its own log
+ *             (services/guardian/replay.ts, run on each run), not to another run
+ *   clocked   decided at a wall-clock moment or from live state read then, with no replay tool yet:
+ *             send schedules (the registry and breakers as they are when the request is read),
+ *             the impedance's summaries (its SummaryDue ticks), dispatch and gather (DispatchDue /
+ *             GatherWindowClosed ticks); counted, not proven
+ * An effect caused by a guardian or clocked one (or carrying its event id, as copies do) is clocked.
+ */
+export type EffectClass = 'data' | 'guardian' | 'clocked';
+const CLOCKED_TYPES = new Set(['MeshSummarized', 'ScheduleComputed', 'DispatchDue', 'MessageDispatched', 'DispatchCompleted', 'GatherWindowClosed', 'QuorumDecided']);
+
+/** Each event id's class (dead letters are data). */
+export function classesOf(records: readonly Output[]): Map<string, EffectClass> {
+  const cls = new Map<string, EffectClass>();
+  for (const r of records) {
+    if (r.eventId === null) continue;
+    const c: EffectClass | undefined = r.producer === 'guardian' ? 'guardian' : r.type !== null && CLOCKED_TYPES.has(r.type) ? 'clocked' : undefined;
+    if (c && cls.get(r.eventId) !== 'guardian') cls.set(r.eventId, c);
+  }
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const r of records) {
+      if (r.eventId === null || cls.has(r.eventId) || r.causation === null || !cls.has(r.causation)) continue;
+      cls.set(r.eventId, 'clocked');
+      grew = true;
+    }
+  }
+  return cls;
+}
 
 export interface ServiceOutputs {
   readonly records: readonly Output[];
@@ -50,14 +95,26 @@ export async function readOutputs(k: TestKafka, fuzzed: readonly Fuzzed[]): Prom
     if (skip.has(`${topic}/${r.partition}/${r.offset}`)) continue;
     if (topic.endsWith('.dlq')) {
       const h = r.headers;
-      const source = `${topic} ${h[DLQ_HEADERS.sourcePartition]}/${h[DLQ_HEADERS.sourceOffset]} ${h[DLQ_HEADERS.processor]}`;
+      const at = `${topic.slice(0, -'.dlq'.length)}/${h[DLQ_HEADERS.sourcePartition]}/${h[DLQ_HEADERS.sourceOffset]}`;
+      // A dead letter of a fuzzed record is named by the record's position (the same in every run);
+      // one of a record the services wrote themselves by that record's event id and producer: where
+      // it sits depends on how the services' writes interleaved.
+      let source = `${topic} ${h[DLQ_HEADERS.sourcePartition]}/${h[DLQ_HEADERS.sourceOffset]} ${h[DLQ_HEADERS.processor]}`;
+      let sourceEventId: string | undefined;
+      if (!fuzzedAt.has(at) && r.value) {
+        const own = await k.codec.decode(r.value).then((d) => d.event, () => undefined);
+        if (own) { source = `${topic} own ${own.meta.event_id} by ${own.meta.producer} ${h[DLQ_HEADERS.processor]}`; sourceEventId = own.meta.event_id; }
+      }
       // The reason without what the clock said: the source's record timestamp (an event-time skew),
       // how long an unknown schema id was asked for (its grace, or none once the miss budget is spent).
-      const reason = `${h[DLQ_HEADERS.errorClass]}: ${(h[DLQ_HEADERS.errorMessage] ?? '').replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, '<time>').replace(/ after \d+ ms of asking/, '')}`;
-      records.push({ topic, id: source, causation: null, eventId: null, body: unprefix(`${r.key ?? ''} ${reason}`) });
+      const reason = `${h[DLQ_HEADERS.errorClass]}: ${(h[DLQ_HEADERS.errorMessage] ?? '').replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, '<time>').replace(/ after \d+ ms of asking/, '')
+        // How long ago the id was first asked for, and how far an event time is from its record's
+        // timestamp (the time the run sent the fuzzed record, minutes after it was generated).
+        .replace(/ \(asked \d+ s ago\)/, '').replace(/ is [\d.]+ (ms|s|min|h|days?|years?) (ahead of|behind) /, ' is <skew> $2 ')}`;
+      records.push({ topic, id: source, causation: null, eventId: null, producer: null, type: null, body: unprefix(`${r.key ?? ''} ${reason}`), ...(sourceEventId ? { sourceEventId } : {}) });
       if (BUDGET.test(reason)) {
         budgetRefused.add(source);
-        const f = fuzzedAt.get(`${topic.slice(0, -'.dlq'.length)}/${h[DLQ_HEADERS.sourcePartition]}/${h[DLQ_HEADERS.sourceOffset]}`);
+        const f = fuzzedAt.get(at);
         if (f?.eventId) budgetRefused.add(f.eventId);
       }
       continue;
@@ -65,7 +122,7 @@ export async function readOutputs(k: TestKafka, fuzzed: readonly Fuzzed[]): Prom
     let event;
     try { event = (await k.codec.decode(r.value)).event; } catch { continue; } // the services write only what decodes
     const body = JSON.stringify(event, (key, v: unknown) => (WALL_CLOCK.has(key) ? undefined : typeof v === 'bigint' ? String(v) : v));
-    records.push({ topic, id: `${topic} ${event.meta.event_id}`, causation: event.meta.causation_id ?? null, eventId: event.meta.event_id, body: unprefix(`${r.key ?? ''} ${body}`) });
+    records.push({ topic, id: `${topic} ${event.meta.event_id} ${event.meta.producer}`, causation: event.meta.causation_id ?? null, eventId: event.meta.event_id, producer: event.meta.producer, type: event.type, body: unprefix(`${r.key ?? ''} ${body}`) });
   }
   return { records, roots: new Set(fuzzed.flatMap((f) => (f.eventId ? [f.eventId] : []))), budgetRefused };
 }
@@ -100,12 +157,24 @@ export interface OutputComparison {
   readonly budgetLeftOut: number;
   /** Clock-driven records per topic: [reference, other]. */
   readonly notRooted: ReadonlyMap<string, readonly [number, number]>;
+  /** Each difference's class, and per class: effects in the reference, identical. */
+  readonly classOf: ReadonlyMap<string, EffectClass>;
+  readonly byClass: Readonly<Record<EffectClass, { compared: number; identical: number }>>;
+  /** Event ids that more than one producer wrote in the other run (a refused record reported by each reader: by design), by type and producers. */
+  readonly sharedByReaders: ReadonlyMap<string, number>;
 }
 
 export function compareOutputs(reference: ServiceOutputs, other: ServiceOutputs): OutputComparison {
   const leftOut = new Set([...reference.budgetRefused, ...other.budgetRefused]);
   const a = rooted(reference, leftOut);
   const b = rooted(other, leftOut);
+  const ca = classesOf(reference.records);
+  const cb = classesOf(other.records);
+  // A class in either run: an effect decided at a tick in one run is one in the other.
+  const clsOf = (o: Output): EffectClass => {
+    const id = o.eventId ?? o.sourceEventId;
+    return id === undefined ? 'data' : ca.get(id) ?? cb.get(id) ?? 'data';
+  };
   const byId = (xs: readonly Output[]) => { const m = new Map<string, Output[]>(); for (const x of xs) m.set(x.id, [...(m.get(x.id) ?? []), x]); return m; };
   const ma = byId(a.rooted);
   const mb = byId(b.rooted);
@@ -125,12 +194,41 @@ export function compareOutputs(reference: ServiceOutputs, other: ServiceOutputs)
   const notRooted = new Map<string, [number, number]>();
   for (const r of a.others) notRooted.set(r.topic, [(notRooted.get(r.topic)?.[0] ?? 0) + 1, notRooted.get(r.topic)?.[1] ?? 0]);
   for (const r of b.others) notRooted.set(r.topic, [notRooted.get(r.topic)?.[0] ?? 0, (notRooted.get(r.topic)?.[1] ?? 0) + 1]);
-  return { compared: ma.size, identical, differentContent, onlyInReference, onlyInOther, duplicated, duplicatedInReference, budgetLeftOut: leftOut.size, notRooted };
+  const classOf = new Map<string, EffectClass>();
+  const byClass: Record<EffectClass, { compared: number; identical: number }> = { data: { compared: 0, identical: 0 }, guardian: { compared: 0, identical: 0 }, clocked: { compared: 0, identical: 0 } };
+  for (const [id, [x]] of ma) {
+    const c = clsOf(x!);
+    classOf.set(id, c);
+    byClass[c].compared++;
+    const y = mb.get(id)?.[0];
+    if (y && y.body === x!.body) byClass[c].identical++;
+  }
+  for (const [id, [y]] of mb) if (!classOf.has(id)) classOf.set(id, clsOf(y!));
+  const producers = new Map<string, { type: string; by: Set<string> }>();
+  for (const r of b.rooted) {
+    if (r.eventId === null) continue;
+    const k = `${r.topic} ${r.eventId}`;
+    const x = producers.get(k) ?? { type: `${r.topic} ${r.type}`, by: new Set<string>() };
+    x.by.add(r.producer ?? '');
+    producers.set(k, x);
+  }
+  const sharedByReaders = new Map<string, number>();
+  for (const { type, by } of producers.values()) if (by.size > 1) { const k = `${type} by ${[...by].sort().join(' and ')}`; sharedByReaders.set(k, (sharedByReaders.get(k) ?? 0) + 1); }
+  return { compared: ma.size, identical, differentContent, onlyInReference, onlyInOther, duplicated, duplicatedInReference, budgetLeftOut: leftOut.size, notRooted, classOf, byClass, sharedByReaders };
 }
 
 /** Whether the other run holds exactly the reference's effects of the flood. */
 export const sameEffects = (c: OutputComparison): boolean =>
   c.differentContent.length === 0 && c.onlyInReference.length === 0 && c.onlyInOther.length === 0 && c.duplicated.length === 0 && c.duplicatedInReference.length === 0;
+
+/** The differences of one class. */
+export function differencesOf(c: OutputComparison, cls: EffectClass): { other: number; missing: number; extra: number; duplicated: number } {
+  const is = (id: string) => (c.classOf.get(id) ?? 'data') === cls;
+  return {
+    other: c.differentContent.filter((d) => is(d.id)).length, missing: c.onlyInReference.filter((o) => is(o.id)).length,
+    extra: c.onlyInOther.filter((o) => is(o.id)).length, duplicated: c.duplicated.filter((d) => is(d.id)).length,
+  };
+}
 
 /** The ids of every difference a comparison found. */
 export const differingIds = (c: OutputComparison): Set<string> =>

@@ -30,11 +30,15 @@ import { DLQ_HEADERS } from '../../services/runtime/dead-letter';
 import { DEFAULT_UNKNOWN_ID_POLICY } from '../../services/runtime/unknown-schema-ids';
 import { committedOffsets, readLog } from '../../services/runtime/kafka/log-reader';
 import { keyOfTopic, misKeyed } from '../../services/runtime/record-key';
-import { readServiceConfig } from '../../services/runtime/service';
+import { eventTimeBound, readServiceConfig } from '../../services/runtime/service';
+import { withEventTimeBound } from '../../services/runtime/event-time';
 import { dlqName, TOPICS } from '../../topics/catalog';
 import { startRun, type SolverChild } from '../int/solver/support';
 import { killDuringLoad, type KillResult } from './fuzz-kills';
 import { readOutputs, type ServiceOutputs } from './fuzz-outputs';
+import { replayGuardian } from '../../services/guardian/replay';
+import { SEED_POLICY } from '../../services/guardian/policy';
+import { schemaValidator } from '../../services/runtime/validation';
 import { TestKafka, waitFor } from './kafka';
 
 /** The event types each service takes (its processor's `accepts`): others on its topics it passes over. */
@@ -213,7 +217,12 @@ export interface FuzzResult {
   readonly drainMs: number;
   /** Ms from the services' start to each one's group past every fuzzed record of its inputs (polled every 20 ms). */
   readonly serviceDrainMs: Readonly<Record<string, number>>;
+  /** The guardian's outputs against a replay of its own sequenced log (ticks included), when outputs were asked for. */
+  readonly guardianReplay: GuardianReplayResult | undefined;
 }
+
+/** services/guardian/replay.ts over the run's log: ok, or the first divergence (or why it could not run). */
+export interface GuardianReplayResult { readonly ok: boolean; readonly identical: number; readonly recorded: number; readonly recomputed: number; readonly line: string }
 
 /** VmHWM (peak resident set) of a process, kB; the CLI wrapper execs node, so the child's pid is node's. */
 export function peakRssKb(pid: number): number {
@@ -263,15 +272,17 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
   const k = await TestKafka.create(o.label ?? 'fuzz');
   const children = new Map<string, SolverChild>();
   let progress: GroupProgress | undefined;
-  const envOf = (name: string) => ({ SCHEMA_ID_GRACE_MS: '1000', LOG_LEVEL: 'error', INSTANCE_ID: `${o.label ?? 'fuzz'}-${name}` });
+  // The impedance takes up to 20,000 records a transaction by default: the whole flood in one, so a
+  // kill could only fall before or after it; at 500 it commits several times, as the others do.
+  const envOf = (name: string) => ({ SCHEMA_ID_GRACE_MS: '1000', LOG_LEVEL: 'error', INSTANCE_ID: `${o.label ?? 'fuzz'}-${name}`, IMPEDANCE_MAX_BATCH_RECORDS: '500' });
   try {
     log(`fuzz: topics under ${k.prefix}`);
     const all: Fuzzed[] = o.records ? o.records.map((f) => ({ ...f })) : await generateFuzz(k, o.perTopic, o.seed);
     log(`fuzz: ${all.length} records ready; sending`);
     for (const t of FUZZED_TOPICS) {
       const mine = all.filter((f) => f.topic === t);
-      for (let i = 0; i < mine.length; i += 500) {
-        const part = mine.slice(i, i + 500);
+      for (let i = 0; i < mine.length; i += 100) {
+        const part = mine.slice(i, i + 100);
         const meta = await sendWithOffsets(k, t, part);
         part.forEach((f, j) => { f.partition = meta[j]!.partition; f.offset = meta[j]!.offset; });
       }
@@ -339,10 +350,34 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
     for (const n of crashed) failures.push(`${n} exited: ${children.get(n)!.output().slice(-2000)}`);
     for (const f of failures.slice(0, 5)) log(`mishandled: ${f}`);
     const outputs = o.outputs ? await readOutputs(k, all) : undefined;
-    return { seed: o.seed, topics: results, crashed, rss, failures, records: all, kills: killResults, outputs, drainMs, serviceDrainMs };
+    // Stopped first: its ticks would go on committing while the replay reads its outputs.
+    const guardian = children.get('guardian')!;
+    if (o.outputs && guardian.proc.exitCode === null) { guardian.proc.kill('SIGTERM'); await Promise.race([guardian.exited, new Promise((r) => setTimeout(r, 10_000))]); }
+    const guardianReplay = o.outputs ? await replayOwnLog(k, groups.guardian!, envOf('guardian')) : undefined;
+    return { seed: o.seed, topics: results, crashed, rss, failures, records: all, kills: killResults, outputs, drainMs, serviceDrainMs, guardianReplay };
   } finally {
     for (const c of children.values()) if (c.proc.exitCode === null) { c.proc.kill('SIGTERM'); await Promise.race([c.exited, new Promise((r) => setTimeout(r, 10_000))]); if (c.proc.exitCode === null) c.proc.kill('SIGKILL'); }
     await k.close();
+  }
+}
+
+/**
+ * The guardian decides at ticks it writes onto its own input (mesh.guardian) at wall-clock moments,
+ * so two runs differ in when breakers open; what must hold is that its outputs are exactly a replay
+ * of its own log, ticks included (the same tool as `solvermesh mesh replay`).
+ */
+async function replayOwnLog(k: TestKafka, groupId: string, env: NodeJS.ProcessEnv): Promise<GuardianReplayResult> {
+  try {
+    const config = readServiceConfig(SERVICES.guardian!, { ...process.env, TOPIC_PREFIX: k.prefix, ...env });
+    // The test's codec (no grace, no miss budget): the made-up schema ids the fuzz put on
+    // mesh.guardian are unknown at once and passed over, as the service dead-lettered them.
+    const r = await replayGuardian({ brokers: k.brokers, codec: judge(k), topicPrefix: k.prefix, policy: SEED_POLICY, validate: withEventTimeBound(schemaValidator(), eventTimeBound(config)), groupId });
+    const d = r.divergence;
+    const line = r.ok ? `${r.identical} identical byte for byte (${r.inputs} inputs through offset ${r.through})`
+      : `DIVERGED at ${d!.type} ${d!.eventId}: ${d!.kind} (${r.identical} identical before it); recorded ${JSON.stringify(d!.recorded ?? null).slice(0, 300)}; recomputed ${JSON.stringify(d!.recomputed ?? null).slice(0, 300)}`;
+    return { ok: r.ok, identical: r.identical, recorded: r.recorded, recomputed: r.recomputed, line };
+  } catch (err) {
+    return { ok: false, identical: 0, recorded: 0, recomputed: 0, line: `replay failed: ${(err as Error).message}` };
   }
 }
 

@@ -6,10 +6,13 @@ import { refold, replayGuardian } from '../../guardian/replay';
 import { EventCodec } from '../../runtime/codec';
 import type { RuntimeConfig } from '../../runtime/config';
 import { schemaValidator } from '../../runtime/validation';
+import { withEventTimeBound } from '../../runtime/event-time';
+import { eventTimeBound } from '../../runtime/service';
 
 const logOptions = (config: RuntimeConfig) => ({
   brokers: config.kafkaBrokers, codec: new EventCodec(config.schemaRegistryUrl), topicPrefix: config.topicPrefix,
-  policy: SEED_POLICY, validate: schemaValidator(),
+  // The runner's own bound: a record it dead-lettered for its event time was never folded.
+  policy: SEED_POLICY, validate: withEventTimeBound(schemaValidator(), eventTimeBound(config)),
 });
 
 export async function meshHealth(config: RuntimeConfig, o: { json?: boolean }): Promise<string> {

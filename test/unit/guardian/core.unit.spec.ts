@@ -6,6 +6,7 @@ import type { SolvermeshEvent } from '../../../schemas/generated/events';
 import { GuardianCore, type GuardianInput } from '../../../services/guardian/core';
 import { toEmits } from '../../../services/guardian/outputs';
 import { SEED_POLICY } from '../../../services/guardian/policy';
+import { DEFAULT_LIMITS, validateEvent } from '../../../schemas/validate';
 import { S, agent, summary, tick } from './events';
 
 function fold(inputs: GuardianInput[], core = new GuardianCore(SEED_POLICY)): SolvermeshEvent[] {
@@ -52,6 +53,15 @@ describe('guardian fold', () => {
     assert.ok(frozen.type === 'MeshFrozen' && thawed.type === 'MeshThawed');
     assert.deepEqual([frozen.reachable_peers, frozen.total_peers], [4, 10]);
     assert.deepEqual([thawed.reachable_peers, thawed.meta.causation_id], [5, frozen.meta.event_id]);
+  });
+
+  it('given a cluster id at the schemas\' string limit, its breaker change still validates (the correlation id would be CLUSTER: plus 4096 characters)', () => {
+    // found by make soak: impedance dead-lettered such a change as VALIDATION_FAILED, so it never restricted the cluster
+    const long = 'x'.repeat(DEFAULT_LIMITS.maxStringLength);
+    const events = fold(failing(long, 6, T0));
+    assert.deepEqual(events.map((e) => e.type), ['CircuitStateChanged']);
+    assert.deepEqual(validateEvent(events[0]!), []);
+    assert.equal(events[0]!.type === 'CircuitStateChanged' && events[0]!.scope_id, long);
   });
 
   it('folds the same log to the same events, ids included', () => {
