@@ -47,6 +47,7 @@ test: deps typecheck build schemas-check up ## every test: unit, integration and
 	@$(WITH_ENV) $(MOCHA) --config .mocharc.json
 
 demo: topics ## the main job: run a service and push Avro events through it end to end (SECURE=1: each service process under its own identity)
+	@$(if $(filter 1,$(SECURE)),$(WITH_ENV) bin/solvermesh schemas register >/dev/null && echo "schemas registered as the operator (services may only read the registry)")
 	@$(WITH_ENV) $(if $(filter 1,$(SECURE)),DEMO_IDENTITIES=$(CURDIR)/.infra/secure) node dist/services/demo/main.js
 
 seed-curls: deps ## seed 000 §9.1-9.4 curl commands (corrected) against a running gateway: GATEWAY_URL=http://127.0.0.1:3000 TOKEN=<token>
