@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import type { CircuitStateChanged } from '../../../schemas/generated/events';
 import { TestKafka } from '../../support/kafka';
-import { startRun, type SolverChild } from '../solver/support';
+import { startRun, childrenOfEachTest } from '../solver/support';
 import { agent, tick } from '../../unit/guardian/events';
 import { circuits, readTopic, until, witnesses } from './support';
 
@@ -17,13 +17,9 @@ const life = (cs: CircuitStateChanged[], id: string) => cs.filter((c) => c.scope
 
 describe('guardian service: breakers and the cascade reflex against the broker', function () {
   this.timeout(240_000);
-  const children: SolverChild[] = [];
+  const children = childrenOfEachTest();
   let k: TestKafka;
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed') for (const c of children) process.stderr.write(`--- ${c.proc.spawnargs.slice(2).join(' ')}\n${c.output()}\n`);
-    for (const c of children.splice(0)) c.proc.kill('SIGKILL');
-    await k?.close();
-  });
+  afterEach(async () => { await k?.close(); });
 
   it('given a failing cluster, its breaker opens, is half-open 30 s of event time later and closes after recovery; restarted, the guardian goes on from the log', async () => {
     k = await TestKafka.create('guardian-breaker');

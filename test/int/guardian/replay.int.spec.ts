@@ -9,7 +9,7 @@ import type { GuardianHealth } from '../../../services/guardian/health';
 import { derivedEventId } from '../../../services/runtime/ids';
 import { TestKafka } from '../../support/kafka';
 import { runCli } from '../../support/process';
-import { startRun, type SolverChild } from '../solver/support';
+import { startRun, childrenOfEachTest } from '../solver/support';
 import { agent, structural, summary } from '../../unit/guardian/events';
 import { readTopic, until } from './support';
 
@@ -26,13 +26,9 @@ function trace(req: number, at: number, latencyUs: number): SolvermeshEvent[] {
 
 describe('guardian replay and health (solvermesh mesh replay | health)', function () {
   this.timeout(240_000);
-  const children: SolverChild[] = [];
+  const children = childrenOfEachTest();
   let k: TestKafka;
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed') for (const c of children) process.stderr.write(`--- ${c.proc.spawnargs.slice(2).join(' ')}\n${c.output()}\n`);
-    for (const c of children.splice(0)) c.proc.kill('SIGKILL');
-    await k?.close();
-  });
+  afterEach(async () => { await k?.close(); });
 
   it('given a recorded run, the replay reproduces every event byte for byte, health summarises it, and a forged event is a divergence', async () => {
     k = await TestKafka.create('guardian-replay');

@@ -14,7 +14,7 @@ import { ensureInfra } from '../../support/infra';
 import { TestKafka } from '../../support/kafka';
 import { runCli } from '../../support/process';
 import { hb, S } from '../../unit/impedance/helpers';
-import { startRun, type SolverChild } from '../solver/support';
+import { startRun, childrenOfEachTest } from '../solver/support';
 import { startImpedance } from '../impedance/support';
 import { registryPrefix } from '../../../services/impedance';
 import type { RunningService } from '../../../services/runtime/service';
@@ -22,13 +22,9 @@ import { readTopic, until } from './support';
 
 describe('structural events from the services into the guardian', function () {
   this.timeout(180_000);
-  const children: SolverChild[] = [];
+  const children = childrenOfEachTest();
   let k: TestKafka;
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed') for (const c of children) process.stderr.write(`--- ${c.proc.spawnargs.slice(2).join(' ')}\n${c.output()}\n`);
-    for (const c of children.splice(0)) c.proc.kill('SIGKILL');
-    await k?.close();
-  });
+  afterEach(async () => { await k?.close(); });
 
   it('given registry writes slower than their limit, then StructuralEventObserved RESOURCE_SPIKEs on mesh.witnesses that the guardian folds (mesh health: 1 component monitored)', async () => {
     const infra = await ensureInfra();

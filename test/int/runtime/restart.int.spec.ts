@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { conflictReported } from '../../support/events';
+import { readLog } from '../../../services/runtime/kafka/log-reader';
+import { topicSpec } from '../../../topics/catalog';
 import { TestKafka, waitFor } from '../../support/kafka';
 import { spawnCli, type Child } from '../../support/process';
 
@@ -60,11 +62,16 @@ for (const engine of ['kafkajs', 'rdkafka'] as const) {
       // Until every report has a quarantine: a count of records was also met by escalations, so
       // on a loaded machine the spec judged before the restarted service had caught up.
       const quarantinedIds = new Set<string>();
-      const events = await k.collectEvents('mesh.conflicts', (e) => {
+      await k.collectEvents('mesh.conflicts', (e) => {
         const last = e.at(-1);
         if (last?.type === 'ConflictQuarantined') quarantinedIds.add(last.conflict_id);
         return quarantinedIds.size >= TOTAL;
       }, 120_000);
+      // Drained and stopped, then the whole log to its end: a decision written twice after the
+      // last first one would be missed by a read that stopped there.
+      child.proc.kill('SIGTERM');
+      assert.equal((await child.exited).code, 0);
+      const events = (await readLog(k.brokers, k.codec, [...Array(topicSpec('mesh.conflicts').partitions).keys()].map((partition) => ({ topic: k.topic('mesh.conflicts'), partition, from: 0 })))).map((r) => r.event!).filter(Boolean);
       const quarantined = events.filter((e) => e.type === 'ConflictQuarantined');
       const perConflict = new Map<string, number>();
       for (const q of quarantined) perConflict.set(q.conflict_id, (perConflict.get(q.conflict_id) ?? 0) + 1);
@@ -72,8 +79,6 @@ for (const engine of ['kafkajs', 'rdkafka'] as const) {
       assert.deepEqual(duplicated, [], 'no decision may be produced twice');
       assert.equal(perConflict.size, TOTAL, 'no report may be lost');
       assert.equal(events.filter((e) => e.type === 'ConflictReported').length, TOTAL);
-      child.proc.kill('SIGTERM');
-      assert.equal((await child.exited).code, 0);
     });
   });
 }

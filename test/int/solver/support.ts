@@ -34,6 +34,16 @@ export function startRun(k: TestKafka, args: string[], env: NodeJS.ProcessEnv = 
   return { proc, output: () => out, exited };
 }
 
+/** A spec's child processes: their logs shown when a test fails, every one killed after each test. */
+export function childrenOfEachTest(): SolverChild[] {
+  const children: SolverChild[] = [];
+  afterEach(function () {
+    if (this.currentTest?.state === 'failed') for (const c of children) process.stderr.write(`--- ${c.proc.spawnargs.slice(2).join(' ')}\n${c.output()}\n`);
+    for (const c of children.splice(0)) c.proc.kill('SIGKILL');
+  });
+  return children;
+}
+
 export async function send(k: TestKafka, topic: string, events: readonly SolverInput[], per = 500): Promise<void> {
   for (let i = 0; i < events.length; i += per) {
     await k.sendEvents(topic, events.slice(i, i + per).map((e) => ({ key: e.session_id, event: e })));
