@@ -20,11 +20,20 @@ export interface TopicSpec<N extends string = string> {
 export const SOLVER_PARTITIONS = 6;
 export const MESH_PARTITIONS = 6;
 const DAY = 24 * 3600 * 1000;
-const retain = (days: number) => ({ 'cleanup.policy': 'delete', 'retention.ms': String(days * DAY) });
+/**
+ * How far a record's timestamp (CreateTime, set by its producer) may be ahead of the broker's
+ * clock. The event-time bound (services/runtime/event-time.ts) is measured from the record's
+ * timestamp, so without this a producer stamping its records 59 minutes ahead (the broker's
+ * default allows an hour) would move a partition's watermark that far. Producers' clocks are off
+ * by seconds; a minute leaves room for that and refuses the rest at produce (INVALID_TIMESTAMP).
+ */
+export const RECORD_TIMESTAMP_AHEAD_MS = 60_000;
+const bounded = { 'message.timestamp.after.max.ms': String(RECORD_TIMESTAMP_AHEAD_MS) };
+const retain = (days: number) => ({ 'cleanup.policy': 'delete', 'retention.ms': String(days * DAY), ...bounded });
 // min.compaction.lag.ms: a restore reads the latest record per key; between checkpoints that
 // can briefly be a newer record of another type (AgentStateChanged after ImpedanceUpdated), so
 // the cleaner must leave recent history alone long enough for the next checkpoint to land.
-const compacted = { 'cleanup.policy': 'compact', 'min.cleanable.dirty.ratio': '0.1', 'segment.ms': String(3600 * 1000), 'min.compaction.lag.ms': String(5 * 60 * 1000) };
+const compacted = { ...bounded, 'cleanup.policy': 'compact', 'min.cleanable.dirty.ratio': '0.1', 'segment.ms': String(3600 * 1000), 'min.compaction.lag.ms': String(5 * 60 * 1000) };
 
 const solver = <N extends string>(name: N, doc: string, events: string[], config: Record<string, string> = retain(7)): TopicSpec<N> => ({
   name, partitions: SOLVER_PARTITIONS, key: 'session_id', doc, config, events, dlq: true,
@@ -76,7 +85,7 @@ export const TOPICS = [
   // The conflict log is immutable and kept (seed 002 §5.1 AppendOnlyLog): no time-based deletion.
   // Deadline records and operator commands share each conflict's partition: where they land among
   // its facts decides (services/coordinator/conflict-lifecycle.ts).
-  mesh('mesh.conflicts', 'conflict_id', 'Conflict log: reports, quarantine, escalation, deadlines, operator commands, resolution (seed 002 §5.1).', ['ConflictReported', 'ConflictQuarantined', 'ConflictEscalated', 'ConflictDeadlinePassed', 'ConflictResolutionRequested', 'ConflictResolved'], { 'cleanup.policy': 'delete', 'retention.ms': '-1' }),
+  mesh('mesh.conflicts', 'conflict_id', 'Conflict log: reports, quarantine, escalation, deadlines, operator commands, resolution (seed 002 §5.1).', ['ConflictReported', 'ConflictQuarantined', 'ConflictEscalated', 'ConflictDeadlinePassed', 'ConflictResolutionRequested', 'ConflictResolved'], { 'cleanup.policy': 'delete', 'retention.ms': '-1', ...bounded }),
   mesh('mesh.circuits', 'scope', 'Circuit breaker states, operational modes, freezes, thaws and heals.', ['CircuitStateChanged', 'OperationalModeChanged', 'MeshFrozen', 'MeshThawed', 'MeshHealRequested']),
   mesh('mesh.witnesses', 'scope', 'Structural events and witnesses (seed 004), and confirmed agent crashes (seed 003).', ['StructuralEventObserved', 'StructuralWitnessRecorded', 'AgentCrashConfirmed']),
   // One partition: breakers of clusters, sectors and the mesh are one fold, so the guardian copies

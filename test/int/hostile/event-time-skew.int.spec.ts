@@ -10,7 +10,7 @@ import type { AgentStateChanged, HeartbeatReceived } from '../../../schemas/gene
 import { costUpdated, openSession } from '../../../services/solver/events';
 import { DLQ_HEADERS } from '../../../services/runtime/dead-letter';
 import { readLog } from '../../../services/runtime/kafka/log-reader';
-import { MESH_PARTITIONS, SOLVER_PARTITIONS, dlqName } from '../../../topics/catalog';
+import { MESH_PARTITIONS, RECORD_TIMESTAMP_AHEAD_MS, SOLVER_PARTITIONS, dlqName } from '../../../topics/catalog';
 import { poisson2d, smoothRhs } from '../../../wasm/src/problems';
 import { TestKafka, waitFor } from '../../support/kafka';
 import { hb, S } from '../../unit/impedance/helpers';
@@ -36,6 +36,34 @@ async function deadLetters(k: TestKafka, topic: string): Promise<Array<[string, 
 
 describe('event time years ahead of the log (issue 15)', function () {
   this.timeout(300_000);
+
+  describe('at the broker', () => {
+    let k: TestKafka;
+    after(async () => { await k?.close(); });
+
+    // The bound above is measured from the record's timestamp, which the producer sets: a
+    // heartbeat stamped 50 minutes ahead, with its event time to match, passes it.
+    it('given an input topic, when a producer stamps a heartbeat\'s record 50 minutes ahead, then the broker refuses it at produce and the log does not hold it', async () => {
+      k = await TestKafka.create('skew-stamp');
+      const aheadMs = 50 * 60_000;
+      assert.ok(aheadMs > RECORD_TIMESTAMP_AHEAD_MS);
+      const at = (Date.now() + aheadMs) * 1000;
+      const e = hb({ agent: 'S000-C00-A000', at, cluster: 'S000-C00', sector: 'S000' });
+      const producer = k.kafka.producer();
+      await producer.connect();
+      try {
+        const value = await k.codec.encode(k.topic('mesh.heartbeats'), e);
+        await assert.rejects(
+          producer.send({ topic: k.topic('mesh.heartbeats'), acks: -1, messages: [{ key: e.agent_id, value, timestamp: String(Math.floor(at / 1000)) }] }),
+          (err: Error) => /timestamp/i.test(`${err.message} ${(err as { type?: string }).type ?? ''}`),
+        );
+      } finally {
+        await producer.disconnect();
+      }
+      const held = await readLog(k.brokers, k.codec, Array.from({ length: MESH_PARTITIONS }, (_, partition) => ({ topic: k.topic('mesh.heartbeats'), partition, from: 0 })), { decode: false });
+      assert.equal(held.length, 0);
+    });
+  });
 
   describe('on the solver', () => {
     let k: TestKafka;
