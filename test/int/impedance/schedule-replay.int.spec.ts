@@ -36,7 +36,7 @@ const opened = (atUs: number): CircuitStateChanged => ({
   type: 'CircuitStateChanged',
   meta: { event_id: derivedEventId('breaker', String(atUs)), correlation_id: 'CLUSTER:S001-C01', causation_id: null, occurred_at: atUs, producer: 'test', sequence: null },
   scope: 'CLUSTER', scope_id: 'S001-C01', previous_state: 'CLOSED', new_state: 'OPEN', failure_count: 5, failure_threshold: 5, reason: 'test',
-  next_probe_at: null, incident_detected_at: null,
+  next_probe_at: null, incident_detected_at: null, recovery_time_us: null,
 });
 
 const logOptions = (k: TestKafka) => ({ brokers: k.brokers, codec: k.codec, topicPrefix: k.prefix, validate: schemaValidator(), groupId: `${k.prefix}solvermesh.impedance` });
