@@ -223,3 +223,12 @@ export async function compareSchedules(log: ScheduleLog, refolder: Refolder, enc
   }
   return result();
 }
+
+/** One line for the CLI and the soak: the counts, or the first divergence with both values. */
+export function replayLine(r: ScheduleReplay): string {
+  const unproven = r.unproven.length > 0 ? `; ${r.unproven.length} refusals unproven (${r.unproven[0]!.why})` : '';
+  if (r.ok) return `${r.identical} schedule chunks identical byte for byte (${r.requests} requests, ${r.positioned} entries refolded to their registry positions${unproven})`;
+  const d = r.divergence!;
+  return `DIVERGED at request ${d.requestId} (${d.at})${d.eventId ? ` chunk ${d.eventId}` : ''}: ${d.kind}${d.field ? ` at ${d.field}` : ''}${d.detail ? `: ${d.detail}` : ''} ` +
+    `(${r.identical} identical before it); recorded ${JSON.stringify(d.recorded ?? null)}; recomputed ${JSON.stringify(d.recomputed ?? null)}`;
+}

@@ -38,6 +38,7 @@ import { killDuringLoad, type KillResult } from './fuzz-kills';
 import { readOutputs, type ServiceOutputs } from './fuzz-outputs';
 import { replayGuardian } from '../../services/guardian/replay';
 import { replaySchedules } from '../../services/impedance/schedule-log';
+import { replayLine } from '../../services/impedance/schedule-replay';
 import { SEED_POLICY } from '../../services/guardian/policy';
 import { schemaValidator } from '../../services/runtime/validation';
 import { TestKafka, waitFor } from './kafka';
@@ -394,10 +395,7 @@ async function replayOwnSchedules(k: TestKafka, groupId: string, env: NodeJS.Pro
   try {
     const config = readServiceConfig(SERVICES.impedance!, { ...process.env, TOPIC_PREFIX: k.prefix, ...env });
     const r = await replaySchedules({ brokers: k.brokers, codec: judge(k), topicPrefix: k.prefix, validate: withEventTimeBound(schemaValidator(), eventTimeBound(config)), groupId });
-    const d = r.divergence;
-    const unproven = r.unproven.length > 0 ? `; ${r.unproven.length} refusals unproven (${r.unproven[0]!.why})` : '';
-    const line = r.ok ? `${r.identical} identical byte for byte (${r.requests} requests, ${r.positioned} entries refolded to their registry positions${unproven})`
-      : `DIVERGED at request ${d!.requestId} (${d!.at}) ${d!.eventId ?? ''}: ${d!.kind}${d!.field ? ` at ${d!.field}` : ''}${d!.detail ? `: ${d!.detail}` : ''} (${r.identical} identical before it); recorded ${JSON.stringify(d!.recorded ?? null).slice(0, 300)}; recomputed ${JSON.stringify(d!.recomputed ?? null).slice(0, 300)}`;
+    const line = replayLine(r).slice(0, 1200);
     return { ok: r.ok, identical: r.identical, recorded: r.recorded, recomputed: r.recomputed, line };
   } catch (err) {
     return { ok: false, identical: 0, recorded: 0, recomputed: 0, line: `replay failed: ${(err as Error).message}` };
