@@ -6,8 +6,9 @@ import { compareSchedules } from '../../../services/impedance/schedule-replay';
 import { derivedEventId } from '../../../services/runtime/ids';
 import { schemaValidator } from '../../../services/runtime/validation';
 import { waitFor, type TestKafka } from '../../support/kafka';
-import { hb, S } from '../../unit/impedance/helpers';
-import { startImpedance, useImpedanceWorld } from './support';
+import { ackOf, hb, S } from '../../unit/impedance/helpers';
+import { childrenOfEachTest, startRun } from '../solver/support';
+import { startImpedance, useImpedanceWorld, waitCaughtUp } from './support';
 
 const AGENTS = 40;
 const ROUNDS = 6;
@@ -99,5 +100,48 @@ describe('impedance: schedules replayed from the log, bit for bit', function () 
     assert.equal(d.at, `mesh.coordination ${first.q.partition}/${first.q.offset}`);
     assert.match(d.field ?? '', /^entries\[\d+\]\.(lead_time_ms|send_at|confidence|expected_processing_ms|send_bucket_at)$/);
     assert.notDeepEqual(d.recorded, d.recomputed);
+  });
+});
+
+describe('impedance: schedules replayed bit for bit across a kill -9', function () {
+  this.timeout(240_000);
+  const w = useImpedanceWorld('sched-kill');
+  const children = childrenOfEachTest();
+
+  it('given the service killed -9 mid-load and restarted at once, then the schedules of both processes equal their replay byte for byte', async () => {
+    // given the service as a process, small transactions, heartbeats, acks and requests flowing
+    const env = { REDIS_URL: w.redisSrv.url, IMPEDANCE_MAX_BATCH_RECORDS: '50', INSTANCE_ID: 'sched-kill' };
+    let svc = startRun(w.k, ['impedance'], env);
+    children.push(svc);
+    let sent = 0;
+    const load = async (r: number, acksFirst = false) => {
+      await w.k.sendEvents('mesh.heartbeats', round(r).map((e) => ({ key: e.agent_id, event: e })));
+      const acks = [0, 2, 4, 6].map((i) => ackOf({ agent: agent(i), at: T + r * 5 * S + 200_000, message: `m-${r}`, lateMs: 10 + i }));
+      await w.k.sendEvents('mesh.acks', acks.map((a) => ({ key: a.meta.correlation_id, event: a })));
+      // Sent at once, requests overtake the acks' copies onto mesh.agent-acks: some wait for them to be folded.
+      if (acksFirst) { await waitCaughtUp(w.k, 'mesh.acks', 90_000); await waitCaughtUp(w.k, 'mesh.agent-acks', 90_000, true); }
+      const at = T + r * 5 * S + 300_000;
+      const reqs = [request(100 + sent++, ['cluster:S000-C02', agent(2), agent(4)], at), request(100 + sent++, ['class:C', agent(6)], at + 1000)];
+      await w.k.sendEvents('mesh.coordination', reqs.map((q) => ({ key: q.meta.correlation_id, event: q })));
+    };
+    for (let r = 0; r < 4; r++) await load(r);
+    await w.k.collect('mesh.schedules', (rs) => rs.length >= 2, 90_000);
+
+    // when it is killed -9 while the load goes on, and started again at once
+    svc.proc.kill('SIGKILL');
+    await svc.exited;
+    svc = startRun(w.k, ['impedance'], env);
+    children.push(svc);
+    for (let r = 4; r < 9; r++) await load(r, r >= 7);
+
+    // then every request is answered once, and each schedule equals its replay from the log
+    await waitFor(async () => (await replaySchedules(logOptions(w.k))).requests === sent, 120_000, `all ${sent} requests answered`);
+    const r = await replaySchedules(logOptions(w.k));
+    assert.equal(r.divergence, undefined, JSON.stringify(r.divergence));
+    assert.ok(r.identical === r.recorded && r.recorded >= sent, JSON.stringify(r));
+    assert.ok(r.positioned >= sent * 2, `entries refolded to their positions: ${r.positioned}`);
+    // and the acks were folded into what some schedules read (positions past the first agent-ack)
+    const log = await readScheduleLog(logOptions(w.k));
+    assert.ok([...log.chunks.values()].some((c) => c.event.entries.some((e) => (e.registry_position?.acks_through ?? -1) >= 0)), 'a schedule read an agent with acks folded');
   });
 });
