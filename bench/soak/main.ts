@@ -7,10 +7,12 @@
 //                 (once their group has committed a seeded 10-70% of the flood of their inputs, so
 //                 after their first commit and before their last) and restarted at once: recovery
 //                 times, and every effect compared, by its class (fuzz-outputs.ts): data-determined
-//                 ones with the reference, the guardian's with a replay of the run's own log
+//                 ones with the reference, the guardian's and the send schedules with a replay of
+//                 the run's own log
 // Prints the README's tables (and writes them to bench/out/soak/soak-<seed>.md); exits 1 when a
 // record was mishandled, a service crashed, a data-determined effect differs from the reference,
-// an effect was written twice by one producer, or the guardian's outputs differ from its replay.
+// an effect was written twice by one producer, or the guardian's outputs or the schedules differ
+// from their replay.
 //   SOAK_RECORDS (600)  SOAK_SEED (the clock)  SOAK_KILL (solver,impedance,coordinator; '' for none)
 //   SOAK_KILLS (1)  SOAK_IDLE_MS (20000)  SOAK_CONTROL (1)
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -88,20 +90,25 @@ async function main(): Promise<void> {
   const CLASS_NAME: Record<EffectClass, string> = {
     data: 'data-determined (solver, verifier, consensus, impedance fold, conflicts, dead letters): equal to the reference',
     guardian: 'guardian (breakers, modes, witnesses at its own ticks): compared with the reference for the record only',
-    clocked: 'clocked (send schedules from the live registry, impedance summaries, dispatch and gather ticks, and what they cause): compared with the reference for the record only',
+    schedule: 'send schedules (from the registry and breakers as each request found them): compared with the reference for the record only',
+    clocked: 'clocked (impedance summaries, dispatch and gather ticks, and what they or schedules cause): compared with the reference for the record only',
   };
   const shared = (c: OutputComparison | undefined) => (!c ? '-' : [...c.sharedByReaders].map(([k, n]) => `${n} ${k}`).join(', ') || 'none');
+  const scheduleRow = (run: string, r: FuzzResult) =>
+    `| ${run} | send schedules: against a replay of this run's own log at the registry and mesh.circuits positions each names | ${r.scheduleReplay?.recorded ?? '-'} | ${r.scheduleReplay?.ok ? r.scheduleReplay.identical : '-'} | ${r.scheduleReplay?.ok ? `none: ${r.scheduleReplay.line}` : r.scheduleReplay?.line ?? '-'} | | | |`;
   const classRows = (run: string, c: OutputComparison, r: FuzzResult) => [
-    ...(['data', 'guardian', 'clocked'] as const).map((cls) => {
+    ...(['data', 'guardian', 'schedule', 'clocked'] as const).map((cls) => {
       const d = differencesOf(c, cls);
       return `| ${run} | ${CLASS_NAME[cls]} | ${c.byClass[cls].compared} | ${c.byClass[cls].identical} | ${d.other} | ${d.missing} | ${d.extra} | ${d.duplicated} |`;
     }),
     `| ${run} | guardian: against a replay of this run's own log (mesh.guardian, ticks included) | ${r.guardianReplay?.recorded ?? '-'} | ${r.guardianReplay?.ok ? r.guardianReplay.identical : '-'} | ${r.guardianReplay?.ok ? 'none' : r.guardianReplay?.line ?? '-'} | | | |`,
+    scheduleRow(run, r),
   ];
   lines.push(
     '| run | effects of the flood | in the reference | identical | other content | missing (lost) | extra | written twice by one producer (duplicated) |',
     '|---|---|---:|---:|---:|---:|---:|---:|',
     `| reference | guardian: against a replay of this run's own log (mesh.guardian, ticks included) | ${ref.guardianReplay?.recorded ?? '-'} | ${ref.guardianReplay?.ok ? ref.guardianReplay.identical : '-'} | ${ref.guardianReplay?.ok ? 'none' : ref.guardianReplay?.line ?? '-'} | | | |`,
+    scheduleRow('reference', ref),
     ...(ctlCmp && ctl ? classRows('control (uninterrupted)', ctlCmp, ctl) : []),
     ...(killCmp && killed ? classRows(`kills (${killed.kills.map((x) => `${x.service} at ${x.committedAtKill}/${x.records}`).join(', ')})`, killCmp, killed) : []),
     '',
@@ -144,10 +151,10 @@ async function main(): Promise<void> {
   // Kill-run differences that the control run shows as well are not the kills' doing; nor is an
   // effect written twice in the reference too.
   // Data-determined effects must equal the reference's in every run; no effect may be written
-  // twice by one producer (any class); the guardian's must equal a replay of the run's own log.
+  // twice by one producer (any class); the guardian's and the schedules must equal a replay of the run's own log.
   const dataDiffers = (c: OutputComparison | undefined) => !!c && Object.values(differencesOf(c, 'data')).some((n) => n > 0);
   const twice = (c: OutputComparison | undefined) => !!c && (c.duplicated.length > 0 || c.duplicatedInReference.length > 0);
-  const replayed = (r: FuzzResult | undefined) => !r || r.guardianReplay?.ok === true;
+  const replayed = (r: FuzzResult | undefined) => !r || (r.guardianReplay?.ok === true && r.scheduleReplay?.ok === true);
   const ok = clean(ref) && clean(ctl) && clean(killed) && !dataDiffers(ctlCmp) && !dataDiffers(killCmp) && !twice(ctlCmp) && !twice(killCmp)
     && replayed(ref) && replayed(ctl) && replayed(killed);
   process.exit(ok ? 0 : 1);

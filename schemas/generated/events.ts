@@ -1358,6 +1358,8 @@ export interface ScheduleComputed {
   terms: DispatchTerms | null;
   /** Set when the mesh's operational mode refuses the whole request (seed 002 §6.3, e.g. a scatter over 1000 agents in DEGRADED_MODERATE); entries are then empty and nothing is sent. Null for a schedule. */
   refused_reason: string | null;
+  /** The guardian's decisions the schedule obeyed: per mesh.circuits partition, the last offset folded into the restrictions it read (DESIGN invariant 3). Null when decided without them (a freeze in the request's own partition) and in schedules written before positions were recorded. */
+  restrictions_through: Array<InputPosition> | null;
 }
 
 /** Schedule of one target agent. */
@@ -1380,6 +1382,8 @@ export interface ScheduleEntry {
   available_ms: number | null;
   /** SCHEDULED: send_at floored to its 10 ms send batch (seed 002 §3.2 group_by_time_bucket); null for SKIP. */
   send_bucket_at: number | null;
+  /** Where the registry entry used came from; null for an agent the registry did not hold, and in schedules written before positions were recorded. */
+  registry_position: RegistryPosition | null;
 }
 
 /** Whether the agent is sent to. */
@@ -1389,6 +1393,16 @@ export type ScheduleStatus = (typeof SCHEDULE_STATUS_SYMBOLS)[number];
 /** Why an agent is skipped. */
 export const SKIP_REASON_SYMBOLS = ['INSUFFICIENT_LEAD_TIME', 'AGENT_OFFLINE', 'CIRCUIT_OPEN', 'UNKNOWN_AGENT', 'MISSING_CAPABILITY'] as const;
 export type SkipReason = (typeof SKIP_REASON_SYMBOLS)[number];
+
+/** How far the impedance fold of the agent's partition was when its registry entry, read for this schedule, was written (DESIGN invariant 3): refolding that partition's inputs up to here gives the agent the schedule saw. */
+export interface RegistryPosition {
+  /** The agent's mesh.heartbeats (and mesh.agent-acks) partition. */
+  partition: number;
+  /** Last mesh.heartbeats offset folded in (inclusive); -1: none. */
+  heartbeats_through: number;
+  /** Last mesh.agent-acks offset folded in (inclusive); -1: none. */
+  acks_through: number;
+}
 
 /** What the coordinator needs of the request to dispatch and gather it (seed 002 §2.4, §3.2), copied so the schedule alone drives dispatch. */
 export interface DispatchTerms {

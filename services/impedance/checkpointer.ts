@@ -134,6 +134,7 @@ export function createCheckpointer(o: CheckpointerOptions): Checkpointer {
     const source = o.tails[input];
     if (from !== undefined && source && upTo > from) {
       const n = await source.fold(x.fold, x.partition, from, upTo);
+      if (input === 'heartbeats') x.fold.heartbeatsFolded(Number(upTo) - 1);
       x.fold.commit();
       if (input === 'heartbeats') x.changelog.heartbeatsThrough = Number(upTo) - 1;
       log.info({ partition: x.partition, input, from: String(from), to: String(upTo), records: n }, 'replayed the records after the checkpoint');
@@ -150,8 +151,8 @@ export function createCheckpointer(o: CheckpointerOptions): Checkpointer {
         const entries = [...(restored.get(p)?.values() ?? [])];
         const tails = { heartbeats: tailAfter(entries, 'heartbeats'), acks: tailAfter(entries, 'acks') };
         const fold = new PartitionFold(o.maxPendingAckAgents);
-        fold.restore(entries.map(fromImpedanceUpdated), tails.acks === undefined ? -1 : Number(tails.acks) - 1);
         const heartbeatsThrough = tails.heartbeats === undefined ? -1 : Number(tails.heartbeats) - 1;
+        fold.restore(entries.map(fromImpedanceUpdated), tails.acks === undefined ? -1 : Number(tails.acks) - 1, heartbeatsThrough);
         return { fold, changelog: { heartbeatsThrough, lastCheckpoint: nowMs, checkpointing: false, tails } };
       });
     },

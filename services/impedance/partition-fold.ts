@@ -103,11 +103,13 @@ export class PartitionFold {
   /** State before the current batch, for agents it touched. */
   private undo = new Map<string, Undo>();
   private pendingUndo = new Map<string, Pending | undefined>();
-  private undoMark: { watermark: number; lastTick: number; ackOffset: number } | undefined;
+  private undoMark: { watermark: number; lastTick: number; ackOffset: number; heartbeatOffset: number } | undefined;
   /** Acks of agents without a heartbeat yet: merged into the agent at its first heartbeat. */
   private readonly pending = new Map<string, Pending>();
   /** The last mesh.agent-acks offset folded. */
   private ackOffset = -1;
+  /** The last mesh.heartbeats offset folded (invalid records the runner dead-lettered included). */
+  private heartbeatOffset = -1;
   /** apply()'s state changes under way (copied out when there are any). */
   private readonly scratch: AgentStateChanged[] = [];
   /**
@@ -125,6 +127,10 @@ export class PartitionFold {
   get dirtyCount(): number { return this.registryDirty.size; }
   get changelogDirtyCount(): number { return this.changelogDirty.size; }
   get pendingAckAgents(): number { return this.pending.size; }
+  /** How far each input was folded: the agents are those a fold of exactly these records gives (the interleaving does not matter). */
+  get position(): { readonly heartbeatsThrough: number; readonly acksThrough: number } {
+    return { heartbeatsThrough: this.heartbeatOffset, acksThrough: this.ackOffset };
+  }
 
   /**
    * The mesh.agent-acks offset up to which every ack is in the agents' entries: before the
@@ -140,7 +146,7 @@ export class PartitionFold {
    * Restores agents from the changelog; the watermark resumes at their latest heartbeat, and
    * acks resume after `acksThrough` (the checkpoint's acks_applied_through).
    */
-  restore(agents: Iterable<AgentState>, acksThrough = -1): void {
+  restore(agents: Iterable<AgentState>, acksThrough = -1, heartbeatsThrough = -1): void {
     const list = [...agents];
     for (const a of list) this.watermark = Math.max(this.watermark, a.lastHeartbeatAt);
     for (let a of list) {
@@ -151,11 +157,14 @@ export class PartitionFold {
       this.arm(a);
     }
     this.ackOffset = Math.max(this.ackOffset, acksThrough);
+    this.heartbeatOffset = Math.max(this.heartbeatOffset, heartbeatsThrough);
     if (Number.isFinite(this.watermark)) this.lastTick = Math.floor(this.watermark / SUMMARY_EVERY_US) * SUMMARY_EVERY_US;
   }
 
-  apply(hb: HeartbeatReceived): ApplyResult {
+  /** `offset`: the heartbeat's in its partition, when known (a tail replay says how far it went instead: heartbeatsFolded). */
+  apply(hb: HeartbeatReceived, offset?: number): ApplyResult {
     this.mark();
+    if (offset !== undefined && offset > this.heartbeatOffset) this.heartbeatOffset = offset;
     const changed = this.scratch;
     changed.length = 0;
     let tick: number | undefined;
@@ -325,7 +334,13 @@ export class PartitionFold {
   }
 
   private mark(): void {
-    this.undoMark ??= { watermark: this.watermark, lastTick: this.lastTick, ackOffset: this.ackOffset };
+    this.undoMark ??= { watermark: this.watermark, lastTick: this.lastTick, ackOffset: this.ackOffset, heartbeatOffset: this.heartbeatOffset };
+  }
+
+  /** The heartbeats were folded through `offset` (a tail replayed, its invalid records skipped). */
+  heartbeatsFolded(offset: number): void {
+    this.mark();
+    if (offset > this.heartbeatOffset) this.heartbeatOffset = offset;
   }
 
   /** Agents changed since the last takeDirty, in id order (they go to Redis). */
@@ -391,7 +406,10 @@ export class PartitionFold {
       if (!u.changelog) this.changelogDirty.delete(id);
     }
     for (const [id, p] of this.pendingUndo) if (p) this.pending.set(id, p); else this.pending.delete(id);
-    if (this.undoMark) { this.watermark = this.undoMark.watermark; this.lastTick = this.undoMark.lastTick; this.ackOffset = this.undoMark.ackOffset; }
+    if (this.undoMark) {
+      this.watermark = this.undoMark.watermark; this.lastTick = this.undoMark.lastTick;
+      this.ackOffset = this.undoMark.ackOffset; this.heartbeatOffset = this.undoMark.heartbeatOffset;
+    }
     this.commit();
   }
 }

@@ -39,6 +39,7 @@ const CIRCUITS: TopicName = 'mesh.circuits';
 const WITNESSES: TopicName = 'mesh.witnesses';
 
 const NO_EMITS: readonly Emit[] = Object.freeze([]);
+const circuitsAt = (ctx: RecordContext) => ({ partition: ctx.partition, offset: decimal(ctx.offset) });
 
 export interface ImpedanceProcessorDeps {
   readonly store: RegistryStore;
@@ -166,7 +167,7 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
     x.registry.lastRecordMs = ctx.timestampMs;
     // Read before the fold, which may reuse the agent's state object.
     const depthBefore = queueLimit > 0 ? x.fold.agents.get(hb.agent_id)?.queueDepth : undefined;
-    const res = x.fold.apply(hb);
+    const res = x.fold.apply(hb, x.changelog.heartbeatsThrough);
     if (res.duplicate) duplicates++; else applied++;
     if (res.tick !== undefined) crossed = true;
     beats = true;
@@ -287,7 +288,7 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
    * coordination partition; a copy there: folded by that partition's gate, which alone refuses.
    */
   function onFreeze(e: FreezeEvent, ctx: RecordContext): readonly Emit[] | Promise<readonly Emit[]> {
-    if (ctx.topic === CIRCUITS) return recordDecision(store, e).then(() => sequencedCopies(e, coordinationPartitions));
+    if (ctx.topic === CIRCUITS) return recordDecision(store, e, circuitsAt(ctx)).then(() => sequencedCopies(e, coordinationPartitions));
     return onGate(e, ctx);
   }
 
@@ -319,7 +320,8 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
         case 'ConflictReported': return onOffence(event, ctx);
         case 'AckReceived': return ctx.topic === AGENT_ACKS ? onAgentAck(event, ctx) : copied.has(event.meta.event_id) ? NO_EMITS : onAck(event);
         case 'CircuitStateChanged':
-        case 'OperationalModeChanged': return recordDecision(store, event).then(() => NO_EMITS);
+        // The guardian writes its decisions on mesh.circuits alone: their positions are offsets there.
+        case 'OperationalModeChanged': return ctx.topic === CIRCUITS ? recordDecision(store, event, circuitsAt(ctx)).then(() => NO_EMITS) : NO_EMITS;
         default: return unreachable(event);
       }
     },

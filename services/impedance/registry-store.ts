@@ -1,6 +1,7 @@
 // The impedance registry in Redis (seed 002 §2.3, §8.1 "sub-10ms reads"): a projection of the
 // fold, never the truth. Layout under a key prefix:
-//   agent:<id>             hash: the AgentImpedance fields + rev (the fold revision)
+//   agent:<id>             hash: the AgentImpedance fields + rev (the fold revision) + pos (how far
+//                          its partition's fold was at the write: "partition|heartbeat offset|ack offset")
 //   z:class:<c> z:cluster:<id> z:sector:<id> z:cap:<c>   sorted sets, score = impedance score
 //   summary                hash agent id -> "score|state|last_hb_us|cluster|sector|drift" (one
 //                          HGETALL feeds the 5 s summaries)
@@ -17,7 +18,7 @@
 // again, and a revision-only guard kept the previous log's agents (a mesh demo once showed
 // 1,997 of 29,940 agents active, their last heartbeats stale).
 import Redis from 'ioredis';
-import { AGENT_CLASS_SYMBOLS, type AgentClass, type AgentOperationalState } from '../../schemas/generated/events';
+import { AGENT_CLASS_SYMBOLS, type AgentClass, type AgentOperationalState, type RegistryPosition } from '../../schemas/generated/events';
 import { redisAuth } from '../runtime/credentials';
 import { transient } from '../runtime/errors';
 import { ACCURACY_BUCKET_MS, ACCURACY_WINDOW_BUCKETS, histogramQuantileMs, type AckMeasure } from './accuracy';
@@ -62,7 +63,7 @@ for i = 0, #v - 1, 17 do
     if old[1] and old[2] == class and old[3] == sector and old[4] == cluster and old[5] == caps then
       -- The usual heartbeat: class, sector, cluster and capabilities as stored.
       redis.call('HSET', key, 'rev', rev, 'score', score, 'state', state, 'last_hb', hb, 'lat', lat,
-        'proc', proc, 'queue', queue, 'rel', rel, 'drift', drift, 'n', n, 'ctx', ctx, 'util', util)
+        'proc', proc, 'queue', queue, 'rel', rel, 'drift', drift, 'n', n, 'ctx', ctx, 'util', util, 'pos', ARGV[4])
     else
       if old[1] then
         -- Leave an index only when the agent moved out of it.
@@ -75,7 +76,7 @@ for i = 0, #v - 1, 17 do
       end
       redis.call('HSET', key, 'rev', rev, 'class', class, 'sector', sector, 'cluster', cluster,
         'caps', caps, 'score', score, 'state', state, 'last_hb', hb, 'lat', lat,
-        'proc', proc, 'queue', queue, 'rel', rel, 'drift', drift, 'n', n, 'ctx', ctx, 'util', util)
+        'proc', proc, 'queue', queue, 'rel', rel, 'drift', drift, 'n', n, 'ctx', ctx, 'util', util, 'pos', ARGV[4])
     end
     zadd('z:class:', class, score, id)
     zadd('z:sector:', sector, score, id)
@@ -179,6 +180,25 @@ export async function unlinkPrefixed(redis: Redis, keyPrefix: string): Promise<v
   } while (cursor !== '0');
 }
 
+/** An entry's `pos` field; null for one written before positions were kept. */
+function positionOf(v: string | null): RegistryPosition | null {
+  const m = v === null ? null : /^(\d+)\|(-?\d+)\|(-?\d+)$/.exec(v);
+  return m ? { partition: Number(m[1]), heartbeats_through: Number(m[2]), acks_through: Number(m[3]) } : null;
+}
+
+/**
+ * What a schedule reads of an agent, as it comes back from its registry entry (the same strings:
+ * a capability list goes through join and split), for a replay that refolds the agent instead.
+ */
+export function scheduleAgentOf(a: AgentState, position: RegistryPosition | null): ScheduleAgent {
+  const caps = a.capabilities.join(',');
+  return {
+    agentId: a.agentId, agentClass: a.agentClass, latencyMs: Number(String(a.latencyMs)), processingMs: Number(String(a.processingMs)), sampleCount: a.latencies.length,
+    queueDepth: Number(String(a.queueDepth)), drift: Number(String(a.drift)), reliability: Number(String(a.reliability)), lastHeartbeatAt: Number(String(a.lastHeartbeatAt)),
+    state: a.state, capabilities: caps ? caps.split(',') : [], clusterId: a.clusterId, sectorId: a.sectorId, position,
+  };
+}
+
 const storeDown = (what: string, err: unknown) => transient('STORE_UNAVAILABLE', `redis: ${what} failed: ${(err as Error)?.message ?? String(err)}`, err);
 
 export class RegistryStore {
@@ -208,9 +228,9 @@ export class RegistryStore {
     return JSON.stringify(flat);
   }
 
-  private async sendAgents(partition: number, encoded: string): Promise<{ built: boolean; applied: number }> {
+  private async sendAgents(partition: number, encoded: string, position: string): Promise<{ built: boolean; applied: number }> {
     try {
-      const [built, applied] = await this.r.impedanceApply(this.prefix, partition, encoded);
+      const [built, applied] = await this.r.impedanceApply(this.prefix, partition, encoded, position);
       return { built: built === 1, applied };
     } catch (err) {
       throw storeDown('registry write', err);
@@ -218,12 +238,13 @@ export class RegistryStore {
   }
 
   /**
-   * Writes agents of one heartbeat partition; says whether the partition was built before. The
+   * Writes agents of one heartbeat partition, as its fold had them with its inputs folded through
+   * `at` (the position each agent's entry keeps; none: not known); says whether the partition was built before. The
    * agents are read before this returns, not when the write is sent: the fold reuses the states
    * of committed batches (partition-fold.ts), and writes run behind it.
    */
-  writeAgents(partition: number, agents: readonly AgentState[]): Promise<{ built: boolean; applied: number }> {
-    return this.sendAgents(partition, this.encodeAgents(agents));
+  writeAgents(partition: number, agents: readonly AgentState[], at?: { readonly heartbeatsThrough: number; readonly acksThrough: number }): Promise<{ built: boolean; applied: number }> {
+    return this.sendAgents(partition, this.encodeAgents(agents), at ? `${partition}|${at.heartbeatsThrough}|${at.acksThrough}` : '');
   }
 
   private encodeSummaries(agents: readonly AgentState[]): string {
@@ -306,7 +327,7 @@ export class RegistryStore {
   /** Registry entries for scheduling; undefined for unknown agents. */
   async scheduleAgents(ids: readonly string[]): Promise<Map<string, ScheduleAgent>> {
     const p = this.r.pipeline();
-    for (const id of ids) p.hmget(this.key(`agent:${id}`), 'class', 'lat', 'proc', 'n', 'queue', 'drift', 'rel', 'last_hb', 'state', 'caps', 'cluster', 'sector');
+    for (const id of ids) p.hmget(this.key(`agent:${id}`), 'class', 'lat', 'proc', 'n', 'queue', 'drift', 'rel', 'last_hb', 'state', 'caps', 'cluster', 'sector', 'pos');
     let res: Array<[Error | null, unknown]> | null;
     try { res = await p.exec(); } catch (err) { throw storeDown('read agents', err); }
     const out = new Map<string, ScheduleAgent>();
@@ -319,6 +340,7 @@ export class RegistryStore {
         agentId: id, agentClass: f[0] as AgentClass, latencyMs: Number(f[1]), processingMs: Number(f[2]), sampleCount: Number(f[3]),
         queueDepth: Number(f[4]), drift: Number(f[5]), reliability: Number(f[6]), lastHeartbeatAt: Number(f[7]),
         state: STATE_OF[f[8] ?? ''] ?? 'OFFLINE', capabilities: f[9] ? f[9].split(',') : [], clusterId: f[10] ?? '', sectorId: f[11] ?? '',
+        position: positionOf(f[12] ?? null),
       });
     });
     return out;

@@ -119,11 +119,13 @@ export function createRegistryWriter(o: RegistryWriterOptions): RegistryWriter {
    * before. The agents are read (encoded) before this returns: the fold may reuse their states
    * once their batch commits (PartitionFold's spares).
    */
-  async function write(p: number, agents: readonly AgentState[]): Promise<boolean> {
+  async function write(p: number, agents: readonly AgentState[], fold: PartitionFold): Promise<boolean> {
     const writes: Array<Promise<{ built: boolean }>> = [];
+    // The fold's position now: the agents are its current states (they are encoded before this awaits).
+    const at = fold.position;
     for (let i = 0; i < agents.length; i += WRITE_CHUNK) {
       const chunk = agents.slice(i, i + WRITE_CHUNK);
-      writes.push(o.structural ? o.structural.timed('redis_write_ms', SLOW_REDIS_WRITE_MS, () => store.writeAgents(p, chunk), `registry write of ${chunk.length} agents (partition ${p})`) : store.writeAgents(p, chunk));
+      writes.push(o.structural ? o.structural.timed('redis_write_ms', SLOW_REDIS_WRITE_MS, () => store.writeAgents(p, chunk, at), `registry write of ${chunk.length} agents (partition ${p})`) : store.writeAgents(p, chunk, at));
     }
     metrics.registryWrites.inc({ kind: 'full' }, agents.length);
     const done = await Promise.allSettled(writes);
@@ -147,7 +149,7 @@ export function createRegistryWriter(o: RegistryWriterOptions): RegistryWriter {
     const ids = [...set].sort();
     const agents = ids.map((id) => fold.agents.get(id)).filter((a): a is AgentState => a !== undefined);
     c.writing++;
-    const done = write(p, agents).then(
+    const done = write(p, agents, fold).then(
       (built) => { if (!built) c.rebuild = true; },
       (err: unknown) => {
         for (const id of ids) c.unwritten.add(id);
@@ -216,12 +218,12 @@ export function createRegistryWriter(o: RegistryWriterOptions): RegistryWriter {
       await c.inflight;
       if (c.unwritten.size > 0) {
         const agents = [...c.unwritten].sort().map((id) => fold.agents.get(id)).filter((a): a is AgentState => a !== undefined);
-        if (!(await write(p, agents))) c.rebuild = true;
+        if (!(await write(p, agents, fold))) c.rebuild = true;
         c.unwritten.clear();
       }
       if (c.rebuild) {
         const all = [...fold.agents.values()];
-        await write(p, all);
+        await write(p, all, fold);
         await store.markBuilt(p);
         c.rebuild = false;
         log.info({ partition: p, agents: all.length }, 'registry rebuilt from the fold');
@@ -233,7 +235,7 @@ export function createRegistryWriter(o: RegistryWriterOptions): RegistryWriter {
         const rebuild = !(await store.isBuilt(p));
         if (rebuild) fold.touchAll();
         const agents = fold.dirtyAgentsForRegistry();
-        if (agents.length > 0) await write(p, agents);
+        if (agents.length > 0) await write(p, agents, fold);
         fold.registryWritten();
         c.entriesThroughUs = fold.watermarkUs;
         if (rebuild) {

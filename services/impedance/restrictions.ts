@@ -9,9 +9,11 @@
 // The guardian's events on mesh.circuits are keyed by scope, so the impedance instance that owns
 // a request's partition need not own the partition of the breaker that concerns it: whoever
 // consumes a decision writes it into one Redis hash, newer event time winning, and every instance
-// reads the hash when it schedules. Like the registry, a projection rebuilt from the log.
+// reads the hash when it schedules. Like the registry, a projection rebuilt from the log. The
+// hash also holds, per mesh.circuits partition, the last offset folded into it (`@<partition>`),
+// so a schedule names the decisions it obeyed and a replay refolds them (foldDecision).
 import type {
-  CircuitStateChanged, CoordinationRequested, MeshFrozen, MeshThawed, OperationalMode, OperationalModeChanged, ScheduleComputed,
+  CircuitStateChanged, CoordinationRequested, InputPosition, MeshFrozen, MeshThawed, OperationalMode, OperationalModeChanged, ScheduleComputed,
 } from '../../schemas/generated/events';
 import { derivedEventId } from '../runtime/ids';
 import { transient } from '../runtime/errors';
@@ -32,9 +34,14 @@ export interface Restrictions {
   readonly open: ReadonlySet<string>;
   readonly mode: OperationalMode;
   readonly frozen: boolean;
+  /** Per mesh.circuits partition, the last offset folded in, by partition. */
+  readonly through: readonly InputPosition[];
 }
 
-export const NO_RESTRICTIONS: Restrictions = { open: new Set(), mode: 'FULL', frozen: false };
+export const NO_RESTRICTIONS: Restrictions = { open: new Set(), mode: 'FULL', frozen: false, through: [] };
+
+const CIRCUITS = 'mesh.circuits';
+const POSITION = '@';
 
 /** The hash field and value a decision sets. */
 export function restrictionEntry(e: GuardianDecision): { readonly field: string; readonly value: string } {
@@ -52,13 +59,29 @@ export function restrictionsOf(hash: Readonly<Record<string, string>>): Restrict
   const open = new Set<string>();
   let mode: OperationalMode = 'FULL';
   let frozen = false;
+  const through: InputPosition[] = [];
   for (const [field, raw] of Object.entries(hash)) {
+    if (field.startsWith(POSITION)) { through.push({ topic: CIRCUITS, partition: Number(field.slice(1)), offset: Number(raw) }); continue; }
     const value = raw.slice(0, raw.indexOf('|'));
     if (field === 'mode') mode = value as OperationalMode;
     else if (field === 'frozen') frozen = value === '1';
     else if (value === 'OPEN') open.add(field);
   }
-  return { open, mode, frozen };
+  through.sort((a, b) => a.partition - b.partition);
+  return { open, mode, frozen, through };
+}
+
+/** Where a decision was read: its mesh.circuits partition and offset. */
+export interface DecisionAt { readonly partition: number; readonly offset: number }
+
+/** What WRITE_NEWER does to the hash, for a replay: the decision unless an older one than stored, and the position. */
+export function foldDecision(hash: Record<string, string>, e: GuardianDecision, at: DecisionAt): void {
+  const { field, value } = restrictionEntry(e);
+  const cur = hash[field];
+  const stored = cur === undefined ? undefined : /\|(\d+)$/.exec(cur)?.[1];
+  if (stored === undefined || !(Number(stored) > e.meta.occurred_at)) hash[field] = `${value}|${e.meta.occurred_at}`;
+  const pos = `${POSITION}${at.partition}`;
+  if (hash[pos] === undefined || Number(hash[pos]) < at.offset) hash[pos] = String(at.offset);
 }
 
 /** Whether an agent sits behind an OPEN breaker. */
@@ -84,7 +107,7 @@ export function refusal(r: Restrictions, req: CoordinationRequested, targets: nu
 }
 
 /** The one-chunk answer to a refused request: no entries, the reason. */
-export function refusedSchedule(req: CoordinationRequested, reason: string): ScheduleComputed {
+export function refusedSchedule(req: CoordinationRequested, reason: string, restrictionsThrough: readonly InputPosition[] | null = null): ScheduleComputed {
   return {
     type: 'ScheduleComputed',
     meta: {
@@ -92,12 +115,16 @@ export function refusedSchedule(req: CoordinationRequested, reason: string): Sch
       occurred_at: req.meta.occurred_at, producer: PRODUCER, sequence: 0,
     },
     message_id: req.message_id, target_arrival_time: req.target_arrival_time, chunk_index: 0, chunk_count: 1, entries: [], terms: null, refused_reason: reason,
+    restrictions_through: restrictionsThrough === null ? null : [...restrictionsThrough],
   };
 }
 
 // field -> "value|event time": a decision older than the one stored (an old owner's batch
-// landing after the new owner's) changes nothing.
+// landing after the new owner's) changes nothing. '@<partition>' -> the highest offset folded
+// (ARGV[4], ARGV[5]), in the same call, so a reader never sees a decision without its position.
 const WRITE_NEWER = `
+local p = tonumber(redis.call('HGET', KEYS[1], ARGV[4]) or '-1')
+if p < tonumber(ARGV[5]) then redis.call('HSET', KEYS[1], ARGV[4], ARGV[5]) end
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
 if cur then
   local at = tonumber(string.match(cur, '|(%d+)$'))
@@ -108,11 +135,11 @@ return 1`;
 
 const hashKey = (store: RegistryStore) => `${store.prefix}restrictions`;
 
-/** Writes a decision into the shared hash. */
-export async function recordDecision(store: RegistryStore, e: GuardianDecision): Promise<void> {
+/** Writes a decision read at `at` of mesh.circuits into the shared hash. */
+export async function recordDecision(store: RegistryStore, e: GuardianDecision, at: DecisionAt): Promise<void> {
   const { field, value } = restrictionEntry(e);
   try {
-    await store.redis.eval(WRITE_NEWER, 1, hashKey(store), field, value, String(e.meta.occurred_at));
+    await store.redis.eval(WRITE_NEWER, 1, hashKey(store), field, value, String(e.meta.occurred_at), `${POSITION}${at.partition}`, String(at.offset));
   } catch (err) {
     throw transient('STORE_UNAVAILABLE', `redis: write restriction ${field} failed: ${(err as Error).message}`, err);
   }

@@ -1,5 +1,7 @@
 // Reactor: a coordination request answered with send schedules, from the agents the registry
 // holds now (seed 002 §3.1), within what the guardian's breakers and mode allow (restrictions.ts).
+// Each entry names the position of the registry entry it used, and the schedule that of the
+// decisions, so a replay refolds exactly those inputs (schedule-replay.ts).
 // The request's T is remembered so acks without one can be measured.
 import type { CoordinationRequested } from '../../schemas/generated/events';
 import type { TopicName } from '../../topics/catalog';
@@ -40,9 +42,9 @@ export function scheduleReactor(store: RegistryStore): (req: CoordinationRequest
     const targets = await targetsOf(req);
     const r = await readRestrictions(store);
     const refused = refusal(r, req, targets.length, approved);
-    if (refused !== null) return [{ topic: SCHEDULES, key: req.meta.correlation_id, event: refusedSchedule(req, refused) }];
+    if (refused !== null) return [{ topic: SCHEDULES, key: req.meta.correlation_id, event: refusedSchedule(req, refused, r.through) }];
     const agents = await store.scheduleAgents(targets);
-    const chunks = computeSchedule(req, targets, (id) => agents.get(id), SCHEDULE_CHUNK, (a) => circuitOpen(r, a));
+    const chunks = computeSchedule(req, targets, (id) => agents.get(id), SCHEDULE_CHUNK, (a) => circuitOpen(r, a), r.through);
     await store.rememberSchedule(req.message_id, req.target_arrival_time);
     return chunks.map((c) => ({ topic: SCHEDULES, key: req.meta.correlation_id, event: c }));
   };

@@ -9,7 +9,7 @@
 //   send_at    = T - lead_time; SKIP (insufficient_lead_time) when send_at < now
 //   confidence = clamp01(0.5 * reliability - 0.3 * drift + (0.2 if last heartbeat within 10 s))
 import type {
-  AgentClass, AgentOperationalState, CoordinationRequested, ScheduleComputed, ScheduleEntry,
+  AgentClass, AgentOperationalState, CoordinationRequested, InputPosition, RegistryPosition, ScheduleComputed, ScheduleEntry,
 } from '../../schemas/generated/events';
 import { derivedEventId } from '../runtime/ids';
 import { PRODUCER } from './agent-fold';
@@ -36,6 +36,8 @@ export interface ScheduleAgent {
   readonly capabilities: readonly string[];
   readonly clusterId: string;
   readonly sectorId: string;
+  /** How far its partition's fold was when this entry was written to the registry (null: not known). */
+  readonly position?: RegistryPosition | null;
 }
 
 export function estimateProcessingMs(a: Pick<ScheduleAgent, 'agentClass' | 'processingMs' | 'sampleCount' | 'queueDepth'>, payloadWeight: number): number {
@@ -50,24 +52,24 @@ export function confidence(a: Pick<ScheduleAgent, 'drift' | 'reliability' | 'las
   return Math.min(1, Math.max(0, a.reliability * 0.5 - a.drift * 0.3 + recency));
 }
 
-const skip = (agentId: string, reason: ScheduleEntry['skip_reason'], leadMs = 0, availableMs: number | null = null): ScheduleEntry => ({
+const skip = (agentId: string, a: ScheduleAgent | undefined, reason: ScheduleEntry['skip_reason'], leadMs = 0, availableMs: number | null = null): ScheduleEntry => ({
   agent_id: agentId, status: 'SKIP', lead_time_ms: leadMs, send_at: null, expected_processing_ms: null, confidence: null,
-  skip_reason: reason, available_ms: availableMs, send_bucket_at: null,
+  skip_reason: reason, available_ms: availableMs, send_bucket_at: null, registry_position: a?.position ?? null,
 });
 
 /** `blocked`: the agent sits behind an OPEN circuit breaker (restrictions.ts). */
 export function scheduleEntry(agentId: string, a: ScheduleAgent | undefined, req: CoordinationRequested, blocked: (a: ScheduleAgent) => boolean = NEVER): ScheduleEntry {
-  if (!a) return skip(agentId, 'UNKNOWN_AGENT');
-  if (a.state === 'OFFLINE' || a.state === 'QUARANTINED') return skip(agentId, 'AGENT_OFFLINE');
-  if (blocked(a)) return skip(agentId, 'CIRCUIT_OPEN');
+  if (!a) return skip(agentId, a, 'UNKNOWN_AGENT');
+  if (a.state === 'OFFLINE' || a.state === 'QUARANTINED') return skip(agentId, a, 'AGENT_OFFLINE');
+  if (blocked(a)) return skip(agentId, a, 'CIRCUIT_OPEN');
   // Partial matches above 70% pass (seed 003 capability routing, load.ts).
-  if (!capabilityQualifies(req.requires_capabilities, a.capabilities)) return skip(agentId, 'MISSING_CAPABILITY');
+  if (!capabilityQualifies(req.requires_capabilities, a.capabilities)) return skip(agentId, a, 'MISSING_CAPABILITY');
   const now = req.meta.occurred_at;
   const T = req.target_arrival_time;
   const processing = estimateProcessingMs(a, req.payload_weight);
   const lead = a.latencyMs / 2 + processing + driftBufferMs(a);
   const sendAt = T - Math.round(lead * 1000);
-  if (sendAt < now) return skip(agentId, 'INSUFFICIENT_LEAD_TIME', lead, (T - now) / 1000);
+  if (sendAt < now) return skip(agentId, a, 'INSUFFICIENT_LEAD_TIME', lead, (T - now) / 1000);
   return {
     agent_id: agentId,
     status: 'SCHEDULED',
@@ -78,11 +80,18 @@ export function scheduleEntry(agentId: string, a: ScheduleAgent | undefined, req
     skip_reason: null,
     available_ms: null,
     send_bucket_at: Math.floor(sendAt / BUCKET_US) * BUCKET_US,
+    registry_position: a.position ?? null,
   };
 }
 
-/** Entries in send order (10 ms bucket, then agent id), SKIPs last; split into chunks. */
-export function computeSchedule(req: CoordinationRequested, targets: readonly string[], lookup: (id: string) => ScheduleAgent | undefined, chunkSize = SCHEDULE_CHUNK, blocked: (a: ScheduleAgent) => boolean = NEVER): ScheduleComputed[] {
+/**
+ * Entries in send order (10 ms bucket, then agent id), SKIPs last; split into chunks.
+ * `restrictionsThrough`: how far the guardian's decisions behind `blocked` were folded.
+ */
+export function computeSchedule(
+  req: CoordinationRequested, targets: readonly string[], lookup: (id: string) => ScheduleAgent | undefined, chunkSize = SCHEDULE_CHUNK,
+  blocked: (a: ScheduleAgent) => boolean = NEVER, restrictionsThrough: readonly InputPosition[] | null = null,
+): ScheduleComputed[] {
   const unique = [...new Set(targets)];
   const entries = unique.map((id) => scheduleEntry(id, lookup(id), req, blocked));
   entries.sort((x, y) => {
@@ -116,6 +125,7 @@ export function computeSchedule(req: CoordinationRequested, targets: readonly st
       entries: entries.slice(i * chunkSize, (i + 1) * chunkSize),
       terms,
       refused_reason: null,
+      restrictions_through: restrictionsThrough === null ? null : [...restrictionsThrough],
     });
   }
   return out;

@@ -41,21 +41,23 @@ export interface Output {
  *   guardian  the guardian's breakers, modes and witnesses: decided at ticks it writes onto its own
  *             input (mesh.guardian) at wall-clock moments, so equal to a replay of its own log
  *             (services/guardian/replay.ts, run on each run), not to another run
- *   clocked   decided at a wall-clock moment or from live state read then, with no replay tool yet:
- *             send schedules (the registry and breakers as they are when the request is read),
- *             the impedance's summaries (its SummaryDue ticks), dispatch and gather (DispatchDue /
- *             GatherWindowClosed ticks); counted, not proven
- * An effect caused by a guardian or clocked one (or carrying its event id, as copies do) is clocked.
+ *   schedule  send schedules: read from the registry and the breakers as they are when the request
+ *             is read, so equal to a replay of the run's own log at the positions each names
+ *             (services/impedance/schedule-replay.ts, run on each run), not to another run
+ *   clocked   decided at a wall-clock moment, with no replay tool yet: the impedance's summaries
+ *             (its SummaryDue ticks), dispatch and gather (DispatchDue / GatherWindowClosed
+ *             ticks); counted, not proven
+ * An effect caused by a guardian, schedule or clocked one (or carrying its event id, as copies do) is clocked.
  */
-export type EffectClass = 'data' | 'guardian' | 'clocked';
-const CLOCKED_TYPES = new Set(['MeshSummarized', 'ScheduleComputed', 'DispatchDue', 'MessageDispatched', 'DispatchCompleted', 'GatherWindowClosed', 'QuorumDecided']);
+export type EffectClass = 'data' | 'guardian' | 'schedule' | 'clocked';
+const CLOCKED_TYPES = new Set(['MeshSummarized', 'DispatchDue', 'MessageDispatched', 'DispatchCompleted', 'GatherWindowClosed', 'QuorumDecided']);
 
 /** Each event id's class (dead letters are data). */
 export function classesOf(records: readonly Output[]): Map<string, EffectClass> {
   const cls = new Map<string, EffectClass>();
   for (const r of records) {
     if (r.eventId === null) continue;
-    const c: EffectClass | undefined = r.producer === 'guardian' ? 'guardian' : r.type !== null && CLOCKED_TYPES.has(r.type) ? 'clocked' : undefined;
+    const c: EffectClass | undefined = r.producer === 'guardian' ? 'guardian' : r.type === 'ScheduleComputed' ? 'schedule' : r.type !== null && CLOCKED_TYPES.has(r.type) ? 'clocked' : undefined;
     if (c && cls.get(r.eventId) !== 'guardian') cls.set(r.eventId, c);
   }
   for (let grew = true; grew;) {
@@ -195,7 +197,7 @@ export function compareOutputs(reference: ServiceOutputs, other: ServiceOutputs)
   for (const r of a.others) notRooted.set(r.topic, [(notRooted.get(r.topic)?.[0] ?? 0) + 1, notRooted.get(r.topic)?.[1] ?? 0]);
   for (const r of b.others) notRooted.set(r.topic, [notRooted.get(r.topic)?.[0] ?? 0, (notRooted.get(r.topic)?.[1] ?? 0) + 1]);
   const classOf = new Map<string, EffectClass>();
-  const byClass: Record<EffectClass, { compared: number; identical: number }> = { data: { compared: 0, identical: 0 }, guardian: { compared: 0, identical: 0 }, clocked: { compared: 0, identical: 0 } };
+  const byClass: Record<EffectClass, { compared: number; identical: number }> = { data: { compared: 0, identical: 0 }, guardian: { compared: 0, identical: 0 }, schedule: { compared: 0, identical: 0 }, clocked: { compared: 0, identical: 0 } };
   for (const [id, [x]] of ma) {
     const c = clsOf(x!);
     classOf.set(id, c);

@@ -37,6 +37,8 @@ import { startRun, type SolverChild } from '../int/solver/support';
 import { killDuringLoad, type KillResult } from './fuzz-kills';
 import { readOutputs, type ServiceOutputs } from './fuzz-outputs';
 import { replayGuardian } from '../../services/guardian/replay';
+import { replaySchedules } from '../../services/impedance/schedule-log';
+import { replayLine } from '../../services/impedance/schedule-replay';
 import { SEED_POLICY } from '../../services/guardian/policy';
 import { schemaValidator } from '../../services/runtime/validation';
 import { TestKafka, waitFor } from './kafka';
@@ -219,6 +221,8 @@ export interface FuzzResult {
   readonly serviceDrainMs: Readonly<Record<string, number>>;
   /** The guardian's outputs against a replay of its own sequenced log (ticks included), when outputs were asked for. */
   readonly guardianReplay: GuardianReplayResult | undefined;
+  /** The impedance's send schedules against a replay of the run's log at the positions they name, when outputs were asked for. */
+  readonly scheduleReplay: GuardianReplayResult | undefined;
 }
 
 /** services/guardian/replay.ts over the run's log: ok, or the first divergence (or why it could not run). */
@@ -354,7 +358,8 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
     const guardian = children.get('guardian')!;
     if (o.outputs && guardian.proc.exitCode === null) { guardian.proc.kill('SIGTERM'); await Promise.race([guardian.exited, new Promise((r) => setTimeout(r, 10_000))]); }
     const guardianReplay = o.outputs ? await replayOwnLog(k, groups.guardian!, envOf('guardian')) : undefined;
-    return { seed: o.seed, topics: results, crashed, rss, failures, records: all, kills: killResults, outputs, drainMs, serviceDrainMs, guardianReplay };
+    const scheduleReplay = o.outputs ? await replayOwnSchedules(k, groups.impedance!, envOf('impedance')) : undefined;
+    return { seed: o.seed, topics: results, crashed, rss, failures, records: all, kills: killResults, outputs, drainMs, serviceDrainMs, guardianReplay, scheduleReplay };
   } finally {
     for (const c of children.values()) if (c.proc.exitCode === null) { c.proc.kill('SIGTERM'); await Promise.race([c.exited, new Promise((r) => setTimeout(r, 10_000))]); if (c.proc.exitCode === null) c.proc.kill('SIGKILL'); }
     await k.close();
@@ -375,6 +380,22 @@ async function replayOwnLog(k: TestKafka, groupId: string, env: NodeJS.ProcessEn
     const d = r.divergence;
     const line = r.ok ? `${r.identical} identical byte for byte (${r.inputs} inputs through offset ${r.through})`
       : `DIVERGED at ${d!.type} ${d!.eventId}: ${d!.kind} (${r.identical} identical before it); recorded ${JSON.stringify(d!.recorded ?? null).slice(0, 300)}; recomputed ${JSON.stringify(d!.recomputed ?? null).slice(0, 300)}`;
+    return { ok: r.ok, identical: r.identical, recorded: r.recorded, recomputed: r.recomputed, line };
+  } catch (err) {
+    return { ok: false, identical: 0, recorded: 0, recomputed: 0, line: `replay failed: ${(err as Error).message}` };
+  }
+}
+
+/**
+ * The schedules read the registry and the breakers in Redis as they were when each request was
+ * read, so two runs differ; what must hold is that each equals a recomputation from the run's own
+ * log at the positions it names (the same tool as `solvermesh mesh replay-schedules`).
+ */
+async function replayOwnSchedules(k: TestKafka, groupId: string, env: NodeJS.ProcessEnv): Promise<GuardianReplayResult> {
+  try {
+    const config = readServiceConfig(SERVICES.impedance!, { ...process.env, TOPIC_PREFIX: k.prefix, ...env });
+    const r = await replaySchedules({ brokers: k.brokers, codec: judge(k), topicPrefix: k.prefix, validate: withEventTimeBound(schemaValidator(), eventTimeBound(config)), groupId });
+    const line = replayLine(r).slice(0, 1200);
     return { ok: r.ok, identical: r.identical, recorded: r.recorded, recomputed: r.recomputed, line };
   } catch (err) {
     return { ok: false, identical: 0, recorded: 0, recomputed: 0, line: `replay failed: ${(err as Error).message}` };

@@ -17,6 +17,7 @@ import { registerConsole } from './mesh-console';
 import { meshHealth, meshReplay } from './mesh-guardian';
 import { formatKpiBox, meshKpis } from './mesh-kpis';
 import { registerOrchestration } from './mesh-orchestrate';
+import { meshScheduleReplay } from './mesh-schedules';
 
 /** `mesh coordinate --wait`: the mesh refused the request (frozen, or its operational mode). */
 export const EXIT_REFUSED = 4;
@@ -134,6 +135,14 @@ export function register(program: Command): void {
     .description('refold the guardian\'s recorded inputs (mesh.guardian) and compare every breaker, mode and witness event bit for bit; exit 1 on divergence')
     .action(async () => {
       const r = await meshReplay(loadConfig());
+      process.stdout.write(`${r.line}\n`);
+      if (!r.ok) process.exitCode = 1;
+    });
+  mesh
+    .command('replay-schedules')
+    .description('recompute every send schedule from the log at the registry and mesh.circuits positions it names, and compare it bit for bit; exit 1 on divergence, naming the first')
+    .action(async () => {
+      const r = await meshScheduleReplay(loadConfig());
       process.stdout.write(`${r.line}\n`);
       if (!r.ok) process.exitCode = 1;
     });

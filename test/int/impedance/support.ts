@@ -83,7 +83,7 @@ export function useImpedanceWorld(label: string, opts: { connect?: boolean } = {
   return w;
 }
 
-/** Every key under the prefix with its content, markers and ack counters left out. */
+/** Every key under the prefix with its content, markers, ack counters and the agents' write positions left out. */
 export async function dumpRegistry(redis: Redis, prefix: string): Promise<Record<string, unknown>> {
   // Progress markers and counters, not the registry: `watermarks` is how far the summaries' entries were written, by wall time too.
   const keys = (await redis.keys(`${prefix}*`)).filter((k) => !/:(built|acc|ackseen|sched):/.test(k.slice(prefix.length - 1)) && k !== `${prefix}watermarks`);
@@ -92,7 +92,11 @@ export async function dumpRegistry(redis: Redis, prefix: string): Promise<Record
   for (const k of keys) {
     const type = await redis.type(k);
     const name = k.slice(prefix.length);
-    if (type === 'hash') out[name] = await redis.hgetall(k);
+    if (type === 'hash') {
+      // An agent's `pos` says from how far its partition's fold it was written: a rebuild writes the same values from elsewhere.
+      const { pos: _pos, ...h } = await redis.hgetall(k);
+      out[name] = name.startsWith('agent:') ? h : { ...h, ...(_pos === undefined ? {} : { pos: _pos }) };
+    }
     else if (type === 'zset') out[name] = await redis.zrange(k, 0, -1, 'WITHSCORES');
     else out[name] = await redis.get(k);
   }

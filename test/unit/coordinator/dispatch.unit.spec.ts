@@ -13,11 +13,11 @@ const terms: DispatchTerms = { created_at: NOW, ttl_ms: 2000, arrival_window_ms:
 
 const scheduled = (agent: string, leadMs: number): ScheduleEntry => {
   const sendAt = T - leadMs * MS;
-  return { agent_id: agent, status: 'SCHEDULED', lead_time_ms: leadMs, send_at: sendAt, expected_processing_ms: leadMs / 2, confidence: 0.7, skip_reason: null, available_ms: null, send_bucket_at: Math.floor(sendAt / 10_000) * 10_000 };
+  return { agent_id: agent, status: 'SCHEDULED', lead_time_ms: leadMs, send_at: sendAt, expected_processing_ms: leadMs / 2, confidence: 0.7, skip_reason: null, available_ms: null, send_bucket_at: Math.floor(sendAt / 10_000) * 10_000, registry_position: null };
 };
-const skipped = (agent: string): ScheduleEntry => ({ agent_id: agent, status: 'SKIP', lead_time_ms: 61_000, send_at: null, expected_processing_ms: null, confidence: null, skip_reason: 'INSUFFICIENT_LEAD_TIME', available_ms: 3000, send_bucket_at: null });
+const skipped = (agent: string): ScheduleEntry => ({ agent_id: agent, status: 'SKIP', lead_time_ms: 61_000, send_at: null, expected_processing_ms: null, confidence: null, skip_reason: 'INSUFFICIENT_LEAD_TIME', available_ms: 3000, send_bucket_at: null, registry_position: null });
 const chunk = (index: number, count: number, entries: ScheduleEntry[], t: DispatchTerms | null = terms): ScheduleComputed => ({
-  type: 'ScheduleComputed', meta: meta(`sched-${index}`, NOW), message_id: 'msg-1', target_arrival_time: T, chunk_index: index, chunk_count: count, entries, terms: t, refused_reason: null,
+  type: 'ScheduleComputed', meta: meta(`sched-${index}`, NOW), message_id: 'msg-1', target_arrival_time: T, chunk_index: index, chunk_count: count, entries, terms: t, refused_reason: null, restrictions_through: null,
 });
 const tick = (atUs: number): DispatchDue => ({ type: 'DispatchDue', meta: meta(`tick-${atUs}`, atUs), message_id: 'msg-1', due_at: atUs });
 

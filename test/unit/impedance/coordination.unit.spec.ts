@@ -8,11 +8,11 @@ const T = NOW + 2_000_000;
 
 const scheduled = (id: string, sendAt: number, confidence: number): ScheduleEntry => ({
   agent_id: id, status: 'SCHEDULED', lead_time_ms: (T - sendAt) / 1000, send_at: sendAt, expected_processing_ms: 10, confidence,
-  skip_reason: null, available_ms: null, send_bucket_at: sendAt - (sendAt % 10_000),
+  skip_reason: null, available_ms: null, send_bucket_at: sendAt - (sendAt % 10_000), registry_position: null,
 });
 const skipped = (id: string): ScheduleEntry => ({
   agent_id: id, status: 'SKIP', lead_time_ms: 60_000, send_at: null, expected_processing_ms: null, confidence: null,
-  skip_reason: 'INSUFFICIENT_LEAD_TIME', available_ms: 2000, send_bucket_at: null,
+  skip_reason: 'INSUFFICIENT_LEAD_TIME', available_ms: 2000, send_bucket_at: null, registry_position: null,
 });
 
 describe('coordination requests and schedule summaries (pure)', () => {
@@ -49,7 +49,7 @@ describe('coordination requests and schedule summaries (pure)', () => {
   it('given the chunks of a schedule out of order and another request\'s chunk, then the gather completes with only its own entries, in chunk order', () => {
     const chunk = (corr: string, index: number, count: number, entries: ScheduleEntry[]): ScheduleComputed => ({
       type: 'ScheduleComputed', meta: { event_id: `${corr}-${index}`, correlation_id: corr, causation_id: null, occurred_at: NOW, producer: 't', sequence: null },
-      message_id: `msg-${corr}`, target_arrival_time: T, chunk_index: index, chunk_count: count, entries, terms: null, refused_reason: null,
+      message_id: `msg-${corr}`, target_arrival_time: T, chunk_index: index, chunk_count: count, entries, terms: null, refused_reason: null, restrictions_through: null,
     });
     const g = new ScheduleGather('c1');
     assert.equal(g.add(chunk('c1', 1, 2, [skipped('b')])), true);

@@ -182,7 +182,7 @@ describe('schemas/validate', () => {
 
     it('a SCHEDULED entry without send_at', () => {
       const e = arbitraryEvent('ScheduleComputed', rng);
-      e.entries = [{ agent_id: 'a', status: 'SCHEDULED', lead_time_ms: 10, send_at: null, expected_processing_ms: 5, confidence: 0.9, skip_reason: null, available_ms: null, send_bucket_at: null }];
+      e.entries = [{ agent_id: 'a', status: 'SCHEDULED', lead_time_ms: 10, send_at: null, expected_processing_ms: 5, confidence: 0.9, skip_reason: null, available_ms: null, send_bucket_at: null, registry_position: null }];
       expectIssue(validateEvent(e), 'INCONSISTENT', 'entries[0].send_at', /required when status = SCHEDULED/);
     });
   });

@@ -1,0 +1,85 @@
+// What the schedule replay (schedule-replay.ts) reads from Kafka, read like the runner reads it:
+// read_committed, records the impedance service dead-lettered left out (its DLQ records name
+// their source position), invalid ones too. Nothing is committed or produced.
+import type { SolvermeshEvent } from '../../schemas/generated/events';
+import { dlqName, topicSpec, type TopicName } from '../../topics/catalog';
+import type { EventCodec } from '../runtime/codec';
+import { DLQ_HEADERS } from '../runtime/dead-letter';
+import { committedOffsets, readLog } from '../runtime/kafka/log-reader';
+import type { EventValidator } from '../runtime/processor';
+import { PRODUCER } from './agent-fold';
+import { refolder, type AckInput, type HeartbeatInput } from './schedule-refold';
+import { compareSchedules, isDecision, requestsOf, type LoggedChunk, type ScheduleLog, type ScheduleReplay } from './schedule-replay';
+import type { GuardianDecision } from './restrictions';
+
+const INPUTS: readonly TopicName[] = ['mesh.heartbeats', 'mesh.agent-acks', 'mesh.coordination', 'mesh.circuits'];
+const SCHEDULES: TopicName = 'mesh.schedules';
+
+export interface ScheduleLogOptions {
+  readonly brokers: readonly string[];
+  readonly codec: EventCodec;
+  readonly topicPrefix: string;
+  readonly validate?: EventValidator;
+  /** The service's group: requests below its committed mesh.coordination offsets must have been answered. */
+  readonly groupId?: string;
+  /** The name the runner writes in the dead letters' dlq.processor header. */
+  readonly processor?: string;
+}
+
+type Placed = { readonly partition: number; readonly offset: number; readonly event: SolvermeshEvent };
+
+export async function readScheduleLog(o: ScheduleLogOptions): Promise<ScheduleLog> {
+  const physical = (t: TopicName) => o.topicPrefix + t;
+  const coordination = physical('mesh.coordination');
+  const parts = (t: TopicName) => [...Array(topicSpec(t).partitions).keys()];
+  // Before the log: a request below these offsets was answered in a transaction already visible.
+  const committed = o.groupId ? await committedOffsets(o.brokers, o.groupId, parts('mesh.coordination').map((partition) => ({ topic: coordination, partition }))) : undefined;
+  const refused = new Set<string>();
+  await readLog(o.brokers, o.codec, INPUTS.map((t) => ({ topic: dlqName(physical(t)), partition: 0, from: 0 })), {
+    decode: false,
+    onRecord: (r) => {
+      const h = r.headers;
+      if (h[DLQ_HEADERS.processor] === (o.processor ?? 'impedance')) refused.add(`${h[DLQ_HEADERS.sourceTopic]}/${h[DLQ_HEADERS.sourcePartition]}/${h[DLQ_HEADERS.sourceOffset]}`);
+    },
+  });
+  const heartbeats = new Map<number, HeartbeatInput[]>();
+  const acks = new Map<number, AckInput[]>();
+  const decisions = new Map<number, Array<{ offset: number; event: GuardianDecision }>>();
+  const requests: Placed[] = [];
+  const chunks = new Map<string, LoggedChunk>();
+  const push = <T>(m: Map<number, T[]>, p: number, x: T) => { const l = m.get(p); if (l) l.push(x); else m.set(p, [x]); };
+  await readLog(o.brokers, o.codec, [...INPUTS, SCHEDULES].flatMap((t) => parts(t).map((partition) => ({ topic: physical(t), partition, from: 0 }))), {
+    onRecord: (r) => {
+      const e = r.event;
+      if (!e || refused.has(`${r.topic}/${r.partition}/${r.offset}`)) return;
+      if (o.validate && o.validate(e, r.timestampMs).length > 0) return;
+      const offset = Number(r.offset);
+      switch (r.topic.slice(o.topicPrefix.length)) {
+        case 'mesh.heartbeats': if (e.type === 'HeartbeatReceived') push(heartbeats, r.partition, { offset, event: e }); break;
+        case 'mesh.agent-acks':
+          // What the processor folds there (checkpointer.ts readAckTail takes the same).
+          if (e.type === 'AckReceived' || e.type === 'MeshHealRequested' || (e.type === 'ConflictReported' && e.forgery?.own_key === true)) push(acks, r.partition, { offset, event: e });
+          break;
+        case 'mesh.coordination': requests.push({ partition: r.partition, offset, event: e }); break;
+        case 'mesh.circuits': if (isDecision(e)) push(decisions, r.partition, { offset, event: e }); break;
+        case 'mesh.schedules':
+          if (e.type === 'ScheduleComputed' && e.meta.producer === PRODUCER && r.value) chunks.set(e.meta.event_id, { event: e, value: r.value, partition: r.partition, offset });
+          break;
+      }
+    },
+  });
+  const byOffset = (a: { offset: number }, b: { offset: number }) => a.offset - b.offset;
+  for (const m of [heartbeats, acks, decisions] as Array<Map<number, Array<{ offset: number }>>>) for (const l of m.values()) l.sort(byOffset);
+  requests.sort((a, b) => a.partition - b.partition || a.offset - b.offset);
+  return {
+    requests: requestsOf(requests), chunks, heartbeats, acks, decisions,
+    ...(committed ? { answeredBelow: new Map(parts('mesh.coordination').map((p) => [p, committed.get(`${coordination}/${p}`) ?? 0])) } : {}),
+  };
+}
+
+/** The log read, every answered request's schedule recomputed and compared byte for byte. */
+export async function replaySchedules(o: ScheduleLogOptions & { readonly maxPendingAckAgents?: number }): Promise<ScheduleReplay> {
+  const log = await readScheduleLog(o);
+  const topic = o.topicPrefix + SCHEDULES;
+  return compareSchedules(log, refolder(log.heartbeats, log.acks, o.maxPendingAckAgents), (e) => o.codec.encode(topic, e));
+}
