@@ -11,7 +11,7 @@ import { PartitionStates, type LogRestoreDeps } from '../runtime/partition-state
 import type { Emit, EventValidator, Processor } from '../runtime/processor';
 import type { TickWriter } from '../runtime/tick-writer';
 import { PRODUCER } from './conflicts';
-import { decide, dispatchEvent, evolve, NO_DISPATCH, releasePoint, type Dispatch, type DispatchInput } from './dispatch';
+import { decide, dispatchEvent, evolve, NO_DISPATCH, releasePoint, scheduleLateness, type Dispatch, type DispatchInput } from './dispatch';
 import { ProductionCost } from './production-cost';
 
 const SCHEDULES: TopicName = 'mesh.schedules';
@@ -87,12 +87,16 @@ export function dispatchProcessor(o: DispatchProcessorOptions): Processor<Dispat
     },
   });
 
-  function handleWith(m: Dispatches, e: DispatchInput, partition: number): Emit[] {
+  function handleWith(m: Dispatches, e: DispatchInput, partition: number, recordMs: number): Emit[] {
     const c = e.meta.correlation_id;
     const before = m.get(c) ?? NO_DISPATCH;
     const facts = decide(before, e);
     const after = evolve(before, e);
     m.set(c, after);
+    if (after.status === 'sending' && before.status !== 'sending') {
+      const late = scheduleLateness(after.plan, recordMs, o.aheadMs);
+      if (late) o.logger.warn({ correlation: c, ...late }, 'schedule written after its first sends were due: they go out late and their agents arrive after T (the request\'s lead was shorter than its path)');
+    }
     arm(partition, c, after);
     const out: Emit[] = [];
     const sent = facts.filter((f) => f.kind === 'sent').length;
@@ -118,7 +122,7 @@ export function dispatchProcessor(o: DispatchProcessorOptions): Processor<Dispat
     accepts: DISPATCH_INPUT_TYPES,
     handle(event, ctx) {
       const m = states.get(ctx.partition);
-      return m instanceof Promise ? m.then((x) => handleWith(x, event, ctx.partition)) : handleWith(m, event, ctx.partition);
+      return m instanceof Promise ? m.then((x) => handleWith(x, event, ctx.partition, ctx.timestampMs)) : handleWith(m, event, ctx.partition, ctx.timestampMs);
     },
     onAbort() { states.invalidate(); releasing.clear(); },
     onCommitted(batch) {
