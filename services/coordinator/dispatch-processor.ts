@@ -25,7 +25,7 @@ type Dispatches = Map<string, Dispatch>;
 export interface DispatchProcessorOptions extends LogRestoreDeps {
   readonly logger: Logger;
   readonly ticks: TickWriter;
-  /** How long before its bucket a tick is written (COORDINATOR_DISPATCH_AHEAD_MS). */
+  /** How long before its bucket a tick is written at least (COORDINATOR_DISPATCH_AHEAD_MS; the measured path when longer). */
   readonly aheadMs: number;
   /** Production time allowed per message released by one tick (COORDINATOR_DISPATCH_US_PER_MESSAGE): the floor of the measured cost. */
   readonly perMessageUs: number;
@@ -59,7 +59,7 @@ export function dispatchProcessor(o: DispatchProcessorOptions): Processor<Dispat
     chained.add(id);
     const { plan } = d;
     const tickAt = (from: number): void => {
-      const { writeAtMs, throughUs } = releasePoint(plan.sends, from, o.aheadMs, cost.perMessageUs());
+      const { writeAtMs, throughUs } = releasePoint(plan.sends, from, cost.aheadMs(), cost.perMessageUs());
       o.ticks.arm(id, writeAtMs, (writtenAtMs) => {
         const next = plan.sends.findIndex((s) => s.bucketAt > throughUs);
         if (next >= 0 && chained.has(id)) tickAt(next);
@@ -94,7 +94,7 @@ export function dispatchProcessor(o: DispatchProcessorOptions): Processor<Dispat
     const after = evolve(before, e);
     m.set(c, after);
     if (after.status === 'sending' && before.status !== 'sending') {
-      const late = scheduleLateness(after.plan, recordMs, o.aheadMs);
+      const late = scheduleLateness(after.plan, recordMs, cost.aheadMs());
       if (late) o.logger.warn({ correlation: c, ...late }, 'schedule written after its first sends were due: they go out late and their agents arrive after T (the request\'s lead was shorter than its path)');
     }
     arm(partition, c, after);
