@@ -11,7 +11,7 @@ import { PartitionStates, type LogRestoreDeps } from '../runtime/partition-state
 import type { Emit, EventValidator, Processor } from '../runtime/processor';
 import type { TickWriter } from '../runtime/tick-writer';
 import { PRODUCER } from './conflicts';
-import { decide, dispatchEvent, evolve, NO_DISPATCH, releasePoint, type Dispatch, type DispatchInput } from './dispatch';
+import { decide, dispatchEvent, evolve, NO_DISPATCH, releasePoint, scheduleLateness, type Dispatch, type DispatchInput } from './dispatch';
 import { ProductionCost } from './production-cost';
 
 const SCHEDULES: TopicName = 'mesh.schedules';
@@ -25,7 +25,7 @@ type Dispatches = Map<string, Dispatch>;
 export interface DispatchProcessorOptions extends LogRestoreDeps {
   readonly logger: Logger;
   readonly ticks: TickWriter;
-  /** How long before its bucket a tick is written (COORDINATOR_DISPATCH_AHEAD_MS). */
+  /** How long before its bucket a tick is written at least (COORDINATOR_DISPATCH_AHEAD_MS; the measured path when longer). */
   readonly aheadMs: number;
   /** Production time allowed per message released by one tick (COORDINATOR_DISPATCH_US_PER_MESSAGE): the floor of the measured cost. */
   readonly perMessageUs: number;
@@ -59,7 +59,7 @@ export function dispatchProcessor(o: DispatchProcessorOptions): Processor<Dispat
     chained.add(id);
     const { plan } = d;
     const tickAt = (from: number): void => {
-      const { writeAtMs, throughUs } = releasePoint(plan.sends, from, o.aheadMs, cost.perMessageUs());
+      const { writeAtMs, throughUs } = releasePoint(plan.sends, from, cost.aheadMs(), cost.perMessageUs());
       o.ticks.arm(id, writeAtMs, (writtenAtMs) => {
         const next = plan.sends.findIndex((s) => s.bucketAt > throughUs);
         if (next >= 0 && chained.has(id)) tickAt(next);
@@ -87,12 +87,16 @@ export function dispatchProcessor(o: DispatchProcessorOptions): Processor<Dispat
     },
   });
 
-  function handleWith(m: Dispatches, e: DispatchInput, partition: number): Emit[] {
+  function handleWith(m: Dispatches, e: DispatchInput, partition: number, recordMs: number): Emit[] {
     const c = e.meta.correlation_id;
     const before = m.get(c) ?? NO_DISPATCH;
     const facts = decide(before, e);
     const after = evolve(before, e);
     m.set(c, after);
+    if (after.status === 'sending' && before.status !== 'sending') {
+      const late = scheduleLateness(after.plan, recordMs, cost.aheadMs());
+      if (late) o.logger.warn({ correlation: c, ...late }, 'schedule written after its first sends were due: they go out late and their agents arrive after T (the request\'s lead was shorter than its path)');
+    }
     arm(partition, c, after);
     const out: Emit[] = [];
     const sent = facts.filter((f) => f.kind === 'sent').length;
@@ -118,7 +122,7 @@ export function dispatchProcessor(o: DispatchProcessorOptions): Processor<Dispat
     accepts: DISPATCH_INPUT_TYPES,
     handle(event, ctx) {
       const m = states.get(ctx.partition);
-      return m instanceof Promise ? m.then((x) => handleWith(x, event, ctx.partition)) : handleWith(m, event, ctx.partition);
+      return m instanceof Promise ? m.then((x) => handleWith(x, event, ctx.partition, ctx.timestampMs)) : handleWith(m, event, ctx.partition, ctx.timestampMs);
     },
     onAbort() { states.invalidate(); releasing.clear(); },
     onCommitted(batch) {

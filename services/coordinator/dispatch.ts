@@ -183,3 +183,28 @@ export function releasePoint(sends: readonly Send[], from: number, aheadMs: numb
   }
   return best;
 }
+
+/** How far a schedule came after its plan needed it: the sends it made late, and the worst. */
+export interface ScheduleLateness {
+  /** Sends whose tick was due (bucket - ahead) before the schedule was written. */
+  readonly lateSends: number;
+  readonly sends: number;
+  /** How long after the earliest send's tick was due the schedule was written, ms. */
+  readonly lateByMs: number;
+}
+
+/**
+ * A plan's lateness when its schedule's record was written at `writtenAtMs`: null when every
+ * send's tick can still be written on time. Its request's lead was shorter than the path from
+ * the request to the dispatch (a cascade stage sized with too small a path allowance, or a
+ * service behind): those sends go out at once, late, and their agents arrive after T by as much.
+ */
+export function scheduleLateness(plan: Plan, writtenAtMs: number, aheadMs: number): ScheduleLateness | null {
+  let late = 0;
+  for (const s of plan.sends) {
+    if (Math.ceil(s.bucketAt / 1000) - aheadMs >= writtenAtMs) break;
+    late++;
+  }
+  if (late === 0) return null;
+  return { lateSends: late, sends: plan.sends.length, lateByMs: writtenAtMs - (Math.ceil(plan.sends[0]!.bucketAt / 1000) - aheadMs) };
+}

@@ -69,5 +69,5 @@ export const impedanceService: ServiceDefinition<typeof IMPEDANCE_KNOBS> = {
     return { ...p, ...g };
   },
   // Each batch is a transaction (tens of ms of round trips): IMPEDANCE_MAX_BATCH_RECORDS (config.ts).
-  runnerTuning: (config) => ({ maxBatchRecords: config.impedanceMaxBatchRecords }),
+  runnerTuning: (config) => ({ maxBatchRecords: config.impedanceMaxBatchRecords, consumerTuning: { returnAvailable: config.impedanceReturnAvailable === 1 } }),
 };

@@ -168,12 +168,15 @@ export function heartbeat(a: AgentProfile, startUs: number, period: number, rand
  * it was sent (or when it was received, if later) and is acknowledged after processing (the ack's arrival is when it is READY); one
  * that reaches it past its ttl is dropped unanswered (seed 002 §2.4). 0.5 % conflicts (all of
  * them for conflicting agents); down agents do not answer.
+ * `sentAtUs` is when the message was written to mesh.dispatch (its record's timestamp): its
+ * dispatched_at is the event time of the tick that released it, which the coordinator writes
+ * ahead of the send bucket, so counting from it would have agents answer before the message existed.
  */
-export function ack(a: AgentProfile, m: MessageDispatched, rand: () => number, faults: Faults, receivedAtUs = 0): AckReceived | null {
+export function ack(a: AgentProfile, m: MessageDispatched, rand: () => number, faults: Faults, receivedAtUs = 0, sentAtUs = m.dispatched_at): AckReceived | null {
   if (isDown(a, faults)) return null;
   const s = sample(a, rand, faults);
   // Not before the agent had it: a message the mesh delivered late reached it late.
-  const reached = Math.max(m.dispatched_at + Math.round((s.latencyMs / 2) * 1000), receivedAtUs);
+  const reached = Math.max(Math.max(sentAtUs, m.dispatched_at) + Math.round((s.latencyMs / 2) * 1000), receivedAtUs);
   if (reached > m.expires_at) return null;
   const arrival = reached + Math.round(s.processingMs * 1000);
   const faulty = faults.conflicting.has(a.agentId);

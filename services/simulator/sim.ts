@@ -232,7 +232,7 @@ async function answerDispatches(
     if (m.type !== 'MessageDispatched') return;
     const a = byId.get(m.agent_id);
     if (a && stats) { stats.received(nowMs - recordMs); if (nowMs * 1000 > m.expires_at) stats.expired(); }
-    const x = a && ack(a, m, rand, faults, nowMs * 1000);
+    const x = a && ack(a, m, rand, faults, nowMs * 1000, recordMs * 1000);
     if (!x) return;
     const ms = Math.floor(x.actual_arrival_at / 1000);
     const bucket = due.get(ms);

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import type { AckReceived } from '../../../schemas/generated/events';
 import { COORDINATOR_KNOBS } from '../../../services/coordinator/config';
+import { MAX_MEASURED_AHEAD_MS } from '../../../services/coordinator/production-cost';
 import { buildMesh, type AgentProfile } from '../../../services/simulator/generator';
 import { waitFor } from '../../support/kafka';
 import { startRun, type SolverChild } from '../solver/support';
@@ -109,8 +110,9 @@ describe(`coordinator: dispatch at send times and trinary quorum, ${MESH / 10} a
     const lateMs: number[] = [];
     const appendMs: number[] = [];
     // a tick may release a bucket early by the production allowance of the sends due with it (dispatch.ts releasePoint);
-    // releases of fewer than 5,000 messages are not measured (production-cost.ts), so it is the knob's
-    const earliestUs = (AHEAD_MS * 1000) + scheduled.length * US_PER_MESSAGE;
+    // releases of fewer than 5,000 messages are not measured for it (production-cost.ts), so it is the knob's;
+    // they measure the transport allowance, which may grow past the knob to MAX_MEASURED_AHEAD_MS
+    const earliestUs = (Math.max(AHEAD_MS, MAX_MEASURED_AHEAD_MS) * 1000) + scheduled.length * US_PER_MESSAGE;
     for (const r of dispatched) {
       if (r.event.type !== 'MessageDispatched') continue;
       const e = byAgent.get(r.event.agent_id)!;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { releasePoint, type Send } from '../../../services/coordinator/dispatch';
+import { releasePoint, scheduleLateness, type Plan, type Send } from '../../../services/coordinator/dispatch';
 
 // Given sends by 10 ms bucket, when the dispatcher picks its next tick with a transport allowance
 // of 100 ms and 50 µs of production per message, then the tick goes at the earliest need of any
@@ -24,5 +24,24 @@ describe('dispatch release point (bench-coordination: a broadcast\'s burst befor
   it('given no production allowance, then the next bucket, the transport allowance early (one tick per bucket)', () => {
     const s = [...sends(0, 1, 'a'), ...sends(300, 10_000, 'b')];
     assert.deepEqual(releasePoint(s, 0, 100, 0), { writeAtMs: T0 - 100, throughUs: T0 * 1000 });
+  });
+});
+
+// Given a plan's sends, when its schedule's record was written at some time, then the sends whose
+// tick (bucket - 100 ms) was due before then are late, and the earliest by how much.
+describe('dispatch: a schedule that comes after its plan needed it (bench-coordination: a cascade stage whose request -> schedule hop outran its path allowance)', () => {
+  const plan = (s: Send[]): Plan => ({ correlationId: 'c', messageId: 'm', targetUs: (T0 + 1000) * 1000, terms: { created_at: T0 * 1000, ttl_ms: 1500, arrival_window_ms: 500, minimum_response_rate: 0.95, priority: 2, payload_hash: '', trinary_expectation: 'READY' }, sends: s, skipped: 0 });
+  const p = plan([...sends(200, 2, 'a'), ...sends(250, 3, 'b'), ...sends(400, 5, 'c')]);
+
+  it('given the schedule written by the first tick\'s time (200 - 100 = 100 ms), then it is on time', () => {
+    assert.equal(scheduleLateness(p, T0 + 100, 100), null);
+  });
+
+  it('given it written at 160 ms, then the 5 sends of the 200 and 250 ms buckets (ticks due at 100 and 150 ms) are late, the first by 60 ms', () => {
+    assert.deepEqual(scheduleLateness(p, T0 + 160, 100), { lateSends: 5, sends: 10, lateByMs: 60 });
+  });
+
+  it('given it written after every tick was due, then every send is late', () => {
+    assert.deepEqual(scheduleLateness(p, T0 + 600, 100), { lateSends: 10, sends: 10, lateByMs: 500 });
   });
 });

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { validateEvent } from '../../../schemas/validate';
 import type { MeshStatus } from '../../../services/impedance/status';
 import { checkMeshDemo, expectedStatus } from '../../../services/simulator/expectation';
-import { buildMesh, heartbeat, NO_FAULTS, pickFaults, prng } from '../../../services/simulator/generator';
+import type { MessageDispatched } from '../../../schemas/generated/events';
+import { ack, buildMesh, heartbeat, NO_FAULTS, pickFaults, prng } from '../../../services/simulator/generator';
 import { T0 } from './helpers';
 
 describe('simulator: the MESH-30K population (seed 002 §2.1-2.2)', () => {
@@ -73,5 +74,26 @@ describe('simulator: what the mesh demo must end with', () => {
     const none = { samples: 0, within50ms: 0, p90ErrorMs: null, conflicts: 0 };
     assert.throws(() => checkMeshDemo({ status, expected, coordination: { requests: 8, accuracy: none } }), /8 coordination requests: no acks measured/);
     assert.match(checkMeshDemo({ status, expected, coordination: { requests: 1, accuracy: none } }), /1 coordination requests: no acks measured/);
+  });
+});
+
+describe('simulator: an agent\'s arrival counts from when its message was written', () => {
+  const a = buildMesh(300, 1)[0]!;
+  const m = (dispatchedAt: number): MessageDispatched => ({
+    type: 'MessageDispatched', meta: { event_id: 'e', correlation_id: 'c', causation_id: null, occurred_at: dispatchedAt, producer: 'coordinator', sequence: null },
+    message_id: 'm', agent_id: a.agentId, created_at: T0, send_at: T0 + 1_000_000, dispatched_at: dispatchedAt, target_arrival_time: T0 + 1_200_000,
+    ttl_ms: 5000, expires_at: T0 + 5_000_000, priority: 2, payload_hash: 'h', trinary_expectation: 'READY', lead_time_ms: 200, expected_processing_ms: 50, confidence: 0.9,
+  });
+
+  it('given a tick written 100 ms ahead of send_at and the message\'s record 250 ms after the tick, then the agent arrives 250 ms later than counted from the tick (bench-coordination\'s dispatch error, honest)', () => {
+    const tick = T0 + 900_000;
+    const fromTick = ack(a, m(tick), prng(3), NO_FAULTS)!;
+    const fromRecord = ack(a, m(tick), prng(3), NO_FAULTS, 0, tick + 250_000)!;
+    assert.equal(fromRecord.actual_arrival_at - fromTick.actual_arrival_at, 250_000);
+  });
+
+  it('given a record timestamp before the tick\'s event time (clocks apart), then never earlier than counted from the tick', () => {
+    const tick = T0 + 900_000;
+    assert.equal(ack(a, m(tick), prng(3), NO_FAULTS, 0, tick - 50_000)!.actual_arrival_at, ack(a, m(tick), prng(3), NO_FAULTS)!.actual_arrival_at);
   });
 });
