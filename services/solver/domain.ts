@@ -24,7 +24,7 @@ import type { KernelFactory } from '../../wasm';
 import { checkEstimate } from './estimate';
 import { checkCost, InputRejected, onChunk, onSequenced, onSlice, opened, type SolverEvent } from './intake';
 import type { Clock, SolverLimits } from './limits';
-import { SEQUENCED_ON, duplicateRejected, sequenced, sessionEvicted, sessionFailed, type Output, type Sequenced } from './outputs';
+import { SEQUENCED_ON, duplicateRejected, sequenced, sessionEvicted, sessionFailed, tickAgain, type Output, type Sequenced } from './outputs';
 import { end, isOpen, type Active, type InputRef, type Positions, type SessionState } from './state';
 import { hasWork, iterationCost, workSession } from './work';
 
@@ -196,6 +196,13 @@ export class PartitionCore {
       out.push(notice);
       this.put(end(s, 'closed', notice.event.message ?? 'idle'));
     }
+    return out;
+  }
+
+  /** Ticks again for every session whose deferred flush waits on one (after a restore: a tick written outside the transaction can be lost). */
+  pendingTicks(): Output[] {
+    const out: Output[] = [];
+    for (const s of this.sessions.values()) if (isOpen(s) && s.intake.tickPending) out.push(tickAgain(s, this.streamTime));
     return out;
   }
 
