@@ -5,8 +5,8 @@
 // Determinism (DESIGN invariant 3) rests on three rules:
 //  1. Coalescing groups are a pure function of the log: a group of cost updates closes at a
 //     record with `flush`, at the coalesce_max-th record, or (for a flush too soon after the
-//     previous group) at the tick the core itself sequenced into the cost partition; never at a
-//     fetch boundary.
+//     previous group while a tick is on its way) at the tick the core itself sequenced into the
+//     cost partition; never at a fetch boundary.
 //  2. Work is credit-paid: every input grants work units (a fixed amount per record, the amount
 //     written in an IterationSliceGranted), one iteration costs nnz + n. Work runs greedily in
 //     a fixed order (initial solve, then each command / group once the previous solve ended),

@@ -99,12 +99,16 @@ export function onSequenced(s: Open, e: CostUpdated | Sequenced, ref: InputRef, 
   addUpdate(intake.open, e);
   if (intake.open.count >= limits.coalesceMax) { closeGroup(intake, ref); return s; }
   if (!e.flush) return s;
-  if (ref.occurredAt - intake.lastClose >= limits.minGroupIntervalMicros) { closeGroup(intake, ref); return s; }
-  intake.deferredFlush = true;
-  if (intake.tickPending) return s;
+  const early = ref.occurredAt - intake.lastClose < limits.minGroupIntervalMicros;
   // The tick's place in the cost partition is where the group closes, on every replay.
-  intake.tickPending = true;
-  out.push(tick(s, ref));
+  if (early && intake.tickPending) { intake.deferredFlush = true; return s; }
+  closeGroup(intake, ref);
+  // The first early flush still closes at once (a producer that flushes each update at a rate the
+  // solver keeps up with waits for no round trip); the early ones after it wait for this tick.
+  if (early) {
+    intake.tickPending = true;
+    out.push(tick(s, ref));
+  }
   return s;
 }
 

@@ -47,7 +47,7 @@ describe('solver processor: self-granted slices', () => {
 });
 
 describe('solver processor: ticks written outside the transaction', () => {
-  it('given a tick sink, when a flush comes sooner than the min interval, then its tick goes to the sink, not into the batch; when the partition is restored with that tick never written, then the sink gets it again and its landing closes the group', async () => {
+  it('given a tick sink, when flushes come sooner than the min interval, then the tick they ask for goes to the sink, not into the batch; when the partition is restored with that tick never written, then the sink gets it again and its landing closes the group', async () => {
     const at = 1_767_225_600_000_000;
     const a = poisson2d(10);
     const written: Emit[] = [];
@@ -76,12 +76,16 @@ describe('solver processor: ticks written outside the transaction', () => {
     for (const e of openSession('s', a, smoothRhs(a.n), { occurredAt: at })) await handle('solver.sessions', e);
     await handle('solver.costs', costUpdated('s', 1, { indices: [0], values: [0.5], occurredAt: at + 10_000 }));
 
-    // 1 ms after the group that update closed: deferred to a tick.
+    // 1 ms after the group that update closed: closes too, and asks for a tick ...
     const emitted = await handle('solver.costs', costUpdated('s', 2, { indices: [1], values: [0.5], occurredAt: at + 11_000 }));
     assert.deepEqual(emitted.filter((x) => x.event.type === 'IterationSliceGranted'), [], 'no tick in the batch');
+    assert.ok(emitted.some((x) => x.event.type === 'IterationCompleted'), 'the first early flush was solved at once');
     assert.equal(written.length, 1, 'the tick went to the sink');
     assert.equal(written[0]!.topic, 'solver.costs');
     assert.equal(written[0]!.key, 's');
+    // ... which the next early flush waits for.
+    const waiting = await handle('solver.costs', costUpdated('s', 3, { indices: [2], values: [0.5], occurredAt: at + 11_500 }));
+    assert.deepEqual(waiting, []);
 
     // The process died before the write: the partition is rebuilt from a log without the tick.
     processor.onAbort!();
