@@ -52,6 +52,12 @@ export class TickWriter {
     this.timers.set(id, { atMs, timer });
   }
 
+  /** Writes `record` now, without a timer (a write that fails is tried again like an armed one). */
+  writeNow(id: string, record: TickRecord): void {
+    if (this.closed) return;
+    void this.write(id, this.now(), () => record);
+  }
+
   /** The producer, connected once; call it at start so the first tick does not wait for it. */
   connect(): Promise<Producer> {
     return (this.producer ??= this.o.producer());

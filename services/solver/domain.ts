@@ -5,8 +5,8 @@
 // Determinism (DESIGN invariant 3) rests on three rules:
 //  1. Coalescing groups are a pure function of the log: a group of cost updates closes at a
 //     record with `flush`, at the coalesce_max-th record, or (for a flush too soon after the
-//     previous group) at the tick the core itself sequenced into the cost partition; never at a
-//     fetch boundary.
+//     previous group while a tick is on its way) at the tick the core itself sequenced into the
+//     cost partition; never at a fetch boundary.
 //  2. Work is credit-paid: every input grants work units (a fixed amount per record, the amount
 //     written in an IterationSliceGranted), one iteration costs nnz + n. Work runs greedily in
 //     a fixed order (initial solve, then each command / group once the previous solve ended),
@@ -24,7 +24,7 @@ import type { KernelFactory } from '../../wasm';
 import { checkEstimate } from './estimate';
 import { checkCost, InputRejected, onChunk, onSequenced, onSlice, opened, type SolverEvent } from './intake';
 import type { Clock, SolverLimits } from './limits';
-import { SEQUENCED_ON, duplicateRejected, sequenced, sessionEvicted, sessionFailed, type Output, type Sequenced } from './outputs';
+import { SEQUENCED_ON, duplicateRejected, sequenced, sessionEvicted, sessionFailed, tickAgain, type Output, type Sequenced } from './outputs';
 import { end, isOpen, type Active, type InputRef, type Positions, type SessionState } from './state';
 import { hasWork, iterationCost, workSession } from './work';
 
@@ -196,6 +196,13 @@ export class PartitionCore {
       out.push(notice);
       this.put(end(s, 'closed', notice.event.message ?? 'idle'));
     }
+    return out;
+  }
+
+  /** Ticks again for every session whose deferred flush waits on one (after a restore: a tick written outside the transaction can be lost). */
+  pendingTicks(): Output[] {
+    const out: Output[] = [];
+    for (const s of this.sessions.values()) if (isOpen(s) && s.intake.tickPending) out.push(tickAgain(s, this.streamTime));
     return out;
   }
 

@@ -97,14 +97,22 @@ export function onSequenced(s: Open, e: CostUpdated | Sequenced, ref: InputRef, 
   intake.credits += limits.recordWork;
   if (e.type !== 'CostUpdated') { intake.jobs.push({ kind: 'command', command: e, ref }); return s; }
   addUpdate(intake.open, e);
+  intake.lastUpdateAt = Math.max(intake.lastUpdateAt, ref.occurredAt);
   if (intake.open.count >= limits.coalesceMax) { closeGroup(intake, ref); return s; }
   if (!e.flush) return s;
-  if (ref.occurredAt - intake.lastClose >= limits.minGroupIntervalMicros) { closeGroup(intake, ref); return s; }
-  intake.deferredFlush = true;
-  if (intake.tickPending) return s;
-  // The tick's place in the cost partition is where the group closes, on every replay.
-  intake.tickPending = true;
-  out.push(tick(s, ref));
+  // While a tick is on its way every flush waits for it, so at most two groups close per round
+  // trip through the broker, which grows with the solver's backlog (flushes that only had to be
+  // the interval apart closed 200 groups/s whatever the backlog). The tick's place in the cost
+  // partition is where the group closes, on every replay.
+  if (intake.tickPending) { intake.deferredFlush = true; return s; }
+  const early = ref.occurredAt - intake.lastClose < limits.minGroupIntervalMicros;
+  closeGroup(intake, ref);
+  // An early flush still closes at once (a producer the solver keeps up with waits for no round
+  // trip on every other update); the flushes after it wait for the tick it asks for.
+  if (early) {
+    intake.tickPending = true;
+    out.push(tick(s, ref));
+  }
   return s;
 }
 
@@ -119,7 +127,10 @@ export function onSlice(s: Open, e: IterationSliceGranted, ref: InputRef, sequen
 function closeGroup(intake: Intake, ref: InputRef): void {
   intake.jobs.push({ kind: 'group', group: { updates: intake.open, through: { [posKey(ref)]: ref.offset }, last: ref } });
   intake.open = noUpdates();
-  intake.lastClose = ref.occurredAt;
+  // A tick carries the time of the flush that asked for it, which is stale by the round trip:
+  // measured from it, every flush after a late tick came "late enough" and closed its own group,
+  // so a solver that fell behind got one re-solve per update and fell further behind.
+  intake.lastClose = Math.max(ref.occurredAt, intake.lastUpdateAt);
   intake.deferredFlush = false;
 }
 

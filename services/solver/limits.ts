@@ -19,11 +19,13 @@ export interface SolverLimits {
   /** Largest |Δx| components carried by IterationCompleted. */
   readonly topChanges: number;
   /**
-   * A flush less than this much event time (µs) after the session's previous group closed does
-   * not close its group at once: the solver sequences a tick (an IterationSliceGranted) onto the
-   * cost partition, and the group closes where the tick lands, with every update that arrived
-   * before it. A producer flushing each update faster than re-solves run then gets one re-solve
-   * per round trip instead of a backlog that only grows; slower flushes close at once. 0: off.
+   * A flush less than this much event time (µs) after the session's previous group closed still
+   * closes its group, but the solver sequences a tick (an IterationSliceGranted) onto the cost
+   * partition; until the tick lands no flush closes its group: it closes where the tick lands,
+   * with every update that arrived before it. A producer flushing each update faster than
+   * re-solves run then gets at most two re-solves per round trip through the broker (which grows
+   * with the solver's backlog) instead of a backlog that only grows; a producer the solver keeps
+   * up with waits for no round trip on every other update. 0: off.
    */
   readonly minGroupIntervalMicros: number;
   /**

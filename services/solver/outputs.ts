@@ -171,12 +171,24 @@ export function sessionEvicted(s: Open, streamTime: number, idleTimeoutMicros: n
  * The tick a deferred flush waits for. Its id derives from the deferring record, not the
  * session's output counter: fold outputs must not depend on how folds and work interleave.
  */
-export function tick(s: Open, ref: InputRef): Output {
+export function tick(s: Open, ref: Pick<InputRef, 'eventId' | 'occurredAt'>): Output {
   return { topic: SEQUENCED_ON, event: {
     type: 'IterationSliceGranted', session_id: s.id, work: 1,
     meta: { event_id: derivedEventId(ref.eventId, 'tick'), correlation_id: s.id, causation_id: ref.eventId, occurred_at: ref.occurredAt, producer: PRODUCER, sequence: null },
   } };
 }
+
+/**
+ * The tick again, for a session whose tick is pending after a restore: ticks are written outside
+ * the transaction (processor.ts), so the one the fold asked for may never have been written. A
+ * second tick only closes the deferred group where it lands, which a replay reads the same.
+ */
+export function tickAgain(s: Open, streamTime: number): Output {
+  return tick(s, { eventId: derivedEventId(s.id, `retick:${s.outSeq}:${streamTime}`), occurredAt: streamTime });
+}
+
+/** Whether an output is the tick a deferred flush waits for (it is written outside the transaction). */
+export const isTick = (o: Output): boolean => o.topic === SEQUENCED_ON && o.event.type === 'IterationSliceGranted';
 
 /** The event id of the copy `sequenced` makes of the input with event id `eventId`. */
 export const sequencedId = (eventId: string): string => derivedEventId(eventId, 'sequenced');

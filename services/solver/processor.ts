@@ -11,6 +11,7 @@ import type { Logger } from '../runtime/logger';
 import { isOneOf, type Emit, type Processor, type RecordContext } from '../runtime/processor';
 import type { StructuralEmitter } from '../runtime/structural';
 import { InputRejected, PartitionCore, iterationCost, type Output, type SolverEvent } from './domain';
+import { isTick } from './outputs';
 import { nonFiniteState, quiescent, snapshotEvents, snapshotKey } from './snapshot';
 
 /** solver.verifications for the consensus results the session follows (the runner passes the rest over). */
@@ -41,6 +42,20 @@ export interface SolverProcessorOptions {
   readonly structural?: StructuralEmitter;
   /** A slice that took longer than this (wall ms) is a structural event whatever the median says. */
   readonly slowSliceMs?: number;
+  /**
+   * Writes a tick onto the cost partition at once, outside the batch's transaction (a TickWriter).
+   * A deferred flush's group closes where its tick lands: written in the transaction, the tick
+   * could only be read back after the commit, and every deferred update paid a second commit
+   * round trip. Where it lands is a fact of the log either way, so replay is unchanged; a tick of
+   * a batch that aborts only closes a group where it lands, and one never written is written
+   * again at restore (PartitionCore.pendingTicks). Without it, ticks commit with the batch.
+   */
+  readonly ticks?: TickSink;
+}
+
+export interface TickSink {
+  write(tick: Emit): void;
+  close(): Promise<void>;
 }
 
 interface Held {
@@ -65,6 +80,7 @@ export function solverProcessor(o: SolverProcessorOptions): Processor<SolverEven
     for (const s of core.sessions.values()) sliceOutstanding.delete(s.id);
     const h = { core, sinceSnapshot: 0, snapshotAt: core.streamTime };
     held.set(partition, h);
+    if (o.ticks) for (const t of toEmits(core.pendingTicks())) o.ticks.write(t);
     stale.delete(partition);
     log.info({ partition, sessions: core.sessions.size, folded: core.folded, ms: Date.now() - t0 }, 'partition restored');
     return h;
@@ -122,7 +138,14 @@ export function solverProcessor(o: SolverProcessorOptions): Processor<SolverEven
     h.sinceSnapshot++;
     touched.add(ctx.partition);
     count(outs);
-    return toEmits(outs);
+    return toEmits(o.ticks ? writeTicks(outs, o.ticks) : outs);
+  }
+
+  /** The outputs without their ticks, which are written at once. */
+  function writeTicks(outs: Output[], sink: TickSink): Output[] {
+    if (!outs.some(isTick)) return outs;
+    for (const t of toEmits(outs.filter(isTick))) sink.write(t);
+    return outs.filter((x) => !isTick(x));
   }
 
   return {
@@ -202,6 +225,7 @@ export function solverProcessor(o: SolverProcessorOptions): Processor<SolverEven
       for (const h of held.values()) h.core.free();
       held.clear();
       await o.structural?.close();
+      await o.ticks?.close();
     },
   };
 }

@@ -46,6 +46,7 @@ interface SessionRecord {
   readonly interval?: number;
   readonly verdict?: Verdict | null;
   readonly lastClose?: number;
+  readonly lastUpdateAt?: number;
   readonly deferredFlush?: boolean;
   readonly tickPending?: boolean;
   readonly why?: string;
@@ -144,7 +145,7 @@ function openRecord(s: Open, w: Writer): SessionRecord {
     iteration: a?.iteration ?? 0, outSeq: s.outSeq, lastPublished: a?.lastPublished ?? -1, lastActivity: s.lastActivity,
     updatesApplied: a?.updatesApplied ?? 0, conflicts: a?.conflicts ?? 0, lastResidual: a?.lastResidual ?? null,
     interval: a?.interval ?? s.opened.options.verification_interval, verdict: a?.verdict ?? null,
-    lastClose: i.lastClose, deferredFlush: i.deferredFlush, tickPending: i.tickPending,
+    lastClose: i.lastClose, lastUpdateAt: i.lastUpdateAt, deferredFlush: i.deferredFlush, tickPending: i.tickPending,
     csr: a ? { n: a.csr.n, rowPtr: w.put(a.csr.rowPtr), colIdx: w.put(a.csr.colIdx), values: w.put(a.csr.values) } : null,
     b: w.put(a?.b), x: w.put(a?.kernel.readX()), prevX: w.put(a?.prevX),
     chunks: s.status === 'assembling' ? [...s.chunks.values()].map((c) => ({
@@ -277,6 +278,8 @@ function openFields(r: SessionRecord): Omit<Assembling, 'status' | 'chunks'> {
     credits: r.credits ?? 0, open: flat(r.open), jobs: (r.jobs ?? []).map((j) => (j.kind === 'group' ? { ...j, group: { ...j.group, updates: flat(j.group.updates) } } : j)),
     // Snapshots written before deferred flushes have no tick state (nothing was deferred then).
     lastClose: r.lastClose ?? 0, deferredFlush: r.deferredFlush ?? false, tickPending: r.tickPending ?? false,
+    // Before it was kept, a group's close time was its last record's: no later than the last update.
+    lastUpdateAt: r.lastUpdateAt ?? r.lastClose ?? 0,
   };
   return { id: r.id, partition: r.partition, opened: r.opened, applied: r.applied ?? {}, outSeq: r.outSeq ?? 0, lastActivity: r.lastActivity ?? r.opened.meta.occurred_at, intake };
 }

@@ -88,8 +88,10 @@ export interface Intake {
   /** Cost updates of the open group. */
   open: PendingUpdates;
   readonly jobs: Job[];
-  /** Event time (µs) at which the last cost group closed (0: none yet). */
+  /** Event time (µs) at which the last cost group closed (0: none yet): that of its latest update when it closed at a tick. */
   lastClose: number;
+  /** The latest event time (µs) of a cost update the session took. */
+  lastUpdateAt: number;
   /** The open group holds a flush that waits for a tick (minGroupIntervalMicros) ... */
   deferredFlush: boolean;
   /** ... and that tick is on its way. */
@@ -174,7 +176,7 @@ export function assembling(opened: SessionOpened, partition: number, ref: InputR
   return {
     status: 'assembling', id: opened.session_id, partition, opened, applied: { [posKey(ref)]: ref.offset }, outSeq: 0,
     lastActivity: opened.meta.occurred_at, chunks: new Map(),
-    intake: { credits: 0, open: noUpdates(), jobs: [], lastClose: 0, deferredFlush: false, tickPending: false },
+    intake: { credits: 0, open: noUpdates(), jobs: [], lastClose: 0, lastUpdateAt: 0, deferredFlush: false, tickPending: false },
   };
 }
 

@@ -245,3 +245,38 @@ describe('solver domain: sessions as a fold of their inputs', () => {
     assert.ok(active(core, SID).iteration > 0);
   });
 });
+
+describe('solver domain: flushes faster than SOLVER_MIN_GROUP_INTERVAL_MS while a tick is on its way', () => {
+  it('given a flush every 1 ms and a tick that lands 30 ms late, then no flush closes a group before it lands, two groups close per round trip, and the flush after the late tick asks for the next one', () => {
+    const at = 1_767_225_600_000_000;
+    const core = new PartitionCore(0, DEFAULT_SOLVER_LIMITS, wasmKernel());
+    const offsets: Record<string, number> = {};
+    const fold = (topic: string, e: Parameters<PartitionCore['fold']>[0]) => {
+      const offset = (offsets[topic] = (offsets[topic] ?? -1) + 1);
+      const out = core.fold(e, { topic, partition: 0, offset, eventId: e.meta.event_id, occurredAt: e.meta.occurred_at });
+      return [...out, ...core.work()];
+    };
+    for (const e of openSession(SID, A, B, { occurredAt: at })) fold('solver.sessions', e);
+    const groups: number[] = [];
+    const update = (k: number) => {
+      const before = active(core, SID).updatesApplied;
+      const out = fold('solver.costs', costUpdated(SID, k, { indices: [k % A.n], values: [0.01], occurredAt: at + (10 + k) * 1000 }));
+      if (active(core, SID).updatesApplied > before) groups.push(active(core, SID).updatesApplied - before);
+      return out.filter((o) => o.event.type === 'IterationSliceGranted');
+    };
+
+    assert.equal(update(0).length, 0, 'the first flush closes at once, no tick');
+    const [tick] = update(1);
+    assert.ok(tick, 'an early flush closes at once too and asks for a tick');
+    // 29 more, 1 ms apart: some of them 5 ms after the last group, yet the tick is on its way.
+    for (let k = 2; k <= 30; k++) assert.deepEqual(update(k), []);
+    assert.deepEqual(groups, [1, 1]);
+
+    const before = active(core, SID).updatesApplied;
+    fold('solver.costs', tick!.event as Parameters<PartitionCore['fold']>[0]);
+    assert.equal(active(core, SID).updatesApplied - before, 29, 'the waiting flushes closed one group where the tick landed');
+    // The tick carries update 1's time; the group it closed ends at update 30's.
+    assert.equal(update(31).length, 1, 'the next flush, 1 ms after update 30, is early: it closes and asks for the next tick');
+    assert.deepEqual(update(32), [], 'and the one after it waits');
+  });
+});

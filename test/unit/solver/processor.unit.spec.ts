@@ -2,9 +2,9 @@
 // time, so a long solve never makes the partition's other sessions look idle.
 import assert from 'node:assert/strict';
 import pino from 'pino';
-import type { RecordContext } from '../../../services/runtime/processor';
+import type { Emit, RecordContext } from '../../../services/runtime/processor';
 import { DEFAULT_SOLVER_LIMITS, PartitionCore, type SolverEvent } from '../../../services/solver/domain';
-import { openSession } from '../../../services/solver/events';
+import { costUpdated, openSession } from '../../../services/solver/events';
 import { solverProcessor } from '../../../services/solver/processor';
 import { wasmKernel } from '../../../wasm';
 import { poisson2d, smoothRhs } from '../../../wasm/src/problems';
@@ -43,5 +43,57 @@ describe('solver processor: self-granted slices', () => {
     assert.ok(active(core, 'busy').iteration > 0, 'the sliced session iterated');
     assert.equal(core.sessions.get('idle')!.status, 'active');
     assert.deepEqual(outputs.filter((x) => x.event.type === 'SessionClosed'), []);
+  });
+});
+
+describe('solver processor: ticks written outside the transaction', () => {
+  it('given a tick sink, when flushes come sooner than the min interval, then the tick they ask for goes to the sink, not into the batch; when the partition is restored with that tick never written, then the sink gets it again and its landing closes the group', async () => {
+    const at = 1_767_225_600_000_000;
+    const a = poisson2d(10);
+    const written: Emit[] = [];
+    // What the log holds, per topic, as the restore reads it back.
+    const log: Array<{ topic: string; event: SolverEvent }> = [];
+    const offsets: Record<string, number> = {};
+    const ctxOf = (topic: string): RecordContext => ({ topic, partition: 0, offset: String((offsets[topic] = (offsets[topic] ?? -1) + 1)), timestampMs: 0, key: null });
+    const restore = async (p: number) => {
+      const core = new PartitionCore(p, DEFAULT_SOLVER_LIMITS, wasmKernel());
+      const seen: Record<string, number> = {};
+      for (const l of log) {
+        const offset = (seen[l.topic] = (seen[l.topic] ?? -1) + 1);
+        core.fold(l.event, { topic: l.topic, partition: p, offset, eventId: l.event.meta.event_id, occurredAt: l.event.meta.occurred_at });
+        core.work();
+      }
+      return core;
+    };
+    const processor = solverProcessor({
+      restore, logger: pino({ level: 'silent' }), sliceWork: 1e9, snapshotEvery: 1e9, snapshotMicros: 1e18,
+      ticks: { write: (t) => written.push(t), close: async () => undefined },
+    });
+    const handle = async (topic: string, event: SolverEvent) => {
+      log.push({ topic, event });
+      return processor.handle(event, ctxOf(topic));
+    };
+    for (const e of openSession('s', a, smoothRhs(a.n), { occurredAt: at })) await handle('solver.sessions', e);
+    await handle('solver.costs', costUpdated('s', 1, { indices: [0], values: [0.5], occurredAt: at + 10_000 }));
+
+    // 1 ms after the group that update closed: closes too, and asks for a tick ...
+    const emitted = await handle('solver.costs', costUpdated('s', 2, { indices: [1], values: [0.5], occurredAt: at + 11_000 }));
+    assert.deepEqual(emitted.filter((x) => x.event.type === 'IterationSliceGranted'), [], 'no tick in the batch');
+    assert.ok(emitted.some((x) => x.event.type === 'IterationCompleted'), 'the first early flush was solved at once');
+    assert.equal(written.length, 1, 'the tick went to the sink');
+    assert.equal(written[0]!.topic, 'solver.costs');
+    assert.equal(written[0]!.key, 's');
+    // ... which the next early flush waits for.
+    const waiting = await handle('solver.costs', costUpdated('s', 3, { indices: [2], values: [0.5], occurredAt: at + 11_500 }));
+    assert.deepEqual(waiting, []);
+
+    // The process died before the write: the partition is rebuilt from a log without the tick.
+    processor.onAbort!();
+    await processor.onAssigned!([{ topic: 'solver.costs', partition: 0 }]);
+    assert.equal(written.length, 2, 'the restore wrote the pending tick again');
+    const before = active(processor.held().get(0)!, 's').updatesApplied;
+    const out = await handle('solver.costs', written[1]!.event as SolverEvent);
+    assert.equal(active(processor.held().get(0)!, 's').updatesApplied, before + 1, 'the group closed where the tick landed');
+    assert.ok(out.some((x) => x.event.type === 'IterationCompleted'), 'and was solved');
   });
 });
