@@ -5,7 +5,7 @@
 import { Partitioners } from 'kafkajs';
 import type * as Rd from 'node-rdkafka';
 import { rdkafkaAuth } from '../../services/runtime/credentials';
-import { cb, rd, watermarksOf } from '../../services/runtime/kafka/rdkafka-lib';
+import { cb, pollLoop, rd, watermarksOf } from '../../services/runtime/kafka/rdkafka-lib';
 
 export interface Sent {
   /** performance.now() when produce() was called. */
@@ -86,10 +86,9 @@ export interface BenchConsumer {
 
 /**
  * Reads `topic` (every partition, assigned by hand, read_committed) from its current end and
- * calls `onRecord` with the arrival time of each record. Flowing mode: node-rdkafka's
- * consume(n) keeps waiting for more records until n arrived or none came for its timeout, which
- * at 1,000 records/s holds records back for hundreds of ms; the consume loop hands each record
- * over as it comes.
+ * calls `onRecord` with the arrival time of each record. Not consume(n) with a timeout, which
+ * keeps waiting until n records arrived and at 1,000 records/s holds them back for hundreds of ms:
+ * pollLoop hands each record over as it is fetched.
  */
 export async function benchConsumer(brokers: readonly string[], topic: string, partitions: number, onRecord: (a: Arrival) => void, extra: Record<string, string> = extraFromEnv()): Promise<BenchConsumer> {
   const { KafkaConsumer } = rd();
@@ -100,16 +99,11 @@ export async function benchConsumer(brokers: readonly string[], topic: string, p
   await cb((done) => c.connect({}, (err) => done(err)));
   const ends = await Promise.all([...Array(partitions).keys()].map((p) => watermarksOf(c, topic, p, { attempts: 50, delayMs: 200 })));
   c.assign(ends.map((w, p) => ({ topic, partition: p, offset: w.highOffset })));
-  c.setDefaultConsumeTimeout(10);
-  c.setDefaultConsumeLoopTimeoutDelay(0);
   c.on('data', (m) => { if (m.value) onRecord({ at: performance.now(), partition: m.partition, offset: m.offset, value: m.value }); });
-  c.consume();
+  const loop = pollLoop(c, { waitMs: 100, maxAvailable: 1_000, onError: () => undefined });
   return {
     async close() {
-      // Disconnecting under a running consume loop crashed node-rdkafka (SIGSEGV): stop it first.
-      c.unassign();
-      c.removeAllListeners('data');
-      await new Promise((r) => setTimeout(r, 50));
+      await loop.stop();
       await cb((done) => c.disconnect((err) => done(err))).catch(() => undefined);
     },
   };

@@ -9,7 +9,7 @@ import type { SolvermeshEvent } from '../../schemas/generated/events';
 import type { EventCodec } from '../runtime/codec';
 import { rdkafkaAuth } from '../runtime/credentials';
 import { isRetriable } from '../runtime/errors';
-import { cb, rd } from '../runtime/kafka/rdkafka-lib';
+import { cb, pollLoop, rd } from '../runtime/kafka/rdkafka-lib';
 
 export interface FollowedRecord {
   /** Topic name without the deployment's prefix. */
@@ -100,39 +100,23 @@ export async function followLog(o: FollowOptions): Promise<LogFollower> {
     o.logger.warn({ err }, 'gateway consumer error');
   });
   consumer.assign(assignment);
-  // Our own poll loop, not node-rdkafka's flowing consume(): its loop thread can call back into
-  // a consumer that disconnect() is closing ("pure virtual method called", the process aborts:
-  // seen when a gateway closed in the test suite), and its 500 ms sleep after an empty wait
-  // delayed streams. Each turn waits up to 100 ms for one record, then takes what is already
-  // fetched without waiting; close() stops the loop and disconnects only once its last call
-  // returned. Records and partition ends reach the listeners above, in order.
-  let running = true;
-  const take = (n: number, timeoutMs: number) => {
-    consumer.setDefaultConsumeTimeout(timeoutMs);
-    return cb<Rd.Message[]>((done) => consumer.consume(n, (err, m) => done(err, m)));
-  };
-  const loop = (async () => {
-    while (running) {
-      try {
-        const first = await take(1, POLL_WAIT_MS);
-        if (running && first.length > 0) await take(MAX_AVAILABLE, 0);
-      } catch (err) {
-        if (!running) break;
-        if (!said.has((err as Error).message)) {
-          said.add((err as Error).message);
-          o.logger.warn({ err }, 'gateway consume failed; polling again');
-        }
-        await new Promise((r) => setTimeout(r, POLL_WAIT_MS));
-      }
-    }
-  })();
+  // Streams wait at most POLL_WAIT_MS for a record (pollLoop: never the flowing consume(), whose
+  // loop crashed a gateway closed in the test suite). Records and partition ends reach the
+  // listeners above, in order.
+  const loop = pollLoop(consumer, {
+    waitMs: POLL_WAIT_MS, maxAvailable: MAX_AVAILABLE,
+    onError: (err) => {
+      if (said.has(err.message)) return;
+      said.add(err.message);
+      o.logger.warn({ err }, 'gateway consume failed; polling again');
+    },
+  });
   if (pending.size === 0) caught();
   return {
     caughtUp,
     connected: () => consumer.isConnected(),
     close: async () => {
-      running = false;
-      await loop;
+      await loop.stop();
       await cb((done) => consumer.disconnect((e) => done(e))).catch(() => undefined);
     },
   };

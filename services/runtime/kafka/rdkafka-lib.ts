@@ -25,3 +25,36 @@ export async function watermarksOf(c: Rd.KafkaConsumer, topic: string, partition
     }
   }
 }
+
+export interface PollLoop {
+  /** Stops the loop; resolves once its last consume call returned, so the consumer may be disconnected. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Reads `consumer` in our own loop instead of node-rdkafka's flowing consume(): its loop thread
+ * can call back into a consumer that disconnect() is closing ("pure virtual method called", or
+ * SIGSEGV, and the process dies), and it sleeps 500 ms after an empty wait. Each turn waits up to
+ * `waitMs` for one record, then takes up to `maxAvailable` already fetched without waiting.
+ * Records reach the consumer's 'data' listeners in order, as with consume().
+ */
+export function pollLoop(consumer: Rd.KafkaConsumer, o: { waitMs: number; maxAvailable: number; onError: (err: Error) => void }): PollLoop {
+  let running = true;
+  const take = (n: number, timeoutMs: number) => {
+    consumer.setDefaultConsumeTimeout(timeoutMs);
+    return cb<Rd.Message[]>((done) => consumer.consume(n, (err, m) => done(err, m)));
+  };
+  const loop = (async () => {
+    while (running) {
+      try {
+        const first = await take(1, o.waitMs);
+        if (running && first.length > 0) await take(o.maxAvailable, 0);
+      } catch (err) {
+        if (!running) break;
+        o.onError(err as Error);
+        await new Promise((r) => setTimeout(r, o.waitMs));
+      }
+    }
+  })();
+  return { stop: async () => { running = false; await loop; } };
+}
