@@ -1,8 +1,9 @@
 // The only broker restarted under a running service (issue 15, "broker restarted"): the service
-// rides out the time the cluster is gone, reconnects, and every report still has exactly one
+// rides out the time the cluster is gone (longer than its group session), reconnects, and every report still has exactly one
 // decision. The broker is the spec's own (its ports and data), never the shared one.
 import assert from 'node:assert/strict';
 import { coordinatorService } from '../../services/coordinator';
+import { SESSION_TIMEOUT_MS } from '../../services/runtime/kafka/membership';
 import { startService, type RunningService } from '../../services/runtime/service';
 import { conflictReported } from '../support/events';
 import { ensureInfra } from '../support/infra';
@@ -35,10 +36,12 @@ describe('single broker restarted under a running service', function () {
         // given: a stream under way, decided
         await send(0, 100);
         await k.collect('mesh.conflicts', (r) => r.length >= 200, 120_000);
-        // when: the broker goes away for a while and comes back on its data
+        // when: the broker goes away for longer than the consumer's session (librdkafka then drops
+        // its member id, and the restarted coordinator still holds the static member from before)
+        // and comes back on its data
         if (how === 'SIGKILL') broker!.kill(1);
         else broker!.stop();
-        await new Promise((r) => setTimeout(r, 5_000));
+        await new Promise((r) => setTimeout(r, SESSION_TIMEOUT_MS + 5_000));
         broker!.start();
         await send(100, 200);
         // then: the service reconnected and decided the rest; no report decided twice
