@@ -85,6 +85,9 @@ class RdkafkaTransactionalConsumer implements TransactionalConsumer {
   private revoked = false;
   /** The partitions assigned now (what a replaced consumer held). */
   private held: Rd.Assignment[] = [];
+  /** When the consumer was last replaced after a fatal error, and whether it is no longer replaced. */
+  private replacedAt: number | undefined;
+  private gaveUp = false;
 
   constructor(
     private readonly base: Record<string, string>,
@@ -138,7 +141,20 @@ class RdkafkaTransactionalConsumer implements TransactionalConsumer {
    * anything. What it held is revoked, as a rebalance would (nothing of it was committed since),
    * and a new consumer joins under the same instance id, which takes the member's place.
    */
+  /**
+   * A second fatal error within two sessions of a replacement: most likely another live process
+   * under the same INSTANCE_ID, which a new consumer would fence in turn (observed: two such
+   * processes took the group from each other every second). Not replaced again; said once.
+   */
+  private fencedAgain(): boolean {
+    if (this.replacedAt === undefined || Date.now() - this.replacedAt > 2 * SESSION_TIMEOUT_MS) return false;
+    if (!this.gaveUp) this.log.error({ group: this.opts.groupId, instance: this.engineOpts.instanceId }, 'fatal consumer error again right after joining anew: is another live process running under this INSTANCE_ID? this one consumes no more');
+    this.gaveUp = true;
+    return true;
+  }
+
   private async replaceConsumer(err: unknown): Promise<void> {
+    this.replacedAt = Date.now();
     this.log.warn({ err: (err as Error).message, group: this.opts.groupId, instance: this.engineOpts.instanceId }, 'fatal consumer error; joining again with a new consumer');
     const old = this.consumer;
     this.onRebalance({ code: rd().CODES.ERRORS.ERR__REVOKE_PARTITIONS } as Rd.LibrdKafkaError, this.held);
@@ -191,7 +207,7 @@ class RdkafkaTransactionalConsumer implements TransactionalConsumer {
         rewind = { batches: [], error: err };
       }
       if (!rewind) { backoff = 100; continue; }
-      if ((rewind.error as { code?: unknown }).code === rd().CODES.ERRORS.ERR__FATAL) {
+      if ((rewind.error as { code?: unknown }).code === rd().CODES.ERRORS.ERR__FATAL && !this.fencedAgain()) {
         await this.replaceConsumer(rewind.error).catch((e: unknown) => this.log.error({ err: e }, 'could not replace the consumer'));
         this.events.onError?.(rewind.error);
         await new Promise((r) => setTimeout(r, backoff));
