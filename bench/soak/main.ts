@@ -11,13 +11,17 @@
 //                 the run's own log
 // Prints the README's tables (and writes them to bench/out/soak/soak-<seed>.md); exits 1 when a
 // record was mishandled, a service crashed, a data-determined effect differs from the reference,
-// an effect was written twice by one producer, or the guardian's outputs or the schedules differ
-// from their replay.
+// an effect was written twice by one producer, the guardian's outputs or the schedules differ from
+// their replay, or a flood run crashed its service.
+//   floods        one flood class at a time (floods.ts: orphans, selector amplification, oversized,
+//                 unknown schema ids, raw bytes), SOAK_FLOOD_RECORDS records, on the one service that
+//                 reads it alone: its peak RSS against its own in the no-flood run
 //   SOAK_RECORDS (600)  SOAK_SEED (the clock)  SOAK_KILL (solver,impedance,coordinator; '' for none)
-//   SOAK_KILLS (1)  SOAK_IDLE_MS (20000)  SOAK_CONTROL (1)
+//   SOAK_KILLS (1)  SOAK_IDLE_MS (20000)  SOAK_CONTROL (1)  SOAK_FLOOD_RECORDS (5000; 0 skips the floods)
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
+import { FLOODS, floodRss, type FloodRun } from './floods';
 import { idleRss, runFuzz, type FuzzResult } from '../../test/support/fuzz';
 import { compareOutputs, differencesOf, differingIds, sameEffects, type EffectClass, type OutputComparison } from '../../test/support/fuzz-outputs';
 
@@ -27,6 +31,7 @@ const victims = (process.env.SOAK_KILL ?? 'solver,impedance,coordinator').split(
 const killsPerService = Number(process.env.SOAK_KILLS ?? 1);
 const idleMs = Number(process.env.SOAK_IDLE_MS ?? 20_000);
 const control = process.env.SOAK_CONTROL !== '0';
+const floodRecords = Number(process.env.SOAK_FLOOD_RECORDS ?? 5_000);
 
 const log = (m: string) => console.log(m);
 const mib = (kb: number) => (Number.isFinite(kb) ? (kb / 1024).toFixed(0) : '?');
@@ -57,6 +62,8 @@ async function main(): Promise<void> {
     : await runFuzz({ perTopic, seed, label: 'soak-ctl', timeoutMs, outputs: true, log, records: ref.records });
   const killed: FuzzResult | undefined = victims.length === 0 ? undefined
     : await runFuzz({ perTopic, seed, label: 'soak-kill', timeoutMs, outputs: true, log, records: ref.records, kill: victims, killsPerService });
+  const floods: FloodRun[] = [];
+  if (floodRecords > 0) for (const f of FLOODS) floods.push(await floodRss(f, floodRecords, log));
   const ctlCmp = ctl ? compareOutputs(ref.outputs!, ctl.outputs!) : undefined;
   const killCmp = killed ? compareOutputs(ref.outputs!, killed.outputs!) : undefined;
   const elapsed = ((Date.now() - t0) / 1000).toFixed(0);
@@ -78,6 +85,14 @@ async function main(): Promise<void> {
     ...Object.keys(idle).map((s) => `| ${s} | ${mib(idle[s]!)} | ${mib(ref.rss[s]!.peakKb)} | ${(ref.rss[s]!.peakKb / idle[s]!).toFixed(2)} | ${killed && victims.includes(s) ? mib(killed.rss[s]!.peakKb) : '-'} |`),
     '',
   ];
+  if (floods.length > 0) {
+    lines.push(
+      `| flood (one class, alone) | service | topic | records | dead letters | peak RSS, no flood (MiB) | peak RSS under this flood (MiB) | ratio | drained in (s) | what bounds it |`,
+      '|---|---|---|---:|---:|---:|---:|---:|---:|---|',
+      ...floods.map((f) => `| ${f.flood.name} | ${f.flood.service} | ${f.flood.topic} | ${f.records} | ${f.deadLetters} | ${mib(idle[f.flood.service]!)} | ${mib(f.peakKb)} | ${(f.peakKb / idle[f.flood.service]!).toFixed(2)} | ${secs(f.drainMs)} | ${f.flood.bound} |`),
+      '',
+    );
+  }
   if (killed) {
     lines.push(
       `| kill -9 | killed after its start (s) | flood records of its inputs committed at the kill | landed | restart -> first commit past the kill point (s) | restart -> caught up (s) | start -> caught up, reference run (s) |`,
@@ -155,7 +170,8 @@ async function main(): Promise<void> {
   const dataDiffers = (c: OutputComparison | undefined) => !!c && Object.values(differencesOf(c, 'data')).some((n) => n > 0);
   const twice = (c: OutputComparison | undefined) => !!c && (c.duplicated.length > 0 || c.duplicatedInReference.length > 0);
   const replayed = (r: FuzzResult | undefined) => !r || (r.guardianReplay?.ok === true && r.scheduleReplay?.ok === true);
-  const ok = clean(ref) && clean(ctl) && clean(killed) && !dataDiffers(ctlCmp) && !dataDiffers(killCmp) && !twice(ctlCmp) && !twice(killCmp)
+  const floodsOk = floods.every((f) => !f.crashed);
+  const ok = floodsOk && clean(ref) && clean(ctl) && clean(killed) && !dataDiffers(ctlCmp) && !dataDiffers(killCmp) && !twice(ctlCmp) && !twice(killCmp)
     && replayed(ref) && replayed(ctl) && replayed(killed);
   process.exit(ok ? 0 : 1);
 }

@@ -259,7 +259,7 @@ export async function generateFuzz(k: TestKafka, perTopic: number, seed: number)
 const FUZZED_TOPICS = [...new Set(Object.values(SERVICE_INPUTS).flat())].sort();
 
 /** The service group's consumer group id on `k`'s topics. */
-function groupOf(k: TestKafka, name: string, env: NodeJS.ProcessEnv): string {
+export function groupOf(k: TestKafka, name: string, env: NodeJS.ProcessEnv): string {
   const def = SERVICES[name]!;
   const config = readServiceConfig(def, { ...process.env, TOPIC_PREFIX: k.prefix, ...env });
   return def.groupId?.(config) ?? `${k.prefix}solvermesh.${name}`;

@@ -83,6 +83,11 @@ class RdkafkaTransactionalConsumer implements TransactionalConsumer {
   private deferred: Array<() => void> = [];
   /** Set by a revocation: stop() waits for the one its unsubscribe starts. */
   private revoked = false;
+  /** The partitions assigned now (what a replaced consumer held). */
+  private held: Rd.Assignment[] = [];
+  /** When the consumer was last replaced after a fatal error, and whether it is no longer replaced. */
+  private replacedAt: number | undefined;
+  private gaveUp = false;
 
   constructor(
     private readonly base: Record<string, string>,
@@ -93,8 +98,20 @@ class RdkafkaTransactionalConsumer implements TransactionalConsumer {
   ) {}
 
   async start(process: BatchProcessor): Promise<void> {
+    // The producer first: its initTransactions fences a dead predecessor under the same id and
+    // aborts its open transaction before the partitions' restore reads up to the stable offset.
+    await this.newProducer();
+    await this.newConsumer();
+    this.running = true;
+    this.loop = this.run(process).catch((err: unknown) => {
+      this.log.error({ err }, 'consume loop failed');
+      this.events.onError?.(err);
+    });
+  }
+
+  private async newConsumer(): Promise<void> {
     const { KafkaConsumer } = rd();
-    this.consumer = new KafkaConsumer({
+    const consumer = new KafkaConsumer({
       ...this.base,
       'group.id': this.opts.groupId,
       'group.instance.id': this.engineOpts.instanceId,
@@ -109,19 +126,40 @@ class RdkafkaTransactionalConsumer implements TransactionalConsumer {
       'max.poll.interval.ms': 300_000,
       rebalance_cb: true,
     }, { 'auto.offset.reset': this.opts.fromBeginning ? 'earliest' : 'latest' });
-    this.consumer.on('rebalance', (err, assignment) => this.onRebalance(err, assignment));
-    this.consumer.on('event.error', (err) => this.events.onError?.(err));
-    // The producer first: its initTransactions fences a dead predecessor under the same id and
-    // aborts its open transaction before the partitions' restore reads up to the stable offset.
-    await this.newProducer();
-    await cb((done) => this.consumer.connect({}, (err) => done(err)));
-    this.consumer.setDefaultConsumeTimeout(this.opts.tuning?.pollTimeoutMs ?? 100);
-    this.consumer.subscribe([...this.opts.topics]);
-    this.running = true;
-    this.loop = this.run(process).catch((err: unknown) => {
-      this.log.error({ err }, 'consume loop failed');
-      this.events.onError?.(err);
-    });
+    consumer.on('rebalance', (err, assignment) => { if (consumer === this.consumer) this.onRebalance(err, assignment); });
+    consumer.on('event.error', (err) => { if (consumer === this.consumer) this.events.onError?.(err); });
+    this.consumer = consumer;
+    await cb((done) => consumer.connect({}, (err) => done(err)));
+    consumer.setDefaultConsumeTimeout(this.opts.tuning?.pollTimeoutMs ?? 100);
+    consumer.subscribe([...this.opts.topics]);
+  }
+
+  /**
+   * A fatal consumer error leaves librdkafka's consumer unusable for good: after the only broker
+   * restarted, the group coordinator loaded the static member from before and fenced the
+   * client's heartbeat (FENCED_INSTANCE_ID), and the service went on running without consuming
+   * anything. What it held is revoked, as a rebalance would (nothing of it was committed since),
+   * and a new consumer joins under the same instance id, which takes the member's place.
+   */
+  /**
+   * A second fatal error within two sessions of a replacement: most likely another live process
+   * under the same INSTANCE_ID, which a new consumer would fence in turn (observed: two such
+   * processes took the group from each other every second). Not replaced again; said once.
+   */
+  private fencedAgain(): boolean {
+    if (this.replacedAt === undefined || Date.now() - this.replacedAt > 2 * SESSION_TIMEOUT_MS) return false;
+    if (!this.gaveUp) this.log.error({ group: this.opts.groupId, instance: this.engineOpts.instanceId }, 'fatal consumer error again right after joining anew: is another live process running under this INSTANCE_ID? this one consumes no more');
+    this.gaveUp = true;
+    return true;
+  }
+
+  private async replaceConsumer(err: unknown): Promise<void> {
+    this.replacedAt = Date.now();
+    this.log.warn({ err: (err as Error).message, group: this.opts.groupId, instance: this.engineOpts.instanceId }, 'fatal consumer error; joining again with a new consumer');
+    const old = this.consumer;
+    this.onRebalance({ code: rd().CODES.ERRORS.ERR__REVOKE_PARTITIONS } as Rd.LibrdKafkaError, this.held);
+    await cb((done) => old.disconnect((e) => done(e))).catch(() => undefined);
+    await this.newConsumer();
   }
 
   private async newProducer(): Promise<void> {
@@ -169,6 +207,13 @@ class RdkafkaTransactionalConsumer implements TransactionalConsumer {
         rewind = { batches: [], error: err };
       }
       if (!rewind) { backoff = 100; continue; }
+      if ((rewind.error as { code?: unknown }).code === rd().CODES.ERRORS.ERR__FATAL && !this.fencedAgain()) {
+        await this.replaceConsumer(rewind.error).catch((e: unknown) => this.log.error({ err: e }, 'could not replace the consumer'));
+        this.events.onError?.(rewind.error);
+        await new Promise((r) => setTimeout(r, backoff));
+        backoff = Math.min(backoff * 2, 10_000);
+        continue;
+      }
       this.log.warn({ err: (rewind.error as Error).message }, 'batch failed; rewinding to its first offsets');
       await this.rewind(rewind.batches);
       this.events.onError?.(rewind.error);
@@ -278,10 +323,13 @@ class RdkafkaTransactionalConsumer implements TransactionalConsumer {
     this.pipeline?.dropCarried();
     const list = assignment.map((a) => ({ topic: a.topic, partition: a.partition }));
     if (err.code === rd().CODES.ERRORS.ERR__ASSIGN_PARTITIONS) {
+      this.held = [...this.held, ...assignment];
       this.events.onAssigned?.(list);
       this.log.info({ group: this.opts.groupId, instance: this.engineOpts.instanceId, assigned: list.length }, 'partitions assigned');
     } else {
       for (const p of list) this.positions.delete(tpKey(p.topic, p.partition));
+      const gone = new Set(list.map((p) => tpKey(p.topic, p.partition)));
+      this.held = this.held.filter((a) => !gone.has(tpKey(a.topic, a.partition)));
       this.revoked = true;
       this.events.onRevoked?.(list);
     }

@@ -3,17 +3,13 @@ import Redis from 'ioredis';
 import type { HeartbeatReceived, ImpedanceUpdated } from '../../../schemas/generated/events';
 import { foldHeartbeat, type AgentState } from '../../../services/impedance/agent-fold';
 import { RegistryStore } from '../../../services/impedance/registry-store';
-import { hb, S } from '../../unit/impedance/helpers';
-import { collectEvents, dumpRegistry, startImpedanceWith, useImpedanceWorld, waitCaughtUp } from './support';
+import { collectEvents, dumpRegistry, heartbeatRound, startImpedanceWith, useImpedanceWorld, waitCaughtUp } from './support';
 
 const AGENTS = 40;
 const OUTAGE_MS = 30_000;
 const T = Math.floor(Date.now() / 5_000_000) * 5_000_000 * 1000;
 
-const round = (r: number): HeartbeatReceived[] => Array.from({ length: AGENTS }, (_, i) => hb({
-  agent: `S001-C0${i % 4}-A${String(i).padStart(2, '0')}`, at: T + r * 5 * S + i * 1000, cluster: `S001-C0${i % 4}`, sector: 'S001',
-  cls: i % 2 ? 'CLASS_A_EDGE' : 'CLASS_B_SERVERLESS', latency: 10 + ((i * 7 + r * 13) % 40), processing: 5 + ((i + r) % 9), queue: r % 3,
-}));
+const round = (r: number) => heartbeatRound(T, AGENTS, r);
 
 describe('impedance service: Redis down for 30 s while heartbeats flow', function () {
   this.timeout(150_000);

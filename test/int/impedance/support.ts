@@ -5,10 +5,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import Redis from 'ioredis';
-import type { SolvermeshEvent } from '../../../schemas/generated/events';
+import type { HeartbeatReceived, SolvermeshEvent } from '../../../schemas/generated/events';
 import { impedanceService, registryPrefix } from '../../../services/impedance';
 import { startService, type RunningService } from '../../../services/runtime/service';
 import { TestKafka, waitFor } from '../../support/kafka';
+import { hb, S } from '../../unit/impedance/helpers';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -190,4 +191,12 @@ export async function collectEvents(k: TestKafka, topic: string, done: (events: 
   } finally {
     await consumer.disconnect();
   }
+}
+
+/** Round `r` of a steady stream: one heartbeat of each of `agents` agents of sector S001, 5 s after the round before, from `T` (µs). */
+export function heartbeatRound(T: number, agents: number, r: number): HeartbeatReceived[] {
+  return Array.from({ length: agents }, (_, i) => hb({
+    agent: `S001-C0${i % 4}-A${String(i).padStart(2, '0')}`, at: T + r * 5 * S + i * 1000, cluster: `S001-C0${i % 4}`, sector: 'S001',
+    cls: i % 2 ? 'CLASS_A_EDGE' : 'CLASS_B_SERVERLESS', latency: 10 + ((i * 7 + r * 13) % 40), processing: 5 + ((i + r) % 9), queue: r % 3,
+  }));
 }
