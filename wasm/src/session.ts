@@ -45,8 +45,8 @@ interface Step {
   readonly method: BaseMethod;
   readonly precond: Preconditioner;
   /**
-   * Probe: after PROBE_ITERATIONS, the observed contraction predicts the iterations still
-   * needed; if a preconditioner's setup cannot pay for itself in that many, the step goes on,
+   * Probe: after PROBE_ITERATIONS, the contraction over their second half predicts the
+   * iterations still needed; if a preconditioner's setup cannot pay for itself in that many, the step goes on,
    * else hybrid moves (warm, from the improved x) to the next step.
    */
   readonly probe?: boolean;
@@ -73,6 +73,12 @@ export const AMG_MAX_ROW = 32;
 /** Jacobi-preconditioned iterations a probe runs before it predicts the rest. */
 export const PROBE_ITERATIONS = 8;
 /**
+ * The probe's rate is taken from this iteration on: on irregular graphs (hubs of a power-law
+ * network, a nonsymmetric flow) the residual first rises before the Krylov method settles into its
+ * contraction, and a rate from the start overstates the iterations left (bench/solver).
+ */
+export const PROBE_SETTLED = 4;
+/**
  * A probe stays with Jacobi when it predicts at most this many further iterations: an ILU(0)
  * setup costs about as much as a few Jacobi-preconditioned iterations, each ILU-preconditioned
  * iteration about twice one of them, and on a system this well conditioned ILU(0) cannot cut the
@@ -91,7 +97,9 @@ export function hybridPlan(an: Analysis, n = 0, maxRowNnz = Infinity): Step[] {
   const mMatrix = an.offDiagonalNonPositive === true && an.positiveDiagonal && an.weaklyDiagonallyDominant;
   const spd = an.symmetric && an.positiveDiagonal;
   const strong: Preconditioner = mMatrix ? 'milu0' : an.dominanceRatio > ILU_DOMINANCE_RATIO ? 'ilu0' : 'jacobi';
-  const probe = strong !== 'jacobi' && an.dominanceRatio < 1;
+  // Strict dominance makes Jacobi-preconditioned iterations likely to do well; without even weak
+  // row dominance nothing predicts whether ILU(0)'s setup pays: both are measured by the probe.
+  const probe = strong !== 'jacobi' && (an.dominanceRatio < 1 || !an.weaklyDiagonallyDominant);
   const plan: Step[] = [];
   if (probe) plan.push({ method: spd ? 'cg' : 'bicgstab', precond: 'jacobi', probe: true });
   if (spd && mMatrix && n >= AMG_MIN_ROWS && maxRowNnz <= AMG_MAX_ROW) plan.push({ method: 'cg', precond: 'amg' });
@@ -148,6 +156,8 @@ export class SolverSession {
   private step = 0;
   private doneBefore = 0;
   private startResidual = 0;
+  /** The probe's residual at PROBE_SETTLED iterations (NaN until it got there). */
+  private settledResidual = NaN;
   private analysis: Analysis | undefined;
   /** The running probe step has made its decision (stay, or it moved on). */
   private probed = false;
@@ -275,6 +285,7 @@ export class SolverSession {
   private startStep(): Status {
     const o = this.opts!;
     this.probed = false;
+    this.settledResidual = NaN;
     for (;;) {
       const s = this.plan[this.step]!;
       // Only hybrid falls back, so only hybrid pays for a copy of x and a residual up front.
@@ -310,10 +321,16 @@ export class SolverSession {
       const step = this.plan[this.step]!;
       const probing = o.method === 'hybrid' && step.probe === true && !this.probed;
       const before = this.k.iterations();
-      const slice = probing ? Math.min(budget, Math.max(0, PROBE_ITERATIONS - before)) : budget;
+      const until = before < PROBE_SETTLED ? PROBE_SETTLED : PROBE_ITERATIONS;
+      const slice = probing ? Math.min(budget, Math.max(0, until - before)) : budget;
       const status = statusOf(this.k.iterate(slice, o.tol, o.stagnationWindow));
       const done = this.k.iterations();
       budget -= Math.max(0, done - before);
+      if (probing && status === 'running' && done === PROBE_SETTLED) {
+        this.settledResidual = this.k.residualNorm();
+        if (budget <= 0) return this.result('running');
+        continue;
+      }
       if (probing && status === 'running' && done >= PROBE_ITERATIONS) {
         this.probed = true;
         if (!this.probeStays(o.tol) && this.step + 1 < this.plan.length) {
@@ -347,8 +364,10 @@ export class SolverSession {
    */
   private probeStays(tol: number): boolean {
     const its = this.k.iterations(), now = this.k.residualNorm();
-    if (!(now > 0) || !(this.startResidual > 0)) return true;
-    const rate = Math.pow(now / this.startResidual, 1 / its);
+    const settled = this.settledResidual > 0 && its > PROBE_SETTLED;
+    const from = settled ? this.settledResidual : this.startResidual;
+    if (!(now > 0) || !(from > 0)) return true;
+    const rate = Math.pow(now / from, 1 / (settled ? its - PROBE_SETTLED : its));
     if (!(rate < 1)) return false;
     return Math.log(tol / now) / Math.log(rate) <= PAYBACK_ITERATIONS;
   }

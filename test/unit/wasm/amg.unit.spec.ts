@@ -5,7 +5,7 @@ import { strict as assert } from 'node:assert';
 import { SolverSession, relativeResidual, type Backend } from '../../../wasm/index';
 import { AMG_MIN_ROWS } from '../../../wasm/src/session';
 import type { AmgLevelInfo, SparseRows } from '../../../wasm/src/kernel';
-import { anisotropicPoisson2d, poisson2d, randomDominant, seededRandom, smoothRhs } from '../../../wasm/src/problems';
+import { anisotropicPoisson2d, networkFlow, poisson2d, powerLawLaplacian, randomDominant, seededRandom, smoothRhs } from '../../../wasm/src/problems';
 import type { Csr } from '../../../wasm/src/types';
 import { bitIdentical } from './helpers';
 
@@ -169,6 +169,17 @@ describe('AMG preconditioner (smoothed aggregation)', () => {
   });
 });
 
+/** Hybrid to TOL from x = 0: its status, iterations, the step it ended on and the analysis it planned from. */
+function hybridSolve(a: Csr): { status: string; iterations: number; current: object; analysis: ReturnType<SolverSession['analyze']> } {
+  const s = SolverSession.open(a);
+  s.setB(smoothRhs(a.n));
+  s.configure({ method: 'hybrid', tol: TOL });
+  const r = s.iterate(1000);
+  const out = { status: r.status, iterations: r.iterations, current: s.current(), analysis: s.analyze() };
+  s.free();
+  return out;
+}
+
 describe('hybrid and AMG', () => {
   it('given a symmetric M-matrix of at least AMG_MIN_ROWS rows (unshifted Poisson), when hybrid configures, then it plans CG with AMG and converges with it', () => {
     const a = poisson2d(Math.ceil(Math.sqrt(AMG_MIN_ROWS)), 0);
@@ -192,6 +203,28 @@ describe('hybrid and AMG', () => {
     assert.equal(r.status, 'converged');
     assert.deepEqual(s.current(), { method: 'bicgstab', precond: 'jacobi', probe: true });
     s.free();
+  });
+
+  it('given a power-law graph Laplacian plus a shift (hub rows: the residual rises before CG contracts), when hybrid solves it, then its probe judges the settled rate, stays on Jacobi and converges in fewer iterations than MILU(0) needs', () => {
+    const a = powerLawLaplacian(2000, 3, 0.1, 32);
+    const probed = hybridSolve(a);
+    assert.deepEqual(probed.current, { method: 'cg', precond: 'jacobi', probe: true });
+    assert.equal(probed.status, 'converged');
+    const s = SolverSession.open(a);
+    s.setB(smoothRhs(a.n));
+    s.configure({ method: 'cg', precond: 'milu0', tol: TOL });
+    const milu = s.iterate(1000);
+    s.free();
+    assert.equal(milu.status, 'converged');
+    assert.ok(probed.iterations < milu.iterations, `jacobi ${probed.iterations} vs milu0 ${milu.iterations}`);
+  });
+
+  it('given a nonsymmetric network flow matrix whose rows are not diagonally dominant, when hybrid configures, then it probes BiCGSTAB with Jacobi before paying for ILU(0), and the probe stays', () => {
+    const a = networkFlow(2000, 3, 0.05, 33);
+    const probed = hybridSolve(a);
+    assert.equal(probed.analysis.weaklyDiagonallyDominant, false);
+    assert.deepEqual(probed.current, { method: 'bicgstab', precond: 'jacobi', probe: true });
+    assert.equal(probed.status, 'converged');
   });
 
   it('given a kept AMG structure, when a solve needs over 1.5× the iterations of the first one on it, then the next AMG start sets up from scratch', () => {
