@@ -227,6 +227,13 @@ export function evolve(g: Gather, input: GatherInput, t: QuorumThresholds): Gath
   }
 }
 
+/** Whether `q` was decided before every agent sent the message had answered, because nothing they could answer would change it. */
+export const decidedEarly = (q: Pick<QuorumDecided, 'closed_by' | 'unsettled_count'>): boolean => q.closed_by === null && (q.unsettled_count ?? 0) > 0;
+
+/** What ended the gather of `q`, for a line of text: its closure, or EARLY with the agents still unsettled. */
+export const closureOf = (q: Pick<QuorumDecided, 'closed_by' | 'unsettled_count'>): string =>
+  decidedEarly(q) ? `EARLY (${q.unsettled_count} unsettled)` : q.closed_by ?? 'unknown';
+
 export function quorumEvent(cause: GatherInput, d: Decided, t: QuorumThresholds): QuorumDecided {
   const { tally: c, quorum: q, verdict: v, plan } = d;
   return {
