@@ -6,8 +6,8 @@
 //      (produce -> read back) and through the transactional relay of bench-solver-service (the
 //      runtime, one transaction per batch, no work: the exactly-once floor of one hop), p50/p99;
 //   b. BENCH_GATHERS one-sector coordinations (300 agents each), their T BENCH_STAGGER_MS apart:
-//      for each decided ALL_ANSWERED, the time from its last counted ack (the ack record's
-//      timestamp, taken when the agent produced it) to the QuorumDecided arriving at a
+//      for each decided ALL_ANSWERED or early, the time from its last counted ack (early: the ack
+//      that decided it; the ack record's timestamp, taken when the agent produced it) to the QuorumDecided arriving at a
 //      read_committed reader, the same path as the baselines' (one consume-transform-produce hop);
 //   c. a broadcast to every sector (BENCH_AGENTS agents, humans SKIP) at T = now +
 //      BENCH_BROADCAST_LEAD_MS: dispatch error (the MessageDispatched record's timestamp - its
@@ -31,6 +31,7 @@ import { loadavg } from 'node:os';
 import Redis from 'ioredis';
 import type { CascadeCompleted, CascadeRequested, QuorumDecided } from '../../schemas/generated/events';
 import { agentLeadMs, seedStages } from '../../services/coordinator/cascade-stages';
+import { closureOf, decidedEarly } from '../../services/coordinator/gather';
 import { nearestRank } from '../../services/coordinator/kpis';
 import { RegistryStore } from '../../services/impedance/registry-store';
 import type { ReceiptFigures } from '../../services/simulator/receipt-stats';
@@ -100,6 +101,12 @@ class Decisions {
       await new Promise((r) => setTimeout(r, 50));
     }
   }
+}
+
+/** When the ack that decided `d` was produced: the one it names as its cause when decided early, the last counted otherwise; undefined for a deadline's decision. */
+function decidingAckMs(acks: readonly Logged[], d: QuorumDecided): number | undefined {
+  if (decidedEarly(d)) return acks.find((r) => r.event.meta.event_id === d.meta.causation_id)?.timestampMs;
+  return d.closed_by === 'ALL_ANSWERED' ? lastCountedAckMs(acks, d) : undefined;
 }
 
 /** The last ack the gather counted: the latest-produced AckReceived of the correlation that arrived by the window's end. */
@@ -228,7 +235,7 @@ async function main(): Promise<void> {
           const copied = (bk.get(c.meta.correlation_id) ?? []).find((r) => r.event.type === 'CascadeStageDecided' && r.event.stage_correlation_id === id);
           const max = (xs: number[]) => (xs.length > 0 ? Math.max(...xs) : undefined);
           const min = (xs: number[]) => (xs.length > 0 ? Math.min(...xs) : undefined);
-          return `s${st.stage_index} ${st.outcome} [request ${rel(req?.timestampMs)}, schedule ${rel(max(sc))}, dispatch ${rel(min(ds))}..${rel(max(ds))}, T ${rel(T)}, acks ..${rel(max(ak))} (${ak.length}), decided ${rel(qd?.timestampMs)}${qd?.event.type === 'QuorumDecided' ? ` ${qd.event.closed_by}` : ''}, copied ${rel(copied?.timestampMs)}, ended ${rel(st.ended_at! / 1000)}]`;
+          return `s${st.stage_index} ${st.outcome} [request ${rel(req?.timestampMs)}, schedule ${rel(max(sc))}, dispatch ${rel(min(ds))}..${rel(max(ds))}, T ${rel(T)}, acks ..${rel(max(ak))} (${ak.length}), decided ${rel(qd?.timestampMs)}${qd?.event.type === 'QuorumDecided' ? ` ${closureOf(qd.event)}` : ''}, copied ${rel(copied?.timestampMs)}, ended ${rel(st.ended_at! / 1000)}]`;
         });
         say(`  cascade ${c.status} ${fmt(c.latency_us / 1000, 0)} ms, ms from each stage's start: ${parts.join(' ')}`);
       }
@@ -241,7 +248,7 @@ async function main(): Promise<void> {
     const warm = await broadcast();
     await new Promise((r) => setTimeout(r, 1100));
     say(`  warm-up: the agents' receipt per second: ${receiptsSince(warmFrom)}`);
-    say(`warm-up broadcast: ${warm.d.decision} by ${warm.d.closed_by}, ${warm.d.ready_count}/${warm.d.sent_count} ready`);
+    say(`warm-up broadcast: ${warm.d.decision} by ${closureOf(warm.d)}, ${warm.d.ready_count}/${warm.d.sent_count} ready`);
 
     const runs: Run[] = [];
     for (let r = 0; r < RUNS; r++) {
@@ -255,10 +262,10 @@ async function main(): Promise<void> {
       let acks = await readMesh(k, 'mesh.acks');
       const ackToDecision: number[] = [];
       for (const { at, event } of decided) {
-        const last = event.closed_by === 'ALL_ANSWERED' ? lastCountedAckMs(acks, event) : undefined;
+        const last = decidingAckMs(acks, event);
         if (last !== undefined) ackToDecision.push(at - last);
       }
-      const gathers = decided.map(({ event }) => `${event.decision}/${event.closed_by}`);
+      const gathers = decided.map(({ event }) => `${event.decision}/${closureOf(event)}`);
 
       // c. the broadcast
       const broadcastFrom = Date.now();
@@ -290,7 +297,7 @@ async function main(): Promise<void> {
       const tickLate = ticks.map((x) => x.timestampMs - x.event.due_at / 1000);
       acks = await readMesh(k, 'mesh.acks');
       const ackArrival = acks.flatMap((x) => (x.event.type === 'AckReceived' && x.event.meta.correlation_id === b.corr ? [(x.event.actual_arrival_at - b.T) / 1000] : []));
-      const bLast = b.d.closed_by === 'ALL_ANSWERED' ? lastCountedAckMs(acks, b.d) : undefined;
+      const bLast = decidingAckMs(acks, b.d);
       // d. wave cascades, one after another
       // the agents' backlog of the broadcast's acks gone first
       await new Promise((r) => setTimeout(r, 3000));
@@ -309,7 +316,7 @@ async function main(): Promise<void> {
       say(`run ${r + 1}/${RUNS}: raw p50 ${fmt(raw.p50)} p99 ${fmt(raw.p99)} ms; relay p50 ${fmt(relayed.p50)} p99 ${fmt(relayed.p99)} ms; `
         + `${GATHERS} gathers (${[...counts].map(([g, n]) => `${n} ${g}`).join(', ')}): last ack -> decision p50 ${fmt(percentile(ackToDecision, 50))} p99 ${fmt(percentile(ackToDecision, 99))} ms of ${ackToDecision.length}; `
         + `broadcast ${dispatchErr.length} sent of ${schedule.length} (schedule written by T - ${fmt(scheduledBeforeT, 0)} ms, first send_at T - ${fmt(firstSendBeforeT, 0)} ms): dispatch error p50 ${fmt(percentile(dispatchErr, 50))} p99 ${fmt(percentile(dispatchErr, 99))} ms, readable - send_at p50 ${fmt(percentile(readableErr, 50))} p99 ${fmt(percentile(readableErr, 99))} ms of ${readableErr.length} (${pastTtl} written after their ttl; ${ticks.length} ticks written at bucket ${fmt(percentile(tickLate, 50), 0)} / ${fmt(percentile(tickLate, 99), 0)} ms p50/p99), ack arrival - T p50 ${fmt(percentile(ackArrival, 50))} p99 ${fmt(percentile(ackArrival, 99))} ms (${ackArrival.length} acks), `
-        + `${b.d.decision} ${b.d.gather_status} by ${b.d.closed_by} ready ${b.d.ready_count}/${b.d.sent_count}, decision read at T + ${fmt(b.at - b.T / 1000, 0)} ms${run.broadcastAckToDecision === undefined ? '' : `, last ack -> decision ${fmt(run.broadcastAckToDecision, 0)} ms`}; `
+        + `${b.d.decision} ${b.d.gather_status} by ${closureOf(b.d)} ready ${b.d.ready_count}/${b.d.sent_count}, decision read at T + ${fmt(b.at - b.T / 1000, 0)} ms${run.broadcastAckToDecision === undefined ? '' : `, last ack -> decision ${fmt(run.broadcastAckToDecision, 0)} ms`}; `
         + `${CASCADES} wave cascades with ${CASCADE_LEAD_MS} ms leads (${cascades.map((c) => `${c.status} ${fmt(c.latency_us / 1000, 0)}`).join(', ')} ms): p95 ${fmt(cascadeP95(cascades), 0)} ms; `
         + `${CASCADES} with sized leads (${sizedCascades.map((c) => `${c.status} ${fmt(c.latency_us / 1000, 0)}`).join(', ')} ms): p95 ${fmt(cascadeP95(sizedCascades), 0)} ms (${ratio(cascadeP95(sizedCascades), cascadeP95(cascades))}); load ${loadavg()[0]!.toFixed(1)}`);
     }
@@ -325,11 +332,11 @@ async function main(): Promise<void> {
       `bench-coordination: ${AGENTS}-agent mesh, medians of ${RUNS} runs (load ${loadavg().map((x) => x.toFixed(1)).join(' ')})`,
       `  baseline raw broker round trip        p50 ${fmt(raw50)}  p99 ${fmt(raw99)} ms`,
       `  baseline transactional relay (1 hop)   p50 ${fmt(rel50)}  p99 ${fmt(rel99)} ms`,
-      `  last ack -> QuorumDecided (the ALL_ANSWERED ones of ${GATHERS} sector gathers/run)  p50 ${fmt(a50)} (${ratio(a50, rel50)} relay, ${ratio(a50, raw50)} raw)  p99 ${fmt(a99)} (${ratio(a99, rel99)} relay, ${ratio(a99, raw99)} raw) ms`,
+      `  last ack -> QuorumDecided (the ALL_ANSWERED and early ones of ${GATHERS} sector gathers/run)  p50 ${fmt(a50)} (${ratio(a50, rel50)} relay, ${ratio(a50, raw50)} raw)  p99 ${fmt(a99)} (${ratio(a99, rel99)} relay, ${ratio(a99, raw99)} raw) ms`,
       `  broadcast dispatch error (record time - send_at; ticks written >= ${ahead} ms ahead)  p50 ${fmt(d50)}  p99 ${fmt(d99)} ms (p99 spread above p50 ${fmt(d99 - d50)} ms = ${ratio(d99 - d50, raw99 - raw50)} the raw round trip's, ${ratio(d99 - d50, rel99 - rel50)} the relay's)`,
       `  broadcast dispatch readable (read_committed reader) - send_at  p50 ${fmt(med((r) => percentile(r.readableErr, 50)))}  p99 ${fmt(med((r) => percentile(r.readableErr, 99)))} ms`,
       `  broadcast ack arrival - T  p50 ${fmt(med((r) => percentile(r.ackArrival, 50)))}  p99 ${fmt(med((r) => percentile(r.ackArrival, 99)))} ms (window ${WINDOW_MS} ms)`,
-      `  broadcast decisions: ${runs.map((r) => `${r.broadcast.decision}/${r.broadcast.closed_by} ready ${r.broadcast.ready_count}/${r.broadcast.sent_count} (${r.pastTtl} written after their ttl)`).join(', ')}`,
+      `  broadcast decisions: ${runs.map((r) => `${r.broadcast.decision}/${closureOf(r.broadcast)} ready ${r.broadcast.ready_count}/${r.broadcast.sent_count} (${r.pastTtl} written after their ttl)`).join(', ')}`,
       `  wave cascade latency (${CASCADE_SECTORS} sectors, stage lead ${CASCADE_LEAD_MS} ms) p95 ${fmt(med((r) => cascadeP95(r.cascades)), 0)} ms (seed target <= 1000 ms; ${ratio(med((r) => cascadeP95(r.cascades)), 3 * CASCADE_LEAD_MS)} the three stages' leads): ${runs.map((r) => r.cascades.map((c) => c.status).join('/')).join(', ')}`,
       `  wave cascade latency, leads sized to each stage's targets (path ${CASCADE_PATH_MS} ms + their largest lead) p95 ${fmt(med((r) => cascadeP95(r.sizedCascades)), 0)} ms (${ratio(med((r) => cascadeP95(r.sizedCascades)), med((r) => cascadeP95(r.cascades)))} the fixed leads' in the same runs): ${runs.map((r) => r.sizedCascades.map((c) => c.status).join('/')).join(', ')}`,
       '',

@@ -1304,7 +1304,7 @@ export interface QuorumDecided {
   target_arrival_time: number | null;
   /** T + arrival window: acks arriving later were not counted. */
   window_end_at: number | null;
-  /** ALL_ANSWERED: every agent sent the message was settled by its first ack (inside the window, or late: a straggler), so nothing could change the outcome any more; WINDOW_CLOSED: the window's deadline record; NOTHING_SENT: no message was dispatched. */
+  /** ALL_ANSWERED: every agent sent the message was settled by its first ack (inside the window, or late: a straggler), so nothing could change the outcome any more; WINDOW_CLOSED: the window's deadline record; NOTHING_SENT: no message was dispatched; null: decided early (unsettled_count > 0), or written before it was carried. */
   closed_by: GatherClosure | null;
   /** Messages dispatched (the seed's sent_count); the rates are shares of it, so total = sent_count. */
   sent_count: number;
@@ -1324,6 +1324,8 @@ export interface QuorumDecided {
   straggler_ids: Array<string>;
   /** null when the coordination needs no retry (PROCEED and SUCCESS). */
   retry_advice: RetryAdvice | null;
+  /** Agents sent the message whose first ack had not landed when the gather decided (counted as silent, TRANSIT). With closed_by null and a count > 0 the gather decided early: no answers they could still give (READY, TRANSIT, CONFLICT or none) could change the decision or gather_status, so the counts, rates, confidence and stragglers are as of the decision. 0 for ALL_ANSWERED; null in decisions written before it was carried. */
+  unsettled_count: number | null;
 }
 
 /** What ended a gather. */

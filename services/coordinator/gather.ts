@@ -1,9 +1,13 @@
 // The gather of one coordination (seed 002 §3.2 phases 5-6, §5.2), in the order of its acks'
 // partition: DispatchCompleted names the agents sent the message; an agent's first ack settles it:
 // it counts when it arrived by T + window, and makes the agent a late straggler otherwise (a later
-// ack changes nothing). The gather decides once every agent sent the message is settled, inside
-// the window or late (nothing can change the outcome then), or at the first GatherWindowClosed,
-// whichever comes first in the log. It decides once: later acks and deadlines change nothing, and
+// ack changes nothing). The gather decides at the first of: the ack after which no answers the
+// unsettled agents could still give would change the decision or the gather status (quorum.ts
+// finalOutcome; the decision then reports the counts as of that ack, the unsettled as silent,
+// and names how many were unsettled), the ack that settles the last agent sent the message
+// (ALL_ANSWERED), or the first GatherWindowClosed. The counts, confidence and stragglers of an
+// early decision would still move with the answers after it; what a caller acts on (decision,
+// status, retry advice) would not, and a cascade's stage need not wait for its last ack. It decides once: later acks and deadlines change nothing, and
 // a QuorumDecided read back from the log closes it too. Pure but for the acks map, which the fold
 // extends in place (a gather of 30,000 agents would copy it per ack otherwise): evolve owns the
 // state it is given.
@@ -18,7 +22,7 @@ import type {
 } from '../../schemas/generated/events';
 import { derivedEventId } from '../runtime/ids';
 import { PRODUCER } from './conflicts';
-import { gatherVerdict, retryAdvice, trinaryQuorum, type GatherVerdict, type QuorumResult, type QuorumThresholds, type TrinaryCounts } from './quorum';
+import { finalOutcome, gatherVerdict, retryAdvice, trinaryQuorum, type GatherVerdict, type QuorumResult, type QuorumThresholds, type TrinaryCounts } from './quorum';
 
 export type GatherInput = DispatchCompleted | AckReceived | GatherWindowClosed | QuorumDecided;
 
@@ -47,8 +51,8 @@ export type Gather =
   | { readonly status: 'none' }
   /** Acks that came before the dispatch summary (the first sends are answered before the last go out). */
   | { readonly status: 'early'; readonly acks: Map<string, AckSeen> }
-  /** `answered`: agents sent the message settled by their first ack, inside the window or late. */
-  | { readonly status: 'open'; readonly plan: GatherPlan; readonly acks: Map<string, AckSeen>; readonly answered: number }
+  /** `answered`: agents sent the message settled by their first ack, inside the window or late; `inWindow`: the READY and CONFLICT among them. */
+  | { readonly status: 'open'; readonly plan: GatherPlan; readonly acks: Map<string, AckSeen>; readonly answered: number; readonly inWindow: Settled }
   | { readonly status: 'decided' };
 
 export const NO_GATHER: Gather = { status: 'none' };
@@ -60,10 +64,15 @@ export interface Tally extends TrinaryCounts {
   readonly stragglerIds: readonly string[];
 }
 
+/** The answers of the settled agents sent the message that count as READY or CONFLICT. */
+export interface Settled { readonly ready: number; readonly conflict: number }
+
 export interface Decided {
   readonly kind: 'decided';
   readonly plan: GatherPlan;
-  readonly closedBy: GatherClosure;
+  /** null: decided early, with `unsettled` agents unsettled. */
+  readonly closedBy: GatherClosure | null;
+  readonly unsettled: number;
   readonly tally: Tally;
   readonly quorum: QuorumResult;
   readonly verdict: GatherVerdict;
@@ -127,15 +136,35 @@ export function tally(plan: GatherPlan, acks: ReadonlyMap<string, AckSeen>): Tal
   return { sent: plan.dispatched.length, ready, conflict, transit, silent, late, stragglerIds: stragglers.slice(0, STRAGGLERS_NAMED) };
 }
 
-function decided(plan: GatherPlan, acks: ReadonlyMap<string, AckSeen>, closedBy: GatherClosure, t: QuorumThresholds): Decided {
+function decided(plan: GatherPlan, acks: ReadonlyMap<string, AckSeen>, closedBy: GatherClosure | null, unsettled: number, t: QuorumThresholds): Decided {
   const counts = tally(plan, acks);
-  return { kind: 'decided', plan, closedBy, tally: counts, quorum: trinaryQuorum(counts, t), verdict: gatherVerdict(counts.sent, counts, plan.minimumResponseRate) };
+  return { kind: 'decided', plan, closedBy, unsettled, tally: counts, quorum: trinaryQuorum(counts, t), verdict: gatherVerdict(counts.sent, counts, plan.minimumResponseRate) };
 }
 
-function answeredIn(plan: GatherPlan, acks: ReadonlyMap<string, AckSeen>): number {
-  let n = 0;
-  for (const id of plan.dispatched) if (acks.has(id)) n++;
-  return n;
+function answeredIn(plan: GatherPlan, acks: ReadonlyMap<string, AckSeen>): { answered: number; inWindow: Settled } {
+  let answered = 0, ready = 0, conflict = 0;
+  for (const id of plan.dispatched) {
+    const a = acks.get(id);
+    if (a === undefined) continue;
+    answered++;
+    if (!inWindow(plan, a)) continue;
+    if (a.state === 'READY') ready++;
+    else if (a.state === 'CONFLICT') conflict++;
+  }
+  return { answered, inWindow: { ready, conflict } };
+}
+
+function settle(s: Settled, plan: GatherPlan, a: AckSeen): Settled {
+  if (!inWindow(plan, a) || a.state === 'TRANSIT') return s;
+  return a.state === 'READY' ? { ready: s.ready + 1, conflict: s.conflict } : { ready: s.ready, conflict: s.conflict + 1 };
+}
+
+/** How a gather with `answered` of its agents settled, `s` of them READY or CONFLICT, closes now; null: it stays open. */
+function closure(plan: GatherPlan, answered: number, s: Settled, t: QuorumThresholds): { closedBy: GatherClosure | null; unsettled: number } | null {
+  const sent = plan.dispatched.length;
+  if (answered === sent) return { closedBy: 'ALL_ANSWERED', unsettled: 0 };
+  const settled = { ready: s.ready, conflict: s.conflict, transit: answered - s.ready - s.conflict };
+  return finalOutcome(sent, settled, sent - answered, plan.minimumResponseRate, t) === null ? null : { closedBy: null, unsettled: sent - answered };
 }
 
 const seen = (e: AckReceived): AckSeen => ({ state: e.state, arrivalUs: e.actual_arrival_at, hash: e.payload_hash });
@@ -149,16 +178,19 @@ export function decide(g: Gather, input: GatherInput, t: QuorumThresholds): Deci
       if (g.status !== 'none' && g.status !== 'early') return [];
       const plan = planOf(input);
       const acks = g.status === 'early' ? countedEarly(plan, g.acks) : new Map<string, AckSeen>();
-      if (plan.dispatched.length === 0) return [decided(plan, acks, 'NOTHING_SENT', t)];
-      return answeredIn(plan, acks) === plan.dispatched.length ? [decided(plan, acks, 'ALL_ANSWERED', t)] : [];
+      if (plan.dispatched.length === 0) return [decided(plan, acks, 'NOTHING_SENT', 0, t)];
+      const { answered, inWindow: s } = answeredIn(plan, acks);
+      const c = closure(plan, answered, s, t);
+      return c === null ? [] : [decided(plan, acks, c.closedBy, c.unsettled, t)];
     }
     case 'AckReceived': {
       if (g.status !== 'open' || g.acks.has(input.agent_id) || !g.plan.sent.has(input.agent_id) || hashMismatch(g.plan, input.payload_hash)) return [];
-      if (g.answered + 1 < g.plan.dispatched.length) return [];
-      return [decided(g.plan, new Map(g.acks).set(input.agent_id, seen(input)), 'ALL_ANSWERED', t)];
+      const a = seen(input);
+      const c = closure(g.plan, g.answered + 1, settle(g.inWindow, g.plan, a), t);
+      return c === null ? [] : [decided(g.plan, new Map(g.acks).set(input.agent_id, a), c.closedBy, c.unsettled, t)];
     }
     case 'GatherWindowClosed':
-      return g.status === 'open' ? [decided(g.plan, g.acks, 'WINDOW_CLOSED', t)] : [];
+      return g.status === 'open' ? [decided(g.plan, g.acks, 'WINDOW_CLOSED', g.plan.dispatched.length - g.answered, t)] : [];
     case 'QuorumDecided':
       return [];
     default: { const never: never = input; return never; }
@@ -173,7 +205,7 @@ export function evolve(g: Gather, input: GatherInput, t: QuorumThresholds): Gath
       if (decide(g, input, t).length > 0) return { status: 'decided' };
       const plan = planOf(input);
       const acks = g.status === 'early' ? countedEarly(plan, g.acks) : new Map<string, AckSeen>();
-      return { status: 'open', plan, acks, answered: answeredIn(plan, acks) };
+      return { status: 'open', plan, acks, ...answeredIn(plan, acks) };
     }
     case 'AckReceived': {
       if (g.status === 'decided') return g;
@@ -185,7 +217,7 @@ export function evolve(g: Gather, input: GatherInput, t: QuorumThresholds): Gath
       if (decide(g, input, t).length > 0) return { status: 'decided' };
       const a = seen(input);
       g.acks.set(input.agent_id, a);
-      return g.plan.sent.has(input.agent_id) ? { ...g, answered: g.answered + 1 } : g;
+      return g.plan.sent.has(input.agent_id) ? { ...g, answered: g.answered + 1, inWindow: settle(g.inWindow, g.plan, a) } : g;
     }
     case 'GatherWindowClosed':
       return g.status === 'open' ? { status: 'decided' } : g;
@@ -194,6 +226,13 @@ export function evolve(g: Gather, input: GatherInput, t: QuorumThresholds): Gath
     default: { const never: never = input; return never; }
   }
 }
+
+/** Whether `q` was decided before every agent sent the message had answered, because nothing they could answer would change it. */
+export const decidedEarly = (q: Pick<QuorumDecided, 'closed_by' | 'unsettled_count'>): boolean => q.closed_by === null && (q.unsettled_count ?? 0) > 0;
+
+/** What ended the gather of `q`, for a line of text: its closure, or EARLY with the agents still unsettled. */
+export const closureOf = (q: Pick<QuorumDecided, 'closed_by' | 'unsettled_count'>): string =>
+  decidedEarly(q) ? `EARLY (${q.unsettled_count} unsettled)` : q.closed_by ?? 'unknown';
 
 export function quorumEvent(cause: GatherInput, d: Decided, t: QuorumThresholds): QuorumDecided {
   const { tally: c, quorum: q, verdict: v, plan } = d;
@@ -228,5 +267,6 @@ export function quorumEvent(cause: GatherInput, d: Decided, t: QuorumThresholds)
     straggler_count: v.stragglers,
     straggler_ids: [...c.stragglerIds],
     retry_advice: retryAdvice(q, v),
+    unsettled_count: d.unsettled,
   };
 }

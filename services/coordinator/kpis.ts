@@ -7,11 +7,13 @@
 // 300-agent sector). A rate with nothing to divide is null, never 0 or 1.
 // Below: cascade latency p95 from CascadeCompleted, mesh availability from MeshSummarized.
 import type { CascadeCompleted, MeshSummarized, QuorumDecided } from '../../schemas/generated/events';
+import { decidedEarly } from './gather';
 
 export interface KpiTotals {
   readonly decisions: number;
   readonly succeeded: number;
   readonly proceeded: number;
+  /** Agents sent the message the hit rate is judged over: an early decision's unsettled ones are left out. */
   readonly sent: number;
   /** Agents sent the message whose ack arrived inside the window (any answer). */
   readonly answeredInWindow: number;
@@ -29,7 +31,9 @@ export function evolveKpis(k: KpiTotals, d: QuorumDecided): KpiTotals {
     decisions: k.decisions + 1,
     succeeded: k.succeeded + (d.gather_status === 'SUCCESS' ? 1 : 0),
     proceeded: k.proceeded + (d.decision === 'PROCEED' ? 1 : 0),
-    sent: k.sent + d.sent_count,
+    // An early decision counts its unsettled agents as silent, yet they may still answer in the
+    // window: the hit rate is judged over the agents settled when it decided.
+    sent: k.sent + d.sent_count - (decidedEarly(d) ? d.unsettled_count! : 0),
     // silent_count counts every agent sent the message without an ack inside the window (late ones included).
     answeredInWindow: k.answeredInWindow + (d.sent_count - d.silent_count),
     conflicts: k.conflicts + d.conflict_count,

@@ -8,7 +8,7 @@
 //   RESOLVE_CONFLICTS  else if conflict_rate > max_conflict_rate
 //   RETRY              otherwise
 //   gather: SUCCESS when ready / sent >= minimum_response_rate, else PARTIAL
-import type { QuorumDecision, RetryAdvice } from '../../schemas/generated/events';
+import type { GatherStatus, QuorumDecision, RetryAdvice } from '../../schemas/generated/events';
 
 export interface QuorumThresholds {
   readonly requiredReadyRate: number;
@@ -42,18 +42,31 @@ export function trinaryQuorum(c: TrinaryCounts, t: QuorumThresholds = SEED_THRES
   const readyRate = c.ready / total;
   const conflictRate = c.conflict / total;
   const transitRate = c.transit / total;
-  const enoughReady = readyRate >= t.requiredReadyRate;
-  const conflictsAcceptable = conflictRate <= t.maxConflictRate;
-  if (enoughReady && conflictsAcceptable) {
-    return { decision: 'PROCEED', achieved: true, confidence: readyRate - conflictRate * 0.5, reason: null, recommendation: null };
+  const decision = decisionOf(enoughReady(c.ready, total, t), conflictsAcceptable(c.conflict, total, t), tooManyInTransit(c.transit, total, t));
+  switch (decision) {
+    case 'PROCEED':
+      return { decision: 'PROCEED', achieved: true, confidence: readyRate - conflictRate * 0.5, reason: null, recommendation: null };
+    case 'WAIT':
+      return { decision: 'WAIT', achieved: false, confidence: null, reason: `Too many agents still in transit (${pct(transitRate)})`, recommendation: 'Extend arrival window' };
+    case 'RESOLVE_CONFLICTS':
+      return { decision: 'RESOLVE_CONFLICTS', achieved: false, confidence: null, reason: `Conflict rate ${pct(conflictRate)} exceeds threshold`, recommendation: 'Run conflict resolution before proceeding' };
+    case 'RETRY':
+      return { decision: 'RETRY', achieved: false, confidence: null, reason: `Insufficient ready agents (${pct(readyRate)})`, recommendation: 'Retry with adjusted impedance compensation' };
+    default: { const never: never = decision; return never; }
   }
-  if (!enoughReady && transitRate > t.maxTransitRate) {
-    return { decision: 'WAIT', achieved: false, confidence: null, reason: `Too many agents still in transit (${pct(transitRate)})`, recommendation: 'Extend arrival window' };
-  }
-  if (!conflictsAcceptable) {
-    return { decision: 'RESOLVE_CONFLICTS', achieved: false, confidence: null, reason: `Conflict rate ${pct(conflictRate)} exceeds threshold`, recommendation: 'Run conflict resolution before proceeding' };
-  }
-  return { decision: 'RETRY', achieved: false, confidence: null, reason: `Insufficient ready agents (${pct(readyRate)})`, recommendation: 'Retry with adjusted impedance compensation' };
+}
+
+// The three tests of the quorum, each monotone in its count (total fixed): the early decision
+// below searches them for the count where they turn, so both use the same floating-point rates.
+const enoughReady = (ready: number, total: number, t: QuorumThresholds) => ready / total >= t.requiredReadyRate;
+const conflictsAcceptable = (conflict: number, total: number, t: QuorumThresholds) => conflict / total <= t.maxConflictRate;
+const tooManyInTransit = (transit: number, total: number, t: QuorumThresholds) => transit / total > t.maxTransitRate;
+
+function decisionOf(enough: boolean, acceptable: boolean, inTransit: boolean): QuorumDecision {
+  if (enough && acceptable) return 'PROCEED';
+  if (!enough && inTransit) return 'WAIT';
+  if (!acceptable) return 'RESOLVE_CONFLICTS';
+  return 'RETRY';
 }
 
 export interface GatherVerdict {
@@ -65,7 +78,57 @@ export interface GatherVerdict {
 
 export function gatherVerdict(sent: number, c: TrinaryCounts, minimumResponseRate: number): GatherVerdict {
   const responseRate = sent === 0 ? 0 : c.ready / sent;
-  return { status: sent > 0 && responseRate >= minimumResponseRate ? 'SUCCESS' : 'PARTIAL', responseRate, stragglers: sent - c.ready - c.conflict };
+  return { status: gatherStatus(sent, c.ready, minimumResponseRate), responseRate, stragglers: sent - c.ready - c.conflict };
+}
+
+const gatherStatus = (sent: number, ready: number, minimumResponseRate: number): GatherStatus =>
+  sent > 0 && ready / sent >= minimumResponseRate ? 'SUCCESS' : 'PARTIAL';
+
+/** The smallest k in [0, n] where the monotone `turned(k)` holds; n + 1 when it never does. */
+function firstTurn(n: number, turned: (k: number) => boolean): number {
+  let lo = 0, hi = n + 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (turned(mid)) hi = mid; else lo = mid + 1;
+  }
+  return lo;
+}
+
+/**
+ * The decision and gather status of a gather with `unsettled` of its `sent` agents still to give
+ * their first answer, when no answers they could give (READY, TRANSIT, CONFLICT, or none, which
+ * counts as TRANSIT; a late answer is TRANSIT too) would change either; null while one could.
+ * `settled` counts the others (sent = ready + conflict + transit + unsettled). Pure.
+ *
+ * With a of the unsettled answering READY and b CONFLICT (a, b >= 0, a + b <= unsettled), each
+ * test of the quorum turns at one count: enough READY from a >= aTurn, conflicts acceptable while
+ * b < bTurn, too many in transit while a + b < kTurn. A combination of the three tests is
+ * reachable when its ranges of a, b and a + b meet; the decision is final when every reachable
+ * combination decides alike. The status only depends on READY: its two ends decide it.
+ */
+export function finalOutcome(sent: number, settled: TrinaryCounts, unsettled: number, minimumResponseRate: number, t: QuorumThresholds = SEED_THRESHOLDS): { readonly decision: QuorumDecision; readonly status: GatherStatus } | null {
+  const u = unsettled;
+  const status = gatherStatus(sent, settled.ready, minimumResponseRate);
+  if (status !== gatherStatus(sent, settled.ready + u, minimumResponseRate)) return null;
+  if (sent === 0) return { decision: trinaryQuorum(settled, t).decision, status };
+  const aTurn = firstTurn(u, (a) => enoughReady(settled.ready + a, sent, t));
+  const bTurn = firstTurn(u, (b) => !conflictsAcceptable(settled.conflict + b, sent, t));
+  const kTurn = firstTurn(u, (k) => !tooManyInTransit(settled.transit + u - k, sent, t));
+  let decision: QuorumDecision | null = null;
+  for (const enough of [true, false]) {
+    for (const acceptable of [true, false]) {
+      for (const inTransit of [true, false]) {
+        const [aLo, aHi] = enough ? [aTurn, u] : [0, aTurn - 1];
+        const [bLo, bHi] = acceptable ? [0, bTurn - 1] : [bTurn, u];
+        const [kLo, kHi] = inTransit ? [0, kTurn - 1] : [kTurn, u];
+        if (aLo > aHi || bLo > bHi || Math.max(aLo + bLo, kLo) > Math.min(aHi + bHi, kHi)) continue;
+        const d = decisionOf(enough, acceptable, inTransit);
+        if (decision !== null && d !== decision) return null;
+        decision = d;
+      }
+    }
+  }
+  return decision === null ? null : { decision, status };
 }
 
 /** What a retry should change; null when nothing needs retrying. */

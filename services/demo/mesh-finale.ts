@@ -3,6 +3,7 @@
 // the KPIs of seed 002 §11.1 as `solvermesh mesh status` prints them, from the run's own log.
 import type { QuorumDecided } from '../../schemas/generated/events';
 import { formatKpiBox, meshKpis } from '../cli/commands/mesh-kpis';
+import { closureOf } from '../coordinator/gather';
 import { requestCoordination } from '../cli/coordination-request';
 import { EventSender } from '../cli/event-sender';
 import { coordinationRequested, scheduleLine } from '../impedance/coordination';
@@ -25,7 +26,7 @@ export async function scatterGatherFinale(config: RuntimeConfig, sector: string)
   const q = r.quorum;
   const lines = [
     `scatter-gather of sector ${sector} at T = now + 3 s: ${r.schedule ? scheduleLine(r.schedule.summary) : 'schedule not read'}`,
-    `  QuorumDecided ${q.decision} ${q.gather_status} by ${q.closed_by}: ${q.ready_count}/${q.sent_count} READY, ${q.conflict_count} CONFLICT, ${q.silent_count} silent${q.confidence === null ? '' : `, confidence ${q.confidence.toFixed(3)}`}`,
+    `  QuorumDecided ${q.decision} ${q.gather_status} by ${closureOf(q)}: ${q.ready_count}/${q.sent_count} READY, ${q.conflict_count} CONFLICT, ${q.silent_count} silent${q.confidence === null ? '' : `, confidence ${q.confidence.toFixed(3)}`}`,
     ...formatKpiBox(await meshKpis(config, { decisions: 100, maxRecords: 1_000_000 })).split('\n').map((l) => `  ${l}`),
   ];
   return { lines, decision: q };

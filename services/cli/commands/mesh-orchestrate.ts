@@ -11,6 +11,7 @@ import {
 } from '../../../schemas/generated/events';
 import { topicSpec, type TopicName } from '../../../topics/catalog';
 import { agentLeadMs, seedStages } from '../../coordinator/cascade-stages';
+import { decidedEarly } from '../../coordinator/gather';
 import { CASCADE_LATENCY_TARGET_MS } from '../../coordinator/kpis';
 import { coordinationRequested, parseArrival } from '../../impedance/coordination';
 import type { RegistryStore } from '../../impedance/registry-store';
@@ -76,7 +77,10 @@ export async function meshBroadcast(config: RuntimeConfig, message: string, o: S
   if (targets.length === 0) throw new Error('no active agents in the registry to broadcast to (is the impedance service folding heartbeats?)');
   const { decision: d } = await coordinate(config, request(targets, message, o, 'BROADCAST', 'RECORD'), num('--wait', o.wait, 1));
   const received = d.sent_count - d.silent_count;
-  out(`Broadcast complete: ${d.sent_count} sent, ${received} received in the window, ${d.ready_count} acknowledged READY, ${d.conflict_count} CONFLICT, ${d.late_count} late, ${d.silent_count - d.late_count} silent; ${d.decision} ${d.gather_status} (${d.meta.correlation_id})`);
+  // an early decision's unsettled agents are in silent_count, though they may still answer
+  const unsettled = decidedEarly(d) ? d.unsettled_count! : 0;
+  const silent = `${d.silent_count - d.late_count - unsettled} silent${unsettled > 0 ? `, ${unsettled} not yet answered (decided early)` : ''}`;
+  out(`Broadcast complete: ${d.sent_count} sent, ${received} received in the window, ${d.ready_count} acknowledged READY, ${d.conflict_count} CONFLICT, ${d.late_count} late, ${silent}; ${d.decision} ${d.gather_status} (${d.meta.correlation_id})`);
   if (o.requireAck && d.gather_status !== 'SUCCESS') throw new CliExit(EXIT_SHORT, `acknowledged by ${d.ready_count}/${d.sent_count}, under the minimum response rate ${d.minimum_response_rate}`);
 }
 

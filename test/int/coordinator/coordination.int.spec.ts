@@ -13,6 +13,7 @@ import { buildMesh, type AgentProfile } from '../../../services/simulator/genera
 import { waitFor } from '../../support/kafka';
 import { startRun, type SolverChild } from '../solver/support';
 import { useImpedanceWorld, waitCaughtUp } from '../impedance/support';
+import { closureOf, decidedEarly } from '../../../services/coordinator/gather';
 import { AGENTS_PER_SECTOR, fillRegistry, foldDecision, percentile, plain, readMesh, sectorIds, sectorRequest, startAgents, startCoordinator, until, waitGroupStable } from '../../support/coordination';
 
 const MESH = Number(process.env.COORDINATION_SPEC_AGENTS ?? 30_000);
@@ -36,7 +37,11 @@ describe(`coordinator: dispatch at send times and trinary quorum, ${MESH / 10} a
   let impedance: SolverChild | undefined;
   let agents: ChildProcess | undefined;
   let mesh: AgentProfile[];
-  /** Class C agents of the second run's sectors made 5x slower: their acks arrive after the window, so that gather waits for its deadline. */
+  /**
+   * Class C agents of the second run's sectors made 5x slower: their acks arrive after the window.
+   * One in three: more than 5 % of those sent (1 in 10, 52 of 2,807, were too few), so no PROCEED is
+   * fixed before their late acks or the deadline, and the kill at T comes before the decision.
+   */
   let slow: Set<string>;
 
   afterEach(async function () {
@@ -77,7 +82,7 @@ describe(`coordinator: dispatch at send times and trinary quorum, ${MESH / 10} a
     impedance = startRun(w.k, ['impedance'], { REDIS_URL: w.redisSrv.url, INSTANCE_ID: 'impedance-0' });
     mesh = buildMesh(MESH, 1);
     const second = new Set(sectors(SECTORS_PER_RUN).map((s) => s.slice('sector:'.length)));
-    slow = new Set(mesh.filter((a) => second.has(a.sectorId) && a.agentClass === 'CLASS_C_PERSISTENT' && a.index % 10 === 0).map((a) => a.agentId));
+    slow = new Set(mesh.filter((a) => second.has(a.sectorId) && a.agentClass === 'CLASS_C_PERSISTENT' && a.index % 3 === 0).map((a) => a.agentId));
     await fillRegistry(w.k, w.redis, w.prefix, MESH);
     agents = await startAgents(w.k, MESH, slow);
     coordinator = startCoordinator(w.k, { ...COORDINATOR_ENV, LOG_LEVEL: process.env.SPEC_LOG_LEVEL ?? 'warn' });
@@ -126,11 +131,12 @@ describe(`coordinator: dispatch at send times and trinary quorum, ${MESH / 10} a
     const ackAppends = mine.map((x) => x.appended);
     process.stdout.write(`      ${scheduled.length} sent of ${schedule.length} (${schedule.length - scheduled.length} SKIP); dispatched_at - send_at p50 ${percentile(lateMs, 50).toFixed(1)} p99 ${percentile(lateMs, 99).toFixed(1)} ms; `
       + `appended - send_at p50 ${percentile(appendMs, 50).toFixed(1)} p99 ${percentile(appendMs, 99).toFixed(1)} ms; ack arrival - T p50 ${percentile(ackArrivals, 50).toFixed(1)} p99 ${percentile(ackArrivals, 99).toFixed(1)} ms, appended - T p50 ${percentile(ackAppends, 50).toFixed(0)} p99 ${percentile(ackAppends, 99).toFixed(0)} ms (${mine.length} acks); `
-      + `decided at T + ${((d.meta.occurred_at - T) / 1000).toFixed(1)} ms (event time), appended at T + ${(decided!.timestampMs - T / 1000).toFixed(0)} ms; ready ${d.ready_count} conflict ${d.conflict_count} confidence ${d.confidence?.toFixed(4)}, ${d.decision} by ${d.closed_by}\n`);
+      + `decided at T + ${((d.meta.occurred_at - T) / 1000).toFixed(1)} ms (event time), appended at T + ${(decided!.timestampMs - T / 1000).toFixed(0)} ms; ready ${d.ready_count} conflict ${d.conflict_count} confidence ${d.confidence?.toFixed(4)}, ${d.decision} by ${closureOf(d)}\n`);
     // and the gather: every agent sent the message counted, the decision PROCEED before T + window
     assert.deepEqual([d.decision, d.achieved, d.gather_status, d.sent_count, d.total], ['PROCEED', true, 'SUCCESS', scheduled.length, scheduled.length]);
     assert.ok(d.meta.occurred_at <= d.window_end_at!, `decided at T + ${(d.meta.occurred_at - T) / 1000} ms, after the ${WINDOW_MS} ms window (${d.closed_by})`);
-    assert.equal(d.closed_by, 'ALL_ANSWERED');
+    // by the ack after which nothing the agents not yet settled could answer changes PROCEED SUCCESS, or by the last one
+    assert.ok(decidedEarly(d) || d.closed_by === 'ALL_ANSWERED', `closed by ${closureOf(d)}`);
     assert.ok(d.confidence! >= 0.95 - 0.025, `confidence ${d.confidence}`);
     // and it is the decision the gather makes from this log
     assert.deepEqual(plain(d), plain(foldDecision(acks, corr)));
@@ -153,20 +159,21 @@ describe(`coordinator: dispatch at send times and trinary quorum, ${MESH / 10} a
     // restarted under the same instance id, as a pod is: it takes the dead one's partitions at once
     coordinator = startCoordinator(w.k, COORDINATOR_ENV);
 
-    // then one decision, once every agent is settled (the slow ones by their late acks) or at the
-    // window's deadline, whichever comes first in the log, with the slow agents as stragglers
+    // then one decision, once nothing the agents not yet settled could answer changes it, once every
+    // agent is settled (the slow ones by their late acks) or at the window's deadline, whichever
+    // comes first in the log, with the slow agents as stragglers
     const [decided] = await until(w.k, 'mesh.acks', 'QuorumDecided', corr, (rs) => rs.length > 0, 60_000);
     const d = decided!.event;
     // and nothing more once the restarted coordinator has read every deadline written for this gather
     await waitCaughtUp(w.k, 'mesh.acks', 60_000, true, 'coordinator');
     const acks = await readMesh(w.k, 'mesh.acks');
-    process.stdout.write(`      killed at T + ${killedAt - T / 1000} ms; ${d.decision} ${d.gather_status} by ${d.closed_by}: ready ${d.ready_count}, conflict ${d.conflict_count}, transit ${d.transit_count} (silent ${d.silent_count}, late ${d.late_count}) of ${d.sent_count}; decision appended at T + ${(decided!.timestampMs - T / 1000).toFixed(0)} ms\n`);
+    process.stdout.write(`      killed at T + ${killedAt - T / 1000} ms; ${d.decision} ${d.gather_status} by ${closureOf(d)}: ready ${d.ready_count}, conflict ${d.conflict_count}, transit ${d.transit_count} (silent ${d.silent_count}, late ${d.late_count}) of ${d.sent_count}; decision appended at T + ${(decided!.timestampMs - T / 1000).toFixed(0)} ms\n`);
     assert.equal(acks.filter((r) => r.event.type === 'QuorumDecided' && r.event.meta.correlation_id === corr).length, 1, 'exactly one decision');
     assert.deepEqual(plain(d), plain(foldDecision(acks, corr)), 'the decision of an uninterrupted fold of the same log');
     // (PROCEED when the agents keep up: on this shared machine a load spike has left enough acks
     // after their window for WAIT, which the fold above decides alike)
     assert.equal(d.sent_count, sent);
-    assert.ok(d.closed_by === 'WINDOW_CLOSED' || (d.closed_by === 'ALL_ANSWERED' && d.late_count > 0), `closed by ${d.closed_by} with ${d.late_count} late`);
+    assert.ok(d.closed_by === 'WINDOW_CLOSED' || (d.closed_by === 'ALL_ANSWERED' && d.late_count > 0) || decidedEarly(d), `closed by ${closureOf(d)} with ${d.late_count} late`);
     const slowSent = completed!.event.dispatched_agent_ids.filter((a) => slow.has(a));
     assert.ok(slowSent.length > 0, 'slow agents were sent the message');
     assert.ok(d.silent_count >= slowSent.length, `${slowSent.length} slow agents: silent ${d.silent_count}`);

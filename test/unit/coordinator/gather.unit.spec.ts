@@ -78,10 +78,34 @@ describe('gather (seed 002 §3.2 phases 5-6, §5.2)', () => {
     assert.deepEqual(d.straggler_ids, ids.slice(85));
   });
 
-  it('given 100 sent and 90 READY, 8 CONFLICT, 2 TRANSIT, then RESOLVE_CONFLICTS at the last ack', () => {
+  it('given 100 sent and 90 READY, 8 CONFLICT, 2 TRANSIT, then RESOLVE_CONFLICTS early, at the 6th CONFLICT (6/100 > 0.05, ready at most 94, transit at most 4)', () => {
     const ids = agents(100);
     const out = given(completed(ids), ...ids.slice(0, 90).map((a) => ack(a)), ...ids.slice(90, 98).map((a) => ack(a, 'CONFLICT')), ...ids.slice(98).map((a) => ack(a, 'TRANSIT')));
-    assert.deepEqual(out.map((d) => [d.decision, d.closed_by, d.retry_advice, d.straggler_count]), [['RESOLVE_CONFLICTS', 'ALL_ANSWERED', 'RESOLVE_CONFLICTS_FIRST', 2]]);
+    assert.deepEqual(out.map((d) => [d.at, d.decision, d.closed_by, d.unsettled_count, d.retry_advice, d.conflict_count, d.straggler_count]),
+      [[96, 'RESOLVE_CONFLICTS', null, 4, 'RESOLVE_CONFLICTS_FIRST', 6, 4]]);
+  });
+
+  it('given 100 sent, when the 95th READY lands with no CONFLICT, then PROCEED SUCCESS there (5 CONFLICT more would be 5 % <= 5 %), the 5 unsettled counted silent; their acks and the deadline decide nothing more', () => {
+    // confidence as of the decision: 95/100 - 0.5 * 0/100 = 0.95; stragglers 100 - 95 - 0 = 5
+    const ids = agents(100);
+    const out = given(completed(ids), ...ids.slice(0, 95).map((a) => ack(a)), ...ids.slice(95).map((a) => ack(a, 'CONFLICT')), closed());
+    assert.equal(out.length, 1);
+    const d = out[0]!;
+    assert.deepEqual([d.at, d.decision, d.gather_status, d.closed_by, d.unsettled_count, d.confidence, d.retry_advice], [95, 'PROCEED', 'SUCCESS', null, 5, 0.95, null]);
+    assert.deepEqual([d.ready_count, d.conflict_count, d.transit_count, d.silent_count, d.late_count, d.straggler_ids], [95, 0, 5, 5, 0, ids.slice(95)]);
+    assert.equal(d.meta.occurred_at, T, 'event time of the deciding ack');
+  });
+
+  it('given 100 sent, 94 READY and 1 CONFLICT, then not yet (5 CONFLICT more: RESOLVE_CONFLICTS; 5 READY: PROCEED): the next READY decides PROCEED', () => {
+    const ids = agents(100);
+    const out = given(completed(ids), ...ids.slice(0, 94).map((a) => ack(a)), ack(ids[94]!, 'CONFLICT'), ...ids.slice(95).map((a) => ack(a)));
+    assert.deepEqual(out.map((d) => [d.at, d.decision, d.ready_count, d.conflict_count, d.unsettled_count]), [[96, 'PROCEED', 95, 1, 4]]);
+  });
+
+  it('given the deadline with agents silent, then it names how many were unsettled', () => {
+    const ids = agents(20);
+    const out = given(completed(ids), ...ids.slice(0, 10).map((a) => ack(a)), closed());
+    assert.deepEqual(out.map((d) => [d.closed_by, d.unsettled_count, d.silent_count]), [['WINDOW_CLOSED', 10, 10]]);
   });
 
   it('given acks that come before the dispatch summary (first sends answered before the last went out), then they count', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { CascadeCompleted, MeshSummarized } from '../../../schemas/generated/events';
 import { cascadeKpis, foldKpis, meshAvailability, nearestRank } from '../../../services/coordinator/kpis';
-import { decidedGather, GATHER_T as T, KPI_GATHERS } from '../../support/gathers';
+import { agentIds, decidedGather, GATHER_T as T, KPI_GATHERS, type Answer } from '../../support/gathers';
 
 // Given decisions the gather decider makes (so their counts are the real ones), when the KPIs
 // of seed 002 §11.1 are folded over them, then the rates computed by hand below.
@@ -31,6 +31,13 @@ describe('coordination KPIs (seed 002 §11.1)', () => {
     assert.equal(k.arrivalWindowHitRate, (4 + 19 + 85) / (4 + 20 + 100));
     assert.equal(k.conflictRate, (0 + 1 + 5) / (4 + 19 + 85));
     assert.deepEqual([k.fromUs, k.toUs], [T + 30 * MS, T + 1500 * MS]);
+  });
+
+  it('given a gather decided early (100 sent, 95 READY in the window, 5 unsettled), then its hit rate is judged over the 95 settled, not the 100', () => {
+    const early = decidedGather('c4', agentIds(100), agentIds(95).map((a): Answer => [a, 'READY', 0]));
+    assert.deepEqual([early.decision, early.closed_by, early.unsettled_count, early.silent_count], ['PROCEED', null, 5, 5]);
+    const k = foldKpis([allReady(), early]);
+    assert.deepEqual([k.arrivalWindowHitRate, k.conflictRate], [(4 + 95) / (4 + 95), 0]);
   });
 
   it('given a gather where nothing was sent, then it counts as a decision but adds no agents to the hit or conflict rates', () => {
