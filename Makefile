@@ -10,7 +10,7 @@ WITH_ENV := set -a; [ -f $(ENV_FILE) ] && . ./$(ENV_FILE); set +a;
 # The project's Node.js LTS (infra/node.sh installs it under .tools/ when the machine's is another line).
 export PATH := $(CURDIR)/.tools/node/bin:$(PATH)
 
-.PHONY: help deps build up down clean-data topics schemas-check test test-unit test-int typecheck demo seed-curls soak \
+.PHONY: help deps build up down clean-data topics schemas-check test test-known-failing test-unit test-int typecheck demo seed-curls soak \
         bench-codec bench-impedance wasm bench-solver replay bench-solver-service bench-recovery bench-verifier bench-gateway bench-coordination bench bench-report
 
 help:
@@ -45,6 +45,9 @@ schemas-check: build ## fail on a schema change that is not FULL_TRANSITIVE comp
 
 test: deps typecheck build schemas-check up ## every test: unit, integration and e2e against real Kafka, registry and Redis
 	@$(WITH_ENV) $(MOCHA) --config .mocharc.json
+
+test-known-failing: build up ## specs of known, open failures kept out of make test (test/known-failing/: each says what fails and since when)
+	@$(WITH_ENV) $(MOCHA) --no-config --require tsx/cjs --require ./services/runtime/quiet-warnings.ts --extension ts --timeout 60000 --exit 'test/known-failing/**/*.spec.ts'
 
 demo: topics ## the main job: run a service and push Avro events through it end to end (SECURE=1: each service process under its own identity)
 	@$(if $(filter 1,$(SECURE)),$(WITH_ENV) bin/solvermesh schemas register >/dev/null && echo "schemas registered as the operator (services may only read the registry)")
