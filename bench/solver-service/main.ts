@@ -142,7 +142,8 @@ async function main(): Promise<void> {
         l.relay.push(await pacedLatency(pacedProducer, relayPath(small.id), paced, RATE));
         const c1 = solver.cpuMs();
         const m2 = await solver.metrics();
-        l.service.push(await pacedLatency(pacedProducer, smallPath, paced, RATE));
+        const ls0 = await pacedLatency(pacedProducer, smallPath, paced, RATE);
+        l.service.push(ls0);
         l.cpu.push(((solver.cpuMs() - c1) * 1000) / LAT_UPDATES);
         // Where an update's time can go besides solving: transactions, and records the solver
         // read on solver.costs beyond the updates (its own ticks and command copies).
@@ -150,6 +151,8 @@ async function main(): Promise<void> {
         const delta = (name: string, label?: string) => counter(m3, name, label) - counter(m2, name, label);
         const txns = delta('solvermesh_transactions_total'), costsIn = delta('solvermesh_records_in_total', 'topic="solver.costs"');
         const lr = l.raw.at(-1)!, lt = l.relay.at(-1)!, ls = l.service.at(-1)!;
+        const split = (f?: LatencyFigures) => (f ? `${f.count} p50 ${f.p50.toFixed(2)} p99 ${f.p99.toFixed(2)} max ${f.max.toFixed(1)} ms` : 'none');
+        process.stderr.write(`run ${r + 1}/${RUNS} b (group ${group}): service updates whose group closed at their own or a later update's flush: ${split(ls0.closedBy?.own)}; at the solver's tick: ${split(ls0.closedBy?.tick)}\n`);
         process.stderr.write(`run ${r + 1}/${RUNS} b (group ${group}): raw p50 ${lr.p50.toFixed(2)} p99 ${lr.p99.toFixed(2)} ms, relay p50 ${lt.p50.toFixed(2)} p99 ${lt.p99.toFixed(2)} ms, service p50 ${ls.p50.toFixed(2)} p99 ${ls.p99.toFixed(2)} max ${ls.max.toFixed(1)} ms, service cpu ${fmt(l.cpu.at(-1)!)} µs/update, ${fmt(txns)} transactions, ${fmt(costsIn - LAT_UPDATES)} solver.costs records besides the updates\n`);
       }
     }

@@ -27,10 +27,15 @@ export class Coverage {
   }
 
   find(offset: number): number | undefined {
-    let lo = 0, hi = this.marks.length - 1, best: number | undefined;
+    return this.coveredBy(offset)?.at;
+  }
+
+  /** The first output that covered `offset`: when it arrived and through which input offset. */
+  coveredBy(offset: number): { readonly at: number; readonly through: number } | undefined {
+    let lo = 0, hi = this.marks.length - 1, best: { at: number; through: number } | undefined;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
-      if (this.marks[mid]!.through >= offset) { best = this.marks[mid]!.at; hi = mid - 1; } else lo = mid + 1;
+      if (this.marks[mid]!.through >= offset) { best = this.marks[mid]!; hi = mid - 1; } else lo = mid + 1;
     }
     return best;
   }
@@ -52,6 +57,13 @@ export interface LatencyFigures {
   readonly count: number;
   /** The distribution: quantile q/100 for q = 0..100 (ms), for the report's CDF. */
   readonly quantiles: number[];
+  /**
+   * The same latencies split by what closed the update's group: `own` when the output covering
+   * it reflects inputs through an offset this run sent (a flush of its own, or of a later update),
+   * `tick` when through an offset it did not send (the service's own tick on the cost partition:
+   * a deferred flush). Only where the path has such outputs (the service).
+   */
+  readonly closedBy?: { readonly own?: LatencyFigures; readonly tick?: LatencyFigures };
 }
 
 /** Records to send: encoded already, or encoded (and dated) when record k is sent. */
@@ -76,7 +88,11 @@ export async function pacedLatency(producer: BenchProducer, path: Path, values: 
   const last = sent.at(-1)!;
   const coverage = path.coverage(last.partition);
   await within(coverage.covered(last.offset), timeoutMs, `an output covering offset ${last.offset}`);
-  return figures(sent.map((s) => coverage.find(s.offset)! - s.at));
+  const ms = sent.map((s) => coverage.find(s.offset)! - s.at);
+  const ours = new Set(sent.map((s) => s.offset));
+  const own: number[] = [], tick: number[] = [];
+  sent.forEach((s, k) => (ours.has(coverage.coveredBy(s.offset)!.through) ? own : tick).push(ms[k]!));
+  return { ...figures(ms), closedBy: { own: own.length > 0 ? figures(own) : undefined, tick: tick.length > 0 ? figures(tick) : undefined } };
 }
 
 /** Sends every value as fast as the client takes them; ms from the first send to the arrival covering the last. */

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { KafkaConfig, SASLOptions } from 'kafkajs';
 import { SolvermeshError } from './errors';
 import { readKnobs, type KnobDecls } from './knobs';
+import './kafka/kafkajs-request-queue';
 
 export const CREDENTIAL_KNOBS = {
   kafkaSaslMechanism: { env: 'KAFKA_SASL_MECHANISM', kind: 'enum', values: ['none', 'scram-sha-512', 'scram-sha-256'], default: 'none', doc: 'SASL mechanism towards Kafka (none: the plaintext default stack). `make up SECURE=1` brokers take scram-sha-512.' },

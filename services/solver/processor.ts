@@ -123,7 +123,11 @@ export function solverProcessor(o: SolverProcessorOptions): Processor<SolverEven
     if (e.type === 'IterationSliceGranted' && ctx.topic === 'solver.commands') sliceOutstanding.delete(e.session_id);
     const before = h.core.updatesApplied(e.session_id);
     const outs = h.core.fold(e, { topic: ctx.topic, partition: ctx.partition, offset: Number(ctx.offset), eventId: e.meta.event_id, occurredAt: e.meta.occurred_at });
-    const t0 = o.structural && e.type === 'IterationSliceGranted' ? performance.now() : 0;
+    // Only slices granted on solver.commands: a tick (1 work unit) on solver.costs runs the whole
+    // re-solve of the group it closes, which per work unit looked millions of times slower than
+    // the median and was reported as a RESOURCE_SPIKE.
+    const slice = e.type === 'IterationSliceGranted' && ctx.topic === 'solver.commands';
+    const t0 = o.structural && slice ? performance.now() : 0;
     outs.push(...h.core.work());
     if (t0 > 0 && e.type === 'IterationSliceGranted') {
       // Per million work units, so slices of different sizes compare; the wall time only

@@ -6,6 +6,7 @@ import type { Emit, RecordContext } from '../../../services/runtime/processor';
 import { DEFAULT_SOLVER_LIMITS, PartitionCore, type SolverEvent } from '../../../services/solver/domain';
 import { costUpdated, openSession } from '../../../services/solver/events';
 import { solverProcessor } from '../../../services/solver/processor';
+import type { StructuralEmitter } from '../../../services/runtime/structural';
 import { wasmKernel } from '../../../wasm';
 import { poisson2d, smoothRhs } from '../../../wasm/src/problems';
 import { active } from './harness';
@@ -95,5 +96,36 @@ describe('solver processor: ticks written outside the transaction', () => {
     const out = await handle('solver.costs', written[1]!.event as SolverEvent);
     assert.equal(active(processor.held().get(0)!, 's').updatesApplied, before + 1, 'the group closed where the tick landed');
     assert.ok(out.some((x) => x.event.type === 'IterationCompleted'), 'and was solved');
+  });
+});
+
+describe('solver processor: structural observations of slices', () => {
+  it('given ticks on solver.costs (1 work unit each), when the groups they close are solved, then no slice is sampled or reported slow; a slice granted on solver.commands is', async () => {
+    const at = 1_767_225_600_000_000;
+    const a = poisson2d(10);
+    const observed: string[] = [];
+    const structural = {
+      sample: (resource: string) => { observed.push(resource); return false; },
+      slow: (resource: string, ms: number, limitMs: number) => { if (ms > limitMs) observed.push(resource); return ms > limitMs; },
+      close: async () => undefined,
+    } as unknown as StructuralEmitter;
+    const written: Emit[] = [];
+    const offsets: Record<string, number> = {};
+    const processor = solverProcessor({
+      restore: async (p) => new PartitionCore(p, DEFAULT_SOLVER_LIMITS, wasmKernel()), logger: pino({ level: 'silent' }),
+      sliceWork: 1e9, snapshotEvery: 1e9, snapshotMicros: 1e18, structural, slowSliceMs: 1e9,
+      ticks: { write: (t) => written.push(t), close: async () => undefined },
+    });
+    const handle = async (topic: string, event: SolverEvent) =>
+      processor.handle(event, { topic, partition: 0, offset: String((offsets[topic] = (offsets[topic] ?? -1) + 1)), timestampMs: 0, key: null });
+    for (const e of openSession('s', a, smoothRhs(a.n), { occurredAt: at })) await handle('solver.sessions', e);
+    for (let k = 1; k <= 6; k++) {
+      await handle('solver.costs', costUpdated('s', k, { indices: [k], values: [0.5], occurredAt: at + k * 1000 }));
+      while (written.length > 0) await handle('solver.costs', written.shift()!.event as SolverEvent);
+    }
+    assert.deepEqual(observed, [], 'ticks are not slices');
+    const slice = { type: 'IterationSliceGranted', session_id: 's', work: 1e6, meta: { event_id: 'slice-1', correlation_id: 's', causation_id: null, occurred_at: at + 7000, producer: 'solver', sequence: null } } as SolverEvent;
+    await handle('solver.commands', slice);
+    assert.deepEqual(observed, ['solve_slice_ms_per_mwork']);
   });
 });
