@@ -463,7 +463,7 @@ function cycle(l: i32, out: usize): void {
     for (let m = ldi(pp, i); m < me; m++) { const at = ldi(pc, m); stf(fc, at, ldf(fc, at) + ldh(pv, m) * ti); }
   }
   cycle(c, xc);
-  if (nc * 5 <= n * 2 && c < nLevels - 1) {
+  if (gi(c, NNZ) * 5 <= gi(l, NNZ) * 2 && c < nLevels - 1) {
     // W-cycle (reference-amg.ts `twice`): x_c += V(f_c - A_c x_c).
     const y = g(c, Y), gg = g(c, G), crp = g(c, RP), cci = g(c, CI), cva = g(c, VA);
     const vb = (<usize>nc) << 3;

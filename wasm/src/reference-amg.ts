@@ -18,7 +18,7 @@
 //   row, accumulated in a dense array with a marker, fine columns in order of first appearance),
 //   then row I = Σ_k v_k P_k; the pattern comes from a symbolic pass of the same walk;
 // - damped Jacobi smoother ω_l = 4/3 / ρ(D⁻¹A_l) (Gershgorin), one sweep before and one after;
-// - W-cycle where the next level is small enough (`twice`), else V-cycle;
+// - W-cycle where the next level's operator is small enough (`twice`), else V-cycle;
 // - coarsest level (≤ COARSE_ROWS rows, or coarsening stalls): dense LU with partial pivoting, or
 //   COARSE_SWEEPS Jacobi sweeps when it is too large for a dense factorisation.
 // Structure (strength flags, aggregates, the patterns of P, R and A_{l+1}) and values are built
@@ -308,11 +308,14 @@ const newLevel = (n: number, rp: Int32Array, ci: Int32Array, va: F): AmgLevel =>
   ({ n, rp, ci, va, sd: new Float64Array(n), f: new Float64Array(n), u: new Float64Array(n), t: new Float64Array(n), x: new Float64Array(n), y: new Float64Array(n), g: new Float64Array(n) });
 
 /**
- * The coarse level is solved twice (a W-cycle) when it has at most 2/5 of the rows: the V-cycle's
- * iterations grew with the number of levels (2D Poisson, CG to 1e-8: 18 at n=1e4, 25 at 4.9e5),
- * the W-cycle's do not (13, 14), and the ratio bounds the extra work (geometric, factor ≤ 0.8).
+ * The coarse level is solved twice (a W-cycle) when its operator has at most 2/5 of the fine
+ * level's entries: the V-cycle's iterations grew with the number of levels (2D Poisson, CG to
+ * 1e-8: 18 at n=1e4, 25 at 4.9e5), the W-cycle's do not (13, 14), and the ratio bounds the extra
+ * work (geometric, factor ≤ 0.8). Counting entries, not rows: line aggregates of an anisotropic
+ * problem coarsen 3:1 in rows into a 9-point operator (3/5 of the entries), where a second visit
+ * doubles the cycle's largest coarse cost.
  */
-export const twice = (n: number, nc: number): boolean => nc * 5 <= n * 2;
+export const twice = (nnz: number, nnzc: number): boolean => nnzc * 5 <= nnz * 2;
 
 export class AmgHierarchy {
   readonly levels: AmgLevel[] = [];
@@ -406,7 +409,7 @@ export class AmgHierarchy {
     C.f.fill(0);
     for (let i = 0; i < n; i++) for (let m = pp[i]!; m < pp[i + 1]!; m++) C.f[pc[m]!] = C.f[pc[m]!]! + pv[m]! * t[i]!;
     this.cycle(l + 1, C.x);
-    if (twice(L.n, C.n) && l + 1 < this.levels.length - 1) {
+    if (twice(L.va.length, C.va.length) && l + 1 < this.levels.length - 1) {
       // W-cycle: a second coarse iteration x_c += V(f_c - A_c x_c).
       C.y.set(C.x); C.g.set(C.f);
       for (let c = 0; c < C.n; c++) C.f[c] = C.g[c]! - rowDot(C.rp, C.ci, C.va, c, C.y);
