@@ -125,6 +125,14 @@ export function prepare(): i32 {
 
 export function zeroDiagonalRows(): i32 { return zeroDiag; }
 
+/** Entries in A's longest row. */
+export function maxRowNnz(): i32 {
+  need();
+  let m = 0;
+  for (let i = 0; i < n; i++) { const len = ldi(rp, i + 1) - ldi(rp, i); if (len > m) m = len; }
+  return m;
+}
+
 /** After the host writes b or x directly: the running method restarts (warm) from x. */
 export function invalidate(): void { started = false; wValid = false; resetEstimateCache(); }
 
