@@ -54,6 +54,9 @@ let tt: f64 = 0;
 // CG's direction update p = z + βp, applied (updateP) at the start of the next step.
 let pPending = false, pFresh = false, pBeta: f64 = 0;
 let bicgRestarts: i32 = 0;
+// BiCGSTAB: r̂·r of the current r, summed (in row order, as dot() sums it) by the pass that wrote
+// r, so the next step needs no pass of its own for it; false after a (re)start.
+let rhoNext: f64 = 0, rhoNextValid = false;
 // CG with ILU: the residual before the last iteration (0 after a (re)start), and whether the
 // forward sweep was left out of the r update because convergence was predicted.
 let prevRes: f64 = 0;
@@ -121,6 +124,14 @@ export function prepare(): i32 {
 }
 
 export function zeroDiagonalRows(): i32 { return zeroDiag; }
+
+/** Entries in A's longest row. */
+export function maxRowNnz(): i32 {
+  need();
+  let m = 0;
+  for (let i = 0; i < n; i++) { const len = ldi(rp, i + 1) - ldi(rp, i); if (len > m) m = len; }
+  return m;
+}
 
 /** After the host writes b or x directly: the running method restarts (warm) from x. */
 export function invalidate(): void { started = false; wValid = false; resetEstimateCache(); }
@@ -373,6 +384,7 @@ function restartRecurrences(): void {
     rz = precondDot(r, z);
     pFresh = true; pPending = true; // p = z, written at the start of the next step
   } else if (method == BICGSTAB) {
+    rhoNextValid = false;
     memory.copy(rh, r, (<usize>n) << 3);
     memory.fill(p, 0, (<usize>n) << 3);
     memory.fill(q, 0, (<usize>n) << 3);
@@ -389,6 +401,7 @@ export function start(m: i32, pc: i32, omega: f64): i32 {
   need();
   method = m; precond = pc; omegaSsor = omega;
   started = false;
+  rhoNextValid = false;
   const needsDiag = m == JACOBI || m == GAUSS_SEIDEL || m == NEUMANN || pc == PC_JACOBI || pc == PC_SSOR;
   if (needsDiag && zeroDiag > 0) return NOT_APPLICABLE;
   if (pc == PC_AMG) {
@@ -629,7 +642,8 @@ function spmvDot2(u: usize, out: usize, sv: usize): f64 {
 }
 
 function stepBicgstab(tolAbs: f64): i32 {
-  const rhoN = dot(rh, r);
+  const rhoN = rhoNextValid ? rhoNext : dot(rh, r);
+  rhoNextValid = false;
   if (rhoN == 0 || !isFinite(rhoN)) {
     // r̂ ⟂ r: restart the shadow space from the current residual, once per breakdown.
     if (bicgRestarts > 0) return BREAKDOWN;
@@ -639,17 +653,38 @@ function stepBicgstab(tolAbs: f64): i32 {
   }
   const beta = (rhoN / rho) * (alpha / omg);
   if (!isFinite(beta)) return BREAKDOWN;
-  for (let i = 0; i < n; i++) stf(p, i, ldf(r, i) + beta * (ldf(p, i) - omg * ldf(q, i)));
+  // Jacobi: each pass that writes a vector the preconditioner scales also writes its scaled copy
+  // (p with z = D⁻¹p, s with y = D⁻¹s), the same products jacobiApply forms, one pass fewer each.
+  const jac = precond == PC_JACOBI;
+  if (jac) {
+    for (let i = 0; i < n; i++) {
+      const pi = ldf(r, i) + beta * (ldf(p, i) - omg * ldf(q, i));
+      stf(p, i, pi);
+      stf(z, i, pi * ldf(dinv, i));
+    }
+  } else {
+    for (let i = 0; i < n; i++) stf(p, i, ldf(r, i) + beta * (ldf(p, i) - omg * ldf(q, i)));
+    if (precond != PC_NONE) applyPrecond(p, z);
+  }
   const ph = precond == PC_NONE ? p : z;
-  if (precond != PC_NONE) applyPrecond(p, z);
   const rv = spmvDot(n, rp, ci, va, ph, q, rh);
   if (rv == 0 || !isFinite(rv)) return BREAKDOWN;
   alpha = rhoN / rv;
   let ss: f64 = 0;
-  for (let i = 0; i < n; i++) {
-    const si = ldf(r, i) - alpha * ldf(q, i);
-    stf(s, i, si);
-    ss += si * si;
+  if (jac) {
+    // y = D⁻¹s is wasted only on the last iteration, when s alone meets the tolerance.
+    for (let i = 0; i < n; i++) {
+      const si = ldf(r, i) - alpha * ldf(q, i);
+      stf(s, i, si);
+      ss += si * si;
+      stf(y, i, si * ldf(dinv, i));
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      const si = ldf(r, i) - alpha * ldf(q, i);
+      stf(s, i, si);
+      ss += si * si;
+    }
   }
   if (Math.sqrt(ss) <= tolAbs) {
     for (let i = 0; i < n; i++) stf(x, i, ldf(x, i) + alpha * ldf(ph, i));
@@ -660,23 +695,25 @@ function stepBicgstab(tolAbs: f64): i32 {
     return confirm(tolAbs);
   }
   const sh = precond == PC_NONE ? s : y;
-  if (precond != PC_NONE) applyPrecond(s, y);
+  if (precond != PC_NONE && !jac) applyPrecond(s, y);
   const ts = spmvDot2(sh, t, s);
   if (tt == 0 || !isFinite(tt)) return BREAKDOWN;
   omg = ts / tt;
   if (omg == 0 || !isFinite(omg)) return BREAKDOWN;
-  let rr: f64 = 0;
+  let rr: f64 = 0, rhr: f64 = 0;
   for (let i = 0; i < n; i++) {
     stf(x, i, ldf(x, i) + alpha * ldf(ph, i) + omg * ldf(sh, i));
     const ri = ldf(s, i) - omg * ldf(t, i);
     stf(r, i, ri);
     rr += ri * ri;
+    rhr += ldf(rh, i) * ri;
   }
+  rhoNext = rhr; rhoNextValid = true;
   rho = rhoN;
   bicgRestarts = 0;
   iters++;
   res = Math.sqrt(rr);
-  if (res <= tolAbs) return confirm(tolAbs);
+  if (res <= tolAbs) { rhoNextValid = false; return confirm(tolAbs); }
   return RUNNING;
 }
 

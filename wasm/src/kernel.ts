@@ -8,6 +8,8 @@ export interface Kernel {
   load(csr: Csr): number;
   badRow(): number;
   zeroDiagonalRows(): number;
+  /** Entries in A's longest row. */
+  maxRowNnz(): number;
   setB(b: ArrayLike<number>): void;
   setX(x: ArrayLike<number>): void;
   readX(): Float64Array;

@@ -73,6 +73,7 @@ export interface KernelExports {
   badRow(): number;
   prepare(): number;
   zeroDiagonalRows(): number;
+  maxRowNnz(): number;
   invalidate(): void;
   xWritten(): void;
   analysisRho(): number;

@@ -143,6 +143,11 @@ export class ReferenceKernel implements Kernel {
 
   badRow(): number { return this.bad; }
   zeroDiagonalRows(): number { return this.zeroDiag; }
+  maxRowNnz(): number {
+    let m = 0;
+    for (let i = 0; i < this.n; i++) m = Math.max(m, this.a.rowPtr[i + 1]! - this.a.rowPtr[i]!);
+    return m;
+  }
   setB(b: ArrayLike<number>): void { this.b.set(b); this.invalidate(); }
   setX(x: ArrayLike<number>): void { this.x.set(x); this.invalidate(); }
   readX(): Float64Array { return this.x.slice(); }

@@ -122,8 +122,14 @@ function checkFinite(v: number, what: string): void {
   if (!Number.isFinite(v)) throw badArgument(`${what} is not finite (${v})`);
 }
 
-/** One pass over a whole vector; the message (and its string) is built only on failure. */
+/**
+ * Every entry finite; the message (and its string) is built only on failure. A Float64Array (it
+ * holds numbers only) is searched by the built-in includes() for NaN and ±Infinity instead of a JS
+ * loop: in a fresh process that loop runs unoptimised, and at n=1e4 it took more CPU than the
+ * solve (bench/solver, --cpu-prof of the first sessions).
+ */
 function checkAllFinite(v: ArrayLike<number>, name: string): void {
+  if (v instanceof Float64Array && !v.includes(NaN) && !v.includes(Infinity) && !v.includes(-Infinity)) return;
   for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i])) checkFinite(v[i]!, `${name}[${i}]`);
 }
 
@@ -165,7 +171,7 @@ export class SolverSession {
   private amgFirst: number | undefined;
   private amgFullSeen = 0;
 
-  private constructor(kernel: Kernel, readonly n: number, readonly nnz: number, private readonly maxRowNnz: number) {
+  private constructor(kernel: Kernel, readonly n: number, readonly nnz: number) {
     this.kernel = kernel;
   }
 
@@ -187,9 +193,9 @@ export class SolverSession {
       kernel.free();
       throw invalid(`invalid CSR at row ${row}: ${CSR_ERRORS[code] ?? `code ${code}`}`);
     }
-    let maxRow = 0;
-    for (let i = 0; i < n; i++) maxRow = Math.max(maxRow, a.rowPtr[i + 1]! - a.rowPtr[i]!);
-    return new SolverSession(kernel, n, nnz, maxRow);
+    // No O(n) loop of its own here: in a fresh process it runs unoptimised (bench/solver: 3-4 ms
+    // of CPU in the first session at n=1e4, more than the solve); the kernel knows A's longest row.
+    return new SolverSession(kernel, n, nnz);
   }
 
   /**
@@ -269,7 +275,7 @@ export class SolverSession {
   configure(opts: MethodOptions): void {
     this.opts = checkMethodOptions(opts);
     const { method, precond } = this.opts;
-    this.plan = method === 'hybrid' ? hybridPlan(this.analyze(), this.n, this.maxRowNnz) : [{ method, precond: STATIONARY.has(method) ? 'none' : precond }];
+    this.plan = method === 'hybrid' ? hybridPlan(this.analyze(), this.n, this.k.maxRowNnz()) : [{ method, precond: STATIONARY.has(method) ? 'none' : precond }];
     this.step = 0;
     this.doneBefore = 0;
     this.startStep();

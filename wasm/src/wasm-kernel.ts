@@ -97,6 +97,7 @@ export class WasmKernel implements Kernel {
 
   badRow(): number { return this.k.badRow(); }
   zeroDiagonalRows(): number { return this.k.zeroDiagonalRows(); }
+  maxRowNnz(): number { return this.k.maxRowNnz(); }
 
   setB(b: ArrayLike<number>): void {
     this.views().f64.set(b, this.ptr(this.k.b) >> 3);

@@ -1,8 +1,10 @@
 // analyze(): symmetry by merging rows, dominance and sign flags, the same on both backends.
 import { strict as assert } from 'node:assert';
 import { SolverSession, csrFromCoo, type Backend } from '../../../wasm/index';
-import { convectionDiffusion2d, poisson2d, randomDominant, weaklyDominant2d } from '../../../wasm/src/problems';
+import { convectionDiffusion2d, networkFlow, poisson2d, randomDominant, weaklyDominant2d } from '../../../wasm/src/problems';
 import type { Csr } from '../../../wasm/src/types';
+import { ReferenceKernel } from '../../../wasm/src/reference';
+import { WasmKernel } from '../../../wasm/src/wasm-kernel';
 
 function analysis(a: Csr, backend: Backend): ReturnType<SolverSession['analyze']> {
   const s = SolverSession.open(a, backend);
@@ -31,4 +33,18 @@ describe('solver sessions: matrix analysis', () => {
       assert.equal(w.offDiagonalNonPositive, c.mMatrix);
     });
   }
+
+  it('given rows of different lengths (one of them empty of off-diagonals), when asked for the longest row, then both kernels count the entries of the longest one', () => {
+    // hybrid reads it (AMG only for rows of at most AMG_MAX_ROW entries) from the kernel.
+    for (const a of [coo(4, [[0, 0, 1], [1, 0, -1], [1, 1, 3], [1, 2, -1], [1, 3, -1], [2, 2, 1], [3, 3, 2]]), networkFlow(500, 3, 0.05, 4)]) {
+      let want = 0;
+      for (let i = 0; i < a.n; i++) want = Math.max(want, a.rowPtr[i + 1]! - a.rowPtr[i]!);
+      const w = new WasmKernel(a.n, a.values.length), r = new ReferenceKernel(a.n, a.values.length);
+      assert.equal(w.load(a), 0);
+      assert.equal(r.load(a), 0);
+      assert.equal(w.maxRowNnz(), want);
+      assert.equal(r.maxRowNnz(), want);
+      w.free();
+    }
+  });
 });

@@ -67,6 +67,12 @@ describe('solver kernel errors: codes', () => {
         const s = factory(poisson2d(3));
         throwsCode(() => s.setB([1, 2]), 'BAD_ARGUMENT', /b has 2 entries, matrix has 9 rows/);
         throwsCode(() => s.setB([1, 2, 3, 4, Infinity, 6, 7, 8, 9]), 'BAD_ARGUMENT', /b\[4\] is not finite/);
+        // Float64Array input is searched by includes(), not looped over: NaN and both infinities found, index named.
+        for (const bad of [NaN, Infinity, -Infinity]) {
+          throwsCode(() => s.setB(Float64Array.from([1, 2, 3, 4, 5, 6, 7, bad, 9])), 'BAD_ARGUMENT', /b\[7\] is not finite/);
+          throwsCode(() => s.setX(Float64Array.from([bad, 2, 3, 4, 5, 6, 7, 8, 9])), 'BAD_ARGUMENT', /x\[0\] is not finite/);
+        }
+        s.setB(Float64Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9]));
         throwsCode(() => s.updateB([9], [1]), 'BAD_ARGUMENT', /updateB: index 9 outside 0..8/);
         throwsCode(() => s.configure({ method: 'lu' as never, tol: 1e-8 }), 'BAD_ARGUMENT', /unknown method 'lu'/);
         throwsCode(() => s.configure({ method: 'cg', tol: 0 }), 'BAD_ARGUMENT', /tolerance must be a positive number/);
