@@ -30,7 +30,7 @@ describe('dispatch release point (bench-coordination: a broadcast\'s burst befor
 // Given a plan's sends, when its schedule's record was written at some time, then the sends whose
 // tick (bucket - 100 ms) was due before then are late, and the earliest by how much.
 describe('dispatch: a schedule that comes after its plan needed it (bench-coordination: a cascade stage whose request -> schedule hop outran its path allowance)', () => {
-  const plan = (s: Send[]): Plan => ({ correlationId: 'c', messageId: 'm', targetUs: (T0 + 1000) * 1000, terms: { created_at: T0 * 1000, ttl_ms: 1500, arrival_window_ms: 500, minimum_response_rate: 0.95, priority: 2, payload_hash: '', trinary_expectation: 'READY' }, sends: s, skipped: 0 });
+  const plan = (s: Send[]): Plan => ({ correlationId: 'c', messageId: 'm', targetUs: (T0 + 1000) * 1000, terms: { created_at: T0 * 1000, ttl_ms: 1500, arrival_window_ms: 500, minimum_response_rate: 0.95, priority: 2, payload_hash: '', trinary_expectation: 'READY' }, sends: s, skipped: 0, shiftUs: 0 });
   const p = plan([...sends(200, 2, 'a'), ...sends(250, 3, 'b'), ...sends(400, 5, 'c')]);
 
   it('given the schedule written by the first tick\'s time (200 - 100 = 100 ms), then it is on time', () => {
