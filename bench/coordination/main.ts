@@ -74,6 +74,62 @@ const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(2)}x` : 'n/a
 
 const cascadeP95 = (cs: readonly CascadeCompleted[]) => nearestRank(cs.map((c) => c.latency_us / 1000), 95) ?? Number.NaN;
 
+/** A cascade stage's critical path, piece by piece: each from one record's time to the next's. */
+const PIECES = ['request -> schedule', 'schedule -> first send', 'first send -> T', 'T -> last ack', 'last ack -> decided', 'decided -> copied', 'copied -> next request'] as const;
+type Piece = (typeof PIECES)[number];
+interface Logs { bc: Map<string, Logged[]>; bs: Map<string, Logged[]>; bd: Map<string, Logged[]>; ba: Map<string, Logged[]>; bk: Map<string, Logged[]> }
+
+/**
+ * Per stage label (s0, s1, ...; 'cascade' for the request -> first stage and last stage ->
+ * completion ends), each piece's samples over the cascades, ms between the records' timestamps
+ * (when their producers wrote them), T from the stage's request. The last stage's 'copied -> next
+ * request' is its copy -> CascadeCompleted.
+ */
+function criticalPath(cs: readonly CascadeCompleted[], l: Logs): Map<string, Map<Piece, number[]>> {
+  const out = new Map<string, Map<Piece, number[]>>();
+  const add = (stage: string, p: Piece, ms: number | undefined) => {
+    if (ms === undefined || !Number.isFinite(ms)) return;
+    const m = out.get(stage) ?? new Map<Piece, number[]>();
+    out.set(stage, m);
+    const xs = m.get(p) ?? [];
+    m.set(p, xs);
+    xs.push(ms);
+  };
+  const of = (m: Map<string, Logged[]>, key: string, type: string) => (m.get(key) ?? []).filter((r) => r.event.type === type);
+  const minOf = (xs: number[]) => (xs.length > 0 ? Math.min(...xs) : undefined);
+  const maxOf = (xs: number[]) => (xs.length > 0 ? Math.max(...xs) : undefined);
+  const diff = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? undefined : b - a);
+  for (const c of cs) {
+    const started = c.stages.filter((x) => x.correlation_id !== null).sort((a, b) => a.started_at! - b.started_at!);
+    const cascadeRecs = l.bk.get(c.meta.correlation_id) ?? [];
+    const requested = cascadeRecs.find((r) => r.event.type === 'CascadeRequested')?.timestampMs;
+    const completedAt = cascadeRecs.find((r) => r.event.type === 'CascadeCompleted')?.timestampMs;
+    started.forEach((st, i) => {
+      const id = st.correlation_id!;
+      const stage = `s${st.stage_index}`;
+      const req = of(l.bc, id, 'CoordinationRequested')[0];
+      const reqMs = req?.timestampMs;
+      const T = req?.event.type === 'CoordinationRequested' ? req.event.target_arrival_time / 1000 : undefined;
+      // The cascade's own request -> its first stage's request.
+      if (i === 0) add('cascade', 'copied -> next request', diff(requested, reqMs));
+      const sched = maxOf(of(l.bs, id, 'ScheduleComputed').map((r) => r.timestampMs));
+      const first = minOf(of(l.bd, id, 'MessageDispatched').map((r) => r.timestampMs));
+      const lastAck = maxOf(of(l.ba, id, 'AckReceived').map((r) => r.timestampMs));
+      const decided = of(l.ba, id, 'QuorumDecided')[0]?.timestampMs;
+      const copied = cascadeRecs.find((r) => r.event.type === 'CascadeStageDecided' && r.event.stage_correlation_id === id)?.timestampMs;
+      const nextReq = i + 1 < started.length ? of(l.bc, started[i + 1]!.correlation_id!, 'CoordinationRequested')[0]?.timestampMs : completedAt;
+      add(stage, 'request -> schedule', diff(reqMs, sched));
+      add(stage, 'schedule -> first send', diff(sched, first));
+      add(stage, 'first send -> T', diff(first, T));
+      add(stage, 'T -> last ack', diff(T, lastAck));
+      add(stage, 'last ack -> decided', diff(lastAck, decided));
+      add(stage, 'decided -> copied', diff(decided, copied));
+      add(stage, 'copied -> next request', diff(copied, nextReq));
+    });
+  }
+  return out;
+}
+
 /** Decisions as a read_committed reader receives them: arrival in epoch ms per correlation id. */
 class Decisions {
   private readonly arrived = new Map<string, { at: number; event: QuorumDecided }>();
@@ -239,6 +295,9 @@ async function main(): Promise<void> {
         });
         say(`  cascade ${c.status} ${fmt(c.latency_us / 1000, 0)} ms, ms from each stage's start: ${parts.join(' ')}`);
       }
+      const pieces = criticalPath(cs, { bc, bs, bd, ba, bk });
+      say(`  critical path, medians over ${cs.length} cascades, ms (record times): ${[...pieces].map(([stage, ps]) => `${stage}: ${PIECES.filter((p) => ps.has(p)).map((p) => `${p} ${fmt(median(ps.get(p)!), 0)}`).join(', ')}`).join('; ')}`);
+      return pieces;
     };
 
     // Warm-up, not measured: the processes' first messages (connections, schema lookups, code not yet optimised).
@@ -305,9 +364,9 @@ async function main(): Promise<void> {
       const sizedCascades: CascadeCompleted[] = [];
       // fixed and sized leads taking turns, so both meet the same load
       for (let i = 0; i < CASCADES; i++) { cascades.push(await cascade(false)); sizedCascades.push(await cascade(true)); }
-      say('  wave cascades, fixed leads:');
+      say(`  wave cascades, fixed leads (load ${loadavg()[0]!.toFixed(1)}):`);
       await cascadeHops(cascades);
-      say('  wave cascades, leads sized to their targets:');
+      say(`  wave cascades, leads sized to their targets (load ${loadavg()[0]!.toFixed(1)}):`);
       await cascadeHops(sizedCascades);
       const run: Run = { raw, relay: relayed, ackToDecision, gathers, dispatchErr, readableErr, pastTtl, ackArrival, broadcast: b.d, broadcastAckToDecision: bLast === undefined ? undefined : b.at - bLast, cascades, sizedCascades };
       runs.push(run);

@@ -834,6 +834,8 @@ export interface DispatchDue {
   message_id: string;
   /** The send bucket it sends; the writer may write it up to its transport allowance before that (COORDINATOR_DISPATCH_AHEAD_MS). */
   due_at: number;
+  /** Set on the first tick of a coordination whose schedule became readable after its first sends were due: how late that tick is, µs. The dispatch shifts every send time, T and the expiry by it before sending anything, so the agents still arrive together (at T + shift) and the gather's window moves with them; only the first tick of a plan that has sent nothing may shift it. Null: no shift (and in ticks from writers older than the re-plan). */
+  shift_us: number | null;
 }
 
 /** Someone asked for one component x_i of a session without a full solve (`solvermesh estimate`). Sequenced onto the session's cost partition like the other commands; the solver answers EntryEstimated on solver.iterations, caused by this event, for A and b as of its position. */

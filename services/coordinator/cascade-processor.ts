@@ -4,6 +4,10 @@
 // are folded per cascade; stage requests go out on mesh.coordination (keyed by the stage's
 // correlation id, for the impedance service to schedule), the cascade's end on mesh.cascades.
 // A deadline is armed for every stage still awaited at T + window + its timeout.
+// When this instance holds the cascade's partition, the copy is also stepped in the transaction
+// that writes it, so the next stage's request goes out with the copy instead of a transaction after
+// it is read back (where stepping it again changes nothing); only where that cannot reorder the
+// cascade's inputs against the log: one stage at a time (not PARALLEL), its deadline tick unwritten.
 import { randomUUID } from 'node:crypto';
 import type { CascadeStageTimedOut } from '../../schemas/generated/events';
 import type { TopicName } from '../../topics/catalog';
@@ -12,6 +16,9 @@ import type { Logger } from '../runtime/logger';
 import { PartitionStates, type LogRestoreDeps } from '../runtime/partition-states';
 import type { Emit, EventValidator, Processor } from '../runtime/processor';
 import type { TickWriter } from '../runtime/tick-writer';
+import { topicSpec } from '../../topics/catalog';
+import { partitionOf } from '../runtime/kafka/partition-key';
+import type { CascadeStageDecided } from '../../schemas/generated/events';
 import { awaited, NO_CASCADE, stageDecidedOf, step, type Cascade, type CascadeInput } from './cascade';
 import { PRODUCER } from './conflicts';
 
@@ -31,14 +38,19 @@ type Cascades = Map<string, Cascade>;
 
 export function cascadeProcessor(o: CascadeProcessorOptions): Processor<(typeof CASCADE_PROCESSOR_TYPES)[number]> {
   const prefixOf = (partition: number, cascadeId: string) => `cascade/${partition}/${cascadeId}/`;
+  const cascadePartitions = topicSpec(CASCADES).partitions;
+  /** Deadline ticks handed to the tick writer: such a stage's copy is stepped only when read back, after its tick. */
+  const written = new Set<string>();
 
   /** Arms the deadline of every stage awaited, drops those of stages no longer awaited. */
   function arm(partition: number, cascadeId: string, c: Cascade): void {
     const prefix = prefixOf(partition, cascadeId);
     const wanted = new Map(awaited(c).map((s) => [`${prefix}${s.index}`, s]));
     o.ticks.cancel((id) => id.startsWith(prefix) && !wanted.has(id));
+    for (const id of written) if (id.startsWith(prefix) && !wanted.has(id)) written.delete(id);
     for (const [id, s] of wanted) {
       o.ticks.arm(id, Math.ceil(s.deadlineUs / 1000), (writtenAtMs) => {
+        written.add(id);
         const tick: CascadeStageTimedOut = {
           type: 'CascadeStageTimedOut',
           meta: { event_id: randomUUID(), correlation_id: cascadeId, causation_id: null, occurred_at: Math.max(writtenAtMs * 1000, s.deadlineUs), producer: PRODUCER, sequence: null },
@@ -74,6 +86,18 @@ export function cascadeProcessor(o: CascadeProcessorOptions): Processor<(typeof 
     });
   }
 
+  /** The copy stepped now, when the partition is held here and no input of the cascade can be ahead of it in the log; null otherwise. */
+  function stepNow(copy: CascadeStageDecided): Emit[] | null {
+    const partition = partitionOf(copy.meta.correlation_id, cascadePartitions);
+    const m = states.peek(partition);
+    const c = m?.get(copy.meta.correlation_id);
+    if (!m || c?.status !== 'running' || c.request.strategy === 'PARALLEL') return null;
+    const run = c.runs[copy.stage_index];
+    if (run?.state !== 'started' || run.correlationId !== copy.stage_correlation_id) return null;
+    if (written.has(`${prefixOf(partition, copy.meta.correlation_id)}${copy.stage_index}`)) return null;
+    return handleWith(m, copy, partition);
+  }
+
   return {
     name: 'coordinator.cascades',
     inputs: [ACKS, CASCADES],
@@ -81,7 +105,7 @@ export function cascadeProcessor(o: CascadeProcessorOptions): Processor<(typeof 
     handle(event, ctx) {
       if (event.type === 'QuorumDecided') {
         const copy = ctx.topic.endsWith(ACKS) ? stageDecidedOf(event) : null;
-        return copy ? [{ topic: CASCADES, key: copy.meta.correlation_id, event: copy }] : [];
+        return copy ? [{ topic: CASCADES, key: copy.meta.correlation_id, event: copy }, ...(stepNow(copy) ?? [])] : [];
       }
       const m = states.get(ctx.partition);
       return m instanceof Promise ? m.then((x) => handleWith(x, event, ctx.partition)) : handleWith(m, event, ctx.partition);

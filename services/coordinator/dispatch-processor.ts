@@ -11,7 +11,7 @@ import { PartitionStates, type LogRestoreDeps } from '../runtime/partition-state
 import type { Emit, EventValidator, Processor } from '../runtime/processor';
 import type { TickWriter } from '../runtime/tick-writer';
 import { PRODUCER } from './conflicts';
-import { decide, dispatchEvent, evolve, NO_DISPATCH, releasePoint, scheduleLateness, type Dispatch, type DispatchInput } from './dispatch';
+import { decide, dispatchEvent, evolve, NO_DISPATCH, releasePoint, replanShiftUs, scheduleLateness, shiftPlan, type Dispatch, type DispatchInput, type Plan } from './dispatch';
 import { ProductionCost } from './production-cost';
 
 const SCHEDULES: TopicName = 'mesh.schedules';
@@ -57,22 +57,30 @@ export function dispatchProcessor(o: DispatchProcessorOptions): Processor<Dispat
     }
     if (chained.has(id)) return;
     chained.add(id);
-    const { plan } = d;
-    const tickAt = (from: number): void => {
+    const tickAt = (plan: Plan, from: number, shiftable: Dispatch | null): void => {
       const { writeAtMs, throughUs } = releasePoint(plan.sends, from, cost.aheadMs(), cost.perMessageUs());
       o.ticks.arm(id, writeAtMs, (writtenAtMs) => {
-        const next = plan.sends.findIndex((s) => s.bucketAt > throughUs);
-        if (next >= 0 && chained.has(id)) tickAt(next);
+        // A plan whose schedule came after its first tick was due moves by the tick's lateness, once.
+        const shiftUs = shiftable ? replanShiftUs(shiftable, writeAtMs, writtenAtMs) : 0;
+        const sending = shiftPlan(plan, shiftUs);
+        const through = throughUs + shiftUs;
+        const next = sending.sends.findIndex((s) => s.bucketAt > through);
+        if (next >= 0 && chained.has(id)) tickAt(sending, next, null);
+        if (shiftUs > 0) o.logger.warn({ correlation, shiftMs: shiftUs / 1000, sends: plan.sends.length }, 'schedule readable after its first sends were due: every send time and T shifted by its lateness');
         const tick: DispatchDue = {
           type: 'DispatchDue',
           meta: { event_id: randomUUID(), correlation_id: correlation, causation_id: null, occurred_at: writtenAtMs * 1000, producer: PRODUCER, sequence: null },
           message_id: plan.messageId,
-          due_at: throughUs,
+          due_at: through,
+          shift_us: shiftUs > 0 ? shiftUs : null,
         };
         return { topic: SCHEDULES, key: correlation, event: tick };
       });
     };
-    tickAt(d.next);
+    // Only a chain started before anything was sent, already past its first release point (the
+    // schedule came late), shifts its plan: a tick written a few ms after its time moves nothing.
+    const first = releasePoint(d.plan.sends, d.next, cost.aheadMs(), cost.perMessageUs());
+    tickAt(d.plan, d.next, d.next === 0 && d.plan.shiftUs === 0 && first.writeAtMs < now() ? d : null);
   }
 
   const states = new PartitionStates<Dispatches, DispatchInput['type']>({

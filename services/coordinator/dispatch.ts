@@ -29,6 +29,8 @@ export interface Plan {
   /** In send order: bucket, then agent id. */
   readonly sends: readonly Send[];
   readonly skipped: number;
+  /** How far its first tick moved every send time, T and the expiry (a re-planned late schedule), µs; 0 when not. */
+  readonly shiftUs: number;
 }
 
 export type Dispatch =
@@ -60,6 +62,27 @@ export function termsOf(chunk: ScheduleComputed): DispatchTerms {
 }
 
 export const expiresAt = (t: DispatchTerms) => t.created_at + t.ttl_ms * 1000;
+const planExpiry = (plan: Plan) => expiresAt(plan.terms) + plan.shiftUs;
+
+/** The plan with every send time, bucket, T and the expiry `shiftUs` later: its agents still arrive together, at the later T. */
+export function shiftPlan(plan: Plan, shiftUs: number): Plan {
+  if (shiftUs <= 0) return plan;
+  return {
+    ...plan, targetUs: plan.targetUs + shiftUs, shiftUs: plan.shiftUs + shiftUs,
+    sends: plan.sends.map((x) => ({ ...x, sendAt: x.sendAt + shiftUs, bucketAt: x.bucketAt + shiftUs })),
+  };
+}
+
+/**
+ * The shift a plan's first tick carries, µs: how late it is written after the release point it
+ * needed (`neededMs`, releasePoint of the unsent plan), in whole ms; 0 when on time, when the plan
+ * has sent something or was shifted already. A late schedule's sends would otherwise go out at once
+ * and their agents arrive after T by as much, each by a different amount.
+ */
+export function replanShiftUs(d: Dispatch, neededMs: number, writtenAtMs: number): number {
+  if (d.status !== 'sending' || d.next > 0 || d.plan.shiftUs > 0) return 0;
+  return Math.max(0, Math.ceil(writtenAtMs - neededMs)) * 1000;
+}
 
 function planOf(chunks: ReadonlyMap<number, ScheduleComputed>): Plan {
   const first = chunks.get(0)!;
@@ -71,7 +94,7 @@ function planOf(chunks: ReadonlyMap<number, ScheduleComputed>): Plan {
     sends.push({ agentId: e.agent_id, sendAt: e.send_at, bucketAt: e.send_bucket_at ?? e.send_at, leadMs: e.lead_time_ms, processingMs: e.expected_processing_ms ?? 0, confidence: e.confidence ?? 0 });
   }
   sends.sort((x, y) => x.bucketAt - y.bucketAt || (x.agentId < y.agentId ? -1 : x.agentId > y.agentId ? 1 : 0));
-  return { correlationId: first.meta.correlation_id, messageId: first.message_id, targetUs: first.target_arrival_time, terms: termsOf(first), sends, skipped };
+  return { correlationId: first.meta.correlation_id, messageId: first.message_id, targetUs: first.target_arrival_time, terms: termsOf(first), sends, skipped, shiftUs: 0 };
 }
 
 /** When the next send is due (µs), for the tick writer; null when nothing waits. */
@@ -90,6 +113,12 @@ function completion(plan: Plan, expired: readonly DispatchExpiry[]): DispatchFac
   return { kind: 'completed', plan, dispatched: plan.sends.filter((s) => !dropped.has(s.agentId)).map((s) => s.agentId), expired };
 }
 
+/** The plan a tick sends from: shifted by the first tick of a plan that has sent nothing, when it says so. */
+function replanned(d: Extract<Dispatch, { status: 'sending' }>, tick: DispatchDue): Plan {
+  const shift = tick.shift_us ?? 0;
+  return shift > 0 && d.next === 0 && d.plan.shiftUs === 0 ? shiftPlan(d.plan, shift) : d.plan;
+}
+
 /** The facts an input makes known. A tick before the plan is complete, or after it is done, sends nothing. */
 export function decide(d: Dispatch, input: DispatchInput): DispatchFact[] {
   if (input.type === 'ScheduleComputed') {
@@ -101,8 +130,8 @@ export function decide(d: Dispatch, input: DispatchInput): DispatchFact[] {
   const at = input.meta.occurred_at;
   // A tick written ahead of its bucket (the coordinator's transport allowance) sends that bucket.
   const through = Math.max(at, input.due_at);
-  const { plan } = d;
-  const expiry = expiresAt(plan.terms);
+  const plan = replanned(d, input);
+  const expiry = planExpiry(plan);
   const out: DispatchFact[] = [];
   const expired = [...d.expired];
   let i = d.next;
@@ -132,8 +161,9 @@ export function evolve(d: Dispatch, input: DispatchInput): Dispatch {
   const facts = decide(d, input);
   if (facts.some((f) => f.kind === 'completed')) return { status: 'done' };
   const handled = facts.length;
-  if (handled === 0) return d;
-  return { ...d, next: d.next + handled, expired: [...d.expired, ...facts.flatMap((f) => (f.kind === 'expired' ? [f.expiry] : []))] };
+  const plan = replanned(d, input);
+  if (handled === 0 && plan === d.plan) return d;
+  return { ...d, plan, next: d.next + handled, expired: [...d.expired, ...facts.flatMap((f) => (f.kind === 'expired' ? [f.expiry] : []))] };
 }
 
 /** The events of a fact: the message to the agent, or the summary that opens the gather (expiries are reported in it). */
@@ -148,7 +178,7 @@ export function dispatchEvent(cause: DispatchInput, f: DispatchFact): MessageDis
       return {
         type: 'MessageDispatched', meta: meta(`dispatch:${f.send.agentId}`, f.at), message_id: plan.messageId, agent_id: f.send.agentId,
         created_at: plan.terms.created_at, send_at: f.send.sendAt, dispatched_at: f.at, target_arrival_time: plan.targetUs,
-        ttl_ms: plan.terms.ttl_ms, expires_at: expiresAt(plan.terms), priority: plan.terms.priority, payload_hash: plan.terms.payload_hash,
+        ttl_ms: plan.terms.ttl_ms + Math.ceil(plan.shiftUs / 1000), expires_at: planExpiry(plan), priority: plan.terms.priority, payload_hash: plan.terms.payload_hash,
         trinary_expectation: plan.terms.trinary_expectation, lead_time_ms: f.send.leadMs, expected_processing_ms: f.send.processingMs, confidence: f.send.confidence,
       };
     case 'expired': return null;

@@ -41,6 +41,11 @@ export class PartitionStates<S, T extends EventType> {
     return h !== undefined && !this.stale.has(partition) ? h : this.restore(partition);
   }
 
+  /** The partition's state when it is held and current, else undefined (never restores). */
+  peek(partition: number): S | undefined {
+    return this.stale.has(partition) ? undefined : this.held.get(partition);
+  }
+
   /** Every held partition must be folded again before its next record (a batch aborted). */
   invalidate(): void { for (const p of this.held.keys()) this.stale.add(p); }
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { releasePoint, scheduleLateness, type Plan, type Send } from '../../../services/coordinator/dispatch';
+import { releasePoint, replanShiftUs, scheduleLateness, shiftPlan, type Plan, type Send } from '../../../services/coordinator/dispatch';
 
 // Given sends by 10 ms bucket, when the dispatcher picks its next tick with a transport allowance
 // of 100 ms and 50 µs of production per message, then the tick goes at the earliest need of any
@@ -30,7 +30,7 @@ describe('dispatch release point (bench-coordination: a broadcast\'s burst befor
 // Given a plan's sends, when its schedule's record was written at some time, then the sends whose
 // tick (bucket - 100 ms) was due before then are late, and the earliest by how much.
 describe('dispatch: a schedule that comes after its plan needed it (bench-coordination: a cascade stage whose request -> schedule hop outran its path allowance)', () => {
-  const plan = (s: Send[]): Plan => ({ correlationId: 'c', messageId: 'm', targetUs: (T0 + 1000) * 1000, terms: { created_at: T0 * 1000, ttl_ms: 1500, arrival_window_ms: 500, minimum_response_rate: 0.95, priority: 2, payload_hash: '', trinary_expectation: 'READY' }, sends: s, skipped: 0 });
+  const plan = (s: Send[]): Plan => ({ correlationId: 'c', messageId: 'm', targetUs: (T0 + 1000) * 1000, terms: { created_at: T0 * 1000, ttl_ms: 1500, arrival_window_ms: 500, minimum_response_rate: 0.95, priority: 2, payload_hash: '', trinary_expectation: 'READY' }, sends: s, skipped: 0, shiftUs: 0 });
   const p = plan([...sends(200, 2, 'a'), ...sends(250, 3, 'b'), ...sends(400, 5, 'c')]);
 
   it('given the schedule written by the first tick\'s time (200 - 100 = 100 ms), then it is on time', () => {
@@ -43,5 +43,19 @@ describe('dispatch: a schedule that comes after its plan needed it (bench-coordi
 
   it('given it written after every tick was due, then every send is late', () => {
     assert.deepEqual(scheduleLateness(p, T0 + 600, 100), { lateSends: 10, sends: 10, lateByMs: 500 });
+  });
+
+  it('given its first tick needed at 100 ms and written at 160.4 ms, then the tick shifts the plan by 61 ms (whole ms, never early); once the plan has sent, or was shifted, by nothing', () => {
+    const sending = { status: 'sending' as const, plan: p, next: 0, expired: [] };
+    assert.equal(replanShiftUs(sending, T0 + 100, T0 + 160.4), 61_000);
+    assert.equal(replanShiftUs(sending, T0 + 100, T0 + 90), 0);
+    assert.equal(replanShiftUs({ ...sending, next: 2 }, T0 + 100, T0 + 160), 0);
+    assert.equal(replanShiftUs({ ...sending, plan: shiftPlan(p, 61_000) }, T0 + 100, T0 + 160), 0);
+  });
+
+  it('given a shift of 61 ms, then every send, bucket and T move by it, and the plan says so', () => {
+    const q = shiftPlan(p, 61_000);
+    assert.deepEqual([q.targetUs - p.targetUs, q.shiftUs, q.sends.map((x, i) => [x.sendAt - p.sends[i]!.sendAt, x.bucketAt - p.sends[i]!.bucketAt, x.agentId === p.sends[i]!.agentId])],
+      [61_000, 61_000, p.sends.map(() => [61_000, 61_000, true])]);
   });
 });

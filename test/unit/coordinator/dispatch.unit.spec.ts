@@ -19,7 +19,7 @@ const skipped = (agent: string): ScheduleEntry => ({ agent_id: agent, status: 'S
 const chunk = (index: number, count: number, entries: ScheduleEntry[], t: DispatchTerms | null = terms): ScheduleComputed => ({
   type: 'ScheduleComputed', meta: meta(`sched-${index}`, NOW), message_id: 'msg-1', target_arrival_time: T, chunk_index: index, chunk_count: count, entries, terms: t, refused_reason: null, restrictions_through: null,
 });
-const tick = (atUs: number): DispatchDue => ({ type: 'DispatchDue', meta: meta(`tick-${atUs}`, atUs), message_id: 'msg-1', due_at: atUs });
+const tick = (atUs: number): DispatchDue => ({ type: 'DispatchDue', meta: meta(`tick-${atUs}`, atUs), message_id: 'msg-1', due_at: atUs, shift_us: null });
 
 function given(...inputs: DispatchInput[]) {
   let d = NO_DISPATCH;
@@ -98,6 +98,40 @@ describe('dispatch (seed 002 §3.2 phase 4)', () => {
     assert.equal(nextDueAt(d), b.send_bucket_at);
     d = evolve(d, tick(b.send_bucket_at!));
     assert.equal(nextDueAt(d), null);
+  });
+
+  describe('a late schedule re-planned (its first tick written after it was due carries the lateness)', () => {
+    // The stage's first send (C, bucket 1,210 ms before T) needed its tick 100 ms before its bucket;
+    // the schedule became readable 240 ms after that, and the first tick says so.
+    const L = 240 * MS;
+    const lateTick = (atUs: number, dueUs: number, shiftUs: number | null): DispatchDue => ({ ...tick(atUs), due_at: dueUs, shift_us: shiftUs });
+    const first = lateTick(bucketAC - 100 * MS + L, bucketAC + L, L);
+
+    it('given a plan that has sent nothing, when its first tick carries a shift, then every send time, T, the expiry and the gather\'s T move by it and only the shifted first bucket goes out', () => {
+      const { events, state } = given(chunk(0, 1, [a, b, c]), first, lateTick(b.send_bucket_at! + L - 100 * MS, b.send_bucket_at! + L, null));
+      assert.deepEqual(events[1]!.map((e) => (e.type === 'MessageDispatched' ? [e.agent_id, e.send_at, e.target_arrival_time, e.expires_at, e.ttl_ms] : e.type)), [
+        ['A', a.send_at! + L, T + L, NOW + 2240 * MS, 2240], ['C', c.send_at! + L, T + L, NOW + 2240 * MS, 2240],
+      ]);
+      const done = events[2]!.at(-1)!;
+      assert.ok(done.type === 'DispatchCompleted');
+      assert.deepEqual([events[2]!.map((e) => (e.type === 'MessageDispatched' ? e.agent_id : e.type)), done.target_arrival_time], [['B', 'DispatchCompleted'], T + L]);
+      assert.equal(state.status, 'done');
+    });
+
+    it('given the shifted plan, when a later tick before the shifted bucket lands, then it sends nothing early', () => {
+      const { events } = given(chunk(0, 1, [a, b, c]), first, tick(b.send_bucket_at! + 1 * MS));
+      assert.deepEqual(events[2], [], 'B\'s bucket moved 240 ms later');
+    });
+
+    it('given a plan that has sent already, when a tick carries a shift, then nothing moves (only the first tick may re-plan)', () => {
+      const { events } = given(chunk(0, 1, [a, b, c]), tick(bucketAC), lateTick(b.send_bucket_at!, b.send_bucket_at!, L));
+      assert.deepEqual(events[2]!.map((e) => (e.type === 'MessageDispatched' ? [e.agent_id, e.target_arrival_time] : e.type)), [['B', T], 'DispatchCompleted']);
+    });
+
+    it('given the same late inputs twice (a replay), then the same shifted events', () => {
+      const inputs = [chunk(0, 1, [a, b, c]), first, tick(T + L)];
+      assert.deepEqual(given(...inputs).events, given(...inputs).events);
+    });
   });
 
   it('given the same inputs twice (a replay), then the same events with the same ids', () => {
