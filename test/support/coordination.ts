@@ -111,7 +111,7 @@ export function foldDecision(acks: readonly Logged[], correlationId: string): Qu
     if (!isGatherInput(e) || e.meta.correlation_id !== correlationId) continue;
     const input: GatherInput = e;
     const d = decide(g, input, SEED_THRESHOLDS)[0];
-    if (d) return quorumEvent(input, d, SEED_THRESHOLDS);
+    if (d) return quorumEvent(input, d, SEED_THRESHOLDS, null);
     g = evolve(g, input, SEED_THRESHOLDS);
   }
   return undefined;
