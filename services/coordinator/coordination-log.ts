@@ -3,10 +3,9 @@
 // acks among them: the message guard refuses them there), invalid ones too, only the types its
 // dispatch and gather take. Nothing is committed or produced.
 import { topicSpec, type TopicName } from '../../topics/catalog';
-import type { EventCodec } from '../runtime/codec';
-import { deadLettered } from '../runtime/dead-lettered';
+import { deadLettered, type ReplayLogOptions } from '../runtime/dead-lettered';
 import { committedOffsets, readLog } from '../runtime/kafka/log-reader';
-import { isOneOf, type EventValidator } from '../runtime/processor';
+import { isOneOf } from '../runtime/processor';
 import { PRODUCER } from './conflicts';
 import { ACKS, compareCoordination, DISPATCH, SCHEDULES, type CoordinationLog, type CoordinationReplay, type LoggedInput, type LoggedOutput } from './coordination-replay';
 import type { DispatchInput } from './dispatch';
@@ -15,16 +14,7 @@ import type { GatherInput } from './gather';
 import { GATHER_INPUT_TYPES } from './gather-processor';
 import { SEED_THRESHOLDS } from './quorum';
 
-export interface CoordinationLogOptions {
-  readonly brokers: readonly string[];
-  readonly codec: EventCodec;
-  readonly topicPrefix: string;
-  readonly validate?: EventValidator;
-  /** The coordinator's group: inputs below its committed offsets must have their outputs written. */
-  readonly groupId?: string;
-  /** The name the runner writes in the dead letters' dlq.processor header. */
-  readonly processor?: string;
-}
+export type CoordinationLogOptions = ReplayLogOptions;
 
 const isDispatchInput = isOneOf(DISPATCH_INPUT_TYPES);
 const isGatherInput = isOneOf(GATHER_INPUT_TYPES);

@@ -3,10 +3,8 @@
 // their source position), invalid ones too. Nothing is committed or produced.
 import type { SolvermeshEvent } from '../../schemas/generated/events';
 import { topicSpec, type TopicName } from '../../topics/catalog';
-import type { EventCodec } from '../runtime/codec';
-import { deadLettered } from '../runtime/dead-lettered';
+import { deadLettered, type ReplayLogOptions } from '../runtime/dead-lettered';
 import { committedOffsets, readLog } from '../runtime/kafka/log-reader';
-import type { EventValidator } from '../runtime/processor';
 import { PRODUCER } from './agent-fold';
 import { refolder, type AckInput, type HeartbeatInput } from './schedule-refold';
 import { compareSchedules, isDecision, requestsOf, type LoggedChunk, type ScheduleLog, type ScheduleReplay } from './schedule-replay';
@@ -15,16 +13,8 @@ import type { GuardianDecision } from './restrictions';
 const INPUTS: readonly TopicName[] = ['mesh.heartbeats', 'mesh.agent-acks', 'mesh.coordination', 'mesh.circuits'];
 const SCHEDULES: TopicName = 'mesh.schedules';
 
-export interface ScheduleLogOptions {
-  readonly brokers: readonly string[];
-  readonly codec: EventCodec;
-  readonly topicPrefix: string;
-  readonly validate?: EventValidator;
-  /** The service's group: requests below its committed mesh.coordination offsets must have been answered. */
-  readonly groupId?: string;
-  /** The name the runner writes in the dead letters' dlq.processor header. */
-  readonly processor?: string;
-}
+/** groupId: requests below its committed mesh.coordination offsets must have been answered. */
+export type ScheduleLogOptions = ReplayLogOptions;
 
 type Placed = { readonly partition: number; readonly offset: number; readonly event: SolvermeshEvent };
 
