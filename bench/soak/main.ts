@@ -7,11 +7,11 @@
 //                 (once their group has committed a seeded 10-70% of the flood of their inputs, so
 //                 after their first commit and before their last) and restarted at once: recovery
 //                 times, and every effect compared, by its class (fuzz-outputs.ts): data-determined
-//                 ones with the reference, the guardian's and the send schedules with a replay of
+//                 ones with the reference; the guardian's, the send schedules and the coordinator's dispatch and decisions with a replay of
 //                 the run's own log
 // Prints the README's tables (and writes them to bench/out/soak/soak-<seed>.md); exits 1 when a
 // record was mishandled, a service crashed, a data-determined effect differs from the reference,
-// an effect was written twice by one producer, the guardian's outputs or the schedules differ from
+// an effect was written twice by one producer, the guardian's outputs, the schedules or the coordinator's dispatch and decisions differ from
 // their replay, or a flood run crashed its service.
 //   floods        one flood class at a time (floods.ts: orphans, selector amplification, oversized,
 //                 unknown schema ids, raw bytes), SOAK_FLOOD_RECORDS records, on the one service that
@@ -111,6 +111,8 @@ async function main(): Promise<void> {
   const shared = (c: OutputComparison | undefined) => (!c ? '-' : [...c.sharedByReaders].map(([k, n]) => `${n} ${k}`).join(', ') || 'none');
   const scheduleRow = (run: string, r: FuzzResult) =>
     `| ${run} | send schedules: against a replay of this run's own log at the registry and mesh.circuits positions each names | ${r.scheduleReplay?.recorded ?? '-'} | ${r.scheduleReplay?.ok ? r.scheduleReplay.identical : '-'} | ${r.scheduleReplay?.ok ? `none: ${r.scheduleReplay.line}` : r.scheduleReplay?.line ?? '-'} | | | |`;
+  const coordinationRow = (run: string, r: FuzzResult) =>
+    `| ${run} | coordinator: dispatch and quorum decisions against a refold of its own partitions (mesh.schedules, mesh.acks, ticks included) | ${r.coordinationReplay?.recorded ?? '-'} | ${r.coordinationReplay?.ok ? r.coordinationReplay.identical : '-'} | ${r.coordinationReplay?.ok ? `none: ${r.coordinationReplay.line}` : r.coordinationReplay?.line ?? '-'} | | | |`;
   const classRows = (run: string, c: OutputComparison, r: FuzzResult) => [
     ...(['data', 'guardian', 'schedule', 'clocked'] as const).map((cls) => {
       const d = differencesOf(c, cls);
@@ -118,12 +120,14 @@ async function main(): Promise<void> {
     }),
     `| ${run} | guardian: against a replay of this run's own log (mesh.guardian, ticks included) | ${r.guardianReplay?.recorded ?? '-'} | ${r.guardianReplay?.ok ? r.guardianReplay.identical : '-'} | ${r.guardianReplay?.ok ? 'none' : r.guardianReplay?.line ?? '-'} | | | |`,
     scheduleRow(run, r),
+    coordinationRow(run, r),
   ];
   lines.push(
     '| run | effects of the flood | in the reference | identical | other content | missing (lost) | extra | written twice by one producer (duplicated) |',
     '|---|---|---:|---:|---:|---:|---:|---:|',
     `| reference | guardian: against a replay of this run's own log (mesh.guardian, ticks included) | ${ref.guardianReplay?.recorded ?? '-'} | ${ref.guardianReplay?.ok ? ref.guardianReplay.identical : '-'} | ${ref.guardianReplay?.ok ? 'none' : ref.guardianReplay?.line ?? '-'} | | | |`,
     scheduleRow('reference', ref),
+    coordinationRow('reference', ref),
     ...(ctlCmp && ctl ? classRows('control (uninterrupted)', ctlCmp, ctl) : []),
     ...(killCmp && killed ? classRows(`kills (${killed.kills.map((x) => `${x.service} at ${x.committedAtKill}/${x.records}`).join(', ')})`, killCmp, killed) : []),
     '',
@@ -166,10 +170,10 @@ async function main(): Promise<void> {
   // Kill-run differences that the control run shows as well are not the kills' doing; nor is an
   // effect written twice in the reference too.
   // Data-determined effects must equal the reference's in every run; no effect may be written
-  // twice by one producer (any class); the guardian's and the schedules must equal a replay of the run's own log.
+  // twice by one producer (any class); the guardian's, the schedules and the coordinator's must equal a replay of the run's own log.
   const dataDiffers = (c: OutputComparison | undefined) => !!c && Object.values(differencesOf(c, 'data')).some((n) => n > 0);
   const twice = (c: OutputComparison | undefined) => !!c && (c.duplicated.length > 0 || c.duplicatedInReference.length > 0);
-  const replayed = (r: FuzzResult | undefined) => !r || (r.guardianReplay?.ok === true && r.scheduleReplay?.ok === true);
+  const replayed = (r: FuzzResult | undefined) => !r || (r.guardianReplay?.ok === true && r.scheduleReplay?.ok === true && r.coordinationReplay?.ok === true);
   const floodsOk = floods.every((f) => !f.crashed);
   const ok = floodsOk && clean(ref) && clean(ctl) && clean(killed) && !dataDiffers(ctlCmp) && !dataDiffers(killCmp) && !twice(ctlCmp) && !twice(killCmp)
     && replayed(ref) && replayed(ctl) && replayed(killed);

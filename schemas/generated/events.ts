@@ -810,6 +810,8 @@ export interface DispatchCompleted {
   payload_hash: string | null;
   /** Messages not delivered because their ttl had run out; null in summaries written before the list was capped (the list has them all). */
   expired_count: number | null;
+  /** The coordinator's input record this summary was decided at (its mesh.schedules partition, the tick or schedule chunk that completed the dispatch), every record before it there folded in (DESIGN invariant 3). Null from dispatchers older than the field. */
+  applied_through: InputPosition | null;
 }
 
 /** A message dropped because its ttl ran out before it could be sent. */
@@ -1242,6 +1244,8 @@ export interface MessageDispatched {
   expected_processing_ms: number;
   /** Confidence of the timing estimate, in [0, 1]. */
   confidence: number;
+  /** The coordinator's input record this send was decided at: the DispatchDue tick's position in its mesh.schedules partition, every record before it there folded in (DESIGN invariant 3: a refold of the partition through it sends the same message). Null from dispatchers older than the field. */
+  applied_through: InputPosition | null;
 }
 
 /** The mesh degradation mode changed (seed 002 §6.3). */
@@ -1328,6 +1332,8 @@ export interface QuorumDecided {
   retry_advice: RetryAdvice | null;
   /** Agents sent the message whose first ack had not landed when the gather decided (counted as silent, TRANSIT). With closed_by null and a count > 0 the gather decided early: no answers they could still give (READY, TRANSIT, CONFLICT or none) could change the decision or gather_status, so the counts, rates, confidence and stragglers are as of the decision. 0 for ALL_ANSWERED; null in decisions written before it was carried. */
   unsettled_count: number | null;
+  /** The coordinator's input record this decision was made at (its mesh.acks partition: the ack, dispatch summary or window deadline that decided it), every record before it there folded in (DESIGN invariant 3: a refold of the partition through it decides the same). Null from coordinators older than the field. */
+  applied_through: InputPosition | null;
 }
 
 /** What ended a gather. */

@@ -11,7 +11,7 @@ import { PartitionStates, type LogRestoreDeps } from '../runtime/partition-state
 import type { Emit, EventValidator, Processor } from '../runtime/processor';
 import type { TickWriter } from '../runtime/tick-writer';
 import { PRODUCER } from './conflicts';
-import { decide, dispatchEvent, evolve, NO_DISPATCH, releasePoint, replanShiftUs, scheduleLateness, shiftPlan, type Dispatch, type DispatchInput, type Plan } from './dispatch';
+import { dispatchStep, evolve, NO_DISPATCH, releasePoint, replanShiftUs, scheduleLateness, shiftPlan, type Dispatch, type DispatchInput, type Plan } from './dispatch';
 import { ProductionCost } from './production-cost';
 
 const SCHEDULES: TopicName = 'mesh.schedules';
@@ -95,11 +95,10 @@ export function dispatchProcessor(o: DispatchProcessorOptions): Processor<Dispat
     },
   });
 
-  function handleWith(m: Dispatches, e: DispatchInput, partition: number, recordMs: number): Emit[] {
+  function handleWith(m: Dispatches, e: DispatchInput, partition: number, offset: string, recordMs: number): Emit[] {
     const c = e.meta.correlation_id;
     const before = m.get(c) ?? NO_DISPATCH;
-    const facts = decide(before, e);
-    const after = evolve(before, e);
+    const { facts, events, after } = dispatchStep(before, e, { topic: SCHEDULES, partition, offset: Number(offset) });
     m.set(c, after);
     if (after.status === 'sending' && before.status !== 'sending') {
       const late = scheduleLateness(after.plan, recordMs, cost.aheadMs());
@@ -113,10 +112,9 @@ export function dispatchProcessor(o: DispatchProcessorOptions): Processor<Dispat
       const tickMs = e.meta.occurred_at / 1000;
       releasing.set(partition, { messages: (r?.messages ?? 0) + sent, tickMs: Math.min(r?.tickMs ?? tickMs, tickMs) });
     }
-    for (const f of facts) {
-      const ev = dispatchEvent(e, f);
-      if (ev?.type === 'MessageDispatched') out.push({ topic: DISPATCH, key: ev.agent_id, event: ev });
-      else if (ev?.type === 'DispatchCompleted') {
+    for (const ev of events) {
+      if (ev.type === 'MessageDispatched') out.push({ topic: DISPATCH, key: ev.agent_id, event: ev });
+      else {
         out.push({ topic: ACKS, key: c, event: ev });
         if ((ev.expired_count ?? ev.expired.length) > 0) o.logger.warn({ correlation: c, expired: ev.expired_count ?? ev.expired.length }, 'messages dropped: ttl ran out before their send time');
       }
@@ -130,7 +128,7 @@ export function dispatchProcessor(o: DispatchProcessorOptions): Processor<Dispat
     accepts: DISPATCH_INPUT_TYPES,
     handle(event, ctx) {
       const m = states.get(ctx.partition);
-      return m instanceof Promise ? m.then((x) => handleWith(x, event, ctx.partition, ctx.timestampMs)) : handleWith(m, event, ctx.partition, ctx.timestampMs);
+      return m instanceof Promise ? m.then((x) => handleWith(x, event, ctx.partition, ctx.offset, ctx.timestampMs)) : handleWith(m, event, ctx.partition, ctx.offset, ctx.timestampMs);
     },
     onAbort() { states.invalidate(); releasing.clear(); },
     onCommitted(batch) {

@@ -4,7 +4,7 @@
 // entry is sent or dropped, a DispatchCompleted opens the gather. Pure: time is the tick's event
 // time, ids derive from the inputs, so a replay of the partition sends the same messages.
 import type {
-  DispatchCompleted, DispatchDue, DispatchExpiry, DispatchTerms, MessageDispatched, ScheduleComputed, ScheduleEntry,
+  DispatchCompleted, DispatchDue, DispatchExpiry, DispatchTerms, InputPosition, MessageDispatched, ScheduleComputed, ScheduleEntry,
 } from '../../schemas/generated/events';
 import { derivedEventId } from '../runtime/ids';
 import { PRODUCER } from './conflicts';
@@ -166,8 +166,11 @@ export function evolve(d: Dispatch, input: DispatchInput): Dispatch {
   return { ...d, plan, next: d.next + handled, expired: [...d.expired, ...facts.flatMap((f) => (f.kind === 'expired' ? [f.expiry] : []))] };
 }
 
-/** The events of a fact: the message to the agent, or the summary that opens the gather (expiries are reported in it). */
-export function dispatchEvent(cause: DispatchInput, f: DispatchFact): MessageDispatched | DispatchCompleted | null {
+/**
+ * The events of a fact: the message to the agent, or the summary that opens the gather (expiries
+ * are reported in it). `at`: the cause's position in its partition (null where none is known).
+ */
+export function dispatchEvent(cause: DispatchInput, f: DispatchFact, at: InputPosition | null): MessageDispatched | DispatchCompleted | null {
   const meta = (discriminator: string, at: number) => ({
     event_id: derivedEventId(cause.meta.event_id, discriminator), correlation_id: f.plan.correlationId, causation_id: cause.meta.event_id,
     occurred_at: at, producer: PRODUCER, sequence: null,
@@ -180,6 +183,7 @@ export function dispatchEvent(cause: DispatchInput, f: DispatchFact): MessageDis
         created_at: plan.terms.created_at, send_at: f.send.sendAt, dispatched_at: f.at, target_arrival_time: plan.targetUs,
         ttl_ms: plan.terms.ttl_ms + Math.ceil(plan.shiftUs / 1000), expires_at: planExpiry(plan), priority: plan.terms.priority, payload_hash: plan.terms.payload_hash,
         trinary_expectation: plan.terms.trinary_expectation, lead_time_ms: f.send.leadMs, expected_processing_ms: f.send.processingMs, confidence: f.send.confidence,
+        applied_through: at,
       };
     case 'expired': return null;
     case 'completed':
@@ -187,10 +191,20 @@ export function dispatchEvent(cause: DispatchInput, f: DispatchFact): MessageDis
         type: 'DispatchCompleted', meta: meta('dispatch-completed', cause.meta.occurred_at), message_id: plan.messageId, target_arrival_time: plan.targetUs,
         arrival_window_ms: plan.terms.arrival_window_ms, minimum_response_rate: plan.terms.minimum_response_rate,
         dispatched_agent_ids: [...f.dispatched], expired: f.expired.slice(0, LISTED_EXPIRIES), skipped_count: plan.skipped,
-        payload_hash: plan.terms.payload_hash || null, expired_count: f.expired.length,
+        payload_hash: plan.terms.payload_hash || null, expired_count: f.expired.length, applied_through: at,
       };
     default: { const never: never = f; return never; }
   }
+}
+
+/**
+ * One input of a coordination at `at` in its partition: the facts it makes known, the events they
+ * are written as, and the dispatch after it. The processor's step, and the replay's.
+ */
+export function dispatchStep(before: Dispatch, input: DispatchInput, at: InputPosition | null): { facts: DispatchFact[]; events: Array<MessageDispatched | DispatchCompleted>; after: Dispatch } {
+  const facts = decide(before, input);
+  const events = facts.map((f) => dispatchEvent(input, f, at)).filter((e) => e !== null);
+  return { facts, events, after: evolve(before, input) };
 }
 
 /**

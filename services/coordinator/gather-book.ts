@@ -12,7 +12,8 @@
 // folding the partition again drops the same ids at the same records and decides alike.
 //
 // Mutable like the gather's acks map: the fold owns the book it is given.
-import { evolve, NO_GATHER, type Gather, type GatherInput } from './gather';
+import type { InputPosition, QuorumDecided } from '../../schemas/generated/events';
+import { decide, evolve, NO_GATHER, quorumEvent, type Gather, type GatherInput } from './gather';
 import type { QuorumThresholds } from './quorum';
 
 export interface GatherBook {
@@ -46,6 +47,13 @@ export function foldGatherBook(b: GatherBook, input: GatherInput, t: QuorumThres
     b.queue.push({ id, atUs: b.clockUs });
   }
   evict(b, retentionUs);
+}
+
+/** One input at `at` in its partition: the decisions it brings about, the book folded past it. The processor's step, and the replay's. */
+export function gatherStep(b: GatherBook, input: GatherInput, t: QuorumThresholds, retentionUs: number, at: InputPosition | null): QuorumDecided[] {
+  const decided = decide(gatherOf(b, input.meta.correlation_id), input, t);
+  foldGatherBook(b, input, t, retentionUs);
+  return decided.map((d) => quorumEvent(input, d, t, at));
 }
 
 function evict(b: GatherBook, retentionUs: number): void {

@@ -14,8 +14,8 @@ import type { TickWriter } from '../runtime/tick-writer';
 import { PRODUCER } from './conflicts';
 import { payloadMismatchReport } from '../identity/reports';
 import { CONFLICTS } from '../runtime/message-guard';
-import { decide, quorumEvent, refusedAcks, type Gather, type GatherInput } from './gather';
-import { foldGatherBook, gatherOf, newGatherBook, type GatherBook } from './gather-book';
+import { refusedAcks, type Gather, type GatherInput } from './gather';
+import { foldGatherBook, gatherOf, gatherStep, newGatherBook, type GatherBook } from './gather-book';
 import { SEED_THRESHOLDS, type QuorumThresholds } from './quorum';
 
 const ACKS: TopicName = 'mesh.acks';
@@ -78,12 +78,11 @@ export function gatherProcessor(o: GatherProcessorOptions): Processor<GatherInpu
     const c = e.meta.correlation_id;
     const before = gatherOf(b, c);
     const refused = refusals(before, e, partition, offset);
-    const decided = decide(before, e, t);
-    foldGatherBook(b, e, t, retentionUs);
+    const decisions = gatherStep(b, e, t, retentionUs, { topic: ACKS, partition, offset: Number(offset) });
     const after = gatherOf(b, c);
     if (before.status !== 'open') arm(partition, c, after);
     else if (after.status !== 'open') o.ticks.cancel((id) => id === timerId(partition, c));
-    return [...refused, ...decided.map((d): Emit => ({ topic: ACKS, key: c, event: quorumEvent(e, d, t) }))];
+    return [...refused, ...decisions.map((q): Emit => ({ topic: ACKS, key: c, event: q }))];
   }
 
   return {

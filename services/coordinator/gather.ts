@@ -18,7 +18,7 @@
 // `refusedAcks` names it for a report. A null hash on either side (older agents or dispatchers)
 // is not checked.
 import type {
-  AckReceived, DispatchCompleted, GatherClosure, GatherWindowClosed, QuorumDecided, TrinaryState,
+  AckReceived, DispatchCompleted, GatherClosure, GatherWindowClosed, InputPosition, QuorumDecided, TrinaryState,
 } from '../../schemas/generated/events';
 import { derivedEventId } from '../runtime/ids';
 import { PRODUCER } from './conflicts';
@@ -234,7 +234,8 @@ export const decidedEarly = (q: Pick<QuorumDecided, 'closed_by' | 'unsettled_cou
 export const closureOf = (q: Pick<QuorumDecided, 'closed_by' | 'unsettled_count'>): string =>
   decidedEarly(q) ? `EARLY (${q.unsettled_count} unsettled)` : q.closed_by ?? 'unknown';
 
-export function quorumEvent(cause: GatherInput, d: Decided, t: QuorumThresholds): QuorumDecided {
+/** The decision as an event; `at`: the cause's position in its partition (null where none is known). */
+export function quorumEvent(cause: GatherInput, d: Decided, t: QuorumThresholds, at: InputPosition | null): QuorumDecided {
   const { tally: c, quorum: q, verdict: v, plan } = d;
   return {
     type: 'QuorumDecided',
@@ -268,5 +269,6 @@ export function quorumEvent(cause: GatherInput, d: Decided, t: QuorumThresholds)
     straggler_ids: [...c.stragglerIds],
     retry_advice: retryAdvice(q, v),
     unsettled_count: d.unsettled,
+    applied_through: at,
   };
 }

@@ -2,11 +2,9 @@
 // read_committed, records the impedance service dead-lettered left out (its DLQ records name
 // their source position), invalid ones too. Nothing is committed or produced.
 import type { SolvermeshEvent } from '../../schemas/generated/events';
-import { dlqName, topicSpec, type TopicName } from '../../topics/catalog';
-import type { EventCodec } from '../runtime/codec';
-import { DLQ_HEADERS } from '../runtime/dead-letter';
+import { topicSpec, type TopicName } from '../../topics/catalog';
+import { deadLettered, type ReplayLogOptions } from '../runtime/dead-lettered';
 import { committedOffsets, readLog } from '../runtime/kafka/log-reader';
-import type { EventValidator } from '../runtime/processor';
 import { PRODUCER } from './agent-fold';
 import { refolder, type AckInput, type HeartbeatInput } from './schedule-refold';
 import { compareSchedules, isDecision, requestsOf, type LoggedChunk, type ScheduleLog, type ScheduleReplay } from './schedule-replay';
@@ -15,16 +13,8 @@ import type { GuardianDecision } from './restrictions';
 const INPUTS: readonly TopicName[] = ['mesh.heartbeats', 'mesh.agent-acks', 'mesh.coordination', 'mesh.circuits'];
 const SCHEDULES: TopicName = 'mesh.schedules';
 
-export interface ScheduleLogOptions {
-  readonly brokers: readonly string[];
-  readonly codec: EventCodec;
-  readonly topicPrefix: string;
-  readonly validate?: EventValidator;
-  /** The service's group: requests below its committed mesh.coordination offsets must have been answered. */
-  readonly groupId?: string;
-  /** The name the runner writes in the dead letters' dlq.processor header. */
-  readonly processor?: string;
-}
+/** groupId: requests below its committed mesh.coordination offsets must have been answered. */
+export type ScheduleLogOptions = ReplayLogOptions;
 
 type Placed = { readonly partition: number; readonly offset: number; readonly event: SolvermeshEvent };
 
@@ -34,14 +24,7 @@ export async function readScheduleLog(o: ScheduleLogOptions): Promise<ScheduleLo
   const parts = (t: TopicName) => [...Array(topicSpec(t).partitions).keys()];
   // Before the log: a request below these offsets was answered in a transaction already visible.
   const committed = o.groupId ? await committedOffsets(o.brokers, o.groupId, parts('mesh.coordination').map((partition) => ({ topic: coordination, partition }))) : undefined;
-  const refused = new Set<string>();
-  await readLog(o.brokers, o.codec, INPUTS.map((t) => ({ topic: dlqName(physical(t)), partition: 0, from: 0 })), {
-    decode: false,
-    onRecord: (r) => {
-      const h = r.headers;
-      if (h[DLQ_HEADERS.processor] === (o.processor ?? 'impedance')) refused.add(`${h[DLQ_HEADERS.sourceTopic]}/${h[DLQ_HEADERS.sourcePartition]}/${h[DLQ_HEADERS.sourceOffset]}`);
-    },
-  });
+  const refused = await deadLettered(o.brokers, o.codec, INPUTS.map(physical), o.processor ?? 'impedance');
   const heartbeats = new Map<number, HeartbeatInput[]>();
   const acks = new Map<number, AckInput[]>();
   const decisions = new Map<number, Array<{ offset: number; event: GuardianDecision }>>();

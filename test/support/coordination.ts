@@ -103,7 +103,7 @@ export async function until<T extends EventType>(k: TestKafka, topic: string, ty
 
 const isGatherInput = isOneOf(['DispatchCompleted', 'AckReceived', 'GatherWindowClosed', 'QuorumDecided'] as const);
 
-/** The decision the pure gather makes from the correlation's mesh.acks records in log order, without any interruption. */
+/** The decision the pure gather makes from the correlation's mesh.acks records in log order, without any interruption (naming the record it was made at, as the coordinator does). */
 export function foldDecision(acks: readonly Logged[], correlationId: string): QuorumDecided | undefined {
   let g = NO_GATHER;
   for (const r of acks) {
@@ -111,7 +111,7 @@ export function foldDecision(acks: readonly Logged[], correlationId: string): Qu
     if (!isGatherInput(e) || e.meta.correlation_id !== correlationId) continue;
     const input: GatherInput = e;
     const d = decide(g, input, SEED_THRESHOLDS)[0];
-    if (d) return quorumEvent(input, d, SEED_THRESHOLDS);
+    if (d) return quorumEvent(input, d, SEED_THRESHOLDS, { topic: 'mesh.acks', partition: r.partition, offset: Number(r.offset) });
     g = evolve(g, input, SEED_THRESHOLDS);
   }
   return undefined;

@@ -38,6 +38,10 @@ import { killDuringLoad, type KillResult } from './fuzz-kills';
 import { readOutputs, type ServiceOutputs } from './fuzz-outputs';
 import { replayGuardian } from '../../services/guardian/replay';
 import { replaySchedules } from '../../services/impedance/schedule-log';
+import { replayCoordination } from '../../services/coordinator/coordination-log';
+import { coordinationLine } from '../../services/coordinator/coordination-replay';
+import { COORDINATOR_KNOBS } from '../../services/coordinator/config';
+import { readKnobs } from '../../services/runtime/knobs';
 import { replayLine } from '../../services/impedance/schedule-replay';
 import { SEED_POLICY } from '../../services/guardian/policy';
 import { schemaValidator } from '../../services/runtime/validation';
@@ -223,6 +227,8 @@ export interface FuzzResult {
   readonly guardianReplay: GuardianReplayResult | undefined;
   /** The impedance's send schedules against a replay of the run's log at the positions they name, when outputs were asked for. */
   readonly scheduleReplay: GuardianReplayResult | undefined;
+  /** The coordinator's dispatch and quorum decisions against a refold of its own input partitions, when outputs were asked for. */
+  readonly coordinationReplay: GuardianReplayResult | undefined;
 }
 
 /** services/guardian/replay.ts over the run's log: ok, or the first divergence (or why it could not run). */
@@ -359,7 +365,8 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
     if (o.outputs && guardian.proc.exitCode === null) { guardian.proc.kill('SIGTERM'); await Promise.race([guardian.exited, new Promise((r) => setTimeout(r, 10_000))]); }
     const guardianReplay = o.outputs ? await replayOwnLog(k, groups.guardian!, envOf('guardian')) : undefined;
     const scheduleReplay = o.outputs ? await replayOwnSchedules(k, groups.impedance!, envOf('impedance')) : undefined;
-    return { seed: o.seed, topics: results, crashed, rss, failures, records: all, kills: killResults, outputs, drainMs, serviceDrainMs, guardianReplay, scheduleReplay };
+    const coordinationReplay = o.outputs ? await replayOwnCoordination(k, groups.coordinator!, envOf('coordinator')) : undefined;
+    return { seed: o.seed, topics: results, crashed, rss, failures, records: all, kills: killResults, outputs, drainMs, serviceDrainMs, guardianReplay, scheduleReplay, coordinationReplay };
   } finally {
     for (const c of children.values()) if (c.proc.exitCode === null) { c.proc.kill('SIGTERM'); await Promise.race([c.exited, new Promise((r) => setTimeout(r, 10_000))]); if (c.proc.exitCode === null) c.proc.kill('SIGKILL'); }
     await k.close();
@@ -397,6 +404,24 @@ async function replayOwnSchedules(k: TestKafka, groupId: string, env: NodeJS.Pro
     const r = await replaySchedules({ brokers: k.brokers, codec: judge(k), topicPrefix: k.prefix, validate: withEventTimeBound(schemaValidator(), eventTimeBound(config)), groupId });
     const line = replayLine(r).slice(0, 1200);
     return { ok: r.ok, identical: r.identical, recorded: r.recorded, recomputed: r.recomputed, line };
+  } catch (err) {
+    return { ok: false, identical: 0, recorded: 0, recomputed: 0, line: `replay failed: ${(err as Error).message}` };
+  }
+}
+
+/**
+ * The coordinator dispatches and decides at ticks it writes onto its own input partitions, so two
+ * runs differ; what must hold is that its outputs equal a refold of those partitions (the same
+ * tool as `solvermesh mesh replay-coordination`).
+ */
+async function replayOwnCoordination(k: TestKafka, groupId: string, env: NodeJS.ProcessEnv): Promise<GuardianReplayResult> {
+  try {
+    const config = readServiceConfig(SERVICES.coordinator!, { ...process.env, TOPIC_PREFIX: k.prefix, ...env });
+    const r = await replayCoordination({
+      brokers: k.brokers, codec: judge(k), topicPrefix: k.prefix, validate: withEventTimeBound(schemaValidator(), eventTimeBound(config)), groupId,
+      retentionMs: readKnobs(COORDINATOR_KNOBS, { ...process.env, ...env }).coordinatorGatherRetentionMs,
+    });
+    return { ok: r.ok, identical: r.identical, recorded: r.recorded, recomputed: r.recomputed, line: coordinationLine(r).slice(0, 1200) };
   } catch (err) {
     return { ok: false, identical: 0, recorded: 0, recomputed: 0, line: `replay failed: ${(err as Error).message}` };
   }

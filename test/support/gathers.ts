@@ -16,7 +16,7 @@ export type Answer = readonly [string, TrinaryState, number];
 export function gatherInputs(corr: string, sent: readonly string[], answers: readonly Answer[], targetUs = GATHER_T): GatherInput[] {
   const meta = (id: string, at: number) => ({ event_id: `${corr}-${id}`, correlation_id: corr, causation_id: null, occurred_at: at, producer: 'spec', sequence: null });
   return [
-    { type: 'DispatchCompleted', meta: meta('done', targetUs - 10 * MS), message_id: corr, target_arrival_time: targetUs, arrival_window_ms: 500, minimum_response_rate: 0.95, dispatched_agent_ids: [...sent], expired: [], skipped_count: 0, payload_hash: null, expired_count: 0 } satisfies DispatchCompleted,
+    { type: 'DispatchCompleted', meta: meta('done', targetUs - 10 * MS), message_id: corr, target_arrival_time: targetUs, arrival_window_ms: 500, minimum_response_rate: 0.95, dispatched_agent_ids: [...sent], expired: [], skipped_count: 0, payload_hash: null, expired_count: 0, applied_through: null } satisfies DispatchCompleted,
     ...answers.map(([agent, state, afterMs]): AckReceived => ({ type: 'AckReceived', meta: meta(`ack-${agent}`, targetUs + afterMs * MS), message_id: corr, agent_id: agent, state, actual_arrival_at: targetUs + afterMs * MS, expected_arrival_at: targetUs, processing_ms: 10, conflict: null, payload_hash: null, sender_seq: null, signature: null })),
     { type: 'GatherWindowClosed', meta: meta('closed', targetUs + 1500 * MS), message_id: corr, window_end_at: targetUs + 500 * MS, grace_ms: 1000 } satisfies GatherWindowClosed,
   ];
@@ -27,7 +27,7 @@ export function decidedGather(corr: string, sent: readonly string[], answers: re
   let g = NO_GATHER;
   for (const e of gatherInputs(corr, sent, answers, targetUs)) {
     const [d] = decide(g, e, SEED_THRESHOLDS);
-    if (d) return quorumEvent(e, d, SEED_THRESHOLDS);
+    if (d) return quorumEvent(e, d, SEED_THRESHOLDS, null);
     g = evolve(g, e, SEED_THRESHOLDS);
   }
   throw new Error(`${corr} never decided`);

@@ -18,6 +18,7 @@ import { meshHealth, meshReplay } from './mesh-guardian';
 import { formatKpiBox, meshKpis } from './mesh-kpis';
 import { registerOrchestration } from './mesh-orchestrate';
 import { meshScheduleReplay } from './mesh-schedules';
+import { meshCoordinationReplay } from './mesh-coordination';
 
 /** `mesh coordinate --wait`: the mesh refused the request (frozen, or its operational mode). */
 export const EXIT_REFUSED = 4;
@@ -143,6 +144,14 @@ export function register(program: Command): void {
     .description('recompute every send schedule from the log at the registry and mesh.circuits positions it names, and compare it bit for bit; exit 1 on divergence, naming the first')
     .action(async () => {
       const r = await meshScheduleReplay(loadConfig());
+      process.stdout.write(`${r.line}\n`);
+      if (!r.ok) process.exitCode = 1;
+    });
+  mesh
+    .command('replay-coordination')
+    .description('refold the coordinator\'s own input partitions (mesh.schedules, mesh.acks) with its dispatch and gather steps and compare every MessageDispatched, DispatchCompleted and QuorumDecided bit for bit; exit 1 on divergence, naming the first')
+    .action(async () => {
+      const r = await meshCoordinationReplay(loadConfig(), (n, total) => process.stderr.write(`refolded ${n} of ${total} inputs\n`));
       process.stdout.write(`${r.line}\n`);
       if (!r.ok) process.exitCode = 1;
     });

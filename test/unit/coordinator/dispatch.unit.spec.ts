@@ -24,7 +24,7 @@ const tick = (atUs: number): DispatchDue => ({ type: 'DispatchDue', meta: meta(`
 function given(...inputs: DispatchInput[]) {
   let d = NO_DISPATCH;
   const events = inputs.map((e) => {
-    const out = decide(d, e).map((f) => dispatchEvent(e, f)).filter((x) => x !== null);
+    const out = decide(d, e).map((f) => dispatchEvent(e, f, null)).filter((x) => x !== null);
     d = evolve(d, e);
     return out;
   });

@@ -16,7 +16,7 @@ const RETENTION = 60 * S;
 function run(book: GatherBook, inputs: readonly GatherInput[], retentionUs = RETENTION): QuorumDecided[] {
   const out: QuorumDecided[] = [];
   for (const e of inputs) {
-    for (const d of decide(gatherOf(book, e.meta.correlation_id), e, SEED_THRESHOLDS)) out.push(quorumEvent(e, d, SEED_THRESHOLDS));
+    for (const d of decide(gatherOf(book, e.meta.correlation_id), e, SEED_THRESHOLDS)) out.push(quorumEvent(e, d, SEED_THRESHOLDS, null));
     foldGatherBook(book, e, SEED_THRESHOLDS, retentionUs);
   }
   return out;

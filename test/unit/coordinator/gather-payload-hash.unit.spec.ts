@@ -14,7 +14,7 @@ const sig: MessageSignature = { key_id: 'k1', sig: Buffer.alloc(64) };
 
 const completed = (ids: string[], hash: string | null = SENT): DispatchCompleted => ({
   type: 'DispatchCompleted', meta: meta('done', T - 10 * MS), message_id: 'm1', target_arrival_time: T, arrival_window_ms: 500,
-  minimum_response_rate: 0.95, dispatched_agent_ids: ids, expired: [], skipped_count: 0, payload_hash: hash, expired_count: 0,
+  minimum_response_rate: 0.95, dispatched_agent_ids: ids, expired: [], skipped_count: 0, payload_hash: hash, expired_count: 0, applied_through: null,
 });
 const ack = (agent: string, hash: string | null, n = 0, state: TrinaryState = 'READY'): AckReceived => ({
   type: 'AckReceived', meta: meta(`ack-${agent}-${n}`, T + n * MS), message_id: 'm1', agent_id: agent, state,
@@ -29,7 +29,7 @@ function given(...inputs: GatherInput[]) {
   inputs.forEach((e, i) => {
     for (const a of refusedAcks(g, e)) refused.push({ at: i, id: a.meta.event_id });
     for (const d of decide(g, e, SEED_THRESHOLDS)) {
-      const q = quorumEvent(e, d, SEED_THRESHOLDS);
+      const q = quorumEvent(e, d, SEED_THRESHOLDS, null);
       decisions.push({ at: i, ready: q.ready_count, decision: q.decision, closedBy: q.closed_by });
     }
     g = evolve(g, e, SEED_THRESHOLDS);

@@ -12,7 +12,7 @@ const agents = (n: number) => Array.from({ length: n }, (_, i) => `A${String(i).
 
 const completed = (ids: string[], windowMs = 500, min = 0.95): DispatchCompleted => ({
   type: 'DispatchCompleted', meta: meta('done', T - 10 * MS), message_id: 'm1', target_arrival_time: T, arrival_window_ms: windowMs,
-  minimum_response_rate: min, dispatched_agent_ids: ids, expired: [], skipped_count: 0, payload_hash: null, expired_count: 0,
+  minimum_response_rate: min, dispatched_agent_ids: ids, expired: [], skipped_count: 0, payload_hash: null, expired_count: 0, applied_through: null,
 });
 const ack = (agent: string, state: TrinaryState = 'READY', afterTms = 0): AckReceived => ({
   type: 'AckReceived', meta: meta(`ack-${agent}-${state}-${afterTms}`, T + afterTms * MS), message_id: 'm1', agent_id: agent, state,
@@ -25,7 +25,7 @@ function given(...inputs: GatherInput[]): Array<QuorumDecided & { at: number }> 
   let g = NO_GATHER;
   const out: Array<QuorumDecided & { at: number }> = [];
   inputs.forEach((e, i) => {
-    for (const d of decide(g, e, SEED_THRESHOLDS)) out.push({ ...quorumEvent(e, d, SEED_THRESHOLDS), at: i });
+    for (const d of decide(g, e, SEED_THRESHOLDS)) out.push({ ...quorumEvent(e, d, SEED_THRESHOLDS, null), at: i });
     g = evolve(g, e, SEED_THRESHOLDS);
   });
   return out;

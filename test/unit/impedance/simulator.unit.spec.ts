@@ -82,7 +82,7 @@ describe('simulator: an agent\'s arrival counts from when its message was writte
   const m = (dispatchedAt: number): MessageDispatched => ({
     type: 'MessageDispatched', meta: { event_id: 'e', correlation_id: 'c', causation_id: null, occurred_at: dispatchedAt, producer: 'coordinator', sequence: null },
     message_id: 'm', agent_id: a.agentId, created_at: T0, send_at: T0 + 1_000_000, dispatched_at: dispatchedAt, target_arrival_time: T0 + 1_200_000,
-    ttl_ms: 5000, expires_at: T0 + 5_000_000, priority: 2, payload_hash: 'h', trinary_expectation: 'READY', lead_time_ms: 200, expected_processing_ms: 50, confidence: 0.9,
+    ttl_ms: 5000, expires_at: T0 + 5_000_000, priority: 2, payload_hash: 'h', trinary_expectation: 'READY', lead_time_ms: 200, expected_processing_ms: 50, confidence: 0.9, applied_through: null,
   });
 
   it('given a tick written 100 ms ahead of send_at and the message\'s record 250 ms after the tick, then the agent arrives 250 ms later than counted from the tick (bench-coordination\'s dispatch error, honest)', () => {

@@ -1,0 +1,74 @@
+// What the coordination replay (coordination-replay.ts) reads from Kafka, read like the runner
+// reads it: read_committed, the records the coordinator dead-lettered left out (forged or replayed
+// acks among them: the message guard refuses them there), invalid ones too, only the types its
+// dispatch and gather take. Nothing is committed or produced.
+import { topicSpec, type TopicName } from '../../topics/catalog';
+import { deadLettered, type ReplayLogOptions } from '../runtime/dead-lettered';
+import { committedOffsets, readLog } from '../runtime/kafka/log-reader';
+import { isOneOf } from '../runtime/processor';
+import { PRODUCER } from './conflicts';
+import { ACKS, compareCoordination, DISPATCH, SCHEDULES, type CoordinationLog, type CoordinationReplay, type LoggedInput, type LoggedOutput } from './coordination-replay';
+import type { DispatchInput } from './dispatch';
+import { DISPATCH_INPUT_TYPES } from './dispatch-processor';
+import type { GatherInput } from './gather';
+import { GATHER_INPUT_TYPES } from './gather-processor';
+import { SEED_THRESHOLDS } from './quorum';
+
+export type CoordinationLogOptions = ReplayLogOptions;
+
+const isDispatchInput = isOneOf(DISPATCH_INPUT_TYPES);
+const isGatherInput = isOneOf(GATHER_INPUT_TYPES);
+
+export async function readCoordinationLog(o: CoordinationLogOptions): Promise<CoordinationLog> {
+  const physical = (t: TopicName) => o.topicPrefix + t;
+  const inputs: TopicName[] = [SCHEDULES, ACKS];
+  const parts = (t: TopicName) => [...Array(topicSpec(t).partitions).keys()];
+  // Before the log: an input below these offsets was handled in a transaction already visible.
+  const committed = o.groupId
+    ? await committedOffsets(o.brokers, o.groupId, inputs.flatMap((t) => parts(t).map((partition) => ({ topic: physical(t), partition }))))
+    : undefined;
+  const refused = await deadLettered(o.brokers, o.codec, inputs.map(physical), o.processor ?? 'coordinator');
+  const schedules = new Map<number, Array<LoggedInput<DispatchInput>>>();
+  const acks = new Map<number, Array<LoggedInput<GatherInput>>>();
+  const outputs = new Map<string, LoggedOutput>();
+  const duplicates: LoggedOutput[] = [];
+  const push = <T>(m: Map<number, T[]>, p: number, x: T) => { const l = m.get(p); if (l) l.push(x); else m.set(p, [x]); };
+  const output = (x: LoggedOutput) => { if (outputs.has(x.event.meta.event_id)) duplicates.push(x); else outputs.set(x.event.meta.event_id, x); };
+  await readLog(o.brokers, o.codec, [...inputs, DISPATCH].flatMap((t) => parts(t).map((partition) => ({ topic: physical(t), partition, from: 0 }))), {
+    onRecord: (r) => {
+      const e = r.event;
+      if (!e || refused.has(`${r.topic}/${r.partition}/${r.offset}`)) return;
+      if (o.validate && o.validate(e, r.timestampMs).length > 0) return;
+      const topic = r.topic.slice(o.topicPrefix.length) as TopicName;
+      const offset = Number(r.offset);
+      const mine = e.meta.producer === PRODUCER && r.value !== null;
+      if (topic === SCHEDULES && isDispatchInput(e)) push(schedules, r.partition, { offset, event: e });
+      if (topic === ACKS && isGatherInput(e)) push(acks, r.partition, { offset, event: e });
+      if (mine && ((topic === DISPATCH && e.type === 'MessageDispatched') || (topic === ACKS && (e.type === 'DispatchCompleted' || e.type === 'QuorumDecided')))) {
+        output({ event: e, value: r.value!, topic, partition: r.partition, offset });
+      }
+    },
+  });
+  const byOffset = (a: { offset: number }, b: { offset: number }) => a.offset - b.offset;
+  for (const m of [schedules, acks] as Array<Map<number, Array<{ offset: number }>>>) for (const l of m.values()) l.sort(byOffset);
+  return {
+    schedules, acks, outputs, duplicates,
+    ...(committed ? { handledBelow: new Map(inputs.flatMap((t) => parts(t).map((p) => [`${t}/${p}`, committed.get(`${physical(t)}/${p}`) ?? 0] as const))) } : {}),
+  };
+}
+
+export interface CoordinationReplayOptions extends CoordinationLogOptions {
+  /** COORDINATOR_GATHER_RETENTION_MS of the service. */
+  readonly retentionMs: number;
+  readonly progress?: (inputs: number, total: number) => void;
+}
+
+/** The log read, every dispatch and quorum decision refolded and compared byte for byte. */
+export async function replayCoordination(o: CoordinationReplayOptions): Promise<CoordinationReplay> {
+  const log = await readCoordinationLog(o);
+  return compareCoordination(log, {
+    thresholds: SEED_THRESHOLDS, retentionUs: o.retentionMs * 1000,
+    encode: (topic, e) => o.codec.encode(o.topicPrefix + topic, e),
+    ...(o.progress ? { progress: o.progress } : {}),
+  });
+}

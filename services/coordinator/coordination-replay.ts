@@ -1,0 +1,163 @@
+// Replay of the coordinator's dispatch and gather (DESIGN invariant 3). Both read only their own
+// input partitions: a coordination's schedule chunks and the DispatchDue ticks the coordinator
+// sequences among them on mesh.schedules, its dispatch summary, acks, window deadlines and
+// decisions read back on mesh.acks. The ticks' wall clock only chose where they landed; what they
+// do is decided by where they are. So a refold of each partition, record by record, with the
+// service's own steps (dispatchStep, gatherStep) must write every MessageDispatched,
+// DispatchCompleted and QuorumDecided again, each naming the input record it was decided at
+// (applied_through), byte for byte. None of their fields is wall-clock-only: dispatched_at and
+// occurred_at are the event time of the tick or ack that caused them, which is in the log.
+//
+// Not compared: the payload-mismatch reports the gather writes to mesh.conflicts, and the
+// cascades (their own replay is to come).
+import type { DispatchCompleted, InputPosition, MessageDispatched, QuorumDecided } from '../../schemas/generated/events';
+import type { TopicName } from '../../topics/catalog';
+import { firstDifference } from '../runtime/divergence';
+import { dispatchStep, NO_DISPATCH, type Dispatch, type DispatchInput } from './dispatch';
+import type { GatherInput } from './gather';
+import { gatherStep, newGatherBook } from './gather-book';
+import type { QuorumThresholds } from './quorum';
+
+export const SCHEDULES: TopicName = 'mesh.schedules';
+export const ACKS: TopicName = 'mesh.acks';
+export const DISPATCH: TopicName = 'mesh.dispatch';
+
+export type CoordinationOutput = MessageDispatched | DispatchCompleted | QuorumDecided;
+
+export interface LoggedInput<E> {
+  readonly offset: number;
+  readonly event: E;
+}
+
+/** A recorded output: the event as decoded, its bytes as written, and where (logical topic). */
+export interface LoggedOutput {
+  readonly event: CoordinationOutput;
+  readonly value: Buffer;
+  readonly topic: TopicName;
+  readonly partition: number;
+  readonly offset: number;
+}
+
+/** What the replay reads of the log (coordination-log.ts reads it from Kafka; a spec may change it). */
+export interface CoordinationLog {
+  /** The inputs the coordinator took (not dead-lettered), per partition in offset order. */
+  readonly schedules: ReadonlyMap<number, ReadonlyArray<LoggedInput<DispatchInput>>>;
+  readonly acks: ReadonlyMap<number, ReadonlyArray<LoggedInput<GatherInput>>>;
+  /** The coordinator's outputs by event id. */
+  readonly outputs: ReadonlyMap<string, LoggedOutput>;
+  /** Outputs whose event id was written more than once (an effect duplicated). */
+  readonly duplicates: readonly LoggedOutput[];
+  /** `topic/partition` (logical) -> the group's committed offset: inputs below it must have their outputs written. */
+  readonly handledBelow?: ReadonlyMap<string, number>;
+}
+
+export interface CoordinationDivergence {
+  /** The input the output was decided at (`mesh.acks 2/140`), or where a recorded output sits. */
+  readonly at: string;
+  readonly kind: 'differs' | 'not recorded' | 'not recomputed' | 'recorded twice';
+  readonly type: CoordinationOutput['type'];
+  readonly eventId: string;
+  /** The first field that differs (`ready_count`, `applied_through.offset`), with both values. */
+  readonly field?: string;
+  readonly recorded?: unknown;
+  readonly recomputed?: unknown;
+}
+
+export interface CoordinationReplay {
+  readonly ok: boolean;
+  /** Inputs refolded, outputs recomputed / recorded / identical byte for byte. */
+  readonly inputs: number;
+  readonly recomputed: number;
+  readonly recorded: number;
+  readonly identical: number;
+  /** Recorded outputs from before applied_through was written (compared without it). */
+  readonly unpositioned: number;
+  readonly divergence?: CoordinationDivergence;
+}
+
+export interface ReplayOptions {
+  readonly thresholds: QuorumThresholds;
+  /** The coordinator's COORDINATOR_GATHER_RETENTION_MS, µs: the gathers' book drops ids by it. */
+  readonly retentionUs: number;
+  /** The bytes the service would write: Confluent framing of `event` on `topic` (logical). */
+  readonly encode: (topic: TopicName, event: CoordinationOutput) => Promise<Buffer>;
+  /** Called every so many inputs (the CLI prints it on stderr). */
+  readonly progress?: (inputs: number, total: number) => void;
+}
+
+const where = (p: InputPosition) => `${p.topic} ${p.partition}/${p.offset}`;
+
+/**
+ * Refolds every partition of mesh.schedules, then of mesh.acks, and compares each output with the
+ * recorded one of its event id byte for byte; then every recorded output must have been
+ * recomputed. Stops at the first divergence.
+ */
+export async function compareCoordination(log: CoordinationLog, o: ReplayOptions): Promise<CoordinationReplay> {
+  let inputs = 0, recomputed = 0, identical = 0, unpositioned = 0;
+  const seen = new Set<string>();
+  const result = (divergence?: CoordinationDivergence): CoordinationReplay => ({
+    ok: !divergence, inputs, recomputed, recorded: log.outputs.size, identical, unpositioned, ...(divergence ? { divergence } : {}),
+  });
+  const dup = log.duplicates[0];
+  if (dup) return result({ at: `${dup.topic} ${dup.partition}/${dup.offset}`, kind: 'recorded twice', type: dup.event.type, eventId: dup.event.meta.event_id });
+  const total = [...log.schedules.values(), ...log.acks.values()].reduce((n, l) => n + l.length, 0);
+
+  /** Compares the outputs of the input at `at`; a divergence, or null. */
+  async function check(at: InputPosition, outputs: readonly CoordinationOutput[]): Promise<CoordinationDivergence | null> {
+    if (++inputs % 10_000 === 0) o.progress?.(inputs, total);
+    for (const e of outputs) {
+      recomputed++;
+      const id = e.meta.event_id;
+      const rec = log.outputs.get(id);
+      if (!rec) {
+        const below = log.handledBelow?.get(`${at.topic}/${at.partition}`);
+        if (below === undefined || at.offset < below) return { at: where(at), kind: 'not recorded', type: e.type, eventId: id, recomputed: e };
+        continue;
+      }
+      seen.add(id);
+      // An output written before the field was carried names no position: compared without it.
+      const expected = rec.event.applied_through === null ? { ...e, applied_through: null } : e;
+      if (rec.event.applied_through === null) unpositioned++;
+      if (!(await o.encode(rec.topic, expected)).equals(rec.value)) {
+        const d = firstDifference(rec.event, expected);
+        return { at: where(at), kind: 'differs', type: e.type, eventId: id, field: d?.path ?? '(bytes)', recorded: d?.a, recomputed: d?.b };
+      }
+      identical++;
+    }
+    return null;
+  }
+
+  for (const [partition, records] of [...log.schedules].sort((a, b) => a[0] - b[0])) {
+    const dispatches = new Map<string, Dispatch>();
+    for (const r of records) {
+      const c = r.event.meta.correlation_id;
+      const { events, after } = dispatchStep(dispatches.get(c) ?? NO_DISPATCH, r.event, { topic: SCHEDULES, partition, offset: r.offset });
+      dispatches.set(c, after);
+      const d = await check({ topic: SCHEDULES, partition, offset: r.offset }, events);
+      if (d) return result(d);
+    }
+  }
+  for (const [partition, records] of [...log.acks].sort((a, b) => a[0] - b[0])) {
+    const book = newGatherBook();
+    for (const r of records) {
+      const at = { topic: ACKS, partition, offset: r.offset };
+      const d = await check(at, gatherStep(book, r.event, o.thresholds, o.retentionUs, at));
+      if (d) return result(d);
+    }
+  }
+  for (const rec of log.outputs.values()) {
+    if (seen.has(rec.event.meta.event_id)) continue;
+    const cause = rec.event.applied_through;
+    return result({ at: cause ? where(cause) : `${rec.topic} ${rec.partition}/${rec.offset}`, kind: 'not recomputed', type: rec.event.type, eventId: rec.event.meta.event_id, recorded: rec.event });
+  }
+  return result();
+}
+
+/** One line for the CLI and the soak: the counts, or the first divergence with both values. */
+export function coordinationLine(r: CoordinationReplay): string {
+  const counts = `${r.inputs} inputs refolded, ${r.recomputed} outputs recomputed, ${r.recorded} recorded${r.unpositioned > 0 ? `, ${r.unpositioned} from before applied_through` : ''}`;
+  if (r.ok) return `${r.identical} dispatch and quorum events identical byte for byte (${counts})`;
+  const d = r.divergence!;
+  return `DIVERGED at ${d.type} ${d.eventId} (input ${d.at}): ${d.kind}${d.field ? ` at ${d.field}` : ''} (${r.identical} identical before it; ${counts}); ` +
+    `recorded ${JSON.stringify(d.recorded ?? null)}; recomputed ${JSON.stringify(d.recomputed ?? null)}`;
+}
