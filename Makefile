@@ -47,7 +47,9 @@ test: deps typecheck build schemas-check up ## every test: unit, integration and
 	@$(WITH_ENV) $(MOCHA) --config .mocharc.json
 
 test-known-failing: build up ## specs of known, open failures kept out of make test (test/known-failing/: each says what fails and since when)
-	@$(WITH_ENV) $(MOCHA) --no-config --require tsx/cjs --require ./services/runtime/quiet-warnings.ts --extension ts --timeout 60000 --exit 'test/known-failing/**/*.spec.ts'
+	@if ls test/known-failing/*.spec.ts >/dev/null 2>&1; then \
+	  $(WITH_ENV) $(MOCHA) --no-config --require tsx/cjs --require ./services/runtime/quiet-warnings.ts --extension ts --timeout 60000 --exit 'test/known-failing/**/*.spec.ts'; \
+	else echo "no known-failing specs today (test/known-failing/ is empty)"; fi
 
 demo: topics ## the main job: run a service and push Avro events through it end to end (SECURE=1: each service process under its own identity)
 	@$(if $(filter 1,$(SECURE)),$(WITH_ENV) bin/solvermesh schemas register >/dev/null && echo "schemas registered as the operator (services may only read the registry)")

@@ -13,6 +13,7 @@ export const RUNTIME_KNOBS = {
   // rdkafka by default: kafkajs can lose acknowledged records when a broker dies
   // (tulios/kafkajs#1303, reproduced in test/e2e/three-brokers) and predates KIP-447.
   kafkaClient: { env: 'KAFKA_CLIENT', kind: 'enum', values: ['rdkafka', 'kafkajs'], default: 'rdkafka', doc: 'Client library behind the engine: rdkafka (node-rdkafka) or kafkajs.' },
+  kafkaDebug: { env: 'KAFKA_DEBUG', kind: 'string', default: '', doc: 'librdkafka debug contexts (its `debug` property, e.g. `cgrp,fetch,eos,protocol`), logged at debug level under component `librdkafka` whatever LOG_LEVEL says; empty: none. Diagnostics only: verbose. rdkafka engine only.' },
   clientId: { env: 'CLIENT_ID', kind: 'string', default: 'solvermesh', doc: 'Kafka client id prefix.' },
   instanceId: { env: 'INSTANCE_ID', kind: 'string', default: () => randomUUID().slice(0, 8), defaultDoc: '(random)', doc: 'Stable id of this process, unique among the live ones; set it to a pod/host name. The consumer\'s group.instance.id (static membership: restarted under the same id, it gets its partitions back at once) and, on rdkafka, its transactional id (the restart fences the dead process).' },
   logLevel: { env: 'LOG_LEVEL', kind: 'enum', values: LOG_LEVELS, default: 'info', doc: 'pino level. Logs are NDJSON on stderr.' },

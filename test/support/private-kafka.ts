@@ -3,7 +3,7 @@
 // spec uses nor another engineer's run of the same spec can be touched by it. Only the jars are
 // shared, linked from the repository's .infra.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -36,6 +36,25 @@ export class PrivateKafka {
   kill(i: number): void {
     const pid = Number(readFileSync(join(this.dir, 'run', `kafka-${this.brokers}-${i}.pid`), 'utf8').trim());
     process.kill(pid, 'SIGKILL');
+  }
+
+  /**
+   * The node coordinating consumer group `groupId` now: the last node whose log says it
+   * stabilized the group (the brokers' own word; no client API tells it).
+   */
+  groupCoordinator(groupId: string): number {
+    let found: { at: string; node: number } | undefined;
+    for (let i = 1; i <= this.brokers; i++) {
+      const file = join(this.dir, 'logs', `kafka-${this.brokers}-${i}.log`);
+      if (!existsSync(file)) continue;
+      for (const line of readFileSync(file, 'utf8').split('\n')) {
+        if (!line.includes(`Stabilized group ${groupId} `)) continue;
+        const at = line.slice(1, 24); // [yyyy-mm-dd hh:mm:ss,mmm]
+        if (!found || at > found.at) found = { at, node: i };
+      }
+    }
+    if (!found) throw new Error(`no broker log says it coordinates group ${groupId}`);
+    return found.node;
   }
 
   /** Stops the cluster and deletes its data. */

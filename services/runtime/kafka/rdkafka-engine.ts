@@ -24,6 +24,8 @@ export interface RdkafkaEngineOptions {
   readonly clientId: string;
   readonly instanceId: string;
   readonly logger: Logger;
+  /** librdkafka's `debug` contexts (KAFKA_DEBUG); its lines go to the logger at debug level. */
+  readonly debug?: string;
 }
 
 // Java-compatible key hashing: the kafkajs engine and Java clients put a key on the same
@@ -32,15 +34,20 @@ const PARTITIONER = 'murmur2_random';
 export const FETCH_BYTES_PER_PARTITION = 4 * 1024 * 1024;
 /** How long stop() serves the revocation that leaving the group starts before it closes anyway. */
 const LEAVE_TIMEOUT_MS = 5_000;
+/** How long initTransactions is asked again while the transaction coordinator answers with retriable errors. */
+const INIT_TIMEOUT_MS = 60_000;
+/** librdkafka's timeout of sendOffsetsToTransaction, and how long past it the engine waits before it gives the producer up. */
+const SEND_OFFSETS_TIMEOUT_MS = 30_000;
+const STUCK_GRACE_MS = 5_000;
 
 export function createRdkafkaEngine(opts: RdkafkaEngineOptions): KafkaEngine {
   const log = opts.logger.child({ component: 'rdkafka' });
-  const base = { 'metadata.broker.list': opts.brokers.join(','), 'client.id': opts.clientId, ...rdkafkaAuth() };
+  const base: Record<string, string> = { 'metadata.broker.list': opts.brokers.join(','), 'client.id': opts.clientId, ...rdkafkaAuth(), ...(opts.debug ? { debug: opts.debug } : {}) };
   return {
     kind: 'rdkafka',
     transactionalConsumer: (consumeOpts, events) => new RdkafkaTransactionalConsumer(base, opts, consumeOpts, events ?? {}, log),
     producer: async (popts: ProducerOptions = {}) => {
-      const p = new (rd().Producer)({ ...base, 'enable.idempotence': true, 'linger.ms': popts.lingerMs ?? 5, dr_cb: true }, { partitioner: PARTITIONER });
+      const p = traced(new (rd().Producer)({ ...base, 'enable.idempotence': true, 'linger.ms': popts.lingerMs ?? 5, dr_cb: true }, { partitioner: PARTITIONER }), opts, 'producer');
       await cb((done) => p.connect({}, (err) => done(err)));
       p.setPollInterval(popts.deliveryPollMs ?? 50);
       const pending = new Map<number, { resolve: (at: RecordPosition) => void; reject: (e: unknown) => void }>();
@@ -66,6 +73,14 @@ export function createRdkafkaEngine(opts: RdkafkaEngineOptions): KafkaEngine {
   };
 }
 
+/** librdkafka's own lines (KAFKA_DEBUG) at debug level, whatever the service's level: asked for explicitly. */
+function traced<C extends Rd.Producer | Rd.KafkaConsumer>(client: C, opts: RdkafkaEngineOptions, role: string): C {
+  if (!opts.debug) return client;
+  const log = opts.logger.child({ component: 'librdkafka', role }, { level: 'debug' });
+  (client as Rd.Producer).on('event.log', (e) => log.debug({ fac: e.fac }, e.message));
+  return client;
+}
+
 function produceOne(p: Rd.Producer, r: OutRecord, opaque?: unknown): void {
   const headers = r.headers ? Object.entries(r.headers).map(([k, v]) => ({ [k]: v })) : undefined;
   const key = r.key === null ? null : Buffer.isBuffer(r.key) ? r.key : Buffer.from(r.key);
@@ -88,6 +103,8 @@ class RdkafkaTransactionalConsumer implements TransactionalConsumer {
   /** When the consumer was last replaced after a fatal error, and whether it is no longer replaced. */
   private replacedAt: number | undefined;
   private gaveUp = false;
+  /** A producer whose transactional call outlived its timeout, and that call. */
+  private stuck: { readonly producer: Rd.Producer; readonly call: Promise<void> } | undefined;
 
   constructor(
     private readonly base: Record<string, string>,
@@ -126,6 +143,7 @@ class RdkafkaTransactionalConsumer implements TransactionalConsumer {
       'max.poll.interval.ms': 300_000,
       rebalance_cb: true,
     }, { 'auto.offset.reset': this.opts.fromBeginning ? 'earliest' : 'latest' });
+    traced(consumer, this.engineOpts, 'consumer');
     consumer.on('rebalance', (err, assignment) => { if (consumer === this.consumer) this.onRebalance(err, assignment); });
     consumer.on('event.error', (err) => { if (consumer === this.consumer) this.events.onError?.(err); });
     this.consumer = consumer;
@@ -175,9 +193,22 @@ class RdkafkaTransactionalConsumer implements TransactionalConsumer {
         ? { 'retry.backoff.ms': this.opts.tuning.retryBackoffMs, 'retry.backoff.max.ms': Math.max(20, this.opts.tuning.retryBackoffMs) }
         : {}),
     }, { partitioner: PARTITIONER });
+    traced(this.producer, this.engineOpts, 'txn-producer');
     await cb((done) => this.producer.connect({}, (err) => done(err)));
     this.producer.setPollInterval(50);
-    await cb((done) => this.producer.initTransactions(30_000, (err) => done(err)));
+    // A coordinator still loading its log (a cluster just started, or the transaction
+    // coordinator moved to another broker) answers with a retriable error: asked again.
+    const deadline = Date.now() + INIT_TIMEOUT_MS;
+    for (;;) {
+      try {
+        await cb((done) => this.producer.initTransactions(Math.max(1_000, deadline - Date.now()), (err) => done(err)));
+        return;
+      } catch (err) {
+        if ((err as { isRetriable?: boolean }).isRetriable !== true || Date.now() >= deadline) throw err;
+        this.log.warn({ err: (err as Error).message }, 'initTransactions refused (retriable); asking again');
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
   }
 
   private async run(process: BatchProcessor): Promise<void> {
@@ -270,7 +301,7 @@ class RdkafkaTransactionalConsumer implements TransactionalConsumer {
       if (t0) t1 = performance.now();
       for (const r of outputs) produceOne(this.producer, r);
       const offsets = nextOffsets(batches);
-      await cb((done) => this.producer.sendOffsetsToTransaction(offsets, this.consumer, 30_000, (err) => done(err)));
+      await this.sendOffsets(offsets);
       if (t0) t2 = performance.now();
     } catch (err) {
       throw await this.aborted(batches, err);
@@ -291,16 +322,52 @@ class RdkafkaTransactionalConsumer implements TransactionalConsumer {
     return { committed };
   }
 
+  /**
+   * Sends the offsets into the transaction, within SEND_OFFSETS_TIMEOUT_MS whatever librdkafka
+   * does. Its own timeout is not kept when the group coordinator's broker is gone: the offsets'
+   * request waits for that broker to come back (confluentinc/librdkafka#5456, #5511; seen with
+   * librdkafka 2.12.0, the version here). The consume loop waits on this call: a call that never
+   * returns stalls the service for good while its member, heartbeating on its own, keeps the
+   * partitions. The producer is then given up (see aborted()).
+   */
+  private async sendOffsets(offsets: Array<{ topic: string; partition: number; offset: number }>): Promise<void> {
+    const producer = this.producer;
+    // Settled either way, never rejected: the race below reads its outcome, aborted() waits for its end.
+    const call = cb((done) => producer.sendOffsetsToTransaction(offsets, this.consumer, SEND_OFFSETS_TIMEOUT_MS, (err) => done(err)))
+      .then(() => undefined, (err: unknown) => ({ err }));
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<'expired'>((resolve) => { timer = setTimeout(() => resolve('expired'), SEND_OFFSETS_TIMEOUT_MS + STUCK_GRACE_MS); });
+    const outcome = await Promise.race([call, expired]).finally(() => clearTimeout(timer));
+    if (outcome === undefined) return;
+    if (outcome !== 'expired') throw outcome.err;
+    this.stuck = { producer, call: call.then(() => undefined) };
+    throw new Error(`sendOffsetsToTransaction did not return within ${SEND_OFFSETS_TIMEOUT_MS + STUCK_GRACE_MS} ms (group coordinator gone?)`);
+  }
+
   /** Aborts the transaction (or replaces a producer that cannot abort); the error to report. */
   private async aborted(batches: readonly PartitionBatch[], err: unknown): Promise<unknown> {
-    await cb((done) => this.producer.abortTransaction(10_000, (e) => done(e))).catch(async () => {
-      // An error that cannot be aborted (fenced, fatal) leaves the producer unusable.
-      await cb((done) => this.producer.disconnect((e) => done(e))).catch(() => undefined);
+    const stuck = this.stuck;
+    this.stuck = undefined;
+    if (stuck) {
+      // A call still under way inside the old producer: no abort can run beside it. A new
+      // producer under the same transactional id fences it, and its initTransactions aborts the
+      // open transaction (its outputs and offsets; nothing of it was committed): the batch is
+      // consumed again. The old one is closed once its call returned (closing it under the call
+      // could free what the call still uses).
+      this.log.warn({ err: (err as Error).message }, 'a transactional call is stuck; fencing its producer with a new one');
+      void stuck.call.then(() => cb((done) => stuck.producer.disconnect((e) => done(e)))).catch(() => undefined);
       await this.newProducer();
-    });
+    } else {
+      await cb((done) => this.producer.abortTransaction(10_000, (e) => done(e))).catch(async () => {
+        // An error that cannot be aborted (fenced, fatal) leaves the producer unusable.
+        await cb((done) => this.producer.disconnect((e) => done(e))).catch(() => undefined);
+        await this.newProducer();
+      });
+    }
     this.events.onAborted?.(batches, err);
     return transient('KAFKA_UNAVAILABLE', `transaction failed: ${(err as Error).message}`, err);
   }
+
 
   private fetched(b: PartitionBatch): void {
     const k = tpKey(b.topic, b.partition);

@@ -148,14 +148,16 @@ export async function waitCaughtUp(k: TestKafka, topic: string, timeoutMs = 60_0
     const physical = k.topic(topic);
     let ends: Awaited<ReturnType<typeof admin.fetchTopicOffsets>> | undefined;
     await waitFor(async () => {
+      let committed;
       try {
-        // Read once; a loaded broker may answer NOT_LEADER for a moment, which is asked again.
+        // Ends read once; a loaded broker may answer NOT_LEADER for a moment, and a group whose
+        // coordinator just moved NOT_COORDINATOR (a broker killed or restarted): asked again.
         ends ??= await admin.fetchTopicOffsets(physical);
+        [committed] = await admin.fetchOffsets({ groupId: `${k.prefix}solvermesh.${service}`, topics: [physical] });
       } catch (err) {
         if ((err as { retriable?: boolean }).retriable) return false;
         throw err;
       }
-      const [committed] = await admin.fetchOffsets({ groupId: `${k.prefix}solvermesh.${service}`, topics: [physical] });
       return ends.every((e) => {
         const c = committed?.partitions.find((p) => p.partition === e.partition);
         return Number(e.high) === Number(e.low) || Number(c?.offset ?? -1) >= Number(e.high) - (transactional ? 1 : 0);
