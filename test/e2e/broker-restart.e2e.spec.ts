@@ -27,7 +27,7 @@ describe('single broker restarted under a running service', function () {
         svc = await startCoordinatorOn(k, engine, `restart-${engine}`);
         // given: a stream under way, decided
         await sendReports(k, 0, 100);
-        await k.collect('mesh.conflicts', (r) => r.length >= 200, 120_000);
+        await k.collectEvents('mesh.conflicts', (es) => es.filter((e) => e.type === 'ConflictQuarantined').length >= 100, 120_000);
         // when: the broker goes away and comes back on its data
         if (how === 'SIGKILL') broker!.kill(1);
         else broker!.stop();
