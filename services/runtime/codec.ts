@@ -3,12 +3,13 @@
 // cached both ways; a writer schema seen for the first time is fetched once and resolved
 // against our reader schema, so records written with an older (compatible) schema decode.
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import TimeoutMiddleware from 'mappersmith/middleware/timeout';
 import type avro from 'avsc';
 import { loadEventSchemas, type EventSchema } from '../../schemas/catalog';
 import type { SolvermeshEvent } from '../../schemas/generated/events';
 import { registryAuth } from './credentials';
 import { poison, transient, SolvermeshError } from './errors';
-import { registryAdmin, type RegistryAdmin } from './registry-admin';
+import { registryAdmin, REGISTRY_REQUEST_TIMEOUT_MS, type RegistryAdmin } from './registry-admin';
 import { DEFAULT_UNKNOWN_ID_POLICY, LIST_SUBJECTS, UnknownSchemaIds, type UnknownIdPolicy } from './unknown-schema-ids';
 import { frame, framedSchemaId, HEADER_SIZE } from './wire-format';
 
@@ -54,7 +55,7 @@ export class EventCodec {
 
   constructor(registryUrl: string, schemas: Map<string, EventSchema> = loadEventSchemas(), opts: CodecOptions = {}) {
     const auth = registryAuth(opts.env);
-    this.registry = new SchemaRegistry({ host: registryUrl, clientId: 'solvermesh', retry: { retries: 2 }, ...(auth ? { auth } : {}) });
+    this.registry = new SchemaRegistry({ host: registryUrl, clientId: 'solvermesh', retry: { retries: 2 }, middlewares: [TimeoutMiddleware(REGISTRY_REQUEST_TIMEOUT_MS)], ...(auth ? { auth } : {}) });
     this.admin = registryAdmin(registryUrl, opts.env);
     this.clock = opts.clock ?? Date.now;
     this.unknownIds = new UnknownSchemaIds(opts.unknownIds ?? DEFAULT_UNKNOWN_ID_POLICY, this.clock());

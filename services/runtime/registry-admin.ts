@@ -20,6 +20,12 @@ export interface RegistryAdmin {
 }
 
 const CONTENT = 'application/vnd.schemaregistry.v1+json';
+/**
+ * Longest wait for one registry request (answer and body). Without it a request the registry
+ * never answers waits for undici's 300 s, and the record's partition with it: a timed-out request
+ * is a retriable REGISTRY_UNAVAILABLE, asked again like a refused connection.
+ */
+export const REGISTRY_REQUEST_TIMEOUT_MS = 10_000;
 /** The Confluent API's error_code for "schema id not found". */
 const SCHEMA_NOT_FOUND = 40403;
 
@@ -54,16 +60,18 @@ export function registryAdmin(baseUrl: string, env?: NodeJS.ProcessEnv): Registr
   const authorization: Record<string, string> = auth ? { authorization: basicAuthHeader(auth) } : {};
   const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
     let res: Response;
+    let text: string;
     try {
       res = await fetch(`${baseUrl}${path}`, {
         method,
         headers: { accept: CONTENT, ...authorization, ...(body ? { 'content-type': CONTENT } : {}) },
         ...(body ? { body: JSON.stringify(body) } : {}),
+        signal: AbortSignal.timeout(REGISTRY_REQUEST_TIMEOUT_MS),
       });
+      text = await res.text();
     } catch (err) {
       throw transient('REGISTRY_UNAVAILABLE', `schema registry at ${baseUrl} is unreachable (${(err as Error).message}); is it up? (make up)`, err);
     }
-    const text = await res.text();
     if (!res.ok) {
       const registryCode = errorCodeOf(text);
       const what = `${method} ${baseUrl}${path}: HTTP ${res.status}: ${text.slice(0, 500)}`;

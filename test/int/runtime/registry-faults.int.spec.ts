@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { loadEventSchemas } from '../../../schemas/catalog';
 import { EventCodec } from '../../../services/runtime/codec';
 import { SolvermeshError } from '../../../services/runtime/errors';
-import { registryAdmin } from '../../../services/runtime/registry-admin';
+import { registryAdmin, REGISTRY_REQUEST_TIMEOUT_MS } from '../../../services/runtime/registry-admin';
 import { frame, HEADER_SIZE } from '../../../services/runtime/wire-format';
 import { conflictReported } from '../../support/events';
 import { ensureInfra } from '../../support/infra';
@@ -67,6 +67,22 @@ describe('schema registry faults', function () {
     const refused = await failureOf(new EventCodec('http://127.0.0.1:1').decode(frame(1, body)));
     assert.equal(refused.retriable, true);
     assert.equal(refused.code, 'REGISTRY_UNAVAILABLE');
+  });
+
+  it('given a registry that takes connections and never answers, when a valid record is decoded, then the failure is retriable within the request timeout instead of a wait without end', async () => {
+    const silent: Server = createServer(() => undefined); // reads each request, answers none
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    try {
+      const started = Date.now();
+      const hung = await failureOf(new EventCodec(`http://127.0.0.1:${(silent.address() as AddressInfo).port}`).decode(frame(1, body)));
+      assert.equal(hung.retriable, true);
+      assert.equal(hung.code, 'REGISTRY_UNAVAILABLE');
+      // (the client's own retries ask up to three times, each bounded by the timeout)
+      assert.ok(Date.now() - started < 4 * REGISTRY_REQUEST_TIMEOUT_MS, `failed after ${Date.now() - started} ms`);
+    } finally {
+      silent.closeAllConnections();
+      await new Promise((r) => silent.close(r));
+    }
   });
 
   for (const status of [429, 401]) {
