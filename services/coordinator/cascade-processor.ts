@@ -9,16 +9,14 @@
 // it is read back (where stepping it again changes nothing); only where that cannot reorder the
 // cascade's inputs against the log: one stage at a time (not PARALLEL), its deadline tick unwritten.
 import { randomUUID } from 'node:crypto';
-import type { CascadeStageTimedOut } from '../../schemas/generated/events';
-import type { TopicName } from '../../topics/catalog';
+import type { CascadeStageDecided, CascadeStageTimedOut } from '../../schemas/generated/events';
+import { topicSpec, type TopicName } from '../../topics/catalog';
 import type { EventCodec } from '../runtime/codec';
 import type { Logger } from '../runtime/logger';
 import { PartitionStates, type LogRestoreDeps } from '../runtime/partition-states';
 import type { Emit, EventValidator, Processor } from '../runtime/processor';
 import type { TickWriter } from '../runtime/tick-writer';
-import { topicSpec } from '../../topics/catalog';
 import { partitionOf } from '../runtime/kafka/partition-key';
-import type { CascadeStageDecided } from '../../schemas/generated/events';
 import { awaited, NO_CASCADE, stageDecidedOf, step, type Cascade, type CascadeInput } from './cascade';
 import { PRODUCER } from './conflicts';
 

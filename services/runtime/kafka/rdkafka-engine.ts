@@ -368,7 +368,6 @@ class RdkafkaTransactionalConsumer implements TransactionalConsumer {
     return transient('KAFKA_UNAVAILABLE', `transaction failed: ${(err as Error).message}`, err);
   }
 
-
   private fetched(b: PartitionBatch): void {
     const k = tpKey(b.topic, b.partition);
     if (!this.positions.has(k)) this.positions.set(k, fetchedProgress(b, this.highWatermark(b)));
