@@ -2,6 +2,9 @@
 // expected number of brokers. Usage: node kafka-ready.mjs <bootstrap> <brokers> <timeoutSec>
 import { readFileSync } from 'node:fs';
 import kafkajs from 'kafkajs';
+// The same request-queue fix every service's kafkajs client gets (Node strips the types); without it
+// each probe connection runs a 1 ms timer loop and prints TimeoutNegativeWarning.
+import '../services/runtime/kafka/kafkajs-request-queue.ts';
 
 const [bootstrap, expected, timeoutSec] = process.argv.slice(2);
 const deadline = Date.now() + Number(timeoutSec) * 1000;
