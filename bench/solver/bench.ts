@@ -1,7 +1,7 @@
 // make bench-solver: WASM kernels vs SciPy (cg, bicgstab) and sublinear-time-solver, same run.
 // Every answer is checked here with ||b - Ax|| / ||b|| computed from the bench's own CSR.
 // hybrid and the SciPy peers run interleaved, run by run (SciPy as one long-lived process, as ours is).
-// Usage: tsx bench/solver/bench.ts [--sizes 1e4,1e5,1e6] [--runs 3] [--warm-runs 3] [--warm-size n] [--peer-timeout 60] [--only sizes,spmv,warm,weak,amg,unstructured (any of them)] [--problems poisson,convdiff] [--peers scipy,sublinear]
+// Usage: tsx bench/solver/bench.ts [--sizes 1e4,1e5,1e6] [--runs 3] [--warm-runs 3] [--warm-size n] [--peer-timeout 60] [--only sizes,spmv,warm,weak,amg,unstructured (any of them)] [--problems poisson,convdiff] [--amg-problems poisson0,aniso] [--peers scipy,sublinear]
 // --only amg: unshifted and anisotropic Poisson, AMG-PCG vs CG+MILU(0) vs SciPy CG; --only unstructured: the generated family, hybrid vs SciPy.
 // --only spmv: just the SpMV-vs-streaming-read line for each size (Poisson), no peers needed.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -32,6 +32,8 @@ const only = (part: string): boolean => ONLY === undefined || ONLY.has(part);
 const needsSublinear = only('sizes') || only('weak');
 // Filters for quick A/B runs: --problems poisson,convdiff  --peers scipy,sublinear (default all).
 const PROBLEMS = (args.get('problems') ?? 'poisson,convdiff').split(',');
+// --amg-problems poisson0,aniso: the AMG family's members (default both; SciPy's CG at 1e6 takes minutes a run).
+const AMG_PROBLEMS = (args.get('amg-problems') ?? 'poisson0,aniso').split(',');
 const PEER_SET = new Set((args.get('peers') ?? 'scipy,sublinear').split(','));
 const OUT = join(__dirname, '..', 'out', 'solver');
 // SOLVER_BENCH_PYTHON: another interpreter with SciPy (Debian's python3-scipy is the default).
@@ -347,6 +349,7 @@ async function main(): Promise<void> {
 async function amgFamily(): Promise<void> {
   const its: Record<string, number[]> = {};
   for (const [name, make] of [['poisson2d (unshifted)', (m: number) => poisson2d(m, 0)], ['anisotropic poisson2d (ε = 0.01, unshifted)', (m: number) => anisotropicPoisson2d(m, 0.01, 0)]] as const) {
+    if (!AMG_PROBLEMS.includes(name.startsWith('aniso') ? 'aniso' : 'poisson0')) continue;
     for (const n of sizes) {
       const a = make(Math.round(Math.sqrt(n)));
       const b = smoothRhs(a.n);
