@@ -111,7 +111,8 @@ export async function readOutputs(k: TestKafka, fuzzed: readonly Fuzzed[]): Prom
       // how long an unknown schema id was asked for (its grace, or none once the miss budget is spent).
       const reason = `${h[DLQ_HEADERS.errorClass]}: ${(h[DLQ_HEADERS.errorMessage] ?? '').replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, '<time>').replace(/ after \d+ ms of asking/, '')
         // How long ago the id was first asked for, and how far an event time is from its record's
-        // timestamp (the time the run sent the fuzzed record, minutes after it was generated).
+        // timestamp (a fuzzed record carries the same one in every run; a record the services
+        // wrote themselves, the time of its writing).
         .replace(/ \(asked \d+ s ago\)/, '').replace(/ is [\d.]+ (ms|s|min|h|days?|years?) (ahead of|behind) /, ' is <skew> $2 ')}`;
       records.push({ topic, id: source, causation: null, eventId: null, producer: null, type: null, body: unprefix(`${r.key ?? ''} ${reason}`), ...(sourceEventId ? { sourceEventId } : {}) });
       if (BUDGET.test(reason)) {

@@ -31,7 +31,7 @@ import { DEFAULT_UNKNOWN_ID_POLICY } from '../../services/runtime/unknown-schema
 import { committedOffsets, readLog } from '../../services/runtime/kafka/log-reader';
 import { keyOfTopic, misKeyed } from '../../services/runtime/record-key';
 import { eventTimeBound, readServiceConfig } from '../../services/runtime/service';
-import { withEventTimeBound } from '../../services/runtime/event-time';
+import { eventTimeSkew, withEventTimeBound } from '../../services/runtime/event-time';
 import { dlqName, TOPICS } from '../../topics/catalog';
 import { startRun, type SolverChild } from '../int/solver/support';
 import { killDuringLoad, type KillResult } from './fuzz-kills';
@@ -69,18 +69,22 @@ export const SERVICE_INPUTS: Readonly<Record<string, readonly string[]>> = {
 
 /** Dead-letter classes that say the record itself was malformed: never for a valid one. */
 const MALFORMED = new Set(['DECODE_FAILED', 'UNKNOWN_SCHEMA_ID', 'UNKNOWN_EVENT_TYPE', 'VALIDATION_FAILED', 'OVERSIZED', 'MIS_KEYED', 'EVENT_TIME_SKEW']);
-const SKEW_AHEAD_US = 5 * 60_000_000;
 
 type Kind = 'valid' | 'hostile' | 'raw';
 export interface Fuzzed {
   readonly topic: string; readonly kind: Kind; readonly key: string | null; readonly value: Buffer;
+  /**
+   * The record's timestamp (ms), fixed when it was generated and sent with it by every run: the
+   * runner measures an event time against it, so a record re-sent minutes later with the time of
+   * its sending (a soak's control and kill runs) could pass the bound its verdict says it fails.
+   */
+  readonly timestampMs: number;
   /** Why the runner refuses it, and how many services reading the topic will (those taking its type; all when it does not decode). */
   readonly invalid: string | undefined; readonly refusers: number;
   /** The event id it was made with (valid and hostile records): what the services' outputs name as their cause. */
   readonly eventId?: string;
   partition?: number; offset?: number;
 }
-const SKEW_BEHIND_US = 157_680_000_000 * 1000;
 const readers = (topic: string) => Object.keys(SERVICE_INPUTS).filter((s) => SERVICE_INPUTS[s]!.includes(topic));
 const takers = (topic: string, type: string) => readers(topic).filter((s) => ACCEPTS[s]!.includes(type));
 
@@ -122,8 +126,11 @@ const judge = (k: TestKafka): EventCodec => {
   return c;
 };
 
-/** Why the runner refuses `value` on `topic` (decode, validation, key, event time), or undefined; and how many of the topic's services do. */
-async function refusal(k: TestKafka, topic: string, key: string | null, value: Buffer, nowUs: number): Promise<{ invalid: string | undefined; refusers: number }> {
+/** The services' event-time bound (the runtime's, from the environment the children inherit). */
+const serviceEventTime = () => eventTimeBound(readServiceConfig(SERVICES.impedance!, process.env));
+
+/** Why the runner refuses `value` on `topic` stamped `timestampMs` (decode, validation, key, event time), or undefined; and how many of the topic's services do. */
+export async function refusal(k: TestKafka, topic: string, key: string | null, value: Buffer, timestampMs: number): Promise<{ invalid: string | undefined; refusers: number }> {
   let event: SolvermeshEvent;
   try { event = (await judge(k).decode(value)).event; } catch (err) { return { invalid: `undecodable: ${(err as Error).message}`, refusers: readers(topic).length }; }
   const refusers = takers(topic, event.type).length;
@@ -132,10 +139,8 @@ async function refusal(k: TestKafka, topic: string, key: string | null, value: B
     if (issues.length > 0) return `invalid: ${issues[0]!.message}`;
     const mis = misKeyed(keyOfTopic(topic), key === null ? null : Buffer.from(key), event);
     if (mis) return mis;
-    // The record's timestamp is a moment after nowUs: the bounds are minutes and years wide.
-    if (event.meta.occurred_at > nowUs + SKEW_AHEAD_US) return 'event time ahead';
-    if (event.meta.occurred_at < nowUs - SKEW_BEHIND_US + 600_000_000) return 'event time too old';
-    return undefined;
+    const skew = eventTimeSkew(event, timestampMs, serviceEventTime());
+    return skew === undefined ? undefined : `event time: ${skew}`;
   };
   return { invalid: refusers === 0 ? undefined : why(), refusers };
 }
@@ -147,7 +152,8 @@ async function fuzzTopic(k: TestKafka, topic: string, n: number, rng: Rng): Prom
   const keyOf = keyOfTopic(topic);
   const out: Fuzzed[] = [];
   const physical = k.topic(topic);
-  const nowUs = Date.now() * 1000;
+  const timestampMs = Date.now();
+  const nowUs = timestampMs * 1000;
   const validOne = (): { event: SolvermeshEvent; key: string } => {
     const event = arbitraryEvent(pick(rng, types), rng) as SolvermeshEvent;
     // Near the run's own time: the skew bound is part of what is fuzzed, not an accident of the generator.
@@ -158,7 +164,7 @@ async function fuzzTopic(k: TestKafka, topic: string, n: number, rng: Rng): Prom
     const roll = rng();
     const { event, key } = validOne();
     if (roll < 0.4) {
-      out.push({ topic, kind: 'valid', key, value: await k.codec.encode(physical, event), invalid: undefined, refusers: 0, eventId: event.meta.event_id });
+      out.push({ topic, kind: 'valid', key, value: await k.codec.encode(physical, event), timestampMs, invalid: undefined, refusers: 0, eventId: event.meta.event_id });
       continue;
     }
     if (roll < 0.75) {
@@ -174,7 +180,7 @@ async function fuzzTopic(k: TestKafka, topic: string, n: number, rng: Rng): Prom
       }
       let value: Buffer;
       try { value = await k.codec.encode(physical, event); } catch { continue; } // Avro itself cannot carry it (an int of 2^53)
-      out.push({ topic, kind: 'hostile', key: rekey, value, eventId: event.meta.event_id, ...(await refusal(k, topic, rekey, value, nowUs)) });
+      out.push({ topic, kind: 'hostile', key: rekey, value, timestampMs, eventId: event.meta.event_id, ...(await refusal(k, topic, rekey, value, timestampMs)) });
       continue;
     }
     const good = await k.codec.encode(physical, event);
@@ -184,7 +190,7 @@ async function fuzzTopic(k: TestKafka, topic: string, n: number, rng: Rng): Prom
     else if (how < 0.55) value = good.subarray(0, int(rng, 0, good.length - 1));
     else if (how < 0.8) { value = Buffer.from(good); for (let i = 0; i < 3; i++) { const at = int(rng, 5, value.length - 1); value[at] = int(rng, 0, 255); } }
     else { value = Buffer.from(good); value.writeUInt32BE(int(rng, 1_000_000, 2_000_000_000), 1); }
-    out.push({ topic, kind: 'raw', key, value, ...(await refusal(k, topic, key, value, nowUs)) });
+    out.push({ topic, kind: 'raw', key, value, timestampMs, ...(await refusal(k, topic, key, value, timestampMs)) });
   }
   return out;
 }
@@ -289,14 +295,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
     log(`fuzz: topics under ${k.prefix}`);
     const all: Fuzzed[] = o.records ? o.records.map((f) => ({ ...f })) : await generateFuzz(k, o.perTopic, o.seed);
     log(`fuzz: ${all.length} records ready; sending`);
-    for (const t of FUZZED_TOPICS) {
-      const mine = all.filter((f) => f.topic === t);
-      for (let i = 0; i < mine.length; i += 100) {
-        const part = mine.slice(i, i + 100);
-        const meta = await sendWithOffsets(k, t, part);
-        part.forEach((f, j) => { f.partition = meta[j]!.partition; f.offset = meta[j]!.offset; });
-      }
-    }
+    await sendFuzz(k, all);
     log(`fuzz: ${all.length} records on ${FUZZED_TOPICS.length} topics (seed ${o.seed}) on the log; starting the services`);
     const start = (name: string) => children.set(name, startRun(k, [name], envOf(name)));
     const t0 = Date.now();
@@ -491,13 +490,25 @@ function groupProgress(k: TestKafka, groups: Readonly<Record<string, string>>, n
 }
 
 /** Sends `records` to `topic` and returns where each landed. */
+/** Puts the records on `k`'s topics, topic by topic in order, each with its own timestamp, and notes where each landed. */
+export async function sendFuzz(k: TestKafka, records: Fuzzed[]): Promise<void> {
+  for (const t of FUZZED_TOPICS) {
+    const mine = records.filter((f) => f.topic === t);
+    for (let i = 0; i < mine.length; i += 100) {
+      const part = mine.slice(i, i + 100);
+      const meta = await sendWithOffsets(k, t, part);
+      part.forEach((f, j) => { f.partition = meta[j]!.partition; f.offset = meta[j]!.offset; });
+    }
+  }
+}
+
 async function sendWithOffsets(k: TestKafka, topic: string, records: readonly Fuzzed[]): Promise<Array<{ partition: number; offset: number }>> {
   const producer = k.kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   try {
     const out: Array<{ partition: number; offset: number }> = [];
     // One send: each partition's base offset, its records after it in order (the default partitioner, as partitionOf).
-    const meta = await producer.send({ topic: k.topic(topic), acks: -1, messages: records.map((r) => ({ key: r.key, value: r.value })) });
+    const meta = await producer.send({ topic: k.topic(topic), acks: -1, messages: records.map((r) => ({ key: r.key, value: r.value, timestamp: String(r.timestampMs) })) });
     const next = new Map(meta.map((m) => [m.partition, Number(m.baseOffset)]));
     for (const r of records) {
       const p = partitionOf(r.key!, partitionsOf(topic));
