@@ -219,12 +219,19 @@ describe('hybrid and AMG', () => {
     assert.ok(probed.iterations < milu.iterations, `jacobi ${probed.iterations} vs milu0 ${milu.iterations}`);
   });
 
-  it('given a nonsymmetric network flow matrix whose rows are not diagonally dominant, when hybrid configures, then it probes BiCGSTAB with Jacobi before paying for ILU(0), and the probe stays', () => {
+  it('given a nonsymmetric network flow matrix whose rows are not diagonally dominant, when hybrid solves it, then it probes BiCGSTAB with SSOR (split form) before paying for ILU(0), the probe stays, and it needs under half the iterations of BiCGSTAB+Jacobi', () => {
     const a = networkFlow(2000, 3, 0.05, 33);
     const probed = hybridSolve(a);
     assert.equal(probed.analysis.weaklyDiagonallyDominant, false);
-    assert.deepEqual(probed.current, { method: 'bicgstab', precond: 'jacobi', probe: true });
+    assert.deepEqual(probed.current, { method: 'bicgstab', precond: 'ssor', probe: true });
     assert.equal(probed.status, 'converged');
+    const s = SolverSession.open(a);
+    s.setB(smoothRhs(a.n));
+    s.configure({ method: 'bicgstab', precond: 'jacobi', tol: TOL });
+    const jacobi = s.iterate(1000);
+    s.free();
+    assert.equal(jacobi.status, 'converged');
+    assert.ok(2 * probed.iterations < jacobi.iterations, `ssor ${probed.iterations} vs jacobi ${jacobi.iterations}`);
   });
 
   it('given a kept AMG structure, when a solve needs over 1.5× the iterations of the first one on it, then the next AMG start sets up from scratch', () => {
