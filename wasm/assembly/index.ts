@@ -669,68 +669,14 @@ function splitResidual(hh: f64, v: usize, tolAbs: f64): f64 {
 }
 
 /**
- * BiCGSTAB on L̃⁻¹ A Ũ'⁻¹ y = L̃⁻¹ b, x = Ũ'⁻¹ y (SSOR in split form): each operator application is
- * a backward sweep t = Ũ'⁻¹ w and a forward one, and since x moves by α Ũ'⁻¹p + ω Ũ'⁻¹s, the
- * backward sweeps' outputs (z, y) update x directly (y itself is never formed). Per iteration
- * about two SpMVs' worth, as with Jacobi, at the iteration count of SSOR.
+ * With SSOR, BiCGSTAB runs on L̃⁻¹ A Ũ'⁻¹ y = L̃⁻¹ b, x = Ũ'⁻¹ y (split form): each operator
+ * application is a backward sweep t = Ũ'⁻¹ w and a forward one, and since x moves by α Ũ'⁻¹p +
+ * ω Ũ'⁻¹s, the backward sweeps' outputs (z, y) update x directly (y itself is never formed). Per
+ * iteration about two SpMVs' worth, as with Jacobi, at the iteration count of SSOR.
  */
-function stepBicgstabSplit(tolAbs: f64): i32 {
-  if (splitPending) toSplit();
-  const rhoN = rhoNextValid ? rhoNext : dot(rh, r);
-  rhoNextValid = false;
-  if (rhoN == 0 || !isFinite(rhoN)) {
-    if (bicgRestarts > 0) return BREAKDOWN;
-    bicgRestarts++;
-    restartRecurrences();
-    return RUNNING;
-  }
-  const beta = (rhoN / rho) * (alpha / omg);
-  if (!isFinite(beta)) return BREAKDOWN;
-  // p = r̂ + β (p - ω q) and z = Ũ'⁻¹ p, then q = Â p (u in w).
-  ssorBackwardP(n, rp, ci, va, diagPos, dinv, omegaSsor, p, z, r, q, beta, omg);
-  const rv = ssorForward(n, rp, ci, va, diagPos, dinv, omegaSsor, p, z, w, q, rh);
-  if (rv == 0 || !isFinite(rv)) return BREAKDOWN;
-  alpha = rhoN / rv;
-  let ss: f64 = 0;
-  for (let i = 0; i < n; i++) {
-    const si = ldf(r, i) - alpha * ldf(q, i);
-    stf(s, i, si);
-    ss += si * si;
-  }
-  const sRes = splitResidual(ss, s, tolAbs);
-  if (sRes <= tolAbs) {
-    for (let i = 0; i < n; i++) stf(x, i, ldf(x, i) + alpha * ldf(z, i));
-    iters++;
-    res = sRes;
-    memory.copy(r, s, (<usize>n) << 3);
-    rho = rhoN;
-    return confirm(tolAbs);
-  }
-  ssorBackward(n, rp, ci, va, diagPos, dinv, omegaSsor, s, y);
-  const ts = ssorForward(n, rp, ci, va, diagPos, dinv, omegaSsor, s, y, w, t, s);
-  tt = ssorOutSquares;
-  if (tt == 0 || !isFinite(tt)) return BREAKDOWN;
-  omg = ts / tt;
-  if (omg == 0 || !isFinite(omg)) return BREAKDOWN;
-  let rr: f64 = 0, rhr: f64 = 0;
-  for (let i = 0; i < n; i++) {
-    stf(x, i, ldf(x, i) + alpha * ldf(z, i) + omg * ldf(y, i));
-    const ri = ldf(s, i) - omg * ldf(t, i);
-    stf(r, i, ri);
-    rr += ri * ri;
-    rhr += ldf(rh, i) * ri;
-  }
-  rhoNext = rhr; rhoNextValid = true;
-  rho = rhoN;
-  bicgRestarts = 0;
-  iters++;
-  res = splitResidual(rr, r, tolAbs);
-  if (res <= tolAbs) { rhoNextValid = false; return confirm(tolAbs); }
-  return RUNNING;
-}
-
 function stepBicgstab(tolAbs: f64): i32 {
-  if (precond == PC_SSOR) return stepBicgstabSplit(tolAbs);
+  const split = precond == PC_SSOR;
+  if (split && splitPending) toSplit();
   const rhoN = rhoNextValid ? rhoNext : dot(rh, r);
   rhoNextValid = false;
   if (rhoN == 0 || !isFinite(rhoN)) {
@@ -745,18 +691,25 @@ function stepBicgstab(tolAbs: f64): i32 {
   // Jacobi: each pass that writes a vector the preconditioner scales also writes its scaled copy
   // (p with z = D⁻¹p, s with y = D⁻¹s), the same products jacobiApply forms, one pass fewer each.
   const jac = precond == PC_JACOBI;
-  if (jac) {
-    for (let i = 0; i < n; i++) {
-      const pi = ldf(r, i) + beta * (ldf(p, i) - omg * ldf(q, i));
-      stf(p, i, pi);
-      stf(z, i, pi * ldf(dinv, i));
-    }
+  let rv: f64;
+  if (split) {
+    // p = r̂ + β (p - ω q) and z = Ũ'⁻¹ p in one backward sweep, then q = Â p (u in w).
+    ssorBackwardP(n, rp, ci, va, diagPos, dinv, omegaSsor, p, z, r, q, beta, omg);
+    rv = ssorForward(n, rp, ci, va, diagPos, dinv, omegaSsor, p, z, w, q, rh);
   } else {
-    for (let i = 0; i < n; i++) stf(p, i, ldf(r, i) + beta * (ldf(p, i) - omg * ldf(q, i)));
-    if (precond != PC_NONE) applyPrecond(p, z);
+    if (jac) {
+      for (let i = 0; i < n; i++) {
+        const pi = ldf(r, i) + beta * (ldf(p, i) - omg * ldf(q, i));
+        stf(p, i, pi);
+        stf(z, i, pi * ldf(dinv, i));
+      }
+    } else {
+      for (let i = 0; i < n; i++) stf(p, i, ldf(r, i) + beta * (ldf(p, i) - omg * ldf(q, i)));
+      if (precond != PC_NONE) applyPrecond(p, z);
+    }
+    rv = spmvDot(n, rp, ci, va, precond == PC_NONE ? p : z, q, rh);
   }
   const ph = precond == PC_NONE ? p : z;
-  const rv = spmvDot(n, rp, ci, va, ph, q, rh);
   if (rv == 0 || !isFinite(rv)) return BREAKDOWN;
   alpha = rhoN / rv;
   let ss: f64 = 0;
@@ -775,17 +728,25 @@ function stepBicgstab(tolAbs: f64): i32 {
       ss += si * si;
     }
   }
-  if (Math.sqrt(ss) <= tolAbs) {
+  const sRes = split ? splitResidual(ss, s, tolAbs) : Math.sqrt(ss);
+  if (sRes <= tolAbs) {
     for (let i = 0; i < n; i++) stf(x, i, ldf(x, i) + alpha * ldf(ph, i));
     iters++;
-    res = Math.sqrt(ss);
+    res = sRes;
     memory.copy(r, s, (<usize>n) << 3);
     rho = rhoN;
     return confirm(tolAbs);
   }
   const sh = precond == PC_NONE ? s : y;
-  if (precond != PC_NONE && !jac) applyPrecond(s, y);
-  const ts = spmvDot2(sh, t, s);
+  let ts: f64;
+  if (split) {
+    ssorBackward(n, rp, ci, va, diagPos, dinv, omegaSsor, s, y);
+    ts = ssorForward(n, rp, ci, va, diagPos, dinv, omegaSsor, s, y, w, t, s);
+    tt = ssorOutSquares;
+  } else {
+    if (precond != PC_NONE && !jac) applyPrecond(s, y);
+    ts = spmvDot2(sh, t, s);
+  }
   if (tt == 0 || !isFinite(tt)) return BREAKDOWN;
   omg = ts / tt;
   if (omg == 0 || !isFinite(omg)) return BREAKDOWN;
@@ -801,7 +762,7 @@ function stepBicgstab(tolAbs: f64): i32 {
   rho = rhoN;
   bicgRestarts = 0;
   iters++;
-  res = Math.sqrt(rr);
+  res = split ? splitResidual(rr, r, tolAbs) : Math.sqrt(rr);
   if (res <= tolAbs) { rhoNextValid = false; return confirm(tolAbs); }
   return RUNNING;
 }

@@ -609,62 +609,11 @@ export class ReferenceKernel implements Kernel {
     return e;
   }
 
-  private stepBicgstabSplit(tolAbs: number): number {
-    if (this.splitPending) this.toSplit();
-    const n = this.n, { x, r, p, q, s, t, rh, z, y, w } = this;
-    const rhoN = dot(rh, r);
-    if (rhoN === 0 || !Number.isFinite(rhoN)) {
-      if (this.bicgRestarts > 0) return BREAKDOWN;
-      this.bicgRestarts++;
-      this.restartRecurrences();
-      return RUNNING;
-    }
-    const beta = (rhoN / this.rho) * (this.alpha / this.omg);
-    if (!Number.isFinite(beta)) return BREAKDOWN;
-    for (let i = 0; i < n; i++) p[i] = r[i]! + beta * (p[i]! - this.omg * q[i]!);
-    this.ssorBackward(p, z);
-    const [rv] = this.ssorForward(p, z, w, q, rh);
-    if (rv === 0 || !Number.isFinite(rv)) return BREAKDOWN;
-    this.alpha = rhoN / rv;
-    let ss = 0;
-    for (let i = 0; i < n; i++) {
-      const si = r[i]! - this.alpha * q[i]!;
-      s[i] = si;
-      ss += si * si;
-    }
-    const sRes = this.splitResidual(ss, s, tolAbs);
-    if (sRes <= tolAbs) {
-      for (let i = 0; i < n; i++) x[i] = x[i]! + this.alpha * z[i]!;
-      this.iters++;
-      this.res = sRes;
-      r.set(s);
-      this.rho = rhoN;
-      return this.confirm(tolAbs);
-    }
-    this.ssorBackward(s, y);
-    const [ts, t2] = this.ssorForward(s, y, w, t, s);
-    this.tt = t2;
-    if (this.tt === 0 || !Number.isFinite(this.tt)) return BREAKDOWN;
-    this.omg = ts / this.tt;
-    if (this.omg === 0 || !Number.isFinite(this.omg)) return BREAKDOWN;
-    let rr = 0;
-    for (let i = 0; i < n; i++) {
-      x[i] = x[i]! + this.alpha * z[i]! + this.omg * y[i]!;
-      const ri = s[i]! - this.omg * t[i]!;
-      r[i] = ri;
-      rr += ri * ri;
-    }
-    this.rho = rhoN;
-    this.bicgRestarts = 0;
-    this.iters++;
-    this.res = this.splitResidual(rr, r, tolAbs);
-    if (this.res <= tolAbs) return this.confirm(tolAbs);
-    return RUNNING;
-  }
-
+  /** As the kernel's stepBicgstab; with SSOR in split form (ssorBackward / ssorForward). */
   private stepBicgstab(tolAbs: number): number {
-    if (this.precond === PC_SSOR) return this.stepBicgstabSplit(tolAbs);
-    const n = this.n, { x, r, p, q, s, t, rh } = this;
+    const split = this.precond === PC_SSOR;
+    if (split && this.splitPending) this.toSplit();
+    const n = this.n, { x, r, p, q, s, t, rh, w } = this;
     const rhoN = dot(rh, r);
     if (rhoN === 0 || !Number.isFinite(rhoN)) {
       if (this.bicgRestarts > 0) return BREAKDOWN;
@@ -676,9 +625,15 @@ export class ReferenceKernel implements Kernel {
     if (!Number.isFinite(beta)) return BREAKDOWN;
     for (let i = 0; i < n; i++) p[i] = r[i]! + beta * (p[i]! - this.omg * q[i]!);
     const ph = this.precond === PC_NONE ? p : this.z;
-    if (this.precond !== PC_NONE) this.applyPrecond(p, this.z);
-    spmv(this.a, ph, q);
-    const rv = dot(rh, q);
+    let rv: number;
+    if (split) {
+      this.ssorBackward(p, this.z);
+      [rv] = this.ssorForward(p, this.z, w, q, rh);
+    } else {
+      if (this.precond !== PC_NONE) this.applyPrecond(p, this.z);
+      spmv(this.a, ph, q);
+      rv = dot(rh, q);
+    }
     if (rv === 0 || !Number.isFinite(rv)) return BREAKDOWN;
     this.alpha = rhoN / rv;
     let ss = 0;
@@ -687,19 +642,25 @@ export class ReferenceKernel implements Kernel {
       s[i] = si;
       ss += si * si;
     }
-    if (Math.sqrt(ss) <= tolAbs) {
+    const sRes = split ? this.splitResidual(ss, s, tolAbs) : Math.sqrt(ss);
+    if (sRes <= tolAbs) {
       for (let i = 0; i < n; i++) x[i] = x[i]! + this.alpha * ph[i]!;
       this.iters++;
-      this.res = Math.sqrt(ss);
+      this.res = sRes;
       r.set(s);
       this.rho = rhoN;
       return this.confirm(tolAbs);
     }
     const sh = this.precond === PC_NONE ? s : this.y;
-    if (this.precond !== PC_NONE) this.applyPrecond(s, this.y);
-    spmv(this.a, sh, t);
     let ts = 0, t2 = 0;
-    for (let i = 0; i < n; i++) { ts += s[i]! * t[i]!; t2 += t[i]! * t[i]!; }
+    if (split) {
+      this.ssorBackward(s, sh);
+      [ts, t2] = this.ssorForward(s, sh, w, t, s);
+    } else {
+      if (this.precond !== PC_NONE) this.applyPrecond(s, this.y);
+      spmv(this.a, sh, t);
+      for (let i = 0; i < n; i++) { ts += s[i]! * t[i]!; t2 += t[i]! * t[i]!; }
+    }
     this.tt = t2;
     if (this.tt === 0 || !Number.isFinite(this.tt)) return BREAKDOWN;
     this.omg = ts / this.tt;
@@ -714,7 +675,7 @@ export class ReferenceKernel implements Kernel {
     this.rho = rhoN;
     this.bicgRestarts = 0;
     this.iters++;
-    this.res = Math.sqrt(rr);
+    this.res = split ? this.splitResidual(rr, r, tolAbs) : Math.sqrt(rr);
     if (this.res <= tolAbs) return this.confirm(tolAbs);
     return RUNNING;
   }

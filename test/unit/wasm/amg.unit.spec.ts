@@ -7,7 +7,7 @@ import { AMG_MIN_ROWS } from '../../../wasm/src/session';
 import type { AmgLevelInfo, SparseRows } from '../../../wasm/src/kernel';
 import { anisotropicPoisson2d, networkFlow, poisson2d, powerLawLaplacian, randomDominant, seededRandom, smoothRhs } from '../../../wasm/src/problems';
 import type { Csr } from '../../../wasm/src/types';
-import { bitIdentical } from './helpers';
+import { bitIdentical, solveWith } from './helpers';
 
 const TOL = 1e-8;
 
@@ -210,11 +210,7 @@ describe('hybrid and AMG', () => {
     const probed = hybridSolve(a);
     assert.deepEqual(probed.current, { method: 'cg', precond: 'jacobi', probe: true });
     assert.equal(probed.status, 'converged');
-    const s = SolverSession.open(a);
-    s.setB(smoothRhs(a.n));
-    s.configure({ method: 'cg', precond: 'milu0', tol: TOL });
-    const milu = s.iterate(1000);
-    s.free();
+    const milu = solveWith('wasm', a, smoothRhs(a.n), { method: 'cg', precond: 'milu0', tol: TOL }, 1000);
     assert.equal(milu.status, 'converged');
     assert.ok(probed.iterations < milu.iterations, `jacobi ${probed.iterations} vs milu0 ${milu.iterations}`);
   });
@@ -225,11 +221,7 @@ describe('hybrid and AMG', () => {
     assert.equal(probed.analysis.weaklyDiagonallyDominant, false);
     assert.deepEqual(probed.current, { method: 'bicgstab', precond: 'ssor', probe: true });
     assert.equal(probed.status, 'converged');
-    const s = SolverSession.open(a);
-    s.setB(smoothRhs(a.n));
-    s.configure({ method: 'bicgstab', precond: 'jacobi', tol: TOL });
-    const jacobi = s.iterate(1000);
-    s.free();
+    const jacobi = solveWith('wasm', a, smoothRhs(a.n), { method: 'bicgstab', precond: 'jacobi', tol: TOL }, 1000);
     assert.equal(jacobi.status, 'converged');
     assert.ok(2 * probed.iterations < jacobi.iterations, `ssor ${probed.iterations} vs jacobi ${jacobi.iterations}`);
   });
