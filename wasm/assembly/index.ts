@@ -3,7 +3,8 @@
 // Statuses, method and preconditioner codes are mirrored in wasm/src/codes.ts.
 import { reserve, pregrow, ldf, stf, ldi, sti, heapTop } from './memory';
 import { spmv, spmvDot, rowDot, residual, residualRows, validate, diagInverse, find } from './csr';
-import { ilu0Factor, iluPattern, iluSolve, iluForward, iluBackward, cgUpdateForward, ssorApply, jacobiApply } from './precond';
+import { ilu0Factor, iluPattern, iluSolve, iluForward, iluBackward, cgUpdateForward, ssorApply, jacobiApply,
+  ssorToSplit, ssorLowerSquares, ssorBackward, ssorBackwardP, ssorForward, ssorOutSquares } from './precond';
 import { pushEstimate, walkEstimate } from './estimate';
 import { amgSetup, amgRebuild, amgApply } from './amg';
 export { amgLevels, amgField, amgBytes, amgCycleFrom } from './amg';
@@ -57,6 +58,12 @@ let bicgRestarts: i32 = 0;
 // BiCGSTAB: r̂·r of the current r, summed (in row order, as dot() sums it) by the pass that wrote
 // r, so the next step needs no pass of its own for it; false after a (re)start.
 let rhoNext: f64 = 0, rhoNextValid = false;
+// BiCGSTAB with SSOR runs in split form on r̂ = L̃⁻¹ r (precond.ts): r holds b - Ax after a
+// (re)start until the first step turns it into r̂ (splitPending), so a start that is already
+// converged still has the true residual in r. ||r|| ≈ splitC ||r̂||, the ratio last measured; within
+// SPLIT_CHECK × tol the estimate is replaced by ||L̃ r̂|| itself (a sweep over A's lower half).
+let splitPending = false, splitC: f64 = 1;
+const SPLIT_CHECK: f64 = 10;
 // CG with ILU: the residual before the last iteration (0 after a (re)start), and whether the
 // forward sweep was left out of the r update because convergence was predicted.
 let prevRes: f64 = 0;
@@ -385,7 +392,7 @@ function restartRecurrences(): void {
     pFresh = true; pPending = true; // p = z, written at the start of the next step
   } else if (method == BICGSTAB) {
     rhoNextValid = false;
-    memory.copy(rh, r, (<usize>n) << 3);
+    if (!splitPending) memory.copy(rh, r, (<usize>n) << 3); // else toSplit() copies r̂
     memory.fill(p, 0, (<usize>n) << 3);
     memory.fill(q, 0, (<usize>n) << 3);
     rho = 1; alpha = 1; omg = 1;
@@ -450,6 +457,7 @@ export function start(m: i32, pc: i32, omega: f64): i32 {
   bnorm = Math.sqrt(bSquares);
   initRes = res; ckRes = res; ckIter = 0; lastFailedTrue = 0;
   gsNextCheck = 1; gsPrevRes = res; gsPrevIter = 0;
+  splitPending = m == BICGSTAB && pc == PC_SSOR; // r = b - Ax until the first step
   restartRecurrences();
   started = true;
   return NOT_STARTED;
@@ -474,6 +482,7 @@ function confirm(tolAbs: f64): i32 {
   lastFailedTrue = tr;
   const tmp = r; r = w; w = tmp; // resume from the true residual; w is not kept (wValid false)
   res = tr;
+  splitPending = method == BICGSTAB && precond == PC_SSOR;
   restartRecurrences();
   return RUNNING;
 }
@@ -641,7 +650,33 @@ function spmvDot2(u: usize, out: usize, sv: usize): f64 {
   return st;
 }
 
+/** r (= b - Ax, ||r|| = res) ← r̂ = L̃⁻¹ r, the shadow residual r̂ too; splitC from the two norms. */
+function toSplit(): void {
+  const h = Math.sqrt(ssorToSplit(n, rp, ci, va, diagPos, dinv, omegaSsor, r));
+  splitC = h > 0 ? res / h : 1;
+  memory.copy(rh, r, (<usize>n) << 3);
+  splitPending = false;
+}
+
+/** ||L̃ v̂|| estimated from ||v̂||² (hh) as splitC ||v̂||; near tol, computed (and splitC updated). */
+function splitResidual(hh: f64, v: usize, tolAbs: f64): f64 {
+  const h = Math.sqrt(hh);
+  const est = splitC * h;
+  if (!(est <= SPLIT_CHECK * tolAbs)) return est;
+  const e = Math.sqrt(ssorLowerSquares(n, rp, ci, va, diagPos, omegaSsor, v));
+  if (h > 0) splitC = e / h;
+  return e;
+}
+
+/**
+ * With SSOR, BiCGSTAB runs on L̃⁻¹ A Ũ'⁻¹ y = L̃⁻¹ b, x = Ũ'⁻¹ y (split form): each operator
+ * application is a backward sweep t = Ũ'⁻¹ w and a forward one, and since x moves by α Ũ'⁻¹p +
+ * ω Ũ'⁻¹s, the backward sweeps' outputs (z, y) update x directly (y itself is never formed). Per
+ * iteration about two SpMVs' worth, as with Jacobi, at the iteration count of SSOR.
+ */
 function stepBicgstab(tolAbs: f64): i32 {
+  const split = precond == PC_SSOR;
+  if (split && splitPending) toSplit();
   const rhoN = rhoNextValid ? rhoNext : dot(rh, r);
   rhoNextValid = false;
   if (rhoN == 0 || !isFinite(rhoN)) {
@@ -656,18 +691,25 @@ function stepBicgstab(tolAbs: f64): i32 {
   // Jacobi: each pass that writes a vector the preconditioner scales also writes its scaled copy
   // (p with z = D⁻¹p, s with y = D⁻¹s), the same products jacobiApply forms, one pass fewer each.
   const jac = precond == PC_JACOBI;
-  if (jac) {
-    for (let i = 0; i < n; i++) {
-      const pi = ldf(r, i) + beta * (ldf(p, i) - omg * ldf(q, i));
-      stf(p, i, pi);
-      stf(z, i, pi * ldf(dinv, i));
-    }
+  let rv: f64;
+  if (split) {
+    // p = r̂ + β (p - ω q) and z = Ũ'⁻¹ p in one backward sweep, then q = Â p (u in w).
+    ssorBackwardP(n, rp, ci, va, diagPos, dinv, omegaSsor, p, z, r, q, beta, omg);
+    rv = ssorForward(n, rp, ci, va, diagPos, dinv, omegaSsor, p, z, w, q, rh);
   } else {
-    for (let i = 0; i < n; i++) stf(p, i, ldf(r, i) + beta * (ldf(p, i) - omg * ldf(q, i)));
-    if (precond != PC_NONE) applyPrecond(p, z);
+    if (jac) {
+      for (let i = 0; i < n; i++) {
+        const pi = ldf(r, i) + beta * (ldf(p, i) - omg * ldf(q, i));
+        stf(p, i, pi);
+        stf(z, i, pi * ldf(dinv, i));
+      }
+    } else {
+      for (let i = 0; i < n; i++) stf(p, i, ldf(r, i) + beta * (ldf(p, i) - omg * ldf(q, i)));
+      if (precond != PC_NONE) applyPrecond(p, z);
+    }
+    rv = spmvDot(n, rp, ci, va, precond == PC_NONE ? p : z, q, rh);
   }
   const ph = precond == PC_NONE ? p : z;
-  const rv = spmvDot(n, rp, ci, va, ph, q, rh);
   if (rv == 0 || !isFinite(rv)) return BREAKDOWN;
   alpha = rhoN / rv;
   let ss: f64 = 0;
@@ -686,17 +728,25 @@ function stepBicgstab(tolAbs: f64): i32 {
       ss += si * si;
     }
   }
-  if (Math.sqrt(ss) <= tolAbs) {
+  const sRes = split ? splitResidual(ss, s, tolAbs) : Math.sqrt(ss);
+  if (sRes <= tolAbs) {
     for (let i = 0; i < n; i++) stf(x, i, ldf(x, i) + alpha * ldf(ph, i));
     iters++;
-    res = Math.sqrt(ss);
+    res = sRes;
     memory.copy(r, s, (<usize>n) << 3);
     rho = rhoN;
     return confirm(tolAbs);
   }
   const sh = precond == PC_NONE ? s : y;
-  if (precond != PC_NONE && !jac) applyPrecond(s, y);
-  const ts = spmvDot2(sh, t, s);
+  let ts: f64;
+  if (split) {
+    ssorBackward(n, rp, ci, va, diagPos, dinv, omegaSsor, s, y);
+    ts = ssorForward(n, rp, ci, va, diagPos, dinv, omegaSsor, s, y, w, t, s);
+    tt = ssorOutSquares;
+  } else {
+    if (precond != PC_NONE && !jac) applyPrecond(s, y);
+    ts = spmvDot2(sh, t, s);
+  }
   if (tt == 0 || !isFinite(tt)) return BREAKDOWN;
   omg = ts / tt;
   if (omg == 0 || !isFinite(omg)) return BREAKDOWN;
@@ -712,7 +762,7 @@ function stepBicgstab(tolAbs: f64): i32 {
   rho = rhoN;
   bicgRestarts = 0;
   iters++;
-  res = Math.sqrt(rr);
+  res = split ? splitResidual(rr, r, tolAbs) : Math.sqrt(rr);
   if (res <= tolAbs) { rhoNextValid = false; return confirm(tolAbs); }
   return RUNNING;
 }

@@ -178,3 +178,93 @@ export function ssorApply(n: i32, rp: usize, ci: usize, va: usize, diagPos: usiz
 export function jacobiApply(n: i32, dinv: usize, r: usize, z: usize): void {
   for (let i = 0; i < n; i++) stf(z, i, ldf(r, i) * ldf(dinv, i));
 }
+
+// ---------- SSOR in split form (Eisenstat's trick), for BiCGSTAB ----------
+// With A = L + D + U, L̃ = D/ω + L and Ũ' = I + ω D⁻¹U, M = L̃ Ũ' is SSOR(ω) up to a scale, and
+// since A = L̃ + (D/ω) Ũ' - K with K = (2/ω - 1) D, the split operator L̃⁻¹ A Ũ'⁻¹ applied to w
+// is t + L̃⁻¹((D/ω) w - K t) with t = Ũ'⁻¹ w: one backward and one forward sweep over half of A
+// each, instead of an SpMV and both sweeps of M⁻¹. Every sum runs in the order the reference's does.
+
+/** Σ_{j<i} a_ij v_j of row i, in index order (the subdiagonal, nearest, last). */
+@inline function lowerSum(i: i32, rp: usize, ci: usize, va: usize, diagPos: usize, v: usize): f64 {
+  let acc: f64 = 0;
+  const di = ldi(diagPos, i);
+  for (let k = ldi(rp, i); k < di; k++) acc += ldf(va, k) * ldf(v, ldi(ci, k));
+  return acc;
+}
+
+/** Σ_{j>i} a_ij v_j of row i, from the row's end back (the superdiagonal, nearest, last). */
+@inline function upperSum(i: i32, rp: usize, ci: usize, va: usize, diagPos: usize, v: usize): f64 {
+  let acc: f64 = 0;
+  const di = ldi(diagPos, i);
+  for (let k = ldi(rp, i + 1) - 1; k > di; k--) acc += ldf(va, k) * ldf(v, ldi(ci, k));
+  return acc;
+}
+
+/** r ← L̃⁻¹ r in place (r̂_i = (r_i - Σ_{j<i} a_ij r̂_j) · ω/a_ii); returns ||r̂||², in row order. */
+export function ssorToSplit(n: i32, rp: usize, ci: usize, va: usize, diagPos: usize, dinv: usize, omega: f64, r: usize): f64 {
+  let hh: f64 = 0;
+  for (let i = 0; i < n; i++) {
+    const h = (ldf(r, i) - lowerSum(i, rp, ci, va, diagPos, r)) * (omega * ldf(dinv, i));
+    stf(r, i, h);
+    hh += h * h;
+  }
+  return hh;
+}
+
+/** ||L̃ v||² (L̃ v_i = (a_ii/ω) v_i + Σ_{j<i} a_ij v_j): the residual whose split form v is. */
+export function ssorLowerSquares(n: i32, rp: usize, ci: usize, va: usize, diagPos: usize, omega: f64, v: usize): f64 {
+  let ee: f64 = 0;
+  for (let i = 0; i < n; i++) {
+    const e = (ldf(va, ldi(diagPos, i)) / omega) * ldf(v, i) + lowerSum(i, rp, ci, va, diagPos, v);
+    ee += e * e;
+  }
+  return ee;
+}
+
+/**
+ * t = Ũ'⁻¹ w (t_i = w_i - ω/a_ii · Σ_{j>i} a_ij t_j, last row first). With r ≠ 0 the sweep first
+ * writes w_i = r_i + β (w_i - ω_k q_i) (BiCGSTAB's direction p, in place) as it reaches row i.
+ */
+@inline function backward(n: i32, rp: usize, ci: usize, va: usize, diagPos: usize, dinv: usize, omega: f64,
+  w: usize, t: usize, r: usize, q: usize, beta: f64, omk: f64): void {
+  for (let i = n - 1; i >= 0; i--) {
+    let wi = ldf(w, i);
+    if (r != 0) { wi = ldf(r, i) + beta * (wi - omk * ldf(q, i)); stf(w, i, wi); }
+    stf(t, i, wi - (omega * ldf(dinv, i)) * upperSum(i, rp, ci, va, diagPos, t));
+  }
+}
+
+export function ssorBackward(n: i32, rp: usize, ci: usize, va: usize, diagPos: usize, dinv: usize, omega: f64, w: usize, t: usize): void {
+  backward(n, rp, ci, va, diagPos, dinv, omega, w, t, 0, 0, 0, 0);
+}
+
+/** p = r + β (p - ω_k q) and z = Ũ'⁻¹ p in one backward sweep. */
+export function ssorBackwardP(n: i32, rp: usize, ci: usize, va: usize, diagPos: usize, dinv: usize, omega: f64,
+  p: usize, z: usize, r: usize, q: usize, beta: f64, omk: f64): void {
+  backward(n, rp, ci, va, diagPos, dinv, omega, p, z, r, q, beta, omk);
+}
+
+/** Set by ssorForward: Σ out_i² (BiCGSTAB's t·t). */
+export let ssorOutSquares: f64 = 0;
+
+/**
+ * out = t + u with u = L̃⁻¹((D/ω) w - K t), as u_i = (w_i - (2-ω) t_i) - ω/a_ii · Σ_{j<i} a_ij u_j
+ * (u kept in `u`); returns d·out in row order and leaves out·out in ssorOutSquares.
+ */
+export function ssorForward(n: i32, rp: usize, ci: usize, va: usize, diagPos: usize, dinv: usize, omega: f64,
+  w: usize, t: usize, u: usize, out: usize, d: usize): f64 {
+  const k2 = 2.0 - omega;
+  let dd: f64 = 0, oo: f64 = 0;
+  for (let i = 0; i < n; i++) {
+    const ti = ldf(t, i);
+    const ui = (ldf(w, i) - k2 * ti) - (omega * ldf(dinv, i)) * lowerSum(i, rp, ci, va, diagPos, u);
+    stf(u, i, ui);
+    const oi = ti + ui;
+    stf(out, i, oi);
+    dd += ldf(d, i) * oi;
+    oo += oi * oi;
+  }
+  ssorOutSquares = oo;
+  return dd;
+}

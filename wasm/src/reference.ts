@@ -9,6 +9,8 @@ const RUNNING = 0, CONVERGED = 1, BREAKDOWN = 2, STAGNATED = 3, DIVERGED = 4, NO
 const JACOBI = 0, GAUSS_SEIDEL = 1, CG = 2, BICGSTAB = 3, NEUMANN = 4;
 const PC_NONE = 0, PC_JACOBI = 1, PC_ILU0 = 2, PC_SSOR = 3, PC_MILU0 = 4, PC_AMG = 5;
 const DIVERGENCE_FACTOR = 1e8;
+/** Within this factor of tol the split residual estimate is replaced by the residual it stands for. */
+const SPLIT_CHECK = 10;
 
 // noUncheckedIndexedAccess: typed-array reads are in range by construction here.
 type F = Float64Array;
@@ -88,6 +90,9 @@ export class ReferenceKernel implements Kernel {
   private ckRes = 0; private ckIter = 0; private lastFailedTrue = 0;
   private rho = 0; private alpha = 0; private omg = 0; private rz = 0; private tt = 0;
   private bicgRestarts = 0;
+  // BiCGSTAB+SSOR in split form (the kernel's stepBicgstabSplit): r = b - Ax until the first step
+  // turns it into r̂ = L̃⁻¹ r; ||r|| ≈ splitC ||r̂||, measured within SPLIT_CHECK × tol.
+  private splitPending = false; private splitC = 1;
   private gsNextCheck = 0; private gsPrevRes = 0; private gsPrevIter = 0;
   private cache: { rho: number; cmax: number } | undefined;
   // AMG: the hierarchy start() built; its values follow A (rebuild) until amgReset() or a new A.
@@ -380,7 +385,7 @@ export class ReferenceKernel implements Kernel {
       this.rz = this.precondDot(this.r, this.z);
       this.p.set(this.z);
     } else if (this.method === BICGSTAB) {
-      this.rh.set(this.r);
+      if (!this.splitPending) this.rh.set(this.r);
       this.p.fill(0); this.q.fill(0);
       this.rho = 1; this.alpha = 1; this.omg = 1;
     }
@@ -416,6 +421,7 @@ export class ReferenceKernel implements Kernel {
     this.res = Math.sqrt(residualInto(this.a, this.x, this.b, this.r));
     this.initRes = this.res; this.ckRes = this.res; this.ckIter = 0; this.lastFailedTrue = 0;
     this.gsNextCheck = 1; this.gsPrevRes = this.res; this.gsPrevIter = 0;
+    this.splitPending = m === BICGSTAB && pc === PC_SSOR;
     this.restartRecurrences();
     this.started = true;
     return NOT_STARTED;
@@ -436,6 +442,7 @@ export class ReferenceKernel implements Kernel {
     this.lastFailedTrue = tr;
     this.r.set(this.w);
     this.res = tr;
+    this.splitPending = this.method === BICGSTAB && this.precond === PC_SSOR;
     this.restartRecurrences();
     return RUNNING;
   }
@@ -537,8 +544,76 @@ export class ReferenceKernel implements Kernel {
     return RUNNING;
   }
 
+  // ---------- BiCGSTAB with SSOR in split form (the kernel's precond.ts ssor* sweeps) ----------
+
+  /** Σ_{j<i} a_ij v_j in index order. */
+  private lowerSum(i: number, v: F): number {
+    const a = this.a;
+    let acc = 0;
+    for (let k = a.rowPtr[i]!; k < this.diagPos[i]!; k++) acc += a.values[k]! * v[a.colIdx[k]!]!;
+    return acc;
+  }
+
+  /** Σ_{j>i} a_ij v_j from the row's end back. */
+  private upperSum(i: number, v: F): number {
+    const a = this.a;
+    let acc = 0;
+    for (let k = a.rowPtr[i + 1]! - 1; k > this.diagPos[i]!; k--) acc += a.values[k]! * v[a.colIdx[k]!]!;
+    return acc;
+  }
+
+  /** t = Ũ'⁻¹ w. */
+  private ssorBackward(w: F, t: F): void {
+    for (let i = this.n - 1; i >= 0; i--) t[i] = w[i]! - (this.omega * this.dinv[i]!) * this.upperSum(i, t);
+  }
+
+  /** out = t + L̃⁻¹((D/ω) w - K t) (u kept in w-scratch `u`); returns [d·out, out·out] in row order. */
+  private ssorForward(w: F, t: F, u: F, out: F, d: F): [number, number] {
+    const k2 = 2.0 - this.omega;
+    let dd = 0, oo = 0;
+    for (let i = 0; i < this.n; i++) {
+      const ti = t[i]!;
+      const ui = (w[i]! - k2 * ti) - (this.omega * this.dinv[i]!) * this.lowerSum(i, u);
+      u[i] = ui;
+      out[i] = ti + ui;
+      dd += d[i]! * out[i]!;
+      oo += out[i]! * out[i]!;
+    }
+    return [dd, oo];
+  }
+
+  private toSplit(): void {
+    const r = this.r;
+    let hh = 0;
+    for (let i = 0; i < this.n; i++) {
+      r[i] = (r[i]! - this.lowerSum(i, r)) * (this.omega * this.dinv[i]!);
+      hh += r[i]! * r[i]!;
+    }
+    const h = Math.sqrt(hh);
+    this.splitC = h > 0 ? this.res / h : 1;
+    this.rh.set(r);
+    this.splitPending = false;
+  }
+
+  private splitResidual(hh: number, v: F, tolAbs: number): number {
+    const h = Math.sqrt(hh);
+    const est = this.splitC * h;
+    if (!(est <= SPLIT_CHECK * tolAbs)) return est;
+    let ee = 0;
+    for (let i = 0; i < this.n; i++) {
+      const e = (this.a.values[this.diagPos[i]!]! / this.omega) * v[i]! + this.lowerSum(i, v);
+      ee += e * e;
+    }
+    const e = Math.sqrt(ee);
+    if (h > 0) this.splitC = e / h;
+    return e;
+  }
+
+  /** As the kernel's stepBicgstab; with SSOR in split form (ssorBackward / ssorForward). */
   private stepBicgstab(tolAbs: number): number {
-    const n = this.n, { x, r, p, q, s, t, rh } = this;
+    const split = this.precond === PC_SSOR;
+    if (split && this.splitPending) this.toSplit();
+    const n = this.n, { x, r, p, q, s, t, rh, w } = this;
     const rhoN = dot(rh, r);
     if (rhoN === 0 || !Number.isFinite(rhoN)) {
       if (this.bicgRestarts > 0) return BREAKDOWN;
@@ -550,9 +625,15 @@ export class ReferenceKernel implements Kernel {
     if (!Number.isFinite(beta)) return BREAKDOWN;
     for (let i = 0; i < n; i++) p[i] = r[i]! + beta * (p[i]! - this.omg * q[i]!);
     const ph = this.precond === PC_NONE ? p : this.z;
-    if (this.precond !== PC_NONE) this.applyPrecond(p, this.z);
-    spmv(this.a, ph, q);
-    const rv = dot(rh, q);
+    let rv: number;
+    if (split) {
+      this.ssorBackward(p, this.z);
+      [rv] = this.ssorForward(p, this.z, w, q, rh);
+    } else {
+      if (this.precond !== PC_NONE) this.applyPrecond(p, this.z);
+      spmv(this.a, ph, q);
+      rv = dot(rh, q);
+    }
     if (rv === 0 || !Number.isFinite(rv)) return BREAKDOWN;
     this.alpha = rhoN / rv;
     let ss = 0;
@@ -561,19 +642,25 @@ export class ReferenceKernel implements Kernel {
       s[i] = si;
       ss += si * si;
     }
-    if (Math.sqrt(ss) <= tolAbs) {
+    const sRes = split ? this.splitResidual(ss, s, tolAbs) : Math.sqrt(ss);
+    if (sRes <= tolAbs) {
       for (let i = 0; i < n; i++) x[i] = x[i]! + this.alpha * ph[i]!;
       this.iters++;
-      this.res = Math.sqrt(ss);
+      this.res = sRes;
       r.set(s);
       this.rho = rhoN;
       return this.confirm(tolAbs);
     }
     const sh = this.precond === PC_NONE ? s : this.y;
-    if (this.precond !== PC_NONE) this.applyPrecond(s, this.y);
-    spmv(this.a, sh, t);
     let ts = 0, t2 = 0;
-    for (let i = 0; i < n; i++) { ts += s[i]! * t[i]!; t2 += t[i]! * t[i]!; }
+    if (split) {
+      this.ssorBackward(s, sh);
+      [ts, t2] = this.ssorForward(s, sh, w, t, s);
+    } else {
+      if (this.precond !== PC_NONE) this.applyPrecond(s, this.y);
+      spmv(this.a, sh, t);
+      for (let i = 0; i < n; i++) { ts += s[i]! * t[i]!; t2 += t[i]! * t[i]!; }
+    }
     this.tt = t2;
     if (this.tt === 0 || !Number.isFinite(this.tt)) return BREAKDOWN;
     this.omg = ts / this.tt;
@@ -588,7 +675,7 @@ export class ReferenceKernel implements Kernel {
     this.rho = rhoN;
     this.bicgRestarts = 0;
     this.iters++;
-    this.res = Math.sqrt(rr);
+    this.res = split ? this.splitResidual(rr, r, tolAbs) : Math.sqrt(rr);
     if (this.res <= tolAbs) return this.confirm(tolAbs);
     return RUNNING;
   }

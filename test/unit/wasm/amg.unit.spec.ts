@@ -7,7 +7,7 @@ import { AMG_MIN_ROWS } from '../../../wasm/src/session';
 import type { AmgLevelInfo, SparseRows } from '../../../wasm/src/kernel';
 import { anisotropicPoisson2d, networkFlow, poisson2d, powerLawLaplacian, randomDominant, seededRandom, smoothRhs } from '../../../wasm/src/problems';
 import type { Csr } from '../../../wasm/src/types';
-import { bitIdentical } from './helpers';
+import { bitIdentical, solveWith } from './helpers';
 
 const TOL = 1e-8;
 
@@ -210,21 +210,20 @@ describe('hybrid and AMG', () => {
     const probed = hybridSolve(a);
     assert.deepEqual(probed.current, { method: 'cg', precond: 'jacobi', probe: true });
     assert.equal(probed.status, 'converged');
-    const s = SolverSession.open(a);
-    s.setB(smoothRhs(a.n));
-    s.configure({ method: 'cg', precond: 'milu0', tol: TOL });
-    const milu = s.iterate(1000);
-    s.free();
+    const milu = solveWith('wasm', a, smoothRhs(a.n), { method: 'cg', precond: 'milu0', tol: TOL }, 1000);
     assert.equal(milu.status, 'converged');
     assert.ok(probed.iterations < milu.iterations, `jacobi ${probed.iterations} vs milu0 ${milu.iterations}`);
   });
 
-  it('given a nonsymmetric network flow matrix whose rows are not diagonally dominant, when hybrid configures, then it probes BiCGSTAB with Jacobi before paying for ILU(0), and the probe stays', () => {
+  it('given a nonsymmetric network flow matrix whose rows are not diagonally dominant, when hybrid solves it, then it probes BiCGSTAB with SSOR (split form) before paying for ILU(0), the probe stays, and it needs under half the iterations of BiCGSTAB+Jacobi', () => {
     const a = networkFlow(2000, 3, 0.05, 33);
     const probed = hybridSolve(a);
     assert.equal(probed.analysis.weaklyDiagonallyDominant, false);
-    assert.deepEqual(probed.current, { method: 'bicgstab', precond: 'jacobi', probe: true });
+    assert.deepEqual(probed.current, { method: 'bicgstab', precond: 'ssor', probe: true });
     assert.equal(probed.status, 'converged');
+    const jacobi = solveWith('wasm', a, smoothRhs(a.n), { method: 'bicgstab', precond: 'jacobi', tol: TOL }, 1000);
+    assert.equal(jacobi.status, 'converged');
+    assert.ok(2 * probed.iterations < jacobi.iterations, `ssor ${probed.iterations} vs jacobi ${jacobi.iterations}`);
   });
 
   it('given a kept AMG structure, when a solve needs over 1.5× the iterations of the first one on it, then the next AMG start sets up from scratch', () => {

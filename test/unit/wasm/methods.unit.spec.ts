@@ -2,7 +2,7 @@
 // the WASM kernel reproduces the plain TypeScript reference bit for bit.
 import { strict as assert } from 'node:assert';
 import { SolverSession, relativeResidual, type BaseMethod, type Preconditioner } from '../../../wasm/index';
-import { anisotropicPoisson2d, convectionDiffusion2d, poisson2d, randomDominant, smoothRhs, weaklyDominant2d } from '../../../wasm/src/problems';
+import { anisotropicPoisson2d, convectionDiffusion2d, networkFlow, poisson2d, randomDominant, smoothRhs, weaklyDominant2d } from '../../../wasm/src/problems';
 import type { Csr } from '../../../wasm/src/types';
 import { bitIdentical, solveWith } from './helpers';
 
@@ -17,6 +17,8 @@ const cases: Case[] = [
   { name: 'random diagonally dominant, n=400', a: randomDominant(400, 4, 1.3, 7), symmetric: false, strictlyDominant: true },
   { name: 'random symmetric diagonally dominant, n=400', a: randomDominant(400, 3, 1.3, 11, true), symmetric: true, strictlyDominant: true },
   { name: 'weakly diagonally dominant grid, 16×16', a: weaklyDominant2d(16, 1e-3), symmetric: true, strictlyDominant: false, mMatrix: true },
+  // Dominant by columns, not rows (BiCGSTAB with modified ILU(0) stagnates on it).
+  { name: 'network flow (ring + 3 random links), n=400', a: networkFlow(400, 3, 0.05, 9), symmetric: false, strictlyDominant: false },
 ];
 
 const runs: Array<{ method: BaseMethod | 'hybrid'; precond: Preconditioner; applies: (c: Case) => boolean }> = [
@@ -33,6 +35,8 @@ const runs: Array<{ method: BaseMethod | 'hybrid'; precond: Preconditioner; appl
   { method: 'bicgstab', precond: 'milu0', applies: (c) => c.mMatrix === true },
   { method: 'bicgstab', precond: 'jacobi', applies: () => true },
   { method: 'bicgstab', precond: 'ilu0', applies: () => true },
+  // SSOR in split form (Eisenstat): its own sweeps and residual estimate.
+  { method: 'bicgstab', precond: 'ssor', applies: () => true },
   { method: 'bicgstab', precond: 'none', applies: () => true },
   { method: 'hybrid', precond: 'jacobi', applies: () => true },
 ];
