@@ -18,6 +18,34 @@ export type ScheduleLogOptions = ReplayLogOptions;
 
 type Placed = { readonly partition: number; readonly offset: number; readonly event: SolvermeshEvent };
 
+/** The impedance fold's inputs per partition, as replays collect them. */
+export interface FoldInputs {
+  readonly heartbeats: Map<number, HeartbeatInput[]>;
+  readonly acks: Map<number, AckInput[]>;
+}
+
+export const foldInputs = (): FoldInputs => ({ heartbeats: new Map(), acks: new Map() });
+
+const push = <T>(m: Map<number, T[]>, p: number, x: T) => { const l = m.get(p); if (l) l.push(x); else m.set(p, [x]); };
+
+/** Keeps a record of mesh.heartbeats or mesh.agent-acks (the topic without its prefix) that the fold takes; says whether the topic was one of them. */
+export function collectFoldInput(into: FoldInputs, topic: string, r: Placed): boolean {
+  const e = r.event;
+  switch (topic) {
+    case 'mesh.heartbeats': if (e.type === 'HeartbeatReceived') push(into.heartbeats, r.partition, { offset: r.offset, event: e }); return true;
+    case 'mesh.agent-acks':
+      // What the processor folds there (checkpointer.ts readAckTail takes the same).
+      if (e.type === 'AckReceived' || e.type === 'MeshHealRequested' || (e.type === 'ConflictReported' && e.forgery?.own_key === true)) push(into.acks, r.partition, { offset: r.offset, event: e });
+      return true;
+    default: return false;
+  }
+}
+
+/** Each partition's inputs in offset order. */
+export function sortFoldInputs(x: FoldInputs): void {
+  for (const m of [x.heartbeats, x.acks] as Array<Map<number, Array<{ offset: number }>>>) for (const l of m.values()) l.sort((a, b) => a.offset - b.offset);
+}
+
 export async function readScheduleLog(o: ScheduleLogOptions): Promise<ScheduleLog> {
   const physical = (t: TopicName) => o.topicPrefix + t;
   const coordination = physical('mesh.coordination');
@@ -25,24 +53,19 @@ export async function readScheduleLog(o: ScheduleLogOptions): Promise<ScheduleLo
   // Before the log: a request below these offsets was answered in a transaction already visible.
   const committed = o.groupId ? await committedOffsets(o.brokers, o.groupId, parts('mesh.coordination').map((partition) => ({ topic: coordination, partition }))) : undefined;
   const refused = await deadLettered(o.brokers, o.codec, INPUTS.map(physical), o.processor ?? 'impedance');
-  const heartbeats = new Map<number, HeartbeatInput[]>();
-  const acks = new Map<number, AckInput[]>();
+  const inputs = foldInputs();
   const decisions = new Map<number, Array<{ offset: number; event: GuardianDecision }>>();
   const requests: Placed[] = [];
   const chunks = new Map<string, LoggedChunk>();
-  const push = <T>(m: Map<number, T[]>, p: number, x: T) => { const l = m.get(p); if (l) l.push(x); else m.set(p, [x]); };
   await readLog(o.brokers, o.codec, [...INPUTS, SCHEDULES].flatMap((t) => parts(t).map((partition) => ({ topic: physical(t), partition, from: 0 }))), {
     onRecord: (r) => {
       const e = r.event;
       if (!e || refused.has(`${r.topic}/${r.partition}/${r.offset}`)) return;
       if (o.validate && o.validate(e, r.timestampMs).length > 0) return;
       const offset = Number(r.offset);
-      switch (r.topic.slice(o.topicPrefix.length)) {
-        case 'mesh.heartbeats': if (e.type === 'HeartbeatReceived') push(heartbeats, r.partition, { offset, event: e }); break;
-        case 'mesh.agent-acks':
-          // What the processor folds there (checkpointer.ts readAckTail takes the same).
-          if (e.type === 'AckReceived' || e.type === 'MeshHealRequested' || (e.type === 'ConflictReported' && e.forgery?.own_key === true)) push(acks, r.partition, { offset, event: e });
-          break;
+      const topic = r.topic.slice(o.topicPrefix.length);
+      if (collectFoldInput(inputs, topic, { partition: r.partition, offset, event: e })) return;
+      switch (topic) {
         case 'mesh.coordination': requests.push({ partition: r.partition, offset, event: e }); break;
         case 'mesh.circuits': if (isDecision(e)) push(decisions, r.partition, { offset, event: e }); break;
         case 'mesh.schedules':
@@ -51,11 +74,11 @@ export async function readScheduleLog(o: ScheduleLogOptions): Promise<ScheduleLo
       }
     },
   });
-  const byOffset = (a: { offset: number }, b: { offset: number }) => a.offset - b.offset;
-  for (const m of [heartbeats, acks, decisions] as Array<Map<number, Array<{ offset: number }>>>) for (const l of m.values()) l.sort(byOffset);
+  sortFoldInputs(inputs);
+  for (const l of decisions.values()) l.sort((a, b) => a.offset - b.offset);
   requests.sort((a, b) => a.partition - b.partition || a.offset - b.offset);
   return {
-    requests: requestsOf(requests), chunks, heartbeats, acks, decisions,
+    requests: requestsOf(requests), chunks, heartbeats: inputs.heartbeats, acks: inputs.acks, decisions,
     ...(committed ? { answeredBelow: new Map(parts('mesh.coordination').map((p) => [p, committed.get(`${coordination}/${p}`) ?? 0])) } : {}),
   };
 }
