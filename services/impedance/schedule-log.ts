@@ -12,6 +12,8 @@ import type { GuardianDecision } from './restrictions';
 
 const INPUTS: readonly TopicName[] = ['mesh.heartbeats', 'mesh.agent-acks', 'mesh.coordination', 'mesh.circuits'];
 const SCHEDULES: TopicName = 'mesh.schedules';
+/** What the service writes: read for the comparison, never dead-lettered by it. */
+const OUTPUTS: readonly TopicName[] = [SCHEDULES, 'mesh.summaries'];
 
 /** groupId: requests below its committed mesh.coordination offsets must have been answered. */
 export type ScheduleLogOptions = ReplayLogOptions;
@@ -46,35 +48,48 @@ export function sortFoldInputs(x: FoldInputs): void {
   for (const m of [x.heartbeats, x.acks] as Array<Map<number, Array<{ offset: number }>>>) for (const l of m.values()) l.sort((a, b) => a.offset - b.offset);
 }
 
-export async function readScheduleLog(o: ScheduleLogOptions): Promise<ScheduleLog> {
+/**
+ * Reads `topics` (every partition, from the start) as the impedance runner reads them: records it
+ * dead-lettered and invalid ones left out; the fold's inputs collected (each partition's in
+ * offset order), every other record handed to `visit` with its topic (unprefixed) and bytes.
+ */
+export async function readImpedanceLog(o: ReplayLogOptions, topics: readonly TopicName[], visit: (topic: string, r: Placed, value: Buffer | null) => void): Promise<FoldInputs> {
   const physical = (t: TopicName) => o.topicPrefix + t;
-  const coordination = physical('mesh.coordination');
   const parts = (t: TopicName) => [...Array(topicSpec(t).partitions).keys()];
-  // Before the log: a request below these offsets was answered in a transaction already visible.
-  const committed = o.groupId ? await committedOffsets(o.brokers, o.groupId, parts('mesh.coordination').map((partition) => ({ topic: coordination, partition }))) : undefined;
-  const refused = await deadLettered(o.brokers, o.codec, INPUTS.map(physical), o.processor ?? 'impedance');
+  const refused = await deadLettered(o.brokers, o.codec, topics.filter((t) => !OUTPUTS.includes(t)).map(physical), o.processor ?? 'impedance');
   const inputs = foldInputs();
-  const decisions = new Map<number, Array<{ offset: number; event: GuardianDecision }>>();
-  const requests: Placed[] = [];
-  const chunks = new Map<string, LoggedChunk>();
-  await readLog(o.brokers, o.codec, [...INPUTS, SCHEDULES].flatMap((t) => parts(t).map((partition) => ({ topic: physical(t), partition, from: 0 }))), {
+  await readLog(o.brokers, o.codec, topics.flatMap((t) => parts(t).map((partition) => ({ topic: physical(t), partition, from: 0 }))), {
     onRecord: (r) => {
       const e = r.event;
       if (!e || refused.has(`${r.topic}/${r.partition}/${r.offset}`)) return;
       if (o.validate && o.validate(e, r.timestampMs).length > 0) return;
-      const offset = Number(r.offset);
+      const placed = { partition: r.partition, offset: Number(r.offset), event: e };
       const topic = r.topic.slice(o.topicPrefix.length);
-      if (collectFoldInput(inputs, topic, { partition: r.partition, offset, event: e })) return;
-      switch (topic) {
-        case 'mesh.coordination': requests.push({ partition: r.partition, offset, event: e }); break;
-        case 'mesh.circuits': if (isDecision(e)) push(decisions, r.partition, { offset, event: e }); break;
-        case 'mesh.schedules':
-          if (e.type === 'ScheduleComputed' && e.meta.producer === PRODUCER && r.value) chunks.set(e.meta.event_id, { event: e, value: r.value, partition: r.partition, offset });
-          break;
-      }
+      if (!collectFoldInput(inputs, topic, placed)) visit(topic, placed, r.value);
     },
   });
   sortFoldInputs(inputs);
+  return inputs;
+}
+
+export async function readScheduleLog(o: ScheduleLogOptions): Promise<ScheduleLog> {
+  const coordination = o.topicPrefix + 'mesh.coordination';
+  const parts = (t: TopicName) => [...Array(topicSpec(t).partitions).keys()];
+  // Before the log: a request below these offsets was answered in a transaction already visible.
+  const committed = o.groupId ? await committedOffsets(o.brokers, o.groupId, parts('mesh.coordination').map((partition) => ({ topic: coordination, partition }))) : undefined;
+  const decisions = new Map<number, Array<{ offset: number; event: GuardianDecision }>>();
+  const requests: Placed[] = [];
+  const chunks = new Map<string, LoggedChunk>();
+  const inputs = await readImpedanceLog(o, [...INPUTS, SCHEDULES], (topic, r, value) => {
+    const { offset, event: e } = r;
+    switch (topic) {
+      case 'mesh.coordination': requests.push({ partition: r.partition, offset, event: e }); break;
+      case 'mesh.circuits': if (isDecision(e)) push(decisions, r.partition, { offset, event: e }); break;
+      case 'mesh.schedules':
+        if (e.type === 'ScheduleComputed' && e.meta.producer === PRODUCER && value) chunks.set(e.meta.event_id, { event: e, value, partition: r.partition, offset });
+        break;
+    }
+  });
   for (const l of decisions.values()) l.sort((a, b) => a.offset - b.offset);
   requests.sort((a, b) => a.partition - b.partition || a.offset - b.offset);
   return {
