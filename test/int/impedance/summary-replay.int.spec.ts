@@ -54,7 +54,8 @@ describe('impedance: summaries replayed from the log, bit for bit', function () 
     assert.ok(positions.some((p) => p.acks_through >= 0), 'some summary read agents with acks folded');
     // and what they show moved: silent agents went offline, conflicting ones were quarantined
     const mesh = log.summaries.filter((s) => s.event.type === 'MeshSummarized').map((s) => s.event as { active_agents: number; total_agents: number });
-    assert.ok(mesh.some((m) => m.active_agents < 40) && mesh.every((m) => m.total_agents === AGENTS), JSON.stringify(mesh.map((m) => m.active_agents)));
+    const active = mesh.map((m) => m.active_agents);
+    assert.ok(Math.min(...active) < Math.max(...active) && mesh.every((m) => m.total_agents === AGENTS), JSON.stringify(active));
   });
 
   it('given one heartbeat changed in the log, then the replay names the first summary it changes, at its tick, and the field', async () => {
@@ -66,9 +67,9 @@ describe('impedance: summaries replayed from the log, bit for bit', function () 
     const first = log.summaries.find((s) => (s.event.registry_positions ?? []).some((x) => x.partition === p && x.heartbeats_through >= changed.offset));
     assert.ok(first, 'a summary read the changed heartbeat');
 
-    // when its latency is another in the log the replay reads
+    // when its latency is another in the log the replay reads (the lowest of its samples: the median moves)
     const tampered = new Map(log.heartbeats);
-    tampered.set(p, log.heartbeats.get(p)!.map((x) => (x === changed ? { offset: x.offset, event: { ...x.event, latency_ms: x.event.latency_ms + 900 } } : x)));
+    tampered.set(p, log.heartbeats.get(p)!.map((x) => (x === changed ? { offset: x.offset, event: { ...x.event, latency_ms: 1 } } : x)));
     const topic = w.k.prefix + 'mesh.summaries';
     const r = await compareSummaries({ ...log, heartbeats: tampered }, (e) => w.k.codec.encode(topic, e));
 
@@ -78,7 +79,7 @@ describe('impedance: summaries replayed from the log, bit for bit', function () 
     assert.equal(d.kind, 'differs', summaryReplayLine(r));
     assert.equal(d.tick, first.event.meta.occurred_at);
     assert.equal(d.scope, `cluster:${changed.event.cluster_id}`);
-    assert.match(d.field ?? '', /^(mean_impedance|p95_impedance|slowest_agent_id|fastest_agent_id|degraded_count|unstable_count)$/);
+    assert.match(d.field ?? '', /^(active_count|degraded_count|unstable_count|mean_impedance|p95_impedance|slowest_agent_id|fastest_agent_id)$/);
     assert.notDeepEqual(d.recorded, d.recomputed);
     assert.match(summaryReplayLine(r), new RegExp(`DIVERGED at tick ${d.tick} cluster:`));
   });
