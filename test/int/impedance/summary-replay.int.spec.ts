@@ -35,19 +35,20 @@ describe('impedance: summaries replayed from the log, bit for bit', function () 
   it('given heartbeats, silent agents and conflicting acks over many ticks, then every summary equals its replay at the positions it names', async () => {
     // given the service, rounds of heartbeats 5 s of event time apart, some agents falling silent, acks quarantining others
     w.svc = await startImpedance(w.k, w.redisSrv.url);
+    // (each round once the one before was summarised: a batch that crosses several ticks is summarised at the last)
     const rounds = 12;
     for (let r = 0; r < rounds; r++) {
-      await w.k.sendEvents('mesh.heartbeats', round(r).map((e) => ({ key: e.agent_id, event: e })));
       if (r % 3 === 1) await w.k.sendEvents('mesh.acks', conflicts(r).map((a) => ({ key: a.meta.correlation_id, event: a })));
+      await w.k.sendEvents('mesh.heartbeats', round(r).map((e) => ({ key: e.agent_id, event: e })));
+      if (r > 0) await waitFor(async () => (await meshTicks(w.k)).has(T + r * 5 * S), 60_000, `the tick of round ${r} summarised`);
     }
-    await waitFor(async () => (await meshTicks(w.k)).size >= rounds - 3, 90_000, 'the mesh summarised at most ticks');
 
     // when the summaries are replayed from the log
     const r = await replaySummaries(logOptions(w.k));
 
     // then each was recomputed identical, from the partitions refolded to the positions it names
     assert.equal(r.divergence, undefined, summaryReplayLine(r));
-    assert.ok(r.ticks >= rounds - 3 && r.identical === r.recorded && r.recomputed === r.recorded, JSON.stringify(r));
+    assert.ok(r.ticks >= rounds - 1 && r.identical === r.recorded && r.recomputed === r.recorded, JSON.stringify(r));
     const log = await readSummaryLog(logOptions(w.k));
     const positions = log.summaries.flatMap((s) => s.event.registry_positions ?? []);
     assert.ok(new Set(positions.map((p) => p.partition)).size >= 4, 'positions of most heartbeat partitions');
