@@ -111,9 +111,10 @@ describe('impedance: summaries replayed bit for bit across a kill -9', function 
     for (let r = 5; r < 11; r++) await load(r);
 
     // then the summaries of both processes equal their replay from the log
-    await waitFor(async () => (await meshTicks(w.k)).has(T + 9 * 5 * S), 120_000, 'the tick of round 9 summarised');
+    // (a batch that crosses several ticks is summarised at the last: round 9's or a later one)
+    await waitFor(async () => [...(await meshTicks(w.k))].some((t) => t >= T + 9 * 5 * S), 120_000, 'a tick of round 9 or later summarised');
     const r = await replaySummaries(logOptions(w.k));
     assert.equal(r.divergence, undefined, summaryReplayLine(r));
-    assert.ok(r.identical === r.recorded && r.ticks >= 6, JSON.stringify(r));
+    assert.ok(r.identical === r.recorded && r.ticks >= 3, JSON.stringify(r));
   });
 });
