@@ -44,7 +44,8 @@ export interface Output {
  *   schedule  send schedules: read from the registry and the breakers as they are when the request
  *             is read, so equal to a replay of the run's own log at the positions each names
  *             (services/impedance/schedule-replay.ts, run on each run), not to another run
- *   summary   the impedance's cluster, sector and mesh summaries: read from the whole registry at
+ *   summary   the impedance's own cluster, sector and mesh summaries (producer impedance; a fuzzed
+ *             MeshSummarized the guardian copies stays clocked, as before): read from the whole registry at
  *             ticks reached at wall-clock moments, so equal to a replay of the run's own log at
  *             the registry positions each names (services/impedance/summary-replay.ts, run on
  *             each run; the accuracy fields taken as recorded), not to another run
@@ -53,7 +54,7 @@ export interface Output {
  * An effect caused by a guardian, schedule, summary or clocked one (or carrying its event id, as copies do) is clocked.
  */
 export type EffectClass = 'data' | 'guardian' | 'schedule' | 'summary' | 'clocked';
-const CLOCKED_TYPES = new Set(['DispatchDue', 'MessageDispatched', 'DispatchCompleted', 'GatherWindowClosed', 'QuorumDecided']);
+const CLOCKED_TYPES = new Set(['MeshSummarized', 'DispatchDue', 'MessageDispatched', 'DispatchCompleted', 'GatherWindowClosed', 'QuorumDecided']);
 const SUMMARY_TYPES = new Set(['ClusterSummarized', 'SectorSummarized', 'MeshSummarized']);
 
 /** Each event id's class (dead letters are data). */
@@ -62,7 +63,7 @@ export function classesOf(records: readonly Output[]): Map<string, EffectClass> 
   for (const r of records) {
     if (r.eventId === null) continue;
     const c: EffectClass | undefined = r.producer === 'guardian' ? 'guardian' : r.type === 'ScheduleComputed' ? 'schedule'
-      : r.type !== null && SUMMARY_TYPES.has(r.type) ? 'summary' : r.type !== null && CLOCKED_TYPES.has(r.type) ? 'clocked' : undefined;
+      : r.producer === 'impedance' && r.type !== null && SUMMARY_TYPES.has(r.type) ? 'summary' : r.type !== null && CLOCKED_TYPES.has(r.type) ? 'clocked' : undefined;
     if (c && cls.get(r.eventId) !== 'guardian') cls.set(r.eventId, c);
   }
   for (let grew = true; grew;) {
