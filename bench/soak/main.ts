@@ -7,11 +7,11 @@
 //                 (once their group has committed a seeded 10-70% of the flood of their inputs, so
 //                 after their first commit and before their last) and restarted at once: recovery
 //                 times, and every effect compared, by its class (fuzz-outputs.ts): data-determined
-//                 ones with the reference; the guardian's, the send schedules and the coordinator's dispatch and decisions with a replay of
-//                 the run's own log
+//                 ones with the reference; the guardian's, the send schedules, the impedance summaries and the coordinator's
+//                 dispatch and decisions with a replay of the run's own log
 // Prints the README's tables (and writes them to bench/out/soak/soak-<seed>.md); exits 1 when a
 // record was mishandled, a service crashed, a data-determined effect differs from the reference,
-// an effect was written twice by one producer, the guardian's outputs, the schedules or the coordinator's dispatch and decisions differ from
+// an effect was written twice by one producer, the guardian's outputs, the schedules, the summaries or the coordinator's dispatch and decisions differ from
 // their replay, or a flood run crashed its service.
 //   floods        one flood class at a time (floods.ts: orphans, selector amplification, oversized,
 //                 unknown schema ids, raw bytes), SOAK_FLOOD_RECORDS records, on the one service that
@@ -106,20 +106,24 @@ async function main(): Promise<void> {
     data: 'data-determined (solver, verifier, consensus, impedance fold, conflicts, dead letters): equal to the reference',
     guardian: 'guardian (breakers, modes, witnesses at its own ticks): compared with the reference for the record only',
     schedule: 'send schedules (from the registry and breakers as each request found them): compared with the reference for the record only',
-    clocked: 'clocked (impedance summaries, dispatch and gather ticks, and what they or schedules cause): compared with the reference for the record only',
+    summary: 'impedance summaries (from the whole registry at ticks reached by wall time): compared with the reference for the record only',
+    clocked: 'clocked (dispatch and gather ticks, and what they, schedules or summaries cause): compared with the reference for the record only',
   };
   const shared = (c: OutputComparison | undefined) => (!c ? '-' : [...c.sharedByReaders].map(([k, n]) => `${n} ${k}`).join(', ') || 'none');
   const scheduleRow = (run: string, r: FuzzResult) =>
     `| ${run} | send schedules: against a replay of this run's own log at the registry and mesh.circuits positions each names | ${r.scheduleReplay?.recorded ?? '-'} | ${r.scheduleReplay?.ok ? r.scheduleReplay.identical : '-'} | ${r.scheduleReplay?.ok ? `none: ${r.scheduleReplay.line}` : r.scheduleReplay?.line ?? '-'} | | | |`;
   const coordinationRow = (run: string, r: FuzzResult) =>
     `| ${run} | coordinator: dispatch and quorum decisions against a refold of its own partitions (mesh.schedules, mesh.acks, ticks included) | ${r.coordinationReplay?.recorded ?? '-'} | ${r.coordinationReplay?.ok ? r.coordinationReplay.identical : '-'} | ${r.coordinationReplay?.ok ? `none: ${r.coordinationReplay.line}` : r.coordinationReplay?.line ?? '-'} | | | |`;
+  const summaryRow = (run: string, r: FuzzResult) =>
+    `| ${run} | impedance summaries: against a replay of this run's own log at the registry positions each names (accuracy fields as recorded) | ${r.summaryReplay?.recorded ?? '-'} | ${r.summaryReplay?.ok ? r.summaryReplay.identical : '-'} | ${r.summaryReplay?.ok ? `none: ${r.summaryReplay.line}` : r.summaryReplay?.line ?? '-'} | | | |`;
   const classRows = (run: string, c: OutputComparison, r: FuzzResult) => [
-    ...(['data', 'guardian', 'schedule', 'clocked'] as const).map((cls) => {
+    ...(['data', 'guardian', 'schedule', 'summary', 'clocked'] as const).map((cls) => {
       const d = differencesOf(c, cls);
       return `| ${run} | ${CLASS_NAME[cls]} | ${c.byClass[cls].compared} | ${c.byClass[cls].identical} | ${d.other} | ${d.missing} | ${d.extra} | ${d.duplicated} |`;
     }),
     `| ${run} | guardian: against a replay of this run's own log (mesh.guardian, ticks included) | ${r.guardianReplay?.recorded ?? '-'} | ${r.guardianReplay?.ok ? r.guardianReplay.identical : '-'} | ${r.guardianReplay?.ok ? 'none' : r.guardianReplay?.line ?? '-'} | | | |`,
     scheduleRow(run, r),
+    summaryRow(run, r),
     coordinationRow(run, r),
   ];
   lines.push(
@@ -127,6 +131,7 @@ async function main(): Promise<void> {
     '|---|---|---:|---:|---:|---:|---:|---:|',
     `| reference | guardian: against a replay of this run's own log (mesh.guardian, ticks included) | ${ref.guardianReplay?.recorded ?? '-'} | ${ref.guardianReplay?.ok ? ref.guardianReplay.identical : '-'} | ${ref.guardianReplay?.ok ? 'none' : ref.guardianReplay?.line ?? '-'} | | | |`,
     scheduleRow('reference', ref),
+    summaryRow('reference', ref),
     coordinationRow('reference', ref),
     ...(ctlCmp && ctl ? classRows('control (uninterrupted)', ctlCmp, ctl) : []),
     ...(killCmp && killed ? classRows(`kills (${killed.kills.map((x) => `${x.service} at ${x.committedAtKill}/${x.records}`).join(', ')})`, killCmp, killed) : []),
@@ -170,10 +175,10 @@ async function main(): Promise<void> {
   // Kill-run differences that the control run shows as well are not the kills' doing; nor is an
   // effect written twice in the reference too.
   // Data-determined effects must equal the reference's in every run; no effect may be written
-  // twice by one producer (any class); the guardian's, the schedules and the coordinator's must equal a replay of the run's own log.
+  // twice by one producer (any class); the guardian's, the schedules, the summaries and the coordinator's must equal a replay of the run's own log.
   const dataDiffers = (c: OutputComparison | undefined) => !!c && Object.values(differencesOf(c, 'data')).some((n) => n > 0);
   const twice = (c: OutputComparison | undefined) => !!c && (c.duplicated.length > 0 || c.duplicatedInReference.length > 0);
-  const replayed = (r: FuzzResult | undefined) => !r || (r.guardianReplay?.ok === true && r.scheduleReplay?.ok === true && r.coordinationReplay?.ok === true);
+  const replayed = (r: FuzzResult | undefined) => !r || (r.guardianReplay?.ok === true && r.scheduleReplay?.ok === true && r.summaryReplay?.ok === true && r.coordinationReplay?.ok === true);
   const floodsOk = floods.every((f) => !f.crashed);
   const ok = floodsOk && clean(ref) && clean(ctl) && clean(killed) && !dataDiffers(ctlCmp) && !dataDiffers(killCmp) && !twice(ctlCmp) && !twice(killCmp)
     && replayed(ref) && replayed(ctl) && replayed(killed);

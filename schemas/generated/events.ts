@@ -400,6 +400,18 @@ export interface ClusterSummarized {
   slowest_agent_id: string | null;
   /** Agent with the lowest impedance; null when the cluster is empty. */
   fastest_agent_id: string | null;
+  /** Per heartbeat partition, how far its fold was when the registry entries this summary was computed from were written (read atomically with them); null in summaries written before positions were recorded. */
+  registry_positions: Array<SummaryPosition> | null;
+}
+
+/** How far the impedance fold of one heartbeat partition was when the registry entries a summary read were written, read with them in one atomic read (DESIGN invariant 3): refolding that partition's inputs up to here gives the agents the summary saw. */
+export interface SummaryPosition {
+  /** The mesh.heartbeats (and mesh.agent-acks) partition. */
+  partition: number;
+  /** Last mesh.heartbeats offset folded in (inclusive); -1: none. */
+  heartbeats_through: number;
+  /** Last mesh.agent-acks offset folded in (inclusive); -1: none. */
+  acks_through: number;
 }
 
 /** A quarantined conflict's resolve_by has passed (DESIGN invariant 8): sequenced into the conflict's partition of mesh.conflicts. If the conflict is still unresolved at this record's place in the log and occurred_at >= resolve_by, it escalates as overdue; once per conflict, later ones are ignored. Its place in the log, not a clock, decides. */
@@ -1190,6 +1202,8 @@ export interface MeshSummarized {
   prediction_p90_error_ms: number | null;
   /** CONFLICT (-1) acks in the last hour; >= 0. */
   conflicts_last_hour: number;
+  /** Per heartbeat partition, how far its fold was when the registry entries this summary was computed from were written (read atomically with them); null in summaries written before positions were recorded. */
+  registry_positions: Array<SummaryPosition> | null;
 }
 
 /** The mesh left read-only mode. */
@@ -1452,6 +1466,8 @@ export interface SectorSummarized {
   healthiest_cluster_id: string | null;
   /** Cluster with the highest mean impedance; null without clusters. */
   sickest_cluster_id: string | null;
+  /** Per heartbeat partition, how far its fold was when the registry entries this summary was computed from were written (read atomically with them); null in summaries written before positions were recorded. */
+  registry_positions: Array<SummaryPosition> | null;
 }
 
 /** A session ended; its state can be dropped after this event. */

@@ -3,22 +3,26 @@
 //   agent:<id>             hash: the AgentImpedance fields + rev (the fold revision) + pos (how far
 //                          its partition's fold was at the write: "partition|heartbeat offset|ack offset")
 //   z:class:<c> z:cluster:<id> z:sector:<id> z:cap:<c>   sorted sets, score = impedance score
-//   summary                hash agent id -> "score|state|last_hb_us|cluster|sector|drift" (one
+//   summary                hash agent id -> "score|state|last_hb_us|cluster|sector|drift|rev" (one
 //                          HGETALL feeds the 5 s summaries)
+//   summarypos             hash heartbeat partition -> "heartbeats through|acks through": the fold
+//                          position its summary entries are as of; written in the same MULTI as
+//                          the entries, and read in one MULTI with them (summary replay)
 //   watermarks             hash heartbeat partition -> "watermark_us|seen_ms|behind": how far its owner's
 //                          summary entries are written (summary-clock.ts)
 //   built:<partition>      marker: this heartbeat partition's agents are in the registry
 //   acc:<5-min bucket>     prediction-accuracy counters; ackseen:<message id> dedupes acks
 // Writes are Lua calls (one per chunk of agents, the agents as one JSON array of strings, 17
 // per agent: ioredis handles one argument instead of 17 per agent, and the hash holds the same
-// strings as before). Each agent is written only if (last heartbeat, revision) is not older than the
+// strings as before); the chunks of one write go in one MULTI with the partition's position, so
+// a summary never reads a write half done. Each agent is written only if (last heartbeat, revision) is not older than the
 // stored one, so a replayed batch rewrites identical values and a stale writer (a zombie owner)
 // cannot roll an agent back. The last heartbeat comes first: within one log both only grow,
 // but a log started afresh (make clean-data wipes Kafka, not Redis) counts revisions from 1
 // again, and a revision-only guard kept the previous log's agents (a mesh demo once showed
 // 1,997 of 29,940 agents active, their last heartbeats stale).
 import Redis from 'ioredis';
-import { AGENT_CLASS_SYMBOLS, type AgentClass, type AgentOperationalState, type RegistryPosition } from '../../schemas/generated/events';
+import { AGENT_CLASS_SYMBOLS, type AgentClass, type AgentOperationalState, type RegistryPosition, type SummaryPosition } from '../../schemas/generated/events';
 import { redisAuth } from '../runtime/credentials';
 import { transient } from '../runtime/errors';
 import { ACCURACY_BUCKET_MS, ACCURACY_WINDOW_BUCKETS, histogramQuantileMs, type AckMeasure } from './accuracy';
@@ -29,7 +33,18 @@ import type { ScheduleAgent } from './schedule';
 import type { PartitionMark } from './summary-clock';
 import type { AgentSnapshot, PredictionAccuracy } from './summaries';
 
-const APPLY = `
+// Whether a summary entry (score|state|hb|cluster|sector|drift[|rev]) is not newer than (hb, rev):
+// by last heartbeat, then revision (an entry without one is older than any).
+const NEWER = `
+local function newer(o, hb, rev)
+  local oh, orev = string.match(o, '^[^|]*|[^|]*|([^|]*)|[^|]*|[^|]*|[^|]*|([^|]*)$')
+  if not oh then oh = string.match(o, '^[^|]*|[^|]*|([^|]*)'); orev = '-1' end
+  oh = tonumber(oh) or 0
+  return oh < hb or (oh == hb and (tonumber(orev) or -1) <= rev)
+end
+`;
+
+const APPLY = `${NEWER}
 local p = ARGV[1]
 local built = redis.call('EXISTS', p .. 'built:' .. ARGV[2])
 local applied = 0
@@ -51,6 +66,10 @@ local capsOf = {}
 local summary = {}
 -- One flat array of strings, 17 per agent: a table per agent cost more to decode than its strings.
 local v = cjson.decode(ARGV[3])
+-- The summary entries are guarded on their own: a summary-only write may have put a newer one.
+local ids = {}
+for i = 0, #v - 1, 17 do ids[#ids + 1] = v[i + 1] end
+local olds = #ids > 0 and redis.call('HMGET', p .. 'summary', unpack(ids)) or {}
 for i = 0, #v - 1, 17 do
   local id, rev, class, sector, cluster, caps, score, state, hb, lat, proc, queue, rel, drift, n, ctx, util =
     v[i + 1], v[i + 2], v[i + 3], v[i + 4], v[i + 5], v[i + 6], v[i + 7], v[i + 8], v[i + 9], v[i + 10],
@@ -88,8 +107,11 @@ for i = 0, #v - 1, 17 do
       capsOf[caps] = list
     end
     for j = 1, #list do zadd('z:cap:', list[j], score, id) end
-    summary[#summary + 1] = id
-    summary[#summary + 1] = score .. '|' .. state .. '|' .. hb .. '|' .. cluster .. '|' .. sector .. '|' .. drift
+    local o = olds[i / 17 + 1]
+    if (not o) or newer(o, newHb, tonumber(rev)) then
+      summary[#summary + 1] = id
+      summary[#summary + 1] = score .. '|' .. state .. '|' .. hb .. '|' .. cluster .. '|' .. sector .. '|' .. drift .. '|' .. rev
+    end
     if #summary >= 2000 then redis.call('HSET', p .. 'summary', unpack(summary)); summary = {} end
     applied = applied + 1
   end
@@ -105,26 +127,46 @@ return {built, applied}
 
 // The summary entries alone (what the 5 s summaries read), for a service catching up: its full
 // writes are far apart (processor.ts), and summaries judge an agent offline by its last
-// heartbeat. ARGV[2] is a JSON array of (id, last heartbeat, entry) strings; an entry replaces
-// one with an older last heartbeat only, so a stale writer cannot roll an agent back.
-const SUMMARY = `
+// heartbeat. ARGV[2] is a JSON array of (id, last heartbeat, revision, entry) strings; an entry
+// replaces an older one only (last heartbeat, then revision), so a stale writer cannot roll an
+// agent back.
+const SUMMARY = `${NEWER}
 local key = ARGV[1] .. 'summary'
 local v = cjson.decode(ARGV[2])
-local n = #v / 3
+local n = #v / 4
 local ids = {}
-for i = 1, n do ids[i] = v[3 * i - 2] end
+for i = 1, n do ids[i] = v[4 * i - 3] end
 local old = redis.call('HMGET', key, unpack(ids))
 local set = {}
 for i = 1, n do
   local o = old[i]
-  local oldHb = o and tonumber(string.match(o, '^[^|]*|[^|]*|([^|]*)'))
-  if (not oldHb) or oldHb <= tonumber(v[3 * i - 1]) then
+  if (not o) or newer(o, tonumber(v[4 * i - 2]), tonumber(v[4 * i - 1])) then
     set[#set + 1] = ids[i]
-    set[#set + 1] = v[3 * i]
+    set[#set + 1] = v[4 * i]
   end
 end
 if #set > 0 then redis.call('HSET', key, unpack(set)) end
 return #set / 2
+`;
+
+// The position of a partition's summary entries (ARGV: prefix, partition, heartbeats through, acks
+// through), in the MULTI of the write that made them so. Set only where the partition is built
+// (entries of a registry emptied and not yet rebuilt are not a fold's), or by the rebuild itself
+// (ARGV[5] = 1, which marks it built); never moved back (a write behind the stored one, from a
+// rolled-back batch or a stale owner, had its entries refused as older by the guards).
+const POSITION = `
+local k = ARGV[1] .. 'summarypos'
+if ARGV[5] == '1' then redis.call('SET', ARGV[1] .. 'built:' .. ARGV[2], '1')
+elseif redis.call('EXISTS', ARGV[1] .. 'built:' .. ARGV[2]) == 0 then return 0 end
+local h, a = tonumber(ARGV[3]), tonumber(ARGV[4])
+local old = redis.call('HGET', k, ARGV[2])
+if old then
+  local oh, oa = string.match(old, '^(-?%d+)|(-?%d+)$')
+  oh, oa = tonumber(oh), tonumber(oa)
+  if h < oh or (h == oh and a < oa) then return 0 end
+end
+redis.call('HSET', k, ARGV[2], h .. '|' .. a)
+return 1
 `;
 
 // KEYS[1] = ackseen:<message id>, KEYS[2] = acc:<bucket>; ARGV = agent id, within (0/1),
@@ -152,11 +194,30 @@ export interface RoutedAgent {
   readonly clusterId: string;
 }
 
+type Multi = ReturnType<Redis['multi']> & {
+  impedanceApply(...args: Array<string | number>): Multi;
+  impedanceSummary(...args: Array<string | number>): Multi;
+  impedancePosition(...args: Array<string | number>): Multi;
+};
+
 type WithScripts = Redis & {
   impedanceApply(...args: Array<string | number>): Promise<[number, number]>;
   impedanceAck(k1: string, k2: string, ...args: Array<string | number>): Promise<number>;
   impedanceSummary(...args: Array<string | number>): Promise<number>;
 };
+
+/** How far a partition's fold was: the position its registry entries are as of. */
+export interface FoldPosition { readonly heartbeatsThrough: number; readonly acksThrough: number }
+
+/** The registry's summary entries with the positions they are as of, read in one MULTI. */
+export interface SummaryRead {
+  readonly agents: AgentSnapshot[];
+  /** By partition; a partition without one has no entries written at a known position. */
+  readonly positions: SummaryPosition[];
+}
+
+/** Agents per Lua call of a write: Redis runs a script alone; the calls of one write go in one MULTI. */
+export const WRITE_CHUNK = 2000;
 
 export function connectRedis(url: string): Redis {
   // Fail fast while Redis is down: the runner retries with backoff and then aborts the batch,
@@ -199,6 +260,38 @@ export function scheduleAgentOf(a: AgentState, position: RegistryPosition | null
   };
 }
 
+/** Summary entries (field, value, ...) as HGETALL returns them. */
+function snapshotsOf(flat: readonly string[]): AgentSnapshot[] {
+  const out = new Array<AgentSnapshot>(flat.length >> 1);
+  // Cut at the separators instead of split(): no array per entry, and the few distinct cluster
+  // and sector ids come out as one string each instead of one per agent.
+  const names = new Map<string, string>();
+  const name = (x: string) => {
+    const known = names.get(x);
+    if (known !== undefined) return known;
+    names.set(x, x);
+    return x;
+  };
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    // score|state|last heartbeat|cluster|sector|drift[|revision]
+    const v = flat[i + 1]!;
+    const a = sep(v, 0), b = sep(v, a + 1), c = sep(v, b + 1), d = sep(v, c + 1), e = sep(v, d + 1), f = sep(v, e + 1);
+    out[i >> 1] = {
+      agentId: flat[i]!, clusterId: name(v.slice(c + 1, d)), sectorId: name(v.slice(d + 1, e)), score: Number(v.slice(0, a)),
+      state: STATE_OF[v.slice(a + 1, b)] ?? 'OFFLINE', lastHeartbeatAt: Number(v.slice(b + 1, c)), drift: Number(v.slice(e + 1, f)),
+    };
+  }
+  return out;
+}
+
+/** What a summary reads of an agent, as it comes back from its summary entry (the same strings), for the summary replay. */
+export function snapshotOf(a: AgentState): AgentSnapshot {
+  return {
+    agentId: a.agentId, clusterId: a.clusterId, sectorId: a.sectorId, score: Number(String(a.score)), state: a.state,
+    lastHeartbeatAt: Number(String(a.lastHeartbeatAt)), drift: Number(String(a.drift)),
+  };
+}
+
 const storeDown = (what: string, err: unknown) => transient('STORE_UNAVAILABLE', `redis: ${what} failed: ${(err as Error)?.message ?? String(err)}`, err);
 
 export class RegistryStore {
@@ -208,6 +301,7 @@ export class RegistryStore {
     redis.defineCommand('impedanceApply', { numberOfKeys: 0, lua: APPLY });
     redis.defineCommand('impedanceAck', { numberOfKeys: 2, lua: ACK });
     redis.defineCommand('impedanceSummary', { numberOfKeys: 0, lua: SUMMARY });
+    redis.defineCommand('impedancePosition', { numberOfKeys: 0, lua: POSITION });
     this.r = redis as WithScripts;
   }
 
@@ -228,48 +322,67 @@ export class RegistryStore {
     return JSON.stringify(flat);
   }
 
-  private async sendAgents(partition: number, encoded: string, position: string): Promise<{ built: boolean; applied: number }> {
-    try {
-      const [built, applied] = await this.r.impedanceApply(this.prefix, partition, encoded, position);
-      return { built: built === 1, applied };
-    } catch (err) {
-      throw storeDown('registry write', err);
+  /**
+   * The calls of one write in one MULTI, then the partition's position (when known): a summary
+   * reads the entries and the positions in one MULTI too, so it sees a write whole or not at all.
+   */
+  private async exec<T>(what: string, calls: ReadonlyArray<(m: Multi) => void>, partition: number, at: FoldPosition | undefined, rebuilt: boolean): Promise<T[]> {
+    const m = this.r.multi() as Multi;
+    for (const c of calls) c(m);
+    if (at) m.impedancePosition(this.prefix, partition, at.heartbeatsThrough, at.acksThrough, rebuilt ? 1 : 0);
+    let res: Array<[Error | null, unknown]> | null;
+    try { res = await m.exec(); } catch (err) { throw storeDown(what, err); }
+    if (!res) throw storeDown(what, new Error('MULTI aborted'));
+    const out: T[] = [];
+    for (let i = 0; i < calls.length; i++) {
+      const [err, v] = res[i] ?? [new Error('no reply'), null];
+      if (err) throw storeDown(what, err);
+      out.push(v as T);
     }
+    return out;
   }
 
   /**
    * Writes agents of one heartbeat partition, as its fold had them with its inputs folded through
-   * `at` (the position each agent's entry keeps; none: not known); says whether the partition was built before. The
-   * agents are read before this returns, not when the write is sent: the fold reuses the states
-   * of committed batches (partition-fold.ts), and writes run behind it.
+   * `at` (the position each agent's entry keeps, and its summary entries'; none: not known), in
+   * chunks of WRITE_CHUNK sent as one MULTI; says whether the partition was built before.
+   * `rebuilt`: these are all its agents (a registry emptied): the partition is built from here.
+   * The agents are read before this returns, not when the write is sent: the fold reuses the
+   * states of committed batches (partition-fold.ts), and writes run behind it.
    */
-  writeAgents(partition: number, agents: readonly AgentState[], at?: { readonly heartbeatsThrough: number; readonly acksThrough: number }): Promise<{ built: boolean; applied: number }> {
-    return this.sendAgents(partition, this.encodeAgents(agents), at ? `${partition}|${at.heartbeatsThrough}|${at.acksThrough}` : '');
+  async writeAgents(partition: number, agents: readonly AgentState[], at?: FoldPosition, rebuilt = false): Promise<{ built: boolean; applied: number }> {
+    const position = at ? `${partition}|${at.heartbeatsThrough}|${at.acksThrough}` : '';
+    const calls: Array<(m: Multi) => void> = [];
+    for (let i = 0; i < agents.length; i += WRITE_CHUNK) {
+      const encoded = this.encodeAgents(agents.slice(i, i + WRITE_CHUNK));
+      calls.push((m) => m.impedanceApply(this.prefix, partition, encoded, position));
+    }
+    const res = await this.exec<[number, number]>('registry write', calls, partition, at, rebuilt);
+    return { built: res.every(([b]) => b === 1), applied: res.reduce((n, [, a]) => n + a, 0) };
   }
 
   private encodeSummaries(agents: readonly AgentState[]): string {
     const flat: string[] = [];
     for (const a of agents) {
       // The entry the full write's script builds from the same strings.
-      flat.push(a.agentId, String(a.lastHeartbeatAt), `${a.score}|${STATE_CODE[a.state]}|${a.lastHeartbeatAt}|${a.clusterId}|${a.sectorId}|${a.drift}`);
+      flat.push(a.agentId, String(a.lastHeartbeatAt), String(a.revision), `${a.score}|${STATE_CODE[a.state]}|${a.lastHeartbeatAt}|${a.clusterId}|${a.sectorId}|${a.drift}|${a.revision}`);
     }
     return JSON.stringify(flat);
   }
 
-  private async sendSummaries(encoded: string): Promise<number> {
-    try {
-      return await this.r.impedanceSummary(this.prefix, encoded);
-    } catch (err) {
-      throw storeDown('summary write', err);
-    }
-  }
-
   /**
-   * Writes only the agents' summary entries (the full write's, same guard by last heartbeat);
-   * says how many were applied. The agents are read before this returns, as by writeAgents.
+   * Writes only the agents' summary entries (the full write's, same guard), in chunks sent as one
+   * MULTI with the partition's position `at` (as writeAgents); says how many were applied. The
+   * agents are read before this returns, as by writeAgents.
    */
-  writeSummaries(agents: readonly AgentState[]): Promise<number> {
-    return this.sendSummaries(this.encodeSummaries(agents));
+  async writeSummaries(agents: readonly AgentState[], partition = -1, at?: FoldPosition): Promise<number> {
+    const calls: Array<(m: Multi) => void> = [];
+    for (let i = 0; i < agents.length; i += WRITE_CHUNK) {
+      const encoded = this.encodeSummaries(agents.slice(i, i + WRITE_CHUNK));
+      calls.push((m) => m.impedanceSummary(this.prefix, encoded));
+    }
+    const res = await this.exec<number>('summary write', calls, partition, partition >= 0 ? at : undefined, false);
+    return res.reduce((n, x) => n + x, 0);
   }
 
   async markBuilt(partition: number): Promise<void> {
@@ -302,26 +415,24 @@ export class RegistryStore {
     // The raw reply (field, value, ...): ioredis's hgetall builds an object of 30,000 keys first.
     let flat: string[];
     try { flat = (await this.r.call('HGETALL', this.key('summary'))) as string[]; } catch (err) { throw storeDown('read summary', err); }
-    const out = new Array<AgentSnapshot>(flat.length >> 1);
-    // Cut at the separators instead of split(): no array per entry, and the few distinct cluster
-    // and sector ids come out as one string each instead of one per agent.
-    const names = new Map<string, string>();
-    const name = (x: string) => {
-      const known = names.get(x);
-      if (known !== undefined) return known;
-      names.set(x, x);
-      return x;
-    };
+    return snapshotsOf(flat);
+  }
+
+  /** Every agent's compact entry and the partitions' positions, in one MULTI (what a summary is computed from). */
+  async readSummary(): Promise<SummaryRead> {
+    let res: Array<[Error | null, unknown]> | null;
+    // Raw replies, as snapshots() reads them (the upper-case name skips ioredis's object reply).
+    try { res = await this.r.multi().call('HGETALL', this.key('summary')).call('HGETALL', this.key('summarypos')).exec(); } catch (err) { throw storeDown('read summary', err); }
+    const [entries, positions] = res ?? [];
+    if (!entries || !positions || entries[0] || positions[0]) throw storeDown('read summary', entries?.[0] ?? positions?.[0] ?? new Error('MULTI aborted'));
+    const flat = positions[1] as string[];
+    const out: SummaryPosition[] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) {
-      // score|state|last heartbeat|cluster|sector|drift
-      const v = flat[i + 1]!;
-      const a = sep(v, 0), b = sep(v, a + 1), c = sep(v, b + 1), d = sep(v, c + 1), e = sep(v, d + 1), f = sep(v, e + 1);
-      out[i >> 1] = {
-        agentId: flat[i]!, clusterId: name(v.slice(c + 1, d)), sectorId: name(v.slice(d + 1, e)), score: Number(v.slice(0, a)),
-        state: STATE_OF[v.slice(a + 1, b)] ?? 'OFFLINE', lastHeartbeatAt: Number(v.slice(b + 1, c)), drift: Number(v.slice(e + 1, f)),
-      };
+      const m = /^(-?\d+)\|(-?\d+)$/.exec(flat[i + 1]!);
+      if (m) out.push({ partition: Number(flat[i]), heartbeats_through: Number(m[1]), acks_through: Number(m[2]) });
     }
-    return out;
+    out.sort((a, b) => a.partition - b.partition);
+    return { agents: snapshotsOf(entries[1] as string[]), positions: out };
   }
 
   /** Registry entries for scheduling; undefined for unknown agents. */

@@ -25,9 +25,6 @@ import type { PartitionFold } from './partition-fold';
 import type { RegistryStore } from './registry-store';
 import type { StructuralEmitter } from '../runtime/structural';
 
-/** Agents per registry write (one Lua call): Redis runs a script alone, so keep each short. */
-const WRITE_CHUNK = 2000;
-
 /** A backlog's share of staleness the registry write interval may add while catching up. */
 const CATCH_UP_WRITE_SHARE = 0.1;
 
@@ -115,23 +112,18 @@ export function createRegistryWriter(o: RegistryWriterOptions): RegistryWriter {
   let lastBatchAt = o.startMs;
 
   /**
-   * Writes agents in chunks sent together; says whether the partition's registry was built
-   * before. The agents are read (encoded) before this returns: the fold may reuse their states
-   * once their batch commits (PartitionFold's spares).
+   * Writes agents (chunks in one MULTI, with the fold's position: registry-store.ts); says
+   * whether the partition's registry was built before. `rebuilt`: all the fold's agents, the
+   * partition is built from here. The agents are read (encoded) before this returns: the fold
+   * may reuse their states once their batch commits (PartitionFold's spares).
    */
-  async function write(p: number, agents: readonly AgentState[], fold: PartitionFold): Promise<boolean> {
-    const writes: Array<Promise<{ built: boolean }>> = [];
+  async function write(p: number, agents: readonly AgentState[], fold: PartitionFold, rebuilt = false): Promise<boolean> {
     // The fold's position now: the agents are its current states (they are encoded before this awaits).
     const at = fold.position;
-    for (let i = 0; i < agents.length; i += WRITE_CHUNK) {
-      const chunk = agents.slice(i, i + WRITE_CHUNK);
-      writes.push(o.structural ? o.structural.timed('redis_write_ms', SLOW_REDIS_WRITE_MS, () => store.writeAgents(p, chunk, at), `registry write of ${chunk.length} agents (partition ${p})`) : store.writeAgents(p, chunk, at));
-    }
+    const send = () => store.writeAgents(p, agents, at, rebuilt);
+    const sent = o.structural ? o.structural.timed('redis_write_ms', SLOW_REDIS_WRITE_MS, send, `registry write of ${agents.length} agents (partition ${p})`) : send();
     metrics.registryWrites.inc({ kind: 'full' }, agents.length);
-    const done = await Promise.allSettled(writes);
-    const failed = done.find((d): d is PromiseRejectedResult => d.status === 'rejected');
-    if (failed) throw failed.reason;
-    return done.every((d) => d.status === 'fulfilled' && d.value.built);
+    return (await sent).built;
   }
 
   /**
@@ -183,10 +175,8 @@ export function createRegistryWriter(o: RegistryWriterOptions): RegistryWriter {
     const wm = fold.watermarkUs;
     if (agents.length === 0) { reached(c, wm, Promise.resolve()); return; }
     metrics.registryWrites.inc({ kind: 'summary' }, agents.length);
-    const all: Array<Promise<number>> = [];
-    // Encoded now, as write() does.
-    for (let i = 0; i < agents.length; i += WRITE_CHUNK) all.push(store.writeSummaries(agents.slice(i, i + WRITE_CHUNK)));
-    const sent = Promise.all(all).then(() => undefined);
+    // Encoded now, as write() does, with the fold's position now.
+    const sent = store.writeSummaries(agents, p, fold.position).then(() => undefined);
     const done = sent.catch((err: unknown) => { log.debug({ partition: p, agents: agents.length, err: (err as Error).message }, 'summary entries write failed; the full write carries them'); });
     c.inflight = Promise.all([c.inflight, done]).then(() => undefined);
     reached(c, wm, sent);
@@ -223,7 +213,7 @@ export function createRegistryWriter(o: RegistryWriterOptions): RegistryWriter {
       }
       if (c.rebuild) {
         const all = [...fold.agents.values()];
-        await write(p, all, fold);
+        await write(p, all, fold, true);
         await store.markBuilt(p);
         c.rebuild = false;
         log.info({ partition: p, agents: all.length }, 'registry rebuilt from the fold');
@@ -235,7 +225,7 @@ export function createRegistryWriter(o: RegistryWriterOptions): RegistryWriter {
         const rebuild = !(await store.isBuilt(p));
         if (rebuild) fold.touchAll();
         const agents = fold.dirtyAgentsForRegistry();
-        if (agents.length > 0) await write(p, agents, fold);
+        if (agents.length > 0) await write(p, agents, fold, rebuild);
         fold.registryWritten();
         c.entriesThroughUs = fold.watermarkUs;
         if (rebuild) {

@@ -1,7 +1,9 @@
 // Cluster, sector and mesh summaries (seed 002 §4.2 ClusterLeadAggregator.get_cluster_summary,
-// §4.3 GlobalImpedanceMap), computed from registry snapshots at an event-time tick. Pure.
+// §4.3 GlobalImpedanceMap), computed from registry snapshots at an event-time tick. Pure: the
+// service calls it with what it read of the registry, the summary replay (summary-replay.ts) with
+// the agents refolded to the positions the summaries name.
 import type {
-  AgentOperationalState, ClusterSummarized, MeshSummarized, OperationalMode, SectorSummarized,
+  AgentOperationalState, ClusterSummarized, MeshSummarized, OperationalMode, SectorSummarized, SummaryPosition,
 } from '../../schemas/generated/events';
 import { derivedEventId } from '../runtime/ids';
 import { OFFLINE_AFTER_US, PRODUCER } from './agent-fold';
@@ -43,7 +45,13 @@ export interface Summaries {
   readonly mesh: MeshSummarized;
 }
 
-export function summarize(agents: readonly AgentSnapshot[], atUs: number, accuracy: PredictionAccuracy = NO_ACCURACY): Summaries {
+/**
+ * `positions`: per heartbeat partition, the fold position the agents are as of (read with them);
+ * every summary names them. Null: not known (each summary says so).
+ */
+export function summarize(agents: readonly AgentSnapshot[], atUs: number, accuracy: PredictionAccuracy = NO_ACCURACY, positions: readonly SummaryPosition[] | null = null): Summaries {
+  // One array per event: the codec may hold on to what it is given.
+  const at = () => (positions === null ? null : positions.map((p) => ({ ...p })));
   const cause = `summary:${atUs}`;
   const meta = (scope: string) => ({
     event_id: derivedEventId(cause, scope), correlation_id: scope, causation_id: null, occurred_at: atUs, producer: PRODUCER, sequence: null,
@@ -89,6 +97,7 @@ export function summarize(agents: readonly AgentSnapshot[], atUs: number, accura
       p95_impedance: p95(scores),
       slowest_agent_id: slowest.agentId,
       fastest_agent_id: fastest.agentId,
+      registry_positions: at(),
     });
   }
   const bySector = new Map<string, ClusterSummarized[]>();
@@ -116,6 +125,7 @@ export function summarize(agents: readonly AgentSnapshot[], atUs: number, accura
       mean_impedance: mean(list.map((c) => c.mean_impedance)),
       healthiest_cluster_id: healthiest.cluster_id,
       sickest_cluster_id: sickest.cluster_id,
+      registry_positions: at(),
     });
   }
   const total = clusters.reduce((s, c) => s + c.agent_count, 0);
@@ -136,6 +146,7 @@ export function summarize(agents: readonly AgentSnapshot[], atUs: number, accura
     prediction_hit_rate: accuracy.samples === 0 ? null : accuracy.within50ms / accuracy.samples,
     prediction_p90_error_ms: accuracy.samples === 0 ? null : accuracy.p90ErrorMs,
     conflicts_last_hour: accuracy.conflicts,
+    registry_positions: at(),
   };
   return { clusters, sectors, mesh };
 }

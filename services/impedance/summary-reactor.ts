@@ -1,5 +1,8 @@
 // Reactor: the 5 s event-time tick of the summary partition's fold answered with cluster,
-// sector and mesh summaries of what the registry holds (seed 002 §4).
+// sector and mesh summaries of what the registry holds (seed 002 §4). The entries and the
+// positions they are as of are read in one MULTI, and every summary names the positions, so the
+// summary replay (summary-replay.ts) refolds exactly what was read. The prediction accuracy is
+// read apart: its counters are no fold's (summary-replay.ts says why).
 import type { TopicName } from '../../topics/catalog';
 import type { Emit } from '../runtime/processor';
 import type { RegistryStore } from './registry-store';
@@ -9,8 +12,8 @@ const SUMMARIES: TopicName = 'mesh.summaries';
 
 export function summaryReactor(store: RegistryStore): (tickUs: number) => Promise<Emit[]> {
   return async (tick) => {
-    const [snapshots, accuracy] = await Promise.all([store.snapshots(), store.accuracy(Math.floor(tick / 1000))]);
-    const s = summarize(snapshots, tick, accuracy);
+    const [read, accuracy] = await Promise.all([store.readSummary(), store.accuracy(Math.floor(tick / 1000))]);
+    const s = summarize(read.agents, tick, accuracy, read.positions);
     return [
       ...s.clusters.map((e) => ({ topic: SUMMARIES, key: `cluster:${e.cluster_id}`, event: e })),
       ...s.sectors.map((e) => ({ topic: SUMMARIES, key: `sector:${e.sector_id}`, event: e })),

@@ -44,20 +44,26 @@ export interface Output {
  *   schedule  send schedules: read from the registry and the breakers as they are when the request
  *             is read, so equal to a replay of the run's own log at the positions each names
  *             (services/impedance/schedule-replay.ts, run on each run), not to another run
- *   clocked   decided at a wall-clock moment, with no replay tool yet: the impedance's summaries
- *             (its SummaryDue ticks), dispatch and gather (DispatchDue / GatherWindowClosed
- *             ticks); counted, not proven
- * An effect caused by a guardian, schedule or clocked one (or carrying its event id, as copies do) is clocked.
+ *   summary   the impedance's own cluster, sector and mesh summaries (producer impedance; a fuzzed
+ *             MeshSummarized the guardian copies stays clocked, as before): read from the whole registry at
+ *             ticks reached at wall-clock moments, so equal to a replay of the run's own log at
+ *             the registry positions each names (services/impedance/summary-replay.ts, run on
+ *             each run; the accuracy fields taken as recorded), not to another run
+ *   clocked   decided at a wall-clock moment, with no replay tool yet: dispatch and gather
+ *             (DispatchDue / GatherWindowClosed ticks); counted, not proven
+ * An effect caused by a guardian, schedule, summary or clocked one (or carrying its event id, as copies do) is clocked.
  */
-export type EffectClass = 'data' | 'guardian' | 'schedule' | 'clocked';
+export type EffectClass = 'data' | 'guardian' | 'schedule' | 'summary' | 'clocked';
 const CLOCKED_TYPES = new Set(['MeshSummarized', 'DispatchDue', 'MessageDispatched', 'DispatchCompleted', 'GatherWindowClosed', 'QuorumDecided']);
+const SUMMARY_TYPES = new Set(['ClusterSummarized', 'SectorSummarized', 'MeshSummarized']);
 
 /** Each event id's class (dead letters are data). */
 export function classesOf(records: readonly Output[]): Map<string, EffectClass> {
   const cls = new Map<string, EffectClass>();
   for (const r of records) {
     if (r.eventId === null) continue;
-    const c: EffectClass | undefined = r.producer === 'guardian' ? 'guardian' : r.type === 'ScheduleComputed' ? 'schedule' : r.type !== null && CLOCKED_TYPES.has(r.type) ? 'clocked' : undefined;
+    const c: EffectClass | undefined = r.producer === 'guardian' ? 'guardian' : r.type === 'ScheduleComputed' ? 'schedule'
+      : r.producer === 'impedance' && r.type !== null && SUMMARY_TYPES.has(r.type) ? 'summary' : r.type !== null && CLOCKED_TYPES.has(r.type) ? 'clocked' : undefined;
     if (c && cls.get(r.eventId) !== 'guardian') cls.set(r.eventId, c);
   }
   for (let grew = true; grew;) {
@@ -198,7 +204,7 @@ export function compareOutputs(reference: ServiceOutputs, other: ServiceOutputs)
   for (const r of a.others) notRooted.set(r.topic, [(notRooted.get(r.topic)?.[0] ?? 0) + 1, notRooted.get(r.topic)?.[1] ?? 0]);
   for (const r of b.others) notRooted.set(r.topic, [notRooted.get(r.topic)?.[0] ?? 0, (notRooted.get(r.topic)?.[1] ?? 0) + 1]);
   const classOf = new Map<string, EffectClass>();
-  const byClass: Record<EffectClass, { compared: number; identical: number }> = { data: { compared: 0, identical: 0 }, guardian: { compared: 0, identical: 0 }, schedule: { compared: 0, identical: 0 }, clocked: { compared: 0, identical: 0 } };
+  const byClass: Record<EffectClass, { compared: number; identical: number }> = { data: { compared: 0, identical: 0 }, guardian: { compared: 0, identical: 0 }, schedule: { compared: 0, identical: 0 }, summary: { compared: 0, identical: 0 }, clocked: { compared: 0, identical: 0 } };
   for (const [id, [x]] of ma) {
     const c = clsOf(x!);
     classOf.set(id, c);

@@ -43,6 +43,8 @@ import { coordinationLine } from '../../services/coordinator/coordination-replay
 import { COORDINATOR_KNOBS } from '../../services/coordinator/config';
 import { readKnobs } from '../../services/runtime/knobs';
 import { replayLine } from '../../services/impedance/schedule-replay';
+import { replaySummaries } from '../../services/impedance/summary-log';
+import { summaryReplayLine } from '../../services/impedance/summary-replay';
 import { SEED_POLICY } from '../../services/guardian/policy';
 import { schemaValidator } from '../../services/runtime/validation';
 import { TestKafka, waitFor } from './kafka';
@@ -235,6 +237,8 @@ export interface FuzzResult {
   readonly scheduleReplay: GuardianReplayResult | undefined;
   /** The coordinator's dispatch and quorum decisions against a refold of its own input partitions, when outputs were asked for. */
   readonly coordinationReplay: GuardianReplayResult | undefined;
+  /** The impedance's summaries against a replay of the run's log at the registry positions they name, when outputs were asked for. */
+  readonly summaryReplay: GuardianReplayResult | undefined;
 }
 
 /** services/guardian/replay.ts over the run's log: ok, or the first divergence (or why it could not run). */
@@ -365,7 +369,8 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
     const guardianReplay = o.outputs ? await replayOwnLog(k, groups.guardian!, envOf('guardian')) : undefined;
     const scheduleReplay = o.outputs ? await replayOwnSchedules(k, groups.impedance!, envOf('impedance')) : undefined;
     const coordinationReplay = o.outputs ? await replayOwnCoordination(k, groups.coordinator!, envOf('coordinator')) : undefined;
-    return { seed: o.seed, topics: results, crashed, rss, failures, records: all, kills: killResults, outputs, drainMs, serviceDrainMs, guardianReplay, scheduleReplay, coordinationReplay };
+    const summaryReplay = o.outputs ? await replayOwnSummaries(k, envOf('impedance')) : undefined;
+    return { seed: o.seed, topics: results, crashed, rss, failures, records: all, kills: killResults, outputs, drainMs, serviceDrainMs, guardianReplay, scheduleReplay, coordinationReplay, summaryReplay };
   } finally {
     for (const c of children.values()) if (c.proc.exitCode === null) { c.proc.kill('SIGTERM'); await Promise.race([c.exited, new Promise((r) => setTimeout(r, 10_000))]); if (c.proc.exitCode === null) c.proc.kill('SIGKILL'); }
     await k.close();
@@ -403,6 +408,21 @@ async function replayOwnSchedules(k: TestKafka, groupId: string, env: NodeJS.Pro
     const r = await replaySchedules({ brokers: k.brokers, codec: judge(k), topicPrefix: k.prefix, validate: withEventTimeBound(schemaValidator(), eventTimeBound(config)), groupId });
     const line = replayLine(r).slice(0, 1200);
     return { ok: r.ok, identical: r.identical, recorded: r.recorded, recomputed: r.recomputed, line };
+  } catch (err) {
+    return { ok: false, identical: 0, recorded: 0, recomputed: 0, line: `replay failed: ${(err as Error).message}` };
+  }
+}
+
+/**
+ * The impedance summarises the whole registry at ticks reached at wall-clock moments, so two runs
+ * differ in which positions each summary read; what must hold is that each equals a refold of the
+ * run's own log to the positions it names (the same tool as `solvermesh mesh replay-summaries`).
+ */
+async function replayOwnSummaries(k: TestKafka, env: NodeJS.ProcessEnv): Promise<GuardianReplayResult> {
+  try {
+    const config = readServiceConfig(SERVICES.impedance!, { ...process.env, TOPIC_PREFIX: k.prefix, ...env });
+    const r = await replaySummaries({ brokers: k.brokers, codec: judge(k), topicPrefix: k.prefix, validate: withEventTimeBound(schemaValidator(), eventTimeBound(config)) });
+    return { ok: r.ok, identical: r.identical, recorded: r.recorded, recomputed: r.recomputed, line: summaryReplayLine(r).slice(0, 1200) };
   } catch (err) {
     return { ok: false, identical: 0, recorded: 0, recomputed: 0, line: `replay failed: ${(err as Error).message}` };
   }

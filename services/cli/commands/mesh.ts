@@ -19,6 +19,7 @@ import { formatKpiBox, meshKpis } from './mesh-kpis';
 import { registerOrchestration } from './mesh-orchestrate';
 import { meshScheduleReplay } from './mesh-schedules';
 import { meshCoordinationReplay } from './mesh-coordination';
+import { meshSummaryReplay } from './mesh-summaries';
 
 /** `mesh coordinate --wait`: the mesh refused the request (frozen, or its operational mode). */
 export const EXIT_REFUSED = 4;
@@ -144,6 +145,14 @@ export function register(program: Command): void {
     .description('recompute every send schedule from the log at the registry and mesh.circuits positions it names, and compare it bit for bit; exit 1 on divergence, naming the first')
     .action(async () => {
       const r = await meshScheduleReplay(loadConfig());
+      process.stdout.write(`${r.line}\n`);
+      if (!r.ok) process.exitCode = 1;
+    });
+  mesh
+    .command('replay-summaries')
+    .description('recompute every cluster, sector and mesh summary from the log at the registry positions it names, and compare it bit for bit (the accuracy fields taken as recorded); exit 1 on divergence, naming the first')
+    .action(async () => {
+      const r = await meshSummaryReplay(loadConfig());
       process.stdout.write(`${r.line}\n`);
       if (!r.ok) process.exitCode = 1;
     });

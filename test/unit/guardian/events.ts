@@ -20,7 +20,7 @@ export function summary(active: number, total: number, at: number): MeshSummariz
   return {
     type: 'MeshSummarized', meta: meta(`summary@${at}:${active}/${total}`, at), total_agents: total, active_agents: active, active_rate: total ? active / total : 0,
     global_mean_impedance: 0, global_p95_impedance: 0, sectors_healthy: 0, sectors_degraded: 0, prediction_samples: 0, prediction_within_50ms: 0,
-    prediction_hit_rate: null, prediction_p90_error_ms: null, conflicts_last_hour: 0,
+    prediction_hit_rate: null, prediction_p90_error_ms: null, conflicts_last_hour: 0, registry_positions: null,
   };
 }
 
