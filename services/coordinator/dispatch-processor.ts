@@ -2,8 +2,11 @@
 // ticks in (one partition per correlation id), messages out on the agent-facing mesh.dispatch
 // (keyed by agent) and the dispatch summary on mesh.acks (keyed by correlation id, where the
 // gather reads it). The tick writer arms the next send bucket of every coordination still sending.
+// A cascade stage's deadline tick lands here too, among the stage's own ticks: passed on to the
+// cascade's partition of mesh.cascades once due, its time moved by the stage's shift (a held one is
+// written again here when its moved time comes).
 import { randomUUID } from 'node:crypto';
-import type { DispatchDue } from '../../schemas/generated/events';
+import type { CascadeStageTimedOut, DispatchDue } from '../../schemas/generated/events';
 import type { TopicName } from '../../topics/catalog';
 import type { EventCodec } from '../runtime/codec';
 import type { Logger } from '../runtime/logger';
@@ -11,13 +14,14 @@ import { PartitionStates, type LogRestoreDeps } from '../runtime/partition-state
 import type { Emit, EventValidator, Processor } from '../runtime/processor';
 import type { TickWriter } from '../runtime/tick-writer';
 import { PRODUCER } from './conflicts';
-import { dispatchStep, evolve, NO_DISPATCH, releasePoint, replanShiftUs, scheduleLateness, shiftPlan, type Dispatch, type DispatchInput, type Plan } from './dispatch';
+import { dispatchStep, evolve, heldDeadline, NO_DISPATCH, releasePoint, replanShiftUs, scheduleLateness, shiftPlan, type Dispatch, type DispatchInput, type Plan } from './dispatch';
 import { ProductionCost } from './production-cost';
 
 const SCHEDULES: TopicName = 'mesh.schedules';
 const DISPATCH: TopicName = 'mesh.dispatch';
 const ACKS: TopicName = 'mesh.acks';
-export const DISPATCH_INPUT_TYPES = ['ScheduleComputed', 'DispatchDue'] as const satisfies ReadonlyArray<DispatchInput['type']>;
+const CASCADES: TopicName = 'mesh.cascades';
+export const DISPATCH_INPUT_TYPES = ['ScheduleComputed', 'DispatchDue', 'CascadeStageTimedOut'] as const satisfies ReadonlyArray<DispatchInput['type']>;
 
 /** Coordinations of one schedules partition by correlation id. */
 type Dispatches = Map<string, Dispatch>;
@@ -35,6 +39,26 @@ export interface DispatchProcessorOptions extends LogRestoreDeps {
 
 export function dispatchProcessor(o: DispatchProcessorOptions): Processor<DispatchInput['type']> {
   const timerId = (partition: number, correlation: string) => `dispatch/${partition}/${correlation}`;
+  const deadlineId = (partition: number, correlation: string) => `stage-deadline/${partition}/${correlation}`;
+
+  /** Held stage deadlines written again, by timer id: not written twice while the first is on its way. */
+  const rewritten = new Set<string>();
+
+  /** Arms a held stage deadline at its moved time (the first tick said the shift), on the stage's partition again. */
+  function armDeadline(partition: number, correlation: string, d: Dispatch): void {
+    const held = heldDeadline(d);
+    const id = deadlineId(partition, correlation);
+    if (!held) { o.ticks.cancel((x) => x === id); rewritten.delete(id); return; }
+    if (rewritten.has(id)) return;
+    o.ticks.arm(id, Math.ceil(held.dueAt / 1000), (writtenAtMs) => {
+      rewritten.add(id);
+      const tick: CascadeStageTimedOut = {
+        ...held.tick,
+        meta: { event_id: randomUUID(), correlation_id: correlation, causation_id: held.tick.meta.event_id, occurred_at: Math.max(writtenAtMs * 1000, held.dueAt), producer: PRODUCER, sequence: null },
+      };
+      return { topic: SCHEDULES, key: correlation, event: tick };
+    });
+  }
 
   /** Timer ids whose chain of ticks runs: one per coordination still sending. */
   const chained = new Set<string>();
@@ -90,22 +114,24 @@ export function dispatchProcessor(o: DispatchProcessorOptions): Processor<Dispat
     fold: (m, e) => { m.set(e.meta.correlation_id, evolve(m.get(e.meta.correlation_id) ?? NO_DISPATCH, e)); },
     restored: (partition, m) => {
       for (const id of chained) if (id.startsWith(`dispatch/${partition}/`)) chained.delete(id);
-      o.ticks.cancel((id) => id.startsWith(`dispatch/${partition}/`));
-      for (const [c, d] of m) arm(partition, c, d);
+      o.ticks.cancel((id) => id.startsWith(`dispatch/${partition}/`) || id.startsWith(`stage-deadline/${partition}/`));
+      for (const id of rewritten) if (id.startsWith(`stage-deadline/${partition}/`)) rewritten.delete(id);
+      for (const [c, d] of m) { arm(partition, c, d); armDeadline(partition, c, d); }
     },
   });
 
   function handleWith(m: Dispatches, e: DispatchInput, partition: number, offset: string, recordMs: number): Emit[] {
     const c = e.meta.correlation_id;
     const before = m.get(c) ?? NO_DISPATCH;
-    const { facts, events, after } = dispatchStep(before, e, { topic: SCHEDULES, partition, offset: Number(offset) });
+    const { facts, events, after, deadline } = dispatchStep(before, e, { topic: SCHEDULES, partition, offset: Number(offset) });
     m.set(c, after);
+    armDeadline(partition, c, after);
     if (after.status === 'sending' && before.status !== 'sending') {
       const late = scheduleLateness(after.plan, recordMs, cost.aheadMs());
       if (late) o.logger.warn({ correlation: c, ...late }, 'schedule written after its first sends were due: they go out late and their agents arrive after T (the request\'s lead was shorter than its path)');
     }
     arm(partition, c, after);
-    const out: Emit[] = [];
+    const out: Emit[] = deadline ? [{ topic: CASCADES, key: deadline.meta.correlation_id, event: deadline }] : [];
     const sent = facts.filter((f) => f.kind === 'sent').length;
     if (e.type === 'DispatchDue' && sent > 0) {
       const r = releasing.get(partition);
@@ -140,9 +166,10 @@ export function dispatchProcessor(o: DispatchProcessorOptions): Processor<Dispat
     async onAssigned(list) { if (list.length > 0) await states.restore(...list.map((x) => x.partition)); },
     onRevoked(list) {
       const gone = new Set(list.map((x) => x.partition));
-      const mine = (id: string) => id.startsWith('dispatch/') && gone.has(Number(id.split('/')[1]));
+      const mine = (id: string) => (id.startsWith('dispatch/') || id.startsWith('stage-deadline/')) && gone.has(Number(id.split('/')[1]));
       o.ticks.cancel(mine);
       for (const id of chained) if (mine(id)) chained.delete(id);
+      for (const id of rewritten) if (mine(id)) rewritten.delete(id);
       states.drop(gone);
     },
   };

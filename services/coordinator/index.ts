@@ -15,7 +15,7 @@ import { dispatchProcessor } from './dispatch-processor';
 import { gatherProcessor } from './gather-processor';
 
 const OUTPUTS: ReadonlyArray<readonly [TopicName, EventType]> = [
-  ['mesh.dispatch', 'MessageDispatched'], ['mesh.schedules', 'DispatchDue'], ['mesh.acks', 'DispatchCompleted'],
+  ['mesh.dispatch', 'MessageDispatched'], ['mesh.schedules', 'DispatchDue'], ['mesh.schedules', 'CascadeStageTimedOut'], ['mesh.acks', 'DispatchCompleted'],
   ['mesh.acks', 'GatherWindowClosed'], ['mesh.acks', 'QuorumDecided'],
   ['mesh.coordination', 'CoordinationRequested'], ['mesh.cascades', 'CascadeStageDecided'], ['mesh.cascades', 'CascadeStageTimedOut'], ['mesh.cascades', 'CascadeCompleted'],
 ];
