@@ -14,7 +14,7 @@ import { PartitionStates, type LogRestoreDeps } from '../runtime/partition-state
 import type { Emit, EventValidator, Processor } from '../runtime/processor';
 import type { TickWriter } from '../runtime/tick-writer';
 import { PRODUCER } from './conflicts';
-import { dispatchStep, evolve, heldDeadline, NO_DISPATCH, releasePoint, replanShiftUs, scheduleLateness, shiftPlan, type Dispatch, type DispatchInput, type Plan } from './dispatch';
+import { dispatchStep, evolve, heldDeadline, leftDue, NO_DISPATCH, releasePoint, replanShiftUs, scheduleLateness, shiftPlan, type Dispatch, type DispatchInput, type Plan } from './dispatch';
 import { ProductionCost } from './production-cost';
 
 const SCHEDULES: TopicName = 'mesh.schedules';
@@ -33,6 +33,8 @@ export interface DispatchProcessorOptions extends LogRestoreDeps {
   readonly aheadMs: number;
   /** Production time allowed per message released by one tick (COORDINATOR_DISPATCH_US_PER_MESSAGE): the floor of the measured cost. */
   readonly perMessageUs: number;
+  /** Most sends one tick handles (COORDINATOR_DISPATCH_MAX_SENDS_PER_TICK); 0: no bound. */
+  readonly maxSendsPerTick: number;
   /** The wall clock, ms (tests). */
   readonly nowMs?: () => number;
 }
@@ -81,31 +83,42 @@ export function dispatchProcessor(o: DispatchProcessorOptions): Processor<Dispat
     }
     if (chained.has(id)) return;
     chained.add(id);
-    const tickAt = (plan: Plan, from: number, shiftable: Dispatch | null): void => {
-      const { writeAtMs, throughUs } = releasePoint(plan.sends, from, cost.aheadMs(), cost.perMessageUs());
-      o.ticks.arm(id, writeAtMs, (writtenAtMs) => {
-        // A plan whose schedule came after its first tick was due moves by the tick's lateness, once.
-        const shiftUs = shiftable ? replanShiftUs(shiftable, writeAtMs, writtenAtMs) : 0;
-        const sending = shiftPlan(plan, shiftUs);
-        const through = throughUs + shiftUs;
-        const next = sending.sends.findIndex((s) => s.bucketAt > through);
-        if (next >= 0 && chained.has(id)) tickAt(sending, next, null);
-        if (shiftUs > 0) o.logger.warn({ correlation, shiftMs: shiftUs / 1000, sends: plan.sends.length }, 'schedule readable after its first sends were due: every send time and T shifted by its lateness');
-        const tick: DispatchDue = {
-          type: 'DispatchDue',
-          meta: { event_id: randomUUID(), correlation_id: correlation, causation_id: null, occurred_at: writtenAtMs * 1000, producer: PRODUCER, sequence: null },
-          message_id: plan.messageId,
-          due_at: through,
-          shift_us: shiftUs > 0 ? shiftUs : null,
-        };
-        return { topic: SCHEDULES, key: correlation, event: tick };
-      });
-    };
     // Only a chain started before anything was sent, already past its first release point (the
     // schedule came late), shifts its plan: a tick written a few ms after its time moves nothing.
     const first = releasePoint(d.plan.sends, d.next, cost.aheadMs(), cost.perMessageUs());
-    tickAt(d.plan, d.next, d.next === 0 && d.plan.shiftUs === 0 && first.writeAtMs < now() ? d : null);
+    tickAt(partition, correlation, d.plan, d.next, d.next === 0 && d.plan.shiftUs === 0 && first.writeAtMs < now() ? d : null);
   }
+
+  /** Arms the chain's tick for sends[from..] at its release point; written, it arms the next. */
+  function tickAt(partition: number, correlation: string, plan: Plan, from: number, shiftable: Dispatch | null): void {
+    const id = timerId(partition, correlation);
+    const { writeAtMs, throughUs } = releasePoint(plan.sends, from, cost.aheadMs(), cost.perMessageUs());
+    o.ticks.arm(id, writeAtMs, (writtenAtMs) => {
+      // A plan whose schedule came after its first tick was due moves by the tick's lateness, once.
+      const shiftUs = shiftable ? replanShiftUs(shiftable, writeAtMs, writtenAtMs) : 0;
+      const sending = shiftPlan(plan, shiftUs);
+      const through = throughUs + shiftUs;
+      const next = sending.sends.findIndex((s) => s.bucketAt > through);
+      // A tick due to send more than its bound: the next is written once its release has committed (onCommitted).
+      const reach = Math.max(writtenAtMs * 1000, through);
+      const due = sending.sends.findIndex((s, i) => i >= from && s.bucketAt > reach);
+      const bounded = o.maxSendsPerTick > 0 && (due < 0 ? sending.sends.length : due) - from > o.maxSendsPerTick;
+      if (!bounded && next >= 0 && chained.has(id)) tickAt(partition, correlation, sending, next, null);
+      if (shiftUs > 0) o.logger.warn({ correlation, shiftMs: shiftUs / 1000, sends: plan.sends.length }, 'schedule readable after its first sends were due: every send time and T shifted by its lateness');
+      const tick: DispatchDue = {
+        type: 'DispatchDue',
+        meta: { event_id: randomUUID(), correlation_id: correlation, causation_id: null, occurred_at: writtenAtMs * 1000, producer: PRODUCER, sequence: null },
+        message_id: plan.messageId,
+        due_at: through,
+        shift_us: shiftUs > 0 ? shiftUs : null,
+        max_sends: o.maxSendsPerTick > 0 ? o.maxSendsPerTick : null,
+      };
+      return { topic: SCHEDULES, key: correlation, event: tick };
+    });
+  }
+
+  /** Coordinations whose last tick left sends due, by partition: their next tick waits for that release's commit. */
+  const continuing = new Map<number, Set<string>>();
 
   const states = new PartitionStates<Dispatches, DispatchInput['type']>({
     topic: SCHEDULES, types: DISPATCH_INPUT_TYPES, brokers: o.brokers, codec: o.codec, topicPrefix: o.topicPrefix, groupId: o.groupId,
@@ -132,6 +145,10 @@ export function dispatchProcessor(o: DispatchProcessorOptions): Processor<Dispat
     }
     arm(partition, c, after);
     const out: Emit[] = deadline ? [{ topic: CASCADES, key: deadline.meta.correlation_id, event: deadline }] : [];
+    if (e.type === 'DispatchDue' && leftDue(after, e)) {
+      const cs = continuing.get(partition);
+      if (cs) cs.add(c); else continuing.set(partition, new Set([c]));
+    }
     const sent = facts.filter((f) => f.kind === 'sent').length;
     if (e.type === 'DispatchDue' && sent > 0) {
       const r = releasing.get(partition);
@@ -156,8 +173,17 @@ export function dispatchProcessor(o: DispatchProcessorOptions): Processor<Dispat
       const m = states.get(ctx.partition);
       return m instanceof Promise ? m.then((x) => handleWith(x, event, ctx.partition, ctx.offset, ctx.timestampMs)) : handleWith(m, event, ctx.partition, ctx.offset, ctx.timestampMs);
     },
-    onAbort() { states.invalidate(); releasing.clear(); },
+    onAbort() { states.invalidate(); releasing.clear(); continuing.clear(); },
     onCommitted(batch) {
+      const cs = batch.topic.endsWith(SCHEDULES) ? continuing.get(batch.partition) : undefined;
+      if (cs) {
+        continuing.delete(batch.partition);
+        const m = states.peek(batch.partition);
+        for (const c of cs) {
+          const d = m?.get(c);
+          if (d?.status === 'sending' && chained.has(timerId(batch.partition, c))) tickAt(batch.partition, c, d.plan, d.next, null);
+        }
+      }
       const r = releasing.get(batch.partition);
       if (batch.topic !== SCHEDULES || !r) return;
       releasing.delete(batch.partition);

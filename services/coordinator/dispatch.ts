@@ -111,6 +111,11 @@ function planOf(chunks: ReadonlyMap<number, ScheduleComputed>): Plan {
   return { correlationId: first.meta.correlation_id, messageId: first.message_id, targetUs: first.target_arrival_time, terms: termsOf(first), sends, skipped, shiftUs: 0 };
 }
 
+/** Whether a tick left sends it was due to send for the next one (it handled its max_sends). */
+export function leftDue(d: Dispatch, tick: DispatchDue): boolean {
+  return d.status === 'sending' && d.plan.sends[d.next]!.bucketAt <= Math.max(tick.meta.occurred_at, tick.due_at);
+}
+
 /** When the next send is due (µs), for the tick writer; null when nothing waits. */
 export function nextDueAt(d: Dispatch): number | null {
   return d.status === 'sending' ? d.plan.sends[d.next]!.bucketAt : null;
@@ -148,8 +153,10 @@ export function decide(d: Dispatch, input: DispatchInput): DispatchFact[] {
   const expiry = planExpiry(plan);
   const out: DispatchFact[] = [];
   const expired = [...d.expired];
+  // A bounded tick handles at most max_sends: the rest due waits for the next tick.
+  const end = Math.min(plan.sends.length, d.next + (input.max_sends ?? plan.sends.length));
   let i = d.next;
-  for (; i < plan.sends.length && plan.sends[i]!.bucketAt <= through; i++) {
+  for (; i < end && plan.sends[i]!.bucketAt <= through; i++) {
     const send = plan.sends[i]!;
     if (at > expiry) {
       const x: DispatchExpiry = { agent_id: send.agentId, send_at: send.sendAt, expires_at: expiry, due_at: at };

@@ -30,7 +30,7 @@ const schedule: ScheduleComputed = {
 };
 /** A send tick written at `atMs` after the request, for the first bucket, carrying `shiftMs`. */
 const sendTick = (atMs: number, shiftMs: number | null, dueUs = schedule.entries[0]!.send_bucket_at!): DispatchDue => ({
-  type: 'DispatchDue', meta: meta(`tick-${atMs}`, S0, T0 + atMs * MS), message_id: 'msg-s0', due_at: dueUs + (shiftMs ?? 0) * MS, shift_us: shiftMs === null ? null : shiftMs * MS,
+  type: 'DispatchDue', meta: meta(`tick-${atMs}`, S0, T0 + atMs * MS), message_id: 'msg-s0', due_at: dueUs + (shiftMs ?? 0) * MS, shift_us: shiftMs === null ? null : shiftMs * MS, max_sends: null,
 });
 /** The cascade's deadline tick for the stage, written at `atMs` onto the stage's partition. */
 const deadlineTick = (atMs: number): CascadeStageTimedOut => ({
