@@ -79,6 +79,7 @@ export function dispatchProcessor(o: DispatchProcessorOptions): Processor<Dispat
     const id = timerId(partition, correlation);
     if (d.status !== 'sending') {
       if (chained.delete(id)) o.ticks.cancel((x) => x === id);
+      paused.delete(id);
       return;
     }
     if (chained.has(id)) return;
@@ -103,7 +104,8 @@ export function dispatchProcessor(o: DispatchProcessorOptions): Processor<Dispat
       const reach = Math.max(writtenAtMs * 1000, through);
       const due = sending.sends.findIndex((s, i) => i >= from && s.bucketAt > reach);
       const bounded = o.maxSendsPerTick > 0 && (due < 0 ? sending.sends.length : due) - from > o.maxSendsPerTick;
-      if (!bounded && next >= 0 && chained.has(id)) tickAt(partition, correlation, sending, next, null);
+      if (bounded) paused.add(id);
+      else if (next >= 0 && chained.has(id)) tickAt(partition, correlation, sending, next, null);
       if (shiftUs > 0) o.logger.warn({ correlation, shiftMs: shiftUs / 1000, sends: plan.sends.length }, 'schedule readable after its first sends were due: every send time and T shifted by its lateness');
       const tick: DispatchDue = {
         type: 'DispatchDue',
@@ -117,7 +119,9 @@ export function dispatchProcessor(o: DispatchProcessorOptions): Processor<Dispat
     });
   }
 
-  /** Coordinations whose last tick left sends due, by partition: their next tick waits for that release's commit. */
+  /** Chains whose last tick was bounded: the next is armed once a tick of theirs has committed. */
+  const paused = new Set<string>();
+  /** Coordinations of a paused chain, or whose tick left sends due, by partition: their next tick waits for that release's commit. */
   const continuing = new Map<number, Set<string>>();
 
   const states = new PartitionStates<Dispatches, DispatchInput['type']>({
@@ -127,6 +131,7 @@ export function dispatchProcessor(o: DispatchProcessorOptions): Processor<Dispat
     fold: (m, e) => { m.set(e.meta.correlation_id, evolve(m.get(e.meta.correlation_id) ?? NO_DISPATCH, e)); },
     restored: (partition, m) => {
       for (const id of chained) if (id.startsWith(`dispatch/${partition}/`)) chained.delete(id);
+      for (const id of paused) if (id.startsWith(`dispatch/${partition}/`)) paused.delete(id);
       o.ticks.cancel((id) => id.startsWith(`dispatch/${partition}/`) || id.startsWith(`stage-deadline/${partition}/`));
       for (const id of rewritten) if (id.startsWith(`stage-deadline/${partition}/`)) rewritten.delete(id);
       for (const [c, d] of m) { arm(partition, c, d); armDeadline(partition, c, d); }
@@ -145,7 +150,7 @@ export function dispatchProcessor(o: DispatchProcessorOptions): Processor<Dispat
     }
     arm(partition, c, after);
     const out: Emit[] = deadline ? [{ topic: CASCADES, key: deadline.meta.correlation_id, event: deadline }] : [];
-    if (e.type === 'DispatchDue' && leftDue(after, e)) {
+    if (e.type === 'DispatchDue' && after.status === 'sending' && (leftDue(after, e) || paused.has(timerId(partition, c)))) {
       const cs = continuing.get(partition);
       if (cs) cs.add(c); else continuing.set(partition, new Set([c]));
     }
@@ -181,7 +186,9 @@ export function dispatchProcessor(o: DispatchProcessorOptions): Processor<Dispat
         const m = states.peek(batch.partition);
         for (const c of cs) {
           const d = m?.get(c);
-          if (d?.status === 'sending' && chained.has(timerId(batch.partition, c))) tickAt(batch.partition, c, d.plan, d.next, null);
+          const id = timerId(batch.partition, c);
+          paused.delete(id);
+          if (d?.status === 'sending' && chained.has(id)) tickAt(batch.partition, c, d.plan, d.next, null);
         }
       }
       const r = releasing.get(batch.partition);
@@ -196,6 +203,7 @@ export function dispatchProcessor(o: DispatchProcessorOptions): Processor<Dispat
       o.ticks.cancel(mine);
       for (const id of chained) if (mine(id)) chained.delete(id);
       for (const id of rewritten) if (mine(id)) rewritten.delete(id);
+      for (const id of paused) if (mine(id)) paused.delete(id);
       states.drop(gone);
     },
   };
