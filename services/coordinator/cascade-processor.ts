@@ -51,6 +51,8 @@ export function cascadeProcessor(o: CascadeProcessorOptions): Processor<(typeof 
     o.ticks.cancel((id) => id.startsWith(prefix) && !wanted.has(id));
     for (const id of written) if (id.startsWith(prefix) && !wanted.has(id)) written.delete(id);
     for (const [id, s] of wanted) {
+      // Written already: the stage's dispatch holds it until due (armed again, it would be written again at once).
+      if (written.has(id)) continue;
       o.ticks.arm(id, Math.ceil(s.deadlineUs / 1000), (writtenAtMs) => {
         written.add(id);
         // On the stage's own partition of mesh.schedules, where its dispatch passes it on once due (its shift moves it).
