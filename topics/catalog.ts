@@ -67,7 +67,7 @@ export const TOPICS = [
   mesh('mesh.coordination', 'correlation_id', 'Coordination requests, operators\' approvals, and the freezes and thaws sequenced among them.', ['CoordinationRequested', 'CoordinationApproved', 'MeshFrozen', 'MeshThawed']),
   // The coordinator's send ticks share the schedule's partition: which entries a tick sends is
   // decided by where it lands after the schedule (services/coordinator/dispatch.ts).
-  mesh('mesh.schedules', 'correlation_id', 'Per-agent send schedules and the coordinator\'s send ticks.', ['ScheduleComputed', 'DispatchDue']),
+  mesh('mesh.schedules', 'correlation_id', 'Per-agent send schedules, the coordinator\'s send ticks and its cascade stages\' deadlines (passed on to mesh.cascades once due).', ['ScheduleComputed', 'DispatchDue', 'CascadeStageTimedOut']),
   // What a gather counts is one partition's order: the dispatch summary opens it, acks fill it,
   // the first window deadline (or the last ack) closes it (services/coordinator/gather.ts).
   mesh('mesh.acks', 'correlation_id', 'Trinary acknowledgements, dispatch summaries, window deadlines and quorum decisions.', ['AckReceived', 'DispatchCompleted', 'GatherWindowClosed', 'QuorumDecided']),

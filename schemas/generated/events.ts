@@ -850,6 +850,8 @@ export interface DispatchDue {
   due_at: number;
   /** Set on the first tick of a coordination whose schedule became readable after its first sends were due: how late that tick is, µs. The dispatch shifts every send time, T and the expiry by it before sending anything, so the agents still arrive together (at T + shift) and the gather's window moves with them; only the first tick of a plan that has sent nothing may shift it. Null: no shift (and in ticks from writers older than the re-plan). */
   shift_us: number | null;
+  /** Most sends (and expiries) this tick handles: the rest of what is due waits for the next tick, which the coordinator writes once this one's transaction has committed, so a 30,000-agent release is spread over several transactions (COORDINATOR_DISPATCH_MAX_SENDS_PER_TICK). Null: every send due (and in ticks from writers older than the bound). */
+  max_sends: number | null;
 }
 
 /** Someone asked for one component x_i of a session without a full solve (`solvermesh estimate`). Sequenced onto the session's cost partition like the other commands; the solver answers EntryEstimated on solver.iterations, caused by this event, for A and b as of its position. */

@@ -3,7 +3,10 @@
 // CONFLICT acks become conflict reports); that partition's requests, copies and stage deadlines
 // are folded per cascade; stage requests go out on mesh.coordination (keyed by the stage's
 // correlation id, for the impedance service to schedule), the cascade's end on mesh.cascades.
-// A deadline is armed for every stage still awaited at T + window + its timeout.
+// A deadline is armed for every stage still awaited at T + window + its timeout, and written to
+// the stage's partition of mesh.schedules: its dispatch passes it on here once due, later by the
+// stage's shift when a late schedule moved the stage (dispatch.ts stageDeadlinePassed). There it
+// is ordered with the tick that shifts, so a deadline written before the shift still moves.
 // When this instance holds the cascade's partition, the copy is also stepped in the transaction
 // that writes it, so the next stage's request goes out with the copy instead of a transaction after
 // it is read back (where stepping it again changes nothing); only where that cannot reorder the
@@ -23,6 +26,7 @@ import { PRODUCER } from './conflicts';
 const CASCADES: TopicName = 'mesh.cascades';
 const ACKS: TopicName = 'mesh.acks';
 const COORDINATION: TopicName = 'mesh.coordination';
+const SCHEDULES: TopicName = 'mesh.schedules';
 const INPUTS = ['CascadeRequested', 'CascadeStageDecided', 'CascadeStageTimedOut'] as const satisfies ReadonlyArray<CascadeInput['type']>;
 export const CASCADE_PROCESSOR_TYPES = [...INPUTS, 'QuorumDecided'] as const;
 
@@ -47,14 +51,17 @@ export function cascadeProcessor(o: CascadeProcessorOptions): Processor<(typeof 
     o.ticks.cancel((id) => id.startsWith(prefix) && !wanted.has(id));
     for (const id of written) if (id.startsWith(prefix) && !wanted.has(id)) written.delete(id);
     for (const [id, s] of wanted) {
+      // Written already: the stage's dispatch holds it until due (armed again, it would be written again at once).
+      if (written.has(id)) continue;
       o.ticks.arm(id, Math.ceil(s.deadlineUs / 1000), (writtenAtMs) => {
         written.add(id);
+        // On the stage's own partition of mesh.schedules, where its dispatch passes it on once due (its shift moves it).
         const tick: CascadeStageTimedOut = {
           type: 'CascadeStageTimedOut',
-          meta: { event_id: randomUUID(), correlation_id: cascadeId, causation_id: null, occurred_at: Math.max(writtenAtMs * 1000, s.deadlineUs), producer: PRODUCER, sequence: null },
+          meta: { event_id: randomUUID(), correlation_id: s.correlationId, causation_id: null, occurred_at: Math.max(writtenAtMs * 1000, s.deadlineUs), producer: PRODUCER, sequence: null },
           stage_index: s.index, deadline_at: s.deadlineUs,
         };
-        return { topic: CASCADES, key: cascadeId, event: tick };
+        return { topic: SCHEDULES, key: s.correlationId, event: tick };
       });
     }
   }

@@ -6,7 +6,8 @@
 //   PARALLEL        every stage at once; SUCCESS when all are SUCCESS, else PARTIAL
 //   PRIORITY_FIRST  by descending priority, one after another, going on past a degraded stage
 //                   ("continue anyway, just note the degradation"): COMPLETE
-// A stage's T is its start + lead; its deadline T + window + timeout. Its start is the event time
+// A stage's T is its start + lead; its deadline T + window + timeout, passed on by the stage's
+// dispatch once due, later by the stage's shift (dispatch.ts stageDeadlinePassed). Its start is the event time
 // of the fact that started it, so a replay requests the same stages with the same times and ids.
 // latency = the ending fact's event time - the request's (the KPI cascade_latency_p95, §11.1).
 // Pure: time and ids come from the inputs.
@@ -84,9 +85,9 @@ const deadlineOf = (r: CascadeRequested, index: number, startedUs: number) => {
 };
 
 /** The deadlines of the stages still awaited, for the tick writer. */
-export function awaited(c: Cascade): Array<{ index: number; deadlineUs: number }> {
+export function awaited(c: Cascade): Array<{ index: number; correlationId: string; deadlineUs: number }> {
   if (c.status !== 'running') return [];
-  return c.runs.flatMap((x, index) => (x.state === 'started' ? [{ index, deadlineUs: x.deadlineUs }] : []));
+  return c.runs.flatMap((x, index) => (x.state === 'started' ? [{ index, correlationId: x.correlationId, deadlineUs: x.deadlineUs }] : []));
 }
 
 interface Step { readonly next: Cascade; readonly out: CascadeOutput[] }

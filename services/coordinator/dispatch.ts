@@ -3,13 +3,19 @@
 // written after it) lands in the schedule's partition; a message whose ttl ran out by then is dropped and recorded. When every
 // entry is sent or dropped, a DispatchCompleted opens the gather. Pure: time is the tick's event
 // time, ids derive from the inputs, so a replay of the partition sends the same messages.
+// A cascade stage's deadline tick lands in the stage's partition too: it is passed on to the
+// cascade once due at its deadline moved by the stage's shift, which only the plan's first send
+// tick fixes (one written late moves the plan), so a deadline read before that tick is held for it.
+// A stage whose schedule is not read by its deadline is passed on at once and never sent.
 import type {
-  DispatchCompleted, DispatchDue, DispatchExpiry, DispatchTerms, InputPosition, MessageDispatched, ScheduleComputed, ScheduleEntry,
+  CascadeStageTimedOut, DispatchCompleted, DispatchDue, DispatchExpiry, DispatchTerms, InputPosition, MessageDispatched, ScheduleComputed, ScheduleEntry,
 } from '../../schemas/generated/events';
 import { derivedEventId } from '../runtime/ids';
+import { stageOf } from './cascade';
 import { PRODUCER } from './conflicts';
 
-export type DispatchInput = ScheduleComputed | DispatchDue;
+/** A cascade stage's deadline tick comes through its dispatch's partition (cascade-processor.ts): ordered with the tick that may shift the stage. */
+export type DispatchInput = ScheduleComputed | DispatchDue | CascadeStageTimedOut;
 
 /** A SCHEDULED entry with the fields that are set for SCHEDULED. */
 export interface Send {
@@ -33,12 +39,20 @@ export interface Plan {
   readonly shiftUs: number;
 }
 
+/**
+ * A cascade stage's deadline as its dispatch has read it: `held` until it is due at its
+ * deadline_at moved by the stage's shift (the tick kept is the first read), `passed` once passed
+ * on to the cascade.
+ */
+export type StageDeadline = { readonly state: 'held'; readonly tick: CascadeStageTimedOut } | { readonly state: 'passed' };
+
 export type Dispatch =
   | { readonly status: 'none' }
   | { readonly status: 'collecting'; readonly chunks: ReadonlyMap<number, ScheduleComputed> }
   /** sends[0, next) are handled; `expired` are those of them dropped. */
-  | { readonly status: 'sending'; readonly plan: Plan; readonly next: number; readonly expired: readonly DispatchExpiry[] }
-  | { readonly status: 'done' };
+  | { readonly status: 'sending'; readonly plan: Plan; readonly next: number; readonly expired: readonly DispatchExpiry[]; readonly deadline?: StageDeadline }
+  /** `shiftUs`: the plan's shift, when it had one; a stage timed out before its schedule was read is done too (never sent). */
+  | { readonly status: 'done'; readonly shiftUs?: number; readonly deadline?: StageDeadline };
 
 export const NO_DISPATCH: Dispatch = { status: 'none' };
 
@@ -97,6 +111,11 @@ function planOf(chunks: ReadonlyMap<number, ScheduleComputed>): Plan {
   return { correlationId: first.meta.correlation_id, messageId: first.message_id, targetUs: first.target_arrival_time, terms: termsOf(first), sends, skipped, shiftUs: 0 };
 }
 
+/** Whether a tick left sends it was due to send for the next one (it handled its max_sends). */
+export function leftDue(d: Dispatch, tick: DispatchDue): boolean {
+  return d.status === 'sending' && d.plan.sends[d.next]!.bucketAt <= Math.max(tick.meta.occurred_at, tick.due_at);
+}
+
 /** When the next send is due (µs), for the tick writer; null when nothing waits. */
 export function nextDueAt(d: Dispatch): number | null {
   return d.status === 'sending' ? d.plan.sends[d.next]!.bucketAt : null;
@@ -126,7 +145,7 @@ export function decide(d: Dispatch, input: DispatchInput): DispatchFact[] {
     const { plan } = collect(d, input);
     return plan && plan.sends.length === 0 ? [completion(plan, [])] : [];
   }
-  if (d.status !== 'sending') return [];
+  if (d.status !== 'sending' || input.type === 'CascadeStageTimedOut') return [];
   const at = input.meta.occurred_at;
   // A tick written ahead of its bucket (the coordinator's transport allowance) sends that bucket.
   const through = Math.max(at, input.due_at);
@@ -134,8 +153,10 @@ export function decide(d: Dispatch, input: DispatchInput): DispatchFact[] {
   const expiry = planExpiry(plan);
   const out: DispatchFact[] = [];
   const expired = [...d.expired];
+  // A bounded tick handles at most max_sends: the rest due waits for the next tick.
+  const end = Math.min(plan.sends.length, d.next + (input.max_sends ?? plan.sends.length));
   let i = d.next;
-  for (; i < plan.sends.length && plan.sends[i]!.bucketAt <= through; i++) {
+  for (; i < end && plan.sends[i]!.bucketAt <= through; i++) {
     const send = plan.sends[i]!;
     if (at > expiry) {
       const x: DispatchExpiry = { agent_id: send.agentId, send_at: send.sendAt, expires_at: expiry, due_at: at };
@@ -157,13 +178,59 @@ export function evolve(d: Dispatch, input: DispatchInput): Dispatch {
     if (!plan) return { status: 'collecting', chunks };
     return plan.sends.length === 0 ? { status: 'done' } : { status: 'sending', plan, next: 0, expired: [] };
   }
+  if (input.type === 'CascadeStageTimedOut') return withDeadline(d, input);
   if (d.status !== 'sending') return d;
   const facts = decide(d, input);
-  if (facts.some((f) => f.kind === 'completed')) return { status: 'done' };
+  if (facts.some((f) => f.kind === 'completed')) {
+    const shiftUs = replanned(d, input).shiftUs;
+    return { status: 'done', ...(shiftUs > 0 ? { shiftUs } : {}), ...(d.deadline ? { deadline: d.deadline } : {}) };
+  }
   const handled = facts.length;
   const plan = replanned(d, input);
   if (handled === 0 && plan === d.plan) return d;
   return { ...d, plan, next: d.next + handled, expired: [...d.expired, ...facts.flatMap((f) => (f.kind === 'expired' ? [f.expiry] : []))] };
+}
+
+/**
+ * When a cascade stage's deadline `deadlineAt` (µs) is due for this dispatch: moved by the shift
+ * of its plan; null while a plan that has sent nothing may still be shifted by its first tick.
+ * A dispatch with no plan yet (its schedule not read) cannot move it.
+ */
+export function stageDeadlineDueAt(d: Dispatch, deadlineAt: number): number | null {
+  switch (d.status) {
+    case 'none': case 'collecting': return deadlineAt;
+    case 'sending': return d.next === 0 && d.plan.shiftUs === 0 ? null : deadlineAt + d.plan.shiftUs;
+    case 'done': return deadlineAt + (d.shiftUs ?? 0);
+    default: { const never: never = d; return never; }
+  }
+}
+
+/** The copy of a due stage deadline for its cascade's partition; null when `tick` passes nothing on (not due, passed already, no stage). */
+export function stageDeadlinePassed(d: Dispatch, tick: CascadeStageTimedOut): CascadeStageTimedOut | null {
+  const stage = stageOf(tick.meta.correlation_id);
+  if (!stage || ('deadline' in d && d.deadline?.state === 'passed')) return null;
+  const due = stageDeadlineDueAt(d, tick.deadline_at);
+  if (due === null || tick.meta.occurred_at < due) return null;
+  return {
+    type: 'CascadeStageTimedOut',
+    meta: { event_id: derivedEventId(tick.meta.event_id, 'cascade-deadline'), correlation_id: stage.cascadeId, causation_id: tick.meta.event_id, occurred_at: tick.meta.occurred_at, producer: PRODUCER, sequence: null },
+    stage_index: tick.stage_index, deadline_at: tick.deadline_at,
+  };
+}
+
+/** The dispatch after a stage deadline tick: passed on when due (a stage with no plan yet is then never sent), held otherwise. */
+function withDeadline(d: Dispatch, tick: CascadeStageTimedOut): Dispatch {
+  if (!stageOf(tick.meta.correlation_id)) return d;
+  const kept = d.status === 'sending' || d.status === 'done' ? d : null;
+  if (stageDeadlinePassed(d, tick)) return kept ? { ...kept, deadline: { state: 'passed' } } : { status: 'done', deadline: { state: 'passed' } };
+  return kept && kept.deadline === undefined ? { ...kept, deadline: { state: 'held', tick } } : d;
+}
+
+/** A held stage deadline and when it is due (µs); null when none is held or its time is not known yet. */
+export function heldDeadline(d: Dispatch): { tick: CascadeStageTimedOut; dueAt: number } | null {
+  if ((d.status !== 'sending' && d.status !== 'done') || d.deadline?.state !== 'held') return null;
+  const dueAt = stageDeadlineDueAt(d, d.deadline.tick.deadline_at);
+  return dueAt === null ? null : { tick: d.deadline.tick, dueAt };
 }
 
 /**
@@ -201,10 +268,15 @@ export function dispatchEvent(cause: DispatchInput, f: DispatchFact, at: InputPo
  * One input of a coordination at `at` in its partition: the facts it makes known, the events they
  * are written as, and the dispatch after it. The processor's step, and the replay's.
  */
-export function dispatchStep(before: Dispatch, input: DispatchInput, at: InputPosition | null): { facts: DispatchFact[]; events: Array<MessageDispatched | DispatchCompleted>; after: Dispatch } {
+export function dispatchStep(before: Dispatch, input: DispatchInput, at: InputPosition | null): {
+  facts: DispatchFact[]; events: Array<MessageDispatched | DispatchCompleted>; after: Dispatch;
+  /** A cascade stage's deadline passed on to its cascade's partition. */
+  deadline: CascadeStageTimedOut | null;
+} {
   const facts = decide(before, input);
   const events = facts.map((f) => dispatchEvent(input, f, at)).filter((e) => e !== null);
-  return { facts, events, after: evolve(before, input) };
+  const deadline = input.type === 'CascadeStageTimedOut' ? stageDeadlinePassed(before, input) : null;
+  return { facts, events, after: evolve(before, input), deadline };
 }
 
 /**

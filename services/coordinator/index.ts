@@ -15,7 +15,7 @@ import { dispatchProcessor } from './dispatch-processor';
 import { gatherProcessor } from './gather-processor';
 
 const OUTPUTS: ReadonlyArray<readonly [TopicName, EventType]> = [
-  ['mesh.dispatch', 'MessageDispatched'], ['mesh.schedules', 'DispatchDue'], ['mesh.acks', 'DispatchCompleted'],
+  ['mesh.dispatch', 'MessageDispatched'], ['mesh.schedules', 'DispatchDue'], ['mesh.schedules', 'CascadeStageTimedOut'], ['mesh.acks', 'DispatchCompleted'],
   ['mesh.acks', 'GatherWindowClosed'], ['mesh.acks', 'QuorumDecided'],
   ['mesh.coordination', 'CoordinationRequested'], ['mesh.cascades', 'CascadeStageDecided'], ['mesh.cascades', 'CascadeStageTimedOut'], ['mesh.cascades', 'CascadeCompleted'],
 ];
@@ -33,7 +33,7 @@ export const coordinatorService: ServiceDefinition<typeof COORDINATOR_KNOBS> = {
     const log = { brokers: config.kafkaBrokers, codec: ctx.codec, topicPrefix: config.topicPrefix, groupId: ctx.groupId, validate: ctx.validate, ticks };
     const combined = combineProcessors('coordinator', [
       conflictProcessor(log),
-      dispatchProcessor({ ...log, logger: logger.child({ component: 'dispatch' }), aheadMs: config.coordinatorDispatchAheadMs, perMessageUs: config.coordinatorDispatchUsPerMessage }),
+      dispatchProcessor({ ...log, logger: logger.child({ component: 'dispatch' }), aheadMs: config.coordinatorDispatchAheadMs, perMessageUs: config.coordinatorDispatchUsPerMessage, maxSendsPerTick: config.coordinatorDispatchMaxSendsPerTick }),
       gatherProcessor({
         ...log, logger: logger.child({ component: 'gather' }), graceMs: config.coordinatorGatherGraceMs, retentionMs: config.coordinatorGatherRetentionMs,
         // An ack with the wrong payload_hash under its agent's verified signature counts against the agent (impedance's fold of mesh.agent-acks).

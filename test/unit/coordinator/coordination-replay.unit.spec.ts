@@ -23,7 +23,7 @@ const schedule: ScheduleComputed = {
     send_bucket_at: GATHER_T - 210 * MS, registry_position: null,
   })),
 };
-const tick: DispatchDue = { type: 'DispatchDue', meta: { event_id: 'tick-0', correlation_id: 'c-d', causation_id: null, occurred_at: GATHER_T - 300 * MS, producer: 'coordinator', sequence: null }, message_id: 'm-d', due_at: GATHER_T - 210 * MS, shift_us: null };
+const tick: DispatchDue = { type: 'DispatchDue', meta: { event_id: 'tick-0', correlation_id: 'c-d', causation_id: null, occurred_at: GATHER_T - 300 * MS, producer: 'coordinator', sequence: null }, message_id: 'm-d', due_at: GATHER_T - 210 * MS, shift_us: null, max_sends: null };
 
 const placed = <E>(events: readonly E[]): Array<LoggedInput<E>> => events.map((event, offset) => ({ offset, event }));
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { DispatchDue, DispatchTerms, ScheduleComputed, ScheduleEntry } from '../../../schemas/generated/events';
-import { decide, dispatchEvent, evolve, LISTED_EXPIRIES, nextDueAt, NO_DISPATCH, type DispatchInput } from '../../../services/coordinator/dispatch';
+import { decide, dispatchEvent, evolve, leftDue, LISTED_EXPIRIES, nextDueAt, NO_DISPATCH, type DispatchInput } from '../../../services/coordinator/dispatch';
 
 // Given/when/then over the dispatch decider: schedule chunks and ticks in partition order, the
 // messages and summaries they bring.
@@ -19,7 +19,7 @@ const skipped = (agent: string): ScheduleEntry => ({ agent_id: agent, status: 'S
 const chunk = (index: number, count: number, entries: ScheduleEntry[], t: DispatchTerms | null = terms): ScheduleComputed => ({
   type: 'ScheduleComputed', meta: meta(`sched-${index}`, NOW), message_id: 'msg-1', target_arrival_time: T, chunk_index: index, chunk_count: count, entries, terms: t, refused_reason: null, restrictions_through: null,
 });
-const tick = (atUs: number): DispatchDue => ({ type: 'DispatchDue', meta: meta(`tick-${atUs}`, atUs), message_id: 'msg-1', due_at: atUs, shift_us: null });
+const tick = (atUs: number): DispatchDue => ({ type: 'DispatchDue', meta: meta(`tick-${atUs}`, atUs), message_id: 'msg-1', due_at: atUs, shift_us: null, max_sends: null });
 
 function given(...inputs: DispatchInput[]) {
   let d = NO_DISPATCH;
@@ -131,6 +131,32 @@ describe('dispatch (seed 002 §3.2 phase 4)', () => {
     it('given the same late inputs twice (a replay), then the same shifted events', () => {
       const inputs = [chunk(0, 1, [a, b, c]), first, tick(T + L)];
       assert.deepEqual(given(...inputs).events, given(...inputs).events);
+    });
+  });
+
+  describe('a large release bounded per tick (max_sends)', () => {
+    const many = Array.from({ length: 5 }, (_, i) => scheduled(`M${i}`, 1200 + i));
+    // written ahead of the buckets, due through T - 1,100 ms: all 5 due
+    const bounded = (atUs: number, max: number | null): DispatchDue => ({ ...tick(atUs), meta: meta(`btick-${atUs}`, atUs), due_at: T - 1100 * MS, max_sends: max });
+
+    it('given 5 sends due and ticks bounded at 2, then each tick sends at most 2, says it left some due, and the third sends the last with the summary', () => {
+      const at = T - 1500 * MS;
+      let d = NO_DISPATCH;
+      const sent: string[][] = [];
+      const left: boolean[] = [];
+      for (const x of [chunk(0, 1, many), bounded(at, 2), bounded(at + 1 * MS, 2), bounded(at + 2 * MS, 2)] as DispatchInput[]) {
+        sent.push(decide(d, x).map((f) => (f.kind === 'sent' ? f.send.agentId : f.kind)));
+        d = evolve(d, x);
+        if (x.type === 'DispatchDue') left.push(leftDue(d, x));
+      }
+      assert.deepEqual(sent, [[], ['M1', 'M2'], ['M3', 'M4'], ['M0', 'completed']], 'in bucket, then agent order');
+      assert.deepEqual(left, [true, true, false]);
+      assert.equal(d.status, 'done');
+    });
+
+    it('given an unbounded tick (max_sends null, as older writers wrote), then every due send goes out at once', () => {
+      const { events } = given(chunk(0, 1, many), bounded(T - 1500 * MS, null));
+      assert.equal(events[1]!.length, 6);
     });
   });
 

@@ -30,7 +30,7 @@ function fakeProducer(failures = 0): Producer & { sent: OutRecord[] } {
 const codec = { encode: async (topic: string, e: SolvermeshEvent) => Buffer.from(`${topic}:${e.meta.event_id}`) };
 const tick = (id: string, atMs: number): TickRecord => ({
   topic: 'mesh.schedules', key: 'c',
-  event: { type: 'DispatchDue', meta: { event_id: id, correlation_id: 'c', causation_id: null, occurred_at: atMs * 1000, producer: 'spec', sequence: null }, message_id: 'm', due_at: atMs * 1000, shift_us: null },
+  event: { type: 'DispatchDue', meta: { event_id: id, correlation_id: 'c', causation_id: null, occurred_at: atMs * 1000, producer: 'spec', sequence: null }, message_id: 'm', due_at: atMs * 1000, shift_us: null, max_sends: null },
 });
 
 describe('TickWriter: tick records written at a wall time', () => {
