@@ -230,6 +230,8 @@ export interface CascadeCompleted {
   stages: Array<CascadeStageResult>;
   /** READY answers over the stages (seed: agents_reached). */
   agents_reached: number;
+  /** The coordinator's input record this end was decided at: the request, stage decision copy or stage deadline in the cascade's mesh.cascades partition, every record before it there folded in; or, for a copy stepped in the transaction that wrote it, that copy's QuorumDecided on mesh.acks (the copy's own applied_through). Null from coordinators older than the field, and from other producers. */
+  applied_through: InputPosition | null;
 }
 
 /** How a cascade's stages are chained (seed 002 §3.3 cascade_strategy). */
@@ -265,6 +267,16 @@ export interface CascadeStageResult {
 /** How a cascade stage ended. */
 export const CASCADE_STAGE_OUTCOME_SYMBOLS = ['SUCCESS', 'DEGRADED', 'TIMED_OUT', 'NOT_STARTED'] as const;
 export type CascadeStageOutcome = (typeof CASCADE_STAGE_OUTCOME_SYMBOLS)[number];
+
+/** A position in an input partition: the last offset folded into a derived event (DESIGN invariant 3). */
+export interface InputPosition {
+  /** Input topic name. */
+  topic: string;
+  /** Partition number; >= 0. */
+  partition: number;
+  /** Offset of the last record folded in (inclusive); >= 0. */
+  offset: number;
+}
 
 /** An operation to cascade through the mesh as chained coordinations (seed 002 §3.3): the coordinator requests each stage's coordination when the strategy says (WAVE: after the previous stage's decision, stopping at the first stage short of SUCCESS; PARALLEL: all at once; PRIORITY_FIRST: by priority, one after another, going on past a degraded stage). */
 export interface CascadeRequested {
@@ -320,6 +332,8 @@ export interface CascadeStageDecided {
   ready_count: number;
   /** Messages dispatched. */
   sent_count: number;
+  /** The coordinator's input record this copy was made at: the stage's QuorumDecided in its mesh.acks partition (DESIGN invariant 3: a refold of mesh.acks copies the same). Null from coordinators older than the field. */
+  applied_through: InputPosition | null;
 }
 
 /** Trinary quorum outcome (seed 002 §5.2). */
@@ -508,6 +522,8 @@ export interface ConflictReported {
   detail: ConflictDetail;
   /** Set when the conflict is a message refused before it was applied (forged, unsigned, replayed or throttled) that claimed to come from agent_id: evidence about the message, not about the agent, which is not quarantined for it. Null for conflicts an agent reported. */
   forgery: ForgeryEvidence | null;
+  /** The reporter's input record this report was decided at, every record before it there folded in: for a payload-mismatch report of the coordinator's gather, the ack or dispatch summary in its mesh.acks partition that showed the mismatch. Null for other reports, and from reporters older than the field. */
+  applied_through: InputPosition | null;
 }
 
 /** Why a message that claimed a sender was refused before it was applied, and where it is. */
@@ -654,16 +670,6 @@ export interface ConvergenceReached {
   verified_iteration: number | null;
 }
 
-/** A position in an input partition: the last offset folded into a derived event (DESIGN invariant 3). */
-export interface InputPosition {
-  /** Input topic name. */
-  topic: string;
-  /** Partition number; >= 0. */
-  partition: number;
-  /** Offset of the last record folded in (inclusive); >= 0. */
-  offset: number;
-}
-
 /** An operator's approval of one coordination (seed 002 §6.3 DEGRADED_SEVERE: human approval for mesh operations), on mesh.coordination keyed by the coordination's correlation id, so it precedes the request in the request's own partition. */
 export interface CoordinationApproved {
   /** Event type discriminator (the Avro record name); not part of the Avro body. */
@@ -712,6 +718,8 @@ export interface CoordinationRequested {
   payload_hash: string;
   /** Outcome the sender expects. */
   trinary_expectation: TrinaryState;
+  /** The input record a coordinator's cascade decided this stage request at: the request, stage decision copy or stage deadline in the cascade's mesh.cascades partition, every record before it there folded in; or, for a copy stepped in the transaction that wrote it, that copy's QuorumDecided on mesh.acks (the copy's own applied_through). Null for requests not from a cascade, or from coordinators older than the field. */
+  applied_through: InputPosition | null;
 }
 
 /** Routing of a mesh message (seed 002 §2.4). */

@@ -12,7 +12,7 @@
 // it is read back (where stepping it again changes nothing); only where that cannot reorder the
 // cascade's inputs against the log: one stage at a time (not PARALLEL), its deadline tick unwritten.
 import { randomUUID } from 'node:crypto';
-import type { CascadeStageDecided, CascadeStageTimedOut } from '../../schemas/generated/events';
+import type { CascadeStageDecided, CascadeStageTimedOut, InputPosition } from '../../schemas/generated/events';
 import { topicSpec, type TopicName } from '../../topics/catalog';
 import type { EventCodec } from '../runtime/codec';
 import type { Logger } from '../runtime/logger';
@@ -20,14 +20,15 @@ import { PartitionStates, type LogRestoreDeps } from '../runtime/partition-state
 import type { Emit, EventValidator, Processor } from '../runtime/processor';
 import type { TickWriter } from '../runtime/tick-writer';
 import { partitionOf } from '../runtime/kafka/partition-key';
-import { awaited, NO_CASCADE, stageDecidedOf, step, type Cascade, type CascadeInput } from './cascade';
+import { awaited, cascadeStep, NO_CASCADE, stageDecidedOf, step, type Cascade, type CascadeInput } from './cascade';
 import { PRODUCER } from './conflicts';
 
 const CASCADES: TopicName = 'mesh.cascades';
 const ACKS: TopicName = 'mesh.acks';
 const COORDINATION: TopicName = 'mesh.coordination';
 const SCHEDULES: TopicName = 'mesh.schedules';
-const INPUTS = ['CascadeRequested', 'CascadeStageDecided', 'CascadeStageTimedOut'] as const satisfies ReadonlyArray<CascadeInput['type']>;
+export const CASCADE_INPUT_TYPES = ['CascadeRequested', 'CascadeStageDecided', 'CascadeStageTimedOut'] as const satisfies ReadonlyArray<CascadeInput['type']>;
+const INPUTS = CASCADE_INPUT_TYPES;
 export const CASCADE_PROCESSOR_TYPES = [...INPUTS, 'QuorumDecided'] as const;
 
 export interface CascadeProcessorOptions extends LogRestoreDeps {
@@ -77,9 +78,9 @@ export function cascadeProcessor(o: CascadeProcessorOptions): Processor<(typeof 
     },
   });
 
-  function handleWith(m: Cascades, e: CascadeInput, partition: number): Emit[] {
+  function handleWith(m: Cascades, e: CascadeInput, partition: number, at: InputPosition | null): Emit[] {
     const id = e.meta.correlation_id;
-    const { next, out } = step(m.get(id) ?? NO_CASCADE, e);
+    const { next, out } = cascadeStep(m.get(id) ?? NO_CASCADE, e, at);
     m.set(id, next);
     arm(partition, id, next);
     return out.map((x) => {
@@ -100,7 +101,7 @@ export function cascadeProcessor(o: CascadeProcessorOptions): Processor<(typeof 
     const run = c.runs[copy.stage_index];
     if (run?.state !== 'started' || run.correlationId !== copy.stage_correlation_id) return null;
     if (written.has(`${prefixOf(partition, copy.meta.correlation_id)}${copy.stage_index}`)) return null;
-    return handleWith(m, copy, partition);
+    return handleWith(m, copy, partition, copy.applied_through);
   }
 
   return {
@@ -109,11 +110,12 @@ export function cascadeProcessor(o: CascadeProcessorOptions): Processor<(typeof 
     accepts: CASCADE_PROCESSOR_TYPES,
     handle(event, ctx) {
       if (event.type === 'QuorumDecided') {
-        const copy = ctx.topic.endsWith(ACKS) ? stageDecidedOf(event) : null;
+        const copy = ctx.topic.endsWith(ACKS) ? stageDecidedOf(event, { topic: ACKS, partition: ctx.partition, offset: Number(ctx.offset) }) : null;
         return copy ? [{ topic: CASCADES, key: copy.meta.correlation_id, event: copy }, ...(stepNow(copy) ?? [])] : [];
       }
       const m = states.get(ctx.partition);
-      return m instanceof Promise ? m.then((x) => handleWith(x, event, ctx.partition)) : handleWith(m, event, ctx.partition);
+      const at: InputPosition = { topic: CASCADES, partition: ctx.partition, offset: Number(ctx.offset) };
+      return m instanceof Promise ? m.then((x) => handleWith(x, event, ctx.partition, at)) : handleWith(m, event, ctx.partition, at);
     },
     onAbort() { states.invalidate(); },
     async onAssigned(list) {

@@ -13,7 +13,7 @@
 // Pure: time and ids come from the inputs.
 import type {
   CascadeCompleted, CascadeRequested, CascadeStageDecided, CascadeStageOutcome, CascadeStageResult, CascadeStageTimedOut,
-  CascadeStatus, CascadeStrategy, CoordinationRequested, QuorumDecided,
+  CascadeStatus, CascadeStrategy, CoordinationRequested, InputPosition, QuorumDecided,
 } from '../../schemas/generated/events';
 import { coordinationRequested } from '../impedance/coordination';
 import { derivedEventId } from '../runtime/ids';
@@ -43,15 +43,15 @@ export function stageOf(correlationId: string): { cascadeId: string; index: numb
   return m ? { cascadeId: m[1]!, index: Number(m[2]) } : null;
 }
 
-/** The copy of a stage's decision for its cascade's partition; null for a coordination that is no stage. */
-export function stageDecidedOf(q: QuorumDecided): CascadeStageDecided | null {
+/** The copy of a stage's decision for its cascade's partition, made at `at` (the decision's position); null for a coordination that is no stage. */
+export function stageDecidedOf(q: QuorumDecided, at: InputPosition | null = null): CascadeStageDecided | null {
   const s = stageOf(q.meta.correlation_id);
   if (!s) return null;
   return {
     type: 'CascadeStageDecided',
     meta: { event_id: derivedEventId(q.meta.event_id, 'cascade-stage'), correlation_id: s.cascadeId, causation_id: q.meta.event_id, occurred_at: q.meta.occurred_at, producer: PRODUCER, sequence: null },
     stage_index: s.index, stage_correlation_id: q.meta.correlation_id, decision: q.decision,
-    success: q.gather_status === 'SUCCESS', ready_count: q.ready_count, sent_count: q.sent_count,
+    success: q.gather_status === 'SUCCESS', ready_count: q.ready_count, sent_count: q.sent_count, applied_through: at,
   };
 }
 
@@ -122,6 +122,7 @@ function completed(r: CascadeRequested, runs: readonly StageRun[], cause: Cascad
     strategy: r.strategy, status: statusOverride ?? s.status, failed_stage: failedStage ?? s.failedStage,
     started_at: r.meta.occurred_at, latency_us: Math.max(0, at - r.meta.occurred_at), stages,
     agents_reached: stages.reduce((n, x) => n + x.ready_count, 0),
+    applied_through: null,
   };
 }
 
@@ -167,6 +168,17 @@ export function step(c: Cascade, input: CascadeInput): Step {
   }
   if (runs.some((x) => x.state === 'started')) return { next: { ...c, runs }, out };
   return { next: { status: 'done' }, out: [completed(r, runs, input, null)] };
+}
+
+/**
+ * One input decided at `at`: the step, each output naming `at` (applied_through). The processor's
+ * step, and the replay's. `at` is the input's position in the cascade's mesh.cascades partition, or
+ * for a copy stepped in the transaction that writes it, the copy's own applied_through (its
+ * QuorumDecided on mesh.acks): stepped only where its read-back position would decide alike.
+ */
+export function cascadeStep(c: Cascade, input: CascadeInput, at: InputPosition | null): Step {
+  const s = step(c, input);
+  return s.out.length === 0 ? s : { next: s.next, out: s.out.map((x) => ({ ...x, applied_through: at })) };
 }
 
 export const decide = (c: Cascade, input: CascadeInput): CascadeOutput[] => step(c, input).out;

@@ -155,5 +155,6 @@ export function reportOfAck(ack: AckReceived): ConflictReported | undefined {
     cluster_id: null,
     detail: ack.conflict,
     forgery: null,
+    applied_through: null,
   };
 }

@@ -1,13 +1,19 @@
 // What the coordination replay (coordination-replay.ts) reads from Kafka, read like the runner
 // reads it: read_committed, the records the coordinator dead-lettered left out (forged or replayed
 // acks among them: the message guard refuses them there), invalid ones too, only the types its
-// dispatch and gather take. Nothing is committed or produced.
+// dispatch, gather and cascades take. Its outputs: sends, dispatch summaries, decisions, the
+// gather's payload-mismatch reports (not the own-key copies on mesh.agent-acks, nor the
+// coordinator's other reports), stage decision copies, stage requests and cascade ends.
+// Nothing is committed or produced.
 import { topicSpec, type TopicName } from '../../topics/catalog';
 import { deadLettered, type ReplayLogOptions } from '../runtime/dead-lettered';
 import { committedOffsets, readLog } from '../runtime/kafka/log-reader';
 import { isOneOf } from '../runtime/processor';
+import { PAYLOAD_HASH_MISMATCH } from '../identity/reports';
+import type { CascadeInput } from './cascade';
+import { CASCADE_INPUT_TYPES } from './cascade-processor';
 import { PRODUCER } from './conflicts';
-import { ACKS, compareCoordination, DISPATCH, SCHEDULES, type CoordinationLog, type CoordinationReplay, type LoggedInput, type LoggedOutput } from './coordination-replay';
+import { ACKS, CASCADES, compareCoordination, CONFLICT_REPORTS, COORDINATION, DISPATCH, SCHEDULES, type CoordinationLog, type CoordinationReplay, type LoggedInput, type LoggedOutput } from './coordination-replay';
 import type { DispatchInput } from './dispatch';
 import { DISPATCH_INPUT_TYPES } from './dispatch-processor';
 import type { GatherInput } from './gather';
@@ -18,10 +24,11 @@ export type CoordinationLogOptions = ReplayLogOptions;
 
 const isDispatchInput = isOneOf(DISPATCH_INPUT_TYPES);
 const isGatherInput = isOneOf(GATHER_INPUT_TYPES);
+const isCascadeInput = isOneOf(CASCADE_INPUT_TYPES);
 
 export async function readCoordinationLog(o: CoordinationLogOptions): Promise<CoordinationLog> {
   const physical = (t: TopicName) => o.topicPrefix + t;
-  const inputs: TopicName[] = [SCHEDULES, ACKS];
+  const inputs: TopicName[] = [SCHEDULES, ACKS, CASCADES];
   const parts = (t: TopicName) => [...Array(topicSpec(t).partitions).keys()];
   // Before the log: an input below these offsets was handled in a transaction already visible.
   const committed = o.groupId
@@ -30,11 +37,12 @@ export async function readCoordinationLog(o: CoordinationLogOptions): Promise<Co
   const refused = await deadLettered(o.brokers, o.codec, inputs.map(physical), o.processor ?? 'coordinator');
   const schedules = new Map<number, Array<LoggedInput<DispatchInput>>>();
   const acks = new Map<number, Array<LoggedInput<GatherInput>>>();
+  const cascades = new Map<number, Array<LoggedInput<CascadeInput>>>();
   const outputs = new Map<string, LoggedOutput>();
   const duplicates: LoggedOutput[] = [];
   const push = <T>(m: Map<number, T[]>, p: number, x: T) => { const l = m.get(p); if (l) l.push(x); else m.set(p, [x]); };
   const output = (x: LoggedOutput) => { if (outputs.has(x.event.meta.event_id)) duplicates.push(x); else outputs.set(x.event.meta.event_id, x); };
-  await readLog(o.brokers, o.codec, [...inputs, DISPATCH].flatMap((t) => parts(t).map((partition) => ({ topic: physical(t), partition, from: 0 }))), {
+  await readLog(o.brokers, o.codec, [...inputs, DISPATCH, COORDINATION, CONFLICT_REPORTS].flatMap((t) => parts(t).map((partition) => ({ topic: physical(t), partition, from: 0 }))), {
     onRecord: (r) => {
       const e = r.event;
       if (!e || refused.has(`${r.topic}/${r.partition}/${r.offset}`)) return;
@@ -44,15 +52,19 @@ export async function readCoordinationLog(o: CoordinationLogOptions): Promise<Co
       const mine = e.meta.producer === PRODUCER && r.value !== null;
       if (topic === SCHEDULES && isDispatchInput(e)) push(schedules, r.partition, { offset, event: e });
       if (topic === ACKS && isGatherInput(e)) push(acks, r.partition, { offset, event: e });
-      if (mine && ((topic === DISPATCH && e.type === 'MessageDispatched') || (topic === ACKS && (e.type === 'DispatchCompleted' || e.type === 'QuorumDecided')))) {
+      if (topic === CASCADES && isCascadeInput(e)) push(cascades, r.partition, { offset, event: e });
+      if (mine && ((topic === DISPATCH && e.type === 'MessageDispatched') || (topic === ACKS && (e.type === 'DispatchCompleted' || e.type === 'QuorumDecided'))
+        || (topic === CONFLICT_REPORTS && e.type === 'ConflictReported' && e.forgery?.reason === PAYLOAD_HASH_MISMATCH)
+        || (topic === COORDINATION && e.type === 'CoordinationRequested')
+        || (topic === CASCADES && (e.type === 'CascadeStageDecided' || e.type === 'CascadeCompleted')))) {
         output({ event: e, value: r.value!, topic, partition: r.partition, offset });
       }
     },
   });
   const byOffset = (a: { offset: number }, b: { offset: number }) => a.offset - b.offset;
-  for (const m of [schedules, acks] as Array<Map<number, Array<{ offset: number }>>>) for (const l of m.values()) l.sort(byOffset);
+  for (const m of [schedules, acks, cascades] as Array<Map<number, Array<{ offset: number }>>>) for (const l of m.values()) l.sort(byOffset);
   return {
-    schedules, acks, outputs, duplicates,
+    schedules, acks, cascades, outputs, duplicates,
     ...(committed ? { handledBelow: new Map(inputs.flatMap((t) => parts(t).map((p) => [`${t}/${p}`, committed.get(`${physical(t)}/${p}`) ?? 0] as const))) } : {}),
   };
 }
@@ -60,6 +72,8 @@ export async function readCoordinationLog(o: CoordinationLogOptions): Promise<Co
 export interface CoordinationReplayOptions extends CoordinationLogOptions {
   /** COORDINATOR_GATHER_RETENTION_MS of the service. */
   readonly retentionMs: number;
+  /** The service's MESH_SIGNING was required (the payload-mismatch reports' own_key). */
+  readonly signaturesVerified?: boolean;
   readonly progress?: (inputs: number, total: number) => void;
 }
 
@@ -67,7 +81,7 @@ export interface CoordinationReplayOptions extends CoordinationLogOptions {
 export async function replayCoordination(o: CoordinationReplayOptions): Promise<CoordinationReplay> {
   const log = await readCoordinationLog(o);
   return compareCoordination(log, {
-    thresholds: SEED_THRESHOLDS, retentionUs: o.retentionMs * 1000,
+    thresholds: SEED_THRESHOLDS, retentionUs: o.retentionMs * 1000, signaturesVerified: o.signaturesVerified === true,
     encode: (topic, e) => o.codec.encode(o.topicPrefix + topic, e),
     ...(o.progress ? { progress: o.progress } : {}),
   });

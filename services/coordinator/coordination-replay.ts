@@ -8,21 +8,36 @@
 // (applied_through), byte for byte. None of their fields is wall-clock-only: dispatched_at and
 // occurred_at are the event time of the tick or ack that caused them, which is in the log.
 //
-// Not compared: the payload-mismatch reports the gather writes to mesh.conflicts, and the
-// cascades (their own replay is to come).
-import type { DispatchCompleted, InputPosition, MessageDispatched, QuorumDecided } from '../../schemas/generated/events';
+// The gather's payload-mismatch reports (ConflictReported on mesh.conflicts, mismatchReports) are
+// decided at the same mesh.acks records, and a cascade stage's QuorumDecided read there is copied
+// into its cascade's partition (CascadeStageDecided, stageDecidedOf). The cascades are refolded
+// from their mesh.cascades partitions (requests, copies and stage deadline ticks, as the cascade
+// processor folds them: cascadeStep), and every stage request (CoordinationRequested on
+// mesh.coordination) and CascadeCompleted compared too. A copy the cascade processor stepped in
+// the transaction that wrote it names the copy's QuorumDecided on mesh.acks instead of the copy's
+// own position, which was not known yet: it steps alike there (cascade-processor.ts stepNow), so
+// either position is the copy's and the rest is compared byte for byte.
+// The deadline ticks themselves are inputs (their wall clock only chose where they landed).
+import type {
+  CascadeCompleted, CascadeStageDecided, ConflictReported, CoordinationRequested, DispatchCompleted, InputPosition, MessageDispatched, QuorumDecided,
+} from '../../schemas/generated/events';
 import type { TopicName } from '../../topics/catalog';
 import { firstDifference } from '../runtime/divergence';
+import { cascadeStep, NO_CASCADE, stageDecidedOf, type Cascade, type CascadeInput } from './cascade';
 import { dispatchStep, NO_DISPATCH, type Dispatch, type DispatchInput } from './dispatch';
-import type { GatherInput } from './gather';
-import { gatherStep, newGatherBook } from './gather-book';
+import { mismatchReports, type GatherInput } from './gather';
+import { gatherOf, gatherStep, newGatherBook } from './gather-book';
 import type { QuorumThresholds } from './quorum';
 
 export const SCHEDULES: TopicName = 'mesh.schedules';
 export const ACKS: TopicName = 'mesh.acks';
 export const DISPATCH: TopicName = 'mesh.dispatch';
+export const CASCADES: TopicName = 'mesh.cascades';
+export const COORDINATION: TopicName = 'mesh.coordination';
+export const CONFLICT_REPORTS: TopicName = 'mesh.conflicts';
 
-export type CoordinationOutput = MessageDispatched | DispatchCompleted | QuorumDecided;
+export type CoordinationOutput =
+  | MessageDispatched | DispatchCompleted | QuorumDecided | ConflictReported | CascadeStageDecided | CoordinationRequested | CascadeCompleted;
 
 export interface LoggedInput<E> {
   readonly offset: number;
@@ -43,6 +58,8 @@ export interface CoordinationLog {
   /** The inputs the coordinator took (not dead-lettered), per partition in offset order. */
   readonly schedules: ReadonlyMap<number, ReadonlyArray<LoggedInput<DispatchInput>>>;
   readonly acks: ReadonlyMap<number, ReadonlyArray<LoggedInput<GatherInput>>>;
+  /** Absent: the cascades are not replayed (nor their outputs recorded). */
+  readonly cascades?: ReadonlyMap<number, ReadonlyArray<LoggedInput<CascadeInput>>>;
   /** The coordinator's outputs by event id. */
   readonly outputs: ReadonlyMap<string, LoggedOutput>;
   /** Outputs whose event id was written more than once (an effect duplicated). */
@@ -81,6 +98,8 @@ export interface ReplayOptions {
   readonly retentionUs: number;
   /** The bytes the service would write: Confluent framing of `event` on `topic` (logical). */
   readonly encode: (topic: TopicName, event: CoordinationOutput) => Promise<Buffer>;
+  /** The coordinator's MESH_SIGNING was required: a signed ack with the wrong payload is its agent's own (the reports' own_key). */
+  readonly signaturesVerified?: boolean;
   /** Called every so many inputs (the CLI prints it on stderr). */
   readonly progress?: (inputs: number, total: number) => void;
 }
@@ -100,7 +119,7 @@ export async function compareCoordination(log: CoordinationLog, o: ReplayOptions
   });
   const dup = log.duplicates[0];
   if (dup) return result({ at: `${dup.topic} ${dup.partition}/${dup.offset}`, kind: 'recorded twice', type: dup.event.type, eventId: dup.event.meta.event_id });
-  const total = [...log.schedules.values(), ...log.acks.values()].reduce((n, l) => n + l.length, 0);
+  const total = [...log.schedules.values(), ...log.acks.values(), ...(log.cascades?.values() ?? [])].reduce((n, l) => n + l.length, 0);
 
   /** Compares the outputs of the input at `at`; a divergence, or null. */
   async function check(at: InputPosition, outputs: readonly CoordinationOutput[]): Promise<CoordinationDivergence | null> {
@@ -141,7 +160,27 @@ export async function compareCoordination(log: CoordinationLog, o: ReplayOptions
     const book = newGatherBook();
     for (const r of records) {
       const at = { topic: ACKS, partition, offset: r.offset };
-      const d = await check(at, gatherStep(book, r.event, o.thresholds, o.retentionUs, at));
+      const reports = mismatchReports(gatherOf(book, r.event.meta.correlation_id), r.event, at, o.signaturesVerified === true);
+      const copy = log.cascades && r.event.type === 'QuorumDecided' ? stageDecidedOf(r.event, at) : null;
+      const d = await check(at, [...reports, ...gatherStep(book, r.event, o.thresholds, o.retentionUs, at), ...(copy ? [copy] : [])]);
+      if (d) return result(d);
+    }
+  }
+  for (const [partition, records] of [...(log.cascades ?? [])].sort((a, b) => a[0] - b[0])) {
+    const cascades = new Map<string, Cascade>();
+    for (const r of records) {
+      const c = r.event.meta.correlation_id;
+      const own: InputPosition = { topic: CASCADES, partition, offset: r.offset };
+      const before = cascades.get(c) ?? NO_CASCADE;
+      let { next, out } = cascadeStep(before, r.event, own);
+      const stepped = r.event.type === 'CascadeStageDecided' ? r.event.applied_through : null;
+      // Stepped in the transaction that wrote the copy: its outputs name the copy's QuorumDecided.
+      const first = out[0] && log.outputs.get(out[0].meta.event_id)?.event.applied_through;
+      if (stepped && first && first.topic === stepped.topic && first.partition === stepped.partition && first.offset === stepped.offset) {
+        ({ next, out } = cascadeStep(before, r.event, stepped));
+      }
+      cascades.set(c, next);
+      const d = await check(own, out);
       if (d) return result(d);
     }
   }
@@ -156,7 +195,7 @@ export async function compareCoordination(log: CoordinationLog, o: ReplayOptions
 /** One line for the CLI and the soak: the counts, or the first divergence with both values. */
 export function coordinationLine(r: CoordinationReplay): string {
   const counts = `${r.inputs} inputs refolded, ${r.recomputed} outputs recomputed, ${r.recorded} recorded${r.unpositioned > 0 ? `, ${r.unpositioned} from before applied_through` : ''}`;
-  if (r.ok) return `${r.identical} dispatch and quorum events identical byte for byte (${counts})`;
+  if (r.ok) return `${r.identical} dispatch, quorum, payload-mismatch and cascade events identical byte for byte (${counts})`;
   const d = r.divergence!;
   return `DIVERGED at ${d.type} ${d.eventId} (input ${d.at}): ${d.kind}${d.field ? ` at ${d.field}` : ''} (${r.identical} identical before it; ${counts}); ` +
     `recorded ${JSON.stringify(d.recorded ?? null)}; recomputed ${JSON.stringify(d.recomputed ?? null)}`;

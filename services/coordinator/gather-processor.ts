@@ -4,7 +4,7 @@
 // lets acks that arrived inside the window but are still in flight land before it. Each
 // partition's gathers are a GatherBook: decided ids are dropped `retentionMs` of event time later.
 import { randomUUID } from 'node:crypto';
-import type { GatherWindowClosed } from '../../schemas/generated/events';
+import type { GatherWindowClosed, InputPosition } from '../../schemas/generated/events';
 import type { TopicName } from '../../topics/catalog';
 import type { EventCodec } from '../runtime/codec';
 import type { Logger } from '../runtime/logger';
@@ -12,9 +12,8 @@ import { PartitionStates, type LogRestoreDeps } from '../runtime/partition-state
 import type { Emit, EventValidator, Processor } from '../runtime/processor';
 import type { TickWriter } from '../runtime/tick-writer';
 import { PRODUCER } from './conflicts';
-import { payloadMismatchReport } from '../identity/reports';
 import { CONFLICTS } from '../runtime/message-guard';
-import { refusedAcks, type Gather, type GatherInput } from './gather';
+import { mismatchReports, type Gather, type GatherInput } from './gather';
 import { foldGatherBook, gatherOf, gatherStep, newGatherBook, type GatherBook } from './gather-book';
 import { SEED_THRESHOLDS, type QuorumThresholds } from './quorum';
 
@@ -61,15 +60,12 @@ export function gatherProcessor(o: GatherProcessorOptions): Processor<GatherInpu
   });
 
   /** Reports of the acks naming another payload than the one sent: they are not counted. */
-  function refusals(g: Gather, e: GatherInput, partition: number, offset: string): Emit[] {
+  function refusals(g: Gather, e: GatherInput, at: InputPosition): Emit[] {
     const out: Emit[] = [];
-    for (const ack of refusedAcks(g, e)) {
-      const expected = g.status === 'open' ? g.plan.payloadHash : e.type === 'DispatchCompleted' ? e.payload_hash : null;
-      const ownKey = o.signaturesVerified === true && ack.signature !== null;
-      const report = payloadMismatchReport(ack, expected ?? '', ownKey, { topic: ACKS, partition, offset: ack === e ? offset : null }, PRODUCER);
-      o.logger.warn({ agent: ack.agent_id, correlation: ack.meta.correlation_id, ack: ack.meta.event_id }, 'ack names another payload_hash than the message sent: not counted');
+    for (const report of mismatchReports(g, e, at, o.signaturesVerified === true)) {
+      o.logger.warn({ agent: report.agent_id, correlation: report.meta.correlation_id, ack: report.message_id }, 'ack names another payload_hash than the message sent: not counted');
       out.push({ topic: CONFLICTS, key: report.conflict_id, event: report });
-      if (ownKey && o.ownKeyCopies) out.push({ topic: o.ownKeyCopies, key: ack.agent_id, event: report });
+      if (report.forgery?.own_key && o.ownKeyCopies) out.push({ topic: o.ownKeyCopies, key: report.agent_id, event: report });
     }
     return out;
   }
@@ -77,8 +73,9 @@ export function gatherProcessor(o: GatherProcessorOptions): Processor<GatherInpu
   function handleWith(b: GatherBook, e: GatherInput, partition: number, offset: string): Emit[] {
     const c = e.meta.correlation_id;
     const before = gatherOf(b, c);
-    const refused = refusals(before, e, partition, offset);
-    const decisions = gatherStep(b, e, t, retentionUs, { topic: ACKS, partition, offset: Number(offset) });
+    const at: InputPosition = { topic: ACKS, partition, offset: Number(offset) };
+    const refused = refusals(before, e, at);
+    const decisions = gatherStep(b, e, t, retentionUs, at);
     const after = gatherOf(b, c);
     if (before.status !== 'open') arm(partition, c, after);
     else if (after.status !== 'open') o.ticks.cancel((id) => id === timerId(partition, c));

@@ -18,8 +18,9 @@
 // `refusedAcks` names it for a report. A null hash on either side (older agents or dispatchers)
 // is not checked.
 import type {
-  AckReceived, DispatchCompleted, GatherClosure, GatherWindowClosed, InputPosition, QuorumDecided, TrinaryState,
+  AckReceived, ConflictReported, DispatchCompleted, GatherClosure, GatherWindowClosed, InputPosition, QuorumDecided, TrinaryState,
 } from '../../schemas/generated/events';
+import { payloadMismatchReport } from '../identity/reports';
 import { derivedEventId } from '../runtime/ids';
 import { PRODUCER } from './conflicts';
 import { finalOutcome, gatherVerdict, retryAdvice, trinaryQuorum, type GatherVerdict, type QuorumResult, type QuorumThresholds, type TrinaryCounts } from './quorum';
@@ -113,6 +114,20 @@ export function refusedAcks(g: Gather, input: GatherInput): AckReceived[] {
   const out: AckReceived[] = [];
   for (const a of g.acks.values()) if (a.early && plan.sent.has(a.early.agent_id) && hashMismatch(plan, a.hash)) out.push(a.early);
   return out;
+}
+
+/**
+ * The payload-mismatch reports of the acks `input`, at `at` in its partition, shows to name another
+ * payload than the one sent (refusedAcks), each naming `at` (applied_through). The processor's step
+ * and the replay's: the gather is the one before the input. `signaturesVerified`: the acks'
+ * signatures were checked upstream (MESH_SIGNING=required), so a signed one is its agent's own.
+ */
+export function mismatchReports(g: Gather, input: GatherInput, at: InputPosition, signaturesVerified: boolean): ConflictReported[] {
+  return refusedAcks(g, input).map((ack) => {
+    const expected = g.status === 'open' ? g.plan.payloadHash : input.type === 'DispatchCompleted' ? input.payload_hash : null;
+    const ownKey = signaturesVerified && ack.signature !== null;
+    return payloadMismatchReport(ack, expected ?? '', ownKey, { topic: at.topic, partition: at.partition, offset: ack === input ? String(at.offset) : null }, PRODUCER, at);
+  });
 }
 
 /** Every agent sent the message counted: READY/CONFLICT/TRANSIT by its ack in the window, TRANSIT when silent. */

@@ -38,6 +38,7 @@ export async function runConflictsDemo(): Promise<void> {
       divergence_depth: t === 'CONTEXT_DIVERGENCE' ? 12 : null, affects_agent_count: t === 'DATA_CONTRADICTION' ? 40 : null, conflicting_data: null,
     },
     forgery: null,
+    applied_through: null,
   }));
 
   const producer = kafka.producer({ idempotent: true, createPartitioner: Partitioners.DefaultPartitioner });

@@ -1,7 +1,7 @@
 // What the mesh writes about a refused or abusive message (seed 002 §5.1, §9.2). Ids derive from
 // the refused record's position, so every service that refuses the same record (impedance and the
 // coordinator both read mesh.acks) names the same conflict, and the conflict log keeps one. Pure.
-import type { AckReceived, ConflictReported, StructuralWitnessRecorded } from '../../schemas/generated/events';
+import type { AckReceived, ConflictReported, InputPosition, StructuralWitnessRecorded } from '../../schemas/generated/events';
 import { DEFAULT_LIMITS } from '../../schemas/validate';
 import { derivedEventId } from '../runtime/ids';
 import type { TimingAnomaly } from './abuse';
@@ -52,6 +52,7 @@ export function refusalReport(e: SignedEvent, r: Refused, at: RecordPosition, pr
       reason: r.reason, claimed_key_id: r.keyId, own_key: r.ownKey, event_type: e.type,
       source_topic: at.topic, source_partition: at.partition, source_offset: Number(at.offset),
     },
+    applied_through: null,
   };
 }
 
@@ -61,15 +62,16 @@ export const PAYLOAD_HASH_MISMATCH = 'PAYLOAD_HASH_MISMATCH';
  * An ack naming another payload_hash than the message dispatched to its agent (seed 002 §2.1
  * integrity check). `ownKey`: its signature was verified, so only the agent could have written it.
  * `offset` null: the ack came before the dispatch summary and its offset is not kept; the ids
- * then derive from the ack's event id (the report's message_id names it).
+ * then derive from the ack's event id (the report's message_id names it). `decidedAt`: the input
+ * record that showed the mismatch (the ack, or the dispatch summary that came after it), for a replay.
  */
-export function payloadMismatchReport(ack: AckReceived, expected: string, ownKey: boolean, at: { topic: string; partition: number; offset: string | null }, producer: string): ConflictReported {
+export function payloadMismatchReport(ack: AckReceived, expected: string, ownKey: boolean, at: { topic: string; partition: number; offset: string | null }, producer: string, decidedAt: InputPosition | null = null): ConflictReported {
   const r: Refused = {
     reason: PAYLOAD_HASH_MISMATCH, detail: `ack ${ack.meta.event_id} of ${ack.agent_id} names payload_hash ${ack.payload_hash ?? 'null'}, the message dispatched had ${expected}`,
     keyId: ack.signature?.key_id ?? null, ownKey,
   };
   const pos: RecordPosition = { topic: at.topic, partition: at.partition, offset: at.offset ?? '-1' };
-  return refusalReport(ack, r, pos, producer, at.offset === null ? `ack:${ack.meta.event_id}` : positionId(pos));
+  return { ...refusalReport(ack, r, pos, producer, at.offset === null ? `ack:${ack.meta.event_id}` : positionId(pos)), applied_through: decidedAt };
 }
 
 function witness(agentId: string, atUs: number, causation: string, kind: string, text: string, decision: string, action: string | null, pattern: string): StructuralWitnessRecorded {

@@ -75,6 +75,7 @@ export function coordinationRequested(s: CoordinationSpec): CoordinationRequeste
     payload,
     payload_hash: createHash('sha256').update(payload).digest('hex'),
     trinary_expectation: 'READY',
+    applied_through: null,
   };
 }
 

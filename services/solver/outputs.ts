@@ -118,7 +118,7 @@ export function conflictReported(s: Active, u: MatrixEdit, k: number, current: n
       received_value: JSON.stringify({ row: m.row, col: m.col, value: current }), context_hash: `${s.id}@${s.iteration}`,
       divergence_depth: null, affects_agent_count: null, conflicting_data: null,
     },
-    forgery: null,
+    forgery: null, applied_through: null,
   } };
 }
 

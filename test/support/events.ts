@@ -34,5 +34,6 @@ export function conflictReported(n: number, over: { conflict_type?: ConflictType
       conflicting_data: null,
     },
     forgery: null,
+    applied_through: null,
   };
 }

@@ -438,7 +438,7 @@ async function replayOwnCoordination(k: TestKafka, groupId: string, env: NodeJS.
     const config = readServiceConfig(SERVICES.coordinator!, { ...process.env, TOPIC_PREFIX: k.prefix, ...env });
     const r = await replayCoordination({
       brokers: k.brokers, codec: judge(k), topicPrefix: k.prefix, validate: withEventTimeBound(schemaValidator(), eventTimeBound(config)), groupId,
-      retentionMs: readKnobs(COORDINATOR_KNOBS, { ...process.env, ...env }).coordinatorGatherRetentionMs,
+      retentionMs: readKnobs(COORDINATOR_KNOBS, { ...process.env, ...env }).coordinatorGatherRetentionMs, signaturesVerified: config.meshSigning === 'required',
     });
     return { ok: r.ok, identical: r.identical, recorded: r.recorded, recomputed: r.recomputed, line: coordinationLine(r).slice(0, 1200) };
   } catch (err) {

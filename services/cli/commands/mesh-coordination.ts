@@ -14,7 +14,7 @@ export async function meshCoordinationReplay(config: RuntimeConfig, progress?: (
   const r = await replayCoordination({
     brokers: config.kafkaBrokers, codec: new EventCodec(config.schemaRegistryUrl), topicPrefix: config.topicPrefix,
     validate: withEventTimeBound(schemaValidator(), eventTimeBound(config)), groupId: `${config.topicPrefix}solvermesh.coordinator`,
-    retentionMs: readKnobs(COORDINATOR_KNOBS).coordinatorGatherRetentionMs, ...(progress ? { progress } : {}),
+    retentionMs: readKnobs(COORDINATOR_KNOBS).coordinatorGatherRetentionMs, signaturesVerified: config.meshSigning === 'required', ...(progress ? { progress } : {}),
   });
   return { ok: r.ok, line: `${r.ok ? 'OK' : 'DIVERGED'} coordination: ${coordinationLine(r)}` };
 }

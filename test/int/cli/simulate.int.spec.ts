@@ -97,7 +97,7 @@ describe('solvermesh simulate mesh (a child process) against the broker, with th
           meta: { event_id: derivedEventId('sim-spec', String(n)), correlation_id: `corr-${n}`, causation_id: null, occurred_at: now, producer: 'test', sequence: null },
           message_id: `msg-${n}`, source_agent_id: 'orchestrator', target_agent_ids: ['cluster:S000-C00'], routing_strategy: 'SCATTER_GATHER',
           target_arrival_time: lastT, ttl_ms: 10_000, arrival_window_ms: 500, minimum_response_rate: 0.95, priority: 2, payload_weight: 0,
-          requires_capabilities: [], verb: 'ACT', payload: Buffer.from('go'), payload_hash: 'h', trinary_expectation: 'READY',
+          requires_capabilities: [], verb: 'ACT', payload: Buffer.from('go'), payload_hash: 'h', trinary_expectation: 'READY', applied_through: null,
         };
         n++;
         await k2.sendEvents('mesh.coordination', [{ key: req.meta.correlation_id, event: req }]);

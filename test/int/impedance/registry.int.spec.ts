@@ -89,7 +89,7 @@ describe('impedance service: heartbeats into the Redis registry and mesh.impedan
       meta: { event_id: derivedEventId('coord', w.k.prefix), correlation_id: 'corr-1', causation_id: null, occurred_at: now, producer: 'test', sequence: null },
       message_id: 'msg-1', source_agent_id: 'orchestrator', target_agent_ids: ['class:CLASS_A_EDGE', 'ghost'], routing_strategy: 'SCATTER_GATHER',
       target_arrival_time: now + 100_000, ttl_ms: 5000, arrival_window_ms: 500, minimum_response_rate: 0.95, priority: 2, payload_weight: 0,
-      requires_capabilities: [], verb: 'ACT', payload: Buffer.from('go'), payload_hash: 'h', trinary_expectation: 'READY',
+      requires_capabilities: [], verb: 'ACT', payload: Buffer.from('go'), payload_hash: 'h', trinary_expectation: 'READY', applied_through: null,
     };
     await w.k.sendEvents('mesh.coordination', [{ key: 'corr-1', event: req }]);
     const [rec] = await w.k.collect('mesh.schedules', (r) => r.length >= 1);

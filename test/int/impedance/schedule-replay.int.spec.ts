@@ -29,7 +29,7 @@ function request(n: number, targets: string[], atUs: number): CoordinationReques
     meta: { event_id: derivedEventId(`coord-${n}`, String(atUs)), correlation_id: `corr-${n}`, causation_id: null, occurred_at: atUs, producer: 'test', sequence: null },
     message_id: `msg-${n}`, source_agent_id: 'orchestrator', target_agent_ids: targets, routing_strategy: 'SCATTER_GATHER',
     target_arrival_time: atUs + 150_000, ttl_ms: 5000, arrival_window_ms: 500, minimum_response_rate: 0.95, priority: 2, payload_weight: n % 3,
-    requires_capabilities: [], verb: 'ACT', payload: Buffer.from('go'), payload_hash: 'h', trinary_expectation: 'READY',
+    requires_capabilities: [], verb: 'ACT', payload: Buffer.from('go'), payload_hash: 'h', trinary_expectation: 'READY', applied_through: null,
   };
 }
 

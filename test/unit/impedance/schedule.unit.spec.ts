@@ -13,7 +13,7 @@ function request(targetInMs: number, over: Partial<CoordinationRequested> = {}):
     meta: { event_id: '6f1c1d8e-9b7a-5c3d-8e2f-1a2b3c4d5e6f', correlation_id: 'corr-1', causation_id: null, occurred_at: NOW, producer: 'test', sequence: null },
     message_id: 'msg-1', source_agent_id: 'orchestrator', target_agent_ids: ['c1'], routing_strategy: 'SCATTER_GATHER',
     target_arrival_time: NOW + targetInMs * MS, ttl_ms: 5000, arrival_window_ms: 500, minimum_response_rate: 0.95, priority: 2,
-    payload_weight: 1, requires_capabilities: [], verb: 'ACT', payload: Buffer.from('x'), payload_hash: 'h', trinary_expectation: 'READY',
+    payload_weight: 1, requires_capabilities: [], verb: 'ACT', payload: Buffer.from('x'), payload_hash: 'h', trinary_expectation: 'READY', applied_through: null,
     ...over,
   };
 }
