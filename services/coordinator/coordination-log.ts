@@ -5,6 +5,7 @@
 // gather's payload-mismatch reports (not the own-key copies on mesh.agent-acks, nor the
 // coordinator's other reports), stage decision copies, stage requests and cascade ends.
 // Nothing is committed or produced.
+import type { SolvermeshEvent } from '../../schemas/generated/events';
 import { topicSpec, type TopicName } from '../../topics/catalog';
 import { deadLettered, type ReplayLogOptions } from '../runtime/dead-lettered';
 import { committedOffsets, readLog } from '../runtime/kafka/log-reader';
@@ -13,7 +14,7 @@ import { PAYLOAD_HASH_MISMATCH } from '../identity/reports';
 import type { CascadeInput } from './cascade';
 import { CASCADE_INPUT_TYPES } from './cascade-processor';
 import { PRODUCER } from './conflicts';
-import { ACKS, CASCADES, compareCoordination, CONFLICT_REPORTS, COORDINATION, DISPATCH, SCHEDULES, type CoordinationLog, type CoordinationReplay, type LoggedInput, type LoggedOutput } from './coordination-replay';
+import { ACKS, CASCADES, compareCoordination, CONFLICT_REPORTS, COORDINATION, DISPATCH, SCHEDULES, type CoordinationLog, type CoordinationOutput, type CoordinationReplay, type LoggedInput, type LoggedOutput } from './coordination-replay';
 import type { DispatchInput } from './dispatch';
 import { DISPATCH_INPUT_TYPES } from './dispatch-processor';
 import type { GatherInput } from './gather';
@@ -25,6 +26,19 @@ export type CoordinationLogOptions = ReplayLogOptions;
 const isDispatchInput = isOneOf(DISPATCH_INPUT_TYPES);
 const isGatherInput = isOneOf(GATHER_INPUT_TYPES);
 const isCascadeInput = isOneOf(CASCADE_INPUT_TYPES);
+
+/** Whether `e` on `topic` (logical) is an output the replay compares: the coordinator's sends, summaries, decisions, payload-mismatch reports and cascade outputs. */
+export function isCoordinationOutput(topic: string, e: SolvermeshEvent): e is CoordinationOutput {
+  if (e.meta.producer !== PRODUCER) return false;
+  switch (topic) {
+    case DISPATCH: return e.type === 'MessageDispatched';
+    case ACKS: return e.type === 'DispatchCompleted' || e.type === 'QuorumDecided';
+    case CONFLICT_REPORTS: return e.type === 'ConflictReported' && e.forgery?.reason === PAYLOAD_HASH_MISMATCH;
+    case COORDINATION: return e.type === 'CoordinationRequested';
+    case CASCADES: return e.type === 'CascadeStageDecided' || e.type === 'CascadeCompleted';
+    default: return false;
+  }
+}
 
 export async function readCoordinationLog(o: CoordinationLogOptions): Promise<CoordinationLog> {
   const physical = (t: TopicName) => o.topicPrefix + t;
@@ -49,16 +63,10 @@ export async function readCoordinationLog(o: CoordinationLogOptions): Promise<Co
       if (o.validate && o.validate(e, r.timestampMs).length > 0) return;
       const topic = r.topic.slice(o.topicPrefix.length) as TopicName;
       const offset = Number(r.offset);
-      const mine = e.meta.producer === PRODUCER && r.value !== null;
       if (topic === SCHEDULES && isDispatchInput(e)) push(schedules, r.partition, { offset, event: e });
       if (topic === ACKS && isGatherInput(e)) push(acks, r.partition, { offset, event: e });
       if (topic === CASCADES && isCascadeInput(e)) push(cascades, r.partition, { offset, event: e });
-      if (mine && ((topic === DISPATCH && e.type === 'MessageDispatched') || (topic === ACKS && (e.type === 'DispatchCompleted' || e.type === 'QuorumDecided'))
-        || (topic === CONFLICT_REPORTS && e.type === 'ConflictReported' && e.forgery?.reason === PAYLOAD_HASH_MISMATCH)
-        || (topic === COORDINATION && e.type === 'CoordinationRequested')
-        || (topic === CASCADES && (e.type === 'CascadeStageDecided' || e.type === 'CascadeCompleted')))) {
-        output({ event: e, value: r.value!, topic, partition: r.partition, offset });
-      }
+      if (r.value !== null && isCoordinationOutput(topic, e)) output({ event: e, value: r.value, topic, partition: r.partition, offset });
     },
   });
   const byOffset = (a: { offset: number }, b: { offset: number }) => a.offset - b.offset;

@@ -104,7 +104,7 @@ describe('coordinator: dispatch and quorum replayed from its own partitions, bit
     // and the CLI says so (exit 0)
     const cli = await runCli(['mesh', 'replay-coordination'], { ...process.env, TOPIC_PREFIX: k.prefix });
     assert.equal(cli.code, 0, `${cli.stdout}\n${cli.stderr}`);
-    assert.match(cli.stdout, /^OK coordination: \d+ dispatch and quorum events identical byte for byte/);
+    assert.match(cli.stdout, /^OK coordination: \d+ dispatch, quorum, payload-mismatch and cascade events identical byte for byte/);
   });
 
   it('given one schedule entry or one ack changed in the log, then the replay names the output it changes, its input position and field', async () => {
