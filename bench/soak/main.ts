@@ -107,17 +107,18 @@ async function main(): Promise<void> {
     guardian: 'guardian (breakers, modes, witnesses at its own ticks): compared with the reference for the record only',
     schedule: 'send schedules (from the registry and breakers as each request found them): compared with the reference for the record only',
     summary: 'impedance summaries (from the whole registry at ticks reached by wall time): compared with the reference for the record only',
-    clocked: 'clocked (dispatch and gather ticks, and what they, schedules or summaries cause): compared with the reference for the record only',
+    coordination: 'coordinator (sends, dispatch summaries, decisions, payload-mismatch reports, cascades at its own ticks): compared with the reference for the record only',
+    clocked: 'clocked (the coordinator\'s ticks, and what they, schedules, summaries or coordinator outputs cause): compared with the reference for the record only',
   };
   const shared = (c: OutputComparison | undefined) => (!c ? '-' : [...c.sharedByReaders].map(([k, n]) => `${n} ${k}`).join(', ') || 'none');
   const scheduleRow = (run: string, r: FuzzResult) =>
     `| ${run} | send schedules: against a replay of this run's own log at the registry and mesh.circuits positions each names | ${r.scheduleReplay?.recorded ?? '-'} | ${r.scheduleReplay?.ok ? r.scheduleReplay.identical : '-'} | ${r.scheduleReplay?.ok ? `none: ${r.scheduleReplay.line}` : r.scheduleReplay?.line ?? '-'} | | | |`;
   const coordinationRow = (run: string, r: FuzzResult) =>
-    `| ${run} | coordinator: dispatch and quorum decisions against a refold of its own partitions (mesh.schedules, mesh.acks, ticks included) | ${r.coordinationReplay?.recorded ?? '-'} | ${r.coordinationReplay?.ok ? r.coordinationReplay.identical : '-'} | ${r.coordinationReplay?.ok ? `none: ${r.coordinationReplay.line}` : r.coordinationReplay?.line ?? '-'} | | | |`;
+    `| ${run} | coordinator: dispatch, quorum, payload-mismatch and cascade outputs against a refold of its own partitions (mesh.schedules, mesh.acks, mesh.cascades, ticks included) | ${r.coordinationReplay?.recorded ?? '-'} | ${r.coordinationReplay?.ok ? r.coordinationReplay.identical : '-'} | ${r.coordinationReplay?.ok ? `none: ${r.coordinationReplay.line}` : r.coordinationReplay?.line ?? '-'} | | | |`;
   const summaryRow = (run: string, r: FuzzResult) =>
     `| ${run} | impedance summaries: against a replay of this run's own log at the registry positions each names (accuracy fields as recorded) | ${r.summaryReplay?.recorded ?? '-'} | ${r.summaryReplay?.ok ? r.summaryReplay.identical : '-'} | ${r.summaryReplay?.ok ? `none: ${r.summaryReplay.line}` : r.summaryReplay?.line ?? '-'} | | | |`;
   const classRows = (run: string, c: OutputComparison, r: FuzzResult) => [
-    ...(['data', 'guardian', 'schedule', 'summary', 'clocked'] as const).map((cls) => {
+    ...(['data', 'guardian', 'schedule', 'summary', 'coordination', 'clocked'] as const).map((cls) => {
       const d = differencesOf(c, cls);
       return `| ${run} | ${CLASS_NAME[cls]} | ${c.byClass[cls].compared} | ${c.byClass[cls].identical} | ${d.other} | ${d.missing} | ${d.extra} | ${d.duplicated} |`;
     }),

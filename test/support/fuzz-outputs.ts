@@ -15,6 +15,7 @@
 // records meet the spent budget depends on the clock (see the README on that loss of valid
 // records); such records, their dead letters and what they would have caused are left out of
 // both runs and counted.
+import { isCoordinationOutput } from '../../services/coordinator/coordination-log';
 import { readLog } from '../../services/runtime/kafka/log-reader';
 import { DLQ_HEADERS } from '../../services/runtime/dead-letter';
 import { allTopicSpecs } from '../../topics/catalog';
@@ -32,6 +33,8 @@ export interface Output {
   readonly topic: string; readonly id: string; readonly causation: string | null; readonly eventId: string | null; readonly producer: string | null; readonly type: string | null; readonly body: string;
   /** A dead letter of a record the services wrote: that record's event id (the dead letter takes its class). */
   readonly sourceEventId?: string;
+  /** An output the coordination replay compares (coordination-log.ts isCoordinationOutput). */
+  readonly coordination?: true;
 }
 
 /**
@@ -49,12 +52,18 @@ export interface Output {
  *             ticks reached at wall-clock moments, so equal to a replay of the run's own log at
  *             the registry positions each names (services/impedance/summary-replay.ts, run on
  *             each run; the accuracy fields taken as recorded), not to another run
- *   clocked   decided at a wall-clock moment, with no replay tool yet: dispatch and gather
- *             (DispatchDue / GatherWindowClosed ticks); counted, not proven
- * An effect caused by a guardian, schedule, summary or clocked one (or carrying its event id, as copies do) is clocked.
+ *   coordination  the coordinator's sends, dispatch summaries, quorum decisions, payload-mismatch
+ *             reports and cascade outputs (stage decision copies, stage requests, cascade ends):
+ *             decided at ticks on its own inputs (DispatchDue, GatherWindowClosed, stage
+ *             deadlines), so equal to a refold of the run's own mesh.schedules, mesh.acks and
+ *             mesh.cascades (services/coordinator/coordination-replay.ts, run on each run)
+ *   clocked   decided at a wall-clock moment, with no replay tool yet: the coordinator's ticks
+ *             themselves (DispatchDue / GatherWindowClosed), a fuzzed MeshSummarized the guardian
+ *             copies; counted, not proven
+ * An effect caused by a guardian, schedule, summary, coordination or clocked one (or carrying its event id, as copies do) is clocked.
  */
-export type EffectClass = 'data' | 'guardian' | 'schedule' | 'summary' | 'clocked';
-const CLOCKED_TYPES = new Set(['MeshSummarized', 'DispatchDue', 'MessageDispatched', 'DispatchCompleted', 'GatherWindowClosed', 'QuorumDecided']);
+export type EffectClass = 'data' | 'guardian' | 'schedule' | 'summary' | 'coordination' | 'clocked';
+const CLOCKED_TYPES = new Set(['MeshSummarized', 'DispatchDue', 'GatherWindowClosed']);
 const SUMMARY_TYPES = new Set(['ClusterSummarized', 'SectorSummarized', 'MeshSummarized']);
 
 /** Each event id's class (dead letters are data). */
@@ -63,7 +72,8 @@ export function classesOf(records: readonly Output[]): Map<string, EffectClass> 
   for (const r of records) {
     if (r.eventId === null) continue;
     const c: EffectClass | undefined = r.producer === 'guardian' ? 'guardian' : r.type === 'ScheduleComputed' ? 'schedule'
-      : r.producer === 'impedance' && r.type !== null && SUMMARY_TYPES.has(r.type) ? 'summary' : r.type !== null && CLOCKED_TYPES.has(r.type) ? 'clocked' : undefined;
+      : r.producer === 'impedance' && r.type !== null && SUMMARY_TYPES.has(r.type) ? 'summary' : r.coordination ? 'coordination'
+      : r.type !== null && CLOCKED_TYPES.has(r.type) ? 'clocked' : undefined;
     if (c && cls.get(r.eventId) !== 'guardian') cls.set(r.eventId, c);
   }
   for (let grew = true; grew;) {
@@ -131,7 +141,10 @@ export async function readOutputs(k: TestKafka, fuzzed: readonly Fuzzed[]): Prom
     let event;
     try { event = (await k.codec.decode(r.value)).event; } catch { continue; } // the services write only what decodes
     const body = JSON.stringify(event, (key, v: unknown) => (WALL_CLOCK.has(key) ? undefined : typeof v === 'bigint' ? String(v) : v));
-    records.push({ topic, id: `${topic} ${event.meta.event_id} ${event.meta.producer}`, causation: event.meta.causation_id ?? null, eventId: event.meta.event_id, producer: event.meta.producer, type: event.type, body: unprefix(`${r.key ?? ''} ${body}`) });
+    records.push({
+      topic, id: `${topic} ${event.meta.event_id} ${event.meta.producer}`, causation: event.meta.causation_id ?? null, eventId: event.meta.event_id, producer: event.meta.producer, type: event.type,
+      body: unprefix(`${r.key ?? ''} ${body}`), ...(isCoordinationOutput(topic, event) ? { coordination: true as const } : {}),
+    });
   }
   return { records, roots: new Set(fuzzed.flatMap((f) => (f.eventId ? [f.eventId] : []))), budgetRefused };
 }
@@ -204,7 +217,7 @@ export function compareOutputs(reference: ServiceOutputs, other: ServiceOutputs)
   for (const r of a.others) notRooted.set(r.topic, [(notRooted.get(r.topic)?.[0] ?? 0) + 1, notRooted.get(r.topic)?.[1] ?? 0]);
   for (const r of b.others) notRooted.set(r.topic, [notRooted.get(r.topic)?.[0] ?? 0, (notRooted.get(r.topic)?.[1] ?? 0) + 1]);
   const classOf = new Map<string, EffectClass>();
-  const byClass: Record<EffectClass, { compared: number; identical: number }> = { data: { compared: 0, identical: 0 }, guardian: { compared: 0, identical: 0 }, schedule: { compared: 0, identical: 0 }, summary: { compared: 0, identical: 0 }, clocked: { compared: 0, identical: 0 } };
+  const byClass: Record<EffectClass, { compared: number; identical: number }> = { data: { compared: 0, identical: 0 }, guardian: { compared: 0, identical: 0 }, schedule: { compared: 0, identical: 0 }, summary: { compared: 0, identical: 0 }, coordination: { compared: 0, identical: 0 }, clocked: { compared: 0, identical: 0 } };
   for (const [id, [x]] of ma) {
     const c = clsOf(x!);
     classOf.set(id, c);
