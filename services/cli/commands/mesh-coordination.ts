@@ -1,4 +1,4 @@
-// `solvermesh mesh replay-coordination`: the coordinator's dispatch and gather refolded from their
+// `solvermesh mesh replay-coordination`: the coordinator's dispatch, gather and cascades refolded from their
 // own input partitions (services/coordinator/coordination-replay.ts), compared bit for bit.
 import { replayCoordination } from '../../coordinator/coordination-log';
 import { coordinationLine } from '../../coordinator/coordination-replay';

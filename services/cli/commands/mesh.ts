@@ -158,7 +158,7 @@ export function register(program: Command): void {
     });
   mesh
     .command('replay-coordination')
-    .description('refold the coordinator\'s own input partitions (mesh.schedules, mesh.acks) with its dispatch and gather steps and compare every MessageDispatched, DispatchCompleted and QuorumDecided bit for bit; exit 1 on divergence, naming the first')
+    .description('refold the coordinator\'s own input partitions (mesh.schedules, mesh.acks, mesh.cascades) with its dispatch, gather and cascade steps and compare every MessageDispatched, DispatchCompleted, QuorumDecided, payload-mismatch report and cascade output bit for bit; exit 1 on divergence, naming the first')
     .action(async () => {
       const r = await meshCoordinationReplay(loadConfig(), (n, total) => process.stderr.write(`refolded ${n} of ${total} inputs\n`));
       process.stdout.write(`${r.line}\n`);
