@@ -334,6 +334,8 @@ export interface CascadeStageDecided {
   sent_count: number;
   /** The coordinator's input record this copy was made at: the stage's QuorumDecided in its mesh.acks partition (DESIGN invariant 3: a refold of mesh.acks copies the same). Null from coordinators older than the field. */
   applied_through: InputPosition | null;
+  /** true: the coordinator stepped this copy in the transaction that wrote it (it held the cascade's partition and nothing of the cascade could land before it), so what it caused was written with it, named at applied_through; read back, the copy is only folded. null or false: it is stepped where it lands. Taken as recorded by a replay, which checks the outputs either way. */
+  stepped: boolean | null;
 }
 
 /** Trinary quorum outcome (seed 002 §5.2). */

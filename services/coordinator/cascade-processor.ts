@@ -111,11 +111,16 @@ export function cascadeProcessor(o: CascadeProcessorOptions): Processor<(typeof 
     handle(event, ctx) {
       if (event.type === 'QuorumDecided') {
         const copy = ctx.topic.endsWith(ACKS) ? stageDecidedOf(event, { topic: ACKS, partition: ctx.partition, offset: Number(ctx.offset) }) : null;
-        return copy ? [{ topic: CASCADES, key: copy.meta.correlation_id, event: copy }, ...(stepNow(copy) ?? [])] : [];
+        if (!copy) return [];
+        const now = stepNow(copy);
+        // Marked, so that read back (after a restart or an abort restored the partition to before it) it is folded, not stepped again.
+        return now ? [{ topic: CASCADES, key: copy.meta.correlation_id, event: { ...copy, stepped: true } }, ...now] : [{ topic: CASCADES, key: copy.meta.correlation_id, event: copy }];
       }
       const m = states.get(ctx.partition);
       const at: InputPosition = { topic: CASCADES, partition: ctx.partition, offset: Number(ctx.offset) };
-      return m instanceof Promise ? m.then((x) => handleWith(x, event, ctx.partition, at)) : handleWith(m, event, ctx.partition, at);
+      // A copy stepped when written: what it caused went out with it.
+      const handle = (x: Cascades) => (event.type === 'CascadeStageDecided' && event.stepped === true ? (handleWith(x, event, ctx.partition, event.applied_through), []) : handleWith(x, event, ctx.partition, at));
+      return m instanceof Promise ? m.then(handle) : handle(m);
     },
     onAbort() { states.invalidate(); },
     async onAssigned(list) {

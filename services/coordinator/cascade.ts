@@ -51,7 +51,7 @@ export function stageDecidedOf(q: QuorumDecided, at: InputPosition | null = null
     type: 'CascadeStageDecided',
     meta: { event_id: derivedEventId(q.meta.event_id, 'cascade-stage'), correlation_id: s.cascadeId, causation_id: q.meta.event_id, occurred_at: q.meta.occurred_at, producer: PRODUCER, sequence: null },
     stage_index: s.index, stage_correlation_id: q.meta.correlation_id, decision: q.decision,
-    success: q.gather_status === 'SUCCESS', ready_count: q.ready_count, sent_count: q.sent_count, applied_through: at,
+    success: q.gather_status === 'SUCCESS', ready_count: q.ready_count, sent_count: q.sent_count, applied_through: at, stepped: null,
   };
 }
 

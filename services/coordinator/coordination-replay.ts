@@ -14,9 +14,9 @@
 // from their mesh.cascades partitions (requests, copies and stage deadline ticks, as the cascade
 // processor folds them: cascadeStep), and every stage request (CoordinationRequested on
 // mesh.coordination) and CascadeCompleted compared too. A copy the cascade processor stepped in
-// the transaction that wrote it names the copy's QuorumDecided on mesh.acks instead of the copy's
-// own position, which was not known yet: it steps alike there (cascade-processor.ts stepNow), so
-// either position is the copy's and the rest is compared byte for byte.
+// the transaction that wrote it (marked `stepped`, taken as recorded) caused outputs that name its
+// QuorumDecided on mesh.acks instead of the copy's own position, which was not known yet; they
+// must still be what the copy steps to where it landed (cascade-processor.ts stepNow).
 // The deadline ticks themselves are inputs (their wall clock only chose where they landed).
 import type {
   CascadeCompleted, CascadeStageDecided, ConflictReported, CoordinationRequested, DispatchCompleted, InputPosition, MessageDispatched, QuorumDecided,
@@ -135,7 +135,9 @@ export async function compareCoordination(log: CoordinationLog, o: ReplayOptions
       }
       seen.add(id);
       // An output written before the field was carried names no position: compared without it.
-      const expected = rec.event.applied_through === null ? { ...e, applied_through: null } : e;
+      // Whether a copy was stepped when written is the service's choice (it held the partition): taken as recorded.
+      const positioned = rec.event.applied_through === null ? { ...e, applied_through: null } : e;
+      const expected = positioned.type === 'CascadeStageDecided' && rec.event.type === 'CascadeStageDecided' ? { ...positioned, stepped: rec.event.stepped } : positioned;
       if (rec.event.applied_through === null) unpositioned++;
       if (!(await o.encode(rec.topic, expected)).equals(rec.value)) {
         const d = firstDifference(rec.event, expected);
@@ -171,14 +173,9 @@ export async function compareCoordination(log: CoordinationLog, o: ReplayOptions
     for (const r of records) {
       const c = r.event.meta.correlation_id;
       const own: InputPosition = { topic: CASCADES, partition, offset: r.offset };
-      const before = cascades.get(c) ?? NO_CASCADE;
-      let { next, out } = cascadeStep(before, r.event, own);
-      const stepped = r.event.type === 'CascadeStageDecided' ? r.event.applied_through : null;
       // Stepped in the transaction that wrote the copy: its outputs name the copy's QuorumDecided.
-      const first = out[0] && log.outputs.get(out[0].meta.event_id)?.event.applied_through;
-      if (stepped && first && first.topic === stepped.topic && first.partition === stepped.partition && first.offset === stepped.offset) {
-        ({ next, out } = cascadeStep(before, r.event, stepped));
-      }
+      const stepped = r.event.type === 'CascadeStageDecided' && r.event.stepped === true ? r.event.applied_through : null;
+      const { next, out } = cascadeStep(cascades.get(c) ?? NO_CASCADE, r.event, stepped ?? own);
       cascades.set(c, next);
       const d = await check(own, out);
       if (d) return result(d);

@@ -5,7 +5,7 @@
 // cascade end and the mismatch report equals the refold of mesh.acks and mesh.cascades byte for
 // byte, and an altered input is named as the divergence.
 import assert from 'node:assert/strict';
-import type { AckReceived, CascadeRequested, CoordinationRequested, MessageDispatched, ScheduleComputed, ScheduleEntry } from '../../../schemas/generated/events';
+import type { AckReceived, CascadeRequested, CascadeStageDecided, CoordinationRequested, MessageDispatched, ScheduleComputed, ScheduleEntry } from '../../../schemas/generated/events';
 import { stageCorrelationId } from '../../../services/coordinator/cascade';
 import { readCoordinationLog, replayCoordination } from '../../../services/coordinator/coordination-log';
 import { compareCoordination, type CoordinationLog } from '../../../services/coordinator/coordination-replay';
@@ -99,6 +99,8 @@ describe('coordinator: cascades and payload-mismatch reports replayed from its o
     const count = (type: string) => [...log.outputs.values()].filter((o) => o.event.type === type).length;
     // compared: the report, both copies, both stage requests and the end (with both decisions, the sends and summaries)
     assert.deepEqual(['ConflictReported', 'CascadeStageDecided', 'CoordinationRequested', 'CascadeCompleted', 'QuorumDecided'].map(count), [1, 2, 2, 1, 2]);
+    // the coordinator held the cascade's partition: each copy was stepped in the transaction that wrote it
+    assert.ok([...log.outputs.values()].some((o) => o.event.type === 'CascadeStageDecided' && o.event.stepped === true), 'a copy stepped when written');
     const done = [...log.outputs.values()].map((o) => o.event).find((e) => e.type === 'CascadeCompleted')!;
     assert.ok(done.type === 'CascadeCompleted' && done.status === 'SUCCESS', JSON.stringify(done));
 
@@ -113,5 +115,47 @@ describe('coordinator: cascades and payload-mismatch reports replayed from its o
     const r2 = await compareCoordination({ ...log, cascades: new Map(log.cascades).set(cp, changed) }, opts);
     assert.deepEqual([r2.divergence?.kind, r2.divergence?.type, r2.divergence?.field], ['differs', 'CascadeCompleted', 'stages[1].ready_count'], JSON.stringify(r2.divergence));
     assert.match(r2.divergence!.at, new RegExp(`^mesh\\.cascades ${cp}/\\d+$`));
+  });
+});
+
+describe('coordinator: a copy stepped when written is folded, not stepped again, when read back by a state restored to before it', function () {
+  this.timeout(120_000);
+  let k: TestKafka;
+  const children = childrenOfEachTest();
+  before(async () => { k = await TestKafka.create('casc-stepped'); });
+  after(async () => { await k?.close(); });
+
+  // A coordinator killed (or aborted) after the transaction that wrote a copy and its outputs, and
+  // before the copy was read back, restores the cascade's partition to before the copy: reading it
+  // then finds the stage still awaited, as this spec's coordinator does for a copy it never stepped.
+  it('given a stage copy marked stepped landing on a cascade whose stage is awaited, then no stage request is written again, and the next copy ends the cascade', async () => {
+    children.push(startRun(k, ['coordinator'], ENV));
+    await waitGroupStable(k, 'coordinator');
+    const id = `cascade-stepped-${Date.now()}`;
+    const stage = (label: string) => ({ label, targets: [agent(0), agent(1)], priority: 0, lead_ms: 3000, arrival_window_ms: 400, minimum_response_rate: 0.9, timeout_ms: 60_000 });
+    const at = Date.now() * MS;
+    const request: CascadeRequested = {
+      type: 'CascadeRequested', meta: { event_id: derivedEventId(id, 'spec-request'), correlation_id: id, causation_id: null, occurred_at: at, producer: 'spec', sequence: null },
+      strategy: 'WAVE', stages: [stage('leads'), stage('agents')], payload_weight: 0, priority: 2, source_agent_id: 'orchestrator',
+    };
+    const copy = (index: number, stepped: boolean | null): CascadeStageDecided => ({
+      type: 'CascadeStageDecided', meta: { event_id: derivedEventId(id, `spec-copy-${index}`), correlation_id: id, causation_id: null, occurred_at: at + (index + 1) * 4000 * MS, producer: 'coordinator', sequence: null },
+      stage_index: index, stage_correlation_id: stageCorrelationId(id, index), decision: 'PROCEED', success: true, ready_count: 2, sent_count: 2,
+      applied_through: { topic: 'mesh.acks', partition: 0, offset: 0 }, stepped,
+    });
+    const requests = async () => [...(await readCoordinationLog(logOptions(k))).outputs.values()].map((o) => o.event)
+      .filter((e) => e.type === 'CoordinationRequested' && e.meta.correlation_id.startsWith(`${id}.s`)).map((e) => e.meta.correlation_id);
+    await k.sendEvents('mesh.cascades', [{ key: id, event: request }], { unsigned: true });
+    await waitFor(async () => (await requests()).length === 1, 30_000, 'the first stage requested');
+
+    // when stage 0's copy lands marked stepped (its outputs went out with it), then the stage ends in the fold but nothing is written for it
+    await k.sendEvents('mesh.cascades', [{ key: id, event: copy(0, true) }], { unsigned: true });
+    await new Promise((r) => setTimeout(r, 6000));
+    assert.deepEqual(await requests(), [stageCorrelationId(id, 0)], 'no stage request for the stepped copy');
+    // and the next copy, stepped where it lands, ends the cascade: stage 1 was awaited in the fold
+    await k.sendEvents('mesh.cascades', [{ key: id, event: copy(1, null) }], { unsigned: true });
+    await waitFor(async () => [...(await readCoordinationLog(logOptions(k))).outputs.values()].some((o) => o.event.type === 'CascadeCompleted' && o.event.meta.correlation_id === id), 30_000, 'the cascade completed');
+    const done = [...(await readCoordinationLog(logOptions(k))).outputs.values()].map((o) => o.event).find((e) => e.type === 'CascadeCompleted' && e.meta.correlation_id === id)!;
+    assert.ok(done.type === 'CascadeCompleted' && done.status === 'SUCCESS' && done.stages.every((s) => s.outcome === 'SUCCESS'), JSON.stringify(done));
   });
 });

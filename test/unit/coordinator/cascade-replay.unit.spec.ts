@@ -72,12 +72,13 @@ async function logOf(acks: GatherInput[], o: { stepNow?: readonly number[]; casc
     const at = acksAt(offset);
     for (const r of mismatchReports(gatherOf(book, e.meta.correlation_id), e, at, false)) await record(r, 'mesh.conflicts');
     for (const q of gatherStep(book, e, SEED_THRESHOLDS, RETENTION_US, at)) await record(q, 'mesh.acks');
-    const copy = e.type === 'QuorumDecided' ? stageDecidedOf(e, at) : null;
+    const made = e.type === 'QuorumDecided' ? stageDecidedOf(e, at) : null;
+    const copy = made && o.stepNow?.includes(made.stage_index) ? { ...made, stepped: true } : made;
     if (copy) { await record(copy, 'mesh.cascades'); cascades.push(copy); }
   }
   let c: Cascade = NO_CASCADE;
   for (const [offset, e] of cascades.entries()) {
-    const at = e.type === 'CascadeStageDecided' && o.stepNow?.includes(e.stage_index) ? e.applied_through : cascadesAt(offset);
+    const at = e.type === 'CascadeStageDecided' && e.stepped === true ? e.applied_through : cascadesAt(offset);
     const s = cascadeStep(c, e, at);
     c = s.next;
     for (const x of s.out) await record(x, x.type === 'CascadeCompleted' ? 'mesh.cascades' : 'mesh.coordination');
@@ -106,7 +107,7 @@ describe('coordination replay: payload-mismatch reports and cascades refolded an
     assert.deepEqual(outputOf(log, 'CascadeCompleted').applied_through, cascadesAt(2));
   });
 
-  it('given a copy stepped in the transaction that wrote it, then its outputs name its QuorumDecided and are identical; another position is named', async () => {
+  it('given a copy stepped in the transaction that wrote it (marked stepped), then its outputs name its QuorumDecided and are identical; another position is named', async () => {
     const acks = acksLog();
     const log = await logOf(acks, { stepNow: [0] });
     const q0 = acks.findIndex((e) => e.type === 'QuorumDecided' && e.meta.correlation_id === stageCorrelationId(CASCADE, 0));
@@ -116,7 +117,7 @@ describe('coordination replay: payload-mismatch reports and cascades refolded an
     const rec = log.outputs.get(next.meta.event_id)!;
     const moved = { ...next, applied_through: acksAt(q0 - 1) };
     const r = await compareCoordination({ ...log, outputs: new Map(log.outputs).set(next.meta.event_id, { ...rec, event: moved, value: await encode(rec.topic, moved) }) }, opts);
-    assert.deepEqual([r.divergence?.kind, r.divergence?.type, r.divergence?.at, r.divergence?.field], ['differs', 'CoordinationRequested', 'mesh.cascades 0/1', 'applied_through.topic']);
+    assert.deepEqual([r.divergence?.kind, r.divergence?.type, r.divergence?.at, r.divergence?.field], ['differs', 'CoordinationRequested', 'mesh.cascades 0/1', 'applied_through.offset']);
   });
 
   it('given a wrong ack changed, then its report is named with its input position, field and both values', async () => {

@@ -20,7 +20,7 @@ const request = (strategy: CascadeStrategy, stages: CascadeStage[]): CascadeRequ
 });
 const decided = (index: number, atMs: number, success = true, ready = 10, sent = 10): CascadeStageDecided => ({
   type: 'CascadeStageDecided', meta: meta(`d${index}-${atMs}`, T0 + atMs * MS), stage_index: index, stage_correlation_id: stageCorrelationId(ID, index),
-  decision: success ? 'PROCEED' : 'RETRY', success, ready_count: ready, sent_count: sent, applied_through: null,
+  decision: success ? 'PROCEED' : 'RETRY', success, ready_count: ready, sent_count: sent, applied_through: null, stepped: null,
 });
 const timedOut = (index: number, deadlineUs: number, atMs: number): CascadeStageTimedOut => ({
   type: 'CascadeStageTimedOut', meta: meta(`t${index}`, T0 + atMs * MS), stage_index: index, deadline_at: deadlineUs,
