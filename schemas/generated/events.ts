@@ -352,6 +352,8 @@ export interface CascadeStageTimedOut {
   stage_index: number;
   /** The stage's deadline. */
   deadline_at: number;
+  /** On a deadline the coordinator's dispatch passed on to the cascade's partition: the deadline tick's position in its mesh.schedules partition, where the dispatch found it due, every record before it there folded in (DESIGN invariant 3). Null on the tick itself (written at a wall-clock moment) and from coordinators older than the field. */
+  applied_through: InputPosition | null;
 }
 
 /** A circuit breaker changed state (seed 002 §6.2: > 5 cluster failures, > 50 sector failures, > 10 sectors tripped opens global; seed 004 half-open probing). */

@@ -60,7 +60,7 @@ export function cascadeProcessor(o: CascadeProcessorOptions): Processor<(typeof 
         const tick: CascadeStageTimedOut = {
           type: 'CascadeStageTimedOut',
           meta: { event_id: randomUUID(), correlation_id: s.correlationId, causation_id: null, occurred_at: Math.max(writtenAtMs * 1000, s.deadlineUs), producer: PRODUCER, sequence: null },
-          stage_index: s.index, deadline_at: s.deadlineUs,
+          stage_index: s.index, deadline_at: s.deadlineUs, applied_through: null,
         };
         return { topic: SCHEDULES, key: s.correlationId, event: tick };
       });

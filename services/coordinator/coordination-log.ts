@@ -35,7 +35,7 @@ export function isCoordinationOutput(topic: string, e: SolvermeshEvent): e is Co
     case ACKS: return e.type === 'DispatchCompleted' || e.type === 'QuorumDecided';
     case CONFLICT_REPORTS: return e.type === 'ConflictReported' && e.forgery?.reason === PAYLOAD_HASH_MISMATCH;
     case COORDINATION: return e.type === 'CoordinationRequested';
-    case CASCADES: return e.type === 'CascadeStageDecided' || e.type === 'CascadeCompleted';
+    case CASCADES: return e.type === 'CascadeStageDecided' || e.type === 'CascadeCompleted' || e.type === 'CascadeStageTimedOut';
     default: return false;
   }
 }

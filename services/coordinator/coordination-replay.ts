@@ -17,9 +17,11 @@
 // the transaction that wrote it (marked `stepped`, taken as recorded) caused outputs that name its
 // QuorumDecided on mesh.acks instead of the copy's own position, which was not known yet; they
 // must still be what the copy steps to where it landed (cascade-processor.ts stepNow).
-// The deadline ticks themselves are inputs (their wall clock only chose where they landed).
+// A stage deadline the dispatch passes on to the cascade's partition (dispatchStep's `deadline`) is
+// compared at its tick on mesh.schedules; the ticks themselves are inputs (their wall clock only
+// chose where they landed).
 import type {
-  CascadeCompleted, CascadeStageDecided, ConflictReported, CoordinationRequested, DispatchCompleted, InputPosition, MessageDispatched, QuorumDecided,
+  CascadeCompleted, CascadeStageDecided, CascadeStageTimedOut, ConflictReported, CoordinationRequested, DispatchCompleted, InputPosition, MessageDispatched, QuorumDecided,
 } from '../../schemas/generated/events';
 import type { TopicName } from '../../topics/catalog';
 import { firstDifference } from '../runtime/divergence';
@@ -37,7 +39,7 @@ export const COORDINATION: TopicName = 'mesh.coordination';
 export const CONFLICT_REPORTS: TopicName = 'mesh.conflicts';
 
 export type CoordinationOutput =
-  | MessageDispatched | DispatchCompleted | QuorumDecided | ConflictReported | CascadeStageDecided | CoordinationRequested | CascadeCompleted;
+  | MessageDispatched | DispatchCompleted | QuorumDecided | ConflictReported | CascadeStageDecided | CoordinationRequested | CascadeCompleted | CascadeStageTimedOut;
 
 export interface LoggedInput<E> {
   readonly offset: number;
@@ -152,9 +154,9 @@ export async function compareCoordination(log: CoordinationLog, o: ReplayOptions
     const dispatches = new Map<string, Dispatch>();
     for (const r of records) {
       const c = r.event.meta.correlation_id;
-      const { events, after } = dispatchStep(dispatches.get(c) ?? NO_DISPATCH, r.event, { topic: SCHEDULES, partition, offset: r.offset });
+      const { events, after, deadline } = dispatchStep(dispatches.get(c) ?? NO_DISPATCH, r.event, { topic: SCHEDULES, partition, offset: r.offset });
       dispatches.set(c, after);
-      const d = await check({ topic: SCHEDULES, partition, offset: r.offset }, events);
+      const d = await check({ topic: SCHEDULES, partition, offset: r.offset }, [...events, ...(deadline ? [deadline] : [])]);
       if (d) return result(d);
     }
   }

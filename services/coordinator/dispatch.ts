@@ -206,7 +206,7 @@ export function stageDeadlineDueAt(d: Dispatch, deadlineAt: number): number | nu
 }
 
 /** The copy of a due stage deadline for its cascade's partition; null when `tick` passes nothing on (not due, passed already, no stage). */
-export function stageDeadlinePassed(d: Dispatch, tick: CascadeStageTimedOut): CascadeStageTimedOut | null {
+export function stageDeadlinePassed(d: Dispatch, tick: CascadeStageTimedOut, at: InputPosition | null = null): CascadeStageTimedOut | null {
   const stage = stageOf(tick.meta.correlation_id);
   if (!stage || ('deadline' in d && d.deadline?.state === 'passed')) return null;
   const due = stageDeadlineDueAt(d, tick.deadline_at);
@@ -214,7 +214,7 @@ export function stageDeadlinePassed(d: Dispatch, tick: CascadeStageTimedOut): Ca
   return {
     type: 'CascadeStageTimedOut',
     meta: { event_id: derivedEventId(tick.meta.event_id, 'cascade-deadline'), correlation_id: stage.cascadeId, causation_id: tick.meta.event_id, occurred_at: tick.meta.occurred_at, producer: PRODUCER, sequence: null },
-    stage_index: tick.stage_index, deadline_at: tick.deadline_at,
+    stage_index: tick.stage_index, deadline_at: tick.deadline_at, applied_through: at,
   };
 }
 
@@ -275,7 +275,7 @@ export function dispatchStep(before: Dispatch, input: DispatchInput, at: InputPo
 } {
   const facts = decide(before, input);
   const events = facts.map((f) => dispatchEvent(input, f, at)).filter((e) => e !== null);
-  const deadline = input.type === 'CascadeStageTimedOut' ? stageDeadlinePassed(before, input) : null;
+  const deadline = input.type === 'CascadeStageTimedOut' ? stageDeadlinePassed(before, input, at) : null;
   return { facts, events, after: evolve(before, input), deadline };
 }
 

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import type { AckReceived, CascadeRequested, CascadeStage, DispatchCompleted, InputPosition, MessageSignature, QuorumDecided } from '../../../schemas/generated/events';
+import type { AckReceived, CascadeRequested, CascadeStage, CascadeStageTimedOut, DispatchCompleted, InputPosition, MessageSignature, QuorumDecided } from '../../../schemas/generated/events';
 import { cascadeStep, NO_CASCADE, stageCorrelationId, stageDecidedOf, type Cascade, type CascadeInput } from '../../../services/coordinator/cascade';
 import { compareCoordination, type CoordinationLog, type CoordinationOutput, type LoggedInput, type LoggedOutput } from '../../../services/coordinator/coordination-replay';
+import { dispatchStep, NO_DISPATCH, type DispatchInput } from '../../../services/coordinator/dispatch';
 import { mismatchReports, type GatherInput } from '../../../services/coordinator/gather';
 import { gatherOf, gatherStep, newGatherBook } from '../../../services/coordinator/gather-book';
 import { SEED_THRESHOLDS } from '../../../services/coordinator/quorum';
@@ -143,5 +144,29 @@ describe('coordination replay: payload-mismatch reports and cascades refolded an
     outputs.delete(req.meta.event_id);
     const r = await compareCoordination({ ...log, outputs, handledBelow: new Map([['mesh.cascades/0', 3], ['mesh.acks/0', 100]]) }, opts);
     assert.deepEqual([r.divergence?.kind, r.divergence?.type, r.divergence?.at], ['not recorded', 'CoordinationRequested', 'mesh.cascades 0/1']);
+  });
+});
+
+describe('coordination replay: a stage deadline passed on by the dispatch, compared at its tick', () => {
+  const S0 = stageCorrelationId(CASCADE, 0);
+  const DEADLINE = T + 1500 * MS;
+  // The cascade's deadline tick on the stage's partition of mesh.schedules, no schedule read by it: passed on at once.
+  const tick: CascadeStageTimedOut = { type: 'CascadeStageTimedOut', meta: meta('deadline-tick', S0, DEADLINE + 20 * MS), stage_index: 0, deadline_at: DEADLINE, applied_through: null };
+  async function logOfTicks(schedules: DispatchInput[]): Promise<CoordinationLog> {
+    const outputs = new Map<string, LoggedOutput>();
+    for (const [offset, e] of schedules.entries()) {
+      const { deadline } = dispatchStep(NO_DISPATCH, e, { topic: 'mesh.schedules', partition: 0, offset });
+      if (deadline) outputs.set(deadline.meta.event_id, { event: deadline, value: await encode('mesh.cascades', deadline), topic: 'mesh.cascades', partition: 0, offset });
+    }
+    return { schedules: new Map([[0, placed(schedules)]]), acks: new Map(), outputs, duplicates: [] };
+  }
+
+  it('given the passed-on deadline the step wrote, then it is recomputed identical, naming its tick; a changed tick is named with the field', async () => {
+    const log = await logOfTicks([tick]);
+    const r = await compareCoordination(log, opts);
+    assert.deepEqual([r.ok, r.recorded, r.identical], [true, 1, 1]);
+    assert.deepEqual([...log.outputs.values()][0]!.event.applied_through, { topic: 'mesh.schedules', partition: 0, offset: 0 });
+    const changed = await compareCoordination({ ...log, schedules: new Map([[0, placed([{ ...tick, deadline_at: DEADLINE - 5 * MS }])]]) }, opts);
+    assert.deepEqual([changed.divergence?.kind, changed.divergence?.type, changed.divergence?.at, changed.divergence?.field], ['differs', 'CascadeStageTimedOut', 'mesh.schedules 0/0', 'deadline_at']);
   });
 });

@@ -23,7 +23,7 @@ const decided = (index: number, atMs: number, success = true, ready = 10, sent =
   decision: success ? 'PROCEED' : 'RETRY', success, ready_count: ready, sent_count: sent, applied_through: null, stepped: null,
 });
 const timedOut = (index: number, deadlineUs: number, atMs: number): CascadeStageTimedOut => ({
-  type: 'CascadeStageTimedOut', meta: meta(`t${index}`, T0 + atMs * MS), stage_index: index, deadline_at: deadlineUs,
+  type: 'CascadeStageTimedOut', meta: meta(`t${index}`, T0 + atMs * MS), stage_index: index, deadline_at: deadlineUs, applied_through: null,
 });
 
 function given(...inputs: CascadeInput[]): Array<{ at: number; e: CascadeOutput }> {

@@ -34,7 +34,7 @@ const sendTick = (atMs: number, shiftMs: number | null, dueUs = schedule.entries
 });
 /** The cascade's deadline tick for the stage, written at `atMs` onto the stage's partition. */
 const deadlineTick = (atMs: number): CascadeStageTimedOut => ({
-  type: 'CascadeStageTimedOut', meta: meta(`deadline-${atMs}`, S0, T0 + atMs * MS), stage_index: 0, deadline_at: DEADLINE,
+  type: 'CascadeStageTimedOut', meta: meta(`deadline-${atMs}`, S0, T0 + atMs * MS), stage_index: 0, deadline_at: DEADLINE, applied_through: null,
 });
 
 /** The stage's partition folded: what its dispatch passes on to the cascade, and its state after. */
@@ -74,7 +74,7 @@ describe('cascade stage deadline moved by the stage\'s shift (issue 18)', () => 
     // and the cascade, given the stage's decision at T + shift + window before that, goes on: its stage SUCCESS, not TIMED_OUT
     const decidedAtUs = T + (shift + 150) * MS;
     const decidedCopy: CascadeInput = {
-      type: 'CascadeStageDecided', meta: meta('decided', ID, decidedAtUs), stage_index: 0, stage_correlation_id: S0, decision: 'PROCEED', success: true, ready_count: 2, sent_count: 2,
+      type: 'CascadeStageDecided', meta: meta('decided', ID, decidedAtUs), stage_index: 0, stage_correlation_id: S0, decision: 'PROCEED', success: true, ready_count: 2, sent_count: 2, applied_through: null, stepped: null,
     };
     const out = [request, decidedCopy, due.passed[0]!.tick].reduce<{ c: Cascade; outcomes: string[] }>((acc, x) => {
       const r = step(acc.c, x);
