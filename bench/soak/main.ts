@@ -8,7 +8,7 @@
 //                 after their first commit and before their last) and restarted at once: recovery
 //                 times, and every effect compared, by its class (fuzz-outputs.ts): data-determined
 //                 ones with the reference; the guardian's, the send schedules, the impedance summaries and the coordinator's
-//                 dispatch and decisions with a replay of the run's own log
+//                 dispatch, decisions, payload-mismatch reports and cascades with a replay of the run's own log
 // Prints the README's tables (and writes them to bench/out/soak/soak-<seed>.md); exits 1 when a
 // record was mishandled, a service crashed, a data-determined effect differs from the reference,
 // an effect was written twice by one producer, the guardian's outputs, the schedules, the summaries or the coordinator's dispatch and decisions differ from
