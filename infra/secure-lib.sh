@@ -105,8 +105,10 @@ PROPS
 # the commands and key patterns it needs. Keys are <TOPIC_PREFIX>mesh:* (the impedance registry,
 # services/impedance) and <prefix>gateway:rate:* (the gateway's rate limits). %R~ is read-only.
 secure_redis_acl() {
-  # After the categories: -@dangerous takes INFO, which ioredis's ready check sends.
-  local common='+ping +info +hello +client|setname +select'
+  # After the categories: -@dangerous takes INFO, which ioredis's ready check sends. MULTI/EXEC
+  # (not in @read or @write): the registry's writes and its summary read are one transaction each,
+  # so a summary names the positions its entries are as of; the commands inside are still checked.
+  local common='+ping +info +hello +client|setname +select +multi +exec +discard'
   cat <<ACL
 user default off nopass -@all
 user operator on #$(printf %s "$(secret redis-operator)" | sha256sum | cut -d' ' -f1) ~* &* +@all
