@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import type { CascadeCompleted, CascadeRequested, CoordinationRequested } from '../../../schemas/generated/events';
-import { NO_CASCADE, step, type CascadeInput } from '../../../services/coordinator/cascade';
+import { cascadeStep, NO_CASCADE, type CascadeInput } from '../../../services/coordinator/cascade';
 import { MAX_COMPENSATION_MS } from '../../../services/coordinator/cascade-stages';
 import { isOneOf } from '../../../services/runtime/processor';
 import { loadConfig } from '../../../services/runtime/config';
@@ -28,7 +28,9 @@ function foldCascade(recs: readonly Logged[], id: string): CascadeCompleted | un
   for (const r of recs) {
     if (!isCascadeInput(r.event) || r.event.meta.correlation_id !== id) continue;
     const input: CascadeInput = r.event;
-    const s = step(c, input);
+    // As the processor steps it: at the record's position, or a copy stepped when it was written at the decision it copies.
+    const at = input.type === 'CascadeStageDecided' && input.stepped === true ? input.applied_through ?? null : { topic: 'mesh.cascades', partition: r.partition, offset: r.offset };
+    const s = cascadeStep(c, input, at);
     const done = s.out.find((x) => x.type === 'CascadeCompleted');
     if (done) return done as CascadeCompleted;
     c = s.next;
