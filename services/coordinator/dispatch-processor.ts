@@ -180,7 +180,9 @@ export function dispatchProcessor(o: DispatchProcessorOptions): Processor<Dispat
     },
     onAbort() { states.invalidate(); releasing.clear(); continuing.clear(); },
     onCommitted(batch) {
-      const cs = batch.topic.endsWith(SCHEDULES) ? continuing.get(batch.partition) : undefined;
+      // The batch names the real topic, TOPIC_PREFIX included.
+      if (!batch.topic.endsWith(SCHEDULES)) return;
+      const cs = continuing.get(batch.partition);
       if (cs) {
         continuing.delete(batch.partition);
         const m = states.peek(batch.partition);
@@ -192,7 +194,7 @@ export function dispatchProcessor(o: DispatchProcessorOptions): Processor<Dispat
         }
       }
       const r = releasing.get(batch.partition);
-      if (batch.topic !== SCHEDULES || !r) return;
+      if (!r) return;
       releasing.delete(batch.partition);
       cost.observe(r.messages, r.tickMs, now());
     },
