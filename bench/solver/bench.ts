@@ -202,10 +202,11 @@ function spmvFloor(a: Csr): void {
   rows.push({ problem: 'spmv', n: a.n, solver: 'wasm spmv / stream floor', seconds: s, iterations: '-', residual: null, note: `floor ${fmt(f)} (${SPLITS[best]} streams), ratio ${(s / f).toFixed(2)}` });
 }
 
-function ratio(name: string, ourT: number | null, peerT: number | null, target: number): void {
+/** `target` undefined: a size the issue sets no target at (the line still shows the ratio). */
+function ratio(name: string, ourT: number | null, peerT: number | null, target: number | undefined): void {
   if (ourT === null || peerT === null) { log(`  → ${name}: n/a`); return; }
   const r = peerT / ourT;
-  log(`  → ${name}: ${r.toFixed(2)}× faster (target ≥ ${target}×: ${r >= target ? 'MET' : 'MISSED'})`);
+  log(`  → ${name}: ${r.toFixed(2)}× faster${target === undefined ? '' : ` (target ≥ ${target}×: ${r >= target ? 'MET' : 'MISSED'})`}`);
 }
 
 /**
@@ -364,8 +365,11 @@ async function amgFamily(): Promise<void> {
       const last = rows.filter((r) => r.problem === name && r.n === a.n);
       (its[`${name} amg`] ??= []).push(Number(last.find((r) => r.solver === 'wasm cg+amg')?.iterations));
       (its[`${name} milu0`] ??= []).push(Number(last.find((r) => r.solver === 'wasm cg+milu0')?.iterations));
-      ratio('cg+amg vs cg+milu0', tA, tM, 1.5);
-      ratio('cg+amg vs SciPy cg', tA, tS, 10);
+      // Issue 21 sets the time targets at n = 1e6 (at 1e4 one MILU(0) solve is a few ms and its
+      // cheaper setup wins); the iteration counts below are the claim across sizes.
+      const atTarget = a.n >= 1e6;
+      ratio('cg+amg vs cg+milu0', tA, tM, atTarget ? 1.5 : undefined);
+      ratio('cg+amg vs SciPy cg', tA, tS, atTarget ? 10 : undefined);
     }
   }
   for (const [k, v] of Object.entries(its)) {
