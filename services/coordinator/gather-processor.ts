@@ -13,7 +13,7 @@ import type { Emit, EventValidator, Processor } from '../runtime/processor';
 import type { TickWriter } from '../runtime/tick-writer';
 import { PRODUCER } from './conflicts';
 import { CONFLICTS } from '../runtime/message-guard';
-import { mismatchReports, type Gather, type GatherInput } from './gather';
+import { copiedToAgent, mismatchReports, type Gather, type GatherInput } from './gather';
 import { foldGatherBook, gatherOf, gatherStep, newGatherBook, type GatherBook } from './gather-book';
 import { SEED_THRESHOLDS, type QuorumThresholds } from './quorum';
 
@@ -65,7 +65,7 @@ export function gatherProcessor(o: GatherProcessorOptions): Processor<GatherInpu
     for (const report of mismatchReports(g, e, at, o.signaturesVerified === true)) {
       o.logger.warn({ agent: report.agent_id, correlation: report.meta.correlation_id, ack: report.message_id }, 'ack names another payload_hash than the message sent: not counted');
       out.push({ topic: CONFLICTS, key: report.conflict_id, event: report });
-      if (report.forgery?.own_key && o.ownKeyCopies) out.push({ topic: o.ownKeyCopies, key: report.agent_id, event: report });
+      if (o.ownKeyCopies && copiedToAgent(report)) out.push({ topic: o.ownKeyCopies, key: report.agent_id, event: report });
     }
     return out;
   }

@@ -130,6 +130,12 @@ export function mismatchReports(g: Gather, input: GatherInput, at: InputPosition
   });
 }
 
+/**
+ * Whether a report is also copied to its agent's fold (mesh.agent-acks, keyed by the agent): only
+ * the agent could have signed the ack, so it counts against the agent. The processor's and the replay's.
+ */
+export const copiedToAgent = (report: ConflictReported): boolean => report.forgery?.own_key === true;
+
 /** Every agent sent the message counted: READY/CONFLICT/TRANSIT by its ack in the window, TRANSIT when silent. */
 export function tally(plan: GatherPlan, acks: ReadonlyMap<string, AckSeen>): Tally {
   let ready = 0, conflict = 0, transit = 0, silent = 0, late = 0;

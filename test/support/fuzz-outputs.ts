@@ -53,8 +53,8 @@ export interface Output {
  *             the registry positions each names (services/impedance/summary-replay.ts, run on
  *             each run; the accuracy fields taken as recorded), not to another run
  *   coordination  the coordinator's sends, dispatch summaries, quorum decisions, payload-mismatch
- *             reports and cascade outputs (stage decision copies, stage requests, cascade ends,
- *             stage deadlines passed on):
+ *             reports (and their own-key copies on mesh.agent-acks) and cascade outputs (stage
+ *             decision copies, stage requests, cascade ends, stage deadlines passed on):
  *             decided at ticks on its own inputs (DispatchDue, GatherWindowClosed, stage
  *             deadlines), so equal to a refold of the run's own mesh.schedules, mesh.acks and
  *             mesh.cascades (services/coordinator/coordination-replay.ts, run on each run)

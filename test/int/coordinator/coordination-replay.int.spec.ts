@@ -2,8 +2,11 @@
 // invariant 3): every MessageDispatched, DispatchCompleted and QuorumDecided the running service
 // wrote equals the refold of mesh.schedules and mesh.acks byte for byte, an altered input is
 // named as the divergence, and a coordinator killed -9 mid-load and restarted still equals it.
+// With signatures verified, the report of an ack its agent signed naming another payload is also
+// copied to mesh.agent-acks keyed by the agent: the copy equals its refold too, and a copy
+// removed, changed or written twice is named.
 import assert from 'node:assert/strict';
-import type { MessageDispatched, ScheduleComputed, ScheduleEntry, SolvermeshEvent } from '../../../schemas/generated/events';
+import type { ConflictReported, MessageDispatched, ScheduleComputed, ScheduleEntry, SolvermeshEvent } from '../../../schemas/generated/events';
 import { readCoordinationLog, replayCoordination } from '../../../services/coordinator/coordination-log';
 import { compareCoordination, type CoordinationLog } from '../../../services/coordinator/coordination-replay';
 import { SEED_THRESHOLDS } from '../../../services/coordinator/quorum';
@@ -12,6 +15,7 @@ import { schemaValidator } from '../../../services/runtime/validation';
 import { TestKafka, waitFor } from '../../support/kafka';
 import { runCli } from '../../support/process';
 import { ackOf } from '../../unit/impedance/helpers';
+import { gatherInputs } from '../../support/gathers';
 import { waitGroupStable } from '../../support/coordination';
 import { childrenOfEachTest, startRun } from '../solver/support';
 
@@ -169,5 +173,65 @@ describe('coordinator: dispatch and quorum replayed bit for bit across a kill -9
     assert.ok(r.recorded >= 18 * (AGENTS + 2) && r.identical === r.recorded, JSON.stringify(r));
     const log = await readCoordinationLog(logOptions(k));
     assert.equal([...log.outputs.values()].filter((o) => o.event.type === 'QuorumDecided').length, 18);
+  });
+});
+
+describe('coordinator: the own-key copies of payload-mismatch reports replayed bit for bit', function () {
+  this.timeout(120_000);
+  let k: TestKafka;
+  const children = childrenOfEachTest();
+  before(async () => { k = await TestKafka.create('coord-replay-own-key'); });
+  after(async () => { await k?.close(); });
+
+  it('given signing required and an agent signing an ack that names another payload, then the report and its copy on mesh.agent-acks, keyed by the agent, equal their refold byte for byte; a copy removed, changed or written twice is named', async () => {
+    children.push(startRun(k, ['coordinator'], { COORDINATOR_GATHER_GRACE_MS: '4000', MESH_SIGNING: 'required', KEYS_POLL_MS: '500' }));
+    await waitGroupStable(k, 'coordinator');
+    const nowUs = Date.now() * MS;
+    const corr = `own-key-${nowUs}`;
+    const [honest, liar] = [agent(0), agent(1)];
+    const sent = 'sha256-of-what-was-sent';
+    const inputs = gatherInputs(corr, [honest, liar], [[honest, 'READY', 0], [liar, 'READY', 10]], nowUs).map((e) => {
+      if (e.type === 'DispatchCompleted') return { ...e, payload_hash: sent };
+      if (e.type === 'AckReceived') return { ...e, payload_hash: e.agent_id === liar ? 'sha256-of-something-else' : sent };
+      return e;
+    });
+    // signed as the agents would (their keys registered on mesh.agent-keys first)
+    await k.sendEvents('mesh.acks', inputs.map((event) => ({ key: corr, event })));
+    const options = { ...logOptions(k), signaturesVerified: true };
+    // the copy is written in the transaction that writes the report
+    await waitFor(async () => {
+      const outs = [...(await readCoordinationLog(options)).outputs.values()].map((o) => o.event);
+      return outs.some((e) => e.type === 'ConflictReported' && e.agent_id === liar) && outs.some((e) => e.type === 'QuorumDecided' && e.meta.correlation_id === corr);
+    }, 60_000, 'the report written and the gather decided');
+
+    const r = await replayCoordination(options);
+
+    assert.equal(r.divergence, undefined, JSON.stringify(r.divergence));
+    // the report, its copy, the decision
+    assert.ok(r.copies === 1 && r.recorded === 3 && r.identical === r.recorded, JSON.stringify(r));
+    const log = await readCoordinationLog(options);
+    const copy = [...log.ownKeyCopies.values()][0]!;
+    const report = log.outputs.get(copy.event.meta.event_id);
+    assert.deepEqual([copy.key, report?.topic, (copy.event as ConflictReported).forgery?.own_key], [liar, 'mesh.conflicts', true]);
+    const cli = await runCli(['mesh', 'replay-coordination'], { ...process.env, TOPIC_PREFIX: k.prefix, MESH_SIGNING: 'required' });
+    assert.equal(cli.code, 0, `${cli.stdout}\n${cli.stderr}`);
+    assert.match(cli.stdout, /^OK coordination: 3 dispatch, quorum, payload-mismatch and cascade events identical byte for byte \(.*3 recorded \(1 own-key copies on mesh\.agent-acks\)\)/);
+
+    const opts = { thresholds: SEED_THRESHOLDS, retentionUs: RETENTION_MS * MS, encode: encodeFor(k), signaturesVerified: true };
+    const id = copy.event.meta.event_id;
+    const ackAt = `mesh.acks ${copy.event.applied_through!.partition}/${copy.event.applied_through!.offset}`;
+    // removed: its ack is below the coordinator's committed offset, so it should have been written
+    const copies = new Map(log.ownKeyCopies);
+    copies.delete(id);
+    const removed = await compareCoordination({ ...log, ownKeyCopies: copies }, opts);
+    assert.deepEqual([removed.divergence?.kind, removed.divergence?.type, removed.divergence?.eventId, removed.divergence?.copiedTo, removed.divergence?.at],
+      ['not recorded', 'ConflictReported', id, 'mesh.agent-acks', ackAt]);
+    // changed: another hash quoted in the copy than the agent's ack named
+    const changed = { ...(copy.event as ConflictReported), detail: { ...(copy.event as ConflictReported).detail, received_value: 'PAYLOAD_HASH_MISMATCH: another story' } };
+    const altered = await compareCoordination({ ...log, ownKeyCopies: new Map(log.ownKeyCopies).set(id, { ...copy, event: changed, value: await k.codec.encode(k.topic('mesh.agent-acks'), changed) }) }, opts);
+    assert.deepEqual([altered.divergence?.kind, altered.divergence?.copiedTo, altered.divergence?.at, altered.divergence?.field], ['differs', 'mesh.agent-acks', ackAt, 'detail.received_value']);
+    // written twice
+    const twice = await compareCoordination({ ...log, duplicates: [{ ...copy, offset: copy.offset + 1 }] }, opts);
+    assert.deepEqual([twice.divergence?.kind, twice.divergence?.eventId, twice.divergence?.copiedTo], ['recorded twice', id, 'mesh.agent-acks']);
   });
 });

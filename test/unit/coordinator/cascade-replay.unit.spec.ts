@@ -85,7 +85,7 @@ async function logOf(acks: GatherInput[], o: { stepNow?: readonly number[]; casc
     for (const x of s.out) await record(x, x.type === 'CascadeCompleted' ? 'mesh.cascades' : 'mesh.coordination');
   }
   const read = o.cascadesChanged ? o.cascadesChanged(cascades) : cascades;
-  return { schedules: new Map(), acks: new Map([[0, placed(acks)]]), cascades: new Map([[0, placed(read)]]), outputs, duplicates: [] };
+  return { schedules: new Map(), acks: new Map([[0, placed(acks)]]), cascades: new Map([[0, placed(read)]]), outputs, ownKeyCopies: new Map(), duplicates: [] };
 }
 
 const outputOf = (log: CoordinationLog, type: CoordinationOutput['type'], where: (e: CoordinationOutput) => boolean = () => true) =>
@@ -158,7 +158,7 @@ describe('coordination replay: a stage deadline passed on by the dispatch, compa
       const { deadline } = dispatchStep(NO_DISPATCH, e, { topic: 'mesh.schedules', partition: 0, offset });
       if (deadline) outputs.set(deadline.meta.event_id, { event: deadline, value: await encode('mesh.cascades', deadline), topic: 'mesh.cascades', partition: 0, offset });
     }
-    return { schedules: new Map([[0, placed(schedules)]]), acks: new Map(), outputs, duplicates: [] };
+    return { schedules: new Map([[0, placed(schedules)]]), acks: new Map(), outputs, ownKeyCopies: new Map(), duplicates: [] };
   }
 
   it('given the passed-on deadline the step wrote, then it is recomputed identical, naming its tick; a changed tick is named with the field', async () => {

@@ -39,7 +39,7 @@ async function logOf(schedules: readonly DispatchInput[], acks: readonly GatherI
   }
   const book = newGatherBook();
   for (const [offset, e] of acks.entries()) for (const q of gatherStep(book, e, SEED_THRESHOLDS, RETENTION_US, { topic: 'mesh.acks', partition: 0, offset })) await record(q, 'mesh.acks');
-  return { schedules: new Map([[0, placed(schedules)]]), acks: new Map([[0, placed(acks)]]), outputs, duplicates: [] };
+  return { schedules: new Map([[0, placed(schedules)]]), acks: new Map([[0, placed(acks)]]), outputs, ownKeyCopies: new Map(), duplicates: [] };
 }
 
 const sent = agentIds(4);
