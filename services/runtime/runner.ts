@@ -348,11 +348,19 @@ export class ProcessorRunner {
       if (!isRetriable(error) || attempt >= this.opts.maxRetries) throw error;
       attempt += 1;
       this.opts.metrics.retries.inc({ error_class: errorCode(error) });
-      const delay = this.opts.retryBackoffMs * 2 ** (attempt - 1);
+      const delay = backoffMs(this.opts.retryBackoffMs, attempt);
       this.log.warn({ attempt, delay, code: errorCode(error), err: errorMessage(error) }, 'retriable failure, backing off');
       await new Promise((r) => setTimeout(r, delay));
     }
   }
+}
+
+/** Longest wait between two attempts: past it the doubling stops (MAX_RETRIES allows 100 attempts, and 200 ms doubled 24 times is beyond what setTimeout can wait). */
+export const MAX_BACKOFF_MS = 30_000;
+
+/** The wait before retry `attempt` (1, 2, ...): `initialMs` doubled per attempt, at most MAX_BACKOFF_MS (or `initialMs` when that is longer). */
+export function backoffMs(initialMs: number, attempt: number): number {
+  return Math.min(initialMs * 2 ** Math.max(0, attempt - 1), Math.max(initialMs, MAX_BACKOFF_MS));
 }
 
 /** The key is decoded only if the handler reads it: most do not, and it was a string per record. */
