@@ -116,7 +116,7 @@ async function main(): Promise<void> {
   const coordinationRow = (run: string, r: FuzzResult) =>
     `| ${run} | coordinator: dispatch, quorum, payload-mismatch and cascade outputs against a refold of its own partitions (mesh.schedules, mesh.acks, mesh.cascades, ticks included) | ${r.coordinationReplay?.recorded ?? '-'} | ${r.coordinationReplay?.ok ? r.coordinationReplay.identical : '-'} | ${r.coordinationReplay?.ok ? `none: ${r.coordinationReplay.line}` : r.coordinationReplay?.line ?? '-'} | | | |`;
   const summaryRow = (run: string, r: FuzzResult) =>
-    `| ${run} | impedance summaries: against a replay of this run's own log at the registry positions each names (accuracy fields as recorded) | ${r.summaryReplay?.recorded ?? '-'} | ${r.summaryReplay?.ok ? r.summaryReplay.identical : '-'} | ${r.summaryReplay?.ok ? `none: ${r.summaryReplay.line}` : r.summaryReplay?.line ?? '-'} | | | |`;
+    `| ${run} | impedance summaries: against a replay of this run's own log at the registry positions each names (accuracy fields included) | ${r.summaryReplay?.recorded ?? '-'} | ${r.summaryReplay?.ok ? r.summaryReplay.identical : '-'} | ${r.summaryReplay?.ok ? `none: ${r.summaryReplay.line}` : r.summaryReplay?.line ?? '-'} | | | |`;
   const classRows = (run: string, c: OutputComparison, r: FuzzResult) => [
     ...(['data', 'guardian', 'schedule', 'summary', 'coordination', 'clocked'] as const).map((cls) => {
       const d = differencesOf(c, cls);

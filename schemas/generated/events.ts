@@ -1064,6 +1064,8 @@ export interface AgentAckTally {
   last_ack_at: number | null;
   /** Event times of the latest messages refused that only the agent could have signed (ForgeryEvidence.own_key), within the offence window; null when none or written before they were counted. */
   own_key_offences: Array<number> | null;
+  /** Prediction accuracy of the acks folded in (seed 002 §11.1), as int32 little-endian triples (5-minute bucket index since the epoch by the ack's event time, key, count), sorted, the last two hours behind the agent's newest ack: key 0..100 counts arrivals measured with |actual - predicted| in [10 key, 10 (key + 1)) ms (100: 1 s or more), -1 those within 50 ms, -2 CONFLICT acks. The partition's sum is what the mesh summary's prediction fields count; null when none or written before acks were counted here. */
+  accuracy: Buffer | null;
 }
 
 /** A batch of iterations ran (emitted every verification_interval iterations or on convergence, seed 000 §2.3). */

@@ -27,6 +27,12 @@
 //      while quarantined, by its own event time, extends the hold from that ack). The fold of
 //      the partition releases the agent when its event-time watermark reaches quarantined_until.
 //
+// Prediction accuracy (seed 002 §11.1, accuracy.ts): an ack taken is counted in the tally's
+// cells, by its event time: measured against its predicted arrival (expected_arrival_at, which the
+// ack reactor filled in on the copy) when it is the agent's first word that the message arrived
+// (READY or CONFLICT; a TRANSIT has not), and a conflict when it is one. So a re-sent ack, or one
+// of a tail replayed, counts nothing: the tally's offset and recent ids refuse it.
+//
 // Everything here depends only on this agent's acks in partition order, never on how they
 // interleave with heartbeats: the agent fold combines the two (agent-fold.ts), so a new owner
 // replaying both tails in another interleaving reaches the same state.
@@ -34,6 +40,7 @@ import type { AckReceived, AgentAckTally, AgentStateCause, ConflictReported } fr
 import { OWN_KEY_FORGERY_LIMIT } from '../identity/abuse';
 import { packInt32, unpackInt32 } from '../../schemas/packed';
 import { RELIABILITY_BUCKETS, RELIABILITY_BUCKET_MS } from './score';
+import { accuracyBucketOf, cellsOf, countAck, measureArrival, NO_CELLS, type AccuracyCells, type AckCount } from './accuracy';
 
 export const ARRIVAL_WINDOW_MS = 500;
 export const CONFLICT_STREAK_LIMIT = 3;
@@ -69,11 +76,13 @@ export interface AckTally {
   readonly lastAckAt: number | null;
   /** Event times of the own-key offences inside the window (ascending, fewer than the limit). */
   readonly offences: readonly number[];
+  /** Prediction accuracy of the acks taken (accuracy.ts). */
+  readonly accuracy: AccuracyCells;
 }
 
 export const NO_ACKS: AckTally = {
   buckets: [], count: 0, conflictStreak: 0, conflictStreakAt: null, quarantinedAt: null, quarantinedUntil: null, quarantineCause: null,
-  quarantineDetail: null, recent: [], lastOffset: -1, lastAckAt: null, offences: [],
+  quarantineDetail: null, recent: [], lastOffset: -1, lastAckAt: null, offences: [], accuracy: NO_CELLS,
 };
 
 export type AckOutcome = 'on_time' | 'late' | 'uncounted';
@@ -101,6 +110,14 @@ function addToBucket(buckets: readonly AckBucket[], atMs: number, outcome: AckOu
   return out.sort((a, b) => a.index - b.index);
 }
 
+/** What `ack` adds to prediction accuracy when `t` takes it (see the header). */
+export function accuracyOf(t: AckTally, ack: AckReceived): AckCount {
+  const arrived = ack.state !== 'TRANSIT';
+  const told = arrived && (t.recent.includes(`${ack.message_id}:READY`) || t.recent.includes(`${ack.message_id}:CONFLICT`));
+  const measure = arrived && !told && ack.expected_arrival_at !== null ? measureArrival(ack.actual_arrival_at, ack.expected_arrival_at) : null;
+  return { bucket: accuracyBucketOf(ack.meta.occurred_at), measure, conflict: ack.state === 'CONFLICT' };
+}
+
 /**
  * Folds one ack found at `offset` of the agent's mesh.agent-acks partition. Returns undefined
  * when it was folded before (at or below the last offset: a replayed tail) or re-sent (its
@@ -119,6 +136,7 @@ export function foldAck(t: AckTally, ack: AckReceived, offset: number): AckTally
     recent,
     lastOffset: offset,
     lastAckAt: t.lastAckAt === null ? at : Math.max(t.lastAckAt, at),
+    accuracy: countAck(t.accuracy, accuracyOf(t, ack)),
   };
   if (ack.state === 'READY') return { ...next, conflictStreak: 0, conflictStreakAt: null };
   if (ack.state !== 'CONFLICT') return next;
@@ -211,6 +229,7 @@ export function toAvro(t: AckTally): AgentAckTally {
     buckets: packInt32(out), count: t.count, conflict_streak: t.conflictStreak, conflict_streak_at: t.conflictStreakAt, quarantined_at: t.quarantinedAt,
     quarantined_until: t.quarantinedUntil, quarantine_cause: t.quarantineCause, quarantine_detail: t.quarantineDetail,
     recent_message_ids: [...t.recent], last_offset: t.lastOffset, last_ack_at: t.lastAckAt, own_key_offences: t.offences.length === 0 ? null : [...t.offences],
+    accuracy: t.accuracy.length === 0 ? null : packInt32(t.accuracy),
   };
 }
 
@@ -223,6 +242,6 @@ export function fromAvro(a: AgentAckTally | null): AckTally {
   return {
     buckets, count: a.count, conflictStreak: a.conflict_streak, conflictStreakAt: a.conflict_streak_at, quarantinedAt: a.quarantined_at, quarantinedUntil: a.quarantined_until,
     quarantineCause: cause, quarantineDetail: a.quarantine_detail, recent: [...a.recent_message_ids], lastOffset: a.last_offset, lastAckAt: a.last_ack_at,
-    offences: [...(a.own_key_offences ?? [])],
+    offences: [...(a.own_key_offences ?? [])], accuracy: a.accuracy ? cellsOf(unpackInt32(a.accuracy)) : NO_CELLS,
   };
 }

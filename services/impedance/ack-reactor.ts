@@ -1,30 +1,22 @@
-// Reactor: an ack on mesh.acks measured against its schedule (prediction accuracy, Redis
-// counters), and copied, re-keyed by agent id with the predicted arrival filled in, to
-// mesh.agent-acks in the transaction that consumes it: the repartition step of a co-partitioned
-// join. mesh.agent-acks has mesh.heartbeats' partition count and key, and the range assignors
-// (kafkajs: runtime/kafka/range-assigner.ts; librdkafka's default "range,roundrobin") give
-// partition p of both to one instance, which folds the agent's acks (ack-fold.ts).
+// Reactor: an ack on mesh.acks copied, re-keyed by agent id with the predicted arrival filled in
+// (from its schedule when the agent did not send it), to mesh.agent-acks in the transaction that
+// consumes it: the repartition step of a co-partitioned join. mesh.agent-acks has
+// mesh.heartbeats' partition count and key, and the range assignors (kafkajs:
+// runtime/kafka/range-assigner.ts; librdkafka's default "range,roundrobin") give partition p of
+// both to one instance, which folds the agent's acks (ack-fold.ts): reliability, quarantine and
+// prediction accuracy, each ack counted once there, where the copy's place in the log says which
+// summaries saw it (accuracy.ts).
 import type { AckReceived } from '../../schemas/generated/events';
 import type { TopicName } from '../../topics/catalog';
 import type { Emit } from '../runtime/processor';
-import { measureArrival } from './accuracy';
-import type { ImpedanceMetrics } from './metrics';
 import type { RegistryStore } from './registry-store';
 
 const AGENT_ACKS: TopicName = 'mesh.agent-acks';
 
-export function ackReactor(store: RegistryStore, metrics: ImpedanceMetrics): (ack: AckReceived) => Promise<Emit[]> {
+export function ackReactor(store: RegistryStore): (ack: AckReceived) => Promise<Emit[]> {
   return async (ack) => {
-    const arrived = ack.state !== 'TRANSIT';
     const predicted = ack.expected_arrival_at ?? (await store.scheduledArrival(ack.message_id));
-    const m = predicted === null || !arrived ? null : measureArrival(ack.actual_arrival_at, predicted);
-    const counted = await store.recordAck(ack.message_id, ack.agent_id, Math.floor(ack.meta.occurred_at / 1000), m, ack.state === 'CONFLICT');
-    if (counted && m) {
-      metrics.predictionError.observe(m.errorMs);
-      metrics.predictions.inc({ result: m.within ? 'within_50ms' : 'outside' });
-    }
-    // Copied whether or not Redis saw it before: that check is outside the transaction, and the
-    // agent's fold drops re-sent acks itself (ack-fold.ts).
+    // Copied however often it comes: the agent's fold drops re-sent acks itself.
     const keyed: AckReceived = predicted === ack.expected_arrival_at ? ack : { ...ack, expected_arrival_at: predicted };
     return [{ topic: AGENT_ACKS, key: ack.agent_id, event: keyed }];
   };

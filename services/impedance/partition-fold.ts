@@ -7,9 +7,12 @@
 // same records in the same order give the same state changes at the same event times, whatever
 // the batch boundaries, and the same state whatever the interleaving of the two topics
 // (agent-fold.ts). It also keeps an undo log per batch, so a batch whose transaction did not
-// commit can be taken back before its records are consumed again.
+// commit can be taken back before its records are consumed again. And the sum of its agents'
+// prediction-accuracy cells (accuracy.ts), changed as their ack tallies change, so the counts
+// written with a fold position are those of the acks folded up to it.
 import type { AckReceived, AgentStateChanged, ConflictReported, HeartbeatReceived, MeshHealRequested } from '../../schemas/generated/events';
-import { foldAck, foldOffence, healTally, NO_ACKS, type AckTally } from './ack-fold';
+import { accuracyOf, foldAck, foldOffence, healTally, NO_ACKS, type AckTally } from './ack-fold';
+import { AccuracyTotals, type AccuracyCells, type AckMeasure } from './accuracy';
 import { OFFLINE_AFTER_US, foldAgentAck, foldAgentOffence, foldHeartbeat, healAgent, releaseAgent, timeoutAgent, type AgentState } from './agent-fold';
 
 export const SUMMARY_EVERY_US = 5_000_000;
@@ -67,6 +70,8 @@ export interface ApplyResult {
   readonly duplicate?: boolean;
   /** Why the ack was not folded (applyAck only): the processor dead-letters it. */
   readonly refused?: string;
+  /** The ack's arrival, measured against its prediction when the fold counted it (applyAck only). */
+  readonly measured?: AckMeasure;
 }
 
 // Most heartbeats change no state and cross no tick: one shared result for them instead of a
@@ -106,6 +111,8 @@ export class PartitionFold {
   private undoMark: { watermark: number; lastTick: number; ackOffset: number; heartbeatOffset: number } | undefined;
   /** Acks of agents without a heartbeat yet: merged into the agent at its first heartbeat. */
   private readonly pending = new Map<string, Pending>();
+  /** The agents' accuracy cells summed, held acks included. */
+  private readonly accuracy = new AccuracyTotals();
   /** The last mesh.agent-acks offset folded. */
   private ackOffset = -1;
   /** The last mesh.heartbeats offset folded (invalid records the runner dead-lettered included). */
@@ -132,6 +139,9 @@ export class PartitionFold {
     return { heartbeatsThrough: this.heartbeatOffset, acksThrough: this.ackOffset };
   }
 
+  /** The prediction-accuracy cells of exactly the acks folded through `position` (the recent ones: accuracy.ts recentCells). */
+  accuracyCells(): AccuracyCells { return this.accuracy.cells(); }
+
   /**
    * The mesh.agent-acks offset up to which every ack is in the agents' entries: before the
    * first ack still held for an agent not heard from (those are not in the changelog).
@@ -155,7 +165,9 @@ export class PartitionFold {
       if (a.state === 'QUARANTINED' && !a.offline && a.lastHeartbeatAt + OFFLINE_AFTER_US <= this.watermark) a = { ...a, offline: true };
       this.agents.set(a.agentId, a);
       this.arm(a);
+      this.accuracy.restore(a.acks.accuracy);
     }
+    this.accuracy.commit();
     this.ackOffset = Math.max(this.ackOffset, acksThrough);
     this.heartbeatOffset = Math.max(this.heartbeatOffset, heartbeatsThrough);
     if (Number.isFinite(this.watermark)) this.lastTick = Math.floor(this.watermark / SUMMARY_EVERY_US) * SUMMARY_EVERY_US;
@@ -205,7 +217,10 @@ export class PartitionFold {
    * watermark (heartbeats alone drive the timers), so folding them never fires a timer.
    */
   applyAck(ack: AckReceived, offset: number): ApplyResult {
-    return this.applyToTally(ack.agent_id, offset, (t) => foldAck(t, ack, offset), (a) => foldAgentAck(a, ack, offset, this.watermark));
+    let before: AckTally | undefined;
+    const res = this.applyToTally(ack.agent_id, offset, (t) => foldAck(t, ack, offset), (a) => foldAgentAck(a, ack, offset, this.watermark), (t) => { before = t; });
+    const measured = before === undefined ? null : accuracyOf(before, ack).measure;
+    return measured ? { ...res, measured } : res;
   }
 
   /**
@@ -216,7 +231,11 @@ export class PartitionFold {
     return this.applyToTally(report.agent_id, offset, (t) => foldOffence(t, report, offset), (a) => foldAgentOffence(a, report, offset, this.watermark));
   }
 
-  private applyToTally(agentId: string, offset: number, tallyStep: (t: AckTally) => AckTally | undefined, agentStep: (a: AgentState) => ReturnType<typeof foldAgentAck>): ApplyResult {
+  /** `taken`: called with the tally before, when the step took the input. */
+  private applyToTally(
+    agentId: string, offset: number, tallyStep: (t: AckTally) => AckTally | undefined, agentStep: (a: AgentState) => ReturnType<typeof foldAgentAck>,
+    taken?: (before: AckTally) => void,
+  ): ApplyResult {
     const ack = { agent_id: agentId };
     this.mark();
     if (offset > this.ackOffset) this.ackOffset = offset;
@@ -228,15 +247,20 @@ export class PartitionFold {
       if (!held && this.pending.size >= this.maxPendingAckAgents) {
         return { changed: NO_CHANGES, refused: `agent ${ack.agent_id} was never heard from, and the acks of ${this.pending.size} such agents already wait on this partition (IMPEDANCE_MAX_PENDING_ACK_AGENTS)` };
       }
-      const tally = tallyStep(held?.tally ?? NO_ACKS);
+      const before = held?.tally ?? NO_ACKS;
+      const tally = tallyStep(before);
       if (tally) {
         if (!this.pendingUndo.has(ack.agent_id)) this.pendingUndo.set(ack.agent_id, held);
         this.pending.set(ack.agent_id, { tally, firstOffset: held?.firstOffset ?? offset });
+        this.accuracy.change(before.accuracy, tally.accuracy);
+        taken?.(before);
       }
       return { changed: [] };
     }
     const out = agentStep(prev);
     if (!out) return { changed: [] };
+    this.accuracy.change(prev.acks.accuracy, out.agent.acks.accuracy);
+    taken?.(prev.acks);
     this.put(prev, out.agent);
     this.armRelease(out.agent);
     return { changed: out.changed ? [out.changed] : [] };
@@ -258,6 +282,7 @@ export class PartitionFold {
       const prev = this.agents.get(id)!;
       const out = healAgent(prev, heal, offset, this.watermark);
       if (!out) continue;
+      this.accuracy.change(prev.acks.accuracy, out.agent.acks.accuracy);
       this.put(prev, out.agent);
       if (out.changed) changed.push(out.changed);
     }
@@ -265,6 +290,7 @@ export class PartitionFold {
       if (named && !named.has(id)) continue;
       const tally = healTally(held.tally, offset);
       if (!tally) continue;
+      this.accuracy.change(held.tally.accuracy, tally.accuracy);
       if (!this.pendingUndo.has(id)) this.pendingUndo.set(id, held);
       this.pending.set(id, { tally, firstOffset: held.firstOffset });
     }
@@ -396,6 +422,7 @@ export class PartitionFold {
     this.undo = new Map();
     this.pendingUndo = new Map();
     this.undoMark = undefined;
+    this.accuracy.commit();
   }
 
   /** Takes back everything since the last commit(). */
@@ -406,6 +433,7 @@ export class PartitionFold {
       if (!u.changelog) this.changelogDirty.delete(id);
     }
     for (const [id, p] of this.pendingUndo) if (p) this.pending.set(id, p); else this.pending.delete(id);
+    this.accuracy.rollback();
     if (this.undoMark) {
       this.watermark = this.undoMark.watermark; this.lastTick = this.undoMark.lastTick;
       this.ackOffset = this.undoMark.ackOffset; this.heartbeatOffset = this.undoMark.heartbeatOffset;

@@ -1,7 +1,8 @@
 // The impedance processor, wired: mesh.heartbeats and mesh.agent-acks folded per partition
 // (fold-lifecycle.ts), the folds projected into the Redis registry (registry-writer.ts) and
 // checkpointed to the mesh.impedance changelog (checkpointer.ts), and the reactors: coordination
-// requests answered with send schedules, acks measured and repartitioned by agent, 5 s ticks
+// requests answered with send schedules, acks repartitioned by agent (and measured where they
+// are folded), 5 s ticks
 // answered with summaries, the guardian's decisions kept for the schedules (restrictions.ts).
 // Periodic registry work runs in the runner's punctuation.
 import type { StructuralEmitter } from '../runtime/structural';
@@ -20,6 +21,7 @@ import { evolveGate, OPEN_GATE, type GateEvent, type GateState } from './coordin
 import { refusal, sequencedCopies, type FreezeEvent } from './freeze';
 import { SequencedGate, type RestoreGateFn } from './freeze-gate';
 import { copiesInto } from './sequenced-copies';
+import type { AckMeasure } from './accuracy';
 import { createImpedanceMetrics, registerBacklogGauge, type ImpedanceMetrics } from './metrics';
 import { PartitionFold, type ApplyResult } from './partition-fold';
 import type { RegistryStore } from './registry-store';
@@ -123,7 +125,9 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
   const gate = new SequencedGate<GateState, GateEvent>(OPEN_GATE, evolveGate, deps.restoreGate);
   const coordinationPartitions = topicSpec(COORDINATION).partitions;
   const agentAckPartitions = topicSpec(AGENT_ACKS).partitions;
-  const onAck = ackReactor(store, metrics);
+  const onAck = ackReactor(store);
+  /** Arrivals the folds measured, per partition, observed in the metrics once their transaction commits. */
+  const measured = new Map<number, AckMeasure[]>();
   const summaries = summaryReactor(store);
   /** An owned partition's watermark crossed a 5 s tick in the batch: summaries are looked at in flush. */
   let crossed = false;
@@ -188,7 +192,23 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
       metrics.acksRefused.inc();
       throw poison('REJECTED', `${res.refused}: partition ${ctx.partition}`);
     }
+    if (res.measured) {
+      let list = measured.get(ctx.partition);
+      if (!list) { list = []; measured.set(ctx.partition, list); }
+      list.push(res.measured);
+    }
     return stateChanges(res);
+  }
+
+  /** The partition's batch committed: the arrivals its fold measured are counted (an aborted batch's are folded again). */
+  function observeMeasured(partition: number): void {
+    const list = measured.get(partition);
+    if (!list) return;
+    measured.delete(partition);
+    for (const m of list) {
+      metrics.predictionError.observe(m.errorMs);
+      metrics.predictions.inc({ result: m.within ? 'within_50ms' : 'outside' });
+    }
   }
 
   /** A message refused that only its agent could have signed, copied onto mesh.agent-acks: counted against the agent. */
@@ -356,6 +376,7 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
     onCommitted({ topic, partition, lag }) {
       if (topic === HEARTBEATS && lag !== undefined) heartbeatLag.set(partition, lag);
       if (topic !== HEARTBEATS && topic !== AGENT_ACKS) return;
+      observeMeasured(partition);
       const x = folds.committed(partition);
       if (x) checkpointer.committed(x, now());
     },
@@ -369,6 +390,7 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
       flushedParts.clear();
       applied = 0;
       duplicates = 0;
+      measured.clear();
       for (const x of folds.aborted()) checkpointer.aborted(x);
     },
     async onAssigned(list) {
@@ -393,7 +415,7 @@ export function impedanceProcessor(deps: ImpedanceProcessorDeps): ImpedanceProce
     },
     onRevoked(list) {
       gate.revoked(list.filter((x) => x.topic === COORDINATION).map((x) => x.partition));
-      for (const x of list) if (x.topic === HEARTBEATS || x.topic === AGENT_ACKS) { folds.revoked(x.partition); heartbeatLag.delete(x.partition); }
+      for (const x of list) if (x.topic === HEARTBEATS || x.topic === AGENT_ACKS) { folds.revoked(x.partition); heartbeatLag.delete(x.partition); measured.delete(x.partition); }
     },
     ...(idleWriteMs > 0 ? {
       punctuation: {

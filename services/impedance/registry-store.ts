@@ -8,10 +8,12 @@
 //   summarypos             hash heartbeat partition -> "heartbeats through|acks through": the fold
 //                          position its summary entries are as of; written in the same MULTI as
 //                          the entries, and read in one MULTI with them (summary replay)
+//   summaryacc             hash heartbeat partition -> its fold's prediction-accuracy cells at that
+//                          position (accuracy.ts encodeCells), written and read with summarypos
 //   watermarks             hash heartbeat partition -> "watermark_us|seen_ms|behind": how far its owner's
 //                          summary entries are written (summary-clock.ts)
 //   built:<partition>      marker: this heartbeat partition's agents are in the registry
-//   acc:<5-min bucket>     prediction-accuracy counters; ackseen:<message id> dedupes acks
+//   sched:<message id>     T of a schedule, for acks that do not carry it
 // Writes are Lua calls (one per chunk of agents, the agents as one JSON array of strings, 17
 // per agent: ioredis handles one argument instead of 17 per agent, and the hash holds the same
 // strings as before); the chunks of one write go in one MULTI with the partition's position, so
@@ -25,7 +27,7 @@ import Redis from 'ioredis';
 import { AGENT_CLASS_SYMBOLS, type AgentClass, type AgentOperationalState, type RegistryPosition, type SummaryPosition } from '../../schemas/generated/events';
 import { redisAuth } from '../runtime/credentials';
 import { transient } from '../runtime/errors';
-import { ACCURACY_BUCKET_MS, ACCURACY_WINDOW_BUCKETS, histogramQuantileMs, type AckMeasure } from './accuracy';
+import { decodeCells, encodeCells, NO_CELLS, windowAccuracy, type AccuracyCells } from './accuracy';
 import type { AgentState } from './agent-fold';
 import { rankByLoad } from './load';
 import { circuitOpen as circuitOpen_, readRestrictions } from './restrictions';
@@ -150,7 +152,8 @@ return #set / 2
 `;
 
 // The position of a partition's summary entries (ARGV: prefix, partition, heartbeats through, acks
-// through), in the MULTI of the write that made them so. Set only where the partition is built
+// through), in the MULTI of the write that made them so, and its fold's accuracy cells there
+// (ARGV[6]), which go with the position. Set only where the partition is built
 // (entries of a registry emptied and not yet rebuilt are not a fold's), or by the rebuild itself
 // (ARGV[5] = 1, which marks it built); never moved back (a write behind the stored one, from a
 // rolled-back batch or a stale owner, had its entries refused as older by the guards).
@@ -166,21 +169,7 @@ if old then
   if h < oh or (h == oh and a < oa) then return 0 end
 end
 redis.call('HSET', k, ARGV[2], h .. '|' .. a)
-return 1
-`;
-
-// KEYS[1] = ackseen:<message id>, KEYS[2] = acc:<bucket>; ARGV = agent id, within (0/1),
-// histogram bucket or -1, conflict (0/1), ttl seconds.
-const ACK = `
-if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return 0 end
-redis.call('EXPIRE', KEYS[1], ARGV[5])
-if tonumber(ARGV[3]) >= 0 then
-  redis.call('HINCRBY', KEYS[2], 'n', 1)
-  redis.call('HINCRBY', KEYS[2], 'ok', ARGV[2])
-  redis.call('HINCRBY', KEYS[2], 'h' .. ARGV[3], 1)
-end
-redis.call('HINCRBY', KEYS[2], 'conflicts', ARGV[4])
-redis.call('EXPIRE', KEYS[2], ARGV[5])
+redis.call('HSET', ARGV[1] .. 'summaryacc', ARGV[2], ARGV[6])
 return 1
 `;
 
@@ -202,18 +191,19 @@ type Multi = ReturnType<Redis['multi']> & {
 
 type WithScripts = Redis & {
   impedanceApply(...args: Array<string | number>): Promise<[number, number]>;
-  impedanceAck(k1: string, k2: string, ...args: Array<string | number>): Promise<number>;
   impedanceSummary(...args: Array<string | number>): Promise<number>;
 };
 
-/** How far a partition's fold was: the position its registry entries are as of. */
-export interface FoldPosition { readonly heartbeatsThrough: number; readonly acksThrough: number }
+/** How far a partition's fold was: the position its registry entries are as of, and its accuracy cells there (none: no acks). */
+export interface FoldPosition { readonly heartbeatsThrough: number; readonly acksThrough: number; readonly accuracy?: AccuracyCells }
 
 /** The registry's summary entries with the positions they are as of, read in one MULTI. */
 export interface SummaryRead {
   readonly agents: AgentSnapshot[];
   /** By partition; a partition without one has no entries written at a known position. */
   readonly positions: SummaryPosition[];
+  /** The accuracy cells of each partition's fold at its position. */
+  readonly accuracy: ReadonlyMap<number, AccuracyCells>;
 }
 
 /** Agents per Lua call of a write: Redis runs a script alone; the calls of one write go in one MULTI. */
@@ -260,6 +250,13 @@ export function scheduleAgentOf(a: AgentState, position: RegistryPosition | null
   };
 }
 
+/** The summaryacc hash (partition, cells, ...) as HGETALL returns it. */
+function accuracyByPartition(flat: readonly string[]): Map<number, AccuracyCells> {
+  const out = new Map<number, AccuracyCells>();
+  for (let i = 0; i + 1 < flat.length; i += 2) out.set(Number(flat[i]), decodeCells(flat[i + 1]!));
+  return out;
+}
+
 /** Summary entries (field, value, ...) as HGETALL returns them. */
 function snapshotsOf(flat: readonly string[]): AgentSnapshot[] {
   const out = new Array<AgentSnapshot>(flat.length >> 1);
@@ -299,7 +296,6 @@ export class RegistryStore {
 
   constructor(redis: Redis, readonly prefix: string) {
     redis.defineCommand('impedanceApply', { numberOfKeys: 0, lua: APPLY });
-    redis.defineCommand('impedanceAck', { numberOfKeys: 2, lua: ACK });
     redis.defineCommand('impedanceSummary', { numberOfKeys: 0, lua: SUMMARY });
     redis.defineCommand('impedancePosition', { numberOfKeys: 0, lua: POSITION });
     this.r = redis as WithScripts;
@@ -329,7 +325,7 @@ export class RegistryStore {
   private async exec<T>(what: string, calls: ReadonlyArray<(m: Multi) => void>, partition: number, at: FoldPosition | undefined, rebuilt: boolean): Promise<T[]> {
     const m = this.r.multi() as Multi;
     for (const c of calls) c(m);
-    if (at) m.impedancePosition(this.prefix, partition, at.heartbeatsThrough, at.acksThrough, rebuilt ? 1 : 0);
+    if (at) m.impedancePosition(this.prefix, partition, at.heartbeatsThrough, at.acksThrough, rebuilt ? 1 : 0, encodeCells(at.accuracy ?? NO_CELLS));
     let res: Array<[Error | null, unknown]> | null;
     try { res = await m.exec(); } catch (err) { throw storeDown(what, err); }
     if (!res) throw storeDown(what, new Error('MULTI aborted'));
@@ -418,13 +414,17 @@ export class RegistryStore {
     return snapshotsOf(flat);
   }
 
-  /** Every agent's compact entry and the partitions' positions, in one MULTI (what a summary is computed from). */
+  /** Every agent's compact entry, the partitions' positions and their accuracy there, in one MULTI (what a summary is computed from). */
   async readSummary(): Promise<SummaryRead> {
     let res: Array<[Error | null, unknown]> | null;
     // Raw replies, as snapshots() reads them (the upper-case name skips ioredis's object reply).
-    try { res = await this.r.multi().call('HGETALL', this.key('summary')).call('HGETALL', this.key('summarypos')).exec(); } catch (err) { throw storeDown('read summary', err); }
-    const [entries, positions] = res ?? [];
-    if (!entries || !positions || entries[0] || positions[0]) throw storeDown('read summary', entries?.[0] ?? positions?.[0] ?? new Error('MULTI aborted'));
+    try {
+      res = await this.r.multi().call('HGETALL', this.key('summary')).call('HGETALL', this.key('summarypos')).call('HGETALL', this.key('summaryacc')).exec();
+    } catch (err) { throw storeDown('read summary', err); }
+    const [entries, positions, accuracy] = res ?? [];
+    if (!entries || !positions || !accuracy || entries[0] || positions[0] || accuracy[0]) {
+      throw storeDown('read summary', entries?.[0] ?? positions?.[0] ?? accuracy?.[0] ?? new Error('MULTI aborted'));
+    }
     const flat = positions[1] as string[];
     const out: SummaryPosition[] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) {
@@ -432,7 +432,7 @@ export class RegistryStore {
       if (m) out.push({ partition: Number(flat[i]), heartbeats_through: Number(m[1]), acks_through: Number(m[2]) });
     }
     out.sort((a, b) => a.partition - b.partition);
-    return { agents: snapshotsOf(entries[1] as string[]), positions: out };
+    return { agents: snapshotsOf(entries[1] as string[]), positions: out, accuracy: accuracyByPartition(accuracy[1] as string[]) };
   }
 
   /** Registry entries for scheduling; undefined for unknown agents. */
@@ -506,37 +506,11 @@ export class RegistryStore {
     return { agents: ranked, circuitOpen };
   }
 
-  /** Counts one ack once (by message id and agent); returns false for a duplicate. */
-  async recordAck(messageId: string, agentId: string, atMs: number, m: AckMeasure | null, conflict: boolean): Promise<boolean> {
-    const bucket = Math.floor(atMs / ACCURACY_BUCKET_MS);
-    try {
-      const n = await this.r.impedanceAck(this.key(`ackseen:${messageId}`), this.key(`acc:${bucket}`),
-        agentId, m?.within ? 1 : 0, m ? m.bucket : -1, conflict ? 1 : 0, 2 * 3600);
-      return n === 1;
-    } catch (err) {
-      throw storeDown('record ack', err);
-    }
-  }
-
-  /** Accuracy over the hour before `atMs` (12 five-minute buckets). */
+  /** Accuracy over the hour before `atMs` (12 five-minute buckets), of every partition's fold as last written. */
   async accuracy(atMs: number): Promise<PredictionAccuracy> {
-    const last = Math.floor(atMs / ACCURACY_BUCKET_MS);
-    const p = this.r.pipeline();
-    for (let b = last - ACCURACY_WINDOW_BUCKETS + 1; b <= last; b++) p.hgetall(this.key(`acc:${b}`));
-    let res: Array<[Error | null, unknown]> | null;
-    try { res = await p.exec(); } catch (err) { throw storeDown('read accuracy', err); }
-    let samples = 0;
-    let within = 0;
-    let conflicts = 0;
-    const hist = new Map<number, number>();
-    for (const [, v] of res ?? []) {
-      const h = (v ?? {}) as Record<string, string>;
-      samples += Number(h.n ?? 0);
-      within += Number(h.ok ?? 0);
-      conflicts += Number(h.conflicts ?? 0);
-      for (const [k, n] of Object.entries(h)) if (k.startsWith('h')) hist.set(Number(k.slice(1)), (hist.get(Number(k.slice(1))) ?? 0) + Number(n));
-    }
-    return { samples, within50ms: within, p90ErrorMs: histogramQuantileMs(hist, 0.9), conflicts };
+    let flat: string[];
+    try { flat = (await this.r.call('HGETALL', this.key('summaryacc'))) as string[]; } catch (err) { throw storeDown('read accuracy', err); }
+    return windowAccuracy(accuracyByPartition(flat).values(), atMs);
   }
 
   /** Remembers T of a schedule so acks without expected_arrival_at can be measured. */

@@ -118,8 +118,8 @@ export function createRegistryWriter(o: RegistryWriterOptions): RegistryWriter {
    * may reuse their states once their batch commits (PartitionFold's spares).
    */
   async function write(p: number, agents: readonly AgentState[], fold: PartitionFold, rebuilt = false): Promise<boolean> {
-    // The fold's position now: the agents are its current states (they are encoded before this awaits).
-    const at = fold.position;
+    // The fold's position now, and its accuracy there: the agents are its current states (they are encoded before this awaits).
+    const at = { ...fold.position, accuracy: fold.accuracyCells() };
     const send = () => store.writeAgents(p, agents, at, rebuilt);
     const sent = o.structural ? o.structural.timed('redis_write_ms', SLOW_REDIS_WRITE_MS, send, `registry write of ${agents.length} agents (partition ${p})`) : send();
     metrics.registryWrites.inc({ kind: 'full' }, agents.length);
@@ -175,8 +175,8 @@ export function createRegistryWriter(o: RegistryWriterOptions): RegistryWriter {
     const wm = fold.watermarkUs;
     if (agents.length === 0) { reached(c, wm, Promise.resolve()); return; }
     metrics.registryWrites.inc({ kind: 'summary' }, agents.length);
-    // Encoded now, as write() does, with the fold's position now.
-    const sent = store.writeSummaries(agents, p, fold.position).then(() => undefined);
+    // Encoded now, as write() does, with the fold's position and accuracy now.
+    const sent = store.writeSummaries(agents, p, { ...fold.position, accuracy: fold.accuracyCells() }).then(() => undefined);
     const done = sent.catch((err: unknown) => { log.debug({ partition: p, agents: agents.length, err: (err as Error).message }, 'summary entries write failed; the full write carries them'); });
     c.inflight = Promise.all([c.inflight, done]).then(() => undefined);
     reached(c, wm, sent);

@@ -7,18 +7,17 @@
 // (summaries.ts), and compares the encoded bytes with the recorded ones, naming the first
 // divergence.
 //
-// What is not refolded: the prediction accuracy of the mesh summary (prediction_samples,
-// _within_50ms, _hit_rate, _p90_error_ms, conflicts_last_hour). Its counters are Redis hashes
-// the ack reactor increments when it reads an ack on mesh.acks, outside the transaction that
-// copies the ack to mesh.agent-acks and outside any fold (deduplicated by a 2 h set), so no log
-// position says which acks they held when read. The replay takes those five inputs from the
-// recorded mesh summary (hit rate and p90 are then recomputed from them as the service does);
-// replaying them needs the counting moved into the agent-ack fold, with its buckets checkpointed.
+// The mesh summary's prediction accuracy (prediction_samples, _within_50ms, _hit_rate,
+// _p90_error_ms, conflicts_last_hour) is refolded too: the agent-ack fold counts it, each ack
+// once by the fold's own state, and each partition's counts are written with its position and
+// read with it (accuracy.ts), so the refolded partitions' counts over the tick's hour are the
+// ones the service read.
 import type { ClusterSummarized, MeshSummarized, SectorSummarized, SummaryPosition } from '../../schemas/generated/events';
 import { firstDifference } from '../runtime/divergence';
+import { windowAccuracy, type AccuracyCells } from './accuracy';
 import { snapshotOf } from './registry-store';
 import { PartitionRefold, positionKey, type AckInput, type HeartbeatInput } from './schedule-refold';
-import { summarize, type AgentSnapshot, type PredictionAccuracy } from './summaries';
+import { summarize, type AgentSnapshot } from './summaries';
 
 export type SummaryEvent = ClusterSummarized | SectorSummarized | MeshSummarized;
 
@@ -68,11 +67,6 @@ export interface SummaryReplay {
 
 const scopeOf = (e: SummaryEvent) => e.meta.correlation_id;
 
-/** The inputs the mesh summary's accuracy fields came from (see the header). */
-export function recordedAccuracy(m: MeshSummarized): PredictionAccuracy {
-  return { samples: m.prediction_samples, within50ms: m.prediction_within_50ms, p90ErrorMs: m.prediction_p90_error_ms, conflicts: m.conflicts_last_hour };
-}
-
 /** One summary read: the events of one tick computed from the same positions. */
 interface Read { readonly tick: number; readonly positions: readonly SummaryPosition[]; readonly events: LoggedSummary[] }
 
@@ -109,13 +103,14 @@ export async function compareSummaries(log: SummaryLog, encode: (e: SummaryEvent
   };
   for (const r of ordered) {
     const agents: AgentSnapshot[] = [];
+    const cells: AccuracyCells[] = [];
     for (const pos of r.positions) {
       positionsN++;
-      for (const a of refold(pos.partition).to(pos).agents.values()) agents.push(snapshotOf(a));
+      const fold = refold(pos.partition).to(pos);
+      for (const a of fold.agents.values()) agents.push(snapshotOf(a));
+      cells.push(fold.accuracyCells());
     }
-    const mesh = r.events.find((e) => e.event.type === 'MeshSummarized');
-    const accuracy = mesh ? recordedAccuracy(mesh.event as MeshSummarized) : undefined;
-    const s = summarize(agents, r.tick, accuracy, r.positions.map((p) => ({ ...p })));
+    const s = summarize(agents, r.tick, windowAccuracy(cells, Math.floor(r.tick / 1000)), r.positions.map((p) => ({ ...p })));
     const expected: SummaryEvent[] = [...s.clusters, ...s.sectors, s.mesh];
     recomputed += expected.length;
     const byId = new Map(r.events.map((e) => [e.event.meta.event_id, e]));
@@ -142,8 +137,7 @@ export async function compareSummaries(log: SummaryLog, encode: (e: SummaryEvent
 
 /** One line for the CLI and the soak: the counts, or the first divergence with both values. */
 export function summaryReplayLine(r: SummaryReplay): string {
-  const tail = 'accuracy fields taken as recorded';
-  if (r.ok) return `${r.identical} summaries identical byte for byte (${r.ticks} ticks, ${r.positions} partition positions refolded; ${tail})`;
+  if (r.ok) return `${r.identical} summaries identical byte for byte (${r.ticks} ticks, ${r.positions} partition positions refolded)`;
   const d = r.divergence!;
   return `DIVERGED at tick ${d.tick} ${d.scope} (${d.eventId}, ${d.at}): ${d.kind}${d.field ? ` at ${d.field}` : ''}${d.detail ? `: ${d.detail}` : ''} ` +
     `(${r.identical} identical before it); recorded ${JSON.stringify(d.recorded ?? null)}; recomputed ${JSON.stringify(d.recomputed ?? null)}`;

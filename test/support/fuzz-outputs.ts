@@ -51,7 +51,7 @@ export interface Output {
  *             MeshSummarized the guardian copies stays clocked, as before): read from the whole registry at
  *             ticks reached at wall-clock moments, so equal to a replay of the run's own log at
  *             the registry positions each names (services/impedance/summary-replay.ts, run on
- *             each run; the accuracy fields taken as recorded), not to another run
+ *             each run; the prediction-accuracy fields included), not to another run
  *   coordination  the coordinator's sends, dispatch summaries, quorum decisions, payload-mismatch
  *             reports (and their own-key copies on mesh.agent-acks) and cascade outputs (stage
  *             decision copies, stage requests, cascade ends, stage deadlines passed on):

@@ -150,7 +150,7 @@ export function register(program: Command): void {
     });
   mesh
     .command('replay-summaries')
-    .description('recompute every cluster, sector and mesh summary from the log at the registry positions it names, and compare it bit for bit (the accuracy fields taken as recorded); exit 1 on divergence, naming the first')
+    .description('recompute every cluster, sector and mesh summary from the log at the registry positions it names, and compare it bit for bit (the prediction-accuracy fields included); exit 1 on divergence, naming the first')
     .action(async () => {
       const r = await meshSummaryReplay(loadConfig());
       process.stdout.write(`${r.line}\n`);

@@ -110,17 +110,21 @@ describe('impedance service: heartbeats into the Redis registry and mesh.impedan
     const [a, b] = scheduled;
     await w.k.sendEvents('mesh.acks', [ack(a!.agent_id, 20), ack(b!.agent_id, 80), ack(a!.agent_id, 20)].map((e) => ({ key: 'corr-1', event: e })));
     await waitCaughtUp(w.k, 'mesh.acks');
-    const acc = await new RegistryStore(w.redis, w.prefix).accuracy(Math.floor(req.target_arrival_time / 1000));
-    assert.deepEqual({ samples: acc.samples, within: acc.within50ms }, { samples: 2, within: 1 });
     // and each ack, re-keyed by agent onto mesh.agent-acks, is folded into its agent once:
     // 3 heartbeats + 1 ack (the duplicate does not count)
     await waitCaughtUp(w.k, 'mesh.agent-acks', 60_000, true);
     await waitFor(async () => (await w.redis.hget(`${w.prefix}agent:${a!.agent_id}`, 'rev')) === '4' && (await w.redis.hget(`${w.prefix}agent:${b!.agent_id}`, 'rev')) === '4', 10_000, 'both acked agents at revision 4');
+    // and measured there once each, written to the registry with the fold's position
+    const acc = await new RegistryStore(w.redis, w.prefix).accuracy(Math.floor(req.target_arrival_time / 1000));
+    assert.deepEqual({ samples: acc.samples, within: acc.within50ms }, { samples: 2, within: 1 });
   });
 
-  it('FLUSHALL, then a restart: the registry is rebuilt identical from mesh.impedance', async () => {
+  it('FLUSHALL, then a restart: the registry is rebuilt identical from mesh.impedance, the acks\' prediction accuracy too', async () => {
     const before = await dumpRegistry(w.redis, w.prefix);
     assert.ok(Object.keys(before).length > AGENTS);
+    const accuracy = () => new RegistryStore(w.redis, w.prefix).accuracy(Math.floor((T + 3 * 5 * S) / 1000) + 1000);
+    const measured = await accuracy();
+    assert.equal(measured.samples, 2);
     await w.svc!.stop();
     w.svc = undefined;
     await w.redis.flushall();
@@ -128,5 +132,7 @@ describe('impedance service: heartbeats into the Redis registry and mesh.impedan
     await waitFor(async () => (await w.redis.exists(`${w.prefix}built:0`)) === 1, 60_000, 'the registry to be rebuilt');
     await waitFor(async () => isDeepStrictEqual(await dumpRegistry(w.redis, w.prefix), before), 30_000, 'an identical registry');
     assert.deepEqual(await dumpRegistry(w.redis, w.prefix), before);
+    // (counted in the acked agents' tallies: restored with them)
+    await waitFor(async () => isDeepStrictEqual(await accuracy(), measured), 30_000, 'the same prediction accuracy');
   });
 });

@@ -1,14 +1,14 @@
 // The impedance summaries (cluster, sector, mesh at SummaryDue / 5 s ticks) replayed from the log
 // at the registry positions each names (services/impedance/summary-replay.ts), bit for bit.
 import assert from 'node:assert/strict';
-import type { HeartbeatReceived } from '../../../schemas/generated/events';
+import type { AckReceived, HeartbeatReceived, MeshSummarized } from '../../../schemas/generated/events';
 import { readSummaryLog, replaySummaries } from '../../../services/impedance/summary-log';
 import { compareSummaries, summaryReplayLine } from '../../../services/impedance/summary-replay';
 import { schemaValidator } from '../../../services/runtime/validation';
 import { waitFor, type TestKafka } from '../../support/kafka';
 import { ackOf, hb, S } from '../../unit/impedance/helpers';
 import { childrenOfEachTest, startRun } from '../solver/support';
-import { startImpedance, useImpedanceWorld } from './support';
+import { startImpedance, useImpedanceWorld, waitCaughtUp } from './support';
 
 const AGENTS = 48;
 const T = Math.floor(Date.now() / 5_000_000) * 5_000_000 * 1000;
@@ -26,6 +26,31 @@ function round(r: number): HeartbeatReceived[] {
 const conflicts = (r: number) => [1, 7, 13].map((i) => ackOf({ agent: agent(i), at: T + r * 5 * S + 200_000, message: `m-${r}-${i}`, state: 'CONFLICT' }));
 
 const logOptions = (k: TestKafka) => ({ brokers: k.brokers, codec: k.codec, topicPrefix: k.prefix, validate: schemaValidator() });
+const meshSummaries = async (k: TestKafka) => (await readSummaryLog(logOptions(k))).summaries.map((s) => s.event).filter((e): e is MeshSummarized => e.type === 'MeshSummarized');
+
+/**
+ * Acks for the prediction accuracy (seed 002 §11.1), by the round they are sent before. Round 1:
+ * message p1 to agents 0..9, six arriving 20 ms off their prediction, three 120 ms, one CONFLICT
+ * 30 ms off. Round 4: agent 0's p1 ack again (a duplicate), agent 10 saying TRANSIT then READY
+ * 40 ms off for p2, and agent 11's ack of an hour and a half ago (outside every summary's hour).
+ */
+function accuracyAcks(r: number): AckReceived[] {
+  const at = T + r * 5 * S + 100_000;
+  if (r === 1) {
+    return Array.from({ length: 10 }, (_, i) => ackOf({
+      agent: agent(i), at: at + i * 1000, message: 'p1', state: i === 9 ? 'CONFLICT' : 'READY', lateMs: i < 6 ? 20 : i < 9 ? 120 : 30,
+    }));
+  }
+  if (r === 4) {
+    return [
+      accuracyAcks(1)[0]!,
+      ackOf({ agent: agent(10), at, message: 'p2', state: 'TRANSIT' }),
+      ackOf({ agent: agent(10), at: at + 1000, message: 'p2', lateMs: 40 }),
+      ackOf({ agent: agent(11), at: T - 90 * 60 * S, message: 'p0', lateMs: 10 }),
+    ];
+  }
+  return [];
+}
 const meshTicks = async (k: TestKafka) => new Set((await readSummaryLog(logOptions(k))).summaries.filter((s) => s.event.type === 'MeshSummarized').map((s) => s.event.meta.occurred_at));
 
 describe('impedance: summaries replayed from the log, bit for bit', function () {
@@ -116,5 +141,69 @@ describe('impedance: summaries replayed bit for bit across a kill -9', function 
     const r = await replaySummaries(logOptions(w.k));
     assert.equal(r.divergence, undefined, summaryReplayLine(r));
     assert.ok(r.identical === r.recorded && r.ticks >= 3, JSON.stringify(r));
+    // (the conflicting acks were measured and counted: the accuracy fields were replayed too)
+    const counted = (await meshSummaries(w.k)).filter((m) => m.prediction_samples > 0 && m.conflicts_last_hour > 0);
+    assert.ok(counted.length >= 2, `${counted.length} summaries counted acks`);
+  });
+});
+
+describe('impedance: the mesh summary\'s prediction accuracy replayed from the agent-ack fold', function () {
+  this.timeout(180_000);
+  const w = useImpedanceWorld('summ-acc');
+
+  it('given acks within and outside 50 ms of their prediction, a duplicate, a CONFLICT, a TRANSIT then READY and one older than the hour, then every summary equals its replay, accuracy included', async () => {
+    // given the service, rounds of heartbeats, and the acks sent before rounds 1 and 4
+    w.svc = await startImpedance(w.k, w.redisSrv.url);
+    const rounds = 9;
+    for (let r = 0; r < rounds; r++) {
+      const acks = accuracyAcks(r);
+      if (acks.length > 0) await w.k.sendEvents('mesh.acks', acks.map((a) => ({ key: a.meta.correlation_id, event: a })));
+      await w.k.sendEvents('mesh.heartbeats', round(r).map((e) => ({ key: e.agent_id, event: e })));
+      if (r > 0) await waitFor(async () => (await meshTicks(w.k)).has(T + r * 5 * S), 60_000, `the tick of round ${r} summarised`);
+    }
+    // (the last acks are in the last summary's positions)
+    await waitCaughtUp(w.k, 'mesh.agent-acks', 60_000, true);
+    await w.k.sendEvents('mesh.heartbeats', round(rounds).map((e) => ({ key: e.agent_id, event: e })));
+    await waitFor(async () => (await meshTicks(w.k)).has(T + rounds * 5 * S), 60_000, 'the tick of the last round summarised');
+
+    // when the summaries are replayed from the log
+    const r = await replaySummaries(logOptions(w.k));
+
+    // then each was recomputed identical, the accuracy fields too
+    assert.equal(r.divergence, undefined, summaryReplayLine(r));
+    assert.ok(r.identical === r.recorded && r.ticks >= rounds - 1, JSON.stringify(r));
+    // and the last counts each arrival once: the 10 of p1 (the duplicate not again) and p2's READY
+    // (its TRANSIT is no arrival), not the ack older than the hour; 8 within 50 ms; one conflict
+    const last = (await meshSummaries(w.k)).sort((a, b) => b.meta.occurred_at - a.meta.occurred_at)[0]!;
+    assert.deepEqual(
+      [last.prediction_samples, last.prediction_within_50ms, last.prediction_hit_rate, last.prediction_p90_error_ms, last.conflicts_last_hour],
+      [11, 8, 8 / 11, 130, 1],
+    );
+  });
+
+  it('given one ack\'s arrival changed in the log, then the replay names the first summary that counted it, at the accuracy field', async () => {
+    const log = await readSummaryLog(logOptions(w.k));
+    // agent 0's p1 ack (20 ms off), as first copied onto mesh.agent-acks
+    const [p, acks] = [...log.acks.entries()].find(([, xs]) => xs.some((x) => x.event.type === 'AckReceived' && x.event.agent_id === agent(0)))!;
+    const changed = acks.find((x) => x.event.type === 'AckReceived' && x.event.agent_id === agent(0) && x.event.message_id === 'p1')!;
+    // (the first whose hour holds the ack: a tick just before a 5-minute bucket boundary does not)
+    const bucket = (us: number) => Math.floor(us / 300_000_000);
+    const first = log.summaries.find((s) => bucket(s.event.meta.occurred_at) >= bucket(changed.event.meta.occurred_at)
+      && (s.event.registry_positions ?? []).some((x) => x.partition === p && x.acks_through >= changed.offset));
+    assert.ok(first, 'a summary read the acks through the changed one');
+
+    // when it arrived 80 ms off instead (still on time for the agent's reliability)
+    const ack = changed.event as AckReceived;
+    const tampered = new Map(log.acks);
+    tampered.set(p, acks.map((x) => (x === changed ? { offset: x.offset, event: { ...ack, actual_arrival_at: ack.actual_arrival_at + 60_000 } } : x)));
+    const topic = w.k.prefix + 'mesh.summaries';
+    const r = await compareSummaries({ ...log, acks: tampered }, (e) => w.k.codec.encode(topic, e));
+
+    // then the mesh summary of that tick differs at the arrivals within 50 ms, one fewer
+    assert.equal(r.ok, false);
+    const d = r.divergence!;
+    assert.equal(d.kind, 'differs', summaryReplayLine(r));
+    assert.deepEqual([d.tick, d.scope, d.field], [first.event.meta.occurred_at, 'mesh', 'prediction_within_50ms']);
+    assert.equal((d.recorded as number) - (d.recomputed as number), 1);
   });
 });

@@ -84,11 +84,13 @@ export function useImpedanceWorld(label: string, opts: { connect?: boolean } = {
   return w;
 }
 
-/** Every key under the prefix with its content, markers, ack counters and the agents' write positions left out. */
+/** Every key under the prefix with its content, markers, remembered schedules and the write positions (with their accuracy counts) left out. */
 export async function dumpRegistry(redis: Redis, prefix: string): Promise<Record<string, unknown>> {
   // Progress markers and counters, not the registry: `watermarks` is how far the summaries' entries were written, by wall time
   // too; `summarypos` how far the partitions' folds were when they were (a rebuild writes the same entries from elsewhere).
-  const keys = (await redis.keys(`${prefix}*`)).filter((k) => !/:(built|acc|ackseen|sched):/.test(k.slice(prefix.length - 1)) && k !== `${prefix}watermarks` && k !== `${prefix}summarypos`);
+  // `summaryacc` the folds' accuracy counts at those positions (written with them only).
+  const keys = (await redis.keys(`${prefix}*`)).filter((k) => !/:(built|sched):/.test(k.slice(prefix.length - 1))
+    && k !== `${prefix}watermarks` && k !== `${prefix}summarypos` && k !== `${prefix}summaryacc`);
   keys.sort();
   const out: Record<string, unknown> = {};
   for (const k of keys) {

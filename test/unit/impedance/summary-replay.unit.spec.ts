@@ -4,7 +4,8 @@ import { loadEventSchemas } from '../../../schemas/catalog';
 import { PartitionFold } from '../../../services/impedance/partition-fold';
 import { snapshotOf } from '../../../services/impedance/registry-store';
 import type { AckInput, HeartbeatInput } from '../../../services/impedance/schedule-refold';
-import { summarize, type AgentSnapshot, type PredictionAccuracy } from '../../../services/impedance/summaries';
+import { windowAccuracy, type AccuracyCells } from '../../../services/impedance/accuracy';
+import { summarize, type AgentSnapshot } from '../../../services/impedance/summaries';
 import { compareSummaries, summaryReplayLine, type LoggedSummary, type SummaryEvent, type SummaryLog } from '../../../services/impedance/summary-replay';
 import { ackOf, hb, S, T0 } from './helpers';
 
@@ -22,18 +23,18 @@ function beats(p: number, rounds: number): HeartbeatInput[] {
   return out;
 }
 
-const ACCURACY: PredictionAccuracy = { samples: 7, within50ms: 5, p90ErrorMs: 60, conflicts: 1 };
-
-/** What the service writes at a tick: the agents as its fold had them at `positions`, read back. */
+/** What the service writes at a tick: the agents and accuracy as its fold had them at `positions`, read back. */
 function written(heartbeats: ReadonlyMap<number, HeartbeatInput[]>, acks: ReadonlyMap<number, AckInput[]>, tick: number, positions: SummaryPosition[], named = positions): Promise<LoggedSummary[]> {
   const agents: AgentSnapshot[] = [];
+  const cells: AccuracyCells[] = [];
   for (const pos of positions) {
     const f = new PartitionFold();
     for (const x of heartbeats.get(pos.partition) ?? []) if (x.offset <= pos.heartbeats_through) f.apply(x.event, x.offset);
     for (const x of acks.get(pos.partition) ?? []) if (x.offset <= pos.acks_through && x.event.type === 'AckReceived') f.applyAck(x.event, x.offset);
     for (const a of f.agents.values()) agents.push(snapshotOf(a));
+    cells.push(f.accuracyCells());
   }
-  const s = summarize(agents, tick, ACCURACY, named);
+  const s = summarize(agents, tick, windowAccuracy(cells, Math.floor(tick / 1000)), named);
   return Promise.all([...s.clusters, ...s.sectors, s.mesh].map(async (event, i) => ({ event, value: await encode(event), partition: 0, offset: tick / S + i })));
 }
 
@@ -55,9 +56,9 @@ describe('impedance: summary replay (pure parts)', () => {
     assert.equal(r.ticks, 2);
     assert.equal(r.identical, log.summaries.length);
     assert.equal(r.positions, 4);
-    // Four clusters and two sectors a tick, and the mesh, with the accuracy as recorded.
+    // Four clusters and two sectors a tick, and the mesh.
     assert.equal(log.summaries.length, 14);
-    assert.match(summaryReplayLine(r), /14 summaries identical byte for byte \(2 ticks, 4 partition positions refolded; accuracy fields taken as recorded\)/);
+    assert.match(summaryReplayLine(r), /14 summaries identical byte for byte \(2 ticks, 4 partition positions refolded\)/);
   });
 
   it('given a summary read while a write was half done (entries further than the positions it names), when replayed, then the first scope that differs is named at its tick', async () => {
