@@ -5,10 +5,14 @@
 //                 between two runs without any fault (fuzz-outputs.ts says what is compared)
 //   kills         the same records, the SOAK_KILL services killed -9 mid-flood SOAK_KILLS times each
 //                 (once their group has committed a seeded 10-70% of the flood of their inputs, so
-//                 after their first commit and before their last) and restarted at once: recovery
-//                 times, and every effect compared, by its class (fuzz-outputs.ts): data-determined
+//                 after their first commit, though a service that commits its flood in a few large
+//                 batches may be past its last) and restarted at once: recovery times (to past every
+//                 record unread on its inputs at the restart, what the other services wrote there
+//                 included), and every effect compared, by its class (fuzz-outputs.ts): data-determined
 //                 ones with the reference; the guardian's, the send schedules, the impedance summaries and the coordinator's
 //                 dispatch, decisions, payload-mismatch reports and cascades with a replay of the run's own log
+// Each run's outputs are read once every service has consumed what the flood caused on its inputs
+// (test/support/fuzz-settle.ts), not only the flood itself.
 // Prints the README's tables (and writes them to bench/out/soak/soak-<seed>.md); exits 1 when a
 // record was mishandled, a service crashed, a data-determined effect differs from the reference,
 // an effect was written twice by one producer, the guardian's outputs, the schedules, the summaries or the coordinator's dispatch and decisions differ from
@@ -23,6 +27,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { FLOODS, floodRss, type FloodRun } from './floods';
 import { idleRss, runFuzz, type FuzzResult } from '../../test/support/fuzz';
+import type { KillResult } from '../../test/support/fuzz-kills';
 import { compareOutputs, differencesOf, differingIds, sameEffects, type EffectClass, type OutputComparison } from '../../test/support/fuzz-outputs';
 
 const perTopic = Number(process.env.SOAK_RECORDS ?? 600);
@@ -46,7 +51,12 @@ const crashes = (r: FuzzResult | undefined) => (!r ? '-' : r.crashed.length === 
 /** A long key (a fuzzed id) would hide the reason: its head and its tail. */
 const cut = (body: string) => (body.length <= 400 ? body : `${body.slice(0, 150)} … ${body.slice(-250)}`);
 /** Where a kill fell in the service's work: its outputs commit with its input offsets. */
-const landed = (done: number, of: number) => (done === 0 ? 'before its first commit' : done < of ? 'between two commits (mid-work)' : 'after its last commit');
+const landed = (x: KillResult) => (x.committedAtKill === 0 ? 'before its first commit' : x.committedAtKill < x.records ? 'between two commits (mid-work)'
+  : x.unreadAtRestart > 0 ? 'after its last flood commit, before what the others wrote after the flood' : 'after its last commit');
+const settledIn = (run: string, r: FuzzResult | undefined) =>
+  (r?.settled ? [`${r.settled.caused} records caused, consumed ${secs(r.settled.ms)} s after the start (every group past every fuzzed record at ${secs(r.drainMs)} s) (${run})`] : []);
+/** When every service had consumed what the flood caused (not only the fuzzed records). */
+const settledLine = (r: FuzzResult) => (r.settled ? `; the flood's ${r.settled.caused} effects consumed by every service ${secs(r.settled.ms)} s after the start` : '');
 const pct = (a: number, b: number) => (b === 0 ? '-' : `${((100 * a) / b).toFixed(1)}%`);
 
 async function main(): Promise<void> {
@@ -57,7 +67,7 @@ async function main(): Promise<void> {
   log(`no-flood run: peak RSS ${JSON.stringify(idle)} kB after ${idleMs / 1000} s`);
   const timeoutMs = Math.max(180_000, perTopic * 1200);
   const ref = await runFuzz({ perTopic, seed, label: 'soak-ref', timeoutMs, outputs: true, log });
-  log(`reference run: drained in ${secs(ref.drainMs)} s; ${ref.failures.length} mishandled records`);
+  log(`reference run: drained in ${secs(ref.drainMs)} s${settledLine(ref)}; ${ref.failures.length} mishandled records`);
   const ctl: FuzzResult | undefined = !control ? undefined
     : await runFuzz({ perTopic, seed, label: 'soak-ctl', timeoutMs, outputs: true, log, records: ref.records });
   const killed: FuzzResult | undefined = victims.length === 0 ? undefined
@@ -80,6 +90,9 @@ async function main(): Promise<void> {
     `Crashes: ${crashes(ref)} (reference run), ${crashes(ctl)} (control run), ${crashes(killed)} (kill run, planned kills aside). ` +
       `Mishandled records: ${ref.failures.length} (reference run), ${ctl ? ctl.failures.length : '-'} (control run), ${killed ? killed.failures.length : '-'} (kill run).`,
     '',
+    `Outputs read once every service had consumed the records the flood caused on its inputs, not only the flood (test/support/fuzz-settle.ts): ` +
+      [...settledIn('reference run', ref), ...settledIn('control run', ctl), ...settledIn('kill run', killed)].join('; ') + '.',
+    '',
     `| service | peak RSS, no flood (MiB) | peak RSS under the flood, uninterrupted (MiB) | ratio | peak RSS of the restarted process, kill run (MiB) |`,
     '|---|---:|---:|---:|---:|',
     ...Object.keys(idle).map((s) => `| ${s} | ${mib(idle[s]!)} | ${mib(ref.rss[s]!.peakKb)} | ${(ref.rss[s]!.peakKb / idle[s]!).toFixed(2)} | ${killed && victims.includes(s) ? mib(killed.rss[s]!.peakKb) : '-'} |`),
@@ -95,9 +108,9 @@ async function main(): Promise<void> {
   }
   if (killed) {
     lines.push(
-      `| kill -9 | killed after its start (s) | flood records of its inputs committed at the kill | landed | restart -> first commit past the kill point (s) | restart -> caught up (s) | start -> caught up, reference run (s) |`,
-      '|---|---:|---:|---|---:|---:|---:|',
-      ...killed.kills.map((x) => `| ${x.service} #${x.round} | ${secs(x.killedAfterMs)} | ${x.committedAtKill} of ${x.records} | ${landed(x.committedAtKill, x.records)} | ${secs(x.firstProgressMs)} | ${secs(x.caughtUpMs)} | ${secs(ref.serviceDrainMs[x.service])} |`),
+      `| kill -9 | killed after its start (s) | flood records of its inputs committed at the kill | landed | records on its inputs unread at the restart | restart -> first commit past the kill point (s) | restart -> past every record unread at the restart (s) | start -> past every flood record of its inputs, reference run (s) |`,
+      '|---|---:|---:|---|---:|---:|---:|---:|',
+      ...killed.kills.map((x) => `| ${x.service} #${x.round} | ${secs(x.killedAfterMs)} | ${x.committedAtKill} of ${x.records} | ${landed(x)} | ${x.unreadAtRestart} | ${secs(x.firstProgressMs)} | ${secs(x.caughtUpMs)} | ${secs(ref.serviceDrainMs[x.service])} |`),
       '',
     );
   }

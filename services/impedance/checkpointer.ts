@@ -4,7 +4,10 @@
 //   5 s, so a 10 s checkpoint carries one entry for two heartbeats) is one ImpedanceUpdated per
 //   agent changed since the last one, in the batch's transaction, all naming how far each input
 //   was folded: `applied_through` (the partition's last heartbeat offset) and
-//   `acks_applied_through` (its last mesh.agent-acks offset).
+//   `acks_applied_through` (its last mesh.agent-acks offset). The rdkafka engine commits every
+//   batch of a consume in one transaction (a partition's heartbeats, then its agent-acks): the
+//   checkpoint is done only at that commit, so a later batch of the same transaction writes the
+//   entries that changed since, not the same ones again.
 // - A new owner restores the latest entries and folds each input again after its checkpoint
 //   offset (tailAfter) up to where the group committed, without emitting anything: the previous
 //   owner committed those outputs already. It does so at assignment when it can read the
@@ -55,6 +58,12 @@ export interface ChangelogCursor {
   lastCheckpoint: number;
   /** The uncommitted batch carries a checkpoint. */
   checkpointing: boolean;
+  /**
+   * The event id of each entry the uncommitted transaction carries, by agent: a transaction may
+   * carry several batches of the partition (its heartbeats, then its agent-acks), and a later one
+   * writes only the entries that differ.
+   */
+  readonly written: Map<string, string>;
   /** From assignment until replayed: the first offset of each input the checkpoint does not cover. */
   readonly tails: Record<Input, bigint | undefined>;
 }
@@ -143,7 +152,7 @@ export function createCheckpointer(o: CheckpointerOptions): Checkpointer {
   }
 
   return {
-    cursor: (nowMs) => ({ heartbeatsThrough: -1, lastCheckpoint: nowMs, checkpointing: false, tails: { heartbeats: undefined, acks: undefined } }),
+    cursor: (nowMs) => ({ heartbeatsThrough: -1, lastCheckpoint: nowMs, checkpointing: false, written: new Map(), tails: { heartbeats: undefined, acks: undefined } }),
 
     async restore(partitions, nowMs) {
       const restored = await restoreWithRetry(o.restore, partitions, log);
@@ -153,7 +162,7 @@ export function createCheckpointer(o: CheckpointerOptions): Checkpointer {
         const fold = new PartitionFold(o.maxPendingAckAgents);
         const heartbeatsThrough = tails.heartbeats === undefined ? -1 : Number(tails.heartbeats) - 1;
         fold.restore(entries.map(fromImpedanceUpdated), tails.acks === undefined ? -1 : Number(tails.acks) - 1, heartbeatsThrough);
-        return { fold, changelog: { heartbeatsThrough, lastCheckpoint: nowMs, checkpointing: false, tails } };
+        return { fold, changelog: { heartbeatsThrough, lastCheckpoint: nowMs, checkpointing: false, written: new Map(), tails } };
       });
     },
 
@@ -182,17 +191,25 @@ export function createCheckpointer(o: CheckpointerOptions): Checkpointer {
       c.checkpointing = true;
       const through = c.heartbeatsThrough;
       const acksThrough = fold.acksAppliedThrough();
-      return fold.changelogAgents().map((a) => ({ topic: CHANGELOG, key: a.agentId, event: toImpedanceUpdated(a, through, acksThrough) }));
+      const out: Emit[] = [];
+      for (const a of fold.changelogAgents()) {
+        const event = toImpedanceUpdated(a, through, acksThrough);
+        if (c.written.get(a.agentId) === event.meta.event_id) continue;
+        c.written.set(a.agentId, event.meta.event_id);
+        out.push({ topic: CHANGELOG, key: a.agentId, event });
+      }
+      return out;
     },
 
     committed({ fold, changelog: c }, t) {
       if (!c.checkpointing) return;
       fold.checkpointed();
       c.checkpointing = false;
+      c.written.clear();
       c.lastCheckpoint = t;
     },
 
-    aborted(x) { x.changelog.checkpointing = false; },
+    aborted(x) { x.changelog.checkpointing = false; x.changelog.written.clear(); },
   };
 }
 

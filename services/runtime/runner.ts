@@ -54,6 +54,8 @@ export interface RunnerHealth {
 }
 
 const NONE: readonly never[] = [];
+/** The longest wait between two attempts of a partition hook. */
+const HOOK_RETRY_MAX_MS = 5000;
 /** Per-record timing is sampled: a histogram observation per record cost more than decoding. */
 const RECORD_TIMING_SAMPLE = 64;
 
@@ -145,8 +147,27 @@ export class ProcessorRunner {
     const logical = list.map((p) => ({ topic: this.logical(p.topic), partition: p.partition }));
     // Batches wait for this chain, so no record is handled before its partition's state is back.
     this.hooks = this.hooks
-      .then(() => fn.call(this.opts.processor, logical))
+      .then(() => this.hookUntilDone(hook, () => fn.call(this.opts.processor, logical)))
       .catch((err: unknown) => this.log.error({ err, hook }, 'partition hook failed'));
+  }
+
+  /**
+   * A partition hook, again after a retriable failure (the broker, Redis, a schema id the registry
+   * does not answer for yet) until it succeeds or the runner stops: given up at once, the batches
+   * behind it were handled on state never restored (an impedance restarted beside a made-up
+   * schema id on mesh.coordination folded its heartbeats into empty agents).
+   */
+  private async hookUntilDone(hook: string, fn: () => Promise<void> | void): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (!isRetriable(err) || this.state === 'stopping' || this.state === 'stopped') throw err;
+        const delay = Math.min(this.opts.retryBackoffMs * 2 ** (attempt - 1), HOOK_RETRY_MAX_MS);
+        this.log.warn({ hook, attempt, delay, code: errorCode(err), err: errorMessage(err) }, 'partition hook failed; trying again');
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
   }
 
   /**

@@ -6,7 +6,9 @@
 // a pod keeps its name), and timed:
 //   first progress  restart -> its group commits past where the killed process had committed
 //                   (the first output past the kill point: outputs commit with the input offsets)
-//   caught up       restart -> its group past every fuzzed record of its inputs
+//   caught up       restart -> its group past every record that was on its inputs, unread, at the
+//                   restart: the rest of its flood and what the other services had written there
+//                   meanwhile (reports, copies): a kill after its last flood commit still leaves those
 // Committed offsets are polled every 20 ms through one admin connection.
 import { seededRng } from '../../schemas/arbitrary';
 import type { GroupProgress } from './fuzz';
@@ -21,9 +23,11 @@ export interface KillResult {
   /** Fuzzed records of its inputs its group had committed at the kill, of all. */
   readonly committedAtKill: number;
   readonly records: number;
+  /** Records on its inputs its group had not committed at the restart (fuzzed or written by the services). */
+  readonly unreadAtRestart: number;
   /** Restart -> first commit past the kill point; undefined when nothing was left to commit. */
   readonly firstProgressMs: number | undefined;
-  /** Restart -> past every fuzzed record (the last round only: earlier ones are cut short by the next kill). */
+  /** Restart -> past every record unread at the restart (the last round only: earlier ones are cut short by the next kill). */
   readonly caughtUpMs: number | undefined;
 }
 
@@ -90,18 +94,24 @@ export async function killDuringLoad(p: KillPlan): Promise<KillResult[]> {
       const restartedAt = Date.now();
       restartedAtPrev = restartedAt;
       p.restart(service);
-      const pending = [...need].filter(([id, last]) => (atKill.get(id) ?? -1) <= last).map(([id]) => id);
+      // Read while the new process starts (it commits nothing for seconds): what it has to catch up on.
+      const unread = await p.progress.unread(service, atKill);
+      const unreadAtRestart = [...unread.values()].reduce((n, u) => n + u.count, 0);
+      const past = (now: ReadonlyMap<string, number>, id: string) => (now.get(id) ?? -1) > unread.get(id)!.last;
       let firstProgressMs: number | undefined;
-      if (pending.length > 0) {
+      if (unread.size > 0) {
         firstProgressMs = await until(async () => {
           const now = await p.progress.committed(service);
-          return pending.some((id) => (now.get(id) ?? -1) > (atKill.get(id) ?? -1)) ? Date.now() - restartedAt : undefined;
+          return [...unread.keys()].some((id) => (now.get(id) ?? -1) > (atKill.get(id) ?? -1)) ? Date.now() - restartedAt : undefined;
         }, timeout, `${service} to commit past its kill point`);
       }
       const caughtUpMs = round < p.times ? undefined
-        : await until(async () => ((await p.progress.caughtUp(service)) ? Date.now() - restartedAt : undefined), timeout, `${service} to catch up after its kill`);
-      const r = { service, round, killedAfterMs, committedAtKill, records, firstProgressMs, caughtUpMs };
-      p.log(`kill -9 ${service} #${round}, ${(killedAfterMs / 1000).toFixed(1)} s after its start: ${committedAtKill}/${records} records committed at the kill; first progress ${firstProgressMs === undefined ? '-' : `${(firstProgressMs / 1000).toFixed(1)} s`}, caught up ${caughtUpMs === undefined ? '(next kill first)' : `${(caughtUpMs / 1000).toFixed(1)} s`} after the restart`);
+        : await until(async () => {
+          const now = await p.progress.committed(service);
+          return [...unread.keys()].every((id) => past(now, id)) ? Date.now() - restartedAt : undefined;
+        }, timeout, `${service} to catch up after its kill`);
+      const r = { service, round, killedAfterMs, committedAtKill, records, unreadAtRestart, firstProgressMs, caughtUpMs };
+      p.log(`kill -9 ${service} #${round}, ${(killedAfterMs / 1000).toFixed(1)} s after its start: ${committedAtKill}/${records} flood records committed at the kill, ${unreadAtRestart} records on its inputs unread at the restart; first progress ${firstProgressMs === undefined ? '-' : `${(firstProgressMs / 1000).toFixed(1)} s`}, caught up ${caughtUpMs === undefined ? '(next kill first)' : `${(caughtUpMs / 1000).toFixed(1)} s`} after the restart`);
       out.push(r);
       if (p.child(service).proc.exitCode !== null) throw new Error(`${service} exited after its restart: ${p.child(service).output().slice(-2000)}`);
     }

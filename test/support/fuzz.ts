@@ -28,13 +28,14 @@ import { VERIFIER_INPUT_TYPES } from '../../services/verifier/processor';
 import { EventCodec } from '../../services/runtime/codec';
 import { DLQ_HEADERS } from '../../services/runtime/dead-letter';
 import { DEFAULT_UNKNOWN_ID_POLICY } from '../../services/runtime/unknown-schema-ids';
-import { committedOffsets, readLog } from '../../services/runtime/kafka/log-reader';
+import { committedOffsets, partitionEnds, readLog } from '../../services/runtime/kafka/log-reader';
 import { keyOfTopic, misKeyed } from '../../services/runtime/record-key';
 import { eventTimeBound, readServiceConfig } from '../../services/runtime/service';
 import { eventTimeSkew, withEventTimeBound } from '../../services/runtime/event-time';
 import { dlqName, TOPICS } from '../../topics/catalog';
 import { startRun, type SolverChild } from '../int/solver/support';
 import { killDuringLoad, type KillResult } from './fuzz-kills';
+import { settle } from './fuzz-settle';
 import { readOutputs, type ServiceOutputs } from './fuzz-outputs';
 import { replayGuardian } from '../../services/guardian/replay';
 import { replaySchedules } from '../../services/impedance/schedule-log';
@@ -68,6 +69,13 @@ export const SERVICE_INPUTS: Readonly<Record<string, readonly string[]>> = {
   coordinator: ['mesh.acks', 'mesh.conflicts', 'mesh.schedules'],
   guardian: ['mesh.impedance', 'mesh.summaries', 'mesh.witnesses', 'mesh.guardian'],
 };
+
+/**
+ * Every topic each service's group consumes: its fuzzed inputs, and mesh.cascades, which the
+ * coordinator's cascades write and read back (not fuzzed). A run settles when each group has
+ * consumed what the flood caused on all of them (fuzz-settle.ts).
+ */
+export const SERVICE_CONSUMES: Readonly<Record<string, readonly string[]>> = { ...SERVICE_INPUTS, coordinator: [...SERVICE_INPUTS.coordinator!, 'mesh.cascades'] };
 
 /** Dead-letter classes that say the record itself was malformed: never for a valid one. */
 const MALFORMED = new Set(['DECODE_FAILED', 'UNKNOWN_SCHEMA_ID', 'UNKNOWN_EVENT_TYPE', 'VALIDATION_FAILED', 'OVERSIZED', 'MIS_KEYED', 'EVENT_TIME_SKEW']);
@@ -229,6 +237,11 @@ export interface FuzzResult {
   readonly outputs: ServiceOutputs | undefined;
   /** Ms from the services' start to every group past every fuzzed record. */
   readonly drainMs: number;
+  /**
+   * When outputs were asked for: ms from the services' start to every group past every record the
+   * flood caused on its inputs (fuzz-settle.ts), and how many records it caused.
+   */
+  readonly settled: { readonly ms: number; readonly caused: number; readonly rounds: number } | undefined;
   /** Ms from the services' start to each one's group past every fuzzed record of its inputs (polled every 20 ms). */
   readonly serviceDrainMs: Readonly<Record<string, number>>;
   /** The guardian's outputs against a replay of its own sequenced log (ticks included), when outputs were asked for. */
@@ -329,6 +342,14 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
     // The kills may have restarted a service after the others drained: all caught up again.
     await waitFor(allCaughtUp, o.timeoutMs ?? 120_000, 'every service to commit past every fuzzed record after the kills').catch(async (err: Error) => { throw new Error(`${err.message}\n${await behind(p, children)}`); });
     const drainMs = Date.now() - t0;
+    // What the services wrote after the flood is read by the others (and by a restarted service)
+    // after their last fuzzed record: the outputs are read once all of it is consumed.
+    const settled = !o.outputs ? undefined
+      : await settle({
+        k, codec: judge(k), consumes: SERVICE_CONSUMES, committed: p.committed, timeoutMs: o.timeoutMs ?? 120_000,
+        roots: new Set(all.flatMap((f) => (f.eventId ? [f.eventId] : []))), fuzzed: new Set(all.map((f) => `${k.topic(f.topic)}/${f.partition}/${f.offset}`)),
+      }).then((x) => { log(`fuzz: the flood's ${x.caused} effects consumed by every service ${((x.doneAt - t0) / 1000).toFixed(1)} s after the start (settled after ${x.rounds} rounds)`); return { ms: x.doneAt - t0, caused: x.caused, rounds: x.rounds }; },
+        async (err: Error) => { throw new Error(`${err.message}\n${await behind(p, children)}`); });
     const crashed = [...children].filter(([, c]) => c.proc.exitCode !== null || c.proc.signalCode !== null).map(([n]) => n);
     const rss = Object.fromEntries([...children].map(([n, c]) => [n, { peakKb: c.proc.exitCode === null ? peakRssKb(c.proc.pid!) : NaN }]));
     const failures: string[] = [];
@@ -370,7 +391,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
     const scheduleReplay = o.outputs ? await replayOwnSchedules(k, groups.impedance!, envOf('impedance')) : undefined;
     const coordinationReplay = o.outputs ? await replayOwnCoordination(k, groups.coordinator!, envOf('coordinator')) : undefined;
     const summaryReplay = o.outputs ? await replayOwnSummaries(k, envOf('impedance')) : undefined;
-    return { seed: o.seed, topics: results, crashed, rss, failures, records: all, kills: killResults, outputs, drainMs, serviceDrainMs, guardianReplay, scheduleReplay, coordinationReplay, summaryReplay };
+    return { seed: o.seed, topics: results, crashed, rss, failures, records: all, kills: killResults, outputs, drainMs, settled, serviceDrainMs, guardianReplay, scheduleReplay, coordinationReplay, summaryReplay };
   } finally {
     for (const c of children.values()) if (c.proc.exitCode === null) { c.proc.kill('SIGTERM'); await Promise.race([c.exited, new Promise((r) => setTimeout(r, 10_000))]); if (c.proc.exitCode === null) c.proc.kill('SIGKILL'); }
     await k.close();
@@ -473,7 +494,10 @@ export async function idleRss(label: string, forMs: number): Promise<Record<stri
 
 /** Whether a service's group is past every fuzzed record of its inputs, and its committed positions. */
 export interface GroupProgress {
+  /** On every partition the service consumes (SERVICE_CONSUMES), by `topic/partition` (prefixed). */
   readonly committed: (service: string) => Promise<Map<string, number>>;
+  /** The last record at or after `committed` on each partition the service consumes that has one, and how many there are. */
+  readonly unread: (service: string, committed: ReadonlyMap<string, number>) => Promise<Map<string, { last: number; count: number }>>;
   readonly caughtUp: (service: string) => Promise<boolean>;
   /** The partitions of the service's inputs that hold fuzzed records, and the last fuzzed offset of each. */
   readonly needOf: (service: string) => ReadonlyMap<string, number>;
@@ -489,9 +513,10 @@ function groupProgress(k: TestKafka, groups: Readonly<Record<string, string>>, n
   const needOf = (name: string) => new Map([...need].filter(([id]) => SERVICE_INPUTS[name]!.some((t) => id.startsWith(`${k.topic(t)}/`))));
   const admin = k.kafka.admin();
   const connected = admin.connect();
+  const consumed = (name: string) => SERVICE_CONSUMES[name]!.map((t) => k.topic(t));
   const committed = async (name: string) => {
     await connected;
-    const topics = [...new Set([...needOf(name).keys()].map((id) => id.slice(0, id.lastIndexOf('/'))))];
+    const topics = consumed(name);
     for (let attempt = 1; ; attempt++) {
       try {
         const got = await admin.fetchOffsets({ groupId: groups[name]!, topics });
@@ -506,7 +531,18 @@ function groupProgress(k: TestKafka, groups: Readonly<Record<string, string>>, n
     const got = await committed(name);
     return [...needOf(name)].every(([id, last]) => (got.get(id) ?? -1) > last);
   };
-  return { committed, caughtUp, needOf, close: async () => { await connected.catch(() => undefined); await admin.disconnect(); } };
+  const unread = async (name: string, at: ReadonlyMap<string, number>) => {
+    const tps = consumed(name).flatMap((topic) => Array.from({ length: partitionsOf(topic.slice(k.prefix.length)) }, (_, partition) => ({ topic, partition })));
+    const ends = await partitionEnds(k.brokers, tps);
+    const ranges = tps.map((t) => ({ ...t, from: Math.max(0, at.get(`${t.topic}/${t.partition}`) ?? 0), to: ends.get(`${t.topic}/${t.partition}`)! })).filter((r) => r.to > r.from);
+    const out = new Map<string, { last: number; count: number }>();
+    for (const r of ranges.length === 0 ? [] : await readLog(k.brokers, k.codec, ranges, { decode: false })) {
+      const id = `${r.topic}/${r.partition}`;
+      out.set(id, { last: Math.max(out.get(id)?.last ?? -1, r.offset), count: (out.get(id)?.count ?? 0) + 1 });
+    }
+    return out;
+  };
+  return { committed, caughtUp, unread, needOf, close: async () => { await connected.catch(() => undefined); await admin.disconnect(); } };
 }
 
 /** Sends `records` to `topic` and returns where each landed. */

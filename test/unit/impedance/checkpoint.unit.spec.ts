@@ -7,7 +7,7 @@ import { impedanceProcessor, type ImpedanceProcessor } from '../../../services/i
 import { registryInterval } from '../../../services/impedance/registry-writer';
 import type { RegistryStore } from '../../../services/impedance/registry-store';
 import type { Emit } from '../../../services/runtime/processor';
-import { hb, S, T0 } from './helpers';
+import { ackOf, hb, S, T0 } from './helpers';
 
 const AGENTS = 20;
 const round = (r: number): HeartbeatReceived[] => Array.from({ length: AGENTS }, (_, i) => hb({
@@ -202,6 +202,33 @@ describe('impedance: coalesced registry writes and changelog checkpoints', () =>
     assert.equal(again.length, AGENTS);
     assert.ok(again.every((u) => u.meta.sequence === 2 && u.applied_through === 39));
     assert.equal(updates(await batch(a, log, 40, 60, 12_000, changelog)).length, 0, 'nothing until the next checkpoint');
+  });
+
+  // Found by the soak (seed 453593): four ImpedanceUpdated written twice, 0.14 s apart, identical,
+  // in the transaction that carried the partition's heartbeats and then its agent-acks.
+  it('given one transaction carrying two batches of a partition (the rdkafka engine commits a consume\'s batches together), when a checkpoint falls due in the first, then the second writes only what changed after it, never the same entry again', async () => {
+    const log = [0, 1, 2].flatMap(round);
+    const changelog: Emit[] = [];
+    const a = owner(log, changelog);
+    await a.proc.onAssigned!([{ topic: 'mesh.heartbeats', partition: 0 }, { topic: 'mesh.agent-acks', partition: 0 }]);
+    await batch(a, log, 0, 20, 0, changelog);
+    // The transaction: the heartbeats of round 1, then acks of the same partition, then its commit.
+    a.clock.t = 11_000;
+    const first: Emit[] = [];
+    for (let i = 20; i < 40; i++) first.push(...(await a.proc.handle(log[i] as never, { topic: 'mesh.heartbeats', partition: 0, offset: String(i), timestampMs: 0, key: log[i]!.agent_id })));
+    first.push(...(await a.proc.flush!()));
+    const acks = [ackOf({ agent: 'a03', at: T0 + 6 * S }), ackOf({ agent: 'never-heard-of', at: T0 + 6 * S })];
+    const second: Emit[] = [];
+    for (const [i, ack] of acks.entries()) second.push(...(await a.proc.handle(ack as never, { topic: 'mesh.agent-acks', partition: 0, offset: String(i), timestampMs: 0, key: ack.agent_id })));
+    second.push(...(await a.proc.flush!()));
+    a.proc.onCommitted!({ topic: 'mesh.heartbeats', partition: 0, lastOffset: '39' });
+    a.proc.onCommitted!({ topic: 'mesh.agent-acks', partition: 0, lastOffset: String(acks.length - 1) });
+    changelog.push(...first, ...second);
+    assert.equal(updates(first).length, AGENTS, 'the checkpoint in the first batch');
+    assert.deepEqual(updates(second).map((u) => u.agent_id), ['a03'], 'the second: only the agent its ack changed');
+    const ids = updates(changelog).map((u) => u.meta.event_id);
+    assert.equal(new Set(ids).size, ids.length, 'no entry written twice');
+    assert.equal(updates(await batch(a, log, 40, 60, 12_000, changelog)).length, 0, 'nothing owed until the next checkpoint');
   });
 
   it('a registry write that fails while behind is written again, and a checkpoint waits until it is', async () => {
