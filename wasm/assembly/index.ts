@@ -2,7 +2,7 @@
 // method, so the host can run bounded slices of iterations (`iterate`) between Kafka polls.
 // Statuses, method and preconditioner codes are mirrored in wasm/src/codes.ts.
 import { reserve, pregrow, ldf, stf, ldi, sti, heapTop } from './memory';
-import { spmv, spmvDot, rowDot, residual, residualRows, validate, diagInverse, find } from './csr';
+import { spmv, spmvDot, rowDot, residual, residualRows, validate, rowStats, statsRho, statsFlags, diagInverse, find } from './csr';
 import { ilu0Factor, iluPattern, iluSolve, iluForward, iluBackward, cgUpdateForward, ssorApply, jacobiApply,
   ssorToSplit, ssorLowerSquares, ssorBackward, ssorBackwardP, ssorForward, ssorOutSquares } from './precond';
 import { pushEstimate, walkEstimate } from './estimate';
@@ -122,6 +122,7 @@ export function prepare(): i32 {
   const code = validate(n, nnz, rp, ci, va, diagPos, scratch);
   if (code != 0) return code;
   zeroDiag = diagInverse(n, va, diagPos, dinv);
+  statsValid = true;
   iluDirty = true;
   amgBuilt = false;
   patternSymmetric = false;
@@ -153,6 +154,10 @@ let wValid = false;
 let anRho: f64 = 0;
 export function analysisRho(): f64 { return anRho; }
 
+// statsRho / statsFlags (csr.ts) describe A's current values: validate() left them, and updateA
+// drops them (rowStats() recomputes them when analyze() is next asked).
+let statsValid = false;
+
 /**
  * Bit flags: 1 symmetric (|a_ij - a_ji| ≤ symTol·max), 2 positive diagonal, 4 weakly diagonally
  * dominant (every row |a_ii| ≥ Σ|a_ij|), 8 strictly diagonally dominant, 16 no positive
@@ -160,46 +165,43 @@ export function analysisRho(): f64 { return anRho; }
  * max_i Σ_{j≠i}|a_ij|/|a_ii| (Infinity when a diagonal is zero).
  */
 export function analyze(symTol: f64): i32 {
-  let sym = true, pos = true, zmat = true;
-  let worst: f64 = 0;
-  // Symmetry by merging, not searching: cur[j] walks row j's lower part as rows i < j reach it
-  // (the scratch vector w holds the cursors). Entries it skips, or never reaches, have no
-  // transposed partner.
+  if (!statsValid) { rowStats(n, rp, va, diagPos); statsValid = true; }
+  const sym = symmetric(symTol);
+  const worst = statsRho;
+  anRho = worst;
+  patternSymmetric = sym;
+  return (sym ? 1 : 0) | statsFlags | (worst <= 1 ? 4 : 0) | (worst < 1 ? 8 : 0);
+}
+
+/**
+ * |a_ij - a_ji| ≤ symTol·max(|a_ij|, |a_ji|) for every pair. By merging, not searching: cur[j]
+ * walks row j's lower part as rows i < j reach it (the scratch vector w holds the cursors).
+ * Entries it skips, or never reaches, have no transposed partner. Stops at the first pair that
+ * differs (a nonsymmetric A costs a few rows).
+ */
+function symmetric(symTol: f64): bool {
   const cur = w;
   wValid = false;
   for (let i = 0; i < n; i++) sti(cur, i, ldi(rp, i));
   for (let i = 0; i < n; i++) {
-    let off: f64 = 0;
-    let d: f64 = 0;
+    const di = ldi(diagPos, i);
     const end = ldi(rp, i + 1);
-    if (sym) {
-      const di = ldi(diagPos, i);
-      const lowEnd = di >= 0 ? di : ldi(rp, i + 1);
-      for (let k = ldi(cur, i); k < lowEnd; k++) if (ldi(ci, k) < i && ldf(va, k) != 0) { sym = false; break; }
-    }
-    for (let k = ldi(rp, i); k < end; k++) {
+    const lowEnd = di >= 0 ? di : end;
+    for (let k = ldi(cur, i); k < lowEnd; k++) if (ldi(ci, k) < i && ldf(va, k) != 0) return false;
+    for (let k = di >= 0 ? di + 1 : ldi(rp, i); k < end; k++) {
       const j = ldi(ci, k);
+      if (j <= i) continue;
       const v = ldf(va, k);
-      if (j == i) { d = v; continue; }
-      off += Math.abs(v);
-      if (v > 0) zmat = false;
-      if (sym && j > i) {
-        let m = ldi(cur, j);
-        const mEnd = ldi(rp, j + 1);
-        while (m < mEnd && ldi(ci, m) < i) { if (ldf(va, m) != 0) sym = false; m++; }
-        let u: f64 = 0;
-        if (m < mEnd && ldi(ci, m) == i) { u = ldf(va, m); m++; }
-        sti(cur, j, m);
-        if (Math.abs(v - u) > symTol * Math.max(Math.abs(v), Math.abs(u))) sym = false;
-      }
+      let m = ldi(cur, j);
+      const mEnd = ldi(rp, j + 1);
+      while (m < mEnd && ldi(ci, m) < i) { if (ldf(va, m) != 0) return false; m++; }
+      let u: f64 = 0;
+      if (m < mEnd && ldi(ci, m) == i) { u = ldf(va, m); m++; }
+      sti(cur, j, m);
+      if (Math.abs(v - u) > symTol * Math.max(Math.abs(v), Math.abs(u))) return false;
     }
-    if (!(d > 0)) pos = false;
-    const ratio: f64 = d == 0 ? Infinity : off / Math.abs(d);
-    if (ratio > worst) worst = ratio;
   }
-  anRho = worst;
-  patternSymmetric = sym;
-  return (sym ? 1 : 0) | (pos ? 2 : 0) | (worst <= 1 ? 4 : 0) | (worst < 1 ? 8 : 0) | (zmat ? 16 : 0);
+  return true;
 }
 
 // ---------- updates (cost deltas) ----------
@@ -279,6 +281,7 @@ export function updateA(count: i32, rows: usize, cols: usize, olds: usize, news:
   }
   if (applied > 0) {
     patternSymmetric = false;
+    statsValid = false;
     zeroDiag = diagInverse(n, va, diagPos, dinv);
     iluDirty = true;
     amgValuesDirty = true;
@@ -452,6 +455,11 @@ export function start(m: i32, pc: i32, omega: f64): i32 {
     // iterate() copies r back if the warm start is converged as it stands).
     const tmp = r; r = w; w = tmp;
     wValid = false;
+    res = Math.sqrt(squaresAndB(r));
+  } else if (xZero) {
+    // A cold start: every row sums to +0 against x = 0 (a sum from +0 never turns -0, and A is
+    // finite), so b - Ax is b bit for bit, without the pass over A.
+    memory.copy(r, b, (<usize>n) << 3);
     res = Math.sqrt(squaresAndB(r));
   } else res = Math.sqrt(residualAndB(r));
   bnorm = Math.sqrt(bSquares);

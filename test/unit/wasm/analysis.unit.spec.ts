@@ -34,6 +34,35 @@ describe('solver sessions: matrix analysis', () => {
     });
   }
 
+  it('given an analysed M-matrix, when updateA changes a diagonal and an off-diagonal entry, then the next analysis describes the new values on both backends', () => {
+    // The kernel gathers the row statistics while it validates A; a change of A's values must
+    // not leave hybrid planning from the old ones.
+    const a = poisson2d(7);
+    const row = 10, start = a.rowPtr[row]!, end = a.rowPtr[row + 1]!;
+    let diag = -1, off = -1;
+    for (let k = start; k < end; k++) if (a.colIdx[k] === row) diag = k; else if (off < 0) off = k;
+    const updates = [
+      { row, col: row, oldValue: a.values[diag]!, newValue: -a.values[diag]! },
+      { row, col: a.colIdx[off]!, oldValue: a.values[off]!, newValue: 3 * Math.abs(a.values[diag]!) },
+    ];
+    const after: Array<ReturnType<SolverSession['analyze']>> = [];
+    for (const backend of ['wasm', 'reference'] as const) {
+      const s = SolverSession.open(a, backend);
+      const before = s.analyze();
+      assert.equal(before.offDiagonalNonPositive && before.positiveDiagonal && before.weaklyDiagonallyDominant, true);
+      assert.deepEqual(s.updateA(updates).map((r) => r.outcome), ['applied', 'applied']);
+      after.push(s.analyze());
+      s.free();
+    }
+    const [w, r] = after;
+    assert.deepEqual(w, r);
+    assert.equal(w!.offDiagonalNonPositive, false);
+    assert.equal(w!.positiveDiagonal, false);
+    assert.equal(w!.weaklyDiagonallyDominant, false);
+    assert.equal(w!.symmetric, false);
+    assert.ok(w!.dominanceRatio > 1);
+  });
+
   it('given rows of different lengths (one of them empty of off-diagonals), when asked for the longest row, then both kernels count the entries of the longest one', () => {
     // hybrid reads it (AMG only for rows of at most AMG_MAX_ROW entries) from the kernel.
     for (const a of [coo(4, [[0, 0, 1], [1, 0, -1], [1, 1, 3], [1, 2, -1], [1, 3, -1], [2, 2, 1], [3, 3, 2]]), networkFlow(500, 3, 0.05, 4)]) {
