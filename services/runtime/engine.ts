@@ -9,7 +9,7 @@ export function createEngine(config: RuntimeConfig, logger: Logger): KafkaEngine
   const base = { brokers: config.kafkaBrokers, clientId: config.clientId, instanceId: config.instanceId, logger };
   if (config.kafkaClient === 'rdkafka') {
     // The native addon is loaded inside, only when asked for.
-    return createRdkafkaEngine({ ...base, debug: config.kafkaDebug });
+    return createRdkafkaEngine({ ...base, debug: config.kafkaDebug, sendOffsetsBoundMs: config.kafkaSendOffsetsBoundMs });
   }
   return createKafkajsEngine(base);
 }

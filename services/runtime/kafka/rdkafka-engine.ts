@@ -26,6 +26,8 @@ export interface RdkafkaEngineOptions {
   readonly logger: Logger;
   /** librdkafka's `debug` contexts (KAFKA_DEBUG); its lines go to the logger at debug level. */
   readonly debug?: string;
+  /** How long sendOffsetsToTransaction may run before its producer is given up (KAFKA_SEND_OFFSETS_BOUND_MS; default 35 s). */
+  readonly sendOffsetsBoundMs?: number;
 }
 
 // Java-compatible key hashing: the kafkajs engine and Java clients put a key on the same
@@ -36,8 +38,8 @@ export const FETCH_BYTES_PER_PARTITION = 4 * 1024 * 1024;
 const LEAVE_TIMEOUT_MS = 5_000;
 /** How long initTransactions is asked again while the transaction coordinator answers with retriable errors. */
 const INIT_TIMEOUT_MS = 60_000;
-/** librdkafka's timeout of sendOffsetsToTransaction, and how long past it the engine waits before it gives the producer up. */
-const SEND_OFFSETS_TIMEOUT_MS = 30_000;
+/** How long sendOffsetsToTransaction may run before the engine gives its producer up (KAFKA_SEND_OFFSETS_BOUND_MS's default); librdkafka is asked for STUCK_GRACE_MS less. */
+const SEND_OFFSETS_BOUND_MS = 35_000;
 const STUCK_GRACE_MS = 5_000;
 
 export function createRdkafkaEngine(opts: RdkafkaEngineOptions): KafkaEngine {
@@ -323,25 +325,29 @@ class RdkafkaTransactionalConsumer implements TransactionalConsumer {
   }
 
   /**
-   * Sends the offsets into the transaction, within SEND_OFFSETS_TIMEOUT_MS whatever librdkafka
-   * does. Its own timeout is not kept when the group coordinator's broker is gone: the offsets'
-   * request waits for that broker to come back (confluentinc/librdkafka#5456, #5511; seen with
-   * librdkafka 2.12.0, the version here). The consume loop waits on this call: a call that never
-   * returns stalls the service for good while its member, heartbeating on its own, keeps the
-   * partitions. The producer is then given up (see aborted()).
+   * Sends the offsets into the transaction within the bound, whatever librdkafka does. librdkafka
+   * 2.12 (the version here) keeps no timeout while the offsets' request waits for the group
+   * coordinator (confluentinc/librdkafka#5456): when the coordinator's broker dies, the call
+   * returns only once the cluster has fenced that broker and the client has found the new
+   * coordinator, and never if the client dropped the broker from its metadata before the request
+   * began (#5511: the request waits on the dropped broker, which nothing wakes; both seen here
+   * with a three-broker cluster, test/e2e/stuck-send-offsets). The consume loop waits on this
+   * call: one that never returns stalls the service for good while its member, heartbeating on
+   * its own, keeps the partitions. Past the bound the producer is given up (see aborted()).
    */
   private async sendOffsets(offsets: Array<{ topic: string; partition: number; offset: number }>): Promise<void> {
     const producer = this.producer;
+    const bound = this.engineOpts.sendOffsetsBoundMs ?? SEND_OFFSETS_BOUND_MS;
     // Settled either way, never rejected: the race below reads its outcome, aborted() waits for its end.
-    const call = cb((done) => producer.sendOffsetsToTransaction(offsets, this.consumer, SEND_OFFSETS_TIMEOUT_MS, (err) => done(err)))
+    const call = cb((done) => producer.sendOffsetsToTransaction(offsets, this.consumer, Math.max(1_000, bound - STUCK_GRACE_MS), (err) => done(err)))
       .then(() => undefined, (err: unknown) => ({ err }));
     let timer: NodeJS.Timeout | undefined;
-    const expired = new Promise<'expired'>((resolve) => { timer = setTimeout(() => resolve('expired'), SEND_OFFSETS_TIMEOUT_MS + STUCK_GRACE_MS); });
+    const expired = new Promise<'expired'>((resolve) => { timer = setTimeout(() => resolve('expired'), bound); });
     const outcome = await Promise.race([call, expired]).finally(() => clearTimeout(timer));
     if (outcome === undefined) return;
     if (outcome !== 'expired') throw outcome.err;
     this.stuck = { producer, call: call.then(() => undefined) };
-    throw new Error(`sendOffsetsToTransaction did not return within ${SEND_OFFSETS_TIMEOUT_MS + STUCK_GRACE_MS} ms (group coordinator gone?)`);
+    throw new Error(`sendOffsetsToTransaction did not return within ${bound} ms (group coordinator gone?)`);
   }
 
   /** Aborts the transaction (or replaces a producer that cannot abort); the error to report. */
